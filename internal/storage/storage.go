@@ -1,0 +1,64 @@
+// Package storage defines Engine, the interface every storage engine of a
+// shard implements, and the entry format the rest of the server relies on.
+//
+// An Engine is owned by exactly one goroutine at a time (a shard's run
+// goroutine, or a coordinator the shard has handed itself to). Engines are not
+// safe for concurrent use and need no locks.
+//
+// Engines know nothing about time: an expiry is an absolute Unix time in
+// milliseconds that the engine stores and reports. Deciding that an entry has
+// expired, and removing it, is the caller's job.
+package storage
+
+// NoExpiry is the expireAt value of an entry that never expires.
+const NoExpiry int64 = 0
+
+// Engine stores keys, their values and their expiry times.
+//
+// Byte slices passed in are copied by the engine: callers may reuse them after
+// the call returns. Byte slices handed out (by Lookup, Scan, SampleExpiring and
+// RandomKey) belong to the engine: they stay valid only until the next call
+// that modifies the engine, and callers must not modify them.
+type Engine interface {
+	// Lookup returns the value and expiry of key, and whether it is present.
+	Lookup(key []byte) (value []byte, expireAt int64, ok bool)
+
+	// Set stores value under key with the given expiry (NoExpiry for none),
+	// replacing any previous value and expiry.
+	Set(key, value []byte, expireAt int64)
+
+	// SetExpire changes the expiry of an existing key and reports whether the
+	// key was present.
+	SetExpire(key []byte, expireAt int64) bool
+
+	// Delete removes key and reports whether it was present.
+	Delete(key []byte) bool
+
+	// Len returns the number of keys stored.
+	Len() int
+
+	// ExpiresLen returns the number of keys that have an expiry.
+	ExpiresLen() int
+
+	// Scan calls fn for entries starting at cursor, in the engine's own order,
+	// until fn returns false or every entry has been visited. It returns the
+	// cursor to continue from, or 0 when the iteration is complete. A full
+	// iteration starts at cursor 0 and ends when 0 is returned; it visits every
+	// key that is present for its whole duration at least once, even if other
+	// keys are set or deleted between calls. fn must not modify the engine.
+	Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64
+
+	// SampleExpiring calls fn for up to n keys that have an expiry, chosen
+	// with no fixed order so that repeated calls cover the whole set. fn must
+	// not modify the engine; collect keys first if they are to be deleted.
+	SampleExpiring(n int, fn func(key []byte, expireAt int64))
+
+	// RandomKey returns a key chosen at random, or ok false when empty.
+	RandomKey() (key []byte, ok bool)
+
+	// Clear removes every key.
+	Clear()
+
+	// MemoryUsage returns an estimate in bytes of the memory the engine holds.
+	MemoryUsage() int64
+}
