@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/server"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // the server could not start or failed
+	exitUsage = 2 // bad flags or environment
+)
+
+// shutdownGrace bounds how long a signalled server waits for its clients.
+const shutdownGrace = 5 * time.Second
+
+// envPrefix starts the environment variable of every flag: --shard-queue is
+// DATA_CLUSTER_SHARD_QUEUE.
+const envPrefix = "DATA_CLUSTER_"
+
+// options are the parsed command line.
+type options struct {
+	addr        string
+	shards      int
+	vnodes      int
+	shardQueue  int
+	routerQueue int
+}
+
+// run starts the server with args (without the program name) and serves
+// until ctx ends. It returns the process exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, code, ok := parseFlags(args, stderr)
+	if !ok {
+		return code
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	cfg := server.DefaultConfig()
+	cfg.Logger = log
+	cfg.Router.Shards = opts.shards
+	cfg.Router.Vnodes = opts.vnodes
+	cfg.Router.ShardQueue = opts.shardQueue
+	cfg.Router.RouterQueue = opts.routerQueue
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitUsage
+	}
+
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: cannot listen on %s: %v\n", opts.addr, err)
+		return exitError
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stdout, "Server listening on %s — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n", ln.Addr())
+	log.Info("server started", "addr", ln.Addr().String(), "shards", opts.shards, "vnodes", opts.vnodes,
+		"shard_queue", opts.shardQueue, "router_queue", opts.routerQueue)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		log.Error("server failed", "err", err)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		srv.Shutdown(sctx)
+		cancel()
+		return exitError
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish in time; connections were closed", "err", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, server.ErrServerClosed) {
+		log.Error("server failed", "err", err)
+		return exitError
+	}
+	log.Info("server stopped")
+	return exitOK
+}
+
+// parseFlags reads the environment, then the flags, which win. It returns
+// ok false with the exit status when the process should end (after --help,
+// or on an invalid value).
+func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok bool) {
+	fs := flag.NewFlagSet("data-cluster", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on for both protocols")
+	fs.IntVar(&opts.shards, "shards", 3, "number of shards")
+	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
+	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
+	fs.IntVar(&opts.routerQueue, "router-queue", 2048, "most commands in flight across the server; more get BUSY")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n\n")
+		fmt.Fprintf(stderr, "Every flag can also be set by the environment variable %s<NAME>,\n", envPrefix)
+		fmt.Fprintf(stderr, "e.g. %sSHARD_QUEUE for --shard-queue; a flag wins over its variable.\n\nFlags:\n", envPrefix)
+		fs.PrintDefaults()
+	}
+
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, set := os.LookupEnv(name); set && envErr == nil {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("invalid value %q for %s: %v", v, name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", envErr)
+		return opts, exitUsage, false
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return opts, exitOK, false
+		}
+		return opts, exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "data-cluster: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return opts, exitUsage, false
+	}
+	if err := opts.validate(); err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return opts, exitUsage, false
+	}
+	return opts, exitOK, true
+}
+
+// validate checks each value against its flag's range.
+func (o options) validate() error {
+	checks := []struct {
+		name     string
+		v        int
+		min, max int
+	}{
+		{"shards", o.shards, 1, 1024},
+		{"vnodes", o.vnodes, 1, 4096},
+		{"shard-queue", o.shardQueue, 1, 1 << 24},
+		{"router-queue", o.routerQueue, 1, 1 << 24},
+	}
+	for _, c := range checks {
+		if c.v < c.min || c.v > c.max {
+			return fmt.Errorf("invalid value %d for --%s: must be between %d and %d", c.v, c.name, c.min, c.max)
+		}
+	}
+	if o.shards*o.vnodes > 1<<20 {
+		return fmt.Errorf("--shards times --vnodes must be at most %d, got %d", 1<<20, o.shards*o.vnodes)
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return fmt.Errorf("invalid value %q for --addr: %v", o.addr, err)
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+// Package command holds the command tables of both protocols: each command's
+// name, arity, key positions, how it is routed, and the handler that runs it
+// against one or more keyspaces.
+//
+// Handlers run on whatever goroutine owns the keyspaces they are given: a
+// shard's run goroutine for a command whose keys live on one shard, or the
+// connection goroutine while it holds every shard the command touches. They
+// must not keep references to their arguments or to values read from a
+// keyspace after they return.
+package command
+
+import (
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/ring"
+)
+
+// Kind says how a command is routed.
+type Kind uint8
+
+const (
+	// Keyed commands run where their keys live: on one shard when every key
+	// maps to it, otherwise atomically across the shards involved.
+	Keyed Kind = iota
+	// AllShards commands need every shard at once (DBSIZE, KEYS, FLUSHDB).
+	AllShards
+	// Cursor commands run on the shard named by their cursor (SCAN).
+	Cursor
+	// Conn commands act on the connection and are run by the server.
+	Conn
+)
+
+// Flags describe a command for COMMAND INFO and for the server's checks.
+type Flags uint32
+
+// Command flags, named as in Redis's COMMAND INFO.
+const (
+	Write Flags = 1 << iota
+	ReadOnly
+	Fast
+	Admin
+	NoMulti // may not be queued in MULTI (it is handled by the transaction itself)
+	Loading // allowed while loading data
+	Stale   // allowed while data is stale
+	NoAuth  // allowed before authentication
+	AllowBusy
+	DenyOOM
+)
+
+// Spec describes one command.
+type Spec struct {
+	Name  string // lower case, as Redis reports it
+	Arity int    // Redis's convention: n means exactly n arguments including the name, -n at least n
+	Flags Flags
+	// FirstKey, LastKey and Step give the key positions as Redis does: keys
+	// are at args[FirstKey], args[FirstKey+Step], … up to args[LastKey],
+	// with a negative LastKey counting from the end (-1 is the last
+	// argument). FirstKey 0 means the command has no keys.
+	FirstKey, LastKey, Step int
+	Kind                    Kind
+	// Run executes the command and appends its reply to c.W. Nil for Conn
+	// commands.
+	Run func(c *Ctx, args [][]byte)
+	// Shard, for Cursor commands, returns the shard a command runs on, or
+	// -1 when the arguments name no valid shard (Run is then called with a
+	// Ctx holding no keyspace so that it can reply with the error).
+	Shard func(args [][]byte, shards int) int
+}
+
+// ArityOK reports whether n arguments, the name included, fit the arity.
+func (s *Spec) ArityOK(n int) bool {
+	if s.Arity >= 0 {
+		return n == s.Arity
+	}
+	return n >= -s.Arity
+}
+
+// Keys appends the key arguments of args to dst.
+func (s *Spec) Keys(args [][]byte, dst [][]byte) [][]byte {
+	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
+		return dst
+	}
+	last := s.LastKey
+	if last < 0 {
+		last += len(args)
+	}
+	if last >= len(args) {
+		last = len(args) - 1
+	}
+	step := max(s.Step, 1)
+	for i := s.FirstKey; i <= last; i += step {
+		dst = append(dst, args[i])
+	}
+	return dst
+}
+
+// Ctx is what a handler runs with: the reply writer and the keyspaces it may
+// touch. A Ctx is used by one goroutine at a time.
+type Ctx struct {
+	W *resp.Writer
+
+	single *keyspace.DB   // the one keyspace of a single-shard command
+	dbs    []*keyspace.DB // every shard's keyspace, for held commands
+	ring   *ring.Ring
+	shard  int
+}
+
+// Single sets c up to run a command whose keys all live on shard i, with db
+// as that shard's keyspace.
+func (c *Ctx) Single(db *keyspace.DB, i int, r *ring.Ring) {
+	c.single, c.dbs, c.shard, c.ring = db, nil, i, r
+}
+
+// Held sets c up to run a command across the keyspaces dbs, indexed by shard
+// and placed by r; entries for shards that are not held are nil.
+func (c *Ctx) Held(dbs []*keyspace.DB, r *ring.Ring) {
+	c.single, c.dbs, c.ring, c.shard = nil, dbs, r, -1
+}
+
+// DB returns the keyspace that holds key.
+func (c *Ctx) DB(key []byte) *keyspace.DB {
+	if c.single != nil {
+		return c.single
+	}
+	return c.dbs[c.ring.Lookup(key)]
+}
+
+// Shard returns the index of the shard a single-shard command runs on, or -1.
+func (c *Ctx) Shard() int { return c.shard }
+
+// DBs calls fn for every keyspace the command holds, in shard order, until
+// fn returns false.
+func (c *Ctx) DBs(fn func(shard int, db *keyspace.DB) bool) {
+	if c.single != nil {
+		fn(c.shard, c.single)
+		return
+	}
+	for i, db := range c.dbs {
+		if db != nil && !fn(i, db) {
+			return
+		}
+	}
+}
+
+// ShardDB returns shard i's keyspace if the command holds it, else nil.
+func (c *Ctx) ShardDB(i int) *keyspace.DB {
+	if c.single != nil {
+		if i == c.shard {
+			return c.single
+		}
+		return nil
+	}
+	if i < 0 || i >= len(c.dbs) {
+		return nil
+	}
+	return c.dbs[i]
+}
+
+// NumShards returns the number of shards of the server.
+func (c *Ctx) NumShards() int { return c.ring.Shards() }
+
+// Now returns the current time in Unix milliseconds as the keyspaces see it.
+func (c *Ctx) Now() int64 {
+	if c.single != nil {
+		return c.single.Now()
+	}
+	for _, db := range c.dbs {
+		if db != nil {
+			return db.Now()
+		}
+	}
+	return 0
+}
+
+// Table maps lower-case command names to their Spec.
+type Table map[string]*Spec
+
+func newTable(groups ...[]*Spec) Table {
+	t := make(Table)
+	for _, g := range groups {
+		for _, s := range g {
+			if _, dup := t[s.Name]; dup {
+				panic("command: duplicate command " + s.Name)
+			}
+			t[s.Name] = s
+		}
+	}
+	return t
+}
+
+// Lookup returns the command named name in any letter case, or nil. It does
+// not allocate for names up to 32 bytes.
+func (t Table) Lookup(name []byte) *Spec {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return nil
+	}
+	lower := buf[:len(name)]
+	for i, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	return t[string(lower)]
+}

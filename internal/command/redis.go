@@ -1,0 +1,38 @@
+package command
+
+// RedisVersion is the Redis version whose behaviour the Redis protocol
+// follows; HELLO and INFO report it so that clients enable the features they
+// know from it.
+const RedisVersion = "7.2.0"
+
+// Redis is the command table of the Redis protocol.
+var Redis = newTable(connCommands, serverCommands, stringCommands, keyCommands)
+
+// connCommands act on the connection and are run by the server; they are
+// listed here so that COMMAND and arity checks see every command.
+var connCommands = []*Spec{
+	{Name: "ping", Arity: -1, Flags: Fast},
+	{Name: "echo", Arity: 2, Flags: Fast},
+	{Name: "quit", Arity: -1, Flags: Fast | NoAuth},
+	{Name: "hello", Arity: -1, Flags: Fast | NoAuth},
+	{Name: "auth", Arity: -2, Flags: Fast | NoAuth | NoMulti},
+	{Name: "select", Arity: 2, Flags: Fast},
+	{Name: "reset", Arity: 1, Flags: Fast | NoAuth},
+	{Name: "client", Arity: -2},
+	{Name: "command", Arity: -1},
+	{Name: "info", Arity: -1},
+	{Name: "config", Arity: -2, Flags: Admin},
+	{Name: "time", Arity: 1, Flags: Fast},
+	{Name: "function", Arity: -2},
+	{Name: "multi", Arity: 1, Flags: Fast | NoMulti},
+	{Name: "exec", Arity: 1, Flags: NoMulti},
+	{Name: "discard", Arity: 1, Flags: Fast | NoMulti},
+	{Name: "watch", Arity: -2, Flags: Fast | NoMulti, FirstKey: 1, LastKey: -1, Step: 1},
+	{Name: "unwatch", Arity: 1, Flags: Fast | NoMulti},
+}
+
+func init() {
+	for _, s := range connCommands {
+		s.Kind = Conn
+	}
+}

@@ -1,0 +1,4 @@
+package command
+
+// stringCommands are the commands on string values.
+var stringCommands = []*Spec{}

@@ -1,0 +1,259 @@
+// Package keyspace puts the semantics of a Redis keyspace on top of a storage
+// engine: keys that are never visible once expired, lazy and active expiry,
+// and the versions that WATCH compares.
+//
+// A DB is owned by one goroutine at a time: its shard's run goroutine, or a
+// coordinator the shard has handed itself to while it is held. It has no locks.
+package keyspace
+
+import (
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// DB is one shard's keyspace. The zero value is not usable; call New.
+type DB struct {
+	e   storage.Engine
+	now int64 // Unix milliseconds, set by the owner before each batch
+
+	// watched holds a version for every key some client watches. A key's
+	// version changes whenever the key is written, deleted or expires.
+	watched map[string]*watch
+	clock   uint64 // source of versions, never reused
+
+	stats Stats
+}
+
+type watch struct {
+	version uint64
+	refs    int
+}
+
+// Stats counts keyspace events since the DB was created.
+type Stats struct {
+	ExpiredKeys   int64 // keys removed because their time had come
+	KeyspaceHits  int64 // reads that found their key
+	KeyspaceMiss  int64 // reads that did not
+	ExpireCycleMs int64 // time spent in active expiry, in milliseconds (approximate)
+}
+
+// New returns a DB over engine e.
+func New(e storage.Engine) *DB {
+	return &DB{e: e, watched: make(map[string]*watch)}
+}
+
+// SetNow sets the time, in Unix milliseconds, that expiry is judged against
+// until the next call. Owners call it once per batch of commands.
+func (db *DB) SetNow(ms int64) { db.now = ms }
+
+// Now returns the time set by SetNow.
+func (db *DB) Now() int64 { return db.now }
+
+// Stats returns the DB's counters.
+func (db *DB) Stats() Stats { return db.stats }
+
+// Engine returns the underlying engine, for iteration and memory figures.
+// Writes must go through the DB so that watches see them.
+func (db *DB) Engine() storage.Engine { return db.e }
+
+// expired reports whether an entry with expiry at has expired. As in Redis,
+// an entry is still visible during the millisecond it expires at.
+func (db *DB) expired(at int64) bool { return at != storage.NoExpiry && db.now > at }
+
+// Lookup returns key's value and expiry, removing it first if it has expired.
+// It does not count as a hit or miss; see Get.
+func (db *DB) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
+	value, expireAt, ok = db.e.Lookup(key)
+	if ok && db.expired(expireAt) {
+		db.expire(key)
+		return nil, 0, false
+	}
+	return value, expireAt, ok
+}
+
+// Get returns key's value for a read command and counts the hit or miss.
+func (db *DB) Get(key []byte) ([]byte, bool) {
+	v, _, ok := db.Lookup(key)
+	if ok {
+		db.stats.KeyspaceHits++
+	} else {
+		db.stats.KeyspaceMiss++
+	}
+	return v, ok
+}
+
+// Exists reports whether key is present and not expired.
+func (db *DB) Exists(key []byte) bool {
+	_, _, ok := db.Lookup(key)
+	return ok
+}
+
+// Set stores value under key with expiry expireAt (storage.NoExpiry for none).
+// An expiry already in the past deletes the key instead, as Redis does.
+func (db *DB) Set(key, value []byte, expireAt int64) {
+	db.touch(key)
+	if db.expired(expireAt) {
+		db.e.Delete(key)
+		return
+	}
+	db.e.Set(key, value, expireAt)
+}
+
+// SetExpire changes key's expiry and reports whether key exists. An expiry in
+// the past deletes the key.
+func (db *DB) SetExpire(key []byte, expireAt int64) bool {
+	if _, _, ok := db.Lookup(key); !ok {
+		return false
+	}
+	db.touch(key)
+	if db.expired(expireAt) {
+		db.e.Delete(key)
+		return true
+	}
+	return db.e.SetExpire(key, expireAt)
+}
+
+// Delete removes key and reports whether it existed (and had not expired).
+func (db *DB) Delete(key []byte) bool {
+	_, _, ok := db.Lookup(key)
+	if !ok {
+		return false
+	}
+	db.touch(key)
+	return db.e.Delete(key)
+}
+
+// Len returns the number of keys, counting expired keys not yet removed.
+func (db *DB) Len() int { return db.e.Len() }
+
+// ExpiresLen returns the number of keys with an expiry.
+func (db *DB) ExpiresLen() int { return db.e.ExpiresLen() }
+
+// Flush removes every key and changes the version of every watched key.
+func (db *DB) Flush() {
+	if db.e.Len() == 0 {
+		return
+	}
+	for _, w := range db.watched {
+		db.clock++
+		w.version = db.clock
+	}
+	db.e.Clear()
+}
+
+// Scan calls fn for live entries from cursor on, as storage.Engine.Scan does,
+// skipping expired ones.
+func (db *DB) Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64 {
+	return db.e.Scan(cursor, func(k, v []byte, at int64) bool {
+		if db.expired(at) {
+			return true
+		}
+		return fn(k, v, at)
+	})
+}
+
+// RandomKey returns a live key chosen at random. Expired keys it meets are
+// removed; it gives up after a bounded number of tries when almost every key
+// has expired, as Redis does, and then reports ok false.
+func (db *DB) RandomKey() (key []byte, ok bool) {
+	for range 100 {
+		k, ok := db.e.RandomKey()
+		if !ok {
+			return nil, false
+		}
+		_, at, _ := db.e.Lookup(k)
+		if !db.expired(at) {
+			return k, true
+		}
+		db.expire(append([]byte(nil), k...))
+	}
+	return nil, false
+}
+
+// expire removes a key whose time has come.
+func (db *DB) expire(key []byte) {
+	db.touch(key)
+	db.e.Delete(key)
+	db.stats.ExpiredKeys++
+}
+
+// ActiveExpire samples keys with an expiry and removes those that have
+// expired, as Redis's active expire cycle does: it keeps sampling while more
+// than a quarter of a sample had expired, and stops after maxSamples rounds so
+// that one call is bounded. It returns the number of keys removed.
+func (db *DB) ActiveExpire(perRound, maxRounds int) int {
+	removed := 0
+	var dead [][]byte
+	for range maxRounds {
+		if db.e.ExpiresLen() == 0 {
+			break
+		}
+		dead = dead[:0]
+		sampled := 0
+		db.e.SampleExpiring(perRound, func(k []byte, at int64) {
+			sampled++
+			if db.expired(at) {
+				dead = append(dead, append([]byte(nil), k...))
+			}
+		})
+		for _, k := range dead {
+			db.expire(k)
+		}
+		removed += len(dead)
+		if sampled == 0 || len(dead)*4 <= sampled {
+			break
+		}
+	}
+	return removed
+}
+
+// Watch registers interest in key and returns its current version. Every
+// Watch must be paired with an Unwatch.
+func (db *DB) Watch(key []byte) uint64 {
+	// An expired key counts as absent: remove it now so that its expiry
+	// does not later look like a change.
+	db.Lookup(key)
+	w, ok := db.watched[string(key)]
+	if !ok {
+		db.clock++
+		w = &watch{version: db.clock}
+		db.watched[string(key)] = w
+	}
+	w.refs++
+	return w.version
+}
+
+// Version returns the version of a watched key. A key whose expiry has passed
+// is removed first, which changes its version.
+func (db *DB) Version(key []byte) uint64 {
+	db.Lookup(key)
+	if w, ok := db.watched[string(key)]; ok {
+		return w.version
+	}
+	return 0
+}
+
+// Unwatch drops one registration made by Watch.
+func (db *DB) Unwatch(key []byte) {
+	w, ok := db.watched[string(key)]
+	if !ok {
+		return
+	}
+	if w.refs--; w.refs <= 0 {
+		delete(db.watched, string(key))
+	}
+}
+
+// touch records a write to key for WATCH.
+func (db *DB) touch(key []byte) {
+	if len(db.watched) == 0 {
+		return
+	}
+	if w, ok := db.watched[string(key)]; ok {
+		db.clock++
+		w.version = db.clock
+	}
+}
+
+// Touch records that key was modified in place by a command, for WATCH.
+// Commands that write through Set, SetExpire or Delete need not call it.
+func (db *DB) Touch(key []byte) { db.touch(key) }

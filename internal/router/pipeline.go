@@ -1,0 +1,286 @@
+package router
+
+import (
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/shard"
+)
+
+// Pipeline carries one connection's commands to the shards and brings the
+// replies back in request order. A connection adds the commands of one read
+// with Do (and its own replies with Local/EndLocal), calls Flush, and writes
+// Out. Commands whose keys live on one shard are batched, one message per
+// shard per Flush; a command that spans shards first flushes what came before
+// it, then runs at once while holding every shard it touches.
+//
+// A Pipeline is used by one goroutine. Arguments passed to Do must stay
+// unchanged until the next Flush returns.
+type Pipeline struct {
+	r       *Router
+	batches []*shard.Batch // by shard
+	done    chan *shard.Batch
+	items   []item
+	local   resp.Writer
+	locEnds []int
+	out     resp.Writer
+	busy    []byte
+
+	ctx   command.Ctx
+	keys  [][]byte
+	set   []bool
+	held  []*keyspace.DB
+	holds []*shard.Batch
+	rel   chan struct{}
+}
+
+// item is one reply to come: from a shard's batch, from the local writer, or
+// BUSY.
+type item struct {
+	src int32 // shard number, or srcLocal
+	idx int32 // index in that source
+}
+
+const srcLocal = -1
+
+// NewPipeline returns a Pipeline for one connection. busy is the reply sent
+// for a command refused for lack of room, in the connection's protocol.
+func (r *Router) NewPipeline(busy []byte) *Pipeline {
+	n := len(r.shards)
+	p := &Pipeline{
+		r:       r,
+		batches: make([]*shard.Batch, n),
+		done:    make(chan *shard.Batch, n),
+		busy:    busy,
+		set:     make([]bool, n),
+		held:    make([]*keyspace.DB, n),
+		holds:   make([]*shard.Batch, n),
+		rel:     make(chan struct{}),
+	}
+	for i := range p.batches {
+		p.batches[i] = &shard.Batch{Done: p.done}
+		p.holds[i] = &shard.Batch{Done: p.done}
+	}
+	return p
+}
+
+// SetProto sets the RESP version replies are written in, and the reply for
+// a refused command.
+func (p *Pipeline) SetProto(v int, busy []byte) {
+	for _, b := range p.batches {
+		b.W.SetProto(v)
+	}
+	p.local.SetProto(v)
+	p.out.SetProto(v)
+	p.busy = busy
+}
+
+// Pending returns the number of replies waiting for Flush.
+func (p *Pipeline) Pending() int { return len(p.items) }
+
+// Out returns the writer that Flush assembles replies into. The connection
+// writes its bytes to the client and resets it.
+func (p *Pipeline) Out() *resp.Writer { return &p.out }
+
+// Local starts a reply made by the connection itself, to be sent in order
+// with the others; finish it with EndLocal.
+func (p *Pipeline) Local() *resp.Writer { return &p.local }
+
+// EndLocal ends the reply begun with Local.
+func (p *Pipeline) EndLocal() {
+	p.items = append(p.items, item{src: srcLocal, idx: int32(len(p.locEnds))})
+	p.locEnds = append(p.locEnds, p.local.Len())
+}
+
+// Do routes one command. Its reply is written by the next Flush, or, for a
+// command that spans shards, at once after the replies before it.
+func (p *Pipeline) Do(spec *command.Spec, args [][]byte) {
+	n := len(p.batches)
+	switch spec.Kind {
+	case command.Keyed:
+		p.keys = spec.Keys(args, p.keys[:0])
+		if len(p.keys) == 0 {
+			p.runHeld(spec, args, true)
+			return
+		}
+		s := p.r.ring.Lookup(p.keys[0])
+		for _, k := range p.keys[1:] {
+			if p.r.ring.Lookup(k) != s {
+				p.runHeld(spec, args, false)
+				return
+			}
+		}
+		p.add(s, spec, args)
+	case command.Cursor:
+		s := spec.Shard(args, n)
+		if s < 0 {
+			p.runNone(spec, args)
+			return
+		}
+		p.add(s, spec, args)
+	default:
+		p.runHeld(spec, args, true)
+	}
+}
+
+func (p *Pipeline) add(s int, spec *command.Spec, args [][]byte) {
+	b := p.batches[s]
+	p.items = append(p.items, item{src: int32(s), idx: int32(len(b.Cmds))})
+	b.Cmds = append(b.Cmds, shard.Cmd{Spec: spec, Args: args})
+}
+
+// Flush sends the batched commands, waits for the shards, and appends every
+// pending reply to Out in request order.
+func (p *Pipeline) Flush() {
+	if len(p.items) == 0 {
+		return
+	}
+	sent := 0
+	for i, b := range p.batches {
+		if len(b.Cmds) == 0 {
+			continue
+		}
+		n := len(b.Cmds)
+		g := p.r.admit(n)
+		if g < n {
+			p.r.busyRouter.Add(int64(n - g))
+		}
+		if g > 0 {
+			got := p.r.shards[i].Reserve(g)
+			if got < g {
+				p.r.busyShard.Add(int64(g - got))
+				p.r.done(g - got)
+			}
+			g = got
+		}
+		// Commands past g are refused: drop them before the shard sees them.
+		clear(b.Cmds[g:])
+		b.Cmds = b.Cmds[:g]
+		if g > 0 {
+			p.r.shards[i].Submit(b)
+			sent++
+		}
+	}
+	for range sent {
+		b := <-p.done
+		p.r.done(len(b.Cmds))
+	}
+	p.assemble()
+}
+
+func (p *Pipeline) assemble() {
+	for _, it := range p.items {
+		if it.src == srcLocal {
+			p.out.AppendRaw(segment(p.local.Bytes(), p.locEnds, int(it.idx)))
+			continue
+		}
+		b := p.batches[it.src]
+		if int(it.idx) >= len(b.Ends) {
+			p.out.AppendRaw(p.busy)
+			continue
+		}
+		p.out.AppendRaw(segment(b.W.Bytes(), b.Ends, int(it.idx)))
+	}
+	p.items = p.items[:0]
+	p.local.Reset()
+	p.locEnds = p.locEnds[:0]
+	for _, b := range p.batches {
+		b.Reset()
+	}
+}
+
+func segment(buf []byte, ends []int, i int) []byte {
+	start := 0
+	if i > 0 {
+		start = ends[i-1]
+	}
+	return buf[start:ends[i]]
+}
+
+// runHeld runs a command that needs several shards (every shard when all is
+// true, else those of its keys) while holding them, after flushing what came
+// before it.
+func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
+	p.Flush()
+	clear(p.set)
+	if all {
+		for i := range p.set {
+			p.set[i] = true
+		}
+	} else {
+		for _, k := range p.keys {
+			p.set[p.r.ring.Lookup(k)] = true
+		}
+	}
+	dbs, ok := p.Hold(p.set)
+	if !ok {
+		p.out.AppendRaw(p.busy)
+		return
+	}
+	p.ctx.W = &p.out
+	p.ctx.Held(dbs, p.r.ring)
+	shard.Exec(&p.ctx, spec, args)
+	p.ctx.W = nil
+	p.Release()
+}
+
+// runNone runs a command that touches no shard, such as SCAN with a cursor
+// that names no shard, so that it can reply with its error.
+func (p *Pipeline) runNone(spec *command.Spec, args [][]byte) {
+	p.Flush()
+	clear(p.held)
+	p.ctx.W = &p.out
+	p.ctx.Held(p.held, p.r.ring)
+	shard.Exec(&p.ctx, spec, args)
+	p.ctx.W = nil
+}
+
+// Hold takes the shards marked in set, in ascending order so that two
+// holders can never wait for each other, and returns their keyspaces indexed
+// by shard (nil where not held). The clock of each is set to now. If a shard's
+// queue is full it gives back what it took and reports false. Every
+// successful Hold must be followed by Release. Flush before Hold.
+func (p *Pipeline) Hold(set []bool) ([]*keyspace.DB, bool) {
+	clear(p.held)
+	for i, want := range set {
+		if !want {
+			continue
+		}
+		if p.r.admit(1) == 0 {
+			p.r.busyRouter.Add(1)
+			p.Release()
+			return nil, false
+		}
+		s := p.r.shards[i]
+		if s.Reserve(1) == 0 {
+			p.r.busyShard.Add(1)
+			p.r.done(1)
+			p.Release()
+			return nil, false
+		}
+		h := p.holds[i]
+		h.Release = p.rel
+		s.Submit(h)
+		<-p.done
+		p.held[i] = s.DB()
+	}
+	now := nowMillis()
+	for _, db := range p.held {
+		if db != nil {
+			db.SetNow(now)
+		}
+	}
+	return p.held, true
+}
+
+// Release gives back every shard taken by Hold.
+func (p *Pipeline) Release() {
+	for i, db := range p.held {
+		if db == nil {
+			continue
+		}
+		p.held[i] = nil
+		p.rel <- struct{}{}
+		p.r.done(1)
+	}
+}

@@ -1,0 +1,171 @@
+// Package router sits between connections and shards. It picks each
+// command's shard with the consistent-hash ring, batches the commands of one
+// read into one message per shard, admits or refuses them against the
+// router's and the shards' capacities, runs commands that span shards while
+// holding every shard involved, and hands the replies back in request order.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/storage/memory"
+)
+
+// Shard is what the router needs of a shard. A shard that lives elsewhere
+// needs only to implement it. Every method is safe for concurrent use except
+// DB, which only the shard's current holder may call.
+type Shard interface {
+	// Reserve claims queue room for up to n commands and returns how many
+	// it got; Unreserve gives back unused room.
+	Reserve(n int) int
+	Unreserve(n int)
+	// Submit queues a batch whose commands were reserved; it never blocks.
+	// The shard sends the batch back on its Done channel when it has run,
+	// or, for a hold request, when the shard is held.
+	Submit(b *shard.Batch)
+	// DB returns the keyspace to the shard's holder.
+	DB() *keyspace.DB
+	// Pending, Keys and Expires report the queue depth and key counts.
+	Pending() int
+	Keys() int64
+	Expires() int64
+	ExpiredKeys() int64
+	Hits() (hits, misses int64)
+}
+
+var _ Shard = (*shard.Shard)(nil)
+
+// Config sets the router's topology and capacities.
+type Config struct {
+	Shards      int // number of shards (3)
+	Vnodes      int // points per shard on the ring (64)
+	ShardQueue  int // most commands waiting in one shard's queue (1024)
+	RouterQueue int // most commands in flight across the server (2048)
+	// NewEngine makes the storage engine of each shard; nil means the
+	// in-memory engine.
+	NewEngine func() storage.Engine
+	// Shard tunes the shards; its QueueSize is taken from ShardQueue.
+	Shard shard.Config
+}
+
+// DefaultConfig returns the seed's defaults: 3 shards, 64 vnodes, queues of
+// 1024 per shard and 2048 for the router.
+func DefaultConfig() Config {
+	return Config{Shards: 3, Vnodes: 64, ShardQueue: 1024, RouterQueue: 2048, Shard: shard.DefaultConfig()}
+}
+
+// Validate reports whether c can be used.
+func (c Config) Validate() error {
+	switch {
+	case c.Shards < 1 || c.Shards > 1024:
+		return fmt.Errorf("router: shards must be between 1 and 1024, got %d", c.Shards)
+	case c.Vnodes < 1 || c.Vnodes > 4096:
+		return fmt.Errorf("router: vnodes must be between 1 and 4096, got %d", c.Vnodes)
+	case c.ShardQueue < 1:
+		return fmt.Errorf("router: shard queue must be at least 1, got %d", c.ShardQueue)
+	case c.RouterQueue < 1:
+		return fmt.Errorf("router: router queue must be at least 1, got %d", c.RouterQueue)
+	}
+	return nil
+}
+
+// Router routes commands to shards. It is safe for concurrent use; each
+// connection uses its own Pipeline.
+type Router struct {
+	ring   *ring.Ring
+	shards []Shard
+	limit  int64
+
+	inflight   atomic.Int64
+	busyRouter atomic.Int64
+	busyShard  atomic.Int64
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// ErrClosed is returned for work submitted after Close.
+var ErrClosed = errors.New("router: closed")
+
+// New builds the ring and starts one goroutine per shard. Close stops them.
+func New(cfg Config) (*Router, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rg, err := ring.New(cfg.Shards, cfg.Vnodes)
+	if err != nil {
+		return nil, err
+	}
+	newEngine := cfg.NewEngine
+	if newEngine == nil {
+		newEngine = func() storage.Engine { return memory.New() }
+	}
+	scfg := cfg.Shard
+	if scfg == (shard.Config{}) {
+		scfg = shard.DefaultConfig()
+	}
+	scfg.QueueSize = cfg.ShardQueue
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Router{ring: rg, limit: int64(cfg.RouterQueue), cancel: cancel}
+	for i := range cfg.Shards {
+		s, err := shard.New(i, newEngine(), rg, scfg)
+		if err != nil {
+			cancel()
+			r.wg.Wait()
+			return nil, err
+		}
+		r.shards = append(r.shards, s)
+		r.wg.Go(func() { s.Run(ctx) })
+	}
+	return r, nil
+}
+
+// Close stops the shards. Callers must have finished every Pipeline first.
+func (r *Router) Close() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// Ring returns the ring that places keys.
+func (r *Router) Ring() *ring.Ring { return r.ring }
+
+// Shards returns the shards, indexed by number.
+func (r *Router) Shards() []Shard { return r.shards }
+
+// InFlight returns the commands admitted and not yet answered.
+func (r *Router) InFlight() int { return int(r.inflight.Load()) }
+
+// Busy returns how many commands were refused for lack of room in the router
+// and in a shard's queue.
+func (r *Router) Busy() (router, shard int64) {
+	return r.busyRouter.Load(), r.busyShard.Load()
+}
+
+// admit claims room for up to n commands in the router and returns how many
+// it got.
+func (r *Router) admit(n int) int {
+	for {
+		cur := r.inflight.Load()
+		room := r.limit - cur
+		if room <= 0 {
+			return 0
+		}
+		g := min(int64(n), room)
+		if r.inflight.CompareAndSwap(cur, cur+g) {
+			return int(g)
+		}
+	}
+}
+
+func (r *Router) done(n int) { r.inflight.Add(-int64(n)) }
+
+func nowMillis() int64 { return time.Now().UnixMilli() }

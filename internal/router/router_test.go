@@ -1,0 +1,227 @@
+package router
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+)
+
+var busy = []byte("BUSY\n")
+
+func newRouter(t *testing.T, edit func(*Config)) *Router {
+	t.Helper()
+	cfg := DefaultConfig()
+	if edit != nil {
+		edit(&cfg)
+	}
+	r, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func args(s ...string) [][]byte {
+	out := make([][]byte, len(s))
+	for i, a := range s {
+		out[i] = []byte(a)
+	}
+	return out
+}
+
+// keyOn returns a key that the ring places on shard want.
+func keyOn(t *testing.T, r *Router, want int, prefix string) string {
+	t.Helper()
+	for i := range 100000 {
+		k := fmt.Sprintf("%s%d", prefix, i)
+		if r.Ring().LookupString(k) == want {
+			return k
+		}
+	}
+	t.Fatalf("no key found for shard %d", want)
+	return ""
+}
+
+// run sends the commands through a fresh pipeline and returns the replies.
+func run(p *Pipeline, cmds ...[][]byte) string {
+	for _, c := range cmds {
+		p.Do(command.Line.Lookup(c[0]), c)
+	}
+	p.Flush()
+	out := string(p.Out().Bytes())
+	p.Out().Reset()
+	return out
+}
+
+func TestPipelineOrder(t *testing.T) {
+	r := newRouter(t, nil)
+	p := r.NewPipeline(busy)
+	var cmds [][][]byte
+	want := ""
+	for i := range 100 {
+		k := fmt.Sprintf("k%d", i)
+		cmds = append(cmds, args("SET", k, fmt.Sprint(i)), args("GET", k))
+		want += "OK\n" + fmt.Sprint(i) + "\n"
+	}
+	cmds = append(cmds, args("GET", "nosuch"), args("DELETE", "k0"), args("GET", "k0"))
+	want += "ERR key not found\nOK\nERR key not found\n"
+	if got := run(p, cmds...); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	// LIST runs across all shards in order with the batched commands.
+	got := run(p, args("SET", "a", "1"), args("LIST"), args("DELETE", "a"))
+	if want := "OK\n"; got[:3] != want || got[len(got)-3:] != "OK\n" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// TestBusyShard holds a shard, fills its queue and checks that the next
+// command is refused at once, with no effect.
+func TestBusyShard(t *testing.T) {
+	r := newRouter(t, func(c *Config) { c.ShardQueue = 2 })
+	k0, k0x, k0y := keyOn(t, r, 0, "a"), keyOn(t, r, 0, "x"), keyOn(t, r, 0, "y")
+	k1 := keyOn(t, r, 1, "b")
+
+	holder := r.NewPipeline(busy)
+	set := make([]bool, len(r.Shards()))
+	set[0] = true
+	if _, ok := holder.Hold(set); !ok {
+		t.Fatal("Hold failed on an idle router")
+	}
+
+	p := r.NewPipeline(busy)
+	done := make(chan string)
+	go func() {
+		done <- run(p, args("SET", k0, "1"), args("SET", k0x, "2"), args("SET", k0y, "3"), args("SET", k1, "4"))
+	}()
+	// Wait until the first two commands are queued behind the hold.
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Shards()[0].Pending() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("shard 0 has %d pending, want 2", r.Shards()[0].Pending())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, s := r.Busy(); s != 1 {
+		t.Fatalf("shard busy count %d, want 1", s)
+	}
+	holder.Release()
+	got := <-done
+	// k0y was refused; every other command ran.
+	if want := "OK\nOK\nBUSY\nOK\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if got := run(p, args("GET", k0y), args("GET", k0)); got != "ERR key not found\n1\n" {
+		t.Fatalf("after BUSY: got %q", got)
+	}
+}
+
+// TestBusyRouter fills the router's capacity and checks the commands beyond
+// it are refused.
+func TestBusyRouter(t *testing.T) {
+	r := newRouter(t, func(c *Config) { c.RouterQueue = 3 })
+	k0, k0x, k0y := keyOn(t, r, 0, "a"), keyOn(t, r, 0, "x"), keyOn(t, r, 0, "y")
+	holder := r.NewPipeline(busy)
+	set := make([]bool, len(r.Shards()))
+	set[0] = true
+	if _, ok := holder.Hold(set); !ok { // takes one unit of the router
+		t.Fatal("Hold failed")
+	}
+	p := r.NewPipeline(busy)
+	done := make(chan string)
+	go func() {
+		done <- run(p, args("SET", k0, "1"), args("SET", k0x, "2"), args("SET", k0y, "3"))
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.InFlight() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("in flight %d, want 3", r.InFlight())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if rb, _ := r.Busy(); rb != 1 {
+		t.Fatalf("router busy count %d, want 1", rb)
+	}
+	holder.Release()
+	if got, want := <-done, "OK\nOK\nBUSY\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if r.InFlight() != 0 {
+		t.Fatalf("in flight %d after the replies, want 0", r.InFlight())
+	}
+}
+
+// TestHoldOrder checks that holders of overlapping shard sets never
+// deadlock: many pipelines hold random sets at once.
+func TestHoldOrder(t *testing.T) {
+	r := newRouter(t, func(c *Config) { c.Shards = 4 })
+	done := make(chan bool)
+	for g := range 8 {
+		go func() {
+			p := r.NewPipeline(busy)
+			set := make([]bool, 4)
+			for i := range 200 {
+				for s := range set {
+					set[s] = (i+g+s)%3 != 0
+				}
+				if _, ok := p.Hold(set); ok {
+					p.Release()
+				}
+			}
+			done <- true
+		}()
+	}
+	for range 8 {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("holders deadlocked")
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	bad := []func(*Config){
+		func(c *Config) { c.Shards = 0 },
+		func(c *Config) { c.Vnodes = 0 },
+		func(c *Config) { c.ShardQueue = 0 },
+		func(c *Config) { c.RouterQueue = -1 },
+	}
+	for i, edit := range bad {
+		cfg := DefaultConfig()
+		edit(&cfg)
+		if _, err := New(cfg); err == nil {
+			t.Errorf("case %d: got no error", i)
+		}
+	}
+}
+
+func benchmarkRoundTrip(b *testing.B, batch int) {
+	r, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	p := r.NewPipeline(busy)
+	spec := command.Line.Lookup([]byte("SET"))
+	cmds := make([][][]byte, batch)
+	for i := range cmds {
+		cmds[i] = args("SET", fmt.Sprintf("key:%d", i), "value")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range cmds {
+			p.Do(spec, c)
+		}
+		p.Flush()
+		p.Out().Reset()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/cmd")
+}
+
+func BenchmarkRoundTrip1(b *testing.B)  { benchmarkRoundTrip(b, 1) }
+func BenchmarkRoundTrip16(b *testing.B) { benchmarkRoundTrip(b, 16) }
+func BenchmarkRoundTrip64(b *testing.B) { benchmarkRoundTrip(b, 64) }

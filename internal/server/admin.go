@@ -1,0 +1,750 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/glob"
+	"github.com/data-cluster/data-cluster/internal/resp"
+)
+
+// Version is data-cluster's own version, reported by INFO.
+const Version = "0.1.0"
+
+var extraConnHandlers = map[string]connHandler{
+	"client":   (*session).client,
+	"command":  (*session).command,
+	"info":     (*session).info,
+	"config":   (*session).config,
+	"time":     (*session).time,
+	"function": (*session).function,
+	"auth":     (*session).auth,
+}
+
+func lower(b []byte) string { return strings.ToLower(string(b)) }
+
+func unknownSubcommand(w *resp.Writer, cmd string, sub []byte) {
+	w.AppendError(fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub, 128), strings.ToUpper(cmd)))
+}
+
+func subArity(w *resp.Writer, cmd, sub string) {
+	w.AppendError("ERR wrong number of arguments for '" + cmd + "|" + sub + "' command")
+}
+
+func appendHelp(w *resp.Writer, lines ...string) {
+	w.AppendArray(len(lines))
+	for _, l := range lines {
+		w.AppendSimple(l)
+	}
+}
+
+// client implements CLIENT ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL,
+// NO-EVICT, NO-TOUCH and HELP.
+func (s *session) client(w *resp.Writer, args [][]byte) {
+	sub := lower(args[1])
+	c := s.c
+	switch sub {
+	case "id":
+		if len(args) != 2 {
+			subArity(w, "client", sub)
+			return
+		}
+		w.AppendInt(c.id)
+	case "setname":
+		if len(args) != 3 {
+			subArity(w, "client", sub)
+			return
+		}
+		name := string(args[2])
+		if !validClientName(name) {
+			w.AppendError("ERR Client names cannot contain spaces, newlines or special characters.")
+			return
+		}
+		c.setName(name)
+		w.AppendOK()
+	case "getname":
+		if len(args) != 2 {
+			subArity(w, "client", sub)
+			return
+		}
+		if name := c.getName(); name != "" {
+			w.AppendBulkString(name)
+		} else {
+			w.AppendNull()
+		}
+	case "setinfo":
+		if len(args) != 4 {
+			subArity(w, "client", sub)
+			return
+		}
+		v := string(args[3])
+		if !validClientName(v) && v != "" {
+			w.AppendError("ERR " + strings.ToUpper(string(args[2])) + " cannot contain spaces, newlines or special characters.")
+			return
+		}
+		switch lower(args[2]) {
+		case "lib-name":
+			c.libName.Store(&v)
+		case "lib-ver":
+			c.libVer.Store(&v)
+		default:
+			w.AppendError("ERR Unrecognized option '" + string(args[2]) + "'")
+			return
+		}
+		w.AppendOK()
+	case "info":
+		if len(args) != 2 {
+			subArity(w, "client", sub)
+			return
+		}
+		w.AppendVerbatim("txt", []byte(c.describe(time.Now())+"\n"))
+	case "list":
+		s.clientList(w, args)
+	case "kill":
+		s.clientKill(w, args)
+	case "no-evict", "no-touch":
+		if len(args) != 3 {
+			subArity(w, "client", sub)
+			return
+		}
+		if v := lower(args[2]); v != "on" && v != "off" {
+			w.AppendError("ERR syntax error")
+			return
+		}
+		w.AppendOK()
+	case "help":
+		appendHelp(w,
+			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"GETNAME", "    Return the name of the current connection.",
+			"ID", "    Return the ID of the current connection.",
+			"INFO", "    Return information about the current client connection.",
+			"KILL <ip:port>", "    Kill connection made from <ip:port>.",
+			"KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO).",
+			"LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
+			"SETNAME <name>", "    Assign the name <name> to the current connection.",
+			"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+			"HELP", "    Print this help.")
+	default:
+		unknownSubcommand(w, "client", args[1])
+	}
+}
+
+// describe renders the connection as a CLIENT LIST line. It may be called
+// from any goroutine: it reads only fields that are set once or atomic.
+func (c *conn) describe(now time.Time) string {
+	cmd := "NULL"
+	if sp := c.lastSpec.Load(); sp != nil {
+		cmd = sp.Name
+	}
+	load := func(p interface{ Load() *string }) string {
+		if v := p.Load(); v != nil {
+			return *v
+		}
+		return ""
+	}
+	proto := c.respVer.Load()
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
+		int64(now.Sub(c.created).Seconds()),
+		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()),
+		readBufSize, cmd, proto, load(&c.libName), load(&c.libVer))
+}
+
+// clients returns the connected clients ordered by id.
+func (s *Server) clients() []*conn {
+	s.mu.Lock()
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b *conn) int { return int(a.id - b.id) })
+	return out
+}
+
+func (s *session) clientList(w *resp.Writer, args [][]byte) {
+	var ids map[int64]bool
+	for i := 2; i < len(args); i++ {
+		switch opt := lower(args[i]); {
+		case opt == "type" && i+1 < len(args):
+			switch t := lower(args[i+1]); t {
+			case "normal":
+			case "master", "replica", "slave", "pubsub":
+				ids = map[int64]bool{} // no such clients
+			default:
+				w.AppendError("ERR Unknown client type '" + string(args[i+1]) + "'")
+				return
+			}
+			i++
+		case opt == "id" && i+1 < len(args):
+			if ids == nil {
+				ids = map[int64]bool{}
+			}
+			for i++; i < len(args); i++ {
+				id, err := strconv.ParseInt(string(args[i]), 10, 64)
+				if err != nil || id <= 0 {
+					w.AppendError("ERR Invalid client ID")
+					return
+				}
+				ids[id] = true
+			}
+		default:
+			w.AppendError("ERR syntax error")
+			return
+		}
+	}
+	now := time.Now()
+	var b strings.Builder
+	for _, c := range s.c.s.clients() {
+		if ids != nil && !ids[c.id] {
+			continue
+		}
+		b.WriteString(c.describe(now))
+		b.WriteByte('\n')
+	}
+	w.AppendVerbatim("txt", []byte(b.String()))
+}
+
+// clientKill implements CLIENT KILL addr and CLIENT KILL with filters.
+func (s *session) clientKill(w *resp.Writer, args [][]byte) {
+	if len(args) < 3 {
+		subArity(w, "client", "kill")
+		return
+	}
+	var (
+		id          int64
+		addr, laddr string
+		skipMe      = true
+		oldStyle    = len(args) == 3
+	)
+	if oldStyle {
+		addr = string(args[2])
+	} else {
+		if len(args)%2 != 0 {
+			w.AppendError("ERR syntax error")
+			return
+		}
+		for i := 2; i < len(args); i += 2 {
+			v := string(args[i+1])
+			switch lower(args[i]) {
+			case "id":
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n <= 0 {
+					w.AppendError("ERR client-id should be greater than 0")
+					return
+				}
+				id = n
+			case "addr":
+				addr = v
+			case "laddr":
+				laddr = v
+			case "skipme":
+				switch strings.ToLower(v) {
+				case "yes":
+					skipMe = true
+				case "no":
+					skipMe = false
+				default:
+					w.AppendError("ERR syntax error")
+					return
+				}
+			case "type":
+				if t := strings.ToLower(v); t != "normal" {
+					if t != "master" && t != "replica" && t != "slave" && t != "pubsub" {
+						w.AppendError("ERR Unknown client type '" + v + "'")
+						return
+					}
+					id = -1 // matches nobody
+				}
+			case "user":
+				if v != "default" {
+					id = -1
+				}
+			default:
+				w.AppendError("ERR syntax error")
+				return
+			}
+		}
+	}
+	killed := 0
+	for _, c := range s.c.s.clients() {
+		if id != 0 && c.id != id || addr != "" && c.nc.RemoteAddr().String() != addr ||
+			laddr != "" && c.nc.LocalAddr().String() != laddr {
+			continue
+		}
+		if c == s.c {
+			if skipMe && !oldStyle {
+				continue
+			}
+			s.c.quit = true
+		} else {
+			c.kill()
+		}
+		killed++
+	}
+	if oldStyle {
+		if killed == 0 {
+			w.AppendError("ERR No such client")
+			return
+		}
+		w.AppendOK()
+		return
+	}
+	w.AppendInt(int64(killed))
+}
+
+// command implements COMMAND, COMMAND COUNT|LIST|INFO|DOCS|GETKEYS|HELP.
+func (s *session) command(w *resp.Writer, args [][]byte) {
+	if len(args) == 1 {
+		names := sortedCommands()
+		w.AppendArray(len(names))
+		for _, n := range names {
+			appendCommandInfo(w, command.Redis[n])
+		}
+		return
+	}
+	switch sub := lower(args[1]); sub {
+	case "count":
+		w.AppendInt(int64(len(command.Redis)))
+	case "list":
+		names := sortedCommands()
+		w.AppendArray(len(names))
+		for _, n := range names {
+			w.AppendBulkString(n)
+		}
+	case "info":
+		names := args[2:]
+		if len(names) == 0 {
+			s.command(w, args[:1])
+			return
+		}
+		w.AppendArray(len(names))
+		for _, n := range names {
+			if spec := command.Redis.Lookup(n); spec != nil {
+				appendCommandInfo(w, spec)
+			} else {
+				w.AppendNullArray()
+			}
+		}
+	case "docs":
+		var specs []*command.Spec
+		if len(args) == 2 {
+			for _, n := range sortedCommands() {
+				specs = append(specs, command.Redis[n])
+			}
+		} else {
+			for _, n := range args[2:] {
+				if spec := command.Redis.Lookup(n); spec != nil {
+					specs = append(specs, spec)
+				}
+			}
+		}
+		w.AppendMap(len(specs))
+		for _, spec := range specs {
+			w.AppendBulkString(spec.Name)
+			appendCommandDocs(w, spec)
+		}
+	case "getkeys":
+		if len(args) < 3 {
+			subArity(w, "command", sub)
+			return
+		}
+		spec := command.Redis.Lookup(args[2])
+		switch {
+		case spec == nil:
+			w.AppendError("ERR Invalid command specified")
+		case !spec.ArityOK(len(args) - 2):
+			w.AppendError("ERR Invalid number of arguments specified for command")
+		default:
+			keys := spec.Keys(args[2:], nil)
+			if len(keys) == 0 {
+				w.AppendError("ERR The command has no key arguments")
+				return
+			}
+			w.AppendArray(len(keys))
+			for _, k := range keys {
+				w.AppendBulk(k)
+			}
+		}
+	case "help":
+		appendHelp(w,
+			"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"(no subcommand)", "    Return details about all commands.",
+			"COUNT", "    Return the total number of commands in this server.",
+			"LIST", "    Return a list of all commands in this server.",
+			"INFO [<command-name> ...]", "    Return details about multiple commands.",
+			"DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
+			"GETKEYS <full-command>", "    Return the keys from a full command.",
+			"HELP", "    Print this help.")
+	default:
+		unknownSubcommand(w, "command", args[1])
+	}
+}
+
+func sortedCommands() []string {
+	names := make([]string, 0, len(command.Redis))
+	for n := range command.Redis {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+var flagNames = []struct {
+	f    command.Flags
+	name string
+}{
+	{command.Write, "write"}, {command.ReadOnly, "readonly"}, {command.DenyOOM, "denyoom"},
+	{command.Admin, "admin"}, {command.NoAuth, "no_auth"}, {command.NoMulti, "no_multi"},
+	{command.Loading, "loading"}, {command.Stale, "stale"}, {command.Fast, "fast"},
+	{command.AllowBusy, "allow_busy"},
+}
+
+// appendCommandInfo writes one COMMAND INFO entry in Redis 7's shape: name,
+// arity, flags, first key, last key, step, ACL categories, tips, key specs,
+// subcommands.
+func appendCommandInfo(w *resp.Writer, spec *command.Spec) {
+	w.AppendArray(10)
+	w.AppendBulkString(spec.Name)
+	w.AppendInt(int64(spec.Arity))
+	var flags []string
+	for _, f := range flagNames {
+		if spec.Flags&f.f != 0 {
+			flags = append(flags, f.name)
+		}
+	}
+	w.AppendSet(len(flags))
+	for _, f := range flags {
+		w.AppendSimple(f)
+	}
+	w.AppendInt(int64(spec.FirstKey))
+	w.AppendInt(int64(spec.LastKey))
+	w.AppendInt(int64(spec.Step))
+	cats := categories(spec)
+	w.AppendSet(len(cats))
+	for _, c := range cats {
+		w.AppendSimple(c)
+	}
+	w.AppendArray(0) // tips
+	w.AppendArray(0) // key specs
+	w.AppendArray(0) // subcommands
+}
+
+func categories(spec *command.Spec) []string {
+	var cats []string
+	if spec.FirstKey > 0 {
+		cats = append(cats, "@keyspace")
+	}
+	switch {
+	case spec.Flags&command.Write != 0:
+		cats = append(cats, "@write")
+	case spec.Flags&command.ReadOnly != 0:
+		cats = append(cats, "@read")
+	}
+	if spec.Flags&command.Admin != 0 {
+		cats = append(cats, "@admin", "@dangerous")
+	}
+	if spec.Flags&command.Fast != 0 {
+		cats = append(cats, "@fast")
+	} else {
+		cats = append(cats, "@slow")
+	}
+	if spec.Kind == command.Conn {
+		cats = append(cats, "@connection")
+	}
+	return cats
+}
+
+// appendCommandDocs writes a COMMAND DOCS entry: the summary, the version the
+// command appeared in, and its group.
+func appendCommandDocs(w *resp.Writer, spec *command.Spec) {
+	group := "generic"
+	switch {
+	case spec.Kind == command.Conn:
+		group = "connection"
+	case spec.FirstKey == 0:
+		group = "server"
+	}
+	w.AppendMap(3)
+	w.AppendBulkString("summary")
+	w.AppendBulkString(strings.ToUpper(spec.Name) + " command")
+	w.AppendBulkString("since")
+	w.AppendBulkString("1.0.0")
+	w.AppendBulkString("group")
+	w.AppendBulkString(group)
+}
+
+// time implements TIME.
+func (s *session) time(w *resp.Writer, _ [][]byte) {
+	now := time.Now()
+	w.AppendArray(2)
+	w.AppendBulkString(strconv.FormatInt(now.Unix(), 10))
+	w.AppendBulkString(strconv.FormatInt(int64(now.Nanosecond()/1000), 10))
+}
+
+// function answers FUNCTION FLUSH; there are no functions to run.
+func (s *session) function(w *resp.Writer, args [][]byte) {
+	switch lower(args[1]) {
+	case "flush":
+		if len(args) > 3 || len(args) == 3 && lower(args[2]) != "async" && lower(args[2]) != "sync" {
+			w.AppendError("ERR syntax error")
+			return
+		}
+		w.AppendOK()
+	case "list":
+		w.AppendArray(0)
+	default:
+		unknownSubcommand(w, "function", args[1])
+	}
+}
+
+// auth implements AUTH without a configured password, as Redis does for a
+// default user with nopass.
+func (s *session) auth(w *resp.Writer, args [][]byte) {
+	if len(args) > 3 {
+		w.AppendError("ERR syntax error")
+		return
+	}
+	if len(args) == 2 {
+		w.AppendError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+		return
+	}
+	w.AppendOK()
+}
+
+// configParams are the parameters CONFIG GET reports, for the tools that ask.
+func (s *Server) configParams() [][2]string {
+	port := ""
+	if ln := s.anyListener(); ln != "" {
+		if _, p, err := splitHostPort(ln); err == nil {
+			port = p
+		}
+	}
+	return [][2]string{
+		{"appendfsync", "everysec"},
+		{"appendonly", "no"},
+		{"bind", "127.0.0.1"},
+		{"databases", "1"},
+		{"hz", "10"},
+		{"maxclients", "10000"},
+		{"maxmemory", "0"},
+		{"maxmemory-policy", "noeviction"},
+		{"port", port},
+		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10)},
+		{"save", ""},
+		{"slowlog-log-slower-than", "10000"},
+		{"slowlog-max-len", "128"},
+		{"timeout", "0"},
+	}
+}
+
+// config implements CONFIG GET, CONFIG SET (for nothing that can change at
+// run time), CONFIG RESETSTAT and CONFIG HELP.
+func (s *session) config(w *resp.Writer, args [][]byte) {
+	switch sub := lower(args[1]); sub {
+	case "get":
+		if len(args) < 3 {
+			subArity(w, "config", sub)
+			return
+		}
+		var match [][2]string
+		for _, p := range s.c.s.configParams() {
+			for _, pat := range args[2:] {
+				if glob.MatchFold(pat, []byte(p[0])) {
+					match = append(match, p)
+					break
+				}
+			}
+		}
+		w.AppendMap(len(match))
+		for _, p := range match {
+			w.AppendBulkString(p[0])
+			w.AppendBulkString(p[1])
+		}
+	case "set":
+		if len(args) < 4 || len(args)%2 != 0 {
+			subArity(w, "config", sub)
+			return
+		}
+		w.AppendError("ERR CONFIG SET failed (possibly related to argument '" + lower(args[2]) + "') - parameters cannot be changed at run time; restart with the flag instead")
+	case "resetstat":
+		w.AppendOK()
+	case "help":
+		appendHelp(w,
+			"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+			"RESETSTAT", "    Reset statistics reported by the INFO command.",
+			"HELP", "    Print this help.")
+	default:
+		unknownSubcommand(w, "config", args[1])
+	}
+}
+
+// info implements INFO [section ...].
+func (s *session) info(w *resp.Writer, args [][]byte) {
+	w.AppendVerbatim("txt", []byte(s.c.s.infoText(args[1:])))
+}
+
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "shards"}
+
+// infoText renders the INFO sections asked for: all of them by default or
+// for "all", "everything" or "default".
+func (s *Server) infoText(args [][]byte) string {
+	want := map[string]bool{}
+	for _, a := range args {
+		switch n := lower(a); n {
+		case "all", "everything", "default":
+			for _, sec := range infoSections {
+				want[sec] = true
+			}
+		default:
+			want[n] = true
+		}
+	}
+	if len(args) == 0 {
+		for _, sec := range infoSections {
+			want[sec] = true
+		}
+	}
+	var b strings.Builder
+	add := func(title string, fields [][2]string) {
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + title + "\r\n")
+		for _, f := range fields {
+			b.WriteString(f[0] + ":" + f[1] + "\r\n")
+		}
+	}
+	now := time.Now()
+	r := s.router
+	var keys, expires, expired, hits, misses int64
+	for _, sh := range r.Shards() {
+		keys += sh.Keys()
+		expires += sh.Expires()
+		expired += sh.ExpiredKeys()
+		h, m := sh.Hits()
+		hits += h
+		misses += m
+	}
+	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
+	if want["server"] {
+		up := int64(now.Sub(s.start).Seconds())
+		port := ""
+		if ln := s.anyListener(); ln != "" {
+			_, port, _ = splitHostPort(ln)
+		}
+		add("Server", [][2]string{
+			{"redis_version", command.RedisVersion},
+			{"data_cluster_version", Version},
+			{"redis_mode", "standalone"},
+			{"os", runtime.GOOS + " " + runtime.GOARCH},
+			{"arch_bits", "64"},
+			{"go_version", runtime.Version()},
+			{"process_id", strconv.Itoa(os.Getpid())},
+			{"tcp_port", port},
+			{"server_time_usec", itoa(now.UnixMicro())},
+			{"uptime_in_seconds", itoa(up)},
+			{"uptime_in_days", itoa(up / 86400)},
+			{"hz", "10"},
+			{"shards", strconv.Itoa(len(r.Shards()))},
+			{"vnodes", strconv.Itoa(r.Ring().Vnodes())},
+		})
+	}
+	if want["clients"] {
+		add("Clients", [][2]string{
+			{"connected_clients", itoa(s.connected.Load())},
+			{"maxclients", "10000"},
+			{"blocked_clients", "0"},
+		})
+	}
+	if want["memory"] {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		rss := residentBytes()
+		add("Memory", [][2]string{
+			{"used_memory", strconv.FormatUint(ms.HeapAlloc, 10)},
+			{"used_memory_human", humanBytes(ms.HeapAlloc)},
+			{"used_memory_rss", strconv.FormatUint(rss, 10)},
+			{"used_memory_rss_human", humanBytes(rss)},
+			{"used_memory_peak", strconv.FormatUint(ms.HeapSys, 10)},
+			{"total_system_memory", strconv.FormatUint(totalMemory(), 10)},
+			{"maxmemory", "0"},
+			{"maxmemory_human", "0B"},
+			{"maxmemory_policy", "noeviction"},
+			{"mem_allocator", "go"},
+			{"gc_cycles", strconv.FormatUint(uint64(ms.NumGC), 10)},
+			{"gc_pause_total_ns", strconv.FormatUint(ms.PauseTotalNs, 10)},
+		})
+	}
+	if want["persistence"] {
+		add("Persistence", [][2]string{
+			{"loading", "0"},
+			{"rdb_changes_since_last_save", "0"},
+			{"rdb_bgsave_in_progress", "0"},
+			{"aof_enabled", "0"},
+		})
+	}
+	if want["stats"] {
+		busyR, busyS := r.Busy()
+		add("Stats", [][2]string{
+			{"total_connections_received", itoa(s.totalConns.Load())},
+			{"total_commands_processed", itoa(s.totalCmds.Load())},
+			{"rejected_connections", itoa(s.rejectConns.Load())},
+			{"expired_keys", itoa(expired)},
+			{"evicted_keys", "0"},
+			{"keyspace_hits", itoa(hits)},
+			{"keyspace_misses", itoa(misses)},
+			{"busy_router", itoa(busyR)},
+			{"busy_shard", itoa(busyS)},
+		})
+	}
+	if want["replication"] {
+		add("Replication", [][2]string{{"role", "master"}, {"connected_slaves", "0"}})
+	}
+	if want["cpu"] {
+		user, sys := cpuTimes()
+		add("CPU", [][2]string{
+			{"used_cpu_sys", strconv.FormatFloat(sys, 'f', 6, 64)},
+			{"used_cpu_user", strconv.FormatFloat(user, 'f', 6, 64)},
+		})
+	}
+	if want["keyspace"] {
+		var f [][2]string
+		if keys > 0 {
+			f = append(f, [2]string{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
+		}
+		add("Keyspace", f)
+	}
+	if want["shards"] {
+		var f [][2]string
+		for i, sh := range r.Shards() {
+			f = append(f, [2]string{"shard" + strconv.Itoa(i),
+				fmt.Sprintf("keys=%d,expires=%d,queue=%d", sh.Keys(), sh.Expires(), sh.Pending())})
+		}
+		add("Shards", f)
+	}
+	return b.String()
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + "B"
+	}
+	v, suffix := float64(n), "B"
+	for _, s := range []string{"K", "M", "G", "T"} {
+		if v < unit {
+			break
+		}
+		v /= unit
+		suffix = s
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + suffix
+}

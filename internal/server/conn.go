@@ -1,0 +1,275 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/router"
+)
+
+const (
+	readBufSize = 16 << 10
+	// flushAt is the size of pending output after which replies are written
+	// out before more commands are parsed.
+	flushAt = 64 << 10
+	// lingerTime and lingerBytes bound how long and how much a connection
+	// closed by the server drains from its client.
+	lingerTime     = time.Second
+	shutdownLinger = 100 * time.Millisecond
+	lingerBytes    = 1 << 20
+)
+
+var (
+	lineBusy = []byte("BUSY\n")
+	respBusy = []byte("-BUSY server is busy, try again later\r\n")
+)
+
+// conn is one client connection. Its fields belong to its own goroutine,
+// except stopping and the fields the server reads for CLIENT LIST, which are
+// atomic.
+type conn struct {
+	s  *Server
+	nc net.Conn
+	id int64
+
+	buf  []byte // bytes read; buf[r:w] is not yet parsed
+	r, w int
+	argv [][]byte // arguments of the commands in flight, as slices of buf
+	p    *router.Pipeline
+
+	isRESP bool
+	quit   bool // close after writing the pending replies
+	sess   session
+
+	stopping atomic.Bool
+	created  time.Time
+	lastCmd  atomic.Int64 // Unix nanoseconds of the last command
+	lastSpec atomic.Pointer[command.Spec]
+	respVer  atomic.Int32 // 0 for the line protocol, else the RESP version
+	name     atomic.Pointer[string]
+	libName  atomic.Pointer[string]
+	libVer   atomic.Pointer[string]
+}
+
+// kill closes the connection from another goroutine, as CLIENT KILL does.
+func (c *conn) kill() { c.nc.Close() }
+
+func (c *conn) setName(name string) { c.name.Store(&name) }
+
+func (c *conn) getName() string {
+	if p := c.name.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{
+		s:       s,
+		nc:      nc,
+		id:      s.nextID.Add(1),
+		buf:     make([]byte, readBufSize),
+		created: time.Now(),
+	}
+	c.lastCmd.Store(c.created.UnixNano())
+	return c
+}
+
+// linger closes the write side and discards what the client still sends
+// for a short while, so that the client reads the last reply (an error,
+// typically) instead of losing it to a reset.
+func (c *conn) linger(d time.Duration) {
+	tc, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || tc.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(d))
+	buf := c.buf[:cap(c.buf)]
+	for total := 0; total < lingerBytes; {
+		n, err := c.nc.Read(buf)
+		total += n
+		if err != nil {
+			return
+		}
+	}
+}
+
+// stop asks the connection to finish: it answers what it has read and closes.
+// It may be called from any goroutine.
+func (c *conn) stop() {
+	c.stopping.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+
+func (c *conn) serve() {
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.log.Error("panic while serving a connection; closing it",
+				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+		}
+		c.cleanup()
+		c.nc.Close()
+		c.s.dropConn(c)
+	}()
+	for {
+		if c.w == len(c.buf) && !c.grow() {
+			return
+		}
+		n, err := c.nc.Read(c.buf[c.w:])
+		c.w += n
+		if n > 0 {
+			if c.p == nil {
+				c.start()
+			}
+			if !c.process() {
+				c.linger(lingerTime)
+				return
+			}
+		}
+		if c.stopping.Load() {
+			c.linger(shutdownLinger)
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// start picks the protocol from the first byte.
+func (c *conn) start() {
+	c.isRESP = c.buf[c.r] == '*'
+	if c.isRESP {
+		c.p = c.s.router.NewPipeline(respBusy)
+		c.sess.init(c)
+		c.respVer.Store(2)
+	} else {
+		c.p = c.s.router.NewPipeline(lineBusy)
+	}
+}
+
+// grow makes room in a full buffer for a command longer than it. It reports
+// false when the command would exceed the protocol's limits; the parser
+// reports that case itself before the buffer fills, so this is a last guard.
+func (c *conn) grow() bool {
+	limit := c.s.cfg.MaxLineLen + 2
+	if c.isRESP {
+		limit = int(min(c.s.cfg.Limits.MaxBulkLen+int64(c.s.cfg.Limits.MaxInlineLen)+64, 1<<40))
+	}
+	if len(c.buf) >= limit {
+		return false
+	}
+	nb := make([]byte, min(2*len(c.buf), limit))
+	copy(nb, c.buf[c.r:c.w])
+	c.w -= c.r
+	c.r = 0
+	c.buf = nb
+	return true
+}
+
+// process handles every whole command in the buffer and writes the replies.
+// It reports false when the connection must be closed.
+func (c *conn) process() bool {
+	var ok bool
+	if c.isRESP {
+		ok = c.processRESP()
+	} else {
+		ok = c.processLines()
+	}
+	c.p.Flush()
+	if !c.writeOut() {
+		return false
+	}
+	clear(c.argv)
+	c.argv = c.argv[:0]
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	} else if c.r > 0 {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+		c.r = 0
+	}
+	return ok && !c.quit
+}
+
+// writeOut writes the assembled replies to the client.
+func (c *conn) writeOut() bool {
+	out := c.p.Out()
+	if out.Len() == 0 {
+		return true
+	}
+	_, err := c.nc.Write(out.Bytes())
+	out.Reset()
+	return err == nil
+}
+
+// roundDone is called after each command is routed: it sends a full batch to
+// the shards and writes out replies that have piled up.
+func (c *conn) roundDone() bool {
+	if c.p.Pending() < c.s.cfg.MaxBatch {
+		return true
+	}
+	c.p.Flush()
+	if c.p.Out().Len() >= flushAt {
+		return c.writeOut()
+	}
+	return true
+}
+
+func (c *conn) processLines() bool {
+	for c.r < c.w {
+		start := len(c.argv)
+		argv, n, err := line.Parse(c.buf[c.r:c.w], c.argv, c.s.cfg.MaxLineLen)
+		if err != nil {
+			w := c.p.Local()
+			w.AppendRaw([]byte(err.Error() + "\n"))
+			c.p.EndLocal()
+			return false
+		}
+		if n == 0 {
+			break
+		}
+		c.r += n
+		c.argv = argv
+		args := argv[start:]
+		if len(args) == 0 {
+			continue
+		}
+		c.s.totalCmds.Add(1)
+		spec := command.Line.Lookup(args[0])
+		switch {
+		case spec == nil:
+			c.lineError("ERR unknown command '" + string(args[0]) + "'")
+		case !spec.ArityOK(len(args)):
+			c.lineError("ERR wrong number of arguments for '" + string(args[0]) + "'")
+		default:
+			c.p.Do(spec, args)
+		}
+		if !c.roundDone() {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *conn) lineError(msg string) {
+	w := c.p.Local()
+	w.AppendRaw([]byte(msg))
+	w.AppendRaw([]byte("\n"))
+	c.p.EndLocal()
+}
+
+// cleanup gives back what the connection holds in the shards (watched keys).
+func (c *conn) cleanup() {
+	if c.isRESP && c.p != nil {
+		c.sess.close()
+	}
+}
+
+func (c *conn) logger() *slog.Logger {
+	return c.s.log.With("client", c.nc.RemoteAddr().String(), "id", c.id)
+}

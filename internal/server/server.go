@@ -1,0 +1,237 @@
+// Package server accepts connections, tells the two protocols apart by the
+// first byte a client sends, and runs each connection's loop: read, parse
+// every whole command in the buffer, route them through a router.Pipeline,
+// and write all the replies with one write.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/router"
+)
+
+// Config tunes a Server.
+type Config struct {
+	// Router sets the shards and capacities.
+	Router router.Config
+	// MaxLineLen is the longest line of the line protocol (64 KiB).
+	MaxLineLen int
+	// Limits bound RESP requests.
+	Limits resp.Limits
+	// MaxBatch is the most commands of one connection sent to the shards
+	// at once; a longer pipeline is sent in several rounds.
+	MaxBatch int
+	// Logger receives the server's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Router:     router.DefaultConfig(),
+		MaxLineLen: line.MaxLen,
+		Limits:     resp.DefaultLimits(),
+		MaxBatch:   1024,
+	}
+}
+
+// Validate reports whether c can be used.
+func (c Config) Validate() error {
+	if err := c.Router.Validate(); err != nil {
+		return err
+	}
+	if c.MaxLineLen < 1 {
+		return fmt.Errorf("server: max line length must be positive, got %d", c.MaxLineLen)
+	}
+	if c.MaxBatch < 1 {
+		return fmt.Errorf("server: max batch must be positive, got %d", c.MaxBatch)
+	}
+	if c.Limits.MaxBulkLen < 1 || c.Limits.MaxMultibulkLen < 1 || c.Limits.MaxInlineLen < 1 {
+		return errors.New("server: protocol limits must be positive")
+	}
+	return nil
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("server: closed")
+
+// Server serves both protocols on its listeners. Its methods are safe for
+// concurrent use.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	router *router.Router
+	start  time.Time
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closing   bool
+	connWG    sync.WaitGroup
+
+	nextID      atomic.Int64
+	connected   atomic.Int64
+	totalConns  atomic.Int64
+	totalCmds   atomic.Int64
+	rejectConns atomic.Int64
+}
+
+// New returns a Server with its shards running. Call Shutdown to stop it.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r, err := router.New(cfg.Router)
+	if err != nil {
+		return nil, err
+	}
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	return &Server{
+		cfg:       cfg,
+		log:       lg,
+		router:    r,
+		start:     time.Now(),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+	}, nil
+}
+
+// Router returns the server's router.
+func (s *Server) Router() *router.Router { return s.router }
+
+// Serve accepts connections on ln until Shutdown, and then returns
+// ErrServerClosed. Any other accept error is returned as is.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			if retryable(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := s.newConn(nc)
+		if c == nil {
+			continue
+		}
+		go c.serve()
+	}
+}
+
+// retryable reports whether an accept error is worth retrying after a pause:
+// running out of file descriptors, or a connection aborted before it was
+// accepted.
+func retryable(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS)
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// newConn registers a new connection, or closes it and returns nil when the
+// server is shutting down.
+func (s *Server) newConn(nc net.Conn) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		nc.Close()
+		return nil
+	}
+	c := newConn(s, nc)
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	s.connected.Add(1)
+	s.totalConns.Add(1)
+	return c
+}
+
+func (s *Server) dropConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.connected.Add(-1)
+	s.connWG.Done()
+}
+
+// Shutdown stops accepting, lets every connection answer the commands it has
+// already read, closes the connections, and stops the shards. If ctx ends
+// first the remaining connections are closed at once and ctx's error is
+// returned after the shards have stopped.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.stop()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	s.router.Close()
+	return err
+}

@@ -1,0 +1,486 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/shard"
+)
+
+// session is the state of a RESP connection: protocol version, name,
+// transaction and watched keys. It belongs to the connection's goroutine.
+type session struct {
+	c     *conn
+	proto int
+
+	inMulti  bool
+	dirty    bool // a command queued in MULTI was rejected: EXEC aborts
+	queued   []queuedCmd
+	watching []watched
+	ctx      command.Ctx
+	set      []bool
+	keys     [][]byte
+}
+
+type queuedCmd struct {
+	spec *command.Spec
+	args [][]byte
+}
+
+type watched struct {
+	key     []byte
+	shard   int
+	version uint64
+}
+
+// connHandler runs a command that acts on the connection. It writes its reply
+// to w; when it runs inside EXEC, it must not flush or hold shards.
+type connHandler func(s *session, w *resp.Writer, args [][]byte)
+
+var connHandlers map[string]connHandler
+
+func init() {
+	connHandlers = map[string]connHandler{
+		"ping":    (*session).ping,
+		"echo":    (*session).echo,
+		"quit":    (*session).quitCmd,
+		"select":  (*session).selectCmd,
+		"hello":   (*session).hello,
+		"multi":   (*session).multi,
+		"exec":    (*session).exec,
+		"discard": (*session).discard,
+		"watch":   (*session).watch,
+		"unwatch": (*session).unwatch,
+		"reset":   (*session).reset,
+	}
+	for name, h := range extraConnHandlers {
+		connHandlers[name] = h
+	}
+	for name := range connHandlers {
+		if s := command.Redis[name]; s == nil || s.Kind != command.Conn {
+			panic("server: connection command " + name + " is not in the command table as Conn")
+		}
+	}
+	for name, s := range command.Redis {
+		if s.Kind == command.Conn && connHandlers[name] == nil {
+			panic("server: no handler for connection command " + name)
+		}
+	}
+}
+
+func (s *session) init(c *conn) {
+	s.c = c
+	s.proto = 2
+	s.set = make([]bool, len(c.s.router.Shards()))
+}
+
+// handle runs one command or, inside MULTI, queues it.
+func (s *session) handle(args [][]byte) {
+	p := s.c.p
+	spec := command.Redis.Lookup(args[0])
+	if spec == nil {
+		s.reject(unknownCommand(args))
+		return
+	}
+	if !spec.ArityOK(len(args)) {
+		s.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
+		return
+	}
+	s.c.lastCmd.Store(time.Now().UnixNano())
+	s.c.lastSpec.Store(spec)
+	if s.inMulti && !runsInMulti(spec.Name) {
+		if spec.Flags&command.NoMulti != 0 {
+			s.reject("ERR Command not allowed inside a transaction")
+			return
+		}
+		s.queued = append(s.queued, queuedCmd{spec: spec, args: cloneArgs(args)})
+		w := p.Local()
+		w.AppendSimple("QUEUED")
+		p.EndLocal()
+		return
+	}
+	if spec.Kind == command.Conn {
+		p.Flush()
+		connHandlers[spec.Name](s, p.Out(), args)
+		return
+	}
+	p.Do(spec, args)
+}
+
+// reject answers a command that was not run; inside MULTI it also dooms the
+// transaction, as Redis does.
+func (s *session) reject(msg string) {
+	if s.inMulti {
+		s.dirty = true
+	}
+	w := s.c.p.Local()
+	w.AppendError(msg)
+	s.c.p.EndLocal()
+}
+
+func runsInMulti(name string) bool {
+	switch name {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+func unknownCommand(args [][]byte) string {
+	var b strings.Builder
+	b.WriteString("ERR unknown command '")
+	b.WriteString(clip(args[0], 128))
+	b.WriteString("', with args beginning with: ")
+	room := 128
+	for _, a := range args[1:] {
+		if room <= 0 {
+			break
+		}
+		b.WriteString("'")
+		b.WriteString(clip(a, room))
+		b.WriteString("' ")
+		room -= len(a)
+	}
+	return b.String()
+}
+
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		b = b[:n]
+	}
+	return string(b)
+}
+
+func cloneArgs(args [][]byte) [][]byte {
+	n := 0
+	for _, a := range args {
+		n += len(a)
+	}
+	buf := make([]byte, 0, n)
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		buf = append(buf, a...)
+		out[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
+	}
+	return out
+}
+
+func (s *session) ping(w *resp.Writer, args [][]byte) {
+	switch len(args) {
+	case 1:
+		w.AppendSimple("PONG")
+	case 2:
+		w.AppendBulk(args[1])
+	default:
+		w.AppendError("ERR wrong number of arguments for 'ping' command")
+	}
+}
+
+func (s *session) echo(w *resp.Writer, args [][]byte) { w.AppendBulk(args[1]) }
+
+func (s *session) quitCmd(w *resp.Writer, _ [][]byte) {
+	w.AppendOK()
+	s.c.quit = true
+}
+
+func (s *session) selectCmd(w *resp.Writer, args [][]byte) {
+	n, err := strconv.ParseInt(string(args[1]), 10, 64)
+	switch {
+	case err != nil:
+		w.AppendError("ERR value is not an integer or out of range")
+	case n != 0:
+		w.AppendError("ERR DB index is out of range")
+	default:
+		w.AppendOK()
+	}
+}
+
+// hello implements HELLO [protover [AUTH username password] [SETNAME name]].
+func (s *session) hello(w *resp.Writer, args [][]byte) {
+	proto := s.proto
+	if len(args) >= 2 {
+		v, err := strconv.ParseInt(string(args[1]), 10, 64)
+		if err != nil {
+			w.AppendError("ERR Protocol version is not an integer or out of range")
+			return
+		}
+		if v < 2 || v > 3 {
+			w.AppendError("NOPROTO unsupported protocol version")
+			return
+		}
+		proto = int(v)
+	}
+	name, setName := "", false
+	for i := 2; i < len(args); i++ {
+		opt := strings.ToLower(string(args[i]))
+		switch {
+		case opt == "auth" && i+2 < len(args):
+			// Authentication is checked by the AUTH machinery; without a
+			// configured password every user name and password is accepted,
+			// as for Redis's default user with nopass.
+			i += 2
+		case opt == "setname" && i+1 < len(args):
+			name, setName = string(args[i+1]), true
+			if !validClientName(name) {
+				w.AppendError("ERR Client names cannot contain spaces, newlines or special characters.")
+				return
+			}
+			i++
+		default:
+			w.AppendError("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
+			return
+		}
+	}
+	if setName {
+		s.c.setName(name)
+	}
+	s.setProto(proto)
+	w.AppendMap(7)
+	w.AppendBulkString("server")
+	w.AppendBulkString("redis")
+	w.AppendBulkString("version")
+	w.AppendBulkString(command.RedisVersion)
+	w.AppendBulkString("proto")
+	w.AppendInt(int64(proto))
+	w.AppendBulkString("id")
+	w.AppendInt(s.c.id)
+	w.AppendBulkString("mode")
+	w.AppendBulkString("standalone")
+	w.AppendBulkString("role")
+	w.AppendBulkString("master")
+	w.AppendBulkString("modules")
+	w.AppendArray(0)
+}
+
+func (s *session) setProto(v int) {
+	s.proto = v
+	s.c.respVer.Store(int32(v))
+	s.c.p.SetProto(v, respBusy)
+}
+
+func validClientName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if name[i] < '!' || name[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *session) multi(w *resp.Writer, _ [][]byte) {
+	if s.inMulti {
+		w.AppendError("ERR MULTI calls can not be nested")
+		return
+	}
+	s.inMulti = true
+	s.dirty = false
+	s.queued = s.queued[:0]
+	w.AppendOK()
+}
+
+func (s *session) discard(w *resp.Writer, _ [][]byte) {
+	if !s.inMulti {
+		w.AppendError("ERR DISCARD without MULTI")
+		return
+	}
+	s.endMulti()
+	s.unwatchAll()
+	w.AppendOK()
+}
+
+func (s *session) endMulti() {
+	s.inMulti, s.dirty = false, false
+	clear(s.queued)
+	s.queued = s.queued[:0]
+}
+
+func (s *session) reset(w *resp.Writer, _ [][]byte) {
+	s.endMulti()
+	s.unwatchAll()
+	s.c.setName("")
+	s.setProto(2)
+	w.AppendSimple("RESET")
+}
+
+// exec runs the queued commands while holding every shard they touch, so no
+// other client sees part of the transaction.
+func (s *session) exec(w *resp.Writer, _ [][]byte) {
+	if !s.inMulti {
+		w.AppendError("ERR EXEC without MULTI")
+		return
+	}
+	if s.dirty {
+		s.endMulti()
+		s.unwatchAll()
+		w.AppendError("EXECABORT Transaction discarded because of previous errors.")
+		return
+	}
+	r := s.c.s.router
+	n := len(s.set)
+	clear(s.set)
+	for _, q := range s.queued {
+		switch q.spec.Kind {
+		case command.Keyed:
+			s.keys = q.spec.Keys(q.args, s.keys[:0])
+			if len(s.keys) == 0 {
+				markAll(s.set)
+			}
+			for _, k := range s.keys {
+				s.set[r.Ring().Lookup(k)] = true
+			}
+		case command.AllShards:
+			markAll(s.set)
+		case command.Cursor:
+			if i := q.spec.Shard(q.args, n); i >= 0 {
+				s.set[i] = true
+			}
+		}
+	}
+	for _, wk := range s.watching {
+		s.set[wk.shard] = true
+	}
+	dbs, ok := s.c.p.Hold(s.set)
+	if !ok {
+		s.endMulti()
+		s.unwatchLocked(nil)
+		w.AppendRaw(respBusy)
+		return
+	}
+	aborted := false
+	for _, wk := range s.watching {
+		if dbs[wk.shard].Version(wk.key) != wk.version {
+			aborted = true
+			break
+		}
+	}
+	if aborted {
+		w.AppendNullArray()
+	} else {
+		w.AppendArray(len(s.queued))
+		s.ctx.W = w
+		s.ctx.Held(dbs, r.Ring())
+		for _, q := range s.queued {
+			if q.spec.Kind == command.Conn {
+				connHandlers[q.spec.Name](s, w, q.args)
+				continue
+			}
+			shard.Exec(&s.ctx, q.spec, q.args)
+		}
+		s.ctx.W = nil
+	}
+	s.unwatchLocked(dbs)
+	s.c.p.Release()
+	s.endMulti()
+}
+
+func markAll(set []bool) {
+	for i := range set {
+		set[i] = true
+	}
+}
+
+func (s *session) watch(w *resp.Writer, args [][]byte) {
+	if s.inMulti {
+		w.AppendError("ERR WATCH inside MULTI is not allowed")
+		return
+	}
+	r := s.c.s.router
+	clear(s.set)
+	for _, k := range args[1:] {
+		s.set[r.Ring().Lookup(k)] = true
+	}
+	dbs, ok := s.c.p.Hold(s.set)
+	if !ok {
+		w.AppendRaw(respBusy)
+		return
+	}
+	for _, k := range args[1:] {
+		i := r.Ring().Lookup(k)
+		key := append([]byte(nil), k...)
+		s.watching = append(s.watching, watched{key: key, shard: i, version: dbs[i].Watch(key)})
+	}
+	s.c.p.Release()
+	w.AppendOK()
+}
+
+func (s *session) unwatch(w *resp.Writer, _ [][]byte) {
+	s.unwatchAll()
+	w.AppendOK()
+}
+
+// unwatchAll drops every watch, holding the shards involved. A shard whose
+// queue stays full is retried for a while; watches that still cannot be
+// dropped are left in place, where they cost memory but change no result.
+func (s *session) unwatchAll() {
+	if len(s.watching) == 0 {
+		return
+	}
+	clear(s.set)
+	for _, wk := range s.watching {
+		s.set[wk.shard] = true
+	}
+	for try := 0; try < 100; try++ {
+		if dbs, ok := s.c.p.Hold(s.set); ok {
+			s.unwatchLocked(dbs)
+			s.c.p.Release()
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.c.logger().Warn("could not drop watched keys: shards stayed busy", "keys", len(s.watching))
+	s.watching = s.watching[:0]
+}
+
+// unwatchLocked drops every watch with the shards held (dbs nil: only
+// forget them locally, the caller having failed to hold the shards).
+func (s *session) unwatchLocked(dbs []*keyspace.DB) {
+	if dbs == nil {
+		s.unwatchAll()
+		return
+	}
+	for _, wk := range s.watching {
+		dbs[wk.shard].Unwatch(wk.key)
+	}
+	clear(s.watching)
+	s.watching = s.watching[:0]
+}
+
+// close releases what the session holds when its connection ends.
+func (s *session) close() { s.unwatchAll() }
+
+// processRESP handles every whole RESP request in the buffer. It reports
+// false when the connection must be closed after the replies are written.
+func (c *conn) processRESP() bool {
+	for c.r < c.w {
+		start := len(c.argv)
+		argv, n, err := resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.s.cfg.Limits)
+		if err != nil {
+			w := c.p.Local()
+			w.AppendError("ERR " + err.Error())
+			c.p.EndLocal()
+			return false
+		}
+		if n == 0 {
+			break
+		}
+		c.r += n
+		c.argv = argv
+		args := argv[start:]
+		if len(args) == 0 {
+			continue
+		}
+		c.s.totalCmds.Add(1)
+		c.sess.handle(args)
+		if c.quit {
+			return true
+		}
+		if !c.roundDone() {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,235 @@
+// Package shard runs a shard: one goroutine that alone owns a keyspace and
+// executes the batches of commands that reach it through a bounded queue.
+//
+// A shard can also be held: a holder (a connection running a command that
+// spans shards) asks for it through the same queue, and once the shard
+// reaches that request it hands its keyspace over and waits until released.
+// Ownership moves with the hand-over, so the data never has two users at once
+// and needs no lock.
+package shard
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// Config tunes a shard.
+type Config struct {
+	// QueueSize is the most commands that may wait in the shard's queue; a
+	// command beyond it is refused by Reserve.
+	QueueSize int
+	// ExpireInterval is how often the active expiry cycle runs (Redis: 100ms).
+	ExpireInterval time.Duration
+	// ExpireSample is how many keys with an expiry one round samples (Redis: 20).
+	ExpireSample int
+	// ExpireRounds bounds the rounds of one cycle.
+	ExpireRounds int
+}
+
+// DefaultConfig returns the configuration used when none is given.
+func DefaultConfig() Config {
+	return Config{QueueSize: 1024, ExpireInterval: 100 * time.Millisecond, ExpireSample: 20, ExpireRounds: 16}
+}
+
+// ErrConfig is returned by New for an invalid Config.
+var ErrConfig = errors.New("shard: invalid config")
+
+// Validate reports whether c can be used.
+func (c Config) Validate() error {
+	if c.QueueSize < 1 || c.ExpireInterval <= 0 || c.ExpireSample < 1 || c.ExpireRounds < 1 {
+		return ErrConfig
+	}
+	return nil
+}
+
+// Cmd is one command of a batch.
+type Cmd struct {
+	Spec *command.Spec
+	Args [][]byte
+}
+
+// Batch is one message to a shard: commands to run in order, or, when
+// Release is not nil, a request to hold the shard.
+//
+// The sender owns a Batch until it submits it, and again once the shard has
+// sent it back on Done.
+type Batch struct {
+	Cmds []Cmd
+	// W receives the replies, one after the other; Ends[i] is the offset in
+	// W just past the reply to Cmds[i].
+	W    resp.Writer
+	Ends []int
+	// Done receives the batch when its commands have run, or, for a hold
+	// request, when the shard is held.
+	Done chan *Batch
+	// Release, for a hold request, is closed or sent to by the holder to
+	// give the shard back.
+	Release chan struct{}
+}
+
+// Reset empties b for reuse, keeping its buffers.
+func (b *Batch) Reset() {
+	clear(b.Cmds)
+	b.Cmds = b.Cmds[:0]
+	b.W.Reset()
+	b.Ends = b.Ends[:0]
+	b.Release = nil
+}
+
+// Shard is one partition of the keyspace and the goroutine that owns it.
+// Reserve, Submit and the counters are safe for concurrent use; DB is for the
+// holder only.
+type Shard struct {
+	id    int
+	cfg   Config
+	db    *keyspace.DB
+	queue chan *Batch
+
+	pending atomic.Int64 // commands reserved and not yet taken off the queue
+	keys    atomic.Int64 // keys after the last batch, for INFO and metrics
+	expires atomic.Int64
+	expired atomic.Int64
+	hits    atomic.Int64
+	misses  atomic.Int64
+
+	ring *ring.Ring
+	ctx  command.Ctx
+}
+
+// New returns shard number id over engine e, in a server whose keys are
+// placed by r. Call Run to start it.
+func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Shard{
+		id:    id,
+		cfg:   cfg,
+		db:    keyspace.New(e),
+		queue: make(chan *Batch, cfg.QueueSize),
+		ring:  r,
+	}, nil
+}
+
+// ID returns the shard's number.
+func (s *Shard) ID() int { return s.id }
+
+// Reserve claims room in the queue for up to n commands and returns how many
+// it got, possibly 0. Every reserved command must then be submitted.
+func (s *Shard) Reserve(n int) int {
+	limit := int64(s.cfg.QueueSize)
+	for {
+		cur := s.pending.Load()
+		room := limit - cur
+		if room <= 0 {
+			return 0
+		}
+		g := min(int64(n), room)
+		if s.pending.CompareAndSwap(cur, cur+g) {
+			return int(g)
+		}
+	}
+}
+
+// Unreserve gives back room claimed by Reserve and not used.
+func (s *Shard) Unreserve(n int) { s.pending.Add(-int64(n)) }
+
+// Submit queues b, whose commands (or, for a hold request, one unit) must
+// have been reserved. It never blocks.
+func (s *Shard) Submit(b *Batch) { s.queue <- b }
+
+// Pending returns how many commands wait in the queue.
+func (s *Shard) Pending() int { return int(s.pending.Load()) }
+
+// Keys returns the number of keys as of the last batch run.
+func (s *Shard) Keys() int64 { return s.keys.Load() }
+
+// Expires returns the number of keys with an expiry as of the last batch run.
+func (s *Shard) Expires() int64 { return s.expires.Load() }
+
+// ExpiredKeys returns how many keys have expired on this shard.
+func (s *Shard) ExpiredKeys() int64 { return s.expired.Load() }
+
+// DB returns the shard's keyspace. Only the holder of the shard may call it,
+// between the hold being granted and released.
+func (s *Shard) DB() *keyspace.DB { return s.db }
+
+// Run executes batches until ctx is done. It is called once, on the shard's
+// own goroutine.
+func (s *Shard) Run(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.ExpireInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case b := <-s.queue:
+			s.serve(ctx, b)
+		case <-tick.C:
+			s.db.SetNow(time.Now().UnixMilli())
+			s.db.ActiveExpire(s.cfg.ExpireSample, s.cfg.ExpireRounds)
+			s.publish()
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (s *Shard) serve(ctx context.Context, b *Batch) {
+	if b.Release != nil {
+		s.pending.Add(-1)
+		b.Done <- b
+		select {
+		case <-b.Release:
+		case <-ctx.Done():
+		}
+		s.publish()
+		return
+	}
+	s.pending.Add(-int64(len(b.Cmds)))
+	s.db.SetNow(time.Now().UnixMilli())
+	s.ctx.W = &b.W
+	s.ctx.Single(s.db, s.id, s.ring)
+	for _, c := range b.Cmds {
+		Exec(&s.ctx, c.Spec, c.Args)
+		b.Ends = append(b.Ends, b.W.Len())
+	}
+	s.ctx.W = nil
+	s.publish()
+	b.Done <- b
+}
+
+// Exec runs one command with c and recovers a panic in its handler: the
+// reply so far is discarded, the client gets an error, the panic is logged
+// with its stack, and the server goes on.
+func Exec(c *command.Ctx, spec *command.Spec, args [][]byte) {
+	start := c.W.Len()
+	defer func() {
+		if p := recover(); p != nil {
+			c.W.Truncate(start)
+			c.W.AppendError("ERR internal error while running '" + spec.Name + "'")
+			slog.Error("panic in command handler", "command", spec.Name, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	spec.Run(c, args)
+}
+
+func (s *Shard) publish() {
+	s.keys.Store(int64(s.db.Len()))
+	s.expires.Store(int64(s.db.ExpiresLen()))
+	st := s.db.Stats()
+	s.expired.Store(st.ExpiredKeys)
+	s.hits.Store(st.KeyspaceHits)
+	s.misses.Store(st.KeyspaceMiss)
+}
+
+// Hits returns the keyspace hits and misses counted on this shard.
+func (s *Shard) Hits() (hits, misses int64) { return s.hits.Load(), s.misses.Load() }
