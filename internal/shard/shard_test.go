@@ -1,0 +1,165 @@
+package shard
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/storage/memory"
+)
+
+func newShard(t *testing.T, queue int) *Shard {
+	t.Helper()
+	r, err := ring.New(1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.QueueSize = queue
+	cfg.ExpireInterval = 10 * time.Millisecond
+	s, err := New(0, memory.New(), r, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+	})
+	return s
+}
+
+func cmd(name string, args ...string) Cmd {
+	argv := [][]byte{[]byte(name)}
+	for _, a := range args {
+		argv = append(argv, []byte(a))
+	}
+	return Cmd{Spec: command.Line.Lookup([]byte(name)), Args: argv}
+}
+
+// send reserves, submits and waits for one batch, returning each reply.
+func send(t *testing.T, s *Shard, cmds ...Cmd) []string {
+	t.Helper()
+	if got := s.Reserve(len(cmds)); got != len(cmds) {
+		t.Fatalf("Reserve(%d) = %d", len(cmds), got)
+	}
+	done := make(chan *Batch, 1)
+	b := &Batch{Cmds: cmds, Done: done}
+	s.Submit(b)
+	<-done
+	var out []string
+	start := 0
+	for _, end := range b.Ends {
+		out = append(out, string(b.W.Bytes()[start:end]))
+		start = end
+	}
+	return out
+}
+
+func TestShardRunsInOrder(t *testing.T) {
+	s := newShard(t, 16)
+	got := send(t, s, cmd("SET", "a", "1"), cmd("GET", "a"), cmd("DELETE", "a"), cmd("GET", "a"), cmd("LIST"))
+	want := []string{"OK\n", "1\n", "OK\n", "ERR key not found\n", "\n"}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("reply %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+	if s.Keys() != 0 || s.Pending() != 0 {
+		t.Fatalf("keys %d pending %d after the batch, want 0 and 0", s.Keys(), s.Pending())
+	}
+}
+
+func TestReserve(t *testing.T) {
+	s := newShard(t, 4)
+	tests := []struct{ ask, want int }{{3, 3}, {3, 1}, {1, 0}}
+	for _, tt := range tests {
+		if got := s.Reserve(tt.ask); got != tt.want {
+			t.Fatalf("Reserve(%d) = %d, want %d", tt.ask, got, tt.want)
+		}
+	}
+	s.Unreserve(4)
+	if got := s.Reserve(4); got != 4 {
+		t.Fatalf("Reserve after Unreserve = %d, want 4", got)
+	}
+}
+
+func TestHold(t *testing.T) {
+	s := newShard(t, 4)
+	send(t, s, cmd("SET", "k", "v"))
+	done := make(chan *Batch, 1)
+	rel := make(chan struct{})
+	s.Reserve(1)
+	s.Submit(&Batch{Done: done, Release: rel})
+	<-done
+	// The shard is ours: its keyspace can be used directly.
+	if v, ok := s.DB().Get([]byte("k")); !ok || string(v) != "v" {
+		t.Fatalf("held keyspace: got %q %v", v, ok)
+	}
+	// A batch sent meanwhile waits until release.
+	s.Reserve(1)
+	other := make(chan *Batch, 1)
+	s.Submit(&Batch{Cmds: []Cmd{cmd("GET", "k")}, Done: other})
+	select {
+	case <-other:
+		t.Fatal("a batch ran while the shard was held")
+	case <-time.After(50 * time.Millisecond):
+	}
+	rel <- struct{}{}
+	if b := <-other; string(b.W.Bytes()) != "v\n" {
+		t.Fatalf("got %q after release", b.W.Bytes())
+	}
+}
+
+// TestPanicRecovered checks that a panicking handler answers with an error
+// and the shard goes on.
+func TestPanicRecovered(t *testing.T) {
+	s := newShard(t, 4)
+	boom := &command.Spec{Name: "boom", Run: func(c *command.Ctx, _ [][]byte) {
+		c.W.AppendRaw([]byte("partial"))
+		panic("boom")
+	}}
+	got := send(t, s, Cmd{Spec: boom, Args: [][]byte{[]byte("boom")}}, cmd("SET", "a", "1"))
+	if want := "-ERR internal error while running 'boom'\r\n"; got[0] != want {
+		t.Fatalf("got %q, want %q", got[0], want)
+	}
+	if got[1] != "OK\n" {
+		t.Fatalf("the next command: got %q", got[1])
+	}
+}
+
+func BenchmarkBatch(b *testing.B) {
+	for _, n := range []int{1, 16, 64} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			r, _ := ring.New(1, 1)
+			s, _ := New(0, memory.New(), r, DefaultConfig())
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go s.Run(ctx)
+			cmds := make([]Cmd, n)
+			for i := range cmds {
+				cmds[i] = cmd("SET", "key"+strconv.Itoa(i), "value")
+			}
+			done := make(chan *Batch, 1)
+			bt := &Batch{Done: done}
+			b.ReportAllocs()
+			for b.Loop() {
+				bt.Reset()
+				bt.Cmds = append(bt.Cmds, cmds...)
+				s.Reserve(n)
+				s.Submit(bt)
+				<-done
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/cmd")
+		})
+	}
+}
