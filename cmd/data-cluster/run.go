@@ -36,6 +36,7 @@ type options struct {
 	vnodes      int
 	shardQueue  int
 	routerQueue int
+	maxBulkLen  byteSize
 }
 
 // run starts the server with args (without the program name) and serves
@@ -53,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Router.Vnodes = opts.vnodes
 	cfg.Router.ShardQueue = opts.shardQueue
 	cfg.Router.RouterQueue = opts.routerQueue
+	cfg.Limits.MaxBulkLen = int64(opts.maxBulkLen)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitUsage
@@ -110,6 +112,8 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
 	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
 	fs.IntVar(&opts.routerQueue, "router-queue", 2048, "most commands in flight across the server; more get BUSY")
+	opts.maxBulkLen = 512 << 20
+	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in bytes (units: kb, mb, gb)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n\n")
 		fmt.Fprintf(stderr, "Every flag can also be set by the environment variable %s<NAME>,\n", envPrefix)
@@ -164,6 +168,9 @@ func (o options) validate() error {
 		if c.v < c.min || c.v > c.max {
 			return fmt.Errorf("invalid value %d for --%s: must be between %d and %d", c.v, c.name, c.min, c.max)
 		}
+	}
+	if o.maxBulkLen < 1 || o.maxBulkLen > 1<<40 {
+		return fmt.Errorf("invalid value %d for --proto-max-bulk-len: must be between 1 and %d", o.maxBulkLen, int64(1)<<40)
 	}
 	if o.shards*o.vnodes > 1<<20 {
 		return fmt.Errorf("--shards times --vnodes must be at most %d, got %d", 1<<20, o.shards*o.vnodes)

@@ -47,6 +47,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--shard-queue", "0"}, nil, exitUsage, "--shard-queue"},
 		{[]string{"--router-queue", "0"}, nil, exitUsage, "--router-queue"},
 		{[]string{"--addr", "nohostport"}, nil, exitUsage, "--addr"},
+		{[]string{"--proto-max-bulk-len", "12parsecs"}, nil, exitUsage, "want a whole number of bytes"},
+		{[]string{"--proto-max-bulk-len", "0"}, nil, exitUsage, "--proto-max-bulk-len"},
 		{[]string{"--nosuchflag"}, nil, exitUsage, "flag provided but not defined"},
 		{[]string{"extra"}, nil, exitUsage, `unexpected argument "extra"`},
 		{nil, map[string]string{"DATA_CLUSTER_SHARDS": "many"}, exitUsage, `invalid value "many" for DATA_CLUSTER_SHARDS`},
@@ -79,6 +81,25 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		"-shard-queue", "(default 1024)", "-router-queue", "(default 2048)"} {
 		if !strings.Contains(stderr.String(), f) {
 			t.Errorf("help does not mention %q:\n%s", f, stderr.String())
+		}
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"100", 100, true}, {"1k", 1000, true}, {"1kb", 1024, true}, {"1KB", 1024, true},
+		{"100mb", 100 << 20, true}, {"2m", 2000000, true}, {"1gb", 1 << 30, true}, {"1g", 1e9, true},
+		{"5b", 5, true}, {"", 0, false}, {"-1", 0, false}, {"1tb", 0, false}, {"mb", 0, false},
+		{"1.5mb", 0, false}, {"99999999999999gb", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseByteSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseByteSize(%q): got %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }
