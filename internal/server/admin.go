@@ -333,23 +333,9 @@ func (s *session) command(w *resp.Writer, args [][]byte) {
 			}
 		}
 	case "docs":
-		var specs []*command.Spec
-		if len(args) == 2 {
-			for _, n := range sortedCommands() {
-				specs = append(specs, command.Redis[n])
-			}
-		} else {
-			for _, n := range args[2:] {
-				if spec := command.Redis.Lookup(n); spec != nil {
-					specs = append(specs, spec)
-				}
-			}
-		}
-		w.AppendMap(len(specs))
-		for _, spec := range specs {
-			w.AppendBulkString(spec.Name)
-			appendCommandDocs(w, spec)
-		}
+		// Documentation is not served. An error here makes redis-cli use
+		// its own built-in help, which gives full hints for every command.
+		w.AppendError("ERR COMMAND DOCS is not supported; see the README's compatibility table")
 	case "getkeys":
 		if len(args) < 3 {
 			subArity(w, "command", sub)
@@ -379,7 +365,6 @@ func (s *session) command(w *resp.Writer, args [][]byte) {
 			"COUNT", "    Return the total number of commands in this server.",
 			"LIST", "    Return a list of all commands in this server.",
 			"INFO [<command-name> ...]", "    Return details about multiple commands.",
-			"DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
 			"GETKEYS <full-command>", "    Return the keys from a full command.",
 			"HELP", "    Print this help.")
 	default:
@@ -459,25 +444,6 @@ func categories(spec *command.Spec) []string {
 		cats = append(cats, "@connection")
 	}
 	return cats
-}
-
-// appendCommandDocs writes a COMMAND DOCS entry: the summary, the version the
-// command appeared in, and its group.
-func appendCommandDocs(w *resp.Writer, spec *command.Spec) {
-	group := "generic"
-	switch {
-	case spec.Kind == command.Conn:
-		group = "connection"
-	case spec.FirstKey == 0:
-		group = "server"
-	}
-	w.AppendMap(3)
-	w.AppendBulkString("summary")
-	w.AppendBulkString(strings.ToUpper(spec.Name) + " command")
-	w.AppendBulkString("since")
-	w.AppendBulkString("1.0.0")
-	w.AppendBulkString("group")
-	w.AppendBulkString(group)
 }
 
 // time implements TIME.
