@@ -100,7 +100,9 @@ type Shard struct {
 	expires atomic.Int64
 	expired atomic.Int64
 	hits    atomic.Int64
-	misses  atomic.Int64
+	// expireNow is set while an expiry marker is queued.
+	expireNow atomic.Bool
+	misses    atomic.Int64
 
 	ring *ring.Ring
 	ctx  command.Ctx
@@ -116,7 +118,7 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 		id:    id,
 		cfg:   cfg,
 		db:    keyspace.New(e),
-		queue: make(chan *Batch, cfg.QueueSize),
+		queue: make(chan *Batch, cfg.QueueSize+2), // room for the two markers
 		ring:  r,
 	}, nil
 }
@@ -166,19 +168,55 @@ func (s *Shard) DB() *keyspace.DB { return s.db }
 
 // Run executes batches until ctx is done. It is called once, on the shard's
 // own goroutine.
+//
+// The loop waits on the queue alone: the active expiry cycle and the stop
+// request arrive through the queue too, as marker batches, so that taking
+// the next batch is one channel receive rather than a select.
 func (s *Shard) Run(ctx context.Context) {
-	tick := time.NewTicker(s.cfg.ExpireInterval)
-	defer tick.Stop()
+	go s.tick(ctx)
+	stop := context.AfterFunc(ctx, func() { s.queue <- stopMark })
+	defer stop()
 	for {
-		select {
-		case b := <-s.queue:
-			s.serve(ctx, b)
-		case <-tick.C:
+		b := <-s.queue
+		switch b {
+		case stopMark:
+			return
+		case expireMark:
+			s.expireNow.Store(false)
 			s.db.SetNow(time.Now().UnixMilli())
 			s.db.ActiveExpire(s.cfg.ExpireSample, s.cfg.ExpireRounds)
 			s.publish()
+		default:
+			s.serve(ctx, b)
+		}
+	}
+}
+
+// Marker batches sent through the queue by the shard's own helpers.
+var (
+	stopMark   = &Batch{}
+	expireMark = &Batch{}
+)
+
+// tick asks for an active expiry cycle every ExpireInterval. A tick that
+// finds the previous request still queued, or the queue full, is skipped:
+// the shard is busy and the next tick comes soon.
+func (s *Shard) tick(ctx context.Context) {
+	t := time.NewTicker(s.cfg.ExpireInterval)
+	defer t.Stop()
+	for {
+		select {
 		case <-ctx.Done():
 			return
+		case <-t.C:
+			if s.expireNow.Swap(true) {
+				continue
+			}
+			select {
+			case s.queue <- expireMark:
+			default:
+				s.expireNow.Store(false)
+			}
 		}
 	}
 }
