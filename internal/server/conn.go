@@ -50,6 +50,10 @@ type conn struct {
 	created  time.Time
 	lastCmd  atomic.Int64 // Unix nanoseconds of the last command
 	lastSpec atomic.Pointer[command.Spec]
+	// counted and last gather, per read, what is published to the server's
+	// counters and to lastCmd/lastSpec once the read's commands are done.
+	counted int64
+	last    *command.Spec
 	respVer  atomic.Int32 // 0 for the line protocol, else the RESP version
 	name     atomic.Pointer[string]
 	libName  atomic.Pointer[string]
@@ -182,6 +186,7 @@ func (c *conn) process() bool {
 		ok = c.processLines()
 	}
 	c.p.Flush()
+	c.publish()
 	if !c.writeOut() {
 		return false
 	}
@@ -194,6 +199,20 @@ func (c *conn) process() bool {
 		c.r = 0
 	}
 	return ok && !c.quit
+}
+
+// publish makes the read's command count and last command visible to INFO
+// and CLIENT LIST: a few atomic stores per read rather than per command.
+func (c *conn) publish() {
+	if c.counted == 0 {
+		return
+	}
+	c.s.totalCmds.Add(c.counted)
+	c.counted = 0
+	c.lastCmd.Store(time.Now().UnixNano())
+	if c.last != nil {
+		c.lastSpec.Store(c.last)
+	}
 }
 
 // writeOut writes the assembled replies to the client.
@@ -239,8 +258,9 @@ func (c *conn) processLines() bool {
 		if len(args) == 0 {
 			continue
 		}
-		c.s.totalCmds.Add(1)
+		c.counted++
 		spec := command.Line.Lookup(args[0])
+		c.last = spec
 		switch {
 		case spec == nil:
 			c.lineError("ERR unknown command '" + string(args[0]) + "'")

@@ -90,8 +90,7 @@ func (s *session) handle(args [][]byte) {
 		s.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
 		return
 	}
-	s.c.lastCmd.Store(time.Now().UnixNano())
-	s.c.lastSpec.Store(spec)
+	s.c.last = spec
 	if s.inMulti && !runsInMulti(spec.Name) {
 		if spec.Flags&command.NoMulti != 0 {
 			s.reject("ERR Command not allowed inside a transaction")
@@ -473,7 +472,7 @@ func (c *conn) processRESP() bool {
 		if len(args) == 0 {
 			continue
 		}
-		c.s.totalCmds.Add(1)
+		c.counted++
 		c.sess.handle(args)
 		if c.quit {
 			return true
