@@ -50,14 +50,15 @@ type conn struct {
 	created  time.Time
 	lastCmd  atomic.Int64 // Unix nanoseconds of the last command
 	lastSpec atomic.Pointer[command.Spec]
-	// counted and last gather, per read, what is published to the server's
-	// counters and to lastCmd/lastSpec once the read's commands are done.
-	counted int64
-	last    *command.Spec
 	respVer  atomic.Int32 // 0 for the line protocol, else the RESP version
 	name     atomic.Pointer[string]
 	libName  atomic.Pointer[string]
 	libVer   atomic.Pointer[string]
+
+	// counted and last gather, per read, what is published to the server's
+	// counters and to lastCmd/lastSpec once the read's commands are done.
+	counted int64
+	last    *command.Spec
 }
 
 // kill closes the connection from another goroutine, as CLIENT KILL does.
