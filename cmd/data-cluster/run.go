@@ -37,16 +37,26 @@ type options struct {
 	shardQueue  int
 	routerQueue int
 	maxBulkLen  byteSize
+	obs         obsOptions     // metrics, slow log, logging (observe.go)
+	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
+	persist     persistOptions // data directory, fsync, snapshots (persist.go)
 }
 
 // run starts the server with args (without the program name) and serves
 // until ctx ends. It returns the process exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "repair" {
+		return runRepair(args[1:], stdout, stderr)
+	}
 	opts, code, ok := parseFlags(args, stderr)
 	if !ok {
 		return code
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := opts.obs.logger(stderr)
+	slog.SetDefault(log)
 
 	cfg := server.DefaultConfig()
 	cfg.Logger = log
@@ -55,28 +65,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Router.ShardQueue = opts.shardQueue
 	cfg.Router.RouterQueue = opts.routerQueue
 	cfg.Limits.MaxBulkLen = int64(opts.maxBulkLen)
+	opts.obs.apply(&cfg)
+	opts.sec.apply(&cfg)
+	opts.persist.apply(&cfg, log)
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitUsage
 	}
 
-	ln, err := net.Listen("tcp", opts.addr)
+	lns, err := opts.sec.listen(opts.addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "data-cluster: cannot listen on %s: %v\n", opts.addr, err)
-		return exitError
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		ln.Close()
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
 	}
+	ln := lns[0] // the plain listener, or the TLS one when it is the only one
+	srv, err := server.New(cfg)
+	if err != nil {
+		closeAll(lns)
+		fmt.Fprintf(stderr, "data-cluster: %v\n", opts.persist.explain(err))
+		return exitError
+	}
+	mln, err := opts.obs.listenMetrics()
+	if err != nil {
+		closeAll(lns)
+		srv.Shutdown(context.Background())
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+	stopMetrics := serveMetrics(mln, srv.MetricsHandler(), log)
+	defer stopMetrics()
 	fmt.Fprintf(stdout, "Server listening on %s — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n", ln.Addr())
 	log.Info("server started", "addr", ln.Addr().String(), "shards", opts.shards, "vnodes", opts.vnodes,
 		"shard_queue", opts.shardQueue, "router_queue", opts.routerQueue)
+	if len(lns) > 1 {
+		log.Info("TLS listener started", "addr", lns[1].Addr().String())
+	}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, len(lns))
+	for _, l := range lns {
+		go func() { serveErr <- srv.Serve(l) }()
+	}
 
 	select {
 	case <-ctx.Done():
@@ -107,15 +135,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok bool) {
 	fs := flag.NewFlagSet("data-cluster", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on for both protocols")
+	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on for both protocols; empty: no plain listener (then --tls-addr is needed)")
 	fs.IntVar(&opts.shards, "shards", 3, "number of shards")
 	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
 	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
 	fs.IntVar(&opts.routerQueue, "router-queue", 2048, "most commands in flight across the server; more get BUSY")
 	opts.maxBulkLen = 512 << 20
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in bytes (units: kb, mb, gb)")
+	opts.obs.register(fs)
+	opts.sec.register(fs)
+	opts.persist.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n\n")
+		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n")
+		fmt.Fprintf(stderr, "       data-cluster bench [flags]   load generator (see data-cluster bench --help)\n")
+		fmt.Fprintf(stderr, "       data-cluster repair --data-dir DIR   truncate damaged data at its first bad record\n\n")
 		fmt.Fprintf(stderr, "Every flag can also be set by the environment variable %s<NAME>,\n", envPrefix)
 		fmt.Fprintf(stderr, "e.g. %sSHARD_QUEUE for --shard-queue; a flag wins over its variable.\n\nFlags:\n", envPrefix)
 		fs.PrintDefaults()
@@ -175,8 +208,17 @@ func (o options) validate() error {
 	if o.shards*o.vnodes > 1<<20 {
 		return fmt.Errorf("--shards times --vnodes must be at most %d, got %d", 1<<20, o.shards*o.vnodes)
 	}
-	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+	if _, _, err := net.SplitHostPort(o.addr); o.addr != "" && err != nil {
 		return fmt.Errorf("invalid value %q for --addr: %v", o.addr, err)
+	}
+	if err := o.obs.validate(); err != nil {
+		return err
+	}
+	if err := o.sec.validate(o.addr); err != nil {
+		return err
+	}
+	if err := o.persist.validate(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -65,6 +65,9 @@ type Spec struct {
 	// -1 when the arguments name no valid shard (Run is then called with a
 	// Ctx holding no keyspace so that it can reply with the error).
 	Shard func(args [][]byte, shards int) int
+	// ID numbers the command for per-command counters; it is set when the
+	// Spec is put in a table (see NumIDs).
+	ID int
 }
 
 // ArityOK reports whether n arguments, the name included, fit the arity.
@@ -103,6 +106,10 @@ type Ctx struct {
 	dbs    []*keyspace.DB // every shard's keyspace, for held commands
 	ring   *ring.Ring
 	shard  int
+
+	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
+	// the commands of a transaction, which was checked as a whole.
+	SkipOOM bool
 }
 
 // Single sets c up to run a command whose keys all live on shard i, with db
@@ -182,6 +189,7 @@ func newTable(groups ...[]*Spec) Table {
 			if _, dup := t[s.Name]; dup {
 				panic("command: duplicate command " + s.Name)
 			}
+			assignID(s)
 			t[s.Name] = s
 		}
 	}

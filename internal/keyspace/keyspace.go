@@ -21,6 +21,8 @@ type DB struct {
 	clock   uint64 // source of versions, never reused
 
 	stats Stats
+	ev    evictor // memory limit and eviction state (evict.go)
+	log   Log     // receives every change, or nil (log.go)
 }
 
 type watch struct {
@@ -92,10 +94,15 @@ func (db *DB) Exists(key []byte) bool {
 func (db *DB) Set(key, value []byte, expireAt int64) {
 	db.touch(key)
 	if db.expired(expireAt) {
-		db.e.Delete(key)
+		if db.e.Delete(key) && db.log != nil {
+			db.log.Delete(key)
+		}
 		return
 	}
 	db.e.Set(key, value, expireAt)
+	if db.log != nil {
+		db.log.Set(key, value, expireAt)
+	}
 }
 
 // SetExpire changes key's expiry and reports whether key exists. An expiry in
@@ -107,9 +114,16 @@ func (db *DB) SetExpire(key []byte, expireAt int64) bool {
 	db.touch(key)
 	if db.expired(expireAt) {
 		db.e.Delete(key)
+		if db.log != nil {
+			db.log.Delete(key)
+		}
 		return true
 	}
-	return db.e.SetExpire(key, expireAt)
+	ok := db.e.SetExpire(key, expireAt)
+	if ok && db.log != nil {
+		db.log.Expire(key, expireAt)
+	}
+	return ok
 }
 
 // Delete removes key and reports whether it existed (and had not expired).
@@ -119,7 +133,11 @@ func (db *DB) Delete(key []byte) bool {
 		return false
 	}
 	db.touch(key)
-	return db.e.Delete(key)
+	ok = db.e.Delete(key)
+	if ok && db.log != nil {
+		db.log.Delete(key)
+	}
+	return ok
 }
 
 // Len returns the number of keys, counting expired keys not yet removed.
@@ -138,6 +156,9 @@ func (db *DB) Flush() {
 		w.version = db.clock
 	}
 	db.e.Clear()
+	if db.log != nil {
+		db.log.Flush()
+	}
 }
 
 // Scan calls fn for live entries from cursor on, as storage.Engine.Scan does,

@@ -18,11 +18,15 @@ func FuzzReadCommand(f *testing.F) {
 		"*-1\r\n",
 		"*1\r\nx\r\n",
 		"ECHO \"a\"b\r\n",
+		"*11\r\n",
+		"*1\r\n$16385\r\n",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, lim := range []Limits{DefaultLimits(), fuzzLimits} {
+		unauth := DefaultLimits()
+		unauth.Unauthenticated = true
+		for _, lim := range []Limits{DefaultLimits(), fuzzLimits, unauth} {
 			checkReadCommand(t, data, lim)
 		}
 	})

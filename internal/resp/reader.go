@@ -21,7 +21,19 @@ type Limits struct {
 	// bulk length header, in bytes (Redis's PROTO_INLINE_MAX_SIZE). Default
 	// 64 KiB.
 	MaxInlineLen int
+
+	// Unauthenticated applies, on top of the limits above, the limits Redis
+	// sets for a client that has not authenticated yet: at most
+	// UnauthMaxMultibulkLen arguments and bulks of at most UnauthMaxBulkLen
+	// bytes. Off by default.
+	Unauthenticated bool
 }
+
+// The limits of Limits.Unauthenticated, Redis's.
+const (
+	UnauthMaxMultibulkLen = 10
+	UnauthMaxBulkLen      = 16384
+)
 
 // DefaultLimits returns the limits Redis 7 applies by default, except
 // MaxMultibulkLen: Redis 7 accepts up to 2147483647 arguments, while the
@@ -77,6 +89,14 @@ var (
 	// ErrUnbalancedQuotes: an inline command has an unterminated quote, or a
 	// closing quote followed by something other than a blank.
 	ErrUnbalancedQuotes = errors.New("unbalanced quotes in request")
+
+	// ErrUnauthMultibulkLength: with Limits.Unauthenticated, the count of a
+	// multibulk exceeds UnauthMaxMultibulkLen.
+	ErrUnauthMultibulkLength = errors.New("unauthenticated multibulk length")
+
+	// ErrUnauthBulkLength: with Limits.Unauthenticated, the length of a bulk
+	// exceeds UnauthMaxBulkLen.
+	ErrUnauthBulkLength = errors.New("unauthenticated bulk length")
 )
 
 // ProtocolError is a malformed request. Its Error text is exactly what Redis
@@ -234,6 +254,9 @@ func parseMultibulk(b []byte, dst [][]byte, lim Limits, collect bool) (args [][]
 	if !valid || count > lim.MaxMultibulkLen {
 		return dst, 0, 0, &ProtocolError{Err: ErrInvalidMultibulkLength}
 	}
+	if lim.Unauthenticated && count > UnauthMaxMultibulkLen {
+		return dst, 0, 0, &ProtocolError{Err: ErrUnauthMultibulkLength}
+	}
 	pos := end + 2
 	if count <= 0 {
 		return dst, pos, 0, nil
@@ -250,6 +273,9 @@ func parseMultibulk(b []byte, dst [][]byte, lim Limits, collect bool) (args [][]
 		}
 		if !valid || size < 0 || size > lim.MaxBulkLen {
 			return dst, 0, 0, &ProtocolError{Err: ErrInvalidBulkLength}
+		}
+		if lim.Unauthenticated && size > UnauthMaxBulkLen {
+			return dst, 0, 0, &ProtocolError{Err: ErrUnauthBulkLength}
 		}
 		pos = end + 2
 		if size > int64(len(b)-pos-2) {

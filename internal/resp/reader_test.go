@@ -602,3 +602,57 @@ func TestReadCommandNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+func TestReadCommandUnauthenticated(t *testing.T) {
+	unauth := DefaultLimits()
+	unauth.Unauthenticated = true
+	small := smallLimits
+	small.Unauthenticated = true
+	bulk := func(n int) string { return "*1\r\n$" + strconv.Itoa(n) + "\r\n" + strings.Repeat("x", n) + "\r\n" }
+	tests := []struct {
+		name string
+		in   string
+		lim  Limits
+		want error // nil: a whole request
+	}{
+		{"ten arguments", "*10\r\n" + strings.Repeat("$1\r\na\r\n", 10), unauth, nil},
+		{"eleven arguments", "*11\r\n", unauth, ErrUnauthMultibulkLength},
+		{"huge count", "*1000000\r\n", unauth, ErrUnauthMultibulkLength},
+		{"count over the main limit first", "*1048577\r\n", unauth, ErrInvalidMultibulkLength},
+		{"count over a smaller main limit", "*4\r\n", small, ErrInvalidMultibulkLength},
+		{"negative count", "*-5\r\n", unauth, nil},
+		{"bulk at limit", bulk(16384), unauth, nil},
+		{"bulk over limit", "*1\r\n$16385\r\n", unauth, ErrUnauthBulkLength},
+		{"bulk over the main limit first", "*1\r\n$536870913\r\n", unauth, ErrInvalidBulkLength},
+		{"negative bulk", "*1\r\n$-1\r\n", unauth, ErrInvalidBulkLength},
+		{"inline is not limited further", strings.Repeat("x ", 20) + "\r\n", unauth, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, n, err := ReadCommand([]byte(tt.in), nil, tt.lim)
+			if tt.want == nil {
+				if err != nil || n != len(tt.in) {
+					t.Fatalf("ReadCommand: got n %d, err %v; want %d, nil", n, err, len(tt.in))
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("ReadCommand error: got %v, want %v", err, tt.want)
+			}
+			if need := Need([]byte(tt.in), tt.lim); need != 0 {
+				t.Errorf("Need: got %d, want 0", need)
+			}
+		})
+	}
+	for _, e := range []struct {
+		err  error
+		text string
+	}{
+		{ErrUnauthMultibulkLength, "Protocol error: unauthenticated multibulk length"},
+		{ErrUnauthBulkLength, "Protocol error: unauthenticated bulk length"},
+	} {
+		if got := (&ProtocolError{Err: e.err}).Error(); got != e.text {
+			t.Errorf("error text: got %q, want %q", got, e.text)
+		}
+	}
+}

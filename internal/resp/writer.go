@@ -13,7 +13,13 @@ import (
 type Writer struct {
 	buf   []byte
 	proto int // 3 for RESP3; 0 or 2 for RESP2
+	errs  int // error replies appended, ever
 }
+
+// Errors returns how many error replies have been appended with AppendError
+// since w was made; Reset and Truncate leave it alone. Comparing it before
+// and after a command tells whether the command replied with an error.
+func (w *Writer) Errors() int { return w.errs }
 
 // SetProto selects the protocol version of the replies appended from now on:
 // 2 for RESP2, 3 for RESP3. Any other value panics.
@@ -65,6 +71,7 @@ func (w *Writer) AppendSimple(s string) {
 // "WRONGTYPE Operation against a key holding the wrong kind of value". As in
 // Redis, each '\r' and '\n' in msg is written as a space.
 func (w *Writer) AppendError(msg string) {
+	w.errs++
 	w.buf = append(w.buf, '-')
 	w.appendLine(msg)
 }

@@ -1,10 +1,12 @@
 package router
 
 import (
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
 
 // Pipeline carries one connection's commands to the shards and brings the
@@ -32,6 +34,9 @@ type Pipeline struct {
 	held  []*keyspace.DB
 	holds []*shard.Batch
 	rel   chan struct{}
+
+	rec    *cmdstat.Recorder // counts the commands run here; nil for none
+	client slowlog.Client
 }
 
 // item is one reply to come: from a shard's batch, from the local writer, or
@@ -154,6 +159,9 @@ func (p *Pipeline) Flush() {
 			g = got
 		}
 		// Commands past g are refused: drop them before the shard sees them.
+		if g < n {
+			p.refused(b.Cmds[g:])
+		}
 		clear(b.Cmds[g:])
 		b.Cmds = b.Cmds[:g]
 		if g > 0 {
@@ -214,12 +222,15 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 	}
 	dbs, ok := p.Hold(p.set)
 	if !ok {
+		p.rec.Reject(spec)
 		p.out.AppendRaw(p.busy)
 		return
 	}
 	p.ctx.W = &p.out
 	p.ctx.Held(dbs, p.r.ring)
+	m := p.rec.Start(&p.out)
 	shard.Exec(&p.ctx, spec, args)
+	p.rec.Stop(m, spec, args, p.client)
 	p.ctx.W = nil
 	p.Release()
 }
@@ -231,7 +242,9 @@ func (p *Pipeline) runNone(spec *command.Spec, args [][]byte) {
 	clear(p.held)
 	p.ctx.W = &p.out
 	p.ctx.Held(p.held, p.r.ring)
+	m := p.rec.Start(&p.out)
 	shard.Exec(&p.ctx, spec, args)
+	p.rec.Stop(m, spec, args, p.client)
 	p.ctx.W = nil
 }
 
@@ -279,6 +292,7 @@ func (p *Pipeline) Release() {
 		if db == nil {
 			continue
 		}
+		db.Commit() // before the reply of what ran while held goes out
 		p.held[i] = nil
 		p.rel <- struct{}{}
 		p.r.done(1)

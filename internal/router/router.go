@@ -13,9 +13,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/memory"
 )
@@ -40,6 +42,12 @@ type Shard interface {
 	Expires() int64
 	ExpiredKeys() int64
 	Hits() (hits, misses int64)
+	// Stats, Busy and AvgTTL report the counters of the commands the shard
+	// ran, how many commands its queue refused, and the average time to
+	// live of its keys with an expiry (milliseconds).
+	Stats() *cmdstat.Table
+	Busy() int64
+	AvgTTL() int64
 }
 
 var _ Shard = (*shard.Shard)(nil)
@@ -55,6 +63,15 @@ type Config struct {
 	NewEngine func() storage.Engine
 	// Shard tunes the shards; its QueueSize is taken from ShardQueue.
 	Shard shard.Config
+	// Engines, when not nil, are the shards' engines, one per shard (loaded
+	// from disk, say); NewEngine is then not used.
+	Engines []storage.Engine
+	// Logs, when not nil, receive each shard's changes: Logs[i] is given to
+	// shard i before it starts (see shard.Shard.SetLog).
+	Logs []keyspace.Log
+	// Slowlog receives the commands that run for its threshold or longer;
+	// nil for none. It overrides Shard.Slowlog.
+	Slowlog *slowlog.Log
 }
 
 // DefaultConfig returns the seed's defaults: 3 shards, 64 vnodes, queues of
@@ -74,6 +91,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("router: shard queue must be at least 1, got %d", c.ShardQueue)
 	case c.RouterQueue < 1:
 		return fmt.Errorf("router: router queue must be at least 1, got %d", c.RouterQueue)
+	case c.Engines != nil && len(c.Engines) != c.Shards, c.Logs != nil && len(c.Logs) != c.Shards:
+		return fmt.Errorf("router: %d engines and %d logs for %d shards", len(c.Engines), len(c.Logs), c.Shards)
 	}
 	return nil
 }
@@ -114,14 +133,20 @@ func New(cfg Config) (*Router, error) {
 		scfg = shard.DefaultConfig()
 	}
 	scfg.QueueSize = cfg.ShardQueue
+	if cfg.Slowlog != nil {
+		scfg.Slowlog = cfg.Slowlog
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{ring: rg, limit: int64(cfg.RouterQueue), cancel: cancel}
 	for i := range cfg.Shards {
-		s, err := shard.New(i, newEngine(), rg, scfg)
+		s, err := shard.New(i, cfg.engine(i, newEngine), rg, scfg)
 		if err != nil {
 			cancel()
 			r.wg.Wait()
 			return nil, err
+		}
+		if cfg.Logs != nil {
+			s.SetLog(cfg.Logs[i])
 		}
 		r.shards = append(r.shards, s)
 		r.wg.Go(func() { s.Run(ctx) })

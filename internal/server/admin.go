@@ -22,9 +22,13 @@ var extraConnHandlers = map[string]connHandler{
 	"command":  (*session).command,
 	"info":     (*session).info,
 	"config":   (*session).config,
+	"slowlog":  (*session).slowlog,
 	"time":     (*session).time,
 	"function": (*session).function,
 	"auth":     (*session).auth,
+	"save":     (*session).save,
+	"bgsave":   (*session).bgsave,
+	"lastsave": (*session).lastsave,
 }
 
 func lower(b []byte) string { return strings.ToLower(string(b)) }
@@ -470,20 +474,6 @@ func (s *session) function(w *resp.Writer, args [][]byte) {
 	}
 }
 
-// auth implements AUTH without a configured password, as Redis does for a
-// default user with nopass.
-func (s *session) auth(w *resp.Writer, args [][]byte) {
-	if len(args) > 3 {
-		w.AppendError("ERR syntax error")
-		return
-	}
-	if len(args) == 2 {
-		w.AppendError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
-		return
-	}
-	w.AppendOK()
-}
-
 // configParams are the parameters CONFIG GET reports, for the tools that ask.
 func (s *Server) configParams() [][2]string {
 	port := ""
@@ -493,20 +483,26 @@ func (s *Server) configParams() [][2]string {
 		}
 	}
 	return [][2]string{
-		{"appendfsync", "everysec"},
-		{"appendonly", "no"},
+		{"appendfsync", s.cfg.Persistence.Fsync.String()},
+		{"appendonly", yesNo(s.store != nil)},
+		{"auto-aof-rewrite-min-size", strconv.FormatInt(s.cfg.Persistence.SnapshotLogSize, 10)},
+		{"auto-aof-rewrite-percentage", "100"},
 		{"bind", "127.0.0.1"},
 		{"databases", "1"},
+		{"dir", s.dataDir()},
 		{"hz", "10"},
-		{"maxclients", "10000"},
-		{"maxmemory", "0"},
-		{"maxmemory-policy", "noeviction"},
+		{"client-query-buffer-limit", strconv.FormatInt(s.cfg.MaxQueryBuffer, 10)},
+		{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
+		{"maxmemory", strconv.FormatInt(s.cfg.MaxMemory, 10)},
+		{"maxmemory-policy", s.cfg.MaxMemoryPolicy.String()},
+		{"maxmemory-samples", strconv.Itoa(s.cfg.MaxMemorySamples)},
 		{"port", port},
 		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10)},
 		{"save", ""},
-		{"slowlog-log-slower-than", "10000"},
-		{"slowlog-max-len", "128"},
-		{"timeout", "0"},
+		{"slowlog-log-slower-than", strconv.FormatInt(s.slow.SlowerThan(), 10)},
+		{"slowlog-max-len", strconv.Itoa(s.slow.MaxLen())},
+		{"protected-mode", yesNo(s.cfg.ProtectedMode)},
+		{"timeout", strconv.FormatInt(int64(s.cfg.IdleTimeout/time.Second), 10)},
 	}
 }
 
@@ -540,6 +536,8 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 		}
 		w.AppendError("ERR CONFIG SET failed (possibly related to argument '" + lower(args[2]) + "') - parameters cannot be changed at run time; restart with the flag instead")
 	case "resetstat":
+		s.c.rec.Flush()
+		s.c.s.resetCommandStats()
 		w.AppendOK()
 	case "help":
 		appendHelp(w,
@@ -554,10 +552,11 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 
 // info implements INFO [section ...].
 func (s *session) info(w *resp.Writer, args [][]byte) {
+	s.c.rec.Flush() // count this connection's commands so far
 	w.AppendVerbatim("txt", []byte(s.c.s.infoText(args[1:])))
 }
 
-var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace", "shards"}
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "keyspace", "shards"}
 
 // infoText renders the INFO sections asked for: all of them by default or
 // for "all", "everything" or "default".
@@ -565,18 +564,18 @@ func (s *Server) infoText(args [][]byte) string {
 	want := map[string]bool{}
 	for _, a := range args {
 		switch n := lower(a); n {
-		case "all", "everything", "default":
+		case "all", "everything":
 			for _, sec := range infoSections {
 				want[sec] = true
 			}
+		case "default":
+			wantDefault(want)
 		default:
 			want[n] = true
 		}
 	}
 	if len(args) == 0 {
-		for _, sec := range infoSections {
-			want[sec] = true
-		}
+		wantDefault(want)
 	}
 	var b strings.Builder
 	add := func(title string, fields [][2]string) {
@@ -626,7 +625,7 @@ func (s *Server) infoText(args [][]byte) string {
 	if want["clients"] {
 		add("Clients", [][2]string{
 			{"connected_clients", itoa(s.connected.Load())},
-			{"maxclients", "10000"},
+			{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
 			{"blocked_clients", "0"},
 		})
 	}
@@ -634,28 +633,25 @@ func (s *Server) infoText(args [][]byte) string {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		rss := residentBytes()
+		used := s.usedMemory()
 		add("Memory", [][2]string{
-			{"used_memory", strconv.FormatUint(ms.HeapAlloc, 10)},
-			{"used_memory_human", humanBytes(ms.HeapAlloc)},
+			{"used_memory", itoa(used)},
+			{"used_memory_human", humanBytes(uint64(used))},
+			{"used_memory_heap", strconv.FormatUint(ms.HeapAlloc, 10)},
 			{"used_memory_rss", strconv.FormatUint(rss, 10)},
 			{"used_memory_rss_human", humanBytes(rss)},
 			{"used_memory_peak", strconv.FormatUint(ms.HeapSys, 10)},
 			{"total_system_memory", strconv.FormatUint(totalMemory(), 10)},
-			{"maxmemory", "0"},
-			{"maxmemory_human", "0B"},
-			{"maxmemory_policy", "noeviction"},
+			{"maxmemory", itoa(s.cfg.MaxMemory)},
+			{"maxmemory_human", humanBytes(uint64(s.cfg.MaxMemory))},
+			{"maxmemory_policy", s.cfg.MaxMemoryPolicy.String()},
 			{"mem_allocator", "go"},
 			{"gc_cycles", strconv.FormatUint(uint64(ms.NumGC), 10)},
 			{"gc_pause_total_ns", strconv.FormatUint(ms.PauseTotalNs, 10)},
 		})
 	}
 	if want["persistence"] {
-		add("Persistence", [][2]string{
-			{"loading", "0"},
-			{"rdb_changes_since_last_save", "0"},
-			{"rdb_bgsave_in_progress", "0"},
-			{"aof_enabled", "0"},
-		})
+		add("Persistence", s.persistenceInfo())
 	}
 	if want["stats"] {
 		busyR, busyS := r.Busy()
@@ -664,7 +660,7 @@ func (s *Server) infoText(args [][]byte) string {
 			{"total_commands_processed", itoa(s.totalCmds.Load())},
 			{"rejected_connections", itoa(s.rejectConns.Load())},
 			{"expired_keys", itoa(expired)},
-			{"evicted_keys", "0"},
+			{"evicted_keys", itoa(s.evictedKeys())},
 			{"keyspace_hits", itoa(hits)},
 			{"keyspace_misses", itoa(misses)},
 			{"busy_router", itoa(busyR)},
@@ -681,10 +677,13 @@ func (s *Server) infoText(args [][]byte) string {
 			{"used_cpu_user", strconv.FormatFloat(user, 'f', 6, 64)},
 		})
 	}
+	if want["commandstats"] {
+		add("Commandstats", s.infoCommandStats())
+	}
 	if want["keyspace"] {
 		var f [][2]string
 		if keys > 0 {
-			f = append(f, [2]string{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
+			f = append(f, [2]string{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=%d", keys, expires, s.avgTTL())})
 		}
 		add("Keyspace", f)
 	}
@@ -692,7 +691,7 @@ func (s *Server) infoText(args [][]byte) string {
 		var f [][2]string
 		for i, sh := range r.Shards() {
 			f = append(f, [2]string{"shard" + strconv.Itoa(i),
-				fmt.Sprintf("keys=%d,expires=%d,queue=%d", sh.Keys(), sh.Expires(), sh.Pending())})
+				fmt.Sprintf("keys=%d,expires=%d,queue=%d,busy=%d", sh.Keys(), sh.Expires(), sh.Pending(), sh.Busy())})
 		}
 		add("Shards", f)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/router"
@@ -59,6 +60,10 @@ type conn struct {
 	// counters and to lastCmd/lastSpec once the read's commands are done.
 	counted int64
 	last    *command.Spec
+
+	rec *cmdstat.Recorder // counts the commands run on this goroutine (observe.go)
+
+	gate gate // authentication and limits (protect.go)
 }
 
 // kill closes the connection from another goroutine, as CLIENT KILL does.
@@ -121,10 +126,14 @@ func (c *conn) serve() {
 		c.nc.Close()
 		c.s.dropConn(c)
 	}()
+	if !c.begin() {
+		return
+	}
 	for {
 		if c.w == len(c.buf) && !c.grow() {
 			return
 		}
+		c.armIdle()
 		n, err := c.nc.Read(c.buf[c.w:])
 		c.w += n
 		if n > 0 {
@@ -156,17 +165,17 @@ func (c *conn) start() {
 	} else {
 		c.p = c.s.router.NewPipeline(lineBusy)
 	}
+	c.observe()
 }
 
 // grow makes room in a full buffer for a command longer than it. It reports
-// false when the command would exceed the protocol's limits; the parser
-// reports that case itself before the buffer fills, so this is a last guard.
+// false when the command would exceed the query buffer limit, or the line
+// protocol's line limit (which the parser reports itself before the buffer
+// fills, so this is a last guard).
 func (c *conn) grow() bool {
-	limit := c.s.cfg.MaxLineLen + 2
-	if c.isRESP {
-		limit = int(min(c.s.cfg.Limits.MaxBulkLen+int64(c.s.cfg.Limits.MaxInlineLen)+64, 1<<40))
-	}
+	limit := c.bufLimit()
 	if len(c.buf) >= limit {
+		c.warn("closing client that reached max query buffer length", "qbuf", len(c.buf))
 		return false
 	}
 	nb := make([]byte, min(2*len(c.buf), limit))
@@ -188,6 +197,7 @@ func (c *conn) process() bool {
 	}
 	c.p.Flush()
 	c.publish()
+	c.rec.Flush()
 	if !c.writeOut() {
 		return false
 	}
@@ -222,7 +232,7 @@ func (c *conn) writeOut() bool {
 	if out.Len() == 0 {
 		return true
 	}
-	_, err := c.nc.Write(out.Bytes())
+	err := c.send(out.Bytes())
 	out.Reset()
 	return err == nil
 }
@@ -248,6 +258,7 @@ func (c *conn) processLines() bool {
 			w := c.p.Local()
 			w.AppendRaw([]byte(err.Error() + "\n"))
 			c.p.EndLocal()
+			c.protocolError(err)
 			return false
 		}
 		if n == 0 {
@@ -264,9 +275,18 @@ func (c *conn) processLines() bool {
 		c.last = spec
 		switch {
 		case spec == nil:
-			c.lineError("ERR unknown command '" + string(args[0]) + "'")
+			if !c.lineUnknown(args) {
+				return false
+			}
 		case !spec.ArityOK(len(args)):
+			if c.httpRequest(args) {
+				return false
+			}
+			c.rec.Reject(spec)
 			c.lineError("ERR wrong number of arguments for '" + string(args[0]) + "'")
+		case !c.gate.authed:
+			c.rec.Reject(spec)
+			c.lineError(msgNoAuth)
 		default:
 			c.p.Do(spec, args)
 		}
@@ -289,6 +309,7 @@ func (c *conn) cleanup() {
 	if c.isRESP && c.p != nil {
 		c.sess.close()
 	}
+	c.rec.Flush()
 }
 
 func (c *conn) logger() *slog.Logger {

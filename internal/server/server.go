@@ -18,6 +18,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
+	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
 // Config tunes a Server.
@@ -33,6 +34,20 @@ type Config struct {
 	MaxBatch int
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// SlowlogSlowerThan is the run time, in microseconds, from which a
+	// command goes to the slow log (10000); -1 disables it, 0 logs every
+	// command.
+	SlowlogSlowerThan int64
+	// SlowlogMaxLen is how many entries the slow log keeps (128).
+	SlowlogMaxLen int
+
+	// Protection sets the client limits, authentication and maxmemory
+	// (protect.go).
+	Protection
+
+	// Persistence keeps the data on disk when its Dir is set; with Dir
+	// empty the data lives in memory only (persist.go).
+	Persistence wal.Config
 }
 
 // DefaultConfig returns the defaults.
@@ -42,6 +57,13 @@ func DefaultConfig() Config {
 		MaxLineLen: line.MaxLen,
 		Limits:     resp.DefaultLimits(),
 		MaxBatch:   1024,
+
+		SlowlogSlowerThan: 10000,
+		SlowlogMaxLen:     128,
+
+		Protection: DefaultProtection(),
+
+		Persistence: wal.DefaultConfig(),
 	}
 }
 
@@ -58,6 +80,17 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxBulkLen < 1 || c.Limits.MaxMultibulkLen < 1 || c.Limits.MaxInlineLen < 1 {
 		return errors.New("server: protocol limits must be positive")
+	}
+	if err := c.validateObs(); err != nil {
+		return err
+	}
+	if err := c.Protection.validate(); err != nil {
+		return err
+	}
+	if c.Persistence.Dir != "" {
+		if err := c.Persistence.Validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -84,6 +117,10 @@ type Server struct {
 	totalConns  atomic.Int64
 	totalCmds   atomic.Int64
 	rejectConns atomic.Int64
+
+	*observer // slow log, per-command counters (observe.go)
+
+	store *wal.Store // the data directory, or nil (persist.go)
 }
 
 // New returns a Server with its shards running. Call Shutdown to stop it.
@@ -91,10 +128,21 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r, err := router.New(cfg.Router)
+	ob := newObserver(cfg)
+	cfg.Router.Slowlog = ob.slow
+	cfg.applyEviction(&cfg.Router)
+	st, err := openStore(&cfg)
 	if err != nil {
 		return nil, err
 	}
+	r, err := router.New(cfg.Router)
+	if err != nil {
+		if st != nil {
+			st.Close()
+		}
+		return nil, err
+	}
+	startStore(st, r)
 	lg := cfg.Logger
 	if lg == nil {
 		lg = slog.Default()
@@ -106,6 +154,8 @@ func New(cfg Config) (*Server, error) {
 		start:     time.Now(),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
+		observer:  ob,
+		store:     st,
 	}, nil
 }
 
@@ -180,6 +230,9 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		nc.Close()
 		return nil
 	}
+	if s.refuse(nc) {
+		return nil
+	}
 	c := newConn(s, nc)
 	s.conns[c] = struct{}{}
 	s.connWG.Add(1)
@@ -232,6 +285,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		<-done
 	}
-	s.router.Close()
+	s.closeRouter()
 	return err
 }

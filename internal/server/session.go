@@ -83,16 +83,26 @@ func (s *session) handle(args [][]byte) {
 	p := s.c.p
 	spec := command.Redis.Lookup(args[0])
 	if spec == nil {
+		if s.c.httpRequest(args) {
+			return
+		}
 		s.reject(unknownCommand(args))
 		return
 	}
 	if !spec.ArityOK(len(args)) {
+		s.c.rec.Reject(spec)
 		s.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
+		return
+	}
+	if !s.c.gate.authed && spec.Flags&command.NoAuth == 0 {
+		s.c.rec.Reject(spec)
+		s.reject(msgNoAuth)
 		return
 	}
 	s.c.last = spec
 	if s.inMulti && !runsInMulti(spec.Name) {
 		if spec.Flags&command.NoMulti != 0 {
+			s.c.rec.Reject(spec)
 			s.reject("ERR Command not allowed inside a transaction")
 			return
 		}
@@ -104,7 +114,7 @@ func (s *session) handle(args [][]byte) {
 	}
 	if spec.Kind == command.Conn {
 		p.Flush()
-		connHandlers[spec.Name](s, p.Out(), args)
+		s.runConn(spec, p.Out(), args)
 		return
 	}
 	p.Do(spec, args)
@@ -214,13 +224,12 @@ func (s *session) hello(w *resp.Writer, args [][]byte) {
 		proto = int(v)
 	}
 	name, setName := "", false
+	var user, pass []byte
 	for i := 2; i < len(args); i++ {
 		opt := strings.ToLower(string(args[i]))
 		switch {
 		case opt == "auth" && i+2 < len(args):
-			// Authentication is checked by the AUTH machinery; without a
-			// configured password every user name and password is accepted,
-			// as for Redis's default user with nopass.
+			user, pass = args[i+1], args[i+2]
 			i += 2
 		case opt == "setname" && i+1 < len(args):
 			name, setName = string(args[i+1]), true
@@ -233,6 +242,9 @@ func (s *session) hello(w *resp.Writer, args [][]byte) {
 			w.AppendError("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 			return
 		}
+	}
+	if !s.helloAuth(w, user, pass) {
+		return
 	}
 	if setName {
 		s.c.setName(name)
@@ -302,6 +314,7 @@ func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.unwatchAll()
 	s.c.setName("")
 	s.setProto(2)
+	s.c.setAuthed(s.c.s.cfg.RequirePass == "")
 	w.AppendSimple("RESET")
 }
 
@@ -349,6 +362,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		w.AppendRaw(respBusy)
 		return
 	}
+	oom := s.execOOM(w, dbs)
 	aborted := false
 	for _, wk := range s.watching {
 		if dbs[wk.shard].Version(wk.key) != wk.version {
@@ -356,20 +370,27 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 			break
 		}
 	}
-	if aborted {
+	switch {
+	case oom:
+		// execOOM has answered.
+	case aborted:
 		w.AppendNullArray()
-	} else {
+	default:
 		w.AppendArray(len(s.queued))
 		s.ctx.W = w
+		s.ctx.SkipOOM = true
 		s.ctx.Held(dbs, r.Ring())
 		for _, q := range s.queued {
 			if q.spec.Kind == command.Conn {
-				connHandlers[q.spec.Name](s, w, q.args)
+				s.runConn(q.spec, w, q.args)
 				continue
 			}
+			m := s.c.rec.Start(w)
 			shard.Exec(&s.ctx, q.spec, q.args)
+			s.c.rec.Stop(m, q.spec, q.args, s.c)
 		}
 		s.ctx.W = nil
+		s.ctx.SkipOOM = false
 	}
 	s.unwatchLocked(dbs)
 	s.c.p.Release()
@@ -456,11 +477,12 @@ func (s *session) close() { s.unwatchAll() }
 func (c *conn) processRESP() bool {
 	for c.r < c.w {
 		start := len(c.argv)
-		argv, n, err := resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.s.cfg.Limits)
+		argv, n, err := resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.gate.lim)
 		if err != nil {
 			w := c.p.Local()
 			w.AppendError("ERR " + err.Error())
 			c.p.EndLocal()
+			c.protocolError(err)
 			return false
 		}
 		if n == 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -34,6 +35,12 @@ type Config struct {
 	ExpireSample int
 	// ExpireRounds bounds the rounds of one cycle.
 	ExpireRounds int
+	// Slowlog receives the commands that run for its threshold or longer;
+	// nil for none.
+	Slowlog *slowlog.Log
+	// Eviction bounds the shard's memory (maxmemory); the zero value sets
+	// no limit.
+	Eviction keyspace.Eviction
 }
 
 // DefaultConfig returns the configuration used when none is given.
@@ -75,6 +82,9 @@ type Batch struct {
 	// Release, for a hold request, is closed or sent to by the holder to
 	// give the shard back.
 	Release chan struct{}
+	// Client is the connection the commands come from, named by the slow
+	// log; it may be nil.
+	Client slowlog.Client
 }
 
 // Reset empties b for reuse, keeping its buffers.
@@ -106,6 +116,12 @@ type Shard struct {
 
 	ring *ring.Ring
 	ctx  command.Ctx
+
+	obs // per-command counters, BUSY count, average TTL (stats.go)
+
+	mem memStats // memory and evictions for INFO (memory.go)
+
+	group group // batches waiting for the log to be committed (persist.go)
 }
 
 // New returns shard number id over engine e, in a server whose keys are
@@ -117,9 +133,10 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 	return &Shard{
 		id:    id,
 		cfg:   cfg,
-		db:    keyspace.New(e),
+		db:    newKeyspace(e, cfg.Eviction),
 		queue: make(chan *Batch, cfg.QueueSize+2), // room for the two markers
 		ring:  r,
+		obs:   newObs(cfg.Slowlog),
 	}, nil
 }
 
@@ -127,17 +144,22 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 func (s *Shard) ID() int { return s.id }
 
 // Reserve claims room in the queue for up to n commands and returns how many
-// it got, possibly 0. Every reserved command must then be submitted.
+// it got, possibly 0. Every reserved command must then be submitted; every
+// command it did not get is counted as refused (see Busy).
 func (s *Shard) Reserve(n int) int {
 	limit := int64(s.cfg.QueueSize)
 	for {
 		cur := s.pending.Load()
 		room := limit - cur
 		if room <= 0 {
+			s.busy.Add(int64(n))
 			return 0
 		}
 		g := min(int64(n), room)
 		if s.pending.CompareAndSwap(cur, cur+g) {
+			if g < int64(n) {
+				s.busy.Add(int64(n) - g)
+			}
 			return int(g)
 		}
 	}
@@ -180,12 +202,16 @@ func (s *Shard) Run(ctx context.Context) {
 		b := <-s.queue
 		switch b {
 		case stopMark:
+			s.stopLog()
 			return
 		case expireMark:
+			s.commit()
 			s.expireNow.Store(false)
 			s.db.SetNow(time.Now().UnixMilli())
 			s.db.ActiveExpire(s.cfg.ExpireSample, s.cfg.ExpireRounds)
+			s.sampleTTL()
 			s.publish()
+			s.publishMemory()
 		default:
 			s.serve(ctx, b)
 		}
@@ -224,6 +250,7 @@ func (s *Shard) tick(ctx context.Context) {
 func (s *Shard) serve(ctx context.Context, b *Batch) {
 	if b.Release != nil {
 		s.pending.Add(-1)
+		s.commit()
 		b.Done <- b
 		select {
 		case <-b.Release:
@@ -233,16 +260,21 @@ func (s *Shard) serve(ctx context.Context, b *Batch) {
 		return
 	}
 	s.pending.Add(-int64(len(b.Cmds)))
-	s.db.SetNow(time.Now().UnixMilli())
+	now := time.Now()
+	s.db.SetNow(now.UnixMilli())
 	s.ctx.W = &b.W
 	s.ctx.Single(s.db, s.id, s.ring)
+	s.rec.Begin(now, &b.W)
 	for _, c := range b.Cmds {
 		Exec(&s.ctx, c.Spec, c.Args)
+		s.rec.Done(c.Spec, c.Args, b.Client)
 		b.Ends = append(b.Ends, b.W.Len())
 	}
 	s.ctx.W = nil
+	s.rec.End(b, b.Client)
+	s.rec.Flush()
 	s.publish()
-	b.Done <- b
+	s.reply(b)
 }
 
 // Exec runs one command with c and recovers a panic in its handler: the
@@ -257,6 +289,9 @@ func Exec(c *command.Ctx, spec *command.Spec, args [][]byte) {
 			slog.Error("panic in command handler", "command", spec.Name, "panic", p, "stack", string(debug.Stack()))
 		}
 	}()
+	if spec.Flags&command.DenyOOM != 0 && c.RejectOOM(spec) {
+		return
+	}
 	spec.Run(c, args)
 }
 

@@ -115,6 +115,8 @@ type Engine struct {
 	indexBytes int64 // memory held by dir and its tables
 	seed       maphash.Seed
 	hashFunc   func(key []byte) uint32 // replaces maphash when not nil, in tests
+
+	usage usageTable // per-key usage words for eviction, when tracked (usage.go)
 }
 
 // New returns an empty Engine.
@@ -140,9 +142,12 @@ func (e *Engine) slot(i uint32) *slot {
 // Lookup returns the value and expiry of key, and whether it is present. The
 // value is valid until the next call that modifies the engine.
 func (e *Engine) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
-	_, s, ok := e.find(key, e.hash(key))
+	i, s, ok := e.find(key, e.hash(key))
 	if !ok {
 		return nil, storage.NoExpiry, false
+	}
+	if e.usage.fn != nil {
+		e.use(i, false)
 	}
 	return s.value(), s.exp, true
 }
@@ -160,6 +165,9 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 	h := e.hash(key)
 	if i, s, ok := e.find(key, h); ok {
 		e.replace(i, s, value, expireAt)
+		if e.usage.fn != nil {
+			e.use(i, false)
+		}
 		return
 	}
 	i := e.allocSlot()
@@ -170,6 +178,9 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 	e.setExpiry(i, s, expireAt)
 	e.insert(h, i)
 	e.live++
+	if e.usage.fn != nil {
+		e.use(i, true)
+	}
 }
 
 // replace gives live slot i, whose address is s, a new value and expiry.
@@ -405,7 +416,7 @@ func (e *Engine) RandomKey() (key []byte, ok bool) {
 
 // Clear removes every key and releases the memory that held them.
 func (e *Engine) Clear() {
-	*e = Engine{seed: e.seed, hashFunc: e.hashFunc}
+	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: usageTable{fn: e.usage.fn}}
 	e.resetIndex()
 }
 
@@ -423,5 +434,6 @@ func (e *Engine) MemoryUsage() int64 {
 		n += int64(cap(p)) * slotBytes
 	}
 	n += 4 * int64(cap(e.free)+cap(e.expiring))
+	n += e.usage.bytes()
 	return n
 }

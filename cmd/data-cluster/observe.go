@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/server"
+)
+
+// obsOptions are the flags of logging, the slow log and the metrics address.
+type obsOptions struct {
+	metricsAddr       string
+	slowlogSlowerThan int64
+	slowlogMaxLen     int
+	logLevel          string
+	logFormat         string
+}
+
+// maxSlowlogLen bounds --slowlog-max-len.
+const maxSlowlogLen = 1 << 20
+
+func (o *obsOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "",
+		"address to serve /metrics (Prometheus), /debug/pprof/ and /healthz on over HTTP; empty: off")
+	fs.Int64Var(&o.slowlogSlowerThan, "slowlog-log-slower-than", 10000,
+		"commands that run this many `microseconds` or more go to SLOWLOG; -1: none, 0: every command")
+	fs.IntVar(&o.slowlogMaxLen, "slowlog-max-len", 128, "most entries SLOWLOG keeps")
+	fs.StringVar(&o.logLevel, "log-level", "info", "least important level logged: debug, info, warn or error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log line format: text (key=value) or json")
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+}
+
+func (o obsOptions) validate() error {
+	if o.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(o.metricsAddr); err != nil {
+			return fmt.Errorf("invalid value %q for --metrics-addr: %v", o.metricsAddr, err)
+		}
+	}
+	if o.slowlogSlowerThan < -1 {
+		return fmt.Errorf("invalid value %d for --slowlog-log-slower-than: must be -1 (off) or more", o.slowlogSlowerThan)
+	}
+	if o.slowlogMaxLen < 0 || o.slowlogMaxLen > maxSlowlogLen {
+		return fmt.Errorf("invalid value %d for --slowlog-max-len: must be between 0 and %d", o.slowlogMaxLen, maxSlowlogLen)
+	}
+	if _, ok := logLevels[strings.ToLower(o.logLevel)]; !ok {
+		return fmt.Errorf("invalid value %q for --log-level: must be debug, info, warn or error", o.logLevel)
+	}
+	if f := strings.ToLower(o.logFormat); f != "text" && f != "json" {
+		return fmt.Errorf("invalid value %q for --log-format: must be text or json", o.logFormat)
+	}
+	return nil
+}
+
+// logger returns the logger the flags ask for, writing to w.
+func (o obsOptions) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: logLevels[strings.ToLower(o.logLevel)]}
+	if strings.ToLower(o.logFormat) == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// apply sets the server's slow log from the flags.
+func (o obsOptions) apply(cfg *server.Config) {
+	cfg.SlowlogSlowerThan = o.slowlogSlowerThan
+	cfg.SlowlogMaxLen = o.slowlogMaxLen
+}
+
+// listenMetrics listens on the metrics address, or returns nil when it is
+// off.
+func (o obsOptions) listenMetrics() (net.Listener, error) {
+	if o.metricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", o.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s for metrics: %v", o.metricsAddr, err)
+	}
+	return ln, nil
+}
+
+// serveMetrics serves h on ln (nothing if ln is nil) until the returned
+// function is called.
+func serveMetrics(ln net.Listener, h http.Handler, log *slog.Logger) (stop func()) {
+	if ln == nil {
+		return func() {}
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server failed", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	log.Info("metrics listening", "addr", ln.Addr().String(), "paths", "/metrics /debug/pprof/ /healthz")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if hs.Shutdown(ctx) != nil {
+			hs.Close()
+		}
+		<-done
+	}
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/server"
+)
+
+// secOptions are the flags of the client limits, authentication, protected
+// mode, maxmemory and TLS.
+type secOptions struct {
+	maxClients    int
+	timeout       int // seconds
+	queryBuffer   byteSize
+	outputBuffer  byteSize
+	outputTimeout int // seconds
+	requirePass   string
+	protectedMode yesNo
+	maxMemory     byteSize
+	policy        string
+	samples       int
+	tlsAddr       string
+	tlsCert       string
+	tlsKey        string
+	tlsCA         string
+}
+
+// maxSeconds bounds the flags given in seconds (about 68 years).
+const maxSeconds = 1<<31 - 1
+
+func (o *secOptions) register(fs *flag.FlagSet) {
+	d := server.DefaultProtection()
+	fs.IntVar(&o.maxClients, "max-clients", d.MaxClients,
+		"most clients connected at once; one more gets \"-ERR max number of clients reached\" and is closed")
+	fs.IntVar(&o.timeout, "timeout", 0, "close a client idle for this many `seconds`; 0: never")
+	o.queryBuffer = byteSize(d.MaxQueryBuffer)
+	fs.Var(&o.queryBuffer, "client-query-buffer-limit",
+		"most `bytes` buffered for one client's unfinished command; more closes the client (units: kb, mb, gb)")
+	o.outputBuffer = byteSize(d.MaxOutputBuffer)
+	fs.Var(&o.outputBuffer, "client-output-buffer-limit",
+		"most `bytes` of replies waiting for one client; more closes the client (units: kb, mb, gb)")
+	fs.IntVar(&o.outputTimeout, "client-output-timeout", int(d.OutputTimeout/time.Second),
+		"close a client that accepts none of its waiting replies for this many `seconds`; 0: never")
+	fs.StringVar(&o.requirePass, "requirepass", "",
+		"password clients must give with AUTH before any other command; empty: none (prefer the environment variable, which ps does not show)")
+	o.protectedMode = yesNo(d.ProtectedMode)
+	fs.Var(&o.protectedMode, "protected-mode",
+		"yes: without --requirepass, refuse clients that do not connect from a loopback address")
+	fs.Var(&o.maxMemory, "maxmemory",
+		"most `bytes` of data held, split evenly across the shards; 0: no limit (units: kb, mb, gb)")
+	fs.StringVar(&o.policy, "maxmemory-policy", d.MaxMemoryPolicy.String(),
+		"what to evict at --maxmemory: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random or volatile-ttl")
+	fs.IntVar(&o.samples, "maxmemory-samples", d.MaxMemorySamples, "keys sampled to choose each evicted key (1-64)")
+	fs.StringVar(&o.tlsAddr, "tls-addr", "", "address to listen on with TLS, for both protocols; empty: no TLS listener")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM `file` with the TLS certificate chain (with --tls-addr)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM `file` with the TLS private key (with --tls-addr)")
+	fs.StringVar(&o.tlsCA, "tls-ca", "", "PEM `file` of CA certificates: TLS clients must present a certificate they signed; empty: no client certificates")
+}
+
+// validate checks the values, addr being the plain listener's, and loads the
+// TLS files to report a bad one now.
+func (o secOptions) validate(addr string) error {
+	ints := []struct {
+		name     string
+		v        int
+		min, max int
+	}{
+		{"max-clients", o.maxClients, 1, 1 << 20},
+		{"timeout", o.timeout, 0, maxSeconds},
+		{"client-output-timeout", o.outputTimeout, 0, maxSeconds},
+		{"maxmemory-samples", o.samples, 1, 64},
+	}
+	for _, c := range ints {
+		if c.v < c.min || c.v > c.max {
+			return fmt.Errorf("invalid value %d for --%s: must be between %d and %d", c.v, c.name, c.min, c.max)
+		}
+	}
+	if o.queryBuffer < 1024 {
+		return fmt.Errorf("invalid value %d for --client-query-buffer-limit: must be at least 1024", o.queryBuffer)
+	}
+	if o.outputBuffer < 1024 {
+		return fmt.Errorf("invalid value %d for --client-output-buffer-limit: must be at least 1024", o.outputBuffer)
+	}
+	if _, err := keyspace.ParsePolicy(o.policy); err != nil {
+		return fmt.Errorf("invalid value %q for --maxmemory-policy: %v", o.policy, err)
+	}
+	if addr == "" && o.tlsAddr == "" {
+		return errors.New("no address to listen on: --addr and --tls-addr are both empty")
+	}
+	if o.tlsAddr == "" {
+		if o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "" {
+			return errors.New("--tls-cert, --tls-key and --tls-ca need --tls-addr")
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(o.tlsAddr); err != nil {
+		return fmt.Errorf("invalid value %q for --tls-addr: %v", o.tlsAddr, err)
+	}
+	if o.tlsCert == "" || o.tlsKey == "" {
+		return errors.New("--tls-addr needs --tls-cert and --tls-key")
+	}
+	_, err := o.tlsConfig()
+	return err
+}
+
+// tlsConfig loads the certificate, the key and the client CAs.
+func (o secOptions) tlsConfig() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("cannot load --tls-cert %s and --tls-key %s: %v", o.tlsCert, o.tlsKey, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if o.tlsCA != "" {
+		pem, err := os.ReadFile(o.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read --tls-ca: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", o.tlsCA)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// apply sets the server's protection from the flags.
+func (o secOptions) apply(cfg *server.Config) {
+	p := &cfg.Protection
+	p.MaxClients = o.maxClients
+	p.IdleTimeout = time.Duration(o.timeout) * time.Second
+	p.MaxQueryBuffer = int64(o.queryBuffer)
+	p.MaxOutputBuffer = int64(o.outputBuffer)
+	p.OutputTimeout = time.Duration(o.outputTimeout) * time.Second
+	p.RequirePass = o.requirePass
+	p.ProtectedMode = bool(o.protectedMode)
+	p.MaxMemory = int64(o.maxMemory)
+	p.MaxMemoryPolicy, _ = keyspace.ParsePolicy(o.policy)
+	p.MaxMemorySamples = o.samples
+}
+
+// listen opens the listeners: the plain one on addr unless it is empty,
+// then the TLS one on --tls-addr if set. On failure it closes what it
+// opened.
+func (o secOptions) listen(addr string) ([]net.Listener, error) {
+	var lns []net.Listener
+	if addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("cannot listen on %s: %v", addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	if o.tlsAddr != "" {
+		cfg, err := o.tlsConfig()
+		if err == nil {
+			var ln net.Listener
+			if ln, err = net.Listen("tcp", o.tlsAddr); err == nil {
+				lns = append(lns, tls.NewListener(ln, cfg))
+			} else {
+				err = fmt.Errorf("cannot listen on %s: %v", o.tlsAddr, err)
+			}
+		}
+		if err != nil {
+			closeAll(lns)
+			return nil, err
+		}
+	}
+	return lns, nil
+}
+
+func closeAll(lns []net.Listener) {
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// yesNo is a flag value written yes or no, as Redis writes booleans.
+type yesNo bool
+
+func (b *yesNo) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "yes":
+		*b = true
+	case "no":
+		*b = false
+	default:
+		return errors.New("want yes or no")
+	}
+	return nil
+}
+
+func (b *yesNo) String() string {
+	if b != nil && *b {
+		return "yes"
+	}
+	return "no"
+}

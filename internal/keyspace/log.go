@@ -1,0 +1,39 @@
+package keyspace
+
+// Log receives every change made to a DB, for persistence: the DB calls it
+// after each change to its keys, with the resulting state, so that replaying
+// the calls in order rebuilds the keys. Keys removed because their time had
+// come are not reported: whoever replays the log drops them by their expiry.
+//
+// A Log is used by the DB's owner only (see DB), never concurrently. The
+// record methods only buffer; Commit makes what they buffered durable as the
+// Log's policy says, and the owner calls it before answering the commands
+// that made the changes.
+type Log interface {
+	// Set records that key holds value, with expiry expireAt
+	// (storage.NoExpiry for none).
+	Set(key, value []byte, expireAt int64)
+	// Delete records that key was removed.
+	Delete(key []byte)
+	// Expire records that key's expiry is now expireAt.
+	Expire(key []byte, expireAt int64)
+	// Flush records that every key was removed.
+	Flush()
+	// Commit writes out what was recorded since the last Commit.
+	Commit()
+}
+
+// SetLog makes db report its changes to l (nil for none). Call it before the
+// DB is used.
+func (db *DB) SetLog(l Log) { db.log = l }
+
+// Logged reports whether db reports its changes to a Log.
+func (db *DB) Logged() bool { return db.log != nil }
+
+// Commit commits db's Log, if it has one. Owners call it after running
+// commands and before sending their replies.
+func (db *DB) Commit() {
+	if db.log != nil {
+		db.log.Commit()
+	}
+}

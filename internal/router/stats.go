@@ -1,0 +1,25 @@
+package router
+
+import (
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
+	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/slowlog"
+)
+
+// Observe makes the pipeline count the commands it runs itself (those that
+// span shards, and those refused with BUSY) with rec, and name c as their
+// client in the slow log, here and in the shards. Call it before the first
+// Do.
+func (p *Pipeline) Observe(rec *cmdstat.Recorder, c slowlog.Client) {
+	p.rec, p.client = rec, c
+	for _, b := range p.batches {
+		b.Client = c
+	}
+}
+
+// refused counts commands refused for lack of room.
+func (p *Pipeline) refused(cmds []shard.Cmd) {
+	for i := range cmds {
+		p.rec.Reject(cmds[i].Spec)
+	}
+}

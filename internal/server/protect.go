@@ -1,0 +1,361 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/router"
+	"github.com/data-cluster/data-cluster/internal/shard"
+)
+
+// Protection holds the limits and access rules that keep the server serving
+// everyone when some clients are broken, slow, hostile or not allowed in,
+// and when memory runs short. Where Redis has the same setting, the default
+// is Redis's.
+type Protection struct {
+	// MaxClients is the most connections served at once; one more is sent
+	// "-ERR max number of clients reached" and closed (Redis maxclients,
+	// 10000).
+	MaxClients int
+	// IdleTimeout closes a connection that sends nothing for this long; 0
+	// means never (Redis timeout, 0).
+	IdleTimeout time.Duration
+	// MaxQueryBuffer is the most bytes one connection may have buffered for
+	// a command not yet whole; a client that needs more is closed (Redis
+	// client-query-buffer-limit, 1 GiB).
+	MaxQueryBuffer int64
+	// MaxOutputBuffer is the most bytes of replies one connection may have
+	// waiting to be written; a connection whose replies exceed it is closed
+	// without them (1 GiB).
+	MaxOutputBuffer int64
+	// OutputTimeout closes a connection that accepts none of the replies
+	// waiting for it during a whole OutputTimeout; 0 means never (60 s).
+	OutputTimeout time.Duration
+	// RequirePass, when not empty, is the password of the default user:
+	// clients must authenticate before anything else.
+	RequirePass string
+	// ProtectedMode refuses clients from addresses other than loopback
+	// while no password is set (Redis protected-mode, on).
+	ProtectedMode bool
+	// MaxMemory bounds the bytes of data the shards hold, as their engines
+	// estimate it; each shard gets an equal share. 0 means no limit.
+	MaxMemory int64
+	// MaxMemoryPolicy chooses what a shard over its share evicts.
+	MaxMemoryPolicy keyspace.Policy
+	// MaxMemorySamples is how many keys one eviction samples (5).
+	MaxMemorySamples int
+	// TLSHandshakeTimeout bounds the handshake of a client of a TLS
+	// listener (10 s).
+	TLSHandshakeTimeout time.Duration
+}
+
+// DefaultProtection returns the defaults.
+func DefaultProtection() Protection {
+	return Protection{
+		MaxClients:          10000,
+		MaxQueryBuffer:      1 << 30,
+		MaxOutputBuffer:     1 << 30,
+		OutputTimeout:       60 * time.Second,
+		ProtectedMode:       true,
+		MaxMemoryPolicy:     keyspace.NoEviction,
+		MaxMemorySamples:    keyspace.DefaultSamples,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+}
+
+// validate reports whether p can be used.
+func (p Protection) validate() error {
+	switch {
+	case p.MaxClients < 1:
+		return fmt.Errorf("server: max clients must be at least 1, got %d", p.MaxClients)
+	case p.IdleTimeout < 0 || p.OutputTimeout < 0 || p.TLSHandshakeTimeout < 0:
+		return errors.New("server: timeouts must not be negative")
+	case p.MaxQueryBuffer < 1 || p.MaxOutputBuffer < 1:
+		return errors.New("server: buffer limits must be positive")
+	case p.MaxMemory < 0:
+		return fmt.Errorf("server: max memory must not be negative, got %d", p.MaxMemory)
+	case p.MaxMemoryPolicy > keyspace.VolatileTTL:
+		return fmt.Errorf("server: unknown maxmemory policy %d", p.MaxMemoryPolicy)
+	case p.MaxMemorySamples < 1 || p.MaxMemorySamples > 64:
+		return fmt.Errorf("server: maxmemory samples must be between 1 and 64, got %d", p.MaxMemorySamples)
+	}
+	return nil
+}
+
+// applyEviction gives every shard its share of MaxMemory: MaxMemory divided
+// by the number of shards, since the ring spreads keys evenly.
+func (p Protection) applyEviction(r *router.Config) {
+	if p.MaxMemory <= 0 {
+		return
+	}
+	if r.Shard == (shard.Config{}) {
+		r.Shard = shard.DefaultConfig()
+	}
+	r.Shard.Eviction = keyspace.Eviction{
+		MaxMemory: max(1, p.MaxMemory/int64(r.Shards)),
+		Policy:    p.MaxMemoryPolicy,
+		Samples:   p.MaxMemorySamples,
+	}
+}
+
+// Replies of the connection gate, Redis's texts.
+var (
+	msgMaxClients = []byte("-ERR max number of clients reached\r\n")
+	msgDenied     = []byte("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n")
+)
+
+// refuse decides, before a connection is registered, whether it must be
+// turned away: too many clients, or protected mode. It then answers and
+// closes it on a goroutine of its own (a TLS client needs a handshake
+// first) and reports true. The caller holds s.mu.
+func (s *Server) refuse(nc net.Conn) bool {
+	var reason string
+	var msg []byte
+	switch {
+	case s.connected.Load() >= int64(s.cfg.MaxClients):
+		reason, msg = "max number of clients reached", msgMaxClients
+	case s.cfg.ProtectedMode && s.cfg.RequirePass == "" && !isLoopback(nc.RemoteAddr()):
+		reason, msg = "protected mode: not a loopback client and no password set", msgDenied
+	default:
+		return false
+	}
+	s.connWG.Add(1)
+	go func() {
+		defer s.connWG.Done()
+		s.rejectClient(nc, reason, msg)
+	}()
+	return true
+}
+
+// isLoopback reports whether a is a loopback address or not an IP address at
+// all (a Unix socket, say), which counts as local as in Redis.
+func isLoopback(a net.Addr) bool {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		return a.IP.IsLoopback()
+	case *net.UDPAddr:
+		return a.IP.IsLoopback()
+	case *net.UnixAddr:
+		return true
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// gate is a connection's state for authentication and its timeouts. It
+// belongs to the connection's goroutine.
+type gate struct {
+	authed bool
+	lim    resp.Limits // the RESP limits in force: tighter until authenticated
+	tls    bool        // the connection is TLS: see send
+}
+
+// begin prepares a new connection before its first read: the TLS handshake,
+// within its timeout, the authentication state and the write deadline. It
+// reports false when the connection must be closed.
+func (c *conn) begin() bool {
+	cfg := &c.s.cfg
+	c.setAuthed(cfg.RequirePass == "")
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		c.gate.tls = true
+		ctx := context.Background()
+		if d := cfg.TLSHandshakeTimeout; d > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.s.protoLog.log(c.s.log, slog.LevelInfo, "closing client: TLS handshake failed",
+				"client", c.nc.RemoteAddr().String(), "id", c.id, "err", err)
+			return false
+		}
+	}
+	if cfg.OutputTimeout > 0 && !c.gate.tls {
+		c.nc.SetWriteDeadline(time.Now().Add(cfg.OutputTimeout))
+	}
+	return true
+}
+
+// setAuthed sets whether the connection is authenticated, and with it the
+// RESP limits.
+func (c *conn) setAuthed(ok bool) {
+	c.gate.authed = ok
+	c.gate.lim = c.s.cfg.Limits
+	c.gate.lim.Unauthenticated = !ok
+}
+
+// armIdle sets the read deadline of the next read when idle clients are
+// closed. A timed-out read then ends the connection, as it does for a
+// client that closes. stop sets a deadline of its own: if it ran before
+// ours was set, ours is replaced.
+func (c *conn) armIdle() {
+	d := c.s.cfg.IdleTimeout
+	if d <= 0 {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(d))
+	if c.stopping.Load() {
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+// bufLimit returns the size the read buffer may grow to: enough for the
+// longest line of the line protocol, or, for RESP, the query buffer limit.
+func (c *conn) bufLimit() int {
+	limit := int64(c.s.cfg.MaxLineLen + 2)
+	if c.isRESP {
+		limit = c.s.cfg.MaxQueryBuffer
+	}
+	return int(min(limit, c.s.cfg.MaxQueryBuffer, 1<<40))
+}
+
+// errOutputStalled ends a connection that accepted no reply bytes for a
+// whole output timeout.
+var errOutputStalled = errors.New("client accepted none of its replies within the output timeout")
+
+// send writes b, the replies of one round, to the client. Replies larger
+// than the output buffer limit close the connection unwritten. With an
+// output timeout, the write deadline is moved on only when it passes: a
+// client that takes part of the replies gets another full timeout, and one
+// that takes none within a whole timeout is closed. The deadline is thus
+// left alone while writes complete, at no cost per write.
+//
+// A TLS connection cannot go on after a write times out, so there the
+// deadline is set before every write: the replies of one round must all be
+// taken within the timeout.
+func (c *conn) send(b []byte) error {
+	if int64(len(b)) > c.s.cfg.MaxOutputBuffer {
+		c.warn("closing client for overcoming of output buffer limits",
+			"pending", len(b), "limit", c.s.cfg.MaxOutputBuffer)
+		return errOutputBuffer
+	}
+	d := c.s.cfg.OutputTimeout
+	if c.gate.tls && d > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(d))
+		_, err := c.nc.Write(b)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			c.warn("closing client that does not read its replies", "timeout", d)
+		}
+		return err
+	}
+	fresh := false
+	for {
+		n, err := c.nc.Write(b)
+		if err == nil {
+			return nil
+		}
+		b = b[n:]
+		if d <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return err
+		}
+		if n == 0 && fresh {
+			c.warn("closing client that does not read its replies", "pending", len(b), "timeout", d)
+			return errOutputStalled
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(d))
+		fresh = true
+	}
+}
+
+// warn logs why a client is closed, at most one line per second for all
+// clients, so that a flood of bad clients cannot flood the log.
+func (c *conn) warn(msg string, args ...any) {
+	c.s.protoLog.log(c.s.log, slog.LevelWarn, msg, append([]any{"client", c.nc.RemoteAddr().String(), "id", c.id}, args...)...)
+}
+
+// errOutputBuffer ends a connection whose replies exceed the output buffer
+// limit.
+var errOutputBuffer = errors.New("replies over the output buffer limit")
+
+// httpRequest reports whether args, a command that failed to run, looks like
+// part of an HTTP request: a request line ("GET / HTTP/1.1"), or a POST or
+// Host: line, which Redis treats as an attack (a browser tricked into
+// sending commands to the server). The connection is then closed without a
+// reply and a warning is logged.
+func (c *conn) httpRequest(args [][]byte) bool {
+	if !looksLikeHTTP(args) {
+		return false
+	}
+	c.warn("possible security attack detected: an HTTP request was sent to the server (cross-protocol scripting?); connection closed")
+	c.quit = true
+	return true
+}
+
+func looksLikeHTTP(args [][]byte) bool {
+	if len(args) == 0 {
+		return false
+	}
+	if bytes.EqualFold(args[0], []byte("post")) || bytes.EqualFold(args[0], []byte("host:")) {
+		return true
+	}
+	if len(args) != 3 || !bytes.HasPrefix(args[2], []byte("HTTP/")) || len(args[0]) == 0 {
+		return false
+	}
+	for _, ch := range args[0] {
+		if ch < 'A' || ch > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// execOOM refuses a transaction that has a command needing memory while a
+// shard it holds stays over its limit after eviction, as Redis refuses such
+// an EXEC before running any of it. It writes the error and reports true.
+func (s *session) execOOM(w *resp.Writer, dbs []*keyspace.DB) bool {
+	deny := false
+	for _, q := range s.queued {
+		if q.spec.Flags&command.DenyOOM != 0 {
+			deny = true
+			break
+		}
+	}
+	if !deny {
+		return false
+	}
+	ok := true
+	for _, db := range dbs {
+		if db != nil && !db.MakeRoom() {
+			ok = false
+		}
+	}
+	if ok {
+		return false
+	}
+	w.AppendError("EXECABORT Transaction discarded because of: " + command.OOMError)
+	return true
+}
+
+// usedMemory returns the bytes of data the shards hold, as their engines
+// estimate it: what --maxmemory bounds, reported by INFO as used_memory. The
+// figures are refreshed by each shard's expiry cycle.
+func (s *Server) usedMemory() int64 {
+	var n int64
+	for _, sh := range s.router.Shards() {
+		if m, ok := sh.(interface{ UsedMemory() int64 }); ok {
+			n += m.UsedMemory()
+		}
+	}
+	return n
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,105 @@
+// Package wal keeps a server's data on disk: every shard appends each change
+// to its own write-ahead log before it answers, compacts that log into a
+// snapshot in the background, and on start the data is loaded back from the
+// newest snapshot plus the log written after it.
+//
+// # Directory
+//
+//	DIR/LOCK                      held (flock) by the running server
+//	DIR/MANIFEST                  the current generation and its topology
+//	DIR/gen-G/shard-I/N.snap      shard I's snapshot, taken from segment N on
+//	DIR/gen-G/shard-I/N.log       shard I's log segment N
+//	DIR/gen-G/shard-I/N.snap.tmp  a snapshot being written (removed on start)
+//	DIR/gen-G/shard-I/*.corrupt   bytes cut off by repair
+//
+// N is a decimal segment number, zero-padded to 12 digits. MANIFEST is text:
+//
+//	data-cluster 1
+//	generation 3
+//	shards 4
+//	vnodes 64
+//	crc32c 1a2b3c4d
+//
+// The last line is the CRC-32C of the lines before it. MANIFEST is replaced
+// by writing a temporary file, fsyncing it, renaming it over the old one and
+// fsyncing the directory, so it is always whole.
+//
+// A generation is one topology (number of shards and vnodes). When the server
+// starts with a different topology, it loads every shard of the old
+// generation, sends each key to the shard that owns it now, writes a snapshot
+// per new shard into a new generation directory, fsyncs it, switches MANIFEST
+// to it, and only then removes the old generation. A crash at any point
+// leaves MANIFEST naming a whole generation; the other one is removed on the
+// next start.
+//
+// # Records
+//
+// Logs and snapshots are sequences of records:
+//
+//	offset  size  field
+//	0       4     n: length of the payload, little endian
+//	4       4     CRC-32C (Castagnoli) of the 4 length bytes
+//	8       4     CRC-32C of the payload
+//	12      n     payload
+//
+// Each record is checked on its own (the checksums are not chained): the
+// length has a checksum of its own so that a damaged length is told apart
+// from a record cut short by a crash. The payload starts with an operation
+// byte; numbers are unsigned varints (encoding/binary), byte strings are a
+// varint length followed by the bytes, times are absolute Unix milliseconds
+// with 0 meaning no expiry:
+//
+//	1 set     key, value, expireAt
+//	2 delete  key (the rest of the payload)
+//	3 expire  key, expireAt
+//	4 flush   (nothing): remove every key of this shard
+//	5 header  magic "dcluster", kind ('L' log, 'S' snapshot), version 1,
+//	          shard, segment number
+//	6 end     number of set records in the snapshot
+//
+// Every file starts with a header record naming what it is. A snapshot holds
+// set records and ends with an end record; a log holds set, delete, expire
+// and flush records. Records describe resulting states, not commands (INCR
+// and APPEND are logged as the set they result in), so replaying one twice,
+// or on top of a state that already includes it, gives the same result.
+//
+// # Writing
+//
+// A shard appends records to a buffer in memory as its commands run, and
+// writes the buffer with one write call per group of batches, before any
+// reply of the group is sent (Log.Commit, Log.CommitAsync). With FsyncAlways
+// the replies also wait for an fsync: a holder's Commit fsyncs at once, while
+// a shard hands the group to a goroutine of its own that calls WaitDurable,
+// so that one fsync covers every group written while the previous one ran.
+// With FsyncEverySec a background goroutine fsyncs each log at least once a
+// second; with FsyncNo the operating system decides. A write that has
+// returned survives the process being killed in every mode; the modes differ
+// in what survives the machine losing power.
+//
+// # Snapshots
+//
+// When a shard's log since its last snapshot reaches Config.SnapshotLogSize,
+// and is at least as large as that snapshot, the shard starts a new log
+// segment N and writes snapshot N in the background: it holds the shard for a
+// moment at a time, copies a chunk of entries, and writes them while the
+// shard goes on serving. The snapshot is fuzzy: each key is captured at some
+// point after segment N began. Replaying segment N and later on top of it
+// gives the exact state, because every change since the snapshot began is in
+// those segments. The snapshot is written to N.snap.tmp, fsynced, renamed to
+// N.snap, and the directory is fsynced; then the older snapshot and the
+// segments before N are removed.
+//
+// # Recovery
+//
+// Recovery reads each shard's newest snapshot and then its segments in order,
+// streaming record by record into the storage engines; keys whose expiry has
+// passed are not loaded. A record cut short at the end of a shard's last
+// segment that holds records (a torn write: the process or machine died
+// mid-write) is truncated away, with a warning that says how many bytes were
+// dropped. Any other damage — a bad checksum, a bad length, a record that does
+// not decode, a missing segment, a snapshot without its end record — stops the
+// start with a CorruptError naming the file and offset. Repair then truncates
+// the file at that offset, keeping the cut bytes in a .corrupt file beside it
+// (and moving the shard's later segments aside the same way), so that what is
+// loaded is always a whole prefix of the history.
+package wal

@@ -1,0 +1,347 @@
+package wal
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+)
+
+// Op is the operation of a record.
+type Op uint8
+
+// Record operations; see the package documentation.
+const (
+	OpSet    Op = 1
+	OpDelete Op = 2
+	OpExpire Op = 3
+	OpFlush  Op = 4
+	OpHeader Op = 5
+	OpEnd    Op = 6
+)
+
+// File kinds named by a header record.
+const (
+	kindLog      = 'L'
+	kindSnapshot = 'S'
+)
+
+const (
+	headerSize    = 12
+	magic         = "dcluster"
+	formatVersion = 1
+	// sectorSize is the unit a torn write leaves zeroed.
+	sectorSize = 512
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Record is one decoded record. Its byte slices point into the reader's
+// buffer and stay valid only until the next record is read.
+type Record struct {
+	Op       Op
+	Key      []byte
+	Value    []byte
+	ExpireAt int64
+	// Header fields.
+	Kind  byte
+	Shard int
+	Seq   uint64
+	// Count is the number of set records, for an end record.
+	Count uint64
+}
+
+// begin reserves room for a record header at the end of b.
+func begin(b []byte) ([]byte, int) {
+	start := len(b)
+	return append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), start
+}
+
+// seal fills in the header of the record that starts at start and runs to
+// the end of b.
+func seal(b []byte, start int) []byte {
+	n := len(b) - start - headerSize
+	if n > 1<<32-1 {
+		// Storage engines hold entries of at most 2 GiB.
+		panic("wal: record larger than 4 GiB")
+	}
+	binary.LittleEndian.PutUint32(b[start:], uint32(n))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(b[start:start+4], castagnoli))
+	binary.LittleEndian.PutUint32(b[start+8:], crc32.Checksum(b[start+headerSize:], castagnoli))
+	return b
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// appendSet appends a set record.
+func appendSet(b, key, value []byte, expireAt int64) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpSet))
+	b = appendBytes(b, key)
+	b = appendBytes(b, value)
+	b = binary.AppendUvarint(b, uint64(expireAt))
+	return seal(b, start)
+}
+
+// appendDelete appends a delete record.
+func appendDelete(b, key []byte) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpDelete))
+	b = append(b, key...)
+	return seal(b, start)
+}
+
+// appendExpire appends an expire record.
+func appendExpire(b, key []byte, expireAt int64) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpExpire))
+	b = appendBytes(b, key)
+	b = binary.AppendUvarint(b, uint64(expireAt))
+	return seal(b, start)
+}
+
+// appendFlush appends a flush record.
+func appendFlush(b []byte) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpFlush))
+	return seal(b, start)
+}
+
+// appendHeader appends the header record of a file.
+func appendHeader(b []byte, kind byte, shard int, seq uint64) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpHeader))
+	b = append(b, magic...)
+	b = append(b, kind, formatVersion)
+	b = binary.AppendUvarint(b, uint64(shard))
+	b = binary.AppendUvarint(b, seq)
+	return seal(b, start)
+}
+
+// appendEnd appends the end record of a snapshot of count entries.
+func appendEnd(b []byte, count uint64) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpEnd))
+	b = binary.AppendUvarint(b, count)
+	return seal(b, start)
+}
+
+var errDecode = errors.New("record does not decode")
+
+// decode parses payload p into rec.
+func decode(p []byte, rec *Record) error {
+	*rec = Record{}
+	if len(p) == 0 {
+		return errDecode
+	}
+	rec.Op = Op(p[0])
+	d := decoder{p: p[1:]}
+	switch rec.Op {
+	case OpSet:
+		rec.Key = d.bytes()
+		rec.Value = d.bytes()
+		rec.ExpireAt = d.time()
+	case OpDelete:
+		rec.Key, d.p = d.p, nil
+	case OpExpire:
+		rec.Key = d.bytes()
+		rec.ExpireAt = d.time()
+	case OpFlush:
+	case OpHeader:
+		if len(d.p) < len(magic)+2 || string(d.p[:len(magic)]) != magic {
+			return errors.New("bad file header")
+		}
+		rec.Kind = d.p[len(magic)]
+		if v := d.p[len(magic)+1]; v != formatVersion {
+			return fmt.Errorf("unknown format version %d", v)
+		}
+		d.p = d.p[len(magic)+2:]
+		rec.Shard = int(d.uvarint())
+		rec.Seq = d.uvarint()
+	case OpEnd:
+		rec.Count = d.uvarint()
+	default:
+		return fmt.Errorf("unknown operation %d", rec.Op)
+	}
+	if d.bad || len(d.p) != 0 {
+		return errDecode
+	}
+	return nil
+}
+
+type decoder struct {
+	p   []byte
+	bad bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.p)
+	if n <= 0 {
+		d.bad = true
+		d.p = nil
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.p)) {
+		d.bad = true
+		d.p = nil
+		return nil
+	}
+	b := d.p[:n:n]
+	d.p = d.p[n:]
+	return b
+}
+
+func (d *decoder) time() int64 {
+	v := d.uvarint()
+	if v > 1<<62 {
+		d.bad = true
+	}
+	return int64(v)
+}
+
+// damage describes bytes that are not a whole valid record.
+type damage struct {
+	off    int64
+	reason string
+	// torn reports that the damage looks like a write cut short by a
+	// crash: a partial record, or zeros, running to the end of the file.
+	torn bool
+}
+
+func (d *damage) Error() string { return fmt.Sprintf("offset %d: %s", d.off, d.reason) }
+
+// reader reads the records of one file in order.
+type reader struct {
+	br   *bufio.Reader
+	size int64 // length of the file
+	off  int64 // offset of the next record
+	buf  []byte
+	hdr  [headerSize]byte
+}
+
+func newReader(f io.Reader, size int64) *reader {
+	return &reader{br: bufio.NewReaderSize(f, int(min(max(size, 16), 1<<20))), size: size}
+}
+
+// next reads the next record into rec. It returns io.EOF at the clean end of
+// the file, a *damage when the bytes at r.off are not a valid record, or an
+// I/O error.
+func (r *reader) next(rec *Record) error {
+	rest := r.size - r.off
+	if rest == 0 {
+		return io.EOF
+	}
+	if rest < headerSize {
+		if _, err := io.ReadFull(r.br, r.hdr[:rest]); err != nil {
+			return r.ioErr(err)
+		}
+		return &damage{off: r.off, reason: fmt.Sprintf("partial record header (%d bytes)", rest), torn: true}
+	}
+	if _, err := io.ReadFull(r.br, r.hdr[:]); err != nil {
+		return r.ioErr(err)
+	}
+	n := binary.LittleEndian.Uint32(r.hdr[0:])
+	if crc32.Checksum(r.hdr[0:4], castagnoli) != binary.LittleEndian.Uint32(r.hdr[4:]) {
+		zero, err := r.zeroToEnd(r.hdr[:])
+		if err != nil {
+			return err
+		}
+		if zero {
+			return &damage{off: r.off, reason: "zeroed bytes to the end of the file", torn: true}
+		}
+		return &damage{off: r.off, reason: "record length checksum mismatch"}
+	}
+	if int64(n) > rest-headerSize {
+		return &damage{off: r.off, reason: fmt.Sprintf("record of %d bytes runs past the end of the file", n), torn: true}
+	}
+	if int(n) > cap(r.buf) {
+		r.buf = make([]byte, n)
+	}
+	p := r.buf[:n]
+	if _, err := io.ReadFull(r.br, p); err != nil {
+		return r.ioErr(err)
+	}
+	if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(r.hdr[8:]) {
+		end := r.off + headerSize + int64(n)
+		torn := end == r.size && hasZeroSector(r.off, r.hdr[:], p)
+		return &damage{off: r.off, reason: "record checksum mismatch", torn: torn}
+	}
+	if err := decode(p, rec); err != nil {
+		return &damage{off: r.off, reason: err.Error()}
+	}
+	r.off += headerSize + int64(n)
+	if cap(r.buf) > 4<<20 && n < 1<<20 {
+		r.buf = nil // do not keep a huge value's buffer
+	}
+	return nil
+}
+
+func (r *reader) ioErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("file shrank while being read at offset %d", r.off)
+	}
+	return err
+}
+
+// zeroToEnd reports whether head and every byte after it to the end of the
+// file are zero.
+func (r *reader) zeroToEnd(head []byte) (bool, error) {
+	for _, c := range head {
+		if c != 0 {
+			return false, nil
+		}
+	}
+	var chunk [4096]byte
+	for {
+		n, err := r.br.Read(chunk[:])
+		for _, c := range chunk[:n] {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// hasZeroSector reports whether the record at off, made of hdr and payload
+// and ending the file, is zero from a sector boundary inside it to its end:
+// what a write cut short by a power failure leaves when the file's length
+// reached the disk and its last sectors did not (etcd's WAL makes the same
+// check).
+func hasZeroSector(off int64, hdr, payload []byte) bool {
+	n := int64(len(hdr) + len(payload))
+	at := func(i int64) byte {
+		if i < int64(len(hdr)) {
+			return hdr[i]
+		}
+		return payload[i-int64(len(hdr))]
+	}
+	// The last sector boundary inside the record: if the record is zero
+	// from any boundary on, it is zero from this one.
+	b := (off+n-1)/sectorSize*sectorSize - off
+	if b <= 0 {
+		return false
+	}
+	for i := b; i < n; i++ {
+		if at(i) != 0 {
+			return false
+		}
+	}
+	return true
+}

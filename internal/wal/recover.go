@@ -1,0 +1,452 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// fileResult is what reading one file found.
+type fileResult struct {
+	size    int64   // length of the file
+	end     int64   // end of the last whole record
+	torn    *damage // a torn tail after end, when allowed
+	records int64   // records read after the header, end record excluded
+	ended   bool    // a snapshot's end record was read
+}
+
+// readFile streams the records of one file to fn, checking that it starts
+// with the header of kind for shard and seq and, for a snapshot, ends with
+// an end record that counts its entries. A torn tail is reported in the
+// result when tornOK, else as a *CorruptError like any other damage. fn may
+// be nil.
+func readFile(path string, kind byte, shard int, seq uint64, tornOK bool, fn func(*Record)) (fileResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return fileResult{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fileResult{}, err
+	}
+	return readRecords(f, fi.Size(), path, kind, shard, seq, tornOK, fn)
+}
+
+// readRecords is readFile over the size bytes of src, named path.
+func readRecords(src io.Reader, size int64, path string, kind byte, shard int, seq uint64, tornOK bool, fn func(*Record)) (fileResult, error) {
+	res := fileResult{size: size}
+	rd := newReader(src, res.size)
+	corrupt := func(off int64, reason string) error {
+		return &CorruptError{Path: path, Offset: off, Reason: reason}
+	}
+	var rec Record
+	sawEnd := false
+	for i := 0; ; i++ {
+		off := rd.off
+		err := rd.next(&rec)
+		if err == io.EOF {
+			break
+		}
+		var d *damage
+		if errors.As(err, &d) {
+			if d.torn && tornOK {
+				res.torn = d
+				break
+			}
+			return res, corrupt(d.off, d.reason)
+		}
+		if err != nil {
+			return res, fmt.Errorf("reading %s: %w", path, err)
+		}
+		if sawEnd {
+			return res, corrupt(off, "record after the end of the snapshot")
+		}
+		if i == 0 {
+			if rec.Op != OpHeader || rec.Kind != kind || rec.Shard != shard || rec.Seq != seq {
+				return res, corrupt(off, fmt.Sprintf("file header does not match its name (op %d, kind %q, shard %d, segment %d)", rec.Op, rec.Kind, rec.Shard, rec.Seq))
+			}
+			res.end = rd.off
+			continue
+		}
+		switch {
+		case rec.Op == OpHeader:
+			return res, corrupt(off, "file header in the middle of the file")
+		case kind == kindSnapshot && rec.Op == OpEnd:
+			if rec.Count != uint64(res.records) {
+				return res, corrupt(off, fmt.Sprintf("snapshot end record counts %d entries, file holds %d", rec.Count, res.records))
+			}
+			sawEnd, res.ended = true, true
+		case kind == kindSnapshot && rec.Op != OpSet, kind == kindLog && rec.Op == OpEnd:
+			return res, corrupt(off, fmt.Sprintf("operation %d does not belong in this file", rec.Op))
+		default:
+			res.records++
+			if fn != nil {
+				fn(&rec)
+			}
+		}
+		res.end = rd.off
+	}
+	if res.end == 0 && res.torn == nil && res.size == 0 && !tornOK {
+		return res, corrupt(0, "empty file")
+	}
+	if kind == kindSnapshot && !sawEnd {
+		return res, corrupt(res.end, "snapshot has no end record")
+	}
+	return res, nil
+}
+
+// loader applies records to engines.
+type loader struct {
+	now     int64
+	route   func(key []byte) storage.Engine
+	flush   func()
+	expired int64
+}
+
+func (ld *loader) apply(rec *Record) {
+	switch rec.Op {
+	case OpSet:
+		e := ld.route(rec.Key)
+		if rec.ExpireAt != storage.NoExpiry && ld.now > rec.ExpireAt {
+			e.Delete(rec.Key)
+			ld.expired++
+			return
+		}
+		e.Set(rec.Key, rec.Value, rec.ExpireAt)
+	case OpDelete:
+		ld.route(rec.Key).Delete(rec.Key)
+	case OpExpire:
+		e := ld.route(rec.Key)
+		if rec.ExpireAt != storage.NoExpiry && ld.now > rec.ExpireAt {
+			if e.Delete(rec.Key) {
+				ld.expired++
+			}
+			return
+		}
+		e.SetExpire(rec.Key, rec.ExpireAt)
+	case OpFlush:
+		ld.flush()
+	}
+}
+
+// shardLoad is what loading one shard of the previous run found.
+type shardLoad struct {
+	files    shardFiles
+	snap     uint64
+	hasSnap  bool
+	logs     []uint64
+	snapSize int64
+	logSize  int64 // bytes of the segments read
+	records  int64 // log records read
+	bytes    int64
+}
+
+// loadShard reads shard i of generation gen through ld. With truncate, a
+// torn tail is cut off the file (and leftover files are removed); without,
+// it is only skipped.
+func (st *Store) loadShard(gen uint64, i int, ld *loader, truncate bool) (*shardLoad, error) {
+	dir := shardDir(st.cfg.Dir, gen, i)
+	sf, err := listShard(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &CorruptError{Path: dir, Offset: -1, Reason: "shard directory missing"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	sl := &shardLoad{files: sf}
+	sl.snap, sl.hasSnap, sl.logs, err = sf.plan()
+	if err != nil {
+		return nil, err
+	}
+	if truncate {
+		if err := removeStale(sf, sl.snap, sl.hasSnap); err != nil {
+			return nil, err
+		}
+	}
+	if sl.hasSnap {
+		res, err := readFile(sf.path(sl.snap, snapExt), kindSnapshot, i, sl.snap, false, ld.apply)
+		if err != nil {
+			return nil, err
+		}
+		sl.snapSize = res.size
+		sl.bytes += res.size
+	}
+	// A torn tail is allowed in the last segment that holds records: the
+	// ones after it may only be empty or headers left by a restart.
+	last := len(sl.logs) - 1
+	for last > 0 {
+		fi, err := os.Stat(sf.path(sl.logs[last], logExt))
+		if err != nil {
+			return nil, err
+		}
+		if fi.Size() > headerLen(i, sl.logs[last]) {
+			break
+		}
+		last--
+	}
+	for k, seq := range sl.logs {
+		path := sf.path(seq, logExt)
+		res, err := readFile(path, kindLog, i, seq, k >= last, ld.apply)
+		if err != nil {
+			return nil, err
+		}
+		sl.records += res.records
+		sl.bytes += res.size
+		if res.torn != nil {
+			st.log.Warn("log ends with a torn record, left by a crash; dropping it",
+				"file", path, "offset", res.end, "dropped_bytes", res.size-res.end, "reason", res.torn.reason)
+			if truncate {
+				if err := truncateLog(path, res.end, i, seq); err != nil {
+					return nil, err
+				}
+			}
+			res.size = res.end
+		}
+		sl.logSize += res.size
+	}
+	return sl, nil
+}
+
+// truncateLog cuts a log segment at end, writing a fresh header if nothing
+// whole was left, and fsyncs it.
+func truncateLog(path string, end int64, shard int, seq uint64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(end)
+	if err == nil && end == 0 {
+		_, err = f.Write(appendHeader(nil, kindLog, shard, seq))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// removeStale removes temporary files, and snapshots and segments older than
+// the snapshot recovery starts from: leftovers of a snapshot interrupted
+// before or after its rename.
+func removeStale(sf shardFiles, snap uint64, hasSnap bool) error {
+	var names []string
+	for _, t := range sf.tmps {
+		names = append(names, filepath.Join(sf.dir, t))
+	}
+	if hasSnap {
+		for _, n := range sf.snaps {
+			if n < snap {
+				names = append(names, sf.path(n, snapExt))
+			}
+		}
+		for _, n := range sf.logs {
+			if n < snap {
+				names = append(names, sf.path(n, logExt))
+			}
+		}
+	}
+	for _, n := range names {
+		if err := os.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if len(names) > 0 {
+		return syncDir(sf.dir)
+	}
+	return nil
+}
+
+// removeGens removes the generation directories other than keep: leftovers
+// of a topology change interrupted before or after MANIFEST was switched.
+func removeGens(dir string, keep uint64) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, e := range ents {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "gen-") || e.Name() == filepath.Base(genDir(dir, keep)) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+		removed = true
+	}
+	if removed {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// open loads the directory into engines and prepares the logs.
+func (st *Store) open(r *ring.Ring, engines []storage.Engine) error {
+	start := time.Now()
+	dir := st.cfg.Dir
+	m, ok, err := readManifest(dir)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if err := removeGens(dir, 0); err != nil {
+			return err
+		}
+		return st.create(1, r, nil)
+	}
+	if err := removeGens(dir, m.gen); err != nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	same := m.shards == r.Shards() && m.vnodes == r.Vnodes()
+	loads := make([]*shardLoad, m.shards)
+	var expired int64
+	if same {
+		// Each shard keeps its keys: load them in parallel.
+		errs := make([]error, m.shards)
+		lds := make([]loader, m.shards)
+		var wg sync.WaitGroup
+		for i := range m.shards {
+			e := engines[i]
+			lds[i] = loader{now: now, route: func([]byte) storage.Engine { return e }, flush: e.Clear}
+			wg.Go(func() { loads[i], errs[i] = st.loadShard(m.gen, i, &lds[i], true) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		for i := range lds {
+			expired += lds[i].expired
+		}
+	} else {
+		old, err := ring.New(m.shards, m.vnodes)
+		if err != nil {
+			return &CorruptError{Path: filepath.Join(dir, manifestName), Offset: -1, Reason: err.Error()}
+		}
+		for i := range m.shards {
+			ld := loader{
+				now:   now,
+				route: func(k []byte) storage.Engine { return engines[r.Lookup(k)] },
+				flush: func() { flushOwned(engines, old, i) },
+			}
+			if loads[i], err = st.loadShard(m.gen, i, &ld, false); err != nil {
+				return err
+			}
+			expired += ld.expired
+		}
+	}
+	for _, e := range engines {
+		st.load.Keys += int64(e.Len())
+	}
+	for _, sl := range loads {
+		st.load.Bytes += sl.bytes
+	}
+	st.load.Expired = expired
+	st.load.Duration = time.Since(start)
+	if !same {
+		st.log.Info("the topology changed: every key was sent to its new shard; rewriting the data directory",
+			"from_shards", m.shards, "from_vnodes", m.vnodes, "shards", r.Shards(), "vnodes", r.Vnodes())
+		if err := st.create(m.gen+1, r, engines); err != nil {
+			return fmt.Errorf("wal: rewriting %s for the new topology: %w", dir, err)
+		}
+		return removeGens(dir, m.gen+1)
+	}
+	st.gen = m.gen
+	for i, sl := range loads {
+		sd := shardDir(dir, m.gen, i)
+		l := newLog(st, i, sd)
+		st.logs = append(st.logs, l)
+		seq := sl.logs[len(sl.logs)-1] + 1
+		f, err := createSegment(sd, i, seq)
+		if err != nil {
+			return err
+		}
+		l.f, l.seq = f, seq
+		l.cur.Store(f)
+		l.pos.Store(sl.logSize + headerLen(i, seq))
+		l.snapBytes.Store(sl.snapSize)
+		l.nrec = sl.records
+		l.records.Store(sl.records)
+	}
+	return nil
+}
+
+// flushOwned removes from engines every key that shard i of ring old owned:
+// what a flush record of old shard i means once keys have moved.
+func flushOwned(engines []storage.Engine, old *ring.Ring, i int) {
+	for _, e := range engines {
+		var dead [][]byte
+		for c := uint64(0); ; {
+			c = e.Scan(c, func(k, _ []byte, _ int64) bool {
+				if old.Lookup(k) == i {
+					dead = append(dead, append([]byte(nil), k...))
+				}
+				return true
+			})
+			if c == 0 {
+				break
+			}
+		}
+		for _, k := range dead {
+			e.Delete(k)
+		}
+	}
+}
+
+// create writes generation gen for topology r: per shard, a snapshot of its
+// engine when engines is not nil, and an empty first log segment; then it
+// switches MANIFEST to it.
+func (st *Store) create(gen uint64, r *ring.Ring, engines []storage.Engine) error {
+	dir := st.cfg.Dir
+	gd := genDir(dir, gen)
+	if err := os.RemoveAll(gd); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(gd, 0o755); err != nil {
+		return err
+	}
+	now := time.Now().UnixMilli()
+	st.logs = st.logs[:0]
+	for i := range r.Shards() {
+		sd := shardDir(dir, gen, i)
+		if err := os.Mkdir(sd, 0o755); err != nil {
+			return err
+		}
+		l := newLog(st, i, sd)
+		st.logs = append(st.logs, l)
+		if engines != nil {
+			size, err := writeSnapshot(sd, i, 1, engines[i], now)
+			if err != nil {
+				return err
+			}
+			l.snapBytes.Store(size)
+		}
+		f, err := createSegment(sd, i, 1)
+		if err != nil {
+			return err
+		}
+		l.f, l.seq = f, 1
+		l.cur.Store(f)
+		l.pos.Store(headerLen(i, 1))
+		l.base.Store(l.pos.Load())
+	}
+	if err := syncDir(gd); err != nil {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	st.gen = gen
+	return writeManifest(dir, manifest{gen: gen, shards: r.Shards(), vnodes: r.Vnodes()})
+}

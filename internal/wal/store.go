@@ -1,0 +1,391 @@
+package wal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// Fsync says when a log is flushed to stable storage.
+type Fsync uint8
+
+// Fsync policies, named as Redis's appendfsync values.
+const (
+	// FsyncEverySec fsyncs each log at least once a second, from a
+	// background goroutine: a power failure loses at most about a second.
+	FsyncEverySec Fsync = iota
+	// FsyncAlways fsyncs once per group of batches, before their replies.
+	FsyncAlways
+	// FsyncNo leaves flushing to the operating system.
+	FsyncNo
+)
+
+// String returns the policy's name: always, everysec or no.
+func (f Fsync) String() string {
+	switch f {
+	case FsyncAlways:
+		return "always"
+	case FsyncNo:
+		return "no"
+	}
+	return "everysec"
+}
+
+// ParseFsync returns the policy named always, everysec or no.
+func ParseFsync(s string) (Fsync, error) {
+	switch strings.ToLower(s) {
+	case "always":
+		return FsyncAlways, nil
+	case "everysec":
+		return FsyncEverySec, nil
+	case "no":
+		return FsyncNo, nil
+	}
+	return 0, fmt.Errorf("want always, everysec or no, got %q", s)
+}
+
+// Config configures a Store.
+type Config struct {
+	// Dir is the data directory; it is created if missing. Empty means no
+	// persistence: the server does not open a Store.
+	Dir string
+	// Fsync is when logs are flushed to stable storage (everysec).
+	Fsync Fsync
+	// SnapshotLogSize is the size in bytes a shard's log must reach since
+	// its last snapshot before it is compacted into a new one (64 MiB). The
+	// log must also be at least as large as that snapshot, as with Redis's
+	// auto-aof-rewrite-percentage 100, so that a large data set is not
+	// rewritten for every few megabytes of changes.
+	SnapshotLogSize int64
+	// Logger receives warnings (a torn tail truncated, a failed write) and
+	// notices (data loaded, snapshots); nil means slog.Default().
+	Logger *slog.Logger
+	// Fatal, when not nil, is called when a log cannot be written or
+	// fsynced with FsyncAlways, from the goroutine that was committing. A
+	// server sets it to exit, as Redis does; if it returns, the failure is
+	// handled as with the other policies.
+	Fatal func(error)
+}
+
+// DefaultConfig returns the defaults: no directory, fsync every second,
+// snapshots after 64 MiB of log.
+func DefaultConfig() Config {
+	return Config{Fsync: FsyncEverySec, SnapshotLogSize: 64 << 20}
+}
+
+// Validate reports whether c can be used.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "":
+		return fmt.Errorf("%w: no data directory", ErrConfig)
+	case c.Fsync > FsyncNo:
+		return fmt.Errorf("%w: unknown fsync policy %d", ErrConfig, c.Fsync)
+	case c.SnapshotLogSize < 1:
+		return fmt.Errorf("%w: snapshot log size must be positive, got %d", ErrConfig, c.SnapshotLogSize)
+	}
+	return nil
+}
+
+// Errors returned by the package.
+var (
+	// ErrConfig is returned by Open for an invalid Config.
+	ErrConfig = errors.New("wal: invalid config")
+	// ErrLocked is returned by Open when another process uses the directory.
+	ErrLocked = errors.New("wal: data directory is in use by another process")
+	// ErrCorrupt is matched by every CorruptError.
+	ErrCorrupt = errors.New("wal: corrupt data")
+	// ErrSaveInProgress is returned by Save when a snapshot is being
+	// written and the caller does not want to wait for it.
+	ErrSaveInProgress = errors.New("wal: background save already in progress")
+	// ErrClosed is returned by Save after Stop.
+	ErrClosed = errors.New("wal: closed")
+)
+
+// CorruptError reports damaged data that recovery will not load: the file,
+// the offset of the first bad record (-1 when the whole file is missing or
+// bad), and what is wrong. Repair truncates the file there.
+type CorruptError struct {
+	Path   string
+	Offset int64
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	if e.Offset < 0 {
+		return fmt.Sprintf("corrupt data in %s: %s", e.Path, e.Reason)
+	}
+	return fmt.Sprintf("corrupt data in %s at offset %d: %s", e.Path, e.Offset, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// Holder lends a shard's keyspace to a background task. HoldShard blocks
+// until shard i is held and returns its keyspace and the function that gives
+// it back, which must be called exactly once. It must be safe for concurrent
+// use. router.Router implements it.
+type Holder interface {
+	HoldShard(ctx context.Context, i int) (db *keyspace.DB, release func(), err error)
+}
+
+// Store is a server's data directory: one Log per shard, the background
+// fsync of FsyncEverySec, and the snapshots. Its methods are safe for
+// concurrent use, except that each Log belongs to its shard.
+type Store struct {
+	cfg    Config
+	log    *slog.Logger
+	lock   *os.File
+	gen    uint64
+	shards int
+	logs   []*Log
+	load   LoadStats
+
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopped  chan struct{}
+	mu       sync.Mutex // guards saves, saveErr and lastDur
+	saves    int64
+	saveErr  bool
+	lastDur  time.Duration
+	syncErr  error       // owned by the syncer goroutine
+	syncOK   atomic.Bool // syncErr == nil, for Stats
+	syncedTo []int64     // per log, owned by the syncer goroutine
+}
+
+// LoadStats describe what Open loaded.
+type LoadStats struct {
+	Keys     int64         // keys loaded
+	Expired  int64         // records skipped because their key had expired
+	Bytes    int64         // bytes of snapshots and logs read
+	Duration time.Duration // time spent loading
+}
+
+// Open locks cfg.Dir, loads its data into engines (one per shard of the
+// topology r, empty when given), and returns a Store with a Log per shard,
+// ready to append. When the directory was written with another number of
+// shards or vnodes, every key is sent to the shard that owns it under r and
+// the directory is rewritten for the new topology before Open returns.
+//
+// Damaged data stops Open with a *CorruptError, except a torn tail at the end
+// of a shard's log, which is truncated with a warning. Call Start once the
+// shards run, and Stop then Close to shut down.
+func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if len(engines) != r.Shards() {
+		return nil, fmt.Errorf("%w: %d engines for %d shards", ErrConfig, len(engines), r.Shards())
+	}
+	st := &Store{cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{})}
+	if st.log == nil {
+		st.log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(cfg.Dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(lock); err != nil {
+		lock.Close()
+		if errors.Is(err, ErrLocked) {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, cfg.Dir)
+		}
+		return nil, fmt.Errorf("wal: locking %s: %w", cfg.Dir, err)
+	}
+	st.lock = lock
+	if err := st.open(r, engines); err != nil {
+		for _, l := range st.logs {
+			if l != nil && l.f != nil {
+				l.f.Close()
+			}
+		}
+		lock.Close()
+		return nil, err
+	}
+	st.syncOK.Store(true)
+	st.syncedTo = make([]int64, len(st.logs))
+	for i, l := range st.logs {
+		st.syncedTo[i] = l.pos.Load()
+	}
+	return st, nil
+}
+
+// Logs returns the shards' logs, indexed by shard.
+func (st *Store) Logs() []*Log { return st.logs }
+
+// Config returns the configuration the Store was opened with.
+func (st *Store) Config() Config { return st.cfg }
+
+// Loaded returns what Open loaded.
+func (st *Store) Loaded() LoadStats { return st.load }
+
+// Start starts the background work: the fsync goroutine of FsyncEverySec and
+// one snapshot goroutine per shard, which take shards through h. Call it
+// once, after the shards run.
+func (st *Store) Start(h Holder) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st.cancel = cancel
+	if st.cfg.Fsync == FsyncEverySec {
+		st.wg.Go(func() { st.syncLoop(ctx) })
+	}
+	for _, l := range st.logs {
+		st.wg.Go(func() { st.compactLoop(ctx, l, h) })
+	}
+}
+
+// Stop stops the background work, abandoning a snapshot in progress (its
+// temporary file is removed). Call it before the shards stop.
+func (st *Store) Stop() {
+	st.stopOnce.Do(func() {
+		close(st.stopped)
+		if st.cancel != nil {
+			st.cancel()
+		}
+		st.wg.Wait()
+	})
+}
+
+// Close writes what the logs still buffer, fsyncs and closes them, and
+// unlocks the directory. Call it after Stop, once the shards have stopped.
+func (st *Store) Close() error {
+	st.Stop()
+	var errs []error
+	for _, l := range st.logs {
+		if err := l.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if st.lock != nil {
+		st.lock.Close()
+		st.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// syncLoop fsyncs every log that was written since its last fsync, once a
+// second.
+func (st *Store) syncLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			st.syncAll()
+		}
+	}
+}
+
+func (st *Store) syncAll() {
+	for i, l := range st.logs {
+		pos := l.pos.Load()
+		if pos == st.syncedTo[i] {
+			continue
+		}
+		f := l.cur.Load()
+		if f == nil {
+			continue
+		}
+		err := datasync(f)
+		if errors.Is(err, os.ErrClosed) {
+			continue // rotated away: the compactor fsyncs the old segment
+		}
+		if err != nil {
+			if st.syncErr == nil {
+				st.log.Error("cannot fsync the log; will retry", "shard", i, "file", f.Name(), "err", err)
+			}
+			st.syncErr = err
+			st.syncOK.Store(false)
+			continue
+		}
+		if st.syncErr != nil {
+			st.log.Info("log fsyncs work again", "shard", i)
+			st.syncErr = nil
+			st.syncOK.Store(true)
+		}
+		st.syncedTo[i] = pos
+	}
+}
+
+// dueForSnapshot reports whether l has grown enough to be compacted.
+func (st *Store) dueForSnapshot(l *Log) bool {
+	size := l.pos.Load() - l.base.Load()
+	return size >= st.cfg.SnapshotLogSize && size >= l.snapBytes.Load() && !l.running.Load()
+}
+
+// Stats describe the Store for INFO persistence.
+type Stats struct {
+	Fsync            Fsync
+	ChangesSinceSave int64 // records logged since the newest snapshots began
+	SaveInProgress   bool
+	SaveSeconds      int64 // of the snapshot in progress, or -1
+	LastSave         int64 // Unix seconds when every shard last completed a snapshot
+	LastSaveOK       bool
+	LastSaveSeconds  int64 // duration of the last snapshot, or -1
+	Saves            int64 // snapshots completed since Open
+	WriteOK          bool  // every log's last write succeeded
+	LogBytes         int64 // bytes of log since the newest snapshots
+	SnapshotBytes    int64 // bytes of the newest snapshots
+	Load             LoadStats
+}
+
+// Stats returns the Store's current figures.
+func (st *Store) Stats() Stats {
+	s := Stats{Fsync: st.cfg.Fsync, WriteOK: st.syncOK.Load(), SaveSeconds: -1, LastSaveSeconds: -1, Load: st.load}
+	now := time.Now().UnixMilli()
+	s.LastSave = 1<<63 - 1
+	for _, l := range st.logs {
+		s.ChangesSinceSave += l.records.Load() - l.recBase.Load()
+		s.LogBytes += l.pos.Load() - l.base.Load()
+		s.SnapshotBytes += l.snapBytes.Load()
+		s.LastSave = min(s.LastSave, l.lastSave.Load())
+		if l.running.Load() {
+			s.SaveInProgress = true
+			s.SaveSeconds = max(s.SaveSeconds, (now-l.startedAt.Load())/1000)
+		}
+		s.WriteOK = s.WriteOK && l.writeOK.Load()
+	}
+	st.mu.Lock()
+	s.Saves = st.saves
+	s.LastSaveOK = !st.saveErr
+	if st.saves > 0 {
+		s.LastSaveSeconds = int64(st.lastDur.Seconds())
+	}
+	st.mu.Unlock()
+	return s
+}
+
+// LastSave returns the Unix time, in seconds, when every shard had last
+// completed a snapshot (Open counts as one, as Redis counts its start).
+func (st *Store) LastSave() int64 {
+	t := int64(1<<63 - 1)
+	for _, l := range st.logs {
+		t = min(t, l.lastSave.Load())
+	}
+	return t
+}
+
+// Saving reports whether a snapshot is being written.
+func (st *Store) Saving() bool {
+	for _, l := range st.logs {
+		if l.running.Load() {
+			return true
+		}
+	}
+	return false
+}
