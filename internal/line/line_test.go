@@ -124,3 +124,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParse(b *testing.B) {
+	buf := []byte("SET user:000000000001 value-of-sixteen\r\n")
+	dst := make([][]byte, 0, 8)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		Parse(buf, dst[:0], MaxLen)
+	}
+}
