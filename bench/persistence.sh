@@ -20,7 +20,7 @@ CLIENTS=${CLIENTS:-50}         # redis-benchmark -c
 RANGE=${RANGE:-1000000}        # redis-benchmark -r: random keys among this many
 VALUE=${VALUE:-16}             # redis-benchmark -d: value size
 ROUNDS=${ROUNDS:-1}            # repeat the throughput table; the median is shown
-LOAD_KEYS=${LOAD_KEYS:-"1000000 10000000"}
+LOAD_KEYS=${LOAD_KEYS-"1000000 10000000"}
 PORT=${PORT:-17400}
 SHARDS=${SHARDS:-3}
 
