@@ -92,21 +92,32 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-# Bytes per key: the same fill into an emptied server, RSS growth over keys.
-bytes_per_key() { # port pid
-	redis-cli -p "$1" flushall >/dev/null
-	sleep 0.5
-	local before after keys
-	before=$(rss_kb "$2")
-	redis-benchmark -p "$1" -t set -n "$FILL_REQUESTS" -c "$CLIENTS" -P 16 -r "$KEYSPACE" -d "$VALUE_SIZE" -q >/dev/null 2>&1
+# Bytes per key: the same fill into a freshly started server of each kind,
+# resident memory growth over the keys stored. Fresh processes, because
+# neither server gives all freed memory back to the system at once.
+bytes_per_key() { # kind
+	local port pid before after keys
+	port=$(free_port)
+	if [ "$1" = redis ]; then
+		redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis-fill.log" &
+	else
+		# shellcheck disable=SC2086
+		"$work/data-cluster" --addr "127.0.0.1:$port" $DC_FLAGS >/dev/null 2>>"$work/dc.log" &
+	fi
+	pid=$!
+	pids+=("$pid")
+	wait_port "$port"
+	before=$(rss_kb "$pid")
+	redis-benchmark -p "$port" -t set -n "$FILL_REQUESTS" -c "$CLIENTS" -P 16 -r "$KEYSPACE" -d "$VALUE_SIZE" -q >/dev/null 2>&1
 	sleep 1
-	after=$(rss_kb "$2")
-	keys=$(redis-cli -p "$1" dbsize)
+	after=$(rss_kb "$pid")
+	keys=$(redis-cli -p "$port" dbsize)
+	kill "$pid"
 	awk -v a="$after" -v b="$before" -v k="$keys" 'BEGIN { printf "%.1f %d %.1f", (a - b) * 1024 / k, k, a / 1024 }'
 }
-echo "filling both servers for bytes per key…" >&2
-read -r r_bpk r_keys r_rss <<<"$(bytes_per_key "$RP" "$RPID")"
-read -r d_bpk d_keys d_rss <<<"$(bytes_per_key "$DP" "$DPID")"
+echo "filling fresh servers for bytes per key…" >&2
+read -r r_bpk r_keys r_rss <<<"$(bytes_per_key redis)"
+read -r d_bpk d_keys d_rss <<<"$(bytes_per_key data-cluster)"
 
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
