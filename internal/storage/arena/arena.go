@@ -1,6 +1,7 @@
 // Package arena implements storage.Engine with keys and values packed into
-// large byte chunks, so that a million entries cost the garbage collector a
-// few hundred objects instead of a million.
+// large byte chunks: a million entries with 16-byte keys and values take
+// about 54 bytes each, and give the garbage collector a few thousand
+// pointer-free objects to track instead of a million.
 //
 // # Layout
 //

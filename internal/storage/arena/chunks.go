@@ -7,9 +7,10 @@ import (
 
 const (
 	// minChunk and maxChunk bound the size of a shared chunk. A new chunk
-	// holds about a quarter of the live bytes, rounded up to a power of
-	// two, within these bounds: a small engine holds little memory, a
-	// large one few chunks, and no single chunk is a large part of either.
+	// holds an eighth of the live bytes, rounded up to a power of two,
+	// within these bounds: a small engine holds little memory, a large one
+	// few chunks, and no single chunk is a large part of either, so one
+	// chunk emptying as its keys are deleted does not start a sweep.
 	minChunk = 1 << 10
 	maxChunk = 1 << 20
 
@@ -134,7 +135,7 @@ func (a *arena) room(n int) int {
 
 // chunkSize returns the size of a new shared chunk.
 func (a *arena) chunkSize() int {
-	want := a.chunkLive / 4
+	want := a.chunkLive / 8
 	if want <= minChunk {
 		return minChunk
 	}

@@ -14,7 +14,7 @@ const (
 	// plus more in proportion to the garbage the call made, so that a sweep
 	// ends before the garbage made meanwhile reaches half of what the sweep
 	// reclaims; but never more than maxStepSlots.
-	stepSlots    = 256
+	stepSlots    = 64
 	maxStepSlots = 8192
 
 	// stepBytes is how many bytes a sweep copies at most in one call, or
@@ -104,25 +104,32 @@ func (e *Engine) startSweep() bool {
 // garbage. A marked chunk is released once its last live entry has left it;
 // when the walk reaches the last slot, every marked chunk has been.
 func (e *Engine) step(garbage int) {
-	visits := min(maxStepSlots, stepSlots+2*int64(garbage)*int64(e.nslots)/max(e.reclaim, 1))
+	visits := int(min(maxStepSlots, stepSlots+2*int64(garbage)*int64(e.nslots)/max(e.reclaim, 1)))
 	budget := max(stepBytes, 8*garbage)
-	for ; visits > 0 && budget > 0 && e.sweepPos < e.nslots; visits-- {
-		i := e.sweepPos
-		e.sweepPos++
-		s := *e.slot(i)
-		if s == 0 {
-			continue
+	for visits > 0 && budget > 0 && e.sweepPos < e.nslots {
+		// The slots of one page; moving entries changes no page.
+		base := e.sweepPos &^ pageMask
+		page := e.pages[base>>pageShift]
+		j := int(e.sweepPos & pageMask)
+		end := min(len(page), j+visits)
+		visits -= end - j
+		for ; j < end && budget > 0; j++ {
+			s := page[j]
+			if s == 0 {
+				continue
+			}
+			loc := e.locOf(s)
+			c, off := splitLoc(loc)
+			if !e.chunks[c].evac {
+				continue
+			}
+			k, v := e.entry(loc)
+			e.setLoc(base+uint32(j), s, e.put(k, v))
+			size := entrySize(e.chunks[c].b[off:])
+			e.release(c, size)
+			budget -= size
 		}
-		loc := e.locOf(s)
-		c, off := splitLoc(loc)
-		if !e.chunks[c].evac {
-			continue
-		}
-		k, v := e.entry(loc)
-		e.setLoc(i, s, e.put(k, v))
-		size := entrySize(e.chunks[c].b[off:])
-		e.release(c, size)
-		budget -= size
+		e.sweepPos = base + uint32(j)
 	}
 	if e.sweepPos >= e.nslots {
 		e.sweeping = false

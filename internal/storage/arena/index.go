@@ -32,8 +32,15 @@ import "unsafe"
 // rebuilt larger when it passes 7/8, and split in two on the next hash bit
 // instead once it would grow past maxTableSize. It is rebuilt smaller when
 // it falls below a quarter. Sizes need not be powers of two, so the index
-// stays near 10 bytes per key whatever the number of keys, and no insert
+// stays near 11 bytes per key whatever the number of keys, and no insert
 // rebuilds more than one small table.
+//
+// Rebuilding leaves the old table to the garbage collector: while the index
+// grows, each new entry leaves about five entries' worth of garbage, which
+// GOGC lets the heap hold until the next collection. Tables stay separate
+// allocations all the same: carving them out of large chunks, as entries
+// are, would only move that garbage into the chunks, since tables are
+// rebuilt in waves and chunks would empty in bursts.
 
 const (
 	minTableSize = 8
@@ -85,7 +92,6 @@ func (t *table) fill(src []uint64) bool {
 		}
 		p := max(next, t.home(uint32(x>>32)))
 		if p >= last {
-			clear(t.e)
 			return false
 		}
 		t.e[p] = x
@@ -95,9 +101,9 @@ func (t *table) fill(src []uint64) bool {
 	return true
 }
 
-// build returns a table at depth holding the n entries of src, which are
+// build returns a table at depth holding the entries of src, which are
 // sorted, with at least size home positions and pad overflow positions.
-func build(src []uint64, n int, depth uint8, size, pad int) *table {
+func build(src []uint64, depth uint8, size, pad int) *table {
 	for {
 		t := &table{e: make([]uint64, size+pad), size: uint32(size), depth: depth}
 		if t.fill(src) {
@@ -110,7 +116,7 @@ func build(src []uint64, n int, depth uint8, size, pad int) *table {
 
 // resetIndex makes the index empty.
 func (e *Engine) resetIndex() {
-	t := build(nil, 0, 0, minTableSize, padFor(minTableSize))
+	t := build(nil, 0, minTableSize, padFor(minTableSize))
 	e.dir = []*table{t}
 	e.depth = 0
 	e.indexBytes = int64(unsafe.Sizeof(t)) + tableBytes + 8*int64(len(t.e))
@@ -218,7 +224,7 @@ func (e *Engine) remove(h, i uint32) {
 // resize rebuilds t with size home positions and pad overflow positions, or
 // more if its entries need them.
 func (e *Engine) resize(t *table, size, pad int) {
-	nt := build(t.e, t.n, t.depth, size, pad)
+	nt := build(t.e, t.depth, size, pad)
 	e.indexBytes += 8 * int64(len(nt.e)-len(t.e))
 	*t = *nt
 }
@@ -261,8 +267,8 @@ func (e *Engine) split(t *table, h uint32) bool {
 		e.depth++
 	}
 	s0, s1 := sizeFor(t.n-ones), sizeFor(ones)
-	t0 := build(t.e[:at], t.n-ones, t.depth+1, s0, padFor(s0))
-	t1 := build(t.e[at:], ones, t.depth+1, s1, padFor(s1))
+	t0 := build(t.e[:at], t.depth+1, s0, padFor(s0))
+	t1 := build(t.e[at:], t.depth+1, s1, padFor(s1))
 	e.indexBytes += tableBytes + 8*int64(len(t0.e)+len(t1.e)-len(t.e))
 
 	// t covers 1<<shift directory entries from start: the first half now

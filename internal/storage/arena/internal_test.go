@@ -285,6 +285,7 @@ func checkInvariants(t *testing.T, e *Engine) {
 	if indexBytes != e.indexBytes {
 		t.Fatalf("index bytes: got %d, want %d", e.indexBytes, indexBytes)
 	}
+
 }
 
 // model is what an engine is expected to hold.
@@ -656,8 +657,8 @@ func TestGrowAndShrink(t *testing.T) {
 			t.Fatalf("table size: got %d, want at most %d", tb.size, maxTableSize)
 		}
 	}
-	if per := float64(e.indexBytes) / float64(n); per > 13 {
-		t.Errorf("index bytes per key: got %.1f, want at most 13", per)
+	if per := float64(e.indexBytes) / float64(n); per > 12 {
+		t.Errorf("index bytes per key: got %.1f, want at most 12", per)
 	}
 	full := e.MemoryUsage()
 
