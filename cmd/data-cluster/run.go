@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	log := opts.obs.logger(stderr)
+	setGCPercent()
 	slog.SetDefault(log)
 
 	cfg := server.DefaultConfig()
@@ -221,4 +223,17 @@ func (o options) validate() error {
 		return err
 	}
 	return nil
+}
+
+// gcPercent is the garbage collector's target unless GOGC is set: the heap
+// may grow 25% past the live data between collections instead of Go's
+// default 100%. With the arena engine a collection costs a few milliseconds
+// of background marking whatever the number of keys, so the lower target
+// buys resident memory cheaply (README: "The arena engine").
+const gcPercent = 25
+
+func setGCPercent() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 }

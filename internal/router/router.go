@@ -19,7 +19,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/storage"
-	"github.com/data-cluster/data-cluster/internal/storage/memory"
+	"github.com/data-cluster/data-cluster/internal/storage/arena"
 )
 
 // Shard is what the router needs of a shard. A shard that lives elsewhere
@@ -74,6 +74,12 @@ type Config struct {
 	Slowlog *slowlog.Log
 }
 
+// DefaultEngine makes the storage engine a shard gets when the config names
+// none: the arena engine, which keeps keys and values in a few large
+// pointer-free chunks, so that memory per key is small and the garbage
+// collector's work does not grow with the number of keys.
+func DefaultEngine() storage.Engine { return arena.New() }
+
 // DefaultConfig returns the seed's defaults: 3 shards, 64 vnodes, queues of
 // 1024 per shard and 2048 for the router.
 func DefaultConfig() Config {
@@ -126,7 +132,7 @@ func New(cfg Config) (*Router, error) {
 	}
 	newEngine := cfg.NewEngine
 	if newEngine == nil {
-		newEngine = func() storage.Engine { return memory.New() }
+		newEngine = DefaultEngine
 	}
 	scfg := cfg.Shard
 	if scfg == (shard.Config{}) {

@@ -11,7 +11,6 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/storage"
-	"github.com/data-cluster/data-cluster/internal/storage/memory"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
@@ -34,7 +33,7 @@ func openStore(cfg *Config) (*wal.Store, error) {
 	}
 	newEngine := cfg.Router.NewEngine
 	if newEngine == nil {
-		newEngine = func() storage.Engine { return memory.New() }
+		newEngine = router.DefaultEngine
 	}
 	engines := make([]storage.Engine, cfg.Router.Shards)
 	for i := range engines {
