@@ -112,7 +112,7 @@ type Engine struct {
 	seed       maphash.Seed
 	hashFunc   func(key []byte) uint32 // replaces maphash when not nil, in tests
 
-	usage usageTable // per-key usage words for eviction, when tracked (usage.go)
+	usage storage.UsageWords // per-key usage words for eviction, when tracked (usage.go)
 }
 
 // New returns an empty Engine.
@@ -124,7 +124,8 @@ func New() *Engine {
 
 // reset makes e empty, keeping its hash function and usage tracking.
 func (e *Engine) reset() {
-	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: usageTable{fn: e.usage.fn}}
+	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: e.usage}
+	e.usage.Reset()
 	e.cur = noChunk
 	e.resetIndex()
 }
@@ -174,8 +175,8 @@ func (e *Engine) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
 	if !ok {
 		return nil, storage.NoExpiry, false
 	}
-	if e.usage.fn != nil {
-		e.use(i, false)
+	if e.usage.Tracking() {
+		e.usage.Use(i, false)
 	}
 	return value, e.expOf(s), true
 }
@@ -194,8 +195,8 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 	if i, s, loc, _, ok := e.find(key, h); ok {
 		garbage = e.replace(i, s, loc, value)
 		e.setExpiry(i, expireAt)
-		if e.usage.fn != nil {
-			e.use(i, false)
+		if e.usage.Tracking() {
+			e.usage.Use(i, false)
 		}
 	} else {
 		i := e.allocSlot()
@@ -203,8 +204,8 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 		e.setExpiry(i, expireAt)
 		e.insert(h, i)
 		e.live++
-		if e.usage.fn != nil {
-			e.use(i, true)
+		if e.usage.Tracking() {
+			e.usage.Use(i, true)
 		}
 	}
 	e.maintain(garbage)
@@ -459,7 +460,7 @@ func (e *Engine) Clear() { e.reset() }
 // unused end of the current chunk. So it goes down as keys are deleted, as
 // eviction expects.
 func (e *Engine) MemoryUsage() int64 {
-	n := int64(unsafe.Sizeof(*e)) + e.chunkLive + e.hugeBytes + e.indexBytes + e.usage.bytes()
+	n := int64(unsafe.Sizeof(*e)) + e.chunkLive + e.hugeBytes + e.indexBytes + e.usage.Bytes()
 	n += int64(cap(e.chunks)) * int64(unsafe.Sizeof(chunk{}))
 	n += int64(cap(e.pages))*int64(unsafe.Sizeof([]uint64(nil))) + e.pageBytes
 	n += int64(cap(e.exps)) * int64(unsafe.Sizeof(expEntry{}))

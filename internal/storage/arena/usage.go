@@ -8,55 +8,9 @@ import (
 
 var _ storage.UsageTracker = (*Engine)(nil)
 
-// usageTable holds one usage word per slot while usage is tracked, in pages
-// parallel to the slot pages, allocated as slots are first used. Words of
-// free slots are stale and never read: Set gives a new entry a fresh word.
-type usageTable struct {
-	fn    func(old uint32, fresh bool) uint32
-	pages [][]uint32
-}
-
 // TrackUsage implements storage.UsageTracker.
 func (e *Engine) TrackUsage(fn func(old uint32, fresh bool) uint32) {
-	e.usage = usageTable{fn: fn}
-}
-
-// use records a use of live slot i; fresh is true for an entry just inserted.
-func (e *Engine) use(i uint32, fresh bool) {
-	u := &e.usage
-	pg := int(i >> pageShift)
-	for pg >= len(u.pages) {
-		u.pages = append(u.pages, nil)
-	}
-	p := u.pages[pg]
-	if p == nil {
-		p = make([]uint32, pageSize)
-		u.pages[pg] = p
-	}
-	w := &p[i&pageMask]
-	old := *w
-	if fresh {
-		old = 0
-	}
-	*w = u.fn(old, fresh)
-}
-
-// usageOf returns the usage word of live slot i.
-func (e *Engine) usageOf(i uint32) uint32 {
-	pg := int(i >> pageShift)
-	if pg >= len(e.usage.pages) || e.usage.pages[pg] == nil {
-		return 0
-	}
-	return e.usage.pages[pg][i&pageMask]
-}
-
-// bytes returns the memory the usage words hold.
-func (u *usageTable) bytes() int64 {
-	n := int64(24 * cap(u.pages))
-	for _, p := range u.pages {
-		n += 4 * int64(cap(p))
-	}
-	return n
+	e.usage = storage.NewUsageWords(fn)
 }
 
 // SampleUsage implements storage.UsageTracker. Keys without an expiry are
@@ -74,7 +28,7 @@ func (e *Engine) SampleUsage(n int, volatile bool, fn func(key []byte, expireAt 
 		for range min(n, l) {
 			x := &e.exps[rand.IntN(l)]
 			k, _ := e.entry(x.loc)
-			fn(k, x.at, e.usageOf(x.slot))
+			fn(k, x.at, e.usage.Of(x.slot))
 		}
 		return
 	}
@@ -86,7 +40,7 @@ func (e *Engine) SampleUsage(n int, volatile bool, fn func(key []byte, expireAt 
 		i := rand.Uint32N(e.nslots)
 		if s := *e.slot(i); s != 0 {
 			k, _ := e.entry(e.locOf(s))
-			fn(k, e.expOf(s), e.usageOf(i))
+			fn(k, e.expOf(s), e.usage.Of(i))
 			found++
 		}
 	}

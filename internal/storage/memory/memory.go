@@ -116,7 +116,7 @@ type Engine struct {
 	seed       maphash.Seed
 	hashFunc   func(key []byte) uint32 // replaces maphash when not nil, in tests
 
-	usage usageTable // per-key usage words for eviction, when tracked (usage.go)
+	usage storage.UsageWords // per-key usage words for eviction, when tracked (usage.go)
 }
 
 // New returns an empty Engine.
@@ -146,8 +146,8 @@ func (e *Engine) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
 	if !ok {
 		return nil, storage.NoExpiry, false
 	}
-	if e.usage.fn != nil {
-		e.use(i, false)
+	if e.usage.Tracking() {
+		e.usage.Use(i, false)
 	}
 	return s.value(), s.exp, true
 }
@@ -165,8 +165,8 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 	h := e.hash(key)
 	if i, s, ok := e.find(key, h); ok {
 		e.replace(i, s, value, expireAt)
-		if e.usage.fn != nil {
-			e.use(i, false)
+		if e.usage.Tracking() {
+			e.usage.Use(i, false)
 		}
 		return
 	}
@@ -178,8 +178,8 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 	e.setExpiry(i, s, expireAt)
 	e.insert(h, i)
 	e.live++
-	if e.usage.fn != nil {
-		e.use(i, true)
+	if e.usage.Tracking() {
+		e.usage.Use(i, true)
 	}
 }
 
@@ -416,7 +416,8 @@ func (e *Engine) RandomKey() (key []byte, ok bool) {
 
 // Clear removes every key and releases the memory that held them.
 func (e *Engine) Clear() {
-	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: usageTable{fn: e.usage.fn}}
+	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: e.usage}
+	e.usage.Reset()
 	e.resetIndex()
 }
 
@@ -434,6 +435,6 @@ func (e *Engine) MemoryUsage() int64 {
 		n += int64(cap(p)) * slotBytes
 	}
 	n += 4 * int64(cap(e.free)+cap(e.expiring))
-	n += e.usage.bytes()
+	n += e.usage.Bytes()
 	return n
 }
