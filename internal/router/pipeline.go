@@ -288,11 +288,18 @@ func (p *Pipeline) Hold(set []bool) ([]*keyspace.DB, bool) {
 
 // Release gives back every shard taken by Hold.
 func (p *Pipeline) Release() {
+	// Commit every held shard's log before giving any shard back: the held
+	// shards all wait on the one release channel, so a send may wake any of
+	// them, and none may run again while its keyspace is still in use here.
+	for _, db := range p.held {
+		if db != nil {
+			db.Commit() // before the reply of what ran while held goes out
+		}
+	}
 	for i, db := range p.held {
 		if db == nil {
 			continue
 		}
-		db.Commit() // before the reply of what ran while held goes out
 		p.held[i] = nil
 		p.rel <- struct{}{}
 		p.r.done(1)
