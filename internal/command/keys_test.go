@@ -2,7 +2,6 @@ package command
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -1011,38 +1010,4 @@ func TestObject(t *testing.T) {
 		"+HELP\r\n" +
 		"+    Print this help.\r\n"
 	h.check([]step{{[]string{"OBJECT", "help"}, help}})
-}
-
-func TestKeyIntArg(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"0", 0, true},
-		{"1", 1, true},
-		{"-1", -1, true},
-		{"9223372036854775807", math.MaxInt64, true},
-		{"-9223372036854775808", math.MinInt64, true},
-		{"9223372036854775808", 0, false},
-		{"-9223372036854775809", 0, false},
-		{"18446744073709551616", 0, false},
-		{"99999999999999999999", 0, false},
-		{"", 0, false},
-		{"-", 0, false},
-		{"-0", 0, false},
-		{"00", 0, false},
-		{"01", 0, false},
-		{"+1", 0, false},
-		{" 1", 0, false},
-		{"1 ", 0, false},
-		{"1a", 0, false},
-		{"1.0", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := parseInt([]byte(tt.in))
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("parseInt(%q): got %d, %v, want %d, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
 }

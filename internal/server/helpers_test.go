@@ -2,9 +2,7 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -22,28 +20,7 @@ type testServer struct {
 // shuts it down when the test ends.
 func start(t testing.TB, edit func(*Config)) *testServer {
 	t.Helper()
-	cfg := DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	if edit != nil {
-		edit(&cfg)
-	}
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Server: srv, addr: ln.Addr().String(), done: make(chan error, 1)}
-	go func() { ts.done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-ts.done
-	})
-	return ts
+	return startOn(t, edit, func(ln net.Listener) net.Listener { return ln })
 }
 
 // client is a raw TCP client for the line protocol.

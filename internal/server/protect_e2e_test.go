@@ -17,7 +17,7 @@ import (
 
 // startOn is start with a listener of the test's making: wrap turns the
 // loopback listener into the one served (TLS, or one that fakes addresses).
-func startOn(t *testing.T, edit func(*Config), wrap func(net.Listener) net.Listener) *testServer {
+func startOn(t testing.TB, edit func(*Config), wrap func(net.Listener) net.Listener) *testServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
