@@ -366,15 +366,7 @@ func (e *Engine) SampleExpiring(n int, fn func(key []byte, expireAt int64)) {
 		return
 	}
 	n = min(n, l)
-	pos, stride := rand.IntN(l), 1
-	if l > 1 {
-		for {
-			stride = 1 + rand.IntN(l-1)
-			if gcd(stride, l) == 1 {
-				break
-			}
-		}
-	}
+	pos, stride := storage.RandomWalk(l)
 	for range n {
 		s := e.slot(e.expiring[pos])
 		fn(s.key(), s.exp)
@@ -382,13 +374,6 @@ func (e *Engine) SampleExpiring(n int, fn func(key []byte, expireAt int64)) {
 			pos -= l
 		}
 	}
-}
-
-func gcd(a, b int) int {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
 }
 
 // RandomKey returns a key chosen at random, or ok false when the engine is
