@@ -22,41 +22,8 @@ FILL_REQUESTS=${FILL_REQUESTS:-3000000}
 # room for them, or part of every P64 run would be answered BUSY.
 DC_FLAGS=${DC_FLAGS:-"--router-queue 8192 --shard-queue 8192"}
 
-need() { command -v "$1" >/dev/null 2>&1; }
-if ! need redis-server || ! need redis-benchmark || ! need redis-cli; then
-	echo "installing redis-server and redis-tools…" >&2
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >&2
-fi
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
-
-wait_port() {
-	for _ in $(seq 1 200); do
-		if redis-cli -p "$1" ping >/dev/null 2>&1; then return 0; fi
-		sleep 0.05
-	done
-	echo "server on port $1 did not start" >&2
-	exit 1
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 

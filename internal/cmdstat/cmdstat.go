@@ -172,10 +172,11 @@ func NewRecorder(t *Table, slow *slowlog.Log) *Recorder {
 // Mark is the moment a command started: its time, and where its reply
 // starts in the writer it replies to.
 type Mark struct {
-	at    time.Duration
-	w     *resp.Writer
-	start int
-	errs  int
+	at     time.Duration
+	w      *resp.Writer
+	start  int
+	errs   int
+	paused time.Duration // when Pause was called
 }
 
 // epoch is the origin of the monotonic clock the Recorder reads: reading
@@ -202,6 +203,24 @@ func (r *Recorder) Start(w *resp.Writer) Mark {
 	}
 	r.threshold()
 	return Mark{at: r.now(), w: w, start: w.Len(), errs: w.Errors()}
+}
+
+// Pause stops counting time for the command started at m until Resume:
+// a command that waits between its parts (for a shard, say) is timed
+// without its waits.
+func (r *Recorder) Pause(m *Mark) {
+	if r == nil {
+		return
+	}
+	m.paused = r.now()
+}
+
+// Resume starts counting time again for the command paused at m.
+func (r *Recorder) Resume(m *Mark) {
+	if r == nil {
+		return
+	}
+	m.at += r.now() - m.paused
 }
 
 // Stop counts a run of spec, with arguments args, that started at m and was

@@ -116,6 +116,32 @@ func TestStartStop(t *testing.T) {
 	}
 }
 
+// TestPauseResume checks that the time between Pause and Resume is not
+// counted in a command's duration.
+func TestPauseResume(t *testing.T) {
+	keys := spec("keys")
+	r, tab, fc := newRecorder(nil)
+	var w resp.Writer
+	m := r.Start(&w)
+	for range 3 {
+		r.Pause(&m)
+		fc.now += time.Second // waiting for a shard
+		r.Resume(&m)
+		fc.now += 2 * time.Microsecond // reading a part
+	}
+	w.AppendArray(0)
+	r.Stop(m, keys, nil, nil)
+	r.Flush()
+	if got, want := read(tab)[keys.ID].Nanos, int64(6*time.Microsecond); got != want {
+		t.Fatalf("got %d ns, want %d", got, want)
+	}
+	var nilRec *Recorder // counts nothing, and must not fail
+	nm := nilRec.Start(&w)
+	nilRec.Pause(&nm)
+	nilRec.Resume(&nm)
+	nilRec.Stop(nm, keys, nil, nil)
+}
+
 // TestBatchShares checks how a batch's time is shared among its commands.
 func TestBatchShares(t *testing.T) {
 	get, set := spec("get"), spec("set")

@@ -22,7 +22,8 @@ const (
 	// Keyed commands run where their keys live: on one shard when every key
 	// maps to it, otherwise atomically across the shards involved.
 	Keyed Kind = iota
-	// AllShards commands need every shard at once (DBSIZE, KEYS, FLUSHDB).
+	// AllShards commands need every shard: at once (DBSIZE, FLUSHDB), or,
+	// for those with a Gather (KEYS, LIST), one after the other.
 	AllShards
 	// Cursor commands run on the shard named by their cursor (SCAN).
 	Cursor
@@ -65,6 +66,11 @@ type Spec struct {
 	// -1 when the arguments name no valid shard (Run is then called with a
 	// Ctx holding no keyspace so that it can reply with the error).
 	Shard func(args [][]byte, shards int) int
+	// Gather, for AllShards commands that only read keys, lets the router
+	// read the shards one at a time in bounded parts instead of holding them
+	// all at once (see Gather); nil for commands that need every shard at
+	// one point in time. Run must still work when every shard is held.
+	Gather *Gather
 	// ID numbers the command for per-command counters; it is set when the
 	// Spec is put in a table (see NumIDs).
 	ID int

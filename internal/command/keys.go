@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -17,8 +17,9 @@ import (
 //
 // Commands whose keys span shards (DEL, EXISTS, RENAME, COPY...) run while
 // the router holds every shard involved, so they reach each key through
-// c.DB(key) and stay atomic. KEYS, RANDOMKEY and LIST need every shard. SCAN
-// runs on the one shard its cursor names (see scanShard).
+// c.DB(key) and stay atomic. KEYS, RANDOMKEY and LIST need every shard; KEYS
+// and LIST read them one at a time (see Gather). SCAN runs on the one shard
+// its cursor names (see scanShard).
 var keyCommands = []*Spec{
 	{Name: "del", Arity: -2, Flags: Write, FirstKey: 1, LastKey: -1, Step: 1, Run: del},
 	{Name: "unlink", Arity: -2, Flags: Write | Fast, FirstKey: 1, LastKey: -1, Step: 1, Run: del},
@@ -35,7 +36,7 @@ var keyCommands = []*Spec{
 	// too: DELETE replies +OK whether or not the key existed, LIST with
 	// every key sorted bytewise.
 	{Name: "delete", Arity: 2, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: deleteKey},
-	{Name: "list", Arity: 1, Flags: ReadOnly, Kind: AllShards, Run: list},
+	{Name: "list", Arity: 1, Flags: ReadOnly, Kind: AllShards, Run: listGather.Run, Gather: listGather},
 
 	{Name: "expire", Arity: -3, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: expireFunc("expire", true, true)},
 	{Name: "pexpire", Arity: -3, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: expireFunc("pexpire", true, false)},
@@ -47,7 +48,7 @@ var keyCommands = []*Spec{
 	{Name: "pexpiretime", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: ttlFunc(true, true)},
 	{Name: "persist", Arity: 2, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: persist},
 
-	{Name: "keys", Arity: 2, Flags: ReadOnly, Kind: AllShards, Run: keysCmd},
+	{Name: "keys", Arity: 2, Flags: ReadOnly, Kind: AllShards, Run: keysGather.Run, Gather: keysGather},
 	{Name: "scan", Arity: -2, Flags: ReadOnly, Kind: Cursor, Run: scan, Shard: scanShard},
 	{Name: "randomkey", Arity: 1, Flags: ReadOnly, Kind: AllShards, Run: randomKey},
 
@@ -96,36 +97,38 @@ func deleteKey(c *Ctx, args [][]byte) {
 	c.W.AppendOK()
 }
 
-// list replies with every live key, sorted bytewise.
-func list(c *Ctx, _ [][]byte) {
-	keys := collectKeys(c, nil, true)
-	slices.SortFunc(keys, bytes.Compare)
-	appendKeys(c, keys)
+// listGather is LIST over RESP: every live key, sorted bytewise.
+var listGather = &Gather{Part: allKeysPart, Reply: listReply}
+
+func listReply(w *resp.Writer, keys *Keys, _ [][]byte) {
+	sorted := keys.Sorted()
+	w.AppendArray(len(sorted))
+	for _, k := range sorted {
+		w.AppendBulk(k)
+	}
 }
 
-// keysCmd implements KEYS pattern. As in Redis, the pattern "*" matches every
-// key, the empty key included, without calling the matcher.
-func keysCmd(c *Ctx, args [][]byte) {
+// keysGather is KEYS pattern. As in Redis, the pattern "*" matches every key,
+// the empty key included, without calling the matcher.
+var keysGather = &Gather{Part: keysPart, Reply: keysReply}
+
+func keysPart(keys *Keys, db *keyspace.DB, cursor uint64, limit int, args [][]byte) uint64 {
 	pattern := args[1]
-	all := len(pattern) == 1 && pattern[0] == '*'
-	appendKeys(c, collectKeys(c, pattern, all))
+	if len(pattern) == 1 && pattern[0] == '*' {
+		return scanPart(db, cursor, limit, keys.Append)
+	}
+	return scanPart(db, cursor, limit, func(k []byte) {
+		if glob.Match(pattern, k) {
+			keys.Append(k)
+		}
+	})
 }
 
-// collectKeys returns the live keys of every held keyspace that match
-// pattern, or all of them when all is set. The slices belong to the engines:
-// they are valid until the handler writes to a keyspace.
-func collectKeys(c *Ctx, pattern []byte, all bool) [][]byte {
-	var keys [][]byte
-	c.DBs(func(_ int, db *keyspace.DB) bool {
-		db.Scan(0, func(k, _ []byte, _ int64) bool {
-			if all || glob.Match(pattern, k) {
-				keys = append(keys, k)
-			}
-			return true
-		})
-		return true
-	})
-	return keys
+func keysReply(w *resp.Writer, keys *Keys, _ [][]byte) {
+	w.AppendArray(keys.Len())
+	for i := range keys.Len() {
+		w.AppendBulk(keys.At(i))
+	}
 }
 
 // appendKeys replies with keys as an array of bulk strings.

@@ -1,10 +1,7 @@
 package command
 
 import (
-	"bytes"
-	"slices"
-
-	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -14,13 +11,14 @@ var Line = newTable([]*Spec{
 	{Name: "get", Arity: 2, Flags: ReadOnly | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: lineGet},
 	{Name: "set", Arity: 3, Flags: Write | DenyOOM, FirstKey: 1, LastKey: 1, Step: 1, Run: lineSet},
 	{Name: "delete", Arity: 2, Flags: Write | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: lineDelete},
-	{Name: "list", Arity: 1, Flags: ReadOnly, Kind: AllShards, Run: lineList},
+	{Name: "list", Arity: 1, Flags: ReadOnly, Kind: AllShards, Run: lineListGather.Run, Gather: lineListGather},
 })
 
 var (
 	lineOK       = []byte("OK\n")
 	lineNotFound = []byte("ERR key not found\n")
 	lineNewline  = []byte("\n")
+	lineComma    = []byte(",")
 )
 
 func lineGet(c *Ctx, args [][]byte) {
@@ -43,17 +41,16 @@ func lineDelete(c *Ctx, args [][]byte) {
 	c.W.AppendRaw(lineOK)
 }
 
-// lineList replies with every key, sorted, joined by commas.
-func lineList(c *Ctx, _ [][]byte) {
-	var keys [][]byte
-	c.DBs(func(_ int, db *keyspace.DB) bool {
-		db.Scan(0, func(k, _ []byte, _ int64) bool {
-			keys = append(keys, bytes.Clone(k))
-			return true
-		})
-		return true
-	})
-	slices.SortFunc(keys, bytes.Compare)
-	c.W.AppendRaw(bytes.Join(keys, []byte(",")))
-	c.W.AppendRaw(lineNewline)
+// lineListGather is the line protocol's LIST: every live key, sorted
+// bytewise, joined by commas, on one line.
+var lineListGather = &Gather{Part: allKeysPart, Reply: lineListReply}
+
+func lineListReply(w *resp.Writer, keys *Keys, _ [][]byte) {
+	for i, k := range keys.Sorted() {
+		if i > 0 {
+			w.AppendRaw(lineComma)
+		}
+		w.AppendRaw(k)
+	}
+	w.AppendRaw(lineNewline)
 }

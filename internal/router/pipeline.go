@@ -14,7 +14,9 @@ import (
 // with Do (and its own replies with Local/EndLocal), calls Flush, and writes
 // Out. Commands whose keys live on one shard are batched, one message per
 // shard per Flush; a command that spans shards first flushes what came before
-// it, then runs at once while holding every shard it touches.
+// it, then runs at once while holding every shard it touches; a command
+// that reads every shard's keys (KEYS, LIST) holds them one at a time
+// instead (see gather).
 //
 // A Pipeline is used by one goroutine. Arguments passed to Do must stay
 // unchanged until the next Flush returns.
@@ -34,6 +36,8 @@ type Pipeline struct {
 	held  []*keyspace.DB
 	holds []*shard.Batch
 	rel   chan struct{}
+
+	gathered command.Keys // the keys a Gather command has read so far
 
 	rec    *cmdstat.Recorder // counts the commands run here; nil for none
 	client slowlog.Client
@@ -124,6 +128,10 @@ func (p *Pipeline) Do(spec *command.Spec, args [][]byte) {
 		}
 		p.add(s, spec, args)
 	default:
+		if spec.Gather != nil {
+			p.gather(spec, args)
+			return
+		}
 		p.runHeld(spec, args, true)
 	}
 }
@@ -254,22 +262,42 @@ func (p *Pipeline) runNone(spec *command.Spec, args [][]byte) {
 // queue is full it gives back what it took and reports false. Every
 // successful Hold must be followed by Release. Flush before Hold.
 func (p *Pipeline) Hold(set []bool) ([]*keyspace.DB, bool) {
+	dbs, refused := p.hold(set)
+	switch refused {
+	case refusedByRouter:
+		p.r.busyRouter.Add(1)
+	case refusedByShard:
+		p.r.busyShard.Add(1)
+	}
+	return dbs, refused == notRefused
+}
+
+// refusal says which capacity refused a hold: none, the router's or a
+// shard's queue.
+type refusal uint8
+
+const (
+	notRefused refusal = iota
+	refusedByRouter
+	refusedByShard
+)
+
+// hold is Hold without counting a refusal in the router's BUSY counters.
+func (p *Pipeline) hold(set []bool) ([]*keyspace.DB, refusal) {
 	clear(p.held)
 	for i, want := range set {
 		if !want {
 			continue
 		}
 		if p.r.admit(1) == 0 {
-			p.r.busyRouter.Add(1)
 			p.Release()
-			return nil, false
+			return nil, refusedByRouter
 		}
 		s := p.r.shards[i]
 		if s.Reserve(1) == 0 {
-			p.r.busyShard.Add(1)
 			p.r.done(1)
 			p.Release()
-			return nil, false
+			return nil, refusedByShard
 		}
 		h := p.holds[i]
 		h.Release = p.rel
@@ -283,7 +311,7 @@ func (p *Pipeline) Hold(set []bool) ([]*keyspace.DB, bool) {
 			db.SetNow(now)
 		}
 	}
-	return p.held, true
+	return p.held, notRefused
 }
 
 // Release gives back every shard taken by Hold.
