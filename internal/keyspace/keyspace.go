@@ -13,7 +13,8 @@ import (
 // DB is one shard's keyspace. The zero value is not usable; call New.
 type DB struct {
 	e   storage.Engine
-	now int64 // Unix milliseconds, set by the owner before each batch
+	pre storage.Prefetcher // e, when it can read ahead; else nil
+	now int64              // Unix milliseconds, set by the owner before each batch
 
 	// watched holds a version for every key some client watches. A key's
 	// version changes whenever the key is written, deleted or expires.
@@ -40,7 +41,17 @@ type Stats struct {
 
 // New returns a DB over engine e.
 func New(e storage.Engine) *DB {
-	return &DB{e: e, watched: make(map[string]*watch)}
+	db := &DB{e: e, watched: make(map[string]*watch)}
+	db.pre, _ = e.(storage.Prefetcher)
+	return db
+}
+
+// Prefetch tells the engine that keys are about to be looked up, when it
+// can read ahead for them (see storage.Prefetcher). It changes nothing.
+func (db *DB) Prefetch(keys [][]byte) {
+	if db.pre != nil {
+		db.pre.Prefetch(keys)
+	}
 }
 
 // SetNow sets the time, in Unix milliseconds, that expiry is judged against

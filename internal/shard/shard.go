@@ -122,6 +122,9 @@ type Shard struct {
 	mem memStats // memory and evictions for INFO (memory.go)
 
 	group group // batches waiting for the log to be committed (persist.go)
+
+	run   []*Batch // the group of batches being run (see gather)
+	ahead [][]byte // the keys of the group's commands, to prefetch
 }
 
 // New returns shard number id over engine e, in a server whose keys are
@@ -198,13 +201,18 @@ func (s *Shard) Run(ctx context.Context) {
 	go s.tick(ctx)
 	stop := context.AfterFunc(ctx, func() { s.queue <- stopMark })
 	defer stop()
+	var next *Batch // taken off the queue while gathering a group, not yet run
 	for {
-		b := <-s.queue
-		switch b {
-		case stopMark:
+		b := next
+		next = nil
+		if b == nil {
+			b = <-s.queue
+		}
+		switch {
+		case b == stopMark:
 			s.stopLog()
 			return
-		case expireMark:
+		case b == expireMark:
 			s.commit()
 			s.expireNow.Store(false)
 			s.db.SetNow(time.Now().UnixMilli())
@@ -212,10 +220,33 @@ func (s *Shard) Run(ctx context.Context) {
 			s.sampleTTL()
 			s.publish()
 			s.publishMemory()
+		case b.Release != nil:
+			s.hold(ctx, b)
 		default:
-			s.serve(ctx, b)
+			next = s.gather(b)
+			s.serve(s.run)
+			clear(s.run)
 		}
 	}
+}
+
+// maxRun bounds the batches run as one group.
+const maxRun = 64
+
+// gather puts b in s.run with the command batches already waiting behind it,
+// up to maxRun, so that they are run as one group. It returns the batch that
+// ended the group, a marker or a hold request, which is to be handled next;
+// nil if none.
+func (s *Shard) gather(b *Batch) (next *Batch) {
+	s.run = append(s.run[:0], b)
+	for len(s.run) < maxRun && len(s.queue) > 0 {
+		b := <-s.queue
+		if b == stopMark || b == expireMark || b.Release != nil {
+			return b
+		}
+		s.run = append(s.run, b)
+	}
+	return nil
 }
 
 // Marker batches sent through the queue by the shard's own helpers.
@@ -247,34 +278,61 @@ func (s *Shard) tick(ctx context.Context) {
 	}
 }
 
-func (s *Shard) serve(ctx context.Context, b *Batch) {
-	if b.Release != nil {
-		s.pending.Add(-1)
-		s.commit()
-		b.Done <- b
-		select {
-		case <-b.Release:
-		case <-ctx.Done():
-		}
-		s.publish()
-		return
+// hold hands the shard over to the holder that sent b and waits until it is
+// released.
+func (s *Shard) hold(ctx context.Context, b *Batch) {
+	s.pending.Add(-1)
+	s.commit()
+	b.Done <- b
+	select {
+	case <-b.Release:
+	case <-ctx.Done():
 	}
-	s.pending.Add(-int64(len(b.Cmds)))
+	s.publish()
+}
+
+// serve runs a group of command batches and sends each back. The keys the
+// commands name are first handed to the keyspace to read ahead (see
+// storage.Prefetcher), since looking them up is most of a simple command's
+// time in a large keyspace.
+func (s *Shard) serve(run []*Batch) {
+	n := 0
+	for _, b := range run {
+		n += len(b.Cmds)
+		for _, c := range b.Cmds {
+			if k := c.Spec.FirstKey; k > 0 && k < len(c.Args) {
+				s.ahead = append(s.ahead, c.Args[k])
+			}
+		}
+	}
+	s.pending.Add(-int64(n))
 	now := time.Now()
 	s.db.SetNow(now.UnixMilli())
-	s.ctx.W = &b.W
+	if len(s.ahead) > 1 {
+		s.db.Prefetch(s.ahead)
+	}
+	clear(s.ahead)
+	s.ahead = s.ahead[:0]
 	s.ctx.Single(s.db, s.id, s.ring)
-	s.rec.Begin(now, &b.W)
-	for _, c := range b.Cmds {
-		Exec(&s.ctx, c.Spec, c.Args)
-		s.rec.Done(c.Spec, c.Args, b.Client)
-		b.Ends = append(b.Ends, b.W.Len())
+	for i, b := range run {
+		if i > 0 {
+			now = time.Now()
+		}
+		s.ctx.W = &b.W
+		s.rec.Begin(now, &b.W)
+		for _, c := range b.Cmds {
+			Exec(&s.ctx, c.Spec, c.Args)
+			s.rec.Done(c.Spec, c.Args, b.Client)
+			b.Ends = append(b.Ends, b.W.Len())
+		}
+		s.rec.End(b, b.Client)
 	}
 	s.ctx.W = nil
-	s.rec.End(b, b.Client)
 	s.rec.Flush()
 	s.publish()
-	s.reply(b)
+	for _, b := range run {
+		s.reply(b)
+	}
 }
 
 // Exec runs one command with c and recovers a panic in its handler: the

@@ -9,10 +9,17 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/storage/arena"
 	"github.com/data-cluster/data-cluster/internal/storage/memory"
 )
 
 func newShard(t *testing.T, queue int) *Shard {
+	t.Helper()
+	return newShardOn(t, queue, memory.New())
+}
+
+func newShardOn(t *testing.T, queue int, e storage.Engine) *Shard {
 	t.Helper()
 	r, err := ring.New(1, 1)
 	if err != nil {
@@ -21,7 +28,7 @@ func newShard(t *testing.T, queue int) *Shard {
 	cfg := DefaultConfig()
 	cfg.QueueSize = queue
 	cfg.ExpireInterval = 10 * time.Millisecond
-	s, err := New(0, memory.New(), r, cfg)
+	s, err := New(0, e, r, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +124,76 @@ func TestHold(t *testing.T) {
 	rel <- struct{}{}
 	if b := <-other; string(b.W.Bytes()) != "v\n" {
 		t.Fatalf("got %q after release", b.W.Bytes())
+	}
+}
+
+// TestGroupKeepsOrder queues batches and hold requests behind a held shard,
+// so that the shard finds them all waiting when released: it runs the
+// command batches as one group, and a hold request ends the group, so that
+// what was queued after it runs only once it is released.
+func TestGroupKeepsOrder(t *testing.T) {
+	s := newShardOn(t, 16, arena.New())
+	hold := func() (chan *Batch, chan struct{}) {
+		done := make(chan *Batch, 1)
+		rel := make(chan struct{})
+		s.Reserve(1)
+		s.Submit(&Batch{Done: done, Release: rel})
+		return done, rel
+	}
+	submit := func(done chan *Batch, cmds ...Cmd) *Batch {
+		s.Reserve(len(cmds))
+		b := &Batch{Cmds: cmds, Done: done}
+		s.Submit(b)
+		return b
+	}
+	done1, rel1 := hold()
+	<-done1
+
+	replies := make(chan *Batch, 3)
+	a := submit(replies, cmd("SET", "k", "1"), cmd("SET", "j", "x"))
+	b := submit(replies, cmd("GET", "k"), cmd("SET", "k", "2"), cmd("GET", "nope"))
+	done2, rel2 := hold()
+	c := submit(replies, cmd("GET", "k"))
+	rel1 <- struct{}{}
+
+	for _, want := range []*Batch{a, b} {
+		select {
+		case got := <-replies:
+			if got != want {
+				t.Fatal("batches answered out of order")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a queued batch was not answered")
+		}
+	}
+	if got := string(b.W.Bytes()); got != "1\nOK\nERR key not found\n" {
+		t.Fatalf("second batch replied %q", got)
+	}
+	select {
+	case <-done2:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second hold was not granted")
+	}
+	select {
+	case <-replies:
+		t.Fatal("a batch queued after a hold request ran before it was released")
+	default:
+	}
+	if v, ok := s.DB().Get([]byte("k")); !ok || string(v) != "2" {
+		t.Fatalf("held keyspace: k = %q %v, want 2", v, ok)
+	}
+	s.DB().Set([]byte("k"), []byte("3"), storage.NoExpiry)
+	rel2 <- struct{}{}
+	select {
+	case got := <-replies:
+		if got != c || string(c.W.Bytes()) != "3\n" {
+			t.Fatalf("last batch replied %q", c.W.Bytes())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch after the second hold was not answered")
+	}
+	if s.Pending() != 0 {
+		t.Fatalf("pending %d, want 0", s.Pending())
 	}
 }
 

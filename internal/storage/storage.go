@@ -62,3 +62,12 @@ type Engine interface {
 	// MemoryUsage returns an estimate in bytes of the memory the engine holds.
 	MemoryUsage() int64
 }
+
+// Prefetcher is implemented by engines that can read ahead for a group of
+// lookups. Prefetch must not change what the engine holds; it only makes the
+// lookups of keys that follow cheaper, typically by bringing what they read
+// into the CPU cache. A shard calls it with the keys of the commands it is
+// about to run.
+type Prefetcher interface {
+	Prefetch(keys [][]byte)
+}

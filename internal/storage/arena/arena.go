@@ -113,6 +113,10 @@ type Engine struct {
 	hashFunc   func(key []byte) uint32 // replaces maphash when not nil, in tests
 
 	usage storage.UsageWords // per-key usage words for eviction, when tracked (usage.go)
+
+	// prefetched sums what Prefetch reads, so that its loads are not
+	// optimized away.
+	prefetched uint64
 }
 
 // New returns an empty Engine.
@@ -124,7 +128,7 @@ func New() *Engine {
 
 // reset makes e empty, keeping its hash function and usage tracking.
 func (e *Engine) reset() {
-	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: e.usage}
+	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: e.usage, prefetched: e.prefetched}
 	e.usage.Reset()
 	e.cur = noChunk
 	e.resetIndex()

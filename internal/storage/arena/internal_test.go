@@ -877,3 +877,46 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("Set of a new key: got %v allocations, want at most 0.01", got)
 	}
 }
+
+// TestPrefetchChangesNothing checks that Prefetch, given present, absent,
+// expiring and repeated keys in groups of every size, leaves every lookup,
+// the key count and the memory figure as they were.
+func TestPrefetchChangesNothing(t *testing.T) {
+	e := New()
+	for i := range 5000 {
+		k := []byte(fmt.Sprintf("key:%d", i))
+		var at int64
+		if i%3 == 0 {
+			at = int64(1e15 + i)
+		}
+		e.Set(k, []byte(fmt.Sprintf("value:%d", i)), at)
+	}
+	mem, n := e.MemoryUsage(), e.Len()
+	var keys [][]byte
+	for i := range 5100 {
+		keys = append(keys, []byte(fmt.Sprintf("key:%d", i))) // the last 100 absent
+	}
+	keys = append(keys, nil, []byte("key:7"), []byte("key:7"))
+	for _, size := range []int{1, 2, prefetchGroup - 1, prefetchGroup, prefetchGroup + 1, len(keys)} {
+		e.Prefetch(keys[:size])
+	}
+	if e.Len() != n || e.MemoryUsage() != mem {
+		t.Fatalf("after Prefetch: len %d mem %d, want %d and %d", e.Len(), e.MemoryUsage(), n, mem)
+	}
+	for i := range 5100 {
+		v, at, ok := e.Lookup([]byte(fmt.Sprintf("key:%d", i)))
+		if i >= 5000 {
+			if ok {
+				t.Fatalf("absent key:%d found", i)
+			}
+			continue
+		}
+		wantAt := int64(0)
+		if i%3 == 0 {
+			wantAt = int64(1e15 + i)
+		}
+		if !ok || string(v) != fmt.Sprintf("value:%d", i) || at != wantAt {
+			t.Fatalf("key:%d = %q %d %v", i, v, at, ok)
+		}
+	}
+}
