@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,6 +47,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--vnodes", "-1"}, nil, exitUsage, "invalid value -1 for --vnodes"},
 		{[]string{"--shard-queue", "0"}, nil, exitUsage, "--shard-queue"},
 		{[]string{"--router-queue", "0"}, nil, exitUsage, "--router-queue"},
+		{[]string{"--procs", "-1"}, nil, exitUsage, "invalid value -1 for --procs"},
+		{nil, map[string]string{"DATA_CLUSTER_PROCS": "5000"}, exitUsage, "invalid value 5000 for --procs"},
 		{[]string{"--addr", "nohostport"}, nil, exitUsage, "--addr"},
 		{[]string{"--proto-max-bulk-len", "12parsecs"}, nil, exitUsage, "want a whole number of bytes"},
 		{[]string{"--proto-max-bulk-len", "0"}, nil, exitUsage, "--proto-max-bulk-len"},
@@ -71,6 +74,29 @@ func TestFlagErrors(t *testing.T) {
 				t.Fatalf("stdout: got %q, want nothing", stdout.String())
 			}
 		})
+	}
+}
+
+func TestProcs(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for n, want := range map[int]int{1: 1, 2: 1, 3: 2, 8: 7} {
+		if got := defaultProcs(n); got != want {
+			t.Errorf("defaultProcs(%d) = %d, want %d", n, got, want)
+		}
+	}
+	if got := setProcs(3); got != 3 || runtime.GOMAXPROCS(0) != 3 {
+		t.Fatalf("setProcs(3) = %d, GOMAXPROCS %d", got, runtime.GOMAXPROCS(0))
+	}
+	// With GOMAXPROCS in the environment, 0 keeps what the runtime read.
+	t.Setenv("GOMAXPROCS", "3")
+	if got := setProcs(0); got != 3 || runtime.GOMAXPROCS(0) != 3 {
+		t.Fatalf("setProcs(0) with GOMAXPROCS set = %d, GOMAXPROCS %d", got, runtime.GOMAXPROCS(0))
+	}
+	os.Unsetenv("GOMAXPROCS")
+	defer func(n int) { goProcs = n }(goProcs)
+	goProcs = 4
+	if got := setProcs(0); got != 3 || runtime.GOMAXPROCS(0) != 3 {
+		t.Fatalf("setProcs(0) = %d, GOMAXPROCS %d, want 3 (one less than 4)", got, runtime.GOMAXPROCS(0))
 	}
 }
 
