@@ -103,8 +103,9 @@ var listGather = &Gather{Part: allKeysPart, Reply: listReply}
 func listReply(w *resp.Writer, keys *Keys, _ [][]byte) {
 	sorted := keys.Sorted()
 	w.AppendArray(len(sorted))
-	for _, k := range sorted {
+	for i, k := range sorted {
 		w.AppendBulk(k)
+		yieldEvery(i)
 	}
 }
 
@@ -128,6 +129,7 @@ func keysReply(w *resp.Writer, keys *Keys, _ [][]byte) {
 	w.AppendArray(keys.Len())
 	for i := range keys.Len() {
 		w.AppendBulk(keys.At(i))
+		yieldEvery(i)
 	}
 }
 

@@ -51,6 +51,7 @@ func lineListReply(w *resp.Writer, keys *Keys, _ [][]byte) {
 			w.AppendRaw(lineComma)
 		}
 		w.AppendRaw(k)
+		yieldEvery(i)
 	}
 	w.AppendRaw(lineNewline)
 }

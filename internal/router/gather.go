@@ -2,6 +2,7 @@ package router
 
 import (
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -53,6 +54,12 @@ func (p *Pipeline) gather(spec *command.Spec, args [][]byte) {
 			}
 			cursor, ok = p.part(spec, db, cursor, args)
 			p.Release()
+			// Let the goroutines waiting to run go first. The shard and
+			// this goroutine hand each other the processor part after
+			// part, and the scheduler runs the one just woken next,
+			// sharing one time slice; without a yield other clients would
+			// wait for that slice to end, 10 ms at a time.
+			runtime.Gosched()
 			if !ok {
 				p.out.AppendError("ERR internal error while running '" + spec.Name + "'")
 				p.rec.Stop(m, spec, args, p.client)
