@@ -309,7 +309,7 @@ func (s *Shard) serve(run []*Batch) {
 	now := time.Now()
 	s.db.SetNow(now.UnixMilli())
 	if len(s.ahead) > 1 {
-		s.db.Prefetch(s.ahead)
+		s.prefetch()
 	}
 	clear(s.ahead)
 	s.ahead = s.ahead[:0]
@@ -333,6 +333,17 @@ func (s *Shard) serve(run []*Batch) {
 	for _, b := range run {
 		s.reply(b)
 	}
+}
+
+// prefetch hands s.ahead to the keyspace to read ahead. Reading ahead
+// changes nothing, so a panic in it is logged and the commands run without.
+func (s *Shard) prefetch() {
+	defer func() {
+		if p := recover(); p != nil {
+			slog.Error("panic while reading keys ahead", "shard", s.id, "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	s.db.Prefetch(s.ahead)
 }
 
 // Exec runs one command with c and recovers a panic in its handler: the

@@ -197,6 +197,24 @@ func TestGroupKeepsOrder(t *testing.T) {
 	}
 }
 
+// badPrefetch is an engine whose Prefetch panics.
+type badPrefetch struct{ *memory.Engine }
+
+func (badPrefetch) Prefetch([][]byte) { panic("prefetch") }
+
+// TestPrefetchPanicRecovered checks that a panic while reading ahead leaves
+// the shard running the batch as if nothing had been read ahead.
+func TestPrefetchPanicRecovered(t *testing.T) {
+	s := newShardOn(t, 16, badPrefetch{memory.New()})
+	got := send(t, s, cmd("SET", "a", "1"), cmd("GET", "a"), cmd("GET", "b"))
+	want := []string{"OK\n", "1\n", "ERR key not found\n"}
+	for i := range want {
+		if i >= len(got) || got[i] != want[i] {
+			t.Fatalf("replies %q, want %q", got, want)
+		}
+	}
+}
+
 // TestPanicRecovered checks that a panicking handler answers with an error
 // and the shard goes on.
 func TestPanicRecovered(t *testing.T) {
