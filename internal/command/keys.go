@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -189,10 +190,10 @@ func copyKey(c *Ctx, args [][]byte) {
 	replace := false
 	for j := 3; j < len(args); j++ {
 		switch {
-		case equalFold(args[j], "replace"):
+		case ascii.EqualFold(args[j], "replace"):
 			replace = true
-		case equalFold(args[j], "db") && j+1 < len(args):
-			n, ok := parseInt(args[j+1])
+		case ascii.EqualFold(args[j], "db") && j+1 < len(args):
+			n, ok := resp.ParseInt(args[j+1])
 			if !ok || n < math.MinInt32 || n > math.MaxInt32 {
 				c.W.AppendError("ERR value is not an integer or out of range")
 				return
@@ -241,13 +242,13 @@ func expireGeneric(c *Ctx, args [][]byte, relative, seconds bool, errTime string
 	var nx, xx, gt, lt bool
 	for _, opt := range args[3:] {
 		switch {
-		case equalFold(opt, "nx"):
+		case ascii.EqualFold(opt, "nx"):
 			nx = true
-		case equalFold(opt, "xx"):
+		case ascii.EqualFold(opt, "xx"):
 			xx = true
-		case equalFold(opt, "gt"):
+		case ascii.EqualFold(opt, "gt"):
 			gt = true
-		case equalFold(opt, "lt"):
+		case ascii.EqualFold(opt, "lt"):
 			lt = true
 		default:
 			c.W.AppendError("ERR Unsupported option " + cString(opt))
@@ -262,7 +263,7 @@ func expireGeneric(c *Ctx, args [][]byte, relative, seconds bool, errTime string
 		c.W.AppendError("ERR GT and LT options at the same time are not compatible")
 		return
 	}
-	when, ok := parseInt(args[2])
+	when, ok := resp.ParseInt(args[2])
 	if !ok {
 		c.W.AppendError("ERR value is not an integer or out of range")
 		return
@@ -417,8 +418,8 @@ func scan(c *Ctx, args [][]byte) {
 	for i := 2; i < len(args); i += 2 {
 		more := i+1 < len(args)
 		switch {
-		case equalFold(args[i], "count") && more:
-			n, ok := parseInt(args[i+1])
+		case ascii.EqualFold(args[i], "count") && more:
+			n, ok := resp.ParseInt(args[i+1])
 			if !ok {
 				c.W.AppendError("ERR value is not an integer or out of range")
 				return
@@ -428,14 +429,14 @@ func scan(c *Ctx, args [][]byte) {
 				return
 			}
 			count = n
-		case equalFold(args[i], "match") && more:
+		case ascii.EqualFold(args[i], "match") && more:
 			pattern = args[i+1]
 			matchAll = len(pattern) == 1 && pattern[0] == '*'
-		case equalFold(args[i], "type") && more:
+		case ascii.EqualFold(args[i], "type") && more:
 			// Every value is a string: TYPE string keeps every key,
 			// any other type (known to Redis or not, as Redis 7 does
 			// not check) none.
-			keepType = equalFold(args[i+1], "string")
+			keepType = ascii.EqualFold(args[i+1], "string")
 		default:
 			c.W.AppendError("ERR syntax error")
 			return
@@ -505,7 +506,7 @@ func object(c *Ctx, args [][]byte) {
 	sub := args[1]
 	var name string
 	switch {
-	case equalFold(sub, "help"):
+	case ascii.EqualFold(sub, "help"):
 		if len(args) != 2 {
 			c.W.AppendError("ERR wrong number of arguments for 'object|help' command")
 			return
@@ -518,13 +519,13 @@ func object(c *Ctx, args [][]byte) {
 		c.W.AppendSimple("HELP")
 		c.W.AppendSimple("    Print this help.")
 		return
-	case equalFold(sub, "encoding"):
+	case ascii.EqualFold(sub, "encoding"):
 		name = "encoding"
-	case equalFold(sub, "freq"):
+	case ascii.EqualFold(sub, "freq"):
 		name = "freq"
-	case equalFold(sub, "idletime"):
+	case ascii.EqualFold(sub, "idletime"):
 		name = "idletime"
-	case equalFold(sub, "refcount"):
+	case ascii.EqualFold(sub, "refcount"):
 		name = "refcount"
 	default:
 		c.W.AppendError("ERR unknown subcommand '" + cString(sub[:min(len(sub), 128)]) + "'. Try OBJECT HELP.")
@@ -548,7 +549,7 @@ func object(c *Ctx, args [][]byte) {
 	case "idletime":
 		c.W.AppendInt(0)
 	case "refcount":
-		if n, ok := parseInt(v); ok && n >= 0 && n < 10000 {
+		if n, ok := resp.ParseInt(v); ok && n >= 0 && n < 10000 {
 			c.W.AppendInt(sharedRefcount)
 			return
 		}
@@ -559,7 +560,7 @@ func object(c *Ctx, args [][]byte) {
 // stringEncoding returns the encoding Redis gives a string value stored by
 // SET: "int" for an integer within int64, "embstr" up to 44 bytes, "raw" above.
 func stringEncoding(v []byte) string {
-	switch _, isInt := parseInt(v); {
+	switch _, isInt := resp.ParseInt(v); {
 	case isInt:
 		return "int"
 	case len(v) <= 44:

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 )
 
@@ -23,7 +24,7 @@ func dbsize(c *Ctx, _ [][]byte) {
 // flush implements FLUSHDB and FLUSHALL [ASYNC|SYNC]. Both modes free the
 // memory at once.
 func flush(c *Ctx, args [][]byte) {
-	if len(args) > 2 || len(args) == 2 && !equalFold(args[1], "async") && !equalFold(args[1], "sync") {
+	if len(args) > 2 || len(args) == 2 && !ascii.EqualFold(args[1], "async") && !ascii.EqualFold(args[1], "sync") {
 		c.W.AppendError("ERR syntax error")
 		return
 	}
@@ -32,22 +33,4 @@ func flush(c *Ctx, args [][]byte) {
 		return true
 	})
 	c.W.AppendOK()
-}
-
-// equalFold reports whether b equals the lower-case ASCII word s, ignoring
-// case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }

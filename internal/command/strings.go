@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 
+	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -130,7 +131,7 @@ func optionIs(b []byte, w string) bool {
 	if len(b) > len(w) && b[len(w)] == 0 {
 		b = b[:len(w)]
 	}
-	return equalFold(b, w)
+	return ascii.EqualFold(b, w)
 }
 
 // expireTime turns the expiry argument of the option in opts into an
@@ -139,7 +140,7 @@ func optionIs(b []byte, w string) bool {
 // whose time in milliseconds fits in 64 bits. On error it replies and
 // reports false; name is the command named in the error.
 func expireTime(c *Ctx, name string, arg []byte, opts int, now int64) (int64, bool) {
-	ms, ok := parseInt(arg)
+	ms, ok := resp.ParseInt(arg)
 	if !ok {
 		c.W.AppendError(strErrNotInt)
 		return 0, false
@@ -357,8 +358,8 @@ func strlenCommand(c *Ctx, args [][]byte) {
 // rules: negative indexes count from the end, both are clamped to the
 // string, and two negative indexes in the wrong order give "".
 func getrangeCommand(c *Ctx, args [][]byte) {
-	start, ok1 := parseInt(args[2])
-	end, ok2 := parseInt(args[3])
+	start, ok1 := resp.ParseInt(args[2])
+	end, ok2 := resp.ParseInt(args[3])
 	if !ok1 || !ok2 {
 		c.W.AppendError(strErrNotInt)
 		return
@@ -388,7 +389,7 @@ func getrangeCommand(c *Ctx, args [][]byte) {
 // zero bytes, and keeps the key's expiry.
 func setrangeCommand(c *Ctx, args [][]byte) {
 	key, patch := args[1], args[3]
-	off64, ok := parseInt(args[2])
+	off64, ok := resp.ParseInt(args[2])
 	if !ok {
 		c.W.AppendError(strErrNotInt)
 		return
@@ -486,7 +487,7 @@ func incrCommand(c *Ctx, args [][]byte) { incrDecr(c, args[1], 1) }
 func decrCommand(c *Ctx, args [][]byte) { incrDecr(c, args[1], -1) }
 
 func incrbyCommand(c *Ctx, args [][]byte) {
-	incr, ok := parseInt(args[2])
+	incr, ok := resp.ParseInt(args[2])
 	if !ok {
 		c.W.AppendError(strErrNotInt)
 		return
@@ -495,7 +496,7 @@ func incrbyCommand(c *Ctx, args [][]byte) {
 }
 
 func decrbyCommand(c *Ctx, args [][]byte) {
-	decr, ok := parseInt(args[2])
+	decr, ok := resp.ParseInt(args[2])
 	if !ok {
 		c.W.AppendError(strErrNotInt)
 		return
@@ -515,7 +516,7 @@ func incrDecr(c *Ctx, key []byte, incr int64) {
 	var v int64
 	if found {
 		var ok bool
-		if v, ok = parseInt(old); !ok {
+		if v, ok = resp.ParseInt(old); !ok {
 			c.W.AppendError(strErrNotInt)
 			return
 		}
@@ -599,7 +600,7 @@ func lcsCommand(c *Ctx, args [][]byte) {
 			withMatchLen = true
 		case optionIs(opt, "minmatchlen") && j+1 < len(args):
 			var ok bool
-			if minMatchLen, ok = parseInt(args[j+1]); !ok {
+			if minMatchLen, ok = resp.ParseInt(args[j+1]); !ok {
 				c.W.AppendError(strErrNotInt)
 				return
 			}
@@ -746,7 +747,7 @@ func parseExtFloat(b []byte) (extFloat, bool) {
 	if b[0] == '-' || b[0] == '+' {
 		b = b[1:]
 	}
-	if equalFold(b, "inf") || equalFold(b, "infinity") {
+	if ascii.EqualFold(b, "inf") || ascii.EqualFold(b, "infinity") {
 		return extFloat{inf: true}, true
 	}
 	if len(b) > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X') {

@@ -238,7 +238,7 @@ func readHeader(b []byte, p, max int, tooBig error) (v int64, valid bool, end, n
 		// No type byte: the caller reports what it found instead.
 		return 0, false, end, 0, nil
 	}
-	v, valid = parseInt(b[p+1 : end])
+	v, valid = ParseInt(b[p+1 : end])
 	return v, valid, end, 0, nil
 }
 
@@ -294,10 +294,10 @@ func parseMultibulk(b []byte, dst [][]byte, lim Limits, collect bool) (args [][]
 	return args, pos, 0, nil
 }
 
-// parseInt parses a decimal integer the way Redis's string2ll does: an
+// ParseInt parses a decimal integer the way Redis's string2ll does: an
 // optional '-', then digits with no leading zero (a lone "0" aside), no '+',
 // no blanks, at most 20 bytes, within the range of int64.
-func parseInt(s []byte) (int64, bool) {
+func ParseInt(s []byte) (int64, bool) {
 	if len(s) == 0 || len(s) > 20 {
 		return 0, false
 	}

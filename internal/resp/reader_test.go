@@ -2,6 +2,7 @@ package resp
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -554,14 +555,23 @@ func TestParseInt(t *testing.T) {
 		{"1a", 0, false},
 		{"1.5", 0, false},
 		{"--1", 0, false},
+		{"1.0", 0, false},
+		{"000000000000000000001", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, ok := parseInt([]byte(tt.in))
+			got, ok := ParseInt([]byte(tt.in))
 			if got != tt.want || ok != tt.ok {
-				t.Errorf("parseInt(%q): got %d, %v, want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+				t.Errorf("ParseInt(%q): got %d, %v, want %d, %v", tt.in, got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+	// Every canonical decimal of an int64 round-trips.
+	for _, n := range []int64{math.MaxInt64, math.MinInt64, 1 << 62, -(1 << 62), 10, -10, 1234567890123} {
+		s := strconv.FormatInt(n, 10)
+		if got, ok := ParseInt([]byte(s)); !ok || got != n {
+			t.Errorf("ParseInt(%q): got %d, %v", s, got, ok)
+		}
 	}
 }
 

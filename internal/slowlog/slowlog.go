@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/ascii"
 )
 
 // Limits on what an entry keeps, as in Redis: at most MaxArgs arguments (the
@@ -201,18 +203,18 @@ func redacted(args [][]byte, j int) bool {
 		return false
 	}
 	switch {
-	case equalFold(args[0], "auth"):
+	case ascii.EqualFold(args[0], "auth"):
 		return true
-	case equalFold(args[0], "hello"):
+	case ascii.EqualFold(args[0], "hello"):
 		// HELLO [protover [AUTH username password] [SETNAME clientname]]
 		for i := 2; i < j; {
 			switch {
-			case equalFold(args[i], "auth"):
+			case ascii.EqualFold(args[i], "auth"):
 				if j <= i+2 {
 					return true
 				}
 				i += 3
-			case equalFold(args[i], "setname"):
+			case ascii.EqualFold(args[i], "setname"):
 				i += 2
 			default:
 				i++
@@ -220,21 +222,4 @@ func redacted(args [][]byte, j int) bool {
 		}
 	}
 	return false
-}
-
-// equalFold reports whether b is the lower-case ASCII word s in any case.
-func equalFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
