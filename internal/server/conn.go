@@ -10,6 +10,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 )
 
@@ -189,12 +190,7 @@ func (c *conn) grow() bool {
 // process handles every whole command in the buffer and writes the replies.
 // It reports false when the connection must be closed.
 func (c *conn) process() bool {
-	var ok bool
-	if c.isRESP {
-		ok = c.processRESP()
-	} else {
-		ok = c.processLines()
-	}
+	ok := c.processCommands()
 	c.p.Flush()
 	c.publish()
 	c.rec.Flush()
@@ -250,13 +246,29 @@ func (c *conn) roundDone() bool {
 	return true
 }
 
-func (c *conn) processLines() bool {
+// processCommands handles every whole command in the buffer, in either
+// protocol. It reports false when the connection must be closed after the
+// replies are written.
+func (c *conn) processCommands() bool {
 	for c.r < c.w {
 		start := len(c.argv)
-		argv, n, err := line.Parse(c.buf[c.r:c.w], c.argv, c.s.cfg.MaxLineLen)
+		var (
+			argv [][]byte
+			n    int
+			err  error
+		)
+		if c.isRESP {
+			argv, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.gate.lim)
+		} else {
+			argv, n, err = line.Parse(c.buf[c.r:c.w], c.argv, c.s.cfg.MaxLineLen)
+		}
 		if err != nil {
 			w := c.p.Local()
-			w.AppendRaw([]byte(err.Error() + "\n"))
+			if c.isRESP {
+				w.AppendError("ERR " + err.Error())
+			} else {
+				w.AppendRaw([]byte(err.Error() + "\n"))
+			}
 			c.p.EndLocal()
 			c.protocolError(err)
 			return false
@@ -271,28 +283,40 @@ func (c *conn) processLines() bool {
 			continue
 		}
 		c.counted++
-		spec := command.Line.Lookup(args[0])
-		c.last = spec
-		switch {
-		case spec == nil:
-			if !c.lineUnknown(args) {
-				return false
+		if c.isRESP {
+			c.sess.handle(args)
+			if c.quit {
+				return true
 			}
-		case !spec.ArityOK(len(args)):
-			if c.httpRequest(args) {
-				return false
-			}
-			c.rec.Reject(spec)
-			c.lineError("ERR wrong number of arguments for '" + string(args[0]) + "'")
-		case !c.gate.authed:
-			c.rec.Reject(spec)
-			c.lineError(msgNoAuth)
-		default:
-			c.p.Do(spec, args)
+		} else if !c.lineCommand(args) {
+			return false
 		}
 		if !c.roundDone() {
 			return false
 		}
+	}
+	return true
+}
+
+// lineCommand routes one line-protocol command. It reports false when the
+// connection must be closed.
+func (c *conn) lineCommand(args [][]byte) bool {
+	spec := command.Line.Lookup(args[0])
+	c.last = spec
+	switch {
+	case spec == nil:
+		return c.lineUnknown(args)
+	case !spec.ArityOK(len(args)):
+		if c.httpRequest(args) {
+			return false
+		}
+		c.rec.Reject(spec)
+		c.lineError("ERR wrong number of arguments for '" + string(args[0]) + "'")
+	case !c.gate.authed:
+		c.rec.Reject(spec)
+		c.lineError(msgNoAuth)
+	default:
+		c.p.Do(spec, args)
 	}
 	return true
 }

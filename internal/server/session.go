@@ -471,37 +471,3 @@ func (s *session) unwatchLocked(dbs []*keyspace.DB) {
 
 // close releases what the session holds when its connection ends.
 func (s *session) close() { s.unwatchAll() }
-
-// processRESP handles every whole RESP request in the buffer. It reports
-// false when the connection must be closed after the replies are written.
-func (c *conn) processRESP() bool {
-	for c.r < c.w {
-		start := len(c.argv)
-		argv, n, err := resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.gate.lim)
-		if err != nil {
-			w := c.p.Local()
-			w.AppendError("ERR " + err.Error())
-			c.p.EndLocal()
-			c.protocolError(err)
-			return false
-		}
-		if n == 0 {
-			break
-		}
-		c.r += n
-		c.argv = argv
-		args := argv[start:]
-		if len(args) == 0 {
-			continue
-		}
-		c.counted++
-		c.sess.handle(args)
-		if c.quit {
-			return true
-		}
-		if !c.roundDone() {
-			return false
-		}
-	}
-	return true
-}
