@@ -67,15 +67,24 @@ func (s *Shard) SetLog(l keyspace.Log) {
 	}
 }
 
-// reply sends b back or, when the shard logs its changes, adds it to the
-// group, which is committed when the queue holds nothing more to add to it.
-func (s *Shard) reply(b *Batch) {
+// reply sends the batches of run back or, when the shard logs its changes,
+// adds them to the group, which is committed once it holds maxGroup batches
+// or the queue holds nothing more to add to it: one commit for a run, not
+// one per batch.
+func (s *Shard) reply(run []*Batch) {
 	if !s.group.logged {
-		b.Done <- b
+		for _, b := range run {
+			b.Done <- b
+		}
 		return
 	}
-	s.group.waiting = append(s.group.waiting, b)
-	if len(s.queue) == 0 || len(s.group.waiting) >= maxGroup {
+	for _, b := range run {
+		s.group.waiting = append(s.group.waiting, b)
+		if len(s.group.waiting) >= maxGroup {
+			s.commit()
+		}
+	}
+	if len(s.queue) == 0 && len(s.group.waiting) > 0 {
 		s.commit()
 	}
 }

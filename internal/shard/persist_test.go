@@ -17,7 +17,8 @@ type fakeLog struct {
 	mu        sync.Mutex
 	pending   []string
 	committed map[string]bool
-	commits   int
+	commits   int // commits that had changes to commit
+	calls     int // calls to Commit
 }
 
 func (l *fakeLog) add(s string) {
@@ -41,6 +42,7 @@ func (l *fakeLog) stats() (commits, changes int) {
 func (l *fakeLog) Commit() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.calls++
 	if len(l.pending) == 0 {
 		return
 	}
@@ -53,9 +55,16 @@ func (l *fakeLog) Commit() {
 
 func newLoggedShard(t *testing.T) (*Shard, *fakeLog) {
 	t.Helper()
+	return newLoggedShardEvery(t, time.Millisecond)
+}
+
+// newLoggedShardEvery is newLoggedShard with an active expiry cycle every
+// expire.
+func newLoggedShardEvery(t *testing.T, expire time.Duration) (*Shard, *fakeLog) {
+	t.Helper()
 	r, _ := ring.New(1, 1)
 	cfg := DefaultConfig()
-	cfg.ExpireInterval = time.Millisecond
+	cfg.ExpireInterval = expire
 	s, err := New(0, memory.New(), r, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +112,45 @@ func TestReplyAfterCommit(t *testing.T) {
 		t.Fatalf("%d changes in %d commits, want %d changes in at most %d", changes, commits, 2*senders*batches, senders*batches)
 	}
 	t.Logf("%d batches answered after %d commits", senders*batches, commits)
+}
+
+// TestOneCommitPerRun queues three batches behind a held shard, so that the
+// shard runs them as one group once released: it must commit once for the
+// group, before any of them is answered.
+func TestOneCommitPerRun(t *testing.T) {
+	s, l := newLoggedShardEvery(t, time.Hour)
+	held := make(chan *Batch, 1)
+	rel := make(chan struct{})
+	s.Reserve(1)
+	s.Submit(&Batch{Done: held, Release: rel})
+	<-held
+	l.mu.Lock()
+	before := l.calls
+	l.mu.Unlock()
+	done := make(chan *Batch, 3)
+	for i := range 3 {
+		s.Reserve(1)
+		s.Submit(&Batch{Cmds: []Cmd{cmd("SET", fmt.Sprint("k", i), "v")}, Done: done})
+	}
+	rel <- struct{}{}
+	for range 3 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a batch was not answered")
+		}
+	}
+	l.mu.Lock()
+	calls := l.calls - before
+	l.mu.Unlock()
+	if calls != 1 {
+		t.Fatalf("%d commits for one run of 3 batches, want 1", calls)
+	}
+	for i := range 3 {
+		if !l.isCommitted(fmt.Sprint("set k", i)) {
+			t.Fatalf("k%d answered but not committed", i)
+		}
+	}
 }
 
 // TestHoldAfterCommit checks that a shard commits the batches run before a

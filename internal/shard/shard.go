@@ -330,9 +330,7 @@ func (s *Shard) serve(run []*Batch) {
 	s.ctx.W = nil
 	s.rec.Flush()
 	s.publish()
-	for _, b := range run {
-		s.reply(b)
-	}
+	s.reply(run)
 }
 
 // prefetch hands s.ahead to the keyspace to read ahead. Reading ahead
