@@ -1,204 +1,55 @@
 package memory_test
 
 import (
-	"fmt"
-	"math/rand/v2"
-	"runtime"
-	"slices"
 	"testing"
-	"time"
 
+	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/memory"
+	"github.com/data-cluster/data-cluster/internal/storage/storagetest"
 )
 
-// keyBytes is the length of the benchmark keys "key:%012d" and values
-// "val:%012d".
-const keyBytes = 16
+// The benchmarks the engines share are in package storagetest; the arena
+// engine runs them under the same names. The Map benchmarks run the same
+// bodies on a map[string]string, for comparison.
 
-// texts returns n keys or values of keyBytes bytes, a 4-byte prefix
-// followed by 0..n-1 as 12 zero-padded digits, in one allocation.
-func texts(prefix string, n int) [][]byte {
-	buf := make([]byte, n*keyBytes)
-	out := make([][]byte, n)
-	for i := range out {
-		t := buf[i*keyBytes : (i+1)*keyBytes : (i+1)*keyBytes]
-		copy(t, prefix)
-		for j, d := keyBytes-1, i; j >= len(prefix); j, d = j-1, d/10 {
-			t[j] = '0' + byte(d%10)
-		}
-		out[i] = t
-	}
-	return out
-}
+func newEngine() storage.Engine { return memory.New() }
 
-// filled returns an engine holding keys[i] = values[i].
-func filled(keys, values [][]byte) *memory.Engine {
-	e := memory.New()
-	for i, k := range keys {
-		e.Set(k, values[i], 0)
-	}
-	return e
-}
-
-// BenchmarkSetInsert sets new keys, starting over with an empty engine
-// every million keys.
-func BenchmarkSetInsert(b *testing.B) {
-	const n = 1 << 20
-	keys, values := texts("key:", n), texts("val:", n)
-	b.ReportAllocs()
-	e := memory.New()
-	i := 0
-	for b.Loop() {
-		if i == n {
-			e, i = memory.New(), 0
-		}
-		e.Set(keys[i], values[i], 0)
-		i++
-	}
-}
-
-// BenchmarkSetReplace replaces the values of existing keys with values of
-// the same length, in random key order.
-func BenchmarkSetReplace(b *testing.B) {
-	const n = 1 << 16
-	keys, values := texts("key:", n), texts("val:", n)
-	e := filled(keys, values)
-	order := rand.Perm(n)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		e.Set(keys[order[i%n]], values[i%n], 0)
-		i++
-	}
-}
-
-func BenchmarkLookup1K(b *testing.B) { benchmarkLookup(b, 1<<10) }
-func BenchmarkLookup1M(b *testing.B) { benchmarkLookup(b, 1<<20) }
-
-// benchmarkLookup looks up present keys of an n-key engine in random order.
-func benchmarkLookup(b *testing.B, n int) {
-	keys := texts("key:", n)
-	e := filled(keys, texts("val:", n))
-	keys = shuffled(keys)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, _, ok := e.Lookup(keys[i%n]); !ok {
-			b.Fatalf("Lookup(%s): got absent, want present", keys[i%n])
-		}
-		i++
-	}
-}
+func BenchmarkSetInsert(b *testing.B)  { storagetest.BenchSetInsert(b, newEngine) }
+func BenchmarkSetReplace(b *testing.B) { storagetest.BenchSetReplace(b, newEngine) }
+func BenchmarkLookup1K(b *testing.B)   { storagetest.BenchLookup(b, newEngine, 1<<10) }
+func BenchmarkLookup1M(b *testing.B)   { storagetest.BenchLookup(b, newEngine, 1<<20) }
 
 func BenchmarkMapLookup1K(b *testing.B) { benchmarkMapLookup(b, 1<<10) }
 func BenchmarkMapLookup1M(b *testing.B) { benchmarkMapLookup(b, 1<<20) }
 
-// benchmarkMapLookup is benchmarkLookup on a map[string]string, for
-// comparison.
+// benchmarkMapLookup is storagetest.BenchLookup on a map[string]string.
 func benchmarkMapLookup(b *testing.B, n int) {
-	keys := texts("key:", n)
-	m := filledMap(keys, texts("val:", n))
-	keys = shuffled(keys)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, ok := m[string(keys[i%n])]; !ok {
-			b.Fatalf("m[%s]: got absent, want present", keys[i%n])
+	storagetest.BenchLookupFunc(b, n, func(keys, values [][]byte) func([]byte) bool {
+		m := filledMap(keys, values)
+		return func(key []byte) bool {
+			_, ok := m[string(key)]
+			return ok
 		}
-		i++
-	}
+	})
 }
 
+func BenchmarkChurn(b *testing.B) { storagetest.BenchChurn(b, newEngine) }
+
+// BenchmarkBytesPerKeyEngine and BenchmarkBytesPerKeyMap: see
+// storagetest.BenchBytesPerKey. The map reports no estimate.
+func BenchmarkBytesPerKeyEngine(b *testing.B) { storagetest.BenchBytesPerKey(b, newEngine) }
+
+func BenchmarkBytesPerKeyMap(b *testing.B) {
+	storagetest.BenchBytesPerKeyFunc(b, func(keys, values [][]byte) (any, int64) {
+		return filledMap(keys, values), 0
+	})
+}
+
+// filledMap returns a map holding keys[i] = values[i].
 func filledMap(keys, values [][]byte) map[string]string {
 	m := make(map[string]string)
 	for i, k := range keys {
 		m[string(k)] = string(values[i])
 	}
 	return m
-}
-
-// shuffled returns keys in random order, so that lookups do not walk slots
-// in insertion order.
-func shuffled(keys [][]byte) [][]byte {
-	keys = slices.Clone(keys)
-	rand.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-	return keys
-}
-
-// BenchmarkChurn deletes the oldest key and sets a new one, keeping 64K
-// keys: freed slots and index entries are reused as fast as they are freed.
-func BenchmarkChurn(b *testing.B) {
-	const n, total = 1 << 16, 1 << 20
-	keys, values := texts("key:", total), texts("val:", total)
-	e := filled(keys[:n], values[:n])
-	b.ReportAllocs()
-	i := n
-	for b.Loop() {
-		if i == total {
-			b.StopTimer()
-			e, i = filled(keys[:n], values[:n]), n
-			b.StartTimer()
-		}
-		if !e.Delete(keys[i-n]) {
-			b.Fatalf("Delete(%s): got false, want true", keys[i-n])
-		}
-		e.Set(keys[i], values[i], 0)
-		i++
-	}
-}
-
-// BenchmarkBytesPerKeyEngine and BenchmarkBytesPerKeyMap fill an engine and
-// a map[string]string with a million 16-byte keys and 16-byte values and
-// report the live heap per key after a garbage collection (B/key) and how
-// long a full collection takes with that heap live (GC-ns). The engine also
-// reports its own estimate, MemoryUsage per key (est-B/key).
-func BenchmarkBytesPerKeyEngine(b *testing.B) {
-	benchmarkBytesPerKey(b, func(keys, values [][]byte) (any, int64) {
-		e := filled(keys, values)
-		return e, e.MemoryUsage()
-	})
-}
-
-func BenchmarkBytesPerKeyMap(b *testing.B) {
-	benchmarkBytesPerKey(b, func(keys, values [][]byte) (any, int64) {
-		return filledMap(keys, values), 0
-	})
-}
-
-// benchmarkBytesPerKey measures the store that fill builds. The keys and
-// values it copies from are allocated before the first measurement.
-func benchmarkBytesPerKey(b *testing.B, fill func(keys, values [][]byte) (store any, estimate int64)) {
-	const n = 1_000_000
-	keys, values := texts("key:", n), texts("val:", n)
-	b.ReportAllocs()
-	var perKey, estimate, gc float64
-	for b.Loop() {
-		var ms runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		before := ms.HeapAlloc
-		store, est := fill(keys, values)
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		perKey = float64(ms.HeapAlloc-before) / n
-		estimate = float64(est) / n
-		start := time.Now()
-		runtime.GC()
-		gc = float64(time.Since(start).Nanoseconds())
-		runtime.KeepAlive(store)
-	}
-	b.ReportMetric(perKey, "B/key")
-	b.ReportMetric(gc, "GC-ns")
-	if estimate > 0 {
-		b.ReportMetric(estimate, "est-B/key")
-	}
-}
-
-func TestTexts(t *testing.T) {
-	got := texts("key:", 1001)
-	for _, i := range []int{0, 7, 1000} {
-		if want := fmt.Sprintf("key:%012d", i); string(got[i]) != want {
-			t.Errorf("texts[%d]: got %q, want %q", i, got[i], want)
-		}
-	}
 }
