@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // startServer runs the server in process on 127.0.0.1:0 and returns its
@@ -13,7 +15,7 @@ import (
 func startServer(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, &stdout, &stderr) }()
 	t.Cleanup(func() {
@@ -60,7 +62,7 @@ func TestBench(t *testing.T) {
 	addr := startServer(t)
 	for _, proto := range []string{"resp", "line"} {
 		t.Run(proto, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			code := run(context.Background(), []string{"bench", "--addr", addr, "--protocol", proto,
 				"--requests", "2000", "--clients", "4", "--pipeline", "8", "--keyspace", "500", "--json"}, &stdout, &stderr)
 			if code != exitOK {
@@ -94,7 +96,7 @@ func TestBench(t *testing.T) {
 // TestBenchText checks the report for people.
 func TestBenchText(t *testing.T) {
 	addr := startServer(t)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	code := run(context.Background(), []string{"bench", "--addr", addr, "--requests", "100", "--clients", "2",
 		"--sequential", "--read-percent", "0", "--value-size", "3", "--seed", "5"}, &stdout, &stderr)
 	if code != exitOK {
@@ -134,7 +136,7 @@ func TestBenchFlagErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			t.Setenv("DATA_CLUSTER_ADDR", "256.0.0.1:1") // the server's variables do not apply
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			code := run(context.Background(), append([]string{"bench"}, tt.args...), &stdout, &stderr)
 			if code != tt.code {
 				t.Fatalf("exit status: got %d, want %d (stderr %q)", code, tt.code, stderr.String())
@@ -150,7 +152,7 @@ func TestBenchFlagErrors(t *testing.T) {
 }
 
 func TestBenchHelpListsEveryFlag(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	run(context.Background(), []string{"bench", "--help"}, &stdout, &stderr)
 	for _, f := range []string{"-addr", "127.0.0.1:8080", "-protocol", `(default "resp")`, "-clients", "(default 50)",
 		"-pipeline", "(default 1)", "-requests", "(default 100000)", "-duration", "-keyspace", "(default 1000000)",
@@ -160,7 +162,7 @@ func TestBenchHelpListsEveryFlag(t *testing.T) {
 			t.Errorf("help does not mention %q:\n%s", f, stderr.String())
 		}
 	}
-	var serverHelp syncBuffer
+	var serverHelp testutil.SyncBuffer
 	run(context.Background(), []string{"--help"}, &stdout, &serverHelp)
 	if !strings.Contains(serverHelp.String(), "data-cluster bench [flags]") {
 		t.Errorf("the server's help does not mention bench:\n%s", serverHelp.String())

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 func TestObsFlagErrors(t *testing.T) {
@@ -32,7 +34,7 @@ func TestObsFlagErrors(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			if code := run(context.Background(), tt.args, &stdout, &stderr); code != exitUsage {
 				t.Fatalf("exit status: got %d, want %d (stderr %q)", code, exitUsage, stderr.String())
 			}
@@ -44,7 +46,7 @@ func TestObsFlagErrors(t *testing.T) {
 }
 
 func TestHelpListsObsFlags(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	run(context.Background(), []string{"--help"}, &stdout, &stderr)
 	for _, f := range []string{"-metrics-addr", "-slowlog-log-slower-than", "(default 10000)", "-slowlog-max-len",
 		"(default 128)", "-log-level", `(default "info")`, "-log-format", `(default "text")`} {
@@ -60,7 +62,7 @@ func TestMetricsAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	code := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--metrics-addr", ln.Addr().String()}, &stdout, &stderr)
 	if code != exitError {
 		t.Fatalf("exit status: got %d, want %d", code, exitError)
@@ -92,7 +94,7 @@ func logLines(t *testing.T, s string) []map[string]any {
 func TestRunMetricsAndJSONLogs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
@@ -153,7 +155,7 @@ func TestRunMetricsAndJSONLogs(t *testing.T) {
 // TestLogLevel checks that --log-level warn leaves out the info lines.
 func TestLogLevel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--log-level", "WARN"}, &stdout, &stderr) }()
 	for i := 0; !strings.HasSuffix(stdout.String(), "\n"); i++ {

@@ -14,13 +14,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // proc is the real binary running in a test.
 type proc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *syncBuffer
+	stderr *testutil.SyncBuffer
 }
 
 // startBinary runs bin with args and waits for its banner.
@@ -31,7 +33,7 @@ func startBinary(t *testing.T, bin string, args ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &syncBuffer{}}
+	p := &proc{cmd: cmd, stderr: &testutil.SyncBuffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -229,7 +231,7 @@ func checkKeys(t *testing.T, rc *redis.Client, keys map[string]string) {
 func TestCorruptDataRefusesToStart(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--shards", "1"}, &stdout, &stderr)
@@ -253,14 +255,14 @@ func TestCorruptDataRefusesToStart(t *testing.T) {
 	data[len(data)/2] ^= 0xff
 	os.WriteFile(logPath, data, 0o644)
 
-	stdout, stderr = syncBuffer{}, syncBuffer{}
+	stdout, stderr = testutil.SyncBuffer{}, testutil.SyncBuffer{}
 	code := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--shards", "1"}, &stdout, &stderr)
 	if code != exitError || !strings.Contains(stderr.String(), logPath) || !strings.Contains(stderr.String(), "at offset") ||
 		!strings.Contains(stderr.String(), "data-cluster repair --data-dir") {
 		t.Fatalf("start on damaged data: exit %d, stderr %q", code, stderr.String())
 	}
 
-	stdout, stderr = syncBuffer{}, syncBuffer{}
+	stdout, stderr = testutil.SyncBuffer{}, testutil.SyncBuffer{}
 	if code := run(context.Background(), []string{"repair", "--data-dir", dir}, &stdout, &stderr); code != exitOK {
 		t.Fatalf("repair: exit %d, stderr %q", code, stderr.String())
 	}
@@ -272,7 +274,7 @@ func TestCorruptDataRefusesToStart(t *testing.T) {
 	}
 
 	ctx, cancel = context.WithCancel(context.Background())
-	stdout, stderr = syncBuffer{}, syncBuffer{}
+	stdout, stderr = testutil.SyncBuffer{}, testutil.SyncBuffer{}
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--data-dir", dir, "--shards", "1"}, &stdout, &stderr)
 	}()
@@ -287,7 +289,7 @@ func TestCorruptDataRefusesToStart(t *testing.T) {
 	}
 }
 
-func waitBanner(t *testing.T, stdout, stderr *syncBuffer) string {
+func waitBanner(t *testing.T, stdout, stderr *testutil.SyncBuffer) string {
 	t.Helper()
 	for i := 0; ; i++ {
 		if b := stdout.String(); strings.HasSuffix(b, "\n") {
@@ -316,25 +318,25 @@ func TestPersistFlags(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			if code := run(context.Background(), tt.args, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), tt.want) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr.String(), exitUsage, tt.want)
 			}
 		})
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	run(context.Background(), []string{"--help"}, &stdout, &stderr)
 	for _, f := range []string{"-data-dir", "-fsync", "(default \"everysec\")", "-snapshot-log-size", "repair"} {
 		if !strings.Contains(stderr.String(), f) {
 			t.Errorf("help lacks %q", f)
 		}
 	}
-	stdout, stderr = syncBuffer{}, syncBuffer{}
+	stdout, stderr = testutil.SyncBuffer{}, testutil.SyncBuffer{}
 	if code := run(context.Background(), []string{"repair"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), "--data-dir is required") {
 		t.Errorf("repair without --data-dir: exit %d, %q", code, stderr.String())
 	}
 	t.Setenv("DATA_CLUSTER_DATA_DIR", t.TempDir())
-	stdout, stderr = syncBuffer{}, syncBuffer{}
+	stdout, stderr = testutil.SyncBuffer{}, testutil.SyncBuffer{}
 	if code := run(context.Background(), []string{"repair"}, &stdout, &stderr); code != exitError || !strings.Contains(stderr.String(), "not a data directory") {
 		t.Errorf("repair of an empty directory from the environment: exit %d, %q", code, stderr.String())
 	}

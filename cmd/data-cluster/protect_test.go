@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and its key to
@@ -88,7 +90,7 @@ func TestProtectionFlagErrors(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			code := run(context.Background(), tt.args, &stdout, &stderr)
 			if code != exitUsage {
 				t.Fatalf("exit status: got %d, want %d (stderr %q)", code, exitUsage, stderr.String())
@@ -101,7 +103,7 @@ func TestProtectionFlagErrors(t *testing.T) {
 }
 
 func TestHelpListsProtectionFlags(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	run(context.Background(), []string{"--help"}, &stdout, &stderr)
 	for _, f := range []string{"-max-clients", "(default 10000)", "-timeout", "-client-query-buffer-limit",
 		"-client-output-buffer-limit", "-client-output-timeout", "-requirepass", "-protected-mode", "(default yes)",
@@ -119,7 +121,7 @@ func TestRunTLSOnly(t *testing.T) {
 	cert, key, pool := writeCert(t, t.TempDir())
 	t.Setenv("DATA_CLUSTER_REQUIREPASS", "pw")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--addr", "", "--tls-addr", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
@@ -173,7 +175,7 @@ func TestRunBothListeners(t *testing.T) {
 	tlsAddr := tlsLn.Addr().String()
 	tlsLn.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--tls-addr", tlsAddr, "--tls-cert", cert, "--tls-key", key}, &stdout, &stderr)

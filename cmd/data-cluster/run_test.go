@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"net"
 	"os"
@@ -10,30 +9,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe to write from the server and read from
-// the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestFlagErrors(t *testing.T) {
 	tests := []struct {
@@ -62,7 +43,7 @@ func TestFlagErrors(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			var stdout, stderr syncBuffer
+			var stdout, stderr testutil.SyncBuffer
 			code := run(context.Background(), tt.args, &stdout, &stderr)
 			if code != tt.code {
 				t.Fatalf("exit status: got %d, want %d (stderr %q)", code, tt.code, stderr.String())
@@ -101,7 +82,7 @@ func TestProcs(t *testing.T) {
 }
 
 func TestHelpListsEveryFlag(t *testing.T) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	run(context.Background(), []string{"--help"}, &stdout, &stderr)
 	for _, f := range []string{"-addr", "127.0.0.1:8080", "-shards", "(default 3)", "-vnodes", "(default 64)",
 		"-shard-queue", "(default 1024)", "-router-queue", "(default 2048)"} {
@@ -136,7 +117,7 @@ func TestAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	code := run(context.Background(), []string{"--addr", ln.Addr().String()}, &stdout, &stderr)
 	if code != exitError {
 		t.Fatalf("exit status: got %d, want %d", code, exitError)
@@ -154,7 +135,7 @@ func TestRunServes(t *testing.T) {
 	t.Setenv("DATA_CLUSTER_SHARDS", "5")
 	t.Setenv("DATA_CLUSTER_ADDR", "256.0.0.1:1") // overridden by the flag
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
 	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, &stdout, &stderr) }()
 
@@ -212,7 +193,7 @@ func TestSignals(t *testing.T) {
 			cmd := exec.Command(bin, "--addr", "127.0.0.1:0")
 			cmd.Env = append(os.Environ(), "DATA_CLUSTER_SHARDS=2")
 			stdout, _ := cmd.StdoutPipe()
-			var stderr syncBuffer
+			var stderr testutil.SyncBuffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

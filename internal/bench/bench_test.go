@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // fake is a minimal server for both protocols: SET answers OK, GET answers a
@@ -143,25 +143,6 @@ func pick(isRESP bool, r, line string) string {
 	return line
 }
 
-// syncBuffer is a bytes.Buffer that Run's progress writer and the test may
-// use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // checkLatency checks the histogram counts every request and the summary
 // is ordered.
 func checkLatency(t *testing.T, res *Result) {
@@ -255,7 +236,7 @@ func TestRunLargeBatches(t *testing.T) {
 
 func TestRunDuration(t *testing.T) {
 	_, addr := startFake(t, nil)
-	var progress syncBuffer
+	var progress testutil.SyncBuffer
 	cfg := DefaultConfig()
 	cfg.Addr, cfg.Clients, cfg.Duration, cfg.Requests = addr, 2, 100*time.Millisecond, 0
 	cfg.Progress, cfg.ProgressInterval = &progress, 10*time.Millisecond

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,9 +11,10 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // scrape fetches /metrics and returns every sample by its series, as
@@ -549,29 +549,10 @@ func TestClientListKill(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that the server's logger and the test may
-// use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRejectClientAndProtocolErrorAreLogged checks the log lines and
 // counters of a refused client and of one closed for a protocol error.
 func TestRejectClientAndProtocolErrorAreLogged(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ts := start(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	hs := httptest.NewServer(ts.MetricsHandler())
 	defer hs.Close()
@@ -618,7 +599,7 @@ func TestRejectClientAndProtocolErrorAreLogged(t *testing.T) {
 // TestLogLimiter checks that a burst of log lines of one kind yields one
 // line, and the next one says how many were left out.
 func TestLogLimiter(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	lg := slog.New(slog.NewTextHandler(&buf, nil))
 	var l limiter
 	for range 5 {
