@@ -10,9 +10,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // startOn is start with a listener of the test's making: wrap turns the
@@ -41,24 +42,6 @@ func startOn(t testing.TB, edit func(*Config), wrap func(net.Listener) net.Liste
 		<-ts.done
 	})
 	return ts
-}
-
-// syncLog is a log destination safe to read while the server writes.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // served checks that a well-behaved client still gets answers: a line client
@@ -345,7 +328,7 @@ func (l panicListener) Accept() (net.Conn, error) {
 }
 
 func TestPanicClosesOnlyItsConnection(t *testing.T) {
-	var logs syncLog
+	var logs testutil.SyncBuffer
 	ts := startOn(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) },
 		func(ln net.Listener) net.Listener { return panicListener{ln} })
 	other := ts.dial(t)
