@@ -134,10 +134,11 @@ func TestAddressInUse(t *testing.T) {
 func TestRunServes(t *testing.T) {
 	t.Setenv("DATA_CLUSTER_SHARDS", "5")
 	t.Setenv("DATA_CLUSTER_ADDR", "256.0.0.1:1") // overridden by the flag
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, &stdout, &stderr) }()
+	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--procs", "2"}, &stdout, &stderr) }()
 
 	var banner string
 	for i := 0; ; i++ {
@@ -167,6 +168,9 @@ func TestRunServes(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "shards=5") {
 		t.Fatalf("DATA_CLUSTER_SHARDS was not applied: %q", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "procs=2") || runtime.GOMAXPROCS(0) != 2 {
+		t.Fatalf("--procs 2 was not applied: GOMAXPROCS %d, log %q", runtime.GOMAXPROCS(0), stderr.String())
 	}
 	cancel()
 	select {
