@@ -1,0 +1,95 @@
+// Package raftlog keeps the log of one Raft group on disk: its entries, its
+// hard state (term, vote, commit) and its newest snapshot. It is used the way
+// etcd uses its WAL: raft itself reads a raft.MemoryStorage, which is rebuilt
+// from what Open recovers (Log.State) and then kept up to date beside this
+// log, in the order of the Ready loop:
+//
+//	if !raft.IsEmptySnap(rd.Snapshot) { log.SaveSnapshot(rd.Snapshot) }
+//	log.Save(rd.HardState, rd.Entries, rd.MustSync)
+//	... send messages, apply the snapshot and committed entries ...
+//
+// # Directory
+//
+//	DIR/LOCK                held (flock) while a Log is open
+//	DIR/S.log               log segment S
+//	DIR/I.snap              the snapshot at log index I
+//	DIR/I.snap.tmp          a snapshot being written (removed on Open)
+//	DIR/I.snap.corrupt      a snapshot that failed its checksum, set aside
+//
+// S and I are decimal numbers zero-padded to 20 digits. Segments are numbered
+// from 1 without gaps; the oldest ones are deleted once a snapshot covers
+// every entry they hold, so the first segment present may have any number.
+//
+// # Records
+//
+// Segments and snapshot files are sequences of records:
+//
+//	offset  size  field
+//	0       4     n: length of the payload, little endian
+//	4       4     CRC-32C (Castagnoli) of the 4 length bytes
+//	8       4     CRC-32C of the payload
+//	12      n     payload
+//
+// The payload is a type byte followed by its body; numbers are unsigned
+// varints (encoding/binary), messages are raftpb messages marshalled with
+// google.golang.org/protobuf:
+//
+//	1 header     magic "dcraftlg", kind ('L' segment, 'S' snapshot),
+//	             version 1, then the segment number or the snapshot index
+//	2 entries    count, then count times: length, raftpb.Entry; the
+//	             entries have consecutive indexes
+//	3 hardstate  raftpb.HardState (the rest of the payload)
+//	4 snapmark   index, term: a snapshot was saved here
+//	5 snapshot   raftpb.Snapshot (the rest of the payload)
+//
+// A segment starts with its header record and, when there is one, a copy of
+// the newest hard state, so that the newest hard state is always in the last
+// segment and older segments can be deleted. Then come entries, hardstate and
+// snapmark records in the order they were saved: one Save writes its entries
+// record, then its hardstate record, with one write call. A snapshot file
+// holds a header record and one snapshot record.
+//
+// # Replay
+//
+// Recovery replays the segments in order. An entries record whose first
+// index is at or below the last index replayed replaces that entry and every
+// later one: Raft's truncation of a conflicting suffix. A snapmark record
+// (index i, term t) does what raft does when it restores a snapshot: when the
+// replayed log holds entry i with term t it is kept, otherwise every entry
+// after the snapshot is dropped, as stale. The snapshot loaded counts as a
+// snapmark at the end of the replay too, in case its record was lost in a
+// crash. Entries at or below the snapshot's index are then dropped: what is
+// left must follow the snapshot without a gap, or the log is corrupt.
+//
+// The recovered hard state is raised to commit at least the snapshot and to
+// be at least in its term (with no vote then: a vote that was never stored
+// was never sent), and its commit is lowered to the last recovered entry
+// when entries were lost with a log written without fsync.
+//
+// # Damage
+//
+// A record cut short at the end of the last segment (a partial record
+// header, a length running past the end of the file, zeros to the end of the
+// file, or a last record whose payload fails its checksum) is the trace of a
+// write the process or machine did not finish: Open truncates it away,
+// fsyncs the file and logs a warning. Any other damage (a record in the
+// middle of the log that fails a checksum or does not decode, a missing
+// segment, entries missing after the snapshot) makes Open fail with a
+// *CorruptError naming the file and offset, which matches ErrCorrupt. A
+// snapshot file that fails its checksum is set aside (renamed .corrupt) when
+// an older good snapshot exists, and is an error otherwise.
+//
+// # Durability
+//
+// With SyncAlways, Save(…, sync=true) returns after fdatasync; raft sets
+// Ready.MustSync whenever the hard state's term or vote or the entries
+// changed, which is when an acknowledgement or a vote depends on them. With
+// SyncEverySec a background goroutine fdatasyncs at most once a second, and
+// with SyncNever the operating system decides: both can lose acknowledged
+// entries and votes on a power failure, which Raft does not tolerate. Before
+// a new segment is started, the old one is fdatasynced (except with
+// SyncNever), and every created segment is followed by an fsync of the
+// directory. SaveSnapshot writes the snapshot to a temporary file, fsyncs
+// it, renames it into place and fsyncs the directory before it deletes
+// anything.
+package raftlog

@@ -1,0 +1,273 @@
+package raftlog
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// recType is the first byte of a record's payload.
+type recType uint8
+
+// Record types; see the package documentation.
+const (
+	recHeader    recType = 1
+	recEntries   recType = 2
+	recHardState recType = 3
+	recSnapMark  recType = 4
+	recSnapshot  recType = 5
+)
+
+// File kinds named by a header record.
+const (
+	kindSegment  = 'L'
+	kindSnapshot = 'S'
+)
+
+const (
+	headerSize    = 12
+	magic         = "dcraftlg"
+	formatVersion = 1
+	maxPayload    = 1<<32 - 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var (
+	sizeOpts   = proto.MarshalOptions{}
+	appendOpts = proto.MarshalOptions{UseCachedSize: true}
+)
+
+// begin reserves room for a record header at the end of b and appends the
+// record type.
+func begin(b []byte, t recType) ([]byte, int) {
+	start := len(b)
+	return append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, byte(t)), start
+}
+
+// seal fills in the header of the record that starts at start and runs to
+// the end of b. A record too large to frame is removed again.
+func seal(b []byte, start int) ([]byte, error) {
+	n := len(b) - start - headerSize
+	if n > maxPayload {
+		return b[:start], fmt.Errorf("%w: %d bytes", ErrTooLarge, n)
+	}
+	binary.LittleEndian.PutUint32(b[start:], uint32(n))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(b[start:start+4], castagnoli))
+	binary.LittleEndian.PutUint32(b[start+8:], crc32.Checksum(b[start+headerSize:], castagnoli))
+	return b, nil
+}
+
+// appendHeader appends the header record of a file of kind; seq is the
+// segment number or the snapshot index.
+func appendHeader(b []byte, kind byte, seq uint64) []byte {
+	b, start := begin(b, recHeader)
+	b = append(b, magic...)
+	b = append(b, kind, formatVersion)
+	b = binary.AppendUvarint(b, seq)
+	b, _ = seal(b, start) // small
+	return b
+}
+
+// appendEntries appends an entries record; ents must not be empty.
+func appendEntries(b []byte, ents []*raftpb.Entry) ([]byte, error) {
+	b, start := begin(b, recEntries)
+	b = binary.AppendUvarint(b, uint64(len(ents)))
+	for _, e := range ents {
+		b = binary.AppendUvarint(b, uint64(sizeOpts.Size(e)))
+		var err error
+		if b, err = appendOpts.MarshalAppend(b, e); err != nil {
+			return b[:start], err
+		}
+	}
+	return seal(b, start)
+}
+
+// appendHardState appends a hardstate record.
+func appendHardState(b []byte, hs *raftpb.HardState) []byte {
+	b, start := begin(b, recHardState)
+	b, err := sizeOpts.MarshalAppend(b, hs)
+	if err != nil {
+		// A HardState has three optional integers: it always marshals.
+		panic("raftlog: cannot marshal a HardState: " + err.Error())
+	}
+	b, _ = seal(b, start) // small
+	return b
+}
+
+// appendSnapMark appends a snapmark record.
+func appendSnapMark(b []byte, index, term uint64) []byte {
+	b, start := begin(b, recSnapMark)
+	b = binary.AppendUvarint(b, index)
+	b = binary.AppendUvarint(b, term)
+	b, _ = seal(b, start) // small
+	return b
+}
+
+// appendSnapshot appends a snapshot record.
+func appendSnapshot(b []byte, snap *raftpb.Snapshot) ([]byte, error) {
+	b, start := begin(b, recSnapshot)
+	b, err := sizeOpts.MarshalAppend(b, snap)
+	if err != nil {
+		return b[:start], err
+	}
+	return seal(b, start)
+}
+
+// record is one decoded record; only the fields of its type are set.
+type record struct {
+	typ recType
+	// header
+	kind byte
+	seq  uint64
+	// entries
+	ents []*raftpb.Entry
+	// hardstate
+	hs *raftpb.HardState
+	// snapmark
+	index, term uint64
+	// snapshot
+	snap *raftpb.Snapshot
+}
+
+var errDecode = errors.New("record does not decode")
+
+// decode parses payload p. The messages it returns do not alias p.
+func decode(p []byte) (record, error) {
+	var rec record
+	if len(p) == 0 {
+		return rec, errDecode
+	}
+	rec.typ = recType(p[0])
+	d := decoder{p: p[1:]}
+	switch rec.typ {
+	case recHeader:
+		if len(d.p) < len(magic)+2 || string(d.p[:len(magic)]) != magic {
+			return rec, errors.New("bad file header")
+		}
+		rec.kind = d.p[len(magic)]
+		if v := d.p[len(magic)+1]; v != formatVersion {
+			return rec, fmt.Errorf("unknown format version %d", v)
+		}
+		d.p = d.p[len(magic)+2:]
+		rec.seq = d.uvarint()
+	case recEntries:
+		n := d.uvarint()
+		// Each entry takes at least its length byte.
+		if n == 0 || n > uint64(len(d.p)) {
+			return rec, errDecode
+		}
+		rec.ents = make([]*raftpb.Entry, n)
+		for i := range rec.ents {
+			b := d.bytes()
+			if d.bad {
+				return rec, errDecode
+			}
+			e := &raftpb.Entry{}
+			if err := proto.Unmarshal(b, e); err != nil {
+				return rec, fmt.Errorf("entry does not decode: %v", err)
+			}
+			if i > 0 && e.GetIndex() != rec.ents[i-1].GetIndex()+1 {
+				return rec, fmt.Errorf("entry %d follows entry %d", e.GetIndex(), rec.ents[i-1].GetIndex())
+			}
+			rec.ents[i] = e
+		}
+	case recHardState:
+		rec.hs = &raftpb.HardState{}
+		if err := proto.Unmarshal(d.p, rec.hs); err != nil {
+			return rec, fmt.Errorf("hard state does not decode: %v", err)
+		}
+		d.p = nil
+	case recSnapMark:
+		rec.index = d.uvarint()
+		rec.term = d.uvarint()
+	case recSnapshot:
+		rec.snap = &raftpb.Snapshot{}
+		if err := proto.Unmarshal(d.p, rec.snap); err != nil {
+			return rec, fmt.Errorf("snapshot does not decode: %v", err)
+		}
+		d.p = nil
+	default:
+		return rec, fmt.Errorf("unknown record type %d", rec.typ)
+	}
+	if d.bad || len(d.p) != 0 {
+		return rec, errDecode
+	}
+	return rec, nil
+}
+
+type decoder struct {
+	p   []byte
+	bad bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.p)
+	if n <= 0 {
+		d.bad = true
+		d.p = nil
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.p)) {
+		d.bad = true
+		d.p = nil
+		return nil
+	}
+	b := d.p[:n:n]
+	d.p = d.p[n:]
+	return b
+}
+
+// damage describes bytes that are not a whole valid record.
+type damage struct {
+	off    int64
+	reason string
+	// torn reports that the damage looks like a write cut short by a
+	// crash and runs to the end of the file.
+	torn bool
+}
+
+// next checks the record at off in data and returns its payload and the
+// offset after it, or a *damage.
+func next(data []byte, off int64) ([]byte, int64, *damage) {
+	rest := int64(len(data)) - off
+	if rest < headerSize {
+		return nil, off, &damage{off: off, reason: fmt.Sprintf("partial record header (%d bytes)", rest), torn: true}
+	}
+	h := data[off : off+headerSize]
+	n := int64(binary.LittleEndian.Uint32(h))
+	if crc32.Checksum(h[:4], castagnoli) != binary.LittleEndian.Uint32(h[4:]) {
+		if allZero(data[off:]) {
+			return nil, off, &damage{off: off, reason: "zeroed bytes to the end of the file", torn: true}
+		}
+		return nil, off, &damage{off: off, reason: "record length checksum mismatch"}
+	}
+	if n > rest-headerSize {
+		return nil, off, &damage{off: off, reason: fmt.Sprintf("record of %d bytes runs past the end of the file", n), torn: true}
+	}
+	end := off + headerSize + n
+	p := data[off+headerSize : end]
+	if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(h[8:]) {
+		return nil, off, &damage{off: off, reason: "record checksum mismatch", torn: end == int64(len(data))}
+	}
+	return p, end, nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

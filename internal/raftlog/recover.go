@@ -1,0 +1,258 @@
+package raftlog
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// segment is one segment file of an open or recovering log.
+type segment struct {
+	seq  uint64
+	size int64 // bytes in the file
+	// start is the offset after the header record and the copy of the hard
+	// state that follows it: a segment no larger is never rolled over.
+	start int64
+	// maxIndex is the highest index of an entry written to the segment,
+	// 0 when it holds none: once a durable snapshot covers it (and every
+	// older segment), the segment is no longer needed.
+	maxIndex uint64
+}
+
+// replayer rebuilds a log from its records, in the order they were saved.
+// It holds the entries after base, which are consecutive.
+type replayer struct {
+	base uint64
+	ents []*raftpb.Entry
+	hs   *raftpb.HardState
+}
+
+func (r *replayer) lastIndex() uint64 { return r.base + uint64(len(r.ents)) }
+
+// append adds a batch of consecutive entries, replacing the entries from
+// the batch's first index on.
+func (r *replayer) append(batch []*raftpb.Entry) {
+	first := batch[0].GetIndex()
+	if first <= r.base || first > r.lastIndex()+1 {
+		// Not connected to what came before: what came before is
+		// covered by a snapshot, or the log is damaged, which finish
+		// finds out.
+		r.base = first - 1
+		r.ents = append(r.ents[:0], batch...)
+		return
+	}
+	r.ents = append(r.ents[:first-r.base-1], batch...)
+}
+
+// mark applies a snapshot at (index, term) the way raft restores one: when
+// the log holds that entry the log stays, otherwise the log after it is
+// stale and goes.
+func (r *replayer) mark(index, term uint64) {
+	if index <= r.base {
+		return
+	}
+	if index <= r.lastIndex() && r.ents[index-r.base-1].GetTerm() == term {
+		return
+	}
+	r.base = index
+	r.ents = r.ents[:0]
+}
+
+// recovered is what recovery read from a directory.
+type recovered struct {
+	snap *raftpb.Snapshot // never nil
+	hs   *raftpb.HardState
+	ents []*raftpb.Entry // consecutive, from snap's index + 1
+	segs []segment       // in order
+	// tail is the torn tail found at the end of the last segment, to be
+	// truncated at tail.off; nil when there is none.
+	tail *damage
+}
+
+// recoverDir reads the snapshot and the segments of dir.
+func recoverDir(dir string, ls listing, lg *slog.Logger) (recovered, error) {
+	var rc recovered
+	snap, err := loadSnapshot(dir, ls.snaps, lg)
+	if err != nil {
+		return rc, err
+	}
+	rc.snap = snap
+	for i := 1; i < len(ls.segs); i++ {
+		if ls.segs[i] != ls.segs[i-1]+1 {
+			return rc, &CorruptError{Path: filepath.Join(dir, fileName(ls.segs[i-1]+1, segExt)), Offset: -1, Reason: "log segment missing"}
+		}
+	}
+	var r replayer
+	for i, seq := range ls.segs {
+		last := i == len(ls.segs)-1
+		seg, tail, err := readSegment(filepath.Join(dir, fileName(seq, segExt)), seq, last, &r)
+		if err != nil {
+			return rc, err
+		}
+		rc.segs = append(rc.segs, seg)
+		rc.tail = tail
+	}
+	si, st := snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm()
+	r.mark(si, st)
+	switch {
+	case r.base > si && len(r.ents) > 0:
+		return rc, &CorruptError{Path: dir, Offset: -1, Reason: fmt.Sprintf("log entries %d to %d are missing (snapshot at %d, next entry %d)", si+1, r.base, si, r.base+1)}
+	case r.base > si:
+		return rc, &CorruptError{Path: dir, Offset: -1, Reason: fmt.Sprintf("the log was compacted to a snapshot at index %d, but the newest snapshot found is at %d", r.base, si)}
+	}
+	rc.ents = slices.Clone(r.ents[si-r.base:])
+	rc.hs = fixHardState(r.hs, si, st, si+uint64(len(rc.ents)), dir, lg)
+	return rc, nil
+}
+
+// fixHardState returns a copy of hs (empty when nil) that commits at least
+// the snapshot, is at least in its term, and commits no entry beyond last.
+func fixHardState(hs *raftpb.HardState, snapIndex, snapTerm, last uint64, dir string, lg *slog.Logger) *raftpb.HardState {
+	term, vote, commit := hs.GetTerm(), hs.GetVote(), hs.GetCommit()
+	if term < snapTerm {
+		// No vote in snapTerm was stored, so none was sent.
+		term, vote = snapTerm, 0
+	}
+	commit = max(commit, snapIndex)
+	if commit > last {
+		lg.Warn("raftlog: committed entries are missing from the log; lowering the commit index",
+			"dir", dir, "commit", commit, "last", last)
+		commit = last
+	}
+	if term == 0 && vote == 0 && commit == 0 {
+		return &raftpb.HardState{}
+	}
+	return &raftpb.HardState{Term: new(term), Vote: new(vote), Commit: new(commit)}
+}
+
+// readSegment replays the segment at path, numbered seq, into r. A torn tail
+// is returned when last, and is a *CorruptError otherwise, as is any other
+// damage.
+func readSegment(path string, seq uint64, last bool, r *replayer) (segment, *damage, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return segment{seq: seq}, nil, err
+	}
+	return replaySegment(data, path, seq, last, r)
+}
+
+// replaySegment is readSegment over the bytes of the file.
+func replaySegment(data []byte, path string, seq uint64, last bool, r *replayer) (segment, *damage, error) {
+	seg := segment{seq: seq, size: int64(len(data))}
+	var off int64
+	for i := 0; off < int64(len(data)) || i == 0; i++ {
+		p, end, d := next(data, off)
+		if d != nil {
+			if d.torn && last {
+				seg.size = d.off
+				seg.start = min(seg.start, seg.size)
+				return seg, d, nil
+			}
+			return seg, nil, &CorruptError{Path: path, Offset: d.off, Reason: d.reason}
+		}
+		rec, err := decode(p)
+		if err != nil {
+			return seg, nil, &CorruptError{Path: path, Offset: off, Reason: err.Error()}
+		}
+		if i == 0 {
+			if rec.typ != recHeader || rec.kind != kindSegment || rec.seq != seq {
+				return seg, nil, &CorruptError{Path: path, Offset: off, Reason: "file header does not match its name"}
+			}
+			seg.start = end
+			off = end
+			continue
+		}
+		switch rec.typ {
+		case recEntries:
+			r.append(rec.ents)
+			seg.maxIndex = max(seg.maxIndex, rec.ents[len(rec.ents)-1].GetIndex())
+		case recHardState:
+			r.hs = rec.hs
+			if i == 1 {
+				seg.start = end
+			}
+		case recSnapMark:
+			r.mark(rec.index, rec.term)
+		default:
+			return seg, nil, &CorruptError{Path: path, Offset: off, Reason: fmt.Sprintf("unexpected record type %d in a segment", rec.typ)}
+		}
+		off = end
+	}
+	return seg, nil, nil
+}
+
+// loadSnapshot returns the newest snapshot among the files of dir at
+// indexes (ascending) that passes its checksums, an empty snapshot when
+// there are none, or a *CorruptError when every one fails. Newer snapshots
+// that fail are renamed aside.
+func loadSnapshot(dir string, indexes []uint64, lg *slog.Logger) (*raftpb.Snapshot, error) {
+	var firstErr error
+	for i := len(indexes) - 1; i >= 0; i-- {
+		snap, err := readSnapshot(filepath.Join(dir, fileName(indexes[i], snapExt)), indexes[i])
+		if err == nil {
+			for _, bad := range indexes[i+1:] {
+				path := filepath.Join(dir, fileName(bad, snapExt))
+				lg.Warn("raftlog: snapshot is damaged; using an older one and keeping it aside",
+					"file", path, "kept", path+corruptExt, "using", indexes[i])
+				if err := os.Rename(path, path+corruptExt); err != nil {
+					return nil, err
+				}
+			}
+			return snap, nil
+		}
+		if !errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return &raftpb.Snapshot{}, nil
+}
+
+// readSnapshot reads the snapshot file at path, which should hold the
+// snapshot at index.
+func readSnapshot(path string, index uint64) (*raftpb.Snapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	corrupt := func(off int64, reason string) error {
+		return &CorruptError{Path: path, Offset: off, Reason: reason}
+	}
+	p, end, d := next(data, 0)
+	if d != nil {
+		return nil, corrupt(d.off, d.reason)
+	}
+	rec, err := decode(p)
+	if err != nil {
+		return nil, corrupt(0, err.Error())
+	}
+	if rec.typ != recHeader || rec.kind != kindSnapshot || rec.seq != index {
+		return nil, corrupt(0, "file header does not match its name")
+	}
+	off := end
+	if p, end, d = next(data, off); d != nil {
+		return nil, corrupt(d.off, d.reason)
+	}
+	if rec, err = decode(p); err != nil {
+		return nil, corrupt(off, err.Error())
+	}
+	switch {
+	case rec.typ != recSnapshot:
+		return nil, corrupt(off, fmt.Sprintf("unexpected record type %d in a snapshot", rec.typ))
+	case rec.snap.GetMetadata().GetIndex() != index:
+		return nil, corrupt(off, fmt.Sprintf("snapshot at index %d in the file of index %d", rec.snap.GetMetadata().GetIndex(), index))
+	case end != int64(len(data)):
+		return nil, corrupt(end, "bytes after the snapshot")
+	}
+	return rec.snap, nil
+}
