@@ -43,6 +43,7 @@ type options struct {
 	obs         obsOptions     // metrics, slow log, logging (observe.go)
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
+	cluster     clusterOptions // cluster mode (cluster.go)
 }
 
 // run starts the server with args (without the program name) and serves
@@ -62,6 +63,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	setGCPercent()
 	procs := setProcs(opts.procs)
 	slog.SetDefault(log)
+	if opts.cluster.enabled() {
+		return runCluster(ctx, opts, log, stdout, stderr)
+	}
 
 	cfg := server.DefaultConfig()
 	cfg.Logger = log
@@ -151,6 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	opts.obs.register(fs)
 	opts.sec.register(fs)
 	opts.persist.register(fs)
+	opts.cluster.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n")
 		fmt.Fprintf(stderr, "       data-cluster bench [flags]   load generator (see data-cluster bench --help)\n")
@@ -227,7 +232,7 @@ func (o options) validate() error {
 	if err := o.persist.validate(); err != nil {
 		return err
 	}
-	return nil
+	return o.cluster.validate(o)
 }
 
 // gcPercent is the garbage collector's target unless GOGC is set: the heap

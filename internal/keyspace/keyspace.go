@@ -23,7 +23,11 @@ type DB struct {
 
 	stats Stats
 	ev    evictor // memory limit and eviction state (evict.go)
-	log   Log     // receives every change, or nil (log.go)
+	// replica, when set, keeps expired keys in place: they are hidden from
+	// every read but removed only by RemoveExpired, so that a replica's
+	// keys change only through the log it applies (see SetReplica).
+	replica bool
+	log     Log // receives every change, or nil (log.go)
 }
 
 type watch struct {
@@ -77,7 +81,9 @@ func (db *DB) expired(at int64) bool { return at != storage.NoExpiry && db.now >
 func (db *DB) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
 	value, expireAt, ok = db.e.Lookup(key)
 	if ok && db.expired(expireAt) {
-		db.expire(key)
+		if !db.replica {
+			db.expire(key)
+		}
 		return nil, 0, false
 	}
 	return value, expireAt, ok
@@ -196,9 +202,45 @@ func (db *DB) RandomKey() (key []byte, ok bool) {
 		if !db.expired(at) {
 			return k, true
 		}
-		db.expire(append([]byte(nil), k...))
+		if !db.replica {
+			db.expire(append([]byte(nil), k...))
+		}
 	}
 	return nil, false
+}
+
+// SetReplica makes db keep expired keys until RemoveExpired removes them:
+// reads judge expiry against the time set by SetNow as always, but never
+// delete. A replicated keyspace needs this, since its keys may change only
+// through entries of its log, which every replica applies alike; the leader
+// finds expired keys with Expired and logs their removal. Call it before the
+// DB is used.
+func (db *DB) SetReplica(on bool) { db.replica = on }
+
+// Expired appends to dst up to max keys that have expired by the time set by
+// SetNow, sampled as ActiveExpire samples, and returns dst. It changes
+// nothing.
+func (db *DB) Expired(dst [][]byte, max int) [][]byte {
+	if db.e.ExpiresLen() == 0 {
+		return dst
+	}
+	db.e.SampleExpiring(max, func(k []byte, at int64) {
+		if db.expired(at) {
+			dst = append(dst, append([]byte(nil), k...))
+		}
+	})
+	return dst
+}
+
+// RemoveExpired removes key if it has expired by the time set by SetNow, as
+// lazy or active expiry would, and reports whether it did.
+func (db *DB) RemoveExpired(key []byte) bool {
+	_, at, ok := db.e.Lookup(key)
+	if !ok || !db.expired(at) {
+		return false
+	}
+	db.expire(key)
+	return true
 }
 
 // expire removes a key whose time has come.

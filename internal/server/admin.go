@@ -303,8 +303,12 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 	w.AppendInt(int64(killed))
 }
 
-// command implements COMMAND, COMMAND COUNT|LIST|INFO|DOCS|GETKEYS|HELP.
-func (s *session) command(w *resp.Writer, args [][]byte) {
+func (s *session) command(w *resp.Writer, args [][]byte) { Command(w, args) }
+
+// Command answers COMMAND, COMMAND COUNT|LIST|INFO|DOCS|GETKEYS|HELP from
+// the command table; args are the whole command. A cluster node answers it
+// the same way.
+func Command(w *resp.Writer, args [][]byte) {
 	if len(args) == 1 {
 		names := sortedCommands()
 		w.AppendArray(len(names))
@@ -325,7 +329,7 @@ func (s *session) command(w *resp.Writer, args [][]byte) {
 	case "info":
 		names := args[2:]
 		if len(names) == 0 {
-			s.command(w, args[:1])
+			Command(w, args[:1])
 			return
 		}
 		w.AppendArray(len(names))

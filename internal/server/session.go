@@ -86,7 +86,7 @@ func (s *session) handle(args [][]byte) {
 		if s.c.httpRequest(args) {
 			return
 		}
-		s.reject(unknownCommand(args))
+		s.reject(UnknownCommand(args))
 		return
 	}
 	if !spec.ArityOK(len(args)) {
@@ -139,7 +139,8 @@ func runsInMulti(name string) bool {
 	return false
 }
 
-func unknownCommand(args [][]byte) string {
+// UnknownCommand is Redis's error text for an unknown command.
+func UnknownCommand(args [][]byte) string {
 	var b strings.Builder
 	b.WriteString("ERR unknown command '")
 	b.WriteString(clip(args[0], 128))

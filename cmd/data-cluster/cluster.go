@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/data-cluster/data-cluster/internal/cluster"
+	"github.com/data-cluster/data-cluster/internal/peer"
+	"github.com/data-cluster/data-cluster/internal/placement"
+	"github.com/data-cluster/data-cluster/internal/raftlog"
+	"github.com/data-cluster/data-cluster/internal/resp"
+)
+
+// clusterOptions are the flags of cluster mode, which --initial-cluster
+// turns on.
+type clusterOptions struct {
+	nodeID         string
+	peerAddr       string
+	initialCluster string
+	advertiseAddr  string
+	replicas       int
+}
+
+func (c *clusterOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.nodeID, "node-id", "", "cluster mode: this node's id (letters, digits, '-', '_')")
+	fs.StringVar(&c.peerAddr, "peer-addr", "", "cluster mode: address where this node listens for the other nodes")
+	fs.StringVar(&c.initialCluster, "initial-cluster", "", "every founding node as id=peer-addr, comma-separated, the same on every node; turns cluster mode on")
+	fs.StringVar(&c.advertiseAddr, "advertise-addr", "", "cluster mode: the client address other nodes and clients are told; empty: --addr")
+	fs.IntVar(&c.replicas, "replicas", 3, "cluster mode: copies of each shard, at most the number of nodes")
+}
+
+func (c clusterOptions) enabled() bool { return c.initialCluster != "" }
+
+var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// validate checks the cluster flags against each other; the placement table
+// checks the rest.
+func (c clusterOptions) validate(o options) error {
+	if !c.enabled() {
+		if c.nodeID != "" || c.peerAddr != "" {
+			return errors.New("--node-id and --peer-addr need --initial-cluster")
+		}
+		return nil
+	}
+	switch {
+	case !nodeIDPattern.MatchString(c.nodeID):
+		return fmt.Errorf("invalid value %q for --node-id: use 1 to 64 letters, digits, '-' or '_'", c.nodeID)
+	case c.peerAddr == "":
+		return errors.New("--peer-addr is required with --initial-cluster")
+	case o.persist.dataDir == "":
+		return errors.New("--data-dir is required with --initial-cluster")
+	case o.addr == "":
+		return errors.New("--addr is required with --initial-cluster")
+	case c.replicas < 1:
+		return fmt.Errorf("invalid value %d for --replicas: must be at least 1", c.replicas)
+	}
+	if _, _, err := net.SplitHostPort(c.peerAddr); err != nil {
+		return fmt.Errorf("invalid value %q for --peer-addr: %v", c.peerAddr, err)
+	}
+	nodes, err := placement.ParseInitialCluster(c.initialCluster)
+	if err != nil {
+		return fmt.Errorf("invalid value for --initial-cluster: %v", err)
+	}
+	found := false
+	for _, n := range nodes {
+		found = found || n.ID == c.nodeID
+	}
+	if !found {
+		return fmt.Errorf("--node-id %q is not in --initial-cluster", c.nodeID)
+	}
+	if _, err := placement.New(1, nodes, o.shards, c.replicas, o.vnodes); err != nil {
+		return err
+	}
+	return nil
+}
+
+// clusterID names the cluster from what every founding node is started
+// with, so that all agree on it without talking first: nodes started with
+// another initial cluster, shard or replica count are strangers.
+func clusterID(nodes []placement.Node, shards, replicas, vnodes int) string {
+	h := sha256.New()
+	for _, n := range nodes {
+		fmt.Fprintf(h, "%s=%s,", n.ID, n.PeerAddr)
+	}
+	fmt.Fprintf(h, "/%d/%d/%d", shards, replicas, vnodes)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// identityFile, in a cluster node's data directory, names the cluster and
+// the node the directory belongs to.
+const identityFile = "CLUSTER"
+
+// claimDataDir checks that dir belongs to this cluster and node, or makes
+// it theirs if it is new.
+func claimDataDir(dir, id, node string) error {
+	want := "cluster=" + id + "\nnode=" + node + "\n"
+	path := filepath.Join(dir, identityFile)
+	got, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if string(got) != want {
+			return fmt.Errorf("data dir %s belongs to another cluster or node (%s); start with the flags it was made with, or use an empty dir",
+				dir, strings.ReplaceAll(strings.TrimSpace(string(got)), "\n", " "))
+		}
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		return fmt.Errorf("data dir %s holds data that is not a cluster node's; use an empty dir", dir)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(want), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// peerTLS builds the mutual-TLS configuration between nodes from
+// --tls-cert, --tls-key and --tls-ca, or nil when they are not set.
+func peerTLS(s secOptions) (*tls.Config, error) {
+	if s.tlsCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.tlsCert, s.tlsKey)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if s.tlsCA != "" {
+		pem, err := os.ReadFile(s.tlsCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate found in %s", s.tlsCA)
+		}
+		cfg.RootCAs, cfg.ClientCAs = pool, pool
+	}
+	return cfg, nil
+}
+
+// logStore adapts a raftlog.Log to the cluster's Storage.
+type logStore struct{ *raftlog.Log }
+
+// runCluster runs a cluster node until ctx is done.
+func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, stderr io.Writer) int {
+	co := opts.cluster
+	nodes, _ := placement.ParseInitialCluster(co.initialCluster)
+	table, err := placement.New(1, nodes, opts.shards, co.replicas, opts.vnodes)
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitUsage
+	}
+	id := clusterID(table.Nodes(), opts.shards, co.replicas, opts.vnodes)
+	if err := claimDataDir(opts.persist.dataDir, id, co.nodeID); err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+	mode, err := raftlog.ParseSyncMode(opts.persist.fsync)
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitUsage
+	}
+	ptls, err := peerTLS(opts.sec)
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: peer TLS: %v\n", err)
+		return exitUsage
+	}
+	advertise := co.advertiseAddr
+	if advertise == "" {
+		advertise = opts.addr
+	}
+
+	var logs []*raftlog.Log
+	var logsMu sync.Mutex
+	defer func() {
+		for _, l := range logs {
+			l.Close()
+		}
+	}()
+	lcfg := raftlog.DefaultConfig()
+	lcfg.Sync = mode
+	gcfg := cluster.DefaultGroupConfig()
+	gcfg.QueueSize = opts.shardQueue
+	node, err := cluster.NewNode(cluster.NodeConfig{
+		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
+		OpenStorage: func(g int) (cluster.Storage, cluster.State, error) {
+			l, err := raftlog.Open(filepath.Join(opts.persist.dataDir, "group-"+strconv.Itoa(g)), lcfg)
+			if err != nil {
+				return nil, cluster.State{}, err
+			}
+			logsMu.Lock()
+			logs = append(logs, l)
+			logsMu.Unlock()
+			hs, snap, ents := l.State()
+			return logStore{l}, cluster.State{HardState: hs, Snapshot: snap, Entries: ents}, nil
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+	pln, err := net.Listen("tcp", co.peerAddr)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+	peers := map[string]string{}
+	for _, n := range table.Nodes() {
+		if n.ID != co.nodeID {
+			peers[n.ID] = n.PeerAddr
+		}
+	}
+	tr, err := peer.New(peer.Config{ClusterID: id, NodeID: co.nodeID, Meta: advertise, Listener: pln,
+		Peers: peers, TLS: ptls, Logger: log}, node)
+	if err != nil {
+		ln.Close()
+		pln.Close()
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitUsage
+	}
+	node.SetTransport(tr)
+
+	nctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { tr.Run(nctx) })
+	wg.Go(func() { node.Run(nctx) })
+	lim := resp.DefaultLimits()
+	lim.MaxBulkLen = int64(opts.maxBulkLen)
+	srv := cluster.NewServer(node, lim, log)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "Server listening on %s — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n", ln.Addr())
+	log.Info("cluster node started", "node", co.nodeID, "addr", ln.Addr().String(), "peer_addr", pln.Addr().String(),
+		"advertise", advertise, "nodes", len(table.Nodes()), "shards", opts.shards, "replicas", co.replicas, "fsync", mode.String())
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveErr:
+		log.Error("server failed", "err", err)
+		code = exitError
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish in time; connections were closed", "err", err)
+	}
+	stop()
+	wg.Wait()
+	log.Info("server stopped")
+	return code
+}

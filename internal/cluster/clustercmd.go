@@ -1,0 +1,329 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/placement"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/slot"
+)
+
+// State reports whether every group has a leader whose client address is
+// known here: Redis Cluster's cluster_state:ok.
+func (n *Node) State() bool {
+	for g := range n.groups {
+		l := n.Leader(g)
+		if l < 0 || n.ClientAddr(l) == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// order returns group g's nodes, its leader first when known.
+func (n *Node) order(g int) []int {
+	reps := n.table.Groups()[g].Replicas
+	l := n.Leader(g)
+	out := make([]int, 0, len(reps))
+	if l >= 0 {
+		out = append(out, l)
+	}
+	for _, r := range reps {
+		if r != l {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// hostPort splits node i's client address for CLUSTER replies.
+func (n *Node) hostPort(i int) (string, int) {
+	h, p, err := net.SplitHostPort(n.ClientAddr(i))
+	if err != nil {
+		return "", 0
+	}
+	port, _ := strconv.Atoi(p)
+	return h, port
+}
+
+// cluster implements CLUSTER INFO|SLOTS|SHARDS|NODES|MYID|KEYSLOT|
+// COUNTKEYSINSLOT|GETKEYSINSLOT in Redis 7's formats.
+func (c *clientConn) cluster(args [][]byte) {
+	w := &c.out
+	n := c.s.node
+	if len(args) < 2 {
+		w.AppendError("ERR wrong number of arguments for 'cluster' command")
+		return
+	}
+	sub := strings.ToLower(string(args[1]))
+	switch {
+	case sub == "info" && len(args) == 2:
+		w.AppendVerbatim("txt", []byte(n.clusterInfo()))
+	case sub == "myid" && len(args) == 2:
+		w.AppendBulkString(placement.NodeName(n.table.Nodes()[n.self].ID))
+	case sub == "slots" && len(args) == 2:
+		n.appendSlots(w)
+	case sub == "shards" && len(args) == 2:
+		n.appendShards(w)
+	case sub == "nodes" && len(args) == 2:
+		w.AppendVerbatim("txt", []byte(n.clusterNodes()))
+	case sub == "keyslot" && len(args) == 3:
+		w.AppendInt(int64(slot.Of(args[2])))
+	case sub == "countkeysinslot" && len(args) == 3:
+		s, ok := parseSlot(args[2])
+		if !ok {
+			w.AppendError("ERR Invalid slot")
+			return
+		}
+		keys, err := c.keysInSlot(s, -1)
+		if err != nil {
+			w.AppendError(errorText(err))
+			return
+		}
+		w.AppendInt(int64(len(keys)))
+	case sub == "getkeysinslot" && len(args) == 4:
+		s, ok := parseSlot(args[2])
+		if !ok {
+			w.AppendError("ERR Invalid slot")
+			return
+		}
+		cnt, err := strconv.ParseInt(string(args[3]), 10, 64)
+		if err != nil || cnt < 0 {
+			w.AppendError("ERR Invalid number of keys")
+			return
+		}
+		keys, kerr := c.keysInSlot(s, int(cnt))
+		if kerr != nil {
+			w.AppendError(errorText(kerr))
+			return
+		}
+		w.AppendArray(len(keys))
+		for _, k := range keys {
+			w.AppendBulk(k)
+		}
+	default:
+		w.AppendError("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLUSTER HELP.")
+	}
+}
+
+func parseSlot(b []byte) (uint16, bool) {
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || v < 0 || v >= slot.Count {
+		return 0, false
+	}
+	return uint16(v), true
+}
+
+// keysInSlot returns up to max keys (all for -1) of slot s, sorted.
+func (c *clientConn) keysInSlot(s uint16, max int) ([][]byte, error) {
+	g := c.s.node.table.GroupOf(s)
+	p := c.run(g, [][][]byte{{[]byte("keys"), []byte("*")}}, c.mode(false))
+	if p.err != nil {
+		return nil, p.err
+	}
+	all, _, ok := parseBulkArray(p.reply)
+	if !ok {
+		return nil, errBadReply
+	}
+	var keys [][]byte
+	for _, k := range all {
+		if slot.Of(k) == s && (max < 0 || len(keys) < max) {
+			keys = append(keys, k)
+		}
+	}
+	return keys, nil
+}
+
+func (n *Node) clusterInfo() string {
+	state := "fail"
+	if n.State() {
+		state = "ok"
+	}
+	leaders := map[int]bool{}
+	for g := range n.groups {
+		if l := n.Leader(g); l >= 0 {
+			leaders[l] = true
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "cluster_state:%s\r\n", state)
+	fmt.Fprintf(&b, "cluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n", slot.Count, n.slotsOK())
+	fmt.Fprintf(&b, "cluster_slots_pfail:0\r\ncluster_slots_fail:%d\r\n", slot.Count-n.slotsOK())
+	fmt.Fprintf(&b, "cluster_known_nodes:%d\r\ncluster_size:%d\r\n", len(n.table.Nodes()), len(leaders))
+	fmt.Fprintf(&b, "cluster_current_epoch:%d\r\ncluster_my_epoch:%d\r\n", n.table.Epoch(), n.table.Epoch())
+	fmt.Fprintf(&b, "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n")
+	fmt.Fprintf(&b, "total_cluster_links_buffer_limit_exceeded:0\r\n")
+	return b.String()
+}
+
+// slotsOK counts the slots whose group has a known leader.
+func (n *Node) slotsOK() int {
+	ok := 0
+	for g := range n.groups {
+		if n.Leader(g) >= 0 {
+			for _, r := range n.table.Ranges(g) {
+				ok += int(r.End-r.Start) + 1
+			}
+		}
+	}
+	return ok
+}
+
+// appendNodeEntry writes one node of a CLUSTER SLOTS range: ip, port, id
+// and an empty metadata map.
+func (n *Node) appendNodeEntry(w *resp.Writer, i int) {
+	h, p := n.hostPort(i)
+	w.AppendArray(4)
+	w.AppendBulkString(h)
+	w.AppendInt(int64(p))
+	w.AppendBulkString(placement.NodeName(n.table.Nodes()[i].ID))
+	w.AppendMap(0)
+}
+
+func (n *Node) appendSlots(w *resp.Writer) {
+	type rg struct {
+		g int
+		r placement.Range
+	}
+	var all []rg
+	for g := range n.groups {
+		for _, r := range n.table.Ranges(g) {
+			all = append(all, rg{g, r})
+		}
+	}
+	w.AppendArray(len(all))
+	for _, x := range all {
+		nodes := n.order(x.g)
+		w.AppendArray(2 + len(nodes))
+		w.AppendInt(int64(x.r.Start))
+		w.AppendInt(int64(x.r.End))
+		for _, i := range nodes {
+			n.appendNodeEntry(w, i)
+		}
+	}
+}
+
+func (n *Node) appendShards(w *resp.Writer) {
+	w.AppendArray(len(n.groups))
+	for g := range n.groups {
+		w.AppendMap(2)
+		w.AppendBulkString("slots")
+		rs := n.table.Ranges(g)
+		w.AppendArray(2 * len(rs))
+		for _, r := range rs {
+			w.AppendInt(int64(r.Start))
+			w.AppendInt(int64(r.End))
+		}
+		w.AppendBulkString("nodes")
+		nodes := n.order(g)
+		w.AppendArray(len(nodes))
+		lead := n.Leader(g)
+		for _, i := range nodes {
+			h, p := n.hostPort(i)
+			role, health := "replica", "online"
+			if i == lead {
+				role = "master"
+			}
+			if h == "" {
+				health = "fail"
+			}
+			var offset uint64
+			if loc := n.groups[g]; loc != nil {
+				offset = loc.Status().Applied
+			}
+			w.AppendMap(7)
+			w.AppendBulkString("id")
+			w.AppendBulkString(placement.NodeName(n.table.Nodes()[i].ID))
+			w.AppendBulkString("port")
+			w.AppendInt(int64(p))
+			w.AppendBulkString("ip")
+			w.AppendBulkString(h)
+			w.AppendBulkString("endpoint")
+			w.AppendBulkString(h)
+			w.AppendBulkString("role")
+			w.AppendBulkString(role)
+			w.AppendBulkString("replication-offset")
+			w.AppendInt(int64(offset))
+			w.AppendBulkString("health")
+			w.AppendBulkString(health)
+		}
+	}
+}
+
+// clusterNodes is CLUSTER NODES: every node is a master of the slots of
+// the groups it leads.
+func (n *Node) clusterNodes() string {
+	var b strings.Builder
+	for i, nd := range n.table.Nodes() {
+		h, p := n.hostPort(i)
+		flags, link := "master", "connected"
+		if i == n.self {
+			flags = "myself,master"
+		}
+		if h == "" {
+			flags += ",fail"
+			link = "disconnected"
+		}
+		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 0 %d %s", placement.NodeName(nd.ID), h, p, p+10000, flags, n.table.Epoch(), link)
+		for g := range n.groups {
+			if n.Leader(g) != i {
+				continue
+			}
+			for _, r := range n.table.Ranges(g) {
+				if r.Start == r.End {
+					fmt.Fprintf(&b, " %d", r.Start)
+				} else {
+					fmt.Fprintf(&b, " %d-%d", r.Start, r.End)
+				}
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// info is INFO on a cluster node: the server, the cluster's state, each
+// local replica's Raft state, the traffic to each peer, and the keys of the
+// local replicas.
+func (n *Node) info() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:cluster\r\nnode_id:%s\r\n", command.RedisVersion, n.table.Nodes()[n.self].ID)
+	state := "fail"
+	if n.State() {
+		state = "ok"
+	}
+	fmt.Fprintf(&b, "\r\n# Cluster\r\ncluster_enabled:1\r\ncluster_state:%s\r\nshard_groups:%d\r\nplacement_epoch:%d\r\n",
+		state, len(n.groups), n.table.Epoch())
+	b.WriteString("\r\n# Raft\r\n")
+	var keys int64
+	for g, loc := range n.groups {
+		if loc == nil {
+			continue
+		}
+		st, s := loc.Status(), loc.Stats()
+		keys += st.Keys
+		lead := "none"
+		if l := n.Leader(g); l >= 0 {
+			lead = n.table.Nodes()[l].ID
+		}
+		avg := int64(0)
+		if p := s.Proposals.Load(); p > 0 {
+			avg = s.ProposalNanos.Load() / p / 1000
+		}
+		fmt.Fprintf(&b, "group%d:role=%s,leader=%s,term=%d,commit=%d,applied=%d,leader_changes=%d,proposals=%d,proposal_avg_us=%d,dropped=%d,unknown=%d,reads=%d,snapshots=%d,keys=%d\r\n",
+			g, st.Role, lead, st.Term, st.Commit, st.Applied, s.LeaderChanges.Load(), s.Proposals.Load(), avg,
+			s.Dropped.Load(), s.Unknown.Load(), s.Reads.Load(), s.Snapshots.Load(), st.Keys)
+	}
+	if ps, ok := n.tr.(interface{ PeerBytes() map[string][2]int64 }); ok {
+		b.WriteString("\r\n# Peers\r\n")
+		for id, v := range ps.PeerBytes() {
+			fmt.Fprintf(&b, "peer_%s:bytes_sent=%d,bytes_received=%d\r\n", id, v[0], v[1])
+		}
+	}
+	fmt.Fprintf(&b, "\r\n# Keyspace\r\ndb0:keys=%d,expires=0,avg_ttl=0\r\n", keys)
+	return b.String()
+}

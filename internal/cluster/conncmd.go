@@ -1,0 +1,352 @@
+package cluster
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/server"
+)
+
+// clusterOnly are the commands a cluster node adds to the command table.
+func (c *clientConn) clusterOnly(args [][]byte) bool {
+	switch strings.ToLower(string(args[0])) {
+	case "cluster":
+		c.flush()
+		c.cluster(args)
+	case "readonly":
+		c.ro = true
+		c.localSimple("OK")
+	case "readwrite":
+		c.ro = false
+		c.localSimple("OK")
+	case "asking":
+		c.localSimple("OK")
+	default:
+		return false
+	}
+	return true
+}
+
+// connCommand runs a command that is not sent to one group: it acts on the
+// connection, or reads or writes every group. Replies go straight to out,
+// after everything before them.
+func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
+	w := &c.out
+	switch spec.Name {
+	case "ping":
+		switch len(args) {
+		case 1:
+			w.AppendSimple("PONG")
+		case 2:
+			w.AppendBulk(args[1])
+		default:
+			w.AppendError("ERR wrong number of arguments for 'ping' command")
+		}
+	case "echo":
+		w.AppendBulk(args[1])
+	case "quit":
+		w.AppendOK()
+		c.quit = true
+	case "select":
+		if string(args[1]) == "0" {
+			w.AppendOK()
+		} else {
+			w.AppendError("ERR SELECT is not allowed in cluster mode")
+		}
+	case "hello":
+		c.hello(w, args)
+	case "reset":
+		c.inMulti, c.dirty, c.queued, c.ro, c.proto = false, false, nil, false, 2
+		w.SetProto(2)
+		w.AppendSimple("RESET")
+	case "auth":
+		w.AppendError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	case "client":
+		c.client(w, args)
+	case "command":
+		server.Command(w, args)
+	case "config":
+		if len(args) >= 3 && strings.EqualFold(string(args[1]), "get") {
+			w.AppendArray(0)
+		} else {
+			w.AppendError("ERR CONFIG SET is not supported; settings are flags")
+		}
+	case "time":
+		now := time.Now()
+		w.AppendArray(2)
+		w.AppendBulkString(strconv.FormatInt(now.Unix(), 10))
+		w.AppendBulkString(strconv.Itoa(now.Nanosecond() / 1000))
+	case "info":
+		w.AppendBulkString(c.s.node.info())
+	case "multi":
+		if c.inMulti {
+			w.AppendError("ERR MULTI calls can not be nested")
+			return
+		}
+		c.inMulti, c.dirty, c.queued = true, false, nil
+		w.AppendOK()
+	case "discard":
+		if !c.inMulti {
+			w.AppendError("ERR DISCARD without MULTI")
+			return
+		}
+		c.inMulti, c.queued = false, nil
+		w.AppendOK()
+	case "exec":
+		c.exec(w)
+	case "watch", "unwatch":
+		w.AppendError("ERR WATCH is not supported on a cluster node; see the README's compatibility table")
+	case "dbsize":
+		n, err := c.sumInts([]byte("dbsize"))
+		if err != nil {
+			w.AppendError(errorText(err))
+			return
+		}
+		w.AppendInt(n)
+	case "flushall", "flushdb":
+		for _, p := range c.everyGroup(args, Write) {
+			if p.err != nil {
+				w.AppendError(errorText(p.err))
+				return
+			}
+		}
+		w.AppendOK()
+	case "keys", "list":
+		pattern := []byte("*")
+		if len(args) > 1 {
+			pattern = args[1]
+		}
+		keys, err := c.allKeys(pattern)
+		if err != nil {
+			w.AppendError(errorText(err))
+			return
+		}
+		w.AppendArray(len(keys))
+		for _, k := range keys {
+			w.AppendBulk(k)
+		}
+	case "randomkey":
+		c.randomKey(w)
+	case "scan":
+		c.scan(w, args)
+	default:
+		w.AppendError("ERR '" + spec.Name + "' is not supported on a cluster node")
+	}
+}
+
+func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
+	proto := c.proto
+	if len(args) >= 2 {
+		v, err := strconv.ParseInt(string(args[1]), 10, 64)
+		if err != nil {
+			w.AppendError("ERR Protocol version is not an integer or out of range")
+			return
+		}
+		if v < 2 || v > 3 {
+			w.AppendError("NOPROTO unsupported protocol version")
+			return
+		}
+		proto = int(v)
+	}
+	c.proto = proto
+	w.SetProto(proto)
+	c.local.SetProto(proto)
+	w.AppendMap(7)
+	w.AppendBulkString("server")
+	w.AppendBulkString("redis")
+	w.AppendBulkString("version")
+	w.AppendBulkString(command.RedisVersion)
+	w.AppendBulkString("proto")
+	w.AppendInt(int64(proto))
+	w.AppendBulkString("id")
+	w.AppendInt(c.id)
+	w.AppendBulkString("mode")
+	w.AppendBulkString("cluster")
+	w.AppendBulkString("role")
+	w.AppendBulkString("master")
+	w.AppendBulkString("modules")
+	w.AppendArray(0)
+}
+
+func (c *clientConn) client(w *resp.Writer, args [][]byte) {
+	if len(args) < 2 {
+		w.AppendError("ERR wrong number of arguments for 'client' command")
+		return
+	}
+	switch strings.ToLower(string(args[1])) {
+	case "id":
+		w.AppendInt(c.id)
+	case "setname", "setinfo":
+		w.AppendOK()
+	case "getname":
+		w.AppendNull()
+	default:
+		w.AppendError("ERR unknown subcommand '" + string(args[1]) + "'. Try CLIENT HELP.")
+	}
+}
+
+// exec runs the queued transaction as one entry of its group's log, so that
+// it is atomic on every replica.
+func (c *clientConn) exec(w *resp.Writer) {
+	if !c.inMulti {
+		w.AppendError("ERR EXEC without MULTI")
+		return
+	}
+	queued, dirty := c.queued, c.dirty
+	c.inMulti, c.dirty, c.queued = false, false, nil
+	if dirty {
+		w.AppendError("EXECABORT Transaction discarded because of previous errors.")
+		return
+	}
+	if len(queued) == 0 {
+		w.AppendArray(0)
+		return
+	}
+	group, write := -1, false
+	for _, args := range queued {
+		spec := command.Redis.Lookup(args[0])
+		s, _ := c.slotOf(spec, args)
+		g := c.s.node.table.GroupOf(s)
+		if group >= 0 && g != group {
+			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
+			return
+		}
+		group = g
+		write = write || spec.Flags&command.ReadOnly == 0
+	}
+	p := c.run(group, queued, c.mode(write))
+	if p.err != nil {
+		w.AppendError(errorText(p.err))
+		return
+	}
+	w.AppendArray(len(queued))
+	w.AppendRaw(p.reply)
+}
+
+// run sends one request to group g and waits for it.
+func (c *clientConn) run(g int, cmds [][][]byte, mode Mode) *pending {
+	p := &pending{}
+	c.s.node.Do(g, &Request{Cmds: cmds, Proto: c.wireProto(), Mode: mode,
+		Done: func(reply []byte, ends []int, err error) {
+			p.reply = append(p.reply[:0], reply...)
+			p.ends = append(p.ends[:0], ends...)
+			p.err = err
+			c.done <- struct{}{}
+		}})
+	<-c.done
+	return p
+}
+
+// everyGroup runs one command on every group at once and returns their
+// answers, by group.
+func (c *clientConn) everyGroup(args [][]byte, mode Mode) []*pending {
+	if mode != Write && c.ro {
+		mode = Stale
+	}
+	ps := make([]*pending, len(c.s.node.groups))
+	for g := range ps {
+		p := &pending{}
+		ps[g] = p
+		c.s.node.Do(g, &Request{Cmds: [][][]byte{args}, Proto: 2, Mode: mode,
+			Done: func(reply []byte, ends []int, err error) {
+				p.reply = append(p.reply[:0], reply...)
+				p.err = err
+				c.done <- struct{}{}
+			}})
+	}
+	for range ps {
+		<-c.done
+	}
+	return ps
+}
+
+// sumInts adds up the integer replies of a command run on every group.
+func (c *clientConn) sumInts(args ...[]byte) (int64, error) {
+	var sum int64
+	for _, p := range c.everyGroup(args, Read) {
+		if p.err != nil {
+			return 0, p.err
+		}
+		v, ok := parseIntReply(p.reply)
+		if !ok {
+			return 0, errBadReply
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
+// allKeys returns the keys matching pattern in every group, sorted.
+func (c *clientConn) allKeys(pattern []byte) ([][]byte, error) {
+	var keys [][]byte
+	for _, p := range c.everyGroup([][]byte{[]byte("keys"), pattern}, Read) {
+		if p.err != nil {
+			return nil, p.err
+		}
+		ks, _, ok := parseBulkArray(p.reply)
+		if !ok {
+			return nil, errBadReply
+		}
+		keys = append(keys, ks...)
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	return keys, nil
+}
+
+func (c *clientConn) randomKey(w *resp.Writer) {
+	n := len(c.s.node.groups)
+	start := rand.IntN(n)
+	for i := range n {
+		g := (start + i) % n
+		p := c.run(g, [][][]byte{{[]byte("randomkey")}}, c.mode(false))
+		if p.err != nil {
+			w.AppendError(errorText(p.err))
+			return
+		}
+		if !bytes.HasPrefix(p.reply, []byte("$-1")) && !bytes.HasPrefix(p.reply, []byte("_")) {
+			w.AppendRaw(p.reply)
+			return
+		}
+	}
+	w.AppendNull()
+}
+
+// scan runs SCAN over every group in turn. The cursor carries the group in
+// its low part: cursor = inner × groups + group, inner being the group's own
+// cursor; a group's 0 moves on to the next group.
+func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
+	cur, err := strconv.ParseUint(string(args[1]), 10, 64)
+	if err != nil {
+		w.AppendError("ERR invalid cursor")
+		return
+	}
+	n := uint64(len(c.s.node.groups))
+	g, inner := cur%n, cur/n
+	cmd := append([][]byte{[]byte("scan"), []byte(strconv.FormatUint(inner, 10))}, args[2:]...)
+	p := c.run(int(g), [][][]byte{cmd}, c.mode(false))
+	if p.err != nil {
+		w.AppendError(errorText(p.err))
+		return
+	}
+	next, rest, ok := parseScanReply(p.reply)
+	if !ok {
+		w.AppendRaw(p.reply) // an error reply, such as a syntax error
+		return
+	}
+	var out uint64
+	switch {
+	case next != 0:
+		out = next*n + g
+	case g+1 < n:
+		out = g + 1
+	}
+	w.AppendArray(2)
+	w.AppendBulkString(strconv.FormatUint(out, 10))
+	w.AppendRaw(rest)
+}

@@ -1,0 +1,117 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// The data of a group's normal Raft entries. Every entry is one of:
+//
+//	entryCommands: kind | origin u64 | seq u64 | now i64 | proto u8 | n uvarint | n × command
+//	entryExpire:   kind | now i64 | n uvarint | n × (len uvarint | key)
+//
+// where a command is: argc uvarint | argc × (len uvarint | bytes). origin is
+// the replica id that proposed the entry and seq a number it chose, so that
+// the proposer, and only it, can hand the replies back to the waiting client
+// when it applies the entry, whatever its role by then. now is the leader's
+// clock when it proposed: every replica applies the entry at that time, so
+// TTLs and expiry come out alike everywhere.
+const (
+	entryCommands = 1
+	entryExpire   = 2
+)
+
+// errBadEntry is returned for entry or request data that does not decode.
+var errBadEntry = errors.New("cluster: malformed entry")
+
+// appendCommands appends the encoding of cmds to dst.
+func appendCommands(dst []byte, cmds [][][]byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
+	for _, args := range cmds {
+		dst = binary.AppendUvarint(dst, uint64(len(args)))
+		for _, a := range args {
+			dst = binary.AppendUvarint(dst, uint64(len(a)))
+			dst = append(dst, a...)
+		}
+	}
+	return dst
+}
+
+// decoder reads the fields of an entry. The slices it returns point into
+// the data it was given.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) u8() byte {
+	if d.err != nil || len(d.b) < 1 {
+		d.err = errBadEntry
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) u64() uint64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.err = errBadEntry
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errBadEntry
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errBadEntry
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+// commands decodes what appendCommands wrote.
+func (d *decoder) commands() [][][]byte {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errBadEntry
+		return nil
+	}
+	cmds := make([][][]byte, 0, n)
+	for range n {
+		argc := d.uvarint()
+		if d.err != nil || argc == 0 || argc > uint64(len(d.b)) {
+			d.err = errBadEntry
+			return nil
+		}
+		args := make([][]byte, argc)
+		for i := range args {
+			args[i] = d.bytes()
+		}
+		if d.err != nil {
+			return nil
+		}
+		cmds = append(cmds, args)
+	}
+	return cmds
+}
+
+func appendU64(dst []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(dst, v) }

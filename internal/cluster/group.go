@@ -1,0 +1,766 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// Mode says how a Request's commands are run.
+type Mode uint8
+
+const (
+	// Write commands go through the group's log: they run on every
+	// replica once a majority has the entry, and the reply comes from the
+	// proposer's own replica.
+	Write Mode = iota
+	// Read commands run on the leader's applied state once a ReadIndex
+	// round has confirmed that it is still the leader and its state has
+	// caught up with everything committed before the read arrived:
+	// linearizable, and no log entry.
+	Read
+	// Stale commands run at once on whatever the local replica has applied
+	// (READONLY connections in Redis Cluster).
+	Stale
+)
+
+// Request is a run of commands for one group, whose replies come back
+// together. The submitter owns it until Done is called.
+type Request struct {
+	// Cmds are the commands' arguments, the name first. They must stay
+	// unchanged until Done is called.
+	Cmds [][][]byte
+	// Proto is the RESP version of the replies (2 or 3), or 0 for the
+	// line protocol's commands and replies.
+	Proto int
+	Mode  Mode
+	// Done is called once with the replies, one after the other, Ends[i]
+	// being the end of the reply to Cmds[i]; or with an error and no
+	// replies. It runs on the group's goroutine, must not block, and must
+	// not keep reply or ends after it returns.
+	Done func(reply []byte, ends []int, err error)
+
+	deadline time.Time
+	start    time.Time
+}
+
+// Errors a Request can end with.
+var (
+	// ErrNotLeader means the replica is not its group's leader: nothing
+	// was done, and the request may be sent to the leader.
+	ErrNotLeader = errors.New("cluster: not the group's leader")
+	// ErrBusy means the group's queue was full: nothing was done.
+	ErrBusy = errors.New("cluster: group queue full")
+	// ErrTryAgain means the group could not take the request now (no
+	// leader, a leadership change, too many uncommitted entries): nothing
+	// was done, and it may be retried.
+	ErrTryAgain = errors.New("cluster: try again")
+	// ErrUnknown means a write was proposed but was not seen committed in
+	// time: it may or may not take effect.
+	ErrUnknown = errors.New("cluster: outcome unknown")
+	// ErrStopped means the group has stopped.
+	ErrStopped = errors.New("cluster: group stopped")
+)
+
+// Storage keeps a group's Raft log durable. It is used by the group's
+// goroutine only.
+type Storage interface {
+	// Save appends entries and the hard state; an entry whose index was
+	// saved before replaces it and every later one. With sync, it returns
+	// once they are as durable as the storage's policy makes them.
+	Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error
+	// SaveSnapshot stores snap durably, after which entries up to its
+	// index may be forgotten.
+	SaveSnapshot(snap *raftpb.Snapshot) error
+}
+
+// State is what a group's Storage recovered: the latest snapshot, the hard
+// state and the entries after the snapshot.
+type State struct {
+	HardState *raftpb.HardState
+	Snapshot  *raftpb.Snapshot
+	Entries   []*raftpb.Entry
+}
+
+// empty reports whether s holds nothing, as for a replica never started.
+func (s State) empty() bool {
+	return (s.HardState == nil || raft.IsEmptyHardState(s.HardState)) &&
+		(s.Snapshot == nil || raft.IsEmptySnap(s.Snapshot)) && len(s.Entries) == 0
+}
+
+// GroupConfig sets up one replica of a shard group.
+type GroupConfig struct {
+	// ID is the group's number in the placement table.
+	ID int
+	// ReplicaID is this replica's Raft id, unique within the group and
+	// never 0.
+	ReplicaID uint64
+	// Peers are the Raft ids of the group's founding replicas, this one
+	// included; used only when State is empty.
+	Peers []uint64
+	// Storage keeps the log; State is what it held at start.
+	Storage Storage
+	State   State
+	// Send hands a message to the transport. It must not block; it reports
+	// false when the message was dropped.
+	Send func(to uint64, m *raftpb.Message) bool
+	// Engine stores the group's keys; nil means the arena engine.
+	Engine storage.Engine
+
+	// Tick is one Raft clock tick (100 ms); the election timeout is
+	// ElectionTicks ticks (10), heartbeats go out every HeartbeatTicks (1).
+	Tick           time.Duration
+	ElectionTicks  int
+	HeartbeatTicks int
+	// QueueSize bounds the requests waiting for the group (1024); more
+	// are refused with ErrBusy.
+	QueueSize int
+	// WriteTimeout bounds how long a proposed write waits to be applied
+	// before it ends with ErrUnknown, and a read before ErrTryAgain (2 s).
+	WriteTimeout time.Duration
+	// SnapshotEntries is how many applied entries trigger a snapshot
+	// (10000); CompactKeep entries before it stay in memory for slow
+	// followers (1000).
+	SnapshotEntries uint64
+	CompactKeep     uint64
+	// ExpireSample is how many keys with an expiry the leader samples per
+	// tick to log the removal of those that have expired (64).
+	ExpireSample int
+	// MaxUncommitted bounds the bytes of proposals not yet committed
+	// (64 MiB); past it proposals end with ErrTryAgain.
+	MaxUncommitted uint64
+	// Logger receives the group's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultGroupConfig returns the defaults of the fields that have one.
+func DefaultGroupConfig() GroupConfig {
+	return GroupConfig{
+		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
+		QueueSize: 1024, WriteTimeout: 2 * time.Second,
+		SnapshotEntries: 10000, CompactKeep: 1000, ExpireSample: 64,
+		MaxUncommitted: 64 << 20,
+	}
+}
+
+// Validate reports whether c can be used.
+func (c GroupConfig) Validate() error {
+	switch {
+	case c.ReplicaID == 0:
+		return errors.New("cluster: replica id must not be 0")
+	case c.Storage == nil || c.Send == nil:
+		return errors.New("cluster: a group needs a storage and a send function")
+	case c.Tick <= 0 || c.ElectionTicks <= c.HeartbeatTicks || c.HeartbeatTicks < 1:
+		return fmt.Errorf("cluster: bad tick settings %v/%d/%d", c.Tick, c.ElectionTicks, c.HeartbeatTicks)
+	case c.QueueSize < 1 || c.WriteTimeout <= 0 || c.SnapshotEntries < 1 || c.ExpireSample < 1:
+		return errors.New("cluster: queue size, write timeout, snapshot entries and expire sample must be positive")
+	}
+	return nil
+}
+
+// Group is one replica of a shard group: a Raft node and the keyspace it
+// applies committed entries to, both owned by the goroutine that calls Run.
+// Submit, Step and the status methods are safe for concurrent use.
+type Group struct {
+	cfg GroupConfig
+	log *slog.Logger
+
+	in   chan *Request
+	msgs chan *raftpb.Message
+
+	// Owned by the run goroutine.
+	rn       *raft.RawNode
+	ms       *raft.MemoryStorage
+	db       *keyspace.DB
+	cx       command.Ctx
+	one      *ring.Ring // a one-shard ring for the command context
+	w        resp.Writer
+	ends     []int
+	conf     *raftpb.ConfState
+	applied  uint64
+	snapshot uint64 // index of the last snapshot taken or installed
+	isLeader bool
+	seq      uint64
+	waiters  map[uint64]*Request
+	reads    []*Request            // waiting for the next ReadIndex round
+	rounds   map[uint64]*readRound // ReadIndex rounds under way, by context
+	nextRead uint64
+	expiring time.Time // while an expiry entry is in flight: when to give up on it
+	expBuf   [][]byte
+	buf      []byte
+
+	// Published for other goroutines.
+	leader    atomic.Uint64
+	term      atomic.Uint64
+	commit    atomic.Uint64
+	appliedAt atomic.Uint64
+	keysCount atomic.Int64
+	stats     GroupStats
+	stopped   atomic.Bool
+}
+
+// readRound is one ReadIndex round: the reads it serves and, once Raft has
+// answered, the index the state must reach first.
+type readRound struct {
+	reqs  []*Request
+	index uint64
+	ready bool
+}
+
+// GroupStats counts a group's events; every field is updated atomically.
+type GroupStats struct {
+	LeaderChanges atomic.Int64
+	Proposals     atomic.Int64
+	ProposalNanos atomic.Int64 // summed from proposal to apply, on the proposer
+	Reads         atomic.Int64
+	Dropped       atomic.Int64 // proposals Raft refused
+	Unknown       atomic.Int64 // writes that timed out
+	Snapshots     atomic.Int64
+}
+
+// NewGroup returns a replica set up by cfg; call Run to start it.
+func NewGroup(cfg GroupConfig) (*Group, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Group{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		in:      make(chan *Request, cfg.QueueSize),
+		msgs:    make(chan *raftpb.Message, 4096),
+		ms:      raft.NewMemoryStorage(),
+		waiters: make(map[uint64]*Request),
+		rounds:  make(map[uint64]*readRound),
+		seq:     uint64(time.Now().UnixNano()),
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	g.log = g.log.With("group", cfg.ID)
+	e := cfg.Engine
+	if e == nil {
+		e = defaultEngine()
+	}
+	g.db = keyspace.New(e)
+	g.db.SetReplica(true)
+	var err error
+	if g.one, err = ring.New(1, 1); err != nil {
+		return nil, err
+	}
+	st := cfg.State
+	if st.Snapshot != nil && !raft.IsEmptySnap(st.Snapshot) {
+		if err := g.ms.ApplySnapshot(st.Snapshot); err != nil {
+			return nil, err
+		}
+		if err := g.restore(st.Snapshot.GetData()); err != nil {
+			return nil, fmt.Errorf("cluster: group %d: %w", cfg.ID, err)
+		}
+		md := st.Snapshot.GetMetadata()
+		g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
+	}
+	if st.HardState != nil {
+		if err := g.ms.SetHardState(st.HardState); err != nil {
+			return nil, err
+		}
+	}
+	if len(st.Entries) > 0 {
+		if err := g.ms.Append(st.Entries); err != nil {
+			return nil, err
+		}
+	}
+	rc := &raft.Config{
+		ID:                        cfg.ReplicaID,
+		ElectionTick:              cfg.ElectionTicks,
+		HeartbeatTick:             cfg.HeartbeatTicks,
+		Storage:                   g.ms,
+		Applied:                   g.applied,
+		MaxSizePerMsg:             1 << 20,
+		MaxInflightMsgs:           512,
+		MaxUncommittedEntriesSize: cfg.MaxUncommitted,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		StepDownOnRemoval:         true,
+		ReadOnlyOption:            raft.ReadOnlySafe,
+		DisableProposalForwarding: true,
+		Logger:                    raftLogger{g.log},
+	}
+	if g.rn, err = raft.NewRawNode(rc); err != nil {
+		return nil, err
+	}
+	if st.empty() {
+		peers := make([]raft.Peer, len(cfg.Peers))
+		for i, id := range cfg.Peers {
+			peers[i] = raft.Peer{ID: id}
+		}
+		if err := g.rn.Bootstrap(peers); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// ID returns the group's number.
+func (g *Group) ID() int { return g.cfg.ID }
+
+// Submit hands r to the group. It never blocks: when the queue is full, or
+// the group has stopped, r.Done is called at once with ErrBusy or
+// ErrStopped.
+func (g *Group) Submit(r *Request) {
+	if g.stopped.Load() {
+		r.Done(nil, nil, ErrStopped)
+		return
+	}
+	select {
+	case g.in <- r:
+	default:
+		r.Done(nil, nil, ErrBusy)
+	}
+}
+
+// Step hands the group a message from a peer. It never blocks: a message
+// that finds the queue full is dropped, which Raft recovers from.
+func (g *Group) Step(m *raftpb.Message) {
+	select {
+	case g.msgs <- m:
+	default:
+	}
+}
+
+// Leader returns the Raft id of the replica this one believes leads the
+// group, 0 for none.
+func (g *Group) Leader() uint64 { return g.leader.Load() }
+
+// Status is a snapshot of a replica's Raft state for INFO and metrics.
+type Status struct {
+	Leader, Term, Commit, Applied uint64
+	Role                          string
+	Keys                          int64
+}
+
+// Status returns the replica's state as last published by its goroutine.
+func (g *Group) Status() Status {
+	role := "follower"
+	if l := g.leader.Load(); l == g.cfg.ReplicaID {
+		role = "leader"
+	} else if l == 0 {
+		role = "candidate"
+	}
+	return Status{Leader: g.leader.Load(), Term: g.term.Load(), Commit: g.commit.Load(),
+		Applied: g.appliedAt.Load(), Role: role, Keys: int64(g.keysCount.Load())}
+}
+
+// Stats returns the group's counters.
+func (g *Group) Stats() *GroupStats { return &g.stats }
+
+// Run drives the replica until ctx is done. It is called once.
+func (g *Group) Run(ctx context.Context) {
+	t := time.NewTicker(g.cfg.Tick)
+	defer t.Stop()
+	defer g.stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.rn.Tick()
+			g.tick()
+		case r := <-g.in:
+			g.take(r)
+			for n := 0; n < 256 && len(g.in) > 0; n++ {
+				g.take(<-g.in)
+			}
+		case m := <-g.msgs:
+			g.step(m)
+			for n := 0; n < 256 && len(g.msgs) > 0; n++ {
+				g.step(<-g.msgs)
+			}
+		}
+		if err := g.process(); err != nil {
+			g.log.Error("replica stopped: its log could not be written", "err", err)
+			return
+		}
+	}
+}
+
+// stop fails every request still waiting, and those that arrive later.
+func (g *Group) stop() {
+	g.stopped.Store(true)
+	for seq, r := range g.waiters {
+		delete(g.waiters, seq)
+		r.Done(nil, nil, ErrUnknown)
+	}
+	g.failReads(ErrStopped)
+	for {
+		select {
+		case r := <-g.in:
+			r.Done(nil, nil, ErrStopped)
+		default:
+			return
+		}
+	}
+}
+
+func (g *Group) step(m *raftpb.Message) {
+	if err := g.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
+		g.log.Debug("raft step", "err", err)
+	}
+}
+
+// take starts a request on the run goroutine.
+func (g *Group) take(r *Request) {
+	switch r.Mode {
+	case Stale:
+		g.db.SetNow(time.Now().UnixMilli())
+		g.run(r.Cmds, r.Proto)
+		r.Done(g.w.Bytes(), g.ends, nil)
+	case Read:
+		if !g.isLeader {
+			r.Done(nil, nil, ErrNotLeader)
+			return
+		}
+		r.deadline = time.Now().Add(g.cfg.WriteTimeout)
+		g.reads = append(g.reads, r)
+	default:
+		if !g.isLeader {
+			r.Done(nil, nil, ErrNotLeader)
+			return
+		}
+		now := time.Now()
+		g.seq++
+		g.buf = append(g.buf[:0], entryCommands)
+		g.buf = appendU64(g.buf, g.cfg.ReplicaID)
+		g.buf = appendU64(g.buf, g.seq)
+		g.buf = appendU64(g.buf, uint64(now.UnixMilli()))
+		g.buf = append(g.buf, byte(r.Proto))
+		g.buf = appendCommands(g.buf, r.Cmds)
+		if err := g.rn.Propose(g.buf); err != nil {
+			g.stats.Dropped.Add(1)
+			r.Done(nil, nil, ErrTryAgain)
+			return
+		}
+		r.start, r.deadline = now, now.Add(g.cfg.WriteTimeout)
+		g.waiters[g.seq] = r
+		g.stats.Proposals.Add(1)
+	}
+}
+
+// tick runs the group's timers: requests that waited too long, and the
+// leader's expiry of keys whose time has come.
+func (g *Group) tick() {
+	now := time.Now()
+	for seq, r := range g.waiters {
+		if now.After(r.deadline) {
+			delete(g.waiters, seq)
+			g.stats.Unknown.Add(1)
+			r.Done(nil, nil, ErrUnknown)
+		}
+	}
+	for ctx, rd := range g.rounds {
+		if len(rd.reqs) > 0 && now.After(rd.reqs[0].deadline) {
+			delete(g.rounds, ctx)
+			for _, r := range rd.reqs {
+				r.Done(nil, nil, ErrTryAgain)
+			}
+		}
+	}
+	if g.isLeader && now.After(g.expiring) {
+		g.proposeExpiry(now)
+	}
+}
+
+// proposeExpiry logs the removal of keys whose time has come. Replicas
+// never expire keys on their own clocks: they remove them when they apply
+// this entry, at the time the leader put in it.
+func (g *Group) proposeExpiry(now time.Time) {
+	ms := now.UnixMilli()
+	g.db.SetNow(ms)
+	g.expBuf = g.db.Expired(g.expBuf[:0], g.cfg.ExpireSample)
+	if len(g.expBuf) == 0 {
+		return
+	}
+	g.buf = append(g.buf[:0], entryExpire)
+	g.buf = appendU64(g.buf, uint64(ms))
+	g.buf = binary.AppendUvarint(g.buf, uint64(len(g.expBuf)))
+	for _, k := range g.expBuf {
+		g.buf = binary.AppendUvarint(g.buf, uint64(len(k)))
+		g.buf = append(g.buf, k...)
+	}
+	clear(g.expBuf)
+	if g.rn.Propose(g.buf) == nil {
+		g.expiring = now.Add(g.cfg.WriteTimeout)
+	}
+}
+
+// process handles every Ready Raft has: persist, send, apply, advance.
+func (g *Group) process() error {
+	if len(g.reads) > 0 && g.isLeader {
+		g.nextRead++
+		ctx := binary.LittleEndian.AppendUint64(nil, g.nextRead)
+		g.rounds[g.nextRead] = &readRound{reqs: g.reads}
+		g.reads = nil
+		g.rn.ReadIndex(ctx)
+	}
+	for g.rn.HasReady() {
+		rd := g.rn.Ready()
+		if rd.SoftState != nil {
+			g.role(rd.SoftState)
+		}
+		if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
+			if err := g.cfg.Storage.SaveSnapshot(rd.Snapshot); err != nil {
+				return err
+			}
+			if err := g.ms.ApplySnapshot(rd.Snapshot); err != nil {
+				return err
+			}
+		}
+		if err := g.cfg.Storage.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+			return err
+		}
+		if rd.HardState != nil {
+			if err := g.ms.SetHardState(rd.HardState); err != nil {
+				return err
+			}
+			g.term.Store(rd.HardState.GetTerm())
+			g.commit.Store(rd.HardState.GetCommit())
+		}
+		if err := g.ms.Append(rd.Entries); err != nil {
+			return err
+		}
+		g.send(rd.Messages)
+		if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
+			if err := g.install(rd.Snapshot); err != nil {
+				return err
+			}
+		}
+		for _, e := range rd.CommittedEntries {
+			g.apply(e)
+		}
+		for _, rs := range rd.ReadStates {
+			if len(rs.RequestCtx) == 8 {
+				if rd, ok := g.rounds[binary.LittleEndian.Uint64(rs.RequestCtx)]; ok {
+					rd.index, rd.ready = rs.Index, true
+				}
+			}
+		}
+		g.rn.Advance(rd)
+		g.keysCount.Store(int64(g.db.Len()))
+		g.serveReads()
+		if err := g.maybeSnapshot(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// role follows leadership changes. Reads waiting on this replica as leader
+// fail once it is not: they are retried elsewhere, since none has run.
+func (g *Group) role(ss *raft.SoftState) {
+	was := g.isLeader
+	g.isLeader = ss.RaftState == raft.StateLeader
+	if old := g.leader.Swap(ss.Lead); old != ss.Lead && ss.Lead != 0 {
+		g.stats.LeaderChanges.Add(1)
+	}
+	if was && !g.isLeader {
+		g.failReads(ErrTryAgain)
+		g.expiring = time.Time{}
+	}
+}
+
+func (g *Group) failReads(err error) {
+	for _, r := range g.reads {
+		r.Done(nil, nil, err)
+	}
+	g.reads = nil
+	for ctx, rd := range g.rounds {
+		delete(g.rounds, ctx)
+		for _, r := range rd.reqs {
+			r.Done(nil, nil, err)
+		}
+	}
+}
+
+// send hands messages to the transport, telling Raft about those it
+// dropped so that it probes the peer again instead of waiting.
+func (g *Group) send(msgs []*raftpb.Message) {
+	for _, m := range msgs {
+		ok := g.cfg.Send(m.GetTo(), m)
+		if m.GetType() == raftpb.MsgSnap {
+			// A snapshot must always be reported, or the follower stays
+			// in snapshot state for good.
+			st := raft.SnapshotFinish
+			if !ok {
+				st = raft.SnapshotFailure
+			}
+			g.rn.ReportSnapshot(m.GetTo(), st)
+		}
+		if !ok {
+			g.rn.ReportUnreachable(m.GetTo())
+		}
+	}
+}
+
+// serveReads runs the reads whose ReadIndex round the applied state has
+// reached.
+func (g *Group) serveReads() {
+	if len(g.rounds) == 0 {
+		return
+	}
+	for ctx, rd := range g.rounds {
+		if !rd.ready || rd.index > g.applied {
+			continue
+		}
+		delete(g.rounds, ctx)
+		g.db.SetNow(time.Now().UnixMilli())
+		for _, r := range rd.reqs {
+			g.run(r.Cmds, r.Proto)
+			g.stats.Reads.Add(1)
+			r.Done(g.w.Bytes(), g.ends, nil)
+		}
+	}
+}
+
+// run executes cmds against the keyspace, the replies going to g.w and
+// g.ends.
+func (g *Group) run(cmds [][][]byte, proto int) {
+	g.w.Reset()
+	g.ends = g.ends[:0]
+	g.cx.Single(g.db, 0, g.one)
+	g.cx.W = &g.w
+	table := command.Redis
+	if proto == 3 {
+		g.w.SetProto(3)
+	} else {
+		g.w.SetProto(2)
+	}
+	if proto == 0 {
+		table = command.Line // the line protocol's replies
+	}
+	for _, args := range cmds {
+		spec := table.Lookup(args[0])
+		switch {
+		case spec == nil || spec.Run == nil:
+			g.w.AppendError("ERR unknown command '" + string(args[0]) + "'")
+		case !spec.ArityOK(len(args)):
+			g.w.AppendError("ERR wrong number of arguments for '" + spec.Name + "' command")
+		default:
+			shard.Exec(&g.cx, spec, args)
+		}
+		g.ends = append(g.ends, g.w.Len())
+	}
+	g.cx.W = nil
+}
+
+// apply applies one committed entry.
+func (g *Group) apply(e *raftpb.Entry) {
+	defer func() { g.applied = e.GetIndex(); g.appliedAt.Store(g.applied) }()
+	switch e.GetType() {
+	case raftpb.EntryConfChange:
+		var cc raftpb.ConfChange
+		if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
+			g.log.Error("bad conf change entry", "index", e.GetIndex(), "err", err)
+			return
+		}
+		g.conf = g.rn.ApplyConfChange(&cc)
+		return
+	case raftpb.EntryConfChangeV2:
+		var cc raftpb.ConfChangeV2
+		if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
+			g.log.Error("bad conf change entry", "index", e.GetIndex(), "err", err)
+			return
+		}
+		g.conf = g.rn.ApplyConfChange(&cc)
+		return
+	}
+	data := e.GetData()
+	if len(data) == 0 {
+		return // a new leader's empty entry
+	}
+	d := decoder{b: data[1:]}
+	switch data[0] {
+	case entryCommands:
+		origin, seq, now, proto := d.u64(), d.u64(), int64(d.u64()), int(d.u8())
+		cmds := d.commands()
+		if d.err != nil {
+			g.log.Error("bad entry", "index", e.GetIndex())
+			return
+		}
+		g.db.SetNow(now)
+		g.run(cmds, proto)
+		if origin != g.cfg.ReplicaID {
+			return
+		}
+		if r, ok := g.waiters[seq]; ok {
+			delete(g.waiters, seq)
+			g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
+			r.Done(g.w.Bytes(), g.ends, nil)
+		}
+	case entryExpire:
+		now := int64(d.u64())
+		n := d.uvarint()
+		g.db.SetNow(now)
+		for range n {
+			k := d.bytes()
+			if d.err != nil {
+				break
+			}
+			g.db.RemoveExpired(k)
+		}
+		if g.isLeader {
+			g.expiring = time.Time{}
+		}
+	default:
+		g.log.Error("unknown entry kind", "index", e.GetIndex(), "kind", data[0])
+	}
+}
+
+// maybeSnapshot takes a snapshot once enough entries were applied since the
+// last one, so that the log can be compacted.
+func (g *Group) maybeSnapshot() error {
+	if g.applied < g.snapshot+g.cfg.SnapshotEntries || g.conf == nil {
+		return nil
+	}
+	snap, err := g.ms.CreateSnapshot(g.applied, g.conf, encodeKeyspace(g.db))
+	if err != nil {
+		if errors.Is(err, raft.ErrSnapOutOfDate) {
+			return nil
+		}
+		return err
+	}
+	if err := g.cfg.Storage.SaveSnapshot(snap); err != nil {
+		return err
+	}
+	g.snapshot = g.applied
+	g.stats.Snapshots.Add(1)
+	if g.applied > g.cfg.CompactKeep {
+		if err := g.ms.Compact(g.applied - g.cfg.CompactKeep); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			return err
+		}
+	}
+	return nil
+}
+
+// install replaces the keyspace with a snapshot's, sent by the leader.
+func (g *Group) install(snap *raftpb.Snapshot) error {
+	if err := g.restore(snap.GetData()); err != nil {
+		return err
+	}
+	md := snap.GetMetadata()
+	g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
+	g.appliedAt.Store(g.applied)
+	return nil
+}

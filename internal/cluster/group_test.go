@@ -1,0 +1,313 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// testNet carries Raft messages between the replicas of one group inside the
+// process, through their wire encoding, and can cut replicas off.
+type testNet struct {
+	mu     sync.Mutex
+	groups map[uint64]*Group
+	cut    map[uint64]bool
+}
+
+func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
+	return func(to uint64, m *raftpb.Message) bool {
+		n.mu.Lock()
+		g, blocked := n.groups[to], n.cut[from] || n.cut[to]
+		n.mu.Unlock()
+		if g == nil || blocked {
+			return false
+		}
+		b, err := proto.Marshal(m)
+		if err != nil {
+			panic(err)
+		}
+		var c raftpb.Message
+		if err := proto.Unmarshal(b, &c); err != nil {
+			panic(err)
+		}
+		g.Step(&c)
+		return true
+	}
+}
+
+func (n *testNet) isolate(id uint64, on bool) {
+	n.mu.Lock()
+	n.cut[id] = on
+	n.mu.Unlock()
+}
+
+// testGroup is a group of three replicas over a testNet.
+type testGroup struct {
+	t       *testing.T
+	net     *testNet
+	cfg     GroupConfig
+	reps    map[uint64]*Group
+	stores  map[uint64]*MemStorage
+	cancels map[uint64]context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func newTestGroup(t *testing.T, edit func(*GroupConfig)) *testGroup {
+	t.Helper()
+	cfg := DefaultGroupConfig()
+	cfg.Tick = 10 * time.Millisecond
+	cfg.WriteTimeout = time.Second
+	if edit != nil {
+		edit(&cfg)
+	}
+	tg := &testGroup{t: t, net: &testNet{groups: map[uint64]*Group{}, cut: map[uint64]bool{}}, cfg: cfg,
+		reps: map[uint64]*Group{}, stores: map[uint64]*MemStorage{}, cancels: map[uint64]context.CancelFunc{}}
+	for id := uint64(1); id <= 3; id++ {
+		tg.stores[id] = &MemStorage{}
+		tg.start(id)
+	}
+	t.Cleanup(func() {
+		for _, c := range tg.cancels {
+			c()
+		}
+		tg.wg.Wait()
+	})
+	return tg
+}
+
+// start runs replica id from what its storage holds.
+func (tg *testGroup) start(id uint64) {
+	tg.t.Helper()
+	cfg := tg.cfg
+	cfg.ReplicaID, cfg.Peers = id, []uint64{1, 2, 3}
+	cfg.Storage, cfg.State = tg.stores[id], tg.stores[id].State()
+	cfg.Send = tg.net.send(id)
+	g, err := NewGroup(cfg)
+	if err != nil {
+		tg.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tg.net.mu.Lock()
+	tg.net.groups[id] = g
+	tg.net.mu.Unlock()
+	tg.reps[id], tg.cancels[id] = g, cancel
+	tg.wg.Go(func() { g.Run(ctx) })
+}
+
+// stop stops replica id and waits for its goroutine.
+func (tg *testGroup) stop(id uint64) {
+	tg.net.mu.Lock()
+	delete(tg.net.groups, id)
+	tg.net.mu.Unlock()
+	tg.cancels[id]()
+	for !tg.reps[id].stopped.Load() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// eventually waits until cond holds, failing the test after 10 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// leader waits for a replica that leads and that every other running
+// replica it can reach agrees on, and returns its id.
+func (tg *testGroup) leader(except ...uint64) uint64 {
+	tg.t.Helper()
+	var lead uint64
+	eventually(tg.t, "a leader", func() bool {
+		for id, g := range tg.reps {
+			skip := false
+			for _, x := range except {
+				skip = skip || x == id
+			}
+			if !skip && g.Status().Role == "leader" {
+				lead = id
+				return true
+			}
+		}
+		return false
+	})
+	return lead
+}
+
+// do runs one command on replica id and returns its reply or error.
+func (tg *testGroup) do(id uint64, mode Mode, args ...string) (string, error) {
+	cmd := make([][]byte, len(args))
+	for i, a := range args {
+		cmd[i] = []byte(a)
+	}
+	type result struct {
+		reply string
+		err   error
+	}
+	ch := make(chan result, 1)
+	tg.reps[id].Submit(&Request{Cmds: [][][]byte{cmd}, Proto: 2, Mode: mode,
+		Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }})
+	r := <-ch
+	return r.reply, r.err
+}
+
+func (tg *testGroup) mustDo(id uint64, mode Mode, args ...string) string {
+	tg.t.Helper()
+	r, err := tg.do(id, mode, args...)
+	if err != nil {
+		tg.t.Fatalf("%v on replica %d: %v", args, id, err)
+	}
+	return r
+}
+
+func TestGroupReplicatesAndReads(t *testing.T) {
+	tg := newTestGroup(t, nil)
+	l := tg.leader()
+	if got := tg.mustDo(l, Write, "SET", "k", "v1"); got != "+OK\r\n" {
+		t.Fatalf("SET: got %q, want +OK", got)
+	}
+	if got := tg.mustDo(l, Read, "GET", "k"); got != "$2\r\nv1\r\n" {
+		t.Fatalf("GET: got %q, want v1", got)
+	}
+	if got := tg.mustDo(l, Write, "INCR", "n"); got != ":1\r\n" {
+		t.Fatalf("INCR: got %q, want :1", got)
+	}
+	for id := range tg.reps {
+		if id == l {
+			continue
+		}
+		if _, err := tg.do(id, Write, "SET", "k", "x"); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("write on follower %d: got %v, want ErrNotLeader", id, err)
+		}
+		if _, err := tg.do(id, Read, "GET", "k"); !errors.Is(err, ErrNotLeader) {
+			t.Fatalf("read on follower %d: got %v, want ErrNotLeader", id, err)
+		}
+		eventually(t, "the follower to apply", func() bool {
+			r, _ := tg.do(id, Stale, "GET", "k")
+			return r == "$2\r\nv1\r\n"
+		})
+	}
+}
+
+// A leader cut off from the others must neither acknowledge writes nor
+// serve reads; what it took in while cut off is lost, and a new leader's
+// writes win.
+func TestGroupPartitionedLeader(t *testing.T) {
+	tg := newTestGroup(t, nil)
+	old := tg.leader()
+	tg.mustDo(old, Write, "SET", "k", "before")
+	tg.net.isolate(old, true)
+
+	_, err := tg.do(old, Write, "SET", "k", "lost")
+	if err == nil {
+		t.Fatal("an isolated leader acknowledged a write")
+	}
+	if _, err := tg.do(old, Read, "GET", "k"); err == nil {
+		t.Fatal("an isolated leader served a linearizable read")
+	}
+	nl := tg.leader(old)
+	if got := tg.mustDo(nl, Read, "GET", "k"); got != "$6\r\nbefore\r\n" {
+		t.Fatalf("new leader GET: got %q, want before", got)
+	}
+	tg.mustDo(nl, Write, "SET", "k", "after")
+	tg.net.isolate(old, false)
+	eventually(t, "the old leader to catch up", func() bool {
+		r, _ := tg.do(old, Stale, "GET", "k")
+		return r == "$5\r\nafter\r\n"
+	})
+}
+
+// A follower that missed more than the compacted log catches up from a
+// snapshot.
+func TestGroupSnapshotCatchUp(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) { c.SnapshotEntries, c.CompactKeep = 50, 5 })
+	l := tg.leader()
+	var lag uint64
+	for id := range tg.reps {
+		if id != l {
+			lag = id
+			break
+		}
+	}
+	tg.net.isolate(lag, true)
+	for i := range 300 {
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), fmt.Sprintf("v%d", i))
+	}
+	if tg.reps[l].Stats().Snapshots.Load() == 0 {
+		t.Fatal("the leader took no snapshot")
+	}
+	tg.net.isolate(lag, false)
+	eventually(t, "the lagging replica to catch up", func() bool {
+		return tg.reps[lag].Status().Applied >= tg.reps[l].Status().Applied
+	})
+	for i := range 300 {
+		want := fmt.Sprintf("$%d\r\nv%d\r\n", len(fmt.Sprint(i))+1, i)
+		if got, _ := tg.do(lag, Stale, "GET", fmt.Sprintf("key%d", i)); got != want {
+			t.Fatalf("key%d on the caught-up replica: got %q, want %q", i, got, want)
+		}
+	}
+}
+
+// A replica restarted from its storage keeps what it had and catches up on
+// what it missed.
+func TestGroupRestart(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) { c.SnapshotEntries = 20 })
+	l := tg.leader()
+	for i := range 50 {
+		tg.mustDo(l, Write, "INCR", "n")
+		_ = i
+	}
+	var f uint64
+	for id := range tg.reps {
+		if id != l {
+			f = id
+			break
+		}
+	}
+	tg.stop(f)
+	for range 10 {
+		tg.mustDo(l, Write, "INCR", "n")
+	}
+	tg.start(f)
+	eventually(t, "the restarted replica to catch up", func() bool {
+		r, _ := tg.do(f, Stale, "GET", "n")
+		return r == "$2\r\n60\r\n"
+	})
+	// The whole group restarted keeps every acknowledged write.
+	for id := range tg.reps {
+		tg.stop(id)
+	}
+	for id := range tg.reps {
+		tg.start(id)
+	}
+	l = tg.leader()
+	if got := tg.mustDo(l, Read, "GET", "n"); got != "$2\r\n60\r\n" {
+		t.Fatalf("after restarting every replica: got %q, want 60", got)
+	}
+}
+
+// Keys expire on replicas only through the leader's log.
+func TestGroupExpiryThroughLog(t *testing.T) {
+	tg := newTestGroup(t, nil)
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "gone", "v", "PX", "30")
+	tg.mustDo(l, Write, "SET", "kept", "v")
+	for id, g := range tg.reps {
+		eventually(t, fmt.Sprintf("replica %d to remove the expired key", id), func() bool {
+			return g.Status().Keys == 1
+		})
+	}
+	if got := tg.mustDo(l, Read, "GET", "gone"); got != "$-1\r\n" {
+		t.Fatalf("GET of an expired key: got %q, want nil", got)
+	}
+}

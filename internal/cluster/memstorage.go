@@ -1,0 +1,67 @@
+package cluster
+
+import (
+	"sync"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// MemStorage is a Storage that keeps the log in memory, for tests: it
+// survives the restart of a Group that is given its State again, as a disk
+// would, but not the process.
+type MemStorage struct {
+	mu   sync.Mutex
+	hs   *raftpb.HardState
+	snap *raftpb.Snapshot
+	ents []*raftpb.Entry
+}
+
+var _ Storage = (*MemStorage)(nil)
+
+// Save implements Storage.
+func (s *MemStorage) Save(hs *raftpb.HardState, ents []*raftpb.Entry, _ bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if hs != nil {
+		s.hs = proto.CloneOf(hs)
+	}
+	if len(ents) == 0 {
+		return nil
+	}
+	first := ents[0].GetIndex()
+	keep := 0
+	for keep < len(s.ents) && s.ents[keep].GetIndex() < first {
+		keep++
+	}
+	s.ents = s.ents[:keep]
+	for _, e := range ents {
+		s.ents = append(s.ents, proto.CloneOf(e))
+	}
+	return nil
+}
+
+// SaveSnapshot implements Storage.
+func (s *MemStorage) SaveSnapshot(snap *raftpb.Snapshot) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snap = proto.CloneOf(snap)
+	idx := snap.GetMetadata().GetIndex()
+	drop := 0
+	for drop < len(s.ents) && s.ents[drop].GetIndex() <= idx {
+		drop++
+	}
+	s.ents = append([]*raftpb.Entry(nil), s.ents[drop:]...)
+	return nil
+}
+
+// State returns what was saved, as a Storage on disk would recover it.
+func (s *MemStorage) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := State{HardState: s.hs, Snapshot: s.snap}
+	for _, e := range s.ents {
+		st.Entries = append(st.Entries, proto.CloneOf(e))
+	}
+	return st
+}

@@ -1,0 +1,428 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/data-cluster/data-cluster/internal/peer"
+	"github.com/data-cluster/data-cluster/internal/placement"
+)
+
+// Frame kinds between nodes.
+const (
+	frameRaft    = 1 // a Raft message for the group named in the frame
+	frameForward = 2 // a client request forwarded to the group's leader
+	frameReply   = 3 // the answer to a forwarded request
+)
+
+// Transport is what a Node needs of the connections to its peers: sending
+// frames, and each peer's advertised client address (exchanged when they
+// connect). It is safe for concurrent use.
+type Transport interface {
+	peer.Sender
+	Meta(id string) string
+}
+
+// NodeConfig sets up a Node.
+type NodeConfig struct {
+	// NodeID is this node's ID in Table.
+	NodeID string
+	// Addr is the client address this node advertises.
+	Addr  string
+	Table *placement.Table
+	// Group is the template of every local replica's configuration; ID,
+	// ReplicaID, Peers, Storage, State and Send are filled in per group.
+	Group GroupConfig
+	// OpenStorage opens the log of this node's replica of group g and
+	// returns what it holds.
+	OpenStorage func(g int) (Storage, State, error)
+	// Retry is how long a request keeps looking for its group's leader
+	// (through elections) before it fails (3 s).
+	Retry  time.Duration
+	Logger *slog.Logger
+}
+
+// Node is one member of a cluster: its replicas of the shard groups, and the
+// routing of client requests to each group's leader, here or on another
+// node. Its methods are safe for concurrent use.
+type Node struct {
+	cfg    NodeConfig
+	log    *slog.Logger
+	table  *placement.Table
+	self   int             // index of this node in the table
+	groups []*Group        // by group; nil where this node holds no replica
+	hints  []atomic.Uint64 // leader replica id last heard of, by group
+	tr     Transport
+
+	fwdMu   sync.Mutex
+	fwd     map[uint64]*forwarded // requests sent to other nodes, by id
+	fwdNext uint64
+
+	fwdIn  chan inbound // forwarded requests to hand to local groups
+	closed atomic.Bool
+	wg     sync.WaitGroup
+}
+
+// forwarded is a request waiting for another node's answer.
+type forwarded struct {
+	r     *Request
+	timer *time.Timer
+}
+
+type inbound struct {
+	from string
+	f    peer.Frame
+}
+
+// NewNode opens this node's replicas. Call SetTransport, then Run.
+func NewNode(cfg NodeConfig) (*Node, error) {
+	n := &Node{cfg: cfg, log: cfg.Logger, table: cfg.Table, fwd: make(map[uint64]*forwarded),
+		fwdIn: make(chan inbound, 4096)}
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	if n.cfg.Retry <= 0 {
+		n.cfg.Retry = 3 * time.Second
+	}
+	n.self = cfg.Table.NodeIndex(cfg.NodeID)
+	if n.self < 0 {
+		return nil, fmt.Errorf("cluster: node %q is not in the cluster", cfg.NodeID)
+	}
+	groups := cfg.Table.Groups()
+	n.groups = make([]*Group, len(groups))
+	n.hints = make([]atomic.Uint64, len(groups))
+	for _, pg := range groups {
+		local := false
+		peers := make([]uint64, len(pg.Replicas))
+		for i, ni := range pg.Replicas {
+			peers[i] = cfg.Table.ReplicaID(pg.ID, ni)
+			local = local || ni == n.self
+		}
+		if !local {
+			continue
+		}
+		st, state, err := cfg.OpenStorage(pg.ID)
+		if err != nil {
+			return nil, err
+		}
+		gc := cfg.Group
+		gc.ID, gc.ReplicaID, gc.Peers = pg.ID, cfg.Table.ReplicaID(pg.ID, n.self), peers
+		gc.Storage, gc.State, gc.Logger = st, state, n.log
+		gid := pg.ID
+		gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(gid, to, m) }
+		g, err := NewGroup(gc)
+		if err != nil {
+			return nil, err
+		}
+		n.groups[pg.ID] = g
+	}
+	return n, nil
+}
+
+// SetTransport sets the connections to the peers; call it before Run.
+func (n *Node) SetTransport(tr Transport) { n.tr = tr }
+
+// Table returns the placement table.
+func (n *Node) Table() *placement.Table { return n.table }
+
+// Self returns this node's index in the table.
+func (n *Node) Self() int { return n.self }
+
+// Group returns this node's replica of group g, or nil.
+func (n *Node) Group(g int) *Group { return n.groups[g] }
+
+// Run drives the node's replicas until ctx is done and waits for them.
+func (n *Node) Run(ctx context.Context) {
+	for _, g := range n.groups {
+		if g != nil {
+			n.wg.Go(func() { g.Run(ctx) })
+		}
+	}
+	n.wg.Go(func() { n.serveForwarded(ctx) })
+	<-ctx.Done()
+	n.closed.Store(true)
+	n.wg.Wait()
+	n.fwdMu.Lock()
+	for id, f := range n.fwd {
+		delete(n.fwd, id)
+		f.timer.Stop()
+		f.r.Done(nil, nil, ErrStopped)
+	}
+	n.fwdMu.Unlock()
+}
+
+// nodeOf returns the index of the node that holds replica id of group g, or
+// -1.
+func (n *Node) nodeOf(g int, id uint64) int {
+	if id == 0 {
+		return -1
+	}
+	for _, ni := range n.table.Groups()[g].Replicas {
+		if n.table.ReplicaID(g, ni) == id {
+			return ni
+		}
+	}
+	return -1
+}
+
+// Leader returns the index of the node believed to lead group g, or -1.
+func (n *Node) Leader(g int) int {
+	id := n.hints[g].Load()
+	if loc := n.groups[g]; loc != nil {
+		id = loc.Leader()
+	}
+	return n.nodeOf(g, id)
+}
+
+// ClientAddr returns the advertised client address of node i, "" while
+// unknown.
+func (n *Node) ClientAddr(i int) string {
+	if i == n.self {
+		return n.cfg.Addr
+	}
+	if n.tr == nil {
+		return ""
+	}
+	return n.tr.Meta(n.table.Nodes()[i].ID)
+}
+
+func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
+	ni := n.nodeOf(g, to)
+	if ni < 0 || n.tr == nil {
+		return false
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return false
+	}
+	return n.tr.Send(n.table.Nodes()[ni].ID, peer.Frame{Kind: frameRaft, Group: uint32(g), Data: b})
+}
+
+// Handle receives a frame from a peer (see peer.Handler).
+func (n *Node) Handle(from string, f peer.Frame) {
+	if int(f.Group) >= len(n.groups) {
+		n.log.Warn("frame for an unknown group", "from", from, "group", f.Group)
+		return
+	}
+	switch f.Kind {
+	case frameRaft:
+		g := n.groups[f.Group]
+		if g == nil {
+			return
+		}
+		m := new(raftpb.Message)
+		if err := proto.Unmarshal(f.Data, m); err != nil {
+			n.log.Warn("undecodable raft message", "from", from, "err", err)
+			return
+		}
+		g.Step(m)
+	case frameForward:
+		select {
+		case n.fwdIn <- inbound{from, f}:
+		default:
+			n.replyForward(from, f.Group, f.Data, nil, nil, ErrBusy)
+		}
+	case frameReply:
+		n.forwardAnswered(f)
+	default:
+		n.log.Warn("frame of an unknown kind", "from", from, "kind", f.Kind)
+	}
+}
+
+// Do runs r on group g: on this node when it leads the group (or for a
+// Stale request, holds a replica), otherwise on the leader's node. While the
+// group has no leader, or its leader moves, Do keeps trying for up to
+// NodeConfig.Retry; requests that were never run are retried, never those
+// whose outcome is unknown.
+func (n *Node) Do(g int, r *Request) {
+	deadline := time.Now().Add(n.cfg.Retry)
+	done := r.Done
+	var try func()
+	attempt := *r
+	attempt.Done = func(reply []byte, ends []int, err error) {
+		if (errors.Is(err, ErrNotLeader) || errors.Is(err, ErrTryAgain)) && time.Now().Before(deadline) && !n.closed.Load() {
+			time.AfterFunc(n.cfg.Group.Tick, try)
+			return
+		}
+		done(reply, ends, err)
+	}
+	try = func() { n.route(g, &attempt) }
+	try()
+}
+
+// route sends r once to where group g's leader is thought to be.
+func (n *Node) route(g int, r *Request) {
+	loc := n.groups[g]
+	if loc != nil && (r.Mode == Stale || loc.Leader() == loc.cfg.ReplicaID) {
+		loc.Submit(r)
+		return
+	}
+	target := n.Leader(g)
+	if target < 0 || target == n.self {
+		if loc == nil {
+			// Ask one of the group's nodes; it answers with its leader.
+			reps := n.table.Groups()[g].Replicas
+			target = reps[int(time.Now().UnixNano()%int64(len(reps)))]
+		} else {
+			r.Done(nil, nil, ErrTryAgain)
+			return
+		}
+	}
+	n.forward(target, g, r)
+}
+
+// forward sends r to node target and arranges for its answer, or for
+// ErrUnknown (writes) or ErrTryAgain (reads) when none comes in time.
+func (n *Node) forward(target, g int, r *Request) {
+	n.fwdMu.Lock()
+	n.fwdNext++
+	id := n.fwdNext
+	f := &forwarded{r: r}
+	n.fwd[id] = f
+	wait := n.cfg.Group.WriteTimeout + n.cfg.Group.Tick*time.Duration(n.cfg.Group.ElectionTicks)
+	f.timer = time.AfterFunc(wait, func() { n.forwardTimedOut(id) })
+	n.fwdMu.Unlock()
+
+	b := make([]byte, 0, 64)
+	b = appendU64(b, id)
+	b = append(b, byte(r.Mode), byte(r.Proto))
+	b = appendCommands(b, r.Cmds)
+	if !n.tr.Send(n.table.Nodes()[target].ID, peer.Frame{Kind: frameForward, Group: uint32(g), Data: b}) {
+		if n.take(id) != nil {
+			f.timer.Stop()
+			r.Done(nil, nil, ErrTryAgain) // never sent: safe to retry
+		}
+	}
+}
+
+func (n *Node) take(id uint64) *forwarded {
+	n.fwdMu.Lock()
+	defer n.fwdMu.Unlock()
+	f := n.fwd[id]
+	delete(n.fwd, id)
+	return f
+}
+
+func (n *Node) forwardTimedOut(id uint64) {
+	f := n.take(id)
+	if f == nil {
+		return
+	}
+	if f.r.Mode == Write {
+		f.r.Done(nil, nil, ErrUnknown)
+	} else {
+		f.r.Done(nil, nil, ErrTryAgain)
+	}
+}
+
+// Forwarded-request statuses.
+var statusErrs = []error{nil, ErrNotLeader, ErrBusy, ErrTryAgain, ErrUnknown, ErrStopped}
+
+func statusOf(err error) byte {
+	for i, e := range statusErrs {
+		if e != nil && errors.Is(err, e) {
+			return byte(i)
+		}
+	}
+	if err != nil {
+		return 4
+	}
+	return 0
+}
+
+// forwardAnswered hands a peer's answer to the waiting request.
+//
+//	reply frame: id u64 | status u8 | leader hint u64 | n uvarint | n × end uvarint | replies
+func (n *Node) forwardAnswered(f peer.Frame) {
+	d := decoder{b: f.Data}
+	id, status, hint := d.u64(), d.u8(), d.u64()
+	cnt := d.uvarint()
+	if d.err != nil || int(status) >= len(statusErrs) || cnt > uint64(len(d.b))+1 {
+		n.log.Warn("undecodable forwarded reply")
+		return
+	}
+	ends := make([]int, cnt)
+	for i := range ends {
+		ends[i] = int(d.uvarint())
+	}
+	if d.err != nil {
+		return
+	}
+	if hint != 0 && int(f.Group) < len(n.hints) {
+		n.hints[f.Group].Store(hint)
+	}
+	fw := n.take(id)
+	if fw == nil {
+		return
+	}
+	fw.timer.Stop()
+	if err := statusErrs[status]; err != nil {
+		fw.r.Done(nil, nil, err)
+		return
+	}
+	fw.r.Done(d.b, ends, nil)
+}
+
+// serveForwarded runs the requests other nodes forward here, on the
+// node's own goroutine so that a peer's read loop never waits for a group.
+func (n *Node) serveForwarded(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case in := <-n.fwdIn:
+			n.serveOne(in)
+		}
+	}
+}
+
+func (n *Node) serveOne(in inbound) {
+	d := decoder{b: in.f.Data}
+	d.u64() // the request's id, sent back as it came
+	mode, proto := Mode(d.u8()), int(d.u8())
+	cmds := d.commands()
+	if d.err != nil || mode > Stale {
+		n.log.Warn("undecodable forwarded request", "from", in.from)
+		return
+	}
+	idb := in.f.Data[:8]
+	g := n.groups[in.f.Group]
+	if g == nil {
+		n.replyForward(in.from, in.f.Group, idb, nil, nil, ErrNotLeader)
+		return
+	}
+	g.Submit(&Request{Cmds: cmds, Proto: proto, Mode: mode, Done: func(reply []byte, ends []int, err error) {
+		n.replyForward(in.from, in.f.Group, idb, reply, ends, err)
+	}})
+}
+
+func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends []int, err error) {
+	if len(idb) < 8 {
+		return
+	}
+	var hint uint64
+	if loc := n.groups[g]; loc != nil {
+		hint = loc.Leader()
+	} else {
+		hint = n.hints[g].Load()
+	}
+	b := make([]byte, 0, 32+len(reply)+2*len(ends))
+	b = append(b, idb[:8]...)
+	b = append(b, statusOf(err))
+	b = appendU64(b, hint)
+	b = binary.AppendUvarint(b, uint64(len(ends)))
+	for _, e := range ends {
+		b = binary.AppendUvarint(b, uint64(e))
+	}
+	b = append(b, reply...)
+	n.tr.Send(to, peer.Frame{Kind: frameReply, Group: g, Data: b})
+}

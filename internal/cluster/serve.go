@@ -1,0 +1,502 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/server"
+	"github.com/data-cluster/data-cluster/internal/slot"
+)
+
+// Server serves clients on a cluster node, in both protocols: every command
+// is sent to the leader of its key's group, on this node or forwarded to
+// another, and the replies come back in request order. A node never answers
+// MOVED: forwarding is always correct, a MOVED breaks clients that are not
+// cluster-aware, and cluster-aware clients learn the leaders from CLUSTER
+// SLOTS and so mostly reach them directly.
+//
+// Its methods are safe for concurrent use.
+type Server struct {
+	node   *Node
+	log    *slog.Logger
+	limits resp.Limits
+
+	mu      sync.Mutex
+	lns     map[net.Listener]struct{}
+	conns   map[*clientConn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+	nextID  int64
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("cluster: server closed")
+
+// NewServer returns a Server for the clients of node n.
+func NewServer(n *Node, limits resp.Limits, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{node: n, log: log, limits: limits, lns: map[net.Listener]struct{}{},
+		conns: map[*clientConn]struct{}{}}
+}
+
+// Serve accepts clients on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.nextID++
+		c := newClientConn(s, nc, s.nextID)
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// Shutdown stops accepting clients, closes every connection and waits for
+// them until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// maxQueryBuf bounds a client's unread input, as Redis's
+// client-query-buffer-limit (1 GiB) does.
+const maxQueryBuf = 1 << 30
+
+// clientConn is one client's connection, served by one goroutine.
+type clientConn struct {
+	s      *Server
+	nc     net.Conn
+	id     int64
+	buf    []byte
+	r, w   int
+	argv   [][]byte
+	began  bool // the protocol was chosen by the first byte
+	isRESP bool
+	proto  int
+	ro     bool // READONLY: reads may be served by any replica
+	quit   bool
+
+	inMulti bool
+	dirty   bool
+	queued  [][][]byte
+
+	// The replies of one read: from groups' requests or made here.
+	items []item
+	reqs  []*pending // by group
+	local resp.Writer
+	locEn []int
+	out   resp.Writer
+	done  chan struct{}
+}
+
+// item is one reply to come, from a group's request or the local writer.
+type item struct {
+	src int // group, or -1 for local
+	idx int
+}
+
+// pending is the request of one read's commands for one group.
+type pending struct {
+	cmds  [][][]byte
+	write bool
+	reply []byte
+	ends  []int
+	err   error
+}
+
+func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
+	return &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2,
+		reqs: make([]*pending, len(s.node.groups)), done: make(chan struct{}, len(s.node.groups))}
+}
+
+func (c *clientConn) serve() {
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.log.Error("panic while serving a connection; closing it",
+				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+		}
+		c.nc.Close()
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+		c.s.wg.Done()
+	}()
+	for {
+		if c.w == len(c.buf) {
+			if len(c.buf) >= maxQueryBuf {
+				return
+			}
+			nb := make([]byte, 2*len(c.buf))
+			copy(nb, c.buf[c.r:c.w])
+			c.w -= c.r
+			c.r = 0
+			c.buf = nb
+		}
+		n, err := c.nc.Read(c.buf[c.w:])
+		if n > 0 {
+			if !c.began {
+				c.began, c.isRESP = true, c.buf[c.r] == '*'
+			}
+			c.w += n
+			ok := c.process()
+			c.flush()
+			if len(c.out.Bytes()) > 0 {
+				if _, err := c.nc.Write(c.out.Bytes()); err != nil {
+					return
+				}
+				c.out.Reset()
+			}
+			if !ok || c.quit {
+				return
+			}
+			if c.r == c.w {
+				c.r, c.w = 0, 0
+			} else if c.r > 0 {
+				c.w = copy(c.buf, c.buf[c.r:c.w])
+				c.r = 0
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// process handles every whole command in the buffer; it reports false when
+// the connection must close once the replies are out.
+func (c *clientConn) process() bool {
+	for c.r < c.w {
+		var (
+			args [][]byte
+			n    int
+			err  error
+		)
+		if c.isRESP {
+			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv[:0], c.s.limits)
+		} else {
+			args, n, err = line.Parse(c.buf[c.r:c.w], c.argv[:0], line.MaxLen)
+		}
+		if err != nil {
+			if c.isRESP {
+				c.localError("ERR " + err.Error())
+			} else {
+				c.localLine(err.Error())
+			}
+			return false
+		}
+		if n == 0 {
+			return true
+		}
+		c.r += n
+		if len(args) == 0 {
+			continue
+		}
+		// The arguments point into c.buf, which stays as it is until the
+		// replies of this read are assembled; copy the slice headers.
+		args = append([][]byte(nil), args...)
+		if c.isRESP {
+			c.handle(args)
+		} else {
+			c.handleLine(args)
+		}
+		if c.quit {
+			return true
+		}
+	}
+	return true
+}
+
+// handle runs or queues one RESP command.
+func (c *clientConn) handle(args [][]byte) {
+	if !c.inMulti && c.clusterOnly(args) {
+		return
+	}
+	spec := command.Redis.Lookup(args[0])
+	if spec == nil {
+		c.reject(server.UnknownCommand(args))
+		return
+	}
+	if !spec.ArityOK(len(args)) {
+		c.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
+		return
+	}
+	if c.inMulti {
+		switch spec.Name {
+		case "exec", "discard", "multi", "watch", "quit", "reset":
+		default:
+			if spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0 {
+				c.reject("ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
+				return
+			}
+			if _, ok := c.slotOf(spec, args); !ok {
+				c.reject("CROSSSLOT Keys in request don't hash to the same slot")
+				return
+			}
+			c.queued = append(c.queued, cloneArgs(args))
+			c.localSimple("QUEUED")
+			return
+		}
+	}
+	switch spec.Kind {
+	case command.Keyed:
+		s, ok := c.slotOf(spec, args)
+		if !ok {
+			c.localError("CROSSSLOT Keys in request don't hash to the same slot")
+			return
+		}
+		c.add(c.s.node.table.GroupOf(s), args, spec.Flags&command.ReadOnly == 0)
+	default:
+		c.flush()
+		c.connCommand(spec, args)
+	}
+}
+
+// slotOf returns the slot of a command's keys, false if they span slots.
+// A command without keys goes to slot 0.
+func (c *clientConn) slotOf(spec *command.Spec, args [][]byte) (uint16, bool) {
+	keys := spec.Keys(args, nil)
+	if len(keys) == 0 {
+		return 0, true
+	}
+	s := slot.Of(keys[0])
+	for _, k := range keys[1:] {
+		if slot.Of(k) != s {
+			return 0, false
+		}
+	}
+	return s, true
+}
+
+// add queues a command for group g's request of this read.
+func (c *clientConn) add(g int, args [][]byte, write bool) {
+	p := c.reqs[g]
+	if p == nil {
+		p = &pending{}
+		c.reqs[g] = p
+	}
+	c.items = append(c.items, item{src: g, idx: len(p.cmds)})
+	p.cmds = append(p.cmds, args)
+	p.write = p.write || write
+}
+
+// flush sends every group its request, waits for the replies and appends
+// every pending reply to out in request order.
+func (c *clientConn) flush() {
+	if len(c.items) == 0 {
+		return
+	}
+	sent := 0
+	for g, p := range c.reqs {
+		if p == nil || len(p.cmds) == 0 {
+			continue
+		}
+		sent++
+		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write),
+			Done: func(reply []byte, ends []int, err error) {
+				p.reply = append(p.reply[:0], reply...)
+				p.ends = append(p.ends[:0], ends...)
+				p.err = err
+				c.done <- struct{}{}
+			}})
+	}
+	for range sent {
+		<-c.done
+	}
+	for _, it := range c.items {
+		if it.src < 0 {
+			c.out.AppendRaw(segment(c.local.Bytes(), c.locEn, it.idx))
+			continue
+		}
+		p := c.reqs[it.src]
+		if p.err != nil || it.idx >= len(p.ends) {
+			c.appendErr(p.err)
+			continue
+		}
+		c.out.AppendRaw(segment(p.reply, p.ends, it.idx))
+	}
+	c.items = c.items[:0]
+	c.local.Reset()
+	c.locEn = c.locEn[:0]
+	for _, p := range c.reqs {
+		if p != nil {
+			clear(p.cmds)
+			p.cmds, p.write, p.err = p.cmds[:0], false, nil
+		}
+	}
+}
+
+// wireProto is the reply format asked of groups: the RESP version, or 0
+// for the line protocol.
+func (c *clientConn) wireProto() int {
+	if !c.isRESP {
+		return 0
+	}
+	return c.proto
+}
+
+func (c *clientConn) mode(write bool) Mode {
+	switch {
+	case write:
+		return Write
+	case c.ro:
+		return Stale
+	}
+	return Read
+}
+
+// appendErr writes the reply for a request that failed as a whole.
+func (c *clientConn) appendErr(err error) {
+	msg := errorText(err)
+	if c.isRESP {
+		c.out.AppendError(msg)
+	} else {
+		c.out.AppendRaw([]byte(msg + "\n"))
+	}
+}
+
+// errorText is the client's error for a request that ended with err.
+func errorText(err error) string {
+	switch {
+	case errors.Is(err, ErrBusy):
+		return "BUSY server is busy, try again later"
+	case errors.Is(err, ErrUnknown):
+		return "UNKNOWN the write was not confirmed in time; it may or may not have been applied"
+	case errors.Is(err, ErrNotLeader), errors.Is(err, ErrTryAgain), errors.Is(err, ErrStopped):
+		return "CLUSTERDOWN The cluster is down"
+	case err == nil:
+		return "ERR no reply"
+	}
+	return "ERR " + err.Error()
+}
+
+func segment(buf []byte, ends []int, i int) []byte {
+	start := 0
+	if i > 0 {
+		start = ends[i-1]
+	}
+	return buf[start:ends[i]]
+}
+
+func (c *clientConn) endLocal() {
+	c.items = append(c.items, item{src: -1, idx: len(c.locEn)})
+	c.locEn = append(c.locEn, c.local.Len())
+}
+
+func (c *clientConn) localError(msg string) {
+	c.local.AppendError(msg)
+	c.endLocal()
+}
+
+func (c *clientConn) localSimple(msg string) {
+	c.local.AppendSimple(msg)
+	c.endLocal()
+}
+
+func (c *clientConn) localLine(msg string) {
+	c.local.AppendRaw([]byte(msg + "\n"))
+	c.endLocal()
+}
+
+// reject answers a command that was not run; inside MULTI it dooms the
+// transaction, as Redis does.
+func (c *clientConn) reject(msg string) {
+	if c.inMulti {
+		c.dirty = true
+	}
+	c.localError(msg)
+}
+
+// handleLine runs one line-protocol command.
+func (c *clientConn) handleLine(args [][]byte) {
+	spec := command.Line.Lookup(args[0])
+	switch {
+	case spec == nil:
+		c.localLine("ERR unknown command '" + clip(args[0]) + "'")
+	case !spec.ArityOK(len(args)):
+		c.localLine("ERR wrong number of arguments for '" + string(args[0]) + "'")
+	case spec.Kind == command.AllShards: // LIST
+		c.flush()
+		keys, err := c.allKeys([]byte("*"))
+		if err != nil {
+			c.out.AppendRaw([]byte(errorText(err) + "\n"))
+			return
+		}
+		for i, k := range keys {
+			if i > 0 {
+				c.out.AppendRaw([]byte(","))
+			}
+			c.out.AppendRaw(k)
+		}
+		c.out.AppendRaw([]byte("\n"))
+	default:
+		c.add(c.s.node.table.GroupOfKey(args[1]), args, spec.Flags&command.ReadOnly == 0)
+	}
+}
+
+func cloneArgs(args [][]byte) [][]byte {
+	out := make([][]byte, len(args))
+	for i, a := range args {
+		out[i] = append([]byte(nil), a...)
+	}
+	return out
+}
+
+func clip(b []byte) string {
+	if len(b) > 128 {
+		b = b[:128]
+	}
+	return string(b)
+}
