@@ -68,6 +68,10 @@ func (c clusterOptions) validate(o options) error {
 		return errors.New("--addr is required with --initial-cluster")
 	case c.replicas < 1:
 		return fmt.Errorf("invalid value %d for --replicas: must be at least 1", c.replicas)
+	case o.sec.tlsAddr != "":
+		return errors.New("--tls-addr is not supported with --initial-cluster yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes")
+	case o.sec.maxMemory != 0:
+		return errors.New("--maxmemory is not supported with --initial-cluster: eviction would differ between replicas")
 	}
 	if _, _, err := net.SplitHostPort(c.peerAddr); err != nil {
 		return fmt.Errorf("invalid value %q for --peer-addr: %v", c.peerAddr, err)
@@ -239,7 +243,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		}
 	}
 	tr, err := peer.New(peer.Config{ClusterID: id, NodeID: co.nodeID, Meta: advertise, Listener: pln,
-		Peers: peers, TLS: ptls, Logger: log}, node)
+		Peers: peers, TLS: ptls, Logger: log, OnDisconnect: node.PeerDown}, node)
 	if err != nil {
 		ln.Close()
 		pln.Close()
@@ -254,7 +258,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	wg.Go(func() { node.Run(nctx) })
 	lim := resp.DefaultLimits()
 	lim.MaxBulkLen = int64(opts.maxBulkLen)
-	srv := cluster.NewServer(node, lim, log)
+	srv := cluster.NewServer(node, cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass, Logger: log})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

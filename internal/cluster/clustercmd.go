@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/slot"
@@ -318,12 +319,23 @@ func (n *Node) info() string {
 			g, st.Role, lead, st.Term, st.Commit, st.Applied, s.LeaderChanges.Load(), s.Proposals.Load(), avg,
 			s.Dropped.Load(), s.Unknown.Load(), s.Reads.Load(), s.Snapshots.Load(), st.Keys)
 	}
-	if ps, ok := n.tr.(interface{ PeerBytes() map[string][2]int64 }); ok {
+	if ps, ok := n.tr.(interface{ Stats() map[string]peer.PeerStats }); ok {
 		b.WriteString("\r\n# Peers\r\n")
-		for id, v := range ps.PeerBytes() {
-			fmt.Fprintf(&b, "peer_%s:bytes_sent=%d,bytes_received=%d\r\n", id, v[0], v[1])
+		stats := ps.Stats()
+		for _, nd := range n.table.Nodes() {
+			if st, ok := stats[nd.ID]; ok {
+				fmt.Fprintf(&b, "peer_%s:connected=%d,bytes_sent=%d,bytes_received=%d,frames_sent=%d,frames_dropped=%d\r\n",
+					nd.ID, b2i(st.Connected), st.BytesSent, st.BytesRecv, st.FramesSent, st.FramesDropped)
+			}
 		}
 	}
 	fmt.Fprintf(&b, "\r\n# Keyspace\r\ndb0:keys=%d,expires=0,avg_ttl=0\r\n", keys)
 	return b.String()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

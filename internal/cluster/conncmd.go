@@ -17,16 +17,15 @@ import (
 func (c *clientConn) clusterOnly(args [][]byte) bool {
 	switch strings.ToLower(string(args[0])) {
 	case "cluster":
-		c.flush()
 		c.cluster(args)
 	case "readonly":
 		c.ro = true
-		c.localSimple("OK")
+		c.out.AppendOK()
 	case "readwrite":
 		c.ro = false
-		c.localSimple("OK")
+		c.out.AppendOK()
 	case "asking":
-		c.localSimple("OK")
+		c.out.AppendOK()
 	default:
 		return false
 	}
@@ -66,7 +65,11 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		w.SetProto(2)
 		w.AppendSimple("RESET")
 	case "auth":
-		w.AppendError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+		if msg := c.authenticate(args); msg != "" {
+			w.AppendError(msg)
+		} else {
+			w.AppendOK()
+		}
 	case "client":
 		c.client(w, args)
 	case "command":
@@ -153,6 +156,25 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 			return
 		}
 		proto = int(v)
+	}
+	for i := 2; i < len(args); i++ {
+		switch opt := strings.ToLower(string(args[i])); {
+		case opt == "auth" && i+2 < len(args):
+			if msg := c.authenticate(args[i : i+3]); msg != "" {
+				w.AppendError(msg)
+				return
+			}
+			i += 2
+		case opt == "setname" && i+1 < len(args):
+			i++
+		default:
+			w.AppendError("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
+			return
+		}
+	}
+	if !c.authed {
+		w.AppendError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
+		return
 	}
 	c.proto = proto
 	w.SetProto(proto)

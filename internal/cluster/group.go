@@ -113,6 +113,10 @@ type GroupConfig struct {
 	// Peers are the Raft ids of the group's founding replicas, this one
 	// included; used only when State is empty.
 	Peers []uint64
+	// Preferred is the replica that should lead the group, so that leaders
+	// spread evenly over the nodes: a leader hands leadership over to it
+	// once it is up to date. 0 for none.
+	Preferred uint64
 	// Storage keeps the log; State is what it held at start.
 	Storage Storage
 	State   State
@@ -200,6 +204,7 @@ type Group struct {
 	reads    []*Request            // waiting for the next ReadIndex round
 	rounds   map[uint64]*readRound // ReadIndex rounds under way, by context
 	nextRead uint64
+	ticks    uint64
 	expiring time.Time // while an expiry entry is in flight: when to give up on it
 	expBuf   [][]byte
 	buf      []byte
@@ -480,6 +485,25 @@ func (g *Group) tick() {
 	}
 	if g.isLeader && now.After(g.expiring) {
 		g.proposeExpiry(now)
+	}
+	if g.ticks++; g.isLeader && g.ticks%uint64(g.cfg.ElectionTicks) == 0 {
+		g.handOver()
+	}
+}
+
+// handOver transfers leadership to the preferred replica when it is up to
+// date and reachable. It runs once per election timeout, so a preferred
+// replica that keeps failing costs at most a short pause per timeout.
+func (g *Group) handOver() {
+	p := g.cfg.Preferred
+	if p == 0 || p == g.cfg.ReplicaID {
+		return
+	}
+	st := g.rn.Status()
+	pr, ok := st.Progress[p]
+	if ok && pr.RecentActive && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
+		g.log.Info("handing leadership to the preferred replica", "to", p)
+		g.rn.TransferLeader(p)
 	}
 }
 

@@ -25,10 +25,11 @@ const (
 )
 
 // Transport is what a Node needs of the connections to its peers: sending
-// frames, and each peer's advertised client address (exchanged when they
-// connect). It is safe for concurrent use.
+// frames, whether a peer is connected, and each peer's advertised client
+// address (exchanged when they connect). It is safe for concurrent use.
 type Transport interface {
 	peer.Sender
+	Connected(id string) bool
 	Meta(id string) string
 }
 
@@ -75,6 +76,7 @@ type Node struct {
 // forwarded is a request waiting for another node's answer.
 type forwarded struct {
 	r     *Request
+	to    int // the node it was sent to
 	timer *time.Timer
 }
 
@@ -116,6 +118,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		gc := cfg.Group
 		gc.ID, gc.ReplicaID, gc.Peers = pg.ID, cfg.Table.ReplicaID(pg.ID, n.self), peers
+		gc.Preferred = peers[0]
 		gc.Storage, gc.State, gc.Logger = st, state, n.log
 		gid := pg.ID
 		gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(gid, to, m) }
@@ -277,7 +280,38 @@ func (n *Node) route(g int, r *Request) {
 			return
 		}
 	}
+	if !n.tr.Connected(n.table.Nodes()[target].ID) {
+		// The leader we know of is unreachable: most likely it died and
+		// an election is under way. Nothing was sent, so wait and retry.
+		n.hints[g].Store(0)
+		r.Done(nil, nil, ErrTryAgain)
+		return
+	}
 	n.forward(target, g, r)
+}
+
+// PeerDown ends the requests forwarded to the node with ID id, whose
+// connection was lost: their outcome is unknown for writes, and reads are
+// retried. Wire it to the transport's disconnect notice.
+func (n *Node) PeerDown(id string) {
+	ni := n.table.NodeIndex(id)
+	var lost []*forwarded
+	n.fwdMu.Lock()
+	for fid, f := range n.fwd {
+		if f.to == ni {
+			delete(n.fwd, fid)
+			lost = append(lost, f)
+		}
+	}
+	n.fwdMu.Unlock()
+	for _, f := range lost {
+		f.timer.Stop()
+		if f.r.Mode == Write {
+			f.r.Done(nil, nil, ErrUnknown)
+		} else {
+			f.r.Done(nil, nil, ErrTryAgain)
+		}
+	}
 }
 
 // forward sends r to node target and arranges for its answer, or for
@@ -286,7 +320,7 @@ func (n *Node) forward(target, g int, r *Request) {
 	n.fwdMu.Lock()
 	n.fwdNext++
 	id := n.fwdNext
-	f := &forwarded{r: r}
+	f := &forwarded{r: r, to: target}
 	n.fwd[id] = f
 	wait := n.cfg.Group.WriteTimeout + n.cfg.Group.Tick*time.Duration(n.cfg.Group.ElectionTicks)
 	f.timer = time.AfterFunc(wait, func() { n.forwardTimedOut(id) })

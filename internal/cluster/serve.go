@@ -2,10 +2,12 @@ package cluster
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,9 +27,9 @@ import (
 //
 // Its methods are safe for concurrent use.
 type Server struct {
-	node   *Node
-	log    *slog.Logger
-	limits resp.Limits
+	node *Node
+	cfg  ServerConfig
+	log  *slog.Logger
 
 	mu      sync.Mutex
 	lns     map[net.Listener]struct{}
@@ -40,12 +42,24 @@ type Server struct {
 // ErrServerClosed is returned by Serve after Shutdown.
 var ErrServerClosed = errors.New("cluster: server closed")
 
+// ServerConfig tunes a Server.
+type ServerConfig struct {
+	// Limits bound RESP requests.
+	Limits resp.Limits
+	// Password, when set, must be given with AUTH (or HELLO … AUTH)
+	// before any other command, as Redis's requirepass.
+	Password string
+	// Logger receives the server's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
 // NewServer returns a Server for the clients of node n.
-func NewServer(n *Node, limits resp.Limits, log *slog.Logger) *Server {
+func NewServer(n *Node, cfg ServerConfig) *Server {
+	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{node: n, log: log, limits: limits, lns: map[net.Listener]struct{}{},
+	return &Server{node: n, cfg: cfg, log: log, lns: map[net.Listener]struct{}{},
 		conns: map[*clientConn]struct{}{}}
 }
 
@@ -128,6 +142,7 @@ type clientConn struct {
 	proto  int
 	ro     bool // READONLY: reads may be served by any replica
 	quit   bool
+	authed bool
 
 	inMulti bool
 	dirty   bool
@@ -158,7 +173,7 @@ type pending struct {
 }
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
-	return &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2,
+	return &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg.Password == "",
 		reqs: make([]*pending, len(s.node.groups)), done: make(chan struct{}, len(s.node.groups))}
 }
 
@@ -225,7 +240,7 @@ func (c *clientConn) process() bool {
 			err  error
 		)
 		if c.isRESP {
-			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv[:0], c.s.limits)
+			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv[:0], c.s.cfg.Limits)
 		} else {
 			args, n, err = line.Parse(c.buf[c.r:c.w], c.argv[:0], line.MaxLen)
 		}
@@ -261,9 +276,6 @@ func (c *clientConn) process() bool {
 
 // handle runs or queues one RESP command.
 func (c *clientConn) handle(args [][]byte) {
-	if !c.inMulti && c.clusterOnly(args) {
-		return
-	}
 	spec := command.Redis.Lookup(args[0])
 	if spec == nil {
 		c.reject(server.UnknownCommand(args))
@@ -271,6 +283,10 @@ func (c *clientConn) handle(args [][]byte) {
 	}
 	if !spec.ArityOK(len(args)) {
 		c.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
+		return
+	}
+	if !c.authed && spec.Flags&command.NoAuth == 0 {
+		c.reject("NOAUTH Authentication required.")
 		return
 	}
 	if c.inMulti {
@@ -300,7 +316,9 @@ func (c *clientConn) handle(args [][]byte) {
 		c.add(c.s.node.table.GroupOf(s), args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
-		c.connCommand(spec, args)
+		if !c.clusterOnly(args) {
+			c.connCommand(spec, args)
+		}
 	}
 }
 
@@ -463,6 +481,14 @@ func (c *clientConn) reject(msg string) {
 func (c *clientConn) handleLine(args [][]byte) {
 	spec := command.Line.Lookup(args[0])
 	switch {
+	case spec == nil && len(args) == 2 && strings.EqualFold(string(args[0]), "auth"):
+		if msg := c.authenticate(args); msg != "" {
+			c.localLine(msg)
+		} else {
+			c.localLine("OK")
+		}
+	case spec != nil && !c.authed:
+		c.localLine("NOAUTH Authentication required.")
 	case spec == nil:
 		c.localLine("ERR unknown command '" + clip(args[0]) + "'")
 	case !spec.ArityOK(len(args)):
@@ -484,6 +510,24 @@ func (c *clientConn) handleLine(args [][]byte) {
 	default:
 		c.add(c.s.node.table.GroupOfKey(args[1]), args, spec.Flags&command.ReadOnly == 0)
 	}
+}
+
+// authenticate checks AUTH's arguments ([user] password) and returns the
+// error to answer, "" on success.
+func (c *clientConn) authenticate(args [][]byte) string {
+	pass := c.s.cfg.Password
+	if pass == "" {
+		return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+	}
+	user, given := []byte("default"), args[len(args)-1]
+	if len(args) == 3 {
+		user = args[1]
+	}
+	if len(args) > 3 || string(user) != "default" || subtle.ConstantTimeCompare(given, []byte(pass)) != 1 {
+		return "WRONGPASS invalid username-password pair or user is disabled."
+	}
+	c.authed = true
+	return ""
 }
 
 func cloneArgs(args [][]byte) [][]byte {

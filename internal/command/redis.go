@@ -33,6 +33,10 @@ var connCommands = []*Spec{
 	{Name: "discard", Arity: 1, Flags: Fast | NoMulti},
 	{Name: "watch", Arity: -2, Flags: Fast | NoMulti, FirstKey: 1, LastKey: -1, Step: 1},
 	{Name: "unwatch", Arity: 1, Flags: Fast | NoMulti},
+	{Name: "cluster", Arity: -2},
+	{Name: "readonly", Arity: 1, Flags: Fast},
+	{Name: "readwrite", Arity: 1, Flags: Fast},
+	{Name: "asking", Arity: 1, Flags: Fast},
 }
 
 func init() {

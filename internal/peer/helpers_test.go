@@ -125,6 +125,24 @@ func (b *board) waitLog(t testing.TB, parts ...string) {
 	})
 }
 
+// countLogs returns the number of log lines holding s.
+func (b *board) countLogs(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.countLogsLocked(s)
+}
+
+// countLogsLocked is countLogs with b.mu held.
+func (b *board) countLogsLocked(s string) int {
+	n := 0
+	for _, l := range b.logs {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
 func (b *board) logText() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -23,6 +23,12 @@ const memQueueLen = 4096
 // the same frames lost and the same delays on every run. Delays are measured
 // on the real clock.
 //
+// The Sender a member gets from Join copies each frame's data, never blocks,
+// and returns false when the receiver is not another member, when the
+// sender has left, or when 4096 frames already wait for the receiver. A
+// frame lost to a partition or to the drop rate counts as sent (true), as on
+// a real network.
+//
 // The methods of a Network and of the Senders it returns are safe for
 // concurrent use. A Handler may call Send, and the Network's setters, but
 // not Leave or Close.

@@ -81,7 +81,7 @@ type Config struct {
 	TLS *tls.Config
 	// MaxFrame is the largest payload accepted, in bytes. A larger frame
 	// from a peer ends the connection; a larger one given to Send is
-	// dropped.
+	// dropped. All nodes of a cluster should use the same value.
 	MaxFrame int
 	// QueueLen is the number of frames queued per peer, waiting to be
 	// written. Frames are queued while the peer is down too, and go out
@@ -104,8 +104,8 @@ type Config struct {
 	// and must not block for long.
 	OnConnect func(id string)
 	// OnDisconnect, when not nil, is called with the peer's ID each time a
-	// connection to it that OnConnect announced ends. Same rules as
-	// OnConnect.
+	// connection to it that OnConnect announced ends, including when Run
+	// returns. Same rules as OnConnect; Run waits for it.
 	OnDisconnect func(id string)
 	// Logger receives connection events and refusals; nil means
 	// slog.Default().
@@ -236,7 +236,8 @@ type PeerStats struct {
 	BytesSent uint64
 	// BytesRecv counts the bytes of frames read, headers included.
 	BytesRecv uint64
-	// FramesSent counts the frames written and flushed.
+	// FramesSent counts the frames written to connections, including
+	// those still buffered when a connection failed, which are lost.
 	FramesSent uint64
 	// FramesRecv counts the frames handed to the Handler.
 	FramesRecv uint64

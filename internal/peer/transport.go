@@ -48,7 +48,7 @@ type peer struct {
 	serving sync.Mutex
 
 	mu   sync.Mutex
-	cur  net.Conn // the newest connection handed to serve, nil once it ended
+	cur  net.Conn // the newest TCP connection handed to serve, nil once it ended
 	gen  uint64   // incremented for every connection handed to serve
 	meta string
 
@@ -65,7 +65,7 @@ func New(cfg Config, h Handler) (*Transport, error) {
 		return nil, err
 	}
 	if h == nil {
-		return nil, ErrConfig
+		return nil, errorf(ErrConfig, "nil handler")
 	}
 	t := &Transport{
 		cfg:   cfg,
@@ -230,7 +230,7 @@ func (t *Transport) serveAccepted(ctx context.Context, c net.Conn) {
 		return
 	}
 	c.SetDeadline(time.Time{})
-	t.serve(ctx, p, conn, br, h.meta, remote)
+	t.serve(ctx, p, c, conn, br, h.meta, remote)
 }
 
 // check reports which peer a hello comes from, or why it is refused.
@@ -317,20 +317,22 @@ func (t *Transport) dialOnce(ctx context.Context, p *peer) (bool, error) {
 		return false, err
 	}
 	c.SetDeadline(time.Time{})
-	t.serve(ctx, p, conn, br, meta, remote)
+	t.serve(ctx, p, c, conn, br, meta, remote)
 	return true, nil
 }
 
 // serve runs the connection to p after its handshake: it reads frames on
 // this goroutine and writes them on another, until either fails, ctx is
-// done or a newer connection to p replaces it. br holds what was read past
-// the handshake.
-func (t *Transport) serve(ctx context.Context, p *peer, conn net.Conn, br *bufio.Reader, meta, remote string) {
+// done or a newer connection to p replaces it. conn is the connection to
+// use, raw the TCP connection under it, which is what gets closed (at once,
+// without a TLS close_notify that could wait on a dead peer). br holds what
+// was read past the handshake.
+func (t *Transport) serve(ctx context.Context, p *peer, raw, conn net.Conn, br *bufio.Reader, meta, remote string) {
 	p.mu.Lock()
 	p.gen++
 	gen := p.gen
 	old := p.cur
-	p.cur = conn
+	p.cur = raw
 	p.mu.Unlock()
 	if old != nil {
 		old.Close() // its goroutine releases p.serving once it is gone
@@ -338,9 +340,9 @@ func (t *Transport) serve(ctx context.Context, p *peer, conn net.Conn, br *bufio
 	p.serving.Lock()
 	defer p.serving.Unlock()
 	p.mu.Lock()
-	if p.gen != gen {
+	if p.gen != gen || ctx.Err() != nil {
 		p.mu.Unlock()
-		return // replaced while waiting
+		return // replaced while waiting, or shutting down
 	}
 	p.meta = meta
 	p.connected.Store(true)
@@ -356,16 +358,16 @@ func (t *Transport) serve(ctx context.Context, p *peer, conn net.Conn, br *bufio
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		werr = t.write(conn, p, stop)
-		conn.Close() // ends the read below
+		raw.Close() // ends the read below
 	})
 	rerr := t.read(br, p)
-	conn.Close() // ends a write in progress
+	raw.Close() // ends a write in progress
 	close(stop)
 	wg.Wait()
 
 	p.mu.Lock()
 	replaced := p.gen != gen
-	if p.cur == conn {
+	if p.cur == raw {
 		p.cur = nil
 	}
 	p.connected.Store(false)
@@ -412,12 +414,13 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 		case <-stop:
 			return nil
 		}
-		n := uint64(0)
 		for more := true; more; {
+			// Counted first, so that a peer that has the frame finds
+			// it counted here.
+			p.framesSent.Add(1)
 			if err := writeFrame(bw, f); err != nil {
 				return err
 			}
-			n++
 			select {
 			case f = <-p.queue:
 			default:
@@ -427,12 +430,13 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		p.framesSent.Add(n)
 	}
 }
 
 // deadlineWriter sets a write deadline before every write to a connection
-// and counts the bytes written.
+// and counts the bytes written. Bytes are counted before they are written,
+// so that a peer that has them finds them counted here, and uncounted if
+// the write fails.
 type deadlineWriter struct {
 	c       net.Conn
 	timeout time.Duration
@@ -441,9 +445,12 @@ type deadlineWriter struct {
 
 // Write writes b to the connection within the timeout.
 func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.n.Add(uint64(len(b)))
 	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
 	n, err := w.c.Write(b)
-	w.n.Add(uint64(n))
+	if n < len(b) {
+		w.n.Add(-uint64(len(b) - n))
+	}
 	return n, err
 }
 

@@ -29,6 +29,16 @@ var extraConnHandlers = map[string]connHandler{
 	"save":     (*session).save,
 	"bgsave":   (*session).bgsave,
 	"lastsave": (*session).lastsave,
+	// A server started without --initial-cluster answers the cluster
+	// commands as a Redis without cluster support does.
+	"cluster":   (*session).noCluster,
+	"readonly":  (*session).noCluster,
+	"readwrite": (*session).noCluster,
+	"asking":    (*session).noCluster,
+}
+
+func (s *session) noCluster(w *resp.Writer, _ [][]byte) {
+	w.AppendError("ERR This instance has cluster support disabled")
 }
 
 func lower(b []byte) string { return strings.ToLower(string(b)) }

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/redis/go-redis/v9"
+)
+
+// testCluster is three real data-cluster processes on 127.0.0.1.
+type testCluster struct {
+	t     *testing.T
+	bin   string
+	addrs []string // client addresses, by node
+	args  [][]string
+	procs []*proc
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startCluster(t *testing.T, bin string) *testCluster {
+	t.Helper()
+	tc := &testCluster{t: t, bin: bin}
+	var peers []string
+	for i := range 3 {
+		tc.addrs = append(tc.addrs, freeAddr(t))
+		peers = append(peers, fmt.Sprintf("n%d=%s", i+1, freeAddr(t)))
+	}
+	initial := strings.Join(peers, ",")
+	base := t.TempDir()
+	for i := range 3 {
+		tc.args = append(tc.args, []string{"--addr", tc.addrs[i], "--node-id", fmt.Sprintf("n%d", i+1),
+			"--peer-addr", strings.SplitN(peers[i], "=", 2)[1], "--initial-cluster", initial,
+			"--data-dir", fmt.Sprintf("%s/n%d", base, i+1), "--fsync", "always"})
+		tc.procs = append(tc.procs, startBinary(t, bin, tc.args[i]...))
+	}
+	for i := range 3 {
+		tc.waitOK(i)
+	}
+	return tc
+}
+
+// waitOK waits until node i reports cluster_state:ok.
+func (tc *testCluster) waitOK(i int) {
+	tc.t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[i]})
+	defer rc.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := rc.ClusterInfo(context.Background()).Result()
+		if err == nil && strings.Contains(info, "cluster_state:ok") {
+			return
+		}
+		if time.Now().After(deadline) {
+			tc.t.Fatalf("node %d not ok: %q %v; stderr %s", i+1, info, err, tc.procs[i].stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// restart starts node i again with its flags and data dir.
+func (tc *testCluster) restart(i int) {
+	tc.t.Helper()
+	tc.procs[i] = startBinary(tc.t, tc.bin, tc.args[i]...)
+	tc.waitOK(i)
+}
+
+// leaderHeaviest returns the node that leads the most groups.
+func (tc *testCluster) leaderHeaviest() int {
+	tc.t.Helper()
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[0]})
+	defer rc.Close()
+	info, err := rc.Info(context.Background()).Result()
+	if err != nil {
+		tc.t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, m := range regexp.MustCompile(`leader=(n\d)`).FindAllStringSubmatch(info, -1) {
+		count[m[1]]++
+	}
+	best, most := 0, -1
+	for i := range 3 {
+		if c := count[fmt.Sprintf("n%d", i+1)]; c > most {
+			best, most = i, c
+		}
+	}
+	return best
+}
+
+func TestClusterServesAnyKey(t *testing.T) {
+	tc := startCluster(t, buildBinary(t))
+	ctx := context.Background()
+	var plain []*redis.Client
+	for _, a := range tc.addrs {
+		rc := redis.NewClient(&redis.Options{Addr: a})
+		defer rc.Close()
+		plain = append(plain, rc)
+	}
+	for i := range 30 {
+		k := fmt.Sprintf("key:%d", i)
+		if err := plain[i%3].Set(ctx, k, "v"+k, 0).Err(); err != nil {
+			t.Fatalf("SET %s on node %d: %v", k, i%3+1, err)
+		}
+		if got, err := plain[(i+1)%3].Get(ctx, k).Result(); err != nil || got != "v"+k {
+			t.Fatalf("GET %s on node %d: got %q, %v, want %q", k, (i+1)%3+1, got, err, "v"+k)
+		}
+	}
+	if n, err := plain[2].DBSize(ctx).Result(); err != nil || n != 30 {
+		t.Fatalf("DBSIZE: got %d, %v, want 30", n, err)
+	}
+	if err := plain[0].MSet(ctx, "a", "1", "b", "2").Err(); err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT") {
+		t.Fatalf("MSET across slots: got %v, want CROSSSLOT", err)
+	}
+	if err := plain[0].MSet(ctx, "{u}a", "1", "{u}b", "2").Err(); err != nil {
+		t.Fatalf("MSET in one slot: %v", err)
+	}
+	if s, err := plain[1].ClusterKeySlot(ctx, "foo").Result(); err != nil || s != 12182 {
+		t.Fatalf("CLUSTER KEYSLOT foo: got %d, %v, want 12182", s, err)
+	}
+	// A transaction runs as one entry of its group's log.
+	cmds, err := plain[1].TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Incr(ctx, "{u}n")
+		p.Incr(ctx, "{u}n")
+		p.Get(ctx, "{u}a")
+		return nil
+	})
+	if err != nil || cmds[1].(*redis.IntCmd).Val() != 2 || cmds[2].(*redis.StringCmd).Val() != "1" {
+		t.Fatalf("MULTI/EXEC: %v %v", cmds, err)
+	}
+
+	// A cluster-aware client learns the map from CLUSTER SLOTS.
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: tc.addrs})
+	defer cc.Close()
+	for i := range 100 {
+		k := fmt.Sprintf("cc:%d", i)
+		if err := cc.Set(ctx, k, i, 0).Err(); err != nil {
+			t.Fatalf("ClusterClient SET: %v", err)
+		}
+	}
+	for i := range 100 {
+		if got, err := cc.Get(ctx, fmt.Sprintf("cc:%d", i)).Int(); err != nil || got != i {
+			t.Fatalf("ClusterClient GET cc:%d: got %d, %v", i, got, err)
+		}
+	}
+	slots, err := cc.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	covered := 0
+	for _, s := range slots {
+		covered += s.End - s.Start + 1
+		if len(s.Nodes) != 3 || len(s.Nodes[0].ID) != 40 {
+			t.Fatalf("CLUSTER SLOTS entry %+v: want 3 nodes with 40-character ids", s)
+		}
+	}
+	if covered != 16384 {
+		t.Fatalf("CLUSTER SLOTS covers %d slots, want 16384", covered)
+	}
+	// The line protocol on any node sees the whole cluster.
+	nc, err := net.Dial("tcp", tc.addrs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	fmt.Fprintf(nc, "SET line:1 x\nGET key:7\nDELETE key:7\nGET key:7\n")
+	want := "OK\nvkey:7\nOK\nERR key not found\n"
+	buf := make([]byte, len(want))
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := readFull(nc, buf); err != nil || string(buf) != want {
+		t.Fatalf("line protocol: got %q, %v, want %q", buf, err, want)
+	}
+}
+
+func readFull(c net.Conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := c.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// TestClusterKill9 kills the node leading the most groups under write load
+// and checks that writes flow again, that no acknowledged write is lost, and
+// that the history of reads and writes on a few registers, through every
+// node, is linearizable.
+func TestClusterKill9(t *testing.T) {
+	tc := startCluster(t, buildBinary(t))
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("CLUSTER_TEST_SEED"); s != "" {
+		seed, _ = strconv.ParseInt(s, 10, 64)
+	}
+	t.Logf("seed %d (CLUSTER_TEST_SEED to repeat)", seed)
+	victim := tc.leaderHeaviest()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		acked   = map[string]string{}
+		ops     []porcupine.Operation
+		killed  atomic.Bool
+		afterOK atomic.Int64 // writes acknowledged after the kill
+		start   = time.Now()
+		wg      sync.WaitGroup
+	)
+	now := func() int64 { return int64(time.Since(start)) }
+	const clients = 6
+	for c := range clients {
+		node := c % 3
+		rng := rand.New(rand.NewPCG(uint64(seed), uint64(c)))
+		rc := redis.NewClient(&redis.Options{Addr: tc.addrs[node], MaxRetries: -1,
+			ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
+		defer rc.Close()
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil && i < 100000; i++ {
+				if killed.Load() && node == victim {
+					return
+				}
+				// Unique keys for the lost-write check.
+				k, v := fmt.Sprintf("w:%d:%d", c, i), fmt.Sprintf("%d", rng.Uint64())
+				if rc.Set(ctx, k, v, 0).Err() == nil {
+					mu.Lock()
+					acked[k] = v
+					mu.Unlock()
+					if killed.Load() {
+						afterOK.Add(1)
+					}
+				}
+				// Registers for the linearizability check.
+				reg := fmt.Sprintf("reg{%d}", rng.IntN(4))
+				in := regInput{key: reg}
+				call := now()
+				var out regOutput
+				if rng.IntN(2) == 0 {
+					in.write, in.value = true, fmt.Sprintf("%d-%d", c, i)
+					err := rc.Set(ctx, reg, in.value, 0).Err()
+					if err != nil {
+						// Unknown outcome: it may take effect at any time.
+						mu.Lock()
+						ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: 1 << 62})
+						mu.Unlock()
+						continue
+					}
+				} else {
+					v, err := rc.Get(ctx, reg).Result()
+					if err != nil && !errors.Is(err, redis.Nil) {
+						continue // a failed read says nothing
+					}
+					out.value = v
+				}
+				ret := now()
+				mu.Lock()
+				ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
+				mu.Unlock()
+			}
+		})
+	}
+	waitFor(t, "writes before the kill", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 300 })
+	tc.procs[victim].stop(t, syscall.SIGKILL)
+	killedAt := time.Now()
+	killed.Store(true)
+	waitFor(t, "writes to flow again", func() bool { return afterOK.Load() > 50 })
+	t.Logf("writes flowed again within %v of the kill", time.Since(killedAt).Round(time.Millisecond))
+	tc.restart(victim)
+	waitFor(t, "writes after the restart", func() bool { return afterOK.Load() > 300 })
+	cancel()
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%d acknowledged writes, %d register operations", len(acked), len(ops))
+	for i, a := range tc.addrs {
+		rc := redis.NewClient(&redis.Options{Addr: a})
+		for k, v := range acked {
+			got, err := rc.Get(context.Background(), k).Result()
+			if err != nil || got != v {
+				rc.Close()
+				t.Fatalf("seed %d: acknowledged %s=%s reads %q, %v on node %d", seed, k, v, got, err, i+1)
+			}
+		}
+		rc.Close()
+	}
+	res, info := porcupine.CheckOperationsVerbose(registerModel, ops, 60*time.Second)
+	if res != porcupine.Ok {
+		f, _ := os.CreateTemp("", "cluster-history-*.html")
+		if f != nil {
+			porcupine.Visualize(registerModel, info, f)
+			f.Close()
+			t.Logf("history written to %s", f.Name())
+		}
+		t.Fatalf("seed %d: history is not linearizable (%v)", seed, res)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A register per key: GET returns the last value SET ("" for none).
+type regInput struct {
+	key   string
+	write bool
+	value string
+}
+
+type regOutput struct{ value string }
+
+var registerModel = porcupine.Model{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		by := map[string][]porcupine.Operation{}
+		var keys []string
+		for _, op := range history {
+			k := op.Input.(regInput).key
+			if _, ok := by[k]; !ok {
+				keys = append(keys, k)
+			}
+			by[k] = append(by[k], op)
+		}
+		out := make([][]porcupine.Operation, 0, len(keys))
+		for _, k := range keys {
+			out = append(out, by[k])
+		}
+		return out
+	},
+	Init: func() any { return "" },
+	Step: func(state, input, output any) (bool, any) {
+		in := input.(regInput)
+		if in.write {
+			return true, in.value
+		}
+		return output.(regOutput).value == state.(string), state
+	},
+	DescribeOperation: func(input, output any) string {
+		in := input.(regInput)
+		if in.write {
+			return "set " + in.value
+		}
+		return "get " + output.(regOutput).value
+	},
+}
