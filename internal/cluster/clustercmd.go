@@ -319,7 +319,9 @@ func (n *Node) info() string {
 			g, st.Role, lead, st.Term, st.Commit, st.Applied, s.LeaderChanges.Load(), s.Proposals.Load(), avg,
 			s.Dropped.Load(), s.Unknown.Load(), s.Reads.Load(), s.Snapshots.Load(), st.Keys)
 	}
-	if ps, ok := n.tr.(interface{ Stats() map[string]peer.PeerStats }); ok {
+	if ps, ok := n.tr.(interface {
+		Stats() map[string]peer.PeerStats
+	}); ok {
 		b.WriteString("\r\n# Peers\r\n")
 		stats := ps.Stats()
 		for _, nd := range n.table.Nodes() {
