@@ -492,8 +492,9 @@ func (g *Group) tick() {
 }
 
 // handOver transfers leadership to the preferred replica when it is up to
-// date and reachable. It runs once per election timeout, so a preferred
-// replica that keeps failing costs at most a short pause per timeout.
+// date. It runs once per election timeout, and Raft abandons a transfer
+// that has not completed within one, so a preferred replica that cannot take
+// over costs at most a short pause per timeout.
 func (g *Group) handOver() {
 	p := g.cfg.Preferred
 	if p == 0 || p == g.cfg.ReplicaID {
@@ -501,7 +502,7 @@ func (g *Group) handOver() {
 	}
 	st := g.rn.Status()
 	pr, ok := st.Progress[p]
-	if ok && pr.RecentActive && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
+	if ok && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
 		g.log.Info("handing leadership to the preferred replica", "to", p)
 		g.rn.TransferLeader(p)
 	}
@@ -598,6 +599,9 @@ func (g *Group) role(ss *raft.SoftState) {
 	g.isLeader = ss.RaftState == raft.StateLeader
 	if old := g.leader.Swap(ss.Lead); old != ss.Lead && ss.Lead != 0 {
 		g.stats.LeaderChanges.Add(1)
+		if ss.Lead == g.cfg.ReplicaID {
+			g.log.Info("this replica leads the group", "term", g.rn.BasicStatus().Term)
+		}
 	}
 	if was && !g.isLeader {
 		g.failReads(ErrTryAgain)

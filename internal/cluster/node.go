@@ -22,7 +22,13 @@ const (
 	frameRaft    = 1 // a Raft message for the group named in the frame
 	frameForward = 2 // a client request forwarded to the group's leader
 	frameReply   = 3 // the answer to a forwarded request
+	frameSnap    = 4 // a part of a Raft message too large for one frame
 )
+
+// snapChunk is the size of the parts a large Raft message (a snapshot) is
+// sent in, so that it never needs one huge frame and other groups' messages
+// interleave with it.
+const snapChunk = 1 << 20
 
 // Transport is what a Node needs of the connections to its peers: sending
 // frames, whether a peer is connected, and each peer's advertised client
@@ -68,9 +74,13 @@ type Node struct {
 	fwd     map[uint64]*forwarded // requests sent to other nodes, by id
 	fwdNext uint64
 
-	fwdIn  chan inbound // forwarded requests to hand to local groups
-	closed atomic.Bool
-	wg     sync.WaitGroup
+	fwdIn chan inbound // forwarded requests to hand to local groups
+
+	partsMu sync.Mutex
+	parts   map[partKey]*partial // large messages being received, by sender and group
+	partSeq atomic.Uint64
+	closed  atomic.Bool
+	wg      sync.WaitGroup
 }
 
 // forwarded is a request waiting for another node's answer.
@@ -78,6 +88,16 @@ type forwarded struct {
 	r     *Request
 	to    int // the node it was sent to
 	timer *time.Timer
+}
+
+type partial struct {
+	id  uint64
+	buf []byte
+}
+
+type partKey struct {
+	from  string
+	group uint32
 }
 
 type inbound struct {
@@ -88,7 +108,7 @@ type inbound struct {
 // NewNode opens this node's replicas. Call SetTransport, then Run.
 func NewNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, table: cfg.Table, fwd: make(map[uint64]*forwarded),
-		fwdIn: make(chan inbound, 4096)}
+		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial)}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -207,7 +227,61 @@ func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
 	if err != nil {
 		return false
 	}
-	return n.tr.Send(n.table.Nodes()[ni].ID, peer.Frame{Kind: frameRaft, Group: uint32(g), Data: b})
+	dst := n.table.Nodes()[ni].ID
+	if len(b) <= snapChunk {
+		return n.tr.Send(dst, peer.Frame{Kind: frameRaft, Group: uint32(g), Data: b})
+	}
+	// A large message goes in parts: message id u64 | total length u64 |
+	// bytes.
+	id := n.partSeq.Add(1)
+	for off := 0; off < len(b); off += snapChunk {
+		part := appendU64(make([]byte, 0, 16+snapChunk), id)
+		part = appendU64(part, uint64(len(b)))
+		part = append(part, b[off:min(off+snapChunk, len(b))]...)
+		if !n.tr.Send(dst, peer.Frame{Kind: frameSnap, Group: uint32(g), Data: part}) {
+			return false // the receiver drops the partial message when the next one starts
+		}
+	}
+	return true
+}
+
+// maxMessage bounds a large message reassembled from parts (4 GiB).
+const maxMessage = 4 << 30
+
+// part adds one part of a large message from a peer and steps the message
+// once it is whole. Parts of one message arrive in order on the peer's one
+// connection; a part that does not continue the message under way starts a
+// new one.
+func (n *Node) part(from string, f peer.Frame) {
+	d := decoder{b: f.Data}
+	id, total := d.u64(), d.u64()
+	if d.err != nil || total > maxMessage {
+		n.log.Warn("bad message part", "from", from)
+		return
+	}
+	k := partKey{from, f.Group}
+	n.partsMu.Lock()
+	p := n.parts[k]
+	if p == nil || p.id != id {
+		p = &partial{id: id, buf: make([]byte, 0, total)}
+		n.parts[k] = p
+	}
+	if len(p.buf)+len(d.b) > int(total) {
+		delete(n.parts, k)
+		n.partsMu.Unlock()
+		n.log.Warn("bad message part", "from", from)
+		return
+	}
+	p.buf = append(p.buf, d.b...)
+	buf := p.buf
+	whole := len(buf) == int(total)
+	if whole {
+		delete(n.parts, k)
+	}
+	n.partsMu.Unlock()
+	if whole {
+		n.Handle(from, peer.Frame{Kind: frameRaft, Group: f.Group, Data: buf})
+	}
 }
 
 // Handle receives a frame from a peer (see peer.Handler).
@@ -236,6 +310,8 @@ func (n *Node) Handle(from string, f peer.Frame) {
 		}
 	case frameReply:
 		n.forwardAnswered(f)
+	case frameSnap:
+		n.part(from, f)
 	default:
 		n.log.Warn("frame of an unknown kind", "from", from, "kind", f.Kind)
 	}
