@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // testCluster is three real data-cluster processes on 127.0.0.1.
@@ -369,4 +372,45 @@ var registerModel = porcupine.Model{
 		}
 		return "get " + output.(regOutput).value
 	},
+}
+
+// Wrong starts of a cluster node get one clear line and a non-zero exit.
+func TestClusterFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	initial := "n1=127.0.0.1:17001,n2=127.0.0.1:17002,n3=127.0.0.1:17003"
+	base := func(extra ...string) []string {
+		return append([]string{"--addr", "127.0.0.1:0", "--node-id", "n1", "--peer-addr", "127.0.0.1:0",
+			"--initial-cluster", initial, "--data-dir", filepath.Join(dir, "n1")}, extra...)
+	}
+	other := filepath.Join(dir, "other")
+	if err := claimDataDir(other, "0123456789abcdef", "n2"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"id missing", base("--node-id", "n9"), exitUsage, `--node-id "n9" is not in --initial-cluster`},
+		{"bad id", base("--node-id", "n 1"), exitUsage, "invalid value \"n 1\" for --node-id"},
+		{"duplicate id", base("--initial-cluster", "n1=127.0.0.1:1,n1=127.0.0.1:2"), exitUsage, "duplicate"},
+		{"duplicate address", base("--initial-cluster", "n1=127.0.0.1:1,n2=127.0.0.1:1"), exitUsage, "duplicate"},
+		{"no data dir", base("--data-dir", ""), exitUsage, "--data-dir is required"},
+		{"no peer addr", base("--peer-addr", ""), exitUsage, "--peer-addr is required"},
+		{"too many replicas", base("--replicas", "4"), exitUsage, "replicas"},
+		{"peer flags alone", []string{"--node-id", "n1", "--peer-addr", "127.0.0.1:1"}, exitUsage, "need --initial-cluster"},
+		{"maxmemory", base("--maxmemory", "1mb"), exitUsage, "--maxmemory is not supported"},
+		{"another node's dir", base("--data-dir", other), exitError, "belongs to another cluster or node"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr testutil.SyncBuffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if code != tt.code || !strings.Contains(stderr.String(), tt.want) || len(lines) != 1 {
+				t.Fatalf("got exit %d and %q, want exit %d and one line with %q", code, stderr.String(), tt.code, tt.want)
+			}
+		})
+	}
 }
