@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/data-cluster/data-cluster/internal/cluster"
+	"github.com/data-cluster/data-cluster/internal/metrics"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/raftlog"
@@ -236,6 +237,13 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
 	}
+	mln, err := opts.obs.listenMetrics()
+	if err != nil {
+		ln.Close()
+		pln.Close()
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
 	peers := map[string]string{}
 	for _, n := range table.Nodes() {
 		if n.ID != co.nodeID {
@@ -262,6 +270,8 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	stopMetrics := serveMetrics(mln, metrics.Handler(cluster.NewCollector(node), node.Healthy), log)
+	defer stopMetrics()
 	fmt.Fprintf(stdout, "Server listening on %s — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n", ln.Addr())
 	log.Info("cluster node started", "node", co.nodeID, "addr", ln.Addr().String(), "peer_addr", pln.Addr().String(),
 		"advertise", advertise, "nodes", len(table.Nodes()), "shards", opts.shards, "replicas", co.replicas, "fsync", mode.String())

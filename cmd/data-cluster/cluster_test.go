@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,6 +30,7 @@ type testCluster struct {
 	t     *testing.T
 	bin   string
 	addrs []string // client addresses, by node
+	mets  []string // metrics addresses, by node
 	args  [][]string
 	procs []*proc
 }
@@ -48,6 +51,7 @@ func startCluster(t *testing.T, bin string) *testCluster {
 	var peers []string
 	for i := range 3 {
 		tc.addrs = append(tc.addrs, freeAddr(t))
+		tc.mets = append(tc.mets, freeAddr(t))
 		peers = append(peers, fmt.Sprintf("n%d=%s", i+1, freeAddr(t)))
 	}
 	initial := strings.Join(peers, ",")
@@ -55,7 +59,7 @@ func startCluster(t *testing.T, bin string) *testCluster {
 	for i := range 3 {
 		tc.args = append(tc.args, []string{"--addr", tc.addrs[i], "--node-id", fmt.Sprintf("n%d", i+1),
 			"--peer-addr", strings.SplitN(peers[i], "=", 2)[1], "--initial-cluster", initial,
-			"--data-dir", fmt.Sprintf("%s/n%d", base, i+1), "--fsync", "always"})
+			"--data-dir", fmt.Sprintf("%s/n%d", base, i+1), "--fsync", "always", "--metrics-addr", tc.mets[i]})
 		tc.procs = append(tc.procs, startBinary(t, bin, tc.args[i]...))
 	}
 	for i := range 3 {
@@ -179,6 +183,22 @@ func TestClusterServesAnyKey(t *testing.T) {
 	}
 	if covered != 16384 {
 		t.Fatalf("CLUSTER SLOTS covers %d slots, want 16384", covered)
+	}
+	// Metrics: each replica's Raft state and the traffic to each peer.
+	resp, err := http.Get("http://" + tc.mets[0] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`datacluster_raft_is_leader{group="0"}`, `datacluster_raft_applied_index{group="2"}`,
+		`datacluster_peer_sent_bytes_total{peer="n2"}`, `datacluster_raft_proposals_total{group="1"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics lacks %s", want)
+		}
+	}
+	if resp, err := http.Get("http://" + tc.mets[1] + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/healthz: %v %v", resp, err)
 	}
 	// The line protocol on any node sees the whole cluster.
 	nc, err := net.Dial("tcp", tc.addrs[2])
