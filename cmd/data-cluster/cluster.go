@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/cluster"
 	"github.com/data-cluster/data-cluster/internal/metrics"
@@ -266,7 +267,9 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	wg.Go(func() { node.Run(nctx) })
 	lim := resp.DefaultLimits()
 	lim.MaxBulkLen = int64(opts.maxBulkLen)
-	srv := cluster.NewServer(node, cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass, Logger: log})
+	srv := cluster.NewServer(node, cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass,
+		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
+		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer), Logger: log})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -49,6 +49,17 @@ type ServerConfig struct {
 	// Password, when set, must be given with AUTH (or HELLO … AUTH)
 	// before any other command, as Redis's requirepass.
 	Password string
+	// ProtectedMode refuses clients that are not on a loopback address
+	// while no Password is set, as Redis's protected-mode.
+	ProtectedMode bool
+	// MaxClients bounds the clients connected at once; more are refused
+	// (0: no limit).
+	MaxClients int
+	// Timeout closes a client idle for that long (0: never).
+	Timeout time.Duration
+	// QueryBuffer bounds a client's unread input; a client past it is
+	// closed, as with Redis's client-query-buffer-limit (0: 1 GiB).
+	QueryBuffer int
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -94,6 +105,14 @@ func (s *Server) Serve(ln net.Listener) error {
 			nc.Close()
 			return ErrServerClosed
 		}
+		if msg := s.refusal(nc); msg != nil {
+			s.mu.Unlock()
+			s.log.Warn("client refused", "client", nc.RemoteAddr().String(), "reason", strings.TrimSpace(string(msg[:min(len(msg), 40)])))
+			nc.SetWriteDeadline(time.Now().Add(time.Second))
+			nc.Write(msg)
+			nc.Close()
+			continue
+		}
 		s.nextID++
 		c := newClientConn(s, nc, s.nextID)
 		s.conns[c] = struct{}{}
@@ -101,6 +120,18 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 		go c.serve()
 	}
+}
+
+// refusal returns the reply for a client that must be turned away, nil
+// for one that is welcome. The caller holds s.mu.
+func (s *Server) refusal(nc net.Conn) []byte {
+	switch {
+	case s.cfg.MaxClients > 0 && len(s.conns) >= s.cfg.MaxClients:
+		return server.ReplyMaxClients
+	case s.cfg.ProtectedMode && s.cfg.Password == "" && !server.IsLoopback(nc.RemoteAddr()):
+		return server.ReplyDenied
+	}
+	return nil
 }
 
 // Shutdown stops accepting clients, closes every connection and waits for
@@ -191,14 +222,22 @@ func (c *clientConn) serve() {
 	}()
 	for {
 		if c.w == len(c.buf) {
-			if len(c.buf) >= maxQueryBuf {
+			limit := c.s.cfg.QueryBuffer
+			if limit <= 0 {
+				limit = maxQueryBuf
+			}
+			if len(c.buf) >= limit {
+				c.s.log.Warn("closing client that reached max query buffer length", "client", c.nc.RemoteAddr().String())
 				return
 			}
-			nb := make([]byte, 2*len(c.buf))
+			nb := make([]byte, min(2*len(c.buf), limit))
 			copy(nb, c.buf[c.r:c.w])
 			c.w -= c.r
 			c.r = 0
 			c.buf = nb
+		}
+		if t := c.s.cfg.Timeout; t > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(t))
 		}
 		n, err := c.nc.Read(c.buf[c.w:])
 		if n > 0 {
@@ -297,7 +336,13 @@ func (c *clientConn) handle(args [][]byte) {
 				c.reject("ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
 				return
 			}
-			if _, ok := c.slotOf(spec, args); !ok {
+			s, ok := c.slotOf(spec, args)
+			if ok && len(c.queued) > 0 {
+				first := command.Redis.Lookup(c.queued[0][0])
+				s0, _ := c.slotOf(first, c.queued[0])
+				ok = s == s0
+			}
+			if !ok {
 				c.reject("CROSSSLOT Keys in request don't hash to the same slot")
 				return
 			}

@@ -176,8 +176,8 @@ func TestProtectedMode(t *testing.T) {
 			ts := startOn(t, tt.edit, tt.wrap)
 			c := ts.dial(t)
 			if tt.denied {
-				c.closedAfter(string(msgDenied))
-				if !strings.HasPrefix(string(msgDenied), "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.") {
+				c.closedAfter(string(ReplyDenied))
+				if !strings.HasPrefix(string(ReplyDenied), "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user.") {
 					t.Fatal("DENIED text changed")
 				}
 				return

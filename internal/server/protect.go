@@ -108,10 +108,11 @@ func (p Protection) applyEviction(r *router.Config) {
 	}
 }
 
-// Replies of the connection gate, Redis's texts.
+// Replies of the connection gate, Redis's texts: ReplyMaxClients to a
+// client beyond --max-clients, ReplyDenied to one refused by protected mode.
 var (
-	msgMaxClients = []byte("-ERR max number of clients reached\r\n")
-	msgDenied     = []byte("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n")
+	ReplyMaxClients = []byte("-ERR max number of clients reached\r\n")
+	ReplyDenied     = []byte("-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n")
 )
 
 // refuse decides, before a connection is registered, whether it must be
@@ -123,9 +124,9 @@ func (s *Server) refuse(nc net.Conn) bool {
 	var msg []byte
 	switch {
 	case s.connected.Load() >= int64(s.cfg.MaxClients):
-		reason, msg = "max number of clients reached", msgMaxClients
-	case s.cfg.ProtectedMode && s.cfg.RequirePass == "" && !isLoopback(nc.RemoteAddr()):
-		reason, msg = "protected mode: not a loopback client and no password set", msgDenied
+		reason, msg = "max number of clients reached", ReplyMaxClients
+	case s.cfg.ProtectedMode && s.cfg.RequirePass == "" && !IsLoopback(nc.RemoteAddr()):
+		reason, msg = "protected mode: not a loopback client and no password set", ReplyDenied
 	default:
 		return false
 	}
@@ -137,9 +138,9 @@ func (s *Server) refuse(nc net.Conn) bool {
 	return true
 }
 
-// isLoopback reports whether a is a loopback address or not an IP address at
+// IsLoopback reports whether a is a loopback address or not an IP address at
 // all (a Unix socket, say), which counts as local as in Redis.
-func isLoopback(a net.Addr) bool {
+func IsLoopback(a net.Addr) bool {
 	switch a := a.(type) {
 	case *net.TCPAddr:
 		return a.IP.IsLoopback()

@@ -1,0 +1,197 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/slot"
+)
+
+// serveNode serves node i of tn on 127.0.0.1:0 and returns the address.
+func serveNode(t *testing.T, tn *testNodes, i int, cfg ServerConfig) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Limits == (resp.Limits{}) {
+		cfg.Limits = resp.DefaultLimits()
+	}
+	srv := NewServer(tn.nodes[i], cfg)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		srv.Shutdown(context.Background())
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+func TestServerCommands(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 1, ServerConfig{})
+	ctx := context.Background()
+	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer rc.Close()
+
+	var want []string
+	pipe := rc.Pipeline()
+	for i := range 500 {
+		k := fmt.Sprintf("key:%03d", i)
+		want = append(want, k)
+		pipe.Set(ctx, k, i, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatalf("pipeline of 500 SETs: %v", err)
+	}
+	if n, err := rc.DBSize(ctx).Result(); err != nil || n != 500 {
+		t.Fatalf("DBSIZE: got %d, %v, want 500", n, err)
+	}
+	keys, err := rc.Keys(ctx, "key:*").Result()
+	if err != nil || !slices.Equal(keys, want) {
+		t.Fatalf("KEYS: got %d keys (%v), want the 500 sorted", len(keys), err)
+	}
+	var scanned []string
+	var cursor uint64
+	for range 10000 {
+		var ks []string
+		ks, cursor, err = rc.Scan(ctx, cursor, "key:*", 37).Result()
+		if err != nil {
+			t.Fatalf("SCAN: %v", err)
+		}
+		scanned = append(scanned, ks...)
+		if cursor == 0 {
+			break
+		}
+	}
+	slices.Sort(scanned)
+	scanned = slices.Compact(scanned)
+	if !slices.Equal(scanned, want) {
+		t.Fatalf("SCAN visited %d distinct keys, want 500", len(scanned))
+	}
+	if k, err := rc.RandomKey(ctx).Result(); err != nil || !strings.HasPrefix(k, "key:") {
+		t.Fatalf("RANDOMKEY: got %q, %v", k, err)
+	}
+
+	for _, tt := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"mset", "a", "1", "b", "2"}, "CROSSSLOT Keys in request don't hash to the same slot"},
+		{[]any{"watch", "a"}, "ERR WATCH is not supported on a cluster node; see the README's compatibility table"},
+		{[]any{"nosuchcommand", "x"}, "ERR unknown command 'nosuchcommand', with args beginning with: 'x' "},
+		{[]any{"get"}, "ERR wrong number of arguments for 'get' command"},
+		{[]any{"select", "1"}, "ERR SELECT is not allowed in cluster mode"},
+		{[]any{"cluster", "nosuch"}, "ERR unknown subcommand or wrong number of arguments for 'nosuch'. Try CLUSTER HELP."},
+		{[]any{"cluster", "countkeysinslot", "99999"}, "ERR Invalid slot"},
+	} {
+		if err := rc.Do(ctx, tt.args...).Err(); err == nil || err.Error() != tt.want {
+			t.Errorf("%v: got %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	// A transaction across slots is refused whole; in one slot it runs.
+	_, err = rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "{x}1", "a", 0)
+		p.Set(ctx, "{y}1", "b", 0)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "CROSSSLOT") && !strings.Contains(err.Error(), "EXECABORT") {
+		t.Fatalf("MULTI across slots: got %v, want CROSSSLOT, then EXECABORT", err)
+	}
+	if n, _ := rc.Exists(ctx, "{x}1").Result(); n != 0 {
+		t.Fatal("part of an aborted transaction ran")
+	}
+	s := slot.Of([]byte("key:007"))
+	if n, err := rc.ClusterCountKeysInSlot(ctx, int(s)).Result(); err != nil || n < 1 {
+		t.Fatalf("COUNTKEYSINSLOT %d: got %d, %v", s, n, err)
+	}
+	if ks, err := rc.ClusterGetKeysInSlot(ctx, int(s), 10).Result(); err != nil || !slices.Contains(ks, "key:007") {
+		t.Fatalf("GETKEYSINSLOT %d: got %v, %v", s, ks, err)
+	}
+	if err := rc.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rc.DBSize(ctx).Result(); n != 0 {
+		t.Fatalf("DBSIZE after FLUSHALL: %d", n)
+	}
+
+	// RESP3 through HELLO.
+	r3 := redis.NewClient(&redis.Options{Addr: addr, Protocol: 3})
+	defer r3.Close()
+	if err := r3.Set(ctx, "k3", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := r3.Get(ctx, "k3").Result(); err != nil || v != "v" {
+		t.Fatalf("RESP3 GET: got %q, %v", v, err)
+	}
+
+	// The line protocol.
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	fmt.Fprintf(nc, "SET b 2\nSET a 1\nLIST\nGET a\nBOGUS\n")
+	br := bufio.NewReader(nc)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for _, want := range []string{"OK", "OK", "a,b,k3", "1", "ERR unknown command 'BOGUS'"} {
+		got, err := br.ReadString('\n')
+		if err != nil || strings.TrimSuffix(got, "\n") != want {
+			t.Fatalf("line protocol: got %q, %v, want %q", got, err, want)
+		}
+	}
+}
+
+func TestServerAuthAndLimits(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 0, ServerConfig{Password: "s3cret"})
+	ctx := context.Background()
+	noauth := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, MaxRetries: -1})
+	defer noauth.Close()
+	if err := noauth.Get(ctx, "a").Err(); err == nil || err.Error() != "NOAUTH Authentication required." {
+		t.Fatalf("GET before AUTH: got %v", err)
+	}
+	wrong := redis.NewClient(&redis.Options{Addr: addr, Password: "nope", Protocol: 2, MaxRetries: -1})
+	defer wrong.Close()
+	if err := wrong.Ping(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "WRONGPASS") {
+		t.Fatalf("wrong password: got %v", err)
+	}
+	ok := redis.NewClient(&redis.Options{Addr: addr, Password: "s3cret", MaxRetries: -1, PoolSize: 1})
+	defer ok.Close()
+	if err := ok.Set(ctx, "a", "1", 0).Err(); err != nil {
+		t.Fatalf("SET after AUTH: %v", err)
+	}
+	// With --max-clients 2, a third client is refused.
+	limited := serveNode(t, tn, 0, ServerConfig{MaxClients: 2})
+	for range 2 {
+		c, err := net.Dial("tcp", limited)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "*1\r\n$4\r\nPING\r\n")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if l, _ := bufio.NewReader(c).ReadString('\n'); l != "+PONG\r\n" {
+			t.Fatalf("PING: got %q", l)
+		}
+	}
+	c3, err := net.Dial("tcp", limited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
+	c3.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(c3).ReadString('\n')
+	if line != "-ERR max number of clients reached\r\n" {
+		t.Fatalf("third client: got %q, want the max-clients error", line)
+	}
+}
