@@ -170,6 +170,7 @@ func TestClusterServesAnyKey(t *testing.T) {
 			t.Fatalf("ClusterClient GET cc:%d: got %d, %v", i, got, err)
 		}
 	}
+	//lint:ignore SA1019 CLUSTER SLOTS is what go-redis's ClusterClient reads the topology from
 	slots, err := cc.ClusterSlots(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +184,15 @@ func TestClusterServesAnyKey(t *testing.T) {
 	}
 	if covered != 16384 {
 		t.Fatalf("CLUSTER SLOTS covers %d slots, want 16384", covered)
+	}
+	shards, err := plain[0].ClusterShards(ctx).Result()
+	if err != nil || len(shards) != 3 {
+		t.Fatalf("CLUSTER SHARDS: got %d shards, %v, want 3", len(shards), err)
+	}
+	for _, sh := range shards {
+		if len(sh.Nodes) != 3 || sh.Nodes[0].Role != "master" || sh.Nodes[1].Role != "replica" {
+			t.Fatalf("CLUSTER SHARDS entry %+v: want the master first, then 2 replicas", sh)
+		}
 	}
 	// Metrics: each replica's Raft state and the traffic to each peer.
 	resp, err := http.Get("http://" + tc.mets[0] + "/metrics")

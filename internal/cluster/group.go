@@ -113,6 +113,10 @@ type GroupConfig struct {
 	// Peers are the Raft ids of the group's founding replicas, this one
 	// included; used only when State is empty.
 	Peers []uint64
+	// OnLeader, when set, is called on the group's goroutine each time the
+	// replica learns of a new leader (0 while there is none). It must not
+	// block.
+	OnLeader func(lead uint64)
 	// Preferred is the replica that should lead the group, so that leaders
 	// spread evenly over the nodes: a leader hands leadership over to it
 	// once it is up to date. 0 for none.
@@ -138,8 +142,8 @@ type GroupConfig struct {
 	// before it ends with ErrUnknown, and a read before ErrTryAgain (2 s).
 	WriteTimeout time.Duration
 	// SnapshotEntries is how many applied entries trigger a snapshot
-	// (10000); CompactKeep entries before it stay in memory for slow
-	// followers (1000).
+	// (100000, as etcd); CompactKeep entries before it stay in memory for
+	// slow followers (5000).
 	SnapshotEntries uint64
 	CompactKeep     uint64
 	// ExpireSample is how many keys with an expiry the leader samples per
@@ -157,7 +161,7 @@ func DefaultGroupConfig() GroupConfig {
 	return GroupConfig{
 		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
-		SnapshotEntries: 10000, CompactKeep: 1000, ExpireSample: 64,
+		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
 		MaxUncommitted: 64 << 20,
 	}
 }
@@ -597,10 +601,15 @@ func (g *Group) process() error {
 func (g *Group) role(ss *raft.SoftState) {
 	was := g.isLeader
 	g.isLeader = ss.RaftState == raft.StateLeader
-	if old := g.leader.Swap(ss.Lead); old != ss.Lead && ss.Lead != 0 {
-		g.stats.LeaderChanges.Add(1)
+	if old := g.leader.Swap(ss.Lead); old != ss.Lead {
+		if ss.Lead != 0 {
+			g.stats.LeaderChanges.Add(1)
+		}
 		if ss.Lead == g.cfg.ReplicaID {
 			g.log.Info("this replica leads the group", "term", g.rn.BasicStatus().Term)
+		}
+		if g.cfg.OnLeader != nil {
+			g.cfg.OnLeader(ss.Lead)
 		}
 	}
 	if was && !g.isLeader {

@@ -87,6 +87,7 @@ type Node struct {
 type forwarded struct {
 	r     *Request
 	to    int // the node it was sent to
+	group int
 	timer *time.Timer
 }
 
@@ -142,6 +143,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		gc.Storage, gc.State, gc.Logger = st, state, n.log
 		gid := pg.ID
 		gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(gid, to, m) }
+		gc.OnLeader = func(lead uint64) { n.leaderChanged(gid, lead) }
 		g, err := NewGroup(gc)
 		if err != nil {
 			return nil, err
@@ -371,10 +373,27 @@ func (n *Node) route(g int, r *Request) {
 // retried. Wire it to the transport's disconnect notice.
 func (n *Node) PeerDown(id string) {
 	ni := n.table.NodeIndex(id)
+	n.abandon(func(f *forwarded) bool { return f.to == ni })
+}
+
+// leaderChanged ends the requests forwarded for group g to a node that no
+// longer leads it, as PeerDown does: the old leader may be cut off and
+// never answer, and waiting for the timeout would hold the client past the
+// election.
+func (n *Node) leaderChanged(g int, lead uint64) {
+	if lead == 0 {
+		return
+	}
+	ni := n.nodeOf(g, lead)
+	n.abandon(func(f *forwarded) bool { return f.group == g && f.to != ni })
+}
+
+// abandon ends the forwarded requests that match.
+func (n *Node) abandon(match func(*forwarded) bool) {
 	var lost []*forwarded
 	n.fwdMu.Lock()
 	for fid, f := range n.fwd {
-		if f.to == ni {
+		if match(f) {
 			delete(n.fwd, fid)
 			lost = append(lost, f)
 		}
@@ -396,7 +415,7 @@ func (n *Node) forward(target, g int, r *Request) {
 	n.fwdMu.Lock()
 	n.fwdNext++
 	id := n.fwdNext
-	f := &forwarded{r: r, to: target}
+	f := &forwarded{r: r, to: target, group: g}
 	n.fwd[id] = f
 	wait := n.cfg.Group.WriteTimeout + n.cfg.Group.Tick*time.Duration(n.cfg.Group.ElectionTicks)
 	f.timer = time.AfterFunc(wait, func() { n.forwardTimedOut(id) })
