@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	log := opts.obs.logger(stderr)
-	setGCPercent()
+	setGCPercent(opts.cluster.enabled())
 	procs := setProcs(opts.procs)
 	slog.SetDefault(log)
 	if opts.cluster.enabled() {
@@ -242,6 +242,12 @@ func (o options) validate() error {
 // buys resident memory cheaply (README: "The arena engine").
 const gcPercent = 25
 
+// clusterGCPercent is the target on a cluster node, Go's default: Raft's
+// messages and log entries are many short-lived allocations, and with the
+// lower target the collector ran so often that a node served a third fewer
+// writes (bench/cluster.sh, see the README).
+const clusterGCPercent = 100
+
 // setProcs sets GOMAXPROCS to procs, or, for 0, leaves it to the GOMAXPROCS
 // variable when set and otherwise to defaultProcs. It returns the value in
 // effect.
@@ -270,8 +276,12 @@ var goProcs = runtime.GOMAXPROCS(0)
 // using less CPU per request.
 func defaultProcs(n int) int { return max(1, n-1) }
 
-func setGCPercent() {
+func setGCPercent(cluster bool) {
 	if _, set := os.LookupEnv("GOGC"); !set {
+		if cluster {
+			debug.SetGCPercent(clusterGCPercent)
+			return
+		}
 		debug.SetGCPercent(gcPercent)
 	}
 }

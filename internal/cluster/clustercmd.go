@@ -27,7 +27,7 @@ func (n *Node) State() bool {
 
 // order returns group g's nodes, its leader first when known.
 func (n *Node) order(g int) []int {
-	reps := n.table.Groups()[g].Replicas
+	reps := n.pgroups[g].Replicas
 	l := n.Leader(g)
 	out := make([]int, 0, len(reps))
 	if l >= 0 {
@@ -65,7 +65,7 @@ func (c *clientConn) cluster(args [][]byte) {
 	case sub == "info" && len(args) == 2:
 		w.AppendVerbatim("txt", []byte(n.clusterInfo()))
 	case sub == "myid" && len(args) == 2:
-		w.AppendBulkString(placement.NodeName(n.table.Nodes()[n.self].ID))
+		w.AppendBulkString(placement.NodeName(n.nodes[n.self].ID))
 	case sub == "slots" && len(args) == 2:
 		n.appendSlots(w)
 	case sub == "shards" && len(args) == 2:
@@ -154,7 +154,7 @@ func (n *Node) clusterInfo() string {
 	fmt.Fprintf(&b, "cluster_state:%s\r\n", state)
 	fmt.Fprintf(&b, "cluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n", slot.Count, n.slotsOK())
 	fmt.Fprintf(&b, "cluster_slots_pfail:0\r\ncluster_slots_fail:%d\r\n", slot.Count-n.slotsOK())
-	fmt.Fprintf(&b, "cluster_known_nodes:%d\r\ncluster_size:%d\r\n", len(n.table.Nodes()), len(leaders))
+	fmt.Fprintf(&b, "cluster_known_nodes:%d\r\ncluster_size:%d\r\n", len(n.nodes), len(leaders))
 	fmt.Fprintf(&b, "cluster_current_epoch:%d\r\ncluster_my_epoch:%d\r\n", n.table.Epoch(), n.table.Epoch())
 	fmt.Fprintf(&b, "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n")
 	fmt.Fprintf(&b, "total_cluster_links_buffer_limit_exceeded:0\r\n")
@@ -181,7 +181,7 @@ func (n *Node) appendNodeEntry(w *resp.Writer, i int) {
 	w.AppendArray(4)
 	w.AppendBulkString(h)
 	w.AppendInt(int64(p))
-	w.AppendBulkString(placement.NodeName(n.table.Nodes()[i].ID))
+	w.AppendBulkString(placement.NodeName(n.nodes[i].ID))
 	w.AppendMap(0)
 }
 
@@ -238,7 +238,7 @@ func (n *Node) appendShards(w *resp.Writer) {
 			}
 			w.AppendMap(7)
 			w.AppendBulkString("id")
-			w.AppendBulkString(placement.NodeName(n.table.Nodes()[i].ID))
+			w.AppendBulkString(placement.NodeName(n.nodes[i].ID))
 			w.AppendBulkString("port")
 			w.AppendInt(int64(p))
 			w.AppendBulkString("ip")
@@ -259,7 +259,7 @@ func (n *Node) appendShards(w *resp.Writer) {
 // the groups it leads.
 func (n *Node) clusterNodes() string {
 	var b strings.Builder
-	for i, nd := range n.table.Nodes() {
+	for i, nd := range n.nodes {
 		h, p := n.hostPort(i)
 		flags, link := "master", "connected"
 		if i == n.self {
@@ -292,7 +292,7 @@ func (n *Node) clusterNodes() string {
 // local replicas.
 func (n *Node) info() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:cluster\r\nnode_id:%s\r\n", command.RedisVersion, n.table.Nodes()[n.self].ID)
+	fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:cluster\r\nnode_id:%s\r\n", command.RedisVersion, n.nodes[n.self].ID)
 	state := "fail"
 	if n.State() {
 		state = "ok"
@@ -309,7 +309,7 @@ func (n *Node) info() string {
 		keys += st.Keys
 		lead := "none"
 		if l := n.Leader(g); l >= 0 {
-			lead = n.table.Nodes()[l].ID
+			lead = n.nodes[l].ID
 		}
 		avg := int64(0)
 		if p := s.Proposals.Load(); p > 0 {
@@ -324,7 +324,7 @@ func (n *Node) info() string {
 	}); ok {
 		b.WriteString("\r\n# Peers\r\n")
 		stats := ps.Stats()
-		for _, nd := range n.table.Nodes() {
+		for _, nd := range n.nodes {
 			if st, ok := stats[nd.ID]; ok {
 				fmt.Fprintf(&b, "peer_%s:connected=%d,bytes_sent=%d,bytes_received=%d,frames_sent=%d,frames_dropped=%d\r\n",
 					nd.ID, b2i(st.Connected), st.BytesSent, st.BytesRecv, st.FramesSent, st.FramesDropped)

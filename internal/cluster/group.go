@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -149,6 +150,12 @@ type GroupConfig struct {
 	// ExpireSample is how many keys with an expiry the leader samples per
 	// tick to log the removal of those that have expired (64).
 	ExpireSample int
+	// MaxInflight bounds the append messages in flight to each follower
+	// (1). With one, entries proposed while a message is in flight go
+	// together in the next: fewer, larger appends, hence fewer log writes
+	// and messages per write on the followers, which on a LAN serves more
+	// writes per second than a deep pipeline (measured in the README).
+	MaxInflight int
 	// MaxUncommitted bounds the bytes of proposals not yet committed
 	// (64 MiB); past it proposals end with ErrTryAgain.
 	MaxUncommitted uint64
@@ -162,7 +169,7 @@ func DefaultGroupConfig() GroupConfig {
 		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
 		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
-		MaxUncommitted: 64 << 20,
+		MaxUncommitted: 64 << 20, MaxInflight: 1,
 	}
 }
 
@@ -175,8 +182,8 @@ func (c GroupConfig) Validate() error {
 		return errors.New("cluster: a group needs a storage and a send function")
 	case c.Tick <= 0 || c.ElectionTicks <= c.HeartbeatTicks || c.HeartbeatTicks < 1:
 		return fmt.Errorf("cluster: bad tick settings %v/%d/%d", c.Tick, c.ElectionTicks, c.HeartbeatTicks)
-	case c.QueueSize < 1 || c.WriteTimeout <= 0 || c.SnapshotEntries < 1 || c.ExpireSample < 1:
-		return errors.New("cluster: queue size, write timeout, snapshot entries and expire sample must be positive")
+	case c.QueueSize < 1 || c.WriteTimeout <= 0 || c.SnapshotEntries < 1 || c.ExpireSample < 1 || c.MaxInflight < 1:
+		return errors.New("cluster: queue size, write timeout, snapshot entries, expire sample and max inflight must be positive")
 	}
 	return nil
 }
@@ -299,7 +306,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		Storage:                   g.ms,
 		Applied:                   g.applied,
 		MaxSizePerMsg:             1 << 20,
-		MaxInflightMsgs:           512,
+		MaxInflightMsgs:           cfg.MaxInflight,
 		MaxUncommittedEntriesSize: cfg.MaxUncommitted,
 		CheckQuorum:               true,
 		PreVote:                   true,
@@ -390,6 +397,10 @@ func (g *Group) Run(ctx context.Context) {
 			g.tick()
 		case r := <-g.in:
 			g.take(r)
+			// Let the connections that are about to send run first, so
+			// that their requests share this round's log write and
+			// messages.
+			runtime.Gosched()
 			for n := 0; n < 256 && len(g.in) > 0; n++ {
 				g.take(<-g.in)
 			}
@@ -537,7 +548,9 @@ func (g *Group) proposeExpiry(now time.Time) {
 
 // process handles every Ready Raft has: persist, send, apply, advance.
 func (g *Group) process() error {
-	if len(g.reads) > 0 && g.isLeader {
+	// One ReadIndex round at a time: reads that arrive while one is under
+	// way wait for it to end and then share the next.
+	if len(g.reads) > 0 && g.isLeader && len(g.rounds) == 0 {
 		g.nextRead++
 		ctx := binary.LittleEndian.AppendUint64(nil, g.nextRead)
 		g.rounds[g.nextRead] = &readRound{reqs: g.reads}

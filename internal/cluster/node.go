@@ -62,13 +62,15 @@ type NodeConfig struct {
 // routing of client requests to each group's leader, here or on another
 // node. Its methods are safe for concurrent use.
 type Node struct {
-	cfg    NodeConfig
-	log    *slog.Logger
-	table  *placement.Table
-	self   int             // index of this node in the table
-	groups []*Group        // by group; nil where this node holds no replica
-	hints  []atomic.Uint64 // leader replica id last heard of, by group
-	tr     Transport
+	cfg     NodeConfig
+	log     *slog.Logger
+	table   *placement.Table
+	nodes   []placement.Node  // table.Nodes(), kept: the table hands out copies
+	pgroups []placement.Group // table.Groups(), likewise
+	self    int               // index of this node in the table
+	groups  []*Group          // by group; nil where this node holds no replica
+	hints   []atomic.Uint64   // leader replica id last heard of, by group
+	tr      Transport
 
 	fwdMu   sync.Mutex
 	fwd     map[uint64]*forwarded // requests sent to other nodes, by id
@@ -116,14 +118,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if n.cfg.Retry <= 0 {
 		n.cfg.Retry = 3 * time.Second
 	}
+	n.nodes, n.pgroups = cfg.Table.Nodes(), cfg.Table.Groups()
 	n.self = cfg.Table.NodeIndex(cfg.NodeID)
 	if n.self < 0 {
 		return nil, fmt.Errorf("cluster: node %q is not in the cluster", cfg.NodeID)
 	}
-	groups := cfg.Table.Groups()
-	n.groups = make([]*Group, len(groups))
-	n.hints = make([]atomic.Uint64, len(groups))
-	for _, pg := range groups {
+	n.groups = make([]*Group, len(n.pgroups))
+	n.hints = make([]atomic.Uint64, len(n.pgroups))
+	for _, pg := range n.pgroups {
 		local := false
 		peers := make([]uint64, len(pg.Replicas))
 		for i, ni := range pg.Replicas {
@@ -191,7 +193,7 @@ func (n *Node) nodeOf(g int, id uint64) int {
 	if id == 0 {
 		return -1
 	}
-	for _, ni := range n.table.Groups()[g].Replicas {
+	for _, ni := range n.pgroups[g].Replicas {
 		if n.table.ReplicaID(g, ni) == id {
 			return ni
 		}
@@ -217,7 +219,7 @@ func (n *Node) ClientAddr(i int) string {
 	if n.tr == nil {
 		return ""
 	}
-	return n.tr.Meta(n.table.Nodes()[i].ID)
+	return n.tr.Meta(n.nodes[i].ID)
 }
 
 func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
@@ -229,7 +231,7 @@ func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
 	if err != nil {
 		return false
 	}
-	dst := n.table.Nodes()[ni].ID
+	dst := n.nodes[ni].ID
 	if len(b) <= snapChunk {
 		return n.tr.Send(dst, peer.Frame{Kind: frameRaft, Group: uint32(g), Data: b})
 	}
@@ -351,14 +353,14 @@ func (n *Node) route(g int, r *Request) {
 	if target < 0 || target == n.self {
 		if loc == nil {
 			// Ask one of the group's nodes; it answers with its leader.
-			reps := n.table.Groups()[g].Replicas
+			reps := n.pgroups[g].Replicas
 			target = reps[int(time.Now().UnixNano()%int64(len(reps)))]
 		} else {
 			r.Done(nil, nil, ErrTryAgain)
 			return
 		}
 	}
-	if !n.tr.Connected(n.table.Nodes()[target].ID) {
+	if !n.tr.Connected(n.nodes[target].ID) {
 		// The leader we know of is unreachable: most likely it died and
 		// an election is under way. Nothing was sent, so wait and retry.
 		n.hints[g].Store(0)
@@ -425,7 +427,7 @@ func (n *Node) forward(target, g int, r *Request) {
 	b = appendU64(b, id)
 	b = append(b, byte(r.Mode), byte(r.Proto))
 	b = appendCommands(b, r.Cmds)
-	if !n.tr.Send(n.table.Nodes()[target].ID, peer.Frame{Kind: frameForward, Group: uint32(g), Data: b}) {
+	if !n.tr.Send(n.nodes[target].ID, peer.Frame{Kind: frameForward, Group: uint32(g), Data: b}) {
 		if n.take(id) != nil {
 			f.timer.Stop()
 			r.Done(nil, nil, ErrTryAgain) // never sent: safe to retry
