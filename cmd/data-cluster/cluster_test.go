@@ -313,11 +313,33 @@ func TestClusterKill9(t *testing.T) {
 			}
 		})
 	}
+	// A cluster-aware client too, with its slot map reloaded often so that
+	// it stops dialling the dead node soon (go-redis issue 3979). It
+	// writes unique keys only: it retries on errors, so a write it saw
+	// fail may still land later, which a register history would misread.
+	var ccAfter atomic.Int64
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: tc.addrs, ClusterStateReloadInterval: 200 * time.Millisecond,
+		ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
+	defer cc.Close()
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil && i < 100000; i++ {
+			k, v := fmt.Sprintf("cc:%d", i), strconv.Itoa(i)
+			if cc.Set(ctx, k, v, 0).Err() == nil {
+				mu.Lock()
+				acked[k] = v
+				mu.Unlock()
+				if killed.Load() {
+					ccAfter.Add(1)
+				}
+			}
+		}
+	})
 	waitFor(t, "writes before the kill", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 300 })
 	tc.procs[victim].stop(t, syscall.SIGKILL)
 	killedAt := time.Now()
 	killed.Store(true)
 	waitFor(t, "writes to flow again", func() bool { return afterOK.Load() > 50 })
+	waitFor(t, "the cluster client's writes to flow again", func() bool { return ccAfter.Load() > 50 })
 	t.Logf("writes flowed again within %v of the kill", time.Since(killedAt).Round(time.Millisecond))
 	tc.restart(victim)
 	waitFor(t, "writes after the restart", func() bool { return afterOK.Load() > 300 })
