@@ -211,7 +211,11 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	node, err := cluster.NewNode(cluster.NodeConfig{
 		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
 		OpenStorage: func(g int) (cluster.Storage, cluster.State, error) {
-			l, err := raftlog.Open(filepath.Join(opts.persist.dataDir, "group-"+strconv.Itoa(g)), lcfg)
+			dir := "group-" + strconv.Itoa(g)
+			if g == cluster.MetaStorage {
+				dir = "meta"
+			}
+			l, err := raftlog.Open(filepath.Join(opts.persist.dataDir, dir), lcfg)
 			if err != nil {
 				return nil, cluster.State{}, err
 			}

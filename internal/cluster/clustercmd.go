@@ -13,9 +13,13 @@ import (
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
-// State reports whether every group has a leader whose client address is
-// known here: Redis Cluster's cluster_state:ok.
+// State reports whether the placement table is agreed and every group has
+// a leader whose client address is known here: Redis Cluster's
+// cluster_state:ok.
 func (n *Node) State() bool {
+	if !n.agreed.Load() {
+		return false
+	}
 	for g := range n.groups {
 		l := n.Leader(g)
 		if l < 0 || n.ClientAddr(l) == "" {
@@ -297,8 +301,12 @@ func (n *Node) info() string {
 	if n.State() {
 		state = "ok"
 	}
-	fmt.Fprintf(&b, "\r\n# Cluster\r\ncluster_enabled:1\r\ncluster_state:%s\r\nshard_groups:%d\r\nplacement_epoch:%d\r\n",
-		state, len(n.groups), n.table.Epoch())
+	lead := "none"
+	if l := n.Leader(n.meta); l >= 0 {
+		lead = n.nodes[l].ID
+	}
+	fmt.Fprintf(&b, "\r\n# Cluster\r\ncluster_enabled:1\r\ncluster_state:%s\r\nshard_groups:%d\r\nplacement_epoch:%d\r\nplacement_agreed:%d\r\nmeta_leader:%s\r\n",
+		state, len(n.groups), n.table.Epoch(), b2i(n.agreed.Load()), lead)
 	b.WriteString("\r\n# Raft\r\n")
 	var keys int64
 	for g, loc := range n.groups {

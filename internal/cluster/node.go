@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,14 +50,19 @@ type NodeConfig struct {
 	// Group is the template of every local replica's configuration; ID,
 	// ReplicaID, Peers, Storage, State and Send are filled in per group.
 	Group GroupConfig
-	// OpenStorage opens the log of this node's replica of group g and
-	// returns what it holds.
+	// OpenStorage opens the log of this node's replica of data group g, or
+	// of the metadata group for g == MetaStorage, and returns what it
+	// holds.
 	OpenStorage func(g int) (Storage, State, error)
 	// Retry is how long a request keeps looking for its group's leader
 	// (through elections) before it fails (3 s).
 	Retry  time.Duration
 	Logger *slog.Logger
 }
+
+// MetaStorage is the group number NodeConfig.OpenStorage is given for the
+// metadata group.
+const MetaStorage = -1
 
 // Node is one member of a cluster: its replicas of the shard groups, and the
 // routing of client requests to each group's leader, here or on another
@@ -68,9 +74,20 @@ type Node struct {
 	nodes   []placement.Node  // table.Nodes(), kept: the table hands out copies
 	pgroups []placement.Group // table.Groups(), likewise
 	self    int               // index of this node in the table
-	groups  []*Group          // by group; nil where this node holds no replica
 	hints   []atomic.Uint64   // leader replica id last heard of, by group
 	tr      Transport
+
+	// all holds this node's replica of every group, nil where it holds
+	// none: the data groups by number, then the metadata group (index
+	// meta). groups is all's data groups.
+	all    []*Group
+	groups []*Group
+	meta   int
+	reps   [][]int    // the nodes holding each group, preferred leader first
+	rids   [][]uint64 // their replica ids, alike
+	// agreed is set once the metadata group holds the placement table and
+	// it is this node's (meta.go).
+	agreed atomic.Bool
 
 	fwdMu   sync.Mutex
 	fwd     map[uint64]*forwarded // requests sent to other nodes, by id
@@ -123,35 +140,51 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if n.self < 0 {
 		return nil, fmt.Errorf("cluster: node %q is not in the cluster", cfg.NodeID)
 	}
-	n.groups = make([]*Group, len(n.pgroups))
-	n.hints = make([]atomic.Uint64, len(n.pgroups))
-	for _, pg := range n.pgroups {
-		local := false
-		peers := make([]uint64, len(pg.Replicas))
-		for i, ni := range pg.Replicas {
-			peers[i] = cfg.Table.ReplicaID(pg.ID, ni)
-			local = local || ni == n.self
+	// Every data group, then the metadata group, which every node holds.
+	count := len(n.pgroups) + 1
+	n.all = make([]*Group, count)
+	n.reps = make([][]int, count)
+	n.rids = make([][]uint64, count)
+	n.hints = make([]atomic.Uint64, count)
+	for g := range count {
+		if g < len(n.pgroups) {
+			n.reps[g] = n.pgroups[g].Replicas
+			for _, ni := range n.reps[g] {
+				n.rids[g] = append(n.rids[g], cfg.Table.ReplicaID(g, ni))
+			}
+		} else {
+			for ni := range n.nodes {
+				n.reps[g] = append(n.reps[g], ni)
+				n.rids[g] = append(n.rids[g], uint64(ni)+1)
+			}
 		}
-		if !local {
+		me := slices.Index(n.reps[g], n.self)
+		if me < 0 {
 			continue
 		}
-		st, state, err := cfg.OpenStorage(pg.ID)
+		sg := g
+		if g == len(n.pgroups) {
+			sg = MetaStorage
+		}
+		st, state, err := cfg.OpenStorage(sg)
 		if err != nil {
 			return nil, err
 		}
 		gc := cfg.Group
-		gc.ID, gc.ReplicaID, gc.Peers = pg.ID, cfg.Table.ReplicaID(pg.ID, n.self), peers
-		gc.Preferred = peers[0]
+		gc.ID, gc.ReplicaID, gc.Peers = g, n.rids[g][me], n.rids[g]
+		gc.Preferred = n.rids[g][0]
 		gc.Storage, gc.State, gc.Logger = st, state, n.log
-		gid := pg.ID
+		gid := g
 		gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(gid, to, m) }
 		gc.OnLeader = func(lead uint64) { n.leaderChanged(gid, lead) }
-		g, err := NewGroup(gc)
+		grp, err := NewGroup(gc)
 		if err != nil {
 			return nil, err
 		}
-		n.groups[pg.ID] = g
+		n.all[g] = grp
 	}
+	n.groups = n.all[:len(n.pgroups)]
+	n.meta = len(n.pgroups)
 	return n, nil
 }
 
@@ -164,17 +197,18 @@ func (n *Node) Table() *placement.Table { return n.table }
 // Self returns this node's index in the table.
 func (n *Node) Self() int { return n.self }
 
-// Group returns this node's replica of group g, or nil.
+// Group returns this node's replica of data group g, or nil.
 func (n *Node) Group(g int) *Group { return n.groups[g] }
 
 // Run drives the node's replicas until ctx is done and waits for them.
 func (n *Node) Run(ctx context.Context) {
-	for _, g := range n.groups {
+	for _, g := range n.all {
 		if g != nil {
 			n.wg.Go(func() { g.Run(ctx) })
 		}
 	}
 	n.wg.Go(func() { n.serveForwarded(ctx) })
+	n.wg.Go(func() { n.agree(ctx) })
 	<-ctx.Done()
 	n.closed.Store(true)
 	n.wg.Wait()
@@ -193,10 +227,8 @@ func (n *Node) nodeOf(g int, id uint64) int {
 	if id == 0 {
 		return -1
 	}
-	for _, ni := range n.pgroups[g].Replicas {
-		if n.table.ReplicaID(g, ni) == id {
-			return ni
-		}
+	if i := slices.Index(n.rids[g], id); i >= 0 {
+		return n.reps[g][i]
 	}
 	return -1
 }
@@ -204,7 +236,7 @@ func (n *Node) nodeOf(g int, id uint64) int {
 // Leader returns the index of the node believed to lead group g, or -1.
 func (n *Node) Leader(g int) int {
 	id := n.hints[g].Load()
-	if loc := n.groups[g]; loc != nil {
+	if loc := n.all[g]; loc != nil {
 		id = loc.Leader()
 	}
 	return n.nodeOf(g, id)
@@ -290,13 +322,13 @@ func (n *Node) part(from string, f peer.Frame) {
 
 // Handle receives a frame from a peer (see peer.Handler).
 func (n *Node) Handle(from string, f peer.Frame) {
-	if int(f.Group) >= len(n.groups) {
+	if int(f.Group) >= len(n.all) {
 		n.log.Warn("frame for an unknown group", "from", from, "group", f.Group)
 		return
 	}
 	switch f.Kind {
 	case frameRaft:
-		g := n.groups[f.Group]
+		g := n.all[f.Group]
 		if g == nil {
 			return
 		}
@@ -344,7 +376,13 @@ func (n *Node) Do(g int, r *Request) {
 
 // route sends r once to where group g's leader is thought to be.
 func (n *Node) route(g int, r *Request) {
-	loc := n.groups[g]
+	if g != n.meta && !n.agreed.Load() {
+		// The placement table is not agreed yet (or this node's is not
+		// the cluster's): no key is served meanwhile.
+		r.Done(nil, nil, ErrTryAgain)
+		return
+	}
+	loc := n.all[g]
 	if loc != nil && (r.Mode == Stale || loc.Leader() == loc.cfg.ReplicaID) {
 		loc.Submit(r)
 		return
@@ -353,7 +391,7 @@ func (n *Node) route(g int, r *Request) {
 	if target < 0 || target == n.self {
 		if loc == nil {
 			// Ask one of the group's nodes; it answers with its leader.
-			reps := n.pgroups[g].Replicas
+			reps := n.reps[g]
 			target = reps[int(time.Now().UnixNano()%int64(len(reps)))]
 		} else {
 			r.Done(nil, nil, ErrTryAgain)
@@ -526,7 +564,7 @@ func (n *Node) serveOne(in inbound) {
 		return
 	}
 	idb := in.f.Data[:8]
-	g := n.groups[in.f.Group]
+	g := n.all[in.f.Group]
 	if g == nil {
 		n.replyForward(in.from, in.f.Group, idb, nil, nil, ErrNotLeader)
 		return
@@ -541,7 +579,7 @@ func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends 
 		return
 	}
 	var hint uint64
-	if loc := n.groups[g]; loc != nil {
+	if loc := n.all[g]; loc != nil {
 		hint = loc.Leader()
 	} else {
 		hint = n.hints[g].Load()

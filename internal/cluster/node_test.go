@@ -43,9 +43,19 @@ func testSeed(t *testing.T) int64 {
 }
 
 func newTestNodes(t *testing.T, seed int64, edit func(*GroupConfig)) *testNodes {
+	return startTestNodes(t, seed, edit, 1, true)
+}
+
+// startTestNodes starts three nodes; the third is given a table of epoch
+// lastEpoch. With wait, it waits until every node says cluster_state:ok.
+func startTestNodes(t *testing.T, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool) *testNodes {
 	t.Helper()
 	nodes := []placement.Node{{ID: "n1", PeerAddr: "p1:1"}, {ID: "n2", PeerAddr: "p2:1"}, {ID: "n3", PeerAddr: "p3:1"}}
 	table, err := placement.New(1, nodes, 3, 3, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := placement.New(lastEpoch, nodes, 3, 3, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +69,13 @@ func newTestNodes(t *testing.T, seed int64, edit func(*GroupConfig)) *testNodes 
 	meta := map[string]string{"n1": "127.0.0.1:1", "n2": "127.0.0.1:2", "n3": "127.0.0.1:3"}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, nd := range nodes {
-		n, err := NewNode(NodeConfig{NodeID: nd.ID, Addr: meta[nd.ID], Table: table, Group: gc,
-			Retry: time.Second,
+	for i, nd := range nodes {
+		tab := table
+		if i == 2 {
+			tab = other
+		}
+		n, err := NewNode(NodeConfig{NodeID: nd.ID, Addr: meta[nd.ID], Table: tab, Group: gc,
+			Retry: 300 * time.Millisecond,
 			OpenStorage: func(int) (Storage, State, error) {
 				return &MemStorage{}, State{}, nil
 			}})
@@ -77,15 +91,58 @@ func newTestNodes(t *testing.T, seed int64, edit func(*GroupConfig)) *testNodes 
 		wg.Wait()
 		tn.net.Close()
 	})
-	eventually(t, "every group to have a leader", func() bool {
-		for _, n := range tn.nodes {
-			if !n.State() {
-				return false
+	if wait {
+		eventually(t, "every group to have a leader", func() bool {
+			for _, n := range tn.nodes {
+				if !n.State() {
+					return false
+				}
 			}
-		}
-		return true
-	})
+			return true
+		})
+	}
 	return tn
+}
+
+// The placement table is recorded in the metadata group; a node whose own
+// table differs from the recorded one does not serve.
+func TestNodesAgreeOnPlacement(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	for i, n := range tn.nodes {
+		got, err := n.call(n.meta, Read, "GET", placementKey)
+		if want := describe(n.Table()); err != nil || bulkValue(string(got)) != want {
+			t.Fatalf("n%d reads placement %q, %v, want %q", i+1, got, err, want)
+		}
+	}
+
+	// Whichever table is recorded first stays: the nodes whose table it is
+	// serve, the other does not, however long it runs.
+	odd := startTestNodes(t, testSeed(t), nil, 2, false)
+	var recorded string
+	eventually(t, "a table to be recorded", func() bool {
+		got, err := odd.nodes[0].call(odd.nodes[0].meta, Read, "GET", placementKey)
+		recorded = bulkValue(string(got))
+		return err == nil && recorded != ""
+	})
+	var differ []int
+	for i, n := range odd.nodes {
+		if describe(n.Table()) == recorded {
+			eventually(t, fmt.Sprintf("n%d to agree", i+1), n.State)
+		} else {
+			differ = append(differ, i)
+		}
+	}
+	if len(differ) == 0 {
+		t.Fatal("every node's table matched the recorded one; one was made to differ")
+	}
+	for _, i := range differ {
+		if odd.nodes[i].State() || odd.nodes[i].agreed.Load() {
+			t.Fatalf("n%d, whose table differs from the recorded one, agreed", i+1)
+		}
+		if _, err := odd.do(i, Write, "SET", "k", "v"); err == nil {
+			t.Fatalf("n%d, whose table differs from the recorded one, served a key", i+1)
+		}
+	}
 }
 
 // do runs one command through node i and waits for its reply.
