@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 )
 
 const (
@@ -55,45 +57,6 @@ func list(dir string) (listing, error) {
 	return ls, nil
 }
 
-// writeFileAtomic writes path through a temporary file, fsynced and renamed
-// over it, then fsyncs the directory.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + tmpExt
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir fsyncs a directory so that entries created, renamed or removed in
-// it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 // mkdir creates dir if it is missing and makes its entry in the parent
 // directory durable.
 func mkdir(dir string) error {
@@ -107,7 +70,7 @@ func mkdir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(filepath.Clean(dir)))
+	return fsutil.SyncDir(filepath.Dir(filepath.Clean(dir)))
 }
 
 // lock takes the directory's lock file, which stays locked until the
@@ -125,4 +88,14 @@ func lock(dir string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// lockFile takes the exclusive lock of f, which lasts until f is closed;
+// ErrLocked if another open file holds it.
+func lockFile(f *os.File) error {
+	err := fsutil.Lock(f)
+	if errors.Is(err, fsutil.ErrLocked) {
+		return ErrLocked
+	}
+	return err
 }

@@ -14,6 +14,8 @@ import (
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 )
 
 // syncInterval is how often SyncEverySec fdatasyncs.
@@ -145,7 +147,7 @@ func (l *Log) open() error {
 			if err := f.Truncate(rc.tail.off); err != nil {
 				return err
 			}
-			if err := datasync(f); err != nil {
+			if err := fsutil.Datasync(f); err != nil {
 				return err
 			}
 		}
@@ -271,7 +273,7 @@ func (l *Log) SaveSnapshot(snap *raftpb.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(l.dir, fileName(index, snapExt)), b); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(l.dir, fileName(index, snapExt)), b); err != nil {
 		return err
 	}
 	if err := l.write(appendSnapMark(l.buf[:0], index, term)); err != nil {
@@ -317,7 +319,7 @@ func (l *Log) Close() error {
 	}
 	var err error
 	if l.err == nil && l.cfg.Sync != SyncNever && l.dirty.Load() {
-		err = datasync(l.f)
+		err = fsutil.Datasync(l.f)
 	}
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
@@ -362,7 +364,7 @@ func (l *Log) write(b []byte) error {
 // syncNow fdatasyncs the current segment.
 func (l *Log) syncNow() error {
 	l.dirty.Store(false)
-	if err := datasync(l.f); err != nil {
+	if err := fsutil.Datasync(l.f); err != nil {
 		return l.fail(err)
 	}
 	return nil
@@ -379,7 +381,7 @@ func (l *Log) roll() error {
 	l.mu.Lock()
 	old := l.f
 	if l.cfg.Sync != SyncNever && l.dirty.Load() {
-		if err := datasync(old); err != nil {
+		if err := fsutil.Datasync(old); err != nil {
 			l.mu.Unlock()
 			f.Close()
 			os.Remove(f.Name())
@@ -416,7 +418,7 @@ func (l *Log) compact() {
 		path := l.segPath(l.segs[n].seq)
 		err := os.Remove(path)
 		if err == nil {
-			err = syncDir(l.dir)
+			err = fsutil.SyncDir(l.dir)
 		}
 		if err != nil {
 			l.log.Warn("raftlog: cannot remove a log segment covered by the snapshot", "file", path, "err", err)
@@ -442,7 +444,7 @@ func (l *Log) syncLoop(interval time.Duration) {
 		}
 		l.mu.Lock()
 		if l.dirty.Swap(false) {
-			if err := datasync(l.f); err != nil && !errors.Is(err, os.ErrClosed) {
+			if err := fsutil.Datasync(l.f); err != nil && !errors.Is(err, os.ErrClosed) {
 				if l.bgErr.CompareAndSwap(nil, &err) {
 					l.log.Error("raftlog: background fdatasync failed", "file", l.f.Name(), "err", err)
 				}
@@ -473,10 +475,10 @@ func createSegment(dir string, seq uint64, hs *raftpb.HardState, replace bool) (
 	}
 	_, err = f.Write(b)
 	if err == nil && replace {
-		err = datasync(f)
+		err = fsutil.Datasync(f)
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = fsutil.SyncDir(dir)
 	}
 	if err != nil {
 		f.Close()

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 )
 
 const (
@@ -82,46 +84,7 @@ func readManifest(dir string) (m manifest, ok bool, err error) {
 
 // writeManifest replaces DIR/MANIFEST atomically.
 func writeManifest(dir string, m manifest) error {
-	return writeFileAtomic(filepath.Join(dir, manifestName), m.encode())
-}
-
-// writeFileAtomic writes path through a temporary file, fsynced and renamed
-// over it, then fsyncs the directory.
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + tmpExt
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir fsyncs a directory so that entries created, renamed or removed in
-// it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return fsutil.WriteFileAtomic(filepath.Join(dir, manifestName), m.encode())
 }
 
 // shardFiles lists one shard directory.
@@ -226,4 +189,14 @@ func createFree(name string) (*os.File, string, error) {
 		}
 		return f, p, err
 	}
+}
+
+// lockFile takes the exclusive lock of f, which lasts until f is closed;
+// ErrLocked if another open file holds it.
+func lockFile(f *os.File) error {
+	err := fsutil.Lock(f)
+	if errors.Is(err, fsutil.ErrLocked) {
+		return ErrLocked
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 )
 
@@ -106,7 +107,7 @@ func (l *Log) Commit() {
 	if pos <= l.synced.Load() {
 		return
 	}
-	if err := datasync(l.f); err != nil {
+	if err := fsutil.Datasync(l.f); err != nil {
 		l.fail(err)
 		return
 	}
@@ -140,7 +141,7 @@ func (l *Log) WaitDurable(pos int64) {
 	// ones, which rotate made durable before switching.
 	upTo := l.pos.Load()
 	f := l.cur.Load()
-	err := datasync(f)
+	err := fsutil.Datasync(f)
 	if err != nil && !errors.Is(err, os.ErrClosed) {
 		l.writeOK.Store(false)
 		l.st.log.Error("cannot fsync the log", "shard", l.shard, "file", f.Name(), "err", err)
@@ -223,7 +224,7 @@ func (l *Log) rotate() (*os.File, error) {
 		// WaitDurable fsyncs only the current segment: what it waits for
 		// must be durable before the segment changes.
 		pos := l.pos.Load()
-		if err := datasync(old); err != nil {
+		if err := fsutil.Datasync(old); err != nil {
 			f.Close()
 			os.Remove(f.Name())
 			return nil, err
@@ -249,7 +250,7 @@ func createSegment(dir string, shard int, seq uint64) (*os.File, error) {
 		f.Close()
 		return nil, err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := fsutil.SyncDir(dir); err != nil {
 		f.Close()
 		return nil, err
 	}

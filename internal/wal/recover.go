@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -263,7 +264,7 @@ func removeStale(sf shardFiles, snap uint64, hasSnap bool) error {
 		}
 	}
 	if len(names) > 0 {
-		return syncDir(sf.dir)
+		return fsutil.SyncDir(sf.dir)
 	}
 	return nil
 }
@@ -286,7 +287,7 @@ func removeGens(dir string, keep uint64) error {
 		removed = true
 	}
 	if removed {
-		return syncDir(dir)
+		return fsutil.SyncDir(dir)
 	}
 	return nil
 }
@@ -441,10 +442,10 @@ func (st *Store) create(gen uint64, r *ring.Ring, engines []storage.Engine) erro
 		l.pos.Store(headerLen(i, 1))
 		l.base.Store(l.pos.Load())
 	}
-	if err := syncDir(gd); err != nil {
+	if err := fsutil.SyncDir(gd); err != nil {
 		return err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := fsutil.SyncDir(dir); err != nil {
 		return err
 	}
 	st.gen = gen

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 )
 
 // Repair makes a damaged data directory loadable again, keeping everything it
@@ -160,7 +162,7 @@ func repairShard(dir string, shard int) ([]string, error) {
 		}
 		done = append(done, fmt.Sprintf("%s: follows the damage; moved aside to %s", path, to))
 	}
-	return done, syncDir(dir)
+	return done, fsutil.SyncDir(dir)
 }
 
 // cutSnapshot truncates a damaged snapshot at the damage, keeping the cut

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -79,7 +80,7 @@ func (w *snapWriter) commit() (int64, error) {
 		os.Remove(w.tmp)
 		return 0, err
 	}
-	return w.size, syncDir(w.dir)
+	return w.size, fsutil.SyncDir(w.dir)
 }
 
 // abort removes the temporary file.
@@ -248,7 +249,7 @@ func (st *Store) snapshot(ctx context.Context, l *Log, h Holder) error {
 	// What the snapshot may lack is in the segments from seq on: make them
 	// durable too, so that a completed SAVE holds whatever the policy.
 	if f := l.cur.Load(); f != nil {
-		if err := datasync(f); err != nil && !errors.Is(err, os.ErrClosed) {
+		if err := fsutil.Datasync(f); err != nil && !errors.Is(err, os.ErrClosed) {
 			return err
 		}
 	}
@@ -282,7 +283,7 @@ func removeBefore(dir string, seq uint64) error {
 		}
 	}
 	if removed {
-		return syncDir(dir)
+		return fsutil.SyncDir(dir)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -301,7 +302,7 @@ func (st *Store) syncAll() {
 		if f == nil {
 			continue
 		}
-		err := datasync(f)
+		err := fsutil.Datasync(f)
 		if errors.Is(err, os.ErrClosed) {
 			continue // rotated away: the compactor fsyncs the old segment
 		}

@@ -1,13 +1,13 @@
-package wal
+package fsutil
 
 import (
 	"os"
 	"syscall"
 )
 
-// datasync flushes f's data, and the metadata needed to read it back, to
+// Datasync flushes f's data, and the metadata needed to read it back, to
 // stable storage.
-func datasync(f *os.File) error {
+func Datasync(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err

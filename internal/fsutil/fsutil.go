@@ -1,0 +1,53 @@
+// Package fsutil holds the file-system steps that the logs on disk share:
+// flushing a file's data, making a directory's entries durable, replacing a
+// file atomically, and locking a directory against a second process.
+package fsutil
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// ErrLocked is returned by Lock when another process holds the lock.
+var ErrLocked = errors.New("fsutil: locked by another process")
+
+// SyncDir fsyncs a directory so that entries created, renamed or removed in
+// it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// WriteFileAtomic writes path through a temporary file (path + ".tmp"),
+// fsynced and renamed over it, then fsyncs the directory: a crash leaves
+// either the old file or the new one, never a mix.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
+}
