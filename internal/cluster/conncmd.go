@@ -179,21 +179,7 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 	c.proto = proto
 	w.SetProto(proto)
 	c.local.SetProto(proto)
-	w.AppendMap(7)
-	w.AppendBulkString("server")
-	w.AppendBulkString("redis")
-	w.AppendBulkString("version")
-	w.AppendBulkString(command.RedisVersion)
-	w.AppendBulkString("proto")
-	w.AppendInt(int64(proto))
-	w.AppendBulkString("id")
-	w.AppendInt(c.id)
-	w.AppendBulkString("mode")
-	w.AppendBulkString("cluster")
-	w.AppendBulkString("role")
-	w.AppendBulkString("master")
-	w.AppendBulkString("modules")
-	w.AppendArray(0)
+	server.AppendHello(w, proto, c.id, "cluster")
 }
 
 func (c *clientConn) client(w *resp.Writer, args [][]byte) {

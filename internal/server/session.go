@@ -251,6 +251,12 @@ func (s *session) hello(w *resp.Writer, args [][]byte) {
 		s.c.setName(name)
 	}
 	s.setProto(proto)
+	AppendHello(w, proto, s.c.id, "standalone")
+}
+
+// AppendHello writes HELLO's reply for a connection with id id now speaking
+// RESP version proto, on a server in mode ("standalone" or "cluster").
+func AppendHello(w *resp.Writer, proto int, id int64, mode string) {
 	w.AppendMap(7)
 	w.AppendBulkString("server")
 	w.AppendBulkString("redis")
@@ -259,9 +265,9 @@ func (s *session) hello(w *resp.Writer, args [][]byte) {
 	w.AppendBulkString("proto")
 	w.AppendInt(int64(proto))
 	w.AppendBulkString("id")
-	w.AppendInt(s.c.id)
+	w.AppendInt(id)
 	w.AppendBulkString("mode")
-	w.AppendBulkString("standalone")
+	w.AppendBulkString(mode)
 	w.AppendBulkString("role")
 	w.AppendBulkString("master")
 	w.AppendBulkString("modules")
