@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -140,31 +139,6 @@ func claimDataDir(dir, id, node string) error {
 	return os.Rename(tmp, path)
 }
 
-// peerTLS builds the mutual-TLS configuration between nodes from
-// --tls-cert, --tls-key and --tls-ca, or nil when they are not set.
-func peerTLS(s secOptions) (*tls.Config, error) {
-	if s.tlsCert == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(s.tlsCert, s.tlsKey)
-	if err != nil {
-		return nil, err
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if s.tlsCA != "" {
-		pem, err := os.ReadFile(s.tlsCA)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificate found in %s", s.tlsCA)
-		}
-		cfg.RootCAs, cfg.ClientCAs = pool, pool
-	}
-	return cfg, nil
-}
-
 // logStore adapts a raftlog.Log to the cluster's Storage.
 type logStore struct{ *raftlog.Log }
 
@@ -187,10 +161,12 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitUsage
 	}
-	ptls, err := peerTLS(opts.sec)
-	if err != nil {
-		fmt.Fprintf(stderr, "data-cluster: peer TLS: %v\n", err)
-		return exitUsage
+	var ptls *tls.Config // mutual TLS between the nodes, with the CA of --tls-ca
+	if opts.sec.tlsCert != "" {
+		if ptls, err = opts.sec.tlsConfig(); err != nil {
+			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+			return exitUsage
+		}
 	}
 	advertise := co.advertiseAddr
 	if advertise == "" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,7 +46,7 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startCluster(t *testing.T, bin string) *testCluster {
+func startCluster(t *testing.T, bin string, extra ...string) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t, bin: bin}
 	var peers []string
@@ -60,6 +61,7 @@ func startCluster(t *testing.T, bin string) *testCluster {
 		tc.args = append(tc.args, []string{"--addr", tc.addrs[i], "--node-id", fmt.Sprintf("n%d", i+1),
 			"--peer-addr", strings.SplitN(peers[i], "=", 2)[1], "--initial-cluster", initial,
 			"--data-dir", fmt.Sprintf("%s/n%d", base, i+1), "--fsync", "always", "--metrics-addr", tc.mets[i]})
+		tc.args[i] = append(tc.args[i], extra...)
 		tc.procs = append(tc.procs, startBinary(t, bin, tc.args[i]...))
 	}
 	for i := range 3 {
@@ -480,4 +482,39 @@ func TestClusterFlagErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With --tls-cert, --tls-key and --tls-ca the nodes talk mutual TLS, and a
+// peer port refuses plain connections.
+func TestClusterMutualTLS(t *testing.T) {
+	cert, key, _ := writeCert(t, t.TempDir())
+	tc := startCluster(t, buildBinary(t), "--tls-cert", cert, "--tls-key", key, "--tls-ca", cert)
+	ctx := context.Background()
+	a := redis.NewClient(&redis.Options{Addr: tc.addrs[0]})
+	defer a.Close()
+	b := redis.NewClient(&redis.Options{Addr: tc.addrs[2]})
+	defer b.Close()
+	for i := range 20 {
+		k := fmt.Sprintf("tls:%d", i)
+		if err := a.Set(ctx, k, i, 0).Err(); err != nil {
+			t.Fatalf("SET %s: %v", k, err)
+		}
+		if got, err := b.Get(ctx, k).Int(); err != nil || got != i {
+			t.Fatalf("GET %s on another node: got %d, %v", k, got, err)
+		}
+	}
+	peerAddr := tc.args[1][slices.Index(tc.args[1], "--peer-addr")+1]
+	nc, err := net.Dial("tcp", peerAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	fmt.Fprintf(nc, "DCP hello in plain text\r\n")
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(nc); err != nil {
+		t.Fatalf("a plain connection to a TLS peer port: %v, want it closed", err)
+	}
+	waitFor(t, "n2 to log the refusal", func() bool {
+		return strings.Contains(tc.procs[1].stderr.String(), "tls handshake failed")
+	})
 }

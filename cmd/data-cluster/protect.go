@@ -68,7 +68,7 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 
 // validate checks the values, addr being the plain listener's, and loads the
 // TLS files to report a bad one now.
-func (o secOptions) validate(addr string) error {
+func (o secOptions) validate(addr string, cluster bool) error {
 	ints := []struct {
 		name     string
 		v        int
@@ -95,6 +95,14 @@ func (o secOptions) validate(addr string) error {
 	}
 	if addr == "" && o.tlsAddr == "" {
 		return errors.New("no address to listen on: --addr and --tls-addr are both empty")
+	}
+	if cluster && o.tlsAddr == "" && (o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "") {
+		// On a cluster node they secure the links between the nodes.
+		if o.tlsCert == "" || o.tlsKey == "" || o.tlsCA == "" {
+			return errors.New("between cluster nodes, TLS needs --tls-cert, --tls-key and --tls-ca")
+		}
+		_, err := o.tlsConfig()
+		return err
 	}
 	if o.tlsAddr == "" {
 		if o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "" {

@@ -226,7 +226,7 @@ func (o options) validate() error {
 	if err := o.obs.validate(); err != nil {
 		return err
 	}
-	if err := o.sec.validate(o.addr); err != nil {
+	if err := o.sec.validate(o.addr, o.cluster.enabled()); err != nil {
 		return err
 	}
 	if err := o.persist.validate(); err != nil {
