@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -371,7 +372,9 @@ type Status struct {
 // Status returns the replica's state as last published by its goroutine.
 func (g *Group) Status() Status {
 	role := "follower"
-	if l := g.leader.Load(); l == g.cfg.ReplicaID {
+	if g.stopped.Load() {
+		role = "stopped"
+	} else if l := g.leader.Load(); l == g.cfg.ReplicaID {
 		role = "leader"
 	} else if l == 0 {
 		role = "candidate"
@@ -388,6 +391,16 @@ func (g *Group) Run(ctx context.Context) {
 	t := time.NewTicker(g.cfg.Tick)
 	defer t.Stop()
 	defer g.stop()
+	defer func() {
+		// Raft panics when its state cannot be right, as when a replica
+		// whose log was lost comes back under its old id. Only this
+		// replica is wrong: it stops, and the process and the group's
+		// other replicas go on.
+		if p := recover(); p != nil {
+			g.log.Error("replica stopped: its Raft state is inconsistent (was its data dir lost or damaged?)",
+				"panic", p, "stack", string(debug.Stack()))
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():

@@ -311,3 +311,31 @@ func TestGroupExpiryThroughLog(t *testing.T) {
 		t.Fatalf("GET of an expired key: got %q, want nil", got)
 	}
 }
+
+// A replica whose log was lost (its data dir wiped) and that comes back
+// with the same id must not take the process down: Raft finds its state
+// impossible, and the replica stops with an error while the others serve.
+func TestGroupLostLogStopsReplica(t *testing.T) {
+	tg := newTestGroup(t, nil)
+	l := tg.leader()
+	for range 20 {
+		tg.mustDo(l, Write, "INCR", "n")
+	}
+	var f uint64
+	for id := range tg.reps {
+		if id != l {
+			f = id
+			break
+		}
+	}
+	tg.stop(f)
+	tg.stores[f] = &MemStorage{} // the log is gone
+	tg.start(f)
+	eventually(t, "the replica with the lost log to stop", func() bool { return tg.reps[f].stopped.Load() })
+	if _, err := tg.do(f, Stale, "GET", "n"); err == nil {
+		t.Fatal("a stopped replica answered")
+	}
+	if got := tg.mustDo(l, Write, "INCR", "n"); got != ":21\r\n" {
+		t.Fatalf("INCR on the leader after: got %q, want :21", got)
+	}
+}
