@@ -50,6 +50,7 @@ type Log struct {
 	dirty atomic.Bool // written since the last fdatasync started
 	bgErr atomic.Pointer[error]
 	size  atomic.Int64 // bytes of all segments
+	syncs atomic.Int64 // fdatasyncs of segments
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -147,7 +148,7 @@ func (l *Log) open() error {
 			if err := f.Truncate(rc.tail.off); err != nil {
 				return err
 			}
-			if err := fsutil.Datasync(f); err != nil {
+			if err := l.datasync(f); err != nil {
 				return err
 			}
 		}
@@ -319,7 +320,7 @@ func (l *Log) Close() error {
 	}
 	var err error
 	if l.err == nil && l.cfg.Sync != SyncNever && l.dirty.Load() {
-		err = fsutil.Datasync(l.f)
+		err = l.datasync(l.f)
 	}
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
@@ -361,10 +362,20 @@ func (l *Log) write(b []byte) error {
 	return nil
 }
 
+// datasync fdatasyncs f, counting it.
+func (l *Log) datasync(f *os.File) error {
+	l.syncs.Add(1)
+	return fsutil.Datasync(f)
+}
+
+// Syncs returns how many times the log's segments were fdatasynced. It is
+// safe to call from any goroutine.
+func (l *Log) Syncs() int64 { return l.syncs.Load() }
+
 // syncNow fdatasyncs the current segment.
 func (l *Log) syncNow() error {
 	l.dirty.Store(false)
-	if err := fsutil.Datasync(l.f); err != nil {
+	if err := l.datasync(l.f); err != nil {
 		return l.fail(err)
 	}
 	return nil
@@ -381,7 +392,7 @@ func (l *Log) roll() error {
 	l.mu.Lock()
 	old := l.f
 	if l.cfg.Sync != SyncNever && l.dirty.Load() {
-		if err := fsutil.Datasync(old); err != nil {
+		if err := l.datasync(old); err != nil {
 			l.mu.Unlock()
 			f.Close()
 			os.Remove(f.Name())
@@ -444,7 +455,7 @@ func (l *Log) syncLoop(interval time.Duration) {
 		}
 		l.mu.Lock()
 		if l.dirty.Swap(false) {
-			if err := fsutil.Datasync(l.f); err != nil && !errors.Is(err, os.ErrClosed) {
+			if err := l.datasync(l.f); err != nil && !errors.Is(err, os.ErrClosed) {
 				if l.bgErr.CompareAndSwap(nil, &err) {
 					l.log.Error("raftlog: background fdatasync failed", "file", l.f.Name(), "err", err)
 				}

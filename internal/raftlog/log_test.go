@@ -748,8 +748,13 @@ func TestSyncModes(t *testing.T) {
 			cfg.Sync = mode
 			l := mustOpen(t, dir, cfg)
 			for i := uint64(1); i <= 30; i += 3 {
-				if err := l.Save(hardState(1, 1, i-1), entries(i, i+2, 1), i%2 == 1); err != nil {
+				before := l.Syncs()
+				sync := i%2 == 1
+				if err := l.Save(hardState(1, 1, i-1), entries(i, i+2, 1), sync); err != nil {
 					t.Fatalf("Save: %v", err)
+				}
+				if mode == SyncAlways && sync && l.Syncs() == before {
+					t.Fatalf("Save %d with sync in SyncAlways: no fdatasync counted", i)
 				}
 			}
 			if err := l.Sync(); err != nil {
