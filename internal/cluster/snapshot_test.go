@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// A snapshot's data restores exactly the keys, values and expiries it was
+// taken from, expired keys not yet removed through the log included.
+func TestSnapshotRoundTrip(t *testing.T) {
+	src := keyspace.New(defaultEngine())
+	src.SetReplica(true)
+	src.SetNow(1000)
+	for i := range 1000 {
+		at := storage.NoExpiry
+		if i%3 == 0 {
+			at = int64(500 + i) // some already expired at now=1000
+		}
+		src.Set([]byte(fmt.Sprintf("k%d", i)), []byte(fmt.Sprintf("v%d", i)), at)
+	}
+	data := encodeKeyspace(src)
+	g := &Group{db: keyspace.New(defaultEngine())}
+	g.db.SetReplica(true)
+	g.db.Set([]byte("stale"), []byte("x"), storage.NoExpiry)
+	if err := g.restore(data); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := g.db.Len(), src.Len(); got != want {
+		t.Fatalf("restored %d keys, want %d", got, want)
+	}
+	if _, _, ok := g.db.Engine().Lookup([]byte("stale")); ok {
+		t.Fatal("a key from before the snapshot survived its installation")
+	}
+	for i := range 1000 {
+		k := []byte(fmt.Sprintf("k%d", i))
+		v1, at1, ok1 := src.Engine().Lookup(k)
+		v2, at2, ok2 := g.db.Engine().Lookup(k)
+		if ok1 != ok2 || string(v1) != string(v2) || at1 != at2 {
+			t.Fatalf("%s: got %q %d %v, want %q %d %v", k, v2, at2, ok2, v1, at1, ok1)
+		}
+	}
+	if err := g.restore([]byte{9}); err == nil {
+		t.Fatal("an unknown snapshot version was accepted")
+	}
+	if err := g.restore(data[:len(data)/2]); err == nil {
+		t.Fatal("a truncated snapshot was accepted")
+	}
+}
+
+// BenchmarkEncodeKeyspace measures how long taking a snapshot holds its
+// group, per key.
+func BenchmarkEncodeKeyspace(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			db := keyspace.New(defaultEngine())
+			for i := range n {
+				db.Set([]byte(fmt.Sprintf("key:%09d", i)), []byte("value-0123456789"), storage.NoExpiry)
+			}
+			b.ReportAllocs()
+			start := time.Now()
+			var size int
+			for b.Loop() {
+				size = len(encodeKeyspace(db))
+			}
+			b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+			b.SetBytes(int64(size))
+		})
+	}
+}
