@@ -11,6 +11,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
+	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
 // clusterOnly are the commands a cluster node adds to the command table.
@@ -62,6 +63,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.hello(w, args)
 	case "reset":
 		c.inMulti, c.dirty, c.queued, c.ro, c.proto = false, false, nil, false, 2
+		c.unwatch()
 		w.SetProto(2)
 		w.AppendSimple("RESET")
 	case "auth":
@@ -100,11 +102,15 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 			return
 		}
 		c.inMulti, c.queued = false, nil
+		c.unwatch()
 		w.AppendOK()
 	case "exec":
 		c.exec(w)
-	case "watch", "unwatch":
-		w.AppendError("ERR WATCH is not supported on a cluster node; see the README's compatibility table")
+	case "watch":
+		c.watch(w, args[1:])
+	case "unwatch":
+		c.unwatch()
+		w.AppendOK()
 	case "dbsize":
 		n, err := c.sumInts([]byte("dbsize"))
 		if err != nil {
@@ -207,19 +213,24 @@ func (c *clientConn) exec(w *resp.Writer) {
 		return
 	}
 	queued, dirty := c.queued, c.dirty
+	watched, wslot := c.watched, c.wslot
 	c.inMulti, c.dirty, c.queued = false, false, nil
+	c.unwatch()
 	if dirty {
 		w.AppendError("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	if len(queued) == 0 {
-		w.AppendArray(0)
-		return
-	}
 	group, write := -1, false
+	if len(watched) > 0 {
+		group = c.s.node.table.GroupOf(wslot)
+	}
 	for _, args := range queued {
 		spec := command.Redis.Lookup(args[0])
 		s, _ := c.slotOf(spec, args)
+		if len(watched) > 0 && s != wslot {
+			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
+			return
+		}
 		g := c.s.node.table.GroupOf(s)
 		if group >= 0 && g != group {
 			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
@@ -228,14 +239,84 @@ func (c *clientConn) exec(w *resp.Writer) {
 		group = g
 		write = write || spec.Flags&command.ReadOnly == 0
 	}
-	p := c.run(group, queued, c.mode(write))
+	if group < 0 {
+		w.AppendArray(0)
+		return
+	}
+	cmds := queued
+	if len(watched) > 0 {
+		// The watched keys' digests are checked in the same log entry,
+		// right before the commands run.
+		check := [][]byte{cmdCheck}
+		for _, wk := range watched {
+			check = append(check, wk.key, []byte(strconv.FormatUint(wk.digest, 10)))
+		}
+		cmds = append([][][]byte{check}, queued...)
+	}
+	p := c.run(group, cmds, c.mode(write))
 	if p.err != nil {
 		w.AppendError(errorText(p.err))
 		return
 	}
+	reply := p.reply
+	if len(watched) > 0 {
+		if len(p.ends) == 0 || string(reply[:p.ends[0]]) == checkFailed {
+			w.AppendNullArray()
+			return
+		}
+		reply = reply[p.ends[0]:]
+	}
 	w.AppendArray(len(queued))
-	w.AppendRaw(p.reply)
+	w.AppendRaw(reply)
 }
+
+// watchedKey is a key WATCH read, with its digest then (see watch.go).
+type watchedKey struct {
+	key    []byte
+	digest uint64
+}
+
+// watch implements WATCH: it reads the keys' digests, which EXEC checks.
+// The keys must share one slot, as the transaction's must.
+func (c *clientConn) watch(w *resp.Writer, keys [][]byte) {
+	if c.inMulti {
+		w.AppendError("ERR WATCH inside MULTI is not allowed")
+		return
+	}
+	s := slot.Of(keys[0])
+	if len(c.watched) > 0 {
+		s = c.wslot
+	}
+	cmds := make([][][]byte, len(keys))
+	for i, k := range keys {
+		if slot.Of(k) != s {
+			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
+			return
+		}
+		cmds[i] = [][]byte{cmdDigest, k}
+	}
+	p := c.run(c.s.node.table.GroupOf(s), cmds, Read)
+	if p.err != nil {
+		w.AppendError(errorText(p.err))
+		return
+	}
+	if len(p.ends) != len(keys) {
+		w.AppendError("ERR " + errBadReply.Error())
+		return
+	}
+	for i, k := range keys {
+		d, ok := parseIntReply(segment(p.reply, p.ends, i))
+		if !ok {
+			w.AppendError("ERR " + errBadReply.Error())
+			return
+		}
+		c.watched = append(c.watched, watchedKey{key: append([]byte(nil), k...), digest: uint64(d)})
+	}
+	c.wslot = s
+	w.AppendOK()
+}
+
+func (c *clientConn) unwatch() { c.watched = nil }
 
 // run sends one request to group g and waits for it.
 func (c *clientConn) run(g int, cmds [][][]byte, mode Mode) *pending {

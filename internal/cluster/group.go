@@ -713,7 +713,19 @@ func (g *Group) run(cmds [][][]byte, proto int) {
 	if proto == 0 {
 		table = command.Line // the line protocol's replies
 	}
-	for _, args := range cmds {
+	for i, args := range cmds {
+		if len(args[0]) > 0 && args[0][0] == 0 {
+			if ok, stop := g.internal(args); ok {
+				g.ends = append(g.ends, g.w.Len())
+				if stop {
+					for range cmds[i+1:] {
+						g.ends = append(g.ends, g.w.Len())
+					}
+					break
+				}
+				continue
+			}
+		}
 		spec := table.Lookup(args[0])
 		switch {
 		case spec == nil || spec.Run == nil:

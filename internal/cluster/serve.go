@@ -178,6 +178,8 @@ type clientConn struct {
 	inMulti bool
 	dirty   bool
 	queued  [][][]byte
+	watched []watchedKey
+	wslot   uint16 // the slot of the watched keys
 
 	// The replies of one read: from groups' requests or made here.
 	items []item

@@ -87,7 +87,7 @@ func TestServerCommands(t *testing.T) {
 		want string
 	}{
 		{[]any{"mset", "a", "1", "b", "2"}, "CROSSSLOT Keys in request don't hash to the same slot"},
-		{[]any{"watch", "a"}, "ERR WATCH is not supported on a cluster node; see the README's compatibility table"},
+		{[]any{"watch", "a", "b"}, "CROSSSLOT Keys in request don't hash to the same slot"},
 		{[]any{"nosuchcommand", "x"}, "ERR unknown command 'nosuchcommand', with args beginning with: 'x' "},
 		{[]any{"get"}, "ERR wrong number of arguments for 'get' command"},
 		{[]any{"select", "1"}, "ERR SELECT is not allowed in cluster mode"},
@@ -193,5 +193,91 @@ func TestServerAuthAndLimits(t *testing.T) {
 	line, _ := bufio.NewReader(c3).ReadString('\n')
 	if line != "-ERR max number of clients reached\r\n" {
 		t.Fatalf("third client: got %q, want the max-clients error", line)
+	}
+}
+
+// WATCH aborts EXEC when a watched key changed, and optimistic increments
+// through every node lose no update.
+func TestServerWatch(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	var addrs []string
+	for i := range 3 {
+		addrs = append(addrs, serveNode(t, tn, i, ServerConfig{}))
+	}
+	ctx := context.Background()
+	a := redis.NewClient(&redis.Options{Addr: addrs[0], Protocol: 2})
+	defer a.Close()
+	b := redis.NewClient(&redis.Options{Addr: addrs[1], Protocol: 2})
+	defer b.Close()
+
+	err := a.Watch(ctx, func(tx *redis.Tx) error {
+		if err := b.Set(ctx, "{w}k", "changed", 0).Err(); err != nil {
+			return err
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "{w}k", "mine", 0)
+			return nil
+		})
+		return err
+	}, "{w}k")
+	if err != redis.TxFailedErr {
+		t.Fatalf("EXEC after the watched key changed: got %v, want the transaction aborted", err)
+	}
+	if v, _ := a.Get(ctx, "{w}k").Result(); v != "changed" {
+		t.Fatalf("after the aborted transaction: got %q, want changed", v)
+	}
+	err = a.Watch(ctx, func(tx *redis.Tx) error {
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "{w}k", "mine", 0)
+			return nil
+		})
+		return err
+	}, "{w}k")
+	if err != nil {
+		t.Fatalf("EXEC with the watched key unchanged: %v", err)
+	}
+	if err := a.Watch(ctx, func(*redis.Tx) error { return nil }, "{w}k", "{v}k"); err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT") {
+		t.Fatalf("WATCH across slots: got %v, want CROSSSLOT", err)
+	}
+
+	// Lost updates: 6 clients, 2 per node, 25 optimistic increments each.
+	const clients, incrs = 6, 25
+	errs := make(chan error, clients)
+	for c := range clients {
+		rc := redis.NewClient(&redis.Options{Addr: addrs[c%3], Protocol: 2})
+		defer rc.Close()
+		go func() {
+			for range incrs {
+				for {
+					err := rc.Watch(ctx, func(tx *redis.Tx) error {
+						n, err := tx.Get(ctx, "{w}n").Int()
+						if err != nil && err != redis.Nil {
+							return err
+						}
+						_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+							p.Set(ctx, "{w}n", n+1, 0)
+							return nil
+						})
+						return err
+					}, "{w}n")
+					if err == nil {
+						break
+					}
+					if err != redis.TxFailedErr {
+						errs <- err
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := a.Get(ctx, "{w}n").Int(); err != nil || n != clients*incrs {
+		t.Fatalf("after %d optimistic increments: got %d, %v", clients*incrs, n, err)
 	}
 }
