@@ -14,9 +14,10 @@ import (
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
-// clusterOnly are the commands a cluster node adds to the command table.
-func (c *clientConn) clusterOnly(args [][]byte) bool {
-	switch strings.ToLower(string(args[0])) {
+// clusterOnly runs the commands that only a cluster node serves (a
+// standalone server refuses them) and reports whether spec is one.
+func (c *clientConn) clusterOnly(spec *command.Spec, args [][]byte) bool {
+	switch spec.Name {
 	case "cluster":
 		c.cluster(args)
 	case "readonly":

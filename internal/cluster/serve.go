@@ -363,7 +363,7 @@ func (c *clientConn) handle(args [][]byte) {
 		c.add(c.s.node.table.GroupOf(s), args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
-		if !c.clusterOnly(args) {
+		if !c.clusterOnly(spec, args) {
 			c.connCommand(spec, args)
 		}
 	}
