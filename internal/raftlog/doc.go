@@ -92,4 +92,69 @@
 // directory. SaveSnapshot writes the snapshot to a temporary file, fsyncs
 // it, renames it into place and fsyncs the directory before it deletes
 // anything.
+//
+// # Shared log
+//
+// OpenShared keeps the logs of all the groups of a node in one directory,
+// as one stream of segments, so that the groups' Saves share one write path
+// and one fdatasync. Each group uses the GroupLog of its id (a uint32 the
+// caller chooses and keeps across restarts):
+//
+//	DIR/LOCK                held (flock) while a Shared is open
+//	DIR/S.log               segment S of the stream
+//	DIR/G-I.snap            the snapshot of group G at log index I
+//	DIR/G-I.snap.tmp        a snapshot being written (removed on open)
+//	DIR/G-I.snap.corrupt    a snapshot that failed its checksum, set aside
+//
+// S and I are zero-padded to 20 digits as above, G to 10. Records are
+// framed as above. A segment's header record is of kind 'M'; every other
+// record of a segment is a group record, which wraps a record of one group:
+//
+//	6 group      group id, then the payload of an entries, hardstate or
+//	             snapmark record of that group (type byte included)
+//
+// A snapshot file holds a header record of kind 'G' with the snapshot's
+// index, then a group record wrapping a snapshot record (type 5).
+//
+// A segment starts with its header and then, in order of group id, a
+// hardstate record with the newest hard state and a snapmark record with
+// the newest snapshot of every group that has them; the segment is
+// fdatasynced once this prefix is written (except with SyncNever), before
+// anything is written after it. So every group's newest hard state and
+// snapmark are always in or after the first segment kept. Then come the
+// records of every group's Saves and SaveSnapshots, in the order in which
+// they took the write lock: one Save writes its entries record, then its
+// hardstate record, with one write call. OpenShared always starts a new
+// segment: the last one may have been cut anywhere in a crash, its prefix
+// too.
+//
+// Recovery replays the segments in order, each group's records into that
+// group's replay as described under Replay; each group's newest snapshot
+// file counts as its last snapmark, its hard state is raised and lowered as
+// described there, and a group with neither records nor a snapshot
+// recovers empty. Damage is handled as described under Damage: a torn tail
+// of the last segment is cut (and logged), any other damage is a
+// *CorruptError naming the file and offset; a missing range of a group's
+// entries names the directory and the group.
+//
+// The current segment is never deleted. The oldest other segments are,
+// oldest first, once every entry they hold, of every group, is at or below
+// its group's snapshot index: a segment holding entries of groups A and B
+// stays until both A's and B's snapshot files, durable before the index
+// moves, cover them. A group's older snapshot files are removed once its
+// newer one is durable.
+//
+// # Group commit
+//
+// With SyncAlways, GroupLog.Save(…, sync=true) returns once an fdatasync
+// that started after its write completed. Writes are serialized by a mutex
+// around the current segment; fdatasync runs without it. One goroutine at a
+// time runs fdatasync: a Save that must wait and finds none running becomes
+// the syncer, notes the end of the stream and fdatasyncs, and its
+// completion releases every Save whose write ended before that point. Saves
+// written meanwhile wait, and the next single fdatasync, run by one of
+// them, covers them all. With SyncEverySec a background goroutine
+// fdatasyncs at most once a second, and with SyncNever none is made. A
+// failed write or fdatasync fails every group of the Shared (ErrFailed),
+// which must then be closed and opened again.
 package raftlog

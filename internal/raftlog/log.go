@@ -231,6 +231,12 @@ func (l *Log) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error 
 
 // checkEntries reports whether ents may be appended.
 func (l *Log) checkEntries(ents []*raftpb.Entry) error {
+	return checkAppend(ents, l.snapIndex, l.last)
+}
+
+// checkAppend reports whether ents (not empty) may be appended to a log
+// whose snapshot is at snapIndex and whose last entry is at last.
+func checkAppend(ents []*raftpb.Entry, snapIndex, last uint64) error {
 	first := ents[0].GetIndex()
 	for i, e := range ents {
 		if e.GetIndex() != first+uint64(i) {
@@ -238,10 +244,10 @@ func (l *Log) checkEntries(ents []*raftpb.Entry) error {
 		}
 	}
 	switch {
-	case first <= l.snapIndex:
-		return fmt.Errorf("%w: entry %d is covered by the snapshot at %d", ErrOutOfOrder, first, l.snapIndex)
-	case first > l.last+1:
-		return fmt.Errorf("%w: entry %d leaves a gap after entry %d", ErrOutOfOrder, first, l.last)
+	case first <= snapIndex:
+		return fmt.Errorf("%w: entry %d is covered by the snapshot at %d", ErrOutOfOrder, first, snapIndex)
+	case first > last+1:
+		return fmt.Errorf("%w: entry %d leaves a gap after entry %d", ErrOutOfOrder, first, last)
 	}
 	return nil
 }
@@ -471,7 +477,18 @@ func (l *Log) segPath(seq uint64) string { return filepath.Join(l.dir, fileName(
 // when replace, writes its header and hs (unless nil), and fsyncs the
 // directory. It returns the file, open for appending, and its size.
 func createSegment(dir string, seq uint64, hs *raftpb.HardState, replace bool) (*os.File, int64, error) {
-	path := filepath.Join(dir, fileName(seq, segExt))
+	b := appendHeader(nil, kindSegment, seq)
+	if hs != nil {
+		b = appendHardState(b, hs)
+	}
+	return createFile(dir, fileName(seq, segExt), b, replace, replace)
+}
+
+// createFile creates the file name in dir, replacing any file of that name
+// when replace, writes b to it, fdatasyncs it when sync, and fsyncs the
+// directory. It returns the file, open for appending, and its size.
+func createFile(dir, name string, b []byte, replace, sync bool) (*os.File, int64, error) {
+	path := filepath.Join(dir, name)
 	flag := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if replace {
 		flag = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -480,12 +497,8 @@ func createSegment(dir string, seq uint64, hs *raftpb.HardState, replace bool) (
 	if err != nil {
 		return nil, 0, err
 	}
-	b := appendHeader(nil, kindSegment, seq)
-	if hs != nil {
-		b = appendHardState(b, hs)
-	}
 	_, err = f.Write(b)
-	if err == nil && replace {
+	if err == nil && sync {
 		err = fsutil.Datasync(f)
 	}
 	if err == nil {

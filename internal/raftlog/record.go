@@ -76,6 +76,12 @@ func appendHeader(b []byte, kind byte, seq uint64) []byte {
 // appendEntries appends an entries record; ents must not be empty.
 func appendEntries(b []byte, ents []*raftpb.Entry) ([]byte, error) {
 	b, start := begin(b, recEntries)
+	return finishEntries(b, start, ents)
+}
+
+// finishEntries appends the body of the entries record begun at start and
+// seals it.
+func finishEntries(b []byte, start int, ents []*raftpb.Entry) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(ents)))
 	for _, e := range ents {
 		b = binary.AppendUvarint(b, uint64(sizeOpts.Size(e)))
@@ -90,6 +96,12 @@ func appendEntries(b []byte, ents []*raftpb.Entry) ([]byte, error) {
 // appendHardState appends a hardstate record.
 func appendHardState(b []byte, hs *raftpb.HardState) []byte {
 	b, start := begin(b, recHardState)
+	return finishHardState(b, start, hs)
+}
+
+// finishHardState appends the body of the hardstate record begun at start
+// and seals it.
+func finishHardState(b []byte, start int, hs *raftpb.HardState) []byte {
 	b, err := sizeOpts.MarshalAppend(b, hs)
 	if err != nil {
 		// A HardState has three optional integers: it always marshals.
@@ -102,6 +114,12 @@ func appendHardState(b []byte, hs *raftpb.HardState) []byte {
 // appendSnapMark appends a snapmark record.
 func appendSnapMark(b []byte, index, term uint64) []byte {
 	b, start := begin(b, recSnapMark)
+	return finishSnapMark(b, start, index, term)
+}
+
+// finishSnapMark appends the body of the snapmark record begun at start and
+// seals it.
+func finishSnapMark(b []byte, start int, index, term uint64) []byte {
 	b = binary.AppendUvarint(b, index)
 	b = binary.AppendUvarint(b, term)
 	b, _ = seal(b, start) // small
@@ -111,6 +129,12 @@ func appendSnapMark(b []byte, index, term uint64) []byte {
 // appendSnapshot appends a snapshot record.
 func appendSnapshot(b []byte, snap *raftpb.Snapshot) ([]byte, error) {
 	b, start := begin(b, recSnapshot)
+	return finishSnapshot(b, start, snap)
+}
+
+// finishSnapshot appends the body of the snapshot record begun at start and
+// seals it.
+func finishSnapshot(b []byte, start int, snap *raftpb.Snapshot) ([]byte, error) {
 	b, err := sizeOpts.MarshalAppend(b, snap)
 	if err != nil {
 		return b[:start], err

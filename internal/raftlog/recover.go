@@ -97,17 +97,29 @@ func recoverDir(dir string, ls listing, lg *slog.Logger) (recovered, error) {
 		rc.segs = append(rc.segs, seg)
 		rc.tail = tail
 	}
+	ents, reason := r.finish(snap)
+	if reason != "" {
+		return rc, &CorruptError{Path: dir, Offset: -1, Reason: reason}
+	}
+	si, st := snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm()
+	rc.ents = ents
+	rc.hs = fixHardState(r.hs, si, st, si+uint64(len(rc.ents)), dir, lg)
+	return rc, nil
+}
+
+// finish ends a replay with the snapshot loaded, which counts as a last
+// snapmark: it returns the entries after the snapshot, or why the log
+// cannot follow it.
+func (r *replayer) finish(snap *raftpb.Snapshot) ([]*raftpb.Entry, string) {
 	si, st := snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm()
 	r.mark(si, st)
 	switch {
 	case r.base > si && len(r.ents) > 0:
-		return rc, &CorruptError{Path: dir, Offset: -1, Reason: fmt.Sprintf("log entries %d to %d are missing (snapshot at %d, next entry %d)", si+1, r.base, si, r.base+1)}
+		return nil, fmt.Sprintf("log entries %d to %d are missing (snapshot at %d, next entry %d)", si+1, r.base, si, r.base+1)
 	case r.base > si:
-		return rc, &CorruptError{Path: dir, Offset: -1, Reason: fmt.Sprintf("the log was compacted to a snapshot at index %d, but the newest snapshot found is at %d", r.base, si)}
+		return nil, fmt.Sprintf("the log was compacted to a snapshot at index %d, but the newest snapshot found is at %d", r.base, si)
 	}
-	rc.ents = slices.Clone(r.ents[si-r.base:])
-	rc.hs = fixHardState(r.hs, si, st, si+uint64(len(rc.ents)), dir, lg)
-	return rc, nil
+	return slices.Clone(r.ents[si-r.base:]), ""
 }
 
 // fixHardState returns a copy of hs (empty when nil) that commits at least
@@ -191,12 +203,19 @@ func replaySegment(data []byte, path string, seq uint64, last bool, r *replayer)
 // there are none, or a *CorruptError when every one fails. Newer snapshots
 // that fail are renamed aside.
 func loadSnapshot(dir string, indexes []uint64, lg *slog.Logger) (*raftpb.Snapshot, error) {
+	return loadNewest(dir, indexes, func(index uint64) string { return fileName(index, snapExt) }, readSnapshot, lg)
+}
+
+// loadNewest is loadSnapshot for snapshot files named by name and read by
+// read.
+func loadNewest(dir string, indexes []uint64, name func(index uint64) string,
+	read func(path string, index uint64) (*raftpb.Snapshot, error), lg *slog.Logger) (*raftpb.Snapshot, error) {
 	var firstErr error
 	for i := len(indexes) - 1; i >= 0; i-- {
-		snap, err := readSnapshot(filepath.Join(dir, fileName(indexes[i], snapExt)), indexes[i])
+		snap, err := read(filepath.Join(dir, name(indexes[i])), indexes[i])
 		if err == nil {
 			for _, bad := range indexes[i+1:] {
-				path := filepath.Join(dir, fileName(bad, snapExt))
+				path := filepath.Join(dir, name(bad))
 				lg.Warn("raftlog: snapshot is damaged; using an older one and keeping it aside",
 					"file", path, "kept", path+corruptExt, "using", indexes[i])
 				if err := os.Rename(path, path+corruptExt); err != nil {
@@ -221,6 +240,13 @@ func loadSnapshot(dir string, indexes []uint64, lg *slog.Logger) (*raftpb.Snapsh
 // readSnapshot reads the snapshot file at path, which should hold the
 // snapshot at index.
 func readSnapshot(path string, index uint64) (*raftpb.Snapshot, error) {
+	return readSnapshotFile(path, kindSnapshot, index, decode)
+}
+
+// readSnapshotFile reads a snapshot file at path, whose header must be of
+// kind and index, and whose second record, a snapshot record once parsed
+// by decodeSnap, must hold the snapshot at index.
+func readSnapshotFile(path string, kind byte, index uint64, decodeSnap func([]byte) (record, error)) (*raftpb.Snapshot, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -236,14 +262,14 @@ func readSnapshot(path string, index uint64) (*raftpb.Snapshot, error) {
 	if err != nil {
 		return nil, corrupt(0, err.Error())
 	}
-	if rec.typ != recHeader || rec.kind != kindSnapshot || rec.seq != index {
+	if rec.typ != recHeader || rec.kind != kind || rec.seq != index {
 		return nil, corrupt(0, "file header does not match its name")
 	}
 	off := end
 	if p, end, d = next(data, off); d != nil {
 		return nil, corrupt(d.off, d.reason)
 	}
-	if rec, err = decode(p); err != nil {
+	if rec, err = decodeSnap(p); err != nil {
 		return nil, corrupt(off, err.Error())
 	}
 	switch {

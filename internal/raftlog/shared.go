@@ -1,0 +1,682 @@
+package raftlog
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/fsutil"
+)
+
+// Shared is the log of every Raft group of a node: one stream of segments
+// in one directory, to which each group appends through its GroupLog, so
+// that the groups' Saves share one fdatasync (group commit). See the
+// package documentation for the format.
+//
+// OpenShared returns it; Group, Size, Syncs and Sync may then be called
+// from any goroutine. Each GroupLog is used by its group's goroutine only,
+// and the GroupLogs of different groups are used concurrently. Close is
+// called once, after every group stopped using its GroupLog. With
+// SyncEverySec the Shared runs a goroutine of its own, which Close stops.
+type Shared struct {
+	dir  string
+	cfg  Config
+	log  *slog.Logger
+	lock *os.File
+
+	closed  atomic.Bool
+	failure atomic.Pointer[error] // set once, when a write or an fdatasync failed
+	size    atomic.Int64          // bytes of all segments
+	syncs   atomic.Int64          // fdatasyncs of segments
+
+	// mu guards the stream: its holder may write to f and change segs,
+	// written, groups and the fields of a GroupLog that others read.
+	mu      sync.Mutex
+	f       *os.File        // the current segment, the last of segs
+	segs    []sharedSegment // on disk, oldest first
+	written int64           // the stream's position: bytes written since OpenShared
+	groups  map[uint32]*GroupLog
+
+	// fileMu is held for reading by an fdatasync of a segment that runs
+	// without mu, and for writing to close a segment. mu, when held too,
+	// is taken first.
+	fileMu sync.RWMutex
+
+	// syncMu guards the group commit. mu may be taken before it, never
+	// after it.
+	syncMu   sync.Mutex
+	synced   int64      // the stream is durable up to this position
+	syncing  bool       // a goroutine is running an fdatasync for the waiters
+	syncDone *sync.Cond // broadcast when that fdatasync ends
+
+	compactMu sync.Mutex // held while segments are deleted
+
+	// beforeSync, when set, is called by a goroutine that has become the
+	// syncer, before it reads the position its fdatasync will cover.
+	beforeSync func()
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// GroupLog is the log of one group within a Shared. Its methods, but
+// Syncs, are called by one goroutine, the group's, never concurrently with
+// each other; GroupLogs of different groups are used concurrently. Syncs may
+// be called from any goroutine.
+type GroupLog struct {
+	s  *Shared
+	id uint32
+
+	// What OpenShared recovered, returned by State.
+	rhs   *raftpb.HardState
+	rsnap *raftpb.Snapshot
+	rents []*raftpb.Entry
+
+	// Written by the group's goroutine with s.mu held; it reads them
+	// without s.mu, other goroutines with s.mu held.
+	hs        *raftpb.HardState // the newest saved, nil when none
+	last      uint64            // index of the last saved entry, or of the snapshot if later
+	snapIndex uint64
+	snapTerm  uint64
+
+	// Owned by the group's goroutine.
+	pos int64 // the stream's position after the group's last write
+	buf []byte
+
+	syncs atomic.Int64 // fdatasyncs waited for
+}
+
+// OpenShared opens the shared log in dir, creating dir (0o755) if it is
+// missing, and recovers every group's state: see the package
+// documentation. It locks dir until Close; another OpenShared or Open of
+// dir fails with ErrLocked meanwhile. Damaged data is reported by a
+// *CorruptError, which matches ErrCorrupt. It always starts a new segment.
+func OpenShared(dir string, cfg Config) (*Shared, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	if err := mkdir(dir); err != nil {
+		return nil, err
+	}
+	lock, err := lock(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Shared{dir: dir, cfg: cfg, log: lg, lock: lock, groups: map[uint32]*GroupLog{}}
+	s.syncDone = sync.NewCond(&s.syncMu)
+	if err := s.open(); err != nil {
+		if s.f != nil {
+			s.f.Close()
+		}
+		lock.Close()
+		return nil, err
+	}
+	if cfg.Sync == SyncEverySec {
+		s.stop = make(chan struct{})
+		s.done = make(chan struct{})
+		go s.syncLoop(syncInterval)
+	}
+	return s, nil
+}
+
+// open recovers the directory, cuts a torn tail and starts a new segment.
+func (s *Shared) open() error {
+	ls, err := listShared(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, name := range ls.tmps {
+		if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
+			return err
+		}
+	}
+	rc, err := recoverShared(s.dir, ls, s.log)
+	if err != nil {
+		return err
+	}
+	for id, rg := range rc.groups {
+		g := s.newGroup(id)
+		g.rhs, g.rsnap, g.rents = rg.hs, rg.snap, rg.ents
+		g.snapIndex, g.snapTerm = rg.snap.GetMetadata().GetIndex(), rg.snap.GetMetadata().GetTerm()
+		g.last = g.snapIndex + uint64(len(rg.ents))
+		if !raft.IsEmptyHardState(rg.hs) {
+			g.hs = cloneHardState(rg.hs)
+		}
+		s.groups[id] = g
+	}
+	s.segs = rc.segs
+	seq, replace := uint64(1), false
+	if n := len(s.segs); n > 0 {
+		cur := s.segs[n-1]
+		seq = cur.seq + 1
+		switch {
+		case rc.tail != nil && rc.tail.off == 0:
+			// Not even the header is whole: the new segment replaces it.
+			s.log.Warn("raftlog: torn segment header; rewriting the segment",
+				"file", s.segPath(cur.seq), "reason", rc.tail.reason)
+			seq, replace = cur.seq, true
+			s.segs = s.segs[:n-1]
+		case rc.tail != nil:
+			if err := s.truncate(s.segPath(cur.seq), rc.tail); err != nil {
+				return err
+			}
+		}
+	}
+	// A new segment, whose prefix holds every group's state as recovered:
+	// the last one may have been cut anywhere, its prefix too.
+	f, start, err := s.newSegment(seq, replace)
+	if err != nil {
+		return err
+	}
+	s.f = f
+	s.segs = append(s.segs, sharedSegment{seq: seq, size: start, start: start})
+	for _, seg := range s.segs {
+		s.size.Add(seg.size)
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.groups)) {
+		s.removeSnapshots(id, s.groups[id].snapIndex)
+	}
+	s.compact()
+	return nil
+}
+
+// truncate cuts the segment at path at the torn tail t and fdatasyncs it.
+func (s *Shared) truncate(path string, t *damage) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		s.log.Warn("raftlog: truncating a torn write at the end of the log",
+			"file", path, "offset", t.off, "dropped", fi.Size()-t.off, "reason", t.reason)
+		err = f.Truncate(t.off)
+	}
+	if err == nil {
+		err = s.datasync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// newGroup returns an empty GroupLog of group id.
+func (s *Shared) newGroup(id uint32) *GroupLog {
+	return &GroupLog{s: s, id: id, rhs: &raftpb.HardState{}, rsnap: &raftpb.Snapshot{}}
+}
+
+// Group returns the log of group id, the same one on every call; a group
+// that has no state yet recovers empty. Ids are the caller's, and must
+// name the same group across restarts. It is safe for concurrent use, also
+// after Close, when the GroupLog's calls return ErrClosed.
+func (s *Shared) Group(id uint32) *GroupLog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[id]
+	if g == nil {
+		g = s.newGroup(id)
+		s.groups[id] = g
+	}
+	return g
+}
+
+// Size returns the bytes of the log's segments on disk, the snapshots
+// excluded. It is safe for concurrent use.
+func (s *Shared) Size() int64 { return s.size.Load() }
+
+// Syncs returns how many times the log's segments were fdatasynced: each
+// fdatasync counts once, however many groups it served. It is safe for
+// concurrent use.
+func (s *Shared) Syncs() int64 { return s.syncs.Load() }
+
+// Sync makes everything written so far durable, whatever the mode: it
+// waits for an fdatasync of the current segment like a Save with sync in
+// SyncAlways. Older segments were synced when the log moved past them,
+// except with SyncNever. It is safe for concurrent use.
+func (s *Shared) Sync() error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	pos := s.written
+	s.mu.Unlock()
+	return s.waitDurable(pos)
+}
+
+// Close stops the background fsync, fdatasyncs what was written (except
+// with SyncNever), closes the files and releases the directory. Calls after
+// Close return ErrClosed.
+func (s *Shared) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	if s.stop != nil {
+		close(s.stop)
+		<-s.done
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if s.failure.Load() == nil && s.cfg.Sync != SyncNever && s.written > s.durable() {
+		err = s.datasync(s.f)
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := s.lock.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// check returns the error every call must return now, if any.
+func (s *Shared) check() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if p := s.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// fail records err as the failure of every later call, unless one is
+// recorded already, and returns the failure.
+func (s *Shared) fail(err error) error {
+	e := fmt.Errorf("%w: %w", ErrFailed, err)
+	s.failure.CompareAndSwap(nil, &e)
+	return *s.failure.Load()
+}
+
+// update is what a write changes in the state of its group.
+type update struct {
+	last      uint64            // the index of the last entry written, 0 when none
+	hs        *raftpb.HardState // the hard state written, nil when none
+	snapIndex uint64            // the snapmark written, 0 when none
+	snapTerm  uint64
+}
+
+// write appends b, records of group g, to the stream with one write call,
+// starting a new segment first when b would take the current one past
+// SegmentSize; it then applies u to g's state and sets g.pos.
+func (s *Shared) write(g *GroupLog, b []byte, u update) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	if cur := s.segs[len(s.segs)-1]; cur.size > cur.start && cur.size+int64(len(b)) > s.cfg.SegmentSize {
+		if err := s.roll(); err != nil {
+			return s.fail(err)
+		}
+	}
+	cur := &s.segs[len(s.segs)-1]
+	n, err := s.f.Write(b)
+	cur.size += int64(n)
+	s.size.Add(int64(n))
+	s.written += int64(n)
+	if err != nil {
+		return s.fail(err)
+	}
+	if u.last > 0 {
+		if cur.maxIndex == nil {
+			cur.maxIndex = map[uint32]uint64{}
+		}
+		cur.maxIndex[g.id] = max(cur.maxIndex[g.id], u.last)
+		g.last = u.last
+	}
+	if u.hs != nil {
+		g.hs = u.hs
+	}
+	if u.snapIndex > 0 {
+		g.snapIndex, g.snapTerm = u.snapIndex, u.snapTerm
+		g.last = max(g.last, u.snapIndex)
+	}
+	g.pos = s.written
+	return nil
+}
+
+// roll starts the next segment and makes it current; s.mu is held. Unless
+// the mode is SyncNever, the previous segment is fdatasynced first and the
+// new one's prefix is, so that the whole stream is durable afterwards.
+func (s *Shared) roll() error {
+	old := s.f
+	if s.cfg.Sync != SyncNever {
+		if err := s.datasync(old); err != nil {
+			return err
+		}
+	}
+	seq := s.segs[len(s.segs)-1].seq + 1
+	f, start, err := s.newSegment(seq, false)
+	if err != nil {
+		return err
+	}
+	s.f = f
+	s.segs = append(s.segs, sharedSegment{seq: seq, size: start, start: start})
+	s.size.Add(start)
+	s.written += start
+	if s.cfg.Sync != SyncNever {
+		s.syncMu.Lock()
+		s.synced = max(s.synced, s.written)
+		s.syncDone.Broadcast()
+		s.syncMu.Unlock()
+	}
+	// An fdatasync of old may still be running, for waiters that the one
+	// above released already.
+	s.fileMu.Lock()
+	err = old.Close()
+	s.fileMu.Unlock()
+	return err
+}
+
+// newSegment creates segment seq, replacing a file of that name when
+// replace, with its header and every group's newest hard state and
+// snapmark, in order of group id; it fdatasyncs it unless the mode is
+// SyncNever, and fsyncs the directory. s.mu is held, or s is not open yet.
+// It returns the file, open for appending, and its size.
+func (s *Shared) newSegment(seq uint64, replace bool) (*os.File, int64, error) {
+	b := appendHeader(nil, kindShared, seq)
+	for _, id := range slices.Sorted(maps.Keys(s.groups)) {
+		g := s.groups[id]
+		if g.hs != nil {
+			b = appendGroupHardState(b, id, g.hs)
+		}
+		if g.snapIndex > 0 {
+			b = appendGroupSnapMark(b, id, g.snapIndex, g.snapTerm)
+		}
+	}
+	sync := s.cfg.Sync != SyncNever
+	if sync {
+		s.syncs.Add(1)
+	}
+	return createFile(s.dir, fileName(seq, segExt), b, replace, sync)
+}
+
+// durable returns the position up to which the stream is durable.
+func (s *Shared) durable() int64 {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	return s.synced
+}
+
+// waitDurable returns once an fdatasync that started after the stream
+// reached pos has completed, or one failed. One goroutine at a time runs
+// fdatasync: a waiter that finds none running becomes the syncer, covers
+// everything written when it starts, and releases every waiter whose
+// write preceded that start; those written meanwhile wait for the next.
+// Neither s.mu nor s.syncMu is held by the caller.
+func (s *Shared) waitDurable(pos int64) error {
+	s.syncMu.Lock()
+	for s.syncing && s.synced < pos && s.failure.Load() == nil {
+		s.syncDone.Wait()
+	}
+	if p := s.failure.Load(); p != nil {
+		s.syncMu.Unlock()
+		return *p
+	}
+	if s.synced >= pos {
+		s.syncMu.Unlock()
+		return nil
+	}
+	s.syncing = true
+	s.syncMu.Unlock()
+
+	if s.beforeSync != nil {
+		s.beforeSync()
+	}
+	s.mu.Lock()
+	f, target := s.f, s.written
+	s.fileMu.RLock()
+	s.mu.Unlock()
+	err := s.datasync(f)
+	s.fileMu.RUnlock()
+	if err != nil {
+		err = s.fail(err)
+	}
+
+	s.syncMu.Lock()
+	s.syncing = false
+	if err == nil {
+		s.synced = max(s.synced, target)
+	}
+	s.syncDone.Broadcast()
+	s.syncMu.Unlock()
+	return err
+}
+
+// datasync fdatasyncs f, counting it.
+func (s *Shared) datasync(f *os.File) error {
+	s.syncs.Add(1)
+	return fsutil.Datasync(f)
+}
+
+// syncLoop makes the stream durable every interval when something was
+// written, until Close.
+func (s *Shared) syncLoop(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if s.failure.Load() != nil {
+			continue
+		}
+		s.mu.Lock()
+		pos := s.written
+		s.mu.Unlock()
+		if pos > s.durable() {
+			if err := s.waitDurable(pos); err != nil {
+				s.log.Error("raftlog: background fdatasync failed", "dir", s.dir, "err", err)
+			}
+		}
+	}
+}
+
+// removeSnapshots removes the snapshot files of group id older than index.
+// Failures are logged: they are tried again at the next snapshot or open.
+func (s *Shared) removeSnapshots(id uint32, index uint64) {
+	ls, err := listShared(s.dir)
+	if err != nil {
+		s.log.Warn("raftlog: cannot list the log directory", "dir", s.dir, "err", err)
+		return
+	}
+	for _, i := range ls.snaps[id] {
+		if i < index {
+			if err := os.Remove(filepath.Join(s.dir, groupSnapName(id, i))); err != nil {
+				s.log.Warn("raftlog: cannot remove an old snapshot", "dir", s.dir, "group", id, "index", i, "err", err)
+			}
+		}
+	}
+}
+
+// compact deletes the oldest segments, but the current one, as long as
+// every group's snapshot covers every entry of the group they hold.
+// Snapshots are saved, and durable, before their group's snapshot index
+// moves. Failures are logged: they are tried again at the next snapshot or
+// open.
+func (s *Shared) compact() {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	var doomed []sharedSegment
+	s.mu.Lock()
+	for _, seg := range s.segs[:len(s.segs)-1] {
+		if !s.obsolete(&seg) {
+			break
+		}
+		doomed = append(doomed, seg)
+	}
+	s.mu.Unlock()
+	n, freed := 0, int64(0)
+	for _, seg := range doomed {
+		// One at a time, oldest first, each removal durable before the
+		// next: a crash leaves the segments consecutive.
+		path := s.segPath(seg.seq)
+		err := os.Remove(path)
+		if err == nil {
+			err = fsutil.SyncDir(s.dir)
+		}
+		if err != nil {
+			s.log.Warn("raftlog: cannot remove a log segment covered by the snapshots", "file", path, "err", err)
+			break
+		}
+		n++
+		freed += seg.size
+	}
+	if n > 0 {
+		// Only compact removes segments, and from the front.
+		s.mu.Lock()
+		s.segs = slices.Delete(s.segs, 0, n)
+		s.mu.Unlock()
+		s.size.Add(-freed)
+	}
+}
+
+// obsolete reports whether every entry in seg is covered by its group's
+// snapshot; s.mu is held.
+func (s *Shared) obsolete(seg *sharedSegment) bool {
+	for id := range seg.maxIndex {
+		g := s.groups[id]
+		if g == nil || !seg.covers(id, g.snapIndex) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Shared) segPath(seq uint64) string { return filepath.Join(s.dir, fileName(seq, segExt)) }
+
+// State returns what OpenShared recovered for the group, with the contract
+// of Log.State: rebuild a raft.MemoryStorage with ApplySnapshot(snap) if
+// !raft.IsEmptySnap(snap), SetHardState(hs), Append(ents). hs and snap are
+// never nil but may be empty; ents may be empty. A group that had nothing
+// recovers empty.
+func (g *GroupLog) State() (hs *raftpb.HardState, snap *raftpb.Snapshot, ents []*raftpb.Entry) {
+	return g.rhs, g.rsnap, g.rents
+}
+
+// Save appends the group's entries and hard state, as Log.Save does: either
+// may be nil or empty, a hard state equal to the last one saved is not
+// written again, an entry at or below the last saved index replaces it and
+// every later one, and entries that do not follow return ErrOutOfOrder.
+// Both records go to the stream with one write call.
+//
+// With SyncAlways and sync true (Ready.MustSync), Save returns once an
+// fdatasync that started after its write (or the group's last write) has
+// completed. While one fdatasync runs, the Saves of other groups write and
+// wait; the next fdatasync, run by one of them, releases them all. A
+// failed write or fdatasync fails every group: each later call returns
+// ErrFailed, and the Shared must be closed and opened again. Save does not
+// keep ents or hs.
+func (g *GroupLog) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error {
+	s := g.s
+	if err := s.check(); err != nil {
+		return err
+	}
+	var u update
+	if len(ents) > 0 {
+		if err := checkAppend(ents, g.snapIndex, g.last); err != nil {
+			return err
+		}
+		u.last = ents[len(ents)-1].GetIndex()
+	}
+	b := g.buf[:0]
+	var err error
+	if len(ents) > 0 {
+		if b, err = appendGroupEntries(b, g.id, ents); err != nil {
+			return err
+		}
+	}
+	if !raft.IsEmptyHardState(hs) && !hardStateEqual(hs, g.hs) {
+		b = appendGroupHardState(b, g.id, hs)
+		u.hs = cloneHardState(hs)
+	}
+	if len(b) > 0 {
+		if err := s.write(g, b, u); err != nil {
+			return err
+		}
+	}
+	if cap(b) <= 1<<20 {
+		g.buf = b
+	}
+	if sync && s.cfg.Sync == SyncAlways && g.pos > s.durable() {
+		g.syncs.Add(1)
+		return s.waitDurable(g.pos)
+	}
+	return nil
+}
+
+// SaveSnapshot stores the group's snapshot snap, as Log.SaveSnapshot does:
+// the snapshot file of the group is written to a temporary file, fsynced,
+// renamed into place and the directory fsynced; a snapmark record of the
+// group is then appended to the stream (and made durable with
+// SyncAlways). Only then are the group's older snapshot files removed,
+// and the oldest segments whose entries, of every group, are covered by
+// their groups' snapshots. Failing to remove a file is logged, not
+// returned. An empty snapshot is ignored; one not newer than the last
+// saved returns ErrOutOfOrder.
+func (g *GroupLog) SaveSnapshot(snap *raftpb.Snapshot) error {
+	s := g.s
+	if err := s.check(); err != nil {
+		return err
+	}
+	if raft.IsEmptySnap(snap) {
+		return nil
+	}
+	index, term := snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm()
+	if index <= g.snapIndex {
+		return fmt.Errorf("%w: snapshot at %d, one at %d is saved", ErrOutOfOrder, index, g.snapIndex)
+	}
+	b, err := appendGroupSnapshot(appendHeader(nil, kindGroupSnapshot, index), g.id, snap)
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(s.dir, groupSnapName(g.id, index)), b); err != nil {
+		return err
+	}
+	if err := s.write(g, appendGroupSnapMark(g.buf[:0], g.id, index, term), update{snapIndex: index, snapTerm: term}); err != nil {
+		return err
+	}
+	if s.cfg.Sync == SyncAlways && g.pos > s.durable() {
+		g.syncs.Add(1)
+		if err := s.waitDurable(g.pos); err != nil {
+			return err
+		}
+	}
+	s.removeSnapshots(g.id, index)
+	s.compact()
+	return nil
+}
+
+// Syncs returns how many fdatasyncs the group's Saves and SaveSnapshots
+// waited for, each one counted whether it ran it or shared another's. It
+// is safe for concurrent use.
+func (g *GroupLog) Syncs() int64 { return g.syncs.Load() }
+
+// Pins reports whether this group keeps the shared log's oldest segment on
+// disk: the log has moved past it, and it holds entries of this group that
+// the group's snapshot does not cover. A group that writes rarely would pin
+// it for good; its owner should then take a snapshot. It is called by the
+// group's goroutine.
+func (g *GroupLog) Pins() bool {
+	g.s.mu.Lock()
+	defer g.s.mu.Unlock()
+	return len(g.s.segs) > 1 && !g.s.segs[0].covers(g.id, g.snapIndex)
+}

@@ -1,0 +1,83 @@
+package raftlog
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// recGroup is the type of a record that carries a record of one group of a
+// shared log: the group's id, then the payload of an entries, hardstate,
+// snapmark or snapshot record.
+const recGroup recType = 6
+
+// File kinds of a shared log, named by header records.
+const (
+	kindShared        = 'M' // a segment of a shared log
+	kindGroupSnapshot = 'G' // the snapshot of one group of a shared log
+)
+
+// beginGroup reserves room for a record header at the end of b and starts a
+// group record of group id wrapping a record of type t. The finish function
+// of t completes it.
+func beginGroup(b []byte, id uint32, t recType) ([]byte, int) {
+	b, start := begin(b, recGroup)
+	b = binary.AppendUvarint(b, uint64(id))
+	return append(b, byte(t)), start
+}
+
+// appendGroupEntries appends a group record of id holding an entries
+// record; ents must not be empty.
+func appendGroupEntries(b []byte, id uint32, ents []*raftpb.Entry) ([]byte, error) {
+	b, start := beginGroup(b, id, recEntries)
+	return finishEntries(b, start, ents)
+}
+
+// appendGroupHardState appends a group record of id holding a hardstate
+// record.
+func appendGroupHardState(b []byte, id uint32, hs *raftpb.HardState) []byte {
+	b, start := beginGroup(b, id, recHardState)
+	return finishHardState(b, start, hs)
+}
+
+// appendGroupSnapMark appends a group record of id holding a snapmark
+// record.
+func appendGroupSnapMark(b []byte, id uint32, index, term uint64) []byte {
+	b, start := beginGroup(b, id, recSnapMark)
+	return finishSnapMark(b, start, index, term)
+}
+
+// appendGroupSnapshot appends a group record of id holding a snapshot
+// record.
+func appendGroupSnapshot(b []byte, id uint32, snap *raftpb.Snapshot) ([]byte, error) {
+	b, start := beginGroup(b, id, recSnapshot)
+	return finishSnapshot(b, start, snap)
+}
+
+// decodeGroup parses the payload p of a group record: it returns the group
+// id and the record it wraps, which is of type entries, hardstate, snapmark
+// or snapshot. The messages it returns do not alias p.
+func decodeGroup(p []byte) (uint32, record, error) {
+	if len(p) == 0 || recType(p[0]) != recGroup {
+		if len(p) > 0 {
+			return 0, record{}, fmt.Errorf("unexpected record type %d in a shared log", p[0])
+		}
+		return 0, record{}, errDecode
+	}
+	d := decoder{p: p[1:]}
+	id := d.uvarint()
+	if d.bad || id > math.MaxUint32 {
+		return 0, record{}, errDecode
+	}
+	rec, err := decode(d.p)
+	if err != nil {
+		return 0, rec, err
+	}
+	switch rec.typ {
+	case recEntries, recHardState, recSnapMark, recSnapshot:
+		return uint32(id), rec, nil
+	}
+	return 0, record{}, fmt.Errorf("unexpected record type %d in a group record", rec.typ)
+}
