@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -139,8 +139,9 @@ func claimDataDir(dir, id, node string) error {
 	return os.Rename(tmp, path)
 }
 
-// logStore adapts a raftlog.Log to the cluster's Storage.
-type logStore struct{ *raftlog.Log }
+// metaLogID is the metadata group's id in the node's shared log; data
+// groups use their number.
+const metaLogID = math.MaxUint32
 
 // runCluster runs a cluster node until ctx is done.
 func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, stderr io.Writer) int {
@@ -173,33 +174,29 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		advertise = opts.addr
 	}
 
-	var logs []*raftlog.Log
-	var logsMu sync.Mutex
-	defer func() {
-		for _, l := range logs {
-			l.Close()
-		}
-	}()
 	lcfg := raftlog.DefaultConfig()
 	lcfg.Sync = mode
+	lcfg.Logger = log
+	// One log stream for every group of the node, so that their writes
+	// share each fsync.
+	shared, err := raftlog.OpenShared(filepath.Join(opts.persist.dataDir, "raft"), lcfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+	defer shared.Close()
 	gcfg := cluster.DefaultGroupConfig()
 	gcfg.QueueSize = opts.shardQueue
 	node, err := cluster.NewNode(cluster.NodeConfig{
 		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
 		OpenStorage: func(g int) (cluster.Storage, cluster.State, error) {
-			dir := "group-" + strconv.Itoa(g)
+			id := uint32(g)
 			if g == cluster.MetaStorage {
-				dir = "meta"
+				id = metaLogID
 			}
-			l, err := raftlog.Open(filepath.Join(opts.persist.dataDir, dir), lcfg)
-			if err != nil {
-				return nil, cluster.State{}, err
-			}
-			logsMu.Lock()
-			logs = append(logs, l)
-			logsMu.Unlock()
-			hs, snap, ents := l.State()
-			return logStore{l}, cluster.State{HardState: hs, Snapshot: snap, Entries: ents}, nil
+			gl := shared.Group(id)
+			hs, snap, ents := gl.State()
+			return gl, cluster.State{HardState: hs, Snapshot: snap, Entries: ents}, nil
 		},
 	})
 	if err != nil {

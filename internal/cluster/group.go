@@ -517,6 +517,14 @@ func (g *Group) tick() {
 	if g.ticks++; g.isLeader && g.ticks%uint64(g.cfg.ElectionTicks) == 0 {
 		g.handOver()
 	}
+	if p, ok := g.cfg.Storage.(pinner); ok && g.ticks%uint64(g.cfg.ElectionTicks) == 0 &&
+		g.applied > g.snapshot && g.conf != nil && p.Pins() {
+		// A group that writes rarely (the metadata group) would keep the
+		// node's shared log from ever shrinking.
+		if err := g.takeSnapshot(); err != nil {
+			g.log.Error("snapshot for the shared log failed", "err", err)
+		}
+	}
 }
 
 // handOver transfers leadership to the preferred replica when it is up to
@@ -809,6 +817,16 @@ func (g *Group) maybeSnapshot() error {
 	if g.applied < g.snapshot+g.cfg.SnapshotEntries || g.conf == nil {
 		return nil
 	}
+	return g.takeSnapshot()
+}
+
+// pinner is a Storage shared with other groups, which may need this group
+// to take a snapshot so that the shared log can drop its oldest part.
+type pinner interface{ Pins() bool }
+
+// takeSnapshot snapshots the keyspace at the applied index and lets the log
+// forget what the snapshot covers.
+func (g *Group) takeSnapshot() error {
 	snap, err := g.ms.CreateSnapshot(g.applied, g.conf, encodeKeyspace(g.db))
 	if err != nil {
 		if errors.Is(err, raft.ErrSnapOutOfDate) {
