@@ -258,6 +258,8 @@ func (c *clientConn) serve() {
 			if !ok || c.quit {
 				return
 			}
+			clear(c.argv)
+			c.argv = c.argv[:0]
 			if c.r == c.w {
 				c.r, c.w = 0, 0
 			} else if c.r > 0 {
@@ -280,10 +282,11 @@ func (c *clientConn) process() bool {
 			n    int
 			err  error
 		)
+		start := len(c.argv)
 		if c.isRESP {
-			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv[:0], c.s.cfg.Limits)
+			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.s.cfg.Limits)
 		} else {
-			args, n, err = line.Parse(c.buf[c.r:c.w], c.argv[:0], line.MaxLen)
+			args, n, err = line.Parse(c.buf[c.r:c.w], c.argv, line.MaxLen)
 		}
 		if err != nil {
 			if c.isRESP {
@@ -297,12 +300,14 @@ func (c *clientConn) process() bool {
 			return true
 		}
 		c.r += n
+		// Every command of this read keeps its arguments in c.argv, each
+		// pointing into c.buf: both stay as they are until the read's
+		// replies are assembled and written.
+		c.argv = args
+		args = args[start:]
 		if len(args) == 0 {
 			continue
 		}
-		// The arguments point into c.buf, which stays as it is until the
-		// replies of this read are assembled; copy the slice headers.
-		args = append([][]byte(nil), args...)
 		if c.isRESP {
 			c.handle(args)
 		} else {
