@@ -35,6 +35,7 @@ type clusterOptions struct {
 	initialCluster string
 	advertiseAddr  string
 	replicas       int
+	snapshotCount  int
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -43,6 +44,7 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.initialCluster, "initial-cluster", "", "every founding node as id=peer-addr, comma-separated, the same on every node; turns cluster mode on")
 	fs.StringVar(&c.advertiseAddr, "advertise-addr", "", "cluster mode: the client address other nodes and clients are told; empty: --addr")
 	fs.IntVar(&c.replicas, "replicas", 3, "cluster mode: copies of each shard, at most the number of nodes")
+	fs.IntVar(&c.snapshotCount, "snapshot-count", 100000, "cluster mode: entries a group applies between two snapshots of its keyspace")
 }
 
 func (c clusterOptions) enabled() bool { return c.initialCluster != "" }
@@ -69,6 +71,8 @@ func (c clusterOptions) validate(o options) error {
 		return errors.New("--addr is required with --initial-cluster")
 	case c.replicas < 1:
 		return fmt.Errorf("invalid value %d for --replicas: must be at least 1", c.replicas)
+	case c.snapshotCount < 100 || c.snapshotCount > 100_000_000:
+		return fmt.Errorf("invalid value %d for --snapshot-count: must be between 100 and 100000000", c.snapshotCount)
 	case o.sec.tlsAddr != "":
 		return errors.New("--tls-addr is not supported with --initial-cluster yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes")
 	case o.sec.maxMemory != 0:
@@ -187,6 +191,10 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	defer shared.Close()
 	gcfg := cluster.DefaultGroupConfig()
 	gcfg.QueueSize = opts.shardQueue
+	gcfg.SnapshotEntries = uint64(co.snapshotCount)
+	// Entries kept in memory after a snapshot, for followers a little
+	// behind: a tenth of the interval, at most the default.
+	gcfg.CompactKeep = min(gcfg.CompactKeep, gcfg.SnapshotEntries/10)
 	node, err := cluster.NewNode(cluster.NodeConfig{
 		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
 		OpenStorage: func(g int) (cluster.Storage, cluster.State, error) {

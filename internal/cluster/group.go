@@ -247,7 +247,8 @@ type GroupStats struct {
 	Reads         atomic.Int64
 	Dropped       atomic.Int64 // proposals Raft refused
 	Unknown       atomic.Int64 // writes that timed out
-	Snapshots     atomic.Int64
+	Snapshots     atomic.Int64 // taken by this replica
+	Installed     atomic.Int64 // received from the leader and installed
 }
 
 // NewGroup returns a replica set up by cfg; call Run to start it.
@@ -852,6 +853,7 @@ func (g *Group) install(snap *raftpb.Snapshot) error {
 	if err := g.restore(snap.GetData()); err != nil {
 		return err
 	}
+	g.stats.Installed.Add(1)
 	md := snap.GetMetadata()
 	g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
 	g.appliedAt.Store(g.applied)
