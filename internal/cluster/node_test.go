@@ -61,7 +61,7 @@ func startTestNodes(t *testing.T, seed int64, edit func(*GroupConfig), lastEpoch
 	}
 	gc := DefaultGroupConfig()
 	gc.Tick = 10 * time.Millisecond
-	gc.WriteTimeout = 500 * time.Millisecond
+	gc.WriteTimeout = 2 * time.Second
 	if edit != nil {
 		edit(&gc)
 	}
@@ -99,6 +99,15 @@ func startTestNodes(t *testing.T, seed int64, edit func(*GroupConfig), lastEpoch
 				}
 			}
 			return true
+		})
+		// Leaders move to their preferred replicas soon after the first
+		// election; wait for that, so that tests do not run through it.
+		eventually(t, "leaders to spread", func() bool {
+			seen := map[int]bool{}
+			for g := range tn.nodes[0].groups {
+				seen[tn.nodes[0].Leader(g)] = true
+			}
+			return len(seen) == len(tn.nodes)
 		})
 	}
 	return tn
