@@ -239,10 +239,11 @@ func readFull(c net.Conn, b []byte) (int, error) {
 	return n, nil
 }
 
-// TestClusterKill9 kills the node leading the most groups under write load
-// and checks that writes flow again, that no acknowledged write is lost, and
-// that the history of reads and writes on a few registers, through every
-// node, is linearizable.
+// TestClusterKill9 kills the node leading the most groups under write load,
+// restarts it, then pauses the node leading the most groups past an election
+// timeout; it checks that writes flow again each time, that no acknowledged
+// write is lost, and that the history of reads and writes on a few
+// registers, through every node, is linearizable.
 func TestClusterKill9(t *testing.T) {
 	tc := startCluster(t, buildBinary(t))
 	seed := time.Now().UnixNano()
@@ -345,6 +346,27 @@ func TestClusterKill9(t *testing.T) {
 	t.Logf("writes flowed again within %v of the kill", time.Since(killedAt).Round(time.Millisecond))
 	tc.restart(victim)
 	waitFor(t, "writes after the restart", func() bool { return afterOK.Load() > 300 })
+	// Pause the node leading the most groups for longer than an election
+	// timeout (SIGSTOP): the others elect new leaders and go on; when it
+	// resumes it must not act on its old leadership.
+	paused := tc.leaderHeaviest()
+	if err := tc.procs[paused].cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	other := redis.NewClient(&redis.Options{Addr: tc.addrs[(paused+1)%3]})
+	defer other.Close()
+	pausedLeads := fmt.Sprintf("leader=n%d,", paused+1)
+	waitFor(t, "the others to elect leaders in place of the paused node", func() bool {
+		info, err := other.Info(context.Background()).Result()
+		return err == nil && strings.Contains(info, "cluster_state:ok") && !strings.Contains(info, pausedLeads)
+	})
+	before := afterOK.Load()
+	waitFor(t, "writes to flow during the pause", func() bool { return afterOK.Load() > before+100 })
+	if err := tc.procs[paused].cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	before = afterOK.Load()
+	waitFor(t, "writes after the pause", func() bool { return afterOK.Load() > before+100 })
 	cancel()
 	wg.Wait()
 
