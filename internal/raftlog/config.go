@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// SyncMode says when a Log flushes what it wrote to stable storage.
+// SyncMode says when a Shared flushes what it wrote to stable storage.
 type SyncMode int
 
 // Sync modes, named as the server's --fsync values.
@@ -49,7 +49,7 @@ func ParseSyncMode(s string) (SyncMode, error) {
 	return 0, fmt.Errorf("%w: want always, everysec or no, got %q", ErrConfig, s)
 }
 
-// Config configures a Log.
+// Config configures a Shared.
 type Config struct {
 	// Sync is when the log is flushed to stable storage (SyncAlways).
 	Sync SyncMode
@@ -85,7 +85,7 @@ func (c Config) Validate() error {
 var (
 	// ErrConfig is returned for an invalid Config or sync mode name.
 	ErrConfig = errors.New("raftlog: invalid config")
-	// ErrLocked is returned by Open when another Log, in this process or
+	// ErrLocked is returned by OpenShared when another Shared, in this process or
 	// another, has the directory open.
 	ErrLocked = errors.New("raftlog: directory is in use")
 	// ErrCorrupt is matched by every *CorruptError.
@@ -99,7 +99,7 @@ var (
 	// written then.
 	ErrTooLarge = errors.New("raftlog: record too large")
 	// ErrFailed is returned by every call after a write or an fsync of the
-	// log failed: what reached the disk is unknown, so the Log must be
+	// log failed: what reached the disk is unknown, so the Shared must be
 	// closed and opened again, which recovers a whole prefix.
 	ErrFailed = errors.New("raftlog: an earlier write failed")
 	// ErrClosed is returned by calls after Close.

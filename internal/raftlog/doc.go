@@ -1,24 +1,31 @@
-// Package raftlog keeps the log of one Raft group on disk: its entries, its
-// hard state (term, vote, commit) and its newest snapshot. It is used the way
-// etcd uses its WAL: raft itself reads a raft.MemoryStorage, which is rebuilt
-// from what Open recovers (Log.State) and then kept up to date beside this
-// log, in the order of the Ready loop:
+// Package raftlog keeps the Raft logs of all the groups of a node on disk,
+// as one stream, so that the groups' Saves share one write path and one
+// fdatasync (a group commit), as TiKV's raft-engine does. For each group it
+// keeps the entries, the hard state (term, vote, commit) and the newest
+// snapshot. It is used the way etcd uses its WAL: raft itself reads a
+// raft.MemoryStorage, which is rebuilt from what OpenShared recovers
+// (GroupLog.State) and then kept up to date beside the log, in the order of
+// the group's Ready loop:
 //
-//	if !raft.IsEmptySnap(rd.Snapshot) { log.SaveSnapshot(rd.Snapshot) }
-//	log.Save(rd.HardState, rd.Entries, rd.MustSync)
+//	if !raft.IsEmptySnap(rd.Snapshot) { gl.SaveSnapshot(rd.Snapshot) }
+//	gl.Save(rd.HardState, rd.Entries, rd.MustSync)
 //	... send messages, apply the snapshot and committed entries ...
 //
 // # Directory
 //
-//	DIR/LOCK                held (flock) while a Log is open
-//	DIR/S.log               log segment S
-//	DIR/I.snap              the snapshot at log index I
-//	DIR/I.snap.tmp          a snapshot being written (removed on Open)
-//	DIR/I.snap.corrupt      a snapshot that failed its checksum, set aside
+// Each group uses the GroupLog of its id, a uint32 the caller chooses and
+// keeps across restarts:
 //
-// S and I are decimal numbers zero-padded to 20 digits. Segments are numbered
-// from 1 without gaps; the oldest ones are deleted once a snapshot covers
-// every entry they hold, so the first segment present may have any number.
+//	DIR/LOCK                held (flock) while a Shared is open
+//	DIR/S.log               segment S of the stream
+//	DIR/G-I.snap            the snapshot of group G at log index I
+//	DIR/G-I.snap.tmp        a snapshot being written (removed on open)
+//	DIR/G-I.snap.corrupt    a snapshot that failed its checksum, set aside
+//
+// S and I are decimal numbers zero-padded to 20 digits, G to 10. Segments
+// are numbered from 1 without gaps; the oldest ones are deleted once the
+// snapshots cover every entry they hold (see Segments), so the first
+// segment present may have any number.
 //
 // # Records
 //
@@ -34,30 +41,33 @@
 // varints (encoding/binary), messages are raftpb messages marshalled with
 // google.golang.org/protobuf:
 //
-//	1 header     magic "dcraftlg", kind ('L' segment, 'S' snapshot),
-//	             version 1, then the segment number or the snapshot index
+//	1 header     magic "dcraftlg", kind ('M' segment, 'G' group
+//	             snapshot), version 1, then the segment number or the
+//	             snapshot index
 //	2 entries    count, then count times: length, raftpb.Entry; the
 //	             entries have consecutive indexes
 //	3 hardstate  raftpb.HardState (the rest of the payload)
 //	4 snapmark   index, term: a snapshot was saved here
 //	5 snapshot   raftpb.Snapshot (the rest of the payload)
+//	6 group      group id, then the payload of an entries, hardstate or
+//	             snapmark record of that group (type byte included)
 //
-// A segment starts with its header record and, when there is one, a copy of
-// the newest hard state, so that the newest hard state is always in the last
-// segment and older segments can be deleted. Then come entries, hardstate and
-// snapmark records in the order they were saved: one Save writes its entries
-// record, then its hardstate record, with one write call. A snapshot file
-// holds a header record and one snapshot record.
+// Every record of a segment after its header is a group record. A snapshot
+// file holds a header record of kind 'G' with the snapshot's index, then a
+// group record wrapping a snapshot record. Kinds 'L' and 'S' are those of a
+// log of one group, which the package no longer writes and refuses to read.
 //
 // # Replay
 //
-// Recovery replays the segments in order. An entries record whose first
+// Recovery replays the segments in order, each group's records into that
+// group's replay, and a group with neither records nor a snapshot recovers
+// empty. In a group's replay, an entries record whose first
 // index is at or below the last index replayed replaces that entry and every
 // later one: Raft's truncation of a conflicting suffix. A snapmark record
 // (index i, term t) does what raft does when it restores a snapshot: when the
 // replayed log holds entry i with term t it is kept, otherwise every entry
-// after the snapshot is dropped, as stale. The snapshot loaded counts as a
-// snapmark at the end of the replay too, in case its record was lost in a
+// after the snapshot is dropped, as stale. The group's newest snapshot file counts as
+// a snapmark at the end of the replay too, in case its record was lost in a
 // crash. Entries at or below the snapshot's index are then dropped: what is
 // left must follow the snapshot without a gap, or the log is corrupt.
 //
@@ -71,17 +81,19 @@
 // A record cut short at the end of the last segment (a partial record
 // header, a length running past the end of the file, zeros to the end of the
 // file, or a last record whose payload fails its checksum) is the trace of a
-// write the process or machine did not finish: Open truncates it away,
+// write the process or machine did not finish: OpenShared truncates it away,
 // fsyncs the file and logs a warning. Any other damage (a record in the
 // middle of the log that fails a checksum or does not decode, a missing
-// segment, entries missing after the snapshot) makes Open fail with a
-// *CorruptError naming the file and offset, which matches ErrCorrupt. A
+// segment, entries missing after a snapshot) makes OpenShared fail with a
+// *CorruptError naming the file and offset (or the directory and the group,
+// for missing entries), which matches ErrCorrupt. A
 // snapshot file that fails its checksum is set aside (renamed .corrupt) when
 // an older good snapshot exists, and is an error otherwise.
 //
 // # Durability
 //
-// With SyncAlways, Save(…, sync=true) returns after fdatasync; raft sets
+// With SyncAlways, GroupLog.Save(…, sync=true) returns after an fdatasync
+// (see Group commit); raft sets
 // Ready.MustSync whenever the hard state's term or vote or the entries
 // changed, which is when an acknowledgement or a vote depends on them. With
 // SyncEverySec a background goroutine fdatasyncs at most once a second, and
@@ -93,28 +105,7 @@
 // it, renames it into place and fsyncs the directory before it deletes
 // anything.
 //
-// # Shared log
-//
-// OpenShared keeps the logs of all the groups of a node in one directory,
-// as one stream of segments, so that the groups' Saves share one write path
-// and one fdatasync. Each group uses the GroupLog of its id (a uint32 the
-// caller chooses and keeps across restarts):
-//
-//	DIR/LOCK                held (flock) while a Shared is open
-//	DIR/S.log               segment S of the stream
-//	DIR/G-I.snap            the snapshot of group G at log index I
-//	DIR/G-I.snap.tmp        a snapshot being written (removed on open)
-//	DIR/G-I.snap.corrupt    a snapshot that failed its checksum, set aside
-//
-// S and I are zero-padded to 20 digits as above, G to 10. Records are
-// framed as above. A segment's header record is of kind 'M'; every other
-// record of a segment is a group record, which wraps a record of one group:
-//
-//	6 group      group id, then the payload of an entries, hardstate or
-//	             snapmark record of that group (type byte included)
-//
-// A snapshot file holds a header record of kind 'G' with the snapshot's
-// index, then a group record wrapping a snapshot record (type 5).
+// # Segments
 //
 // A segment starts with its header and then, in order of group id, a
 // hardstate record with the newest hard state and a snapmark record with
@@ -127,15 +118,6 @@
 // hardstate record, with one write call. OpenShared always starts a new
 // segment: the last one may have been cut anywhere in a crash, its prefix
 // too.
-//
-// Recovery replays the segments in order, each group's records into that
-// group's replay as described under Replay; each group's newest snapshot
-// file counts as its last snapmark, its hard state is raised and lowered as
-// described there, and a group with neither records nor a snapshot
-// recovers empty. Damage is handled as described under Damage: a torn tail
-// of the last segment is cut (and logged), any other damage is a
-// *CorruptError naming the file and offset; a missing range of a group's
-// entries names the directory and the group.
 //
 // The current segment is never deleted. The oldest other segments are,
 // oldest first, once every entry they hold, of every group, is at or below

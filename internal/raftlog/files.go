@@ -6,9 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
 )
@@ -23,39 +20,6 @@ const (
 
 // fileName returns the name of segment or snapshot n.
 func fileName(n uint64, ext string) string { return fmt.Sprintf("%020d%s", n, ext) }
-
-// listing is what a log directory holds.
-type listing struct {
-	segs  []uint64 // segment numbers, ascending
-	snaps []uint64 // snapshot indexes, ascending
-	tmps  []string // leftovers of interrupted snapshot writes
-}
-
-func list(dir string) (listing, error) {
-	var ls listing
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return ls, err
-	}
-	for _, e := range ents {
-		name := e.Name()
-		switch {
-		case strings.HasSuffix(name, tmpExt):
-			ls.tmps = append(ls.tmps, name)
-		case strings.HasSuffix(name, segExt):
-			if n, err := strconv.ParseUint(strings.TrimSuffix(name, segExt), 10, 64); err == nil {
-				ls.segs = append(ls.segs, n)
-			}
-		case strings.HasSuffix(name, snapExt):
-			if n, err := strconv.ParseUint(strings.TrimSuffix(name, snapExt), 10, 64); err == nil {
-				ls.snaps = append(ls.snaps, n)
-			}
-		}
-	}
-	slices.Sort(ls.segs)
-	slices.Sort(ls.snaps)
-	return ls, nil
-}
 
 // mkdir creates dir if it is missing and makes its entry in the parent
 // directory durable.

@@ -4,33 +4,6 @@ import (
 	"testing"
 )
 
-// FuzzReplaySegment checks that no segment content makes recovery panic,
-// and that what it accepts replays to consecutive entries.
-func FuzzReplaySegment(f *testing.F) {
-	seg := appendHeader(nil, kindSegment, 1)
-	seg = appendHardState(seg, hardState(1, 1, 0))
-	seg, _ = appendEntries(seg, entries(1, 3, 1))
-	seg = appendSnapMark(seg, 2, 1)
-	seg, _ = appendEntries(seg, entries(2, 4, 2))
-	f.Add(seg)
-	f.Add(seg[:len(seg)-3])
-	f.Add(appendHeader(nil, kindSegment, 1))
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, last := range []bool{false, true} {
-			var r replayer
-			if _, _, err := replaySegment(data, "seg", 1, last, &r); err != nil {
-				continue
-			}
-			for i, e := range r.ents {
-				if e.GetIndex() != r.base+uint64(i)+1 {
-					t.Fatalf("entry %d at position %d after base %d", e.GetIndex(), i, r.base)
-				}
-			}
-		}
-	})
-}
-
 // FuzzDecode checks that no record payload makes decode panic, and that the
 // entries it accepts are consecutive.
 func FuzzDecode(f *testing.F) {

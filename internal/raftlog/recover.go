@@ -11,19 +11,6 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 )
 
-// segment is one segment file of an open or recovering log.
-type segment struct {
-	seq  uint64
-	size int64 // bytes in the file
-	// start is the offset after the header record and the copy of the hard
-	// state that follows it: a segment no larger is never rolled over.
-	start int64
-	// maxIndex is the highest index of an entry written to the segment,
-	// 0 when it holds none: once a durable snapshot covers it (and every
-	// older segment), the segment is no longer needed.
-	maxIndex uint64
-}
-
 // replayer rebuilds a log from its records, in the order they were saved.
 // It holds the entries after base, which are consecutive.
 type replayer struct {
@@ -63,50 +50,6 @@ func (r *replayer) mark(index, term uint64) {
 	r.ents = r.ents[:0]
 }
 
-// recovered is what recovery read from a directory.
-type recovered struct {
-	snap *raftpb.Snapshot // never nil
-	hs   *raftpb.HardState
-	ents []*raftpb.Entry // consecutive, from snap's index + 1
-	segs []segment       // in order
-	// tail is the torn tail found at the end of the last segment, to be
-	// truncated at tail.off; nil when there is none.
-	tail *damage
-}
-
-// recoverDir reads the snapshot and the segments of dir.
-func recoverDir(dir string, ls listing, lg *slog.Logger) (recovered, error) {
-	var rc recovered
-	snap, err := loadSnapshot(dir, ls.snaps, lg)
-	if err != nil {
-		return rc, err
-	}
-	rc.snap = snap
-	for i := 1; i < len(ls.segs); i++ {
-		if ls.segs[i] != ls.segs[i-1]+1 {
-			return rc, &CorruptError{Path: filepath.Join(dir, fileName(ls.segs[i-1]+1, segExt)), Offset: -1, Reason: "log segment missing"}
-		}
-	}
-	var r replayer
-	for i, seq := range ls.segs {
-		last := i == len(ls.segs)-1
-		seg, tail, err := readSegment(filepath.Join(dir, fileName(seq, segExt)), seq, last, &r)
-		if err != nil {
-			return rc, err
-		}
-		rc.segs = append(rc.segs, seg)
-		rc.tail = tail
-	}
-	ents, reason := r.finish(snap)
-	if reason != "" {
-		return rc, &CorruptError{Path: dir, Offset: -1, Reason: reason}
-	}
-	si, st := snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm()
-	rc.ents = ents
-	rc.hs = fixHardState(r.hs, si, st, si+uint64(len(rc.ents)), dir, lg)
-	return rc, nil
-}
-
 // finish ends a replay with the snapshot loaded, which counts as a last
 // snapmark: it returns the entries after the snapshot, or why the log
 // cannot follow it.
@@ -142,70 +85,6 @@ func fixHardState(hs *raftpb.HardState, snapIndex, snapTerm, last uint64, dir st
 	return &raftpb.HardState{Term: new(term), Vote: new(vote), Commit: new(commit)}
 }
 
-// readSegment replays the segment at path, numbered seq, into r. A torn tail
-// is returned when last, and is a *CorruptError otherwise, as is any other
-// damage.
-func readSegment(path string, seq uint64, last bool, r *replayer) (segment, *damage, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return segment{seq: seq}, nil, err
-	}
-	return replaySegment(data, path, seq, last, r)
-}
-
-// replaySegment is readSegment over the bytes of the file.
-func replaySegment(data []byte, path string, seq uint64, last bool, r *replayer) (segment, *damage, error) {
-	seg := segment{seq: seq, size: int64(len(data))}
-	var off int64
-	for i := 0; off < int64(len(data)) || i == 0; i++ {
-		p, end, d := next(data, off)
-		if d != nil {
-			if d.torn && last {
-				seg.size = d.off
-				seg.start = min(seg.start, seg.size)
-				return seg, d, nil
-			}
-			return seg, nil, &CorruptError{Path: path, Offset: d.off, Reason: d.reason}
-		}
-		rec, err := decode(p)
-		if err != nil {
-			return seg, nil, &CorruptError{Path: path, Offset: off, Reason: err.Error()}
-		}
-		if i == 0 {
-			if rec.typ != recHeader || rec.kind != kindSegment || rec.seq != seq {
-				return seg, nil, &CorruptError{Path: path, Offset: off, Reason: "file header does not match its name"}
-			}
-			seg.start = end
-			off = end
-			continue
-		}
-		switch rec.typ {
-		case recEntries:
-			r.append(rec.ents)
-			seg.maxIndex = max(seg.maxIndex, rec.ents[len(rec.ents)-1].GetIndex())
-		case recHardState:
-			r.hs = rec.hs
-			if i == 1 {
-				seg.start = end
-			}
-		case recSnapMark:
-			r.mark(rec.index, rec.term)
-		default:
-			return seg, nil, &CorruptError{Path: path, Offset: off, Reason: fmt.Sprintf("unexpected record type %d in a segment", rec.typ)}
-		}
-		off = end
-	}
-	return seg, nil, nil
-}
-
-// loadSnapshot returns the newest snapshot among the files of dir at
-// indexes (ascending) that passes its checksums, an empty snapshot when
-// there are none, or a *CorruptError when every one fails. Newer snapshots
-// that fail are renamed aside.
-func loadSnapshot(dir string, indexes []uint64, lg *slog.Logger) (*raftpb.Snapshot, error) {
-	return loadNewest(dir, indexes, func(index uint64) string { return fileName(index, snapExt) }, readSnapshot, lg)
-}
-
 // loadNewest is loadSnapshot for snapshot files named by name and read by
 // read.
 func loadNewest(dir string, indexes []uint64, name func(index uint64) string,
@@ -235,12 +114,6 @@ func loadNewest(dir string, indexes []uint64, name func(index uint64) string,
 		return nil, firstErr
 	}
 	return &raftpb.Snapshot{}, nil
-}
-
-// readSnapshot reads the snapshot file at path, which should hold the
-// snapshot at index.
-func readSnapshot(path string, index uint64) (*raftpb.Snapshot, error) {
-	return readSnapshotFile(path, kindSnapshot, index, decode)
 }
 
 // readSnapshotFile reads a snapshot file at path, whose header must be of

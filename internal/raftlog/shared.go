@@ -563,8 +563,8 @@ func (s *Shared) obsolete(seg *sharedSegment) bool {
 
 func (s *Shared) segPath(seq uint64) string { return filepath.Join(s.dir, fileName(seq, segExt)) }
 
-// State returns what OpenShared recovered for the group, with the contract
-// of Log.State: rebuild a raft.MemoryStorage with ApplySnapshot(snap) if
+// State returns what OpenShared recovered for the group: rebuild a
+// raft.MemoryStorage with ApplySnapshot(snap) if
 // !raft.IsEmptySnap(snap), SetHardState(hs), Append(ents). hs and snap are
 // never nil but may be empty; ents may be empty. A group that had nothing
 // recovers empty.
@@ -572,7 +572,7 @@ func (g *GroupLog) State() (hs *raftpb.HardState, snap *raftpb.Snapshot, ents []
 	return g.rhs, g.rsnap, g.rents
 }
 
-// Save appends the group's entries and hard state, as Log.Save does: either
+// Save appends the group's entries and hard state: either
 // may be nil or empty, a hard state equal to the last one saved is not
 // written again, an entry at or below the last saved index replaces it and
 // every later one, and entries that do not follow return ErrOutOfOrder.
@@ -623,8 +623,7 @@ func (g *GroupLog) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) e
 	return nil
 }
 
-// SaveSnapshot stores the group's snapshot snap, as Log.SaveSnapshot does:
-// the snapshot file of the group is written to a temporary file, fsynced,
+// SaveSnapshot stores the group's snapshot snap: the snapshot file of the group is written to a temporary file, fsynced,
 // renamed into place and the directory fsynced; a snapmark record of the
 // group is then appended to the stream (and made durable with
 // SyncAlways). Only then are the group's older snapshot files removed,

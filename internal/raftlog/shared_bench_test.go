@@ -1,8 +1,6 @@
 package raftlog
 
 import (
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 
@@ -13,49 +11,21 @@ import (
 // SyncAlways, made by 1, 3 or 8 groups at once, each on its own goroutine,
 // into one Shared: ns/op is the time per Save of the whole node, and
 // fdatasyncs/save how many fdatasyncs each Save cost once shared.
-func BenchmarkSharedSaveSync1(b *testing.B) { benchmarkSaveSync(b, 1, true) }
-func BenchmarkSharedSaveSync3(b *testing.B) { benchmarkSaveSync(b, 3, true) }
-func BenchmarkSharedSaveSync8(b *testing.B) { benchmarkSaveSync(b, 8, true) }
+func BenchmarkSharedSaveSync1(b *testing.B) { benchmarkSaveSync(b, 1) }
+func BenchmarkSharedSaveSync3(b *testing.B) { benchmarkSaveSync(b, 3) }
+func BenchmarkSharedSaveSync8(b *testing.B) { benchmarkSaveSync(b, 8) }
 
-// BenchmarkSeparateSaveSync is BenchmarkSharedSaveSync with a Log of its
-// own per group, each fdatasyncing its own file.
-func BenchmarkSeparateSaveSync1(b *testing.B) { benchmarkSaveSync(b, 1, false) }
-func BenchmarkSeparateSaveSync3(b *testing.B) { benchmarkSaveSync(b, 3, false) }
-func BenchmarkSeparateSaveSync8(b *testing.B) { benchmarkSaveSync(b, 8, false) }
-
-// saver is the Save of a GroupLog or a Log.
-type saver interface {
-	Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error
-}
-
-func benchmarkSaveSync(b *testing.B, groups int, shared bool) {
+func benchmarkSaveSync(b *testing.B, groups int) {
 	cfg := testConfig(0)
 	cfg.Sync = SyncAlways
 	dir := b.TempDir()
-	savers := make([]saver, groups)
-	var syncs func() int64
-	if shared {
-		s := mustOpenShared(b, dir, cfg)
-		defer mustCloseShared(b, s)
-		for i := range savers {
-			savers[i] = s.Group(uint32(i))
-		}
-		syncs = s.Syncs
-	} else {
-		logs := make([]*Log, groups)
-		for i := range logs {
-			logs[i] = mustOpen(b, filepath.Join(dir, strconv.Itoa(i)), cfg)
-			defer mustClose(b, logs[i])
-			savers[i] = logs[i]
-		}
-		syncs = func() int64 {
-			var n int64
-			for _, l := range logs {
-				n += l.Syncs()
-			}
-			return n
-		}
+	s := mustOpenShared(b, dir, cfg)
+	defer mustCloseShared(b, s)
+	savers := make([]*GroupLog, groups)
+	for i := range savers {
+		savers[i] = s.Group(uint32(i))
 	}
+	syncs := s.Syncs
 
 	// Each token is one Save, by whichever group is free: the groups run
 	// freely, as a node's groups do.

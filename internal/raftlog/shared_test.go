@@ -866,9 +866,6 @@ func TestSharedLocked(t *testing.T) {
 	if _, err := OpenShared(dir, testConfig(0)); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second OpenShared: got %v, want %v", err, ErrLocked)
 	}
-	if _, err := Open(dir, testConfig(0)); !errors.Is(err, ErrLocked) {
-		t.Fatalf("Open: got %v, want %v", err, ErrLocked)
-	}
 	mustCloseShared(t, s)
 	s = mustOpenShared(t, dir, testConfig(0))
 	mustCloseShared(t, s)
