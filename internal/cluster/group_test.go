@@ -339,3 +339,27 @@ func TestGroupLostLogStopsReplica(t *testing.T) {
 		t.Fatalf("INCR on the leader after: got %q, want :21", got)
 	}
 }
+
+// A group whose queue is full refuses more requests with ErrBusy at once,
+// which a client sees as Redis's BUSY.
+func TestGroupBusy(t *testing.T) {
+	cfg := DefaultGroupConfig()
+	cfg.QueueSize, cfg.ReplicaID, cfg.Peers = 1, 1, []uint64{1}
+	cfg.Storage = &MemStorage{}
+	cfg.Send = func(uint64, *raftpb.Message) bool { return true }
+	g, err := NewGroup(cfg) // not running: nothing takes requests off its queue
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []error
+	for range 2 {
+		g.Submit(&Request{Cmds: [][][]byte{{[]byte("GET"), []byte("k")}}, Mode: Read,
+			Done: func(_ []byte, _ []int, err error) { got = append(got, err) }})
+	}
+	if len(got) != 1 || !errors.Is(got[0], ErrBusy) {
+		t.Fatalf("got %v, want one ErrBusy for the request past the queue", got)
+	}
+	if msg := errorText(got[0]); msg != "BUSY server is busy, try again later" {
+		t.Fatalf("client error: got %q", msg)
+	}
+}
