@@ -59,6 +59,11 @@ type Request struct {
 
 	deadline time.Time
 	start    time.Time
+
+	// Set by Node.Do, which retries a request that was never run.
+	node  *Node
+	group int
+	until time.Time
 }
 
 // Errors a Request can end with.
@@ -340,13 +345,13 @@ func (g *Group) ID() int { return g.cfg.ID }
 // ErrStopped.
 func (g *Group) Submit(r *Request) {
 	if g.stopped.Load() {
-		r.Done(nil, nil, ErrStopped)
+		r.finish(nil, nil, ErrStopped)
 		return
 	}
 	select {
 	case g.in <- r:
 	default:
-		r.Done(nil, nil, ErrBusy)
+		r.finish(nil, nil, ErrBusy)
 	}
 }
 
@@ -436,13 +441,13 @@ func (g *Group) stop() {
 	g.stopped.Store(true)
 	for seq, r := range g.waiters {
 		delete(g.waiters, seq)
-		r.Done(nil, nil, ErrUnknown)
+		r.finish(nil, nil, ErrUnknown)
 	}
 	g.failReads(ErrStopped)
 	for {
 		select {
 		case r := <-g.in:
-			r.Done(nil, nil, ErrStopped)
+			r.finish(nil, nil, ErrStopped)
 		default:
 			return
 		}
@@ -461,17 +466,17 @@ func (g *Group) take(r *Request) {
 	case Stale:
 		g.db.SetNow(time.Now().UnixMilli())
 		g.run(r.Cmds, r.Proto)
-		r.Done(g.w.Bytes(), g.ends, nil)
+		r.finish(g.w.Bytes(), g.ends, nil)
 	case Read:
 		if !g.isLeader {
-			r.Done(nil, nil, ErrNotLeader)
+			r.finish(nil, nil, ErrNotLeader)
 			return
 		}
 		r.deadline = time.Now().Add(g.cfg.WriteTimeout)
 		g.reads = append(g.reads, r)
 	default:
 		if !g.isLeader {
-			r.Done(nil, nil, ErrNotLeader)
+			r.finish(nil, nil, ErrNotLeader)
 			return
 		}
 		now := time.Now()
@@ -484,7 +489,7 @@ func (g *Group) take(r *Request) {
 		g.buf = appendCommands(g.buf, r.Cmds)
 		if err := g.rn.Propose(g.buf); err != nil {
 			g.stats.Dropped.Add(1)
-			r.Done(nil, nil, ErrTryAgain)
+			r.finish(nil, nil, ErrTryAgain)
 			return
 		}
 		r.start, r.deadline = now, now.Add(g.cfg.WriteTimeout)
@@ -501,14 +506,14 @@ func (g *Group) tick() {
 		if now.After(r.deadline) {
 			delete(g.waiters, seq)
 			g.stats.Unknown.Add(1)
-			r.Done(nil, nil, ErrUnknown)
+			r.finish(nil, nil, ErrUnknown)
 		}
 	}
 	for ctx, rd := range g.rounds {
 		if len(rd.reqs) > 0 && now.After(rd.reqs[0].deadline) {
 			delete(g.rounds, ctx)
 			for _, r := range rd.reqs {
-				r.Done(nil, nil, ErrTryAgain)
+				r.finish(nil, nil, ErrTryAgain)
 			}
 		}
 	}
@@ -655,13 +660,13 @@ func (g *Group) role(ss *raft.SoftState) {
 
 func (g *Group) failReads(err error) {
 	for _, r := range g.reads {
-		r.Done(nil, nil, err)
+		r.finish(nil, nil, err)
 	}
 	g.reads = nil
 	for ctx, rd := range g.rounds {
 		delete(g.rounds, ctx)
 		for _, r := range rd.reqs {
-			r.Done(nil, nil, err)
+			r.finish(nil, nil, err)
 		}
 	}
 }
@@ -701,7 +706,7 @@ func (g *Group) serveReads() {
 		for _, r := range rd.reqs {
 			g.run(r.Cmds, r.Proto)
 			g.stats.Reads.Add(1)
-			r.Done(g.w.Bytes(), g.ends, nil)
+			r.finish(g.w.Bytes(), g.ends, nil)
 		}
 	}
 }
@@ -791,7 +796,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 		if r, ok := g.waiters[seq]; ok {
 			delete(g.waiters, seq)
 			g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
-			r.Done(g.w.Bytes(), g.ends, nil)
+			r.finish(g.w.Bytes(), g.ends, nil)
 		}
 	case entryExpire:
 		now := int64(d.u64())

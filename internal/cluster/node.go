@@ -216,7 +216,7 @@ func (n *Node) Run(ctx context.Context) {
 	for id, f := range n.fwd {
 		delete(n.fwd, id)
 		f.timer.Stop()
-		f.r.Done(nil, nil, ErrStopped)
+		f.r.finish(nil, nil, ErrStopped)
 	}
 	n.fwdMu.Unlock()
 }
@@ -359,19 +359,20 @@ func (n *Node) Handle(from string, f peer.Frame) {
 // NodeConfig.Retry; requests that were never run are retried, never those
 // whose outcome is unknown.
 func (n *Node) Do(g int, r *Request) {
-	deadline := time.Now().Add(n.cfg.Retry)
-	done := r.Done
-	var try func()
-	attempt := *r
-	attempt.Done = func(reply []byte, ends []int, err error) {
-		if (errors.Is(err, ErrNotLeader) || errors.Is(err, ErrTryAgain)) && time.Now().Before(deadline) && !n.closed.Load() {
-			time.AfterFunc(n.cfg.Group.Tick, try)
-			return
-		}
-		done(reply, ends, err)
+	r.node, r.group, r.until = n, g, time.Now().Add(n.cfg.Retry)
+	n.route(g, r)
+}
+
+// finish ends r with its replies or err. A request that Node.Do routes and
+// that was never run (ErrNotLeader, ErrTryAgain) is routed again a tick
+// later instead, until its time to find a leader is up.
+func (r *Request) finish(reply []byte, ends []int, err error) {
+	if n := r.node; n != nil && (errors.Is(err, ErrNotLeader) || errors.Is(err, ErrTryAgain)) &&
+		time.Now().Before(r.until) && !n.closed.Load() {
+		time.AfterFunc(n.cfg.Group.Tick, func() { n.route(r.group, r) })
+		return
 	}
-	try = func() { n.route(g, &attempt) }
-	try()
+	r.Done(reply, ends, err)
 }
 
 // route sends r once to where group g's leader is thought to be.
@@ -379,7 +380,7 @@ func (n *Node) route(g int, r *Request) {
 	if g != n.meta && !n.agreed.Load() {
 		// The placement table is not agreed yet (or this node's is not
 		// the cluster's): no key is served meanwhile.
-		r.Done(nil, nil, ErrTryAgain)
+		r.finish(nil, nil, ErrTryAgain)
 		return
 	}
 	loc := n.all[g]
@@ -394,7 +395,7 @@ func (n *Node) route(g int, r *Request) {
 			reps := n.reps[g]
 			target = reps[int(time.Now().UnixNano()%int64(len(reps)))]
 		} else {
-			r.Done(nil, nil, ErrTryAgain)
+			r.finish(nil, nil, ErrTryAgain)
 			return
 		}
 	}
@@ -402,7 +403,7 @@ func (n *Node) route(g int, r *Request) {
 		// The leader we know of is unreachable: most likely it died and
 		// an election is under way. Nothing was sent, so wait and retry.
 		n.hints[g].Store(0)
-		r.Done(nil, nil, ErrTryAgain)
+		r.finish(nil, nil, ErrTryAgain)
 		return
 	}
 	n.forward(target, g, r)
@@ -442,9 +443,9 @@ func (n *Node) abandon(match func(*forwarded) bool) {
 	for _, f := range lost {
 		f.timer.Stop()
 		if f.r.Mode == Write {
-			f.r.Done(nil, nil, ErrUnknown)
+			f.r.finish(nil, nil, ErrUnknown)
 		} else {
-			f.r.Done(nil, nil, ErrTryAgain)
+			f.r.finish(nil, nil, ErrTryAgain)
 		}
 	}
 }
@@ -468,7 +469,7 @@ func (n *Node) forward(target, g int, r *Request) {
 	if !n.tr.Send(n.nodes[target].ID, peer.Frame{Kind: frameForward, Group: uint32(g), Data: b}) {
 		if n.take(id) != nil {
 			f.timer.Stop()
-			r.Done(nil, nil, ErrTryAgain) // never sent: safe to retry
+			r.finish(nil, nil, ErrTryAgain) // never sent: safe to retry
 		}
 	}
 }
@@ -487,9 +488,9 @@ func (n *Node) forwardTimedOut(id uint64) {
 		return
 	}
 	if f.r.Mode == Write {
-		f.r.Done(nil, nil, ErrUnknown)
+		f.r.finish(nil, nil, ErrUnknown)
 	} else {
-		f.r.Done(nil, nil, ErrTryAgain)
+		f.r.finish(nil, nil, ErrTryAgain)
 	}
 }
 
@@ -535,10 +536,10 @@ func (n *Node) forwardAnswered(f peer.Frame) {
 	}
 	fw.timer.Stop()
 	if err := statusErrs[status]; err != nil {
-		fw.r.Done(nil, nil, err)
+		fw.r.finish(nil, nil, err)
 		return
 	}
-	fw.r.Done(d.b, ends, nil)
+	fw.r.finish(d.b, ends, nil)
 }
 
 // serveForwarded runs the requests other nodes forward here, on the
