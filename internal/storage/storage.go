@@ -63,6 +63,22 @@ type Engine interface {
 	MemoryUsage() int64
 }
 
+// Scanner is the read-only part of an Engine that iteration needs.
+type Scanner interface {
+	// Len returns the number of keys.
+	Len() int
+	// Scan is Engine.Scan.
+	Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64
+}
+
+// Freezer is implemented by engines that can copy their entries faster
+// than a Scan visits them. Freeze returns a copy that another goroutine
+// may scan while the engine goes on changing, so that the engine's owner
+// is held only for the copy.
+type Freezer interface {
+	Freeze() Scanner
+}
+
 // Prefetcher is implemented by engines that can read ahead for a group of
 // lookups. Prefetch must not change what the engine holds; it only makes the
 // lookups of keys that follow cheaper, typically by bringing what they read

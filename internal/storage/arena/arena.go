@@ -49,6 +49,7 @@ package arena
 import (
 	"hash/maphash"
 	"math/rand/v2"
+	"slices"
 	"unsafe"
 
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -458,4 +459,26 @@ func (e *Engine) MemoryUsage() int64 {
 	// memory, and eviction delete more keys to make up for it.
 	n += 4 * int64(len(e.free)+cap(e.spare)+cap(e.candidates))
 	return n
+}
+
+var _ storage.Freezer = (*Engine)(nil)
+
+// Freeze returns a copy of e's entries, with their slots and expiries,
+// that Scan reads in the same order as e's: entry bytes and slot pages are
+// copied whole rather than entry by entry, so the copy costs a memory copy
+// of what e holds. The copy has no index, so it only serves Len and Scan,
+// and it may be used by another goroutine while e changes.
+func (e *Engine) Freeze() storage.Scanner {
+	f := &Engine{nslots: e.nslots, live: e.live, exps: slices.Clone(e.exps)}
+	f.pages = make([][]uint64, len(e.pages))
+	for i, p := range e.pages {
+		f.pages[i] = slices.Clone(p)
+	}
+	f.chunks = make([]chunk, len(e.chunks))
+	for i, c := range e.chunks {
+		if c.b != nil {
+			f.chunks[i].b = slices.Clone(c.b)
+		}
+	}
+	return f
 }
