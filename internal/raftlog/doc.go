@@ -11,6 +11,10 @@
 //	gl.Save(rd.HardState, rd.Entries, rd.MustSync)
 //	... send messages, apply the snapshot and committed entries ...
 //
+// A group's own snapshot is saved in two steps, so that the group goes on
+// while it is written: WriteSnapshot, on any goroutine, then MarkSnapshot
+// on the group's.
+//
 // # Directory
 //
 // Each group uses the GroupLog of its id, a uint32 the caller chooses and

@@ -500,10 +500,16 @@ func (s *Shared) removeSnapshots(id uint32, index uint64) {
 	}
 	for _, i := range ls.snaps[id] {
 		if i < index {
-			if err := os.Remove(filepath.Join(s.dir, groupSnapName(id, i))); err != nil {
-				s.log.Warn("raftlog: cannot remove an old snapshot", "dir", s.dir, "group", id, "index", i, "err", err)
-			}
+			s.removeSnapshot(id, i)
 		}
+	}
+}
+
+// removeSnapshot removes the snapshot file of group id at index, logging a
+// failure.
+func (s *Shared) removeSnapshot(id uint32, index uint64) {
+	if err := os.Remove(filepath.Join(s.dir, groupSnapName(id, index))); err != nil && !os.IsNotExist(err) {
+		s.log.Warn("raftlog: cannot remove an old snapshot", "dir", s.dir, "group", id, "index", index, "err", err)
 	}
 }
 
@@ -623,32 +629,61 @@ func (g *GroupLog) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) e
 	return nil
 }
 
-// SaveSnapshot stores the group's snapshot snap: the snapshot file of the group is written to a temporary file, fsynced,
-// renamed into place and the directory fsynced; a snapmark record of the
-// group is then appended to the stream (and made durable with
-// SyncAlways). Only then are the group's older snapshot files removed,
-// and the oldest segments whose entries, of every group, are covered by
-// their groups' snapshots. Failing to remove a file is logged, not
-// returned. An empty snapshot is ignored; one not newer than the last
+// SaveSnapshot stores the group's snapshot snap: WriteSnapshot, then
+// MarkSnapshot. An empty snapshot is ignored; one not newer than the last
 // saved returns ErrOutOfOrder.
 func (g *GroupLog) SaveSnapshot(snap *raftpb.Snapshot) error {
+	if raft.IsEmptySnap(snap) {
+		return g.s.check()
+	}
+	md := snap.GetMetadata()
+	if md.GetIndex() <= g.snapIndex {
+		return fmt.Errorf("%w: snapshot at %d, one at %d is saved", ErrOutOfOrder, md.GetIndex(), g.snapIndex)
+	}
+	if err := g.WriteSnapshot(snap); err != nil {
+		return err
+	}
+	return g.MarkSnapshot(md.GetIndex(), md.GetTerm())
+}
+
+// WriteSnapshot writes the snapshot file of the group's snapshot snap: to
+// a temporary file, fsynced, renamed into place and the directory fsynced.
+// The log does not use the snapshot until MarkSnapshot records it, but a
+// log reopened after a crash recovers from the newest snapshot file, marked
+// or not. Unlike the GroupLog's other methods, WriteSnapshot may run on any
+// goroutine, concurrently with the group's Saves, so that a group goes on
+// while its snapshot is written.
+func (g *GroupLog) WriteSnapshot(snap *raftpb.Snapshot) error {
 	s := g.s
 	if err := s.check(); err != nil {
 		return err
 	}
-	if raft.IsEmptySnap(snap) {
-		return nil
-	}
-	index, term := snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm()
-	if index <= g.snapIndex {
-		return fmt.Errorf("%w: snapshot at %d, one at %d is saved", ErrOutOfOrder, index, g.snapIndex)
-	}
+	index := snap.GetMetadata().GetIndex()
 	b, err := appendGroupSnapshot(appendHeader(nil, kindGroupSnapshot, index), g.id, snap)
 	if err != nil {
 		return err
 	}
-	if err := fsutil.WriteFileAtomic(filepath.Join(s.dir, groupSnapName(g.id, index)), b); err != nil {
+	return fsutil.WriteFileAtomic(filepath.Join(s.dir, groupSnapName(g.id, index)), b)
+}
+
+// MarkSnapshot records the snapshot at (index, term), whose file
+// WriteSnapshot wrote, as the group's: a snapmark record of the group is
+// appended to the stream (and made durable with SyncAlways). Only then are
+// the group's older snapshot files removed, and the oldest segments whose
+// entries, of every group, are covered by their groups' snapshots.
+// Failing to remove a file is logged, not returned. A snapshot not newer
+// than the last marked returns ErrOutOfOrder, and its file is removed if
+// older.
+func (g *GroupLog) MarkSnapshot(index, term uint64) error {
+	s := g.s
+	if err := s.check(); err != nil {
 		return err
+	}
+	if index <= g.snapIndex {
+		if index < g.snapIndex {
+			s.removeSnapshot(g.id, index)
+		}
+		return fmt.Errorf("%w: snapshot at %d, one at %d is saved", ErrOutOfOrder, index, g.snapIndex)
 	}
 	if err := s.write(g, appendGroupSnapMark(g.buf[:0], g.id, index, term), update{snapIndex: index, snapTerm: term}); err != nil {
 		return err

@@ -1061,3 +1061,48 @@ func TestSharedPins(t *testing.T) {
 		t.Fatal("a group pins a segment after its snapshot covered its entries")
 	}
 }
+
+// A snapshot file written while the group goes on saving is used once
+// marked, and on reopening even when the mark never made it; a stale one
+// is refused and its file removed, leaving the current one.
+func TestSharedSnapshotWriteThenMark(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(1 << 20)
+	s := mustOpenShared(t, dir, cfg)
+	g := s.Group(1)
+	mustGroupSave(t, g, hardState(1, 1, 20), entries(1, 20, 1))
+	snap10 := snapshot(10, 1, 1, 2, 3)
+	done := make(chan error, 1)
+	go func() { done <- g.WriteSnapshot(snap10) }()
+	mustGroupSave(t, g, hardState(1, 1, 30), entries(21, 30, 1)) // while the file is written
+	if err := <-done; err != nil {
+		t.Fatalf("WriteSnapshot: %v", err)
+	}
+	if err := g.MarkSnapshot(10, 1); err != nil {
+		t.Fatalf("MarkSnapshot: %v", err)
+	}
+	// A crash between the file and its mark: the file is recovered.
+	snap25 := snapshot(25, 1, 1, 2, 3)
+	if err := g.WriteSnapshot(snap25); err != nil {
+		t.Fatalf("WriteSnapshot: %v", err)
+	}
+	mustCloseShared(t, s)
+	checkShared(t, dir, cfg, map[uint32]groupState{1: {hs: hardState(1, 1, 30), snap: snap25, ents: entries(26, 30, 1)}})
+
+	s = mustOpenShared(t, dir, cfg)
+	g = s.Group(1)
+	if err := g.WriteSnapshot(snapshot(20, 1, 1, 2, 3)); err != nil {
+		t.Fatalf("WriteSnapshot: %v", err)
+	}
+	if err := g.MarkSnapshot(20, 1); !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("marking a snapshot older than the recovered one: got %v, want %v", err, ErrOutOfOrder)
+	}
+	if err := g.MarkSnapshot(25, 1); !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("marking the recovered snapshot again: got %v, want %v", err, ErrOutOfOrder)
+	}
+	if got, want := files(t, dir, snapExt), []string{groupSnapName(1, 25)}; !slices.Equal(got, want) {
+		t.Errorf("got snapshot files %v, want %v", got, want)
+	}
+	mustCloseShared(t, s)
+	checkShared(t, dir, cfg, map[uint32]groupState{1: {hs: hardState(1, 1, 30), snap: snap25, ents: entries(26, 30, 1)}})
+}
