@@ -85,7 +85,7 @@ var (
 )
 
 // Storage keeps a group's Raft log durable. It is used by the group's
-// goroutine only.
+// goroutine only, but for WriteSnapshot.
 type Storage interface {
 	// Save appends entries and the hard state; an entry whose index was
 	// saved before replaces it and every later one. With sync, it returns
@@ -94,6 +94,13 @@ type Storage interface {
 	// SaveSnapshot stores snap durably, after which entries up to its
 	// index may be forgotten.
 	SaveSnapshot(snap *raftpb.Snapshot) error
+	// WriteSnapshot and MarkSnapshot are SaveSnapshot in two steps, so
+	// that a replica goes on while its own snapshot is written:
+	// WriteSnapshot stores snap durably and may run on another goroutine,
+	// concurrently with the other methods; MarkSnapshot, called after it,
+	// lets entries up to index be forgotten.
+	WriteSnapshot(snap *raftpb.Snapshot) error
+	MarkSnapshot(index, term uint64) error
 }
 
 // State is what a group's Storage recovered: the latest snapshot, the hard
@@ -201,12 +208,13 @@ type Group struct {
 	cfg GroupConfig
 	log *slog.Logger
 
-	in   chan *Request
-	msgs chan *raftpb.Message
+	in       chan *Request
+	msgs     chan *raftpb.Message
+	snapDone chan snapWritten
 
 	// Owned by the run goroutine.
 	rn       *raft.RawNode
-	ms       *raft.MemoryStorage
+	ms       *memLog
 	db       *keyspace.DB
 	cx       command.Ctx
 	one      *ring.Ring // a one-shard ring for the command context
@@ -215,6 +223,7 @@ type Group struct {
 	conf     *raftpb.ConfState
 	applied  uint64
 	snapshot uint64 // index of the last snapshot taken or installed
+	snapping bool   // a snapshot is being written; snapDone tells when
 	isLeader bool
 	seq      uint64
 	waiters  map[uint64]*Request
@@ -262,14 +271,15 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		return nil, err
 	}
 	g := &Group{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		in:      make(chan *Request, cfg.QueueSize),
-		msgs:    make(chan *raftpb.Message, 4096),
-		ms:      raft.NewMemoryStorage(),
-		waiters: make(map[uint64]*Request),
-		rounds:  make(map[uint64]*readRound),
-		seq:     uint64(time.Now().UnixNano()),
+		cfg:      cfg,
+		log:      cfg.Logger,
+		in:       make(chan *Request, cfg.QueueSize),
+		msgs:     make(chan *raftpb.Message, 4096),
+		snapDone: make(chan snapWritten, 1),
+		ms:       newMemLog(),
+		waiters:  make(map[uint64]*Request),
+		rounds:   make(map[uint64]*readRound),
+		seq:      uint64(time.Now().UnixNano()),
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -428,6 +438,11 @@ func (g *Group) Run(ctx context.Context) {
 			for n := 0; n < 256 && len(g.msgs) > 0; n++ {
 				g.step(<-g.msgs)
 			}
+		case w := <-g.snapDone:
+			if err := g.snapshotWritten(w); err != nil {
+				g.log.Error("replica stopped: its snapshot could not be saved", "err", err)
+				return
+			}
 		}
 		if err := g.process(); err != nil {
 			g.log.Error("replica stopped: its log could not be written", "err", err)
@@ -436,9 +451,14 @@ func (g *Group) Run(ctx context.Context) {
 	}
 }
 
-// stop fails every request still waiting, and those that arrive later.
+// stop fails every request still waiting, and those that arrive later,
+// and waits for a snapshot being written, whose storage is about to close.
 func (g *Group) stop() {
 	g.stopped.Store(true)
+	if g.snapping {
+		<-g.snapDone
+		g.snapping = false
+	}
 	for seq, r := range g.waiters {
 		delete(g.waiters, seq)
 		r.finish(nil, nil, ErrUnknown)
@@ -830,23 +850,74 @@ func (g *Group) maybeSnapshot() error {
 // to take a snapshot so that the shared log can drop its oldest part.
 type pinner interface{ Pins() bool }
 
-// takeSnapshot snapshots the keyspace at the applied index and lets the log
-// forget what the snapshot covers.
+// takeSnapshot snapshots the keyspace at the applied index. The group is
+// held only while the engine copies its entries (Freeze); they are encoded
+// and written on another goroutine, and snapshotWritten ends the work on
+// the group's goroutine. One snapshot is taken at a time.
 func (g *Group) takeSnapshot() error {
-	snap, err := g.ms.CreateSnapshot(g.applied, g.conf, encodeKeyspace(g.db))
+	if g.snapping {
+		return nil
+	}
+	term, err := g.ms.Term(g.applied)
 	if err != nil {
+		if errors.Is(err, raft.ErrCompacted) {
+			return nil // a newer snapshot, installed, covers it
+		}
+		return err
+	}
+	md := &raftpb.SnapshotMetadata{Index: new(g.applied), Term: new(term), ConfState: proto.CloneOf(g.conf)}
+	start := time.Now()
+	var encode func() []byte
+	if f, ok := g.db.Engine().(storage.Freezer); ok {
+		view := f.Freeze()
+		encode = func() []byte { return encodeKeyspace(view) }
+	} else {
+		data := encodeKeyspace(g.db.Engine())
+		encode = func() []byte { return data }
+	}
+	g.snapshot, g.snapping = g.applied, true
+	held := time.Since(start)
+	go func() {
+		snap := &raftpb.Snapshot{Data: encode(), Metadata: md}
+		err := g.cfg.Storage.WriteSnapshot(snap)
+		g.snapDone <- snapWritten{snap: snap, err: err, held: held, took: time.Since(start)}
+	}()
+	return nil
+}
+
+// snapWritten is a snapshot of the replica's own, written or not: how long
+// it held the group, and how long it took to write.
+type snapWritten struct {
+	snap       *raftpb.Snapshot
+	err        error
+	held, took time.Duration
+}
+
+// snapshotWritten records a snapshot whose file was written: the in-memory
+// log keeps it for followers that fall behind and forgets the entries it
+// covers, but CompactKeep, and the storage forgets them too. A snapshot
+// that one installed from the leader overtook meanwhile is dropped (the
+// in-memory log, which installed it, says so).
+func (g *Group) snapshotWritten(w snapWritten) error {
+	g.snapping = false
+	if w.err != nil {
+		return fmt.Errorf("snapshot at %d: %w", w.snap.GetMetadata().GetIndex(), w.err)
+	}
+	md := w.snap.GetMetadata()
+	if err := g.ms.CreateSnapshot(w.snap); err != nil {
 		if errors.Is(err, raft.ErrSnapOutOfDate) {
 			return nil
 		}
 		return err
 	}
-	if err := g.cfg.Storage.SaveSnapshot(snap); err != nil {
+	if err := g.cfg.Storage.MarkSnapshot(md.GetIndex(), md.GetTerm()); err != nil {
 		return err
 	}
-	g.snapshot = g.applied
 	g.stats.Snapshots.Add(1)
-	if g.applied > g.cfg.CompactKeep {
-		if err := g.ms.Compact(g.applied - g.cfg.CompactKeep); err != nil && !errors.Is(err, raft.ErrCompacted) {
+	g.log.Info("snapshot saved", "index", md.GetIndex(), "bytes", len(w.snap.GetData()),
+		"held", w.held.Round(time.Microsecond), "took", w.took.Round(time.Microsecond))
+	if md.GetIndex() > g.cfg.CompactKeep {
+		if err := g.ms.Compact(md.GetIndex() - g.cfg.CompactKeep); err != nil && !errors.Is(err, raft.ErrCompacted) {
 			return err
 		}
 	}

@@ -55,10 +55,18 @@ type testGroup struct {
 	reps    map[uint64]*Group
 	stores  map[uint64]*MemStorage
 	cancels map[uint64]context.CancelFunc
+	wrap    func(*MemStorage) Storage
 	wg      sync.WaitGroup
 }
 
 func newTestGroup(t *testing.T, edit func(*GroupConfig)) *testGroup {
+	t.Helper()
+	return newTestGroupWith(t, edit, nil)
+}
+
+// newTestGroupWith is newTestGroup with each replica's storage wrapped, when
+// wrap is not nil.
+func newTestGroupWith(t *testing.T, edit func(*GroupConfig), wrap func(*MemStorage) Storage) *testGroup {
 	t.Helper()
 	cfg := DefaultGroupConfig()
 	cfg.Tick = 10 * time.Millisecond
@@ -67,7 +75,7 @@ func newTestGroup(t *testing.T, edit func(*GroupConfig)) *testGroup {
 		edit(&cfg)
 	}
 	tg := &testGroup{t: t, net: &testNet{groups: map[uint64]*Group{}, cut: map[uint64]bool{}}, cfg: cfg,
-		reps: map[uint64]*Group{}, stores: map[uint64]*MemStorage{}, cancels: map[uint64]context.CancelFunc{}}
+		reps: map[uint64]*Group{}, stores: map[uint64]*MemStorage{}, cancels: map[uint64]context.CancelFunc{}, wrap: wrap}
 	for id := uint64(1); id <= 3; id++ {
 		tg.stores[id] = &MemStorage{}
 		tg.start(id)
@@ -87,6 +95,9 @@ func (tg *testGroup) start(id uint64) {
 	cfg := tg.cfg
 	cfg.ReplicaID, cfg.Peers = id, []uint64{1, 2, 3}
 	cfg.Storage, cfg.State = tg.stores[id], tg.stores[id].State()
+	if tg.wrap != nil {
+		cfg.Storage = tg.wrap(tg.stores[id])
+	}
 	cfg.Send = tg.net.send(id)
 	g, err := NewGroup(cfg)
 	if err != nil {
@@ -361,5 +372,60 @@ func TestGroupBusy(t *testing.T) {
 	}
 	if msg := errorText(got[0]); msg != "BUSY server is busy, try again later" {
 		t.Fatalf("client error: got %q", msg)
+	}
+}
+
+// slowSnapshots is a MemStorage whose snapshot files take until release
+// is closed to write.
+type slowSnapshots struct {
+	*MemStorage
+	started chan struct{} // gets a value when a write starts
+	release chan struct{}
+}
+
+func (s *slowSnapshots) WriteSnapshot(snap *raftpb.Snapshot) error {
+	s.started <- struct{}{}
+	<-s.release
+	return s.MemStorage.WriteSnapshot(snap)
+}
+
+// A replica goes on committing and serving while its snapshot is being
+// written, and forgets the log the snapshot covers only once it is.
+func TestGroupWritesDuringSnapshot(t *testing.T) {
+	started, release := make(chan struct{}, 16), make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	tg := newTestGroupWith(t, func(c *GroupConfig) { c.SnapshotEntries, c.CompactKeep = 30, 1 },
+		func(s *MemStorage) Storage { return &slowSnapshots{MemStorage: s, started: started, release: release} })
+	t.Cleanup(free) // before the replicas stop, which waits for their snapshots
+	l := tg.leader()
+	i := 0
+	for ; len(started) == 0; i++ {
+		if i > 1000 {
+			t.Fatal("no snapshot started after 1000 writes")
+		}
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("k%d", i), "v")
+	}
+	first, _ := tg.reps[l].ms.FirstIndex()
+	// The snapshots are stuck: the group still commits and reads.
+	for j := range 100 {
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("during%d", j), "v")
+	}
+	if got := tg.mustDo(l, Read, "GET", "during99"); got != "$1\r\nv\r\n" {
+		t.Fatalf("read during the snapshot: got %q", got)
+	}
+	if got, _ := tg.reps[l].ms.FirstIndex(); got != first {
+		t.Fatalf("the in-memory log was compacted from %d to %d before the snapshot was written", first, got)
+	}
+	if n := tg.reps[l].Stats().Snapshots.Load(); n != 0 {
+		t.Fatalf("%d snapshots counted before one was written", n)
+	}
+	free()
+	eventually(t, "the snapshot to be recorded", func() bool { return tg.reps[l].Stats().Snapshots.Load() > 0 })
+	if got, _ := tg.reps[l].ms.FirstIndex(); got <= first {
+		t.Fatalf("the in-memory log still starts at %d after the snapshot", got)
+	}
+	if st := tg.stores[l].State(); st.Snapshot.GetMetadata().GetIndex() == 0 {
+		t.Fatal("the storage holds no snapshot")
 	}
 }

@@ -43,12 +43,29 @@ func (s *MemStorage) Save(hs *raftpb.HardState, ents []*raftpb.Entry, _ bool) er
 
 // SaveSnapshot implements Storage.
 func (s *MemStorage) SaveSnapshot(snap *raftpb.Snapshot) error {
+	if err := s.WriteSnapshot(snap); err != nil {
+		return err
+	}
+	return s.MarkSnapshot(snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm())
+}
+
+// WriteSnapshot implements Storage. Like a snapshot file on disk, the
+// newest snapshot written is the one State recovers.
+func (s *MemStorage) WriteSnapshot(snap *raftpb.Snapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.snap = proto.CloneOf(snap)
-	idx := snap.GetMetadata().GetIndex()
+	if snap.GetMetadata().GetIndex() > s.snap.GetMetadata().GetIndex() {
+		s.snap = proto.CloneOf(snap)
+	}
+	return nil
+}
+
+// MarkSnapshot implements Storage.
+func (s *MemStorage) MarkSnapshot(index, _ uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	drop := 0
-	for drop < len(s.ents) && s.ents[drop].GetIndex() <= idx {
+	for drop < len(s.ents) && s.ents[drop].GetIndex() <= index {
 		drop++
 	}
 	s.ents = append([]*raftpb.Entry(nil), s.ents[drop:]...)
@@ -61,7 +78,9 @@ func (s *MemStorage) State() State {
 	defer s.mu.Unlock()
 	st := State{HardState: s.hs, Snapshot: s.snap}
 	for _, e := range s.ents {
-		st.Entries = append(st.Entries, proto.CloneOf(e))
+		if e.GetIndex() > s.snap.GetMetadata().GetIndex() {
+			st.Entries = append(st.Entries, proto.CloneOf(e))
+		}
 	}
 	return st
 }

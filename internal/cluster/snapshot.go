@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -21,9 +20,8 @@ const snapshotVersion = 1
 
 func defaultEngine() storage.Engine { return router.DefaultEngine() }
 
-// encodeKeyspace returns the snapshot data of db.
-func encodeKeyspace(db *keyspace.DB) []byte {
-	e := db.Engine()
+// encodeKeyspace returns the snapshot data of e's entries.
+func encodeKeyspace(e storage.Scanner) []byte {
 	buf := make([]byte, 0, 64+e.Len()*32)
 	buf = append(buf, snapshotVersion)
 	buf = binary.AppendUvarint(buf, uint64(e.Len()))
