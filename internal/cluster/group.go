@@ -211,6 +211,8 @@ type Group struct {
 	in       chan *Request
 	msgs     chan *raftpb.Message
 	snapDone chan snapWritten
+	snapSent chan snapSent
+	done     chan struct{} // closed when the replica stops
 
 	// Owned by the run goroutine.
 	rn       *raft.RawNode
@@ -276,6 +278,8 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		in:       make(chan *Request, cfg.QueueSize),
 		msgs:     make(chan *raftpb.Message, 4096),
 		snapDone: make(chan snapWritten, 1),
+		snapSent: make(chan snapSent, len(cfg.Peers)),
+		done:     make(chan struct{}),
 		ms:       newMemLog(),
 		waiters:  make(map[uint64]*Request),
 		rounds:   make(map[uint64]*readRound),
@@ -438,6 +442,8 @@ func (g *Group) Run(ctx context.Context) {
 			for n := 0; n < 256 && len(g.msgs) > 0; n++ {
 				g.step(<-g.msgs)
 			}
+		case sent := <-g.snapSent:
+			g.snapshotSent(sent)
 		case w := <-g.snapDone:
 			if err := g.snapshotWritten(w); err != nil {
 				g.log.Error("replica stopped: its snapshot could not be saved", "err", err)
@@ -455,6 +461,7 @@ func (g *Group) Run(ctx context.Context) {
 // and waits for a snapshot being written, whose storage is about to close.
 func (g *Group) stop() {
 	g.stopped.Store(true)
+	close(g.done)
 	if g.snapping {
 		<-g.snapDone
 		g.snapping = false
@@ -692,22 +699,44 @@ func (g *Group) failReads(err error) {
 }
 
 // send hands messages to the transport, telling Raft about those it
-// dropped so that it probes the peer again instead of waiting.
+// dropped so that it probes the peer again instead of waiting. A snapshot,
+// which can be tens of megabytes to encode and queue, is handed over on a
+// goroutine of its own, and snapshotSent tells Raft how it went; until
+// then Raft sends the follower nothing that the snapshot must precede.
 func (g *Group) send(msgs []*raftpb.Message) {
 	for _, m := range msgs {
-		ok := g.cfg.Send(m.GetTo(), m)
 		if m.GetType() == raftpb.MsgSnap {
-			// A snapshot must always be reported, or the follower stays
-			// in snapshot state for good.
-			st := raft.SnapshotFinish
-			if !ok {
-				st = raft.SnapshotFailure
-			}
-			g.rn.ReportSnapshot(m.GetTo(), st)
+			go func() {
+				s := snapSent{to: m.GetTo(), ok: g.cfg.Send(m.GetTo(), m)}
+				select {
+				case g.snapSent <- s:
+				case <-g.done:
+				}
+			}()
+			continue
 		}
-		if !ok {
+		if !g.cfg.Send(m.GetTo(), m) {
 			g.rn.ReportUnreachable(m.GetTo())
 		}
+	}
+}
+
+// snapSent is the outcome of handing a snapshot to the transport.
+type snapSent struct {
+	to uint64
+	ok bool
+}
+
+// snapshotSent reports a snapshot handed over, or not, to Raft. It must
+// always be reported, or the follower stays in snapshot state for good.
+func (g *Group) snapshotSent(s snapSent) {
+	st := raft.SnapshotFinish
+	if !s.ok {
+		st = raft.SnapshotFailure
+	}
+	g.rn.ReportSnapshot(s.to, st)
+	if !s.ok {
+		g.rn.ReportUnreachable(s.to)
 	}
 }
 

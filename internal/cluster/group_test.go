@@ -18,10 +18,20 @@ type testNet struct {
 	mu     sync.Mutex
 	groups map[uint64]*Group
 	cut    map[uint64]bool
+	// holdSnaps, when not nil, holds every snapshot sent until it is
+	// closed, and snapsHeld gets a value for each.
+	holdSnaps, snapsHeld chan struct{}
 }
 
 func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
 	return func(to uint64, m *raftpb.Message) bool {
+		n.mu.Lock()
+		hold, held := n.holdSnaps, n.snapsHeld
+		n.mu.Unlock()
+		if hold != nil && m.GetType() == raftpb.MsgSnap {
+			held <- struct{}{}
+			<-hold
+		}
 		n.mu.Lock()
 		g, blocked := n.groups[to], n.cut[from] || n.cut[to]
 		n.mu.Unlock()
@@ -427,5 +437,48 @@ func TestGroupWritesDuringSnapshot(t *testing.T) {
 	}
 	if st := tg.stores[l].State(); st.Snapshot.GetMetadata().GetIndex() == 0 {
 		t.Fatal("the storage holds no snapshot")
+	}
+}
+
+// A leader goes on committing and serving while a snapshot for a lagging
+// follower is on its way, and the follower catches up once it arrives.
+func TestGroupWritesWhileSendingSnapshot(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) { c.SnapshotEntries, c.CompactKeep = 20, 1 })
+	hold, held := make(chan struct{}), make(chan struct{}, 16)
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	tg.net.mu.Lock()
+	tg.net.holdSnaps, tg.net.snapsHeld = hold, held
+	tg.net.mu.Unlock()
+	l := tg.leader()
+	var lag uint64
+	for id := range tg.reps {
+		if id != l {
+			lag = id
+			break
+		}
+	}
+	tg.net.isolate(lag, true)
+	for i := range 100 {
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), "v")
+	}
+	tg.net.isolate(lag, false)
+	eventually(t, "the leader to send a snapshot", func() bool { return len(held) > 0 })
+	for i := 100; i < 200; i++ { // while the snapshot is held
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), "v")
+	}
+	if got := tg.mustDo(l, Read, "GET", "key199"); got != "$1\r\nv\r\n" {
+		t.Fatalf("read while a snapshot is held: got %q", got)
+	}
+	if n := tg.reps[lag].Stats().Installed.Load(); n != 0 {
+		t.Fatalf("the lagging replica installed %d snapshots while they were held", n)
+	}
+	release()
+	eventually(t, "the lagging replica to catch up", func() bool {
+		return tg.reps[lag].Status().Applied >= tg.reps[l].Status().Applied
+	})
+	if got, _ := tg.do(lag, Stale, "GET", "key199"); got != "$1\r\nv\r\n" {
+		t.Fatalf("key199 on the caught-up replica: got %q", got)
 	}
 }
