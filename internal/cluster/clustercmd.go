@@ -342,6 +342,7 @@ func (n *Node) info() string {
 					nd.ID, b2i(st.Connected), st.BytesSent, st.BytesRecv, st.FramesSent, st.FramesDropped)
 			}
 		}
+		fmt.Fprintf(&b, "heartbeats_coalesced:%d\r\nheartbeat_frames:%d\r\n", n.hbQueued.Load(), n.hbFrames.Load())
 	}
 	fmt.Fprintf(&b, "\r\n# Keyspace\r\ndb0:keys=%d,expires=0,avg_ttl=0\r\n", keys)
 	return b.String()

@@ -673,7 +673,7 @@ func (g *Group) role(ss *raft.SoftState) {
 			g.stats.LeaderChanges.Add(1)
 		}
 		if ss.Lead == g.cfg.ReplicaID {
-			g.log.Info("this replica leads the group", "term", g.rn.BasicStatus().Term)
+			g.log.Info("this replica leads the group", "term", g.rn.BasicStatus().GetTerm())
 		}
 		if g.cfg.OnLeader != nil {
 			g.cfg.OnLeader(ss.Lead)

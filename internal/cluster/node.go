@@ -95,6 +95,13 @@ type Node struct {
 
 	fwdIn chan inbound // forwarded requests to hand to local groups
 
+	// Heartbeats waiting for the next frame to each node, by node index
+	// (heartbeat.go), and how many were queued and frames sent.
+	hbMu     sync.Mutex
+	hbs      map[int][]byte
+	hbQueued atomic.Int64
+	hbFrames atomic.Int64
+
 	partsMu sync.Mutex
 	parts   map[partKey]*partial // large messages being received, by sender and group
 	partSeq atomic.Uint64
@@ -127,7 +134,7 @@ type inbound struct {
 
 // NewNode opens this node's replicas. Call SetTransport, then Run.
 func NewNode(cfg NodeConfig) (*Node, error) {
-	n := &Node{cfg: cfg, log: cfg.Logger, table: cfg.Table, fwd: make(map[uint64]*forwarded),
+	n := &Node{cfg: cfg, log: cfg.Logger, table: cfg.Table, fwd: make(map[uint64]*forwarded), hbs: make(map[int][]byte),
 		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial)}
 	if n.log == nil {
 		n.log = slog.Default()
@@ -208,6 +215,7 @@ func (n *Node) Run(ctx context.Context) {
 		}
 	}
 	n.wg.Go(func() { n.serveForwarded(ctx) })
+	n.wg.Go(func() { n.sendHeartbeats(max(n.cfg.Group.Tick/2, time.Millisecond), ctx.Done()) })
 	n.wg.Go(func() { n.agree(ctx) })
 	<-ctx.Done()
 	n.closed.Store(true)
@@ -258,6 +266,10 @@ func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
 	ni := n.nodeOf(g, to)
 	if ni < 0 || n.tr == nil {
 		return false
+	}
+	if coalescable(m) {
+		n.queueHeartbeat(ni, g, m)
+		return true
 	}
 	b, err := proto.Marshal(m)
 	if err != nil {
@@ -348,6 +360,8 @@ func (n *Node) Handle(from string, f peer.Frame) {
 		n.forwardAnswered(f)
 	case frameSnap:
 		n.part(from, f)
+	case frameHeartbeats:
+		n.heartbeats(from, f.Data)
 	default:
 		n.log.Warn("frame of an unknown kind", "from", from, "kind", f.Kind)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,12 +51,18 @@ func newTestNodes(t *testing.T, seed int64, edit func(*GroupConfig)) *testNodes 
 // lastEpoch. With wait, it waits until every node says cluster_state:ok.
 func startTestNodes(t *testing.T, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool) *testNodes {
 	t.Helper()
+	return startTestNodesShards(t, seed, edit, lastEpoch, wait, 3)
+}
+
+// startTestNodesShards is startTestNodes with that many shard groups.
+func startTestNodesShards(t *testing.T, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool, shards int) *testNodes {
+	t.Helper()
 	nodes := []placement.Node{{ID: "n1", PeerAddr: "p1:1"}, {ID: "n2", PeerAddr: "p2:1"}, {ID: "n3", PeerAddr: "p3:1"}}
-	table, err := placement.New(1, nodes, 3, 3, 64)
+	table, err := placement.New(1, nodes, shards, 3, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := placement.New(lastEpoch, nodes, 3, 3, 64)
+	other, err := placement.New(lastEpoch, nodes, shards, 3, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,4 +368,49 @@ var regModel = porcupine.Model{
 		}
 		return output.(string) == state.(string), state
 	},
+}
+
+// Heartbeats between two nodes travel together: with two dozen groups, a
+// frame carries many groups' heartbeats and answers, and the groups keep
+// their leaders on them alone.
+func TestNodesCoalesceHeartbeats(t *testing.T) {
+	const shards = 24
+	tn := startTestNodesShards(t, testSeed(t), nil, 1, true, shards)
+	eventually(t, "every group to be led by its preferred replica", func() bool {
+		n := tn.nodes[0]
+		for g := range n.groups {
+			if n.Leader(g) != n.reps[g][0] {
+				return false
+			}
+		}
+		return true
+	})
+	terms := func() []uint64 {
+		var ts []uint64
+		for _, n := range tn.nodes {
+			for _, g := range n.groups {
+				ts = append(ts, g.Status().Term)
+			}
+		}
+		return ts
+	}
+	before := terms()
+	q0, f0 := tn.nodes[0].hbQueued.Load(), tn.nodes[0].hbFrames.Load()
+	// 200 frames from n1: about a hundred ticks of an idle cluster.
+	eventually(t, "200 frames of heartbeats", func() bool { return tn.nodes[0].hbFrames.Load()-f0 >= 200 })
+	q, f := tn.nodes[0].hbQueued.Load()-q0, tn.nodes[0].hbFrames.Load()-f0
+	// n1 leads a third of the groups and follows the rest: per half tick
+	// it owes each other node about a third of the groups' records.
+	t.Logf("n1 sent %d heartbeats and answers in %d frames", q, f)
+	if per := float64(q) / float64(f); per < 3 {
+		t.Fatalf("%d heartbeats in %d frames: %.1f a frame, want several", q, f, per)
+	}
+	if after := terms(); !slices.Equal(before, after) {
+		t.Fatalf("terms changed while the cluster was idle: %v then %v", before, after)
+	}
+	for _, n := range tn.nodes {
+		if !n.State() {
+			t.Fatal("a node lost a group's leader while the cluster was idle")
+		}
+	}
 }

@@ -1,0 +1,109 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/peer"
+)
+
+// Heartbeats are coalesced, as CockroachDB does: every group's leader sends
+// each follower a heartbeat per tick and gets an answer, which would be two
+// messages per group per tick between every pair of nodes. Instead, a node
+// collects the heartbeats and answers its groups send to each node and
+// sends them every half tick as one frame of small records:
+//
+//	group uvarint | kind u8 (0 heartbeat, 1 answer) | from uvarint | to uvarint | term uvarint | commit uvarint
+//
+// The receiver turns each record back into the Raft message. A heartbeat
+// thus waits up to half a tick (50 ms by default), well inside the election
+// timeout (ten ticks). Heartbeats that carry a ReadIndex round's context
+// are not delayed: they go out at once, as any other message.
+
+const frameHeartbeats = 5 // coalesced heartbeats and their answers
+
+// coalescable reports whether m is a plain heartbeat or answer, with no
+// field but those a record keeps.
+func coalescable(m *raftpb.Message) bool {
+	t := m.GetType()
+	return (t == raftpb.MsgHeartbeat || t == raftpb.MsgHeartbeatResp) &&
+		len(m.GetContext()) == 0 && m.GetIndex() == 0 && m.GetLogTerm() == 0 &&
+		len(m.GetEntries()) == 0 && m.Snapshot == nil && !m.GetReject() &&
+		m.GetRejectHint() == 0 && m.GetVote() == 0 && len(m.GetResponses()) == 0
+}
+
+// appendHeartbeat appends the record of m, sent by group g, to b.
+func appendHeartbeat(b []byte, g int, m *raftpb.Message) []byte {
+	b = binary.AppendUvarint(b, uint64(g))
+	var kind byte
+	if m.GetType() == raftpb.MsgHeartbeatResp {
+		kind = 1
+	}
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, m.GetFrom())
+	b = binary.AppendUvarint(b, m.GetTo())
+	b = binary.AppendUvarint(b, m.GetTerm())
+	return binary.AppendUvarint(b, m.GetCommit())
+}
+
+// queueHeartbeat adds m, sent by group g to node ni, to the next frame of
+// heartbeats for that node.
+func (n *Node) queueHeartbeat(ni, g int, m *raftpb.Message) {
+	n.hbMu.Lock()
+	n.hbs[ni] = appendHeartbeat(n.hbs[ni], g, m)
+	n.hbMu.Unlock()
+	n.hbQueued.Add(1)
+}
+
+// sendHeartbeats sends each node the heartbeats queued for it, every
+// interval until done is closed.
+func (n *Node) sendHeartbeats(interval time.Duration, done <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		n.hbMu.Lock()
+		for ni, b := range n.hbs {
+			if len(b) == 0 {
+				continue
+			}
+			// The frame keeps b; the next records go to a new buffer.
+			n.hbs[ni] = make([]byte, 0, len(b))
+			if n.tr != nil && n.tr.Send(n.nodes[ni].ID, peer.Frame{Kind: frameHeartbeats, Data: b}) {
+				n.hbFrames.Add(1)
+			}
+		}
+		n.hbMu.Unlock()
+	}
+}
+
+// heartbeats steps the records of a frame of heartbeats into their groups.
+func (n *Node) heartbeats(from string, data []byte) {
+	d := decoder{b: data}
+	for len(d.b) > 0 && d.err == nil {
+		g, kind := d.uvarint(), d.u8()
+		fromID, to, term, commit := d.uvarint(), d.uvarint(), d.uvarint(), d.uvarint()
+		if d.err != nil || kind > 1 || g >= uint64(len(n.all)) {
+			n.log.Warn("bad heartbeat frame", "from", from)
+			return
+		}
+		grp := n.all[g]
+		if grp == nil {
+			continue
+		}
+		t := raftpb.MsgHeartbeat
+		if kind == 1 {
+			t = raftpb.MsgHeartbeatResp
+		}
+		grp.Step(&raftpb.Message{Type: t.Enum(), From: new(fromID), To: new(to), Term: new(term), Commit: new(commit)})
+	}
+	if d.err != nil {
+		n.log.Warn("bad heartbeat frame", "from", from)
+	}
+}
