@@ -271,6 +271,9 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	case err := <-serveErr:
 		log.Error("server failed", "err", err)
 		code = exitError
+	case err := <-node.Failed():
+		log.Error("the node's Raft log could not be saved; stopping, to start again from what is on disk", "err", err)
+		code = exitError
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()

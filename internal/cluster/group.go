@@ -131,6 +131,10 @@ type GroupConfig struct {
 	// replica learns of a new leader (0 while there is none). It must not
 	// block.
 	OnLeader func(lead uint64)
+	// OnStorageError, when set, is called on the group's goroutine when
+	// the replica stops because its Storage failed to save (a failed
+	// write or fsync). It must not block.
+	OnStorageError func(err error)
 	// Preferred is the replica that should lead the group, so that leaders
 	// spread evenly over the nodes: a leader hands leadership over to it
 	// once it is up to date. 0 for none.
@@ -447,13 +451,21 @@ func (g *Group) Run(ctx context.Context) {
 		case w := <-g.snapDone:
 			if err := g.snapshotWritten(w); err != nil {
 				g.log.Error("replica stopped: its snapshot could not be saved", "err", err)
+				g.storageFailed(err)
 				return
 			}
 		}
 		if err := g.process(); err != nil {
 			g.log.Error("replica stopped: its log could not be written", "err", err)
+			g.storageFailed(err)
 			return
 		}
+	}
+}
+
+func (g *Group) storageFailed(err error) {
+	if g.cfg.OnStorageError != nil {
+		g.cfg.OnStorageError(err)
 	}
 }
 

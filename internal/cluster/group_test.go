@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -480,5 +482,59 @@ func TestGroupWritesWhileSendingSnapshot(t *testing.T) {
 	})
 	if got, _ := tg.do(lag, Stale, "GET", "key199"); got != "$1\r\nv\r\n" {
 		t.Fatalf("key199 on the caught-up replica: got %q", got)
+	}
+}
+
+// failingStorage is a MemStorage whose Saves fail once fail is set, as a
+// disk whose fsync failed.
+type failingStorage struct {
+	*MemStorage
+	fail *atomic.Bool
+}
+
+func (s failingStorage) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error {
+	if s.fail.Load() {
+		return errors.New("fdatasync: input/output error")
+	}
+	return s.MemStorage.Save(hs, ents, sync)
+}
+
+// A replica whose log cannot be saved stops and says so; the others go on.
+func TestGroupStorageFailure(t *testing.T) {
+	fails := map[*MemStorage]*atomic.Bool{}
+	failed := make(chan error, 3)
+	tg := newTestGroupWith(t, func(c *GroupConfig) {
+		c.OnStorageError = func(err error) { failed <- err }
+	}, func(s *MemStorage) Storage {
+		if fails[s] == nil {
+			fails[s] = new(atomic.Bool)
+		}
+		return failingStorage{s, fails[s]}
+	})
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "a", "1")
+	var f uint64
+	for id := range tg.reps {
+		if id != l {
+			f = id
+			break
+		}
+	}
+	fails[tg.stores[f]].Store(true)
+	tg.mustDo(l, Write, "SET", "b", "2") // reaches the failing replica too
+	select {
+	case err := <-failed:
+		if !strings.Contains(err.Error(), "input/output error") {
+			t.Fatalf("OnStorageError got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replica whose storage failed did not report it")
+	}
+	eventually(t, "the failed replica to stop", func() bool { return tg.reps[f].stopped.Load() })
+	for i := range 20 {
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("k%d", i), "v")
+	}
+	if got := tg.mustDo(l, Read, "GET", "k19"); got != "$1\r\nv\r\n" {
+		t.Fatalf("the others after one replica failed: got %q", got)
 	}
 }

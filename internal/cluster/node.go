@@ -95,6 +95,8 @@ type Node struct {
 
 	fwdIn chan inbound // forwarded requests to hand to local groups
 
+	failed chan error // a replica whose storage failed; see Failed
+
 	// Heartbeats waiting for the next frame to each node, by node index
 	// (heartbeat.go), and how many were queued and frames sent.
 	hbMu     sync.Mutex
@@ -134,7 +136,7 @@ type inbound struct {
 
 // NewNode opens this node's replicas. Call SetTransport, then Run.
 func NewNode(cfg NodeConfig) (*Node, error) {
-	n := &Node{cfg: cfg, log: cfg.Logger, table: cfg.Table, fwd: make(map[uint64]*forwarded), hbs: make(map[int][]byte),
+	n := &Node{cfg: cfg, log: cfg.Logger, table: cfg.Table, fwd: make(map[uint64]*forwarded), hbs: make(map[int][]byte), failed: make(chan error, 1),
 		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial)}
 	if n.log == nil {
 		n.log = slog.Default()
@@ -184,6 +186,12 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		gid := g
 		gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(gid, to, m) }
 		gc.OnLeader = func(lead uint64) { n.leaderChanged(gid, lead) }
+		gc.OnStorageError = func(err error) {
+			select {
+			case n.failed <- fmt.Errorf("group %d: %w", gid, err):
+			default:
+			}
+		}
 		grp, err := NewGroup(gc)
 		if err != nil {
 			return nil, err
@@ -203,6 +211,13 @@ func (n *Node) Table() *placement.Table { return n.table }
 
 // Self returns this node's index in the table.
 func (n *Node) Self() int { return n.self }
+
+// Failed receives an error when one of the node's replicas stopped because
+// its storage failed to save. The node's groups share one log, so such a
+// failure is the node's: after a failed fsync what the log holds is not
+// known (the kernel may have dropped the pages), and like etcd the node
+// should stop and recover from what is on disk.
+func (n *Node) Failed() <-chan error { return n.failed }
 
 // Group returns this node's replica of data group g, or nil.
 func (n *Node) Group(g int) *Group { return n.groups[g] }
