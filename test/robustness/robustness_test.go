@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// These tests check the suite's own parts without starting a cluster; the
+// run against real processes is robustness_ci_test.go (build tag
+// robustness).
+
+func set(client int, key, value string, call, ret int64) porcupine.Operation {
+	out := opOutput{}
+	if ret == never {
+		out.Unknown = true
+	}
+	return porcupine.Operation{ClientId: client, Input: opInput{Key: key, Kind: opWrite, Value: value}, Output: out, Call: call, Return: ret}
+}
+
+func get(client int, key, value string, call, ret int64) porcupine.Operation {
+	return porcupine.Operation{ClientId: client, Input: opInput{Key: key, Kind: opRead}, Output: opOutput{Value: value}, Call: call, Return: ret}
+}
+
+func incr(client int, key, value string, call, ret int64) porcupine.Operation {
+	out := opOutput{Value: value}
+	if ret == never {
+		out = opOutput{Unknown: true}
+	}
+	return porcupine.Operation{ClientId: client, Input: opInput{Key: key, Kind: opIncr}, Output: out, Call: call, Return: ret}
+}
+
+func TestRegisterModel(t *testing.T) {
+	tests := []struct {
+		name string
+		ops  []porcupine.Operation
+		want bool
+	}{
+		{"sequential", []porcupine.Operation{set(0, "k", "a", 0, 1), get(1, "k", "a", 2, 3)}, true},
+		{"empty before any set", []porcupine.Operation{get(0, "k", "", 0, 1), set(1, "k", "a", 2, 3)}, true},
+		{"stale read", []porcupine.Operation{set(0, "k", "a", 0, 1), set(0, "k", "b", 2, 3), get(1, "k", "a", 4, 5)}, false},
+		{"lost acknowledged write", []porcupine.Operation{set(0, "k", "a", 0, 1), get(1, "k", "", 2, 3)}, false},
+		{"read of a value never written", []porcupine.Operation{get(0, "k", "z", 0, 1)}, false},
+		{"unknown write seen later", []porcupine.Operation{set(0, "k", "a", 0, never), get(1, "k", "a", 5, 6)}, true},
+		{"unknown write never seen", []porcupine.Operation{set(0, "k", "a", 0, never), get(1, "k", "", 5, 6)}, true},
+		{"unknown write seen then unseen", []porcupine.Operation{set(0, "k", "a", 0, never), get(1, "k", "a", 5, 6), get(1, "k", "", 7, 8)}, false},
+		{"keys apart", []porcupine.Operation{set(0, "k", "a", 0, 1), set(0, "j", "b", 2, 3), get(1, "k", "a", 4, 5), get(1, "j", "b", 4, 5)}, true},
+		{"concurrent read may see either", []porcupine.Operation{set(0, "k", "a", 0, 1), set(0, "k", "b", 2, 10), get(1, "k", "a", 3, 4), get(2, "k", "b", 5, 6)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := porcupine.CheckOperations(registerModel, tt.ops); got != tt.want {
+				t.Fatalf("linearizable: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCounterModel(t *testing.T) {
+	tests := []struct {
+		name string
+		ops  []porcupine.Operation
+		want bool
+	}{
+		{"sequential", []porcupine.Operation{incr(0, "c", "1", 0, 1), incr(0, "c", "2", 2, 3), get(1, "c", "2", 4, 5)}, true},
+		{"zero before any incr", []porcupine.Operation{get(0, "c", "", 0, 1), incr(0, "c", "1", 2, 3)}, true},
+		{"applied twice", []porcupine.Operation{incr(0, "c", "1", 0, 1), get(1, "c", "2", 2, 3)}, false},
+		{"lost increment", []porcupine.Operation{incr(0, "c", "1", 0, 1), incr(0, "c", "2", 2, 3), get(1, "c", "1", 4, 5)}, false},
+		{"unknown applied", []porcupine.Operation{incr(0, "c", "", 0, never), incr(1, "c", "2", 2, 3)}, true},
+		{"unknown not applied", []porcupine.Operation{incr(0, "c", "", 0, never), incr(1, "c", "1", 2, 3), get(1, "c", "1", 4, 5)}, true},
+		{"duplicate reply", []porcupine.Operation{incr(0, "c", "1", 0, 1), incr(1, "c", "1", 2, 3)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := porcupine.CheckOperations(counterModel, tt.ops); got != tt.want {
+				t.Fatalf("linearizable: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCounterBounds(t *testing.T) {
+	ops := []porcupine.Operation{incr(0, "c", "1", 0, 1), incr(0, "c", "2", 2, 3), incr(1, "c", "", 4, never), incr(0, "d", "1", 0, 1)}
+	tests := []struct {
+		name  string
+		final map[string]int64
+		bad   []string // substrings of the violations, in key order
+	}{
+		{"acknowledged only", map[string]int64{"c": 2, "d": 1}, nil},
+		{"with the unknown one", map[string]int64{"c": 3, "d": 1}, nil},
+		{"lost", map[string]int64{"c": 1, "d": 1}, []string{"lost increments"}},
+		{"too many", map[string]int64{"c": 4, "d": 0}, []string{"applied twice", "lost increments"}},
+		{"missing", map[string]int64{"c": 2}, []string{"no final value"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := counterBounds(ops, tt.final)
+			if len(got) != len(tt.bad) {
+				t.Fatalf("got %q, want %d violations", got, len(tt.bad))
+			}
+			for i, want := range tt.bad {
+				if !strings.Contains(got[i], want) {
+					t.Fatalf("violation %d: got %q, want it to mention %q", i, got[i], want)
+				}
+			}
+		})
+	}
+}
+
+func TestScheduleIsSeeded(t *testing.T) {
+	a, b := newSchedule(42, allKinds), newSchedule(42, allKinds)
+	var kinds []string
+	for i := range 30 {
+		sa, sb := a.next(), b.next()
+		if sa.kind != sb.kind || sa.hold != sb.hold || sa.quiet != sb.quiet || !slices.Equal(sa.nodes, sb.nodes) {
+			t.Fatalf("step %d: got %+v and %+v from the same seed", i, sa, sb)
+		}
+		if sa.kind == faultPauseLeader && sa.hold < 2*time.Second {
+			t.Fatalf("step %d: a pause of %v is not longer than the election timeout (1-2 s)", i, sa.hold)
+		}
+		if i < len(allKinds) {
+			kinds = append(kinds, sa.kind)
+		}
+	}
+	slices.Sort(kinds)
+	want := slices.Sorted(slices.Values(allKinds))
+	if !slices.Equal(kinds, want) {
+		t.Fatalf("the first %d steps ran %v, want every kind once", len(allKinds), kinds)
+	}
+	if !a.covered() {
+		t.Fatal("covered() is false after every kind was drawn")
+	}
+	c := newSchedule(43, allKinds)
+	differ := false
+	for range 10 {
+		sa, sc := a.next(), c.next()
+		differ = differ || sa.kind != sc.kind || sa.hold != sc.hold
+	}
+	if !differ {
+		t.Fatal("seeds 42 and 43 gave the same schedule")
+	}
+}
+
+func TestReadReply(t *testing.T) {
+	tests := []struct {
+		in   string
+		want reply
+	}{
+		{"+OK\r\n", reply{kind: '+', str: "OK"}},
+		{"-CLUSTERDOWN The cluster is down\r\n", reply{kind: '-', str: "CLUSTERDOWN The cluster is down"}},
+		{":42\r\n", reply{kind: ':', num: 42}},
+		{"$3\r\nabc\r\n", reply{kind: '$', str: "abc"}},
+		{"$-1\r\n", reply{kind: '$', null: true}},
+		{"*2\r\n:1\r\n$1\r\nx\r\n", reply{kind: '*', arr: []reply{{kind: ':', num: 1}, {kind: '$', str: "x"}}}},
+	}
+	for _, tt := range tests {
+		got, err := readReply(bufio.NewReader(strings.NewReader(tt.in)), 0)
+		if err != nil || !equalReply(got, tt.want) {
+			t.Fatalf("readReply(%q): got %+v, %v, want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "?\r\n", ":x\r\n", "$5\r\nab"} {
+		if _, err := readReply(bufio.NewReader(strings.NewReader(bad)), 0); err == nil {
+			t.Fatalf("readReply(%q): no error", bad)
+		}
+	}
+}
+
+func equalReply(a, b reply) bool {
+	if a.kind != b.kind || a.str != b.str || a.num != b.num || a.null != b.null || len(a.arr) != len(b.arr) {
+		return false
+	}
+	for i := range a.arr {
+		if !equalReply(a.arr[i], b.arr[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		r    reply
+		err  error
+		sent bool
+		want outcome
+	}{
+		{"ok", reply{kind: '+', str: "OK"}, nil, true, done},
+		{"line value", reply{kind: 'L', str: "v1.2"}, nil, true, done},
+		{"never sent", reply{}, errors.New("refused"), false, notDone},
+		{"cluster down", reply{kind: '-', str: "CLUSTERDOWN The cluster is down"}, nil, true, notDone},
+		{"busy on the line protocol", reply{kind: 'L', str: "BUSY server is busy, try again later"}, nil, true, notDone},
+		{"unknown", reply{kind: '-', str: "UNKNOWN the write was not confirmed in time"}, nil, true, unknown},
+		{"unknown on the line protocol", reply{kind: 'L', str: "UNKNOWN the write was not confirmed in time"}, nil, true, unknown},
+		{"timeout", reply{}, io.ErrUnexpectedEOF, true, unknown},
+		{"another error", reply{kind: '-', str: "ERR something"}, nil, true, unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := classify(tt.r, tt.err, tt.sent); got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A report with a problem fails and names its seed; one without passes.
+func TestReportVerdict(t *testing.T) {
+	rep := &Report{Seed: 9, Faults: []Fault{{Kind: faultKill, Failover: time.Second, Recovery: 10 * time.Millisecond}}}
+	if !rep.OK() || !strings.Contains(rep.Table(), "verdict: PASS") || rep.FaultCount(faultKill) != 1 {
+		t.Fatalf("a report without problems: got %q", rep.Table())
+	}
+	rep.Problems = append(rep.Problems, "linearizability: x")
+	if rep.OK() || !strings.Contains(rep.Table(), "verdict: FAIL (seed 9)") {
+		t.Fatalf("a report with a problem: got %q", rep.Table())
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, args := range [][]string{{"--net", "bogus"}, {"--faults", "nope"}, {"--net", "loopback", "--faults", "bridge"}, {"--undefined"}} {
+		var out, errw strings.Builder
+		if code := run(context.Background(), args, &out, &errw); code != 2 {
+			t.Fatalf("run %v: got exit %d, want 2; stderr %q", args, code, errw.String())
+		}
+	}
+}
