@@ -2,7 +2,8 @@
 # CI: the robustness suite against real processes (test/robustness, build
 # tag robustness). Builds the static binary, puts three nodes in network
 # namespaces of the test's own, and for fixed seeds kills, pauses and
-# partitions them under register, counter and transfer workloads, then
+# partitions them, slows their fsyncs and makes them fail (a binary built
+# with -tags faults) under register, counter and transfer workloads, then
 # checks every history (porcupine, counter bounds, bank totals). Needs root
 # and iproute2 (installed here if `ip` is missing); the test removes its
 # namespaces, links and processes itself. Each run's output directory is
@@ -16,6 +17,9 @@ if ! command -v ip >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
 fi
 ip -V
+
+echo "== go test -tags faults ./internal/fsutil (the disk-fault layer itself)"
+go test -tags faults -count=1 ./internal/fsutil
 
 echo "== go test -tags robustness ./test/robustness"
 go test -tags robustness -count=1 -v -timeout 15m ./test/robustness

@@ -9,6 +9,12 @@ import (
 	"path/filepath"
 )
 
+// beforeDatasync, when set, runs at the start of every Datasync: an error
+// it returns is Datasync's, and the file is not synced. It is nil except in
+// builds with the faults tag (faults.go), so a normal build pays one nil
+// check.
+var beforeDatasync func() error
+
 // ErrLocked is returned by Lock when another process holds the lock.
 var ErrLocked = errors.New("fsutil: locked by another process")
 

@@ -8,6 +8,11 @@ import (
 // Datasync flushes f's data, and the metadata needed to read it back, to
 // stable storage.
 func Datasync(f *os.File) error {
+	if beforeDatasync != nil {
+		if err := beforeDatasync(); err != nil {
+			return err
+		}
+	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err

@@ -35,10 +35,12 @@ type node struct {
 	exited chan struct{} // closed when the running process has exited
 	paused bool
 	log    *os.File
+	faults string // the disk-fault control file (DATA_CLUSTER_DISK_FAULTS)
 }
 
 // startCluster starts the nodes with data dirs under dataDir and waits
-// until each reports cluster_state:ok.
+// until each reports cluster_state:ok. Node i's disk-fault control file is
+// logDir/n<i>.faults, empty to begin with.
 func startCluster(nw network, bin, dataDir, logDir, fsync string) (*cluster, error) {
 	c := &cluster{net: nw, bin: bin, logDir: logDir}
 	var peers []string
@@ -52,7 +54,13 @@ func startCluster(nw network, bin, dataDir, logDir, fsync string) (*cluster, err
 			c.close()
 			return nil, err
 		}
-		c.nodes = append(c.nodes, &node{id: id, log: f, args: []string{
+		faults := filepath.Join(logDir, id+".faults")
+		if err := os.WriteFile(faults, nil, 0o644); err != nil {
+			f.Close()
+			c.close()
+			return nil, err
+		}
+		c.nodes = append(c.nodes, &node{id: id, log: f, faults: faults, args: []string{
 			"--node-id", id, "--addr", nw.clientAddr(i), "--peer-addr", nw.peerAddr(i),
 			"--initial-cluster", strings.Join(peers, ","), "--data-dir", filepath.Join(dataDir, id),
 			"--fsync", fsync,
@@ -82,6 +90,8 @@ func (c *cluster) start(i int) error {
 	fmt.Fprintf(n.log, "==== robustness: starting %s at %s\n", n.id, time.Now().Format(time.RFC3339Nano))
 	cmd := c.net.command(i, c.bin, n.args)
 	cmd.Stdout, cmd.Stderr = n.log, n.log
+	// Read by a binary built with -tags faults (internal/fsutil/faults.go).
+	cmd.Env = append(os.Environ(), "DATA_CLUSTER_DISK_FAULTS="+n.faults)
 	// The node dies with the harness, whatever kills the harness.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -127,6 +137,41 @@ func (c *cluster) kill(i int) error {
 	n.paused = false
 	fmt.Fprintf(n.log, "==== robustness: killed %s (SIGKILL) at %s\n", n.id, time.Now().Format(time.RFC3339Nano))
 	return nil
+}
+
+// setDiskFault writes node i's disk-fault control file: "" for none,
+// "delay=<duration>" or "fail". It writes a temporary file and renames it,
+// so that a sync never reads half a line.
+func (c *cluster) setDiskFault(i int, fault string) error {
+	n := c.nodes[i]
+	tmp := n.faults + ".tmp"
+	if fault != "" {
+		fault += "\n"
+	}
+	if err := os.WriteFile(tmp, []byte(fault), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, n.faults); err != nil {
+		return err
+	}
+	fmt.Fprintf(n.log, "==== robustness: disk fault of %s set to %q at %s\n", n.id, strings.TrimSpace(fault), time.Now().Format(time.RFC3339Nano))
+	return nil
+}
+
+// waitExit waits until node i's process exits on its own and returns its
+// exit status; ok is false if it is still running after timeout.
+func (c *cluster) waitExit(i int, timeout time.Duration) (code int, ok bool) {
+	n := c.nodes[i]
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-n.exited:
+	case <-t.C:
+		return 0, false
+	}
+	n.paused = false
+	fmt.Fprintf(n.log, "==== robustness: %s exited on its own (%v) at %s\n", n.id, n.cmd.ProcessState, time.Now().Format(time.RFC3339Nano))
+	return n.cmd.ProcessState.ExitCode(), true
 }
 
 // pause stops node i with SIGSTOP; resume continues it.
@@ -240,13 +285,14 @@ func (c *cluster) close() {
 	}
 }
 
-// buildBinary builds the static data-cluster binary from the module at
-// root into dir.
+// buildBinary builds the static data-cluster binary, with disk faults,
+// from the module at root into dir.
 func buildBinary(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "data-cluster")
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/data-cluster")
+	// -tags faults: the nodes' fsyncs obey their disk-fault control files.
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "faults", "-o", bin, "./cmd/data-cluster")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -2,7 +2,8 @@
 // real data-cluster processes, each in a network namespace of its own,
 // drives workloads through every node over both protocols (registers,
 // counters, transfers between hash-tagged accounts in MULTI/EXEC), injects
-// faults on a seeded schedule (kill -9, SIGSTOP, partitions), and checks
+// faults on a seeded schedule (kill -9, SIGSTOP, partitions, a slow disk,
+// failing fsyncs), and checks
 // every history: porcupine for linearizability, bounds on the counters,
 // the banks' totals, and every key read back after every node is killed at
 // once. It prints a summary table and exits 0 if nothing was wrong, 1 if
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long to inject faults (every kind runs at least once)")
 	fs.StringVar(&cfg.OutDir, "out", "", "directory for the report, the schedule, the nodes' logs and, on failure, the histories; empty: a new one under "+os.TempDir())
 	net := fs.String("net", envOr("ROBUSTNESS_NET", netNetns), "netns: a network namespace per node (root, iproute2); loopback: 127.0.0.1, no partitions (env ROBUSTNESS_NET)")
-	fs.StringVar(&cfg.Binary, "bin", "", "data-cluster binary to run; empty: go build ./cmd/data-cluster")
+	fs.StringVar(&cfg.Binary, "bin", "", "data-cluster binary to run, built with -tags faults or the disk faults do nothing; empty: go build -tags faults ./cmd/data-cluster")
 	fs.StringVar(&cfg.Fsync, "fsync", cfg.Fsync, "the nodes' --fsync")
 	kinds := fs.String("faults", "", "comma-separated fault kinds to schedule; empty: all ("+strings.Join(allKinds, ",")+")")
 	fs.DurationVar(&cfg.OpTimeout, "op-timeout", cfg.OpTimeout, "client timeout of each operation; past it the outcome is unknown")

@@ -18,11 +18,18 @@ const (
 	faultPartition       = "partition"        // a random node cut off from the other two (a minority)
 	faultPartitionLeader = "partition-leader" // the node leading most groups cut off from the other two
 	faultBridge          = "bridge"           // two nodes cut from each other; the third sees both
+	faultSlowDisk        = "slow-disk"        // every fsync of one node (the one leading most groups, or a random one) delayed 100 ms–1 s
+	faultFsyncFail       = "fsync-fail"       // one node's fsyncs fail (EIO): it must exit with status 1 by itself; then restarted
 	faultKillAll         = "kill-all"         // every node killed at once and restarted: the run's last step, not scheduled
 )
 
 // allKinds are the kinds the nemesis schedules, in a fixed order.
-var allKinds = []string{faultKill, faultKillLeader, faultKillTwo, faultPauseLeader, faultPartition, faultPartitionLeader, faultBridge}
+var allKinds = []string{faultKill, faultKillLeader, faultKillTwo, faultPauseLeader, faultPartition, faultPartitionLeader, faultBridge,
+	faultSlowDisk, faultFsyncFail}
+
+// fsyncExitTimeout bounds how long a node whose fsyncs fail may take to
+// stop by itself (its shutdown grace is 5 s).
+const fsyncExitTimeout = 15 * time.Second
 
 func needsCut(kind string) bool {
 	return kind == faultPartition || kind == faultPartitionLeader || kind == faultBridge
@@ -37,6 +44,10 @@ type step struct {
 	quiet time.Duration
 	hold  time.Duration
 	hold2 time.Duration // kill-two: how long both nodes stay down
+	// slow-disk: the delay of each fsync, and whether it hits the node
+	// leading the most groups rather than nodes[0].
+	delay    time.Duration
+	onLeader bool
 }
 
 // schedule draws the steps from the seed alone: the same seed gives the
@@ -76,6 +87,9 @@ func (s *schedule) next() step {
 	default:
 		st.hold = ms(2000, 4500)
 	}
+	if kind == faultSlowDisk {
+		st.delay, st.onLeader = ms(100, 1000), s.rng.IntN(2) == 0
+	}
 	return st
 }
 
@@ -84,9 +98,10 @@ type Fault struct {
 	Kind  string
 	Nodes []string // the nodes it hit; for a bridge, the two cut apart
 	// Start is when the fault was in place (the killed process had
-	// exited, the stop signal was sent, every route was in); End when it
-	// was undone (the restart began, SIGCONT was sent, the routes were
-	// gone).
+	// exited, the stop signal was sent, every route was in, the slow disk
+	// was set, the node whose fsyncs failed had exited); End when it was
+	// undone (the restart began, SIGCONT was sent, the routes were gone,
+	// the slow disk was cleared).
 	Start time.Duration
 	End   time.Duration
 	// Failover is the time from Start until every group had acknowledged
@@ -133,8 +148,9 @@ func (r *runner) inject(ctx context.Context, st step) error {
 	}
 	f := Fault{Kind: st.kind, Failover: -1, Recovery: -1}
 	victim := st.nodes[0]
-	switch st.kind {
-	case faultKillLeader, faultPauseLeader, faultPartitionLeader:
+	switch {
+	case st.kind == faultKillLeader, st.kind == faultPauseLeader, st.kind == faultPartitionLeader,
+		st.kind == faultSlowDisk && st.onLeader:
 		l, seen := r.cl.leaderHeaviest(r.tie.IntN)
 		if l >= 0 {
 			victim = l
@@ -174,6 +190,34 @@ func (r *runner) inject(ctx context.Context, st step) error {
 		// victim sees both; the others are cut from each other.
 		f.Nodes, err = name(others...), r.cl.net.cut(others[0], others[1])
 		f.Note = "(" + r.cl.nodes[victim].id + " sees both)"
+	case faultSlowDisk:
+		f.Nodes, err = name(victim), r.cl.setDiskFault(victim, "delay="+st.delay.String())
+		who := "random node"
+		if st.onLeader {
+			who = "leading most groups"
+		}
+		f.Note = strings.TrimSpace(fmt.Sprintf("(each fsync +%v; %s) %s", st.delay, who, f.Note))
+	case faultFsyncFail:
+		f.Nodes = name(victim)
+		if err = r.cl.setDiskFault(victim, "fail"); err != nil {
+			break
+		}
+		set := time.Now()
+		code, exited := r.cl.waitExit(victim, fsyncExitTimeout)
+		switch {
+		case !exited:
+			r.problem("fsync-fail: %s did not exit within %v of its fsyncs failing (log %s)", r.cl.nodes[victim].id, fsyncExitTimeout, r.cl.nodes[victim].log.Name())
+			err = r.cl.kill(victim) // to go on with the run
+		case code != 1:
+			r.problem("fsync-fail: %s exited with status %d after its fsyncs failed, want 1 (log %s)", r.cl.nodes[victim].id, code, r.cl.nodes[victim].log.Name())
+		}
+		if exited {
+			f.Note = fmt.Sprintf("(exited with status %d %v after its fsyncs began to fail)", code, time.Since(set).Round(time.Millisecond))
+		}
+		if err == nil {
+			// The process is gone: its disk can be well again.
+			err = r.cl.setDiskFault(victim, "")
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("injecting %s: %w", st.kind, err)
@@ -204,7 +248,7 @@ func (r *runner) inject(ctx context.Context, st step) error {
 	}
 
 	switch st.kind {
-	case faultKill, faultKillLeader, faultKillTwo:
+	case faultKill, faultKillLeader, faultKillTwo, faultFsyncFail:
 		for _, i := range restart {
 			if err := r.cl.start(i); err != nil {
 				return err
@@ -212,6 +256,8 @@ func (r *runner) inject(ctx context.Context, st step) error {
 		}
 	case faultPauseLeader:
 		err = r.cl.resume(victim)
+	case faultSlowDisk:
+		err = r.cl.setDiskFault(victim, "")
 	default:
 		err = r.cl.net.heal()
 	}
@@ -241,11 +287,14 @@ func (r *runner) inject(ctx context.Context, st step) error {
 	return nil
 }
 
-// healAll ends whatever fault is under way: resumes paused nodes, starts
-// stopped ones and restores the links.
+// healAll ends whatever fault is under way: clears disk faults, resumes
+// paused nodes, starts stopped ones and restores the links.
 func (r *runner) healAll() error {
 	var errs []string
 	for i, n := range r.cl.nodes {
+		if err := r.cl.setDiskFault(i, ""); err != nil {
+			errs = append(errs, err.Error())
+		}
 		if n.paused {
 			if err := r.cl.resume(i); err != nil {
 				errs = append(errs, err.Error())
