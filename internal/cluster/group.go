@@ -20,7 +20,6 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/shard"
-	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
 // Mode says how a Request's commands are run.
@@ -145,8 +144,6 @@ type GroupConfig struct {
 	// Send hands a message to the transport. It must not block; it reports
 	// false when the message was dropped.
 	Send func(to uint64, m *raftpb.Message) bool
-	// Engine stores the group's keys; nil means the arena engine.
-	Engine storage.Engine
 
 	// Tick is one Raft clock tick (100 ms); the election timeout is
 	// ElectionTicks ticks (10), heartbeats go out every HeartbeatTicks (1).
@@ -221,6 +218,7 @@ type Group struct {
 	// Owned by the run goroutine.
 	rn       *raft.RawNode
 	ms       *memLog
+	eng      engine // db's
 	db       *keyspace.DB
 	cx       command.Ctx
 	one      *ring.Ring // a one-shard ring for the command context
@@ -293,11 +291,8 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		g.log = slog.Default()
 	}
 	g.log = g.log.With("group", cfg.ID)
-	e := cfg.Engine
-	if e == nil {
-		e = defaultEngine()
-	}
-	g.db = keyspace.New(e)
+	g.eng = newEngine()
+	g.db = keyspace.New(g.eng)
 	g.db.SetReplica(true)
 	var err error
 	if g.one, err = ring.New(1, 1); err != nil {
@@ -908,18 +903,11 @@ func (g *Group) takeSnapshot() error {
 	}
 	md := &raftpb.SnapshotMetadata{Index: new(g.applied), Term: new(term), ConfState: proto.CloneOf(g.conf)}
 	start := time.Now()
-	var encode func() []byte
-	if f, ok := g.db.Engine().(storage.Freezer); ok {
-		view := f.Freeze()
-		encode = func() []byte { return encodeKeyspace(view) }
-	} else {
-		data := encodeKeyspace(g.db.Engine())
-		encode = func() []byte { return data }
-	}
+	view := g.eng.Freeze()
 	g.snapshot, g.snapping = g.applied, true
 	held := time.Since(start)
 	go func() {
-		snap := &raftpb.Snapshot{Data: encode(), Metadata: md}
+		snap := &raftpb.Snapshot{Data: encodeKeyspace(view), Metadata: md}
 		err := g.cfg.Storage.WriteSnapshot(snap)
 		g.snapDone <- snapWritten{snap: snap, err: err, held: held, took: time.Since(start)}
 	}()

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/storage/arena"
 )
 
 // A group's snapshot data is its whole keyspace:
@@ -18,7 +18,14 @@ import (
 // the leader's keys.
 const snapshotVersion = 1
 
-func defaultEngine() storage.Engine { return router.DefaultEngine() }
+// engine is what a replica keeps its keys in: an engine that copies its
+// entries at once for a snapshot to encode elsewhere (storage.Freezer).
+type engine interface {
+	storage.Engine
+	storage.Freezer
+}
+
+func newEngine() engine { return arena.New() }
 
 // encodeKeyspace returns the snapshot data of e's entries.
 func encodeKeyspace(e storage.Scanner) []byte {

@@ -12,7 +12,7 @@ import (
 // A snapshot's data restores exactly the keys, values and expiries it was
 // taken from, expired keys not yet removed through the log included.
 func TestSnapshotRoundTrip(t *testing.T) {
-	src := keyspace.New(defaultEngine())
+	src := keyspace.New(newEngine())
 	src.SetReplica(true)
 	src.SetNow(1000)
 	for i := range 1000 {
@@ -23,7 +23,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		src.Set([]byte(fmt.Sprintf("k%d", i)), []byte(fmt.Sprintf("v%d", i)), at)
 	}
 	data := encodeKeyspace(src.Engine())
-	g := &Group{db: keyspace.New(defaultEngine())}
+	g := &Group{db: keyspace.New(newEngine())}
 	g.db.SetReplica(true)
 	g.db.Set([]byte("stale"), []byte("x"), storage.NoExpiry)
 	if err := g.restore(data); err != nil {
@@ -57,13 +57,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 // so is installing the snapshot, which holds the installing replica.
 func BenchmarkSnapshotHold(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
-		db := keyspace.New(defaultEngine())
+		f := newEngine()
+		db := keyspace.New(f)
 		for i := range n {
 			db.Set([]byte(fmt.Sprintf("key:%09d", i)), []byte("value-0123456789"), storage.NoExpiry)
-		}
-		f, ok := db.Engine().(storage.Freezer)
-		if !ok {
-			b.Fatal("the default engine cannot freeze")
 		}
 		b.Run(fmt.Sprintf("freeze/%d", n), func(b *testing.B) {
 			start := time.Now()
@@ -84,7 +81,7 @@ func BenchmarkSnapshotHold(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("restore/%d", n), func(b *testing.B) {
 			data := encodeKeyspace(f.Freeze())
-			g := &Group{db: keyspace.New(defaultEngine())}
+			g := &Group{db: keyspace.New(newEngine())}
 			start := time.Now()
 			for b.Loop() {
 				if err := g.restore(data); err != nil {
