@@ -146,6 +146,16 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// follower returns a replica other than l.
+func (tg *testGroup) follower(l uint64) uint64 {
+	for id := range tg.reps {
+		if id != l {
+			return id
+		}
+	}
+	panic("a group of one replica")
+}
+
 // leader waits for a replica that leads and that every other running
 // replica it can reach agrees on, and returns its id.
 func (tg *testGroup) leader(except ...uint64) uint64 {
@@ -255,13 +265,7 @@ func TestGroupPartitionedLeader(t *testing.T) {
 func TestGroupSnapshotCatchUp(t *testing.T) {
 	tg := newTestGroup(t, func(c *GroupConfig) { c.SnapshotEntries, c.CompactKeep = 50, 5 })
 	l := tg.leader()
-	var lag uint64
-	for id := range tg.reps {
-		if id != l {
-			lag = id
-			break
-		}
-	}
+	lag := tg.follower(l)
 	tg.net.isolate(lag, true)
 	for i := range 300 {
 		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), fmt.Sprintf("v%d", i))
@@ -290,13 +294,7 @@ func TestGroupRestart(t *testing.T) {
 		tg.mustDo(l, Write, "INCR", "n")
 		_ = i
 	}
-	var f uint64
-	for id := range tg.reps {
-		if id != l {
-			f = id
-			break
-		}
-	}
+	f := tg.follower(l)
 	tg.stop(f)
 	for range 10 {
 		tg.mustDo(l, Write, "INCR", "n")
@@ -344,13 +342,7 @@ func TestGroupLostLogStopsReplica(t *testing.T) {
 	for range 20 {
 		tg.mustDo(l, Write, "INCR", "n")
 	}
-	var f uint64
-	for id := range tg.reps {
-		if id != l {
-			f = id
-			break
-		}
-	}
+	f := tg.follower(l)
 	tg.stop(f)
 	tg.stores[f] = &MemStorage{} // the log is gone
 	tg.start(f)
@@ -454,13 +446,7 @@ func TestGroupWritesWhileSendingSnapshot(t *testing.T) {
 	tg.net.holdSnaps, tg.net.snapsHeld = hold, held
 	tg.net.mu.Unlock()
 	l := tg.leader()
-	var lag uint64
-	for id := range tg.reps {
-		if id != l {
-			lag = id
-			break
-		}
-	}
+	lag := tg.follower(l)
 	tg.net.isolate(lag, true)
 	for i := range 100 {
 		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), "v")
@@ -513,13 +499,7 @@ func TestGroupStorageFailure(t *testing.T) {
 	})
 	l := tg.leader()
 	tg.mustDo(l, Write, "SET", "a", "1")
-	var f uint64
-	for id := range tg.reps {
-		if id != l {
-			f = id
-			break
-		}
-	}
+	f := tg.follower(l)
 	fails[tg.stores[f]].Store(true)
 	tg.mustDo(l, Write, "SET", "b", "2") // reaches the failing replica too
 	select {

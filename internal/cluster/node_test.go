@@ -288,9 +288,28 @@ func TestNodesLinearizableUnderFaults(t *testing.T) {
 			}
 		})
 	}
-	// The nemesis: one fault after another, then healing, on a seeded
-	// schedule.
-	rng := rand.New(rand.NewPCG(uint64(seed), 99))
+	tn.nemesis(ctx, rand.New(rand.NewPCG(uint64(seed), 99)))
+	wg.Wait()
+	ok := 0
+	for _, op := range ops {
+		if op.Return != 1<<62 {
+			ok++
+		}
+	}
+	t.Logf("%d operations, %d with a known outcome", len(ops), ok)
+	if ok < 50 {
+		t.Fatalf("only %d operations completed: the cluster did not serve between faults", ok)
+	}
+	if res := porcupine.CheckOperations(regModel, ops); !res {
+		t.Fatalf("seed %d: history is not linearizable", seed)
+	}
+}
+
+// nemesis injects one fault after another, each followed by healing, on
+// the schedule rng draws, until ctx is done: a node isolated, a node
+// partitioned from the other two, 20 % of frames dropped, or frames delayed
+// up to 20 ms.
+func (tn *testNodes) nemesis(ctx context.Context, rng *rand.Rand) {
 	ids := []string{"n1", "n2", "n3"}
 	for ctx.Err() == nil {
 		switch rng.IntN(4) {
@@ -309,20 +328,6 @@ func TestNodesLinearizableUnderFaults(t *testing.T) {
 		tn.net.SetDropRate(0)
 		tn.net.SetDelay(0)
 		sleepCtx(ctx, time.Duration(100+rng.IntN(300))*time.Millisecond)
-	}
-	wg.Wait()
-	ok := 0
-	for _, op := range ops {
-		if op.Return != 1<<62 {
-			ok++
-		}
-	}
-	t.Logf("%d operations, %d with a known outcome", len(ops), ok)
-	if ok < 50 {
-		t.Fatalf("only %d operations completed: the cluster did not serve between faults", ok)
-	}
-	if res := porcupine.CheckOperations(regModel, ops); !res {
-		t.Fatalf("seed %d: history is not linearizable", seed)
 	}
 }
 

@@ -226,27 +226,7 @@ func TestNodesCountersAndTransfersUnderFaults(t *testing.T) {
 			}
 		})
 	}
-	// The nemesis, as in TestNodesLinearizableUnderFaults.
-	rng := rand.New(rand.NewPCG(uint64(seed), 98))
-	ids := []string{"n1", "n2", "n3"}
-	for ctx.Err() == nil {
-		switch rng.IntN(4) {
-		case 0:
-			tn.net.Isolate(ids[rng.IntN(3)])
-		case 1:
-			a := rng.IntN(3)
-			tn.net.Partition([]string{ids[a]}, []string{ids[(a+1)%3], ids[(a+2)%3]})
-		case 2:
-			tn.net.SetDropRate(0.2)
-		case 3:
-			tn.net.SetDelay(20 * time.Millisecond)
-		}
-		sleepCtx(ctx, time.Duration(100+rng.IntN(400))*time.Millisecond)
-		tn.net.Heal()
-		tn.net.SetDropRate(0)
-		tn.net.SetDelay(0)
-		sleepCtx(ctx, time.Duration(100+rng.IntN(300))*time.Millisecond)
-	}
+	tn.nemesis(ctx, rand.New(rand.NewPCG(uint64(seed), 98)))
 	wg.Wait()
 
 	// Healed: read every counter and bank once more, as the last
