@@ -3,6 +3,8 @@ package cluster
 import (
 	"encoding/binary"
 	"errors"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
 )
 
 // The data of a group's normal Raft entries. Every entry is one of:
@@ -37,76 +39,25 @@ func appendCommands(dst []byte, cmds [][][]byte) []byte {
 	return dst
 }
 
-// decoder reads the fields of an entry. The slices it returns point into
-// the data it was given.
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) u8() byte {
-	if d.err != nil || len(d.b) < 1 {
-		d.err = errBadEntry
-		return 0
-	}
-	v := d.b[0]
-	d.b = d.b[1:]
-	return v
-}
-
-func (d *decoder) u64() uint64 {
-	if d.err != nil || len(d.b) < 8 {
-		d.err = errBadEntry
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
-	return v
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errBadEntry
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
-		d.err = errBadEntry
-		return nil
-	}
-	v := d.b[:n:n]
-	d.b = d.b[n:]
-	return v
-}
-
-// commands decodes what appendCommands wrote.
-func (d *decoder) commands() [][][]byte {
-	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
-		d.err = errBadEntry
+// readCommands reads what appendCommands wrote.
+func readCommands(d *binread.Reader) [][][]byte {
+	n := d.Uvarint()
+	if n > uint64(len(d.B)) {
+		d.Bad, d.B = true, nil
 		return nil
 	}
 	cmds := make([][][]byte, 0, n)
 	for range n {
-		argc := d.uvarint()
-		if d.err != nil || argc == 0 || argc > uint64(len(d.b)) {
-			d.err = errBadEntry
+		argc := d.Uvarint()
+		if argc == 0 || argc > uint64(len(d.B)) {
+			d.Bad, d.B = true, nil
 			return nil
 		}
 		args := make([][]byte, argc)
 		for i := range args {
-			args[i] = d.bytes()
+			args[i] = d.Bytes()
 		}
-		if d.err != nil {
+		if d.Bad {
 			return nil
 		}
 		cmds = append(cmds, args)

@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -835,12 +836,12 @@ func (g *Group) apply(e *raftpb.Entry) {
 	if len(data) == 0 {
 		return // a new leader's empty entry
 	}
-	d := decoder{b: data[1:]}
+	d := binread.Reader{B: data[1:]}
 	switch data[0] {
 	case entryCommands:
-		origin, seq, now, proto := d.u64(), d.u64(), int64(d.u64()), int(d.u8())
-		cmds := d.commands()
-		if d.err != nil {
+		origin, seq, now, proto := d.U64(), d.U64(), int64(d.U64()), int(d.U8())
+		cmds := readCommands(&d)
+		if d.Bad {
 			g.log.Error("bad entry", "index", e.GetIndex())
 			return
 		}
@@ -855,12 +856,12 @@ func (g *Group) apply(e *raftpb.Entry) {
 			r.finish(g.w.Bytes(), g.ends, nil)
 		}
 	case entryExpire:
-		now := int64(d.u64())
-		n := d.uvarint()
+		now := int64(d.U64())
+		n := d.Uvarint()
 		g.db.SetNow(now)
 		for range n {
-			k := d.bytes()
-			if d.err != nil {
+			k := d.Bytes()
+			if d.Bad {
 				break
 			}
 			g.db.RemoveExpired(k)

@@ -6,6 +6,7 @@ import (
 
 	"go.etcd.io/raft/v3/raftpb"
 
+	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/peer"
 )
 
@@ -85,11 +86,11 @@ func (n *Node) sendHeartbeats(interval time.Duration, done <-chan struct{}) {
 
 // heartbeats steps the records of a frame of heartbeats into their groups.
 func (n *Node) heartbeats(from string, data []byte) {
-	d := decoder{b: data}
-	for len(d.b) > 0 && d.err == nil {
-		g, kind := d.uvarint(), d.u8()
-		fromID, to, term, commit := d.uvarint(), d.uvarint(), d.uvarint(), d.uvarint()
-		if d.err != nil || kind > 1 || g >= uint64(len(n.all)) {
+	d := binread.Reader{B: data}
+	for len(d.B) > 0 && !d.Bad {
+		g, kind := d.Uvarint(), d.U8()
+		fromID, to, term, commit := d.Uvarint(), d.Uvarint(), d.Uvarint(), d.Uvarint()
+		if d.Bad || kind > 1 || g >= uint64(len(n.all)) {
 			n.log.Warn("bad heartbeat frame", "from", from)
 			return
 		}
@@ -103,7 +104,7 @@ func (n *Node) heartbeats(from string, data []byte) {
 		}
 		grp.Step(&raftpb.Message{Type: t.Enum(), From: new(fromID), To: new(to), Term: new(term), Commit: new(commit)})
 	}
-	if d.err != nil {
+	if d.Bad {
 		n.log.Warn("bad heartbeat frame", "from", from)
 	}
 }

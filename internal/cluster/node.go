@@ -14,6 +14,7 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 )
@@ -316,9 +317,9 @@ const maxMessage = 4 << 30
 // connection; a part that does not continue the message under way starts a
 // new one.
 func (n *Node) part(from string, f peer.Frame) {
-	d := decoder{b: f.Data}
-	id, total := d.u64(), d.u64()
-	if d.err != nil || total > maxMessage {
+	d := binread.Reader{B: f.Data}
+	id, total := d.U64(), d.U64()
+	if d.Bad || total > maxMessage {
 		n.log.Warn("bad message part", "from", from)
 		return
 	}
@@ -329,13 +330,13 @@ func (n *Node) part(from string, f peer.Frame) {
 		p = &partial{id: id, buf: make([]byte, 0, total)}
 		n.parts[k] = p
 	}
-	if len(p.buf)+len(d.b) > int(total) {
+	if len(p.buf)+len(d.B) > int(total) {
 		delete(n.parts, k)
 		n.partsMu.Unlock()
 		n.log.Warn("bad message part", "from", from)
 		return
 	}
-	p.buf = append(p.buf, d.b...)
+	p.buf = append(p.buf, d.B...)
 	buf := p.buf
 	whole := len(buf) == int(total)
 	if whole {
@@ -542,18 +543,18 @@ func statusOf(err error) byte {
 //
 //	reply frame: id u64 | status u8 | leader hint u64 | n uvarint | n × end uvarint | replies
 func (n *Node) forwardAnswered(f peer.Frame) {
-	d := decoder{b: f.Data}
-	id, status, hint := d.u64(), d.u8(), d.u64()
-	cnt := d.uvarint()
-	if d.err != nil || int(status) >= len(statusErrs) || cnt > uint64(len(d.b))+1 {
+	d := binread.Reader{B: f.Data}
+	id, status, hint := d.U64(), d.U8(), d.U64()
+	cnt := d.Uvarint()
+	if d.Bad || int(status) >= len(statusErrs) || cnt > uint64(len(d.B))+1 {
 		n.log.Warn("undecodable forwarded reply")
 		return
 	}
 	ends := make([]int, cnt)
 	for i := range ends {
-		ends[i] = int(d.uvarint())
+		ends[i] = int(d.Uvarint())
 	}
-	if d.err != nil {
+	if d.Bad {
 		return
 	}
 	if hint != 0 && int(f.Group) < len(n.hints) {
@@ -568,7 +569,7 @@ func (n *Node) forwardAnswered(f peer.Frame) {
 		fw.r.finish(nil, nil, err)
 		return
 	}
-	fw.r.finish(d.b, ends, nil)
+	fw.r.finish(d.B, ends, nil)
 }
 
 // serveForwarded runs the requests other nodes forward here, on the
@@ -585,11 +586,11 @@ func (n *Node) serveForwarded(ctx context.Context) {
 }
 
 func (n *Node) serveOne(in inbound) {
-	d := decoder{b: in.f.Data}
-	d.u64() // the request's id, sent back as it came
-	mode, proto := Mode(d.u8()), int(d.u8())
-	cmds := d.commands()
-	if d.err != nil || mode > Stale {
+	d := binread.Reader{B: in.f.Data}
+	d.U64() // the request's id, sent back as it came
+	mode, proto := Mode(d.U8()), int(d.U8())
+	cmds := readCommands(&d)
+	if d.Bad || mode > Stale {
 		n.log.Warn("undecodable forwarded request", "from", in.from)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/arena"
 )
@@ -57,13 +58,13 @@ func (g *Group) restore(data []byte) error {
 	if data[0] != snapshotVersion {
 		return fmt.Errorf("cluster: snapshot version %d not understood", data[0])
 	}
-	d := decoder{b: data[1:]}
-	n := d.uvarint()
+	d := binread.Reader{B: data[1:]}
+	n := d.Uvarint()
 	e := g.db.Engine()
 	for range n {
-		k, v, at := d.bytes(), d.bytes(), int64(d.u64())
-		if d.err != nil {
-			return fmt.Errorf("cluster: snapshot data: %w", d.err)
+		k, v, at := d.Bytes(), d.Bytes(), int64(d.U64())
+		if d.Bad {
+			return fmt.Errorf("cluster: snapshot data: %w", errBadEntry)
 		}
 		e.Set(k, v, at)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
 )
 
 // recType is the first byte of a record's payload.
@@ -167,28 +169,28 @@ func decode(p []byte) (record, error) {
 		return rec, errDecode
 	}
 	rec.typ = recType(p[0])
-	d := decoder{p: p[1:]}
+	d := binread.Reader{B: p[1:]}
 	switch rec.typ {
 	case recHeader:
-		if len(d.p) < len(magic)+2 || string(d.p[:len(magic)]) != magic {
+		if len(d.B) < len(magic)+2 || string(d.B[:len(magic)]) != magic {
 			return rec, errors.New("bad file header")
 		}
-		rec.kind = d.p[len(magic)]
-		if v := d.p[len(magic)+1]; v != formatVersion {
+		rec.kind = d.B[len(magic)]
+		if v := d.B[len(magic)+1]; v != formatVersion {
 			return rec, fmt.Errorf("unknown format version %d", v)
 		}
-		d.p = d.p[len(magic)+2:]
-		rec.seq = d.uvarint()
+		d.B = d.B[len(magic)+2:]
+		rec.seq = d.Uvarint()
 	case recEntries:
-		n := d.uvarint()
+		n := d.Uvarint()
 		// Each entry takes at least its length byte.
-		if n == 0 || n > uint64(len(d.p)) {
+		if n == 0 || n > uint64(len(d.B)) {
 			return rec, errDecode
 		}
 		rec.ents = make([]*raftpb.Entry, n)
 		for i := range rec.ents {
-			b := d.bytes()
-			if d.bad {
+			b := d.Bytes()
+			if d.Bad {
 				return rec, errDecode
 			}
 			e := &raftpb.Entry{}
@@ -202,54 +204,26 @@ func decode(p []byte) (record, error) {
 		}
 	case recHardState:
 		rec.hs = &raftpb.HardState{}
-		if err := proto.Unmarshal(d.p, rec.hs); err != nil {
+		if err := proto.Unmarshal(d.B, rec.hs); err != nil {
 			return rec, fmt.Errorf("hard state does not decode: %v", err)
 		}
-		d.p = nil
+		d.B = nil
 	case recSnapMark:
-		rec.index = d.uvarint()
-		rec.term = d.uvarint()
+		rec.index = d.Uvarint()
+		rec.term = d.Uvarint()
 	case recSnapshot:
 		rec.snap = &raftpb.Snapshot{}
-		if err := proto.Unmarshal(d.p, rec.snap); err != nil {
+		if err := proto.Unmarshal(d.B, rec.snap); err != nil {
 			return rec, fmt.Errorf("snapshot does not decode: %v", err)
 		}
-		d.p = nil
+		d.B = nil
 	default:
 		return rec, fmt.Errorf("unknown record type %d", rec.typ)
 	}
-	if d.bad || len(d.p) != 0 {
+	if d.Bad || len(d.B) != 0 {
 		return rec, errDecode
 	}
 	return rec, nil
-}
-
-type decoder struct {
-	p   []byte
-	bad bool
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.p)
-	if n <= 0 {
-		d.bad = true
-		d.p = nil
-		return 0
-	}
-	d.p = d.p[n:]
-	return v
-}
-
-func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if n > uint64(len(d.p)) {
-		d.bad = true
-		d.p = nil
-		return nil
-	}
-	b := d.p[:n:n]
-	d.p = d.p[n:]
-	return b
 }
 
 // damage describes bytes that are not a whole valid record.

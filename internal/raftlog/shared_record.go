@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
 )
 
 // recGroup is the type of a record that carries a record of one group of a
@@ -66,12 +68,12 @@ func decodeGroup(p []byte) (uint32, record, error) {
 		}
 		return 0, record{}, errDecode
 	}
-	d := decoder{p: p[1:]}
-	id := d.uvarint()
-	if d.bad || id > math.MaxUint32 {
+	d := binread.Reader{B: p[1:]}
+	id := d.Uvarint()
+	if d.Bad || id > math.MaxUint32 {
 		return 0, record{}, errDecode
 	}
-	rec, err := decode(d.p)
+	rec, err := decode(d.B)
 	if err != nil {
 		return 0, rec, err
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
 )
 
 // Op is the operation of a record.
@@ -140,72 +142,45 @@ func decode(p []byte, rec *Record) error {
 		return errDecode
 	}
 	rec.Op = Op(p[0])
-	d := decoder{p: p[1:]}
+	d := binread.Reader{B: p[1:]}
 	switch rec.Op {
 	case OpSet:
-		rec.Key = d.bytes()
-		rec.Value = d.bytes()
-		rec.ExpireAt = d.time()
+		rec.Key = d.Bytes()
+		rec.Value = d.Bytes()
+		rec.ExpireAt = readTime(&d)
 	case OpDelete:
-		rec.Key, d.p = d.p, nil
+		rec.Key, d.B = d.B, nil
 	case OpExpire:
-		rec.Key = d.bytes()
-		rec.ExpireAt = d.time()
+		rec.Key = d.Bytes()
+		rec.ExpireAt = readTime(&d)
 	case OpFlush:
 	case OpHeader:
-		if len(d.p) < len(magic)+2 || string(d.p[:len(magic)]) != magic {
+		if len(d.B) < len(magic)+2 || string(d.B[:len(magic)]) != magic {
 			return errors.New("bad file header")
 		}
-		rec.Kind = d.p[len(magic)]
-		if v := d.p[len(magic)+1]; v != formatVersion {
+		rec.Kind = d.B[len(magic)]
+		if v := d.B[len(magic)+1]; v != formatVersion {
 			return fmt.Errorf("unknown format version %d", v)
 		}
-		d.p = d.p[len(magic)+2:]
-		rec.Shard = int(d.uvarint())
-		rec.Seq = d.uvarint()
+		d.B = d.B[len(magic)+2:]
+		rec.Shard = int(d.Uvarint())
+		rec.Seq = d.Uvarint()
 	case OpEnd:
-		rec.Count = d.uvarint()
+		rec.Count = d.Uvarint()
 	default:
 		return fmt.Errorf("unknown operation %d", rec.Op)
 	}
-	if d.bad || len(d.p) != 0 {
+	if d.Bad || len(d.B) != 0 {
 		return errDecode
 	}
 	return nil
 }
 
-type decoder struct {
-	p   []byte
-	bad bool
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.p)
-	if n <= 0 {
-		d.bad = true
-		d.p = nil
-		return 0
-	}
-	d.p = d.p[n:]
-	return v
-}
-
-func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if n > uint64(len(d.p)) {
-		d.bad = true
-		d.p = nil
-		return nil
-	}
-	b := d.p[:n:n]
-	d.p = d.p[n:]
-	return b
-}
-
-func (d *decoder) time() int64 {
-	v := d.uvarint()
+// readTime reads a time in Unix milliseconds.
+func readTime(d *binread.Reader) int64 {
+	v := d.Uvarint()
 	if v > 1<<62 {
-		d.bad = true
+		d.Bad = true
 	}
 	return int64(v)
 }
