@@ -247,7 +247,7 @@ func TestNodesSnapshotInParts(t *testing.T) {
 // linearizable.
 func TestNodesLinearizableUnderFaults(t *testing.T) {
 	seed := testSeed(t)
-	tn := newTestNodes(t, seed, nil)
+	tn := newTestNodes(t, seed, underFaults)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	var (
@@ -304,6 +304,11 @@ func TestNodesLinearizableUnderFaults(t *testing.T) {
 		t.Fatalf("seed %d: history is not linearizable", seed)
 	}
 }
+
+// underFaults sets up the groups of a test under the nemesis: a write
+// whose leader is lost waits WriteTimeout for its outcome, so it is short,
+// leaving the few seconds of faults time to serve.
+func underFaults(c *GroupConfig) { c.WriteTimeout = 500 * time.Millisecond }
 
 // nemesis injects one fault after another, each followed by healing, on
 // the schedule rng draws, until ctx is done: a node isolated, a node

@@ -110,9 +110,7 @@ func intReply(r string) (int64, error) {
 // the bank opened with.
 func TestNodesCountersAndTransfersUnderFaults(t *testing.T) {
 	seed := testSeed(t)
-	// A write whose leader is lost waits WriteTimeout for its outcome: short,
-	// so that the few seconds of faults leave time to serve.
-	tn := newTestNodes(t, seed, func(c *GroupConfig) { c.WriteTimeout = 500 * time.Millisecond })
+	tn := newTestNodes(t, seed, underFaults)
 	const accounts, opening = 4, 100
 	banks := []string{"{b0}", "{b1}", "{b2}"}
 	acct := func(bank string, i int) string { return fmt.Sprintf("%s:%c", bank, 'a'+i) }
