@@ -212,6 +212,27 @@ func TestClusterServesAnyKey(t *testing.T) {
 	if resp, err := http.Get("http://" + tc.mets[1] + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("/healthz: %v %v", resp, err)
 	}
+	// Heartbeats between the nodes travel coalesced: frames carry the
+	// heartbeats and answers of several groups.
+	hb := regexp.MustCompile(`heartbeats_coalesced:(\d+)\r\nheartbeat_frames:(\d+)`)
+	var queued, frames int
+	deadline := time.Now().Add(10 * time.Second)
+	for frames < 40 {
+		if time.Now().After(deadline) {
+			t.Fatalf("INFO shows %d heartbeat frames after 10 s, want 40", frames)
+		}
+		info, err := plain[0].Info(ctx).Result()
+		m := hb.FindStringSubmatch(info)
+		if err != nil || m == nil {
+			t.Fatalf("INFO lacks the heartbeat counters: %v\n%s", err, info)
+		}
+		queued, _ = strconv.Atoi(m[1])
+		frames, _ = strconv.Atoi(m[2])
+		time.Sleep(20 * time.Millisecond) // polling a counter
+	}
+	if queued <= frames {
+		t.Fatalf("%d heartbeats in %d frames: not coalesced", queued, frames)
+	}
 	// The line protocol on any node sees the whole cluster.
 	nc, err := net.Dial("tcp", tc.addrs[2])
 	if err != nil {
