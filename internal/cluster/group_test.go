@@ -290,9 +290,8 @@ func TestGroupSnapshotCatchUp(t *testing.T) {
 func TestGroupRestart(t *testing.T) {
 	tg := newTestGroup(t, func(c *GroupConfig) { c.SnapshotEntries = 20 })
 	l := tg.leader()
-	for i := range 50 {
+	for range 50 {
 		tg.mustDo(l, Write, "INCR", "n")
-		_ = i
 	}
 	f := tg.follower(l)
 	tg.stop(f)
