@@ -151,18 +151,10 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 }
 
 func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
-	proto := c.proto
-	if len(args) >= 2 {
-		v, err := strconv.ParseInt(string(args[1]), 10, 64)
-		if err != nil {
-			w.AppendError("ERR Protocol version is not an integer or out of range")
-			return
-		}
-		if v < 2 || v > 3 {
-			w.AppendError("NOPROTO unsupported protocol version")
-			return
-		}
-		proto = int(v)
+	proto, msg := server.HelloProto(args, c.proto)
+	if msg != "" {
+		w.AppendError(msg)
+		return
 	}
 	for i := 2; i < len(args); i++ {
 		switch opt := strings.ToLower(string(args[i])); {

@@ -133,6 +133,14 @@ func TestServerCommands(t *testing.T) {
 	if v, err := r3.Get(ctx, "k3").Result(); err != nil || v != "v" {
 		t.Fatalf("RESP3 GET: got %q, %v", v, err)
 	}
+	for args, want := range map[[2]string]string{
+		{"HELLO", "4"}:     "NOPROTO unsupported protocol version",
+		{"HELLO", "three"}: "ERR Protocol version is not an integer or out of range",
+	} {
+		if err := rc.Do(ctx, args[0], args[1]).Err(); err == nil || err.Error() != want {
+			t.Fatalf("%s %s: got %v, want %q", args[0], args[1], err, want)
+		}
+	}
 
 	// The line protocol.
 	nc, err := net.Dial("tcp", addr)

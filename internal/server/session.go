@@ -211,18 +211,10 @@ func (s *session) selectCmd(w *resp.Writer, args [][]byte) {
 
 // hello implements HELLO [protover [AUTH username password] [SETNAME name]].
 func (s *session) hello(w *resp.Writer, args [][]byte) {
-	proto := s.proto
-	if len(args) >= 2 {
-		v, err := strconv.ParseInt(string(args[1]), 10, 64)
-		if err != nil {
-			w.AppendError("ERR Protocol version is not an integer or out of range")
-			return
-		}
-		if v < 2 || v > 3 {
-			w.AppendError("NOPROTO unsupported protocol version")
-			return
-		}
-		proto = int(v)
+	proto, msg := HelloProto(args, s.proto)
+	if msg != "" {
+		w.AppendError(msg)
+		return
 	}
 	name, setName := "", false
 	var user, pass []byte
@@ -252,6 +244,22 @@ func (s *session) hello(w *resp.Writer, args [][]byte) {
 	}
 	s.setProto(proto)
 	AppendHello(w, proto, s.c.id, "standalone")
+}
+
+// HelloProto returns the protocol version HELLO's arguments ask for, cur
+// when they name none, or the error reply for a bad one.
+func HelloProto(args [][]byte, cur int) (proto int, errReply string) {
+	if len(args) < 2 {
+		return cur, ""
+	}
+	v, err := strconv.ParseInt(string(args[1]), 10, 64)
+	if err != nil {
+		return cur, "ERR Protocol version is not an integer or out of range"
+	}
+	if v < 2 || v > 3 {
+		return cur, "NOPROTO unsupported protocol version"
+	}
+	return int(v), ""
 }
 
 // AppendHello writes HELLO's reply for a connection with id id now speaking

@@ -64,6 +64,7 @@ func TestRESPConnectionCommands(t *testing.T) {
 		{respCmd("CLIENT", "GETNAME"), "$2\r\nme\r\n"},
 		{respCmd("CLIENT", "NOPE"), "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n"},
 		{respCmd("HELLO", "4"), "-NOPROTO unsupported protocol version\r\n"},
+		{respCmd("HELLO", "three"), "-ERR Protocol version is not an integer or out of range\r\n"},
 		{respCmd("HELLO", "3", "BOGUS"), "-ERR Syntax error in HELLO option 'BOGUS'\r\n"},
 		{respCmd("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"), "*2\r\n$1\r\na\r\n$1\r\nb\r\n"},
 		{respCmd("COMMAND", "GETKEYS", "PING"), "-ERR The command has no key arguments\r\n"},
