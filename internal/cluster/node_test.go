@@ -351,17 +351,13 @@ func bulkValue(r string) string {
 	return ""
 }
 
-type regIn struct {
-	key   string
-	write bool
-	value string
-}
-
-var regModel = porcupine.Model{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
+// byKey partitions a history into one per key, which porcupine checks
+// apart.
+func byKey(key func(input any) string) func([]porcupine.Operation) [][]porcupine.Operation {
+	return func(h []porcupine.Operation) [][]porcupine.Operation {
 		by := map[string][]porcupine.Operation{}
 		for _, op := range h {
-			k := op.Input.(regIn).key
+			k := key(op.Input)
 			by[k] = append(by[k], op)
 		}
 		var out [][]porcupine.Operation
@@ -369,7 +365,17 @@ var regModel = porcupine.Model{
 			out = append(out, ops)
 		}
 		return out
-	},
+	}
+}
+
+type regIn struct {
+	key   string
+	write bool
+	value string
+}
+
+var regModel = porcupine.Model{
+	Partition: byKey(func(in any) string { return in.(regIn).key }),
 	Init: func() any { return "" },
 	Step: func(state, input, output any) (bool, any) {
 		in := input.(regIn)

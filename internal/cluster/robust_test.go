@@ -65,18 +65,7 @@ type ctrOut struct {
 // has return time 1<<62: it may take effect at any time after its call, or
 // never.
 var ctrModel = porcupine.Model{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-		by := map[string][]porcupine.Operation{}
-		for _, op := range h {
-			k := op.Input.(ctrIn).key
-			by[k] = append(by[k], op)
-		}
-		var out [][]porcupine.Operation
-		for _, ops := range by {
-			out = append(out, ops)
-		}
-		return out
-	},
+	Partition: byKey(func(in any) string { return in.(ctrIn).key }),
 	Init: func() any { return int64(0) },
 	Step: func(state, input, output any) (bool, any) {
 		v, in, out := state.(int64), input.(ctrIn), output.(ctrOut)
