@@ -376,7 +376,7 @@ type regIn struct {
 
 var regModel = porcupine.Model{
 	Partition: byKey(func(in any) string { return in.(regIn).key }),
-	Init: func() any { return "" },
+	Init:      func() any { return "" },
 	Step: func(state, input, output any) (bool, any) {
 		in := input.(regIn)
 		if in.write {

@@ -66,7 +66,7 @@ type ctrOut struct {
 // never.
 var ctrModel = porcupine.Model{
 	Partition: byKey(func(in any) string { return in.(ctrIn).key }),
-	Init: func() any { return int64(0) },
+	Init:      func() any { return int64(0) },
 	Step: func(state, input, output any) (bool, any) {
 		v, in, out := state.(int64), input.(ctrIn), output.(ctrOut)
 		if in.incr {
