@@ -104,6 +104,10 @@ var (
 	ErrFailed = errors.New("raftlog: an earlier write failed")
 	// ErrClosed is returned by calls after Close.
 	ErrClosed = errors.New("raftlog: closed")
+	// ErrDropped is returned by the calls of a GroupLog whose Drop wrote
+	// the group's drop record: the group's log is gone, and Shared.Group
+	// returns a new one once Drop has returned nil.
+	ErrDropped = errors.New("raftlog: group log dropped")
 )
 
 // CorruptError reports damaged data that Open will not load: the file, the

@@ -15,6 +15,11 @@
 // while it is written: WriteSnapshot, on any goroutine, then MarkSnapshot
 // on the group's.
 //
+// A node whose replica of a group is removed drops the group's log
+// (GroupLog.Drop). The group's id may then serve a new replica of the same
+// group on the node, which starts with an empty log, as if the id had never
+// been used.
+//
 // # Directory
 //
 // Each group uses the GroupLog of its id, a uint32 the caller chooses and
@@ -53,12 +58,17 @@
 //	3 hardstate  raftpb.HardState (the rest of the payload)
 //	4 snapmark   index, term: a snapshot was saved here
 //	5 snapshot   raftpb.Snapshot (the rest of the payload)
-//	6 group      group id, then the payload of an entries, hardstate or
-//	             snapmark record of that group (type byte included)
+//	6 group      group id, then the payload of an entries, hardstate,
+//	             snapmark or drop record of that group (type byte
+//	             included)
+//	7 drop       no body: the group's log ends here; what the group
+//	             wrote before, entries, hard states and snapshots, is
+//	             void
 //
-// Every record of a segment after its header is a group record. A snapshot
-// file holds a header record of kind 'G' with the snapshot's index, then a
-// group record wrapping a snapshot record. Kinds 'L' and 'S' are those of a
+// Every record of a segment after its header is a group record; a drop
+// record is found only inside one. A snapshot file holds a header record of
+// kind 'G' with the snapshot's index, then a group record wrapping a
+// snapshot record. Kinds 'L' and 'S' are those of a
 // log of one group, which the package no longer writes and refuses to read.
 //
 // # Replay
@@ -74,6 +84,21 @@
 // a snapmark at the end of the replay too, in case its record was lost in a
 // crash. Entries at or below the snapshot's index are then dropped: what is
 // left must follow the snapshot without a gap, or the log is corrupt.
+//
+// A drop record of a group starts the group's replay anew, empty: no
+// entries, no hard state, no snapmark. The group's records after it are a
+// new replica's, replayed as above. Snapshot file names carry no
+// incarnation, so a snapshot file of a group with a drop record in the log
+// is used only if a snapmark after the group's last drop record names its
+// index; a new replica's snapmark follows its file's rename, which replaced
+// any older file of that index. OpenShared removes the group's other
+// snapshot files, and fsyncs the directory, before it deletes any segment:
+// they are the dropped replica's, left by a crash before Drop removed them,
+// or the new replica's but never marked, which nothing depends on yet (a
+// SaveSnapshot that did not return, or a snapshot of entries the log still
+// holds). Once the drop record's segment is deleted, every snapshot file
+// of the group is the new replica's (see Segments), and the newest is used
+// even unmarked, as for any group.
 //
 // The recovered hard state is raised to commit at least the snapshot and to
 // be at least in its term (with no vote then: a vote that was never stored
@@ -107,15 +132,17 @@
 // SyncNever), and every created segment is followed by an fsync of the
 // directory. SaveSnapshot writes the snapshot to a temporary file, fsyncs
 // it, renames it into place and fsyncs the directory before it deletes
-// anything.
+// anything. Drop makes its drop record durable in every mode (it waits for
+// an fdatasync, which it runs itself with SyncNever), and only then removes
+// the group's snapshot files and fsyncs the directory.
 //
 // # Segments
 //
 // A segment starts with its header and then, in order of group id, a
 // hardstate record with the newest hard state and a snapmark record with
-// the newest snapshot of every group that has them; the segment is
-// fdatasynced once this prefix is written (except with SyncNever), before
-// anything is written after it. So every group's newest hard state and
+// the newest snapshot of every group that has them (a dropped group has
+// neither); the segment is fdatasynced once this prefix is written (except
+// with SyncNever), before anything is written after it. So every group's newest hard state and
 // snapmark are always in or after the first segment kept. Then come the
 // records of every group's Saves and SaveSnapshots, in the order in which
 // they took the write lock: one Save writes its entries record, then its
@@ -128,7 +155,11 @@
 // its group's snapshot index: a segment holding entries of groups A and B
 // stays until both A's and B's snapshot files, durable before the index
 // moves, cover them. A group's older snapshot files are removed once its
-// newer one is durable.
+// newer one is durable. The entries of a dropped group, written before its
+// drop record, count as covered once Drop has removed the group's snapshot
+// files, and not before: a segment holding a drop record stays until then,
+// so the record outlives the files it voids. A dropped group keeps no
+// segment.
 //
 // # Group commit
 //

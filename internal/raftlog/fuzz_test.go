@@ -13,6 +13,8 @@ func FuzzDecode(f *testing.F) {
 		appendSnapMark(nil, 10, 2),
 		must(appendEntries(nil, entries(4, 6, 2))),
 		must(appendSnapshot(nil, snapshot(5, 1, 1, 2))),
+		finishDrop(begin(nil, recDrop)),
+		appendGroupDrop(nil, 3),
 	} {
 		f.Add(rec[headerSize:])
 	}

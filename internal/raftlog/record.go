@@ -211,6 +211,8 @@ func decode(p []byte) (record, error) {
 	case recSnapMark:
 		rec.index = d.Uvarint()
 		rec.term = d.Uvarint()
+	case recDrop:
+		// No body.
 	case recSnapshot:
 		rec.snap = &raftpb.Snapshot{}
 		if err := proto.Unmarshal(d.B, rec.snap); err != nil {

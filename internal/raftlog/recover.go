@@ -17,6 +17,11 @@ type replayer struct {
 	base uint64
 	ents []*raftpb.Entry
 	hs   *raftpb.HardState
+	// dropSeq is the segment of a shared log holding the group's last
+	// drop record, 0 when none was replayed; marks then holds the index
+	// of every snapmark replayed after that record.
+	dropSeq uint64
+	marks   map[uint64]bool
 }
 
 func (r *replayer) lastIndex() uint64 { return r.base + uint64(len(r.ents)) }

@@ -1,7 +1,9 @@
 package raftlog
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"os"
@@ -24,9 +26,11 @@ import (
 //
 // OpenShared returns it; Group, Size, Syncs and Sync may then be called
 // from any goroutine. Each GroupLog is used by its group's goroutine only,
-// and the GroupLogs of different groups are used concurrently. Close is
-// called once, after every group stopped using its GroupLog. With
-// SyncEverySec the Shared runs a goroutine of its own, which Close stops.
+// and the GroupLogs of different groups are used concurrently. A group
+// whose replica leaves the node drops its log (GroupLog.Drop); its id may
+// then serve a new replica, which starts empty. Close is called once, after
+// every group stopped using its GroupLog. With SyncEverySec the Shared runs
+// a goroutine of its own, which Close stops.
 type Shared struct {
 	dir  string
 	cfg  Config
@@ -63,15 +67,20 @@ type Shared struct {
 	// beforeSync, when set, is called by a goroutine that has become the
 	// syncer, before it reads the position its fdatasync will cover.
 	beforeSync func()
+	// beforeDropRemove, when set, is called by Drop before it removes the
+	// group's snapshot files; an error it returns is the removal's.
+	beforeDropRemove func() error
 
 	stop chan struct{}
 	done chan struct{}
 }
 
 // GroupLog is the log of one group within a Shared. Its methods, but
-// Syncs, are called by one goroutine, the group's, never concurrently with
-// each other; GroupLogs of different groups are used concurrently. Syncs may
-// be called from any goroutine.
+// Syncs and WriteSnapshot, are called by one goroutine, the group's, never
+// concurrently with each other; GroupLogs of different groups are used
+// concurrently. Syncs may be called from any goroutine. Once Drop has
+// written the group's drop record, the GroupLog's calls that can fail
+// return ErrDropped.
 type GroupLog struct {
 	s  *Shared
 	id uint32
@@ -87,10 +96,19 @@ type GroupLog struct {
 	last      uint64            // index of the last saved entry, or of the snapshot if later
 	snapIndex uint64
 	snapTerm  uint64
+	dropSeq   uint64 // the segment holding the group's drop record, once written
+
+	// dropped is set, with s.mu held, when Drop writes the group's drop
+	// record.
+	dropped atomic.Bool
+	// snapMu is held for reading while WriteSnapshot writes a file, and for
+	// writing while Drop writes its record: no file is written after it.
+	snapMu sync.RWMutex
 
 	// Owned by the group's goroutine.
-	pos int64 // the stream's position after the group's last write
-	buf []byte
+	pos      int64 // the stream's position after the group's last write
+	buf      []byte
+	dropDone bool // Drop completed: the files are gone and the id is free
 
 	syncs atomic.Int64 // fdatasyncs waited for
 }
@@ -219,10 +237,13 @@ func (s *Shared) newGroup(id uint32) *GroupLog {
 	return &GroupLog{s: s, id: id, rhs: &raftpb.HardState{}, rsnap: &raftpb.Snapshot{}}
 }
 
-// Group returns the log of group id, the same one on every call; a group
-// that has no state yet recovers empty. Ids are the caller's, and must
-// name the same group across restarts. It is safe for concurrent use, also
-// after Close, when the GroupLog's calls return ErrClosed.
+// Group returns the log of group id, the same one on every call until the
+// group drops it; a group that has no state yet recovers empty. Ids are the
+// caller's, and must name the same group across restarts. Once a Drop of
+// the group has returned nil, Group returns a new, empty GroupLog, for a
+// new replica of the group; until then, it returns the dropped one. It is
+// safe for concurrent use, also after Close, when the GroupLog's calls
+// return ErrClosed.
 func (s *Shared) Group(id uint32) *GroupLog {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,6 +329,7 @@ type update struct {
 	hs        *raftpb.HardState // the hard state written, nil when none
 	snapIndex uint64            // the snapmark written, 0 when none
 	snapTerm  uint64
+	drop      bool // a drop record was written
 }
 
 // write appends b, records of group g, to the stream with one write call,
@@ -347,6 +369,25 @@ func (s *Shared) write(g *GroupLog, b []byte, u update) error {
 		g.last = max(g.last, u.snapIndex)
 	}
 	g.pos = s.written
+	if u.drop {
+		// Nothing of the group goes into new segments' prefixes now,
+		// and the segment stays until Drop has removed the snapshots.
+		g.dropped.Store(true)
+		g.hs, g.last, g.snapIndex, g.snapTerm = nil, 0, 0, 0
+		g.dropSeq = cur.seq
+		cur.drops++
+		if s.cfg.Sync == SyncNever {
+			// Here, before a roll could close the segment unsynced.
+			g.syncs.Add(1)
+			if err := s.datasync(s.f); err != nil {
+				return s.fail(err)
+			}
+			s.syncMu.Lock()
+			s.synced = max(s.synced, s.written)
+			s.syncDone.Broadcast()
+			s.syncMu.Unlock()
+		}
+	}
 	return nil
 }
 
@@ -556,8 +597,11 @@ func (s *Shared) compact() {
 }
 
 // obsolete reports whether every entry in seg is covered by its group's
-// snapshot; s.mu is held.
+// snapshot, and no Drop needs the segment still; s.mu is held.
 func (s *Shared) obsolete(seg *sharedSegment) bool {
+	if seg.drops > 0 {
+		return false
+	}
 	for id := range seg.maxIndex {
 		g := s.groups[id]
 		if g == nil || !seg.covers(id, g.snapIndex) {
@@ -573,7 +617,7 @@ func (s *Shared) segPath(seq uint64) string { return filepath.Join(s.dir, fileNa
 // raft.MemoryStorage with ApplySnapshot(snap) if
 // !raft.IsEmptySnap(snap), SetHardState(hs), Append(ents). hs and snap are
 // never nil but may be empty; ents may be empty. A group that had nothing
-// recovers empty.
+// recovers empty, and so does a dropped one.
 func (g *GroupLog) State() (hs *raftpb.HardState, snap *raftpb.Snapshot, ents []*raftpb.Entry) {
 	return g.rhs, g.rsnap, g.rents
 }
@@ -593,7 +637,7 @@ func (g *GroupLog) State() (hs *raftpb.HardState, snap *raftpb.Snapshot, ents []
 // keep ents or hs.
 func (g *GroupLog) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error {
 	s := g.s
-	if err := s.check(); err != nil {
+	if err := g.check(); err != nil {
 		return err
 	}
 	var u update
@@ -633,8 +677,11 @@ func (g *GroupLog) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) e
 // MarkSnapshot. An empty snapshot is ignored; one not newer than the last
 // saved returns ErrOutOfOrder.
 func (g *GroupLog) SaveSnapshot(snap *raftpb.Snapshot) error {
+	if err := g.check(); err != nil {
+		return err
+	}
 	if raft.IsEmptySnap(snap) {
-		return g.s.check()
+		return nil
 	}
 	md := snap.GetMetadata()
 	if md.GetIndex() <= g.snapIndex {
@@ -655,7 +702,9 @@ func (g *GroupLog) SaveSnapshot(snap *raftpb.Snapshot) error {
 // while its snapshot is written.
 func (g *GroupLog) WriteSnapshot(snap *raftpb.Snapshot) error {
 	s := g.s
-	if err := s.check(); err != nil {
+	g.snapMu.RLock()
+	defer g.snapMu.RUnlock()
+	if err := g.check(); err != nil {
 		return err
 	}
 	index := snap.GetMetadata().GetIndex()
@@ -676,7 +725,7 @@ func (g *GroupLog) WriteSnapshot(snap *raftpb.Snapshot) error {
 // older.
 func (g *GroupLog) MarkSnapshot(index, term uint64) error {
 	s := g.s
-	if err := s.check(); err != nil {
+	if err := g.check(); err != nil {
 		return err
 	}
 	if index <= g.snapIndex {
@@ -707,10 +756,108 @@ func (g *GroupLog) Syncs() int64 { return g.syncs.Load() }
 // Pins reports whether this group keeps the shared log's oldest segment on
 // disk: the log has moved past it, and it holds entries of this group that
 // the group's snapshot does not cover. A group that writes rarely would pin
-// it for good; its owner should then take a snapshot. It is called by the
-// group's goroutine.
+// it for good; its owner should then take a snapshot. A dropped group pins
+// nothing. It is called by the group's goroutine.
 func (g *GroupLog) Pins() bool {
+	if g.dropped.Load() {
+		return false
+	}
 	g.s.mu.Lock()
 	defer g.s.mu.Unlock()
 	return len(g.s.segs) > 1 && !g.s.segs[0].covers(g.id, g.snapIndex)
+}
+
+// Drop discards the group's log, for a replica that has left the group or
+// moved to another node: its entries, hard state and snapshots. It is
+// called by the group's goroutine once the group has stopped using the
+// log; a WriteSnapshot still running is waited for. When Drop returns nil:
+//
+//   - a drop record of the group is durable in the stream, in every sync
+//     mode: Drop waits for an fdatasync as a Save with sync true does with
+//     SyncAlways, and forces one with SyncEverySec and SyncNever, since
+//     the node deletes the replica's data next;
+//   - then every snapshot file of the group is removed and the removals
+//     are durable;
+//   - the group keeps no segment (Pins reports false) and is written into
+//     no new segment's prefix; a reopened log recovers it empty;
+//   - Shared.Group(id) returns a new, empty GroupLog, for a new replica of
+//     the group, while every later call of this one returns ErrDropped and
+//     State returns an empty state.
+//
+// When Drop fails after writing its record, every call but Drop returns
+// ErrDropped, and Group(id) keeps returning this GroupLog: the record's
+// segment stays, and calling Drop again, or reopening the Shared, completes
+// the drop. A failed write or fdatasync fails every group (ErrFailed): the
+// drop then holds after reopening if its record reached the disk, and the
+// group recovers as it was otherwise. A group that never saved anything
+// can be dropped too.
+func (g *GroupLog) Drop() error {
+	s := g.s
+	if g.dropDone {
+		return g.check()
+	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	if !g.dropped.Load() {
+		g.snapMu.Lock()
+		err := s.write(g, appendGroupDrop(g.buf[:0], g.id), update{drop: true})
+		g.snapMu.Unlock()
+		if err != nil {
+			return err
+		}
+		g.rhs, g.rsnap, g.rents, g.buf = &raftpb.HardState{}, &raftpb.Snapshot{}, nil, nil
+	}
+	if g.pos > s.durable() {
+		g.syncs.Add(1)
+		if err := s.waitDurable(g.pos); err != nil {
+			return err
+		}
+	}
+	if err := s.removeGroupSnapshots(g.id); err != nil {
+		return fmt.Errorf("raftlog: group %d dropped, but its snapshots are not all removed: %w", g.id, err)
+	}
+	s.mu.Lock()
+	for i := range s.segs {
+		seg := &s.segs[i]
+		delete(seg.maxIndex, g.id)
+		if seg.seq == g.dropSeq {
+			seg.drops--
+		}
+	}
+	if s.groups[g.id] == g {
+		delete(s.groups, g.id)
+	}
+	s.mu.Unlock()
+	g.dropDone = true
+	s.compact()
+	return nil
+}
+
+// check returns the error every call of the group must return now, if any.
+func (g *GroupLog) check() error {
+	if g.dropped.Load() {
+		return fmt.Errorf("%w: group %d", ErrDropped, g.id)
+	}
+	return g.s.check()
+}
+
+// removeGroupSnapshots removes every snapshot file of group id and makes
+// the removals durable.
+func (s *Shared) removeGroupSnapshots(id uint32) error {
+	if s.beforeDropRemove != nil {
+		if err := s.beforeDropRemove(); err != nil {
+			return err
+		}
+	}
+	ls, err := listShared(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, index := range ls.snaps[id] {
+		if err := os.Remove(filepath.Join(s.dir, groupSnapName(id, index))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return fsutil.SyncDir(s.dir)
 }

@@ -1,6 +1,7 @@
 package raftlog_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -64,4 +65,37 @@ func ExampleShared_Group() {
 	// group 1: last entry 3, vote 1
 	// group 2: last entry 6, vote 2
 	// group 3: last entry 0, vote 0
+}
+
+// ExampleGroupLog_Drop drops the log of a group whose replica left the
+// node; the group's id then serves a new replica, which starts empty.
+func ExampleGroupLog_Drop() {
+	dir, err := os.MkdirTemp("", "raftlog")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+
+	s, err := raftlog.OpenShared(dir, raftlog.DefaultConfig())
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	g := s.Group(7)
+	ents := []*raftpb.Entry{{Index: new(uint64(1)), Term: new(uint64(3)), Data: []byte("x")}}
+	hs := &raftpb.HardState{Term: new(uint64(3)), Vote: new(uint64(2)), Commit: new(uint64(1))}
+	if err := g.Save(hs, ents, true); err != nil {
+		panic(err)
+	}
+	// The replica was removed from group 7: once its goroutine has
+	// stopped, it drops the log, then the node deletes the replica's data.
+	if err := g.Drop(); err != nil {
+		panic(err)
+	}
+	fmt.Println(errors.Is(g.Save(hs, nil, true), raftlog.ErrDropped))
+	nhs, nsnap, nents := s.Group(7).State()
+	fmt.Println(raft.IsEmptyHardState(nhs), raft.IsEmptySnap(nsnap), len(nents))
+	// Output:
+	// true
+	// true true 0
 }

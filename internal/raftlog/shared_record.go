@@ -12,8 +12,13 @@ import (
 
 // recGroup is the type of a record that carries a record of one group of a
 // shared log: the group's id, then the payload of an entries, hardstate,
-// snapmark or snapshot record.
+// snapmark, drop or snapshot record.
 const recGroup recType = 6
+
+// recDrop is the type of a record that ends a group's log on this node: the
+// entries, hard state and snapshots of the group written before it are
+// discarded. It has no body and is found only in a group record.
+const recDrop recType = 7
 
 // File kinds of a shared log, named by header records.
 const (
@@ -58,9 +63,21 @@ func appendGroupSnapshot(b []byte, id uint32, snap *raftpb.Snapshot) ([]byte, er
 	return finishSnapshot(b, start, snap)
 }
 
+// appendGroupDrop appends a group record of id holding a drop record.
+func appendGroupDrop(b []byte, id uint32) []byte {
+	b, start := beginGroup(b, id, recDrop)
+	return finishDrop(b, start)
+}
+
+// finishDrop seals the drop record begun at start, which has no body.
+func finishDrop(b []byte, start int) []byte {
+	b, _ = seal(b, start) // small
+	return b
+}
+
 // decodeGroup parses the payload p of a group record: it returns the group
-// id and the record it wraps, which is of type entries, hardstate, snapmark
-// or snapshot. The messages it returns do not alias p.
+// id and the record it wraps, which is of type entries, hardstate,
+// snapmark, drop or snapshot. The messages it returns do not alias p.
 func decodeGroup(p []byte) (uint32, record, error) {
 	if len(p) == 0 || recType(p[0]) != recGroup {
 		if len(p) > 0 {
@@ -78,7 +95,7 @@ func decodeGroup(p []byte) (uint32, record, error) {
 		return 0, rec, err
 	}
 	switch rec.typ {
-	case recEntries, recHardState, recSnapMark, recSnapshot:
+	case recEntries, recHardState, recSnapMark, recDrop, recSnapshot:
 		return uint32(id), rec, nil
 	}
 	return 0, record{}, fmt.Errorf("unexpected record type %d in a group record", rec.typ)

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 )
 
 // sharedSegment is one segment file of an open or recovering shared log.
@@ -26,6 +28,11 @@ type sharedSegment struct {
 	// group's durable snapshot covers its entry (and every older segment
 	// is gone), the segment is no longer needed.
 	maxIndex map[uint32]uint64
+	// drops counts the drop records in the segment whose Drop has not
+	// yet removed the group's snapshot files: the segment must stay until
+	// then, or a crash would leave those files without the record that
+	// voids them. Only an open shared log counts them.
+	drops int
 }
 
 // covers reports whether snapIndex, a group's snapshot index, covers every
@@ -98,18 +105,10 @@ type sharedRecovered struct {
 	tail *damage
 }
 
-// recoverShared reads the snapshots and the segments of dir.
+// recoverShared reads the segments of dir, then the snapshot files, once it
+// has removed those that a group's drop record voids.
 func recoverShared(dir string, ls sharedListing, lg *slog.Logger) (sharedRecovered, error) {
 	rc := sharedRecovered{groups: map[uint32]*recoveredGroup{}}
-	snaps := map[uint32]*raftpb.Snapshot{}
-	for _, id := range slices.Sorted(maps.Keys(ls.snaps)) {
-		snap, err := loadNewest(dir, ls.snaps[id], func(index uint64) string { return groupSnapName(id, index) },
-			func(path string, index uint64) (*raftpb.Snapshot, error) { return readGroupSnapshot(path, id, index) }, lg)
-		if err != nil {
-			return rc, err
-		}
-		snaps[id] = snap
-	}
 	for i := 1; i < len(ls.segs); i++ {
 		if ls.segs[i] != ls.segs[i-1]+1 {
 			return rc, &CorruptError{Path: filepath.Join(dir, fileName(ls.segs[i-1]+1, segExt)), Offset: -1, Reason: "log segment missing"}
@@ -128,6 +127,28 @@ func recoverShared(dir string, ls sharedListing, lg *slog.Logger) (sharedRecover
 		}
 		rc.segs = append(rc.segs, seg)
 		rc.tail = tail
+	}
+	// The entries of a dropped group written before its drop record no
+	// longer keep their segments.
+	for id, r := range rs {
+		for i := range rc.segs {
+			if rc.segs[i].seq < r.dropSeq {
+				delete(rc.segs[i].maxIndex, id)
+			}
+		}
+	}
+	indexes, err := removeDropped(dir, ls.snaps, rs, lg)
+	if err != nil {
+		return rc, err
+	}
+	snaps := map[uint32]*raftpb.Snapshot{}
+	for _, id := range slices.Sorted(maps.Keys(indexes)) {
+		snap, err := loadNewest(dir, indexes[id], func(index uint64) string { return groupSnapName(id, index) },
+			func(path string, index uint64) (*raftpb.Snapshot, error) { return readGroupSnapshot(path, id, index) }, lg)
+		if err != nil {
+			return rc, err
+		}
+		snaps[id] = snap
 	}
 	ids := slices.Collect(maps.Keys(rs))
 	for id := range snaps {
@@ -153,6 +174,39 @@ func recoverShared(dir string, ls sharedListing, lg *slog.Logger) (sharedRecover
 		rc.groups[id] = &recoveredGroup{snap: snap, hs: hs, ents: ents}
 	}
 	return rc, nil
+}
+
+// removeDropped removes the snapshot files of the groups whose replay in
+// rs met a drop record that no snapmark after the group's last drop record
+// names: files of the dropped replica that a crash kept Drop from removing,
+// or of the new replica but never marked. It makes the removals durable
+// and returns the snapshot indexes, from snaps, of the files left.
+func removeDropped(dir string, snaps map[uint32][]uint64, rs map[uint32]*replayer, lg *slog.Logger) (map[uint32][]uint64, error) {
+	left := map[uint32][]uint64{}
+	removed := false
+	for _, id := range slices.Sorted(maps.Keys(snaps)) {
+		r := rs[id]
+		for _, index := range snaps[id] {
+			if r == nil || r.dropSeq == 0 || r.marks[index] {
+				left[id] = append(left[id], index)
+				continue
+			}
+			path := filepath.Join(dir, groupSnapName(id, index))
+			lg.Warn("raftlog: removing a snapshot that the group's drop record voids",
+				"file", path, "group", id, "segment", filepath.Join(dir, fileName(r.dropSeq, segExt)))
+			if err := os.Remove(path); err != nil {
+				return nil, err
+			}
+			removed = true
+		}
+	}
+	if removed {
+		// Before any segment holding a drop record can be deleted.
+		if err := fsutil.SyncDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	return left, nil
 }
 
 // replayShared replays the segment data read from path, numbered seq,
@@ -206,6 +260,17 @@ func replayShared(data []byte, path string, seq uint64, last bool, rs map[uint32
 			r.hs = rec.hs
 		case recSnapMark:
 			r.mark(rec.index, rec.term)
+			if r.dropSeq > 0 {
+				if r.marks == nil {
+					r.marks = map[uint64]bool{}
+				}
+				r.marks[rec.index] = true
+			}
+		case recDrop:
+			// The group's log ends here: what follows, if anything, is
+			// a new replica's, which starts empty.
+			rs[id] = &replayer{dropSeq: seq}
+			delete(seg.maxIndex, id)
 		default:
 			return seg, nil, &CorruptError{Path: path, Offset: off, Reason: fmt.Sprintf("unexpected record type %d in a segment", rec.typ)}
 		}

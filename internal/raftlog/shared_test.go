@@ -1010,6 +1010,10 @@ func FuzzReplayShared(f *testing.F) {
 	seg = must(appendGroupEntries(seg, 2, entries(1, 2, 1)))
 	seg = appendGroupSnapMark(seg, 1, 2, 1)
 	seg = must(appendGroupEntries(seg, 1, entries(2, 4, 2)))
+	seg = appendGroupDrop(seg, 2)
+	seg = appendGroupSnapMark(seg, 2, 5, 3)
+	seg = must(appendGroupEntries(seg, 2, entries(6, 7, 3)))
+	seg = appendGroupDrop(seg, 1)
 	f.Add(seg)
 	f.Add(seg[:len(seg)-3])
 	f.Add(appendHeader(nil, kindShared, 1))
@@ -1021,6 +1025,9 @@ func FuzzReplayShared(f *testing.F) {
 				continue
 			}
 			for id, r := range rs {
+				if r.dropSeq == 0 && len(r.marks) > 0 {
+					t.Fatalf("group %d: snapmarks noted with no drop record", id)
+				}
 				for i, e := range r.ents {
 					if e.GetIndex() != r.base+uint64(i)+1 {
 						t.Fatalf("group %d: entry %d at position %d after base %d", id, e.GetIndex(), i, r.base)
