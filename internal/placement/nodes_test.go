@@ -12,17 +12,17 @@ func TestParseInitialCluster(t *testing.T) {
 		in   string
 		want []Node
 	}{
-		{"n1=127.0.0.1:17001", []Node{{"n1", "127.0.0.1:17001"}}},
+		{"n1=127.0.0.1:17001", []Node{{ID: "n1", PeerAddr: "127.0.0.1:17001"}}},
 		{
 			"n1=127.0.0.1:17001,n2=127.0.0.1:17002,n3=127.0.0.1:17003",
-			[]Node{{"n1", "127.0.0.1:17001"}, {"n2", "127.0.0.1:17002"}, {"n3", "127.0.0.1:17003"}},
+			[]Node{{ID: "n1", PeerAddr: "127.0.0.1:17001"}, {ID: "n2", PeerAddr: "127.0.0.1:17002"}, {ID: "n3", PeerAddr: "127.0.0.1:17003"}},
 		},
-		{"b=h1:1,a=h2:2", []Node{{"b", "h1:1"}, {"a", "h2:2"}}}, // order kept
-		{"node_A-1=db-1.example.com:65535", []Node{{"node_A-1", "db-1.example.com:65535"}}},
-		{"x=[::1]:7000,y=[2001:db8::1]:7000", []Node{{"x", "[::1]:7000"}, {"y", "[2001:db8::1]:7000"}}},
-		{"n1=localhost.:1", []Node{{"n1", "localhost.:1"}}},
-		{strings.Repeat("a", 64) + "=h:1", []Node{{strings.Repeat("a", 64), "h:1"}}},
-		{"n1=127.0.0.1:1,n2=127.0.0.2:1,n3=127.0.0.1:2", []Node{{"n1", "127.0.0.1:1"}, {"n2", "127.0.0.2:1"}, {"n3", "127.0.0.1:2"}}},
+		{"b=h1:1,a=h2:2", []Node{{ID: "b", PeerAddr: "h1:1"}, {ID: "a", PeerAddr: "h2:2"}}}, // order kept
+		{"node_A-1=db-1.example.com:65535", []Node{{ID: "node_A-1", PeerAddr: "db-1.example.com:65535"}}},
+		{"x=[::1]:7000,y=[2001:db8::1]:7000", []Node{{ID: "x", PeerAddr: "[::1]:7000"}, {ID: "y", PeerAddr: "[2001:db8::1]:7000"}}},
+		{"n1=localhost.:1", []Node{{ID: "n1", PeerAddr: "localhost.:1"}}},
+		{strings.Repeat("a", 64) + "=h:1", []Node{{ID: strings.Repeat("a", 64), PeerAddr: "h:1"}}},
+		{"n1=127.0.0.1:1,n2=127.0.0.2:1,n3=127.0.0.1:2", []Node{{ID: "n1", PeerAddr: "127.0.0.1:1"}, {ID: "n2", PeerAddr: "127.0.0.2:1"}, {ID: "n3", PeerAddr: "127.0.0.1:2"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -58,8 +58,20 @@
 // nodes and 3 groups of 3 replicas it puts 3 replicas on node 2 and 1 on
 // node 0.
 //
-// The slot points and the replica rule above fix where data lives and must
-// never change.
+// The slot points and the replica rule above fix where a new cluster's data
+// lives and must never change. A running cluster then changes its tables
+// one step at a time (change.go): replicas move between nodes, nodes join
+// and leave, and every table after the first is the previous one with one
+// change and the epoch plus one, decoded by every node from the metadata
+// group's log (Encode, Decode).
+//
+// # Replica ids
+//
+// Every replica of a group has a Raft id, unique within the group and never
+// reused: a replica that leaves and comes back gets a new one, so that no
+// vote or log entry of the old one can be taken for the new one's. In the
+// first table, node i's replicas have id i+1; later ones are numbered from
+// there on by the table.
 package placement
 
 import (
@@ -114,6 +126,9 @@ type Node struct {
 	// PeerAddr is the host:port on which the node talks to its peers, such
 	// as "127.0.0.1:17001". It is unique in the cluster.
 	PeerAddr string
+	// Draining marks a node being removed: its replicas move to the other
+	// nodes, and it gets no new one.
+	Draining bool
 }
 
 // Group is a shard group: the set of replicas, one per node, that serve the
@@ -124,6 +139,36 @@ type Group struct {
 	// Replicas are indexes into Table.Nodes of the nodes that hold the
 	// group, all distinct. Replicas[0] is the preferred leader.
 	Replicas []int
+	// IDs are the Raft ids of Replicas, in the same order.
+	IDs []uint64
+	// Leaving are the nodes whose replicas a move under way takes away
+	// (Table.Move), and LeavingIDs their Raft ids; empty when the group is
+	// not moving. Until the move ends (Table.Settle) those nodes keep
+	// their replicas, which stay members until Raft has removed them.
+	Leaving    []int
+	LeavingIDs []uint64
+}
+
+// Moving reports whether a move of one of the group's replicas is under
+// way.
+func (g Group) Moving() bool { return len(g.Leaving) > 0 }
+
+// clone returns a deep copy of g.
+func (g Group) clone() Group {
+	return Group{ID: g.ID, Replicas: slices.Clone(g.Replicas), IDs: slices.Clone(g.IDs),
+		Leaving: slices.Clone(g.Leaving), LeavingIDs: slices.Clone(g.LeavingIDs)}
+}
+
+// Holds reports whether node (an index) holds a replica of g, staying or
+// leaving, and returns its Raft id.
+func (g Group) Holds(node int) (uint64, bool) {
+	if i := slices.Index(g.Replicas, node); i >= 0 {
+		return g.IDs[i], true
+	}
+	if i := slices.Index(g.Leaving, node); i >= 0 {
+		return g.LeavingIDs[i], true
+	}
+	return 0, false
 }
 
 // Range is a run of consecutive slots, Start to End inclusive.
@@ -138,8 +183,10 @@ type Range struct {
 // goroutines. Methods that return slices return fresh copies.
 type Table struct {
 	epoch  uint64
+	nextID uint64    // the Raft id the next new replica gets
 	nodes  []Node    // sorted by ID
 	groups []Group   // groups[g].ID == g
+	meta   Group     // the metadata group, ID Meta
 	ranges [][]Range // ranges[g] are the slots of group g, ascending
 	slots  [slot.Count]uint16
 }
@@ -174,6 +221,12 @@ func New(epoch uint64, nodes []Node, shards, replicas, vnodes int) (*Table, erro
 	}
 
 	t.groups = placeReplicas(len(sorted), shards, replicas)
+	t.meta = Group{ID: Meta}
+	for i := range sorted {
+		t.meta.Replicas = append(t.meta.Replicas, i)
+		t.meta.IDs = append(t.meta.IDs, uint64(i)+1)
+	}
+	t.nextID = uint64(len(sorted)) + 1
 	return t, nil
 }
 
@@ -184,10 +237,12 @@ func placeReplicas(n, shards, replicas int) []Group {
 	for g := range groups {
 		start := g * n / shards
 		rs := make([]int, replicas)
+		ids := make([]uint64, replicas)
 		for i := range rs {
 			rs[i] = (start + i) % n
+			ids[i] = uint64(rs[i]) + 1
 		}
-		groups[g] = Group{ID: g, Replicas: rs}
+		groups[g] = Group{ID: g, Replicas: rs, IDs: ids}
 	}
 	return groups
 }
@@ -278,10 +333,17 @@ func (t *Table) Nodes() []Node { return slices.Clone(t.nodes) }
 func (t *Table) Groups() []Group {
 	gs := make([]Group, len(t.groups))
 	for i, g := range t.groups {
-		gs[i] = Group{ID: g.ID, Replicas: slices.Clone(g.Replicas)}
+		gs[i] = g.clone()
 	}
 	return gs
 }
+
+// Meta is the group number of the metadata group, which holds the tables
+// themselves. In a new cluster every node holds a replica of it.
+const Meta = -1
+
+// MetaGroup returns the metadata group.
+func (t *Table) MetaGroup() Group { return t.meta.clone() }
 
 // GroupOf returns the shard group that owns slot s. It panics unless
 // s < slot.Count. It does not allocate.
@@ -306,21 +368,23 @@ func (t *Table) NodeIndex(id string) int {
 	return i
 }
 
-// ReplicaID returns the Raft replica id of node nodeIndex in group: the
-// node's index plus one. It is never zero (Raft reserves zero for "none"), it
-// is unique within every group because node indexes are, and it depends only
-// on the node's place in the sorted node list, so every process that builds
-// the table from the same nodes agrees on it. It does not depend on group
-// today; the parameter leaves room for replica ids that differ per group once
-// membership changes. It panics unless group and nodeIndex are in range.
+// ReplicaID returns the Raft id of node nodeIndex's replica of group (Meta
+// for the metadata group),
+// staying or leaving, or 0 when the node holds none. It panics unless group
+// and nodeIndex are in range.
 func (t *Table) ReplicaID(group, nodeIndex int) uint64 {
+	if group == Meta {
+		id, _ := t.meta.Holds(nodeIndex)
+		return id
+	}
 	if group < 0 || group >= len(t.groups) {
 		panic(fmt.Sprintf("placement: ReplicaID: group %d out of range [0, %d)", group, len(t.groups)))
 	}
 	if nodeIndex < 0 || nodeIndex >= len(t.nodes) {
 		panic(fmt.Sprintf("placement: ReplicaID: node index %d out of range [0, %d)", nodeIndex, len(t.nodes)))
 	}
-	return uint64(nodeIndex) + 1
+	id, _ := t.groups[group].Holds(nodeIndex)
+	return id
 }
 
 // NodeName returns the 40-character Redis Cluster node name of the node with

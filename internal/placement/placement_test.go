@@ -459,7 +459,7 @@ func TestReplicaID(t *testing.T) {
 		name             string
 		group, nodeIndex int
 	}{
-		{"negative group", -1, 0},
+		{"negative group", -2, 0},
 		{"group too large", 4, 0},
 		{"negative node", 0, -1},
 		{"node too large", 0, 5},
@@ -510,8 +510,8 @@ func TestNewErrors(t *testing.T) {
 		{"bad id", []Node{{ID: "n 1", PeerAddr: "127.0.0.1:1"}}, 1, 1, 64, ErrNodes, `invalid node id "n 1"`},
 		{"empty id", []Node{{ID: "", PeerAddr: "127.0.0.1:1"}}, 1, 1, 64, ErrNodes, `invalid node id ""`},
 		{"bad address", []Node{{ID: "n1", PeerAddr: "127.0.0.1"}}, 1, 1, 64, ErrNodes, "want host:port"},
-		{"duplicate id", []Node{{"n1", "127.0.0.1:1"}, {"n1", "127.0.0.1:2"}}, 1, 1, 64, ErrNodes, `duplicate node id "n1"`},
-		{"duplicate address", []Node{{"n1", "127.0.0.1:1"}, {"n2", "127.0.0.1:01"}}, 1, 1, 64, ErrNodes, "duplicate address"},
+		{"duplicate id", []Node{{ID: "n1", PeerAddr: "127.0.0.1:1"}, {ID: "n1", PeerAddr: "127.0.0.1:2"}}, 1, 1, 64, ErrNodes, `duplicate node id "n1"`},
+		{"duplicate address", []Node{{ID: "n1", PeerAddr: "127.0.0.1:1"}, {ID: "n2", PeerAddr: "127.0.0.1:01"}}, 1, 1, 64, ErrNodes, "duplicate address"},
 		{"zero shards", nodes, 0, 1, 64, ErrShards, "want 1 to 1024"},
 		{"too many shards", nodes, MaxShards + 1, 1, 64, ErrShards, "1025"},
 		{"zero replicas", nodes, 3, 0, 64, ErrReplicas, "want 1 to 3"},

@@ -1,0 +1,175 @@
+package placement
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/slot"
+)
+
+// ErrDecode reports bytes that are not a table Encode wrote.
+var ErrDecode = errors.New("placement: undecodable table")
+
+// codecVersion is the first byte of an encoded table.
+const codecVersion = 1
+
+// Encode returns t as bytes that Decode turns back into an equal table:
+//
+//	version u8 (1) | epoch uvarint | next replica id uvarint
+//	nodes uvarint | per node: id bytes | peer address bytes | flags u8 (1: draining)
+//	groups uvarint | per group, the metadata group first: replicas uvarint, leaving uvarint |
+//	                 per replica, staying then leaving: node index uvarint | Raft id uvarint
+//	ranges uvarint | per range, ascending: first slot uvarint | last slot uvarint | group uvarint
+//
+// where bytes are a uvarint length and the bytes.
+func (t *Table) Encode() []byte {
+	b := []byte{codecVersion}
+	b = binary.AppendUvarint(b, t.epoch)
+	b = binary.AppendUvarint(b, t.nextID)
+	b = binary.AppendUvarint(b, uint64(len(t.nodes)))
+	for _, n := range t.nodes {
+		b = appendBytes(b, n.ID)
+		b = appendBytes(b, n.PeerAddr)
+		var flags byte
+		if n.Draining {
+			flags |= 1
+		}
+		b = append(b, flags)
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.groups)))
+	for _, g := range append([]Group{t.meta}, t.groups...) {
+		b = binary.AppendUvarint(b, uint64(len(g.Replicas)))
+		b = binary.AppendUvarint(b, uint64(len(g.Leaving)))
+		for i, r := range g.Replicas {
+			b = binary.AppendUvarint(b, uint64(r))
+			b = binary.AppendUvarint(b, g.IDs[i])
+		}
+		for i, r := range g.Leaving {
+			b = binary.AppendUvarint(b, uint64(r))
+			b = binary.AppendUvarint(b, g.LeavingIDs[i])
+		}
+	}
+	var ranges []Range
+	var owners []int
+	start := 0
+	for s := 1; s <= slot.Count; s++ {
+		if s < slot.Count && t.slots[s] == t.slots[start] {
+			continue
+		}
+		ranges = append(ranges, Range{uint16(start), uint16(s - 1)})
+		owners = append(owners, int(t.slots[start]))
+		start = s
+	}
+	b = binary.AppendUvarint(b, uint64(len(ranges)))
+	for i, r := range ranges {
+		b = binary.AppendUvarint(b, uint64(r.Start))
+		b = binary.AppendUvarint(b, uint64(r.End))
+		b = binary.AppendUvarint(b, uint64(owners[i]))
+	}
+	return b
+}
+
+func appendBytes(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// Decode returns the table Encode wrote into b. It checks everything a
+// Table promises (valid and distinct nodes, distinct replicas per group
+// with distinct non-zero ids below the next one, every slot owned by a
+// group and every group owning one) and returns an error wrapping ErrDecode
+// otherwise.
+func Decode(b []byte) (*Table, error) {
+	d := binread.Reader{B: b}
+	if d.U8() != codecVersion || d.Bad {
+		return nil, fmt.Errorf("%w: unknown version", ErrDecode)
+	}
+	t := &Table{epoch: d.Uvarint(), nextID: d.Uvarint()}
+	nn := d.Uvarint()
+	if d.Bad || nn == 0 || nn > uint64(len(d.B)) {
+		return nil, fmt.Errorf("%w: bad node count", ErrDecode)
+	}
+	nodes := make([]Node, nn)
+	for i := range nodes {
+		id, addr, flags := d.Bytes(), d.Bytes(), d.U8()
+		nodes[i] = Node{ID: string(id), PeerAddr: string(addr), Draining: flags&1 != 0}
+		if flags&^1 != 0 {
+			return nil, fmt.Errorf("%w: unknown node flags %#x", ErrDecode, flags)
+		}
+	}
+	if d.Bad {
+		return nil, fmt.Errorf("%w: nodes cut short", ErrDecode)
+	}
+	sorted, err := validNodes(nodes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecode, err)
+	}
+	if !slices.EqualFunc(sorted, nodes, func(a, b Node) bool { return a == b }) {
+		return nil, fmt.Errorf("%w: nodes not sorted by id", ErrDecode)
+	}
+	t.nodes = nodes
+	ng := d.Uvarint()
+	if d.Bad || ng == 0 || ng > MaxShards {
+		return nil, fmt.Errorf("%w: bad group count", ErrDecode)
+	}
+	all := make([]Group, ng+1)
+	for i := range all {
+		gi := i - 1 // the metadata group is Meta, -1
+		ns, nl := d.Uvarint(), d.Uvarint()
+		if d.Bad || ns == 0 || ns+nl > nn {
+			return nil, fmt.Errorf("%w: group %d: bad replica count", ErrDecode, gi)
+		}
+		g := Group{ID: gi}
+		seen := map[int]bool{}
+		ids := map[uint64]bool{}
+		for i := range ns + nl {
+			r, id := d.Uvarint(), d.Uvarint()
+			switch {
+			case d.Bad || r >= nn || seen[int(r)]:
+				return nil, fmt.Errorf("%w: group %d: bad or duplicate replica node", ErrDecode, gi)
+			case id == 0 || id >= t.nextID || ids[id]:
+				return nil, fmt.Errorf("%w: group %d: bad or duplicate replica id %d", ErrDecode, gi, id)
+			}
+			seen[int(r)], ids[id] = true, true
+			if i < ns {
+				g.Replicas, g.IDs = append(g.Replicas, int(r)), append(g.IDs, id)
+			} else {
+				g.Leaving, g.LeavingIDs = append(g.Leaving, int(r)), append(g.LeavingIDs, id)
+			}
+		}
+		all[i] = g
+	}
+	t.meta, t.groups = all[0], all[1:]
+	nr := d.Uvarint()
+	if d.Bad || nr == 0 || nr > slot.Count {
+		return nil, fmt.Errorf("%w: bad range count", ErrDecode)
+	}
+	t.ranges = make([][]Range, ng)
+	next := uint64(0)
+	for range nr {
+		start, end, g := d.Uvarint(), d.Uvarint(), d.Uvarint()
+		if d.Bad || start != next || end < start || end >= slot.Count || g >= ng {
+			return nil, fmt.Errorf("%w: bad slot range", ErrDecode)
+		}
+		for s := start; s <= end; s++ {
+			t.slots[s] = uint16(g)
+		}
+		t.ranges[g] = append(t.ranges[g], Range{uint16(start), uint16(end)})
+		next = end + 1
+	}
+	switch {
+	case next != slot.Count:
+		return nil, fmt.Errorf("%w: slots %d to %d have no group", ErrDecode, next, slot.Count-1)
+	case len(d.B) != 0:
+		return nil, fmt.Errorf("%w: %d bytes after the table", ErrDecode, len(d.B))
+	}
+	for g, rs := range t.ranges {
+		if len(rs) == 0 {
+			return nil, fmt.Errorf("%w: group %d owns no slot", ErrDecode, g)
+		}
+	}
+	return t, nil
+}
