@@ -203,6 +203,15 @@ func (n *Network) Stats() NetStats {
 	return n.stats
 }
 
+// Reachable reports whether from reaches to now: both are members, neither
+// is isolated, and no partition separates them. It stands for a
+// transport's "connected".
+func (n *Network) Reachable(from, to string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.members[from] != nil && n.members[to] != nil && n.reachable(from, to)
+}
+
 // reachable reports whether from reaches to now. n.mu is held.
 func (n *Network) reachable(from, to string) bool {
 	if n.isolated[from] || n.isolated[to] {
