@@ -36,6 +36,8 @@ type clusterOptions struct {
 	advertiseAddr  string
 	replicas       int
 	snapshotCount  int
+	nodeDownAfter  time.Duration
+	placement      string
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -45,6 +47,8 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.advertiseAddr, "advertise-addr", "", "cluster mode: the client address other nodes and clients are told; empty: --addr")
 	fs.IntVar(&c.replicas, "replicas", 3, "cluster mode: copies of each shard, at most the number of nodes")
 	fs.IntVar(&c.snapshotCount, "snapshot-count", 100000, "cluster mode: entries a group applies between two snapshots of its keyspace")
+	fs.DurationVar(&c.nodeDownAfter, "node-down-after", 30*time.Second, "cluster mode: how long a node may be out of reach before its replicas are re-created on the others")
+	fs.StringVar(&c.placement, "placement", "auto", "cluster mode: auto (replicas move to heal and rebalance the cluster on their own) or manual (only when told to)")
 }
 
 func (c clusterOptions) enabled() bool { return c.initialCluster != "" }
@@ -73,6 +77,10 @@ func (c clusterOptions) validate(o options) error {
 		return fmt.Errorf("invalid value %d for --replicas: must be at least 1", c.replicas)
 	case c.snapshotCount < 100 || c.snapshotCount > 100_000_000:
 		return fmt.Errorf("invalid value %d for --snapshot-count: must be between 100 and 100000000", c.snapshotCount)
+	case c.nodeDownAfter < time.Second:
+		return fmt.Errorf("invalid value %v for --node-down-after: must be at least 1s", c.nodeDownAfter)
+	case c.placement != "auto" && c.placement != "manual":
+		return fmt.Errorf("invalid value %q for --placement: use auto or manual", c.placement)
 	case o.sec.tlsAddr != "":
 		return errors.New("--tls-addr is not supported with --initial-cluster yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes")
 	case o.sec.maxMemory != 0:
@@ -143,6 +151,10 @@ func claimDataDir(dir, id, node string) error {
 	return os.Rename(tmp, path)
 }
 
+// replicasFile, in a cluster node's data directory, names the replica id
+// of each group the node holds.
+const replicasFile = "REPLICAS"
+
 // metaLogID is the metadata group's id in the node's shared log; data
 // groups use their number.
 const metaLogID = math.MaxUint32
@@ -197,6 +209,8 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	gcfg.CompactKeep = min(gcfg.CompactKeep, gcfg.SnapshotEntries/10)
 	node, err := cluster.NewNode(cluster.NodeConfig{
 		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
+		DownAfter: co.nodeDownAfter, ManualPlacement: co.placement == "manual",
+		Replicas: cluster.FileReplicas(filepath.Join(opts.persist.dataDir, replicasFile)),
 		OpenStorage: func(g int) (cluster.Storage, cluster.State, error) {
 			id := uint32(g)
 			if g == cluster.MetaStorage {

@@ -26,7 +26,8 @@ import (
 	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
-// testCluster is three real data-cluster processes on 127.0.0.1.
+// testCluster is real data-cluster processes on 127.0.0.1, three unless
+// started by startClusterN.
 type testCluster struct {
 	t     *testing.T
 	bin   string
@@ -48,23 +49,29 @@ func freeAddr(t *testing.T) string {
 
 func startCluster(t *testing.T, bin string, extra ...string) *testCluster {
 	t.Helper()
+	return startClusterN(t, bin, 3, extra...)
+}
+
+// startClusterN starts a cluster of count nodes, n1..n<count>.
+func startClusterN(t *testing.T, bin string, count int, extra ...string) *testCluster {
+	t.Helper()
 	tc := &testCluster{t: t, bin: bin}
 	var peers []string
-	for i := range 3 {
+	for i := range count {
 		tc.addrs = append(tc.addrs, freeAddr(t))
 		tc.mets = append(tc.mets, freeAddr(t))
 		peers = append(peers, fmt.Sprintf("n%d=%s", i+1, freeAddr(t)))
 	}
 	initial := strings.Join(peers, ",")
 	base := t.TempDir()
-	for i := range 3 {
+	for i := range count {
 		tc.args = append(tc.args, []string{"--addr", tc.addrs[i], "--node-id", fmt.Sprintf("n%d", i+1),
 			"--peer-addr", strings.SplitN(peers[i], "=", 2)[1], "--initial-cluster", initial,
 			"--data-dir", fmt.Sprintf("%s/n%d", base, i+1), "--fsync", "always", "--metrics-addr", tc.mets[i]})
 		tc.args[i] = append(tc.args[i], extra...)
 		tc.procs = append(tc.procs, startBinary(t, bin, tc.args[i]...))
 	}
-	for i := range 3 {
+	for i := range count {
 		tc.waitOK(i)
 	}
 	return tc

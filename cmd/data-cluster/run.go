@@ -55,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "repair" {
 		return runRepair(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "cluster" {
+		return runAdmin(ctx, args[1:], stdout, stderr)
+	}
 	opts, code, ok := parseFlags(args, stderr)
 	if !ok {
 		return code

@@ -20,19 +20,20 @@ func (n *Node) State() bool {
 	if !n.agreed.Load() {
 		return false
 	}
-	for g := range n.groups {
-		l := n.Leader(g)
-		if l < 0 || n.ClientAddr(l) == "" {
+	v := n.v()
+	for g := range n.ngroups {
+		l := n.Leader(v, g)
+		if l < 0 || n.ClientAddr(v, l) == "" {
 			return false
 		}
 	}
 	return true
 }
 
-// order returns group g's nodes, its leader first when known.
-func (n *Node) order(g int) []int {
-	reps := n.pgroups[g].Replicas
-	l := n.Leader(g)
+// order returns group g's nodes in v, its leader first when known.
+func (n *Node) order(v *view, g int) []int {
+	reps := v.table.Group(g).Replicas
+	l := n.Leader(v, g)
 	out := make([]int, 0, len(reps))
 	if l >= 0 {
 		out = append(out, l)
@@ -46,8 +47,8 @@ func (n *Node) order(g int) []int {
 }
 
 // hostPort splits node i's client address for CLUSTER replies.
-func (n *Node) hostPort(i int) (string, int) {
-	h, p, err := net.SplitHostPort(n.ClientAddr(i))
+func (n *Node) hostPort(v *view, i int) (string, int) {
+	h, p, err := net.SplitHostPort(n.ClientAddr(v, i))
 	if err != nil {
 		return "", 0
 	}
@@ -56,7 +57,8 @@ func (n *Node) hostPort(i int) (string, int) {
 }
 
 // cluster implements CLUSTER INFO|SLOTS|SHARDS|NODES|MYID|KEYSLOT|
-// COUNTKEYSINSLOT|GETKEYSINSLOT in Redis 7's formats.
+// COUNTKEYSINSLOT|GETKEYSINSLOT in Redis 7's formats, and our STATUS,
+// MOVE, FORGET and REBALANCE (admin.go).
 func (c *clientConn) cluster(args [][]byte) {
 	w := &c.out
 	n := c.s.node
@@ -65,11 +67,14 @@ func (c *clientConn) cluster(args [][]byte) {
 		return
 	}
 	sub := strings.ToLower(string(args[1]))
+	if c.admin(sub, args) {
+		return
+	}
 	switch {
 	case sub == "info" && len(args) == 2:
 		w.AppendVerbatim("txt", []byte(n.clusterInfo()))
 	case sub == "myid" && len(args) == 2:
-		w.AppendBulkString(placement.NodeName(n.nodes[n.self].ID))
+		w.AppendBulkString(placement.NodeName(n.cfg.NodeID))
 	case sub == "slots" && len(args) == 2:
 		n.appendSlots(w)
 	case sub == "shards" && len(args) == 2:
@@ -125,7 +130,7 @@ func parseSlot(b []byte) (uint16, bool) {
 
 // keysInSlot returns up to max keys (all for -1) of slot s, sorted.
 func (c *clientConn) keysInSlot(s uint16, max int) ([][]byte, error) {
-	g := c.s.node.table.GroupOf(s)
+	g := c.s.node.Table().GroupOf(s)
 	p := c.run(g, [][][]byte{{[]byte("keys"), []byte("*")}}, c.mode(false))
 	if p.err != nil {
 		return nil, p.err
@@ -148,29 +153,31 @@ func (n *Node) clusterInfo() string {
 	if n.State() {
 		state = "ok"
 	}
+	v := n.v()
 	leaders := map[int]bool{}
-	for g := range n.groups {
-		if l := n.Leader(g); l >= 0 {
+	for g := range n.ngroups {
+		if l := n.Leader(v, g); l >= 0 {
 			leaders[l] = true
 		}
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster_state:%s\r\n", state)
-	fmt.Fprintf(&b, "cluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n", slot.Count, n.slotsOK())
-	fmt.Fprintf(&b, "cluster_slots_pfail:0\r\ncluster_slots_fail:%d\r\n", slot.Count-n.slotsOK())
-	fmt.Fprintf(&b, "cluster_known_nodes:%d\r\ncluster_size:%d\r\n", len(n.nodes), len(leaders))
-	fmt.Fprintf(&b, "cluster_current_epoch:%d\r\ncluster_my_epoch:%d\r\n", n.table.Epoch(), n.table.Epoch())
+	ok := n.slotsOK(v)
+	fmt.Fprintf(&b, "cluster_slots_assigned:%d\r\ncluster_slots_ok:%d\r\n", slot.Count, ok)
+	fmt.Fprintf(&b, "cluster_slots_pfail:0\r\ncluster_slots_fail:%d\r\n", slot.Count-ok)
+	fmt.Fprintf(&b, "cluster_known_nodes:%d\r\ncluster_size:%d\r\n", len(v.nodes), len(leaders))
+	fmt.Fprintf(&b, "cluster_current_epoch:%d\r\ncluster_my_epoch:%d\r\n", v.table.Epoch(), v.table.Epoch())
 	fmt.Fprintf(&b, "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n")
 	fmt.Fprintf(&b, "total_cluster_links_buffer_limit_exceeded:0\r\n")
 	return b.String()
 }
 
 // slotsOK counts the slots whose group has a known leader.
-func (n *Node) slotsOK() int {
+func (n *Node) slotsOK(v *view) int {
 	ok := 0
-	for g := range n.groups {
-		if n.Leader(g) >= 0 {
-			for _, r := range n.table.Ranges(g) {
+	for g := range n.ngroups {
+		if n.Leader(v, g) >= 0 {
+			for _, r := range v.table.Ranges(g) {
 				ok += int(r.End-r.Start) + 1
 			}
 		}
@@ -180,12 +187,12 @@ func (n *Node) slotsOK() int {
 
 // appendNodeEntry writes one node of a CLUSTER SLOTS range: ip, port, id
 // and an empty metadata map.
-func (n *Node) appendNodeEntry(w *resp.Writer, i int) {
-	h, p := n.hostPort(i)
+func (n *Node) appendNodeEntry(w *resp.Writer, v *view, i int) {
+	h, p := n.hostPort(v, i)
 	w.AppendArray(4)
 	w.AppendBulkString(h)
 	w.AppendInt(int64(p))
-	w.AppendBulkString(placement.NodeName(n.nodes[i].ID))
+	w.AppendBulkString(placement.NodeName(v.nodes[i].ID))
 	w.AppendMap(0)
 }
 
@@ -195,40 +202,42 @@ func (n *Node) appendSlots(w *resp.Writer) {
 		r placement.Range
 	}
 	var all []rg
-	for g := range n.groups {
-		for _, r := range n.table.Ranges(g) {
+	v := n.v()
+	for g := range n.ngroups {
+		for _, r := range v.table.Ranges(g) {
 			all = append(all, rg{g, r})
 		}
 	}
 	w.AppendArray(len(all))
 	for _, x := range all {
-		nodes := n.order(x.g)
+		nodes := n.order(v, x.g)
 		w.AppendArray(2 + len(nodes))
 		w.AppendInt(int64(x.r.Start))
 		w.AppendInt(int64(x.r.End))
 		for _, i := range nodes {
-			n.appendNodeEntry(w, i)
+			n.appendNodeEntry(w, v, i)
 		}
 	}
 }
 
 func (n *Node) appendShards(w *resp.Writer) {
-	w.AppendArray(len(n.groups))
-	for g := range n.groups {
+	w.AppendArray(n.ngroups)
+	v := n.v()
+	for g := range n.ngroups {
 		w.AppendMap(2)
 		w.AppendBulkString("slots")
-		rs := n.table.Ranges(g)
+		rs := v.table.Ranges(g)
 		w.AppendArray(2 * len(rs))
 		for _, r := range rs {
 			w.AppendInt(int64(r.Start))
 			w.AppendInt(int64(r.End))
 		}
 		w.AppendBulkString("nodes")
-		nodes := n.order(g)
+		nodes := n.order(v, g)
 		w.AppendArray(len(nodes))
-		lead := n.Leader(g)
+		lead := n.Leader(v, g)
 		for _, i := range nodes {
-			h, p := n.hostPort(i)
+			h, p := n.hostPort(v, i)
 			role, health := "replica", "online"
 			if i == lead {
 				role = "master"
@@ -237,12 +246,12 @@ func (n *Node) appendShards(w *resp.Writer) {
 				health = "fail"
 			}
 			var offset uint64
-			if loc := n.groups[g]; loc != nil {
+			if loc := n.local(g); loc != nil {
 				offset = loc.Status().Applied
 			}
 			w.AppendMap(7)
 			w.AppendBulkString("id")
-			w.AppendBulkString(placement.NodeName(n.nodes[i].ID))
+			w.AppendBulkString(placement.NodeName(v.nodes[i].ID))
 			w.AppendBulkString("port")
 			w.AppendInt(int64(p))
 			w.AppendBulkString("ip")
@@ -263,22 +272,23 @@ func (n *Node) appendShards(w *resp.Writer) {
 // the groups it leads.
 func (n *Node) clusterNodes() string {
 	var b strings.Builder
-	for i, nd := range n.nodes {
-		h, p := n.hostPort(i)
+	v := n.v()
+	for i, nd := range v.nodes {
+		h, p := n.hostPort(v, i)
 		flags, link := "master", "connected"
-		if i == n.self {
+		if i == v.self {
 			flags = "myself,master"
 		}
 		if h == "" {
 			flags += ",fail"
 			link = "disconnected"
 		}
-		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 0 %d %s", placement.NodeName(nd.ID), h, p, p+10000, flags, n.table.Epoch(), link)
-		for g := range n.groups {
-			if n.Leader(g) != i {
+		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 0 %d %s", placement.NodeName(nd.ID), h, p, p+10000, flags, v.table.Epoch(), link)
+		for g := range n.ngroups {
+			if n.Leader(v, g) != i {
 				continue
 			}
-			for _, r := range n.table.Ranges(g) {
+			for _, r := range v.table.Ranges(g) {
 				if r.Start == r.End {
 					fmt.Fprintf(&b, " %d", r.Start)
 				} else {
@@ -296,28 +306,36 @@ func (n *Node) clusterNodes() string {
 // local replicas.
 func (n *Node) info() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:cluster\r\nnode_id:%s\r\n", command.RedisVersion, n.nodes[n.self].ID)
+	fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:cluster\r\nnode_id:%s\r\n", command.RedisVersion, n.cfg.NodeID)
 	state := "fail"
 	if n.State() {
 		state = "ok"
 	}
+	v := n.v()
 	lead := "none"
-	if l := n.Leader(n.meta); l >= 0 {
-		lead = n.nodes[l].ID
+	if l := n.Leader(v, n.meta); l >= 0 {
+		lead = v.nodes[l].ID
 	}
-	fmt.Fprintf(&b, "\r\n# Cluster\r\ncluster_enabled:1\r\ncluster_state:%s\r\nshard_groups:%d\r\nplacement_epoch:%d\r\nplacement_agreed:%d\r\nmeta_leader:%s\r\n",
-		state, len(n.groups), n.table.Epoch(), b2i(n.agreed.Load()), lead)
+	moving := 0
+	for g := range n.all {
+		if v.group(g, n.meta).Moving() {
+			moving++
+		}
+	}
+	fmt.Fprintf(&b, "\r\n# Cluster\r\ncluster_enabled:1\r\ncluster_state:%s\r\nshard_groups:%d\r\nplacement_epoch:%d\r\nplacement_agreed:%d\r\nmeta_leader:%s\r\nmoves_in_flight:%d\r\n",
+		state, n.ngroups, v.table.Epoch(), b2i(n.agreed.Load()), lead, moving)
 	b.WriteString("\r\n# Raft\r\n")
 	var keys int64
-	for g, loc := range n.groups {
+	for g := range n.ngroups {
+		loc := n.local(g)
 		if loc == nil {
 			continue
 		}
 		st, s := loc.Status(), loc.Stats()
 		keys += st.Keys
 		lead := "none"
-		if l := n.Leader(g); l >= 0 {
-			lead = n.nodes[l].ID
+		if l := n.Leader(v, g); l >= 0 {
+			lead = v.nodes[l].ID
 		}
 		avg := int64(0)
 		if p := s.Proposals.Load(); p > 0 {
@@ -336,7 +354,7 @@ func (n *Node) info() string {
 	}); ok {
 		b.WriteString("\r\n# Peers\r\n")
 		stats := ps.Stats()
-		for _, nd := range n.nodes {
+		for _, nd := range v.nodes {
 			if st, ok := stats[nd.ID]; ok {
 				fmt.Fprintf(&b, "peer_%s:connected=%d,bytes_sent=%d,bytes_received=%d,frames_sent=%d,frames_dropped=%d\r\n",
 					nd.ID, b2i(st.Connected), st.BytesSent, st.BytesRecv, st.FramesSent, st.FramesDropped)

@@ -215,7 +215,7 @@ func (c *clientConn) exec(w *resp.Writer) {
 	}
 	group, write := -1, false
 	if len(watched) > 0 {
-		group = c.s.node.table.GroupOf(wslot)
+		group = c.s.node.Table().GroupOf(wslot)
 	}
 	for _, args := range queued {
 		spec := command.Redis.Lookup(args[0])
@@ -224,7 +224,7 @@ func (c *clientConn) exec(w *resp.Writer) {
 			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
 			return
 		}
-		g := c.s.node.table.GroupOf(s)
+		g := c.s.node.Table().GroupOf(s)
 		if group >= 0 && g != group {
 			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
 			return
@@ -288,7 +288,7 @@ func (c *clientConn) watch(w *resp.Writer, keys [][]byte) {
 		}
 		cmds[i] = [][]byte{cmdDigest, k}
 	}
-	p := c.run(c.s.node.table.GroupOf(s), cmds, Read)
+	p := c.run(c.s.node.Table().GroupOf(s), cmds, Read)
 	if p.err != nil {
 		w.AppendError(errorText(p.err))
 		return
@@ -331,7 +331,7 @@ func (c *clientConn) everyGroup(args [][]byte, mode Mode) []*pending {
 	if mode != Write && c.ro {
 		mode = Stale
 	}
-	ps := make([]*pending, len(c.s.node.groups))
+	ps := make([]*pending, c.s.node.ngroups)
 	for g := range ps {
 		p := &pending{}
 		ps[g] = p
@@ -382,7 +382,7 @@ func (c *clientConn) allKeys(pattern []byte) ([][]byte, error) {
 }
 
 func (c *clientConn) randomKey(w *resp.Writer) {
-	n := len(c.s.node.groups)
+	n := c.s.node.ngroups
 	start := rand.IntN(n)
 	for i := range n {
 		g := (start + i) % n
@@ -408,7 +408,7 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 		w.AppendError("ERR invalid cursor")
 		return
 	}
-	n := uint64(len(c.s.node.groups))
+	n := uint64(c.s.node.ngroups)
 	g, inner := cur%n, cur/n
 	cmd := append([][]byte{[]byte("scan"), []byte(strconv.FormatUint(inner, 10))}, args[2:]...)
 	p := c.run(int(g), [][][]byte{cmd}, c.mode(false))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -248,6 +249,14 @@ type Group struct {
 	keysCount atomic.Int64
 	stats     GroupStats
 	stopped   atomic.Bool
+
+	// Membership (members.go): the voters wanted, the configuration last
+	// applied, and until when a proposed change is awaited.
+	want     atomic.Pointer[members]
+	members  atomic.Pointer[raftpb.ConfState]
+	confWait time.Time
+	heard    map[uint64]time.Time // when each replica was last heard from
+	removed  atomic.Bool          // see Removed
 }
 
 // readRound is one ReadIndex round: the reads it serves and, once Raft has
@@ -281,11 +290,12 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		in:       make(chan *Request, cfg.QueueSize),
 		msgs:     make(chan *raftpb.Message, 4096),
 		snapDone: make(chan snapWritten, 1),
-		snapSent: make(chan snapSent, len(cfg.Peers)),
+		snapSent: make(chan snapSent, 8),
 		done:     make(chan struct{}),
 		ms:       newMemLog(),
 		waiters:  make(map[uint64]*Request),
 		rounds:   make(map[uint64]*readRound),
+		heard:    make(map[uint64]time.Time),
 		seq:      uint64(time.Now().UnixNano()),
 	}
 	if g.log == nil {
@@ -339,7 +349,11 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 	if g.rn, err = raft.NewRawNode(rc); err != nil {
 		return nil, err
 	}
-	if st.empty() {
+	g.publishConf()
+	// A replica never started bootstraps the group with its founding
+	// peers; one added to a running group has none and waits for its
+	// leader's snapshot or log.
+	if st.empty() && len(cfg.Peers) > 0 {
 		peers := make([]raft.Peer, len(cfg.Peers))
 		for i, id := range cfg.Peers {
 			peers[i] = raft.Peer{ID: id}
@@ -489,7 +503,14 @@ func (g *Group) stop() {
 	}
 }
 
+// alive reports whether replica id was heard from within the last
+// election timeout.
+func (g *Group) alive(id uint64) bool {
+	return time.Since(g.heard[id]) < g.cfg.Tick*time.Duration(g.cfg.ElectionTicks)
+}
+
 func (g *Group) step(m *raftpb.Message) {
+	g.heard[m.GetFrom()] = time.Now()
 	if err := g.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
 		g.log.Debug("raft step", "err", err)
 	}
@@ -555,6 +576,7 @@ func (g *Group) tick() {
 	if g.isLeader && now.After(g.expiring) {
 		g.proposeExpiry(now)
 	}
+	g.reconfigure(now)
 	if g.ticks++; g.isLeader && g.ticks%uint64(g.cfg.ElectionTicks) == 0 {
 		g.handOver()
 	}
@@ -573,13 +595,17 @@ func (g *Group) tick() {
 // that has not completed within one, so a preferred replica that cannot take
 // over costs at most a short pause per timeout.
 func (g *Group) handOver() {
-	p := g.cfg.Preferred
+	p := g.preferred()
 	if p == 0 || p == g.cfg.ReplicaID {
 		return
 	}
 	st := g.rn.Status()
 	pr, ok := st.Progress[p]
-	if ok && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
+	// Heard from lately: a replica that stopped answering may still match
+	// the commit index of a group that has written nothing since, and a
+	// transfer to it would hold proposals back for an election timeout
+	// each time.
+	if ok && g.alive(p) && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
 		g.log.Info("handing leadership to the preferred replica", "to", p)
 		g.rn.TransferLeader(p)
 	}
@@ -714,7 +740,11 @@ func (g *Group) failReads(err error) {
 func (g *Group) send(msgs []*raftpb.Message) {
 	for _, m := range msgs {
 		if m.GetType() == raftpb.MsgSnap {
+			fresh := g.freshSnapshot(m)
 			go func() {
+				if fresh != nil {
+					m = fresh()
+				}
 				s := snapSent{to: m.GetTo(), ok: g.cfg.Send(m.GetTo(), m)}
 				select {
 				case g.snapSent <- s:
@@ -726,6 +756,32 @@ func (g *Group) send(msgs []*raftpb.Message) {
 		if !g.cfg.Send(m.GetTo(), m) {
 			g.rn.ReportUnreachable(m.GetTo())
 		}
+	}
+}
+
+// freshSnapshot returns, for a snapshot message to a replica that the
+// stored snapshot's configuration lacks (one added to the group since),
+// a function that builds the message anew from the keyspace as applied
+// now, with the configuration that has it, as etcd does: Raft would refuse
+// the stored one. The keyspace is frozen here, on the group's goroutine;
+// the function encodes it on any. It returns nil when the stored snapshot
+// will do.
+func (g *Group) freshSnapshot(m *raftpb.Message) func() *raftpb.Message {
+	to, cs := m.GetTo(), m.GetSnapshot().GetMetadata().GetConfState()
+	if slices.Contains(cs.GetVoters(), to) || slices.Contains(cs.GetLearners(), to) ||
+		slices.Contains(cs.GetVotersOutgoing(), to) || slices.Contains(cs.GetLearnersNext(), to) || g.conf == nil {
+		return nil
+	}
+	term, err := g.ms.Term(g.applied)
+	if err != nil {
+		return nil
+	}
+	md := &raftpb.SnapshotMetadata{Index: new(g.applied), Term: new(term), ConfState: proto.CloneOf(g.conf)}
+	view := g.eng.Freeze()
+	return func() *raftpb.Message {
+		c := proto.CloneOf(m)
+		c.Snapshot = &raftpb.Snapshot{Data: encodeKeyspace(view), Metadata: md}
+		return c
 	}
 }
 
@@ -821,7 +877,9 @@ func (g *Group) apply(e *raftpb.Entry) {
 			g.log.Error("bad conf change entry", "index", e.GetIndex(), "err", err)
 			return
 		}
+		// Only a group's founding members come as version 1 changes.
 		g.conf = g.rn.ApplyConfChange(&cc)
+		g.publishConf()
 		return
 	case raftpb.EntryConfChangeV2:
 		var cc raftpb.ConfChangeV2
@@ -829,7 +887,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 			g.log.Error("bad conf change entry", "index", e.GetIndex(), "err", err)
 			return
 		}
-		g.conf = g.rn.ApplyConfChange(&cc)
+		g.confApplied(g.rn.ApplyConfChange(&cc))
 		return
 	}
 	data := e.GetData()
@@ -963,5 +1021,6 @@ func (g *Group) install(snap *raftpb.Snapshot) error {
 	md := snap.GetMetadata()
 	g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
 	g.appliedAt.Store(g.applied)
+	g.publishConf()
 	return nil
 }

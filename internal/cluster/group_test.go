@@ -104,8 +104,15 @@ func newTestGroupWith(t *testing.T, edit func(*GroupConfig), wrap func(*MemStora
 // start runs replica id from what its storage holds.
 func (tg *testGroup) start(id uint64) {
 	tg.t.Helper()
+	tg.startWith(id, []uint64{1, 2, 3})
+}
+
+// startWith runs replica id with founding peers, none for a replica that
+// joins a running group.
+func (tg *testGroup) startWith(id uint64, peers []uint64) {
+	tg.t.Helper()
 	cfg := tg.cfg
-	cfg.ReplicaID, cfg.Peers = id, []uint64{1, 2, 3}
+	cfg.ReplicaID, cfg.Peers = id, peers
 	cfg.Storage, cfg.State = tg.stores[id], tg.stores[id].State()
 	if tg.wrap != nil {
 		cfg.Storage = tg.wrap(tg.stores[id])

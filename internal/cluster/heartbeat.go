@@ -49,11 +49,11 @@ func appendHeartbeat(b []byte, g int, m *raftpb.Message) []byte {
 	return binary.AppendUvarint(b, m.GetCommit())
 }
 
-// queueHeartbeat adds m, sent by group g to node ni, to the next frame of
+// queueHeartbeat adds m, sent by group g to node id, to the next frame of
 // heartbeats for that node.
-func (n *Node) queueHeartbeat(ni, g int, m *raftpb.Message) {
+func (n *Node) queueHeartbeat(id string, g int, m *raftpb.Message) {
 	n.hbMu.Lock()
-	n.hbs[ni] = appendHeartbeat(n.hbs[ni], g, m)
+	n.hbs[id] = appendHeartbeat(n.hbs[id], g, m)
 	n.hbMu.Unlock()
 	n.hbQueued.Add(1)
 }
@@ -70,13 +70,14 @@ func (n *Node) sendHeartbeats(interval time.Duration, done <-chan struct{}) {
 		case <-t.C:
 		}
 		n.hbMu.Lock()
-		for ni, b := range n.hbs {
+		for id, b := range n.hbs {
 			if len(b) == 0 {
+				delete(n.hbs, id)
 				continue
 			}
 			// The frame keeps b; the next records go to a new buffer.
-			n.hbs[ni] = make([]byte, 0, len(b))
-			if n.tr != nil && n.tr.Send(n.nodes[ni].ID, peer.Frame{Kind: frameHeartbeats, Data: b}) {
+			n.hbs[id] = make([]byte, 0, len(b))
+			if n.tr != nil && n.tr.Send(id, peer.Frame{Kind: frameHeartbeats, Data: b}) {
 				n.hbFrames.Add(1)
 			}
 		}
@@ -94,7 +95,7 @@ func (n *Node) heartbeats(from string, data []byte) {
 			n.log.Warn("bad heartbeat frame", "from", from)
 			return
 		}
-		grp := n.all[g]
+		grp := n.local(int(g))
 		if grp == nil {
 			continue
 		}

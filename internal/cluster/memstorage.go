@@ -84,3 +84,12 @@ func (s *MemStorage) State() State {
 	}
 	return st
 }
+
+// Drop forgets everything saved, as raftlog's GroupLog.Drop does for a
+// replica removed from its group.
+func (s *MemStorage) Drop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hs, s.snap, s.ents = nil, nil, nil
+	return nil
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,12 +14,14 @@ import (
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
-// The metadata group is a Raft group that every node holds a replica of.
-// Its keyspace keeps the cluster's placement table, as data every node
-// agrees on through the log rather than something each computes alone: the
-// key "placement" holds the table's description (see describe), with its
-// epoch. The first node to find the key missing sets it (SET … NX); every
-// node then reads it back and serves only once it is its own table.
+// The metadata group is a Raft group on up to five nodes (every node of a
+// new cluster holds a replica). Its keyspace keeps the cluster's placement
+// table, as data every node agrees on through the log rather than
+// something each computes alone: the key "placement" holds the founding
+// table's description (see describe), with its epoch, and "table" the
+// current table. The first node to find them missing sets them (SET …
+// NX); every node then checks that the founding table is the one it was
+// started with, and serves only then.
 const placementKey = "placement"
 
 // describe returns a canonical description of t: its epoch, its nodes, each
@@ -46,10 +50,12 @@ func describe(t *placement.Table) string {
 	return b.String()
 }
 
-// agree records the placement table in the metadata group, or checks the
-// one recorded, and sets n.agreed once the group's table is this node's.
+// agree records the founding table's description and the first table in
+// the metadata group, or checks the ones recorded, and sets n.agreed once
+// the founding tables are the same and the node follows the cluster's
+// current table.
 func (n *Node) agree(ctx context.Context) {
-	desc := describe(n.table)
+	desc := describe(n.cfg.Table)
 	t := time.NewTicker(n.cfg.Group.Tick)
 	defer t.Stop()
 	warned := false
@@ -59,21 +65,28 @@ func (n *Node) agree(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if n.Leader(n.meta) < 0 {
+		if n.Leader(n.v(), n.meta) < 0 {
 			continue
 		}
-		if _, err := n.call(n.meta, Write, "SET", placementKey, desc, "NX"); err != nil {
+		if _, err := n.call(n.meta, Write, []string{"SET", placementKey, desc, "NX"},
+			[]string{"SET", tableKey, string(n.cfg.Table.Encode()), "NX"}); err != nil {
 			continue
 		}
-		reply, err := n.call(n.meta, Read, "GET", placementKey)
+		reply, err := n.call(n.meta, Read, []string{"GET", placementKey})
 		if err != nil {
 			continue
 		}
 		got, _, ok := parseBulk(reply)
 		switch {
 		case ok && string(got) == desc:
+			cur, _, err := n.readTable(Read)
+			if err != nil {
+				n.log.Warn("reading the placement table", "err", err)
+				continue
+			}
+			n.adopt(cur)
 			n.agreed.Store(true)
-			n.log.Info("placement table agreed", "epoch", n.table.Epoch(), "groups", len(n.groups))
+			n.log.Info("placement table agreed", "epoch", cur.Epoch(), "groups", n.ngroups)
 		case !warned:
 			warned = true
 			n.log.Error("the cluster's placement table is not this node's; this node serves no key", "cluster", string(got), "node", desc)
@@ -81,18 +94,74 @@ func (n *Node) agree(ctx context.Context) {
 	}
 }
 
-// call runs one command on group g and waits for its reply.
-func (n *Node) call(g int, mode Mode, args ...string) ([]byte, error) {
-	cmd := make([][]byte, len(args))
+// tableKey holds the cluster's current placement table, encoded
+// (placement.Table.Encode). Every change is written by a compare-and-set
+// on it (changeTable), so tables follow one another with rising epochs.
+const tableKey = "table"
+
+// readTable reads the current table and its digest from the metadata
+// group: linearizably for mode Read, from the local replica for Stale.
+func (n *Node) readTable(mode Mode) (*placement.Table, uint64, error) {
+	reply, err := n.call(n.meta, mode, []string{"GET", tableKey}, []string{string(cmdDigest), tableKey})
+	if err != nil {
+		return nil, 0, err
+	}
+	b, rest, ok := parseBulk(reply)
+	if !ok {
+		return nil, 0, errBadReply
+	}
+	dg, ok := parseIntReply(rest)
+	if !ok {
+		return nil, 0, errBadReply
+	}
+	t, err := placement.Decode(b)
+	return t, uint64(dg), err
+}
+
+// ErrConflict reports a change of the placement table that lost a race
+// with another one; it can be tried again on the new table.
+var ErrConflict = errors.New("cluster: the placement table changed meanwhile")
+
+// changeTable applies change to the cluster's current table and writes the
+// result, if the table is still the one read. It returns the new table, or
+// change's error, or ErrConflict.
+func (n *Node) changeTable(change func(*placement.Table) (*placement.Table, error)) (*placement.Table, error) {
+	cur, dg, err := n.readTable(Read)
+	if err != nil {
+		return nil, err
+	}
+	next, err := change(cur)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := n.call(n.meta, Write, []string{string(cmdCheck), tableKey, strconv.FormatUint(dg, 10)},
+		[]string{"SET", tableKey, string(next.Encode())})
+	if err != nil {
+		return nil, err
+	}
+	if string(reply) == checkFailed {
+		return nil, ErrConflict
+	}
+	n.adopt(next)
+	return next, nil
+}
+
+// call runs commands, in one request, on group g and waits for their
+// replies.
+func (n *Node) call(g int, mode Mode, args ...[]string) ([]byte, error) {
+	cmds := make([][][]byte, len(args))
 	for i, a := range args {
-		cmd[i] = []byte(a)
+		cmds[i] = make([][]byte, len(a))
+		for j, s := range a {
+			cmds[i][j] = []byte(s)
+		}
 	}
 	type result struct {
 		reply []byte
 		err   error
 	}
 	ch := make(chan result, 1)
-	n.Do(g, &Request{Cmds: [][][]byte{cmd}, Proto: 2, Mode: mode, Done: func(reply []byte, _ []int, err error) {
+	n.Do(g, &Request{Cmds: cmds, Proto: 2, Mode: mode, Done: func(reply []byte, _ []int, err error) {
 		ch <- result{append([]byte(nil), reply...), err}
 	}})
 	r := <-ch

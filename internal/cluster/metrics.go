@@ -64,7 +64,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64, l string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l)
 	}
-	for g, loc := range c.n.groups {
+	for g := range c.n.ngroups {
+		loc := c.n.local(g)
 		if loc == nil {
 			continue
 		}

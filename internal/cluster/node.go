@@ -55,6 +55,15 @@ type NodeConfig struct {
 	// of the metadata group for g == MetaStorage, and returns what it
 	// holds.
 	OpenStorage func(g int) (Storage, State, error)
+	// Replicas keeps the replica id of each group this node holds across
+	// restarts; nil keeps them in memory only.
+	Replicas ReplicaStore
+	// DownAfter is how long a node may be out of reach before its replicas
+	// are re-created on the other nodes (30 s).
+	DownAfter time.Duration
+	// ManualPlacement turns off the automatic steps toward a healthy,
+	// balanced table: replicas then move only when told to.
+	ManualPlacement bool
 	// Retry is how long a request keeps looking for its group's leader
 	// (through elections) before it fails (3 s).
 	Retry  time.Duration
@@ -69,26 +78,33 @@ const MetaStorage = -1
 // routing of client requests to each group's leader, here or on another
 // node. Its methods are safe for concurrent use.
 type Node struct {
-	cfg     NodeConfig
-	log     *slog.Logger
-	table   *placement.Table
-	nodes   []placement.Node  // table.Nodes(), kept: the table hands out copies
-	pgroups []placement.Group // table.Groups(), likewise
-	self    int               // index of this node in the table
-	hints   []atomic.Uint64   // leader replica id last heard of, by group
-	tr      Transport
+	cfg   NodeConfig
+	log   *slog.Logger
+	view  atomic.Pointer[view] // the placement table this node follows
+	hints []atomic.Uint64      // leader replica id last heard of, by group
+	tr    Transport
 
 	// all holds this node's replica of every group, nil where it holds
 	// none: the data groups by number, then the metadata group (index
-	// meta). groups is all's data groups.
-	all    []*Group
-	groups []*Group
-	meta   int
-	reps   [][]int    // the nodes holding each group, preferred leader first
-	rids   [][]uint64 // their replica ids, alike
+	// meta). Replicas come and go as the table moves them (reconcile.go).
+	all     []atomic.Pointer[Group]
+	ngroups int // data groups
+	meta    int
 	// agreed is set once the metadata group holds the placement table and
-	// it is this node's (meta.go).
+	// this node follows it (meta.go).
 	agreed atomic.Bool
+
+	// Replicas started and stopped while the node runs, under repMu.
+	repMu   sync.Mutex
+	runCtx  context.Context
+	cancels []context.CancelFunc // by group, for the replicas running
+	founder bool                 // this node's first start: its replicas bootstrap their groups
+	store   ReplicaStore
+	held    map[int]uint64 // the replica id of each group held, as saved in store
+
+	// lastSeen is when each peer was last connected, by ID (reconcile.go).
+	seenMu   sync.Mutex
+	lastSeen map[string]time.Time
 
 	fwdMu   sync.Mutex
 	fwd     map[uint64]*forwarded // requests sent to other nodes, by id
@@ -98,10 +114,10 @@ type Node struct {
 
 	failed chan error // a replica whose storage failed; see Failed
 
-	// Heartbeats waiting for the next frame to each node, by node index
+	// Heartbeats waiting for the next frame to each node, by node ID
 	// (heartbeat.go), and how many were queued and frames sent.
 	hbMu     sync.Mutex
-	hbs      map[int][]byte
+	hbs      map[string][]byte
 	hbQueued atomic.Int64
 	hbFrames atomic.Int64
 
@@ -112,10 +128,57 @@ type Node struct {
 	wg      sync.WaitGroup
 }
 
+// view is a placement table with what the node derives from it. Node
+// indexes are valid only within one view: take one (Node.v) and use it
+// throughout a reply.
+type view struct {
+	table *placement.Table
+	nodes []placement.Node // table.Nodes(), kept: the table hands out copies
+	self  int              // this node's index, -1 when the table lacks it
+	// reps are the nodes holding each group (the metadata group last),
+	// preferred leader first, then the others, then those leaving; rids
+	// their replica ids, alike.
+	reps [][]int
+	rids [][]uint64
+}
+
+func newView(t *placement.Table, self string) *view {
+	v := &view{table: t, nodes: t.Nodes(), self: t.NodeIndex(self)}
+	groups := append(t.Groups(), t.MetaGroup())
+	v.reps = make([][]int, len(groups))
+	v.rids = make([][]uint64, len(groups))
+	for i, g := range groups {
+		v.reps[i] = append(slices.Clone(g.Replicas), g.Leaving...)
+		v.rids[i] = append(slices.Clone(g.IDs), g.LeavingIDs...)
+	}
+	return v
+}
+
+// nodeOf returns the index of the node that holds replica id of group g,
+// or -1.
+func (v *view) nodeOf(g int, id uint64) int {
+	if id == 0 {
+		return -1
+	}
+	if i := slices.Index(v.rids[g], id); i >= 0 {
+		return v.reps[g][i]
+	}
+	return -1
+}
+
+// group returns the table's description of group g, the metadata group
+// for g == meta.
+func (v *view) group(g, meta int) placement.Group {
+	if g == meta {
+		return v.table.MetaGroup()
+	}
+	return v.table.Group(g)
+}
+
 // forwarded is a request waiting for another node's answer.
 type forwarded struct {
 	r     *Request
-	to    int // the node it was sent to
+	to    string // the ID of the node it was sent to
 	group int
 	timer *time.Timer
 }
@@ -136,82 +199,143 @@ type inbound struct {
 }
 
 // NewNode opens this node's replicas. Call SetTransport, then Run.
+//
+// On the node's first start (its metadata log is empty) it bootstraps the
+// replicas cfg.Table gives it with their founding peers. Later it opens the
+// replicas its logs hold; the table the metadata group holds then tells it
+// which to add or remove (reconcile.go).
 func NewNode(cfg NodeConfig) (*Node, error) {
-	n := &Node{cfg: cfg, log: cfg.Logger, table: cfg.Table, fwd: make(map[uint64]*forwarded), hbs: make(map[int][]byte), failed: make(chan error, 1),
-		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial)}
+	n := &Node{cfg: cfg, log: cfg.Logger, fwd: make(map[uint64]*forwarded), hbs: make(map[string][]byte), failed: make(chan error, 1),
+		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time)}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
 	if n.cfg.Retry <= 0 {
 		n.cfg.Retry = 3 * time.Second
 	}
-	n.nodes, n.pgroups = cfg.Table.Nodes(), cfg.Table.Groups()
-	n.self = cfg.Table.NodeIndex(cfg.NodeID)
-	if n.self < 0 {
+	if n.cfg.DownAfter <= 0 {
+		n.cfg.DownAfter = 30 * time.Second
+	}
+	v := newView(cfg.Table, cfg.NodeID)
+	if v.self < 0 {
 		return nil, fmt.Errorf("cluster: node %q is not in the cluster", cfg.NodeID)
 	}
-	// Every data group, then the metadata group, which every node holds.
-	count := len(n.pgroups) + 1
-	n.all = make([]*Group, count)
-	n.reps = make([][]int, count)
-	n.rids = make([][]uint64, count)
+	n.view.Store(v)
+	n.ngroups = len(cfg.Table.Groups())
+	n.meta = n.ngroups
+	count := n.ngroups + 1
+	n.all = make([]atomic.Pointer[Group], count)
 	n.hints = make([]atomic.Uint64, count)
-	for g := range count {
-		if g < len(n.pgroups) {
-			n.reps[g] = n.pgroups[g].Replicas
-			for _, ni := range n.reps[g] {
-				n.rids[g] = append(n.rids[g], cfg.Table.ReplicaID(g, ni))
-			}
-		} else {
-			for ni := range n.nodes {
-				n.reps[g] = append(n.reps[g], ni)
-				n.rids[g] = append(n.rids[g], uint64(ni)+1)
+	n.cancels = make([]context.CancelFunc, count)
+
+	store := cfg.Replicas
+	if store == nil {
+		store = &memReplicas{}
+	}
+	n.store = store
+	held, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	// The metadata group's log is empty only on the node's first start:
+	// its replicas then bootstrap the groups the founding table gives it.
+	mst, mstate, err := cfg.OpenStorage(MetaStorage)
+	if err != nil {
+		return nil, err
+	}
+	n.founder = mstate.empty()
+	if n.founder || len(held) == 0 {
+		// First start, or a data dir from before replicas could move:
+		// the founding table's replicas, under their founding ids.
+		held = map[int]uint64{}
+		for g := range count {
+			if id, ok := v.group(g, n.meta).Holds(v.self); ok {
+				held[g] = id
 			}
 		}
-		me := slices.Index(n.reps[g], n.self)
-		if me < 0 {
+		if err := store.Save(held); err != nil {
+			return nil, err
+		}
+	}
+	for g := range count {
+		id, ok := held[g]
+		if !ok {
 			continue
 		}
-		sg := g
-		if g == len(n.pgroups) {
-			sg = MetaStorage
-		}
-		st, state, err := cfg.OpenStorage(sg)
-		if err != nil {
-			return nil, err
-		}
-		gc := cfg.Group
-		gc.ID, gc.ReplicaID, gc.Peers = g, n.rids[g][me], n.rids[g]
-		gc.Preferred = n.rids[g][0]
-		gc.Storage, gc.State, gc.Logger = st, state, n.log
-		gid := g
-		gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(gid, to, m) }
-		gc.OnLeader = func(lead uint64) { n.leaderChanged(gid, lead) }
-		gc.OnStorageError = func(err error) {
-			select {
-			case n.failed <- fmt.Errorf("group %d: %w", gid, err):
-			default:
+		st, state := mst, mstate
+		if g != n.meta {
+			if st, state, err = cfg.OpenStorage(g); err != nil {
+				return nil, err
 			}
 		}
-		grp, err := NewGroup(gc)
+		var peers []uint64
+		if n.founder {
+			peers = v.group(g, n.meta).IDs
+		}
+		grp, err := n.newReplica(g, id, peers, st, state)
 		if err != nil {
 			return nil, err
 		}
-		n.all[g] = grp
+		n.all[g].Store(grp)
 	}
-	n.groups = n.all[:len(n.pgroups)]
-	n.meta = len(n.pgroups)
+	n.held = held
 	return n, nil
+}
+
+// storageID is the number NodeConfig.OpenStorage is given for group g.
+func (n *Node) storageID(g int) int {
+	if g == n.meta {
+		return MetaStorage
+	}
+	return g
+}
+
+// newReplica returns this node's replica id of group g over st, which
+// recovered state; peers are the founding replicas when it bootstraps the
+// group, none when it joins it.
+func (n *Node) newReplica(g int, id uint64, peers []uint64, st Storage, state State) (*Group, error) {
+	gc := n.cfg.Group
+	gc.ID, gc.ReplicaID, gc.Peers = g, id, peers
+	gc.Storage, gc.State, gc.Logger = st, state, n.log
+	if g == n.meta {
+		gc.Logger = n.log.With("meta", true)
+	}
+	v := n.v()
+	if grp := v.group(g, n.meta); len(grp.IDs) > 0 {
+		gc.Preferred = grp.IDs[0]
+	}
+	gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(g, to, m) }
+	gc.OnLeader = func(lead uint64) { n.leaderChanged(g, lead) }
+	gc.OnStorageError = func(err error) {
+		select {
+		case n.failed <- fmt.Errorf("group %d: %w", g, err):
+		default:
+		}
+	}
+	grp, err := NewGroup(gc)
+	if err != nil {
+		return nil, err
+	}
+	if g := v.group(g, n.meta); slices.Contains(g.IDs, id) || slices.Contains(g.LeavingIDs, id) {
+		grp.SetMembers(g.IDs, g.IDs[0])
+	}
+	return grp, nil
 }
 
 // SetTransport sets the connections to the peers; call it before Run.
 func (n *Node) SetTransport(tr Transport) { n.tr = tr }
 
-// Table returns the placement table.
-func (n *Node) Table() *placement.Table { return n.table }
+// v returns the view the node follows now.
+func (n *Node) v() *view { return n.view.Load() }
 
-// Self returns this node's index in the table.
-func (n *Node) Self() int { return n.self }
+// Table returns the placement table the node follows now.
+func (n *Node) Table() *placement.Table { return n.v().table }
+
+// Groups returns the number of data groups.
+func (n *Node) Groups() int { return n.ngroups }
+
+// NodeID returns this node's ID.
+func (n *Node) NodeID() string { return n.cfg.NodeID }
 
 // Failed receives an error when one of the node's replicas stopped because
 // its storage failed to save. The node's groups share one log, so such a
@@ -221,18 +345,25 @@ func (n *Node) Self() int { return n.self }
 func (n *Node) Failed() <-chan error { return n.failed }
 
 // Group returns this node's replica of data group g, or nil.
-func (n *Node) Group(g int) *Group { return n.groups[g] }
+func (n *Node) Group(g int) *Group { return n.all[g].Load() }
+
+// local returns this node's replica of group g (data or meta), or nil.
+func (n *Node) local(g int) *Group { return n.all[g].Load() }
 
 // Run drives the node's replicas until ctx is done and waits for them.
 func (n *Node) Run(ctx context.Context) {
-	for _, g := range n.all {
-		if g != nil {
-			n.wg.Go(func() { g.Run(ctx) })
+	n.repMu.Lock()
+	n.runCtx = ctx
+	for g := range n.all {
+		if grp := n.local(g); grp != nil {
+			n.runReplica(g, grp)
 		}
 	}
+	n.repMu.Unlock()
 	n.wg.Go(func() { n.serveForwarded(ctx) })
 	n.wg.Go(func() { n.sendHeartbeats(max(n.cfg.Group.Tick/2, time.Millisecond), ctx.Done()) })
 	n.wg.Go(func() { n.agree(ctx) })
+	n.wg.Go(func() { n.reconcileLoop(ctx) })
 	<-ctx.Done()
 	n.closed.Store(true)
 	n.wg.Wait()
@@ -245,53 +376,51 @@ func (n *Node) Run(ctx context.Context) {
 	n.fwdMu.Unlock()
 }
 
-// nodeOf returns the index of the node that holds replica id of group g, or
-// -1.
-func (n *Node) nodeOf(g int, id uint64) int {
-	if id == 0 {
-		return -1
-	}
-	if i := slices.Index(n.rids[g], id); i >= 0 {
-		return n.reps[g][i]
-	}
-	return -1
+// runReplica runs grp, this node's replica of group g, until the node
+// stops or stopReplica stops it. repMu is held.
+func (n *Node) runReplica(g int, grp *Group) {
+	ctx, cancel := context.WithCancel(n.runCtx)
+	n.cancels[g] = cancel
+	n.wg.Go(func() { grp.Run(ctx) })
 }
 
-// Leader returns the index of the node believed to lead group g, or -1.
-func (n *Node) Leader(g int) int {
+// Leader returns the index in v of the node believed to lead group g, or
+// -1.
+func (n *Node) Leader(v *view, g int) int {
 	id := n.hints[g].Load()
-	if loc := n.all[g]; loc != nil {
+	if loc := n.local(g); loc != nil && !loc.Removed() {
 		id = loc.Leader()
 	}
-	return n.nodeOf(g, id)
+	return v.nodeOf(g, id)
 }
 
-// ClientAddr returns the advertised client address of node i, "" while
-// unknown.
-func (n *Node) ClientAddr(i int) string {
-	if i == n.self {
+// ClientAddr returns the advertised client address of node i of v, ""
+// while unknown.
+func (n *Node) ClientAddr(v *view, i int) string {
+	if i == v.self {
 		return n.cfg.Addr
 	}
 	if n.tr == nil {
 		return ""
 	}
-	return n.tr.Meta(n.nodes[i].ID)
+	return n.tr.Meta(v.nodes[i].ID)
 }
 
 func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
-	ni := n.nodeOf(g, to)
+	v := n.v()
+	ni := v.nodeOf(g, to)
 	if ni < 0 || n.tr == nil {
 		return false
 	}
+	dst := v.nodes[ni].ID
 	if coalescable(m) {
-		n.queueHeartbeat(ni, g, m)
+		n.queueHeartbeat(dst, g, m)
 		return true
 	}
 	b, err := proto.Marshal(m)
 	if err != nil {
 		return false
 	}
-	dst := n.nodes[ni].ID
 	if len(b) <= snapChunk {
 		return n.tr.Send(dst, peer.Frame{Kind: frameRaft, Group: uint32(g), Data: b})
 	}
@@ -356,7 +485,7 @@ func (n *Node) Handle(from string, f peer.Frame) {
 	}
 	switch f.Kind {
 	case frameRaft:
-		g := n.all[f.Group]
+		g := n.local(int(f.Group))
 		if g == nil {
 			return
 		}
@@ -413,38 +542,44 @@ func (n *Node) route(g int, r *Request) {
 		r.finish(nil, nil, ErrTryAgain)
 		return
 	}
-	loc := n.all[g]
+	loc := n.local(g)
 	if loc != nil && (r.Mode == Stale || loc.Leader() == loc.cfg.ReplicaID) {
 		loc.Submit(r)
 		return
 	}
-	target := n.Leader(g)
-	if target < 0 || target == n.self {
-		if loc == nil {
-			// Ask one of the group's nodes; it answers with its leader.
-			reps := n.reps[g]
-			target = reps[int(time.Now().UnixNano()%int64(len(reps)))]
-		} else {
+	v := n.v()
+	target := n.Leader(v, g)
+	if target < 0 || target == v.self {
+		// Ask another of the group's nodes; it answers with its leader.
+		// A local replica that knows of none may be in an election, or
+		// removed from the group and deaf to it.
+		var others []int
+		for _, ni := range v.reps[g] {
+			if ni != v.self {
+				others = append(others, ni)
+			}
+		}
+		if len(others) == 0 || (loc != nil && target == v.self) {
 			r.finish(nil, nil, ErrTryAgain)
 			return
 		}
+		target = others[int(time.Now().UnixNano()%int64(len(others)))]
 	}
-	if !n.tr.Connected(n.nodes[target].ID) {
+	if target == v.self || !n.tr.Connected(v.nodes[target].ID) {
 		// The leader we know of is unreachable: most likely it died and
 		// an election is under way. Nothing was sent, so wait and retry.
 		n.hints[g].Store(0)
 		r.finish(nil, nil, ErrTryAgain)
 		return
 	}
-	n.forward(target, g, r)
+	n.forward(v.nodes[target].ID, g, r)
 }
 
 // PeerDown ends the requests forwarded to the node with ID id, whose
 // connection was lost: their outcome is unknown for writes, and reads are
 // retried. Wire it to the transport's disconnect notice.
 func (n *Node) PeerDown(id string) {
-	ni := n.table.NodeIndex(id)
-	n.abandon(func(f *forwarded) bool { return f.to == ni })
+	n.abandon(func(f *forwarded) bool { return f.to == id })
 }
 
 // leaderChanged ends the requests forwarded for group g to a node that no
@@ -455,8 +590,12 @@ func (n *Node) leaderChanged(g int, lead uint64) {
 	if lead == 0 {
 		return
 	}
-	ni := n.nodeOf(g, lead)
-	n.abandon(func(f *forwarded) bool { return f.group == g && f.to != ni })
+	v := n.v()
+	to := ""
+	if ni := v.nodeOf(g, lead); ni >= 0 {
+		to = v.nodes[ni].ID
+	}
+	n.abandon(func(f *forwarded) bool { return f.group == g && f.to != to })
 }
 
 // abandon ends the forwarded requests that match.
@@ -482,7 +621,7 @@ func (n *Node) abandon(match func(*forwarded) bool) {
 
 // forward sends r to node target and arranges for its answer, or for
 // ErrUnknown (writes) or ErrTryAgain (reads) when none comes in time.
-func (n *Node) forward(target, g int, r *Request) {
+func (n *Node) forward(target string, g int, r *Request) {
 	n.fwdMu.Lock()
 	n.fwdNext++
 	id := n.fwdNext
@@ -496,7 +635,7 @@ func (n *Node) forward(target, g int, r *Request) {
 	b = appendU64(b, id)
 	b = append(b, byte(r.Mode), byte(r.Proto))
 	b = appendCommands(b, r.Cmds)
-	if !n.tr.Send(n.nodes[target].ID, peer.Frame{Kind: frameForward, Group: uint32(g), Data: b}) {
+	if !n.tr.Send(target, peer.Frame{Kind: frameForward, Group: uint32(g), Data: b}) {
 		if n.take(id) != nil {
 			f.timer.Stop()
 			r.finish(nil, nil, ErrTryAgain) // never sent: safe to retry
@@ -595,7 +734,7 @@ func (n *Node) serveOne(in inbound) {
 		return
 	}
 	idb := in.f.Data[:8]
-	g := n.all[in.f.Group]
+	g := n.local(int(in.f.Group))
 	if g == nil {
 		n.replyForward(in.from, in.f.Group, idb, nil, nil, ErrNotLeader)
 		return
@@ -610,7 +749,7 @@ func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends 
 		return
 	}
 	var hint uint64
-	if loc := n.all[g]; loc != nil {
+	if loc := n.local(int(g)); loc != nil && !loc.Removed() {
 		hint = loc.Leader()
 	} else {
 		hint = n.hints[g].Load()

@@ -111,8 +111,8 @@ func startTestNodesShards(t *testing.T, seed int64, edit func(*GroupConfig), las
 		// election; wait for that, so that tests do not run through it.
 		eventually(t, "leaders to spread", func() bool {
 			seen := map[int]bool{}
-			for g := range tn.nodes[0].groups {
-				seen[tn.nodes[0].Leader(g)] = true
+			for g := range tn.nodes[0].Groups() {
+				seen[tn.nodes[0].Leader(tn.nodes[0].v(), g)] = true
 			}
 			return len(seen) == len(tn.nodes)
 		})
@@ -125,7 +125,7 @@ func startTestNodesShards(t *testing.T, seed int64, edit func(*GroupConfig), las
 func TestNodesAgreeOnPlacement(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
 	for i, n := range tn.nodes {
-		got, err := n.call(n.meta, Read, "GET", placementKey)
+		got, err := n.call(n.meta, Read, []string{"GET", placementKey})
 		if want := describe(n.Table()); err != nil || bulkValue(string(got)) != want {
 			t.Fatalf("n%d reads placement %q, %v, want %q", i+1, got, err, want)
 		}
@@ -136,7 +136,7 @@ func TestNodesAgreeOnPlacement(t *testing.T) {
 	odd := startTestNodes(t, testSeed(t), nil, 2, false)
 	var recorded string
 	eventually(t, "a table to be recorded", func() bool {
-		got, err := odd.nodes[0].call(odd.nodes[0].meta, Read, "GET", placementKey)
+		got, err := odd.nodes[0].call(odd.nodes[0].meta, Read, []string{"GET", placementKey})
 		recorded = bulkValue(string(got))
 		return err == nil && recorded != ""
 	})
@@ -198,8 +198,8 @@ func TestNodesServeAnyKeyFromAnyNode(t *testing.T) {
 	// Leaders end up one per node.
 	eventually(t, "leaders to spread", func() bool {
 		seen := map[int]bool{}
-		for g := range tn.nodes[0].groups {
-			seen[tn.nodes[0].Leader(g)] = true
+		for g := range tn.nodes[0].Groups() {
+			seen[tn.nodes[0].Leader(tn.nodes[0].v(), g)] = true
 		}
 		return len(seen) == 3
 	})
@@ -226,8 +226,8 @@ func TestNodesSnapshotInParts(t *testing.T) {
 	}
 	tn.net.Heal()
 	eventually(t, "n3 to catch up", func() bool {
-		for g, loc := range tn.nodes[2].groups {
-			if loc.Status().Applied < tn.nodes[0].groups[g].Status().Applied {
+		for g := range tn.nodes[2].Groups() {
+			if tn.nodes[2].Group(g).Status().Applied < tn.nodes[0].Group(g).Status().Applied {
 				return false
 			}
 		}
@@ -395,8 +395,8 @@ func TestNodesCoalesceHeartbeats(t *testing.T) {
 	tn := startTestNodesShards(t, testSeed(t), nil, 1, true, shards)
 	eventually(t, "every group to be led by its preferred replica", func() bool {
 		n := tn.nodes[0]
-		for g := range n.groups {
-			if n.Leader(g) != n.reps[g][0] {
+		for g := range n.Groups() {
+			if v := n.v(); n.Leader(v, g) != v.reps[g][0] {
 				return false
 			}
 		}
@@ -405,8 +405,8 @@ func TestNodesCoalesceHeartbeats(t *testing.T) {
 	terms := func() []uint64 {
 		var ts []uint64
 		for _, n := range tn.nodes {
-			for _, g := range n.groups {
-				ts = append(ts, g.Status().Term)
+			for g := range n.Groups() {
+				ts = append(ts, n.Group(g).Status().Term)
 			}
 		}
 		return ts

@@ -207,7 +207,7 @@ type pending struct {
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
 	return &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg.Password == "",
-		reqs: make([]*pending, len(s.node.groups)), done: make(chan struct{}, len(s.node.groups))}
+		reqs: make([]*pending, s.node.ngroups), done: make(chan struct{}, s.node.ngroups)}
 }
 
 func (c *clientConn) serve() {
@@ -365,7 +365,7 @@ func (c *clientConn) handle(args [][]byte) {
 			c.localError("CROSSSLOT Keys in request don't hash to the same slot")
 			return
 		}
-		c.add(c.s.node.table.GroupOf(s), args, spec.Flags&command.ReadOnly == 0)
+		c.add(c.s.node.Table().GroupOf(s), args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
 		if !c.clusterOnly(spec, args) {
@@ -560,7 +560,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 		}
 		c.out.AppendRaw([]byte("\n"))
 	default:
-		c.add(c.s.node.table.GroupOfKey(args[1]), args, spec.Flags&command.ReadOnly == 0)
+		c.add(c.s.node.Table().GroupOfKey(args[1]), args, spec.Flags&command.ReadOnly == 0)
 	}
 }
 

@@ -1,0 +1,506 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/data-cluster/data-cluster/internal/peer"
+	"github.com/data-cluster/data-cluster/internal/placement"
+)
+
+// reachTransport is a node's end of a peer.Network whose Connected tells
+// the truth: a peer stopped, isolated or partitioned away is not.
+type reachTransport struct {
+	peer.Sender
+	net   *peer.Network
+	self  string
+	addrs map[string]string
+}
+
+func (r reachTransport) Connected(id string) bool { return r.net.Reachable(r.self, id) }
+func (r reachTransport) Meta(id string) string    { return r.addrs[id] }
+
+// memCluster is a cluster of nodes in one process whose logs survive a
+// node's stop, so that nodes can be stopped and started again.
+type memCluster struct {
+	t     *testing.T
+	seed  int64
+	net   *peer.Network
+	table *placement.Table
+	cfg   NodeConfig // the template of every node's
+	addrs map[string]string
+
+	mu     sync.Mutex
+	nodes  map[string]*Node
+	stops  map[string]func()
+	stores map[string]map[int]*MemStorage
+	reps   map[string]*memReplicas
+}
+
+// newMemCluster starts nodes n1..n<count> holding shards groups of three
+// replicas. edit, when not nil, changes the nodes' configuration.
+func newMemCluster(t *testing.T, seed int64, count, shards int, edit func(*NodeConfig)) *memCluster {
+	t.Helper()
+	var nodes []placement.Node
+	c := &memCluster{t: t, seed: seed, net: peer.NewNetwork(seed), addrs: map[string]string{},
+		nodes: map[string]*Node{}, stops: map[string]func(){}, stores: map[string]map[int]*MemStorage{}, reps: map[string]*memReplicas{}}
+	for i := range count {
+		id := fmt.Sprintf("n%d", i+1)
+		nodes = append(nodes, placement.Node{ID: id, PeerAddr: fmt.Sprintf("p%d:1", i+1)})
+		c.addrs[id] = fmt.Sprintf("127.0.0.1:%d", i+1)
+	}
+	var err error
+	if c.table, err = placement.New(1, nodes, shards, 3, 64); err != nil {
+		t.Fatal(err)
+	}
+	gc := DefaultGroupConfig()
+	gc.Tick = 10 * time.Millisecond
+	gc.WriteTimeout = 500 * time.Millisecond
+	gc.SnapshotEntries, gc.CompactKeep = 200, 20
+	c.cfg = NodeConfig{Table: c.table, Group: gc, Retry: 2 * time.Second, DownAfter: time.Hour}
+	if edit != nil {
+		edit(&c.cfg)
+	}
+	for _, nd := range nodes {
+		c.start(nd.ID)
+	}
+	t.Cleanup(func() {
+		c.mu.Lock()
+		stops := slices.Collect(mapsValues(c.stops))
+		c.mu.Unlock()
+		for _, stop := range stops {
+			stop()
+		}
+		c.net.Close()
+	})
+	c.waitTable("every group to have a leader", func(*placement.Table) bool {
+		for _, id := range c.running() {
+			if !c.node(id).State() {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+func mapsValues[K comparable, V any](m map[K]V) func(func(V) bool) {
+	return func(yield func(V) bool) {
+		for _, v := range m {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// start runs node id from what its logs hold.
+func (c *memCluster) start(id string) {
+	c.t.Helper()
+	c.mu.Lock()
+	if c.stores[id] == nil {
+		c.stores[id] = map[int]*MemStorage{}
+		c.reps[id] = &memReplicas{}
+	}
+	stores := c.stores[id]
+	cfg := c.cfg
+	cfg.NodeID, cfg.Addr, cfg.Replicas = id, c.addrs[id], c.reps[id]
+	cfg.Logger = slog.Default().With("node", id)
+	c.mu.Unlock()
+	cfg.OpenStorage = func(g int) (Storage, State, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if stores[g] == nil {
+			stores[g] = &MemStorage{}
+		}
+		return stores[g], stores[g].State(), nil
+	}
+	n, err := NewNode(cfg)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n.SetTransport(reachTransport{Sender: c.net.Join(id, n), net: c.net, self: id, addrs: c.addrs})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.Run(ctx)
+	}()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nodes[id] = n
+	c.stops[id] = func() {
+		c.net.Leave(id)
+		cancel()
+		<-done
+	}
+}
+
+// stop stops node id, whose logs stay for a later start.
+func (c *memCluster) stop(id string) {
+	c.mu.Lock()
+	stop := c.stops[id]
+	delete(c.stops, id)
+	delete(c.nodes, id)
+	c.mu.Unlock()
+	stop()
+}
+
+func (c *memCluster) node(id string) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[id]
+}
+
+// running returns the IDs of the nodes running, sorted.
+func (c *memCluster) running() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for id := range c.nodes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// waitTable waits until cond holds of the table every running node
+// follows (the same epoch on all), failing the test after 20 s.
+func (c *memCluster) waitTable(what string, cond func(*placement.Table) bool) *placement.Table {
+	c.t.Helper()
+	var t *placement.Table
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		t = nil
+		same := true
+		for _, id := range c.running() {
+			nt := c.node(id).Table()
+			if t != nil && nt.Epoch() != t.Epoch() {
+				same = false
+			}
+			t = nt
+		}
+		if same && t != nil && cond(t) {
+			return t
+		}
+		if time.Now().After(deadline) {
+			var epochs []string
+			for _, id := range c.running() {
+				epochs = append(epochs, fmt.Sprintf("%s:%d", id, c.node(id).Table().Epoch()))
+			}
+			c.t.Fatalf("seed %d: timed out waiting for %s (epochs %v)", c.seed, what, epochs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// settled reports whether no group of t is moving.
+func settled(t *placement.Table) bool {
+	if t.MetaGroup().Moving() {
+		return false
+	}
+	for _, g := range t.Groups() {
+		if g.Moving() {
+			return false
+		}
+	}
+	return true
+}
+
+// do runs one command through node id.
+func (c *memCluster) do(id string, mode Mode, args ...string) (string, error) {
+	n := c.node(id)
+	if n == nil {
+		return "", ErrStopped
+	}
+	cmd := make([][]byte, len(args))
+	for j, a := range args {
+		cmd[j] = []byte(a)
+	}
+	ch := make(chan result, 1)
+	n.Do(n.Table().GroupOfKey(cmd[1]), &Request{Cmds: [][][]byte{cmd}, Proto: 2, Mode: mode, Done: func(reply []byte, _ []int, err error) {
+		ch <- result{string(reply), err}
+	}})
+	r := <-ch
+	return r.s, r.err
+}
+
+type result struct {
+	s   string
+	err error
+}
+
+// holds reports which running nodes hold a local replica of group g.
+func (c *memCluster) holds(g int) []string {
+	var ids []string
+	for _, id := range c.running() {
+		if c.node(id).local(g) != nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// tableHolders returns the nodes t gives a replica of data group g.
+func tableHolders(t *placement.Table, g int) []string {
+	nodes := t.Nodes()
+	var ids []string
+	for _, r := range t.Group(g).Replicas {
+		ids = append(ids, nodes[r].ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// registers runs clients that write and read registers through random
+// running nodes until stop is closed, and returns a function that waits
+// for them and checks the history, with a final read of every register,
+// for linearizability.
+func (c *memCluster) registers(stop <-chan struct{}, clients int) func() {
+	var (
+		mu  sync.Mutex
+		ops []porcupine.Operation
+		wg  sync.WaitGroup
+	)
+	start := time.Now()
+	now := func() int64 { return int64(time.Since(start)) }
+	for cl := range clients {
+		rng := rand.New(rand.NewPCG(uint64(c.seed), uint64(cl)))
+		wg.Go(func() {
+			for i := 0; i < 100000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ids := c.running()
+				node := ids[rng.IntN(len(ids))]
+				in := regIn{key: fmt.Sprintf("r{%d}", rng.IntN(12))}
+				call := now()
+				var out string
+				if rng.IntN(2) == 0 {
+					in.write, in.value = true, fmt.Sprintf("%d.%d", cl, i)
+					if _, err := c.do(node, Write, "SET", in.key, in.value); err != nil {
+						mu.Lock()
+						ops = append(ops, porcupine.Operation{ClientId: cl, Input: in, Call: call, Return: 1 << 62})
+						mu.Unlock()
+						continue
+					}
+				} else {
+					r, err := c.do(node, Read, "GET", in.key)
+					if err != nil {
+						continue
+					}
+					out = bulkValue(r)
+				}
+				ret := now()
+				mu.Lock()
+				ops = append(ops, porcupine.Operation{ClientId: cl, Input: in, Output: out, Call: call, Return: ret})
+				mu.Unlock()
+			}
+		})
+	}
+	return func() {
+		c.t.Helper()
+		wg.Wait()
+		// Every register read once more at the end: a write lost in a
+		// move shows as a read that no history explains.
+		for k := range 12 {
+			in := regIn{key: fmt.Sprintf("r{%d}", k)}
+			var r string
+			var err error
+			call := now()
+			for try := 0; try < 50; try++ {
+				ids := c.running()
+				if r, err = c.do(ids[try%len(ids)], Read, "GET", in.key); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				c.t.Fatalf("seed %d: final read of %s: %v", c.seed, in.key, err)
+			}
+			ops = append(ops, porcupine.Operation{ClientId: clients, Input: in, Output: bulkValue(r), Call: call, Return: now()})
+		}
+		known := 0
+		for _, op := range ops {
+			if op.Return != 1<<62 {
+				known++
+			}
+		}
+		c.t.Logf("%d operations, %d with a known outcome", len(ops), known)
+		if known < 100 {
+			c.t.Fatalf("seed %d: only %d operations completed: the cluster did not serve during the moves", c.seed, known)
+		}
+		if !porcupine.CheckOperations(regModel, ops) {
+			c.t.Fatalf("seed %d: the register history is not linearizable", c.seed)
+		}
+	}
+}
+
+// Moving every group's replica to a fourth node while clients write and
+// read: each move adds a learner, catches it up, and swaps it in by a
+// joint change; the history stays linearizable and the old replicas are
+// dropped.
+func TestNodesMoveReplicasUnderLoad(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 4, 3, func(cfg *NodeConfig) { cfg.ManualPlacement = true })
+	stop := make(chan struct{})
+	check := c.registers(stop, 4)
+	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	for round := range 4 {
+		for g := range 3 {
+			tb := c.node("n1").Table()
+			nodes := tb.Nodes()
+			grp := tb.Group(g)
+			from := nodes[grp.Replicas[rng.IntN(len(grp.Replicas))]].ID
+			var to string
+			for _, nd := range nodes {
+				if _, held := grp.Holds(tb.NodeIndex(nd.ID)); !held {
+					to = nd.ID
+				}
+			}
+			via := c.running()[rng.IntN(4)]
+			if err := c.node(via).MoveReplica(g, from, to); err != nil {
+				t.Fatalf("seed %d round %d: move group %d from %s to %s: %v", seed, round, g, from, to, err)
+			}
+			after := c.waitTable(fmt.Sprintf("group %d's move from %s to %s", g, from, to), settled)
+			want := tableHolders(after, g)
+			if slices.Contains(want, from) || !slices.Contains(want, to) {
+				t.Fatalf("seed %d: group %d holders %v after moving from %s to %s", seed, g, want, from, to)
+			}
+			eventually(t, fmt.Sprintf("group %d's replicas to be on %v", g, want), func() bool {
+				return slices.Equal(c.holds(g), want)
+			})
+		}
+	}
+	close(stop)
+	check()
+	// Moves are refused while one runs, and to a node that holds the group.
+	tb := c.node("n1").Table()
+	grp := tb.Group(0)
+	nodes := tb.Nodes()
+	if err := c.node("n1").MoveReplica(0, nodes[grp.Replicas[0]].ID, nodes[grp.Replicas[1]].ID); !errors.Is(err, placement.ErrChange) {
+		t.Fatalf("move to a node that holds the group: %v, want ErrChange", err)
+	}
+	if got := c.node("n1").Table().Epoch(); got != tb.Epoch() {
+		t.Fatalf("a refused move changed the table: epoch %d, was %d", got, tb.Epoch())
+	}
+}
+
+// A node that stays down past DownAfter has its replicas re-created on the
+// others; when it comes back, its surplus copies are dropped and replicas
+// spread over it again.
+func TestNodesHealDownNode(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 4, 4, func(cfg *NodeConfig) { cfg.DownAfter = 300 * time.Millisecond })
+	stop := make(chan struct{})
+	check := c.registers(stop, 3)
+	victim := c.node("n1").Table().Nodes()[c.node("n1").Table().Group(0).Replicas[0]].ID
+	c.stop(victim)
+	healed := c.waitTable(victim+"'s replicas to move to the others", func(t *placement.Table) bool {
+		for g := range 4 {
+			if slices.Contains(tableHolders(t, g), victim) {
+				return false
+			}
+		}
+		return settled(t)
+	})
+	for g := range 4 {
+		if h := tableHolders(healed, g); len(h) != 3 || slices.Contains(h, victim) {
+			t.Fatalf("seed %d: group %d on %v after healing", seed, g, h)
+		}
+	}
+	c.start(victim)
+	c.waitTable("replicas to spread over "+victim+" again", func(t *placement.Table) bool {
+		_, more := t.Plan(func(string) bool { return false })
+		back := false
+		for g := range 4 {
+			back = back || slices.Contains(tableHolders(t, g), victim)
+		}
+		return settled(t) && !more && back
+	})
+	final := c.node(victim).Table()
+	for g := range 4 {
+		want := tableHolders(final, g)
+		eventually(t, fmt.Sprintf("group %d's replicas to be on %v", g, want), func() bool {
+			return slices.Equal(c.holds(g), want)
+		})
+	}
+	close(stop)
+	check()
+}
+
+// Removing a node drains it: its replicas, the metadata group's too, move
+// to the others, then it leaves the table. Removing one more, which would
+// leave too few nodes for three replicas, is refused.
+func TestNodesRemoveNode(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 4, 3, nil)
+	stop := make(chan struct{})
+	check := c.registers(stop, 3)
+	if err := c.node("n2").RemoveNode("n4"); err != nil {
+		t.Fatal(err)
+	}
+	after := c.waitTable("n4 to leave the table", func(t *placement.Table) bool {
+		return t.NodeIndex("n4") < 0 && settled(t)
+	})
+	meta := after.MetaGroup()
+	if len(after.Nodes()) != 3 || len(meta.Replicas) != 3 {
+		t.Fatalf("after removing n4: %d nodes, metadata group on %v", len(after.Nodes()), meta.Replicas)
+	}
+	eventually(t, "n4 to drop its replicas", func() bool {
+		for g := range c.node("n4").all {
+			if c.node("n4").local(g) != nil {
+				return false
+			}
+		}
+		return true
+	})
+	close(stop)
+	check()
+	epoch := after.Epoch()
+	err := c.node("n1").RemoveNode("n3")
+	if !errors.Is(err, placement.ErrChange) || !strings.Contains(err.Error(), "would leave 2 nodes") {
+		t.Fatalf("removing a third node of three: %v", err)
+	}
+	if err := c.node("n1").MoveReplica(0, "n1", "n4"); !errors.Is(err, placement.ErrChange) {
+		t.Fatalf("move to a removed node: %v", err)
+	}
+	if got := c.node("n1").Table().Epoch(); got != epoch {
+		t.Fatalf("refused changes changed the table: epoch %d, was %d", got, epoch)
+	}
+}
+
+// A move to a node that is down is refused before anything changes.
+func TestNodesMoveToDownNode(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 4, 1, func(cfg *NodeConfig) { cfg.ManualPlacement = true })
+	tb := c.node("n1").Table()
+	grp := tb.Group(0)
+	var spare string
+	for _, nd := range tb.Nodes() {
+		if _, held := grp.Holds(tb.NodeIndex(nd.ID)); !held {
+			spare = nd.ID
+		}
+	}
+	from := tb.Nodes()[grp.Replicas[0]].ID
+	via := tb.Nodes()[grp.Replicas[1]].ID
+	c.stop(spare)
+	err := c.node(via).MoveReplica(0, from, spare)
+	if !errors.Is(err, ErrNodeDown) {
+		t.Fatalf("move to stopped %s: %v, want ErrNodeDown", spare, err)
+	}
+	if got := c.node(via).Table().Epoch(); got != tb.Epoch() {
+		t.Fatalf("a refused move changed the table: epoch %d, was %d", got, tb.Epoch())
+	}
+}
