@@ -20,7 +20,7 @@ VOLUME /data
 ENV DATA_CLUSTER_DATA_DIR=/data
 
 # Defaults for a container, which flags override: clients on port 7001 of
-# every interface. A cluster node also needs --node-id, --peer-addr (e.g.
+# every IPv4 interface. A cluster node also needs --node-id, --peer-addr (e.g.
 # 0.0.0.0:17001), --initial-cluster and --advertise-addr (a name or address
 # clients can reach).
 ENV DATA_CLUSTER_ADDR=0.0.0.0:7001

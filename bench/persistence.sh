@@ -11,7 +11,9 @@
 #
 # Usage: bench/persistence.sh            (takes about 10 minutes)
 #        ROUNDS=3 LOAD_KEYS=1000000 bench/persistence.sh
-# Installs redis-server, redis-tools and time with apt-get when missing.
+# Installs redis-server, redis-tools and GNU time with apt-get when missing.
+# The servers run one after the other on a free port of 127.0.0.1, or on
+# PORT when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +23,21 @@ RANGE=${RANGE:-1000000}        # redis-benchmark -r: random keys among this many
 VALUE=${VALUE:-16}             # redis-benchmark -d: value size
 ROUNDS=${ROUNDS:-1}            # repeat the throughput table; the median is shown
 LOAD_KEYS=${LOAD_KEYS-"1000000 10000000"}
-PORT=${PORT:-17400}
 SHARDS=${SHARDS:-3}
+
+# free_port prints a TCP port on 127.0.0.1 that nothing listens on (as in
+# bench/lib.sh, whose work directory and cleanup this script does not use).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+PORT=${PORT:-$(free_port)}
 
 install() {
 	local sudo=""

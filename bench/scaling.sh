@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Throughput of data-cluster against shard count and connection count, with
 # redis-benchmark (installed if missing). Each cell is the median of ROUNDS
-# runs of SET and GET.
+# runs of SET and GET. data-cluster runs with its defaults but for
+# --router-queue 65536 --shard-queue 65536, so that no request is answered
+# BUSY: -c 200 -P 16 puts 3,200 commands in flight, more than the default
+# router capacity of 2,048.
 #
 # Usage: bench/scaling.sh [rounds]   (default 3)
 # Environment: REQUESTS (200000), PIPELINE (16), SHARDS ("1 2 3 4 8"),

@@ -56,49 +56,50 @@ func (c clusterOptions) enabled() bool { return c.initialCluster != "" }
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // validate checks the cluster flags against each other; the placement table
-// checks the rest.
+// checks the rest. Errors name each value as it was given (o.from).
 func (c clusterOptions) validate(o options) error {
+	n := o.from.name
 	if !c.enabled() {
 		if c.nodeID != "" || c.peerAddr != "" {
-			return errors.New("--node-id and --peer-addr need --initial-cluster")
+			return fmt.Errorf("%s and %s need %s", n("node-id"), n("peer-addr"), n("initial-cluster"))
 		}
 		return nil
 	}
 	switch {
 	case !nodeIDPattern.MatchString(c.nodeID):
-		return fmt.Errorf("invalid value %q for --node-id: use 1 to 64 letters, digits, '-' or '_'", c.nodeID)
+		return fmt.Errorf("invalid value %q for %s: use 1 to 64 letters, digits, '-' or '_'", c.nodeID, n("node-id"))
 	case c.peerAddr == "":
-		return errors.New("--peer-addr is required with --initial-cluster")
+		return fmt.Errorf("--peer-addr is required with %s", n("initial-cluster"))
 	case o.persist.dataDir == "":
-		return errors.New("--data-dir is required with --initial-cluster")
+		return fmt.Errorf("--data-dir is required with %s", n("initial-cluster"))
 	case o.addr == "":
-		return errors.New("--addr is required with --initial-cluster")
+		return fmt.Errorf("--addr is required with %s", n("initial-cluster"))
 	case c.replicas < 1:
-		return fmt.Errorf("invalid value %d for --replicas: must be at least 1", c.replicas)
+		return fmt.Errorf("invalid value %d for %s: must be at least 1", c.replicas, n("replicas"))
 	case c.snapshotCount < 100 || c.snapshotCount > 100_000_000:
-		return fmt.Errorf("invalid value %d for --snapshot-count: must be between 100 and 100000000", c.snapshotCount)
+		return fmt.Errorf("invalid value %d for %s: must be between 100 and 100000000", c.snapshotCount, n("snapshot-count"))
 	case c.nodeDownAfter < time.Second:
-		return fmt.Errorf("invalid value %v for --node-down-after: must be at least 1s", c.nodeDownAfter)
+		return fmt.Errorf("invalid value %v for %s: must be at least 1s", c.nodeDownAfter, n("node-down-after"))
 	case c.placement != "auto" && c.placement != "manual":
-		return fmt.Errorf("invalid value %q for --placement: use auto or manual", c.placement)
+		return fmt.Errorf("invalid value %q for %s: use auto or manual", c.placement, n("placement"))
 	case o.sec.tlsAddr != "":
-		return errors.New("--tls-addr is not supported with --initial-cluster yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes")
+		return fmt.Errorf("%s is not supported with %s yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes", n("tls-addr"), n("initial-cluster"))
 	case o.sec.maxMemory != 0:
-		return errors.New("--maxmemory is not supported with --initial-cluster: eviction would differ between replicas")
+		return fmt.Errorf("%s is not supported with %s: eviction would differ between replicas", n("maxmemory"), n("initial-cluster"))
 	}
 	if _, _, err := net.SplitHostPort(c.peerAddr); err != nil {
-		return fmt.Errorf("invalid value %q for --peer-addr: %v", c.peerAddr, err)
+		return fmt.Errorf("invalid value %q for %s: %v", c.peerAddr, n("peer-addr"), err)
 	}
 	nodes, err := placement.ParseInitialCluster(c.initialCluster)
 	if err != nil {
-		return fmt.Errorf("invalid value for --initial-cluster: %v", err)
+		return fmt.Errorf("invalid value for %s: %v", n("initial-cluster"), err)
 	}
 	found := false
-	for _, n := range nodes {
-		found = found || n.ID == c.nodeID
+	for _, nd := range nodes {
+		found = found || nd.ID == c.nodeID
 	}
 	if !found {
-		return fmt.Errorf("--node-id %q is not in --initial-cluster", c.nodeID)
+		return fmt.Errorf("%s %q is not in %s", n("node-id"), c.nodeID, n("initial-cluster"))
 	}
 	if _, err := placement.New(1, nodes, o.shards, c.replicas, o.vnodes); err != nil {
 		return err
@@ -180,7 +181,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	}
 	var ptls *tls.Config // mutual TLS between the nodes, with the CA of --tls-ca
 	if opts.sec.tlsCert != "" {
-		if ptls, err = opts.sec.tlsConfig(); err != nil {
+		if ptls, err = opts.sec.tlsConfig(opts.from); err != nil {
 			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 			return exitUsage
 		}
@@ -226,12 +227,12 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		return exitError
 	}
 
-	ln, err := net.Listen("tcp", opts.addr)
+	ln, err := listenTCP(opts.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
 	}
-	pln, err := net.Listen("tcp", co.peerAddr)
+	pln, err := listenTCP(co.peerAddr)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)

@@ -41,23 +41,25 @@ var logLevels = map[string]slog.Level{
 	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
 }
 
-func (o obsOptions) validate() error {
+// validate checks the values; from names them in errors.
+func (o obsOptions) validate(from source) error {
+	n := from.name
 	if o.metricsAddr != "" {
 		if _, _, err := net.SplitHostPort(o.metricsAddr); err != nil {
-			return fmt.Errorf("invalid value %q for --metrics-addr: %v", o.metricsAddr, err)
+			return fmt.Errorf("invalid value %q for %s: %v", o.metricsAddr, n("metrics-addr"), err)
 		}
 	}
 	if o.slowlogSlowerThan < -1 {
-		return fmt.Errorf("invalid value %d for --slowlog-log-slower-than: must be -1 (off) or more", o.slowlogSlowerThan)
+		return fmt.Errorf("invalid value %d for %s: must be -1 (off) or more", o.slowlogSlowerThan, n("slowlog-log-slower-than"))
 	}
 	if o.slowlogMaxLen < 0 || o.slowlogMaxLen > maxSlowlogLen {
-		return fmt.Errorf("invalid value %d for --slowlog-max-len: must be between 0 and %d", o.slowlogMaxLen, maxSlowlogLen)
+		return fmt.Errorf("invalid value %d for %s: must be between 0 and %d", o.slowlogMaxLen, n("slowlog-max-len"), maxSlowlogLen)
 	}
 	if _, ok := logLevels[strings.ToLower(o.logLevel)]; !ok {
-		return fmt.Errorf("invalid value %q for --log-level: must be debug, info, warn or error", o.logLevel)
+		return fmt.Errorf("invalid value %q for %s: must be debug, info, warn or error", o.logLevel, n("log-level"))
 	}
 	if f := strings.ToLower(o.logFormat); f != "text" && f != "json" {
-		return fmt.Errorf("invalid value %q for --log-format: must be text or json", o.logFormat)
+		return fmt.Errorf("invalid value %q for %s: must be text or json", o.logFormat, n("log-format"))
 	}
 	return nil
 }
@@ -83,7 +85,7 @@ func (o obsOptions) listenMetrics() (net.Listener, error) {
 	if o.metricsAddr == "" {
 		return nil, nil
 	}
-	ln, err := net.Listen("tcp", o.metricsAddr)
+	ln, err := listenTCP(o.metricsAddr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s for metrics: %v", o.metricsAddr, err)
 	}

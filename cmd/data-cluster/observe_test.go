@@ -26,7 +26,7 @@ func TestObsFlagErrors(t *testing.T) {
 		{[]string{"--slowlog-max-len", "2000000"}, nil, "invalid value 2000000 for --slowlog-max-len"},
 		{[]string{"--log-level", "loud"}, nil, `invalid value "loud" for --log-level`},
 		{[]string{"--log-format", "xml"}, nil, `invalid value "xml" for --log-format`},
-		{nil, map[string]string{"DATA_CLUSTER_LOG_FORMAT": "yaml"}, `invalid value "yaml" for --log-format`},
+		{nil, map[string]string{"DATA_CLUSTER_LOG_FORMAT": "yaml"}, `invalid value "yaml" for DATA_CLUSTER_LOG_FORMAT`},
 		{nil, map[string]string{"DATA_CLUSTER_SLOWLOG_MAX_LEN": "lots"}, `invalid value "lots" for DATA_CLUSTER_SLOWLOG_MAX_LEN`},
 	}
 	for _, tt := range tests {

@@ -24,15 +24,16 @@ func (p *persistOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.dataDir, "data-dir", "", "directory where each shard keeps a write-ahead log and snapshots; empty: data in memory only")
 	fs.StringVar(&p.fsync, "fsync", "everysec", "with --data-dir, when logs are fsynced: always (before replying), everysec or no (left to the OS)")
 	p.snapshotLogSize = 64 << 20
-	fs.Var(&p.snapshotLogSize, "snapshot-log-size", "with --data-dir, log size since the last snapshot from which a shard compacts its log into a new snapshot (units: kb, mb, gb)")
+	fs.Var(&p.snapshotLogSize, "snapshot-log-size", "with --data-dir, log size in `bytes` since the last snapshot from which a shard compacts its log into a new snapshot "+unitsHelp)
 }
 
-func (p persistOptions) validate() error {
+// validate checks the values; from names them in errors.
+func (p persistOptions) validate(from source) error {
 	if _, err := wal.ParseFsync(p.fsync); err != nil {
-		return fmt.Errorf("invalid value %q for --fsync: want always, everysec or no", p.fsync)
+		return fmt.Errorf("invalid value %q for %s: want always, everysec or no", p.fsync, from.name("fsync"))
 	}
 	if p.snapshotLogSize < 1 {
-		return fmt.Errorf("invalid value %d for --snapshot-log-size: must be at least 1 byte", p.snapshotLogSize)
+		return fmt.Errorf("invalid value %d for %s: must be at least 1 byte", p.snapshotLogSize, from.name("snapshot-log-size"))
 	}
 	return nil
 }

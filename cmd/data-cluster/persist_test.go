@@ -309,7 +309,7 @@ func TestPersistFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--fsync", "sometimes"}, nil, `invalid value "sometimes" for --fsync`},
-		{nil, map[string]string{"DATA_CLUSTER_FSYNC": "never"}, `invalid value "never" for --fsync`},
+		{nil, map[string]string{"DATA_CLUSTER_FSYNC": "never"}, `invalid value "never" for DATA_CLUSTER_FSYNC`},
 		{[]string{"--snapshot-log-size", "0"}, nil, "--snapshot-log-size"},
 		{[]string{"--snapshot-log-size", "lots"}, nil, "want a whole number of bytes"},
 	}

@@ -44,10 +44,10 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.timeout, "timeout", 0, "close a client idle for this many `seconds`; 0: never")
 	o.queryBuffer = byteSize(d.MaxQueryBuffer)
 	fs.Var(&o.queryBuffer, "client-query-buffer-limit",
-		"most `bytes` buffered for one client's unfinished command; more closes the client (units: kb, mb, gb)")
+		"most `bytes` buffered for one client's unfinished command; more closes the client "+unitsHelp)
 	o.outputBuffer = byteSize(d.MaxOutputBuffer)
 	fs.Var(&o.outputBuffer, "client-output-buffer-limit",
-		"most `bytes` of replies waiting for one client; more closes the client (units: kb, mb, gb)")
+		"most `bytes` of replies waiting for one client; more closes the client "+unitsHelp)
 	fs.IntVar(&o.outputTimeout, "client-output-timeout", int(d.OutputTimeout/time.Second),
 		"close a client that accepts none of its waiting replies for this many `seconds`; 0: never")
 	fs.StringVar(&o.requirePass, "requirepass", "",
@@ -56,7 +56,7 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 	fs.Var(&o.protectedMode, "protected-mode",
 		"yes: without --requirepass, refuse clients that do not connect from a loopback address")
 	fs.Var(&o.maxMemory, "maxmemory",
-		"most `bytes` of data held, split evenly across the shards; 0: no limit (units: kb, mb, gb)")
+		"most `bytes` of data held, split evenly across the shards; 0: no limit "+unitsHelp)
 	fs.StringVar(&o.policy, "maxmemory-policy", d.MaxMemoryPolicy.String(),
 		"what to evict at --maxmemory: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random or volatile-ttl")
 	fs.IntVar(&o.samples, "maxmemory-samples", d.MaxMemorySamples, "keys sampled to choose each evicted key (1-64)")
@@ -67,8 +67,9 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 }
 
 // validate checks the values, addr being the plain listener's, and loads the
-// TLS files to report a bad one now.
-func (o secOptions) validate(addr string, cluster bool) error {
+// TLS files to report a bad one now; from names the values in errors.
+func (o secOptions) validate(addr string, cluster bool, from source) error {
+	n := from.name
 	ints := []struct {
 		name     string
 		v        int
@@ -81,60 +82,62 @@ func (o secOptions) validate(addr string, cluster bool) error {
 	}
 	for _, c := range ints {
 		if c.v < c.min || c.v > c.max {
-			return fmt.Errorf("invalid value %d for --%s: must be between %d and %d", c.v, c.name, c.min, c.max)
+			return fmt.Errorf("invalid value %d for %s: must be between %d and %d", c.v, n(c.name), c.min, c.max)
 		}
 	}
 	if o.queryBuffer < 1024 {
-		return fmt.Errorf("invalid value %d for --client-query-buffer-limit: must be at least 1024", o.queryBuffer)
+		return fmt.Errorf("invalid value %d for %s: must be at least 1024", o.queryBuffer, n("client-query-buffer-limit"))
 	}
 	if o.outputBuffer < 1024 {
-		return fmt.Errorf("invalid value %d for --client-output-buffer-limit: must be at least 1024", o.outputBuffer)
+		return fmt.Errorf("invalid value %d for %s: must be at least 1024", o.outputBuffer, n("client-output-buffer-limit"))
 	}
 	if _, err := keyspace.ParsePolicy(o.policy); err != nil {
-		return fmt.Errorf("invalid value %q for --maxmemory-policy: %v", o.policy, err)
+		return fmt.Errorf("invalid value %q for %s: %v", o.policy, n("maxmemory-policy"), err)
 	}
 	if addr == "" && o.tlsAddr == "" {
-		return errors.New("no address to listen on: --addr and --tls-addr are both empty")
+		return fmt.Errorf("no address to listen on: %s and %s are both empty", n("addr"), n("tls-addr"))
 	}
 	if cluster && o.tlsAddr == "" && (o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "") {
 		// On a cluster node they secure the links between the nodes.
 		if o.tlsCert == "" || o.tlsKey == "" || o.tlsCA == "" {
-			return errors.New("between cluster nodes, TLS needs --tls-cert, --tls-key and --tls-ca")
+			return fmt.Errorf("between cluster nodes, TLS needs %s, %s and %s", n("tls-cert"), n("tls-key"), n("tls-ca"))
 		}
-		_, err := o.tlsConfig()
+		_, err := o.tlsConfig(from)
 		return err
 	}
 	if o.tlsAddr == "" {
 		if o.tlsCert != "" || o.tlsKey != "" || o.tlsCA != "" {
-			return errors.New("--tls-cert, --tls-key and --tls-ca need --tls-addr")
+			return fmt.Errorf("%s, %s and %s need %s", n("tls-cert"), n("tls-key"), n("tls-ca"), n("tls-addr"))
 		}
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(o.tlsAddr); err != nil {
-		return fmt.Errorf("invalid value %q for --tls-addr: %v", o.tlsAddr, err)
+		return fmt.Errorf("invalid value %q for %s: %v", o.tlsAddr, n("tls-addr"), err)
 	}
 	if o.tlsCert == "" || o.tlsKey == "" {
-		return errors.New("--tls-addr needs --tls-cert and --tls-key")
+		return fmt.Errorf("%s needs %s and %s", n("tls-addr"), n("tls-cert"), n("tls-key"))
 	}
-	_, err := o.tlsConfig()
+	_, err := o.tlsConfig(from)
 	return err
 }
 
-// tlsConfig loads the certificate, the key and the client CAs.
-func (o secOptions) tlsConfig() (*tls.Config, error) {
+// tlsConfig loads the certificate, the key and the client CAs; from names
+// the files' flags in errors.
+func (o secOptions) tlsConfig(from source) (*tls.Config, error) {
+	n := from.name
 	cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
 	if err != nil {
-		return nil, fmt.Errorf("cannot load --tls-cert %s and --tls-key %s: %v", o.tlsCert, o.tlsKey, err)
+		return nil, fmt.Errorf("cannot load %s %s and %s %s: %v", n("tls-cert"), o.tlsCert, n("tls-key"), o.tlsKey, err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if o.tlsCA != "" {
 		pem, err := os.ReadFile(o.tlsCA)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read --tls-ca: %v", err)
+			return nil, fmt.Errorf("cannot read %s: %v", n("tls-ca"), err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-ca %s holds no PEM certificate", o.tlsCA)
+			return nil, fmt.Errorf("%s %s holds no PEM certificate", n("tls-ca"), o.tlsCA)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
@@ -160,20 +163,20 @@ func (o secOptions) apply(cfg *server.Config) {
 // listen opens the listeners: the plain one on addr unless it is empty,
 // then the TLS one on --tls-addr if set. On failure it closes what it
 // opened.
-func (o secOptions) listen(addr string) ([]net.Listener, error) {
+func (o secOptions) listen(addr string, from source) ([]net.Listener, error) {
 	var lns []net.Listener
 	if addr != "" {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listenTCP(addr)
 		if err != nil {
 			return nil, fmt.Errorf("cannot listen on %s: %v", addr, err)
 		}
 		lns = append(lns, ln)
 	}
 	if o.tlsAddr != "" {
-		cfg, err := o.tlsConfig()
+		cfg, err := o.tlsConfig(from)
 		if err == nil {
 			var ln net.Listener
-			if ln, err = net.Listen("tcp", o.tlsAddr); err == nil {
+			if ln, err = listenTCP(o.tlsAddr); err == nil {
 				lns = append(lns, tls.NewListener(ln, cfg))
 			} else {
 				err = fmt.Errorf("cannot listen on %s: %v", o.tlsAddr, err)

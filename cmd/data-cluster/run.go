@@ -44,6 +44,7 @@ type options struct {
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
 	cluster     clusterOptions // cluster mode (cluster.go)
+	from        source         // the flags read from the environment
 }
 
 // run starts the server with args (without the program name) and serves
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	lns, err := opts.sec.listen(opts.addr)
+	lns, err := opts.sec.listen(opts.addr, opts.from)
 	if err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
@@ -141,46 +142,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// parseFlags reads the environment, then the flags, which win. It returns
-// ok false with the exit status when the process should end (after --help,
-// or on an invalid value).
+// parseFlags reads the flags, then, for each flag not given, its
+// environment variable. It returns ok false with the exit status when the
+// process should end (after --help, or on an invalid value).
 func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok bool) {
-	fs := flag.NewFlagSet("data-cluster", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on for both protocols; empty: no plain listener (then --tls-addr is needed)")
-	fs.IntVar(&opts.shards, "shards", 3, "number of shards")
-	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
-	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
-	fs.IntVar(&opts.routerQueue, "router-queue", 2048, "most commands in flight across the server; more get BUSY")
-	fs.IntVar(&opts.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: GOMAXPROCS if set, else one less than the CPUs, at least 1")
-	opts.maxBulkLen = 512 << 20
-	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in bytes (units: kb, mb, gb)")
-	opts.obs.register(fs)
-	opts.sec.register(fs)
-	opts.persist.register(fs)
-	opts.cluster.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n")
-		fmt.Fprintf(stderr, "       data-cluster bench [flags]   load generator (see data-cluster bench --help)\n")
-		fmt.Fprintf(stderr, "       data-cluster repair --data-dir DIR   truncate damaged data at its first bad record\n\n")
-		fmt.Fprintf(stderr, "Every flag can also be set by the environment variable %s<NAME>,\n", envPrefix)
-		fmt.Fprintf(stderr, "e.g. %sSHARD_QUEUE for --shard-queue; a flag wins over its variable.\n\nFlags:\n", envPrefix)
-		fs.PrintDefaults()
-	}
-
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, set := os.LookupEnv(name); set && envErr == nil {
-			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("invalid value %q for %s: %v", v, name, err)
-			}
-		}
-	})
-	if envErr != nil {
-		fmt.Fprintf(stderr, "data-cluster: %v\n", envErr)
-		return opts, exitUsage, false
-	}
+	fs := flagSet(&opts, stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return opts, exitOK, false
@@ -192,6 +158,11 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 		fs.Usage()
 		return opts, exitUsage, false
 	}
+	opts.from = source{}
+	if err := opts.from.readEnv(fs); err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return opts, exitUsage, false
+	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return opts, exitUsage, false
@@ -199,8 +170,41 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	return opts, exitOK, true
 }
 
-// validate checks each value against its flag's range.
+// flagSet returns the server's flags, which set opts, with their defaults
+// set in opts. Its usage (--help) goes to stderr.
+func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("data-cluster", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on for both protocols; empty: no plain listener (then --tls-addr is needed)")
+	fs.IntVar(&opts.shards, "shards", 3, "number of shards")
+	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
+	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
+	fs.IntVar(&opts.routerQueue, "router-queue", 2048, "most commands in flight across the server; more get BUSY")
+	fs.IntVar(&opts.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: GOMAXPROCS if set, else one less than the CPUs, at least 1")
+	opts.maxBulkLen = 512 << 20
+	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
+	opts.obs.register(fs)
+	opts.sec.register(fs)
+	opts.persist.register(fs)
+	opts.cluster.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n")
+		fmt.Fprintf(stderr, "       data-cluster bench [flags]   load generator (see data-cluster bench --help)\n")
+		fmt.Fprintf(stderr, "       data-cluster repair --data-dir DIR   truncate damaged data at its first bad record\n")
+		fmt.Fprintf(stderr, "       data-cluster cluster COMMAND [flags]   administer a running cluster (see data-cluster cluster -h)\n\n")
+		fmt.Fprintf(stderr, "Every flag can also be set by the environment variable %s<NAME>,\n", envPrefix)
+		fmt.Fprintf(stderr, "e.g. %sSHARD_QUEUE for --shard-queue; a flag wins over its variable,\n", envPrefix)
+		fmt.Fprintf(stderr, "which is then not read.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// validate checks each value against its flag's range. Errors name each
+// value as it was given: --shards, or DATA_CLUSTER_SHARDS when it came from
+// the environment.
 func (o options) validate() error {
+	n := o.from.name
 	checks := []struct {
 		name     string
 		v        int
@@ -214,28 +218,86 @@ func (o options) validate() error {
 	}
 	for _, c := range checks {
 		if c.v < c.min || c.v > c.max {
-			return fmt.Errorf("invalid value %d for --%s: must be between %d and %d", c.v, c.name, c.min, c.max)
+			return fmt.Errorf("invalid value %d for %s: must be between %d and %d", c.v, n(c.name), c.min, c.max)
 		}
 	}
 	if o.maxBulkLen < 1 || o.maxBulkLen > 1<<40 {
-		return fmt.Errorf("invalid value %d for --proto-max-bulk-len: must be between 1 and %d", o.maxBulkLen, int64(1)<<40)
+		return fmt.Errorf("invalid value %d for %s: must be between 1 and %d", o.maxBulkLen, n("proto-max-bulk-len"), int64(1)<<40)
 	}
 	if o.shards*o.vnodes > 1<<20 {
-		return fmt.Errorf("--shards times --vnodes must be at most %d, got %d", 1<<20, o.shards*o.vnodes)
+		return fmt.Errorf("%s times %s must be at most %d, got %d", n("shards"), n("vnodes"), 1<<20, o.shards*o.vnodes)
 	}
 	if _, _, err := net.SplitHostPort(o.addr); o.addr != "" && err != nil {
-		return fmt.Errorf("invalid value %q for --addr: %v", o.addr, err)
+		return fmt.Errorf("invalid value %q for %s: %v", o.addr, n("addr"), err)
 	}
-	if err := o.obs.validate(); err != nil {
+	if err := o.obs.validate(o.from); err != nil {
 		return err
 	}
-	if err := o.sec.validate(o.addr, o.cluster.enabled()); err != nil {
+	if err := o.sec.validate(o.addr, o.cluster.enabled(), o.from); err != nil {
 		return err
 	}
-	if err := o.persist.validate(); err != nil {
+	if err := o.persist.validate(o.from); err != nil {
 		return err
 	}
 	return o.cluster.validate(o)
+}
+
+// listenTCP listens on addr. An IPv4 address, 0.0.0.0 included, is listened
+// on over IPv4 only, as Redis binds it, so that the listener names itself as
+// it was given: over "tcp", Go serves 0.0.0.0 on a dual-stack socket that
+// calls itself [::]. Other addresses (a name, IPv6, an empty host) are
+// listened on as Go does.
+func listenTCP(addr string) (net.Listener, error) {
+	network := "tcp"
+	if host, _, err := net.SplitHostPort(addr); err == nil && !strings.Contains(host, ":") {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+			network = "tcp4"
+		}
+	}
+	return net.Listen(network, addr)
+}
+
+// source records the flags whose value came from the environment, so that
+// an invalid value is reported under the name it was given as: --shards on
+// the command line, DATA_CLUSTER_SHARDS in the environment. It maps a flag's
+// name to its variable's.
+type source map[string]string
+
+// envName returns the environment variable of a flag: shard-queue is
+// DATA_CLUSTER_SHARD_QUEUE.
+func envName(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// readEnv sets each flag of fs that the command line left out from its
+// environment variable, when that is set, and records it in s. The variable
+// of a flag given on the command line is not read at all: the flag wins,
+// even over a variable whose value is invalid.
+func (s source) readEnv(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		v, set := os.LookupEnv(name)
+		if !set || given[f.Name] || err != nil {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("invalid value %q for %s: %v", v, name, e)
+		}
+		s[f.Name] = name
+	})
+	return err
+}
+
+// name returns how a flag's value was given, for error messages: the
+// flag's environment variable when the value came from there, else --flag.
+func (s source) name(flag string) string {
+	if v, ok := s[flag]; ok {
+		return v
+	}
+	return "--" + flag
 }
 
 // gcPercent is the garbage collector's target unless GOGC is set: the heap

@@ -3,11 +3,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,7 +34,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--shard-queue", "0"}, nil, exitUsage, "--shard-queue"},
 		{[]string{"--router-queue", "0"}, nil, exitUsage, "--router-queue"},
 		{[]string{"--procs", "-1"}, nil, exitUsage, "invalid value -1 for --procs"},
-		{nil, map[string]string{"DATA_CLUSTER_PROCS": "5000"}, exitUsage, "invalid value 5000 for --procs"},
+		{nil, map[string]string{"DATA_CLUSTER_PROCS": "5000"}, exitUsage, "invalid value 5000 for DATA_CLUSTER_PROCS"},
 		{[]string{"--addr", "nohostport"}, nil, exitUsage, "--addr"},
 		{[]string{"--proto-max-bulk-len", "12parsecs"}, nil, exitUsage, "want a whole number of bytes"},
 		{[]string{"--proto-max-bulk-len", "0"}, nil, exitUsage, "--proto-max-bulk-len"},
@@ -229,4 +234,226 @@ func TestSignals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVariableOnlyWithoutFlag checks that an environment variable is read
+// only when its flag is not given, and that an invalid value is reported
+// under the name it was given by.
+func TestVariableOnlyWithoutFlag(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		shards int    // when the flags are valid
+		want   string // else, the error
+		not    string // which must not name this
+	}{
+		{"flag over invalid variable", []string{"--shards", "2"}, map[string]string{"DATA_CLUSTER_SHARDS": "abc"}, 2, "", ""},
+		{"flag over valid variable", []string{"--shards", "2"}, map[string]string{"DATA_CLUSTER_SHARDS": "5"}, 2, "", ""},
+		{"variable without flag", nil, map[string]string{"DATA_CLUSTER_SHARDS": "5"}, 5, "", ""},
+		{"unparsable variable", nil, map[string]string{"DATA_CLUSTER_SHARDS": "abc"}, 0, `invalid value "abc" for DATA_CLUSTER_SHARDS`, "--shards"},
+		{"variable out of range", nil, map[string]string{"DATA_CLUSTER_SHARDS": "0"}, 0, "invalid value 0 for DATA_CLUSTER_SHARDS", "--shards"},
+		{"flag out of range", []string{"--shards", "0"}, map[string]string{"DATA_CLUSTER_SHARDS": "5"}, 0, "invalid value 0 for --shards", "DATA_CLUSTER_SHARDS"},
+		{"variables multiplied", nil, map[string]string{"DATA_CLUSTER_SHARDS": "1024", "DATA_CLUSTER_VNODES": "4096"}, 0,
+			"DATA_CLUSTER_SHARDS times DATA_CLUSTER_VNODES must be at most", "--"},
+		{"variable and flag multiplied", []string{"--vnodes", "4096"}, map[string]string{"DATA_CLUSTER_SHARDS": "1024"}, 0,
+			"DATA_CLUSTER_SHARDS times --vnodes must be at most", "--shards"},
+		{"byte size variable", nil, map[string]string{"DATA_CLUSTER_CLIENT_QUERY_BUFFER_LIMIT": "10"}, 0,
+			"invalid value 10 for DATA_CLUSTER_CLIENT_QUERY_BUFFER_LIMIT", "--client-query-buffer-limit"},
+		{"slow log variable", nil, map[string]string{"DATA_CLUSTER_SLOWLOG_MAX_LEN": "-1"}, 0,
+			"invalid value -1 for DATA_CLUSTER_SLOWLOG_MAX_LEN", "--slowlog-max-len"},
+		{"TLS variable", nil, map[string]string{"DATA_CLUSTER_TLS_CERT": "cert.pem"}, 0,
+			"DATA_CLUSTER_TLS_CERT, --tls-key and --tls-ca need --tls-addr", "--tls-cert"},
+		{"cluster variable", []string{"--initial-cluster", "a=127.0.0.1:1", "--node-id", "a", "--peer-addr", "127.0.0.1:1", "--data-dir", "d"},
+			map[string]string{"DATA_CLUSTER_REPLICAS": "0"}, 0, "invalid value 0 for DATA_CLUSTER_REPLICAS", "--replicas"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var stderr testutil.SyncBuffer
+			opts, code, ok := parseFlags(tt.args, &stderr)
+			if tt.want == "" {
+				if !ok || opts.shards != tt.shards {
+					t.Fatalf("got shards %d, ok %v (exit %d, stderr %q); want %d", opts.shards, ok, code, stderr.String(), tt.shards)
+				}
+				return
+			}
+			if ok || code != exitUsage || !strings.Contains(stderr.String(), tt.want) || strings.Contains(stderr.String(), tt.not) {
+				t.Fatalf("got exit %d, stderr %q; want %d saying %q and not %q", code, stderr.String(), exitUsage, tt.want, tt.not)
+			}
+		})
+	}
+}
+
+// TestEveryFlagWinsOverItsVariable gives every flag its default on the
+// command line and sets every variable to a value no flag accepts: none of
+// them is read.
+func TestEveryFlagWinsOverItsVariable(t *testing.T) {
+	var want options
+	fs := flagSet(&want, io.Discard)
+	var args []string
+	fs.VisitAll(func(f *flag.Flag) {
+		t.Setenv(envName(f.Name), "not a value")
+		args = append(args, "--"+f.Name+"="+f.DefValue)
+	})
+	var stderr testutil.SyncBuffer
+	got, code, ok := parseFlags(args, &stderr)
+	if !ok {
+		t.Fatalf("got exit %d, stderr %q; want the variables left unread", code, stderr.String())
+	}
+	if len(got.from) != 0 {
+		t.Fatalf("values read from the environment: %v, want none", got.from)
+	}
+	got.from = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want the defaults %+v", got, want)
+	}
+}
+
+func TestByteSizeString(t *testing.T) {
+	tests := []struct {
+		in   byteSize
+		want string
+	}{
+		{0, "0"}, {1000, "1000"}, {1024, "1kb"}, {1536, "1536"}, {2048, "2kb"}, {64 << 20, "64mb"},
+		{512 << 20, "512mb"}, {1 << 30, "1gb"}, {3 << 30, "3gb"}, {1<<30 + 1<<20, "1025mb"},
+	}
+	for _, tt := range tests {
+		if got := tt.in.String(); got != tt.want {
+			t.Errorf("byteSize(%d).String(): got %q, want %q", int64(tt.in), got, tt.want)
+		}
+		if back, err := parseByteSize(tt.in.String()); err != nil || back != int64(tt.in) {
+			t.Errorf("parseByteSize(%q): got %d, %v; want %d", tt.in.String(), back, err, int64(tt.in))
+		}
+	}
+}
+
+// TestHelpListsBothUnits checks that every byte-size flag's help gives both
+// kinds of units, as redis.conf explains them: k, m, g in powers of 1000,
+// kb, mb, gb in powers of 1024.
+func TestHelpListsBothUnits(t *testing.T) {
+	help := helpFlags(t, "--help")
+	fs := flagSet(&options{}, io.Discard)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		if _, ok := f.Value.(*byteSize); !ok {
+			return
+		}
+		n++
+		for _, want := range []string{"k, m, g are 1000, 1000^2, 1000^3 bytes", "kb, mb, gb are 1024, 1024^2, 1024^3 bytes"} {
+			if !strings.Contains(help[f.Name].usage, want) {
+				t.Errorf("--%s: help %q lacks %q", f.Name, help[f.Name].usage, want)
+			}
+		}
+	})
+	if n < 5 {
+		t.Fatalf("found %d byte-size flags, want at least 5", n)
+	}
+}
+
+// TestListenIPv4 checks that an IPv4 address, the wildcard included, is
+// listened on and named as given rather than as Go's dual-stack [::].
+func TestListenIPv4(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "127.0.0.1:0"} {
+		t.Run(addr, func(t *testing.T) {
+			ln, err := listenTCP(addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			host, _, _ := net.SplitHostPort(addr)
+			if got := ln.Addr().String(); !strings.HasPrefix(got, host+":") {
+				t.Fatalf("listener on %s: got %s, want %s:port", addr, got, host)
+			}
+		})
+	}
+	banner, _ := runInProcess(t, "--addr", "0.0.0.0:0")
+	addr := strings.Fields(banner)[3]
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "0.0.0.0" || port == "0" {
+		t.Fatalf("ready line %q: want the address as given, 0.0.0.0 and the bound port", banner)
+	}
+	nc, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(nc, "SET a 1\n")
+	if got, _ := bufio.NewReader(nc).ReadString('\n'); got != "OK\n" {
+		t.Fatalf("got %q, want OK", got)
+	}
+}
+
+// runInProcess runs the server with args until the test ends, and returns
+// its ready line and its log. It reads the ready line through a pipe, so
+// it waits for it without polling.
+func runInProcess(t *testing.T, args ...string) (banner string, stderr *testutil.SyncBuffer) {
+	t.Helper()
+	procs := runtime.GOMAXPROCS(0) // run sets it (--procs)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	stderr = &testutil.SyncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, args, pw, stderr)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("exit status %d, want 0; stderr %q", code, stderr.String())
+		}
+		runtime.GOMAXPROCS(procs)
+	})
+	banner, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil || !strings.HasPrefix(banner, "Server listening on ") {
+		t.Fatalf("ready line: got %q, %v; stderr %q", banner, err, stderr.String())
+	}
+	return banner, stderr
+}
+
+// helpFlag is a flag as --help shows it.
+type helpFlag struct {
+	def   string // the default shown, unquoted; "" when none is
+	usage string
+}
+
+// helpFlags runs data-cluster with args, which ask for help, and returns
+// the flags the help lists.
+func helpFlags(t *testing.T, args ...string) map[string]helpFlag {
+	t.Helper()
+	var stdout, stderr testutil.SyncBuffer
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("%v: exit status %d, want 0", args, code)
+	}
+	name := regexp.MustCompile(`^  -([a-z0-9-]+)( |$)`)
+	def := regexp.MustCompile(`\(default (.+)\)$`)
+	flags := map[string]helpFlag{}
+	cur := ""
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if m := name.FindStringSubmatch(l); m != nil {
+			cur = m[1]
+			flags[cur] = helpFlag{}
+			continue
+		}
+		if cur == "" || !strings.HasPrefix(l, "    \t") {
+			continue
+		}
+		f := flags[cur]
+		f.usage = strings.TrimSpace(l)
+		if m := def.FindStringSubmatch(l); m != nil {
+			f.def = m[1]
+			if s, err := strconv.Unquote(m[1]); err == nil {
+				f.def = s
+			}
+		}
+		flags[cur] = f
+	}
+	if len(flags) == 0 {
+		t.Fatalf("%v lists no flags:\n%s", args, stderr.String())
+	}
+	return flags
 }

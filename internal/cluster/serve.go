@@ -222,16 +222,20 @@ func (c *clientConn) serve() {
 		c.s.mu.Unlock()
 		c.s.wg.Done()
 	}()
+	limit := c.s.cfg.QueryBuffer
+	if limit <= 0 {
+		limit = maxQueryBuf
+	}
 	for {
-		if c.w == len(c.buf) {
-			limit := c.s.cfg.QueryBuffer
-			if limit <= 0 {
-				limit = maxQueryBuf
-			}
-			if len(c.buf) >= limit {
-				c.s.log.Warn("closing client that reached max query buffer length", "client", c.nc.RemoteAddr().String())
-				return
-			}
+		// Reads never fill the buffer past the limit, even while the
+		// buffer is larger (it starts at 16 KiB): an unfinished command
+		// that reaches the limit closes the client.
+		if c.w-c.r >= limit {
+			c.s.log.Warn("closing client that reached max query buffer length", "client", c.nc.RemoteAddr().String(),
+				"qbuf", c.w-c.r, "limit", limit)
+			return
+		}
+		if c.w == min(len(c.buf), limit) {
 			nb := make([]byte, min(2*len(c.buf), limit))
 			copy(nb, c.buf[c.r:c.w])
 			c.w -= c.r
@@ -241,7 +245,7 @@ func (c *clientConn) serve() {
 		if t := c.s.cfg.Timeout; t > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(t))
 		}
-		n, err := c.nc.Read(c.buf[c.w:])
+		n, err := c.nc.Read(c.buf[c.w:min(len(c.buf), limit)])
 		if n > 0 {
 			if !c.began {
 				c.began, c.isRESP = true, c.buf[c.r] == '*'

@@ -3,10 +3,13 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -202,7 +205,50 @@ func TestServerAuthAndLimits(t *testing.T) {
 	if line != "-ERR max number of clients reached\r\n" {
 		t.Fatalf("third client: got %q, want the max-clients error", line)
 	}
+
+	// A query buffer limit below the first read buffer (16 KiB) holds: a
+	// 16,000-byte line closes its client unanswered, while a pipeline of
+	// short commands longer than the limit is served.
+	qb := serveNode(t, tn, 0, ServerConfig{QueryBuffer: 2048})
+	long, err := net.Dial("tcp", qb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	long.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() { io.WriteString(long, "SET long "+strings.Repeat("x", 16000)+"\n") }()
+	if got, err := io.ReadAll(long); len(got) != 0 || err != nil && !isConnReset(err) {
+		t.Fatalf("16,000-byte line over a 2048-byte limit: got %q, %v; want the connection closed", got, err)
+	}
+	short, err := net.Dial("tcp", qb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer short.Close()
+	short.SetDeadline(time.Now().Add(10 * time.Second))
+	var pipeline strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&pipeline, "SET q%d v\n", i)
+	}
+	pipeline.WriteString("GET long\n")
+	if _, err := io.WriteString(short, pipeline.String()); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(short)
+	for i := range 501 {
+		want := "OK\n"
+		if i == 500 {
+			want = "ERR key not found\n"
+		}
+		if got, err := rd.ReadString('\n'); got != want {
+			t.Fatalf("reply %d of the pipeline: got %q, %v; want %q", i, got, err, want)
+		}
+	}
 }
+
+// isConnReset reports whether err is a connection reset by the peer, which
+// a server closing a client that is still sending may cause.
+func isConnReset(err error) bool { return errors.Is(err, syscall.ECONNRESET) }
 
 // WATCH aborts EXEC when a watched key changed, and optimistic increments
 // through every node lose no update.

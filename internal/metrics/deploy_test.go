@@ -55,3 +55,31 @@ func TestDashboardChartsEverySeries(t *testing.T) {
 		t.Fatalf("only %d series described", n)
 	}
 }
+
+// TestPrometheusConfigAdvice checks that the example commands in
+// deploy/prometheus.yml follow the README's advice: metrics on loopback or a
+// private interface, never on every interface, and a password for a server
+// that listens beyond loopback.
+func TestPrometheusConfigAdvice(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, "data-cluster --") {
+			continue
+		}
+		n++
+		if m := regexp.MustCompile(`--metrics-addr (\S+)`).FindStringSubmatch(line); m == nil ||
+			strings.HasPrefix(m[1], "0.0.0.0:") || strings.HasPrefix(m[1], ":") || strings.HasPrefix(m[1], "[::]:") {
+			t.Errorf("%q: want --metrics-addr on loopback or a private address", strings.TrimSpace(line))
+		}
+		if !strings.Contains(line, "--addr 127.0.0.1:") && !strings.Contains(line, "DATA_CLUSTER_REQUIREPASS=") {
+			t.Errorf("%q: a server listening beyond loopback needs DATA_CLUSTER_REQUIREPASS", strings.TrimSpace(line))
+		}
+	}
+	if n == 0 {
+		t.Fatal("no example command in deploy/prometheus.yml")
+	}
+}

@@ -58,8 +58,8 @@ type Config struct {
 	Vnodes      int // points per shard on the ring (64)
 	ShardQueue  int // most commands waiting in one shard's queue (1024)
 	RouterQueue int // most commands in flight across the server (2048)
-	// NewEngine makes the storage engine of each shard; nil means the
-	// in-memory engine.
+	// NewEngine makes the storage engine of each shard; nil means
+	// DefaultEngine, the arena engine.
 	NewEngine func() storage.Engine
 	// Shard tunes the shards; its QueueSize is taken from ShardQueue.
 	Shard shard.Config

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -143,18 +144,64 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 			"LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
 			"SETNAME <name>", "    Assign the name <name> to the current connection.",
 			"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+			"NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
+			"NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
 			"HELP", "    Print this help.")
 	default:
 		unknownSubcommand(w, "client", args[1])
 	}
 }
 
+// subcommands lists the subcommands that each container command served here
+// answers. Redis names a subcommand by its container and its own name,
+// "client|list", in CLIENT LIST's cmd field among other places.
+var subcommands = map[string][]string{
+	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "no-evict", "no-touch", "help"},
+	"command":  {"count", "list", "info", "docs", "getkeys", "help"},
+	"config":   {"get", "set", "resetstat", "help"},
+	"slowlog":  {"get", "len", "reset", "help"},
+	"object":   {"encoding", "refcount", "idletime", "freq", "help"},
+	"function": {"flush", "list"},
+}
+
+// subName is a subcommand and its full name.
+type subName struct{ sub, full string }
+
+// fullNames holds the full names of the subcommands, made once so that
+// naming a command allocates nothing.
+var fullNames = func() map[string][]subName {
+	m := make(map[string][]subName, len(subcommands))
+	for cmd, subs := range subcommands {
+		for _, sub := range subs {
+			m[cmd] = append(m[cmd], subName{sub, cmd + "|" + sub})
+		}
+	}
+	return m
+}()
+
+// fullName returns the name CLIENT LIST gives the command spec run with
+// args: Redis's full name, "client|list" for a subcommand, else the
+// command's name. A subcommand not answered here leaves the container's name.
+func fullName(spec *command.Spec, args [][]byte) *string {
+	if len(args) > 1 {
+		subs := fullNames[spec.Name]
+		for i := range subs {
+			if ascii.EqualFold(args[1], subs[i].sub) {
+				return &subs[i].full
+			}
+		}
+	}
+	return &spec.Name
+}
+
 // describe renders the connection as a CLIENT LIST line. It may be called
 // from any goroutine: it reads only fields that are set once or atomic.
+// rbs and rbp are the size of the connection's read buffer, which only
+// grows, so that its peak is its size; the other buffer figures are 0.
 func (c *conn) describe(now time.Time) string {
 	cmd := "NULL"
-	if sp := c.lastSpec.Load(); sp != nil {
-		cmd = sp.Name
+	if name := c.lastName.Load(); name != nil {
+		cmd = *name
 	}
 	load := func(p interface{ Load() *string }) string {
 		if v := p.Load(); v != nil {
@@ -163,11 +210,12 @@ func (c *conn) describe(now time.Time) string {
 		return ""
 	}
 	proto := c.respVer.Load()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	rbs := c.bufSize.Load()
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
 		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()),
-		readBufSize, cmd, proto, load(&c.libName), load(&c.libVer))
+		rbs, rbs, cmd, proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.

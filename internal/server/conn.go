@@ -50,17 +50,18 @@ type conn struct {
 
 	stopping atomic.Bool
 	created  time.Time
-	lastCmd  atomic.Int64 // Unix nanoseconds of the last command
-	lastSpec atomic.Pointer[command.Spec]
-	respVer  atomic.Int32 // 0 for the line protocol, else the RESP version
+	lastCmd  atomic.Int64           // Unix nanoseconds of the last command
+	lastName atomic.Pointer[string] // full name of the last command (see fullName)
+	respVer  atomic.Int32           // 0 for the line protocol, else the RESP version
 	name     atomic.Pointer[string]
 	libName  atomic.Pointer[string]
 	libVer   atomic.Pointer[string]
+	bufSize  atomic.Int64 // len(buf), for CLIENT LIST's rbs and rbp
 
 	// counted and last gather, per read, what is published to the server's
-	// counters and to lastCmd/lastSpec once the read's commands are done.
+	// counters and to lastCmd/lastName once the read's commands are done.
 	counted int64
-	last    *command.Spec
+	last    *string
 
 	rec *cmdstat.Recorder // counts the commands run on this goroutine (observe.go)
 
@@ -88,6 +89,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		created: time.Now(),
 	}
 	c.lastCmd.Store(c.created.UnixNano())
+	c.bufSize.Store(readBufSize)
 	return c
 }
 
@@ -131,11 +133,11 @@ func (c *conn) serve() {
 		return
 	}
 	for {
-		if c.w == len(c.buf) && !c.grow() {
+		if !c.grow() {
 			return
 		}
 		c.armIdle()
-		n, err := c.nc.Read(c.buf[c.w:])
+		n, err := c.nc.Read(c.buf[c.w:min(len(c.buf), c.bufLimit())])
 		c.w += n
 		if n > 0 {
 			if c.p == nil {
@@ -169,21 +171,27 @@ func (c *conn) start() {
 	c.observe()
 }
 
-// grow makes room in a full buffer for a command longer than it. It reports
-// false when the command would exceed the query buffer limit, or the line
-// protocol's line limit (which the parser reports itself before the buffer
-// fills, so this is a last guard).
+// grow makes room for the next read. A buffer full of one unfinished
+// command is replaced by one twice as large; reads never fill it past
+// bufLimit, even while it is larger (it starts at readBufSize). grow reports
+// false when the unfinished command has reached that limit: the query buffer
+// limit, or the line protocol's line limit (which the parser reports itself
+// before, so this is a last guard).
 func (c *conn) grow() bool {
 	limit := c.bufLimit()
-	if len(c.buf) >= limit {
-		c.warn("closing client that reached max query buffer length", "qbuf", len(c.buf))
+	if c.w-c.r >= limit {
+		c.warn("closing client that reached max query buffer length", "qbuf", c.w-c.r, "limit", limit)
 		return false
+	}
+	if c.w < min(len(c.buf), limit) {
+		return true
 	}
 	nb := make([]byte, min(2*len(c.buf), limit))
 	copy(nb, c.buf[c.r:c.w])
 	c.w -= c.r
 	c.r = 0
 	c.buf = nb
+	c.bufSize.Store(int64(len(nb)))
 	return true
 }
 
@@ -218,7 +226,7 @@ func (c *conn) publish() {
 	c.counted = 0
 	c.lastCmd.Store(time.Now().UnixNano())
 	if c.last != nil {
-		c.lastSpec.Store(c.last)
+		c.lastName.Store(c.last)
 	}
 }
 
@@ -302,7 +310,9 @@ func (c *conn) processCommands() bool {
 // connection must be closed.
 func (c *conn) lineCommand(args [][]byte) bool {
 	spec := command.Line.Lookup(args[0])
-	c.last = spec
+	if spec != nil {
+		c.last = &spec.Name
+	}
 	switch {
 	case spec == nil:
 		return c.lineUnknown(args)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 )
 
@@ -31,19 +32,25 @@ func (s *Server) infoCommandStats() [][2]string {
 		if c.Zero() {
 			continue
 		}
-		usec := c.Nanos / 1000
-		per := 0.0
-		if c.Calls > 0 {
-			per = float64(c.Nanos) / 1000 / float64(c.Calls)
-		}
-		out = append(out, [2]string{"cmdstat_" + name,
-			"calls=" + strconv.FormatInt(c.Calls, 10) +
-				",usec=" + strconv.FormatInt(usec, 10) +
-				",usec_per_call=" + strconv.FormatFloat(per, 'f', 2, 64) +
-				",rejected_calls=" + strconv.FormatInt(c.Rejected, 10) +
-				",failed_calls=" + strconv.FormatInt(c.Failed, 10)})
+		out = append(out, [2]string{"cmdstat_" + name, cmdstatValue(c)})
 	}
 	return out
+}
+
+// cmdstatValue renders one command's counters as a commandstats line does.
+// As in Redis, usec_per_call is the whole microseconds that usec shows
+// divided by the calls, in single precision, so that the two agree.
+func cmdstatValue(c *cmdstat.Counters) string {
+	usec := c.Nanos / 1000
+	var per float32
+	if c.Calls > 0 {
+		per = float32(usec) / float32(c.Calls)
+	}
+	return "calls=" + strconv.FormatInt(c.Calls, 10) +
+		",usec=" + strconv.FormatInt(usec, 10) +
+		",usec_per_call=" + strconv.FormatFloat(float64(per), 'f', 2, 64) +
+		",rejected_calls=" + strconv.FormatInt(c.Rejected, 10) +
+		",failed_calls=" + strconv.FormatInt(c.Failed, 10)
 }
 
 // commandIDsByName returns every command ID but 0, sorted by name.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
@@ -345,6 +346,10 @@ func TestInfoCrossCheck(t *testing.T) {
 		if !strings.Contains(info["cmdstat_"+tt.cmd], ",usec_per_call=") {
 			t.Errorf("cmdstat_%s: %q lacks usec_per_call", tt.cmd, info["cmdstat_"+tt.cmd])
 		}
+		want := fmt.Sprintf(",usec_per_call=%.2f,", float32(f["usec"])/float32(f["calls"]))
+		if !strings.Contains(info["cmdstat_"+tt.cmd], want) {
+			t.Errorf("cmdstat_%s: %q, want usec_per_call from usec and calls (%s)", tt.cmd, info["cmdstat_"+tt.cmd], want)
+		}
 	}
 	if hits, _ := strconv.Atoi(info["keyspace_hits"]); hits != 15 {
 		t.Errorf("keyspace_hits %d, want 15", hits)
@@ -544,6 +549,113 @@ func TestClientListKill(t *testing.T) {
 					t.Fatal("connected_clients does not come back to 1")
 				}
 				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// clientLine returns the line of CLIENT LIST's text list for client id as
+// its fields.
+func clientLine(t *testing.T, list, id string) map[string]string {
+	t.Helper()
+	for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
+		f := map[string]string{}
+		for _, kv := range strings.Fields(l) {
+			k, v, _ := strings.Cut(kv, "=")
+			f[k] = v
+		}
+		if f["id"] == id {
+			return f
+		}
+	}
+	t.Fatalf("no client id=%s in:\n%s", id, list)
+	return nil
+}
+
+// TestClientListFields checks the fields of CLIENT LIST that reflect a
+// connection's state: cmd names the command running on the calling
+// connection itself, and another's last command by its full name as Redis 7
+// does ("config|get"); rbs and rbp give the read buffer's size, which grows
+// with a command longer than it.
+func TestClientListFields(t *testing.T) {
+	ts := start(t, nil)
+	self, other := ts.dial(t), ts.dial(t)
+	selfID, otherID := self.call("CLIENT", "ID").(string), other.call("CLIENT", "ID").(string)
+	other.call("SET", "big", strings.Repeat("v", 40000))
+	other.call("CONFIG", "GET", "maxmemory")
+	tests := []struct {
+		name  string
+		list  func() string
+		id    string
+		field string
+		want  string
+	}{
+		{"own cmd in LIST", func() string { return self.call("CLIENT", "LIST").(string) }, selfID, "cmd", "client|list"},
+		{"own cmd in INFO", func() string { return self.call("CLIENT", "INFO").(string) }, selfID, "cmd", "client|info"},
+		{"own rbs", func() string { return self.call("CLIENT", "LIST").(string) }, selfID, "rbs", "16384"},
+		{"own rbp", func() string { return self.call("CLIENT", "LIST").(string) }, selfID, "rbp", "16384"},
+		{"other's last cmd", func() string { return self.call("CLIENT", "LIST").(string) }, otherID, "cmd", "config|get"},
+		{"other's grown rbs", func() string { return self.call("CLIENT", "LIST").(string) }, otherID, "rbs", "65536"},
+		{"other's rbp", func() string { return self.call("CLIENT", "LIST").(string) }, otherID, "rbp", "65536"},
+		{"plain command", func() string {
+			other.call("GET", "big")
+			return self.call("CLIENT", "LIST").(string)
+		}, otherID, "cmd", "get"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := clientLine(t, tt.list(), tt.id)[tt.field]; got != tt.want {
+				t.Fatalf("%s: got %q, want %q", tt.field, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestClientHelp checks that CLIENT HELP lists every subcommand served,
+// with Redis 7.2's texts for NO-EVICT and NO-TOUCH.
+func TestClientHelp(t *testing.T) {
+	ts := start(t, nil)
+	help, ok := ts.dial(t).call("CLIENT", "HELP").([]any)
+	if !ok {
+		t.Fatalf("CLIENT HELP: got %v, want an array", help)
+	}
+	lines := make([]string, len(help))
+	for i, l := range help {
+		lines[i] = l.(string)
+	}
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"NO-EVICT (ON|OFF)\n    Protect current client connection from eviction.",
+		"NO-TOUCH (ON|OFF)\n    Will not touch LRU/LFU stats when this mode is on.",
+		"HELP\n    Print this help.",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("CLIENT HELP lacks %q:\n%s", want, text)
+		}
+	}
+	for _, sub := range subcommands["client"] {
+		if !strings.Contains(text, "\n"+strings.ToUpper(sub)) {
+			t.Errorf("CLIENT HELP does not list %s:\n%s", strings.ToUpper(sub), text)
+		}
+	}
+}
+
+// TestCmdstatValue checks that usec_per_call is computed from the usec shown,
+// as Redis computes it, however the nanoseconds round.
+func TestCmdstatValue(t *testing.T) {
+	tests := []struct {
+		c    cmdstat.Counters
+		want string
+	}{
+		{cmdstat.Counters{Calls: 1, Nanos: 5999}, "calls=1,usec=5,usec_per_call=5.00,rejected_calls=0,failed_calls=0"},
+		{cmdstat.Counters{Calls: 3, Nanos: 10_999, Failed: 1}, "calls=3,usec=10,usec_per_call=3.33,rejected_calls=0,failed_calls=1"},
+		{cmdstat.Counters{Calls: 2, Nanos: 1999}, "calls=2,usec=1,usec_per_call=0.50,rejected_calls=0,failed_calls=0"},
+		{cmdstat.Counters{Rejected: 4}, "calls=0,usec=0,usec_per_call=0.00,rejected_calls=4,failed_calls=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := cmdstatValue(&tt.c); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -189,6 +189,43 @@ func TestQueryBufferLimit(t *testing.T) {
 	served(t, ts, "")
 }
 
+// TestQueryBufferLimitBelowReadBuffer sets a limit smaller than the
+// connection's first read buffer (16 KiB): a longer command is refused at
+// the limit on both protocols, while pipelines of short commands, whatever
+// their total length, and a command just under the limit are served.
+func TestQueryBufferLimitBelowReadBuffer(t *testing.T) {
+	ts := start(t, func(c *Config) { c.MaxQueryBuffer = 2048 })
+	tests := []struct {
+		name, send, key string
+	}{
+		{"line", "SET long " + strings.Repeat("x", 16000-len("SET long ")-1) + "\n", "long"},
+		{"resp", respCmd("SET", "longer", strings.Repeat("x", 16000)), "longer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ts.dial(t)
+			go func() { io.WriteString(c.nc, tt.send) }()
+			c.closedAfter("")
+			if got := ts.dial(t).do("GET " + tt.key); got != "ERR key not found" {
+				t.Fatalf("GET %s after the refused SET: got %q, want ERR key not found", tt.key, got)
+			}
+		})
+	}
+
+	c := ts.dial(t)
+	var pipeline, want strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&pipeline, "SET k%d v%d\n", i, i)
+		want.WriteString("OK\n")
+	}
+	c.send(pipeline.String())
+	c.expect(want.String())
+	under := "SET under " + strings.Repeat("u", 2000) + "\n"
+	c.send(under)
+	c.expect("OK\n")
+	served(t, ts, "")
+}
+
 func TestOutputBufferLimit(t *testing.T) {
 	ts := start(t, func(c *Config) { c.MaxOutputBuffer = 256 << 10 })
 	c := ts.dial(t)

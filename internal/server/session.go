@@ -99,7 +99,7 @@ func (s *session) handle(args [][]byte) {
 		s.reject(msgNoAuth)
 		return
 	}
-	s.c.last = spec
+	s.c.last = fullName(spec, args)
 	if s.inMulti && !runsInMulti(spec.Name) {
 		if spec.Flags&command.NoMulti != 0 {
 			s.c.rec.Reject(spec)
@@ -114,6 +114,9 @@ func (s *session) handle(args [][]byte) {
 	}
 	if spec.Kind == command.Conn {
 		p.Flush()
+		// As in Redis, a command that runs is already the connection's
+		// last one: CLIENT LIST shows itself on the caller's line.
+		s.c.lastName.Store(s.c.last)
 		s.runConn(spec, p.Out(), args)
 		return
 	}
