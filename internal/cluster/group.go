@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -218,11 +219,16 @@ type Group struct {
 	done     chan struct{} // closed when the replica stops
 
 	// Owned by the run goroutine.
-	rn       *raft.RawNode
-	ms       *memLog
-	eng      engine // db's
-	db       *keyspace.DB
-	cx       command.Ctx
+	rn  *raft.RawNode
+	ms  *memLog
+	eng engine // db's
+	db  *keyspace.DB
+	cx  command.Ctx
+	// pcg and rng are the random source of the commands of an applied
+	// entry, seeded from the entry's origin and sequence number so that
+	// every replica makes the same random choices (SPOP and the like).
+	pcg      *rand.PCG
+	rng      *rand.Rand
 	one      *ring.Ring // a one-shard ring for the command context
 	w        resp.Writer
 	ends     []int
@@ -904,7 +910,14 @@ func (g *Group) apply(e *raftpb.Entry) {
 			return
 		}
 		g.db.SetNow(now)
+		if g.rng == nil {
+			g.pcg = rand.NewPCG(0, 0)
+			g.rng = rand.New(g.pcg)
+		}
+		g.pcg.Seed(origin, seq)
+		g.cx.Rand = g.rng
 		g.run(cmds, proto)
+		g.cx.Rand = nil
 		if origin != g.cfg.ReplicaID {
 			return
 		}

@@ -3,21 +3,32 @@ package cluster
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/arena"
 )
 
 // A group's snapshot data is its whole keyspace:
 //
-//	version u8 (1) | count uvarint | count × (key | value | expireAt i64)
+//	version u8 (2) | count uvarint | count × entry
+//	entry: kind u8 | key | expireAt i64 | string value, or collection
+//	collection: encoding u8 | n uvarint | n × element
 //
-// with key and value each as len uvarint | bytes. Keys that have expired but
+// with keys, values and elements each as len uvarint | bytes. A hash's
+// element is a field followed by its value. Collections keep their
+// encoding and element order, so that a replica that installs the snapshot
+// holds them exactly as the leader does, and commands that pick elements
+// at random pick the same ones on every replica. Keys that have expired but
 // were not yet removed through the log are kept: removing them is the log's
 // business, and a replica installing the snapshot must end up with exactly
 // the leader's keys.
-const snapshotVersion = 1
+const snapshotVersion = 2
+
+// Encodings of a collection in snapshot data.
+var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset}
 
 // engine is what a replica keeps its keys in: an engine that copies its
 // entries at once for a snapshot to encode elsewhere (storage.Freezer).
@@ -35,12 +46,31 @@ func encodeKeyspace(e storage.Scanner) []byte {
 	buf = binary.AppendUvarint(buf, uint64(e.Len()))
 	var cursor uint64
 	for {
-		cursor = e.Scan(cursor, func(k, v []byte, at int64) bool {
+		cursor = e.Scan(cursor, func(k, v []byte, obj storage.Object, at int64) bool {
+			kind := storage.KindString
+			if obj != nil {
+				kind = obj.Kind()
+			}
+			buf = append(buf, byte(kind))
 			buf = binary.AppendUvarint(buf, uint64(len(k)))
 			buf = append(buf, k...)
-			buf = binary.AppendUvarint(buf, uint64(len(v)))
-			buf = append(buf, v...)
 			buf = binary.LittleEndian.AppendUint64(buf, uint64(at))
+			if obj == nil {
+				buf = binary.AppendUvarint(buf, uint64(len(v)))
+				buf = append(buf, v...)
+				return true
+			}
+			buf = append(buf, byte(slices.Index(snapshotEncodings, object.Encoding(obj))))
+			buf = binary.AppendUvarint(buf, uint64(obj.Len()))
+			object.Elements(obj, func(e, v []byte) bool {
+				buf = binary.AppendUvarint(buf, uint64(len(e)))
+				buf = append(buf, e...)
+				if kind == storage.KindHash {
+					buf = binary.AppendUvarint(buf, uint64(len(v)))
+					buf = append(buf, v...)
+				}
+				return true
+			})
 			return true
 		})
 		if cursor == 0 {
@@ -61,12 +91,48 @@ func (g *Group) restore(data []byte) error {
 	d := binread.Reader{B: data[1:]}
 	n := d.Uvarint()
 	e := g.db.Engine()
+	bad := fmt.Errorf("cluster: snapshot data: %w", errBadEntry)
+	var elems [][]byte
 	for range n {
-		k, v, at := d.Bytes(), d.Bytes(), int64(d.U64())
-		if d.Bad {
-			return fmt.Errorf("cluster: snapshot data: %w", errBadEntry)
+		kind := storage.Kind(d.U8())
+		k, at := d.Bytes(), int64(d.U64())
+		if kind == storage.KindString {
+			v := d.Bytes()
+			if d.Bad {
+				return bad
+			}
+			e.Set(k, v, at)
+			continue
 		}
-		e.Set(k, v, at)
+		enc := int(d.U8())
+		count := d.Uvarint()
+		if d.Bad || enc >= len(snapshotEncodings) || count > uint64(len(d.B)) {
+			return bad
+		}
+		var obj storage.Object
+		switch kind {
+		case storage.KindHash:
+			if h := object.NewHashEncoded(snapshotEncodings[enc]); h != nil {
+				obj = h
+			}
+			count *= 2
+		case storage.KindSet:
+			if s := object.NewSetEncoded(snapshotEncodings[enc]); s != nil {
+				obj = s
+			}
+		}
+		if obj == nil {
+			return bad
+		}
+		elems = elems[:0]
+		for range count {
+			elems = append(elems, d.Bytes())
+		}
+		if d.Bad || count == 0 {
+			return bad
+		}
+		object.AddElements(obj, elems)
+		e.SetObject(k, obj, at)
 	}
 	g.keysCount.Store(int64(e.Len()))
 	return nil

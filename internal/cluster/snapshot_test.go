@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -90,5 +91,62 @@ func BenchmarkSnapshotHold(b *testing.B) {
 			}
 			b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(n), "ns/key")
 		})
+	}
+}
+
+// A snapshot's data carries hashes and sets with their encoding and
+// element order, so that a replica installing it holds them exactly as the
+// leader does and picks the same random elements from them.
+func TestSnapshotCollections(t *testing.T) {
+	src := keyspace.New(newEngine())
+	hashes := []*object.Hash{object.NewHash(), object.NewHash()}
+	for i := range 200 {
+		hashes[0].Set(fmt.Appendf(nil, "f%d", i), fmt.Appendf(nil, "v%d", i))
+	}
+	for i := range 150 {
+		hashes[0].Delete(fmt.Appendf(nil, "f%d", 3*i%200)) // a table, reordered, 150 fields or fewer
+	}
+	hashes[1].Set([]byte("a"), []byte("1"))
+	sets := []*object.Set{object.NewSet(), object.NewSet(), object.NewSet()}
+	for i := range 10 {
+		sets[0].Add(fmt.Appendf(nil, "%d", 10-i))
+		sets[1].Add(fmt.Appendf(nil, "m%d", i))
+	}
+	for i := range 600 {
+		sets[2].Add(fmt.Appendf(nil, "%d", i))
+	}
+	for i := range 500 {
+		sets[2].Remove(fmt.Appendf(nil, "%d", 7*i%600))
+	}
+	for i, h := range hashes {
+		src.SetObject(fmt.Appendf(nil, "h%d", i), h, int64(i))
+	}
+	for i, s := range sets {
+		src.SetObject(fmt.Appendf(nil, "s%d", i), s, storage.NoExpiry)
+	}
+	src.Set([]byte("str"), []byte("v"), storage.NoExpiry)
+	g := &Group{db: keyspace.New(newEngine())}
+	if err := g.restore(encodeKeyspace(src.Engine().(engine).Freeze())); err != nil {
+		t.Fatal(err)
+	}
+	describe := func(e storage.Engine, k string) string {
+		v, obj, at, ok := e.Find([]byte(k))
+		if !ok {
+			return "absent"
+		}
+		if obj == nil {
+			return fmt.Sprintf("string %q @%d", v, at)
+		}
+		var elems []string
+		object.Elements(obj, func(e, v []byte) bool {
+			elems = append(elems, string(e)+"="+string(v))
+			return true
+		})
+		return fmt.Sprintf("%s %s %q @%d", obj.Kind(), object.Encoding(obj), elems, at)
+	}
+	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "str"} {
+		if got, want := describe(g.db.Engine(), k), describe(src.Engine(), k); got != want {
+			t.Errorf("%s: got %s, want %s", k, got, want)
+		}
 	}
 }

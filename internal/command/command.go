@@ -10,6 +10,8 @@
 package command
 
 import (
+	"math/rand/v2"
+
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
@@ -71,6 +73,10 @@ type Spec struct {
 	// all at once (see Gather); nil for commands that need every shard at
 	// one point in time. Run must still work when every shard is held.
 	Gather *Gather
+	// KeyArgs, when set, finds the keys of args in place of FirstKey,
+	// LastKey and Step, for commands that count their keys in an argument
+	// (SINTERCARD numkeys key…).
+	KeyArgs func(args [][]byte, dst [][]byte) [][]byte
 	// ID numbers the command for per-command counters; it is set when the
 	// Spec is put in a table (see NumIDs).
 	ID int
@@ -86,6 +92,9 @@ func (s *Spec) ArityOK(n int) bool {
 
 // Keys appends the key arguments of args to dst.
 func (s *Spec) Keys(args [][]byte, dst [][]byte) [][]byte {
+	if s.KeyArgs != nil {
+		return s.KeyArgs(args, dst)
+	}
 	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
 		return dst
 	}
@@ -116,6 +125,21 @@ type Ctx struct {
 	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
 	// the commands of a transaction, which was checked as a whole.
 	SkipOOM bool
+
+	// Rand, when not nil, makes every random choice of the commands run
+	// (SPOP, SRANDMEMBER, HRANDFIELD): a replicated group sets it to a
+	// source seeded alike on every replica before it applies an entry, so
+	// that all replicas choose the same elements of collections that hold
+	// the same elements in the same order. Nil uses the process's source.
+	Rand *rand.Rand
+}
+
+// randN returns a random number in [0, n), n > 0, from c.Rand if set.
+func (c *Ctx) randN(n int) int {
+	if c.Rand != nil {
+		return c.Rand.IntN(n)
+	}
+	return rand.IntN(n)
 }
 
 // Single sets c up to run a command whose keys all live on shard i, with db

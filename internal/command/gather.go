@@ -103,7 +103,7 @@ func (k *Keys) Sorted() [][]byte {
 func scanPart(db *keyspace.DB, cursor uint64, limit int, keep func(key []byte)) uint64 {
 	now := db.Now()
 	visited := 0
-	return db.Engine().Scan(cursor, func(key, _ []byte, at int64) bool {
+	return db.Engine().Scan(cursor, func(key, _ []byte, _ storage.Object, at int64) bool {
 		visited++
 		// As keyspace.DB judges expiry: visible during its last millisecond.
 		if at == storage.NoExpiry || now <= at {

@@ -9,6 +9,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -57,7 +58,7 @@ var keyCommands = []*Spec{
 	// answers 0: no access time is kept per key, which Redis's documentation
 	// allows for ("approximated"). FREQ answers Redis's error for a
 	// maxmemory policy that is not LFU, the only kind this server has.
-	{Name: "object", Arity: -2, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1, Run: object},
+	{Name: "object", Arity: -2, Flags: ReadOnly, FirstKey: 2, LastKey: 2, Step: 1, Run: objectCommand},
 }
 
 // del implements DEL and UNLINK: both free the memory at once.
@@ -82,13 +83,17 @@ func exists(c *Ctx, args [][]byte) {
 	c.W.AppendInt(n)
 }
 
-// keyType implements TYPE key: "string" for every live key, else "none".
+// keyType implements TYPE key: the type of a live key, else "none".
 func keyType(c *Ctx, args [][]byte) {
-	if _, ok := c.DB(args[1]).Get(args[1]); ok {
+	_, obj, ok := c.DB(args[1]).Read(args[1])
+	switch {
+	case !ok:
+		c.W.AppendSimple("none")
+	case obj != nil:
+		c.W.AppendSimple(obj.Kind().String())
+	default:
 		c.W.AppendSimple("string")
-		return
 	}
-	c.W.AppendSimple("none")
 }
 
 // deleteKey implements DELETE key, which replies +OK whether or not the key
@@ -155,7 +160,7 @@ func renamenx(c *Ctx, args [][]byte) { renameGeneric(c, args, true) }
 func renameGeneric(c *Ctx, args [][]byte, nx bool) {
 	src, dst := args[1], args[2]
 	sdb := c.DB(src)
-	v, at, ok := sdb.Lookup(src)
+	v, obj, at, ok := sdb.Find(src)
 	if !ok {
 		c.W.AppendError("ERR no such key")
 		return
@@ -169,13 +174,18 @@ func renameGeneric(c *Ctx, args [][]byte, nx bool) {
 		return
 	}
 	// v belongs to the engine and dies with the next write: copy it first.
+	// An object moves as it is: dst holds it before src lets it go.
 	val := bytes.Clone(v)
 	ddb := c.DB(dst)
 	if nx && ddb.Exists(dst) {
 		c.W.AppendInt(0)
 		return
 	}
-	ddb.Set(dst, val, at)
+	if obj != nil {
+		ddb.SetObject(dst, obj, at)
+	} else {
+		ddb.Set(dst, val, at)
+	}
 	sdb.Delete(src)
 	if nx {
 		c.W.AppendInt(1)
@@ -217,12 +227,16 @@ func copyKey(c *Ctx, args [][]byte) {
 	// would end the life of the value slice read from src.
 	ddb := c.DB(dst)
 	taken := ddb.Exists(dst)
-	v, at, ok := c.DB(src).Lookup(src)
+	v, obj, at, ok := c.DB(src).Find(src)
 	if !ok || taken && !replace {
 		c.W.AppendInt(0)
 		return
 	}
-	ddb.Set(dst, bytes.Clone(v), at)
+	if obj != nil {
+		ddb.SetObject(dst, obj.Clone(), at)
+	} else {
+		ddb.Set(dst, bytes.Clone(v), at)
+	}
 	c.W.AppendInt(1)
 }
 
@@ -414,7 +428,9 @@ func scan(c *Ctx, args [][]byte) {
 	}
 	count := int64(10)
 	var pattern []byte
-	matchAll, keepType := true, true
+	matchAll := true
+	var typeName []byte
+	filterType := false
 	for i := 2; i < len(args); i += 2 {
 		more := i+1 < len(args)
 		switch {
@@ -433,10 +449,9 @@ func scan(c *Ctx, args [][]byte) {
 			pattern = args[i+1]
 			matchAll = len(pattern) == 1 && pattern[0] == '*'
 		case ascii.EqualFold(args[i], "type") && more:
-			// Every value is a string: TYPE string keeps every key,
-			// any other type (known to Redis or not, as Redis 7 does
-			// not check) none.
-			keepType = ascii.EqualFold(args[i+1], "string")
+			// Any name is accepted, as Redis 7 does not check it: a
+			// name no type has keeps no key.
+			typeName, filterType = args[i+1], true
 		default:
 			c.W.AppendError("ERR syntax error")
 			return
@@ -452,12 +467,13 @@ func scan(c *Ctx, args [][]byte) {
 	now := db.Now()
 	var keys, dead [][]byte
 	visited := int64(0)
-	pos := db.Engine().Scan(cursor/shards, func(k, _ []byte, at int64) bool {
+	pos := db.Engine().Scan(cursor/shards, func(k, _ []byte, obj storage.Object, at int64) bool {
 		visited++
 		switch {
 		case at != storage.NoExpiry && now > at:
 			dead = append(dead, bytes.Clone(k))
-		case keepType && (matchAll || glob.Match(pattern, k)):
+		case filterType && !ascii.EqualFold(typeName, kindOf(obj).String()):
+		case matchAll || glob.Match(pattern, k):
 			keys = append(keys, k)
 		}
 		return visited < count
@@ -501,8 +517,8 @@ var objectHelp = []string{
 // object: the integers 0 to 9999, which SET stores as shared objects.
 const sharedRefcount = math.MaxInt32
 
-// object implements OBJECT, with the errors Redis gives for its subcommands.
-func object(c *Ctx, args [][]byte) {
+// objectCommand implements OBJECT, with the errors Redis gives for its subcommands.
+func objectCommand(c *Ctx, args [][]byte) {
 	sub := args[1]
 	var name string
 	switch {
@@ -535,13 +551,17 @@ func object(c *Ctx, args [][]byte) {
 		c.W.AppendError("ERR wrong number of arguments for 'object|" + name + "' command")
 		return
 	}
-	v, _, ok := c.DB(args[2]).Lookup(args[2])
+	v, obj, _, ok := c.DB(args[2]).Find(args[2])
 	if !ok {
 		c.W.AppendNull()
 		return
 	}
 	switch name {
 	case "encoding":
+		if obj != nil {
+			c.W.AppendBulkString(object.Encoding(obj))
+			return
+		}
 		c.W.AppendBulkString(stringEncoding(v))
 	case "freq":
 		c.W.AppendError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. " +
@@ -549,7 +569,7 @@ func object(c *Ctx, args [][]byte) {
 	case "idletime":
 		c.W.AppendInt(0)
 	case "refcount":
-		if n, ok := resp.ParseInt(v); ok && n >= 0 && n < 10000 {
+		if n, ok := resp.ParseInt(v); ok && obj == nil && n >= 0 && n < 10000 {
 			c.W.AppendInt(sharedRefcount)
 			return
 		}
@@ -568,6 +588,14 @@ func stringEncoding(v []byte) string {
 	default:
 		return "raw"
 	}
+}
+
+// kindOf returns the kind of a value: obj's, or a string's when obj is nil.
+func kindOf(obj storage.Object) storage.Kind {
+	if obj == nil {
+		return storage.KindString
+	}
+	return obj.Kind()
 }
 
 // parseCursor parses a SCAN cursor as Redis does with strtoul: decimal

@@ -17,12 +17,19 @@ var Line = newTable([]*Spec{
 var (
 	lineOK       = []byte("OK\n")
 	lineNotFound = []byte("ERR key not found\n")
-	lineNewline  = []byte("\n")
-	lineComma    = []byte(",")
+	// lineWrongType answers GET of a key that holds a hash, a set or any
+	// other type the line protocol cannot show.
+	lineWrongType = []byte("ERR wrong type\n")
+	lineNewline   = []byte("\n")
+	lineComma     = []byte(",")
 )
 
 func lineGet(c *Ctx, args [][]byte) {
-	v, ok := c.DB(args[1]).Get(args[1])
+	v, obj, ok := c.DB(args[1]).Read(args[1])
+	if obj != nil {
+		c.W.AppendRaw(lineWrongType)
+		return
+	}
 	if !ok {
 		c.W.AppendRaw(lineNotFound)
 		return

@@ -6,6 +6,7 @@ import (
 	"math/big"
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -54,12 +55,40 @@ const (
 	strErrOffset   = "ERR offset is out of range"
 )
 
-func getCommand(c *Ctx, args [][]byte) {
-	if v, ok := c.DB(args[1]).Get(args[1]); ok {
-		c.W.AppendBulk(v)
-		return
+// ErrWrongType is Redis's reply to a command run on a key of another type.
+const ErrWrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+// readString reads key as a string for a read command, counting the hit or
+// miss. For a key of another type it replies WRONGTYPE and reports wrong.
+func readString(c *Ctx, db *keyspace.DB, key []byte) (v []byte, ok, wrong bool) {
+	v, obj, ok := db.Read(key)
+	if obj != nil {
+		c.W.AppendError(ErrWrongType)
+		return nil, false, true
 	}
-	c.W.AppendNull()
+	return v, ok, false
+}
+
+// findString reads key as a string for a write command, with its expiry.
+// For a key of another type it replies WRONGTYPE and reports wrong.
+func findString(c *Ctx, db *keyspace.DB, key []byte) (v []byte, at int64, ok, wrong bool) {
+	v, obj, at, ok := db.Find(key)
+	if obj != nil {
+		c.W.AppendError(ErrWrongType)
+		return nil, 0, false, true
+	}
+	return v, at, ok, false
+}
+
+func getCommand(c *Ctx, args [][]byte) {
+	v, ok, wrong := readString(c, c.DB(args[1]), args[1])
+	switch {
+	case wrong:
+	case ok:
+		c.W.AppendBulk(v)
+	default:
+		c.W.AppendNull()
+	}
 }
 
 // Options of SET and GETEX, as bits.
@@ -199,9 +228,13 @@ func setGeneric(c *Ctx, name string, key, value []byte, opts int, expire []byte,
 		}
 	}
 	if opts&optGet != 0 {
-		if old, ok := db.Get(key); ok {
+		old, ok, wrong := readString(c, db, key)
+		switch {
+		case wrong:
+			return
+		case ok:
 			c.W.AppendBulk(old)
-		} else {
+		default:
 			c.W.AppendNull()
 		}
 	}
@@ -233,9 +266,13 @@ func setGeneric(c *Ctx, name string, key, value []byte, opts int, expire []byte,
 // an expiry.
 func getsetCommand(c *Ctx, args [][]byte) {
 	db := c.DB(args[1])
-	if old, ok := db.Get(args[1]); ok {
+	old, ok, wrong := readString(c, db, args[1])
+	switch {
+	case wrong:
+		return
+	case ok:
 		c.W.AppendBulk(old)
-	} else {
+	default:
 		c.W.AppendNull()
 	}
 	db.Set(args[1], args[2], storage.NoExpiry)
@@ -243,7 +280,10 @@ func getsetCommand(c *Ctx, args [][]byte) {
 
 func getdelCommand(c *Ctx, args [][]byte) {
 	db := c.DB(args[1])
-	v, ok := db.Get(args[1])
+	v, ok, wrong := readString(c, db, args[1])
+	if wrong {
+		return
+	}
 	if !ok {
 		c.W.AppendNull()
 		return
@@ -262,7 +302,10 @@ func getexCommand(c *Ctx, args [][]byte) {
 	}
 	key := args[1]
 	db := c.DB(key)
-	v, ok := db.Get(key)
+	v, ok, wrong := readString(c, db, key)
+	if wrong {
+		return
+	}
 	if !ok {
 		c.W.AppendNull()
 		return
@@ -289,7 +332,8 @@ func getexCommand(c *Ctx, args [][]byte) {
 func mgetCommand(c *Ctx, args [][]byte) {
 	c.W.AppendArray(len(args) - 1)
 	for _, key := range args[1:] {
-		if v, ok := c.DB(key).Get(key); ok {
+		// A key of another type reads as nil, as in Redis.
+		if v, obj, ok := c.DB(key).Read(key); ok && obj == nil {
 			c.W.AppendBulk(v)
 		} else {
 			c.W.AppendNull()
@@ -330,7 +374,10 @@ func msetnxCommand(c *Ctx, args [][]byte) {
 func appendCommand(c *Ctx, args [][]byte) {
 	key, tail := args[1], args[2]
 	db := c.DB(key)
-	old, at, ok := db.Lookup(key)
+	old, at, ok, wrong := findString(c, db, key)
+	if wrong {
+		return
+	}
 	if !ok {
 		db.Set(key, tail, storage.NoExpiry)
 		c.W.AppendInt(int64(len(tail)))
@@ -350,8 +397,10 @@ func appendCommand(c *Ctx, args [][]byte) {
 }
 
 func strlenCommand(c *Ctx, args [][]byte) {
-	v, _ := c.DB(args[1]).Get(args[1])
-	c.W.AppendInt(int64(len(v)))
+	v, _, wrong := readString(c, c.DB(args[1]), args[1])
+	if !wrong {
+		c.W.AppendInt(int64(len(v)))
+	}
 }
 
 // getrangeCommand implements GETRANGE and SUBSTR with Redis 7's index
@@ -364,7 +413,10 @@ func getrangeCommand(c *Ctx, args [][]byte) {
 		c.W.AppendError(strErrNotInt)
 		return
 	}
-	v, _ := c.DB(args[1]).Get(args[1])
+	v, _, wrong := readString(c, c.DB(args[1]), args[1])
+	if wrong {
+		return
+	}
 	n := int64(len(v))
 	if start < 0 && end < 0 && start > end {
 		c.W.AppendBulk(nil)
@@ -399,7 +451,10 @@ func setrangeCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	db := c.DB(key)
-	old, at, _ := db.Lookup(key)
+	old, at, _, wrong := findString(c, db, key)
+	if wrong {
+		return
+	}
 	if len(patch) == 0 {
 		c.W.AppendInt(int64(len(old)))
 		return
@@ -512,7 +567,10 @@ func decrbyCommand(c *Ctx, args [][]byte) {
 // the key's expiry, and replies with the result.
 func incrDecr(c *Ctx, key []byte, incr int64) {
 	db := c.DB(key)
-	old, at, found := db.Lookup(key)
+	old, at, found, wrong := findString(c, db, key)
+	if wrong {
+		return
+	}
 	var v int64
 	if found {
 		var ok bool
@@ -539,7 +597,10 @@ func incrDecr(c *Ctx, key []byte, incr int64) {
 func incrbyfloatCommand(c *Ctx, args [][]byte) {
 	key := args[1]
 	db := c.DB(key)
-	old, at, found := db.Lookup(key)
+	old, at, found, wrong := findString(c, db, key)
+	if wrong {
+		return
+	}
 	var value extFloat
 	if found {
 		var ok bool
@@ -584,8 +645,12 @@ func lcsCommand(c *Ctx, args [][]byte) {
 	dba, dbb := c.DB(args[1]), c.DB(args[2])
 	dba.Exists(args[1])
 	dbb.Exists(args[2])
-	a, _ := dba.Get(args[1])
-	b, _ := dbb.Get(args[2])
+	a, obja, _ := dba.Read(args[1])
+	b, objb, _ := dbb.Read(args[2])
+	if obja != nil || objb != nil {
+		c.W.AppendError("ERR The specified keys must contain string values")
+		return
+	}
 
 	var getLen, getIdx, withMatchLen bool
 	var minMatchLen int64

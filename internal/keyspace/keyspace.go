@@ -7,6 +7,9 @@
 package keyspace
 
 import (
+	"bytes"
+
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -89,7 +92,34 @@ func (db *DB) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
 	return value, expireAt, ok
 }
 
+// Find returns key's value, as bytes for a string or as obj for any other
+// kind, and its expiry, removing the key first if it has expired. It does
+// not count as a hit or miss; see Read.
+func (db *DB) Find(key []byte) (value []byte, obj storage.Object, expireAt int64, ok bool) {
+	value, obj, expireAt, ok = db.e.Find(key)
+	if ok && db.expired(expireAt) {
+		if !db.replica {
+			db.expire(key)
+		}
+		return nil, nil, 0, false
+	}
+	return value, obj, expireAt, ok
+}
+
+// Read is Find for a read command: it counts the hit or miss.
+func (db *DB) Read(key []byte) (value []byte, obj storage.Object, ok bool) {
+	value, obj, _, ok = db.Find(key)
+	if ok {
+		db.stats.KeyspaceHits++
+	} else {
+		db.stats.KeyspaceMiss++
+	}
+	return value, obj, ok
+}
+
 // Get returns key's value for a read command and counts the hit or miss.
+// The value is nil for a key that holds an Object; commands that accept
+// only strings use Read to tell.
 func (db *DB) Get(key []byte) ([]byte, bool) {
 	v, _, ok := db.Lookup(key)
 	if ok {
@@ -119,6 +149,94 @@ func (db *DB) Set(key, value []byte, expireAt int64) {
 	db.e.Set(key, value, expireAt)
 	if db.log != nil {
 		db.log.Set(key, value, expireAt)
+	}
+}
+
+// maxLogPart bounds the element bytes of one record that SetObject logs, so
+// that a large collection is logged in several records.
+const maxLogPart = 256 << 10
+
+// SetObject stores obj under key with expiry expireAt, replacing whatever
+// key held, and logs it whole, a part at a time. obj belongs to the DB from
+// then on. An expiry already in the past deletes the key instead.
+func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
+	db.touch(key)
+	if db.expired(expireAt) || obj.Len() == 0 {
+		if db.e.Delete(key) && db.log != nil {
+			db.log.Delete(key)
+		}
+		return
+	}
+	db.e.SetObject(key, obj, expireAt)
+	if db.log != nil {
+		LogObject(db.log, key, obj, expireAt, maxLogPart)
+	}
+}
+
+// LogObject records in l that key holds obj with expiry expireAt: element
+// records of up to about part bytes of elements each, the first one fresh.
+func LogObject(l Log, key []byte, obj storage.Object, expireAt int64, part int) {
+	kind := obj.Kind()
+	var elems [][]byte
+	size, fresh := 0, true
+	flush := func() {
+		l.Elements(kind, key, expireAt, fresh, elems)
+		fresh = false
+		elems, size = elems[:0], 0
+	}
+	object.Elements(obj, func(e, v []byte) bool {
+		// Members of an intset are formatted into a reused buffer: copy.
+		elems = append(elems, bytes.Clone(e))
+		size += len(e)
+		if kind == storage.KindHash {
+			elems = append(elems, v)
+			size += len(v)
+		}
+		if size >= part {
+			flush()
+		}
+		return true
+	})
+	if len(elems) > 0 || fresh {
+		flush()
+	}
+}
+
+// Added stores or updates obj, a collection under key with expiry
+// expireAt, after a command added or changed elements in it: elems are the
+// elements now present (field and value pairs for a hash, members for a
+// set). created says obj is new and is stored now; otherwise it was changed
+// in place and before is its MemoryUsage before the change.
+func (db *DB) Added(key []byte, obj storage.Object, expireAt int64, created bool, before int64, elems [][]byte) {
+	db.touch(key)
+	if created {
+		db.e.SetObject(key, obj, expireAt)
+	} else {
+		db.e.Resized(obj.MemoryUsage() - before)
+	}
+	if db.log != nil && len(elems) > 0 {
+		db.log.Elements(obj.Kind(), key, expireAt, created, elems)
+	}
+}
+
+// Removed records that a command removed elems (fields or members) from
+// obj, the collection under key, in place; before is its MemoryUsage before
+// the change. A collection left empty is deleted, as Redis does.
+func (db *DB) Removed(key []byte, obj storage.Object, before int64, elems [][]byte) {
+	if len(elems) == 0 {
+		return
+	}
+	db.touch(key)
+	if obj.Len() == 0 {
+		db.e.Delete(key)
+		if db.log != nil {
+			db.log.Delete(key)
+		}
+		return
+	}
+	db.e.Resized(obj.MemoryUsage() - before)
+	if db.log != nil {
+		db.log.RemoveElements(obj.Kind(), key, elems)
 	}
 }
 
@@ -180,12 +298,12 @@ func (db *DB) Flush() {
 
 // Scan calls fn for live entries from cursor on, as storage.Engine.Scan does,
 // skipping expired ones.
-func (db *DB) Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64 {
-	return db.e.Scan(cursor, func(k, v []byte, at int64) bool {
+func (db *DB) Scan(cursor uint64, fn func(key, value []byte, obj storage.Object, expireAt int64) bool) uint64 {
+	return db.e.Scan(cursor, func(k, v []byte, obj storage.Object, at int64) bool {
 		if db.expired(at) {
 			return true
 		}
-		return fn(k, v, at)
+		return fn(k, v, obj, at)
 	})
 }
 

@@ -1,5 +1,7 @@
 package keyspace
 
+import "github.com/data-cluster/data-cluster/internal/storage"
+
 // Log receives every change made to a DB, for persistence: the DB calls it
 // after each change to its keys, with the resulting state, so that replaying
 // the calls in order rebuilds the keys. Keys removed because their time had
@@ -17,6 +19,15 @@ type Log interface {
 	Delete(key []byte)
 	// Expire records that key's expiry is now expireAt.
 	Expire(key []byte, expireAt int64)
+	// Elements records that key holds a collection of kind with expiry
+	// expireAt in which elems are present: field and value pairs for a
+	// hash, members for a set. fresh says the change created the
+	// collection, replacing whatever key held before.
+	Elements(kind storage.Kind, key []byte, expireAt int64, fresh bool, elems [][]byte)
+	// RemoveElements records that elems (fields or members) are no longer
+	// in key's collection of kind; the collection is not left empty (an
+	// emptied collection is recorded as a Delete).
+	RemoveElements(kind storage.Kind, key []byte, elems [][]byte)
 	// Flush records that every key was removed.
 	Flush()
 	// Commit writes out what was recorded since the last Commit.

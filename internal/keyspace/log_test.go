@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -17,6 +18,12 @@ func (l *recLog) Set(key, value []byte, at int64) {
 func (l *recLog) Delete(key []byte) { l.calls = append(l.calls, "del "+string(key)) }
 func (l *recLog) Expire(key []byte, at int64) {
 	l.calls = append(l.calls, fmt.Sprintf("expire %s@%d", key, at))
+}
+func (l *recLog) Elements(kind storage.Kind, key []byte, at int64, fresh bool, elems [][]byte) {
+	l.calls = append(l.calls, fmt.Sprintf("elems %s %s@%d fresh=%v %q", kind, key, at, fresh, elems))
+}
+func (l *recLog) RemoveElements(kind storage.Kind, key []byte, elems [][]byte) {
+	l.calls = append(l.calls, fmt.Sprintf("remove %s %s %q", kind, key, elems))
 }
 func (l *recLog) Flush()  { l.calls = append(l.calls, "flush") }
 func (l *recLog) Commit() { l.calls = append(l.calls, "commit") }
@@ -67,6 +74,36 @@ func TestLogRecordsChanges(t *testing.T) {
 			db.Delete(k)
 		}, []string{"set k=v@1500", "set j=v@1500"}},
 		{"commit", func(db *DB) { db.Commit() }, []string{"commit"}},
+		{"collection elements added, changed and removed", func(db *DB) {
+			h := object.NewHash()
+			h.Set([]byte("f"), []byte("1"))
+			db.Added(k, h, storage.NoExpiry, true, 0, [][]byte{[]byte("f"), []byte("1")})
+			before := h.MemoryUsage()
+			h.Set([]byte("g"), []byte("2"))
+			db.Added(k, h, 5000, false, before, [][]byte{[]byte("g"), []byte("2")})
+			before = h.MemoryUsage()
+			h.Delete([]byte("f"))
+			db.Removed(k, h, before, [][]byte{[]byte("f")})
+			before = h.MemoryUsage()
+			h.Delete([]byte("g"))
+			db.Removed(k, h, before, [][]byte{[]byte("g")})
+		}, []string{
+			`elems hash k@0 fresh=true ["f" "1"]`,
+			`elems hash k@5000 fresh=false ["g" "2"]`,
+			`remove hash k ["f"]`,
+			"del k",
+		}},
+		{"a whole object is logged in parts", func(db *DB) {
+			s := object.NewSet()
+			for i := range 5 {
+				s.Add(fmt.Appendf(nil, "%d", i))
+			}
+			db.SetObject(k, s, 3000)
+		}, []string{`elems set k@3000 fresh=true ["0" "1" "2" "3" "4"]`}},
+		{"an empty object deletes the key", func(db *DB) {
+			db.Set(k, []byte("v"), 0)
+			db.SetObject(k, object.NewSet(), 0)
+		}, []string{"set k=v@0", "del k"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,4 +121,44 @@ func TestLogRecordsChanges(t *testing.T) {
 		t.Fatal("a DB without a Log reports one")
 	}
 	db.Commit() // no Log: nothing to do
+}
+
+// TestLogObjectParts checks that a large collection is logged in several
+// records, the first one fresh, holding every element once.
+func TestLogObjectParts(t *testing.T) {
+	h := object.NewHash()
+	for i := range 1000 {
+		h.Set(fmt.Appendf(nil, "field:%d", i), fmt.Appendf(nil, "value:%d", i))
+	}
+	l := &partLog{}
+	LogObject(l, []byte("k"), h, 77, 1000)
+	if len(l.fresh) < 10 {
+		t.Fatalf("got %d records, want at least 10 for parts of 1000 bytes", len(l.fresh))
+	}
+	for i, f := range l.fresh {
+		if f != (i == 0) {
+			t.Fatalf("record %d: fresh %v, want %v", i, f, i == 0)
+		}
+	}
+	if len(l.elems) != 2000 {
+		t.Fatalf("got %d elements, want 2000", len(l.elems))
+	}
+	for i := range 1000 {
+		if got, want := string(l.elems[2*i]), fmt.Sprintf("field:%d", i); got != want {
+			t.Fatalf("element %d: got %q, want %q", i, got, want)
+		}
+	}
+}
+
+type partLog struct {
+	recLog
+	fresh []bool
+	elems [][]byte
+}
+
+func (l *partLog) Elements(_ storage.Kind, _ []byte, at int64, fresh bool, elems [][]byte) {
+	l.fresh = append(l.fresh, fresh)
+	for _, e := range elems {
+		l.elems = append(l.elems, slices.Clone(e))
+	}
 }

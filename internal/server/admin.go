@@ -12,6 +12,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/glob"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
@@ -544,7 +545,8 @@ func (s *Server) configParams() [][2]string {
 			port = p
 		}
 	}
-	return [][2]string{
+	lim := object.CurrentLimits()
+	params := [][2]string{
 		{"appendfsync", s.cfg.Persistence.Fsync.String()},
 		{"appendonly", yesNo(s.store != nil)},
 		{"auto-aof-rewrite-min-size", strconv.FormatInt(s.cfg.Persistence.SnapshotLogSize, 10)},
@@ -566,6 +568,52 @@ func (s *Server) configParams() [][2]string {
 		{"protected-mode", yesNo(s.cfg.ProtectedMode)},
 		{"timeout", strconv.FormatInt(int64(s.cfg.IdleTimeout/time.Second), 10)},
 	}
+	for _, p := range limitParams {
+		params = append(params, [2]string{p.name, strconv.FormatInt(*p.field(&lim), 10)})
+	}
+	return params
+}
+
+// limitParam is a collection limit as a configuration parameter.
+type limitParam struct {
+	name  string
+	field func(*object.Limits) *int64
+}
+
+// limitParams are the collection limits CONFIG GET and CONFIG SET know,
+// with the names Redis 7 accepts for them (the ziplist ones are aliases).
+var limitParams = []limitParam{
+	{"hash-max-listpack-entries", func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
+	{"hash-max-ziplist-entries", func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
+	{"hash-max-listpack-value", func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
+	{"hash-max-ziplist-value", func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
+	{"set-max-intset-entries", func(l *object.Limits) *int64 { return &l.SetMaxIntsetEntries }},
+	{"set-max-listpack-entries", func(l *object.Limits) *int64 { return &l.SetMaxListpackEntries }},
+	{"set-max-listpack-value", func(l *object.Limits) *int64 { return &l.SetMaxListpackValue }},
+}
+
+// setLimits applies CONFIG SET's name and value pairs when every name is a
+// collection limit, all or none, and returns the error to reply, if any;
+// known reports whether every name was one.
+func setLimits(pairs [][]byte) (errText string, known bool) {
+	lim := object.CurrentLimits()
+	for i := 0; i+1 < len(pairs); i += 2 {
+		name := lower(pairs[i])
+		j := slices.IndexFunc(limitParams, func(p limitParam) bool { return p.name == name })
+		if j < 0 {
+			return "", false
+		}
+		n, err := strconv.ParseInt(string(pairs[i+1]), 10, 64)
+		if err != nil {
+			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer", true
+		}
+		if n < 0 {
+			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be between 0 and 9223372036854775807 inclusive", true
+		}
+		*limitParams[j].field(&lim) = n
+	}
+	object.SetLimits(lim)
+	return "", true
 }
 
 // config implements CONFIG GET, CONFIG SET (for nothing that can change at
@@ -594,6 +642,14 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 	case "set":
 		if len(args) < 4 || len(args)%2 != 0 {
 			subArity(w, "config", sub)
+			return
+		}
+		if errText, known := setLimits(args[2:]); known {
+			if errText != "" {
+				w.AppendError(errText)
+			} else {
+				w.AppendOK()
+			}
 			return
 		}
 		w.AppendError("ERR CONFIG SET failed (possibly related to argument '" + lower(args[2]) + "') - parameters cannot be changed at run time; restart with the flag instead")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/memory"
 )
 
@@ -31,8 +32,14 @@ func (l *fakeLog) Set(key, _ []byte, _ int64) { l.add("set " + string(key)) }
 func (l *fakeLog) Delete(key []byte)          { l.add("del " + string(key)) }
 func (l *fakeLog) Expire(key []byte, _ int64) { l.add("expire " + string(key)) }
 func (l *fakeLog) Flush()                     { l.add("flush") }
-func (l *fakeLog) isCommitted(s string) bool  { l.mu.Lock(); defer l.mu.Unlock(); return l.committed[s] }
-func (l *fakeLog) pendingCount() int          { l.mu.Lock(); defer l.mu.Unlock(); return len(l.pending) }
+func (l *fakeLog) Elements(_ storage.Kind, key []byte, _ int64, _ bool, _ [][]byte) {
+	l.add("elems " + string(key))
+}
+func (l *fakeLog) RemoveElements(_ storage.Kind, key []byte, _ [][]byte) {
+	l.add("remove " + string(key))
+}
+func (l *fakeLog) isCommitted(s string) bool { l.mu.Lock(); defer l.mu.Unlock(); return l.committed[s] }
+func (l *fakeLog) pendingCount() int         { l.mu.Lock(); defer l.mu.Unlock(); return len(l.pending) }
 func (l *fakeLog) stats() (commits, changes int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -24,7 +24,7 @@ func ExampleEngine() {
 	// are copied before the engine may change.
 	var keys []string
 	for cursor := uint64(0); ; {
-		cursor = e.Scan(cursor, func(key, _ []byte, _ int64) bool {
+		cursor = e.Scan(cursor, func(key, _ []byte, _ storage.Object, _ int64) bool {
 			keys = append(keys, string(key))
 			return false
 		})

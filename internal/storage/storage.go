@@ -13,19 +13,75 @@ package storage
 // NoExpiry is the expireAt value of an entry that never expires.
 const NoExpiry int64 = 0
 
-// Engine stores keys, their values and their expiry times.
+// Kind is the type of a value, as Redis's TYPE names it.
+type Kind uint8
+
+// The kinds of value. String values are byte strings held by the engine;
+// every other kind is an Object.
+const (
+	KindString Kind = iota
+	KindHash
+	KindSet
+	KindList
+	KindZSet
+	KindStream
+)
+
+var kindNames = [...]string{"string", "hash", "set", "list", "zset", "stream"}
+
+// String returns the kind's name as Redis's TYPE answers it.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Object is a value other than a string: a collection that the engine keeps
+// by reference, so that a command can change it in place through the handle
+// Find returns, without copying it. An Object belongs to the engine that
+// holds it and to that engine's owner; it is not safe for concurrent use.
+type Object interface {
+	// Kind returns the object's type; never KindString.
+	Kind() Kind
+	// Len returns the number of elements.
+	Len() int
+	// MemoryUsage returns an estimate in bytes of the memory it holds.
+	MemoryUsage() int64
+	// Clone returns a deep copy that shares nothing with the object.
+	Clone() Object
+}
+
+// Engine stores keys, their values and their expiry times. A value is a byte
+// string or an Object.
 //
 // Byte slices passed in are copied by the engine: callers may reuse them after
-// the call returns. Byte slices handed out (by Lookup, Scan, SampleExpiring and
-// RandomKey) belong to the engine: they stay valid only until the next call
-// that modifies the engine, and callers must not modify them.
+// the call returns. Byte slices handed out (by Lookup, Find, Scan,
+// SampleExpiring and RandomKey) belong to the engine: they stay valid only
+// until the next call that modifies the engine, and callers must not modify
+// them. An Object passed to SetObject belongs to the engine from then on; a
+// handle from Find stays valid until its key is set, deleted or cleared.
 type Engine interface {
 	// Lookup returns the value and expiry of key, and whether it is present.
+	// For a key that holds an Object, value is nil: use Find to tell.
 	Lookup(key []byte) (value []byte, expireAt int64, ok bool)
+
+	// Find returns key's value, as bytes for a string or as obj for any
+	// other kind, its expiry, and whether key is present.
+	Find(key []byte) (value []byte, obj Object, expireAt int64, ok bool)
 
 	// Set stores value under key with the given expiry (NoExpiry for none),
 	// replacing any previous value and expiry.
 	Set(key, value []byte, expireAt int64)
+
+	// SetObject stores obj under key with the given expiry, replacing any
+	// previous value and expiry.
+	SetObject(key []byte, obj Object, expireAt int64)
+
+	// Resized tells the engine that an Object it holds, changed in place,
+	// now holds delta bytes more (or fewer, when negative) than before, so
+	// that MemoryUsage stays exact.
+	Resized(delta int64)
 
 	// SetExpire changes the expiry of an existing key and reports whether the
 	// key was present.
@@ -46,7 +102,8 @@ type Engine interface {
 	// iteration starts at cursor 0 and ends when 0 is returned; it visits every
 	// key that is present for its whole duration at least once, even if other
 	// keys are set or deleted between calls. fn must not modify the engine.
-	Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64
+	// For a key holding an Object, value is nil and obj the object.
+	Scan(cursor uint64, fn func(key, value []byte, obj Object, expireAt int64) bool) uint64
 
 	// SampleExpiring calls fn for up to n keys that have an expiry, chosen
 	// with no fixed order so that repeated calls cover the whole set. fn must
@@ -68,13 +125,13 @@ type Scanner interface {
 	// Len returns the number of keys.
 	Len() int
 	// Scan is Engine.Scan.
-	Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64
+	Scan(cursor uint64, fn func(key, value []byte, obj Object, expireAt int64) bool) uint64
 }
 
 // Freezer is implemented by engines that can copy their entries faster
 // than a Scan visits them. Freeze returns a copy that another goroutine
 // may scan while the engine goes on changing, so that the engine's owner
-// is held only for the copy.
+// is held only for the copy. Objects are cloned into the copy.
 type Freezer interface {
 	Freeze() Scanner
 }

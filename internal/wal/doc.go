@@ -49,19 +49,38 @@
 // varint length followed by the bytes, times are absolute Unix milliseconds
 // with 0 meaning no expiry:
 //
-//	1 set     key, value, expireAt
-//	2 delete  key (the rest of the payload)
-//	3 expire  key, expireAt
-//	4 flush   (nothing): remove every key of this shard
-//	5 header  magic "dcluster", kind ('L' log, 'S' snapshot), version 1,
-//	          shard, segment number
-//	6 end     number of set records in the snapshot
+//	1 set       key, value, expireAt
+//	2 delete    key (the rest of the payload)
+//	3 expire    key, expireAt
+//	4 flush     (nothing): remove every key of this shard
+//	5 header    magic "dcluster", kind ('L' log, 'S' snapshot), version 1,
+//	            shard, segment number
+//	6 end       number of set and elements records in the snapshot
+//	7 elements  value kind (u8), flags (u8), key, expireAt, n,
+//	            then n elements, each a byte string followed, for a hash,
+//	            by its value
+//	8 remove    value kind (u8), key, n, then n elements (byte strings)
+//
+// Value kinds are 1 for a hash and 2 for a set (storage.Kind); the only
+// flag is 1, fresh. An elements record says that key holds a collection of
+// that kind, with that expiry, in which those elements (fields with their
+// values, or members) are present; when fresh, or when the key holds
+// anything else at that point of the replay, the collection is made anew
+// first. A remove record says that the elements are no longer in key's
+// collection of that kind; it does nothing to a key of another kind, and a
+// collection it leaves empty is removed. A command that adds or changes one
+// field of a hash of a million fields thus logs one small record, never the
+// hash; a command that empties a collection logs a delete.
 //
 // Every file starts with a header record naming what it is. A snapshot holds
-// set records and ends with an end record; a log holds set, delete, expire
-// and flush records. Records describe resulting states, not commands (INCR
-// and APPEND are logged as the set they result in), so replaying one twice,
-// or on top of a state that already includes it, gives the same result.
+// set and elements records and ends with an end record; a collection is
+// written as elements records of up to about 64 KiB of elements each, the
+// first one fresh, all taken in one hold of the shard, so that no record
+// nears the 4 GiB a length can frame. A log holds every record but header
+// and end. Records describe resulting states, not commands (INCR and APPEND
+// are logged as the set they result in, HINCRBY as the field's new value,
+// SPOP as the members it removed), so replaying one twice, or on top of a
+// state that already includes it, gives the same result.
 //
 // # Writing
 //
@@ -92,8 +111,10 @@
 // # Recovery
 //
 // Recovery reads each shard's newest snapshot and then its segments in order,
-// streaming record by record into the storage engines; keys whose expiry has
-// passed are not loaded. A record cut short at the end of a shard's last
+// streaming record by record into the storage engines. Records are applied
+// as they are, expiry included, and keys whose expiry has passed are removed
+// once the whole history is loaded: a key that had expired by the restart
+// may have lost its expiry, or had elements added, later in the log. A record cut short at the end of a shard's last
 // segment that holds records (a torn write: the process or machine died
 // mid-write) is truncated away, with a warning that says how many bytes were
 // dropped. Any other damage — a bad checksum, a bad length, a record that does

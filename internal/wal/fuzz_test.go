@@ -3,6 +3,8 @@ package wal
 import (
 	"bytes"
 	"testing"
+
+	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
 // FuzzReadRecords feeds arbitrary bytes to the record reader as a log and as
@@ -16,13 +18,18 @@ func FuzzReadRecords(f *testing.F) {
 	snap = appendSet(snap, []byte("k"), []byte("v"), 0)
 	snap = appendEnd(snap, 1)
 	f.Add(snap)
+	coll := appendHeader(nil, kindSnapshot, 0, 1)
+	coll = appendElems(coll, storage.KindHash, []byte("h"), 0, true, [][]byte{[]byte("f"), []byte("v")})
+	coll = appendElems(coll, storage.KindHash, []byte("h"), 0, false, [][]byte{[]byte("g"), []byte("w")})
+	coll = appendEnd(coll, 2)
+	f.Add(coll)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, kind := range []byte{kindLog, kindSnapshot} {
 			for _, tornOK := range []bool{false, true} {
 				n := 0
 				res, err := readRecords(bytes.NewReader(data), int64(len(data)), "fuzz", kind, 0, 1, tornOK, func(r *Record) {
-					if r.Op < OpSet || r.Op > OpFlush {
+					if r.Op < OpSet || r.Op > OpRemove || r.Op == OpHeader || r.Op == OpEnd {
 						t.Fatalf("delivered a record with operation %d", r.Op)
 					}
 					n++

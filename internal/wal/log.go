@@ -10,6 +10,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
 var _ keyspace.Log = (*Log)(nil)
@@ -80,6 +81,19 @@ func (l *Log) Delete(key []byte) {
 // Expire records that key's expiry is now expireAt (0 for none).
 func (l *Log) Expire(key []byte, expireAt int64) {
 	l.buf = appendExpire(l.buf, key, expireAt)
+	l.nrec++
+}
+
+// Elements records that key's collection of kind, with expiry expireAt,
+// holds elems (created by this change when fresh).
+func (l *Log) Elements(kind storage.Kind, key []byte, expireAt int64, fresh bool, elems [][]byte) {
+	l.buf = appendElems(l.buf, kind, key, expireAt, fresh, elems)
+	l.nrec++
+}
+
+// RemoveElements records that elems left key's collection of kind.
+func (l *Log) RemoveElements(kind storage.Kind, key []byte, elems [][]byte) {
+	l.buf = appendRemove(l.buf, kind, key, elems)
 	l.nrec++
 }
 

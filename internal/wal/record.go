@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
 // Op is the operation of a record.
@@ -22,7 +23,16 @@ const (
 	OpFlush  Op = 4
 	OpHeader Op = 5
 	OpEnd    Op = 6
+	OpElems  Op = 7
+	OpRemove Op = 8
 )
+
+// Flags of an elements record.
+const flagFresh = 1
+
+// maxElems bounds the elements a record may hold, against payloads that
+// claim more than they have.
+const maxElems = 1 << 30
 
 // File kinds named by a header record.
 const (
@@ -51,9 +61,21 @@ type Record struct {
 	Kind  byte
 	Shard int
 	Seq   uint64
-	// Count is the number of set records, for an end record.
+	// Count is the number of entry records, for an end record.
 	Count uint64
+	// Elements and remove records: the collection's kind, whether the
+	// record created it, and its elements (field and value pairs for a
+	// hash, members for a set).
+	ValueKind storage.Kind
+	Fresh     bool
+	Elems     [][]byte
 }
+
+// hasValues reports whether elements of kind come with a value.
+func hasValues(kind storage.Kind) bool { return kind == storage.KindHash }
+
+// validKind reports whether kind is a collection records may name.
+func validKind(kind storage.Kind) bool { return kind == storage.KindHash || kind == storage.KindSet }
 
 // begin reserves room for a record header at the end of b.
 func begin(b []byte) ([]byte, int) {
@@ -105,6 +127,57 @@ func appendExpire(b, key []byte, expireAt int64) []byte {
 	b = appendBytes(b, key)
 	b = binary.AppendUvarint(b, uint64(expireAt))
 	return seal(b, start)
+}
+
+// appendElems appends an elements record.
+func appendElems(b []byte, kind storage.Kind, key []byte, expireAt int64, fresh bool, elems [][]byte) []byte {
+	b, start := begin(b)
+	var flags byte
+	if fresh {
+		flags |= flagFresh
+	}
+	b = append(b, byte(OpElems), byte(kind), flags)
+	b = appendBytes(b, key)
+	b = binary.AppendUvarint(b, uint64(expireAt))
+	n := len(elems)
+	if hasValues(kind) {
+		n /= 2
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, e := range elems {
+		b = appendBytes(b, e)
+	}
+	return seal(b, start)
+}
+
+// appendRemove appends a remove record.
+func appendRemove(b []byte, kind storage.Kind, key []byte, elems [][]byte) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpRemove), byte(kind))
+	b = appendBytes(b, key)
+	b = binary.AppendUvarint(b, uint64(len(elems)))
+	for _, e := range elems {
+		b = appendBytes(b, e)
+	}
+	return seal(b, start)
+}
+
+// readElems reads n elements of kind (pairs when they carry values).
+func readElems(d *binread.Reader, kind storage.Kind, pairs bool) [][]byte {
+	n := d.Uvarint()
+	if pairs && hasValues(kind) {
+		n *= 2
+	}
+	// Every element takes at least a byte of length.
+	if n > maxElems || n > uint64(len(d.B)) {
+		d.Bad = true
+		return nil
+	}
+	elems := make([][]byte, n)
+	for i := range elems {
+		elems[i] = d.Bytes()
+	}
+	return elems
 }
 
 // appendFlush appends a flush record.
@@ -167,6 +240,27 @@ func decode(p []byte, rec *Record) error {
 		rec.Seq = d.Uvarint()
 	case OpEnd:
 		rec.Count = d.Uvarint()
+	case OpElems, OpRemove:
+		if len(d.B) < 1 {
+			return errDecode
+		}
+		rec.ValueKind = storage.Kind(d.B[0])
+		d.B = d.B[1:]
+		if !validKind(rec.ValueKind) {
+			return fmt.Errorf("unknown value kind %d", rec.ValueKind)
+		}
+		if rec.Op == OpElems {
+			if len(d.B) < 1 || d.B[0]&^flagFresh != 0 {
+				return errDecode
+			}
+			rec.Fresh = d.B[0]&flagFresh != 0
+			d.B = d.B[1:]
+		}
+		rec.Key = d.Bytes()
+		if rec.Op == OpElems {
+			rec.ExpireAt = readTime(&d)
+		}
+		rec.Elems = readElems(&d, rec.ValueKind, rec.Op == OpElems)
 	default:
 		return fmt.Errorf("unknown operation %d", rec.Op)
 	}

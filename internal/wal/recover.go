@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -87,7 +89,8 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 				return res, corrupt(off, fmt.Sprintf("snapshot end record counts %d entries, file holds %d", rec.Count, res.records))
 			}
 			sawEnd, res.ended = true, true
-		case kind == kindSnapshot && rec.Op != OpSet, kind == kindLog && rec.Op == OpEnd:
+		case kind == kindSnapshot && rec.Op != OpSet && rec.Op != OpElems,
+			kind == kindLog && rec.Op == OpEnd:
 			return res, corrupt(off, fmt.Sprintf("operation %d does not belong in this file", rec.Op))
 		default:
 			res.records++
@@ -106,38 +109,83 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 	return res, nil
 }
 
-// loader applies records to engines.
+// loader applies records to engines. Records are applied as they are,
+// keys whose time has come included, and such keys are removed once the
+// whole history is loaded (prune): a key that expired before the restart
+// may have lost its expiry, or had elements added, later in the log.
 type loader struct {
-	now     int64
-	route   func(key []byte) storage.Engine
-	flush   func()
-	expired int64
+	now   int64
+	route func(key []byte) storage.Engine
+	flush func()
 }
 
 func (ld *loader) apply(rec *Record) {
 	switch rec.Op {
 	case OpSet:
-		e := ld.route(rec.Key)
-		if rec.ExpireAt != storage.NoExpiry && ld.now > rec.ExpireAt {
-			e.Delete(rec.Key)
-			ld.expired++
-			return
-		}
-		e.Set(rec.Key, rec.Value, rec.ExpireAt)
+		ld.route(rec.Key).Set(rec.Key, rec.Value, rec.ExpireAt)
 	case OpDelete:
 		ld.route(rec.Key).Delete(rec.Key)
 	case OpExpire:
-		e := ld.route(rec.Key)
-		if rec.ExpireAt != storage.NoExpiry && ld.now > rec.ExpireAt {
-			if e.Delete(rec.Key) {
-				ld.expired++
-			}
-			return
-		}
-		e.SetExpire(rec.Key, rec.ExpireAt)
+		ld.route(rec.Key).SetExpire(rec.Key, rec.ExpireAt)
 	case OpFlush:
 		ld.flush()
+	case OpElems:
+		applyElems(ld.route(rec.Key), rec)
+	case OpRemove:
+		e := ld.route(rec.Key)
+		_, obj, _, ok := e.Find(rec.Key)
+		if !ok || obj == nil || obj.Kind() != rec.ValueKind {
+			return
+		}
+		before := obj.MemoryUsage()
+		object.RemoveElements(obj, rec.Elems)
+		if obj.Len() == 0 {
+			e.Delete(rec.Key)
+			return
+		}
+		e.Resized(obj.MemoryUsage() - before)
 	}
+}
+
+// applyElems applies an elements record: the key becomes a collection of
+// the record's kind, a new one when the record is fresh or the key holds
+// anything else, with the record's expiry and elements.
+func applyElems(e storage.Engine, rec *Record) {
+	_, obj, _, ok := e.Find(rec.Key)
+	if !ok || rec.Fresh || obj == nil || obj.Kind() != rec.ValueKind {
+		obj = object.New(rec.ValueKind)
+		object.AddElements(obj, rec.Elems)
+		e.SetObject(rec.Key, obj, rec.ExpireAt)
+		return
+	}
+	before := obj.MemoryUsage()
+	object.AddElements(obj, rec.Elems)
+	e.Resized(obj.MemoryUsage() - before)
+	e.SetExpire(rec.Key, rec.ExpireAt)
+}
+
+// prune removes from e the keys whose expiry is before now and returns how
+// many it removed.
+func prune(e storage.Engine, now int64) int64 {
+	if e.ExpiresLen() == 0 {
+		return 0
+	}
+	var dead [][]byte
+	for c := uint64(0); ; {
+		c = e.Scan(c, func(k, _ []byte, _ storage.Object, at int64) bool {
+			if at != storage.NoExpiry && now > at {
+				dead = append(dead, bytes.Clone(k))
+			}
+			return true
+		})
+		if c == 0 {
+			break
+		}
+	}
+	for _, k := range dead {
+		e.Delete(k)
+	}
+	return int64(len(dead))
 }
 
 // shardLoad is what loading one shard of the previous run found.
@@ -327,8 +375,8 @@ func (st *Store) open(r *ring.Ring, engines []storage.Engine) error {
 		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		for i := range lds {
-			expired += lds[i].expired
+		for _, e := range engines[:m.shards] {
+			expired += prune(e, now)
 		}
 	} else {
 		old, err := ring.New(m.shards, m.vnodes)
@@ -344,7 +392,9 @@ func (st *Store) open(r *ring.Ring, engines []storage.Engine) error {
 			if loads[i], err = st.loadShard(m.gen, i, &ld, false); err != nil {
 				return err
 			}
-			expired += ld.expired
+		}
+		for _, e := range engines {
+			expired += prune(e, now)
 		}
 	}
 	for _, e := range engines {
@@ -389,7 +439,7 @@ func flushOwned(engines []storage.Engine, old *ring.Ring, i int) {
 	for _, e := range engines {
 		var dead [][]byte
 		for c := uint64(0); ; {
-			c = e.Scan(c, func(k, _ []byte, _ int64) bool {
+			c = e.Scan(c, func(k, _ []byte, _ storage.Object, _ int64) bool {
 				if old.Lookup(k) == i {
 					dead = append(dead, append([]byte(nil), k...))
 				}

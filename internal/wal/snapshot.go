@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -89,21 +90,51 @@ func (w *snapWriter) abort() {
 	os.Remove(w.tmp)
 }
 
-// appendEntries appends set records for the entries of e from cursor on that
+// appendEntries appends records for the entries of e from cursor on that
 // have not expired at now, stopping after about maxKeys entries or maxBytes
-// bytes. It returns the cursor to continue from (0 when done) and the number
-// of entries appended.
+// bytes: a set record per string, and elements records for a collection,
+// each of up to about maxPart bytes of elements, the first one fresh. A
+// collection is appended whole, whatever its size. It returns the cursor
+// to continue from (0 when done) and the number of records appended.
 func appendEntries(b []byte, e storage.Engine, cursor uint64, maxKeys, maxBytes int, now int64) ([]byte, uint64, int) {
 	n, seen := 0, 0
-	cursor = e.Scan(cursor, func(k, v []byte, at int64) bool {
+	cursor = e.Scan(cursor, func(k, v []byte, obj storage.Object, at int64) bool {
 		seen++
-		if at == storage.NoExpiry || now <= at {
+		switch {
+		case at != storage.NoExpiry && now > at:
+		case obj != nil:
+			rl := recordLog{b: b}
+			keyspace.LogObject(&rl, k, obj, at, maxPart)
+			b = rl.b
+			n += rl.n
+		default:
 			b = appendSet(b, k, v, at)
 			n++
 		}
 		return seen < maxKeys && len(b) < maxBytes
 	})
 	return b, cursor, n
+}
+
+// maxPart bounds the element bytes of one elements record of a snapshot.
+const maxPart = 64 << 10
+
+// recordLog is a keyspace.Log that only appends elements records to b, for
+// keyspace.LogObject.
+type recordLog struct {
+	b []byte
+	n int
+}
+
+func (r *recordLog) Set([]byte, []byte, int64)                     {}
+func (r *recordLog) Delete([]byte)                                 {}
+func (r *recordLog) Expire([]byte, int64)                          {}
+func (r *recordLog) Flush()                                        {}
+func (r *recordLog) Commit()                                       {}
+func (r *recordLog) RemoveElements(storage.Kind, []byte, [][]byte) {}
+func (r *recordLog) Elements(kind storage.Kind, key []byte, expireAt int64, fresh bool, elems [][]byte) {
+	r.b = appendElems(r.b, kind, key, expireAt, fresh, elems)
+	r.n++
 }
 
 // writeSnapshot writes snapshot seq of shard from e, which nobody else uses

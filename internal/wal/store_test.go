@@ -122,7 +122,7 @@ func (n *node) dump() map[string]entry {
 	m := map[string]entry{}
 	for i, e := range n.es {
 		for c := uint64(0); ; {
-			c = e.Scan(c, func(k, v []byte, at int64) bool {
+			c = e.Scan(c, func(k, v []byte, _ storage.Object, at int64) bool {
 				if n.r.Lookup(k) != i {
 					n.t.Errorf("key %q on shard %d, owned by %d", k, i, n.r.Lookup(k))
 				}

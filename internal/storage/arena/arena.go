@@ -114,6 +114,7 @@ type Engine struct {
 	hashFunc   func(key []byte) uint32 // replaces maphash when not nil, in tests
 
 	usage storage.UsageWords // per-key usage words for eviction, when tracked (usage.go)
+	objs  storage.Objects    // the Objects of entries that hold one, by slot
 
 	// prefetched sums what Prefetch reads, so that its loads are not
 	// optimized away.
@@ -174,17 +175,85 @@ func (e *Engine) setLoc(i uint32, s, loc uint64) {
 }
 
 // Lookup returns the value and expiry of key, and whether it is present. The
-// value is valid until the next call that modifies the engine.
+// value is valid until the next call that modifies the engine; it is nil for
+// a key that holds an Object.
 func (e *Engine) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
-	i, s, _, value, ok := e.find(key, e.hash(key))
+	i, s, loc, value, ok := e.find(key, e.hash(key))
 	if !ok {
 		return nil, storage.NoExpiry, false
 	}
 	if e.usage.Tracking() {
 		e.usage.Use(i, false)
 	}
+	if e.typed(loc) {
+		value = nil
+	}
 	return value, e.expOf(s), true
 }
+
+// Find returns key's value as bytes or as an Object, its expiry, and
+// whether it is present.
+func (e *Engine) Find(key []byte) (value []byte, obj storage.Object, expireAt int64, ok bool) {
+	i, s, loc, value, ok := e.find(key, e.hash(key))
+	if !ok {
+		return nil, nil, storage.NoExpiry, false
+	}
+	if e.usage.Tracking() {
+		e.usage.Use(i, false)
+	}
+	if e.typed(loc) {
+		return nil, e.objs.Get(i), e.expOf(s), true
+	}
+	return value, nil, e.expOf(s), true
+}
+
+// typed reports whether the entry at loc holds an Object.
+func (e *Engine) typed(loc uint64) bool {
+	if e.objs.Len() == 0 {
+		return false
+	}
+	c, off := splitLoc(loc)
+	return typedAt(e.chunks[c].b[off:])
+}
+
+// SetObject stores obj under a copy of key with expiry expireAt, replacing
+// any previous value and expiry.
+func (e *Engine) SetObject(key []byte, obj storage.Object, expireAt int64) {
+	if len(key) > MaxEntrySize {
+		panic("arena: entry larger than MaxEntrySize")
+	}
+	h := e.hash(key)
+	garbage := 0
+	if i, s, loc, _, ok := e.find(key, h); ok {
+		if !e.typed(loc) {
+			c, off := splitLoc(loc)
+			b := e.chunks[c].b[off:]
+			klen, _, hdr := header(b)
+			size := entrySize(b)
+			e.setLoc(i, s, e.put(b[hdr:hdr+klen:hdr+klen], nil, true))
+			garbage = e.release(c, size)
+		}
+		e.objs.Put(i, obj)
+		e.setExpiry(i, expireAt)
+		if e.usage.Tracking() {
+			e.usage.Use(i, false)
+		}
+	} else {
+		i := e.allocSlot()
+		*e.slot(i) = e.put(key, nil, true)
+		e.objs.Put(i, obj)
+		e.setExpiry(i, expireAt)
+		e.insert(h, i)
+		e.live++
+		if e.usage.Tracking() {
+			e.usage.Use(i, true)
+		}
+	}
+	e.maintain(garbage)
+}
+
+// Resized accounts for an Object changed in place; see storage.Engine.
+func (e *Engine) Resized(delta int64) { e.objs.Resized(delta) }
 
 // Set stores copies of key and value with expiry expireAt, replacing any
 // previous value and expiry. It panics if len(key)+len(value) exceeds
@@ -198,14 +267,24 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 	h := e.hash(key)
 	garbage := 0
 	if i, s, loc, _, ok := e.find(key, h); ok {
-		garbage = e.replace(i, s, loc, value)
+		if e.typed(loc) {
+			e.objs.Drop(i)
+			c, off := splitLoc(loc)
+			b := e.chunks[c].b[off:]
+			klen, _, hdr := header(b)
+			size := entrySize(b)
+			e.setLoc(i, s, e.put(b[hdr:hdr+klen:hdr+klen], value, false))
+			garbage = e.release(c, size)
+		} else {
+			garbage = e.replace(i, s, loc, value)
+		}
 		e.setExpiry(i, expireAt)
 		if e.usage.Tracking() {
 			e.usage.Use(i, false)
 		}
 	} else {
 		i := e.allocSlot()
-		*e.slot(i) = e.put(key, value)
+		*e.slot(i) = e.put(key, value, false)
 		e.setExpiry(i, expireAt)
 		e.insert(h, i)
 		e.live++
@@ -235,7 +314,7 @@ func (e *Engine) replace(i uint32, s, loc uint64, value []byte) int {
 	}
 	// put copies the key before release may drop the chunk it is in, and
 	// the chunk's memory stays valid while the key slice refers to it.
-	e.setLoc(i, s, e.put(b[hdr:hdr+klen:hdr+klen], value))
+	e.setLoc(i, s, e.put(b[hdr:hdr+klen:hdr+klen], value, false))
 	return e.release(c, size)
 }
 
@@ -281,6 +360,11 @@ func (e *Engine) Delete(key []byte) bool {
 	e.remove(h, i)
 	if s&expFlag != 0 {
 		e.setExpiry(i, storage.NoExpiry)
+	}
+	if e.typed(loc) {
+		// The object goes to the garbage collector, which frees it in the
+		// background however large it is.
+		e.objs.Drop(i)
 	}
 	c, off := splitLoc(loc)
 	garbage := e.release(c, entrySize(e.chunks[c].b[off:]))
@@ -368,7 +452,7 @@ func (e *Engine) ExpiresLen() int { return len(e.exps) }
 // A cursor is a slot number. Cursor 0 starts an iteration; a returned cursor
 // is never 0 unless the iteration is complete, since it follows a visited
 // slot.
-func (e *Engine) Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64 {
+func (e *Engine) Scan(cursor uint64, fn func(key, value []byte, obj storage.Object, expireAt int64) bool) uint64 {
 	n := uint64(e.nslots)
 	for pg := cursor >> pageShift; pg < uint64(len(e.pages)); pg++ {
 		page := e.pages[pg]
@@ -381,8 +465,13 @@ func (e *Engine) Scan(cursor uint64, fn func(key, value []byte, expireAt int64) 
 			if s == 0 {
 				continue
 			}
-			k, v := e.entry(e.locOf(s))
-			if !fn(k, v, e.expOf(s)) {
+			loc := e.locOf(s)
+			k, v := e.entry(loc)
+			var obj storage.Object
+			if e.typed(loc) {
+				v, obj = nil, e.objs.Get(uint32(pg<<pageShift)|uint32(j))
+			}
+			if !fn(k, v, obj, e.expOf(s)) {
 				if next := pg<<pageShift + uint64(j) + 1; next < n {
 					return next
 				}
@@ -450,7 +539,7 @@ func (e *Engine) Clear() { e.reset() }
 // unused end of the current chunk. So it goes down as keys are deleted, as
 // eviction expects.
 func (e *Engine) MemoryUsage() int64 {
-	n := int64(unsafe.Sizeof(*e)) + e.chunkLive + e.hugeBytes + e.indexBytes + e.usage.Bytes()
+	n := int64(unsafe.Sizeof(*e)) + e.chunkLive + e.hugeBytes + e.indexBytes + e.usage.Bytes() + e.objs.Bytes()
 	n += int64(cap(e.chunks)) * int64(unsafe.Sizeof(chunk{}))
 	n += int64(cap(e.pages))*int64(unsafe.Sizeof([]uint64(nil))) + e.pageBytes
 	n += int64(cap(e.exps)) * int64(unsafe.Sizeof(expEntry{}))
@@ -469,7 +558,7 @@ var _ storage.Freezer = (*Engine)(nil)
 // of what e holds. The copy has no index, so it only serves Len and Scan,
 // and it may be used by another goroutine while e changes.
 func (e *Engine) Freeze() storage.Scanner {
-	f := &Engine{nslots: e.nslots, live: e.live, exps: slices.Clone(e.exps)}
+	f := &Engine{nslots: e.nslots, live: e.live, exps: slices.Clone(e.exps), objs: e.objs.Clone()}
 	f.pages = make([][]uint64, len(e.pages))
 	for i, p := range e.pages {
 		f.pages[i] = slices.Clone(p)

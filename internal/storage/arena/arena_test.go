@@ -66,7 +66,7 @@ func TestFreeze(t *testing.T) {
 	seen := map[string]bool{}
 	var cursor uint64
 	for {
-		cursor = f.Scan(cursor, func(k, v []byte, at int64) bool {
+		cursor = f.Scan(cursor, func(k, v []byte, _ storage.Object, at int64) bool {
 			ks := string(k)
 			if seen[ks] {
 				t.Fatalf("key %s visited twice", ks)

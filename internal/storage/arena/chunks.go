@@ -41,8 +41,10 @@ type chunk struct {
 // A location is a uint64 with the chunk number plus one in bits 32 to 62
 // and the offset of the entry within the chunk in the low 32 bits, so that
 // no location is zero and bit 63 stays clear. An entry is its key length
-// and value length as varints, then the key, then the value; a value
-// replaced in place by a shorter one keeps the width of its length.
+// (shifted left one bit, the low bit set for an entry whose value is an
+// Object) and value length as varints, then the key, then the value; a
+// value replaced in place by a shorter one keeps the width of its length.
+// An Object entry has an empty value: its object is kept by slot number.
 type arena struct {
 	chunks     []chunk
 	spare      []uint32 // free chunk numbers, to reuse
@@ -71,7 +73,7 @@ func (a *arena) entry(loc uint64) (key, value []byte) {
 // and the header's width.
 func header(b []byte) (klen, vlen, width int) {
 	if b[1]|b[0] < 0x80 {
-		return int(b[0]), int(b[1]), 2
+		return int(b[0] >> 1), int(b[1]), 2
 	}
 	return headerLong(b)
 }
@@ -79,8 +81,12 @@ func header(b []byte) (klen, vlen, width int) {
 func headerLong(b []byte) (klen, vlen, width int) {
 	klen, kw := uvarint(b)
 	vlen, vw := uvarint(b[kw:])
-	return klen, vlen, kw + vw
+	return klen >> 1, vlen, kw + vw
 }
+
+// typedAt reports whether the entry at the start of b holds an Object: the
+// low bit of its key length's first byte.
+func typedAt(b []byte) bool { return b[0]&1 != 0 }
 
 // entrySize returns the number of bytes of the entry at the start of b.
 func entrySize(b []byte) int {
@@ -88,11 +94,16 @@ func entrySize(b []byte) int {
 	return width + klen + vlen
 }
 
-// put writes an entry holding key and value and returns its location. key
-// and value may lie in a chunk: put only writes past the end of the current
-// chunk's entries, or into a new chunk.
-func (a *arena) put(key, value []byte) uint64 {
-	kw, vw := uvarintLen(len(key)), uvarintLen(len(value))
+// put writes an entry holding key and value, marked as an Object entry when
+// typed, and returns its location. key and value may lie in a chunk: put
+// only writes past the end of the current chunk's entries, or into a new
+// chunk.
+func (a *arena) put(key, value []byte, typed bool) uint64 {
+	kraw := len(key) << 1
+	if typed {
+		kraw |= 1
+	}
+	kw, vw := uvarintLen(kraw), uvarintLen(len(value))
 	n := kw + vw + len(key) + len(value)
 	var c int
 	if n > hugeEntry {
@@ -108,7 +119,7 @@ func (a *arena) put(key, value []byte) uint64 {
 	ch.b = ch.b[:off+n]
 	ch.live += n
 	b := ch.b[off:]
-	putUvarintWidth(b, len(key), kw)
+	putUvarintWidth(b, kraw, kw)
 	putUvarintWidth(b[kw:], len(value), vw)
 	copy(b[kw+vw:], key)
 	copy(b[kw+vw+len(key):], value)

@@ -124,7 +124,7 @@ func (e *Engine) step(garbage int) {
 				continue
 			}
 			k, v := e.entry(loc)
-			e.setLoc(base+uint32(j), s, e.put(k, v))
+			e.setLoc(base+uint32(j), s, e.put(k, v, typedAt(e.chunks[c].b[off:])))
 			size := entrySize(e.chunks[c].b[off:])
 			e.release(c, size)
 			budget -= size

@@ -148,7 +148,7 @@ func (e *Engine) find(key []byte, h uint32) (i uint32, s, loc uint64, value []by
 		b := e.chunks[c].b[off:]
 		if b[1]|b[0] < 0x80 {
 			// Both lengths fit a byte: the common case, decoded here.
-			if int(b[0]) == len(key) && string(b[2:2+len(key)]) == string(key) {
+			if int(b[0]>>1) == len(key) && string(b[2:2+len(key)]) == string(key) {
 				v := 2 + len(key)
 				end := v + int(b[1])
 				return i, s, loc, b[v:end:end], true

@@ -306,7 +306,7 @@ func checkModel(t *testing.T, e *Engine, m model) {
 		}
 	}
 	got := make(model)
-	e.Scan(0, func(k, v []byte, exp int64) bool {
+	e.Scan(0, func(k, v []byte, _ storage.Object, exp int64) bool {
 		got[string(k)] = entry{string(v), exp}
 		return true
 	})
@@ -836,7 +836,7 @@ func TestScanCursorBeyondEnd(t *testing.T) {
 	e.Set([]byte("a"), nil, 0)
 	for _, c := range []uint64{1, 2, pageSize, 1 << 40, 1<<64 - 1} {
 		calls := 0
-		if got := e.Scan(c, func(_, _ []byte, _ int64) bool { calls++; return true }); got != 0 || calls != 0 {
+		if got := e.Scan(c, func(_, _ []byte, _ storage.Object, _ int64) bool { calls++; return true }); got != 0 || calls != 0 {
 			t.Errorf("Scan(%d): got cursor %d after %d calls, want 0 after 0", c, got, calls)
 		}
 	}

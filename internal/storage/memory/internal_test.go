@@ -332,7 +332,7 @@ func TestScanCursorBeyondEnd(t *testing.T) {
 	e.Set([]byte("a"), nil, 0)
 	for _, c := range []uint64{1, 2, pageSize, 1 << 40, 1<<64 - 1} {
 		calls := 0
-		if got := e.Scan(c, func(_, _ []byte, _ int64) bool { calls++; return true }); got != 0 || calls != 0 {
+		if got := e.Scan(c, func(_, _ []byte, _ storage.Object, _ int64) bool { calls++; return true }); got != 0 || calls != 0 {
 			t.Errorf("Scan(%d): got cursor %d after %d calls, want 0 after 0", c, got, calls)
 		}
 	}

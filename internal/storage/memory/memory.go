@@ -77,7 +77,9 @@ var emptyEntry byte
 // slot is one entry of the engine, or a free slot when p is nil. p points to
 // size bytes made by allocate (or to emptyEntry when size is 0): the key,
 // then the value, then unused capacity. The key bytes are never written after
-// allocate, since the index compares keys against them.
+// allocate, since the index compares keys against them. A slot whose value
+// is an Object has vlen objectLen and no value bytes; the object is kept in
+// Engine.objs by slot number.
 type slot struct {
 	p    *byte // key then value; nil when the slot is free
 	exp  int64 // expiry, storage.NoExpiry for none
@@ -91,7 +93,15 @@ func (s *slot) mem() []byte { return unsafe.Slice(s.p, s.size) }
 
 func (s *slot) key() []byte { return s.mem()[:s.klen:s.klen] }
 
+// objectLen is the vlen of a slot whose value is an Object.
+const objectLen = 1<<32 - 1
+
+func (s *slot) typed() bool { return s.vlen == objectLen }
+
 func (s *slot) value() []byte {
+	if s.typed() {
+		return nil
+	}
 	end := s.klen + s.vlen
 	return s.mem()[s.klen:end:end]
 }
@@ -117,6 +127,7 @@ type Engine struct {
 	hashFunc   func(key []byte) uint32 // replaces maphash when not nil, in tests
 
 	usage storage.UsageWords // per-key usage words for eviction, when tracked (usage.go)
+	objs  storage.Objects    // the Objects of entries that hold one, by slot
 }
 
 // New returns an empty Engine.
@@ -151,6 +162,55 @@ func (e *Engine) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
 	}
 	return s.value(), s.exp, true
 }
+
+// Find returns key's value as bytes or as an Object, its expiry, and
+// whether it is present.
+func (e *Engine) Find(key []byte) (value []byte, obj storage.Object, expireAt int64, ok bool) {
+	i, s, ok := e.find(key, e.hash(key))
+	if !ok {
+		return nil, nil, storage.NoExpiry, false
+	}
+	if e.usage.Tracking() {
+		e.usage.Use(i, false)
+	}
+	if s.typed() {
+		return nil, e.objs.Get(i), s.exp, true
+	}
+	return s.value(), nil, s.exp, true
+}
+
+// SetObject stores obj under a copy of key with expiry expireAt, replacing
+// any previous value and expiry.
+func (e *Engine) SetObject(key []byte, obj storage.Object, expireAt int64) {
+	if len(key) > MaxEntrySize {
+		panic("memory: entry larger than MaxEntrySize")
+	}
+	h := e.hash(key)
+	if i, s, ok := e.find(key, h); ok {
+		e.replace(i, s, nil, expireAt)
+		s.vlen = objectLen
+		e.objs.Put(i, obj)
+		if e.usage.Tracking() {
+			e.usage.Use(i, false)
+		}
+		return
+	}
+	i := e.allocSlot()
+	p, size := allocate(key, nil)
+	s := e.slot(i)
+	*s = slot{p: p, klen: uint32(len(key)), vlen: objectLen, size: size}
+	e.data += int64(size)
+	e.objs.Put(i, obj)
+	e.setExpiry(i, s, expireAt)
+	e.insert(h, i)
+	e.live++
+	if e.usage.Tracking() {
+		e.usage.Use(i, true)
+	}
+}
+
+// Resized accounts for an Object changed in place; see storage.Engine.
+func (e *Engine) Resized(delta int64) { e.objs.Resized(delta) }
 
 // Set stores copies of key and value with expiry expireAt, replacing any
 // previous value and expiry. It panics if len(key)+len(value) exceeds
@@ -188,6 +248,10 @@ func (e *Engine) Set(key, value []byte, expireAt int64) {
 // wasting most of it; the key bytes, which the index compares against, are
 // never written.
 func (e *Engine) replace(i uint32, s *slot, value []byte, expireAt int64) {
+	if s.typed() {
+		e.objs.Drop(i)
+		s.vlen = 0
+	}
 	n := s.klen + uint32(len(value))
 	if n <= s.size && (s.size <= inPlaceSlack || 2*uint64(n) >= uint64(s.size)) {
 		copy(s.mem()[s.klen:], value)
@@ -251,6 +315,9 @@ func (e *Engine) Delete(key []byte) bool {
 	}
 	e.remove(h, i)
 	e.setExpiry(i, s, storage.NoExpiry)
+	if s.typed() {
+		e.objs.Drop(i)
+	}
 	e.data -= int64(s.size)
 	*s = slot{}
 	e.live--
@@ -332,7 +399,7 @@ func (e *Engine) ExpiresLen() int { return len(e.expiring) }
 // A cursor is a slot number. Cursor 0 starts an iteration; a returned cursor
 // is never 0 unless the iteration is complete, since it follows a visited
 // slot.
-func (e *Engine) Scan(cursor uint64, fn func(key, value []byte, expireAt int64) bool) uint64 {
+func (e *Engine) Scan(cursor uint64, fn func(key, value []byte, obj storage.Object, expireAt int64) bool) uint64 {
 	n := uint64(e.nslots)
 	for pg := cursor >> pageShift; pg < uint64(len(e.pages)); pg++ {
 		page := e.pages[pg]
@@ -345,7 +412,11 @@ func (e *Engine) Scan(cursor uint64, fn func(key, value []byte, expireAt int64) 
 			if s.p == nil {
 				continue
 			}
-			if !fn(s.key(), s.value(), s.exp) {
+			var obj storage.Object
+			if s.typed() {
+				obj = e.objs.Get(uint32(pg<<pageShift) | uint32(j))
+			}
+			if !fn(s.key(), s.value(), obj, s.exp) {
 				if next := pg<<pageShift + uint64(j) + 1; next < n {
 					return next
 				}
@@ -420,6 +491,6 @@ func (e *Engine) MemoryUsage() int64 {
 		n += int64(cap(p)) * slotBytes
 	}
 	n += 4 * int64(cap(e.free)+cap(e.expiring))
-	n += e.usage.Bytes()
+	n += e.usage.Bytes() + e.objs.Bytes()
 	return n
 }

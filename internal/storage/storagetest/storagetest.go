@@ -58,6 +58,8 @@ func Run(t *testing.T, newEngine func() storage.Engine) {
 		{"Clear", testClear},
 		{"MemoryUsage", testMemoryUsage},
 		{"Model", testModel},
+		{"Objects", testObjects},
+		{"FreezeObjects", testFreezeObjects},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newEngine) })
@@ -114,7 +116,7 @@ func checkMissing(t *testing.T, e storage.Engine, key string) {
 func scanAll(t *testing.T, e storage.Engine) map[string]entry {
 	t.Helper()
 	got := make(map[string]entry)
-	cursor := e.Scan(0, func(k, v []byte, exp int64) bool {
+	cursor := e.Scan(0, func(k, v []byte, _ storage.Object, exp int64) bool {
 		if _, dup := got[string(k)]; dup {
 			t.Errorf("Scan visited %q twice", k)
 		}
@@ -320,7 +322,7 @@ func testHandedOut(t *testing.T, newEngine func() storage.Engine) {
 	e.Lookup([]byte("absent"))
 	e.Len()
 	e.ExpiresLen()
-	e.Scan(0, func(_, _ []byte, _ int64) bool { return true })
+	e.Scan(0, func(_, _ []byte, _ storage.Object, _ int64) bool { return true })
 	e.SampleExpiring(10, func([]byte, int64) {})
 	e.RandomKey()
 	e.MemoryUsage()
@@ -340,7 +342,7 @@ func testHandedOut(t *testing.T, newEngine func() storage.Engine) {
 
 	// A key from Scan used as both key and value.
 	var k []byte
-	e.Scan(0, func(key, _ []byte, _ int64) bool {
+	e.Scan(0, func(key, _ []byte, _ storage.Object, _ int64) bool {
 		k = key
 		return false
 	})
@@ -530,7 +532,7 @@ func testScanQuiet(t *testing.T, newEngine func() storage.Engine) {
 	t.Run("empty", func(t *testing.T) {
 		e := newEngine()
 		calls := 0
-		if got := e.Scan(0, func(_, _ []byte, _ int64) bool { calls++; return true }); got != 0 || calls != 0 {
+		if got := e.Scan(0, func(_, _ []byte, _ storage.Object, _ int64) bool { calls++; return true }); got != 0 || calls != 0 {
 			t.Errorf("Scan on empty engine: got cursor %d after %d calls, want 0 after 0", got, calls)
 		}
 	})
@@ -547,7 +549,7 @@ func testScanQuiet(t *testing.T, newEngine func() storage.Engine) {
 					t.Fatalf("iteration not complete after %d calls", calls)
 				}
 				seen, stopped := 0, false
-				cursor = e.Scan(cursor, func(k, v []byte, exp int64) bool {
+				cursor = e.Scan(cursor, func(k, v []byte, _ storage.Object, exp int64) bool {
 					visits[string(k)]++
 					got[string(k)] = entry{string(v), exp}
 					seen++
@@ -581,11 +583,11 @@ func testScanQuiet(t *testing.T, newEngine func() storage.Engine) {
 		cursor := uint64(0)
 		for {
 			var first, again []string
-			next := e.Scan(cursor, func(k, _ []byte, _ int64) bool {
+			next := e.Scan(cursor, func(k, _ []byte, _ storage.Object, _ int64) bool {
 				first = append(first, string(k))
 				return len(first) < 7
 			})
-			next2 := e.Scan(cursor, func(k, _ []byte, _ int64) bool {
+			next2 := e.Scan(cursor, func(k, _ []byte, _ storage.Object, _ int64) bool {
 				again = append(again, string(k))
 				return len(again) < 7
 			})
@@ -624,7 +626,7 @@ func testScanChurn(t *testing.T, newEngine func() storage.Engine) {
 			cursor, calls := uint64(0), 0
 			for {
 				seen := 0
-				cursor = e.Scan(cursor, func(k, _ []byte, _ int64) bool {
+				cursor = e.Scan(cursor, func(k, _ []byte, _ storage.Object, _ int64) bool {
 					visited[string(k)] = true
 					seen++
 					return seen < 5

@@ -1,0 +1,203 @@
+// Package object implements the values other than strings that a keyspace
+// holds: hashes and sets, each in a compact contiguous encoding while small
+// and a hashed one past the limits Redis's settings name
+// (hash-max-listpack-entries and the like).
+//
+// # Encodings
+//
+// A small hash or set is a listpack: its elements back to back in one byte
+// slice, each as a length (a varint) and its bytes, fields followed by their
+// values; lookups walk it, as Redis's do. A set of integers only is an
+// intset: sorted integers of one width (2, 4 or 8 bytes) in one byte slice,
+// widened when a larger integer arrives. Past the limits, a collection
+// becomes a table: a dense array of elements, each one string holding a
+// field and its value, and a map from field to position that shares the
+// field's bytes. A removal moves the last element into the hole.
+//
+// Element order is thus a function of the operations applied alone: the
+// same operations in the same order give the same order on every replica,
+// which keeps commands that pick elements at random deterministic for a
+// given source of randomness. Conversions go one way, as in Redis: a
+// collection never goes back to a compact encoding.
+//
+// # Concurrency
+//
+// An object belongs to the keyspace that holds it and is used by that
+// keyspace's owner only. The limits are process-wide and may be changed at
+// any time (CONFIG SET); objects read them as they grow.
+package object
+
+import (
+	"encoding/binary"
+	"strconv"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// Limits are the sizes past which a collection leaves its compact encoding.
+// The names and defaults are Redis's.
+type Limits struct {
+	HashMaxListpackEntries int64 // hash-max-listpack-entries
+	HashMaxListpackValue   int64 // hash-max-listpack-value
+	SetMaxIntsetEntries    int64 // set-max-intset-entries
+	SetMaxListpackEntries  int64 // set-max-listpack-entries
+	SetMaxListpackValue    int64 // set-max-listpack-value
+}
+
+// DefaultLimits returns Redis 7's defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		HashMaxListpackEntries: 128,
+		HashMaxListpackValue:   64,
+		SetMaxIntsetEntries:    512,
+		SetMaxListpackEntries:  128,
+		SetMaxListpackValue:    64,
+	}
+}
+
+var limits atomic.Pointer[Limits]
+
+func init() {
+	l := DefaultLimits()
+	limits.Store(&l)
+}
+
+// SetLimits makes l the limits of every collection from now on. Collections
+// already past a limit stay in their encoding until they next grow.
+func SetLimits(l Limits) { limits.Store(&l) }
+
+// CurrentLimits returns the limits in force.
+func CurrentLimits() Limits { return *limits.Load() }
+
+// Encoding names, as OBJECT ENCODING answers them.
+const (
+	EncListpack  = "listpack"
+	EncHashtable = "hashtable"
+	EncIntset    = "intset"
+)
+
+// New returns an empty object of kind, or nil for a kind this package does
+// not implement.
+func New(kind storage.Kind) storage.Object {
+	switch kind {
+	case storage.KindHash:
+		return NewHash()
+	case storage.KindSet:
+		return NewSet()
+	}
+	return nil
+}
+
+// Encoding returns the OBJECT ENCODING name of obj.
+func Encoding(obj storage.Object) string {
+	switch o := obj.(type) {
+	case *Hash:
+		return o.Encoding()
+	case *Set:
+		return o.Encoding()
+	}
+	return "unknown"
+}
+
+// Elements calls fn with every element of obj, in order, until fn returns
+// false: a field and its value for a hash, a member and nil for a set.
+func Elements(obj storage.Object, fn func(elem, value []byte) bool) {
+	switch o := obj.(type) {
+	case *Hash:
+		o.Range(fn)
+	case *Set:
+		o.Range(func(m []byte) bool { return fn(m, nil) })
+	}
+}
+
+// bytesOf returns the bytes of s without copying; they must not be written.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// lpNext decodes the element at the start of b, returning it and the rest.
+func lpNext(b []byte) (elem, rest []byte) {
+	n, w := binary.Uvarint(b)
+	end := w + int(n)
+	return b[w:end:end], b[end:]
+}
+
+// lpAppend appends elem to a listpack.
+func lpAppend(b, elem []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(elem)))
+	return append(b, elem...)
+}
+
+// lpSize returns the encoded size of an element of n bytes.
+func lpSize(n int) int {
+	var tmp [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(tmp[:], uint64(n)) + n
+}
+
+// sliceBytes is what a slice header costs, and stringBytes a string header.
+const (
+	sliceBytes  = 24
+	stringBytes = 16
+	// mapEntryBytes estimates a map entry of a string key and an int32,
+	// with the map's spare room.
+	mapEntryBytes = 32
+)
+
+// allocBytes rounds n up to the allocator's size classes, roughly.
+func allocBytes(n int) int64 {
+	switch {
+	case n == 0:
+		return 0
+	case n <= 16:
+		return 16
+	case n <= 32:
+		return 32
+	case n <= 64:
+		return 64
+	case n <= 128:
+		return 128
+	}
+	return int64(n+63) &^ 63
+}
+
+// parseInt parses b as Redis's string2ll does: a canonical decimal integer
+// (no sign but a minus, no leading zeros, no spaces) within int64.
+func parseInt(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) > 1 && (b[0] == '0' || b[0] == '-' && b[1] == '0') || b[0] == '+' {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	return v, err == nil
+}
+
+// AddElements adds elems to obj: field and value pairs to a hash, members
+// to a set.
+func AddElements(obj storage.Object, elems [][]byte) {
+	switch o := obj.(type) {
+	case *Hash:
+		for i := 0; i+1 < len(elems); i += 2 {
+			o.Set(elems[i], elems[i+1])
+		}
+	case *Set:
+		for _, m := range elems {
+			o.Add(m)
+		}
+	}
+}
+
+// RemoveElements removes elems (fields or members) from obj.
+func RemoveElements(obj storage.Object, elems [][]byte) {
+	switch o := obj.(type) {
+	case *Hash:
+		for _, f := range elems {
+			o.Delete(f)
+		}
+	case *Set:
+		for _, m := range elems {
+			o.Remove(m)
+		}
+	}
+}
