@@ -27,6 +27,12 @@ import (
 // the leader's keys.
 const snapshotVersion = 2
 
+// snapshotStrings is the version of snapshots written before keys had
+// types, which a replica still installs from its data dir:
+//
+//	version u8 (1) | count uvarint | count × (key | value | expireAt i64)
+const snapshotStrings = 1
+
 // Encodings of a collection in snapshot data.
 var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset}
 
@@ -85,13 +91,24 @@ func (g *Group) restore(data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
-	if data[0] != snapshotVersion {
+	if data[0] != snapshotVersion && data[0] != snapshotStrings {
 		return fmt.Errorf("cluster: snapshot version %d not understood", data[0])
 	}
 	d := binread.Reader{B: data[1:]}
 	n := d.Uvarint()
 	e := g.db.Engine()
 	bad := fmt.Errorf("cluster: snapshot data: %w", errBadEntry)
+	if data[0] == snapshotStrings {
+		for range n {
+			k, v, at := d.Bytes(), d.Bytes(), int64(d.U64())
+			if d.Bad {
+				return bad
+			}
+			e.Set(k, v, at)
+		}
+		g.keysCount.Store(int64(e.Len()))
+		return nil
+	}
 	var elems [][]byte
 	for range n {
 		kind := storage.Kind(d.U8())

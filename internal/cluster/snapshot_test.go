@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -148,5 +149,30 @@ func TestSnapshotCollections(t *testing.T) {
 		if got, want := describe(g.db.Engine(), k), describe(src.Engine(), k); got != want {
 			t.Errorf("%s: got %s, want %s", k, got, want)
 		}
+	}
+}
+
+// A snapshot written before keys had types (version 1) still installs.
+func TestSnapshotVersion1(t *testing.T) {
+	data := []byte{snapshotStrings}
+	data = binary.AppendUvarint(data, 2)
+	for _, kv := range [][3]any{{"a", "1", storage.NoExpiry}, {"b", "22", int64(12345)}} {
+		data = binary.AppendUvarint(data, uint64(len(kv[0].(string))))
+		data = append(data, kv[0].(string)...)
+		data = binary.AppendUvarint(data, uint64(len(kv[1].(string))))
+		data = append(data, kv[1].(string)...)
+		data = binary.LittleEndian.AppendUint64(data, uint64(kv[2].(int64)))
+	}
+	g := &Group{db: keyspace.New(newEngine())}
+	g.db.SetReplica(true)
+	if err := g.restore(data); err != nil {
+		t.Fatal(err)
+	}
+	v, at, ok := g.db.Engine().Lookup([]byte("b"))
+	if !ok || string(v) != "22" || at != 12345 || g.db.Len() != 2 {
+		t.Fatalf("b: %q %d %v; %d keys", v, at, ok, g.db.Len())
+	}
+	if err := g.restore(data[:len(data)-3]); err == nil {
+		t.Fatal("a version 1 snapshot cut short installed")
 	}
 }
