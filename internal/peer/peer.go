@@ -107,6 +107,12 @@ type Config struct {
 	// connection to it that OnConnect announced ends, including when Run
 	// returns. Same rules as OnConnect; Run waits for it.
 	OnDisconnect func(id string)
+	// Join, when not nil, answers the join requests of nodes that are not
+	// peers yet (see peer.Join): it gets the asking node's ID and request
+	// and returns the answer, or the reason for a refusal. It runs on the
+	// connection's goroutine and may take a few seconds. Nil refuses every
+	// join.
+	Join func(from string, req []byte) ([]byte, error)
 	// Logger receives connection events and refusals; nil means
 	// slog.Default().
 	Logger *slog.Logger

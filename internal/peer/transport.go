@@ -25,13 +25,14 @@ type Transport struct {
 	cfg       Config
 	h         Handler
 	log       *slog.Logger
-	peers     map[string]*peer // immutable after New
-	tlsServer *tls.Config      // nil for plain TCP
+	peers     atomic.Pointer[map[string]*peer] // replaced whole by AddPeer and RemovePeer
+	tlsServer *tls.Config                      // nil for plain TCP
 	ran       atomic.Bool
 
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{} // every open connection, so Run can close them
 	closing bool                  // Run is returning: no new connection is kept
+	runCtx  context.Context       // Run's, for the peers added while it runs
 
 	wg sync.WaitGroup // every goroutine started by Run
 }
@@ -39,9 +40,10 @@ type Transport struct {
 // peer is the state kept for one other node.
 type peer struct {
 	id, addr string
-	dials    bool        // this node dials the peer; else it accepts
-	tls      *tls.Config // client config with the peer's ServerName; nil for plain TCP
-	queue    chan Frame  // frames waiting for the connection's writer
+	dials    bool          // this node dials the peer; else it accepts
+	tls      *tls.Config   // client config with the peer's ServerName; nil for plain TCP
+	queue    chan Frame    // frames waiting for the connection's writer
+	removed  chan struct{} // closed by RemovePeer
 
 	// serving is held by the goroutine serving the peer's connection, so
 	// that a connection replacing another starts once the old one is gone.
@@ -71,7 +73,6 @@ func New(cfg Config, h Handler) (*Transport, error) {
 		cfg:   cfg,
 		h:     h,
 		log:   cfg.Logger,
-		peers: make(map[string]*peer, len(cfg.Peers)),
 		conns: make(map[net.Conn]struct{}),
 	}
 	if t.log == nil {
@@ -84,20 +85,94 @@ func New(cfg Config, h Handler) (*Transport, error) {
 			t.tlsServer.ClientCAs = cfg.TLS.RootCAs
 		}
 	}
+	peers := make(map[string]*peer, len(cfg.Peers))
 	for id, addr := range cfg.Peers {
-		p := &peer{id: id, addr: addr, dials: cfg.NodeID < id, queue: make(chan Frame, cfg.QueueLen)}
-		if cfg.TLS != nil {
-			p.tls = cfg.TLS.Clone()
-			if p.tls.RootCAs == nil {
-				p.tls.RootCAs = cfg.TLS.ClientCAs
-			}
-			if p.tls.ServerName == "" {
-				p.tls.ServerName, _, _ = net.SplitHostPort(addr)
-			}
-		}
-		t.peers[id] = p
+		peers[id] = t.newPeer(id, addr)
 	}
+	t.peers.Store(&peers)
 	return t, nil
+}
+
+// newPeer returns the state of peer id at addr.
+func (t *Transport) newPeer(id, addr string) *peer {
+	p := &peer{id: id, addr: addr, dials: t.cfg.NodeID < id, queue: make(chan Frame, t.cfg.QueueLen), removed: make(chan struct{})}
+	if t.cfg.TLS != nil {
+		p.tls = t.cfg.TLS.Clone()
+		if p.tls.RootCAs == nil {
+			p.tls.RootCAs = t.cfg.TLS.ClientCAs
+		}
+		if p.tls.ServerName == "" {
+			p.tls.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+	}
+	return p
+}
+
+// peer returns the state of peer id, or nil.
+func (t *Transport) peer(id string) *peer { return (*t.peers.Load())[id] }
+
+// AddPeer adds the node id at addr to the peers, as a node joining the
+// cluster; while Run runs, the node whose id sorts lower dials at once.
+// Adding a peer already known at the same address does nothing; at another
+// address it is an error, as are an id or address that Config.Validate
+// would refuse.
+func (t *Transport) AddPeer(id, addr string) error {
+	if id == "" || len(id) > MaxIDLen || id == t.cfg.NodeID {
+		return errorf(ErrConfig, "bad peer id %q", id)
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return errorf(ErrConfig, "peer %q: bad address %q", id, addr)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.peers.Load()
+	if p := old[id]; p != nil {
+		if p.addr != addr {
+			return errorf(ErrConfig, "peer %q is at %s, not %s", id, p.addr, addr)
+		}
+		return nil
+	}
+	p := t.newPeer(id, addr)
+	next := make(map[string]*peer, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[id] = p
+	t.peers.Store(&next)
+	if t.runCtx != nil && !t.closing && p.dials {
+		ctx := t.runCtx
+		t.wg.Go(func() { t.dial(ctx, p) })
+	}
+	t.log.Info("peer added", "peer", id, "addr", addr)
+	return nil
+}
+
+// RemovePeer forgets the node id, a node that left the cluster: its
+// connection is closed, frames queued for it are dropped, and a connection
+// from it is refused from now on. An unknown id does nothing.
+func (t *Transport) RemovePeer(id string) {
+	t.mu.Lock()
+	old := *t.peers.Load()
+	p := old[id]
+	if p == nil {
+		t.mu.Unlock()
+		return
+	}
+	next := make(map[string]*peer, len(old))
+	for k, v := range old {
+		if k != id {
+			next[k] = v
+		}
+	}
+	t.peers.Store(&next)
+	close(p.removed)
+	t.mu.Unlock()
+	p.mu.Lock()
+	if p.cur != nil {
+		p.cur.Close()
+	}
+	p.mu.Unlock()
+	t.log.Info("peer removed", "peer", id)
 }
 
 // Run accepts connections from the peers that dial this node and dials the
@@ -113,11 +188,14 @@ func (t *Transport) Run(ctx context.Context) error {
 	defer cancel()
 	acceptErr := make(chan error, 1)
 	t.wg.Go(func() { acceptErr <- t.accept(ctx) })
-	for _, p := range t.peers {
+	t.mu.Lock()
+	t.runCtx = ctx
+	for _, p := range *t.peers.Load() {
 		if p.dials {
 			t.wg.Go(func() { t.dial(ctx, p) })
 		}
 	}
+	t.mu.Unlock()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -217,6 +295,10 @@ func (t *Transport) serveAccepted(ctx context.Context, c net.Conn) {
 		t.log.Warn("peer connection refused: bad hello", "remote", remote, "err", err)
 		return
 	}
+	if h.cluster == "" && h.to == "" {
+		t.serveJoin(conn, br, h, remote)
+		return
+	}
 	p, err := t.check(h)
 	if err != nil {
 		conn.Write(appendReply(nil, false, err.Error()))
@@ -241,7 +323,7 @@ func (t *Transport) check(h hello) (*peer, error) {
 	if h.to != t.cfg.NodeID {
 		return nil, errorf(ErrWrongNode, "got %q, this is %q", h.to, t.cfg.NodeID)
 	}
-	p := t.peers[h.from]
+	p := t.peer(h.from)
 	if p == nil {
 		return nil, errorf(ErrUnknownPeer, "%q", h.from)
 	}
@@ -251,6 +333,16 @@ func (t *Transport) check(h hello) (*peer, error) {
 	return p, nil
 }
 
+// isRemoved reports whether RemovePeer removed p.
+func (p *peer) isRemoved() bool {
+	select {
+	case <-p.removed:
+		return true
+	default:
+		return false
+	}
+}
+
 // dial connects to p and serves the connection, again and again with a
 // backoff between attempts, until ctx is done.
 func (t *Transport) dial(ctx context.Context, p *peer) {
@@ -258,7 +350,7 @@ func (t *Transport) dial(ctx context.Context, p *peer) {
 	var lastErr string // the last failure logged, so that a repeated one is logged once
 	for {
 		up, err := t.dialOnce(ctx, p)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || p.isRemoved() {
 			return
 		}
 		switch {
@@ -340,9 +432,9 @@ func (t *Transport) serve(ctx context.Context, p *peer, raw, conn net.Conn, br *
 	p.serving.Lock()
 	defer p.serving.Unlock()
 	p.mu.Lock()
-	if p.gen != gen || ctx.Err() != nil {
+	if p.gen != gen || ctx.Err() != nil || p.isRemoved() {
 		p.mu.Unlock()
-		return // replaced while waiting, or shutting down
+		return // replaced while waiting, shutting down, or removed
 	}
 	p.meta = meta
 	p.connected.Store(true)
@@ -460,7 +552,7 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 // out once it is connected; frames already taken by a connection that then
 // fails are lost.
 func (t *Transport) Send(to string, f Frame) bool {
-	p := t.peers[to]
+	p := t.peer(to)
 	if p == nil {
 		return false
 	}
@@ -479,14 +571,14 @@ func (t *Transport) Send(to string, f Frame) bool {
 
 // Connected reports whether a connection to the peer id is up.
 func (t *Transport) Connected(id string) bool {
-	p := t.peers[id]
+	p := t.peer(id)
 	return p != nil && p.connected.Load()
 }
 
 // Meta returns the meta string the peer id sent in its last handshake, or ""
 // if it never connected.
 func (t *Transport) Meta(id string) string {
-	p := t.peers[id]
+	p := t.peer(id)
 	if p == nil {
 		return ""
 	}
@@ -497,8 +589,9 @@ func (t *Transport) Meta(id string) string {
 
 // Stats returns the counters of every peer, by ID.
 func (t *Transport) Stats() map[string]PeerStats {
-	m := make(map[string]PeerStats, len(t.peers))
-	for id, p := range t.peers {
+	peers := *t.peers.Load()
+	m := make(map[string]PeerStats, len(peers))
+	for id, p := range peers {
 		m[id] = PeerStats{
 			BytesSent:     p.bytesSent.Load(),
 			BytesRecv:     p.bytesRecv.Load(),
