@@ -38,6 +38,8 @@ type clusterOptions struct {
 	snapshotCount  int
 	nodeDownAfter  time.Duration
 	placement      string
+	join           string
+	snapshotRate   byteSize
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -48,10 +50,13 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.replicas, "replicas", 3, "cluster mode: copies of each shard, at most the number of nodes")
 	fs.IntVar(&c.snapshotCount, "snapshot-count", 100000, "cluster mode: entries a group applies between two snapshots of its keyspace")
 	fs.DurationVar(&c.nodeDownAfter, "node-down-after", 30*time.Second, "cluster mode: how long a node may be out of reach before its replicas are re-created on the others")
+	c.snapshotRate = 64 << 20
+	fs.Var(&c.snapshotRate, "snapshot-rate", "cluster mode: most `bytes` per second of snapshots a node sends to replicas catching up, all groups together; 0: no bound "+unitsHelp)
+	fs.StringVar(&c.join, "join", "", "cluster mode: the peer address of a member of a running cluster to join (instead of --initial-cluster)")
 	fs.StringVar(&c.placement, "placement", "auto", "cluster mode: auto (replicas move to heal and rebalance the cluster on their own) or manual (only when told to)")
 }
 
-func (c clusterOptions) enabled() bool { return c.initialCluster != "" }
+func (c clusterOptions) enabled() bool { return c.initialCluster != "" || c.join != "" }
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
@@ -61,34 +66,50 @@ func (c clusterOptions) validate(o options) error {
 	n := o.from.name
 	if !c.enabled() {
 		if c.nodeID != "" || c.peerAddr != "" {
-			return fmt.Errorf("%s and %s need %s", n("node-id"), n("peer-addr"), n("initial-cluster"))
+			return fmt.Errorf("%s and %s need %s or %s", n("node-id"), n("peer-addr"), n("initial-cluster"), n("join"))
 		}
 		return nil
+	}
+	mode := n("initial-cluster")
+	if c.join != "" {
+		mode = n("join")
+		if c.initialCluster != "" {
+			return fmt.Errorf("%s and %s exclude each other: %s founds a cluster, %s enters a running one",
+				n("initial-cluster"), n("join"), n("initial-cluster"), n("join"))
+		}
+		if _, _, err := net.SplitHostPort(c.join); err != nil {
+			return fmt.Errorf("invalid value %q for %s: want a member's peer address, host:port", c.join, n("join"))
+		}
 	}
 	switch {
 	case !nodeIDPattern.MatchString(c.nodeID):
 		return fmt.Errorf("invalid value %q for %s: use 1 to 64 letters, digits, '-' or '_'", c.nodeID, n("node-id"))
 	case c.peerAddr == "":
-		return fmt.Errorf("--peer-addr is required with %s", n("initial-cluster"))
+		return fmt.Errorf("--peer-addr is required with %s", mode)
 	case o.persist.dataDir == "":
-		return fmt.Errorf("--data-dir is required with %s", n("initial-cluster"))
+		return fmt.Errorf("--data-dir is required with %s", mode)
 	case o.addr == "":
-		return fmt.Errorf("--addr is required with %s", n("initial-cluster"))
+		return fmt.Errorf("--addr is required with %s", mode)
 	case c.replicas < 1:
 		return fmt.Errorf("invalid value %d for %s: must be at least 1", c.replicas, n("replicas"))
 	case c.snapshotCount < 100 || c.snapshotCount > 100_000_000:
 		return fmt.Errorf("invalid value %d for %s: must be between 100 and 100000000", c.snapshotCount, n("snapshot-count"))
 	case c.nodeDownAfter < time.Second:
 		return fmt.Errorf("invalid value %v for %s: must be at least 1s", c.nodeDownAfter, n("node-down-after"))
+	case c.snapshotRate < 0:
+		return fmt.Errorf("invalid value %d for %s: must be at least 0", c.snapshotRate, n("snapshot-rate"))
 	case c.placement != "auto" && c.placement != "manual":
 		return fmt.Errorf("invalid value %q for %s: use auto or manual", c.placement, n("placement"))
 	case o.sec.tlsAddr != "":
-		return fmt.Errorf("%s is not supported with %s yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes", n("tls-addr"), n("initial-cluster"))
+		return fmt.Errorf("%s is not supported with %s yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes", n("tls-addr"), mode)
 	case o.sec.maxMemory != 0:
-		return fmt.Errorf("%s is not supported with %s: eviction would differ between replicas", n("maxmemory"), n("initial-cluster"))
+		return fmt.Errorf("%s is not supported with %s: eviction would differ between replicas", n("maxmemory"), mode)
 	}
 	if _, _, err := net.SplitHostPort(c.peerAddr); err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", c.peerAddr, n("peer-addr"), err)
+	}
+	if c.join != "" {
+		return nil // the cluster's table gives the rest
 	}
 	nodes, err := placement.ParseInitialCluster(c.initialCluster)
 	if err != nil {
@@ -163,28 +184,39 @@ const metaLogID = math.MaxUint32
 // runCluster runs a cluster node until ctx is done.
 func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, stderr io.Writer) int {
 	co := opts.cluster
-	nodes, _ := placement.ParseInitialCluster(co.initialCluster)
-	table, err := placement.New(1, nodes, opts.shards, co.replicas, opts.vnodes)
-	if err != nil {
-		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
-		return exitUsage
-	}
-	id := clusterID(table.Nodes(), opts.shards, co.replicas, opts.vnodes)
-	if err := claimDataDir(opts.persist.dataDir, id, co.nodeID); err != nil {
-		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
-		return exitError
-	}
-	mode, err := raftlog.ParseSyncMode(opts.persist.fsync)
-	if err != nil {
-		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
-		return exitUsage
-	}
+	var err error
 	var ptls *tls.Config // mutual TLS between the nodes, with the CA of --tls-ca
 	if opts.sec.tlsCert != "" {
 		if ptls, err = opts.sec.tlsConfig(opts.from); err != nil {
 			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 			return exitUsage
 		}
+	}
+	var table *placement.Table
+	var id string
+	if co.join != "" {
+		// The cluster's id and table come from the member asked, or from
+		// the data dir on a restart.
+		if id, table, err = joinCluster(ctx, co, ptls, opts.persist.dataDir, log); err != nil {
+			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+			return exitError
+		}
+	} else {
+		nodes, _ := placement.ParseInitialCluster(co.initialCluster)
+		if table, err = placement.New(1, nodes, opts.shards, co.replicas, opts.vnodes); err != nil {
+			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+			return exitUsage
+		}
+		id = clusterID(table.Nodes(), opts.shards, co.replicas, opts.vnodes)
+		if err := claimDataDir(opts.persist.dataDir, id, co.nodeID); err != nil {
+			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+			return exitError
+		}
+	}
+	mode, err := raftlog.ParseSyncMode(opts.persist.fsync)
+	if err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitUsage
 	}
 	advertise := co.advertiseAddr
 	if advertise == "" {
@@ -208,10 +240,16 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	// Entries kept in memory after a snapshot, for followers a little
 	// behind: a tenth of the interval, at most the default.
 	gcfg.CompactKeep = min(gcfg.CompactKeep, gcfg.SnapshotEntries/10)
+	follow := &tableFollower{self: co.nodeID, log: log}
+	if co.join != "" {
+		follow.file = filepath.Join(opts.persist.dataDir, tableFile)
+	}
 	node, err := cluster.NewNode(cluster.NodeConfig{
 		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
-		DownAfter: co.nodeDownAfter, ManualPlacement: co.placement == "manual",
-		Replicas: cluster.FileReplicas(filepath.Join(opts.persist.dataDir, replicasFile)),
+		DownAfter: co.nodeDownAfter, ManualPlacement: co.placement == "manual", Joined: co.join != "",
+		SnapshotRate: int64(co.snapshotRate),
+		OnTable:      func(t *placement.Table) { follow.table(t) },
+		Replicas:     cluster.FileReplicas(filepath.Join(opts.persist.dataDir, replicasFile)),
 		OpenStorage: func(g int) (cluster.Storage, cluster.State, error) {
 			id := uint32(g)
 			if g == cluster.MetaStorage {
@@ -251,8 +289,9 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 			peers[n.ID] = n.PeerAddr
 		}
 	}
+	jh := joinHandler{node: node, clusterID: id}
 	tr, err := peer.New(peer.Config{ClusterID: id, NodeID: co.nodeID, Meta: advertise, Listener: pln,
-		Peers: peers, TLS: ptls, Logger: log, OnDisconnect: node.PeerDown}, node)
+		Peers: peers, TLS: ptls, Logger: log, OnDisconnect: node.PeerDown, Join: jh.handle}, node)
 	if err != nil {
 		ln.Close()
 		pln.Close()
@@ -260,6 +299,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		return exitUsage
 	}
 	node.SetTransport(tr)
+	follow.setTransport(tr, table)
 
 	nctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +54,68 @@ func holders(st clusterStatus, g int) []string {
 	return ids
 }
 
+// writer is clients writing distinct keys through a go-redis
+// ClusterClient that follows the cluster's changes, counting what was
+// acknowledged.
+type writer struct {
+	tc     *testCluster
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	n      atomic.Int64
+	mu     sync.Mutex
+	acked  []string
+}
+
+// write starts three clients writing keys prefix<client>:<i> until stop.
+func (tc *testCluster) write(prefix string) *writer {
+	w := &writer{tc: tc}
+	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: slices.Clone(tc.addrs), ClusterStateReloadInterval: 200 * time.Millisecond,
+		MaxRedirects: 20, ReadTimeout: 5 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel = func() {
+		cancel()
+		w.wg.Wait()
+		rc.Close()
+	}
+	tc.t.Cleanup(w.cancel)
+	for c := range 3 {
+		w.wg.Go(func() {
+			for i := 0; ctx.Err() == nil && i < 1_000_000; i++ {
+				k := fmt.Sprintf("%s%d:%d", prefix, c, i)
+				if rc.Set(ctx, k, k, 0).Err() == nil {
+					w.mu.Lock()
+					w.acked = append(w.acked, k)
+					w.mu.Unlock()
+					w.n.Add(1)
+				}
+			}
+		})
+	}
+	return w
+}
+
+// more waits for that many more acknowledged writes.
+func (w *writer) more(count int64) {
+	w.tc.t.Helper()
+	target := w.n.Load() + count
+	waitFor(w.tc.t, fmt.Sprintf("%d more writes", count), func() bool { return w.n.Load() >= target })
+}
+
+// stop stops the clients and checks that every acknowledged write reads
+// back through the nodes at addrs.
+func (w *writer) stop(addrs []string) {
+	w.tc.t.Helper()
+	w.cancel()
+	check := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, MaxRedirects: 20})
+	defer check.Close()
+	for _, k := range w.acked {
+		if v, err := check.Get(context.Background(), k).Result(); err != nil || v != k {
+			w.tc.t.Fatalf("acknowledged write %s reads %q, %v", k, v, err)
+		}
+	}
+	w.tc.t.Logf("%d acknowledged writes read back", len(w.acked))
+}
+
 // TestClusterMembership runs the cluster's changes of shape on real
 // processes through the admin command line, while a client writes: a
 // replica moved by hand, a killed node's replicas re-created on the
@@ -57,35 +123,8 @@ func holders(st clusterStatus, g int) []string {
 // back at the end.
 func TestClusterMembership(t *testing.T) {
 	tc := startClusterN(t, buildBinary(t), 4, "--node-down-after", "2s", "--snapshot-count", "1000")
-	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: tc.addrs, ClusterStateReloadInterval: 200 * time.Millisecond,
-		MaxRedirects: 20, ReadTimeout: 5 * time.Second})
-	defer rc.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		acked []string
-		n     atomic.Int64
-		wg    sync.WaitGroup
-	)
-	for w := range 3 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil && i < 1_000_000; i++ {
-				k := fmt.Sprintf("m%d:%d", w, i)
-				if rc.Set(ctx, k, k, 0).Err() == nil {
-					mu.Lock()
-					acked = append(acked, k)
-					mu.Unlock()
-					n.Add(1)
-				}
-			}
-		})
-	}
-	written := func(more int64) {
-		t.Helper()
-		target := n.Load() + more
-		waitFor(t, fmt.Sprintf("%d more writes", more), func() bool { return n.Load() >= target })
-	}
+	w := tc.write("m")
+	written := w.more
 	written(500)
 
 	// status lists every node and group.
@@ -179,17 +218,79 @@ func TestClusterMembership(t *testing.T) {
 		t.Fatalf("after removing n4: %d nodes", len(st.Nodes))
 	}
 	written(500)
-	cancel()
-	wg.Wait()
+	w.stop(tc.addrs[:3])
+}
 
-	mu.Lock()
-	defer mu.Unlock()
-	check := redis.NewClusterClient(&redis.ClusterOptions{Addrs: tc.addrs[:3], MaxRedirects: 20})
-	defer check.Close()
-	for _, k := range acked {
-		if v, err := check.Get(context.Background(), k).Result(); err != nil || v != k {
-			t.Fatalf("acknowledged write %s reads %q, %v", k, v, err)
+// join starts a node new to the cluster, id n<len+1>, with --join to node
+// via's peer address, and returns its index.
+func (tc *testCluster) join(via int, extra ...string) int {
+	tc.t.Helper()
+	i := len(tc.procs)
+	tc.addrs = append(tc.addrs, freeAddr(tc.t))
+	tc.mets = append(tc.mets, "")
+	args := []string{"--addr", tc.addrs[i], "--node-id", fmt.Sprintf("n%d", i+1), "--peer-addr", freeAddr(tc.t),
+		"--join", tc.peerAddr(via), "--data-dir", filepath.Join(tc.t.TempDir(), fmt.Sprintf("n%d", i+1)),
+		"--fsync", "always"}
+	tc.args = append(tc.args, append(args, extra...))
+	tc.procs = append(tc.procs, startBinary(tc.t, tc.bin, tc.args[i]...))
+	tc.waitOK(i)
+	return i
+}
+
+// peerAddr returns node i's --peer-addr.
+func (tc *testCluster) peerAddr(i int) string {
+	return tc.args[i][slices.Index(tc.args[i], "--peer-addr")+1]
+}
+
+// TestClusterJoin grows a cluster of three real processes to five under
+// writes: each new node asks a member to admit it, and automatic
+// placement moves replicas and the metadata group onto it. A joined node
+// restarts from its data dir; a second node under a taken id, and bad
+// flags, are refused. Every acknowledged write reads back.
+func TestClusterJoin(t *testing.T) {
+	tc := startCluster(t, buildBinary(t), "--shards", "5", "--snapshot-count", "1000")
+	w := tc.write("j")
+	start := time.Now()
+	n4 := tc.join(0)
+	tc.join(1)
+	waitFor(t, "replicas and the metadata group to spread over five nodes", func() bool {
+		st := tc.status(4)
+		if len(st.Nodes) != 5 || st.Meta == nil || len(st.Meta.Replicas) != 5 || st.Meta.Moving {
+			return false
 		}
+		counts := map[string]int{}
+		for g := range st.Groups {
+			if st.Groups[g].Moving {
+				return false
+			}
+			for _, r := range st.Groups[g].Replicas {
+				counts[r.Node]++
+			}
+		}
+		return len(counts) == 5 && slices.Max(slices.Collect(maps.Values(counts)))-slices.Min(slices.Collect(maps.Values(counts))) <= 1
+	})
+	t.Logf("grew from three nodes to five, balanced, in %v", time.Since(start).Round(time.Millisecond))
+
+	// A joined node restarts from its data dir, without asking again.
+	tc.procs[n4].stop(t, syscall.SIGKILL)
+	tc.restart(n4)
+
+	// A second node under a taken id is refused, and exits.
+	taken := append(slices.Clone(tc.args[n4]), "--data-dir", t.TempDir())
+	taken[slices.Index(taken, "--peer-addr")+1] = freeAddr(t)
+	taken[slices.Index(taken, "--addr")+1] = freeAddr(t)
+	cmd := exec.Command(tc.bin, taken...)
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "already in the cluster") {
+		t.Fatalf("a second n4: exit %d (%v)\n%s", code, err, out)
 	}
-	t.Logf("%d acknowledged writes read back", len(acked))
+	// --join with --initial-cluster is a usage error.
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--node-id", "x", "--peer-addr", "127.0.0.1:1", "--data-dir", t.TempDir(),
+		"--join", tc.peerAddr(0), "--initial-cluster", "x=127.0.0.1:1"}, io.Discard, &stderr); code != exitUsage ||
+		!strings.Contains(stderr.String(), "exclude each other") {
+		t.Fatalf("--join with --initial-cluster: exit %d: %s", code, stderr.String())
+	}
+
+	w.stop(tc.addrs)
 }

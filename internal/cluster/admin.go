@@ -248,3 +248,27 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 	}
 	return true
 }
+
+// Admit adds node id, whose peer address is peerAddr, to the cluster's
+// table, for a node that asks to join; it returns the table with it. The
+// node holds nothing at first: automatic placement, or moves, give it
+// replicas. Asking again for a node already admitted at the same address
+// that holds nothing yet (a node that stopped before it heard the answer)
+// returns the table unchanged; any other node already in the table is an
+// error wrapping placement.ErrChange.
+func (n *Node) Admit(id, peerAddr string) (*placement.Table, error) {
+	cur, _, err := n.readTable(Read)
+	if err != nil {
+		return nil, err
+	}
+	if i := cur.NodeIndex(id); i >= 0 {
+		nd := cur.Nodes()[i]
+		if nd.PeerAddr == peerAddr && !nd.Draining && cur.ReplicasOf(i) == 0 {
+			return cur, nil
+		}
+		return nil, fmt.Errorf("%w: node %s is already in the cluster (at %s)", placement.ErrChange, id, nd.PeerAddr)
+	}
+	return n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		return t.AddNode(placement.Node{ID: id, PeerAddr: peerAddr})
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // join starts a new replica id that is not among the group's founders: it
@@ -154,5 +155,24 @@ func TestGroupMovesLeader(t *testing.T) {
 	tg.checkHas(4, keys)
 	if st := tg.reps[lead].Status(); st.Role == "leader" {
 		t.Fatalf("the removed replica still leads: %+v", st)
+	}
+}
+
+// The pacer holds a stream of sends to its rate: 2 MiB at 8 MiB/s take a
+// quarter of a second, whatever the sizes of the parts.
+func TestPacer(t *testing.T) {
+	var p pacer
+	start := time.Now()
+	for range 8 {
+		p.wait(256<<10, 8<<20)
+	}
+	// The first part goes at once; the other seven wait 7/32 s.
+	if d := time.Since(start); d < 7*time.Second/32 {
+		t.Fatalf("8 parts of 256 KiB at 8 MiB/s took %v, want at least %v", d, 7*time.Second/32)
+	}
+	p = pacer{}
+	p.wait(1<<20, 0)
+	if !p.next.IsZero() {
+		t.Fatal("a rate of 0 paced a send")
 	}
 }

@@ -65,6 +65,17 @@ func (n *Node) agree(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if n.cfg.Joined {
+			// Admitted by the cluster: its table is the one to follow.
+			cur, _, err := n.readTable(Read)
+			if err != nil {
+				continue
+			}
+			n.adopt(cur)
+			n.agreed.Store(true)
+			n.log.Info("placement table read", "epoch", cur.Epoch(), "groups", n.ngroups)
+			continue
+		}
 		if n.Leader(n.v(), n.meta) < 0 {
 			continue
 		}
@@ -123,9 +134,21 @@ func (n *Node) readTable(mode Mode) (*placement.Table, uint64, error) {
 var ErrConflict = errors.New("cluster: the placement table changed meanwhile")
 
 // changeTable applies change to the cluster's current table and writes the
-// result, if the table is still the one read. It returns the new table, or
-// change's error, or ErrConflict.
+// result, if the table is still the one read, trying again a few times when
+// it was not. It returns the new table, or change's error, or ErrConflict.
 func (n *Node) changeTable(change func(*placement.Table) (*placement.Table, error)) (*placement.Table, error) {
+	// Another change that won the race (a step of the planner) leaves a
+	// table this one may still apply to: try it on the new one.
+	for try := 0; ; try++ {
+		t, err := n.changeTableOnce(change)
+		if !errors.Is(err, ErrConflict) || try == 4 {
+			return t, err
+		}
+	}
+}
+
+// changeTableOnce is one attempt of changeTable.
+func (n *Node) changeTableOnce(change func(*placement.Table) (*placement.Table, error)) (*placement.Table, error) {
 	cur, dg, err := n.readTable(Read)
 	if err != nil {
 		return nil, err

@@ -58,12 +58,24 @@ type NodeConfig struct {
 	// Replicas keeps the replica id of each group this node holds across
 	// restarts; nil keeps them in memory only.
 	Replicas ReplicaStore
+	// Joined marks a node that joined a running cluster: Table is the
+	// table it was admitted with, and there is no founding table of its
+	// own to check against the cluster's.
+	Joined bool
+	// OnTable, when set, is called with every newer table the node adopts
+	// (the node's peers change with it), from the goroutine adopting it,
+	// one call at a time per table; it must not block for long.
+	OnTable func(*placement.Table)
 	// DownAfter is how long a node may be out of reach before its replicas
 	// are re-created on the other nodes (30 s).
 	DownAfter time.Duration
 	// ManualPlacement turns off the automatic steps toward a healthy,
 	// balanced table: replicas then move only when told to.
 	ManualPlacement bool
+	// SnapshotRate bounds the bytes per second of snapshots this node
+	// sends, all groups together, so that a replica catching up leaves
+	// room for the clients; 0 for no bound.
+	SnapshotRate int64
 	// Retry is how long a request keeps looking for its group's leader
 	// (through elections) before it fails (3 s).
 	Retry  time.Duration
@@ -121,11 +133,12 @@ type Node struct {
 	hbQueued atomic.Int64
 	hbFrames atomic.Int64
 
-	partsMu sync.Mutex
-	parts   map[partKey]*partial // large messages being received, by sender and group
-	partSeq atomic.Uint64
-	closed  atomic.Bool
-	wg      sync.WaitGroup
+	partsMu  sync.Mutex
+	parts    map[partKey]*partial // large messages being received, by sender and group
+	snapPace pacer                // the pace of snapshots sent
+	partSeq  atomic.Uint64
+	closed   atomic.Bool
+	wg       sync.WaitGroup
 }
 
 // view is a placement table with what the node derives from it. Node
@@ -389,7 +402,10 @@ func (n *Node) runReplica(g int, grp *Group) {
 func (n *Node) Leader(v *view, g int) int {
 	id := n.hints[g].Load()
 	if loc := n.local(g); loc != nil && !loc.Removed() {
-		id = loc.Leader()
+		// A replica just added knows no leader until it hears from it.
+		if l := loc.Leader(); l != 0 || id == 0 {
+			id = l
+		}
 	}
 	return v.nodeOf(g, id)
 }
@@ -422,6 +438,9 @@ func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
 		return false
 	}
 	if len(b) <= snapChunk {
+		if m.GetType() == raftpb.MsgSnap {
+			n.snapPace.wait(len(b), n.cfg.SnapshotRate)
+		}
 		return n.tr.Send(dst, peer.Frame{Kind: frameRaft, Group: uint32(g), Data: b})
 	}
 	// A large message goes in parts: message id u64 | total length u64 |
@@ -431,11 +450,39 @@ func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
 		part := appendU64(make([]byte, 0, 16+snapChunk), id)
 		part = appendU64(part, uint64(len(b)))
 		part = append(part, b[off:min(off+snapChunk, len(b))]...)
-		if !n.tr.Send(dst, peer.Frame{Kind: frameSnap, Group: uint32(g), Data: part}) {
+		n.snapPace.wait(len(part), n.cfg.SnapshotRate)
+		if n.closed.Load() || !n.tr.Send(dst, peer.Frame{Kind: frameSnap, Group: uint32(g), Data: part}) {
 			return false // the receiver drops the partial message when the next one starts
 		}
 	}
 	return true
+}
+
+// pacer spaces out the bytes sent by several goroutines so that they
+// average at most a given rate: each send is given the moment the previous
+// ones end at that rate, and waits for it.
+type pacer struct {
+	mu   sync.Mutex
+	next time.Time
+}
+
+// wait waits until n more bytes may be sent at rate bytes per second (no
+// wait for a rate of 0 or less).
+func (p *pacer) wait(n int, rate int64) {
+	if rate <= 0 {
+		return
+	}
+	p.mu.Lock()
+	now := time.Now()
+	start := p.next
+	if start.Before(now) {
+		start = now
+	}
+	p.next = start.Add(time.Duration(float64(n) / float64(rate) * float64(time.Second)))
+	p.mu.Unlock()
+	if d := start.Sub(now); d > 0 {
+		time.Sleep(d)
+	}
 }
 
 // maxMessage bounds a large message reassembled from parts (4 GiB).

@@ -40,6 +40,9 @@ func (n *Node) adopt(t *placement.Table) {
 		}
 		if n.view.CompareAndSwap(cur, newView(t, n.cfg.NodeID)) {
 			n.log.Info("placement table changed", "epoch", t.Epoch())
+			if n.cfg.OnTable != nil {
+				n.cfg.OnTable(t)
+			}
 			return
 		}
 	}
@@ -79,8 +82,9 @@ func (n *Node) reconcileLoop(ctx context.Context) {
 	}
 }
 
-// probeLeaders asks a node of each group this node holds no replica of
-// for its leader, when none is known or, with all, for every such group:
+// probeLeaders asks a node of each group this node holds no replica of,
+// or one that knows no leader yet (just added), for its leader, when none
+// is known or, with all, for every such group:
 // the answer to a forwarded request names the leader, and CLUSTER SLOTS and
 // cluster_state need it before any client request has gone there.
 func (n *Node) probeLeaders(all bool) {
@@ -88,7 +92,7 @@ func (n *Node) probeLeaders(all bool) {
 		return
 	}
 	for g := range n.ngroups {
-		if n.local(g) != nil || (!all && n.hints[g].Load() != 0) {
+		if loc := n.local(g); loc != nil && loc.Leader() != 0 || (!all && n.hints[g].Load() != 0) {
 			continue
 		}
 		n.Do(g, &Request{Mode: Stale, Done: func([]byte, []int, error) {}})

@@ -45,6 +45,7 @@ type memCluster struct {
 	stops  map[string]func()
 	stores map[string]map[int]*MemStorage
 	reps   map[string]*memReplicas
+	joined []joinedNode
 }
 
 // newMemCluster starts nodes n1..n<count> holding shards groups of three
@@ -104,6 +105,26 @@ func mapsValues[K comparable, V any](m map[K]V) func(func(V) bool) {
 	}
 }
 
+// join starts node id, new to the cluster, admitted through node via.
+func (c *memCluster) join(id, via string) {
+	c.t.Helper()
+	addr := "p" + id + ":1"
+	t, err := c.node(via).Admit(id, addr)
+	if err != nil {
+		c.t.Fatalf("seed %d: admitting %s: %v", c.seed, id, err)
+	}
+	c.mu.Lock()
+	c.addrs[id] = "127.0.0.1:" + fmt.Sprint(100+len(c.addrs))
+	c.joined = append(c.joined, joinedNode{id, t})
+	c.mu.Unlock()
+	c.start(id)
+}
+
+type joinedNode struct {
+	id    string
+	table *placement.Table
+}
+
 // start runs node id from what its logs hold.
 func (c *memCluster) start(id string) {
 	c.t.Helper()
@@ -115,6 +136,11 @@ func (c *memCluster) start(id string) {
 	stores := c.stores[id]
 	cfg := c.cfg
 	cfg.NodeID, cfg.Addr, cfg.Replicas = id, c.addrs[id], c.reps[id]
+	for _, j := range c.joined {
+		if j.id == id {
+			cfg.Table, cfg.Joined = j.table, true
+		}
+	}
 	cfg.Logger = slog.Default().With("node", id)
 	c.mu.Unlock()
 	cfg.OpenStorage = func(g int) (Storage, State, error) {
@@ -249,6 +275,18 @@ func (c *memCluster) holds(g int) []string {
 		}
 	}
 	return ids
+}
+
+// waitHolders waits until the replicas of data groups 0..groups-1 run on
+// the nodes t gives them.
+func (c *memCluster) waitHolders(t *placement.Table, groups int) {
+	c.t.Helper()
+	for g := range groups {
+		want := tableHolders(t, g)
+		eventually(c.t, fmt.Sprintf("group %d's replicas to be on %v", g, want), func() bool {
+			return slices.Equal(c.holds(g), want)
+		})
+	}
 }
 
 // tableHolders returns the nodes t gives a replica of data group g.
@@ -429,13 +467,7 @@ func TestNodesHealDownNode(t *testing.T) {
 		}
 		return settled(t) && !more && back
 	})
-	final := c.node(victim).Table()
-	for g := range 4 {
-		want := tableHolders(final, g)
-		eventually(t, fmt.Sprintf("group %d's replicas to be on %v", g, want), func() bool {
-			return slices.Equal(c.holds(g), want)
-		})
-	}
+	c.waitHolders(c.node(victim).Table(), 4)
 	close(stop)
 	check()
 }
@@ -502,5 +534,43 @@ func TestNodesMoveToDownNode(t *testing.T) {
 	}
 	if got := c.node(via).Table().Epoch(); got != tb.Epoch() {
 		t.Fatalf("a refused move changed the table: epoch %d, was %d", got, tb.Epoch())
+	}
+}
+
+// Nodes join under load: each is admitted through a member, holds nothing
+// at first, and automatic placement spreads replicas and the metadata group
+// over it; the history stays linearizable. Admitting a node that holds
+// replicas again, or at another address, is refused.
+func TestNodesJoin(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 3, 4, nil)
+	stop := make(chan struct{})
+	check := c.registers(stop, 3)
+	c.join("n4", "n2")
+	c.join("n5", "n3")
+	final := c.waitTable("replicas to spread over five nodes", func(t *placement.Table) bool {
+		_, more := t.Plan(func(string) bool { return false })
+		if !settled(t) || more || len(t.Nodes()) != 5 || len(t.MetaGroup().Replicas) != 5 {
+			return false
+		}
+		for i := range t.Nodes() {
+			if t.ReplicasOf(i) < 2 { // the metadata group's and at least one data group's
+				return false
+			}
+		}
+		return true
+	})
+	c.waitHolders(final, 4)
+	close(stop)
+	check()
+	epoch := final.Epoch()
+	if _, err := c.node("n1").Admit("n4", "pn4:1"); !errors.Is(err, placement.ErrChange) {
+		t.Fatalf("admitting n4, which holds replicas, again: %v", err)
+	}
+	if _, err := c.node("n1").Admit("n5", "elsewhere:1"); !errors.Is(err, placement.ErrChange) {
+		t.Fatalf("admitting n5 at another address: %v", err)
+	}
+	if got := c.node("n1").Table().Epoch(); got != epoch {
+		t.Fatalf("refused admissions changed the table: epoch %d, was %d", got, epoch)
 	}
 }
