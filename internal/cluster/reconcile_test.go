@@ -574,3 +574,83 @@ func TestNodesJoin(t *testing.T) {
 		t.Fatalf("refused admissions changed the table: epoch %d, was %d", got, epoch)
 	}
 }
+
+// Replicas move while the network isolates nodes, partitions them, drops
+// and delays messages: a move may stall while its group cannot reach a
+// majority, but none loses or invents a write, and every move ends once
+// the network heals. The history is checked for linearizability.
+func TestNodesMoveUnderFaults(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 5, 3, func(cfg *NodeConfig) {
+		cfg.ManualPlacement = true
+		cfg.Group.WriteTimeout = 300 * time.Millisecond
+	})
+	stop := make(chan struct{})
+	check := c.registers(stop, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rng := rand.New(rand.NewPCG(uint64(seed), 11))
+	faults := make(chan struct{})
+	go func() {
+		defer close(faults)
+		rng := rand.New(rand.NewPCG(uint64(seed), 12))
+		ids := c.running()
+		for ctx.Err() == nil {
+			switch rng.IntN(4) {
+			case 0:
+				c.net.Isolate(ids[rng.IntN(len(ids))])
+			case 1:
+				a, b := rng.IntN(len(ids)), rng.IntN(len(ids))
+				var rest []string
+				for i, id := range ids {
+					if i != a && i != b {
+						rest = append(rest, id)
+					}
+				}
+				c.net.Partition([]string{ids[a], ids[b]}, rest)
+			case 2:
+				c.net.SetDropRate(0.2)
+			case 3:
+				c.net.SetDelay(20 * time.Millisecond)
+			}
+			sleepCtx(ctx, time.Duration(100+rng.IntN(300))*time.Millisecond)
+			c.net.Heal()
+			c.net.SetDropRate(0)
+			c.net.SetDelay(0)
+			sleepCtx(ctx, time.Duration(100+rng.IntN(200))*time.Millisecond)
+		}
+	}()
+	moves := 0
+	for ctx.Err() == nil {
+		tb := c.node("n1").Table()
+		g := rng.IntN(3)
+		grp := tb.Group(g)
+		if grp.Moving() {
+			sleepCtx(ctx, 50*time.Millisecond)
+			continue
+		}
+		nodes := tb.Nodes()
+		from := nodes[grp.Replicas[rng.IntN(len(grp.Replicas))]].ID
+		var spare []string
+		for _, nd := range nodes {
+			if _, held := grp.Holds(tb.NodeIndex(nd.ID)); !held {
+				spare = append(spare, nd.ID)
+			}
+		}
+		to := spare[rng.IntN(len(spare))]
+		if err := c.node(c.running()[rng.IntN(5)]).MoveReplica(g, from, to); err == nil {
+			moves++
+		}
+		sleepCtx(ctx, 100*time.Millisecond)
+	}
+	<-faults
+	c.net.Heal()
+	final := c.waitTable("every move to end once the network healed", settled)
+	c.waitHolders(final, 3)
+	close(stop)
+	check()
+	t.Logf("%d moves started under faults", moves)
+	if moves == 0 {
+		t.Fatalf("seed %d: no move started", seed)
+	}
+}
