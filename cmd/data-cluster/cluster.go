@@ -317,7 +317,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	defer stopMetrics()
 	fmt.Fprintf(stdout, "Server listening on %s — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n", ln.Addr())
 	log.Info("cluster node started", "node", co.nodeID, "addr", ln.Addr().String(), "peer_addr", pln.Addr().String(),
-		"advertise", advertise, "nodes", len(table.Nodes()), "shards", opts.shards, "replicas", co.replicas, "fsync", mode.String())
+		"advertise", advertise, "nodes", len(table.Nodes()), "shards", len(table.Groups()), "replicas", len(table.Group(0).Replicas), "fsync", mode.String())
 
 	code := exitOK
 	select {

@@ -328,6 +328,18 @@ type Step struct {
 
 // String describes s for logs and errors.
 func (s Step) String() string {
+	if s.Group == Meta {
+		switch s.Kind {
+		case StepMove:
+			return fmt.Sprintf("move a metadata replica from %s to %s", s.From, s.To)
+		case StepGrow:
+			return fmt.Sprintf("add a metadata replica on %s", s.To)
+		case StepShrink:
+			return fmt.Sprintf("remove the metadata replica on %s", s.From)
+		case StepLead:
+			return fmt.Sprintf("make %s the metadata group's preferred leader", s.To)
+		}
+	}
 	switch s.Kind {
 	case StepMove:
 		return fmt.Sprintf("move group %d's replica from %s to %s", s.Group, s.From, s.To)

@@ -318,3 +318,20 @@ func checkBalanced(t *testing.T, seed uint64, round int, tb *Table, down map[str
 		t.Fatalf("seed %d round %d: preferred leader counts %v", seed, round, ls)
 	}
 }
+
+func TestStepString(t *testing.T) {
+	for _, tc := range []struct {
+		s    Step
+		want string
+	}{
+		{Step{Kind: StepMove, Group: 2, From: "n1", To: "n4"}, "move group 2's replica from n1 to n4"},
+		{Step{Kind: StepGrow, Group: Meta, To: "n5"}, "add a metadata replica on n5"},
+		{Step{Kind: StepShrink, Group: Meta, From: "n4"}, "remove the metadata replica on n4"},
+		{Step{Kind: StepRemove, From: "n4"}, "remove drained node n4"},
+		{Step{}, "no step"},
+	} {
+		if got := tc.s.String(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
