@@ -106,6 +106,33 @@ func (db *DB) Find(key []byte) (value []byte, obj storage.Object, expireAt int64
 	return value, obj, expireAt, ok
 }
 
+// MemoryUsage returns an estimate in bytes of the memory key costs, as the
+// engine tells it when it is a storage.Sizer (the terms its MemoryUsage
+// sums, for this key alone), else the key's and value's bytes; ok is false
+// when key is absent. An expired key is removed first, as Find does. It does
+// not count as a hit, a miss or a use of the key.
+func (db *DB) MemoryUsage(key []byte) (bytes int64, ok bool) {
+	var at int64
+	if sz, isSizer := db.e.(storage.Sizer); isSizer {
+		bytes, at, ok = sz.KeyMemoryUsage(key)
+	} else {
+		var v []byte
+		var obj storage.Object
+		v, obj, at, ok = db.e.Find(key)
+		bytes = int64(len(key) + len(v))
+		if obj != nil {
+			bytes += obj.MemoryUsage()
+		}
+	}
+	if ok && db.expired(at) {
+		if !db.replica {
+			db.expire(key)
+		}
+		return 0, false
+	}
+	return bytes, ok
+}
+
 // Read is Find for a read command: it counts the hit or miss.
 func (db *DB) Read(key []byte) (value []byte, obj storage.Object, ok bool) {
 	value, obj, _, ok = db.Find(key)

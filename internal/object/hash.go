@@ -114,6 +114,7 @@ func (h *Hash) Set(field, value []byte) bool {
 		h.lp = replaceBytes(h.lp, vstart, end, value)
 		return false
 	}
+	h.lp = reserve(h.lp, lpSize(len(field))+lpSize(len(value)))
 	h.lp = lpAppend(lpAppend(h.lp, field), value)
 	h.n++
 	if int64(h.n) > CurrentLimits().HashMaxListpackEntries {
@@ -154,11 +155,8 @@ func (h *Hash) Delete(field []byte) bool {
 	_, rest := lpNext(h.lp[off:])
 	_, rest = lpNext(rest)
 	end := len(h.lp) - len(rest)
-	h.lp = append(h.lp[:off], h.lp[end:]...)
+	h.lp = shrink(append(h.lp[:off], h.lp[end:]...))
 	h.n--
-	if cap(h.lp) > 256 && len(h.lp) < cap(h.lp)/4 {
-		h.lp = bytes.Clone(h.lp)
-	}
 	return true
 }
 

@@ -28,7 +28,9 @@
 package object
 
 import (
+	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"sync/atomic"
 	"unsafe"
@@ -134,14 +136,50 @@ func lpSize(n int) int {
 	return binary.PutUvarint(tmp[:], uint64(n)) + n
 }
 
+// reserve returns b with room for n more bytes after its end. A compact
+// encoding grows by an eighth, not by doubling as append does: a listpack
+// or intset is small (the limits bound it) and most stay as they were
+// first filled, so the spare room doubling leaves would be a large part of
+// what every small collection costs. Redis's listpacks grow to the byte.
+func reserve(b []byte, n int) []byte {
+	need := len(b) + n
+	if need <= cap(b) {
+		return b
+	}
+	// Appending to nil rounds the capacity up to the allocator's size
+	// class, so the capacity is all the memory the buffer holds.
+	nb := append([]byte(nil), make([]byte, need+need/8)...)
+	copy(nb, b)
+	return nb[:len(b)]
+}
+
+// shrink returns b, or a copy of it that gives most of its capacity back
+// once elements removed have left three quarters of a large buffer unused.
+func shrink(b []byte) []byte {
+	if cap(b) > 256 && len(b) < cap(b)/4 {
+		return bytes.Clone(b)
+	}
+	return b
+}
+
 // sliceBytes is what a slice header costs, and stringBytes a string header.
 const (
 	sliceBytes  = 24
 	stringBytes = 16
-	// mapEntryBytes estimates a map entry of a string key and an int32,
-	// with the map's spare room.
-	mapEntryBytes = 32
 )
+
+// mapBytes estimates the memory of a map[string]int32 that has held up to n
+// entries (or was made for n): Go's maps keep slots of a 16-byte string and
+// an int32, 24 bytes with padding, plus a control byte each, fill at most
+// 7/8 of them, double as they grow and never shrink. Within about 10% of
+// the heap measured from 100 to 2M entries.
+func mapBytes(n int) int64 {
+	slots := 8
+	if need := (8*n + 6) / 7; need > slots {
+		slots = 1 << bits.Len(uint(need-1))
+	}
+	return int64(slots) * 25
+}
 
 // allocBytes rounds n up to the allocator's size classes, roughly.
 func allocBytes(n int) int64 {

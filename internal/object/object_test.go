@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // withLimits runs fn with the limits l in force.
@@ -252,5 +254,161 @@ func TestParseInt(t *testing.T) {
 		if _, got := parseInt([]byte(s)); got != want {
 			t.Errorf("parseInt(%q): got %v, want %v", s, got, want)
 		}
+	}
+}
+
+// TestCompactShrinks checks that a listpack or intset emptied by removals
+// gives its buffer back, as Redis's do, so that MemoryUsage goes down with
+// the elements, and that the collection stays in its encoding.
+func TestCompactShrinks(t *testing.T) {
+	withLimits(t, DefaultLimits())
+	intset, lpSet, lpHash := NewSet(), NewSet(), NewHash()
+	for i := range 120 {
+		intset.Add([]byte(strconv.Itoa(i * 1000000)))
+		lpSet.Add([]byte("member:" + strconv.Itoa(i)))
+		lpHash.Set([]byte("field:"+strconv.Itoa(i)), []byte("value"))
+	}
+	for _, tc := range []struct {
+		name   string
+		obj    interface{ MemoryUsage() int64 }
+		remove func(i int)
+		enc    func() string
+		want   string
+	}{
+		{"intset", intset, func(i int) { intset.Remove([]byte(strconv.Itoa(i * 1000000))) }, intset.Encoding, EncIntset},
+		{"set listpack", lpSet, func(i int) { lpSet.Remove([]byte("member:" + strconv.Itoa(i))) }, lpSet.Encoding, EncListpack},
+		{"hash listpack", lpHash, func(i int) { lpHash.Delete([]byte("field:" + strconv.Itoa(i))) }, lpHash.Encoding, EncListpack},
+	} {
+		full := tc.obj.MemoryUsage()
+		for i := range 110 {
+			tc.remove(i)
+		}
+		if got := tc.obj.MemoryUsage(); got > full/2 {
+			t.Errorf("%s: MemoryUsage after removing 110 of 120 elements: got %d, want at most %d", tc.name, got, full/2)
+		}
+		for i := range 120 {
+			tc.remove(i)
+		}
+		if got := tc.enc(); got != tc.want {
+			t.Errorf("%s: encoding once empty: got %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	if intset.Len() != 0 || lpSet.Len() != 0 || lpHash.Len() != 0 {
+		t.Errorf("lengths once emptied: got %d, %d, %d, want 0", intset.Len(), lpSet.Len(), lpHash.Len())
+	}
+}
+
+// TestCompactGrowth checks that listpacks and intsets filled one element at
+// a time keep little spare room (Redis's grow to the byte), where append
+// would leave up to half of each buffer unused.
+func TestCompactGrowth(t *testing.T) {
+	withLimits(t, DefaultLimits())
+	for n := 1; n <= 120; n++ {
+		h, lp, is := NewHash(), NewSet(), NewSet()
+		used := 0
+		for i := range n {
+			f, v := []byte("field:"+strconv.Itoa(i)), []byte("value:"+strconv.Itoa(i))
+			h.Set(f, v)
+			used += lpSize(len(f)) + lpSize(len(v))
+			lp.Add([]byte("m" + strconv.Itoa(i)))
+			is.Add([]byte(strconv.Itoa(i)))
+		}
+		if h.Encoding() != EncListpack || lp.Encoding() != EncListpack || is.Encoding() != EncIntset {
+			t.Fatalf("%d elements: encodings %s, %s, %s", n, h.Encoding(), lp.Encoding(), is.Encoding())
+		}
+		for _, tc := range []struct {
+			name      string
+			cap, used int
+		}{
+			{"hash listpack", cap(h.lp), used},
+			{"set listpack", cap(lp.b), len(lp.b)},
+			{"intset", cap(is.b), len(is.b)},
+		} {
+			if limit := tc.used*4/3 + 16; tc.cap > limit {
+				t.Errorf("%s of %d elements: capacity %d for %d bytes, want at most %d", tc.name, n, tc.cap, tc.used, limit)
+			}
+		}
+	}
+}
+
+// TestStructSizes checks that Hash and Set fit the 48 bytes MemoryUsage
+// charges for them.
+func TestStructSizes(t *testing.T) {
+	if got := unsafe.Sizeof(Hash{}); got > 48 {
+		t.Errorf("Hash: got %d bytes, want at most 48", got)
+	}
+	if got := unsafe.Sizeof(Set{}); got > 48 {
+		t.Errorf("Set: got %d bytes, want at most 48", got)
+	}
+}
+
+// TestMapBytes checks mapBytes against the doubling it models, and compares
+// it with the heap a map of as many entries takes, at sizes on both sides
+// of its doublings.
+func TestMapBytes(t *testing.T) {
+	for n := range 1 << 20 {
+		slots := 8
+		for slots*7/8 < n {
+			slots *= 2
+		}
+		if got := mapBytes(n); got != int64(slots)*25 {
+			t.Fatalf("mapBytes(%d): got %d, want %d slots of 25 bytes", n, got, slots)
+		}
+	}
+	if testing.Short() {
+		t.Skip("measures the heap")
+	}
+	keys := make([]string, 300000)
+	for i := range keys {
+		keys[i] = "field:" + strconv.Itoa(i)
+	}
+	for _, n := range []int{10000, 100000, 150000, 300000} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		m := make(map[string]int32)
+		for i := range n {
+			m[keys[i]] = int32(i)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		runtime.KeepAlive(m)
+		if est := mapBytes(n); est < got*3/4 || est > got*5/4 {
+			t.Errorf("map of %d entries: mapBytes %d, heap %d", n, est, got)
+		}
+	}
+}
+
+// TestTableSetUnchanged checks that adding a member a table-encoded set
+// holds, or giving a field the value it holds, changes nothing and
+// allocates nothing, while a new value still replaces the old.
+func TestTableSetUnchanged(t *testing.T) {
+	withLimits(t, DefaultLimits())
+	s, h := NewSet(), NewHash()
+	for i := range 1000 {
+		s.Add([]byte("member:" + strconv.Itoa(i)))
+		h.Set([]byte("field:"+strconv.Itoa(i)), []byte("value"))
+	}
+	if s.Encoding() != EncHashtable || h.Encoding() != EncHashtable {
+		t.Fatalf("encodings: got %s, %s, want hashtable", s.Encoding(), h.Encoding())
+	}
+	member, field, value := []byte("member:7"), []byte("field:7"), []byte("value")
+	sBefore, hBefore := s.MemoryUsage(), h.MemoryUsage()
+	if n := testing.AllocsPerRun(100, func() {
+		if s.Add(member) || h.Set(field, value) {
+			t.Fatal("an existing member or field reported as new")
+		}
+	}); n != 0 {
+		t.Errorf("SADD of a member and HSET of the same value: %v allocations, want 0", n)
+	}
+	if s.MemoryUsage() != sBefore || h.MemoryUsage() != hBefore || s.Len() != 1000 || h.Len() != 1000 {
+		t.Errorf("after unchanged adds: memory %d, %d (was %d, %d), lengths %d, %d", s.MemoryUsage(), h.MemoryUsage(), sBefore, hBefore, s.Len(), h.Len())
+	}
+	if h.Set(field, []byte("other")) {
+		t.Error("HSET of a new value reported a new field")
+	}
+	if v, _ := h.Get(field); string(v) != "other" {
+		t.Errorf("after HSET of a new value: got %q, want other", v)
 	}
 }

@@ -12,13 +12,15 @@ import (
 // listpack while it holds few short members, and a table past the set
 // limits. The zero value is not usable; call NewSet or NewSetFor.
 type Set struct {
-	// The intset: n sorted integers of width bytes each, little endian.
-	is    []byte
-	width uint8
-	// The listpack: n members in order of insertion.
-	lp []byte
-	n  int
-	t  *table
+	// b is the intset, n sorted integers of width bytes each, little
+	// endian, or the listpack, n members in order of insertion; nil in a
+	// table. One field for both keeps the struct, which every set pays
+	// for, in a 48-byte size class.
+	b     []byte
+	n     int
+	t     *table
+	enc   uint8 // setIntset, setListpack or setTable
+	width uint8 // of the intset's integers
 }
 
 var _ storage.Object = (*Set)(nil)
@@ -31,7 +33,7 @@ const (
 )
 
 // NewSet returns an empty set in an intset.
-func NewSet() *Set { return &Set{is: []byte{}, width: 2} }
+func NewSet() *Set { return &Set{b: []byte{}, width: 2, enc: setIntset} }
 
 // NewSetFor returns an empty set in the encoding Redis's setTypeCreate
 // picks for a first member and about hint members: an intset for an
@@ -43,9 +45,9 @@ func NewSetFor(first []byte, hint int) *Set {
 		return NewSet()
 	}
 	if int64(hint) <= l.SetMaxListpackEntries {
-		return &Set{lp: []byte{}}
+		return &Set{b: []byte{}, enc: setListpack}
 	}
-	return &Set{t: newTable(false, hint)}
+	return &Set{t: newTable(false, hint), enc: setTable}
 }
 
 // NewSetEncoded returns an empty set in the encoding named as OBJECT
@@ -55,9 +57,9 @@ func NewSetEncoded(enc string) *Set {
 	case EncIntset:
 		return NewSet()
 	case EncListpack:
-		return &Set{lp: []byte{}}
+		return &Set{b: []byte{}, enc: setListpack}
 	case EncHashtable:
-		return &Set{t: newTable(false, 0)}
+		return &Set{t: newTable(false, 0), enc: setTable}
 	}
 	return nil
 }
@@ -76,19 +78,9 @@ func NewHashEncoded(enc string) *Hash {
 // Kind returns storage.KindSet.
 func (s *Set) Kind() storage.Kind { return storage.KindSet }
 
-func (s *Set) enc() int {
-	switch {
-	case s.t != nil:
-		return setTable
-	case s.is != nil:
-		return setIntset
-	}
-	return setListpack
-}
-
 // Encoding returns "intset", "listpack" or "hashtable".
 func (s *Set) Encoding() string {
-	switch s.enc() {
+	switch s.enc {
 	case setTable:
 		return EncHashtable
 	case setIntset:
@@ -107,31 +99,19 @@ func (s *Set) Len() int {
 
 // MemoryUsage returns an estimate of the bytes the set holds.
 func (s *Set) MemoryUsage() int64 {
-	switch s.enc() {
-	case setTable:
-		return 80 + s.t.memory()
-	case setIntset:
-		return 80 + int64(cap(s.is))
+	if s.enc == setTable {
+		return 48 + s.t.memory()
 	}
-	return 80 + int64(cap(s.lp))
+	return 48 + int64(cap(s.b))
 }
 
 // Clone returns a deep copy.
 func (s *Set) Clone() storage.Object {
-	c := &Set{width: s.width, n: s.n}
-	switch s.enc() {
-	case setTable:
+	c := &Set{n: s.n, enc: s.enc, width: s.width}
+	if s.enc == setTable {
 		c.t = s.t.clone()
-	case setIntset:
-		c.is = bytes.Clone(s.is)
-		if c.is == nil {
-			c.is = []byte{}
-		}
-	default:
-		c.lp = bytes.Clone(s.lp)
-		if c.lp == nil {
-			c.lp = []byte{}
-		}
+	} else {
+		c.b = append([]byte{}, s.b...)
 	}
 	return c
 }
@@ -140,21 +120,21 @@ func (s *Set) Clone() storage.Object {
 func (s *Set) intAt(i int) int64 {
 	switch s.width {
 	case 2:
-		return int64(int16(binary.LittleEndian.Uint16(s.is[2*i:])))
+		return int64(int16(binary.LittleEndian.Uint16(s.b[2*i:])))
 	case 4:
-		return int64(int32(binary.LittleEndian.Uint32(s.is[4*i:])))
+		return int64(int32(binary.LittleEndian.Uint32(s.b[4*i:])))
 	}
-	return int64(binary.LittleEndian.Uint64(s.is[8*i:]))
+	return int64(binary.LittleEndian.Uint64(s.b[8*i:]))
 }
 
 func (s *Set) putInt(i int, v int64) {
 	switch s.width {
 	case 2:
-		binary.LittleEndian.PutUint16(s.is[2*i:], uint16(v))
+		binary.LittleEndian.PutUint16(s.b[2*i:], uint16(v))
 	case 4:
-		binary.LittleEndian.PutUint32(s.is[4*i:], uint32(v))
+		binary.LittleEndian.PutUint32(s.b[4*i:], uint32(v))
 	default:
-		binary.LittleEndian.PutUint64(s.is[8*i:], uint64(v))
+		binary.LittleEndian.PutUint64(s.b[8*i:], uint64(v))
 	}
 }
 
@@ -185,7 +165,7 @@ func widthFor(v int64) uint8 {
 
 // lpFind returns the offset of member in the listpack, or -1.
 func (s *Set) lpFind(m []byte) int {
-	b := s.lp
+	b := s.b
 	for off := 0; len(b) > 0; {
 		e, rest := lpNext(b)
 		if bytes.Equal(e, m) {
@@ -199,7 +179,7 @@ func (s *Set) lpFind(m []byte) int {
 
 // Has reports whether m is a member.
 func (s *Set) Has(m []byte) bool {
-	switch s.enc() {
+	switch s.enc {
 	case setTable:
 		return s.t.has(m)
 	case setIntset:
@@ -217,7 +197,7 @@ func (s *Set) Has(m []byte) bool {
 // encoding as Redis's setTypeAdd does.
 func (s *Set) Add(m []byte) bool {
 	l := CurrentLimits()
-	switch s.enc() {
+	switch s.enc {
 	case setIntset:
 		if v, ok := parseInt(m); ok {
 			pos, found := s.search(v)
@@ -247,7 +227,7 @@ func (s *Set) Add(m []byte) bool {
 			return false
 		}
 		if int64(s.n) < l.SetMaxListpackEntries && int64(len(m)) <= l.SetMaxListpackValue {
-			s.lp = lpAppend(s.lp, m)
+			s.b = lpAppend(reserve(s.b, lpSize(len(m))), m)
 			s.n++
 			return true
 		}
@@ -261,22 +241,22 @@ func (s *Set) insertInt(pos int, v int64) {
 	if w := widthFor(v); w > s.width {
 		old := s
 		nb := make([]byte, 0, (s.n+1)*int(w))
-		wide := &Set{is: nb[:s.n*int(w)], width: w, n: s.n}
+		wide := &Set{b: nb[:s.n*int(w)], width: w, n: s.n, enc: setIntset}
 		for i := range s.n {
 			wide.putInt(i, old.intAt(i))
 		}
-		s.is, s.width = wide.is, w
+		s.b, s.width = wide.b, w
 	}
 	w := int(s.width)
-	s.is = append(s.is, make([]byte, w)...)
-	copy(s.is[(pos+1)*w:], s.is[pos*w:s.n*w])
+	s.b = reserve(s.b, w)[:len(s.b)+w]
+	copy(s.b[(pos+1)*w:], s.b[pos*w:s.n*w])
 	s.n++
 	s.putInt(pos, v)
 }
 
 // Remove removes m and reports whether it was a member.
 func (s *Set) Remove(m []byte) bool {
-	switch s.enc() {
+	switch s.enc {
 	case setTable:
 		return s.t.remove(m)
 	case setIntset:
@@ -289,7 +269,7 @@ func (s *Set) Remove(m []byte) bool {
 			return false
 		}
 		w := int(s.width)
-		s.is = append(s.is[:pos*w], s.is[(pos+1)*w:]...)
+		s.b = shrink(append(s.b[:pos*w], s.b[(pos+1)*w:]...))
 		s.n--
 		return true
 	}
@@ -297,27 +277,27 @@ func (s *Set) Remove(m []byte) bool {
 	if off < 0 {
 		return false
 	}
-	_, rest := lpNext(s.lp[off:])
-	end := len(s.lp) - len(rest)
-	s.lp = append(s.lp[:off], s.lp[end:]...)
+	_, rest := lpNext(s.b[off:])
+	end := len(s.b) - len(rest)
+	s.b = shrink(append(s.b[:off], s.b[end:]...))
 	s.n--
 	return true
 }
 
 // convert moves the members to encoding enc, a later one than the set's.
 func (s *Set) convert(enc, hint int) {
-	if enc <= s.enc() {
+	if enc <= int(s.enc) {
 		return
 	}
-	c := &Set{}
+	c := &Set{enc: uint8(enc)}
 	if enc == setListpack {
-		c.lp = make([]byte, 0, hint*8)
+		c.b = make([]byte, 0, hint*8)
 	} else {
 		c.t = newTable(false, hint)
 	}
 	s.Range(func(m []byte) bool {
 		if enc == setListpack {
-			c.lp = lpAppend(c.lp, m)
+			c.b = lpAppend(c.b, m)
 			c.n++
 		} else {
 			c.t.set(m, nil)
@@ -331,7 +311,7 @@ func (s *Set) convert(enc, hint int) {
 // of an intset are formatted into a buffer reused between calls. fn must
 // not change the set.
 func (s *Set) Range(fn func(m []byte) bool) {
-	switch s.enc() {
+	switch s.enc {
 	case setTable:
 		for i := range s.t.len() {
 			k, _ := s.t.at(i)
@@ -347,7 +327,7 @@ func (s *Set) Range(fn func(m []byte) bool) {
 			}
 		}
 	default:
-		for b := s.lp; len(b) > 0; {
+		for b := s.b; len(b) > 0; {
 			var m []byte
 			m, b = lpNext(b)
 			if !fn(m) {
@@ -360,14 +340,14 @@ func (s *Set) Range(fn func(m []byte) bool) {
 // At appends the i-th member in order to dst, for 0 <= i < Len, and
 // returns it. It costs O(1) in an intset or a table, O(i) in a listpack.
 func (s *Set) At(dst []byte, i int) []byte {
-	switch s.enc() {
+	switch s.enc {
 	case setTable:
 		k, _ := s.t.at(i)
 		return append(dst, k...)
 	case setIntset:
 		return strconv.AppendInt(dst, s.intAt(i), 10)
 	}
-	b := s.lp
+	b := s.b
 	for ; i > 0; i-- {
 		_, b = lpNext(b)
 	}

@@ -13,10 +13,11 @@ type table struct {
 	index  map[string]int32
 	values bool  // elements hold a value after their key (a hash)
 	bytes  int64 // bytes of the element strings, at their allocation size
+	peak   int   // most entries index has held or was made for: a map never shrinks
 }
 
 func newTable(values bool, hint int) *table {
-	return &table{elems: make([]string, 0, hint), index: make(map[string]int32, hint), values: values}
+	return &table{elems: make([]string, 0, hint), index: make(map[string]int32, hint), values: values, peak: hint}
 }
 
 // split returns the key and value of element e.
@@ -58,12 +59,19 @@ func (t *table) makeElem(key, value []byte) string {
 }
 
 // set gives key the value, adding it at the end when absent, and reports
-// whether it was added.
+// whether it was added. A member already in a set, or a field that already
+// holds the value, is left as it is: one lookup, no allocation.
 func (t *table) set(key, value []byte) bool {
+	i, ok := t.index[string(key)]
+	if ok {
+		if _, old := t.split(t.elems[i]); !t.values || old == string(value) {
+			return false
+		}
+	}
 	e := t.makeElem(key, value)
 	k, _ := t.split(e)
 	t.bytes += allocBytes(len(e))
-	if i, ok := t.index[string(key)]; ok {
+	if ok {
 		t.bytes -= allocBytes(len(t.elems[i]))
 		// The map's key must stay the substring of the element it names.
 		delete(t.index, string(key))
@@ -73,6 +81,7 @@ func (t *table) set(key, value []byte) bool {
 	}
 	t.index[k] = int32(len(t.elems))
 	t.elems = append(t.elems, e)
+	t.peak = max(t.peak, len(t.elems))
 	return true
 }
 
@@ -107,7 +116,7 @@ func (t *table) at(i int) (key, value []byte) {
 }
 
 func (t *table) memory() int64 {
-	return 64 + int64(cap(t.elems))*stringBytes + int64(len(t.index))*mapEntryBytes + t.bytes
+	return 64 + int64(cap(t.elems))*stringBytes + mapBytes(t.peak) + t.bytes
 }
 
 func (t *table) clone() *table {

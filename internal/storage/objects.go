@@ -11,6 +11,10 @@ type Objects struct {
 	bytes int64 // their MemoryUsage, kept up to date by Resized
 }
 
+// ObjectRefBytes is what Objects spends on each object it holds besides the
+// object itself: one interface value in a page.
+const ObjectRefBytes = 16
+
 const (
 	objPageShift = 10
 	objPageSize  = 1 << objPageShift
@@ -74,7 +78,7 @@ func (o *Objects) Len() int { return o.n }
 
 // Bytes returns the memory of the objects and of the pages holding them.
 func (o *Objects) Bytes() int64 {
-	return o.bytes + int64(len(o.pages))*(24+16*objPageSize)
+	return o.bytes + int64(len(o.pages))*(24+ObjectRefBytes*objPageSize)
 }
 
 // Clone returns a copy holding a clone of every object.

@@ -120,6 +120,18 @@ type Engine interface {
 	MemoryUsage() int64
 }
 
+// Sizer is implemented by engines that can tell what one key costs them,
+// for MEMORY USAGE. Like Engine, it is used by the engine's owner only.
+type Sizer interface {
+	// KeyMemoryUsage returns an estimate in bytes of the memory key's entry
+	// holds, made of the same terms MemoryUsage sums over every entry: the
+	// key and a string value as stored, an Object's MemoryUsage, the
+	// entry's slot and expiry record, its usage word, and its share of the
+	// index. It also returns the key's expiry, and ok false when key is
+	// absent. It does not count as a use of the key.
+	KeyMemoryUsage(key []byte) (bytes, expireAt int64, ok bool)
+}
+
 // Scanner is the read-only part of an Engine that iteration needs.
 type Scanner interface {
 	// Len returns the number of keys.

@@ -18,6 +18,10 @@ func TestUsage(t *testing.T) {
 	storagetest.RunUsage(t, func() storage.Engine { return arena.New() })
 }
 
+func TestSizer(t *testing.T) {
+	storagetest.RunSizer(t, func() storage.Engine { return arena.New() })
+}
+
 // A frozen copy keeps the entries as they were, in place-overwritten
 // values, expiries, deletions and huge entries included, while the engine
 // goes on changing.

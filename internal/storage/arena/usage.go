@@ -2,6 +2,7 @@ package arena
 
 import (
 	"math/rand/v2"
+	"unsafe"
 
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -44,4 +45,44 @@ func (e *Engine) SampleUsage(n int, volatile bool, fn func(key []byte, expireAt 
 			found++
 		}
 	}
+}
+
+var _ storage.Sizer = (*Engine)(nil)
+
+// emptyIndexBytes is the index of an empty engine, which no key is charged
+// for.
+var emptyIndexBytes = func() int64 {
+	var e Engine
+	e.resetIndex()
+	return e.indexBytes
+}()
+
+// KeyMemoryUsage implements storage.Sizer: the entry's bytes in its chunk
+// (a huge entry's whole chunk), its 8-byte slot, its expiry record if it
+// has one, its usage word when tracked, its share of the index (what the
+// index holds beyond an empty engine's, over the keys), and for an Object
+// the object's MemoryUsage and its pointer in the object pages.
+func (e *Engine) KeyMemoryUsage(key []byte) (bytes, expireAt int64, ok bool) {
+	i, s, loc, _, ok := e.find(key, e.hash(key))
+	if !ok {
+		return 0, storage.NoExpiry, false
+	}
+	c, off := splitLoc(loc)
+	ch := &e.chunks[c]
+	if ch.huge {
+		bytes = int64(cap(ch.b))
+	} else {
+		bytes = int64(entrySize(ch.b[off:]))
+	}
+	bytes += int64(unsafe.Sizeof(uint64(0))) + max(0, e.indexBytes-emptyIndexBytes)/int64(e.live)
+	if s&expFlag != 0 {
+		bytes += int64(unsafe.Sizeof(expEntry{}))
+	}
+	if e.usage.Tracking() {
+		bytes += 4
+	}
+	if e.typed(loc) {
+		bytes += storage.ObjectRefBytes + e.objs.Get(i).MemoryUsage()
+	}
+	return bytes, e.expOf(s), true
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"math/rand/v2"
+	"unsafe"
 
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -43,4 +44,37 @@ func (e *Engine) SampleUsage(n int, volatile bool, fn func(key []byte, expireAt 
 			found++
 		}
 	}
+}
+
+var _ storage.Sizer = (*Engine)(nil)
+
+// emptyIndexBytes is the index of an empty engine, which no key is charged
+// for.
+var emptyIndexBytes = func() int64 {
+	var e Engine
+	e.resetIndex()
+	return e.indexBytes
+}()
+
+// KeyMemoryUsage implements storage.Sizer: the entry's allocation at its
+// size, its slot, its place in the expiring array if it has an expiry, its
+// usage word when tracked, its share of the index (what the index holds
+// beyond an empty engine's, over the keys), and for an Object the object's
+// MemoryUsage and its pointer in the object pages.
+func (e *Engine) KeyMemoryUsage(key []byte) (bytes, expireAt int64, ok bool) {
+	i, s, ok := e.find(key, e.hash(key))
+	if !ok {
+		return 0, storage.NoExpiry, false
+	}
+	bytes = int64(s.size) + int64(unsafe.Sizeof(slot{})) + max(0, e.indexBytes-emptyIndexBytes)/int64(e.live)
+	if s.exp != storage.NoExpiry {
+		bytes += 4
+	}
+	if e.usage.Tracking() {
+		bytes += 4
+	}
+	if s.typed() {
+		bytes += storage.ObjectRefBytes + e.objs.Get(i).MemoryUsage()
+	}
+	return bytes, s.exp, true
 }

@@ -12,6 +12,10 @@ func TestUsage(t *testing.T) {
 	storagetest.RunUsage(t, func() storage.Engine { return memory.New() })
 }
 
+func TestSizer(t *testing.T) {
+	storagetest.RunSizer(t, func() storage.Engine { return memory.New() })
+}
+
 func TestUsageMemory(t *testing.T) {
 	e := memory.New()
 	e.Set([]byte("a"), []byte("1"), storage.NoExpiry)
