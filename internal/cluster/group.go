@@ -261,8 +261,8 @@ type Group struct {
 	want     atomic.Pointer[members]
 	members  atomic.Pointer[raftpb.ConfState]
 	confWait time.Time
-	heard    map[uint64]time.Time // when each replica was last heard from
-	removed  atomic.Bool          // see Removed
+	heard    map[uint64]uint64 // the tick each replica was last heard from at
+	removed  atomic.Bool       // see Removed
 }
 
 // readRound is one ReadIndex round: the reads it serves and, once Raft has
@@ -301,7 +301,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		ms:       newMemLog(),
 		waiters:  make(map[uint64]*Request),
 		rounds:   make(map[uint64]*readRound),
-		heard:    make(map[uint64]time.Time),
+		heard:    make(map[uint64]uint64),
 		seq:      uint64(time.Now().UnixNano()),
 	}
 	if g.log == nil {
@@ -512,11 +512,12 @@ func (g *Group) stop() {
 // alive reports whether replica id was heard from within the last
 // election timeout.
 func (g *Group) alive(id uint64) bool {
-	return time.Since(g.heard[id]) < g.cfg.Tick*time.Duration(g.cfg.ElectionTicks)
+	at, ok := g.heard[id]
+	return ok && g.ticks-at < uint64(g.cfg.ElectionTicks)
 }
 
 func (g *Group) step(m *raftpb.Message) {
-	g.heard[m.GetFrom()] = time.Now()
+	g.heard[m.GetFrom()] = g.ticks
 	if err := g.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
 		g.log.Debug("raft step", "err", err)
 	}
