@@ -110,7 +110,6 @@ type Node struct {
 	repMu   sync.Mutex
 	runCtx  context.Context
 	cancels []context.CancelFunc // by group, for the replicas running
-	founder bool                 // this node's first start: its replicas bootstrap their groups
 	store   ReplicaStore
 	held    map[int]uint64 // the replica id of each group held, as saved in store
 
@@ -256,8 +255,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.founder = mstate.empty()
-	if n.founder || len(held) == 0 {
+	founder := mstate.empty()
+	if founder || len(held) == 0 {
 		// First start, or a data dir from before replicas could move:
 		// the founding table's replicas, under their founding ids.
 		held = map[int]uint64{}
@@ -282,7 +281,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 			}
 		}
 		var peers []uint64
-		if n.founder {
+		if founder {
 			peers = v.group(g, n.meta).IDs
 		}
 		grp, err := n.newReplica(g, id, peers, st, state)
