@@ -151,6 +151,24 @@ func TestClusterServesAnyKey(t *testing.T) {
 	if err := plain[0].MSet(ctx, "{u}a", "1", "{u}b", "2").Err(); err != nil {
 		t.Fatalf("MSET in one slot: %v", err)
 	}
+	// Hashes and sets, and MEMORY USAGE of them, through any node.
+	if err := plain[0].HSet(ctx, "h", "f1", "v1", "f2", "v2").Err(); err != nil {
+		t.Fatalf("HSET: %v", err)
+	}
+	if err := plain[1].SAdd(ctx, "s", 1, 2, 3).Err(); err != nil {
+		t.Fatalf("SADD: %v", err)
+	}
+	if m, err := plain[2].HGetAll(ctx, "h").Result(); err != nil || len(m) != 2 || m["f2"] != "v2" {
+		t.Fatalf("HGETALL through another node: %v, %v", m, err)
+	}
+	for _, k := range []string{"h", "s", "key:1"} {
+		if n, err := plain[2].MemoryUsage(ctx, k).Result(); err != nil || n <= 0 {
+			t.Fatalf("MEMORY USAGE %s: %d, %v", k, n, err)
+		}
+	}
+	if err := plain[0].Get(ctx, "h").Err(); err == nil || !strings.HasPrefix(err.Error(), "WRONGTYPE") {
+		t.Fatalf("GET of a hash: %v, want WRONGTYPE", err)
+	}
 	if s, err := plain[1].ClusterKeySlot(ctx, "foo").Result(); err != nil || s != 12182 {
 		t.Fatalf("CLUSTER KEYSLOT foo: got %d, %v, want 12182", s, err)
 	}
