@@ -215,15 +215,7 @@ func hdelCommand(c *Ctx, args [][]byte) {
 		c.W.AppendInt(0)
 		return
 	}
-	before := h.MemoryUsage()
-	removed := args[:0:0]
-	for _, f := range args[2:] {
-		if h.Delete(f) {
-			removed = append(removed, f)
-		}
-	}
-	db.Removed(key, h, before, removed)
-	c.W.AppendInt(int64(len(removed)))
+	removeElements(c, db, key, h, h.Delete, args[2:])
 }
 
 func hlenCommand(c *Ctx, args [][]byte) {

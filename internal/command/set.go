@@ -113,14 +113,20 @@ func sremCommand(c *Ctx, args [][]byte) {
 		c.W.AppendInt(0)
 		return
 	}
-	before := s.MemoryUsage()
-	removed := args[:0:0]
-	for _, m := range args[2:] {
-		if s.Remove(m) {
-			removed = append(removed, m)
+	removeElements(c, db, key, s, s.Remove, args[2:])
+}
+
+// removeElements removes elems from obj, the collection at key, with del,
+// logs those it removed and answers their count: HDEL and SREM.
+func removeElements(c *Ctx, db *keyspace.DB, key []byte, obj storage.Object, del func([]byte) bool, elems [][]byte) {
+	before := obj.MemoryUsage()
+	removed := elems[:0:0]
+	for _, e := range elems {
+		if del(e) {
+			removed = append(removed, e)
 		}
 	}
-	db.Removed(key, s, before, removed)
+	db.Removed(key, obj, before, removed)
 	c.W.AppendInt(int64(len(removed)))
 }
 
