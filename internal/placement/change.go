@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ErrChange reports a change the table refuses: a move of a group already
@@ -317,6 +318,13 @@ const (
 	StepGrow
 	// StepShrink removes Group's replica on From (Shrink).
 	StepShrink
+	// StepAddGroup adds group Group with replicas on Nodes (AddGroup).
+	StepAddGroup
+	// StepMigrate starts moving Slots from Group to group ToGroup
+	// (Migrate).
+	StepMigrate
+	// StepDropGroup removes the empty group Group (DropGroup).
+	StepDropGroup
 )
 
 // Step is one change toward a healthy, balanced table.
@@ -324,6 +332,9 @@ type Step struct {
 	Kind     StepKind
 	Group    int
 	From, To string
+	Nodes    []string // StepAddGroup
+	ToGroup  int      // StepMigrate
+	Slots    []Range  // StepMigrate
 }
 
 // String describes s for logs and errors.
@@ -351,6 +362,12 @@ func (s Step) String() string {
 		return fmt.Sprintf("add a replica of group %d on %s", s.Group, s.To)
 	case StepShrink:
 		return fmt.Sprintf("remove group %d's replica on %s", s.Group, s.From)
+	case StepAddGroup:
+		return fmt.Sprintf("add group %d on %s", s.Group, strings.Join(s.Nodes, ", "))
+	case StepMigrate:
+		return fmt.Sprintf("move %d slots from group %d to group %d", SlotCount(s.Slots), s.Group, s.ToGroup)
+	case StepDropGroup:
+		return fmt.Sprintf("remove the empty group %d", s.Group)
 	}
 	return "no step"
 }
@@ -368,6 +385,18 @@ func (t *Table) Apply(s Step) (*Table, error) {
 		return t.Grow(s.Group, s.To)
 	case StepShrink:
 		return t.Shrink(s.Group, s.From)
+	case StepAddGroup:
+		if s.Group != len(t.groups) {
+			return nil, fmt.Errorf("%w: the next group is %d, not %d", ErrChange, len(t.groups), s.Group)
+		}
+		return t.AddGroup(s.Nodes)
+	case StepMigrate:
+		return t.Migrate(s.Group, s.ToGroup, s.Slots)
+	case StepDropGroup:
+		if s.Group != len(t.groups)-1 {
+			return nil, fmt.Errorf("%w: only the highest group, %d, can go", ErrChange, len(t.groups)-1)
+		}
+		return t.DropGroup()
 	}
 	return nil, fmt.Errorf("%w: unknown step kind %d", ErrChange, s.Kind)
 }

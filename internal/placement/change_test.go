@@ -47,7 +47,7 @@ func roundTrip(t *testing.T, tb *Table) {
 
 func groupEqual(a, b Group) bool {
 	return a.ID == b.ID && slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.IDs, b.IDs) &&
-		slices.Equal(a.Leaving, b.Leaving) && slices.Equal(a.LeavingIDs, b.LeavingIDs)
+		slices.Equal(a.Leaving, b.Leaving) && slices.Equal(a.LeavingIDs, b.LeavingIDs) && slices.Equal(a.Born, b.Born)
 }
 
 func TestMoveSettle(t *testing.T) {
@@ -170,6 +170,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(tb.Encode())
 	moved, _ := tb.Move(0, "n2", "n4")
 	f.Add(moved.Encode())
+	set, _ := moved.SetShards(4, 64)
+	grown, _ := set.AddGroup([]string{"n1", "n3"})
+	if mig, err := grown.Migrate(1, 3, grown.Ranges(1)[:1]); err == nil {
+		f.Add(mig.Encode())
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := Decode(b)
 		if err != nil {

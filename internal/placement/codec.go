@@ -13,16 +13,23 @@ import (
 // ErrDecode reports bytes that are not a table Encode wrote.
 var ErrDecode = errors.New("placement: undecodable table")
 
-// codecVersion is the first byte of an encoded table.
-const codecVersion = 1
+// codecVersion is the first byte of an encoded table. Decode reads
+// version 1 too, which had neither born replicas, nor the virtual nodes,
+// the wanted number of groups and the migration, and in which every group
+// owned a slot.
+const codecVersion = 2
 
 // Encode returns t as bytes that Decode turns back into an equal table:
 //
-//	version u8 (1) | epoch uvarint | next replica id uvarint
+//	version u8 (2) | epoch uvarint | next replica id uvarint
 //	nodes uvarint | per node: id bytes | peer address bytes | flags u8 (1: draining)
 //	groups uvarint | per group, the metadata group first: replicas uvarint, leaving uvarint |
-//	                 per replica, staying then leaving: node index uvarint | Raft id uvarint
+//	                 per replica, staying then leaving: node index uvarint | Raft id uvarint |
+//	                 born uvarint | born × Raft id uvarint
 //	ranges uvarint | per range, ascending: first slot uvarint | last slot uvarint | group uvarint
+//	vnodes uvarint | wanted groups uvarint (0: as many as there are)
+//	migrating u8 (0 or 1) | if 1: from uvarint | to uvarint | ranges uvarint |
+//	                        per range: first slot uvarint | last slot uvarint
 //
 // where bytes are a uvarint length and the bytes.
 func (t *Table) Encode() []byte {
@@ -51,6 +58,10 @@ func (t *Table) Encode() []byte {
 			b = binary.AppendUvarint(b, uint64(r))
 			b = binary.AppendUvarint(b, g.LeavingIDs[i])
 		}
+		b = binary.AppendUvarint(b, uint64(len(g.Born)))
+		for _, id := range g.Born {
+			b = binary.AppendUvarint(b, id)
+		}
 	}
 	var ranges []Range
 	var owners []int
@@ -69,6 +80,19 @@ func (t *Table) Encode() []byte {
 		b = binary.AppendUvarint(b, uint64(r.End))
 		b = binary.AppendUvarint(b, uint64(owners[i]))
 	}
+	b = binary.AppendUvarint(b, uint64(t.vnodes))
+	b = binary.AppendUvarint(b, uint64(t.want))
+	if t.mig == nil {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	b = binary.AppendUvarint(b, uint64(t.mig.From))
+	b = binary.AppendUvarint(b, uint64(t.mig.To))
+	b = binary.AppendUvarint(b, uint64(len(t.mig.Slots)))
+	for _, r := range t.mig.Slots {
+		b = binary.AppendUvarint(b, uint64(r.Start))
+		b = binary.AppendUvarint(b, uint64(r.End))
+	}
 	return b
 }
 
@@ -84,7 +108,8 @@ func appendBytes(b []byte, s string) []byte {
 // otherwise.
 func Decode(b []byte) (*Table, error) {
 	d := binread.Reader{B: b}
-	if d.U8() != codecVersion || d.Bad {
+	version := d.U8()
+	if d.Bad || version < 1 || version > codecVersion {
 		return nil, fmt.Errorf("%w: unknown version", ErrDecode)
 	}
 	t := &Table{epoch: d.Uvarint(), nextID: d.Uvarint()}
@@ -140,6 +165,19 @@ func Decode(b []byte) (*Table, error) {
 				g.Leaving, g.LeavingIDs = append(g.Leaving, int(r)), append(g.LeavingIDs, id)
 			}
 		}
+		if version >= 2 {
+			nb := d.Uvarint()
+			if d.Bad || nb > ns+nl {
+				return nil, fmt.Errorf("%w: group %d: bad born count", ErrDecode, gi)
+			}
+			for range nb {
+				id := d.Uvarint()
+				if d.Bad || id == 0 || id >= t.nextID {
+					return nil, fmt.Errorf("%w: group %d: bad born id", ErrDecode, gi)
+				}
+				g.Born = append(g.Born, id)
+			}
+		}
 		all[i] = g
 	}
 	t.meta, t.groups = all[0], all[1:]
@@ -160,16 +198,57 @@ func Decode(b []byte) (*Table, error) {
 		t.ranges[g] = append(t.ranges[g], Range{uint16(start), uint16(end)})
 		next = end + 1
 	}
-	switch {
-	case next != slot.Count:
+	if next != slot.Count {
 		return nil, fmt.Errorf("%w: slots %d to %d have no group", ErrDecode, next, slot.Count-1)
-	case len(d.B) != 0:
-		return nil, fmt.Errorf("%w: %d bytes after the table", ErrDecode, len(d.B))
 	}
-	for g, rs := range t.ranges {
-		if len(rs) == 0 {
-			return nil, fmt.Errorf("%w: group %d owns no slot", ErrDecode, g)
+	if version >= 2 {
+		if err := t.decodeShards(&d); err != nil {
+			return nil, err
+		}
+	} else {
+		for g, rs := range t.ranges {
+			if len(rs) == 0 {
+				return nil, fmt.Errorf("%w: group %d owns no slot", ErrDecode, g)
+			}
 		}
 	}
+	if len(d.B) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the table", ErrDecode, len(d.B))
+	}
 	return t, nil
+}
+
+// decodeShards reads what version 2 added after the slot ranges.
+func (t *Table) decodeShards(d *binread.Reader) error {
+	vnodes, want := d.Uvarint(), d.Uvarint()
+	if d.Bad || vnodes > MaxVnodes || want > MaxShards {
+		return fmt.Errorf("%w: bad virtual nodes or wanted groups", ErrDecode)
+	}
+	t.vnodes, t.want = int(vnodes), int(want)
+	switch flag := d.U8(); {
+	case d.Bad || flag > 1:
+		return fmt.Errorf("%w: bad migration flag", ErrDecode)
+	case flag == 0:
+		return nil
+	}
+	from, to, nr := d.Uvarint(), d.Uvarint(), d.Uvarint()
+	ng := uint64(len(t.groups))
+	if d.Bad || from >= ng || to >= ng || from == to || nr == 0 || nr > slot.Count {
+		return fmt.Errorf("%w: bad migration", ErrDecode)
+	}
+	m := &Migration{From: int(from), To: int(to)}
+	for range nr {
+		start, end := d.Uvarint(), d.Uvarint()
+		if d.Bad || end < start || end >= slot.Count {
+			return fmt.Errorf("%w: bad migrating slots", ErrDecode)
+		}
+		for s := start; s <= end; s++ {
+			if uint64(t.slots[s]) != from {
+				return fmt.Errorf("%w: migrating slot %d is not group %d's", ErrDecode, s, from)
+			}
+		}
+		m.Slots = append(m.Slots, Range{uint16(start), uint16(end)})
+	}
+	t.mig = m
+	return nil
 }

@@ -147,6 +147,11 @@ type Group struct {
 	// their replicas, which stay members until Raft has removed them.
 	Leaving    []int
 	LeavingIDs []uint64
+	// Born are the Raft ids of the replicas a group added to a running
+	// cluster was founded with (AddGroup): they bootstrap it together.
+	// Empty for the groups of the first table, whose replicas bootstrap
+	// from it.
+	Born []uint64
 }
 
 // Moving reports whether a move of one of the group's replicas is under
@@ -156,7 +161,7 @@ func (g Group) Moving() bool { return len(g.Leaving) > 0 }
 // clone returns a deep copy of g.
 func (g Group) clone() Group {
 	return Group{ID: g.ID, Replicas: slices.Clone(g.Replicas), IDs: slices.Clone(g.IDs),
-		Leaving: slices.Clone(g.Leaving), LeavingIDs: slices.Clone(g.LeavingIDs)}
+		Leaving: slices.Clone(g.Leaving), LeavingIDs: slices.Clone(g.LeavingIDs), Born: slices.Clone(g.Born)}
 }
 
 // Holds reports whether node (an index) holds a replica of g, staying or
@@ -189,6 +194,9 @@ type Table struct {
 	meta   Group     // the metadata group, ID Meta
 	ranges [][]Range // ranges[g] are the slots of group g, ascending
 	slots  [slot.Count]uint16
+	vnodes int        // virtual nodes per group; 0 when not known
+	want   int        // the number of groups wanted; 0 for as many as there are
+	mig    *Migration // the slots moving between groups, never changed once set
 }
 
 // New returns the placement table of epoch epoch for nodes, with shards shard
@@ -215,7 +223,7 @@ func New(epoch uint64, nodes []Node, shards, replicas, vnodes int) (*Table, erro
 		return nil, fmt.Errorf("%w: %d, want 1 to %d", ErrVnodes, vnodes, MaxVnodes)
 	}
 
-	t := &Table{epoch: epoch, nodes: sorted}
+	t := &Table{epoch: epoch, nodes: sorted, vnodes: vnodes}
 	if err := t.placeSlots(shards, vnodes); err != nil {
 		return nil, err
 	}
