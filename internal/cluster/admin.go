@@ -130,7 +130,7 @@ func (n *Node) Status() StatusReport {
 		}
 		r.Nodes = append(r.Nodes, ns)
 	}
-	for g := range n.all {
+	for _, g := range v.indexes() {
 		gs := n.groupStatus(v, g)
 		if g == n.meta {
 			r.Meta = &gs

@@ -21,7 +21,7 @@ func (n *Node) State() bool {
 		return false
 	}
 	v := n.v()
-	for g := range n.ngroups {
+	for g := range v.ngroups {
 		l := n.Leader(v, g)
 		if l < 0 || n.ClientAddr(v, l) == "" {
 			return false
@@ -155,7 +155,7 @@ func (n *Node) clusterInfo() string {
 	}
 	v := n.v()
 	leaders := map[int]bool{}
-	for g := range n.ngroups {
+	for g := range v.ngroups {
 		if l := n.Leader(v, g); l >= 0 {
 			leaders[l] = true
 		}
@@ -175,7 +175,7 @@ func (n *Node) clusterInfo() string {
 // slotsOK counts the slots whose group has a known leader.
 func (n *Node) slotsOK(v *view) int {
 	ok := 0
-	for g := range n.ngroups {
+	for g := range v.ngroups {
 		if n.Leader(v, g) >= 0 {
 			for _, r := range v.table.Ranges(g) {
 				ok += int(r.End-r.Start) + 1
@@ -203,7 +203,7 @@ func (n *Node) appendSlots(w *resp.Writer) {
 	}
 	var all []rg
 	v := n.v()
-	for g := range n.ngroups {
+	for g := range v.ngroups {
 		for _, r := range v.table.Ranges(g) {
 			all = append(all, rg{g, r})
 		}
@@ -221,9 +221,9 @@ func (n *Node) appendSlots(w *resp.Writer) {
 }
 
 func (n *Node) appendShards(w *resp.Writer) {
-	w.AppendArray(n.ngroups)
 	v := n.v()
-	for g := range n.ngroups {
+	w.AppendArray(v.ngroups)
+	for g := range v.ngroups {
 		w.AppendMap(2)
 		w.AppendBulkString("slots")
 		rs := v.table.Ranges(g)
@@ -284,7 +284,7 @@ func (n *Node) clusterNodes() string {
 			link = "disconnected"
 		}
 		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 0 %d %s", placement.NodeName(nd.ID), h, p, p+10000, flags, v.table.Epoch(), link)
-		for g := range n.ngroups {
+		for g := range v.ngroups {
 			if n.Leader(v, g) != i {
 				continue
 			}
@@ -317,16 +317,16 @@ func (n *Node) info() string {
 		lead = v.nodes[l].ID
 	}
 	moving := 0
-	for g := range n.all {
+	for _, g := range v.indexes() {
 		if v.group(g, n.meta).Moving() {
 			moving++
 		}
 	}
 	fmt.Fprintf(&b, "\r\n# Cluster\r\ncluster_enabled:1\r\ncluster_state:%s\r\nshard_groups:%d\r\nplacement_epoch:%d\r\nplacement_agreed:%d\r\nmeta_leader:%s\r\nmoves_in_flight:%d\r\n",
-		state, n.ngroups, v.table.Epoch(), b2i(n.agreed.Load()), lead, moving)
+		state, v.ngroups, v.table.Epoch(), b2i(n.agreed.Load()), lead, moving)
 	b.WriteString("\r\n# Raft\r\n")
 	var keys int64
-	for g := range n.ngroups {
+	for g := range v.ngroups {
 		loc := n.local(g)
 		if loc == nil {
 			continue

@@ -331,7 +331,7 @@ func (c *clientConn) everyGroup(args [][]byte, mode Mode) []*pending {
 	if mode != Write && c.ro {
 		mode = Stale
 	}
-	ps := make([]*pending, c.s.node.ngroups)
+	ps := make([]*pending, c.s.node.Groups())
 	for g := range ps {
 		p := &pending{}
 		ps[g] = p
@@ -382,7 +382,7 @@ func (c *clientConn) allKeys(pattern []byte) ([][]byte, error) {
 }
 
 func (c *clientConn) randomKey(w *resp.Writer) {
-	n := c.s.node.ngroups
+	n := c.s.node.Groups()
 	start := rand.IntN(n)
 	for i := range n {
 		g := (start + i) % n
@@ -408,7 +408,7 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 		w.AppendError("ERR invalid cursor")
 		return
 	}
-	n := uint64(c.s.node.ngroups)
+	n := uint64(c.s.node.Groups())
 	g, inner := cur%n, cur/n
 	cmd := append([][]byte{[]byte("scan"), []byte(strconv.FormatUint(inner, 10))}, args[2:]...)
 	p := c.run(int(g), [][][]byte{cmd}, c.mode(false))

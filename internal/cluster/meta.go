@@ -73,7 +73,7 @@ func (n *Node) agree(ctx context.Context) {
 			}
 			n.adopt(cur)
 			n.agreed.Store(true)
-			n.log.Info("placement table read", "epoch", cur.Epoch(), "groups", n.ngroups)
+			n.log.Info("placement table read", "epoch", cur.Epoch(), "groups", n.Groups())
 			continue
 		}
 		if n.Leader(n.v(), n.meta) < 0 {
@@ -97,7 +97,7 @@ func (n *Node) agree(ctx context.Context) {
 			}
 			n.adopt(cur)
 			n.agreed.Store(true)
-			n.log.Info("placement table agreed", "epoch", cur.Epoch(), "groups", n.ngroups)
+			n.log.Info("placement table agreed", "epoch", cur.Epoch(), "groups", n.Groups())
 		case !warned:
 			warned = true
 			n.log.Error("the cluster's placement table is not this node's; this node serves no key", "cluster", string(got), "node", desc)

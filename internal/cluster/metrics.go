@@ -64,7 +64,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64, l string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l)
 	}
-	for g := range c.n.ngroups {
+	for g := range c.n.Groups() {
 		loc := c.n.local(g)
 		if loc == nil {
 			continue

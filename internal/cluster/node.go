@@ -99,9 +99,8 @@ type Node struct {
 	// all holds this node's replica of every group, nil where it holds
 	// none: the data groups by number, then the metadata group (index
 	// meta). Replicas come and go as the table moves them (reconcile.go).
-	all     []atomic.Pointer[Group]
-	ngroups int // data groups
-	meta    int
+	all  []atomic.Pointer[Group]
+	meta int // metaIndex
 	// agreed is set once the metadata group holds the placement table and
 	// this node follows it (meta.go).
 	agreed atomic.Bool
@@ -147,24 +146,48 @@ type view struct {
 	table *placement.Table
 	nodes []placement.Node // table.Nodes(), kept: the table hands out copies
 	self  int              // this node's index, -1 when the table lacks it
-	// reps are the nodes holding each group (the metadata group last),
-	// preferred leader first, then the others, then those leaving; rids
-	// their replica ids, alike.
-	reps [][]int
-	rids [][]uint64
+	// reps are the nodes holding each group, at metaIndex the metadata
+	// group's, preferred leader first, then the others, then those
+	// leaving; rids their replica ids, alike. Groups beyond the table's
+	// have none.
+	reps    [][]int
+	rids    [][]uint64
+	ngroups int // data groups
 }
 
+// Where a node keeps its replicas: the data groups by number, the metadata
+// group after the most data groups a table may have.
+const (
+	metaIndex = placement.MaxShards
+	maxGroups = metaIndex + 1
+)
+
 func newView(t *placement.Table, self string) *view {
-	v := &view{table: t, nodes: t.Nodes(), self: t.NodeIndex(self)}
-	groups := append(t.Groups(), t.MetaGroup())
-	v.reps = make([][]int, len(groups))
-	v.rids = make([][]uint64, len(groups))
-	for i, g := range groups {
+	groups := t.Groups()
+	v := &view{table: t, nodes: t.Nodes(), self: t.NodeIndex(self), ngroups: len(groups),
+		reps: make([][]int, maxGroups), rids: make([][]uint64, maxGroups)}
+	for i, g := range append(groups, t.MetaGroup()) {
+		if g.ID == placement.Meta {
+			i = metaIndex
+		}
 		v.reps[i] = append(slices.Clone(g.Replicas), g.Leaving...)
 		v.rids[i] = append(slices.Clone(g.IDs), g.LeavingIDs...)
 	}
 	return v
 }
+
+// indexes returns the indexes of the table's groups, the metadata group's
+// last.
+func (v *view) indexes() []int {
+	gs := make([]int, 0, v.ngroups+1)
+	for g := range v.ngroups {
+		gs = append(gs, g)
+	}
+	return append(gs, metaIndex)
+}
+
+// has reports whether group g (data or metaIndex) is in the table.
+func (v *view) has(g int) bool { return g == metaIndex || g >= 0 && g < v.ngroups }
 
 // nodeOf returns the index of the node that holds replica id of group g,
 // or -1.
@@ -179,12 +202,15 @@ func (v *view) nodeOf(g int, id uint64) int {
 }
 
 // group returns the table's description of group g, the metadata group
-// for g == meta.
+// for g == meta, and a group with no replica for one not in the table.
 func (v *view) group(g, meta int) placement.Group {
-	if g == meta {
+	switch {
+	case g == meta:
 		return v.table.MetaGroup()
+	case g < v.ngroups:
+		return v.table.Group(g)
 	}
-	return v.table.Group(g)
+	return placement.Group{ID: g}
 }
 
 // forwarded is a request waiting for another node's answer.
@@ -233,19 +259,17 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		return nil, fmt.Errorf("cluster: node %q is not in the cluster", cfg.NodeID)
 	}
 	n.view.Store(v)
-	n.ngroups = len(cfg.Table.Groups())
-	n.meta = n.ngroups
-	count := n.ngroups + 1
-	n.all = make([]atomic.Pointer[Group], count)
-	n.hints = make([]atomic.Uint64, count)
-	n.cancels = make([]context.CancelFunc, count)
+	n.meta = metaIndex
+	n.all = make([]atomic.Pointer[Group], maxGroups)
+	n.hints = make([]atomic.Uint64, maxGroups)
+	n.cancels = make([]context.CancelFunc, maxGroups)
 
 	store := cfg.Replicas
 	if store == nil {
 		store = &memReplicas{}
 	}
 	n.store = store
-	held, err := store.Load()
+	held, err := loadHeld(store, len(cfg.Table.Groups()))
 	if err != nil {
 		return nil, err
 	}
@@ -260,16 +284,16 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		// First start, or a data dir from before replicas could move:
 		// the founding table's replicas, under their founding ids.
 		held = map[int]uint64{}
-		for g := range count {
+		for _, g := range v.indexes() {
 			if id, ok := v.group(g, n.meta).Holds(v.self); ok {
 				held[g] = id
 			}
 		}
-		if err := store.Save(held); err != nil {
+		if err := saveHeld(store, held); err != nil {
 			return nil, err
 		}
 	}
-	for g := range count {
+	for g := range maxGroups {
 		id, ok := held[g]
 		if !ok {
 			continue
@@ -343,8 +367,9 @@ func (n *Node) v() *view { return n.view.Load() }
 // Table returns the placement table the node follows now.
 func (n *Node) Table() *placement.Table { return n.v().table }
 
-// Groups returns the number of data groups.
-func (n *Node) Groups() int { return n.ngroups }
+// Groups returns the number of data groups in the table the node follows
+// now.
+func (n *Node) Groups() int { return n.v().ngroups }
 
 // NodeID returns this node's ID.
 func (n *Node) NodeID() string { return n.cfg.NodeID }

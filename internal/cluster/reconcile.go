@@ -91,7 +91,7 @@ func (n *Node) probeLeaders(all bool) {
 	if !n.agreed.Load() {
 		return
 	}
-	for g := range n.ngroups {
+	for g := range n.v().ngroups {
 		if loc := n.local(g); loc != nil && loc.Leader() != 0 || (!all && n.hints[g].Load() != 0) {
 			continue
 		}
@@ -112,9 +112,9 @@ func (n *Node) reconcile(v *view) {
 			// An old replica of the group, removed, and a new one
 			// wanted here again.
 			n.removeReplica(g)
-			n.addReplica(g, id)
+			n.addReplica(g, id, grp.Born)
 		case want && loc == nil:
-			n.addReplica(g, id)
+			n.addReplica(g, id, grp.Born)
 		case !want && loc != nil:
 			n.removeReplica(g)
 		}
@@ -125,15 +125,16 @@ func (n *Node) reconcile(v *view) {
 }
 
 // addReplica starts this node's replica id of group g, empty: it joins the
-// group once its leader adds it.
-func (n *Node) addReplica(g int, id uint64) {
+// group once its leader adds it, or founds it with the other replicas born
+// with the group when id is one of them.
+func (n *Node) addReplica(g int, id uint64, born []uint64) {
 	n.repMu.Lock()
 	defer n.repMu.Unlock()
 	if n.runCtx == nil || n.runCtx.Err() != nil || n.local(g) != nil {
 		return
 	}
 	n.held[g] = id
-	if err := n.store.Save(n.held); err != nil {
+	if err := saveHeld(n.store, n.held); err != nil {
 		n.log.Error("saving the node's replica ids", "err", err)
 		delete(n.held, g)
 		return
@@ -148,9 +149,13 @@ func (n *Node) addReplica(g int, id uint64) {
 			st, state, err = n.cfg.OpenStorage(n.storageID(g))
 		}
 	}
+	var peers []uint64
+	if slices.Contains(born, id) {
+		peers = born
+	}
 	var grp *Group
 	if err == nil {
-		grp, err = n.newReplica(g, id, nil, st, state)
+		grp, err = n.newReplica(g, id, peers, st, state)
 	}
 	if err != nil {
 		n.log.Error("starting a replica", "group", g, "replica", id, "err", err)
@@ -185,7 +190,7 @@ func (n *Node) removeReplica(g int) {
 		}
 	}
 	delete(n.held, g)
-	if err := n.store.Save(n.held); err != nil {
+	if err := saveHeld(n.store, n.held); err != nil {
 		n.log.Error("saving the node's replica ids", "err", err)
 	}
 	n.log.Info("replica removed", "group", g, "replica", loc.cfg.ReplicaID)

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
+	"github.com/data-cluster/data-cluster/internal/placement"
 )
 
 // ReplicaStore keeps the Raft replica id of each group a node holds, so
@@ -23,6 +24,42 @@ type ReplicaStore interface {
 	Load() (map[int]uint64, error)
 	// Save replaces what is kept, durably, before it returns.
 	Save(map[int]uint64) error
+}
+
+// loadHeld returns what store keeps, by replica index (the metadata group
+// at metaIndex). The store keeps the metadata group under MetaStorage; a
+// file written before the number of groups could change has it under the
+// number of groups, founding, which the node started with.
+func loadHeld(store ReplicaStore, founding int) (map[int]uint64, error) {
+	m, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	held := map[int]uint64{}
+	_, current := m[MetaStorage]
+	for g, id := range m {
+		switch {
+		case g == MetaStorage || !current && g == founding:
+			held[metaIndex] = id
+		case g >= 0 && g < placement.MaxShards:
+			held[g] = id
+		default:
+			return nil, fmt.Errorf("cluster: replica ids: no group %d", g)
+		}
+	}
+	return held, nil
+}
+
+// saveHeld keeps held in store, the metadata group under MetaStorage.
+func saveHeld(store ReplicaStore, held map[int]uint64) error {
+	m := make(map[int]uint64, len(held))
+	for g, id := range held {
+		if g == metaIndex {
+			g = MetaStorage
+		}
+		m[g] = id
+	}
+	return store.Save(m)
 }
 
 // memReplicas is a ReplicaStore in memory, for nodes whose logs are not

@@ -207,7 +207,7 @@ type pending struct {
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
 	return &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg.Password == "",
-		reqs: make([]*pending, s.node.ngroups), done: make(chan struct{}, s.node.ngroups)}
+		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups)}
 }
 
 func (c *clientConn) serve() {
@@ -396,6 +396,9 @@ func (c *clientConn) slotOf(spec *command.Spec, args [][]byte) (uint16, bool) {
 
 // add queues a command for group g's request of this read.
 func (c *clientConn) add(g int, args [][]byte, write bool) {
+	if g >= len(c.reqs) {
+		c.reqs = append(c.reqs, make([]*pending, g+1-len(c.reqs))...)
+	}
 	p := c.reqs[g]
 	if p == nil {
 		p = &pending{}
