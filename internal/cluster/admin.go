@@ -59,6 +59,22 @@ func (n *Node) Rebalance() (step string, ok bool, err error) {
 	return s.String(), true, nil
 }
 
+// SetShards makes the cluster head for shards groups: groups are added,
+// or emptied and removed, and slots move between them while clients read
+// and write (placement.Table.PlanShards, mover.go). It fails while an
+// earlier change of the number of groups is under way.
+func (n *Node) SetShards(shards int) error {
+	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		_, moving := t.Migration()
+		if _, next := t.PlanShards(n.down); moving || next {
+			return nil, fmt.Errorf("%w: the cluster is already changing to %d shard groups; wait for it to end",
+				placement.ErrChange, t.WantShards())
+		}
+		return t.SetShards(shards, n.cfg.Vnodes)
+	})
+	return err
+}
+
 // StatusReport is CLUSTER STATUS: the table this node follows and what it
 // knows of its own replicas. The admin command line merges the reports of
 // every node.
@@ -69,6 +85,19 @@ type StatusReport struct {
 	Nodes  []NodeStatus  `json:"nodes"`
 	Groups []GroupStatus `json:"groups"`
 	Meta   *GroupStatus  `json:"meta"`
+	// Shards is the number of groups the cluster heads for; Migration the
+	// slots moving between two of them, if any.
+	Shards    int              `json:"shards"`
+	Migration *MigrationStatus `json:"migration"`
+	// KeysMoved counts the keys this node's movers have moved.
+	KeysMoved int64 `json:"keys_moved"`
+}
+
+// MigrationStatus describes slots moving between groups.
+type MigrationStatus struct {
+	From  int `json:"from"`
+	To    int `json:"to"`
+	Slots int `json:"slots"`
 }
 
 // NodeStatus describes one node of the table.
@@ -116,7 +145,11 @@ type LocalStatus struct {
 // Status returns the node's report.
 func (n *Node) Status() StatusReport {
 	v := n.v()
-	r := StatusReport{Node: n.cfg.NodeID, Epoch: v.table.Epoch(), Agreed: n.agreed.Load()}
+	r := StatusReport{Node: n.cfg.NodeID, Epoch: v.table.Epoch(), Agreed: n.agreed.Load(),
+		Shards: v.table.WantShards(), KeysMoved: n.migStats.Keys.Load()}
+	if m, ok := v.table.Migration(); ok {
+		r.Migration = &MigrationStatus{From: m.From, To: m.To, Slots: placement.SlotCount(m.Slots)}
+	}
 	for i, nd := range v.nodes {
 		ns := NodeStatus{ID: nd.ID, Name: placement.NodeName(nd.ID), Addr: n.ClientAddr(v, i), PeerAddr: nd.PeerAddr,
 			Connected: i == v.self || n.tr != nil && n.tr.Connected(nd.ID), Down: i != v.self && n.down(nd.ID), Draining: nd.Draining}
@@ -188,7 +221,7 @@ func adminError(err error) string {
 	return "ERR " + msg
 }
 
-// admin runs CLUSTER STATUS|MOVE|FORGET|REBALANCE, reporting false for
+// admin runs CLUSTER STATUS|MOVE|FORGET|REBALANCE|SETSHARDS, reporting false for
 // another subcommand.
 func (c *clientConn) admin(sub string, args [][]byte) bool {
 	w := &c.out
@@ -229,6 +262,17 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 			return true
 		}
 		if err := n.RemoveNode(id); err != nil {
+			w.AppendError(adminError(err))
+			return true
+		}
+		w.AppendOK()
+	case sub == "setshards" && len(args) == 3:
+		k, err := strconv.Atoi(string(args[2]))
+		if err != nil {
+			w.AppendError("ERR invalid number of shards '" + string(args[2]) + "'")
+			return true
+		}
+		if err := n.SetShards(k); err != nil {
 			w.AppendError(adminError(err))
 			return true
 		}

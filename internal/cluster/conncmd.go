@@ -236,29 +236,26 @@ func (c *clientConn) exec(w *resp.Writer) {
 		w.AppendArray(0)
 		return
 	}
-	cmds := queued
-	if len(watched) > 0 {
-		// The watched keys' digests are checked in the same log entry,
-		// right before the commands run.
-		check := [][]byte{cmdCheck}
-		for _, wk := range watched {
-			check = append(check, wk.key, []byte(strconv.FormatUint(wk.digest, 10)))
-		}
-		cmds = append([][][]byte{check}, queued...)
+	// The watched keys' digests are checked in the same log entry, right
+	// before the commands run. The check, with or without keys, marks the
+	// entry as a transaction, which runs whole where its slot's keys are
+	// (migrate.go).
+	check := [][]byte{cmdCheck}
+	for _, wk := range watched {
+		check = append(check, wk.key, []byte(strconv.FormatUint(wk.digest, 10)))
 	}
+	cmds := append([][][]byte{check}, queued...)
 	p := c.run(group, cmds, c.mode(write))
 	if p.err != nil {
 		w.AppendError(errorText(p.err))
 		return
 	}
 	reply := p.reply
-	if len(watched) > 0 {
-		if len(p.ends) == 0 || string(reply[:p.ends[0]]) == checkFailed {
-			w.AppendNullArray()
-			return
-		}
-		reply = reply[p.ends[0]:]
+	if len(p.ends) == 0 || string(reply[:p.ends[0]]) == checkFailed {
+		w.AppendNullArray()
+		return
 	}
+	reply = reply[p.ends[0]:]
 	w.AppendArray(len(queued))
 	w.AppendRaw(reply)
 }

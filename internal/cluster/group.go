@@ -66,6 +66,8 @@ type Request struct {
 	node  *Node
 	group int
 	until time.Time
+	hops  int // groups it was sent on to while slots move (redirect.go)
+	tries int // times it was told to try again
 }
 
 // Errors a Request can end with.
@@ -246,6 +248,7 @@ type Group struct {
 	expiring time.Time // while an expiry entry is in flight: when to give up on it
 	expBuf   [][]byte
 	buf      []byte
+	mv       moves // this replica's share of slot migrations (migrate.go)
 
 	// Published for other goroutines.
 	leader    atomic.Uint64
@@ -784,10 +787,10 @@ func (g *Group) freshSnapshot(m *raftpb.Message) func() *raftpb.Message {
 		return nil
 	}
 	md := &raftpb.SnapshotMetadata{Index: new(g.applied), Term: new(term), ConfState: proto.CloneOf(g.conf)}
-	view := g.eng.Freeze()
+	view, mv := g.eng.Freeze(), g.mv.clone()
 	return func() *raftpb.Message {
 		c := proto.CloneOf(m)
-		c.Snapshot = &raftpb.Snapshot{Data: encodeKeyspace(view), Metadata: md}
+		c.Snapshot = &raftpb.Snapshot{Data: encodeKeyspace(view, mv), Metadata: md}
 		return c
 	}
 }
@@ -847,7 +850,16 @@ func (g *Group) run(cmds [][][]byte, proto int) {
 	if proto == 0 {
 		table = command.Line // the line protocol's replies
 	}
+	var verdicts []string
+	if len(g.mv.away) > 0 {
+		verdicts = g.gate(cmds, table)
+	}
 	for i, args := range cmds {
+		if verdicts != nil && verdicts[i] != "" {
+			g.w.AppendRaw([]byte(verdicts[i]))
+			g.ends = append(g.ends, g.w.Len())
+			continue
+		}
 		if len(args[0]) > 0 && args[0][0] == 0 {
 			if ok, stop := g.internal(args); ok {
 				g.ends = append(g.ends, g.w.Len())
@@ -976,11 +988,11 @@ func (g *Group) takeSnapshot() error {
 	}
 	md := &raftpb.SnapshotMetadata{Index: new(g.applied), Term: new(term), ConfState: proto.CloneOf(g.conf)}
 	start := time.Now()
-	view := g.eng.Freeze()
+	view, mv := g.eng.Freeze(), g.mv.clone()
 	g.snapshot, g.snapping = g.applied, true
 	held := time.Since(start)
 	go func() {
-		snap := &raftpb.Snapshot{Data: encodeKeyspace(view), Metadata: md}
+		snap := &raftpb.Snapshot{Data: encodeKeyspace(view, mv), Metadata: md}
 		err := g.cfg.Storage.WriteSnapshot(snap)
 		g.snapDone <- snapWritten{snap: snap, err: err, held: held, took: time.Since(start)}
 	}()

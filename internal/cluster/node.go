@@ -76,6 +76,9 @@ type NodeConfig struct {
 	// sends, all groups together, so that a replica catching up leaves
 	// room for the clients; 0 for no bound.
 	SnapshotRate int64
+	// Vnodes is the number of virtual nodes per group that slots are
+	// placed with when the table does not record it (64).
+	Vnodes int
 	// Retry is how long a request keeps looking for its group's leader
 	// (through elections) before it fails (3 s).
 	Retry  time.Duration
@@ -136,6 +139,8 @@ type Node struct {
 	snapPace pacer                // the pace of snapshots sent
 	partSeq  atomic.Uint64
 	closed   atomic.Bool
+	moving   atomic.Bool // a mover runs (mover.go)
+	migStats MigrationStats
 	wg       sync.WaitGroup
 }
 
@@ -253,6 +258,9 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	if n.cfg.DownAfter <= 0 {
 		n.cfg.DownAfter = 30 * time.Second
+	}
+	if n.cfg.Vnodes <= 0 {
+		n.cfg.Vnodes = 64
 	}
 	v := newView(cfg.Table, cfg.NodeID)
 	if v.self < 0 {
@@ -597,6 +605,9 @@ func (n *Node) Do(g int, r *Request) {
 // that was never run (ErrNotLeader, ErrTryAgain) is routed again a tick
 // later instead, until its time to find a leader is up.
 func (r *Request) finish(reply []byte, ends []int, err error) {
+	if n := r.node; n != nil && err == nil && n.follow(r, reply, ends) {
+		return
+	}
 	if n := r.node; n != nil && (errors.Is(err, ErrNotLeader) || errors.Is(err, ErrTryAgain)) &&
 		time.Now().Before(r.until) && !n.closed.Load() {
 		time.AfterFunc(n.cfg.Group.Tick, func() { n.route(r.group, r) })

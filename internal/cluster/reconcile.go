@@ -79,6 +79,8 @@ func (n *Node) reconcileLoop(ctx context.Context) {
 		n.reconcile(v)
 		n.settle(v)
 		n.plan(v)
+		n.planShards(v)
+		n.startMover(n.v())
 	}
 }
 
@@ -248,6 +250,35 @@ func (n *Node) down(id string) bool {
 
 // errNoStep is changeTable's answer when Plan has nothing to do.
 var errNoStep = errors.New("cluster: no placement step to take")
+
+// planShards writes the next step toward the number of groups the table
+// wants (placement.Table.PlanShards) when this node leads the metadata
+// group. Unlike replica placement it is never off: the number of groups
+// changes only when told to.
+func (n *Node) planShards(v *view) {
+	loc := n.local(n.meta)
+	if loc == nil || loc.Leader() != loc.cfg.ReplicaID {
+		return
+	}
+	if _, ok := v.table.PlanShards(n.down); !ok {
+		return
+	}
+	var step placement.Step
+	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		var ok bool
+		if step, ok = t.PlanShards(n.down); !ok {
+			return nil, errNoStep
+		}
+		return t.Apply(step)
+	})
+	switch {
+	case errors.Is(err, errNoStep):
+	case err != nil:
+		n.log.Warn("shard step refused", "step", step.String(), "err", err)
+	default:
+		n.log.Info("shard step", "step", step.String())
+	}
+}
 
 // plan writes the next step of placement.Table.Plan, when this node leads
 // the metadata group and automatic placement is on.

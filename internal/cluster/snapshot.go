@@ -45,49 +45,57 @@ type engine interface {
 
 func newEngine() engine { return arena.New() }
 
-// encodeKeyspace returns the snapshot data of e's entries.
-func encodeKeyspace(e storage.Scanner) []byte {
+// encodeKeyspace returns the snapshot data of e's entries, followed by
+// the group's share of slot migrations (migrate.go).
+func encodeKeyspace(e storage.Scanner, mv *moves) []byte {
 	buf := make([]byte, 0, 64+e.Len()*32)
 	buf = append(buf, snapshotVersion)
 	buf = binary.AppendUvarint(buf, uint64(e.Len()))
 	var cursor uint64
 	for {
 		cursor = e.Scan(cursor, func(k, v []byte, obj storage.Object, at int64) bool {
-			kind := storage.KindString
-			if obj != nil {
-				kind = obj.Kind()
-			}
-			buf = append(buf, byte(kind))
-			buf = binary.AppendUvarint(buf, uint64(len(k)))
-			buf = append(buf, k...)
-			buf = binary.LittleEndian.AppendUint64(buf, uint64(at))
-			if obj == nil {
-				buf = binary.AppendUvarint(buf, uint64(len(v)))
-				buf = append(buf, v...)
-				return true
-			}
-			buf = append(buf, byte(slices.Index(snapshotEncodings, object.Encoding(obj))))
-			buf = binary.AppendUvarint(buf, uint64(obj.Len()))
-			object.Elements(obj, func(e, v []byte) bool {
-				buf = binary.AppendUvarint(buf, uint64(len(e)))
-				buf = append(buf, e...)
-				if kind == storage.KindHash {
-					buf = binary.AppendUvarint(buf, uint64(len(v)))
-					buf = append(buf, v...)
-				}
-				return true
-			})
+			buf = appendEntry(buf, k, v, obj, at)
 			return true
 		})
 		if cursor == 0 {
-			return buf
+			return mv.append(buf)
 		}
 	}
 }
 
-// restore replaces db's keys with those of snapshot data.
+// appendEntry appends one entry of snapshot data to buf.
+func appendEntry(buf, k, v []byte, obj storage.Object, at int64) []byte {
+	kind := storage.KindString
+	if obj != nil {
+		kind = obj.Kind()
+	}
+	buf = append(buf, byte(kind))
+	buf = binary.AppendUvarint(buf, uint64(len(k)))
+	buf = append(buf, k...)
+	buf = binary.LittleEndian.AppendUint64(buf, uint64(at))
+	if obj == nil {
+		buf = binary.AppendUvarint(buf, uint64(len(v)))
+		return append(buf, v...)
+	}
+	buf = append(buf, byte(slices.Index(snapshotEncodings, object.Encoding(obj))))
+	buf = binary.AppendUvarint(buf, uint64(obj.Len()))
+	object.Elements(obj, func(e, v []byte) bool {
+		buf = binary.AppendUvarint(buf, uint64(len(e)))
+		buf = append(buf, e...)
+		if kind == storage.KindHash {
+			buf = binary.AppendUvarint(buf, uint64(len(v)))
+			buf = append(buf, v...)
+		}
+		return true
+	})
+	return buf
+}
+
+// restore replaces db's keys, and the group's share of slot migrations,
+// with those of snapshot data.
 func (g *Group) restore(data []byte) error {
 	g.db.Flush()
+	g.mv.reset()
 	if len(data) == 0 {
 		return nil
 	}
@@ -111,46 +119,59 @@ func (g *Group) restore(data []byte) error {
 	}
 	var elems [][]byte
 	for range n {
-		kind := storage.Kind(d.U8())
-		k, at := d.Bytes(), int64(d.U64())
-		if kind == storage.KindString {
-			v := d.Bytes()
-			if d.Bad {
-				return bad
-			}
-			e.Set(k, v, at)
-			continue
-		}
-		enc := int(d.U8())
-		count := d.Uvarint()
-		if d.Bad || enc >= len(snapshotEncodings) || count > uint64(len(d.B)) {
+		if !readEntry(&d, e, &elems) {
 			return bad
 		}
-		var obj storage.Object
-		switch kind {
-		case storage.KindHash:
-			if h := object.NewHashEncoded(snapshotEncodings[enc]); h != nil {
-				obj = h
-			}
-			count *= 2
-		case storage.KindSet:
-			if s := object.NewSetEncoded(snapshotEncodings[enc]); s != nil {
-				obj = s
-			}
-		}
-		if obj == nil {
-			return bad
-		}
-		elems = elems[:0]
-		for range count {
-			elems = append(elems, d.Bytes())
-		}
-		if d.Bad || count == 0 {
-			return bad
-		}
-		object.AddElements(obj, elems)
-		e.SetObject(k, obj, at)
 	}
 	g.keysCount.Store(int64(e.Len()))
+	if err := g.mv.read(&d); err != nil {
+		return fmt.Errorf("cluster: snapshot data: %w", err)
+	}
 	return nil
+}
+
+// readEntry reads one entry of snapshot data into e, replacing the key's
+// value if it has one; elems is scratch space. It reports false for data
+// that does not decode.
+func readEntry(d *binread.Reader, e storage.Engine, elems *[][]byte) bool {
+	kind := storage.Kind(d.U8())
+	k, at := d.Bytes(), int64(d.U64())
+	if kind == storage.KindString {
+		v := d.Bytes()
+		if d.Bad {
+			return false
+		}
+		e.Set(k, v, at)
+		return true
+	}
+	enc := int(d.U8())
+	count := d.Uvarint()
+	if d.Bad || enc >= len(snapshotEncodings) || count > uint64(len(d.B)) {
+		return false
+	}
+	var obj storage.Object
+	switch kind {
+	case storage.KindHash:
+		if h := object.NewHashEncoded(snapshotEncodings[enc]); h != nil {
+			obj = h
+		}
+		count *= 2
+	case storage.KindSet:
+		if s := object.NewSetEncoded(snapshotEncodings[enc]); s != nil {
+			obj = s
+		}
+	}
+	if obj == nil {
+		return false
+	}
+	*elems = (*elems)[:0]
+	for range count {
+		*elems = append(*elems, d.Bytes())
+	}
+	if d.Bad || count == 0 {
+		return false
+	}
+	object.AddElements(obj, *elems)
+	e.SetObject(k, obj, at)
+	return true
 }

@@ -24,7 +24,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		}
 		src.Set([]byte(fmt.Sprintf("k%d", i)), []byte(fmt.Sprintf("v%d", i)), at)
 	}
-	data := encodeKeyspace(src.Engine())
+	data := encodeKeyspace(src.Engine(), nil)
 	g := &Group{db: keyspace.New(newEngine())}
 	g.db.SetReplica(true)
 	g.db.Set([]byte("stale"), []byte("x"), storage.NoExpiry)
@@ -76,13 +76,13 @@ func BenchmarkSnapshotHold(b *testing.B) {
 			start := time.Now()
 			var size int
 			for b.Loop() {
-				size = len(encodeKeyspace(view))
+				size = len(encodeKeyspace(view, nil))
 			}
 			b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(n), "ns/key")
 			b.SetBytes(int64(size))
 		})
 		b.Run(fmt.Sprintf("restore/%d", n), func(b *testing.B) {
-			data := encodeKeyspace(f.Freeze())
+			data := encodeKeyspace(f.Freeze(), nil)
 			g := &Group{db: keyspace.New(newEngine())}
 			start := time.Now()
 			for b.Loop() {
@@ -127,7 +127,7 @@ func TestSnapshotCollections(t *testing.T) {
 	}
 	src.Set([]byte("str"), []byte("v"), storage.NoExpiry)
 	g := &Group{db: keyspace.New(newEngine())}
-	if err := g.restore(encodeKeyspace(src.Engine().(engine).Freeze())); err != nil {
+	if err := g.restore(encodeKeyspace(src.Engine().(engine).Freeze(), nil)); err != nil {
 		t.Fatal(err)
 	}
 	describe := func(e storage.Engine, k string) string {

@@ -65,7 +65,7 @@ func (g *Group) internal(args [][]byte) (ok, stop bool) {
 		}
 		g.w.AppendOK()
 	default:
-		return false, false
+		return g.migration(args), false
 	}
 	return true, false
 }

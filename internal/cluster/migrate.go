@@ -1,0 +1,483 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/binary"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/slot"
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// Moving slots between groups, as Redis Cluster's MIGRATE moves keys, but
+// through the groups' logs so that every replica agrees on where each key
+// is at each point of its log.
+//
+// The source group's log first marks the slots as leaving for the target
+// group. From that entry on, every replica of the source answers a command
+// on a key of those slots by the key's presence, as a Redis node with a
+// MIGRATING slot answers ASK:
+//
+//   - keys all here: the command runs here;
+//   - keys all absent: the command is for the target group, which has them
+//     or will create them (the node sends it on, as a client follows ASK);
+//   - some here and some not: TRYAGAIN, as Redis;
+//   - a write to a key being copied (frozen): TRYAGAIN until the copy ends,
+//     which the node retries (a Redis node blocks for MIGRATE instead).
+//
+// The mover (mover.go) copies the keys in batches: an export entry in the
+// source's log freezes a batch and returns its values; an import entry in
+// the target's log sets them; a forget entry in the source's log deletes
+// them. A key is thus served by the source until the entry that deletes it,
+// and by the target from then on, which has it by then; it is never served
+// by both, nor by neither. Once no key of the slots is left, the placement
+// table gives them to the target (placement.Table.Assign); nodes that still
+// send them to the source are sent on.
+//
+// The source keeps the slots as leaving until a later migration brings
+// them back (the "home" entry of the target's log), so a node with an old
+// table is always sent on. The leaving slots and frozen keys are part of
+// the group's snapshot.
+//
+// A transaction (MULTI/EXEC, first command "\x00check") runs whole or not
+// at all: here when all its keys are here, on the target when none is,
+// TRYAGAIN otherwise. In a pipeline, once a command of a slot is sent on
+// or told to try again, every later command of that slot in the same
+// request is told to try again, so that the node's retries keep the
+// client's order per slot.
+//
+// One mover at a time may copy keys: each run of a mover has a token of
+// its own, which its first entries in both groups ("away" and "home")
+// make the groups' current one. Exports, imports and forgets that carry
+// another token are refused, so a mover that lost its place (its node
+// stopped leading the metadata group) cannot import a value it exported
+// before another mover moved the key and a client changed it.
+//
+// The entries are commands of the nodes' own (their names start with a
+// zero byte, which no client command has):
+//
+//	"\x00away" token to first last …  the slots first..last leave for group to
+//	"\x00home" token first last …     the slots are this group's again
+//	"\x00keysin" cursor count         (read) keys of leaving slots: [cursor, key …]
+//	"\x00export" token key …          freeze the keys here, reply with their data
+//	"\x00import" token data           set the keys of an export's reply
+//	"\x00forget" token key …          delete the frozen keys
+var (
+	cmdAway   = []byte("\x00away")
+	cmdHome   = []byte("\x00home")
+	cmdKeysIn = []byte("\x00keysin")
+	cmdExport = []byte("\x00export")
+	cmdImport = []byte("\x00import")
+	cmdForget = []byte("\x00forget")
+)
+
+// Replies of a gated command, never sent to a client as they are (a zero
+// byte after the '-' marks them): "moved" names the target group, which
+// the node sends the command to; "again" asks the node to send it again
+// later, and is followed by the TRYAGAIN error a client gets when the node
+// gives up.
+const (
+	movedPrefix  = "-\x00moved "
+	againPrefix  = "-\x00again "
+	replyFrozen  = againPrefix + "TRYAGAIN The key is being moved to another shard group, try again\r\n"
+	replyMixed   = againPrefix + "TRYAGAIN Multiple keys request during rehashing of slot\r\n"
+	replyDefer   = againPrefix + "TRYAGAIN A command before this one in the same slot was redirected, try again\r\n"
+	keysInBudget = 4096 // entries one keysin visits at most
+)
+
+// moves is a replica's share of slot migrations: the slots leaving the
+// group, with the group each goes to, and the keys being copied. It is
+// owned by the group's goroutine.
+type moves struct {
+	away   map[uint16]int
+	frozen map[string]struct{}
+	token  string // the mover's whose entries are taken
+
+	// Scratch space for gate.
+	keys    [][]byte
+	verdict []string
+	held    map[uint16]bool
+}
+
+func (mv *moves) reset() {
+	mv.away, mv.frozen, mv.token = nil, nil, ""
+}
+
+// clone returns a copy of mv's state for a snapshot taken elsewhere.
+func (mv *moves) clone() *moves {
+	return &moves{away: maps.Clone(mv.away), frozen: maps.Clone(mv.frozen), token: mv.token}
+}
+
+// The trailer of snapshot data that holds a group's moves:
+//
+//	'M' | leaving uvarint | leaving × (slot uvarint | group uvarint) |
+//	frozen uvarint | frozen × key | token
+//
+// with keys and the token as len uvarint | bytes.
+//
+// Snapshot data without it has no moves.
+const movesTag = 'M'
+
+func (mv *moves) append(buf []byte) []byte {
+	if mv == nil || len(mv.away) == 0 && len(mv.frozen) == 0 && mv.token == "" {
+		return buf
+	}
+	buf = append(buf, movesTag)
+	buf = binary.AppendUvarint(buf, uint64(len(mv.away)))
+	for _, s := range slices.Sorted(maps.Keys(mv.away)) {
+		buf = binary.AppendUvarint(buf, uint64(s))
+		buf = binary.AppendUvarint(buf, uint64(mv.away[s]))
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(mv.frozen)))
+	for _, k := range slices.Sorted(maps.Keys(mv.frozen)) {
+		buf = binary.AppendUvarint(buf, uint64(len(k)))
+		buf = append(buf, k...)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(mv.token)))
+	return append(buf, mv.token...)
+}
+
+// read reads the trailer append wrote, if d holds one.
+func (mv *moves) read(d *binread.Reader) error {
+	if len(d.B) == 0 {
+		return nil
+	}
+	if d.U8() != movesTag {
+		return errBadEntry
+	}
+	n := d.Uvarint()
+	if d.Bad || n > slot.Count {
+		return errBadEntry
+	}
+	for range n {
+		s, to := d.Uvarint(), d.Uvarint()
+		if d.Bad || s >= slot.Count || to >= maxGroups {
+			return errBadEntry
+		}
+		mv.leave(uint16(s), int(to))
+	}
+	n = d.Uvarint()
+	if d.Bad || n > uint64(len(d.B)) {
+		return errBadEntry
+	}
+	for range n {
+		k := d.Bytes()
+		if d.Bad {
+			return errBadEntry
+		}
+		mv.freeze(k)
+	}
+	mv.token = string(d.Bytes())
+	if d.Bad || len(d.B) != 0 {
+		return errBadEntry
+	}
+	return nil
+}
+
+func (mv *moves) leave(s uint16, to int) {
+	if mv.away == nil {
+		mv.away = map[uint16]int{}
+	}
+	mv.away[s] = to
+}
+
+func (mv *moves) freeze(k []byte) {
+	if mv.frozen == nil {
+		mv.frozen = map[string]struct{}{}
+	}
+	mv.frozen[string(k)] = struct{}{}
+}
+
+// gate decides, for each of cmds, whether it runs here ("") or what it is
+// answered instead, as the comment at the top says. It returns nil when
+// every command runs here.
+func (g *Group) gate(cmds [][][]byte, table command.Table) []string {
+	mv := &g.mv
+	mv.verdict = mv.verdict[:0]
+	clear(mv.held)
+	atomic := len(cmds) > 0 && bytes.Equal(cmds[0][0], cmdCheck)
+	any := false
+	for _, args := range cmds {
+		v := g.verdictOf(args, table)
+		if v != "" {
+			any = true
+		}
+		mv.verdict = append(mv.verdict, v)
+	}
+	if !any {
+		return nil
+	}
+	if atomic {
+		// One verdict for all: the same redirect for every keyed command
+		// (the others go along), or TRYAGAIN.
+		moved := ""
+		for i, v := range mv.verdict {
+			switch {
+			case v == "" && g.keyedInAway(cmds[i], table):
+				moved = replyMixed
+			case v == "":
+			case !strings.HasPrefix(v, movedPrefix) || moved != "" && moved != v:
+				moved = replyMixed
+			case moved == "":
+				moved = v
+			}
+			if moved == replyMixed {
+				break
+			}
+		}
+		for i := range mv.verdict {
+			mv.verdict[i] = moved
+		}
+		return mv.verdict
+	}
+	return mv.verdict
+}
+
+// verdictOf returns the gate's answer to one command of a pipeline: ""
+// to run it here. A slot of a command answered otherwise holds back the
+// later commands of that slot.
+func (g *Group) verdictOf(args [][]byte, table command.Table) string {
+	mv := &g.mv
+	keys, ok := g.keysOf(args, table)
+	if !ok || len(keys) == 0 {
+		return ""
+	}
+	s := slot.Of(keys[0])
+	to, away := mv.away[s]
+	if !away {
+		return ""
+	}
+	if mv.held[s] {
+		return replyDefer
+	}
+	present, frozen := 0, false
+	for _, k := range keys {
+		if g.db.Exists(k) {
+			present++
+		}
+		if _, ok := mv.frozen[string(k)]; ok {
+			frozen = true
+		}
+	}
+	v := ""
+	switch {
+	case frozen && g.writes(args, table):
+		v = replyFrozen
+	case present == len(keys):
+	case present == 0:
+		v = movedPrefix + strconv.Itoa(to) + "\r\n"
+	default:
+		v = replyMixed
+	}
+	if v != "" {
+		if mv.held == nil {
+			mv.held = map[uint16]bool{}
+		}
+		mv.held[s] = true
+	}
+	return v
+}
+
+// keyedInAway reports whether args has keys in a leaving slot.
+func (g *Group) keyedInAway(args [][]byte, table command.Table) bool {
+	keys, ok := g.keysOf(args, table)
+	if !ok || len(keys) == 0 {
+		return false
+	}
+	_, away := g.mv.away[slot.Of(keys[0])]
+	return away
+}
+
+// keysOf returns the keys of a command, false for one the gate lets by:
+// unknown commands and bad arities (they fail anyway), and the nodes' own
+// commands but WATCH's.
+func (g *Group) keysOf(args [][]byte, table command.Table) ([][]byte, bool) {
+	mv := &g.mv
+	if len(args[0]) > 0 && args[0][0] == 0 {
+		switch {
+		case bytes.Equal(args[0], cmdDigest) && len(args) == 2:
+			return args[1:2], true
+		case bytes.Equal(args[0], cmdCheck) && len(args)%2 == 1:
+			mv.keys = mv.keys[:0]
+			for i := 1; i < len(args); i += 2 {
+				mv.keys = append(mv.keys, args[i])
+			}
+			return mv.keys, true
+		}
+		return nil, false
+	}
+	spec := table.Lookup(args[0])
+	if spec == nil || !spec.ArityOK(len(args)) {
+		return nil, false
+	}
+	mv.keys = spec.Keys(args, mv.keys[:0])
+	return mv.keys, true
+}
+
+// writes reports whether a command may change its keys.
+func (g *Group) writes(args [][]byte, table command.Table) bool {
+	if len(args[0]) > 0 && args[0][0] == 0 {
+		return false // WATCH's digests and checks only read
+	}
+	spec := table.Lookup(args[0])
+	return spec != nil && spec.Flags&command.ReadOnly == 0
+}
+
+// migration runs one of the migration commands above, reporting false
+// when args is not one.
+func (g *Group) migration(args [][]byte) bool {
+	stale := func() bool {
+		if len(args) < 2 || string(args[1]) != g.mv.token {
+			g.w.AppendError(errStaleMover)
+			return true
+		}
+		return false
+	}
+	switch {
+	case bytes.Equal(args[0], cmdAway) && len(args) >= 5 && len(args)%2 == 1:
+		to, err := strconv.Atoi(string(args[2]))
+		slots, ok := parseSlotPairs(args[3:])
+		if err != nil || to < 0 || to >= maxGroups || !ok {
+			g.w.AppendError("ERR bad away")
+			return true
+		}
+		for _, s := range slots {
+			g.mv.leave(s, to)
+		}
+		g.mv.token = string(args[1])
+		g.w.AppendOK()
+	case bytes.Equal(args[0], cmdHome) && len(args) >= 2 && len(args)%2 == 0:
+		slots, ok := parseSlotPairs(args[2:])
+		if !ok {
+			g.w.AppendError("ERR bad home")
+			return true
+		}
+		for _, s := range slots {
+			delete(g.mv.away, s)
+		}
+		g.mv.token = string(args[1])
+		g.w.AppendOK()
+	case bytes.Equal(args[0], cmdKeysIn) && len(args) == 3:
+		g.keysIn(args)
+	case bytes.Equal(args[0], cmdExport):
+		if !stale() {
+			g.export(args[2:])
+		}
+	case bytes.Equal(args[0], cmdImport) && len(args) == 3:
+		if stale() {
+			return true
+		}
+		if err := g.importKeys(args[2]); err != nil {
+			g.w.AppendError("ERR " + err.Error())
+			return true
+		}
+		g.w.AppendOK()
+	case bytes.Equal(args[0], cmdForget):
+		if stale() {
+			return true
+		}
+		for _, k := range args[2:] {
+			if _, ok := g.mv.frozen[string(k)]; ok {
+				delete(g.mv.frozen, string(k))
+				g.db.Delete(k)
+			}
+		}
+		g.w.AppendOK()
+	default:
+		return false
+	}
+	return true
+}
+
+// errStaleMover answers an entry of a mover whose token is not the
+// group's current one.
+const errStaleMover = "ERR another mover took over"
+
+// parseSlotPairs reads first last pairs of slots.
+func parseSlotPairs(args [][]byte) ([]uint16, bool) {
+	var out []uint16
+	for i := 0; i+1 < len(args); i += 2 {
+		a, err1 := strconv.ParseUint(string(args[i]), 10, 16)
+		b, err2 := strconv.ParseUint(string(args[i+1]), 10, 16)
+		if err1 != nil || err2 != nil || a > b || b >= slot.Count {
+			return nil, false
+		}
+		for s := a; s <= b; s++ {
+			out = append(out, uint16(s))
+		}
+	}
+	return out, true
+}
+
+// keysIn answers "\x00keysin" cursor count: up to count keys of leaving
+// slots from cursor on, visiting at most keysInBudget entries, as an
+// array of the next cursor (0 at the end of a full pass) and the keys.
+func (g *Group) keysIn(args [][]byte) {
+	cur, err1 := strconv.ParseUint(string(args[1]), 10, 64)
+	count, err2 := strconv.Atoi(string(args[2]))
+	if err1 != nil || err2 != nil || count < 1 {
+		g.w.AppendError("ERR bad keysin")
+		return
+	}
+	var keys [][]byte
+	visited := 0
+	next := g.db.Scan(cur, func(k, _ []byte, _ storage.Object, _ int64) bool {
+		visited++
+		if _, ok := g.mv.away[slot.Of(k)]; ok {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return len(keys) < count && visited < keysInBudget
+	})
+	g.w.AppendArray(1 + len(keys))
+	g.w.AppendBulkString(strconv.FormatUint(next, 10))
+	for _, k := range keys {
+		g.w.AppendBulk(k)
+	}
+}
+
+// export freezes the keys given that are here, in leaving slots, and
+// answers their data: count uvarint | count × snapshot entry.
+func (g *Group) export(keys [][]byte) {
+	buf := binary.AppendUvarint(nil, 0)
+	n := 0
+	for _, k := range keys {
+		if _, ok := g.mv.away[slot.Of(k)]; !ok {
+			continue
+		}
+		v, obj, at, ok := g.db.Find(k)
+		if !ok {
+			continue
+		}
+		g.mv.freeze(k)
+		buf = appendEntry(buf, k, v, obj, at)
+		n++
+	}
+	out := binary.AppendUvarint(nil, uint64(n))
+	out = append(out, buf[1:]...)
+	g.w.AppendBulk(out)
+}
+
+// importKeys sets the keys of an export's data.
+func (g *Group) importKeys(data []byte) error {
+	d := binread.Reader{B: data}
+	n := d.Uvarint()
+	if d.Bad || n > uint64(len(d.B)) {
+		return errBadEntry
+	}
+	var elems [][]byte
+	e := g.db.Engine()
+	for range n {
+		if !readEntry(&d, e, &elems) {
+			return errBadEntry
+		}
+	}
+	if len(d.B) != 0 {
+		return errBadEntry
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/placement"
+)
+
+// The mover copies the keys of the slots a migration moves (migrate.go)
+// and then gives the slots to their new group. It runs on the node that
+// leads the metadata group, one migration at a time, like the planner.
+
+// moveBatch is how many keys one export, import and forget carry at most.
+const moveBatch = 256
+
+// MigrationStats counts what a node's movers have moved.
+type MigrationStats struct {
+	Keys       atomic.Int64 // keys copied to their new group and deleted from the old
+	Migrations atomic.Int64 // migrations ended
+}
+
+// startMover starts a mover for v's migration when this node leads the
+// metadata group and none runs here.
+func (n *Node) startMover(v *view) {
+	m, ok := v.table.Migration()
+	loc := n.local(n.meta)
+	if !ok || loc == nil || loc.Leader() != loc.cfg.ReplicaID || n.closed.Load() {
+		return
+	}
+	if !n.moving.CompareAndSwap(false, true) {
+		return
+	}
+	n.wg.Go(func() {
+		defer n.moving.Store(false)
+		if err := n.runMover(n.runCtx, m); err != nil {
+			n.log.Warn("slot migration paused", "from", m.From, "to", m.To, "err", err)
+		}
+	})
+}
+
+// runMover moves m's keys and assigns its slots, until it is done, this
+// node stops leading the metadata group, or an error it cannot wait out.
+func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
+	token := strconv.FormatUint(rand.Uint64(), 36)
+	slots := []string{}
+	for _, r := range m.Slots {
+		slots = append(slots, strconv.Itoa(int(r.Start)), strconv.Itoa(int(r.End)))
+	}
+	start := time.Now()
+	n.log.Info("slot migration started", "from", m.From, "to", m.To, "slots", placement.SlotCount(m.Slots))
+	if _, err := n.moverCall(ctx, m.To, Write, append([]string{string(cmdHome), token}, slots...)); err != nil {
+		return err
+	}
+	if _, err := n.moverCall(ctx, m.From, Write, append([]string{string(cmdAway), token, strconv.Itoa(m.To)}, slots...)); err != nil {
+		return err
+	}
+	moved := 0
+	for {
+		found := 0
+		var cursor uint64
+		for {
+			reply, err := n.moverCall(ctx, m.From, Read, []string{string(cmdKeysIn), strconv.FormatUint(cursor, 10), strconv.Itoa(moveBatch)})
+			if err != nil {
+				return err
+			}
+			items, _, ok := parseBulkArray(reply)
+			if !ok || len(items) == 0 {
+				return fmt.Errorf("keys of moving slots: %w", errBadReply)
+			}
+			if cursor, err = strconv.ParseUint(string(items[0]), 10, 64); err != nil {
+				return fmt.Errorf("keys of moving slots: %w", errBadReply)
+			}
+			if keys := items[1:]; len(keys) > 0 {
+				k, err := n.moveKeys(ctx, m, token, keys)
+				if err != nil {
+					return err
+				}
+				found += len(keys)
+				moved += k
+			}
+			if cursor == 0 {
+				break
+			}
+		}
+		if found == 0 {
+			break // a whole pass met no key of the slots
+		}
+	}
+	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		cur, ok := t.Migration()
+		if !ok || cur.From != m.From || cur.To != m.To || !slices.Equal(cur.Slots, m.Slots) {
+			return nil, fmt.Errorf("%w: the migration is no longer under way", placement.ErrChange)
+		}
+		return t.Assign()
+	})
+	if err != nil {
+		return err
+	}
+	n.migStats.Migrations.Add(1)
+	n.log.Info("slot migration done", "from", m.From, "to", m.To, "slots", placement.SlotCount(m.Slots),
+		"keys", moved, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// moveKeys moves keys from m's source to its target: export (which freezes
+// them), import, forget. It returns how many were there to move.
+func (n *Node) moveKeys(ctx context.Context, m placement.Migration, token string, keys [][]byte) (int, error) {
+	args := []string{string(cmdExport), token}
+	for _, k := range keys {
+		args = append(args, string(k))
+	}
+	reply, err := n.moverCall(ctx, m.From, Write, args)
+	if err != nil {
+		return 0, err
+	}
+	data, _, ok := parseBulk(reply)
+	if !ok {
+		return 0, replyError("export", reply)
+	}
+	d := binread.Reader{B: data}
+	count := d.Uvarint()
+	if d.Bad {
+		return 0, fmt.Errorf("export: %w", errBadReply)
+	}
+	if count > 0 {
+		if reply, err = n.moverCall(ctx, m.To, Write, []string{string(cmdImport), token, string(data)}); err != nil {
+			return 0, err
+		}
+		if string(reply) != "+OK\r\n" {
+			return 0, replyError("import", reply)
+		}
+	}
+	args[0] = string(cmdForget)
+	if reply, err = n.moverCall(ctx, m.From, Write, args); err != nil {
+		return 0, err
+	}
+	if string(reply) != "+OK\r\n" {
+		return 0, replyError("forget", reply)
+	}
+	n.migStats.Keys.Add(int64(count))
+	return int(count), nil
+}
+
+// errLostLead stops a mover whose node no longer leads the metadata group.
+var errLostLead = errors.New("this node no longer leads the metadata group")
+
+// moverCall runs one command on group g, retrying what failed without
+// effect (and writes of unknown outcome, which the migration commands
+// allow: each is idempotent or refused once stale), for as long as this
+// node leads the metadata group.
+func (n *Node) moverCall(ctx context.Context, g int, mode Mode, args []string) ([]byte, error) {
+	for {
+		if ctx.Err() != nil || n.closed.Load() {
+			return nil, ErrStopped
+		}
+		if loc := n.local(n.meta); loc == nil || loc.Leader() != loc.cfg.ReplicaID {
+			return nil, errLostLead
+		}
+		reply, err := n.call(g, mode, args)
+		if err == nil {
+			return reply, nil
+		}
+		n.log.Debug("slot migration step failed; retrying", "group", g, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, ErrStopped
+		case <-time.After(n.cfg.Group.Tick):
+		}
+	}
+}
+
+// replyError describes an unexpected reply to a mover's step.
+func replyError(step string, reply []byte) error {
+	if len(reply) > 0 && reply[0] == '-' {
+		return fmt.Errorf("%s: %s", step, string(reply[1:min(len(reply), 200)]))
+	}
+	return fmt.Errorf("%s: %w", step, errBadReply)
+}

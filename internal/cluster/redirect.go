@@ -1,0 +1,191 @@
+package cluster
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// A node follows the answers a group gives to commands whose slot is
+// moving (migrate.go), as a Redis Cluster client follows ASK and retries
+// TRYAGAIN: commands answered "moved" go to the group named, those told to
+// try again go back to their group a moment later, and the client gets all
+// the replies in its order once every command has run somewhere. Requests
+// that Node.Do routes are followed; after maxHops groups, or once the
+// request's time to find a leader is up, the client gets TRYAGAIN.
+const maxHops = 4
+
+// gated reports whether a reply is a gate's answer rather than the
+// command's own.
+func gated(seg []byte) bool {
+	return len(seg) > 1 && seg[0] == '-' && seg[1] == 0
+}
+
+// movedTo returns the group a "moved" answer names, or -1.
+func movedTo(seg []byte) int {
+	if !bytes.HasPrefix(seg, []byte(movedPrefix)) {
+		return -1
+	}
+	g, err := strconv.Atoi(string(bytes.TrimSuffix(seg[len(movedPrefix):], []byte("\r\n"))))
+	if err != nil || g < 0 || g >= maxGroups {
+		return -1
+	}
+	return g
+}
+
+// follow takes over r's ending when some of its replies are a gate's
+// answers, reporting false when none is.
+func (n *Node) follow(r *Request, reply []byte, ends []int) bool {
+	start, any := 0, false
+	for _, e := range ends {
+		if gated(reply[start:e]) {
+			any = true
+			break
+		}
+		start = e
+	}
+	if !any {
+		return false
+	}
+	f := &following{n: n, r: r, segs: make([][]byte, len(ends))}
+	start = 0
+	for i, e := range ends {
+		f.segs[i] = bytes.Clone(reply[start:e])
+		start = e
+	}
+	if r.hops >= maxHops || !time.Now().Before(r.until) || n.closed.Load() {
+		f.giveUp()
+		return true
+	}
+	f.moveOn()
+	return true
+}
+
+// following is a request some of whose commands run again elsewhere.
+type following struct {
+	n    *Node
+	r    *Request
+	segs [][]byte // the reply to each command, gated ones replaced as they come
+
+	mu   sync.Mutex
+	left int // sub-requests under way
+}
+
+// moveOn sends every command answered "moved" to its group, then, once
+// they have run, the commands told to try again to theirs.
+func (f *following) moveOn() {
+	by := map[int][]int{}
+	for i, s := range f.segs {
+		if g := movedTo(s); g >= 0 {
+			by[g] = append(by[g], i)
+		}
+	}
+	if len(by) == 0 {
+		f.retry()
+		return
+	}
+	f.left = len(by)
+	for g, idx := range by {
+		f.send(g, idx, f.r.hops+1, func() {
+			f.mu.Lock()
+			f.left--
+			last := f.left == 0
+			f.mu.Unlock()
+			if last {
+				f.retry()
+			}
+		})
+	}
+}
+
+// retry sends the commands told to try again back to their group, after a
+// pause that grows with each try, or ends the request when there are none.
+func (f *following) retry() {
+	var idx []int
+	for i, s := range f.segs {
+		if gated(s) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		f.end()
+		return
+	}
+	f.r.tries++
+	pause := min(time.Millisecond<<min(f.r.tries, 10), f.n.cfg.Group.Tick)
+	time.AfterFunc(pause, func() { f.send(f.r.group, idx, f.r.hops, f.end) })
+}
+
+// send runs the commands at idx on group g, and then.
+func (f *following) send(g int, idx []int, hops int, then func()) {
+	cmds := make([][][]byte, len(idx))
+	for i, j := range idx {
+		cmds[i] = f.r.Cmds[j]
+	}
+	sub := &Request{Cmds: cmds, Proto: f.r.Proto, Mode: f.r.Mode, node: f.n, group: g, until: f.r.until,
+		hops: hops, tries: f.r.tries}
+	sub.Done = func(reply []byte, ends []int, err error) {
+		f.mu.Lock()
+		start := 0
+		for i, j := range idx {
+			switch {
+			case err != nil:
+				f.segs[j] = []byte(errorReply(f.r.Proto, errorText(err)))
+			case i < len(ends):
+				f.segs[j] = bytes.Clone(reply[start:ends[i]])
+				start = ends[i]
+			}
+		}
+		f.mu.Unlock()
+		then()
+	}
+	f.n.route(g, sub)
+}
+
+// giveUp ends the request with TRYAGAIN for the commands still gated.
+func (f *following) giveUp() {
+	for i, s := range f.segs {
+		if gated(s) {
+			msg := "TRYAGAIN The slot is being moved to another shard group, try again"
+			if bytes.HasPrefix(s, []byte(againPrefix)) {
+				msg = string(bytes.TrimSuffix(s[len(againPrefix):], []byte("\r\n")))
+			}
+			f.segs[i] = []byte(errorReply(f.r.Proto, msg))
+		}
+	}
+	f.finish()
+}
+
+// end ends the request once no command is gated, or gives up.
+func (f *following) end() {
+	for _, s := range f.segs {
+		if gated(s) {
+			if f.r.hops >= maxHops || !time.Now().Before(f.r.until) || f.n.closed.Load() {
+				f.giveUp()
+			} else {
+				f.moveOn()
+			}
+			return
+		}
+	}
+	f.finish()
+}
+
+func (f *following) finish() {
+	var reply []byte
+	ends := make([]int, len(f.segs))
+	for i, s := range f.segs {
+		reply = append(reply, s...)
+		ends[i] = len(reply)
+	}
+	f.r.Done(reply, ends, nil)
+}
+
+// errorReply is an error reply in a request's protocol.
+func errorReply(proto int, msg string) string {
+	if proto == 0 {
+		return msg + "\n"
+	}
+	return "-" + msg + "\r\n"
+}

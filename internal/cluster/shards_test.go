@@ -1,0 +1,159 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/data-cluster/data-cluster/internal/placement"
+)
+
+// shardsDone reports whether t has its wanted number of groups, with
+// every slot where a new table of that many groups puts it.
+func shardsDone(want int) func(*placement.Table) bool {
+	return func(t *placement.Table) bool {
+		if len(t.Groups()) != want {
+			return false
+		}
+		_, moving := t.Migration()
+		_, next := t.PlanShards(func(string) bool { return false })
+		return !moving && !next
+	}
+}
+
+// counters runs clients that each INCR keys of their own through random
+// nodes until stop is closed, and returns a function that waits for them
+// and checks that every counter holds what its acknowledged increments
+// made it (one more when the last one's outcome is unknown).
+func (c *memCluster) counters(stop <-chan struct{}, clients, keys int) func() {
+	type counter struct {
+		acked, unknown int
+	}
+	var wg sync.WaitGroup
+	counts := make([][]counter, clients)
+	for cl := range clients {
+		counts[cl] = make([]counter, keys)
+		wg.Go(func() {
+			for i := 0; i < 1000000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ids := c.running()
+				k := i % keys
+				r, err := c.do(ids[(cl+i)%len(ids)], Write, "INCR", fmt.Sprintf("ctr:%d:%d", cl, k))
+				switch {
+				case errors.Is(err, ErrUnknown):
+					counts[cl][k].unknown++
+				case err != nil:
+				case len(r) > 0 && r[0] == ':':
+					counts[cl][k].acked++
+				default:
+					c.t.Errorf("seed %d: INCR answered %q", c.seed, r)
+					return
+				}
+			}
+		})
+	}
+	return func() {
+		c.t.Helper()
+		wg.Wait()
+		total := 0
+		for cl := range clients {
+			for k := range keys {
+				key := fmt.Sprintf("ctr:%d:%d", cl, k)
+				var r string
+				var err error
+				for try := 0; try < 50; try++ {
+					ids := c.running()
+					if r, err = c.do(ids[try%len(ids)], Read, "GET", key); err == nil {
+						break
+					}
+				}
+				if err != nil {
+					c.t.Fatalf("seed %d: reading %s: %v", c.seed, key, err)
+				}
+				got := 0
+				if v := bulkValue(r); v != "" {
+					got, _ = strconv.Atoi(v)
+				}
+				want := counts[cl][k]
+				if got < want.acked || got > want.acked+want.unknown {
+					c.t.Fatalf("seed %d: %s is %d, want %d acknowledged increments (+ up to %d unknown)",
+						c.seed, key, got, want.acked, want.unknown)
+				}
+				total += want.acked
+			}
+		}
+		c.t.Logf("%d acknowledged increments checked", total)
+		if total < 100 {
+			c.t.Fatalf("seed %d: only %d increments acknowledged: the cluster did not serve", c.seed, total)
+		}
+	}
+}
+
+// Growing from 3 groups to 5 and shrinking to 2 while clients write:
+// slots move between groups key by key, every acknowledged increment is
+// kept, and the register history stays linearizable.
+func TestNodesSetShardsUnderLoad(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 4, 3, nil)
+	// Keys written before any change, read back after every one.
+	for i := range fixedKeys {
+		if _, err := c.do("n1", Write, "SET", fmt.Sprintf("fixed:%d", i), strconv.Itoa(i)); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+	stop := make(chan struct{})
+	checkRegs := c.registers(stop, 3)
+	checkCtrs := c.counters(stop, 3, 40)
+	for _, shards := range []int{5, 2} {
+		if err := c.node("n2").SetShards(shards); err != nil {
+			t.Fatalf("seed %d: set shards %d: %v", seed, shards, err)
+		}
+		if err := c.node("n3").SetShards(7); !errors.Is(err, placement.ErrChange) {
+			t.Fatalf("seed %d: a second change while one runs: %v, want ErrChange", seed, err)
+		}
+		c.waitTable(fmt.Sprintf("%d groups", shards), shardsDone(shards))
+		for i := range fixedKeys {
+			r, err := c.do(c.running()[i%4], Read, "GET", fmt.Sprintf("fixed:%d", i))
+			if err != nil || bulkValue(r) != strconv.Itoa(i) {
+				t.Fatalf("seed %d: fixed:%d after %d groups: %q, %v", seed, i, shards, r, err)
+			}
+		}
+	}
+	close(stop)
+	checkRegs()
+	checkCtrs()
+	// Every key is in the group its slot belongs to, and only there.
+	tb := c.node("n1").Table()
+	seen := map[string]int{}
+	for g := range len(tb.Groups()) {
+		ch := make(chan result, 1)
+		c.node("n1").Do(g, &Request{Cmds: [][][]byte{{[]byte("KEYS"), []byte("*")}}, Proto: 2, Mode: Read,
+			Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }})
+		r := <-ch
+		keys, _, ok := parseBulkArray([]byte(r.s))
+		if r.err != nil || !ok {
+			t.Fatalf("seed %d: keys of group %d: %q, %v", seed, g, r.s, r.err)
+		}
+		for _, k := range keys {
+			if owner := tb.GroupOfKey(k); owner != g {
+				t.Fatalf("seed %d: key %s is in group %d, its slot is group %d's", seed, k, g, owner)
+			}
+			if prev, dup := seen[string(k)]; dup {
+				t.Fatalf("seed %d: key %s in groups %d and %d", seed, k, prev, g)
+			}
+			seen[string(k)] = g
+		}
+	}
+	if len(seen) < fixedKeys {
+		t.Fatalf("seed %d: %d keys in all, want at least %d", seed, len(seen), fixedKeys)
+	}
+}
+
+// fixedKeys is how many keys TestNodesSetShardsUnderLoad writes first.
+const fixedKeys = 2000
