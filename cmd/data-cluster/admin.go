@@ -88,6 +88,18 @@ var adminCommands = []adminCommand{
 		},
 	},
 	{
+		name: "add-node", args: "NODE PEER-ADDR", nargs: 2,
+		summary: "admit node NODE, whose peer address is PEER-ADDR, before it starts",
+		run:     (*admin).addNode,
+		detail: []string{
+			"Sends CLUSTER ADDNODE: NODE joins the node table, holding nothing. Start it",
+			"with --join and any member's peer address (or its own table follows once it",
+			"connects); automatic placement, rebalance or move then give it replicas.",
+			"Starting a node with --join admits it too; add-node lets an operator admit",
+			"it first, from anywhere the client port is reachable.",
+		},
+	},
+	{
 		name: "remove-node", args: "NODE", nargs: 1,
 		summary: "drain NODE (its replicas move to other nodes), then remove it",
 		noWait:  true, run: (*admin).removeNode,
@@ -95,6 +107,18 @@ var adminCommands = []adminCommand{
 			"Sends CLUSTER FORGET: NODE's replicas move to other nodes, then NODE leaves",
 			"the node table. Waits until it has left, printing how many replicas it still",
 			"holds as that changes. Point --addr at a node that stays.",
+		},
+	},
+	{
+		name: "set-shards", args: "N", nargs: 1,
+		summary: "change the number of shard groups to N, moving slots while serving",
+		noWait:  true, run: (*admin).setShards,
+		detail: []string{
+			"Sends CLUSTER SETSHARDS: groups are added (each with as many replicas as the",
+			"others, on the nodes holding the fewest), slots move between groups key by",
+			"key while clients read and write them, and groups left with no slot are",
+			"removed. Every slot ends where a cluster founded with N groups puts it.",
+			"Waits until that is done, printing each migration as it starts.",
 		},
 	},
 	{
@@ -247,6 +271,12 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		fs.Usage()
 		return exitUsage
+	}
+	if cmd.name == "set-shards" {
+		if n, err := strconv.Atoi(pos[0]); err != nil || n < 1 {
+			fmt.Fprintf(stderr, "data-cluster cluster set-shards: invalid number of shards %q: want a positive integer\n", pos[0])
+			return exitUsage
+		}
 	}
 	if cmd.name == "move" && !validGroup(pos[0]) {
 		fmt.Fprintf(stderr, "data-cluster cluster move: invalid group %q: want a group number or meta\n", pos[0])
@@ -760,7 +790,15 @@ func writeStatus(w io.Writer, st *clusterStatus, peers map[string]*peerView, vie
 	if st.Agreed {
 		agreed = "yes"
 	}
-	fmt.Fprintf(w, "epoch %d, agreed %s, answered by %s, moves in flight %d\n\n", st.Epoch, agreed, st.Node, len(statusMoving(st)))
+	fmt.Fprintf(w, "epoch %d, agreed %s, answered by %s, moves in flight %d\n", st.Epoch, agreed, st.Node, len(statusMoving(st)))
+	fmt.Fprintf(w, "shard groups %d", len(st.Groups))
+	if st.Shards > 0 && st.Shards != len(st.Groups) || st.Reshaping {
+		fmt.Fprintf(w, ", changing to %d", st.Shards)
+	}
+	if m := st.Migration; m != nil {
+		fmt.Fprintf(w, ", moving %d slots from group %d to group %d", m.Slots, m.From, m.To)
+	}
+	fmt.Fprintf(w, "\n\n")
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ID\tADDR\tPEER\tSTATE\tREPLICAS\tLEADS\n")
@@ -931,6 +969,43 @@ func replicaNodes(g *groupStatus) string {
 		ids = append(ids, r.Node)
 	}
 	return strings.Join(ids, " ")
+}
+
+// addNode runs `cluster add-node NODE PEER-ADDR`.
+func (a *admin) addNode(ctx context.Context, args []string) error {
+	if _, err := a.do(ctx, "CLUSTER", "ADDNODE", args[0], args[1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "node %s admitted at %s; start it with --join and a member's peer address\n", args[0], args[1])
+	return nil
+}
+
+// setShards runs `cluster set-shards N`.
+func (a *admin) setShards(ctx context.Context, args []string) error {
+	if _, err := a.do(ctx, "CLUSTER", "SETSHARDS", args[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "changing to %s shard groups\n", args[0])
+	if a.opts.noWait {
+		return nil
+	}
+	last := ""
+	err := a.wait(ctx, args[0]+" shard groups", func(st *clusterStatus) (bool, error) {
+		now := ""
+		if m := st.Migration; m != nil {
+			now = fmt.Sprintf("moving %d slots from group %d to group %d", m.Slots, m.From, m.To)
+		}
+		if now != last && now != "" {
+			fmt.Fprintln(a.stdout, now)
+		}
+		last = now
+		return !st.Reshaping && strconv.Itoa(len(st.Groups)) == args[0], nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s shard groups\n", args[0])
+	return nil
 }
 
 // removeNode runs `cluster remove-node NODE`.

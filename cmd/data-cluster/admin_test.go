@@ -191,6 +191,7 @@ func TestAdminStatus(t *testing.T) {
 	}
 	// The addresses' widths vary: compare words, then check the alignment.
 	want := fmt.Sprintf(`epoch 7, agreed yes, answered by n1, moves in flight 1
+shard groups 2
 
 ID ADDR PEER STATE REPLICAS LEADS
 n1 %s 127.0.0.1:17001 up 2 1
@@ -213,7 +214,7 @@ n3 unreachable: cannot connect to %s: dial tcp %s: connect: connection refused
 	if got := strings.Join(words, "\n"); got != want {
 		t.Errorf("got\n%s\nwant (spaces squeezed)\n%s", out, want)
 	}
-	for _, block := range [][]string{lines[2:7], lines[8:12]} {
+	for _, block := range [][]string{lines[3:8], lines[9:13]} {
 		last := strings.LastIndex(block[0], " ") + 1 // where the last column starts
 		for _, l := range block[1:] {
 			if len(l) <= last || l[last-1] != ' ' || l[last] == ' ' {
@@ -766,5 +767,78 @@ func TestAdminReadReply(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAdminSetShards(t *testing.T) {
+	fastAdminPolls(t)
+	// After SETSHARDS 3, the status shows two migrations of two polls
+	// each, then three groups.
+	set := false
+	statuses := 0
+	f := startAdminFake(t, nil, func(args []string) string {
+		switch strings.Join(args, " ") {
+		case "CLUSTER SETSHARDS 3":
+			set = true
+			return "+OK\r\n"
+		case "CLUSTER STATUS":
+			if !set {
+				break
+			}
+			statuses++
+			groups := `{"group":0},{"group":1}`
+			mig, reshaping := "null", true
+			switch {
+			case statuses <= 2:
+				mig = `{"from":0,"to":2,"slots":2000}`
+				groups += `,{"group":2}`
+			case statuses <= 4:
+				mig = `{"from":1,"to":2,"slots":3000}`
+				groups += `,{"group":2}`
+			default:
+				groups += `,{"group":2}`
+				reshaping = false
+			}
+			return bulk(fmt.Sprintf(`{"node":"n1","groups":[%s],"shards":3,"migration":%s,"reshaping":%t}`, groups, mig, reshaping))
+		}
+		return "-ERR unexpected\r\n"
+	})
+	code, out, errOut := runAdminTest(t, "cluster", "set-shards", "--addr", f.addr, "3")
+	if code != exitOK {
+		t.Fatalf("got exit %d, want 0; stderr %q", code, errOut)
+	}
+	want := `changing to 3 shard groups
+moving 2000 slots from group 0 to group 2
+moving 3000 slots from group 1 to group 2
+3 shard groups
+`
+	if out != want {
+		t.Errorf("got output\n%s\nwant\n%s", out, want)
+	}
+	for _, bad := range []string{"0", "x", "1.5"} {
+		if code, _, errOut := runAdminTest(t, "cluster", "set-shards", "--addr", f.addr, bad); code != exitUsage ||
+			!strings.Contains(errOut, "invalid number of shards") {
+			t.Errorf("set-shards %s: exit %d, stderr %q", bad, code, errOut)
+		}
+	}
+}
+
+func TestAdminAddNode(t *testing.T) {
+	f := startAdminFake(t, nil, func(args []string) string {
+		switch strings.Join(args, " ") {
+		case "CLUSTER ADDNODE n4 127.0.0.1:17004":
+			return "+OK\r\n"
+		case "CLUSTER ADDNODE n1 127.0.0.1:17009":
+			return "-ERR node n1 is already in the cluster (at 127.0.0.1:17001)\r\n"
+		}
+		return "-ERR unexpected\r\n"
+	})
+	code, out, errOut := runAdminTest(t, "cluster", "add-node", "--addr", f.addr, "n4", "127.0.0.1:17004")
+	if code != exitOK || !strings.Contains(out, "node n4 admitted at 127.0.0.1:17004") {
+		t.Fatalf("got exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = runAdminTest(t, "cluster", "add-node", "--addr", f.addr, "n1", "127.0.0.1:17009")
+	if code != exitError || !strings.Contains(errOut, "already in the cluster") {
+		t.Fatalf("adding a member again: exit %d, stderr %q", code, errOut)
 	}
 }

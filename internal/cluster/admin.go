@@ -89,6 +89,8 @@ type StatusReport struct {
 	// slots moving between two of them, if any.
 	Shards    int              `json:"shards"`
 	Migration *MigrationStatus `json:"migration"`
+	// Reshaping is true until the groups are as Shards wants them.
+	Reshaping bool `json:"reshaping"`
 	// KeysMoved counts the keys this node's movers have moved.
 	KeysMoved int64 `json:"keys_moved"`
 }
@@ -150,6 +152,8 @@ func (n *Node) Status() StatusReport {
 	if m, ok := v.table.Migration(); ok {
 		r.Migration = &MigrationStatus{From: m.From, To: m.To, Slots: placement.SlotCount(m.Slots)}
 	}
+	_, next := v.table.PlanShards(n.down)
+	r.Reshaping = r.Migration != nil || next
 	for i, nd := range v.nodes {
 		ns := NodeStatus{ID: nd.ID, Name: placement.NodeName(nd.ID), Addr: n.ClientAddr(v, i), PeerAddr: nd.PeerAddr,
 			Connected: i == v.self || n.tr != nil && n.tr.Connected(nd.ID), Down: i != v.self && n.down(nd.ID), Draining: nd.Draining}
@@ -221,7 +225,7 @@ func adminError(err error) string {
 	return "ERR " + msg
 }
 
-// admin runs CLUSTER STATUS|MOVE|FORGET|REBALANCE|SETSHARDS, reporting false for
+// admin runs CLUSTER STATUS|MOVE|FORGET|REBALANCE|SETSHARDS|ADDNODE, reporting false for
 // another subcommand.
 func (c *clientConn) admin(sub string, args [][]byte) bool {
 	w := &c.out
@@ -273,6 +277,12 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 			return true
 		}
 		if err := n.SetShards(k); err != nil {
+			w.AppendError(adminError(err))
+			return true
+		}
+		w.AppendOK()
+	case sub == "addnode" && len(args) == 4:
+		if _, err := n.Admit(string(args[2]), string(args[3])); err != nil {
 			w.AppendError(adminError(err))
 			return true
 		}

@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"bytes"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -129,21 +131,34 @@ func parseSlot(b []byte) (uint16, bool) {
 }
 
 // keysInSlot returns up to max keys (all for -1) of slot s, sorted.
+// While the slot moves between groups its keys are in both, a key being
+// copied in both at once: both are read and the keys merged.
 func (c *clientConn) keysInSlot(s uint16, max int) ([][]byte, error) {
-	g := c.s.node.Table().GroupOf(s)
-	p := c.run(g, [][][]byte{{[]byte("keys"), []byte("*")}}, c.mode(false))
-	if p.err != nil {
-		return nil, p.err
-	}
-	all, _, ok := parseBulkArray(p.reply)
-	if !ok {
-		return nil, errBadReply
+	t := c.s.node.Table()
+	groups := []int{t.GroupOf(s)}
+	if to, ok := t.Migrating(s); ok {
+		groups = append(groups, to)
 	}
 	var keys [][]byte
-	for _, k := range all {
-		if slot.Of(k) == s && (max < 0 || len(keys) < max) {
-			keys = append(keys, k)
+	for _, g := range groups {
+		p := c.run(g, [][][]byte{{[]byte("keys"), []byte("*")}}, c.mode(false))
+		if p.err != nil {
+			return nil, p.err
 		}
+		all, _, ok := parseBulkArray(p.reply)
+		if !ok {
+			return nil, errBadReply
+		}
+		for _, k := range all {
+			if slot.Of(k) == s {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	keys = slices.CompactFunc(keys, bytes.Equal)
+	if max >= 0 && len(keys) > max {
+		keys = keys[:max]
 	}
 	return keys, nil
 }

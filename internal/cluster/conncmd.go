@@ -375,7 +375,8 @@ func (c *clientConn) allKeys(pattern []byte) ([][]byte, error) {
 		keys = append(keys, ks...)
 	}
 	slices.SortFunc(keys, bytes.Compare)
-	return keys, nil
+	// A key being moved between groups is in both for a moment.
+	return slices.CompactFunc(keys, bytes.Equal), nil
 }
 
 func (c *clientConn) randomKey(w *resp.Writer) {
