@@ -62,16 +62,24 @@ func (n *Node) Rebalance() (step string, ok bool, err error) {
 // SetShards makes the cluster head for shards groups: groups are added,
 // or emptied and removed, and slots move between them while clients read
 // and write (placement.Table.PlanShards, mover.go). It fails while an
-// earlier change of the number of groups is under way.
+// earlier change to another number of groups is under way; asking again
+// for the number under way changes nothing.
 func (n *Node) SetShards(shards int) error {
 	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
 		_, moving := t.Migration()
-		if _, next := t.PlanShards(n.down); moving || next {
+		_, next := t.PlanShards(n.down)
+		if (moving || next) && shards == t.WantShards() {
+			return nil, errNoStep
+		}
+		if moving || next {
 			return nil, fmt.Errorf("%w: the cluster is already changing to %d shard groups; wait for it to end",
 				placement.ErrChange, t.WantShards())
 		}
 		return t.SetShards(shards, n.cfg.Vnodes)
 	})
+	if errors.Is(err, errNoStep) {
+		return nil
+	}
 	return err
 }
 

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -129,8 +130,11 @@ type GroupConfig struct {
 	// never 0.
 	ReplicaID uint64
 	// Peers are the Raft ids of the group's founding replicas, this one
-	// included; used only when State is empty.
+	// included; used only when State is empty. Born marks a group founded
+	// in a running cluster, which its founding configuration makes strict
+	// (migrate.go).
 	Peers []uint64
+	Born  bool
 	// OnLeader, when set, is called on the group's goroutine each time the
 	// replica learns of a new leader (0 while there is none). It must not
 	// block.
@@ -366,6 +370,9 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		peers := make([]raft.Peer, len(cfg.Peers))
 		for i, id := range cfg.Peers {
 			peers[i] = raft.Peer{ID: id}
+			if cfg.Born {
+				peers[i].Context = bornContext
+			}
 		}
 		if err := g.rn.Bootstrap(peers); err != nil {
 			return nil, err
@@ -851,7 +858,7 @@ func (g *Group) run(cmds [][][]byte, proto int) {
 		table = command.Line // the line protocol's replies
 	}
 	var verdicts []string
-	if len(g.mv.away) > 0 {
+	if len(g.mv.away) > 0 || g.mv.strict {
 		verdicts = g.gate(cmds, table)
 	}
 	for i, args := range cmds {
@@ -897,6 +904,9 @@ func (g *Group) apply(e *raftpb.Entry) {
 			return
 		}
 		// Only a group's founding members come as version 1 changes.
+		if bytes.Equal(cc.GetContext(), bornContext) {
+			g.mv.strict = true
+		}
 		g.conf = g.rn.ApplyConfChange(&cc)
 		g.publishConf()
 		return

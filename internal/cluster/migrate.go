@@ -56,13 +56,28 @@ import (
 // make the groups' current one. Exports, imports and forgets that carry
 // another token are refused, so a mover that lost its place (its node
 // stopped leading the metadata group) cannot import a value it exported
-// before another mover moved the key and a client changed it.
+// before another mover moved the key and a client changed it. "away" and
+// "home" carry the epoch of the table the mover started from, and a group
+// refuses them from an epoch older than the newest it took: a mover of a
+// migration that has ended cannot mark slots as leaving a group that is
+// now their source, or bring them home to one they are now leaving.
 //
+// A group added to a running cluster (placement.Table.AddGroup) may have
+// the number of a group removed before, which a node with an old table
+// still sends that group's slots to. Such a group is born strict (its
+// founding configuration says so, in its log): it serves only the slots
+// brought home to it, and answers "stale" for any other, which the node
+// sends again by the newest table it has.
+//
+// bornContext is the context of a born group's founding configuration
+// changes.
+var bornContext = []byte("born strict")
+
 // The entries are commands of the nodes' own (their names start with a
 // zero byte, which no client command has):
 //
-//	"\x00away" token to first last …  the slots first..last leave for group to
-//	"\x00home" token first last …     the slots are this group's again
+//	"\x00away" token epoch to first last …  the slots first..last leave for group to
+//	"\x00home" token epoch first last …     the slots are this group's again
 //	"\x00keysin" cursor count         (read) keys of leaving slots: [cursor, key …]
 //	"\x00export" token key …          freeze the keys here, reply with their data
 //	"\x00import" token data           set the keys of an export's reply
@@ -84,6 +99,7 @@ var (
 const (
 	movedPrefix  = "-\x00moved "
 	againPrefix  = "-\x00again "
+	replyStale   = "-\x00stale\r\n"
 	replyFrozen  = againPrefix + "TRYAGAIN The key is being moved to another shard group, try again\r\n"
 	replyMixed   = againPrefix + "TRYAGAIN Multiple keys request during rehashing of slot\r\n"
 	replyDefer   = againPrefix + "TRYAGAIN A command before this one in the same slot was redirected, try again\r\n"
@@ -97,6 +113,9 @@ type moves struct {
 	away   map[uint16]int
 	frozen map[string]struct{}
 	token  string // the mover's whose entries are taken
+	epoch  uint64 // the newest epoch of an away or home taken
+	strict bool   // born strict: serves only owned slots
+	owned  map[uint16]bool
 
 	// Scratch space for gate.
 	keys    [][]byte
@@ -105,18 +124,20 @@ type moves struct {
 }
 
 func (mv *moves) reset() {
-	mv.away, mv.frozen, mv.token = nil, nil, ""
+	mv.away, mv.frozen, mv.token, mv.epoch, mv.strict, mv.owned = nil, nil, "", 0, false, nil
 }
 
 // clone returns a copy of mv's state for a snapshot taken elsewhere.
 func (mv *moves) clone() *moves {
-	return &moves{away: maps.Clone(mv.away), frozen: maps.Clone(mv.frozen), token: mv.token}
+	return &moves{away: maps.Clone(mv.away), frozen: maps.Clone(mv.frozen), token: mv.token, epoch: mv.epoch,
+		strict: mv.strict, owned: maps.Clone(mv.owned)}
 }
 
 // The trailer of snapshot data that holds a group's moves:
 //
 //	'M' | leaving uvarint | leaving × (slot uvarint | group uvarint) |
-//	frozen uvarint | frozen × key | token
+//	frozen uvarint | frozen × key | token | epoch uvarint |
+//	strict u8 | owned uvarint | owned × slot uvarint
 //
 // with keys and the token as len uvarint | bytes.
 //
@@ -124,7 +145,7 @@ func (mv *moves) clone() *moves {
 const movesTag = 'M'
 
 func (mv *moves) append(buf []byte) []byte {
-	if mv == nil || len(mv.away) == 0 && len(mv.frozen) == 0 && mv.token == "" {
+	if mv == nil || len(mv.away) == 0 && len(mv.frozen) == 0 && mv.token == "" && !mv.strict {
 		return buf
 	}
 	buf = append(buf, movesTag)
@@ -139,7 +160,18 @@ func (mv *moves) append(buf []byte) []byte {
 		buf = append(buf, k...)
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(mv.token)))
-	return append(buf, mv.token...)
+	buf = append(buf, mv.token...)
+	buf = binary.AppendUvarint(buf, mv.epoch)
+	strict := byte(0)
+	if mv.strict {
+		strict = 1
+	}
+	buf = append(buf, strict)
+	buf = binary.AppendUvarint(buf, uint64(len(mv.owned)))
+	for _, s := range slices.Sorted(maps.Keys(mv.owned)) {
+		buf = binary.AppendUvarint(buf, uint64(s))
+	}
+	return buf
 }
 
 // read reads the trailer append wrote, if d holds one.
@@ -173,6 +205,20 @@ func (mv *moves) read(d *binread.Reader) error {
 		mv.freeze(k)
 	}
 	mv.token = string(d.Bytes())
+	mv.epoch = d.Uvarint()
+	strict := d.U8()
+	n = d.Uvarint()
+	if d.Bad || strict > 1 || n > slot.Count {
+		return errBadEntry
+	}
+	mv.strict = strict == 1
+	for range n {
+		s := d.Uvarint()
+		if d.Bad || s >= slot.Count {
+			return errBadEntry
+		}
+		mv.own(uint16(s))
+	}
 	if d.Bad || len(d.B) != 0 {
 		return errBadEntry
 	}
@@ -184,6 +230,13 @@ func (mv *moves) leave(s uint16, to int) {
 		mv.away = map[uint16]int{}
 	}
 	mv.away[s] = to
+}
+
+func (mv *moves) own(s uint16) {
+	if mv.owned == nil {
+		mv.owned = map[uint16]bool{}
+	}
+	mv.owned[s] = true
 }
 
 func (mv *moves) freeze(k []byte) {
@@ -218,6 +271,9 @@ func (g *Group) gate(cmds [][][]byte, table command.Table) []string {
 		moved := ""
 		for i, v := range mv.verdict {
 			switch {
+			case v == replyStale:
+				moved = replyStale
+			case moved == replyStale:
 			case v == "" && g.keyedInAway(cmds[i], table):
 				moved = replyMixed
 			case v == "":
@@ -226,7 +282,7 @@ func (g *Group) gate(cmds [][][]byte, table command.Table) []string {
 			case moved == "":
 				moved = v
 			}
-			if moved == replyMixed {
+			if moved == replyMixed || moved == replyStale {
 				break
 			}
 		}
@@ -250,7 +306,14 @@ func (g *Group) verdictOf(args [][]byte, table command.Table) string {
 	s := slot.Of(keys[0])
 	to, away := mv.away[s]
 	if !away {
-		return ""
+		if !mv.strict || mv.owned[s] {
+			if mv.held[s] {
+				return replyDefer
+			}
+			return ""
+		}
+		mv.hold(s)
+		return replyStale
 	}
 	if mv.held[s] {
 		return replyDefer
@@ -275,12 +338,17 @@ func (g *Group) verdictOf(args [][]byte, table command.Table) string {
 		v = replyMixed
 	}
 	if v != "" {
-		if mv.held == nil {
-			mv.held = map[uint16]bool{}
-		}
-		mv.held[s] = true
+		mv.hold(s)
 	}
 	return v
+}
+
+// hold makes the later commands of slot s in the same request try again.
+func (mv *moves) hold(s uint16) {
+	if mv.held == nil {
+		mv.held = map[uint16]bool{}
+	}
+	mv.held[s] = true
 }
 
 // keyedInAway reports whether args has keys in a leaving slot.
@@ -338,29 +406,47 @@ func (g *Group) migration(args [][]byte) bool {
 		}
 		return false
 	}
+	// takes reports whether an away or home of epoch e is taken, and
+	// if so makes its token the current one.
+	takes := func(e []byte) bool {
+		epoch, err := strconv.ParseUint(string(e), 10, 64)
+		if err != nil || epoch < g.mv.epoch {
+			g.w.AppendError(errStaleMover)
+			return false
+		}
+		g.mv.epoch, g.mv.token = epoch, string(args[1])
+		return true
+	}
 	switch {
-	case bytes.Equal(args[0], cmdAway) && len(args) >= 5 && len(args)%2 == 1:
-		to, err := strconv.Atoi(string(args[2]))
-		slots, ok := parseSlotPairs(args[3:])
+	case bytes.Equal(args[0], cmdAway) && len(args) >= 6 && len(args)%2 == 0:
+		to, err := strconv.Atoi(string(args[3]))
+		slots, ok := parseSlotPairs(args[4:])
 		if err != nil || to < 0 || to >= maxGroups || !ok {
 			g.w.AppendError("ERR bad away")
+			return true
+		}
+		if !takes(args[2]) {
 			return true
 		}
 		for _, s := range slots {
 			g.mv.leave(s, to)
 		}
-		g.mv.token = string(args[1])
 		g.w.AppendOK()
-	case bytes.Equal(args[0], cmdHome) && len(args) >= 2 && len(args)%2 == 0:
-		slots, ok := parseSlotPairs(args[2:])
+	case bytes.Equal(args[0], cmdHome) && len(args) >= 3 && len(args)%2 == 1:
+		slots, ok := parseSlotPairs(args[3:])
 		if !ok {
 			g.w.AppendError("ERR bad home")
 			return true
 		}
+		if !takes(args[2]) {
+			return true
+		}
 		for _, s := range slots {
 			delete(g.mv.away, s)
+			if g.mv.strict {
+				g.mv.own(s)
+			}
 		}
-		g.mv.token = string(args[1])
 		g.w.AppendOK()
 	case bytes.Equal(args[0], cmdKeysIn) && len(args) == 3:
 		g.keysIn(args)

@@ -50,17 +50,28 @@ func (n *Node) startMover(v *view) {
 // node stops leading the metadata group, or an error it cannot wait out.
 func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 	token := strconv.FormatUint(rand.Uint64(), 36)
+	ep := strconv.FormatUint(m.Epoch, 10)
 	slots := []string{}
 	for _, r := range m.Slots {
 		slots = append(slots, strconv.Itoa(int(r.Start)), strconv.Itoa(int(r.End)))
 	}
 	start := time.Now()
 	n.log.Info("slot migration started", "from", m.From, "to", m.To, "slots", placement.SlotCount(m.Slots))
-	if _, err := n.moverCall(ctx, m.To, Write, append([]string{string(cmdHome), token}, slots...)); err != nil {
-		return err
-	}
-	if _, err := n.moverCall(ctx, m.From, Write, append([]string{string(cmdAway), token, strconv.Itoa(m.To)}, slots...)); err != nil {
-		return err
+	for _, step := range [][]string{
+		append([]string{string(cmdHome), token, ep}, slots...),
+		append([]string{string(cmdAway), token, ep, strconv.Itoa(m.To)}, slots...),
+	} {
+		g := m.To
+		if step[0] == string(cmdAway) {
+			g = m.From
+		}
+		reply, err := n.moverCall(ctx, g, Write, step)
+		if err != nil {
+			return err
+		}
+		if string(reply) != "+OK\r\n" {
+			return replyError(step[0][1:], reply)
+		}
 	}
 	moved := 0
 	for {
@@ -96,7 +107,7 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 	}
 	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
 		cur, ok := t.Migration()
-		if !ok || cur.From != m.From || cur.To != m.To || !slices.Equal(cur.Slots, m.Slots) {
+		if !ok || cur.Epoch != m.Epoch || cur.From != m.From || cur.To != m.To || !slices.Equal(cur.Slots, m.Slots) {
 			return nil, fmt.Errorf("%w: the migration is no longer under way", placement.ErrChange)
 		}
 		return t.Assign()

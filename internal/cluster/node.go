@@ -316,7 +316,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		if founder {
 			peers = v.group(g, n.meta).IDs
 		}
-		grp, err := n.newReplica(g, id, peers, st, state)
+		grp, err := n.newReplica(g, id, peers, false, st, state)
 		if err != nil {
 			return nil, err
 		}
@@ -337,9 +337,9 @@ func (n *Node) storageID(g int) int {
 // newReplica returns this node's replica id of group g over st, which
 // recovered state; peers are the founding replicas when it bootstraps the
 // group, none when it joins it.
-func (n *Node) newReplica(g int, id uint64, peers []uint64, st Storage, state State) (*Group, error) {
+func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storage, state State) (*Group, error) {
 	gc := n.cfg.Group
-	gc.ID, gc.ReplicaID, gc.Peers = g, id, peers
+	gc.ID, gc.ReplicaID, gc.Peers, gc.Born = g, id, peers, born
 	gc.Storage, gc.State, gc.Logger = st, state, n.log
 	if g == n.meta {
 		gc.Logger = n.log.With("meta", true)

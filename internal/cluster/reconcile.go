@@ -157,7 +157,7 @@ func (n *Node) addReplica(g int, id uint64, born []uint64) {
 	}
 	var grp *Group
 	if err == nil {
-		grp, err = n.newReplica(g, id, peers, st, state)
+		grp, err = n.newReplica(g, id, peers, peers != nil, st, state)
 	}
 	if err != nil {
 		n.log.Error("starting a replica", "group", g, "replica", id, "err", err)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
 )
 
 // A node follows the answers a group gives to commands whose slot is
@@ -99,22 +101,76 @@ func (f *following) moveOn() {
 	}
 }
 
-// retry sends the commands told to try again back to their group, after a
-// pause that grows with each try, or ends the request when there are none.
+// retry sends the commands told to try again back to their group, and
+// those a group found stale to the group the node's newest table gives
+// their slot, after a pause that grows with each try; or ends the request
+// when there are none.
 func (f *following) retry() {
-	var idx []int
-	for i, s := range f.segs {
-		if gated(s) {
-			idx = append(idx, i)
+	by := map[int][]int{}
+	// A transaction goes whole, to its keys' group.
+	atomic := -1
+	if len(f.r.Cmds) > 0 && bytes.Equal(f.r.Cmds[0][0], cmdCheck) {
+		for _, args := range f.r.Cmds {
+			if g, ok := f.n.groupFor(args, f.r.Proto); ok {
+				atomic = g
+				break
+			}
 		}
 	}
-	if len(idx) == 0 {
+	for i, s := range f.segs {
+		switch {
+		case string(s) == replyStale:
+			g, _ := f.n.groupFor(f.r.Cmds[i], f.r.Proto)
+			if atomic >= 0 {
+				g = atomic
+			}
+			by[g] = append(by[g], i)
+		case gated(s):
+			by[f.r.group] = append(by[f.r.group], i)
+		}
+	}
+	if len(by) == 0 {
 		f.end()
 		return
 	}
 	f.r.tries++
 	pause := min(time.Millisecond<<min(f.r.tries, 10), f.n.cfg.Group.Tick)
-	time.AfterFunc(pause, func() { f.send(f.r.group, idx, f.r.hops, f.end) })
+	time.AfterFunc(pause, func() {
+		f.mu.Lock()
+		f.left = len(by)
+		f.mu.Unlock()
+		for g, idx := range by {
+			f.send(g, idx, f.r.hops, func() {
+				f.mu.Lock()
+				f.left--
+				last := f.left == 0
+				f.mu.Unlock()
+				if last {
+					f.end()
+				}
+			})
+		}
+	})
+}
+
+// groupFor returns the group the node's table gives a command's slot;
+// false and group 0 for a command without keys.
+func (n *Node) groupFor(args [][]byte, proto int) (int, bool) {
+	table := command.Redis
+	if proto == 0 {
+		table = command.Line
+	}
+	var keys [][]byte
+	switch spec := table.Lookup(args[0]); {
+	case bytes.Equal(args[0], cmdDigest) && len(args) == 2, bytes.Equal(args[0], cmdCheck) && len(args) >= 3:
+		keys = args[1:2]
+	case spec != nil && spec.ArityOK(len(args)):
+		keys = spec.Keys(args, nil)
+	}
+	if len(keys) == 0 {
+		return 0, false
+	}
+	return n.Table().GroupOfKey(keys[0]), true
 }
 
 // send runs the commands at idx on group g, and then.

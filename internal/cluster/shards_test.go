@@ -1,11 +1,14 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/placement"
 )
@@ -157,3 +160,40 @@ func TestNodesSetShardsUnderLoad(t *testing.T) {
 
 // fixedKeys is how many keys TestNodesSetShardsUnderLoad writes first.
 const fixedKeys = 2000
+
+// Changing the number of groups back and forth while the network
+// isolates, partitions, drops and delays: once it heals every change ends,
+// no acknowledged increment is lost and the register history stays
+// linearizable.
+func TestNodesSetShardsUnderFaults(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 5, 3, func(cfg *NodeConfig) { cfg.Group.WriteTimeout = 300 * time.Millisecond })
+	stop := make(chan struct{})
+	checkRegs := c.registers(stop, 3)
+	checkCtrs := c.counters(stop, 2, 30)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rng := rand.New(rand.NewPCG(uint64(seed), 13))
+	faults := c.faults(ctx)
+	changes, want := 0, 3
+	for ctx.Err() == nil {
+		next := 2 + rng.IntN(4)
+		if err := c.node(c.running()[rng.IntN(5)]).SetShards(next); err == nil {
+			changes++
+			want = next
+		}
+		sleepCtx(ctx, time.Duration(200+rng.IntN(300))*time.Millisecond)
+	}
+	<-faults
+	// A change whose outcome was unknown may have been taken: the table
+	// says which number the cluster heads for.
+	want = c.node("n1").Table().WantShards()
+	c.waitTable(fmt.Sprintf("%d groups once the network healed", want), shardsDone(want))
+	close(stop)
+	checkRegs()
+	checkCtrs()
+	t.Logf("%d changes of the number of groups started under faults, %d groups at the end", changes, want)
+	if changes == 0 {
+		t.Fatalf("seed %d: no change started", seed)
+	}
+}

@@ -28,7 +28,7 @@ const codecVersion = 2
 //	                 born uvarint | born × Raft id uvarint
 //	ranges uvarint | per range, ascending: first slot uvarint | last slot uvarint | group uvarint
 //	vnodes uvarint | wanted groups uvarint (0: as many as there are)
-//	migrating u8 (0 or 1) | if 1: from uvarint | to uvarint | ranges uvarint |
+//	migrating u8 (0 or 1) | if 1: from uvarint | to uvarint | epoch uvarint | ranges uvarint |
 //	                        per range: first slot uvarint | last slot uvarint
 //
 // where bytes are a uvarint length and the bytes.
@@ -88,6 +88,7 @@ func (t *Table) Encode() []byte {
 	b = append(b, 1)
 	b = binary.AppendUvarint(b, uint64(t.mig.From))
 	b = binary.AppendUvarint(b, uint64(t.mig.To))
+	b = binary.AppendUvarint(b, t.mig.Epoch)
 	b = binary.AppendUvarint(b, uint64(len(t.mig.Slots)))
 	for _, r := range t.mig.Slots {
 		b = binary.AppendUvarint(b, uint64(r.Start))
@@ -231,12 +232,12 @@ func (t *Table) decodeShards(d *binread.Reader) error {
 	case flag == 0:
 		return nil
 	}
-	from, to, nr := d.Uvarint(), d.Uvarint(), d.Uvarint()
+	from, to, epoch, nr := d.Uvarint(), d.Uvarint(), d.Uvarint(), d.Uvarint()
 	ng := uint64(len(t.groups))
-	if d.Bad || from >= ng || to >= ng || from == to || nr == 0 || nr > slot.Count {
+	if d.Bad || from >= ng || to >= ng || from == to || epoch > t.epoch || nr == 0 || nr > slot.Count {
 		return fmt.Errorf("%w: bad migration", ErrDecode)
 	}
-	m := &Migration{From: int(from), To: int(to)}
+	m := &Migration{From: int(from), To: int(to), Epoch: epoch}
 	for range nr {
 		start, end := d.Uvarint(), d.Uvarint()
 		if d.Bad || end < start || end >= slot.Count {

@@ -24,10 +24,13 @@ import (
 // (DropGroup).
 
 // Migration is a move of slots from one group to another under way: the
-// slots stay From's in the table until Assign gives them to To.
+// slots stay From's in the table until Assign gives them to To. Epoch is
+// that of the table that started it, which tells migrations of the same
+// slots apart.
 type Migration struct {
 	From, To int
 	Slots    []Range
+	Epoch    uint64
 }
 
 // Migration returns the migration under way, false when there is none.
@@ -35,7 +38,7 @@ func (t *Table) Migration() (Migration, bool) {
 	if t.mig == nil {
 		return Migration{}, false
 	}
-	return Migration{From: t.mig.From, To: t.mig.To, Slots: slices.Clone(t.mig.Slots)}, true
+	return Migration{From: t.mig.From, To: t.mig.To, Slots: slices.Clone(t.mig.Slots), Epoch: t.mig.Epoch}, true
 }
 
 // Migrating reports whether slot s is being moved, and to which group.
@@ -172,7 +175,7 @@ func (t *Table) Migrate(from, to int, slots []Range) (*Table, error) {
 		}
 	}
 	c := t.next()
-	c.mig = &Migration{From: from, To: to, Slots: slices.Clone(slots)}
+	c.mig = &Migration{From: from, To: to, Slots: slices.Clone(slots), Epoch: c.epoch}
 	return c, nil
 }
 
