@@ -256,44 +256,31 @@ var errNoStep = errors.New("cluster: no placement step to take")
 // group. Unlike replica placement it is never off: the number of groups
 // changes only when told to.
 func (n *Node) planShards(v *view) {
-	loc := n.local(n.meta)
-	if loc == nil || loc.Leader() != loc.cfg.ReplicaID {
-		return
-	}
-	if _, ok := v.table.PlanShards(n.down); !ok {
-		return
-	}
-	var step placement.Step
-	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
-		var ok bool
-		if step, ok = t.PlanShards(n.down); !ok {
-			return nil, errNoStep
-		}
-		return t.Apply(step)
-	})
-	switch {
-	case errors.Is(err, errNoStep):
-	case err != nil:
-		n.log.Warn("shard step refused", "step", step.String(), "err", err)
-	default:
-		n.log.Info("shard step", "step", step.String())
-	}
+	n.takeStep(v, "shard step", (*placement.Table).PlanShards)
 }
 
 // plan writes the next step of placement.Table.Plan, when this node leads
 // the metadata group and automatic placement is on.
 func (n *Node) plan(v *view) {
+	if !n.cfg.ManualPlacement {
+		n.takeStep(v, "placement step", (*placement.Table).Plan)
+	}
+}
+
+// takeStep writes the next step a planner gives, when this node leads the
+// metadata group, and logs it as what.
+func (n *Node) takeStep(v *view, what string, planner func(*placement.Table, func(string) bool) (placement.Step, bool)) {
 	loc := n.local(n.meta)
-	if n.cfg.ManualPlacement || loc == nil || loc.Leader() != loc.cfg.ReplicaID {
+	if loc == nil || loc.Leader() != loc.cfg.ReplicaID {
 		return
 	}
-	if _, ok := v.table.Plan(n.down); !ok {
+	if _, ok := planner(v.table, n.down); !ok {
 		return
 	}
 	var step placement.Step
 	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
 		var ok bool
-		if step, ok = t.Plan(n.down); !ok {
+		if step, ok = planner(t, n.down); !ok {
 			return nil, errNoStep
 		}
 		return t.Apply(step)
@@ -301,8 +288,8 @@ func (n *Node) plan(v *view) {
 	switch {
 	case errors.Is(err, errNoStep):
 	case err != nil:
-		n.log.Warn("placement step refused", "step", step.String(), "err", err)
+		n.log.Warn(what+" refused", "step", step.String(), "err", err)
 	default:
-		n.log.Info("placement step", "step", step.String())
+		n.log.Info(what, "step", step.String())
 	}
 }

@@ -87,17 +87,25 @@ func (f *following) moveOn() {
 		f.retry()
 		return
 	}
-	f.left = len(by)
+	done := f.countdown(len(by), f.retry)
 	for g, idx := range by {
-		f.send(g, idx, f.r.hops+1, func() {
-			f.mu.Lock()
-			f.left--
-			last := f.left == 0
-			f.mu.Unlock()
-			if last {
-				f.retry()
-			}
-		})
+		f.send(g, idx, f.r.hops+1, done)
+	}
+}
+
+// countdown returns a function that runs then on its nth call.
+func (f *following) countdown(n int, then func()) func() {
+	f.mu.Lock()
+	f.left = n
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		f.left--
+		last := f.left == 0
+		f.mu.Unlock()
+		if last {
+			then()
+		}
 	}
 }
 
@@ -136,19 +144,9 @@ func (f *following) retry() {
 	f.r.tries++
 	pause := min(time.Millisecond<<min(f.r.tries, 10), f.n.cfg.Group.Tick)
 	time.AfterFunc(pause, func() {
-		f.mu.Lock()
-		f.left = len(by)
-		f.mu.Unlock()
+		done := f.countdown(len(by), f.end)
 		for g, idx := range by {
-			f.send(g, idx, f.r.hops, func() {
-				f.mu.Lock()
-				f.left--
-				last := f.left == 0
-				f.mu.Unlock()
-				if last {
-					f.end()
-				}
-			})
+			f.send(g, idx, f.r.hops, done)
 		}
 	})
 }

@@ -291,16 +291,7 @@ func (t *Table) placeSlots(shards, vnodes int) error {
 		points[s] = owner
 	}
 
-	t.ranges = make([][]Range, shards)
-	start := 0
-	for s := 1; s <= slot.Count; s++ {
-		if s < slot.Count && t.slots[s] == t.slots[start] {
-			continue
-		}
-		g := t.slots[start]
-		t.ranges[g] = append(t.ranges[g], Range{Start: uint16(start), End: uint16(s - 1)})
-		start = s
-	}
+	t.rangesFromSlots(shards)
 	for g, rs := range t.ranges {
 		if len(rs) == 0 {
 			// Few points collide by chance: more of them make a total loss

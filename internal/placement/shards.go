@@ -193,7 +193,7 @@ func (t *Table) Assign() (*Table, error) {
 		}
 	}
 	c.mig = nil
-	c.rangesFromSlots()
+	c.rangesFromSlots(len(c.groups))
 	return c, nil
 }
 
@@ -220,9 +220,9 @@ func (t *Table) DropGroup() (*Table, error) {
 	return c, nil
 }
 
-// rangesFromSlots recomputes t.ranges from t.slots.
-func (t *Table) rangesFromSlots() {
-	t.ranges = make([][]Range, len(t.groups))
+// rangesFromSlots computes t.ranges of groups groups from t.slots.
+func (t *Table) rangesFromSlots(groups int) {
+	t.ranges = make([][]Range, groups)
 	start := 0
 	for s := 1; s <= slot.Count; s++ {
 		if s < slot.Count && t.slots[s] == t.slots[start] {
