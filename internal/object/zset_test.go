@@ -1,0 +1,264 @@
+package object
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
+
+// zmodel is what a ZSet must hold: members and scores, sorted on demand.
+type zmodel map[string]float64
+
+func (m zmodel) sorted() []zentry {
+	out := make([]zentry, 0, len(m))
+	for k, v := range m {
+		out = append(out, zentry{v, k})
+	}
+	slices.SortFunc(out, func(a, b zentry) int {
+		if c := cmp.Compare(a.score, b.score); c != 0 {
+			return c
+		}
+		return strings.Compare(a.member, b.member)
+	})
+	return out
+}
+
+// zcheck compares every way of reading z with the model.
+func zcheck(t *testing.T, where string, z *ZSet, m zmodel, r *rand.Rand) {
+	t.Helper()
+	want := m.sorted()
+	if z.Len() != len(want) {
+		t.Fatalf("%s: Len got %d, want %d", where, z.Len(), len(want))
+	}
+	var got []zentry
+	z.Range(func(mb []byte, s float64) bool {
+		got = append(got, zentry{s, string(mb)})
+		return true
+	})
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: Range got %v, want %v", where, got, want)
+	}
+	if z.t != nil {
+		var walk func(nd *znode, root bool) (leaves, inner, n int)
+		walk = func(nd *znode, root bool) (leaves, inner, n int) {
+			if nd.leaf() {
+				if len(nd.items) != nd.n || cap(nd.items) != zLeafMax || !root && nd.n == 0 {
+					t.Fatalf("%s: leaf of %d entries counts %d, capacity %d", where, len(nd.items), nd.n, cap(nd.items))
+				}
+				return 1, 0, nd.n
+			}
+			if len(nd.kids) < 2 || len(nd.kids) != len(nd.keys) || len(nd.kids) > zKidsMax {
+				t.Fatalf("%s: inner node of %d children, %d keys", where, len(nd.kids), len(nd.keys))
+			}
+			inner = 1
+			for _, k := range nd.kids {
+				l, i, c := walk(k, false)
+				leaves, inner, n = leaves+l, inner+i, n+c
+			}
+			if n != nd.n {
+				t.Fatalf("%s: inner node counts %d, holds %d", where, nd.n, n)
+			}
+			return leaves, inner, n
+		}
+		if leaves, inner, _ := walk(z.t.root, true); leaves != z.t.leaves || inner != z.t.inner {
+			t.Fatalf("%s: %d leaves and %d inner nodes, counted %d and %d", where, leaves, inner, z.t.leaves, z.t.inner)
+		}
+	}
+	if len(want) == 0 {
+		return
+	}
+	for range 5 {
+		i := r.IntN(len(want))
+		mb, s := z.At(i)
+		if string(mb) != want[i].member || s != want[i].score {
+			t.Fatalf("%s: At(%d) got %q %v, want %v", where, i, mb, s, want[i])
+		}
+		if rank, ok := z.Rank([]byte(want[i].member)); !ok || rank != i {
+			t.Fatalf("%s: Rank(%q) got %d %v, want %d", where, want[i].member, rank, ok, i)
+		}
+		if s, ok := z.Score([]byte(want[i].member)); !ok || s != want[i].score {
+			t.Fatalf("%s: Score(%q) got %v %v, want %v", where, want[i].member, s, ok, want[i].score)
+		}
+		bound := float64(r.IntN(60)) - 10
+		n := z.Count(func(_ []byte, s float64) bool { return s >= bound })
+		wantN := 0
+		for _, e := range want {
+			if e.score < bound {
+				wantN++
+			}
+		}
+		if n != wantN {
+			t.Fatalf("%s: Count(< %v) got %d, want %d", where, bound, n, wantN)
+		}
+		var asc, desc []zentry
+		z.Ascend(i, func(mb []byte, s float64) bool {
+			asc = append(asc, zentry{s, string(mb)})
+			return len(asc) < 7
+		})
+		if w := want[i:min(i+7, len(want))]; !slices.Equal(asc, w) {
+			t.Fatalf("%s: Ascend(%d) got %v, want %v", where, i, asc, w)
+		}
+		z.Descend(i, func(mb []byte, s float64) bool {
+			desc = append(desc, zentry{s, string(mb)})
+			return len(desc) < 300
+		})
+		w := slices.Clone(want[max(i-299, 0) : i+1])
+		slices.Reverse(w)
+		if !slices.Equal(desc, w) {
+			t.Fatalf("%s: Descend(%d) got %d entries, want %d", where, i, len(desc), len(w))
+		}
+	}
+}
+
+// TestZSetModel compares a ZSet with a map over random operations, under
+// limits that keep it a listpack, that convert it as it grows, and that
+// make it a tree deep enough for several levels of inner nodes.
+func TestZSetModel(t *testing.T) {
+	cases := []struct {
+		limits       Limits
+		members, ops int
+	}{
+		{DefaultLimits(), 60, 400},
+		{Limits{ZSetMaxListpackEntries: 4, ZSetMaxListpackValue: 3}, 40, 400},
+		{Limits{ZSetMaxListpackEntries: 0, ZSetMaxListpackValue: 0}, 30000, 60000},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprint(c.limits.ZSetMaxListpackEntries), func(t *testing.T) {
+			withLimits(t, c.limits)
+			seed := seedOf(t)
+			r := rand.New(rand.NewPCG(seed, 2))
+			rounds := 20
+			if c.members > 1000 {
+				rounds = 2
+			}
+			for round := range rounds {
+				z := NewZSet()
+				m := zmodel{}
+				for op := range c.ops {
+					where := fmt.Sprintf("seed %d round %d op %d", seed, round, op)
+					member := fmt.Sprint("m", r.IntN(c.members))
+					if r.IntN(10) == 0 {
+						member = member[:1+r.IntN(len(member))]
+					}
+					score := float64(r.IntN(40))
+					switch r.IntN(20) {
+					case 0:
+						score = math.Inf(1 - 2*r.IntN(2))
+					case 1:
+						score = r.Float64()
+					}
+					switch x := r.IntN(10); {
+					case x < 6:
+						_, had := m[member]
+						if added := z.Set([]byte(member), score); added == had {
+							t.Fatalf("%s: Set(%q) added %v, want %v", where, member, added, !had)
+						}
+						m[member] = score
+					case x < 9:
+						_, had := m[member]
+						if got := z.Remove([]byte(member)); got != had {
+							t.Fatalf("%s: Remove(%q) got %v, want %v", where, member, got, had)
+						}
+						delete(m, member)
+					case c.members > 1000 && r.IntN(1000) != 0:
+						// Cloning a large set is rare, or the test is slow.
+					default:
+						if r.IntN(2) == 0 {
+							z = z.Clone().(*ZSet)
+						} else {
+							z.Compact()
+						}
+					}
+					if c.members < 1000 || op%2000 == 0 || op == c.ops-1 {
+						zcheck(t, where, z, m, r)
+					}
+				}
+				// Empty it in random order, which merges nodes of a tree.
+				left := slices.Collect(maps.Keys(m))
+				r.Shuffle(len(left), func(i, j int) { left[i], left[j] = left[j], left[i] })
+				for i, member := range left {
+					if !z.Remove([]byte(member)) {
+						t.Fatalf("seed %d round %d: Remove(%q) of a member got false", seed, round, member)
+					}
+					delete(m, member)
+					if i%max(len(left)/10, 1) == 0 {
+						zcheck(t, fmt.Sprintf("seed %d round %d removal %d", seed, round, i), z, m, r)
+					}
+				}
+				zcheck(t, fmt.Sprintf("seed %d round %d emptied", seed, round), z, m, r)
+			}
+		})
+	}
+}
+
+func TestZSetEncodings(t *testing.T) {
+	withLimits(t, Limits{ZSetMaxListpackEntries: 3, ZSetMaxListpackValue: 5})
+	z := NewZSetFor(1, 1)
+	for i, m := range []string{"a", "b", "c"} {
+		z.Set([]byte(m), float64(i))
+	}
+	if got := z.Encoding(); got != EncListpack {
+		t.Fatalf("3 members: got %s, want listpack", got)
+	}
+	z.Set([]byte("d"), 1)
+	if got := z.Encoding(); got != EncSkiplist {
+		t.Fatalf("4 members: got %s, want skiplist", got)
+	}
+	z.Remove([]byte("d"))
+	if got := z.Encoding(); got != EncSkiplist {
+		t.Fatalf("after a removal: got %s, want skiplist", got)
+	}
+	z.Compact()
+	if got := z.Encoding(); got != EncListpack {
+		t.Fatalf("compacted: got %s, want listpack", got)
+	}
+	z.Set([]byte("longmember"), 1)
+	if got := z.Encoding(); got != EncSkiplist {
+		t.Fatalf("long member: got %s, want skiplist", got)
+	}
+	if z := NewZSetFor(4, 1); z.Encoding() != EncSkiplist {
+		t.Fatalf("NewZSetFor(4, 1): got %s, want skiplist", z.Encoding())
+	}
+	if z := NewZSetFor(2, 6); z.Encoding() != EncSkiplist {
+		t.Fatalf("NewZSetFor(2, 6): got %s, want skiplist", z.Encoding())
+	}
+	if z := NewZSetEncoded("bad"); z != nil {
+		t.Fatalf("NewZSetEncoded(bad): got %v, want nil", z)
+	}
+}
+
+// TestZSetElements round-trips a sorted set through Elements and
+// AddElements, as logs and snapshots carry it, and skips bad scores.
+func TestZSetElements(t *testing.T) {
+	z := NewZSet()
+	z.Set([]byte("a"), 1.5)
+	z.Set([]byte("b"), math.Inf(-1))
+	var elems [][]byte
+	Elements(z, func(e, v []byte) bool {
+		elems = append(elems, append([]byte(nil), e...), v)
+		return true
+	})
+	elems = append(elems, []byte("short"), []byte{1, 2}, []byte("nan"), ZScoreBytes(math.NaN()))
+	c := New(storage.KindZSet).(*ZSet)
+	AddElements(c, elems)
+	if c.Len() != 2 {
+		t.Fatalf("got %d members, want 2", c.Len())
+	}
+	if s, _ := c.Score([]byte("b")); !math.IsInf(s, -1) {
+		t.Fatalf("score of b: got %v, want -inf", s)
+	}
+	RemoveElements(c, [][]byte{[]byte("a")})
+	if m, _ := c.At(0); c.Len() != 1 || string(m) != "b" {
+		t.Fatalf("after removing a: got %d members, first %q", c.Len(), m)
+	}
+	if !HasValues(storage.KindZSet) || HasValues(storage.KindSet) {
+		t.Fatal("HasValues: wrong for zset or set")
+	}
+}
