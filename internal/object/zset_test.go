@@ -6,9 +6,12 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -260,5 +263,39 @@ func TestZSetElements(t *testing.T) {
 	}
 	if !HasValues(storage.KindZSet) || HasValues(storage.KindSet) {
 		t.Fatal("HasValues: wrong for zset or set")
+	}
+}
+
+// TestZSetMemoryUsage compares MemoryUsage of trees with the heap they
+// take, and checks that a ZSet fits a 48-byte size class.
+func TestZSetMemoryUsage(t *testing.T) {
+	if got := unsafe.Sizeof(ZSet{}); got > 48 {
+		t.Errorf("ZSet: got %d bytes, want at most 48", got)
+	}
+	if testing.Short() {
+		t.Skip("measures the heap")
+	}
+	members := make([][]byte, 300000)
+	for i := range members {
+		members[i] = []byte("element:" + strconv.Itoa(1000000+i*7))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{20000, 300000} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		z := NewZSetFor(n, 100)
+		for i := range n {
+			z.Set(members[i], float64(r.IntN(100000)))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		est := z.MemoryUsage()
+		runtime.KeepAlive(z)
+		t.Logf("%d members: MemoryUsage %d (%.1f B/member), heap %d (%.1f B/member)", n, est, float64(est)/float64(n), got, float64(got)/float64(n))
+		if est < got*3/4 || est > got*5/4 {
+			t.Errorf("tree of %d members: MemoryUsage %d, heap %d", n, est, got)
+		}
 	}
 }
