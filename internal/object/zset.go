@@ -10,8 +10,8 @@ import (
 
 // ZSet is a sorted set value: members with a float64 score each, ordered
 // by score and then by member bytewise. It is a listpack while small and a
-// ztree (an order-statistics B+tree and a map from member to score) past
-// the zset limits. Scores are never NaN; callers refuse it. The zero value
+// ztree (an order-statistics B+tree and a hash index of members) past the
+// zset limits. Scores are never NaN; callers refuse it. The zero value
 // is not usable; call NewZSet or NewZSetFor.
 type ZSet struct {
 	// lp is the listpack, the entries in order, each its member (length
@@ -114,8 +114,7 @@ func (z *ZSet) zlpFind(member []byte) (off, end int, score float64) {
 // Score returns member's score and whether it is a member.
 func (z *ZSet) Score(member []byte) (float64, bool) {
 	if z.t != nil {
-		s, ok := z.t.scores[string(member)]
-		return s, ok
+		return z.t.score(member)
 	}
 	off, _, s := z.zlpFind(member)
 	return s, off >= 0
@@ -186,10 +185,7 @@ func (z *ZSet) Convert() {
 	t := newZtree(z.n)
 	for b := z.lp; len(b) > 0; {
 		m, s, rest := zlpNext(b)
-		ms := string(m)
-		t.scores[ms] = s
-		t.bytes += allocBytes(len(ms))
-		t.insert(zentry{s, ms})
+		t.add(string(m), s, -1)
 		b = rest
 	}
 	*z = ZSet{t: t}
@@ -227,7 +223,7 @@ func (z *ZSet) Compact() {
 // it is a member.
 func (z *ZSet) Rank(member []byte) (int, bool) {
 	if z.t != nil {
-		s, ok := z.t.scores[string(member)]
+		s, ok := z.t.score(member)
 		if !ok {
 			return 0, false
 		}

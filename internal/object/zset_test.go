@@ -52,8 +52,13 @@ func zcheck(t *testing.T, where string, z *ZSet, m zmodel, r *rand.Rand) {
 		var walk func(nd *znode, root bool) (leaves, inner, n int)
 		walk = func(nd *znode, root bool) (leaves, inner, n int) {
 			if nd.leaf() {
-				if len(nd.items) != nd.n || cap(nd.items) != zLeafMax || !root && nd.n == 0 {
-					t.Fatalf("%s: leaf of %d entries counts %d, capacity %d", where, len(nd.items), nd.n, cap(nd.items))
+				if len(nd.ids) != nd.n || len(nd.scores) != nd.n || cap(nd.ids) != zLeafMax || cap(nd.scores) != zLeafMax || !root && nd.n == 0 {
+					t.Fatalf("%s: leaf of %d entries counts %d, capacity %d", where, len(nd.ids), nd.n, cap(nd.ids))
+				}
+				for i, id := range nd.ids {
+					if z.t.slots[id].score != nd.scores[i] {
+						t.Fatalf("%s: leaf entry %d scores %v, its slot %v", where, i, nd.scores[i], z.t.slots[id].score)
+					}
 				}
 				return 1, 0, nd.n
 			}
@@ -72,6 +77,15 @@ func zcheck(t *testing.T, where string, z *ZSet, m zmodel, r *rand.Rand) {
 		}
 		if leaves, inner, _ := walk(z.t.root, true); leaves != z.t.leaves || inner != z.t.inner {
 			t.Fatalf("%s: %d leaves and %d inner nodes, counted %d and %d", where, leaves, inner, z.t.leaves, z.t.inner)
+		}
+		indexed := 0
+		for _, v := range z.t.index {
+			if v != 0 {
+				indexed++
+			}
+		}
+		if indexed != z.t.members || len(z.t.slots)-len(z.t.free) != z.t.members {
+			t.Fatalf("%s: %d members, %d indexed, %d slots of which %d free", where, z.t.members, indexed, len(z.t.slots), len(z.t.free))
 		}
 	}
 	if len(want) == 0 {
