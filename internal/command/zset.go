@@ -236,7 +236,9 @@ options:
 		z, at = object.NewZSetFor(len(scores), maxLen), storage.NoExpiry
 	}
 	before := z.MemoryUsage()
+	// The members changed, with their new scores, for the log.
 	var changed [][]byte
+	logged := db.Logged()
 	added, updated, processed := 0, 0, 0
 	var score float64
 	for j, s := range scores {
@@ -258,7 +260,7 @@ options:
 		if !nop {
 			processed++
 		}
-		if a || u {
+		if (a || u) && logged {
 			changed = append(changed, m, object.ZScoreBytes(score))
 		}
 	}
