@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/object"
 )
@@ -278,4 +279,34 @@ func TestZSetModelCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestZSetKeyspace checks the keyspace commands on sorted sets: TYPE,
+// OBJECT ENCODING, COPY (a copy independent of its source), RENAME, the
+// expiry commands and expiry itself, DEL.
+func TestZSetKeyspace(t *testing.T) {
+	h := newHarness(t, 3)
+	h.check([]step{
+		{[]string{"zadd", "z", "1", "a", "2", "b"}, strInt(2)},
+		{[]string{"type", "z"}, "+zset\r\n"},
+		{[]string{"object", "encoding", "z"}, strBulk("listpack")},
+		{[]string{"copy", "z", "z2"}, strInt(1)},
+		{[]string{"zadd", "z2", "3", "c"}, strInt(1)},
+		{[]string{"zcard", "z"}, strInt(2)},
+		{[]string{"zcard", "z2"}, strInt(3)},
+		{[]string{"rename", "z2", "z3"}, "+OK\r\n"},
+		{[]string{"exists", "z2"}, strInt(0)},
+		{[]string{"zrange", "z3", "0", "-1", "withscores"}, strArr(strBulk("a"), strBulk("1"), strBulk("b"), strBulk("2"), strBulk("c"), strBulk("3"))},
+		{[]string{"pexpire", "z3", "100"}, strInt(1)},
+		{[]string{"zadd", "z3", "4", "d"}, strInt(1)},
+		{[]string{"pttl", "z3"}, strInt(100)},
+	})
+	h.advance(time.Second)
+	h.check([]step{
+		{[]string{"zcard", "z3"}, strInt(0)},
+		{[]string{"exists", "z3"}, strInt(0)},
+		{[]string{"randomkey"}, strBulk("z")},
+		{[]string{"del", "z"}, strInt(1)},
+		{[]string{"zscore", "z", "a"}, nullBulk},
+	})
 }

@@ -192,8 +192,9 @@ func (z *ZSet) Convert() {
 }
 
 // Compact turns a tree back into a listpack when it fits the zset limits,
-// as Redis's zsetConvertToListpackIfNeeded does for the results of
-// ZUNIONSTORE, ZRANGESTORE and the like.
+// as Redis's zsetConvertToListpackIfNeeded does. (The commands that store
+// a result, ZUNIONSTORE and the like, build it in its final encoding from
+// the start with NewZSetFor instead.)
 func (z *ZSet) Compact() {
 	if z.t == nil {
 		return

@@ -313,3 +313,34 @@ func TestZSetMemoryUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestZtreeWideIds checks a tree whose index keeps no hash bits, as it
+// does past 16M members, and the empty member.
+func TestZtreeWideIds(t *testing.T) {
+	withLimits(t, Limits{})
+	seed := seedOf(t)
+	r := rand.New(rand.NewPCG(seed, 4))
+	z := NewZSet()
+	z.Set([]byte(""), 1)
+	m := zmodel{"": 1}
+	z.t.idBits = 32
+	z.t.rebuild(len(z.t.index))
+	for op := range 3000 {
+		member := fmt.Sprint("m", r.IntN(500))
+		if r.IntN(3) == 0 {
+			z.Remove([]byte(member))
+			delete(m, member)
+		} else {
+			s := float64(r.IntN(50))
+			z.Set([]byte(member), s)
+			m[member] = s
+		}
+		if op%500 == 0 {
+			zcheck(t, fmt.Sprintf("seed %d op %d", seed, op), z, m, r)
+		}
+	}
+	zcheck(t, fmt.Sprintf("seed %d end", seed), z, m, r)
+	if s, ok := z.Score(nil); !ok || s != 1 {
+		t.Fatalf("the empty member: got %v %v, want 1 true", s, ok)
+	}
+}

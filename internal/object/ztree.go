@@ -2,6 +2,7 @@ package object
 
 import (
 	"hash/maphash"
+	"math"
 	"sort"
 )
 
@@ -43,17 +44,19 @@ func (nd *znode) leaf() bool { return nd.kids == nil }
 // ztree is the encoding of a sorted set past the listpack limits, in three
 // parts: slots, a dense array holding each member (its bytes allocated
 // once) and its score, numbered by id, with removed ids reused; an index,
-// an open-addressing hash table of ids by member; and a B+tree of (score,
+// an open-addressing hash table of ids by member (4 bytes a position, 8
+// bits of them the top of the member's hash); and a B+tree of (score,
 // id) entries ordered by (score, member) whose nodes count their entries
 // (an order-statistics tree). Scores sit in the tree's leaves beside the
 // ids, so that ordering entries reads a slot only between equal scores.
-// About 70 bytes per member of 16 bytes, where Redis's skiplist and
+// About 65 bytes per member of 16 bytes, where Redis's skiplist and
 // dictionary take about 110.
 type ztree struct {
 	root    *znode
 	slots   []zentry
-	free    []uint32 // ids of empty slots
-	index   []uint64 // per slot: id+1 in the low 32 bits (0: empty), the hash's high 32 bits above
+	free    []uint32 // ids of free slots, whose score is NaN
+	index   []uint32 // per position: id+1 in the low idBits (0: empty), the top bits of the member's hash above
+	idBits  uint8    // 24, or 32 (no hash bits) once ids outgrow 24 bits
 	members int      // how many
 	leaves  int      // leaf nodes, each zleafBytes
 	inner   int      // inner nodes, each zinnerBytes
@@ -70,7 +73,8 @@ func newZtree(hint int) *ztree {
 	for size*3/4 < hint {
 		size *= 2
 	}
-	t.index = make([]uint64, size)
+	t.index = make([]uint32, size)
+	t.idBits = 24
 	return t
 }
 
@@ -86,21 +90,38 @@ func (t *ztree) len() int { return t.members }
 
 func (t *ztree) memory() int64 {
 	return 96 + int64(t.leaves)*zleafBytes + int64(t.inner)*zinnerBytes +
-		int64(cap(t.slots))*24 + int64(cap(t.free))*4 + int64(len(t.index))*8 + t.bytes
+		int64(cap(t.slots))*24 + int64(cap(t.free))*4 + int64(len(t.index))*4 + t.bytes
+}
+
+// tag returns the bits of hash h an index position keeps beside an id.
+func (t *ztree) tag(h uint64) uint32 {
+	if t.idBits == 32 {
+		return 0
+	}
+	return uint32(h >> 56)
+}
+
+// idAt returns the id at index position i, which is not empty.
+func (t *ztree) idAt(i int) uint32 {
+	v := t.index[i]
+	if t.idBits < 32 {
+		v &= 1<<t.idBits - 1
+	}
+	return v - 1
 }
 
 // lookup returns the index position of member and whether it is there;
 // when absent, the position is the empty one where it would go.
 func (t *ztree) lookup(member []byte) (pos int, found bool) {
 	h := maphash.Bytes(zseed, member)
-	tag := h >> 32
+	tag := t.tag(h)
 	mask := uint64(len(t.index) - 1)
-	for i := tag & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		v := t.index[i]
 		if v == 0 {
 			return int(i), false
 		}
-		if v>>32 == tag && t.slots[uint32(v)-1].member == string(member) {
+		if uint64(v)>>t.idBits == uint64(tag) && t.slots[t.idAt(int(i))].member == string(member) {
 			return int(i), true
 		}
 	}
@@ -112,23 +133,23 @@ func (t *ztree) score(member []byte) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return t.slots[uint32(t.index[pos])-1].score, true
+	return t.slots[t.idAt(pos)].score, true
 }
 
-// grow doubles the index.
-func (t *ztree) grow() {
-	old := t.index
-	t.index = make([]uint64, 2*len(old))
-	mask := uint64(len(t.index) - 1)
-	for _, v := range old {
-		if v == 0 {
-			continue
+// rebuild makes an index of size positions holding every member.
+func (t *ztree) rebuild(size int) {
+	t.index = make([]uint32, size)
+	mask := uint64(size - 1)
+	for id := range t.slots {
+		if math.IsNaN(t.slots[id].score) {
+			continue // a free slot
 		}
-		i := (v >> 32) & mask
+		h := maphash.String(zseed, t.slots[id].member)
+		i := h & mask
 		for t.index[i] != 0 {
 			i = (i + 1) & mask
 		}
-		t.index[i] = v
+		t.index[i] = uint32(id+1) | t.tag(h)<<t.idBits
 	}
 }
 
@@ -137,7 +158,7 @@ func (t *ztree) grow() {
 func (t *ztree) unindex(i int) {
 	mask := len(t.index) - 1
 	for j := (i + 1) & mask; t.index[j] != 0; j = (j + 1) & mask {
-		home := int(t.index[j]>>32) & mask
+		home := int(maphash.String(zseed, t.slots[t.idAt(j)].member)) & mask
 		// The entry at j may move to i if i lies between its home and j.
 		if (j-home)&mask >= (j-i)&mask {
 			t.index[i] = t.index[j]
@@ -429,7 +450,7 @@ func (t *ztree) descend(nd *znode, from int, fn func(e *zentry) bool) bool {
 func (t *ztree) set(member []byte, score float64) bool {
 	pos, ok := t.lookup(member)
 	if ok {
-		id := uint32(t.index[pos]) - 1
+		id := t.idAt(pos)
 		s := &t.slots[id]
 		if s.score == score {
 			return false
@@ -446,13 +467,6 @@ func (t *ztree) set(member []byte, score float64) bool {
 // add adds member, absent, with the score; pos is where lookup said it
 // goes in the index, or -1 to look again.
 func (t *ztree) add(member string, score float64, pos int) {
-	if (t.members+1)*4 > len(t.index)*3 {
-		t.grow()
-		pos = -1
-	}
-	if pos < 0 {
-		pos, _ = t.lookup(bytesOf(member))
-	}
 	var id uint32
 	if n := len(t.free); n > 0 {
 		id = t.free[n-1]
@@ -462,7 +476,20 @@ func (t *ztree) add(member string, score float64, pos int) {
 		id = uint32(len(t.slots))
 		t.slots = append(t.slots, zentry{score, member})
 	}
-	t.index[pos] = uint64(id+1) | maphash.String(zseed, member)>>32<<32
+	switch {
+	case t.idBits < 32 && id+1 >= 1<<t.idBits:
+		// Past 16M members: ids take the whole position.
+		t.idBits = 32
+		t.rebuild(len(t.index))
+		pos = -1
+	case (t.members+1)*4 > len(t.index)*3:
+		t.rebuild(2 * len(t.index))
+		pos = -1
+	}
+	if pos < 0 {
+		pos, _ = t.lookup(bytesOf(member))
+	}
+	t.index[pos] = uint32(id+1) | t.tag(maphash.String(zseed, member))<<t.idBits
 	t.members++
 	t.bytes += allocBytes(len(member))
 	t.insert(id)
@@ -474,11 +501,11 @@ func (t *ztree) remove(member []byte) bool {
 	if !ok {
 		return false
 	}
-	id := uint32(t.index[pos]) - 1
+	id := t.idAt(pos)
 	t.delete(&t.slots[id])
 	t.unindex(pos)
 	t.bytes -= allocBytes(len(member))
-	t.slots[id] = zentry{}
+	t.slots[id] = zentry{score: math.NaN()} // free, as no member's score is NaN
 	t.free = append(t.free, id)
 	t.members--
 	if t.members == 0 {
