@@ -56,8 +56,8 @@ func zcheck(t *testing.T, where string, z *ZSet, m zmodel, r *rand.Rand) {
 					t.Fatalf("%s: leaf of %d entries counts %d, capacity %d", where, len(nd.ids), nd.n, cap(nd.ids))
 				}
 				for i, id := range nd.ids {
-					if z.t.slots[id].score != nd.scores[i] {
-						t.Fatalf("%s: leaf entry %d scores %v, its slot %v", where, i, nd.scores[i], z.t.slots[id].score)
+					if z.t.slot(id).score != nd.scores[i] {
+						t.Fatalf("%s: leaf entry %d scores %v, its slot %v", where, i, nd.scores[i], z.t.slot(id).score)
 					}
 				}
 				return 1, 0, nd.n
@@ -84,8 +84,8 @@ func zcheck(t *testing.T, where string, z *ZSet, m zmodel, r *rand.Rand) {
 				indexed++
 			}
 		}
-		if indexed != z.t.members || len(z.t.slots)-len(z.t.free) != z.t.members {
-			t.Fatalf("%s: %d members, %d indexed, %d slots of which %d free", where, z.t.members, indexed, len(z.t.slots), len(z.t.free))
+		if indexed != z.t.members || z.t.nslots-len(z.t.free) != z.t.members {
+			t.Fatalf("%s: %d members, %d indexed, %d slots of which %d free", where, z.t.members, indexed, z.t.nslots, len(z.t.free))
 		}
 	}
 	if len(want) == 0 {

@@ -42,8 +42,11 @@ type znode struct {
 func (nd *znode) leaf() bool { return nd.kids == nil }
 
 // ztree is the encoding of a sorted set past the listpack limits, in three
-// parts: slots, a dense array holding each member (its bytes allocated
-// once) and its score, numbered by id, with removed ids reused; an index,
+// parts: slots, holding each member (its bytes allocated once) and its
+// score, numbered by id, in pages of zPage that are never moved (an array
+// grown by copying would leave copies behind for the collector, a large
+// part of what a growing set costs in resident memory), with removed ids
+// reused; an index,
 // an open-addressing hash table of ids by member (4 bytes a position, 8
 // bits of them the top of the member's hash); and a B+tree of (score,
 // id) entries ordered by (score, member) whose nodes count their entries
@@ -53,14 +56,15 @@ func (nd *znode) leaf() bool { return nd.kids == nil }
 // dictionary take about 110.
 type ztree struct {
 	root    *znode
-	slots   []zentry
-	free    []uint32 // ids of free slots, whose score is NaN
-	index   []uint32 // per position: id+1 in the low idBits (0: empty), the top bits of the member's hash above
-	idBits  uint8    // 24, or 32 (no hash bits) once ids outgrow 24 bits
-	members int      // how many
-	leaves  int      // leaf nodes, each zleafBytes
-	inner   int      // inner nodes, each zinnerBytes
-	bytes   int64    // members' bytes, at their allocation size
+	pages   [][]zentry // the slots, zPage a page
+	nslots  int        // slots used or free
+	free    []uint32   // ids of free slots, whose score is NaN
+	index   []uint32   // per position: id+1 in the low idBits (0: empty), the top bits of the member's hash above
+	idBits  uint8      // 24, or 32 (no hash bits) once ids outgrow 24 bits
+	members int        // how many
+	leaves  int        // leaf nodes, each zleafBytes
+	inner   int        // inner nodes, each zinnerBytes
+	bytes   int64      // members' bytes, at their allocation size
 }
 
 // zseed keys the hashes of every ztree's index: the index's order is never
@@ -68,7 +72,7 @@ type ztree struct {
 var zseed = maphash.MakeSeed()
 
 func newZtree(hint int) *ztree {
-	t := &ztree{root: newLeaf(), leaves: 1, slots: make([]zentry, 0, hint)}
+	t := &ztree{root: newLeaf(), leaves: 1}
 	size := 8
 	for size*3/4 < hint {
 		size *= 2
@@ -90,8 +94,14 @@ func (t *ztree) len() int { return t.members }
 
 func (t *ztree) memory() int64 {
 	return 96 + int64(t.leaves)*zleafBytes + int64(t.inner)*zinnerBytes +
-		int64(cap(t.slots))*24 + int64(cap(t.free))*4 + int64(len(t.index))*4 + t.bytes
+		int64(len(t.pages))*(24+zPage*24) + int64(cap(t.pages))*24 + int64(cap(t.free))*4 + int64(len(t.index))*4 + t.bytes
 }
+
+// zPage is the number of slots in a page.
+const zPage = 1024
+
+// slot returns the slot of id.
+func (t *ztree) slot(id uint32) *zentry { return &t.pages[id/zPage][id%zPage] }
 
 // tag returns the bits of hash h an index position keeps beside an id.
 func (t *ztree) tag(h uint64) uint32 {
@@ -121,7 +131,7 @@ func (t *ztree) lookup(member []byte) (pos int, found bool) {
 		if v == 0 {
 			return int(i), false
 		}
-		if uint64(v)>>t.idBits == uint64(tag) && t.slots[t.idAt(int(i))].member == string(member) {
+		if uint64(v)>>t.idBits == uint64(tag) && t.slot(t.idAt(int(i))).member == string(member) {
 			return int(i), true
 		}
 	}
@@ -133,18 +143,19 @@ func (t *ztree) score(member []byte) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return t.slots[t.idAt(pos)].score, true
+	return t.slot(t.idAt(pos)).score, true
 }
 
 // rebuild makes an index of size positions holding every member.
 func (t *ztree) rebuild(size int) {
 	t.index = make([]uint32, size)
 	mask := uint64(size - 1)
-	for id := range t.slots {
-		if math.IsNaN(t.slots[id].score) {
+	for id := range t.nslots {
+		sl := t.slot(uint32(id))
+		if math.IsNaN(sl.score) {
 			continue // a free slot
 		}
-		h := maphash.String(zseed, t.slots[id].member)
+		h := maphash.String(zseed, sl.member)
 		i := h & mask
 		for t.index[i] != 0 {
 			i = (i + 1) & mask
@@ -158,7 +169,7 @@ func (t *ztree) rebuild(size int) {
 func (t *ztree) unindex(i int) {
 	mask := len(t.index) - 1
 	for j := (i + 1) & mask; t.index[j] != 0; j = (j + 1) & mask {
-		home := int(maphash.String(zseed, t.slots[t.idAt(j)].member)) & mask
+		home := int(maphash.String(zseed, t.slot(t.idAt(j)).member)) & mask
 		// The entry at j may move to i if i lies between its home and j.
 		if (j-home)&mask >= (j-i)&mask {
 			t.index[i] = t.index[j]
@@ -170,12 +181,12 @@ func (t *ztree) unindex(i int) {
 
 // less reports whether the entry (score, id) orders before e.
 func (t *ztree) less(score float64, id uint32, e *zentry) bool {
-	return score < e.score || score == e.score && t.slots[id].member < e.member
+	return score < e.score || score == e.score && t.slot(id).member < e.member
 }
 
 // after reports whether e orders before the entry (score, id).
 func (t *ztree) after(e *zentry, score float64, id uint32) bool {
-	return e.score < score || e.score == score && e.member < t.slots[id].member
+	return e.score < score || e.score == score && e.member < t.slot(id).member
 }
 
 // keyLess reports whether a orders before b.
@@ -191,7 +202,7 @@ func childFor(nd *znode, e *zentry) int {
 
 // insert adds the entry of slot id, whose member is not in the tree.
 func (t *ztree) insert(id uint32) {
-	e := t.slots[id]
+	e := *t.slot(id)
 	if right, sep := t.insertAt(t.root, &e, id); right != nil {
 		root := newInner()
 		t.inner++
@@ -242,7 +253,7 @@ func (t *ztree) insertAt(nd *znode, e *zentry, id uint32) (*znode, zentry) {
 			leafInsert(right, i-mid, e.score, id)
 		}
 		nd.n, right.n = len(nd.ids), len(right.ids)
-		return right, t.slots[right.ids[0]]
+		return right, *t.slot(right.ids[0])
 	}
 	i := childFor(nd, e)
 	right, sep := t.insertAt(nd.kids[i], e, id)
@@ -375,7 +386,7 @@ func (t *ztree) at(i int) *zentry {
 			i -= k.n
 		}
 	}
-	return &t.slots[nd.ids[i]]
+	return t.slot(nd.ids[i])
 }
 
 // count returns the number of entries for which pred is false; pred must
@@ -391,7 +402,7 @@ func (t *ztree) count(pred func(e *zentry) bool) int {
 		}
 		nd = nd.kids[i]
 	}
-	return r + sort.Search(len(nd.ids), func(i int) bool { return pred(&t.slots[nd.ids[i]]) })
+	return r + sort.Search(len(nd.ids), func(i int) bool { return pred(t.slot(nd.ids[i])) })
 }
 
 // ascend calls fn with the entries from rank from on, in order, until fn
@@ -399,7 +410,7 @@ func (t *ztree) count(pred func(e *zentry) bool) int {
 func (t *ztree) ascend(nd *znode, from int, fn func(e *zentry) bool) bool {
 	if nd.leaf() {
 		for i := from; i < len(nd.ids); i++ {
-			if !fn(&t.slots[nd.ids[i]]) {
+			if !fn(t.slot(nd.ids[i])) {
 				return false
 			}
 		}
@@ -423,7 +434,7 @@ func (t *ztree) ascend(nd *znode, from int, fn func(e *zentry) bool) bool {
 func (t *ztree) descend(nd *znode, from int, fn func(e *zentry) bool) bool {
 	if nd.leaf() {
 		for i := min(from, len(nd.ids)-1); i >= 0; i-- {
-			if !fn(&t.slots[nd.ids[i]]) {
+			if !fn(t.slot(nd.ids[i])) {
 				return false
 			}
 		}
@@ -451,7 +462,7 @@ func (t *ztree) set(member []byte, score float64) bool {
 	pos, ok := t.lookup(member)
 	if ok {
 		id := t.idAt(pos)
-		s := &t.slots[id]
+		s := t.slot(id)
 		if s.score == score {
 			return false
 		}
@@ -471,11 +482,14 @@ func (t *ztree) add(member string, score float64, pos int) {
 	if n := len(t.free); n > 0 {
 		id = t.free[n-1]
 		t.free = t.free[:n-1]
-		t.slots[id] = zentry{score, member}
 	} else {
-		id = uint32(len(t.slots))
-		t.slots = append(t.slots, zentry{score, member})
+		id = uint32(t.nslots)
+		if t.nslots%zPage == 0 {
+			t.pages = append(t.pages, make([]zentry, zPage))
+		}
+		t.nslots++
 	}
+	*t.slot(id) = zentry{score, member}
 	switch {
 	case t.idBits < 32 && id+1 >= 1<<t.idBits:
 		// Past 16M members: ids take the whole position.
@@ -502,15 +516,15 @@ func (t *ztree) remove(member []byte) bool {
 		return false
 	}
 	id := t.idAt(pos)
-	t.delete(&t.slots[id])
+	t.delete(t.slot(id))
 	t.unindex(pos)
 	t.bytes -= allocBytes(len(member))
-	t.slots[id] = zentry{score: math.NaN()} // free, as no member's score is NaN
+	*t.slot(id) = zentry{score: math.NaN()} // free, as no member's score is NaN
 	t.free = append(t.free, id)
 	t.members--
 	if t.members == 0 {
 		// An emptied tree lets its slots go.
-		t.slots, t.free = t.slots[:0], t.free[:0]
+		t.pages, t.nslots, t.free = nil, 0, nil
 	}
 	return true
 }
