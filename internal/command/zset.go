@@ -895,6 +895,10 @@ func zmpopCommand(c *Ctx, args [][]byte) {
 		c.W.AppendError("ERR numkeys should be greater than 0")
 		return
 	}
+	if numkeys >= int64(len(args))-2 {
+		c.W.AppendError(strErrSyntax)
+		return
+	}
 	where := 2 + numkeys
 	if where >= int64(len(args)) {
 		c.W.AppendError(strErrSyntax)

@@ -310,3 +310,39 @@ func TestZSetKeyspace(t *testing.T) {
 		{[]string{"zscore", "z", "a"}, nullBulk},
 	})
 }
+
+// TestZSetNoPanic runs every sorted set command with random arguments,
+// options in random places and extreme numbers included, on both
+// encodings: each must reply, never panic.
+func TestZSetNoPanic(t *testing.T) {
+	seed := uint64(rand.Int64())
+	r := rand.New(rand.NewPCG(seed, 7))
+	words := []string{"z", "y", "s", "str", "0", "1", "-1", "2", "3", "-3", "100", "9223372036854775807", "-9223372036854775808",
+		"inf", "-inf", "(1", "(", "[a", "(b", "-", "+", "nan", "1.5", "x", "", "withscores", "withscore", "limit", "byscore",
+		"bylex", "rev", "weights", "aggregate", "sum", "min", "max", "count", "match", "*", "nx", "xx", "gt", "lt", "ch", "incr", "noscores"}
+	for _, enc := range []int64{128, 2} {
+		zsetLimits(t, enc, 64)
+		h := newHarness(t, 3)
+		h.do("zadd", "z", "1", "a", "2", "b", "3", "c")
+		h.do("zadd", "y", "1", "b", "-inf", "d")
+		h.do("sadd", "s", "a", "q")
+		h.do("set", "str", "v")
+		for i := range 20000 {
+			spec := zsetCommands[r.IntN(len(zsetCommands))]
+			args := []string{spec.Name}
+			for range r.IntN(9) {
+				args = append(args, words[r.IntN(len(words))])
+			}
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("seed %d command %d %q: panic %v", seed, i, args, p)
+					}
+				}()
+				if got := h.do(args...); got == "" {
+					t.Fatalf("seed %d command %d %q: no reply", seed, i, args)
+				}
+			}()
+		}
+	}
+}
