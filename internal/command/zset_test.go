@@ -50,7 +50,8 @@ func TestZSetRedis72(t *testing.T) {
 			h.check([]step{
 				{[]string{"zadd", "z", "1.1", "a", "-0", "z0", "1e-320", "tiny", "1e17", "big", "0.1", "tenth"}, strInt(5)},
 				{[]string{"zscore", "z", "a"}, strBulk("1.1")},
-				{[]string{"zscore", "z", "z0"}, strBulk("-0")},
+				// A listpack keeps no -0, as in Redis; a skiplist does.
+				{[]string{"zscore", "z", "z0"}, strBulk(map[int64]string{128: "0", 0: "-0"}[enc])},
 				{[]string{"zscore", "z", "tiny"}, strBulk("1e-320")},
 				{[]string{"zscore", "z", "big"}, strBulk("1e+17")},
 				{[]string{"zincrby", "z", "0.2", "tenth"}, strBulk("0.30000000000000004")},

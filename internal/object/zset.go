@@ -142,6 +142,11 @@ func (z *ZSet) Set(member []byte, score float64) bool {
 			return z.t.set(member, score)
 		}
 	}
+	if score == 0 {
+		// A listpack keeps no -0: Redis writes a score as text there and
+		// reads "-0" back as the integer 0.
+		score = 0
+	}
 	// The offset of the first entry after (score, member).
 	at := 0
 	for b := z.lp; len(b) > 0; {
@@ -209,7 +214,7 @@ func (z *ZSet) Compact() {
 			return false
 		}
 		b = lpAppend(b, bytesOf(e.member))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.score))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.score+0)) // -0 + 0 is 0
 		return true
 	})
 	if ok {
