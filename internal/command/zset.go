@@ -1023,8 +1023,8 @@ func zrandmemberCommand(c *Ctx, args [][]byte) {
 
 // zscanCommand implements ZSCAN key cursor [MATCH pattern] [COUNT count]
 // [NOSCORES]: members and their scores as strings, a listpack whole in
-// one call, a larger sorted set from its last rank down (see
-// scanPositions).
+// one call, a larger sorted set in the hash order of its index with
+// Redis's cursor (see object.ZSet.Scan).
 func zscanCommand(c *Ctx, args [][]byte) {
 	// NOSCORES (Redis 7.4) stands alone among the options, which
 	// otherwise come in pairs: take it out before they are parsed.
@@ -1047,17 +1047,13 @@ func zscanCommand(c *Ctx, args [][]byte) {
 	var out [][]byte
 	var next uint64
 	if z != nil {
-		var from, to int
-		from, to, next = scanPositions(z.Len(), z.Encoding() == object.EncListpack, cursor, count)
-		z.Ascend(from, func(m []byte, s float64) bool {
+		next = z.Scan(cursor, count, func(m []byte, s float64) {
 			if pattern == nil || glob.Match(pattern, m) {
 				out = append(out, bytes.Clone(m))
 				if !noScores {
 					out = append(out, resp.AppendDoubleText(nil, s))
 				}
 			}
-			from++
-			return from < to
 		})
 	}
 	var buf [20]byte

@@ -61,8 +61,13 @@ func TestZSetRedis72(t *testing.T) {
 				{[]string{"zrank", "missing", "a", "withscore"}, "*-1\r\n"},
 				{[]string{"zrank", "z", "a", "withscores"}, "-ERR syntax error\r\n"},
 				{[]string{"zrank", "z", "a", "withscore", "x"}, "-ERR syntax error\r\n"},
-				{[]string{"zscan", "z", "0", "match", "t*", "noscores"}, strArr(strBulk("0"), strArr(strBulk("tiny"), strBulk("tenth")))},
 			})
+			// A skiplist is scanned in hash order: compare the members.
+			got := h.do("zscan", "z", "0", "match", "t*", "noscores")
+			one, other := strArr(strBulk("0"), strArr(strBulk("tiny"), strBulk("tenth"))), strArr(strBulk("0"), strArr(strBulk("tenth"), strBulk("tiny")))
+			if got != one && (enc == 128 || got != other) {
+				t.Errorf("zscan match t* noscores: got %q, want %q", got, one)
+			}
 			h.proto(3)
 			h.check([]step{
 				{[]string{"zscore", "z", "a"}, ",1.1\r\n"},

@@ -327,6 +327,22 @@ func (z *ZSet) Descend(from int, fn func(member []byte, score float64) bool) {
 	}
 }
 
+// Scan calls fn with members and their scores for one call of ZSCAN from
+// cursor, returning the cursor to go on from, 0 when done: a listpack
+// whole, in order, as Redis returns it; a tree in the hash order of its
+// index, about count members a call, Redis's reverse-binary cursor over
+// buckets, so that a member present for a whole iteration is returned at
+// least once whatever else is added or removed meanwhile. The order, and
+// so the cursors, are those of this process only. fn must not change the
+// set.
+func (z *ZSet) Scan(cursor uint64, count int, fn func(member []byte, score float64)) uint64 {
+	if z.t == nil {
+		z.Range(func(m []byte, s float64) bool { fn(m, s); return true })
+		return 0
+	}
+	return z.t.scan(cursor, count, func(e *zentry) { fn(bytesOf(e.member), e.score) })
+}
+
 // Range calls fn with every member in order until fn returns false.
 func (z *ZSet) Range(fn func(member []byte, score float64) bool) { z.Ascend(0, fn) }
 

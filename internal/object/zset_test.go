@@ -344,3 +344,60 @@ func TestZtreeWideIds(t *testing.T) {
 		t.Fatalf("the empty member: got %v %v, want 1 true", s, ok)
 	}
 }
+
+// TestZSetScan checks that a scan of a tree returns every member present
+// for the whole iteration while members are added (growing the index
+// several times) and removed between calls, and that a listpack is
+// returned whole.
+func TestZSetScan(t *testing.T) {
+	withLimits(t, DefaultLimits())
+	seed := seedOf(t)
+	r := rand.New(rand.NewPCG(seed, 5))
+	z := NewZSetFor(1000, 10)
+	stable := map[string]bool{}
+	for i := range 1000 {
+		m := fmt.Sprint("stable:", i)
+		z.Set([]byte(m), float64(r.IntN(100)))
+		stable[m] = true
+	}
+	for i := range 500 {
+		z.Set([]byte(fmt.Sprint("gone:", i)), 1)
+	}
+	seen := map[string]bool{}
+	cursor, calls, added, removed := uint64(0), 0, 0, 0
+	for {
+		cursor = z.Scan(cursor, 20, func(m []byte, _ float64) { seen[string(m)] = true })
+		calls++
+		if cursor == 0 {
+			break
+		}
+		for range 40 {
+			z.Set([]byte(fmt.Sprint("new:", added)), float64(r.IntN(100)))
+			added++
+		}
+		if removed < 500 {
+			for range 5 {
+				z.Remove([]byte(fmt.Sprint("gone:", removed)))
+				removed++
+			}
+		}
+		if calls > 100000 {
+			t.Fatalf("seed %d: no end after %d calls", seed, calls)
+		}
+	}
+	for m := range stable {
+		if !seen[m] {
+			t.Fatalf("seed %d: %s, present throughout, not returned (%d calls, %d added)", seed, m, calls, added)
+		}
+	}
+	if added < 2000 {
+		t.Fatalf("seed %d: only %d members added during the scan, want the index to grow", seed, added)
+	}
+	lp := NewZSet()
+	lp.Set([]byte("b"), 2)
+	lp.Set([]byte("a"), 1)
+	var got []string
+	if next := lp.Scan(7, 1, func(m []byte, _ float64) { got = append(got, string(m)) }); next != 0 || !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("listpack scan: got %v, next %d", got, next)
+	}
+}

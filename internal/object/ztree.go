@@ -3,6 +3,7 @@ package object
 import (
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"sort"
 )
 
@@ -536,4 +537,33 @@ func (t *ztree) clone() *ztree {
 		return true
 	})
 	return c
+}
+
+// scan calls fn with the members of the index's home positions from
+// cursor on, in Redis's reverse-binary order of buckets, until it has
+// called fn count times or visited 10·count positions, and returns the
+// cursor to go on from, 0 at the end. The members whose home is a
+// position lie in the run of filled positions that starts there, whatever
+// was inserted or removed since, so each position stands for a bucket as
+// in Redis's dictScan, and a member present for a whole iteration is
+// visited at least once, even across a growth of the index.
+func (t *ztree) scan(cursor uint64, count int, fn func(e *zentry)) uint64 {
+	mask := uint64(len(t.index) - 1)
+	called := 0
+	for range 10 * count {
+		b := cursor & mask
+		for i := b; t.index[i] != 0; i = (i + 1) & mask {
+			e := t.slot(t.idAt(int(i)))
+			if maphash.String(zseed, e.member)&mask == b {
+				fn(e)
+				called++
+			}
+		}
+		cursor |= ^mask
+		cursor = bits.Reverse64(bits.Reverse64(cursor) + 1)
+		if cursor == 0 || called >= count {
+			break
+		}
+	}
+	return cursor
 }
