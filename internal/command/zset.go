@@ -521,7 +521,6 @@ type zrangeSpec struct {
 	start, stop     int64 // by rank
 	scores          scoreRange
 	lex             lexRange
-	store           bool
 }
 
 // parseZrange parses the arguments of ZRANGE and its older forms from
@@ -529,7 +528,7 @@ type zrangeSpec struct {
 // rev are preset for the older forms (preset), which then refuse the
 // options that would set them again.
 func parseZrange(c *Ctx, args [][]byte, first, by int, rev, preset, store bool) (sp zrangeSpec, ok bool) {
-	sp = zrangeSpec{by: -1, limit: -1, store: store}
+	sp = zrangeSpec{by: -1, limit: -1}
 	if preset {
 		sp.by, sp.rev = by, rev
 	}
