@@ -352,3 +352,22 @@ func TestZSetNoPanic(t *testing.T) {
 		}
 	}
 }
+
+// TestZSetUnionOrder checks two cases found by replaying random commands
+// on redis-server beside this server (replies recorded from Redis): ZUNION
+// sums the sources from the smallest up, which decides a sum of opposite
+// infinities and a finite score, and a result only replied keeps -0 where
+// a stored one, a listpack, does not.
+func TestZSetUnionOrder(t *testing.T) {
+	newHarness(t, 3).check([]step{
+		{[]string{"zadd", "big", "7", "m", "1", "x", "2", "y"}, ":3\r\n"},
+		{[]string{"zadd", "i1", "inf", "m"}, ":1\r\n"},
+		{[]string{"zadd", "i2", "-inf", "m"}, ":1\r\n"},
+		{[]string{"zunion", "3", "big", "i1", "i2", "withscores"}, "*6\r\n$1\r\nx\r\n$1\r\n1\r\n$1\r\ny\r\n$1\r\n2\r\n$1\r\nm\r\n$1\r\n7\r\n"},
+		{[]string{"zadd", "a", "-1", "m"}, ":1\r\n"},
+		{[]string{"zunion", "1", "a", "weights", "0", "withscores"}, "*2\r\n$1\r\nm\r\n$2\r\n-0\r\n"},
+		{[]string{"zunionstore", "d", "1", "a", "weights", "0"}, ":1\r\n"},
+		{[]string{"zrange", "d", "0", "-1", "withscores"}, "*2\r\n$1\r\nm\r\n$1\r\n0\r\n"},
+		{[]string{"zinter", "1", "a", "weights", "0", "withscores"}, "*2\r\n$1\r\nm\r\n$2\r\n-0\r\n"},
+	})
+}

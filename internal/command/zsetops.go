@@ -185,15 +185,16 @@ func zsetOp(c *Ctx, args [][]byte, store bool, op int, name string) {
 			return
 		}
 	}
-	var out *object.ZSet
+	var acc map[string]float64
 	switch op {
 	case zopUnion:
-		out = zunion(srcs, aggr)
+		acc = zunion(srcs, aggr)
 	case zopInter:
-		out = zinter(srcs, aggr, 0, nil)
+		acc = zinter(srcs, aggr, 0, nil)
 	default:
-		out = zdiff(srcs)
+		acc = zdiff(srcs)
 	}
+	out := zsetOf(acc, store)
 	if store {
 		storeZSet(c, args[1], out)
 		return
@@ -213,9 +214,11 @@ func zsetOp(c *Ctx, args [][]byte, store bool, op int, name string) {
 	})
 }
 
-// zsetOf builds a sorted set of the members and scores of m, in the
-// encoding Redis's results end in: a listpack when it fits the limits.
-func zsetOf(m map[string]float64) *object.ZSet {
+// zsetOf builds a sorted set of the members and scores of m, nil when
+// empty. A result to store takes the encoding Redis's stored results end
+// in, a listpack when it fits the limits; one only replied stays a tree,
+// as Redis's does, which keeps a score of -0 that a listpack would not.
+func zsetOf(m map[string]float64, store bool) *object.ZSet {
 	if len(m) == 0 {
 		return nil
 	}
@@ -223,7 +226,10 @@ func zsetOf(m map[string]float64) *object.ZSet {
 	for k := range m {
 		maxLen = max(maxLen, len(k))
 	}
-	z := object.NewZSetFor(len(m), maxLen)
+	z := object.NewZSetEncoded(object.EncSkiplist)
+	if store {
+		z = object.NewZSetFor(len(m), maxLen)
+	}
 	for k, s := range m {
 		z.Set([]byte(k), s)
 	}
@@ -231,8 +237,10 @@ func zsetOf(m map[string]float64) *object.ZSet {
 }
 
 // zunion returns the union of srcs: each member's weighted scores
-// aggregated.
-func zunion(srcs []zsource, aggr int) *object.ZSet {
+// aggregated, the sources taken from the smallest up, as Redis takes them
+// (the order decides a sum of infinities and a finite score).
+func zunion(srcs []zsource, aggr int) map[string]float64 {
+	slices.SortStableFunc(srcs, func(a, b zsource) int { return a.len() - b.len() })
 	acc := map[string]float64{}
 	for i := range srcs {
 		w := srcs[i].weight
@@ -250,13 +258,13 @@ func zunion(srcs []zsource, aggr int) *object.ZSet {
 			return true
 		})
 	}
-	return zsetOf(acc)
+	return acc
 }
 
 // zinter returns the intersection of srcs, nil when one is missing,
 // walking the smallest as Redis does. With count set, it only counts the
 // members, up to limit when limit > 0, and returns nil.
-func zinter(srcs []zsource, aggr int, limit int, count *int) *object.ZSet {
+func zinter(srcs []zsource, aggr int, limit int, count *int) map[string]float64 {
 	for i := range srcs {
 		if srcs[i].missing() {
 			return nil
@@ -287,12 +295,12 @@ func zinter(srcs []zsource, aggr int, limit int, count *int) *object.ZSet {
 		acc[string(m)] = score
 		return true
 	})
-	return zsetOf(acc)
+	return acc
 }
 
 // zdiff returns the members of the first source that are in none of the
 // others, with their scores there.
-func zdiff(srcs []zsource) *object.ZSet {
+func zdiff(srcs []zsource) map[string]float64 {
 	acc := map[string]float64{}
 	srcs[0].each(func(m []byte, s float64) bool {
 		for i := range srcs[1:] {
@@ -303,7 +311,7 @@ func zdiff(srcs []zsource) *object.ZSet {
 		acc[string(m)] = s
 		return true
 	})
-	return zsetOf(acc)
+	return acc
 }
 
 // zintercardCommand implements ZINTERCARD numkeys key… [LIMIT limit] as
