@@ -156,6 +156,10 @@ func (g *Group) restore(data []byte) error {
 			return bad
 		}
 		object.AddElements(obj, elems)
+		if obj.Len() == 0 {
+			// Only a sorted set whose every score was bad gets here.
+			return bad
+		}
 		e.SetObject(k, obj, at)
 	}
 	g.keysCount.Store(int64(e.Len()))

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -165,6 +166,17 @@ func TestSnapshotCollections(t *testing.T) {
 	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "z0", "z1", "z2", "z3", "str"} {
 		if got, want := describe(g.db.Engine(), k), describe(src.Engine(), k); got != want {
 			t.Errorf("%s: got %s, want %s", k, got, want)
+		}
+	}
+	// A sorted set whose scores are not 8 bytes, or NaN, is refused.
+	for _, score := range [][]byte{object.ZScoreBytes(1.5), []byte("1.5"), object.ZScoreBytes(math.NaN())} {
+		data := []byte{snapshotVersion, 1, byte(storage.KindZSet), 1, 'z'}
+		data = binary.LittleEndian.AppendUint64(data, 0)
+		data = append(data, byte(slices.Index(snapshotEncodings, object.EncListpack)), 1, 1, 'm', byte(len(score)))
+		data = append(data, score...)
+		err := g.restore(data)
+		if ok := len(score) == 8 && !math.IsNaN(math.Float64frombits(binary.LittleEndian.Uint64(score))); (err == nil) != ok {
+			t.Errorf("a sorted set scored %q: restore gave %v", score, err)
 		}
 	}
 }
