@@ -65,3 +65,13 @@ func benchmarkZSetPopMin(b *testing.B, n int) {
 
 func BenchmarkZSetPopMin1k(b *testing.B)   { benchmarkZSetPopMin(b, 1000) }
 func BenchmarkZSetPopMin100k(b *testing.B) { benchmarkZSetPopMin(b, 100000) }
+
+// BenchmarkZSetClone1M clones a tree of 1M members, as a snapshot's
+// freeze of the keyspace does while it holds the shard.
+func BenchmarkZSetClone1M(b *testing.B) {
+	z, _ := benchZSet(b, 1000000)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = z.Clone()
+	}
+}

@@ -401,3 +401,41 @@ func TestZSetScan(t *testing.T) {
 		t.Fatalf("listpack scan: got %v, next %d", got, next)
 	}
 }
+
+// TestZSetCloneIndependent changes a clone of a tree and its original in
+// different ways and checks each against its own model.
+func TestZSetCloneIndependent(t *testing.T) {
+	withLimits(t, DefaultLimits())
+	seed := seedOf(t)
+	r := rand.New(rand.NewPCG(seed, 6))
+	z, m := NewZSetFor(1000, 10), zmodel{}
+	for i := range 5000 {
+		k := fmt.Sprint("m", i)
+		s := float64(r.IntN(300))
+		z.Set([]byte(k), s)
+		m[k] = s
+	}
+	c := z.Clone().(*ZSet)
+	cm := maps.Clone(m)
+	for range 4000 {
+		k := fmt.Sprint("m", r.IntN(6000))
+		if r.IntN(2) == 0 {
+			z.Remove([]byte(k))
+			delete(m, k)
+			s := float64(r.IntN(300))
+			c.Set([]byte(k), s)
+			cm[k] = s
+		} else {
+			c.Remove([]byte(k))
+			delete(cm, k)
+			s := float64(r.IntN(300))
+			z.Set([]byte(k), s)
+			m[k] = s
+		}
+	}
+	zcheck(t, fmt.Sprintf("seed %d original", seed), z, m, r)
+	zcheck(t, fmt.Sprintf("seed %d clone", seed), c, cm, r)
+	if z.MemoryUsage() <= 0 || c.MemoryUsage() <= 0 {
+		t.Fatal("no memory counted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 )
 
@@ -530,12 +531,36 @@ func (t *ztree) remove(member []byte) bool {
 	return true
 }
 
+// clone returns a deep copy made by copying each part as it is, in time
+// linear in the members with no hashing or comparing: a snapshot clones
+// every collection while it holds its shard. Members' strings are shared,
+// as they never change.
 func (t *ztree) clone() *ztree {
-	c := newZtree(t.len())
-	t.ascend(t.root, 0, func(e *zentry) bool {
-		c.add(e.member, e.score, -1) // strings are immutable: sharing is safe
-		return true
-	})
+	c := *t
+	c.pages = make([][]zentry, len(t.pages))
+	for i, p := range t.pages {
+		c.pages[i] = slices.Clone(p)
+	}
+	c.free = slices.Clone(t.free)
+	c.index = slices.Clone(t.index)
+	c.root = cloneNode(t.root)
+	return &c
+}
+
+// cloneNode returns a deep copy of nd and the nodes below it, each array
+// at its node's full capacity.
+func cloneNode(nd *znode) *znode {
+	c := &znode{n: nd.n}
+	if nd.leaf() {
+		c.scores = append(make([]float64, 0, zLeafMax), nd.scores...)
+		c.ids = append(make([]uint32, 0, zLeafMax), nd.ids...)
+		return c
+	}
+	c.kids = make([]*znode, len(nd.kids), zKidsMax)
+	for i, k := range nd.kids {
+		c.kids[i] = cloneNode(k)
+	}
+	c.keys = append(make([]zentry, 0, zKidsMax), nd.keys...)
 	return c
 }
 
