@@ -1,19 +1,22 @@
 //go:build ignore
 
-// Loadcoll fills a server that speaks the Redis protocol with hashes or
-// sets, pipelined over a few connections, and prints the number of
+// Loadcoll fills a server that speaks the Redis protocol with hashes,
+// sets or a sorted set, pipelined over a few connections, and prints the number of
 // elements (fields or members) it stored. bench/collections.sh builds it to
 // measure resident bytes per element.
 //
 //	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind hashes  -keys 100000 -elems 10
 //	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind sets    -keys 100000 -elems 10
 //	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind bighash -elems 1000000
+//	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind bigzset -elems 1000000
 //
 // hashes: keys hash:<i>, each with fields field:<j> holding value:<i>, in
 // one HSET per key. sets: keys set:<i>, each with the integers j·100 + i%100
 // (below 1000, so an intset in both servers), in one SADD per key. bighash:
 // one key, bighash, with fields field:<i> holding value:<i>, -batch fields
-// per HSET.
+// per HSET. bigzset: one key, bigzset, with members member:<i> scored by an
+// integer below 1,000,000 that scatters them (i·2654435761 mod 1,000,000),
+// -batch members per ZADD.
 package main
 
 import (
@@ -30,10 +33,10 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:6379", "the server's address")
-	kind := flag.String("kind", "hashes", "what to load: hashes, sets or bighash")
+	kind := flag.String("kind", "hashes", "what to load: hashes, sets, bighash or bigzset")
 	keys := flag.Int("keys", 100000, "keys to load (hashes, sets)")
 	elems := flag.Int("elems", 10, "elements per key (for bighash: fields of the one hash)")
-	batch := flag.Int("batch", 100, "bighash: fields per HSET")
+	batch := flag.Int("batch", 100, "bighash, bigzset: fields per HSET, members per ZADD")
 	conns := flag.Int("conns", 4, "connections")
 	window := flag.Int("window", 256, "commands in flight per connection")
 	flag.Parse()
@@ -69,6 +72,16 @@ func main() {
 			}
 			return appendCmd(buf, args)
 		}
+	case "bigzset":
+		cmds = (*elems + *batch - 1) / *batch
+		build = func(buf []byte, c int) []byte {
+			args := [][]byte{[]byte("ZADD"), []byte("bigzset")}
+			for i := c * *batch; i < min((c+1)**batch, *elems); i++ {
+				score := uint64(i) * 2654435761 % 1000000
+				args = append(args, []byte(strconv.FormatUint(score, 10)), []byte("member:"+strconv.Itoa(i)))
+			}
+			return appendCmd(buf, args)
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "loadcoll: unknown -kind", *kind)
 		os.Exit(2)
@@ -90,7 +103,7 @@ func main() {
 		os.Exit(1)
 	}
 	total := *keys * *elems
-	if *kind == "bighash" {
+	if *kind == "bighash" || *kind == "bigzset" {
 		total = *elems
 	}
 	fmt.Fprintf(os.Stderr, "loadcoll: %d %s commands in %v\n", cmds, *kind, time.Since(start).Round(time.Millisecond))

@@ -161,7 +161,21 @@ func TestClusterServesAnyKey(t *testing.T) {
 	if m, err := plain[2].HGetAll(ctx, "h").Result(); err != nil || len(m) != 2 || m["f2"] != "v2" {
 		t.Fatalf("HGETALL through another node: %v, %v", m, err)
 	}
-	for _, k := range []string{"h", "s", "key:1"} {
+	// Sorted sets: a write through one node, reads through another, and a
+	// ZUNIONSTORE of keys in one slot, applied alike on every replica.
+	if err := plain[1].ZAdd(ctx, "{z}a", redis.Z{Score: 2.5, Member: "x"}, redis.Z{Score: -1, Member: "y"}).Err(); err != nil {
+		t.Fatalf("ZADD: %v", err)
+	}
+	if err := plain[0].ZAdd(ctx, "{z}b", redis.Z{Score: 1, Member: "x"}).Err(); err != nil {
+		t.Fatalf("ZADD: %v", err)
+	}
+	if n, err := plain[2].ZUnionStore(ctx, "{z}u", &redis.ZStore{Keys: []string{"{z}a", "{z}b"}}).Result(); err != nil || n != 2 {
+		t.Fatalf("ZUNIONSTORE in one slot: %d, %v", n, err)
+	}
+	if zs, err := plain[0].ZRangeWithScores(ctx, "{z}u", 0, -1).Result(); err != nil || len(zs) != 2 || zs[1].Member != "x" || zs[1].Score != 3.5 {
+		t.Fatalf("ZRANGE WITHSCORES through another node: %v, %v", zs, err)
+	}
+	for _, k := range []string{"h", "s", "key:1", "{z}u"} {
 		if n, err := plain[2].MemoryUsage(ctx, k).Result(); err != nil || n <= 0 {
 			t.Fatalf("MEMORY USAGE %s: %d, %v", k, n, err)
 		}

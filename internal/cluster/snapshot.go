@@ -18,7 +18,9 @@ import (
 //	collection: encoding u8 | n uvarint | n × element
 //
 // with keys, values and elements each as len uvarint | bytes. A hash's
-// element is a field followed by its value. Collections keep their
+// element is a field followed by its value, a sorted set's a member
+// followed by its score (8 bytes, IEEE 754, little endian, as
+// object.ZScoreBytes gives it). Collections keep their
 // encoding and element order, so that a replica that installs the snapshot
 // holds them exactly as the leader does, and commands that pick elements
 // at random pick the same ones on every replica. Keys that have expired but
@@ -34,7 +36,7 @@ const snapshotVersion = 2
 const snapshotStrings = 1
 
 // Encodings of a collection in snapshot data.
-var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset}
+var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset, object.EncSkiplist}
 
 // engine is what a replica keeps its keys in: an engine that copies its
 // entries at once for a snapshot to encode elsewhere (storage.Freezer).
@@ -82,7 +84,7 @@ func appendEntry(buf, k, v []byte, obj storage.Object, at int64) []byte {
 	object.Elements(obj, func(e, v []byte) bool {
 		buf = binary.AppendUvarint(buf, uint64(len(e)))
 		buf = append(buf, e...)
-		if kind == storage.KindHash {
+		if object.HasValues(kind) {
 			buf = binary.AppendUvarint(buf, uint64(len(v)))
 			buf = append(buf, v...)
 		}
@@ -160,6 +162,11 @@ func readEntry(d *binread.Reader, e storage.Engine, elems *[][]byte) bool {
 		if s := object.NewSetEncoded(snapshotEncodings[enc]); s != nil {
 			obj = s
 		}
+	case storage.KindZSet:
+		if z := object.NewZSetEncoded(snapshotEncodings[enc]); z != nil {
+			obj = z
+		}
+		count *= 2
 	}
 	if obj == nil {
 		return false
@@ -172,6 +179,10 @@ func readEntry(d *binread.Reader, e storage.Engine, elems *[][]byte) bool {
 		return false
 	}
 	object.AddElements(obj, *elems)
+	if obj.Len() == 0 {
+		// Only a sorted set whose every score was bad gets here.
+		return false
+	}
 	e.SetObject(k, obj, at)
 	return true
 }

@@ -3,6 +3,8 @@ package cluster
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -125,6 +127,22 @@ func TestSnapshotCollections(t *testing.T) {
 	for i, s := range sets {
 		src.SetObject(fmt.Appendf(nil, "s%d", i), s, storage.NoExpiry)
 	}
+	// Sorted sets: a listpack, a tree, a tree small enough for a
+	// listpack (it stays a tree, as in Redis), and extreme scores.
+	zsets := []*object.ZSet{object.NewZSet(), object.NewZSetFor(1000, 0), object.NewZSetFor(1000, 0), object.NewZSet()}
+	for i := range 20 {
+		zsets[0].Set(fmt.Appendf(nil, "m%d", i), float64(i%3)/7)
+	}
+	for i := range 5000 {
+		zsets[1].Set(fmt.Appendf(nil, "member:%d", i), float64(i%100))
+	}
+	zsets[2].Set([]byte("only"), 1)
+	zsets[3].Set([]byte("hi"), math.Inf(1))
+	zsets[3].Set([]byte("lo"), math.Inf(-1))
+	zsets[3].Set([]byte("negzero"), math.Copysign(0, -1))
+	for i, z := range zsets {
+		src.SetObject(fmt.Appendf(nil, "z%d", i), z, int64(100+i))
+	}
 	src.Set([]byte("str"), []byte("v"), storage.NoExpiry)
 	g := &Group{db: keyspace.New(newEngine())}
 	if err := g.restore(encodeKeyspace(src.Engine().(engine).Freeze(), nil)); err != nil {
@@ -145,9 +163,20 @@ func TestSnapshotCollections(t *testing.T) {
 		})
 		return fmt.Sprintf("%s %s %q @%d", obj.Kind(), object.Encoding(obj), elems, at)
 	}
-	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "str"} {
+	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "z0", "z1", "z2", "z3", "str"} {
 		if got, want := describe(g.db.Engine(), k), describe(src.Engine(), k); got != want {
 			t.Errorf("%s: got %s, want %s", k, got, want)
+		}
+	}
+	// A sorted set whose scores are not 8 bytes, or NaN, is refused.
+	for _, score := range [][]byte{object.ZScoreBytes(1.5), []byte("1.5"), object.ZScoreBytes(math.NaN())} {
+		data := []byte{snapshotVersion, 1, byte(storage.KindZSet), 1, 'z'}
+		data = binary.LittleEndian.AppendUint64(data, 0)
+		data = append(data, byte(slices.Index(snapshotEncodings, object.EncListpack)), 1, 1, 'm', byte(len(score)))
+		data = append(data, score...)
+		err := g.restore(data)
+		if ok := len(score) == 8 && !math.IsNaN(math.Float64frombits(binary.LittleEndian.Uint64(score))); (err == nil) != ok {
+			t.Errorf("a sorted set scored %q: restore gave %v", score, err)
 		}
 	}
 }

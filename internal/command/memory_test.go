@@ -79,6 +79,8 @@ func TestMemoryUsageTypes(t *testing.T) {
 		{"intset", "intset", func(i int) []string { return []string{"sadd", "intset", strconv.Itoa(10 + i)} }},
 		{"set", "listpack", func(i int) []string { return []string{"sadd", "set", "m" + strconv.Itoa(i)} }},
 		{"bigset", "hashtable", func(i int) []string { return []string{"sadd", "bigset", "member:" + strconv.Itoa(i) + long} }},
+		{"zset", "listpack", func(i int) []string { return []string{"zadd", "zset", strconv.Itoa(i), "m" + strconv.Itoa(i)} }},
+		{"bigzset", "skiplist", func(i int) []string { return []string{"zadd", "bigzset", "1.5", "member:" + strconv.Itoa(i) + long} }},
 	} {
 		h.do(tc.add(0)...)
 		before := usageOf(t, h, tc.key)
@@ -95,7 +97,7 @@ func TestMemoryUsageTypes(t *testing.T) {
 		if after <= before {
 			t.Errorf("MEMORY USAGE %s (%s) after 100 more elements: got %d, want more than %d", tc.key, tc.enc, after, before)
 		}
-		if tc.enc == "hashtable" && after < 100*int64(len(long)) {
+		if (tc.enc == "hashtable" || tc.enc == "skiplist") && after < 100*int64(len(long)) {
 			t.Errorf("MEMORY USAGE %s of 100 elements of 1000 bytes: got %d", tc.key, after)
 		}
 	}
@@ -107,6 +109,11 @@ func TestMemoryUsageTypes(t *testing.T) {
 	}
 	if after := usageOf(t, h, "set"); after >= before {
 		t.Errorf("MEMORY USAGE after SREM of 90 members: got %d, want less than %d", after, before)
+	}
+	before = usageOf(t, h, "bigzset")
+	h.do("zremrangebyrank", "bigzset", "0", "89")
+	if after := usageOf(t, h, "bigzset"); after >= before-90*int64(len(long)) {
+		t.Errorf("MEMORY USAGE after removing 90 members of 1000 bytes: got %d, was %d", after, before)
 	}
 	h.do("pexpire", "hash", "10")
 	h.advance(time.Second)

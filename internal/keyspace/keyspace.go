@@ -215,7 +215,7 @@ func LogObject(l Log, key []byte, obj storage.Object, expireAt int64, part int) 
 		// Members of an intset are formatted into a reused buffer: copy.
 		elems = append(elems, bytes.Clone(e))
 		size += len(e)
-		if kind == storage.KindHash {
+		if object.HasValues(kind) {
 			elems = append(elems, v)
 			size += len(v)
 		}

@@ -1,7 +1,7 @@
 // Package object implements the values other than strings that a keyspace
-// holds: hashes and sets, each in a compact contiguous encoding while small
-// and a hashed one past the limits Redis's settings name
-// (hash-max-listpack-entries and the like).
+// holds: hashes, sets and sorted sets, each in a compact contiguous
+// encoding while small and a hashed or ordered one past the limits Redis's
+// settings name (hash-max-listpack-entries and the like).
 //
 // # Encodings
 //
@@ -14,11 +14,19 @@
 // field and its value, and a map from field to position that shares the
 // field's bytes. A removal moves the last element into the hole.
 //
+// A small sorted set is a listpack of members each followed by its score
+// (8 bytes), kept in order of score and then member. Past the limits it is
+// a ztree: an order-statistics B+tree of (score, member) entries whose
+// nodes count the entries below them, so that ranks cost O(log n) as in
+// Redis's skiplist, and a map from member to score sharing the member's
+// bytes. Its order is the sorted set's own, whatever the operations.
+//
 // Element order is thus a function of the operations applied alone: the
 // same operations in the same order give the same order on every replica,
 // which keeps commands that pick elements at random deterministic for a
 // given source of randomness. Conversions go one way, as in Redis: a
-// collection never goes back to a compact encoding.
+// collection never goes back to a compact encoding, except the sorted sets
+// that ZUNIONSTORE and its kin store, which Redis compacts too.
 //
 // # Concurrency
 //
@@ -46,6 +54,8 @@ type Limits struct {
 	SetMaxIntsetEntries    int64 // set-max-intset-entries
 	SetMaxListpackEntries  int64 // set-max-listpack-entries
 	SetMaxListpackValue    int64 // set-max-listpack-value
+	ZSetMaxListpackEntries int64 // zset-max-listpack-entries
+	ZSetMaxListpackValue   int64 // zset-max-listpack-value
 }
 
 // DefaultLimits returns Redis 7's defaults.
@@ -56,6 +66,8 @@ func DefaultLimits() Limits {
 		SetMaxIntsetEntries:    512,
 		SetMaxListpackEntries:  128,
 		SetMaxListpackValue:    64,
+		ZSetMaxListpackEntries: 128,
+		ZSetMaxListpackValue:   64,
 	}
 }
 
@@ -88,6 +100,8 @@ func New(kind storage.Kind) storage.Object {
 		return NewHash()
 	case storage.KindSet:
 		return NewSet()
+	case storage.KindZSet:
+		return NewZSet()
 	}
 	return nil
 }
@@ -99,18 +113,29 @@ func Encoding(obj storage.Object) string {
 		return o.Encoding()
 	case *Set:
 		return o.Encoding()
+	case *ZSet:
+		return o.Encoding()
 	}
 	return "unknown"
 }
 
+// HasValues reports whether the elements of a collection of kind come
+// with a value: a hash's fields their value, a sorted set's members their
+// score.
+func HasValues(kind storage.Kind) bool { return kind == storage.KindHash || kind == storage.KindZSet }
+
 // Elements calls fn with every element of obj, in order, until fn returns
-// false: a field and its value for a hash, a member and nil for a set.
+// false: a field and its value for a hash, a member and nil for a set, a
+// member and its score's 8 bytes (see ZScoreBytes) for a sorted set, in a
+// slice fn may keep.
 func Elements(obj storage.Object, fn func(elem, value []byte) bool) {
 	switch o := obj.(type) {
 	case *Hash:
 		o.Range(fn)
 	case *Set:
 		o.Range(func(m []byte) bool { return fn(m, nil) })
+	case *ZSet:
+		o.Range(func(m []byte, s float64) bool { return fn(m, zscoreBytes(s)) })
 	}
 }
 
@@ -212,7 +237,8 @@ func parseInt(b []byte) (int64, bool) {
 }
 
 // AddElements adds elems to obj: field and value pairs to a hash, members
-// to a set.
+// to a set, member and score pairs to a sorted set (a pair whose score is
+// not 8 bytes or is NaN is skipped).
 func AddElements(obj storage.Object, elems [][]byte) {
 	switch o := obj.(type) {
 	case *Hash:
@@ -222,6 +248,12 @@ func AddElements(obj storage.Object, elems [][]byte) {
 	case *Set:
 		for _, m := range elems {
 			o.Add(m)
+		}
+	case *ZSet:
+		for i := 0; i+1 < len(elems); i += 2 {
+			if s, ok := ZScoreOf(elems[i+1]); ok {
+				o.Set(elems[i], s)
+			}
 		}
 	}
 }
@@ -234,6 +266,10 @@ func RemoveElements(obj storage.Object, elems [][]byte) {
 			o.Delete(f)
 		}
 	case *Set:
+		for _, m := range elems {
+			o.Remove(m)
+		}
+	case *ZSet:
 		for _, m := range elems {
 			o.Remove(m)
 		}

@@ -186,6 +186,11 @@ func (w *Writer) AppendDouble(f float64) {
 	w.AppendBulk(s)
 }
 
+// AppendDoubleText appends to dst the text of f that AppendDouble sends,
+// which is also how Redis writes a score where it answers it as a string
+// (ZSCAN).
+func AppendDoubleText(dst []byte, f float64) []byte { return appendDouble(dst, f) }
+
 // appendDouble appends the text of f described at Writer.AppendDouble.
 func appendDouble(dst []byte, f float64) []byte {
 	switch {

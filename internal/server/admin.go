@@ -590,6 +590,10 @@ var limitParams = []limitParam{
 	{"set-max-intset-entries", func(l *object.Limits) *int64 { return &l.SetMaxIntsetEntries }},
 	{"set-max-listpack-entries", func(l *object.Limits) *int64 { return &l.SetMaxListpackEntries }},
 	{"set-max-listpack-value", func(l *object.Limits) *int64 { return &l.SetMaxListpackValue }},
+	{"zset-max-listpack-entries", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
+	{"zset-max-ziplist-entries", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
+	{"zset-max-listpack-value", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
+	{"zset-max-ziplist-value", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
 }
 
 // setLimits applies CONFIG SET's name and value pairs when every name is a

@@ -73,6 +73,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		appendElems(nil, storage.KindHash, []byte("h"), 7, true, [][]byte{[]byte("f"), []byte("v")}),
 		appendElems(nil, storage.KindSet, []byte("s"), 0, false, [][]byte{[]byte("1")}),
 		appendRemove(nil, storage.KindSet, []byte("s"), [][]byte{[]byte("1"), []byte("2")}),
+		appendElems(nil, storage.KindZSet, []byte("z"), 0, true, [][]byte{[]byte("m"), object.ZScoreBytes(-1.5)}),
 		appendSet(nil, []byte("k"), []byte("v"), 3),
 	} {
 		f.Add(b[headerSize:])
@@ -146,14 +147,15 @@ func (n *node) state() map[string]string {
 	return m
 }
 
-// collectionWorkload runs random hash, set, string and keyspace commands.
+// collectionWorkload runs random hash, set, sorted set, string and
+// keyspace commands.
 func collectionWorkload(n *node, r *rand.Rand, ops int) {
 	far := time.Now().Add(time.Hour).Unix()
 	for range ops {
 		k := fmt.Sprint("key", r.IntN(30))
 		f := fmt.Sprint("f", r.IntN(20))
 		v := strings.Repeat("v", r.IntN(80))
-		switch r.IntN(14) {
+		switch r.IntN(22) {
 		case 0, 1, 2:
 			n.cmd("hset", k, f, v, f+"x", fmt.Sprint(r.IntN(100)))
 		case 3:
@@ -174,16 +176,31 @@ func collectionWorkload(n *node, r *rand.Rand, ops int) {
 			n.cmd("persist", k)
 		case 12:
 			n.cmd("del", k)
-		default:
+		case 13:
 			other := fmt.Sprint("key", r.IntN(30))
 			if n.r.Lookup([]byte(other)) == n.r.Lookup([]byte(k)) {
 				n.cmd("sunionstore", k, k, other)
+			}
+		case 14, 15, 16:
+			n.cmd("zadd", k, fmt.Sprint(r.IntN(10)), f, fmt.Sprint(r.Float64()), f+"x")
+		case 17:
+			n.cmd("zincrby", k, "1.5", f)
+		case 18:
+			n.cmd("zrem", k, f, f+"x")
+		case 19:
+			n.cmd("zpopmin", k, fmt.Sprint(r.IntN(3)))
+		case 20:
+			n.cmd("zremrangebyscore", k, "3", "(5")
+		default:
+			other := fmt.Sprint("key", r.IntN(30))
+			if n.r.Lookup([]byte(other)) == n.r.Lookup([]byte(k)) {
+				n.cmd("zunionstore", k, "2", k, other, "weights", "2", "1")
 			}
 		}
 	}
 }
 
-// TestCollectionsReplay checks that hashes and sets come back exactly
+// TestCollectionsReplay checks that hashes, sets and sorted sets come back exactly
 // after a clean close, a crash, a snapshot taken while they change, and a
 // change of topology.
 func TestCollectionsReplay(t *testing.T) {
@@ -193,13 +210,20 @@ func TestCollectionsReplay(t *testing.T) {
 	old := object.CurrentLimits()
 	// Small limits, so that collections change encoding and snapshots
 	// write them in several records.
-	object.SetLimits(object.Limits{HashMaxListpackEntries: 6, HashMaxListpackValue: 40, SetMaxIntsetEntries: 8, SetMaxListpackEntries: 6, SetMaxListpackValue: 10})
+	object.SetLimits(object.Limits{HashMaxListpackEntries: 6, HashMaxListpackValue: 40, SetMaxIntsetEntries: 8, SetMaxListpackEntries: 6, SetMaxListpackValue: 10, ZSetMaxListpackEntries: 5, ZSetMaxListpackValue: 10})
 	t.Cleanup(func() { object.SetLimits(old) })
 
 	dir := t.TempDir()
 	n := mustOpen(t, dir, 3, 16, nil)
 	collectionWorkload(n, r, 2000)
 	want := n.state()
+	kinds := map[string]int{}
+	for _, v := range want {
+		kinds[strings.Fields(v)[0]]++
+	}
+	if kinds["hash"]+kinds["set"] == 0 || kinds["zset"] == 0 {
+		t.Fatalf("seed %d: the workload left keys of kinds %v, want collections of every kind", seed, kinds)
+	}
 	n.close()
 	n = mustOpen(t, dir, 3, 16, nil)
 	if got := n.state(); !mapsEqual(t, got, want) {

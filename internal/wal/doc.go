@@ -58,13 +58,15 @@
 //	6 end       number of set and elements records in the snapshot
 //	7 elements  value kind (u8), flags (u8), key, expireAt, n,
 //	            then n elements, each a byte string followed, for a hash,
-//	            by its value
+//	            by its value, for a sorted set by its score (8 bytes,
+//	            IEEE 754, little endian; never NaN)
 //	8 remove    value kind (u8), key, n, then n elements (byte strings)
 //
-// Value kinds are 1 for a hash and 2 for a set (storage.Kind); the only
-// flag is 1, fresh. An elements record says that key holds a collection of
-// that kind, with that expiry, in which those elements (fields with their
-// values, or members) are present; when fresh, or when the key holds
+// Value kinds are 1 for a hash, 2 for a set and 4 for a sorted set
+// (storage.Kind); the only flag is 1, fresh. An elements record says that
+// key holds a collection of that kind, with that expiry, in which those
+// elements (fields with their values, members, or members with their
+// scores) are present; when fresh, or when the key holds
 // anything else at that point of the replay, the collection is made anew
 // first. A remove record says that the elements are no longer in key's
 // collection of that kind; it does nothing to a key of another kind, and a
@@ -79,7 +81,8 @@
 // nears the 4 GiB a length can frame. A log holds every record but header
 // and end. Records describe resulting states, not commands (INCR and APPEND
 // are logged as the set they result in, HINCRBY as the field's new value,
-// SPOP as the members it removed), so replaying one twice, or on top of a
+// ZADD and ZINCRBY as the members' resulting scores, never as increments,
+// SPOP and ZPOPMIN as the members they removed), so replaying one twice, or on top of a
 // state that already includes it, gives the same result.
 //
 // # Writing

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -71,11 +72,14 @@ type Record struct {
 	Elems     [][]byte
 }
 
-// hasValues reports whether elements of kind come with a value.
-func hasValues(kind storage.Kind) bool { return kind == storage.KindHash }
+// hasValues reports whether elements of kind come with a value: a hash's
+// fields their value, a sorted set's members their score.
+func hasValues(kind storage.Kind) bool { return kind == storage.KindHash || kind == storage.KindZSet }
 
 // validKind reports whether kind is a collection records may name.
-func validKind(kind storage.Kind) bool { return kind == storage.KindHash || kind == storage.KindSet }
+func validKind(kind storage.Kind) bool {
+	return kind == storage.KindHash || kind == storage.KindSet || kind == storage.KindZSet
+}
 
 // begin reserves room for a record header at the end of b.
 func begin(b []byte) ([]byte, int) {
@@ -261,6 +265,14 @@ func decode(p []byte, rec *Record) error {
 			rec.ExpireAt = readTime(&d)
 		}
 		rec.Elems = readElems(&d, rec.ValueKind, rec.Op == OpElems)
+		if rec.Op == OpElems && rec.ValueKind == storage.KindZSet {
+			// A score is 8 bytes and never NaN.
+			for i := 1; i < len(rec.Elems); i += 2 {
+				if f := rec.Elems[i]; len(f) != 8 || math.IsNaN(math.Float64frombits(binary.LittleEndian.Uint64(f))) {
+					return errDecode
+				}
+			}
+		}
 	default:
 		return fmt.Errorf("unknown operation %d", rec.Op)
 	}
