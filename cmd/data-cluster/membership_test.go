@@ -294,3 +294,57 @@ func TestClusterJoin(t *testing.T) {
 
 	w.stop(tc.addrs)
 }
+
+// TestClusterSetShards changes the number of shard groups of three real
+// processes through the admin command line while a client writes: from 3
+// to 5, a node restarted with its founding flags, then down to 2. Every
+// acknowledged write is read back, and the slots end where a cluster
+// founded with that many groups puts them.
+func TestClusterSetShards(t *testing.T) {
+	tc := startCluster(t, buildBinary(t), "--snapshot-count", "1000")
+	w := tc.write("s")
+	w.more(2000)
+
+	code, out := tc.admin("set-shards", "--addr", tc.addrs[0], "--wait-timeout", "60s", "5")
+	if code != 0 || !strings.Contains(out, "5 shard groups") || !strings.Contains(out, "moving") {
+		t.Fatalf("cluster set-shards 5: exit %d\n%s", code, out)
+	}
+	if st := tc.status(1); len(st.Groups) != 5 || st.Reshaping || st.Migration != nil {
+		t.Fatalf("after set-shards 5, n2 reports %d groups, reshaping %v", len(st.Groups), st.Reshaping)
+	}
+	for i := range 3 {
+		tc.waitOK(i)
+	}
+	w.more(500)
+
+	// A second change while none runs is taken; refused while one runs.
+	if code, out := tc.admin("set-shards", "--addr", tc.addrs[2], "--no-wait", "2"); code != 0 {
+		t.Fatalf("cluster set-shards 2: exit %d\n%s", code, out)
+	}
+	if code, out := tc.admin("set-shards", "--addr", tc.addrs[0], "--no-wait", "4"); code != 1 || !strings.Contains(out, "already changing") {
+		t.Errorf("set-shards while one runs: exit %d, want 1\n%s", code, out)
+	}
+	// A node restarted meanwhile, with the flags it was founded with
+	// (--shards 3), follows the table it finds in its log.
+	tc.procs[1].stop(t, syscall.SIGKILL)
+	tc.restart(1)
+	code, out = tc.admin("set-shards", "--addr", tc.addrs[0], "--wait-timeout", "60s", "2")
+	if code != 0 || !strings.Contains(out, "2 shard groups") {
+		t.Fatalf("cluster set-shards 2 (waiting): exit %d\n%s", code, out)
+	}
+	for i := range 3 {
+		tc.waitOK(i)
+	}
+	w.more(500)
+	w.stop(tc.addrs)
+
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[1]})
+	defer rc.Close()
+	shards, err := rc.ClusterShards(context.Background()).Result()
+	if err != nil || len(shards) != 2 {
+		t.Fatalf("CLUSTER SHARDS on n2: %d shards, %v", len(shards), err)
+	}
+	if code, out := tc.admin("set-shards", "--addr", tc.addrs[0], "--no-wait", "2000"); code != 1 || !strings.Contains(out, "ERR") {
+		t.Errorf("set-shards 2000: exit %d, want 1\n%s", code, out)
+	}
+}
