@@ -191,9 +191,6 @@ func (v *view) indexes() []int {
 	return append(gs, metaIndex)
 }
 
-// has reports whether group g (data or metaIndex) is in the table.
-func (v *view) has(g int) bool { return g == metaIndex || g >= 0 && g < v.ngroups }
-
 // nodeOf returns the index of the node that holds replica id of group g,
 // or -1.
 func (v *view) nodeOf(g int, id uint64) int {
