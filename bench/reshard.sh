@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # What changing the number of shard groups costs a serving data-cluster.
-# Three nodes on loopback, --fsync everysec, FROM groups of three replicas:
+# Three nodes on loopback, --fsync everysec, FROM groups of three replicas,
+# --placement manual: redis-benchmark stops at its first error reply, and a
+# write forwarded to a leader that hands leadership over (automatic
+# placement spreads preferred leaders over new groups) ends UNKNOWN.
 #
-#  1. KEYS keys loaded through n1 with `redis-benchmark -t set -P 16 -r
+#  1. KEYS keys loaded through n1 with `redis-benchmark -t set -P 8 -r
 #     KEYS` (not --cluster: its keys then spread over every slot, and n1
 #     forwards what other nodes lead), then DBSIZE.
 #  2. Steady state: `redis-benchmark -t set,get -c CLIENTS -P 1 -r KEYS`
@@ -35,6 +38,21 @@ DC_FLAGS=${DC_FLAGS:-""}
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
+# On a failure, the end of every node's log goes to stderr before the work
+# directory is removed.
+on_exit() {
+	local rc=$?
+	if [ "$rc" != 0 ]; then
+		for f in "$work"/n*.log; do
+			[ -f "$f" ] || continue
+			echo "== last lines of $(basename "$f")" >&2
+			tail -n 30 "$f" >&2
+		done
+	fi
+	cleanup
+}
+trap on_exit EXIT
+
 say() { echo "== $*" >&2; }
 run() {
 	echo "+ $*" >&2
@@ -51,10 +69,11 @@ for i in 0 1 2; do
 	initial+="${initial:+,}n$((i + 1))=127.0.0.1:${peers[$i]}"
 done
 for i in 0 1 2; do
+	echo "+ $work/data-cluster --node-id n$((i + 1)) … &" >&2
 	# shellcheck disable=SC2086
-	run "$work/data-cluster" --node-id "n$((i + 1))" --addr "127.0.0.1:${ports[$i]}" \
+	"$work/data-cluster" --node-id "n$((i + 1))" --addr "127.0.0.1:${ports[$i]}" \
 		--peer-addr "127.0.0.1:${peers[$i]}" --initial-cluster "$initial" --shards "$FROM" \
-		--data-dir "$work/n$((i + 1))" --fsync everysec $DC_FLAGS >"$work/n$((i + 1)).log" 2>&1 &
+		--data-dir "$work/n$((i + 1))" --fsync everysec --placement manual $DC_FLAGS >"$work/n$((i + 1)).log" 2>&1 &
 	pids+=($!)
 done
 for p in "${ports[@]}"; do
@@ -64,15 +83,28 @@ for p in "${ports[@]}"; do
 	done
 done
 n1=${ports[0]}
+# Leaders settle on their preferred replicas first: a write proposed while
+# leadership is handed over can end UNKNOWN, which stops redis-benchmark.
+settled() {
+	redis-cli -p "$n1" cluster status | python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+sys.exit(0 if all(g["leader"] and g["leader"] == g["replicas"][0]["node"] for g in st["groups"]) else 1)'
+}
+for _ in $(seq 1 300); do
+	if settled 2>/dev/null; then break; fi
+	sleep 0.1
+done
 
-# bench prints "requests/s p99" of a set,get run against n1.
+# bench prints "requests/s p99" of a set,get run against n1; redis-benchmark
+# stops at the first error reply, which goes to $work/bench.err.
 bench() {
-	redis-benchmark -p "$n1" -t set,get -c "$CLIENTS" -P 1 -r "$KEYS" -n "$REQUESTS" -d 16 --csv 2>/dev/null |
-		awk -F'","' 'NR > 1 { gsub(/"/, ""); rps += $2; if ($8 > p99) p99 = $8; n++ } END { printf "%.0f %.2f\n", rps / n, p99 }'
+	redis-benchmark -p "$n1" -t set,get -c "$CLIENTS" -P 1 -r "$KEYS" -n "$REQUESTS" -d 16 --csv 2>>"$work/bench.err" |
+		awk -F, 'NR > 1 { gsub(/"/, ""); rps += $2; if ($7 > p99) p99 = $7; n++ } END { printf "%.0f %.2f\n", rps / n, p99 }'
 }
 
 say "loading $KEYS keys"
-run redis-benchmark -p "$n1" -t set -P 16 -c 50 -r "$KEYS" -n "$KEYS" -d 16 -q >/dev/null
+run redis-benchmark -p "$n1" -t set -P 8 -c 20 -r "$KEYS" -n "$KEYS" -d 16 -q >/dev/null
 for i in $(seq 0 $((SAMPLE - 1))); do printf 'SET sample:%d v%d\n' "$i" "$i"; done | redis-cli -p "$n1" >/dev/null
 before=$(redis-cli -p "$n1" dbsize)
 
@@ -83,9 +115,17 @@ say "set-shards $TO under the same load"
 bench >"$work/during" &
 load=$!
 start=$EPOCHREALTIME
-run "$work/data-cluster" cluster set-shards --addr "127.0.0.1:$n1" --wait-timeout 30m "$TO" >"$work/reshard.out"
+if ! run "$work/data-cluster" cluster set-shards --addr "127.0.0.1:$n1" --wait-timeout 30m "$TO" >"$work/reshard.out" 2>&1; then
+	cat "$work/reshard.out" >&2
+	tail -n 20 "$work"/n1.log >&2
+	exit 1
+fi
 took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-wait "$load"
+if ! wait "$load"; then
+	echo "problem: the load during set-shards stopped at an error:" >&2
+	grep -v WARNING "$work/bench.err" >&2
+	exit 1
+fi
 read -r during during_p99 <"$work/during"
 
 say "steady run after"

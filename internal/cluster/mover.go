@@ -56,6 +56,20 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 		slots = append(slots, strconv.Itoa(int(r.Start)), strconv.Itoa(int(r.End)))
 	}
 	start := time.Now()
+	// A group just added hands leadership to its preferred replica soon
+	// after its first election; writes forwarded to it meanwhile would end
+	// UNKNOWN when the leader changes, so the keys wait for that first.
+	for wait := 0; wait < 5*n.cfg.Group.ElectionTicks; wait++ {
+		v := n.v()
+		if m.To >= v.ngroups || n.Leader(v, m.To) == v.reps[m.To][0] {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ErrStopped
+		case <-time.After(n.cfg.Group.Tick):
+		}
+	}
 	n.log.Info("slot migration started", "from", m.From, "to", m.To, "slots", placement.SlotCount(m.Slots))
 	for _, step := range [][]string{
 		append([]string{string(cmdHome), token, ep}, slots...),
