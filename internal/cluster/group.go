@@ -402,6 +402,12 @@ func (g *Group) Submit(r *Request) {
 // Step hands the group a message from a peer. It never blocks: a message
 // that finds the queue full is dropped, which Raft recovers from.
 func (g *Group) Step(m *raftpb.Message) {
+	if m.GetTo() != g.cfg.ReplicaID {
+		// For another replica of this group number: one that left this
+		// node, or of a group removed since (a group added later may
+		// reuse its number), whose log is not this one's.
+		return
+	}
 	select {
 	case g.msgs <- m:
 	default:

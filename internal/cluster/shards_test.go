@@ -104,27 +104,45 @@ func (c *memCluster) counters(stop <-chan struct{}, clients, keys int) func() {
 func TestNodesSetShardsUnderLoad(t *testing.T) {
 	seed := testSeed(t)
 	c := newMemCluster(t, seed, 4, 3, nil)
-	// Keys written before any change, read back after every one.
-	for i := range fixedKeys {
-		if _, err := c.do("n1", Write, "SET", fmt.Sprintf("fixed:%d", i), strconv.Itoa(i)); err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
+	// Keys written before any change, read back after every one. Each
+	// step is tried again while its outcome is unknown or it found no
+	// leader: all are idempotent.
+	again := func(what string, step func() error) {
+		t.Helper()
+		var err error
+		for try := 0; try < 50; try++ {
+			if err = step(); err == nil || errors.Is(err, placement.ErrChange) {
+				return
+			}
 		}
+		t.Fatalf("seed %d: %s: %v", seed, what, err)
+	}
+	for i := range fixedKeys {
+		again("writing the fixed keys", func() error {
+			_, err := c.do("n1", Write, "SET", fmt.Sprintf("fixed:%d", i), strconv.Itoa(i))
+			return err
+		})
 	}
 	stop := make(chan struct{})
 	checkRegs := c.registers(stop, 3)
 	checkCtrs := c.counters(stop, 3, 40)
 	for _, shards := range []int{5, 2} {
-		if err := c.node("n2").SetShards(shards); err != nil {
-			t.Fatalf("seed %d: set shards %d: %v", seed, shards, err)
-		}
-		if err := c.node("n3").SetShards(7); !errors.Is(err, placement.ErrChange) {
-			t.Fatalf("seed %d: a second change while one runs: %v, want ErrChange", seed, err)
+		again(fmt.Sprintf("set shards %d", shards), func() error { return c.node("n2").SetShards(shards) })
+		var second error
+		again("a second change", func() error { second = c.node("n3").SetShards(7); return second })
+		if !errors.Is(second, placement.ErrChange) {
+			t.Fatalf("seed %d: a second change while one runs: %v, want ErrChange", seed, second)
 		}
 		c.waitTable(fmt.Sprintf("%d groups", shards), shardsDone(shards))
 		for i := range fixedKeys {
-			r, err := c.do(c.running()[i%4], Read, "GET", fmt.Sprintf("fixed:%d", i))
-			if err != nil || bulkValue(r) != strconv.Itoa(i) {
-				t.Fatalf("seed %d: fixed:%d after %d groups: %q, %v", seed, i, shards, r, err)
+			var r string
+			again(fmt.Sprintf("reading fixed:%d after %d groups", i, shards), func() error {
+				var err error
+				r, err = c.do(c.running()[i%4], Read, "GET", fmt.Sprintf("fixed:%d", i))
+				return err
+			})
+			if bulkValue(r) != strconv.Itoa(i) {
+				t.Fatalf("seed %d: fixed:%d after %d groups: %q", seed, i, shards, r)
 			}
 		}
 	}
