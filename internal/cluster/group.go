@@ -1043,7 +1043,6 @@ func (g *Group) snapshotWritten(w snapWritten) error {
 	if err := g.cfg.Storage.MarkSnapshot(md.GetIndex(), md.GetTerm()); err != nil {
 		return err
 	}
-	g.stats.Snapshots.Add(1)
 	g.log.Info("snapshot saved", "index", md.GetIndex(), "bytes", len(w.snap.GetData()),
 		"held", w.held.Round(time.Microsecond), "took", w.took.Round(time.Microsecond))
 	if md.GetIndex() > g.cfg.CompactKeep {
@@ -1051,6 +1050,9 @@ func (g *Group) snapshotWritten(w snapWritten) error {
 			return err
 		}
 	}
+	// Counted once the log is compacted too, so that a reader of the
+	// count finds the snapshot's work done.
+	g.stats.Snapshots.Add(1)
 	return nil
 }
 
