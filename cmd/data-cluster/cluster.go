@@ -40,6 +40,7 @@ type clusterOptions struct {
 	placement      string
 	join           string
 	snapshotRate   byteSize
+	redirects      bool
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -54,6 +55,7 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.Var(&c.snapshotRate, "snapshot-rate", "cluster mode: most `bytes` per second of snapshots a node sends to replicas catching up, all groups together; 0: no bound "+unitsHelp)
 	fs.StringVar(&c.join, "join", "", "cluster mode: the peer address of a member of a running cluster to join (instead of --initial-cluster)")
 	fs.StringVar(&c.placement, "placement", "auto", "cluster mode: auto (replicas move to heal and rebalance the cluster on their own) or manual (only when told to)")
+	fs.BoolVar(&c.redirects, "cluster-redirects", false, "cluster mode: answer MOVED and ASK as Redis Cluster does, for cluster-aware clients, instead of forwarding")
 }
 
 func (c clusterOptions) enabled() bool { return c.initialCluster != "" || c.join != "" }
@@ -309,7 +311,8 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	lim.MaxBulkLen = int64(opts.maxBulkLen)
 	srv := cluster.NewServer(node, cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass,
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
-		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer), Logger: log})
+		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
+		Redirects: co.redirects, Logger: log})
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

@@ -298,10 +298,17 @@ func TestClusterJoin(t *testing.T) {
 // TestClusterSetShards changes the number of shard groups of three real
 // processes through the admin command line while a client writes: from 3
 // to 5, a node restarted with its founding flags, then down to 2. Every
-// acknowledged write is read back, and the slots end where a cluster
-// founded with that many groups puts them.
+// acknowledged write is read back. The nodes forward for the client, or
+// with --cluster-redirects answer it MOVED and ASK, which go-redis's
+// ClusterClient follows.
 func TestClusterSetShards(t *testing.T) {
-	tc := startCluster(t, buildBinary(t), "--snapshot-count", "1000")
+	bin := buildBinary(t)
+	t.Run("forwarding", func(t *testing.T) { testSetShards(t, bin) })
+	t.Run("redirects", func(t *testing.T) { testSetShards(t, bin, "--cluster-redirects") })
+}
+
+func testSetShards(t *testing.T, bin string, extra ...string) {
+	tc := startCluster(t, bin, append([]string{"--snapshot-count", "1000"}, extra...)...)
 	w := tc.write("s")
 	w.more(2000)
 
@@ -346,5 +353,19 @@ func TestClusterSetShards(t *testing.T) {
 	}
 	if code, out := tc.admin("set-shards", "--addr", tc.addrs[0], "--no-wait", "2000"); code != 1 || !strings.Contains(out, "ERR") {
 		t.Errorf("set-shards 2000: exit %d, want 1\n%s", code, out)
+	}
+	// A client that is not cluster-aware is forwarded for, or told MOVED.
+	moved := 0
+	for i := range 200 {
+		err := rc.Set(context.Background(), fmt.Sprintf("plain:%d", i), "v", 0).Err()
+		switch {
+		case err != nil && strings.HasPrefix(err.Error(), "MOVED "):
+			moved++
+		case err != nil:
+			t.Fatalf("SET through n2: %v", err)
+		}
+	}
+	if redirects := slices.Contains(extra, "--cluster-redirects"); redirects != (moved > 0) {
+		t.Fatalf("%d of 200 SETs through n2 answered MOVED (flags %v)", moved, extra)
 	}
 }

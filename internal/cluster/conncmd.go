@@ -27,6 +27,7 @@ func (c *clientConn) clusterOnly(spec *command.Spec, args [][]byte) bool {
 		c.ro = false
 		c.out.AppendOK()
 	case "asking":
+		c.asking = true
 		c.out.AppendOK()
 	default:
 		return false

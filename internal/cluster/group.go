@@ -67,8 +67,9 @@ type Request struct {
 	node  *Node
 	group int
 	until time.Time
-	hops  int // groups it was sent on to while slots move (redirect.go)
-	tries int // times it was told to try again
+	hops  int  // groups it was sent on to while slots move (redirect.go)
+	ask   bool // answer ASK for a key in another group, as Redis Cluster
+	tries int  // times it was told to try again
 }
 
 // Errors a Request can end with.

@@ -2,11 +2,13 @@ package cluster
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
 // A node follows the answers a group gives to commands whose slot is
@@ -56,12 +58,69 @@ func (n *Node) follow(r *Request, reply []byte, ends []int) bool {
 		f.segs[i] = bytes.Clone(reply[start:e])
 		start = e
 	}
+	if r.ask && f.ask() {
+		f.finish()
+		return true
+	}
 	if r.hops >= maxHops || !time.Now().Before(r.until) || n.closed.Load() {
 		f.giveUp()
 		return true
 	}
 	f.moveOn()
 	return true
+}
+
+// ask turns each "moved" answer into Redis Cluster's ASK to the client
+// address of the group named, when its leader's is known, and reports
+// whether no gated answer is left.
+func (f *following) ask() bool {
+	v := f.n.v()
+	left := false
+	for i, s := range f.segs {
+		g := movedTo(s)
+		if g < 0 || g >= v.ngroups {
+			left = left || gated(s)
+			continue
+		}
+		addr := ""
+		if l := f.n.Leader(v, g); l >= 0 {
+			addr = f.n.ClientAddr(v, l)
+		}
+		keys := keysOf(f.r.Cmds[i], f.r.Proto)
+		if addr == "" || len(keys) == 0 {
+			left = true
+			continue
+		}
+		f.segs[i] = []byte(errorReply(f.r.Proto, fmt.Sprintf("ASK %d %s", slot.Of(keys[0]), addr)))
+	}
+	return !left
+}
+
+// redirect decides, for a client of a Redirects server, where a command on
+// slot s, of group g by the table, goes: the group to send it to, or the
+// MOVED error to answer instead. After ASKING, a slot moving to another
+// group goes to that group.
+func (c *clientConn) redirect(s uint16, g int, asking bool) (int, string) {
+	n := c.s.node
+	v := n.v()
+	if asking {
+		if to, ok := v.table.Migrating(s); ok {
+			return to, ""
+		}
+		return g, ""
+	}
+	if c.ro && n.local(g) != nil {
+		return g, "" // READONLY reads this node's replica
+	}
+	l := n.Leader(v, g)
+	if l < 0 || l == v.self {
+		return g, ""
+	}
+	addr := n.ClientAddr(v, l)
+	if addr == "" {
+		return g, ""
+	}
+	return g, fmt.Sprintf("MOVED %d %s", s, addr)
 }
 
 // following is a request some of whose commands run again elsewhere.
@@ -154,21 +213,27 @@ func (f *following) retry() {
 // groupFor returns the group the node's table gives a command's slot;
 // false and group 0 for a command without keys.
 func (n *Node) groupFor(args [][]byte, proto int) (int, bool) {
-	table := command.Redis
-	if proto == 0 {
-		table = command.Line
-	}
-	var keys [][]byte
-	switch spec := table.Lookup(args[0]); {
-	case bytes.Equal(args[0], cmdDigest) && len(args) == 2, bytes.Equal(args[0], cmdCheck) && len(args) >= 3:
-		keys = args[1:2]
-	case spec != nil && spec.ArityOK(len(args)):
-		keys = spec.Keys(args, nil)
-	}
+	keys := keysOf(args, proto)
 	if len(keys) == 0 {
 		return 0, false
 	}
 	return n.Table().GroupOfKey(keys[0]), true
+}
+
+// keysOf returns the keys of a command of a request, WATCH's own
+// commands included.
+func keysOf(args [][]byte, proto int) [][]byte {
+	table := command.Redis
+	if proto == 0 {
+		table = command.Line
+	}
+	switch spec := table.Lookup(args[0]); {
+	case bytes.Equal(args[0], cmdDigest) && len(args) == 2, bytes.Equal(args[0], cmdCheck) && len(args) >= 3:
+		return args[1:2]
+	case spec != nil && spec.ArityOK(len(args)):
+		return spec.Keys(args, nil)
+	}
+	return nil
 }
 
 // send runs the commands at idx on group g, and then.

@@ -20,10 +20,11 @@ import (
 
 // Server serves clients on a cluster node, in both protocols: every command
 // is sent to the leader of its key's group, on this node or forwarded to
-// another, and the replies come back in request order. A node never answers
-// MOVED: forwarding is always correct, a MOVED breaks clients that are not
-// cluster-aware, and cluster-aware clients learn the leaders from CLUSTER
-// SLOTS and so mostly reach them directly.
+// another, and the replies come back in request order. By default a node
+// never answers MOVED: forwarding is always correct, a MOVED breaks clients
+// that are not cluster-aware, and cluster-aware clients learn the leaders
+// from CLUSTER SLOTS and so mostly reach them directly. With
+// ServerConfig.Redirects it answers MOVED and ASK as Redis Cluster does.
 //
 // Its methods are safe for concurrent use.
 type Server struct {
@@ -60,6 +61,11 @@ type ServerConfig struct {
 	// QueryBuffer bounds a client's unread input; a client past it is
 	// closed, as with Redis's client-query-buffer-limit (0: 1 GiB).
 	QueryBuffer int
+	// Redirects answers cluster-aware clients as a Redis Cluster node
+	// does instead of forwarding for them: MOVED for a key whose group is
+	// led on another node, ASK for a key whose slot is moving to a group
+	// that has it (redirect.go).
+	Redirects bool
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -172,6 +178,7 @@ type clientConn struct {
 	isRESP bool
 	proto  int
 	ro     bool // READONLY: reads may be served by any replica
+	asking bool // ASKING: the next command may go to a slot's importing group
 	quit   bool
 	authed bool
 
@@ -369,7 +376,17 @@ func (c *clientConn) handle(args [][]byte) {
 			c.localError("CROSSSLOT Keys in request don't hash to the same slot")
 			return
 		}
-		c.add(c.s.node.Table().GroupOf(s), args, spec.Flags&command.ReadOnly == 0)
+		g := c.s.node.Table().GroupOf(s)
+		asking := c.asking
+		c.asking = false
+		if c.s.cfg.Redirects {
+			var moved string
+			if g, moved = c.redirect(s, g, asking); moved != "" {
+				c.localError(moved)
+				return
+			}
+		}
+		c.add(g, args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
 		if !c.clusterOnly(spec, args) {
@@ -421,7 +438,7 @@ func (c *clientConn) flush() {
 			continue
 		}
 		sent++
-		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write),
+		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg.Redirects,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
 				p.ends = append(p.ends[:0], ends...)

@@ -335,3 +335,75 @@ func TestServerWatch(t *testing.T) {
 		t.Fatalf("after %d optimistic increments: got %d, %v", clients*incrs, n, err)
 	}
 }
+
+// With Redirects, a node answers MOVED for a key whose group another node
+// leads, serves the keys of the groups it leads, and after ASKING sends a
+// command to its slot's group as usual when nothing moves.
+func TestServerRedirects(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	n := tn.nodes[0]
+	addr := serveNode(t, tn, 0, ServerConfig{Redirects: true})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	do := func(args ...string) string {
+		t.Helper()
+		var w resp.Writer
+		w.AppendArray(len(args))
+		for _, a := range args {
+			w.AppendBulkString(a)
+		}
+		if _, err := c.Write(w.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, "$") && line != "$-1\r\n" {
+			rest, _ := r.ReadString('\n')
+			line += rest
+		}
+		return line
+	}
+	var local, remote string
+	for i := 0; local == "" || remote == ""; i++ {
+		k := fmt.Sprintf("key:%d", i)
+		v := n.v()
+		l := n.Leader(v, v.table.GroupOfKey([]byte(k)))
+		switch {
+		case l == v.self && local == "":
+			local = k
+		case l >= 0 && l != v.self && remote == "":
+			remote = k
+		}
+		if i > 10000 {
+			t.Fatal("no key led here and another led elsewhere")
+		}
+	}
+	if got := do("SET", local, "v"); got != "+OK\r\n" {
+		t.Fatalf("SET of a key led here: %q", got)
+	}
+	v := n.v()
+	s := slot.Of([]byte(remote))
+	want := fmt.Sprintf("-MOVED %d %s\r\n", s, n.ClientAddr(v, n.Leader(v, v.table.GroupOf(s))))
+	if got := do("SET", remote, "v"); got != want {
+		t.Fatalf("SET of a key led elsewhere: %q, want %q", got, want)
+	}
+	if got := do("ASKING"); got != "+OK\r\n" {
+		t.Fatalf("ASKING: %q", got)
+	}
+	if got := do("SET", remote, "w"); got != "+OK\r\n" {
+		t.Fatalf("SET after ASKING, nothing moving: %q", got)
+	}
+	if got := do("GET", remote); got != want {
+		t.Fatalf("GET once ASKING is spent: %q, want %q", got, want)
+	}
+	if got := do("READONLY"); got != "+OK\r\n" {
+		t.Fatalf("READONLY: %q", got)
+	}
+	eventually(t, "a READONLY read of the replica here", func() bool { return do("GET", remote) == "$1\r\nw\r\n" })
+}
