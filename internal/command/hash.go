@@ -33,18 +33,39 @@ var hashCommands = []*Spec{
 	{Name: "hscan", Arity: -3, Flags: ReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Run: hscanCommand},
 }
 
-// readHash returns key's hash for a read command, nil when absent. For a
-// key of another type it replies WRONGTYPE and reports wrong.
-func readHash(c *Ctx, db *keyspace.DB, key []byte) (h *object.Hash, wrong bool) {
+// readAs returns key's value of type T for a read command, the zero T
+// when absent. For a key of another type it replies WRONGTYPE and reports
+// wrong.
+func readAs[T storage.Object](c *Ctx, db *keyspace.DB, key []byte) (v T, wrong bool) {
 	_, obj, ok := db.Read(key)
 	if !ok {
-		return nil, false
+		return v, false
 	}
-	if h, isHash := obj.(*object.Hash); isHash {
-		return h, false
+	if v, isT := obj.(T); isT {
+		return v, false
 	}
 	c.W.AppendError(ErrWrongType)
-	return nil, true
+	return v, true
+}
+
+// findAs returns key's value of type T for a write command with its
+// expiry, the zero T when absent. For a key of another type it replies
+// WRONGTYPE and reports wrong.
+func findAs[T storage.Object](c *Ctx, db *keyspace.DB, key []byte) (v T, at int64, wrong bool) {
+	_, obj, at, ok := db.Find(key)
+	if !ok {
+		return v, 0, false
+	}
+	if v, isT := obj.(T); isT {
+		return v, at, false
+	}
+	c.W.AppendError(ErrWrongType)
+	return v, 0, true
+}
+
+// readHash returns key's hash for a read command (readAs).
+func readHash(c *Ctx, db *keyspace.DB, key []byte) (*object.Hash, bool) {
+	return readAs[*object.Hash](c, db, key)
 }
 
 // writeHash returns key's hash for a write command with its expiry, or a

@@ -52,32 +52,14 @@ func numkeysArgs(args [][]byte, dst [][]byte) [][]byte {
 	return append(dst, args[2:2+n]...)
 }
 
-// readSet returns key's set for a read command, nil when absent. For a key
-// of another type it replies WRONGTYPE and reports wrong.
-func readSet(c *Ctx, db *keyspace.DB, key []byte) (s *object.Set, wrong bool) {
-	_, obj, ok := db.Read(key)
-	if !ok {
-		return nil, false
-	}
-	if s, isSet := obj.(*object.Set); isSet {
-		return s, false
-	}
-	c.W.AppendError(ErrWrongType)
-	return nil, true
+// readSet returns key's set for a read command (readAs).
+func readSet(c *Ctx, db *keyspace.DB, key []byte) (*object.Set, bool) {
+	return readAs[*object.Set](c, db, key)
 }
 
-// findSet returns key's set for a write command with its expiry, nil when
-// absent. For a key of another type it replies WRONGTYPE and reports wrong.
-func findSet(c *Ctx, db *keyspace.DB, key []byte) (s *object.Set, at int64, wrong bool) {
-	_, obj, at, ok := db.Find(key)
-	if !ok {
-		return nil, 0, false
-	}
-	if s, isSet := obj.(*object.Set); isSet {
-		return s, at, false
-	}
-	c.W.AppendError(ErrWrongType)
-	return nil, 0, true
+// findSet returns key's set for a write command (findAs).
+func findSet(c *Ctx, db *keyspace.DB, key []byte) (*object.Set, int64, bool) {
+	return findAs[*object.Set](c, db, key)
 }
 
 func saddCommand(c *Ctx, args [][]byte) {

@@ -76,33 +76,14 @@ const (
 	zErrNaN      = "ERR resulting score is not a number (NaN)"
 )
 
-// readZSet returns key's sorted set for a read command, nil when absent.
-// For a key of another type it replies WRONGTYPE and reports wrong.
-func readZSet(c *Ctx, db *keyspace.DB, key []byte) (z *object.ZSet, wrong bool) {
-	_, obj, ok := db.Read(key)
-	if !ok {
-		return nil, false
-	}
-	if z, isZSet := obj.(*object.ZSet); isZSet {
-		return z, false
-	}
-	c.W.AppendError(ErrWrongType)
-	return nil, true
+// readZSet returns key's sorted set for a read command (readAs).
+func readZSet(c *Ctx, db *keyspace.DB, key []byte) (*object.ZSet, bool) {
+	return readAs[*object.ZSet](c, db, key)
 }
 
-// findZSet returns key's sorted set for a write command with its expiry,
-// nil when absent. For a key of another type it replies WRONGTYPE and
-// reports wrong.
-func findZSet(c *Ctx, db *keyspace.DB, key []byte) (z *object.ZSet, at int64, wrong bool) {
-	_, obj, at, ok := db.Find(key)
-	if !ok {
-		return nil, 0, false
-	}
-	if z, isZSet := obj.(*object.ZSet); isZSet {
-		return z, at, false
-	}
-	c.W.AppendError(ErrWrongType)
-	return nil, 0, true
+// findZSet returns key's sorted set for a write command (findAs).
+func findZSet(c *Ctx, db *keyspace.DB, key []byte) (*object.ZSet, int64, bool) {
+	return findAs[*object.ZSet](c, db, key)
 }
 
 // appendPair replies with a member and its score as an element of a
