@@ -310,27 +310,20 @@ func zcardCommand(c *Ctx, args [][]byte) {
 	}
 }
 
-func zscoreCommand(c *Ctx, args [][]byte) {
-	z, wrong := readZSet(c, c.DB(args[1]), args[1])
-	if wrong {
-		return
-	}
-	if z != nil {
-		if s, ok := z.Score(args[2]); ok {
-			c.W.AppendDouble(s)
-			return
-		}
-	}
-	c.W.AppendNull()
-}
+func zscoreCommand(c *Ctx, args [][]byte)  { zscores(c, args[1], args[2:], false) }
+func zmscoreCommand(c *Ctx, args [][]byte) { zscores(c, args[1], args[2:], true) }
 
-func zmscoreCommand(c *Ctx, args [][]byte) {
-	z, wrong := readZSet(c, c.DB(args[1]), args[1])
+// zscores replies with the score of each member of key's sorted set, nil
+// for one it lacks, as an array for ZMSCORE.
+func zscores(c *Ctx, key []byte, members [][]byte, array bool) {
+	z, wrong := readZSet(c, c.DB(key), key)
 	if wrong {
 		return
 	}
-	c.W.AppendArray(len(args) - 2)
-	for _, m := range args[2:] {
+	if array {
+		c.W.AppendArray(len(members))
+	}
+	for _, m := range members {
 		if z != nil {
 			if s, ok := z.Score(m); ok {
 				c.W.AppendDouble(s)
@@ -724,15 +717,7 @@ func zcountCommand(c *Ctx, args [][]byte) {
 		c.W.AppendError(zErrRange)
 		return
 	}
-	z, wrong := readZSet(c, c.DB(args[1]), args[1])
-	switch {
-	case wrong:
-	case z == nil:
-		c.W.AppendInt(0)
-	default:
-		lo, hi := r.ranks(z)
-		c.W.AppendInt(int64(hi - lo))
-	}
+	zcountRange(c, args[1], r.ranks)
 }
 
 func zlexcountCommand(c *Ctx, args [][]byte) {
@@ -741,13 +726,19 @@ func zlexcountCommand(c *Ctx, args [][]byte) {
 		c.W.AppendError(zErrLexRange)
 		return
 	}
-	z, wrong := readZSet(c, c.DB(args[1]), args[1])
+	zcountRange(c, args[1], r.ranks)
+}
+
+// zcountRange replies with the number of members of key's sorted set in
+// the ranks [lo, hi) that ranks gives.
+func zcountRange(c *Ctx, key []byte, ranks func(*object.ZSet) (int, int)) {
+	z, wrong := readZSet(c, c.DB(key), key)
 	switch {
 	case wrong:
 	case z == nil:
 		c.W.AppendInt(0)
 	default:
-		lo, hi := r.ranks(z)
+		lo, hi := ranks(z)
 		c.W.AppendInt(int64(hi - lo))
 	}
 }
