@@ -1,0 +1,39 @@
+package cluster
+
+import (
+	"fmt"
+	"testing"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/slot"
+)
+
+// BenchmarkGate is the cost of running a GET on a replica that moves no
+// slot, and on one that gave slots away (every command is then checked
+// against the leaving slots): go test -run X -bench Gate ./internal/cluster
+func BenchmarkGate(b *testing.B) {
+	for _, away := range []bool{false, true} {
+		b.Run(fmt.Sprintf("away=%v", away), func(b *testing.B) {
+			g, err := NewGroup(GroupConfig{ReplicaID: 1, Storage: &MemStorage{}, Send: func(uint64, *raftpb.Message) bool { return true },
+				Tick: 1, ElectionTicks: 10, HeartbeatTicks: 1, QueueSize: 1, WriteTimeout: 1, SnapshotEntries: 1, ExpireSample: 1, MaxInflight: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			g.run([][][]byte{{[]byte("SET"), []byte("key:1"), []byte("v")}}, 2)
+			if away {
+				for s := range uint16(slot.Count) {
+					g.mv.leave(s, 1)
+				}
+			}
+			cmds := [][][]byte{{[]byte("GET"), []byte("key:1")}}
+			if g.run(cmds, 2); string(g.w.Bytes()) != "$1\r\nv\r\n" {
+				b.Fatalf("GET answered %q", g.w.Bytes())
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				g.run(cmds, 2)
+			}
+		})
+	}
+}
