@@ -122,6 +122,18 @@ var adminCommands = []adminCommand{
 		},
 	},
 	{
+		name: "set-replicas", args: "N", nargs: 1,
+		summary: "change the number of replicas of every shard group to N",
+		noWait:  true, run: (*admin).setReplicas,
+		detail: []string{
+			"Sends CLUSTER SETREPLICAS: groups with fewer replicas gain them, one at a",
+			"time, as learners that catch up from a snapshot before they vote, on the",
+			"nodes holding the fewest; groups with more lose followers, on nodes down or",
+			"being removed first. N is at most the number of nodes. Waits until every",
+			"group has N replicas, printing how many groups have them as that changes.",
+		},
+	},
+	{
 		name: "rebalance", summary: "move replicas, one at a time, until every node holds a fair share",
 		noWait: true, run: (*admin).rebalance,
 		detail: []string{
@@ -272,9 +284,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fs.Usage()
 		return exitUsage
 	}
-	if cmd.name == "set-shards" {
+	if what, ok := map[string]string{"set-shards": "shards", "set-replicas": "replicas"}[cmd.name]; ok {
 		if n, err := strconv.Atoi(pos[0]); err != nil || n < 1 {
-			fmt.Fprintf(stderr, "data-cluster cluster set-shards: invalid number of shards %q: want a positive integer\n", pos[0])
+			fmt.Fprintf(stderr, "data-cluster cluster %s: invalid number of %s %q: want a positive integer\n", cmd.name, what, pos[0])
 			return exitUsage
 		}
 	}
@@ -1005,6 +1017,43 @@ func (a *admin) setShards(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "%s shard groups\n", args[0])
+	return nil
+}
+
+// setReplicas runs `cluster set-replicas N`.
+func (a *admin) setReplicas(ctx context.Context, args []string) error {
+	if _, err := a.do(ctx, "CLUSTER", "SETREPLICAS", args[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "changing to %s replicas per group\n", args[0])
+	if a.opts.noWait {
+		return nil
+	}
+	want, _ := strconv.Atoi(args[0])
+	last := -1
+	err := a.wait(ctx, args[0]+" replicas in every group", func(st *clusterStatus) (bool, error) {
+		done := 0
+		for _, g := range st.Groups {
+			staying := 0
+			for _, r := range g.Replicas {
+				if !r.Leaving {
+					staying++
+				}
+			}
+			if staying == want && !g.Moving {
+				done++
+			}
+		}
+		if done != last {
+			last = done
+			fmt.Fprintf(a.stdout, "%d of %d groups have %d replicas\n", done, len(st.Groups), want)
+		}
+		return done == len(st.Groups), nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%s replicas per group\n", args[0])
 	return nil
 }
 

@@ -823,6 +823,65 @@ moving 3000 slots from group 1 to group 2
 	}
 }
 
+func TestAdminSetReplicas(t *testing.T) {
+	fastAdminPolls(t)
+	// After SETREPLICAS 2, group 1 gains a replica on the second poll and
+	// group 0, after a move, on the fourth.
+	set := false
+	statuses := 0
+	f := startAdminFake(t, nil, func(args []string) string {
+		switch strings.Join(args, " ") {
+		case "CLUSTER SETREPLICAS 2":
+			set = true
+			return "+OK\r\n"
+		case "CLUSTER SETREPLICAS 9":
+			return "-ERR 9 replicas, want 1 to 3 (the nodes not being removed)\r\n"
+		case "CLUSTER STATUS":
+			if !set {
+				break
+			}
+			statuses++
+			one, two := `{"node":"n1"}`, `{"node":"n1"},{"node":"n2"}`
+			g0, g1 := one, one
+			moving0 := false
+			switch {
+			case statuses == 3:
+				g0, g1, moving0 = `{"node":"n1"},{"node":"n2"},{"node":"n3","leaving":true}`, two, true
+			case statuses >= 4:
+				g0, g1 = two, two
+			case statuses == 2:
+				g1 = two
+			}
+			return bulk(fmt.Sprintf(`{"node":"n1","groups":[{"group":0,"moving":%t,"replicas":[%s]},{"group":1,"replicas":[%s]}],"replicas":2}`,
+				moving0, g0, g1))
+		}
+		return "-ERR unexpected\r\n"
+	})
+	code, out, errOut := runAdminTest(t, "cluster", "set-replicas", "--addr", f.addr, "2")
+	if code != exitOK {
+		t.Fatalf("got exit %d, want 0; stderr %q", code, errOut)
+	}
+	want := `changing to 2 replicas per group
+0 of 2 groups have 2 replicas
+1 of 2 groups have 2 replicas
+2 of 2 groups have 2 replicas
+2 replicas per group
+`
+	if out != want {
+		t.Errorf("got output\n%s\nwant\n%s", out, want)
+	}
+	for _, bad := range []string{"0", "x", "2.5"} {
+		if code, _, errOut := runAdminTest(t, "cluster", "set-replicas", "--addr", f.addr, bad); code != exitUsage ||
+			!strings.Contains(errOut, "invalid number of replicas") {
+			t.Errorf("set-replicas %s: exit %d, stderr %q", bad, code, errOut)
+		}
+	}
+	code, _, errOut = runAdminTest(t, "cluster", "set-replicas", "--addr", f.addr, "9")
+	if code != exitError || !strings.Contains(errOut, "want 1 to 3") {
+		t.Errorf("set-replicas 9: exit %d, stderr %q", code, errOut)
+	}
+}
+
 func TestAdminAddNode(t *testing.T) {
 	f := startAdminFake(t, nil, func(args []string) string {
 		switch strings.Join(args, " ") {

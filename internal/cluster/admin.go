@@ -83,6 +83,22 @@ func (n *Node) SetShards(shards int) error {
 	return err
 }
 
+// SetReplicas makes every data group head for replicas replicas: groups
+// with fewer gain them on the nodes holding the fewest, groups with more
+// lose them, one change at a time (placement.Table.PlanReplicas).
+func (n *Node) SetReplicas(replicas int) error {
+	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		if replicas == t.WantReplicas() {
+			return nil, errNoStep
+		}
+		return t.SetReplicas(replicas)
+	})
+	if errors.Is(err, errNoStep) {
+		return nil
+	}
+	return err
+}
+
 // StatusReport is CLUSTER STATUS: the table this node follows and what it
 // knows of its own replicas. The admin command line merges the reports of
 // every node.
@@ -95,7 +111,9 @@ type StatusReport struct {
 	Meta   *GroupStatus  `json:"meta"`
 	// Shards is the number of groups the cluster heads for; Migration the
 	// slots moving between two of them, if any.
-	Shards    int              `json:"shards"`
+	Shards int `json:"shards"`
+	// Replicas is the number of replicas every group heads for.
+	Replicas  int              `json:"replicas"`
 	Migration *MigrationStatus `json:"migration"`
 	// Reshaping is true until the groups are as Shards wants them.
 	Reshaping bool `json:"reshaping"`
@@ -156,7 +174,7 @@ type LocalStatus struct {
 func (n *Node) Status() StatusReport {
 	v := n.v()
 	r := StatusReport{Node: n.cfg.NodeID, Epoch: v.table.Epoch(), Agreed: n.agreed.Load(),
-		Shards: v.table.WantShards(), KeysMoved: n.migStats.Keys.Load()}
+		Shards: v.table.WantShards(), Replicas: v.table.WantReplicas(), KeysMoved: n.migStats.Keys.Load()}
 	if m, ok := v.table.Migration(); ok {
 		r.Migration = &MigrationStatus{From: m.From, To: m.To, Slots: placement.SlotCount(m.Slots)}
 	}
@@ -285,6 +303,17 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 			return true
 		}
 		if err := n.SetShards(k); err != nil {
+			w.AppendError(adminError(err))
+			return true
+		}
+		w.AppendOK()
+	case sub == "setreplicas" && len(args) == 3:
+		k, err := strconv.Atoi(string(args[2]))
+		if err != nil {
+			w.AppendError("ERR invalid number of replicas '" + string(args[2]) + "'")
+			return true
+		}
+		if err := n.SetReplicas(k); err != nil {
 			w.AppendError(adminError(err))
 			return true
 		}

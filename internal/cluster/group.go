@@ -629,7 +629,7 @@ func (g *Group) handOver() {
 	// the commit index of a group that has written nothing since, and a
 	// transfer to it would hold proposals back for an election timeout
 	// each time.
-	if ok && g.alive(p) && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
+	if ok && !pr.IsLearner && g.alive(p) && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
 		g.log.Info("handing leadership to the preferred replica", "to", p)
 		g.rn.TransferLeader(p)
 	}

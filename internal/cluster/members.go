@@ -20,7 +20,8 @@ import (
 //     that a majority of both the old and the new voters agrees on every
 //     entry meanwhile;
 //  3. a leader that the table takes away first hands leadership to a
-//     voter that stays.
+//     voter that stays, or, when no voter stays (a group of one replica
+//     moving), leads the joint change that removes it and steps down.
 //
 // One change is under way at a time. The node sees the change done in
 // Members and settles the move in the table.
@@ -135,8 +136,12 @@ func (g *Group) reconfigure(now time.Time) {
 			return
 		}
 	}
-	if !slices.Contains(want, g.cfg.ReplicaID) {
-		// This leader goes: hand over to a voter that stays.
+	stays := slices.ContainsFunc(voters, func(id uint64) bool { return slices.Contains(want, id) })
+	if !slices.Contains(want, g.cfg.ReplicaID) && stays {
+		// This leader goes: hand over to a voter that stays. When none
+		// does (the group's only voter moves), the joint change below
+		// promotes the learners and removes this leader, which leads
+		// the joint configuration and steps down once Raft leaves it.
 		to := g.preferred()
 		if !slices.Contains(want, to) || !slices.Contains(voters, to) || !caughtUp(to) {
 			to = 0

@@ -251,12 +251,13 @@ func (n *Node) down(id string) bool {
 // errNoStep is changeTable's answer when Plan has nothing to do.
 var errNoStep = errors.New("cluster: no placement step to take")
 
-// planShards writes the next step toward the number of groups the table
-// wants (placement.Table.PlanShards) when this node leads the metadata
-// group. Unlike replica placement it is never off: the number of groups
-// changes only when told to.
+// planShards writes the next step toward the number of groups and of
+// replicas the table wants (placement.Table.PlanShards and PlanReplicas)
+// when this node leads the metadata group. Unlike replica placement it is
+// never off: both change only when told to.
 func (n *Node) planShards(v *view) {
 	n.takeStep(v, "shard step", (*placement.Table).PlanShards)
+	n.takeStep(v, "replica count step", (*placement.Table).PlanReplicas)
 }
 
 // plan writes the next step of placement.Table.Plan, when this node leads

@@ -49,7 +49,7 @@ type memCluster struct {
 }
 
 // newMemCluster starts nodes n1..n<count> holding shards groups of three
-// replicas. edit, when not nil, changes the nodes' configuration.
+// replicas, or of one on each node when there are fewer. edit, when not nil, changes the nodes' configuration.
 func newMemCluster(t *testing.T, seed int64, count, shards int, edit func(*NodeConfig)) *memCluster {
 	t.Helper()
 	var nodes []placement.Node
@@ -61,7 +61,7 @@ func newMemCluster(t *testing.T, seed int64, count, shards int, edit func(*NodeC
 		c.addrs[id] = fmt.Sprintf("127.0.0.1:%d", i+1)
 	}
 	var err error
-	if c.table, err = placement.New(1, nodes, shards, 3, 64); err != nil {
+	if c.table, err = placement.New(1, nodes, shards, min(3, count), 64); err != nil {
 		t.Fatal(err)
 	}
 	gc := DefaultGroupConfig()

@@ -217,3 +217,64 @@ func TestNodesSetShardsUnderFaults(t *testing.T) {
 		t.Fatalf("seed %d: no change started", seed)
 	}
 }
+
+// A cluster founded by one node grows to three copies of every group
+// while clients write: two nodes join, SetReplicas asks for three
+// replicas, and once they are there the founding node can stop with
+// every key still served. Every acknowledged increment is kept and the
+// register history stays linearizable.
+func TestNodesSetReplicasFromOneNode(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 1, 3, nil)
+	again := func(what string, step func() error) {
+		t.Helper()
+		var err error
+		for try := 0; try < 50; try++ {
+			if err = step(); err == nil {
+				return
+			}
+		}
+		t.Fatalf("seed %d: %s: %v", seed, what, err)
+	}
+	const keys = 500
+	for i := range keys {
+		again("writing the fixed keys", func() error {
+			_, err := c.do("n1", Write, "SET", fmt.Sprintf("fixed:%d", i), strconv.Itoa(i))
+			return err
+		})
+	}
+	stop := make(chan struct{})
+	checkRegs := c.registers(stop, 2)
+	checkCtrs := c.counters(stop, 2, 20)
+	c.join("n2", "n1")
+	c.join("n3", "n1")
+	if err := c.node("n2").SetReplicas(4); !errors.Is(err, placement.ErrChange) {
+		t.Fatalf("seed %d: 4 replicas on 3 nodes: %v, want ErrChange", seed, err)
+	}
+	again("asking for 3 replicas", func() error { return c.node("n2").SetReplicas(3) })
+	final := c.waitTable("3 replicas in every group", func(t *placement.Table) bool {
+		for _, g := range t.Groups() {
+			if len(g.Replicas) != 3 || g.Moving() {
+				return false
+			}
+		}
+		return true
+	})
+	c.waitHolders(final, len(final.Groups()))
+	close(stop)
+	checkRegs()
+	checkCtrs()
+	// Every group has a majority without the founder.
+	c.stop("n1")
+	for i := range keys {
+		var r string
+		again(fmt.Sprintf("reading fixed:%d without n1", i), func() error {
+			var err error
+			r, err = c.do(c.running()[i%2], Read, "GET", fmt.Sprintf("fixed:%d", i))
+			return err
+		})
+		if bulkValue(r) != strconv.Itoa(i) {
+			t.Fatalf("seed %d: fixed:%d without n1: %q", seed, i, r)
+		}
+	}
+}

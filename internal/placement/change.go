@@ -134,7 +134,7 @@ func (t *Table) Settle(g int) (*Table, error) {
 		return nil, fmt.Errorf("%w: group %d is not moving", ErrChange, g)
 	}
 	c := t.next()
-	c.grp(g).Leaving, c.grp(g).LeavingIDs = nil, nil
+	c.grp(g).Leaving, c.grp(g).LeavingIDs, c.grp(g).Joining = nil, nil, nil
 	return c, nil
 }
 
@@ -154,6 +154,7 @@ func (t *Table) Grow(g int, to string) (*Table, error) {
 	c := t.next()
 	cg := c.grp(g)
 	cg.Replicas, cg.IDs = append(cg.Replicas, ti), append(cg.IDs, c.nextID)
+	cg.Joining = []uint64{c.nextID}
 	c.nextID++
 	return c, nil
 }
@@ -230,7 +231,7 @@ func (t *Table) Drain(id string) (*Table, error) {
 			left++
 		}
 	}
-	if need := t.replicaCount(); left-1 < need {
+	if need := t.WantReplicas(); left-1 < need {
 		return nil, fmt.Errorf("%w: removing %s would leave %d nodes for groups of %d replicas", ErrChange, id, left-1, need)
 	}
 	c := t.next()

@@ -34,7 +34,7 @@ func roundTrip(t *testing.T, tb *Table) {
 	if err != nil {
 		t.Fatalf("Decode(Encode()): %v", err)
 	}
-	if !bytes.Equal(got.Encode(), b) || got.Epoch() != tb.Epoch() || got.slots != tb.slots ||
+	if !bytes.Equal(got.Encode(), b) || got.Epoch() != tb.Epoch() || got.slots != tb.slots || got.WantReplicas() != tb.WantReplicas() ||
 		!slices.EqualFunc(got.Groups(), tb.Groups(), groupEqual) || !slices.Equal(got.Nodes(), tb.Nodes()) {
 		t.Fatalf("Decode(Encode()) differs from the table encoded")
 	}
@@ -47,7 +47,8 @@ func roundTrip(t *testing.T, tb *Table) {
 
 func groupEqual(a, b Group) bool {
 	return a.ID == b.ID && slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.IDs, b.IDs) &&
-		slices.Equal(a.Leaving, b.Leaving) && slices.Equal(a.LeavingIDs, b.LeavingIDs) && slices.Equal(a.Born, b.Born)
+		slices.Equal(a.Leaving, b.Leaving) && slices.Equal(a.LeavingIDs, b.LeavingIDs) && slices.Equal(a.Born, b.Born) &&
+		slices.Equal(a.Joining, b.Joining)
 }
 
 func TestMoveSettle(t *testing.T) {
@@ -174,6 +175,9 @@ func FuzzDecode(f *testing.F) {
 	grown, _ := set.AddGroup([]string{"n1", "n3"})
 	if mig, err := grown.Migrate(1, 3, grown.Ranges(1)[:1]); err == nil {
 		f.Add(mig.Encode())
+	}
+	if two, err := moved.SetReplicas(2); err == nil {
+		f.Add(two.Encode())
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := Decode(b)

@@ -16,24 +16,32 @@ var ErrDecode = errors.New("placement: undecodable table")
 // codecVersion is the first byte of an encoded table. Decode reads
 // version 1 too, which had neither born replicas, nor the virtual nodes,
 // the wanted number of groups and the migration, and in which every group
-// owned a slot.
-const codecVersion = 2
+// owned a slot, and version 2, which had neither joining replicas nor a
+// wanted number of replicas. Encode writes version 2 for a table that has
+// neither, so that nodes that only read version 2 follow it.
+const codecVersion = 3
 
 // Encode returns t as bytes that Decode turns back into an equal table:
 //
-//	version u8 (2) | epoch uvarint | next replica id uvarint
+//	version u8 (3, or 2 without wanted replicas) | epoch uvarint | next replica id uvarint
 //	nodes uvarint | per node: id bytes | peer address bytes | flags u8 (1: draining)
 //	groups uvarint | per group, the metadata group first: replicas uvarint, leaving uvarint |
 //	                 per replica, staying then leaving: node index uvarint | Raft id uvarint |
-//	                 born uvarint | born × Raft id uvarint
+//	                 born uvarint | born × Raft id uvarint |
+//	                 version 3: joining uvarint | joining × Raft id uvarint
 //	ranges uvarint | per range, ascending: first slot uvarint | last slot uvarint | group uvarint
 //	vnodes uvarint | wanted groups uvarint (0: as many as there are)
 //	migrating u8 (0 or 1) | if 1: from uvarint | to uvarint | epoch uvarint | ranges uvarint |
 //	                        per range: first slot uvarint | last slot uvarint
+//	version 3: wanted replicas uvarint (0: the most any group has)
 //
 // where bytes are a uvarint length and the bytes.
 func (t *Table) Encode() []byte {
-	b := []byte{codecVersion}
+	version := byte(codecVersion)
+	if t.copies == 0 && !slices.ContainsFunc(append(t.all(), &t.meta), func(g *Group) bool { return len(g.Joining) > 0 }) {
+		version = 2
+	}
+	b := []byte{version}
 	b = binary.AppendUvarint(b, t.epoch)
 	b = binary.AppendUvarint(b, t.nextID)
 	b = binary.AppendUvarint(b, uint64(len(t.nodes)))
@@ -62,6 +70,12 @@ func (t *Table) Encode() []byte {
 		for _, id := range g.Born {
 			b = binary.AppendUvarint(b, id)
 		}
+		if version >= 3 {
+			b = binary.AppendUvarint(b, uint64(len(g.Joining)))
+			for _, id := range g.Joining {
+				b = binary.AppendUvarint(b, id)
+			}
+		}
 	}
 	var ranges []Range
 	var owners []int
@@ -83,16 +97,20 @@ func (t *Table) Encode() []byte {
 	b = binary.AppendUvarint(b, uint64(t.vnodes))
 	b = binary.AppendUvarint(b, uint64(t.want))
 	if t.mig == nil {
-		return append(b, 0)
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(t.mig.From))
+		b = binary.AppendUvarint(b, uint64(t.mig.To))
+		b = binary.AppendUvarint(b, t.mig.Epoch)
+		b = binary.AppendUvarint(b, uint64(len(t.mig.Slots)))
+		for _, r := range t.mig.Slots {
+			b = binary.AppendUvarint(b, uint64(r.Start))
+			b = binary.AppendUvarint(b, uint64(r.End))
+		}
 	}
-	b = append(b, 1)
-	b = binary.AppendUvarint(b, uint64(t.mig.From))
-	b = binary.AppendUvarint(b, uint64(t.mig.To))
-	b = binary.AppendUvarint(b, t.mig.Epoch)
-	b = binary.AppendUvarint(b, uint64(len(t.mig.Slots)))
-	for _, r := range t.mig.Slots {
-		b = binary.AppendUvarint(b, uint64(r.Start))
-		b = binary.AppendUvarint(b, uint64(r.End))
+	if version >= 3 {
+		b = binary.AppendUvarint(b, uint64(t.copies))
 	}
 	return b
 }
@@ -179,6 +197,19 @@ func Decode(b []byte) (*Table, error) {
 				g.Born = append(g.Born, id)
 			}
 		}
+		if version >= 3 {
+			nj := d.Uvarint()
+			if d.Bad || nj > ns {
+				return nil, fmt.Errorf("%w: group %d: bad joining count", ErrDecode, gi)
+			}
+			for range nj {
+				id := d.Uvarint()
+				if d.Bad || !slices.Contains(g.IDs, id) || slices.Contains(g.Joining, id) {
+					return nil, fmt.Errorf("%w: group %d: bad joining id", ErrDecode, gi)
+				}
+				g.Joining = append(g.Joining, id)
+			}
+		}
 		all[i] = g
 	}
 	t.meta, t.groups = all[0], all[1:]
@@ -206,7 +237,15 @@ func Decode(b []byte) (*Table, error) {
 		if err := t.decodeShards(&d); err != nil {
 			return nil, err
 		}
-	} else {
+	}
+	if version >= 3 {
+		copies := d.Uvarint()
+		if d.Bad || copies > nn {
+			return nil, fmt.Errorf("%w: bad wanted replicas", ErrDecode)
+		}
+		t.copies = int(copies)
+	}
+	if version < 2 {
 		for g, rs := range t.ranges {
 			if len(rs) == 0 {
 				return nil, fmt.Errorf("%w: group %d owns no slot", ErrDecode, g)

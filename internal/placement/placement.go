@@ -152,16 +152,21 @@ type Group struct {
 	// Empty for the groups of the first table, whose replicas bootstrap
 	// from it.
 	Born []uint64
+	// Joining are the Raft ids of replicas that a growth under way adds
+	// (Table.Grow): they are in Replicas, and stay joining until Raft has
+	// made them voters (Table.Settle).
+	Joining []uint64
 }
 
-// Moving reports whether a move of one of the group's replicas is under
-// way.
-func (g Group) Moving() bool { return len(g.Leaving) > 0 }
+// Moving reports whether a move of one of the group's replicas, or the
+// addition of one, is under way.
+func (g Group) Moving() bool { return len(g.Leaving) > 0 || len(g.Joining) > 0 }
 
 // clone returns a deep copy of g.
 func (g Group) clone() Group {
 	return Group{ID: g.ID, Replicas: slices.Clone(g.Replicas), IDs: slices.Clone(g.IDs),
-		Leaving: slices.Clone(g.Leaving), LeavingIDs: slices.Clone(g.LeavingIDs), Born: slices.Clone(g.Born)}
+		Leaving: slices.Clone(g.Leaving), LeavingIDs: slices.Clone(g.LeavingIDs), Born: slices.Clone(g.Born),
+		Joining: slices.Clone(g.Joining)}
 }
 
 // Holds reports whether node (an index) holds a replica of g, staying or
@@ -196,6 +201,7 @@ type Table struct {
 	slots  [slot.Count]uint16
 	vnodes int        // virtual nodes per group; 0 when not known
 	want   int        // the number of groups wanted; 0 for as many as there are
+	copies int        // the number of replicas per group wanted; 0 for the most any has
 	mig    *Migration // the slots moving between groups, never changed once set
 }
 

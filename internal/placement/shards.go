@@ -259,7 +259,7 @@ func (t *Table) PlanShards(down func(id string) bool) (Step, bool) {
 			}
 		}
 		slices.SortStableFunc(usable, func(a, b int) int { return counts[a] - counts[b] })
-		r := min(t.replicaCount(), len(usable))
+		r := min(t.WantReplicas(), len(usable))
 		if r == 0 {
 			return Step{}, false
 		}
