@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/cluster"
+	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/metrics"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
@@ -147,32 +148,50 @@ func clusterID(nodes []placement.Node, shards, replicas, vnodes int) string {
 const identityFile = "CLUSTER"
 
 // claimDataDir checks that dir belongs to this cluster and node, or makes
-// it theirs if it is new.
-func claimDataDir(dir, id, node string) error {
+// it theirs if it is new. A single server's data dir becomes theirs too
+// when the node founds the cluster alone: its files move into importDir,
+// and load reports that the node has them to load (single.go).
+func claimDataDir(dir, id, node string, alone bool) (load bool, err error) {
 	want := "cluster=" + id + "\nnode=" + node + "\n"
 	path := filepath.Join(dir, identityFile)
 	got, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		if string(got) != want {
-			return fmt.Errorf("data dir %s belongs to another cluster or node (%s); start with the flags it was made with, or use an empty dir",
+			return false, fmt.Errorf("data dir %s belongs to another cluster or node (%s); start with the flags it was made with, or use an empty dir",
 				dir, strings.ReplaceAll(strings.TrimSpace(string(got)), "\n", " "))
 		}
-		return nil
+		if err := os.RemoveAll(filepath.Join(dir, importDir+doneExt)); err != nil {
+			return false, err
+		}
+		_, err := os.Stat(filepath.Join(dir, importDir))
+		return err == nil, nil
 	case !errors.Is(err, os.ErrNotExist):
-		return err
+		return false, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return false, err
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
-		return fmt.Errorf("data dir %s holds data that is not a cluster node's; use an empty dir", dir)
+	entries, _ := os.ReadDir(dir)
+	if len(entries) > 0 {
+		single, err := singleServerDir(dir)
+		if err != nil {
+			return false, err
+		}
+		if !single {
+			return false, fmt.Errorf("data dir %s holds data that is not a cluster node's; use an empty dir", dir)
+		}
+		if !alone {
+			return false, fmt.Errorf("data dir %s holds a single server's data: to keep its keys, found a cluster of this node alone "+
+				"(--initial-cluster %s=PEER-ADDR --replicas 1), then start the other nodes with --join and raise the copies with "+
+				"`data-cluster cluster set-replicas 3`", dir, node)
+		}
+		if err := moveInto(dir, importDir); err != nil {
+			return false, fmt.Errorf("moving a single server's data aside in %s: %w", dir, err)
+		}
+		load = true
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(want), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return load, fsutil.WriteFileAtomic(path, []byte(want))
 }
 
 // replicasFile, in a cluster node's data directory, names the replica id
@@ -196,6 +215,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	}
 	var table *placement.Table
 	var id string
+	var load bool
 	if co.join != "" {
 		// The cluster's id and table come from the member asked, or from
 		// the data dir on a restart.
@@ -210,7 +230,14 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 			return exitUsage
 		}
 		id = clusterID(table.Nodes(), opts.shards, co.replicas, opts.vnodes)
-		if err := claimDataDir(opts.persist.dataDir, id, co.nodeID); err != nil {
+		if load, err = claimDataDir(opts.persist.dataDir, id, co.nodeID, len(nodes) == 1); err != nil {
+			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+			return exitError
+		}
+	}
+	var single *singleData
+	if load {
+		if single, err = openSingle(filepath.Join(opts.persist.dataDir, importDir), log); err != nil {
 			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 			return exitError
 		}
@@ -313,6 +340,10 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
 		Redirects: co.redirects, Logger: log})
+	if single != nil {
+		node.SetLoading(true)
+		wg.Go(func() { single.load(nctx, node, filepath.Join(opts.persist.dataDir, importDir), log) })
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 

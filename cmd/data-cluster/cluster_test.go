@@ -534,9 +534,11 @@ func TestClusterFlagErrors(t *testing.T) {
 			"--initial-cluster", initial, "--data-dir", filepath.Join(dir, "n1")}, extra...)
 	}
 	other := filepath.Join(dir, "other")
-	if err := claimDataDir(other, "0123456789abcdef", "n2"); err != nil {
+	if _, err := claimDataDir(other, "0123456789abcdef", "n2", false); err != nil {
 		t.Fatal(err)
 	}
+	single := filepath.Join(dir, "single")
+	writeSingleServerDir(t, single, nil)
 	tests := []struct {
 		name string
 		args []string
@@ -553,6 +555,7 @@ func TestClusterFlagErrors(t *testing.T) {
 		{"peer flags alone", []string{"--node-id", "n1", "--peer-addr", "127.0.0.1:1"}, exitUsage, "need --initial-cluster"},
 		{"maxmemory", base("--maxmemory", "1mb"), exitUsage, "--maxmemory is not supported"},
 		{"another node's dir", base("--data-dir", other), exitError, "belongs to another cluster or node"},
+		{"a single server's dir, three founders", base("--data-dir", single), exitError, "holds a single server's data: to keep its keys, found a cluster of this node alone"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -65,6 +65,9 @@ func (n *Node) Rebalance() (step string, ok bool, err error) {
 // earlier change to another number of groups is under way; asking again
 // for the number under way changes nothing.
 func (n *Node) SetShards(shards int) error {
+	if n.Loading() {
+		return ErrLoading
+	}
 	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
 		_, moving := t.Migration()
 		_, next := t.PlanShards(n.down)
@@ -119,6 +122,8 @@ type StatusReport struct {
 	Reshaping bool `json:"reshaping"`
 	// KeysMoved counts the keys this node's movers have moved.
 	KeysMoved int64 `json:"keys_moved"`
+	// Loading is true while the node loads a single server's data.
+	Loading bool `json:"loading"`
 }
 
 // MigrationStatus describes slots moving between groups.
@@ -174,7 +179,8 @@ type LocalStatus struct {
 func (n *Node) Status() StatusReport {
 	v := n.v()
 	r := StatusReport{Node: n.cfg.NodeID, Epoch: v.table.Epoch(), Agreed: n.agreed.Load(),
-		Shards: v.table.WantShards(), Replicas: v.table.WantReplicas(), KeysMoved: n.migStats.Keys.Load()}
+		Shards: v.table.WantShards(), Replicas: v.table.WantReplicas(), KeysMoved: n.migStats.Keys.Load(),
+		Loading: n.Loading()}
 	if m, ok := v.table.Migration(); ok {
 		r.Migration = &MigrationStatus{From: m.From, To: m.To, Slots: placement.SlotCount(m.Slots)}
 	}
@@ -245,8 +251,11 @@ func adminError(err error) string {
 	for _, p := range []string{"placement: invalid change: ", "cluster: "} {
 		msg = strings.TrimPrefix(msg, p)
 	}
-	if errors.Is(err, ErrTryAgain) || errors.Is(err, ErrUnknown) || errors.Is(err, ErrConflict) {
+	switch {
+	case errors.Is(err, ErrTryAgain) || errors.Is(err, ErrUnknown) || errors.Is(err, ErrConflict):
 		return "TRYAGAIN " + msg
+	case errors.Is(err, ErrLoading):
+		return "LOADING " + msg
 	}
 	return "ERR " + msg
 }
@@ -348,6 +357,9 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 // returns the table unchanged; any other node already in the table is an
 // error wrapping placement.ErrChange.
 func (n *Node) Admit(id, peerAddr string) (*placement.Table, error) {
+	if n.Loading() {
+		return nil, ErrLoading
+	}
 	cur, _, err := n.readTable(Read)
 	if err != nil {
 		return nil, err

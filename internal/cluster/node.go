@@ -107,6 +107,8 @@ type Node struct {
 	// agreed is set once the metadata group holds the placement table and
 	// this node follows it (meta.go).
 	agreed atomic.Bool
+	// loading is set while the node loads a single server's data (load.go).
+	loading atomic.Bool
 
 	// Replicas started and stopped while the node runs, under repMu.
 	repMu   sync.Mutex

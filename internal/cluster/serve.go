@@ -346,6 +346,10 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject("NOAUTH Authentication required.")
 		return
 	}
+	if spec.Flags&command.Loading == 0 && spec.Name != "cluster" && c.s.node.Loading() {
+		c.reject(errLoading)
+		return
+	}
 	if c.inMulti {
 		switch spec.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
@@ -501,6 +505,10 @@ func (c *clientConn) appendErr(err error) {
 	}
 }
 
+// errLoading answers a command that needs data while the node loads a
+// single server's data (load.go): Redis's answer while it loads its files.
+const errLoading = "LOADING Redis is loading the dataset in memory"
+
 // errorText is the client's error for a request that ended with err.
 func errorText(err error) string {
 	switch {
@@ -565,6 +573,8 @@ func (c *clientConn) handleLine(args [][]byte) {
 		}
 	case spec != nil && !c.authed:
 		c.localLine("NOAUTH Authentication required.")
+	case spec != nil && c.s.node.Loading():
+		c.localLine(errLoading)
 	case spec == nil:
 		c.localLine("ERR unknown command '" + clip(args[0]) + "'")
 	case !spec.ArityOK(len(args)):

@@ -64,6 +64,12 @@ func (g *Group) internal(args [][]byte) (ok, stop bool) {
 			}
 		}
 		g.w.AppendOK()
+	case string(args[0]) == string(cmdLoad) && len(args) == 2:
+		if err := g.importKeys(args[1]); err != nil {
+			g.w.AppendError("ERR " + err.Error())
+		} else {
+			g.w.AppendOK()
+		}
 	default:
 		return g.migration(args), false
 	}

@@ -200,3 +200,12 @@ func lockFile(f *os.File) error {
 	}
 	return err
 }
+
+// Shape returns the number of shards and of virtual nodes per shard that
+// the data in dir was written with; ok is false when dir holds none. Open
+// with a ring of that shape loads each shard's keys into its own engine,
+// without rewriting the directory for a new topology.
+func Shape(dir string) (shards, vnodes int, ok bool, err error) {
+	m, ok, err := readManifest(dir)
+	return m.shards, m.vnodes, ok, err
+}
