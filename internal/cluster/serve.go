@@ -207,6 +207,9 @@ type item struct {
 type pending struct {
 	cmds  [][][]byte
 	write bool
+	// asked: the command followed ASKING; a key moved on from the group
+	// sent to is followed there rather than answered ASK again.
+	asked bool
 	reply []byte
 	ends  []int
 	err   error
@@ -390,6 +393,16 @@ func (c *clientConn) handle(args [][]byte) {
 				return
 			}
 		}
+		if asking && c.s.cfg.Redirects {
+			// Alone in its request: this node may not know yet of the
+			// migration the client was told of, and sends the command to
+			// the source group, whose answer it then follows.
+			c.flush()
+			c.add(g, args, spec.Flags&command.ReadOnly == 0)
+			c.reqs[g].asked = true
+			c.flush()
+			return
+		}
 		c.add(g, args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
@@ -442,7 +455,7 @@ func (c *clientConn) flush() {
 			continue
 		}
 		sent++
-		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg.Redirects,
+		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg.Redirects && !p.asked,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
 				p.ends = append(p.ends[:0], ends...)
@@ -471,7 +484,7 @@ func (c *clientConn) flush() {
 	for _, p := range c.reqs {
 		if p != nil {
 			clear(p.cmds)
-			p.cmds, p.write, p.err = p.cmds[:0], false, nil
+			p.cmds, p.write, p.asked, p.err = p.cmds[:0], false, false, nil
 		}
 	}
 }

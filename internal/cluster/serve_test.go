@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
@@ -339,17 +341,18 @@ func TestServerWatch(t *testing.T) {
 // With Redirects, a node answers MOVED for a key whose group another node
 // leads, serves the keys of the groups it leads, and after ASKING sends a
 // command to its slot's group as usual when nothing moves.
-func TestServerRedirects(t *testing.T) {
-	tn := newTestNodes(t, testSeed(t), nil)
-	n := tn.nodes[0]
-	addr := serveNode(t, tn, 0, ServerConfig{Redirects: true})
+// respDo returns a function that sends one command to addr over one
+// connection and returns its reply's first line (and a bulk string's
+// value).
+func respDo(t *testing.T, addr string) func(args ...string) string {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	r := bufio.NewReader(c)
-	do := func(args ...string) string {
+	return func(args ...string) string {
 		t.Helper()
 		var w resp.Writer
 		w.AppendArray(len(args))
@@ -369,6 +372,13 @@ func TestServerRedirects(t *testing.T) {
 		}
 		return line
 	}
+}
+
+func TestServerRedirects(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	n := tn.nodes[0]
+	addr := serveNode(t, tn, 0, ServerConfig{Redirects: true})
+	do := respDo(t, addr)
 	var local, remote string
 	for i := 0; local == "" || remote == ""; i++ {
 		k := fmt.Sprintf("key:%d", i)
@@ -406,4 +416,120 @@ func TestServerRedirects(t *testing.T) {
 		t.Fatalf("READONLY: %q", got)
 	}
 	eventually(t, "a READONLY read of the replica here", func() bool { return do("GET", remote) == "$1\r\nw\r\n" })
+}
+
+// TestServerAsk moves one key of a slot by hand, as the mover does, and
+// checks what a client of Redirects servers is told meanwhile, following
+// MOVED as a cluster client does: ASK for the key that moved and for a key
+// in neither group, the key itself for one still at the source, the moved
+// key after ASKING, and no ASK once the slot is the target's.
+func TestServerAsk(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	conns := map[string]func(args ...string) string{} // by client address
+	for i, n := range tn.nodes {
+		n.moving.Store(true) // no mover: the test moves the keys
+		v := n.v()
+		conns[n.ClientAddr(v, v.self)] = respDo(t, serveNode(t, tn, i, ServerConfig{Redirects: true}))
+	}
+	n := tn.nodes[0]
+	// get sends a command to the first node, then to each node a MOVED
+	// names, and returns the last reply.
+	get := func(args ...string) string {
+		t.Helper()
+		do := conns[n.ClientAddr(n.v(), 0)]
+		for range 5 {
+			r := do(args...)
+			f := strings.Fields(r)
+			if len(f) != 3 || f[0] != "-MOVED" || conns[f[2]] == nil {
+				return r
+			}
+			do = conns[f[2]]
+		}
+		return "MOVED more than 5 times" // tables still differ between nodes
+	}
+	moved, stays, absent := "{ask}moved", "{ask}stays", "{ask}absent"
+	s := slot.Of([]byte(moved))
+	from := n.Table().GroupOf(s)
+	to := (from + 1) % len(n.Table().Groups())
+	call := func(g int, args ...string) string {
+		t.Helper()
+		for try := 0; ; try++ {
+			r, err := n.call(g, Write, args)
+			if err == nil {
+				return string(r)
+			}
+			if try == 50 {
+				t.Fatalf("%q on group %d: %v", args[0], g, err)
+			}
+		}
+	}
+	call(from, "SET", moved, "v1")
+	call(from, "SET", stays, "v2")
+	tb, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		return t.Migrate(from, to, []placement.Range{{Start: s, End: s}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, ss := strconv.FormatUint(tb.Epoch(), 10), strconv.Itoa(int(s))
+	for _, step := range []struct {
+		g    int
+		args []string
+	}{
+		{to, []string{string(cmdHome), "tok", ep, ss, ss}},
+		{from, []string{string(cmdAway), "tok", ep, strconv.Itoa(to), ss, ss}},
+	} {
+		if r := call(step.g, step.args...); r != "+OK\r\n" {
+			t.Fatalf("%q: %q", step.args[0], r)
+		}
+	}
+	data, _, ok := parseBulk([]byte(call(from, string(cmdExport), "tok", moved)))
+	if !ok {
+		t.Fatal("export answered no data")
+	}
+	if r := call(to, string(cmdImport), "tok", string(data)); r != "+OK\r\n" {
+		t.Fatalf("import: %q", r)
+	}
+	if r := call(from, string(cmdForget), "tok", moved); r != "+OK\r\n" {
+		t.Fatalf("forget: %q", r)
+	}
+
+	// ask checks that key is answered ASK to the target group's leader,
+	// then sends ASKING and cmd there and returns the reply.
+	asks := 0
+	ask := func(key string, cmd ...string) string {
+		t.Helper()
+		var r, want string
+		eventually(t, "ASK for "+key, func() bool {
+			v := n.v()
+			want = fmt.Sprintf("-ASK %d %s\r\n", s, n.ClientAddr(v, n.Leader(v, to)))
+			r = get("GET", key)
+			return r == want
+		})
+		asks++
+		do := conns[strings.Fields(want)[2]]
+		if r := do("ASKING"); r != "+OK\r\n" {
+			t.Fatalf("ASKING: %q", r)
+		}
+		return do(cmd...)
+	}
+	if r := ask(moved, "GET", moved); r != "$2\r\nv1\r\n" {
+		t.Fatalf("GET of the moved key after ASKING: %q", r)
+	}
+	if r := get("GET", stays); r != "$2\r\nv2\r\n" {
+		t.Fatalf("GET of the key still at the source: %q", r)
+	}
+	if r := ask(absent, "SET", absent, "v3"); r != "+OK\r\n" {
+		t.Fatalf("SET of a new key after ASKING: %q", r)
+	}
+	if r := ask(absent, "GET", absent); r != "$2\r\nv3\r\n" {
+		t.Fatalf("GET of the new key after ASKING: %q", r)
+	}
+	t.Logf("%d ASK replies followed", asks)
+
+	// The slot is the target's: no more ASK.
+	if _, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) { return t.Assign() }); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the moved key from its new group", func() bool { return get("GET", moved) == "$2\r\nv1\r\n" })
 }

@@ -23,6 +23,8 @@ type Report struct {
 	Elapsed   time.Duration
 	Workloads []WorkloadStats
 	Faults    []Fault
+	// Shape counts the changes of the number of groups asked meanwhile.
+	Shape ShapeStats
 	// Checks say what each check covered and concluded.
 	Checks []string
 	// Problems are what the cluster did wrong (and runs that could not
@@ -107,6 +109,10 @@ func (r *Report) Table() string {
 	b.WriteString("\nfailover: from the fault's start until every group has acknowledged a write started after it\n")
 	b.WriteString("recovery: from the fault's end (restart, SIGCONT, links restored) until every group has acknowledged a write started after it\n")
 	b.WriteString("rejoin: from the fault's end until every node says cluster_state:ok\n\n")
+	if sh := r.Shape; sh.Asked > 0 {
+		fmt.Fprintf(&b, "shape: %d changes of the number of groups asked, %d accepted, %d refused while one ran, %d failed; %d groups at the end\n\n",
+			sh.Asked, sh.Accepted, sh.Refused, sh.Failed, sh.Final)
+	}
 	for _, c := range r.Checks {
 		b.WriteString("check: " + c + "\n")
 	}

@@ -68,6 +68,9 @@ func TestRobustness(t *testing.T) {
 					t.Fatalf("seed %d: no %s fault was injected", seed, k)
 				}
 			}
+			if rep.Shape.Accepted == 0 {
+				t.Fatalf("seed %d: no change of the number of groups was accepted (%+v)", seed, rep.Shape)
+			}
 			for _, w := range rep.Workloads {
 				if w.Writes < 100 || w.Checked < 100 {
 					t.Fatalf("seed %d: workload %s: %d acknowledged writes, %d checked: too few to mean anything", seed, w.Name, w.Writes, w.Checked)

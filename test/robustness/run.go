@@ -46,12 +46,15 @@ type Config struct {
 	Registers, Counters, Transfers int
 	// CheckTimeout bounds each linearizability check.
 	CheckTimeout time.Duration
+	// Reshape, when set, changes the number of shard groups now and then
+	// while the faults run (shape.go).
+	Reshape bool
 }
 
 // DefaultConfig returns a two-minute run in network namespaces.
 func DefaultConfig() Config {
 	return Config{Seed: 1, Duration: 2 * time.Minute, Net: netNetns, Fsync: "always", OpTimeout: 2 * time.Second,
-		Registers: 4, Counters: 2, Transfers: 2, CheckTimeout: 2 * time.Minute}
+		Registers: 4, Counters: 2, Transfers: 2, CheckTimeout: 2 * time.Minute, Reshape: true}
 }
 
 // Validate reports whether c can be run.
@@ -249,7 +252,12 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	}
 	defer stopWorkers()
 
-	// The nemesis.
+	// The nemesis, and an operator changing the number of groups.
+	shapeCtx, stopShape := context.WithCancel(ctx)
+	var shapeWG sync.WaitGroup
+	if cfg.Reshape {
+		shapeWG.Go(func() { r.reshape(shapeCtx, &rep.Shape) })
+	}
 	sched := newSchedule(cfg.Seed, kinds)
 	deadline := r.start.Add(cfg.Duration)
 	var injectErr error
@@ -258,6 +266,8 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 			break
 		}
 	}
+	stopShape()
+	shapeWG.Wait()
 	if err := r.healAll(); err != nil {
 		return errors.Join(injectErr, err)
 	}
@@ -271,6 +281,14 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 		if err := r.cl.waitOK(i, recoverTimeout); err != nil {
 			r.problem("availability: after healing: %v", err)
 		}
+	}
+	if cfg.Reshape {
+		groups, err := r.waitShape(reshapeTimeout)
+		if err != nil {
+			r.problem("shape: %v", err)
+		}
+		rep.Shape.Final = groups
+		r.logf("shape: %d groups at the end", groups)
 	}
 	stopWorkers()
 	r.logf("workloads stopped; reading every key back")
