@@ -38,7 +38,6 @@ package object
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"strconv"
 	"sync/atomic"
 	"unsafe"
@@ -192,19 +191,6 @@ const (
 	sliceBytes  = 24
 	stringBytes = 16
 )
-
-// mapBytes estimates the memory of a map[string]int32 that has held up to n
-// entries (or was made for n): Go's maps keep slots of a 16-byte string and
-// an int32, 24 bytes with padding, plus a control byte each, fill at most
-// 7/8 of them, double as they grow and never shrink. Within about 10% of
-// the heap measured from 100 to 2M entries.
-func mapBytes(n int) int64 {
-	slots := 8
-	if need := (8*n + 6) / 7; need > slots {
-		slots = 1 << bits.Len(uint(need-1))
-	}
-	return int64(slots) * 25
-}
 
 // allocBytes rounds n up to the allocator's size classes, roughly.
 func allocBytes(n int) int64 {

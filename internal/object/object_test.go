@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -342,44 +341,6 @@ func TestStructSizes(t *testing.T) {
 	}
 }
 
-// TestMapBytes checks mapBytes against the doubling it models, and compares
-// it with the heap a map of as many entries takes, at sizes on both sides
-// of its doublings.
-func TestMapBytes(t *testing.T) {
-	for n := range 1 << 20 {
-		slots := 8
-		for slots*7/8 < n {
-			slots *= 2
-		}
-		if got := mapBytes(n); got != int64(slots)*25 {
-			t.Fatalf("mapBytes(%d): got %d, want %d slots of 25 bytes", n, got, slots)
-		}
-	}
-	if testing.Short() {
-		t.Skip("measures the heap")
-	}
-	keys := make([]string, 300000)
-	for i := range keys {
-		keys[i] = "field:" + strconv.Itoa(i)
-	}
-	for _, n := range []int{10000, 100000, 150000, 300000} {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		m := make(map[string]int32)
-		for i := range n {
-			m[keys[i]] = int32(i)
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-		runtime.KeepAlive(m)
-		if est := mapBytes(n); est < got*3/4 || est > got*5/4 {
-			t.Errorf("map of %d entries: mapBytes %d, heap %d", n, est, got)
-		}
-	}
-}
-
 // TestTableSetUnchanged checks that adding a member a table-encoded set
 // holds, or giving a field the value it holds, changes nothing and
 // allocates nothing, while a new value still replaces the old.
@@ -410,5 +371,48 @@ func TestTableSetUnchanged(t *testing.T) {
 	}
 	if v, _ := h.Get(field); string(v) != "other" {
 		t.Errorf("after HSET of a new value: got %q, want other", v)
+	}
+}
+
+// TestTableWidePositions checks a table whose index keeps no hash bits,
+// as it does past 16M elements, against a map over random operations, and
+// that the index holds one slot per element.
+func TestTableWidePositions(t *testing.T) {
+	withLimits(t, DefaultLimits())
+	seed := seedOf(t)
+	r := rand.New(rand.NewPCG(seed, 7))
+	h := NewHash()
+	model := map[string]string{}
+	for i := range 200 {
+		f, v := fmt.Sprint("f", i), fmt.Sprint(i)
+		h.Set([]byte(f), []byte(v))
+		model[f] = v
+	}
+	if h.t == nil {
+		t.Fatal("200 fields: not a table")
+	}
+	h.t.index.posBits = 32
+	h.t.reindex()
+	for op := range 5000 {
+		f := fmt.Sprint("f", r.IntN(400))
+		if r.IntN(3) == 0 {
+			_, had := model[f]
+			if got := h.Delete([]byte(f)); got != had {
+				t.Fatalf("seed %d op %d: Delete(%q) = %v, want %v", seed, op, f, got, had)
+			}
+			delete(model, f)
+		} else {
+			v := fmt.Sprint(r.IntN(1000))
+			h.Set([]byte(f), []byte(v))
+			model[f] = v
+		}
+		if h.Len() != len(model) || h.t.index.n != len(model) || h.t.index.posBits != 32 {
+			t.Fatalf("seed %d op %d: Len %d, indexed %d, want %d (position bits %d)", seed, op, h.Len(), h.t.index.n, len(model), h.t.index.posBits)
+		}
+	}
+	for f, v := range model {
+		if got, ok := h.Get([]byte(f)); !ok || string(got) != v {
+			t.Fatalf("seed %d: Get(%q) = %q %v, want %q", seed, f, got, ok, v)
+		}
 	}
 }

@@ -3,21 +3,18 @@ package object
 import "encoding/binary"
 
 // table is the hashed encoding of a collection: a dense array of elements
-// and a map from each element's key (a field, or a set's member) to its
-// position. An element is one string: for a hash, the field's length as a
-// varint, the field, then the value; for a set, the member itself. The
-// map's keys are substrings of the elements, so a field's bytes are held
-// once.
+// and a hash index of their positions by key (a field, or a set's member).
+// An element is one string: for a hash, the field's length as a varint,
+// the field, then the value; for a set, the member itself.
 type table struct {
 	elems  []string
-	index  map[string]int32
+	index  posIndex
 	values bool  // elements hold a value after their key (a hash)
 	bytes  int64 // bytes of the element strings, at their allocation size
-	peak   int   // most entries index has held or was made for: a map never shrinks
 }
 
 func newTable(values bool, hint int) *table {
-	return &table{elems: make([]string, 0, hint), index: make(map[string]int32, hint), values: values, peak: hint}
+	return &table{elems: make([]string, 0, hint), index: newPosIndex(hint), values: values}
 }
 
 // split returns the key and value of element e.
@@ -32,18 +29,35 @@ func (t *table) split(e string) (key, value string) {
 
 func (t *table) len() int { return len(t.elems) }
 
+// keyAt returns the key of element pos.
+func (t *table) keyAt(pos uint32) string {
+	k, _ := t.split(t.elems[pos])
+	return k
+}
+
+// hashAt returns the hash of element pos's key.
+func (t *table) hashAt(pos uint32) uint64 { return hashString(t.keyAt(pos)) }
+
+// find returns key's hash, its slot in the index, and whether it is
+// present.
+func (t *table) find(key []byte) (h uint64, slot int, ok bool) {
+	h = hashBytes(key)
+	slot, ok = t.index.lookup(h, func(pos uint32) bool { return t.keyAt(pos) == string(key) })
+	return h, slot, ok
+}
+
 // get returns the value of key and whether it is present.
 func (t *table) get(key []byte) (value []byte, ok bool) {
-	i, ok := t.index[string(key)]
+	_, slot, ok := t.find(key)
 	if !ok {
 		return nil, false
 	}
-	_, v := t.split(t.elems[i])
+	_, v := t.split(t.elems[t.index.at(slot)])
 	return bytesOf(v), true
 }
 
 func (t *table) has(key []byte) bool {
-	_, ok := t.index[string(key)]
+	_, _, ok := t.find(key)
 	return ok
 }
 
@@ -62,49 +76,65 @@ func (t *table) makeElem(key, value []byte) string {
 // whether it was added. A member already in a set, or a field that already
 // holds the value, is left as it is: one lookup, no allocation.
 func (t *table) set(key, value []byte) bool {
-	i, ok := t.index[string(key)]
+	h, slot, ok := t.find(key)
 	if ok {
-		if _, old := t.split(t.elems[i]); !t.values || old == string(value) {
+		i := t.index.at(slot)
+		_, old := t.split(t.elems[i])
+		if !t.values || old == string(value) {
 			return false
 		}
-	}
-	e := t.makeElem(key, value)
-	k, _ := t.split(e)
-	t.bytes += allocBytes(len(e))
-	if ok {
-		t.bytes -= allocBytes(len(t.elems[i]))
-		// The map's key must stay the substring of the element it names.
-		delete(t.index, string(key))
-		t.index[k] = i
+		e := t.makeElem(key, value)
+		t.bytes += allocBytes(len(e)) - allocBytes(len(t.elems[i]))
 		t.elems[i] = e
 		return false
 	}
-	t.index[k] = int32(len(t.elems))
+	e := t.makeElem(key, value)
+	t.bytes += allocBytes(len(e))
+	pos := uint32(len(t.elems))
 	t.elems = append(t.elems, e)
-	t.peak = max(t.peak, len(t.elems))
+	if t.index.grows(pos) {
+		t.reindex()
+		_, slot, _ = t.find(key)
+	}
+	t.index.set(slot, h, pos)
 	return true
+}
+
+// reindex rebuilds the index for the elements there are, with room to
+// grow.
+func (t *table) reindex() {
+	var pos uint32
+	t.index.rebuild(len(t.elems), uint32(len(t.elems)), func() (uint32, uint64, bool) {
+		if int(pos) == len(t.elems) {
+			return 0, 0, false
+		}
+		pos++
+		return pos - 1, t.hashAt(pos - 1), true
+	})
 }
 
 // remove removes key, moving the last element into its place, and reports
 // whether it was present.
 func (t *table) remove(key []byte) bool {
-	i, ok := t.index[string(key)]
+	_, slot, ok := t.find(key)
 	if !ok {
 		return false
 	}
-	delete(t.index, string(key))
+	i := t.index.at(slot)
+	t.index.remove(slot, t.hashAt)
 	t.bytes -= allocBytes(len(t.elems[i]))
-	last := len(t.elems) - 1
-	if int(i) != last {
+	last := uint32(len(t.elems) - 1)
+	if i != last {
 		moved := t.elems[last]
+		_, ms, _ := t.find(bytesOf(t.keyAt(last)))
+		t.index.replace(ms, i)
 		t.elems[i] = moved
-		k, _ := t.split(moved)
-		t.index[k] = i
 	}
 	t.elems[last] = ""
 	t.elems = t.elems[:last]
 	if cap(t.elems) > 64 && len(t.elems) < cap(t.elems)/4 {
 		t.elems = append(make([]string, 0, 2*len(t.elems)), t.elems...)
+		t.reindex()
 	}
 	return true
 }
@@ -116,16 +146,14 @@ func (t *table) at(i int) (key, value []byte) {
 }
 
 func (t *table) memory() int64 {
-	return 64 + int64(cap(t.elems))*stringBytes + mapBytes(t.peak) + t.bytes
+	return 64 + int64(cap(t.elems))*stringBytes + t.index.bytes() + t.bytes
 }
 
+// clone returns a deep copy, in time linear in the elements with no
+// hashing: the element strings are shared, as they never change.
 func (t *table) clone() *table {
-	c := newTable(t.values, len(t.elems))
-	for _, e := range t.elems {
-		k, _ := t.split(e)
-		c.index[k] = int32(len(c.elems))
-		c.elems = append(c.elems, e) // strings are immutable: sharing is safe
-	}
-	c.bytes = t.bytes
-	return c
+	c := *t
+	c.elems = append(make([]string, 0, len(t.elems)), t.elems...)
+	c.index = t.index.clone()
+	return &c
 }

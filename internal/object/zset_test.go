@@ -79,12 +79,12 @@ func zcheck(t *testing.T, where string, z *ZSet, m zmodel, r *rand.Rand) {
 			t.Fatalf("%s: %d leaves and %d inner nodes, counted %d and %d", where, leaves, inner, z.t.leaves, z.t.inner)
 		}
 		indexed := 0
-		for _, v := range z.t.index {
+		for _, v := range z.t.index.slots {
 			if v != 0 {
 				indexed++
 			}
 		}
-		if indexed != z.t.members || z.t.nslots-len(z.t.free) != z.t.members {
+		if indexed != z.t.members || z.t.index.n != z.t.members || z.t.nslots-len(z.t.free) != z.t.members {
 			t.Fatalf("%s: %d members, %d indexed, %d slots of which %d free", where, z.t.members, indexed, z.t.nslots, len(z.t.free))
 		}
 	}
@@ -323,8 +323,8 @@ func TestZtreeWideIds(t *testing.T) {
 	z := NewZSet()
 	z.Set([]byte(""), 1)
 	m := zmodel{"": 1}
-	z.t.idBits = 32
-	z.t.rebuild(len(z.t.index))
+	z.t.index.posBits = 32
+	z.t.reindex()
 	for op := range 3000 {
 		member := fmt.Sprint("m", r.IntN(500))
 		if r.IntN(3) == 0 {

@@ -1,9 +1,7 @@
 package object
 
 import (
-	"hash/maphash"
 	"math"
-	"math/bits"
 	"slices"
 	"sort"
 )
@@ -61,27 +59,15 @@ type ztree struct {
 	pages   [][]zentry // the slots, zPage a page
 	nslots  int        // slots used or free
 	free    []uint32   // ids of free slots, whose score is NaN
-	index   []uint32   // per position: id+1 in the low idBits (0: empty), the top bits of the member's hash above
-	idBits  uint8      // 24, or 32 (no hash bits) once ids outgrow 24 bits
+	index   posIndex   // the ids of the members
 	members int        // how many
 	leaves  int        // leaf nodes, each zleafBytes
 	inner   int        // inner nodes, each zinnerBytes
 	bytes   int64      // members' bytes, at their allocation size
 }
 
-// zseed keys the hashes of every ztree's index: the index's order is never
-// seen outside it, so one seed per process is enough.
-var zseed = maphash.MakeSeed()
-
 func newZtree(hint int) *ztree {
-	t := &ztree{root: newLeaf(), leaves: 1}
-	size := 8
-	for size*3/4 < hint {
-		size *= 2
-	}
-	t.index = make([]uint32, size)
-	t.idBits = 24
-	return t
+	return &ztree{root: newLeaf(), leaves: 1, index: newPosIndex(hint)}
 }
 
 func newLeaf() *znode {
@@ -96,7 +82,7 @@ func (t *ztree) len() int { return t.members }
 
 func (t *ztree) memory() int64 {
 	return 96 + int64(t.leaves)*zleafBytes + int64(t.inner)*zinnerBytes +
-		int64(len(t.pages))*(24+zPage*24) + int64(cap(t.pages))*24 + int64(cap(t.free))*4 + int64(len(t.index))*4 + t.bytes
+		int64(len(t.pages))*(24+zPage*24) + int64(cap(t.pages))*24 + int64(cap(t.free))*4 + t.index.bytes() + t.bytes
 }
 
 // zPage is the number of slots in a page.
@@ -105,39 +91,14 @@ const zPage = 1024
 // slot returns the slot of id.
 func (t *ztree) slot(id uint32) *zentry { return &t.pages[id/zPage][id%zPage] }
 
-// tag returns the bits of hash h an index position keeps beside an id.
-func (t *ztree) tag(h uint64) uint32 {
-	if t.idBits == 32 {
-		return 0
-	}
-	return uint32(h >> 56)
+// lookup returns the index slot of member and whether it is there; when
+// absent, the slot is the empty one where it would go.
+func (t *ztree) lookup(member []byte) (slot int, found bool) {
+	return t.index.lookup(hashBytes(member), func(id uint32) bool { return t.slot(id).member == string(member) })
 }
 
-// idAt returns the id at index position i, which is not empty.
-func (t *ztree) idAt(i int) uint32 {
-	v := t.index[i]
-	if t.idBits < 32 {
-		v &= 1<<t.idBits - 1
-	}
-	return v - 1
-}
-
-// lookup returns the index position of member and whether it is there;
-// when absent, the position is the empty one where it would go.
-func (t *ztree) lookup(member []byte) (pos int, found bool) {
-	h := maphash.Bytes(zseed, member)
-	tag := t.tag(h)
-	mask := uint64(len(t.index) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		v := t.index[i]
-		if v == 0 {
-			return int(i), false
-		}
-		if uint64(v)>>t.idBits == uint64(tag) && t.slot(t.idAt(int(i))).member == string(member) {
-			return int(i), true
-		}
-	}
-}
+// hashAt returns the hash of the member in slot id.
+func (t *ztree) hashAt(id uint32) uint64 { return hashString(t.slot(id).member) }
 
 // score returns member's score and whether it is a member.
 func (t *ztree) score(member []byte) (float64, bool) {
@@ -145,40 +106,22 @@ func (t *ztree) score(member []byte) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return t.slot(t.idAt(pos)).score, true
+	return t.slot(t.index.at(pos)).score, true
 }
 
-// rebuild makes an index of size positions holding every member.
-func (t *ztree) rebuild(size int) {
-	t.index = make([]uint32, size)
-	mask := uint64(size - 1)
-	for id := range t.nslots {
-		sl := t.slot(uint32(id))
-		if math.IsNaN(sl.score) {
-			continue // a free slot
+// reindex rebuilds the index for the members there are, with room to
+// grow.
+func (t *ztree) reindex() {
+	id := 0
+	t.index.rebuild(t.members, uint32(t.nslots), func() (uint32, uint64, bool) {
+		for ; id < t.nslots; id++ {
+			if sl := t.slot(uint32(id)); !math.IsNaN(sl.score) { // NaN: a free slot
+				id++
+				return uint32(id - 1), hashString(sl.member), true
+			}
 		}
-		h := maphash.String(zseed, sl.member)
-		i := h & mask
-		for t.index[i] != 0 {
-			i = (i + 1) & mask
-		}
-		t.index[i] = uint32(id+1) | t.tag(h)<<t.idBits
-	}
-}
-
-// unindex empties index position i, moving back the entries after it that
-// belong before it (deletion from linear probing without tombstones).
-func (t *ztree) unindex(i int) {
-	mask := len(t.index) - 1
-	for j := (i + 1) & mask; t.index[j] != 0; j = (j + 1) & mask {
-		home := int(maphash.String(zseed, t.slot(t.idAt(j)).member)) & mask
-		// The entry at j may move to i if i lies between its home and j.
-		if (j-home)&mask >= (j-i)&mask {
-			t.index[i] = t.index[j]
-			i = j
-		}
-	}
-	t.index[i] = 0
+		return 0, 0, false
+	})
 }
 
 // less reports whether the entry (score, id) orders before e.
@@ -463,7 +406,7 @@ func (t *ztree) descend(nd *znode, from int, fn func(e *zentry) bool) bool {
 func (t *ztree) set(member []byte, score float64) bool {
 	pos, ok := t.lookup(member)
 	if ok {
-		id := t.idAt(pos)
+		id := t.index.at(pos)
 		s := t.slot(id)
 		if s.score == score {
 			return false
@@ -492,20 +435,14 @@ func (t *ztree) add(member string, score float64, pos int) {
 		t.nslots++
 	}
 	*t.slot(id) = zentry{score, member}
-	switch {
-	case t.idBits < 32 && id+1 >= 1<<t.idBits:
-		// Past 16M members: ids take the whole position.
-		t.idBits = 32
-		t.rebuild(len(t.index))
-		pos = -1
-	case (t.members+1)*4 > len(t.index)*3:
-		t.rebuild(2 * len(t.index))
+	if t.index.grows(id) {
+		t.reindex()
 		pos = -1
 	}
 	if pos < 0 {
 		pos, _ = t.lookup(bytesOf(member))
 	}
-	t.index[pos] = uint32(id+1) | t.tag(maphash.String(zseed, member))<<t.idBits
+	t.index.set(pos, hashString(member), id)
 	t.members++
 	t.bytes += allocBytes(len(member))
 	t.insert(id)
@@ -517,9 +454,9 @@ func (t *ztree) remove(member []byte) bool {
 	if !ok {
 		return false
 	}
-	id := t.idAt(pos)
+	id := t.index.at(pos)
 	t.delete(t.slot(id))
-	t.unindex(pos)
+	t.index.remove(pos, t.hashAt)
 	t.bytes -= allocBytes(len(member))
 	*t.slot(id) = zentry{score: math.NaN()} // free, as no member's score is NaN
 	t.free = append(t.free, id)
@@ -542,7 +479,7 @@ func (t *ztree) clone() *ztree {
 		c.pages[i] = slices.Clone(p)
 	}
 	c.free = slices.Clone(t.free)
-	c.index = slices.Clone(t.index)
+	c.index = t.index.clone()
 	c.root = cloneNode(t.root)
 	return &c
 }
@@ -564,31 +501,9 @@ func cloneNode(nd *znode) *znode {
 	return c
 }
 
-// scan calls fn with the members of the index's home positions from
-// cursor on, in Redis's reverse-binary order of buckets, until it has
-// called fn count times or visited 10·count positions, and returns the
-// cursor to go on from, 0 at the end. The members whose home is a
-// position lie in the run of filled positions that starts there, whatever
-// was inserted or removed since, so each position stands for a bucket as
-// in Redis's dictScan, and a member present for a whole iteration is
-// visited at least once, even across a growth of the index.
+// scan calls fn with the members of the index's home slots from cursor
+// on, about count a call (posIndex.scan), and returns the cursor to go on
+// from, 0 at the end.
 func (t *ztree) scan(cursor uint64, count int, fn func(e *zentry)) uint64 {
-	mask := uint64(len(t.index) - 1)
-	called := 0
-	for range 10 * count {
-		b := cursor & mask
-		for i := b; t.index[i] != 0; i = (i + 1) & mask {
-			e := t.slot(t.idAt(int(i)))
-			if maphash.String(zseed, e.member)&mask == b {
-				fn(e)
-				called++
-			}
-		}
-		cursor |= ^mask
-		cursor = bits.Reverse64(bits.Reverse64(cursor) + 1)
-		if cursor == 0 || called >= count {
-			break
-		}
-	}
-	return cursor
+	return t.index.scan(cursor, count, t.hashAt, func(id uint32) { fn(t.slot(id)) })
 }
