@@ -392,7 +392,9 @@ var regModel = porcupine.Model{
 // their leaders on them alone.
 func TestNodesCoalesceHeartbeats(t *testing.T) {
 	const shards = 24
-	tn := startTestNodesShards(t, testSeed(t), nil, 1, true, shards)
+	// A tick of 25 ms, not 10: an idle cluster's terms must not change,
+	// and on a loaded machine a pause of 100 ms under -race is no rarity.
+	tn := startTestNodesShards(t, testSeed(t), func(gc *GroupConfig) { gc.Tick = 25 * time.Millisecond }, 1, true, shards)
 	eventually(t, "every group to be led by its preferred replica", func() bool {
 		n := tn.nodes[0]
 		for g := range n.Groups() {
