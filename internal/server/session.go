@@ -120,6 +120,10 @@ func (s *session) handle(args [][]byte) {
 		s.runConn(spec, p.Out(), args)
 		return
 	}
+	if spec.Block != nil {
+		s.block(spec, args)
+		return
+	}
 	p.Do(spec, args)
 }
 
