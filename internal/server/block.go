@@ -26,9 +26,9 @@ import (
 // is the read deadline itself. So a parked client costs no goroutine, no
 // timer and no queue room of its own.
 
-// msgUnblocked is the error CLIENT UNBLOCK … ERROR answers the blocked
+// MsgUnblocked is the error CLIENT UNBLOCK … ERROR answers the blocked
 // command with.
-const msgUnblocked = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+const MsgUnblocked = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
 
 // block runs a blocking command outside MULTI: it answers at once when
 // the command finds something to pop, else when its waiter is served,
@@ -78,7 +78,7 @@ func (c *conn) wait(w *shard.Waiter, timeout time.Duration) {
 			out.AppendNullArray()
 			return
 		case shard.Unblocked:
-			out.AppendError(msgUnblocked)
+			out.AppendError(MsgUnblocked)
 			return
 		case shard.Gone:
 			c.quit = true
@@ -150,27 +150,39 @@ func (c *conn) unblock(st int32) bool {
 	return true
 }
 
-// clientUnblock implements CLIENT UNBLOCK id [TIMEOUT|ERROR].
-func (s *session) clientUnblock(w *resp.Writer, args [][]byte) {
+// ParseUnblock parses CLIENT UNBLOCK id [TIMEOUT|ERROR]: the client's id
+// and whether to answer it with the UNBLOCKED error, or Redis's error
+// reply for bad arguments.
+func ParseUnblock(args [][]byte) (id int64, asError bool, errReply string) {
 	if len(args) != 3 && len(args) != 4 {
-		subArity(w, "client", "unblock")
-		return
+		return 0, false, "ERR wrong number of arguments for 'client|unblock' command"
 	}
 	id, err := strconv.ParseInt(string(args[2]), 10, 64)
 	if err != nil {
-		w.AppendError("ERR value is not an integer or out of range")
-		return
+		return 0, false, "ERR value is not an integer or out of range"
 	}
-	st := shard.TimedOut
 	if len(args) == 4 {
 		switch lower(args[3]) {
 		case "timeout":
 		case "error":
-			st = shard.Unblocked
+			asError = true
 		default:
-			w.AppendError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
-			return
+			return 0, false, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
 		}
+	}
+	return id, asError, ""
+}
+
+// clientUnblock implements CLIENT UNBLOCK id [TIMEOUT|ERROR].
+func (s *session) clientUnblock(w *resp.Writer, args [][]byte) {
+	id, asError, msg := ParseUnblock(args)
+	if msg != "" {
+		w.AppendError(msg)
+		return
+	}
+	st := shard.TimedOut
+	if asError {
+		st = shard.Unblocked
 	}
 	for _, c := range s.c.s.clients() {
 		if c.id == id && c.unblock(st) {
