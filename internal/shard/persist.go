@@ -67,24 +67,25 @@ func (s *Shard) SetLog(l keyspace.Log) {
 	}
 }
 
-// reply sends the batches of run back, with the replies to the waiters
-// served meanwhile, or, when the shard logs its changes, adds them to the
-// group, which is committed once it holds maxGroup batches or the queue
-// holds nothing more to add to it: one commit for a run, not one per batch.
+// reply sends the batches of run back, after the replies to the waiters
+// served meanwhile (a parked client has waited longest), or, when the
+// shard logs its changes, adds them to the group, which is committed once
+// it holds maxGroup batches or the queue holds nothing more to add to it:
+// one commit for a run, not one per batch.
 func (s *Shard) reply(run []*Batch) {
 	served := s.waiters.served
 	if !s.group.logged {
-		for _, b := range run {
+		for _, b := range served {
 			b.finish()
 		}
-		for _, b := range served {
+		for _, b := range run {
 			b.finish()
 		}
 	} else {
-		for _, b := range run {
+		for _, b := range served {
 			s.wait(b)
 		}
-		for _, b := range served {
+		for _, b := range run {
 			s.wait(b)
 		}
 		if len(s.queue) == 0 && len(s.group.waiting) > 0 {
