@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // serveNodeServer serves node i of tn on 127.0.0.1:0 and returns the
@@ -108,13 +109,8 @@ func (c *rawConn) reply() []string {
 // waitBlocked waits until srv counts n clients parked in a blocking command.
 func waitBlocked(t *testing.T, srv *Server, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for srv.blocked.Load() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("blocked clients stayed at %d, want %d", srv.blocked.Load(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Await(t, 20*time.Second, func() bool { return srv.blocked.Load() == n },
+		func() string { return fmt.Sprintf("blocked clients stayed at %d, want %d", srv.blocked.Load(), n) })
 }
 
 // TestServerBlocking parks clients on two nodes and pushes through a third:

@@ -11,18 +11,44 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // waitBlocked waits until ts counts n blocked clients: a client is counted
 // once its waiter is parked in the shards, so a write after this serves it.
 func waitBlocked(t *testing.T, ts *testServer, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for ts.blocked.Load() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("blocked clients stayed at %d, want %d", ts.blocked.Load(), n)
-		}
-		time.Sleep(time.Millisecond)
+	testutil.Await(t, 10*time.Second, func() bool { return ts.blocked.Load() == n },
+		func() string { return fmt.Sprintf("blocked clients stayed at %d, want %d", ts.blocked.Load(), n) })
+}
+
+// parkClients parks n clients one after the other in BZPOPMIN key 0.
+func parkClients(t *testing.T, ts *testServer, key string, n int) []*client {
+	t.Helper()
+	var waiters []*client
+	for i := range n {
+		c := ts.dial(t)
+		c.send(respCmd("BZPOPMIN", key, "0"))
+		waiters = append(waiters, c)
+		waitBlocked(t, ts, int64(i+1))
+	}
+	return waiters
+}
+
+// serveInOrder adds members m0, m1, … scored 0, 1, … to key in one ZADD
+// from c, and checks that waiters get them in that order.
+func serveInOrder(t *testing.T, c *client, key string, waiters []*client) {
+	t.Helper()
+	args := []string{"ZADD", key}
+	for i := range waiters {
+		args = append(args, strconv.Itoa(i), "m"+strconv.Itoa(i))
+	}
+	c.send(respCmd(args...))
+	c.expect(":" + strconv.Itoa(len(waiters)) + "\r\n")
+	for i, w := range waiters {
+		m, score := "m"+strconv.Itoa(i), strconv.Itoa(i)
+		w.expect(fmt.Sprintf("*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", len(key), key, len(m), m, len(score), score))
 	}
 }
 
@@ -107,25 +133,8 @@ func TestBlockServedAtOnce(t *testing.T) {
 // that one write of as many members serves them oldest first.
 func TestBlockFIFO(t *testing.T) {
 	ts := start(t, nil)
-	const n = 5
-	var waiters []*client
-	for i := range n {
-		c := ts.dial(t)
-		c.send(respCmd("BZPOPMIN", "q", "0"))
-		waiters = append(waiters, c)
-		waitBlocked(t, ts, int64(i+1))
-	}
-	w := ts.dial(t)
-	args := []string{"ZADD", "q"}
-	for i := range n {
-		args = append(args, strconv.Itoa(i), "m"+strconv.Itoa(i))
-	}
-	w.send(respCmd(args...))
-	w.expect(":" + strconv.Itoa(n) + "\r\n")
-	for i, c := range waiters {
-		m := "m" + strconv.Itoa(i)
-		c.expect(fmt.Sprintf("*3\r\n$1\r\nq\r\n$%d\r\n%s\r\n$1\r\n%d\r\n", len(m), m, i))
-	}
+	waiters := parkClients(t, ts, "q", 5)
+	serveInOrder(t, ts.dial(t), "q", waiters)
 	waitBlocked(t, ts, 0)
 }
 
@@ -259,9 +268,7 @@ func TestBlockAcrossShards(t *testing.T) {
 // block.
 func TestBlockMulti(t *testing.T) {
 	ts := start(t, nil)
-	waiter := ts.dial(t)
-	waiter.send(respCmd("BZPOPMIN", "m", "0"))
-	waitBlocked(t, ts, 1)
+	waiter := parkClients(t, ts, "m", 1)[0]
 	c := ts.dial(t)
 	c.send(respCmd("MULTI") + respCmd("ZADD", "m", "1", "a") + respCmd("ZADD", "m", "2", "b") +
 		respCmd("ZCARD", "m") + respCmd("EXEC"))
@@ -296,12 +303,8 @@ func TestBlockMulti(t *testing.T) {
 // forgotten: the next member goes to the client behind it, or stays.
 func TestBlockDisconnect(t *testing.T) {
 	ts := start(t, nil)
-	gone := ts.dial(t)
-	gone.send(respCmd("BZPOPMIN", "d", "0"))
-	waitBlocked(t, ts, 1)
-	next := ts.dial(t)
-	next.send(respCmd("BZPOPMIN", "d", "0"))
-	waitBlocked(t, ts, 2)
+	ws := parkClients(t, ts, "d", 2)
+	gone, next := ws[0], ws[1]
 	gone.nc.Close()
 	waitBlocked(t, ts, 1)
 	c := ts.dial(t)
@@ -395,13 +398,7 @@ func TestBlockHoldsNoCapacity(t *testing.T) {
 		c.Router.ShardQueue = 4
 	})
 	const n = 20
-	var waiters []*client
-	for i := range n {
-		c := ts.dial(t)
-		c.send(respCmd("BZPOPMIN", "cap", "0"))
-		waiters = append(waiters, c)
-		waitBlocked(t, ts, int64(i+1))
-	}
+	waiters := parkClients(t, ts, "cap", n)
 	if got := ts.Router().InFlight(); got != 0 {
 		t.Fatalf("router in flight with %d parked clients: got %d, want 0", n, got)
 	}
@@ -410,16 +407,7 @@ func TestBlockHoldsNoCapacity(t *testing.T) {
 		c.send(respCmd("SET", "k"+strconv.Itoa(i), "v") + respCmd("GET", "k"+strconv.Itoa(i)))
 		c.expect("+OK\r\n$1\r\nv\r\n")
 	}
-	args := []string{"ZADD", "cap"}
-	for i := range n {
-		args = append(args, strconv.Itoa(i), "m"+strconv.Itoa(i))
-	}
-	c.send(respCmd(args...))
-	c.expect(":" + strconv.Itoa(n) + "\r\n")
-	for i, w := range waiters {
-		m := "m" + strconv.Itoa(i)
-		w.expect(fmt.Sprintf("*3\r\n$3\r\ncap\r\n$%d\r\n%s\r\n$%d\r\n%d\r\n", len(m), m, len(strconv.Itoa(i)), i))
-	}
+	serveInOrder(t, c, "cap", waiters)
 }
 
 // TestBlockWrongTypeWaits checks Redis 7.0's behaviour for a key that
@@ -460,4 +448,16 @@ func TestBlockPopPersists(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0] != "b" {
 		t.Fatalf("after restart: got %q %v, want [b]", got, err)
 	}
+}
+
+// TestBlockIdleTimeout checks that --timeout does not close a blocked
+// client, as in Redis, and applies again once it is answered.
+func TestBlockIdleTimeout(t *testing.T) {
+	ts := start(t, func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
+	c := ts.dial(t)
+	c.send(respCmd("BZPOPMIN", "idle", "0.3"))
+	c.expect("*-1\r\n")
+	c.send(respCmd("PING"))
+	c.expect("+PONG\r\n")
+	c.expectClosed()
 }

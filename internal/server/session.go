@@ -106,7 +106,7 @@ func (s *session) handle(args [][]byte) {
 			s.reject("ERR Command not allowed inside a transaction")
 			return
 		}
-		s.queued = append(s.queued, queuedCmd{spec: spec, args: cloneArgs(args)})
+		s.queued = append(s.queued, queuedCmd{spec: spec, args: shard.CloneArgs(args)})
 		w := p.Local()
 		w.AppendSimple("QUEUED")
 		p.EndLocal()
@@ -170,20 +170,6 @@ func clip(b []byte, n int) string {
 		b = b[:n]
 	}
 	return string(b)
-}
-
-func cloneArgs(args [][]byte) [][]byte {
-	n := 0
-	for _, a := range args {
-		n += len(a)
-	}
-	buf := make([]byte, 0, n)
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		buf = append(buf, a...)
-		out[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
-	}
-	return out
 }
 
 func (s *session) ping(w *resp.Writer, args [][]byte) {

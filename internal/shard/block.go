@@ -54,7 +54,7 @@ const (
 // NewWaiter returns a waiter for the blocking command spec with arguments
 // args, which it copies.
 func NewWaiter(spec *command.Spec, args [][]byte) *Waiter {
-	w := &Waiter{Spec: spec, Args: cloneArgs(args)}
+	w := &Waiter{Spec: spec, Args: CloneArgs(args)}
 	w.Reply.Done = make(chan *Batch, 1)
 	for _, k := range spec.Keys(w.Args, nil) {
 		if !slices.ContainsFunc(w.Keys, func(o []byte) bool { return string(o) == string(k) }) {
@@ -64,7 +64,8 @@ func NewWaiter(spec *command.Spec, args [][]byte) *Waiter {
 	return w
 }
 
-func cloneArgs(args [][]byte) [][]byte {
+// CloneArgs copies a command's arguments into one buffer of their own.
+func CloneArgs(args [][]byte) [][]byte {
 	n := 0
 	for _, a := range args {
 		n += len(a)
