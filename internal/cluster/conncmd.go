@@ -194,6 +194,8 @@ func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 		w.AppendOK()
 	case "getname":
 		w.AppendNull()
+	case "unblock":
+		c.clientUnblock(w, args)
 	default:
 		w.AppendError("ERR unknown subcommand '" + string(args[1]) + "'. Try CLIENT HELP.")
 	}

@@ -140,6 +140,11 @@ type GroupConfig struct {
 	// replica learns of a new leader (0 while there is none). It must not
 	// block.
 	OnLeader func(lead uint64)
+	// OnApply, when set, is called on the group's goroutine after the
+	// replica applied an entry of commands, with their arguments, and with
+	// nil after it installed a snapshot, which may change any key. It must
+	// not block nor keep cmds.
+	OnApply func(cmds [][][]byte)
 	// OnStorageError, when set, is called on the group's goroutine when
 	// the replica stops because its Storage failed to save (a failed
 	// write or fsync). It must not block.
@@ -948,6 +953,9 @@ func (g *Group) apply(e *raftpb.Entry) {
 		g.cx.Rand = g.rng
 		g.run(cmds, proto)
 		g.cx.Rand = nil
+		if g.cfg.OnApply != nil {
+			g.cfg.OnApply(cmds)
+		}
 		if origin != g.cfg.ReplicaID {
 			return
 		}
@@ -1067,5 +1075,8 @@ func (g *Group) install(snap *raftpb.Snapshot) error {
 	g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
 	g.appliedAt.Store(g.applied)
 	g.publishConf()
+	if g.cfg.OnApply != nil {
+		g.cfg.OnApply(nil)
+	}
 	return nil
 }

@@ -144,6 +144,8 @@ type Node struct {
 	moving   atomic.Bool // a mover runs (mover.go)
 	migStats MigrationStats
 	wg       sync.WaitGroup
+
+	waits waits // clients parked in blocking commands on this node (block.go)
 }
 
 // view is a placement table with what the node derives from it. Node
@@ -349,6 +351,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 	}
 	gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(g, to, m) }
 	gc.OnLeader = func(lead uint64) { n.leaderChanged(g, lead) }
+	gc.OnApply = func(cmds [][][]byte) { n.waits.applied(g, cmds) }
 	gc.OnStorageError = func(err error) {
 		select {
 		case n.failed <- fmt.Errorf("group %d: %w", g, err):

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
@@ -38,6 +39,7 @@ type Server struct {
 	closing bool
 	wg      sync.WaitGroup
 	nextID  int64
+	blocked atomic.Int64 // clients parked in a blocking command (block.go)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -195,6 +197,15 @@ type clientConn struct {
 	locEn []int
 	out   resp.Writer
 	done  chan struct{}
+
+	// A blocking command's wait (block.go): blockMu guards blockState and
+	// is held through each attempt; wakeMu orders the read deadlines
+	// that the wait and its wake-ups set, parked saying whether the
+	// client waits.
+	blockMu    sync.Mutex
+	blockState blockState
+	wakeMu     sync.Mutex
+	parked     bool
 }
 
 // item is one reply to come, from a group's request or the local writer.
@@ -232,30 +243,14 @@ func (c *clientConn) serve() {
 		c.s.mu.Unlock()
 		c.s.wg.Done()
 	}()
-	limit := c.s.cfg.QueryBuffer
-	if limit <= 0 {
-		limit = maxQueryBuf
-	}
 	for {
-		// Reads never fill the buffer past the limit, even while the
-		// buffer is larger (it starts at 16 KiB): an unfinished command
-		// that reaches the limit closes the client.
-		if c.w-c.r >= limit {
-			c.s.log.Warn("closing client that reached max query buffer length", "client", c.nc.RemoteAddr().String(),
-				"qbuf", c.w-c.r, "limit", limit)
+		if !c.room() {
 			return
-		}
-		if c.w == min(len(c.buf), limit) {
-			nb := make([]byte, min(2*len(c.buf), limit))
-			copy(nb, c.buf[c.r:c.w])
-			c.w -= c.r
-			c.r = 0
-			c.buf = nb
 		}
 		if t := c.s.cfg.Timeout; t > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(t))
 		}
-		n, err := c.nc.Read(c.buf[c.w:min(len(c.buf), limit)])
+		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
 		if n > 0 {
 			if !c.began {
 				c.began, c.isRESP = true, c.buf[c.r] == '*'
@@ -263,11 +258,8 @@ func (c *clientConn) serve() {
 			c.w += n
 			ok := c.process()
 			c.flush()
-			if len(c.out.Bytes()) > 0 {
-				if _, err := c.nc.Write(c.out.Bytes()); err != nil {
-					return
-				}
-				c.out.Reset()
+			if !c.writeOut() {
+				return
 			}
 			if !ok || c.quit {
 				return
@@ -285,6 +277,49 @@ func (c *clientConn) serve() {
 			return
 		}
 	}
+}
+
+// queryLimit returns the most bytes of unread input a client may have.
+func (c *clientConn) queryLimit() int {
+	if c.s.cfg.QueryBuffer > 0 {
+		return c.s.cfg.QueryBuffer
+	}
+	return maxQueryBuf
+}
+
+// room makes room in the buffer for the next read, and reports false when
+// the client must be closed: reads never fill the buffer past the query
+// limit, even while the buffer is larger (it starts at 16 KiB), and an
+// unfinished command that reaches the limit closes the client.
+func (c *clientConn) room() bool {
+	limit := c.queryLimit()
+	if c.w-c.r >= limit {
+		c.s.log.Warn("closing client that reached max query buffer length", "client", c.nc.RemoteAddr().String(),
+			"qbuf", c.w-c.r, "limit", limit)
+		return false
+	}
+	if c.w == min(len(c.buf), limit) {
+		nb := make([]byte, min(2*len(c.buf), limit))
+		copy(nb, c.buf[c.r:c.w])
+		c.w -= c.r
+		c.r = 0
+		c.buf = nb
+	}
+	return true
+}
+
+// readEnd is where the next read into the buffer must stop.
+func (c *clientConn) readEnd() int { return min(len(c.buf), c.queryLimit()) }
+
+// writeOut writes the replies assembled in out, and reports false when the
+// client is gone.
+func (c *clientConn) writeOut() bool {
+	if len(c.out.Bytes()) == 0 {
+		return true
+	}
+	_, err := c.nc.Write(c.out.Bytes())
+	c.out.Reset()
+	return err == nil
 }
 
 // process handles every whole command in the buffer; it reports false when
@@ -392,6 +427,10 @@ func (c *clientConn) handle(args [][]byte) {
 				c.localError(moved)
 				return
 			}
+		}
+		if spec.Block != nil {
+			c.block(g, spec, args)
+			return
 		}
 		if asking && c.s.cfg.Redirects {
 			// Alone in its request: this node may not know yet of the

@@ -48,6 +48,7 @@ const (
 	NoAuth  // allowed before authentication
 	AllowBusy
 	DenyOOM
+	Blocks // may block the client (BZPOPMIN); see Blocking
 )
 
 // Spec describes one command.
@@ -77,6 +78,9 @@ type Spec struct {
 	// LastKey and Step, for commands that count their keys in an argument
 	// (SINTERCARD numkeys key…).
 	KeyArgs func(args [][]byte, dst [][]byte) [][]byte
+	// Block, for a command that can block the client until one of its
+	// keys gets elements, says how (see Blocking); nil for the others.
+	Block *Blocking
 	// ID numbers the command for per-command counters; it is set when the
 	// Spec is put in a table (see NumIDs).
 	ID int

@@ -16,8 +16,8 @@ import (
 // zsetCommands are the commands on sorted set values. Multi-key ones
 // (ZRANGESTORE, ZUNION…, ZINTER…, ZDIFF…, ZMPOP) reach each key through
 // c.DB(key); they are atomic because the router holds every shard
-// involved. The blocking BZPOPMIN, BZPOPMAX and BZMPOP are not here: the
-// server has no way yet to park a client until a key changes.
+// involved. The blocking BZPOPMIN, BZPOPMAX and BZMPOP are in
+// zsetblock.go.
 var zsetCommands = []*Spec{
 	{Name: "zadd", Arity: -4, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: zaddCommand},
 	{Name: "zincrby", Arity: 4, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: zincrbyCommand},
@@ -861,28 +861,43 @@ func zpop(db *keyspace.DB, key []byte, z *object.ZSet, count int64, fromMax bool
 // zmpopCommand implements ZMPOP numkeys key… MIN|MAX [COUNT count] with
 // Redis's order of checks: it pops from the first key that holds members.
 func zmpopCommand(c *Ctx, args [][]byte) {
-	numkeys, ok := resp.ParseInt(args[1])
+	req, ok := parseZMPop(c, args, 1)
+	if !ok {
+		return
+	}
+	if !req.pop(c) {
+		c.W.AppendNullArray()
+	}
+}
+
+// zmpopRequest is a parsed ZMPOP or BZMPOP.
+type zmpopRequest struct {
+	keys    [][]byte
+	fromMax bool
+	count   int64
+}
+
+// parseZMPop parses the arguments of ZMPOP (numkeys at args[1]) or BZMPOP
+// (at args[2]) in Redis's order, replying with the first error.
+func parseZMPop(c *Ctx, args [][]byte, numkeysAt int) (zmpopRequest, bool) {
+	numkeys, ok := resp.ParseInt(args[numkeysAt])
 	if !ok || numkeys < 1 {
 		c.W.AppendError("ERR numkeys should be greater than 0")
-		return
+		return zmpopRequest{}, false
 	}
-	if numkeys >= int64(len(args))-2 {
+	where := int64(numkeysAt) + 1 + numkeys
+	if numkeys >= int64(len(args))-int64(numkeysAt)-1 || where >= int64(len(args)) {
 		c.W.AppendError(strErrSyntax)
-		return
+		return zmpopRequest{}, false
 	}
-	where := 2 + numkeys
-	if where >= int64(len(args)) {
-		c.W.AppendError(strErrSyntax)
-		return
-	}
-	var fromMax bool
+	var req zmpopRequest
 	switch {
 	case ascii.EqualFold(args[where], "min"):
 	case ascii.EqualFold(args[where], "max"):
-		fromMax = true
+		req.fromMax = true
 	default:
 		c.W.AppendError(strErrSyntax)
-		return
+		return zmpopRequest{}, false
 	}
 	count := int64(-1)
 	for j := int(where) + 1; j < len(args); j++ {
@@ -891,40 +906,53 @@ func zmpopCommand(c *Ctx, args [][]byte) {
 			n, ok := resp.ParseInt(args[j])
 			if !ok || n < 1 {
 				c.W.AppendError("ERR count should be greater than 0")
-				return
+				return zmpopRequest{}, false
 			}
 			count = n
 			continue
 		}
 		c.W.AppendError(strErrSyntax)
-		return
+		return zmpopRequest{}, false
 	}
-	count = max(count, 1)
-	keys := args[2:where]
-	for _, k := range keys {
+	req.count = max(count, 1)
+	req.keys = args[numkeysAt+1 : where]
+	return req, true
+}
+
+// pop pops from the first of the request's keys that holds members and
+// replies; it writes nothing and reports false when none does. A key of
+// another type met first is answered with WRONGTYPE.
+func (r zmpopRequest) pop(c *Ctx) bool {
+	for _, k := range r.keys {
 		c.DB(k).Exists(k)
 	}
-	for _, key := range keys {
+	for _, key := range r.keys {
 		db := c.DB(key)
 		z, _, wrong := findZSet(c, db, key)
 		if wrong {
-			return
+			return true
 		}
 		if z == nil {
 			continue
 		}
-		members, scores := zpop(db, key, z, count, fromMax)
-		c.W.AppendArray(2)
-		c.W.AppendBulk(key)
-		c.W.AppendArray(len(members))
-		for i, m := range members {
-			c.W.AppendArray(2)
-			c.W.AppendBulk(m)
-			c.W.AppendDouble(scores[i])
-		}
-		return
+		r.popFrom(c, db, key, z)
+		return true
 	}
-	c.W.AppendNullArray()
+	return false
+}
+
+// popFrom pops from key's sorted set z and replies as ZMPOP does: the key,
+// then the members with their scores.
+func (r zmpopRequest) popFrom(c *Ctx, db *keyspace.DB, key []byte, z *object.ZSet) {
+	members, scores := zpop(db, key, z, r.count, r.fromMax)
+	c.W.AppendArray(2)
+	c.W.AppendBulk(key)
+	c.W.AppendArray(len(members))
+	for i, m := range members {
+		c.W.AppendArray(2)
+		c.W.AppendBulk(m)
+		c.W.AppendDouble(scores[i])
+	}
 }
 
 // zrandmemberCommand implements ZRANDMEMBER key [count [WITHSCORES]] as

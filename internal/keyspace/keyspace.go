@@ -24,6 +24,13 @@ type DB struct {
 	watched map[string]*watch
 	clock   uint64 // source of versions, never reused
 
+	// blocked holds the keys blocked clients wait on, each with whether
+	// it is already listed in ready; ready lists, in the order of their
+	// first write, the blocked keys written since TakeReady last took
+	// them (see Block).
+	blocked map[string]bool
+	ready   []string
+
 	stats Stats
 	ev    evictor // memory limit and eviction state (evict.go)
 	// replica, when set, keeps expired keys in place: they are hidden from
@@ -48,7 +55,7 @@ type Stats struct {
 
 // New returns a DB over engine e.
 func New(e storage.Engine) *DB {
-	db := &DB{e: e, watched: make(map[string]*watch)}
+	db := &DB{e: e, watched: make(map[string]*watch), blocked: make(map[string]bool)}
 	db.pre, _ = e.(storage.Prefetcher)
 	return db
 }
@@ -462,15 +469,50 @@ func (db *DB) Unwatch(key []byte) {
 	}
 }
 
-// touch records a write to key for WATCH.
+// touch records a write to key for WATCH and for the clients blocked on it.
 func (db *DB) touch(key []byte) {
-	if len(db.watched) == 0 {
+	if len(db.watched) == 0 && len(db.blocked) == 0 {
 		return
 	}
 	if w, ok := db.watched[string(key)]; ok {
 		db.clock++
 		w.version = db.clock
 	}
+	if listed, ok := db.blocked[string(key)]; ok && !listed {
+		db.blocked[string(key)] = true
+		db.ready = append(db.ready, string(key))
+	}
+}
+
+// Block marks key as one that blocked clients wait on: from then on a
+// write to it lists it for TakeReady, until Unblock. It is the shard's
+// list of waiting clients that calls Block and Unblock.
+func (db *DB) Block(key []byte) {
+	if _, ok := db.blocked[string(key)]; !ok {
+		db.blocked[string(key)] = false
+	}
+}
+
+// Unblock forgets a key marked by Block.
+func (db *DB) Unblock(key []byte) { delete(db.blocked, string(key)) }
+
+// HasReady reports whether a key marked by Block was written since the
+// last TakeReady. It is cheap enough to call after every command.
+func (db *DB) HasReady() bool { return len(db.ready) > 0 }
+
+// TakeReady appends to dst the keys marked by Block that were written since
+// the last call, each once, in the order of their first write, and forgets
+// them: a later write lists a key again.
+func (db *DB) TakeReady(dst []string) []string {
+	for _, k := range db.ready {
+		if _, ok := db.blocked[k]; ok {
+			db.blocked[k] = false
+		}
+		dst = append(dst, k)
+	}
+	clear(db.ready)
+	db.ready = db.ready[:0]
+	return dst
 }
 
 // Touch records that key was modified in place by a command, for WATCH.

@@ -138,3 +138,29 @@ func TestWatchVersions(t *testing.T) {
 		t.Fatal("version kept after the last unwatch")
 	}
 }
+
+func TestBlockedKeysReady(t *testing.T) {
+	db := newDB(1000)
+	a, b, c := []byte("a"), []byte("b"), []byte("c")
+	db.Block(a)
+	db.Block(b)
+	if db.HasReady() {
+		t.Fatal("ready before any write")
+	}
+	db.Set(c, []byte("1"), storage.NoExpiry) // not blocked on
+	db.Set(b, []byte("1"), storage.NoExpiry)
+	db.Set(a, []byte("1"), storage.NoExpiry)
+	db.Set(b, []byte("2"), storage.NoExpiry) // listed once
+	if got := fmt.Sprint(db.TakeReady(nil)); got != "[b a]" {
+		t.Fatalf("TakeReady: got %s, want [b a]", got)
+	}
+	if db.HasReady() {
+		t.Fatal("ready after TakeReady")
+	}
+	db.Delete(a) // listed again after TakeReady
+	db.Unblock(b)
+	db.Set(b, []byte("3"), storage.NoExpiry)
+	if got := fmt.Sprint(db.TakeReady(nil)); got != "[a]" {
+		t.Fatalf("TakeReady after Unblock: got %s, want [a]", got)
+	}
+}

@@ -36,6 +36,9 @@ type Shard interface {
 	Submit(b *shard.Batch)
 	// DB returns the keyspace to the shard's holder.
 	DB() *keyspace.DB
+	// Park puts a blocked client's waiter in the shard's lists of the
+	// keys it holds; for the shard's holder only (see shard.Shard.Park).
+	Park(w *shard.Waiter)
 	// Pending, Keys and Expires report the queue depth and key counts.
 	Pending() int
 	Keys() int64

@@ -124,6 +124,8 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 		s.clientList(w, args)
 	case "kill":
 		s.clientKill(w, args)
+	case "unblock":
+		s.clientUnblock(w, args)
 	case "no-evict", "no-touch":
 		if len(args) != 3 {
 			subArity(w, "client", sub)
@@ -145,6 +147,7 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 			"LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
 			"SETNAME <name>", "    Assign the name <name> to the current connection.",
 			"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
+			"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
 			"NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
 			"NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
 			"HELP", "    Print this help.")
@@ -157,7 +160,7 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 // answers. Redis names a subcommand by its container and its own name,
 // "client|list", in CLIENT LIST's cmd field among other places.
 var subcommands = map[string][]string{
-	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "no-evict", "no-touch", "help"},
+	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "no-evict", "no-touch", "help"},
 	"command":  {"count", "list", "info", "docs", "getkeys", "help"},
 	"config":   {"get", "set", "resetstat", "help"},
 	"slowlog":  {"get", "len", "reset", "help"},
@@ -212,10 +215,14 @@ func (c *conn) describe(now time.Time) string {
 	}
 	proto := c.respVer.Load()
 	rbs := c.bufSize.Load()
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	flags := "N"
+	if c.parked.Load() != nil {
+		flags = "b"
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
-		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()),
+		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags,
 		rbs, rbs, cmd, proto, load(&c.libName), load(&c.libVer))
 }
 
@@ -455,7 +462,7 @@ var flagNames = []struct {
 	{command.Write, "write"}, {command.ReadOnly, "readonly"}, {command.DenyOOM, "denyoom"},
 	{command.Admin, "admin"}, {command.NoAuth, "no_auth"}, {command.NoMulti, "no_multi"},
 	{command.Loading, "loading"}, {command.Stale, "stale"}, {command.Fast, "fast"},
-	{command.AllowBusy, "allow_busy"},
+	{command.AllowBusy, "allow_busy"}, {command.Blocks, "blocking"},
 }
 
 // appendCommandInfo writes one COMMAND INFO entry in Redis 7's shape: name,
@@ -506,6 +513,9 @@ func categories(spec *command.Spec) []string {
 		cats = append(cats, "@fast")
 	} else {
 		cats = append(cats, "@slow")
+	}
+	if spec.Flags&command.Blocks != 0 {
+		cats = append(cats, "@blocking")
 	}
 	if spec.Kind == command.Conn {
 		cats = append(cats, "@connection")
@@ -748,7 +758,7 @@ func (s *Server) infoText(args [][]byte) string {
 		add("Clients", [][2]string{
 			{"connected_clients", itoa(s.connected.Load())},
 			{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
-			{"blocked_clients", "0"},
+			{"blocked_clients", itoa(s.blocked.Load())},
 		})
 	}
 	if want["memory"] {

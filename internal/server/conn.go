@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
+	"github.com/data-cluster/data-cluster/internal/shard"
 )
 
 const (
@@ -49,6 +51,11 @@ type conn struct {
 	sess   session
 
 	stopping atomic.Bool
+	// parked is the waiter of the blocking command the connection waits
+	// in, nil when none; wakeMu orders the read deadlines that its wait,
+	// its wake-ups and stop set (block.go).
+	parked   atomic.Pointer[shard.Waiter]
+	wakeMu   sync.Mutex
 	created  time.Time
 	lastCmd  atomic.Int64           // Unix nanoseconds of the last command
 	lastName atomic.Pointer[string] // full name of the last command (see fullName)
@@ -115,8 +122,10 @@ func (c *conn) linger(d time.Duration) {
 // stop asks the connection to finish: it answers what it has read and closes.
 // It may be called from any goroutine.
 func (c *conn) stop() {
+	c.wakeMu.Lock()
 	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Now())
+	c.wakeMu.Unlock()
 }
 
 func (c *conn) serve() {
@@ -144,7 +153,11 @@ func (c *conn) serve() {
 				c.start()
 			}
 			if !c.process() {
-				c.linger(lingerTime)
+				if c.stopping.Load() {
+					c.linger(shutdownLinger)
+				} else {
+					c.linger(lingerTime)
+				}
 				return
 			}
 		}

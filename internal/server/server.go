@@ -114,6 +114,7 @@ type Server struct {
 
 	nextID      atomic.Int64
 	connected   atomic.Int64
+	blocked     atomic.Int64 // clients parked in a blocking command (block.go)
 	totalConns  atomic.Int64
 	totalCmds   atomic.Int64
 	rejectConns atomic.Int64

@@ -106,7 +106,7 @@ func (s *session) handle(args [][]byte) {
 			s.reject("ERR Command not allowed inside a transaction")
 			return
 		}
-		s.queued = append(s.queued, queuedCmd{spec: spec, args: cloneArgs(args)})
+		s.queued = append(s.queued, queuedCmd{spec: spec, args: shard.CloneArgs(args)})
 		w := p.Local()
 		w.AppendSimple("QUEUED")
 		p.EndLocal()
@@ -118,6 +118,10 @@ func (s *session) handle(args [][]byte) {
 		// last one: CLIENT LIST shows itself on the caller's line.
 		s.c.lastName.Store(s.c.last)
 		s.runConn(spec, p.Out(), args)
+		return
+	}
+	if spec.Block != nil {
+		s.block(spec, args)
 		return
 	}
 	p.Do(spec, args)
@@ -166,20 +170,6 @@ func clip(b []byte, n int) string {
 		b = b[:n]
 	}
 	return string(b)
-}
-
-func cloneArgs(args [][]byte) [][]byte {
-	n := 0
-	for _, a := range args {
-		n += len(a)
-	}
-	buf := make([]byte, 0, n)
-	out := make([][]byte, len(args))
-	for i, a := range args {
-		buf = append(buf, a...)
-		out[i] = buf[len(buf)-len(a) : len(buf) : len(buf)]
-	}
-	return out
 }
 
 func (s *session) ping(w *resp.Writer, args [][]byte) {

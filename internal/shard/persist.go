@@ -67,24 +67,39 @@ func (s *Shard) SetLog(l keyspace.Log) {
 	}
 }
 
-// reply sends the batches of run back or, when the shard logs its changes,
-// adds them to the group, which is committed once it holds maxGroup batches
-// or the queue holds nothing more to add to it: one commit for a run, not
-// one per batch.
+// reply sends the batches of run back, after the replies to the waiters
+// served meanwhile (a parked client has waited longest), or, when the
+// shard logs its changes, adds them to the group, which is committed once
+// it holds maxGroup batches or the queue holds nothing more to add to it:
+// one commit for a run, not one per batch.
 func (s *Shard) reply(run []*Batch) {
+	served := s.waiters.served
 	if !s.group.logged {
-		for _, b := range run {
-			b.Done <- b
+		for _, b := range served {
+			b.finish()
 		}
-		return
-	}
-	for _, b := range run {
-		s.group.waiting = append(s.group.waiting, b)
-		if len(s.group.waiting) >= maxGroup {
+		for _, b := range run {
+			b.finish()
+		}
+	} else {
+		for _, b := range served {
+			s.wait(b)
+		}
+		for _, b := range run {
+			s.wait(b)
+		}
+		if len(s.queue) == 0 && len(s.group.waiting) > 0 {
 			s.commit()
 		}
 	}
-	if len(s.queue) == 0 && len(s.group.waiting) > 0 {
+	clear(served)
+	s.waiters.served = served[:0]
+}
+
+// wait adds b to the group waiting for the log's commit.
+func (s *Shard) wait(b *Batch) {
+	s.group.waiting = append(s.group.waiting, b)
+	if len(s.group.waiting) >= maxGroup {
 		s.commit()
 	}
 }
@@ -117,7 +132,7 @@ func (s *Shard) commit() {
 // send sends back the batches waiting.
 func (g *group) send() {
 	for i, b := range g.waiting {
-		b.Done <- b
+		b.finish()
 		g.waiting[i] = nil
 	}
 	g.waiting = g.waiting[:0]
@@ -156,7 +171,7 @@ func replyDurable(l AsyncLog, in <-chan durable, free chan<- []*Batch, done chan
 		l.WaitDurable(ready[len(ready)-1].pos)
 		for i, d := range ready {
 			for j, b := range d.batches {
-				b.Done <- b
+				b.finish()
 				d.batches[j] = nil
 			}
 			select {

@@ -63,6 +63,10 @@ func (c Config) Validate() error {
 type Cmd struct {
 	Spec *command.Spec
 	Args [][]byte
+	// Wait, for a blocking command, is its client's waiter: the shard runs
+	// the command's Try and, when it finds nothing, parks the waiter (see
+	// Waiter) instead of replying. Nil for other commands.
+	Wait *Waiter
 }
 
 // Batch is one message to a shard: commands to run in order, or, when
@@ -85,6 +89,19 @@ type Batch struct {
 	// Client is the connection the commands come from, named by the slow
 	// log; it may be nil.
 	Client slowlog.Client
+	// Wake, when not nil, is called after the batch was sent back on Done,
+	// for a receiver that does not sit waiting on Done (a parked client's
+	// connection). It must not block.
+	Wake func()
+}
+
+// finish sends b back to its sender.
+func (b *Batch) finish() {
+	wake := b.Wake // b belongs to the receiver once sent
+	b.Done <- b
+	if wake != nil {
+		wake()
+	}
 }
 
 // Reset empties b for reuse, keeping its buffers.
@@ -118,6 +135,8 @@ type Shard struct {
 	ctx  command.Ctx
 
 	obs // per-command counters, BUSY count, average TTL (stats.go)
+
+	waiters waiters // clients parked on keys (block.go)
 
 	mem memStats // memory and evictions for INFO (memory.go)
 
@@ -217,6 +236,7 @@ func (s *Shard) Run(ctx context.Context) {
 			s.expireNow.Store(false)
 			s.db.SetNow(time.Now().UnixMilli())
 			s.db.ActiveExpire(s.cfg.ExpireSample, s.cfg.ExpireRounds)
+			s.sweepWaiters()
 			s.sampleTTL()
 			s.publish()
 			s.publishMemory()
@@ -288,6 +308,11 @@ func (s *Shard) hold(ctx context.Context, b *Batch) {
 	case <-b.Release:
 	case <-ctx.Done():
 	}
+	if s.db.HasReady() {
+		s.ctx.Single(s.db, s.id, s.ring)
+		s.serveWaiters()
+		s.reply(nil)
+	}
 	s.publish()
 }
 
@@ -321,9 +346,16 @@ func (s *Shard) serve(run []*Batch) {
 		s.ctx.W = &b.W
 		s.rec.Begin(now, &b.W)
 		for _, c := range b.Cmds {
-			Exec(&s.ctx, c.Spec, c.Args)
+			if c.Wait == nil {
+				Exec(&s.ctx, c.Spec, c.Args)
+			} else {
+				s.tryOrPark(c)
+			}
 			s.rec.Done(c.Spec, c.Args, b.Client)
 			b.Ends = append(b.Ends, b.W.Len())
+			if s.db.HasReady() {
+				s.serveWaiters()
+			}
 		}
 		s.rec.End(b, b.Client)
 	}
@@ -351,9 +383,7 @@ func Exec(c *command.Ctx, spec *command.Spec, args [][]byte) {
 	start := c.W.Len()
 	defer func() {
 		if p := recover(); p != nil {
-			c.W.Truncate(start)
-			c.W.AppendError("ERR internal error while running '" + spec.Name + "'")
-			slog.Error("panic in command handler", "command", spec.Name, "panic", p, "stack", string(debug.Stack()))
+			recovered(c, spec, start, p)
 		}
 	}()
 	if spec.Flags&command.DenyOOM != 0 && c.RejectOOM(spec) {

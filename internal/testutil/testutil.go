@@ -4,7 +4,24 @@ package testutil
 import (
 	"bytes"
 	"sync"
+	"testing"
+	"time"
 )
+
+// Await waits until cond holds, looking every millisecond, and fails t
+// with what's message once d has passed: for tests that wait for an event
+// the code under test publishes (a count reaching a value), never for a
+// fixed time.
+func Await(t testing.TB, d time.Duration, cond func() bool, what func() string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(what())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // SyncBuffer is a bytes.Buffer that one goroutine (a server's logger, a
 // progress writer) may write while a test reads it.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestSyncBuffer(t *testing.T) {
@@ -20,5 +21,13 @@ func TestSyncBuffer(t *testing.T) {
 	wg.Wait()
 	if got := b.String(); got != strings.Repeat("x", 400) {
 		t.Fatalf("got %d bytes, want 400", len(got))
+	}
+}
+
+func TestAwait(t *testing.T) {
+	n := 0
+	Await(t, time.Second, func() bool { n++; return n == 3 }, func() string { return "never" })
+	if n != 3 {
+		t.Fatalf("cond called %d times, want 3", n)
 	}
 }

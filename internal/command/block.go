@@ -1,0 +1,112 @@
+package command
+
+import (
+	"math"
+	"time"
+)
+
+// Blocking describes a command that can block: BZPOPMIN, BZPOPMAX and
+// BZMPOP today, the list commands BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and
+// BLMPOP next.
+//
+// The Spec's Run is the command's non-blocking form: it answers what Try
+// answers, or a nil array where Try finds nothing. It is what runs inside
+// MULTI (where Redis never blocks), in a replicated group's log, and when
+// a connection retries a parked client's command through a group.
+//
+// Outside MULTI the server first runs Try, on the shard of the command's
+// keys or holding the shards of all of them. When Try finds nothing, the
+// client is parked in the shards of its keys (Spec.Keys) in the same step,
+// so that no write can slip between the attempt and the wait. Each write to
+// a key that clients wait on makes its shard call Serve for the clients
+// parked on that key, oldest first, once the writing command (or EXEC)
+// has ended, until one of them finds nothing. A client parked on keys of
+// several shards is served by one of them only.
+//
+// A list command plugs in by setting Block on its Spec:
+//
+//	{Name: "blpop", Arity: -3, Flags: Write | Blocks, FirstKey: 1, LastKey: -2, Step: 1,
+//		Run: blockingRun(blpopTry), Block: &Blocking{TimeoutArg: -1, Try: blpopTry, Serve: blpopServe}}
+//
+// where blpopTry checks the timeout with ParseTimeout, then pops from the
+// first non-empty list as LPOP does, and blpopServe pops from the one list
+// it is given. Serve runs on the shard of the key it serves and may touch
+// only keys of that shard: BLMOVE and BRPOPLPUSH, whose destination may
+// live on another shard, need one more piece, a waiter that its shard
+// wakes instead of serving, to run Serve on its connection holding both
+// shards (see shard.Waiter).
+type Blocking struct {
+	// TimeoutArg is the position of the timeout argument, negative
+	// counting from the end (-1: the last argument).
+	TimeoutArg int
+	// Try runs the command once over the current values of its keys. It
+	// replies and reports true when it has answered the client: with the
+	// elements it popped, or with an error (a bad argument, a key of the
+	// wrong type). It writes nothing and reports false when none of the
+	// keys holds anything to pop: the client then waits. Try checks every
+	// argument, the timeout included (ParseTimeout), in Redis's order.
+	Try func(c *Ctx, args [][]byte) bool
+	// Serve tries to serve a waiting client, whose arguments Try accepted,
+	// from key alone, which a write has just changed. It replies and
+	// reports true when it popped; it writes and changes nothing and
+	// reports false when key holds nothing it can pop (absent, or of
+	// another type: the client waits on, as in Redis 7.0).
+	Serve func(c *Ctx, args [][]byte, key []byte) bool
+}
+
+// Timeout returns the timeout argument of args.
+func (b *Blocking) Timeout(args [][]byte) []byte {
+	i := b.TimeoutArg
+	if i < 0 {
+		i += len(args)
+	}
+	if i < 0 || i >= len(args) {
+		return nil
+	}
+	return args[i]
+}
+
+// Timeout errors, as Redis words them.
+const (
+	ErrTimeoutNotFloat = "ERR timeout is not a float or out of range"
+	ErrTimeoutNegative = "ERR timeout is negative"
+)
+
+// ParseTimeout parses a blocking command's timeout in seconds as Redis 7.0
+// does: a float rounded up to whole milliseconds; 0 for no timeout. It
+// returns the error reply for a bad one, "" otherwise. Like Redis, it takes
+// a value too large for milliseconds in 64 bits as negative; one too large
+// for a time.Duration (292 years) waits for ever.
+func ParseTimeout(b []byte) (time.Duration, string) {
+	f, ok := parseScore(b)
+	if !ok {
+		return 0, ErrTimeoutNotFloat
+	}
+	ms := math.Ceil(f * 1000)
+	if ms < 0 || ms >= math.MaxInt64 || math.IsNaN(ms) {
+		return 0, ErrTimeoutNegative
+	}
+	if ms >= float64(math.MaxInt64/int64(time.Millisecond)) {
+		return 0, ""
+	}
+	return time.Duration(ms) * time.Millisecond, ""
+}
+
+// checkTimeout checks a timeout argument for Try, replying with its error.
+func checkTimeout(c *Ctx, arg []byte) bool {
+	if _, msg := ParseTimeout(arg); msg != "" {
+		c.W.AppendError(msg)
+		return false
+	}
+	return true
+}
+
+// blockingRun returns the non-blocking form of a blocking command: Try, or
+// a nil array when it finds nothing.
+func blockingRun(try func(c *Ctx, args [][]byte) bool) func(c *Ctx, args [][]byte) {
+	return func(c *Ctx, args [][]byte) {
+		if !try(c, args) {
+			c.W.AppendNullArray()
+		}
+	}
+}
