@@ -861,46 +861,19 @@ func zpop(db *keyspace.DB, key []byte, z *object.ZSet, count int64, fromMax bool
 // zmpopCommand implements ZMPOP numkeys key… MIN|MAX [COUNT count] with
 // Redis's order of checks: it pops from the first key that holds members.
 func zmpopCommand(c *Ctx, args [][]byte) {
-	numkeys, ok := resp.ParseInt(args[1])
-	if !ok || numkeys < 1 {
-		c.W.AppendError("ERR numkeys should be greater than 0")
-		return
-	}
-	if numkeys >= int64(len(args))-2 {
-		c.W.AppendError(strErrSyntax)
-		return
-	}
-	where := 2 + numkeys
-	if where >= int64(len(args)) {
-		c.W.AppendError(strErrSyntax)
-		return
-	}
-	var fromMax bool
-	switch {
-	case ascii.EqualFold(args[where], "min"):
-	case ascii.EqualFold(args[where], "max"):
-		fromMax = true
-	default:
-		c.W.AppendError(strErrSyntax)
-		return
-	}
-	count := int64(-1)
-	for j := int(where) + 1; j < len(args); j++ {
-		if count == -1 && ascii.EqualFold(args[j], "count") && j+1 < len(args) {
-			j++
-			n, ok := resp.ParseInt(args[j])
-			if !ok || n < 1 {
-				c.W.AppendError("ERR count should be greater than 0")
-				return
-			}
-			count = n
-			continue
+	keys, fromMin, count, ok := parseMpop(c, args, 1, func(b []byte) (bool, bool) {
+		switch {
+		case ascii.EqualFold(b, "min"):
+			return true, true
+		case ascii.EqualFold(b, "max"):
+			return false, true
 		}
-		c.W.AppendError(strErrSyntax)
+		return false, false
+	})
+	if !ok {
 		return
 	}
-	count = max(count, 1)
-	keys := args[2:where]
+	fromMax := !fromMin
 	for _, k := range keys {
 		c.DB(k).Exists(k)
 	}
