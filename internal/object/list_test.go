@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -436,5 +437,43 @@ func BenchmarkListIndex(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// TestListMemoryEstimate checks MemoryUsage against the heap that 1,000
+// lists of 1,000 elements of 16 bytes take, pushed 100 at a time in turns
+// as bench/collections.sh loads them.
+func TestListMemoryEstimate(t *testing.T) {
+	listFillLimits(t, -2)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	lists := make([]*List, 1000)
+	for i := range lists {
+		lists[i] = NewList()
+	}
+	es := make([][]byte, 100)
+	for b := range 10 {
+		for _, l := range lists {
+			for j := range es {
+				es[j] = fmt.Appendf(es[j][:0], "e%015d", b*100+j)
+			}
+			l.Push(false, es...)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	var est int64
+	for _, l := range lists {
+		est += l.MemoryUsage()
+	}
+	runtime.KeepAlive(lists)
+	t.Logf("MemoryUsage %d (%.1f B/element), heap %d (%.1f B/element)", est, float64(est)/1e6, got, float64(got)/1e6)
+	if est < got*9/10 || est > got*11/10 {
+		t.Errorf("MemoryUsage %d, heap %d", est, got)
+	}
+	if got > 18_700_000 {
+		t.Errorf("heap %d: more than 18.7 bytes an element", got)
 	}
 }
