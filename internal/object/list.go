@@ -10,8 +10,10 @@ import (
 )
 
 // List is a list value: its elements in chunks, each a byte slice of
-// elements back to back (see the package documentation). The zero value
-// is not usable; call NewList.
+// elements back to back (see the package documentation). Reads that walk
+// a chunk backwards leave checkpoints in it, so a List is used by one
+// goroutine at a time for reads too, as every object is by its owner. The
+// zero value is not usable; call NewList.
 type List struct {
 	chunks []lchunk
 	n      int // elements
@@ -26,18 +28,24 @@ type List struct {
 var _ storage.Object = (*List)(nil)
 
 // lchunk is one chunk of a list: its elements are buf[start:end], the rest
-// of buf free room on either side.
+// of buf free room on either side. An element is its length, a varint,
+// and its bytes, so a chunk is read forwards; cps are the offsets of some
+// of its elements, in order, from which it is read backwards (see
+// before): empty until something walks the chunk backwards, then about
+// every cpStep-th element. Every checkpoint is the offset of an element
+// of the chunk: those its pops pass are dropped, and moving the elements
+// empties cps.
 type lchunk struct {
-	buf        []byte // the whole allocation: len(buf) == cap(buf)
-	start, end uint32
-	n          uint32 // elements
+	buf           []byte // the whole allocation: len(buf) == cap(buf)
+	cps           []uint16
+	start, end, n uint32 // n: elements
 }
 
 func (c *lchunk) used() int { return int(c.end - c.start) }
 
 const (
 	// lchunkBytes is what a chunk costs in the list's array of chunks.
-	lchunkBytes = 40
+	lchunkBytes = 64
 	// listBytes is what the List struct costs.
 	listBytes = 64
 	// listSafetyLimit bounds the bytes of a chunk whatever a positive
@@ -47,6 +55,12 @@ const (
 	lpHeaderBytes = 7
 	// lchunkMin is the smallest buffer a chunk is given.
 	lchunkMin = 16
+	// cpStep is how many elements apart a chunk's checkpoints are placed.
+	cpStep = 16
+	// cpMaxBuf bounds the buffer of a chunk that keeps checkpoints, whose
+	// offsets are 16 bits: only a chunk holding one element larger than
+	// any limit has a larger one, and needs none.
+	cpMaxBuf = math.MaxUint16 + 1
 )
 
 // NewList returns an empty list.
@@ -79,9 +93,12 @@ func (l *List) Encoding() string {
 }
 
 // MemoryUsage returns an estimate of the bytes the list holds: its struct,
-// its array of chunks and their buffers at capacity.
+// its array of chunks, their buffers at capacity, and 2 bytes every
+// cpStep elements for checkpoints. The checkpoints are counted for every
+// chunk although only those walked backwards have them, since reads make
+// them and the estimate may change only with writes.
 func (l *List) MemoryUsage() int64 {
-	return int64(listBytes + cap(l.chunks)*lchunkBytes + l.bufs)
+	return int64(listBytes + cap(l.chunks)*lchunkBytes + l.bufs + l.n*2/cpStep)
 }
 
 // Version returns the number of changes logged for the list (see
@@ -124,17 +141,12 @@ func lvarintLen(n int) int {
 }
 
 // lelemSize returns what an element of n bytes takes in a chunk.
-func lelemSize(n int) int { return 2*lvarintLen(n) + n }
+func lelemSize(n int) int { return lvarintLen(n) + n }
 
-// putLelem writes elem at the start of b: its length, its bytes, and the
-// length's bytes in reverse order.
+// putLelem writes elem at the start of b: its length and its bytes.
 func putLelem(b, elem []byte) {
 	w := binary.PutUvarint(b, uint64(len(elem)))
 	copy(b[w:], elem)
-	e := w + len(elem)
-	for i := range w {
-		b[e+i] = b[w-1-i]
-	}
 }
 
 // lnext decodes the element at offset off of b and returns it and the
@@ -143,35 +155,92 @@ func lnext(b []byte, off int) ([]byte, int) {
 	if x := b[off]; x < 0x80 {
 		s := off + 1
 		e := s + int(x)
-		return b[s:e:e], e + 1
+		return b[s:e:e], e
 	}
 	n, w := binary.Uvarint(b[off:])
 	s := off + w
 	e := s + int(n)
-	return b[s:e:e], e + w
+	return b[s:e:e], e
 }
 
-// lprev decodes the element that ends at offset off of b and returns it
-// and its offset.
-func lprev(b []byte, off int) ([]byte, int) {
-	if x := b[off-1]; x < 0x80 {
-		e := off - 1
-		s := e - int(x)
-		return b[s:e:e], s - 1
+// before appends to dst the offsets of the elements of c from its last
+// checkpoint below off (or its start) up to off, an element boundary
+// above its start, in order, and returns dst: walking a chunk backwards
+// takes such stretches one after the other, each read forwards. A walk
+// of more than 2·cpStep elements leaves a checkpoint every cpStep
+// elements and appends only the offsets after the last one, so that dst
+// grows by at most 2·cpStep and the next walk is short.
+func (l *List) before(c *lchunk, off int, dst []int) []int {
+	i, _ := slices.BinarySearch(c.cps, uint16(min(off, cpMaxBuf-1)))
+	s := int(c.start)
+	if i > 0 && len(c.buf) <= cpMaxBuf {
+		s = int(c.cps[i-1])
 	}
-	var n uint64
-	w := 0
-	for shift := 0; ; shift += 7 {
-		x := b[off-1-w]
-		w++
-		n |= uint64(x&0x7f) << shift
-		if x < 0x80 {
-			break
+	first := len(dst)
+	var add []uint16
+	for s < off {
+		if len(dst)-first == 2*cpStep && len(c.buf) <= cpMaxBuf {
+			add = append(add, uint16(dst[first+cpStep]))
+			dst = append(dst[:first], dst[first+cpStep:]...)
 		}
+		dst = append(dst, s)
+		_, s = lnext(c.buf, s)
 	}
-	e := off - w
-	s := e - int(n)
-	return b[s:e:e], s - w
+	if len(add) > 0 {
+		c.cps = slices.Insert(c.cps, i, add...)
+	}
+	return dst
+}
+
+// lastStart returns the offset of the last element of c: before's walk,
+// without keeping the offsets unless it is long.
+func (l *List) lastStart(c *lchunk) int {
+	end := int(c.end)
+	i, _ := slices.BinarySearch(c.cps, uint16(min(end, cpMaxBuf-1)))
+	s := int(c.start)
+	if i > 0 && len(c.buf) <= cpMaxBuf {
+		s = int(c.cps[i-1])
+	}
+	for k := 0; ; k++ {
+		_, next := lnext(c.buf, s)
+		if next >= end {
+			return s
+		}
+		if k == 2*cpStep {
+			var scratch [2*cpStep + 1]int
+			offs := l.before(c, end, scratch[:0])
+			return offs[len(offs)-1]
+		}
+		s = next
+	}
+}
+
+// shift moves c's checkpoints by delta after its elements moved by delta
+// within its buffer or to a new one.
+func (c *lchunk) shift(delta int) {
+	if len(c.buf) > cpMaxBuf {
+		c.cps = c.cps[:0]
+		return
+	}
+	for j := range c.cps {
+		c.cps[j] = uint16(int(c.cps[j]) + delta)
+	}
+}
+
+// moved empties c's checkpoints after its elements moved within it.
+func (c *lchunk) moved() { c.cps = c.cps[:0] }
+
+// passed drops the checkpoints of c that are no longer at one of its
+// elements after pops at either end.
+func (c *lchunk) passed() {
+	k := 0
+	for k < len(c.cps) && uint32(c.cps[k]) < c.start {
+		k++
+	}
+	c.cps = slices.Delete(c.cps, 0, k)
+	for len(c.cps) > 0 && uint32(c.cps[len(c.cps)-1]) >= c.end {
+		c.cps = c.cps[:len(c.cps)-1]
+	}
 }
 
 // lpEntryBytes returns what elem takes as an entry of a Redis listpack:
@@ -346,6 +415,7 @@ func (l *List) room(c *lchunk, left bool, need, hint, limit int) {
 			front = min(front, free-need)
 		}
 		copy(c.buf[front:], c.buf[c.start:c.end])
+		c.shift(front - int(c.start))
 		c.start, c.end = uint32(front), uint32(front+used)
 		return
 	}
@@ -355,15 +425,14 @@ func (l *List) room(c *lchunk, left bool, need, hint, limit int) {
 	}
 	nb := allocChunk(want)
 	l.bufs += len(nb) - len(c.buf)
+	s := 0
 	if left {
-		s := len(nb) - used
-		copy(nb[s:], c.buf[c.start:c.end])
-		c.start, c.end = uint32(s), uint32(len(nb))
-	} else {
-		copy(nb, c.buf[c.start:c.end])
-		c.start, c.end = 0, uint32(used)
+		s = len(nb) - used
 	}
+	copy(nb[s:], c.buf[c.start:c.end])
 	c.buf = nb
+	c.shift(s - int(c.start))
+	c.start, c.end = uint32(s), uint32(s+used)
 }
 
 // dropChunk removes chunk i, which is empty or whose elements the list no
@@ -386,23 +455,30 @@ func (l *List) Pop(left bool) []byte {
 		i = len(l.chunks) - 1
 	}
 	c := &l.chunks[i]
-	var e []byte
-	if left {
-		var next int
-		e, next = lnext(c.buf, int(c.start))
-		c.start = uint32(next)
-	} else {
-		var prev int
-		e, prev = lprev(c.buf, int(c.end))
-		c.end = uint32(prev)
-	}
-	c.n--
+	e := l.popFrom(c, left)
 	l.n--
 	l.lpEntries -= lpEntryBytes(e)
 	if c.n == 0 {
 		l.dropChunk(i)
 	}
 	l.shrink(listFill())
+	return e
+}
+
+// popFrom removes the first (left) or last element of c and returns it.
+func (l *List) popFrom(c *lchunk, left bool) []byte {
+	var e []byte
+	if left {
+		var next int
+		e, next = lnext(c.buf, int(c.start))
+		c.start = uint32(next)
+	} else {
+		o := l.lastStart(c)
+		e, _ = lnext(c.buf, o)
+		c.end = uint32(o)
+	}
+	c.n--
+	c.passed()
 	return e
 }
 
@@ -429,12 +505,12 @@ func (l *List) locate(i int) (ci, k, off int) {
 		}
 		i = int(l.chunks[ci].n) - 1 - j
 	}
-	return ci, i, l.chunks[ci].offset(i)
+	return ci, i, l.offset(&l.chunks[ci], i)
 }
 
-// offset returns the offset of the chunk's element k, walking from the
-// nearer end of the chunk.
-func (c *lchunk) offset(k int) int {
+// offset returns the offset of element k of c, walking from the nearer
+// end of the chunk.
+func (l *List) offset(c *lchunk, k int) int {
 	if k <= int(c.n)/2 {
 		off := int(c.start)
 		for ; k > 0; k-- {
@@ -442,11 +518,17 @@ func (c *lchunk) offset(k int) int {
 		}
 		return off
 	}
+	var scratch [2*cpStep + 1]int
+	j := int(c.n) - 1 - k // elements after k
 	off := int(c.end)
-	for j := int(c.n) - k; j > 0; j-- {
-		_, off = lprev(c.buf, off)
+	for {
+		offs := l.before(c, off, scratch[:0])
+		if j < len(offs) {
+			return offs[len(offs)-1-j]
+		}
+		j -= len(offs)
+		off = offs[0]
 	}
-	return off
 }
 
 // Index returns element i, 0 ≤ i < Len. Its bytes belong to the list and
@@ -491,18 +573,22 @@ func (l *List) Descend(from int, fn func(i int, elem []byte) bool) {
 	ci, _, off := l.locate(from)
 	_, end := lnext(l.chunks[ci].buf, off)
 	i := from
+	var scratch [2*cpStep + 1]int
 	for ; ci >= 0; ci-- {
 		c := &l.chunks[ci]
 		if end < 0 {
 			end = int(c.end)
 		}
 		for end > int(c.start) {
-			var e []byte
-			e, end = lprev(c.buf, end)
-			if !fn(i, e) {
-				return
+			offs := l.before(c, end, scratch[:0])
+			for j := len(offs) - 1; j >= 0; j-- {
+				e, _ := lnext(c.buf, offs[j])
+				if !fn(i, e) {
+					return
+				}
+				i--
 			}
-			i--
+			end = offs[0]
 		}
 		end = -1
 	}
@@ -562,7 +648,7 @@ func (l *List) insert(i int, v []byte, fill int64) {
 	if c.allows(size, fill) {
 		if len(c.buf)-c.used() < size {
 			l.room(c, false, size, size, limit)
-			off = c.offset(k)
+			off = l.offset(c, k)
 		}
 		if len(c.buf)-int(c.end) >= size {
 			copy(c.buf[off+size:], c.buf[off:c.end])
@@ -583,6 +669,7 @@ func (l *List) insert(i int, v []byte, fill int64) {
 		}
 		putLelem(c.buf[off:], v)
 		c.n++
+		c.moved()
 		return
 	}
 	if k > 0 {
@@ -624,6 +711,7 @@ func (l *List) split(ci, k, off int) {
 	nc := lchunk{buf: buf, end: uint32(len(tail)), n: c.n - uint32(k)}
 	c.end = uint32(off)
 	c.n = uint32(k)
+	c.passed()
 	l.chunks = slices.Insert(l.chunks, ci+1, nc)
 }
 
@@ -643,6 +731,7 @@ func (l *List) removeAt(ci, off int) {
 		c.end -= uint32(size)
 	}
 	c.n--
+	c.moved()
 	if c.n == 0 {
 		l.dropChunk(ci)
 	}
@@ -711,33 +800,41 @@ func (c *lchunk) filterForward(v []byte, max int) int {
 	w += copy(c.buf[w:], c.buf[r:end])
 	c.end = uint32(w)
 	c.n -= uint32(removed)
+	c.moved()
 	return removed
 }
 
 // filterBackward removes up to max elements equal to v from c, the last
 // ones, and returns how many it removed.
 func (c *lchunk) filterBackward(v []byte, max int) int {
+	offs := make([]int, 0, c.n+1)
+	for off := int(c.start); off < int(c.end); {
+		offs = append(offs, off)
+		_, off = lnext(c.buf, off)
+	}
+	offs = append(offs, int(c.end))
 	removed := 0
-	w, r, start := int(c.end), int(c.end), int(c.start)
-	for r > start && removed < max {
-		e, prev := lprev(c.buf, r)
-		if bytes.Equal(e, v) {
+	w, i := int(c.end), len(offs)-2
+	for ; i >= 0 && removed < max; i-- {
+		s, e := offs[i], offs[i+1]
+		if el, _ := lnext(c.buf, s); bytes.Equal(el, v) {
 			removed++
-		} else {
-			w -= r - prev
-			if w != prev {
-				copy(c.buf[w:], c.buf[prev:r])
-			}
+			continue
 		}
-		r = prev
+		w -= e - s
+		if w != s {
+			copy(c.buf[w:], c.buf[s:e])
+		}
 	}
 	if removed == 0 {
 		return 0
 	}
-	w -= r - start
-	copy(c.buf[w:], c.buf[start:r])
+	rest := offs[i+1] - int(c.start)
+	w -= rest
+	copy(c.buf[w:], c.buf[c.start:offs[i+1]])
 	c.start = uint32(w)
 	c.n -= uint32(removed)
+	c.moved()
 	return removed
 }
 
@@ -761,17 +858,7 @@ func (l *List) cut(left bool, k int) {
 		c := &l.chunks[i]
 		whole := int(c.n) <= k
 		for j := min(k, int(c.n)); j > 0; j-- {
-			var e []byte
-			if left {
-				var next int
-				e, next = lnext(c.buf, int(c.start))
-				c.start = uint32(next)
-			} else {
-				var prev int
-				e, prev = lprev(c.buf, int(c.end))
-				c.end = uint32(prev)
-			}
-			c.n--
+			e := l.popFrom(c, left)
 			k--
 			l.n--
 			l.lpEntries -= lpEntryBytes(e)

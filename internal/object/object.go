@@ -23,12 +23,15 @@
 //
 // A list is a sequence of chunks, as Redis's quicklist is a sequence of
 // listpacks: each chunk holds elements back to back in one byte slice,
-// each as its length (a varint), its bytes and its length again with the
-// varint's bytes reversed, so that a chunk can be walked from either end.
-// A chunk holds up to list-max-listpack-size (8 KiB by default) and keeps
-// its free room on the side elements arrive at, so that pushes and pops at
-// either end cost O(1); an index walks whole chunks by their counts from
-// the nearer end. OBJECT ENCODING names a list listpack while Redis's
+// each as its length (a varint) and its bytes, a byte less than Redis's
+// listpack entry, which also ends with its length for walking backwards.
+// A chunk is walked backwards from checkpoints instead, offsets of every
+// 16th element or so, kept only for chunks that are walked backwards
+// (RPOP, an index near the tail): a stretch after a checkpoint is read
+// forwards. A chunk holds up to list-max-listpack-size (8 KiB by default)
+// and keeps its free room on the side elements arrive at, so that pushes
+// and pops at either end cost O(1); an index walks whole chunks by their
+// counts from the nearer end. OBJECT ENCODING names a list listpack while Redis's
 // would be one and quicklist past that, following Redis 7.2's rules for
 // the change both ways.
 //
