@@ -30,7 +30,8 @@
 #   PIPELINE (16), RANGE (100000, redis-benchmark -r), KEYS (100000),
 #   BIG (1000000), LISTS (1000), LIST_ELEMS (1000), SETTLE (2 seconds),
 #   TESTS (the redis-benchmark tests), DATASETS (the memory data sets, from
-#   "hashes sets bighash bigzset lists"), DC_FLAGS (extra data-cluster flags),
+#   "hashes sets bighash bigzset lists"), MEM_RUNS (1: fresh servers per data
+#   set and kind, the median reported), DC_FLAGS (extra data-cluster flags),
 #   METRICS_PORT (when set, data-cluster's --metrics-addr port for the
 #   throughput runs, to profile them).
 set -euo pipefail
@@ -47,6 +48,7 @@ LISTS=${LISTS:-1000}
 LIST_ELEMS=${LIST_ELEMS:-1000}
 SETTLE=${SETTLE:-2}
 TESTS=${TESTS:-sadd,hset,spop,zadd,zpopmin,lpush,rpop,lrange_100}
+MEM_RUNS=${MEM_RUNS:-1}
 # 50 clients × 16 pipelined commands are 800 in flight, all for one key and
 # so one shard: give its queue room for them, or part of every run would be
 # answered BUSY.
@@ -136,9 +138,11 @@ measure() {
 		'BEGIN { printf "%s %s %.1f %d %.1f %.1f %.1f\n", d, k, (a - b) * 1024 / n, n, a / 1024, (ua - ub) / n, u / pk }' >>"$mem"
 }
 for ds in ${DATASETS:-hashes sets bighash bigzset lists}; do
-	for kind in redis data-cluster; do
-		echo "memory: $ds into a fresh $kind…" >&2
-		measure "$kind" "$ds"
+	for run in $(seq 1 "$MEM_RUNS"); do
+		for kind in redis data-cluster; do
+			echo "memory: $ds into a fresh $kind ($run of $MEM_RUNS)…" >&2
+			measure "$kind" "$ds"
+		done
 	done
 done
 
@@ -168,17 +172,23 @@ END {
 echo
 echo "HSET myhash element:__rand_int__ (20000 HSETs over 1000 fields): HLEN redis $r_hlen, data-cluster $d_hlen; HGET of one field: redis '$r_field', data-cluster '$d_field'"
 echo
-echo "resident bytes per element (RSS growth / elements; fresh server each; RSS read ${SETTLE}s after loading):"
-printf "%-48s | %-21s | %-21s | %6s | %-21s | %-21s\n" "data set" "redis B/elem (RSS)" "data-cluster B/elem" "ratio" "used_memory redis/dc" "MEMORY USAGE redis/dc"
-printf "%s\n" "-------------------------------------------------+-----------------------+-----------------------+--------+-----------------------+----------------------"
+echo "resident bytes per element (RSS growth / elements; fresh server each; RSS read ${SETTLE}s after loading; median of $MEM_RUNS, with min-max):"
+printf "%-48s | %-29s | %-29s | %6s | %-21s | %-21s\n" "data set" "redis B/elem (RSS, min-max)" "data-cluster B/elem" "ratio" "used_memory redis/dc" "MEMORY USAGE redis/dc"
+printf "%s\n" "-------------------------------------------------+-------------------------------+-------------------------------+--------+-----------------------+----------------------"
 awk -v keys="$KEYS" -v big="$BIG" -v lists="$LISTS" -v lelems="$LIST_ELEMS" '
-{ ds = $1; srv = $2; bpe[ds, srv] = $3; n[ds] = $4; rss[ds, srv] = $5; um[ds, srv] = $6; mu[ds, srv] = $7 }
+function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+{ ds = $1; srv = $2; r = ++runs[ds, srv]; all[ds, srv, r] = $3; n[ds] = $4; rss[ds, srv] = $5; um[ds, srv] = $6; mu[ds, srv] = $7 }
 END {
+	for (k in runs) {
+		split(k, p, SUBSEP); m = runs[k]; lo = 1e18; hi = 0
+		for (j = 1; j <= m; j++) { a[j] = all[p[1], p[2], j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j] }
+		bpe[k] = median(a, m); mn[k] = lo; mx[k] = hi
+	}
 	name["hashes"] = keys " hashes of 10 short fields"; name["sets"] = keys " sets of 10 small integers"; name["bighash"] = "one hash of " big " fields"; name["bigzset"] = "one sorted set of " big " members"
 	name["lists"] = lists " lists of " lelems " elements of 16 bytes"
 	split("hashes sets bighash bigzset lists", order, " ")
 	for (o = 1; o <= 5; o++) {
 		d = order[o]; if (!((d, "redis") in bpe)) continue
-		printf "%-48s | %6.1f (%7.1f MiB) | %6.1f (%7.1f MiB) | %5.2fx | %9.1f / %9.1f | %9.1f / %9.1f\n", name[d] " (" n[d] " elements)", bpe[d, "redis"], rss[d, "redis"], bpe[d, "data-cluster"], rss[d, "data-cluster"], bpe[d, "data-cluster"] / bpe[d, "redis"], um[d, "redis"], um[d, "data-cluster"], mu[d, "redis"], mu[d, "data-cluster"]
+		printf "%-48s | %6.1f (%5.1f-%5.1f) %5.1f MiB | %6.1f (%5.1f-%5.1f) %5.1f MiB | %5.2fx | %9.1f / %9.1f | %9.1f / %9.1f\n", name[d] " (" n[d] " elements)", bpe[d, "redis"], mn[d, "redis"], mx[d, "redis"], rss[d, "redis"], bpe[d, "data-cluster"], mn[d, "data-cluster"], mx[d, "data-cluster"], rss[d, "data-cluster"], bpe[d, "data-cluster"] / bpe[d, "redis"], um[d, "redis"], um[d, "data-cluster"], mu[d, "redis"], mu[d, "data-cluster"]
 	}
 }' "$mem"
