@@ -59,6 +59,29 @@ func findList(c *Ctx, db *keyspace.DB, key []byte) (*object.List, int64, bool) {
 	return findAs[*object.List](c, db, key)
 }
 
+// writeList returns the list under key for a write command that needs
+// one, with its keyspace: for a key of another type it replies WRONGTYPE,
+// for a missing key it calls missing to reply, and ok is false.
+func writeList(c *Ctx, key []byte, missing func()) (db *keyspace.DB, l *object.List, ok bool) {
+	db = c.DB(key)
+	l, _, wrong := findList(c, db, key)
+	if !wrong && l == nil {
+		missing()
+	}
+	return db, l, l != nil
+}
+
+// readListOr returns the list under key for a read command that needs
+// one: for a key of another type it replies WRONGTYPE, for a missing key
+// it calls missing to reply, and ok is false.
+func readListOr(c *Ctx, key []byte, missing func()) (l *object.List, ok bool) {
+	l, wrong := readList(c, c.DB(key), key)
+	if !wrong && l == nil {
+		missing()
+	}
+	return l, l != nil
+}
+
 func lpushCommand(c *Ctx, args [][]byte)  { pushGeneric(c, args, true, false) }
 func rpushCommand(c *Ctx, args [][]byte)  { pushGeneric(c, args, false, false) }
 func lpushxCommand(c *Ctx, args [][]byte) { pushGeneric(c, args, true, true) }
@@ -116,16 +139,13 @@ func popGeneric(c *Ctx, args [][]byte, left bool, name string) {
 		count = n
 	}
 	key := args[1]
-	db := c.DB(key)
-	l, _, wrong := findList(c, db, key)
+	missing := c.W.AppendNull
+	if count >= 0 {
+		missing = c.W.AppendNullArray
+	}
+	db, l, ok := writeList(c, key, missing)
 	switch {
-	case wrong:
-		return
-	case l == nil && count >= 0:
-		c.W.AppendNullArray()
-		return
-	case l == nil:
-		c.W.AppendNull()
+	case !ok:
 		return
 	case count == 0:
 		c.W.AppendArray(0)
@@ -154,12 +174,7 @@ func popList(db *keyspace.DB, key []byte, l *object.List, left bool, count int64
 }
 
 func llenCommand(c *Ctx, args [][]byte) {
-	l, wrong := readList(c, c.DB(args[1]), args[1])
-	switch {
-	case wrong:
-	case l == nil:
-		c.W.AppendInt(0)
-	default:
+	if l, ok := readListOr(c, args[1], func() { c.W.AppendInt(0) }); ok {
 		c.W.AppendInt(int64(l.Len()))
 	}
 }
@@ -211,12 +226,8 @@ func lrangeCommand(c *Ctx, args [][]byte) {
 	if !ok {
 		return
 	}
-	l, wrong := readList(c, c.DB(args[1]), args[1])
-	if wrong {
-		return
-	}
-	if l == nil {
-		c.W.AppendArray(0)
+	l, ok := readListOr(c, args[1], func() { c.W.AppendArray(0) })
+	if !ok {
 		return
 	}
 	lo, hi, ok := listRange(start, stop, l.Len())
@@ -232,44 +243,43 @@ func lrangeCommand(c *Ctx, args [][]byte) {
 }
 
 func lindexCommand(c *Ctx, args [][]byte) {
-	l, wrong := readList(c, c.DB(args[1]), args[1])
-	switch {
-	case wrong:
-		return
-	case l == nil:
-		c.W.AppendNull()
-		return
-	}
-	i, ok := resp.ParseInt(args[2])
+	l, ok := readListOr(c, args[1], c.W.AppendNull)
 	if !ok {
-		c.W.AppendError(strErrNotInt)
 		return
 	}
-	if j, ok := listIndex(i, l.Len()); ok {
+	switch j, in, ok := indexArg(c, args[2], l.Len()); {
+	case !ok:
+	case in:
 		c.W.AppendBulk(l.Index(j))
-	} else {
+	default:
 		c.W.AppendNull()
 	}
 }
 
-func lsetCommand(c *Ctx, args [][]byte) {
-	key := args[1]
-	db := c.DB(key)
-	l, _, wrong := findList(c, db, key)
-	switch {
-	case wrong:
-		return
-	case l == nil:
-		c.W.AppendError(listErrNoKey)
-		return
-	}
-	i, ok := resp.ParseInt(args[2])
+// indexArg parses an index of a list of n elements and resolves it as
+// listIndex does, reporting whether it falls in the list; for an argument
+// that is not an integer it replies with Redis's error and ok is false.
+func indexArg(c *Ctx, arg []byte, n int) (j int, in, ok bool) {
+	i, ok := resp.ParseInt(arg)
 	if !ok {
 		c.W.AppendError(strErrNotInt)
+		return 0, false, false
+	}
+	j, in = listIndex(i, n)
+	return j, in, true
+}
+
+func lsetCommand(c *Ctx, args [][]byte) {
+	key := args[1]
+	db, l, ok := writeList(c, key, func() { c.W.AppendError(listErrNoKey) })
+	if !ok {
 		return
 	}
-	j, ok := listIndex(i, l.Len())
-	if !ok {
+	j, in, ok := indexArg(c, args[2], l.Len())
+	switch {
+	case !ok:
+		return
+	case !in:
 		c.W.AppendError(listErrRange)
 		return
 	}
@@ -290,13 +300,8 @@ func linsertCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	key := args[1]
-	db := c.DB(key)
-	l, _, wrong := findList(c, db, key)
-	switch {
-	case wrong:
-		return
-	case l == nil:
-		c.W.AppendInt(0)
+	db, l, ok := writeList(c, key, func() { c.W.AppendInt(0) })
+	if !ok {
 		return
 	}
 	at := -1
@@ -327,13 +332,8 @@ func lremCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	key := args[1]
-	db := c.DB(key)
-	l, _, wrong := findList(c, db, key)
-	switch {
-	case wrong:
-		return
-	case l == nil:
-		c.W.AppendInt(0)
+	db, l, ok := writeList(c, key, func() { c.W.AppendInt(0) })
+	if !ok {
 		return
 	}
 	before := l.MemoryUsage()
@@ -350,13 +350,8 @@ func ltrimCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	key := args[1]
-	db := c.DB(key)
-	l, _, wrong := findList(c, db, key)
-	switch {
-	case wrong:
-		return
-	case l == nil:
-		c.W.AppendOK()
+	db, l, ok := writeList(c, key, c.W.AppendOK)
+	if !ok {
 		return
 	}
 	lo, hi, ok := listRange(start, stop, l.Len())
@@ -393,36 +388,29 @@ func lposCommand(c *Ctx, args [][]byte) {
 				return
 			}
 			rank = v
-		case more && ascii.EqualFold(args[j], "count"):
+		case more && (ascii.EqualFold(args[j], "count") || ascii.EqualFold(args[j], "maxlen")):
+			opt, errText := &count, listErrCount
+			if ascii.EqualFold(args[j], "maxlen") {
+				opt, errText = &maxlen, listErrMaxlen
+			}
 			j++
 			v, ok := resp.ParseInt(args[j])
 			if !ok || v < 0 {
-				c.W.AppendError(listErrCount)
+				c.W.AppendError(errText)
 				return
 			}
-			count = v
-		case more && ascii.EqualFold(args[j], "maxlen"):
-			j++
-			v, ok := resp.ParseInt(args[j])
-			if !ok || v < 0 {
-				c.W.AppendError(listErrMaxlen)
-				return
-			}
-			maxlen = v
+			*opt = v
 		default:
 			c.W.AppendError(strErrSyntax)
 			return
 		}
 	}
-	l, wrong := readList(c, c.DB(args[1]), args[1])
-	switch {
-	case wrong:
-		return
-	case l == nil && count >= 0:
-		c.W.AppendArray(0)
-		return
-	case l == nil:
-		c.W.AppendNull()
+	missing := c.W.AppendNull
+	if count >= 0 {
+		missing = func() { c.W.AppendArray(0) }
+	}
+	l, ok := readListOr(c, args[1], missing)
+	if !ok {
 		return
 	}
 	var found []int64

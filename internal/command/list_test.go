@@ -35,8 +35,21 @@ func TestListRedisReplies(t *testing.T) {
 	t.Run("resp3", func(t *testing.T) {
 		h := newHarness(t, 3)
 		h.proto(3)
-		h.check(listRESP3Cases)
+		h.check(resp3Nulls(listCases))
 	})
+}
+
+// resp3Nulls returns RESP2 steps with the replies RESP3 gives for them
+// where they differ for lists: a nil bulk string or array is RESP3's null.
+func resp3Nulls(steps []step) []step {
+	out := make([]step, len(steps))
+	for i, s := range steps {
+		out[i] = s
+		if s.want == nullBulk || s.want == "*-1\r\n" {
+			out[i].want = "_\r\n"
+		}
+	}
+	return out
 }
 
 // TestListRedis72 checks the replies in which Redis 7.2 differs from 7.0:
@@ -318,29 +331,9 @@ func TestListNoPanic(t *testing.T) {
 	for _, fill := range []int64{-2, 1} {
 		listFill(t, fill)
 		h := newHarness(t, 3)
-		h.do("rpush", "l", "a", "b", "c", "a")
 		h.do("sadd", "s", "a")
 		h.do("set", "str", "v")
-		for i := range 20000 {
-			spec := listCommands[r.IntN(len(listCommands))]
-			args := []string{spec.Name}
-			for range r.IntN(7) {
-				args = append(args, words[r.IntN(len(words))])
-			}
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("seed %d command %d %q: panic %v", seed, i, args, p)
-					}
-				}()
-				if got := h.do(args...); got == "" {
-					t.Fatalf("seed %d command %d %q: no reply", seed, i, args)
-				}
-			}()
-			if i%500 == 0 {
-				h.do("rpush", "l", "a", "b", "c", "a")
-			}
-		}
+		h.noPanic(r, seed, listCommands, words, 20000, 6, func() { h.do("rpush", "l", "a", "b", "c", "a") })
 	}
 }
 
