@@ -9,6 +9,7 @@
 //	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind sets    -keys 100000 -elems 10
 //	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind bighash -elems 1000000
 //	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind bigzset -elems 1000000
+//	go run bench/loadcoll.go -addr 127.0.0.1:6379 -kind lists   -keys 1000 -elems 1000
 //
 // hashes: keys hash:<i>, each with fields field:<j> holding value:<i>, in
 // one HSET per key. sets: keys set:<i>, each with the integers j·100 + i%100
@@ -16,7 +17,10 @@
 // one key, bighash, with fields field:<i> holding value:<i>, -batch fields
 // per HSET. bigzset: one key, bigzset, with members member:<i> scored by an
 // integer below 1,000,000 that scatters them (i·2654435761 mod 1,000,000),
-// -batch members per ZADD.
+// -batch members per ZADD. lists: keys list:<i>, each with the 16-byte
+// elements e<15 digits of j> in order, -batch elements per RPUSH, the
+// pushes of every list interleaved (the first batch of every list, then
+// the second…) so that all of them grow at once.
 package main
 
 import (
@@ -33,10 +37,10 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:6379", "the server's address")
-	kind := flag.String("kind", "hashes", "what to load: hashes, sets, bighash or bigzset")
+	kind := flag.String("kind", "hashes", "what to load: hashes, sets, bighash, bigzset or lists")
 	keys := flag.Int("keys", 100000, "keys to load (hashes, sets)")
 	elems := flag.Int("elems", 10, "elements per key (for bighash: fields of the one hash)")
-	batch := flag.Int("batch", 100, "bighash, bigzset: fields per HSET, members per ZADD")
+	batch := flag.Int("batch", 100, "bighash, bigzset, lists: fields per HSET, members per ZADD, elements per RPUSH")
 	conns := flag.Int("conns", 4, "connections")
 	window := flag.Int("window", 256, "commands in flight per connection")
 	flag.Parse()
@@ -79,6 +83,17 @@ func main() {
 			for i := c * *batch; i < min((c+1)**batch, *elems); i++ {
 				score := uint64(i) * 2654435761 % 1000000
 				args = append(args, []byte(strconv.FormatUint(score, 10)), []byte("member:"+strconv.Itoa(i)))
+			}
+			return appendCmd(buf, args)
+		}
+	case "lists":
+		per := (*elems + *batch - 1) / *batch
+		cmds = *keys * per
+		build = func(buf []byte, c int) []byte {
+			i, b := c%*keys, c / *keys
+			args := [][]byte{[]byte("RPUSH"), []byte("list:" + strconv.Itoa(i))}
+			for j := b * *batch; j < min((b+1)**batch, *elems); j++ {
+				args = append(args, fmt.Appendf(nil, "e%015d", j))
 			}
 			return appendCmd(buf, args)
 		}

@@ -175,7 +175,24 @@ func TestClusterServesAnyKey(t *testing.T) {
 	if zs, err := plain[0].ZRangeWithScores(ctx, "{z}u", 0, -1).Result(); err != nil || len(zs) != 2 || zs[1].Member != "x" || zs[1].Score != 3.5 {
 		t.Fatalf("ZRANGE WITHSCORES through another node: %v, %v", zs, err)
 	}
-	for _, k := range []string{"h", "s", "key:1", "{z}u"} {
+	// Lists: pushes through one node, pops and reads through others, an
+	// LMOVE and an LMPOP of keys in one slot.
+	if err := plain[2].RPush(ctx, "{q}jobs", "j1", "j2", "j3").Err(); err != nil {
+		t.Fatalf("RPUSH: %v", err)
+	}
+	if v, err := plain[0].LMove(ctx, "{q}jobs", "{q}done", "LEFT", "RIGHT").Result(); err != nil || v != "j1" {
+		t.Fatalf("LMOVE in one slot: %q, %v", v, err)
+	}
+	if key, vs, err := plain[1].LMPop(ctx, "right", 5, "{q}none", "{q}jobs").Result(); err != nil || key != "{q}jobs" || !slices.Equal(vs, []string{"j3", "j2"}) {
+		t.Fatalf("LMPOP in one slot: %q %q, %v", key, vs, err)
+	}
+	if vs, err := plain[2].LRange(ctx, "{q}done", 0, -1).Result(); err != nil || !slices.Equal(vs, []string{"j1"}) {
+		t.Fatalf("LRANGE through another node: %q, %v", vs, err)
+	}
+	if n, err := plain[0].Exists(ctx, "{q}jobs").Result(); err != nil || n != 0 {
+		t.Fatalf("an emptied list exists: %d, %v", n, err)
+	}
+	for _, k := range []string{"h", "s", "key:1", "{z}u", "{q}done"} {
 		if n, err := plain[2].MemoryUsage(ctx, k).Result(); err != nil || n <= 0 {
 			t.Fatalf("MEMORY USAGE %s: %d, %v", k, n, err)
 		}

@@ -65,3 +65,14 @@ func (r *Reader) Bytes() []byte {
 	r.B = r.B[n:]
 	return v
 }
+
+// Varint reads a signed (zig-zag) varint.
+func (r *Reader) Varint() int64 {
+	v, n := binary.Varint(r.B)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.B = r.B[n:]
+	return v
+}

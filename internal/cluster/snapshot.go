@@ -20,8 +20,9 @@ import (
 // with keys, values and elements each as len uvarint | bytes. A hash's
 // element is a field followed by its value, a sorted set's a member
 // followed by its score (8 bytes, IEEE 754, little endian, as
-// object.ZScoreBytes gives it). Collections keep their
-// encoding and element order, so that a replica that installs the snapshot
+// object.ZScoreBytes gives it), a list's one element, in order from the
+// head; encodings are numbered as in snapshotEncodings, quicklist being 4.
+// Collections keep their encoding and element order, so that a replica that installs the snapshot
 // holds them exactly as the leader does, and commands that pick elements
 // at random pick the same ones on every replica. Keys that have expired but
 // were not yet removed through the log are kept: removing them is the log's
@@ -36,7 +37,7 @@ const snapshotVersion = 2
 const snapshotStrings = 1
 
 // Encodings of a collection in snapshot data.
-var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset, object.EncSkiplist}
+var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset, object.EncSkiplist, object.EncQuicklist}
 
 // engine is what a replica keeps its keys in: an engine that copies its
 // entries at once for a snapshot to encode elsewhere (storage.Freezer).
@@ -167,6 +168,10 @@ func readEntry(d *binread.Reader, e storage.Engine, elems *[][]byte) bool {
 			obj = z
 		}
 		count *= 2
+	case storage.KindList:
+		if l := object.NewListEncoded(snapshotEncodings[enc]); l != nil {
+			obj = l
+		}
 	}
 	if obj == nil {
 		return false

@@ -97,7 +97,7 @@ func BenchmarkSnapshotHold(b *testing.B) {
 	}
 }
 
-// A snapshot's data carries hashes and sets with their encoding and
+// A snapshot's data carries hashes, sets, sorted sets and lists with their encoding and
 // element order, so that a replica installing it holds them exactly as the
 // leader does and picks the same random elements from them.
 func TestSnapshotCollections(t *testing.T) {
@@ -143,6 +143,22 @@ func TestSnapshotCollections(t *testing.T) {
 	for i, z := range zsets {
 		src.SetObject(fmt.Appendf(nil, "z%d", i), z, int64(100+i))
 	}
+	// Lists: a listpack, a quicklist of many chunks, and a quicklist
+	// trimmed back to a listpack.
+	lists := []*object.List{object.NewList(), object.NewList(), object.NewList()}
+	lists[0].Push(true, []byte("a"), []byte(""), []byte("12"))
+	for i := range 3000 {
+		lists[1].Push(i%2 == 0, fmt.Appendf(nil, "element:%d", i))
+		lists[2].Push(false, fmt.Appendf(nil, "element:%d", i))
+	}
+	lists[2].Trim(7, 7)
+	lists[2].Apply(object.ListOp{Code: object.ListPush, Elems: [][]byte{[]byte("x")}})
+	if encs := []string{lists[0].Encoding(), lists[1].Encoding(), lists[2].Encoding()}; !slices.Equal(encs, []string{"listpack", "quicklist", "listpack"}) {
+		t.Fatalf("lists in %q", encs)
+	}
+	for i, l := range lists {
+		src.SetObject(fmt.Appendf(nil, "l%d", i), l, int64(200+i))
+	}
 	src.Set([]byte("str"), []byte("v"), storage.NoExpiry)
 	g := &Group{db: keyspace.New(newEngine())}
 	if err := g.restore(encodeKeyspace(src.Engine().(engine).Freeze(), nil)); err != nil {
@@ -163,7 +179,7 @@ func TestSnapshotCollections(t *testing.T) {
 		})
 		return fmt.Sprintf("%s %s %q @%d", obj.Kind(), object.Encoding(obj), elems, at)
 	}
-	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "z0", "z1", "z2", "z3", "str"} {
+	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "z0", "z1", "z2", "z3", "l0", "l1", "l2", "str"} {
 		if got, want := describe(g.db.Engine(), k), describe(src.Engine(), k); got != want {
 			t.Errorf("%s: got %s, want %s", k, got, want)
 		}

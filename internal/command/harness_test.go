@@ -1,6 +1,7 @@
 package command
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -107,5 +108,32 @@ func TestRedisTable(t *testing.T) {
 		if s.Arity == 0 {
 			t.Errorf("%q: arity 0", name)
 		}
+	}
+}
+
+// noPanic runs n commands of specs with up to maxArgs arguments drawn from
+// words, calling every, when not nil, before each 500th: each must reply,
+// never panic. seed is reported on failure.
+func (h *harness) noPanic(r *rand.Rand, seed uint64, specs []*Spec, words []string, n, maxArgs int, every func()) {
+	h.t.Helper()
+	for i := range n {
+		if every != nil && i%500 == 0 {
+			every()
+		}
+		spec := specs[r.IntN(len(specs))]
+		args := []string{spec.Name}
+		for range r.IntN(maxArgs + 1) {
+			args = append(args, words[r.IntN(len(words))])
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					h.t.Fatalf("seed %d command %d %q: panic %v", seed, i, args, p)
+				}
+			}()
+			if got := h.do(args...); got == "" {
+				h.t.Fatalf("seed %d command %d %q: no reply", seed, i, args)
+			}
+		}()
 	}
 }

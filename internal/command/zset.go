@@ -880,43 +880,16 @@ type zmpopRequest struct {
 // parseZMPop parses the arguments of ZMPOP (numkeys at args[1]) or BZMPOP
 // (at args[2]) in Redis's order, replying with the first error.
 func parseZMPop(c *Ctx, args [][]byte, numkeysAt int) (zmpopRequest, bool) {
-	numkeys, ok := resp.ParseInt(args[numkeysAt])
-	if !ok || numkeys < 1 {
-		c.W.AppendError("ERR numkeys should be greater than 0")
-		return zmpopRequest{}, false
-	}
-	where := int64(numkeysAt) + 1 + numkeys
-	if numkeys >= int64(len(args))-int64(numkeysAt)-1 || where >= int64(len(args)) {
-		c.W.AppendError(strErrSyntax)
-		return zmpopRequest{}, false
-	}
-	var req zmpopRequest
-	switch {
-	case ascii.EqualFold(args[where], "min"):
-	case ascii.EqualFold(args[where], "max"):
-		req.fromMax = true
-	default:
-		c.W.AppendError(strErrSyntax)
-		return zmpopRequest{}, false
-	}
-	count := int64(-1)
-	for j := int(where) + 1; j < len(args); j++ {
-		if count == -1 && ascii.EqualFold(args[j], "count") && j+1 < len(args) {
-			j++
-			n, ok := resp.ParseInt(args[j])
-			if !ok || n < 1 {
-				c.W.AppendError("ERR count should be greater than 0")
-				return zmpopRequest{}, false
-			}
-			count = n
-			continue
+	keys, fromMin, count, ok := parseMpop(c, args, numkeysAt, func(b []byte) (bool, bool) {
+		switch {
+		case ascii.EqualFold(b, "min"):
+			return true, true
+		case ascii.EqualFold(b, "max"):
+			return false, true
 		}
-		c.W.AppendError(strErrSyntax)
-		return zmpopRequest{}, false
-	}
-	req.count = max(count, 1)
-	req.keys = args[numkeysAt+1 : where]
-	return req, true
+		return false, false
+	})
+	return zmpopRequest{keys: keys, fromMax: !fromMin, count: count}, ok
 }
 
 // pop pops from the first of the request's keys that holds members and

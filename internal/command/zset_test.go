@@ -333,23 +333,7 @@ func TestZSetNoPanic(t *testing.T) {
 		h.do("zadd", "y", "1", "b", "-inf", "d")
 		h.do("sadd", "s", "a", "q")
 		h.do("set", "str", "v")
-		for i := range 20000 {
-			spec := zsetCommands[r.IntN(len(zsetCommands))]
-			args := []string{spec.Name}
-			for range r.IntN(9) {
-				args = append(args, words[r.IntN(len(words))])
-			}
-			func() {
-				defer func() {
-					if p := recover(); p != nil {
-						t.Fatalf("seed %d command %d %q: panic %v", seed, i, args, p)
-					}
-				}()
-				if got := h.do(args...); got == "" {
-					t.Fatalf("seed %d command %d %q: no reply", seed, i, args)
-				}
-			}()
-		}
+		h.noPanic(r, seed, zsetCommands, words, 20000, 8, nil)
 	}
 }
 

@@ -209,7 +209,13 @@ func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
 
 // LogObject records in l that key holds obj with expiry expireAt: element
 // records of up to about part bytes of elements each, the first one fresh.
+// A list is logged as a fresh push of its first part at its version, and
+// then parts appended at its tail (object.ListPart).
 func LogObject(l Log, key []byte, obj storage.Object, expireAt int64, part int) {
+	if lst, ok := obj.(*object.List); ok {
+		logList(l, key, lst, expireAt, part)
+		return
+	}
 	kind := obj.Kind()
 	var elems [][]byte
 	size, fresh := 0, true
@@ -233,6 +239,60 @@ func LogObject(l Log, key []byte, obj storage.Object, expireAt int64, part int) 
 	})
 	if len(elems) > 0 || fresh {
 		flush()
+	}
+}
+
+// logList is LogObject for a list.
+func logList(l Log, key []byte, lst *object.List, expireAt int64, part int) {
+	var elems [][]byte
+	size, logged := 0, 0
+	flush := func() {
+		op := object.ListOp{Code: object.ListPush, Elems: elems}
+		if logged > 0 {
+			op = object.ListOp{Code: object.ListPart, N: int64(logged), Elems: elems}
+		}
+		l.List(key, expireAt, lst.Version(), logged == 0, op)
+		logged += len(elems)
+		elems, size = elems[:0], 0
+	}
+	lst.Ascend(0, func(_ int, e []byte) bool {
+		elems = append(elems, e)
+		size += len(e)
+		if size >= part {
+			flush()
+		}
+		return true
+	})
+	if len(elems) > 0 {
+		flush()
+	}
+}
+
+// ListChanged stores or updates l, the list under key, after a command
+// changed it by op, and logs op with the list's next version. created
+// says l is new and is stored now with expiry expireAt; otherwise it was
+// changed in place and before is its MemoryUsage before the change. A
+// list left empty is deleted, as Redis does.
+func (db *DB) ListChanged(key []byte, l *object.List, expireAt int64, created bool, before int64, op object.ListOp) {
+	db.touch(key)
+	if l.Len() == 0 {
+		if !created {
+			db.e.Delete(key)
+			if db.log != nil {
+				db.log.Delete(key)
+			}
+		}
+		return
+	}
+	if created {
+		db.e.SetObject(key, l, expireAt)
+	} else {
+		db.e.Resized(l.MemoryUsage() - before)
+		expireAt = 0
+	}
+	l.SetVersion(l.Version() + 1)
+	if db.log != nil {
+		db.log.List(key, expireAt, l.Version(), created, op)
 	}
 }
 

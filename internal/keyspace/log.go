@@ -1,6 +1,9 @@
 package keyspace
 
-import "github.com/data-cluster/data-cluster/internal/storage"
+import (
+	"github.com/data-cluster/data-cluster/internal/object"
+	"github.com/data-cluster/data-cluster/internal/storage"
+)
 
 // Log receives every change made to a DB, for persistence: the DB calls it
 // after each change to its keys, with the resulting state, so that replaying
@@ -28,6 +31,12 @@ type Log interface {
 	// in key's collection of kind; the collection is not left empty (an
 	// emptied collection is recorded as a Delete).
 	RemoveElements(kind storage.Kind, key []byte, elems [][]byte)
+	// List records that key's list changed by op, after which it has
+	// version (object.List.Version). fresh says the change created the
+	// list, replacing whatever key held before, and then expireAt is its
+	// expiry; otherwise expireAt is 0 and means nothing. A list is never
+	// left empty by op (an emptied list is recorded as a Delete).
+	List(key []byte, expireAt int64, version uint64, fresh bool, op object.ListOp)
 	// Flush records that every key was removed.
 	Flush()
 	// Commit writes out what was recorded since the last Commit.

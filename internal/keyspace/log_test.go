@@ -25,6 +25,9 @@ func (l *recLog) Elements(kind storage.Kind, key []byte, at int64, fresh bool, e
 func (l *recLog) RemoveElements(kind storage.Kind, key []byte, elems [][]byte) {
 	l.calls = append(l.calls, fmt.Sprintf("remove %s %s %q", kind, key, elems))
 }
+func (l *recLog) List(key []byte, at int64, version uint64, fresh bool, op object.ListOp) {
+	l.calls = append(l.calls, fmt.Sprintf("list %s@%d v%d fresh=%v %d left=%v %d %d %q", key, at, version, fresh, op.Code, op.Left, op.N, op.M, op.Elems))
+}
 func (l *recLog) Flush()  { l.calls = append(l.calls, "flush") }
 func (l *recLog) Commit() { l.calls = append(l.calls, "commit") }
 

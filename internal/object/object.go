@@ -1,5 +1,5 @@
 // Package object implements the values other than strings that a keyspace
-// holds: hashes, sets and sorted sets, each in a compact contiguous
+// holds: hashes, sets, sorted sets and lists, each in a compact contiguous
 // encoding while small and a hashed or ordered one past the limits Redis's
 // settings name (hash-max-listpack-entries and the like).
 //
@@ -21,6 +21,20 @@
 // Redis's skiplist, and a map from member to score sharing the member's
 // bytes. Its order is the sorted set's own, whatever the operations.
 //
+// A list is a sequence of chunks, as Redis's quicklist is a sequence of
+// listpacks: each chunk holds elements back to back in one byte slice,
+// each as its length (a varint) and its bytes, a byte less than Redis's
+// listpack entry, which also ends with its length for walking backwards.
+// A chunk is walked backwards from checkpoints instead, offsets of every
+// 16th element or so, kept only for chunks that are walked backwards
+// (RPOP, an index near the tail): a stretch after a checkpoint is read
+// forwards. A chunk holds up to list-max-listpack-size (8 KiB by default)
+// and keeps its free room on the side elements arrive at, so that pushes
+// and pops at either end cost O(1); an index walks whole chunks by their
+// counts from the nearer end. OBJECT ENCODING names a list listpack while Redis's
+// would be one and quicklist past that, following Redis 7.2's rules for
+// the change both ways.
+//
 // Element order is thus a function of the operations applied alone: the
 // same operations in the same order give the same order on every replica,
 // which keeps commands that pick elements at random deterministic for a
@@ -38,7 +52,7 @@ package object
 import (
 	"bytes"
 	"encoding/binary"
-	"strconv"
+	"math"
 	"sync/atomic"
 	"unsafe"
 
@@ -55,6 +69,15 @@ type Limits struct {
 	SetMaxListpackValue    int64 // set-max-listpack-value
 	ZSetMaxListpackEntries int64 // zset-max-listpack-entries
 	ZSetMaxListpackValue   int64 // zset-max-listpack-value
+	// ListMaxListpackSize bounds each chunk of a list: a negative value
+	// n bounds its bytes to 4 KiB << (-n-1), from -1 (4 KiB) to -5 (64
+	// KiB), values below -5 counting as -5; a positive one its elements
+	// (and its bytes to 8 KiB), 0 counting as 1. A list is a listpack
+	// while Redis's listpack of its elements would fit one chunk.
+	ListMaxListpackSize int64 // list-max-listpack-size
+	// ListCompressDepth is accepted and reported but changes nothing:
+	// chunks are never compressed.
+	ListCompressDepth int64 // list-compress-depth
 }
 
 // DefaultLimits returns Redis 7's defaults.
@@ -67,6 +90,7 @@ func DefaultLimits() Limits {
 		SetMaxListpackValue:    64,
 		ZSetMaxListpackEntries: 128,
 		ZSetMaxListpackValue:   64,
+		ListMaxListpackSize:    -2,
 	}
 }
 
@@ -89,6 +113,7 @@ const (
 	EncListpack  = "listpack"
 	EncHashtable = "hashtable"
 	EncIntset    = "intset"
+	EncQuicklist = "quicklist"
 )
 
 // New returns an empty object of kind, or nil for a kind this package does
@@ -101,6 +126,8 @@ func New(kind storage.Kind) storage.Object {
 		return NewSet()
 	case storage.KindZSet:
 		return NewZSet()
+	case storage.KindList:
+		return NewList()
 	}
 	return nil
 }
@@ -114,6 +141,8 @@ func Encoding(obj storage.Object) string {
 		return o.Encoding()
 	case *ZSet:
 		return o.Encoding()
+	case *List:
+		return o.Encoding()
 	}
 	return "unknown"
 }
@@ -125,8 +154,8 @@ func HasValues(kind storage.Kind) bool { return kind == storage.KindHash || kind
 
 // Elements calls fn with every element of obj, in order, until fn returns
 // false: a field and its value for a hash, a member and nil for a set, a
-// member and its score's 8 bytes (see ZScoreBytes) for a sorted set, in a
-// slice fn may keep.
+// member and its score's 8 bytes (see ZScoreBytes) for a sorted set, an
+// element and nil for a list, in a slice fn may keep.
 func Elements(obj storage.Object, fn func(elem, value []byte) bool) {
 	switch o := obj.(type) {
 	case *Hash:
@@ -135,6 +164,8 @@ func Elements(obj storage.Object, fn func(elem, value []byte) bool) {
 		o.Range(func(m []byte) bool { return fn(m, nil) })
 	case *ZSet:
 		o.Range(func(m []byte, s float64) bool { return fn(m, zscoreBytes(s)) })
+	case *List:
+		o.Ascend(0, func(_ int, e []byte) bool { return fn(e, nil) })
 	}
 }
 
@@ -211,20 +242,41 @@ func allocBytes(n int) int64 {
 
 // parseInt parses b as Redis's string2ll does: a canonical decimal integer
 // (no sign but a minus, no leading zeros, no spaces) within int64.
+// It does not allocate: lists ask it of every element they take in.
 func parseInt(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 20 {
 		return 0, false
 	}
-	if len(b) > 1 && (b[0] == '0' || b[0] == '-' && b[1] == '0') || b[0] == '+' {
+	neg := b[0] == '-'
+	digits := b
+	if neg {
+		digits = b[1:]
+	}
+	if len(digits) == 0 || digits[0] == '0' && len(b) > 1 {
 		return 0, false
 	}
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	return v, err == nil
+	var u uint64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if u > (math.MaxUint64-9)/10 {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && u <= 1<<63:
+		return int64(-u), true
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
 }
 
 // AddElements adds elems to obj: field and value pairs to a hash, members
 // to a set, member and score pairs to a sorted set (a pair whose score is
-// not 8 bytes or is NaN is skipped).
+// not 8 bytes or is NaN is skipped), elements at the tail of a list.
 func AddElements(obj storage.Object, elems [][]byte) {
 	switch o := obj.(type) {
 	case *Hash:
@@ -241,6 +293,8 @@ func AddElements(obj storage.Object, elems [][]byte) {
 				o.Set(elems[i], s)
 			}
 		}
+	case *List:
+		o.Push(false, elems...)
 	}
 }
 

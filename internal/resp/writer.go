@@ -2,6 +2,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -99,11 +100,30 @@ func (w *Writer) appendHeader(kind byte, n int64) {
 // AppendInt appends the integer n (":n").
 func (w *Writer) AppendInt(n int64) { w.appendHeader(':', n) }
 
-// AppendBulk appends b as a bulk string ("$len" and the bytes).
+// AppendBulk appends b as a bulk string ("$len" and the bytes). A string
+// shorter than 100 bytes, as most elements of a reply of many are, is
+// written with one check of the buffer's room.
 func (w *Writer) AppendBulk(b []byte) {
-	w.appendHeader('$', int64(len(b)))
-	w.buf = append(w.buf, b...)
-	w.buf = append(w.buf, '\r', '\n')
+	n := len(b)
+	if n >= 100 {
+		w.appendHeader('$', int64(n))
+		w.buf = append(w.buf, b...)
+		w.buf = append(w.buf, '\r', '\n')
+		return
+	}
+	at := len(w.buf)
+	w.buf = slices.Grow(w.buf, n+7)
+	if n < 10 {
+		w.buf = w.buf[:at+n+6]
+		w.buf[at], w.buf[at+1], w.buf[at+2], w.buf[at+3] = '$', byte('0'+n), '\r', '\n'
+		at += 4
+	} else {
+		w.buf = w.buf[:at+n+7]
+		w.buf[at], w.buf[at+1], w.buf[at+2], w.buf[at+3], w.buf[at+4] = '$', byte('0'+n/10), byte('0'+n%10), '\r', '\n'
+		at += 5
+	}
+	copy(w.buf[at:], b)
+	w.buf[at+n], w.buf[at+n+1] = '\r', '\n'
 }
 
 // AppendBulkString appends s as a bulk string.

@@ -282,3 +282,30 @@ func TestWriterNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendBulkLengths checks bulk strings around the lengths whose
+// header AppendBulk writes by hand.
+func TestAppendBulkLengths(t *testing.T) {
+	var w Writer
+	for _, n := range []int{0, 1, 9, 10, 11, 99, 100, 101, 1000} {
+		w.Reset()
+		w.AppendRaw([]byte("x"))
+		b := strings.Repeat("a", n)
+		w.AppendBulk([]byte(b))
+		if got, want := string(w.Bytes()), "x$"+strconv.Itoa(n)+"\r\n"+b+"\r\n"; got != want {
+			t.Errorf("AppendBulk of %d bytes: got %q, want %q", n, got, want)
+		}
+	}
+}
+
+func BenchmarkAppendBulk(b *testing.B) {
+	var w Writer
+	e := []byte("xxx")
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Reset()
+		for range 100 {
+			w.AppendBulk(e)
+		}
+	}
+}

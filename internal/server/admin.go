@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -584,27 +585,35 @@ func (s *Server) configParams() [][2]string {
 	return params
 }
 
-// limitParam is a collection limit as a configuration parameter.
+// limitParam is a collection limit as a configuration parameter, with
+// the range Redis accepts for it: 0 to 2^63-1 unless min and max say
+// otherwise (they are Redis's int configs, 32 bits).
 type limitParam struct {
-	name  string
-	field func(*object.Limits) *int64
+	name     string
+	field    func(*object.Limits) *int64
+	min, max int64
 }
 
 // limitParams are the collection limits CONFIG GET and CONFIG SET know,
 // with the names Redis 7 accepts for them (the ziplist ones are aliases).
 var limitParams = []limitParam{
-	{"hash-max-listpack-entries", func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
-	{"hash-max-ziplist-entries", func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
-	{"hash-max-listpack-value", func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
-	{"hash-max-ziplist-value", func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
-	{"set-max-intset-entries", func(l *object.Limits) *int64 { return &l.SetMaxIntsetEntries }},
-	{"set-max-listpack-entries", func(l *object.Limits) *int64 { return &l.SetMaxListpackEntries }},
-	{"set-max-listpack-value", func(l *object.Limits) *int64 { return &l.SetMaxListpackValue }},
-	{"zset-max-listpack-entries", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
-	{"zset-max-ziplist-entries", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
-	{"zset-max-listpack-value", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
-	{"zset-max-ziplist-value", func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
+	{name: "hash-max-listpack-entries", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
+	{name: "hash-max-ziplist-entries", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
+	{name: "hash-max-listpack-value", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
+	{name: "hash-max-ziplist-value", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
+	{name: "set-max-intset-entries", field: func(l *object.Limits) *int64 { return &l.SetMaxIntsetEntries }},
+	{name: "set-max-listpack-entries", field: func(l *object.Limits) *int64 { return &l.SetMaxListpackEntries }},
+	{name: "set-max-listpack-value", field: func(l *object.Limits) *int64 { return &l.SetMaxListpackValue }},
+	{name: "zset-max-listpack-entries", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
+	{name: "zset-max-ziplist-entries", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
+	{name: "zset-max-listpack-value", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
+	{name: "zset-max-ziplist-value", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
+	{name: "list-max-listpack-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
+	{name: "list-max-ziplist-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
+	{name: "list-compress-depth", field: func(l *object.Limits) *int64 { return &l.ListCompressDepth }, max: math.MaxInt32},
 }
+
+func listMaxListpackSize(l *object.Limits) *int64 { return &l.ListMaxListpackSize }
 
 // setLimits applies CONFIG SET's name and value pairs when every name is a
 // collection limit, all or none, and returns the error to reply, if any;
@@ -621,8 +630,13 @@ func setLimits(pairs [][]byte) (errText string, known bool) {
 		if err != nil {
 			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer", true
 		}
-		if n < 0 {
-			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be between 0 and 9223372036854775807 inclusive", true
+		lo, hi := limitParams[j].min, limitParams[j].max
+		if hi == 0 {
+			lo, hi = 0, math.MaxInt64
+		}
+		if n < lo || n > hi {
+			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be between " +
+				strconv.FormatInt(lo, 10) + " and " + strconv.FormatInt(hi, 10) + " inclusive", true
 		}
 		*limitParams[j].field(&lim) = n
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/memory"
@@ -37,6 +38,9 @@ func (l *fakeLog) Elements(_ storage.Kind, key []byte, _ int64, _ bool, _ [][]by
 }
 func (l *fakeLog) RemoveElements(_ storage.Kind, key []byte, _ [][]byte) {
 	l.add("remove " + string(key))
+}
+func (l *fakeLog) List(key []byte, _ int64, _ uint64, _ bool, _ object.ListOp) {
+	l.add("list " + string(key))
 }
 func (l *fakeLog) isCommitted(s string) bool { l.mu.Lock(); defer l.mu.Unlock(); return l.committed[s] }
 func (l *fakeLog) pendingCount() int         { l.mu.Lock(); defer l.mu.Unlock(); return len(l.pending) }

@@ -75,6 +75,8 @@ func FuzzDecodeRecord(f *testing.F) {
 		appendRemove(nil, storage.KindSet, []byte("s"), [][]byte{[]byte("1"), []byte("2")}),
 		appendElems(nil, storage.KindZSet, []byte("z"), 0, true, [][]byte{[]byte("m"), object.ZScoreBytes(-1.5)}),
 		appendSet(nil, []byte("k"), []byte("v"), 3),
+		appendList(nil, []byte("l"), 5, 1, true, object.ListOp{Code: object.ListPush, Left: true, Elems: [][]byte{[]byte("a"), []byte("b")}}),
+		appendList(nil, []byte("l"), 0, 9, false, object.ListOp{Code: object.ListRem, N: -2, Elems: [][]byte{[]byte("a")}}),
 	} {
 		f.Add(b[headerSize:])
 	}
@@ -89,6 +91,8 @@ func FuzzDecodeRecord(f *testing.F) {
 			again = appendElems(nil, rec.ValueKind, rec.Key, rec.ExpireAt, rec.Fresh, rec.Elems)
 		case OpRemove:
 			again = appendRemove(nil, rec.ValueKind, rec.Key, rec.Elems)
+		case OpList:
+			again = appendList(nil, rec.Key, rec.ExpireAt, rec.Version, rec.Fresh, rec.List)
 		default:
 			return
 		}
@@ -120,7 +124,8 @@ func (n *node) cmd(args ...string) string {
 }
 
 // state returns every key of the node as text: a string's value, or a
-// collection's kind and sorted elements, and the expiry.
+// collection's kind and elements (sorted, but for a list's), and the
+// expiry.
 func (n *node) state() map[string]string {
 	m := map[string]string{}
 	for _, e := range n.es {
@@ -135,7 +140,9 @@ func (n *node) state() map[string]string {
 					elems = append(elems, string(e)+"="+string(v))
 					return true
 				})
-				slices.Sort(elems)
+				if obj.Kind() != storage.KindList {
+					slices.Sort(elems)
+				}
 				m[string(k)] = fmt.Sprintf("%s %q @%d", obj.Kind(), elems, at)
 				return true
 			})
@@ -147,7 +154,7 @@ func (n *node) state() map[string]string {
 	return m
 }
 
-// collectionWorkload runs random hash, set, sorted set, string and
+// collectionWorkload runs random hash, set, sorted set, list, string and
 // keyspace commands.
 func collectionWorkload(n *node, r *rand.Rand, ops int) {
 	far := time.Now().Add(time.Hour).Unix()
@@ -155,7 +162,7 @@ func collectionWorkload(n *node, r *rand.Rand, ops int) {
 		k := fmt.Sprint("key", r.IntN(30))
 		f := fmt.Sprint("f", r.IntN(20))
 		v := strings.Repeat("v", r.IntN(80))
-		switch r.IntN(22) {
+		switch r.IntN(30) {
 		case 0, 1, 2:
 			n.cmd("hset", k, f, v, f+"x", fmt.Sprint(r.IntN(100)))
 		case 3:
@@ -191,16 +198,33 @@ func collectionWorkload(n *node, r *rand.Rand, ops int) {
 			n.cmd("zpopmin", k, fmt.Sprint(r.IntN(3)))
 		case 20:
 			n.cmd("zremrangebyscore", k, "3", "(5")
-		default:
+		case 21:
 			other := fmt.Sprint("key", r.IntN(30))
 			if n.r.Lookup([]byte(other)) == n.r.Lookup([]byte(k)) {
 				n.cmd("zunionstore", k, "2", k, other, "weights", "2", "1")
+			}
+		case 22, 23:
+			n.cmd("rpush", k, f, v)
+		case 24:
+			n.cmd("lpush", k, f+"l")
+		case 25:
+			n.cmd("lpop", k, fmt.Sprint(r.IntN(3)))
+		case 26:
+			n.cmd("lrem", k, fmt.Sprint(r.IntN(3)-1), f)
+		case 27:
+			n.cmd("linsert", k, "after", f, v+"i")
+		case 28:
+			n.cmd("ltrim", k, "1", fmt.Sprint(r.IntN(12)))
+		default:
+			other := fmt.Sprint("key", r.IntN(30))
+			if n.r.Lookup([]byte(other)) == n.r.Lookup([]byte(k)) {
+				n.cmd("lmove", k, other, "right", "left")
 			}
 		}
 	}
 }
 
-// TestCollectionsReplay checks that hashes, sets and sorted sets come back exactly
+// TestCollectionsReplay checks that hashes, sets, sorted sets and lists come back exactly
 // after a clean close, a crash, a snapshot taken while they change, and a
 // change of topology.
 func TestCollectionsReplay(t *testing.T) {
@@ -210,7 +234,7 @@ func TestCollectionsReplay(t *testing.T) {
 	old := object.CurrentLimits()
 	// Small limits, so that collections change encoding and snapshots
 	// write them in several records.
-	object.SetLimits(object.Limits{HashMaxListpackEntries: 6, HashMaxListpackValue: 40, SetMaxIntsetEntries: 8, SetMaxListpackEntries: 6, SetMaxListpackValue: 10, ZSetMaxListpackEntries: 5, ZSetMaxListpackValue: 10})
+	object.SetLimits(object.Limits{HashMaxListpackEntries: 6, HashMaxListpackValue: 40, SetMaxIntsetEntries: 8, SetMaxListpackEntries: 6, SetMaxListpackValue: 10, ZSetMaxListpackEntries: 5, ZSetMaxListpackValue: 10, ListMaxListpackSize: 3})
 	t.Cleanup(func() { object.SetLimits(old) })
 
 	dir := t.TempDir()
@@ -221,7 +245,7 @@ func TestCollectionsReplay(t *testing.T) {
 	for _, v := range want {
 		kinds[strings.Fields(v)[0]]++
 	}
-	if kinds["hash"]+kinds["set"] == 0 || kinds["zset"] == 0 {
+	if kinds["hash"]+kinds["set"] == 0 || kinds["zset"] == 0 || kinds["list"] == 0 {
 		t.Fatalf("seed %d: the workload left keys of kinds %v, want collections of every kind", seed, kinds)
 	}
 	n.close()

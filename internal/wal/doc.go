@@ -55,12 +55,21 @@
 //	4 flush     (nothing): remove every key of this shard
 //	5 header    magic "dcluster", kind ('L' log, 'S' snapshot), version 1,
 //	            shard, segment number
-//	6 end       number of set and elements records in the snapshot
+//	6 end       number of set, elements and list records in the snapshot
 //	7 elements  value kind (u8), flags (u8), key, expireAt, n,
 //	            then n elements, each a byte string followed, for a hash,
 //	            by its value, for a sorted set by its score (8 bytes,
 //	            IEEE 754, little endian; never NaN)
 //	8 remove    value kind (u8), key, n, then n elements (byte strings)
+//	9 list      flags (u8), key, expireAt (fresh records only), version,
+//	            change (u8), then by change:
+//	              1 push    n, n elements, pushed one after the other
+//	              2 pop     n, elements popped
+//	              3 set     index, element
+//	              4 insert  index, element (that ends up at index)
+//	              5 rem     count (zig-zag varint), element: LREM's removal
+//	              6 trim    start, stop: the elements kept
+//	              7 part    offset, n, n elements appended at the tail
 //
 // Value kinds are 1 for a hash, 2 for a set and 4 for a sorted set
 // (storage.Kind); the only flag is 1, fresh. An elements record says that
@@ -74,8 +83,31 @@
 // field of a hash of a million fields thus logs one small record, never the
 // hash; a command that empties a collection logs a delete.
 //
+// A list record's flags are 1, fresh, and 2, the change is at the head
+// (for push and pop). It records one change to key's list, after which
+// the list has version: every list counts the changes logged for it, and
+// a record applies only where it belongs, so that a replay applies each
+// change once although a push or a pop, unlike the records above, does
+// not describe a resulting state. A fresh record (always a push) makes
+// the key a new list of its elements, with that version and expiry,
+// whatever the key held; any other record applies only to a list whose
+// version is one below its own, and leaves it at its own (a part applies
+// to a list of its own version holding offset elements: it continues a
+// list logged whole, by RENAME, COPY or a snapshot, after a fresh push of
+// the first elements). A record met again on a state that already
+// includes it finds a version as high as its own and changes nothing. A
+// key of a snapshot is whole as of some point in the log that follows;
+// each list record before that point either belongs to that very list
+// and is skipped, or precedes a fresh record also before the point that
+// rebuilds the list as it then was, from which the records apply in
+// order as they did when logged. Versions start again at 1 for a new
+// list, so a record of an older list may find a newer one at the version
+// it expects and change it; the newer list's fresh record follows later
+// in the log and replaces whatever that did. A push of one element to a
+// list is a record of the key, the element and about 5 bytes more.
+//
 // Every file starts with a header record naming what it is. A snapshot holds
-// set and elements records and ends with an end record; a collection is
+// set, elements and list records and ends with an end record; a collection is
 // written as elements records of up to about 64 KiB of elements each, the
 // first one fresh, all taken in one hold of the shard, so that no record
 // nears the 4 GiB a length can frame. A log holds every record but header
@@ -83,7 +115,8 @@
 // are logged as the set they result in, HINCRBY as the field's new value,
 // ZADD and ZINCRBY as the members' resulting scores, never as increments,
 // SPOP and ZPOPMIN as the members they removed), so replaying one twice, or on top of a
-// state that already includes it, gives the same result.
+// state that already includes it, gives the same result; list records get
+// that from the lists' versions (see above).
 //
 // # Writing
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -94,6 +95,12 @@ func (l *Log) Elements(kind storage.Kind, key []byte, expireAt int64, fresh bool
 // RemoveElements records that elems left key's collection of kind.
 func (l *Log) RemoveElements(kind storage.Kind, key []byte, elems [][]byte) {
 	l.buf = appendRemove(l.buf, kind, key, elems)
+	l.nrec++
+}
+
+// List records that key's list changed by op, leaving it at version.
+func (l *Log) List(key []byte, expireAt int64, version uint64, fresh bool, op object.ListOp) {
+	l.buf = appendList(l.buf, key, expireAt, version, fresh, op)
 	l.nrec++
 }
 

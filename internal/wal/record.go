@@ -10,6 +10,7 @@ import (
 	"math"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -26,10 +27,14 @@ const (
 	OpEnd    Op = 6
 	OpElems  Op = 7
 	OpRemove Op = 8
+	OpList   Op = 9
 )
 
-// Flags of an elements record.
-const flagFresh = 1
+// Flags of an elements or list record.
+const (
+	flagFresh = 1
+	flagLeft  = 2 // a list record's change at the head
+)
 
 // maxElems bounds the elements a record may hold, against payloads that
 // claim more than they have.
@@ -70,6 +75,10 @@ type Record struct {
 	ValueKind storage.Kind
 	Fresh     bool
 	Elems     [][]byte
+	// List records: the list's version after the change, and the change,
+	// whose elements are also in Elems.
+	Version uint64
+	List    object.ListOp
 }
 
 // hasValues reports whether elements of kind come with a value: a hash's
@@ -164,6 +173,106 @@ func appendRemove(b []byte, kind storage.Kind, key []byte, elems [][]byte) []byt
 		b = appendBytes(b, e)
 	}
 	return seal(b, start)
+}
+
+// appendList appends a list record: the change op made to key's list,
+// after which the list has version; a fresh record carries expireAt.
+func appendList(b, key []byte, expireAt int64, version uint64, fresh bool, op object.ListOp) []byte {
+	b, start := begin(b)
+	var flags byte
+	if fresh {
+		flags |= flagFresh
+	}
+	if op.Left {
+		flags |= flagLeft
+	}
+	b = append(b, byte(OpList), flags)
+	b = appendBytes(b, key)
+	if fresh {
+		b = binary.AppendUvarint(b, uint64(expireAt))
+	}
+	b = binary.AppendUvarint(b, version)
+	b = append(b, byte(op.Code))
+	switch op.Code {
+	case object.ListPush:
+		b = appendElemList(b, op.Elems)
+	case object.ListPop:
+		b = binary.AppendUvarint(b, uint64(op.N))
+	case object.ListSet, object.ListInsert:
+		b = binary.AppendUvarint(b, uint64(op.N))
+		b = appendBytes(b, op.Elems[0])
+	case object.ListRem:
+		b = binary.AppendVarint(b, op.N)
+		b = appendBytes(b, op.Elems[0])
+	case object.ListTrim:
+		b = binary.AppendUvarint(b, uint64(op.N))
+		b = binary.AppendUvarint(b, uint64(op.M))
+	case object.ListPart:
+		b = binary.AppendUvarint(b, uint64(op.N))
+		b = appendElemList(b, op.Elems)
+	}
+	return seal(b, start)
+}
+
+// appendElemList appends a count and that many byte strings.
+func appendElemList(b []byte, elems [][]byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(elems)))
+	for _, e := range elems {
+		b = appendBytes(b, e)
+	}
+	return b
+}
+
+// readList decodes the rest of a list record into rec.
+func readList(d *binread.Reader, rec *Record) error {
+	if len(d.B) < 1 || d.B[0]&^(flagFresh|flagLeft) != 0 {
+		return errDecode
+	}
+	rec.Fresh = d.B[0]&flagFresh != 0
+	rec.ValueKind = storage.KindList
+	op := &rec.List
+	op.Left = d.B[0]&flagLeft != 0
+	d.B = d.B[1:]
+	rec.Key = d.Bytes()
+	if rec.Fresh {
+		rec.ExpireAt = readTime(d)
+	}
+	rec.Version = d.Uvarint()
+	op.Code = object.ListCode(d.U8())
+	index := func() int64 {
+		v := d.Uvarint()
+		if v > math.MaxInt64 {
+			d.Bad = true
+		}
+		return int64(v)
+	}
+	switch op.Code {
+	case object.ListPush:
+		rec.Elems = readElems(d, storage.KindList, false)
+	case object.ListPop:
+		op.N = index()
+	case object.ListSet, object.ListInsert:
+		op.N = index()
+		rec.Elems = [][]byte{d.Bytes()}
+	case object.ListRem:
+		op.N = d.Varint()
+		rec.Elems = [][]byte{d.Bytes()}
+	case object.ListTrim:
+		op.N, op.M = index(), index()
+	case object.ListPart:
+		op.N = index()
+		rec.Elems = readElems(d, storage.KindList, false)
+	default:
+		return fmt.Errorf("unknown list change %d", op.Code)
+	}
+	op.Elems = rec.Elems
+	if !d.Bad && (op.Code == object.ListPush || op.Code == object.ListPart) && len(op.Elems) == 0 {
+		return errDecode
+	}
+	if rec.Fresh && op.Code != object.ListPush {
+		return errDecode
+	}
+	return nil
 }
 
 // readElems reads n elements of kind (pairs when they carry values).
@@ -272,6 +381,10 @@ func decode(p []byte, rec *Record) error {
 					return errDecode
 				}
 			}
+		}
+	case OpList:
+		if err := readList(&d, rec); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("unknown operation %d", rec.Op)

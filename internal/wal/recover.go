@@ -89,7 +89,7 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 				return res, corrupt(off, fmt.Sprintf("snapshot end record counts %d entries, file holds %d", rec.Count, res.records))
 			}
 			sawEnd, res.ended = true, true
-		case kind == kindSnapshot && rec.Op != OpSet && rec.Op != OpElems,
+		case kind == kindSnapshot && rec.Op != OpSet && rec.Op != OpElems && rec.Op != OpList,
 			kind == kindLog && rec.Op == OpEnd:
 			return res, corrupt(off, fmt.Sprintf("operation %d does not belong in this file", rec.Op))
 		default:
@@ -131,6 +131,8 @@ func (ld *loader) apply(rec *Record) {
 		ld.flush()
 	case OpElems:
 		applyElems(ld.route(rec.Key), rec)
+	case OpList:
+		applyList(ld.route(rec.Key), rec)
 	case OpRemove:
 		e := ld.route(rec.Key)
 		_, obj, _, ok := e.Find(rec.Key)
@@ -162,6 +164,58 @@ func applyElems(e storage.Engine, rec *Record) {
 	object.AddElements(obj, rec.Elems)
 	e.Resized(obj.MemoryUsage() - before)
 	e.SetExpire(rec.Key, rec.ExpireAt)
+}
+
+// applyList applies a list record exactly once, whatever the state it
+// meets, by the list's version: a fresh record makes the key a new list
+// of its elements with its version and expiry, whatever the key held; any
+// other record applies only to a list whose version is one below the
+// record's (a part of a list logged whole, to the list of its version
+// holding the elements before it), and then leaves the list at the
+// record's version. A record replayed on a state that already includes it
+// thus finds a version as high as its own and changes nothing.
+//
+// Why that is enough: a key's list in a snapshot was taken at some point
+// of the log that follows, whole and with its version. The records of the
+// log from before that point either belong to the list as taken (their
+// versions are at most its own: skipped), or come before a fresh record
+// that is also before the point, which rebuilds the list as it was then;
+// from there on every record applies in order, as it did when logged.
+// Versions restart with each new list, so a record of an older list may
+// meet a newer one with the version it expects; but the newer list's
+// fresh record comes later in the log and replaces whatever that did.
+func applyList(e storage.Engine, rec *Record) {
+	_, obj, _, ok := e.Find(rec.Key)
+	if rec.Fresh {
+		l := object.NewList()
+		if !l.Apply(rec.List) || l.Len() == 0 {
+			return
+		}
+		l.SetVersion(rec.Version)
+		e.SetObject(rec.Key, l, rec.ExpireAt)
+		return
+	}
+	l, isList := obj.(*object.List)
+	if !ok || !isList {
+		return
+	}
+	want := l.Version() + 1
+	if rec.List.Code == object.ListPart {
+		want = l.Version()
+	}
+	if rec.Version != want {
+		return
+	}
+	before := l.MemoryUsage()
+	if !l.Apply(rec.List) {
+		return
+	}
+	l.SetVersion(rec.Version)
+	if l.Len() == 0 {
+		e.Delete(rec.Key)
+		return
+	}
+	e.Resized(l.MemoryUsage() - before)
 }
 
 // prune removes from e the keys whose expiry is before now and returns how

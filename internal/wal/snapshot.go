@@ -12,6 +12,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -119,8 +120,8 @@ func appendEntries(b []byte, e storage.Engine, cursor uint64, maxKeys, maxBytes 
 // maxPart bounds the element bytes of one elements record of a snapshot.
 const maxPart = 64 << 10
 
-// recordLog is a keyspace.Log that only appends elements records to b, for
-// keyspace.LogObject.
+// recordLog is a keyspace.Log that only appends elements and list records
+// to b, for keyspace.LogObject.
 type recordLog struct {
 	b []byte
 	n int
@@ -132,6 +133,10 @@ func (r *recordLog) Expire([]byte, int64)                          {}
 func (r *recordLog) Flush()                                        {}
 func (r *recordLog) Commit()                                       {}
 func (r *recordLog) RemoveElements(storage.Kind, []byte, [][]byte) {}
+func (r *recordLog) List(key []byte, expireAt int64, version uint64, fresh bool, op object.ListOp) {
+	r.b = appendList(r.b, key, expireAt, version, fresh, op)
+	r.n++
+}
 func (r *recordLog) Elements(kind storage.Kind, key []byte, expireAt int64, fresh bool, elems [][]byte) {
 	r.b = appendElems(r.b, kind, key, expireAt, fresh, elems)
 	r.n++

@@ -57,6 +57,10 @@ func (l *captureLog) RemoveElements(kind storage.Kind, key []byte, elems [][]byt
 	l.b = appendRemove(l.b, kind, key, elems)
 }
 
+func (l *captureLog) List(key []byte, at int64, version uint64, fresh bool, op object.ListOp) {
+	l.b = appendList(l.b, key, at, version, fresh, op)
+}
+
 // records splits a buffer of records into their payloads.
 func records(t *testing.T, b []byte) [][]byte {
 	t.Helper()
