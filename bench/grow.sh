@@ -72,15 +72,6 @@ start_node() {
 	node_pids[i]=$!
 	pids+=($!)
 }
-# wait_ok port: until the node says cluster_state:ok (up to 5 minutes).
-wait_ok() {
-	for _ in $(seq 1 3000); do
-		if redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok'; then return 0; fi
-		sleep 0.1
-	done
-	echo "the node on port $1 never said cluster_state:ok" >&2
-	exit 1
-}
 admin() {
 	show data-cluster cluster "$@"
 	"$DC" cluster "$1" --addr "127.0.0.1:$P1" --wait-timeout "$TIMEOUT" "${@:2}" >&2

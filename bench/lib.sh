@@ -1,7 +1,7 @@
 # Shared by the benchmark scripts: source it after `cd` to the repository.
 # It installs redis-server and redis-tools when missing, makes a work
 # directory that is removed on exit with every process listed in pids, and
-# defines free_port and wait_port.
+# defines free_port, wait_port and wait_ok.
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need redis-server || ! need redis-benchmark || ! need redis-cli; then
@@ -38,5 +38,16 @@ wait_port() {
 		sleep 0.05
 	done
 	echo "server on port $1 did not start" >&2
+	exit 1
+}
+
+# wait_ok port: until the cluster node on port $1 says cluster_state:ok (up
+# to 5 minutes), or exits.
+wait_ok() {
+	for _ in $(seq 1 3000); do
+		if redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok'; then return 0; fi
+		sleep 0.1
+	done
+	echo "the node on port $1 never said cluster_state:ok" >&2
 	exit 1
 }

@@ -601,15 +601,6 @@ stop_node() {
 	kill "${node_pids[$1]}" 2>/dev/null || true
 	wait "${node_pids[$1]}" 2>/dev/null || true
 }
-# wait_ok port: until the node says cluster_state:ok (up to 5 minutes).
-wait_ok() {
-	for _ in $(seq 1 3000); do
-		if redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok'; then return 0; fi
-		sleep 0.1
-	done
-	echo "the node on port $1 never said cluster_state:ok" >&2
-	exit 1
-}
 # wait_settled ports: until every node follows the same settled table.
 wait_settled() {
 	local why
