@@ -1,17 +1,18 @@
 //go:build ignore
 
-// Wakeup measures how long a client blocked in BZPOPMIN waits between a
-// ZADD to its key and its reply, on any server that speaks the Redis
-// protocol. bench/wakeup.sh runs it against data-cluster and redis-server
-// side by side.
+// Wakeup measures how long a client blocked in BLPOP or BZPOPMIN waits
+// between a push to its key and its reply, on any server that speaks the
+// Redis protocol. bench/wakeup.sh runs it against data-cluster and
+// redis-server side by side.
 //
-//	go run bench/wakeup.go -addr 127.0.0.1:6379 -n 2000
+//	go run bench/wakeup.go -addr 127.0.0.1:6379 -n 2000 -cmd blpop
 //
-// Each sample: the waiter sends BZPOPMIN wakeup:key 0; a third connection
-// polls INFO clients until blocked_clients is 1, so that the waiter is
-// parked; the clock starts; the pusher sends ZADD wakeup:key 1 m; the clock
-// stops when the waiter has read its whole reply. The pusher's own reply is
-// read after. It prints "p50 p90 p99 max mean" in microseconds.
+// Each sample: the waiter sends BLPOP wakeup:key 0 (or BZPOPMIN); a third
+// connection polls INFO clients until blocked_clients is 1, so that the
+// waiter is parked; the clock starts; the pusher sends RPUSH wakeup:key m
+// (or ZADD wakeup:key 1 m); the clock stops when the waiter has read its
+// whole reply. The pusher's own reply is read after. It prints "p50 p90
+// p99 max mean" in microseconds.
 package main
 
 import (
@@ -29,11 +30,29 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:6379", "server address")
 	n := flag.Int("n", 2000, "samples")
+	cmd := flag.String("cmd", "blpop", "the blocking command: blpop or bzpopmin")
 	flag.Parse()
-	if err := run(*addr, *n); err != nil {
+	w, ok := waits[*cmd]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "wakeup: -cmd %q: want blpop or bzpopmin\n", *cmd)
+		os.Exit(2)
+	}
+	if err := run(*addr, *n, w); err != nil {
 		fmt.Fprintln(os.Stderr, "wakeup:", err)
 		os.Exit(1)
 	}
+}
+
+// wait is a blocking command, the push that serves it, and the waiter's
+// reply as reply() prints it.
+type wait struct {
+	block, push []string
+	want        string
+}
+
+var waits = map[string]wait{
+	"blpop":    {[]string{"BLPOP", "wakeup:key", "0"}, []string{"RPUSH", "wakeup:key", "m"}, "wakeup:key m "},
+	"bzpopmin": {[]string{"BZPOPMIN", "wakeup:key", "0"}, []string{"ZADD", "wakeup:key", "1", "m"}, "wakeup:key m 1 "},
 }
 
 type conn struct {
@@ -114,7 +133,7 @@ func (c *conn) blocked() (string, error) {
 	return "", fmt.Errorf("INFO clients without blocked_clients")
 }
 
-func run(addr string, n int) error {
+func run(addr string, n int, w wait) error {
 	var cs [3]*conn
 	for i := range cs {
 		c, err := dial(addr)
@@ -133,7 +152,7 @@ func run(addr string, n int) error {
 	}
 	lat := make([]time.Duration, 0, n)
 	for range n {
-		if err := waiter.send("BZPOPMIN", "wakeup:key", "0"); err != nil {
+		if err := waiter.send(w.block...); err != nil {
 			return err
 		}
 		for {
@@ -146,7 +165,7 @@ func run(addr string, n int) error {
 			}
 		}
 		start := time.Now()
-		if err := pusher.send("ZADD", "wakeup:key", "1", "m"); err != nil {
+		if err := pusher.send(w.push...); err != nil {
 			return err
 		}
 		got, err := waiter.reply()
@@ -154,8 +173,8 @@ func run(addr string, n int) error {
 		if err != nil {
 			return err
 		}
-		if got != "wakeup:key m 1 " {
-			return fmt.Errorf("BZPOPMIN answered %q", got)
+		if got != w.want {
+			return fmt.Errorf("%s answered %q", w.block[0], got)
 		}
 		if _, err := pusher.reply(); err != nil {
 			return err
