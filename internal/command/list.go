@@ -505,10 +505,12 @@ func moveList(sdb *keyspace.DB, src []byte, l *object.List, ddb *keyspace.DB, ds
 	e := bytes.Clone(l.Pop(fromLeft))
 	pop := object.ListOp{Code: object.ListPop, Left: fromLeft, N: 1}
 	if d == l {
-		// A rotation: the list is not empty in between.
+		// A rotation, logged as the push and then the pop: logged the other
+		// way, a list of one element would be empty between the records,
+		// and a replay deletes an emptied list before the push could come.
 		l.Push(toLeft, e)
-		sdb.ListChanged(src, l, 0, false, before, pop)
-		ddb.ListChanged(dst, l, 0, false, l.MemoryUsage(), object.ListOp{Code: object.ListPush, Left: toLeft, Elems: [][]byte{e}})
+		sdb.ListChanged(src, l, 0, false, before, object.ListOp{Code: object.ListPush, Left: toLeft, Elems: [][]byte{e}})
+		ddb.ListChanged(dst, l, 0, false, l.MemoryUsage(), pop)
 		return e
 	}
 	sdb.ListChanged(src, l, 0, false, before, pop)

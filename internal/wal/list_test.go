@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -244,7 +246,7 @@ func btoi(b bool) int {
 // the keyspace's state with every record applied twice in a row; and,
 // as recovery meets it, a log replayed from any point on top of a fuzzy
 // snapshot, each key taken at its own later point, ends in the same
-// state.
+// state. LIST_SEED=<seed> repeats a run.
 func TestListReplayExact(t *testing.T) {
 	for _, fill := range []int64{-2, 2} {
 		t.Run(fmt.Sprint(fill), func(t *testing.T) {
@@ -254,6 +256,9 @@ func TestListReplayExact(t *testing.T) {
 			object.SetLimits(l)
 			t.Cleanup(func() { object.SetLimits(old) })
 			seed := uint64(time.Now().UnixNano())
+			if v := os.Getenv("LIST_SEED"); v != "" {
+				seed, _ = strconv.ParseUint(v, 10, 64)
+			}
 			r := rand.New(rand.NewPCG(seed, 21))
 			recs, before, states := listHistory(t, r, 1000)
 			if len(recs) < 300 {
