@@ -30,15 +30,20 @@ import (
 //
 // where blpopTry checks the timeout with ParseTimeout, then pops from the
 // first non-empty list as LPOP does, and blpopServe pops from the one list
-// it is given. Serve runs on the shard of the key it serves and may touch
-// only keys of that shard: BLMOVE and BRPOPLPUSH, whose destination may
-// live on another shard, need one more piece, a waiter that its shard
-// wakes instead of serving, to run Serve on its connection holding both
-// shards (see shard.Waiter).
+// it is given (listblock.go). Serve runs on the shard of the key it serves
+// and may touch only keys of that shard. BLMOVE and BRPOPLPUSH push to a
+// destination (Dest) that may live on another shard: there Serve only
+// reports whether the source holds a list, and the shard wakes the
+// waiter instead of serving it; its connection then runs Try again
+// holding both shards, and parks the waiter again in the same step when
+// another client took the elements first (see shard.Woken).
 type Blocking struct {
 	// TimeoutArg is the position of the timeout argument, negative
 	// counting from the end (-1: the last argument).
 	TimeoutArg int
+	// Dest, for BLMOVE and BRPOPLPUSH, is the position of the key the
+	// command pushes to, which it does not wait on; 0 for the others.
+	Dest int
 	// Try runs the command once over the current values of its keys. It
 	// replies and reports true when it has answered the client: with the
 	// elements it popped, or with an error (a bad argument, a key of the
@@ -50,8 +55,20 @@ type Blocking struct {
 	// from key alone, which a write has just changed. It replies and
 	// reports true when it popped; it writes and changes nothing and
 	// reports false when key holds nothing it can pop (absent, or of
-	// another type: the client waits on, as in Redis 7.0).
+	// another type: the client waits on, as in Redis 7.0). When c does
+	// not hold Dest, Serve changes nothing, replies nothing, and reports
+	// whether it would have served.
 	Serve func(c *Ctx, args [][]byte, key []byte) bool
+}
+
+// Watch returns the keys of args that a client of the command waits on:
+// its keys (spec.Keys) but a destination (Dest) other than its source.
+func (b *Blocking) Watch(spec *Spec, args [][]byte) [][]byte {
+	keys := spec.Keys(args, nil)
+	if b.Dest > 0 && len(keys) == 2 && string(keys[0]) != string(keys[1]) {
+		return keys[:1]
+	}
+	return keys
 }
 
 // Timeout returns the timeout argument of args.

@@ -12,7 +12,7 @@ var zsetBlockingCommands = []*Spec{
 		Run: blockingRun(bzpopminTry), Block: &Blocking{TimeoutArg: -1, Try: bzpopminTry, Serve: bzpopminServe}},
 	{Name: "bzpopmax", Arity: -3, Flags: Write | Fast | Blocks, FirstKey: 1, LastKey: -2, Step: 1,
 		Run: blockingRun(bzpopmaxTry), Block: &Blocking{TimeoutArg: -1, Try: bzpopmaxTry, Serve: bzpopmaxServe}},
-	{Name: "bzmpop", Arity: -5, Flags: Write | Blocks, FirstKey: 3, LastKey: -1, Step: 1, KeyArgs: bzmpopKeys,
+	{Name: "bzmpop", Arity: -5, Flags: Write | Blocks, FirstKey: 3, LastKey: -1, Step: 1, KeyArgs: blockingMpopKeys,
 		Run: blockingRun(bzmpopTry), Block: &Blocking{TimeoutArg: 1, Try: bzmpopTry, Serve: bzmpopServe}},
 }
 
@@ -65,15 +65,6 @@ func appendBZPop(c *Ctx, key []byte, z *object.ZSet, fromMax bool) {
 	c.W.AppendBulk(key)
 	c.W.AppendBulk(members[0])
 	c.W.AppendDouble(scores[0])
-}
-
-// bzmpopKeys is the KeyArgs of BZMPOP timeout numkeys key…: numkeysArgs
-// one argument further on.
-func bzmpopKeys(args [][]byte, dst [][]byte) [][]byte {
-	if len(args) < 2 {
-		return dst
-	}
-	return numkeysArgs(args[1:], dst)
 }
 
 // bzmpopTry is BZMPOP timeout numkeys key… MIN|MAX [COUNT count] once:

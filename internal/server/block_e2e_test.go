@@ -26,12 +26,20 @@ func waitBlocked(t *testing.T, ts *testServer, n int64) {
 // parkClients parks n clients one after the other in BZPOPMIN key 0.
 func parkClients(t *testing.T, ts *testServer, key string, n int) []*client {
 	t.Helper()
+	return parkIn(t, ts, n, "BZPOPMIN", key, "0")
+}
+
+// parkIn parks n new clients one after the other in the blocking command
+// args, on top of those already blocked.
+func parkIn(t *testing.T, ts *testServer, n int, args ...string) []*client {
+	t.Helper()
 	var waiters []*client
+	base := ts.blocked.Load()
 	for i := range n {
 		c := ts.dial(t)
-		c.send(respCmd("BZPOPMIN", key, "0"))
+		c.send(respCmd(args...))
 		waiters = append(waiters, c)
-		waitBlocked(t, ts, int64(i+1))
+		waitBlocked(t, ts, base+int64(i+1))
 	}
 	return waiters
 }
