@@ -113,17 +113,25 @@ func waitBlocked(t *testing.T, srv *Server, n int64) {
 		func() string { return fmt.Sprintf("blocked clients stayed at %d, want %d", srv.blocked.Load(), n) })
 }
 
+// blockingNodes serves three nodes and returns the servers of two, where
+// clients are to wait, and a client of the third, to push through.
+func blockingNodes(t *testing.T) (srvA *Server, addrA string, srvB *Server, addrB string, pusher *redis.Client) {
+	t.Helper()
+	tn := newTestNodes(t, testSeed(t), nil)
+	srvA, addrA = serveNodeServer(t, tn, 0)
+	srvB, addrB = serveNodeServer(t, tn, 1)
+	_, addrC := serveNodeServer(t, tn, 2)
+	pusher = redis.NewClient(&redis.Options{Addr: addrC, Protocol: 2})
+	t.Cleanup(func() { pusher.Close() })
+	return srvA, addrA, srvB, addrB, pusher
+}
+
 // TestServerBlocking parks clients on two nodes and pushes through a third:
 // oldest first on one node, each client served once across nodes, the
 // pops replicated; timeouts, CLIENT UNBLOCK, disconnects and MULTI.
 func TestServerBlocking(t *testing.T) {
-	tn := newTestNodes(t, testSeed(t), nil)
-	srvA, addrA := serveNodeServer(t, tn, 0)
-	srvB, addrB := serveNodeServer(t, tn, 1)
-	_, addrC := serveNodeServer(t, tn, 2)
+	srvA, addrA, srvB, addrB, pusher := blockingNodes(t)
 	ctx := context.Background()
-	pusher := redis.NewClient(&redis.Options{Addr: addrC, Protocol: 2})
-	defer pusher.Close()
 
 	// Two clients on node A, oldest first; one on node B.
 	a1, a2, b1 := dialRaw(t, addrA), dialRaw(t, addrA), dialRaw(t, addrB)
@@ -292,13 +300,8 @@ func TestServerBlockingConcurrent(t *testing.T) {
 // a third: a BLMOVE's move wakes the BLPOP waiting on its destination on
 // another node; timeouts, MULTI and keys across slots.
 func TestServerListBlocking(t *testing.T) {
-	tn := newTestNodes(t, testSeed(t), nil)
-	srvA, addrA := serveNodeServer(t, tn, 0)
-	srvB, addrB := serveNodeServer(t, tn, 1)
-	_, addrC := serveNodeServer(t, tn, 2)
+	srvA, addrA, srvB, addrB, pusher := blockingNodes(t)
 	ctx := context.Background()
-	pusher := redis.NewClient(&redis.Options{Addr: addrC, Protocol: 2})
-	defer pusher.Close()
 
 	a1, b1, b2 := dialRaw(t, addrA), dialRaw(t, addrB), dialRaw(t, addrB)
 	a1.send("BLPOP", "{l}dst", "0")

@@ -3,6 +3,8 @@ package command
 import (
 	"math"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
 // Blocking describes a command that can block: BZPOPMIN, BZPOPMAX and
@@ -116,6 +118,40 @@ func checkTimeout(c *Ctx, arg []byte) bool {
 		return false
 	}
 	return true
+}
+
+// popFirst pops across keys as Redis's blocking pops and LMPOP do: the
+// expiry of every key is settled first, then the first key that exists
+// decides: WRONGTYPE for a key of another type than T, or pop with its
+// value. It reports false, replying nothing, when no key exists.
+func popFirst[T storage.Object](c *Ctx, keys [][]byte, pop func(key []byte, v T)) bool {
+	for _, k := range keys {
+		c.DB(k).Exists(k)
+	}
+	for _, key := range keys {
+		v, ok, wrong := servableAs[T](c, key)
+		if wrong {
+			c.W.AppendError(ErrWrongType)
+			return true
+		}
+		if ok {
+			pop(key, v)
+			return true
+		}
+	}
+	return false
+}
+
+// servableAs returns key's value when it is a T, which is never empty,
+// reporting whether it is, and whether key holds another type. It
+// replies nothing: a waiter stays parked on a key of another type.
+func servableAs[T storage.Object](c *Ctx, key []byte) (v T, ok, wrong bool) {
+	_, obj, _, found := c.DB(key).Find(key)
+	if !found {
+		return v, false, false
+	}
+	v, ok = obj.(T)
+	return v, ok, !ok
 }
 
 // blockingRun returns the non-blocking form of a blocking command: Try, or

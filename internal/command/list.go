@@ -526,20 +526,7 @@ func lmpopCommand(c *Ctx, args [][]byte) {
 // list, checking the type of each key up to it, and replies as LMPOP
 // does. It reports false, replying nothing, when no key holds a list.
 func lmpop(c *Ctx, keys [][]byte, left bool, count int64) bool {
-	for _, k := range keys {
-		c.DB(k).Exists(k)
-	}
-	for _, key := range keys {
-		l, _, wrong := findList(c, c.DB(key), key)
-		if wrong {
-			return true
-		}
-		if l != nil {
-			appendMpop(c, key, l, left, count)
-			return true
-		}
-	}
-	return false
+	return popFirst(c, keys, func(key []byte, l *object.List) { appendMpop(c, key, l, left, count) })
 }
 
 // appendMpop pops up to count elements of key's list l and replies with

@@ -34,26 +34,12 @@ func bpopTry(c *Ctx, args [][]byte, left bool) bool {
 	if !checkTimeout(c, args[len(args)-1]) {
 		return true
 	}
-	keys := args[1 : len(args)-1]
-	for _, k := range keys {
-		c.DB(k).Exists(k)
-	}
-	for _, key := range keys {
-		l, _, wrong := findList(c, c.DB(key), key)
-		if wrong {
-			return true
-		}
-		if l != nil {
-			appendBPop(c, key, l, left)
-			return true
-		}
-	}
-	return false
+	return popFirst(c, args[1:len(args)-1], func(key []byte, l *object.List) { appendBPop(c, key, l, left) })
 }
 
 // bpopServe serves a BLPOP or BRPOP waiter from key.
 func bpopServe(c *Ctx, key []byte, left bool) bool {
-	l, ok := servableList(c, key)
+	l, ok, _ := servableAs[*object.List](c, key)
 	if ok {
 		appendBPop(c, key, l, left)
 	}
@@ -90,7 +76,7 @@ func blmpopTry(c *Ctx, args [][]byte) bool {
 
 // blmpopServe serves a BLMPOP waiter from key.
 func blmpopServe(c *Ctx, args [][]byte, key []byte) bool {
-	l, ok := servableList(c, key)
+	l, ok, _ := servableAs[*object.List](c, key)
 	if !ok {
 		return false
 	}
@@ -101,18 +87,6 @@ func blmpopServe(c *Ctx, args [][]byte, key []byte) bool {
 	}
 	appendMpop(c, key, l, left, count)
 	return true
-}
-
-// servableList returns key's list when it holds one, which is never
-// empty; it replies nothing otherwise, for a waiter stays parked on a key
-// of another type.
-func servableList(c *Ctx, key []byte) (*object.List, bool) {
-	_, obj, _, ok := c.DB(key).Find(key)
-	if !ok {
-		return nil, false
-	}
-	l, ok := obj.(*object.List)
-	return l, ok
 }
 
 func brpoplpushRun(c *Ctx, args [][]byte) {
@@ -182,7 +156,7 @@ func bmove(c *Ctx, args [][]byte, fromLeft, toLeft bool) bool {
 // destination of another type answers WRONGTYPE and moves nothing, as
 // Redis 7.0 does.
 func bmoveServe(c *Ctx, args [][]byte, key []byte, fromLeft, toLeft bool) bool {
-	if _, ok := servableList(c, key); !ok {
+	if _, ok, _ := servableAs[*object.List](c, key); !ok {
 		return false
 	}
 	if c.Holds(args[2]) {

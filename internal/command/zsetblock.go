@@ -29,27 +29,12 @@ func bzpopTry(c *Ctx, args [][]byte, fromMax bool) bool {
 	if !checkTimeout(c, args[len(args)-1]) {
 		return true
 	}
-	keys := args[1 : len(args)-1]
-	for _, k := range keys {
-		c.DB(k).Exists(k)
-	}
-	for _, key := range keys {
-		db := c.DB(key)
-		z, _, wrong := findZSet(c, db, key)
-		if wrong {
-			return true
-		}
-		if z != nil {
-			appendBZPop(c, key, z, fromMax)
-			return true
-		}
-	}
-	return false
+	return popFirst(c, args[1:len(args)-1], func(key []byte, z *object.ZSet) { appendBZPop(c, key, z, fromMax) })
 }
 
 // bzpopServe serves a BZPOPMIN or BZPOPMAX waiter from key.
 func bzpopServe(c *Ctx, key []byte, fromMax bool) bool {
-	z, ok := servable(c, key)
+	z, ok, _ := servableAs[*object.ZSet](c, key)
 	if ok {
 		appendBZPop(c, key, z, fromMax)
 	}
@@ -79,7 +64,7 @@ func bzmpopTry(c *Ctx, args [][]byte) bool {
 
 // bzmpopServe serves a BZMPOP waiter from key.
 func bzmpopServe(c *Ctx, args [][]byte, key []byte) bool {
-	z, ok := servable(c, key)
+	z, ok, _ := servableAs[*object.ZSet](c, key)
 	if !ok {
 		return false
 	}
@@ -91,16 +76,4 @@ func bzmpopServe(c *Ctx, args [][]byte, key []byte) bool {
 	}
 	req.popFrom(c, c.DB(key), key, z)
 	return true
-}
-
-// servable returns key's sorted set when it holds one, which is never
-// empty; it replies nothing otherwise, for a waiter stays parked on a key
-// of another type.
-func servable(c *Ctx, key []byte) (*object.ZSet, bool) {
-	_, obj, _, ok := c.DB(key).Find(key)
-	if !ok {
-		return nil, false
-	}
-	z, ok := obj.(*object.ZSet)
-	return z, ok
 }

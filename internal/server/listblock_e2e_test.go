@@ -253,23 +253,11 @@ func TestListBlockAcrossShards(t *testing.T) {
 		}
 		waitBlocked(t, ts, clients)
 		const pushers, per = 4, clients/4 + 1
-		var pw sync.WaitGroup
-		for p := range pushers {
-			rc := newClient(t, ts, nil)
-			order := rng.Perm(len(keys))
-			pw.Go(func() {
-				pipe := rc.Pipeline()
-				for _, ki := range order {
-					for j := range per {
-						pipe.RPush(ctx, keys[ki], fmt.Sprintf("r%d-p%d-k%d-%d", round, p, ki, j))
-					}
-				}
-				if _, err := pipe.Exec(ctx); err != nil {
-					t.Errorf("seed %d: push: %v", seed, err)
-				}
-			})
-		}
-		pw.Wait()
+		pushAll(t, ts, rng, seed, pushers, len(keys), func(pipe redis.Pipeliner, p, ki int) {
+			for j := range per {
+				pipe.RPush(ctx, keys[ki], fmt.Sprintf("r%d-p%d-k%d-%d", round, p, ki, j))
+			}
+		})
 		wg.Wait()
 		waitBlocked(t, ts, 0)
 		rc := newClient(t, ts, nil)
