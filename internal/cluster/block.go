@@ -111,9 +111,11 @@ func (w *waiter) fire() {
 }
 
 // applied wakes the first client waiting on each key that cmds, applied by
-// group g's replica, write to; nil cmds wake every client of the group.
-// The attempts of blocking commands wake no one: they only ever take.
-func (ws *waits) applied(g int, cmds [][][]byte) {
+// group g's replica with replies reply (ends as in GroupConfig.OnApply),
+// write to; nil cmds wake every client of the group. The attempts of
+// blocking commands only take, but for BLMOVE and BRPOPLPUSH, which wake
+// the clients waiting on their destination when they moved an element.
+func (ws *waits) applied(g int, cmds [][][]byte, reply []byte, ends []int) {
 	if ws.n.Load() == 0 {
 		return
 	}
@@ -123,12 +125,19 @@ func (ws *waits) applied(g int, cmds [][][]byte) {
 	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	for _, args := range cmds {
+	for i, args := range cmds {
 		spec := command.Redis.Lookup(args[0])
-		if spec == nil || spec.Flags&command.ReadOnly != 0 || spec.Block != nil {
+		switch {
+		case spec == nil || spec.Flags&command.ReadOnly != 0:
 			continue
+		case spec.Block != nil:
+			if d := spec.Block.Dest; d == 0 || d >= len(args) || i >= len(ends) || !moved(reply, ends, i) {
+				continue
+			}
+			ws.keys = append(ws.keys[:0], args[spec.Block.Dest])
+		default:
+			ws.keys = spec.Keys(args, ws.keys[:0])
 		}
-		ws.keys = spec.Keys(args, ws.keys[:0])
 		for _, k := range ws.keys {
 			if l := ws.byKey[waitKey{g, string(k)}]; len(l) > 0 {
 				l[0].fire()
@@ -136,6 +145,17 @@ func (ws *waits) applied(g int, cmds [][][]byte) {
 		}
 	}
 	clear(ws.keys)
+}
+
+// moved reports whether the i-th reply of reply, ends, a BLMOVE's or a
+// BRPOPLPUSH's, is the element it moved rather than a null or an error.
+func moved(reply []byte, ends []int, i int) bool {
+	start := 0
+	if i > 0 {
+		start = ends[i-1]
+	}
+	r := reply[start:ends[i]]
+	return len(r) > 0 && r[0] == '$' && !isNull(r)
 }
 
 // wakeGroup wakes the first client waiting on each key of group g, as
@@ -174,7 +194,7 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 		return
 	}
 	args = cloneArgs(args)
-	w := c.s.node.waits.add(g, spec.Keys(args, nil), c.wake)
+	w := c.s.node.waits.add(g, spec.Block.Watch(spec, args), c.wake)
 	counted := false
 	defer func() {
 		c.s.node.waits.remove(w)
@@ -242,7 +262,7 @@ func (c *clientConn) attempt(args [][]byte, probe bool) (reply []byte, err error
 		}
 	}
 	reply, err = c.do(g, args, Write)
-	if err == nil && isNullArray(reply) {
+	if err == nil && isNull(reply) {
 		c.blockState = blockWaiting
 		return nil, nil, false
 	}
@@ -263,8 +283,10 @@ func (c *clientConn) do(g int, args [][]byte, mode Mode) ([]byte, error) {
 	return reply, err
 }
 
-func isNullArray(reply []byte) bool {
-	return bytes.Equal(reply, []byte("*-1\r\n")) || bytes.Equal(reply, []byte("_\r\n"))
+// isNull reports whether reply is a null: the nil array of a blocking
+// pop, or the nil of a BLMOVE, that found nothing.
+func isNull(reply []byte) bool {
+	return bytes.Equal(reply, []byte("*-1\r\n")) || bytes.Equal(reply, []byte("$-1\r\n")) || bytes.Equal(reply, []byte("_\r\n"))
 }
 
 // How a wait ends.

@@ -113,17 +113,25 @@ func waitBlocked(t *testing.T, srv *Server, n int64) {
 		func() string { return fmt.Sprintf("blocked clients stayed at %d, want %d", srv.blocked.Load(), n) })
 }
 
+// blockingNodes serves three nodes and returns the servers of two, where
+// clients are to wait, and a client of the third, to push through.
+func blockingNodes(t *testing.T) (srvA *Server, addrA string, srvB *Server, addrB string, pusher *redis.Client) {
+	t.Helper()
+	tn := newTestNodes(t, testSeed(t), nil)
+	srvA, addrA = serveNodeServer(t, tn, 0)
+	srvB, addrB = serveNodeServer(t, tn, 1)
+	_, addrC := serveNodeServer(t, tn, 2)
+	pusher = redis.NewClient(&redis.Options{Addr: addrC, Protocol: 2})
+	t.Cleanup(func() { pusher.Close() })
+	return srvA, addrA, srvB, addrB, pusher
+}
+
 // TestServerBlocking parks clients on two nodes and pushes through a third:
 // oldest first on one node, each client served once across nodes, the
 // pops replicated; timeouts, CLIENT UNBLOCK, disconnects and MULTI.
 func TestServerBlocking(t *testing.T) {
-	tn := newTestNodes(t, testSeed(t), nil)
-	srvA, addrA := serveNodeServer(t, tn, 0)
-	srvB, addrB := serveNodeServer(t, tn, 1)
-	_, addrC := serveNodeServer(t, tn, 2)
+	srvA, addrA, srvB, addrB, pusher := blockingNodes(t)
 	ctx := context.Background()
-	pusher := redis.NewClient(&redis.Options{Addr: addrC, Protocol: 2})
-	defer pusher.Close()
 
 	// Two clients on node A, oldest first; one on node B.
 	a1, a2, b1 := dialRaw(t, addrA), dialRaw(t, addrA), dialRaw(t, addrB)
@@ -286,4 +294,76 @@ func TestServerBlockingConcurrent(t *testing.T) {
 	if len(seen) != 3*per {
 		t.Fatalf("served %d clients, want %d", len(seen), 3*per)
 	}
+}
+
+// TestServerListBlocking parks list clients on two nodes and pushes through
+// a third: a BLMOVE's move wakes the BLPOP waiting on its destination on
+// another node; timeouts, MULTI and keys across slots.
+func TestServerListBlocking(t *testing.T) {
+	srvA, addrA, srvB, addrB, pusher := blockingNodes(t)
+	ctx := context.Background()
+
+	a1, b1, b2 := dialRaw(t, addrA), dialRaw(t, addrB), dialRaw(t, addrB)
+	a1.send("BLPOP", "{l}dst", "0")
+	waitBlocked(t, srvA, 1)
+	b1.send("BLMOVE", "{l}src", "{l}dst", "LEFT", "RIGHT", "0")
+	waitBlocked(t, srvB, 1)
+	b2.send("BLMPOP", "0", "2", "{l}none", "{l}src", "RIGHT", "COUNT", "5")
+	waitBlocked(t, srvB, 2)
+	if err := pusher.RPush(ctx, "{l}src", "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+	b1.expect("$1\r\nx\r\n")
+	a1.expect("*2\r\n$6\r\n{l}dst\r\n$1\r\nx\r\n")
+	if err := pusher.RPush(ctx, "{l}src", "y", "z").Err(); err != nil {
+		t.Fatal(err)
+	}
+	b2.expect("*2\r\n$6\r\n{l}src\r\n*2\r\n$1\r\nz\r\n$1\r\ny\r\n")
+	waitBlocked(t, srvA, 0)
+	waitBlocked(t, srvB, 0)
+	for _, key := range []string{"{l}src", "{l}dst"} {
+		if n, err := pusher.Exists(ctx, key).Result(); err != nil || n != 0 {
+			t.Fatalf("EXISTS %s: %d %v, want 0", key, n, err)
+		}
+	}
+
+	a1.send("BRPOPLPUSH", "{t}a", "{t}b", "0.05")
+	a1.expect("*-1\r\n")
+	a1.send("BLMOVE", "{t}a", "{t}b", "LEFT", "LEFT", "0.05")
+	a1.expect("*-1\r\n")
+	a1.send("MULTI")
+	a1.expect("+OK\r\n")
+	a1.send("BLMOVE", "{e}a", "{e}b", "LEFT", "LEFT", "0")
+	a1.expect("+QUEUED\r\n")
+	a1.send("BRPOP", "{e}a", "0")
+	a1.expect("+QUEUED\r\n")
+	a1.send("EXEC")
+	a1.expect("*2\r\n$-1\r\n*-1\r\n")
+	a1.send("BLMOVE", "{x}a", "{y}b", "LEFT", "LEFT", "0")
+	a1.expect("-CROSSSLOT Keys in request don't hash to the same slot\r\n")
+}
+
+// TestWaitsAppliedMove checks that an applied BLMOVE wakes the clients
+// waiting on its destination when it moved an element, and no one when
+// it found nothing, so that two empty moves never wake each other.
+func TestWaitsAppliedMove(t *testing.T) {
+	var ws waits
+	w := ws.add(0, [][]byte{[]byte("{m}dst")}, func() {})
+	move := [][][]byte{{[]byte("blmove"), []byte("{m}src"), []byte("{m}dst"), []byte("LEFT"), []byte("RIGHT"), []byte("0")}}
+	for _, tc := range []struct {
+		reply string
+		fired bool
+	}{
+		{"$-1\r\n", false},
+		{"*-1\r\n", false},
+		{"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", false},
+		{"$1\r\nx\r\n", true},
+	} {
+		w.fired.Store(false)
+		ws.applied(0, move, []byte(tc.reply), []int{len(tc.reply)})
+		if got := w.fired.Load(); got != tc.fired {
+			t.Fatalf("BLMOVE replying %q: woke the destination's client %v, want %v", tc.reply, got, tc.fired)
+		}
+	}
+	ws.remove(w)
 }

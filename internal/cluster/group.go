@@ -141,10 +141,11 @@ type GroupConfig struct {
 	// block.
 	OnLeader func(lead uint64)
 	// OnApply, when set, is called on the group's goroutine after the
-	// replica applied an entry of commands, with their arguments, and with
-	// nil after it installed a snapshot, which may change any key. It must
-	// not block nor keep cmds.
-	OnApply func(cmds [][][]byte)
+	// replica applied an entry of commands, with their arguments and
+	// their replies (reply[ends[i-1]:ends[i]] answers cmds[i]), and with
+	// nil cmds after it installed a snapshot, which may change any key. It
+	// must not block nor keep cmds or reply.
+	OnApply func(cmds [][][]byte, reply []byte, ends []int)
 	// OnStorageError, when set, is called on the group's goroutine when
 	// the replica stops because its Storage failed to save (a failed
 	// write or fsync). It must not block.
@@ -954,7 +955,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 		g.run(cmds, proto)
 		g.cx.Rand = nil
 		if g.cfg.OnApply != nil {
-			g.cfg.OnApply(cmds)
+			g.cfg.OnApply(cmds, g.w.Bytes(), g.ends)
 		}
 		if origin != g.cfg.ReplicaID {
 			return
@@ -1076,7 +1077,7 @@ func (g *Group) install(snap *raftpb.Snapshot) error {
 	g.appliedAt.Store(g.applied)
 	g.publishConf()
 	if g.cfg.OnApply != nil {
-		g.cfg.OnApply(nil)
+		g.cfg.OnApply(nil, nil, nil)
 	}
 	return nil
 }

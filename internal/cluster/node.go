@@ -351,7 +351,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 	}
 	gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(g, to, m) }
 	gc.OnLeader = func(lead uint64) { n.leaderChanged(g, lead) }
-	gc.OnApply = func(cmds [][][]byte) { n.waits.applied(g, cmds) }
+	gc.OnApply = func(cmds [][][]byte, reply []byte, ends []int) { n.waits.applied(g, cmds, reply, ends) }
 	gc.OnStorageError = func(err error) {
 		select {
 		case n.failed <- fmt.Errorf("group %d: %w", g, err):

@@ -3,6 +3,8 @@ package command
 import (
 	"math"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
 // Blocking describes a command that can block: BZPOPMIN, BZPOPMAX and
@@ -30,15 +32,20 @@ import (
 //
 // where blpopTry checks the timeout with ParseTimeout, then pops from the
 // first non-empty list as LPOP does, and blpopServe pops from the one list
-// it is given. Serve runs on the shard of the key it serves and may touch
-// only keys of that shard: BLMOVE and BRPOPLPUSH, whose destination may
-// live on another shard, need one more piece, a waiter that its shard
-// wakes instead of serving, to run Serve on its connection holding both
-// shards (see shard.Waiter).
+// it is given (listblock.go). Serve runs on the shard of the key it serves
+// and may touch only keys of that shard. BLMOVE and BRPOPLPUSH push to a
+// destination (Dest) that may live on another shard: there Serve only
+// reports whether the source holds a list, and the shard wakes the
+// waiter instead of serving it; its connection then runs Try again
+// holding both shards, and parks the waiter again in the same step when
+// another client took the elements first (see shard.Woken).
 type Blocking struct {
 	// TimeoutArg is the position of the timeout argument, negative
 	// counting from the end (-1: the last argument).
 	TimeoutArg int
+	// Dest, for BLMOVE and BRPOPLPUSH, is the position of the key the
+	// command pushes to, which it does not wait on; 0 for the others.
+	Dest int
 	// Try runs the command once over the current values of its keys. It
 	// replies and reports true when it has answered the client: with the
 	// elements it popped, or with an error (a bad argument, a key of the
@@ -50,8 +57,20 @@ type Blocking struct {
 	// from key alone, which a write has just changed. It replies and
 	// reports true when it popped; it writes and changes nothing and
 	// reports false when key holds nothing it can pop (absent, or of
-	// another type: the client waits on, as in Redis 7.0).
+	// another type: the client waits on, as in Redis 7.0). When c does
+	// not hold Dest, Serve changes nothing, replies nothing, and reports
+	// whether it would have served.
 	Serve func(c *Ctx, args [][]byte, key []byte) bool
+}
+
+// Watch returns the keys of args that a client of the command waits on:
+// its keys (spec.Keys) but a destination (Dest) other than its source.
+func (b *Blocking) Watch(spec *Spec, args [][]byte) [][]byte {
+	keys := spec.Keys(args, nil)
+	if b.Dest > 0 && len(keys) == 2 && string(keys[0]) != string(keys[1]) {
+		return keys[:1]
+	}
+	return keys
 }
 
 // Timeout returns the timeout argument of args.
@@ -99,6 +118,40 @@ func checkTimeout(c *Ctx, arg []byte) bool {
 		return false
 	}
 	return true
+}
+
+// popFirst pops across keys as Redis's blocking pops and LMPOP do: the
+// expiry of every key is settled first, then the first key that exists
+// decides: WRONGTYPE for a key of another type than T, or pop with its
+// value. It reports false, replying nothing, when no key exists.
+func popFirst[T storage.Object](c *Ctx, keys [][]byte, pop func(key []byte, v T)) bool {
+	for _, k := range keys {
+		c.DB(k).Exists(k)
+	}
+	for _, key := range keys {
+		v, ok, wrong := servableAs[T](c, key)
+		if wrong {
+			c.W.AppendError(ErrWrongType)
+			return true
+		}
+		if ok {
+			pop(key, v)
+			return true
+		}
+	}
+	return false
+}
+
+// servableAs returns key's value when it is a T, which is never empty,
+// reporting whether it is, and whether key holds another type. It
+// replies nothing: a waiter stays parked on a key of another type.
+func servableAs[T storage.Object](c *Ctx, key []byte) (v T, ok, wrong bool) {
+	_, obj, _, found := c.DB(key).Find(key)
+	if !found {
+		return v, false, false
+	}
+	v, ok = obj.(T)
+	return v, ok, !ok
 }
 
 // blockingRun returns the non-blocking form of a blocking command: Try, or

@@ -166,6 +166,20 @@ func (c *Ctx) DB(key []byte) *keyspace.DB {
 	return c.dbs[c.ring.Lookup(key)]
 }
 
+// Holds reports whether c may touch key: whether key lives on the shard
+// of a single-shard command, or on one of the shards held. Without a
+// placement (a replicated group) it holds every key.
+func (c *Ctx) Holds(key []byte) bool {
+	if c.ring == nil {
+		return true
+	}
+	i := c.ring.Lookup(key)
+	if c.single != nil {
+		return i == c.shard
+	}
+	return i < len(c.dbs) && c.dbs[i] != nil
+}
+
 // Shard returns the index of the shard a single-shard command runs on, or -1.
 func (c *Ctx) Shard() int { return c.shard }
 

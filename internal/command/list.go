@@ -15,9 +15,9 @@ import (
 // keyspace.DB.ListChanged, which logs it as one list record. The
 // multi-key LMOVE, RPOPLPUSH and LMPOP reach each key through c.DB(key);
 // they are atomic because the router holds every shard involved. The
-// blocking BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP are not here: they
-// park a client until a key gets elements, and then use popList and
-// moveList as these do.
+// blocking BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP are in
+// listblock.go: they park a client until a key gets elements, and then
+// pop and move as these do.
 var listCommands = []*Spec{
 	{Name: "lpush", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: lpushCommand},
 	{Name: "rpush", Arity: -3, Flags: Write | DenyOOM | Fast, FirstKey: 1, LastKey: 1, Step: 1, Run: rpushCommand},
@@ -464,13 +464,9 @@ func parseWhere(b []byte) (left, ok bool) {
 func rpoplpushCommand(c *Ctx, args [][]byte) { lmove(c, args[1], args[2], false, true) }
 
 func lmoveCommand(c *Ctx, args [][]byte) {
-	from, ok1 := parseWhere(args[3])
-	to, ok2 := parseWhere(args[4])
-	if !ok1 || !ok2 {
-		c.W.AppendError(strErrSyntax)
-		return
+	if from, to, ok := parseMoveEnds(c, args); ok {
+		lmove(c, args[1], args[2], from, to)
 	}
-	lmove(c, args[1], args[2], from, to)
 }
 
 // lmove implements LMOVE and RPOPLPUSH with Redis's order of checks: a
@@ -523,28 +519,25 @@ func moveList(sdb *keyspace.DB, src []byte, l *object.List, ddb *keyspace.DB, ds
 // list, checking the type of each key up to it.
 func lmpopCommand(c *Ctx, args [][]byte) {
 	keys, left, count, ok := parseMpop(c, args, 1, parseWhere)
-	if !ok {
-		return
+	if ok && !lmpop(c, keys, left, count) {
+		c.W.AppendNullArray()
 	}
-	for _, k := range keys {
-		c.DB(k).Exists(k)
-	}
-	for _, key := range keys {
-		db := c.DB(key)
-		l, _, wrong := findList(c, db, key)
-		if wrong {
-			return
-		}
-		if l == nil {
-			continue
-		}
-		c.W.AppendArray(2)
-		c.W.AppendBulk(key)
-		c.W.AppendArray(int(min(count, int64(l.Len()))))
-		popList(db, key, l, left, count, c.W.AppendBulk)
-		return
-	}
-	c.W.AppendNullArray()
+}
+
+// lmpop pops up to count elements from the first of keys that holds a
+// list, checking the type of each key up to it, and replies as LMPOP
+// does. It reports false, replying nothing, when no key holds a list.
+func lmpop(c *Ctx, keys [][]byte, left bool, count int64) bool {
+	return popFirst(c, keys, func(key []byte, l *object.List) { appendMpop(c, key, l, left, count) })
+}
+
+// appendMpop pops up to count elements of key's list l and replies with
+// the key and the elements.
+func appendMpop(c *Ctx, key []byte, l *object.List, left bool, count int64) {
+	c.W.AppendArray(2)
+	c.W.AppendBulk(key)
+	c.W.AppendArray(int(min(count, int64(l.Len()))))
+	popList(c.DB(key), key, l, left, count, c.W.AppendBulk)
 }
 
 // parseMpop parses the arguments of LMPOP and ZMPOP from args[at] on:

@@ -12,7 +12,7 @@ var zsetBlockingCommands = []*Spec{
 		Run: blockingRun(bzpopminTry), Block: &Blocking{TimeoutArg: -1, Try: bzpopminTry, Serve: bzpopminServe}},
 	{Name: "bzpopmax", Arity: -3, Flags: Write | Fast | Blocks, FirstKey: 1, LastKey: -2, Step: 1,
 		Run: blockingRun(bzpopmaxTry), Block: &Blocking{TimeoutArg: -1, Try: bzpopmaxTry, Serve: bzpopmaxServe}},
-	{Name: "bzmpop", Arity: -5, Flags: Write | Blocks, FirstKey: 3, LastKey: -1, Step: 1, KeyArgs: bzmpopKeys,
+	{Name: "bzmpop", Arity: -5, Flags: Write | Blocks, FirstKey: 3, LastKey: -1, Step: 1, KeyArgs: blockingMpopKeys,
 		Run: blockingRun(bzmpopTry), Block: &Blocking{TimeoutArg: 1, Try: bzmpopTry, Serve: bzmpopServe}},
 }
 
@@ -29,27 +29,12 @@ func bzpopTry(c *Ctx, args [][]byte, fromMax bool) bool {
 	if !checkTimeout(c, args[len(args)-1]) {
 		return true
 	}
-	keys := args[1 : len(args)-1]
-	for _, k := range keys {
-		c.DB(k).Exists(k)
-	}
-	for _, key := range keys {
-		db := c.DB(key)
-		z, _, wrong := findZSet(c, db, key)
-		if wrong {
-			return true
-		}
-		if z != nil {
-			appendBZPop(c, key, z, fromMax)
-			return true
-		}
-	}
-	return false
+	return popFirst(c, args[1:len(args)-1], func(key []byte, z *object.ZSet) { appendBZPop(c, key, z, fromMax) })
 }
 
 // bzpopServe serves a BZPOPMIN or BZPOPMAX waiter from key.
 func bzpopServe(c *Ctx, key []byte, fromMax bool) bool {
-	z, ok := servable(c, key)
+	z, ok, _ := servableAs[*object.ZSet](c, key)
 	if ok {
 		appendBZPop(c, key, z, fromMax)
 	}
@@ -67,15 +52,6 @@ func appendBZPop(c *Ctx, key []byte, z *object.ZSet, fromMax bool) {
 	c.W.AppendDouble(scores[0])
 }
 
-// bzmpopKeys is the KeyArgs of BZMPOP timeout numkeys key…: numkeysArgs
-// one argument further on.
-func bzmpopKeys(args [][]byte, dst [][]byte) [][]byte {
-	if len(args) < 2 {
-		return dst
-	}
-	return numkeysArgs(args[1:], dst)
-}
-
 // bzmpopTry is BZMPOP timeout numkeys key… MIN|MAX [COUNT count] once:
 // Redis checks the arguments after the timeout first, then the timeout.
 func bzmpopTry(c *Ctx, args [][]byte) bool {
@@ -88,7 +64,7 @@ func bzmpopTry(c *Ctx, args [][]byte) bool {
 
 // bzmpopServe serves a BZMPOP waiter from key.
 func bzmpopServe(c *Ctx, args [][]byte, key []byte) bool {
-	z, ok := servable(c, key)
+	z, ok, _ := servableAs[*object.ZSet](c, key)
 	if !ok {
 		return false
 	}
@@ -100,16 +76,4 @@ func bzmpopServe(c *Ctx, args [][]byte, key []byte) bool {
 	}
 	req.popFrom(c, c.DB(key), key, z)
 	return true
-}
-
-// servable returns key's sorted set when it holds one, which is never
-// empty; it replies nothing otherwise, for a waiter stays parked on a key
-// of another type.
-func servable(c *Ctx, key []byte) (*object.ZSet, bool) {
-	_, obj, _, ok := c.DB(key).Find(key)
-	if !ok {
-		return nil, false
-	}
-	z, ok := obj.(*object.ZSet)
-	return z, ok
 }

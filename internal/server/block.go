@@ -13,7 +13,8 @@ import (
 
 // Blocked clients.
 //
-// A blocking command (BZPOPMIN, BZPOPMAX, BZMPOP) outside MULTI is first
+// A blocking command (BZPOPMIN, BZPOPMAX, BZMPOP, BLPOP, BRPOP, BLMPOP,
+// BLMOVE, BRPOPLPUSH) outside MULTI is first
 // tried as a single command would be; when it finds nothing, its waiter is
 // parked in the shards of its keys in the same step (router.Pipeline.Block)
 // and the connection stops handling its commands until the waiter is
@@ -24,7 +25,10 @@ import (
 // whatever ends the wait (the reply sent by a shard, CLIENT UNBLOCK,
 // shutdown) sets the read deadline to now to interrupt it, and the timeout
 // is the read deadline itself. So a parked client costs no goroutine, no
-// timer and no queue room of its own.
+// timer and no queue room of its own. A BLMOVE whose destination lives on
+// another shard is woken rather than served: the connection runs it again
+// holding both shards, and parks again, keeping its deadline, when another
+// client took the elements first.
 
 // MsgUnblocked is the error CLIENT UNBLOCK … ERROR answers the blocked
 // command with.
@@ -38,26 +42,25 @@ func (s *session) block(spec *command.Spec, args [][]byte) {
 	w := shard.NewWaiter(spec, args)
 	w.Reply.W.SetProto(s.proto)
 	w.Reply.Wake = func() { c.wake(w) }
-	if !c.p.Block(w) {
-		return
+	var deadline time.Time
+	if timeout, _ := command.ParseTimeout(spec.Block.Timeout(w.Args)); timeout > 0 {
+		deadline = time.Now().Add(timeout) // used once Try accepted it
 	}
-	timeout, _ := command.ParseTimeout(spec.Block.Timeout(w.Args)) // Try accepted it
-	c.wait(w, timeout)
+	for c.p.Block(w) && c.wait(w, deadline) {
+		w.Rewait()
+	}
 }
 
 // wait parks the connection until w, parked in the shards, is served,
-// times out or is cancelled, and appends the reply to the pipeline's
-// output. It sets c.quit when the client went away or the server stops.
-func (c *conn) wait(w *shard.Waiter, timeout time.Duration) {
+// times out, is cancelled or is woken, and appends the reply to the
+// pipeline's output. It reports true when w was woken: its command is to
+// run again. It sets c.quit when the client went away or the server stops.
+func (c *conn) wait(w *shard.Waiter, deadline time.Time) (woken bool) {
 	c.lastName.Store(c.last)
 	c.lastCmd.Store(time.Now().UnixNano())
 	out := c.p.Out()
 	if !c.writeOut() {
 		c.cancel(w, shard.Gone)
-	}
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
 	}
 	c.s.blocked.Add(1)
 	c.parked.Store(w)
@@ -73,16 +76,19 @@ func (c *conn) wait(w *shard.Waiter, timeout time.Duration) {
 		case shard.Served:
 			b := <-w.Reply.Done // sent once the pop is in the log
 			out.AppendRaw(b.W.Bytes())
-			return
+			return false
+		case shard.Woken:
+			<-w.Reply.Done
+			return !c.quit
 		case shard.TimedOut:
 			out.AppendNullArray()
-			return
+			return false
 		case shard.Unblocked:
 			out.AppendError(MsgUnblocked)
-			return
+			return false
 		case shard.Gone:
 			c.quit = true
-			return
+			return false
 		}
 		if c.stopping.Load() || !c.grow() {
 			c.cancel(w, shard.Gone)

@@ -26,12 +26,20 @@ func waitBlocked(t *testing.T, ts *testServer, n int64) {
 // parkClients parks n clients one after the other in BZPOPMIN key 0.
 func parkClients(t *testing.T, ts *testServer, key string, n int) []*client {
 	t.Helper()
+	return parkIn(t, ts, n, "BZPOPMIN", key, "0")
+}
+
+// parkIn parks n new clients one after the other in the blocking command
+// args, on top of those already blocked.
+func parkIn(t *testing.T, ts *testServer, n int, args ...string) []*client {
+	t.Helper()
 	var waiters []*client
+	base := ts.blocked.Load()
 	for i := range n {
 		c := ts.dial(t)
-		c.send(respCmd("BZPOPMIN", key, "0"))
+		c.send(respCmd(args...))
 		waiters = append(waiters, c)
-		waitBlocked(t, ts, int64(i+1))
+		waitBlocked(t, ts, base+int64(i+1))
 	}
 	return waiters
 }
@@ -215,23 +223,11 @@ func TestBlockAcrossShards(t *testing.T) {
 		// Pushers each add unique members to every key at once.
 		pushers := 4
 		per := clients/pushers + 1
-		var pw sync.WaitGroup
-		for p := range pushers {
-			rc := newClient(t, ts, nil)
-			order := rng.Perm(len(keys))
-			pw.Go(func() {
-				pipe := rc.Pipeline()
-				for _, ki := range order {
-					for j := range per {
-						pipe.ZAdd(ctx, keys[ki], redis.Z{Score: float64(j), Member: fmt.Sprintf("r%d-p%d-k%d-%d", round, p, ki, j)})
-					}
-				}
-				if _, err := pipe.Exec(ctx); err != nil {
-					t.Errorf("seed %d: push: %v", seed, err)
-				}
-			})
-		}
-		pw.Wait()
+		pushAll(t, ts, rng, seed, pushers, len(keys), func(pipe redis.Pipeliner, p, ki int) {
+			for j := range per {
+				pipe.ZAdd(ctx, keys[ki], redis.Z{Score: float64(j), Member: fmt.Sprintf("r%d-p%d-k%d-%d", round, p, ki, j)})
+			}
+		})
 		wg.Wait()
 		waitBlocked(t, ts, 0)
 		rc := newClient(t, ts, nil)
@@ -261,6 +257,28 @@ func TestBlockAcrossShards(t *testing.T) {
 			t.Fatalf("seed %d round %d: %d popped + %d left, want %d pushed", seed, round, clients, left, pushed)
 		}
 	}
+}
+
+// pushAll runs pushers clients at once, each calling push for every key
+// number below keys, in a random order of its own, in one pipeline, and
+// waits for them.
+func pushAll(t *testing.T, ts *testServer, rng *rand.Rand, seed uint64, pushers, keys int, push func(pipe redis.Pipeliner, p, ki int)) {
+	t.Helper()
+	var pw sync.WaitGroup
+	for p := range pushers {
+		rc := newClient(t, ts, nil)
+		order := rng.Perm(keys)
+		pw.Go(func() {
+			pipe := rc.Pipeline()
+			for _, ki := range order {
+				push(pipe, p, ki)
+			}
+			if _, err := pipe.Exec(context.Background()); err != nil {
+				t.Errorf("seed %d: push: %v", seed, err)
+			}
+		})
+	}
+	pw.Wait()
 }
 
 // TestBlockMulti checks that a write inside MULTI/EXEC serves waiters only

@@ -25,10 +25,18 @@ import (
 // most once, by one shard even when it waits on keys of several, and never
 // once it was cancelled. A waiter that is cancelled stays in the lists
 // until its shards next sweep them or meet it, and is skipped meanwhile.
+//
+// A BLMOVE or BRPOPLPUSH waiter whose destination lives on another shard
+// than its source is not served by the source's shard: the shard moves it
+// to Woken instead and sends its empty Reply, and the connection runs the
+// command again holding both shards, after Rewait (see command.Blocking).
 type Waiter struct {
 	Spec *command.Spec
 	Args [][]byte // a copy of the command's arguments, the waiter's own
 	Keys [][]byte // its distinct keys, slices of Args
+	// Watch are the keys it waits on: Keys but a destination that is not
+	// also a source (command.Blocking.Dest).
+	Watch [][]byte
 	// Reply receives the reply; the connection sets its protocol and
 	// Wake, and receives it on Done, which NewWaiter makes with room for
 	// it.
@@ -49,6 +57,7 @@ const (
 	TimedOut               // its timeout passed, or CLIENT UNBLOCK … TIMEOUT
 	Unblocked              // CLIENT UNBLOCK … ERROR
 	Gone                   // its client went away, or the server stops
+	Woken                  // its connection is to run the command again
 )
 
 // NewWaiter returns a waiter for the blocking command spec with arguments
@@ -56,12 +65,29 @@ const (
 func NewWaiter(spec *command.Spec, args [][]byte) *Waiter {
 	w := &Waiter{Spec: spec, Args: CloneArgs(args)}
 	w.Reply.Done = make(chan *Batch, 1)
-	for _, k := range spec.Keys(w.Args, nil) {
-		if !slices.ContainsFunc(w.Keys, func(o []byte) bool { return string(o) == string(k) }) {
-			w.Keys = append(w.Keys, k)
+	w.Keys = distinct(spec.Keys(w.Args, nil))
+	w.Watch = distinct(spec.Block.Watch(spec, w.Args))
+	return w
+}
+
+// distinct returns keys without repeats.
+func distinct(keys [][]byte) [][]byte {
+	var out [][]byte
+	for _, k := range keys {
+		if !slices.ContainsFunc(out, func(o []byte) bool { return string(o) == string(k) }) {
+			out = append(out, k)
 		}
 	}
-	return w
+	return out
+}
+
+// Rewait makes a Woken waiter, whose Reply its connection has received,
+// ready to run its command again through the router.
+func (w *Waiter) Rewait() {
+	w.Reply.W.Reset()
+	w.lists = w.lists[:0]
+	w.parked = false
+	w.state.Store(Waiting)
 }
 
 // CloneArgs copies a command's arguments into one buffer of their own.
@@ -150,7 +176,7 @@ func (s *Shard) Park(w *Waiter) {
 	if wt.lists == nil {
 		wt.lists = make(map[string][]*Waiter)
 	}
-	for _, k := range w.Keys {
+	for _, k := range w.Watch {
 		if s.ring.Lookup(k) != s.id {
 			continue
 		}
@@ -225,6 +251,7 @@ func (s *Shard) serveKey(k string) {
 			continue
 		}
 		s.ctx.W = &w.Reply.W
+		away := s.away(w)
 		if !s.serveOne(w, key) {
 			w.state.Store(Waiting)
 			if _, _, ok := s.db.Lookup(key); !ok {
@@ -232,8 +259,15 @@ func (s *Shard) serveKey(k string) {
 			}
 			continue // a key of a type this waiter does not pop
 		}
-		w.state.Store(Served)
-		if len(w.Keys) > 1 {
+		if away {
+			// The connection moves the element, or finds it gone and
+			// parks again; the next waiters are served meanwhile.
+			w.Reply.W.Reset()
+			w.state.Store(Woken)
+		} else {
+			w.state.Store(Served)
+		}
+		if len(w.Watch) > 1 {
 			w.leave() // its other lists, here or on other shards
 		}
 		wt.served = append(wt.served, &w.Reply)
@@ -245,6 +279,13 @@ func (s *Shard) serveKey(k string) {
 		return
 	}
 	wt.lists[k] = l
+}
+
+// away reports whether w pushes to a key of another shard, so that the
+// shard wakes it rather than serving it.
+func (s *Shard) away(w *Waiter) bool {
+	d := w.Spec.Block.Dest
+	return d > 0 && s.ring.Lookup(w.Args[d]) != s.id
 }
 
 // serveOne runs w's Serve for key, recovering a panic as Exec does, which
