@@ -258,6 +258,14 @@ func (c *clientConn) exec(w *resp.Writer) {
 		w.AppendNullArray()
 		return
 	}
+	if first := reply[:p.ends[0]]; first[0] == '-' {
+		// The transaction did not run (its slot was moving and it found
+		// no group to run in before its time was up): one error for the
+		// whole EXEC, never an array a client would take for the
+		// commands' own answers.
+		w.AppendRaw(first)
+		return
+	}
 	reply = reply[p.ends[0]:]
 	w.AppendArray(len(queued))
 	w.AppendRaw(reply)

@@ -533,3 +533,55 @@ func TestServerAsk(t *testing.T) {
 	}
 	eventually(t, "the moved key from its new group", func() bool { return get("GET", moved) == "$2\r\nv1\r\n" })
 }
+
+// TestServerExecFrozen sends a transaction on a key whose slot is moving
+// and that a mover has frozen and never lets go: the transaction cannot
+// run anywhere before its time is up, and EXEC answers one error, not an
+// array of the commands' errors that a client would take for their
+// answers. The key keeps its value.
+func TestServerExecFrozen(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	for _, n := range tn.nodes {
+		n.moving.Store(true) // no mover: the test freezes the key
+	}
+	n := tn.nodes[0]
+	do := respDo(t, serveNode(t, tn, 0, ServerConfig{}))
+	key := "{frozen}k"
+	s := slot.Of([]byte(key))
+	from := n.Table().GroupOf(s)
+	to := (from + 1) % len(n.Table().Groups())
+	call := func(g int, args ...string) string {
+		t.Helper()
+		for try := 0; ; try++ {
+			r, err := n.call(g, Write, args)
+			if err == nil {
+				return string(r)
+			}
+			if try == 50 {
+				t.Fatalf("%q on group %d: %v", args[0], g, err)
+			}
+		}
+	}
+	call(from, "SET", key, "v")
+	tb, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		return t.Migrate(from, to, []placement.Range{{Start: s, End: s}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, ss := strconv.FormatUint(tb.Epoch(), 10), strconv.Itoa(int(s))
+	call(to, string(cmdHome), "tok", ep, ss, ss)
+	call(from, string(cmdAway), "tok", ep, strconv.Itoa(to), ss, ss)
+	if _, _, ok := parseBulk([]byte(call(from, string(cmdExport), "tok", key))); !ok {
+		t.Fatal("export answered no data")
+	}
+	for _, c := range [][]string{{"MULTI"}, {"SET", key, "w"}, {"GET", key}} {
+		do(c...)
+	}
+	if r := do("EXEC"); !strings.HasPrefix(r, "-TRYAGAIN") && !strings.HasPrefix(r, "-CLUSTERDOWN") {
+		t.Fatalf("EXEC of a transaction on a frozen key: %q, want one TRYAGAIN or CLUSTERDOWN error", r)
+	}
+	if data, _, ok := parseBulk([]byte(call(from, string(cmdExport), "tok", key))); !ok || !strings.Contains(string(data), "v") || strings.Contains(string(data), "w") {
+		t.Fatalf("the frozen key after the transaction: %q", data)
+	}
+}
