@@ -445,8 +445,11 @@ func (n *Node) Leader(v *view, g int) int {
 }
 
 // ClientAddr returns the advertised client address of node i of v, ""
-// while unknown.
+// while unknown (i negative: no node, as Leader answers without a leader).
 func (n *Node) ClientAddr(v *view, i int) string {
+	if i < 0 || i >= len(v.nodes) {
+		return ""
+	}
 	if i == v.self {
 		return n.cfg.Addr
 	}

@@ -502,7 +502,11 @@ func TestServerAsk(t *testing.T) {
 		var r, want string
 		eventually(t, "ASK for "+key, func() bool {
 			v := n.v()
-			want = fmt.Sprintf("-ASK %d %s\r\n", s, n.ClientAddr(v, n.Leader(v, to)))
+			l := n.Leader(v, to)
+			if l < 0 {
+				return false // a leader change under way
+			}
+			want = fmt.Sprintf("-ASK %d %s\r\n", s, n.ClientAddr(v, l))
 			r = get("GET", key)
 			return r == want
 		})
