@@ -418,6 +418,75 @@ func TestServerRedirects(t *testing.T) {
 	eventually(t, "a READONLY read of the replica here", func() bool { return do("GET", remote) == "$1\r\nw\r\n" })
 }
 
+// handMove is a migration of one slot a test runs by hand, as the mover
+// does, on nodes whose movers are kept off: the slot of key moves from its
+// group to the next one.
+type handMove struct {
+	t        *testing.T
+	n        *Node
+	s        uint16
+	from, to int
+}
+
+// startHandMove writes the values given (key, value, …) to the slot of
+// key's group, then starts moving the slot: the table's migration, home
+// at the target, away at the source.
+func startHandMove(t *testing.T, tn *testNodes, key string, kv ...string) *handMove {
+	t.Helper()
+	for _, n := range tn.nodes {
+		n.moving.Store(true) // no mover: the test moves the keys
+	}
+	n := tn.nodes[0]
+	m := &handMove{t: t, n: n, s: slot.Of([]byte(key))}
+	m.from = n.Table().GroupOf(m.s)
+	m.to = (m.from + 1) % len(n.Table().Groups())
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.call(m.from, "SET", kv[i], kv[i+1])
+	}
+	tb, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+		return t.Migrate(m.from, m.to, []placement.Range{{Start: m.s, End: m.s}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, ss := strconv.FormatUint(tb.Epoch(), 10), strconv.Itoa(int(m.s))
+	m.ok(m.to, string(cmdHome), "tok", ep, ss, ss)
+	m.ok(m.from, string(cmdAway), "tok", ep, strconv.Itoa(m.to), ss, ss)
+	return m
+}
+
+// call runs a command on group g, again while it fails.
+func (m *handMove) call(g int, args ...string) string {
+	m.t.Helper()
+	for try := 0; ; try++ {
+		r, err := m.n.call(g, Write, args)
+		if err == nil {
+			return string(r)
+		}
+		if try == 50 {
+			m.t.Fatalf("%q on group %d: %v", args[0], g, err)
+		}
+	}
+}
+
+// ok runs a command that must answer +OK.
+func (m *handMove) ok(g int, args ...string) {
+	m.t.Helper()
+	if r := m.call(g, args...); r != "+OK\r\n" {
+		m.t.Fatalf("%q on group %d: %q", args[0], g, r)
+	}
+}
+
+// export freezes key at the source and returns its data.
+func (m *handMove) export(key string) []byte {
+	m.t.Helper()
+	data, _, ok := parseBulk([]byte(m.call(m.from, string(cmdExport), "tok", key)))
+	if !ok {
+		m.t.Fatal("export answered no data")
+	}
+	return data
+}
+
 // TestServerAsk moves one key of a slot by hand, as the mover does, and
 // checks what a client of Redirects servers is told meanwhile, following
 // MOVED as a cluster client does: ASK for the key that moved and for a key
@@ -427,7 +496,6 @@ func TestServerAsk(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
 	conns := map[string]func(args ...string) string{} // by client address
 	for i, n := range tn.nodes {
-		n.moving.Store(true) // no mover: the test moves the keys
 		v := n.v()
 		conns[n.ClientAddr(v, v.self)] = respDo(t, serveNode(t, tn, i, ServerConfig{Redirects: true}))
 	}
@@ -448,51 +516,10 @@ func TestServerAsk(t *testing.T) {
 		return "MOVED more than 5 times" // tables still differ between nodes
 	}
 	moved, stays, absent := "{ask}moved", "{ask}stays", "{ask}absent"
-	s := slot.Of([]byte(moved))
-	from := n.Table().GroupOf(s)
-	to := (from + 1) % len(n.Table().Groups())
-	call := func(g int, args ...string) string {
-		t.Helper()
-		for try := 0; ; try++ {
-			r, err := n.call(g, Write, args)
-			if err == nil {
-				return string(r)
-			}
-			if try == 50 {
-				t.Fatalf("%q on group %d: %v", args[0], g, err)
-			}
-		}
-	}
-	call(from, "SET", moved, "v1")
-	call(from, "SET", stays, "v2")
-	tb, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
-		return t.Migrate(from, to, []placement.Range{{Start: s, End: s}})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep, ss := strconv.FormatUint(tb.Epoch(), 10), strconv.Itoa(int(s))
-	for _, step := range []struct {
-		g    int
-		args []string
-	}{
-		{to, []string{string(cmdHome), "tok", ep, ss, ss}},
-		{from, []string{string(cmdAway), "tok", ep, strconv.Itoa(to), ss, ss}},
-	} {
-		if r := call(step.g, step.args...); r != "+OK\r\n" {
-			t.Fatalf("%q: %q", step.args[0], r)
-		}
-	}
-	data, _, ok := parseBulk([]byte(call(from, string(cmdExport), "tok", moved)))
-	if !ok {
-		t.Fatal("export answered no data")
-	}
-	if r := call(to, string(cmdImport), "tok", string(data)); r != "+OK\r\n" {
-		t.Fatalf("import: %q", r)
-	}
-	if r := call(from, string(cmdForget), "tok", moved); r != "+OK\r\n" {
-		t.Fatalf("forget: %q", r)
-	}
+	m := startHandMove(t, tn, moved, moved, "v1", stays, "v2")
+	s, to := m.s, m.to
+	m.ok(to, string(cmdImport), "tok", string(m.export(moved)))
+	m.ok(m.from, string(cmdForget), "tok", moved)
 
 	// ask checks that key is answered ASK to the target group's leader,
 	// then sends ASKING and cmd there and returns the reply.
@@ -545,47 +572,17 @@ func TestServerAsk(t *testing.T) {
 // answers. The key keeps its value.
 func TestServerExecFrozen(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
-	for _, n := range tn.nodes {
-		n.moving.Store(true) // no mover: the test freezes the key
-	}
-	n := tn.nodes[0]
 	do := respDo(t, serveNode(t, tn, 0, ServerConfig{}))
 	key := "{frozen}k"
-	s := slot.Of([]byte(key))
-	from := n.Table().GroupOf(s)
-	to := (from + 1) % len(n.Table().Groups())
-	call := func(g int, args ...string) string {
-		t.Helper()
-		for try := 0; ; try++ {
-			r, err := n.call(g, Write, args)
-			if err == nil {
-				return string(r)
-			}
-			if try == 50 {
-				t.Fatalf("%q on group %d: %v", args[0], g, err)
-			}
-		}
-	}
-	call(from, "SET", key, "v")
-	tb, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
-		return t.Migrate(from, to, []placement.Range{{Start: s, End: s}})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep, ss := strconv.FormatUint(tb.Epoch(), 10), strconv.Itoa(int(s))
-	call(to, string(cmdHome), "tok", ep, ss, ss)
-	call(from, string(cmdAway), "tok", ep, strconv.Itoa(to), ss, ss)
-	if _, _, ok := parseBulk([]byte(call(from, string(cmdExport), "tok", key))); !ok {
-		t.Fatal("export answered no data")
-	}
+	m := startHandMove(t, tn, key, key, "v")
+	m.export(key)
 	for _, c := range [][]string{{"MULTI"}, {"SET", key, "w"}, {"GET", key}} {
 		do(c...)
 	}
 	if r := do("EXEC"); !strings.HasPrefix(r, "-TRYAGAIN") && !strings.HasPrefix(r, "-CLUSTERDOWN") {
 		t.Fatalf("EXEC of a transaction on a frozen key: %q, want one TRYAGAIN or CLUSTERDOWN error", r)
 	}
-	if data, _, ok := parseBulk([]byte(call(from, string(cmdExport), "tok", key))); !ok || !strings.Contains(string(data), "v") || strings.Contains(string(data), "w") {
+	if data := m.export(key); !strings.Contains(string(data), "v") || strings.Contains(string(data), "w") {
 		t.Fatalf("the frozen key after the transaction: %q", data)
 	}
 }
