@@ -384,7 +384,7 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject("NOAUTH Authentication required.")
 		return
 	}
-	if spec.Flags&command.Loading == 0 && spec.Name != "cluster" && c.s.node.Loading() {
+	if c.s.node.Loading() && spec.Flags&command.Loading == 0 && spec.Name != "cluster" {
 		c.reject(errLoading)
 		return
 	}
