@@ -192,6 +192,31 @@ func TestClusterServesAnyKey(t *testing.T) {
 	if n, err := plain[0].Exists(ctx, "{q}jobs").Result(); err != nil || n != 0 {
 		t.Fatalf("an emptied list exists: %d, %v", n, err)
 	}
+	// Blocking pops: a timeout, then waiters on two nodes served through
+	// a third, each with its own element (whether a push comes before
+	// or after a waiter parks, it is served exactly once).
+	if vs, err := plain[0].BLPop(ctx, 100*time.Millisecond, "{q}empty").Result(); err != redis.Nil {
+		t.Fatalf("BLPOP of an empty list with a timeout: %q, %v, want nil", vs, err)
+	}
+	popped := make(chan string, 2)
+	for _, c := range plain[:2] {
+		go func() {
+			vs, err := c.BLPop(ctx, 20*time.Second, "{q}wait").Result()
+			if err != nil || len(vs) != 2 {
+				popped <- fmt.Sprintf("error %v %q", err, vs)
+				return
+			}
+			popped <- vs[1]
+		}()
+	}
+	if err := plain[2].RPush(ctx, "{q}wait", "w1", "w2").Err(); err != nil {
+		t.Fatalf("RPUSH to waiters: %v", err)
+	}
+	got := []string{<-popped, <-popped}
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"w1", "w2"}) {
+		t.Fatalf("BLPOP through two nodes: %q, want w1 and w2 once each", got)
+	}
 	for _, k := range []string{"h", "s", "key:1", "{z}u", "{q}done"} {
 		if n, err := plain[2].MemoryUsage(ctx, k).Result(); err != nil || n <= 0 {
 			t.Fatalf("MEMORY USAGE %s: %d, %v", k, n, err)
