@@ -712,21 +712,33 @@ func storeZSet(c *Ctx, dst []byte, z *object.ZSet) {
 }
 
 func zcountCommand(c *Ctx, args [][]byte) {
-	r, ok := parseScoreRange(args[2], args[3])
-	if !ok {
-		c.W.AppendError(zErrRange)
-		return
+	if ranks, ok := argRanks(c, args, false); ok {
+		zcountRange(c, args[1], ranks)
 	}
-	zcountRange(c, args[1], r.ranks)
 }
 
 func zlexcountCommand(c *Ctx, args [][]byte) {
-	r, ok := parseLexRange(args[2], args[3])
-	if !ok {
-		c.W.AppendError(zErrLexRange)
-		return
+	if ranks, ok := argRanks(c, args, true); ok {
+		zcountRange(c, args[1], ranks)
 	}
-	zcountRange(c, args[1], r.ranks)
+}
+
+// argRanks parses args[2] and args[3] as a range of scores, or with lex of
+// members, and returns the ranks it covers in a sorted set; it replies with
+// Redis's error and reports false for one that is not a range.
+func argRanks(c *Ctx, args [][]byte, lex bool) (func(*object.ZSet) (int, int), bool) {
+	if lex {
+		r, ok := parseLexRange(args[2], args[3])
+		if !ok {
+			c.W.AppendError(zErrLexRange)
+		}
+		return r.ranks, ok
+	}
+	r, ok := parseScoreRange(args[2], args[3])
+	if !ok {
+		c.W.AppendError(zErrRange)
+	}
+	return r.ranks, ok
 }
 
 // zcountRange replies with the number of members of key's sorted set in
@@ -754,21 +766,15 @@ func zremrangebyrankCommand(c *Ctx, args [][]byte) {
 }
 
 func zremrangebyscoreCommand(c *Ctx, args [][]byte) {
-	r, ok := parseScoreRange(args[2], args[3])
-	if !ok {
-		c.W.AppendError(zErrRange)
-		return
+	if ranks, ok := argRanks(c, args, false); ok {
+		zremRange(c, args[1], ranks)
 	}
-	zremRange(c, args[1], r.ranks)
 }
 
 func zremrangebylexCommand(c *Ctx, args [][]byte) {
-	r, ok := parseLexRange(args[2], args[3])
-	if !ok {
-		c.W.AppendError(zErrLexRange)
-		return
+	if ranks, ok := argRanks(c, args, true); ok {
+		zremRange(c, args[1], ranks)
 	}
-	zremRange(c, args[1], r.ranks)
 }
 
 // zremRange removes the members of key's sorted set in the ranks [lo, hi)
