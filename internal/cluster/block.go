@@ -221,7 +221,7 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 		if !counted {
 			counted = true
 			c.s.blocked.Add(1)
-			timeout, _ := command.ParseTimeout(spec.Block.Timeout(args)) // the attempt accepted it
+			timeout := spec.Block.Wait(args) // the attempt accepted it
 			if timeout > 0 {
 				deadline = time.Now().Add(timeout)
 			}

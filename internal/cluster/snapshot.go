@@ -21,7 +21,9 @@ import (
 // element is a field followed by its value, a sorted set's a member
 // followed by its score (8 bytes, IEEE 754, little endian, as
 // object.ZScoreBytes gives it), a list's one element, in order from the
-// head; encodings are numbered as in snapshotEncodings, quicklist being 4.
+// head; a stream has one element, the operations that rebuild it
+// (object.Stream.Parts). Encodings are numbered as in snapshotEncodings,
+// quicklist being 4 and stream 5.
 // Collections keep their encoding and element order, so that a replica that installs the snapshot
 // holds them exactly as the leader does, and commands that pick elements
 // at random pick the same ones on every replica. Keys that have expired but
@@ -37,7 +39,7 @@ const snapshotVersion = 2
 const snapshotStrings = 1
 
 // Encodings of a collection in snapshot data.
-var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset, object.EncSkiplist, object.EncQuicklist}
+var snapshotEncodings = []string{object.EncListpack, object.EncHashtable, object.EncIntset, object.EncSkiplist, object.EncQuicklist, object.EncStream}
 
 // engine is what a replica keeps its keys in: an engine that copies its
 // entries at once for a snapshot to encode elsewhere (storage.Freezer).
@@ -81,6 +83,15 @@ func appendEntry(buf, k, v []byte, obj storage.Object, at int64) []byte {
 		return append(buf, v...)
 	}
 	buf = append(buf, byte(slices.Index(snapshotEncodings, object.Encoding(obj))))
+	if s, ok := obj.(*object.Stream); ok {
+		// One element: the stream's operations (object.Stream.Parts).
+		buf = binary.AppendUvarint(buf, 1)
+		s.Parts(0, func(ops []byte) {
+			buf = binary.AppendUvarint(buf, uint64(len(ops)))
+			buf = append(buf, ops...)
+		})
+		return buf
+	}
 	buf = binary.AppendUvarint(buf, uint64(obj.Len()))
 	object.Elements(obj, func(e, v []byte) bool {
 		buf = binary.AppendUvarint(buf, uint64(len(e)))
@@ -172,6 +183,14 @@ func readEntry(d *binread.Reader, e storage.Engine, elems *[][]byte) bool {
 		if l := object.NewListEncoded(snapshotEncodings[enc]); l != nil {
 			obj = l
 		}
+	case storage.KindStream:
+		ops := d.Bytes()
+		s := object.NewStream()
+		if d.Bad || count != 1 || snapshotEncodings[enc] != object.EncStream || !s.Apply(ops) {
+			return false
+		}
+		e.SetObject(k, s, at)
+		return true
 	}
 	if obj == nil {
 		return false

@@ -43,6 +43,13 @@ type Blocking struct {
 	// TimeoutArg is the position of the timeout argument, negative
 	// counting from the end (-1: the last argument).
 	TimeoutArg int
+	// TimeoutAt, when set, finds the timeout argument in place of
+	// TimeoutArg: its position, or -1 when the command was not asked to
+	// block (XREAD without BLOCK, whose Try always answers).
+	TimeoutAt func(args [][]byte) int
+	// Millis says the timeout is in milliseconds (XREAD's BLOCK), not in
+	// seconds.
+	Millis bool
 	// Dest, for BLMOVE and BRPOPLPUSH, is the position of the key the
 	// command pushes to, which it does not wait on; 0 for the others.
 	Dest int
@@ -73,16 +80,35 @@ func (b *Blocking) Watch(spec *Spec, args [][]byte) [][]byte {
 	return keys
 }
 
-// Timeout returns the timeout argument of args.
+// Timeout returns the timeout argument of args, nil when there is none.
 func (b *Blocking) Timeout(args [][]byte) []byte {
 	i := b.TimeoutArg
-	if i < 0 {
+	if b.TimeoutAt != nil {
+		if i = b.TimeoutAt(args); i < 0 {
+			return nil
+		}
+	} else if i < 0 {
 		i += len(args)
 	}
 	if i < 0 || i >= len(args) {
 		return nil
 	}
 	return args[i]
+}
+
+// Wait returns how long a client of the command with args waits at most,
+// 0 for ever; Try accepted args.
+func (b *Blocking) Wait(args [][]byte) time.Duration {
+	t := b.Timeout(args)
+	if t == nil {
+		return 0
+	}
+	if b.Millis {
+		d, _ := parseMillisTimeout(t)
+		return d
+	}
+	d, _ := ParseTimeout(t)
+	return d
 }
 
 // Timeout errors, as Redis words them.

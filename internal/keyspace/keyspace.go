@@ -195,11 +195,14 @@ const maxLogPart = 256 << 10
 // then on. An expiry already in the past deletes the key instead.
 func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
 	db.touch(key)
-	if db.expired(expireAt) || obj.Len() == 0 {
+	if db.expired(expireAt) || obj.Len() == 0 && obj.Kind() != storage.KindStream {
 		if db.e.Delete(key) && db.log != nil {
 			db.log.Delete(key)
 		}
 		return
+	}
+	if s, ok := obj.(*object.Stream); ok {
+		s.TakeJournal()
 	}
 	db.e.SetObject(key, obj, expireAt)
 	if db.log != nil {
@@ -212,8 +215,16 @@ func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
 // A list is logged as a fresh push of its first part at its version, and
 // then parts appended at its tail (object.ListPart).
 func LogObject(l Log, key []byte, obj storage.Object, expireAt int64, part int) {
-	if lst, ok := obj.(*object.List); ok {
-		logList(l, key, lst, expireAt, part)
+	switch o := obj.(type) {
+	case *object.List:
+		logList(l, key, o, expireAt, part)
+		return
+	case *object.Stream:
+		first := true
+		o.Parts(part, func(ops []byte) {
+			l.Stream(key, expireAt, o.Version(), first, !first, ops)
+			first = false
+		})
 		return
 	}
 	kind := obj.Kind()
@@ -293,6 +304,30 @@ func (db *DB) ListChanged(key []byte, l *object.List, expireAt int64, created bo
 	l.SetVersion(l.Version() + 1)
 	if db.log != nil {
 		db.log.List(key, expireAt, l.Version(), created, op)
+	}
+}
+
+// StreamChanged stores or updates s, the stream under key, after a
+// command changed it, and logs what the command did (its journal) with the
+// stream's next version. created says s is new and is stored now with
+// expiry expireAt; otherwise it was changed in place and before is its
+// MemoryUsage before the change. A stream is kept when empty, as Redis
+// does.
+func (db *DB) StreamChanged(key []byte, s *object.Stream, expireAt int64, created bool, before int64) {
+	ops := s.TakeJournal()
+	if len(ops) == 0 && !created {
+		return
+	}
+	db.touch(key)
+	if created {
+		db.e.SetObject(key, s, expireAt)
+	} else {
+		db.e.Resized(s.MemoryUsage() - before)
+		expireAt = 0
+	}
+	s.SetVersion(s.Version() + 1)
+	if db.log != nil {
+		db.log.Stream(key, expireAt, s.Version(), created, false, ops)
 	}
 }
 

@@ -37,6 +37,12 @@ type Log interface {
 	// expiry; otherwise expireAt is 0 and means nothing. A list is never
 	// left empty by op (an emptied list is recorded as a Delete).
 	List(key []byte, expireAt int64, version uint64, fresh bool, op object.ListOp)
+	// Stream records that key's stream changed by ops (object.Stream's
+	// journal), after which it has version. fresh says the change created
+	// the stream, replacing whatever key held before, and then expireAt is
+	// its expiry. part says ops continue a stream logged whole by the
+	// record before, at the same version.
+	Stream(key []byte, expireAt int64, version uint64, fresh, part bool, ops []byte)
 	// Flush records that every key was removed.
 	Flush()
 	// Commit writes out what was recorded since the last Commit.

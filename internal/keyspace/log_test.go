@@ -28,6 +28,9 @@ func (l *recLog) RemoveElements(kind storage.Kind, key []byte, elems [][]byte) {
 func (l *recLog) List(key []byte, at int64, version uint64, fresh bool, op object.ListOp) {
 	l.calls = append(l.calls, fmt.Sprintf("list %s@%d v%d fresh=%v %d left=%v %d %d %q", key, at, version, fresh, op.Code, op.Left, op.N, op.M, op.Elems))
 }
+func (l *recLog) Stream(key []byte, at int64, version uint64, fresh, part bool, ops []byte) {
+	l.calls = append(l.calls, fmt.Sprintf("stream %s@%d v%d fresh=%v part=%v %x", key, at, version, fresh, part, ops))
+}
 func (l *recLog) Flush()  { l.calls = append(l.calls, "flush") }
 func (l *recLog) Commit() { l.calls = append(l.calls, "commit") }
 

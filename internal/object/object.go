@@ -78,6 +78,10 @@ type Limits struct {
 	// ListCompressDepth is accepted and reported but changes nothing:
 	// chunks are never compressed.
 	ListCompressDepth int64 // list-compress-depth
+	// StreamNodeMaxBytes and StreamNodeMaxEntries bound each node of a
+	// stream's entries; 0 means no bound.
+	StreamNodeMaxBytes   int64 // stream-node-max-bytes
+	StreamNodeMaxEntries int64 // stream-node-max-entries
 }
 
 // DefaultLimits returns Redis 7's defaults.
@@ -91,6 +95,8 @@ func DefaultLimits() Limits {
 		ZSetMaxListpackEntries: 128,
 		ZSetMaxListpackValue:   64,
 		ListMaxListpackSize:    -2,
+		StreamNodeMaxBytes:     defaultStreamNodeMaxBytes,
+		StreamNodeMaxEntries:   defaultStreamNodeMaxEntries,
 	}
 }
 
@@ -128,6 +134,8 @@ func New(kind storage.Kind) storage.Object {
 		return NewZSet()
 	case storage.KindList:
 		return NewList()
+	case storage.KindStream:
+		return NewStream()
 	}
 	return nil
 }
@@ -142,6 +150,8 @@ func Encoding(obj storage.Object) string {
 	case *ZSet:
 		return o.Encoding()
 	case *List:
+		return o.Encoding()
+	case *Stream:
 		return o.Encoding()
 	}
 	return "unknown"

@@ -611,6 +611,8 @@ var limitParams = []limitParam{
 	{name: "list-max-listpack-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
 	{name: "list-max-ziplist-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
 	{name: "list-compress-depth", field: func(l *object.Limits) *int64 { return &l.ListCompressDepth }, max: math.MaxInt32},
+	{name: "stream-node-max-bytes", field: func(l *object.Limits) *int64 { return &l.StreamNodeMaxBytes }},
+	{name: "stream-node-max-entries", field: func(l *object.Limits) *int64 { return &l.StreamNodeMaxEntries }},
 }
 
 func listMaxListpackSize(l *object.Limits) *int64 { return &l.ListMaxListpackSize }

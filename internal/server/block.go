@@ -43,7 +43,7 @@ func (s *session) block(spec *command.Spec, args [][]byte) {
 	w.Reply.W.SetProto(s.proto)
 	w.Reply.Wake = func() { c.wake(w) }
 	var deadline time.Time
-	if timeout, _ := command.ParseTimeout(spec.Block.Timeout(w.Args)); timeout > 0 {
+	if timeout := spec.Block.Wait(w.Args); timeout > 0 {
 		deadline = time.Now().Add(timeout) // used once Try accepted it
 	}
 	for c.p.Block(w) && c.wait(w, deadline) {

@@ -42,6 +42,9 @@ func (l *fakeLog) RemoveElements(_ storage.Kind, key []byte, _ [][]byte) {
 func (l *fakeLog) List(key []byte, _ int64, _ uint64, _ bool, _ object.ListOp) {
 	l.add("list " + string(key))
 }
+func (l *fakeLog) Stream(key []byte, _ int64, _ uint64, _, _ bool, _ []byte) {
+	l.add("stream " + string(key))
+}
 func (l *fakeLog) isCommitted(s string) bool { l.mu.Lock(); defer l.mu.Unlock(); return l.committed[s] }
 func (l *fakeLog) pendingCount() int         { l.mu.Lock(); defer l.mu.Unlock(); return len(l.pending) }
 func (l *fakeLog) stats() (commits, changes int) {

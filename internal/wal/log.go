@@ -104,6 +104,12 @@ func (l *Log) List(key []byte, expireAt int64, version uint64, fresh bool, op ob
 	l.nrec++
 }
 
+// Stream records that key's stream changed by ops, leaving it at version.
+func (l *Log) Stream(key []byte, expireAt int64, version uint64, fresh, part bool, ops []byte) {
+	l.buf = appendStream(l.buf, key, expireAt, version, fresh, part, ops)
+	l.nrec++
+}
+
 // Flush records that every key of the shard was removed.
 func (l *Log) Flush() {
 	l.buf = appendFlush(l.buf)

@@ -28,12 +28,14 @@ const (
 	OpElems  Op = 7
 	OpRemove Op = 8
 	OpList   Op = 9
+	OpStream Op = 10
 )
 
 // Flags of an elements or list record.
 const (
 	flagFresh = 1
 	flagLeft  = 2 // a list record's change at the head
+	flagPart  = 4 // a stream record's part of a stream logged whole
 )
 
 // maxElems bounds the elements a record may hold, against payloads that
@@ -79,6 +81,10 @@ type Record struct {
 	// whose elements are also in Elems.
 	Version uint64
 	List    object.ListOp
+	// Stream records: the stream's operations (object.Stream.Apply), and
+	// whether they are a part, after the first, of a stream logged whole.
+	Stream []byte
+	Part   bool
 }
 
 // hasValues reports whether elements of kind come with a value: a hash's
@@ -221,6 +227,46 @@ func appendElemList(b []byte, elems [][]byte) []byte {
 		b = appendBytes(b, e)
 	}
 	return b
+}
+
+// appendStream appends a stream record: the operations ops applied to
+// key's stream, after which it has version; a fresh record carries
+// expireAt. A part record continues a stream logged whole at version.
+func appendStream(b, key []byte, expireAt int64, version uint64, fresh, part bool, ops []byte) []byte {
+	b, start := begin(b)
+	var flags byte
+	if fresh {
+		flags |= flagFresh
+	}
+	if part {
+		flags |= flagPart
+	}
+	b = append(b, byte(OpStream), flags)
+	b = appendBytes(b, key)
+	if fresh {
+		b = binary.AppendUvarint(b, uint64(expireAt))
+	}
+	b = binary.AppendUvarint(b, version)
+	b = append(b, ops...)
+	return seal(b, start)
+}
+
+// readStream decodes the rest of a stream record into rec.
+func readStream(d *binread.Reader, rec *Record) error {
+	if len(d.B) < 1 || d.B[0]&^(flagFresh|flagPart) != 0 || d.B[0] == flagFresh|flagPart {
+		return errDecode
+	}
+	rec.Fresh = d.B[0]&flagFresh != 0
+	rec.Part = d.B[0]&flagPart != 0
+	rec.ValueKind = storage.KindStream
+	d.B = d.B[1:]
+	rec.Key = d.Bytes()
+	if rec.Fresh {
+		rec.ExpireAt = readTime(d)
+	}
+	rec.Version = d.Uvarint()
+	rec.Stream, d.B = d.B, nil
+	return nil
 }
 
 // readList decodes the rest of a list record into rec.
@@ -384,6 +430,10 @@ func decode(p []byte, rec *Record) error {
 		}
 	case OpList:
 		if err := readList(&d, rec); err != nil {
+			return err
+		}
+	case OpStream:
+		if err := readStream(&d, rec); err != nil {
 			return err
 		}
 	default:

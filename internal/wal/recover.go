@@ -89,7 +89,7 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 				return res, corrupt(off, fmt.Sprintf("snapshot end record counts %d entries, file holds %d", rec.Count, res.records))
 			}
 			sawEnd, res.ended = true, true
-		case kind == kindSnapshot && rec.Op != OpSet && rec.Op != OpElems && rec.Op != OpList,
+		case kind == kindSnapshot && rec.Op != OpSet && rec.Op != OpElems && rec.Op != OpList && rec.Op != OpStream,
 			kind == kindLog && rec.Op == OpEnd:
 			return res, corrupt(off, fmt.Sprintf("operation %d does not belong in this file", rec.Op))
 		default:
@@ -133,6 +133,8 @@ func (ld *loader) apply(rec *Record) {
 		applyElems(ld.route(rec.Key), rec)
 	case OpList:
 		applyList(ld.route(rec.Key), rec)
+	case OpStream:
+		applyStream(ld.route(rec.Key), rec)
 	case OpRemove:
 		e := ld.route(rec.Key)
 		_, obj, _, ok := e.Find(rec.Key)
@@ -216,6 +218,38 @@ func applyList(e storage.Engine, rec *Record) {
 		return
 	}
 	e.Resized(l.MemoryUsage() - before)
+}
+
+// applyStream applies a stream record exactly once by the stream's
+// version, as applyList does: a fresh record makes the key a new stream;
+// a part applies to a stream of its version, and any other record to one
+// whose version is one below its own.
+func applyStream(e storage.Engine, rec *Record) {
+	_, obj, _, ok := e.Find(rec.Key)
+	if rec.Fresh {
+		s := object.NewStream()
+		if !s.Apply(rec.Stream) {
+			return
+		}
+		s.SetVersion(rec.Version)
+		e.SetObject(rec.Key, s, rec.ExpireAt)
+		return
+	}
+	s, isStream := obj.(*object.Stream)
+	if !ok || !isStream {
+		return
+	}
+	want := s.Version() + 1
+	if rec.Part {
+		want = s.Version()
+	}
+	if rec.Version != want {
+		return
+	}
+	before := s.MemoryUsage()
+	s.Apply(rec.Stream)
+	s.SetVersion(rec.Version)
+	e.Resized(s.MemoryUsage() - before)
 }
 
 // prune removes from e the keys whose expiry is before now and returns how

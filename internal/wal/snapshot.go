@@ -137,6 +137,10 @@ func (r *recordLog) List(key []byte, expireAt int64, version uint64, fresh bool,
 	r.b = appendList(r.b, key, expireAt, version, fresh, op)
 	r.n++
 }
+func (r *recordLog) Stream(key []byte, expireAt int64, version uint64, fresh, part bool, ops []byte) {
+	r.b = appendStream(r.b, key, expireAt, version, fresh, part, ops)
+	r.n++
+}
 func (r *recordLog) Elements(kind storage.Kind, key []byte, expireAt int64, fresh bool, elems [][]byte) {
 	r.b = appendElems(r.b, kind, key, expireAt, fresh, elems)
 	r.n++

@@ -61,6 +61,10 @@ func (l *captureLog) List(key []byte, at int64, version uint64, fresh bool, op o
 	l.b = appendList(l.b, key, at, version, fresh, op)
 }
 
+func (l *captureLog) Stream(key []byte, at int64, version uint64, fresh, part bool, ops []byte) {
+	l.b = appendStream(l.b, key, at, version, fresh, part, ops)
+}
+
 // records splits a buffer of records into their payloads.
 func records(t *testing.T, b []byte) [][]byte {
 	t.Helper()

@@ -1,0 +1,174 @@
+package command
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/object"
+)
+
+// streamLimits sets the node limits of streams for one test.
+func streamLimits(t *testing.T, bytes, entries int64) {
+	t.Helper()
+	old := object.CurrentLimits()
+	l := old
+	l.StreamNodeMaxBytes, l.StreamNodeMaxEntries = bytes, entries
+	object.SetLimits(l)
+	t.Cleanup(func() { object.SetLimits(old) })
+}
+
+// TestStreamRedisReplies replays the scripts recorded from redis-server
+// (stream_redis_test.go), with Redis's node limits and with nodes of two
+// entries, so that ranges, deletions and trimming cross nodes.
+func TestStreamRedisReplies(t *testing.T) {
+	for _, entries := range []int64{100, 2} {
+		t.Run(fmt.Sprint(entries), func(t *testing.T) {
+			streamLimits(t, 4096, entries)
+			basic := streamBasicCases
+			if entries != 100 {
+				// XINFO STREAM counts nodes, and "~" trims whole nodes.
+				basic = slices.DeleteFunc(slices.Clone(basic), func(s step) bool {
+					return s.args[0] == "xinfo" || slices.Contains(s.args, "~")
+				})
+			}
+			newHarness(t, 3).check(basic)
+			newHarness(t, 3).check(streamGroupCases)
+			h := newHarness(t, 3)
+			h.proto(3)
+			h.check(streamRESP3Cases)
+		})
+	}
+}
+
+// TestStreamClock checks what depends on the time: ids of XADD * (never
+// going back with the clock), idle times, and the minimum idle time of
+// XPENDING, XCLAIM and XAUTOCLAIM.
+func TestStreamClock(t *testing.T) {
+	h := newHarness(t, 1)
+	ms := h.now
+	id := func(ms int64, seq int) string { return strBulk(fmt.Sprintf("%d-%d", ms, seq)) }
+	h.check([]step{
+		{[]string{"xadd", "s", "*", "a", "1"}, id(ms, 0)},
+		{[]string{"xadd", "s", "*", "a", "2"}, id(ms, 1)},
+	})
+	h.now -= 5000 // the clock goes back: ids go on from the last one
+	h.check([]step{{[]string{"xadd", "s", "*", "a", "3"}, id(ms, 2)}})
+	h.now = ms + 10
+	h.check([]step{
+		{[]string{"xadd", "s", "*", "a", "4"}, id(ms+10, 0)},
+		{[]string{"xgroup", "create", "s", "g", "0"}, "+OK\r\n"},
+	})
+	h.do("xreadgroup", "group", "g", "alice", "count", "2", "streams", "s", ">")
+	h.advance(100 * time.Millisecond)
+	h.do("xreadgroup", "group", "g", "bob", "streams", "s", ">")
+	h.advance(50 * time.Millisecond)
+	pend := func(id string, cons string, idle, count int) string {
+		return fmt.Sprintf("*4\r\n%s$%d\r\n%s\r\n:%d\r\n:%d\r\n", strBulk(id), len(cons), cons, idle, count)
+	}
+	h.check([]step{
+		{[]string{"xpending", "s", "g", "-", "+", "10"}, "*4\r\n" +
+			pend(fmt.Sprint(ms, "-0"), "alice", 150, 1) + pend(fmt.Sprint(ms, "-1"), "alice", 150, 1) +
+			pend(fmt.Sprint(ms, "-2"), "bob", 50, 1) + pend(fmt.Sprint(ms+10, "-0"), "bob", 50, 1)},
+		{[]string{"xpending", "s", "g", "idle", "100", "-", "+", "10"}, "*2\r\n" +
+			pend(fmt.Sprint(ms, "-0"), "alice", 150, 1) + pend(fmt.Sprint(ms, "-1"), "alice", 150, 1)},
+		{[]string{"xinfo", "consumers", "s", "g"}, "*2\r\n*6\r\n$4\r\nname\r\n$5\r\nalice\r\n$7\r\npending\r\n:2\r\n$4\r\nidle\r\n:150\r\n" +
+			"*6\r\n$4\r\nname\r\n$3\r\nbob\r\n$7\r\npending\r\n:2\r\n$4\r\nidle\r\n:50\r\n"},
+		// Only alice's entries have been idle for 100 ms.
+		{[]string{"xclaim", "s", "g", "carol", "100", fmt.Sprint(ms, "-1"), fmt.Sprint(ms, "-2"), "justid"}, "*1\r\n" + id(ms, 1)},
+		{[]string{"xautoclaim", "s", "g", "carol", "100", "0", "justid"}, "*3\r\n$3\r\n0-0\r\n*1\r\n" + id(ms, 0) + "*0\r\n"},
+		// JUSTID counts no delivery.
+		{[]string{"xpending", "s", "g", "-", "+", "10", "carol"}, "*2\r\n" +
+			pend(fmt.Sprint(ms, "-0"), "carol", 0, 1) + pend(fmt.Sprint(ms, "-1"), "carol", 0, 1)},
+		// TIME and IDLE set the delivery time; RETRYCOUNT the count.
+		{[]string{"xclaim", "s", "g", "dave", "0", fmt.Sprint(ms, "-2"), "idle", "500", "retrycount", "9", "justid"}, "*1\r\n" + id(ms, 2)},
+		{[]string{"xpending", "s", "g", "-", "+", "10", "dave"}, "*1\r\n" + pend(fmt.Sprint(ms, "-2"), "dave", 500, 9)},
+	})
+}
+
+// TestStreamTrimApprox checks trimming with "~": whole nodes only, within
+// LIMIT, and the exact form for comparison.
+func TestStreamTrimApprox(t *testing.T) {
+	streamLimits(t, 4096, 10)
+	h := newHarness(t, 1)
+	for i := 1; i <= 100; i++ {
+		h.do("xadd", "s", fmt.Sprint(i), "f", "v")
+	}
+	h.check([]step{
+		{[]string{"xtrim", "s", "maxlen", "~", "55"}, ":40\r\n"}, // 4 nodes of 10
+		{[]string{"xlen", "s"}, ":60\r\n"},
+		{[]string{"xtrim", "s", "maxlen", "~", "0", "limit", "25"}, ":20\r\n"}, // two nodes fit in 25
+		{[]string{"xtrim", "s", "minid", "~", "75"}, ":10\r\n"},
+		{[]string{"xtrim", "s", "minid", "75"}, ":4\r\n"},
+		{[]string{"xrange", "s", "-", "+", "count", "1"}, "*1\r\n*2\r\n$4\r\n75-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"},
+		{[]string{"xadd", "s", "maxlen", "3", "101", "f", "v"}, "$5\r\n101-0\r\n"},
+		{[]string{"xlen", "s"}, ":3\r\n"},
+		{[]string{"xtrim", "s", "maxlen", "0"}, ":3\r\n"},
+		{[]string{"exists", "s"}, ":1\r\n"}, // an empty stream stays
+	})
+}
+
+// TestStreamMixedFields checks entries whose fields differ from their
+// node's first entry, in both directions and across nodes.
+func TestStreamMixedFields(t *testing.T) {
+	streamLimits(t, 64, 3)
+	h := newHarness(t, 1)
+	var want []string
+	for i := 1; i <= 20; i++ {
+		args := []string{"xadd", "s", fmt.Sprint(i)}
+		fields := i%4 + 1
+		var fv []string
+		for j := range fields {
+			f, v := fmt.Sprint("f", j), strings.Repeat("v", i)
+			if i%3 == 0 {
+				f = fmt.Sprint("g", j)
+			}
+			args = append(args, f, v)
+			fv = append(fv, strBulk(f), strBulk(v))
+		}
+		h.do(args...)
+		want = append(want, fmt.Sprintf("*2\r\n%s*%d\r\n%s", strBulk(fmt.Sprint(i, "-0")), len(fv), strings.Join(fv, "")))
+	}
+	h.do("xdel", "s", "5", "6")
+	want = append(want[:4], want[6:]...)
+	fwd := fmt.Sprintf("*%d\r\n%s", len(want), strings.Join(want, ""))
+	if got := h.do("xrange", "s", "-", "+"); got != fwd {
+		t.Fatalf("xrange: got %q, want %q", got, fwd)
+	}
+	var rev []string
+	for i := len(want) - 1; i >= 0; i-- {
+		rev = append(rev, want[i])
+	}
+	if got, want := h.do("xrevrange", "s", "+", "-"), fmt.Sprintf("*%d\r\n%s", len(rev), strings.Join(rev, "")); got != want {
+		t.Fatalf("xrevrange: got %q, want %q", got, want)
+	}
+	if got := h.do("xrevrange", "s", "10", "3", "count", "3"); got != "*3\r\n"+rev[len(rev)-8]+rev[len(rev)-7]+rev[len(rev)-6] {
+		t.Fatalf("xrevrange 10 3: got %q", got)
+	}
+}
+
+// TestStreamNoPanic runs every stream command with random arguments,
+// options in random places and extreme ids and numbers included, with
+// nodes of Redis's size and of two entries: each must reply, never panic.
+func TestStreamNoPanic(t *testing.T) {
+	seed := uint64(rand.Int64())
+	r := rand.New(rand.NewPCG(seed, 29))
+	words := []string{"s", "t", "str", "g", "h", "c", "d", "0", "1", "-1", "1-1", "2-0", "*", "5-*", "$", ">", "-", "+", "(1", "(0-0",
+		"18446744073709551615-18446744073709551615", "18446744073709551615", "9223372036854775807", "-9223372036854775808",
+		"maxlen", "minid", "~", "=", "limit", "nomkstream", "count", "block", "streams", "group", "noack", "create", "setid",
+		"destroy", "createconsumer", "delconsumer", "mkstream", "entriesread", "idle", "time", "retrycount", "force", "justid",
+		"lastid", "full", "stream", "groups", "consumers", "entriesadded", "maxdeletedid", "f", "v", ""}
+	for _, entries := range []int64{100, 2} {
+		streamLimits(t, 4096, entries)
+		h := newHarness(t, 3)
+		h.do("set", "str", "v")
+		h.noPanic(r, seed, streamCommands, words, 20000, 9, func() {
+			h.do("xadd", "s", "*", "f", "v")
+			h.do("xgroup", "create", "s", "g", "0")
+			h.do("xreadgroup", "group", "g", "c", "count", "1", "streams", "s", ">")
+		})
+	}
+}
