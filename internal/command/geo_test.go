@@ -1,6 +1,7 @@
 package command
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -32,4 +33,23 @@ func TestGeoStoreDist(t *testing.T) {
 	if got != want {
 		t.Errorf("zscore: got %q, want %q", got, want)
 	}
+}
+
+// TestGeoNoPanic runs every geo command with random arguments, options in
+// random places and extreme numbers included: each must reply, never
+// panic.
+func TestGeoNoPanic(t *testing.T) {
+	seed := uint64(rand.Int64())
+	r := rand.New(rand.NewPCG(seed, 11))
+	words := []string{"g", "e", "str", "dst", "a", "b", "nosuch", "0", "1", "-1", "13.4", "38.1", "85.06", "-85.05112878", "180", "-180",
+		"181", "inf", "-inf", "nan", "1e400", "9223372036854775807", "x", "", "m", "km", "ft", "mi", "M", "yd",
+		"nx", "xx", "ch", "withdist", "withhash", "withcoord", "asc", "desc", "count", "any", "store", "storedist",
+		"frommember", "fromlonlat", "byradius", "bybox"}
+	h := newHarness(t, 3)
+	h.noPanic(r, seed, geoCommands, words, 20000, 12, func() {
+		h.do("del", "g", "e")
+		h.do("geoadd", "g", "13.361389", "38.115556", "a", "15.087269", "37.502669", "b", "-180", "-85.05112878", "0")
+		h.do("zadd", "e", "-1", "a", "inf", "b", "1e20", "0")
+		h.do("set", "str", "v")
+	})
 }
