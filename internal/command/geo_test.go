@@ -2,6 +2,7 @@ package command
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -52,4 +53,35 @@ func TestGeoNoPanic(t *testing.T) {
 		h.do("zadd", "e", "-1", "a", "inf", "b", "1e20", "0")
 		h.do("set", "str", "v")
 	})
+}
+
+// TestGeoKeys checks the keys the router holds for each search: the
+// destination of a store with its source, so that both are written
+// atomically and, on a cluster, must share a slot.
+func TestGeoKeys(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"geosearchstore", "dst", "src", "fromlonlat", "0", "0", "byradius", "1", "km"}, []string{"dst", "src"}},
+		{[]string{"georadius", "src", "0", "0", "1", "km"}, []string{"src"}},
+		{[]string{"georadius", "src", "0", "0", "1", "km", "store", "d1", "storedist", "d2"}, []string{"src", "d2"}},
+		{[]string{"georadiusbymember", "src", "m", "1", "km", "STORE", "d1"}, []string{"src", "d1"}},
+		{[]string{"georadiusbymember", "src", "m", "1", "km", "count", "1", "store"}, []string{"src"}},
+		{[]string{"georadius_ro", "src", "0", "0", "1", "km", "store", "d1"}, []string{"src"}},
+		{[]string{"geosearch", "src", "frommember", "m", "byradius", "1", "km"}, []string{"src"}},
+	}
+	for _, c := range cases {
+		argv := make([][]byte, len(c.args))
+		for i, a := range c.args {
+			argv[i] = []byte(a)
+		}
+		var got []string
+		for _, k := range Redis.Lookup(argv[0]).Keys(argv, nil) {
+			got = append(got, string(k))
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%q: got keys %q, want %q", c.args, got, c.want)
+		}
+	}
 }
