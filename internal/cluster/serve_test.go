@@ -93,6 +93,9 @@ func TestServerCommands(t *testing.T) {
 	}{
 		{[]any{"mset", "a", "1", "b", "2"}, "CROSSSLOT Keys in request don't hash to the same slot"},
 		{[]any{"watch", "a", "b"}, "CROSSSLOT Keys in request don't hash to the same slot"},
+		{[]any{"geosearchstore", "a", "b", "fromlonlat", "0", "0", "byradius", "1", "km"}, "CROSSSLOT Keys in request don't hash to the same slot"},
+		{[]any{"georadius", "a", "0", "0", "1", "km", "store", "b"}, "CROSSSLOT Keys in request don't hash to the same slot"},
+		{[]any{"georadiusbymember", "a", "m", "1", "km", "storedist", "b"}, "CROSSSLOT Keys in request don't hash to the same slot"},
 		{[]any{"nosuchcommand", "x"}, "ERR unknown command 'nosuchcommand', with args beginning with: 'x' "},
 		{[]any{"get"}, "ERR wrong number of arguments for 'get' command"},
 		{[]any{"select", "1"}, "ERR SELECT is not allowed in cluster mode"},
