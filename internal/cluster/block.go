@@ -194,6 +194,12 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 		return
 	}
 	args = cloneArgs(args)
+	// XREAD's "$" is the stream's last entry now, the same for every
+	// attempt: a linearizable read of it comes first.
+	if err := command.ResolveXreadDollar(args, func(cmd [][]byte) ([]byte, error) { return c.do(g, cmd, Read) }); err != nil {
+		c.appendErr(err)
+		return
+	}
 	w := c.s.node.waits.add(g, spec.Block.Watch(spec, args), c.wake)
 	counted := false
 	defer func() {

@@ -1618,7 +1618,7 @@ func parseXreadQuiet(args [][]byte, x *xreadArgs) bool {
 // is then the same command. It leaves a "$" whose stream it cannot read
 // (of another type): the attempt answers the error.
 func ResolveXreadDollar(args [][]byte, run func(cmd [][]byte) ([]byte, error)) error {
-	if !ascii.EqualFold(args[0], "xread") {
+	if !ascii.EqualFold(args[0], "xread") || xreadTimeoutAt(args) < 0 {
 		return nil
 	}
 	var x xreadArgs
