@@ -428,7 +428,7 @@ func (c *clientConn) handle(args [][]byte) {
 				return
 			}
 		}
-		if spec.Block != nil {
+		if spec.Block != nil && spec.Block.Asks(args) {
 			c.block(g, spec, args)
 			return
 		}

@@ -80,6 +80,13 @@ func (b *Blocking) Watch(spec *Spec, args [][]byte) [][]byte {
 	return keys
 }
 
+// Asks reports whether args ask the command to block: always, but for a
+// command whose blocking is an option (XREAD without BLOCK), which then
+// runs as any other command.
+func (b *Blocking) Asks(args [][]byte) bool {
+	return b.TimeoutAt == nil || b.TimeoutAt(args) >= 0
+}
+
 // Timeout returns the timeout argument of args, nil when there is none.
 func (b *Blocking) Timeout(args [][]byte) []byte {
 	i := b.TimeoutArg

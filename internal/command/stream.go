@@ -553,7 +553,7 @@ func xsetidCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	if s.Len() > 0 {
-		if id.Less(lastValidID(s)) {
+		if id.Less(s.LastEntryID()) {
 			c.W.AppendError("ERR The ID specified in XSETID is smaller than the target stream top item")
 			return
 		}
@@ -577,16 +577,6 @@ func xsetidCommand(c *Ctx, args [][]byte) {
 	s.SetMeta(id, newAdded, maxDel)
 	db.StreamChanged(key, s, at, false, before)
 	c.W.AppendOK()
-}
-
-// lastValidID returns the id of the last entry, or 0-0.
-func lastValidID(s *object.Stream) object.StreamID {
-	var last object.StreamID
-	s.Descend(object.MaxStreamID, object.StreamID{}, func(id object.StreamID, _ [][]byte) bool {
-		last = id
-		return false
-	})
-	return last
 }
 
 var xgroupHelp = []string{
@@ -1390,7 +1380,7 @@ func xreadTry(c *Ctx, args [][]byte) bool {
 				xreadHistory(c, key, s, g, ids[i].id, x)
 				continue
 			}
-			if s.Len() == 0 || !g.LastID.Less(lastValidID(s)) {
+			if s.Len() == 0 || !g.LastID.Less(s.LastEntryID()) {
 				idle = append(idle, i)
 				continue
 			}
@@ -1398,7 +1388,7 @@ func xreadTry(c *Ctx, args [][]byte) bool {
 			xreadDeliver(c, key, s, g, g.LastID, x)
 			continue
 		}
-		if s.Len() == 0 || !ids[i].id.Less(lastValidID(s)) {
+		if s.Len() == 0 || !ids[i].id.Less(s.LastEntryID()) {
 			continue
 		}
 		header()

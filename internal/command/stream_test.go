@@ -172,3 +172,18 @@ func TestStreamNoPanic(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkStreamCommands(b *testing.B) {
+	h := newHarness(&testing.T{}, 1)
+	b.Run("xadd", func(b *testing.B) {
+		for range b.N {
+			h.do("xadd", "s", "*", "name", "user:123456789012", "action", "click", "page", "home", "ts", "123456789012", "n", "1")
+		}
+	})
+	h.do("xgroup", "create", "s", "g", "0")
+	b.Run("xreadgroup", func(b *testing.B) {
+		for range b.N {
+			h.do("xreadgroup", "group", "g", "c", "count", "1", "streams", "s", ">")
+		}
+	})
+}

@@ -116,6 +116,8 @@ type snode struct {
 	data   []byte
 	count  int // entries, deleted ones included
 	live   int
+	// lastOff is the offset of the last entry.
+	lastOff int
 }
 
 const snodeBytes = 112 // the node struct and its pointer in the slice
@@ -212,6 +214,16 @@ type Stream struct {
 
 	version uint64
 	journal []byte
+	// hint is where the last Ascend stopped inside a node: the offset of
+	// the entry it stopped at, and the id of the entry before it, so that
+	// reading on from there (a consumer reading a stream in order) starts
+	// there instead of at the node's first entry. Offsets stay valid while
+	// the node exists: entries are only appended to it and flagged.
+	hint struct {
+		n      *snode
+		off    int
+		before StreamID
+	}
 }
 
 // NewStream returns an empty stream.
@@ -363,6 +375,16 @@ func (s *Stream) add(id StreamID, fv [][]byte) {
 		}
 	}
 	if n == nil {
+		if len(s.nodes) > 0 {
+			// The last node is full: give back its spare room, a fifth
+			// of it on average after append's growth.
+			last := s.nodes[len(s.nodes)-1]
+			if spare := cap(last.data) - len(last.data); spare > 0 {
+				s.bytes -= spare
+				last.data = bytes.Clone(last.data)
+				s.bytes += cap(last.data) - len(last.data)
+			}
+		}
 		n = &snode{master: id}
 		n.fields = binary.AppendUvarint(n.fields, uint64(len(fv)/2))
 		for i := 0; i < len(fv); i += 2 {
@@ -372,6 +394,7 @@ func (s *Stream) add(id StreamID, fv [][]byte) {
 		s.bytes += cap(n.fields)
 	}
 	before := cap(n.data)
+	at := len(n.data)
 	same := n.sameFields(fv)
 	flags := byte(0)
 	if same {
@@ -382,15 +405,17 @@ func (s *Stream) add(id StreamID, fv [][]byte) {
 	n.data = binary.AppendUvarint(n.data, id.Seq)
 	if same {
 		for i := 1; i < len(fv); i += 2 {
-			n.data = lpAppend(n.data, fv[i])
+			n.data = appendSval(n.data, fv[i])
 		}
 	} else {
 		n.data = binary.AppendUvarint(n.data, uint64(len(fv)/2))
-		for _, b := range fv {
-			n.data = lpAppend(n.data, b)
+		for i := 0; i < len(fv); i += 2 {
+			n.data = lpAppend(n.data, fv[i])
+			n.data = appendSval(n.data, fv[i+1])
 		}
 	}
 	s.bytes += cap(n.data) - before
+	n.lastOff = at
 	n.last = id
 	n.count++
 	n.live++
@@ -423,9 +448,75 @@ type sentry struct {
 	deleted bool
 }
 
+// appendSval appends a value to a node: an integer in its canonical
+// decimal form (as Redis's listpacks keep integers) as its zigzag value
+// shifted left with the low bit set, any other as its length shifted left
+// and its bytes.
+func appendSval(b, v []byte) []byte {
+	// The tag bit leaves 63 bits: integers of magnitude below 2^62.
+	if i, ok := canonicalInt(v); ok && i >= -1<<62 && i < 1<<62 {
+		return binary.AppendUvarint(b, (uint64(i<<1)^uint64(i>>63))<<1|1)
+	}
+	b = binary.AppendUvarint(b, uint64(len(v))<<1)
+	return append(b, v...)
+}
+
+// canonicalInt parses v when it is an int64 written as strconv.FormatInt
+// writes it: no sign but '-', no leading zero, no "-0".
+func canonicalInt(v []byte) (int64, bool) {
+	neg := len(v) > 1 && v[0] == '-'
+	d := v
+	if neg {
+		d = v[1:]
+	}
+	if len(d) == 0 || len(d) > 19 || d[0] == '0' && (len(d) > 1 || neg) {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// svalMax is the most bytes an integer value takes as text.
+const svalMax = 20
+
+// readSval reads the value at b[off:] and returns it and the offset after
+// it; an integer is written as text at the end of *scratch, which has room
+// for it (svalMax bytes), or skipped when scratch is nil.
+func readSval(b []byte, off int, scratch *[]byte) ([]byte, int) {
+	h, w := binary.Uvarint(b[off:])
+	off += w
+	if h&1 == 0 {
+		end := off + int(h>>1)
+		return b[off:end:end], end
+	}
+	if scratch == nil {
+		return nil, off
+	}
+	z := h >> 1
+	start := len(*scratch)
+	*scratch = strconv.AppendInt(*scratch, int64(z>>1)^-int64(z&1), 10)
+	return (*scratch)[start:len(*scratch):len(*scratch)], off
+}
+
 // next decodes the entry at off, appending its pairs to fv (when fv is not
-// nil), and returns the offset after it.
-func (n *snode) next(off int, e *sentry, fv *[][]byte) int {
+// nil; integer values are written to *scratch, which fv's slices then
+// share), and returns the offset after it.
+func (n *snode) next(off int, e *sentry, fv *[][]byte, scratch *[]byte) int {
 	b := n.data
 	e.off = off
 	flags := b[off]
@@ -436,27 +527,41 @@ func (n *snode) next(off int, e *sentry, fv *[][]byte) int {
 	seq, w := binary.Uvarint(b[off:])
 	off += w
 	e.id = StreamID{n.master.Ms + ms, seq}
+	var sc *[]byte
+	var cnt uint64
 	if flags&seSameFields != 0 {
-		cnt, w := binary.Uvarint(n.fields)
+		cnt, _ = binary.Uvarint(n.fields)
+	} else {
+		cnt, w = binary.Uvarint(b[off:])
+		off += w
+	}
+	if fv != nil {
+		if need := int(cnt) * svalMax; cap(*scratch)-len(*scratch) < need {
+			// A new buffer, so that values already handed out stay.
+			*scratch = make([]byte, 0, max(need, 2*cap(*scratch)))
+		}
+		sc = scratch
+	}
+	if flags&seSameFields != 0 {
+		_, w := binary.Uvarint(n.fields)
 		fields := n.fields[w:]
 		for range cnt {
 			var f, v []byte
 			f, fields = lpNext(fields)
-			v, _ = lpNext(b[off:])
-			off += lpSize(len(v))
+			v, off = readSval(b, off, sc)
 			if fv != nil {
 				*fv = append(*fv, f, v)
 			}
 		}
 		return off
 	}
-	cnt, w := binary.Uvarint(b[off:])
-	off += w
-	for range 2 * cnt {
-		v, _ := lpNext(b[off:])
-		off += lpSize(len(v))
+	for range cnt {
+		f, _ := lpNext(b[off:])
+		off += lpSize(len(f))
+		var v []byte
+		v, off = readSval(b, off, sc)
 		if fv != nil {
-			*fv = append(*fv, v)
+			*fv = append(*fv, f, v)
 		}
 	}
 	return off
@@ -473,29 +578,57 @@ func (s *Stream) nodeAt(id StreamID) int {
 // only during the call; fn may not change the stream.
 func (s *Stream) Ascend(start, end StreamID, fn func(id StreamID, fv [][]byte) bool) {
 	var fv [][]byte
+	var scratch []byte
 	var e sentry
 	for i := s.nodeAt(start); i < len(s.nodes); i++ {
 		n := s.nodes[i]
 		if end.Less(n.master) {
 			return
 		}
-		for off := 0; off < len(n.data); {
-			fv = fv[:0]
-			off = n.next(off, &e, &fv)
+		off, prev := 0, StreamID{}
+		if h := &s.hint; h.n == n && h.before.Less(start) {
+			off, prev = h.off, h.before
+		}
+		for off < len(n.data) {
+			fv, scratch = fv[:0], scratch[:0]
+			next := n.next(off, &e, &fv, &scratch)
 			if e.deleted || e.id.Less(start) {
+				off, prev = next, e.id
 				continue
 			}
 			if end.Less(e.id) || !fn(e.id, fv) {
+				if off > 0 {
+					s.hint.n, s.hint.off, s.hint.before = n, off, prev
+				}
 				return
 			}
+			off, prev = next, e.id
 		}
 	}
+}
+
+// LastEntryID returns the id of the last entry, or 0-0 for none.
+func (s *Stream) LastEntryID() StreamID {
+	if len(s.nodes) == 0 {
+		return StreamID{}
+	}
+	n := s.nodes[len(s.nodes)-1]
+	if n.data[n.lastOff]&seDeleted == 0 {
+		return n.last
+	}
+	var last StreamID
+	s.Descend(MaxStreamID, StreamID{}, func(id StreamID, _ [][]byte) bool {
+		last = id
+		return false
+	})
+	return last
 }
 
 // Descend calls fn with the entries from end down to start inclusive,
 // until fn returns false, as Ascend.
 func (s *Stream) Descend(end, start StreamID, fn func(id StreamID, fv [][]byte) bool) {
 	var fv [][]byte
+	var scratch []byte
 	var e sentry
 	var offs []int
 	i := s.nodeAt(end)
@@ -510,11 +643,11 @@ func (s *Stream) Descend(end, start StreamID, fn func(id StreamID, fv [][]byte) 
 		offs = offs[:0]
 		for off := 0; off < len(n.data); {
 			offs = append(offs, off)
-			off = n.next(off, &e, nil)
+			off = n.next(off, &e, nil, nil)
 		}
 		for j := len(offs) - 1; j >= 0; j-- {
-			fv = fv[:0]
-			n.next(offs[j], &e, &fv)
+			fv, scratch = fv[:0], scratch[:0]
+			n.next(offs[j], &e, &fv, &scratch)
 			if e.deleted || end.Less(e.id) {
 				continue
 			}
@@ -558,7 +691,7 @@ func (s *Stream) delete(id StreamID) bool {
 	n := s.nodes[i]
 	var e sentry
 	for off := 0; off < len(n.data); {
-		off = n.next(off, &e, nil)
+		off = n.next(off, &e, nil, nil)
 		if e.id == id {
 			if e.deleted {
 				return false
@@ -580,6 +713,9 @@ func (s *Stream) delete(id StreamID) bool {
 
 func (s *Stream) dropNode(i int) {
 	n := s.nodes[i]
+	if s.hint.n == n {
+		s.hint.n = nil
+	}
 	s.bytes -= cap(n.data) + cap(n.fields)
 	s.nodes = slices.Delete(s.nodes, i, i+1)
 }
@@ -615,7 +751,7 @@ func (s *Stream) Trim(maxLen int64, minID *StreamID, approx bool, limit int64) i
 		}
 		var e sentry
 		for off := 0; off < len(n.data); {
-			off = n.next(off, &e, nil)
+			off = n.next(off, &e, nil, nil)
 			if e.deleted {
 				continue
 			}
@@ -1018,6 +1154,10 @@ func (s *Stream) applyNode(d *binread.Reader) bool {
 	if !n.valid(int(count), int(live)) {
 		return false
 	}
+	var e sentry
+	for off := 0; off < len(n.data); off = n.next(off, &e, nil, nil) {
+		n.lastOff = off
+	}
 	n.count, n.live = int(count), int(live)
 	s.nodes = append(s.nodes, n)
 	s.length += n.live
@@ -1050,16 +1190,19 @@ func (n *snode) valid(count, live int) bool {
 		if seen == 0 && id != n.master || seen > 0 && !prev.Less(id) {
 			return false
 		}
-		cnt := nf
-		if flags&seSameFields == 0 {
-			cnt = d.Uvarint()
+		if flags&seSameFields != 0 {
+			for range nf {
+				readSvalChecked(&d)
+			}
+		} else {
+			cnt := d.Uvarint()
 			if cnt == 0 || cnt > uint64(len(d.B)) {
 				return false
 			}
-			cnt *= 2
-		}
-		for range cnt {
-			d.Bytes()
+			for range cnt {
+				d.Bytes()
+				readSvalChecked(&d)
+			}
 		}
 		prev = id
 		seen++
@@ -1068,4 +1211,18 @@ func (n *snode) valid(count, live int) bool {
 		}
 	}
 	return !d.Bad && seen == count && alive == live && prev == n.last
+}
+
+// readSvalChecked skips a value written by appendSval, marking d bad when
+// it does not fit.
+func readSvalChecked(d *binread.Reader) {
+	h := d.Uvarint()
+	if h&1 == 0 && !d.Bad {
+		n := h >> 1
+		if n > uint64(len(d.B)) {
+			d.Bad = true
+			return
+		}
+		d.B = d.B[n:]
+	}
 }

@@ -120,7 +120,7 @@ func (s *session) handle(args [][]byte) {
 		s.runConn(spec, p.Out(), args)
 		return
 	}
-	if spec.Block != nil {
+	if spec.Block != nil && spec.Block.Asks(args) {
 		s.block(spec, args)
 		return
 	}
