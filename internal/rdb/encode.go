@@ -6,7 +6,8 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/data-cluster/data-cluster/internal/object")
+	"github.com/data-cluster/data-cluster/internal/object"
+)
 
 // Encode appends the DUMP payload of v to dst: its type, the value, Version
 // and the CRC, as Redis 7.0 writes them (see the package documentation).
