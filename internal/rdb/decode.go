@@ -380,17 +380,16 @@ func decodeList(s source, t byte) (storage.Object, error) {
 func decodeSet(s source, t byte) (storage.Object, error) {
 	if t == TypeSet {
 		n, err := readCount(s, 1)
-		if err != nil || n == 0 {
-			return object.NewSet(), err
+		if err != nil {
+			return nil, err
 		}
-		var set *object.Set
+		// Built member by member from an intset, as recovery from the
+		// log rebuilds it, so that its order survives a restart.
+		set := object.NewSet()
 		for range n {
 			m, err := readString(s)
 			if err != nil {
 				return nil, err
-			}
-			if set == nil {
-				set = object.NewSetFor(m, hint(s, n))
 			}
 			if !set.Add(m) {
 				return nil, errDuplicate
