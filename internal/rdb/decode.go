@@ -281,7 +281,7 @@ func entryScore(e entry) (float64, error) {
 }
 
 // hint caps a count read from input before it sizes an allocation.
-func hint(s source, n int) int { return min(n, s.left()) }
+func hint(s source, n int) int { return min(n, s.left(), 1<<16) }
 
 // decodeValue decodes a value of type t from s.
 func decodeValue(s source, t byte) (Value, error) {

@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 PORT=${PORT:-7393}
 DIR=$(mktemp -d)
+if redis-cli -p "$PORT" ping >/dev/null 2>&1; then
+	echo "record.sh: port $PORT is in use; choose another with PORT=N" >&2
+	exit 1
+fi
 trap 'redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
 redis-server --port "$PORT" --save '' --appendonly no --daemonize yes --dir "$DIR" \
 	--enable-debug-command yes >/dev/null
@@ -45,4 +49,22 @@ for k in $(redis-cli -p "$PORT" --raw keys '*'); do
 	redis-cli -p "$PORT" --raw dump "$k" | head -c -1 | xxd -p | tr -d '\n' >"redis-7.0/${k//:/-}.hex"
 	echo >>"redis-7.0/${k//:/-}.hex"
 done
-redis-cli -p "$PORT" --raw info server | grep -E '^redis_version' >redis-7.0/VERSION
+redis-cli -p "$PORT" --raw info server | grep -E '^redis_version' | tr -d '\r' >redis-7.0/VERSION
+
+# An RDB file as redis-cli --rdb takes it: LFU counters, a function
+# library, a key with an expiry, keys in databases 0 and 2.
+r flushall
+r config set maxmemory-policy allkeys-lfu
+r function load "#!lua name=lib
+redis.register_function('f', function() return 1 end)"
+r set str hello
+r set int 42
+r set ttl value pxat 4102444800000
+r hset hash f v n 1
+r sadd set a b c
+r sadd intset 1 2 3
+r zadd zset 1 a 2 b
+r rpush list a b c
+lua "for i=1,300 do redis.call('sadd', KEYS[1], 'member:'..i) end" bigset
+r -n 2 set other db2
+redis-cli -p "$PORT" --rdb redis-7.0/dump.rdb >/dev/null
