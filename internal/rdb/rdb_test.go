@@ -302,7 +302,6 @@ func payload(t byte, parts ...[]byte) []byte {
 func str(s string) []byte    { return appendString(nil, []byte(s)) }
 func length(n int) []byte    { return appendLength(nil, uint64(n)) }
 func raw(b []byte) []byte    { return append(appendLength(nil, uint64(len(b))), b...) }
-func f64(f float64) []byte   { return binary.LittleEndian.AppendUint64(nil, math.Float64bits(f)) }
 func text(s string) []byte   { return append([]byte{byte(len(s))}, s...) }
 func cat(p ...[]byte) []byte { return bytes.Join(p, nil) }
 
