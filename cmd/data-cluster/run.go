@@ -53,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "bench" {
 		return runBench(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "import" {
+		return runImport(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "repair" {
 		return runRepair(args[1:], stdout, stderr)
 	}
@@ -190,6 +193,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: data-cluster [flags]\n")
 		fmt.Fprintf(stderr, "       data-cluster bench [flags]   load generator (see data-cluster bench --help)\n")
+		fmt.Fprintf(stderr, "       data-cluster import --rdb FILE [flags]   restore the keys of a Redis RDB file (see data-cluster import -h)\n")
 		fmt.Fprintf(stderr, "       data-cluster repair --data-dir DIR   truncate damaged data at its first bad record\n")
 		fmt.Fprintf(stderr, "       data-cluster cluster COMMAND [flags]   administer a running cluster (see data-cluster cluster -h)\n\n")
 		fmt.Fprintf(stderr, "Every flag can also be set by the environment variable %s<NAME>,\n", envPrefix)
