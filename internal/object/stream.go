@@ -103,12 +103,17 @@ const (
 const (
 	seDeleted    = 1
 	seSameFields = 2
+	seIDNext     = 4 // the id is the previous one's milliseconds and sequence + 1
+	seSeqZero    = 8 // the sequence is 0; only the milliseconds' delta follows
 )
 
-// snode is a node of entries. An entry is its flags byte, its id as the
-// difference of its milliseconds from the master's and its sequence
-// number (varints), then its values (with seSameFields) or its number of
-// fields and its field and value pairs, each a varint length and bytes.
+// snode is a node of entries. An entry is its flags byte, its id (nothing
+// when it follows the previous entry's, with seIDNext; else the
+// difference of its milliseconds from the previous entry's, and its
+// sequence number unless seSeqZero, as varints; the first entry's previous
+// is the master's milliseconds and sequence 0), then its values (with
+// seSameFields) or its number of fields and its field and value pairs:
+// fields as a varint length and bytes, values as appendSval writes them.
 type snode struct {
 	master StreamID // the first entry's id
 	last   StreamID // the last entry's id, deleted or not
@@ -400,9 +405,21 @@ func (s *Stream) add(id StreamID, fv [][]byte) {
 	if same {
 		flags = seSameFields
 	}
-	n.data = append(n.data, flags)
-	n.data = binary.AppendUvarint(n.data, id.Ms-n.master.Ms)
-	n.data = binary.AppendUvarint(n.data, id.Seq)
+	prev := n.origin()
+	if n.count > 0 {
+		prev = n.last
+	}
+	switch {
+	case id.Ms == prev.Ms && id.Seq == prev.Seq+1:
+		n.data = append(n.data, flags|seIDNext)
+	case id.Seq == 0:
+		n.data = append(n.data, flags|seSeqZero)
+		n.data = binary.AppendUvarint(n.data, id.Ms-prev.Ms)
+	default:
+		n.data = append(n.data, flags)
+		n.data = binary.AppendUvarint(n.data, id.Ms-prev.Ms)
+		n.data = binary.AppendUvarint(n.data, id.Seq)
+	}
 	if same {
 		for i := 1; i < len(fv); i += 2 {
 			n.data = appendSval(n.data, fv[i])
@@ -513,7 +530,11 @@ func readSval(b []byte, off int, scratch *[]byte) ([]byte, int) {
 	return (*scratch)[start:len(*scratch):len(*scratch)], off
 }
 
-// next decodes the entry at off, appending its pairs to fv (when fv is not
+// origin is the id the first entry of the node is written relative to.
+func (n *snode) origin() StreamID { return StreamID{Ms: n.master.Ms} }
+
+// next decodes the entry at off, whose previous entry's id is e.id (the
+// node's origin for the first), appending its pairs to fv (when fv is not
 // nil; integer values are written to *scratch, which fv's slices then
 // share), and returns the offset after it.
 func (n *snode) next(off int, e *sentry, fv *[][]byte, scratch *[]byte) int {
@@ -522,11 +543,23 @@ func (n *snode) next(off int, e *sentry, fv *[][]byte, scratch *[]byte) int {
 	flags := b[off]
 	e.deleted = flags&seDeleted != 0
 	off++
-	ms, w := binary.Uvarint(b[off:])
-	off += w
-	seq, w := binary.Uvarint(b[off:])
-	off += w
-	e.id = StreamID{n.master.Ms + ms, seq}
+	var w int
+	switch prev := e.id; {
+	case flags&seIDNext != 0:
+		e.id = StreamID{prev.Ms, prev.Seq + 1}
+	case flags&seSeqZero != 0:
+		var ms uint64
+		ms, w = binary.Uvarint(b[off:])
+		off += w
+		e.id = StreamID{prev.Ms + ms, 0}
+	default:
+		var ms, seq uint64
+		ms, w = binary.Uvarint(b[off:])
+		off += w
+		seq, w = binary.Uvarint(b[off:])
+		off += w
+		e.id = StreamID{prev.Ms + ms, seq}
+	}
 	var sc *[]byte
 	var cnt uint64
 	if flags&seSameFields != 0 {
@@ -585,12 +618,13 @@ func (s *Stream) Ascend(start, end StreamID, fn func(id StreamID, fv [][]byte) b
 		if end.Less(n.master) {
 			return
 		}
-		off, prev := 0, StreamID{}
+		off, prev := 0, n.origin()
 		if h := &s.hint; h.n == n && h.before.Less(start) {
 			off, prev = h.off, h.before
 		}
 		for off < len(n.data) {
 			fv, scratch = fv[:0], scratch[:0]
+			e.id = prev
 			next := n.next(off, &e, &fv, &scratch)
 			if e.deleted || e.id.Less(start) {
 				off, prev = next, e.id
@@ -631,6 +665,7 @@ func (s *Stream) Descend(end, start StreamID, fn func(id StreamID, fv [][]byte) 
 	var scratch []byte
 	var e sentry
 	var offs []int
+	var prevs []StreamID
 	i := s.nodeAt(end)
 	if i == len(s.nodes) {
 		i--
@@ -640,13 +675,15 @@ func (s *Stream) Descend(end, start StreamID, fn func(id StreamID, fv [][]byte) 
 		if n.last.Less(start) {
 			return
 		}
-		offs = offs[:0]
+		offs, prevs = offs[:0], prevs[:0]
+		e.id = n.origin()
 		for off := 0; off < len(n.data); {
-			offs = append(offs, off)
+			offs, prevs = append(offs, off), append(prevs, e.id)
 			off = n.next(off, &e, nil, nil)
 		}
 		for j := len(offs) - 1; j >= 0; j-- {
 			fv, scratch = fv[:0], scratch[:0]
+			e.id = prevs[j]
 			n.next(offs[j], &e, &fv, &scratch)
 			if e.deleted || end.Less(e.id) {
 				continue
@@ -689,7 +726,7 @@ func (s *Stream) delete(id StreamID) bool {
 		return false
 	}
 	n := s.nodes[i]
-	var e sentry
+	e := sentry{id: n.origin()}
 	for off := 0; off < len(n.data); {
 		off = n.next(off, &e, nil, nil)
 		if e.id == id {
@@ -749,7 +786,7 @@ func (s *Stream) Trim(maxLen int64, minID *StreamID, approx bool, limit int64) i
 		if approx {
 			break
 		}
-		var e sentry
+		e := sentry{id: n.origin()}
 		for off := 0; off < len(n.data); {
 			off = n.next(off, &e, nil, nil)
 			if e.deleted {
@@ -1154,7 +1191,7 @@ func (s *Stream) applyNode(d *binread.Reader) bool {
 	if !n.valid(int(count), int(live)) {
 		return false
 	}
-	var e sentry
+	e := sentry{id: n.origin()}
 	for off := 0; off < len(n.data); off = n.next(off, &e, nil, nil) {
 		n.lastOff = off
 	}
@@ -1179,14 +1216,30 @@ func (n *snode) valid(count, live int) bool {
 		return false
 	}
 	d := binread.Reader{B: n.data}
-	prev, seen, alive := StreamID{}, 0, 0
+	prev, seen, alive := n.origin(), 0, 0
 	for len(d.B) > 0 && !d.Bad {
 		flags := d.U8()
-		ms, seq := d.Uvarint(), d.Uvarint()
-		if flags&^(seDeleted|seSameFields) != 0 || ms > math.MaxUint64-n.master.Ms {
+		if flags&^(seDeleted|seSameFields|seIDNext|seSeqZero) != 0 || flags&seIDNext != 0 && flags&seSeqZero != 0 {
 			return false
 		}
-		id := StreamID{n.master.Ms + ms, seq}
+		var id StreamID
+		switch {
+		case flags&seIDNext != 0:
+			if prev.Seq == math.MaxUint64 {
+				return false
+			}
+			id = StreamID{prev.Ms, prev.Seq + 1}
+		default:
+			ms := d.Uvarint()
+			seq := uint64(0)
+			if flags&seSeqZero == 0 {
+				seq = d.Uvarint()
+			}
+			if ms > math.MaxUint64-prev.Ms {
+				return false
+			}
+			id = StreamID{prev.Ms + ms, seq}
+		}
 		if seen == 0 && id != n.master || seen > 0 && !prev.Less(id) {
 			return false
 		}
