@@ -341,3 +341,140 @@ func TestPersistFlags(t *testing.T) {
 		t.Errorf("repair of an empty directory from the environment: exit %d, %q", code, stderr.String())
 	}
 }
+
+// TestKill9Streams adds entries to streams and reads and acknowledges them
+// through a consumer group from several clients, kills the server with
+// SIGKILL in the middle, and checks after a restart, and again after a
+// restart with another number of shards, that every acknowledged XADD is
+// there, every entry delivered and not acknowledged is pending for the
+// consumer it was delivered to, and no acknowledged XACK came back.
+func TestKill9Streams(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	p := startBinary(t, bin, "--data-dir", dir, "--shards", "3", "--fsync", "always", "--snapshot-log-size", "64kb")
+	ctx := context.Background()
+	const streams, workers = 4, 4
+	setup := redis.NewClient(&redis.Options{Addr: p.addr})
+	defer setup.Close()
+	for s := range streams {
+		if err := setup.XGroupCreateMkStream(ctx, fmt.Sprint("jobs", s), "g", "0").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type seen struct {
+		added     map[string]bool   // stream/id of acknowledged XADDs
+		delivered map[string]string // stream/id → consumer, not acknowledged
+		acked     map[string]bool   // stream/id acknowledged by XACK
+	}
+	results := make([]seen, workers)
+	var wg sync.WaitGroup
+	var progress sync.WaitGroup
+	progress.Add(workers)
+	for w := range workers {
+		wg.Go(func() {
+			rc := redis.NewClient(&redis.Options{Addr: p.addr, MaxRetries: -1, PoolSize: 1})
+			defer rc.Close()
+			a := seen{added: map[string]bool{}, delivered: map[string]string{}, acked: map[string]bool{}}
+			consumer := fmt.Sprint("c", w)
+			signalled := false
+			defer func() {
+				if !signalled {
+					progress.Done()
+				}
+				results[w] = a
+			}()
+			for i := 0; i < 100000; i++ {
+				if i == 150 {
+					progress.Done()
+					signalled = true
+				}
+				key := fmt.Sprint("jobs", (w+i)%streams)
+				id, err := rc.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []string{"w", fmt.Sprint(w), "i", fmt.Sprint(i)}}).Result()
+				if err != nil {
+					return
+				}
+				a.added[key+"/"+id] = true
+				got, err := rc.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: consumer, Streams: []string{key, ">"}, Count: 3, Block: -1}).Result()
+				if err != nil && err != redis.Nil {
+					return
+				}
+				for _, st := range got {
+					for j, m := range st.Messages {
+						a.delivered[key+"/"+m.ID] = consumer
+						if j%2 == 1 {
+							continue // left pending
+						}
+						n, err := rc.XAck(ctx, key, "g", m.ID).Result()
+						if err != nil {
+							delete(a.delivered, key+"/"+m.ID) // acknowledged or not
+							return
+						}
+						if n == 1 {
+							delete(a.delivered, key+"/"+m.ID)
+							a.acked[key+"/"+m.ID] = true
+						}
+					}
+				}
+			}
+		})
+	}
+	progress.Wait()
+	p.stop(t, syscall.SIGKILL)
+	wg.Wait()
+
+	check := func(p *proc) {
+		t.Helper()
+		rc := redis.NewClient(&redis.Options{Addr: p.addr})
+		defer rc.Close()
+		ids := map[string]bool{}
+		pending := map[string]string{}
+		for s := range streams {
+			key := fmt.Sprint("jobs", s)
+			msgs, err := rc.XRange(ctx, key, "-", "+").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				ids[key+"/"+m.ID] = true
+			}
+			ps, err := rc.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: key, Group: "g", Start: "-", End: "+", Count: 1 << 20}).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pe := range ps {
+				pending[key+"/"+pe.ID] = pe.Consumer
+			}
+		}
+		added, delivered, acked := 0, 0, 0
+		for _, a := range results {
+			for k := range a.added {
+				added++
+				if !ids[k] {
+					t.Errorf("acknowledged XADD %s is missing", k)
+				}
+			}
+			for k, c := range a.delivered {
+				delivered++
+				if pending[k] != c {
+					t.Errorf("%s was delivered to %s and not acknowledged: pending for %q", k, c, pending[k])
+				}
+			}
+			for k := range a.acked {
+				acked++
+				if c, ok := pending[k]; ok {
+					t.Errorf("%s was acknowledged, and is pending again for %s", k, c)
+				}
+			}
+		}
+		if added < workers*150 || delivered == 0 || acked == 0 {
+			t.Fatalf("%d XADDs, %d deliveries left pending, %d XACKs acknowledged before the kill: too few", added, delivered, acked)
+		}
+		t.Logf("%d XADDs, %d pending deliveries and %d XACKs acknowledged before the kill, all found", added, delivered, acked)
+	}
+	p = startBinary(t, bin, "--data-dir", dir, "--shards", "3", "--fsync", "always")
+	check(p)
+	p.stop(t, syscall.SIGTERM)
+	p = startBinary(t, bin, "--data-dir", dir, "--shards", "5")
+	check(p)
+	p.stop(t, syscall.SIGTERM)
+}

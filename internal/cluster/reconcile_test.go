@@ -14,6 +14,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 )
@@ -253,8 +254,14 @@ func (c *memCluster) do(id string, mode Mode, args ...string) (string, error) {
 	for j, a := range args {
 		cmd[j] = []byte(a)
 	}
+	key := cmd[1]
+	if spec := command.Redis.Lookup(cmd[0]); spec != nil {
+		if keys := spec.Keys(cmd, nil); len(keys) > 0 {
+			key = keys[0]
+		}
+	}
 	ch := make(chan result, 1)
-	n.Do(n.Table().GroupOfKey(cmd[1]), &Request{Cmds: [][][]byte{cmd}, Proto: 2, Mode: mode, Done: func(reply []byte, _ []int, err error) {
+	n.Do(n.Table().GroupOfKey(key), &Request{Cmds: [][][]byte{cmd}, Proto: 2, Mode: mode, Done: func(reply []byte, _ []int, err error) {
 		ch <- result{string(reply), err}
 	}})
 	r := <-ch

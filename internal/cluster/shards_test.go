@@ -123,6 +123,31 @@ func TestNodesSetShardsUnderLoad(t *testing.T) {
 			return err
 		})
 	}
+	// Streams with a consumer group and entries pending for a consumer:
+	// each moves whole with its slot.
+	pending := map[string]string{}
+	for i := range streamKeys {
+		k := fmt.Sprintf("stream:%d", i)
+		for j := range 3 {
+			again("adding to "+k, func() error {
+				_, err := c.do("n1", Write, "XADD", k, fmt.Sprintf("%d-1", j+1), "f", strconv.Itoa(j))
+				return err
+			})
+		}
+		again("a group on "+k, func() error { _, err := c.do("n1", Write, "XGROUP", "CREATE", k, "g", "0"); return err })
+		again("reading "+k, func() error {
+			_, err := c.do("n1", Write, "XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", k, ">")
+			return err
+		})
+		again("the pending entries of "+k, func() error {
+			r, err := c.do("n1", Read, "XPENDING", k, "g")
+			pending[k] = r
+			return err
+		})
+		if want := "*4\r\n:2\r\n$3\r\n1-1\r\n$3\r\n2-1\r\n*1\r\n*2\r\n$5\r\nalice\r\n$1\r\n2\r\n"; pending[k] != want {
+			t.Fatalf("seed %d: XPENDING %s: %q, want %q", seed, k, pending[k], want)
+		}
+	}
 	stop := make(chan struct{})
 	checkRegs := c.registers(stop, 3)
 	checkCtrs := c.counters(stop, 3, 40)
@@ -143,6 +168,17 @@ func TestNodesSetShardsUnderLoad(t *testing.T) {
 			})
 			if bulkValue(r) != strconv.Itoa(i) {
 				t.Fatalf("seed %d: fixed:%d after %d groups: %q", seed, i, shards, r)
+			}
+		}
+		for k, want := range pending {
+			var r string
+			again(fmt.Sprintf("XPENDING %s after %d groups", k, shards), func() error {
+				var err error
+				r, err = c.do(c.running()[len(k)%4], Read, "XPENDING", k, "g")
+				return err
+			})
+			if r != want {
+				t.Fatalf("seed %d: XPENDING %s after %d groups: %q, want %q", seed, k, shards, r, want)
 			}
 		}
 	}
@@ -171,13 +207,17 @@ func TestNodesSetShardsUnderLoad(t *testing.T) {
 			seen[string(k)] = g
 		}
 	}
-	if len(seen) < fixedKeys {
+	if len(seen) < fixedKeys+streamKeys {
 		t.Fatalf("seed %d: %d keys in all, want at least %d", seed, len(seen), fixedKeys)
 	}
 }
 
-// fixedKeys is how many keys TestNodesSetShardsUnderLoad writes first.
-const fixedKeys = 2000
+// fixedKeys is how many keys TestNodesSetShardsUnderLoad writes first,
+// and streamKeys how many streams.
+const (
+	fixedKeys  = 2000
+	streamKeys = 20
+)
 
 // Changing the number of groups back and forth while the network
 // isolates, partitions, drops and delays: once it heals every change ends,

@@ -159,6 +159,17 @@ func TestSnapshotCollections(t *testing.T) {
 	for i, l := range lists {
 		src.SetObject(fmt.Appendf(nil, "l%d", i), l, int64(200+i))
 	}
+	// A stream of several nodes, with a deleted entry, a group, a
+	// consumer and a pending entry.
+	st := object.NewStream()
+	for i := range 300 {
+		st.Add(object.StreamID{Ms: uint64(i + 1)}, [][]byte{[]byte("f"), fmt.Appendf(nil, "%d", i)})
+	}
+	st.Delete(object.StreamID{Ms: 7})
+	sg := st.SetGroup([]byte("g"), object.StreamID{Ms: 5}, 5)
+	sc, _ := st.SeeConsumer(sg, []byte("c"), 99)
+	st.SetNack(sg, sc, object.StreamID{Ms: 3}, 42, 2)
+	src.SetObject([]byte("x"), st, 77)
 	src.Set([]byte("str"), []byte("v"), storage.NoExpiry)
 	g := &Group{db: keyspace.New(newEngine())}
 	if err := g.restore(encodeKeyspace(src.Engine().(engine).Freeze(), nil)); err != nil {
@@ -172,6 +183,11 @@ func TestSnapshotCollections(t *testing.T) {
 		if obj == nil {
 			return fmt.Sprintf("string %q @%d", v, at)
 		}
+		if st, ok := obj.(*object.Stream); ok {
+			var ops []byte
+			st.Parts(0, func(p []byte) { ops = append(ops, p...) })
+			return fmt.Sprintf("stream %d %x @%d", st.Len(), ops, at)
+		}
 		var elems []string
 		object.Elements(obj, func(e, v []byte) bool {
 			elems = append(elems, string(e)+"="+string(v))
@@ -179,7 +195,7 @@ func TestSnapshotCollections(t *testing.T) {
 		})
 		return fmt.Sprintf("%s %s %q @%d", obj.Kind(), object.Encoding(obj), elems, at)
 	}
-	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "z0", "z1", "z2", "z3", "l0", "l1", "l2", "str"} {
+	for _, k := range []string{"h0", "h1", "s0", "s1", "s2", "z0", "z1", "z2", "z3", "l0", "l1", "l2", "x", "str"} {
 		if got, want := describe(g.db.Engine(), k), describe(src.Engine(), k); got != want {
 			t.Errorf("%s: got %s, want %s", k, got, want)
 		}
