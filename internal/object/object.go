@@ -78,6 +78,10 @@ type Limits struct {
 	// ListCompressDepth is accepted and reported but changes nothing:
 	// chunks are never compressed.
 	ListCompressDepth int64 // list-compress-depth
+	// HLLSparseMaxBytes bounds a HyperLogLog string in the sparse
+	// encoding, header included; past it the string turns dense (see
+	// package hll).
+	HLLSparseMaxBytes int64 // hll-sparse-max-bytes
 }
 
 // DefaultLimits returns Redis 7's defaults.
@@ -91,6 +95,7 @@ func DefaultLimits() Limits {
 		ZSetMaxListpackEntries: 128,
 		ZSetMaxListpackValue:   64,
 		ListMaxListpackSize:    -2,
+		HLLSparseMaxBytes:      3000,
 	}
 }
 
