@@ -6,7 +6,7 @@ package command
 const RedisVersion = "7.2.0"
 
 // Redis is the command table of the Redis protocol.
-var Redis = newTable(connCommands, serverCommands, stringCommands, keyCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, listCommands, listBlockingCommands, memoryCommands)
+var Redis = newTable(connCommands, serverCommands, stringCommands, keyCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, listCommands, listBlockingCommands, memoryCommands, hllCommands)
 
 // connCommands act on the connection and are run by the server; they are
 // listed here so that COMMAND and arity checks see every command.
