@@ -184,10 +184,7 @@ func TestHLLSparseMaxBytes(t *testing.T) {
 // damaged HyperLogLogs: each must reply, never panic.
 func TestHLLNoPanic(t *testing.T) {
 	h := newHarness(t, 2)
-	var specs []*Spec
-	for _, s := range hllCommands {
-		specs = append(specs, s)
-	}
+	specs := append([]*Spec{}, hllCommands...)
 	specs = append(specs, Redis["set"], Redis["append"], Redis["setrange"])
 	words := []string{"k1", "k2", "k3", "a", "b", "0", "16", "17", "getreg", "decode", "todense", "encoding",
 		hllHdr + "\x7f\xfe", hllHdr + "\x7f", hllHdr + "\x7f\xff\x9f", hllHdr + "\x40\x00\xbf\x7f\xfc", hllHdr, "\xff", "\x40"}
