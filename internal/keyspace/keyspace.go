@@ -464,6 +464,10 @@ func (db *DB) RandomKey() (key []byte, ok bool) {
 // DB is used.
 func (db *DB) SetReplica(on bool) { db.replica = on }
 
+// Replica reports whether db is a replicated keyspace (SetReplica), whose
+// keys a read must leave as they are.
+func (db *DB) Replica() bool { return db.replica }
+
 // Expired appends to dst up to max keys that have expired by the time set by
 // SetNow, sampled as ActiveExpire samples, and returns dst. It changes
 // nothing.

@@ -82,6 +82,10 @@ type Limits struct {
 	// stream's entries; 0 means no bound.
 	StreamNodeMaxBytes   int64 // stream-node-max-bytes
 	StreamNodeMaxEntries int64 // stream-node-max-entries
+	// HLLSparseMaxBytes bounds a HyperLogLog string in the sparse
+	// encoding, header included; past it the string turns dense (see
+	// package hll).
+	HLLSparseMaxBytes int64 // hll-sparse-max-bytes
 }
 
 // DefaultLimits returns Redis 7's defaults.
@@ -97,6 +101,7 @@ func DefaultLimits() Limits {
 		ListMaxListpackSize:    -2,
 		StreamNodeMaxBytes:     defaultStreamNodeMaxBytes,
 		StreamNodeMaxEntries:   defaultStreamNodeMaxEntries,
+		HLLSparseMaxBytes:      3000,
 	}
 }
 

@@ -587,11 +587,13 @@ func (s *Server) configParams() [][2]string {
 
 // limitParam is a collection limit as a configuration parameter, with
 // the range Redis accepts for it: 0 to 2^63-1 unless min and max say
-// otherwise (they are Redis's int configs, 32 bits).
+// otherwise (they are Redis's int configs, 32 bits). A memory parameter
+// takes Redis's memory values (1kb, 5mb …) instead of plain integers.
 type limitParam struct {
 	name     string
 	field    func(*object.Limits) *int64
 	min, max int64
+	memory   bool
 }
 
 // limitParams are the collection limits CONFIG GET and CONFIG SET know,
@@ -611,8 +613,9 @@ var limitParams = []limitParam{
 	{name: "list-max-listpack-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
 	{name: "list-max-ziplist-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
 	{name: "list-compress-depth", field: func(l *object.Limits) *int64 { return &l.ListCompressDepth }, max: math.MaxInt32},
-	{name: "stream-node-max-bytes", field: func(l *object.Limits) *int64 { return &l.StreamNodeMaxBytes }},
+	{name: "stream-node-max-bytes", field: func(l *object.Limits) *int64 { return &l.StreamNodeMaxBytes }, memory: true},
 	{name: "stream-node-max-entries", field: func(l *object.Limits) *int64 { return &l.StreamNodeMaxEntries }},
+	{name: "hll-sparse-max-bytes", field: func(l *object.Limits) *int64 { return &l.HLLSparseMaxBytes }, memory: true},
 }
 
 func listMaxListpackSize(l *object.Limits) *int64 { return &l.ListMaxListpackSize }
@@ -628,15 +631,25 @@ func setLimits(pairs [][]byte) (errText string, known bool) {
 		if j < 0 {
 			return "", false
 		}
-		n, err := strconv.ParseInt(string(pairs[i+1]), 10, 64)
-		if err != nil {
-			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer", true
+		var n int64
+		var big bool // above 2^63-1, which only a memory value can be
+		if limitParams[j].memory {
+			u, ok := parseMemory(pairs[i+1])
+			if !ok {
+				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be a memory value", true
+			}
+			n, big = int64(u), u > math.MaxInt64
+		} else {
+			var err error
+			if n, err = strconv.ParseInt(string(pairs[i+1]), 10, 64); err != nil {
+				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer", true
+			}
 		}
 		lo, hi := limitParams[j].min, limitParams[j].max
 		if hi == 0 {
 			lo, hi = 0, math.MaxInt64
 		}
-		if n < lo || n > hi {
+		if big || n < lo || n > hi {
 			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be between " +
 				strconv.FormatInt(lo, 10) + " and " + strconv.FormatInt(hi, 10) + " inclusive", true
 		}
@@ -644,6 +657,52 @@ func setLimits(pairs [][]byte) (errText string, known bool) {
 	}
 	object.SetLimits(lim)
 	return "", true
+}
+
+// parseMemory parses a memory value as Redis's memtoull does: digits
+// followed by nothing, b, k, kb, m, mb, g or gb in any letter case (k is
+// 1000, kb 1024, and so on); no sign, no blanks, and nothing at all means
+// 0. A number beyond 64 bits saturates, as strtoull does.
+func parseMemory(b []byte) (uint64, bool) {
+	digits := 0
+	for digits < len(b) && '0' <= b[digits] && b[digits] <= '9' {
+		digits++
+	}
+	var mul uint64
+	switch strings.ToLower(string(b[digits:])) {
+	case "", "b":
+		mul = 1
+	case "k":
+		mul = 1000
+	case "kb":
+		mul = 1024
+	case "m":
+		mul = 1000 * 1000
+	case "mb":
+		mul = 1024 * 1024
+	case "g":
+		mul = 1000 * 1000 * 1000
+	case "gb":
+		mul = 1024 * 1024 * 1024
+	default:
+		return 0, false
+	}
+	if digits >= 128 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b[:digits] {
+		d := uint64(c - '0')
+		if v > (math.MaxUint64-d)/10 {
+			v = math.MaxUint64
+			break
+		}
+		v = v*10 + d
+	}
+	if v > math.MaxUint64/mul {
+		return 0, false
+	}
+	return v * mul, true
 }
 
 // config implements CONFIG GET, CONFIG SET (for nothing that can change at

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# HyperLogLog commands, data-cluster side by side with redis-server on this
+# machine in one run.
+#
+# `redis-benchmark -P 16 -c 50 -r RANGE -n REQUESTS PFADD myhll
+# element:__rand_int__` against each server, alternating servers round by
+# round, each round on an empty keyspace: one key, so one shard does all
+# the work; the string starts sparse and turns dense after about 2000
+# elements, as in Redis. Then, on the HyperLogLog that run left,
+# `PFCOUNT myhll` the same way (its cached cardinality answers all but the
+# first). Medians with min–max, and the ratio data-cluster/redis. Both
+# servers' PFCOUNT and the SHA-256 of the string are printed at the end:
+# they must be equal.
+#
+# Usage: bench/hll.sh [rounds]     (default 3 rounds per server)
+# Environment: REQUESTS (per run, default 1000000), CLIENTS (50), PIPELINE
+#   (16), RANGE (100000, redis-benchmark -r), DC_FLAGS (extra data-cluster
+#   flags).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${1:-3}
+REQUESTS=${REQUESTS:-1000000}
+CLIENTS=${CLIENTS:-50}
+PIPELINE=${PIPELINE:-16}
+RANGE=${RANGE:-100000}
+# 50 clients × 16 pipelined commands are 800 in flight for one key and so
+# one shard: give its queue room for them, or part of every run would be
+# answered BUSY.
+DC_FLAGS=${DC_FLAGS:-"--router-queue 8192 --shard-queue 8192"}
+
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+
+echo "building data-cluster…" >&2
+go build -o "$work/data-cluster" ./cmd/data-cluster
+
+# start kind: starts a server of kind redis or data-cluster on a free port,
+# sets port, and waits until it answers.
+start() {
+	port=$(free_port)
+	if [ "$1" = redis ]; then
+		redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis-$port.log" >/dev/null &
+	else
+		# shellcheck disable=SC2086
+		"$work/data-cluster" --addr "127.0.0.1:$port" $DC_FLAGS >/dev/null 2>>"$work/dc.log" &
+	fi
+	pids+=("$!")
+	wait_port "$port"
+}
+
+start redis
+RP=$port
+start data-cluster
+DP=$port
+
+results="$work/results.csv" # server,test,rps,p50,p99
+: >"$results"
+bench() { # server port test command…
+	local server=$1 port=$2 test=$3
+	shift 3
+	redis-benchmark -p "$port" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv "$@" 2>/dev/null |
+		awk -F'","' -v s="$server" -v t="$test" 'NR > 1 { gsub(/"/, ""); split($0, f, ","); print s "," t "," f[2] "," f[5] "," f[7] }' >>"$results"
+}
+run() { # server port
+	redis-cli -p "$2" flushall >/dev/null
+	bench "$1" "$2" PFADD pfadd myhll element:__rand_int__
+	bench "$1" "$2" PFCOUNT pfcount myhll
+}
+for round in $(seq 1 "$ROUNDS"); do
+	echo "round $round: PFADD, PFCOUNT -P $PIPELINE" >&2
+	run redis "$RP"
+	run data-cluster "$DP"
+done
+
+# The same elements must give the same string and count on both servers.
+for port in "$RP" "$DP"; do
+	redis-cli -p "$port" flushall >/dev/null
+	for i in $(seq 1 5000); do echo "PFADD same e$i"; done | redis-cli -p "$port" >/dev/null
+done
+r_count=$(redis-cli -p "$RP" pfcount same)
+d_count=$(redis-cli -p "$DP" pfcount same)
+r_sum=$(redis-cli -p "$RP" --raw get same | head -c -1 | sha256sum | cut -c1-16)
+d_sum=$(redis-cli -p "$DP" --raw get same | head -c -1 | sha256sum | cut -c1-16)
+
+echo
+echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes')"
+echo "redis-benchmark -P $PIPELINE -c $CLIENTS -r $RANGE -n $REQUESTS PFADD myhll element:__rand_int__, then PFCOUNT myhll; $ROUNDS rounds alternating, each on an empty keyspace; data-cluster flags: $DC_FLAGS"
+echo
+sort -t, -k2,2 "$results" | awk -F, '
+function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+{ k = $2; keys[k] = 1; n = ++cnt[$1, k]; rps[$1, k, n] = $3; p50[$1, k, n] = $4; p99[$1, k, n] = $5 }
+END {
+	printf "%-8s | %-28s | %-28s | %6s | %-17s | %-17s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc", "p99 ms redis/dc"
+	printf "%s\n", "---------+------------------------------+------------------------------+--------+-------------------+------------------"
+	split("PFADD PFCOUNT", order, " ")
+	for (o = 1; o <= 2; o++) {
+		k = order[o]; if (!(k in keys)) continue
+		for (s = 1; s <= 2; s++) {
+			srv = (s == 1) ? "redis" : "data-cluster"; n = cnt[srv, k]
+			lo = 1e18; hi = 0
+			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j] }
+			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n)
+		}
+		printf "%-8s | %9.0f (%7.0f-%7.0f) | %9.0f (%7.0f-%7.0f) | %5.2fx | %7.3f / %7.3f | %7.3f / %7.3f\n", k, med[1], mn[1], mx[1], med[2], mn[2], mx[2], med[2] / med[1], m50[1], m50[2], m99[1], m99[2]
+	}
+}'
+echo
+echo "PFADD same e1..e5000: PFCOUNT redis $r_count, data-cluster $d_count; SHA-256 of the string: redis $r_sum, data-cluster $d_sum"
