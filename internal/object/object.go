@@ -35,6 +35,11 @@
 // would be one and quicklist past that, following Redis 7.2's rules for
 // the change both ways.
 //
+// A stream keeps its entries in nodes of up to stream-node-max-entries
+// entries and stream-node-max-bytes bytes, as Redis's listpacks under its
+// radix tree, with its consumer groups beside them; stream.go describes
+// it.
+//
 // Element order is thus a function of the operations applied alone: the
 // same operations in the same order give the same order on every replica,
 // which keeps commands that pick elements at random deterministic for a
