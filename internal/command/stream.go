@@ -1016,7 +1016,7 @@ func xclaimCommand(c *Ctx, args [][]byte) {
 	n := 0
 	for _, id := range ids {
 		p := g.Nack(id)
-		fv, exists := s.Get(id)
+		_, exists := s.Get(id)
 		if !exists {
 			if p != nil {
 				s.Ack(g, id)
@@ -1050,7 +1050,7 @@ func xclaimCommand(c *Ctx, args [][]byte) {
 		if justID {
 			appendStreamID(c, id)
 		} else {
-			fv, _ = s.Get(id)
+			fv, _ := s.Get(id)
 			appendStreamEntry(c, id, fv)
 		}
 		n++
