@@ -316,12 +316,14 @@ func (n *Node) clusterNodes() string {
 	return b.String()
 }
 
-// info is INFO on a cluster node: the server, the cluster's state, each
-// local replica's Raft state, the traffic to each peer, and the keys of the
-// local replicas.
-func (n *Node) info() string {
+// info is INFO on a cluster node: the server, its clients (the section
+// clients gives, Server.clientsInfo), the cluster's state, each local
+// replica's Raft state, the traffic to each peer, and the keys of the local
+// replicas.
+func (n *Node) info(clients string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:cluster\r\nnode_id:%s\r\n", command.RedisVersion, n.cfg.NodeID)
+	b.WriteString(clients)
 	state := "fail"
 	if n.State() {
 		state = "ok"

@@ -90,7 +90,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		w.AppendBulkString(strconv.FormatInt(now.Unix(), 10))
 		w.AppendBulkString(strconv.Itoa(now.Nanosecond() / 1000))
 	case "info":
-		w.AppendBulkString(c.s.node.info())
+		w.AppendBulkString(c.s.node.info(c.s.clientsInfo()))
 	case "multi":
 		if c.inMulti {
 			w.AppendError("ERR MULTI calls can not be nested")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -40,6 +41,15 @@ type Server struct {
 	wg      sync.WaitGroup
 	nextID  int64
 	blocked atomic.Int64 // clients parked in a blocking command (block.go)
+}
+
+// clientsInfo is INFO's clients section: the clients connected and those
+// parked in a blocking command, as Redis names them.
+func (s *Server) clientsInfo() string {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	return fmt.Sprintf("\r\n# Clients\r\nconnected_clients:%d\r\nblocked_clients:%d\r\n", n, s.blocked.Load())
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

@@ -32,6 +32,12 @@ func TestServerStreamBlocking(t *testing.T) {
 	waitBlocked(t, srvA, 2)
 	c2.send("XREADGROUP", "GROUP", "g", "bob", "BLOCK", "0", "STREAMS", "{s}x", ">")
 	waitBlocked(t, srvB, 2)
+	// INFO counts them, as Redis's clients section does.
+	info := redis.NewClient(&redis.Options{Addr: addrA, Protocol: 2})
+	defer info.Close()
+	if s, err := info.Info(ctx, "clients").Result(); err != nil || !strings.Contains(s, "blocked_clients:2\r\n") || !strings.Contains(s, "connected_clients:3\r\n") {
+		t.Fatalf("INFO clients on node A: %q %v", s, err)
+	}
 
 	if err := pusher.XAdd(ctx, &redis.XAddArgs{Stream: "{s}x", ID: "2-1", Values: []string{"f", "new"}}).Err(); err != nil {
 		t.Fatal(err)
