@@ -3,8 +3,9 @@
 # tag robustness). Builds the static binary, puts three nodes in network
 # namespaces of the test's own, and for fixed seeds kills, pauses and
 # partitions them, slows their fsyncs and makes them fail (a binary built
-# with -tags faults) under register, counter and transfer workloads, then
-# checks every history (porcupine, counter bounds, bank totals). Needs root
+# with -tags faults) under register, counter, transfer and queue
+# workloads, then checks every history (porcupine, counter bounds, bank
+# totals, queue deliveries). Needs root
 # and iproute2 (installed here if `ip` is missing); the test removes its
 # namespaces, links and processes itself. Each run's output directory is
 # printed and kept under $TMPDIR.

@@ -113,6 +113,28 @@ func strictID(c *Ctx, b []byte) (object.StreamID, bool) {
 	return id, ok
 }
 
+// strictIDs parses ids with strictID, replying with the error at the
+// first that does not parse.
+func strictIDs(c *Ctx, args [][]byte) ([]object.StreamID, bool) {
+	ids := make([]object.StreamID, 0, len(args))
+	for _, a := range args {
+		id, ok := strictID(c, a)
+		if !ok {
+			return nil, false
+		}
+		ids = append(ids, id)
+	}
+	return ids, true
+}
+
+// groupOf returns s's group name, or nil when there is none or no s.
+func groupOf(s *object.Stream, name []byte) *object.StreamGroup {
+	if s == nil {
+		return nil
+	}
+	return s.Group(name)
+}
+
 // intervalID parses a range bound of XRANGE, XPENDING and XAUTOCLAIM:
 // an id, "-", "+", or "(" and an id for an exclusive bound, which it moves
 // to the next (start) or previous (end) id.
@@ -467,13 +489,9 @@ func xdelCommand(c *Ctx, args [][]byte) {
 		c.W.AppendInt(0)
 		return
 	}
-	ids := make([]object.StreamID, 0, len(args)-2)
-	for _, a := range args[2:] {
-		id, ok := strictID(c, a)
-		if !ok {
-			return
-		}
-		ids = append(ids, id)
+	ids, ok := strictIDs(c, args[2:])
+	if !ok {
+		return
 	}
 	before := s.MemoryUsage()
 	n := 0
@@ -780,21 +798,14 @@ func xackCommand(c *Ctx, args [][]byte) {
 	if wrong {
 		return
 	}
-	var g *object.StreamGroup
-	if s != nil {
-		g = s.Group(args[2])
-	}
+	g := groupOf(s, args[2])
 	if g == nil {
 		c.W.AppendInt(0)
 		return
 	}
-	ids := make([]object.StreamID, 0, len(args)-3)
-	for _, a := range args[3:] {
-		id, ok := strictID(c, a)
-		if !ok {
-			return
-		}
-		ids = append(ids, id)
+	ids, ok := strictIDs(c, args[3:])
+	if !ok {
+		return
 	}
 	before := s.MemoryUsage()
 	n := 0
@@ -852,10 +863,7 @@ func xpendingCommand(c *Ctx, args [][]byte) {
 	if wrong {
 		return
 	}
-	var g *object.StreamGroup
-	if s != nil {
-		g = s.Group(gname)
-	}
+	g := groupOf(s, gname)
 	if g == nil {
 		c.W.AppendError(xErrNoGroup(key, gname, ""))
 		return
@@ -934,10 +942,7 @@ func xclaimCommand(c *Ctx, args [][]byte) {
 	if wrong {
 		return
 	}
-	var g *object.StreamGroup
-	if s != nil {
-		g = s.Group(gname)
-	}
+	g := groupOf(s, gname)
 	if g == nil {
 		c.W.AppendError(xErrNoGroup(key, gname, ""))
 		return
@@ -1096,10 +1101,7 @@ func xautoclaimCommand(c *Ctx, args [][]byte) {
 	if wrong {
 		return
 	}
-	var g *object.StreamGroup
-	if s != nil {
-		g = s.Group(gname)
-	}
+	g := groupOf(s, gname)
 	if g == nil {
 		c.W.AppendError(xErrNoGroup(key, gname, ""))
 		return

@@ -90,6 +90,7 @@ func (r *runner) check(rep *Report, final map[string]string) {
 			NotRun: w.ctrN.failed.Load(), Checked: len(ctrOps), Keys: len(counterModel.Partition(ctrOps))},
 		{Name: "transfer", Writes: bank.n.ok.Load(), Reads: bank.n.reads.Load(), Unknown: bank.n.unknown.Load(),
 			NotRun: bank.n.failed.Load(), Checked: int(bank.checked.Load()), Keys: len(bank.tags) * bankAccounts},
+		w.queue.stats(),
 	}
 	var probs []string
 	sum, p := checkLinear("register", registerModel, regOps, r.cfg.CheckTimeout, rep.OutDir)
@@ -121,6 +122,10 @@ func (r *runner) check(rep *Report, final map[string]string) {
 	for _, b := range bad {
 		probs = append(probs, "transfer: "+b)
 	}
+	qb := w.queue.check()
+	rep.Checks = append(rep.Checks, fmt.Sprintf("queue: %d pushes, %d deliveries by BLPOP: each element delivered at most once, only if pushed, every acknowledged push delivered or left (but for pops whose reply was lost), producers' order kept: %d violation(s)",
+		w.queue.stats().Checked, w.queue.delivered(), len(qb)))
+	probs = append(probs, qb...)
 	r.probMu.Lock()
 	r.probs = append(r.probs, probs...)
 	r.probMu.Unlock()
@@ -129,6 +134,10 @@ func (r *runner) check(rep *Report, final map[string]string) {
 	rep.addFile("history-counter.jsonl", historyJSON(ctrOps))
 	rep.addFile("history-transfer.txt", func(f *os.File) error {
 		_, err := f.WriteString(strings.Join(banklog, "\n") + "\n")
+		return err
+	})
+	rep.addFile("history-queue.txt", func(f *os.File) error {
+		_, err := f.WriteString(w.queue.history())
 		return err
 	})
 }

@@ -232,3 +232,62 @@ func TestFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueCheck plants each fault the queue check looks for in a small
+// history and checks that it is found, and that a clean history passes.
+func TestQueueCheck(t *testing.T) {
+	build := func(pushes map[string]outcome, pops []string, lost int64, final map[string][]string) *queues {
+		q := newQueues([]string{"q0", "q1"})
+		for _, e := range []string{"p0.0", "p0.1", "p0.2", "p1.0"} {
+			if o, ok := pushes[e]; ok {
+				key := "q0"
+				if e == "p1.0" {
+					key = "q1"
+				}
+				q.pushed[e] = queuePush{key: key, o: o}
+				if o == done {
+					pk := e[1:2] + "/" + key
+					q.order[pk] = append(q.order[pk], e)
+				}
+			}
+		}
+		for _, e := range pops {
+			q.popped[e] = append(q.popped[e], "n1")
+		}
+		q.lostPops = lost
+		q.final = final
+		return q
+	}
+	all := map[string]outcome{"p0.0": done, "p0.1": done, "p0.2": done, "p1.0": done}
+	tests := []struct {
+		name   string
+		q      *queues
+		expect string // a violation containing it, or "" for none
+	}{
+		{"clean", build(all, []string{"p0.0"}, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), ""},
+		{"delivered twice", build(all, []string{"p0.0", "p0.0"}, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), "delivered 2 times"},
+		{"delivered and left", build(all, []string{"p0.1"}, 1, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), "is still in q0"},
+		{"never pushed", build(map[string]outcome{"p0.1": done, "p0.2": done, "p1.0": done}, []string{"p0.0"}, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), "never pushed"},
+		{"push that did not run delivered", build(map[string]outcome{"p0.0": notDone, "p0.1": done, "p0.2": done, "p1.0": done}, []string{"p0.0"}, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), "never pushed"},
+		{"lost", build(all, nil, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), "neither delivered nor in their list"},
+		{"lost, but a pop lost its reply", build(all, nil, 1, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), ""},
+		{"unknown push never seen", build(map[string]outcome{"p0.0": unknown, "p0.1": done, "p0.2": done, "p1.0": done}, nil, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0"}}), ""},
+		{"wrong list", build(all, []string{"p0.0"}, 0, map[string][]string{"q0": {"p0.1"}, "q1": {"p0.2", "p1.0"}}), "was pushed to q0 and is in q1"},
+		{"reordered", build(all, []string{"p0.0"}, 0, map[string][]string{"q0": {"p0.2", "p0.1"}, "q1": {"p1.0"}}), "pushed after it by the same producer"},
+		{"in two lists", build(all, []string{"p0.0"}, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0", "p0.1"}}), "at the end"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := tt.q.check()
+			if tt.expect == "" {
+				if len(bad) > 0 {
+					t.Fatalf("violations in a clean history: %q", bad)
+				}
+				return
+			}
+			if !slices.ContainsFunc(bad, func(s string) bool { return strings.Contains(s, tt.expect) }) {
+				t.Fatalf("violations %q, want one saying %q", bad, tt.expect)
+			}
+		})
+	}
+}

@@ -126,8 +126,8 @@ func errText(r reply, err error) string {
 	return code
 }
 
-// workloads are the traffic of a run: registers, counters and bank
-// transfers, through every node, and the histories they record.
+// workloads are the traffic of a run: registers, counters, bank transfers
+// and queues, through every node, and the histories they record.
 type workloads struct {
 	seed    int64
 	addrs   []string
@@ -139,6 +139,7 @@ type workloads struct {
 	regN     counts
 	ctrN     counts
 	bank     *banks
+	queue    *queues
 
 	keysMu sync.Mutex
 	regKey map[string]bool // every register key used
@@ -161,7 +162,7 @@ func (w *workloads) use(set map[string]bool, key string) {
 
 // run starts the workers and returns when ctx is done and they have
 // finished their last operation.
-func (w *workloads) run(ctx context.Context, registers, counters, transfers int) {
+func (w *workloads) run(ctx context.Context, registers, counters, transfers, queueWorkers int) {
 	var wg sync.WaitGroup
 	id := 0
 	for range registers {
@@ -177,6 +178,16 @@ func (w *workloads) run(ctx context.Context, registers, counters, transfers int)
 	for range transfers {
 		cid := id
 		wg.Go(func() { w.bank.transfer(ctx, w, cid) })
+		id++
+	}
+	// Producers and consumers in turn: one of each for two workers.
+	for i := range queueWorkers {
+		cid := id
+		if i%2 == 0 {
+			wg.Go(func() { w.queue.produce(ctx, w, cid) })
+		} else {
+			wg.Go(func() { w.queue.consume(ctx, w, cid) })
+		}
 		id++
 	}
 	wg.Wait()
