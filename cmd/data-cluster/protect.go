@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
 
@@ -32,6 +34,38 @@ type secOptions struct {
 	tlsCert       string
 	tlsKey        string
 	tlsCA         string
+	pubsubLimit   pubsubLimit
+}
+
+// pubsubLimit is the value of --client-output-buffer-limit-pubsub: hard
+// and soft sizes and the soft bound's seconds, as Redis writes the pubsub
+// class of client-output-buffer-limit.
+type pubsubLimit pubsub.Limits
+
+func (l *pubsubLimit) Set(s string) error {
+	f := strings.Fields(s)
+	if len(f) != 3 {
+		return fmt.Errorf("want three values, hard soft seconds: %q", s)
+	}
+	hard, err := parseByteSize(f[0])
+	if err != nil {
+		return err
+	}
+	soft, err := parseByteSize(f[1])
+	if err != nil {
+		return err
+	}
+	secs, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || secs < 0 || secs > maxSeconds {
+		return fmt.Errorf("seconds %q: want 0 to %d", f[2], maxSeconds)
+	}
+	*l = pubsubLimit{Hard: hard, Soft: soft, SoftFor: time.Duration(secs) * time.Second}
+	return nil
+}
+
+func (l *pubsubLimit) String() string {
+	h, s := byteSize(l.Hard), byteSize(l.Soft)
+	return h.String() + " " + s.String() + " " + strconv.FormatInt(int64(l.SoftFor/time.Second), 10)
 }
 
 // maxSeconds bounds the flags given in seconds (about 68 years).
@@ -48,6 +82,9 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 	o.outputBuffer = byteSize(d.MaxOutputBuffer)
 	fs.Var(&o.outputBuffer, "client-output-buffer-limit",
 		"most `bytes` of replies waiting for one client; more closes the client "+unitsHelp)
+	o.pubsubLimit = pubsubLimit(d.PubSubOutput)
+	fs.Var(&o.pubsubLimit, "client-output-buffer-limit-pubsub",
+		"`hard soft seconds`: close a subscribed client whose messages waiting to be written pass hard bytes, or soft bytes for longer than seconds; 0 turns a bound off "+unitsHelp)
 	fs.IntVar(&o.outputTimeout, "client-output-timeout", int(d.OutputTimeout/time.Second),
 		"close a client that accepts none of its waiting replies for this many `seconds`; 0: never")
 	fs.StringVar(&o.requirePass, "requirepass", "",
@@ -153,6 +190,7 @@ func (o secOptions) apply(cfg *server.Config) {
 	p.MaxQueryBuffer = int64(o.queryBuffer)
 	p.MaxOutputBuffer = int64(o.outputBuffer)
 	p.OutputTimeout = time.Duration(o.outputTimeout) * time.Second
+	p.PubSubOutput = pubsub.Limits(o.pubsubLimit)
 	p.RequirePass = o.requirePass
 	p.ProtectedMode = bool(o.protectedMode)
 	p.MaxMemory = int64(o.maxMemory)

@@ -48,7 +48,9 @@ const (
 	NoAuth  // allowed before authentication
 	AllowBusy
 	DenyOOM
-	Blocks // may block the client (BZPOPMIN); see Blocking
+	Blocks   // may block the client (BZPOPMIN); see Blocking
+	PubSub   // a publish and subscribe command
+	NoScript // may not run from a script
 )
 
 // Spec describes one command.

@@ -37,6 +37,15 @@ var connCommands = []*Spec{
 	{Name: "readonly", Arity: 1, Flags: Fast},
 	{Name: "readwrite", Arity: 1, Flags: Fast},
 	{Name: "asking", Arity: 1, Flags: Fast},
+	{Name: "subscribe", Arity: -2, Flags: PubSub | NoScript | Loading | Stale},
+	{Name: "unsubscribe", Arity: -1, Flags: PubSub | NoScript | Loading | Stale},
+	{Name: "psubscribe", Arity: -2, Flags: PubSub | NoScript | Loading | Stale},
+	{Name: "punsubscribe", Arity: -1, Flags: PubSub | NoScript | Loading | Stale},
+	{Name: "ssubscribe", Arity: -2, Flags: PubSub | NoScript | Loading | Stale, FirstKey: 1, LastKey: -1, Step: 1},
+	{Name: "sunsubscribe", Arity: -1, Flags: PubSub | NoScript | Loading | Stale, FirstKey: 1, LastKey: -1, Step: 1},
+	{Name: "publish", Arity: 3, Flags: PubSub | Loading | Stale | Fast},
+	{Name: "spublish", Arity: 3, Flags: PubSub | Loading | Stale | Fast, FirstKey: 1, LastKey: 1, Step: 1},
+	{Name: "pubsub", Arity: -2, Flags: PubSub | Loading | Stale},
 }
 
 func init() {

@@ -464,6 +464,7 @@ var flagNames = []struct {
 	{command.Admin, "admin"}, {command.NoAuth, "no_auth"}, {command.NoMulti, "no_multi"},
 	{command.Loading, "loading"}, {command.Stale, "stale"}, {command.Fast, "fast"},
 	{command.AllowBusy, "allow_busy"}, {command.Blocks, "blocking"},
+	{command.PubSub, "pubsub"}, {command.NoScript, "noscript"},
 }
 
 // appendCommandInfo writes one COMMAND INFO entry in Redis 7's shape: name,
@@ -498,7 +499,7 @@ func appendCommandInfo(w *resp.Writer, spec *command.Spec) {
 
 func categories(spec *command.Spec) []string {
 	var cats []string
-	if spec.FirstKey > 0 {
+	if spec.FirstKey > 0 && spec.Flags&command.PubSub == 0 {
 		cats = append(cats, "@keyspace")
 	}
 	switch {
@@ -518,7 +519,9 @@ func categories(spec *command.Spec) []string {
 	if spec.Flags&command.Blocks != 0 {
 		cats = append(cats, "@blocking")
 	}
-	if spec.Kind == command.Conn {
+	if spec.Flags&command.PubSub != 0 {
+		cats = append(cats, "@pubsub")
+	} else if spec.Kind == command.Conn {
 		cats = append(cats, "@connection")
 	}
 	return cats

@@ -11,6 +11,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/shard"
@@ -73,6 +74,10 @@ type conn struct {
 	rec *cmdstat.Recorder // counts the commands run on this goroutine (observe.go)
 
 	gate gate // authentication and limits (protect.go)
+
+	// ob carries every reply and message once the connection has
+	// subscribed (pubsub.go); nil before.
+	ob atomic.Pointer[pubsub.Outbox]
 }
 
 // kill closes the connection from another goroutine, as CLIENT KILL does.
@@ -357,6 +362,9 @@ func (c *conn) cleanup() {
 		c.sess.close()
 	}
 	c.rec.Flush()
+	if ob := c.ob.Load(); ob != nil {
+		ob.Close(lingerTime)
+	}
 }
 
 func (c *conn) logger() *slog.Logger {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/shard"
@@ -57,6 +58,9 @@ type Protection struct {
 	// TLSHandshakeTimeout bounds the handshake of a client of a TLS
 	// listener (10 s).
 	TLSHandshakeTimeout time.Duration
+	// PubSubOutput bounds what waits for a subscribed client (Redis's
+	// client-output-buffer-limit pubsub 32mb 8mb 60).
+	PubSubOutput pubsub.Limits
 }
 
 // DefaultProtection returns the defaults.
@@ -66,6 +70,7 @@ func DefaultProtection() Protection {
 		MaxQueryBuffer:      1 << 30,
 		MaxOutputBuffer:     1 << 30,
 		OutputTimeout:       60 * time.Second,
+		PubSubOutput:        pubsub.DefaultLimits(),
 		ProtectedMode:       true,
 		MaxMemoryPolicy:     keyspace.NoEviction,
 		MaxMemorySamples:    keyspace.DefaultSamples,
@@ -239,6 +244,15 @@ var errOutputStalled = errors.New("client accepted none of its replies within th
 // deadline is set before every write: the replies of one round must all be
 // taken within the timeout.
 func (c *conn) send(b []byte) error {
+	if ob := c.ob.Load(); ob != nil {
+		return ob.Put(b)
+	}
+	return c.write(b)
+}
+
+// write is send to the socket itself: from the connection's goroutine, or
+// from its outbox's once it has one (pubsub.go).
+func (c *conn) write(b []byte) error {
 	if int64(len(b)) > c.s.cfg.MaxOutputBuffer {
 		c.warn("closing client for overcoming of output buffer limits",
 			"pending", len(b), "limit", c.s.cfg.MaxOutputBuffer)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
@@ -122,6 +123,8 @@ type Server struct {
 	*observer // slow log, per-command counters (observe.go)
 
 	store *wal.Store // the data directory, or nil (persist.go)
+
+	hub *pubsub.Hub // publish and subscribe (pubsub.go)
 }
 
 // New returns a Server with its shards running. Call Shutdown to stop it.
@@ -157,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		observer:  ob,
 		store:     st,
+		hub:       pubsub.NewHub(),
 	}, nil
 }
 

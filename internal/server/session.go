@@ -7,6 +7,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/shard"
 )
@@ -24,6 +25,11 @@ type session struct {
 	ctx      command.Ctx
 	set      []bool
 	keys     [][]byte
+
+	// subs are the connection's subscriptions (pubsub.go); inExec is set
+	// while EXEC runs its commands.
+	subs   pubsub.Subs
+	inExec bool
 }
 
 type queuedCmd struct {
@@ -56,6 +62,16 @@ func init() {
 		"watch":   (*session).watch,
 		"unwatch": (*session).unwatch,
 		"reset":   (*session).reset,
+
+		"subscribe":    (*session).subscription,
+		"psubscribe":   (*session).subscription,
+		"ssubscribe":   (*session).subscription,
+		"unsubscribe":  (*session).subscription,
+		"punsubscribe": (*session).subscription,
+		"sunsubscribe": (*session).subscription,
+		"publish":      (*session).publish,
+		"spublish":     (*session).spublish,
+		"pubsub":       (*session).pubsubCmd,
 	}
 	for name, h := range extraConnHandlers {
 		connHandlers[name] = h
@@ -100,6 +116,11 @@ func (s *session) handle(args [][]byte) {
 		return
 	}
 	s.c.last = fullName(spec, args)
+	if s.proto == 2 && s.subscribed() && !pubsub.Allowed(spec.Name) {
+		s.c.rec.Reject(spec)
+		s.reject(pubsub.NotAllowed(spec.Name))
+		return
+	}
 	if s.inMulti && !runsInMulti(spec.Name) {
 		if spec.Flags&command.NoMulti != 0 {
 			s.c.rec.Reject(spec)
@@ -173,6 +194,10 @@ func clip(b []byte, n int) string {
 }
 
 func (s *session) ping(w *resp.Writer, args [][]byte) {
+	if s.proto == 2 && s.subscribed() && len(args) <= 2 {
+		pubsub.AppendPong(w, args) // an array, as Redis's in RESP2's subscribed mode
+		return
+	}
 	switch len(args) {
 	case 1:
 		w.AppendSimple("PONG")
@@ -320,6 +345,7 @@ func (s *session) endMulti() {
 func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.endMulti()
 	s.unwatchAll()
+	s.unsubscribeAll()
 	s.c.setName("")
 	s.setProto(2)
 	s.c.setAuthed(s.c.s.cfg.RequirePass == "")
@@ -388,6 +414,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		s.ctx.W = w
 		s.ctx.SkipOOM = true
 		s.ctx.Held(dbs, r.Ring())
+		s.inExec = true
 		for _, q := range s.queued {
 			if q.spec.Kind == command.Conn {
 				s.runConn(q.spec, w, q.args)
@@ -403,6 +430,8 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 	s.unwatchLocked(dbs)
 	s.c.p.Release()
 	s.endMulti()
+	s.inExec = false
+	s.startSubs()
 }
 
 func markAll(set []bool) {
@@ -478,4 +507,7 @@ func (s *session) unwatchLocked(dbs []*keyspace.DB) {
 }
 
 // close releases what the session holds when its connection ends.
-func (s *session) close() { s.unwatchAll() }
+func (s *session) close() {
+	s.unwatchAll()
+	s.unsubscribeAll()
+}

@@ -1,0 +1,129 @@
+package pubsub
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+type fakeSub struct {
+	proto int
+	mu    sync.Mutex
+	got   []string
+}
+
+func (f *fakeSub) Deliver(msg []byte) bool {
+	f.mu.Lock()
+	f.got = append(f.got, string(msg))
+	f.mu.Unlock()
+	return true
+}
+
+func (f *fakeSub) Proto() int { return f.proto }
+
+func TestHub(t *testing.T) {
+	h := NewHub()
+	a, b := &fakeSub{proto: 2}, &fakeSub{proto: 3}
+	if !h.Subscribe(a, Channel, "news") || h.Subscribe(a, Channel, "news") {
+		t.Fatal("Subscribe: a new subscription, then the same again")
+	}
+	h.Subscribe(b, Pattern, "n*")
+	h.Subscribe(b, Pattern, "x?")
+	h.Subscribe(a, Shard, "orders")
+	if n := h.Publish([]byte("news"), []byte("hi")); n != 2 {
+		t.Fatalf("Publish: %d deliveries, want 2", n)
+	}
+	if n := h.SPublish([]byte("orders"), []byte("o")); n != 1 {
+		t.Fatalf("SPublish: %d, want 1", n)
+	}
+	if n := h.Publish([]byte("orders"), []byte("o")); n != 0 {
+		t.Fatalf("Publish to a shard channel: %d, want 0", n)
+	}
+	want := []string{"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n", "*3\r\n$8\r\nsmessage\r\n$6\r\norders\r\n$1\r\no\r\n"}
+	if !slices.Equal(a.got, want) {
+		t.Fatalf("a got %q, want %q", a.got, want)
+	}
+	if want := []string{">4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"}; !slices.Equal(b.got, want) {
+		t.Fatalf("b got %q, want %q", b.got, want)
+	}
+	if got := h.Names(Channel, nil); !slices.Equal(got, []string{"news"}) {
+		t.Fatalf("Names: %q", got)
+	}
+	if got := h.Names(Shard, []byte("o*")); !slices.Equal(got, []string{"orders"}) {
+		t.Fatalf("Names of shard channels: %q", got)
+	}
+	if h.Patterns() != 2 || h.Count(Channel, []byte("news")) != 1 {
+		t.Fatalf("Patterns %d, Count %d", h.Patterns(), h.Count(Channel, []byte("news")))
+	}
+	if !h.Unsubscribe(a, Channel, "news") || h.Unsubscribe(a, Channel, "news") || len(h.Names(Channel, nil)) != 0 {
+		t.Fatal("Unsubscribe: the subscription, then nothing, and the channel gone")
+	}
+}
+
+// TestOutbox checks order, the hard and soft limits, and Close's draining.
+func TestOutbox(t *testing.T) {
+	var mu sync.Mutex
+	var written []byte
+	block := make(chan struct{})
+	write := func(b []byte) error {
+		<-block
+		mu.Lock()
+		written = append(written, b...)
+		mu.Unlock()
+		return nil
+	}
+	dropped := make(chan string, 1)
+	o := NewOutbox(write, Limits{Hard: 100}, func(_ int64, why string) { dropped <- why })
+	for i := range 10 {
+		if err := o.Put([]byte{byte('0' + i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(block)
+	o.Close(5 * time.Second)
+	if string(written) != "0123456789" {
+		t.Fatalf("written %q", written)
+	}
+	if err := o.Put([]byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Put after Close: %v", err)
+	}
+
+	stuck := make(chan struct{})
+	o = NewOutbox(func([]byte) error { <-stuck; return nil }, Limits{Hard: 100}, func(_ int64, why string) { dropped <- why })
+	for o.Put(make([]byte, 30)) == nil {
+	}
+	if why := <-dropped; why != "hard" {
+		t.Fatalf("dropped for %q, want hard", why)
+	}
+	close(stuck)
+	o.Close(time.Second)
+
+	// The soft limit, on a clock of the test's: the writer holds the
+	// first put while the others queue.
+	stuck, taken := make(chan struct{}), make(chan struct{})
+	var clock time.Time
+	o = NewOutbox(func([]byte) error { taken <- struct{}{}; <-stuck; return nil }, Limits{Soft: 10, SoftFor: time.Minute},
+		func(_ int64, why string) { dropped <- why })
+	o.mu.Lock()
+	o.now = func() time.Time { return clock }
+	o.mu.Unlock()
+	o.Put(make([]byte, 5))
+	<-taken
+	clock = clock.Add(time.Second)
+	o.Put(make([]byte, 20)) // over soft: the clock starts
+	clock = clock.Add(59 * time.Second)
+	if o.Put([]byte("x")) != nil {
+		t.Fatal("dropped before the soft limit's time")
+	}
+	clock = clock.Add(2 * time.Second)
+	if o.Put([]byte("x")) == nil {
+		t.Fatal("still open past the soft limit's time")
+	}
+	if why := <-dropped; why != "soft" {
+		t.Fatalf("dropped for %q, want soft", why)
+	}
+	close(stuck)
+	o.Close(time.Second)
+}
