@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/line"
-	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
+	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
