@@ -24,6 +24,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/metrics"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/raftlog"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
@@ -339,7 +340,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	srv := cluster.NewServer(node, cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass,
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
-		Redirects: co.redirects, Logger: log})
+		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit), Logger: log})
 	if single != nil {
 		node.SetLoading(true)
 		wg.Go(func() { single.load(nctx, node, filepath.Join(opts.persist.dataDir, importDir), log) })

@@ -40,8 +40,14 @@ func (c *clientConn) clusterOnly(spec *command.Spec, args [][]byte) bool {
 // after everything before them.
 func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	w := &c.out
+	if c.pubsubCommand(spec.Name, args) {
+		return
+	}
 	switch spec.Name {
 	case "ping":
+		if c.pong(w, args) {
+			return
+		}
 		switch len(args) {
 		case 1:
 			w.AppendSimple("PONG")
@@ -65,7 +71,9 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.hello(w, args)
 	case "reset":
 		c.inMulti, c.dirty, c.queued, c.ro, c.proto = false, false, nil, false, 2
+		c.respVer.Store(2)
 		c.unwatch()
+		c.subs.Clear(c.s.node.hub, c)
 		w.SetProto(2)
 		w.AppendSimple("RESET")
 	case "auth":
@@ -177,6 +185,7 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 		return
 	}
 	c.proto = proto
+	c.respVer.Store(int32(proto))
 	w.SetProto(proto)
 	c.local.SetProto(proto)
 	server.AppendHello(w, proto, c.id, "cluster")

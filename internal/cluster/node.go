@@ -17,6 +17,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 )
 
 // Frame kinds between nodes.
@@ -95,6 +96,7 @@ const MetaStorage = -1
 type Node struct {
 	cfg   NodeConfig
 	log   *slog.Logger
+	hub   *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
 	view  atomic.Pointer[view] // the placement table this node follows
 	hints []atomic.Uint64      // leader replica id last heard of, by group
 	tr    Transport
@@ -250,7 +252,7 @@ type inbound struct {
 // which to add or remove (reconcile.go).
 func NewNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, fwd: make(map[uint64]*forwarded), hbs: make(map[string][]byte), failed: make(chan error, 1),
-		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time)}
+		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time), hub: pubsub.NewHub()}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -591,6 +593,8 @@ func (n *Node) Handle(from string, f peer.Frame) {
 		n.part(from, f)
 	case frameHeartbeats:
 		n.heartbeats(from, f.Data)
+	case framePublish:
+		n.published(from, f.Data)
 	default:
 		n.log.Warn("frame of an unknown kind", "from", from, "kind", f.Kind)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
@@ -73,6 +74,10 @@ type ServerConfig struct {
 	// QueryBuffer bounds a client's unread input; a client past it is
 	// closed, as with Redis's client-query-buffer-limit (0: 1 GiB).
 	QueryBuffer int
+	// PubSubOutput bounds what waits for a subscribed client (Redis's
+	// client-output-buffer-limit pubsub; pubsub.DefaultLimits are its
+	// defaults); zero values mean no bound.
+	PubSubOutput pubsub.Limits
 	// Redirects answers cluster-aware clients as a Redis Cluster node
 	// does instead of forwarding for them: MOVED for a key whose group is
 	// led on another node, ASK for a key whose slot is moving to a group
@@ -216,6 +221,13 @@ type clientConn struct {
 	blockState blockState
 	wakeMu     sync.Mutex
 	parked     bool
+
+	// Publish and subscribe (pubsub.go): the client's subscriptions, the
+	// outbox all its output goes through once it has subscribed, and its
+	// protocol for the messages publishers write.
+	subs    pubsub.Subs
+	ob      atomic.Pointer[pubsub.Outbox]
+	respVer atomic.Int32
 }
 
 // item is one reply to come, from a group's request or the local writer.
@@ -237,8 +249,10 @@ type pending struct {
 }
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
-	return &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg.Password == "",
+	c := &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg.Password == "",
 		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups)}
+	c.respVer.Store(2)
+	return c
 }
 
 func (c *clientConn) serve() {
@@ -246,6 +260,10 @@ func (c *clientConn) serve() {
 		if p := recover(); p != nil {
 			c.s.log.Error("panic while serving a connection; closing it",
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+		}
+		c.subs.Clear(c.s.node.hub, c)
+		if ob := c.ob.Load(); ob != nil {
+			ob.Close(time.Second)
 		}
 		c.nc.Close()
 		c.s.mu.Lock()
@@ -327,9 +345,21 @@ func (c *clientConn) writeOut() bool {
 	if len(c.out.Bytes()) == 0 {
 		return true
 	}
-	_, err := c.nc.Write(c.out.Bytes())
+	var err error
+	if ob := c.ob.Load(); ob != nil {
+		err = ob.Put(c.out.Bytes())
+	} else {
+		err = c.write(c.out.Bytes())
+	}
 	c.out.Reset()
 	return err == nil
+}
+
+// write writes b to the client: from the connection's goroutine, or from
+// its outbox's once it has one.
+func (c *clientConn) write(b []byte) error {
+	_, err := c.nc.Write(b)
+	return err
 }
 
 // process handles every whole command in the buffer; it reports false when
@@ -396,6 +426,10 @@ func (c *clientConn) handle(args [][]byte) {
 	}
 	if c.s.node.Loading() && spec.Flags&command.Loading == 0 && spec.Name != "cluster" {
 		c.reject(errLoading)
+		return
+	}
+	if c.proto == 2 && c.subscribed() && !pubsub.Allowed(spec.Name) {
+		c.reject(pubsub.NotAllowed(spec.Name))
 		return
 	}
 	if c.inMulti {
