@@ -96,7 +96,7 @@ const MetaStorage = -1
 type Node struct {
 	cfg   NodeConfig
 	log   *slog.Logger
-	hub   *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
+	hub   *pubsub.Hub          // the subscriptions of this node's clients (pubsub.go)
 	view  atomic.Pointer[view] // the placement table this node follows
 	hints []atomic.Uint64      // leader replica id last heard of, by group
 	tr    Transport
