@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# record.sh writes the DUMP payloads in redis-7.0/, one NAME.hex per key, from
+# record.sh writes the DUMP payloads in redis-7.0/, one NAME.hex per key (and
+# for each stream NAME.xinfo, Redis's reply to XINFO STREAM FULL), from
 # a redis-server of its own on PORT (7393 by default), which it starts with
 # DEBUG enabled (for quicklist-packed-threshold) and shuts down after.
 # The tests of internal/rdb know what each key holds.
