@@ -3,12 +3,15 @@
 #
 #  1. Fills a redis-server with strings, hashes, sets, sorted sets and lists
 #     in each of their encodings (CONFIG SET forces the larger ones), some
-#     with an expiry.
+#     with an expiry, and streams: with deleted entries, fields that differ
+#     between entries, several nodes, none, consumer groups with consumers
+#     and pending entries.
 #  2. Redis → data-cluster: DUMP each key from Redis with redis-cli, RESTORE
 #     it into data-cluster, and compare the contents key by key.
 #  3. data-cluster → Redis: adds keys made in data-cluster in each of its
-#     encodings, DUMPs every key from data-cluster, RESTOREs it into an empty
-#     redis-server, and compares again.
+#     encodings (and streams with groups), DUMPs every key from data-cluster,
+#     RESTOREs it into an empty redis-server that checks every payload
+#     (sanitize-dump-payload yes), and compares again.
 #  4. data-cluster import: takes an RDB file of the first redis-server with
 #     redis-cli --rdb, imports it into an empty data-cluster, and compares
 #     every key, its expiry and the number of keys.
@@ -74,10 +77,38 @@ r config set set-max-intset-entries 512
 r config set list-max-listpack-size 3
 lua "for i=1,100 do redis.call('rpush', KEYS[1], i) end" l:forced
 r config set list-max-listpack-size -2
+r xadd x:del 1-1 a 1 b hello
+r xadd x:del 1-2 a 2 b world
+r xadd x:del 2-0 a -3 b 1234567890123
+r xadd x:del 2-5 a 4 b x
+r xdel x:del 1-2 2-5
+r xadd x:fields 5-1 name alice age 30
+r xadd x:fields 5-2 name bob age 31
+r xadd x:fields 6-0 other field
+r xadd x:fields 7-0 name carol age 32 note "$(printf 'seventy%.0s' $(seq 1 10))"
+r config set stream-node-max-entries 2
+lua "for i=1,9 do redis.call('xadd', KEYS[1], '10-'..i, 'n', i, 's', 'v'..i) end" x:nodes
+r config set stream-node-max-entries 100
+lua "for i=1,1000 do redis.call('xadd', KEYS[1], '*', 'field', 'value:'..i, 'n', i*1000) end" x:big
+r xgroup create x:empty g '$' mkstream
+lua "for i=1,8 do redis.call('xadd', KEYS[1], i..'-0', 'job', i) end" x:groups
+r xgroup create x:groups g1 0
+r xgroup create x:groups 42 '$'
+r xgroup create x:groups late 3-0
+r xreadgroup group g1 alice count 2 streams x:groups '>'
+r xreadgroup group g1 bob count 3 streams x:groups '>'
+r xack x:groups g1 1-0
+r xclaim x:groups g1 bob 0 2-0
+r xgroup createconsumer x:groups g1 carol
+r xreadgroup group late 7 count 1 streams x:groups '>'
+r xdel x:groups 4-0 8-0
 
 # content port key prints what key holds, in an order that does not depend
 # on the server: type, then the value or the sorted elements (scores as
-# %.17g, as awk reads them).
+# %.17g, as awk reads them); a stream's XINFO STREAM FULL, all of it (its
+# entries, groups, pending entries with their delivery times and counts,
+# consumers with their seen times) but the size of its radix tree, which
+# depends on how its nodes were cut.
 content() {
 	local p=$1 k=$2 t
 	t=$(redis-cli -p "$p" type "$k")
@@ -89,6 +120,8 @@ content() {
 	zset) redis-cli -p "$p" --raw zrange "$k" 0 -1 withscores | paste - - |
 		awk -F'\t' '{ printf "%s %.17g\n", $1, $2 }' | sha1sum ;;
 	list) redis-cli -p "$p" --raw lrange "$k" 0 -1 | sha1sum ;;
+	stream) redis-cli -p "$p" --raw xinfo stream "$k" full count 0 |
+		awk 'skip { skip = 0; next } /^radix-tree-(keys|nodes)$/ { skip = 1; next } { print }' | sha1sum ;;
 	esac
 }
 
@@ -149,18 +182,22 @@ start_dc
 move "$RP" "$DP"
 compare "$RP" "$DP" "Redis → data-cluster (DUMP, RESTORE)"
 
-# compare must see a changed element and a lost expiry.
+# compare must see a changed element, a lost expiry and an acknowledged
+# pending entry.
 redis-cli -p "$DP" lset l:big 100 changed >/dev/null
 redis-cli -p "$DP" persist s:ttl >/dev/null
+redis-cli -p "$DP" xack x:groups g1 3-0 >/dev/null
 compare "$RP" "$DP" "self-check" >/dev/null 2>"$work/self"
-if [ "$(grep -c -e 'l:big differs' -e 's:ttl: PTTL' "$work/self")" != 2 ]; then
-	echo "self-check: compare did not see the 2 differences made:" >&2
+if [ "$(grep -c -e 'l:big differs' -e 's:ttl: PTTL' -e 'x:groups differs' "$work/self")" != 3 ]; then
+	echo "self-check: compare did not see the 3 differences made:" >&2
 	cat "$work/self" >&2
 	exit 1
 fi
-echo "self-check: compare sees a changed list element and a lost expiry"
+echo "self-check: compare sees a changed list element, a lost expiry and an acknowledged stream entry"
 failed=0
-redis-cli -p "$RP" --raw dump l:big | head -c -1 | redis-cli -p "$DP" -x restore l:big 0 replace >/dev/null
+for k in l:big x:groups; do
+	redis-cli -p "$RP" --raw dump "$k" | head -c -1 | redis-cli -p "$DP" -x restore "$k" 0 replace >/dev/null
+done
 redis-cli -p "$DP" pexpire s:ttl 3600000 >/dev/null
 
 # 3. data-cluster → Redis, with keys in data-cluster's own encodings too.
@@ -179,12 +216,27 @@ d config set list-max-listpack-size 2
 d rpush dc:list-nodes a b c d e f g
 d config set list-max-listpack-size -2
 d set dc:long "$(printf 'y%.0s' $(seq 1 70000))"
+d config set stream-node-max-entries 3
+for i in $(seq 10); do d xadd dc:stream "*" n "$i" text "entry $i"; done
+d xadd dc:stream "*" other field
+d config set stream-node-max-entries 100
+d xgroup create dc:stream g '0'
+d xgroup create dc:stream h '$'
+d xreadgroup group g c1 count 4 streams dc:stream '>'
+d xreadgroup group g c2 count 3 streams dc:stream '>'
+d xgroup createconsumer dc:stream g idle
+d xack dc:stream g "$(redis-cli -p "$DP" --raw xrange dc:stream - + count 1 | head -1)"
+d xdel dc:stream "$(redis-cli -p "$DP" --raw xrevrange dc:stream + - count 1 | head -1)"
+d xgroup create dc:empty g '$' mkstream
+d eval "for i=1,3000 do redis.call('xadd', KEYS[1], '*', 'member', 'member:'..i, 'n', i) end" 1 dc:stream-big
 RP2=$(free_port)
-redis-server --port "$RP2" --save '' --appendonly no --dir "$work" >"$work/redis2.log" 2>&1 &
+redis-server --port "$RP2" --save '' --appendonly no --sanitize-dump-payload yes --dir "$work" >"$work/redis2.log" 2>&1 &
 pids+=($!)
 wait_port "$RP2"
 move "$DP" "$RP2"
 compare "$DP" "$RP2" "data-cluster → Redis (DUMP, RESTORE)"
+checked=$(redis-cli -p "$RP2" info stats | tr -d '\r' | sed -n 's/^dump_payload_sanitizations://p')
+echo "  redis-server with sanitize-dump-payload yes: dump_payload_sanitizations $checked"
 
 # 4. An RDB file of Redis, imported.
 redis-cli -p "$RP" --rdb "$work/dump.rdb" >/dev/null 2>&1

@@ -17,8 +17,8 @@ import (
 )
 
 // redisFile is an RDB file redis-cli --rdb took from redis-server 7.0 (see
-// internal/rdb/testdata/record.sh): nine keys in database 0, one in 2, a
-// function library.
+// internal/rdb/testdata/record.sh): ten keys in database 0 (a stream with
+// a consumer group among them), one in 2, a function library.
 const redisFile = "../../internal/rdb/testdata/redis-7.0/dump.rdb"
 
 // runImportArgs runs data-cluster import with args.
@@ -47,6 +47,8 @@ func checkImported(t *testing.T, addr string, withDB2 bool) {
 		{rc.ZRangeWithScores(ctx, "zset", 0, -1), "zrange zset 0 -1 withscores: [{1 a} {2 b}]"},
 		{rc.LRange(ctx, "list", 0, -1), "lrange list 0 -1: [a b c]"},
 		{rc.SCard(ctx, "bigset"), "scard bigset: 300"},
+		{rc.XRange(ctx, "stream", "-", "+"), "xrange stream - +: [{1-1 map[f:v] 0 0} {1-2 map[f:w] 0 0}]"},
+		{rc.XInfoGroups(ctx, "stream"), "xinfo groups stream: [{g 1 1 1-1 1 1}]"},
 	}
 	for _, c := range checks {
 		if got := c.got.String(); got != c.want {
@@ -68,7 +70,7 @@ func TestImport(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit status %d, want 0; stderr %q", code, stderr)
 	}
-	for _, want := range []string{"RDB version 10, redis-ver 7.0.15", "restored 10 keys (4 string, 1 hash, 3 set, 1 list, 1 zset)", "1 function libraries; 0 refused"} {
+	for _, want := range []string{"RDB version 10, redis-ver 7.0.15", "restored 11 keys (4 string, 1 hash, 3 set, 1 list, 1 zset, 1 stream)", "1 function libraries; 0 refused"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("report %q lacks %q", stdout, want)
 		}
@@ -82,7 +84,7 @@ func TestImport(t *testing.T) {
 func TestImportRefusesOtherDatabases(t *testing.T) {
 	addr := startServer(t)
 	code, _, stderr := runImportArgs("--rdb", redisFile, "--addr", addr)
-	if code != exitError || !strings.Contains(stderr, `key "other" is in database 2`) || !strings.Contains(stderr, "9 keys of database 0 were restored") {
+	if code != exitError || !strings.Contains(stderr, `key "other" is in database 2`) || !strings.Contains(stderr, "10 keys of database 0 were restored") {
 		t.Fatalf("got exit status %d, stderr %q; want 1 and the key of database 2 named", code, stderr)
 	}
 	checkImported(t, addr, false)
@@ -164,13 +166,13 @@ func TestImportFollowsMoved(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit status %d, want 0; stderr %q", code, stderr)
 	}
-	if !strings.Contains(stdout, "restored 10 keys") {
-		t.Errorf("report %q, want 10 keys restored", stdout)
+	if !strings.Contains(stdout, "restored 11 keys") {
+		t.Errorf("report %q, want 11 keys restored", stdout)
 	}
 	checkImported(t, addr, true)
-	// Ten keys, one retried; fewer if two keys shared a slot.
-	if n := commands.Load(); n > 11 {
-		t.Errorf("the redirecting node got %d commands, want at most 11", n)
+	// Eleven keys, one retried; fewer if two keys shared a slot.
+	if n := commands.Load(); n > 12 {
+		t.Errorf("the redirecting node got %d commands, want at most 12", n)
 	}
 	if n := asked.Load(); n != 1 {
 		t.Errorf("the ASK target got %d ASKING, want 1", n)

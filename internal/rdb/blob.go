@@ -185,43 +185,68 @@ func newListpack() *listpack { return &listpack{b: make([]byte, 6, 64)} }
 // size returns the bytes of the listpack so far, without its end byte.
 func (l *listpack) size() int { return len(l.b) }
 
-// add appends elem.
+// add appends elem, as an integer when it is a canonical one.
 func (l *listpack) add(elem []byte) {
-	start := len(l.b)
 	if v, ok := parseInt(elem); ok {
-		switch {
-		case v >= 0 && v <= 127:
-			l.b = append(l.b, byte(v))
-		case v >= -4096 && v <= 4095:
-			u := uint64(v) & (1<<13 - 1)
-			l.b = append(l.b, 0xc0|byte(u>>8), byte(u))
-		case v >= -32768 && v <= 32767:
-			l.b = append(l.b, 0xf1)
-			l.b = binary.LittleEndian.AppendUint16(l.b, uint16(v))
-		case v >= -8388608 && v <= 8388607:
-			l.b = append(l.b, 0xf2, byte(v), byte(v>>8), byte(v>>16))
-		case v >= -2147483648 && v <= 2147483647:
-			l.b = append(l.b, 0xf3)
-			l.b = binary.LittleEndian.AppendUint32(l.b, uint32(v))
-		default:
-			l.b = append(l.b, 0xf4)
-			l.b = binary.LittleEndian.AppendUint64(l.b, uint64(v))
-		}
-	} else {
-		n := len(elem)
-		switch {
-		case n < 64:
-			l.b = append(l.b, 0x80|byte(n))
-		case n < 4096:
-			l.b = append(l.b, 0xe0|byte(n>>8), byte(n))
-		default:
-			l.b = append(l.b, 0xf0)
-			l.b = binary.LittleEndian.AppendUint32(l.b, uint32(n))
-		}
-		l.b = append(l.b, elem...)
+		l.addInt(v)
+		return
+	}
+	start := len(l.b)
+	n := len(elem)
+	switch {
+	case n < 64:
+		l.b = append(l.b, 0x80|byte(n))
+	case n < 4096:
+		l.b = append(l.b, 0xe0|byte(n>>8), byte(n))
+	default:
+		l.b = append(l.b, 0xf0)
+		l.b = binary.LittleEndian.AppendUint32(l.b, uint32(n))
+	}
+	l.b = append(l.b, elem...)
+	l.b = appendBacklen(l.b, len(l.b)-start)
+	l.n++
+}
+
+// addInt appends the integer v in the smallest encoding that holds it.
+func (l *listpack) addInt(v int64) {
+	start := len(l.b)
+	switch {
+	case v >= 0 && v <= 127:
+		l.b = append(l.b, byte(v))
+	case v >= -4096 && v <= 4095:
+		u := uint64(v) & (1<<13 - 1)
+		l.b = append(l.b, 0xc0|byte(u>>8), byte(u))
+	case v >= -32768 && v <= 32767:
+		l.b = append(l.b, 0xf1)
+		l.b = binary.LittleEndian.AppendUint16(l.b, uint16(v))
+	case v >= -8388608 && v <= 8388607:
+		l.b = append(l.b, 0xf2, byte(v), byte(v>>8), byte(v>>16))
+	case v >= -2147483648 && v <= 2147483647:
+		l.b = append(l.b, 0xf3)
+		l.b = binary.LittleEndian.AppendUint32(l.b, uint32(v))
+	default:
+		l.b = append(l.b, 0xf4)
+		l.b = binary.LittleEndian.AppendUint64(l.b, uint64(v))
 	}
 	l.b = appendBacklen(l.b, len(l.b)-start)
 	l.n++
+}
+
+// intSize returns the bytes addInt takes for v, its back-length included.
+func intSize(v int64) int {
+	switch {
+	case v >= 0 && v <= 127:
+		return 2
+	case v >= -4096 && v <= 4095:
+		return 3
+	case v >= -32768 && v <= 32767:
+		return 4
+	case v >= -8388608 && v <= 8388607:
+		return 5
+	case v >= -2147483648 && v <= 2147483647:
+		return 6
+	}
+	return 10
 }
 
 // finish ends the listpack and returns its bytes.

@@ -30,7 +30,7 @@ var (
 	// ErrFormat is a payload or file that does not decode.
 	ErrFormat = errors.New("rdb: bad data format")
 	// ErrUnsupported is a value of a type this server does not hold
-	// (module types, streams).
+	// (module types).
 	ErrUnsupported = errors.New("rdb: unsupported value type")
 )
 
@@ -62,7 +62,7 @@ const (
 // Value is one decoded value: a string, or a collection.
 type Value struct {
 	String []byte         // a string's bytes, when Object is nil
-	Object storage.Object // a hash, set, sorted set or list
+	Object storage.Object // a hash, set, sorted set, list or stream
 }
 
 // Kind returns the value's type.
@@ -302,7 +302,12 @@ func decodeValue(s source, t byte) (Value, error) {
 	case TypeModulePreGA, TypeModule2:
 		return Value{}, fmt.Errorf("%w: a module's type", ErrUnsupported)
 	case TypeStreamListpack, TypeStream2, TypeStream3:
-		return Value{}, fmt.Errorf("%w: a stream", ErrUnsupported)
+		// A stream may be empty: Redis keeps one with no entry.
+		st, err := decodeStream(s, t)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{Object: st}, nil
 	default:
 		return Value{}, fmt.Errorf("%w: unknown type %d", ErrFormat, t)
 	}

@@ -42,6 +42,8 @@ func AppendValue(dst []byte, v Value) ([]byte, error) {
 		return appendZSet(dst, o), nil
 	case *object.List:
 		return appendList(dst, o), nil
+	case *object.Stream:
+		return appendStream(dst, o, TypeStream2), nil
 	}
 	return dst, fmt.Errorf("%w: %s", ErrUnsupported, v.Kind())
 }

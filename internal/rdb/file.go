@@ -48,8 +48,8 @@ type Entry struct {
 // Reader reads the keys of an RDB file, as SAVE and redis-cli --rdb write
 // it, one at a time, checking the file's checksum at its end. Auxiliary
 // fields, database sizes and modules' auxiliary data are skipped; function
-// libraries are skipped and counted; module types, streams and types it
-// does not know are refused with an error naming the key. A Reader is used
+// libraries are skipped and counted; module types and types it does not
+// know are refused with an error naming the key. A Reader is used
 // by one goroutine at a time.
 type Reader struct {
 	src      *streamSource

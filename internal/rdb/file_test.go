@@ -63,6 +63,8 @@ func TestReaderRedisFile(t *testing.T) {
 		"list":   {storage.KindList, []string{"a", "b", "c"}},
 		"bigset": {storage.KindSet, sorted(seq(300, func(i int) string { return "member:" + strconv.Itoa(i) }))},
 		"other":  {storage.KindString, []string{"db2"}},
+		"stream": {storage.KindStream, []string{"1-1 f v", "1-2 f w", "length 2 last 1-2 added 2 max-deleted 0-0 first 1-1",
+			`group "g" last 1-1 read 1 pending 1`, `pending 1-1 "c" T 1`, `consumer "c" seen T: 1-1`}},
 	}
 	if len(keys) != len(want) {
 		t.Errorf("got %d keys, want %d", len(keys), len(want))

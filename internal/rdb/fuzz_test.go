@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/data-cluster/data-cluster/internal/object"
 )
 
 // FuzzRestorePayload decodes arbitrary values behind a valid footer: no
@@ -18,6 +20,18 @@ func FuzzRestorePayload(f *testing.F) {
 	}
 	for _, tt := range handBuilt {
 		f.Add(tt.payload[:len(tt.payload)-10])
+	}
+	for _, tt := range recordedStreams {
+		p := readRecorded(f, tt.name)
+		f.Add(p[:len(p)-10])
+		v, err := Decode(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		// The older and newer stream types, as Encode would write them.
+		for _, t := range []byte{TypeStreamListpack, TypeStream3} {
+			f.Add(appendStream(nil, v.Object.(*object.Stream), t))
+		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p := AppendFooter(bytes.Clone(body), 0, Version)

@@ -8,9 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
-// TestRestorePersists restores values of every type — payloads redis-server
+// TestRestorePersists restores values of every type (streams with consumer
+// groups among them) — payloads redis-server
 // 7.0 dumped and collections large enough to be logged in several records
 // — changes some of them after, restarts the server on the same directory
 // (from the log alone, and from a snapshot), and checks that every key
@@ -22,7 +25,7 @@ func TestRestorePersists(t *testing.T) {
 			ts := startPersistent(t, dir, 3, nil)
 			ctx := context.Background()
 			rc := newClient(t, ts, nil)
-			for _, name := range []string{"s-long", "h-lp", "h-ht", "st-int", "st-htint", "z-lp", "z-sl", "l-big", "l-plain"} {
+			for _, name := range []string{"s-long", "h-lp", "h-ht", "st-int", "st-htint", "z-lp", "z-sl", "l-big", "l-plain", "x-groups", "x-big", "x-empty"} {
 				b, err := os.ReadFile("../rdb/testdata/redis-7.0/" + name + ".hex")
 				if err != nil {
 					t.Fatal(err)
@@ -44,7 +47,16 @@ func TestRestorePersists(t *testing.T) {
 			rc.HSet(ctx, "bighash", elems...)
 			rc.SAdd(ctx, "bigset", elems...)
 			rc.RPush(ctx, "biglist", elems...)
-			for _, k := range []string{"bighash", "bigset", "biglist"} {
+			pipe := rc.Pipeline()
+			for i := range 20000 {
+				pipe.XAdd(ctx, &redis.XAddArgs{Stream: "bigstream", ID: fmt.Sprintf("%d-1", i+1), Values: []any{"member", fmt.Sprintf("member-%06d", i), "n", i}})
+			}
+			pipe.XGroupCreate(ctx, "bigstream", "g", "0")
+			pipe.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{"bigstream", ">"}, Count: 3000, Block: -1})
+			if _, err := pipe.Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"bighash", "bigset", "biglist", "bigstream"} {
 				p, err := rc.Dump(ctx, k).Result()
 				if err != nil {
 					t.Fatal(err)
@@ -60,6 +72,11 @@ func TestRestorePersists(t *testing.T) {
 			rc.HSet(ctx, "h-ht", "new", "field")
 			rc.ZAdd(ctx, "z-sl")
 			rc.SRem(ctx, "st-htint", "1000")
+			rc.XAdd(ctx, &redis.XAddArgs{Stream: "x-groups", ID: "8-0", Values: []any{"job", "8"}})
+			rc.XAck(ctx, "x-groups", "g1", "2-0")
+			rc.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "new", Streams: []string{"x-empty", ">"}, Block: -1})
+			rc.XAdd(ctx, &redis.XAddArgs{Stream: "x-empty", ID: "1-0", Values: []any{"f", "v"}})
+			rc.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "new", Streams: []string{"x-empty", ">"}, Block: -1})
 			if save {
 				if err := rc.Save(ctx).Err(); err != nil {
 					t.Fatal(err)
@@ -67,8 +84,8 @@ func TestRestorePersists(t *testing.T) {
 				rc.RPush(ctx, "l-big", "tail")
 			}
 			keys, err := rc.Keys(ctx, "*").Result()
-			if err != nil || len(keys) != 12 {
-				t.Fatalf("KEYS: got %d keys %q, %v; want 12", len(keys), keys, err)
+			if err != nil || len(keys) != 16 {
+				t.Fatalf("KEYS: got %d keys %q, %v; want 16", len(keys), keys, err)
 			}
 			before := map[string]string{}
 			for _, k := range keys {
@@ -91,6 +108,15 @@ func TestRestorePersists(t *testing.T) {
 			}
 			if got := rc.LIndex(ctx, "l-big", 0).Val(); got != "head" {
 				t.Errorf("LINDEX l-big 0: got %q, want head", got)
+			}
+			if got := rc.XPending(ctx, "x-groups", "g1").Val(); got == nil || got.Count != 3 || got.Lower != "3-0" {
+				t.Errorf("XPENDING x-groups g1: got %+v, want 3 from 3-0", got)
+			}
+			if got := rc.XPending(ctx, "bigstream:restored", "g").Val(); got == nil || got.Count != 3000 {
+				t.Errorf("XPENDING bigstream:restored g: got %+v, want 3000", got)
+			}
+			if got := rc.XPending(ctx, "x-empty", "g").Val(); got == nil || got.Count != 1 || got.Consumers["new"] != 1 {
+				t.Errorf("XPENDING x-empty g: got %+v, want 1 of new", got)
 			}
 			if got := rc.LLen(ctx, "biglist:restored").Val(); got != 59999 {
 				t.Errorf("LLEN biglist:restored: got %d, want 59999", got)
