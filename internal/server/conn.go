@@ -176,9 +176,9 @@ func (c *conn) serve() {
 // reports false while the bytes read so far do not tell: the caller reads
 // more and calls again.
 func (c *conn) start() bool {
-	c.isRESP = true
+	isLine := false
 	if !c.respOnly {
-		skip, isLine, known := line.Sniff(c.buf[c.r:c.w], min(c.s.cfg.MaxLineLen, c.s.cfg.Limits.MaxInlineLen))
+		skip, l, known := line.Sniff(c.buf[c.r:c.w], min(c.s.cfg.MaxLineLen, c.s.cfg.Limits.MaxInlineLen))
 		c.r += skip
 		if c.r == c.w {
 			c.r, c.w = 0, 0
@@ -186,8 +186,9 @@ func (c *conn) start() bool {
 		if !known {
 			return false
 		}
-		c.isRESP = !isLine
+		isLine = l
 	}
+	c.isRESP = !isLine
 	if c.isRESP {
 		c.p = c.s.router.NewPipeline(respBusy)
 		c.sess.init(c)
