@@ -306,10 +306,20 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
 	}
+	rln, err := listenRESP(opts.respAddr)
+	if err != nil {
+		ln.Close()
+		pln.Close()
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
 	mln, err := opts.obs.listenMetrics()
 	if err != nil {
 		ln.Close()
 		pln.Close()
+		if rln != nil {
+			rln.Close()
+		}
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
 	}
@@ -325,6 +335,9 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	if err != nil {
 		ln.Close()
 		pln.Close()
+		if rln != nil {
+			rln.Close()
+		}
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitUsage
 	}
@@ -345,14 +358,20 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 		node.SetLoading(true)
 		wg.Go(func() { single.load(nctx, node, filepath.Join(opts.persist.dataDir, importDir), log) })
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if rln != nil {
+		go func() { serveErr <- srv.ServeRESP(rln) }()
+	}
 
 	stopMetrics := serveMetrics(mln, metrics.Handler(cluster.NewCollector(node), node.Healthy), log)
 	defer stopMetrics()
 	fmt.Fprintf(stdout, "Server listening on %s — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n", ln.Addr())
 	log.Info("cluster node started", "node", co.nodeID, "addr", ln.Addr().String(), "peer_addr", pln.Addr().String(),
 		"advertise", advertise, "nodes", len(table.Nodes()), "shards", len(table.Groups()), "replicas", len(table.Group(0).Replicas), "fsync", mode.String())
+	if rln != nil {
+		log.Info("RESP listener started", "addr", rln.Addr().String())
+	}
 
 	code := exitOK
 	select {

@@ -34,6 +34,7 @@ const envPrefix = "DATA_CLUSTER_"
 // options are the parsed command line.
 type options struct {
 	addr        string
+	respAddr    string // the RESP-only listener, "" for none
 	shards      int
 	vnodes      int
 	shardQueue  int
@@ -95,6 +96,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	ln := lns[0] // the plain listener, or the TLS one when it is the only one
+	rln, err := listenRESP(opts.respAddr)
+	if err != nil {
+		closeAll(lns)
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
+	if rln != nil {
+		lns = append(lns, rln)
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		closeAll(lns)
@@ -113,13 +123,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "Server listening on %s — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n", ln.Addr())
 	log.Info("server started", "addr", ln.Addr().String(), "shards", opts.shards, "vnodes", opts.vnodes,
 		"shard_queue", opts.shardQueue, "router_queue", opts.routerQueue, "procs", procs)
-	if len(lns) > 1 {
+	if opts.addr != "" && opts.sec.tlsAddr != "" {
 		log.Info("TLS listener started", "addr", lns[1].Addr().String())
+	}
+	if rln != nil {
+		log.Info("RESP listener started", "addr", rln.Addr().String())
 	}
 
 	serveErr := make(chan error, len(lns))
 	for _, l := range lns {
-		go func() { serveErr <- srv.Serve(l) }()
+		if l == rln {
+			go func() { serveErr <- srv.ServeRESP(l) }()
+		} else {
+			go func() { serveErr <- srv.Serve(l) }()
+		}
 	}
 
 	select {
@@ -179,6 +196,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("data-cluster", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&opts.addr, "addr", "127.0.0.1:8080", "address to listen on for both protocols; empty: no plain listener (then --tls-addr is needed)")
+	fs.StringVar(&opts.respAddr, "resp-addr", "", "address of an extra listener that speaks only RESP, as Redis does (inline commands included, no line protocol), e.g. 127.0.0.1:6379; empty: none")
 	fs.IntVar(&opts.shards, "shards", 3, "number of shards")
 	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
 	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
@@ -234,6 +252,9 @@ func (o options) validate() error {
 	if _, _, err := net.SplitHostPort(o.addr); o.addr != "" && err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", o.addr, n("addr"), err)
 	}
+	if _, _, err := net.SplitHostPort(o.respAddr); o.respAddr != "" && err != nil {
+		return fmt.Errorf("invalid value %q for %s: %v", o.respAddr, n("resp-addr"), err)
+	}
 	if err := o.obs.validate(o.from); err != nil {
 		return err
 	}
@@ -259,6 +280,19 @@ func listenTCP(addr string) (net.Listener, error) {
 		}
 	}
 	return net.Listen(network, addr)
+}
+
+// listenRESP opens the RESP-only listener on addr, or returns nil for an
+// empty addr.
+func listenRESP(addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := listenTCP(addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %v", addr, err)
+	}
+	return ln, nil
 }
 
 // source records the flags whose value came from the environment, so that

@@ -36,6 +36,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--procs", "-1"}, nil, exitUsage, "invalid value -1 for --procs"},
 		{nil, map[string]string{"DATA_CLUSTER_PROCS": "5000"}, exitUsage, "invalid value 5000 for DATA_CLUSTER_PROCS"},
 		{[]string{"--addr", "nohostport"}, nil, exitUsage, "--addr"},
+		{[]string{"--resp-addr", "nohostport"}, nil, exitUsage, "invalid value \"nohostport\" for --resp-addr"},
+		{nil, map[string]string{"DATA_CLUSTER_RESP_ADDR": "nohostport"}, exitUsage, "for DATA_CLUSTER_RESP_ADDR"},
 		{[]string{"--proto-max-bulk-len", "12parsecs"}, nil, exitUsage, "want a whole number of bytes"},
 		{[]string{"--proto-max-bulk-len", "0"}, nil, exitUsage, "--proto-max-bulk-len"},
 		{[]string{"--nosuchflag"}, nil, exitUsage, "flag provided but not defined"},
@@ -185,6 +187,66 @@ func TestRunServes(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop")
+	}
+}
+
+// TestRunRESPAddr runs the server with a RESP-only listener, given by its
+// environment variable: there an inline GET is Redis's, while the shared
+// port still picks the protocol from the first command.
+func TestRunRESPAddr(t *testing.T) {
+	fl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	respAddr := fl.Addr().String()
+	fl.Close()
+	t.Setenv("DATA_CLUSTER_RESP_ADDR", respAddr)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr testutil.SyncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, &stdout, &stderr) }()
+	var banner string
+	for i := 0; ; i++ {
+		if banner = stdout.String(); strings.HasSuffix(banner, "\n") {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("no banner; stderr %q", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(banner, "Server listening on "), " — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n")
+	if !strings.Contains(stderr.String(), "RESP listener started") {
+		t.Errorf("the log does not say the RESP listener started: %q", stderr.String())
+	}
+	for _, tt := range []struct{ addr, in, want string }{
+		{addr, "SET a 1\n", "OK\n"},
+		{addr, "PING\r\nGET a\r\n", "+PONG\r\n$1\r\n1\r\n"},
+		{respAddr, "GET a\r\nGET nosuch\r\n", "$1\r\n1\r\n$-1\r\n"},
+	} {
+		nc, err := net.Dial("tcp", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(nc, tt.in)
+		got := make([]byte, len(tt.want))
+		if _, err := io.ReadFull(nc, got); err != nil || string(got) != tt.want {
+			t.Errorf("%s %q: got %q, %v, want %q", tt.addr, tt.in, got, err, tt.want)
+		}
+		nc.Close()
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("exit status %d, want 0", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	if _, err := net.DialTimeout("tcp", respAddr, time.Second); err == nil {
+		t.Fatal("the RESP listener still accepts after the server stopped")
 	}
 }
 

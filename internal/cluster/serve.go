@@ -97,8 +97,16 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 		conns: map[*clientConn]struct{}{}}
 }
 
-// Serve accepts clients on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error {
+// Serve accepts clients on ln until Shutdown. Each client speaks the
+// protocol its first command belongs to (line.Sniff): the line protocol
+// when it is one of the line protocol's, RESP otherwise.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeRESP is Serve for a listener that speaks only RESP, as Redis does:
+// every client is RESP from its first byte.
+func (s *Server) ServeRESP(ln net.Listener) error { return s.serve(ln, true) }
+
+func (s *Server) serve(ln net.Listener, respOnly bool) error {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -138,6 +146,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		}
 		s.nextID++
 		c := newClientConn(s, nc, s.nextID)
+		c.began, c.isRESP = respOnly, respOnly
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -191,7 +200,7 @@ type clientConn struct {
 	buf    []byte
 	r, w   int
 	argv   [][]byte
-	began  bool // the protocol was chosen by the first byte
+	began  bool // the protocol is chosen (see start)
 	isRESP bool
 	proto  int
 	ro     bool // READONLY: reads may be served by any replica
@@ -279,11 +288,8 @@ func (c *clientConn) serve() {
 			c.nc.SetReadDeadline(time.Now().Add(t))
 		}
 		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
-		if n > 0 {
-			if !c.began {
-				c.began, c.isRESP = true, c.buf[c.r] == '*'
-			}
-			c.w += n
+		c.w += n
+		if n > 0 && (c.began || c.start()) {
 			ok := c.process()
 			c.flush()
 			if !c.writeOut() {
@@ -305,6 +311,22 @@ func (c *clientConn) serve() {
 			return
 		}
 	}
+}
+
+// start picks the client's protocol from its first command, as line.Sniff
+// tells it, dropping the blank lines before that command. It reports false
+// while the bytes read so far do not tell: the caller reads more and calls
+// again.
+func (c *clientConn) start() bool {
+	skip, isLine, known := line.Sniff(c.buf[c.r:c.w], min(line.MaxLen, c.s.cfg.Limits.MaxInlineLen))
+	c.r += skip
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	}
+	if known {
+		c.began, c.isRESP = true, !isLine
+	}
+	return known
 }
 
 // queryLimit returns the most bytes of unread input a client may have.

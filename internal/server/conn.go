@@ -47,9 +47,10 @@ type conn struct {
 	argv [][]byte // arguments of the commands in flight, as slices of buf
 	p    *router.Pipeline
 
-	isRESP bool
-	quit   bool // close after writing the pending replies
-	sess   session
+	isRESP   bool
+	respOnly bool // accepted by ServeRESP: RESP from the first byte
+	quit     bool // close after writing the pending replies
+	sess     session
 
 	stopping atomic.Bool
 	// parked is the waiter of the blocking command the connection waits
@@ -92,13 +93,14 @@ func (c *conn) getName() string {
 	return ""
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, respOnly bool) *conn {
 	c := &conn{
-		s:       s,
-		nc:      nc,
-		id:      s.nextID.Add(1),
-		buf:     make([]byte, readBufSize),
-		created: time.Now(),
+		s:        s,
+		nc:       nc,
+		id:       s.nextID.Add(1),
+		buf:      make([]byte, readBufSize),
+		created:  time.Now(),
+		respOnly: respOnly,
 	}
 	c.lastCmd.Store(c.created.UnixNano())
 	c.bufSize.Store(readBufSize)
@@ -153,10 +155,7 @@ func (c *conn) serve() {
 		c.armIdle()
 		n, err := c.nc.Read(c.buf[c.w:min(len(c.buf), c.bufLimit())])
 		c.w += n
-		if n > 0 {
-			if c.p == nil {
-				c.start()
-			}
+		if n > 0 && (c.p != nil || c.start()) {
 			if !c.process() {
 				if c.stopping.Load() {
 					c.linger(shutdownLinger)
@@ -176,9 +175,25 @@ func (c *conn) serve() {
 	}
 }
 
-// start picks the protocol from the first byte.
-func (c *conn) start() {
-	c.isRESP = c.buf[c.r] == '*'
+// start picks the connection's protocol from its first command, as
+// line.Sniff tells it, dropping the blank lines before that command; a
+// connection accepted by ServeRESP speaks RESP from its first byte. start
+// reports false while the bytes read so far do not tell: the caller reads
+// more and calls again.
+func (c *conn) start() bool {
+	isLine := false
+	if !c.respOnly {
+		skip, l, known := line.Sniff(c.buf[c.r:c.w], min(c.s.cfg.MaxLineLen, c.s.cfg.Limits.MaxInlineLen))
+		c.r += skip
+		if c.r == c.w {
+			c.r, c.w = 0, 0
+		}
+		if !known {
+			return false
+		}
+		isLine = l
+	}
+	c.isRESP = !isLine
 	if c.isRESP {
 		c.p = c.s.router.NewPipeline(respBusy)
 		c.sess.init(c)
@@ -187,6 +202,7 @@ func (c *conn) start() {
 		c.p = c.s.router.NewPipeline(lineBusy)
 	}
 	c.observe()
+	return true
 }
 
 // grow makes room for the next read. A buffer full of one unfinished

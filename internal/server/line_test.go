@@ -87,7 +87,7 @@ func TestLineTooLong(t *testing.T) {
 	c.expectClosed()
 	// Without any newline at all, the server must not wait forever.
 	c2 := ts.dial(t)
-	c2.send(strings.Repeat("z", 70<<10))
+	c2.send("SET k " + strings.Repeat("z", 70<<10))
 	if got := c2.line(); got != "ERR line too long" {
 		t.Fatalf("got %q, want ERR line too long", got)
 	}

@@ -1,5 +1,5 @@
 // Package server accepts connections, tells the two protocols apart by the
-// first byte a client sends, and runs each connection's loop: read, parse
+// first command a client sends (line.Sniff), and runs each connection's loop: read, parse
 // every whole command in the buffer, route them through a router.Pipeline,
 // and write all the replies with one write.
 package server
@@ -168,8 +168,17 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Router() *router.Router { return s.router }
 
 // Serve accepts connections on ln until Shutdown, and then returns
-// ErrServerClosed. Any other accept error is returned as is.
-func (s *Server) Serve(ln net.Listener) error {
+// ErrServerClosed. Any other accept error is returned as is. Each connection
+// speaks the protocol its first command belongs to: the line protocol when
+// it is one of the line protocol's, RESP otherwise.
+func (s *Server) Serve(ln net.Listener) error { return s.serve(ln, false) }
+
+// ServeRESP is Serve for a listener that speaks only RESP, as Redis does:
+// every connection is RESP from its first byte, and an inline GET is
+// Redis's GET.
+func (s *Server) ServeRESP(ln net.Listener) error { return s.serve(ln, true) }
+
+func (s *Server) serve(ln net.Listener, respOnly bool) error {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -200,7 +209,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		c := s.newConn(nc)
+		c := s.newConn(nc, respOnly)
 		if c == nil {
 			continue
 		}
@@ -228,7 +237,7 @@ func (s *Server) isClosing() bool {
 
 // newConn registers a new connection, or closes it and returns nil when the
 // server is shutting down.
-func (s *Server) newConn(nc net.Conn) *conn {
+func (s *Server) newConn(nc net.Conn, respOnly bool) *conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -238,7 +247,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	if s.refuse(nc) {
 		return nil
 	}
-	c := newConn(s, nc)
+	c := newConn(s, nc, respOnly)
 	s.conns[c] = struct{}{}
 	s.connWG.Add(1)
 	s.connected.Add(1)

@@ -106,6 +106,9 @@ func (s *session) handle(args [][]byte) {
 		return
 	}
 	if !spec.ArityOK(len(args)) {
+		if s.c.httpRequest(args) {
+			return
+		}
 		s.c.rec.Reject(spec)
 		s.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
 		return
