@@ -2,6 +2,7 @@ package pubsub
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -109,6 +110,9 @@ func (o *Outbox) run() {
 	defer close(o.done)
 	var out []byte
 	for range o.wake {
+		// Let the publishers run on before taking the queue: under a
+		// stream of messages a write then carries many.
+		runtime.Gosched()
 		for {
 			o.mu.Lock()
 			out, o.buf = o.buf, out[:0]
