@@ -46,6 +46,7 @@ var connCommands = []*Spec{
 	{Name: "publish", Arity: 3, Flags: PubSub | Loading | Stale | Fast},
 	{Name: "spublish", Arity: 3, Flags: PubSub | Loading | Stale | Fast, FirstKey: 1, LastKey: 1, Step: 1},
 	{Name: "pubsub", Arity: -2, Flags: PubSub | Loading | Stale},
+	{Name: "monitor", Arity: 1, Flags: Admin | NoScript | Loading | Stale},
 }
 
 func init() {

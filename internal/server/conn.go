@@ -360,6 +360,7 @@ func (c *conn) lineCommand(args [][]byte) bool {
 		c.rec.Reject(spec)
 		c.lineError(msgNoAuth)
 	default:
+		c.s.monitors.feed(c, args)
 		c.p.Do(spec, args)
 	}
 	return true

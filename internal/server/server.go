@@ -124,7 +124,8 @@ type Server struct {
 
 	store *wal.Store // the data directory, or nil (persist.go)
 
-	hub *pubsub.Hub // publish and subscribe (pubsub.go)
+	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
+	monitors monitors    // MONITOR (monitor.go)
 }
 
 // New returns a Server with its shards running. Call Shutdown to stop it.

@@ -30,6 +30,8 @@ type session struct {
 	// while EXEC runs its commands.
 	subs   pubsub.Subs
 	inExec bool
+	// monitoring is set by MONITOR (monitor.go).
+	monitoring bool
 }
 
 type queuedCmd struct {
@@ -72,6 +74,7 @@ func init() {
 		"publish":      (*session).publish,
 		"spublish":     (*session).spublish,
 		"pubsub":       (*session).pubsubCmd,
+		"monitor":      (*session).monitor,
 	}
 	for name, h := range extraConnHandlers {
 		connHandlers[name] = h
@@ -119,6 +122,12 @@ func (s *session) handle(args [][]byte) {
 		return
 	}
 	s.c.last = fullName(spec, args)
+	s.c.s.monitors.feed(s.c, args)
+	if s.monitoring && spec.Kind != command.Conn {
+		s.c.rec.Reject(spec)
+		s.reject("ERR Replica can't interact with the keyspace")
+		return
+	}
 	if s.proto == 2 && s.subscribed() && !pubsub.Allowed(spec.Name) {
 		s.c.rec.Reject(spec)
 		s.reject(pubsub.NotAllowed(spec.Name))
@@ -349,6 +358,7 @@ func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.endMulti()
 	s.unwatchAll()
 	s.unsubscribeAll()
+	s.unmonitor()
 	s.c.setName("")
 	s.setProto(2)
 	s.c.setAuthed(s.c.s.cfg.RequirePass == "")
@@ -513,4 +523,5 @@ func (s *session) unwatchLocked(dbs []*keyspace.DB) {
 func (s *session) close() {
 	s.unwatchAll()
 	s.unsubscribeAll()
+	s.unmonitor()
 }
