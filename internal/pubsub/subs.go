@@ -32,6 +32,11 @@ func (s *Subs) Active() bool {
 	return len(s.sets[Channel])+len(s.sets[Pattern])+len(s.sets[Shard]) > 0
 }
 
+// Counts returns the number of channels, patterns and shard channels.
+func (s *Subs) Counts() [3]int {
+	return [3]int{len(s.sets[Channel]), len(s.sets[Pattern]), len(s.sets[Shard])}
+}
+
 // Pending reports whether subscriptions wait for Start.
 func (s *Subs) Pending() bool { return len(s.starting) > 0 }
 

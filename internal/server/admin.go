@@ -216,15 +216,29 @@ func (c *conn) describe(now time.Time) string {
 	}
 	proto := c.respVer.Load()
 	rbs := c.bufSize.Load()
-	flags := "N"
+	flags := ""
 	if c.parked.Load() != nil {
-		flags = "b"
+		flags += "b"
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	if c.monitoring.Load() {
+		flags += "O"
+	}
+	sub, psub, ssub := c.subCounts[0].Load(), c.subCounts[1].Load(), c.subCounts[2].Load()
+	if sub+psub+ssub > 0 {
+		flags += "P"
+	}
+	if flags == "" {
+		flags = "N"
+	}
+	var omem int64
+	if ob := c.ob.Load(); ob != nil {
+		omem = ob.Pending()
+	}
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
-		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags,
-		rbs, rbs, cmd, proto, load(&c.libName), load(&c.libVer))
+		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub,
+		rbs, rbs, omem, cmd, proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.

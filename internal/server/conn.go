@@ -79,6 +79,10 @@ type conn struct {
 	// ob carries every reply and message once the connection has
 	// subscribed (pubsub.go); nil before.
 	ob atomic.Pointer[pubsub.Outbox]
+	// subCounts (channels, patterns, shard channels) and monitoring
+	// mirror the session's for CLIENT LIST.
+	subCounts  [3]atomic.Int64
+	monitoring atomic.Bool
 }
 
 // kill closes the connection from another goroutine, as CLIENT KILL does.

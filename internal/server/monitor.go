@@ -154,6 +154,7 @@ func (s *session) monitor(w *resp.Writer, _ [][]byte) {
 		return
 	}
 	s.monitoring = true
+	c.monitoring.Store(true)
 	if c.ob.Load() == nil {
 		c.ob.Store(pubsub.NewOutbox(c.write, pubsub.Limits{}, func(int64, string) {}))
 	}
@@ -165,6 +166,7 @@ func (s *session) monitor(w *resp.Writer, _ [][]byte) {
 func (s *session) unmonitor() {
 	if s.monitoring {
 		s.monitoring = false
+		s.c.monitoring.Store(false)
 		s.c.s.monitors.remove(s.c)
 	}
 }

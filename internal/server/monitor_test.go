@@ -35,6 +35,12 @@ func TestMonitor(t *testing.T) {
 			t.Fatalf("got %q, want %s", line, re)
 		}
 	}
+	lister := ts.dial(t)
+	lister.send(respCmd("CLIENT", "LIST"))
+	if list := strings.Join(lister.reply(), ""); !strings.Contains(list, " flags=O ") {
+		t.Fatalf("CLIENT LIST does not show the monitor: %q", list)
+	}
+	mon.rd.ReadString('\n') // the CLIENT LIST line
 	mon.send(respCmd("GET", "k"))
 	line, _ := mon.rd.ReadString('\n')
 	if !strings.HasSuffix(line, `"GET" "k"`+"\r\n") {

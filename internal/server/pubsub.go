@@ -32,6 +32,7 @@ func (s *session) subscribed() bool { return s.subs.Active() || s.subs.Pending()
 // subscription runs the (un)subscribe commands.
 func (s *session) subscription(w *resp.Writer, args [][]byte) {
 	k, subscribe, _ := pubsub.Command(lower(args[0]))
+	defer s.publishCounts()
 	if !subscribe {
 		s.subs.Unsubscribe(w, s.c.s.hub, s.c, k, args[1:])
 		return
@@ -61,7 +62,17 @@ func (s *session) startSubs() {
 
 // unsubscribeAll leaves every subscription, as RESET and a closing
 // connection do.
-func (s *session) unsubscribeAll() { s.subs.Clear(s.c.s.hub, s.c) }
+func (s *session) unsubscribeAll() {
+	s.subs.Clear(s.c.s.hub, s.c)
+	s.publishCounts()
+}
+
+// publishCounts makes the subscription counts visible to CLIENT LIST.
+func (s *session) publishCounts() {
+	for i, n := range s.subs.Counts() {
+		s.c.subCounts[i].Store(int64(n))
+	}
+}
 
 // publish implements PUBLISH channel message.
 func (s *session) publish(w *resp.Writer, args [][]byte) {

@@ -39,6 +39,10 @@ func TestPubSubDelivery(t *testing.T) {
 	pub.expect(":2\r\n:1\r\n:0\r\n:1\r\n*4\r\n$4\r\nnews\r\n:1\r\n$6\r\norders\r\n:0\r\n*2\r\n$6\r\norders\r\n:1\r\n:1\r\n*1\r\n$4\r\nnews\r\n")
 	sub.expect(msg("message", "news", "hello") + msg("pmessage", "n*", "news", "hello") + msg("pmessage", "n*", "nope", "x") +
 		msg("smessage", "orders", "o1"))
+	pub.send(respCmd("CLIENT", "LIST"))
+	if list := strings.Join(pub.reply(), ""); !strings.Contains(list, "flags=P db=0 sub=1 psub=1 ssub=1 ") {
+		t.Fatalf("CLIENT LIST does not show the subscriber: %q", list)
+	}
 	// RESP2's subscribed mode refuses other commands; RESET leaves it.
 	sub.send(respCmd("GET", "k") + respCmd("RESET") + respCmd("GET", "k"))
 	sub.expect("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n+RESET\r\n$-1\r\n")
