@@ -223,6 +223,11 @@ func bitcountCommand(c *Ctx, args [][]byte) {
 			c.W.AppendError(strErrNotInt)
 			return
 		}
+		// As in Redis, this comes before the unit is checked.
+		if start < 0 && end < 0 && start > end {
+			c.W.AppendInt(0)
+			return
+		}
 		isBit := false
 		if len(args) == 5 {
 			var ok bool
@@ -233,10 +238,6 @@ func bitcountCommand(c *Ctx, args [][]byte) {
 		total := int64(len(v))
 		if isBit {
 			total *= 8
-		}
-		if start < 0 && end < 0 && start > end {
-			c.W.AppendInt(0)
-			return
 		}
 		start, end = clampBitRange(start, end, total)
 		if start > end {
