@@ -6,7 +6,7 @@ package command
 const RedisVersion = "7.2.0"
 
 // Redis is the command table of the Redis protocol.
-var Redis = newTable(connCommands, serverCommands, stringCommands, keyCommands, dumpCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, geoCommands, listCommands, listBlockingCommands, streamCommands, memoryCommands, hllCommands)
+var Redis = newTable(connCommands, serverCommands, stringCommands, keyCommands, dumpCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, geoCommands, listCommands, listBlockingCommands, streamCommands, memoryCommands, hllCommands, bitCommands)
 
 // connCommands act on the connection and are run by the server; they are
 // listed here so that COMMAND and arity checks see every command.
