@@ -261,7 +261,7 @@ func TestListReplayExact(t *testing.T) {
 			}
 			r := rand.New(rand.NewPCG(seed, 21))
 			recs, before, states := listHistory(t, r, 1000)
-			if len(recs) < 300 {
+			if len(recs) < 200 {
 				t.Fatalf("seed %d: %d records, want most commands logged", seed, len(recs))
 			}
 			final := states[len(states)-1]
