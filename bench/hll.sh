@@ -87,23 +87,6 @@ echo
 echo "machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+changes')"
 echo "redis-benchmark -P $PIPELINE -c $CLIENTS -r $RANGE -n $REQUESTS PFADD myhll element:__rand_int__, then PFCOUNT myhll; $ROUNDS rounds alternating, each on an empty keyspace; data-cluster flags: $DC_FLAGS"
 echo
-sort -t, -k2,2 "$results" | awk -F, '
-function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-{ k = $2; keys[k] = 1; n = ++cnt[$1, k]; rps[$1, k, n] = $3; p50[$1, k, n] = $4; p99[$1, k, n] = $5 }
-END {
-	printf "%-8s | %-28s | %-28s | %6s | %-17s | %-17s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc", "p99 ms redis/dc"
-	printf "%s\n", "---------+------------------------------+------------------------------+--------+-------------------+------------------"
-	split("PFADD PFCOUNT", order, " ")
-	for (o = 1; o <= 2; o++) {
-		k = order[o]; if (!(k in keys)) continue
-		for (s = 1; s <= 2; s++) {
-			srv = (s == 1) ? "redis" : "data-cluster"; n = cnt[srv, k]
-			lo = 1e18; hi = 0
-			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j] }
-			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n)
-		}
-		printf "%-8s | %9.0f (%7.0f-%7.0f) | %9.0f (%7.0f-%7.0f) | %5.2fx | %7.3f / %7.3f | %7.3f / %7.3f\n", k, med[1], mn[1], mx[1], med[2], mn[2], mx[2], med[2] / med[1], m50[1], m50[2], m99[1], m99[2]
-	}
-}'
+sort -t, -k2,2 "$results" | rps_table "PFADD PFCOUNT"
 echo
 echo "PFADD same e1..e5000: PFCOUNT redis $r_count, data-cluster $d_count; SHA-256 of the string: redis $r_sum, data-cluster $d_sum"

@@ -51,3 +51,28 @@ wait_ok() {
 	echo "the node on port $1 never said cluster_state:ok" >&2
 	exit 1
 }
+
+# rps_table "TEST …": reads "server,test,rps,p50,p99" lines of several
+# rounds (servers redis and data-cluster) and prints, for each test in the
+# order given, each server's median requests per second with its min–max,
+# the ratio data-cluster/redis, and the median p50 and p99 of each.
+rps_table() {
+	awk -F, -v order="$1" '
+function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+{ k = $2; keys[k] = 1; n = ++cnt[$1, k]; rps[$1, k, n] = $3; p50[$1, k, n] = $4; p99[$1, k, n] = $5 }
+END {
+	printf "%-10s | %-28s | %-28s | %6s | %-17s | %-17s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc", "p99 ms redis/dc"
+	printf "%s\n", "-----------+------------------------------+------------------------------+--------+-------------------+------------------"
+	n_order = split(order, tests, " ")
+	for (o = 1; o <= n_order; o++) {
+		k = tests[o]; if (!(k in keys)) continue
+		for (s = 1; s <= 2; s++) {
+			srv = (s == 1) ? "redis" : "data-cluster"; n = cnt[srv, k]
+			lo = 1e18; hi = 0
+			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j] }
+			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n)
+		}
+		printf "%-10s | %9.0f (%7.0f-%7.0f) | %9.0f (%7.0f-%7.0f) | %5.2fx | %7.3f / %7.3f | %7.3f / %7.3f\n", k, med[1], mn[1], mx[1], med[2], mn[2], mx[2], med[2] / med[1], m50[1], m50[2], m99[1], m99[2]
+	}
+}'
+}
