@@ -46,7 +46,7 @@ func (c Config) Validate() error {
 // Errors SCRIPT KILL returns, with Redis's exact reply texts.
 var (
 	//lint:ignore ST1005 Redis's reply text
-	ErrNotBusy    = errors.New("NOTBUSY No scripts in execution right now.")
+	ErrNotBusy = errors.New("NOTBUSY No scripts in execution right now.")
 	//lint:ignore ST1005 Redis's reply text
 	ErrUnkillable = errors.New("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
 )
