@@ -22,6 +22,7 @@ type obsOptions struct {
 	slowlogMaxLen     int
 	logLevel          string
 	logFormat         string
+	busyThreshold     int64
 }
 
 // maxSlowlogLen bounds --slowlog-max-len.
@@ -35,6 +36,8 @@ func (o *obsOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.slowlogMaxLen, "slowlog-max-len", 128, "most entries SLOWLOG keeps")
 	fs.StringVar(&o.logLevel, "log-level", "info", "least important level logged: debug, info, warn or error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log line format: text (key=value) or json")
+	fs.Int64Var(&o.busyThreshold, "busy-reply-threshold", 5000,
+		"`milliseconds` a Lua script runs before SCRIPT KILL may stop it")
 }
 
 var logLevels = map[string]slog.Level{
@@ -54,6 +57,9 @@ func (o obsOptions) validate(from source) error {
 	}
 	if o.slowlogMaxLen < 0 || o.slowlogMaxLen > maxSlowlogLen {
 		return fmt.Errorf("invalid value %d for %s: must be between 0 and %d", o.slowlogMaxLen, n("slowlog-max-len"), maxSlowlogLen)
+	}
+	if o.busyThreshold < 1 {
+		return fmt.Errorf("invalid value %d for %s: must be 1 or more", o.busyThreshold, n("busy-reply-threshold"))
 	}
 	if _, ok := logLevels[strings.ToLower(o.logLevel)]; !ok {
 		return fmt.Errorf("invalid value %q for %s: must be debug, info, warn or error", o.logLevel, n("log-level"))
@@ -77,6 +83,7 @@ func (o obsOptions) logger(w io.Writer) *slog.Logger {
 func (o obsOptions) apply(cfg *server.Config) {
 	cfg.SlowlogSlowerThan = o.slowlogSlowerThan
 	cfg.SlowlogMaxLen = o.slowlogMaxLen
+	cfg.Scripts.BusyThreshold = time.Duration(o.busyThreshold) * time.Millisecond
 }
 
 // listenMetrics listens on the metrics address, or returns nil when it is

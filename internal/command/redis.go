@@ -47,6 +47,38 @@ var connCommands = []*Spec{
 	{Name: "spublish", Arity: 3, Flags: PubSub | Loading | Stale | Fast, FirstKey: 1, LastKey: 1, Step: 1},
 	{Name: "pubsub", Arity: -2, Flags: PubSub | Loading | Stale},
 	{Name: "monitor", Arity: 1, Flags: Admin | NoScript | Loading | Stale},
+	{Name: "eval", Arity: -3, Flags: NoScript | Stale, KeyArgs: EvalKeys},
+	{Name: "evalsha", Arity: -3, Flags: NoScript | Stale, KeyArgs: EvalKeys},
+	{Name: "eval_ro", Arity: -3, Flags: NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
+	{Name: "evalsha_ro", Arity: -3, Flags: NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
+	{Name: "script", Arity: -2, Flags: NoScript},
+}
+
+// EvalKeys returns the keys of EVAL script numkeys key… arg…: none when
+// numkeys is not a valid count.
+func EvalKeys(args [][]byte, dst [][]byte) [][]byte {
+	if len(args) < 3 {
+		return dst
+	}
+	n, ok := parseCount(args[2])
+	if !ok || n > len(args)-3 {
+		return dst
+	}
+	return append(dst, args[3:3+n]...)
+}
+
+func parseCount(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 func init() {

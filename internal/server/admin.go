@@ -32,6 +32,12 @@ var extraConnHandlers = map[string]connHandler{
 	"save":     (*session).save,
 	"bgsave":   (*session).bgsave,
 	"lastsave": (*session).lastsave,
+	// Lua scripts (script.go).
+	"eval":       (*session).eval,
+	"evalsha":    (*session).evalsha,
+	"eval_ro":    (*session).evalRO,
+	"evalsha_ro": (*session).evalshaRO,
+	"script":     (*session).scriptCmd,
 	// A server started without --initial-cluster answers the cluster
 	// commands as a Redis without cluster support does.
 	"cluster":   (*session).noCluster,

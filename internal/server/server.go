@@ -19,6 +19,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
+	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	// Persistence keeps the data on disk when its Dir is set; with Dir
 	// empty the data lives in memory only (persist.go).
 	Persistence wal.Config
+
+	// Scripts bounds the Lua scripts EVAL runs (script.go).
+	Scripts script.Config
 }
 
 // DefaultConfig returns the defaults.
@@ -65,6 +69,8 @@ func DefaultConfig() Config {
 		Protection: DefaultProtection(),
 
 		Persistence: wal.DefaultConfig(),
+
+		Scripts: script.DefaultConfig(),
 	}
 }
 
@@ -86,6 +92,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Protection.validate(); err != nil {
+		return err
+	}
+	if err := c.Scripts.Validate(); err != nil {
 		return err
 	}
 	if c.Persistence.Dir != "" {
@@ -126,6 +135,8 @@ type Server struct {
 
 	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
 	monitors monitors    // MONITOR (monitor.go)
+
+	scripts *script.Engine // EVAL and SCRIPT (script.go)
 }
 
 // New returns a Server with its shards running. Call Shutdown to stop it.
@@ -162,6 +173,7 @@ func New(cfg Config) (*Server, error) {
 		observer:  ob,
 		store:     st,
 		hub:       pubsub.NewHub(),
+		scripts:   script.New(cfg.Scripts),
 	}, nil
 }
 

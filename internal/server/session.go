@@ -23,6 +23,7 @@ type session struct {
 	queued   []queuedCmd
 	watching []watched
 	ctx      command.Ctx
+	sctx     command.Ctx // the held keyspaces of a script (script.go)
 	set      []bool
 	keys     [][]byte
 
@@ -396,6 +397,18 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		case command.Cursor:
 			if i := q.spec.Shard(q.args, n); i >= 0 {
 				s.set[i] = true
+			}
+		case command.Conn:
+			// A script (EVAL …) holds its keys' shards, or all of them
+			// when it declares none.
+			if q.spec.KeyArgs != nil {
+				s.keys = q.spec.Keys(q.args, s.keys[:0])
+				if len(s.keys) == 0 {
+					markAll(s.set)
+				}
+				for _, k := range s.keys {
+					s.set[r.Ring().Lookup(k)] = true
+				}
 			}
 		}
 	}

@@ -1,0 +1,124 @@
+package script
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"strings"
+	"sync"
+
+	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// Script is a compiled script. It is immutable and safe for concurrent use.
+type Script struct {
+	SHA   string // lower-case hex SHA1 of Body
+	Body  string
+	proto *lua.FunctionProto
+}
+
+// Cache holds the scripts EVAL and SCRIPT LOAD have seen, by SHA1. It is
+// safe for concurrent use.
+type Cache struct {
+	mu sync.RWMutex
+	m  map[string]*Script
+}
+
+// NewCache returns an empty Cache.
+func NewCache() *Cache { return &Cache{m: make(map[string]*Script)} }
+
+// SHA1 returns the lower-case hex SHA1 of body, as Redis names scripts.
+func SHA1(body []byte) string {
+	h := sha1.Sum(body)
+	return hex.EncodeToString(h[:])
+}
+
+// Load compiles body, caches it and returns it. A script already cached is
+// not compiled again. A compile error is returned as its Redis error text.
+func (c *Cache) Load(body []byte) (*Script, error) {
+	sha := SHA1(body)
+	if s := c.Get(sha); s != nil {
+		return s, nil
+	}
+	s, err := Compile(string(body))
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if old := c.m[sha]; old != nil {
+		s = old
+	} else {
+		c.m[sha] = s
+	}
+	c.mu.Unlock()
+	return s, nil
+}
+
+// Get returns the script whose SHA1 is sha in any letter case, or nil.
+func (c *Cache) Get(sha string) *Script {
+	if len(sha) != 40 {
+		return nil
+	}
+	c.mu.RLock()
+	s := c.m[strings.ToLower(sha)]
+	c.mu.RUnlock()
+	return s
+}
+
+// Len returns the number of cached scripts.
+func (c *Cache) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.m)
+}
+
+// Flush empties the cache. Runs under way keep their scripts.
+func (c *Cache) Flush() {
+	c.mu.Lock()
+	c.m = make(map[string]*Script)
+	c.mu.Unlock()
+}
+
+// CompileError is the error of a script that does not compile; its text is
+// Redis's reply.
+type CompileError struct{ Msg string }
+
+func (e *CompileError) Error() string {
+	return "ERR Error compiling script (new function): " + e.Msg
+}
+
+// Compile compiles body without caching it.
+func Compile(body string) (*Script, error) {
+	chunk, err := parse.Parse(strings.NewReader(body), chunkName)
+	if err != nil {
+		return nil, &CompileError{Msg: compileMsg(err)}
+	}
+	proto, err := lua.Compile(chunk, chunkName)
+	if err != nil {
+		return nil, &CompileError{Msg: compileMsg(err)}
+	}
+	return &Script{SHA: SHA1([]byte(body)), Body: body, proto: proto}, nil
+}
+
+// chunkName is the name scripts are compiled under: errors read
+// "user_script:1: …" as in Redis.
+const chunkName = "user_script"
+
+// compileMsg rewrites gopher-lua's "user_script line:1(column:3) near
+// 'x':   syntax error" as "user_script:1: syntax error near 'x'", close to
+// Lua's own form.
+func compileMsg(err error) string {
+	msg := strings.TrimSpace(err.Error())
+	if pe, ok := err.(*parse.Error); ok {
+		near := ""
+		if pe.Token != "" {
+			if pe.Token == "EOF" {
+				near = " near '<eof>'"
+			} else {
+				near = " near '" + pe.Token + "'"
+			}
+		}
+		return chunkName + ":" + itoa(pe.Pos.Line) + ": " + strings.TrimSpace(pe.Message) + near
+	}
+	return msg
+}

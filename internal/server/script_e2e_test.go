@@ -1,0 +1,108 @@
+package server
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestScriptAtomicCounters runs 10 clients, each incrementing two keys of
+// different shards 1000 times from a script that reads both first; the
+// totals must be exact and the two keys always equal.
+func TestScriptAtomicCounters(t *testing.T) {
+	ts := start(t, nil)
+	const body = "local a = tonumber(redis.call('get', KEYS[1]) or '0'); local b = tonumber(redis.call('get', KEYS[2]) or '0'); if a ~= b then return redis.error_reply('TORN') end; redis.call('set', KEYS[1], a + 1); redis.call('set', KEYS[2], b + 1); return a + 1"
+	// Two keys that live on different shards.
+	r := ts.Router().Ring()
+	k1, k2 := "a", ""
+	for i := 0; k2 == ""; i++ {
+		if k := "b" + strings.Repeat("x", i); r.Lookup([]byte(k)) != r.Lookup([]byte(k1)) {
+			k2 = k
+		}
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		c := ts.dial(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 1000 {
+				c.send(respCmd("EVAL", body, "2", k1, k2))
+				s, err := readRESP(c.rd)
+				if err != nil || s[0] != ':' {
+					t.Errorf("got %q, %v", s, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c := ts.dial(t)
+	if got := c.raw("MGET", k1, k2); got != "*2\r\n$5\r\n10000\r\n$5\r\n10000\r\n" {
+		t.Fatalf("got %q, want both 10000", got)
+	}
+}
+
+func TestScriptKill(t *testing.T) {
+	ts := start(t, func(c *Config) { c.Scripts.BusyThreshold = 50 * time.Millisecond })
+	a, b := ts.dial(t), ts.dial(t)
+	if got := b.raw("SCRIPT", "KILL"); got != "-NOTBUSY No scripts in execution right now.\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	// A read-only loop is killed.
+	a.send(respCmd("EVAL", "local i = 0 while true do i = i + 1 end", "1", "k"))
+	time.Sleep(200 * time.Millisecond)
+	if got := b.raw("SCRIPT", "KILL"); got != "+OK\r\n" {
+		t.Fatalf("got %q, want OK", got)
+	}
+	got, _ := readRESP(a.rd)
+	if !strings.HasPrefix(got, "-ERR Script killed by user with SCRIPT KILL... script: ") {
+		t.Fatalf("got %q", got)
+	}
+	// One that wrote cannot be killed; it ends by itself here.
+	a.send(respCmd("EVAL", "redis.call('set', KEYS[1], 'v') local t = redis.call('time') local i = 0 while i < 3e7 do i = i + 1 end return 'done'", "1", "k"))
+	time.Sleep(200 * time.Millisecond)
+	if got := b.raw("SCRIPT", "KILL"); !strings.HasPrefix(got, "-UNKILLABLE Sorry the script already executed write commands") {
+		t.Fatalf("got %q, want UNKILLABLE", got)
+	}
+	if got, _ := readRESP(a.rd); got != "$4\r\ndone\r\n" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestScriptUndeclaredKey(t *testing.T) {
+	ts := start(t, nil)
+	r := ts.Router().Ring()
+	other := ""
+	for i := 0; other == ""; i++ {
+		if k := "o" + strings.Repeat("x", i); r.Lookup([]byte(k)) != r.Lookup([]byte("k")) {
+			other = k
+		}
+	}
+	c := ts.dial(t)
+	got := c.raw("EVAL", "return redis.call('get', ARGV[1])", "1", "k", other)
+	if !strings.HasPrefix(got, "-"+errUndeclared) {
+		t.Fatalf("got %q", got)
+	}
+	// With no keys declared every shard is held.
+	if got := c.raw("EVAL", "redis.call('set', ARGV[1], 'x') return redis.call('get', ARGV[1])", "0", other); got != "$1\r\nx\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	// EVALSHA of a loaded script, and inside MULTI.
+	sha := c.raw("SCRIPT", "LOAD", "return redis.call('incr', KEYS[1])")
+	sha = strings.Split(sha, "\r\n")[1]
+	c.raw("MULTI")
+	c.raw("EVALSHA", sha, "1", "n")
+	c.raw("EVALSHA", sha, "1", "n")
+	if got := c.raw("EXEC"); got != "*2\r\n:1\r\n:2\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	if got := c.raw("SCRIPT", "EXISTS", sha, "nope"); got != "*2\r\n:1\r\n:0\r\n" {
+		t.Fatalf("got %q", got)
+	}
+	c.raw("SCRIPT", "FLUSH")
+	if got := c.raw("EVALSHA", sha, "1", "n"); got != "-NOSCRIPT No matching script. Please use EVAL.\r\n" {
+		t.Fatalf("got %q", got)
+	}
+}
