@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -104,5 +106,36 @@ func TestScriptUndeclaredKey(t *testing.T) {
 	c.raw("SCRIPT", "FLUSH")
 	if got := c.raw("EVALSHA", sha, "1", "n"); got != "-NOSCRIPT No matching script. Please use EVAL.\r\n" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestScriptWritesPersist runs scripts that write keys of several shards,
+// restarts the server on its data dir, and finds every write.
+func TestScriptWritesPersist(t *testing.T) {
+	dir := t.TempDir()
+	ts := startPersistent(t, dir, 3, nil)
+	ctx := context.Background()
+	rc := newClient(t, ts, nil)
+	script := `redis.call('set', KEYS[1], ARGV[1]); redis.call('rpush', KEYS[2], ARGV[1]); redis.call('hincrby', KEYS[3], 'n', 1); return 1`
+	for i := range 50 {
+		if err := rc.Eval(ctx, script, []string{fmt.Sprint("s", i%5), "list", "h"}, fmt.Sprint("v", i)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc.Close()
+	ts.stop(t)
+	ts = startPersistent(t, dir, 3, nil)
+	rc = newClient(t, ts, nil)
+	defer rc.Close()
+	for i := range 5 {
+		if v, err := rc.Get(ctx, fmt.Sprint("s", i)).Result(); err != nil || v != fmt.Sprint("v", 45+i) {
+			t.Fatalf("s%d after the restart: %q %v", i, v, err)
+		}
+	}
+	if n, err := rc.LLen(ctx, "list").Result(); err != nil || n != 50 {
+		t.Fatalf("list after the restart: %d %v", n, err)
+	}
+	if v, err := rc.HGet(ctx, "h", "n").Result(); err != nil || v != "50" {
+		t.Fatalf("h after the restart: %q %v", v, err)
 	}
 }
