@@ -97,8 +97,12 @@ type run struct {
 	wrote  atomic.Bool
 	busy   atomic.Bool
 	reason atomic.Int32 // why cancel was called
-	heap0  uint64
-	timer  *time.Timer
+
+	// mu guards the watch's state: its timer fires on goroutines of its
+	// own, one after the other.
+	mu    sync.Mutex
+	heap0 uint64
+	timer *time.Timer
 }
 
 const (
@@ -153,12 +157,19 @@ func (e *Engine) begin() (*run, context.Context) {
 	e.mu.Lock()
 	e.running[r] = struct{}{}
 	e.mu.Unlock()
+	r.mu.Lock()
 	r.timer = time.AfterFunc(watchEvery, func() { e.watch(r) })
+	r.mu.Unlock()
 	return r, ctx
 }
 
 // watch checks a long run's time and memory, then rearms itself.
 func (e *Engine) watch(r *run) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timer == nil {
+		return // ended
+	}
 	if time.Since(r.start) >= e.cfg.BusyThreshold {
 		r.busy.Store(true)
 	}
@@ -174,7 +185,10 @@ func (e *Engine) watch(r *run) {
 }
 
 func (e *Engine) end(r *run) {
+	r.mu.Lock()
 	r.timer.Stop()
+	r.timer = nil
+	r.mu.Unlock()
 	r.cancel()
 	e.mu.Lock()
 	delete(e.running, r)

@@ -186,3 +186,66 @@ func (s *session) scriptCmd(w *resp.Writer, args [][]byte) {
 		unknownSubcommand(w, "script", args[1])
 	}
 }
+
+// Scripts whose keys all live on one shard run on that shard, in its batch
+// like any command of one key, instead of holding the shard from the
+// connection: a pipeline of them is not flushed at each one.
+
+// evalSpecs returns EVAL, EVALSHA and their _RO forms as commands of
+// their keys' shard, running scripts with eng, counted under their own
+// names.
+func evalSpecs(eng *script.Engine) map[string]*command.Spec {
+	specs := map[string]*command.Spec{}
+	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro"} {
+		sp := *command.Redis.Lookup([]byte(name))
+		sp.Kind = command.Keyed
+		bySHA, ro := strings.HasPrefix(name, "evalsha"), strings.HasSuffix(name, "_ro")
+		sp.Run = func(c *command.Ctx, args [][]byte) { runOnShard(eng, c, args, bySHA, ro) }
+		specs[name] = &sp
+	}
+	return specs
+}
+
+// onShard reports whether an EVAL-family command with args runs on one
+// shard: it declares keys, all of one shard, outside a transaction. It
+// then sends it there.
+func (s *session) onShard(spec *command.Spec, args [][]byte) bool {
+	sp := s.c.s.evalSpecs[spec.Name]
+	if sp == nil || s.inMulti || s.inExec {
+		return false
+	}
+	keys := command.EvalKeys(args, s.keys[:0])
+	s.keys = keys[:0]
+	if len(keys) == 0 {
+		return false
+	}
+	ring := s.c.s.router.Ring()
+	first := ring.Lookup(keys[0])
+	for _, k := range keys[1:] {
+		if ring.Lookup(k) != first {
+			return false
+		}
+	}
+	s.c.p.Do(sp, args)
+	return true
+}
+
+// runOnShard runs a script with eng on the shard that holds its keys,
+// with the shard's context.
+func runOnShard(eng *script.Engine, c *command.Ctx, args [][]byte, bySHA, ro bool) {
+	n, _ := strconv.ParseInt(string(args[2]), 10, 64)
+	var sc *script.Script
+	var err error
+	if bySHA {
+		if sc = eng.Cache.Get(string(args[1])); sc == nil {
+			c.W.AppendError("NOSCRIPT No matching script. Please use EVAL.")
+			return
+		}
+	} else if sc, err = eng.Cache.Load(args[1]); err != nil {
+		c.W.AppendError(err.Error())
+		return
+	}
+	w := c.W
+	eng.Run(script.Request{Script: sc, Keys: args[3 : 3+n], Args: args[3+n:], ReadOnly: ro, Host: &scriptHost{ctx: c}}, w)
+	c.W = w
+}

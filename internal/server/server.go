@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -136,7 +137,8 @@ type Server struct {
 	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
 	monitors monitors    // MONITOR (monitor.go)
 
-	scripts *script.Engine // EVAL and SCRIPT (script.go)
+	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
+	evalSpecs map[string]*command.Spec // EVAL… as commands of one shard (script.go)
 }
 
 // New returns a Server with its shards running. Call Shutdown to stop it.
@@ -163,6 +165,7 @@ func New(cfg Config) (*Server, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
+	eng := script.New(cfg.Scripts)
 	return &Server{
 		cfg:       cfg,
 		log:       lg,
@@ -173,7 +176,8 @@ func New(cfg Config) (*Server, error) {
 		observer:  ob,
 		store:     st,
 		hub:       pubsub.NewHub(),
-		scripts:   script.New(cfg.Scripts),
+		scripts:   eng,
+		evalSpecs: evalSpecs(eng),
 	}, nil
 }
 

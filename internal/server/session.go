@@ -146,6 +146,9 @@ func (s *session) handle(args [][]byte) {
 		p.EndLocal()
 		return
 	}
+	if spec.Kind == command.Conn && s.onShard(spec, args) {
+		return
+	}
 	if spec.Kind == command.Conn {
 		p.Flush()
 		// As in Redis, a command that runs is already the connection's
