@@ -78,8 +78,9 @@ type Engine struct {
 
 	pool sync.Pool // *state
 
-	mu      sync.Mutex
-	running map[*run]struct{}
+	mu       sync.Mutex
+	running  map[*run]struct{}
+	watching bool // the watcher goroutine runs
 }
 
 // New returns an Engine with an empty cache. It panics on an invalid Config.
@@ -98,11 +99,7 @@ type run struct {
 	busy   atomic.Bool
 	reason atomic.Int32 // why cancel was called
 
-	// mu guards the watch's state: its timer fires on goroutines of its
-	// own, one after the other.
-	mu    sync.Mutex
-	heap0 uint64
-	timer *time.Timer
+	heap0 uint64 // the heap when the watcher first saw it (watcher only)
 }
 
 const (
@@ -156,20 +153,41 @@ func (e *Engine) begin() (*run, context.Context) {
 	r := &run{start: time.Now(), cancel: cancel}
 	e.mu.Lock()
 	e.running[r] = struct{}{}
+	if !e.watching {
+		e.watching = true
+		go e.watcher()
+	}
 	e.mu.Unlock()
-	r.mu.Lock()
-	r.timer = time.AfterFunc(watchEvery, func() { e.watch(r) })
-	r.mu.Unlock()
 	return r, ctx
 }
 
-// watch checks a long run's time and memory, then rearms itself.
-func (e *Engine) watch(r *run) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.timer == nil {
-		return // ended
+// watcher checks the time and memory of the runs under way every
+// watchEvery, and ends when there is none left: one goroutine for all the
+// scripts of the engine, so that a short script costs no timer.
+func (e *Engine) watcher() {
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	var rs []*run
+	for range t.C {
+		e.mu.Lock()
+		if len(e.running) == 0 {
+			e.watching = false
+			e.mu.Unlock()
+			return
+		}
+		rs = rs[:0]
+		for r := range e.running {
+			rs = append(rs, r)
+		}
+		e.mu.Unlock()
+		for _, r := range rs {
+			e.watch(r)
+		}
 	}
+}
+
+// watch checks a run's time and memory.
+func (e *Engine) watch(r *run) {
 	if time.Since(r.start) >= e.cfg.BusyThreshold {
 		r.busy.Store(true)
 	}
@@ -179,16 +197,10 @@ func (e *Engine) watch(r *run) {
 	} else if h > r.heap0 && int64(h-r.heap0) > e.cfg.MaxMemory {
 		r.reason.CompareAndSwap(stopNone, stopMemory)
 		r.cancel()
-		return
 	}
-	r.timer.Reset(watchEvery)
 }
 
 func (e *Engine) end(r *run) {
-	r.mu.Lock()
-	r.timer.Stop()
-	r.timer = nil
-	r.mu.Unlock()
 	r.cancel()
 	e.mu.Lock()
 	delete(e.running, r)
