@@ -97,6 +97,11 @@ func Compile(body string) (*Script, error) {
 	if err != nil {
 		return nil, &CompileError{Msg: compileMsg(err)}
 	}
+	// A chunk is a vararg function, and Lua 5.1's compatibility makes each
+	// call build an `arg` table for it, which no script can see (the main
+	// chunk has no local of that name): a map allocated per EVAL for
+	// nothing.
+	proto.IsVarArg &^= lua.VarArgNeedsArg
 	return &Script{SHA: SHA1([]byte(body)), Body: body, proto: proto}, nil
 }
 
