@@ -1,0 +1,110 @@
+package script
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/resp"
+)
+
+// echoHost answers every command with a fixed reply and records what it
+// was asked.
+type echoHost struct {
+	reply string
+	calls [][]string
+}
+
+func (h *echoHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
+	var call []string
+	for _, a := range args {
+		call = append(call, string(a))
+	}
+	h.calls = append(h.calls, call)
+	w.AppendRaw([]byte(h.reply))
+}
+
+func runScript(t *testing.T, e *Engine, body string, h Host, keys ...string) string {
+	t.Helper()
+	sc, err := e.Cache.Load([]byte(body))
+	if err != nil {
+		t.Fatalf("%q: %v", body, err)
+	}
+	var ks [][]byte
+	for _, k := range keys {
+		ks = append(ks, []byte(k))
+	}
+	var w resp.Writer
+	e.Run(Request{Script: sc, Keys: ks, Host: h}, &w)
+	return string(w.Bytes())
+}
+
+// TestConversions checks Lua values turned into replies and replies into
+// Lua values, as Redis converts them, without a server.
+func TestConversions(t *testing.T) {
+	e := New(DefaultConfig())
+	for _, tc := range []struct{ body, want string }{
+		{"return 1.9", ":1\r\n"},
+		{"return 'x'", "$1\r\nx\r\n"},
+		{"return true", ":1\r\n"},
+		{"return false", "$-1\r\n"},
+		{"return {1, 'a', {2}}", "*3\r\n:1\r\n$1\r\na\r\n*1\r\n:2\r\n"},
+		{"return {1, nil, 3}", "*1\r\n:1\r\n"},
+		{"return {ok = 'fine'}", "+fine\r\n"},
+		{"return {err = 'bad'}", "-bad\r\n"},
+		{"return redis.status_reply('S')", "+S\r\n"},
+		{"return KEYS[1]", "$1\r\nk\r\n"},
+		{"return redis.sha1hex('')", "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n"},
+		{"return cjson.encode({1, 2})", "$5\r\n[1,2]\r\n"},
+		{"return bit.band(12, 10)", ":8\r\n"},
+	} {
+		if got := runScript(t, e, tc.body, &echoHost{}, "k"); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.body, got, tc.want)
+		}
+	}
+	h := &echoHost{reply: "*2\r\n:7\r\n$-1\r\n"}
+	if got := runScript(t, e, "local r = redis.call('get', KEYS[1]); return {type(r), r[1], type(r[2])}", h, "k"); got != "*3\r\n$5\r\ntable\r\n:7\r\n$7\r\nboolean\r\n" {
+		t.Errorf("a reply in Lua: %q", got)
+	}
+	if len(h.calls) != 1 || h.calls[0][0] != "get" || h.calls[0][1] != "k" {
+		t.Errorf("calls %q", h.calls)
+	}
+}
+
+// TestSandbox checks that scripts reach no global state and no system.
+func TestSandbox(t *testing.T) {
+	e := New(DefaultConfig())
+	for _, body := range []string{"x = 1", "return os.time()", "return io.open('/etc/passwd')", "return require('os')", "return dofile('/etc/passwd')"} {
+		if got := runScript(t, e, body, &echoHost{}); len(got) == 0 || got[0] != '-' {
+			t.Errorf("%q: %q, want an error", body, got)
+		}
+	}
+}
+
+// TestKill checks SCRIPT KILL on a script that has run past the busy
+// threshold, and that it cannot stop one that wrote.
+func TestKill(t *testing.T) {
+	e := New(Config{BusyThreshold: 20 * time.Millisecond, MaxMemory: 256 << 20})
+	if err := e.Kill(); !errors.Is(err, ErrNotBusy) {
+		t.Fatalf("Kill with nothing running: %v", err)
+	}
+	done := make(chan string)
+	go func() { done <- runScript(t, e, "while true do end", &echoHost{}) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		if err := e.Kill(); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the looping script never became killable")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if got := <-done; len(got) == 0 || got[0] != '-' {
+		t.Fatalf("a killed script answered %q", got)
+	}
+}
