@@ -19,9 +19,8 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
-// Subscriber receives messages. Deliver queues a copy of one whole message
-// for the client and must not block; it reports false when the subscriber
-// is gone.
+// Subscriber receives messages. Deliver queues one whole message for the
+// client and must not block; it reports false when the subscriber is gone.
 type Subscriber interface {
 	Deliver(msg []byte) bool
 	// Proto is the RESP version the message is written in: 2 for an
@@ -86,10 +85,6 @@ func (h *Hub) Unsubscribe(s Subscriber, k Kind, name string) bool {
 	return true
 }
 
-// writers hold messages while Publish delivers them: a subscriber's
-// Deliver copies what it is given (Outbox.Put).
-var writers = sync.Pool{New: func() any { return new(resp.Writer) }}
-
 // Publish delivers msg on channel to its subscribers (SUBSCRIBE) and to
 // those of the patterns that match it (PSUBSCRIBE), and returns how many
 // deliveries it made.
@@ -98,16 +93,8 @@ func (h *Hub) Publish(channel, msg []byte) int {
 	defer h.mu.RUnlock()
 	n := 0
 	var m2, m3 []byte
-	var ws []*resp.Writer
-	defer func() {
-		for _, w := range ws {
-			w.Reset()
-			writers.Put(w)
-		}
-	}()
 	format := func(s Subscriber, kind string, pattern []byte) []byte {
-		w := writers.Get().(*resp.Writer)
-		ws = append(ws, w)
+		var w resp.Writer
 		w.SetProto(s.Proto())
 		parts := 3
 		if pattern != nil {
