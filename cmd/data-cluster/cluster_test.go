@@ -660,11 +660,19 @@ func TestClusterSnapshotCatchUp(t *testing.T) {
 	const keys, batch = 24000, 4
 	val := strings.Repeat("v", 200) // about 5 MB in all: each group's snapshot takes parts
 	for i := 0; i < keys; i += batch {
-		pipe := rc.Pipeline()
-		for j := i; j < i+batch; j++ {
-			pipe.Set(ctx, fmt.Sprintf("snap:%d", j), val+strconv.Itoa(j), 0)
+		// A batch caught by the election that follows the kill may answer
+		// UNKNOWN or TRYAGAIN; SETs of fixed values may run again.
+		var err error
+		for try := 0; try < 20; try++ {
+			pipe := rc.Pipeline()
+			for j := i; j < i+batch; j++ {
+				pipe.Set(ctx, fmt.Sprintf("snap:%d", j), val+strconv.Itoa(j), 0)
+			}
+			if _, err = pipe.Exec(ctx); err == nil {
+				break
+			}
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		if err != nil {
 			t.Fatalf("SETs from %d: %v", i, err)
 		}
 	}
