@@ -36,20 +36,6 @@ echo "building data-cluster…" >&2
 go build -o "$work/data-cluster" ./cmd/data-cluster
 go build -o "$work/setbits" bench/setbits.go
 
-# start kind: starts a server of kind redis or data-cluster on a free port,
-# sets port, and waits until it answers.
-start() {
-	port=$(free_port)
-	if [ "$1" = redis ]; then
-		redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis-$port.log" >/dev/null &
-	else
-		# shellcheck disable=SC2086
-		"$work/data-cluster" --addr "127.0.0.1:$port" $DC_FLAGS >/dev/null 2>>"$work/dc.log" &
-	fi
-	pids+=("$!")
-	wait_port "$port"
-}
-
 start redis
 RP=$port
 start data-cluster

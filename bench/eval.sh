@@ -29,18 +29,6 @@ source bench/lib.sh
 echo "building data-cluster…" >&2
 go build -o "$work/data-cluster" ./cmd/data-cluster
 
-start() {
-	port=$(free_port)
-	if [ "$1" = redis ]; then
-		redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis-$port.log" >/dev/null &
-	else
-		# shellcheck disable=SC2086
-		"$work/data-cluster" --addr "127.0.0.1:$port" $DC_FLAGS >/dev/null 2>>"$work/dc.log" &
-	fi
-	pids+=("$!")
-	wait_port "$port"
-}
-
 start redis
 RP=$port
 start data-cluster
@@ -48,18 +36,12 @@ DP=$port
 
 results="$work/results.csv" # server,test,rps,p50,p99
 : >"$results"
-bench() { # server port test command…
-	local server=$1 port=$2 test=$3
-	shift 3
-	redis-benchmark -p "$port" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv "$@" 2>/dev/null |
-		awk -F'","' -v s="$server" -v t="$test" 'NR > 1 { print s "," t "," $2 "," $5 "," $7 }' >>"$results"
-}
 run() { # server port
 	redis-cli -p "$2" flushall >/dev/null
-	bench "$1" "$2" EVAL_INCR EVAL "return redis.call('incr', KEYS[1])" 1 counter:__rand_int__
-	bench "$1" "$2" EVAL_GET EVAL "return redis.call('get', KEYS[1])" 1 counter:__rand_int__
-	bench "$1" "$2" INCR INCR counter:__rand_int__
-	bench "$1" "$2" GET GET counter:__rand_int__
+	rb_csv "$1" "$2" EVAL_INCR EVAL "return redis.call('incr', KEYS[1])" 1 counter:__rand_int__
+	rb_csv "$1" "$2" EVAL_GET EVAL "return redis.call('get', KEYS[1])" 1 counter:__rand_int__
+	rb_csv "$1" "$2" INCR INCR counter:__rand_int__
+	rb_csv "$1" "$2" GET GET counter:__rand_int__
 }
 for round in $(seq 1 "$ROUNDS"); do
 	echo "round $round" >&2

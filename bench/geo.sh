@@ -33,22 +33,6 @@ source bench/lib.sh
 echo "building data-cluster…" >&2
 go build -o "$work/data-cluster" ./cmd/data-cluster
 
-# start kind: starts a fresh server of kind redis or data-cluster on a free
-# port, sets port and pid, and waits until it answers. Not in a subshell,
-# so that the cleanup trap knows the server.
-start() {
-	port=$(free_port)
-	if [ "$1" = redis ]; then
-		redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis-$port.log" >/dev/null &
-	else
-		# shellcheck disable=SC2086
-		"$work/data-cluster" --addr "127.0.0.1:$port" $DC_FLAGS >/dev/null 2>>"$work/dc.log" &
-	fi
-	pid=$!
-	pids+=("$pid")
-	wait_port "$port"
-}
-
 # The points, as RESP GEOADD commands of 100 points each.
 awk -v n="$POINTS" 'BEGIN {
 	srand(42)

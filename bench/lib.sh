@@ -76,3 +76,31 @@ END {
 	}
 }'
 }
+
+# start kind: starts a fresh redis-server (kind redis, no persistence) or
+# "$work/data-cluster" with $DC_FLAGS (any other kind) on a free port, sets
+# port and pid, and waits until it answers. Not in a subshell, so that the
+# cleanup trap knows the server.
+start() {
+	port=$(free_port)
+	if [ "$1" = redis ]; then
+		redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis-$port.log" >/dev/null &
+	else
+		# shellcheck disable=SC2086
+		"$work/data-cluster" --addr "127.0.0.1:$port" ${DC_FLAGS:-} >/dev/null 2>>"$work/dc.log" &
+	fi
+	pid=$!
+	pids+=("$pid")
+	wait_port "$port"
+}
+
+# rb_csv server port test command…: runs redis-benchmark of command with
+# $REQUESTS, $CLIENTS, $PIPELINE and $RANGE and appends
+# "server,test,rps,p50,p99" to $results. The CSV is read by its quoted
+# fields, so that a command holding commas (a script) is read right.
+rb_csv() {
+	local server=$1 port=$2 test=$3
+	shift 3
+	redis-benchmark -p "$port" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv "$@" 2>/dev/null |
+		awk -F'","' -v s="$server" -v t="$test" 'NR > 1 { print s "," t "," $2 "," $5 "," $7 }' >>"$results"
+}

@@ -40,19 +40,6 @@ used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "use
 echo "building data-cluster…" >&2
 go build -o "$work/data-cluster" ./cmd/data-cluster
 
-start() {
-	port=$(free_port)
-	if [ "$1" = redis ]; then
-		redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis-$port.log" >/dev/null &
-	else
-		# shellcheck disable=SC2086
-		"$work/data-cluster" --addr "127.0.0.1:$port" $DC_FLAGS >/dev/null 2>>"$work/dc.log" &
-	fi
-	pid=$!
-	pids+=("$pid")
-	wait_port "$port"
-}
-
 XADD=(XADD bench:s '*' name 'user:__rand_int__' action click page home ts __rand_int__ n 1)
 bench() { # name port n args…
 	local name=$1 port=$2 n=$3
