@@ -215,7 +215,7 @@ type Stream struct {
 	MaxDeleted   StreamID // the largest id XDEL removed
 	EntriesAdded uint64
 	groups       []*StreamGroup // by name
-	pelBytes     int
+	groupBytes   int            // what groups, consumers and pending entries cost (MemoryUsage)
 
 	version uint64
 	journal []byte
@@ -246,20 +246,18 @@ func (s *Stream) Encoding() string { return EncStream }
 // EncStream is a stream's OBJECT ENCODING.
 const EncStream = "stream"
 
-// nackBytes is what a pending entry costs: the struct and its places in
-// the group's and the consumer's trees.
-const nackBytes = 96
+// What the parts of a consumer group cost: a pending entry (the struct and
+// its places in the group's and the consumer's trees), a group and a
+// consumer, besides their names.
+const (
+	nackBytes     = 96
+	groupBytes    = 96
+	consumerBytes = 80
+)
 
 // MemoryUsage returns an estimate of the bytes the stream holds.
 func (s *Stream) MemoryUsage() int64 {
-	n := 128 + cap(s.nodes)*8 + len(s.nodes)*snodeBytes + s.bytes
-	for _, g := range s.groups {
-		n += 96 + len(g.Name) + len(g.consumers)*80
-		for name := range g.consumers {
-			n += len(name)
-		}
-	}
-	return int64(n + s.pelBytes)
+	return int64(128 + cap(s.nodes)*8 + len(s.nodes)*snodeBytes + s.bytes + s.groupBytes)
 }
 
 // Version returns the number of changes logged for the stream; records
@@ -855,6 +853,7 @@ func (s *Stream) SetGroup(name []byte, last StreamID, entriesRead int64) *Stream
 	}
 	g := &StreamGroup{Name: string(name), LastID: last, EntriesRead: entriesRead, pel: newPEL(), consumers: map[string]*StreamConsumer{}}
 	s.groups = slices.Insert(s.groups, i, g)
+	s.groupBytes += groupBytes + len(name)
 	return g
 }
 
@@ -866,7 +865,11 @@ func (s *Stream) DeleteGroup(name []byte) bool {
 	}
 	s.op(sopGroupDel)
 	s.opBytes(name)
-	s.pelBytes -= s.groups[i].pel.Len() * nackBytes
+	g := s.groups[i]
+	s.groupBytes -= groupBytes + len(g.Name) + g.pel.Len()*nackBytes
+	for name := range g.consumers {
+		s.groupBytes -= consumerBytes + len(name)
+	}
 	s.groups = slices.Delete(s.groups, i, i+1)
 	return true
 }
@@ -883,6 +886,7 @@ func (s *Stream) SeeConsumer(g *StreamGroup, name []byte, now int64) (*StreamCon
 	if created {
 		c = &StreamConsumer{Name: string(name), pel: newPEL()}
 		g.consumers[c.Name] = c
+		s.groupBytes += consumerBytes + len(name)
 	}
 	c.SeenTime = now
 	return c, created
@@ -899,7 +903,7 @@ func (s *Stream) DeleteConsumer(g *StreamGroup, c *StreamConsumer) int {
 		g.pel.Delete(p)
 		return true
 	})
-	s.pelBytes -= n * nackBytes
+	s.groupBytes -= n*nackBytes + consumerBytes + len(c.Name)
 	delete(g.consumers, c.Name)
 	return n
 }
@@ -917,7 +921,7 @@ func (s *Stream) SetNack(g *StreamGroup, c *StreamConsumer, id StreamID, time in
 	if n == nil {
 		n = &StreamNack{ID: id}
 		g.pel.ReplaceOrInsert(n)
-		s.pelBytes += nackBytes
+		s.groupBytes += nackBytes
 	} else if n.Consumer != c {
 		n.Consumer.pel.Delete(n)
 	}
@@ -933,7 +937,7 @@ func (s *Stream) Ack(g *StreamGroup, id StreamID) bool {
 		return false
 	}
 	n.Consumer.pel.Delete(n)
-	s.pelBytes -= nackBytes
+	s.groupBytes -= nackBytes
 	s.op(sopAck)
 	s.opBytes([]byte(g.Name))
 	s.opID(id)

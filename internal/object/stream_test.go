@@ -154,3 +154,41 @@ func FuzzStreamApply(f *testing.F) {
 		_ = math.MaxInt
 	})
 }
+
+// TestStreamMemoryUsage checks that the running count of what groups cost
+// is what counting them afresh gives, after groups, consumers and pending
+// entries come and go.
+func TestStreamMemoryUsage(t *testing.T) {
+	s := NewStream()
+	for i := range 50 {
+		s.Add(StreamID{Ms: uint64(i + 1)}, [][]byte{[]byte("f"), []byte("v")})
+	}
+	count := func() int64 {
+		n := 128 + cap(s.nodes)*8 + len(s.nodes)*snodeBytes + s.bytes
+		for _, g := range s.groups {
+			n += groupBytes + len(g.Name) + g.pel.Len()*nackBytes
+			for name := range g.consumers {
+				n += consumerBytes + len(name)
+			}
+		}
+		return int64(n)
+	}
+	for round := range 3 {
+		g := s.SetGroup([]byte(fmt.Sprint("group", round)), StreamID{}, -1)
+		for c := range 4 {
+			cons, _ := s.SeeConsumer(g, []byte(fmt.Sprint("consumer", c)), 1)
+			for i := range 10 {
+				s.SetNack(g, cons, StreamID{Ms: uint64(c*10 + i + 1)}, 1, 1)
+			}
+		}
+		s.Ack(g, StreamID{Ms: 3})
+		s.DeleteConsumer(g, g.Consumer([]byte("consumer1")))
+		if got, want := s.MemoryUsage(), count(); got != want {
+			t.Fatalf("round %d: MemoryUsage %d, counted %d", round, got, want)
+		}
+	}
+	s.DeleteGroup([]byte("group1"))
+	if got, want := s.MemoryUsage(), count(); got != want {
+		t.Fatalf("after DeleteGroup: MemoryUsage %d, counted %d", got, want)
+	}
+}
