@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/idlemem"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
 
@@ -41,6 +42,7 @@ type options struct {
 	routerQueue int
 	procs       int // GOMAXPROCS; 0 picks it (see setProcs)
 	maxBulkLen  byteSize
+	idleRelease bool           // give free heap back to the system when idle (internal/idlemem)
 	obs         obsOptions     // metrics, slow log, logging (observe.go)
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
@@ -70,6 +72,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := opts.obs.logger(stderr)
 	setGCPercent(opts.cluster.enabled())
 	procs := setProcs(opts.procs)
+	if opts.idleRelease {
+		go new(idlemem.Releaser).Run(ctx)
+	}
 	slog.SetDefault(log)
 	if opts.cluster.enabled() {
 		return runCluster(ctx, opts, log, stdout, stderr)
@@ -204,6 +209,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&opts.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: GOMAXPROCS if set, else one less than the CPUs, at least 1")
 	opts.maxBulkLen = 512 << 20
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
+	fs.BoolVar(&opts.idleRelease, "idle-release", true, "once a second, when the process has allocated little since the last look, collect garbage and give the free heap back to the system")
 	opts.obs.register(fs)
 	opts.sec.register(fs)
 	opts.persist.register(fs)
