@@ -73,6 +73,12 @@ func (l *Log) Set(key, value []byte, expireAt int64) {
 	l.nrec++
 }
 
+// Range records that key's string holds data from byte off.
+func (l *Log) Range(key []byte, off int64, data []byte) {
+	l.buf = appendRange(l.buf, key, uint64(off), data)
+	l.nrec++
+}
+
 // Delete records that key was removed.
 func (l *Log) Delete(key []byte) {
 	l.buf = appendDelete(l.buf, key)
