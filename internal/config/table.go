@@ -162,6 +162,41 @@ func (t *Table[T]) Set(v *T, pairs []string) error {
 	return nil
 }
 
+// Settings returns what Rewrite needs to write the parameters that can
+// change at run time at their values in cur: a parameter the file leaves
+// out is written unless its value is the one in def. Memory values are
+// written with units (FormatMemory), special ones as separate arguments.
+func (t *Table[T]) Settings(cur, def *T) []Setting {
+	var out []Setting
+	for _, p := range t.params {
+		if p.Immutable || p.Kind == Special && p.Get(cur) == "" {
+			continue
+		}
+		val := p.Get(cur)
+		args := []string{val}
+		switch p.Kind {
+		case Special:
+			args = strings.Fields(val)
+		case Memory:
+			if n, err := strconv.ParseInt(val, 10, 64); err == nil {
+				args[0] = FormatMemory(n)
+			}
+		}
+		set := p.Set
+		out = append(out, Setting{
+			Name: p.Name, Aliases: p.Aliases, Args: args,
+			Same: func(a []string) bool {
+				if a == nil {
+					return p.Get(def) == val
+				}
+				probe := *cur
+				return set(&probe, strings.Join(a, " ")) == nil && p.Get(&probe) == val
+			},
+		})
+	}
+	return out
+}
+
 // Errors of the values of each Kind, Redis's texts.
 var (
 	ErrBool   = errors.New("argument must be 'yes' or 'no'")
@@ -202,14 +237,11 @@ func FormatBool(b bool) string {
 	return "no"
 }
 
-// ParseInt parses a decimal integer between lo and hi.
+// ParseInt parses a decimal integer between lo and hi. A number beyond 64
+// bits cannot be parsed, as for Redis's strtoll.
 func ParseInt(v string, lo, hi int64) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		var ne *strconv.NumError
-		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
-			return 0, &RangeError{lo, hi}
-		}
 		return 0, ErrInt
 	}
 	if n < lo || n > hi {
@@ -220,15 +252,8 @@ func ParseInt(v string, lo, hi int64) (int64, error) {
 
 // ParseMemory parses a memory value between lo and hi: digits followed by
 // nothing, b, k, kb, m, mb, g or gb in any letter case (k is 1000, kb 1024,
-// and so on), as Redis's memtoull reads it; a negative number is a range
-// error, as in Redis.
+// and so on), as Redis's memtoull reads it. A sign is not a memory value.
 func ParseMemory(v string, lo, hi int64) (int64, error) {
-	if strings.HasPrefix(v, "-") {
-		if _, ok := MemToUint(v[1:]); ok {
-			return 0, &RangeError{lo, hi}
-		}
-		return 0, ErrMemory
-	}
 	u, ok := MemToUint(v)
 	if !ok {
 		return 0, ErrMemory
@@ -283,6 +308,21 @@ func MemToUint(s string) (uint64, bool) {
 		return 0, false
 	}
 	return n * mul, true
+}
+
+// FormatMemory writes a memory value as Redis writes one into a
+// configuration file: in gb, mb or kb when it is a whole number of them,
+// else in bytes.
+func FormatMemory(n int64) string {
+	for _, u := range []struct {
+		unit string
+		mul  int64
+	}{{"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}} {
+		if n != 0 && n%u.mul == 0 {
+			return strconv.FormatInt(n/u.mul, 10) + u.unit
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // ParseEnum returns the index of v, in any letter case, among names.

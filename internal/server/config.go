@@ -1,0 +1,482 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/config"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/object"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/wal"
+)
+
+// settings is everything CONFIG GET reports and CONFIG SET changes: the
+// server's Config, the process-wide collection limits and the log level. A
+// settings value is a copy: CONFIG SET changes a copy and then applies it.
+type settings struct {
+	Config
+	lim      object.Limits
+	logLevel slog.Level
+	srv      *Server // for the read-only parameters; nil in a default copy
+}
+
+// settings returns a copy of the settings in force.
+func (s *Server) settings() settings {
+	return settings{Config: *s.cfg(), lim: object.CurrentLimits(), logLevel: s.cfg().LogLevel.Level(), srv: s}
+}
+
+// defaultSettings are the settings of a server started without flags, from
+// which CONFIG REWRITE tells which parameters to write.
+func defaultSettings() settings {
+	return settings{Config: DefaultConfig(), lim: object.DefaultLimits(), logLevel: slog.LevelInfo}
+}
+
+// Params is the table of configuration parameters of a single server:
+// CONFIG GET, CONFIG SET and CONFIG REWRITE all work from it, and --config
+// files may name them. Names are Redis's where Redis has the setting;
+// aliases are Redis's older names and the server's flag names. Adding a
+// parameter is adding an entry here (and, when it changes something other
+// than the Config a connection reads, a step to apply).
+var params = config.NewTable(
+	memoryParam("maxmemory", 0, math.MaxInt64, func(c *settings) *int64 { return &c.MaxMemory }, true),
+	enumParam("maxmemory-policy", policyNames,
+		func(c *settings) string { return c.MaxMemoryPolicy.String() },
+		func(c *settings, v string) { c.MaxMemoryPolicy, _ = keyspace.ParsePolicy(v) }),
+	intParam("maxmemory-samples", 1, 64, func(c *settings) *int { return &c.MaxMemorySamples }),
+	secondsParam("timeout", func(c *settings) *time.Duration { return &c.IdleTimeout }),
+	intParam("maxclients", 1, math.MaxUint32, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
+	memoryParam("client-query-buffer-limit", 1<<20, math.MaxInt64, func(c *settings) *int64 { return &c.MaxQueryBuffer }, false),
+	outputLimitParam(),
+	secondsParam("client-output-timeout", func(c *settings) *time.Duration { return &c.OutputTimeout }),
+	memoryParam("proto-max-bulk-len", 1<<20, math.MaxInt64, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }, false),
+	config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
+	intParam("slowlog-max-len", 0, math.MaxInt64, func(c *settings) *int { return &c.SlowlogMaxLen }),
+	config.Param[settings]{
+		Name: "requirepass", Kind: config.String, Sensitive: true,
+		Get: func(c *settings) string { return c.RequirePass },
+		Set: func(c *settings, v string) error { c.RequirePass = v; return nil },
+	},
+	config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
+	enumParam("appendfsync", []string{"everysec", "always", "no"},
+		func(c *settings) string { return c.Persistence.Fsync.String() },
+		func(c *settings, v string) { c.Persistence.Fsync, _ = wal.ParseFsync(v) }).WithAliases("fsync"),
+	logLevelParam(),
+
+	limitParam("hash-max-listpack-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }).WithAliases("hash-max-ziplist-entries"),
+	limitParam("hash-max-listpack-value", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }).WithAliases("hash-max-ziplist-value"),
+	limitParam("set-max-intset-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.SetMaxIntsetEntries }),
+	limitParam("set-max-listpack-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.SetMaxListpackEntries }),
+	limitParam("set-max-listpack-value", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.SetMaxListpackValue }),
+	limitParam("zset-max-listpack-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }).WithAliases("zset-max-ziplist-entries"),
+	limitParam("zset-max-listpack-value", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }).WithAliases("zset-max-ziplist-value"),
+	limitParam("list-max-listpack-size", math.MinInt32, math.MaxInt32, func(l *object.Limits) *int64 { return &l.ListMaxListpackSize }).WithAliases("list-max-ziplist-size"),
+	limitParam("list-compress-depth", 0, math.MaxInt32, func(l *object.Limits) *int64 { return &l.ListCompressDepth }),
+	limitMemoryParam("stream-node-max-bytes", func(l *object.Limits) *int64 { return &l.StreamNodeMaxBytes }),
+	limitParam("stream-node-max-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.StreamNodeMaxEntries }),
+	limitMemoryParam("hll-sparse-max-bytes", func(l *object.Limits) *int64 { return &l.HLLSparseMaxBytes }),
+
+	config.Param[settings]{
+		// CONFIG SET save "" is what tools send to turn RDB snapshots
+		// off: they are off already.
+		Name: "save", Kind: config.Special,
+		Get: func(*settings) string { return "" },
+		Set: func(_ *settings, v string) error {
+			if v != "" {
+				return errors.New("only \"\" (no RDB snapshots) is supported: the data directory compacts its logs by --snapshot-log-size")
+			}
+			return nil
+		},
+	},
+	config.ReadOnly("appendonly", func(c *settings) string { return config.FormatBool(c.Persistence.Dir != "") }),
+	config.ReadOnly("auto-aof-rewrite-min-size", func(c *settings) string { return strconv.FormatInt(c.Persistence.SnapshotLogSize, 10) }),
+	config.ReadOnly("auto-aof-rewrite-percentage", func(*settings) string { return "100" }),
+	config.ReadOnly("bind", func(*settings) string { return "127.0.0.1" }),
+	config.ReadOnly("busy-reply-threshold", func(c *settings) string { return strconv.FormatInt(c.Scripts.BusyThreshold.Milliseconds(), 10) }).WithAliases("lua-time-limit"),
+	config.ReadOnly("databases", func(*settings) string { return "1" }),
+	config.ReadOnly("dir", func(c *settings) string {
+		if c.srv == nil {
+			return c.Persistence.Dir
+		}
+		return c.srv.dataDir()
+	}),
+	config.ReadOnly("hz", func(*settings) string { return "10" }),
+	config.ReadOnly("port", func(c *settings) string {
+		if c.srv == nil {
+			return ""
+		}
+		_, port, _ := splitHostPort(c.srv.anyListener())
+		return port
+	}),
+)
+
+// policyNames are the maxmemory policies in the order Redis lists them.
+var policyNames = []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}
+
+// memoryParam is a memory value between lo and hi. With clamp, a value
+// beyond hi is taken as hi rather than refused (maxmemory is an unsigned
+// 64-bit number in Redis, where any memory value fits).
+func memoryParam(name string, lo, hi int64, field func(*settings) *int64, clamp bool) config.Param[settings] {
+	p := config.MemoryParam(name, lo, hi, field)
+	if clamp {
+		p.Set = func(c *settings, v string) error {
+			u, ok := config.MemToUint(v)
+			if !ok {
+				return config.ErrMemory
+			}
+			*field(c) = int64(min(u, uint64(hi)))
+			return nil
+		}
+	}
+	return p
+}
+
+// intParam is an integer between lo and hi kept in an int.
+func intParam(name string, lo, hi int64, field func(*settings) *int) config.Param[settings] {
+	return config.Param[settings]{
+		Name: name, Kind: config.Int,
+		Get: func(c *settings) string { return strconv.Itoa(*field(c)) },
+		Set: func(c *settings, v string) error {
+			n, err := config.ParseInt(v, lo, hi)
+			if err == nil {
+				*field(c) = int(min(n, math.MaxInt))
+			}
+			return err
+		},
+	}
+}
+
+// secondsParam is a duration written in whole seconds, 0 to 2^31-1.
+func secondsParam(name string, field func(*settings) *time.Duration) config.Param[settings] {
+	return config.Param[settings]{
+		Name: name, Kind: config.Int,
+		Get: func(c *settings) string { return strconv.FormatInt(int64(*field(c)/time.Second), 10) },
+		Set: func(c *settings, v string) error {
+			n, err := config.ParseInt(v, 0, math.MaxInt32)
+			if err == nil {
+				*field(c) = time.Duration(n) * time.Second
+			}
+			return err
+		},
+	}
+}
+
+// enumParam is one of names, set through set once checked.
+func enumParam(name string, names []string, get func(*settings) string, set func(*settings, string)) config.Param[settings] {
+	return config.Param[settings]{
+		Name: name, Kind: config.Enum, Get: get,
+		Set: func(c *settings, v string) error {
+			i, err := config.ParseEnum(v, names)
+			if err == nil {
+				set(c, names[i])
+			}
+			return err
+		},
+	}
+}
+
+// limitParam is a collection limit, an integer between lo and hi.
+func limitParam(name string, lo, hi int64, field func(*object.Limits) *int64) config.Param[settings] {
+	return config.IntParam(name, lo, hi, func(c *settings) *int64 { return field(&c.lim) })
+}
+
+// limitMemoryParam is a collection limit in bytes, a memory value.
+func limitMemoryParam(name string, field func(*object.Limits) *int64) config.Param[settings] {
+	return config.MemoryParam(name, 0, math.MaxInt64, func(c *settings) *int64 { return field(&c.lim) })
+}
+
+// Log levels by Redis's names: verbose lies between debug and info.
+var redisLevels = []struct {
+	name  string
+	level slog.Level
+}{
+	{"debug", slog.LevelDebug},
+	{"verbose", slog.LevelDebug + 2},
+	{"notice", slog.LevelInfo},
+	{"warning", slog.LevelWarn},
+}
+
+// logLevelParam is loglevel: Redis's debug, verbose, notice and warning,
+// mapped onto the logger's levels; the --log-level names info, warn and
+// error are accepted too.
+func logLevelParam() config.Param[settings] {
+	names := make([]string, len(redisLevels))
+	for i, l := range redisLevels {
+		names[i] = l.name
+	}
+	return config.Param[settings]{
+		Name: "loglevel", Aliases: []string{"log-level"}, Kind: config.Enum,
+		Get: func(c *settings) string {
+			name := redisLevels[0].name
+			for _, l := range redisLevels {
+				if c.logLevel >= l.level {
+					name = l.name
+				}
+			}
+			return name
+		},
+		Set: func(c *settings, v string) error {
+			switch strings.ToLower(v) {
+			case "info":
+				c.logLevel = slog.LevelInfo
+				return nil
+			case "warn":
+				c.logLevel = slog.LevelWarn
+				return nil
+			case "error":
+				c.logLevel = slog.LevelError
+				return nil
+			}
+			i, err := config.ParseEnum(v, names)
+			if err == nil {
+				c.logLevel = redisLevels[i].level
+			}
+			return err
+		},
+	}
+}
+
+// replicaLimit is what CONFIG GET reports for the replica class of
+// client-output-buffer-limit, Redis's default: there are no replicas.
+const replicaLimit = "slave 268435456 67108864 60"
+
+// outputLimitParam is client-output-buffer-limit, as Redis writes it:
+// "class hard soft seconds" for one or more classes. The normal class has
+// a hard limit only (MaxOutputBuffer, 0 for none); the pubsub class is
+// PubSubOutput, which applies to clients from their next SUBSCRIBE; the
+// replica class is accepted and ignored. A single memory value, as the
+// --client-output-buffer-limit flag takes, is the normal class's hard
+// limit.
+func outputLimitParam() config.Param[settings] {
+	return config.Param[settings]{
+		Name: "client-output-buffer-limit", Kind: config.Special,
+		Get: func(c *settings) string {
+			hard := c.MaxOutputBuffer
+			if hard == math.MaxInt64 {
+				hard = 0
+			}
+			ps := c.PubSubOutput
+			return "normal " + strconv.FormatInt(hard, 10) + " 0 0 " + replicaLimit + " pubsub " +
+				strconv.FormatInt(ps.Hard, 10) + " " + strconv.FormatInt(ps.Soft, 10) + " " +
+				strconv.FormatInt(int64(ps.SoftFor/time.Second), 10)
+		},
+		Set: func(c *settings, v string) error {
+			f := strings.Fields(v)
+			if len(f) == 1 {
+				n, err := config.ParseMemory(f[0], 1, math.MaxInt64)
+				if err == nil {
+					c.MaxOutputBuffer = n
+				}
+				return err
+			}
+			if len(f)%4 != 0 || len(f) == 0 {
+				return errors.New("Wrong number of arguments in buffer limit configuration.") //lint:ignore ST1005 Redis's text
+			}
+			normal, ps := c.MaxOutputBuffer, c.PubSubOutput
+			for i := 0; i < len(f); i += 4 {
+				class := strings.ToLower(f[i])
+				if class != "normal" && class != "slave" && class != "replica" && class != "pubsub" {
+					return errors.New("Invalid client class specified in buffer limit configuration.") //lint:ignore ST1005 Redis's text
+				}
+				hard, ok1 := config.MemToUint(f[i+1])
+				soft, ok2 := config.MemToUint(f[i+2])
+				secs, err := strconv.ParseInt(f[i+3], 10, 64)
+				if !ok1 || !ok2 || err != nil || secs < 0 || hard > math.MaxInt64 || soft > math.MaxInt64 {
+					return errors.New("Error in hard, soft or soft_seconds setting in buffer limit configuration.") //lint:ignore ST1005 Redis's text
+				}
+				switch class {
+				case "normal":
+					if soft != 0 || secs != 0 {
+						return errors.New("the normal class has a hard limit only: soft and soft_seconds must be 0")
+					}
+					normal = int64(hard)
+					if normal == 0 {
+						normal = math.MaxInt64
+					}
+				case "pubsub":
+					ps = pubsub.Limits{Hard: int64(hard), Soft: int64(soft), SoftFor: time.Duration(min(secs, math.MaxInt32)) * time.Second}
+				}
+			}
+			c.MaxOutputBuffer, c.PubSubOutput = normal, ps
+			return nil
+		},
+	}
+}
+
+// setConfig runs CONFIG SET's pairs: every pair is checked on a copy of the
+// settings, and only when all of them are good is the copy applied, so
+// that a bad pair changes nothing. It returns the error to reply, if any.
+func (s *Server) setConfig(pairs [][]byte) error {
+	args := make([]string, len(pairs))
+	for i, p := range pairs {
+		args[i] = string(p)
+	}
+	s.confMu.Lock()
+	defer s.confMu.Unlock()
+	old := s.settings()
+	next := old
+	if err := params.Set(&next, args); err != nil {
+		return err
+	}
+	s.apply(&old, &next)
+	return nil
+}
+
+// apply makes next the settings in force, old being those it replaces:
+// connections read the new Config from their next command on, and what
+// lives elsewhere (shards, the slow log, the logs' fsync, the log level,
+// the collection limits, idle deadlines) is changed here. The caller holds
+// s.confMu.
+func (s *Server) apply(old, next *settings) {
+	cfg := next.Config
+	s.cur.Store(&cfg)
+	s.confGen.Add(1)
+	if next.MaxMemory != old.MaxMemory || next.MaxMemoryPolicy != old.MaxMemoryPolicy || next.MaxMemorySamples != old.MaxMemorySamples {
+		shards := s.router.Shards()
+		ev := keyspace.Eviction{Policy: next.MaxMemoryPolicy, Samples: next.MaxMemorySamples}
+		if next.MaxMemory > 0 {
+			ev.MaxMemory = max(1, next.MaxMemory/int64(len(shards)))
+		}
+		for _, sh := range shards {
+			if e, ok := sh.(interface{ SetEviction(keyspace.Eviction) }); ok {
+				e.SetEviction(ev)
+			}
+		}
+	}
+	if next.SlowlogSlowerThan != old.SlowlogSlowerThan {
+		s.slow.SetSlowerThan(next.SlowlogSlowerThan)
+	}
+	if next.SlowlogMaxLen != old.SlowlogMaxLen {
+		s.slow.SetMaxLen(next.SlowlogMaxLen)
+	}
+	if next.Persistence.Fsync != old.Persistence.Fsync && s.store != nil {
+		s.store.SetFsync(next.Persistence.Fsync)
+	}
+	if next.logLevel != old.logLevel {
+		cfg.LogLevel.Set(next.logLevel)
+	}
+	if next.lim != old.lim {
+		object.SetLimits(next.lim)
+	}
+	if next.IdleTimeout != old.IdleTimeout {
+		s.rearmIdle(next.IdleTimeout)
+	}
+}
+
+// rearmIdle gives every connection waiting for a command the new idle
+// timeout d, counted from now, as Redis's cron applies a new timeout to
+// every client (0 removes the deadline).
+func (s *Server) rearmIdle(d time.Duration) {
+	var at time.Time
+	if d > 0 {
+		at = time.Now().Add(d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.stopping.Load() {
+			continue
+		}
+		c.nc.SetReadDeadline(at)
+		if c.stopping.Load() {
+			c.nc.SetReadDeadline(time.Now())
+		}
+	}
+}
+
+// refreshConfig brings the connection up to date with CONFIG SET before it
+// parses what it read: the protocol limits, and authentication when the
+// password was removed (a client is then authenticated, as Redis's default
+// user with nopass). It runs on the connection's goroutine.
+func (c *conn) refreshConfig() {
+	g := c.s.confGen.Load()
+	if g == c.confGen {
+		return
+	}
+	c.confGen = g
+	c.setAuthed(c.gate.authed || c.s.cfg().RequirePass == "")
+}
+
+// ErrNoConfigFile is CONFIG REWRITE's answer on a server started without
+// --config, Redis's text.
+var ErrNoConfigFile = errors.New("ERR The server is running without a config file")
+
+// rewriteConfig writes the parameters CONFIG SET can change into the
+// configuration file, as CONFIG REWRITE does (config.Rewrite).
+func (s *Server) rewriteConfig() error {
+	s.confMu.Lock()
+	defer s.confMu.Unlock()
+	path := s.cfg().ConfigFile
+	if path == "" {
+		return ErrNoConfigFile
+	}
+	cur, def := s.settings(), defaultSettings()
+	return config.Rewrite(path, params.Settings(&cur, &def))
+}
+
+// config implements CONFIG GET, SET, RESETSTAT, REWRITE and HELP.
+func (s *session) config(w *resp.Writer, args [][]byte) {
+	switch sub := lower(args[1]); sub {
+	case "get":
+		if len(args) < 3 {
+			subArity(w, "config", sub)
+			return
+		}
+		st := s.c.s.settings()
+		match := params.Get(&st, args[2:])
+		w.AppendMap(len(match))
+		for _, p := range match {
+			w.AppendBulkString(p[0])
+			w.AppendBulkString(p[1])
+		}
+	case "set":
+		if len(args) < 4 || len(args)%2 != 0 {
+			subArity(w, "config", sub)
+			return
+		}
+		if err := s.c.s.setConfig(args[2:]); err != nil {
+			w.AppendError(err.Error())
+			return
+		}
+		w.AppendOK()
+	case "resetstat":
+		s.c.rec.Flush()
+		s.c.s.resetCommandStats()
+		w.AppendOK()
+	case "rewrite":
+		if len(args) != 2 {
+			subArity(w, "config", sub)
+			return
+		}
+		if err := s.c.s.rewriteConfig(); err != nil {
+			if errors.Is(err, ErrNoConfigFile) {
+				w.AppendError(err.Error())
+			} else {
+				s.c.s.log.Warn("CONFIG REWRITE failed", "err", err)
+				w.AppendError("ERR Rewriting config file: " + err.Error())
+			}
+			return
+		}
+		s.c.s.log.Info("CONFIG REWRITE executed with success")
+		w.AppendOK()
+	case "help":
+		appendHelp(w, ConfigHelp...)
+	default:
+		unknownSubcommand(w, "config", args[1])
+	}
+}
+
+// ConfigHelp is CONFIG HELP's text, Redis's.
+var ConfigHelp = []string{
+	"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+	"SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+	"RESETSTAT", "    Reset statistics reported by the INFO command.",
+	"REWRITE", "    Rewrite the configuration file.",
+	"HELP", "    Prints this help.",
+}
