@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"strconv"
@@ -306,6 +307,47 @@ func outputLimitParam() config.Param[settings] {
 			return nil
 		},
 	}
+}
+
+// CheckParam reports whether name and value would be accepted by SetParam,
+// without changing anything: for the configuration file's parameters that
+// are not flags, checked before the server starts.
+func CheckParam(name, value string) error {
+	st := defaultSettings()
+	return setParam(&st, name, value)
+}
+
+// SetParam sets the parameter name of the CONFIG table to value in cfg, as
+// a configuration file sets it, before the server starts. The collection
+// limits are process-wide and set at once.
+func SetParam(cfg *Config, name, value string) error {
+	st := settings{Config: *cfg, lim: object.CurrentLimits()}
+	if cfg.LogLevel != nil {
+		st.logLevel = cfg.LogLevel.Level()
+	}
+	if err := setParam(&st, name, value); err != nil {
+		return err
+	}
+	*cfg = st.Config
+	if cfg.LogLevel != nil {
+		cfg.LogLevel.Set(st.logLevel)
+	}
+	object.SetLimits(st.lim)
+	return nil
+}
+
+func setParam(st *settings, name, value string) error {
+	p, ok := params.Lookup(name)
+	switch {
+	case !ok:
+		return fmt.Errorf("unknown parameter %q", name)
+	case p.Immutable:
+		return fmt.Errorf("%s cannot be set: CONFIG GET reports it for tools that ask", name)
+	}
+	if err := p.Set(st, value); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	return nil
 }
 
 // setConfig runs CONFIG SET's pairs: every pair is checked on a copy of the
