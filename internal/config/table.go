@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/glob"
 )
@@ -351,15 +352,31 @@ func BoolParam[T any](name string, field func(*T) *bool) Param[T] {
 }
 
 // IntParam returns an integer parameter between lo and hi stored in the
-// int64 field returns.
-func IntParam[T any](name string, lo, hi int64, field func(*T) *int64) Param[T] {
+// int or int64 field returns.
+func IntParam[T any, N int | int64](name string, lo, hi int64, field func(*T) *N) Param[T] {
 	return Param[T]{
 		Name: name, Kind: Int,
-		Get: func(t *T) string { return strconv.FormatInt(*field(t), 10) },
+		Get: func(t *T) string { return strconv.FormatInt(int64(*field(t)), 10) },
 		Set: func(t *T, v string) error {
 			n, err := ParseInt(v, lo, hi)
 			if err == nil {
-				*field(t) = n
+				*field(t) = N(n)
+			}
+			return err
+		},
+	}
+}
+
+// SecondsParam returns a duration parameter written in whole seconds, 0 to
+// 2^31-1, as Redis's timeout.
+func SecondsParam[T any](name string, field func(*T) *time.Duration) Param[T] {
+	return Param[T]{
+		Name: name, Kind: Int,
+		Get: func(t *T) string { return strconv.FormatInt(int64(*field(t)/time.Second), 10) },
+		Set: func(t *T, v string) error {
+			n, err := ParseInt(v, 0, math.MaxInt32)
+			if err == nil {
+				*field(t) = time.Duration(n) * time.Second
 			}
 			return err
 		},

@@ -38,26 +38,26 @@ func defaultSettings() settings {
 	return settings{Config: DefaultConfig(), lim: object.DefaultLimits(), logLevel: slog.LevelInfo}
 }
 
-// Params is the table of configuration parameters of a single server:
+// params is the table of configuration parameters of a single server:
 // CONFIG GET, CONFIG SET and CONFIG REWRITE all work from it, and --config
 // files may name them. Names are Redis's where Redis has the setting;
 // aliases are Redis's older names and the server's flag names. Adding a
 // parameter is adding an entry here (and, when it changes something other
 // than the Config a connection reads, a step to apply).
-var params = config.NewTable(
+var params = config.NewTable(append([]config.Param[settings]{
 	memoryParam("maxmemory", 0, math.MaxInt64, func(c *settings) *int64 { return &c.MaxMemory }, true),
 	enumParam("maxmemory-policy", policyNames,
 		func(c *settings) string { return c.MaxMemoryPolicy.String() },
 		func(c *settings, v string) { c.MaxMemoryPolicy, _ = keyspace.ParsePolicy(v) }),
-	intParam("maxmemory-samples", 1, 64, func(c *settings) *int { return &c.MaxMemorySamples }),
-	secondsParam("timeout", func(c *settings) *time.Duration { return &c.IdleTimeout }),
-	intParam("maxclients", 1, math.MaxUint32, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
+	config.IntParam("maxmemory-samples", 1, 64, func(c *settings) *int { return &c.MaxMemorySamples }),
+	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.IdleTimeout }),
+	config.IntParam("maxclients", 1, math.MaxUint32, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
 	memoryParam("client-query-buffer-limit", 1<<20, math.MaxInt64, func(c *settings) *int64 { return &c.MaxQueryBuffer }, false),
 	outputLimitParam(),
-	secondsParam("client-output-timeout", func(c *settings) *time.Duration { return &c.OutputTimeout }),
+	config.SecondsParam("client-output-timeout", func(c *settings) *time.Duration { return &c.OutputTimeout }),
 	memoryParam("proto-max-bulk-len", 1<<20, math.MaxInt64, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }, false),
 	config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
-	intParam("slowlog-max-len", 0, math.MaxInt64, func(c *settings) *int { return &c.SlowlogMaxLen }),
+	config.IntParam("slowlog-max-len", 0, math.MaxInt64, func(c *settings) *int { return &c.SlowlogMaxLen }),
 	config.Param[settings]{
 		Name: "requirepass", Kind: config.String, Sensitive: true,
 		Get: func(c *settings) string { return c.RequirePass },
@@ -67,20 +67,7 @@ var params = config.NewTable(
 	enumParam("appendfsync", []string{"everysec", "always", "no"},
 		func(c *settings) string { return c.Persistence.Fsync.String() },
 		func(c *settings, v string) { c.Persistence.Fsync, _ = wal.ParseFsync(v) }).WithAliases("fsync"),
-	logLevelParam(),
-
-	limitParam("hash-max-listpack-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }).WithAliases("hash-max-ziplist-entries"),
-	limitParam("hash-max-listpack-value", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }).WithAliases("hash-max-ziplist-value"),
-	limitParam("set-max-intset-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.SetMaxIntsetEntries }),
-	limitParam("set-max-listpack-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.SetMaxListpackEntries }),
-	limitParam("set-max-listpack-value", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.SetMaxListpackValue }),
-	limitParam("zset-max-listpack-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }).WithAliases("zset-max-ziplist-entries"),
-	limitParam("zset-max-listpack-value", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }).WithAliases("zset-max-ziplist-value"),
-	limitParam("list-max-listpack-size", math.MinInt32, math.MaxInt32, func(l *object.Limits) *int64 { return &l.ListMaxListpackSize }).WithAliases("list-max-ziplist-size"),
-	limitParam("list-compress-depth", 0, math.MaxInt32, func(l *object.Limits) *int64 { return &l.ListCompressDepth }),
-	limitMemoryParam("stream-node-max-bytes", func(l *object.Limits) *int64 { return &l.StreamNodeMaxBytes }),
-	limitParam("stream-node-max-entries", 0, math.MaxInt64, func(l *object.Limits) *int64 { return &l.StreamNodeMaxEntries }),
-	limitMemoryParam("hll-sparse-max-bytes", func(l *object.Limits) *int64 { return &l.HLLSparseMaxBytes }),
+	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
 
 	config.Param[settings]{
 		// CONFIG SET save "" is what tools send to turn RDB snapshots
@@ -114,7 +101,7 @@ var params = config.NewTable(
 		_, port, _ := splitHostPort(c.srv.anyListener())
 		return port
 	}),
-)
+}, config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)
 
 // policyNames are the maxmemory policies in the order Redis lists them.
 var policyNames = []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}
@@ -137,36 +124,6 @@ func memoryParam(name string, lo, hi int64, field func(*settings) *int64, clamp 
 	return p
 }
 
-// intParam is an integer between lo and hi kept in an int.
-func intParam(name string, lo, hi int64, field func(*settings) *int) config.Param[settings] {
-	return config.Param[settings]{
-		Name: name, Kind: config.Int,
-		Get: func(c *settings) string { return strconv.Itoa(*field(c)) },
-		Set: func(c *settings, v string) error {
-			n, err := config.ParseInt(v, lo, hi)
-			if err == nil {
-				*field(c) = int(min(n, math.MaxInt))
-			}
-			return err
-		},
-	}
-}
-
-// secondsParam is a duration written in whole seconds, 0 to 2^31-1.
-func secondsParam(name string, field func(*settings) *time.Duration) config.Param[settings] {
-	return config.Param[settings]{
-		Name: name, Kind: config.Int,
-		Get: func(c *settings) string { return strconv.FormatInt(int64(*field(c)/time.Second), 10) },
-		Set: func(c *settings, v string) error {
-			n, err := config.ParseInt(v, 0, math.MaxInt32)
-			if err == nil {
-				*field(c) = time.Duration(n) * time.Second
-			}
-			return err
-		},
-	}
-}
-
 // enumParam is one of names, set through set once checked.
 func enumParam(name string, names []string, get func(*settings) string, set func(*settings, string)) config.Param[settings] {
 	return config.Param[settings]{
@@ -181,71 +138,6 @@ func enumParam(name string, names []string, get func(*settings) string, set func
 	}
 }
 
-// limitParam is a collection limit, an integer between lo and hi.
-func limitParam(name string, lo, hi int64, field func(*object.Limits) *int64) config.Param[settings] {
-	return config.IntParam(name, lo, hi, func(c *settings) *int64 { return field(&c.lim) })
-}
-
-// limitMemoryParam is a collection limit in bytes, a memory value.
-func limitMemoryParam(name string, field func(*object.Limits) *int64) config.Param[settings] {
-	return config.MemoryParam(name, 0, math.MaxInt64, func(c *settings) *int64 { return field(&c.lim) })
-}
-
-// Log levels by Redis's names: verbose lies between debug and info.
-var redisLevels = []struct {
-	name  string
-	level slog.Level
-}{
-	{"debug", slog.LevelDebug},
-	{"verbose", slog.LevelDebug + 2},
-	{"notice", slog.LevelInfo},
-	{"warning", slog.LevelWarn},
-}
-
-// logLevelParam is loglevel: Redis's debug, verbose, notice and warning,
-// mapped onto the logger's levels; the --log-level names info, warn and
-// error are accepted too.
-func logLevelParam() config.Param[settings] {
-	names := make([]string, len(redisLevels))
-	for i, l := range redisLevels {
-		names[i] = l.name
-	}
-	return config.Param[settings]{
-		Name: "loglevel", Aliases: []string{"log-level"}, Kind: config.Enum,
-		Get: func(c *settings) string {
-			name := redisLevels[0].name
-			for _, l := range redisLevels {
-				if c.logLevel >= l.level {
-					name = l.name
-				}
-			}
-			return name
-		},
-		Set: func(c *settings, v string) error {
-			switch strings.ToLower(v) {
-			case "info":
-				c.logLevel = slog.LevelInfo
-				return nil
-			case "warn":
-				c.logLevel = slog.LevelWarn
-				return nil
-			case "error":
-				c.logLevel = slog.LevelError
-				return nil
-			}
-			i, err := config.ParseEnum(v, names)
-			if err == nil {
-				c.logLevel = redisLevels[i].level
-			}
-			return err
-		},
-	}
-}
-
-// replicaLimit is what CONFIG GET reports for the replica class of
-// client-output-buffer-limit, Redis's default: there are no replicas.
-const replicaLimit = "slave 268435456 67108864 60"
-
 // outputLimitParam is client-output-buffer-limit, as Redis writes it:
 // "class hard soft seconds" for one or more classes. The normal class has
 // a hard limit only (MaxOutputBuffer, 0 for none); the pubsub class is
@@ -257,56 +149,56 @@ func outputLimitParam() config.Param[settings] {
 	return config.Param[settings]{
 		Name: "client-output-buffer-limit", Kind: config.Special,
 		Get: func(c *settings) string {
-			hard := c.MaxOutputBuffer
-			if hard == math.MaxInt64 {
-				hard = 0
+			normal := config.OutputLimit{Hard: c.MaxOutputBuffer}
+			if normal.Hard == math.MaxInt64 {
+				normal.Hard = 0
 			}
-			ps := c.PubSubOutput
-			return "normal " + strconv.FormatInt(hard, 10) + " 0 0 " + replicaLimit + " pubsub " +
-				strconv.FormatInt(ps.Hard, 10) + " " + strconv.FormatInt(ps.Soft, 10) + " " +
-				strconv.FormatInt(int64(ps.SoftFor/time.Second), 10)
+			return config.FormatOutputLimits(normal, outputLimit(c.PubSubOutput))
 		},
 		Set: func(c *settings, v string) error {
-			f := strings.Fields(v)
-			if len(f) == 1 {
+			if f := strings.Fields(v); len(f) == 1 {
 				n, err := config.ParseMemory(f[0], 1, math.MaxInt64)
 				if err == nil {
 					c.MaxOutputBuffer = n
 				}
 				return err
 			}
-			if len(f)%4 != 0 || len(f) == 0 {
-				return errors.New("Wrong number of arguments in buffer limit configuration.") //lint:ignore ST1005 Redis's text
+			ls, err := config.ParseOutputLimits(v)
+			if err != nil {
+				return err
 			}
 			normal, ps := c.MaxOutputBuffer, c.PubSubOutput
-			for i := 0; i < len(f); i += 4 {
-				class := strings.ToLower(f[i])
-				if class != "normal" && class != "slave" && class != "replica" && class != "pubsub" {
-					return errors.New("Invalid client class specified in buffer limit configuration.") //lint:ignore ST1005 Redis's text
-				}
-				hard, ok1 := config.MemToUint(f[i+1])
-				soft, ok2 := config.MemToUint(f[i+2])
-				secs, err := strconv.ParseInt(f[i+3], 10, 64)
-				if !ok1 || !ok2 || err != nil || secs < 0 || hard > math.MaxInt64 || soft > math.MaxInt64 {
-					return errors.New("Error in hard, soft or soft_seconds setting in buffer limit configuration.") //lint:ignore ST1005 Redis's text
-				}
-				switch class {
+			for _, l := range ls {
+				switch l.Class {
 				case "normal":
-					if soft != 0 || secs != 0 {
-						return errors.New("the normal class has a hard limit only: soft and soft_seconds must be 0")
+					if l.Soft != 0 || l.Seconds != 0 {
+						return ErrNormalLimit
 					}
-					normal = int64(hard)
+					normal = l.Hard
 					if normal == 0 {
 						normal = math.MaxInt64
 					}
 				case "pubsub":
-					ps = pubsub.Limits{Hard: int64(hard), Soft: int64(soft), SoftFor: time.Duration(min(secs, math.MaxInt32)) * time.Second}
+					ps = PubSubLimits(l)
 				}
 			}
 			c.MaxOutputBuffer, c.PubSubOutput = normal, ps
 			return nil
 		},
 	}
+}
+
+// ErrNormalLimit refuses a soft limit for the normal class of
+// client-output-buffer-limit: replies are bounded by a hard limit only.
+var ErrNormalLimit = errors.New("the normal class has a hard limit only: soft and soft_seconds must be 0")
+
+// PubSubLimits converts the pubsub class of client-output-buffer-limit.
+func PubSubLimits(l config.OutputLimit) pubsub.Limits {
+	return pubsub.Limits{Hard: l.Hard, Soft: l.Soft, SoftFor: time.Duration(l.Seconds) * time.Second}
+}
+
+func outputLimit(l pubsub.Limits) config.OutputLimit {
+	return config.OutputLimit{Hard: l.Hard, Soft: l.Soft, Seconds: int64(l.SoftFor / time.Second)}
 }
 
 // CheckParam reports whether name and value would be accepted by SetParam,
