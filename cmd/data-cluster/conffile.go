@@ -4,8 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"github.com/data-cluster/data-cluster/internal/cluster"
 	"github.com/data-cluster/data-cluster/internal/config"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
@@ -45,6 +47,12 @@ func (s source) readConfigFile(fs *flag.FlagSet, path string, skip map[string]bo
 			if skip[flagName] {
 				return nil
 			}
+			if b, ok := fs.Lookup(flagName).Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				// A boolean flag takes yes and no, as Redis writes them.
+				if v, err := config.ParseBool(value); err == nil {
+					value = strconv.FormatBool(v)
+				}
+			}
 			if err := fs.Set(flagName, value); err != nil {
 				return fmt.Errorf("%s: invalid value %q for %s: %v", d.Where(), value, d.Name, err)
 			}
@@ -73,6 +81,17 @@ func (s source) readConfigFile(fs *flag.FlagSet, path string, skip map[string]bo
 		}
 	}
 	return extra, nil
+}
+
+// checkClusterParams checks the file's parameters that are not flags
+// against a cluster node's, for a node.
+func checkClusterParams(ps []param) error {
+	for _, p := range ps {
+		if err := cluster.CheckParam(p.name, p.value); err != nil {
+			return fmt.Errorf("%s: %v", p.where, err)
+		}
+	}
+	return nil
 }
 
 // setOutputLimits sets client-output-buffer-limit written as Redis writes

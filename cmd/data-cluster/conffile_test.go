@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/data-cluster/data-cluster/internal/config"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/testutil"
 	"github.com/redis/go-redis/v9"
@@ -186,4 +187,23 @@ func bannerAddr(t *testing.T, banner string) string {
 		t.Fatalf("ready line %q", banner)
 	}
 	return f[0]
+}
+
+// TestConfigFileCluster sets a cluster node's flags from a file, and checks
+// the file's other parameters against a node's.
+func TestConfigFileCluster(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConf(t, dir, "node.conf", "node-id a\ninitial-cluster a=127.0.0.1:1\npeer-addr 127.0.0.1:1\n"+
+		"replicas 1\ndata-dir "+config.Quote(filepath.Join(dir, "data"))+"\ncluster-redirects yes\nhash-max-listpack-entries 10\n")
+	var stderr testutil.SyncBuffer
+	opts, code, ok := parseFlags([]string{"--config", path}, &stderr)
+	if !ok {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !opts.cluster.enabled() || opts.cluster.nodeID != "a" || opts.cluster.peerAddr != "127.0.0.1:1" || !opts.cluster.redirects {
+		t.Errorf("cluster options from the file: got %+v", opts.cluster)
+	}
+	if len(opts.params) != 1 || opts.params[0].name != "hash-max-listpack-entries" {
+		t.Errorf("got parameters %+v, want hash-max-listpack-entries", opts.params)
+	}
 }

@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	procs := setProcs(opts.procs)
 	slog.SetDefault(log)
 	if opts.cluster.enabled() {
-		return runCluster(ctx, opts, log, stdout, stderr)
+		return runCluster(ctx, opts, log, level, stdout, stderr)
 	}
 
 	cfg := server.DefaultConfig()
@@ -202,6 +202,12 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 			return opts, exitUsage, false
 		}
 		opts.params = params
+		if opts.cluster.enabled() {
+			if err := checkClusterParams(params); err != nil {
+				fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+				return opts, exitUsage, false
+			}
+		}
 	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
