@@ -25,8 +25,8 @@ type obsOptions struct {
 	busyThreshold     int64
 }
 
-// maxSlowlogLen bounds --slowlog-max-len.
-const maxSlowlogLen = 1 << 20
+// maxSlowlogLen bounds --slowlog-max-len, as it does CONFIG SET.
+const maxSlowlogLen = server.MaxSlowlogLen
 
 func (o *obsOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "",

@@ -113,7 +113,7 @@ func (o secOptions) validate(addr string, cluster bool, from source) error {
 		v        int
 		min, max int
 	}{
-		{"max-clients", o.maxClients, 1, 1 << 20},
+		{"max-clients", o.maxClients, 1, server.MaxClientsLimit},
 		{"timeout", o.timeout, 0, maxSeconds},
 		{"client-output-timeout", o.outputTimeout, 0, maxSeconds},
 		{"maxmemory-samples", o.samples, 1, 64},

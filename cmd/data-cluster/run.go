@@ -270,8 +270,8 @@ func (o options) validate() error {
 			return fmt.Errorf("invalid value %d for %s: must be between %d and %d", c.v, n(c.name), c.min, c.max)
 		}
 	}
-	if o.maxBulkLen < 1 || o.maxBulkLen > 1<<40 {
-		return fmt.Errorf("invalid value %d for %s: must be between 1 and %d", o.maxBulkLen, n("proto-max-bulk-len"), int64(1)<<40)
+	if o.maxBulkLen < 1 || o.maxBulkLen > server.MaxBulkLenLimit {
+		return fmt.Errorf("invalid value %d for %s: must be between 1 and %d", o.maxBulkLen, n("proto-max-bulk-len"), int64(server.MaxBulkLenLimit))
 	}
 	if o.shards*o.vnodes > 1<<20 {
 		return fmt.Errorf("%s times %s must be at most %d, got %d", n("shards"), n("vnodes"), 1<<20, o.shards*o.vnodes)

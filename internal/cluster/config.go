@@ -50,7 +50,7 @@ func defaultSettings() settings {
 // ServerConfig a connection reads, a step to apply).
 var params = config.NewTable(append([]config.Param[settings]{
 	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
-	config.IntParam("maxclients", 1, math.MaxUint32, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
+	config.IntParam("maxclients", 1, server.MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
 	{
 		Name: "client-query-buffer-limit", Kind: config.Memory,
 		Get: func(c *settings) string {
@@ -60,14 +60,14 @@ var params = config.NewTable(append([]config.Param[settings]{
 			return strconv.Itoa(c.QueryBuffer)
 		},
 		Set: func(c *settings, v string) error {
-			n, err := config.ParseMemory(v, 1<<20, math.MaxInt64)
+			n, err := config.ParseMemory(v, 1<<20, config.MaxBytes)
 			if err == nil {
 				c.QueryBuffer = int(min(n, math.MaxInt))
 			}
 			return err
 		},
 	},
-	config.MemoryParam("proto-max-bulk-len", 1<<20, math.MaxInt64, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }),
+	config.MemoryParam("proto-max-bulk-len", 1<<20, server.MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }),
 	{
 		Name: "requirepass", Kind: config.String, Sensitive: true,
 		Get: func(c *settings) string { return c.Password },

@@ -54,7 +54,7 @@ func TestServerConfig(t *testing.T) {
 		args []any
 		want string
 	}{
-		{[]any{"maxclients", "0"}, "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive"},
+		{[]any{"maxclients", "0"}, "ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 1048576 inclusive"},
 		{[]any{"timeout", "5", "nosuch", "1"}, "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'"},
 		{[]any{"cluster-enabled", "no"}, "ERR CONFIG SET failed (possibly related to argument 'cluster-enabled') - can't set immutable config"},
 		{[]any{"timeout", "5", "TIMEOUT", "6"}, "ERR CONFIG SET failed (possibly related to argument 'TIMEOUT') - duplicate parameter"},

@@ -124,7 +124,7 @@ func ParseOutputLimits(v string) ([]OutputLimit, error) {
 		hard, ok1 := MemToUint(f[i+1])
 		soft, ok2 := MemToUint(f[i+2])
 		secs, err := strconv.ParseInt(f[i+3], 10, 64)
-		if !ok1 || !ok2 || err != nil || secs < 0 || hard > math.MaxInt64 || soft > math.MaxInt64 {
+		if !ok1 || !ok2 || err != nil || secs < 0 || hard > MaxBytes || soft > MaxBytes {
 			return nil, ErrLimitValue
 		}
 		out = append(out, OutputLimit{Class: class, Hard: int64(hard), Soft: int64(soft), Seconds: min(secs, math.MaxInt32)})

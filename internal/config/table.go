@@ -198,6 +198,11 @@ func (t *Table[T]) Settings(cur, def *T) []Setting {
 	return out
 }
 
+// MaxBytes is the largest size the server's flags and configuration file
+// take (2^62 bytes): memory parameters stop there, so that what CONFIG
+// REWRITE writes can be read back.
+const MaxBytes = 1 << 62
+
 // Errors of the values of each Kind, Redis's texts.
 var (
 	ErrBool   = errors.New("argument must be 'yes' or 'no'")

@@ -45,19 +45,19 @@ func defaultSettings() settings {
 // parameter is adding an entry here (and, when it changes something other
 // than the Config a connection reads, a step to apply).
 var params = config.NewTable(append([]config.Param[settings]{
-	memoryParam("maxmemory", 0, math.MaxInt64, func(c *settings) *int64 { return &c.MaxMemory }, true),
+	memoryParam("maxmemory", 0, config.MaxBytes, func(c *settings) *int64 { return &c.MaxMemory }, true),
 	enumParam("maxmemory-policy", policyNames,
 		func(c *settings) string { return c.MaxMemoryPolicy.String() },
 		func(c *settings, v string) { c.MaxMemoryPolicy, _ = keyspace.ParsePolicy(v) }),
 	config.IntParam("maxmemory-samples", 1, 64, func(c *settings) *int { return &c.MaxMemorySamples }),
 	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.IdleTimeout }),
-	config.IntParam("maxclients", 1, math.MaxUint32, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
-	memoryParam("client-query-buffer-limit", 1<<20, math.MaxInt64, func(c *settings) *int64 { return &c.MaxQueryBuffer }, false),
+	config.IntParam("maxclients", 1, MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
+	memoryParam("client-query-buffer-limit", 1<<20, config.MaxBytes, func(c *settings) *int64 { return &c.MaxQueryBuffer }, false),
 	outputLimitParam(),
 	config.SecondsParam("client-output-timeout", func(c *settings) *time.Duration { return &c.OutputTimeout }),
-	memoryParam("proto-max-bulk-len", 1<<20, math.MaxInt64, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }, false),
+	memoryParam("proto-max-bulk-len", 1<<20, MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }, false),
 	config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
-	config.IntParam("slowlog-max-len", 0, math.MaxInt64, func(c *settings) *int { return &c.SlowlogMaxLen }),
+	config.IntParam("slowlog-max-len", 0, MaxSlowlogLen, func(c *settings) *int { return &c.SlowlogMaxLen }),
 	config.Param[settings]{
 		Name: "requirepass", Kind: config.String, Sensitive: true,
 		Get: func(c *settings) string { return c.RequirePass },
@@ -102,6 +102,14 @@ var params = config.NewTable(append([]config.Param[settings]{
 		return port
 	}),
 }, config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)
+
+// Upper bounds of parameters that are tighter than Redis's, and the same
+// as their flags', so that CONFIG REWRITE writes what a restart reads.
+const (
+	MaxClientsLimit = 1 << 20 // maxclients
+	MaxSlowlogLen   = 1 << 20 // slowlog-max-len
+	MaxBulkLenLimit = 1 << 40 // proto-max-bulk-len
+)
 
 // policyNames are the maxmemory policies in the order Redis lists them.
 var policyNames = []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}
@@ -157,7 +165,7 @@ func outputLimitParam() config.Param[settings] {
 		},
 		Set: func(c *settings, v string) error {
 			if f := strings.Fields(v); len(f) == 1 {
-				n, err := config.ParseMemory(f[0], 1, math.MaxInt64)
+				n, err := config.ParseMemory(f[0], 1, config.MaxBytes)
 				if err == nil {
 					c.MaxOutputBuffer = n
 				}

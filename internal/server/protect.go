@@ -367,10 +367,3 @@ func (s *Server) usedMemory() int64 {
 	}
 	return n
 }
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
