@@ -28,7 +28,8 @@ type settings struct {
 }
 
 func (s *Server) settings() settings {
-	return settings{ServerConfig: *s.cfg(), lim: object.CurrentLimits(), logLevel: s.cfg().LogLevel.Level(), srv: s}
+	cfg := s.cfg()
+	return settings{ServerConfig: *cfg, lim: object.CurrentLimits(), logLevel: cfg.LogLevel.Level(), srv: s}
 }
 
 // defaultSettings are those of a node started without flags, from which
@@ -69,7 +70,7 @@ var params = config.NewTable(append([]config.Param[settings]{
 	},
 	config.MemoryParam("proto-max-bulk-len", 1<<20, server.MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }),
 	{
-		Name: "requirepass", Kind: config.String, Sensitive: true,
+		Name: "requirepass", Kind: config.String,
 		Get: func(c *settings) string { return c.Password },
 		Set: func(c *settings, v string) error { c.Password = v; return nil },
 	},
@@ -208,7 +209,11 @@ func (s *Server) rearmIdle(d time.Duration) {
 		return
 	}
 	for c := range s.conns {
-		c.nc.SetReadDeadline(at)
+		c.wakeMu.Lock()
+		if !c.parked { // a parked client's deadline is its wait's (block.go)
+			c.nc.SetReadDeadline(at)
+		}
+		c.wakeMu.Unlock()
 	}
 }
 

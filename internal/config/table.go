@@ -37,8 +37,6 @@ type Param[T any] struct {
 	Kind Kind
 	// Immutable parameters are reported but cannot be set at run time.
 	Immutable bool
-	// Sensitive parameters are left out of logs (requirepass).
-	Sensitive bool
 	// Get returns the value as CONFIG GET reports it.
 	Get func(*T) string
 	// Set parses v into t, or returns an error whose text CONFIG SET

@@ -29,7 +29,8 @@ type settings struct {
 
 // settings returns a copy of the settings in force.
 func (s *Server) settings() settings {
-	return settings{Config: *s.cfg(), lim: object.CurrentLimits(), logLevel: s.cfg().LogLevel.Level(), srv: s}
+	cfg := s.cfg()
+	return settings{Config: *cfg, lim: object.CurrentLimits(), logLevel: cfg.LogLevel.Level(), srv: s}
 }
 
 // defaultSettings are the settings of a server started without flags, from
@@ -59,7 +60,7 @@ var params = config.NewTable(append([]config.Param[settings]{
 	config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
 	config.IntParam("slowlog-max-len", 0, MaxSlowlogLen, func(c *settings) *int { return &c.SlowlogMaxLen }),
 	config.Param[settings]{
-		Name: "requirepass", Kind: config.String, Sensitive: true,
+		Name: "requirepass", Kind: config.String,
 		Get: func(c *settings) string { return c.RequirePass },
 		Set: func(c *settings, v string) error { c.RequirePass = v; return nil },
 	},
@@ -312,7 +313,8 @@ func (s *Server) apply(old, next *settings) {
 
 // rearmIdle gives every connection waiting for a command the new idle
 // timeout d, counted from now, as Redis's cron applies a new timeout to
-// every client (0 removes the deadline).
+// every client (0 removes the deadline). A connection that reads its next
+// command meanwhile sets its own deadline from the new Config.
 func (s *Server) rearmIdle(d time.Duration) {
 	var at time.Time
 	if d > 0 {
@@ -321,14 +323,21 @@ func (s *Server) rearmIdle(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		if c.stopping.Load() {
-			continue
-		}
-		c.nc.SetReadDeadline(at)
-		if c.stopping.Load() {
-			c.nc.SetReadDeadline(time.Now())
-		}
+		c.rearmIdle(at)
 	}
+}
+
+// rearmIdle sets the read deadline of a connection that waits for its next
+// command to at. A client parked in a blocking command is left alone, as
+// in Redis: its deadline is its wait's (block.go). The wake lock orders this
+// with the deadlines of a wait, its wake-ups and stop.
+func (c *conn) rearmIdle(at time.Time) {
+	c.wakeMu.Lock()
+	defer c.wakeMu.Unlock()
+	if c.stopping.Load() || c.parked.Load() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(at)
 }
 
 // refreshConfig brings the connection up to date with CONFIG SET before it

@@ -87,6 +87,25 @@ func TestConfigSetTimeout(t *testing.T) {
 	if got := configGet(t, rc, "timeout"); got != "0" {
 		t.Fatalf("got timeout %s, want 0", got)
 	}
+
+	// A client parked in a blocking command is not an idle one: once an
+	// idle client has been closed by the timeout, it is still waiting, and
+	// is served.
+	parked := ts.dial(t)
+	parked.send(respCmd("BLPOP", "list", "0"))
+	waitBlocked(t, ts, 1)
+	idle = ts.dial(t)
+	idle.raw("PING")
+	configSet(t, rc, "timeout", "1")
+	idle.expectClosed()
+	configSet(t, rc, "timeout", "0")
+	rc.RPush(context.Background(), "list", "v")
+	if got, err := readRESP(parked.rd); err != nil || got != "*2\r\n$4\r\nlist\r\n$1\r\nv\r\n" {
+		t.Fatalf("parked client: got %q, %v, want the element", got, err)
+	}
+	if got := configGet(t, rc, "timeout"); got != "0" {
+		t.Fatalf("got timeout %s, want 0", got)
+	}
 }
 
 // TestConfigSetSlowlog turns the slow log on for every command, then off,
