@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -332,4 +333,22 @@ func TestConfigRewrite(t *testing.T) {
 	if keyspace.AllKeysLRU.String() != "allkeys-lru" {
 		t.Fatal("policy names changed")
 	}
+}
+
+// TestConfigSetProtectedMode turns protected mode off and on again for a
+// client from another host (CONFIG SET as a loopback client would send it).
+func TestConfigSetProtectedMode(t *testing.T) {
+	remote := &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 40000}
+	ts := startOn(t, nil, func(ln net.Listener) net.Listener { return fakeAddrListener{ln, remote} })
+	ts.dial(t).closedAfter(string(ReplyDenied))
+	if err := ts.setConfig([][]byte{[]byte("protected-mode"), []byte("no")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.dial(t).raw("PING"); got != "+PONG\r\n" {
+		t.Fatalf("protected-mode no: got %q, want PONG", got)
+	}
+	if err := ts.setConfig([][]byte{[]byte("protected-mode"), []byte("yes")}); err != nil {
+		t.Fatal(err)
+	}
+	ts.dial(t).closedAfter(string(ReplyDenied))
 }
