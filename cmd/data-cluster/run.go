@@ -47,7 +47,9 @@ type options struct {
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
 	cluster     clusterOptions // cluster mode (cluster.go)
-	from        source         // the flags read from the environment
+	configFile  string         // --config, a redis.conf-style file (conffile.go)
+	params      []param        // the file's parameters that are not flags
+	from        source         // the flags read from the environment or the file
 }
 
 // run starts the server with args (without the program name) and serves
@@ -69,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	log := opts.obs.logger(stderr)
+	log, level := opts.obs.logger(stderr)
 	setGCPercent(opts.cluster.enabled())
 	procs := setProcs(opts.procs)
 	if opts.idleRelease {
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	slog.SetDefault(log)
 	if opts.cluster.enabled() {
-		return runCluster(ctx, opts, log, stdout, stderr)
+		return runCluster(ctx, opts, log, level, stdout, stderr)
 	}
 
 	cfg := server.DefaultConfig()
@@ -90,6 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts.obs.apply(&cfg)
 	opts.sec.apply(&cfg)
 	opts.persist.apply(&cfg, log)
+	cfg.LogLevel = level
+	cfg.ConfigFile = configPath(opts.configFile)
+	if err := applyParams(&cfg, opts.params); err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitUsage
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitUsage
@@ -168,8 +176,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // parseFlags reads the flags, then, for each flag not given, its
-// environment variable. It returns ok false with the exit status when the
-// process should end (after --help, or on an invalid value).
+// environment variable, then, for each flag set by neither, the
+// configuration file of --config (or DATA_CLUSTER_CONFIG). It returns ok
+// false with the exit status when the process should end (after --help, or
+// on an invalid value).
 func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok bool) {
 	fs := flagSet(&opts, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -187,6 +197,22 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	if err := opts.from.readEnv(fs); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return opts, exitUsage, false
+	}
+	if opts.configFile != "" {
+		skip := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { skip[f.Name] = true }) // the command line's and the environment's
+		params, err := opts.from.readConfigFile(fs, opts.configFile, skip)
+		if err != nil {
+			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+			return opts, exitUsage, false
+		}
+		opts.params = params
+		if opts.cluster.enabled() {
+			if err := checkClusterParams(params); err != nil {
+				fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+				return opts, exitUsage, false
+			}
+		}
 	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
@@ -206,6 +232,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
 	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
 	fs.IntVar(&opts.routerQueue, "router-queue", 2048, "most commands in flight across the server; more get BUSY")
+	fs.StringVar(&opts.configFile, "config", "", "redis.conf-style `file` of settings: one \"name value\" per line, by flag name or Redis name; flags and environment variables win over it (README: Configuration)")
 	fs.IntVar(&opts.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: GOMAXPROCS if set, else one less than the CPUs, at least 1")
 	opts.maxBulkLen = 512 << 20
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
@@ -249,8 +276,8 @@ func (o options) validate() error {
 			return fmt.Errorf("invalid value %d for %s: must be between %d and %d", c.v, n(c.name), c.min, c.max)
 		}
 	}
-	if o.maxBulkLen < 1 || o.maxBulkLen > 1<<40 {
-		return fmt.Errorf("invalid value %d for %s: must be between 1 and %d", o.maxBulkLen, n("proto-max-bulk-len"), int64(1)<<40)
+	if o.maxBulkLen < 1 || o.maxBulkLen > server.MaxBulkLenLimit {
+		return fmt.Errorf("invalid value %d for %s: must be between 1 and %d", o.maxBulkLen, n("proto-max-bulk-len"), int64(server.MaxBulkLenLimit))
 	}
 	if o.shards*o.vnodes > 1<<20 {
 		return fmt.Errorf("%s times %s must be at most %d, got %d", n("shards"), n("vnodes"), 1<<20, o.shards*o.vnodes)

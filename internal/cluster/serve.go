@@ -31,9 +31,10 @@ import (
 //
 // Its methods are safe for concurrent use.
 type Server struct {
-	node *Node
-	cfg  ServerConfig
-	log  *slog.Logger
+	node   *Node
+	cur    atomic.Pointer[ServerConfig] // the configuration in force: see cfg
+	confMu sync.Mutex                   // serialises CONFIG SET and REWRITE (config.go)
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	lns     map[net.Listener]struct{}
@@ -85,6 +86,13 @@ type ServerConfig struct {
 	Redirects bool
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler, which CONFIG
+	// SET loglevel changes; nil gives the server a LevelVar of its own,
+	// which the Logger does not follow.
+	LogLevel *slog.LevelVar
+	// ConfigFile is the file the node's configuration was read from
+	// (--config), which CONFIG REWRITE rewrites; empty: none.
+	ConfigFile string
 }
 
 // NewServer returns a Server for the clients of node n.
@@ -93,9 +101,19 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{node: n, cfg: cfg, log: log, lns: map[net.Listener]struct{}{},
+	if cfg.LogLevel == nil {
+		cfg.LogLevel = new(slog.LevelVar)
+	}
+	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
 		conns: map[*clientConn]struct{}{}}
+	s.cur.Store(&cfg)
+	return s
 }
+
+// cfg returns the configuration in force. CONFIG SET replaces it with a
+// changed copy (config.go): read each value once per use, and never write
+// through the pointer.
+func (s *Server) cfg() *ServerConfig { return s.cur.Load() }
 
 // Serve accepts clients on ln until Shutdown. Each client speaks the
 // protocol its first command belongs to (line.Sniff): the line protocol
@@ -158,9 +176,9 @@ func (s *Server) serve(ln net.Listener, respOnly bool) error {
 // for one that is welcome. The caller holds s.mu.
 func (s *Server) refusal(nc net.Conn) []byte {
 	switch {
-	case s.cfg.MaxClients > 0 && len(s.conns) >= s.cfg.MaxClients:
+	case s.cfg().MaxClients > 0 && len(s.conns) >= s.cfg().MaxClients:
 		return server.ReplyMaxClients
-	case s.cfg.ProtectedMode && s.cfg.Password == "" && !server.IsLoopback(nc.RemoteAddr()):
+	case s.cfg().ProtectedMode && s.cfg().Password == "" && !server.IsLoopback(nc.RemoteAddr()):
 		return server.ReplyDenied
 	}
 	return nil
@@ -258,7 +276,7 @@ type pending struct {
 }
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
-	c := &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg.Password == "",
+	c := &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg().Password == "",
 		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups)}
 	c.respVer.Store(2)
 	return c
@@ -284,7 +302,7 @@ func (c *clientConn) serve() {
 		if !c.room() {
 			return
 		}
-		if t := c.s.cfg.Timeout; t > 0 {
+		if t := c.s.cfg().Timeout; t > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(t))
 		}
 		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
@@ -318,7 +336,7 @@ func (c *clientConn) serve() {
 // while the bytes read so far do not tell: the caller reads more and calls
 // again.
 func (c *clientConn) start() bool {
-	skip, isLine, known := line.Sniff(c.buf[c.r:c.w], min(line.MaxLen, c.s.cfg.Limits.MaxInlineLen))
+	skip, isLine, known := line.Sniff(c.buf[c.r:c.w], min(line.MaxLen, c.s.cfg().Limits.MaxInlineLen))
 	c.r += skip
 	if c.r == c.w {
 		c.r, c.w = 0, 0
@@ -331,8 +349,8 @@ func (c *clientConn) start() bool {
 
 // queryLimit returns the most bytes of unread input a client may have.
 func (c *clientConn) queryLimit() int {
-	if c.s.cfg.QueryBuffer > 0 {
-		return c.s.cfg.QueryBuffer
+	if c.s.cfg().QueryBuffer > 0 {
+		return c.s.cfg().QueryBuffer
 	}
 	return maxQueryBuf
 }
@@ -387,6 +405,9 @@ func (c *clientConn) write(b []byte) error {
 // process handles every whole command in the buffer; it reports false when
 // the connection must close once the replies are out.
 func (c *clientConn) process() bool {
+	if !c.authed && c.s.cfg().Password == "" {
+		c.authed = true // CONFIG SET requirepass "" lets everyone in, as in Redis
+	}
 	for c.r < c.w {
 		var (
 			args [][]byte
@@ -395,7 +416,7 @@ func (c *clientConn) process() bool {
 		)
 		start := len(c.argv)
 		if c.isRESP {
-			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.s.cfg.Limits)
+			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.s.cfg().Limits)
 		} else {
 			args, n, err = line.Parse(c.buf[c.r:c.w], c.argv, line.MaxLen)
 		}
@@ -487,7 +508,7 @@ func (c *clientConn) handle(args [][]byte) {
 		g := c.s.node.Table().GroupOf(s)
 		asking := c.asking
 		c.asking = false
-		if c.s.cfg.Redirects {
+		if c.s.cfg().Redirects {
 			var moved string
 			if g, moved = c.redirect(s, g, asking); moved != "" {
 				c.localError(moved)
@@ -498,7 +519,7 @@ func (c *clientConn) handle(args [][]byte) {
 			c.block(g, spec, args)
 			return
 		}
-		if asking && c.s.cfg.Redirects {
+		if asking && c.s.cfg().Redirects {
 			// Alone in its request: this node may not know yet of the
 			// migration the client was told of, and sends the command to
 			// the source group, whose answer it then follows.
@@ -560,7 +581,7 @@ func (c *clientConn) flush() {
 			continue
 		}
 		sent++
-		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg.Redirects && !p.asked,
+		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
 				p.ends = append(p.ends[:0], ends...)
@@ -719,7 +740,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 // authenticate checks AUTH's arguments ([user] password) and returns the
 // error to answer, "" on success.
 func (c *clientConn) authenticate(args [][]byte) string {
-	pass := c.s.cfg.Password
+	pass := c.s.cfg().Password
 	if pass == "" {
 		return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
 	}

@@ -27,10 +27,10 @@ func (s *Server) checkPassword(user, pass []byte) bool {
 	if string(user) != defaultUser {
 		return false
 	}
-	if s.cfg.RequirePass == "" {
+	if s.cfg().RequirePass == "" {
 		return true
 	}
-	want := sha256.Sum256([]byte(s.cfg.RequirePass))
+	want := sha256.Sum256([]byte(s.cfg().RequirePass))
 	got := sha256.Sum256(pass)
 	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
 }
@@ -44,7 +44,7 @@ func (c *conn) authenticate(args [][]byte) string {
 	}
 	user, pass := []byte(defaultUser), args[1]
 	if len(args) == 2 {
-		if c.s.cfg.RequirePass == "" {
+		if c.s.cfg().RequirePass == "" {
 			return msgNoPassword
 		}
 	} else {

@@ -365,7 +365,7 @@ func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.unmonitor()
 	s.c.setName("")
 	s.setProto(2)
-	s.c.setAuthed(s.c.s.cfg.RequirePass == "")
+	s.c.setAuthed(s.c.s.cfg().RequirePass == "")
 	w.AppendSimple("RESET")
 }
 
