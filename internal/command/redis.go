@@ -23,6 +23,7 @@ var connCommands = []*Spec{
 	{Name: "info", Arity: -1},
 	{Name: "config", Arity: -2, Flags: Admin},
 	{Name: "slowlog", Arity: -2, Flags: Admin},
+	{Name: "latency", Arity: -2, Flags: Admin},
 	{Name: "time", Arity: 1, Flags: Fast},
 	{Name: "save", Arity: 1, Flags: Admin | NoMulti},
 	{Name: "bgsave", Arity: -1, Flags: Admin},

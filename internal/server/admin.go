@@ -26,6 +26,7 @@ var extraConnHandlers = map[string]connHandler{
 	"info":     (*session).info,
 	"config":   (*session).config,
 	"slowlog":  (*session).slowlog,
+	"latency":  (*session).latencyCmd,
 	"time":     (*session).time,
 	"function": (*session).function,
 	"auth":     (*session).auth,
@@ -171,6 +172,7 @@ var subcommands = map[string][]string{
 	"command":  {"count", "list", "info", "docs", "getkeys", "help"},
 	"config":   {"get", "set", "resetstat", "help"},
 	"slowlog":  {"get", "len", "reset", "help"},
+	"latency":  {"latest", "history", "reset", "graph", "doctor", "histogram", "help"},
 	"object":   {"encoding", "refcount", "idletime", "freq", "help"},
 	"function": {"flush", "list"},
 }
@@ -605,7 +607,7 @@ func (s *Server) configParams() [][2]string {
 	for _, p := range limitParams {
 		params = append(params, [2]string{p.name, strconv.FormatInt(*p.field(&lim), 10)})
 	}
-	return params
+	return append(params, s.latencyParams()...)
 }
 
 // limitParam is a collection limit as a configuration parameter, with
@@ -756,6 +758,14 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 			subArity(w, "config", sub)
 			return
 		}
+		if errText, known := s.c.s.setLatency(args[2:]); known {
+			if errText != "" {
+				w.AppendError(errText)
+			} else {
+				w.AppendOK()
+			}
+			return
+		}
 		if errText, known := setLimits(args[2:]); known {
 			if errText != "" {
 				w.AppendError(errText)
@@ -768,6 +778,7 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 	case "resetstat":
 		s.c.rec.Flush()
 		s.c.s.resetCommandStats()
+		s.c.s.lat.Reset()
 		w.AppendOK()
 	case "help":
 		appendHelp(w,
@@ -786,7 +797,7 @@ func (s *session) info(w *resp.Writer, args [][]byte) {
 	w.AppendVerbatim("txt", []byte(s.c.s.infoText(args[1:])))
 }
 
-var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "keyspace", "shards"}
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace", "shards"}
 
 // infoText renders the INFO sections asked for: all of them by default or
 // for "all", "everything" or "default".
@@ -885,6 +896,7 @@ func (s *Server) infoText(args [][]byte) string {
 	}
 	if want["stats"] {
 		busyR, busyS := r.Busy()
+		_, errTotal := s.errorCounts()
 		add("Stats", [][2]string{
 			{"total_connections_received", itoa(s.totalConns.Load())},
 			{"total_commands_processed", itoa(s.totalCmds.Load())},
@@ -893,6 +905,7 @@ func (s *Server) infoText(args [][]byte) string {
 			{"evicted_keys", itoa(s.evictedKeys())},
 			{"keyspace_hits", itoa(hits)},
 			{"keyspace_misses", itoa(misses)},
+			{"total_error_replies", itoa(errTotal)},
 			{"busy_router", itoa(busyR)},
 			{"busy_shard", itoa(busyS)},
 		})
@@ -909,6 +922,12 @@ func (s *Server) infoText(args [][]byte) string {
 	}
 	if want["commandstats"] {
 		add("Commandstats", s.infoCommandStats())
+	}
+	if want["errorstats"] {
+		add("Errorstats", s.infoErrorStats())
+	}
+	if want["latencystats"] {
+		add("Latencystats", s.infoLatencyStats())
 	}
 	if want["keyspace"] {
 		var f [][2]string

@@ -173,6 +173,7 @@ func (s *session) reject(msg string) {
 	w := s.c.p.Local()
 	w.AppendError(msg)
 	s.c.p.EndLocal()
+	s.c.rec.Error([]byte(msg))
 }
 
 func runsInMulti(name string) bool {
