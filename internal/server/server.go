@@ -154,7 +154,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.Router.Slowlog = ob.slow
 	cfg.Router.Latency = ob.lat
 	cfg.applyEviction(&cfg.Router)
-	st, err := openStore(&cfg)
+	st, err := openStore(&cfg, ob.lat)
 	if err != nil {
 		return nil, err
 	}
