@@ -12,10 +12,10 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
-// serverMemorySub reports whether MEMORY's subcommand sub reads the whole
-// server (STATS, DOCTOR, MALLOC-STATS, PURGE) rather than one key, so that
-// the connection answers it instead of a shard.
-func serverMemorySub(args [][]byte) bool {
+// MemoryServerSub reports whether MEMORY's subcommand in args reads the
+// whole server (STATS, DOCTOR, MALLOC-STATS, PURGE) rather than one key, so
+// that the connection answers it (with Memory) instead of a shard.
+func MemoryServerSub(args [][]byte) bool {
 	if len(args) < 2 {
 		return false
 	}
@@ -45,31 +45,49 @@ type memoryOverhead struct {
 	allocated, active, resident, rss int64
 }
 
-// memoryOverhead gathers the figures of MEMORY STATS and MEMORY DOCTOR.
-// total is used_memory (what the shards count for their keys and values);
-// startup is 0, as the keyspace is counted from empty; the clients' share is
-// their read buffers and pending replies; the peak is the larger of
-// used_memory and the Go heap's high-water mark (INFO's used_memory_peak).
-func (s *Server) memoryOverhead() memoryOverhead {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	var m memoryOverhead
-	m.total = s.usedMemory()
-	m.peak = max(m.total, int64(ms.HeapSys))
+// MemoryFigures are what a server knows of its memory, for MEMORY STATS
+// and MEMORY DOCTOR; the Go heap's figures are read by Memory itself.
+type MemoryFigures struct {
+	Used         int64 // used_memory
+	Keys         int64 // keys in the keyspace
+	Clients      int64 // connected clients
+	ClientsBytes int64 // their buffers
+	Scripts      int64 // cached Lua scripts
+}
+
+// memoryFigures gathers this server's figures: used_memory (what the
+// shards count for their keys and values), the clients' read buffers and
+// pending replies, and the scripts cached.
+func (s *Server) memoryFigures() MemoryFigures {
+	f := MemoryFigures{Used: s.usedMemory()}
 	for _, c := range s.clients() {
-		m.clients++
-		m.clientsNormal += c.bufSize.Load()
+		f.Clients++
+		f.ClientsBytes += c.bufSize.Load()
 		if ob := c.ob.Load(); ob != nil {
-			m.clientsNormal += ob.Pending()
+			f.ClientsBytes += ob.Pending()
 		}
 	}
 	if s.scripts != nil {
-		m.scripts = int64(s.scripts.Cache.Len())
+		f.Scripts = int64(s.scripts.Cache.Len())
 	}
-	m.overheadTotal = m.startup + m.clientsNormal + m.luaCaches
 	for _, sh := range s.router.Shards() {
-		m.keys += sh.Keys()
+		f.Keys += sh.Keys()
 	}
+	return f
+}
+
+// overheadOf derives the figures of MEMORY STATS and MEMORY DOCTOR
+// from f and the Go heap. total is used_memory; startup is 0, as the
+// keyspace is counted from empty; the peak is the larger of used_memory
+// and the Go heap's high-water mark (INFO's used_memory_peak).
+func overheadOf(f MemoryFigures) memoryOverhead {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	var m memoryOverhead
+	m.total = f.Used
+	m.peak = max(m.total, int64(ms.HeapSys))
+	m.clients, m.clientsNormal, m.scripts, m.keys = f.Clients, f.ClientsBytes, f.Scripts, f.Keys
+	m.overheadTotal = m.startup + m.clientsNormal + m.luaCaches
 	net := m.total - m.startup
 	if m.keys > 0 {
 		m.bytesPerKey = net / m.keys
@@ -107,20 +125,26 @@ func appendFloat32(w *resp.Writer, f float32) {
 	w.AppendBulkString(strconv.FormatFloat(float64(f), 'g', 17, 64))
 }
 
-// memory answers the MEMORY subcommands that read the whole server: STATS,
-// DOCTOR, MALLOC-STATS and PURGE. USAGE and HELP run on a key's shard.
+// memory answers the MEMORY subcommands that read the whole server.
 func (s *session) memory(w *resp.Writer, args [][]byte) {
+	Memory(w, args, s.c.s.memoryFigures)
+}
+
+// Memory answers the MEMORY subcommands that read the whole server: STATS,
+// DOCTOR, MALLOC-STATS and PURGE (USAGE and HELP run on a key's shard),
+// with the figures figures returns. A cluster node answers them the same
+// way.
+func Memory(w *resp.Writer, args [][]byte, figures func() MemoryFigures) {
 	sub := lower(args[1])
 	if len(args) != 2 {
 		subArity(w, "memory", sub)
 		return
 	}
-	srv := s.c.s
 	switch sub {
 	case "stats":
-		srv.memoryStats(w)
+		memoryStats(w, overheadOf(figures()))
 	case "doctor":
-		w.AppendVerbatim("txt", []byte(srv.memoryDoctor(srv.memoryOverhead())))
+		w.AppendVerbatim("txt", []byte(memoryDoctor(overheadOf(figures()))))
 	case "malloc-stats":
 		w.AppendVerbatim("txt", []byte(mallocStats()))
 	case "purge":
@@ -130,8 +154,7 @@ func (s *session) memory(w *resp.Writer, args [][]byte) {
 }
 
 // memoryStats writes MEMORY STATS: Redis 7.0's fields in its order.
-func (s *Server) memoryStats(w *resp.Writer) {
-	m := s.memoryOverhead()
+func memoryStats(w *resp.Writer, m memoryOverhead) {
 	w.AppendMap(28)
 	ints := func(pairs ...any) {
 		for i := 0; i < len(pairs); i += 2 {
@@ -180,7 +203,7 @@ const (
 // overheads above their ratios and 10 MiB, clients holding more than 200
 // KiB each, and more than 1000 cached scripts. The Go heap stands for the
 // allocator.
-func (s *Server) memoryDoctor(m memoryOverhead) string {
+func memoryDoctor(m memoryOverhead) string {
 	const mib10 = 10 << 20
 	var issues []string
 	if m.total < 5<<20 {

@@ -134,7 +134,7 @@ func (s *session) handle(args [][]byte) {
 		s.reject(pubsub.NotAllowed(spec.Name))
 		return
 	}
-	memSrv := spec.Name == "memory" && serverMemorySub(args)
+	memSrv := spec.Name == "memory" && MemoryServerSub(args)
 	if s.inMulti && !runsInMulti(spec.Name) {
 		if spec.Flags&command.NoMulti != 0 || memSrv {
 			s.c.rec.Reject(spec)
