@@ -621,7 +621,6 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 	case "resetstat":
 		s.c.rec.Flush()
 		s.c.s.resetCommandStats()
-		s.c.s.lat.Reset()
 		w.AppendOK()
 	case "help":
 		appendHelp(w,

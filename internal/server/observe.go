@@ -105,9 +105,10 @@ func (s *Server) commandCountersSinceReset() []cmdstat.Counters {
 	return out
 }
 
-// resetCommandStats makes INFO count commands from now on, as CONFIG
-// RESETSTAT does. The metrics go on counting: a Prometheus counter never
-// goes back.
+// resetCommandStats makes INFO count commands and error replies from now
+// on and drops the latency histograms, as CONFIG RESETSTAT does; the
+// latency monitor's events stay (LATENCY RESET drops them), as in Redis.
+// The metrics go on counting: a Prometheus counter never goes back.
 func (s *Server) resetCommandStats() {
 	now := s.commandCounters()
 	errs, total := s.errorCountsEver()
