@@ -23,6 +23,9 @@ type obsOptions struct {
 	logLevel          string
 	logFormat         string
 	busyThreshold     int64
+	latencyThreshold  int64
+	latencyTracking   bool
+	latencyPercentile string
 }
 
 // maxSlowlogLen bounds --slowlog-max-len, as it does CONFIG SET.
@@ -34,6 +37,12 @@ func (o *obsOptions) register(fs *flag.FlagSet) {
 	fs.Int64Var(&o.slowlogSlowerThan, "slowlog-log-slower-than", 10000,
 		"commands that run this many `microseconds` or more go to SLOWLOG; -1: none, 0: every command")
 	fs.IntVar(&o.slowlogMaxLen, "slowlog-max-len", 128, "most entries SLOWLOG keeps")
+	fs.Int64Var(&o.latencyThreshold, "latency-monitor-threshold", 0,
+		"commands, expiry cycles and fsyncs taking this many `milliseconds` or more are LATENCY events; 0: off")
+	fs.BoolVar(&o.latencyTracking, "latency-tracking", true,
+		"keep a latency histogram per command (LATENCY HISTOGRAM, INFO latencystats)")
+	fs.StringVar(&o.latencyPercentile, "latency-tracking-info-percentiles", "50 99 99.9",
+		"percentiles INFO latencystats shows, separated by spaces")
 	fs.StringVar(&o.logLevel, "log-level", "info", "least important level logged: debug, info, warn or error; Redis's verbose, notice and warning are taken too")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log line format: text (key=value) or json")
 	fs.Int64Var(&o.busyThreshold, "busy-reply-threshold", 5000,
@@ -61,6 +70,12 @@ func (o obsOptions) validate(from source) error {
 	if o.slowlogMaxLen < 0 || o.slowlogMaxLen > maxSlowlogLen {
 		return fmt.Errorf("invalid value %d for %s: must be between 0 and %d", o.slowlogMaxLen, n("slowlog-max-len"), maxSlowlogLen)
 	}
+	if o.latencyThreshold < 0 {
+		return fmt.Errorf("invalid value %d for %s: must be 0 (off) or more", o.latencyThreshold, n("latency-monitor-threshold"))
+	}
+	if _, msg := server.ParsePercentiles(o.latencyPercentile); msg != "" {
+		return fmt.Errorf("invalid value %q for %s: %s", o.latencyPercentile, n("latency-tracking-info-percentiles"), msg)
+	}
 	if o.busyThreshold < 1 {
 		return fmt.Errorf("invalid value %d for %s: must be 1 or more", o.busyThreshold, n("busy-reply-threshold"))
 	}
@@ -85,10 +100,12 @@ func (o obsOptions) logger(w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	return slog.New(slog.NewTextHandler(w, opts)), lv
 }
 
-// apply sets the server's slow log from the flags.
+// apply sets the server's slow log and latency monitor from the flags.
 func (o obsOptions) apply(cfg *server.Config) {
 	cfg.SlowlogSlowerThan = o.slowlogSlowerThan
 	cfg.SlowlogMaxLen = o.slowlogMaxLen
+	ps, _ := server.ParsePercentiles(o.latencyPercentile)
+	cfg.Latency = server.LatencyConfig{MonitorThreshold: o.latencyThreshold, Tracking: o.latencyTracking, Percentiles: ps}
 	cfg.Scripts.BusyThreshold = time.Duration(o.busyThreshold) * time.Millisecond
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -445,4 +446,20 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 	w.AppendArray(2)
 	w.AppendBulkString(strconv.FormatUint(out, 10))
 	w.AppendRaw(rest)
+}
+
+// memoryFigures are the node's figures for MEMORY STATS and DOCTOR: the Go
+// heap in use stands for used_memory (a node keeps no per-key count), the
+// keys are what DBSIZE answers, and the clients are this node's.
+func (c *clientConn) memoryFigures() server.MemoryFigures {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	f := server.MemoryFigures{Used: int64(ms.HeapAlloc)}
+	if n, err := c.sumInts([]byte("dbsize")); err == nil {
+		f.Keys = n
+	}
+	c.s.mu.Lock()
+	f.Clients = int64(len(c.s.conns))
+	c.s.mu.Unlock()
+	return f
 }

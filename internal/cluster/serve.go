@@ -498,6 +498,12 @@ func (c *clientConn) handle(args [][]byte) {
 			return
 		}
 	}
+	if spec.Name == "memory" && server.MemoryServerSub(args) {
+		// MEMORY STATS and the like are about this node: it answers them.
+		c.flush()
+		server.Memory(&c.out, args, c.memoryFigures)
+		return
+	}
 	switch spec.Kind {
 	case command.Keyed:
 		s, ok := c.slotOf(spec, args)

@@ -1,7 +1,9 @@
 // Package cmdstat counts, for every command, how often it ran, how long it
 // ran, how often it failed or was refused, and how its durations spread over
 // a fixed histogram; and it hands the commands that ran for too long to a
-// slow log.
+// slow log and to a latency monitor. It also counts error replies by
+// their prefix (INFO errorstats) and, while latency tracking is on, keeps a
+// fine latency histogram per command (LATENCY HISTOGRAM, INFO latencystats).
 //
 // Counting costs the hot path plain increments: a Recorder belongs to one
 // goroutine (a shard's, or a connection's) and keeps its counts in ordinary
@@ -11,10 +13,12 @@
 package cmdstat
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
@@ -75,12 +79,25 @@ func (c *Counters) Zero() bool { return c.Calls == 0 && c.Failed == 0 && c.Rejec
 // safe for concurrent use: Recorders add to it, readers read it.
 type Table struct {
 	rows []row
+
+	errMu    sync.Mutex
+	errs     map[string]int64 // error replies by prefix, at most MaxErrorPrefixes
+	errTotal atomic.Int64     // every error reply
 }
 
 type row struct {
 	calls, failed, rejected, nanos atomic.Int64
 	buckets                        [NumBuckets]atomic.Int64
+	// hist is the fine latency histogram, made when the command is first
+	// counted with latency tracking on: most commands never run.
+	hist atomic.Pointer[[HistBuckets]atomic.Int64]
 }
+
+// MaxErrorPrefixes bounds the distinct error prefixes a Table counts, as
+// Redis bounds its errorstats (128): a client sending made-up error codes
+// through a script cannot grow it without end. Error replies past the bound
+// count only in the total.
+const MaxErrorPrefixes = 128
 
 // NewTable returns a Table with a row for every command ID.
 func NewTable() *Table { return &Table{rows: make([]row, command.NumIDs())} }
@@ -97,6 +114,52 @@ func (t *Table) AddTo(dst []Counters) {
 			d.Buckets[j] += r.buckets[j].Load()
 		}
 	}
+}
+
+// AddHistTo adds the table's latency histograms to dst, indexed by command
+// ID, making a Hist in dst for each command that has one.
+func (t *Table) AddHistTo(dst []*Hist) {
+	for i := range min(len(dst), len(t.rows)) {
+		h := t.rows[i].hist.Load()
+		if h == nil {
+			continue
+		}
+		if dst[i] == nil {
+			dst[i] = new(Hist)
+		}
+		for j := range h {
+			dst[i][j] += h[j].Load()
+		}
+	}
+}
+
+// ResetHist drops the latency histograms.
+func (t *Table) ResetHist() {
+	for i := range t.rows {
+		t.rows[i].hist.Store(nil)
+	}
+}
+
+// AddErrorsTo adds the table's error replies by prefix to dst and returns
+// how many error replies there were in all.
+func (t *Table) AddErrorsTo(dst map[string]int64) int64 {
+	t.errMu.Lock()
+	for p, n := range t.errs {
+		dst[p] += n
+	}
+	t.errMu.Unlock()
+	return t.errTotal.Load()
+}
+
+// ErrorPrefix returns the prefix under which an error reply counts: its
+// first word (the code, as "ERR" or "WRONGTYPE"), cut at 128 bytes. msg is
+// the reply's text after the '-'.
+func ErrorPrefix(msg []byte) string {
+	end := 0
+	for end < len(msg) && end < 128 && msg[end] != ' ' && msg[end] != '\r' && msg[end] != '\n' {
+		end++
+	}
+	return string(msg[:end])
 }
 
 // Recorder counts the commands run by one goroutine and adds them to a
@@ -132,7 +195,21 @@ type Recorder struct {
 	n       int32         // commands so far
 	total   int64         // their weight
 
+	lat   *latency.Monitor
+	latAt time.Duration // a command this long or longer is a latency event
+	track bool          // latency tracking on: fill the fine histograms
+	spill []histCount   // fine histogram counts moved out of their entry
+
+	prefixes map[string]int64 // error replies by prefix since the last Flush
+	errTotal int64
+
 	clock func() time.Duration // for tests; nil reads the monotonic clock
+}
+
+// histCount is n runs of command id counted in fine histogram bucket idx.
+type histCount struct {
+	id, idx int32
+	n       int64
 }
 
 type entry struct {
@@ -142,6 +219,10 @@ type entry struct {
 	// its commands have this ID, their weight, the position of the last.
 	bCalls, bWeight int64
 	bLast           int32
+	// The fine histogram bucket counted last, plus one (0 for none), and
+	// its count: a run of commands of one ID mostly fall in one bucket.
+	hIdx int32
+	hN   int64
 }
 
 // Batch gives End the arguments of a batch's commands, by position, for
@@ -166,8 +247,31 @@ func Weight(n int) int64 { return 1024 + int64(n) }
 // NewRecorder returns a Recorder that adds to t and logs slow commands to
 // slow (nil for none).
 func NewRecorder(t *Table, slow *slowlog.Log) *Recorder {
-	return &Recorder{t: t, slow: slow, slowAt: 1<<63 - 1, idx: make([]int32, len(t.rows))}
+	return &Recorder{t: t, slow: slow, slowAt: 1<<63 - 1, latAt: 1<<63 - 1, idx: make([]int32, len(t.rows))}
 }
+
+// Watch makes r report slow commands to m, as "command" or "fast-command"
+// latency events, and keep fine latency histograms while m's tracking is
+// on. Call it before r counts anything.
+func (r *Recorder) Watch(m *latency.Monitor) {
+	if r != nil {
+		r.lat = m
+	}
+}
+
+// fastIDs tells, by command ID, which commands are flagged fast: their slow
+// runs are "fast-command" latency events.
+var fastIDs = func() []bool {
+	out := make([]bool, command.NumIDs())
+	for _, t := range []command.Table{command.Redis, command.Line} {
+		for _, s := range t {
+			if s.ID > 0 && s.Flags&command.Fast != 0 {
+				out[s.ID] = true
+			}
+		}
+	}
+	return out
+}()
 
 // Mark is the moment a command started: its time, and where its reply
 // starts in the writer it replies to.
@@ -194,7 +298,15 @@ func (r *Recorder) threshold() {
 	if r.slow != nil {
 		r.slowAt = r.slow.Threshold()
 	}
+	if r.lat != nil {
+		r.latAt = r.lat.Threshold()
+		r.track = r.lat.Tracking()
+	}
 }
+
+// slowAtAll is the shortest duration that the slow log or the latency
+// monitor keeps.
+func (r *Recorder) slowAtAll() time.Duration { return min(r.slowAt, r.latAt) }
 
 // Start marks the start of a command that replies to w.
 func (r *Recorder) Start(w *resp.Writer) Mark {
@@ -232,18 +344,74 @@ func (r *Recorder) Stop(m Mark, spec *command.Spec, args [][]byte, c slowlog.Cli
 		return
 	}
 	d := r.now() - m.at
+	f := r.countErrors(m.w, m.start, m.errs)
 	if e := r.entry(spec.ID); e != nil {
-		e.count(d, failed(m.w, m.start, m.errs))
+		e.count(d, f)
+		r.hist(e, d, 1)
 	}
+	r.slowRun(spec.ID, d, args, c)
+}
+
+// slowRun hands a run of command id that took d to the slow log and the
+// latency monitor if it took long enough for them.
+func (r *Recorder) slowRun(id int, d time.Duration, args [][]byte, c slowlog.Client) {
 	if d >= r.slowAt {
-		r.logSlow(spec.ID, d, args, c)
+		r.logSlow(id, d, args, c)
+	}
+	if d >= r.latAt {
+		ev := latency.Command
+		if id > 0 && id < len(fastIDs) && fastIDs[id] {
+			ev = latency.FastCommand
+		}
+		r.lat.Add(ev, d)
 	}
 }
 
-// failed reports whether the reply that starts at start in w is an error
-// appended since w had errs of them.
-func failed(w *resp.Writer, start, errs int) bool {
-	return w.Errors() != errs && start < w.Len() && w.Bytes()[start] == '-'
+// countErrors counts the reply that starts at start in w, appended since w
+// held errs error replies, if it is an error, and reports whether it is
+// (the command failed). An error nested in a reply (EXEC's) is not counted
+// here: the command that replied with it counted it.
+func (r *Recorder) countErrors(w *resp.Writer, start, errs int) bool {
+	if w.Errors() == errs || start >= w.Len() || w.Bytes()[start] != '-' {
+		return false
+	}
+	r.errTotal++
+	r.countPrefix(ErrorPrefix(w.Bytes()[start+1:]))
+	return true
+}
+
+func (r *Recorder) countPrefix(p string) {
+	if r.prefixes == nil {
+		r.prefixes = map[string]int64{}
+	}
+	r.prefixes[p]++
+}
+
+// Error counts an error reply with text msg (after the '-') that was sent
+// without running a command: an unknown command, a refusal.
+func (r *Recorder) Error(msg []byte) {
+	if r == nil {
+		return
+	}
+	r.errTotal++
+	r.countPrefix(ErrorPrefix(msg))
+}
+
+// hist counts n runs of e's command that took d each in its fine histogram,
+// while latency tracking is on.
+func (r *Recorder) hist(e *entry, d time.Duration, n int64) {
+	if !r.track {
+		return
+	}
+	i := int32(HistIndex(d)) + 1
+	if e.hIdx == i {
+		e.hN += n
+		return
+	}
+	if e.hIdx != 0 {
+		r.spill = append(r.spill, histCount{int32(e.id), e.hIdx - 1, e.hN})
+	}
+	e.hIdx, e.hN = i, n
 }
 
 // Begin starts a batch of commands that reply to w, the first of them
@@ -256,7 +424,7 @@ func (r *Recorder) Begin(t time.Time, w *resp.Writer) {
 	r.threshold()
 	r.w, r.pos, r.errs = w, w.Len(), w.Errors()
 	r.n, r.total = 0, 0
-	r.exact = r.precise > 0 || r.slowAt == 0
+	r.exact = r.precise > 0 || r.slowAtAll() == 0
 	if r.precise > 0 {
 		r.precise--
 	}
@@ -275,7 +443,7 @@ func (r *Recorder) Done(spec *command.Spec, args [][]byte, c slowlog.Client) {
 		return
 	}
 	w, start := r.w, r.pos
-	f := failed(w, start, r.errs)
+	f := r.countErrors(w, start, r.errs)
 	r.pos, r.errs = w.Len(), w.Errors()
 	e := r.entry(spec.ID)
 	if r.exact {
@@ -284,10 +452,9 @@ func (r *Recorder) Done(spec *command.Spec, args [][]byte, c slowlog.Client) {
 		r.at = now
 		if e != nil {
 			e.count(d, f)
+			r.hist(e, d, 1)
 		}
-		if d >= r.slowAt {
-			r.logSlow(spec.ID, d, args, c)
-		}
+		r.slowRun(spec.ID, d, args, c)
 		return
 	}
 	if e != nil {
@@ -330,12 +497,13 @@ func (r *Recorder) End(b Batch, c slowlog.Client) {
 		e.Calls += e.bCalls
 		e.Nanos += int64(share)
 		e.Buckets[bucket(each)] += e.bCalls
-		if each >= r.slowAt && b != nil {
-			r.logSlow(e.id, each, b.Args(int(e.bLast)), c)
+		r.hist(e, each, e.bCalls)
+		if b != nil {
+			r.slowRun(e.id, each, b.Args(int(e.bLast)), c)
 		}
 		e.bCalls, e.bWeight = 0, 0
 	}
-	if d >= r.slowAt && r.n > 1 {
+	if d >= r.slowAtAll() && r.n > 1 {
 		r.precise = preciseBatches
 	}
 }
@@ -361,7 +529,7 @@ func (e *entry) count(d time.Duration, failed bool) {
 
 // logSlow logs a command that ran for the threshold or longer.
 func (r *Recorder) logSlow(id int, d time.Duration, args [][]byte, c slowlog.Client) {
-	if id != execID && len(args) > 0 {
+	if id != execID && len(args) > 0 && r.slow != nil {
 		r.slow.Add(d, args, c)
 	}
 }
@@ -393,12 +561,21 @@ func (r *Recorder) entry(id int) *entry {
 
 // Flush adds what was counted since the last Flush to the Table.
 func (r *Recorder) Flush() {
-	if r == nil || len(r.acc) == 0 {
+	if r == nil {
+		return
+	}
+	if r.errTotal != 0 {
+		r.flushErrors()
+	}
+	if len(r.acc) == 0 {
 		return
 	}
 	for i := range r.acc {
 		e := &r.acc[i]
 		row := &r.t.rows[e.id]
+		if e.hIdx != 0 {
+			r.spill = append(r.spill, histCount{int32(e.id), e.hIdx - 1, e.hN})
+		}
 		if e.Calls != 0 {
 			row.calls.Add(e.Calls)
 			row.nanos.Add(e.Nanos)
@@ -417,4 +594,34 @@ func (r *Recorder) Flush() {
 		r.idx[e.id] = 0
 	}
 	r.acc = r.acc[:0]
+	for _, h := range r.spill {
+		r.t.rows[h.id].histogram()[h.idx].Add(h.n)
+	}
+	r.spill = r.spill[:0]
+}
+
+// histogram returns the row's fine histogram, making it if need be.
+func (w *row) histogram() *[HistBuckets]atomic.Int64 {
+	if h := w.hist.Load(); h != nil {
+		return h
+	}
+	w.hist.CompareAndSwap(nil, new([HistBuckets]atomic.Int64))
+	return w.hist.Load()
+}
+
+func (r *Recorder) flushErrors() {
+	t := r.t
+	t.errTotal.Add(r.errTotal)
+	r.errTotal = 0
+	t.errMu.Lock()
+	if t.errs == nil {
+		t.errs = map[string]int64{}
+	}
+	for p, n := range r.prefixes {
+		if _, ok := t.errs[p]; ok || len(t.errs) < MaxErrorPrefixes {
+			t.errs[p] += n
+		}
+	}
+	t.errMu.Unlock()
+	clear(r.prefixes)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
@@ -383,6 +384,21 @@ func BenchmarkBatch(b *testing.B) {
 	benchmarkBatch(b, NewRecorder(NewTable(), slowlog.New(10000, 128)))
 }
 
+// BenchmarkBatchTracking is BenchmarkBatch with latency tracking on (the
+// default): each command also counts in its fine histogram.
+func BenchmarkBatchTracking(b *testing.B) {
+	r := NewRecorder(NewTable(), slowlog.New(10000, 128))
+	r.Watch(latency.New(0, true))
+	benchmarkBatch(b, r)
+}
+
+// BenchmarkStartStopTracking is BenchmarkStartStop with latency tracking on.
+func BenchmarkStartStopTracking(b *testing.B) {
+	r := NewRecorder(NewTable(), slowlog.New(10000, 128))
+	r.Watch(latency.New(0, true))
+	benchmarkStartStop(b, r)
+}
+
 // BenchmarkBatchNone is BenchmarkBatch without a Recorder: the replies'
 // and the loop's own cost, to subtract.
 func BenchmarkBatchNone(b *testing.B) { benchmarkBatch(b, nil) }
@@ -413,7 +429,10 @@ func benchmarkBatch(b *testing.B, r *Recorder) {
 
 // BenchmarkStartStop measures timing one command alone: two clock reads.
 func BenchmarkStartStop(b *testing.B) {
-	r := NewRecorder(NewTable(), slowlog.New(10000, 128))
+	benchmarkStartStop(b, NewRecorder(NewTable(), slowlog.New(10000, 128)))
+}
+
+func benchmarkStartStop(b *testing.B, r *Recorder) {
 	ping := spec("ping")
 	var w resp.Writer
 	b.ReportAllocs()

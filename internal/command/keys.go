@@ -551,6 +551,15 @@ func objectCommand(c *Ctx, args [][]byte) {
 		c.W.AppendError("ERR wrong number of arguments for 'object|" + name + "' command")
 		return
 	}
+	if db := c.DB(args[2]); name == "freq" && db.Eviction().Policy.LFU() {
+		// Read before any lookup, which would count as an access.
+		if f, ok := db.Freq(args[2]); ok {
+			c.W.AppendInt(int64(f))
+		} else {
+			c.W.AppendNull()
+		}
+		return
+	}
 	v, obj, _, ok := c.DB(args[2]).Find(args[2])
 	if !ok {
 		c.W.AppendNull()
@@ -563,10 +572,15 @@ func objectCommand(c *Ctx, args [][]byte) {
 			return
 		}
 		c.W.AppendBulkString(stringEncoding(v))
-	case "freq":
+	case "freq": // the policy is not LFU
 		c.W.AppendError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. " +
 			"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
 	case "idletime":
+		if c.DB(args[2]).Eviction().Policy.LFU() {
+			c.W.AppendError("ERR An LFU maxmemory policy is selected, idle time not tracked. " +
+				"Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+			return
+		}
 		c.W.AppendInt(0)
 	case "refcount":
 		if n, ok := resp.ParseInt(v); ok && obj == nil && n >= 0 && n < 10000 {

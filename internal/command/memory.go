@@ -5,7 +5,8 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
-// memoryCommands are MEMORY USAGE and MEMORY HELP. MEMORY USAGE has its key
+// memoryCommands are MEMORY USAGE and MEMORY HELP; the server answers
+// MEMORY STATS, DOCTOR, MALLOC-STATS and PURGE itself, from every shard. MEMORY USAGE has its key
 // at position 2, as OBJECT's subcommands do, so that it runs on the key's
 // shard; HELP has no key.
 var memoryCommands = []*Spec{
@@ -15,6 +16,14 @@ var memoryCommands = []*Spec{
 // memoryHelp is the body of MEMORY HELP, between Redis's usual first line
 // and its HELP entry: Redis's text for the subcommands this server has.
 var memoryHelp = []string{
+	"DOCTOR",
+	"    Return memory problems reports.",
+	"MALLOC-STATS",
+	"    Return internal statistics report from the memory allocator.",
+	"PURGE",
+	"    Attempt to purge dirty pages for reclamation by the allocator.",
+	"STATS",
+	"    Return information about the memory usage of the server.",
 	"USAGE <key> [SAMPLES <count>]",
 	"    Return memory in bytes used by <key> and its value. Nested values are",
 	"    sampled up to <count> times (default: 5, 0 means sample all).",

@@ -26,6 +26,8 @@ func TestMemoryCommandErrors(t *testing.T) {
 		{[]string{"memory", "usage"}, "-ERR wrong number of arguments for 'memory|usage' command\r\n"},
 		{[]string{"memory", "help", "x"}, "-ERR wrong number of arguments for 'memory|help' command\r\n"},
 		{[]string{"memory", "bogus"}, "-ERR unknown subcommand 'bogus'. Try MEMORY HELP.\r\n"},
+		// STATS and the other server-wide subcommands are answered by the
+		// server, never by a shard.
 		{[]string{"memory", "stats"}, "-ERR unknown subcommand 'stats'. Try MEMORY HELP.\r\n"},
 		// Options are checked before the key is looked up, as in Redis.
 		{[]string{"memory", "usage", "missing"}, nullBulk},
@@ -39,7 +41,7 @@ func TestMemoryCommandErrors(t *testing.T) {
 		{[]string{"memory", "usage", "missing", "SAMPLES", "5", "samples", "0"}, nullBulk},
 	})
 	help := h.do("memory", "help")
-	if !strings.HasPrefix(help, "*6\r\n+MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+USAGE <key> [SAMPLES <count>]\r\n") ||
+	if !strings.HasPrefix(help, "*14\r\n+MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+DOCTOR\r\n") ||
 		!strings.HasSuffix(help, "+HELP\r\n+    Prints this help.\r\n") {
 		t.Errorf("MEMORY HELP: got %q", help)
 	}

@@ -5,6 +5,8 @@ package command
 // know from it.
 const RedisVersion = "7.2.0"
 
+//go:generate go run ./internal/gendocs -addr 127.0.0.1:6395 -out redisdocs_gen.go
+
 // Redis is the command table of the Redis protocol.
 var Redis = newTable(connCommands, serverCommands, stringCommands, keyCommands, dumpCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, geoCommands, listCommands, listBlockingCommands, streamCommands, memoryCommands, hllCommands, bitCommands)
 
@@ -23,6 +25,7 @@ var connCommands = []*Spec{
 	{Name: "info", Arity: -1},
 	{Name: "config", Arity: -2, Flags: Admin},
 	{Name: "slowlog", Arity: -2, Flags: Admin},
+	{Name: "latency", Arity: -2, Flags: Admin},
 	{Name: "time", Arity: 1, Flags: Fast},
 	{Name: "save", Arity: 1, Flags: Admin | NoMulti},
 	{Name: "bgsave", Arity: -1, Flags: Admin},

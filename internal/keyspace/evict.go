@@ -122,10 +122,11 @@ type candidate struct {
 }
 
 // SetEviction sets the DB's memory limit and policy; it may be called again
-// to change them, keeping the count of evicted keys. With an LRU or LFU
-// policy and a limit, it turns on usage tracking in the engine if the engine
-// keeps usage words (storage.UsageTracker); an engine that does not gets
-// random eviction for those policies.
+// to change them, keeping the count of evicted keys. With an LRU policy and
+// a limit, or an LFU policy with or without one (as in Redis, OBJECT FREQ
+// then counts accesses), it turns on usage tracking in the engine if the
+// engine keeps usage words (storage.UsageTracker); an engine that does not
+// gets random eviction for those policies.
 func (db *DB) SetEviction(ev Eviction) {
 	if ev.Samples <= 0 {
 		ev.Samples = DefaultSamples
@@ -140,12 +141,29 @@ func (db *DB) SetEviction(ev Eviction) {
 	case ev.MaxMemory > 0 && (ev.Policy == AllKeysLRU || ev.Policy == VolatileLRU):
 		t.TrackUsage(db.lruUse)
 		db.ev.tracker = t
-	case ev.MaxMemory > 0 && (ev.Policy == AllKeysLFU || ev.Policy == VolatileLFU):
+	case ev.Policy.LFU():
 		t.TrackUsage(db.lfuUse)
 		db.ev.tracker = t
 	default:
 		t.TrackUsage(nil)
 	}
+}
+
+// LFU reports whether p evicts the least frequently used keys.
+func (p Policy) LFU() bool { return p == AllKeysLFU || p == VolatileLFU }
+
+// Freq returns key's LFU access counter as OBJECT FREQ shows it (decayed to
+// now, and not counting this as an access); ok is false when the key is
+// absent or the engine keeps no counters (the policy is not LFU).
+func (db *DB) Freq(key []byte) (freq int, ok bool) {
+	if !db.ev.cfg.Policy.LFU() || db.ev.tracker == nil {
+		return 0, false
+	}
+	word, ok := db.ev.tracker.KeyUsage(key)
+	if !ok {
+		return 0, false
+	}
+	return int(lfuDecay(word, lfuMinutes(db.now))), true
 }
 
 // Eviction returns the settings of SetEviction.

@@ -43,7 +43,7 @@ func (p *Pipeline) blockHeld(w *shard.Waiter) bool {
 	}
 	dbs, ok := p.Hold(p.set)
 	if !ok {
-		p.rec.Reject(w.Spec)
+		p.rejectBusy(w.Spec)
 		p.out.AppendRaw(p.busy)
 		return false
 	}

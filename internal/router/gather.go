@@ -48,7 +48,7 @@ func (p *Pipeline) gather(spec *command.Spec, args [][]byte) {
 			db, ok := p.holdPart(i)
 			p.rec.Resume(&m)
 			if !ok {
-				p.rec.Reject(spec)
+				p.rejectBusy(spec)
 				p.out.AppendRaw(p.busy)
 				return
 			}

@@ -230,7 +230,7 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 	}
 	dbs, ok := p.Hold(p.set)
 	if !ok {
-		p.rec.Reject(spec)
+		p.rejectBusy(spec)
 		p.out.AppendRaw(p.busy)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
@@ -75,6 +76,10 @@ type Config struct {
 	// Slowlog receives the commands that run for its threshold or longer;
 	// nil for none. It overrides Shard.Slowlog.
 	Slowlog *slowlog.Log
+	// Latency receives the slow events of the shards and keeps their
+	// per-command latency histograms; nil for none. It overrides
+	// Shard.Latency.
+	Latency *latency.Monitor
 	// GatherPart is the most entries KEYS and LIST visit in one shard per
 	// hold of that shard (1024); other clients' commands on the shard run
 	// between parts. 0 means the default.
@@ -159,6 +164,9 @@ func New(cfg Config) (*Router, error) {
 	scfg.QueueSize = cfg.ShardQueue
 	if cfg.Slowlog != nil {
 		scfg.Slowlog = cfg.Slowlog
+	}
+	if cfg.Latency != nil {
+		scfg.Latency = cfg.Latency
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{ring: rg, limit: int64(cfg.RouterQueue), shardQueue: int64(cfg.ShardQueue),

@@ -1,7 +1,10 @@
 package router
 
 import (
+	"bytes"
+
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
+	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
@@ -17,9 +20,16 @@ func (p *Pipeline) Observe(rec *cmdstat.Recorder, c slowlog.Client) {
 	}
 }
 
+// rejectBusy counts spec as refused with the busy reply, in its counters
+// and in the error replies.
+func (p *Pipeline) rejectBusy(spec *command.Spec) {
+	p.rec.Reject(spec)
+	p.rec.Error(bytes.TrimPrefix(p.busy, []byte("-")))
+}
+
 // refused counts commands refused for lack of room.
 func (p *Pipeline) refused(cmds []shard.Cmd) {
 	for i := range cmds {
-		p.rec.Reject(cmds[i].Spec)
+		p.rejectBusy(cmds[i].Spec)
 	}
 }

@@ -23,6 +23,7 @@ var extraConnHandlers = map[string]connHandler{
 	"info":     (*session).info,
 	"config":   (*session).config,
 	"slowlog":  (*session).slowlog,
+	"latency":  (*session).latencyCmd,
 	"time":     (*session).time,
 	"function": (*session).function,
 	"auth":     (*session).auth,
@@ -165,9 +166,10 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 // "client|list", in CLIENT LIST's cmd field among other places.
 var subcommands = map[string][]string{
 	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "no-evict", "no-touch", "help"},
-	"command":  {"count", "list", "info", "docs", "getkeys", "help"},
+	"command":  {"count", "list", "info", "docs", "getkeys", "getkeysandflags", "help"},
 	"config":   {"get", "set", "resetstat", "help"},
 	"slowlog":  {"get", "len", "reset", "help"},
+	"latency":  {"latest", "history", "reset", "graph", "doctor", "histogram", "help"},
 	"object":   {"encoding", "refcount", "idletime", "freq", "help"},
 	"function": {"flush", "list"},
 }
@@ -387,163 +389,6 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 	w.AppendInt(int64(killed))
 }
 
-func (s *session) command(w *resp.Writer, args [][]byte) { Command(w, args) }
-
-// Command answers COMMAND, COMMAND COUNT|LIST|INFO|DOCS|GETKEYS|HELP from
-// the command table; args are the whole command. A cluster node answers it
-// the same way.
-func Command(w *resp.Writer, args [][]byte) {
-	if len(args) == 1 {
-		names := sortedCommands()
-		w.AppendArray(len(names))
-		for _, n := range names {
-			appendCommandInfo(w, command.Redis[n])
-		}
-		return
-	}
-	switch sub := lower(args[1]); sub {
-	case "count":
-		w.AppendInt(int64(len(command.Redis)))
-	case "list":
-		names := sortedCommands()
-		w.AppendArray(len(names))
-		for _, n := range names {
-			w.AppendBulkString(n)
-		}
-	case "info":
-		names := args[2:]
-		if len(names) == 0 {
-			Command(w, args[:1])
-			return
-		}
-		w.AppendArray(len(names))
-		for _, n := range names {
-			if spec := command.Redis.Lookup(n); spec != nil {
-				appendCommandInfo(w, spec)
-			} else {
-				w.AppendNullArray()
-			}
-		}
-	case "docs":
-		// Documentation is not served. An error here makes redis-cli use
-		// its own built-in help, which gives full hints for every command.
-		w.AppendError("ERR COMMAND DOCS is not supported; see the README's compatibility table")
-	case "getkeys":
-		if len(args) < 3 {
-			subArity(w, "command", sub)
-			return
-		}
-		spec := command.Redis.Lookup(args[2])
-		switch {
-		case spec == nil:
-			w.AppendError("ERR Invalid command specified")
-		case !spec.ArityOK(len(args) - 2):
-			w.AppendError("ERR Invalid number of arguments specified for command")
-		default:
-			keys := spec.Keys(args[2:], nil)
-			if len(keys) == 0 {
-				w.AppendError("ERR The command has no key arguments")
-				return
-			}
-			w.AppendArray(len(keys))
-			for _, k := range keys {
-				w.AppendBulk(k)
-			}
-		}
-	case "help":
-		appendHelp(w,
-			"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"(no subcommand)", "    Return details about all commands.",
-			"COUNT", "    Return the total number of commands in this server.",
-			"LIST", "    Return a list of all commands in this server.",
-			"INFO [<command-name> ...]", "    Return details about multiple commands.",
-			"GETKEYS <full-command>", "    Return the keys from a full command.",
-			"HELP", "    Print this help.")
-	default:
-		unknownSubcommand(w, "command", args[1])
-	}
-}
-
-func sortedCommands() []string {
-	names := make([]string, 0, len(command.Redis))
-	for n := range command.Redis {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
-
-var flagNames = []struct {
-	f    command.Flags
-	name string
-}{
-	{command.Write, "write"}, {command.ReadOnly, "readonly"}, {command.DenyOOM, "denyoom"},
-	{command.Admin, "admin"}, {command.NoAuth, "no_auth"}, {command.NoMulti, "no_multi"},
-	{command.Loading, "loading"}, {command.Stale, "stale"}, {command.Fast, "fast"},
-	{command.AllowBusy, "allow_busy"}, {command.Blocks, "blocking"},
-	{command.PubSub, "pubsub"}, {command.NoScript, "noscript"},
-}
-
-// appendCommandInfo writes one COMMAND INFO entry in Redis 7's shape: name,
-// arity, flags, first key, last key, step, ACL categories, tips, key specs,
-// subcommands.
-func appendCommandInfo(w *resp.Writer, spec *command.Spec) {
-	w.AppendArray(10)
-	w.AppendBulkString(spec.Name)
-	w.AppendInt(int64(spec.Arity))
-	var flags []string
-	for _, f := range flagNames {
-		if spec.Flags&f.f != 0 {
-			flags = append(flags, f.name)
-		}
-	}
-	w.AppendSet(len(flags))
-	for _, f := range flags {
-		w.AppendSimple(f)
-	}
-	w.AppendInt(int64(spec.FirstKey))
-	w.AppendInt(int64(spec.LastKey))
-	w.AppendInt(int64(spec.Step))
-	cats := categories(spec)
-	w.AppendSet(len(cats))
-	for _, c := range cats {
-		w.AppendSimple(c)
-	}
-	w.AppendArray(0) // tips
-	w.AppendArray(0) // key specs
-	w.AppendArray(0) // subcommands
-}
-
-func categories(spec *command.Spec) []string {
-	var cats []string
-	if spec.FirstKey > 0 && spec.Flags&command.PubSub == 0 {
-		cats = append(cats, "@keyspace")
-	}
-	switch {
-	case spec.Flags&command.Write != 0:
-		cats = append(cats, "@write")
-	case spec.Flags&command.ReadOnly != 0:
-		cats = append(cats, "@read")
-	}
-	if spec.Flags&command.Admin != 0 {
-		cats = append(cats, "@admin", "@dangerous")
-	}
-	if spec.Flags&command.Fast != 0 {
-		cats = append(cats, "@fast")
-	} else {
-		cats = append(cats, "@slow")
-	}
-	if spec.Flags&command.Blocks != 0 {
-		cats = append(cats, "@blocking")
-	}
-	if spec.Flags&command.PubSub != 0 {
-		cats = append(cats, "@pubsub")
-	} else if spec.Kind == command.Conn {
-		cats = append(cats, "@connection")
-	}
-	return cats
-}
-
 // time implements TIME.
 func (s *session) time(w *resp.Writer, _ [][]byte) {
 	now := time.Now()
@@ -574,7 +419,7 @@ func (s *session) info(w *resp.Writer, args [][]byte) {
 	w.AppendVerbatim("txt", []byte(s.c.s.infoText(args[1:])))
 }
 
-var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "keyspace", "shards"}
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace", "shards"}
 
 // infoText renders the INFO sections asked for: all of them by default or
 // for "all", "everything" or "default".
@@ -673,6 +518,7 @@ func (s *Server) infoText(args [][]byte) string {
 	}
 	if want["stats"] {
 		busyR, busyS := r.Busy()
+		_, errTotal := s.errorCounts()
 		add("Stats", [][2]string{
 			{"total_connections_received", itoa(s.totalConns.Load())},
 			{"total_commands_processed", itoa(s.totalCmds.Load())},
@@ -681,6 +527,7 @@ func (s *Server) infoText(args [][]byte) string {
 			{"evicted_keys", itoa(s.evictedKeys())},
 			{"keyspace_hits", itoa(hits)},
 			{"keyspace_misses", itoa(misses)},
+			{"total_error_replies", itoa(errTotal)},
 			{"busy_router", itoa(busyR)},
 			{"busy_shard", itoa(busyS)},
 		})
@@ -697,6 +544,12 @@ func (s *Server) infoText(args [][]byte) string {
 	}
 	if want["commandstats"] {
 		add("Commandstats", s.infoCommandStats())
+	}
+	if want["errorstats"] {
+		add("Errorstats", s.infoErrorStats())
+	}
+	if want["latencystats"] {
+		add("Latencystats", s.infoLatencyStats())
 	}
 	if want["keyspace"] {
 		var f [][2]string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,20 @@ var params = config.NewTable(append([]config.Param[settings]{
 		func(c *settings) string { return c.Persistence.Fsync.String() },
 		func(c *settings, v string) { c.Persistence.Fsync, _ = wal.ParseFsync(v) }).WithAliases("fsync"),
 	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
+	config.IntParam("latency-monitor-threshold", 0, math.MaxInt64, func(c *settings) *int64 { return &c.Latency.MonitorThreshold }),
+	config.BoolParam("latency-tracking", func(c *settings) *bool { return &c.Latency.Tracking }),
+	config.Param[settings]{
+		Name: "latency-tracking-info-percentiles", Kind: config.Special,
+		Get: func(c *settings) string { return formatPercentiles(c.Latency.Percentiles) },
+		Set: func(c *settings, v string) error {
+			ps, msg := ParsePercentiles(v)
+			if msg != "" {
+				return errors.New(msg)
+			}
+			c.Latency.Percentiles = ps
+			return nil
+		},
+	},
 
 	config.Param[settings]{
 		// CONFIG SET save "" is what tools send to turn RDB snapshots
@@ -302,6 +317,16 @@ func (s *Server) apply(old, next *settings) {
 	}
 	if next.logLevel != old.logLevel {
 		cfg.LogLevel.Set(next.logLevel)
+	}
+	if next.Latency.MonitorThreshold != old.Latency.MonitorThreshold {
+		s.lat.SetThreshold(next.Latency.MonitorThreshold)
+	}
+	if next.Latency.Tracking != old.Latency.Tracking {
+		s.lat.SetTracking(next.Latency.Tracking)
+	}
+	if !slices.Equal(next.Latency.Percentiles, old.Latency.Percentiles) {
+		ps := slices.Clone(next.Latency.Percentiles)
+		s.pctl.Store(&ps)
 	}
 	if next.lim != old.lim {
 		object.SetLimits(next.lim)

@@ -10,10 +10,10 @@ import (
 )
 
 // wantDefault marks the sections INFO shows without arguments: all but
-// commandstats, as in Redis.
+// commandstats and latencystats, as in Redis.
 func wantDefault(want map[string]bool) {
 	for _, sec := range infoSections {
-		if sec != "commandstats" {
+		if sec != "commandstats" && sec != "latencystats" {
 			want[sec] = true
 		}
 	}

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
@@ -21,20 +24,28 @@ const maxSlowlogLen = 1 << 20
 // besides what the shards keep. Its fields are safe for concurrent use.
 type observer struct {
 	slow      *slowlog.Log
-	connStats *cmdstat.Table // commands run on connection goroutines
+	lat       *latency.Monitor
+	pctl      atomic.Pointer[[]float64] // latency-tracking-info-percentiles
+	connStats *cmdstat.Table            // commands run on connection goroutines
 
-	resetMu   sync.Mutex
-	resetBase []cmdstat.Counters // what CONFIG RESETSTAT hides from INFO
+	resetMu       sync.Mutex
+	resetBase     []cmdstat.Counters // what CONFIG RESETSTAT hides from INFO
+	resetErrs     map[string]int64   // the same for the error replies
+	resetErrTotal int64
 
 	rejectLog limiter // "client rejected" lines
 	protoLog  limiter // "protocol error" lines
 }
 
 func newObserver(cfg Config) *observer {
-	return &observer{
+	o := &observer{
 		slow:      slowlog.New(cfg.SlowlogSlowerThan, cfg.SlowlogMaxLen),
+		lat:       latency.New(cfg.Latency.MonitorThreshold, cfg.Latency.Tracking),
 		connStats: cmdstat.NewTable(),
 	}
+	ps := slices.Clone(cfg.Latency.Percentiles)
+	o.pctl.Store(&ps)
+	return o
 }
 
 func (c Config) validateObs() error {
@@ -44,7 +55,7 @@ func (c Config) validateObs() error {
 	if c.SlowlogMaxLen < 0 || c.SlowlogMaxLen > maxSlowlogLen {
 		return fmt.Errorf("server: slowlog-max-len must be between 0 and %d, got %d", maxSlowlogLen, c.SlowlogMaxLen)
 	}
-	return nil
+	return c.Latency.Validate()
 }
 
 // Slowlog returns the server's slow log.
@@ -54,6 +65,7 @@ func (s *Server) Slowlog() *slowlog.Log { return s.slow }
 // connection to name in the slow log.
 func (c *conn) observe() {
 	c.rec = cmdstat.NewRecorder(c.s.connStats, c.s.slow)
+	c.rec.Watch(c.s.lat)
 	c.p.Observe(c.rec, c)
 }
 
@@ -93,13 +105,17 @@ func (s *Server) commandCountersSinceReset() []cmdstat.Counters {
 	return out
 }
 
-// resetCommandStats makes INFO count commands from now on, as CONFIG
-// RESETSTAT does. The metrics go on counting: a Prometheus counter never
-// goes back.
+// resetCommandStats makes INFO count commands and error replies from now
+// on and drops the latency histograms, as CONFIG RESETSTAT does; the
+// latency monitor's events stay (LATENCY RESET drops them), as in Redis.
+// The metrics go on counting: a Prometheus counter never goes back.
 func (s *Server) resetCommandStats() {
 	now := s.commandCounters()
+	errs, total := s.errorCountsEver()
+	s.resetHists()
 	s.resetMu.Lock()
 	s.resetBase = now
+	s.resetErrs, s.resetErrTotal = errs, total
 	s.resetMu.Unlock()
 }
 

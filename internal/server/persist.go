@@ -5,8 +5,10 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/router"
@@ -18,14 +20,18 @@ const errNoPersistence = "ERR persistence is off: start the server with --data-d
 
 // openStore opens the data directory when cfg asks for one: it loads the
 // data into the shards' engines and gives each shard its log, through
-// cfg.Router. It returns nil when persistence is off.
-func openStore(cfg *Config) (*wal.Store, error) {
+// cfg.Router. It returns nil when persistence is off. Slow fsyncs go to
+// lat as aof-fsync-always events.
+func openStore(cfg *Config, lat *latency.Monitor) (*wal.Store, error) {
 	pc := cfg.Persistence
 	if pc.Dir == "" {
 		return nil, nil
 	}
 	if pc.Logger == nil {
 		pc.Logger = cfg.Logger
+	}
+	if pc.Synced == nil && lat != nil {
+		pc.Synced = func(d time.Duration) { lat.Add(latency.FsyncAlways, d) }
 	}
 	rg, err := ring.New(cfg.Router.Shards, cfg.Router.Vnodes)
 	if err != nil {

@@ -98,18 +98,21 @@ func (p Protection) validate() error {
 }
 
 // applyEviction gives every shard its share of MaxMemory: MaxMemory divided
-// by the number of shards, since the ring spreads keys evenly.
+// by the number of shards, since the ring spreads keys evenly. An LFU
+// policy is given even without a limit, so that OBJECT FREQ counts.
 func (p Protection) applyEviction(r *router.Config) {
-	if p.MaxMemory <= 0 {
+	if p.MaxMemory <= 0 && !p.MaxMemoryPolicy.LFU() {
 		return
 	}
 	if r.Shard == (shard.Config{}) {
 		r.Shard = shard.DefaultConfig()
 	}
 	r.Shard.Eviction = keyspace.Eviction{
-		MaxMemory: max(1, p.MaxMemory/int64(r.Shards)),
-		Policy:    p.MaxMemoryPolicy,
-		Samples:   p.MaxMemorySamples,
+		Policy:  p.MaxMemoryPolicy,
+		Samples: p.MaxMemorySamples,
+	}
+	if p.MaxMemory > 0 {
+		r.Shard.Eviction.MaxMemory = max(1, p.MaxMemory/int64(r.Shards))
 	}
 }
 

@@ -43,6 +43,9 @@ type Config struct {
 	SlowlogSlowerThan int64
 	// SlowlogMaxLen is how many entries the slow log keeps (128).
 	SlowlogMaxLen int
+	// Latency sets the latency monitor and the per-command latency
+	// histograms (latency.go).
+	Latency LatencyConfig
 
 	// Protection sets the client limits, authentication and maxmemory
 	// (protect.go).
@@ -74,6 +77,7 @@ func DefaultConfig() Config {
 
 		SlowlogSlowerThan: 10000,
 		SlowlogMaxLen:     128,
+		Latency:           DefaultLatencyConfig(),
 
 		Protection: DefaultProtection(),
 
@@ -159,8 +163,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	ob := newObserver(cfg)
 	cfg.Router.Slowlog = ob.slow
+	cfg.Router.Latency = ob.lat
 	cfg.applyEviction(&cfg.Router)
-	st, err := openStore(&cfg)
+	st, err := openStore(&cfg, ob.lat)
 	if err != nil {
 		return nil, err
 	}

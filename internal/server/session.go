@@ -134,8 +134,9 @@ func (s *session) handle(args [][]byte) {
 		s.reject(pubsub.NotAllowed(spec.Name))
 		return
 	}
+	memSrv := spec.Name == "memory" && MemoryServerSub(args)
 	if s.inMulti && !runsInMulti(spec.Name) {
-		if spec.Flags&command.NoMulti != 0 {
+		if spec.Flags&command.NoMulti != 0 || memSrv {
 			s.c.rec.Reject(spec)
 			s.reject("ERR Command not allowed inside a transaction")
 			return
@@ -144,6 +145,17 @@ func (s *session) handle(args [][]byte) {
 		w := p.Local()
 		w.AppendSimple("QUEUED")
 		p.EndLocal()
+		return
+	}
+	if memSrv {
+		// MEMORY STATS and the like read every shard: the connection
+		// answers them, as it does its own commands.
+		p.Flush()
+		s.c.lastName.Store(s.c.last)
+		w := p.Out()
+		m := s.c.rec.Start(w)
+		s.memory(w, args)
+		s.c.rec.Stop(m, spec, args, s.c)
 		return
 	}
 	if spec.Kind == command.Conn && s.onShard(spec, args) {
@@ -173,6 +185,7 @@ func (s *session) reject(msg string) {
 	w := s.c.p.Local()
 	w.AppendError(msg)
 	s.c.p.EndLocal()
+	s.c.rec.Error([]byte(msg))
 }
 
 func runsInMulti(name string) bool {

@@ -67,7 +67,8 @@ func TestRESPConnectionCommands(t *testing.T) {
 		{respCmd("HELLO", "three"), "-ERR Protocol version is not an integer or out of range\r\n"},
 		{respCmd("HELLO", "3", "BOGUS"), "-ERR Syntax error in HELLO option 'BOGUS'\r\n"},
 		{respCmd("COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2"), "*2\r\n$1\r\na\r\n$1\r\nb\r\n"},
-		{respCmd("COMMAND", "GETKEYS", "PING"), "-ERR The command has no key arguments\r\n"},
+		{respCmd("COMMAND", "GETKEYS", "PING", "x"), "-ERR The command has no key arguments\r\n"},
+		{respCmd("COMMAND", "GETKEYS", "PING"), "-ERR wrong number of arguments for 'command|getkeys' command\r\n"}, // as Redis 7.0
 		{respCmd("CONFIG", "GET", "save"), "*2\r\n$4\r\nsave\r\n$0\r\n\r\n"},
 		{respCmd("CONFIG", "GET", "appendonly"), "*2\r\n$10\r\nappendonly\r\n$2\r\nno\r\n"},
 		{respCmd("FUNCTION", "FLUSH"), "+OK\r\n"},

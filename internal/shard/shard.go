@@ -18,6 +18,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
@@ -38,6 +39,10 @@ type Config struct {
 	// Slowlog receives the commands that run for its threshold or longer;
 	// nil for none.
 	Slowlog *slowlog.Log
+	// Latency receives the commands, expiry cycles and evictions that run
+	// for its threshold or longer, and keeps per-command latency
+	// histograms; nil for none.
+	Latency *latency.Monitor
 	// Eviction bounds the shard's memory (maxmemory); the zero value sets
 	// no limit.
 	Eviction keyspace.Eviction
@@ -159,7 +164,7 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 		db:    newKeyspace(e, cfg.Eviction),
 		queue: make(chan *Batch, cfg.QueueSize+2), // room for the two markers
 		ring:  r,
-		obs:   newObs(cfg.Slowlog),
+		obs:   newObs(cfg.Slowlog, cfg.Latency),
 	}, nil
 }
 
@@ -238,8 +243,10 @@ func (s *Shard) Run(ctx context.Context) {
 		case b == expireMark:
 			s.commit()
 			s.expireNow.Store(false)
-			s.db.SetNow(time.Now().UnixMilli())
+			start := time.Now()
+			s.db.SetNow(start.UnixMilli())
 			s.db.ActiveExpire(s.cfg.ExpireSample, s.cfg.ExpireRounds)
+			s.lat.Add(latency.ExpireCycle, time.Since(start))
 			s.sweepWaiters()
 			s.sampleTTL()
 			s.publish()

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
 
@@ -11,6 +12,7 @@ import (
 type obs struct {
 	stats *cmdstat.Table    // per-command counters, read by anyone
 	rec   *cmdstat.Recorder // fills stats; the shard's goroutine only
+	lat   *latency.Monitor  // slow expiry cycles and evictions go here; may be nil
 	busy  atomic.Int64      // commands refused for lack of queue room
 	// avgTTL is the estimated average time to live of the keys with an
 	// expiry, in milliseconds; 0 when there are none.
@@ -18,9 +20,11 @@ type obs struct {
 	ttlAvg int64 // the running average behind avgTTL; the shard's goroutine only
 }
 
-func newObs(slow *slowlog.Log) obs {
+func newObs(slow *slowlog.Log, lat *latency.Monitor) obs {
 	t := cmdstat.NewTable()
-	return obs{stats: t, rec: cmdstat.NewRecorder(t, slow)}
+	rec := cmdstat.NewRecorder(t, slow)
+	rec.Watch(lat)
+	return obs{stats: t, rec: rec, lat: lat}
 }
 
 var _ cmdstat.Batch = (*Batch)(nil)

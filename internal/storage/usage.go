@@ -18,4 +18,8 @@ type UsageTracker interface {
 	// word. Keys may repeat within one call. It does not count as a use of
 	// the keys, and fn must not modify the engine.
 	SampleUsage(n int, volatile bool, fn func(key []byte, expireAt int64, usage uint32))
+
+	// KeyUsage returns key's usage word, and false when key is absent or
+	// usage is not tracked. It does not count as a use of the key.
+	KeyUsage(key []byte) (uint32, bool)
 }

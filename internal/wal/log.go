@@ -140,10 +140,12 @@ func (l *Log) Commit() {
 	if pos <= l.synced.Load() {
 		return
 	}
+	start := time.Now()
 	if err := fsutil.Datasync(l.f); err != nil {
 		l.fail(err)
 		return
 	}
+	l.tellSynced(start)
 	storeMax(&l.synced, pos)
 }
 
@@ -174,6 +176,7 @@ func (l *Log) WaitDurable(pos int64) {
 	// ones, which rotate made durable before switching.
 	upTo := l.pos.Load()
 	f := l.cur.Load()
+	start := time.Now()
 	err := fsutil.Datasync(f)
 	if err != nil && !errors.Is(err, os.ErrClosed) {
 		l.writeOK.Store(false)
@@ -183,7 +186,15 @@ func (l *Log) WaitDurable(pos int64) {
 		}
 		return
 	}
+	l.tellSynced(start)
 	storeMax(&l.synced, upTo)
+}
+
+// tellSynced tells Config.Synced of an fsync that started at start.
+func (l *Log) tellSynced(start time.Time) {
+	if fn := l.st.cfg.Synced; fn != nil {
+		fn(time.Since(start))
+	}
 }
 
 func storeMax(a *atomic.Int64, v int64) {

@@ -77,6 +77,10 @@ type Config struct {
 	// server sets it to exit, as Redis does; if it returns, the failure is
 	// handled as with the other policies.
 	Fatal func(error)
+	// Synced, when not nil, is told how long each fsync of a log took
+	// under FsyncAlways (for the latency monitor's aof-fsync-always
+	// event), from the goroutine that fsynced. It must be quick.
+	Synced func(time.Duration)
 }
 
 // DefaultConfig returns the defaults: no directory, fsync every second,

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -646,5 +647,30 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if _, err := ParseFsync("sometimes"); err == nil {
 		t.Error("ParseFsync(sometimes): no error")
+	}
+}
+
+// TestSyncedIsTold checks that Config.Synced hears of the fsyncs of
+// FsyncAlways, and of none under the other policies.
+func TestSyncedIsTold(t *testing.T) {
+	for _, fsync := range []Fsync{FsyncAlways, FsyncEverySec, FsyncNo} {
+		t.Run(fsync.String(), func(t *testing.T) {
+			var told atomic.Int64
+			n := mustOpen(t, t.TempDir(), 1, 8, func(c *Config) {
+				c.Fsync = fsync
+				c.Synced = func(d time.Duration) {
+					if d < 0 {
+						t.Errorf("negative fsync time %v", d)
+					}
+					told.Add(1)
+				}
+			})
+			n.set("a", "1", 0)
+			n.set("b", "2", 0)
+			n.close()
+			if got := told.Load(); fsync == FsyncAlways && got == 0 || fsync != FsyncAlways && got != 0 {
+				t.Errorf("Synced called %d times under %s", got, fsync)
+			}
+		})
 	}
 }

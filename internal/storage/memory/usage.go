@@ -14,6 +14,18 @@ func (e *Engine) TrackUsage(fn func(old uint32, fresh bool) uint32) {
 	e.usage = storage.NewUsageWords(fn)
 }
 
+// KeyUsage implements storage.UsageTracker.
+func (e *Engine) KeyUsage(key []byte) (uint32, bool) {
+	if !e.usage.Tracking() {
+		return 0, false
+	}
+	i, _, ok := e.find(key, e.hash(key))
+	if !ok {
+		return 0, false
+	}
+	return e.usage.Of(i), true
+}
+
 // SampleUsage implements storage.UsageTracker. Keys without an expiry are
 // picked by probing random slots, a bounded number of times; keys with one
 // from random positions of the dense expiry array.

@@ -38,6 +38,15 @@ func RunUsage(t *testing.T, newEngine func() storage.Engine) {
 	e.Lookup([]byte("k7"))                             // n+1
 	e.Set([]byte("k8"), []byte("w"), storage.NoExpiry) // n+2, not fresh
 	e.Lookup([]byte("missing"))
+	// KeyUsage reads a word without using the key.
+	for range 2 {
+		if w, ok := u.KeyUsage([]byte("k7")); !ok || w != n+1 {
+			t.Errorf("KeyUsage of k7: got %d %v, want %d true", w, ok, n+1)
+		}
+	}
+	if _, ok := u.KeyUsage([]byte("missing")); ok {
+		t.Error("KeyUsage of a missing key: ok")
+	}
 	e.SetExpire([]byte("k9"), 1000)
 	want := map[string]uint32{"k7": n + 1, "k8": n + 2, "k9": 10, "k0": 1}
 	seen := map[string]bool{}
