@@ -208,7 +208,9 @@ func fullName(spec *command.Spec, args [][]byte) *string {
 // describe renders the connection as a CLIENT LIST line. It may be called
 // from any goroutine: it reads only fields that are set once or atomic.
 // rbs and rbp are the size of the connection's read buffer, which only
-// grows, so that its peak is its size; the other buffer figures are 0.
+// grows, so that its peak is its size; omem is what waits to be written
+// (the replies the socket has not taken, a subscriber's queue); tot-mem is
+// their sum. The other buffer figures are 0.
 func (c *conn) describe(now time.Time) string {
 	cmd := "NULL"
 	if name := c.lastName.Load(); name != nil {
@@ -236,15 +238,15 @@ func (c *conn) describe(now time.Time) string {
 	if flags == "" {
 		flags = "N"
 	}
-	var omem int64
+	omem := c.omem.Load()
 	if ob := c.ob.Load(); ob != nil {
-		omem = ob.Pending()
+		omem += ob.Pending()
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
 		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub,
-		rbs, rbs, omem, cmd, proto, load(&c.libName), load(&c.libVer))
+		rbs, rbs, omem, rbs+omem, cmd, proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.

@@ -22,6 +22,14 @@ const (
 	// flushAt is the size of pending output after which replies are written
 	// out before more commands are parsed.
 	flushAt = 64 << 10
+	// maxHeld bounds the replies a connection holds beyond what its socket
+	// has taken, give or take one reply: the shards stop running its
+	// commands once their replies reach a share of it, and the connection
+	// writes them out, and waits for the client to take them, before the
+	// rest runs (see drainOut).
+	maxHeld = 1 << 20
+	// minShare is the least bound of one shard's replies.
+	minShare = 16 << 10
 	// lingerTime and lingerBytes bound how long and how much a connection
 	// closed by the server drains from its client.
 	lingerTime     = time.Second
@@ -83,6 +91,16 @@ type conn struct {
 	// mirror the session's for CLIENT LIST.
 	subCounts  [3]atomic.Int64
 	monitoring atomic.Bool
+
+	// omem is the count of reply bytes handed to the socket and not yet
+	// taken, for CLIENT LIST; softSince is when they passed the normal
+	// class's soft limit (zero: below), and softDeadline says the write
+	// deadline is the soft limit's (protect.go, write).
+	omem         atomic.Int64
+	softSince    time.Time
+	softDeadline bool
+	// dead is set once a write to the client failed: nothing more runs.
+	dead bool
 }
 
 // kill closes the connection from another goroutine, as CLIENT KILL does.
@@ -205,6 +223,7 @@ func (c *conn) start() bool {
 	} else {
 		c.p = c.s.router.NewPipeline(lineBusy)
 	}
+	c.p.SetDrain(max(minShare, maxHeld/len(c.s.router.Shards())), c.drainOut)
 	c.observe()
 	return true
 }
@@ -251,7 +270,7 @@ func (c *conn) process() bool {
 		c.w = copy(c.buf, c.buf[c.r:c.w])
 		c.r = 0
 	}
-	return ok && !c.quit
+	return ok && !c.quit && !c.dead
 }
 
 // publish makes the read's command count and last command visible to INFO
@@ -268,24 +287,42 @@ func (c *conn) publish() {
 	}
 }
 
-// writeOut writes the assembled replies to the client.
+// writeOut writes the assembled replies to the client. A buffer grown
+// large by one round's replies is given back once they are written.
 func (c *conn) writeOut() bool {
 	out := c.p.Out()
+	if c.dead {
+		out.Reset() // what was not run is answered in out: nobody reads it
+		return false
+	}
 	if out.Len() == 0 {
 		return true
 	}
 	err := c.send(out.Bytes())
 	out.Reset()
+	out.Trim(maxHeld)
+	if err != nil {
+		c.dead = true
+	}
 	return err == nil
 }
+
+// drainOut is the pipeline's drain (router.Pipeline.SetDrain): called when
+// the shards have stopped running the connection's commands at their share
+// of maxHeld, it writes the replies out and returns once the socket has
+// taken them, so that a client that does not read holds up its own
+// connection, not the server's memory.
+func (c *conn) drainOut() bool { return c.writeOut() }
 
 // roundDone is called after each command is routed: it sends a full batch to
 // the shards and writes out replies that have piled up.
 func (c *conn) roundDone() bool {
-	if c.p.Pending() < c.s.cfg.MaxBatch {
-		return true
+	if c.dead {
+		return false
 	}
-	c.p.Flush()
+	if c.p.Pending() >= c.s.cfg.MaxBatch {
+		c.p.Flush()
+	}
 	if c.p.Out().Len() >= flushAt {
 		return c.writeOut()
 	}

@@ -89,6 +89,16 @@ type Batch struct {
 	// Client is the connection the commands come from, named by the slow
 	// log; it may be nil.
 	Client slowlog.Client
+	// From is the index of the first command of Cmds to run: those before
+	// it ran in an earlier submission of the same batch.
+	From int
+	// MaxReply, when positive, bounds the replies of one submission: the
+	// shard runs no more of Cmds once W holds MaxReply bytes, and sends the
+	// batch back with len(Ends) < len(Cmds). The sender takes the replies,
+	// then submits the batch again with From = len(Ends) for the rest (see
+	// router.Pipeline.Flush). A command always runs when W is below it, so
+	// W holds at most MaxReply bytes plus one reply.
+	MaxReply int
 	// Wake, when not nil, is called after the batch was sent back on Done,
 	// for a receiver that does not sit waiting on Done (a parked client's
 	// connection). It must not block.
@@ -110,6 +120,7 @@ func (b *Batch) Reset() {
 	b.Cmds = b.Cmds[:0]
 	b.W.Reset()
 	b.Ends = b.Ends[:0]
+	b.From = 0
 	b.Release = nil
 }
 
@@ -323,8 +334,8 @@ func (s *Shard) hold(ctx context.Context, b *Batch) {
 func (s *Shard) serve(run []*Batch) {
 	n := 0
 	for _, b := range run {
-		n += len(b.Cmds)
-		for _, c := range b.Cmds {
+		n += len(b.Cmds) - b.From
+		for _, c := range b.Cmds[b.From:] {
 			if k := c.Spec.FirstKey; k > 0 && k < len(c.Args) {
 				s.ahead = append(s.ahead, c.Args[k])
 			}
@@ -345,7 +356,10 @@ func (s *Shard) serve(run []*Batch) {
 		}
 		s.ctx.W = &b.W
 		s.rec.Begin(now, &b.W)
-		for _, c := range b.Cmds {
+		for _, c := range b.Cmds[b.From:] {
+			if b.MaxReply > 0 && b.W.Len() >= b.MaxReply {
+				break // the sender submits the rest again (Batch.MaxReply)
+			}
 			if c.Wait == nil {
 				Exec(&s.ctx, c.Spec, c.Args)
 			} else {

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// gatedConn is a server-side connection whose socket takes allow bytes of
+// replies and then nothing until release is closed, as a client that stops
+// reading does. At each write it checks that the replies run and not yet
+// written stay within bound (held returns them).
+type gatedConn struct {
+	net.Conn
+	allow   int
+	release chan struct{}
+	blocked chan int64 // gets the replies held when the gate first holds a write
+	held    func(sent int) int64
+	bound   int64
+
+	mu   sync.Mutex
+	sent int
+	errs []string
+}
+
+func (g *gatedConn) Write(b []byte) (int, error) {
+	g.mu.Lock()
+	if h := g.held(g.sent); h > g.bound {
+		g.errs = append(g.errs, fmt.Sprintf("at a write after %d bytes: %d bytes of replies held, want at most %d", g.sent, h, g.bound))
+	}
+	g.mu.Unlock()
+	done := 0
+	for done < len(b) {
+		g.mu.Lock()
+		room := g.allow - g.sent
+		g.mu.Unlock()
+		if room <= 0 {
+			select {
+			case <-g.release:
+			default:
+				select {
+				case g.blocked <- g.held(g.sent):
+				default:
+				}
+				<-g.release
+			}
+			room = len(b) - done
+		}
+		n, err := g.Conn.Write(b[done : done+min(room, len(b)-done)])
+		g.mu.Lock()
+		g.sent += n
+		g.mu.Unlock()
+		done += n
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// gateListener gates the connection accepted at index which (from 0).
+type gateListener struct {
+	net.Listener
+	which int
+	gate  *gatedConn
+	n     int
+}
+
+func (l *gateListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.n++
+	if l.n-1 == l.which {
+		l.gate.Conn = nc
+		return l.gate, nil
+	}
+	return nc, nil
+}
+
+// TestSlowReaderHoldsBoundedReplies pipelines GETs of large values from a
+// client that reads nothing: the server runs only what fits in its bound
+// of replies beyond what the socket took, shows the rest as omem in CLIENT
+// LIST, and once the client reads, answers every GET intact and in order.
+func TestSlowReaderHoldsBoundedReplies(t *testing.T) {
+	const (
+		keys   = 100
+		size   = 200 << 10
+		shards = 3
+		allow  = 64 << 10
+	)
+	reply := int64(len("$"+strconv.Itoa(size)+"\r\n") + size + 2)
+	var ts *testServer
+	hits := func() int64 {
+		var n int64
+		for _, sh := range ts.router.Shards() {
+			h, _ := sh.Hits()
+			n += h
+		}
+		return n
+	}
+	var base int64
+	gate := &gatedConn{
+		allow:   allow,
+		release: make(chan struct{}),
+		blocked: make(chan int64, 1),
+		bound:   maxHeld + shards*reply,
+	}
+	gate.held = func(sent int) int64 { return (hits()-base)*reply - int64(sent) }
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate.release) }) }
+	ts = startOn(t, func(c *Config) { c.Router.Shards = shards },
+		func(ln net.Listener) net.Listener { return &gateListener{Listener: ln, which: 1, gate: gate} })
+	t.Cleanup(release) // before the server's shutdown, which waits for the write
+
+	setup := ts.dial(t)
+	vals := make([]string, keys)
+	for i := range vals {
+		vals[i] = strings.Repeat(string(rune('a'+i%26)), size-8) + fmt.Sprintf("%08d", i)
+		setup.send(respCmd("SET", "k"+strconv.Itoa(i), vals[i]))
+		setup.expect("+OK\r\n")
+	}
+	base = hits()
+
+	slow := ts.dial(t)
+	var gets bytes.Buffer
+	for i := range keys {
+		gets.WriteString(respCmd("GET", "k"+strconv.Itoa(i)))
+	}
+	slow.send(gets.String())
+
+	held := <-gate.blocked
+	ran := hits() - base
+	if ran >= keys || held > gate.bound {
+		t.Fatalf("with the client not reading: %d of %d GETs ran, %d bytes of replies held, want at most %d", ran, keys, held, gate.bound)
+	}
+	// The connection is stuck in its write: another client sees its
+	// pending replies as omem, and no more of its commands run.
+	obs := ts.dial(t)
+	obs.send(respCmd("CLIENT", "LIST"))
+	text := readBulk(t, obs)
+	m := regexp.MustCompile(`id=\d+ addr=` + regexp.QuoteMeta(slow.nc.LocalAddr().String()) + ` .* omem=(\d+) tot-mem=(\d+) `).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("CLIENT LIST has no line for the slow client:\n%s", text)
+	}
+	if omem, _ := strconv.ParseInt(m[1], 10, 64); omem <= 0 || omem > gate.bound {
+		t.Errorf("omem of the slow client: got %d, want between 1 and %d", omem, gate.bound)
+	}
+	if tot, _ := strconv.ParseInt(m[2], 10, 64); tot < readBufSize {
+		t.Errorf("tot-mem of the slow client: got %d, want at least %d", tot, readBufSize)
+	}
+	if again := hits() - base; again != ran {
+		t.Errorf("GETs run while the client did not read: got %d, then %d", ran, again)
+	}
+
+	release()
+	for i := range keys {
+		if got := readBulk(t, slow); got != vals[i] {
+			t.Fatalf("reply %d: got %d bytes ending %q, want the value of k%d", i, len(got), got[max(0, len(got)-8):], i)
+		}
+	}
+	if got := hits() - base; got != keys {
+		t.Errorf("GETs run: got %d, want %d", got, keys)
+	}
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	for _, e := range gate.errs {
+		t.Error(e)
+	}
+}
