@@ -14,6 +14,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/object"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
@@ -592,6 +593,7 @@ func (s *Server) configParams() [][2]string {
 		{"dir", s.dataDir()},
 		{"hz", "10"},
 		{"client-query-buffer-limit", strconv.FormatInt(s.cfg.MaxQueryBuffer, 10)},
+		{"client-output-buffer-limit", OutputLimits(s.cfg.NormalOutput, s.cfg.PubSubOutput)},
 		{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
 		{"maxmemory", strconv.FormatInt(s.cfg.MaxMemory, 10)},
 		{"maxmemory-policy", s.cfg.MaxMemoryPolicy.String()},
@@ -608,6 +610,18 @@ func (s *Server) configParams() [][2]string {
 		params = append(params, [2]string{p.name, strconv.FormatInt(*p.field(&lim), 10)})
 	}
 	return params
+}
+
+// OutputLimits renders client-output-buffer-limit as Redis's CONFIG GET
+// does: each class's hard and soft bytes and soft seconds, the replica
+// class at Redis's default (there are no replicas).
+func OutputLimits(normal, sub pubsub.Limits) string {
+	class := func(name string, l pubsub.Limits) string {
+		return name + " " + strconv.FormatInt(l.Hard, 10) + " " + strconv.FormatInt(l.Soft, 10) + " " +
+			strconv.FormatInt(int64(l.SoftFor/time.Second), 10)
+	}
+	replica := pubsub.Limits{Hard: 256 << 20, Soft: 64 << 20, SoftFor: 60 * time.Second}
+	return class("normal", normal) + " " + class("slave", replica) + " " + class("pubsub", sub)
 }
 
 // limitParam is a collection limit as a configuration parameter, with

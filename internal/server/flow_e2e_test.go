@@ -3,12 +3,18 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/pubsub"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // gatedConn is a server-side connection whose socket takes allow bytes of
@@ -172,5 +178,85 @@ func TestSlowReaderHoldsBoundedReplies(t *testing.T) {
 	defer gate.mu.Unlock()
 	for _, e := range gate.errs {
 		t.Error(e)
+	}
+}
+
+// TestNormalOutputLimits checks client-output-buffer-limit's normal class:
+// replies over the hard limit close the client without them, replies that
+// stay over the soft limit longer than its seconds too, and the close is
+// logged; replies under the limits go through.
+func TestNormalOutputLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		lim    pubsub.Limits
+		size   int  // of the value read back
+		closed bool // the client is closed instead of answered
+		why    string
+	}{
+		{"under the hard limit", pubsub.Limits{Hard: 256 << 10}, 200 << 10, false, ""},
+		{"over the hard limit", pubsub.Limits{Hard: 100 << 10}, 200 << 10, true, "limit=hard"},
+		{"over the soft limit, not read", pubsub.Limits{Soft: 1 << 20}, 32 << 20, true, "limit=soft"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs testutil.SyncBuffer
+			ts := start(t, func(c *Config) {
+				c.NormalOutput = tc.lim
+				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			})
+			setup := ts.dial(t)
+			v := strings.Repeat("v", tc.size)
+			setup.send(respCmd("SET", "big", v))
+			setup.expect("+OK\r\n")
+
+			c := ts.dial(t)
+			if tc.closed {
+				// The client reads nothing until it is closed: its socket
+				// takes little.
+				c.nc.(*net.TCPConn).SetReadBuffer(4096)
+			}
+			c.send(respCmd("GET", "big"))
+			if !tc.closed {
+				if got := readBulk(t, c); got != v {
+					t.Fatalf("GET: got %d bytes, want %d", len(got), len(v))
+				}
+				return
+			}
+			c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+			got, err := io.Copy(io.Discard, c.rd)
+			if err != nil && !isReset(err) {
+				t.Fatalf("connection not closed: %v", err)
+			}
+			if got >= int64(len(v)) {
+				t.Errorf("read %d bytes before the close, want less than the reply's %d", got, len(v))
+			}
+			if log := logs.String(); !strings.Contains(log, "closing client for overcoming of output buffer limits") ||
+				!strings.Contains(log, "class=normal") || !strings.Contains(log, tc.why) {
+				t.Errorf("the close was not logged with %s:\n%s", tc.why, log)
+			}
+			served(t, ts, "")
+		})
+	}
+}
+
+// TestOutputLimitsConfig checks CONFIG GET client-output-buffer-limit
+// against redis-server 7.0.15's reply with its defaults, and with the
+// normal class set.
+func TestOutputLimitsConfig(t *testing.T) {
+	tests := []struct {
+		normal pubsub.Limits
+		want   string
+	}{
+		// redis-cli config get client-output-buffer-limit, redis-server 7.0.15.
+		{pubsub.Limits{}, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
+		{pubsub.Limits{Hard: 1 << 20, Soft: 512 << 10, SoftFor: 10 * time.Second},
+			"normal 1048576 524288 10 slave 268435456 67108864 60 pubsub 33554432 8388608 60"},
+	}
+	for _, tc := range tests {
+		ts := start(t, func(c *Config) { c.NormalOutput = tc.normal })
+		c := ts.dial(t)
+		c.send(respCmd("CONFIG", "GET", "client-output-buffer-limit"))
+		want := fmt.Sprintf("*2\r\n$26\r\nclient-output-buffer-limit\r\n$%d\r\n%s\r\n", len(tc.want), tc.want)
+		c.expect(want)
 	}
 }

@@ -299,7 +299,7 @@ func (c *conn) write(b []byte) error {
 				c.softSince = now
 			}
 			end := c.softSince.Add(lim.SoftFor)
-			if !now.Before(end) {
+			if now.Sub(c.softSince) > lim.SoftFor {
 				c.warn("closing client for overcoming of output buffer limits",
 					"class", "normal", "limit", "soft", "pending", len(b), "max", lim.Soft, "seconds", int64(lim.SoftFor/time.Second))
 				return errOutputBuffer
