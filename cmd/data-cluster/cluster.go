@@ -353,7 +353,8 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	srv := cluster.NewServer(node, cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass,
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
-		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit), Logger: log})
+		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
+		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log})
 	if single != nil {
 		node.SetLoading(true)
 		wg.Go(func() { single.load(nctx, node, filepath.Join(opts.persist.dataDir, importDir), log) })

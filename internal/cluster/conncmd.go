@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
@@ -88,7 +89,18 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		server.Command(w, args)
 	case "config":
 		if len(args) >= 3 && strings.EqualFold(string(args[1]), "get") {
-			w.AppendArray(0)
+			// Only the output limits are answered; the other settings are
+			// flags.
+			name := "client-output-buffer-limit"
+			for _, pat := range args[2:] {
+				if glob.MatchFold(pat, []byte(name)) {
+					w.AppendMap(1)
+					w.AppendBulkString(name)
+					w.AppendBulkString(server.OutputLimits(c.s.cfg.NormalOutput, c.s.cfg.PubSubOutput))
+					return
+				}
+			}
+			w.AppendMap(0)
 		} else {
 			w.AppendError("ERR CONFIG SET is not supported; settings are flags")
 		}

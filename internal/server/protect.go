@@ -298,8 +298,9 @@ func (c *conn) write(b []byte) error {
 			if c.softSince.IsZero() {
 				c.softSince = now
 			}
-			end := c.softSince.Add(lim.SoftFor)
-			if now.Sub(c.softSince) > lim.SoftFor {
+			// At least a second, Redis counting whole seconds.
+			end := c.softSince.Add(max(lim.SoftFor, time.Second))
+			if !now.Before(end) && now.Sub(c.softSince) > lim.SoftFor {
 				c.warn("closing client for overcoming of output buffer limits",
 					"class", "normal", "limit", "soft", "pending", len(b), "max", lim.Soft, "seconds", int64(lim.SoftFor/time.Second))
 				return errOutputBuffer
