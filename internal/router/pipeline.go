@@ -48,6 +48,7 @@ type Pipeline struct {
 	maxReply int
 	drainFn  func() bool
 	taken    []int
+	noTouch  bool // SetNoTouch
 }
 
 // item is one reply to come: from a shard's batch, from the local writer, or
@@ -176,6 +177,16 @@ func (p *Pipeline) Flush() {
 		p.submit(false)
 	}
 	p.reset()
+}
+
+// SetNoTouch makes the commands sent from now on leave the usage (LRU,
+// LFU) of the keys they find as it is, but TOUCH, as Redis's CLIENT
+// NO-TOUCH does.
+func (p *Pipeline) SetNoTouch(on bool) {
+	p.noTouch = on
+	for _, b := range p.batches {
+		b.NoTouch = on
+	}
 }
 
 // SetDrain makes Flush bound the replies it holds: a shard stops a batch
@@ -350,6 +361,13 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 		p.out.AppendRaw(p.busy)
 		return
 	}
+	if p.noTouch && spec.Name == "touch" {
+		for _, db := range dbs {
+			if db != nil {
+				db.SetNoTouch(false)
+			}
+		}
+	}
 	p.ctx.W = &p.out
 	p.ctx.Held(dbs, p.r.ring)
 	m := p.rec.Start(&p.out)
@@ -425,6 +443,7 @@ func (p *Pipeline) hold(set []bool) ([]*keyspace.DB, refusal) {
 	for _, db := range p.held {
 		if db != nil {
 			db.SetNow(now)
+			db.SetNoTouch(p.noTouch)
 		}
 	}
 	return p.held, notRefused
@@ -444,6 +463,7 @@ func (p *Pipeline) Release() {
 		if db == nil {
 			continue
 		}
+		db.SetNoTouch(false)
 		p.held[i] = nil
 		p.rel <- struct{}{}
 		p.r.done(1)

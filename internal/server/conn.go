@@ -101,10 +101,30 @@ type conn struct {
 	softDeadline bool
 	// dead is set once a write to the client failed: nothing more runs.
 	dead bool
+
+	// kicked is closed when the connection is killed or stopped, waking a
+	// wait for a pause (pause.go); paused is set during that wait.
+	kicked   chan struct{}
+	kickOnce sync.Once
+	paused   atomic.Bool
+	// noEvict and noTouch are CLIENT NO-EVICT and NO-TOUCH; multiCount
+	// (-1 outside MULTI) and multiMem mirror the queued transaction, for
+	// CLIENT LIST.
+	noEvict, noTouch     atomic.Bool
+	multiCount, multiMem atomic.Int64
+	// muting is set while a command whose reply is dropped runs (CLIENT
+	// REPLY OFF or SKIP): its replies are not drained to the client.
+	muting bool
 }
 
+// kick closes kicked, once.
+func (c *conn) kick() { c.kickOnce.Do(func() { close(c.kicked) }) }
+
 // kill closes the connection from another goroutine, as CLIENT KILL does.
-func (c *conn) kill() { c.nc.Close() }
+func (c *conn) kill() {
+	c.kick()
+	c.nc.Close()
+}
 
 func (c *conn) setName(name string) { c.name.Store(&name) }
 
@@ -123,8 +143,10 @@ func newConn(s *Server, nc net.Conn, respOnly bool) *conn {
 		buf:      make([]byte, readBufSize),
 		created:  time.Now(),
 		respOnly: respOnly,
+		kicked:   make(chan struct{}),
 	}
 	c.lastCmd.Store(c.created.UnixNano())
+	c.multiCount.Store(-1)
 	c.bufSize.Store(readBufSize)
 	return c
 }
@@ -151,6 +173,7 @@ func (c *conn) linger(d time.Duration) {
 // stop asks the connection to finish: it answers what it has read and closes.
 // It may be called from any goroutine.
 func (c *conn) stop() {
+	c.kick()
 	c.wakeMu.Lock()
 	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Now())
@@ -312,7 +335,12 @@ func (c *conn) writeOut() bool {
 // of maxHeld, it writes the replies out and returns once the socket has
 // taken them, so that a client that does not read holds up its own
 // connection, not the server's memory.
-func (c *conn) drainOut() bool { return c.writeOut() }
+func (c *conn) drainOut() bool {
+	if c.muting {
+		return true // the replies are dropped (CLIENT REPLY)
+	}
+	return c.writeOut()
+}
 
 // roundDone is called after each command is routed: it sends a full batch to
 // the shards and writes out replies that have piled up.
@@ -402,6 +430,9 @@ func (c *conn) lineCommand(args [][]byte) bool {
 		c.lineError(msgNoAuth)
 	default:
 		c.s.monitors.feed(c, args)
+		if c.s.pause.state.Load() != nil && !c.waitPause(mayWrite(spec)) {
+			return false
+		}
 		c.p.Do(spec, args)
 	}
 	return true

@@ -210,17 +210,27 @@ func TestNormalOutputLimits(t *testing.T) {
 			setup.expect("+OK\r\n")
 
 			c := ts.dial(t)
-			if tc.closed {
-				// The client reads nothing until it is closed: its socket
-				// takes little.
-				c.nc.(*net.TCPConn).SetReadBuffer(4096)
-			}
 			c.send(respCmd("GET", "big"))
 			if !tc.closed {
 				if got := readBulk(t, c); got != v {
 					t.Fatalf("GET: got %d bytes, want %d", len(got), len(v))
 				}
 				return
+			}
+			// Nothing is read until the server has dropped the client, as
+			// CLIENT LIST tells.
+			seen := false
+			for i := 0; ; i++ {
+				setup.send(respCmd("CLIENT", "LIST"))
+				n := strings.Count(readBulk(t, setup), "\n")
+				if n == 2 {
+					seen = true
+				} else if seen {
+					break
+				}
+				if i == 1000000 {
+					t.Fatal("the client was never closed")
+				}
 			}
 			c.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 			got, err := io.Copy(io.Discard, c.rd)

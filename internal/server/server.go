@@ -21,6 +21,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/script"
+	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
@@ -137,6 +138,8 @@ type Server struct {
 	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
 	monitors monitors    // MONITOR (monitor.go)
 
+	pause *pauser // CLIENT PAUSE (pause.go)
+
 	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
 	evalSpecs map[string]*command.Spec // EVAL… as commands of one shard (script.go)
 }
@@ -149,6 +152,11 @@ func New(cfg Config) (*Server, error) {
 	ob := newObserver(cfg)
 	cfg.Router.Slowlog = ob.slow
 	cfg.applyEviction(&cfg.Router)
+	pause := new(pauser)
+	if cfg.Router.Shard == (shard.Config{}) {
+		cfg.Router.Shard = shard.DefaultConfig()
+	}
+	cfg.Router.Shard.Paused = &pause.on
 	st, err := openStore(&cfg)
 	if err != nil {
 		return nil, err
@@ -178,6 +186,7 @@ func New(cfg Config) (*Server, error) {
 		hub:       pubsub.NewHub(),
 		scripts:   eng,
 		evalSpecs: evalSpecs(eng),
+		pause:     pause,
 	}, nil
 }
 

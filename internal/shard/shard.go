@@ -41,6 +41,11 @@ type Config struct {
 	// Eviction bounds the shard's memory (maxmemory); the zero value sets
 	// no limit.
 	Eviction keyspace.Eviction
+	// Paused, when not nil, says whether clients are paused (CLIENT
+	// PAUSE): while it holds true the shard neither expires nor evicts
+	// keys (keyspace.DB.SetPaused). It is read before each batch, expiry
+	// cycle and hold.
+	Paused *atomic.Bool
 }
 
 // DefaultConfig returns the configuration used when none is given.
@@ -89,6 +94,9 @@ type Batch struct {
 	// Client is the connection the commands come from, named by the slow
 	// log; it may be nil.
 	Client slowlog.Client
+	// NoTouch runs the commands, but TOUCH, without changing the usage of
+	// the keys they find (CLIENT NO-TOUCH; keyspace.DB.SetNoTouch).
+	NoTouch bool
 	// From is the index of the first command of Cmds to run: those before
 	// it ran in an earlier submission of the same batch.
 	From int
@@ -244,6 +252,7 @@ func (s *Shard) Run(ctx context.Context) {
 			return
 		case b == expireMark:
 			s.commit()
+			s.syncPause()
 			s.expireNow.Store(false)
 			s.db.SetNow(time.Now().UnixMilli())
 			s.db.ActiveExpire(s.cfg.ExpireSample, s.cfg.ExpireRounds)
@@ -313,6 +322,7 @@ func (s *Shard) tick(ctx context.Context) {
 // released.
 func (s *Shard) hold(ctx context.Context, b *Batch) {
 	s.pending.Add(-1)
+	s.syncPause()
 	s.commit()
 	b.Done <- b
 	select {
@@ -342,6 +352,7 @@ func (s *Shard) serve(run []*Batch) {
 		}
 	}
 	s.pending.Add(-int64(n))
+	s.syncPause()
 	now := time.Now()
 	s.db.SetNow(now.UnixMilli())
 	if len(s.ahead) > 1 {
@@ -360,6 +371,9 @@ func (s *Shard) serve(run []*Batch) {
 			if b.MaxReply > 0 && b.W.Len() >= b.MaxReply {
 				break // the sender submits the rest again (Batch.MaxReply)
 			}
+			if b.NoTouch {
+				s.db.SetNoTouch(c.Spec.Name != "touch")
+			}
 			if c.Wait == nil {
 				Exec(&s.ctx, c.Spec, c.Args)
 			} else {
@@ -372,11 +386,21 @@ func (s *Shard) serve(run []*Batch) {
 			}
 		}
 		s.rec.End(b, b.Client)
+		if b.NoTouch {
+			s.db.SetNoTouch(false)
+		}
 	}
 	s.ctx.W = nil
 	s.rec.Flush()
 	s.publish()
 	s.reply(run)
+}
+
+// syncPause tells the keyspace whether clients are paused (Config.Paused).
+func (s *Shard) syncPause() {
+	if s.cfg.Paused != nil {
+		s.db.SetPaused(s.cfg.Paused.Load())
+	}
 }
 
 // prefetch hands s.ahead to the keyspace to read ahead. Reading ahead
