@@ -199,3 +199,42 @@ func TestServerOutputLimits(t *testing.T) {
 		t.Errorf("got %d bytes before the close, want none", len(b))
 	}
 }
+
+// TestServerClientReply checks CLIENT REPLY on a node with the pipeline
+// whose replies were recorded from redis-server 7.0.15.
+func TestServerClientReply(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 1, ServerConfig{})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var in strings.Builder
+	for _, cmd := range [][]string{
+		{"CLIENT", "REPLY", "OFF"},
+		{"SET", "a", "1"},
+		{"GET", "a"},
+		{"NOSUCH"},
+		{"MGET", "a", "b", "c"},
+		{"CLIENT", "REPLY", "SKIP"},
+		{"CLIENT", "REPLY", "ON"},
+		{"GET", "a"},
+		{"CLIENT", "REPLY", "SKIP"},
+		{"INCR", "a"},
+		{"GET", "a"},
+		{"CLIENT", "REPLY", "SKIP"},
+		{"CLIENT", "REPLY", "ON"},
+		{"PING"},
+		{"CLIENT", "REPLY", "maybe"},
+	} {
+		in.WriteString(respCommand(cmd...))
+	}
+	io.WriteString(nc, in.String())
+	want := "+OK\r\n$1\r\n1\r\n$1\r\n2\r\n+OK\r\n+PONG\r\n-ERR syntax error\r\n"
+	got := make([]byte, len(want))
+	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.ReadFull(nc, got); err != nil || string(got) != want {
+		t.Fatalf("got %q, %v, want %q", got, err, want)
+	}
+}

@@ -248,6 +248,10 @@ type clientConn struct {
 	// the socket and not yet taken.
 	chunk int
 	omem  atomic.Int64
+
+	// CLIENT REPLY: replyOff drops every reply, skipNext the next
+	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
+	replyOff, skipNext, unmute bool
 }
 
 // item is one reply to come, from a group's request or the local writer.
@@ -502,7 +506,7 @@ func (c *clientConn) process() bool {
 			continue
 		}
 		if c.isRESP {
-			c.handle(args)
+			c.handleReply(args)
 		} else {
 			c.handleLine(args)
 		}
@@ -514,6 +518,28 @@ func (c *clientConn) process() bool {
 		}
 	}
 	return true
+}
+
+// handleReply runs one RESP command with handle; after CLIENT REPLY OFF or
+// SKIP its reply is dropped: the replies before it are written out first,
+// and what it appended is then discarded.
+func (c *clientConn) handleReply(args [][]byte) {
+	if !c.replyOff && !c.skipNext {
+		c.handle(args)
+		return
+	}
+	c.skipNext = false
+	c.flush()
+	if !c.writeOut() {
+		c.quit = true
+		return
+	}
+	c.handle(args)
+	c.flush()
+	if !c.unmute {
+		c.out.Reset()
+	}
+	c.unmute = false
 }
 
 // handle runs or queues one RESP command.
