@@ -95,8 +95,8 @@ func checkClusterParams(ps []param) error {
 }
 
 // setOutputLimits sets client-output-buffer-limit written as Redis writes
-// it, "class hard soft seconds" once or more: the normal class's hard limit
-// is --client-output-buffer-limit (0 for none), the pubsub class is
+// it, "class hard soft seconds" once or more: the normal class is
+// --client-output-buffer-limit-normal, the pubsub class
 // --client-output-buffer-limit-pubsub, and the replica class is ignored, as
 // there are no replicas.
 func setOutputLimits(d config.Directive, set func(flag, value string) error) error {
@@ -108,10 +108,7 @@ func setOutputLimits(d config.Directive, set func(flag, value string) error) err
 		var err error
 		switch strings.ToLower(g[0]) {
 		case "normal":
-			if g[2] != "0" || g[3] != "0" {
-				return fmt.Errorf("%s: client-output-buffer-limit: the normal class has a hard limit only: soft and seconds must be 0", d.Where())
-			}
-			err = set("client-output-buffer-limit", g[1])
+			err = set("client-output-buffer-limit-normal", strings.Join(g[1:], " "))
 		case "pubsub":
 			err = set("client-output-buffer-limit-pubsub", strings.Join(g[1:], " "))
 		case "replica", "slave":

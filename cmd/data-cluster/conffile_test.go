@@ -103,7 +103,7 @@ func TestConfigFilePrecedence(t *testing.T) {
 		{"requirepass (quoted)", opts.sec.requirePass, "a b"},
 		{"loglevel", opts.obs.logLevel, "warning"},
 		{"appendfsync", opts.persist.fsync, "no"},
-		{"normal output limit", int64(opts.sec.outputBuffer), int64(0)},
+		{"normal output limit", opts.sec.normalLimit.Hard, int64(0)},
 		{"pubsub output limit", opts.sec.pubsubLimit.Hard, int64(1 << 20)},
 	}
 	for _, c := range checks {

@@ -36,11 +36,12 @@ type secOptions struct {
 	tlsKey        string
 	tlsCA         string
 	pubsubLimit   pubsubLimit
+	normalLimit   pubsubLimit
 }
 
-// pubsubLimit is the value of --client-output-buffer-limit-pubsub: hard
-// and soft sizes and the soft bound's seconds, as Redis writes the pubsub
-// class of client-output-buffer-limit.
+// pubsubLimit is the value of --client-output-buffer-limit-pubsub and
+// --client-output-buffer-limit-normal: hard and soft sizes and the soft
+// bound's seconds, as Redis writes a class of client-output-buffer-limit.
 type pubsubLimit pubsub.Limits
 
 func (l *pubsubLimit) Set(s string) error {
@@ -86,6 +87,9 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 	o.pubsubLimit = pubsubLimit(d.PubSubOutput)
 	fs.Var(&o.pubsubLimit, "client-output-buffer-limit-pubsub",
 		"`hard soft seconds`: close a subscribed client whose messages waiting to be written pass hard bytes, or soft bytes for longer than seconds; 0 turns a bound off "+unitsHelp)
+	o.normalLimit = pubsubLimit(d.NormalOutput)
+	fs.Var(&o.normalLimit, "client-output-buffer-limit-normal",
+		"`hard soft seconds`: close any other client whose replies waiting to be written pass hard bytes, or soft bytes for longer than seconds; 0 turns a bound off (Redis's normal class, 0 0 0) "+unitsHelp)
 	fs.IntVar(&o.outputTimeout, "client-output-timeout", int(d.OutputTimeout/time.Second),
 		"close a client that accepts none of its waiting replies for this many `seconds`; 0: never")
 	fs.StringVar(&o.requirePass, "requirepass", "",
@@ -195,6 +199,7 @@ func (o secOptions) apply(cfg *server.Config) {
 	}
 	p.OutputTimeout = time.Duration(o.outputTimeout) * time.Second
 	p.PubSubOutput = pubsub.Limits(o.pubsubLimit)
+	p.NormalOutput = pubsub.Limits(o.normalLimit)
 	p.RequirePass = o.requirePass
 	p.ProtectedMode = bool(o.protectedMode)
 	p.MaxMemory = int64(o.maxMemory)

@@ -72,6 +72,8 @@ func TestProtectionFlagErrors(t *testing.T) {
 		{[]string{"--client-output-timeout", "-5"}, nil, "--client-output-timeout"},
 		{[]string{"--client-query-buffer-limit", "10"}, nil, "--client-query-buffer-limit"},
 		{[]string{"--client-output-buffer-limit", "lots"}, nil, "want a whole number of bytes"},
+		{[]string{"--client-output-buffer-limit-normal", "1mb 512kb"}, nil, "want three values"},
+		{nil, map[string]string{"DATA_CLUSTER_CLIENT_OUTPUT_BUFFER_LIMIT_NORMAL": "1mb 512kb -1"}, "want 0 to"},
 		{[]string{"--maxmemory", "12parsecs"}, nil, "want a whole number of bytes"},
 		{[]string{"--maxmemory-policy", "lru"}, nil, "--maxmemory-policy"},
 		{[]string{"--maxmemory-samples", "0"}, nil, "--maxmemory-samples"},

@@ -11,7 +11,6 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/config"
 	"github.com/data-cluster/data-cluster/internal/object"
-	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
@@ -98,37 +97,30 @@ var params = config.NewTable(append([]config.Param[settings]{
 	}),
 }, config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)
 
-// errNormalLimit refuses a limit for the normal class, which a node does
-// not bound.
-var errNormalLimit = errors.New("a cluster node bounds the pubsub class only: the normal class must be 0 0 0")
-
-// outputLimitParam is client-output-buffer-limit: a node bounds the pubsub
-// class (PubSubOutput, applied from a client's next SUBSCRIBE); the normal
-// class is unbounded and the replica class is ignored.
+// outputLimitParam is client-output-buffer-limit: the normal class
+// (NormalOutput) and the pubsub class (PubSubOutput, applied from a
+// client's next SUBSCRIBE); the replica class is ignored.
 func outputLimitParam() config.Param[settings] {
 	return config.Param[settings]{
 		Name: "client-output-buffer-limit", Kind: config.Special,
 		Get: func(c *settings) string {
-			ps := c.PubSubOutput
-			return config.FormatOutputLimits(config.OutputLimit{}, config.OutputLimit{Hard: ps.Hard, Soft: ps.Soft, Seconds: int64(ps.SoftFor / time.Second)})
+			return config.FormatOutputLimits(server.OutputLimit(c.NormalOutput), server.OutputLimit(c.PubSubOutput))
 		},
 		Set: func(c *settings, v string) error {
 			ls, err := config.ParseOutputLimits(v)
 			if err != nil {
 				return err
 			}
-			ps := c.PubSubOutput
+			normal, ps := c.NormalOutput, c.PubSubOutput
 			for _, l := range ls {
 				switch l.Class {
 				case "normal":
-					if l != (config.OutputLimit{Class: "normal"}) {
-						return errNormalLimit
-					}
+					normal = server.PubSubLimits(l)
 				case "pubsub":
-					ps = pubsub.Limits{Hard: l.Hard, Soft: l.Soft, SoftFor: time.Duration(l.Seconds) * time.Second}
+					ps = server.PubSubLimits(l)
 				}
 			}
-			c.PubSubOutput = ps
+			c.NormalOutput, c.PubSubOutput = normal, ps
 			return nil
 		},
 	}

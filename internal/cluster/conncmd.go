@@ -75,6 +75,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.respVer.Store(2)
 		c.unwatch()
 		c.subs.Clear(c.s.node.hub, c)
+		c.replyOff, c.skipNext, c.unmute = false, false, true
 		w.SetProto(2)
 		w.AppendSimple("RESET")
 	case "auth":
@@ -202,6 +203,24 @@ func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 		w.AppendNull()
 	case "unblock":
 		c.clientUnblock(w, args)
+	case "reply":
+		if len(args) != 3 {
+			w.AppendError("ERR wrong number of arguments for 'client|reply' command")
+			return
+		}
+		switch strings.ToLower(string(args[2])) {
+		case "on":
+			c.replyOff, c.skipNext, c.unmute = false, false, true
+			w.AppendOK()
+		case "off":
+			c.replyOff = true
+		case "skip":
+			if !c.replyOff {
+				c.skipNext = true
+			}
+		default:
+			w.AppendError("ERR syntax error")
+		}
 	default:
 		w.AppendError("ERR unknown subcommand '" + string(args[1]) + "'. Try CLIENT HELP.")
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -79,6 +80,10 @@ type ServerConfig struct {
 	// client-output-buffer-limit pubsub; pubsub.DefaultLimits are its
 	// defaults); zero values mean no bound.
 	PubSubOutput pubsub.Limits
+	// NormalOutput bounds the replies waiting for any other client
+	// (client-output-buffer-limit normal; zero values, Redis's default,
+	// mean no bound). See clientConn.write.
+	NormalOutput pubsub.Limits
 	// Redirects answers cluster-aware clients as a Redis Cluster node
 	// does instead of forwarding for them: MOVED for a key whose group is
 	// led on another node, ASK for a key whose slot is moving to a group
@@ -255,6 +260,16 @@ type clientConn struct {
 	subs    pubsub.Subs
 	ob      atomic.Pointer[pubsub.Outbox]
 	respVer atomic.Int32
+
+	// chunk is how many commands go to the groups before their replies
+	// are written out (see drain); omem counts the reply bytes handed to
+	// the socket and not yet taken.
+	chunk int
+	omem  atomic.Int64
+
+	// CLIENT REPLY: replyOff drops every reply, skipNext the next
+	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
+	replyOff, skipNext, unmute bool
 }
 
 // item is one reply to come, from a group's request or the local writer.
@@ -277,7 +292,7 @@ type pending struct {
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
 	c := &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg().Password == "",
-		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups)}
+		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups), chunk: firstChunk}
 	c.respVer.Store(2)
 	return c
 }
@@ -392,14 +407,85 @@ func (c *clientConn) writeOut() bool {
 		err = c.write(c.out.Bytes())
 	}
 	c.out.Reset()
+	c.out.Trim(maxHeld)
 	return err == nil
 }
 
 // write writes b to the client: from the connection's goroutine, or from
-// its outbox's once it has one.
+// its outbox's once it has one. It returns once the socket has taken all
+// of b, so that a client that does not read stops its connection (see
+// drain). Replies over the normal class's hard limit close the client
+// unwritten; replies that stay over its soft limit, not taken, for longer
+// than its seconds close it too (a subscriber's outbox applies the pubsub
+// class instead).
 func (c *clientConn) write(b []byte) error {
+	lim := c.s.cfg().NormalOutput
+	if c.ob.Load() != nil {
+		lim = pubsub.Limits{}
+	}
+	if lim.Hard > 0 && int64(len(b)) > lim.Hard {
+		c.s.log.Warn("closing client for overcoming of output buffer limits", "client", c.nc.RemoteAddr().String(),
+			"class", "normal", "limit", "hard", "pending", len(b), "max", lim.Hard)
+		return errOutputLimit
+	}
+	c.omem.Store(int64(len(b)))
+	defer c.omem.Store(0)
+	if lim.Soft == 0 || int64(len(b)) <= lim.Soft {
+		_, err := c.nc.Write(b)
+		return err
+	}
+	// Over the soft limit: the socket must take enough within its seconds
+	// (at least one, Redis counting whole seconds).
+	since := time.Now()
+	end := since.Add(max(lim.SoftFor, time.Second))
+	defer c.nc.SetWriteDeadline(time.Time{})
+	for int64(len(b)) > lim.Soft {
+		c.nc.SetWriteDeadline(end)
+		n, err := c.nc.Write(b[:len(b)-int(lim.Soft)])
+		b = b[n:]
+		c.omem.Store(int64(len(b)))
+		switch {
+		case err == nil:
+		case !errors.Is(err, os.ErrDeadlineExceeded):
+			return err
+		case time.Since(since) > lim.SoftFor:
+			c.s.log.Warn("closing client for overcoming of output buffer limits", "client", c.nc.RemoteAddr().String(),
+				"class", "normal", "limit", "soft", "pending", len(b), "max", lim.Soft, "seconds", int64(lim.SoftFor/time.Second))
+			return errOutputLimit
+		}
+	}
+	c.nc.SetWriteDeadline(time.Time{})
 	_, err := c.nc.Write(b)
 	return err
+}
+
+// errOutputLimit ends a connection whose replies pass the normal class's
+// limits.
+var errOutputLimit = errors.New("cluster: replies over the client output buffer limit")
+
+// Flow control: a read's commands go to the groups in chunks, whose
+// replies are written out, and taken by the client, before the next chunk
+// runs. A chunk starts at firstChunk commands and doubles while its
+// replies stay small, up to maxChunk; when they are large it shrinks so
+// that one chunk's replies are about maxHeld bytes (at least one command).
+const (
+	firstChunk = 16
+	maxChunk   = 1024
+	maxHeld    = 1 << 20
+)
+
+// drain sends the commands routed so far, writes their replies out and
+// sizes the next chunk from them. It reports false when the client is gone.
+func (c *clientConn) drain() bool {
+	n := len(c.items)
+	before := c.out.Len()
+	c.flush()
+	if per := (c.out.Len() - before) / max(n, 1); per*2*c.chunk <= maxHeld {
+		c.chunk = min(2*c.chunk, maxChunk)
+	} else {
+		c.chunk = max(1, maxHeld/max(per, 1))
+	}
+	return c.writeOut()
 }
 
 // process handles every whole command in the buffer; it reports false when
@@ -441,15 +527,40 @@ func (c *clientConn) process() bool {
 			continue
 		}
 		if c.isRESP {
-			c.handle(args)
+			c.handleReply(args)
 		} else {
 			c.handleLine(args)
 		}
 		if c.quit {
 			return true
 		}
+		if len(c.items) >= c.chunk && !c.drain() {
+			return false
+		}
 	}
 	return true
+}
+
+// handleReply runs one RESP command with handle; after CLIENT REPLY OFF or
+// SKIP its reply is dropped: the replies before it are written out first,
+// and what it appended is then discarded.
+func (c *clientConn) handleReply(args [][]byte) {
+	if !c.replyOff && !c.skipNext {
+		c.handle(args)
+		return
+	}
+	c.skipNext = false
+	c.flush()
+	if !c.writeOut() {
+		c.quit = true
+		return
+	}
+	c.handle(args)
+	c.flush()
+	if !c.unmute {
+		c.out.Reset()
+	}
+	c.unmute = false
 }
 
 // handle runs or queues one RESP command.

@@ -177,7 +177,7 @@ func (db *DB) EvictedKeys() int64 { return db.ev.evicted }
 // must be refused (the policy is noeviction, or nothing is left to evict).
 // Without a limit it reports true at once.
 func (db *DB) MakeRoom() bool {
-	if db.ev.cfg.MaxMemory <= 0 {
+	if db.ev.cfg.MaxMemory <= 0 || db.paused {
 		return true
 	}
 	return db.makeRoom()
@@ -314,7 +314,10 @@ func (db *DB) score(expireAt int64, usage uint32) uint64 {
 // lruUse is the usage function for LRU: every use takes the next tick of the
 // DB's access clock, so idle time is counted in uses of the DB rather than
 // in seconds, which orders keys exactly however fast they are used.
-func (db *DB) lruUse(uint32, bool) uint32 {
+func (db *DB) lruUse(old uint32, fresh bool) uint32 {
+	if db.noTouch && !fresh {
+		return old
+	}
 	db.ev.clock++
 	return db.ev.clock
 }
@@ -326,6 +329,9 @@ func (db *DB) lfuUse(old uint32, fresh bool) uint32 {
 	now := lfuMinutes(db.now)
 	if fresh {
 		return now<<8 | lfuInitVal
+	}
+	if db.noTouch {
+		return old
 	}
 	return now<<8 | uint32(lfuIncr(lfuDecay(old, now)))
 }

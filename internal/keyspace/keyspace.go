@@ -38,7 +38,9 @@ type DB struct {
 	// every read but removed only by RemoveExpired, so that a replica's
 	// keys change only through the log it applies (see SetReplica).
 	replica bool
-	log     Log // receives every change, or nil (log.go)
+	paused  bool // CLIENT PAUSE: no expiry nor eviction (SetPaused)
+	noTouch bool // CLIENT NO-TOUCH: finding a key leaves its usage (SetNoTouch)
+	log     Log  // receives every change, or nil (log.go)
 }
 
 type watch struct {
@@ -93,7 +95,7 @@ func (db *DB) expired(at int64) bool { return at != storage.NoExpiry && db.now >
 func (db *DB) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
 	value, expireAt, ok = db.e.Lookup(key)
 	if ok && db.expired(expireAt) {
-		if !db.replica {
+		if db.mayExpire() {
 			db.expire(key)
 		}
 		return nil, 0, false
@@ -107,7 +109,7 @@ func (db *DB) Lookup(key []byte) (value []byte, expireAt int64, ok bool) {
 func (db *DB) Find(key []byte) (value []byte, obj storage.Object, expireAt int64, ok bool) {
 	value, obj, expireAt, ok = db.e.Find(key)
 	if ok && db.expired(expireAt) {
-		if !db.replica {
+		if db.mayExpire() {
 			db.expire(key)
 		}
 		return nil, nil, 0, false
@@ -134,7 +136,7 @@ func (db *DB) MemoryUsage(key []byte) (bytes int64, ok bool) {
 		}
 	}
 	if ok && db.expired(at) {
-		if !db.replica {
+		if db.mayExpire() {
 			db.expire(key)
 		}
 		return 0, false
@@ -468,7 +470,7 @@ func (db *DB) RandomKey() (key []byte, ok bool) {
 		if !db.expired(at) {
 			return k, true
 		}
-		if !db.replica {
+		if db.mayExpire() {
 			db.expire(append([]byte(nil), k...))
 		}
 	}
@@ -486,6 +488,21 @@ func (db *DB) SetReplica(on bool) { db.replica = on }
 // Replica reports whether db is a replicated keyspace (SetReplica), whose
 // keys a read must leave as they are.
 func (db *DB) Replica() bool { return db.replica }
+
+// SetPaused pauses expiry and eviction, as Redis does during CLIENT PAUSE:
+// while on, a read judges expiry as always but removes nothing,
+// ActiveExpire removes nothing and MakeRoom evicts nothing (and reports
+// room), so that the data does not change while clients are paused.
+func (db *DB) SetPaused(on bool) { db.paused = on }
+
+// SetNoTouch makes the keys found from now on keep their LRU or LFU usage,
+// as Redis does for a client in CLIENT NO-TOUCH mode (except for TOUCH,
+// which the caller leaves out); a key written fresh still starts its
+// usage anew.
+func (db *DB) SetNoTouch(on bool) { db.noTouch = on }
+
+// mayExpire reports whether an expired key found by a read may be removed.
+func (db *DB) mayExpire() bool { return !db.replica && !db.paused }
 
 // Expired appends to dst up to max keys that have expired by the time set by
 // SetNow, sampled as ActiveExpire samples, and returns dst. It changes
@@ -525,6 +542,9 @@ func (db *DB) expire(key []byte) {
 // than a quarter of a sample had expired, and stops after maxSamples rounds so
 // that one call is bounded. It returns the number of keys removed.
 func (db *DB) ActiveExpire(perRound, maxRounds int) int {
+	if db.paused {
+		return 0
+	}
 	removed := 0
 	var dead [][]byte
 	for range maxRounds {

@@ -54,6 +54,20 @@ func (w *Writer) Reset() { w.buf = w.buf[:0] }
 // or greater than Len.
 func (w *Writer) Truncate(n int) { w.buf = w.buf[:n] }
 
+// Discard drops the first n bytes of the buffer and keeps the rest, for a
+// caller that has sent a prefix of the replies. It panics if n is negative
+// or greater than Len.
+func (w *Writer) Discard(n int) { w.buf = w.buf[:copy(w.buf, w.buf[n:])] }
+
+// Trim gives the buffer's memory back when the buffer is empty and its
+// capacity exceeds max bytes, so that a large reply, once sent, does not
+// hold its memory for as long as the Writer lives.
+func (w *Writer) Trim(max int) {
+	if len(w.buf) == 0 && cap(w.buf) > max {
+		w.buf = nil
+	}
+}
+
 // AppendRaw appends b unchanged, for replies of a protocol other than RESP.
 func (w *Writer) AppendRaw(b []byte) { w.buf = append(w.buf, b...) }
 

@@ -41,6 +41,14 @@ type Pipeline struct {
 
 	rec    *cmdstat.Recorder // counts the commands run here; nil for none
 	client slowlog.Client
+
+	// maxReply and drainFn bound the replies held by Flush (SetDrain);
+	// taken counts, by shard, the replies of the current Flush already
+	// appended to Out.
+	maxReply int
+	drainFn  func() bool
+	taken    []int
+	noTouch  bool // SetNoTouch
 }
 
 // item is one reply to come: from a shard's batch, from the local writer, or
@@ -65,6 +73,7 @@ func (r *Router) NewPipeline(busy []byte) *Pipeline {
 		held:    make([]*keyspace.DB, n),
 		holds:   make([]*shard.Batch, n),
 		rel:     make(chan struct{}),
+		taken:   make([]int, n),
 	}
 	for i := range p.batches {
 		p.batches[i] = &shard.Batch{Done: p.done}
@@ -144,16 +153,78 @@ func (p *Pipeline) add(s int, spec *command.Spec, args [][]byte) {
 
 // Flush sends the batched commands, waits for the shards, and appends every
 // pending reply to Out in request order.
+//
+// With a drain set (SetDrain), a shard runs a batch only until its replies
+// reach the drain's bound; Flush then appends the replies it can in order,
+// hands Out to the drain, and submits the commands not yet run again, until
+// every command has run. The replies held at once are thus about the bound
+// per shard, however large the replies of the batch.
 func (p *Pipeline) Flush() {
 	if len(p.items) == 0 {
 		return
 	}
-	sent := 0
-	for i, b := range p.batches {
-		if len(b.Cmds) == 0 {
+	p.submit(true)
+	for next := 0; ; {
+		next = p.assemble(next)
+		if next == len(p.items) {
+			break
+		}
+		if !p.drain() {
+			p.dropUnrun()
 			continue
 		}
-		n := len(b.Cmds)
+		p.compact()
+		p.submit(false)
+	}
+	p.reset()
+}
+
+// SetNoTouch makes the commands sent from now on leave the usage (LRU,
+// LFU) of the keys they find as it is, but TOUCH, as Redis's CLIENT
+// NO-TOUCH does.
+func (p *Pipeline) SetNoTouch(on bool) {
+	p.noTouch = on
+	for _, b := range p.batches {
+		b.NoTouch = on
+	}
+}
+
+// SetDrain makes Flush bound the replies it holds: a shard stops a batch
+// once its replies reach max bytes, and drain is called to send Out to the
+// client (and reset it) before the rest runs. drain reports false when the
+// client cannot take them: the commands not yet run are then dropped,
+// answered as refused in an Out that nobody reads. max 0 removes the bound.
+func (p *Pipeline) SetDrain(max int, drain func() bool) {
+	p.maxReply, p.drainFn = max, drain
+	if max <= 0 {
+		p.drainFn = nil
+	}
+}
+
+// drain hands Out to the drain function.
+func (p *Pipeline) drain() bool {
+	if p.drainFn == nil {
+		return true
+	}
+	return p.drainFn()
+}
+
+// submit sends each batch's commands not yet run to its shard and waits
+// for them; first is the first submission of this Flush. A later one skips
+// a shard that still holds the bound of replies not yet taken: the shard
+// that stopped the assembly has had all of its replies taken, so every
+// round runs at least one command.
+func (p *Pipeline) submit(first bool) {
+	sent := 0
+	for i, b := range p.batches {
+		from := len(b.Ends)
+		if first {
+			from = 0
+		}
+		n := len(b.Cmds) - from
+		if n <= 0 || !first && b.W.Len() >= p.maxReply {
+			continue
+		}
 		g := p.r.admit(n)
 		if g < n {
 			p.r.busyRouter.Add(int64(n - g))
@@ -168,42 +239,98 @@ func (p *Pipeline) Flush() {
 		}
 		// Commands past g are refused: drop them before the shard sees them.
 		if g < n {
-			p.refused(b.Cmds[g:])
+			p.refused(b.Cmds[from+g:])
 		}
-		clear(b.Cmds[g:])
-		b.Cmds = b.Cmds[:g]
+		clear(b.Cmds[from+g:])
+		b.Cmds = b.Cmds[:from+g]
 		if g > 0 {
+			b.From = from
+			b.MaxReply = 0
+			if p.drainFn != nil {
+				b.MaxReply = p.maxReply
+			}
 			p.r.shards[i].Submit(b)
 			sent++
 		}
 	}
 	for range sent {
 		b := <-p.done
-		p.r.done(len(b.Cmds))
+		p.r.done(len(b.Cmds) - b.From)
 	}
-	p.assemble()
 }
 
-func (p *Pipeline) assemble() {
-	for _, it := range p.items {
+// assemble appends the pending replies to Out in request order, from item
+// next on, and returns the index of the first item whose command has not
+// run yet (a shard stopped at its bound), or len(p.items) when all are in.
+func (p *Pipeline) assemble(next int) int {
+	for ; next < len(p.items); next++ {
+		it := p.items[next]
 		if it.src == srcLocal {
 			p.out.AppendRaw(segment(p.local.Bytes(), p.locEnds, int(it.idx)))
 			continue
 		}
 		b := p.batches[it.src]
-		if int(it.idx) >= len(b.Ends) {
+		switch idx := int(it.idx); {
+		case idx >= len(b.Cmds):
 			p.out.AppendRaw(p.busy)
+		case idx >= len(b.Ends):
+			return next
+		default:
+			p.out.AppendRaw(segment(b.W.Bytes(), b.Ends, idx))
+			p.taken[it.src] = idx + 1
+		}
+	}
+	return next
+}
+
+// compact drops from each batch's buffer the replies assemble has taken,
+// so that only the replies still to come stay in memory. The offsets in
+// Ends from the last taken reply on are moved down with them (that one's
+// becomes 0, the start of the next).
+func (p *Pipeline) compact() {
+	for i, b := range p.batches {
+		t := p.taken[i]
+		if t == 0 {
 			continue
 		}
-		p.out.AppendRaw(segment(b.W.Bytes(), b.Ends, int(it.idx)))
-	}
-	p.items = p.items[:0]
-	p.local.Reset()
-	p.locEnds = p.locEnds[:0]
-	for _, b := range p.batches {
-		b.Reset()
+		d := b.Ends[t-1]
+		if d == 0 {
+			continue
+		}
+		b.W.Discard(d)
+		for j := t - 1; j < len(b.Ends); j++ {
+			b.Ends[j] -= d
+		}
 	}
 }
+
+// dropUnrun gives up the commands not yet run, once the client is gone:
+// they are answered as refused, in an Out nobody reads.
+func (p *Pipeline) dropUnrun() {
+	for _, b := range p.batches {
+		clear(b.Cmds[len(b.Ends):])
+		b.Cmds = b.Cmds[:len(b.Ends)]
+	}
+}
+
+// reset empties the batches and the local replies once their replies are
+// all in Out. A batch's buffer grown past the bound by one large reply is
+// given back.
+func (p *Pipeline) reset() {
+	p.items = p.items[:0]
+	p.local.Reset()
+	p.local.Trim(keepReply)
+	p.locEnds = p.locEnds[:0]
+	clear(p.taken)
+	for _, b := range p.batches {
+		b.Reset()
+		b.W.Trim(keepReply)
+	}
+}
+
+// keepReply is the buffer capacity a batch or the local writer keeps
+// between flushes; a larger one, grown by large replies, is given back.
+const keepReply = 256 << 10
 
 func segment(buf []byte, ends []int, i int) []byte {
 	start := 0
@@ -233,6 +360,13 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 		p.rejectBusy(spec)
 		p.out.AppendRaw(p.busy)
 		return
+	}
+	if p.noTouch && spec.Name == "touch" {
+		for _, db := range dbs {
+			if db != nil {
+				db.SetNoTouch(false)
+			}
+		}
 	}
 	p.ctx.W = &p.out
 	p.ctx.Held(dbs, p.r.ring)
@@ -309,6 +443,7 @@ func (p *Pipeline) hold(set []bool) ([]*keyspace.DB, refusal) {
 	for _, db := range p.held {
 		if db != nil {
 			db.SetNow(now)
+			db.SetNoTouch(p.noTouch)
 		}
 	}
 	return p.held, notRefused
@@ -328,6 +463,7 @@ func (p *Pipeline) Release() {
 		if db == nil {
 			continue
 		}
+		db.SetNoTouch(false)
 		p.held[i] = nil
 		p.rel <- struct{}{}
 		p.r.done(1)

@@ -225,3 +225,49 @@ func benchmarkRoundTrip(b *testing.B, batch int) {
 func BenchmarkRoundTrip1(b *testing.B)  { benchmarkRoundTrip(b, 1) }
 func BenchmarkRoundTrip16(b *testing.B) { benchmarkRoundTrip(b, 16) }
 func BenchmarkRoundTrip64(b *testing.B) { benchmarkRoundTrip(b, 64) }
+
+// TestPipelineDrain checks Flush with a bound on the replies it holds: a
+// shard stops its batch at the bound, the drain gets the replies so far in
+// request order, the rest runs after, every reply comes once and in order,
+// and no drain holds much more than the bound per shard.
+func TestPipelineDrain(t *testing.T) {
+	const bound = 1000
+	r := newRouter(t, nil)
+	p := r.NewPipeline(busy)
+	var got []byte
+	drains, most := 0, 0
+	p.SetDrain(bound, func() bool {
+		drains++
+		most = max(most, p.Out().Len())
+		got = append(got, p.Out().Bytes()...)
+		p.Out().Reset()
+		return true
+	})
+	big := func(i int) string { return fmt.Sprintf("%03d", i) + string(make([]byte, 297)) }
+	var cmds [][][]byte
+	want := ""
+	for i := range 60 {
+		k := keyOn(t, r, i%3, fmt.Sprintf("s%d-", i))
+		p.Do(command.Line.Lookup([]byte("SET")), args("SET", k, big(i)))
+		cmds = append(cmds, args("GET", k))
+		want += big(i) + "\n"
+	}
+	p.Flush()
+	p.Out().Reset()
+	for _, c := range cmds {
+		p.Do(command.Line.Lookup(c[0]), c)
+	}
+	p.Flush()
+	got = append(got, p.Out().Bytes()...)
+	if string(got) != want {
+		t.Fatalf("got %d bytes of replies, want %d, in order", len(got), len(want))
+	}
+	// Three shards hold at most the bound plus one reply each.
+	limit := 3 * (bound + 301)
+	if most > limit {
+		t.Errorf("a drain held %d bytes, want at most %d", most, limit)
+	}
+	if min := len(want) / limit; drains < min {
+		t.Errorf("drained %d times, want at least %d", drains, min)
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -136,11 +137,45 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 			subArity(w, "client", sub)
 			return
 		}
-		if v := lower(args[2]); v != "on" && v != "off" {
+		v := lower(args[2])
+		if v != "on" && v != "off" {
 			w.AppendError("ERR syntax error")
 			return
 		}
+		if sub == "no-evict" {
+			c.noEvict.Store(v == "on")
+		} else {
+			c.noTouch.Store(v == "on")
+			c.p.SetNoTouch(v == "on")
+		}
 		w.AppendOK()
+	case "pause":
+		s.clientPause(w, args)
+	case "unpause":
+		if len(args) != 2 {
+			subArity(w, "client", sub)
+			return
+		}
+		c.s.pause.unpause()
+		w.AppendOK()
+	case "reply":
+		if len(args) != 3 {
+			subArity(w, "client", sub)
+			return
+		}
+		switch lower(args[2]) {
+		case "on":
+			s.replyOff, s.skipNext, s.unmute = false, false, true
+			w.AppendOK()
+		case "off":
+			s.replyOff = true
+		case "skip":
+			if !s.replyOff {
+				s.skipNext = true
+			}
+		default:
+			w.AppendError("ERR syntax error")
+		}
 	case "help":
 		appendHelp(w,
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -148,11 +183,14 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 			"ID", "    Return the ID of the current connection.",
 			"INFO", "    Return information about the current client connection.",
 			"KILL <ip:port>", "    Kill connection made from <ip:port>.",
-			"KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, SKIPME (YES|NO).",
-			"LIST [TYPE normal] [ID <id> [<id> ...]]", "    Return information about client connections.",
+			"KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>, TYPE (NORMAL|MASTER|REPLICA|PUBSUB), USER <username>, SKIPME (YES|NO), MAXAGE <seconds>.",
+			"LIST [TYPE (NORMAL|MASTER|REPLICA|PUBSUB)] [ID <id> [<id> ...]]", "    Return information about client connections.",
 			"SETNAME <name>", "    Assign the name <name> to the current connection.",
 			"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
 			"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+			"UNPAUSE", "    Stop the current client pause, resuming traffic.",
+			"PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+			"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
 			"NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
 			"NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
 			"HELP", "    Print this help.")
@@ -165,7 +203,7 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 // answers. Redis names a subcommand by its container and its own name,
 // "client|list", in CLIENT LIST's cmd field among other places.
 var subcommands = map[string][]string{
-	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "no-evict", "no-touch", "help"},
+	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "no-evict", "no-touch", "pause", "unpause", "reply", "help"},
 	"command":  {"count", "list", "info", "docs", "getkeys", "getkeysandflags", "help"},
 	"config":   {"get", "set", "resetstat", "help"},
 	"slowlog":  {"get", "len", "reset", "help"},
@@ -207,7 +245,9 @@ func fullName(spec *command.Spec, args [][]byte) *string {
 // describe renders the connection as a CLIENT LIST line. It may be called
 // from any goroutine: it reads only fields that are set once or atomic.
 // rbs and rbp are the size of the connection's read buffer, which only
-// grows, so that its peak is its size; the other buffer figures are 0.
+// grows, so that its peak is its size; omem is what waits to be written
+// (the replies the socket has not taken, a subscriber's queue); tot-mem is
+// their sum. The other buffer figures are 0.
 func (c *conn) describe(now time.Time) string {
 	cmd := "NULL"
 	if name := c.lastName.Load(); name != nil {
@@ -221,10 +261,10 @@ func (c *conn) describe(now time.Time) string {
 	}
 	proto := c.respVer.Load()
 	rbs := c.bufSize.Load()
+	// The flags in Redis's order: O monitor, P subscribed, x in MULTI, b
+	// blocked (in a blocking command, or held by CLIENT PAUSE), e
+	// NO-EVICT, T NO-TOUCH; N for none.
 	flags := ""
-	if c.parked.Load() != nil {
-		flags += "b"
-	}
 	if c.monitoring.Load() {
 		flags += "O"
 	}
@@ -232,18 +272,31 @@ func (c *conn) describe(now time.Time) string {
 	if sub+psub+ssub > 0 {
 		flags += "P"
 	}
+	multi, multiMem := c.multiCount.Load(), c.multiMem.Load()
+	if multi >= 0 {
+		flags += "x"
+	}
+	if c.parked.Load() != nil || c.paused.Load() {
+		flags += "b"
+	}
+	if c.noEvict.Load() {
+		flags += "e"
+	}
+	if c.noTouch.Load() {
+		flags += "T"
+	}
 	if flags == "" {
 		flags = "N"
 	}
-	var omem int64
+	omem := c.omem.Load()
 	if ob := c.ob.Load(); ob != nil {
-		omem = ob.Pending()
+		omem += ob.Pending()
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
-		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub,
-		rbs, rbs, omem, cmd, proto, load(&c.libName), load(&c.libVer))
+		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub, multi, multiMem,
+		rbs, rbs, omem, rbs+omem+multiMem, cmd, proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.
@@ -260,12 +313,14 @@ func (s *Server) clients() []*conn {
 
 func (s *session) clientList(w *resp.Writer, args [][]byte) {
 	var ids map[int64]bool
+	kind := ""
 	for i := 2; i < len(args); i++ {
 		switch opt := lower(args[i]); {
 		case opt == "type" && i+1 < len(args):
 			switch t := lower(args[i+1]); t {
-			case "normal":
-			case "master", "replica", "slave", "pubsub":
+			case "normal", "pubsub":
+				kind = t
+			case "master", "replica", "slave":
 				ids = map[int64]bool{} // no such clients
 			default:
 				w.AppendError("ERR Unknown client type '" + string(args[i+1]) + "'")
@@ -292,7 +347,7 @@ func (s *session) clientList(w *resp.Writer, args [][]byte) {
 	now := time.Now()
 	var b strings.Builder
 	for _, c := range s.c.s.clients() {
-		if ids != nil && !ids[c.id] {
+		if ids != nil && !ids[c.id] || kind != "" && c.clientType() != kind {
 			continue
 		}
 		b.WriteString(c.describe(now))
@@ -301,7 +356,48 @@ func (s *session) clientList(w *resp.Writer, args [][]byte) {
 	w.AppendVerbatim("txt", []byte(b.String()))
 }
 
-// clientKill implements CLIENT KILL addr and CLIENT KILL with filters.
+// clientPause implements CLIENT PAUSE timeout [WRITE|ALL] (pause.go).
+func (s *session) clientPause(w *resp.Writer, args [][]byte) {
+	if len(args) > 4 {
+		w.AppendError("ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.")
+		return
+	}
+	if len(args) < 3 {
+		subArity(w, "client", "pause")
+		return
+	}
+	ms, err := strconv.ParseInt(string(args[2]), 10, 64)
+	if err != nil {
+		w.AppendError("ERR timeout is not an integer or out of range")
+		return
+	}
+	if ms < 0 {
+		w.AppendError("ERR timeout is negative")
+		return
+	}
+	all := true
+	if len(args) == 4 {
+		switch lower(args[3]) {
+		case "all":
+		case "write":
+			all = false
+		default:
+			w.AppendError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+			return
+		}
+	}
+	d := time.Duration(math.MaxInt64)
+	if ms < int64(d/time.Millisecond) {
+		d = time.Duration(ms) * time.Millisecond
+	}
+	s.c.s.pause.pause(d, all)
+	w.AppendOK()
+}
+
+// clientKill implements CLIENT KILL addr and CLIENT KILL with filters: ID,
+// ADDR, LADDR, TYPE, USER, SKIPME and MAXAGE (Redis 7.4's: older than that
+// many seconds). Clients of types this server has none of (master,
+// replica) match nothing; default is the only user.
 func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 	if len(args) < 3 {
 		subArity(w, "client", "kill")
@@ -312,6 +408,9 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 		addr, laddr string
 		skipMe      = true
 		oldStyle    = len(args) == 3
+		kind        = ""  // "normal" or "pubsub", "" for any
+		none        bool  // a filter that matches no client
+		maxAge      int64 // seconds, 0 for any
 	)
 	if oldStyle {
 		addr = string(args[2])
@@ -345,27 +444,43 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 					return
 				}
 			case "type":
-				if t := strings.ToLower(v); t != "normal" {
-					if t != "master" && t != "replica" && t != "slave" && t != "pubsub" {
-						w.AppendError("ERR Unknown client type '" + v + "'")
-						return
-					}
-					id = -1 // matches nobody
+				switch t := strings.ToLower(v); t {
+				case "normal", "pubsub":
+					kind = t
+				case "master", "replica", "slave":
+					none = true
+				default:
+					w.AppendError("ERR Unknown client type '" + v + "'")
+					return
 				}
 			case "user":
 				if v != "default" {
-					id = -1
+					w.AppendError("ERR No such user '" + v + "'")
+					return
 				}
+			case "maxage":
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					w.AppendError("ERR maxage is not an integer or out of range")
+					return
+				}
+				if n <= 0 {
+					w.AppendError("ERR maxage should be greater than 0")
+					return
+				}
+				maxAge = n
 			default:
 				w.AppendError("ERR syntax error")
 				return
 			}
 		}
 	}
+	now := time.Now()
 	killed := 0
 	for _, c := range s.c.s.clients() {
-		if id != 0 && c.id != id || addr != "" && c.nc.RemoteAddr().String() != addr ||
-			laddr != "" && c.nc.LocalAddr().String() != laddr {
+		if none || id != 0 && c.id != id || addr != "" && c.nc.RemoteAddr().String() != addr ||
+			laddr != "" && c.nc.LocalAddr().String() != laddr || kind != "" && c.clientType() != kind ||
+			maxAge > 0 && int64(now.Sub(c.created)/time.Second) <= maxAge {
 			continue
 		}
 		if c == s.c {
@@ -387,6 +502,15 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 		return
 	}
 	w.AppendInt(int64(killed))
+}
+
+// clientType is the client's type for CLIENT LIST and KILL's TYPE filter:
+// "pubsub" while it has subscriptions, else "normal".
+func (c *conn) clientType() string {
+	if c.subCounts[0].Load()+c.subCounts[1].Load()+c.subCounts[2].Load() > 0 {
+		return "pubsub"
+	}
+	return "normal"
 }
 
 // time implements TIME.

@@ -163,21 +163,17 @@ func enumParam(name string, names []string, get func(*settings) string, set func
 }
 
 // outputLimitParam is client-output-buffer-limit, as Redis writes it:
-// "class hard soft seconds" for one or more classes. The normal class has
-// a hard limit only (MaxOutputBuffer, 0 for none); the pubsub class is
-// PubSubOutput, which applies to clients from their next SUBSCRIBE; the
-// replica class is accepted and ignored. A single memory value, as the
-// --client-output-buffer-limit flag takes, is the normal class's hard
-// limit.
+// "class hard soft seconds" for one or more classes. The normal class is
+// NormalOutput, the pubsub class PubSubOutput, which applies to clients
+// from their next SUBSCRIBE; the replica class is accepted and ignored. A
+// single memory value, as the --client-output-buffer-limit flag takes, is
+// MaxOutputBuffer, the server's own bound on one round of any client's
+// replies, which CONFIG GET does not show.
 func outputLimitParam() config.Param[settings] {
 	return config.Param[settings]{
 		Name: "client-output-buffer-limit", Kind: config.Special,
 		Get: func(c *settings) string {
-			normal := config.OutputLimit{Hard: c.MaxOutputBuffer}
-			if normal.Hard == math.MaxInt64 {
-				normal.Hard = 0
-			}
-			return config.FormatOutputLimits(normal, outputLimit(c.PubSubOutput))
+			return config.FormatOutputLimits(OutputLimit(c.NormalOutput), OutputLimit(c.PubSubOutput))
 		},
 		Set: func(c *settings, v string) error {
 			if f := strings.Fields(v); len(f) == 1 {
@@ -191,37 +187,29 @@ func outputLimitParam() config.Param[settings] {
 			if err != nil {
 				return err
 			}
-			normal, ps := c.MaxOutputBuffer, c.PubSubOutput
+			normal, ps := c.NormalOutput, c.PubSubOutput
 			for _, l := range ls {
 				switch l.Class {
 				case "normal":
-					if l.Soft != 0 || l.Seconds != 0 {
-						return ErrNormalLimit
-					}
-					normal = l.Hard
-					if normal == 0 {
-						normal = math.MaxInt64
-					}
+					normal = PubSubLimits(l)
 				case "pubsub":
 					ps = PubSubLimits(l)
 				}
 			}
-			c.MaxOutputBuffer, c.PubSubOutput = normal, ps
+			c.NormalOutput, c.PubSubOutput = normal, ps
 			return nil
 		},
 	}
 }
 
-// ErrNormalLimit refuses a soft limit for the normal class of
-// client-output-buffer-limit: replies are bounded by a hard limit only.
-var ErrNormalLimit = errors.New("the normal class has a hard limit only: soft and soft_seconds must be 0")
-
-// PubSubLimits converts the pubsub class of client-output-buffer-limit.
+// PubSubLimits converts a class of client-output-buffer-limit (the pubsub
+// class, or the normal one, which is bounded the same way).
 func PubSubLimits(l config.OutputLimit) pubsub.Limits {
 	return pubsub.Limits{Hard: l.Hard, Soft: l.Soft, SoftFor: time.Duration(l.Seconds) * time.Second}
 }
 
-func outputLimit(l pubsub.Limits) config.OutputLimit {
+// OutputLimit is the inverse of PubSubLimits.
+func OutputLimit(l pubsub.Limits) config.OutputLimit {
 	return config.OutputLimit{Hard: l.Hard, Soft: l.Soft, Seconds: int64(l.SoftFor / time.Second)}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
@@ -291,16 +292,19 @@ func TestConfigSetOutputLimits(t *testing.T) {
 	if got := configGet(t, rc, "client-output-buffer-limit"); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if cfg := ts.cfg(); cfg.MaxOutputBuffer != 64<<20 || cfg.PubSubOutput.Hard != 1<<20 {
-		t.Errorf("got normal %d, pubsub %+v", cfg.MaxOutputBuffer, cfg.PubSubOutput)
+	if cfg := ts.cfg(); cfg.NormalOutput.Hard != 64<<20 || cfg.PubSubOutput.Hard != 1<<20 {
+		t.Errorf("got normal %+v, pubsub %+v", cfg.NormalOutput, cfg.PubSubOutput)
 	}
 	configSet(t, rc, "client-output-buffer-limit", "normal 0 0 0")
 	if got := configGet(t, rc, "client-output-buffer-limit"); !strings.HasPrefix(got, "normal 0 0 0 ") {
 		t.Errorf("got %q, want no normal limit", got)
 	}
-	err := rc.Do(context.Background(), "CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 1mb 5").Err()
-	if err == nil || !strings.Contains(err.Error(), "hard limit only") {
-		t.Errorf("a soft limit for the normal class: got %v", err)
+	configSet(t, rc, "client-output-buffer-limit", "normal 2mb 1mb 5")
+	if got := configGet(t, rc, "client-output-buffer-limit"); !strings.HasPrefix(got, "normal 2097152 1048576 5 ") {
+		t.Errorf("got %q, want the normal class's hard and soft limits", got)
+	}
+	if cfg := ts.cfg(); cfg.NormalOutput.Soft != 1<<20 || cfg.NormalOutput.SoftFor != 5*time.Second {
+		t.Errorf("got normal %+v", cfg.NormalOutput)
 	}
 }
 

@@ -67,8 +67,7 @@ var configRedisCases = []struct {
 	{[]string{"CONFIG", "SET", "loglevel", "VERBOSE"}, "+OK\r\n", ""},
 	{[]string{"CONFIG", "SET", "save", ""}, "+OK\r\n", ""},
 	{[]string{"CONFIG", "GET", "maxmemory"}, "*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n", ""},
-	{[]string{"CONFIG", "GET", "client-output-buffer-limit"}, "*2\r\n$26\r\nclient-output-buffer-limit\r\n$67\r\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60\r\n",
-		"*2\r\n$26\r\nclient-output-buffer-limit\r\n$76\r\nnormal 1073741824 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60\r\n"},
+	{[]string{"CONFIG", "GET", "client-output-buffer-limit"}, "*2\r\n$26\r\nclient-output-buffer-limit\r\n$67\r\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60\r\n", ""},
 	{[]string{"CONFIG", "GET", "hash-max-ziplist-entries"}, "*2\r\n$24\r\nhash-max-ziplist-entries\r\n$3\r\n128\r\n", ""},
 	{[]string{"CONFIG", "HELP"}, "*11\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET <pattern>\r\n+    Return parameters matching the glob-like <pattern> and their values.\r\n+SET <directive> <value>\r\n+    Set the configuration <directive> to <value>.\r\n+RESETSTAT\r\n+    Reset statistics reported by the INFO command.\r\n+REWRITE\r\n+    Rewrite the configuration file.\r\n+HELP\r\n+    Prints this help.\r\n", ""},
 }

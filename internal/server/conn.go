@@ -22,6 +22,14 @@ const (
 	// flushAt is the size of pending output after which replies are written
 	// out before more commands are parsed.
 	flushAt = 64 << 10
+	// maxHeld bounds the replies a connection holds beyond what its socket
+	// has taken, give or take one reply: the shards stop running its
+	// commands once their replies reach a share of it, and the connection
+	// writes them out, and waits for the client to take them, before the
+	// rest runs (see drainOut).
+	maxHeld = 1 << 20
+	// minShare is the least bound of one shard's replies.
+	minShare = 16 << 10
 	// lingerTime and lingerBytes bound how long and how much a connection
 	// closed by the server drains from its client.
 	lingerTime     = time.Second
@@ -84,10 +92,40 @@ type conn struct {
 	// mirror the session's for CLIENT LIST.
 	subCounts  [3]atomic.Int64
 	monitoring atomic.Bool
+
+	// omem is the count of reply bytes handed to the socket and not yet
+	// taken, for CLIENT LIST; softSince is when they passed the normal
+	// class's soft limit (zero: below), and softDeadline says the write
+	// deadline is the soft limit's (protect.go, write).
+	omem         atomic.Int64
+	softSince    time.Time
+	softDeadline bool
+	// dead is set once a write to the client failed: nothing more runs.
+	dead bool
+
+	// kicked is closed when the connection is killed or stopped, waking a
+	// wait for a pause (pause.go); paused is set during that wait.
+	kicked   chan struct{}
+	kickOnce sync.Once
+	paused   atomic.Bool
+	// noEvict and noTouch are CLIENT NO-EVICT and NO-TOUCH; multiCount
+	// (-1 outside MULTI) and multiMem mirror the queued transaction, for
+	// CLIENT LIST.
+	noEvict, noTouch     atomic.Bool
+	multiCount, multiMem atomic.Int64
+	// muting is set while a command whose reply is dropped runs (CLIENT
+	// REPLY OFF or SKIP): its replies are not drained to the client.
+	muting bool
 }
 
+// kick closes kicked, once.
+func (c *conn) kick() { c.kickOnce.Do(func() { close(c.kicked) }) }
+
 // kill closes the connection from another goroutine, as CLIENT KILL does.
-func (c *conn) kill() { c.nc.Close() }
+func (c *conn) kill() {
+	c.kick()
+	c.nc.Close()
+}
 
 func (c *conn) setName(name string) { c.name.Store(&name) }
 
@@ -106,8 +144,10 @@ func newConn(s *Server, nc net.Conn, respOnly bool) *conn {
 		buf:      make([]byte, readBufSize),
 		created:  time.Now(),
 		respOnly: respOnly,
+		kicked:   make(chan struct{}),
 	}
 	c.lastCmd.Store(c.created.UnixNano())
+	c.multiCount.Store(-1)
 	c.bufSize.Store(readBufSize)
 	return c
 }
@@ -134,6 +174,7 @@ func (c *conn) linger(d time.Duration) {
 // stop asks the connection to finish: it answers what it has read and closes.
 // It may be called from any goroutine.
 func (c *conn) stop() {
+	c.kick()
 	c.wakeMu.Lock()
 	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Now())
@@ -206,6 +247,7 @@ func (c *conn) start() bool {
 	} else {
 		c.p = c.s.router.NewPipeline(lineBusy)
 	}
+	c.p.SetDrain(max(minShare, maxHeld/len(c.s.router.Shards())), c.drainOut)
 	c.observe()
 	return true
 }
@@ -252,7 +294,7 @@ func (c *conn) process() bool {
 		c.w = copy(c.buf, c.buf[c.r:c.w])
 		c.r = 0
 	}
-	return ok && !c.quit
+	return ok && !c.quit && !c.dead
 }
 
 // publish makes the read's command count and last command visible to INFO
@@ -269,24 +311,47 @@ func (c *conn) publish() {
 	}
 }
 
-// writeOut writes the assembled replies to the client.
+// writeOut writes the assembled replies to the client. A buffer grown
+// large by one round's replies is given back once they are written.
 func (c *conn) writeOut() bool {
 	out := c.p.Out()
+	if c.dead {
+		out.Reset() // what was not run is answered in out: nobody reads it
+		return false
+	}
 	if out.Len() == 0 {
 		return true
 	}
 	err := c.send(out.Bytes())
 	out.Reset()
+	out.Trim(maxHeld)
+	if err != nil {
+		c.dead = true
+	}
 	return err == nil
+}
+
+// drainOut is the pipeline's drain (router.Pipeline.SetDrain): called when
+// the shards have stopped running the connection's commands at their share
+// of maxHeld, it writes the replies out and returns once the socket has
+// taken them, so that a client that does not read holds up its own
+// connection, not the server's memory.
+func (c *conn) drainOut() bool {
+	if c.muting {
+		return true // the replies are dropped (CLIENT REPLY)
+	}
+	return c.writeOut()
 }
 
 // roundDone is called after each command is routed: it sends a full batch to
 // the shards and writes out replies that have piled up.
 func (c *conn) roundDone() bool {
-	if c.p.Pending() < c.s.cfg().MaxBatch {
-		return true
+	if c.dead {
+		return false
 	}
-	c.p.Flush()
+	if c.p.Pending() >= c.s.cfg().MaxBatch {
+		c.p.Flush()
+	}
 	if c.p.Out().Len() >= flushAt {
 		return c.writeOut()
 	}
@@ -367,6 +432,9 @@ func (c *conn) lineCommand(args [][]byte) bool {
 		c.lineError(msgNoAuth)
 	default:
 		c.s.monitors.feed(c, args)
+		if c.s.pause.state.Load() != nil && !c.waitPause(mayWrite(spec)) {
+			return false
+		}
 		c.p.Do(spec, args)
 	}
 	return true

@@ -79,8 +79,6 @@ func (s *Server) percentiles() []float64 {
 	return *s.pctl.Load()
 }
 
-
-
 // Latency returns the server's latency monitor.
 func (s *Server) Latency() *latency.Monitor { return s.lat }
 
@@ -333,4 +331,3 @@ func (s *Server) infoErrorStats() [][2]string {
 	}
 	return out
 }
-

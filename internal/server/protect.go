@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"time"
@@ -61,6 +62,12 @@ type Protection struct {
 	// PubSubOutput bounds what waits for a subscribed client (Redis's
 	// client-output-buffer-limit pubsub 32mb 8mb 60).
 	PubSubOutput pubsub.Limits
+	// NormalOutput bounds the replies waiting for any other client (Redis's
+	// client-output-buffer-limit normal, 0 0 0: no bound). A client that
+	// does not read its replies stops being read from anyway, once about
+	// 1 MiB waits for it (see conn.drainOut), so these matter only below
+	// that, or for one round's replies larger than that.
+	NormalOutput pubsub.Limits
 }
 
 // DefaultProtection returns the defaults.
@@ -236,16 +243,8 @@ func (c *conn) bufLimit() int {
 // whole output timeout.
 var errOutputStalled = errors.New("client accepted none of its replies within the output timeout")
 
-// send writes b, the replies of one round, to the client. Replies larger
-// than the output buffer limit close the connection unwritten. With an
-// output timeout, the write deadline is moved on only when it passes: a
-// client that takes part of the replies gets another full timeout, and one
-// that takes none within a whole timeout is closed. The deadline is thus
-// left alone while writes complete, at no cost per write.
-//
-// A TLS connection cannot go on after a write times out, so there the
-// deadline is set before every write: the replies of one round must all be
-// taken within the timeout.
+// send writes b, the replies of one round, to the client: straight to the
+// socket, or, once the connection has subscribed, through its outbox.
 func (c *conn) send(b []byte) error {
 	if ob := c.ob.Load(); ob != nil {
 		return ob.Put(b)
@@ -253,15 +252,39 @@ func (c *conn) send(b []byte) error {
 	return c.write(b)
 }
 
-// write is send to the socket itself: from the connection's goroutine, or
-// from its outbox's once it has one (pubsub.go).
+// write writes b to the socket, from the connection's goroutine, or from
+// its outbox's once it has one (pubsub.go). It returns once the socket has
+// taken all of b: a client that does not read stops its connection here,
+// which then reads and runs nothing more (flow control; see conn.drainOut).
+// CLIENT LIST shows what waits meanwhile as omem.
+//
+// Replies larger than the output buffer limit, or the normal class's hard
+// limit, close the connection unwritten; replies that stay above the normal
+// class's soft limit for its seconds close it too (Redis's
+// client-output-buffer-limit normal; a subscriber's are checked by its
+// outbox instead). With an output timeout, the write deadline is moved on
+// only when it passes: a client that takes part of the replies gets another
+// full timeout, and one that takes none within a whole timeout is closed.
+// The deadline is thus left alone while writes complete, at no cost per
+// write.
+//
+// A TLS connection cannot go on after a write times out, so there the
+// deadline is set before every write: the replies of one round must all be
+// taken within the timeout.
 func (c *conn) write(b []byte) error {
-	if int64(len(b)) > c.s.cfg().MaxOutputBuffer {
+	cfg := c.s.cfg()
+	lim := cfg.NormalOutput
+	if c.ob.Load() != nil {
+		lim = pubsub.Limits{} // the outbox applies the pubsub class
+	}
+	if n := int64(len(b)); n > cfg.MaxOutputBuffer || lim.Hard > 0 && n > lim.Hard {
 		c.warn("closing client for overcoming of output buffer limits",
-			"pending", len(b), "limit", c.s.cfg().MaxOutputBuffer)
+			"class", "normal", "limit", "hard", "pending", len(b), "max", min(cfg.MaxOutputBuffer, hardOrMax(lim.Hard)))
 		return errOutputBuffer
 	}
-	d := c.s.cfg().OutputTimeout
+	c.omem.Store(int64(len(b)))
+	defer c.omem.Store(0)
+	d := cfg.OutputTimeout
 	if c.gate.tls && d > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(d))
 		_, err := c.nc.Write(b)
@@ -272,21 +295,67 @@ func (c *conn) write(b []byte) error {
 	}
 	fresh := false
 	for {
+		soft := lim.Soft > 0 && int64(len(b)) > lim.Soft
+		byTimeout := false // the deadline set is the output timeout's
+		if soft {
+			now := time.Now()
+			if c.softSince.IsZero() {
+				c.softSince = now
+			}
+			// At least a second, Redis counting whole seconds.
+			end := c.softSince.Add(max(lim.SoftFor, time.Second))
+			if !now.Before(end) && now.Sub(c.softSince) > lim.SoftFor {
+				c.warn("closing client for overcoming of output buffer limits",
+					"class", "normal", "limit", "soft", "pending", len(b), "max", lim.Soft, "seconds", int64(lim.SoftFor/time.Second))
+				return errOutputBuffer
+			}
+			if d > 0 && now.Add(d).Before(end) {
+				end, byTimeout = now.Add(d), true
+			}
+			c.nc.SetWriteDeadline(end)
+			c.softDeadline = true
+		} else {
+			c.softSince = time.Time{}
+			if c.softDeadline {
+				c.softDeadline = false
+				var end time.Time
+				if d > 0 {
+					end = time.Now().Add(d)
+				}
+				c.nc.SetWriteDeadline(end)
+			}
+		}
 		n, err := c.nc.Write(b)
+		c.omem.Add(-int64(n))
 		if err == nil {
+			c.softSince = time.Time{}
 			return nil
 		}
 		b = b[n:]
-		if d <= 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return err
 		}
-		if n == 0 && fresh {
+		if soft && !byTimeout {
+			continue // the soft limit's seconds: checked above
+		}
+		if d <= 0 {
+			return err
+		}
+		if n == 0 && (fresh || soft) {
 			c.warn("closing client that does not read its replies", "pending", len(b), "timeout", d)
 			return errOutputStalled
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(d))
 		fresh = true
 	}
+}
+
+// hardOrMax returns a hard limit, or the largest int64 for none (0).
+func hardOrMax(h int64) int64 {
+	if h <= 0 {
+		return math.MaxInt64
+	}
+	return h
 }
 
 // warn logs why a client is closed, at most one line per second for all

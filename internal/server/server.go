@@ -21,6 +21,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/script"
+	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
@@ -152,6 +153,8 @@ type Server struct {
 	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
 	monitors monitors    // MONITOR (monitor.go)
 
+	pause *pauser // CLIENT PAUSE (pause.go)
+
 	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
 	evalSpecs map[string]*command.Spec // EVAL… as commands of one shard (script.go)
 }
@@ -165,6 +168,11 @@ func New(cfg Config) (*Server, error) {
 	cfg.Router.Slowlog = ob.slow
 	cfg.Router.Latency = ob.lat
 	cfg.applyEviction(&cfg.Router)
+	pause := new(pauser)
+	if cfg.Router.Shard == (shard.Config{}) {
+		cfg.Router.Shard = shard.DefaultConfig()
+	}
+	cfg.Router.Shard.Paused = &pause.on
 	st, err := openStore(&cfg, ob.lat)
 	if err != nil {
 		return nil, err
@@ -196,6 +204,7 @@ func New(cfg Config) (*Server, error) {
 		hub:       pubsub.NewHub(),
 		scripts:   eng,
 		evalSpecs: evalSpecs(eng),
+		pause:     pause,
 	}
 	s.cur.Store(&cfg)
 	return s, nil

@@ -33,6 +33,11 @@ type session struct {
 	inExec bool
 	// monitoring is set by MONITOR (monitor.go).
 	monitoring bool
+
+	// CLIENT REPLY: replyOff drops every reply, skipNext the next
+	// command's; unmute is set by CLIENT REPLY ON, whose own reply is
+	// sent.
+	replyOff, skipNext, unmute bool
 }
 
 type queuedCmd struct {
@@ -98,8 +103,32 @@ func (s *session) init(c *conn) {
 	s.set = make([]bool, len(c.s.router.Shards()))
 }
 
-// handle runs one command or, inside MULTI, queues it.
+// handle runs one command or, inside MULTI, queues it. After CLIENT REPLY
+// OFF or SKIP the command's reply is dropped: the replies before it are
+// written out first, and what it appended is then discarded.
 func (s *session) handle(args [][]byte) {
+	if !s.replyOff && !s.skipNext {
+		s.run(args)
+		return
+	}
+	s.skipNext = false
+	c := s.c
+	c.p.Flush()
+	if !c.writeOut() {
+		return
+	}
+	c.muting = true
+	s.run(args)
+	c.p.Flush()
+	c.muting = false
+	if !s.unmute {
+		c.p.Out().Reset()
+	}
+	s.unmute = false
+}
+
+// run runs one command or, inside MULTI, queues it.
+func (s *session) run(args [][]byte) {
 	p := s.c.p
 	spec := command.Redis.Lookup(args[0])
 	if spec == nil {
@@ -134,6 +163,10 @@ func (s *session) handle(args [][]byte) {
 		s.reject(pubsub.NotAllowed(spec.Name))
 		return
 	}
+	if s.c.s.pause.state.Load() != nil && !s.c.waitPause(s.mayWrite(spec)) {
+		s.c.quit = true // killed or stopped while paused: the command does not run
+		return
+	}
 	memSrv := spec.Name == "memory" && MemoryServerSub(args)
 	if s.inMulti && !runsInMulti(spec.Name) {
 		if spec.Flags&command.NoMulti != 0 || memSrv {
@@ -142,6 +175,10 @@ func (s *session) handle(args [][]byte) {
 			return
 		}
 		s.queued = append(s.queued, queuedCmd{spec: spec, args: shard.CloneArgs(args)})
+		s.c.multiCount.Add(1)
+		for _, a := range args {
+			s.c.multiMem.Add(int64(len(a)) + 8) // Redis's: the bytes and a pointer per argument
+		}
 		w := p.Local()
 		w.AppendSimple("QUEUED")
 		p.EndLocal()
@@ -174,6 +211,20 @@ func (s *session) handle(args [][]byte) {
 		return
 	}
 	p.Do(spec, args)
+}
+
+// mayWrite reports whether CLIENT PAUSE WRITE holds the command: one that
+// writes or may write, or an EXEC of such commands.
+func (s *session) mayWrite(spec *command.Spec) bool {
+	if spec.Name == "exec" && s.inMulti {
+		for _, q := range s.queued {
+			if mayWrite(q.spec) {
+				return true
+			}
+		}
+		return false
+	}
+	return mayWrite(spec)
 }
 
 // reject answers a command that was not run; inside MULTI it also dooms the
@@ -352,6 +403,8 @@ func (s *session) multi(w *resp.Writer, _ [][]byte) {
 	s.inMulti = true
 	s.dirty = false
 	s.queued = s.queued[:0]
+	s.c.multiCount.Store(0)
+	s.c.multiMem.Store(0)
 	w.AppendOK()
 }
 
@@ -366,6 +419,8 @@ func (s *session) discard(w *resp.Writer, _ [][]byte) {
 }
 
 func (s *session) endMulti() {
+	s.c.multiCount.Store(-1)
+	s.c.multiMem.Store(0)
 	s.inMulti, s.dirty = false, false
 	clear(s.queued)
 	s.queued = s.queued[:0]
@@ -379,6 +434,10 @@ func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.c.setName("")
 	s.setProto(2)
 	s.c.setAuthed(s.c.s.cfg().RequirePass == "")
+	s.replyOff, s.skipNext, s.unmute = false, false, true
+	s.c.noEvict.Store(false)
+	s.c.noTouch.Store(false)
+	s.c.p.SetNoTouch(false)
 	w.AppendSimple("RESET")
 }
 

@@ -46,6 +46,11 @@ type Config struct {
 	// Eviction bounds the shard's memory (maxmemory); the zero value sets
 	// no limit.
 	Eviction keyspace.Eviction
+	// Paused, when not nil, says whether clients are paused (CLIENT
+	// PAUSE): while it holds true the shard neither expires nor evicts
+	// keys (keyspace.DB.SetPaused). It is read before each batch, expiry
+	// cycle and hold.
+	Paused *atomic.Bool
 }
 
 // DefaultConfig returns the configuration used when none is given.
@@ -94,6 +99,19 @@ type Batch struct {
 	// Client is the connection the commands come from, named by the slow
 	// log; it may be nil.
 	Client slowlog.Client
+	// NoTouch runs the commands, but TOUCH, without changing the usage of
+	// the keys they find (CLIENT NO-TOUCH; keyspace.DB.SetNoTouch).
+	NoTouch bool
+	// From is the index of the first command of Cmds to run: those before
+	// it ran in an earlier submission of the same batch.
+	From int
+	// MaxReply, when positive, bounds the replies of one submission: the
+	// shard runs no more of Cmds once W holds MaxReply bytes, and sends the
+	// batch back with len(Ends) < len(Cmds). The sender takes the replies,
+	// then submits the batch again with From = len(Ends) for the rest (see
+	// router.Pipeline.Flush). A command always runs when W is below it, so
+	// W holds at most MaxReply bytes plus one reply.
+	MaxReply int
 	// Wake, when not nil, is called after the batch was sent back on Done,
 	// for a receiver that does not sit waiting on Done (a parked client's
 	// connection). It must not block.
@@ -115,6 +133,7 @@ func (b *Batch) Reset() {
 	b.Cmds = b.Cmds[:0]
 	b.W.Reset()
 	b.Ends = b.Ends[:0]
+	b.From = 0
 	b.Release = nil
 }
 
@@ -242,6 +261,7 @@ func (s *Shard) Run(ctx context.Context) {
 			return
 		case b == expireMark:
 			s.commit()
+			s.syncPause()
 			s.expireNow.Store(false)
 			start := time.Now()
 			s.db.SetNow(start.UnixMilli())
@@ -313,6 +333,7 @@ func (s *Shard) tick(ctx context.Context) {
 // released.
 func (s *Shard) hold(ctx context.Context, b *Batch) {
 	s.pending.Add(-1)
+	s.syncPause()
 	s.commit()
 	b.Done <- b
 	select {
@@ -334,14 +355,15 @@ func (s *Shard) hold(ctx context.Context, b *Batch) {
 func (s *Shard) serve(run []*Batch) {
 	n := 0
 	for _, b := range run {
-		n += len(b.Cmds)
-		for _, c := range b.Cmds {
+		n += len(b.Cmds) - b.From
+		for _, c := range b.Cmds[b.From:] {
 			if k := c.Spec.FirstKey; k > 0 && k < len(c.Args) {
 				s.ahead = append(s.ahead, c.Args[k])
 			}
 		}
 	}
 	s.pending.Add(-int64(n))
+	s.syncPause()
 	now := time.Now()
 	s.db.SetNow(now.UnixMilli())
 	if len(s.ahead) > 1 {
@@ -356,7 +378,13 @@ func (s *Shard) serve(run []*Batch) {
 		}
 		s.ctx.W = &b.W
 		s.rec.Begin(now, &b.W)
-		for _, c := range b.Cmds {
+		for _, c := range b.Cmds[b.From:] {
+			if b.MaxReply > 0 && b.W.Len() >= b.MaxReply {
+				break // the sender submits the rest again (Batch.MaxReply)
+			}
+			if b.NoTouch {
+				s.db.SetNoTouch(c.Spec.Name != "touch")
+			}
 			if c.Wait == nil {
 				Exec(&s.ctx, c.Spec, c.Args)
 			} else {
@@ -369,11 +397,21 @@ func (s *Shard) serve(run []*Batch) {
 			}
 		}
 		s.rec.End(b, b.Client)
+		if b.NoTouch {
+			s.db.SetNoTouch(false)
+		}
 	}
 	s.ctx.W = nil
 	s.rec.Flush()
 	s.publish()
 	s.reply(run)
+}
+
+// syncPause tells the keyspace whether clients are paused (Config.Paused).
+func (s *Shard) syncPause() {
+	if s.cfg.Paused != nil {
+		s.db.SetPaused(s.cfg.Paused.Load())
+	}
 }
 
 // prefetch hands s.ahead to the keyspace to read ahead. Reading ahead

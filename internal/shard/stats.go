@@ -29,8 +29,9 @@ func newObs(slow *slowlog.Log, lat *latency.Monitor) obs {
 
 var _ cmdstat.Batch = (*Batch)(nil)
 
-// Args returns the arguments of the batch's i-th command, for the slow log.
-func (b *Batch) Args(i int) [][]byte { return b.Cmds[i].Args }
+// Args returns the arguments of the i-th command run by the batch's last
+// submission (counted from From), for the slow log.
+func (b *Batch) Args(i int) [][]byte { return b.Cmds[b.From+i].Args }
 
 // Stats returns the counters of the commands run by the shard's goroutine.
 func (s *Shard) Stats() *cmdstat.Table { return s.stats }
