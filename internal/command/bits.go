@@ -2,6 +2,7 @@ package command
 
 import (
 	"encoding/binary"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 	"math/bits"
 	"sync"
@@ -154,6 +155,7 @@ func setbitCommand(c *Ctx, args [][]byte) {
 	b := newBitValue(c, old, n)
 	setBitAt(b.v, off, uint64(on))
 	db.Set(key, b.v, at)
+	c.Notify(notify.String, "setbit", key)
 	b.release()
 	c.W.AppendInt(int64(prev))
 }
@@ -438,13 +440,16 @@ func bitopCommand(c *Ctx, args [][]byte) {
 	}
 	db := c.DB(dest)
 	if n == 0 {
-		db.Delete(dest)
+		if db.Delete(dest) {
+			c.Notify(notify.Generic, "del", dest)
+		}
 		c.W.AppendInt(0)
 		return
 	}
 	b := newBitValue(c, srcs[0], n)
 	bitop(b.v, srcs[1:], op)
 	db.Set(dest, b.v, storage.NoExpiry)
+	c.Notify(notify.String, "set", dest)
 	b.release()
 	c.W.AppendInt(int64(n))
 }
@@ -636,6 +641,7 @@ func bitfield(c *Ctx, args [][]byte, readOnly bool) {
 	res := resBuf[:0]
 	b := newBitValue(c, old, n)
 	changed := n != len(old) || !found
+	wrote := 0 // the writes that did not fail, which Redis counts as changes
 	for _, f := range ops {
 		if f.op == fieldGet {
 			res = append(res, fieldResult{v: getField(b.v, f)})
@@ -644,9 +650,15 @@ func bitfield(c *Ctx, args [][]byte, readOnly bool) {
 		r, ch := runField(b.v, f)
 		res = append(res, r)
 		changed = changed || ch
+		if !r.null {
+			wrote++
+		}
 	}
 	if changed {
 		db.Set(key, b.v, at)
+	}
+	if wrote > 0 {
+		c.Notify(notify.String, "setbit", key)
 	}
 	b.release()
 	c.W.AppendArray(len(res))

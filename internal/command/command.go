@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 )
@@ -127,6 +128,7 @@ type Ctx struct {
 	dbs    []*keyspace.DB // every shard's keyspace, for held commands
 	ring   *ring.Ring
 	shard  int
+	nt     *notify.Notifier // the keyspaces' (see keyspace.DB.SetNotifier)
 
 	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
 	// the commands of a transaction, which was checked as a whole.
@@ -152,12 +154,27 @@ func (c *Ctx) randN(n int) int {
 // as that shard's keyspace.
 func (c *Ctx) Single(db *keyspace.DB, i int, r *ring.Ring) {
 	c.single, c.dbs, c.shard, c.ring = db, nil, i, r
+	c.nt = db.Notifier()
 }
 
 // Held sets c up to run a command across the keyspaces dbs, indexed by shard
 // and placed by r; entries for shards that are not held are nil.
 func (c *Ctx) Held(dbs []*keyspace.DB, r *ring.Ring) {
 	c.single, c.dbs, c.ring, c.shard = nil, dbs, r, -1
+	c.nt = nil
+	for _, db := range dbs {
+		if db != nil {
+			c.nt = db.Notifier()
+			break
+		}
+	}
+}
+
+// Notify publishes event, of class, on key (see notify.Notifier.Event):
+// commands call it for each key they changed, in the order Redis does.
+// When notifications are off it costs one atomic load.
+func (c *Ctx) Notify(class notify.Class, event string, key []byte) {
+	c.nt.Event(class, event, key)
 }
 
 // DB returns the keyspace that holds key.

@@ -2,6 +2,7 @@ package command
 
 import (
 	"errors"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
@@ -112,8 +113,8 @@ func restore(c *Ctx, args [][]byte) {
 			at = now + min(ttl, math.MaxInt64-now)
 		}
 		if at <= now { // already expired: Redis's checkAlreadyExpired
-			if replace {
-				db.Delete(key)
+			if replace && db.Delete(key) {
+				c.Notify(notify.Generic, "del", key)
 			}
 			c.W.AppendOK()
 			return
@@ -124,5 +125,6 @@ func restore(c *Ctx, args [][]byte) {
 	} else {
 		db.Set(key, v.String, at)
 	}
+	c.Notify(notify.Generic, "restore", key)
 	c.W.AppendOK()
 }

@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -199,6 +200,7 @@ func (db *DB) evictOne() bool {
 	// key that had expired meanwhile is counted as expired instead.
 	if db.Delete(key) {
 		db.ev.evicted++
+		db.notify.Event(notify.Evicted, "evicted", key)
 	}
 	db.ev.recycle(key)
 	return true

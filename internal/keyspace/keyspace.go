@@ -9,6 +9,7 @@ package keyspace
 import (
 	"bytes"
 
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -38,6 +39,9 @@ type DB struct {
 	// keys change only through the log it applies (see SetReplica).
 	replica bool
 	log     Log // receives every change, or nil (log.go)
+	// notify publishes the events the keyspace itself sees (expired,
+	// evicted, keymiss, new); nil for none (see SetNotifier).
+	notify *notify.Notifier
 }
 
 type watch struct {
@@ -147,6 +151,7 @@ func (db *DB) Read(key []byte) (value []byte, obj storage.Object, ok bool) {
 		db.stats.KeyspaceHits++
 	} else {
 		db.stats.KeyspaceMiss++
+		db.notify.Event(notify.KeyMiss, "keymiss", key)
 	}
 	return value, obj, ok
 }
@@ -160,6 +165,7 @@ func (db *DB) Get(key []byte) ([]byte, bool) {
 		db.stats.KeyspaceHits++
 	} else {
 		db.stats.KeyspaceMiss++
+		db.notify.Event(notify.KeyMiss, "keymiss", key)
 	}
 	return v, ok
 }
@@ -173,6 +179,7 @@ func (db *DB) Exists(key []byte) bool {
 // Set stores value under key with expiry expireAt (storage.NoExpiry for none).
 // An expiry already in the past deletes the key instead, as Redis does.
 func (db *DB) Set(key, value []byte, expireAt int64) {
+	fresh := db.absent(key)
 	db.touch(key)
 	if db.expired(expireAt) {
 		if db.e.Delete(key) && db.log != nil {
@@ -181,6 +188,9 @@ func (db *DB) Set(key, value []byte, expireAt int64) {
 		return
 	}
 	db.e.Set(key, value, expireAt)
+	if fresh {
+		db.notify.Event(notify.New, "new", key)
+	}
 	if db.log != nil {
 		db.log.Set(key, value, expireAt)
 	}
@@ -194,6 +204,7 @@ const maxLogPart = 256 << 10
 // key held, and logs it whole, a part at a time. obj belongs to the DB from
 // then on. An expiry already in the past deletes the key instead.
 func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
+	fresh := db.absent(key)
 	db.touch(key)
 	if db.expired(expireAt) || obj.Len() == 0 && obj.Kind() != storage.KindStream {
 		if db.e.Delete(key) && db.log != nil {
@@ -205,6 +216,9 @@ func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
 		s.TakeJournal()
 	}
 	db.e.SetObject(key, obj, expireAt)
+	if fresh {
+		db.notify.Event(notify.New, "new", key)
+	}
 	if db.log != nil {
 		LogObject(db.log, key, obj, expireAt, maxLogPart)
 	}
@@ -297,6 +311,7 @@ func (db *DB) ListChanged(key []byte, l *object.List, expireAt int64, created bo
 	}
 	if created {
 		db.e.SetObject(key, l, expireAt)
+		db.notify.Event(notify.New, "new", key)
 	} else {
 		db.e.Resized(l.MemoryUsage() - before)
 		expireAt = 0
@@ -321,6 +336,7 @@ func (db *DB) StreamChanged(key []byte, s *object.Stream, expireAt int64, create
 	db.touch(key)
 	if created {
 		db.e.SetObject(key, s, expireAt)
+		db.notify.Event(notify.New, "new", key)
 	} else {
 		db.e.Resized(s.MemoryUsage() - before)
 		expireAt = 0
@@ -340,6 +356,7 @@ func (db *DB) Added(key []byte, obj storage.Object, expireAt int64, created bool
 	db.touch(key)
 	if created {
 		db.e.SetObject(key, obj, expireAt)
+		db.notify.Event(notify.New, "new", key)
 	} else {
 		db.e.Resized(obj.MemoryUsage() - before)
 	}
@@ -456,6 +473,25 @@ func (db *DB) RandomKey() (key []byte, ok bool) {
 	return nil, false
 }
 
+// SetNotifier makes db publish through n the events it sees itself: a
+// key that expired (lazily or by ActiveExpire), was evicted, was not found
+// by a read (Get, Read), or was created. Commands publish their own events
+// through the same Notifier (see Notifier). Call it before the DB is used.
+func (db *DB) SetNotifier(n *notify.Notifier) { db.notify = n }
+
+// Notifier returns the Notifier set by SetNotifier, or nil.
+func (db *DB) Notifier() *notify.Notifier { return db.notify }
+
+// absent reports whether key is absent, for a write that may create it,
+// when "new" events are published; otherwise it reports false at no cost.
+func (db *DB) absent(key []byte) bool {
+	if !db.notify.On(notify.New) {
+		return false
+	}
+	_, _, ok := db.Lookup(key)
+	return !ok
+}
+
 // SetReplica makes db keep expired keys until RemoveExpired removes them:
 // reads judge expiry against the time set by SetNow as always, but never
 // delete. A replicated keyspace needs this, since its keys may change only
@@ -499,6 +535,7 @@ func (db *DB) expire(key []byte) {
 	db.touch(key)
 	db.e.Delete(key)
 	db.stats.ExpiredKeys++
+	db.notify.Event(notify.Expired, "expired", key)
 }
 
 // ActiveExpire samples keys with an expiry and removes those that have
