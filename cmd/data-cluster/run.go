@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"io"
 	"log/slog"
 	"net"
@@ -41,6 +42,7 @@ type options struct {
 	routerQueue int
 	procs       int // GOMAXPROCS; 0 picks it (see setProcs)
 	maxBulkLen  byteSize
+	notify      string         // notify-keyspace-events
 	obs         obsOptions     // metrics, slow log, logging (observe.go)
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
@@ -82,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Router.ShardQueue = opts.shardQueue
 	cfg.Router.RouterQueue = opts.routerQueue
 	cfg.Limits.MaxBulkLen = int64(opts.maxBulkLen)
+	cfg.NotifyKeyspaceEvents, _ = notify.Parse([]byte(opts.notify))
 	opts.obs.apply(&cfg)
 	opts.sec.apply(&cfg)
 	opts.persist.apply(&cfg, log)
@@ -204,6 +207,8 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&opts.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: GOMAXPROCS if set, else one less than the CPUs, at least 1")
 	opts.maxBulkLen = 512 << 20
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
+	fs.StringVar(&opts.notify, "notify-keyspace-events", "",
+		"`classes` of keyspace events published to subscribers, in Redis's letters (K E g $ l s h z x e t m d n A, e.g. KEA); empty: none")
 	opts.obs.register(fs)
 	opts.sec.register(fs)
 	opts.persist.register(fs)
@@ -254,6 +259,9 @@ func (o options) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(o.respAddr); o.respAddr != "" && err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", o.respAddr, n("resp-addr"), err)
+	}
+	if _, ok := notify.Parse([]byte(o.notify)); !ok {
+		return fmt.Errorf("invalid value %q for %s: %s", o.notify, n("notify-keyspace-events"), notify.ErrText)
 	}
 	if err := o.obs.validate(o.from); err != nil {
 		return err

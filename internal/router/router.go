@@ -6,6 +6,7 @@
 package router
 
 import (
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"context"
 	"errors"
 	"fmt"
@@ -75,6 +76,9 @@ type Config struct {
 	// Slowlog receives the commands that run for its threshold or longer;
 	// nil for none. It overrides Shard.Slowlog.
 	Slowlog *slowlog.Log
+	// Notify publishes every shard's keyspace events; nil for none. It
+	// overrides Shard.Notify.
+	Notify *notify.Notifier
 	// GatherPart is the most entries KEYS and LIST visit in one shard per
 	// hold of that shard (1024); other clients' commands on the shard run
 	// between parts. 0 means the default.
@@ -159,6 +163,9 @@ func New(cfg Config) (*Router, error) {
 	scfg.QueueSize = cfg.ShardQueue
 	if cfg.Slowlog != nil {
 		scfg.Slowlog = cfg.Slowlog
+	}
+	if cfg.Notify != nil {
+		scfg.Notify = cfg.Notify
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{ring: rg, limit: int64(cfg.RouterQueue), shardQueue: int64(cfg.ShardQueue),

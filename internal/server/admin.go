@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 	"os"
 	"runtime"
@@ -605,6 +606,7 @@ func (s *Server) configParams() [][2]string {
 	for _, p := range limitParams {
 		params = append(params, [2]string{p.name, strconv.FormatInt(*p.field(&lim), 10)})
 	}
+	params = append(params, [2]string{"notify-keyspace-events", s.notify.Classes().String()})
 	return params
 }
 
@@ -644,12 +646,21 @@ var limitParams = []limitParam{
 func listMaxListpackSize(l *object.Limits) *int64 { return &l.ListMaxListpackSize }
 
 // setLimits applies CONFIG SET's name and value pairs when every name is a
-// collection limit, all or none, and returns the error to reply, if any;
-// known reports whether every name was one.
-func setLimits(pairs [][]byte) (errText string, known bool) {
+// collection limit or notify-keyspace-events, all or none, and returns the
+// error to reply, if any; known reports whether every name was one.
+func (s *Server) setLimits(pairs [][]byte) (errText string, known bool) {
 	lim := object.CurrentLimits()
+	events, setEvents := notify.Class(0), false
 	for i := 0; i+1 < len(pairs); i += 2 {
 		name := lower(pairs[i])
+		if name == "notify-keyspace-events" {
+			c, ok := notify.Parse(pairs[i+1])
+			if !ok {
+				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + notify.ErrText, true
+			}
+			events, setEvents = c, true
+			continue
+		}
 		j := slices.IndexFunc(limitParams, func(p limitParam) bool { return p.name == name })
 		if j < 0 {
 			return "", false
@@ -679,6 +690,9 @@ func setLimits(pairs [][]byte) (errText string, known bool) {
 		*limitParams[j].field(&lim) = n
 	}
 	object.SetLimits(lim)
+	if setEvents {
+		s.notify.Set(events)
+	}
 	return "", true
 }
 
@@ -756,7 +770,7 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 			subArity(w, "config", sub)
 			return
 		}
-		if errText, known := setLimits(args[2:]); known {
+		if errText, known := s.c.s.setLimits(args[2:]); known {
 			if errText != "" {
 				w.AppendError(errText)
 			} else {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"log/slog"
 	"net"
 	"sync"
@@ -54,6 +55,11 @@ type Config struct {
 
 	// Scripts bounds the Lua scripts EVAL runs (script.go).
 	Scripts script.Config
+
+	// NotifyKeyspaceEvents are the classes of keyspace events published
+	// to subscribers (Redis's notify-keyspace-events, none by default);
+	// CONFIG SET changes them at run time.
+	NotifyKeyspaceEvents notify.Class
 }
 
 // DefaultConfig returns the defaults.
@@ -134,8 +140,9 @@ type Server struct {
 
 	store *wal.Store // the data directory, or nil (persist.go)
 
-	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
-	monitors monitors    // MONITOR (monitor.go)
+	hub      *pubsub.Hub      // publish and subscribe (pubsub.go)
+	notify   *notify.Notifier // keyspace events, published to hub
+	monitors monitors         // MONITOR (monitor.go)
 
 	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
 	evalSpecs map[string]*command.Spec // EVAL… as commands of one shard (script.go)
@@ -148,6 +155,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	ob := newObserver(cfg)
 	cfg.Router.Slowlog = ob.slow
+	hub := pubsub.NewHub()
+	nt := notify.NewNotifier(func(channel, msg []byte) { hub.Publish(channel, msg) })
+	nt.Set(cfg.NotifyKeyspaceEvents)
+	cfg.Router.Notify = nt
 	cfg.applyEviction(&cfg.Router)
 	st, err := openStore(&cfg)
 	if err != nil {
@@ -175,7 +186,8 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		observer:  ob,
 		store:     st,
-		hub:       pubsub.NewHub(),
+		hub:       hub,
+		notify:    nt,
 		scripts:   eng,
 		evalSpecs: evalSpecs(eng),
 	}, nil

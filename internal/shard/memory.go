@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"sync/atomic"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
@@ -15,10 +16,11 @@ type memStats struct {
 }
 
 // newKeyspace returns the keyspace of a shard over engine e with its memory
-// limit set.
-func newKeyspace(e storage.Engine, ev keyspace.Eviction) *keyspace.DB {
+// limit and its Notifier set.
+func newKeyspace(e storage.Engine, ev keyspace.Eviction, n *notify.Notifier) *keyspace.DB {
 	db := keyspace.New(e)
 	db.SetEviction(ev)
+	db.SetNotifier(n)
 	return db
 }
 

@@ -9,6 +9,7 @@
 package shard
 
 import (
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"context"
 	"errors"
 	"log/slog"
@@ -41,6 +42,9 @@ type Config struct {
 	// Eviction bounds the shard's memory (maxmemory); the zero value sets
 	// no limit.
 	Eviction keyspace.Eviction
+	// Notify publishes the keyspace events of the shard's commands, its
+	// expiry and its evictions (keyspace.DB.SetNotifier); nil for none.
+	Notify *notify.Notifier
 }
 
 // DefaultConfig returns the configuration used when none is given.
@@ -155,7 +159,7 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 	return &Shard{
 		id:    id,
 		cfg:   cfg,
-		db:    newKeyspace(e, cfg.Eviction),
+		db:    newKeyspace(e, cfg.Eviction, cfg.Notify),
 		queue: make(chan *Batch, cfg.QueueSize+2), // room for the two markers
 		ring:  r,
 		obs:   newObs(cfg.Slowlog),
