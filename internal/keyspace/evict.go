@@ -1,8 +1,8 @@
 package keyspace
 
 import (
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"errors"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 	"math/rand/v2"
 	"strings"

@@ -6,10 +6,10 @@
 package router
 
 import (
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"sync"
 	"sync/atomic"
 	"time"

@@ -9,9 +9,9 @@
 package shard
 
 import (
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"context"
 	"errors"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
