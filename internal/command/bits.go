@@ -2,11 +2,11 @@ package command
 
 import (
 	"encoding/binary"
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 	"math/bits"
 	"sync"
 
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )

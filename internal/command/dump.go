@@ -2,10 +2,10 @@ package command
 
 import (
 	"errors"
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/rdb"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"

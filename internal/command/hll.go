@@ -3,11 +3,11 @@ package command
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"sync"
 
 	"github.com/data-cluster/data-cluster/internal/hll"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )

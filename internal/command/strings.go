@@ -2,12 +2,12 @@ package command
 
 import (
 	"bytes"
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 	"math/big"
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )

@@ -2,11 +2,11 @@ package keyspace
 
 import (
 	"errors"
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 	"math/rand/v2"
 	"strings"
 
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 

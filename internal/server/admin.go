@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"math"
 	"os"
 	"runtime"
@@ -14,6 +13,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/glob"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )

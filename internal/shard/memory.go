@@ -1,10 +1,10 @@
 package shard
 
 import (
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"sync/atomic"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 

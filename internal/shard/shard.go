@@ -11,7 +11,6 @@ package shard
 import (
 	"context"
 	"errors"
-	"github.com/data-cluster/data-cluster/internal/notify"
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
