@@ -120,13 +120,22 @@ type Publish func(channel, msg []byte)
 // Notifier publishes the events of the classes it is set to. Its methods
 // are safe for concurrent use; a nil *Notifier publishes nothing.
 type Notifier struct {
-	classes atomic.Uint32
+	classes *atomic.Uint32 // shared with the Notifiers made by When
 	pub     Publish
+	on      func() bool // nil, or whether to publish now (see When)
 }
 
 // NewNotifier returns a Notifier that publishes through pub, with every
 // class off.
-func NewNotifier(pub Publish) *Notifier { return &Notifier{pub: pub} }
+func NewNotifier(pub Publish) *Notifier { return &Notifier{classes: new(atomic.Uint32), pub: pub} }
+
+// When returns a Notifier that publishes as n does, with n's classes
+// (Set on either changes both), but only while on reports true: a
+// replicated keyspace publishes its events only where its leader applies
+// them. on is called on the goroutine that reports the event.
+func (n *Notifier) When(on func() bool) *Notifier {
+	return &Notifier{classes: n.classes, pub: n.pub, on: on}
+}
 
 // Set makes c the classes published from now on.
 func (n *Notifier) Set(c Class) { n.classes.Store(uint32(c)) }
@@ -145,7 +154,7 @@ func (n *Notifier) On(c Class) bool {
 		return false
 	}
 	cs := Class(n.classes.Load())
-	return cs&c != 0 && cs&(Keyspace|Keyevent) != 0
+	return cs&c != 0 && cs&(Keyspace|Keyevent) != 0 && (n.on == nil || n.on())
 }
 
 // Event publishes event of class c on key, if c is on: the event on
@@ -156,7 +165,7 @@ func (n *Notifier) Event(c Class, event string, key []byte) {
 		return
 	}
 	cs := Class(n.classes.Load())
-	if cs&c == 0 {
+	if cs&c == 0 || n.on != nil && !n.on() {
 		return
 	}
 	if cs&Keyspace != 0 {
