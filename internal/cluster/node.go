@@ -99,15 +99,15 @@ const MetaStorage = -1
 // routing of client requests to each group's leader, here or on another
 // node. Its methods are safe for concurrent use.
 type Node struct {
-	cfg   NodeConfig
-	log   *slog.Logger
-	hub   *pubsub.Hub          // the subscriptions of this node's clients (pubsub.go)
+	cfg NodeConfig
+	log *slog.Logger
+	hub *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
 	// notify publishes the keyspace events of the groups this node leads
 	// to the subscribers of every node, as PUBLISH does.
 	notify *notify.Notifier
-	view  atomic.Pointer[view] // the placement table this node follows
-	hints []atomic.Uint64      // leader replica id last heard of, by group
-	tr    Transport
+	view   atomic.Pointer[view] // the placement table this node follows
+	hints  []atomic.Uint64      // leader replica id last heard of, by group
+	tr     Transport
 
 	// all holds this node's replica of every group, nil where it holds
 	// none: the data groups by number, then the metadata group (index
