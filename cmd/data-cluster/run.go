@@ -43,6 +43,7 @@ type options struct {
 	procs       int // GOMAXPROCS; 0 picks it (see setProcs)
 	maxBulkLen  byteSize
 	notify      string         // notify-keyspace-events
+	trackingMax int64          // tracking-table-max-keys
 	obs         obsOptions     // metrics, slow log, logging (observe.go)
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
@@ -85,6 +86,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Router.RouterQueue = opts.routerQueue
 	cfg.Limits.MaxBulkLen = int64(opts.maxBulkLen)
 	cfg.NotifyKeyspaceEvents, _ = notify.Parse([]byte(opts.notify))
+	cfg.TrackingTableMaxKeys = opts.trackingMax
 	opts.obs.apply(&cfg)
 	opts.sec.apply(&cfg)
 	opts.persist.apply(&cfg, log)
@@ -209,6 +211,8 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
 	fs.StringVar(&opts.notify, "notify-keyspace-events", "",
 		"`classes` of keyspace events published to subscribers, in Redis's letters (K E g $ l s h z x e t m d n A, e.g. KEA); empty: none")
+	fs.Int64Var(&opts.trackingMax, "tracking-table-max-keys", 1_000_000,
+		"most keys client-side caching (CLIENT TRACKING) remembers; past it keys are forgotten at random, their readers told; 0: no bound")
 	opts.obs.register(fs)
 	opts.sec.register(fs)
 	opts.persist.register(fs)
@@ -259,6 +263,9 @@ func (o options) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(o.respAddr); o.respAddr != "" && err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", o.respAddr, n("resp-addr"), err)
+	}
+	if o.trackingMax < 0 {
+		return fmt.Errorf("invalid value %d for %s: must be at least 0", o.trackingMax, n("tracking-table-max-keys"))
 	}
 	if _, ok := notify.Parse([]byte(o.notify)); !ok {
 		return fmt.Errorf("invalid value %q for %s: %s", o.notify, n("notify-keyspace-events"), notify.ErrText)

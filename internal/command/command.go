@@ -16,6 +16,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Kind says how a command is routed.
@@ -129,6 +130,13 @@ type Ctx struct {
 	ring   *ring.Ring
 	shard  int
 	nt     *notify.Notifier // the keyspaces' (see keyspace.DB.SetNotifier)
+	tr     *tracking.Table  // the keyspaces' (see keyspace.DB.SetTracker)
+
+	// Writer is the id of the client whose command runs, 0 for none, and
+	// Track, when not 0, the client whose reads are remembered for
+	// client-side caching: the command's keys, when it only reads, are
+	// remembered once it has run (see Tracking).
+	Writer, Track int64
 
 	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
 	// the commands of a transaction, which was checked as a whole.
@@ -154,20 +162,46 @@ func (c *Ctx) randN(n int) int {
 // as that shard's keyspace.
 func (c *Ctx) Single(db *keyspace.DB, i int, r *ring.Ring) {
 	c.single, c.dbs, c.shard, c.ring = db, nil, i, r
-	c.nt = db.Notifier()
+	c.nt, c.tr = db.Notifier(), db.Tracker()
 }
 
 // Held sets c up to run a command across the keyspaces dbs, indexed by shard
 // and placed by r; entries for shards that are not held are nil.
 func (c *Ctx) Held(dbs []*keyspace.DB, r *ring.Ring) {
 	c.single, c.dbs, c.ring, c.shard = nil, dbs, r, -1
-	c.nt = nil
+	c.nt, c.tr = nil, nil
 	for _, db := range dbs {
 		if db != nil {
-			c.nt = db.Notifier()
+			c.nt, c.tr = db.Notifier(), db.Tracker()
 			break
 		}
 	}
+}
+
+// Tracker returns the keyspaces' client-side caching table, or nil.
+func (c *Ctx) Tracker() *tracking.Table { return c.tr }
+
+// BeginTracking prepares the keyspaces for a command while clients
+// track keys: it names c.Writer as the writer of what changes. It costs one
+// atomic load when no client tracks.
+func (c *Ctx) BeginTracking() {
+	if !c.tr.Active() {
+		return
+	}
+	c.DBs(func(_ int, db *keyspace.DB) bool {
+		db.SetWriter(c.Writer)
+		return true
+	})
+}
+
+// EndTracking remembers, for c.Track, the keys of a command of spec that
+// only reads, once it has run.
+func (c *Ctx) EndTracking(spec *Spec, args [][]byte) {
+	if c.Track == 0 || spec.Flags&ReadOnly == 0 || !c.tr.Active() {
+		return
+	}
+	var buf [4][]byte
+	c.tr.Remember(c.Track, spec.Keys(args, buf[:0]))
 }
 
 // Notify publishes event, of class, on key (see notify.Notifier.Event):

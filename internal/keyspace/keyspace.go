@@ -12,6 +12,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // DB is one shard's keyspace. The zero value is not usable; call New.
@@ -42,6 +43,11 @@ type DB struct {
 	// notify publishes the events the keyspace itself sees (expired,
 	// evicted, keymiss, new); nil for none (see SetNotifier).
 	notify *notify.Notifier
+	// tracker is told of every key that changes, for client-side
+	// caching, with writer, the client whose command runs (see
+	// SetTracker); nil for none.
+	tracker *tracking.Table
+	writer  int64
 }
 
 type watch struct {
@@ -479,6 +485,18 @@ func (db *DB) RandomKey() (key []byte, ok bool) {
 // through the same Notifier (see Notifier). Call it before the DB is used.
 func (db *DB) SetNotifier(n *notify.Notifier) { db.notify = n }
 
+// SetTracker makes db tell t of every key that changes (written, deleted,
+// expired or evicted), for client-side caching. Call it before the DB is
+// used.
+func (db *DB) SetTracker(t *tracking.Table) { db.tracker = t }
+
+// Tracker returns the Table set by SetTracker, or nil.
+func (db *DB) Tracker() *tracking.Table { return db.tracker }
+
+// SetWriter names the client whose commands run from now on, 0 for none,
+// so that a client tracking with NOLOOP is not told of its own writes.
+func (db *DB) SetWriter(id int64) { db.writer = id }
+
 // Notifier returns the Notifier set by SetNotifier, or nil.
 func (db *DB) Notifier() *notify.Notifier { return db.notify }
 
@@ -605,8 +623,12 @@ func (db *DB) Unwatch(key []byte) {
 	}
 }
 
-// touch records a write to key for WATCH and for the clients blocked on it.
+// touch records a write to key for WATCH, for the clients blocked on it,
+// and for the clients that track it.
 func (db *DB) touch(key []byte) {
+	if db.tracker.Active() {
+		db.tracker.Changed(key, db.writer)
+	}
 	if len(db.watched) == 0 && len(db.blocked) == 0 {
 		return
 	}

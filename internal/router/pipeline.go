@@ -41,7 +41,14 @@ type Pipeline struct {
 
 	rec    *cmdstat.Recorder // counts the commands run here; nil for none
 	client slowlog.Client
+	id     int64 // the client's id (see Observe)
+	track  int64 // see Track
 }
+
+// Track makes the commands given to Do from now on remember their keys,
+// when they only read, for client id's client-side caching; 0 for none
+// (command.Ctx.Track).
+func (p *Pipeline) Track(id int64) { p.track = id }
 
 // item is one reply to come: from a shard's batch, from the local writer, or
 // BUSY.
@@ -139,7 +146,7 @@ func (p *Pipeline) Do(spec *command.Spec, args [][]byte) {
 func (p *Pipeline) add(s int, spec *command.Spec, args [][]byte) {
 	b := p.batches[s]
 	p.items = append(p.items, item{src: int32(s), idx: int32(len(b.Cmds))})
-	b.Cmds = append(b.Cmds, shard.Cmd{Spec: spec, Args: args})
+	b.Cmds = append(b.Cmds, shard.Cmd{Spec: spec, Args: args, Track: p.track})
 }
 
 // Flush sends the batched commands, waits for the shards, and appends every
@@ -236,6 +243,7 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 	}
 	p.ctx.W = &p.out
 	p.ctx.Held(dbs, p.r.ring)
+	p.ctx.Writer, p.ctx.Track = p.id, p.track
 	m := p.rec.Start(&p.out)
 	shard.Exec(&p.ctx, spec, args)
 	p.rec.Stop(m, spec, args, p.client)

@@ -21,6 +21,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/arena"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Shard is what the router needs of a shard. A shard that lives elsewhere
@@ -79,6 +80,9 @@ type Config struct {
 	// Notify publishes every shard's keyspace events; nil for none. It
 	// overrides Shard.Notify.
 	Notify *notify.Notifier
+	// Track is told of every key that changes on any shard, for
+	// client-side caching; nil for none. It overrides Shard.Track.
+	Track *tracking.Table
 	// GatherPart is the most entries KEYS and LIST visit in one shard per
 	// hold of that shard (1024); other clients' commands on the shard run
 	// between parts. 0 means the default.
@@ -166,6 +170,9 @@ func New(cfg Config) (*Router, error) {
 	}
 	if cfg.Notify != nil {
 		scfg.Notify = cfg.Notify
+	}
+	if cfg.Track != nil {
+		scfg.Track = cfg.Track
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{ring: rg, limit: int64(cfg.RouterQueue), shardQueue: int64(cfg.ShardQueue),

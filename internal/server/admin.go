@@ -134,6 +134,26 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 		s.clientKill(w, args)
 	case "unblock":
 		s.clientUnblock(w, args)
+	case "tracking", "caching":
+		if len(args) < 3 {
+			subArity(w, "client", sub)
+			return
+		}
+		if sub == "tracking" {
+			s.tracking(w, args)
+		} else {
+			s.caching(w, args)
+		}
+	case "trackinginfo", "getredir":
+		if len(args) != 2 {
+			subArity(w, "client", sub)
+			return
+		}
+		if sub == "trackinginfo" {
+			s.trackingInfo(w)
+		} else {
+			w.AppendInt(s.getRedir())
+		}
 	case "no-evict", "no-touch":
 		if len(args) != 3 {
 			subArity(w, "client", sub)
@@ -147,6 +167,8 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 	case "help":
 		appendHelp(w,
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+			"GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
 			"GETNAME", "    Return the name of the current connection.",
 			"ID", "    Return the ID of the current connection.",
 			"INFO", "    Return information about the current client connection.",
@@ -156,6 +178,9 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 			"SETNAME <name>", "    Assign the name <name> to the current connection.",
 			"SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
 			"UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+			"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+			"         [OPTIN] [OPTOUT] [NOLOOP]", "    Control server assisted client side caching.",
+			"TRACKINGINFO", "    Report tracking status for the current connection.",
 			"NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
 			"NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
 			"HELP", "    Print this help.")
@@ -168,7 +193,7 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 // answers. Redis names a subcommand by its container and its own name,
 // "client|list", in CLIENT LIST's cmd field among other places.
 var subcommands = map[string][]string{
-	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "no-evict", "no-touch", "help"},
+	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "tracking", "caching", "trackinginfo", "getredir", "no-evict", "no-touch", "help"},
 	"command":  {"count", "list", "info", "docs", "getkeys", "help"},
 	"config":   {"get", "set", "resetstat", "help"},
 	"slowlog":  {"get", "len", "reset", "help"},
@@ -234,6 +259,8 @@ func (c *conn) describe(now time.Time) string {
 	if sub+psub+ssub > 0 {
 		flags += "P"
 	}
+	tflags, redir := c.trackFlags()
+	flags += tflags
 	if flags == "" {
 		flags = "N"
 	}
@@ -241,11 +268,11 @@ func (c *conn) describe(now time.Time) string {
 	if ob := c.ob.Load(); ob != nil {
 		omem = ob.Pending()
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=0 events=r cmd=%s user=default redir=%d resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
 		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub,
-		rbs, rbs, omem, cmd, proto, load(&c.libName), load(&c.libVer))
+		rbs, rbs, omem, cmd, redir, proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.
@@ -606,7 +633,8 @@ func (s *Server) configParams() [][2]string {
 	for _, p := range limitParams {
 		params = append(params, [2]string{p.name, strconv.FormatInt(*p.field(&lim), 10)})
 	}
-	params = append(params, [2]string{"notify-keyspace-events", s.notify.Classes().String()})
+	params = append(params, [2]string{"notify-keyspace-events", s.notify.Classes().String()},
+		[2]string{"tracking-table-max-keys", strconv.FormatInt(s.track.MaxKeys(), 10)})
 	return params
 }
 
@@ -651,14 +679,26 @@ func listMaxListpackSize(l *object.Limits) *int64 { return &l.ListMaxListpackSiz
 func (s *Server) setLimits(pairs [][]byte) (errText string, known bool) {
 	lim := object.CurrentLimits()
 	events, setEvents := notify.Class(0), false
+	maxKeys := int64(-1)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		name := lower(pairs[i])
-		if name == "notify-keyspace-events" {
+		switch name {
+		case "notify-keyspace-events":
 			c, ok := notify.Parse(pairs[i+1])
 			if !ok {
 				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + notify.ErrText, true
 			}
 			events, setEvents = c, true
+			continue
+		case "tracking-table-max-keys":
+			n, err := strconv.ParseInt(string(pairs[i+1]), 10, 64)
+			if err != nil {
+				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer", true
+			}
+			if n < 0 {
+				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be between 0 and 9223372036854775807 inclusive", true
+			}
+			maxKeys = n
 			continue
 		}
 		j := slices.IndexFunc(limitParams, func(p limitParam) bool { return p.name == name })
@@ -692,6 +732,9 @@ func (s *Server) setLimits(pairs [][]byte) (errText string, known bool) {
 	object.SetLimits(lim)
 	if setEvents {
 		s.notify.Set(events)
+	}
+	if maxKeys >= 0 {
+		s.track.SetMaxKeys(maxKeys)
 	}
 	return "", true
 }
@@ -871,6 +914,7 @@ func (s *Server) infoText(args [][]byte) string {
 			{"connected_clients", itoa(s.connected.Load())},
 			{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
 			{"blocked_clients", itoa(s.blocked.Load())},
+			{"tracking_clients", itoa(s.track.Stats().Clients)},
 		})
 	}
 	if want["memory"] {
@@ -899,6 +943,7 @@ func (s *Server) infoText(args [][]byte) string {
 	}
 	if want["stats"] {
 		busyR, busyS := r.Busy()
+		ts := s.track.Stats()
 		add("Stats", [][2]string{
 			{"total_connections_received", itoa(s.totalConns.Load())},
 			{"total_commands_processed", itoa(s.totalCmds.Load())},
@@ -907,6 +952,9 @@ func (s *Server) infoText(args [][]byte) string {
 			{"evicted_keys", itoa(s.evictedKeys())},
 			{"keyspace_hits", itoa(hits)},
 			{"keyspace_misses", itoa(misses)},
+			{"tracking_total_keys", itoa(ts.Keys)},
+			{"tracking_total_items", itoa(ts.Items)},
+			{"tracking_total_prefixes", itoa(ts.Prefixes)},
 			{"busy_router", itoa(busyR)},
 			{"busy_shard", itoa(busyS)},
 		})

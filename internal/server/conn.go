@@ -270,6 +270,10 @@ func (c *conn) publish() {
 
 // writeOut writes the assembled replies to the client.
 func (c *conn) writeOut() bool {
+	if c.sess.trk.on {
+		// After the replies: the invalidations of what they changed.
+		defer c.s.track.SendPending(c.id)
+	}
 	out := c.p.Out()
 	if out.Len() == 0 {
 		return true

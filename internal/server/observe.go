@@ -54,7 +54,7 @@ func (s *Server) Slowlog() *slowlog.Log { return s.slow }
 // connection to name in the slow log.
 func (c *conn) observe() {
 	c.rec = cmdstat.NewRecorder(c.s.connStats, c.s.slow)
-	c.p.Observe(c.rec, c)
+	c.p.Observe(c.rec, c, c.id)
 }
 
 // Addr returns the client's address, for the slow log.

@@ -22,6 +22,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/script"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
@@ -60,6 +61,11 @@ type Config struct {
 	// to subscribers (Redis's notify-keyspace-events, none by default);
 	// CONFIG SET changes them at run time.
 	NotifyKeyspaceEvents notify.Class
+
+	// TrackingTableMaxKeys bounds the keys client-side caching remembers
+	// (Redis's tracking-table-max-keys, 1000000; 0 for no bound); CONFIG
+	// SET changes it at run time (tracking.go).
+	TrackingTableMaxKeys int64
 }
 
 // DefaultConfig returns the defaults.
@@ -78,6 +84,8 @@ func DefaultConfig() Config {
 		Persistence: wal.DefaultConfig(),
 
 		Scripts: script.DefaultConfig(),
+
+		TrackingTableMaxKeys: tracking.DefaultMaxKeys,
 	}
 }
 
@@ -142,6 +150,7 @@ type Server struct {
 
 	hub      *pubsub.Hub      // publish and subscribe (pubsub.go)
 	notify   *notify.Notifier // keyspace events, published to hub
+	track    *tracking.Table  // client-side caching (tracking.go)
 	monitors monitors         // MONITOR (monitor.go)
 
 	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
@@ -159,6 +168,10 @@ func New(cfg Config) (*Server, error) {
 	nt := notify.NewNotifier(func(channel, msg []byte) { hub.Publish(channel, msg) })
 	nt.Set(cfg.NotifyKeyspaceEvents)
 	cfg.Router.Notify = nt
+	var srv *Server // for the tracking table's redirects, set below
+	tt := tracking.New(func(id int64) tracking.Target { return srv.trackTarget(id) })
+	tt.SetMaxKeys(cfg.TrackingTableMaxKeys)
+	cfg.Router.Track = tt
 	cfg.applyEviction(&cfg.Router)
 	st, err := openStore(&cfg)
 	if err != nil {
@@ -177,7 +190,7 @@ func New(cfg Config) (*Server, error) {
 		lg = slog.Default()
 	}
 	eng := script.New(cfg.Scripts)
-	return &Server{
+	srv = &Server{
 		cfg:       cfg,
 		log:       lg,
 		router:    r,
@@ -188,9 +201,11 @@ func New(cfg Config) (*Server, error) {
 		store:     st,
 		hub:       hub,
 		notify:    nt,
+		track:     tt,
 		scripts:   eng,
 		evalSpecs: evalSpecs(eng),
-	}, nil
+	}
+	return srv, nil
 }
 
 // Router returns the server's router.

@@ -33,6 +33,8 @@ type session struct {
 	inExec bool
 	// monitoring is set by MONITOR (monitor.go).
 	monitoring bool
+	// trk is the connection's client-side caching (tracking.go).
+	trk trackState
 }
 
 type queuedCmd struct {
@@ -146,6 +148,7 @@ func (s *session) handle(args [][]byte) {
 		p.EndLocal()
 		return
 	}
+	track := s.trackFor(spec)
 	if spec.Kind == command.Conn && s.onShard(spec, args) {
 		return
 	}
@@ -161,6 +164,7 @@ func (s *session) handle(args [][]byte) {
 		s.block(spec, args)
 		return
 	}
+	p.Track(track)
 	p.Do(spec, args)
 }
 
@@ -363,6 +367,7 @@ func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.unwatchAll()
 	s.unsubscribeAll()
 	s.unmonitor()
+	s.trackingOff()
 	s.c.setName("")
 	s.setProto(2)
 	s.c.setAuthed(s.c.s.cfg.RequirePass == "")
@@ -443,6 +448,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		s.ctx.W = w
 		s.ctx.SkipOOM = true
 		s.ctx.Held(dbs, r.Ring())
+		s.ctx.Writer, s.ctx.Track = s.c.id, s.trackFor(command.Redis["exec"])
 		s.inExec = true
 		for _, q := range s.queued {
 			if q.spec.Kind == command.Conn {
@@ -455,6 +461,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		}
 		s.ctx.W = nil
 		s.ctx.SkipOOM = false
+		s.ctx.Writer, s.ctx.Track = 0, 0
 	}
 	s.unwatchLocked(dbs)
 	s.c.p.Release()
@@ -540,4 +547,5 @@ func (s *session) close() {
 	s.unwatchAll()
 	s.unsubscribeAll()
 	s.unmonitor()
+	s.trackingOff()
 }

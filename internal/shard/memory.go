@@ -6,6 +6,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // memStats are the memory figures a shard publishes for INFO, refreshed by
@@ -17,10 +18,11 @@ type memStats struct {
 
 // newKeyspace returns the keyspace of a shard over engine e with its memory
 // limit and its Notifier set.
-func newKeyspace(e storage.Engine, ev keyspace.Eviction, n *notify.Notifier) *keyspace.DB {
+func newKeyspace(e storage.Engine, ev keyspace.Eviction, n *notify.Notifier, t *tracking.Table) *keyspace.DB {
 	db := keyspace.New(e)
 	db.SetEviction(ev)
 	db.SetNotifier(n)
+	db.SetTracker(t)
 	return db
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Config tunes a shard.
@@ -45,6 +46,9 @@ type Config struct {
 	// Notify publishes the keyspace events of the shard's commands, its
 	// expiry and its evictions (keyspace.DB.SetNotifier); nil for none.
 	Notify *notify.Notifier
+	// Track is told of every key that changes, for client-side caching
+	// (keyspace.DB.SetTracker); nil for none.
+	Track *tracking.Table
 }
 
 // DefaultConfig returns the configuration used when none is given.
@@ -71,6 +75,9 @@ type Cmd struct {
 	// the command's Try and, when it finds nothing, parks the waiter (see
 	// Waiter) instead of replying. Nil for other commands.
 	Wait *Waiter
+	// Track, when not 0, is the client whose reads the command's keys are
+	// remembered for, for client-side caching (command.Ctx.Track).
+	Track int64
 }
 
 // Batch is one message to a shard: commands to run in order, or, when
@@ -91,8 +98,10 @@ type Batch struct {
 	// give the shard back.
 	Release chan struct{}
 	// Client is the connection the commands come from, named by the slow
-	// log; it may be nil.
-	Client slowlog.Client
+	// log; it may be nil. ClientID is its id, 0 for none, for the clients
+	// tracking keys with NOLOOP.
+	Client   slowlog.Client
+	ClientID int64
 	// Wake, when not nil, is called after the batch was sent back on Done,
 	// for a receiver that does not sit waiting on Done (a parked client's
 	// connection). It must not block.
@@ -159,7 +168,7 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 	return &Shard{
 		id:    id,
 		cfg:   cfg,
-		db:    newKeyspace(e, cfg.Eviction, cfg.Notify),
+		db:    newKeyspace(e, cfg.Eviction, cfg.Notify, cfg.Track),
 		queue: make(chan *Batch, cfg.QueueSize+2), // room for the two markers
 		ring:  r,
 		obs:   newObs(cfg.Slowlog),
@@ -348,10 +357,13 @@ func (s *Shard) serve(run []*Batch) {
 			now = time.Now()
 		}
 		s.ctx.W = &b.W
+		s.ctx.Writer = b.ClientID
 		s.rec.Begin(now, &b.W)
 		for _, c := range b.Cmds {
 			if c.Wait == nil {
+				s.ctx.Track = c.Track
 				Exec(&s.ctx, c.Spec, c.Args)
+				s.ctx.Track = 0
 			} else {
 				s.tryOrPark(c)
 			}
@@ -363,7 +375,7 @@ func (s *Shard) serve(run []*Batch) {
 		}
 		s.rec.End(b, b.Client)
 	}
-	s.ctx.W = nil
+	s.ctx.W, s.ctx.Writer = nil, 0
 	s.rec.Flush()
 	s.publish()
 	s.reply(run)
@@ -393,7 +405,9 @@ func Exec(c *command.Ctx, spec *command.Spec, args [][]byte) {
 	if spec.Flags&command.DenyOOM != 0 && c.RejectOOM(spec) {
 		return
 	}
+	c.BeginTracking()
 	spec.Run(c, args)
+	c.EndTracking(spec, args)
 }
 
 func (s *Shard) publish() {
