@@ -195,9 +195,17 @@ func (c *Ctx) BeginTracking() {
 }
 
 // EndTracking remembers, for c.Track, the keys of a command of spec that
-// only reads, once it has run.
+// only reads, once it has run, and names no writer any more: what changes
+// next (expiry, eviction) is no client's doing.
 func (c *Ctx) EndTracking(spec *Spec, args [][]byte) {
-	if c.Track == 0 || spec.Flags&ReadOnly == 0 || !c.tr.Active() {
+	if !c.tr.Active() {
+		return
+	}
+	c.DBs(func(_ int, db *keyspace.DB) bool {
+		db.SetWriter(0)
+		return true
+	})
+	if c.Track == 0 || spec.Flags&ReadOnly == 0 {
 		return
 	}
 	var buf [4][]byte
