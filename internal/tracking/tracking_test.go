@@ -34,7 +34,9 @@ func (t *target) take() []string {
 }
 
 // inv is the invalidation of key a RESP3 client gets, as target records it.
-func inv(key string) string { return ">2 $10 invalidate *1 $" + strconv.Itoa(len(key)) + " " + key + " " }
+func inv(key string) string {
+	return ">2 $10 invalidate *1 $" + strconv.Itoa(len(key)) + " " + key + " "
+}
 
 func TestDefaultMode(t *testing.T) {
 	a, b := &target{proto: 3}, &target{proto: 3}
