@@ -148,7 +148,8 @@ func (s *session) handle(args [][]byte) {
 		p.EndLocal()
 		return
 	}
-	track := s.trackFor(spec)
+	s.trk.cmd = s.trackFor(spec)
+	p.Track(s.trk.cmd)
 	if spec.Kind == command.Conn && s.onShard(spec, args) {
 		return
 	}
@@ -164,7 +165,6 @@ func (s *session) handle(args [][]byte) {
 		s.block(spec, args)
 		return
 	}
-	p.Track(track)
 	p.Do(spec, args)
 }
 

@@ -26,7 +26,8 @@ import (
 type trackState struct {
 	on      bool
 	opts    tracking.Options
-	caching bool // CLIENT CACHING was given for the next command
+	caching bool  // CLIENT CACHING was given for the next command
+	cmd     int64 // the client whose reads the command running remembers (trackFor)
 }
 
 // Subscribed reports whether the client is in Pub/Sub mode

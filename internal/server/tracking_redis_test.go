@@ -108,6 +108,11 @@ var trackScript = []struct {
 	{0, []string{"GET", "m1"}},
 	{0, []string{"EXEC"}},
 	{3, []string{"SET", "m1", "x"}},
+	// reads in scripts
+	{0, []string{"EVAL", "return redis.call('get', KEYS[1])", "1", "s1"}},
+	{3, []string{"SET", "s1", "x"}},
+	{0, []string{"EVAL", "return redis.call('mget', KEYS[1], KEYS[2], KEYS[3])", "3", "s2", "s3", "s4"}},
+	{3, []string{"MSET", "s2", "x", "s3", "y", "s4", "z"}},
 	{0, []string{"CLIENT", "TRACKING", "OFF"}},
 	// errors
 	{0, []string{"CLIENT", "TRACKING", "ON", "PREFIX", "x"}},
@@ -367,19 +372,23 @@ var trackCases = []string{
 	"+QUEUED\r\n", // 73 ["GET" "m1"]
 	"*1\r\n_\r\n", // 74 ["EXEC"]
 	"+OK\r\n[0]>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\nm1\r\n", // 75 ["SET" "m1" "x"]
-	"+OK\r\n", // 76 ["CLIENT" "TRACKING" "OFF"]
-	"-ERR PREFIX option requires BCAST mode to be enabled\r\n",     // 77 ["CLIENT" "TRACKING" "ON" "PREFIX" "x"]
-	"-ERR OPTIN and OPTOUT are not compatible with BCAST\r\n",      // 78 ["CLIENT" "TRACKING" "ON" "BCAST" "OPTIN"]
-	"-ERR You can't specify both OPTIN mode and OPTOUT mode\r\n",   // 79 ["CLIENT" "TRACKING" "ON" "OPTIN" "OPTOUT"]
-	"-ERR The client ID you want redirect to does not exist\r\n",   // 80 ["CLIENT" "TRACKING" "ON" "REDIRECT" "999999"]
-	"-ERR value is not an integer or out of range\r\n",             // 81 ["CLIENT" "TRACKING" "ON" "REDIRECT" "abc"]
-	"-ERR A client can only redirect to a single other client\r\n", // 82 ["CLIENT" "TRACKING" "ON" "REDIRECT" "$id1" "REDIRECT" "$id1"]
-	"-ERR syntax error\r\n", // 83 ["CLIENT" "TRACKING" "MAYBE"]
-	"-ERR syntax error\r\n", // 84 ["CLIENT" "TRACKING" "ON" "FOO"]
-	"-ERR syntax error\r\n", // 85 ["CLIENT" "TRACKING" "ON" "PREFIX"]
-	"-ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled\r\n", // 86 ["CLIENT" "CACHING" "YES"]
-	"-ERR wrong number of arguments for 'client|trackinginfo' command\r\n",                                             // 87 ["CLIENT" "TRACKINGINFO" "x"]
-	"-ERR wrong number of arguments for 'client|tracking' command\r\n",                                                 // 88 ["CLIENT" "TRACKING"]
-	":-1\r\n", // 89 ["CLIENT" "GETREDIR"]
-	"-ERR wrong number of arguments for 'client|getredir' command\r\n", // 90 ["CLIENT" "GETREDIR" "x"]
+	"_\r\n", // 76 ["EVAL" "return redis.call('get', KEYS[1])" "1" "s1"]
+	"+OK\r\n[0]>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ns1\r\n", // 77 ["SET" "s1" "x"]
+	"*3\r\n_\r\n_\r\n_\r\n",                                   // 78 ["EVAL" "return redis.call('mget', KEYS[1], KEYS[2], KEYS[3])" "3" "s2" "s3" "s4"]
+	"+OK\r\n[0]>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ns2\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ns3\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ns4\r\n", // 79 ["MSET" "s2" "x" "s3" "y" "s4" "z"]
+	"+OK\r\n", // 80 ["CLIENT" "TRACKING" "OFF"]
+	"-ERR PREFIX option requires BCAST mode to be enabled\r\n",     // 81 ["CLIENT" "TRACKING" "ON" "PREFIX" "x"]
+	"-ERR OPTIN and OPTOUT are not compatible with BCAST\r\n",      // 82 ["CLIENT" "TRACKING" "ON" "BCAST" "OPTIN"]
+	"-ERR You can't specify both OPTIN mode and OPTOUT mode\r\n",   // 83 ["CLIENT" "TRACKING" "ON" "OPTIN" "OPTOUT"]
+	"-ERR The client ID you want redirect to does not exist\r\n",   // 84 ["CLIENT" "TRACKING" "ON" "REDIRECT" "999999"]
+	"-ERR value is not an integer or out of range\r\n",             // 85 ["CLIENT" "TRACKING" "ON" "REDIRECT" "abc"]
+	"-ERR A client can only redirect to a single other client\r\n", // 86 ["CLIENT" "TRACKING" "ON" "REDIRECT" "$id1" "REDIRECT" "$id1"]
+	"-ERR syntax error\r\n", // 87 ["CLIENT" "TRACKING" "MAYBE"]
+	"-ERR syntax error\r\n", // 88 ["CLIENT" "TRACKING" "ON" "FOO"]
+	"-ERR syntax error\r\n", // 89 ["CLIENT" "TRACKING" "ON" "PREFIX"]
+	"-ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled\r\n", // 90 ["CLIENT" "CACHING" "YES"]
+	"-ERR wrong number of arguments for 'client|trackinginfo' command\r\n",                                             // 91 ["CLIENT" "TRACKINGINFO" "x"]
+	"-ERR wrong number of arguments for 'client|tracking' command\r\n",                                                 // 92 ["CLIENT" "TRACKING"]
+	":-1\r\n", // 93 ["CLIENT" "GETREDIR"]
+	"-ERR wrong number of arguments for 'client|getredir' command\r\n", // 94 ["CLIENT" "GETREDIR" "x"]
 }
