@@ -7,6 +7,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Pipeline carries one connection's commands to the shards and brings the
@@ -327,11 +328,14 @@ func (p *Pipeline) Release() {
 	// Commit every held shard's log before giving any shard back: the held
 	// shards all wait on the one release channel, so a send may wake any of
 	// them, and none may run again while its keyspace is still in use here.
+	var tr *tracking.Table
 	for _, db := range p.held {
 		if db != nil {
 			db.Commit() // before the reply of what ran while held goes out
+			tr = db.Tracker()
 		}
 	}
+	tr.Broadcast() // likewise, what broadcasting clients are told of it
 	for i, db := range p.held {
 		if db == nil {
 			continue

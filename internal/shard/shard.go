@@ -253,6 +253,7 @@ func (s *Shard) Run(ctx context.Context) {
 			s.sampleTTL()
 			s.publish()
 			s.publishMemory()
+			s.db.Tracker().Broadcast()
 		case b.Release != nil:
 			s.hold(ctx, b)
 		default:
@@ -327,6 +328,7 @@ func (s *Shard) hold(ctx context.Context, b *Batch) {
 		s.reply(nil)
 	}
 	s.publish()
+	s.db.Tracker().Broadcast() // what the holder changed
 }
 
 // serve runs a group of command batches and sends each back. The keys the
@@ -378,6 +380,7 @@ func (s *Shard) serve(run []*Batch) {
 	s.ctx.W, s.ctx.Writer = nil, 0
 	s.rec.Flush()
 	s.publish()
+	s.db.Tracker().Broadcast() // before the replies: a client told of them reads after
 	s.reply(run)
 }
 

@@ -5,8 +5,9 @@
 // A Table knows the clients that track and, in the default mode, the keys
 // each has read (Remember), or, in broadcasting mode (BCAST), the key
 // prefixes each follows. When a key changes (Changed), every client that
-// read it since its last invalidation, and every broadcasting client of a
-// prefix it starts with, is sent
+// read it since its last invalidation is sent, and every broadcasting client
+// of a prefix it starts with is sent after the group of commands that
+// changed it (Broadcast), with the other keys of the prefix changed meanwhile,
 //
 //	>2 invalidate [key]                       to a RESP3 client, or
 //	*3 message __redis__:invalidate [key]     to a RESP2 client it redirects to,
@@ -23,6 +24,7 @@ package tracking
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -72,6 +74,10 @@ type Table struct {
 	// own command changed, sent after its reply (SendPending), as Redis
 	// 7.0 does.
 	pending map[int64][]delivery
+	// changed holds, by BCAST prefix, the keys changed since the last
+	// Broadcast, each with the client that changed it last (for NOLOOP).
+	changed  map[string]map[string]int64
+	bchanged atomic.Bool // changed is not empty
 
 	lookup func(id int64) Target
 }
@@ -91,6 +97,7 @@ func New(lookup func(id int64) Target) *Table {
 		keys:     make(map[string]map[int64]struct{}),
 		prefixes: make(map[string]map[int64]struct{}),
 		pending:  make(map[int64][]delivery),
+		changed:  make(map[string]map[string]int64),
 		lookup:   lookup,
 	}
 	t.maxKeys.Store(DefaultMaxKeys)
@@ -243,19 +250,73 @@ func (t *Table) Changed(key []byte, writer int64) {
 	t.mu.Lock()
 	out := t.invalidateLocked(nil, key, writer)
 	if t.bcasting.Load() > 0 {
-		for p, ids := range t.prefixes {
+		for p := range t.prefixes {
 			if !bytes.HasPrefix(key, []byte(p)) {
 				continue
 			}
-			for id := range ids {
-				c := t.byID[id]
-				if c == nil || c.opts.NoLoop && id == writer {
+			m := t.changed[p]
+			if m == nil {
+				m = make(map[string]int64)
+				t.changed[p] = m
+			}
+			m[string(key)] = writer
+			t.bchanged.Store(true)
+		}
+	}
+	t.mu.Unlock()
+	t.deliver(out)
+}
+
+// Broadcast sends the broadcasting clients the keys of their prefixes
+// changed since the last call: one message per prefix and client, its keys
+// in order, leaving out for a NOLOOP client the keys it changed last, as
+// Redis sends them once per turn of its event loop. The shards call it
+// after each group of commands and each expiry cycle; while nothing
+// changed it costs one atomic load.
+func (t *Table) Broadcast() {
+	if t == nil || !t.bchanged.Load() {
+		return
+	}
+	var out []delivery
+	t.mu.Lock()
+	t.bchanged.Store(false)
+	prefixes := make([]string, 0, len(t.changed))
+	for p := range t.changed {
+		prefixes = append(prefixes, p)
+	}
+	slices.Sort(prefixes)
+	for _, p := range prefixes {
+		changed := t.changed[p]
+		keys := make([]string, 0, len(changed))
+		for k := range changed {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for id := range t.prefixes[p] {
+			c := t.byID[id]
+			if c == nil {
+				continue
+			}
+			d := delivery{c: c, redirect: c.opts.Redirect, multi: true}
+			own := false
+			for _, k := range keys {
+				w := changed[k]
+				if w == id && c.opts.NoLoop {
 					continue
 				}
-				out = t.queue(out, c, key, writer)
+				own = own || w == id
+				d.keys = append(d.keys, []byte(k))
+			}
+			switch {
+			case len(d.keys) == 0:
+			case own:
+				t.pending[id] = append(t.pending[id], d)
+			default:
+				out = append(out, d)
 			}
 		}
 	}
+	clear(t.changed)
 	t.mu.Unlock()
 	t.deliver(out)
 }
@@ -321,6 +382,8 @@ func (t *Table) SendPending(id int64) {
 type delivery struct {
 	c        *client
 	key      []byte
+	keys     [][]byte // with multi, the keys of one BCAST message
+	multi    bool
 	null     bool
 	redirect int64
 }
@@ -382,6 +445,11 @@ func send(t *Table, d delivery) {
 		w.AppendRaw([]byte("_\r\n"))
 	case d.null:
 		w.AppendRaw([]byte("$-1\r\n"))
+	case d.multi:
+		w.AppendArray(len(d.keys))
+		for _, k := range d.keys {
+			w.AppendBulk(k)
+		}
 	default:
 		w.AppendArray(1)
 		w.AppendBulk(d.key)

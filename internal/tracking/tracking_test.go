@@ -104,6 +104,10 @@ func TestBroadcastAndRedirect(t *testing.T) {
 	}
 	tb.Changed([]byte("user:1"), 0)
 	tb.Changed([]byte("other"), 0)
+	if got := bc.take(); got != nil {
+		t.Fatalf("bcast got %q before Broadcast", got)
+	}
+	tb.Broadcast()
 	if got, want := bc.take(), []string{inv("user:1")}; !slices.Equal(got, want) {
 		t.Fatalf("bcast got %q, want %q", got, want)
 	}
