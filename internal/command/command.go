@@ -137,6 +137,7 @@ type Ctx struct {
 	// client-side caching: the command's keys, when it only reads, are
 	// remembered once it has run (see Tracking).
 	Writer, Track int64
+	named         bool // BeginTracking named Writer in the keyspaces
 
 	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
 	// the commands of a transaction, which was checked as a whole.
@@ -188,6 +189,7 @@ func (c *Ctx) BeginTracking() {
 	if !c.tr.Active() {
 		return
 	}
+	c.named = true
 	c.DBs(func(_ int, db *keyspace.DB) bool {
 		db.SetWriter(c.Writer)
 		return true
@@ -198,14 +200,14 @@ func (c *Ctx) BeginTracking() {
 // only reads, once it has run, and names no writer any more: what changes
 // next (expiry, eviction) is no client's doing.
 func (c *Ctx) EndTracking(spec *Spec, args [][]byte) {
-	if !c.tr.Active() {
-		return
+	if c.named {
+		c.named = false
+		c.DBs(func(_ int, db *keyspace.DB) bool {
+			db.SetWriter(0)
+			return true
+		})
 	}
-	c.DBs(func(_ int, db *keyspace.DB) bool {
-		db.SetWriter(0)
-		return true
-	})
-	if c.Track == 0 || spec.Flags&ReadOnly == 0 {
+	if c.Track == 0 || spec.Flags&ReadOnly == 0 || !c.tr.Active() {
 		return
 	}
 	var buf [4][]byte

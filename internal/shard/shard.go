@@ -409,8 +409,8 @@ func Exec(c *command.Ctx, spec *command.Spec, args [][]byte) {
 		return
 	}
 	c.BeginTracking()
+	defer c.EndTracking(spec, args) // a panic leaves no writer named either
 	spec.Run(c, args)
-	c.EndTracking(spec, args)
 }
 
 func (s *Shard) publish() {
