@@ -22,6 +22,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/cluster"
 	"github.com/data-cluster/data-cluster/internal/fsutil"
 	"github.com/data-cluster/data-cluster/internal/metrics"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
@@ -274,12 +275,14 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	if co.join != "" {
 		follow.file = filepath.Join(opts.persist.dataDir, tableFile)
 	}
+	events, _ := notify.Parse([]byte(opts.notify))
 	node, err := cluster.NewNode(cluster.NodeConfig{
 		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
 		DownAfter: co.nodeDownAfter, ManualPlacement: co.placement == "manual", Joined: co.join != "",
-		SnapshotRate: int64(co.snapshotRate),
-		OnTable:      func(t *placement.Table) { follow.table(t) },
-		Replicas:     cluster.FileReplicas(filepath.Join(opts.persist.dataDir, replicasFile)),
+		SnapshotRate:         int64(co.snapshotRate),
+		OnTable:              func(t *placement.Table) { follow.table(t) },
+		NotifyKeyspaceEvents: events,
+		Replicas:             cluster.FileReplicas(filepath.Join(opts.persist.dataDir, replicasFile)),
 		OpenStorage: func(g int) (cluster.Storage, cluster.State, error) {
 			id := uint32(g)
 			if g == cluster.MetaStorage {

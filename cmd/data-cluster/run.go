@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/idlemem"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
 
@@ -43,6 +44,8 @@ type options struct {
 	procs       int // GOMAXPROCS; 0 picks it (see setProcs)
 	maxBulkLen  byteSize
 	idleRelease bool           // give free heap back to the system when idle (internal/idlemem)
+	notify      string         // notify-keyspace-events
+	trackingMax int64          // tracking-table-max-keys
 	obs         obsOptions     // metrics, slow log, logging (observe.go)
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
@@ -89,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Router.ShardQueue = opts.shardQueue
 	cfg.Router.RouterQueue = opts.routerQueue
 	cfg.Limits.MaxBulkLen = int64(opts.maxBulkLen)
+	cfg.NotifyKeyspaceEvents, _ = notify.Parse([]byte(opts.notify))
+	cfg.TrackingTableMaxKeys = opts.trackingMax
 	opts.obs.apply(&cfg)
 	opts.sec.apply(&cfg)
 	opts.persist.apply(&cfg, log)
@@ -237,6 +242,10 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	opts.maxBulkLen = 512 << 20
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
 	fs.BoolVar(&opts.idleRelease, "idle-release", true, "once a second, when the process has allocated little since the last look, collect garbage and give the free heap back to the system")
+	fs.StringVar(&opts.notify, "notify-keyspace-events", "",
+		"`classes` of keyspace events published to subscribers, in Redis's letters (K E g $ l s h z x e t m d n A, e.g. KEA); empty: none")
+	fs.Int64Var(&opts.trackingMax, "tracking-table-max-keys", 1_000_000,
+		"most keys client-side caching (CLIENT TRACKING) remembers; past it keys are forgotten at random, their readers told; 0: no bound")
 	opts.obs.register(fs)
 	opts.sec.register(fs)
 	opts.persist.register(fs)
@@ -287,6 +296,12 @@ func (o options) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(o.respAddr); o.respAddr != "" && err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", o.respAddr, n("resp-addr"), err)
+	}
+	if o.trackingMax < 0 {
+		return fmt.Errorf("invalid value %d for %s: must be at least 0", o.trackingMax, n("tracking-table-max-keys"))
+	}
+	if _, ok := notify.Parse([]byte(o.notify)); !ok {
+		return fmt.Errorf("invalid value %q for %s: %s", o.notify, n("notify-keyspace-events"), notify.ErrText)
 	}
 	if err := o.obs.validate(o.from); err != nil {
 		return err

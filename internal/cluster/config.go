@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/config"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
@@ -17,18 +18,21 @@ import (
 
 // settings is what CONFIG GET reports and CONFIG SET changes on a node, as
 // in Redis Cluster each node has its own: the Server's configuration, the
-// process-wide collection limits and the log level. A settings value is a
-// copy: CONFIG SET changes a copy and then applies it.
+// process-wide collection limits, the log level and the classes of
+// keyspace events the node publishes. A settings value is a copy: CONFIG
+// SET changes a copy and then applies it.
 type settings struct {
 	ServerConfig
 	lim      object.Limits
 	logLevel slog.Level
+	events   notify.Class
 	srv      *Server // for the read-only parameters
 }
 
 func (s *Server) settings() settings {
 	cfg := s.cfg()
-	return settings{ServerConfig: *cfg, lim: object.CurrentLimits(), logLevel: cfg.LogLevel.Level(), srv: s}
+	return settings{ServerConfig: *cfg, lim: object.CurrentLimits(), logLevel: cfg.LogLevel.Level(),
+		events: s.node.notify.Classes(), srv: s}
 }
 
 // defaultSettings are those of a node started without flags, from which
@@ -50,6 +54,19 @@ func defaultSettings() settings {
 // ServerConfig a connection reads, a step to apply).
 var params = config.NewTable(append([]config.Param[settings]{
 	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
+	{
+		// The node's own, as in Redis Cluster (notify.go).
+		Name: "notify-keyspace-events", Kind: config.Special,
+		Get: func(c *settings) string { return c.events.String() },
+		Set: func(c *settings, v string) error {
+			cl, ok := notify.Parse([]byte(v))
+			if !ok {
+				return notify.ErrClass
+			}
+			c.events = cl
+			return nil
+		},
+	},
 	config.IntParam("maxclients", 1, server.MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
 	{
 		Name: "client-query-buffer-limit", Kind: config.Memory,
@@ -178,6 +195,9 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	s.cur.Store(&cfg)
 	if next.logLevel != old.logLevel {
 		cfg.LogLevel.Set(next.logLevel)
+	}
+	if next.events != old.events {
+		s.node.notify.Set(next.events)
 	}
 	if next.lim != old.lim {
 		object.SetLimits(next.lim)

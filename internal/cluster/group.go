@@ -21,6 +21,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/shard"
@@ -191,6 +192,10 @@ type GroupConfig struct {
 	MaxUncommitted uint64
 	// Logger receives the group's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Notify, when set, publishes the keyspace events of the entries this
+	// replica applies while it leads the group, so that each is published
+	// once, by the node of the leader (see notify.Notifier.When).
+	Notify *notify.Notifier
 }
 
 // DefaultGroupConfig returns the defaults of the fields that have one.
@@ -325,6 +330,9 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 	g.eng = newEngine()
 	g.db = keyspace.New(g.eng)
 	g.db.SetReplica(true)
+	if cfg.Notify != nil {
+		g.db.SetNotifier(cfg.Notify.When(func() bool { return g.isLeader }))
+	}
 	var err error
 	if g.one, err = ring.New(1, 1); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
@@ -84,6 +85,10 @@ type NodeConfig struct {
 	// (through elections) before it fails (3 s).
 	Retry  time.Duration
 	Logger *slog.Logger
+	// NotifyKeyspaceEvents are the classes of keyspace events this node
+	// publishes for the groups it leads (notify-keyspace-events), to the
+	// subscribers of every node (pubsub.go).
+	NotifyKeyspaceEvents notify.Class
 }
 
 // MetaStorage is the group number NodeConfig.OpenStorage is given for the
@@ -94,12 +99,15 @@ const MetaStorage = -1
 // routing of client requests to each group's leader, here or on another
 // node. Its methods are safe for concurrent use.
 type Node struct {
-	cfg   NodeConfig
-	log   *slog.Logger
-	hub   *pubsub.Hub          // the subscriptions of this node's clients (pubsub.go)
-	view  atomic.Pointer[view] // the placement table this node follows
-	hints []atomic.Uint64      // leader replica id last heard of, by group
-	tr    Transport
+	cfg NodeConfig
+	log *slog.Logger
+	hub *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
+	// notify publishes the keyspace events of the groups this node leads
+	// to the subscribers of every node, as PUBLISH does.
+	notify *notify.Notifier
+	view   atomic.Pointer[view] // the placement table this node follows
+	hints  []atomic.Uint64      // leader replica id last heard of, by group
+	tr     Transport
 
 	// all holds this node's replica of every group, nil where it holds
 	// none: the data groups by number, then the metadata group (index
@@ -256,6 +264,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if n.log == nil {
 		n.log = slog.Default()
 	}
+	n.notify = notify.NewNotifier(func(channel, msg []byte) { n.Publish(false, channel, msg) })
+	n.notify.Set(cfg.NotifyKeyspaceEvents)
 	if n.cfg.Retry <= 0 {
 		n.cfg.Retry = 3 * time.Second
 	}
@@ -346,6 +356,8 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 	gc.Storage, gc.State, gc.Logger = st, state, n.log
 	if g == n.meta {
 		gc.Logger = n.log.With("meta", true)
+	} else {
+		gc.Notify = n.notify
 	}
 	v := n.v()
 	if grp := v.group(g, n.meta); len(grp.IDs) > 0 {

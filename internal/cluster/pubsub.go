@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -25,6 +26,10 @@ import (
 // framePublish carries a message: its kind (pubsub.Channel or
 // pubsub.Shard), then its channel and payload, each a length and bytes.
 const framePublish = 6
+
+// Notifier is the node's keyspace notifications: CONFIG SET
+// notify-keyspace-events changes the classes this node publishes.
+func (n *Node) Notifier() *notify.Notifier { return n.notify }
 
 // Hub is the node's subscriptions.
 func (n *Node) Hub() *pubsub.Hub { return n.hub }

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"sync"
 
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -156,6 +157,7 @@ func setbitCommand(c *Ctx, args [][]byte) {
 		i := int(off >> 3)
 		nb := [1]byte{old[i] ^ 0x80>>(off&7)}
 		if db.WriteAt(key, i, nb[:]) {
+			c.Notify(notify.String, "setbit", key)
 			c.W.AppendInt(int64(prev))
 			return
 		}
@@ -163,6 +165,7 @@ func setbitCommand(c *Ctx, args [][]byte) {
 	b := newBitValue(c, old, n)
 	setBitAt(b.v, off, uint64(on))
 	db.Set(key, b.v, at)
+	c.Notify(notify.String, "setbit", key)
 	b.release()
 	c.W.AppendInt(int64(prev))
 }
@@ -447,13 +450,16 @@ func bitopCommand(c *Ctx, args [][]byte) {
 	}
 	db := c.DB(dest)
 	if n == 0 {
-		db.Delete(dest)
+		if db.Delete(dest) {
+			c.Notify(notify.Generic, "del", dest)
+		}
 		c.W.AppendInt(0)
 		return
 	}
 	b := newBitValue(c, srcs[0], n)
 	bitop(b.v, srcs[1:], op)
 	db.Set(dest, b.v, storage.NoExpiry)
+	c.Notify(notify.String, "set", dest)
 	b.release()
 	c.W.AppendInt(int64(n))
 }
@@ -645,6 +651,7 @@ func bitfield(c *Ctx, args [][]byte, readOnly bool) {
 	res := resBuf[:0]
 	b := newBitValue(c, old, n)
 	changed := n != len(old) || !found
+	wrote := 0 // the writes that did not fail, which Redis counts as changes
 	for _, f := range ops {
 		if f.op == fieldGet {
 			res = append(res, fieldResult{v: getField(b.v, f)})
@@ -653,9 +660,15 @@ func bitfield(c *Ctx, args [][]byte, readOnly bool) {
 		r, ch := runField(b.v, f)
 		res = append(res, r)
 		changed = changed || ch
+		if !r.null {
+			wrote++
+		}
 	}
 	if changed {
 		db.Set(key, b.v, at)
+	}
+	if wrote > 0 {
+		c.Notify(notify.String, "setbit", key)
 	}
 	b.release()
 	c.W.AppendArray(len(res))

@@ -13,8 +13,10 @@ import (
 	"math/rand/v2"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Kind says how a command is routed.
@@ -127,6 +129,15 @@ type Ctx struct {
 	dbs    []*keyspace.DB // every shard's keyspace, for held commands
 	ring   *ring.Ring
 	shard  int
+	nt     *notify.Notifier // the keyspaces' (see keyspace.DB.SetNotifier)
+	tr     *tracking.Table  // the keyspaces' (see keyspace.DB.SetTracker)
+
+	// Writer is the id of the client whose command runs, 0 for none, and
+	// Track, when not 0, the client whose reads are remembered for
+	// client-side caching: the command's keys, when it only reads, are
+	// remembered once it has run (see Tracking).
+	Writer, Track int64
+	named         bool // BeginTracking named Writer in the keyspaces
 
 	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
 	// the commands of a transaction, which was checked as a whole.
@@ -152,12 +163,62 @@ func (c *Ctx) randN(n int) int {
 // as that shard's keyspace.
 func (c *Ctx) Single(db *keyspace.DB, i int, r *ring.Ring) {
 	c.single, c.dbs, c.shard, c.ring = db, nil, i, r
+	c.nt, c.tr = db.Notifier(), db.Tracker()
 }
 
 // Held sets c up to run a command across the keyspaces dbs, indexed by shard
 // and placed by r; entries for shards that are not held are nil.
 func (c *Ctx) Held(dbs []*keyspace.DB, r *ring.Ring) {
 	c.single, c.dbs, c.ring, c.shard = nil, dbs, r, -1
+	c.nt, c.tr = nil, nil
+	for _, db := range dbs {
+		if db != nil {
+			c.nt, c.tr = db.Notifier(), db.Tracker()
+			break
+		}
+	}
+}
+
+// Tracker returns the keyspaces' client-side caching table, or nil.
+func (c *Ctx) Tracker() *tracking.Table { return c.tr }
+
+// BeginTracking prepares the keyspaces for a command while clients
+// track keys: it names c.Writer as the writer of what changes. It costs one
+// atomic load when no client tracks.
+func (c *Ctx) BeginTracking() {
+	if !c.tr.Active() {
+		return
+	}
+	c.named = true
+	c.DBs(func(_ int, db *keyspace.DB) bool {
+		db.SetWriter(c.Writer)
+		return true
+	})
+}
+
+// EndTracking remembers, for c.Track, the keys of a command of spec that
+// only reads, once it has run, and names no writer any more: what changes
+// next (expiry, eviction) is no client's doing.
+func (c *Ctx) EndTracking(spec *Spec, args [][]byte) {
+	if c.named {
+		c.named = false
+		c.DBs(func(_ int, db *keyspace.DB) bool {
+			db.SetWriter(0)
+			return true
+		})
+	}
+	if c.Track == 0 || spec.Flags&ReadOnly == 0 || !c.tr.Active() {
+		return
+	}
+	var buf [4][]byte
+	c.tr.Remember(c.Track, spec.Keys(args, buf[:0]))
+}
+
+// Notify publishes event, of class, on key (see notify.Notifier.Event):
+// commands call it for each key they changed, in the order Redis does.
+// When notifications are off it costs one atomic load.
+func (c *Ctx) Notify(class notify.Class, event string, key []byte) {
+	c.nt.Event(class, event, key)
 }
 
 // DB returns the keyspace that holds key.

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/rdb"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -112,8 +113,8 @@ func restore(c *Ctx, args [][]byte) {
 			at = now + min(ttl, math.MaxInt64-now)
 		}
 		if at <= now { // already expired: Redis's checkAlreadyExpired
-			if replace {
-				db.Delete(key)
+			if replace && db.Delete(key) {
+				c.Notify(notify.Generic, "del", key)
 			}
 			c.W.AppendOK()
 			return
@@ -124,5 +125,6 @@ func restore(c *Ctx, args [][]byte) {
 	} else {
 		db.Set(key, v.String, at)
 	}
+	c.Notify(notify.Generic, "restore", key)
 	c.W.AppendOK()
 }

@@ -320,7 +320,16 @@ type geoSearchRequest struct {
 	any                           bool
 	count                         int64 // 0: no limit
 	store                         []byte
+	storeEvent                    string // the event of storing (see storeEvent)
 	storeDist                     bool
+}
+
+// storeEvent names the event of a search that stores its result.
+func storeEvent(flags int) string {
+	if flags&geoSearchStore != 0 {
+		return "geosearchstore"
+	}
+	return "georadiusstore"
 }
 
 // geoSearchGeneric implements the searches as Redis's georadiusGeneric:
@@ -332,6 +341,7 @@ func geoSearchGeneric(c *Ctx, args [][]byte, src int, flags int) {
 	var r geoSearchRequest
 	if flags&geoSearchStore != 0 {
 		r.store = args[1]
+		r.storeEvent = storeEvent(flags)
 		c.DB(key).Exists(key)
 		c.DB(r.store).Exists(r.store)
 	} else if flags&(geoRadiusCoords|geoRadiusMember) != 0 && flags&geoNoStore == 0 {
@@ -402,7 +412,7 @@ func geoSearchGeneric(c *Ctx, args [][]byte, src int, flags int) {
 			r.count = n
 			i++
 		case (cEqualFold(a, "store") || cEqualFold(a, "storedist")) && left >= 1 && flags&(geoNoStore|geoSearch) == 0:
-			r.store = args[i+1]
+			r.store, r.storeEvent = args[i+1], storeEvent(flags)
 			r.storeDist = cEqualFold(a, "storedist")
 			i++
 		case cEqualFold(a, "storedist") && flags&geoSearchStore != 0:
@@ -472,7 +482,7 @@ func geoSearchGeneric(c *Ctx, args [][]byte, src int, flags int) {
 	}
 	if z == nil {
 		if r.store != nil {
-			storeZSet(c, r.store, nil)
+			storeZSet(c, r.store, nil, "")
 		} else {
 			c.W.AppendArray(0)
 		}
@@ -599,7 +609,7 @@ func (r *geoSearchRequest) run(c *Ctx, z *object.ZSet) {
 			}
 			out.Set(p.member, s)
 		}
-		storeZSet(c, r.store, out)
+		storeZSet(c, r.store, out, r.storeEvent)
 		return
 	}
 	opts := 0

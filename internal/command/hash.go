@@ -7,6 +7,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -128,6 +129,7 @@ func hsetGeneric(c *Ctx, args [][]byte, name string) {
 		}
 	}
 	db.Added(key, h, at, created, before, args[2:])
+	c.Notify(notify.Hash, "hset", key)
 	if name == "hmset" {
 		c.W.AppendOK()
 		return
@@ -150,6 +152,7 @@ func hsetnxCommand(c *Ctx, args [][]byte) {
 	hashTryConversion(h, args[2:4])
 	h.Set(args[2], args[3])
 	db.Added(key, h, at, created, before, args[2:4])
+	c.Notify(notify.Hash, "hset", key)
 	c.W.AppendInt(1)
 }
 
@@ -236,7 +239,7 @@ func hdelCommand(c *Ctx, args [][]byte) {
 		c.W.AppendInt(0)
 		return
 	}
-	removeElements(c, db, key, h, h.Delete, args[2:])
+	removeElements(c, db, key, h, h.Delete, args[2:], notify.Hash, "hdel")
 }
 
 func hlenCommand(c *Ctx, args [][]byte) {
@@ -306,6 +309,7 @@ func hincrbyCommand(c *Ctx, args [][]byte) {
 	before := h.MemoryUsage()
 	h.Set(args[2], text)
 	db.Added(key, h, at, created, before, [][]byte{args[2], text})
+	c.Notify(notify.Hash, "hincrby", key)
 	c.W.AppendInt(v)
 }
 
@@ -353,6 +357,7 @@ func hincrbyfloatCommand(c *Ctx, args [][]byte) {
 	before := h.MemoryUsage()
 	h.Set(args[2], text)
 	db.Added(key, h, at, created, before, [][]byte{args[2], text})
+	c.Notify(notify.Hash, "hincrbyfloat", key)
 	c.W.AppendBulk(text)
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/hll"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -105,6 +106,7 @@ func pfaddCommand(c *Ctx, args [][]byte) {
 	}
 	s.Invalidate()
 	db.Set(key, s.Bytes(), at)
+	c.Notify(notify.String, "pfadd", key)
 	c.W.AppendInt(1)
 }
 
@@ -223,6 +225,7 @@ func mergeInto(c *Ctx, db *keyspace.DB, dst []byte, s *hll.Sketch, m *hll.Max, d
 	}
 	s.Raise(m, sparseMax())
 	db.Set(dst, s.Bytes(), at)
+	c.Notify(notify.String, "pfadd", dst)
 	c.W.AppendOK()
 }
 

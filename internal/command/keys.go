@@ -9,6 +9,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -66,6 +67,7 @@ func del(c *Ctx, args [][]byte) {
 	var n int64
 	for _, k := range args[1:] {
 		if c.DB(k).Delete(k) {
+			c.Notify(notify.Generic, "del", k)
 			n++
 		}
 	}
@@ -187,6 +189,8 @@ func renameGeneric(c *Ctx, args [][]byte, nx bool) {
 		ddb.Set(dst, val, at)
 	}
 	sdb.Delete(src)
+	c.Notify(notify.Generic, "rename_from", src)
+	c.Notify(notify.Generic, "rename_to", dst)
 	if nx {
 		c.W.AppendInt(1)
 	} else {
@@ -237,6 +241,7 @@ func copyKey(c *Ctx, args [][]byte) {
 	} else {
 		ddb.Set(dst, bytes.Clone(v), at)
 	}
+	c.Notify(notify.Generic, "copy_to", dst)
 	c.W.AppendInt(1)
 }
 
@@ -314,8 +319,10 @@ func expireGeneric(c *Ctx, args [][]byte, relative, seconds bool, errTime string
 	}
 	if when <= now {
 		db.Delete(key)
+		c.Notify(notify.Generic, "del", key)
 	} else {
 		db.SetExpire(key, when)
+		c.Notify(notify.Generic, "expire", key)
 	}
 	c.W.AppendInt(1)
 }
@@ -330,6 +337,7 @@ func ttlFunc(ms, abs bool) func(*Ctx, [][]byte) {
 		_, at, ok := db.Lookup(args[1])
 		switch {
 		case !ok:
+			c.Notify(notify.KeyMiss, "keymiss", args[1])
 			c.W.AppendInt(-2)
 			return
 		case at == storage.NoExpiry:
@@ -356,6 +364,7 @@ func persist(c *Ctx, args [][]byte) {
 		return
 	}
 	db.SetExpire(args[1], storage.NoExpiry)
+	c.Notify(notify.Generic, "persist", args[1])
 	c.W.AppendInt(1)
 }
 

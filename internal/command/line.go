@@ -1,6 +1,7 @@
 package command
 
 import (
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -40,11 +41,14 @@ func lineGet(c *Ctx, args [][]byte) {
 
 func lineSet(c *Ctx, args [][]byte) {
 	c.DB(args[1]).Set(args[1], args[2], storage.NoExpiry)
+	c.Notify(notify.String, "set", args[1])
 	c.W.AppendRaw(lineOK)
 }
 
 func lineDelete(c *Ctx, args [][]byte) {
-	c.DB(args[1]).Delete(args[1])
+	if c.DB(args[1]).Delete(args[1]) {
+		c.Notify(notify.Generic, "del", args[1])
+	}
 	c.W.AppendRaw(lineOK)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -101,6 +102,7 @@ func pushGeneric(c *Ctx, args [][]byte, left, xx bool) {
 		return
 	}
 	l = pushList(db, key, l, at, left, args[2:])
+	c.Notify(notify.List, pushEvent(left), key)
 	c.W.AppendInt(int64(l.Len()))
 }
 
@@ -151,26 +153,49 @@ func popGeneric(c *Ctx, args [][]byte, left bool, name string) {
 		c.W.AppendArray(0)
 		return
 	case count < 0:
-		popList(db, key, l, left, 1, c.W.AppendBulk)
+		popList(c, db, key, l, left, 1, c.W.AppendBulk)
 		return
 	}
 	c.W.AppendArray(int(min(count, int64(l.Len()))))
-	popList(db, key, l, left, count, c.W.AppendBulk)
+	popList(c, db, key, l, left, count, c.W.AppendBulk)
 }
 
 // popList removes up to count (≥ 1) elements from the head (left) or tail
 // of l, the list under key in db, calling fn with each in the order
 // popped, and logs them as one record; a list left empty is deleted. The
 // elements passed to fn belong to the list: fn must copy what it keeps
-// and must not change the list. It returns how many it popped.
-func popList(db *keyspace.DB, key []byte, l *object.List, left bool, count int64, fn func(elem []byte)) int {
+// and must not change the list. It publishes the pop's events with c and
+// returns how many it popped.
+func popList(c *Ctx, db *keyspace.DB, key []byte, l *object.List, left bool, count int64, fn func(elem []byte)) int {
 	n := int(min(count, int64(l.Len())))
 	before := l.MemoryUsage()
 	for range n {
 		fn(l.Pop(left))
 	}
 	db.ListChanged(key, l, 0, false, before, object.ListOp{Code: object.ListPop, Left: left, N: int64(n)})
+	notifyPop(c, key, left, l.Len() == 0)
 	return n
+}
+
+// pushEvent names the event of a push at the head (left) or tail.
+func pushEvent(left bool) string {
+	if left {
+		return "lpush"
+	}
+	return "rpush"
+}
+
+// notifyPop publishes the events of a pop from the head (left) or tail of
+// key's list, and its deletion when the pop emptied it.
+func notifyPop(c *Ctx, key []byte, left, emptied bool) {
+	ev := "rpop"
+	if left {
+		ev = "lpop"
+	}
+	c.Notify(notify.List, ev, key)
+	if emptied {
+		c.Notify(notify.Generic, "del", key)
+	}
 }
 
 func llenCommand(c *Ctx, args [][]byte) {
@@ -286,6 +311,7 @@ func lsetCommand(c *Ctx, args [][]byte) {
 	before := l.MemoryUsage()
 	l.Set(j, args[3])
 	db.ListChanged(key, l, 0, false, before, object.ListOp{Code: object.ListSet, N: int64(j), Elems: args[3:4]})
+	c.Notify(notify.List, "lset", key)
 	c.W.AppendOK()
 }
 
@@ -322,6 +348,7 @@ func linsertCommand(c *Ctx, args [][]byte) {
 	before := l.MemoryUsage()
 	l.Insert(at, args[4])
 	db.ListChanged(key, l, 0, false, before, object.ListOp{Code: object.ListInsert, N: int64(at), Elems: args[4:5]})
+	c.Notify(notify.List, "linsert", key)
 	c.W.AppendInt(int64(l.Len()))
 }
 
@@ -340,6 +367,10 @@ func lremCommand(c *Ctx, args [][]byte) {
 	removed := l.Remove(count, args[3])
 	if removed > 0 {
 		db.ListChanged(key, l, 0, false, before, object.ListOp{Code: object.ListRem, N: count, Elems: args[3:4]})
+		c.Notify(notify.List, "lrem", key)
+		if l.Len() == 0 {
+			c.Notify(notify.Generic, "del", key)
+		}
 	}
 	c.W.AppendInt(int64(removed))
 }
@@ -358,10 +389,15 @@ func ltrimCommand(c *Ctx, args [][]byte) {
 	switch {
 	case !ok:
 		db.Delete(key)
+		c.Notify(notify.List, "ltrim", key)
+		c.Notify(notify.Generic, "del", key)
 	case lo > 0 || hi < l.Len()-1:
 		before := l.MemoryUsage()
 		l.Trim(lo, hi)
 		db.ListChanged(key, l, 0, false, before, object.ListOp{Code: object.ListTrim, N: int64(lo), M: int64(hi)})
+		c.Notify(notify.List, "ltrim", key)
+	default:
+		c.Notify(notify.List, "ltrim", key)
 	}
 	c.W.AppendOK()
 }
@@ -488,7 +524,7 @@ func lmove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) {
 	if wrong {
 		return
 	}
-	c.W.AppendBulk(moveList(sdb, src, l, ddb, dst, d, dat, fromLeft, toLeft))
+	c.W.AppendBulk(moveList(c, sdb, src, l, ddb, dst, d, dat, fromLeft, toLeft))
 }
 
 // moveList pops an element from the head (fromLeft) or tail of l, the
@@ -496,7 +532,8 @@ func lmove(c *Ctx, src, dst []byte, fromLeft, toLeft bool) {
 // list under dst in ddb with expiry dat (a new list when d is nil), logs
 // both changes and returns the element. src and dst may be the same key,
 // and then l and d the same list. Both keys' types must have been checked.
-func moveList(sdb *keyspace.DB, src []byte, l *object.List, ddb *keyspace.DB, dst []byte, d *object.List, dat int64, fromLeft, toLeft bool) []byte {
+// It publishes the events with c as Redis does: the push, then the pop.
+func moveList(c *Ctx, sdb *keyspace.DB, src []byte, l *object.List, ddb *keyspace.DB, dst []byte, d *object.List, dat int64, fromLeft, toLeft bool) []byte {
 	before := l.MemoryUsage()
 	e := bytes.Clone(l.Pop(fromLeft))
 	pop := object.ListOp{Code: object.ListPop, Left: fromLeft, N: 1}
@@ -507,10 +544,14 @@ func moveList(sdb *keyspace.DB, src []byte, l *object.List, ddb *keyspace.DB, ds
 		l.Push(toLeft, e)
 		sdb.ListChanged(src, l, 0, false, before, object.ListOp{Code: object.ListPush, Left: toLeft, Elems: [][]byte{e}})
 		ddb.ListChanged(dst, l, 0, false, l.MemoryUsage(), pop)
+		c.Notify(notify.List, pushEvent(toLeft), dst)
+		notifyPop(c, src, fromLeft, false)
 		return e
 	}
 	sdb.ListChanged(src, l, 0, false, before, pop)
 	pushList(ddb, dst, d, dat, toLeft, [][]byte{e})
+	c.Notify(notify.List, pushEvent(toLeft), dst)
+	notifyPop(c, src, fromLeft, l.Len() == 0)
 	return e
 }
 
@@ -537,7 +578,7 @@ func appendMpop(c *Ctx, key []byte, l *object.List, left bool, count int64) {
 	c.W.AppendArray(2)
 	c.W.AppendBulk(key)
 	c.W.AppendArray(int(min(count, int64(l.Len()))))
-	popList(c.DB(key), key, l, left, count, c.W.AppendBulk)
+	popList(c, c.DB(key), key, l, left, count, c.W.AppendBulk)
 }
 
 // parseMpop parses the arguments of LMPOP and ZMPOP from args[at] on:

@@ -51,7 +51,7 @@ func bpopServe(c *Ctx, key []byte, left bool) bool {
 func appendBPop(c *Ctx, key []byte, l *object.List, left bool) {
 	c.W.AppendArray(2)
 	c.W.AppendBulk(key)
-	popList(c.DB(key), key, l, left, 1, c.W.AppendBulk)
+	popList(c, c.DB(key), key, l, left, 1, c.W.AppendBulk)
 }
 
 // blockingMpopKeys is the KeyArgs of BLMPOP and BZMPOP timeout numkeys

@@ -32,5 +32,6 @@ func flush(c *Ctx, args [][]byte) {
 		db.Flush()
 		return true
 	})
+	c.Tracker().Flushed()
 	c.W.AppendOK()
 }

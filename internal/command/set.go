@@ -9,6 +9,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -81,6 +82,9 @@ func saddCommand(c *Ctx, args [][]byte) {
 		}
 	}
 	db.Added(key, s, at, created, before, added)
+	if len(added) > 0 {
+		c.Notify(notify.Set, "sadd", key)
+	}
 	c.W.AppendInt(int64(len(added)))
 }
 
@@ -95,12 +99,12 @@ func sremCommand(c *Ctx, args [][]byte) {
 		c.W.AppendInt(0)
 		return
 	}
-	removeElements(c, db, key, s, s.Remove, args[2:])
+	removeElements(c, db, key, s, s.Remove, args[2:], notify.Set, "srem")
 }
 
 // removeElements removes elems from obj, the collection at key, with del,
 // logs those it removed and answers their count: HDEL and SREM.
-func removeElements(c *Ctx, db *keyspace.DB, key []byte, obj storage.Object, del func([]byte) bool, elems [][]byte) {
+func removeElements(c *Ctx, db *keyspace.DB, key []byte, obj storage.Object, del func([]byte) bool, elems [][]byte, class notify.Class, event string) {
 	before := obj.MemoryUsage()
 	removed := elems[:0:0]
 	for _, e := range elems {
@@ -109,6 +113,9 @@ func removeElements(c *Ctx, db *keyspace.DB, key []byte, obj storage.Object, del
 		}
 	}
 	db.Removed(key, obj, before, removed)
+	if len(removed) > 0 {
+		notifyRemoved(c, key, obj, class, event)
+	}
 	c.W.AppendInt(int64(len(removed)))
 }
 
@@ -209,6 +216,7 @@ func spopCommand(c *Ctx, args [][]byte) {
 		s.Remove(m)
 		c.W.AppendBulk(m)
 		db.Removed(key, s, before, [][]byte{m})
+		notifyRemoved(c, key, s, notify.Set, "spop")
 		return
 	}
 	var members [][]byte
@@ -231,6 +239,16 @@ func spopCommand(c *Ctx, args [][]byte) {
 		c.W.AppendBulk(m)
 	}
 	db.Removed(key, s, before, members)
+	notifyRemoved(c, key, s, notify.Set, "spop")
+}
+
+// notifyRemoved publishes event, of class, on key after a command removed
+// elements of obj, its collection, and its deletion when obj is empty.
+func notifyRemoved(c *Ctx, key []byte, obj storage.Object, class notify.Class, event string) {
+	c.Notify(class, event, key)
+	if obj.Len() == 0 {
+		c.Notify(notify.Generic, "del", key)
+	}
 }
 
 // srandmemberCommand implements SRANDMEMBER key [count] as Redis 7 does:
@@ -324,6 +342,7 @@ func smoveCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	sdb.Removed(src, s, before, [][]byte{m})
+	notifyRemoved(c, src, s, notify.Set, "srem")
 	created := d == nil
 	if created {
 		d, dat = object.NewSetFor(m, 1), storage.NoExpiry
@@ -331,6 +350,7 @@ func smoveCommand(c *Ctx, args [][]byte) {
 	before = d.MemoryUsage()
 	if d.Add(m) {
 		ddb.Added(dst, d, dat, created, before, [][]byte{m})
+		c.Notify(notify.Set, "sadd", dst)
 	}
 	c.W.AppendInt(1)
 }
@@ -429,16 +449,19 @@ func setOf(members [][]byte) *object.Set {
 	return s
 }
 
-// storeSet stores s under dst (deleting dst when s is nil or empty) and
-// replies with its size.
-func storeSet(c *Ctx, dst []byte, s *object.Set) {
+// storeSet stores s under dst (deleting dst when s is nil or empty),
+// publishes event (or del), and replies with its size.
+func storeSet(c *Ctx, dst []byte, s *object.Set, event string) {
 	db := c.DB(dst)
 	if s == nil || s.Len() == 0 {
-		db.Delete(dst)
+		if db.Delete(dst) {
+			c.Notify(notify.Generic, "del", dst)
+		}
 		c.W.AppendInt(0)
 		return
 	}
 	db.SetObject(dst, s, storage.NoExpiry)
+	c.Notify(notify.Set, event, dst)
 	c.W.AppendInt(int64(s.Len()))
 }
 
@@ -459,7 +482,7 @@ func sinterstoreCommand(c *Ctx, args [][]byte) {
 	if !ok {
 		return
 	}
-	storeSet(c, args[1], setOf(inter(sets, 0)))
+	storeSet(c, args[1], setOf(inter(sets, 0)), "sinterstore")
 }
 
 // sintercardCommand implements SINTERCARD numkeys key… [LIMIT limit] with
@@ -514,7 +537,7 @@ func sunionCommand(c *Ctx, args [][]byte) {
 func sunionstoreCommand(c *Ctx, args [][]byte) {
 	sets, ok := readSets(c, args[2:])
 	if ok {
-		storeSet(c, args[1], union(sets))
+		storeSet(c, args[1], union(sets), "sunionstore")
 	}
 }
 
@@ -528,7 +551,7 @@ func sdiffCommand(c *Ctx, args [][]byte) {
 func sdiffstoreCommand(c *Ctx, args [][]byte) {
 	sets, ok := readSets(c, args[2:])
 	if ok {
-		storeSet(c, args[1], diff(sets))
+		storeSet(c, args[1], diff(sets), "sdiffstore")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
@@ -377,8 +378,12 @@ func xaddCommand(c *Ctx, args [][]byte) {
 		}
 	}
 	s.Add(id, args[i+1:])
-	t.trim(s)
+	trimmed := t.trim(s)
 	db.StreamChanged(key, s, at, created, before)
+	c.Notify(notify.Stream, "xadd", key)
+	if trimmed > 0 {
+		c.Notify(notify.Stream, "xtrim", key)
+	}
 	appendStreamID(c, id)
 }
 
@@ -501,6 +506,9 @@ func xdelCommand(c *Ctx, args [][]byte) {
 		}
 	}
 	db.StreamChanged(key, s, at, false, before)
+	if n > 0 {
+		c.Notify(notify.Stream, "xdel", key)
+	}
 	c.W.AppendInt(int64(n))
 }
 
@@ -523,6 +531,9 @@ func xtrimCommand(c *Ctx, args [][]byte) {
 	before := s.MemoryUsage()
 	n := t.trim(s)
 	db.StreamChanged(key, s, at, false, before)
+	if n > 0 {
+		c.Notify(notify.Stream, "xtrim", key)
+	}
 	c.W.AppendInt(n)
 }
 
@@ -594,6 +605,7 @@ func xsetidCommand(c *Ctx, args [][]byte) {
 	before := s.MemoryUsage()
 	s.SetMeta(id, newAdded, maxDel)
 	db.StreamChanged(key, s, at, false, before)
+	c.Notify(notify.Stream, "xsetid", key)
 	c.W.AppendOK()
 }
 
@@ -777,7 +789,7 @@ func xgroupCommand(c *Ctx, args [][]byte) {
 			c.W.AppendInt(0)
 			return
 		}
-		s.SeeConsumer(g, args[4], c.Now())
+		seeConsumer(c, key, s, g, args[4], c.Now())
 		c.W.AppendInt(1)
 	case "delconsumer":
 		cons := g.Consumer(args[4])
@@ -786,8 +798,23 @@ func xgroupCommand(c *Ctx, args [][]byte) {
 			return
 		}
 		c.W.AppendInt(int64(s.DeleteConsumer(g, cons)))
+		c.Notify(notify.Stream, "xgroup-delconsumer", key)
 	}
 	db.StreamChanged(key, s, at, created, before)
+	switch sub {
+	case "create", "setid", "destroy":
+		c.Notify(notify.Stream, "xgroup-"+sub, key)
+	}
+}
+
+// seeConsumer records that the consumer name of g, in key's stream s, was
+// seen now, creating it if needed, and publishes its creation.
+func seeConsumer(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, name []byte, now int64) *object.StreamConsumer {
+	cons, created := s.SeeConsumer(g, name, now)
+	if created {
+		c.Notify(notify.Stream, "xgroup-createconsumer", key)
+	}
+	return cons
 }
 
 // XACK key group id [id …]
@@ -1039,7 +1066,7 @@ func xclaimCommand(c *Ctx, args [][]byte) {
 			continue
 		}
 		if cons == nil {
-			cons, _ = s.SeeConsumer(g, args[3], now)
+			cons = seeConsumer(c, key, s, g, args[3], now)
 		}
 		count := uint64(1)
 		if !fresh {
@@ -1141,7 +1168,7 @@ func xautoclaimCommand(c *Ctx, args [][]byte) {
 			continue
 		}
 		if cons == nil {
-			cons, _ = s.SeeConsumer(g, args[3], now)
+			cons = seeConsumer(c, key, s, g, args[3], now)
 		}
 		cnt := p.DeliveryCount
 		if !justID {
@@ -1466,7 +1493,7 @@ func countOrAll(count int64) int64 {
 func xreadSee(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, name []byte) *object.StreamConsumer {
 	db := c.DB(key)
 	before := s.MemoryUsage()
-	cons, _ := s.SeeConsumer(g, name, c.Now())
+	cons := seeConsumer(c, key, s, g, name, c.Now())
 	db.StreamChanged(key, s, 0, false, before)
 	return cons
 }
@@ -1478,7 +1505,7 @@ func xreadDeliver(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, a
 	db := c.DB(key)
 	before := s.MemoryUsage()
 	now := c.Now()
-	cons, _ := s.SeeConsumer(g, x.consumer, now)
+	cons := seeConsumer(c, key, s, g, x.consumer, now)
 	xreadKey(c, key)
 	mark := c.W.Len()
 	c.W.AppendArray(0)
@@ -1514,7 +1541,7 @@ func xreadHistory(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, f
 	db := c.DB(key)
 	before := s.MemoryUsage()
 	now := c.Now()
-	cons, _ := s.SeeConsumer(g, x.consumer, now)
+	cons := seeConsumer(c, key, s, g, x.consumer, now)
 	xreadKey(c, key)
 	var pend []*object.StreamNack
 	g.AscendPending(cons, from, func(p *object.StreamNack) bool {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -253,6 +254,10 @@ func setGeneric(c *Ctx, name string, key, value []byte, opts int, expire []byte,
 		at = oldAt
 	}
 	db.Set(key, value, at)
+	c.Notify(notify.String, "set", key)
+	if expire != nil {
+		c.Notify(notify.Generic, "expire", key)
+	}
 	switch {
 	case opts&optGet != 0:
 	case setnx:
@@ -276,6 +281,7 @@ func getsetCommand(c *Ctx, args [][]byte) {
 		c.W.AppendNull()
 	}
 	db.Set(args[1], args[2], storage.NoExpiry)
+	c.Notify(notify.String, "set", args[1])
 }
 
 func getdelCommand(c *Ctx, args [][]byte) {
@@ -290,6 +296,7 @@ func getdelCommand(c *Ctx, args [][]byte) {
 	}
 	c.W.AppendBulk(v)
 	db.Delete(args[1])
+	c.Notify(notify.Generic, "del", args[1])
 }
 
 // getexCommand implements GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]. As
@@ -320,11 +327,14 @@ func getexCommand(c *Ctx, args [][]byte) {
 	switch {
 	case opts&(optEXAT|optPXAT) != 0 && at <= db.Now():
 		db.Delete(key)
+		c.Notify(notify.Generic, "del", key)
 	case expire != nil:
 		db.SetExpire(key, at)
+		c.Notify(notify.Generic, "expire", key)
 	case opts&optPersist != 0:
 		if _, old, _ := db.Lookup(key); old != storage.NoExpiry {
 			db.SetExpire(key, storage.NoExpiry)
+			c.Notify(notify.Generic, "persist", key)
 		}
 	}
 }
@@ -348,6 +358,7 @@ func msetCommand(c *Ctx, args [][]byte) {
 	}
 	for i := 1; i < len(args); i += 2 {
 		c.DB(args[i]).Set(args[i], args[i+1], storage.NoExpiry)
+		c.Notify(notify.String, "set", args[i])
 	}
 	c.W.AppendOK()
 }
@@ -366,6 +377,7 @@ func msetnxCommand(c *Ctx, args [][]byte) {
 	}
 	for i := 1; i < len(args); i += 2 {
 		c.DB(args[i]).Set(args[i], args[i+1], storage.NoExpiry)
+		c.Notify(notify.String, "set", args[i])
 	}
 	c.W.AppendInt(1)
 }
@@ -380,6 +392,7 @@ func appendCommand(c *Ctx, args [][]byte) {
 	}
 	if !ok {
 		db.Set(key, tail, storage.NoExpiry)
+		c.Notify(notify.String, "append", key)
 		c.W.AppendInt(int64(len(tail)))
 		return
 	}
@@ -392,6 +405,7 @@ func appendCommand(c *Ctx, args [][]byte) {
 	b.add(old)
 	b.add(tail)
 	db.Set(key, b.bytes(), at)
+	c.Notify(notify.String, "append", key)
 	b.done()
 	c.W.AppendInt(int64(n))
 }
@@ -467,6 +481,7 @@ func setrangeCommand(c *Ctx, args [][]byte) {
 	end := off + len(patch)
 	if end <= len(old) && db.WriteAt(key, off, patch) {
 		// Within the string: only the patch is written and logged.
+		c.Notify(notify.String, "setrange", key)
 		c.W.AppendInt(int64(len(old)))
 		return
 	}
@@ -479,6 +494,7 @@ func setrangeCommand(c *Ctx, args [][]byte) {
 		b.add(old[end:])
 	}
 	db.Set(key, b.bytes(), at)
+	c.Notify(notify.String, "setrange", key)
 	b.done()
 	c.W.AppendInt(int64(n))
 }
@@ -594,6 +610,7 @@ func incrDecr(c *Ctx, key []byte, incr int64) {
 	c.W.AppendInt(v)
 	reply := c.W.Bytes()
 	db.Set(key, reply[start+1:len(reply)-2], at)
+	c.Notify(notify.String, "incrby", key)
 }
 
 // incrbyfloatCommand adds a float to the number stored at key in x87
@@ -628,6 +645,7 @@ func incrbyfloatCommand(c *Ctx, args [][]byte) {
 	text := sum.appendHuman(tmp[:0])
 	c.W.AppendBulk(text)
 	db.Set(key, text, at)
+	c.Notify(notify.String, "incrbyfloat", key)
 }
 
 // lcsMaxCells bounds the table LCS builds, (len(a)+1)*(len(b)+1) cells of 4

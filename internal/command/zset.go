@@ -8,6 +8,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/glob"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -246,6 +247,13 @@ options:
 		}
 	}
 	db.Added(key, z, at, created, before, changed)
+	if added+updated > 0 {
+		ev := "zadd"
+		if flags&zaddIncr != 0 {
+			ev = "zincr"
+		}
+		c.Notify(notify.ZSet, ev, key)
+	}
 	switch {
 	case flags&zaddIncr != 0 && processed == 0:
 		c.W.AppendNull()
@@ -282,6 +290,7 @@ func zincrbyCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	db.Added(key, z, at, created, before, [][]byte{args[3], object.ZScoreBytes(score)})
+	c.Notify(notify.ZSet, "zincr", key)
 	c.W.AppendDouble(score)
 }
 
@@ -296,7 +305,7 @@ func zremCommand(c *Ctx, args [][]byte) {
 		c.W.AppendInt(0)
 		return
 	}
-	removeElements(c, db, key, z, z.Remove, args[2:])
+	removeElements(c, db, key, z, z.Remove, args[2:], notify.ZSet, "zrem")
 }
 
 func zcardCommand(c *Ctx, args [][]byte) {
@@ -695,19 +704,22 @@ func zrangestoreCommand(c *Ctx, args [][]byte) {
 		out = object.NewZSetFor(n, maxLen)
 		each(z, first, n, sp.rev, func(m []byte, s float64) { out.Set(m, s) })
 	}
-	storeZSet(c, dst, out)
+	storeZSet(c, dst, out, "zrangestore")
 }
 
-// storeZSet stores z under dst, deleting dst when z is nil or empty, and
-// replies with its size.
-func storeZSet(c *Ctx, dst []byte, z *object.ZSet) {
+// storeZSet stores z under dst, deleting dst when z is nil or empty,
+// publishes event (or del), and replies with its size.
+func storeZSet(c *Ctx, dst []byte, z *object.ZSet, event string) {
 	db := c.DB(dst)
 	if z == nil || z.Len() == 0 {
-		db.Delete(dst)
+		if db.Delete(dst) {
+			c.Notify(notify.Generic, "del", dst)
+		}
 		c.W.AppendInt(0)
 		return
 	}
 	db.SetObject(dst, z, storage.NoExpiry)
+	c.Notify(notify.ZSet, event, dst)
 	c.W.AppendInt(int64(z.Len()))
 }
 
@@ -762,24 +774,25 @@ func zremrangebyrankCommand(c *Ctx, args [][]byte) {
 		c.W.AppendError(strErrNotInt)
 		return
 	}
-	zremRange(c, args[1], func(z *object.ZSet) (int, int) { return rankRange(start, stop, z.Len()) })
+	zremRange(c, args[1], "zremrangebyrank", func(z *object.ZSet) (int, int) { return rankRange(start, stop, z.Len()) })
 }
 
 func zremrangebyscoreCommand(c *Ctx, args [][]byte) {
 	if ranks, ok := argRanks(c, args, false); ok {
-		zremRange(c, args[1], ranks)
+		zremRange(c, args[1], "zremrangebyscore", ranks)
 	}
 }
 
 func zremrangebylexCommand(c *Ctx, args [][]byte) {
 	if ranks, ok := argRanks(c, args, true); ok {
-		zremRange(c, args[1], ranks)
+		zremRange(c, args[1], "zremrangebylex", ranks)
 	}
 }
 
 // zremRange removes the members of key's sorted set in the ranks [lo, hi)
-// that ranks gives, logs them, and replies with their count.
-func zremRange(c *Ctx, key []byte, ranks func(*object.ZSet) (int, int)) {
+// that ranks gives, logs them, publishes event, and replies with their
+// count.
+func zremRange(c *Ctx, key []byte, event string, ranks func(*object.ZSet) (int, int)) {
 	db := c.DB(key)
 	z, _, wrong := findZSet(c, db, key)
 	if wrong {
@@ -792,7 +805,7 @@ func zremRange(c *Ctx, key []byte, ranks func(*object.ZSet) (int, int)) {
 	lo, hi := ranks(z)
 	var members [][]byte
 	each(z, lo, hi-lo, false, func(m []byte, _ float64) { members = append(members, bytes.Clone(m)) })
-	removeElements(c, db, key, z, z.Remove, members)
+	removeElements(c, db, key, z, z.Remove, members, notify.ZSet, event)
 }
 
 func zpopminCommand(c *Ctx, args [][]byte) { zpopCommand(c, args, false) }
@@ -826,7 +839,7 @@ func zpopCommand(c *Ctx, args [][]byte, fromMax bool) {
 		return
 	}
 	nested := count >= 0 && c.W.Proto() > 2
-	members, scores := zpop(db, key, z, max(count, 1), fromMax)
+	members, scores := zpop(c, db, key, z, max(count, 1), fromMax)
 	if nested {
 		c.W.AppendArray(len(members))
 	} else {
@@ -842,8 +855,9 @@ func zpopCommand(c *Ctx, args [][]byte, fromMax bool) {
 }
 
 // zpop removes up to count members from the low or high end of z, key's
-// sorted set in db, logs them and returns them with their scores.
-func zpop(db *keyspace.DB, key []byte, z *object.ZSet, count int64, fromMax bool) ([][]byte, []float64) {
+// sorted set in db, logs them, publishes the events with c, and returns
+// them with their scores.
+func zpop(c *Ctx, db *keyspace.DB, key []byte, z *object.ZSet, count int64, fromMax bool) ([][]byte, []float64) {
 	n := int(min(count, int64(z.Len())))
 	members := make([][]byte, 0, n)
 	scores := make([]float64, 0, n)
@@ -861,6 +875,11 @@ func zpop(db *keyspace.DB, key []byte, z *object.ZSet, count int64, fromMax bool
 		z.Remove(m)
 	}
 	db.Removed(key, z, before, members)
+	ev := "zpopmin"
+	if fromMax {
+		ev = "zpopmax"
+	}
+	notifyRemoved(c, key, z, notify.ZSet, ev)
 	return members, scores
 }
 
@@ -923,7 +942,7 @@ func (r zmpopRequest) pop(c *Ctx) bool {
 // popFrom pops from key's sorted set z and replies as ZMPOP does: the key,
 // then the members with their scores.
 func (r zmpopRequest) popFrom(c *Ctx, db *keyspace.DB, key []byte, z *object.ZSet) {
-	members, scores := zpop(db, key, z, r.count, r.fromMax)
+	members, scores := zpop(c, db, key, z, r.count, r.fromMax)
 	c.W.AppendArray(2)
 	c.W.AppendBulk(key)
 	c.W.AppendArray(len(members))

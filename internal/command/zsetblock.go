@@ -45,7 +45,7 @@ func bzpopServe(c *Ctx, key []byte, fromMax bool) bool {
 // key, the member and its score.
 func appendBZPop(c *Ctx, key []byte, z *object.ZSet, fromMax bool) {
 	db := c.DB(key)
-	members, scores := zpop(db, key, z, 1, fromMax)
+	members, scores := zpop(c, db, key, z, 1, fromMax)
 	c.W.AppendArray(3)
 	c.W.AppendBulk(key)
 	c.W.AppendBulk(members[0])

@@ -196,7 +196,7 @@ func zsetOp(c *Ctx, args [][]byte, store bool, op int, name string) {
 	}
 	out := zsetOf(acc, store)
 	if store {
-		storeZSet(c, args[1], out)
+		storeZSet(c, args[1], out, name)
 		return
 	}
 	if out == nil {

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
@@ -218,6 +219,7 @@ func (db *DB) evictOne() bool {
 	// key that had expired meanwhile is counted as expired instead.
 	if db.Delete(key) {
 		db.ev.evicted++
+		db.notify.Event(notify.Evicted, "evicted", key)
 	}
 	db.ev.recycle(key)
 	return true

@@ -9,8 +9,10 @@ package keyspace
 import (
 	"bytes"
 
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // DB is one shard's keyspace. The zero value is not usable; call New.
@@ -41,6 +43,14 @@ type DB struct {
 	paused  bool // CLIENT PAUSE: no expiry nor eviction (SetPaused)
 	noTouch bool // CLIENT NO-TOUCH: finding a key leaves its usage (SetNoTouch)
 	log     Log  // receives every change, or nil (log.go)
+	// notify publishes the events the keyspace itself sees (expired,
+	// evicted, keymiss, new); nil for none (see SetNotifier).
+	notify *notify.Notifier
+	// tracker is told of every key that changes, for client-side
+	// caching, with writer, the client whose command runs (see
+	// SetTracker); nil for none.
+	tracker *tracking.Table
+	writer  int64
 }
 
 type watch struct {
@@ -151,6 +161,7 @@ func (db *DB) Read(key []byte) (value []byte, obj storage.Object, ok bool) {
 		db.stats.KeyspaceHits++
 	} else {
 		db.stats.KeyspaceMiss++
+		db.notify.Event(notify.KeyMiss, "keymiss", key)
 	}
 	return value, obj, ok
 }
@@ -164,6 +175,7 @@ func (db *DB) Get(key []byte) ([]byte, bool) {
 		db.stats.KeyspaceHits++
 	} else {
 		db.stats.KeyspaceMiss++
+		db.notify.Event(notify.KeyMiss, "keymiss", key)
 	}
 	return v, ok
 }
@@ -177,6 +189,7 @@ func (db *DB) Exists(key []byte) bool {
 // Set stores value under key with expiry expireAt (storage.NoExpiry for none).
 // An expiry already in the past deletes the key instead, as Redis does.
 func (db *DB) Set(key, value []byte, expireAt int64) {
+	fresh := db.absent(key)
 	db.touch(key)
 	if db.expired(expireAt) {
 		if db.e.Delete(key) && db.log != nil {
@@ -185,6 +198,9 @@ func (db *DB) Set(key, value []byte, expireAt int64) {
 		return
 	}
 	db.e.Set(key, value, expireAt)
+	if fresh {
+		db.notify.Event(notify.New, "new", key)
+	}
 	if db.log != nil {
 		db.log.Set(key, value, expireAt)
 	}
@@ -215,6 +231,7 @@ const maxLogPart = 256 << 10
 // key held, and logs it whole, a part at a time. obj belongs to the DB from
 // then on. An expiry already in the past deletes the key instead.
 func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
+	fresh := db.absent(key)
 	db.touch(key)
 	if db.expired(expireAt) || obj.Len() == 0 && obj.Kind() != storage.KindStream {
 		if db.e.Delete(key) && db.log != nil {
@@ -226,6 +243,9 @@ func (db *DB) SetObject(key []byte, obj storage.Object, expireAt int64) {
 		s.TakeJournal()
 	}
 	db.e.SetObject(key, obj, expireAt)
+	if fresh {
+		db.notify.Event(notify.New, "new", key)
+	}
 	if db.log != nil {
 		LogObject(db.log, key, obj, expireAt, maxLogPart)
 	}
@@ -318,6 +338,7 @@ func (db *DB) ListChanged(key []byte, l *object.List, expireAt int64, created bo
 	}
 	if created {
 		db.e.SetObject(key, l, expireAt)
+		db.notify.Event(notify.New, "new", key)
 	} else {
 		db.e.Resized(l.MemoryUsage() - before)
 		expireAt = 0
@@ -342,6 +363,7 @@ func (db *DB) StreamChanged(key []byte, s *object.Stream, expireAt int64, create
 	db.touch(key)
 	if created {
 		db.e.SetObject(key, s, expireAt)
+		db.notify.Event(notify.New, "new", key)
 	} else {
 		db.e.Resized(s.MemoryUsage() - before)
 		expireAt = 0
@@ -361,6 +383,7 @@ func (db *DB) Added(key []byte, obj storage.Object, expireAt int64, created bool
 	db.touch(key)
 	if created {
 		db.e.SetObject(key, obj, expireAt)
+		db.notify.Event(notify.New, "new", key)
 	} else {
 		db.e.Resized(obj.MemoryUsage() - before)
 	}
@@ -477,6 +500,37 @@ func (db *DB) RandomKey() (key []byte, ok bool) {
 	return nil, false
 }
 
+// SetNotifier makes db publish through n the events it sees itself: a
+// key that expired (lazily or by ActiveExpire), was evicted, was not found
+// by a read (Get, Read), or was created. Commands publish their own events
+// through the same Notifier (see Notifier). Call it before the DB is used.
+func (db *DB) SetNotifier(n *notify.Notifier) { db.notify = n }
+
+// SetTracker makes db tell t of every key that changes (written, deleted,
+// expired or evicted), for client-side caching. Call it before the DB is
+// used.
+func (db *DB) SetTracker(t *tracking.Table) { db.tracker = t }
+
+// Tracker returns the Table set by SetTracker, or nil.
+func (db *DB) Tracker() *tracking.Table { return db.tracker }
+
+// SetWriter names the client whose commands run from now on, 0 for none,
+// so that a client tracking with NOLOOP is not told of its own writes.
+func (db *DB) SetWriter(id int64) { db.writer = id }
+
+// Notifier returns the Notifier set by SetNotifier, or nil.
+func (db *DB) Notifier() *notify.Notifier { return db.notify }
+
+// absent reports whether key is absent, for a write that may create it,
+// when "new" events are published; otherwise it reports false at no cost.
+func (db *DB) absent(key []byte) bool {
+	if !db.notify.On(notify.New) {
+		return false
+	}
+	_, _, ok := db.Lookup(key)
+	return !ok
+}
+
 // SetReplica makes db keep expired keys until RemoveExpired removes them:
 // reads judge expiry against the time set by SetNow as always, but never
 // delete. A replicated keyspace needs this, since its keys may change only
@@ -535,6 +589,7 @@ func (db *DB) expire(key []byte) {
 	db.touch(key)
 	db.e.Delete(key)
 	db.stats.ExpiredKeys++
+	db.notify.Event(notify.Expired, "expired", key)
 }
 
 // ActiveExpire samples keys with an expiry and removes those that have
@@ -607,8 +662,12 @@ func (db *DB) Unwatch(key []byte) {
 	}
 }
 
-// touch records a write to key for WATCH and for the clients blocked on it.
+// touch records a write to key for WATCH, for the clients blocked on it,
+// and for the clients that track it.
 func (db *DB) touch(key []byte) {
+	if db.tracker.Active() {
+		db.tracker.Changed(key, db.writer)
+	}
 	if len(db.watched) == 0 && len(db.blocked) == 0 {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Pipeline carries one connection's commands to the shards and brings the
@@ -48,8 +49,15 @@ type Pipeline struct {
 	maxReply int
 	drainFn  func() bool
 	taken    []int
-	noTouch  bool // SetNoTouch
+	noTouch  bool  // SetNoTouch
+	id       int64 // the client's id (see Observe)
+	track    int64 // see Track
 }
+
+// Track makes the commands given to Do from now on remember their keys,
+// when they only read, for client id's client-side caching; 0 for none
+// (command.Ctx.Track).
+func (p *Pipeline) Track(id int64) { p.track = id }
 
 // item is one reply to come: from a shard's batch, from the local writer, or
 // BUSY.
@@ -148,7 +156,7 @@ func (p *Pipeline) Do(spec *command.Spec, args [][]byte) {
 func (p *Pipeline) add(s int, spec *command.Spec, args [][]byte) {
 	b := p.batches[s]
 	p.items = append(p.items, item{src: int32(s), idx: int32(len(b.Cmds))})
-	b.Cmds = append(b.Cmds, shard.Cmd{Spec: spec, Args: args})
+	b.Cmds = append(b.Cmds, shard.Cmd{Spec: spec, Args: args, Track: p.track})
 }
 
 // Flush sends the batched commands, waits for the shards, and appends every
@@ -370,6 +378,7 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 	}
 	p.ctx.W = &p.out
 	p.ctx.Held(dbs, p.r.ring)
+	p.ctx.Writer, p.ctx.Track = p.id, p.track
 	m := p.rec.Start(&p.out)
 	shard.Exec(&p.ctx, spec, args)
 	p.rec.Stop(m, spec, args, p.client)
@@ -454,11 +463,14 @@ func (p *Pipeline) Release() {
 	// Commit every held shard's log before giving any shard back: the held
 	// shards all wait on the one release channel, so a send may wake any of
 	// them, and none may run again while its keyspace is still in use here.
+	var tr *tracking.Table
 	for _, db := range p.held {
 		if db != nil {
 			db.Commit() // before the reply of what ran while held goes out
+			tr = db.Tracker()
 		}
 	}
+	tr.Broadcast() // likewise, what broadcasting clients are told of it
 	for i, db := range p.held {
 		if db == nil {
 			continue

@@ -16,11 +16,13 @@ import (
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/latency"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/storage"
 	"github.com/data-cluster/data-cluster/internal/storage/arena"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Shard is what the router needs of a shard. A shard that lives elsewhere
@@ -80,6 +82,12 @@ type Config struct {
 	// per-command latency histograms; nil for none. It overrides
 	// Shard.Latency.
 	Latency *latency.Monitor
+	// Notify publishes every shard's keyspace events; nil for none. It
+	// overrides Shard.Notify.
+	Notify *notify.Notifier
+	// Track is told of every key that changes on any shard, for
+	// client-side caching; nil for none. It overrides Shard.Track.
+	Track *tracking.Table
 	// GatherPart is the most entries KEYS and LIST visit in one shard per
 	// hold of that shard (1024); other clients' commands on the shard run
 	// between parts. 0 means the default.
@@ -167,6 +175,12 @@ func New(cfg Config) (*Router, error) {
 	}
 	if cfg.Latency != nil {
 		scfg.Latency = cfg.Latency
+	}
+	if cfg.Notify != nil {
+		scfg.Notify = cfg.Notify
+	}
+	if cfg.Track != nil {
+		scfg.Track = cfg.Track
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Router{ring: rg, limit: int64(cfg.RouterQueue), shardQueue: int64(cfg.ShardQueue),

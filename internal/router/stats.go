@@ -12,11 +12,11 @@ import (
 // Observe makes the pipeline count the commands it runs itself (those that
 // span shards, and those refused with BUSY) with rec, and name c as their
 // client in the slow log, here and in the shards. Call it before the first
-// Do.
-func (p *Pipeline) Observe(rec *cmdstat.Recorder, c slowlog.Client) {
-	p.rec, p.client = rec, c
+// Do. id is the client's id, for the clients tracking keys with NOLOOP.
+func (p *Pipeline) Observe(rec *cmdstat.Recorder, c slowlog.Client, id int64) {
+	p.rec, p.client, p.id = rec, c, id
 	for _, b := range p.batches {
-		b.Client = c
+		b.Client, b.ClientID = c, id
 	}
 }
 

@@ -132,6 +132,26 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 		s.clientKill(w, args)
 	case "unblock":
 		s.clientUnblock(w, args)
+	case "tracking", "caching":
+		if len(args) < 3 {
+			subArity(w, "client", sub)
+			return
+		}
+		if sub == "tracking" {
+			s.tracking(w, args)
+		} else {
+			s.caching(w, args)
+		}
+	case "trackinginfo", "getredir":
+		if len(args) != 2 {
+			subArity(w, "client", sub)
+			return
+		}
+		if sub == "trackinginfo" {
+			s.trackingInfo(w)
+		} else {
+			w.AppendInt(s.getRedir())
+		}
 	case "no-evict", "no-touch":
 		if len(args) != 3 {
 			subArity(w, "client", sub)
@@ -179,6 +199,8 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 	case "help":
 		appendHelp(w,
 			"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+			"CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+			"GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
 			"GETNAME", "    Return the name of the current connection.",
 			"ID", "    Return the ID of the current connection.",
 			"INFO", "    Return information about the current client connection.",
@@ -191,6 +213,9 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 			"UNPAUSE", "    Stop the current client pause, resuming traffic.",
 			"PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
 			"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
+			"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+			"         [OPTIN] [OPTOUT] [NOLOOP]", "    Control server assisted client side caching.",
+			"TRACKINGINFO", "    Report tracking status for the current connection.",
 			"NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
 			"NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.",
 			"HELP", "    Print this help.")
@@ -203,7 +228,7 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 // answers. Redis names a subcommand by its container and its own name,
 // "client|list", in CLIENT LIST's cmd field among other places.
 var subcommands = map[string][]string{
-	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "no-evict", "no-touch", "pause", "unpause", "reply", "help"},
+	"client":   {"id", "setname", "getname", "setinfo", "info", "list", "kill", "unblock", "tracking", "caching", "trackinginfo", "getredir", "no-evict", "no-touch", "pause", "unpause", "reply", "help"},
 	"command":  {"count", "list", "info", "docs", "getkeys", "getkeysandflags", "help"},
 	"config":   {"get", "set", "resetstat", "help"},
 	"slowlog":  {"get", "len", "reset", "help"},
@@ -279,6 +304,8 @@ func (c *conn) describe(now time.Time) string {
 	if c.parked.Load() != nil || c.paused.Load() {
 		flags += "b"
 	}
+	tflags, redir := c.trackFlags()
+	flags += tflags // t, R, B: between b and e, in Redis's order
 	if c.noEvict.Load() {
 		flags += "e"
 	}
@@ -292,11 +319,11 @@ func (c *conn) describe(now time.Time) string {
 	if ob := c.ob.Load(); ob != nil {
 		omem += ob.Pending()
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
 		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub, multi, multiMem,
-		rbs, rbs, omem, rbs+omem+multiMem, cmd, proto, load(&c.libName), load(&c.libVer))
+		rbs, rbs, omem, rbs+omem+multiMem, cmd, redir, proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.
@@ -614,6 +641,7 @@ func (s *Server) infoText(args [][]byte) string {
 			{"connected_clients", itoa(s.connected.Load())},
 			{"maxclients", strconv.Itoa(s.cfg().MaxClients)},
 			{"blocked_clients", itoa(s.blocked.Load())},
+			{"tracking_clients", itoa(s.track.Stats().Clients)},
 		})
 	}
 	if want["memory"] {
@@ -643,6 +671,7 @@ func (s *Server) infoText(args [][]byte) string {
 	if want["stats"] {
 		busyR, busyS := r.Busy()
 		_, errTotal := s.errorCounts()
+		ts := s.track.Stats()
 		add("Stats", [][2]string{
 			{"total_connections_received", itoa(s.totalConns.Load())},
 			{"total_commands_processed", itoa(s.totalCmds.Load())},
@@ -652,6 +681,9 @@ func (s *Server) infoText(args [][]byte) string {
 			{"keyspace_hits", itoa(hits)},
 			{"keyspace_misses", itoa(misses)},
 			{"total_error_replies", itoa(errTotal)},
+			{"tracking_total_keys", itoa(ts.Keys)},
+			{"tracking_total_items", itoa(ts.Items)},
+			{"tracking_total_prefixes", itoa(ts.Prefixes)},
 			{"busy_router", itoa(busyR)},
 			{"busy_shard", itoa(busyS)},
 		})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/config"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -70,6 +71,19 @@ var params = config.NewTable(append([]config.Param[settings]{
 		func(c *settings) string { return c.Persistence.Fsync.String() },
 		func(c *settings, v string) { c.Persistence.Fsync, _ = wal.ParseFsync(v) }).WithAliases("fsync"),
 	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
+	config.Param[settings]{
+		Name: "notify-keyspace-events", Kind: config.Special,
+		Get: func(c *settings) string { return c.NotifyKeyspaceEvents.String() },
+		Set: func(c *settings, v string) error {
+			cl, ok := notify.Parse([]byte(v))
+			if !ok {
+				return notify.ErrClass
+			}
+			c.NotifyKeyspaceEvents = cl
+			return nil
+		},
+	},
+	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
 	config.IntParam("latency-monitor-threshold", 0, math.MaxInt64, func(c *settings) *int64 { return &c.Latency.MonitorThreshold }),
 	config.BoolParam("latency-tracking", func(c *settings) *bool { return &c.Latency.Tracking }),
 	config.Param[settings]{
@@ -305,6 +319,12 @@ func (s *Server) apply(old, next *settings) {
 	}
 	if next.logLevel != old.logLevel {
 		cfg.LogLevel.Set(next.logLevel)
+	}
+	if next.NotifyKeyspaceEvents != old.NotifyKeyspaceEvents {
+		s.notify.Set(next.NotifyKeyspaceEvents)
+	}
+	if next.TrackingTableMaxKeys != old.TrackingTableMaxKeys {
+		s.track.SetMaxKeys(next.TrackingTableMaxKeys)
 	}
 	if next.Latency.MonitorThreshold != old.Latency.MonitorThreshold {
 		s.lat.SetThreshold(next.Latency.MonitorThreshold)

@@ -314,6 +314,10 @@ func (c *conn) publish() {
 // writeOut writes the assembled replies to the client. A buffer grown
 // large by one round's replies is given back once they are written.
 func (c *conn) writeOut() bool {
+	if c.sess.trk.on {
+		// After the replies: the invalidations of what they changed.
+		defer c.s.track.SendPending(c.id)
+	}
 	out := c.p.Out()
 	if c.dead {
 		out.Reset() // what was not run is answered in out: nobody reads it

@@ -66,7 +66,7 @@ func (s *Server) Slowlog() *slowlog.Log { return s.slow }
 func (c *conn) observe() {
 	c.rec = cmdstat.NewRecorder(c.s.connStats, c.s.slow)
 	c.rec.Watch(c.s.lat)
-	c.p.Observe(c.rec, c)
+	c.p.Observe(c.rec, c, c.id)
 }
 
 // Addr returns the client's address, for the slow log.

@@ -46,9 +46,20 @@ func (s *session) subscription(w *resp.Writer, args [][]byte) {
 // startSubs moves the replies written so far to the outbox, made now if
 // the connection has none yet, and then makes the pending subscriptions.
 func (s *session) startSubs() {
+	if s.trk.on {
+		s.openOutbox() // tracking turned on inside EXEC
+	}
 	if !s.subs.Pending() {
 		return
 	}
+	s.openOutbox()
+	s.subs.Start(s.c.s.hub, s.c)
+}
+
+// openOutbox makes the connection's outbox if it has none yet, and moves
+// the replies written so far to it: from then on replies and messages
+// (published, or invalidations) are written by the outbox, in order.
+func (s *session) openOutbox() {
 	c := s.c
 	if c.ob.Load() == nil {
 		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
@@ -57,7 +68,6 @@ func (s *session) startSubs() {
 		}))
 	}
 	c.writeOut()
-	s.subs.Start(c.s.hub, c)
 }
 
 // unsubscribeAll leaves every subscription, as RESET and a closing

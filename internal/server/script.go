@@ -76,6 +76,7 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, bySHA, ro bool) {
 		return
 	}
 	s.sctx.Held(dbs, r.Ring())
+	s.sctx.Writer, s.sctx.Track = s.c.id, s.trk.cmd
 	req.Host = &scriptHost{ctx: &s.sctx}
 	eng.Run(req, w)
 	s.sctx.W = nil

@@ -17,11 +17,13 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
@@ -66,6 +68,15 @@ type Config struct {
 	// ConfigFile is the file the configuration was read from (--config),
 	// which CONFIG REWRITE rewrites; empty: none.
 	ConfigFile string
+	// NotifyKeyspaceEvents are the classes of keyspace events published
+	// to subscribers (Redis's notify-keyspace-events, none by default);
+	// CONFIG SET changes them at run time.
+	NotifyKeyspaceEvents notify.Class
+
+	// TrackingTableMaxKeys bounds the keys client-side caching remembers
+	// (Redis's tracking-table-max-keys, 1000000; 0 for no bound); CONFIG
+	// SET changes it at run time (tracking.go).
+	TrackingTableMaxKeys int64
 }
 
 // DefaultConfig returns the defaults.
@@ -85,6 +96,8 @@ func DefaultConfig() Config {
 		Persistence: wal.DefaultConfig(),
 
 		Scripts: script.DefaultConfig(),
+
+		TrackingTableMaxKeys: tracking.DefaultMaxKeys,
 	}
 }
 
@@ -150,8 +163,10 @@ type Server struct {
 
 	store *wal.Store // the data directory, or nil (persist.go)
 
-	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
-	monitors monitors    // MONITOR (monitor.go)
+	hub      *pubsub.Hub      // publish and subscribe (pubsub.go)
+	notify   *notify.Notifier // keyspace events, published to hub
+	track    *tracking.Table  // client-side caching (tracking.go)
+	monitors monitors         // MONITOR (monitor.go)
 
 	pause *pauser // CLIENT PAUSE (pause.go)
 
@@ -167,6 +182,14 @@ func New(cfg Config) (*Server, error) {
 	ob := newObserver(cfg)
 	cfg.Router.Slowlog = ob.slow
 	cfg.Router.Latency = ob.lat
+	hub := pubsub.NewHub()
+	nt := notify.NewNotifier(func(channel, msg []byte) { hub.Publish(channel, msg) })
+	nt.Set(cfg.NotifyKeyspaceEvents)
+	cfg.Router.Notify = nt
+	var srv *Server // for the tracking table's redirects, set below
+	tt := tracking.New(func(id int64) tracking.Target { return srv.trackTarget(id) })
+	tt.SetMaxKeys(cfg.TrackingTableMaxKeys)
+	cfg.Router.Track = tt
 	cfg.applyEviction(&cfg.Router)
 	pause := new(pauser)
 	if cfg.Router.Shard == (shard.Config{}) {
@@ -193,7 +216,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LogLevel == nil {
 		cfg.LogLevel = new(slog.LevelVar)
 	}
-	s := &Server{
+	srv = &Server{
 		log:       lg,
 		router:    r,
 		start:     time.Now(),
@@ -201,13 +224,15 @@ func New(cfg Config) (*Server, error) {
 		conns:     make(map[*conn]struct{}),
 		observer:  ob,
 		store:     st,
-		hub:       pubsub.NewHub(),
+		hub:       hub,
+		notify:    nt,
+		track:     tt,
 		scripts:   eng,
 		evalSpecs: evalSpecs(eng),
 		pause:     pause,
 	}
-	s.cur.Store(&cfg)
-	return s, nil
+	srv.cur.Store(&cfg)
+	return srv, nil
 }
 
 // cfg returns the configuration in force. CONFIG SET replaces it with a

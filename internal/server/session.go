@@ -38,6 +38,8 @@ type session struct {
 	// command's; unmute is set by CLIENT REPLY ON, whose own reply is
 	// sent.
 	replyOff, skipNext, unmute bool
+	// trk is the connection's client-side caching (tracking.go).
+	trk trackState
 }
 
 type queuedCmd struct {
@@ -184,6 +186,8 @@ func (s *session) run(args [][]byte) {
 		p.EndLocal()
 		return
 	}
+	s.trk.cmd = s.trackFor(spec)
+	p.Track(s.trk.cmd)
 	if memSrv {
 		// MEMORY STATS and the like read every shard: the connection
 		// answers them, as it does its own commands.
@@ -431,6 +435,7 @@ func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.unwatchAll()
 	s.unsubscribeAll()
 	s.unmonitor()
+	s.trackingOff()
 	s.c.setName("")
 	s.setProto(2)
 	s.c.setAuthed(s.c.s.cfg().RequirePass == "")
@@ -515,6 +520,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		s.ctx.W = w
 		s.ctx.SkipOOM = true
 		s.ctx.Held(dbs, r.Ring())
+		s.ctx.Writer, s.ctx.Track = s.c.id, s.trackFor(command.Redis["exec"])
 		s.inExec = true
 		for _, q := range s.queued {
 			if q.spec.Kind == command.Conn {
@@ -527,6 +533,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		}
 		s.ctx.W = nil
 		s.ctx.SkipOOM = false
+		s.ctx.Writer, s.ctx.Track = 0, 0
 	}
 	s.unwatchLocked(dbs)
 	s.c.p.Release()
@@ -612,4 +619,5 @@ func (s *session) close() {
 	s.unwatchAll()
 	s.unsubscribeAll()
 	s.unmonitor()
+	s.trackingOff()
 }

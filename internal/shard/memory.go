@@ -4,7 +4,9 @@ import (
 	"sync/atomic"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // SetEviction changes the shard's memory limit and policy (CONFIG SET
@@ -28,10 +30,12 @@ type memStats struct {
 }
 
 // newKeyspace returns the keyspace of a shard over engine e with its memory
-// limit set.
-func newKeyspace(e storage.Engine, ev keyspace.Eviction) *keyspace.DB {
+// limit and its Notifier set.
+func newKeyspace(e storage.Engine, ev keyspace.Eviction, n *notify.Notifier, t *tracking.Table) *keyspace.DB {
 	db := keyspace.New(e)
 	db.SetEviction(ev)
+	db.SetNotifier(n)
+	db.SetTracker(t)
 	return db
 }
 

@@ -19,10 +19,12 @@ import (
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/latency"
+	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Config tunes a shard.
@@ -51,6 +53,12 @@ type Config struct {
 	// keys (keyspace.DB.SetPaused). It is read before each batch, expiry
 	// cycle and hold.
 	Paused *atomic.Bool
+	// Notify publishes the keyspace events of the shard's commands, its
+	// expiry and its evictions (keyspace.DB.SetNotifier); nil for none.
+	Notify *notify.Notifier
+	// Track is told of every key that changes, for client-side caching
+	// (keyspace.DB.SetTracker); nil for none.
+	Track *tracking.Table
 }
 
 // DefaultConfig returns the configuration used when none is given.
@@ -77,6 +85,9 @@ type Cmd struct {
 	// the command's Try and, when it finds nothing, parks the waiter (see
 	// Waiter) instead of replying. Nil for other commands.
 	Wait *Waiter
+	// Track, when not 0, is the client whose reads the command's keys are
+	// remembered for, for client-side caching (command.Ctx.Track).
+	Track int64
 }
 
 // Batch is one message to a shard: commands to run in order, or, when
@@ -97,8 +108,10 @@ type Batch struct {
 	// give the shard back.
 	Release chan struct{}
 	// Client is the connection the commands come from, named by the slow
-	// log; it may be nil.
-	Client slowlog.Client
+	// log; it may be nil. ClientID is its id, 0 for none, for the clients
+	// tracking keys with NOLOOP.
+	Client   slowlog.Client
+	ClientID int64
 	// NoTouch runs the commands, but TOUCH, without changing the usage of
 	// the keys they find (CLIENT NO-TOUCH; keyspace.DB.SetNoTouch).
 	NoTouch bool
@@ -180,7 +193,7 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 	return &Shard{
 		id:    id,
 		cfg:   cfg,
-		db:    newKeyspace(e, cfg.Eviction),
+		db:    newKeyspace(e, cfg.Eviction, cfg.Notify, cfg.Track),
 		queue: make(chan *Batch, cfg.QueueSize+2), // room for the two markers
 		ring:  r,
 		obs:   newObs(cfg.Slowlog, cfg.Latency),
@@ -271,6 +284,7 @@ func (s *Shard) Run(ctx context.Context) {
 			s.sampleTTL()
 			s.publish()
 			s.publishMemory()
+			s.db.Tracker().Broadcast()
 		case b.Release != nil:
 			s.hold(ctx, b)
 		default:
@@ -346,6 +360,7 @@ func (s *Shard) hold(ctx context.Context, b *Batch) {
 		s.reply(nil)
 	}
 	s.publish()
+	s.db.Tracker().Broadcast() // what the holder changed
 }
 
 // serve runs a group of command batches and sends each back. The keys the
@@ -377,6 +392,7 @@ func (s *Shard) serve(run []*Batch) {
 			now = time.Now()
 		}
 		s.ctx.W = &b.W
+		s.ctx.Writer = b.ClientID
 		s.rec.Begin(now, &b.W)
 		for _, c := range b.Cmds[b.From:] {
 			if b.MaxReply > 0 && b.W.Len() >= b.MaxReply {
@@ -386,7 +402,9 @@ func (s *Shard) serve(run []*Batch) {
 				s.db.SetNoTouch(c.Spec.Name != "touch")
 			}
 			if c.Wait == nil {
+				s.ctx.Track = c.Track
 				Exec(&s.ctx, c.Spec, c.Args)
+				s.ctx.Track = 0
 			} else {
 				s.tryOrPark(c)
 			}
@@ -401,9 +419,10 @@ func (s *Shard) serve(run []*Batch) {
 			s.db.SetNoTouch(false)
 		}
 	}
-	s.ctx.W = nil
+	s.ctx.W, s.ctx.Writer = nil, 0
 	s.rec.Flush()
 	s.publish()
+	s.db.Tracker().Broadcast() // before the replies: a client told of them reads after
 	s.reply(run)
 }
 
@@ -438,6 +457,8 @@ func Exec(c *command.Ctx, spec *command.Spec, args [][]byte) {
 	if spec.Flags&command.DenyOOM != 0 && c.RejectOOM(spec) {
 		return
 	}
+	c.BeginTracking()
+	defer c.EndTracking(spec, args) // a panic leaves no writer named either
 	spec.Run(c, args)
 }
 
