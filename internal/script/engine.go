@@ -43,10 +43,16 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Errors SCRIPT KILL returns, with Redis's exact reply texts.
+// Errors SCRIPT KILL and FUNCTION KILL return, with Redis's exact reply
+// texts. ErrBusyScript and ErrBusyFunction are also the replies to other
+// commands while a script or a function is busy.
 var (
 	//lint:ignore ST1005 Redis's reply text
 	ErrNotBusy = errors.New("NOTBUSY No scripts in execution right now.")
+	//lint:ignore ST1005 Redis's reply text
+	ErrBusyScript = errors.New("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+	//lint:ignore ST1005 Redis's reply text
+	ErrBusyFunction = errors.New("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
 	//lint:ignore ST1005 Redis's reply text
 	ErrUnkillable = errors.New("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
 )
@@ -61,9 +67,11 @@ type Host interface {
 	Call(spec *command.Spec, args [][]byte, w *resp.Writer)
 }
 
-// Request is one script run.
+// Request is one script run: of Script (EVAL) or of Func (FCALL).
 type Request struct {
 	Script   *Script
+	Func     *Function
+	Command  string // FCALL's name as called (fcall, fcall_ro), for FUNCTION STATS
 	Keys     [][]byte
 	Args     [][]byte
 	ReadOnly bool // EVAL_RO, EVALSHA_RO: write commands fail
@@ -75,6 +83,7 @@ type Request struct {
 type Engine struct {
 	cfg   Config
 	Cache *Cache
+	Funcs *Functions
 
 	pool sync.Pool // *state
 
@@ -88,11 +97,16 @@ func New(cfg Config) *Engine {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	return &Engine{cfg: cfg, Cache: NewCache(), running: make(map[*run]struct{})}
+	e := &Engine{cfg: cfg, Cache: NewCache(), running: make(map[*run]struct{})}
+	e.Funcs = newFunctions(e)
+	return e
 }
 
 // run is one script under way.
 type run struct {
+	fn     *Function // nil for EVAL
+	script *Script   // nil for FCALL
+	argv   []string  // a function's call, for FUNCTION STATS
 	start  time.Time
 	cancel context.CancelFunc
 	wrote  atomic.Bool
@@ -120,20 +134,61 @@ func (e *Engine) Busy() bool {
 	return false
 }
 
-// Kill stops every busy script. It returns ErrNotBusy when no script is
-// busy and ErrUnkillable, stopping nothing, when a busy script has called a
-// write command.
-func (e *Engine) Kill() error {
+// Running describes the longest script under way, for FUNCTION STATS.
+type Running struct {
+	Name     string   // the function's name, or "f_<sha1>" for a script
+	Func     bool     // a function (FCALL), not a script (EVAL)
+	Command  []string // a function's call
+	Duration time.Duration
+}
+
+// Running reports the script under way that started first, if any.
+func (e *Engine) Running() (Running, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var first *run
+	for r := range e.running {
+		if first == nil || r.start.Before(first.start) {
+			first = r
+		}
+	}
+	if first == nil {
+		return Running{}, false
+	}
+	name := "f_" + first.script.SHA
+	if first.fn != nil {
+		name = first.fn.Name
+	}
+	return Running{Name: name, Func: first.fn != nil, Command: first.argv, Duration: time.Since(first.start)}, true
+}
+
+// Kill stops every busy script (SCRIPT KILL with funcs false) or function
+// (FUNCTION KILL, funcs true). It returns ErrNotBusy when none is busy,
+// ErrUnkillable, stopping nothing, when a busy one has called a write
+// command, and ErrBusyFunction (SCRIPT KILL) or ErrBusyScript (FUNCTION
+// KILL) when only the other kind is busy.
+func (e *Engine) Kill(funcs bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var busy []*run
+	other := false
 	for r := range e.running {
 		if r.busy.Load() {
 			if r.wrote.Load() {
 				return ErrUnkillable
 			}
+			if (r.fn != nil) != funcs {
+				other = true
+				continue
+			}
 			busy = append(busy, r)
 		}
+	}
+	if len(busy) == 0 && other {
+		if funcs {
+			return ErrBusyScript
+		}
+		return ErrBusyFunction
 	}
 	if len(busy) == 0 {
 		return ErrNotBusy
@@ -148,9 +203,16 @@ func (e *Engine) Kill() error {
 // watchEvery is how often a long run's time and memory are checked.
 const watchEvery = 10 * time.Millisecond
 
-func (e *Engine) begin() (*run, context.Context) {
+func (e *Engine) begin(req *Request) (*run, context.Context) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &run{start: time.Now(), cancel: cancel}
+	r := &run{start: time.Now(), cancel: cancel, fn: req.Func, script: req.Script}
+	if req.Func != nil {
+		r.argv = make([]string, 0, 3+len(req.Keys)+len(req.Args))
+		r.argv = append(r.argv, req.Command, req.Func.Name, strconv.Itoa(len(req.Keys)))
+		for _, a := range append(req.Keys[:len(req.Keys):len(req.Keys)], req.Args...) {
+			r.argv = append(r.argv, string(a))
+		}
+	}
 	e.mu.Lock()
 	e.running[r] = struct{}{}
 	if !e.watching {
@@ -225,7 +287,7 @@ func heapBytes() uint64 {
 func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 	st := e.get()
 	defer e.put(st)
-	r, ctx := e.begin()
+	r, ctx := e.begin(&req)
 	defer e.end(r)
 
 	st.req = &req
@@ -235,18 +297,38 @@ func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 	L := st.L
 	L.SetContext(ctx)
 	defer L.RemoveContext()
-	st.real.RawSetString("KEYS", st.strings(req.Keys))
-	st.real.RawSetString("ARGV", st.strings(req.Args))
-
-	fn := L.NewFunctionFromProto(req.Script.proto)
-	fn.Env = st.global
+	var fn *lua.LFunction
+	name, chunk := "", chunkName
+	if f := req.Func; f != nil {
+		name, chunk = f.Name, libChunkName
+		cb, err := st.callback(f)
+		if err != nil {
+			w.AppendError(err.Error())
+			return false
+		}
+		fn = cb
+		st.real.RawSetString("KEYS", lua.LNil)
+		st.real.RawSetString("ARGV", lua.LNil)
+	} else {
+		name = req.Script.SHA
+		fn = L.NewFunctionFromProto(req.Script.proto)
+		fn.Env = st.global
+		st.real.RawSetString("KEYS", st.strings(req.Keys))
+		st.real.RawSetString("ARGV", st.strings(req.Args))
+	}
 	top := L.GetTop()
 	L.Push(fn)
-	err := L.PCall(0, 1, st.handler)
+	nargs := 0
+	if req.Func != nil {
+		L.Push(st.strings(req.Keys))
+		L.Push(st.strings(req.Args))
+		nargs = 2
+	}
+	err := L.PCall(nargs, 1, st.handler)
 	wrote = r.wrote.Load()
 	if err != nil {
 		L.SetTop(top)
-		w.AppendError(st.errorText(err, r) + " script: " + req.Script.SHA + ", on @" + chunkName + ":" + strconv.Itoa(max(st.line, 1)) + ".")
+		w.AppendError(st.errorText(err, r) + " script: " + name + ", on @" + chunk + ":" + strconv.Itoa(max(st.line, 1)) + ".")
 		return wrote
 	}
 	v := L.Get(-1)
@@ -257,7 +339,11 @@ func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 
 // errorText is the reply text of a script that failed with err.
 func (st *state) errorText(err error, r *run) string {
-	switch r.reason.Load() {
+	reason := stopNone
+	if r != nil {
+		reason = r.reason.Load()
+	}
+	switch reason {
 	case stopKilled:
 		return "ERR Script killed by user with SCRIPT KILL..."
 	case stopMemory:
@@ -290,7 +376,9 @@ func (st *state) errorText(err error, r *run) string {
 func lineOf(msg string) int {
 	rest, ok := strings.CutPrefix(msg, chunkName+":")
 	if !ok {
-		return 0
+		if rest, ok = strings.CutPrefix(msg, libChunkName+":"); !ok {
+			return 0
+		}
 	}
 	n, _, _ := strings.Cut(rest, ":")
 	v, _ := strconv.Atoi(n)

@@ -87,7 +87,7 @@ func TestSandbox(t *testing.T) {
 // threshold, and that it cannot stop one that wrote.
 func TestKill(t *testing.T) {
 	e := New(Config{BusyThreshold: 20 * time.Millisecond, MaxMemory: 256 << 20})
-	if err := e.Kill(); !errors.Is(err, ErrNotBusy) {
+	if err := e.Kill(false); !errors.Is(err, ErrNotBusy) {
 		t.Fatalf("Kill with nothing running: %v", err)
 	}
 	done := make(chan string)
@@ -95,7 +95,7 @@ func TestKill(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		if err := e.Kill(); err == nil {
+		if err := e.Kill(false); err == nil {
 			break
 		}
 		select {

@@ -30,6 +30,14 @@ type state struct {
 
 	w    resp.Writer // scratch reply of redis.call
 	args [][]byte
+
+	// Functions (function.go, lib.go). gsrc is where the global proxy
+	// looks names up: real, or loadAPI while a library's code runs.
+	gsrc    *lua.LTable
+	loadAPI *lua.LTable
+	regs    []reg // what the library being loaded registered
+	libs    map[*Library]map[string]*lua.LFunction
+	libGen  uint64 // the Functions generation libs was loaded at
 }
 
 const (
@@ -61,7 +69,7 @@ func (e *Engine) newState() *state {
 		RegistryMaxSize:     1 << 20,
 		MinimizeStackMemory: true,
 	})
-	st := &state{e: e, L: L, guarded: make(map[*lua.LTable]bool)}
+	st := &state{e: e, L: L, guarded: make(map[*lua.LTable]bool), libs: make(map[*Library]map[string]*lua.LFunction)}
 	for _, lib := range []struct {
 		name string
 		open lua.LGFunction
@@ -88,6 +96,7 @@ func (e *Engine) newState() *state {
 	real.RawSetString("setmetatable", L.NewFunction(st.setmetatable))
 	real.RawSetString("getmetatable", L.NewFunction(getmetatable))
 	real.RawSetString("redis", st.redisLib())
+	st.loadAPI = st.newLoadAPI()
 	real.RawSetString("cjson", cjsonLib(L))
 	real.RawSetString("bit", bitLib(L))
 	if strLib, ok := real.RawGetString("string").(*lua.LTable); ok {
@@ -105,6 +114,7 @@ func (e *Engine) newState() *state {
 			real.RawSet(k, st.readonly(t, false))
 		}
 	})
+	st.gsrc = real
 	st.global = st.readonly(real, true)
 	real.RawSetString("_G", st.global)
 	L.G.Global = st.global
@@ -127,7 +137,11 @@ func (st *state) readonly(t *lua.LTable, globals bool) *lua.LTable {
 	if globals {
 		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 			k := L.Get(2)
-			v := t.RawGet(k)
+			src := t
+			if t == st.real {
+				src = st.gsrc
+			}
+			v := src.RawGet(k)
 			if v == lua.LNil {
 				L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
 			}
@@ -251,7 +265,7 @@ func currentLine(L *lua.LState) int {
 		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil {
 			continue
 		}
-		if dbg.Source == chunkName && dbg.CurrentLine > 0 {
+		if (dbg.Source == chunkName || dbg.Source == libChunkName) && dbg.CurrentLine > 0 {
 			return dbg.CurrentLine
 		}
 	}
@@ -342,6 +356,8 @@ func (st *state) redisLib() *lua.LTable {
 	for name, fn := range fns {
 		t.RawSetString(name, L.NewFunction(fn))
 	}
+	t.RawSetString("REDIS_VERSION", lua.LString(command.RedisVersion))
+	t.RawSetString("REDIS_VERSION_NUM", lua.LNumber(versionNum(command.RedisVersion)))
 	for name, v := range map[string]int{
 		"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3,
 		"REPL_NONE": 0, "REPL_AOF": 1, "REPL_SLAVE": 2, "REPL_REPLICA": 2, "REPL_ALL": 3,
@@ -467,4 +483,17 @@ func notAllowed(spec *command.Spec, args [][]byte) string {
 		}
 	}
 	return ""
+}
+
+// versionNum returns "7.2.0" as 0x070200, as redis.REDIS_VERSION_NUM.
+func versionNum(v string) int {
+	n := 0
+	for _, p := range strings.SplitN(v, ".", 3) {
+		d := 0
+		for i := 0; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
+			d = d*10 + int(p[i]-'0')
+		}
+		n = n<<8 | d&0xff
+	}
+	return n
 }

@@ -38,6 +38,8 @@ var extraConnHandlers = map[string]connHandler{
 	"eval_ro":    (*session).evalRO,
 	"evalsha_ro": (*session).evalshaRO,
 	"script":     (*session).scriptCmd,
+	"fcall":      (*session).fcall,
+	"fcall_ro":   (*session).fcallRO,
 	// A server started without --initial-cluster answers the cluster
 	// commands as a Redis without cluster support does.
 	"cluster":   (*session).noCluster,
@@ -556,21 +558,6 @@ func (s *session) time(w *resp.Writer, _ [][]byte) {
 }
 
 // function answers FUNCTION FLUSH; there are no functions to run.
-func (s *session) function(w *resp.Writer, args [][]byte) {
-	switch lower(args[1]) {
-	case "flush":
-		if len(args) > 3 || len(args) == 3 && lower(args[2]) != "async" && lower(args[2]) != "sync" {
-			w.AppendError("ERR syntax error")
-			return
-		}
-		w.AppendOK()
-	case "list":
-		w.AppendArray(0)
-	default:
-		unknownSubcommand(w, "function", args[1])
-	}
-}
-
 // configParams are the parameters CONFIG GET reports, for the tools that ask.
 func (s *Server) configParams() [][2]string {
 	port := ""

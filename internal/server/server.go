@@ -146,6 +146,10 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	eng := script.New(cfg.Scripts)
+	if err := loadFunctions(eng, cfg.Persistence.Dir); err != nil {
+		return nil, err
+	}
 	ob := newObserver(cfg)
 	cfg.Router.Slowlog = ob.slow
 	cfg.applyEviction(&cfg.Router)
@@ -165,7 +169,6 @@ func New(cfg Config) (*Server, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	eng := script.New(cfg.Scripts)
 	return &Server{
 		cfg:       cfg,
 		log:       lg,
