@@ -25,6 +25,10 @@ type Config struct {
 	// MaxMemory bounds, in bytes, how much the process's heap may grow
 	// while one script runs, and the length of a string string.rep builds.
 	MaxMemory int64
+	// Lib, when not nil, adds its functions to the redis table of every
+	// script, as redis.<name>: for a program's own helpers, and for tests
+	// that need a script to wait for them.
+	Lib map[string]lua.LGFunction
 }
 
 // DefaultConfig returns Redis's busy threshold and a 256 MiB memory bound.
@@ -34,8 +38,8 @@ func DefaultConfig() Config {
 
 // Validate reports a setting out of range.
 func (c Config) Validate() error {
-	if c.BusyThreshold <= 0 {
-		return errors.New("script: BusyThreshold must be positive")
+	if c.BusyThreshold < 0 {
+		return errors.New("script: BusyThreshold must not be negative")
 	}
 	if c.MaxMemory <= 0 {
 		return errors.New("script: MaxMemory must be positive")
@@ -58,13 +62,19 @@ var (
 )
 
 // Host runs the commands a script calls. It is used only by the goroutine
-// running the script, while the script runs.
+// running the script, while the script runs, except for Busy.
 type Host interface {
 	// Call runs the command spec with args and appends its reply to w, in
 	// w's protocol version. The Engine has already checked that the
 	// command exists, fits its arity and may run from a script; the Host
 	// answers an error when the command touches keys it does not hold.
 	Call(spec *command.Spec, args [][]byte, w *resp.Writer)
+	// Busy is called once, on a goroutine of its own, when the run has
+	// lasted the busy threshold; stop is closed when the run ends or is
+	// killed. msg is the error other clients are to be answered
+	// (ErrBusyScript's or ErrBusyFunction's text). The server answers the
+	// commands that reach the run's shards meanwhile with it.
+	Busy(stop <-chan struct{}, msg string)
 }
 
 // Request is one script run: of Script (EVAL) or of Func (FCALL).
@@ -85,6 +95,8 @@ type Engine struct {
 	Cache *Cache
 	Funcs *Functions
 
+	busyNanos atomic.Int64 // the busy threshold, changed by SetBusyThreshold
+
 	pool sync.Pool // *state
 
 	mu       sync.Mutex
@@ -98,6 +110,7 @@ func New(cfg Config) *Engine {
 		panic(err)
 	}
 	e := &Engine{cfg: cfg, Cache: NewCache(), running: make(map[*run]struct{})}
+	e.busyNanos.Store(int64(cfg.BusyThreshold))
 	e.Funcs = newFunctions(e)
 	return e
 }
@@ -107,6 +120,8 @@ type run struct {
 	fn     *Function // nil for EVAL
 	script *Script   // nil for FCALL
 	argv   []string  // a function's call, for FUNCTION STATS
+	host   Host
+	done   <-chan struct{} // the run's context's
 	start  time.Time
 	cancel context.CancelFunc
 	wrote  atomic.Bool
@@ -121,6 +136,13 @@ const (
 	stopKilled
 	stopMemory
 )
+
+// BusyThreshold returns how long a script runs before it counts as busy.
+func (e *Engine) BusyThreshold() time.Duration { return time.Duration(e.busyNanos.Load()) }
+
+// SetBusyThreshold changes the busy threshold (CONFIG SET
+// busy-reply-threshold); runs under way are measured against the new one.
+func (e *Engine) SetBusyThreshold(d time.Duration) { e.busyNanos.Store(int64(max(d, 0))) }
 
 // Busy reports whether a script has run for longer than the busy threshold.
 func (e *Engine) Busy() bool {
@@ -155,9 +177,11 @@ func (e *Engine) Running() (Running, bool) {
 	if first == nil {
 		return Running{}, false
 	}
-	name := "f_" + first.script.SHA
+	var name string
 	if first.fn != nil {
 		name = first.fn.Name
+	} else {
+		name = "f_" + first.script.SHA
 	}
 	return Running{Name: name, Func: first.fn != nil, Command: first.argv, Duration: time.Since(first.start)}, true
 }
@@ -205,7 +229,7 @@ const watchEvery = 10 * time.Millisecond
 
 func (e *Engine) begin(req *Request) (*run, context.Context) {
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &run{start: time.Now(), cancel: cancel, fn: req.Func, script: req.Script}
+	r := &run{start: time.Now(), cancel: cancel, fn: req.Func, script: req.Script, host: req.Host, done: ctx.Done()}
 	if req.Func != nil {
 		r.argv = make([]string, 0, 3+len(req.Keys)+len(req.Args))
 		r.argv = append(r.argv, req.Command, req.Func.Name, strconv.Itoa(len(req.Keys)))
@@ -250,8 +274,12 @@ func (e *Engine) watcher() {
 
 // watch checks a run's time and memory.
 func (e *Engine) watch(r *run) {
-	if time.Since(r.start) >= e.cfg.BusyThreshold {
-		r.busy.Store(true)
+	if time.Since(r.start) >= e.BusyThreshold() && !r.busy.Swap(true) && r.host != nil {
+		msg := ErrBusyScript.Error()
+		if r.fn != nil {
+			msg = ErrBusyFunction.Error()
+		}
+		go r.host.Busy(r.done, msg)
 	}
 	h := heapBytes()
 	if r.heap0 == 0 {

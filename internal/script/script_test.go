@@ -17,6 +17,8 @@ type echoHost struct {
 	calls [][]string
 }
 
+func (h *echoHost) Busy(<-chan struct{}, string) {}
+
 func (h *echoHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	var call []string
 	for _, a := range args {

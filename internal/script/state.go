@@ -356,6 +356,9 @@ func (st *state) redisLib() *lua.LTable {
 	for name, fn := range fns {
 		t.RawSetString(name, L.NewFunction(fn))
 	}
+	for name, fn := range st.e.cfg.Lib {
+		t.RawSetString(name, L.NewFunction(fn))
+	}
 	t.RawSetString("REDIS_VERSION", lua.LString(command.RedisVersion))
 	t.RawSetString("REDIS_VERSION_NUM", lua.LNumber(versionNum(command.RedisVersion)))
 	for name, v := range map[string]int{

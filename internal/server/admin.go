@@ -588,11 +588,35 @@ func (s *Server) configParams() [][2]string {
 		{"slowlog-max-len", strconv.Itoa(s.slow.MaxLen())},
 		{"protected-mode", yesNo(s.cfg.ProtectedMode)},
 		{"timeout", strconv.FormatInt(int64(s.cfg.IdleTimeout/time.Second), 10)},
+		{"busy-reply-threshold", strconv.FormatInt(s.scripts.BusyThreshold().Milliseconds(), 10)},
+		{"lua-time-limit", strconv.FormatInt(s.scripts.BusyThreshold().Milliseconds(), 10)},
 	}
 	for _, p := range limitParams {
 		params = append(params, [2]string{p.name, strconv.FormatInt(*p.field(&lim), 10)})
 	}
 	return params
+}
+
+// setScriptParam sets busy-reply-threshold (or its older name
+// lua-time-limit), in milliseconds, when pairs is one such name and
+// value; known is false otherwise.
+func (s *Server) setScriptParam(pairs [][]byte) (errText string, known bool) {
+	if len(pairs) != 2 {
+		return "", false
+	}
+	name := lower(pairs[0])
+	if name != "busy-reply-threshold" && name != "lua-time-limit" {
+		return "", false
+	}
+	n, err := strconv.ParseInt(string(pairs[1]), 10, 64)
+	switch {
+	case err != nil:
+		return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer", true
+	case n < 0:
+		return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be between 0 and 9223372036854775807 inclusive", true
+	}
+	s.scripts.SetBusyThreshold(time.Duration(min(n, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond)
+	return "", true
 }
 
 // limitParam is a collection limit as a configuration parameter, with
@@ -741,6 +765,14 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 	case "set":
 		if len(args) < 4 || len(args)%2 != 0 {
 			subArity(w, "config", sub)
+			return
+		}
+		if errText, known := s.c.s.setScriptParam(args[2:]); known {
+			if errText != "" {
+				w.AppendError(errText)
+			} else {
+				w.AppendOK()
+			}
 			return
 		}
 		if errText, known := setLimits(args[2:]); known {

@@ -7,6 +7,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/shard"
 )
@@ -76,7 +77,7 @@ func evalRequest(eng *script.Engine, args [][]byte, kind evalKind, ro bool) (scr
 	}
 	req.Keys, req.Args, req.ReadOnly = args[3:3+n], args[3+n:], ro
 	if kind == evalFunc {
-		req.Command = strings.ToLower(string(args[0]))
+		req.Command = string(args[0])
 	}
 	return req, ""
 }
@@ -84,7 +85,10 @@ func evalRequest(eng *script.Engine, args [][]byte, kind evalKind, ro bool) (scr
 // runScript runs req over the keyspaces of c and answers in w. A function
 // that may write and is not flagged allow-oom is refused while a keyspace
 // stays over its memory limit; one flagged allow-oom writes past it.
-func runScript(eng *script.Engine, c *command.Ctx, req script.Request, w *resp.Writer) {
+//
+// Once the run is busy, the commands that reach its shards are answered
+// BUSY (router.Router.Drain) until it ends.
+func runScript(eng *script.Engine, r *router.Router, c *command.Ctx, req script.Request, w *resp.Writer) {
 	if f := req.Func; f != nil && f.Flags&script.FlagNoWrites == 0 {
 		if f.Flags&script.FlagAllowOOM != 0 {
 			saved := c.SkipOOM
@@ -95,7 +99,13 @@ func runScript(eng *script.Engine, c *command.Ctx, req script.Request, w *resp.W
 			return
 		}
 	}
-	req.Host = &scriptHost{ctx: c}
+	h := &scriptHost{ctx: c, r: r}
+	h.held = h.one[:0]
+	c.DBs(func(i int, _ *keyspace.DB) bool {
+		h.held = append(h.held, i)
+		return true
+	})
+	req.Host = h
 	saved := c.W
 	eng.Run(req, w)
 	c.W = saved
@@ -110,7 +120,7 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 	}
 	if s.inExec {
 		// EXEC holds the shards already (see exec).
-		runScript(eng, &s.ctx, req, w)
+		runScript(eng, s.c.s.router, &s.ctx, req, w)
 		return
 	}
 	r := s.c.s.router
@@ -123,11 +133,11 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 	}
 	dbs, ok := s.c.p.Hold(s.set)
 	if !ok {
-		w.AppendRaw(respBusy)
+		w.AppendRaw(s.c.p.BusyReply())
 		return
 	}
 	s.sctx.Held(dbs, r.Ring())
-	runScript(eng, &s.sctx, req, w)
+	runScript(eng, r, &s.sctx, req, w)
 	s.sctx.W = nil
 	s.c.p.Release()
 }
@@ -135,7 +145,18 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 // scriptHost runs the commands of one script over the keyspaces of ctx.
 type scriptHost struct {
 	ctx  *command.Ctx
+	r    *router.Router
 	keys [][]byte
+	held []int // the shards ctx holds, for Busy
+	one  [1]int
+}
+
+// Busy implements script.Host: the shards the script holds answer what
+// reaches them with msg until stop is closed.
+func (h *scriptHost) Busy(stop <-chan struct{}, msg string) {
+	for _, i := range h.held {
+		go h.r.Drain(i, stop, msg)
+	}
 }
 
 func (h *scriptHost) allHeld() bool {
@@ -243,7 +264,7 @@ func (s *session) scriptCmd(w *resp.Writer, args [][]byte) {
 // evalSpecs returns EVAL, EVALSHA, FCALL and their _RO forms as commands
 // of their keys' shard, running scripts with eng, counted under their own
 // names.
-func evalSpecs(eng *script.Engine) map[string]*command.Spec {
+func evalSpecs(eng *script.Engine, r *router.Router) map[string]*command.Spec {
 	specs := map[string]*command.Spec{}
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"} {
 		sp := *command.Redis.Lookup([]byte(name))
@@ -255,7 +276,7 @@ func evalSpecs(eng *script.Engine) map[string]*command.Spec {
 		case strings.HasPrefix(name, "fcall"):
 			kind = evalFunc
 		}
-		sp.Run = func(c *command.Ctx, args [][]byte) { runOnShard(eng, c, args, kind, ro) }
+		sp.Run = func(c *command.Ctx, args [][]byte) { runOnShard(eng, r, c, args, kind, ro) }
 		specs[name] = &sp
 	}
 	return specs
@@ -287,11 +308,11 @@ func (s *session) onShard(spec *command.Spec, args [][]byte) bool {
 
 // runOnShard runs a script with eng on the shard that holds its keys,
 // with the shard's context.
-func runOnShard(eng *script.Engine, c *command.Ctx, args [][]byte, kind evalKind, ro bool) {
+func runOnShard(eng *script.Engine, r *router.Router, c *command.Ctx, args [][]byte, kind evalKind, ro bool) {
 	req, msg := evalRequest(eng, args, kind, ro)
 	if msg != "" {
 		c.W.AppendError(msg)
 		return
 	}
-	runScript(eng, c, req, c.W)
+	runScript(eng, r, c, req, c.W)
 }

@@ -180,7 +180,7 @@ func New(cfg Config) (*Server, error) {
 		store:     st,
 		hub:       pubsub.NewHub(),
 		scripts:   eng,
-		evalSpecs: evalSpecs(eng),
+		evalSpecs: evalSpecs(eng, r),
 	}, nil
 }
 
