@@ -99,6 +99,8 @@ func (e *Engine) newState() *state {
 	st.loadAPI = st.newLoadAPI()
 	real.RawSetString("cjson", cjsonLib(L))
 	real.RawSetString("bit", bitLib(L))
+	real.RawSetString("struct", structLib(L))
+	real.RawSetString("cmsgpack", cmsgpackLib(L))
 	if strLib, ok := real.RawGetString("string").(*lua.LTable); ok {
 		strLib.RawSetString("rep", L.NewFunction(st.strRep))
 	}
