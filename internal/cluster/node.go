@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/data-cluster/data-cluster/internal/script"
 	"log/slog"
 	"slices"
 	"sync"
@@ -84,6 +85,10 @@ type NodeConfig struct {
 	// (through elections) before it fails (3 s).
 	Retry  time.Duration
 	Logger *slog.Logger
+	// Scripts holds this node's script cache and function libraries and
+	// runs the scripts of its groups' entries (Group.Scripts is set from
+	// it); nil makes one with script.DefaultConfig().
+	Scripts *script.Engine
 }
 
 // MetaStorage is the group number NodeConfig.OpenStorage is given for the
@@ -259,6 +264,10 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if n.cfg.Retry <= 0 {
 		n.cfg.Retry = 3 * time.Second
 	}
+	if n.cfg.Scripts == nil {
+		n.cfg.Scripts = script.New(script.DefaultConfig())
+	}
+	n.cfg.Group.Scripts = n.cfg.Scripts
 	if n.cfg.DownAfter <= 0 {
 		n.cfg.DownAfter = 30 * time.Second
 	}

@@ -86,6 +86,16 @@ type Request struct {
 	Args     [][]byte
 	ReadOnly bool // EVAL_RO, EVALSHA_RO: write commands fail
 	Host     Host
+	// Replicated marks a run that every replica of a cluster group makes
+	// from its log: it is neither killed (SCRIPT KILL, the memory bound)
+	// nor counted as busy, since every replica must end it alike.
+	Replicated bool
+}
+
+// Clock is implemented by a Host that fixes the time scripts see (TIME):
+// a cluster group's replicas all apply an entry at its leader's clock.
+type Clock interface {
+	Now() time.Time
 }
 
 // Engine runs scripts. It is safe for concurrent use: each run borrows a
@@ -94,8 +104,13 @@ type Engine struct {
 	cfg   Config
 	Cache *Cache
 	Funcs *Functions
+	// Logged compiles the scripts of a cluster group's log entries, apart
+	// from Cache: running a script another node was sent does not load
+	// it here for EVALSHA.
+	Logged *Cache
 
-	busyNanos atomic.Int64 // the busy threshold, changed by SetBusyThreshold
+	busyNanos atomic.Int64  // the busy threshold, changed by SetBusyThreshold
+	rand48    atomic.Uint64 // math.random's state (state.go)
 
 	pool sync.Pool // *state
 
@@ -109,8 +124,9 @@ func New(cfg Config) *Engine {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	e := &Engine{cfg: cfg, Cache: NewCache(), running: make(map[*run]struct{})}
+	e := &Engine{cfg: cfg, Cache: NewCache(), Logged: NewCache(), running: make(map[*run]struct{})}
 	e.busyNanos.Store(int64(cfg.BusyThreshold))
+	e.rand48.Store(rand48Init)
 	e.Funcs = newFunctions(e)
 	return e
 }
@@ -229,6 +245,9 @@ const watchEvery = 10 * time.Millisecond
 
 func (e *Engine) begin(req *Request) (*run, context.Context) {
 	ctx, cancel := context.WithCancel(context.Background())
+	if req.Replicated {
+		return &run{start: time.Now(), cancel: cancel, fn: req.Func, script: req.Script}, ctx
+	}
 	r := &run{start: time.Now(), cancel: cancel, fn: req.Func, script: req.Script, host: req.Host, done: ctx.Done()}
 	if req.Func != nil {
 		r.argv = make([]string, 0, 3+len(req.Keys)+len(req.Args))
@@ -322,6 +341,10 @@ func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 	st.run = r
 	st.resp = 2
 	st.line = 0
+	st.local = false
+	if sd, ok := req.Host.(Seeder); ok {
+		st.local, st.rand48 = true, sd.Seed()&rand48Mask
+	}
 	L := st.L
 	L.SetContext(ctx)
 	defer L.RemoveContext()

@@ -179,6 +179,7 @@ type Functions struct {
 	libs    map[string]*Library  // by name, case-sensitive
 	funcs   map[string]*Function // by lower-case name
 	gen     atomic.Uint64        // counts changes; states drop their loaded libraries when it moves
+	byCode  map[string]*Library  // LibraryByCode's, by the code's SHA1
 	persist func([]*Library) error
 }
 
@@ -421,3 +422,35 @@ func (f *Functions) LoadAll(codes []string) error {
 	defer func() { f.persist = p }()
 	return f.install(libs)
 }
+
+// LibraryByCode returns the library of code, compiled and run once and
+// kept by the code's SHA1, apart from the loaded set: a cluster group's
+// replicas run a function from the code its entry carries, whatever they
+// have loaded themselves.
+func (f *Functions) LibraryByCode(code string) (*Library, error) {
+	sum := SHA1([]byte(code))
+	f.mu.RLock()
+	lib := f.byCode[sum]
+	f.mu.RUnlock()
+	if lib != nil {
+		return lib, nil
+	}
+	name, err := parseMeta(code)
+	if err != nil {
+		return nil, err
+	}
+	if lib, err = f.e.buildLib(name, code); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	if f.byCode == nil || len(f.byCode) >= maxByCode {
+		f.byCode = make(map[string]*Library)
+	}
+	f.byCode[sum] = lib
+	f.mu.Unlock()
+	return lib, nil
+}
+
+// maxByCode bounds the libraries LibraryByCode keeps; past it they are
+// dropped and compiled again when next used.
+const maxByCode = 256

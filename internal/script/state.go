@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"log/slog"
+	"math"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -30,6 +31,9 @@ type state struct {
 
 	w    resp.Writer // scratch reply of redis.call
 	args [][]byte
+
+	rand48 uint64 // math.random's state in a replicated run (local)
+	local  bool   // math.random uses rand48, not the engine's
 
 	// Functions (function.go, lib.go). gsrc is where the global proxy
 	// looks names up: real, or loadAPI while a library's code runs.
@@ -101,6 +105,18 @@ func (e *Engine) newState() *state {
 	real.RawSetString("bit", bitLib(L))
 	real.RawSetString("struct", structLib(L))
 	real.RawSetString("cmsgpack", cmsgpackLib(L))
+	if mathLib, ok := real.RawGetString("math").(*lua.LTable); ok {
+		mathLib.RawSetString("random", L.NewFunction(st.mathRandom))
+		mathLib.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
+			x := seed48(int32(L.CheckInt(1)))
+			if st.local {
+				st.rand48 = x
+			} else {
+				st.e.rand48.Store(x)
+			}
+			return 0
+		}))
+	}
 	if strLib, ok := real.RawGetString("string").(*lua.LTable); ok {
 		strLib.RawSetString("rep", L.NewFunction(st.strRep))
 	}
@@ -453,7 +469,7 @@ func (st *state) call(L *lua.LState, raise bool) int {
 	st.w.Reset()
 	st.w.SetProto(st.resp)
 	if spec.Kind == command.Conn {
-		connCall(spec, args, &st.w)
+		connCall(spec, args, &st.w, st.req.Host)
 	} else {
 		st.req.Host.Call(spec, args, &st.w)
 	}
@@ -501,4 +517,61 @@ func versionNum(v string) int {
 		n = n<<8 | d&0xff
 	}
 	return n
+}
+
+// Redis's rand48 (rand48.c) drives math.random: one sequence for every
+// script of the process, from rand48's initial state, as in Redis 7.0. A
+// run every replica of a cluster group makes from its log instead starts
+// from a seed its host gives (Seeder), so that they all draw alike.
+const (
+	rand48Init = 0x1234abcd330e
+	rand48Mask = 1<<48 - 1
+)
+
+func seed48(seed int32) uint64 { return uint64(uint32(seed))<<16 | 0x330e }
+
+func next48(x uint64) uint64 { return (0x5deece66d*x + 0xb) & rand48Mask }
+
+func (st *state) lrand48() int32 {
+	if st.local {
+		st.rand48 = next48(st.rand48)
+		return int32(st.rand48 >> 17)
+	}
+	for {
+		x := st.e.rand48.Load()
+		if n := next48(x); st.e.rand48.CompareAndSwap(x, n) {
+			return int32(n >> 17)
+		}
+	}
+}
+
+// Seeder is implemented by a Host whose runs must draw the same random
+// numbers wherever they are made (a cluster group's replicas).
+type Seeder interface {
+	Seed() uint64
+}
+
+// mathRandom is Redis's math.random over rand48.
+func (st *state) mathRandom(L *lua.LState) int {
+	const max = 2147483647
+	r := float64(st.lrand48()%max) / max
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r))
+	case 1:
+		u := L.CheckInt(1)
+		if u < 1 {
+			argError(L, 1, "random", "interval is empty")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
+	case 2:
+		l, u := L.CheckInt(1), L.CheckInt(2)
+		if l > u {
+			argError(L, 2, "random", "interval is empty")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u-l+1)) + float64(l)))
+	default:
+		L.RaiseError("wrong number of arguments")
+	}
+	return 1
 }

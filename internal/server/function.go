@@ -22,9 +22,9 @@ import (
 // functionsFile is the name of the libraries' file in the data directory.
 const functionsFile = "functions.dcfn"
 
-// loadFunctions loads the libraries kept in dir, if any, and makes eng
-// keep each change there.
-func loadFunctions(eng *script.Engine, dir string) error {
+// LoadFunctions loads the libraries kept in dir, if any, and makes eng
+// keep each change there. A cluster node uses it too.
+func LoadFunctions(eng *script.Engine, dir string) error {
 	if dir == "" {
 		return nil
 	}
@@ -52,10 +52,12 @@ func loadFunctions(eng *script.Engine, dir string) error {
 	return nil
 }
 
-// function implements FUNCTION LOAD|DELETE|FLUSH|LIST|DUMP|RESTORE|STATS|
-// KILL|HELP.
-func (s *session) function(w *resp.Writer, args [][]byte) {
-	f := s.c.s.scripts.Funcs
+func (s *session) function(w *resp.Writer, args [][]byte) { FunctionCommand(s.c.s.scripts, w, args) }
+
+// FunctionCommand answers FUNCTION LOAD|DELETE|FLUSH|LIST|DUMP|RESTORE|
+// STATS|KILL|HELP over eng's libraries. A cluster node uses it too.
+func FunctionCommand(eng *script.Engine, w *resp.Writer, args [][]byte) {
+	f := eng.Funcs
 	sub := lower(args[1])
 	switch {
 	case sub == "help" && len(args) == 2:
@@ -94,7 +96,7 @@ func (s *session) function(w *resp.Writer, args [][]byte) {
 		}
 		w.AppendOK()
 	case sub == "list":
-		s.functionList(w, args[2:])
+		functionList(eng, w, args[2:])
 	case sub == "dump" && len(args) == 2:
 		w.AppendBulk(f.Dump())
 	case sub == "restore" && len(args) == 3 || sub == "restore" && len(args) == 4:
@@ -119,9 +121,9 @@ func (s *session) function(w *resp.Writer, args [][]byte) {
 	case sub == "restore" && len(args) > 4:
 		w.AppendError("ERR unknown subcommand or wrong number of arguments for '" + clip(args[1], 128) + "'. Try FUNCTION HELP.")
 	case sub == "stats" && len(args) == 2:
-		s.functionStats(w)
+		functionStats(eng, w)
 	case sub == "kill" && len(args) == 2:
-		if err := s.c.s.scripts.Kill(true); err != nil {
+		if err := eng.Kill(true); err != nil {
 			w.AppendError(err.Error())
 			return
 		}
@@ -135,7 +137,7 @@ func (s *session) function(w *resp.Writer, args [][]byte) {
 }
 
 // functionList answers FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
-func (s *session) functionList(w *resp.Writer, opts [][]byte) {
+func functionList(eng *script.Engine, w *resp.Writer, opts [][]byte) {
 	var pattern []byte
 	hasPattern, withCode := false, false
 	for i := 0; i < len(opts); i++ {
@@ -155,7 +157,7 @@ func (s *session) functionList(w *resp.Writer, opts [][]byte) {
 		}
 	}
 	var libs []*script.Library
-	for _, l := range s.c.s.scripts.Funcs.Libraries() {
+	for _, l := range eng.Funcs.Libraries() {
 		if !hasPattern || glob.MatchFold(pattern, []byte(l.Name)) {
 			libs = append(libs, l)
 		}
@@ -199,8 +201,7 @@ func (s *session) functionList(w *resp.Writer, opts [][]byte) {
 
 // functionStats answers FUNCTION STATS: the script running, if any, and
 // the counts of libraries and functions.
-func (s *session) functionStats(w *resp.Writer) {
-	eng := s.c.s.scripts
+func functionStats(eng *script.Engine, w *resp.Writer) {
 	w.AppendMap(2)
 	w.AppendBulkString("running_script")
 	if r, ok := eng.Running(); ok {

@@ -42,23 +42,19 @@ const (
 // evalRequest checks the arguments of an EVAL-family command and returns
 // the run it asks for, or the error to answer.
 func evalRequest(eng *script.Engine, args [][]byte, kind evalKind, ro bool) (script.Request, string) {
-	var req script.Request
 	if kind == evalFunc {
-		if req.Func = eng.Funcs.Get(string(args[1])); req.Func == nil {
-			return req, "ERR Function not found"
+		fn := eng.Funcs.Get(string(args[1]))
+		if fn == nil {
+			return script.Request{}, "ERR Function not found"
 		}
+		return evalRequestFunc(fn, args, ro)
 	}
-	n, err := strconv.ParseInt(string(args[2]), 10, 64)
-	switch {
-	case err != nil && kind == evalFunc:
-		return req, "ERR Bad number of keys provided"
-	case err != nil:
-		return req, "ERR value is not an integer or out of range"
-	case n < 0:
-		return req, "ERR Number of keys can't be negative"
-	case n > int64(len(args)-3):
-		return req, "ERR Number of keys can't be greater than number of args"
+	var req script.Request
+	n, msg := numKeys(args, false)
+	if msg != "" {
+		return req, msg
 	}
+	var err error
 	switch kind {
 	case evalSHA:
 		if req.Script = eng.Cache.Get(string(args[1])); req.Script == nil {
@@ -68,18 +64,43 @@ func evalRequest(eng *script.Engine, args [][]byte, kind evalKind, ro bool) (scr
 		if req.Script, err = eng.Cache.Load(args[1]); err != nil {
 			return req, err.Error()
 		}
-	case evalFunc:
-		if req.Func.Flags&script.FlagNoWrites != 0 {
-			ro = true
-		} else if ro {
-			return req, "ERR Can not execute a script with write flag using *_ro command."
-		}
 	}
 	req.Keys, req.Args, req.ReadOnly = args[3:3+n], args[3+n:], ro
-	if kind == evalFunc {
-		req.Command = string(args[0])
-	}
 	return req, ""
+}
+
+// evalRequestFunc is evalRequest of FCALL or FCALL_RO (ro) of fn.
+func evalRequestFunc(fn *script.Function, args [][]byte, ro bool) (script.Request, string) {
+	req := script.Request{Func: fn}
+	n, msg := numKeys(args, true)
+	if msg != "" {
+		return req, msg
+	}
+	if fn.Flags&script.FlagNoWrites != 0 {
+		ro = true
+	} else if ro {
+		return req, "ERR Can not execute a script with write flag using *_ro command."
+	}
+	req.Keys, req.Args, req.ReadOnly = args[3:3+n], args[3+n:], ro
+	req.Command = string(args[0])
+	return req, ""
+}
+
+// numKeys parses the numkeys of an EVAL-family command (FCALL's when
+// fcall) and checks it against the arguments.
+func numKeys(args [][]byte, fcall bool) (int, string) {
+	n, err := strconv.ParseInt(string(args[2]), 10, 64)
+	switch {
+	case err != nil && fcall:
+		return 0, "ERR Bad number of keys provided"
+	case err != nil:
+		return 0, "ERR value is not an integer or out of range"
+	case n < 0:
+		return 0, "ERR Number of keys can't be negative"
+	case n > int64(len(args)-3):
+		return 0, "ERR Number of keys can't be greater than number of args"
+	}
+	return int(n), ""
 }
 
 // runScript runs req over the keyspaces of c and answers in w. A function
@@ -154,6 +175,9 @@ type scriptHost struct {
 // Busy implements script.Host: the shards the script holds answer what
 // reaches them with msg until stop is closed.
 func (h *scriptHost) Busy(stop <-chan struct{}, msg string) {
+	if h.r == nil {
+		return
+	}
 	for _, i := range h.held {
 		go h.r.Drain(i, stop, msg)
 	}
@@ -197,9 +221,11 @@ func (h *scriptHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	c.W = nil
 }
 
-// scriptCmd implements SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP.
-func (s *session) scriptCmd(w *resp.Writer, args [][]byte) {
-	eng := s.c.s.scripts
+func (s *session) scriptCmd(w *resp.Writer, args [][]byte) { ScriptCommand(s.c.s.scripts, w, args) }
+
+// ScriptCommand answers SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP over eng. A
+// cluster node uses it too.
+func ScriptCommand(eng *script.Engine, w *resp.Writer, args [][]byte) {
 	sub := strings.ToLower(string(args[1]))
 	switch {
 	case sub == "help" && len(args) == 2:

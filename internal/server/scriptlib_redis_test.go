@@ -172,3 +172,23 @@ func TestScriptLibsRedisReplies(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptRandomRedis checks math.random against redis-server 7.0.15
+// started afresh: one rand48 sequence for every script of the process,
+// which math.randomseed resets.
+func TestScriptRandomRedis(t *testing.T) {
+	ts := start(t, nil)
+	c := ts.dial(t)
+	for _, tc := range []struct{ body, want string }{
+		{"return {math.random(100), math.random(5, 10), math.random(1000)}", "*3\r\n:40\r\n:10\r\n:354\r\n"},
+		{"return math.random(1000000)", ":446584\r\n"},
+		{"math.randomseed(42) return {math.random(1000), math.random(1000)}", "*2\r\n:745\r\n:343\r\n"},
+		{"return math.random(1000000)", ":111086\r\n"},
+		{"return tostring(math.random(0, 0))", "$1\r\n0\r\n"},
+		{"return math.random(3, 1)", "-ERR user_script:1: bad argument #2 to 'random' (interval is empty) script: e7eba8cfa2634198f693e80c6baa2d58a99a9060, on @user_script:1.\r\n"},
+	} {
+		if got := c.raw("EVAL", tc.body, "0"); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}

@@ -147,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	eng := script.New(cfg.Scripts)
-	if err := loadFunctions(eng, cfg.Persistence.Dir); err != nil {
+	if err := LoadFunctions(eng, cfg.Persistence.Dir); err != nil {
 		return nil, err
 	}
 	ob := newObserver(cfg)
