@@ -137,7 +137,7 @@ type run struct {
 	script *Script   // nil for FCALL
 	argv   []string  // a function's call, for FUNCTION STATS
 	host   Host
-	done   <-chan struct{} // the run's context's
+	stop   chan struct{} // made when the run turns busy, closed when it ends (under mu)
 	start  time.Time
 	cancel context.CancelFunc
 	wrote  atomic.Bool
@@ -243,12 +243,18 @@ func (e *Engine) Kill(funcs bool) error {
 // watchEvery is how often a long run's time and memory are checked.
 const watchEvery = 10 * time.Millisecond
 
-func (e *Engine) begin(req *Request) (*run, context.Context) {
-	ctx, cancel := context.WithCancel(context.Background())
-	if req.Replicated {
-		return &run{start: time.Now(), cancel: cancel, fn: req.Func, script: req.Script}, ctx
+// begin registers a run of req on st. The run is stopped through st's
+// context, which lives as long as no run of st is stopped: a context per
+// run cost three allocations of every EVAL.
+func (e *Engine) begin(req *Request, st *state) *run {
+	if st.ctx == nil || st.ctx.Err() != nil {
+		st.ctx, st.cancel = context.WithCancel(context.Background())
 	}
-	r := &run{start: time.Now(), cancel: cancel, fn: req.Func, script: req.Script, host: req.Host, done: ctx.Done()}
+	r := &run{start: time.Now(), cancel: st.cancel, fn: req.Func, script: req.Script}
+	if req.Replicated {
+		return r
+	}
+	r.host = req.Host
 	if req.Func != nil {
 		r.argv = make([]string, 0, 3+len(req.Keys)+len(req.Args))
 		r.argv = append(r.argv, req.Command, req.Func.Name, strconv.Itoa(len(req.Keys)))
@@ -263,7 +269,7 @@ func (e *Engine) begin(req *Request) (*run, context.Context) {
 		go e.watcher()
 	}
 	e.mu.Unlock()
-	return r, ctx
+	return r
 }
 
 // watcher checks the time and memory of the runs under way every
@@ -298,21 +304,37 @@ func (e *Engine) watch(r *run) {
 		if r.fn != nil {
 			msg = ErrBusyFunction.Error()
 		}
-		go r.host.Busy(r.done, msg)
+		e.mu.Lock()
+		if _, ok := e.running[r]; ok {
+			r.stop = make(chan struct{})
+			go r.host.Busy(r.stop, msg)
+		}
+		e.mu.Unlock()
 	}
 	h := heapBytes()
 	if r.heap0 == 0 {
 		r.heap0 = h
 	} else if h > r.heap0 && int64(h-r.heap0) > e.cfg.MaxMemory {
-		r.reason.CompareAndSwap(stopNone, stopMemory)
-		r.cancel()
+		// Under mu, and only while r runs: r.cancel stops its state,
+		// which a later run may have by now.
+		e.mu.Lock()
+		if _, ok := e.running[r]; ok {
+			r.reason.CompareAndSwap(stopNone, stopMemory)
+			r.cancel()
+		}
+		e.mu.Unlock()
 	}
 }
 
 func (e *Engine) end(r *run) {
-	r.cancel()
+	if r.host == nil {
+		return // a replicated run, not registered
+	}
 	e.mu.Lock()
 	delete(e.running, r)
+	if r.stop != nil {
+		close(r.stop)
+	}
 	e.mu.Unlock()
 }
 
@@ -334,7 +356,7 @@ func heapBytes() uint64 {
 func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 	st := e.get()
 	defer e.put(st)
-	r, ctx := e.begin(&req)
+	r := e.begin(&req, st)
 	defer e.end(r)
 
 	st.req = &req
@@ -346,8 +368,9 @@ func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 		st.local, st.rand48 = true, sd.Seed()&rand48Mask
 	}
 	L := st.L
-	L.SetContext(ctx)
-	defer L.RemoveContext()
+	if L.Context() != st.ctx {
+		L.SetContext(st.ctx)
+	}
 	var fn *lua.LFunction
 	name, chunk := "", chunkName
 	if f := req.Func; f != nil {

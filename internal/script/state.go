@@ -32,6 +32,11 @@ type state struct {
 	w    resp.Writer // scratch reply of redis.call
 	args [][]byte
 
+	// ctx stops the state's runs (SCRIPT KILL, the memory bound); it is
+	// replaced once cancelled.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	rand48 uint64 // math.random's state in a replicated run (local)
 	local  bool   // math.random uses rand48, not the engine's
 
