@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -81,22 +82,16 @@ type Library struct {
 const libChunkName = "user_function"
 
 // loadTimeout bounds how long a library's code may run while it loads.
-const loadTimeout = 500 * 1e6 // ns
+const loadTimeout = 500 * time.Millisecond
 
 // Errors of FUNCTION LOAD, DELETE and RESTORE, with Redis's texts.
 var (
-	//lint:ignore ST1005 Redis's reply text
 	ErrMissingMeta = errors.New("ERR Missing library metadata")
-	//lint:ignore ST1005 Redis's reply text
-	ErrNoName = errors.New("ERR Library name was not given")
-	//lint:ignore ST1005 Redis's reply text
+	ErrNoName      = errors.New("ERR Library name was not given")
 	ErrNoFunctions = errors.New("ERR No functions registered")
-	//lint:ignore ST1005 Redis's reply text
-	ErrBadName = errors.New("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
-	//lint:ignore ST1005 Redis's reply text
+	ErrBadName     = errors.New("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long")
 	ErrLibNotFound = errors.New("ERR Library not found")
-	//lint:ignore ST1005 Redis's reply text
-	ErrBadPayload = errors.New("ERR DUMP payload version or checksum are wrong")
+	ErrBadPayload  = errors.New("ERR DUMP payload version or checksum are wrong")
 )
 
 // libError is a FUNCTION LOAD error whose text is Redis's reply.

@@ -3,7 +3,6 @@ package script
 import (
 	"context"
 	"strings"
-	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -148,7 +147,7 @@ func luaString(v lua.LValue) (string, bool) {
 func (st *state) runLib(lib *Library) ([]reg, error) {
 	L := st.L
 	saved := L.RemoveContext()
-	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout*time.Nanosecond)
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	L.SetContext(ctx)
 	defer func() {
 		cancel()
