@@ -258,7 +258,7 @@ func (d *jsonDecoder) descend() {
 	}
 }
 
-func (d *jsonDecoder) value(t jsonToken, _ int) lua.LValue {
+func (d *jsonDecoder) value(t jsonToken) lua.LValue {
 	switch t.kind {
 	case tString:
 		return lua.LString(t.str)
@@ -284,7 +284,7 @@ func (d *jsonDecoder) value(t jsonToken, _ int) lua.LValue {
 			if t = d.next(); t.kind != tColon {
 				d.fail("colon", t)
 			}
-			tab.RawSetString(key, d.value(d.next(), 0))
+			tab.RawSetString(key, d.value(d.next()))
 			t = d.next()
 			if t.kind == tObjEnd {
 				d.depth--
@@ -304,7 +304,7 @@ func (d *jsonDecoder) value(t jsonToken, _ int) lua.LValue {
 			return tab
 		}
 		for i := 1; ; i++ {
-			tab.RawSetInt(i, d.value(t, 0))
+			tab.RawSetInt(i, d.value(t))
 			t = d.next()
 			if t.kind == tArrEnd {
 				d.depth--

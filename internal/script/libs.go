@@ -35,7 +35,7 @@ func cjsonLib(L *lua.LState) *lua.LTable {
 		if len(d.s) >= 2 && (d.s[0] == 0 || d.s[1] == 0) {
 			L.RaiseError("JSON parser does not support UTF-16 or UTF-32")
 		}
-		v := d.value(d.next(), 0)
+		v := d.value(d.next())
 		if tok := d.next(); tok.kind != tEnd {
 			d.fail("the end", tok)
 		}
