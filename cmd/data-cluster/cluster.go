@@ -28,6 +28,8 @@ import (
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/raftlog"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/script"
+	"github.com/data-cluster/data-cluster/internal/server"
 )
 
 // clusterOptions are the flags of cluster mode, which --initial-cluster
@@ -275,9 +277,19 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	if co.join != "" {
 		follow.file = filepath.Join(opts.persist.dataDir, tableFile)
 	}
+	// Scripts: this node's script cache and function libraries, kept in
+	// the data directory as a standalone server keeps them.
+	sccfg := script.DefaultConfig()
+	sccfg.BusyThreshold = time.Duration(opts.obs.busyThreshold) * time.Millisecond
+	scripts := script.New(sccfg)
+	if err := server.LoadFunctions(scripts, opts.persist.dataDir); err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitError
+	}
 	events, _ := notify.Parse([]byte(opts.notify))
 	node, err := cluster.NewNode(cluster.NodeConfig{
-		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
+		Scripts: scripts,
+		NodeID:  co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
 		DownAfter: co.nodeDownAfter, ManualPlacement: co.placement == "manual", Joined: co.join != "",
 		SnapshotRate:         int64(co.snapshotRate),
 		OnTable:              func(t *placement.Table) { follow.table(t) },

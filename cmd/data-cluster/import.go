@@ -146,7 +146,7 @@ func (im *importer) run(ctx context.Context, file string) error {
 		im.redisVer = rd.Aux()["redis-ver"]
 		if err == io.EOF {
 			if im.funcs > 0 {
-				fmt.Fprintf(im.stderr, "data-cluster import: skipped %d function libraries: data-cluster has no functions\n", im.funcs)
+				fmt.Fprintf(im.stderr, "data-cluster import: skipped %d function libraries: the import restores keys only; load them with FUNCTION LOAD\n", im.funcs)
 			}
 			return nil
 		}

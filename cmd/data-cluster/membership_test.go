@@ -320,8 +320,17 @@ func testSetShards(t *testing.T, bin string, extra ...string) {
 	if code != 0 || !strings.Contains(out, "5 shard groups") || !strings.Contains(out, "moving") {
 		t.Fatalf("cluster set-shards 5: exit %d\n%s", code, out)
 	}
-	if st := tc.status(1); len(st.Groups) != 5 || st.Reshaping || st.Migration != nil {
-		t.Fatalf("after set-shards 5, n2 reports %d groups, reshaping %v", len(st.Groups), st.Reshaping)
+	// The command waited for the change as n1 saw it; n2 applies the
+	// metadata group's entries on its own, a moment later.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		st := tc.status(1)
+		if len(st.Groups) == 5 && !st.Reshaping && st.Migration == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after set-shards 5, n2 reports %d groups, reshaping %v", len(st.Groups), st.Reshaping)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for i := range 3 {
 		tc.waitOK(i)

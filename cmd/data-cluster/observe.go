@@ -46,7 +46,8 @@ func (o *obsOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "least important level logged: debug, info, warn or error; Redis's verbose, notice and warning are taken too")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log line format: text (key=value) or json")
 	fs.Int64Var(&o.busyThreshold, "busy-reply-threshold", 5000,
-		"`milliseconds` a Lua script runs before SCRIPT KILL may stop it")
+		"`milliseconds` a Lua script or function runs before it is busy: other clients touching its shards are answered BUSY, and SCRIPT KILL or FUNCTION KILL may stop it (0: at once)")
+	fs.Int64Var(&o.busyThreshold, "lua-time-limit", 5000, "`milliseconds`: the older name of --busy-reply-threshold")
 }
 
 // logLevels are the values of --log-level: slog's names, and Redis's
@@ -76,8 +77,8 @@ func (o obsOptions) validate(from source) error {
 	if _, msg := server.ParsePercentiles(o.latencyPercentile); msg != "" {
 		return fmt.Errorf("invalid value %q for %s: %s", o.latencyPercentile, n("latency-tracking-info-percentiles"), msg)
 	}
-	if o.busyThreshold < 1 {
-		return fmt.Errorf("invalid value %d for %s: must be 1 or more", o.busyThreshold, n("busy-reply-threshold"))
+	if o.busyThreshold < 0 {
+		return fmt.Errorf("invalid value %d for %s: must be 0 or more", o.busyThreshold, n("busy-reply-threshold"))
 	}
 	if _, ok := logLevels[strings.ToLower(o.logLevel)]; !ok {
 		return fmt.Errorf("invalid value %q for %s: must be debug, info, warn or error (or Redis's verbose, notice or warning)", o.logLevel, n("log-level"))

@@ -150,6 +150,10 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		}
 	case "randomkey":
 		c.randomKey(w)
+	case "script":
+		server.ScriptCommand(c.s.node.cfg.Scripts, w, args)
+	case "function":
+		server.FunctionCommand(c.s.node.cfg.Scripts, w, args)
 	case "scan":
 		c.scan(w, args)
 	default:

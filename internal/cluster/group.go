@@ -24,6 +24,8 @@ import (
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
+	"github.com/data-cluster/data-cluster/internal/script"
+	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/shard"
 )
 
@@ -196,6 +198,9 @@ type GroupConfig struct {
 	// replica applies while it leads the group, so that each is published
 	// once, by the node of the leader (see notify.Notifier.When).
 	Notify *notify.Notifier
+	// Scripts runs the scripts and functions of the group's entries (see
+	// server.ClusterRun); nil answers them with an error.
+	Scripts *script.Engine
 }
 
 // DefaultGroupConfig returns the defaults of the fields that have one.
@@ -888,6 +893,16 @@ func (g *Group) run(cmds [][][]byte, proto int) {
 			g.ends = append(g.ends, g.w.Len())
 			continue
 		}
+		spec := table.Lookup(args[0])
+		if server.IsClusterScript(spec, args) {
+			if g.cfg.Scripts == nil {
+				g.w.AppendError("ERR scripts are not supported on this node")
+			} else {
+				server.ClusterRun(g.cfg.Scripts, &g.cx, args, time.UnixMilli(g.db.Now()))
+			}
+			g.ends = append(g.ends, g.w.Len())
+			continue
+		}
 		if len(args[0]) > 0 && args[0][0] == 0 {
 			if ok, stop := g.internal(args); ok {
 				g.ends = append(g.ends, g.w.Len())
@@ -900,7 +915,6 @@ func (g *Group) run(cmds [][][]byte, proto int) {
 				continue
 			}
 		}
-		spec := table.Lookup(args[0])
 		switch {
 		case spec == nil || spec.Run == nil:
 			g.w.AppendError("ERR unknown command '" + string(args[0]) + "'")

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/data-cluster/data-cluster/internal/script"
 	"log/slog"
 	"slices"
 	"sync"
@@ -89,6 +90,10 @@ type NodeConfig struct {
 	// publishes for the groups it leads (notify-keyspace-events), to the
 	// subscribers of every node (pubsub.go).
 	NotifyKeyspaceEvents notify.Class
+	// Scripts holds this node's script cache and function libraries and
+	// runs the scripts of its groups' entries (Group.Scripts is set from
+	// it); nil makes one with script.DefaultConfig().
+	Scripts *script.Engine
 }
 
 // MetaStorage is the group number NodeConfig.OpenStorage is given for the
@@ -269,6 +274,10 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if n.cfg.Retry <= 0 {
 		n.cfg.Retry = 3 * time.Second
 	}
+	if n.cfg.Scripts == nil {
+		n.cfg.Scripts = script.New(script.DefaultConfig())
+	}
+	n.cfg.Group.Scripts = n.cfg.Scripts
 	if n.cfg.DownAfter <= 0 {
 		n.cfg.DownAfter = 30 * time.Second
 	}

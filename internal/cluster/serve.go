@@ -615,6 +615,10 @@ func (c *clientConn) handle(args [][]byte) {
 		server.Memory(&c.out, args, c.memoryFigures)
 		return
 	}
+	if spec.Flags&command.Scripting != 0 {
+		c.script(args)
+		return
+	}
 	switch spec.Kind {
 	case command.Keyed:
 		s, ok := c.slotOf(spec, args)
@@ -885,4 +889,36 @@ func clip(b []byte) string {
 		b = b[:128]
 	}
 	return string(b)
+}
+
+// script sends an EVAL-family command to the group of its keys' slot (of
+// slot 0 when it declares none), as server.ClusterScript rewrites it: the
+// group's replicas run it from the log (see server.ClusterRun).
+func (c *clientConn) script(args [][]byte) {
+	out, keys, write, msg := server.ClusterScript(c.s.node.cfg.Scripts, args)
+	if msg != "" {
+		c.localError(msg)
+		return
+	}
+	var s uint16
+	if len(keys) > 0 {
+		s = slot.Of(keys[0])
+		for _, k := range keys[1:] {
+			if slot.Of(k) != s {
+				c.localError("CROSSSLOT Keys in request don't hash to the same slot")
+				return
+			}
+		}
+	}
+	g := c.s.node.Table().GroupOf(s)
+	asking := c.asking
+	c.asking = false
+	if c.s.cfg().Redirects && len(keys) > 0 {
+		var moved string
+		if g, moved = c.redirect(s, g, asking); moved != "" {
+			c.localError(moved)
+			return
+		}
+	}
+	c.add(g, out, write)
 }

@@ -53,6 +53,10 @@ const (
 	Blocks   // may block the client (BZPOPMIN); see Blocking
 	PubSub   // a publish and subscribe command
 	NoScript // may not run from a script
+	// Scripting commands run a Lua script (EVAL, FCALL …), which may run
+	// long: a shard ends a group of batches after one, so that no other
+	// client's batch waits behind it (see shard.Shard.Drain).
+	Scripting
 )
 
 // Spec describes one command.

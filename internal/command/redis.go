@@ -30,7 +30,7 @@ var connCommands = []*Spec{
 	{Name: "save", Arity: 1, Flags: Admin | NoMulti},
 	{Name: "bgsave", Arity: -1, Flags: Admin},
 	{Name: "lastsave", Arity: 1, Flags: Fast | Loading | Stale},
-	{Name: "function", Arity: -2},
+	{Name: "function", Arity: -2, Flags: NoScript},
 	{Name: "multi", Arity: 1, Flags: Fast | NoMulti},
 	{Name: "exec", Arity: 1, Flags: NoMulti},
 	{Name: "discard", Arity: 1, Flags: Fast | NoMulti},
@@ -50,11 +50,13 @@ var connCommands = []*Spec{
 	{Name: "spublish", Arity: 3, Flags: PubSub | Loading | Stale | Fast, FirstKey: 1, LastKey: 1, Step: 1},
 	{Name: "pubsub", Arity: -2, Flags: PubSub | Loading | Stale},
 	{Name: "monitor", Arity: 1, Flags: Admin | NoScript | Loading | Stale},
-	{Name: "eval", Arity: -3, Flags: NoScript | Stale, KeyArgs: EvalKeys},
-	{Name: "evalsha", Arity: -3, Flags: NoScript | Stale, KeyArgs: EvalKeys},
-	{Name: "eval_ro", Arity: -3, Flags: NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
-	{Name: "evalsha_ro", Arity: -3, Flags: NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
+	{Name: "eval", Arity: -3, Flags: Scripting | NoScript | Stale, KeyArgs: EvalKeys},
+	{Name: "evalsha", Arity: -3, Flags: Scripting | NoScript | Stale, KeyArgs: EvalKeys},
+	{Name: "eval_ro", Arity: -3, Flags: Scripting | NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
+	{Name: "evalsha_ro", Arity: -3, Flags: Scripting | NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
 	{Name: "script", Arity: -2, Flags: NoScript},
+	{Name: "fcall", Arity: -3, Flags: Scripting | NoScript | Stale, KeyArgs: EvalKeys},
+	{Name: "fcall_ro", Arity: -3, Flags: Scripting | NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
 }
 
 // EvalKeys returns the keys of EVAL script numkeys key… arg…: none when

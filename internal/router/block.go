@@ -44,7 +44,7 @@ func (p *Pipeline) blockHeld(w *shard.Waiter) bool {
 	dbs, ok := p.Hold(p.set)
 	if !ok {
 		p.rejectBusy(w.Spec)
-		p.out.AppendRaw(p.busy)
+		p.out.AppendRaw(p.BusyReply())
 		return false
 	}
 	p.ctx.W = &p.out

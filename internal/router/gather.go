@@ -49,7 +49,7 @@ func (p *Pipeline) gather(spec *command.Spec, args [][]byte) {
 			p.rec.Resume(&m)
 			if !ok {
 				p.rejectBusy(spec)
-				p.out.AppendRaw(p.busy)
+				p.out.AppendRaw(p.BusyReply())
 				return
 			}
 			cursor, ok = p.part(spec, db, cursor, args)
@@ -128,6 +128,10 @@ func (p *Pipeline) holdPart(i int) (*keyspace.DB, bool) {
 					p.r.busyShard.Add(1)
 					return nil, false
 				}
+			case refusedByScript:
+				p.r.busyShard.Add(1)
+				p.lastRefusal = refusedByScript
+				return nil, false
 			}
 		} else if p.giveUp(&deadline) {
 			if int64(s.Pending()) >= p.r.shardQueue {

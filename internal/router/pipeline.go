@@ -31,6 +31,9 @@ type Pipeline struct {
 	out     resp.Writer
 	busy    []byte
 
+	lastRefusal refusal // of the last Hold
+	scriptBusy  []byte  // the reply of a busy script that refused a hold
+
 	ctx   command.Ctx
 	keys  [][]byte
 	set   []bool
@@ -157,6 +160,9 @@ func (p *Pipeline) add(s int, spec *command.Spec, args [][]byte) {
 	b := p.batches[s]
 	p.items = append(p.items, item{src: int32(s), idx: int32(len(b.Cmds))})
 	b.Cmds = append(b.Cmds, shard.Cmd{Spec: spec, Args: args, Track: p.track})
+	if spec.Flags&command.Scripting != 0 {
+		b.Long = true
+	}
 }
 
 // Flush sends the batched commands, waits for the shards, and appends every
@@ -366,7 +372,7 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 	dbs, ok := p.Hold(p.set)
 	if !ok {
 		p.rejectBusy(spec)
-		p.out.AppendRaw(p.busy)
+		p.out.AppendRaw(p.BusyReply())
 		return
 	}
 	if p.noTouch && spec.Name == "touch" {
@@ -409,10 +415,21 @@ func (p *Pipeline) Hold(set []bool) ([]*keyspace.DB, bool) {
 	switch refused {
 	case refusedByRouter:
 		p.r.busyRouter.Add(1)
-	case refusedByShard:
+	case refusedByShard, refusedByScript:
 		p.r.busyShard.Add(1)
 	}
+	p.lastRefusal = refused
 	return dbs, refused == notRefused
+}
+
+// BusyReply returns the reply to a command refused because Hold failed:
+// the script's BUSY error when a busy script holds a shard (RESP only),
+// the pipeline's busy reply otherwise.
+func (p *Pipeline) BusyReply() []byte {
+	if p.lastRefusal == refusedByScript && len(p.scriptBusy) > 0 && p.busy[0] == '-' {
+		return p.scriptBusy
+	}
+	return p.busy
 }
 
 // refusal says which capacity refused a hold: none, the router's or a
@@ -423,6 +440,7 @@ const (
 	notRefused refusal = iota
 	refusedByRouter
 	refusedByShard
+	refusedByScript // a busy script holds a shard
 )
 
 // hold is Hold without counting a refusal in the router's BUSY counters.
@@ -446,6 +464,16 @@ func (p *Pipeline) hold(set []bool) ([]*keyspace.DB, refusal) {
 		h.Release = p.rel
 		s.Submit(h)
 		<-p.done
+		if h.Refused {
+			// A busy script holds the shard (see shard.Shard.Drain); its
+			// reply is in h.W.
+			p.scriptBusy = append(p.scriptBusy[:0], h.W.Bytes()...)
+			h.Refused = false
+			h.W.Reset()
+			p.r.done(1)
+			p.Release()
+			return nil, refusedByScript
+		}
 		p.held[i] = s.DB()
 	}
 	now := nowMillis()

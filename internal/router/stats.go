@@ -24,7 +24,7 @@ func (p *Pipeline) Observe(rec *cmdstat.Recorder, c slowlog.Client, id int64) {
 // and in the error replies.
 func (p *Pipeline) rejectBusy(spec *command.Spec) {
 	p.rec.Reject(spec)
-	p.rec.Error(bytes.TrimPrefix(p.busy, []byte("-")))
+	p.rec.Error(bytes.TrimPrefix(p.BusyReply(), []byte("-")))
 }
 
 // refused counts commands refused for lack of room.

@@ -89,20 +89,34 @@ func (e *CompileError) Error() string {
 
 // Compile compiles body without caching it.
 func Compile(body string) (*Script, error) {
-	chunk, err := parse.Parse(strings.NewReader(body), chunkName)
+	proto, err := compileChunk(body, chunkName)
 	if err != nil {
-		return nil, &CompileError{Msg: compileMsg(err)}
+		return nil, &CompileError{Msg: err.Error()}
 	}
-	proto, err := lua.Compile(chunk, chunkName)
+	return &Script{SHA: SHA1([]byte(body)), Body: body, proto: proto}, nil
+}
+
+// chunkError is a compile error in Lua's form.
+type chunkError struct{ msg string }
+
+func (e *chunkError) Error() string { return e.msg }
+
+// compileChunk compiles source under name.
+func compileChunk(source, name string) (*lua.FunctionProto, error) {
+	chunk, err := parse.Parse(strings.NewReader(source), name)
 	if err != nil {
-		return nil, &CompileError{Msg: compileMsg(err)}
+		return nil, &chunkError{msg: compileMsg(err, name, source)}
+	}
+	proto, err := lua.Compile(chunk, name)
+	if err != nil {
+		return nil, &chunkError{msg: compileMsg(err, name, source)}
 	}
 	// A chunk is a vararg function, and Lua 5.1's compatibility makes each
 	// call build an `arg` table for it, which no script can see (the main
 	// chunk has no local of that name): a map allocated per EVAL for
 	// nothing.
 	proto.IsVarArg &^= lua.VarArgNeedsArg
-	return &Script{SHA: SHA1([]byte(body)), Body: body, proto: proto}, nil
+	return proto, nil
 }
 
 // chunkName is the name scripts are compiled under: errors read
@@ -112,7 +126,7 @@ const chunkName = "user_script"
 // compileMsg rewrites gopher-lua's "user_script line:1(column:3) near
 // 'x':   syntax error" as "user_script:1: syntax error near 'x'", close to
 // Lua's own form.
-func compileMsg(err error) string {
+func compileMsg(err error, name, source string) string {
 	msg := strings.TrimSpace(err.Error())
 	if pe, ok := err.(*parse.Error); ok {
 		near := ""
@@ -123,7 +137,12 @@ func compileMsg(err error) string {
 				near = " near '" + pe.Token + "'"
 			}
 		}
-		return chunkName + ":" + itoa(pe.Pos.Line) + ": " + strings.TrimSpace(pe.Message) + near
+		line := pe.Pos.Line
+		if line <= 0 {
+			// At the end of the source.
+			line = strings.Count(source, "\n") + 1
+		}
+		return name + ":" + itoa(line) + ": " + strings.TrimSpace(pe.Message) + near
 	}
 	return msg
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // connCall answers the connection commands a script may call.
-func connCall(spec *command.Spec, args [][]byte, w *resp.Writer) {
+func connCall(spec *command.Spec, args [][]byte, w *resp.Writer, h Host) {
 	switch spec.Name {
 	case "ping":
 		if len(args) > 1 {
@@ -24,6 +24,9 @@ func connCall(spec *command.Spec, args [][]byte, w *resp.Writer) {
 		w.AppendBulk(args[1])
 	case "time":
 		now := time.Now()
+		if c, ok := h.(Clock); ok {
+			now = c.Now()
+		}
 		w.AppendArray(2)
 		w.AppendBulkString(strconv.FormatInt(now.Unix(), 10))
 		w.AppendBulkString(strconv.Itoa(now.Nanosecond() / 1000))

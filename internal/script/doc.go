@@ -2,7 +2,8 @@
 // EVALSHA_RO) with github.com/yuin/gopher-lua, a Lua 5.1 virtual machine
 // written in Go.
 //
-// A Cache keeps the scripts by SHA1, compiled once. An Engine runs them: it
+// A Cache keeps the scripts by SHA1, compiled once; Functions keeps the
+// Redis 7 function libraries (FUNCTION LOAD, FCALL; see function.go). An Engine runs them: it
 // lends each run a Lua state from a pool, hands the script its KEYS and
 // ARGV, and converts values both ways as Redis does. The commands a script
 // calls go to a Host, which the server implements over the shards it holds

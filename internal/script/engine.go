@@ -25,6 +25,10 @@ type Config struct {
 	// MaxMemory bounds, in bytes, how much the process's heap may grow
 	// while one script runs, and the length of a string string.rep builds.
 	MaxMemory int64
+	// Lib, when not nil, adds its functions to the redis table of every
+	// script, as redis.<name>: for a program's own helpers, and for tests
+	// that need a script to wait for them.
+	Lib map[string]lua.LGFunction
 }
 
 // DefaultConfig returns Redis's busy threshold and a 256 MiB memory bound.
@@ -34,8 +38,8 @@ func DefaultConfig() Config {
 
 // Validate reports a setting out of range.
 func (c Config) Validate() error {
-	if c.BusyThreshold <= 0 {
-		return errors.New("script: BusyThreshold must be positive")
+	if c.BusyThreshold < 0 {
+		return errors.New("script: BusyThreshold must not be negative")
 	}
 	if c.MaxMemory <= 0 {
 		return errors.New("script: MaxMemory must be positive")
@@ -43,31 +47,55 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Errors SCRIPT KILL returns, with Redis's exact reply texts.
+// Errors SCRIPT KILL and FUNCTION KILL return, with Redis's exact reply
+// texts. ErrBusyScript and ErrBusyFunction are also the replies to other
+// commands while a script or a function is busy.
 var (
 	//lint:ignore ST1005 Redis's reply text
 	ErrNotBusy = errors.New("NOTBUSY No scripts in execution right now.")
+	//lint:ignore ST1005 Redis's reply text
+	ErrBusyScript = errors.New("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.")
+	//lint:ignore ST1005 Redis's reply text
+	ErrBusyFunction = errors.New("BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.")
 	//lint:ignore ST1005 Redis's reply text
 	ErrUnkillable = errors.New("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")
 )
 
 // Host runs the commands a script calls. It is used only by the goroutine
-// running the script, while the script runs.
+// running the script, while the script runs, except for Busy.
 type Host interface {
 	// Call runs the command spec with args and appends its reply to w, in
 	// w's protocol version. The Engine has already checked that the
 	// command exists, fits its arity and may run from a script; the Host
 	// answers an error when the command touches keys it does not hold.
 	Call(spec *command.Spec, args [][]byte, w *resp.Writer)
+	// Busy is called once, on a goroutine of its own, when the run has
+	// lasted the busy threshold; stop is closed when the run ends or is
+	// killed. msg is the error other clients are to be answered
+	// (ErrBusyScript's or ErrBusyFunction's text). The server answers the
+	// commands that reach the run's shards meanwhile with it.
+	Busy(stop <-chan struct{}, msg string)
 }
 
-// Request is one script run.
+// Request is one script run: of Script (EVAL) or of Func (FCALL).
 type Request struct {
 	Script   *Script
+	Func     *Function
+	Command  string // FCALL's name as called (fcall, fcall_ro), for FUNCTION STATS
 	Keys     [][]byte
 	Args     [][]byte
 	ReadOnly bool // EVAL_RO, EVALSHA_RO: write commands fail
 	Host     Host
+	// Replicated marks a run that every replica of a cluster group makes
+	// from its log: it is neither killed (SCRIPT KILL, the memory bound)
+	// nor counted as busy, since every replica must end it alike.
+	Replicated bool
+}
+
+// Clock is implemented by a Host that fixes the time scripts see (TIME):
+// a cluster group's replicas all apply an entry at its leader's clock.
+type Clock interface {
+	Now() time.Time
 }
 
 // Engine runs scripts. It is safe for concurrent use: each run borrows a
@@ -75,6 +103,14 @@ type Request struct {
 type Engine struct {
 	cfg   Config
 	Cache *Cache
+	Funcs *Functions
+	// Logged compiles the scripts of a cluster group's log entries, apart
+	// from Cache: running a script another node was sent does not load
+	// it here for EVALSHA.
+	Logged *Cache
+
+	busyNanos atomic.Int64  // the busy threshold, changed by SetBusyThreshold
+	rand48    atomic.Uint64 // math.random's state (state.go)
 
 	pool sync.Pool // *state
 
@@ -88,11 +124,20 @@ func New(cfg Config) *Engine {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	return &Engine{cfg: cfg, Cache: NewCache(), running: make(map[*run]struct{})}
+	e := &Engine{cfg: cfg, Cache: NewCache(), Logged: NewCache(), running: make(map[*run]struct{})}
+	e.busyNanos.Store(int64(cfg.BusyThreshold))
+	e.rand48.Store(rand48Init)
+	e.Funcs = newFunctions(e)
+	return e
 }
 
 // run is one script under way.
 type run struct {
+	fn     *Function // nil for EVAL
+	script *Script   // nil for FCALL
+	argv   []string  // a function's call, for FUNCTION STATS
+	host   Host
+	stop   chan struct{} // made when the run turns busy, closed when it ends (under mu)
 	start  time.Time
 	cancel context.CancelFunc
 	wrote  atomic.Bool
@@ -108,6 +153,13 @@ const (
 	stopMemory
 )
 
+// BusyThreshold returns how long a script runs before it counts as busy.
+func (e *Engine) BusyThreshold() time.Duration { return time.Duration(e.busyNanos.Load()) }
+
+// SetBusyThreshold changes the busy threshold (CONFIG SET
+// busy-reply-threshold); runs under way are measured against the new one.
+func (e *Engine) SetBusyThreshold(d time.Duration) { e.busyNanos.Store(int64(max(d, 0))) }
+
 // Busy reports whether a script has run for longer than the busy threshold.
 func (e *Engine) Busy() bool {
 	e.mu.Lock()
@@ -120,20 +172,63 @@ func (e *Engine) Busy() bool {
 	return false
 }
 
-// Kill stops every busy script. It returns ErrNotBusy when no script is
-// busy and ErrUnkillable, stopping nothing, when a busy script has called a
-// write command.
-func (e *Engine) Kill() error {
+// Running describes the longest script under way, for FUNCTION STATS.
+type Running struct {
+	Name     string   // the function's name, or "f_<sha1>" for a script
+	Func     bool     // a function (FCALL), not a script (EVAL)
+	Command  []string // a function's call
+	Duration time.Duration
+}
+
+// Running reports the script under way that started first, if any.
+func (e *Engine) Running() (Running, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var first *run
+	for r := range e.running {
+		if first == nil || r.start.Before(first.start) {
+			first = r
+		}
+	}
+	if first == nil {
+		return Running{}, false
+	}
+	var name string
+	if first.fn != nil {
+		name = first.fn.Name
+	} else {
+		name = "f_" + first.script.SHA
+	}
+	return Running{Name: name, Func: first.fn != nil, Command: first.argv, Duration: time.Since(first.start)}, true
+}
+
+// Kill stops every busy script (SCRIPT KILL with funcs false) or function
+// (FUNCTION KILL, funcs true). It returns ErrNotBusy when none is busy,
+// ErrUnkillable, stopping nothing, when a busy one has called a write
+// command, and ErrBusyFunction (SCRIPT KILL) or ErrBusyScript (FUNCTION
+// KILL) when only the other kind is busy.
+func (e *Engine) Kill(funcs bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var busy []*run
+	other := false
 	for r := range e.running {
 		if r.busy.Load() {
 			if r.wrote.Load() {
 				return ErrUnkillable
 			}
+			if (r.fn != nil) != funcs {
+				other = true
+				continue
+			}
 			busy = append(busy, r)
 		}
+	}
+	if len(busy) == 0 && other {
+		if funcs {
+			return ErrBusyScript
+		}
+		return ErrBusyFunction
 	}
 	if len(busy) == 0 {
 		return ErrNotBusy
@@ -148,9 +243,25 @@ func (e *Engine) Kill() error {
 // watchEvery is how often a long run's time and memory are checked.
 const watchEvery = 10 * time.Millisecond
 
-func (e *Engine) begin() (*run, context.Context) {
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &run{start: time.Now(), cancel: cancel}
+// begin registers a run of req on st. The run is stopped through st's
+// context, which lives as long as no run of st is stopped: a context per
+// run cost three allocations of every EVAL.
+func (e *Engine) begin(req *Request, st *state) *run {
+	if st.ctx == nil || st.ctx.Err() != nil {
+		st.ctx, st.cancel = context.WithCancel(context.Background())
+	}
+	r := &run{start: time.Now(), cancel: st.cancel, fn: req.Func, script: req.Script}
+	if req.Replicated {
+		return r
+	}
+	r.host = req.Host
+	if req.Func != nil {
+		r.argv = make([]string, 0, 3+len(req.Keys)+len(req.Args))
+		r.argv = append(r.argv, req.Command, req.Func.Name, strconv.Itoa(len(req.Keys)))
+		for _, a := range append(req.Keys[:len(req.Keys):len(req.Keys)], req.Args...) {
+			r.argv = append(r.argv, string(a))
+		}
+	}
 	e.mu.Lock()
 	e.running[r] = struct{}{}
 	if !e.watching {
@@ -158,7 +269,7 @@ func (e *Engine) begin() (*run, context.Context) {
 		go e.watcher()
 	}
 	e.mu.Unlock()
-	return r, ctx
+	return r
 }
 
 // watcher checks the time and memory of the runs under way every
@@ -188,22 +299,42 @@ func (e *Engine) watcher() {
 
 // watch checks a run's time and memory.
 func (e *Engine) watch(r *run) {
-	if time.Since(r.start) >= e.cfg.BusyThreshold {
-		r.busy.Store(true)
+	if time.Since(r.start) >= e.BusyThreshold() && !r.busy.Swap(true) && r.host != nil {
+		msg := ErrBusyScript.Error()
+		if r.fn != nil {
+			msg = ErrBusyFunction.Error()
+		}
+		e.mu.Lock()
+		if _, ok := e.running[r]; ok {
+			r.stop = make(chan struct{})
+			go r.host.Busy(r.stop, msg)
+		}
+		e.mu.Unlock()
 	}
 	h := heapBytes()
 	if r.heap0 == 0 {
 		r.heap0 = h
 	} else if h > r.heap0 && int64(h-r.heap0) > e.cfg.MaxMemory {
-		r.reason.CompareAndSwap(stopNone, stopMemory)
-		r.cancel()
+		// Under mu, and only while r runs: r.cancel stops its state,
+		// which a later run may have by now.
+		e.mu.Lock()
+		if _, ok := e.running[r]; ok {
+			r.reason.CompareAndSwap(stopNone, stopMemory)
+			r.cancel()
+		}
+		e.mu.Unlock()
 	}
 }
 
 func (e *Engine) end(r *run) {
-	r.cancel()
+	if r.host == nil {
+		return // a replicated run, not registered
+	}
 	e.mu.Lock()
 	delete(e.running, r)
+	if r.stop != nil {
+		close(r.stop)
+	}
 	e.mu.Unlock()
 }
 
@@ -225,28 +356,53 @@ func heapBytes() uint64 {
 func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 	st := e.get()
 	defer e.put(st)
-	r, ctx := e.begin()
+	r := e.begin(&req, st)
 	defer e.end(r)
 
 	st.req = &req
 	st.run = r
 	st.resp = 2
 	st.line = 0
+	st.local = false
+	if sd, ok := req.Host.(Seeder); ok {
+		st.local, st.rand48 = true, sd.Seed()&rand48Mask
+	}
 	L := st.L
-	L.SetContext(ctx)
-	defer L.RemoveContext()
-	st.real.RawSetString("KEYS", st.strings(req.Keys))
-	st.real.RawSetString("ARGV", st.strings(req.Args))
-
-	fn := L.NewFunctionFromProto(req.Script.proto)
-	fn.Env = st.global
+	if L.Context() != st.ctx {
+		L.SetContext(st.ctx)
+	}
+	var fn *lua.LFunction
+	name, chunk := "", chunkName
+	if f := req.Func; f != nil {
+		name, chunk = f.Name, libChunkName
+		cb, err := st.callback(f)
+		if err != nil {
+			w.AppendError(err.Error())
+			return false
+		}
+		fn = cb
+		st.real.RawSetString("KEYS", lua.LNil)
+		st.real.RawSetString("ARGV", lua.LNil)
+	} else {
+		name = req.Script.SHA
+		fn = L.NewFunctionFromProto(req.Script.proto)
+		fn.Env = st.global
+		st.real.RawSetString("KEYS", st.strings(req.Keys))
+		st.real.RawSetString("ARGV", st.strings(req.Args))
+	}
 	top := L.GetTop()
 	L.Push(fn)
-	err := L.PCall(0, 1, st.handler)
+	nargs := 0
+	if req.Func != nil {
+		L.Push(st.strings(req.Keys))
+		L.Push(st.strings(req.Args))
+		nargs = 2
+	}
+	err := L.PCall(nargs, 1, st.handler)
 	wrote = r.wrote.Load()
 	if err != nil {
 		L.SetTop(top)
-		w.AppendError(st.errorText(err, r) + " script: " + req.Script.SHA + ", on @" + chunkName + ":" + strconv.Itoa(max(st.line, 1)) + ".")
+		w.AppendError(st.errorText(err, r) + " script: " + name + ", on @" + chunk + ":" + strconv.Itoa(max(st.line, 1)) + ".")
 		return wrote
 	}
 	v := L.Get(-1)
@@ -257,7 +413,11 @@ func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 
 // errorText is the reply text of a script that failed with err.
 func (st *state) errorText(err error, r *run) string {
-	switch r.reason.Load() {
+	reason := stopNone
+	if r != nil {
+		reason = r.reason.Load()
+	}
+	switch reason {
 	case stopKilled:
 		return "ERR Script killed by user with SCRIPT KILL..."
 	case stopMemory:
@@ -290,7 +450,9 @@ func (st *state) errorText(err error, r *run) string {
 func lineOf(msg string) int {
 	rest, ok := strings.CutPrefix(msg, chunkName+":")
 	if !ok {
-		return 0
+		if rest, ok = strings.CutPrefix(msg, libChunkName+":"); !ok {
+			return 0
+		}
 	}
 	n, _, _ := strings.Cut(rest, ":")
 	v, _ := strconv.Atoi(n)

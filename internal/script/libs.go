@@ -1,7 +1,6 @@
 package script
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -9,36 +8,48 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// cjsonLib is the subset of lua-cjson scripts use: encode, decode and null.
+// cjsonLib is the part of lua-cjson scripts use, as Redis configures it:
+// encode, decode and null, with its number format (%.14g), its sparse
+// array rule (an array whose largest index is over twice its count and
+// over 10 is refused) and its error texts.
 func cjsonLib(L *lua.LState) *lua.LTable {
 	t := L.NewTable()
 	null := L.NewUserData()
 	t.RawSetString("null", null)
 	t.RawSetString("encode", L.NewFunction(func(L *lua.LState) int {
+		if L.GetTop() != 1 {
+			argError(L, 1, "encode", "expected 1 argument")
+		}
 		var b strings.Builder
-		if err := jsonEncode(&b, L.CheckAny(1), null, 0); err != "" {
-			L.RaiseError("Cannot serialise %s", err)
+		if v, msg := jsonEncode(&b, L.Get(1), null, 0); msg != "" {
+			L.RaiseError("Cannot serialise %s: %s", v.Type().String(), msg)
 		}
 		L.Push(lua.LString(b.String()))
 		return 1
 	}))
 	t.RawSetString("decode", L.NewFunction(func(L *lua.LState) int {
-		s := L.CheckString(1)
-		d := json.NewDecoder(strings.NewReader(s))
-		d.UseNumber()
-		var v any
-		if err := d.Decode(&v); err != nil {
-			L.RaiseError("Expected value but found invalid token at character 1")
+		if L.GetTop() != 1 {
+			argError(L, 1, "decode", "expected 1 argument")
 		}
-		L.Push(jsonToLua(L, v, null))
+		d := jsonDecoder{L: L, s: checkString(L, 1, "decode"), null: null}
+		if len(d.s) >= 2 && (d.s[0] == 0 || d.s[1] == 0) {
+			L.RaiseError("JSON parser does not support UTF-16 or UTF-32")
+		}
+		v := d.value(d.next())
+		if tok := d.next(); tok.kind != tEnd {
+			d.fail("the end", tok)
+		}
+		L.Push(v)
 		return 1
 	}))
 	return t
 }
 
-func jsonEncode(b *strings.Builder, v lua.LValue, null lua.LValue, depth int) string {
+// jsonEncode writes v; on failure it returns the value that could not be
+// encoded and why.
+func jsonEncode(b *strings.Builder, v lua.LValue, null lua.LValue, depth int) (lua.LValue, string) {
 	if depth > 1000 {
-		return "table: excessive nesting"
+		return v, "excessive nesting"
 	}
 	switch v := v.(type) {
 	case lua.LString:
@@ -46,9 +57,9 @@ func jsonEncode(b *strings.Builder, v lua.LValue, null lua.LValue, depth int) st
 	case lua.LNumber:
 		f := float64(v)
 		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return "number: must not be NaN or Inf"
+			return v, "must not be NaN or Inf"
 		}
-		b.WriteString(strconv.FormatFloat(f, 'g', 14, 64))
+		b.WriteString(formatG14(f))
 	case lua.LBool:
 		if v {
 			b.WriteString("true")
@@ -58,61 +69,72 @@ func jsonEncode(b *strings.Builder, v lua.LValue, null lua.LValue, depth int) st
 	case *lua.LNilType:
 		b.WriteString("null")
 	case *lua.LTable:
-		n, array := 0, true
+		n, max, array := 0, 0, true
 		v.ForEach(func(k, _ lua.LValue) {
 			n++
 			if f, ok := k.(lua.LNumber); !ok || f < 1 || float64(f) != math.Trunc(float64(f)) {
 				array = false
+			} else if int(f) > max {
+				max = int(f)
 			}
 		})
-		if array && n > 0 && v.RawGetInt(n) != lua.LNil {
+		if array && n > 0 {
+			if max > n*2 && max > 10 {
+				return v, "excessively sparse array"
+			}
 			b.WriteByte('[')
-			for i := 1; i <= n; i++ {
+			for i := 1; i <= max; i++ {
 				if i > 1 {
 					b.WriteByte(',')
 				}
-				if err := jsonEncode(b, v.RawGetInt(i), null, depth+1); err != "" {
-					return err
+				if bad, msg := jsonEncode(b, v.RawGetInt(i), null, depth+1); msg != "" {
+					return bad, msg
 				}
 			}
 			b.WriteByte(']')
-			return ""
-		}
-		if array && n > 0 {
-			return "table: excessively sparse array"
+			return nil, ""
 		}
 		b.WriteByte('{')
-		first, bad := true, ""
+		first := true
+		var bad lua.LValue
+		msg := ""
 		v.ForEach(func(k, val lua.LValue) {
-			if bad != "" {
+			if msg != "" {
 				return
 			}
 			if !first {
 				b.WriteByte(',')
 			}
 			first = false
-			switch k.(type) {
-			case lua.LString, lua.LNumber:
-				jsonString(b, k.String())
+			switch k := k.(type) {
+			case lua.LString:
+				jsonString(b, string(k))
+			case lua.LNumber:
+				jsonString(b, formatG14(float64(k)))
 			default:
-				bad = "table key must be a number or string"
+				bad, msg = k, "table key must be a number or string"
 				return
 			}
 			b.WriteByte(':')
-			bad = jsonEncode(b, val, null, depth+1)
+			bad, msg = jsonEncode(b, val, null, depth+1)
 		})
-		if bad != "" {
-			return bad
+		if msg != "" {
+			return bad, msg
 		}
 		b.WriteByte('}')
 	default:
 		if v == null {
 			b.WriteString("null")
-			return ""
+			return nil, ""
 		}
-		return v.Type().String()
+		return v, "type not supported"
 	}
-	return ""
+	return nil, ""
+}
+
+// formatG14 formats f as C's "%.14g".
+func formatG14(f float64) string {
+	return strconv.FormatFloat(f, 'g', 14, 64)
 }
 
 // jsonString writes s quoted as lua-cjson does, which escapes '/' too.
@@ -150,37 +172,11 @@ func jsonString(b *strings.Builder, s string) {
 	b.WriteByte('"')
 }
 
-func jsonToLua(L *lua.LState, v any, null lua.LValue) lua.LValue {
-	switch v := v.(type) {
-	case nil:
-		return null
-	case bool:
-		return lua.LBool(v)
-	case json.Number:
-		f, _ := strconv.ParseFloat(string(v), 64)
-		return lua.LNumber(f)
-	case string:
-		return lua.LString(v)
-	case []any:
-		t := L.CreateTable(len(v), 0)
-		for i, e := range v {
-			t.RawSetInt(i+1, jsonToLua(L, e, null))
-		}
-		return t
-	case map[string]any:
-		t := L.CreateTable(0, len(v))
-		for k, e := range v {
-			t.RawSetString(k, jsonToLua(L, e, null))
-		}
-		return t
-	}
-	return lua.LNil
-}
-
 // bitLib is LuaBitOp's bit library over 32-bit integers.
 func bitLib(L *lua.LState) *lua.LTable {
 	t := L.NewTable()
-	arg := func(L *lua.LState, i int) uint32 { return tobit(float64(L.CheckNumber(i))) }
+	var fname string // the function running, for argument errors
+	arg := func(L *lua.LState, i int) uint32 { return tobit(checkNumber(L, i, fname)) }
 	push := func(L *lua.LState, v uint32) int { L.Push(lua.LNumber(int32(v))); return 1 }
 	fold := func(op func(a, b uint32) uint32) lua.LGFunction {
 		return func(L *lua.LState) int {
@@ -236,16 +232,17 @@ func bitLib(L *lua.LState) *lua.LTable {
 		},
 	}
 	for name, fn := range fns {
-		t.RawSetString(name, L.NewFunction(fn))
+		t.RawSetString(name, L.NewFunction(func(L *lua.LState) int {
+			fname = name
+			return fn(L)
+		}))
 	}
 	return t
 }
 
-// tobit normalises a number to 32 bits as LuaBitOp does (modulo 2^32).
+// tobit normalises a number to 32 bits as LuaBitOp does: adding 2^52 +
+// 2^51 rounds it to an integer (to even) in the low bits of the double's
+// mantissa, which are the result.
 func tobit(f float64) uint32 {
-	f = math.Mod(math.Trunc(f), 4294967296)
-	if f < 0 {
-		f += 4294967296
-	}
-	return uint32(f)
+	return uint32(math.Float64bits(f + 6755399441055744.0))
 }

@@ -17,6 +17,8 @@ type echoHost struct {
 	calls [][]string
 }
 
+func (h *echoHost) Busy(<-chan struct{}, string) {}
+
 func (h *echoHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	var call []string
 	for _, a := range args {
@@ -87,7 +89,7 @@ func TestSandbox(t *testing.T) {
 // threshold, and that it cannot stop one that wrote.
 func TestKill(t *testing.T) {
 	e := New(Config{BusyThreshold: 20 * time.Millisecond, MaxMemory: 256 << 20})
-	if err := e.Kill(); !errors.Is(err, ErrNotBusy) {
+	if err := e.Kill(false); !errors.Is(err, ErrNotBusy) {
 		t.Fatalf("Kill with nothing running: %v", err)
 	}
 	done := make(chan string)
@@ -95,7 +97,7 @@ func TestKill(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		if err := e.Kill(); err == nil {
+		if err := e.Kill(false); err == nil {
 			break
 		}
 		select {

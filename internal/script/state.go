@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"log/slog"
+	"math"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
@@ -30,6 +31,22 @@ type state struct {
 
 	w    resp.Writer // scratch reply of redis.call
 	args [][]byte
+
+	// ctx stops the state's runs (SCRIPT KILL, the memory bound); it is
+	// replaced once cancelled.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	rand48 uint64 // math.random's state in a replicated run (local)
+	local  bool   // math.random uses rand48, not the engine's
+
+	// Functions (function.go, lib.go). gsrc is where the global proxy
+	// looks names up: real, or loadAPI while a library's code runs.
+	gsrc    *lua.LTable
+	loadAPI *lua.LTable
+	regs    []reg // what the library being loaded registered
+	libs    map[*Library]map[string]*lua.LFunction
+	libGen  uint64 // the Functions generation libs was loaded at
 }
 
 const (
@@ -61,7 +78,7 @@ func (e *Engine) newState() *state {
 		RegistryMaxSize:     1 << 20,
 		MinimizeStackMemory: true,
 	})
-	st := &state{e: e, L: L, guarded: make(map[*lua.LTable]bool)}
+	st := &state{e: e, L: L, guarded: make(map[*lua.LTable]bool), libs: make(map[*Library]map[string]*lua.LFunction)}
 	for _, lib := range []struct {
 		name string
 		open lua.LGFunction
@@ -88,8 +105,23 @@ func (e *Engine) newState() *state {
 	real.RawSetString("setmetatable", L.NewFunction(st.setmetatable))
 	real.RawSetString("getmetatable", L.NewFunction(getmetatable))
 	real.RawSetString("redis", st.redisLib())
+	st.loadAPI = st.newLoadAPI()
 	real.RawSetString("cjson", cjsonLib(L))
 	real.RawSetString("bit", bitLib(L))
+	real.RawSetString("struct", structLib(L))
+	real.RawSetString("cmsgpack", cmsgpackLib(L))
+	if mathLib, ok := real.RawGetString("math").(*lua.LTable); ok {
+		mathLib.RawSetString("random", L.NewFunction(st.mathRandom))
+		mathLib.RawSetString("randomseed", L.NewFunction(func(L *lua.LState) int {
+			x := seed48(int32(L.CheckInt(1)))
+			if st.local {
+				st.rand48 = x
+			} else {
+				st.e.rand48.Store(x)
+			}
+			return 0
+		}))
+	}
 	if strLib, ok := real.RawGetString("string").(*lua.LTable); ok {
 		strLib.RawSetString("rep", L.NewFunction(st.strRep))
 	}
@@ -105,6 +137,7 @@ func (e *Engine) newState() *state {
 			real.RawSet(k, st.readonly(t, false))
 		}
 	})
+	st.gsrc = real
 	st.global = st.readonly(real, true)
 	real.RawSetString("_G", st.global)
 	L.G.Global = st.global
@@ -127,7 +160,11 @@ func (st *state) readonly(t *lua.LTable, globals bool) *lua.LTable {
 	if globals {
 		mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
 			k := L.Get(2)
-			v := t.RawGet(k)
+			src := t
+			if t == st.real {
+				src = st.gsrc
+			}
+			v := src.RawGet(k)
 			if v == lua.LNil {
 				L.RaiseError("Script attempted to access nonexistent global variable '%s'", lua.LVAsString(k))
 			}
@@ -251,7 +288,7 @@ func currentLine(L *lua.LState) int {
 		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil {
 			continue
 		}
-		if dbg.Source == chunkName && dbg.CurrentLine > 0 {
+		if (dbg.Source == chunkName || dbg.Source == libChunkName) && dbg.CurrentLine > 0 {
 			return dbg.CurrentLine
 		}
 	}
@@ -342,6 +379,11 @@ func (st *state) redisLib() *lua.LTable {
 	for name, fn := range fns {
 		t.RawSetString(name, L.NewFunction(fn))
 	}
+	for name, fn := range st.e.cfg.Lib {
+		t.RawSetString(name, L.NewFunction(fn))
+	}
+	t.RawSetString("REDIS_VERSION", lua.LString(command.RedisVersion))
+	t.RawSetString("REDIS_VERSION_NUM", lua.LNumber(versionNum(command.RedisVersion)))
 	for name, v := range map[string]int{
 		"LOG_DEBUG": 0, "LOG_VERBOSE": 1, "LOG_NOTICE": 2, "LOG_WARNING": 3,
 		"REPL_NONE": 0, "REPL_AOF": 1, "REPL_SLAVE": 2, "REPL_REPLICA": 2, "REPL_ALL": 3,
@@ -432,7 +474,7 @@ func (st *state) call(L *lua.LState, raise bool) int {
 	st.w.Reset()
 	st.w.SetProto(st.resp)
 	if spec.Kind == command.Conn {
-		connCall(spec, args, &st.w)
+		connCall(spec, args, &st.w, st.req.Host)
 	} else {
 		st.req.Host.Call(spec, args, &st.w)
 	}
@@ -467,4 +509,74 @@ func notAllowed(spec *command.Spec, args [][]byte) string {
 		}
 	}
 	return ""
+}
+
+// versionNum returns "7.2.0" as 0x070200, as redis.REDIS_VERSION_NUM.
+func versionNum(v string) int {
+	n := 0
+	for _, p := range strings.SplitN(v, ".", 3) {
+		d := 0
+		for i := 0; i < len(p) && p[i] >= '0' && p[i] <= '9'; i++ {
+			d = d*10 + int(p[i]-'0')
+		}
+		n = n<<8 | d&0xff
+	}
+	return n
+}
+
+// Redis's rand48 (rand48.c) drives math.random: one sequence for every
+// script of the process, from rand48's initial state, as in Redis 7.0. A
+// run every replica of a cluster group makes from its log instead starts
+// from a seed its host gives (Seeder), so that they all draw alike.
+const (
+	rand48Init = 0x1234abcd330e
+	rand48Mask = 1<<48 - 1
+)
+
+func seed48(seed int32) uint64 { return uint64(uint32(seed))<<16 | 0x330e }
+
+func next48(x uint64) uint64 { return (0x5deece66d*x + 0xb) & rand48Mask }
+
+func (st *state) lrand48() int32 {
+	if st.local {
+		st.rand48 = next48(st.rand48)
+		return int32(st.rand48 >> 17)
+	}
+	for {
+		x := st.e.rand48.Load()
+		if n := next48(x); st.e.rand48.CompareAndSwap(x, n) {
+			return int32(n >> 17)
+		}
+	}
+}
+
+// Seeder is implemented by a Host whose runs must draw the same random
+// numbers wherever they are made (a cluster group's replicas).
+type Seeder interface {
+	Seed() uint64
+}
+
+// mathRandom is Redis's math.random over rand48.
+func (st *state) mathRandom(L *lua.LState) int {
+	const max = 2147483647
+	r := float64(st.lrand48()%max) / max
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r))
+	case 1:
+		u := L.CheckInt(1)
+		if u < 1 {
+			argError(L, 1, "random", "interval is empty")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u)) + 1))
+	case 2:
+		l, u := L.CheckInt(1), L.CheckInt(2)
+		if l > u {
+			argError(L, 2, "random", "interval is empty")
+		}
+		L.Push(lua.LNumber(math.Floor(r*float64(u-l+1)) + float64(l)))
+	default:
+		L.RaiseError("wrong number of arguments")
+	}
+	return 1
 }

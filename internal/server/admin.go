@@ -37,6 +37,8 @@ var extraConnHandlers = map[string]connHandler{
 	"eval_ro":    (*session).evalRO,
 	"evalsha_ro": (*session).evalshaRO,
 	"script":     (*session).scriptCmd,
+	"fcall":      (*session).fcall,
+	"fcall_ro":   (*session).fcallRO,
 	// A server started without --initial-cluster answers the cluster
 	// commands as a Redis without cluster support does.
 	"cluster":   (*session).noCluster,
@@ -546,22 +548,6 @@ func (s *session) time(w *resp.Writer, _ [][]byte) {
 	w.AppendArray(2)
 	w.AppendBulkString(strconv.FormatInt(now.Unix(), 10))
 	w.AppendBulkString(strconv.FormatInt(int64(now.Nanosecond()/1000), 10))
-}
-
-// function answers FUNCTION FLUSH; there are no functions to run.
-func (s *session) function(w *resp.Writer, args [][]byte) {
-	switch lower(args[1]) {
-	case "flush":
-		if len(args) > 3 || len(args) == 3 && lower(args[2]) != "async" && lower(args[2]) != "sync" {
-			w.AppendError("ERR syntax error")
-			return
-		}
-		w.AppendOK()
-	case "list":
-		w.AppendArray(0)
-	default:
-		unknownSubcommand(w, "function", args[1])
-	}
 }
 
 // info implements INFO [section ...].

@@ -83,6 +83,18 @@ var params = config.NewTable(append([]config.Param[settings]{
 			return nil
 		},
 	},
+	config.Param[settings]{
+		// Milliseconds, as Redis gives them; lua-time-limit is the older name.
+		Name: "busy-reply-threshold", Kind: config.Int,
+		Get: func(c *settings) string { return strconv.FormatInt(c.Scripts.BusyThreshold.Milliseconds(), 10) },
+		Set: func(c *settings, v string) error {
+			n, err := config.ParseInt(v, 0, math.MaxInt64)
+			if err == nil {
+				c.Scripts.BusyThreshold = time.Duration(min(n, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+			}
+			return err
+		},
+	}.WithAliases("lua-time-limit"),
 	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
 	config.IntParam("latency-monitor-threshold", 0, math.MaxInt64, func(c *settings) *int64 { return &c.Latency.MonitorThreshold }),
 	config.BoolParam("latency-tracking", func(c *settings) *bool { return &c.Latency.Tracking }),
@@ -115,7 +127,6 @@ var params = config.NewTable(append([]config.Param[settings]{
 	config.ReadOnly("auto-aof-rewrite-min-size", func(c *settings) string { return strconv.FormatInt(c.Persistence.SnapshotLogSize, 10) }),
 	config.ReadOnly("auto-aof-rewrite-percentage", func(*settings) string { return "100" }),
 	config.ReadOnly("bind", func(*settings) string { return "127.0.0.1" }),
-	config.ReadOnly("busy-reply-threshold", func(c *settings) string { return strconv.FormatInt(c.Scripts.BusyThreshold.Milliseconds(), 10) }).WithAliases("lua-time-limit"),
 	config.ReadOnly("databases", func(*settings) string { return "1" }),
 	config.ReadOnly("dir", func(c *settings) string {
 		if c.srv == nil {
@@ -319,6 +330,9 @@ func (s *Server) apply(old, next *settings) {
 	}
 	if next.logLevel != old.logLevel {
 		cfg.LogLevel.Set(next.logLevel)
+	}
+	if next.Scripts.BusyThreshold != old.Scripts.BusyThreshold {
+		s.scripts.SetBusyThreshold(next.Scripts.BusyThreshold)
 	}
 	if next.NotifyKeyspaceEvents != old.NotifyKeyspaceEvents {
 		s.notify.Set(next.NotifyKeyspaceEvents)

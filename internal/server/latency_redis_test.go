@@ -84,9 +84,9 @@ func TestLatencyRedisReplies(t *testing.T) {
 	}
 }
 
-// busyEval is a script that runs for at least ms milliseconds by Redis's
+// slowEval is a script that runs for at least ms milliseconds by Redis's
 // clock: a command that is slow on purpose.
-func busyEval(ms int) []string {
+func slowEval(ms int) []string {
 	return []string{"EVAL", "local t=redis.call('time'); local s=t[1]*1000000+t[2]; " +
 		"while true do local n=redis.call('time'); if n[1]*1000000+n[2]-s >= " + strconv.Itoa(ms*1000) + " then break end end", "0"}
 }
@@ -94,12 +94,12 @@ func busyEval(ms int) []string {
 func TestLatencyEvents(t *testing.T) {
 	ts := start(t, nil)
 	c := ts.dial(t)
-	c.raw(busyEval(5)...)
+	c.raw(slowEval(5)...)
 	if got := c.raw("LATENCY", "LATEST"); got != "*0\r\n" {
 		t.Fatalf("an event with the monitor off: %q", got)
 	}
 	c.raw("CONFIG", "SET", "latency-monitor-threshold", "3")
-	c.raw(busyEval(5)...)
+	c.raw(slowEval(5)...)
 	c.raw("PING") // fast, under the threshold
 	latest := c.call("LATENCY", "LATEST").([]any)
 	if len(latest) != 1 {
@@ -137,7 +137,7 @@ func TestLatencyHistogramAndStats(t *testing.T) {
 		c.raw("SET", "k", "v")
 		c.raw("GET", "k")
 	}
-	c.raw(busyEval(3)...)
+	c.raw(slowEval(3)...)
 	h := c.call("LATENCY", "HISTOGRAM", "set", "GET", "nosuch", "eval").([]any)
 	if len(h) != 6 || h[0] != "set" || h[2] != "get" || h[4] != "eval" {
 		t.Fatalf("histogram: got %v, want set, get and eval", h)

@@ -1,13 +1,13 @@
 package server
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/shard"
 )
@@ -23,62 +23,143 @@ const (
 	errAllShards  = "ERR script called a command that needs every shard: declare no keys (numkeys 0) to hold every shard"
 )
 
-func (s *session) eval(w *resp.Writer, args [][]byte)      { s.evalCmd(w, args, false, false) }
-func (s *session) evalsha(w *resp.Writer, args [][]byte)   { s.evalCmd(w, args, true, false) }
-func (s *session) evalRO(w *resp.Writer, args [][]byte)    { s.evalCmd(w, args, false, true) }
-func (s *session) evalshaRO(w *resp.Writer, args [][]byte) { s.evalCmd(w, args, true, true) }
+func (s *session) eval(w *resp.Writer, args [][]byte)      { s.evalCmd(w, args, evalBody, false) }
+func (s *session) evalsha(w *resp.Writer, args [][]byte)   { s.evalCmd(w, args, evalSHA, false) }
+func (s *session) evalRO(w *resp.Writer, args [][]byte)    { s.evalCmd(w, args, evalBody, true) }
+func (s *session) evalshaRO(w *resp.Writer, args [][]byte) { s.evalCmd(w, args, evalSHA, true) }
+func (s *session) fcall(w *resp.Writer, args [][]byte)     { s.evalCmd(w, args, evalFunc, false) }
+func (s *session) fcallRO(w *resp.Writer, args [][]byte)   { s.evalCmd(w, args, evalFunc, true) }
 
-func (s *session) evalCmd(w *resp.Writer, args [][]byte, bySHA, ro bool) {
+// evalKind says what names the code an EVAL-family command runs.
+type evalKind int
+
+const (
+	evalBody evalKind = iota // EVAL, EVAL_RO: the script's text
+	evalSHA                  // EVALSHA, EVALSHA_RO: a cached script's SHA1
+	evalFunc                 // FCALL, FCALL_RO: a function's name
+)
+
+// evalRequest checks the arguments of an EVAL-family command and returns
+// the run it asks for, or the error to answer.
+func evalRequest(eng *script.Engine, args [][]byte, kind evalKind, ro bool) (script.Request, string) {
+	if kind == evalFunc {
+		fn := eng.Funcs.Get(string(args[1]))
+		if fn == nil {
+			return script.Request{}, "ERR Function not found"
+		}
+		return evalRequestFunc(fn, args, ro)
+	}
+	var req script.Request
+	n, msg := numKeys(args, false)
+	if msg != "" {
+		return req, msg
+	}
+	var err error
+	switch kind {
+	case evalSHA:
+		if req.Script = eng.Cache.Get(string(args[1])); req.Script == nil {
+			return req, "NOSCRIPT No matching script. Please use EVAL."
+		}
+	case evalBody:
+		if req.Script, err = eng.Cache.Load(args[1]); err != nil {
+			return req, err.Error()
+		}
+	}
+	req.Keys, req.Args, req.ReadOnly = args[3:3+n], args[3+n:], ro
+	return req, ""
+}
+
+// evalRequestFunc is evalRequest of FCALL or FCALL_RO (ro) of fn.
+func evalRequestFunc(fn *script.Function, args [][]byte, ro bool) (script.Request, string) {
+	req := script.Request{Func: fn}
+	n, msg := numKeys(args, true)
+	if msg != "" {
+		return req, msg
+	}
+	if fn.Flags&script.FlagNoWrites != 0 {
+		ro = true
+	} else if ro {
+		return req, "ERR Can not execute a script with write flag using *_ro command."
+	}
+	req.Keys, req.Args, req.ReadOnly = args[3:3+n], args[3+n:], ro
+	req.Command = string(args[0])
+	return req, ""
+}
+
+// numKeys parses the numkeys of an EVAL-family command (FCALL's when
+// fcall) and checks it against the arguments.
+func numKeys(args [][]byte, fcall bool) (int, string) {
 	n, err := strconv.ParseInt(string(args[2]), 10, 64)
 	switch {
+	case err != nil && fcall:
+		return 0, "ERR Bad number of keys provided"
 	case err != nil:
-		w.AppendError("ERR value is not an integer or out of range")
-		return
+		return 0, "ERR value is not an integer or out of range"
 	case n < 0:
-		w.AppendError("ERR Number of keys can't be negative")
-		return
+		return 0, "ERR Number of keys can't be negative"
 	case n > int64(len(args)-3):
-		w.AppendError("ERR Number of keys can't be greater than number of args")
-		return
+		return 0, "ERR Number of keys can't be greater than number of args"
 	}
-	eng := s.c.s.scripts
-	var sc *script.Script
-	if bySHA {
-		if sc = eng.Cache.Get(string(args[1])); sc == nil {
-			w.AppendError("NOSCRIPT No matching script. Please use EVAL.")
+	return int(n), ""
+}
+
+// runScript runs req over the keyspaces of c and answers in w. A function
+// that may write and is not flagged allow-oom is refused while a keyspace
+// stays over its memory limit; one flagged allow-oom writes past it.
+//
+// Once the run is busy, the commands that reach its shards are answered
+// BUSY (router.Router.Drain) until it ends.
+func runScript(eng *script.Engine, r *router.Router, c *command.Ctx, req script.Request, w *resp.Writer) {
+	if f := req.Func; f != nil && f.Flags&script.FlagNoWrites == 0 {
+		if f.Flags&script.FlagAllowOOM != 0 {
+			saved := c.SkipOOM
+			c.SkipOOM = true
+			defer func() { c.SkipOOM = saved }()
+		} else if !c.SkipOOM && !c.MemoryOK() {
+			w.AppendError(command.OOMError)
 			return
 		}
-	} else if sc, err = eng.Cache.Load(args[1]); err != nil {
-		w.AppendError(err.Error())
+	}
+	h := &scriptHost{ctx: c, r: r}
+	h.held = h.one[:0]
+	c.DBs(func(i int, _ *keyspace.DB) bool {
+		h.held = append(h.held, i)
+		return true
+	})
+	req.Host = h
+	saved := c.W
+	eng.Run(req, w)
+	c.W = saved
+}
+
+func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool) {
+	eng := s.c.s.scripts
+	req, msg := evalRequest(eng, args, kind, ro)
+	if msg != "" {
+		w.AppendError(msg)
 		return
 	}
-	keys := args[3 : 3+n]
-	req := script.Request{Script: sc, Keys: keys, Args: args[3+n:], ReadOnly: ro}
 	if s.inExec {
 		// EXEC holds the shards already (see exec).
-		saved := s.ctx.W
-		req.Host = &scriptHost{ctx: &s.ctx}
-		eng.Run(req, w)
-		s.ctx.W = saved
+		runScript(eng, s.c.s.router, &s.ctx, req, w)
 		return
 	}
 	r := s.c.s.router
 	clear(s.set)
-	if n == 0 {
+	if len(req.Keys) == 0 {
 		markAll(s.set)
 	}
-	for _, k := range keys {
+	for _, k := range req.Keys {
 		s.set[r.Ring().Lookup(k)] = true
 	}
 	dbs, ok := s.c.p.Hold(s.set)
 	if !ok {
-		w.AppendRaw(respBusy)
+		w.AppendRaw(s.c.p.BusyReply())
 		return
 	}
 	s.sctx.Held(dbs, r.Ring())
 	s.sctx.Writer, s.sctx.Track = s.c.id, s.trk.cmd
-	req.Host = &scriptHost{ctx: &s.sctx}
-	eng.Run(req, w)
+	runScript(eng, r, &s.sctx, req, w)
 	s.sctx.W = nil
 	s.c.p.Release()
 }
@@ -86,7 +167,21 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, bySHA, ro bool) {
 // scriptHost runs the commands of one script over the keyspaces of ctx.
 type scriptHost struct {
 	ctx  *command.Ctx
+	r    *router.Router
 	keys [][]byte
+	held []int // the shards ctx holds, for Busy
+	one  [1]int
+}
+
+// Busy implements script.Host: the shards the script holds answer what
+// reaches them with msg until stop is closed.
+func (h *scriptHost) Busy(stop <-chan struct{}, msg string) {
+	if h.r == nil {
+		return
+	}
+	for _, i := range h.held {
+		go h.r.Drain(i, stop, msg)
+	}
 }
 
 func (h *scriptHost) allHeld() bool {
@@ -127,9 +222,11 @@ func (h *scriptHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	c.W = nil
 }
 
-// scriptCmd implements SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP.
-func (s *session) scriptCmd(w *resp.Writer, args [][]byte) {
-	eng := s.c.s.scripts
+func (s *session) scriptCmd(w *resp.Writer, args [][]byte) { ScriptCommand(s.c.s.scripts, w, args) }
+
+// ScriptCommand answers SCRIPT LOAD|EXISTS|FLUSH|KILL|HELP over eng. A
+// cluster node uses it too.
+func ScriptCommand(eng *script.Engine, w *resp.Writer, args [][]byte) {
 	sub := strings.ToLower(string(args[1]))
 	switch {
 	case sub == "help" && len(args) == 2:
@@ -175,12 +272,11 @@ func (s *session) scriptCmd(w *resp.Writer, args [][]byte) {
 		eng.Cache.Flush()
 		w.AppendOK()
 	case sub == "kill" && len(args) == 2:
-		switch err := eng.Kill(); {
-		case errors.Is(err, script.ErrNotBusy), errors.Is(err, script.ErrUnkillable):
+		if err := eng.Kill(false); err != nil {
 			w.AppendError(err.Error())
-		default:
-			w.AppendOK()
+			return
 		}
+		w.AppendOK()
 	case sub == "load" || sub == "exists" || sub == "flush" || sub == "kill" || sub == "help":
 		subArity(w, "script", sub)
 	default:
@@ -192,16 +288,22 @@ func (s *session) scriptCmd(w *resp.Writer, args [][]byte) {
 // like any command of one key, instead of holding the shard from the
 // connection: a pipeline of them is not flushed at each one.
 
-// evalSpecs returns EVAL, EVALSHA and their _RO forms as commands of
-// their keys' shard, running scripts with eng, counted under their own
+// evalSpecs returns EVAL, EVALSHA, FCALL and their _RO forms as commands
+// of their keys' shard, running scripts with eng, counted under their own
 // names.
-func evalSpecs(eng *script.Engine) map[string]*command.Spec {
+func evalSpecs(eng *script.Engine, r *router.Router) map[string]*command.Spec {
 	specs := map[string]*command.Spec{}
-	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro"} {
+	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"} {
 		sp := *command.Redis.Lookup([]byte(name))
 		sp.Kind = command.Keyed
-		bySHA, ro := strings.HasPrefix(name, "evalsha"), strings.HasSuffix(name, "_ro")
-		sp.Run = func(c *command.Ctx, args [][]byte) { runOnShard(eng, c, args, bySHA, ro) }
+		kind, ro := evalBody, strings.HasSuffix(name, "_ro")
+		switch {
+		case strings.HasPrefix(name, "evalsha"):
+			kind = evalSHA
+		case strings.HasPrefix(name, "fcall"):
+			kind = evalFunc
+		}
+		sp.Run = func(c *command.Ctx, args [][]byte) { runOnShard(eng, r, c, args, kind, ro) }
 		specs[name] = &sp
 	}
 	return specs
@@ -233,20 +335,11 @@ func (s *session) onShard(spec *command.Spec, args [][]byte) bool {
 
 // runOnShard runs a script with eng on the shard that holds its keys,
 // with the shard's context.
-func runOnShard(eng *script.Engine, c *command.Ctx, args [][]byte, bySHA, ro bool) {
-	n, _ := strconv.ParseInt(string(args[2]), 10, 64)
-	var sc *script.Script
-	var err error
-	if bySHA {
-		if sc = eng.Cache.Get(string(args[1])); sc == nil {
-			c.W.AppendError("NOSCRIPT No matching script. Please use EVAL.")
-			return
-		}
-	} else if sc, err = eng.Cache.Load(args[1]); err != nil {
-		c.W.AppendError(err.Error())
+func runOnShard(eng *script.Engine, r *router.Router, c *command.Ctx, args [][]byte, kind evalKind, ro bool) {
+	req, msg := evalRequest(eng, args, kind, ro)
+	if msg != "" {
+		c.W.AppendError(msg)
 		return
 	}
-	w := c.W
-	eng.Run(script.Request{Script: sc, Keys: args[3 : 3+n], Args: args[3+n:], ReadOnly: ro, Host: &scriptHost{ctx: c}}, w)
-	c.W = w
+	runScript(eng, r, c, req, c.W)
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // TestScriptAtomicCounters runs 10 clients, each incrementing two keys of
@@ -43,33 +42,6 @@ func TestScriptAtomicCounters(t *testing.T) {
 	c := ts.dial(t)
 	if got := c.raw("MGET", k1, k2); got != "*2\r\n$5\r\n10000\r\n$5\r\n10000\r\n" {
 		t.Fatalf("got %q, want both 10000", got)
-	}
-}
-
-func TestScriptKill(t *testing.T) {
-	ts := start(t, func(c *Config) { c.Scripts.BusyThreshold = 50 * time.Millisecond })
-	a, b := ts.dial(t), ts.dial(t)
-	if got := b.raw("SCRIPT", "KILL"); got != "-NOTBUSY No scripts in execution right now.\r\n" {
-		t.Fatalf("got %q", got)
-	}
-	// A read-only loop is killed.
-	a.send(respCmd("EVAL", "local i = 0 while true do i = i + 1 end", "1", "k"))
-	time.Sleep(200 * time.Millisecond)
-	if got := b.raw("SCRIPT", "KILL"); got != "+OK\r\n" {
-		t.Fatalf("got %q, want OK", got)
-	}
-	got, _ := readRESP(a.rd)
-	if !strings.HasPrefix(got, "-ERR Script killed by user with SCRIPT KILL... script: ") {
-		t.Fatalf("got %q", got)
-	}
-	// One that wrote cannot be killed; it ends by itself here.
-	a.send(respCmd("EVAL", "redis.call('set', KEYS[1], 'v') local t = redis.call('time') local i = 0 while i < 3e7 do i = i + 1 end return 'done'", "1", "k"))
-	time.Sleep(200 * time.Millisecond)
-	if got := b.raw("SCRIPT", "KILL"); !strings.HasPrefix(got, "-UNKILLABLE Sorry the script already executed write commands") {
-		t.Fatalf("got %q, want UNKILLABLE", got)
-	}
-	if got, _ := readRESP(a.rd); got != "$4\r\ndone\r\n" {
-		t.Fatalf("got %q", got)
 	}
 }
 

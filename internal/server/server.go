@@ -179,6 +179,10 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	eng := script.New(cfg.Scripts)
+	if err := LoadFunctions(eng, cfg.Persistence.Dir); err != nil {
+		return nil, err
+	}
 	ob := newObserver(cfg)
 	cfg.Router.Slowlog = ob.slow
 	cfg.Router.Latency = ob.lat
@@ -212,7 +216,6 @@ func New(cfg Config) (*Server, error) {
 	if lg == nil {
 		lg = slog.Default()
 	}
-	eng := script.New(cfg.Scripts)
 	if cfg.LogLevel == nil {
 		cfg.LogLevel = new(slog.LevelVar)
 	}
@@ -228,7 +231,7 @@ func New(cfg Config) (*Server, error) {
 		notify:    nt,
 		track:     tt,
 		scripts:   eng,
-		evalSpecs: evalSpecs(eng),
+		evalSpecs: evalSpecs(eng, r),
 		pause:     pause,
 	}
 	srv.cur.Store(&cfg)

@@ -499,7 +499,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 	if !ok {
 		s.endMulti()
 		s.unwatchLocked(nil)
-		w.AppendRaw(respBusy)
+		w.AppendRaw(s.c.p.BusyReply())
 		return
 	}
 	oom := s.execOOM(w, dbs)
@@ -560,7 +560,7 @@ func (s *session) watch(w *resp.Writer, args [][]byte) {
 	}
 	dbs, ok := s.c.p.Hold(s.set)
 	if !ok {
-		w.AppendRaw(respBusy)
+		w.AppendRaw(s.c.p.BusyReply())
 		return
 	}
 	for _, k := range args[1:] {

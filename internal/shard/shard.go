@@ -125,6 +125,12 @@ type Batch struct {
 	// router.Pipeline.Flush). A command always runs when W is below it, so
 	// W holds at most MaxReply bytes plus one reply.
 	MaxReply int
+	// Long is set when a command of the batch runs a script, which may
+	// run long: the shard runs no batch after it in the same group.
+	Long bool
+	// Refused is set on a hold request sent back by Drain: the shard was
+	// not held, and W holds the busy script's error.
+	Refused bool
 	// Wake, when not nil, is called after the batch was sent back on Done,
 	// for a receiver that does not sit waiting on Done (a parked client's
 	// connection). It must not block.
@@ -148,6 +154,7 @@ func (b *Batch) Reset() {
 	b.Ends = b.Ends[:0]
 	b.From = 0
 	b.Release = nil
+	b.Long = false
 }
 
 // Shard is one partition of the keyspace and the goroutine that owns it.
@@ -302,16 +309,85 @@ const maxRun = 64
 // up to maxRun, so that they are run as one group. It returns the batch that
 // ended the group, a marker or a hold request, which is to be handled next;
 // nil if none.
+//
+// A batch that runs a script (Long) is a group of its own: the replies of
+// a group go out when all of it has run, so no batch may wait for a
+// script that turns out busy, and the batches behind it stay in the
+// queue, where Drain answers them.
 func (s *Shard) gather(b *Batch) (next *Batch) {
 	s.run = append(s.run[:0], b)
-	for len(s.run) < maxRun && len(s.queue) > 0 {
+	for len(s.run) < maxRun && len(s.queue) > 0 && !b.Long {
 		b := <-s.queue
-		if b == stopMark || b == expireMark || b.Release != nil {
+		if b == stopMark || b == expireMark || b.Release != nil || b.Long {
 			return b
 		}
 		s.run = append(s.run, b)
 	}
 	return nil
+}
+
+// Drain answers everything that reaches the shard's queue until stop is
+// closed, while a busy script keeps the shard from it (the script runs on
+// the shard's goroutine, or a connection holds the shard for it): each
+// command gets the error msg (Redis's "BUSY Redis is busy running a
+// script…", without the "-"), counted as refused, and a hold request is
+// sent back with Refused set and the error in its W. The stop request is
+// given back to the shard when the drain ends; an expiry request is
+// dropped. It is called on a goroutine of its own, and runs alongside the
+// shard's goroutine only while that one does not read the queue.
+func (s *Shard) Drain(stop <-chan struct{}, msg string) {
+	stopped := false
+	defer func() {
+		if stopped {
+			s.queue <- stopMark
+		}
+	}()
+	for {
+		var b *Batch
+		select {
+		case <-stop:
+			return
+		case b = <-s.queue:
+		}
+		select {
+		case <-stop:
+			// The script has ended (or this drain started late): b is the
+			// shard's to run. Its room in the queue is still reserved.
+			switch b {
+			case stopMark:
+				stopped = true
+			case expireMark:
+				s.expireNow.Store(false)
+			default:
+				s.queue <- b
+			}
+			return
+		default:
+		}
+		switch {
+		case b == stopMark:
+			stopped = true
+		case b == expireMark:
+			s.expireNow.Store(false)
+		case b.Release != nil:
+			s.pending.Add(-1)
+			b.Refused = true
+			b.W.AppendError(msg)
+			b.finish()
+		default:
+			s.pending.Add(-int64(len(b.Cmds)))
+			s.busy.Add(int64(len(b.Cmds)))
+			for _, c := range b.Cmds {
+				if command.Line[c.Spec.Name] == c.Spec {
+					b.W.AppendRaw([]byte(msg + "\n"))
+				} else {
+					b.W.AppendError(msg)
+				}
+				b.Ends = append(b.Ends, b.W.Len())
+			}
+			b.finish()
+		}
+	}
 }
 
 // Marker batches sent through the queue by the shard's own helpers.

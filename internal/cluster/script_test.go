@@ -1,0 +1,103 @@
+package cluster
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestServerScripts runs scripts and functions on cluster nodes: their keys
+// must share a slot, what they write reaches every replica of the group
+// (read back from each node's own replica), and the script cache and the
+// libraries are each node's own, as in Redis Cluster.
+func TestServerScripts(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	ctx := context.Background()
+	rc1 := redis.NewClient(&redis.Options{Addr: serveNode(t, tn, 0, ServerConfig{}), Protocol: 2})
+	defer rc1.Close()
+	rc2 := redis.NewClient(&redis.Options{Addr: serveNode(t, tn, 1, ServerConfig{}), Protocol: 2})
+	defer rc2.Close()
+
+	const body = "redis.call('set', KEYS[1], ARGV[1]) redis.call('incr', KEYS[2]) return {redis.call('get', KEYS[1]), redis.call('get', KEYS[2])}"
+	for i, rc := range []*redis.Client{rc1, rc2} {
+		got, err := rc.Eval(ctx, body, []string{"{u}a", "{u}n"}, "v").StringSlice()
+		if err != nil || len(got) != 2 || got[0] != "v" || got[1] != string(rune('1'+i)) {
+			t.Fatalf("EVAL through node %d: got %q, %v", i+1, got, err)
+		}
+	}
+	for _, tc := range []struct {
+		args []any
+		want string // an error's text, or its prefix when it ends with "…"
+	}{
+		{[]any{"eval", "return 1", "2", "a", "b"}, "CROSSSLOT Keys in request don't hash to the same slot"},
+		{[]any{"eval", "return redis.call('get', 'other')", "1", "{u}a"}, "ERR Script attempted to access keys that do not hash to the same slot script: …"},
+		{[]any{"eval", "return redis.call('get', 'x')", "0"}, "ERR Script attempted to access a non local key in a cluster node script script: …"},
+		{[]any{"eval_ro", "return redis.call('set', KEYS[1], 'x')", "1", "{u}a"}, "ERR Write commands are not allowed from read-only scripts. script: …"},
+		{[]any{"evalsha", "ffffffffffffffffffffffffffffffffffffffff", "0"}, "NOSCRIPT No matching script. Please use EVAL."},
+		{[]any{"eval", "return 1", "x"}, "ERR value is not an integer or out of range"},
+	} {
+		err := rc1.Do(ctx, tc.args...).Err()
+		if pre, ok := strings.CutSuffix(tc.want, "…"); ok && err != nil && strings.HasPrefix(err.Error(), pre) {
+			continue
+		}
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if got, err := rc1.Eval(ctx, "return redis.call('ping')", nil).Text(); err != nil || got != "PONG" {
+		t.Errorf("EVAL without keys: got %q, %v", got, err)
+	}
+
+	// SCRIPT LOAD and FUNCTION LOAD are each node's.
+	sha, err := rc1.ScriptLoad(ctx, "return redis.call('incr', KEYS[1])").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rc1.EvalSha(ctx, sha, []string{"{u}n"}).Int(); err != nil || n != 3 {
+		t.Fatalf("EVALSHA on the node that loaded it: got %d, %v", n, err)
+	}
+	if err := rc2.EvalSha(ctx, sha, []string{"{u}n"}).Err(); err == nil || !strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		t.Fatalf("EVALSHA on another node: got %v, want NOSCRIPT", err)
+	}
+	lib := "#!lua name=lib\nredis.register_function('addto', function(keys, args) redis.call('rpush', keys[1], args[1]) return redis.call('llen', keys[1]) end)\n" +
+		"redis.register_function{function_name='len', callback=function(keys) return redis.call('llen', keys[1]) end, flags={'no-writes'}}\n" +
+		"redis.register_function{function_name='local', callback=function() return 1 end, flags={'no-cluster'}}"
+	if err := rc1.FunctionLoad(ctx, lib).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if n, err := rc1.FCall(ctx, "addto", []string{"{u}l"}, i).Int(); err != nil || n != i+1 {
+			t.Fatalf("FCALL addto: got %d, %v", n, err)
+		}
+	}
+	if n, err := rc1.FCallRO(ctx, "len", []string{"{u}l"}).Int(); err != nil || n != 3 {
+		t.Fatalf("FCALL_RO len: got %d, %v", n, err)
+	}
+	if err := rc1.FCall(ctx, "local", nil).Err(); err == nil || err.Error() != "ERR Can not run script on cluster, 'no-cluster' flag is set." {
+		t.Fatalf("FCALL of a no-cluster function: got %v", err)
+	}
+	if err := rc2.FCall(ctx, "addto", []string{"{u}l"}, "x").Err(); err == nil || err.Error() != "ERR Function not found" {
+		t.Fatalf("FCALL on a node without the library: got %v", err)
+	}
+
+	// A script's random numbers and TIME are drawn alike on every replica.
+	r, err := rc1.Eval(ctx, "local t = redis.call('time') local v = math.random(1000000000) .. ':' .. math.random() .. ':' .. t[1] .. '.' .. t[2] redis.call('set', KEYS[1], v) return v", []string{"{u}r"}).Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantR := "$" + strconv.Itoa(len(r)) + "\r\n" + r + "\r\n"
+
+	// Every replica applied the scripts' writes.
+	for i := range tn.nodes {
+		eventually(t, "the scripts' writes on every replica", func() bool {
+			a, _ := tn.do(i, Stale, "GET", "{u}a")
+			n, _ := tn.do(i, Stale, "GET", "{u}n")
+			l, _ := tn.do(i, Stale, "LLEN", "{u}l")
+			rr, _ := tn.do(i, Stale, "GET", "{u}r")
+			return a == "$1\r\nv\r\n" && n == "$1\r\n3\r\n" && l == ":3\r\n" && rr == wantR
+		})
+	}
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/script"
+	"github.com/data-cluster/data-cluster/internal/slot"
+)
+
+// Scripts on a cluster node. The node that receives EVAL, EVALSHA, FCALL
+// or their _RO forms checks them against its own script cache and
+// libraries (ClusterScript) and sends its group a self-contained command:
+// EVALSHA becomes EVAL of the script's text, FCALL carries its library's
+// code. A write is one entry of the group's Raft log, which every replica
+// applies by running the script (ClusterRun) at the leader's clock: the
+// script's effects land whole on every replica or on none.
+
+// cmdFcall names the command FCALL becomes in a group's log:
+// cmdFcall code fcall|fcall_ro function numkeys key… arg….
+const cmdFcall = "\x00fcall"
+
+// maxLogged bounds the scripts compiled for log entries that a node keeps.
+const maxLogged = 1024
+
+// IsClusterScript reports whether args is a command ClusterScript made.
+func IsClusterScript(spec *command.Spec, args [][]byte) bool {
+	return spec != nil && spec.Flags&command.Scripting != 0 || string(args[0]) == cmdFcall
+}
+
+// ClusterScript checks an EVAL-family command a cluster node received
+// and returns the command to send the group of its keys' slot, its keys,
+// and whether it may write; or the error to answer.
+func ClusterScript(eng *script.Engine, args [][]byte) (out, keys [][]byte, write bool, errText string) {
+	name := strings.ToLower(string(args[0]))
+	kind, ro := evalBody, strings.HasSuffix(name, "_ro")
+	switch {
+	case strings.HasPrefix(name, "evalsha"):
+		kind = evalSHA
+	case strings.HasPrefix(name, "fcall"):
+		kind = evalFunc
+	}
+	req, msg := evalRequest(eng, args, kind, ro)
+	if msg != "" {
+		return nil, nil, false, msg
+	}
+	switch kind {
+	case evalBody:
+		out = args
+	case evalSHA:
+		out = append([][]byte{[]byte(strings.Replace(name, "evalsha", "eval", 1)), []byte(req.Script.Body)}, args[2:]...)
+	case evalFunc:
+		if req.Func.Flags&script.FlagNoCluster != 0 {
+			return nil, nil, false, "ERR Can not run script on cluster, 'no-cluster' flag is set."
+		}
+		out = append([][]byte{[]byte(cmdFcall), []byte(req.Func.Lib.Code)}, args...)
+	}
+	return out, req.Keys, !req.ReadOnly, ""
+}
+
+// ClusterRun runs, over a group's keyspace c, a command ClusterScript
+// made, as of now (the entry's time), and appends its reply to c.W. Every
+// key the script touches must be in the slot of its declared keys.
+func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, now time.Time) {
+	var req script.Request
+	var msg string
+	if string(args[0]) == cmdFcall {
+		lib, err := eng.Funcs.LibraryByCode(string(args[1]))
+		if err != nil {
+			c.W.AppendError(err.Error())
+			return
+		}
+		args = args[2:]
+		for _, fn := range lib.Functions {
+			if strings.EqualFold(fn.Name, string(args[1])) {
+				req.Func = fn
+			}
+		}
+		if req.Func == nil {
+			c.W.AppendError("ERR Function not found")
+			return
+		}
+		req, msg = evalRequestFunc(req.Func, args, strings.EqualFold(string(args[0]), "fcall_ro"))
+	} else {
+		n, m := numKeys(args, false)
+		if m != "" {
+			c.W.AppendError(m)
+			return
+		}
+		if eng.Logged.Len() >= maxLogged {
+			eng.Logged.Flush()
+		}
+		sc, err := eng.Logged.Load(args[1])
+		if err != nil {
+			c.W.AppendError(err.Error())
+			return
+		}
+		req = script.Request{Script: sc, Keys: args[3 : 3+n], Args: args[3+n:], ReadOnly: strings.EqualFold(string(args[0]), "eval_ro")}
+	}
+	if msg != "" {
+		c.W.AppendError(msg)
+		return
+	}
+	req.Replicated = true
+	h := &clusterHost{scriptHost: scriptHost{ctx: c}, slot: -1, now: now}
+	if len(req.Keys) > 0 {
+		h.slot = int(slot.Of(req.Keys[0]))
+	}
+	req.Host = h
+	w := c.W
+	if f := req.Func; f != nil && f.Flags&script.FlagNoWrites == 0 {
+		if f.Flags&script.FlagAllowOOM != 0 {
+			saved := c.SkipOOM
+			c.SkipOOM = true
+			defer func() { c.SkipOOM = saved }()
+		} else if !c.SkipOOM && !c.MemoryOK() {
+			w.AppendError(command.OOMError)
+			return
+		}
+	}
+	eng.Run(req, w)
+	c.W = w
+}
+
+// clusterHost is scriptHost on a cluster group, where a script's keys must
+// be in its declared keys' slot, and TIME is the entry's.
+type clusterHost struct {
+	scriptHost
+	slot int // of the declared keys; -1 when none were declared
+	now  time.Time
+}
+
+// Seed implements script.Seeder: a replicated entry's commands draw from
+// a generator seeded alike on every replica.
+func (h *clusterHost) Seed() uint64 {
+	if r := h.ctx.Rand; r != nil {
+		return r.Uint64()
+	}
+	return uint64(h.now.UnixNano())
+}
+
+// Now implements script.Clock.
+func (h *clusterHost) Now() time.Time { return h.now }
+
+// Call implements script.Host.
+func (h *clusterHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
+	if spec.Kind == command.Keyed {
+		h.keys = spec.Keys(args, h.keys[:0])
+		for _, k := range h.keys {
+			switch {
+			case h.slot < 0:
+				w.AppendError("ERR Script attempted to access a non local key in a cluster node script")
+				return
+			case int(slot.Of(k)) != h.slot:
+				w.AppendError("ERR Script attempted to access keys that do not hash to the same slot")
+				return
+			}
+		}
+	}
+	h.scriptHost.Call(spec, args, w)
+}
