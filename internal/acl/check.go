@@ -111,6 +111,9 @@ func (r *Rules) checkKeys(c *cmd, args [][]byte) (Denial, bool) {
 		if ks.Flags&keyWrite != 0 {
 			need |= PermWrite
 		}
+		if ks.Flags&keyVariable != 0 {
+			need = variableNeed(c.name, args)
+		}
 		for j := first; j <= last && j < len(args); j += step {
 			if !r.keyAllowed(args[j], need) {
 				return Denial{Reason: DeniedKey, Object: string(args[j])}, false
@@ -118,6 +121,38 @@ func (r *Rules) checkKeys(c *cmd, args [][]byte) (Denial, bool) {
 		}
 	}
 	return Denial{}, true
+}
+
+// variableNeed returns what the key of SET or BITFIELD needs, which
+// depends on the arguments, as Redis's setGetKeys and bitfieldGetKeys
+// tell: SET reads its key only with GET; BITFIELD writes it only with SET
+// or INCRBY (or a syntax error, taken as a write).
+func variableNeed(name string, args [][]byte) Perm {
+	switch name {
+	case "set":
+		for _, a := range args[min(3, len(args)):] {
+			if equalFold(a, "GET") {
+				return PermAll
+			}
+		}
+		return PermWrite
+	case "bitfield":
+		for i := 2; i < len(args); i++ {
+			rem := len(args) - i - 1
+			switch {
+			case equalFold(args[i], "GET") && rem >= 2:
+				i += 2
+			case (equalFold(args[i], "SET") || equalFold(args[i], "INCRBY")) && rem >= 3:
+				return PermAll
+			case equalFold(args[i], "OVERFLOW") && rem >= 1:
+				i++
+			default:
+				return PermAll
+			}
+		}
+		return PermRead
+	}
+	return PermAll
 }
 
 // keyAllowed reports whether a pattern with at least the permissions need

@@ -106,6 +106,8 @@ func writeSpec(b *bytes.Buffer, s keySpec) {
 			flags = append(flags, "keyWrite")
 		case "not_key":
 			flags = append(flags, "keyNotKey")
+		case "variable_flags":
+			flags = append(flags, "keyVariable")
 		}
 	}
 	flags = dedup(flags)

@@ -71,12 +71,12 @@ type Rules struct {
 	// start from +@all.
 	allCommands bool
 	future      bool
-	allowed     []uint64            // bit id: the command of that id may run
-	firstArgs   map[int][]string    // command id → first arguments allowed without the command
-	allKeys     bool                // ~*: every key
-	keys        []keyPattern        // in the order added
-	allChannels bool                // &*: every channel
-	channels    []string            // in the order added
+	allowed     []uint64         // bit id: the command of that id may run
+	firstArgs   map[int][]string // command id → first arguments allowed without the command
+	allKeys     bool             // ~*: every key
+	keys        []keyPattern     // in the order added
+	allChannels bool             // &*: every channel
+	channels    []string         // in the order added
 
 	// all is set when every command, key and channel is allowed: the
 	// checks are then skipped.
@@ -107,6 +107,9 @@ func (r *Rules) clone() *Rules {
 
 // Enabled reports whether the user may authenticate.
 func (r *Rules) Enabled() bool { return r.enabled }
+
+// NoPass reports whether the user needs no password.
+func (r *Rules) NoPass() bool { return r.nopass }
 
 // All reports whether the user may run every command on every key and
 // channel: the checks are then skipped.
@@ -571,4 +574,3 @@ func (r *Rules) Describe() string {
 	parts = append(parts, r.CommandsRule())
 	return strings.Join(parts, " ")
 }
-

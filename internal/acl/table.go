@@ -69,6 +69,14 @@ func New() *Table {
 // Default returns the default user.
 func (t *Table) Default() *User { return t.def }
 
+// DefaultOpen reports whether a connection that has not authenticated may
+// run commands as the default user: whether that user is enabled and
+// needs no password.
+func (t *Table) DefaultOpen() bool {
+	r := t.def.Rules()
+	return r.enabled && r.nopass
+}
+
 // User returns the user named name, or nil.
 func (t *Table) User(name string) *User {
 	t.mu.Lock()

@@ -52,6 +52,7 @@ var connCommands = []*Spec{
 	{Name: "eval_ro", Arity: -3, Flags: NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
 	{Name: "evalsha_ro", Arity: -3, Flags: NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
 	{Name: "script", Arity: -2, Flags: NoScript},
+	{Name: "acl", Arity: -2, Flags: NoScript | Loading | Stale},
 }
 
 // EvalKeys returns the keys of EVAL script numkeys key… arg…: none when

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/glob"
@@ -240,11 +241,11 @@ func (c *conn) describe(now time.Time) string {
 	if ob := c.ob.Load(); ob != nil {
 		omem = ob.Pending()
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=0 events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
 		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub,
-		rbs, rbs, omem, cmd, proto, load(&c.libName), load(&c.libVer))
+		rbs, rbs, omem, cmd, c.user.Load().Name(), proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.
@@ -517,34 +518,9 @@ func appendCommandInfo(w *resp.Writer, spec *command.Spec) {
 	w.AppendArray(0) // subcommands
 }
 
+// categories returns the ACL categories of a command, Redis 7.0's.
 func categories(spec *command.Spec) []string {
-	var cats []string
-	if spec.FirstKey > 0 && spec.Flags&command.PubSub == 0 {
-		cats = append(cats, "@keyspace")
-	}
-	switch {
-	case spec.Flags&command.Write != 0:
-		cats = append(cats, "@write")
-	case spec.Flags&command.ReadOnly != 0:
-		cats = append(cats, "@read")
-	}
-	if spec.Flags&command.Admin != 0 {
-		cats = append(cats, "@admin", "@dangerous")
-	}
-	if spec.Flags&command.Fast != 0 {
-		cats = append(cats, "@fast")
-	} else {
-		cats = append(cats, "@slow")
-	}
-	if spec.Flags&command.Blocks != 0 {
-		cats = append(cats, "@blocking")
-	}
-	if spec.Flags&command.PubSub != 0 {
-		cats = append(cats, "@pubsub")
-	} else if spec.Kind == command.Conn {
-		cats = append(cats, "@connection")
-	}
-	return cats
+	return acl.CommandCategories(spec.Name).Names()
 }
 
 // time implements TIME.

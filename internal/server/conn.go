@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
@@ -75,6 +76,9 @@ type conn struct {
 	rec *cmdstat.Recorder // counts the commands run on this goroutine (observe.go)
 
 	gate gate // authentication and limits (protect.go)
+	// user is the user the connection runs as (acl.go): the default user
+	// until AUTH names another.
+	user atomic.Pointer[acl.User]
 
 	// ob carries every reply and message once the connection has
 	// subscribed (pubsub.go); nil before.
@@ -107,6 +111,7 @@ func newConn(s *Server, nc net.Conn, respOnly bool) *conn {
 		respOnly: respOnly,
 	}
 	c.lastCmd.Store(c.created.UnixNano())
+	c.user.Store(s.acl.Default())
 	c.bufSize.Store(readBufSize)
 	return c
 }
@@ -360,9 +365,11 @@ func (c *conn) lineCommand(args [][]byte) bool {
 		}
 		c.rec.Reject(spec)
 		c.lineError("ERR wrong number of arguments for '" + string(args[0]) + "'")
-	case !c.gate.authed:
+	case !c.gate.authed && !c.s.acl.DefaultOpen():
 		c.rec.Reject(spec)
 		c.lineError(msgNoAuth)
+	case !c.permitted(spec, args, false):
+		c.rec.Reject(spec)
 	default:
 		c.s.monitors.feed(c, args)
 		c.p.Do(spec, args)

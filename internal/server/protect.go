@@ -130,7 +130,7 @@ func (s *Server) refuse(nc net.Conn) bool {
 	switch {
 	case s.connected.Load() >= int64(s.cfg.MaxClients):
 		reason, msg = "max number of clients reached", ReplyMaxClients
-	case s.cfg.ProtectedMode && s.cfg.RequirePass == "" && !IsLoopback(nc.RemoteAddr()):
+	case s.cfg.ProtectedMode && s.acl.Default().Rules().NoPass() && !IsLoopback(nc.RemoteAddr()):
 		reason, msg = "protected mode: not a loopback client and no password set", ReplyDenied
 	default:
 		return false
@@ -175,7 +175,7 @@ type gate struct {
 // reports false when the connection must be closed.
 func (c *conn) begin() bool {
 	cfg := &c.s.cfg
-	c.setAuthed(cfg.RequirePass == "")
+	c.setAuthed(c.s.acl.DefaultOpen())
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		c.gate.tls = true
 		ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
@@ -137,6 +138,8 @@ type Server struct {
 	hub      *pubsub.Hub // publish and subscribe (pubsub.go)
 	monitors monitors    // MONITOR (monitor.go)
 
+	acl *acl.Table // users and the ACL log (acl.go)
+
 	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
 	evalSpecs map[string]*command.Spec // EVAL… as commands of one shard (script.go)
 }
@@ -166,7 +169,10 @@ func New(cfg Config) (*Server, error) {
 		lg = slog.Default()
 	}
 	eng := script.New(cfg.Scripts)
+	users := acl.New()
+	users.SetDefaultPassword(cfg.RequirePass)
 	return &Server{
+		acl:       users,
 		cfg:       cfg,
 		log:       lg,
 		router:    r,

@@ -1,0 +1,317 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// aclSteps are commands on three connections and their replies, recorded
+// from redis-server 7.0.15. anyOrder marks replies that list single
+// commands, which Redis orders as its hash table of commands does: they
+// are compared as sets of words.
+var aclSteps = []struct {
+	conn     int
+	args     []string
+	want     string
+	anyOrder bool
+}{
+	{0, []string{"ACL", "SETUSER", "alice", "on", ">pw", "~k*", "%R~r*", "%W~w*", "&c*", "-@all", "+get", "+set", "+publish", "+psubscribe", "+acl|whoami", "+multi", "+exec", "+echo|hi"}, "+OK\r\n", false},
+	{0, []string{"ACL", "SETUSER", "bob", "on", "nopass", "allkeys", "allchannels", "+@all", "-@dangerous", "-config|set"}, "+OK\r\n", false},
+	{0, []string{"ACL", "GETUSER", "alice"}, "*12\r\n$5\r\nflags\r\n*1\r\n$2\r\non\r\n$9\r\npasswords\r\n*1\r\n$64\r\n30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4\r\n$8\r\ncommands\r\n$70\r\n-@all +publish +echo|hi +set +get +psubscribe +exec +multi +acl|whoami\r\n$4\r\nkeys\r\n$15\r\n~k* %R~r* %W~w*\r\n$8\r\nchannels\r\n$3\r\n&c*\r\n$9\r\nselectors\r\n*0\r\n", true},
+	{0, []string{"ACL", "GETUSER", "bob"}, "*12\r\n$5\r\nflags\r\n*2\r\n$2\r\non\r\n$6\r\nnopass\r\n$9\r\npasswords\r\n*0\r\n$8\r\ncommands\r\n$17\r\n+@all -@dangerous\r\n$4\r\nkeys\r\n$2\r\n~*\r\n$8\r\nchannels\r\n$2\r\n&*\r\n$9\r\nselectors\r\n*0\r\n", false},
+	{0, []string{"ACL", "GETUSER", "nosuch"}, "$-1\r\n", false},
+	{0, []string{"ACL", "USERS"}, "*3\r\n$5\r\nalice\r\n$3\r\nbob\r\n$7\r\ndefault\r\n", false},
+	{0, []string{"ACL", "LIST"}, "*3\r\n$184\r\nuser alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~k* %R~r* %W~w* resetchannels &c* -@all +publish +echo|hi +set +get +psubscribe +exec +multi +acl|whoami\r\n$42\r\nuser bob on nopass ~* &* +@all -@dangerous\r\n$34\r\nuser default on nopass ~* &* +@all\r\n", true},
+	{0, []string{"ACL", "WHOAMI"}, "$7\r\ndefault\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "get", "k1"}, "+OK\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "get", "x"}, "$50\r\nThis user has no permissions to access the 'x' key\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "set", "r1", "v"}, "$51\r\nThis user has no permissions to access the 'r1' key\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "get", "w1"}, "$51\r\nThis user has no permissions to access the 'w1' key\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "set", "w1", "v"}, "+OK\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "publish", "d", "m"}, "$54\r\nThis user has no permissions to access the 'd' channel\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "del", "k1"}, "$53\r\nThis user has no permissions to run the 'del' command\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "client", "list"}, "$61\r\nThis user has no permissions to run the 'client|list' command\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "bob", "config", "set", "maxmemory", "0"}, "$60\r\nThis user has no permissions to run the 'config|set' command\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "bob", "config", "get", "maxmemory"}, "$60\r\nThis user has no permissions to run the 'config|get' command\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "bob", "flushall"}, "$58\r\nThis user has no permissions to run the 'flushall' command\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "nosuch", "get", "k"}, "-ERR User 'nosuch' not found\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "nosuch"}, "-ERR Command 'nosuch' not found\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "get"}, "-ERR wrong number of arguments for 'get' command\r\n", false},
+	{0, []string{"ACL", "SETUSER", "alice", "~x", "nosuch"}, "-ERR Error in ACL SETUSER modifier 'nosuch': Syntax error\r\n", false},
+	{0, []string{"ACL", "DELUSER", "default"}, "-ERR The 'default' user cannot be removed\r\n", false},
+	{0, []string{"ACL", "DELUSER", "nosuch"}, ":0\r\n", false},
+	{0, []string{"ACL", "GENPASS", "0"}, "-ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096\r\n", false},
+	{0, []string{"ACL", "GENPASS", "x"}, "-ERR value is not an integer or out of range\r\n", false},
+	{0, []string{"ACL", "CAT", "nosuch"}, "-ERR Unknown category 'nosuch'\r\n", false},
+	{0, []string{"ACL", "CAT", "a", "b"}, "-ERR unknown subcommand or wrong number of arguments for 'CAT'. Try ACL HELP.\r\n", false},
+	{0, []string{"ACL", "LOG", "x"}, "-ERR value is not an integer or out of range\r\n", false},
+	{0, []string{"ACL", "LOG", "1", "2"}, "-ERR unknown subcommand or wrong number of arguments for 'LOG'. Try ACL HELP.\r\n", false},
+	{0, []string{"ACL", "LOAD"}, "-ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.\r\n", false},
+	{0, []string{"ACL", "SAVE"}, "-ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.\r\n", false},
+	{0, []string{"ACL", "NOSUCH"}, "-ERR unknown subcommand 'NOSUCH'. Try ACL HELP.\r\n", false},
+	{0, []string{"ACL", "GETUSER"}, "-ERR wrong number of arguments for 'acl|getuser' command\r\n", false},
+	{0, []string{"ACL", "WHOAMI", "x"}, "-ERR wrong number of arguments for 'acl|whoami' command\r\n", false},
+	{1, []string{"GET", "k"}, "$-1\r\n", false},
+	{1, []string{"AUTH", "alice", "wrong"}, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", false},
+	{1, []string{"AUTH", "alice", "pw"}, "+OK\r\n", false},
+	{1, []string{"ACL", "WHOAMI"}, "$5\r\nalice\r\n", false},
+	{1, []string{"GET", "k1"}, "$-1\r\n", false},
+	{1, []string{"GET", "x"}, "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n", false},
+	{1, []string{"SET", "r1", "v"}, "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n", false},
+	{1, []string{"GET", "r1"}, "$-1\r\n", false},
+	{1, []string{"SET", "w1", "v"}, "+OK\r\n", false},
+	{1, []string{"GET", "w1"}, "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n", false},
+	{1, []string{"SET", "k1", "v"}, "+OK\r\n", false},
+	{1, []string{"GET", "k1"}, "$1\r\nv\r\n", false},
+	{1, []string{"PUBLISH", "c1", "m"}, ":0\r\n", false},
+	{1, []string{"PUBLISH", "d", "m"}, "-NOPERM this user has no permissions to access one of the channels used as arguments\r\n", false},
+	{1, []string{"DEL", "k1"}, "-NOPERM this user has no permissions to run the 'del' command\r\n", false},
+	{1, []string{"ECHO", "hi"}, "$2\r\nhi\r\n", false},
+	{1, []string{"ECHO", "ho"}, "-NOPERM this user has no permissions to run the 'echo' command\r\n", false},
+	{1, []string{"CLIENT", "SETNAME", "x"}, "-NOPERM this user has no permissions to run the 'client|setname' command\r\n", false},
+	{1, []string{"ACL", "USERS"}, "-NOPERM this user has no permissions to run the 'acl|users' command\r\n", false},
+	{1, []string{"MULTI"}, "+OK\r\n", false},
+	{1, []string{"DEL", "k1"}, "-NOPERM this user has no permissions to run the 'del' command\r\n", false},
+	{1, []string{"GET", "k1"}, "+QUEUED\r\n", false},
+	{1, []string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n", false},
+	{1, []string{"PSUBSCRIBE", "c1*"}, "-NOPERM this user has no permissions to access one of the channels used as arguments\r\n", false},
+	{1, []string{"PSUBSCRIBE", "c*"}, "*3\r\n$10\r\npsubscribe\r\n$2\r\nc*\r\n:1\r\n", false},
+	{2, []string{"AUTH", "bob", "x"}, "+OK\r\n", false},
+	{2, []string{"ACL", "WHOAMI"}, "$3\r\nbob\r\n", false},
+	{2, []string{"FLUSHALL"}, "-NOPERM this user has no permissions to run the 'flushall' command\r\n", false},
+	{2, []string{"CONFIG", "SET", "maxmemory", "0"}, "-NOPERM this user has no permissions to run the 'config|set' command\r\n", false},
+	{2, []string{"GET", "anything"}, "$-1\r\n", false},
+	{0, []string{"ACL", "DELUSER", "alice", "bob"}, ":2\r\n", false},
+}
+
+func TestACLRedis(t *testing.T) {
+	ts := start(t, nil)
+	conns := map[int]*client{}
+	for i, st := range aclSteps {
+		c := conns[st.conn]
+		if c == nil {
+			c = ts.dial(t)
+			conns[st.conn] = c
+		}
+		c.send(respCmd(st.args...))
+		got := readReply(t, c.rd)
+		if got == st.want || st.anyOrder && sameWords(got, st.want) {
+			continue
+		}
+		t.Fatalf("step %d %q: got %q, want %q", i, st.args, got, st.want)
+	}
+}
+
+// readReply reads one whole RESP reply, raw.
+func readReply(t *testing.T, rd *bufio.Reader) string {
+	t.Helper()
+	l, err := rd.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	switch l[0] {
+	case '$', '=':
+		n := atoiT(t, l[1:len(l)-2])
+		if n < 0 {
+			return l
+		}
+		b := make([]byte, n+2)
+		if _, err := io.ReadFull(rd, b); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return l + string(b)
+	case '*', '%', '~', '>':
+		n := atoiT(t, l[1:len(l)-2])
+		if l[0] == '%' {
+			n *= 2
+		}
+		for range max(n, 0) {
+			l += readReply(t, rd)
+		}
+	}
+	return l
+}
+
+func atoiT(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("bad length %q", s)
+	}
+	return n
+}
+
+func sameWords(a, b string) bool {
+	wa, wb := strings.Fields(a), strings.Fields(b)
+	slices.Sort(wa)
+	slices.Sort(wb)
+	return slices.Equal(wa, wb)
+}
+
+// aclLogEntries returns ACL LOG's entries as maps of their fields.
+func aclLogEntries(t *testing.T, rc *redis.Client) []map[string]any {
+	t.Helper()
+	v, err := rc.Do(context.Background(), "ACL", "LOG").Slice()
+	if err != nil {
+		t.Fatalf("ACL LOG: %v", err)
+	}
+	var out []map[string]any
+	for _, e := range v {
+		fields := e.([]any)
+		m := map[string]any{}
+		for i := 0; i+1 < len(fields); i += 2 {
+			m[fields[i].(string)] = fields[i+1]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestACLLog(t *testing.T) {
+	ts := start(t, nil)
+	ctx := context.Background()
+	admin := newClient(t, ts, func(o *redis.Options) { o.Protocol = 2 })
+	if err := admin.Do(ctx, "ACL", "SETUSER", "eve", "on", ">pw", "~k*", "&c*", "+get", "+publish", "+multi", "+exec").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	for _, st := range []struct{ cmd []string }{
+		{[]string{"AUTH", "eve", "nope"}},
+		{[]string{"AUTH", "eve", "pw"}},
+		{[]string{"GET", "x"}},
+		{[]string{"GET", "x"}},
+		{[]string{"SET", "k", "v"}},
+		{[]string{"PUBLISH", "d", "m"}},
+		{[]string{"MULTI"}},
+		{[]string{"DEL", "k"}},
+		{[]string{"DISCARD"}},
+	} {
+		c.send(respCmd(st.cmd...))
+		readReply(t, c.rd)
+	}
+	got := aclLogEntries(t, admin)
+	want := []struct {
+		count                             int64
+		reason, context, object, username string
+	}{
+		{1, "command", "multi", "discard", "eve"},
+		{1, "command", "multi", "del", "eve"},
+		{1, "channel", "toplevel", "d", "eve"},
+		{1, "command", "toplevel", "set", "eve"},
+		{2, "key", "toplevel", "x", "eve"},
+		{1, "auth", "toplevel", "AUTH", "eve"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d entries %v, want %d", len(got), got, len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g["count"] != w.count || g["reason"] != w.reason || g["context"] != w.context ||
+			g["object"] != w.object || g["username"] != w.username {
+			t.Errorf("entry %d: got %v, want %+v", i, g, w)
+		}
+		info, _ := g["client-info"].(string)
+		if !strings.Contains(info, " user=") || !strings.HasPrefix(info, "id=") {
+			t.Errorf("entry %d: client-info %q is not a CLIENT LIST line", i, info)
+		}
+		if _, ok := g["age-seconds"].(string); !ok {
+			t.Errorf("entry %d: age-seconds %#v, want a double as a bulk string", i, g["age-seconds"])
+		}
+	}
+	if v, err := admin.Do(ctx, "ACL", "LOG", "2").Slice(); err != nil || len(v) != 2 {
+		t.Errorf("ACL LOG 2: got %d entries, %v, want 2", len(v), err)
+	}
+	if err := admin.Do(ctx, "ACL", "LOG", "RESET").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := aclLogEntries(t, admin); len(got) != 0 {
+		t.Errorf("after RESET: got %v, want no entries", got)
+	}
+}
+
+func TestACLDelUserDisconnects(t *testing.T) {
+	ts := start(t, nil)
+	ctx := context.Background()
+	admin := newClient(t, ts, nil)
+	if err := admin.Do(ctx, "ACL", "SETUSER", "tmp", "on", "nopass", "+@all", "~*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	c.send(respCmd("AUTH", "tmp", "any"))
+	c.expect("+OK\r\n")
+	c.send(respCmd("CLIENT", "INFO"))
+	if info := readReply(t, c.rd); !strings.Contains(info, " user=tmp ") {
+		t.Fatalf("CLIENT INFO: got %q, want user=tmp", info)
+	}
+	if n, err := admin.Do(ctx, "ACL", "DELUSER", "tmp", "nosuch").Int(); err != nil || n != 1 {
+		t.Fatalf("ACL DELUSER: got %d, %v, want 1", n, err)
+	}
+	c.expectClosed()
+	// The default user's connection stays.
+	if err := admin.Ping(ctx).Err(); err != nil {
+		t.Fatalf("PING after DELUSER: %v", err)
+	}
+	// A disabled user cannot authenticate.
+	if err := admin.Do(ctx, "ACL", "SETUSER", "off1", "off", ">pw", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	d := ts.dial(t)
+	d.send(respCmd("AUTH", "off1", "pw"))
+	d.expect("-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+}
+
+func TestACLLineProtocol(t *testing.T) {
+	ts := start(t, nil)
+	admin := newClient(t, ts, nil)
+	if err := admin.Do(context.Background(), "ACL", "SETUSER", "ro", "on", ">pw", "%R~*", "+get", "+set").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	for _, st := range []struct{ send, want string }{
+		{"SET k v", "OK"},
+		{"AUTH ro nope", "WRONGPASS invalid username-password pair or user is disabled."},
+		{"AUTH ro pw", "OK"},
+		{"GET k", "v"},
+		{"SET k w", "NOPERM this user has no permissions to access one of the keys used as arguments"},
+		{"DELETE k", "NOPERM this user has no permissions to run the 'delete' command"},
+		{"GET k", "v"},
+	} {
+		if got := c.do(st.send); got != st.want {
+			t.Errorf("%s: got %q, want %q", st.send, got, st.want)
+		}
+	}
+}
+
+// TestACLChangesApplyAtOnce checks that ACL SETUSER changes what a
+// connection already authenticated may do, EXEC included.
+func TestACLChangesApplyAtOnce(t *testing.T) {
+	ts := start(t, nil)
+	ctx := context.Background()
+	admin := newClient(t, ts, nil)
+	if err := admin.Do(ctx, "ACL", "SETUSER", "x", "on", "nopass", "~*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	c.send(respCmd("AUTH", "x", "p"))
+	c.expect("+OK\r\n")
+	c.send(respCmd("MULTI"))
+	c.expect("+OK\r\n")
+	c.send(respCmd("SET", "k", "1"))
+	c.expect("+QUEUED\r\n")
+	c.send(respCmd("GET", "k"))
+	c.expect("+QUEUED\r\n")
+	if err := admin.Do(ctx, "ACL", "SETUSER", "x", "-set").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.send(respCmd("EXEC"))
+	c.expect("*2\r\n-NOPERM this user has no permissions to run the 'set' command\r\n$-1\r\n")
+	c.send(respCmd("SET", "k", "1"))
+	c.expect("-NOPERM this user has no permissions to run the 'set' command\r\n")
+}
