@@ -26,6 +26,7 @@ type secOptions struct {
 	outputBuffer  byteSize
 	outputTimeout int // seconds
 	requirePass   string
+	aclFile       string
 	protectedMode yesNo
 	maxMemory     byteSize
 	policy        string
@@ -89,6 +90,8 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 		"close a client that accepts none of its waiting replies for this many `seconds`; 0: never")
 	fs.StringVar(&o.requirePass, "requirepass", "",
 		"password clients must give with AUTH before any other command; empty: none (prefer the environment variable, which ps does not show)")
+	fs.StringVar(&o.aclFile, "aclfile", "",
+		"`file` of users and their permissions in Redis's aclfile syntax (user <name> <rules>...): loaded at start, by ACL LOAD, written by ACL SAVE; empty: only the default user, with --requirepass")
 	o.protectedMode = yesNo(d.ProtectedMode)
 	fs.Var(&o.protectedMode, "protected-mode",
 		"yes: without --requirepass, refuse clients that do not connect from a loopback address")
@@ -192,6 +195,7 @@ func (o secOptions) apply(cfg *server.Config) {
 	p.OutputTimeout = time.Duration(o.outputTimeout) * time.Second
 	p.PubSubOutput = pubsub.Limits(o.pubsubLimit)
 	p.RequirePass = o.requirePass
+	p.ACLFile = o.aclFile
 	p.ProtectedMode = bool(o.protectedMode)
 	p.MaxMemory = int64(o.maxMemory)
 	p.MaxMemoryPolicy, _ = keyspace.ParsePolicy(o.policy)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
 
@@ -109,6 +110,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		closeAll(lns)
 		fmt.Fprintf(stderr, "data-cluster: %v\n", opts.persist.explain(err))
+		if _, bad := errors.AsType[*acl.FileError](err); bad {
+			return exitUsage
+		}
 		return exitError
 	}
 	mln, err := opts.obs.listenMetrics()

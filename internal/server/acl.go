@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -384,8 +385,53 @@ func (s *Server) dropUsers(gone []*acl.User) {
 	}
 }
 
-// LoadACL answers ACL LOAD.
-func (s *Server) LoadACL() error { return ErrNoACLFile }
+// newUsers returns the users a server starts with: those of the aclfile,
+// or the default user with the password p.RequirePass.
+func newUsers(p Protection) (*acl.Table, error) {
+	users := acl.New()
+	users.SetDefaultPassword(p.RequirePass)
+	if p.ACLFile == "" {
+		return users, nil
+	}
+	entries, err := acl.LoadFile(p.ACLFile)
+	if err == nil {
+		_, err = users.Replace(entries)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("aclfile: %w", err)
+	}
+	return users, nil
+}
 
-// SaveACL answers ACL SAVE.
-func (s *Server) SaveACL() error { return ErrNoACLFile }
+// ErrACLSave is the error of an ACL SAVE that failed, Redis's text.
+var ErrACLSave = errors.New("There was an error trying to save the ACLs. Please check the server logs for more information")
+
+// LoadACL answers ACL LOAD: the users of the aclfile replace the table's,
+// all or none; the connections of the users replaced are closed.
+func (s *Server) LoadACL() error {
+	if s.cfg.ACLFile == "" {
+		return ErrNoACLFile
+	}
+	entries, err := acl.LoadFile(s.cfg.ACLFile)
+	if err != nil {
+		return err
+	}
+	old, err := s.acl.Replace(entries)
+	if err != nil {
+		return err
+	}
+	s.dropUsers(old)
+	return nil
+}
+
+// SaveACL answers ACL SAVE: the users are written to the aclfile.
+func (s *Server) SaveACL() error {
+	if s.cfg.ACLFile == "" {
+		return ErrNoACLFile
+	}
+	if err := s.acl.Save(s.cfg.ACLFile); err != nil {
+		s.log.Error("could not save the ACLs", "file", s.cfg.ACLFile, "err", err)
+		return ErrACLSave
+	}
+	return nil
+}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -314,4 +316,66 @@ func TestACLChangesApplyAtOnce(t *testing.T) {
 	c.expect("*2\r\n-NOPERM this user has no permissions to run the 'set' command\r\n$-1\r\n")
 	c.send(respCmd("SET", "k", "1"))
 	c.expect("-NOPERM this user has no permissions to run the 'set' command\r\n")
+}
+
+// TestACLFileLoadSave runs ACL SAVE and ACL LOAD against --aclfile: SAVE
+// writes ACL LIST, a bad file changes nothing and answers Redis's error,
+// a good one replaces the users and closes their connections.
+func TestACLFileLoadSave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.acl")
+	if err := os.WriteFile(path, []byte("user default on nopass ~* &* +@all\nuser alice on >pw ~k* +get\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ts := start(t, func(c *Config) { c.ACLFile = path })
+	ctx := context.Background()
+	admin := newClient(t, ts, nil)
+	alice := ts.dial(t)
+	alice.send(respCmd("AUTH", "alice", "pw"))
+	alice.expect("+OK\r\n")
+
+	if err := admin.Do(ctx, "ACL", "SETUSER", "bob", "on", "nopass", "+@all", "-@dangerous").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "ACL", "SAVE").Err(); err != nil {
+		t.Fatalf("ACL SAVE: %v", err)
+	}
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := admin.Do(ctx, "ACL", "LIST").StringSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Join(list, "\n") + "\n"; string(saved) != want {
+		t.Fatalf("saved %q, want ACL LIST %q", saved, want)
+	}
+
+	if err := os.WriteFile(path, []byte("user default on nopass ~* &* +@all\nuser carol foo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = admin.Do(ctx, "ACL", "LOAD").Err()
+	want := "ERR " + path + ":2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed"
+	if err == nil || err.Error() != want {
+		t.Fatalf("ACL LOAD of a bad file: got %v, want %q", err, want)
+	}
+	if users, _ := admin.Do(ctx, "ACL", "USERS").StringSlice(); !slices.Equal(users, []string{"alice", "bob", "default"}) {
+		t.Fatalf("users after a failed LOAD: got %q", users)
+	}
+	alice.send(respCmd("GET", "k1"))
+	alice.expect("$-1\r\n")
+
+	if err := os.WriteFile(path, []byte("user default on nopass ~* &* +@all\nuser carol on >c ~* +@read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "ACL", "LOAD").Err(); err != nil {
+		t.Fatalf("ACL LOAD: %v", err)
+	}
+	if users, _ := admin.Do(ctx, "ACL", "USERS").StringSlice(); !slices.Equal(users, []string{"carol", "default"}) {
+		t.Fatalf("users after LOAD: got %q", users)
+	}
+	alice.expectClosed()
+	if err := admin.Ping(ctx).Err(); err != nil {
+		t.Fatalf("the default user's connection after LOAD: %v", err)
+	}
 }

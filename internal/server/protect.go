@@ -45,6 +45,11 @@ type Protection struct {
 	// RequirePass, when not empty, is the password of the default user:
 	// clients must authenticate before anything else.
 	RequirePass string
+	// ACLFile, when set, is the aclfile of the users (Redis's aclfile
+	// syntax): loaded at start, reloaded by ACL LOAD and written by ACL
+	// SAVE. It cannot be used with RequirePass: the default user's
+	// password is then in the file.
+	ACLFile string
 	// ProtectedMode refuses clients from addresses other than loopback
 	// while no password is set (Redis protected-mode, on).
 	ProtectedMode bool
@@ -81,6 +86,8 @@ func DefaultProtection() Protection {
 // validate reports whether p can be used.
 func (p Protection) validate() error {
 	switch {
+	case p.ACLFile != "" && p.RequirePass != "":
+		return errors.New("server: requirepass cannot be used with an aclfile: give the default user's password in the aclfile")
 	case p.MaxClients < 1:
 		return fmt.Errorf("server: max clients must be at least 1, got %d", p.MaxClients)
 	case p.IdleTimeout < 0 || p.OutputTimeout < 0 || p.TLSHandshakeTimeout < 0:

@@ -149,6 +149,10 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	users, err := newUsers(cfg.Protection)
+	if err != nil {
+		return nil, err
+	}
 	ob := newObserver(cfg)
 	cfg.Router.Slowlog = ob.slow
 	cfg.applyEviction(&cfg.Router)
@@ -169,8 +173,6 @@ func New(cfg Config) (*Server, error) {
 		lg = slog.Default()
 	}
 	eng := script.New(cfg.Scripts)
-	users := acl.New()
-	users.SetDefaultPassword(cfg.RequirePass)
 	return &Server{
 		acl:       users,
 		cfg:       cfg,
