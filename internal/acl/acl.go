@@ -86,10 +86,10 @@ func (c Category) Names() []string {
 type keyFlags uint8
 
 const (
-	keyAccess keyFlags = 1 << iota // the value is read: needs read permission
-	keyWrite                       // the key is inserted, updated or deleted: needs write permission
-	keyNotKey                      // the "key" is a shard channel, not a key
-	keyVariable                    // the flags depend on the arguments (see variableNeed)
+	keyAccess   keyFlags = 1 << iota // the value is read: needs read permission
+	keyWrite                         // the key is inserted, updated or deleted: needs write permission
+	keyNotKey                        // the "key" is a shard channel, not a key
+	keyVariable                      // the flags depend on the arguments (see variableNeed)
 )
 
 // keySpec is one of a command's key specs as Redis 7 describes them: where
