@@ -134,6 +134,9 @@ func (o secOptions) validate(addr string, cluster bool, from source) error {
 	if _, err := keyspace.ParsePolicy(o.policy); err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", o.policy, n("maxmemory-policy"), err)
 	}
+	if cluster && o.aclFile != "" {
+		return fmt.Errorf("%s is not supported on a cluster node: create users with ACL SETUSER, which every node applies", n("aclfile"))
+	}
 	if addr == "" && o.tlsAddr == "" {
 		return fmt.Errorf("no address to listen on: %s and %s are both empty", n("addr"), n("tls-addr"))
 	}

@@ -249,3 +249,45 @@ func (e *DuplicateError) Error() string {
 func ValidName(name string) bool {
 	return name != "" && !strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' })
 }
+
+// Apply makes entries the table's users, as Replace does, except that a
+// user named in both keeps its handle and takes its new rules, so that
+// its connections stay: what a cluster node does with each new state of
+// the cluster's users. It returns the users that are gone.
+func (t *Table) Apply(entries []Entry) ([]*User, error) {
+	rules := make(map[string]*Rules, len(entries))
+	for _, e := range entries {
+		if _, dup := rules[e.Name]; dup {
+			return nil, &DuplicateError{Name: e.Name}
+		}
+		r := newRules()
+		for _, rule := range e.Rules {
+			if err := r.apply(rule); err != nil {
+				return nil, err
+			}
+		}
+		r.finish()
+		rules[e.Name] = r
+	}
+	if rules[DefaultName] == nil {
+		rules[DefaultName] = defaultRules()
+		rules[DefaultName].finish()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var gone []*User
+	for n, u := range t.users {
+		if rules[n] == nil {
+			gone = append(gone, u)
+			delete(t.users, n)
+		}
+	}
+	for n, r := range rules {
+		if u := t.users[n]; u != nil {
+			u.rules.Store(r)
+		} else {
+			t.users[n] = newUser(n, r)
+		}
+	}
+	return gone, nil
+}
