@@ -269,6 +269,9 @@ func (r *Rules) applyRule(op string) error {
 		if r.allChannels {
 			return ErrChannelAfterAll
 		}
+		if hasSpace(op[1:]) {
+			return ErrSyntax
+		}
 		if op == "&*" {
 			r.allChannels, r.channels = true, nil
 			return nil
@@ -283,6 +286,18 @@ func (r *Rules) applyRule(op string) error {
 		return r.applyCommand(op)
 	}
 	return ErrSyntax
+}
+
+// hasSpace reports whether a pattern holds a space or NUL, which would not
+// survive an aclfile (Redis's ACLStringHasSpaces).
+func hasSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\v', '\f', '\r', 0:
+			return true
+		}
+	}
+	return false
 }
 
 func (r *Rules) addPassword(h [sha256.Size]byte) {
@@ -347,6 +362,9 @@ func (r *Rules) addKeys(op string) error {
 		}
 	}
 	pat := op[i:]
+	if hasSpace(pat) {
+		return ErrSyntax
+	}
 	if pat == "*" && perm == PermAll {
 		r.allKeys, r.keys = true, nil
 		return nil
@@ -394,6 +412,9 @@ func (r *Rules) applyCommand(op string) error {
 		return ErrUnknownCommand
 	}
 	arg := name[bar+1:]
+	if hasSpace(arg) {
+		return ErrSyntax
+	}
 	if r.firstArgs == nil {
 		r.firstArgs = make(map[int][]string)
 	}

@@ -89,6 +89,9 @@ var setUserCases = []struct {
 	{[]string{"+@all", "-@write", "+set"}, "off resetchannels +@all -@write +set", ""},
 	{[]string{"-@all", "+@pubsub"}, "off resetchannels -@all +@pubsub", ""},
 	{[]string{"-@all", "+@keyspace", "-del"}, "off resetchannels -@all +@keyspace -del", ""},
+	{[]string{"~a b"}, "", "Error in ACL SETUSER modifier '~a b': Syntax error"},
+	{[]string{"%R~a b"}, "", "Error in ACL SETUSER modifier '%R~a b': Syntax error"},
+	{[]string{"&a b"}, "", "Error in ACL SETUSER modifier '&a b': Syntax error"},
 	{[]string{"ON", ">X", "~K*", "+GET"}, "on #4b68ab3847feda7d6c62c1fbcbeebfa35eab7351ed5e78f4ddadea5df64b8015 ~K* resetchannels -@all +get", ""},
 }
 
