@@ -68,6 +68,11 @@ type Request struct {
 	Args     [][]byte
 	ReadOnly bool // EVAL_RO, EVALSHA_RO: write commands fail
 	Host     Host
+	// Check, when set, returns the error for a command the script's
+	// caller may not run (its ACL permissions), or "" to run it. It is
+	// called by the goroutine running the script, after the Engine's own
+	// checks.
+	Check func(spec *command.Spec, args [][]byte) string
 }
 
 // Engine runs scripts. It is safe for concurrent use: each run borrows a

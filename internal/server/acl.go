@@ -333,6 +333,26 @@ func (c *conn) logDenial(d acl.Denial, ctx string) {
 		Username: c.user.Load().Name(), Time: now, ClientInfo: c.describe(now)})
 }
 
+// scriptCheck returns the check of the commands a script calls for a
+// user with rules r: Redis's errors for scripts, and ACL log entries in
+// the "lua" context.
+func (c *conn) scriptCheck(r *acl.Rules) func(*command.Spec, [][]byte) string {
+	return func(spec *command.Spec, args [][]byte) string {
+		d, ok := r.Check(args, spec.Flags&command.NoAuth != 0)
+		if ok {
+			return ""
+		}
+		c.logDenial(d, "lua")
+		switch d.Reason {
+		case acl.DeniedKey:
+			return "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
+		case acl.DeniedChannel:
+			return "ERR The user executing the script can't publish to the channel mentioned in the command"
+		}
+		return "ERR The user executing the script can't run this command or subcommand"
+	}
+}
+
 // logContext returns the context of the ACL log for the connection's
 // current command.
 func (c *conn) logContext() string {

@@ -379,3 +379,33 @@ func TestACLFileLoadSave(t *testing.T) {
 		t.Fatalf("the default user's connection after LOAD: %v", err)
 	}
 }
+
+// TestACLScripts checks the commands a script calls against the caller's
+// permissions, with Redis 7.0.15's replies and log context.
+func TestACLScripts(t *testing.T) {
+	ts := start(t, nil)
+	admin := newClient(t, ts, func(o *redis.Options) { o.Protocol = 2 })
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "lu", "on", "nopass", "~k*", "&c*", "+eval", "+get", "+set", "+publish").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	c.send(respCmd("AUTH", "lu", "x"))
+	c.expect("+OK\r\n")
+	for _, st := range []struct{ script, want string }{
+		{"return redis.call('del','k1')", "-ERR The user executing the script can't run this command or subcommand script: c3b74f3007a98f0c42fee4958cccfc76c0078f51, on @user_script:1.\r\n"},
+		{"return redis.call('get','x')", "-ERR The user executing the script can't access at least one of the keys mentioned in the command arguments script: db94c2918043c41a85e5c7f5b637c7a9c9c7119c, on @user_script:1.\r\n"},
+		{"return redis.pcall('get','x')", "-ERR The user executing the script can't access at least one of the keys mentioned in the command arguments\r\n"},
+		{"return redis.call('get','k1')", "$-1\r\n"},
+	} {
+		c.send(respCmd("EVAL", st.script, "0"))
+		if got := readReply(t, c.rd); got != st.want {
+			t.Errorf("%s: got %q, want %q", st.script, got, st.want)
+		}
+	}
+	entries := aclLogEntries(t, admin)
+	if len(entries) != 2 || entries[0]["context"] != "lua" || entries[0]["reason"] != "key" || entries[0]["object"] != "x" ||
+		entries[0]["count"] != int64(2) || entries[1]["reason"] != "command" || entries[1]["object"] != "del" {
+		t.Errorf("ACL LOG: got %v, want the key x denied twice and del once, in context lua", entries)
+	}
+}

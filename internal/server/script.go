@@ -54,6 +54,9 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, bySHA, ro bool) {
 	}
 	keys := args[3 : 3+n]
 	req := script.Request{Script: sc, Keys: keys, Args: args[3+n:], ReadOnly: ro}
+	if r := s.c.user.Load().Rules(); !r.All() {
+		req.Check = s.c.scriptCheck(r)
+	}
 	if s.inExec {
 		// EXEC holds the shards already (see exec).
 		saved := s.ctx.W
@@ -211,7 +214,9 @@ func evalSpecs(eng *script.Engine) map[string]*command.Spec {
 // then sends it there.
 func (s *session) onShard(spec *command.Spec, args [][]byte) bool {
 	sp := s.c.s.evalSpecs[spec.Name]
-	if sp == nil || s.inMulti || s.inExec {
+	if sp == nil || s.inMulti || s.inExec || !s.c.user.Load().Rules().All() {
+		// A user with restricted permissions runs scripts here, where
+		// the script's commands are checked against them.
 		return false
 	}
 	keys := command.EvalKeys(args, s.keys[:0])
