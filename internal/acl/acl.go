@@ -208,24 +208,26 @@ func CommandsIn(cat string) ([]string, bool) {
 
 // lookup returns the command that args run: the subcommand when args[0]
 // has one named args[1], else the command; nil when unknown.
+// It does not allocate for names up to 32 bytes.
 func lookup(args [][]byte) *cmd {
 	var buf [32]byte
-	c := cmdByName[lowerName(buf[:0], args[0])]
+	c := cmdByName[string(lowerName(buf[:0], args[0]))]
 	if c == nil || c.subs == nil || len(args) < 2 {
 		return c
 	}
-	if s := c.subs[lowerName(buf[:0], args[1])]; s != nil {
+	if s := c.subs[string(lowerName(buf[:0], args[1]))]; s != nil {
 		return s
 	}
 	return c
 }
 
-func lowerName(dst, b []byte) string {
+// lowerName appends b in lower case to dst.
+func lowerName(dst, b []byte) []byte {
 	for _, c := range b {
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		dst = append(dst, c)
 	}
-	return string(dst)
+	return dst
 }

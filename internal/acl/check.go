@@ -87,7 +87,7 @@ func (r *Rules) firstArgAllowed(c *cmd, args [][]byte) bool {
 	var buf [32]byte
 	arg := lowerName(buf[:0], args[1])
 	for _, a := range r.firstArgs[c.id] {
-		if a == arg {
+		if a == string(arg) {
 			return true
 		}
 	}
@@ -159,7 +159,7 @@ func variableNeed(name string, args [][]byte) Perm {
 // matches key.
 func (r *Rules) keyAllowed(key []byte, need Perm) bool {
 	for _, k := range r.keys {
-		if k.perm&need == need && glob.Match([]byte(k.pattern), key) {
+		if k.perm&need == need && glob.Match(k.glob, key) {
 			return true
 		}
 	}
@@ -269,7 +269,7 @@ func (r *Rules) checkChannels(c *cmd, args [][]byte) (Denial, bool) {
 
 func (r *Rules) channelAllowed(ch []byte, pattern bool) bool {
 	for _, p := range r.channels {
-		if pattern && p == string(ch) || !pattern && glob.Match([]byte(p), ch) {
+		if pattern && p == string(ch) || !pattern && glob.MatchString(p, string(ch)) {
 			return true
 		}
 	}

@@ -20,19 +20,28 @@ const (
 
 type keyPattern struct {
 	pattern string
+	glob    []byte // pattern, for matching without a conversion; never changed
 	perm    Perm
 }
 
 // Sentinel errors of rules, their texts Redis's.
 var (
-	ErrSyntax          = errors.New("Syntax error")
-	ErrUnknownCommand  = errors.New("Unknown command or category name in ACL")
-	ErrBadHash         = errors.New("The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters")
-	ErrNoSuchPassword  = errors.New("The password you are trying to remove from the user does not exist")
-	ErrKeyAfterAll     = errors.New("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns")
+	//lint:ignore ST1005 Redis's reply text
+	ErrSyntax = errors.New("Syntax error")
+	//lint:ignore ST1005 Redis's reply text
+	ErrUnknownCommand = errors.New("Unknown command or category name in ACL")
+	//lint:ignore ST1005 Redis's reply text
+	ErrBadHash = errors.New("The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters")
+	//lint:ignore ST1005 Redis's reply text
+	ErrNoSuchPassword = errors.New("The password you are trying to remove from the user does not exist")
+	//lint:ignore ST1005 Redis's reply text
+	ErrKeyAfterAll = errors.New("Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns")
+	//lint:ignore ST1005 Redis's reply text
 	ErrChannelAfterAll = errors.New("Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels")
-	ErrFirstArgOfSub   = errors.New("Allowing first-arg of a subcommand is not supported")
-	ErrSelectors       = errors.New("Selectors are not supported")
+	//lint:ignore ST1005 Redis's reply text
+	ErrFirstArgOfSub = errors.New("Allowing first-arg of a subcommand is not supported")
+	//lint:ignore ST1005 Redis's reply text
+	ErrSelectors = errors.New("Selectors are not supported")
 )
 
 // RuleError is an invalid rule of ACL SETUSER or an aclfile.
@@ -375,7 +384,7 @@ func (r *Rules) addKeys(op string) error {
 			return nil
 		}
 	}
-	r.keys = append(r.keys, keyPattern{pattern: pat, perm: perm})
+	r.keys = append(r.keys, keyPattern{pattern: pat, glob: []byte(pat), perm: perm})
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 const DefaultName = "default"
 
 // ErrDeleteDefault is the error of ACL DELUSER default.
+//
+//lint:ignore ST1005 Redis's reply text
 var ErrDeleteDefault = errors.New("The 'default' user cannot be removed")
 
 // User is a user of a Table: its name and current rules. The handle stays

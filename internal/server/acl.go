@@ -16,6 +16,8 @@ import (
 
 // ErrNoACLFile is the error of ACL LOAD and ACL SAVE on a server started
 // without --aclfile, with Redis's text.
+//
+//lint:ignore ST1005 Redis's reply text
 var ErrNoACLFile = errors.New("This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.")
 
 // ACLHost is what the ACL command needs from the server it runs on: a
@@ -424,6 +426,8 @@ func newUsers(p Protection) (*acl.Table, error) {
 }
 
 // ErrACLSave is the error of an ACL SAVE that failed, Redis's text.
+//
+//lint:ignore ST1005 Redis's reply text
 var ErrACLSave = errors.New("There was an error trying to save the ACLs. Please check the server logs for more information")
 
 // LoadACL answers ACL LOAD: the users of the aclfile replace the table's,
