@@ -172,8 +172,8 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 	for i := 2; i < len(args); i++ {
 		switch opt := strings.ToLower(string(args[i])); {
 		case opt == "auth" && i+2 < len(args):
-			if msg := c.authenticate(args[i : i+3]); msg != "" {
-				w.AppendError(msg)
+			if !c.login(args[0], args[i+1], args[i+2]) {
+				w.AppendError("WRONGPASS invalid username-password pair or user is disabled.")
 				return
 			}
 			i += 2

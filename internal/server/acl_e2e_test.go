@@ -185,6 +185,7 @@ func TestACLLog(t *testing.T) {
 	}
 	c := ts.dial(t)
 	for _, st := range []struct{ cmd []string }{
+		{[]string{"HELLO", "2", "AUTH", "nosuch", "x"}},
 		{[]string{"AUTH", "eve", "nope"}},
 		{[]string{"AUTH", "eve", "pw"}},
 		{[]string{"GET", "x"}},
@@ -209,6 +210,7 @@ func TestACLLog(t *testing.T) {
 		{1, "command", "toplevel", "set", "eve"},
 		{2, "key", "toplevel", "x", "eve"},
 		{1, "auth", "toplevel", "AUTH", "eve"},
+		{1, "auth", "toplevel", "HELLO", "nosuch"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d entries %v, want %d", len(got), got, len(want))

@@ -64,12 +64,13 @@ func (s *session) auth(w *resp.Writer, args [][]byte) {
 	w.AppendOK()
 }
 
-// helloAuth applies HELLO's AUTH option (user nil when absent) and then
+// helloAuth applies HELLO's AUTH option (user nil when absent; cmd is
+// HELLO as the client wrote it, for the ACL log) and then
 // requires the connection to be authenticated, as Redis does. It writes the
 // error and reports false when HELLO must stop.
-func (s *session) helloAuth(w *resp.Writer, user, pass []byte) bool {
+func (s *session) helloAuth(w *resp.Writer, cmd, user, pass []byte) bool {
 	if user != nil {
-		if !s.c.login([]byte("hello"), user, pass) {
+		if !s.c.login(cmd, user, pass) {
 			w.AppendError(msgWrongPass)
 			return false
 		}

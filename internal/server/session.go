@@ -278,7 +278,7 @@ func (s *session) hello(w *resp.Writer, args [][]byte) {
 			return
 		}
 	}
-	if !s.helloAuth(w, user, pass) {
+	if !s.helloAuth(w, args[0], user, pass) {
 		return
 	}
 	if setName {
