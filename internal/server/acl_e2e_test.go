@@ -411,3 +411,22 @@ func TestACLScripts(t *testing.T) {
 		t.Errorf("ACL LOG: got %v, want the key x denied twice and del once, in context lua", entries)
 	}
 }
+
+func TestClientKillUser(t *testing.T) {
+	ts := start(t, nil)
+	ctx := context.Background()
+	admin := newClient(t, ts, nil)
+	if err := admin.Do(ctx, "ACL", "SETUSER", "k", "on", "nopass", "+@all", "~*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	c.send(respCmd("AUTH", "k", "x"))
+	c.expect("+OK\r\n")
+	if err := admin.Do(ctx, "CLIENT", "KILL", "USER", "nosuch").Err(); err == nil || err.Error() != "ERR No such user 'nosuch'" {
+		t.Fatalf("CLIENT KILL USER nosuch: got %v", err)
+	}
+	if n, err := admin.Do(ctx, "CLIENT", "KILL", "USER", "k").Int(); err != nil || n != 1 {
+		t.Fatalf("CLIENT KILL USER k: got %d, %v, want 1", n, err)
+	}
+	c.expectClosed()
+}

@@ -312,6 +312,7 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 	var (
 		id          int64
 		addr, laddr string
+		user        *acl.User
 		skipMe      = true
 		oldStyle    = len(args) == 3
 	)
@@ -355,8 +356,9 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 					id = -1 // matches nobody
 				}
 			case "user":
-				if v != "default" {
-					id = -1
+				if user = s.c.s.acl.User(v); user == nil {
+					w.AppendError("ERR No such user '" + v + "'")
+					return
 				}
 			default:
 				w.AppendError("ERR syntax error")
@@ -367,7 +369,7 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 	killed := 0
 	for _, c := range s.c.s.clients() {
 		if id != 0 && c.id != id || addr != "" && c.nc.RemoteAddr().String() != addr ||
-			laddr != "" && c.nc.LocalAddr().String() != laddr {
+			laddr != "" && c.nc.LocalAddr().String() != laddr || user != nil && c.user.Load() != user {
 			continue
 		}
 		if c == s.c {
