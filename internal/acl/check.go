@@ -267,6 +267,15 @@ func (r *Rules) checkChannels(c *cmd, args [][]byte) (Denial, bool) {
 	return Denial{}, true
 }
 
+// AllChannels reports whether the user may use every channel.
+func (r *Rules) AllChannels() bool { return r.allChannels }
+
+// ChannelAllowed reports whether the user may subscribe to channel name,
+// or to the pattern name when pattern is set.
+func (r *Rules) ChannelAllowed(name string, pattern bool) bool {
+	return r.allChannels || r.channelAllowed([]byte(name), pattern)
+}
+
 func (r *Rules) channelAllowed(ch []byte, pattern bool) bool {
 	for _, p := range r.channels {
 		if pattern && p == string(ch) || !pattern && glob.MatchString(p, string(ch)) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
@@ -377,8 +378,55 @@ func (s *Server) ACLTable() *acl.Table { return s.acl }
 // Connections already authenticated stay so.
 func (s *Server) SetRequirePass(pass string) { s.acl.SetDefaultPassword(pass) }
 
-// SetUser applies ACL SETUSER.
-func (s *Server) SetUser(name string, rules []string) error { return s.acl.SetUser(name, rules) }
+// SetUser applies ACL SETUSER. The user's subscribed connections check
+// their subscriptions against its new channels, and those subscribed to a
+// channel it may no longer use are closed, as in Redis.
+func (s *Server) SetUser(name string, rules []string) error {
+	if err := s.acl.SetUser(name, rules); err != nil {
+		return err
+	}
+	s.recheckSubscribers(s.acl.User(name))
+	return nil
+}
+
+// recheckSubscribers wakes the subscribed connections of u from their
+// read to check their subscriptions (see conn.serve). A connection parked
+// in a blocking command is left alone.
+func (s *Server) recheckSubscribers(u *acl.User) {
+	if u == nil || u.Rules().AllChannels() {
+		return
+	}
+	for _, c := range s.clients() {
+		if c.user.Load() != u || c.subCounts[0].Load()+c.subCounts[1].Load()+c.subCounts[2].Load() == 0 {
+			continue
+		}
+		c.wakeMu.Lock()
+		if c.parked.Load() == nil {
+			c.recheck.Store(true)
+			c.nc.SetReadDeadline(time.Now())
+		}
+		c.wakeMu.Unlock()
+	}
+}
+
+// subscriptionsAllowed reports whether the connection's user may still
+// use every channel and pattern it is subscribed to. It runs on the
+// connection's goroutine.
+func (c *conn) subscriptionsAllowed() bool {
+	if !c.isRESP {
+		return true
+	}
+	r := c.user.Load().Rules()
+	ok := true
+	c.sess.subs.Each(func(k pubsub.Kind, name string) bool {
+		ok = r.ChannelAllowed(name, k == pubsub.Pattern)
+		return ok
+	})
+	if !ok {
+		c.logger().Info("closing a subscribed client: its user may no longer use one of its channels")
+	}
+	return ok
+}
 
 // DelUser deletes users and closes their connections, as Redis does.
 func (s *Server) DelUser(names []string) (int, error) {
@@ -445,6 +493,7 @@ func (s *Server) LoadACL() error {
 		return err
 	}
 	s.dropUsers(old)
+	s.recheckSubscribers(s.acl.Default())
 	return nil
 }
 

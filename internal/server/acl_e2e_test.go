@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -429,4 +430,42 @@ func TestClientKillUser(t *testing.T) {
 		t.Fatalf("CLIENT KILL USER k: got %d, %v, want 1", n, err)
 	}
 	c.expectClosed()
+}
+
+// TestACLSubscribersRechecked checks that a subscribed client whose user
+// loses one of its channels is closed, as in Redis 7.0, and that one whose
+// channels are all still allowed stays.
+func TestACLSubscribersRechecked(t *testing.T) {
+	ts := start(t, nil)
+	ctx := context.Background()
+	admin := newClient(t, ts, nil)
+	if err := admin.Do(ctx, "ACL", "SETUSER", "sub", "on", "nopass", "&news.*", "&sport", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	subscribe := func(kind, ch string) *client {
+		c := ts.dial(t)
+		c.send(respCmd("AUTH", "sub", "x"))
+		c.expect("+OK\r\n")
+		c.send(respCmd(kind, ch))
+		c.expect(fmt.Sprintf("*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n:1\r\n", len(kind), strings.ToLower(kind), len(ch), ch))
+		return c
+	}
+	keeps := subscribe("SUBSCRIBE", "news.today")
+	loses := subscribe("SUBSCRIBE", "sport")
+	pattern := subscribe("PSUBSCRIBE", "news.*")
+	if err := admin.Do(ctx, "ACL", "SETUSER", "sub", "resetchannels", "&news.*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	loses.expectClosed()
+	// The others still answer.
+	for _, c := range []*client{keeps, pattern} {
+		c.send(respCmd("PING"))
+		c.expect("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "sub", "resetchannels", "&news.today").Err(); err != nil {
+		t.Fatal(err)
+	}
+	pattern.expectClosed()
+	keeps.send(respCmd("PING"))
+	keeps.expect("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
 }

@@ -77,8 +77,10 @@ type conn struct {
 
 	gate gate // authentication and limits (protect.go)
 	// user is the user the connection runs as (acl.go): the default user
-	// until AUTH names another.
-	user atomic.Pointer[acl.User]
+	// until AUTH names another. recheck asks the connection, woken from
+	// its read, to check its subscriptions against its user's channels.
+	user    atomic.Pointer[acl.User]
+	recheck atomic.Bool
 
 	// ob carries every reply and message once the connection has
 	// subscribed (pubsub.go); nil before.
@@ -179,6 +181,11 @@ func (c *conn) serve() {
 			return
 		}
 		if err != nil {
+			// Woken by ACL SETUSER to check the subscriptions (acl.go)?
+			if c.recheck.Swap(false) && c.subscriptionsAllowed() {
+				c.nc.SetReadDeadline(time.Time{})
+				continue
+			}
 			return
 		}
 	}
