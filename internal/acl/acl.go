@@ -206,8 +206,18 @@ func CommandsIn(cat string) ([]string, bool) {
 	return out, true
 }
 
+// UnknownSubcommand reports whether args name a command that has
+// subcommands and a subcommand it does not have.
+func UnknownSubcommand(args [][]byte) bool {
+	var buf [32]byte
+	c := cmdByName[string(lowerName(buf[:0], args[0]))]
+	return c != nil && c.subs != nil && len(args) >= 2 && lookup(args) == nil
+}
+
 // lookup returns the command that args run: the subcommand when args[0]
-// has one named args[1], else the command; nil when unknown.
+// has subcommands, else the command; nil when unknown, an unknown
+// subcommand included (the command answers it as Redis does, before any
+// permission check).
 // It does not allocate for names up to 32 bytes.
 func lookup(args [][]byte) *cmd {
 	var buf [32]byte
@@ -215,10 +225,7 @@ func lookup(args [][]byte) *cmd {
 	if c == nil || c.subs == nil || len(args) < 2 {
 		return c
 	}
-	if s := c.subs[string(lowerName(buf[:0], args[1]))]; s != nil {
-		return s
-	}
-	return c
+	return c.subs[string(lowerName(buf[:0], args[1]))]
 }
 
 // lowerName appends b in lower case to dst.

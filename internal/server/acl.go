@@ -275,7 +275,7 @@ func dryRun(w *resp.Writer, args [][]byte, t *acl.Table) {
 	}
 	cmd := args[3:]
 	spec := command.Redis.Lookup(cmd[0])
-	if spec == nil {
+	if spec == nil || acl.UnknownSubcommand(cmd) {
 		w.AppendError("ERR Command '" + string(cmd[0]) + "' not found")
 		return
 	}

@@ -177,6 +177,35 @@ func aclLogEntries(t *testing.T, rc *redis.Client) []map[string]any {
 	return out
 }
 
+// TestACLUnknownSubcommand checks that an unknown subcommand is answered
+// as such before any permission check, as in Redis 7.0.15.
+func TestACLUnknownSubcommand(t *testing.T) {
+	ts := start(t, nil)
+	admin := newClient(t, ts, nil)
+	if err := admin.Do(context.Background(), "ACL", "SETUSER", "nn", "on", "nopass", "-@all", "+acl|whoami").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	for _, st := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"AUTH", "nn", "x"}, "+OK\r\n"},
+		{[]string{"ACL", "FOO"}, "-ERR unknown subcommand 'FOO'. Try ACL HELP.\r\n"},
+		{[]string{"CLIENT", "foo"}, "-ERR unknown subcommand 'foo'. Try CLIENT HELP.\r\n"},
+		{[]string{"CLIENT", "LIST"}, "-NOPERM this user has no permissions to run the 'client|list' command\r\n"},
+		{[]string{"ACL", "DRYRUN", "nn", "client", "foo"}, "-NOPERM this user has no permissions to run the 'acl|dryrun' command\r\n"},
+	} {
+		c.send(respCmd(st.args...))
+		if got := readReply(t, c.rd); got != st.want {
+			t.Errorf("%q: got %q, want %q", st.args, got, st.want)
+		}
+	}
+	if err := admin.Do(context.Background(), "ACL", "DRYRUN", "nn", "client", "foo").Err(); err == nil || err.Error() != "ERR Command 'client' not found" {
+		t.Errorf("ACL DRYRUN nn client foo: got %v", err)
+	}
+}
+
 func TestACLLog(t *testing.T) {
 	ts := start(t, nil)
 	ctx := context.Background()
