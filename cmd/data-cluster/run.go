@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
 
@@ -110,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		closeAll(lns)
 		fmt.Fprintf(stderr, "data-cluster: %v\n", opts.persist.explain(err))
-		if _, bad := errors.AsType[*acl.FileError](err); bad {
+		if _, bad := errors.AsType[*server.ACLFileError](err); bad {
 			return exitUsage
 		}
 		return exitError

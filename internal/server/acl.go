@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -468,10 +467,18 @@ func newUsers(p Protection) (*acl.Table, error) {
 		_, err = users.Replace(entries)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("aclfile: %w", err)
+		return nil, &ACLFileError{Err: err}
 	}
 	return users, nil
 }
+
+// ACLFileError is New's error for an aclfile that cannot be read or is
+// not valid: a problem of the configuration, not of the server.
+type ACLFileError struct{ Err error }
+
+func (e *ACLFileError) Error() string { return "aclfile: " + e.Err.Error() }
+
+func (e *ACLFileError) Unwrap() error { return e.Err }
 
 // ErrACLSave is the error of an ACL SAVE that failed, Redis's text.
 //
