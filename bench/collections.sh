@@ -14,7 +14,7 @@
 #     shard does all the work. Medians with min–max, and the ratio
 #     data-cluster/redis (goal ≥ 1.0).
 #  2. Resident memory per element: for each data set, a fresh server of each
-#     kind, RSS (VmRSS) read once it answers, then the data set loaded
+#     kind, RSS (VmRSS) read SETTLE seconds after it answers, then the data set loaded
 #     pipelined by bench/loadcoll.go, RSS read again SETTLE seconds later;
 #     (after − before) / elements (goal: ratio ≤ 1.0). Data sets: KEYS
 #     hashes of 10 fields (field:<j> = value:<i>), KEYS sets of 10 integers
@@ -28,7 +28,7 @@
 # Usage: bench/collections.sh [rounds]     (default 3 rounds per server)
 # Environment: REQUESTS (per test, default 1000000), CLIENTS (50),
 #   PIPELINE (16), RANGE (100000, redis-benchmark -r), KEYS (100000),
-#   BIG (1000000), LISTS (1000), LIST_ELEMS (1000), SETTLE (2 seconds),
+#   BIG (1000000), LISTS (1000), LIST_ELEMS (1000), SETTLE (3 seconds),
 #   TESTS (the redis-benchmark tests), DATASETS (the memory data sets, from
 #   "hashes sets bighash bigzset lists"), MEM_RUNS (1: fresh servers per data
 #   set and kind, the median reported), DC_FLAGS (extra data-cluster flags),
@@ -46,7 +46,7 @@ KEYS=${KEYS:-100000}
 BIG=${BIG:-1000000}
 LISTS=${LISTS:-1000}
 LIST_ELEMS=${LIST_ELEMS:-1000}
-SETTLE=${SETTLE:-2}
+SETTLE=${SETTLE:-3}
 TESTS=${TESTS:-sadd,hset,spop,zadd,zpopmin,lpush,rpop,lrange_100}
 MEM_RUNS=${MEM_RUNS:-1}
 # 50 clients × 16 pipelined commands are 800 in flight, all for one key and
@@ -118,7 +118,9 @@ mem="$work/memory.txt"
 measure() {
 	local before after ubefore uafter n key per_key usage args
 	start "$1"
-	sleep 0.5
+	# Settled as after loading: data-cluster gives back what starting it
+	# left free (--idle-release) within two seconds.
+	sleep "$SETTLE"
 	before=$(rss_kb "$pid")
 	ubefore=$(used_memory "$port")
 	case $2 in

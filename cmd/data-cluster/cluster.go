@@ -204,7 +204,7 @@ const replicasFile = "REPLICAS"
 const metaLogID = math.MaxUint32
 
 // runCluster runs a cluster node until ctx is done.
-func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, stderr io.Writer) int {
+func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog.LevelVar, stdout, stderr io.Writer) int {
 	co := opts.cluster
 	var err error
 	var ptls *tls.Config // mutual TLS between the nodes, with the CA of --tls-ca
@@ -350,10 +350,16 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, stdout, std
 	wg.Go(func() { node.Run(nctx) })
 	lim := resp.DefaultLimits()
 	lim.MaxBulkLen = int64(opts.maxBulkLen)
-	srv := cluster.NewServer(node, cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass,
+	scfg := cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass,
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
-		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit), Logger: log})
+		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit), Logger: log,
+		LogLevel: level, ConfigFile: configPath(opts.configFile)}
+	for _, p := range opts.params {
+		// Checked by parseFlags (checkClusterParams): this cannot fail.
+		cluster.SetParam(&scfg, p.name, p.value)
+	}
+	srv := cluster.NewServer(node, scfg)
 	if single != nil {
 		node.SetLoading(true)
 		wg.Go(func() { single.load(nctx, node, filepath.Join(opts.persist.dataDir, importDir), log) })

@@ -25,8 +25,8 @@ type obsOptions struct {
 	busyThreshold     int64
 }
 
-// maxSlowlogLen bounds --slowlog-max-len.
-const maxSlowlogLen = 1 << 20
+// maxSlowlogLen bounds --slowlog-max-len, as it does CONFIG SET.
+const maxSlowlogLen = server.MaxSlowlogLen
 
 func (o *obsOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "",
@@ -34,14 +34,17 @@ func (o *obsOptions) register(fs *flag.FlagSet) {
 	fs.Int64Var(&o.slowlogSlowerThan, "slowlog-log-slower-than", 10000,
 		"commands that run this many `microseconds` or more go to SLOWLOG; -1: none, 0: every command")
 	fs.IntVar(&o.slowlogMaxLen, "slowlog-max-len", 128, "most entries SLOWLOG keeps")
-	fs.StringVar(&o.logLevel, "log-level", "info", "least important level logged: debug, info, warn or error")
+	fs.StringVar(&o.logLevel, "log-level", "info", "least important level logged: debug, info, warn or error; Redis's verbose, notice and warning are taken too")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log line format: text (key=value) or json")
 	fs.Int64Var(&o.busyThreshold, "busy-reply-threshold", 5000,
 		"`milliseconds` a Lua script runs before SCRIPT KILL may stop it")
 }
 
+// logLevels are the values of --log-level: slog's names, and Redis's
+// loglevel names (verbose lies between debug and info).
 var logLevels = map[string]slog.Level{
 	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+	"verbose": slog.LevelDebug + 2, "notice": slog.LevelInfo, "warning": slog.LevelWarn,
 }
 
 // validate checks the values; from names them in errors.
@@ -62,7 +65,7 @@ func (o obsOptions) validate(from source) error {
 		return fmt.Errorf("invalid value %d for %s: must be 1 or more", o.busyThreshold, n("busy-reply-threshold"))
 	}
 	if _, ok := logLevels[strings.ToLower(o.logLevel)]; !ok {
-		return fmt.Errorf("invalid value %q for %s: must be debug, info, warn or error", o.logLevel, n("log-level"))
+		return fmt.Errorf("invalid value %q for %s: must be debug, info, warn or error (or Redis's verbose, notice or warning)", o.logLevel, n("log-level"))
 	}
 	if f := strings.ToLower(o.logFormat); f != "text" && f != "json" {
 		return fmt.Errorf("invalid value %q for %s: must be text or json", o.logFormat, n("log-format"))
@@ -70,13 +73,16 @@ func (o obsOptions) validate(from source) error {
 	return nil
 }
 
-// logger returns the logger the flags ask for, writing to w.
-func (o obsOptions) logger(w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: logLevels[strings.ToLower(o.logLevel)]}
+// logger returns the logger the flags ask for, writing to w, and its
+// level, which CONFIG SET loglevel changes.
+func (o obsOptions) logger(w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	lv := new(slog.LevelVar)
+	lv.Set(logLevels[strings.ToLower(o.logLevel)])
+	opts := &slog.HandlerOptions{Level: lv}
 	if strings.ToLower(o.logFormat) == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), lv
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), lv
 }
 
 // apply sets the server's slow log from the flags.

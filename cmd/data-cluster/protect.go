@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -82,7 +83,7 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 		"most `bytes` buffered for one client's unfinished command; more closes the client "+unitsHelp)
 	o.outputBuffer = byteSize(d.MaxOutputBuffer)
 	fs.Var(&o.outputBuffer, "client-output-buffer-limit",
-		"most `bytes` of replies waiting for one client; more closes the client "+unitsHelp)
+		"most `bytes` of replies waiting for one client; more closes the client; 0: no limit "+unitsHelp)
 	o.pubsubLimit = pubsubLimit(d.PubSubOutput)
 	fs.Var(&o.pubsubLimit, "client-output-buffer-limit-pubsub",
 		"`hard soft seconds`: close a subscribed client whose messages waiting to be written pass hard bytes, or soft bytes for longer than seconds; 0 turns a bound off "+unitsHelp)
@@ -115,7 +116,7 @@ func (o secOptions) validate(addr string, cluster bool, from source) error {
 		v        int
 		min, max int
 	}{
-		{"max-clients", o.maxClients, 1, 1 << 20},
+		{"max-clients", o.maxClients, 1, server.MaxClientsLimit},
 		{"timeout", o.timeout, 0, maxSeconds},
 		{"client-output-timeout", o.outputTimeout, 0, maxSeconds},
 		{"maxmemory-samples", o.samples, 1, 64},
@@ -128,8 +129,8 @@ func (o secOptions) validate(addr string, cluster bool, from source) error {
 	if o.queryBuffer < 1024 {
 		return fmt.Errorf("invalid value %d for %s: must be at least 1024", o.queryBuffer, n("client-query-buffer-limit"))
 	}
-	if o.outputBuffer < 1024 {
-		return fmt.Errorf("invalid value %d for %s: must be at least 1024", o.outputBuffer, n("client-output-buffer-limit"))
+	if o.outputBuffer != 0 && o.outputBuffer < 1024 {
+		return fmt.Errorf("invalid value %d for %s: must be 0 (no limit) or at least 1024", o.outputBuffer, n("client-output-buffer-limit"))
 	}
 	if _, err := keyspace.ParsePolicy(o.policy); err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", o.policy, n("maxmemory-policy"), err)
@@ -195,6 +196,9 @@ func (o secOptions) apply(cfg *server.Config) {
 	p.IdleTimeout = time.Duration(o.timeout) * time.Second
 	p.MaxQueryBuffer = int64(o.queryBuffer)
 	p.MaxOutputBuffer = int64(o.outputBuffer)
+	if p.MaxOutputBuffer == 0 {
+		p.MaxOutputBuffer = math.MaxInt64 // no limit, as 0 is in Redis
+	}
 	p.OutputTimeout = time.Duration(o.outputTimeout) * time.Second
 	p.PubSubOutput = pubsub.Limits(o.pubsubLimit)
 	p.RequirePass = o.requirePass

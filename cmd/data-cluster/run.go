@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/idlemem"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
 
@@ -41,11 +42,14 @@ type options struct {
 	routerQueue int
 	procs       int // GOMAXPROCS; 0 picks it (see setProcs)
 	maxBulkLen  byteSize
+	idleRelease bool           // give free heap back to the system when idle (internal/idlemem)
 	obs         obsOptions     // metrics, slow log, logging (observe.go)
 	sec         secOptions     // client limits, AUTH, maxmemory, TLS (protect.go)
 	persist     persistOptions // data directory, fsync, snapshots (persist.go)
 	cluster     clusterOptions // cluster mode (cluster.go)
-	from        source         // the flags read from the environment
+	configFile  string         // --config, a redis.conf-style file (conffile.go)
+	params      []param        // the file's parameters that are not flags
+	from        source         // the flags read from the environment or the file
 }
 
 // run starts the server with args (without the program name) and serves
@@ -67,12 +71,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	log := opts.obs.logger(stderr)
+	log, level := opts.obs.logger(stderr)
 	setGCPercent(opts.cluster.enabled())
 	procs := setProcs(opts.procs)
+	if opts.idleRelease {
+		go new(idlemem.Releaser).Run(ctx)
+	}
 	slog.SetDefault(log)
 	if opts.cluster.enabled() {
-		return runCluster(ctx, opts, log, stdout, stderr)
+		return runCluster(ctx, opts, log, level, stdout, stderr)
 	}
 
 	cfg := server.DefaultConfig()
@@ -85,6 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts.obs.apply(&cfg)
 	opts.sec.apply(&cfg)
 	opts.persist.apply(&cfg, log)
+	cfg.LogLevel = level
+	cfg.ConfigFile = configPath(opts.configFile)
+	if err := applyParams(&cfg, opts.params); err != nil {
+		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+		return exitUsage
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitUsage
@@ -166,8 +179,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // parseFlags reads the flags, then, for each flag not given, its
-// environment variable. It returns ok false with the exit status when the
-// process should end (after --help, or on an invalid value).
+// environment variable, then, for each flag set by neither, the
+// configuration file of --config (or DATA_CLUSTER_CONFIG). It returns ok
+// false with the exit status when the process should end (after --help, or
+// on an invalid value).
 func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok bool) {
 	fs := flagSet(&opts, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -185,6 +200,22 @@ func parseFlags(args []string, stderr io.Writer) (opts options, code int, ok boo
 	if err := opts.from.readEnv(fs); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return opts, exitUsage, false
+	}
+	if opts.configFile != "" {
+		skip := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { skip[f.Name] = true }) // the command line's and the environment's
+		params, err := opts.from.readConfigFile(fs, opts.configFile, skip)
+		if err != nil {
+			fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+			return opts, exitUsage, false
+		}
+		opts.params = params
+		if opts.cluster.enabled() {
+			if err := checkClusterParams(params); err != nil {
+				fmt.Fprintf(stderr, "data-cluster: %v\n", err)
+				return opts, exitUsage, false
+			}
+		}
 	}
 	if err := opts.validate(); err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
@@ -204,9 +235,11 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&opts.vnodes, "vnodes", 64, "points per shard on the consistent-hash ring")
 	fs.IntVar(&opts.shardQueue, "shard-queue", 1024, "most commands waiting in one shard's queue; more get BUSY")
 	fs.IntVar(&opts.routerQueue, "router-queue", 2048, "most commands in flight across the server; more get BUSY")
+	fs.StringVar(&opts.configFile, "config", "", "redis.conf-style `file` of settings: one \"name value\" per line, by flag name or Redis name; flags and environment variables win over it (README: Configuration)")
 	fs.IntVar(&opts.procs, "procs", 0, "threads running Go code at once (GOMAXPROCS); 0: GOMAXPROCS if set, else one less than the CPUs, at least 1")
 	opts.maxBulkLen = 512 << 20
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
+	fs.BoolVar(&opts.idleRelease, "idle-release", true, "once a second, when the process has allocated little since the last look, collect garbage and give the free heap back to the system")
 	opts.obs.register(fs)
 	opts.sec.register(fs)
 	opts.persist.register(fs)
@@ -246,8 +279,8 @@ func (o options) validate() error {
 			return fmt.Errorf("invalid value %d for %s: must be between %d and %d", c.v, n(c.name), c.min, c.max)
 		}
 	}
-	if o.maxBulkLen < 1 || o.maxBulkLen > 1<<40 {
-		return fmt.Errorf("invalid value %d for %s: must be between 1 and %d", o.maxBulkLen, n("proto-max-bulk-len"), int64(1)<<40)
+	if o.maxBulkLen < 1 || o.maxBulkLen > server.MaxBulkLenLimit {
+		return fmt.Errorf("invalid value %d for %s: must be between 1 and %d", o.maxBulkLen, n("proto-max-bulk-len"), int64(server.MaxBulkLenLimit))
 	}
 	if o.shards*o.vnodes > 1<<20 {
 		return fmt.Errorf("%s times %s must be at most %d, got %d", n("shards"), n("vnodes"), 1<<20, o.shards*o.vnodes)

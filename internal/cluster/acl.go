@@ -124,7 +124,7 @@ func (s *Server) changeACL(change func(t *acl.Table) error) error {
 			return err
 		}
 		t := acl.New()
-		t.SetDefaultPassword(s.cfg.Password)
+		t.SetDefaultPassword(s.cfg().Password)
 		if st.digest != 0 {
 			if _, err := t.Replace(st.entries); err != nil {
 				return err
@@ -146,6 +146,21 @@ func (s *Server) changeACL(change func(t *acl.Table) error) error {
 		return nil
 	}
 	return errACLConflict
+}
+
+// setRequirePass makes pass the default user's password on every node,
+// through the metadata group, as CONFIG SET requirepass does on a node;
+// when that group cannot be reached, on this node only, until the next
+// change of the cluster's users.
+func (s *Server) setRequirePass(pass string) {
+	err := s.changeACL(func(t *acl.Table) error {
+		t.SetDefaultPassword(pass)
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("requirepass set on this node only: the cluster's users could not be changed", "err", err)
+		s.acl.SetDefaultPassword(pass)
+	}
 }
 
 // pollACL follows the cluster's users until stop is closed.

@@ -280,7 +280,7 @@ func (c *clientConn) attempt(args [][]byte, probe bool) (reply []byte, err error
 func (c *clientConn) do(g int, args [][]byte, mode Mode) ([]byte, error) {
 	var reply []byte
 	var err error
-	c.s.node.Do(g, &Request{Cmds: [][][]byte{args}, Proto: c.wireProto(), Mode: mode, ask: c.s.cfg.Redirects,
+	c.s.node.Do(g, &Request{Cmds: [][][]byte{args}, Proto: c.wireProto(), Mode: mode, ask: c.s.cfg().Redirects,
 		Done: func(r []byte, _ []int, e error) {
 			reply, err = append([]byte(nil), r...), e
 			c.done <- struct{}{}

@@ -91,11 +91,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "command":
 		server.Command(w, args)
 	case "config":
-		if len(args) >= 3 && strings.EqualFold(string(args[1]), "get") {
-			w.AppendArray(0)
-		} else {
-			w.AppendError("ERR CONFIG SET is not supported; settings are flags")
-		}
+		c.config(w, args)
 	case "time":
 		now := time.Now()
 		w.AppendArray(2)

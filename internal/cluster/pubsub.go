@@ -103,7 +103,7 @@ func (c *clientConn) pubsubCommand(name string, args [][]byte) bool {
 			c.subs.Unsubscribe(w, c.s.node.hub, c, k, args[1:])
 			return true
 		}
-		if k == pubsub.Shard && c.s.cfg.Redirects {
+		if k == pubsub.Shard && c.s.cfg().Redirects {
 			for _, ch := range args[1:] {
 				s := slot.Of(ch)
 				if g := c.s.node.Table().GroupOf(s); c.s.node.local(g) == nil {
@@ -133,7 +133,7 @@ func (c *clientConn) pubsubCommand(name string, args [][]byte) bool {
 // client has none yet, then makes the pending subscriptions.
 func (c *clientConn) startSubs() {
 	if c.ob.Load() == nil {
-		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg.PubSubOutput, func(pending int64, why string) {
+		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
 			c.s.log.Warn("closing client for overcoming of output buffer limits", "client", c.nc.RemoteAddr().String(),
 				"class", "pubsub", "limit", why, "pending", pending)
 			c.nc.Close()

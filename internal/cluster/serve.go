@@ -31,9 +31,10 @@ import (
 //
 // Its methods are safe for concurrent use.
 type Server struct {
-	node *Node
-	cfg  ServerConfig
-	log  *slog.Logger
+	node   *Node
+	cur    atomic.Pointer[ServerConfig] // the configuration in force: see cfg
+	confMu sync.Mutex                   // serialises CONFIG SET and REWRITE (config.go)
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	lns     map[net.Listener]struct{}
@@ -92,6 +93,13 @@ type ServerConfig struct {
 	Redirects bool
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// LogLevel, when set, is the level of Logger's handler, which CONFIG
+	// SET loglevel changes; nil gives the server a LevelVar of its own,
+	// which the Logger does not follow.
+	LogLevel *slog.LevelVar
+	// ConfigFile is the file the node's configuration was read from
+	// (--config), which CONFIG REWRITE rewrites; empty: none.
+	ConfigFile string
 }
 
 // NewServer returns a Server for the clients of node n.
@@ -100,14 +108,23 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.LogLevel == nil {
+		cfg.LogLevel = new(slog.LevelVar)
+	}
 	users := acl.New()
 	users.SetDefaultPassword(cfg.Password)
-	s := &Server{node: n, cfg: cfg, log: log, lns: map[net.Listener]struct{}{},
+	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
 		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{})}
+	s.cur.Store(&cfg)
 	s.wg.Add(1)
 	go s.pollACL(s.stopACL)
 	return s
 }
+
+// cfg returns the configuration in force. CONFIG SET replaces it with a
+// changed copy (config.go): read each value once per use, and never write
+// through the pointer.
+func (s *Server) cfg() *ServerConfig { return s.cur.Load() }
 
 // Serve accepts clients on ln until Shutdown. Each client speaks the
 // protocol its first command belongs to (line.Sniff): the line protocol
@@ -170,9 +187,9 @@ func (s *Server) serve(ln net.Listener, respOnly bool) error {
 // for one that is welcome. The caller holds s.mu.
 func (s *Server) refusal(nc net.Conn) []byte {
 	switch {
-	case s.cfg.MaxClients > 0 && len(s.conns) >= s.cfg.MaxClients:
+	case s.cfg().MaxClients > 0 && len(s.conns) >= s.cfg().MaxClients:
 		return server.ReplyMaxClients
-	case s.cfg.ProtectedMode && s.acl.Default().Rules().NoPass() && !server.IsLoopback(nc.RemoteAddr()):
+	case s.cfg().ProtectedMode && s.acl.Default().Rules().NoPass() && !server.IsLoopback(nc.RemoteAddr()):
 		return server.ReplyDenied
 	}
 	return nil
@@ -301,7 +318,7 @@ func (c *clientConn) serve() {
 		if !c.room() {
 			return
 		}
-		if t := c.s.cfg.Timeout; t > 0 {
+		if t := c.s.cfg().Timeout; t > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(t))
 		}
 		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
@@ -335,7 +352,7 @@ func (c *clientConn) serve() {
 // while the bytes read so far do not tell: the caller reads more and calls
 // again.
 func (c *clientConn) start() bool {
-	skip, isLine, known := line.Sniff(c.buf[c.r:c.w], min(line.MaxLen, c.s.cfg.Limits.MaxInlineLen))
+	skip, isLine, known := line.Sniff(c.buf[c.r:c.w], min(line.MaxLen, c.s.cfg().Limits.MaxInlineLen))
 	c.r += skip
 	if c.r == c.w {
 		c.r, c.w = 0, 0
@@ -348,8 +365,8 @@ func (c *clientConn) start() bool {
 
 // queryLimit returns the most bytes of unread input a client may have.
 func (c *clientConn) queryLimit() int {
-	if c.s.cfg.QueryBuffer > 0 {
-		return c.s.cfg.QueryBuffer
+	if c.s.cfg().QueryBuffer > 0 {
+		return c.s.cfg().QueryBuffer
 	}
 	return maxQueryBuf
 }
@@ -404,6 +421,9 @@ func (c *clientConn) write(b []byte) error {
 // process handles every whole command in the buffer; it reports false when
 // the connection must close once the replies are out.
 func (c *clientConn) process() bool {
+	if !c.authed && c.s.acl.DefaultOpen() {
+		c.authed = true // CONFIG SET requirepass "" lets everyone in, as in Redis
+	}
 	for c.r < c.w {
 		var (
 			args [][]byte
@@ -412,7 +432,7 @@ func (c *clientConn) process() bool {
 		)
 		start := len(c.argv)
 		if c.isRESP {
-			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.s.cfg.Limits)
+			args, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.s.cfg().Limits)
 		} else {
 			args, n, err = line.Parse(c.buf[c.r:c.w], c.argv, line.MaxLen)
 		}
@@ -507,7 +527,7 @@ func (c *clientConn) handle(args [][]byte) {
 		g := c.s.node.Table().GroupOf(s)
 		asking := c.asking
 		c.asking = false
-		if c.s.cfg.Redirects {
+		if c.s.cfg().Redirects {
 			var moved string
 			if g, moved = c.redirect(s, g, asking); moved != "" {
 				c.localError(moved)
@@ -518,7 +538,7 @@ func (c *clientConn) handle(args [][]byte) {
 			c.block(g, spec, args)
 			return
 		}
-		if asking && c.s.cfg.Redirects {
+		if asking && c.s.cfg().Redirects {
 			// Alone in its request: this node may not know yet of the
 			// migration the client was told of, and sends the command to
 			// the source group, whose answer it then follows.
@@ -580,7 +600,7 @@ func (c *clientConn) flush() {
 			continue
 		}
 		sent++
-		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg.Redirects && !p.asked,
+		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
 				p.ends = append(p.ends[:0], ends...)

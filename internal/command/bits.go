@@ -151,6 +151,15 @@ func setbitCommand(c *Ctx, args [][]byte) {
 		c.W.AppendInt(int64(prev))
 		return
 	}
+	if found && n == len(old) {
+		// The string keeps its length: write the one byte that changes.
+		i := int(off >> 3)
+		nb := [1]byte{old[i] ^ 0x80>>(off&7)}
+		if db.WriteAt(key, i, nb[:]) {
+			c.W.AppendInt(int64(prev))
+			return
+		}
+	}
 	b := newBitValue(c, old, n)
 	setBitAt(b.v, off, uint64(on))
 	db.Set(key, b.v, at)

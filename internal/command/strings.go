@@ -465,6 +465,11 @@ func setrangeCommand(c *Ctx, args [][]byte) {
 	}
 	off := int(off64)
 	end := off + len(patch)
+	if end <= len(old) && db.WriteAt(key, off, patch) {
+		// Within the string: only the patch is written and logged.
+		c.W.AppendInt(int64(len(old)))
+		return
+	}
 	n := max(len(old), end)
 	b := newValueBuilder(c.W, n)
 	b.add(old[:min(off, len(old))])

@@ -121,7 +121,8 @@ type candidate struct {
 	key   []byte
 }
 
-// SetEviction sets the DB's memory limit and policy. With an LRU or LFU
+// SetEviction sets the DB's memory limit and policy; it may be called again
+// to change them, keeping the count of evicted keys. With an LRU or LFU
 // policy and a limit, it turns on usage tracking in the engine if the engine
 // keeps usage words (storage.UsageTracker); an engine that does not gets
 // random eviction for those policies.
@@ -129,7 +130,7 @@ func (db *DB) SetEviction(ev Eviction) {
 	if ev.Samples <= 0 {
 		ev.Samples = DefaultSamples
 	}
-	db.ev = evictor{cfg: ev, consider: db.consider}
+	db.ev = evictor{cfg: ev, consider: db.consider, evicted: db.ev.evicted}
 	db.ev.considerExpiring = func(k []byte, at int64) { db.consider(k, at, 0) }
 	t, ok := db.e.(storage.UsageTracker)
 	if !ok {

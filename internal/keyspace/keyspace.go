@@ -16,8 +16,9 @@ import (
 // DB is one shard's keyspace. The zero value is not usable; call New.
 type DB struct {
 	e   storage.Engine
-	pre storage.Prefetcher // e, when it can read ahead; else nil
-	now int64              // Unix milliseconds, set by the owner before each batch
+	pre storage.Prefetcher  // e, when it can read ahead; else nil
+	rw  storage.RangeWriter // e, when it can write part of a string; else nil
+	now int64               // Unix milliseconds, set by the owner before each batch
 
 	// watched holds a version for every key some client watches. A key's
 	// version changes whenever the key is written, deleted or expires.
@@ -57,6 +58,7 @@ type Stats struct {
 func New(e storage.Engine) *DB {
 	db := &DB{e: e, watched: make(map[string]*watch), blocked: make(map[string]bool)}
 	db.pre, _ = e.(storage.Prefetcher)
+	db.rw, _ = e.(storage.RangeWriter)
 	return db
 }
 
@@ -184,6 +186,23 @@ func (db *DB) Set(key, value []byte, expireAt int64) {
 	if db.log != nil {
 		db.log.Set(key, value, expireAt)
 	}
+}
+
+// WriteAt copies data over key's string value from byte off, where the
+// value lies, and logs only those bytes: what SETBIT and SETRANGE change in a
+// long string costs what they change, not the string. It
+// reports false, changing nothing, when the engine cannot write part of a
+// value or key holds no string at least off+len(data) long; the caller
+// then sets the whole value. The key's expiry stays.
+func (db *DB) WriteAt(key []byte, off int, data []byte) bool {
+	if db.rw == nil || !db.rw.WriteAt(key, off, data) {
+		return false
+	}
+	db.touch(key)
+	if db.log != nil {
+		db.log.Range(key, int64(off), data)
+	}
+	return true
 }
 
 // maxLogPart bounds the element bytes of one record that SetObject logs, so

@@ -18,6 +18,10 @@ type Log interface {
 	// Set records that key holds value, with expiry expireAt
 	// (storage.NoExpiry for none).
 	Set(key, value []byte, expireAt int64)
+	// Range records that key's string holds data from byte off, the
+	// string being at least off+len(data) long (a write that lengthens a
+	// string is recorded with Set).
+	Range(key []byte, off int64, data []byte)
 	// Delete records that key was removed.
 	Delete(key []byte)
 	// Expire records that key's expiry is now expireAt.

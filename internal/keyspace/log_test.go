@@ -16,6 +16,9 @@ func (l *recLog) Set(key, value []byte, at int64) {
 	l.calls = append(l.calls, fmt.Sprintf("set %s=%s@%d", key, value, at))
 }
 func (l *recLog) Delete(key []byte) { l.calls = append(l.calls, "del "+string(key)) }
+func (l *recLog) Range(key []byte, off int64, data []byte) {
+	l.calls = append(l.calls, fmt.Sprintf("range %s %d %q", key, off, data))
+}
 func (l *recLog) Expire(key []byte, at int64) {
 	l.calls = append(l.calls, fmt.Sprintf("expire %s@%d", key, at))
 }
@@ -80,6 +83,15 @@ func TestLogRecordsChanges(t *testing.T) {
 			db.Delete(k)
 		}, []string{"set k=v@1500", "set j=v@1500"}},
 		{"commit", func(db *DB) { db.Commit() }, []string{"commit"}},
+		{"write within a string", func(db *DB) {
+			db.Set(k, []byte("hello"), 0)
+			if !db.WriteAt(k, 1, []byte("EL")) || db.WriteAt(k, 4, []byte("OO")) || db.WriteAt([]byte("missing"), 0, []byte("x")) {
+				panic("WriteAt within, past the end, of a missing key: want true, false, false")
+			}
+			if v, _ := db.Get(k); string(v) != "hELlo" {
+				panic("WriteAt left " + string(v))
+			}
+		}, []string{"set k=hello@0", `range k 1 "EL"`}},
 		{"collection elements added, changed and removed", func(db *DB) {
 			h := object.NewHash()
 			h.Set([]byte("f"), []byte("1"))

@@ -222,11 +222,23 @@ func reserve(b []byte, n int) []byte {
 		return b
 	}
 	// Appending to nil rounds the capacity up to the allocator's size
-	// class, so the capacity is all the memory the buffer holds.
-	nb := append([]byte(nil), make([]byte, need+need/8)...)
+	// class, so the capacity is all the memory the buffer holds. Up to
+	// smallBuffer bytes the classes are at most 16 bytes apart and already
+	// leave room for the next element or so; past it an eighth more keeps
+	// a buffer grown element by element from being copied at every step.
+	grow := need
+	if need > smallBuffer {
+		grow += need / 8
+	}
+	nb := append([]byte(nil), make([]byte, grow)...)
 	copy(nb, b)
 	return nb[:len(b)]
 }
+
+// smallBuffer is the size up to which reserve grows a buffer only to the
+// allocator's size class: the listpacks and intsets of small hashes and sets,
+// of which a server holds millions.
+const smallBuffer = 256
 
 // shrink returns b, or a copy of it that gives most of its capacity back
 // once elements removed have left three quarters of a large buffer unused.

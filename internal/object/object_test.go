@@ -319,9 +319,9 @@ func TestCompactGrowth(t *testing.T) {
 			name      string
 			cap, used int
 		}{
-			{"hash listpack", cap(h.lp), used},
-			{"set listpack", cap(lp.b), len(lp.b)},
-			{"intset", cap(is.b), len(is.b)},
+			{"hash listpack", cap(h.lp()), used},
+			{"set listpack", cap(lp.b()), len(lp.b())},
+			{"intset", cap(is.b()), len(is.b())},
 		} {
 			if limit := tc.used*4/3 + 16; tc.cap > limit {
 				t.Errorf("%s of %d elements: capacity %d for %d bytes, want at most %d", tc.name, n, tc.cap, tc.used, limit)
@@ -330,14 +330,14 @@ func TestCompactGrowth(t *testing.T) {
 	}
 }
 
-// TestStructSizes checks that Hash and Set fit the 48 bytes MemoryUsage
-// charges for them.
+// TestStructSizes checks that Hash and Set fit the bytes MemoryUsage
+// charges for them, a size class of the allocator.
 func TestStructSizes(t *testing.T) {
-	if got := unsafe.Sizeof(Hash{}); got > 48 {
-		t.Errorf("Hash: got %d bytes, want at most 48", got)
+	if got := unsafe.Sizeof(Hash{}); got > hashStructBytes {
+		t.Errorf("Hash: got %d bytes, want at most %d", got, hashStructBytes)
 	}
-	if got := unsafe.Sizeof(Set{}); got > 48 {
-		t.Errorf("Set: got %d bytes, want at most 48", got)
+	if got := unsafe.Sizeof(Set{}); got > setStructBytes {
+		t.Errorf("Set: got %d bytes, want at most %d", got, setStructBytes)
 	}
 }
 
@@ -388,11 +388,11 @@ func TestTableWidePositions(t *testing.T) {
 		h.Set([]byte(f), []byte(v))
 		model[f] = v
 	}
-	if h.t == nil {
+	if h.t() == nil {
 		t.Fatal("200 fields: not a table")
 	}
-	h.t.index.posBits = 32
-	h.t.reindex()
+	h.t().index.posBits = 32
+	h.t().reindex()
 	for op := range 5000 {
 		f := fmt.Sprint("f", r.IntN(400))
 		if r.IntN(3) == 0 {
@@ -406,8 +406,8 @@ func TestTableWidePositions(t *testing.T) {
 			h.Set([]byte(f), []byte(v))
 			model[f] = v
 		}
-		if h.Len() != len(model) || h.t.index.n != len(model) || h.t.index.posBits != 32 {
-			t.Fatalf("seed %d op %d: Len %d, indexed %d, want %d (position bits %d)", seed, op, h.Len(), h.t.index.n, len(model), h.t.index.posBits)
+		if h.Len() != len(model) || h.t().index.n != len(model) || h.t().index.posBits != 32 {
+			t.Fatalf("seed %d op %d: Len %d, indexed %d, want %d (position bits %d)", seed, op, h.Len(), h.t().index.n, len(model), h.t().index.posBits)
 		}
 	}
 	for f, v := range model {

@@ -12,18 +12,20 @@ import (
 // listpack while it holds few short members, and a table past the set
 // limits. The zero value is not usable; call NewSet or NewSetFor.
 type Set struct {
-	// b is the intset, n sorted integers of width bytes each, little
-	// endian, or the listpack, n members in order of insertion; nil in a
-	// table. One field for both keeps the struct, which every set pays
-	// for, in a 48-byte size class.
-	b     []byte
-	n     int
-	t     *table
-	enc   uint8 // setIntset, setListpack or setTable
-	width uint8 // of the intset's integers
+	// k holds the intset, n sorted integers of width bytes each, little
+	// endian, or the listpack, n members in order of insertion, or the
+	// table. Packed so, the struct, which every set pays for, takes 24
+	// bytes.
+	k     packed
+	n     uint32 // members of an intset or listpack
+	enc   uint8  // setIntset, setListpack or setTable
+	width uint8  // of the intset's integers
 }
 
 var _ storage.Object = (*Set)(nil)
+
+// setBytes is what a Set's struct takes.
+const setStructBytes = 24
 
 // Set encodings, for NewSetEncoded.
 const (
@@ -33,7 +35,7 @@ const (
 )
 
 // NewSet returns an empty set in an intset.
-func NewSet() *Set { return &Set{b: []byte{}, width: 2, enc: setIntset} }
+func NewSet() *Set { return &Set{width: 2, enc: setIntset} }
 
 // NewSetFor returns an empty set in the encoding Redis's setTypeCreate
 // picks for a first member and about hint members: an intset for an
@@ -45,10 +47,23 @@ func NewSetFor(first []byte, hint int) *Set {
 		return NewSet()
 	}
 	if int64(hint) <= l.SetMaxListpackEntries {
-		return &Set{b: []byte{}, enc: setListpack}
+		return &Set{enc: setListpack}
 	}
-	return &Set{t: newTable(false, hint), enc: setTable}
+	return newTableSet(hint)
 }
+
+// newTableSet returns an empty set in a table sized for hint members.
+func newTableSet(hint int) *Set {
+	s := &Set{enc: setTable}
+	s.k.setTable(newTable(false, hint))
+	return s
+}
+
+// b returns the intset's or listpack's bytes.
+func (s *Set) b() []byte { return s.k.bytes() }
+
+// t returns the table.
+func (s *Set) t() *table { return s.k.table() }
 
 // NewSetEncoded returns an empty set in the encoding named as OBJECT
 // ENCODING names it, or nil for an unknown name.
@@ -57,9 +72,9 @@ func NewSetEncoded(enc string) *Set {
 	case EncIntset:
 		return NewSet()
 	case EncListpack:
-		return &Set{b: []byte{}, enc: setListpack}
+		return &Set{enc: setListpack}
 	case EncHashtable:
-		return &Set{t: newTable(false, 0), enc: setTable}
+		return newTableSet(0)
 	}
 	return nil
 }
@@ -70,7 +85,9 @@ func NewHashEncoded(enc string) *Hash {
 	case EncListpack:
 		return NewHash()
 	case EncHashtable:
-		return &Hash{t: newTable(true, 0)}
+		h := &Hash{isTable: true}
+		h.k.setTable(newTable(true, 0))
+		return h
 	}
 	return nil
 }
@@ -91,27 +108,27 @@ func (s *Set) Encoding() string {
 
 // Len returns the number of members.
 func (s *Set) Len() int {
-	if s.t != nil {
-		return s.t.len()
+	if s.enc == setTable {
+		return s.t().len()
 	}
-	return s.n
+	return int(s.n)
 }
 
 // MemoryUsage returns an estimate of the bytes the set holds.
 func (s *Set) MemoryUsage() int64 {
 	if s.enc == setTable {
-		return 48 + s.t.memory()
+		return setStructBytes + s.t().memory()
 	}
-	return 48 + int64(cap(s.b))
+	return setStructBytes + int64(s.k.capacity())
 }
 
 // Clone returns a deep copy.
 func (s *Set) Clone() storage.Object {
 	c := &Set{n: s.n, enc: s.enc, width: s.width}
 	if s.enc == setTable {
-		c.t = s.t.clone()
+		c.k.setTable(s.t().clone())
 	} else {
-		c.b = append([]byte{}, s.b...)
+		c.k.setBytes(bytes.Clone(s.b()))
 	}
 	return c
 }
@@ -120,28 +137,29 @@ func (s *Set) Clone() storage.Object {
 func (s *Set) intAt(i int) int64 {
 	switch s.width {
 	case 2:
-		return int64(int16(binary.LittleEndian.Uint16(s.b[2*i:])))
+		return int64(int16(binary.LittleEndian.Uint16(s.b()[2*i:])))
 	case 4:
-		return int64(int32(binary.LittleEndian.Uint32(s.b[4*i:])))
+		return int64(int32(binary.LittleEndian.Uint32(s.b()[4*i:])))
 	}
-	return int64(binary.LittleEndian.Uint64(s.b[8*i:]))
+	return int64(binary.LittleEndian.Uint64(s.b()[8*i:]))
 }
 
 func (s *Set) putInt(i int, v int64) {
 	switch s.width {
 	case 2:
-		binary.LittleEndian.PutUint16(s.b[2*i:], uint16(v))
+		binary.LittleEndian.PutUint16(s.b()[2*i:], uint16(v))
 	case 4:
-		binary.LittleEndian.PutUint32(s.b[4*i:], uint32(v))
+		binary.LittleEndian.PutUint32(s.b()[4*i:], uint32(v))
 	default:
-		binary.LittleEndian.PutUint64(s.b[8*i:], uint64(v))
+		binary.LittleEndian.PutUint64(s.b()[8*i:], uint64(v))
 	}
 }
 
 // search returns the position of v in the intset, or where it would go,
 // and whether it is there.
 func (s *Set) search(v int64) (int, bool) {
-	lo, hi := 0, s.n
+	n := int(s.n)
+	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if s.intAt(m) < v {
@@ -150,7 +168,7 @@ func (s *Set) search(v int64) (int, bool) {
 			hi = m
 		}
 	}
-	return lo, lo < s.n && s.intAt(lo) == v
+	return lo, lo < n && s.intAt(lo) == v
 }
 
 func widthFor(v int64) uint8 {
@@ -165,7 +183,7 @@ func widthFor(v int64) uint8 {
 
 // lpFind returns the offset of member in the listpack, or -1.
 func (s *Set) lpFind(m []byte) int {
-	b := s.b
+	b := s.b()
 	for off := 0; len(b) > 0; {
 		e, rest := lpNext(b)
 		if bytes.Equal(e, m) {
@@ -181,7 +199,7 @@ func (s *Set) lpFind(m []byte) int {
 func (s *Set) Has(m []byte) bool {
 	switch s.enc {
 	case setTable:
-		return s.t.has(m)
+		return s.t().has(m)
 	case setIntset:
 		v, ok := parseInt(m)
 		if !ok {
@@ -205,8 +223,8 @@ func (s *Set) Add(m []byte) bool {
 				return false
 			}
 			s.insertInt(pos, v)
-			if int64(s.n) > min(l.SetMaxIntsetEntries, 1<<30) {
-				s.convert(setTable, s.n)
+			if int64(s.n) > min(l.SetMaxIntsetEntries, maxPacked/8) {
+				s.convert(setTable, int(s.n))
 			}
 			return true
 		}
@@ -214,42 +232,44 @@ func (s *Set) Add(m []byte) bool {
 		// digits of the largest and smallest.
 		maxLen := 0
 		if s.n > 0 {
-			maxLen = max(len(strconv.FormatInt(s.intAt(0), 10)), len(strconv.FormatInt(s.intAt(s.n-1), 10)))
+			maxLen = max(len(strconv.FormatInt(s.intAt(0), 10)), len(strconv.FormatInt(s.intAt(int(s.n)-1), 10)))
 		}
 		if int64(s.n) < l.SetMaxListpackEntries && int64(len(m)) <= l.SetMaxListpackValue && int64(maxLen) <= l.SetMaxListpackValue {
-			s.convert(setListpack, s.n+1)
+			s.convert(setListpack, int(s.n)+1)
 		} else {
-			s.convert(setTable, s.n+1)
+			s.convert(setTable, int(s.n)+1)
 		}
 		return s.Add(m)
 	case setListpack:
 		if s.lpFind(m) >= 0 {
 			return false
 		}
-		if int64(s.n) < l.SetMaxListpackEntries && int64(len(m)) <= l.SetMaxListpackValue {
-			s.b = lpAppend(reserve(s.b, lpSize(len(m))), m)
+		if int64(s.n) < l.SetMaxListpackEntries && int64(len(m)) <= l.SetMaxListpackValue && len(s.b())+lpSize(len(m)) <= maxPacked {
+			s.k.setBytes(lpAppend(reserve(s.b(), lpSize(len(m))), m))
 			s.n++
 			return true
 		}
-		s.convert(setTable, s.n+1)
+		s.convert(setTable, int(s.n)+1)
 	}
-	return s.t.set(m, nil)
+	return s.t().set(m, nil)
 }
 
 // insertInt inserts v at pos of the intset, widening it when v needs it.
 func (s *Set) insertInt(pos int, v int64) {
+	n := int(s.n)
 	if w := widthFor(v); w > s.width {
-		old := s
-		nb := make([]byte, 0, (s.n+1)*int(w))
-		wide := &Set{b: nb[:s.n*int(w)], width: w, n: s.n, enc: setIntset}
-		for i := range s.n {
-			wide.putInt(i, old.intAt(i))
+		wide := &Set{width: w, n: s.n, enc: setIntset}
+		wide.k.setBytes(make([]byte, n*int(w), (n+1)*int(w)))
+		for i := range n {
+			wide.putInt(i, s.intAt(i))
 		}
-		s.b, s.width = wide.b, w
+		s.k, s.width = wide.k, w
 	}
 	w := int(s.width)
-	s.b = reserve(s.b, w)[:len(s.b)+w]
-	copy(s.b[(pos+1)*w:], s.b[pos*w:s.n*w])
+	b := s.b()
+	b = reserve(b, w)[:len(b)+w]
+	copy(b[(pos+1)*w:], b[pos*w:n*w])
+	s.k.setBytes(b)
 	s.n++
 	s.putInt(pos, v)
 }
@@ -258,7 +278,7 @@ func (s *Set) insertInt(pos int, v int64) {
 func (s *Set) Remove(m []byte) bool {
 	switch s.enc {
 	case setTable:
-		return s.t.remove(m)
+		return s.t().remove(m)
 	case setIntset:
 		v, ok := parseInt(m)
 		if !ok {
@@ -269,7 +289,8 @@ func (s *Set) Remove(m []byte) bool {
 			return false
 		}
 		w := int(s.width)
-		s.b = shrink(append(s.b[:pos*w], s.b[(pos+1)*w:]...))
+		b := s.b()
+		s.k.setBytes(shrink(append(b[:pos*w], b[(pos+1)*w:]...)))
 		s.n--
 		return true
 	}
@@ -277,9 +298,10 @@ func (s *Set) Remove(m []byte) bool {
 	if off < 0 {
 		return false
 	}
-	_, rest := lpNext(s.b[off:])
-	end := len(s.b) - len(rest)
-	s.b = shrink(append(s.b[:off], s.b[end:]...))
+	_, rest := lpNext(s.b()[off:])
+	b := s.b()
+	end := len(b) - len(rest)
+	s.k.setBytes(shrink(append(b[:off], b[end:]...)))
 	s.n--
 	return true
 }
@@ -290,20 +312,24 @@ func (s *Set) convert(enc, hint int) {
 		return
 	}
 	c := &Set{enc: uint8(enc)}
+	var lp []byte
 	if enc == setListpack {
-		c.b = make([]byte, 0, hint*8)
+		lp = make([]byte, 0, hint*8)
 	} else {
-		c.t = newTable(false, hint)
+		c.k.setTable(newTable(false, hint))
 	}
 	s.Range(func(m []byte) bool {
 		if enc == setListpack {
-			c.b = lpAppend(c.b, m)
+			lp = lpAppend(lp, m)
 			c.n++
 		} else {
-			c.t.set(m, nil)
+			c.t().set(m, nil)
 		}
 		return true
 	})
+	if enc == setListpack {
+		c.k.setBytes(lp)
+	}
 	*s = *c
 }
 
@@ -313,21 +339,21 @@ func (s *Set) convert(enc, hint int) {
 func (s *Set) Range(fn func(m []byte) bool) {
 	switch s.enc {
 	case setTable:
-		for i := range s.t.len() {
-			k, _ := s.t.at(i)
+		for i := range s.t().len() {
+			k, _ := s.t().at(i)
 			if !fn(k) {
 				return
 			}
 		}
 	case setIntset:
 		var buf [20]byte
-		for i := range s.n {
+		for i := range int(s.n) {
 			if !fn(strconv.AppendInt(buf[:0], s.intAt(i), 10)) {
 				return
 			}
 		}
 	default:
-		for b := s.b; len(b) > 0; {
+		for b := s.b(); len(b) > 0; {
 			var m []byte
 			m, b = lpNext(b)
 			if !fn(m) {
@@ -342,12 +368,12 @@ func (s *Set) Range(fn func(m []byte) bool) {
 func (s *Set) At(dst []byte, i int) []byte {
 	switch s.enc {
 	case setTable:
-		k, _ := s.t.at(i)
+		k, _ := s.t().at(i)
 		return append(dst, k...)
 	case setIntset:
 		return strconv.AppendInt(dst, s.intAt(i), 10)
 	}
-	b := s.b
+	b := s.b()
 	for ; i > 0; i-- {
 		_, b = lpNext(b)
 	}

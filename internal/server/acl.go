@@ -488,10 +488,10 @@ var ErrACLSave = errors.New("There was an error trying to save the ACLs. Please 
 // LoadACL answers ACL LOAD: the users of the aclfile replace the table's,
 // all or none; the connections of the users replaced are closed.
 func (s *Server) LoadACL() error {
-	if s.cfg.ACLFile == "" {
+	if s.cfg().ACLFile == "" {
 		return ErrNoACLFile
 	}
-	entries, err := acl.LoadFile(s.cfg.ACLFile)
+	entries, err := acl.LoadFile(s.cfg().ACLFile)
 	if err != nil {
 		return err
 	}
@@ -506,11 +506,11 @@ func (s *Server) LoadACL() error {
 
 // SaveACL answers ACL SAVE: the users are written to the aclfile.
 func (s *Server) SaveACL() error {
-	if s.cfg.ACLFile == "" {
+	if s.cfg().ACLFile == "" {
 		return ErrNoACLFile
 	}
-	if err := s.acl.Save(s.cfg.ACLFile); err != nil {
-		s.log.Error("could not save the ACLs", "file", s.cfg.ACLFile, "err", err)
+	if err := s.acl.Save(s.cfg().ACLFile); err != nil {
+		s.log.Error("could not save the ACLs", "file", s.cfg().ACLFile, "err", err)
 		return ErrACLSave
 	}
 	return nil

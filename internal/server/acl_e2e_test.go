@@ -498,3 +498,29 @@ func TestACLSubscribersRechecked(t *testing.T) {
 	keeps.send(respCmd("PING"))
 	keeps.expect("*2\r\n$4\r\npong\r\n$0\r\n\r\n")
 }
+
+// TestACLRequirePass checks that CONFIG SET requirepass is the default
+// user's password, as in Redis: ACL GETUSER shows its hash, AUTH takes
+// it, and "" makes the default user nopass again.
+func TestACLRequirePass(t *testing.T) {
+	ts := start(t, nil)
+	admin := ts.dial(t)
+	admin.send(respCmd("CONFIG", "SET", "requirepass", "pw"))
+	admin.expect("+OK\r\n")
+	admin.send(respCmd("ACL", "LIST"))
+	admin.expect("*1\r\n$93\r\nuser default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* &* +@all\r\n")
+	c := ts.dial(t)
+	c.send(respCmd("GET", "k"))
+	c.expect("-NOAUTH Authentication required.\r\n")
+	c.send(respCmd("AUTH", "pw"))
+	c.expect("+OK\r\n")
+	c.send(respCmd("CONFIG", "SET", "requirepass", ""))
+	c.expect("+OK\r\n")
+	c.send(respCmd("ACL", "GETUSER", "default"))
+	if got := readReply(t, c.rd); !strings.Contains(got, "$6\r\nnopass\r\n") {
+		t.Fatalf("ACL GETUSER default after requirepass \"\": got %q, want nopass", got)
+	}
+	d := ts.dial(t)
+	d.send(respCmd("GET", "k"))
+	d.expect("$-1\r\n")
+}

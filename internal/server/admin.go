@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -13,8 +12,6 @@ import (
 	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
-	"github.com/data-cluster/data-cluster/internal/glob"
-	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
@@ -549,215 +546,6 @@ func (s *session) function(w *resp.Writer, args [][]byte) {
 	}
 }
 
-// configParams are the parameters CONFIG GET reports, for the tools that ask.
-func (s *Server) configParams() [][2]string {
-	port := ""
-	if ln := s.anyListener(); ln != "" {
-		if _, p, err := splitHostPort(ln); err == nil {
-			port = p
-		}
-	}
-	lim := object.CurrentLimits()
-	params := [][2]string{
-		{"appendfsync", s.cfg.Persistence.Fsync.String()},
-		{"appendonly", yesNo(s.store != nil)},
-		{"auto-aof-rewrite-min-size", strconv.FormatInt(s.cfg.Persistence.SnapshotLogSize, 10)},
-		{"auto-aof-rewrite-percentage", "100"},
-		{"bind", "127.0.0.1"},
-		{"databases", "1"},
-		{"dir", s.dataDir()},
-		{"hz", "10"},
-		{"client-query-buffer-limit", strconv.FormatInt(s.cfg.MaxQueryBuffer, 10)},
-		{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
-		{"maxmemory", strconv.FormatInt(s.cfg.MaxMemory, 10)},
-		{"maxmemory-policy", s.cfg.MaxMemoryPolicy.String()},
-		{"maxmemory-samples", strconv.Itoa(s.cfg.MaxMemorySamples)},
-		{"port", port},
-		{"proto-max-bulk-len", strconv.FormatInt(s.cfg.Limits.MaxBulkLen, 10)},
-		{"save", ""},
-		{"slowlog-log-slower-than", strconv.FormatInt(s.slow.SlowerThan(), 10)},
-		{"slowlog-max-len", strconv.Itoa(s.slow.MaxLen())},
-		{"protected-mode", yesNo(s.cfg.ProtectedMode)},
-		{"timeout", strconv.FormatInt(int64(s.cfg.IdleTimeout/time.Second), 10)},
-	}
-	for _, p := range limitParams {
-		params = append(params, [2]string{p.name, strconv.FormatInt(*p.field(&lim), 10)})
-	}
-	return params
-}
-
-// limitParam is a collection limit as a configuration parameter, with
-// the range Redis accepts for it: 0 to 2^63-1 unless min and max say
-// otherwise (they are Redis's int configs, 32 bits). A memory parameter
-// takes Redis's memory values (1kb, 5mb …) instead of plain integers.
-type limitParam struct {
-	name     string
-	field    func(*object.Limits) *int64
-	min, max int64
-	memory   bool
-}
-
-// limitParams are the collection limits CONFIG GET and CONFIG SET know,
-// with the names Redis 7 accepts for them (the ziplist ones are aliases).
-var limitParams = []limitParam{
-	{name: "hash-max-listpack-entries", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
-	{name: "hash-max-ziplist-entries", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackEntries }},
-	{name: "hash-max-listpack-value", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
-	{name: "hash-max-ziplist-value", field: func(l *object.Limits) *int64 { return &l.HashMaxListpackValue }},
-	{name: "set-max-intset-entries", field: func(l *object.Limits) *int64 { return &l.SetMaxIntsetEntries }},
-	{name: "set-max-listpack-entries", field: func(l *object.Limits) *int64 { return &l.SetMaxListpackEntries }},
-	{name: "set-max-listpack-value", field: func(l *object.Limits) *int64 { return &l.SetMaxListpackValue }},
-	{name: "zset-max-listpack-entries", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
-	{name: "zset-max-ziplist-entries", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackEntries }},
-	{name: "zset-max-listpack-value", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
-	{name: "zset-max-ziplist-value", field: func(l *object.Limits) *int64 { return &l.ZSetMaxListpackValue }},
-	{name: "list-max-listpack-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
-	{name: "list-max-ziplist-size", field: listMaxListpackSize, min: math.MinInt32, max: math.MaxInt32},
-	{name: "list-compress-depth", field: func(l *object.Limits) *int64 { return &l.ListCompressDepth }, max: math.MaxInt32},
-	{name: "stream-node-max-bytes", field: func(l *object.Limits) *int64 { return &l.StreamNodeMaxBytes }, memory: true},
-	{name: "stream-node-max-entries", field: func(l *object.Limits) *int64 { return &l.StreamNodeMaxEntries }},
-	{name: "hll-sparse-max-bytes", field: func(l *object.Limits) *int64 { return &l.HLLSparseMaxBytes }, memory: true},
-}
-
-func listMaxListpackSize(l *object.Limits) *int64 { return &l.ListMaxListpackSize }
-
-// setLimits applies CONFIG SET's name and value pairs when every name is a
-// collection limit, all or none, and returns the error to reply, if any;
-// known reports whether every name was one.
-func setLimits(pairs [][]byte) (errText string, known bool) {
-	lim := object.CurrentLimits()
-	for i := 0; i+1 < len(pairs); i += 2 {
-		name := lower(pairs[i])
-		j := slices.IndexFunc(limitParams, func(p limitParam) bool { return p.name == name })
-		if j < 0 {
-			return "", false
-		}
-		var n int64
-		var big bool // above 2^63-1, which only a memory value can be
-		if limitParams[j].memory {
-			u, ok := parseMemory(pairs[i+1])
-			if !ok {
-				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be a memory value", true
-			}
-			n, big = int64(u), u > math.MaxInt64
-		} else {
-			var err error
-			if n, err = strconv.ParseInt(string(pairs[i+1]), 10, 64); err != nil {
-				return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument couldn't be parsed into an integer", true
-			}
-		}
-		lo, hi := limitParams[j].min, limitParams[j].max
-		if hi == 0 {
-			lo, hi = 0, math.MaxInt64
-		}
-		if big || n < lo || n > hi {
-			return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - argument must be between " +
-				strconv.FormatInt(lo, 10) + " and " + strconv.FormatInt(hi, 10) + " inclusive", true
-		}
-		*limitParams[j].field(&lim) = n
-	}
-	object.SetLimits(lim)
-	return "", true
-}
-
-// parseMemory parses a memory value as Redis's memtoull does: digits
-// followed by nothing, b, k, kb, m, mb, g or gb in any letter case (k is
-// 1000, kb 1024, and so on); no sign, no blanks, and nothing at all means
-// 0. A number beyond 64 bits saturates, as strtoull does.
-func parseMemory(b []byte) (uint64, bool) {
-	digits := 0
-	for digits < len(b) && '0' <= b[digits] && b[digits] <= '9' {
-		digits++
-	}
-	var mul uint64
-	switch strings.ToLower(string(b[digits:])) {
-	case "", "b":
-		mul = 1
-	case "k":
-		mul = 1000
-	case "kb":
-		mul = 1024
-	case "m":
-		mul = 1000 * 1000
-	case "mb":
-		mul = 1024 * 1024
-	case "g":
-		mul = 1000 * 1000 * 1000
-	case "gb":
-		mul = 1024 * 1024 * 1024
-	default:
-		return 0, false
-	}
-	if digits >= 128 {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b[:digits] {
-		d := uint64(c - '0')
-		if v > (math.MaxUint64-d)/10 {
-			v = math.MaxUint64
-			break
-		}
-		v = v*10 + d
-	}
-	if v > math.MaxUint64/mul {
-		return 0, false
-	}
-	return v * mul, true
-}
-
-// config implements CONFIG GET, CONFIG SET (for nothing that can change at
-// run time), CONFIG RESETSTAT and CONFIG HELP.
-func (s *session) config(w *resp.Writer, args [][]byte) {
-	switch sub := lower(args[1]); sub {
-	case "get":
-		if len(args) < 3 {
-			subArity(w, "config", sub)
-			return
-		}
-		var match [][2]string
-		for _, p := range s.c.s.configParams() {
-			for _, pat := range args[2:] {
-				if glob.MatchFold(pat, []byte(p[0])) {
-					match = append(match, p)
-					break
-				}
-			}
-		}
-		w.AppendMap(len(match))
-		for _, p := range match {
-			w.AppendBulkString(p[0])
-			w.AppendBulkString(p[1])
-		}
-	case "set":
-		if len(args) < 4 || len(args)%2 != 0 {
-			subArity(w, "config", sub)
-			return
-		}
-		if errText, known := setLimits(args[2:]); known {
-			if errText != "" {
-				w.AppendError(errText)
-			} else {
-				w.AppendOK()
-			}
-			return
-		}
-		w.AppendError("ERR CONFIG SET failed (possibly related to argument '" + lower(args[2]) + "') - parameters cannot be changed at run time; restart with the flag instead")
-	case "resetstat":
-		s.c.rec.Flush()
-		s.c.s.resetCommandStats()
-		w.AppendOK()
-	case "help":
-		appendHelp(w,
-			"CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-			"RESETSTAT", "    Reset statistics reported by the INFO command.",
-			"HELP", "    Print this help.")
-	default:
-		unknownSubcommand(w, "config", args[1])
-	}
-}
-
 // info implements INFO [section ...].
 func (s *session) info(w *resp.Writer, args [][]byte) {
 	s.c.rec.Flush() // count this connection's commands so far
@@ -833,7 +621,7 @@ func (s *Server) infoText(args [][]byte) string {
 	if want["clients"] {
 		add("Clients", [][2]string{
 			{"connected_clients", itoa(s.connected.Load())},
-			{"maxclients", strconv.Itoa(s.cfg.MaxClients)},
+			{"maxclients", strconv.Itoa(s.cfg().MaxClients)},
 			{"blocked_clients", itoa(s.blocked.Load())},
 		})
 	}
@@ -850,9 +638,9 @@ func (s *Server) infoText(args [][]byte) string {
 			{"used_memory_rss_human", humanBytes(rss)},
 			{"used_memory_peak", strconv.FormatUint(ms.HeapSys, 10)},
 			{"total_system_memory", strconv.FormatUint(totalMemory(), 10)},
-			{"maxmemory", itoa(s.cfg.MaxMemory)},
-			{"maxmemory_human", humanBytes(uint64(s.cfg.MaxMemory))},
-			{"maxmemory_policy", s.cfg.MaxMemoryPolicy.String()},
+			{"maxmemory", itoa(s.cfg().MaxMemory)},
+			{"maxmemory_human", humanBytes(uint64(s.cfg().MaxMemory))},
+			{"maxmemory_policy", s.cfg().MaxMemoryPolicy.String()},
 			{"mem_allocator", "go"},
 			{"gc_cycles", strconv.FormatUint(uint64(ms.NumGC), 10)},
 			{"gc_pause_total_ns", strconv.FormatUint(ms.PauseTotalNs, 10)},

@@ -54,6 +54,7 @@ type conn struct {
 	sess     session
 
 	stopping atomic.Bool
+	confGen  int64 // the server's confGen this connection last caught up with (config.go)
 	// parked is the waiter of the blocking command the connection waits
 	// in, nil when none; wakeMu orders the read deadlines that its wait,
 	// its wake-ups and stop set (block.go).
@@ -199,7 +200,7 @@ func (c *conn) serve() {
 func (c *conn) start() bool {
 	isLine := false
 	if !c.respOnly {
-		skip, l, known := line.Sniff(c.buf[c.r:c.w], min(c.s.cfg.MaxLineLen, c.s.cfg.Limits.MaxInlineLen))
+		skip, l, known := line.Sniff(c.buf[c.r:c.w], min(c.s.cfg().MaxLineLen, c.s.cfg().Limits.MaxInlineLen))
 		c.r += skip
 		if c.r == c.w {
 			c.r, c.w = 0, 0
@@ -294,7 +295,7 @@ func (c *conn) writeOut() bool {
 // roundDone is called after each command is routed: it sends a full batch to
 // the shards and writes out replies that have piled up.
 func (c *conn) roundDone() bool {
-	if c.p.Pending() < c.s.cfg.MaxBatch {
+	if c.p.Pending() < c.s.cfg().MaxBatch {
 		return true
 	}
 	c.p.Flush()
@@ -308,6 +309,7 @@ func (c *conn) roundDone() bool {
 // protocol. It reports false when the connection must be closed after the
 // replies are written.
 func (c *conn) processCommands() bool {
+	c.refreshConfig()
 	for c.r < c.w {
 		start := len(c.argv)
 		var (
@@ -318,7 +320,7 @@ func (c *conn) processCommands() bool {
 		if c.isRESP {
 			argv, n, err = resp.ReadCommand(c.buf[c.r:c.w], c.argv, c.gate.lim)
 		} else {
-			argv, n, err = line.Parse(c.buf[c.r:c.w], c.argv, c.s.cfg.MaxLineLen)
+			argv, n, err = line.Parse(c.buf[c.r:c.w], c.argv, c.s.cfg().MaxLineLen)
 		}
 		if err != nil {
 			w := c.p.Local()

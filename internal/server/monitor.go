@@ -92,8 +92,9 @@ func monitorLine(t time.Time, addr string, args [][]byte) []byte {
 	return append(b, '\r', '\n')
 }
 
-// redacted marks the arguments MONITOR hides: AUTH's, and the user and
-// password after HELLO's AUTH, as Redis does.
+// redacted marks the arguments MONITOR hides: AUTH's, the user and
+// password after HELLO's AUTH, and the value of CONFIG SET requirepass, as
+// Redis does.
 func redacted(args [][]byte) []bool {
 	r := make([]bool, len(args))
 	switch {
@@ -107,6 +108,10 @@ func redacted(args [][]byte) []bool {
 				r[i+1], r[i+2] = true, true
 				i += 2
 			}
+		}
+	case len(args) > 1 && ascii.EqualFold(args[0], "config") && ascii.EqualFold(args[1], "set"):
+		for i := 3; i < len(args); i += 2 {
+			r[i] = ascii.EqualFold(args[i-1], "requirepass")
 		}
 	}
 	return r

@@ -80,7 +80,7 @@ func (s *Server) closeRouter() {
 
 // dataDir returns the directory CONFIG GET dir reports.
 func (s *Server) dataDir() string {
-	if d := s.cfg.Persistence.Dir; d != "" {
+	if d := s.cfg().Persistence.Dir; d != "" {
 		return d
 	}
 	wd, _ := os.Getwd()
@@ -191,7 +191,7 @@ func (s *Server) persistenceInfo() [][2]string {
 			[2]string{"aof_buffer_length", "0"},
 			[2]string{"aof_delayed_fsync", "0"},
 			[2]string{"aof_fsync", st.Fsync.String()},
-			[2]string{"data_dir", s.cfg.Persistence.Dir},
+			[2]string{"data_dir", s.cfg().Persistence.Dir},
 			[2]string{"last_load_time_ms", itoa(st.Load.Duration.Milliseconds())},
 		)
 	}

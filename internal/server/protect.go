@@ -135,9 +135,9 @@ func (s *Server) refuse(nc net.Conn) bool {
 	var reason string
 	var msg []byte
 	switch {
-	case s.connected.Load() >= int64(s.cfg.MaxClients):
+	case s.connected.Load() >= int64(s.cfg().MaxClients):
 		reason, msg = "max number of clients reached", ReplyMaxClients
-	case s.cfg.ProtectedMode && s.acl.Default().Rules().NoPass() && !IsLoopback(nc.RemoteAddr()):
+	case s.cfg().ProtectedMode && s.acl.Default().Rules().NoPass() && !IsLoopback(nc.RemoteAddr()):
 		reason, msg = "protected mode: not a loopback client and no password set", ReplyDenied
 	default:
 		return false
@@ -181,7 +181,7 @@ type gate struct {
 // within its timeout, the authentication state and the write deadline. It
 // reports false when the connection must be closed.
 func (c *conn) begin() bool {
-	cfg := &c.s.cfg
+	cfg := c.s.cfg()
 	c.setAuthed(c.s.acl.DefaultOpen())
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		c.gate.tls = true
@@ -207,7 +207,7 @@ func (c *conn) begin() bool {
 // RESP limits.
 func (c *conn) setAuthed(ok bool) {
 	c.gate.authed = ok
-	c.gate.lim = c.s.cfg.Limits
+	c.gate.lim = c.s.cfg().Limits
 	c.gate.lim.Unauthenticated = !ok
 }
 
@@ -216,7 +216,7 @@ func (c *conn) setAuthed(ok bool) {
 // client that closes. stop sets a deadline of its own: if it ran before
 // ours was set, ours is replaced.
 func (c *conn) armIdle() {
-	d := c.s.cfg.IdleTimeout
+	d := c.s.cfg().IdleTimeout
 	if d <= 0 {
 		return
 	}
@@ -229,11 +229,11 @@ func (c *conn) armIdle() {
 // bufLimit returns the size the read buffer may grow to: enough for the
 // longest line of the line protocol, or, for RESP, the query buffer limit.
 func (c *conn) bufLimit() int {
-	limit := int64(c.s.cfg.MaxLineLen + 2)
+	limit := int64(c.s.cfg().MaxLineLen + 2)
 	if c.isRESP {
-		limit = c.s.cfg.MaxQueryBuffer
+		limit = c.s.cfg().MaxQueryBuffer
 	}
-	return int(min(limit, c.s.cfg.MaxQueryBuffer, 1<<40))
+	return int(min(limit, c.s.cfg().MaxQueryBuffer, 1<<40))
 }
 
 // errOutputStalled ends a connection that accepted no reply bytes for a
@@ -260,12 +260,12 @@ func (c *conn) send(b []byte) error {
 // write is send to the socket itself: from the connection's goroutine, or
 // from its outbox's once it has one (pubsub.go).
 func (c *conn) write(b []byte) error {
-	if int64(len(b)) > c.s.cfg.MaxOutputBuffer {
+	if int64(len(b)) > c.s.cfg().MaxOutputBuffer {
 		c.warn("closing client for overcoming of output buffer limits",
-			"pending", len(b), "limit", c.s.cfg.MaxOutputBuffer)
+			"pending", len(b), "limit", c.s.cfg().MaxOutputBuffer)
 		return errOutputBuffer
 	}
-	d := c.s.cfg.OutputTimeout
+	d := c.s.cfg().OutputTimeout
 	if c.gate.tls && d > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(d))
 		_, err := c.nc.Write(b)
@@ -373,11 +373,4 @@ func (s *Server) usedMemory() int64 {
 		}
 	}
 	return n
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }

@@ -51,7 +51,7 @@ func (s *session) startSubs() {
 	}
 	c := s.c
 	if c.ob.Load() == nil {
-		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg.PubSubOutput, func(pending int64, why string) {
+		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
 			c.warn("closing client for overcoming of output buffer limits", "class", "pubsub", "limit", why, "pending", pending)
 			c.kill()
 		}))

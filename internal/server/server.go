@@ -55,6 +55,14 @@ type Config struct {
 
 	// Scripts bounds the Lua scripts EVAL runs (script.go).
 	Scripts script.Config
+
+	// LogLevel, when set, is the level of Logger's handler, which CONFIG
+	// SET loglevel changes; nil gives the server a LevelVar of its own,
+	// which the Logger does not follow.
+	LogLevel *slog.LevelVar
+	// ConfigFile is the file the configuration was read from (--config),
+	// which CONFIG REWRITE rewrites; empty: none.
+	ConfigFile string
 }
 
 // DefaultConfig returns the defaults.
@@ -113,7 +121,7 @@ var ErrServerClosed = errors.New("server: closed")
 // Server serves both protocols on its listeners. Its methods are safe for
 // concurrent use.
 type Server struct {
-	cfg    Config
+	cur    atomic.Pointer[Config] // the configuration in force: see cfg
 	log    *slog.Logger
 	router *router.Router
 	start  time.Time
@@ -123,6 +131,9 @@ type Server struct {
 	conns     map[*conn]struct{}
 	closing   bool
 	connWG    sync.WaitGroup
+
+	confMu  sync.Mutex   // serialises CONFIG SET and CONFIG REWRITE (config.go)
+	confGen atomic.Int64 // counts CONFIG SETs, for connections to notice
 
 	nextID      atomic.Int64
 	connected   atomic.Int64
@@ -173,9 +184,11 @@ func New(cfg Config) (*Server, error) {
 		lg = slog.Default()
 	}
 	eng := script.New(cfg.Scripts)
-	return &Server{
+	if cfg.LogLevel == nil {
+		cfg.LogLevel = new(slog.LevelVar)
+	}
+	s := &Server{
 		acl:       users,
-		cfg:       cfg,
 		log:       lg,
 		router:    r,
 		start:     time.Now(),
@@ -186,8 +199,15 @@ func New(cfg Config) (*Server, error) {
 		hub:       pubsub.NewHub(),
 		scripts:   eng,
 		evalSpecs: evalSpecs(eng),
-	}, nil
+	}
+	s.cur.Store(&cfg)
+	return s, nil
 }
+
+// cfg returns the configuration in force. CONFIG SET replaces it with a
+// changed copy (config.go): read each value once per use, and never write
+// through the pointer.
+func (s *Server) cfg() *Config { return s.cur.Load() }
 
 // Router returns the server's router.
 func (s *Server) Router() *router.Router { return s.router }

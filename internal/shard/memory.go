@@ -7,6 +7,19 @@ import (
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
 
+// SetEviction changes the shard's memory limit and policy (CONFIG SET
+// maxmemory …). It is safe to call from any goroutine: the shard takes the
+// new settings before it runs any batch it receives after the call.
+func (s *Shard) SetEviction(ev keyspace.Eviction) { s.nextEv.Store(&ev) }
+
+// takeEviction applies the settings of the last SetEviction, if any. It
+// runs on the shard's goroutine.
+func (s *Shard) takeEviction() {
+	if ev := s.nextEv.Swap(nil); ev != nil {
+		s.db.SetEviction(*ev)
+	}
+}
+
 // memStats are the memory figures a shard publishes for INFO, refreshed by
 // its expiry cycle.
 type memStats struct {

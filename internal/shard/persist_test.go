@@ -29,10 +29,11 @@ func (l *fakeLog) add(s string) {
 	l.mu.Unlock()
 }
 
-func (l *fakeLog) Set(key, _ []byte, _ int64) { l.add("set " + string(key)) }
-func (l *fakeLog) Delete(key []byte)          { l.add("del " + string(key)) }
-func (l *fakeLog) Expire(key []byte, _ int64) { l.add("expire " + string(key)) }
-func (l *fakeLog) Flush()                     { l.add("flush") }
+func (l *fakeLog) Set(key, _ []byte, _ int64)          { l.add("set " + string(key)) }
+func (l *fakeLog) Delete(key []byte)                   { l.add("del " + string(key)) }
+func (l *fakeLog) Range(key []byte, _ int64, _ []byte) { l.add("range " + string(key)) }
+func (l *fakeLog) Expire(key []byte, _ int64)          { l.add("expire " + string(key)) }
+func (l *fakeLog) Flush()                              { l.add("flush") }
 func (l *fakeLog) Elements(_ storage.Kind, key []byte, _ int64, _ bool, _ [][]byte) {
 	l.add("elems " + string(key))
 }

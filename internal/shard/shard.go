@@ -138,7 +138,8 @@ type Shard struct {
 
 	waiters waiters // clients parked on keys (block.go)
 
-	mem memStats // memory and evictions for INFO (memory.go)
+	mem    memStats                          // memory and evictions for INFO (memory.go)
+	nextEv atomic.Pointer[keyspace.Eviction] // set by SetEviction, taken by Run (memory.go)
 
 	group group // batches waiting for the log to be committed (persist.go)
 
@@ -226,6 +227,9 @@ func (s *Shard) Run(ctx context.Context) {
 		next = nil
 		if b == nil {
 			b = <-s.queue
+		}
+		if s.nextEv.Load() != nil {
+			s.takeEviction()
 		}
 		switch {
 		case b == stopMark:

@@ -196,8 +196,8 @@ func trim(args [][]byte) []string {
 }
 
 // redacted reports whether args[j] is a secret that Redis leaves out of the
-// slow log: every argument of AUTH, and the user name and password after
-// HELLO's AUTH option.
+// slow log: every argument of AUTH, the user name and password after
+// HELLO's AUTH option, and the value of CONFIG SET requirepass.
 func redacted(args [][]byte, j int) bool {
 	if j == 0 {
 		return false
@@ -205,6 +205,8 @@ func redacted(args [][]byte, j int) bool {
 	switch {
 	case ascii.EqualFold(args[0], "auth"):
 		return true
+	case ascii.EqualFold(args[0], "config") && len(args) > 1 && ascii.EqualFold(args[1], "set"):
+		return j >= 3 && j%2 == 1 && ascii.EqualFold(args[j-1], "requirepass")
 	case ascii.EqualFold(args[0], "hello"):
 		// HELLO [protover [AUTH username password] [SETNAME clientname]]
 		for i := 2; i < j; {

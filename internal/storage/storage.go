@@ -148,6 +148,17 @@ type Freezer interface {
 	Freeze() Scanner
 }
 
+// RangeWriter is implemented by engines that can change part of a string
+// value where it lies, without copying the rest: SETBIT and SETRANGE on
+// a long string change a few bytes of it.
+type RangeWriter interface {
+	// WriteAt copies data over key's string value from byte off and
+	// reports whether it did: false, changing nothing, when key is absent,
+	// holds an Object, or its value is shorter than off+len(data). It
+	// counts as a use of the key, as Set does.
+	WriteAt(key []byte, off int, data []byte) bool
+}
+
 // Prefetcher is implemented by engines that can read ahead for a group of
 // lookups. Prefetch must not change what the engine holds; it only makes the
 // lookups of keys that follow cheaper, typically by bringing what they read

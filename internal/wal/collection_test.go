@@ -162,7 +162,7 @@ func collectionWorkload(n *node, r *rand.Rand, ops int) {
 		k := fmt.Sprint("key", r.IntN(30))
 		f := fmt.Sprint("f", r.IntN(20))
 		v := strings.Repeat("v", r.IntN(80))
-		switch r.IntN(30) {
+		switch r.IntN(34) {
 		case 0, 1, 2:
 			n.cmd("hset", k, f, v, f+"x", fmt.Sprint(r.IntN(100)))
 		case 3:
@@ -215,6 +215,13 @@ func collectionWorkload(n *node, r *rand.Rand, ops int) {
 			n.cmd("linsert", k, "after", f, v+"i")
 		case 28:
 			n.cmd("ltrim", k, "1", fmt.Sprint(r.IntN(12)))
+		case 30, 31:
+			// Mostly within the string: a range record.
+			n.cmd("setrange", k, fmt.Sprint(r.IntN(60)), fmt.Sprint("r", r.IntN(100)))
+		case 32:
+			n.cmd("setbit", k, fmt.Sprint(r.IntN(500)), fmt.Sprint(r.IntN(2)))
+		case 33:
+			n.cmd("append", k, f)
 		default:
 			other := fmt.Sprint("key", r.IntN(30))
 			if n.r.Lookup([]byte(other)) == n.r.Lookup([]byte(k)) {
@@ -251,7 +258,7 @@ func TestCollectionsReplay(t *testing.T) {
 	for _, v := range want {
 		kinds[strings.Fields(v)[0]]++
 	}
-	if kinds["hash"]+kinds["set"] == 0 || kinds["zset"] == 0 || kinds["list"] == 0 {
+	if kinds["hash"]+kinds["set"] == 0 || kinds["zset"] == 0 || kinds["list"] == 0 || kinds["string"] == 0 {
 		t.Fatalf("seed %d: the workload left keys of kinds %v, want collections of every kind", seed, kinds)
 	}
 	n.close()

@@ -70,6 +70,11 @@
 //	              5 rem     count (zig-zag varint), element: LREM's removal
 //	              6 trim    start, stop: the elements kept
 //	              7 part    offset, n, n elements appended at the tail
+//	10 stream   flags (u8), key, expireAt (fresh records only), version,
+//	            then the stream's operations (object.Stream.Apply) to the
+//	            end of the payload
+//	11 range    key, offset, bytes: key's string holds these bytes from
+//	            offset on
 //
 // Value kinds are 1 for a hash, 2 for a set and 4 for a sorted set
 // (storage.Kind); the only flag is 1, fresh. An elements record says that
@@ -105,6 +110,19 @@
 // it expects and change it; the newer list's fresh record follows later
 // in the log and replaces whatever that did. A push of one element to a
 // list is a record of the key, the element and about 5 bytes more.
+//
+// A stream record's flags are 1, fresh, and 4, part: streams count their
+// changes as lists do and their records apply by the same rule (a part
+// continues a stream logged whole, at the same version).
+//
+// A range record says that bytes of key's string, from offset on, are now
+// those: SETBIT and SETRANGE log the bytes they changed, not the string,
+// when the string does not grow (one that grows is logged as a
+// set). It applies to a string at least offset plus its length long and
+// does nothing to anything else: the string it was logged for was that
+// long, and on a key of a snapshot, whole as of a later point of the log,
+// it writes what the key may already hold or meets a key that records
+// after it rebuild.
 //
 // Every file starts with a header record naming what it is. A snapshot holds
 // set, elements and list records and ends with an end record; a collection is

@@ -29,7 +29,7 @@ func FuzzReadRecords(f *testing.F) {
 			for _, tornOK := range []bool{false, true} {
 				n := 0
 				res, err := readRecords(bytes.NewReader(data), int64(len(data)), "fuzz", kind, 0, 1, tornOK, func(r *Record) {
-					if r.Op < OpSet || r.Op > OpList || r.Op == OpHeader || r.Op == OpEnd {
+					if r.Op < OpSet || r.Op > OpRange || r.Op == OpHeader || r.Op == OpEnd {
 						t.Fatalf("delivered a record with operation %d", r.Op)
 					}
 					n++

@@ -73,6 +73,12 @@ func (l *Log) Set(key, value []byte, expireAt int64) {
 	l.nrec++
 }
 
+// Range records that key's string holds data from byte off.
+func (l *Log) Range(key []byte, off int64, data []byte) {
+	l.buf = appendRange(l.buf, key, uint64(off), data)
+	l.nrec++
+}
+
 // Delete records that key was removed.
 func (l *Log) Delete(key []byte) {
 	l.buf = appendDelete(l.buf, key)
@@ -127,7 +133,7 @@ func (l *Log) Flush() {
 // called as well.
 func (l *Log) Commit() {
 	l.write()
-	if l.st.cfg.Fsync != FsyncAlways {
+	if l.st.Fsync() != FsyncAlways {
 		return
 	}
 	pos := l.pos.Load()
@@ -149,7 +155,7 @@ func (l *Log) Commit() {
 // or everything written is already durable).
 func (l *Log) CommitAsync() (pos int64, wait bool) {
 	l.write()
-	if l.st.cfg.Fsync != FsyncAlways {
+	if l.st.Fsync() != FsyncAlways {
 		return 0, false
 	}
 	pos = l.pos.Load()
@@ -229,7 +235,7 @@ func (l *Log) fail(err error) {
 		l.writeOK.Store(false)
 		l.st.log.Error("cannot write the log; will retry", "shard", l.shard, "file", l.f.Name(), "err", err)
 	}
-	if l.st.cfg.Fsync == FsyncAlways && l.st.cfg.Fatal != nil {
+	if l.st.Fsync() == FsyncAlways && l.st.cfg.Fatal != nil {
 		l.st.cfg.Fatal(fmt.Errorf("shard %d: writing %s: %w", l.shard, l.f.Name(), err))
 	}
 }
@@ -247,7 +253,7 @@ func (l *Log) rotate() (*os.File, error) {
 		return nil, err
 	}
 	old := l.f
-	if l.st.cfg.Fsync == FsyncAlways {
+	if l.st.Fsync() == FsyncAlways {
 		// WaitDurable fsyncs only the current segment: what it waits for
 		// must be durable before the segment changes.
 		pos := l.pos.Load()

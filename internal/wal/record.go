@@ -29,6 +29,7 @@ const (
 	OpRemove Op = 8
 	OpList   Op = 9
 	OpStream Op = 10
+	OpRange  Op = 11
 )
 
 // Flags of an elements or list record.
@@ -85,6 +86,8 @@ type Record struct {
 	// whether they are a part, after the first, of a stream logged whole.
 	Stream []byte
 	Part   bool
+	// Range records: where in the string Value goes.
+	Offset uint64
 }
 
 // hasValues reports whether elements of kind come with a value: a hash's
@@ -128,6 +131,21 @@ func appendSet(b, key, value []byte, expireAt int64) []byte {
 	b = appendBytes(b, key)
 	b = appendBytes(b, value)
 	b = binary.AppendUvarint(b, uint64(expireAt))
+	return seal(b, start)
+}
+
+// maxRangeOffset bounds a range record's offset: strings are at most 512 MiB
+// (proto-max-bulk-len can raise that to what an engine entry holds, 2 GiB).
+const maxRangeOffset = 1 << 31
+
+// appendRange appends a range record: key's string holds data from byte
+// off.
+func appendRange(b, key []byte, off uint64, data []byte) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpRange))
+	b = appendBytes(b, key)
+	b = binary.AppendUvarint(b, off)
+	b = appendBytes(b, data)
 	return seal(b, start)
 }
 
@@ -435,6 +453,13 @@ func decode(p []byte, rec *Record) error {
 	case OpStream:
 		if err := readStream(&d, rec); err != nil {
 			return err
+		}
+	case OpRange:
+		rec.Key = d.Bytes()
+		rec.Offset = d.Uvarint()
+		rec.Value = d.Bytes()
+		if rec.Offset > maxRangeOffset {
+			return errDecode
 		}
 	default:
 		return fmt.Errorf("unknown operation %d", rec.Op)

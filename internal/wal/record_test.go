@@ -24,6 +24,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"expire", appendExpire(nil, []byte("k"), 42), Record{Op: OpExpire, Key: []byte("k"), ExpireAt: 42}},
 		{"persist", appendExpire(nil, []byte("k"), 0), Record{Op: OpExpire, Key: []byte("k")}},
 		{"flush", appendFlush(nil), Record{Op: OpFlush}},
+		{"range", appendRange(nil, []byte("k"), 1000, []byte("xy")), Record{Op: OpRange, Key: []byte("k"), Offset: 1000, Value: []byte("xy")}},
+		{"range empty", appendRange(nil, []byte("k"), 0, nil), Record{Op: OpRange, Key: []byte("k"), Value: []byte{}}},
 		{"header", appendHeader(nil, kindLog, 7, 12), Record{Op: OpHeader, Kind: kindLog, Shard: 7, Seq: 12}},
 		{"end", appendEnd(nil, 99), Record{Op: OpEnd, Count: 99}},
 	}

@@ -135,6 +135,8 @@ func (ld *loader) apply(rec *Record) {
 		applyList(ld.route(rec.Key), rec)
 	case OpStream:
 		applyStream(ld.route(rec.Key), rec)
+	case OpRange:
+		applyRange(ld.route(rec.Key), rec)
 	case OpRemove:
 		e := ld.route(rec.Key)
 		_, obj, _, ok := e.Find(rec.Key)
@@ -218,6 +220,30 @@ func applyList(e storage.Engine, rec *Record) {
 		return
 	}
 	e.Resized(l.MemoryUsage() - before)
+}
+
+// applyRange applies a range record to a string at least as long as the
+// record's end, and does nothing to anything else. The record says what the
+// bytes of its range are after the change, and the string it was logged
+// for was at least that long (a write that lengthens a string is logged as
+// a set): replayed on that string it does what it did, and replayed on a
+// state the log reaches later, as a snapshot's key may be, it either writes
+// what that state already holds, or meets a key that records after it
+// rebuild (a set, a delete, another range), as every record of the log
+// describes a resulting state.
+func applyRange(e storage.Engine, rec *Record) {
+	off := int(rec.Offset)
+	if rw, ok := e.(storage.RangeWriter); ok {
+		rw.WriteAt(rec.Key, off, rec.Value)
+		return
+	}
+	v, at, ok := e.Lookup(rec.Key)
+	if !ok || v == nil || off > len(v)-len(rec.Value) {
+		return
+	}
+	nv := bytes.Clone(v)
+	copy(nv[off:], rec.Value)
+	e.Set(rec.Key, nv, at)
 }
 
 // applyStream applies a stream record exactly once by the stream's

@@ -129,6 +129,7 @@ type recordLog struct {
 
 func (r *recordLog) Set([]byte, []byte, int64)                     {}
 func (r *recordLog) Delete([]byte)                                 {}
+func (r *recordLog) Range([]byte, int64, []byte)                   {}
 func (r *recordLog) Expire([]byte, int64)                          {}
 func (r *recordLog) Flush()                                        {}
 func (r *recordLog) Commit()                                       {}

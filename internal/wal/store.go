@@ -160,9 +160,10 @@ type Store struct {
 	saves    int64
 	saveErr  bool
 	lastDur  time.Duration
-	syncErr  error       // owned by the syncer goroutine
-	syncOK   atomic.Bool // syncErr == nil, for Stats
-	syncedTo []int64     // per log, owned by the syncer goroutine
+	syncErr  error         // owned by the syncer goroutine
+	syncOK   atomic.Bool   // syncErr == nil, for Stats
+	syncedTo []int64       // per log, owned by the syncer goroutine
+	fsync    atomic.Uint32 // the Fsync in force: cfg.Fsync until SetFsync
 }
 
 // LoadStats describe what Open loaded.
@@ -190,6 +191,7 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 		return nil, fmt.Errorf("%w: %d engines for %d shards", ErrConfig, len(engines), r.Shards())
 	}
 	st := &Store{cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{})}
+	st.fsync.Store(uint32(cfg.Fsync))
 	if st.log == nil {
 		st.log = slog.Default()
 	}
@@ -228,8 +230,22 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 // Logs returns the shards' logs, indexed by shard.
 func (st *Store) Logs() []*Log { return st.logs }
 
-// Config returns the configuration the Store was opened with.
-func (st *Store) Config() Config { return st.cfg }
+// Config returns the configuration the Store was opened with, with the
+// Fsync policy in force.
+func (st *Store) Config() Config {
+	c := st.cfg
+	c.Fsync = st.Fsync()
+	return c
+}
+
+// Fsync returns the fsync policy in force.
+func (st *Store) Fsync() Fsync { return Fsync(st.fsync.Load()) }
+
+// SetFsync changes the fsync policy, as CONFIG SET appendfsync does: from
+// the next commit of each log on. Logs switching to FsyncAlways fsync what
+// they wrote before at their next commit; the background fsync of
+// FsyncEverySec runs only while that is the policy.
+func (st *Store) SetFsync(f Fsync) { st.fsync.Store(uint32(f)) }
 
 // Loaded returns what Open loaded.
 func (st *Store) Loaded() LoadStats { return st.load }
@@ -240,9 +256,7 @@ func (st *Store) Loaded() LoadStats { return st.load }
 func (st *Store) Start(h Holder) {
 	ctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
-	if st.cfg.Fsync == FsyncEverySec {
-		st.wg.Go(func() { st.syncLoop(ctx) })
-	}
+	st.wg.Go(func() { st.syncLoop(ctx) })
 	for _, l := range st.logs {
 		st.wg.Go(func() { st.compactLoop(ctx, l, h) })
 	}
@@ -287,7 +301,9 @@ func (st *Store) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			st.syncAll()
+			if st.Fsync() == FsyncEverySec {
+				st.syncAll()
+			}
 		}
 	}
 }
@@ -347,7 +363,7 @@ type Stats struct {
 
 // Stats returns the Store's current figures.
 func (st *Store) Stats() Stats {
-	s := Stats{Fsync: st.cfg.Fsync, WriteOK: st.syncOK.Load(), SaveSeconds: -1, LastSaveSeconds: -1, Load: st.load}
+	s := Stats{Fsync: st.Fsync(), WriteOK: st.syncOK.Load(), SaveSeconds: -1, LastSaveSeconds: -1, Load: st.load}
 	now := time.Now().UnixMilli()
 	s.LastSave = 1<<63 - 1
 	for _, l := range st.logs {

@@ -47,9 +47,12 @@ type captureLog struct{ b []byte }
 
 func (l *captureLog) Set(key, value []byte, at int64) { l.b = appendSet(l.b, key, value, at) }
 func (l *captureLog) Delete(key []byte)               { l.b = appendDelete(l.b, key) }
-func (l *captureLog) Expire(key []byte, at int64)     { l.b = appendExpire(l.b, key, at) }
-func (l *captureLog) Flush()                          { l.b = appendFlush(l.b) }
-func (l *captureLog) Commit()                         {}
+func (l *captureLog) Range(key []byte, off int64, data []byte) {
+	l.b = appendRange(l.b, key, uint64(off), data)
+}
+func (l *captureLog) Expire(key []byte, at int64) { l.b = appendExpire(l.b, key, at) }
+func (l *captureLog) Flush()                      { l.b = appendFlush(l.b) }
+func (l *captureLog) Commit()                     {}
 func (l *captureLog) Elements(kind storage.Kind, key []byte, at int64, fresh bool, elems [][]byte) {
 	l.b = appendElems(l.b, kind, key, at, fresh, elems)
 }

@@ -318,6 +318,22 @@ func (e *Engine) replace(i uint32, s, loc uint64, value []byte) int {
 	return e.release(c, size)
 }
 
+var _ storage.RangeWriter = (*Engine)(nil)
+
+// WriteAt copies data over key's string value from byte off, in its chunk;
+// see storage.RangeWriter.
+func (e *Engine) WriteAt(key []byte, off int, data []byte) bool {
+	i, _, loc, value, ok := e.find(key, e.hash(key))
+	if !ok || e.typed(loc) || off < 0 || off > len(value)-len(data) {
+		return false
+	}
+	copy(value[off:], data)
+	if e.usage.Tracking() {
+		e.usage.Use(i, false)
+	}
+	return true
+}
+
 // SetExpire sets the expiry of key and reports whether key is present.
 func (e *Engine) SetExpire(key []byte, expireAt int64) bool {
 	i, _, _, _, ok := e.find(key, e.hash(key))

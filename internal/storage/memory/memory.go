@@ -209,6 +209,22 @@ func (e *Engine) SetObject(key []byte, obj storage.Object, expireAt int64) {
 	}
 }
 
+var _ storage.RangeWriter = (*Engine)(nil)
+
+// WriteAt copies data over key's string value from byte off, in its
+// allocation; see storage.RangeWriter.
+func (e *Engine) WriteAt(key []byte, off int, data []byte) bool {
+	i, s, ok := e.find(key, e.hash(key))
+	if !ok || s.typed() || off < 0 || off > int(s.vlen)-len(data) {
+		return false
+	}
+	copy(s.mem()[int(s.klen)+off:], data)
+	if e.usage.Tracking() {
+		e.usage.Use(i, false)
+	}
+	return true
+}
+
 // Resized accounts for an Object changed in place; see storage.Engine.
 func (e *Engine) Resized(delta int64) { e.objs.Resized(delta) }
 

@@ -50,6 +50,7 @@ func Run(t *testing.T, newEngine func() storage.Engine) {
 		{"HandedOut", testHandedOut},
 		{"Delete", testDelete},
 		{"SetExpire", testSetExpire},
+		{"WriteAt", testWriteAt},
 		{"Counts", testCounts},
 		{"ScanQuiet", testScanQuiet},
 		{"ScanChurn", testScanChurn},
@@ -943,5 +944,55 @@ func testModel(t *testing.T, newEngine func() storage.Engine) {
 				t.Fatalf("op %d failed (seed %d)", i, seed)
 			}
 		}
+	}
+}
+
+// testWriteAt checks WriteAt of engines that are RangeWriters: it writes
+// within a string only, keeps the expiry, and changes nothing else.
+func testWriteAt(t *testing.T, newEngine func() storage.Engine) {
+	if _, ok := newEngine().(storage.RangeWriter); !ok {
+		t.Skip("not a storage.RangeWriter")
+	}
+	tests := []struct {
+		name  string
+		key   string
+		off   int
+		data  string
+		ok    bool
+		value string // of "k" after
+	}{
+		{"middle", "k", 6, "WORLD", true, "hello WORLD"},
+		{"start", "k", 0, "J", true, "Jello world"},
+		{"to the end", "k", 10, "D", true, "hello worlD"},
+		{"empty at the end", "k", 11, "", true, "hello world"},
+		{"past the end", "k", 10, "DD", false, "hello world"},
+		{"beyond", "k", 12, "x", false, "hello world"},
+		{"negative", "k", -1, "x", false, "hello world"},
+		{"absent", "missing", 0, "x", false, "hello world"},
+		{"object", "obj", 0, "x", false, "hello world"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine()
+			set(e, "k", "hello world", 7)
+			set(e, "other", "other value", 0)
+			e.SetObject([]byte("obj"), &testObject{id: 1, size: 10}, storage.NoExpiry)
+			if got := e.(storage.RangeWriter).WriteAt([]byte(tt.key), tt.off, []byte(tt.data)); got != tt.ok {
+				t.Errorf("WriteAt(%q, %d, %q) = %v, want %v", tt.key, tt.off, tt.data, got, tt.ok)
+			}
+			v, exp, ok := e.Lookup([]byte("k"))
+			if !ok || string(v) != tt.value || exp != 7 {
+				t.Errorf("k holds %q, expiry %d, %v; want %q, 7", v, exp, ok, tt.value)
+			}
+			if v, _, _ := e.Lookup([]byte("other")); string(v) != "other value" {
+				t.Errorf("other holds %q", v)
+			}
+			if _, obj, _, ok := e.Find([]byte("obj")); !ok || obj == nil {
+				t.Error("obj lost its object")
+			}
+			if _, _, ok := e.Lookup([]byte("missing")); ok {
+				t.Error("WriteAt made a key")
+			}
+		})
 	}
 }

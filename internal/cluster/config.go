@@ -1,0 +1,306 @@
+package cluster
+
+import (
+	"errors"
+	"log/slog"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/config"
+	"github.com/data-cluster/data-cluster/internal/object"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
+	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/server"
+)
+
+// settings is what CONFIG GET reports and CONFIG SET changes on a node, as
+// in Redis Cluster each node has its own: the Server's configuration, the
+// process-wide collection limits and the log level. A settings value is a
+// copy: CONFIG SET changes a copy and then applies it.
+type settings struct {
+	ServerConfig
+	lim      object.Limits
+	logLevel slog.Level
+	srv      *Server // for the read-only parameters
+}
+
+func (s *Server) settings() settings {
+	cfg := s.cfg()
+	return settings{ServerConfig: *cfg, lim: object.CurrentLimits(), logLevel: cfg.LogLevel.Level(), srv: s}
+}
+
+// defaultSettings are those of a node started without flags, from which
+// CONFIG REWRITE tells which parameters to write.
+func defaultSettings() settings {
+	d := server.DefaultProtection()
+	return settings{
+		ServerConfig: ServerConfig{
+			Limits: resp.DefaultLimits(), ProtectedMode: d.ProtectedMode, MaxClients: d.MaxClients,
+			QueryBuffer: int(d.MaxQueryBuffer), PubSubOutput: d.PubSubOutput,
+		},
+		lim: object.DefaultLimits(), logLevel: slog.LevelInfo,
+	}
+}
+
+// params is the table of a cluster node's configuration parameters: those
+// of a single server that a node has, under the same names. Adding one is
+// adding an entry here (and, when it changes something other than the
+// ServerConfig a connection reads, a step to apply).
+var params = config.NewTable(append([]config.Param[settings]{
+	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
+	config.IntParam("maxclients", 1, server.MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
+	{
+		Name: "client-query-buffer-limit", Kind: config.Memory,
+		Get: func(c *settings) string {
+			if c.QueryBuffer <= 0 {
+				return strconv.Itoa(maxQueryBuf)
+			}
+			return strconv.Itoa(c.QueryBuffer)
+		},
+		Set: func(c *settings, v string) error {
+			n, err := config.ParseMemory(v, 1<<20, config.MaxBytes)
+			if err == nil {
+				c.QueryBuffer = int(min(n, math.MaxInt))
+			}
+			return err
+		},
+	},
+	config.MemoryParam("proto-max-bulk-len", 1<<20, server.MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }),
+	{
+		Name: "requirepass", Kind: config.String,
+		Get: func(c *settings) string { return c.Password },
+		Set: func(c *settings, v string) error { c.Password = v; return nil },
+	},
+	config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
+	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
+	outputLimitParam(),
+	{
+		Name: "save", Kind: config.Special,
+		Get: func(*settings) string { return "" },
+		Set: func(_ *settings, v string) error {
+			if v != "" {
+				return errors.New("only \"\" (no RDB snapshots) is supported: Raft snapshots follow --snapshot-count")
+			}
+			return nil
+		},
+	},
+	config.ReadOnly("cluster-enabled", func(*settings) string { return "yes" }),
+	config.ReadOnly("databases", func(*settings) string { return "1" }),
+	config.ReadOnly("appendonly", func(*settings) string { return "yes" }),
+	config.ReadOnly("port", func(c *settings) string {
+		if c.srv == nil {
+			return ""
+		}
+		return c.srv.port()
+	}),
+}, config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)
+
+// errNormalLimit refuses a limit for the normal class, which a node does
+// not bound.
+var errNormalLimit = errors.New("a cluster node bounds the pubsub class only: the normal class must be 0 0 0")
+
+// outputLimitParam is client-output-buffer-limit: a node bounds the pubsub
+// class (PubSubOutput, applied from a client's next SUBSCRIBE); the normal
+// class is unbounded and the replica class is ignored.
+func outputLimitParam() config.Param[settings] {
+	return config.Param[settings]{
+		Name: "client-output-buffer-limit", Kind: config.Special,
+		Get: func(c *settings) string {
+			ps := c.PubSubOutput
+			return config.FormatOutputLimits(config.OutputLimit{}, config.OutputLimit{Hard: ps.Hard, Soft: ps.Soft, Seconds: int64(ps.SoftFor / time.Second)})
+		},
+		Set: func(c *settings, v string) error {
+			ls, err := config.ParseOutputLimits(v)
+			if err != nil {
+				return err
+			}
+			ps := c.PubSubOutput
+			for _, l := range ls {
+				switch l.Class {
+				case "normal":
+					if l != (config.OutputLimit{Class: "normal"}) {
+						return errNormalLimit
+					}
+				case "pubsub":
+					ps = pubsub.Limits{Hard: l.Hard, Soft: l.Soft, SoftFor: time.Duration(l.Seconds) * time.Second}
+				}
+			}
+			c.PubSubOutput = ps
+			return nil
+		},
+	}
+}
+
+// CheckParam reports whether a node would accept name and value from its
+// configuration file, without changing anything.
+func CheckParam(name, value string) error {
+	st := defaultSettings()
+	return setParam(&st, name, value)
+}
+
+// SetParam sets the parameter name to value in cfg, as a configuration
+// file sets it, before the node starts. The collection limits are
+// process-wide and set at once.
+func SetParam(cfg *ServerConfig, name, value string) error {
+	st := settings{ServerConfig: *cfg, lim: object.CurrentLimits()}
+	if err := setParam(&st, name, value); err != nil {
+		return err
+	}
+	*cfg = st.ServerConfig
+	object.SetLimits(st.lim)
+	return nil
+}
+
+func setParam(st *settings, name, value string) error {
+	p, ok := params.Lookup(name)
+	switch {
+	case !ok:
+		return errors.New("unknown parameter \"" + name + "\"")
+	case p.Immutable:
+		return errors.New(name + " cannot be set: CONFIG GET reports it for tools that ask")
+	}
+	if err := p.Set(st, value); err != nil {
+		return errors.New(name + ": " + err.Error())
+	}
+	return nil
+}
+
+// setConfig runs CONFIG SET's pairs on this node: all are checked on a
+// copy of the settings, which is applied only when every pair is good.
+func (s *Server) setConfig(pairs [][]byte) error {
+	args := make([]string, len(pairs))
+	for i, p := range pairs {
+		args[i] = string(p)
+	}
+	s.confMu.Lock()
+	defer s.confMu.Unlock()
+	old := s.settings()
+	next := old
+	if err := params.Set(&next, args); err != nil {
+		return err
+	}
+	cfg := next.ServerConfig
+	s.cur.Store(&cfg)
+	if next.Password != old.Password {
+		s.setRequirePass(next.Password)
+	}
+	if next.logLevel != old.logLevel {
+		cfg.LogLevel.Set(next.logLevel)
+	}
+	if next.lim != old.lim {
+		object.SetLimits(next.lim)
+	}
+	if next.Timeout != old.Timeout {
+		s.rearmIdle(next.Timeout)
+	}
+	return nil
+}
+
+// rearmIdle gives every client the new idle timeout d, counted from now
+// (0 removes the deadline).
+func (s *Server) rearmIdle(d time.Duration) {
+	var at time.Time
+	if d > 0 {
+		at = time.Now().Add(d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
+	for c := range s.conns {
+		c.wakeMu.Lock()
+		if !c.parked { // a parked client's deadline is its wait's (block.go)
+			c.nc.SetReadDeadline(at)
+		}
+		c.wakeMu.Unlock()
+	}
+}
+
+// port returns the port of one of the node's client listeners.
+func (s *Server) port() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ln := range s.lns {
+		if _, p, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// rewriteConfig writes the parameters CONFIG SET can change into the
+// node's configuration file (config.Rewrite).
+func (s *Server) rewriteConfig() error {
+	s.confMu.Lock()
+	defer s.confMu.Unlock()
+	path := s.cfg().ConfigFile
+	if path == "" {
+		return server.ErrNoConfigFile
+	}
+	cur, def := s.settings(), defaultSettings()
+	return config.Rewrite(path, params.Settings(&cur, &def))
+}
+
+// config implements CONFIG GET, SET, RESETSTAT, REWRITE and HELP on this
+// node, as a Redis Cluster node answers them for itself.
+func (c *clientConn) config(w *resp.Writer, args [][]byte) {
+	sub := strings.ToLower(string(args[1]))
+	arity := func() { w.AppendError("ERR wrong number of arguments for 'config|" + sub + "' command") }
+	switch sub {
+	case "get":
+		if len(args) < 3 {
+			arity()
+			return
+		}
+		st := c.s.settings()
+		match := params.Get(&st, args[2:])
+		w.AppendMap(len(match))
+		for _, p := range match {
+			w.AppendBulkString(p[0])
+			w.AppendBulkString(p[1])
+		}
+	case "set":
+		if len(args) < 4 || len(args)%2 != 0 {
+			arity()
+			return
+		}
+		if err := c.s.setConfig(args[2:]); err != nil {
+			w.AppendError(err.Error())
+			return
+		}
+		w.AppendOK()
+	case "resetstat":
+		if len(args) != 2 {
+			arity()
+			return
+		}
+		w.AppendOK() // a node keeps no per-command statistics
+	case "rewrite":
+		if len(args) != 2 {
+			arity()
+			return
+		}
+		if err := c.s.rewriteConfig(); err != nil {
+			if errors.Is(err, server.ErrNoConfigFile) {
+				w.AppendError(err.Error())
+			} else {
+				c.s.log.Warn("CONFIG REWRITE failed", "err", err)
+				w.AppendError("ERR Rewriting config file: " + err.Error())
+			}
+			return
+		}
+		c.s.log.Info("CONFIG REWRITE executed with success")
+		w.AppendOK()
+	case "help":
+		w.AppendArray(len(server.ConfigHelp))
+		for _, l := range server.ConfigHelp {
+			w.AppendSimple(l)
+		}
+	default:
+		w.AppendError("ERR unknown subcommand '" + string(args[1][:min(len(args[1]), 128)]) + "'. Try CONFIG HELP.")
+	}
+}
