@@ -596,6 +596,7 @@ func TestClusterFlagErrors(t *testing.T) {
 		{"too many replicas", base("--replicas", "4"), exitUsage, "replicas"},
 		{"peer flags alone", []string{"--node-id", "n1", "--peer-addr", "127.0.0.1:1"}, exitUsage, "need --initial-cluster"},
 		{"maxmemory", base("--maxmemory", "1mb"), exitUsage, "--maxmemory is not supported"},
+		{"aclfile", base("--aclfile", filepath.Join(dir, "users.acl")), exitUsage, "--aclfile is not supported on a cluster node"},
 		{"another node's dir", base("--data-dir", other), exitError, "belongs to another cluster or node"},
 		{"a single server's dir, three founders", base("--data-dir", single), exitError, "holds a single server's data: to keep its keys, found a cluster of this node alone"},
 	}

@@ -27,6 +27,7 @@ type secOptions struct {
 	outputBuffer  byteSize
 	outputTimeout int // seconds
 	requirePass   string
+	aclFile       string
 	protectedMode yesNo
 	maxMemory     byteSize
 	policy        string
@@ -94,6 +95,8 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 		"close a client that accepts none of its waiting replies for this many `seconds`; 0: never")
 	fs.StringVar(&o.requirePass, "requirepass", "",
 		"password clients must give with AUTH before any other command; empty: none (prefer the environment variable, which ps does not show)")
+	fs.StringVar(&o.aclFile, "aclfile", "",
+		"`file` of users and their permissions in Redis's aclfile syntax (user <name> <rules>...): loaded at start, by ACL LOAD, written by ACL SAVE; empty: only the default user, with --requirepass")
 	o.protectedMode = yesNo(d.ProtectedMode)
 	fs.Var(&o.protectedMode, "protected-mode",
 		"yes: without --requirepass, refuse clients that do not connect from a loopback address")
@@ -135,6 +138,9 @@ func (o secOptions) validate(addr string, cluster bool, from source) error {
 	}
 	if _, err := keyspace.ParsePolicy(o.policy); err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", o.policy, n("maxmemory-policy"), err)
+	}
+	if cluster && o.aclFile != "" {
+		return fmt.Errorf("%s is not supported on a cluster node: create users with ACL SETUSER, which every node applies", n("aclfile"))
 	}
 	if addr == "" && o.tlsAddr == "" {
 		return fmt.Errorf("no address to listen on: %s and %s are both empty", n("addr"), n("tls-addr"))
@@ -201,6 +207,7 @@ func (o secOptions) apply(cfg *server.Config) {
 	p.PubSubOutput = pubsub.Limits(o.pubsubLimit)
 	p.NormalOutput = pubsub.Limits(o.normalLimit)
 	p.RequirePass = o.requirePass
+	p.ACLFile = o.aclFile
 	p.ProtectedMode = bool(o.protectedMode)
 	p.MaxMemory = int64(o.maxMemory)
 	p.MaxMemoryPolicy, _ = keyspace.ParsePolicy(o.policy)

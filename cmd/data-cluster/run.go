@@ -127,6 +127,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		closeAll(lns)
 		fmt.Fprintf(stderr, "data-cluster: %v\n", opts.persist.explain(err))
+		if _, bad := errors.AsType[*server.ACLFileError](err); bad {
+			return exitUsage
+		}
 		return exitError
 	}
 	mln, err := opts.obs.listenMetrics()

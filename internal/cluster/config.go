@@ -193,6 +193,9 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	}
 	cfg := next.ServerConfig
 	s.cur.Store(&cfg)
+	if next.Password != old.Password {
+		s.setRequirePass(next.Password)
+	}
 	if next.logLevel != old.logLevel {
 		cfg.LogLevel.Set(next.logLevel)
 	}

@@ -72,6 +72,8 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.hello(w, args)
 	case "reset":
 		c.inMulti, c.dirty, c.queued, c.ro, c.proto = false, false, nil, false, 2
+		c.user.Store(c.s.acl.Default())
+		c.authed = c.s.acl.DefaultOpen()
 		c.respVer.Store(2)
 		c.unwatch()
 		c.subs.Clear(c.s.node.hub, c)
@@ -86,6 +88,8 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		}
 	case "client":
 		c.client(w, args)
+	case "acl":
+		server.ACL(w, args, c.s, c.user.Load())
 	case "command":
 		server.Command(w, args)
 	case "config":
@@ -170,8 +174,8 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 	for i := 2; i < len(args); i++ {
 		switch opt := strings.ToLower(string(args[i])); {
 		case opt == "auth" && i+2 < len(args):
-			if msg := c.authenticate(args[i : i+3]); msg != "" {
-				w.AppendError(msg)
+			if !c.login(args[0], args[i+1], args[i+2]) {
+				w.AppendError("WRONGPASS invalid username-password pair or user is disabled.")
 				return
 			}
 			i += 2
@@ -182,7 +186,7 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 			return
 		}
 	}
-	if !c.authed {
+	if !c.authed && !c.s.acl.DefaultOpen() {
 		w.AppendError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
@@ -44,6 +44,13 @@ type Server struct {
 	wg      sync.WaitGroup
 	nextID  int64
 	blocked atomic.Int64 // clients parked in a blocking command (block.go)
+
+	// The users (acl.go): the table, the version of the cluster's users it
+	// holds (aclMu guards the changes), and the poller's stop.
+	acl        *acl.Table
+	aclMu      sync.Mutex
+	aclVersion uint64
+	stopACL    chan struct{}
 }
 
 // clientsInfo is INFO's clients section: the clients connected and those
@@ -109,9 +116,13 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	if cfg.LogLevel == nil {
 		cfg.LogLevel = new(slog.LevelVar)
 	}
+	users := acl.New()
+	users.SetDefaultPassword(cfg.Password)
 	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
-		conns: map[*clientConn]struct{}{}}
+		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{})}
 	s.cur.Store(&cfg)
+	s.wg.Add(1)
+	go s.pollACL(s.stopACL)
 	return s
 }
 
@@ -183,7 +194,7 @@ func (s *Server) refusal(nc net.Conn) []byte {
 	switch {
 	case s.cfg().MaxClients > 0 && len(s.conns) >= s.cfg().MaxClients:
 		return server.ReplyMaxClients
-	case s.cfg().ProtectedMode && s.cfg().Password == "" && !server.IsLoopback(nc.RemoteAddr()):
+	case s.cfg().ProtectedMode && s.acl.Default().Rules().NoPass() && !server.IsLoopback(nc.RemoteAddr()):
 		return server.ReplyDenied
 	}
 	return nil
@@ -193,6 +204,9 @@ func (s *Server) refusal(nc net.Conn) []byte {
 // them until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.stopACL)
+	}
 	s.closing = true
 	for ln := range s.lns {
 		ln.Close()
@@ -230,6 +244,7 @@ type clientConn struct {
 	asking bool // ASKING: the next command may go to a slot's importing group
 	quit   bool
 	authed bool
+	user   atomic.Pointer[acl.User] // the user the client runs as (acl.go)
 
 	inMulti bool
 	dirty   bool
@@ -291,9 +306,10 @@ type pending struct {
 }
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
-	c := &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.cfg().Password == "",
+	c := &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.acl.DefaultOpen(),
 		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups), chunk: firstChunk}
 	c.respVer.Store(2)
+	c.user.Store(s.acl.Default())
 	return c
 }
 
@@ -491,7 +507,7 @@ func (c *clientConn) drain() bool {
 // process handles every whole command in the buffer; it reports false when
 // the connection must close once the replies are out.
 func (c *clientConn) process() bool {
-	if !c.authed && c.s.cfg().Password == "" {
+	if !c.authed && c.s.acl.DefaultOpen() {
 		c.authed = true // CONFIG SET requirepass "" lets everyone in, as in Redis
 	}
 	for c.r < c.w {
@@ -574,8 +590,11 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
 		return
 	}
-	if !c.authed && spec.Flags&command.NoAuth == 0 {
+	if !c.authed && spec.Flags&command.NoAuth == 0 && !c.s.acl.DefaultOpen() {
 		c.reject("NOAUTH Authentication required.")
+		return
+	}
+	if !c.permitted(spec, args) {
 		return
 	}
 	if c.s.node.Loading() && spec.Flags&command.Loading == 0 && spec.Name != "cluster" {
@@ -825,14 +844,15 @@ func (c *clientConn) reject(msg string) {
 func (c *clientConn) handleLine(args [][]byte) {
 	spec := command.Line.Lookup(args[0])
 	switch {
-	case spec == nil && len(args) == 2 && strings.EqualFold(string(args[0]), "auth"):
+	case spec == nil && (len(args) == 2 || len(args) == 3) && strings.EqualFold(string(args[0]), "auth"):
 		if msg := c.authenticate(args); msg != "" {
 			c.localLine(msg)
 		} else {
 			c.localLine("OK")
 		}
-	case spec != nil && !c.authed:
+	case spec != nil && !c.authed && !c.s.acl.DefaultOpen():
 		c.localLine("NOAUTH Authentication required.")
+	case spec != nil && spec.ArityOK(len(args)) && !c.permitted(spec, args):
 	case spec != nil && c.s.node.Loading():
 		c.localLine(errLoading)
 	case spec == nil:
@@ -858,21 +878,23 @@ func (c *clientConn) handleLine(args [][]byte) {
 	}
 }
 
-// authenticate checks AUTH's arguments ([user] password) and returns the
-// error to answer, "" on success.
+// authenticate runs AUTH [user] password (args[0] the command's name) and
+// returns the error to answer, "" on success.
 func (c *clientConn) authenticate(args [][]byte) string {
-	pass := c.s.cfg().Password
-	if pass == "" {
-		return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+	if len(args) > 3 {
+		return "ERR syntax error"
 	}
-	user, given := []byte("default"), args[len(args)-1]
-	if len(args) == 3 {
-		user = args[1]
+	user, pass := []byte(acl.DefaultName), args[1]
+	if len(args) == 2 {
+		if c.s.acl.Default().Rules().NoPass() {
+			return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+		}
+	} else {
+		user, pass = args[1], args[2]
 	}
-	if len(args) > 3 || string(user) != "default" || subtle.ConstantTimeCompare(given, []byte(pass)) != 1 {
+	if !c.login(args[0], user, pass) {
 		return "WRONGPASS invalid username-password pair or user is disabled."
 	}
-	c.authed = true
 	return ""
 }
 

@@ -55,6 +55,7 @@ var connCommands = []*Spec{
 	{Name: "eval_ro", Arity: -3, Flags: Scripting | NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
 	{Name: "evalsha_ro", Arity: -3, Flags: Scripting | NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
 	{Name: "script", Arity: -2, Flags: NoScript},
+	{Name: "acl", Arity: -2, Flags: NoScript | Loading | Stale},
 	{Name: "fcall", Arity: -3, Flags: Scripting | NoScript | Stale, KeyArgs: EvalKeys},
 	{Name: "fcall_ro", Arity: -3, Flags: Scripting | NoScript | Stale | ReadOnly, KeyArgs: EvalKeys},
 }

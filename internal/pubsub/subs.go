@@ -37,6 +37,18 @@ func (s *Subs) Counts() [3]int {
 	return [3]int{len(s.sets[Channel]), len(s.sets[Pattern]), len(s.sets[Shard])}
 }
 
+// Each calls fn for every subscription, of every kind, until fn returns
+// false.
+func (s *Subs) Each(fn func(k Kind, name string) bool) {
+	for k := range s.sets {
+		for name := range s.sets[k] {
+			if !fn(Kind(k), name) {
+				return
+			}
+		}
+	}
+}
+
 // Pending reports whether subscriptions wait for Start.
 func (s *Subs) Pending() bool { return len(s.starting) > 0 }
 

@@ -90,6 +90,11 @@ type Request struct {
 	// from its log: it is neither killed (SCRIPT KILL, the memory bound)
 	// nor counted as busy, since every replica must end it alike.
 	Replicated bool
+	// Check, when set, returns the error for a command the script's
+	// caller may not run (its ACL permissions), or "" to run it. It is
+	// called by the goroutine running the script, after the Engine's own
+	// checks.
+	Check func(spec *command.Spec, args [][]byte) string
 }
 
 // Clock is implemented by a Host that fixes the time scripts see (TIME):

@@ -465,6 +465,11 @@ func (st *state) call(L *lua.LState, raise bool) int {
 	if msg := notAllowed(spec, args); msg != "" {
 		return st.fail(L, raise, msg)
 	}
+	if st.req.Check != nil {
+		if msg := st.req.Check(spec, args); msg != "" {
+			return st.fail(L, raise, msg)
+		}
+	}
 	if spec.Flags&command.Write != 0 {
 		if st.req.ReadOnly {
 			return st.fail(L, raise, "ERR Write commands are not allowed from read-only scripts.")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -321,11 +322,11 @@ func (c *conn) describe(now time.Time) string {
 	if ob := c.ob.Load(); ob != nil {
 		omem += ob.Pending()
 	}
-	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=%d resp=%d lib-name=%s lib-ver=%s",
+	return fmt.Sprintf("id=%d addr=%s laddr=%s fd=-1 name=%s age=%d idle=%d flags=%s db=0 sub=%d psub=%d ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=%d rbs=%d rbp=%d obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d lib-name=%s lib-ver=%s",
 		c.id, c.nc.RemoteAddr(), c.nc.LocalAddr(), c.getName(),
 		int64(now.Sub(c.created).Seconds()),
 		int64(now.Sub(time.Unix(0, c.lastCmd.Load())).Seconds()), flags, sub, psub, ssub, multi, multiMem,
-		rbs, rbs, omem, rbs+omem+multiMem, cmd, redir, proto, load(&c.libName), load(&c.libVer))
+		rbs, rbs, omem, rbs+omem+multiMem, cmd, c.user.Load().Name(), redir, proto, load(&c.libName), load(&c.libVer))
 }
 
 // clients returns the connected clients ordered by id.
@@ -435,6 +436,7 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 	var (
 		id          int64
 		addr, laddr string
+		user        *acl.User
 		skipMe      = true
 		oldStyle    = len(args) == 3
 		kind        = ""  // "normal" or "pubsub", "" for any
@@ -483,7 +485,7 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 					return
 				}
 			case "user":
-				if v != "default" {
+				if user = s.c.s.acl.User(v); user == nil {
 					w.AppendError("ERR No such user '" + v + "'")
 					return
 				}
@@ -509,7 +511,7 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 	for _, c := range s.c.s.clients() {
 		if none || id != 0 && c.id != id || addr != "" && c.nc.RemoteAddr().String() != addr ||
 			laddr != "" && c.nc.LocalAddr().String() != laddr || kind != "" && c.clientType() != kind ||
-			maxAge > 0 && int64(now.Sub(c.created)/time.Second) <= maxAge {
+			maxAge > 0 && int64(now.Sub(c.created)/time.Second) <= maxAge || user != nil && c.user.Load() != user {
 			continue
 		}
 		if c == s.c {

@@ -2,9 +2,9 @@ package server
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"crypto/subtle"
+	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
@@ -16,45 +16,43 @@ const (
 	msgHelloNoAuth = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"
 )
 
-// defaultUser is the one user: the password, if any, is --requirepass.
-const defaultUser = "default"
-
-// checkPassword reports whether user and pass are the default user's
-// credentials. Without a configured password any password is accepted, as
-// for Redis's default user with nopass. The password is compared in
-// constant time, through hashes so that its length does not leak either.
-func (s *Server) checkPassword(user, pass []byte) bool {
-	if string(user) != defaultUser {
-		return false
-	}
-	if s.cfg().RequirePass == "" {
-		return true
-	}
-	want := sha256.Sum256([]byte(s.cfg().RequirePass))
-	got := sha256.Sum256(pass)
-	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
-}
-
 // authenticate runs AUTH [username] password, args including the command
 // name, and returns the error to reply, or "" when the client is now
-// authenticated. A failed attempt leaves the connection as it was.
+// authenticated. A failed attempt leaves the connection as it was and is
+// recorded in the ACL log.
 func (c *conn) authenticate(args [][]byte) string {
 	if len(args) > 3 {
 		return "ERR syntax error"
 	}
-	user, pass := []byte(defaultUser), args[1]
+	user, pass := []byte(acl.DefaultName), args[1]
 	if len(args) == 2 {
-		if c.s.cfg().RequirePass == "" {
+		if c.s.acl.Default().Rules().NoPass() {
 			return msgNoPassword
 		}
 	} else {
 		user, pass = args[1], args[2]
 	}
-	if !c.s.checkPassword(user, pass) {
+	if !c.login(args[0], user, pass) {
 		return msgWrongPass
 	}
-	c.setAuthed(true)
 	return ""
+}
+
+// login authenticates the connection as user if pass is one of its
+// passwords and it is enabled; otherwise it records the failure, cmd
+// being the command that tried, and reports false. Passwords are compared
+// as SHA-256 hashes, in constant time.
+func (c *conn) login(cmd, user, pass []byte) bool {
+	u, ok := c.s.acl.Authenticate(user, pass)
+	if !ok {
+		now := time.Now()
+		c.s.acl.Log.Add(acl.LogEntry{Reason: acl.DeniedAuth, Context: c.logContext(), Object: string(cmd),
+			Username: string(user), Time: now, ClientInfo: c.describe(now)})
+		return false
+	}
+	c.user.Store(u)
+	c.setAuthed(true)
+	return true
 }
 
 // auth implements AUTH [username] password for RESP.
@@ -66,18 +64,18 @@ func (s *session) auth(w *resp.Writer, args [][]byte) {
 	w.AppendOK()
 }
 
-// helloAuth applies HELLO's AUTH option (user nil when absent) and then
+// helloAuth applies HELLO's AUTH option (user nil when absent; cmd is
+// HELLO as the client wrote it, for the ACL log) and then
 // requires the connection to be authenticated, as Redis does. It writes the
 // error and reports false when HELLO must stop.
-func (s *session) helloAuth(w *resp.Writer, user, pass []byte) bool {
+func (s *session) helloAuth(w *resp.Writer, cmd, user, pass []byte) bool {
 	if user != nil {
-		if !s.c.s.checkPassword(user, pass) {
+		if !s.c.login(cmd, user, pass) {
 			w.AppendError(msgWrongPass)
 			return false
 		}
-		s.c.setAuthed(true)
 	}
-	if !s.c.gate.authed {
+	if !s.c.gate.authed && !s.c.s.acl.DefaultOpen() {
 		w.AppendError(msgHelloNoAuth)
 		return false
 	}

@@ -305,6 +305,9 @@ func (s *Server) setConfig(pairs [][]byte) error {
 // s.confMu.
 func (s *Server) apply(old, next *settings) {
 	cfg := next.Config
+	if next.RequirePass != old.RequirePass {
+		s.SetRequirePass(next.RequirePass)
+	}
 	s.cur.Store(&cfg)
 	s.confGen.Add(1)
 	if next.MaxMemory != old.MaxMemory || next.MaxMemoryPolicy != old.MaxMemoryPolicy || next.MaxMemorySamples != old.MaxMemorySamples {
@@ -397,7 +400,7 @@ func (c *conn) refreshConfig() {
 		return
 	}
 	c.confGen = g
-	c.setAuthed(c.gate.authed || c.s.cfg().RequirePass == "")
+	c.setAuthed(c.gate.authed || c.s.acl.DefaultOpen())
 }
 
 // ErrNoConfigFile is CONFIG REWRITE's answer on a server started without

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
@@ -84,6 +85,11 @@ type conn struct {
 	rec *cmdstat.Recorder // counts the commands run on this goroutine (observe.go)
 
 	gate gate // authentication and limits (protect.go)
+	// user is the user the connection runs as (acl.go): the default user
+	// until AUTH names another. recheck asks the connection, woken from
+	// its read, to check its subscriptions against its user's channels.
+	user    atomic.Pointer[acl.User]
+	recheck atomic.Bool
 
 	// ob carries every reply and message once the connection has
 	// subscribed (pubsub.go); nil before.
@@ -148,6 +154,7 @@ func newConn(s *Server, nc net.Conn, respOnly bool) *conn {
 	}
 	c.lastCmd.Store(c.created.UnixNano())
 	c.multiCount.Store(-1)
+	c.user.Store(s.acl.Default())
 	c.bufSize.Store(readBufSize)
 	return c
 }
@@ -216,6 +223,11 @@ func (c *conn) serve() {
 			return
 		}
 		if err != nil {
+			// Woken by ACL SETUSER to check the subscriptions (acl.go)?
+			if c.recheck.Swap(false) && c.subscriptionsAllowed() {
+				c.nc.SetReadDeadline(time.Time{})
+				continue
+			}
 			return
 		}
 	}
@@ -431,9 +443,11 @@ func (c *conn) lineCommand(args [][]byte) bool {
 		}
 		c.rec.Reject(spec)
 		c.lineError("ERR wrong number of arguments for '" + string(args[0]) + "'")
-	case !c.gate.authed:
+	case !c.gate.authed && !c.s.acl.DefaultOpen():
 		c.rec.Reject(spec)
 		c.lineError(msgNoAuth)
+	case !c.permitted(spec, args, false):
+		c.rec.Reject(spec)
 	default:
 		c.s.monitors.feed(c, args)
 		if c.s.pause.state.Load() != nil && !c.waitPause(mayWrite(spec)) {

@@ -46,6 +46,11 @@ type Protection struct {
 	// RequirePass, when not empty, is the password of the default user:
 	// clients must authenticate before anything else.
 	RequirePass string
+	// ACLFile, when set, is the aclfile of the users (Redis's aclfile
+	// syntax): loaded at start, reloaded by ACL LOAD and written by ACL
+	// SAVE. It cannot be used with RequirePass: the default user's
+	// password is then in the file.
+	ACLFile string
 	// ProtectedMode refuses clients from addresses other than loopback
 	// while no password is set (Redis protected-mode, on).
 	ProtectedMode bool
@@ -88,6 +93,8 @@ func DefaultProtection() Protection {
 // validate reports whether p can be used.
 func (p Protection) validate() error {
 	switch {
+	case p.ACLFile != "" && p.RequirePass != "":
+		return errors.New("server: requirepass cannot be used with an aclfile: give the default user's password in the aclfile")
 	case p.MaxClients < 1:
 		return fmt.Errorf("server: max clients must be at least 1, got %d", p.MaxClients)
 	case p.IdleTimeout < 0 || p.OutputTimeout < 0 || p.TLSHandshakeTimeout < 0:
@@ -140,7 +147,7 @@ func (s *Server) refuse(nc net.Conn) bool {
 	switch {
 	case s.connected.Load() >= int64(s.cfg().MaxClients):
 		reason, msg = "max number of clients reached", ReplyMaxClients
-	case s.cfg().ProtectedMode && s.cfg().RequirePass == "" && !IsLoopback(nc.RemoteAddr()):
+	case s.cfg().ProtectedMode && s.acl.Default().Rules().NoPass() && !IsLoopback(nc.RemoteAddr()):
 		reason, msg = "protected mode: not a loopback client and no password set", ReplyDenied
 	default:
 		return false
@@ -185,7 +192,7 @@ type gate struct {
 // reports false when the connection must be closed.
 func (c *conn) begin() bool {
 	cfg := c.s.cfg()
-	c.setAuthed(cfg.RequirePass == "")
+	c.setAuthed(c.s.acl.DefaultOpen())
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		c.gate.tls = true
 		ctx := context.Background()

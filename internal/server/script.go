@@ -139,6 +139,9 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 		w.AppendError(msg)
 		return
 	}
+	if r := s.c.user.Load().Rules(); !r.All() {
+		req.Check = s.c.scriptCheck(r)
+	}
 	if s.inExec {
 		// EXEC holds the shards already (see exec).
 		runScript(eng, s.c.s.router, &s.ctx, req, w)
@@ -314,7 +317,9 @@ func evalSpecs(eng *script.Engine, r *router.Router) map[string]*command.Spec {
 // then sends it there.
 func (s *session) onShard(spec *command.Spec, args [][]byte) bool {
 	sp := s.c.s.evalSpecs[spec.Name]
-	if sp == nil || s.inMulti || s.inExec {
+	if sp == nil || s.inMulti || s.inExec || !s.c.user.Load().Rules().All() {
+		// A user with restricted permissions runs scripts here, where
+		// the script's commands are checked against them.
 		return false
 	}
 	keys := command.EvalKeys(args, s.keys[:0])

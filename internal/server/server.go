@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/notify"
@@ -170,6 +171,8 @@ type Server struct {
 
 	pause *pauser // CLIENT PAUSE (pause.go)
 
+	acl *acl.Table // users and the ACL log (acl.go)
+
 	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
 	evalSpecs map[string]*command.Spec // EVAL… as commands of one shard (script.go)
 }
@@ -177,6 +180,10 @@ type Server struct {
 // New returns a Server with its shards running. Call Shutdown to stop it.
 func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	users, err := newUsers(cfg.Protection)
+	if err != nil {
 		return nil, err
 	}
 	eng := script.New(cfg.Scripts)
@@ -220,6 +227,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.LogLevel = new(slog.LevelVar)
 	}
 	srv = &Server{
+		acl:       users,
 		log:       lg,
 		router:    r,
 		start:     time.Now(),

@@ -83,6 +83,7 @@ func init() {
 		"spublish":     (*session).spublish,
 		"pubsub":       (*session).pubsubCmd,
 		"monitor":      (*session).monitor,
+		"acl":          (*session).aclCmd,
 	}
 	for name, h := range extraConnHandlers {
 		connHandlers[name] = h
@@ -148,12 +149,19 @@ func (s *session) run(args [][]byte) {
 		s.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
 		return
 	}
-	if !s.c.gate.authed && spec.Flags&command.NoAuth == 0 {
+	if !s.c.gate.authed && spec.Flags&command.NoAuth == 0 && !s.c.s.acl.DefaultOpen() {
 		s.c.rec.Reject(spec)
 		s.reject(msgNoAuth)
 		return
 	}
 	s.c.last = fullName(spec, args)
+	if !s.c.permitted(spec, args, s.inMulti) {
+		s.c.rec.Reject(spec)
+		if s.inMulti {
+			s.dirty = true
+		}
+		return
+	}
 	s.c.s.monitors.feed(s.c, args)
 	if s.monitoring && spec.Kind != command.Conn {
 		s.c.rec.Reject(spec)
@@ -338,7 +346,7 @@ func (s *session) hello(w *resp.Writer, args [][]byte) {
 			return
 		}
 	}
-	if !s.helloAuth(w, user, pass) {
+	if !s.helloAuth(w, args[0], user, pass) {
 		return
 	}
 	if setName {
@@ -438,7 +446,8 @@ func (s *session) reset(w *resp.Writer, _ [][]byte) {
 	s.trackingOff()
 	s.c.setName("")
 	s.setProto(2)
-	s.c.setAuthed(s.c.s.cfg().RequirePass == "")
+	s.c.user.Store(s.c.s.acl.Default())
+	s.c.setAuthed(s.c.s.acl.DefaultOpen())
 	s.replyOff, s.skipNext, s.unmute = false, false, true
 	s.c.noEvict.Store(false)
 	s.c.noTouch.Store(false)
@@ -523,6 +532,13 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		s.ctx.Writer, s.ctx.Track = s.c.id, s.trackFor(command.Redis["exec"])
 		s.inExec = true
 		for _, q := range s.queued {
+			if r := s.c.user.Load().Rules(); !r.All() {
+				if d, ok := r.Check(q.args, q.spec.Flags&command.NoAuth != 0); !ok {
+					s.c.logDenial(d, "multi")
+					w.AppendError(d.Message())
+					continue
+				}
+			}
 			if q.spec.Kind == command.Conn {
 				s.runConn(q.spec, w, q.args)
 				continue
