@@ -147,7 +147,7 @@ func outputLimitParam() config.Param[settings] {
 // configuration file, without changing anything.
 func CheckParam(name, value string) error {
 	st := defaultSettings()
-	return setParam(&st, name, value)
+	return params.SetOne(&st, name, value)
 }
 
 // SetParam sets the parameter name to value in cfg, as a configuration
@@ -155,7 +155,7 @@ func CheckParam(name, value string) error {
 // process-wide and set at once.
 func SetParam(cfg *ServerConfig, name, value string) error {
 	st := settings{ServerConfig: *cfg, lim: object.CurrentLimits()}
-	if err := setParam(&st, name, value); err != nil {
+	if err := params.SetOne(&st, name, value); err != nil {
 		return err
 	}
 	*cfg = st.ServerConfig
@@ -163,32 +163,14 @@ func SetParam(cfg *ServerConfig, name, value string) error {
 	return nil
 }
 
-func setParam(st *settings, name, value string) error {
-	p, ok := params.Lookup(name)
-	switch {
-	case !ok:
-		return errors.New("unknown parameter \"" + name + "\"")
-	case p.Immutable:
-		return errors.New(name + " cannot be set: CONFIG GET reports it for tools that ask")
-	}
-	if err := p.Set(st, value); err != nil {
-		return errors.New(name + ": " + err.Error())
-	}
-	return nil
-}
-
 // setConfig runs CONFIG SET's pairs on this node: all are checked on a
 // copy of the settings, which is applied only when every pair is good.
 func (s *Server) setConfig(pairs [][]byte) error {
-	args := make([]string, len(pairs))
-	for i, p := range pairs {
-		args[i] = string(p)
-	}
 	s.confMu.Lock()
 	defer s.confMu.Unlock()
 	old := s.settings()
 	next := old
-	if err := params.Set(&next, args); err != nil {
+	if err := params.SetArgs(&next, pairs); err != nil {
 		return err
 	}
 	cfg := next.ServerConfig

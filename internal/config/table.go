@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -164,6 +165,32 @@ func (t *Table[T]) Set(v *T, pairs []string) error {
 // Settings returns what Rewrite needs to write the parameters that can
 // change at run time at their values in cur: a parameter the file leaves
 // out is written unless its value is the one in def. Memory values are
+// SetArgs is Set of the name and value pairs of a CONFIG SET command.
+func (t *Table[T]) SetArgs(v *T, pairs [][]byte) error {
+	args := make([]string, len(pairs))
+	for i, p := range pairs {
+		args[i] = string(p)
+	}
+	return t.Set(v, args)
+}
+
+// SetOne sets the parameter name to value in v, as a configuration file
+// sets it before the server starts: an unknown or immutable name is an
+// error, and so is a value the parameter refuses, named with it.
+func (t *Table[T]) SetOne(v *T, name, value string) error {
+	p, ok := t.Lookup(name)
+	switch {
+	case !ok:
+		return fmt.Errorf("unknown parameter %q", name)
+	case p.Immutable:
+		return fmt.Errorf("%s cannot be set: CONFIG GET reports it for tools that ask", name)
+	}
+	if err := p.Set(v, value); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	return nil
+}
+
 // written with units (FormatMemory), special ones as separate arguments.
 func (t *Table[T]) Settings(cur, def *T) []Setting {
 	var out []Setting

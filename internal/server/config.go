@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"slices"
@@ -243,7 +242,7 @@ func OutputLimit(l pubsub.Limits) config.OutputLimit {
 // are not flags, checked before the server starts.
 func CheckParam(name, value string) error {
 	st := defaultSettings()
-	return setParam(&st, name, value)
+	return params.SetOne(&st, name, value)
 }
 
 // SetParam sets the parameter name of the CONFIG table to value in cfg, as
@@ -254,7 +253,7 @@ func SetParam(cfg *Config, name, value string) error {
 	if cfg.LogLevel != nil {
 		st.logLevel = cfg.LogLevel.Level()
 	}
-	if err := setParam(&st, name, value); err != nil {
+	if err := params.SetOne(&st, name, value); err != nil {
 		return err
 	}
 	*cfg = st.Config
@@ -265,33 +264,15 @@ func SetParam(cfg *Config, name, value string) error {
 	return nil
 }
 
-func setParam(st *settings, name, value string) error {
-	p, ok := params.Lookup(name)
-	switch {
-	case !ok:
-		return fmt.Errorf("unknown parameter %q", name)
-	case p.Immutable:
-		return fmt.Errorf("%s cannot be set: CONFIG GET reports it for tools that ask", name)
-	}
-	if err := p.Set(st, value); err != nil {
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	return nil
-}
-
 // setConfig runs CONFIG SET's pairs: every pair is checked on a copy of the
 // settings, and only when all of them are good is the copy applied, so
 // that a bad pair changes nothing. It returns the error to reply, if any.
 func (s *Server) setConfig(pairs [][]byte) error {
-	args := make([]string, len(pairs))
-	for i, p := range pairs {
-		args[i] = string(p)
-	}
 	s.confMu.Lock()
 	defer s.confMu.Unlock()
 	old := s.settings()
 	next := old
-	if err := params.Set(&next, args); err != nil {
+	if err := params.SetArgs(&next, pairs); err != nil {
 		return err
 	}
 	s.apply(&old, &next)
