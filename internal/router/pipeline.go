@@ -495,6 +495,7 @@ func (p *Pipeline) Release() {
 	for _, db := range p.held {
 		if db != nil {
 			db.Commit() // before the reply of what ran while held goes out
+			db.SetNoTouch(false)
 			tr = db.Tracker()
 		}
 	}
@@ -503,7 +504,6 @@ func (p *Pipeline) Release() {
 		if db == nil {
 			continue
 		}
-		db.SetNoTouch(false)
 		p.held[i] = nil
 		p.rel <- struct{}{}
 		p.r.done(1)
