@@ -116,8 +116,35 @@ func startTestNodesShards(t *testing.T, seed int64, edit func(*GroupConfig), las
 			}
 			return len(seen) == len(tn.nodes)
 		})
+		// Leaders spread by the first elections may still not be the
+		// preferred ones, which they hand over to: wait until every
+		// replica, of the metadata group too, knows its preferred leader
+		// as the leader.
+		eventually(t, "leaders on their preferred replicas", func() bool {
+			for _, n := range tn.nodes {
+				for g := range n.Groups() {
+					if !onPreferred(n.Group(g)) {
+						return false
+					}
+				}
+				if !onPreferred(n.Group(n.meta)) {
+					return false
+				}
+			}
+			return true
+		})
 	}
 	return tn
+}
+
+// onPreferred reports whether replica g (nil: none here) knows its group's
+// preferred replica, when it has one, as the leader.
+func onPreferred(g *Group) bool {
+	if g == nil {
+		return true
+	}
+	p := g.preferred()
+	return p == 0 || g.Leader() == p
 }
 
 // The placement table is recorded in the metadata group; a node whose own
