@@ -1,12 +1,17 @@
 package server
 
 import (
+	"fmt"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
 // wantDefault marks the sections INFO shows without arguments: all but
@@ -61,4 +66,181 @@ func commandIDsByName() []int {
 	}
 	slices.SortFunc(ids, func(a, b int) int { return strings.Compare(command.NameOf(a), command.NameOf(b)) })
 	return ids
+}
+
+// info implements INFO [section ...].
+func (s *session) info(w *resp.Writer, args [][]byte) {
+	s.c.rec.Flush() // count this connection's commands so far
+	w.AppendVerbatim("txt", []byte(s.c.s.infoText(args[1:])))
+}
+
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace", "shards"}
+
+// infoText renders the INFO sections asked for: all of them by default or
+// for "all", "everything" or "default".
+func (s *Server) infoText(args [][]byte) string {
+	want := map[string]bool{}
+	for _, a := range args {
+		switch n := lower(a); n {
+		case "all", "everything":
+			for _, sec := range infoSections {
+				want[sec] = true
+			}
+		case "default":
+			wantDefault(want)
+		default:
+			want[n] = true
+		}
+	}
+	if len(args) == 0 {
+		wantDefault(want)
+	}
+	var b strings.Builder
+	add := func(title string, fields [][2]string) {
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + title + "\r\n")
+		for _, f := range fields {
+			b.WriteString(f[0] + ":" + f[1] + "\r\n")
+		}
+	}
+	now := time.Now()
+	r := s.router
+	var keys, expires, expired, hits, misses int64
+	for _, sh := range r.Shards() {
+		keys += sh.Keys()
+		expires += sh.Expires()
+		expired += sh.ExpiredKeys()
+		h, m := sh.Hits()
+		hits += h
+		misses += m
+	}
+	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
+	if want["server"] {
+		up := int64(now.Sub(s.start).Seconds())
+		port := ""
+		if ln := s.anyListener(); ln != "" {
+			_, port, _ = splitHostPort(ln)
+		}
+		add("Server", [][2]string{
+			{"redis_version", command.RedisVersion},
+			{"data_cluster_version", Version},
+			{"redis_mode", "standalone"},
+			{"os", runtime.GOOS + " " + runtime.GOARCH},
+			{"arch_bits", "64"},
+			{"go_version", runtime.Version()},
+			{"process_id", strconv.Itoa(os.Getpid())},
+			{"tcp_port", port},
+			{"server_time_usec", itoa(now.UnixMicro())},
+			{"uptime_in_seconds", itoa(up)},
+			{"uptime_in_days", itoa(up / 86400)},
+			{"hz", "10"},
+			{"shards", strconv.Itoa(len(r.Shards()))},
+			{"vnodes", strconv.Itoa(r.Ring().Vnodes())},
+		})
+	}
+	if want["clients"] {
+		add("Clients", [][2]string{
+			{"connected_clients", itoa(s.connected.Load())},
+			{"maxclients", strconv.Itoa(s.cfg().MaxClients)},
+			{"blocked_clients", itoa(s.blocked.Load())},
+			{"tracking_clients", itoa(s.track.Stats().Clients)},
+		})
+	}
+	if want["memory"] {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		rss := residentBytes()
+		used := s.usedMemory()
+		add("Memory", [][2]string{
+			{"used_memory", itoa(used)},
+			{"used_memory_human", humanBytes(uint64(used))},
+			{"used_memory_heap", strconv.FormatUint(ms.HeapAlloc, 10)},
+			{"used_memory_rss", strconv.FormatUint(rss, 10)},
+			{"used_memory_rss_human", humanBytes(rss)},
+			{"used_memory_peak", strconv.FormatUint(ms.HeapSys, 10)},
+			{"total_system_memory", strconv.FormatUint(totalMemory(), 10)},
+			{"maxmemory", itoa(s.cfg().MaxMemory)},
+			{"maxmemory_human", humanBytes(uint64(s.cfg().MaxMemory))},
+			{"maxmemory_policy", s.cfg().MaxMemoryPolicy.String()},
+			{"mem_allocator", "go"},
+			{"gc_cycles", strconv.FormatUint(uint64(ms.NumGC), 10)},
+			{"gc_pause_total_ns", strconv.FormatUint(ms.PauseTotalNs, 10)},
+		})
+	}
+	if want["persistence"] {
+		add("Persistence", s.persistenceInfo())
+	}
+	if want["stats"] {
+		busyR, busyS := r.Busy()
+		_, errTotal := s.errorCounts()
+		ts := s.track.Stats()
+		add("Stats", [][2]string{
+			{"total_connections_received", itoa(s.totalConns.Load())},
+			{"total_commands_processed", itoa(s.totalCmds.Load())},
+			{"rejected_connections", itoa(s.rejectConns.Load())},
+			{"expired_keys", itoa(expired)},
+			{"evicted_keys", itoa(s.evictedKeys())},
+			{"keyspace_hits", itoa(hits)},
+			{"keyspace_misses", itoa(misses)},
+			{"total_error_replies", itoa(errTotal)},
+			{"tracking_total_keys", itoa(ts.Keys)},
+			{"tracking_total_items", itoa(ts.Items)},
+			{"tracking_total_prefixes", itoa(ts.Prefixes)},
+			{"busy_router", itoa(busyR)},
+			{"busy_shard", itoa(busyS)},
+		})
+	}
+	if want["replication"] {
+		add("Replication", [][2]string{{"role", "master"}, {"connected_slaves", "0"}})
+	}
+	if want["cpu"] {
+		user, sys := cpuTimes()
+		add("CPU", [][2]string{
+			{"used_cpu_sys", strconv.FormatFloat(sys, 'f', 6, 64)},
+			{"used_cpu_user", strconv.FormatFloat(user, 'f', 6, 64)},
+		})
+	}
+	if want["commandstats"] {
+		add("Commandstats", s.infoCommandStats())
+	}
+	if want["errorstats"] {
+		add("Errorstats", s.infoErrorStats())
+	}
+	if want["latencystats"] {
+		add("Latencystats", s.infoLatencyStats())
+	}
+	if want["keyspace"] {
+		var f [][2]string
+		if keys > 0 {
+			f = append(f, [2]string{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=%d", keys, expires, s.avgTTL())})
+		}
+		add("Keyspace", f)
+	}
+	if want["shards"] {
+		var f [][2]string
+		for i, sh := range r.Shards() {
+			f = append(f, [2]string{"shard" + strconv.Itoa(i),
+				fmt.Sprintf("keys=%d,expires=%d,queue=%d,busy=%d", sh.Keys(), sh.Expires(), sh.Pending(), sh.Busy())})
+		}
+		add("Shards", f)
+	}
+	return b.String()
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatUint(n, 10) + "B"
+	}
+	v, suffix := float64(n), "B"
+	for _, s := range []string{"K", "M", "G", "T"} {
+		if v < unit {
+			break
+		}
+		v /= unit
+		suffix = s
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + suffix
 }
