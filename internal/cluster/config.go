@@ -55,7 +55,7 @@ func defaultSettings() settings {
 var params = config.NewTable(append([]config.Param[settings]{
 	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
 	{
-		// The node's own, as in Redis Cluster (notify.go).
+		// The node's own, as in Redis Cluster (Node.notify in node.go).
 		Name: "notify-keyspace-events", Kind: config.Special,
 		Get: func(c *settings) string { return c.events.String() },
 		Set: func(c *settings, v string) error {
