@@ -18,6 +18,7 @@ package acl
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/data-cluster/data-cluster/internal/command"
 )
@@ -119,7 +120,7 @@ type commandDef struct {
 // one.
 type cmd struct {
 	name   string // full name: "get", "client|kill"
-	id     int    // index in cmds, and bit in a Rules' command set
+	id     int    // index in commandSet.cmds, and bit in a Rules' command set
 	cats   Category
 	keys   []keySpec
 	parent *cmd
@@ -127,11 +128,40 @@ type cmd struct {
 	sorted []*cmd          // subs in name order
 }
 
-var (
-	cmds      []*cmd          // every command and subcommand, by id
-	topCmds   []*cmd          // the commands, in name order
-	cmdByName map[string]*cmd // by full name
-)
+// commandSet is every command and subcommand the ACLs know.
+type commandSet struct {
+	cmds   []*cmd          // every command and subcommand, by id
+	top    []*cmd          // the commands, in name order
+	byName map[string]*cmd // by full name
+}
+
+// commands returns the commands the ACLs know: those of command.Redis, read
+// at first use, once every command is in it (the server puts its
+// connection commands in the table while it is initialised, after this
+// package; see command.RegisterConn).
+var commands = sync.OnceValue(func() *commandSet {
+	cs := &commandSet{byName: make(map[string]*cmd)}
+	defs := slices.Concat(redisCommands, ownCommands)
+	slices.SortFunc(defs, func(a, b commandDef) int { return strings.Compare(a.Name, b.Name) })
+	for i := range defs {
+		d := &defs[i]
+		if command.Redis[d.Name] == nil {
+			continue
+		}
+		c := cs.add(d, nil)
+		cs.top = append(cs.top, c)
+		for j := range d.Subs {
+			s := cs.add(&d.Subs[j], c)
+			short := s.name[len(c.name)+1:]
+			if c.subs == nil {
+				c.subs = make(map[string]*cmd)
+			}
+			c.subs[short] = s
+			c.sorted = append(c.sorted, s)
+		}
+	}
+	return cs
+})
 
 // ownCommands are the commands Redis does not have, with the categories
 // and key specs of their Redis counterparts: DELETE as DEL of one key, LIST
@@ -141,44 +171,21 @@ var ownCommands = []commandDef{
 	{Name: "list", Cats: catKeyspace | catRead | catSlow | catDangerous},
 }
 
-func init() {
-	cmdByName = make(map[string]*cmd)
-	defs := slices.Concat(redisCommands, ownCommands)
-	slices.SortFunc(defs, func(a, b commandDef) int { return strings.Compare(a.Name, b.Name) })
-	for i := range defs {
-		d := &defs[i]
-		if command.Redis[d.Name] == nil {
-			continue
-		}
-		c := addCmd(d, nil)
-		topCmds = append(topCmds, c)
-		for j := range d.Subs {
-			s := addCmd(&d.Subs[j], c)
-			short := s.name[len(c.name)+1:]
-			if c.subs == nil {
-				c.subs = make(map[string]*cmd)
-			}
-			c.subs[short] = s
-			c.sorted = append(c.sorted, s)
-		}
-	}
-}
-
-func addCmd(d *commandDef, parent *cmd) *cmd {
-	c := &cmd{name: d.Name, id: len(cmds), cats: d.Cats, keys: d.Keys, parent: parent}
-	cmds = append(cmds, c)
-	cmdByName[c.name] = c
+func (cs *commandSet) add(d *commandDef, parent *cmd) *cmd {
+	c := &cmd{name: d.Name, id: len(cs.cmds), cats: d.Cats, keys: d.Keys, parent: parent}
+	cs.cmds = append(cs.cmds, c)
+	cs.byName[c.name] = c
 	return c
 }
 
 // Known reports whether the ACLs know the command named name (lower case).
-func Known(name string) bool { return cmdByName[name] != nil }
+func Known(name string) bool { return commands().byName[name] != nil }
 
 // CommandCategories returns the categories of the command or subcommand
 // named name ("get", "client|kill"), in lower case, as Redis 7.0's COMMAND
 // INFO reports them.
 func CommandCategories(name string) Category {
-	if c := cmdByName[name]; c != nil {
+	if c := commands().byName[name]; c != nil {
 		return c.cats
 	}
 	return 0
@@ -193,7 +200,7 @@ func CommandsIn(cat string) ([]string, bool) {
 		return nil, false
 	}
 	var out []string
-	for _, c := range topCmds {
+	for _, c := range commands().top {
 		if c.cats&cf != 0 {
 			out = append(out, c.name)
 		}
@@ -210,7 +217,7 @@ func CommandsIn(cat string) ([]string, bool) {
 // subcommands and a subcommand it does not have.
 func UnknownSubcommand(args [][]byte) bool {
 	var buf [32]byte
-	c := cmdByName[string(lowerName(buf[:0], args[0]))]
+	c := commands().byName[string(lowerName(buf[:0], args[0]))]
 	return c != nil && c.subs != nil && len(args) >= 2 && lookup(args) == nil
 }
 
@@ -221,7 +228,7 @@ func UnknownSubcommand(args [][]byte) bool {
 // It does not allocate for names up to 32 bytes.
 func lookup(args [][]byte) *cmd {
 	var buf [32]byte
-	c := cmdByName[string(lowerName(buf[:0], args[0]))]
+	c := commands().byName[string(lowerName(buf[:0], args[0]))]
 	if c == nil || c.subs == nil || len(args) < 2 {
 		return c
 	}

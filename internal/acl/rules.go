@@ -95,7 +95,7 @@ type Rules struct {
 // newRules returns the rules of a user just created: off, no password,
 // no command, key or channel.
 func newRules() *Rules {
-	return &Rules{allowed: make([]uint64, (len(cmds)+63)/64)}
+	return &Rules{allowed: make([]uint64, (len(commands().cmds)+63)/64)}
 }
 
 // clone returns a copy of r that may be changed.
@@ -173,7 +173,7 @@ func (r *Rules) change(c *cmd, on bool) {
 // changeCategory allows or denies every command in cat, with their
 // subcommands, and the subcommands in cat.
 func (r *Rules) changeCategory(cat Category, on bool) {
-	for _, c := range topCmds {
+	for _, c := range commands().top {
 		if c.cats&cat != 0 {
 			r.change(c, on)
 		}
@@ -190,7 +190,7 @@ func (r *Rules) setAllCommands(on bool) {
 		r.allowed[i] = 0
 	}
 	if on {
-		for id := range cmds {
+		for id := range commands().cmds {
 			r.allowed[id/64] |= 1 << (id % 64)
 		}
 	}
@@ -401,7 +401,7 @@ func (r *Rules) applyCommand(op string) error {
 		r.changeCategory(cat, on)
 		return nil
 	}
-	if c := cmdByName[name]; c != nil {
+	if c := commands().byName[name]; c != nil {
 		r.change(c, on)
 		return nil
 	}
@@ -409,7 +409,7 @@ func (r *Rules) applyCommand(op string) error {
 	if !on || bar < 0 {
 		return ErrUnknownCommand
 	}
-	c := cmdByName[name[:bar]]
+	c := commands().byName[name[:bar]]
 	switch {
 	case c == nil:
 		return ErrUnknownCommand
@@ -541,7 +541,7 @@ func (r *Rules) CommandsRule() string {
 		temp.changeCategory(1<<best, !additive)
 		applied[best] = true
 	}
-	for _, c := range topCmds {
+	for _, c := range commands().top {
 		r.describeDiff(&b, fake, c)
 		for _, s := range c.sorted {
 			r.describeDiff(&b, fake, s)
@@ -572,7 +572,7 @@ func (r *Rules) describeDiff(b *strings.Builder, fake *Rules, c *cmd) {
 // countCategory counts the commands and subcommands of cat allowed and
 // denied.
 func (r *Rules) countCategory(cat Category) (on, off int) {
-	for _, c := range cmds {
+	for _, c := range commands().cmds {
 		if c.cats&cat == 0 {
 			continue
 		}

@@ -46,17 +46,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	}
 	switch spec.Name {
 	case "ping":
-		if c.pong(w, args) {
-			return
-		}
-		switch len(args) {
-		case 1:
-			w.AppendSimple("PONG")
-		case 2:
-			w.AppendBulk(args[1])
-		default:
-			w.AppendError("ERR wrong number of arguments for 'ping' command")
-		}
+		server.Ping(w, args, c.proto == 2 && c.subscribed())
 	case "echo":
 		w.AppendBulk(args[1])
 	case "quit":
@@ -95,10 +85,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "config":
 		c.config(w, args)
 	case "time":
-		now := time.Now()
-		w.AppendArray(2)
-		w.AppendBulkString(strconv.FormatInt(now.Unix(), 10))
-		w.AppendBulkString(strconv.Itoa(now.Nanosecond() / 1000))
+		server.AppendTime(w, time.Now())
 	case "info":
 		w.AppendBulkString(c.s.node.info(c.s.clientsInfo()))
 	case "multi":

@@ -7,7 +7,6 @@ import (
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
-	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
@@ -146,13 +145,4 @@ func (c *clientConn) startSubs() {
 	}
 	c.writeOut()
 	c.subs.Start(c.s.node.hub, c)
-}
-
-// pong is PING's reply in RESP2's subscribed mode.
-func (c *clientConn) pong(w *resp.Writer, args [][]byte) bool {
-	if c.proto != 2 || !c.subscribed() || len(args) > 2 {
-		return false
-	}
-	pubsub.AppendPong(w, args)
-	return true
 }

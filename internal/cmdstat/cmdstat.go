@@ -231,10 +231,6 @@ type Batch interface {
 	Args(i int) [][]byte
 }
 
-// execID is EXEC's ID: EXEC is not logged in the slow log itself, the
-// commands it runs are.
-var execID = command.Redis["exec"].ID
-
 // preciseBatches is how many batches are timed command by command after a
 // batch of several commands reached the slow log's threshold.
 const preciseBatches = 1000
@@ -259,19 +255,30 @@ func (r *Recorder) Watch(m *latency.Monitor) {
 	}
 }
 
-// fastIDs tells, by command ID, which commands are flagged fast: their slow
-// runs are "fast-command" latency events.
-var fastIDs = func() []bool {
-	out := make([]bool, command.NumIDs())
+// tableIDs are what a Recorder reads of the command tables: EXEC's ID
+// (EXEC is not logged in the slow log itself, the commands it runs are),
+// and by command ID which commands are flagged fast (their slow runs are
+// "fast-command" latency events). They are read at first use, once every
+// command is in the tables: the server puts its connection commands, EXEC
+// among them, in the Redis table while it is initialised, after this
+// package (see command.RegisterConn).
+var tableIDs = sync.OnceValue(func() (ids struct {
+	exec int
+	fast []bool
+}) {
+	if s := command.Redis["exec"]; s != nil {
+		ids.exec = s.ID
+	}
+	ids.fast = make([]bool, command.NumIDs())
 	for _, t := range []command.Table{command.Redis, command.Line} {
 		for _, s := range t {
 			if s.ID > 0 && s.Flags&command.Fast != 0 {
-				out[s.ID] = true
+				ids.fast[s.ID] = true
 			}
 		}
 	}
-	return out
-}()
+	return ids
+})
 
 // Mark is the moment a command started: its time, and where its reply
 // starts in the writer it replies to.
@@ -360,7 +367,7 @@ func (r *Recorder) slowRun(id int, d time.Duration, args [][]byte, c slowlog.Cli
 	}
 	if d >= r.latAt {
 		ev := latency.Command
-		if id > 0 && id < len(fastIDs) && fastIDs[id] {
+		if fast := tableIDs().fast; id > 0 && id < len(fast) && fast[id] {
 			ev = latency.FastCommand
 		}
 		r.lat.Add(ev, d)
@@ -529,7 +536,7 @@ func (e *entry) count(d time.Duration, failed bool) {
 
 // logSlow logs a command that ran for the threshold or longer.
 func (r *Recorder) logSlow(id int, d time.Duration, args [][]byte, c slowlog.Client) {
-	if id != execID && len(args) > 0 && r.slow != nil {
+	if len(args) > 0 && r.slow != nil && id != tableIDs().exec {
 		r.slow.Add(d, args, c)
 	}
 }

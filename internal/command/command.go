@@ -31,7 +31,8 @@ const (
 	AllShards
 	// Cursor commands run on the shard named by their cursor (SCAN).
 	Cursor
-	// Conn commands act on the connection and are run by the server.
+	// Conn commands act on the connection and are run by the server,
+	// which declares them (see RegisterConn).
 	Conn
 )
 
@@ -301,14 +302,19 @@ func newTable(groups ...[]*Spec) Table {
 	t := make(Table)
 	for _, g := range groups {
 		for _, s := range g {
-			if _, dup := t[s.Name]; dup {
-				panic("command: duplicate command " + s.Name)
-			}
-			assignID(s)
-			t[s.Name] = s
+			t.add(s)
 		}
 	}
 	return t
+}
+
+// add puts s in t with its ID.
+func (t Table) add(s *Spec) {
+	if _, dup := t[s.Name]; dup {
+		panic("command: duplicate command " + s.Name)
+	}
+	assignID(s)
+	t[s.Name] = s
 }
 
 // Lookup returns the command named name in any letter case, or nil. It does

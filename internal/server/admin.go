@@ -14,39 +14,6 @@ import (
 // Version is data-cluster's own version, reported by INFO.
 const Version = "0.1.0"
 
-var extraConnHandlers = map[string]connHandler{
-	"client":   (*session).client,
-	"command":  (*session).command,
-	"info":     (*session).info,
-	"config":   (*session).config,
-	"slowlog":  (*session).slowlog,
-	"latency":  (*session).latencyCmd,
-	"time":     (*session).time,
-	"function": (*session).function,
-	"auth":     (*session).auth,
-	"save":     (*session).save,
-	"bgsave":   (*session).bgsave,
-	"lastsave": (*session).lastsave,
-	// Lua scripts (script.go).
-	"eval":       (*session).eval,
-	"evalsha":    (*session).evalsha,
-	"eval_ro":    (*session).evalRO,
-	"evalsha_ro": (*session).evalshaRO,
-	"script":     (*session).scriptCmd,
-	"fcall":      (*session).fcall,
-	"fcall_ro":   (*session).fcallRO,
-	// A server started without --initial-cluster answers the cluster
-	// commands as a Redis without cluster support does.
-	"cluster":   (*session).noCluster,
-	"readonly":  (*session).noCluster,
-	"readwrite": (*session).noCluster,
-	"asking":    (*session).noCluster,
-}
-
-func (s *session) noCluster(w *resp.Writer, _ [][]byte) {
-	w.AppendError("ERR This instance has cluster support disabled")
-}
-
 func lower(b []byte) string { return strings.ToLower(string(b)) }
 
 func unknownSubcommand(w *resp.Writer, cmd string, sub []byte) {
@@ -108,8 +75,11 @@ func fullName(spec *command.Spec, args [][]byte) *string {
 }
 
 // time implements TIME.
-func (s *session) time(w *resp.Writer, _ [][]byte) {
-	now := time.Now()
+func (s *session) time(w *resp.Writer, _ [][]byte) { AppendTime(w, time.Now()) }
+
+// AppendTime writes TIME's reply for now: the Unix time in seconds and the
+// microseconds within that second.
+func AppendTime(w *resp.Writer, now time.Time) {
 	w.AppendArray(2)
 	w.AppendBulkString(strconv.FormatInt(now.Unix(), 10))
 	w.AppendBulkString(strconv.FormatInt(int64(now.Nanosecond()/1000), 10))

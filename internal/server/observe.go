@@ -78,7 +78,7 @@ func (c *conn) Name() string { return c.getName() }
 // runConn runs a connection command and counts it.
 func (s *session) runConn(spec *command.Spec, w *resp.Writer, args [][]byte) {
 	m := s.c.rec.Start(w)
-	connHandlers[spec.Name](s, w, args)
+	connRun[spec.ID](s, w, args)
 	s.c.rec.Stop(m, spec, args, s.c)
 }
 

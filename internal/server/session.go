@@ -53,53 +53,6 @@ type watched struct {
 	version uint64
 }
 
-// connHandler runs a command that acts on the connection. It writes its reply
-// to w; when it runs inside EXEC, it must not flush or hold shards.
-type connHandler func(s *session, w *resp.Writer, args [][]byte)
-
-var connHandlers map[string]connHandler
-
-func init() {
-	connHandlers = map[string]connHandler{
-		"ping":    (*session).ping,
-		"echo":    (*session).echo,
-		"quit":    (*session).quitCmd,
-		"select":  (*session).selectCmd,
-		"hello":   (*session).hello,
-		"multi":   (*session).multi,
-		"exec":    (*session).exec,
-		"discard": (*session).discard,
-		"watch":   (*session).watch,
-		"unwatch": (*session).unwatch,
-		"reset":   (*session).reset,
-
-		"subscribe":    (*session).subscription,
-		"psubscribe":   (*session).subscription,
-		"ssubscribe":   (*session).subscription,
-		"unsubscribe":  (*session).subscription,
-		"punsubscribe": (*session).subscription,
-		"sunsubscribe": (*session).subscription,
-		"publish":      (*session).publish,
-		"spublish":     (*session).spublish,
-		"pubsub":       (*session).pubsubCmd,
-		"monitor":      (*session).monitor,
-		"acl":          (*session).aclCmd,
-	}
-	for name, h := range extraConnHandlers {
-		connHandlers[name] = h
-	}
-	for name := range connHandlers {
-		if s := command.Redis[name]; s == nil || s.Kind != command.Conn {
-			panic("server: connection command " + name + " is not in the command table as Conn")
-		}
-	}
-	for name, s := range command.Redis {
-		if s.Kind == command.Conn && connHandlers[name] == nil {
-			panic("server: no handler for connection command " + name)
-		}
-	}
-}
-
 func (s *session) init(c *conn) {
 	s.c = c
 	s.proto = 2
@@ -286,8 +239,14 @@ func clip(b []byte, n int) string {
 }
 
 func (s *session) ping(w *resp.Writer, args [][]byte) {
-	if s.proto == 2 && s.subscribed() && len(args) <= 2 {
-		pubsub.AppendPong(w, args) // an array, as Redis's in RESP2's subscribed mode
+	Ping(w, args, s.proto == 2 && s.subscribed())
+}
+
+// Ping writes the reply to PING with args; subscribed says the connection
+// speaks RESP2 and has subscriptions, where Redis answers with an array.
+func Ping(w *resp.Writer, args [][]byte, subscribed bool) {
+	if subscribed && len(args) <= 2 {
+		pubsub.AppendPong(w, args)
 		return
 	}
 	switch len(args) {

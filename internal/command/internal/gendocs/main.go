@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	// The server puts its connection commands in command.Redis.
+	_ "github.com/data-cluster/data-cluster/internal/server"
 )
 
 func main() {
