@@ -201,7 +201,7 @@ func (s *Server) dropUsers(gone []*acl.User) {
 		u := c.user.Load()
 		for _, g := range gone {
 			if u == g {
-				c.nc.Close()
+				c.kill()
 				break
 			}
 		}
@@ -283,11 +283,4 @@ func (c *clientConn) logContext() string {
 		return "multi"
 	}
 	return "toplevel"
-}
-
-// describe is the client's line for the ACL log, in CLIENT LIST's shape.
-func (c *clientConn) describe() string {
-	return "id=" + strconv.FormatInt(c.id, 10) + " addr=" + c.nc.RemoteAddr().String() +
-		" laddr=" + c.nc.LocalAddr().String() + " user=" + c.user.Load().Name() +
-		" resp=" + strconv.Itoa(int(c.respVer.Load()))
 }

@@ -19,8 +19,8 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 	case "id":
 		w.AppendInt(c.id)
 	case "setname":
-		name, msg := ParseClientSetName(args)
-		if msg != "" {
+		name := string(args[2])
+		if msg := CheckClientName(name); msg != "" {
 			w.AppendError(msg)
 			return
 		}

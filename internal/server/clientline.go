@@ -147,7 +147,7 @@ func ParseClientList(args [][]byte) (ClientFilter, string) {
 			}
 			for i++; i < len(args); i++ {
 				id, err := strconv.ParseInt(string(args[i]), 10, 64)
-				if err != nil || id <= 0 {
+				if err != nil {
 					return f, "ERR Invalid client ID"
 				}
 				f.IDs[id] = true
@@ -270,14 +270,13 @@ func ParseClientPause(args [][]byte) (d time.Duration, all bool, msg string) {
 	return d, all, ""
 }
 
-// ParseClientSetName checks CLIENT SETNAME's name (args the whole command
-// of three arguments) and returns it, or the error to answer.
-func ParseClientSetName(args [][]byte) (name, msg string) {
-	name = string(args[2])
+// CheckClientName returns the error to answer for a client name that
+// CLIENT SETNAME or HELLO SETNAME refuses, "" for a good one.
+func CheckClientName(name string) string {
 	if !validClientName(name) {
-		return "", "ERR Client names cannot contain spaces, newlines or special characters."
+		return "ERR Client names cannot contain spaces, newlines or special characters."
 	}
-	return name, ""
+	return ""
 }
 
 // ParseClientSetInfo parses CLIENT SETINFO attr value (args the whole

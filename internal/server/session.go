@@ -155,7 +155,7 @@ func (s *session) run(args [][]byte) {
 		s.reject(msgNoAuth)
 		return
 	}
-	s.c.last = fullName(spec, args)
+	s.c.last = FullName(spec, args)
 	if !s.c.permitted(spec, args, s.inMulti) {
 		s.c.rec.Reject(spec)
 		if s.inMulti {
