@@ -106,6 +106,11 @@ type ServerConfig struct {
 	// SET loglevel changes; nil gives the server a LevelVar of its own,
 	// which the Logger does not follow.
 	LogLevel *slog.LevelVar
+	// ACLFile, when set, is the node's aclfile (Redis's syntax): its users
+	// become the cluster's when the cluster has none yet, ACL LOAD makes
+	// them the cluster's, and ACL SAVE writes the cluster's users to it
+	// (acl.go). Empty: ACL LOAD and SAVE answer Redis's error.
+	ACLFile string
 	// ConfigFile is the file the node's configuration was read from
 	// (--config), which CONFIG REWRITE rewrites; empty: none.
 	ConfigFile string
@@ -627,6 +632,7 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject("NOAUTH Authentication required.")
 		return
 	}
+	c.lastName.Store(server.FullName(spec, args)) // as in Redis, before the ACL log may show it
 	if !c.permitted(spec, args) {
 		return
 	}
@@ -638,7 +644,6 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject(pubsub.NotAllowed(spec.Name))
 		return
 	}
-	c.lastName.Store(server.FullName(spec, args))
 	if c.s.node.pause.Active() && !c.waitPause(c.mayWrite(spec)) {
 		c.quit = true // killed or stopped while paused: the command does not run
 		return
