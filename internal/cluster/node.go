@@ -111,7 +111,7 @@ type Node struct {
 	// commands, and its leaders' expiries (GroupConfig.Paused), not the
 	// proposals other nodes' clients make to groups this node leads.
 	pause pause.Pauser
-	hub *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
+	hub   *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
 	// notify publishes the keyspace events of the groups this node leads
 	// to the subscribers of every node, as PUBLISH does. Any node serves
 	// any key, so a subscriber on any node receives the events of every

@@ -81,7 +81,6 @@ var ClientRedisCases = []RedisCase{
 	{Args: []string{"CLIENT", "NO-TOUCH", "on"}, Want: "+OK\r\n"},
 }
 
-
 // ClientLine returns the fields of client id's line in a CLIENT LIST
 // reply, and fails t when there is none.
 func ClientLine(t testing.TB, list, id string) map[string]string {
