@@ -270,7 +270,7 @@ func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 		if sub == "no-evict" {
 			c.noEvict.Store(on) // recorded and shown: a node evicts nothing
 		} else {
-			c.noTouch.Store(on)
+			c.noTouch.Store(on) // recorded and shown: a node keeps no access data (OBJECT IDLETIME answers 0)
 		}
 		w.AppendOK()
 	case "pause":
