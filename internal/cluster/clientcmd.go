@@ -116,19 +116,13 @@ func (c *clientConn) clientKill(w *resp.Writer, args [][]byte) {
 		return
 	}
 	now := time.Now()
-	killed := 0
-	for _, o := range c.s.clients() {
-		if !f.Match(o.view(now)) {
-			continue
-		}
-		if o == c {
-			if f.SkipMe && !f.OldStyle {
-				continue
-			}
-			c.quit = true // after this reply
-		} else {
-			o.kill()
-		}
+	victims, self := server.Kill(&f, c.s.clients(), c, func(o *clientConn) server.ClientView { return o.view(now) })
+	for _, o := range victims {
+		o.kill()
+	}
+	killed := len(victims)
+	if self {
+		c.quit = true // after this reply
 		killed++
 	}
 	f.AppendKilled(w, killed)

@@ -242,17 +242,7 @@ func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 			w.AppendNull()
 		}
 	case "setinfo":
-		attr, v, msg := server.ParseClientSetInfo(args)
-		if msg != "" {
-			w.AppendError(msg)
-			return
-		}
-		if attr == "lib-name" {
-			c.libName.Store(&v)
-		} else {
-			c.libVer.Store(&v)
-		}
-		w.AppendOK()
+		server.ClientSetInfo(w, args, &c.libName, &c.libVer)
 	case "info":
 		w.AppendVerbatim("txt", []byte(c.describe()+"\n"))
 	case "list":

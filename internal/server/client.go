@@ -33,17 +33,7 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 			w.AppendNull()
 		}
 	case "setinfo":
-		attr, v, msg := ParseClientSetInfo(args)
-		if msg != "" {
-			w.AppendError(msg)
-			return
-		}
-		if attr == "lib-name" {
-			c.libName.Store(&v)
-		} else {
-			c.libVer.Store(&v)
-		}
-		w.AppendOK()
+		ClientSetInfo(w, args, &c.libName, &c.libVer)
 	case "info":
 		w.AppendVerbatim("txt", []byte(c.describe(time.Now())+"\n"))
 	case "list":
@@ -178,19 +168,13 @@ func (s *session) clientKill(w *resp.Writer, args [][]byte) {
 		return
 	}
 	now := time.Now()
-	killed := 0
-	for _, c := range s.c.s.clients() {
-		if !f.Match(c.view(now)) {
-			continue
-		}
-		if c == s.c {
-			if f.SkipMe && !f.OldStyle {
-				continue
-			}
-			s.c.quit = true
-		} else {
-			c.kill()
-		}
+	victims, self := Kill(&f, s.c.s.clients(), s.c, func(c *conn) ClientView { return c.view(now) })
+	for _, c := range victims {
+		c.kill()
+	}
+	killed := len(victims)
+	if self {
+		s.c.quit = true
 		killed++
 	}
 	f.AppendKilled(w, killed)

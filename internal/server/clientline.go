@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/acl"
@@ -224,6 +225,23 @@ func ParseClientKill(args [][]byte, users *acl.Table) (ClientFilter, string) {
 	return f, ""
 }
 
+// Kill returns the clients CLIENT KILL's filter kills among clients,
+// self (the caller) apart, and whether it kills self too, view giving
+// what the filter looks at of each.
+func Kill[C comparable](f *ClientFilter, clients []C, self C, view func(C) ClientView) (victims []C, killSelf bool) {
+	for _, c := range clients {
+		if !f.Match(view(c)) {
+			continue
+		}
+		if c == self {
+			killSelf = !f.SkipMe || f.OldStyle
+			continue
+		}
+		victims = append(victims, c)
+	}
+	return victims, killSelf
+}
+
 // AppendKilled writes CLIENT KILL's reply for killed clients killed.
 func (f *ClientFilter) AppendKilled(w *resp.Writer, killed int) {
 	switch {
@@ -279,19 +297,25 @@ func CheckClientName(name string) string {
 	return ""
 }
 
-// ParseClientSetInfo parses CLIENT SETINFO attr value (args the whole
-// command of four arguments) and returns the attribute, "lib-name" or
-// "lib-ver", and its value, or the error to answer.
-func ParseClientSetInfo(args [][]byte) (attr, value, msg string) {
-	value = string(args[3])
-	if !validClientName(value) && value != "" {
-		return "", "", "ERR " + strings.ToUpper(string(args[2])) + " cannot contain spaces, newlines or special characters."
+// ClientSetInfo implements CLIENT SETINFO attr value (args the whole
+// command of four arguments): it stores the value in libName or libVer and
+// writes the reply.
+func ClientSetInfo(w *resp.Writer, args [][]byte, libName, libVer *atomic.Pointer[string]) {
+	v := string(args[3])
+	if !validClientName(v) && v != "" {
+		w.AppendError("ERR " + strings.ToUpper(string(args[2])) + " cannot contain spaces, newlines or special characters.")
+		return
 	}
-	switch attr = lower(args[2]); attr {
-	case "lib-name", "lib-ver":
-		return attr, value, ""
+	switch lower(args[2]) {
+	case "lib-name":
+		libName.Store(&v)
+	case "lib-ver":
+		libVer.Store(&v)
+	default:
+		w.AppendError("ERR Unrecognized option '" + string(args[2]) + "'")
+		return
 	}
-	return "", "", "ERR Unrecognized option '" + string(args[2]) + "'"
+	w.AppendOK()
 }
 
 // ParseOnOff parses the ON|OFF of CLIENT NO-EVICT and NO-TOUCH (args the
