@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -343,4 +344,30 @@ func TestNodeClientPauseKill(t *testing.T) {
 	if got := other.call("EXISTS", "pk"); got != ":0\r\n" {
 		t.Fatalf("the killed client's SET ran: EXISTS answered %q", got)
 	}
+}
+
+// TestGroupPausedExpiry checks that a leader whose node is paused (CLIENT
+// PAUSE) proposes no expiry, however many ticks pass, and expires the key
+// once the pause ends.
+func TestGroupPausedExpiry(t *testing.T) {
+	var paused atomic.Bool
+	paused.Store(true)
+	tg := newTestGroup(t, func(c *GroupConfig) { c.Paused = &paused })
+	l := tg.leader()
+	if got := tg.mustDo(l, Write, "SET", "k", "v", "PX", "1"); got != "+OK\r\n" {
+		t.Fatalf("SET: %q", got)
+	}
+	testutil.Await(t, 10*time.Second, func() bool { return tg.mustDo(l, Read, "PTTL", "k") == ":-2\r\n" },
+		func() string { return "the key never expired" })
+	// Two followers get one heartbeat per leader tick: after ten more
+	// heartbeats the leader has ticked at least four times since.
+	hb := tg.net.heartbeats.Load()
+	testutil.Await(t, 10*time.Second, func() bool { return tg.net.heartbeats.Load() >= hb+10 },
+		func() string { return "the leader stopped ticking" })
+	if keys := tg.reps[l].Status().Keys; keys != 1 {
+		t.Fatalf("keys while paused: got %d, want 1 (the expired key not removed)", keys)
+	}
+	paused.Store(false)
+	testutil.Await(t, 10*time.Second, func() bool { return tg.reps[l].Status().Keys == 0 },
+		func() string { return "the expired key was not removed after the pause" })
 }
