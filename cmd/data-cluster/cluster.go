@@ -365,7 +365,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	wg.Go(func() { node.Run(nctx) })
 	lim := resp.DefaultLimits()
 	lim.MaxBulkLen = int64(opts.maxBulkLen)
-	scfg := cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass,
+	scfg := cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass, ACLFile: opts.sec.aclFile,
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
 		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),

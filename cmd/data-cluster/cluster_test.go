@@ -581,6 +581,14 @@ func TestClusterFlagErrors(t *testing.T) {
 	}
 	single := filepath.Join(dir, "single")
 	writeSingleServerDir(t, single, nil)
+	badACL := filepath.Join(dir, "bad.acl")
+	if err := os.WriteFile(badACL, []byte("user default on nopass ~* &* +@all\nuser alice on +nosuch\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	goodACL := filepath.Join(dir, "good.acl")
+	if err := os.WriteFile(goodACL, []byte("user default on nopass ~* &* +@all\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -596,7 +604,9 @@ func TestClusterFlagErrors(t *testing.T) {
 		{"too many replicas", base("--replicas", "4"), exitUsage, "replicas"},
 		{"peer flags alone", []string{"--node-id", "n1", "--peer-addr", "127.0.0.1:1"}, exitUsage, "need --initial-cluster"},
 		{"maxmemory", base("--maxmemory", "1mb"), exitUsage, "--maxmemory is not supported"},
-		{"aclfile", base("--aclfile", filepath.Join(dir, "users.acl")), exitUsage, "--aclfile is not supported on a cluster node"},
+		{"bad aclfile", base("--aclfile", badACL), exitUsage, "aclfile: " + badACL + ":2: Error in applying operation '+nosuch'"},
+		{"no aclfile", base("--aclfile", filepath.Join(dir, "none.acl")), exitUsage, "Error loading ACLs, opening file"},
+		{"aclfile and requirepass", base("--aclfile", goodACL, "--requirepass", "x"), exitUsage, "--requirepass cannot be used with --aclfile"},
 		{"another node's dir", base("--data-dir", other), exitError, "belongs to another cluster or node"},
 		{"a single server's dir, three founders", base("--data-dir", single), exitError, "holds a single server's data: to keep its keys, found a cluster of this node alone"},
 	}

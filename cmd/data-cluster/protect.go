@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/server"
@@ -96,7 +97,7 @@ func (o *secOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.requirePass, "requirepass", "",
 		"password clients must give with AUTH before any other command; empty: none (prefer the environment variable, which ps does not show)")
 	fs.StringVar(&o.aclFile, "aclfile", "",
-		"`file` of users and their permissions in Redis's aclfile syntax (user <name> <rules>...): loaded at start, by ACL LOAD, written by ACL SAVE; empty: only the default user, with --requirepass")
+		"`file` of users and their permissions in Redis's aclfile syntax (user <name> <rules>...): loaded at start, by ACL LOAD, written by ACL SAVE (on a cluster node: checked at start, the cluster's users when it has none yet, ACL LOAD gives them to every node); empty: only the default user, with --requirepass")
 	o.protectedMode = yesNo(d.ProtectedMode)
 	fs.Var(&o.protectedMode, "protected-mode",
 		"yes: without --requirepass, refuse clients that do not connect from a loopback address")
@@ -140,7 +141,13 @@ func (o secOptions) validate(addr string, cluster bool, from source) error {
 		return fmt.Errorf("invalid value %q for %s: %v", o.policy, n("maxmemory-policy"), err)
 	}
 	if cluster && o.aclFile != "" {
-		return fmt.Errorf("%s is not supported on a cluster node: create users with ACL SETUSER, which every node applies", n("aclfile"))
+		// A single server checks the same when it starts (server.New).
+		if o.requirePass != "" {
+			return fmt.Errorf("%s cannot be used with %s: give the default user's password in the aclfile", n("requirepass"), n("aclfile"))
+		}
+		if _, err := acl.LoadFile(o.aclFile); err != nil {
+			return fmt.Errorf("aclfile: %v", err)
+		}
 	}
 	if addr == "" && o.tlsAddr == "" {
 		return fmt.Errorf("no address to listen on: %s and %s are both empty", n("addr"), n("tls-addr"))

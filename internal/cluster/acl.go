@@ -118,6 +118,16 @@ func (s *Server) applyACL(st aclState) {
 // another node changed them meanwhile. change's error (a bad rule) is
 // returned as it is.
 func (s *Server) changeACL(change func(t *acl.Table) error) error {
+	return s.updateACL(func(_ aclState, t *acl.Table) error { return change(t) })
+}
+
+// errACLKept ends an update that found the users need no change.
+var errACLKept = errors.New("the cluster's users are kept")
+
+// updateACL is changeACL for a change that looks at the state read too;
+// a change that answers errACLKept writes nothing, and updateACL returns
+// nil.
+func (s *Server) updateACL(change func(st aclState, t *acl.Table) error) error {
 	for range aclTries {
 		st, err := s.readACL(Read)
 		if err != nil {
@@ -130,7 +140,9 @@ func (s *Server) changeACL(change func(t *acl.Table) error) error {
 				return err
 			}
 		}
-		if err := change(t); err != nil {
+		if err := change(st, t); errors.Is(err, errACLKept) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		next := strconv.FormatUint(st.version+1, 10) + "\n" + strings.Join(t.List(), "\n") + "\n"
@@ -169,6 +181,7 @@ func (s *Server) pollACL(stop <-chan struct{}) {
 	t := time.NewTicker(aclPoll)
 	defer t.Stop()
 	var seen uint64
+	seeded := false
 	for {
 		select {
 		case <-stop:
@@ -177,6 +190,9 @@ func (s *Server) pollACL(stop <-chan struct{}) {
 		}
 		if !s.node.agreed.Load() {
 			continue
+		}
+		if !seeded {
+			seeded = s.seedACL()
 		}
 		// The digest alone, until it changes.
 		reply, err := s.node.call(s.node.meta, Stale, []string{string(cmdDigest), aclKey})
@@ -201,7 +217,7 @@ func (s *Server) dropUsers(gone []*acl.User) {
 		u := c.user.Load()
 		for _, g := range gone {
 			if u == g {
-				c.nc.Close()
+				c.kill()
 				break
 			}
 		}
@@ -228,11 +244,70 @@ func (s *Server) DelUser(names []string) (int, error) {
 	return n, err
 }
 
-// LoadACL answers ACL LOAD: a cluster node has no aclfile.
-func (s *Server) LoadACL() error { return server.ErrNoACLFile }
+// LoadACL answers ACL LOAD: the users of the node's aclfile
+// (ServerConfig.ACLFile) replace the cluster's, all or none, in one write
+// of the metadata group; every node closes the connections of the users
+// replaced.
+func (s *Server) LoadACL() error {
+	file := s.cfg().ACLFile
+	if file == "" {
+		return server.ErrNoACLFile
+	}
+	entries, err := acl.LoadFile(file)
+	if err != nil {
+		return err
+	}
+	return s.changeACL(func(t *acl.Table) error {
+		_, err := t.Replace(entries)
+		return err
+	})
+}
 
-// SaveACL answers ACL SAVE: a cluster node has no aclfile.
-func (s *Server) SaveACL() error { return server.ErrNoACLFile }
+// SaveACL answers ACL SAVE: the cluster's users, read linearizably, are
+// written to the node's aclfile.
+func (s *Server) SaveACL() error {
+	file := s.cfg().ACLFile
+	if file == "" {
+		return server.ErrNoACLFile
+	}
+	if err := s.syncACL(Read); err != nil {
+		return err
+	}
+	if err := s.acl.Save(file); err != nil {
+		s.log.Error("could not save the ACLs", "file", file, "err", err)
+		return server.ErrACLSave
+	}
+	return nil
+}
+
+// seedACL gives the cluster the users of the node's aclfile when it has
+// none yet (no ACL SETUSER, DELUSER, LOAD or requirepass change was ever
+// made on any node): the first node started with an aclfile seeds the
+// users, and a cluster that has users keeps them; ACL LOAD replaces them
+// on purpose. It reports whether it is done: seeded, or not needed.
+func (s *Server) seedACL() bool {
+	file := s.cfg().ACLFile
+	if file == "" {
+		return true
+	}
+	entries, err := acl.LoadFile(file)
+	if err != nil {
+		s.log.Error("the aclfile cannot be loaded; the cluster's users are kept", "file", file, "err", err)
+		return true
+	}
+	err = s.updateACL(func(st aclState, t *acl.Table) error {
+		if st.digest != 0 {
+			return errACLKept
+		}
+		_, err := t.Replace(entries)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("the aclfile's users could not be given to the cluster yet", "file", file, "err", err)
+		return false
+	}
+	return true
+}
 
 var _ server.ACLHost = (*Server)(nil)
 
@@ -283,11 +358,4 @@ func (c *clientConn) logContext() string {
 		return "multi"
 	}
 	return "toplevel"
-}
-
-// describe is the client's line for the ACL log, in CLIENT LIST's shape.
-func (c *clientConn) describe() string {
-	return "id=" + strconv.FormatInt(c.id, 10) + " addr=" + c.nc.RemoteAddr().String() +
-		" laddr=" + c.nc.LocalAddr().String() + " user=" + c.user.Load().Name() +
-		" resp=" + strconv.Itoa(int(c.respVer.Load()))
 }

@@ -3,14 +3,20 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/data-cluster/data-cluster/internal/server"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // TestClusterACL creates a user on one node of three and checks that it
@@ -105,5 +111,143 @@ func TestClusterACL(t *testing.T) {
 	}
 	if len(want) != 2 {
 		t.Errorf("ACL LIST on node 0: got %q, want default and app", want)
+	}
+}
+
+// TestClusterACLFile starts two nodes with aclfiles of different users and
+// checks that one file's users become every node's (the first to seed
+// them wins, the other is not merged in), that ACL LOAD on a node gives
+// its file's users to every node, all or none, and that ACL SAVE writes
+// the cluster's users to the node's file.
+func TestClusterACLFile(t *testing.T) {
+	dir := t.TempDir()
+	files := []string{filepath.Join(dir, "n0.acl"), filepath.Join(dir, "n1.acl")}
+	write := func(f, text string) {
+		if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(files[0], "user default on nopass ~* &* +@all\nuser alice on >a-pw ~* +@all\n")
+	write(files[1], "user default on nopass ~* &* +@all\nuser bob on >b-pw ~* +@all\n")
+	tn := newTestNodes(t, testSeed(t), nil)
+	addrs := []string{
+		serveNode(t, tn, 0, ServerConfig{ACLFile: files[0]}),
+		serveNode(t, tn, 1, ServerConfig{ACLFile: files[1]}),
+		serveNode(t, tn, 2, ServerConfig{}),
+	}
+	ctx := context.Background()
+	plain := redis.NewClient(&redis.Options{Addr: addrs[2], Protocol: 2})
+	defer plain.Close()
+	users := func() []string {
+		u, _ := plain.Do(ctx, "ACL", "USERS").StringSlice()
+		return u
+	}
+	testutil.Await(t, 20*time.Second, func() bool { return len(users()) == 2 },
+		func() string { return fmt.Sprintf("node 2's users stayed %q, want default and a file's user", users()) })
+	seeded := users()
+	if !slices.Equal(seeded, []string{"alice", "default"}) && !slices.Equal(seeded, []string{"bob", "default"}) {
+		t.Fatalf("users after start: got %q, want one file's", seeded)
+	}
+
+	n1 := redis.NewClient(&redis.Options{Addr: addrs[1], Protocol: 2})
+	defer n1.Close()
+	write(files[1], "user default on nopass ~* &* +@all\nuser carol on >c-pw ~* +@all\n")
+	if err := n1.Do(ctx, "ACL", "LOAD").Err(); err != nil {
+		t.Fatalf("ACL LOAD on node 1: %v", err)
+	}
+	// Node 2 checks the users linearizably before it answers WRONGPASS.
+	if err := plain.Do(ctx, "AUTH", "carol", "c-pw").Err(); err != nil {
+		t.Fatalf("AUTH carol on node 2 after ACL LOAD on node 1: %v", err)
+	}
+	for _, gone := range []string{"alice", "bob"} {
+		if err := plain.Do(ctx, "AUTH", gone, "x").Err(); err == nil || !strings.HasPrefix(err.Error(), "WRONGPASS") {
+			t.Fatalf("AUTH %s after ACL LOAD: got %v, want WRONGPASS", gone, err)
+		}
+	}
+
+	// A node that starts with an aclfile once the cluster has users
+	// leaves them as they are.
+	late := filepath.Join(dir, "late.acl")
+	write(late, "user default on nopass ~* &* +@all\nuser zed on >z-pw ~* +@all\n")
+	srv := NewServer(tn.nodes[2], ServerConfig{ACLFile: late})
+	done := srv.seedACL()
+	srv.Shutdown(ctx)
+	if !done {
+		t.Fatal("a late node's seeding did not finish")
+	}
+	// AUTH reads the users linearizably first.
+	if err := plain.Do(ctx, "AUTH", "zed", "z-pw").Err(); err == nil {
+		t.Fatal("a late node's aclfile replaced the cluster's users")
+	}
+
+	write(files[1], "user default on nopass ~* &* +@all\nuser dave on >d-pw ~* +@all\nuser erin on +nosuch\n")
+	err := n1.Do(ctx, "ACL", "LOAD").Err()
+	if err == nil || !strings.Contains(err.Error(), files[1]+":3: Error in applying operation '+nosuch'") {
+		t.Fatalf("ACL LOAD of a bad file: got %v, want its line named", err)
+	}
+	if err := plain.Do(ctx, "AUTH", "dave", "d-pw").Err(); err == nil {
+		t.Fatal("a bad file's users were loaded in part")
+	}
+
+	n0 := redis.NewClient(&redis.Options{Addr: addrs[0], Protocol: 2})
+	defer n0.Close()
+	if err := n1.Do(ctx, "ACL", "SETUSER", "frank", "on", ">f-pw", "~f:*", "+get").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n0.Do(ctx, "ACL", "SAVE").Err(); err != nil {
+		t.Fatalf("ACL SAVE on node 0: %v", err)
+	}
+	saved, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := n0.Do(ctx, "ACL", "LIST").StringSlice()
+	if want := strings.Join(list, "\n") + "\n"; string(saved) != want || !strings.Contains(want, "user frank") {
+		t.Fatalf("node 0's file after ACL SAVE: got %q, want %q, with frank", saved, want)
+	}
+	for _, cmd := range []string{"LOAD", "SAVE"} {
+		if err := plain.Do(ctx, "ACL", cmd).Err(); err == nil || err.Error() != "ERR "+server.ErrNoACLFile.Error() {
+			t.Errorf("ACL %s on a node without an aclfile: got %v", cmd, err)
+		}
+	}
+}
+
+// TestClusterACLLog checks that a node's ACL LOG holds the denials of its
+// own clients, with the client's CLIENT LIST line, and another node's
+// does not.
+func TestClusterACLLog(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addrs := []string{serveNode(t, tn, 0, ServerConfig{}), serveNode(t, tn, 1, ServerConfig{})}
+	ctx := context.Background()
+	admin := redis.NewClient(&redis.Options{Addr: addrs[0], Protocol: 2})
+	defer admin.Close()
+	other := redis.NewClient(&redis.Options{Addr: addrs[1], Protocol: 2})
+	defer other.Close()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "ro", "on", ">ro-pw", "~*", "+get").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, addrs[0])
+	c.send("AUTH", "ro", "ro-pw")
+	c.expect("+OK\r\n")
+	c.send("CLIENT", "SETNAME", "denied")
+	c.expect("-NOPERM this user has no permissions to run the 'client|setname' command\r\n")
+	c.send("SET", "k", "v")
+	c.expect("-NOPERM this user has no permissions to run the 'set' command\r\n")
+	log, err := admin.Do(ctx, "ACL", "LOG").Slice()
+	if err != nil || len(log) != 2 {
+		t.Fatalf("ACL LOG on node 0: got %d entries, %v, want 2", len(log), err)
+	}
+	entry := map[string]any{}
+	fields := log[0].([]any)
+	for i := 0; i+1 < len(fields); i += 2 {
+		entry[fields[i].(string)] = fields[i+1]
+	}
+	info, _ := entry["client-info"].(string)
+	if entry["object"] != "set" || entry["username"] != "ro" || !strings.Contains(info, " cmd=set user=ro ") ||
+		!strings.HasSuffix(info, " lib-name= lib-ver=") {
+		t.Fatalf("ACL LOG's newest entry: got %v", entry)
+	}
+	if log, err := other.Do(ctx, "ACL", "LOG").Slice(); err != nil || len(log) != 0 {
+		t.Fatalf("ACL LOG on node 1: got %v, %v, want no entry", log, err)
 	}
 }

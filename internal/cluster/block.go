@@ -206,6 +206,7 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 		c.s.node.waits.remove(w)
 		if counted {
 			c.s.blocked.Add(-1)
+			c.blocking.Store(false)
 		}
 		c.blockMu.Lock()
 		c.blockState = notBlocked
@@ -227,6 +228,7 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 		if !counted {
 			counted = true
 			c.s.blocked.Add(1)
+			c.blocking.Store(true)
 			timeout := spec.Block.Wait(args) // the attempt accepted it
 			if timeout > 0 {
 				deadline = time.Now().Add(timeout)

@@ -42,6 +42,7 @@ func (c *clientConn) clusterOnly(spec *command.Spec, args [][]byte) bool {
 func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	w := &c.out
 	if c.pubsubCommand(spec.Name, args) {
+		c.countSubs()
 		return
 	}
 	switch spec.Name {
@@ -62,6 +63,11 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.hello(w, args)
 	case "reset":
 		c.inMulti, c.dirty, c.queued, c.ro, c.proto = false, false, nil, false, 2
+		c.countMulti(false)
+		c.countSubs()
+		c.name.Store(nil)
+		c.noEvict.Store(false)
+		c.noTouch.Store(false)
 		c.user.Store(c.s.acl.Default())
 		c.authed = c.s.acl.DefaultOpen()
 		c.respVer.Store(2)
@@ -94,6 +100,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 			return
 		}
 		c.inMulti, c.dirty, c.queued = true, false, nil
+		c.countMulti(true)
 		w.AppendOK()
 	case "discard":
 		if !c.inMulti {
@@ -101,6 +108,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 			return
 		}
 		c.inMulti, c.queued = false, nil
+		c.countMulti(false)
 		c.unwatch()
 		w.AppendOK()
 	case "exec":
@@ -158,6 +166,7 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 		w.AppendError(msg)
 		return
 	}
+	name, setName := "", false
 	for i := 2; i < len(args); i++ {
 		switch opt := strings.ToLower(string(args[i])); {
 		case opt == "auth" && i+2 < len(args):
@@ -167,6 +176,11 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 			}
 			i += 2
 		case opt == "setname" && i+1 < len(args):
+			if msg := server.CheckClientName(string(args[i+1])); msg != "" {
+				w.AppendError(msg)
+				return
+			}
+			name, setName = string(args[i+1]), true
 			i++
 		default:
 			w.AppendError("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
@@ -177,6 +191,9 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 		w.AppendError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 		return
 	}
+	if setName {
+		c.setName(name)
+	}
 	c.proto = proto
 	c.respVer.Store(int32(proto))
 	w.SetProto(proto)
@@ -184,25 +201,67 @@ func (c *clientConn) hello(w *resp.Writer, args [][]byte) {
 	server.AppendHello(w, proto, c.id, "cluster")
 }
 
+// client implements CLIENT on the node's own clients (clientcmd.go).
 func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 	if len(args) < 2 {
 		w.AppendError("ERR wrong number of arguments for 'client' command")
 		return
 	}
-	switch strings.ToLower(string(args[1])) {
+	sub := strings.ToLower(string(args[1]))
+	if !server.ClientArityOK(w, sub, len(args)) {
+		return
+	}
+	switch sub {
 	case "id":
 		w.AppendInt(c.id)
-	case "setname", "setinfo":
-		w.AppendOK()
-	case "getname":
-		w.AppendNull()
-	case "unblock":
-		c.clientUnblock(w, args)
-	case "reply":
-		if len(args) != 3 {
-			w.AppendError("ERR wrong number of arguments for 'client|reply' command")
+	case "setname":
+		name := string(args[2])
+		if msg := server.CheckClientName(name); msg != "" {
+			w.AppendError(msg)
 			return
 		}
+		c.setName(name)
+		w.AppendOK()
+	case "getname":
+		if name := c.name.Load(); name != nil {
+			w.AppendBulkString(*name)
+		} else {
+			w.AppendNull()
+		}
+	case "setinfo":
+		server.ClientSetInfo(w, args, &c.libName, &c.libVer)
+	case "info":
+		w.AppendVerbatim("txt", []byte(c.describe()+"\n"))
+	case "list":
+		c.clientList(w, args)
+	case "kill":
+		c.clientKill(w, args)
+	case "unblock":
+		c.clientUnblock(w, args)
+	case "no-evict", "no-touch":
+		on, msg := server.ParseOnOff(args)
+		if msg != "" {
+			w.AppendError(msg)
+			return
+		}
+		if sub == "no-evict" {
+			c.noEvict.Store(on) // recorded and shown: a node evicts nothing
+		} else {
+			c.noTouch.Store(on) // recorded and shown: a node keeps no access data (OBJECT IDLETIME answers 0)
+		}
+		w.AppendOK()
+	case "pause":
+		d, all, msg := server.ParseClientPause(args)
+		if msg != "" {
+			w.AppendError(msg)
+			return
+		}
+		c.s.node.pause.Pause(d, all)
+		w.AppendOK()
+	case "unpause":
+		c.s.node.pause.Unpause()
+		w.AppendOK()
+	case "reply":
 		switch strings.ToLower(string(args[2])) {
 		case "on":
 			c.replyOff, c.skipNext, c.unmute = false, false, true
@@ -216,9 +275,20 @@ func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 		default:
 			w.AppendError("ERR syntax error")
 		}
+	case "help":
+		server.ClientHelp(w)
 	default:
 		w.AppendError("ERR unknown subcommand '" + string(args[1]) + "'. Try CLIENT HELP.")
 	}
+}
+
+// setName sets the client's name, "" for none.
+func (c *clientConn) setName(name string) {
+	if name == "" {
+		c.name.Store(nil)
+		return
+	}
+	c.name.Store(&name)
 }
 
 // exec runs the queued transaction as one entry of its group's log, so that
@@ -231,6 +301,7 @@ func (c *clientConn) exec(w *resp.Writer) {
 	queued, dirty := c.queued, c.dirty
 	watched, wslot := c.watched, c.wslot
 	c.inMulti, c.dirty, c.queued = false, false, nil
+	c.countMulti(false)
 	c.unwatch()
 	if dirty {
 		w.AppendError("EXECABORT Transaction discarded because of previous errors.")

@@ -201,6 +201,10 @@ type GroupConfig struct {
 	// Scripts runs the scripts and functions of the group's entries (see
 	// server.ClusterRun); nil answers them with an error.
 	Scripts *script.Engine
+	// Paused, when set, says whether the node's clients are paused
+	// (CLIENT PAUSE): while it is, a leader proposes no expiry, as a
+	// paused Redis expires no keys. Read on the group's goroutine.
+	Paused *atomic.Bool
 }
 
 // DefaultGroupConfig returns the defaults of the fields that have one.
@@ -616,7 +620,7 @@ func (g *Group) tick() {
 			}
 		}
 	}
-	if g.isLeader && now.After(g.expiring) {
+	if g.isLeader && now.After(g.expiring) && (g.cfg.Paused == nil || !g.cfg.Paused.Load()) {
 		g.proposeExpiry(now)
 	}
 	g.reconfigure(now)

@@ -23,6 +23,9 @@ type testNet struct {
 	// holdSnaps, when not nil, holds every snapshot sent until it is
 	// closed, and snapsHeld gets a value for each.
 	holdSnaps, snapsHeld chan struct{}
+	// heartbeats counts the heartbeats sent: a leader sends each follower
+	// one per tick.
+	heartbeats atomic.Int64
 }
 
 func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
@@ -30,6 +33,9 @@ func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
 		n.mu.Lock()
 		hold, held := n.holdSnaps, n.snapsHeld
 		n.mu.Unlock()
+		if m.GetType() == raftpb.MsgHeartbeat {
+			n.heartbeats.Add(1)
+		}
 		if hold != nil && m.GetType() == raftpb.MsgSnap {
 			held <- struct{}{}
 			<-hold

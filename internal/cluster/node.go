@@ -17,6 +17,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/notify"
+	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
@@ -106,7 +107,11 @@ const MetaStorage = -1
 type Node struct {
 	cfg NodeConfig
 	log *slog.Logger
-	hub *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
+	// pause is CLIENT PAUSE on this node: it holds this node's clients'
+	// commands, and its leaders' expiries (GroupConfig.Paused), not the
+	// proposals other nodes' clients make to groups this node leads.
+	pause pause.Pauser
+	hub   *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
 	// notify publishes the keyspace events of the groups this node leads
 	// to the subscribers of every node, as PUBLISH does. Any node serves
 	// any key, so a subscriber on any node receives the events of every
@@ -374,6 +379,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 	gc := n.cfg.Group
 	gc.ID, gc.ReplicaID, gc.Peers, gc.Born = g, id, peers, born
 	gc.Storage, gc.State, gc.Logger = st, state, n.log
+	gc.Paused = &n.pause.On
 	if g == n.meta {
 		gc.Logger = n.log.With("meta", true)
 	} else {

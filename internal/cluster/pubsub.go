@@ -140,7 +140,7 @@ func (c *clientConn) startSubs() {
 		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
 			c.s.log.Warn("closing client for overcoming of output buffer limits", "client", c.nc.RemoteAddr().String(),
 				"class", "pubsub", "limit", why, "pending", pending)
-			c.nc.Close()
+			c.kill()
 		}))
 	}
 	c.writeOut()

@@ -16,6 +16,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
@@ -53,13 +54,16 @@ type Server struct {
 	stopACL    chan struct{}
 }
 
-// clientsInfo is INFO's clients section: the clients connected and those
-// parked in a blocking command, as Redis names them.
+// clientsInfo is INFO's clients section, as Redis names its fields: the
+// clients connected to this node, the most it takes (maxclients, 0 for no
+// limit), and those parked in a blocking command (not those held by CLIENT
+// PAUSE, which Redis does not count either).
 func (s *Server) clientsInfo() string {
 	s.mu.Lock()
 	n := len(s.conns)
 	s.mu.Unlock()
-	return fmt.Sprintf("\r\n# Clients\r\nconnected_clients:%d\r\nblocked_clients:%d\r\n", n, s.blocked.Load())
+	return fmt.Sprintf("\r\n# Clients\r\nconnected_clients:%d\r\nmaxclients:%d\r\nblocked_clients:%d\r\n",
+		n, s.cfg().MaxClients, s.blocked.Load())
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -102,6 +106,11 @@ type ServerConfig struct {
 	// SET loglevel changes; nil gives the server a LevelVar of its own,
 	// which the Logger does not follow.
 	LogLevel *slog.LevelVar
+	// ACLFile, when set, is the node's aclfile (Redis's syntax): its users
+	// become the cluster's when the cluster has none yet, ACL LOAD makes
+	// them the cluster's, and ACL SAVE writes the cluster's users to it
+	// (acl.go). Empty: ACL LOAD and SAVE answer Redis's error.
+	ACLFile string
 	// ConfigFile is the file the node's configuration was read from
 	// (--config), which CONFIG REWRITE rewrites; empty: none.
 	ConfigFile string
@@ -212,7 +221,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ln.Close()
 	}
 	for c := range s.conns {
-		c.nc.Close()
+		c.kill()
 	}
 	s.mu.Unlock()
 	done := make(chan struct{})
@@ -285,6 +294,27 @@ type clientConn struct {
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
 	replyOff, skipNext, unmute bool
+
+	// What CLIENT LIST shows of the client (clientcmd.go), read from any
+	// goroutine: set once, or atomic.
+	created         time.Time
+	name            atomic.Pointer[string] // CLIENT SETNAME
+	libName, libVer atomic.Pointer[string] // CLIENT SETINFO
+	lastName        atomic.Pointer[string] // the last command's full name
+	lastCmd         atomic.Int64           // when it last sent a command, Unix ns
+	multiN          atomic.Int64           // commands queued in MULTI, -1 outside
+	multiMem        atomic.Int64           // their bytes, as Redis counts them
+	bufSize         atomic.Int64           // len(buf)
+	subN            [3]atomic.Int64        // subscriptions, by pubsub.Kind
+	blocking        atomic.Bool            // in a blocking command
+	paused          atomic.Bool            // held by CLIENT PAUSE
+	noEvict         atomic.Bool            // CLIENT NO-EVICT: recorded; a node evicts nothing
+	noTouch         atomic.Bool            // CLIENT NO-TOUCH
+
+	// kicked is closed when the client is killed or the server stops,
+	// ending a wait for a pause.
+	kicked   chan struct{}
+	kickOnce sync.Once
 }
 
 // item is one reply to come, from a group's request or the local writer.
@@ -307,8 +337,12 @@ type pending struct {
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
 	c := &clientConn{s: s, nc: nc, id: id, buf: make([]byte, 16<<10), proto: 2, authed: s.acl.DefaultOpen(),
-		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups), chunk: firstChunk}
+		reqs: make([]*pending, s.node.Groups()), done: make(chan struct{}, maxGroups), chunk: firstChunk,
+		created: time.Now(), kicked: make(chan struct{})}
 	c.respVer.Store(2)
+	c.lastCmd.Store(c.created.UnixNano())
+	c.multiN.Store(-1)
+	c.bufSize.Store(int64(len(c.buf)))
 	c.user.Store(s.acl.Default())
 	return c
 }
@@ -338,6 +372,9 @@ func (c *clientConn) serve() {
 		}
 		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
 		c.w += n
+		if n > 0 {
+			c.lastCmd.Store(time.Now().UnixNano())
+		}
 		if n > 0 && (c.began || c.start()) {
 			ok := c.process()
 			c.flush()
@@ -403,6 +440,7 @@ func (c *clientConn) room() bool {
 		c.w -= c.r
 		c.r = 0
 		c.buf = nb
+		c.bufSize.Store(int64(len(nb)))
 	}
 	return true
 }
@@ -594,6 +632,7 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject("NOAUTH Authentication required.")
 		return
 	}
+	c.lastName.Store(server.FullName(spec, args)) // as in Redis, before the ACL log may show it
 	if !c.permitted(spec, args) {
 		return
 	}
@@ -603,6 +642,10 @@ func (c *clientConn) handle(args [][]byte) {
 	}
 	if c.proto == 2 && c.subscribed() && !pubsub.Allowed(spec.Name) {
 		c.reject(pubsub.NotAllowed(spec.Name))
+		return
+	}
+	if c.s.node.pause.Active() && !c.waitPause(c.mayWrite(spec)) {
+		c.quit = true // killed or stopped while paused: the command does not run
 		return
 	}
 	if c.inMulti {
@@ -624,6 +667,10 @@ func (c *clientConn) handle(args [][]byte) {
 				return
 			}
 			c.queued = append(c.queued, cloneArgs(args))
+			c.multiN.Add(1)
+			for _, a := range args {
+				c.multiMem.Add(int64(len(a)) + 8) // Redis's: the bytes and a pointer per argument
+			}
 			c.localSimple("QUEUED")
 			return
 		}
@@ -874,6 +921,11 @@ func (c *clientConn) handleLine(args [][]byte) {
 		}
 		c.out.AppendRaw([]byte("\n"))
 	default:
+		c.lastName.Store(&spec.Name)
+		if c.s.node.pause.Active() && !c.waitPause(pause.MayWrite(spec)) {
+			c.quit = true
+			return
+		}
 		c.add(c.s.node.Table().GroupOfKey(args[1]), args, spec.Flags&command.ReadOnly == 0)
 	}
 }

@@ -59,10 +59,10 @@ var fullNames = func() map[string][]subName {
 	return m
 }()
 
-// fullName returns the name CLIENT LIST gives the command spec run with
+// FullName returns the name CLIENT LIST gives the command spec run with
 // args: Redis's full name, "client|list" for a subcommand, else the
 // command's name. A subcommand not answered here leaves the container's name.
-func fullName(spec *command.Spec, args [][]byte) *string {
+func FullName(spec *command.Spec, args [][]byte) *string {
 	if len(args) > 1 {
 		subs := fullNames[spec.Name]
 		for i := range subs {

@@ -8,66 +8,16 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
-// clientRedisCases are CLIENT replies recorded from redis-server 7.0.15,
-// each on a fresh connection. MAXAGE and NO-TOUCH are Redis 7.2/7.4's
-// (7.0 answers a syntax error and an unknown subcommand): their cases are
-// ours.
-var clientRedisCases = []struct {
-	args []string
-	want string
-}{
-	{[]string{"CLIENT", "PAUSE"}, "-ERR wrong number of arguments for 'client|pause' command\r\n"},
-	{[]string{"CLIENT", "PAUSE", "abc"}, "-ERR timeout is not an integer or out of range\r\n"},
-	{[]string{"CLIENT", "PAUSE", "99999999999999999999"}, "-ERR timeout is not an integer or out of range\r\n"},
-	{[]string{"CLIENT", "PAUSE", "-1"}, "-ERR timeout is negative\r\n"},
-	{[]string{"CLIENT", "PAUSE", "10", "foo"}, "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n"},
-	{[]string{"CLIENT", "PAUSE", "10", "write", "extra"}, "-ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.\r\n"},
-	{[]string{"CLIENT", "PAUSE", "0", "write"}, "+OK\r\n"},
-	{[]string{"CLIENT", "PAUSE", "0", "ALL"}, "+OK\r\n"},
-	{[]string{"CLIENT", "UNPAUSE"}, "+OK\r\n"},
-	{[]string{"CLIENT", "UNPAUSE", "x"}, "-ERR wrong number of arguments for 'client|unpause' command\r\n"},
-	{[]string{"CLIENT", "REPLY"}, "-ERR wrong number of arguments for 'client|reply' command\r\n"},
-	{[]string{"CLIENT", "REPLY", "on", "extra"}, "-ERR wrong number of arguments for 'client|reply' command\r\n"},
-	{[]string{"CLIENT", "REPLY", "foo"}, "-ERR syntax error\r\n"},
-	{[]string{"CLIENT", "REPLY", "on"}, "+OK\r\n"},
-	{[]string{"CLIENT", "KILL"}, "-ERR wrong number of arguments for 'client|kill' command\r\n"},
-	{[]string{"CLIENT", "KILL", "1.2.3.4:5"}, "-ERR No such client\r\n"},
-	{[]string{"CLIENT", "KILL", "nonsense"}, "-ERR No such client\r\n"},
-	{[]string{"CLIENT", "KILL", "id", "abc"}, "-ERR client-id should be greater than 0\r\n"},
-	{[]string{"CLIENT", "KILL", "id", "0"}, "-ERR client-id should be greater than 0\r\n"},
-	{[]string{"CLIENT", "KILL", "id", "99999"}, ":0\r\n"},
-	{[]string{"CLIENT", "KILL", "id", "1", "extra"}, "-ERR syntax error\r\n"},
-	{[]string{"CLIENT", "KILL", "type", "foo"}, "-ERR Unknown client type 'foo'\r\n"},
-	{[]string{"CLIENT", "KILL", "type", "normal", "skipme", "yes"}, ":0\r\n"},
-	{[]string{"CLIENT", "KILL", "type", "master"}, ":0\r\n"},
-	{[]string{"CLIENT", "KILL", "user", "nobody"}, "-ERR No such user 'nobody'\r\n"},
-	{[]string{"CLIENT", "KILL", "user", "default"}, ":0\r\n"},
-	{[]string{"CLIENT", "KILL", "user", "default", "skipme", "no", "type", "pubsub"}, ":0\r\n"},
-	{[]string{"CLIENT", "KILL", "skipme", "maybe"}, "-ERR syntax error\r\n"},
-	{[]string{"CLIENT", "KILL", "laddr", "1.2.3.4:5"}, ":0\r\n"},
-	{[]string{"CLIENT", "KILL", "addr", "1.2.3.4:5", "id", "3"}, ":0\r\n"},
-	{[]string{"CLIENT", "KILL", "foo", "bar"}, "-ERR syntax error\r\n"},
-	{[]string{"CLIENT", "KILL", "maxage", "abc"}, "-ERR maxage is not an integer or out of range\r\n"},
-	{[]string{"CLIENT", "KILL", "maxage", "0"}, "-ERR maxage should be greater than 0\r\n"},
-	{[]string{"CLIENT", "KILL", "maxage", "100000"}, ":0\r\n"},
-	{[]string{"CLIENT", "NO-EVICT"}, "-ERR wrong number of arguments for 'client|no-evict' command\r\n"},
-	{[]string{"CLIENT", "NO-EVICT", "maybe"}, "-ERR syntax error\r\n"},
-	{[]string{"CLIENT", "NO-EVICT", "on", "extra"}, "-ERR wrong number of arguments for 'client|no-evict' command\r\n"},
-	{[]string{"CLIENT", "NO-EVICT", "on"}, "+OK\r\n"},
-	{[]string{"CLIENT", "NO-EVICT", "off"}, "+OK\r\n"},
-	{[]string{"CLIENT", "NO-TOUCH", "maybe"}, "-ERR syntax error\r\n"},
-	{[]string{"CLIENT", "NO-TOUCH", "on"}, "+OK\r\n"},
-}
-
 func TestClientRedis(t *testing.T) {
-	for _, tc := range clientRedisCases {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+	for _, tc := range testutil.ClientRedisCases {
+		t.Run(strings.Join(tc.Args, " "), func(t *testing.T) {
 			ts := start(t, nil) // the only client, as redis-cli was
 			c := ts.dial(t)
-			c.send(respCmd(tc.args...))
-			c.expect(tc.want)
+			c.send(respCmd(tc.Args...))
+			c.expect(tc.Want)
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
+	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
@@ -450,7 +451,7 @@ func (c *conn) lineCommand(args [][]byte) bool {
 		c.rec.Reject(spec)
 	default:
 		c.s.monitors.feed(c, args)
-		if c.s.pause.state.Load() != nil && !c.waitPause(mayWrite(spec)) {
+		if c.s.pause.Active() && !c.waitPause(pause.MayWrite(spec)) {
 			return false
 		}
 		c.p.Do(spec, args)

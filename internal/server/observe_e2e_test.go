@@ -554,22 +554,10 @@ func TestClientListKill(t *testing.T) {
 	}
 }
 
-// clientLine returns the line of CLIENT LIST's text list for client id as
-// its fields.
+// clientLine returns the fields of client id's line in a CLIENT LIST reply.
 func clientLine(t *testing.T, list, id string) map[string]string {
 	t.Helper()
-	for _, l := range strings.Split(strings.TrimSpace(list), "\n") {
-		f := map[string]string{}
-		for _, kv := range strings.Fields(l) {
-			k, v, _ := strings.Cut(kv, "=")
-			f[k] = v
-		}
-		if f["id"] == id {
-			return f
-		}
-	}
-	t.Fatalf("no client id=%s in:\n%s", id, list)
-	return nil
+	return testutil.ClientLine(t, list, id)
 }
 
 // TestClientListFields checks the fields of CLIENT LIST that reflect a

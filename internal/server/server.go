@@ -19,6 +19,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/notify"
+	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
@@ -169,7 +170,7 @@ type Server struct {
 	track    *tracking.Table  // client-side caching (tracking.go)
 	monitors monitors         // MONITOR (monitor.go)
 
-	pause *pauser // CLIENT PAUSE (pause.go)
+	pause *pause.Pauser // CLIENT PAUSE (pause.go)
 
 	acl *acl.Table // users and the ACL log (acl.go)
 
@@ -202,11 +203,11 @@ func New(cfg Config) (*Server, error) {
 	tt.SetMaxKeys(cfg.TrackingTableMaxKeys)
 	cfg.Router.Track = tt
 	cfg.applyEviction(&cfg.Router)
-	pause := new(pauser)
+	pz := new(pause.Pauser)
 	if cfg.Router.Shard == (shard.Config{}) {
 		cfg.Router.Shard = shard.DefaultConfig()
 	}
-	cfg.Router.Shard.Paused = &pause.on
+	cfg.Router.Shard.Paused = &pz.On
 	st, err := openStore(&cfg, ob.lat)
 	if err != nil {
 		return nil, err
@@ -240,7 +241,7 @@ func New(cfg Config) (*Server, error) {
 		track:     tt,
 		scripts:   eng,
 		evalSpecs: evalSpecs(eng, r),
-		pause:     pause,
+		pause:     pz,
 	}
 	srv.cur.Store(&cfg)
 	return srv, nil

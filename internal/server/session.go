@@ -7,6 +7,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/shard"
@@ -107,7 +108,7 @@ func (s *session) run(args [][]byte) {
 		s.reject(msgNoAuth)
 		return
 	}
-	s.c.last = fullName(spec, args)
+	s.c.last = FullName(spec, args)
 	if !s.c.permitted(spec, args, s.inMulti) {
 		s.c.rec.Reject(spec)
 		if s.inMulti {
@@ -126,7 +127,7 @@ func (s *session) run(args [][]byte) {
 		s.reject(pubsub.NotAllowed(spec.Name))
 		return
 	}
-	if s.c.s.pause.state.Load() != nil && !s.c.waitPause(s.mayWrite(spec)) {
+	if s.c.s.pause.Active() && !s.c.waitPause(s.mayWrite(spec)) {
 		s.c.quit = true // killed or stopped while paused: the command does not run
 		return
 	}
@@ -183,13 +184,13 @@ func (s *session) run(args [][]byte) {
 func (s *session) mayWrite(spec *command.Spec) bool {
 	if spec.Name == "exec" && s.inMulti {
 		for _, q := range s.queued {
-			if mayWrite(q.spec) {
+			if pause.MayWrite(q.spec) {
 				return true
 			}
 		}
 		return false
 	}
-	return mayWrite(spec)
+	return pause.MayWrite(spec)
 }
 
 // reject answers a command that was not run; inside MULTI it also dooms the
