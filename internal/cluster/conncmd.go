@@ -157,7 +157,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "script":
 		server.ScriptCommand(c.s.node.cfg.Scripts, w, args)
 	case "function":
-		server.FunctionCommand(c.s.node.cfg.Scripts, w, args)
+		c.function(w, args)
 	case "scan":
 		c.scan(w, args)
 	default:

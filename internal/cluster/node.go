@@ -94,6 +94,10 @@ type NodeConfig struct {
 	// runs the scripts of its groups' entries (Group.Scripts is set from
 	// it); nil makes one with script.DefaultConfig().
 	Scripts *script.Engine
+	// Functions are the codes of the function libraries an older version
+	// kept in this node's data directory, when they were each node's: they
+	// become the cluster's first libraries if it has none (functions.go).
+	Functions []string
 }
 
 // MetaStorage is the group number NodeConfig.OpenStorage is given for the
@@ -172,6 +176,11 @@ type Node struct {
 	wg       sync.WaitGroup
 
 	waits waits // clients parked in blocking commands on this node (block.go)
+
+	// The version of the cluster's function libraries that Scripts holds
+	// (functions.go); fnMu serialises their changes.
+	fnMu      sync.Mutex
+	fnVersion atomic.Uint64
 }
 
 // view is a placement table with what the node derives from it. Node
@@ -445,6 +454,7 @@ func (n *Node) Run(ctx context.Context) {
 	n.wg.Go(func() { n.sendHeartbeats(max(n.cfg.Group.Tick/2, time.Millisecond), ctx.Done()) })
 	n.wg.Go(func() { n.agree(ctx) })
 	n.wg.Go(func() { n.reconcileLoop(ctx) })
+	n.wg.Go(func() { n.followFunctions(ctx) })
 	<-ctx.Done()
 	n.closed.Store(true)
 	n.wg.Wait()

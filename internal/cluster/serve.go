@@ -918,6 +918,10 @@ func clip(b []byte) string {
 // group's replicas run it from the log (see server.ClusterRun).
 func (c *clientConn) script(args [][]byte) {
 	out, keys, write, msg := server.ClusterScript(c.s.node.cfg.Scripts, args)
+	if msg == fnNotFound && c.s.node.freshFunctions() {
+		// Loaded on another node a moment ago, perhaps (functions.go).
+		out, keys, write, msg = server.ClusterScript(c.s.node.cfg.Scripts, args)
+	}
 	if msg != "" {
 		c.localError(msg)
 		return
