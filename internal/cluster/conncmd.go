@@ -202,6 +202,9 @@ func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 		w.AppendError("ERR wrong number of arguments for 'client' command")
 		return
 	}
+	if c.clientTracking(w, strings.ToLower(string(args[1])), args) {
+		return
+	}
 	switch strings.ToLower(string(args[1])) {
 	case "id":
 		w.AppendInt(c.id)

@@ -181,6 +181,11 @@ type Node struct {
 	// (functions.go); fnMu serialises their changes.
 	fnMu      sync.Mutex
 	fnVersion atomic.Uint64
+
+	// Client-side caching (tracking.go): whether the groups this node
+	// leads relay their changes, and the nodes whose clients track.
+	trackOn atomic.Bool
+	tracks  trackNodes
 }
 
 // view is a placement table with what the node derives from it. Node
@@ -387,6 +392,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 		gc.Logger = n.log.With("meta", true)
 	} else {
 		gc.Notify = n.notify
+		gc.Track, gc.TrackOn = n.relayChange, &n.trackOn
 	}
 	v := n.v()
 	if grp := v.group(g, n.meta); len(grp.IDs) > 0 {
@@ -455,6 +461,7 @@ func (n *Node) Run(ctx context.Context) {
 	n.wg.Go(func() { n.agree(ctx) })
 	n.wg.Go(func() { n.reconcileLoop(ctx) })
 	n.wg.Go(func() { n.followFunctions(ctx) })
+	n.wg.Go(func() { n.followTracking(ctx.Done()) })
 	<-ctx.Done()
 	n.closed.Store(true)
 	n.wg.Wait()
@@ -637,6 +644,10 @@ func (n *Node) Handle(from string, f peer.Frame) {
 		n.heartbeats(from, f.Data)
 	case framePublish:
 		n.published(from, f.Data)
+	case frameTrack:
+		n.tracked(from, f.Data)
+	case frameInvalidate:
+		n.invalidated(f.Data)
 	default:
 		n.log.Warn("frame of an unknown kind", "from", from, "kind", f.Kind)
 	}

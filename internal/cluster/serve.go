@@ -20,6 +20,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Server serves clients on a cluster node, in both protocols: every command
@@ -51,6 +52,11 @@ type Server struct {
 	aclMu      sync.Mutex
 	aclVersion uint64
 	stopACL    chan struct{}
+
+	// Client-side caching (tracking.go): the clients that track, and the
+	// keys they read or write in flight.
+	track   *tracking.Table
+	flights flights
 }
 
 // clientsInfo is INFO's clients section: the clients connected and those
@@ -121,6 +127,8 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
 		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{})}
 	s.cur.Store(&cfg)
+	s.track = tracking.New(s.trackTarget)
+	n.tracks.srv.Store(s)
 	s.wg.Add(1)
 	go s.pollACL(s.stopACL)
 	return s
@@ -239,12 +247,16 @@ type clientConn struct {
 	argv   [][]byte
 	began  bool // the protocol is chosen (see start)
 	isRESP bool
-	proto  int
-	ro     bool // READONLY: reads may be served by any replica
-	asking bool // ASKING: the next command may go to a slot's importing group
-	quit   bool
-	authed bool
-	user   atomic.Pointer[acl.User] // the user the client runs as (acl.go)
+	// Client-side caching (tracking.go): the client's state, and the keys
+	// of the commands about to be sent that it reads and writes.
+	trk                 server.TrackState
+	trkReads, trkWrites [][]byte
+	proto               int
+	ro                  bool // READONLY: reads may be served by any replica
+	asking              bool // ASKING: the next command may go to a slot's importing group
+	quit                bool
+	authed              bool
+	user                atomic.Pointer[acl.User] // the user the client runs as (acl.go)
 
 	inMulti bool
 	dirty   bool
@@ -320,6 +332,7 @@ func (c *clientConn) serve() {
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 		}
 		c.subs.Clear(c.s.node.hub, c)
+		c.trackingOff()
 		if ob := c.ob.Load(); ob != nil {
 			ob.Close(time.Second)
 		}
@@ -669,6 +682,7 @@ func (c *clientConn) handle(args [][]byte) {
 			c.flush()
 			return
 		}
+		c.trackCmd(spec, args, spec.Flags&command.ReadOnly == 0)
 		c.add(g, args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
@@ -715,6 +729,7 @@ func (c *clientConn) flush() {
 	if len(c.items) == 0 {
 		return
 	}
+	tf := c.trackBegin()
 	sent := 0
 	for g, p := range c.reqs {
 		if p == nil || len(p.cmds) == 0 {
@@ -747,6 +762,7 @@ func (c *clientConn) flush() {
 	c.items = c.items[:0]
 	c.local.Reset()
 	c.locEn = c.locEn[:0]
+	c.trackEnd(tf)
 	for _, p := range c.reqs {
 		if p != nil {
 			clear(p.cmds)
