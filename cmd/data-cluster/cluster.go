@@ -372,7 +372,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
 		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
-		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log,
+		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log, TrackingTableMaxKeys: opts.trackingMax,
 		LogLevel: level, ConfigFile: configPath(opts.configFile)}
 	for _, p := range opts.params {
 		// Checked by parseFlags (checkClusterParams): this cannot fail.

@@ -77,6 +77,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.respVer.Store(2)
 		c.unwatch()
 		c.subs.Clear(c.s.node.hub, c)
+		c.trackingOff()
 		c.replyOff, c.skipNext, c.unmute = false, false, true
 		w.SetProto(2)
 		w.AppendSimple("RESET")

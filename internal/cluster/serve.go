@@ -108,6 +108,10 @@ type ServerConfig struct {
 	// SET loglevel changes; nil gives the server a LevelVar of its own,
 	// which the Logger does not follow.
 	LogLevel *slog.LevelVar
+	// TrackingTableMaxKeys bounds the keys client-side caching remembers
+	// for this node's clients (Redis's tracking-table-max-keys; 0 for no
+	// bound). CONFIG SET tracking-table-max-keys changes it.
+	TrackingTableMaxKeys int64
 	// ConfigFile is the file the node's configuration was read from
 	// (--config), which CONFIG REWRITE rewrites; empty: none.
 	ConfigFile string
@@ -128,6 +132,7 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{})}
 	s.cur.Store(&cfg)
 	s.track = tracking.New(s.trackTarget)
+	s.track.SetMaxKeys(cfg.TrackingTableMaxKeys)
 	n.tracks.srv.Store(s)
 	s.wg.Add(1)
 	go s.pollACL(s.stopACL)

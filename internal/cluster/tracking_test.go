@@ -157,6 +157,45 @@ func TestClusterTracking(t *testing.T) {
 	w.expect("+OK\r\n")
 	sub.expect("*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$2\r\nrk\r\n")
 
+	// OPTIN: only the reads after CLIENT CACHING YES are remembered.
+	o := resp3(t, addrs[0])
+	o.send("CLIENT", "TRACKING", "ON", "OPTIN")
+	o.expect("+OK\r\n")
+	o.send("GET", "oa")
+	o.expect("_\r\n")
+	for _, k := range []string{"ob", "oc"} {
+		o.send("CLIENT", "CACHING", "YES")
+		o.expect("+OK\r\n")
+		o.send("GET", k)
+		o.expect("_\r\n")
+	}
+	o.send("CLIENT", "TRACKINGINFO")
+	o.expect("%3\r\n$5\r\nflags\r\n~2\r\n$2\r\non\r\n$5\r\noptin\r\n$8\r\nredirect\r\n:0\r\n$8\r\nprefixes\r\n*0\r\n")
+	for _, k := range []string{"oa", "ob", "oc"} {
+		w.send("SET", k, "x")
+		w.expect("+OK\r\n")
+	}
+	// The two come from different groups' leaders, in either order.
+	var got []string
+	for range 2 {
+		o.expect(">2\r\n$10\r\ninvalidate\r\n*1\r\n")
+		got = append(got, o.bulk())
+	}
+	if j := strings.Join(got, ","); j != "ob,oc" && j != "oc,ob" {
+		t.Fatalf("OPTIN invalidations: got %q, want ob and oc", got)
+	}
+	o.send("CLIENT", "CACHING", "YES")
+	o.expect("+OK\r\n")
+	o.send("GET", "oa")
+	o.expect("$1\r\nx\r\n")
+	w.send("SET", "oa", "y")
+	w.expect("+OK\r\n")
+	o.expect(invalidation("oa"))
+	o.send("RESET")
+	o.expect("+RESET\r\n")
+	o.send("CLIENT", "GETREDIR")
+	o.expect(":-1\r\n")
+
 	// FLUSHALL: a null invalidation from each group.
 	w.send("FLUSHALL")
 	w.expect("+OK\r\n")
