@@ -18,9 +18,9 @@ import (
 // the group's leader, and must be told when any of them changes through
 // any node, by any write path. Every change of a group's keyspace goes
 // through its log, and the replica that leads the group applies it like
-// the others: its keyspace reports each key changed (writes, expiry and
-// eviction entries, FLUSHALL, scripts, transactions, the deletions of a
-// slot migration) to a relay (GroupConfig.Track, a tracking.NewRelay
+// the others: its keyspace reports each key changed (writes, expiry
+// entries, FLUSHALL, scripts, transactions, the deletions of a slot
+// migration) to a relay (GroupConfig.Track, a tracking.NewRelay
 // table), which, on the leader only, sends the key in a frameInvalidate to
 // every node whose clients track keys, X included when it is the leader's
 // own node, where the Server's tracking.Table sends the invalidations as on
