@@ -117,7 +117,9 @@ type ServerConfig struct {
 	ConfigFile string
 }
 
-// NewServer returns a Server for the clients of node n.
+// NewServer returns a Server for the clients of node n. A node has one
+// Server: the last made is the one whose tracking clients the node's
+// invalidations reach (tracking.go).
 func NewServer(n *Node, cfg ServerConfig) *Server {
 	log := cfg.Logger
 	if log == nil {
