@@ -277,19 +277,22 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	if co.join != "" {
 		follow.file = filepath.Join(opts.persist.dataDir, tableFile)
 	}
-	// Scripts: this node's script cache and function libraries, kept in
-	// the data directory as a standalone server keeps them.
+	// Scripts: this node's script cache, and its copy of the cluster's
+	// function libraries, which the metadata group keeps. Libraries an
+	// older version kept in the data directory are offered to the cluster
+	// once (cluster/functions.go); the file is no longer written.
 	sccfg := script.DefaultConfig()
 	sccfg.BusyThreshold = time.Duration(opts.obs.busyThreshold) * time.Millisecond
 	scripts := script.New(sccfg)
-	if err := server.LoadFunctions(scripts, opts.persist.dataDir); err != nil {
+	oldLibs, err := server.ReadFunctions(opts.persist.dataDir)
+	if err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
 	}
 	events, _ := notify.Parse([]byte(opts.notify))
 	node, err := cluster.NewNode(cluster.NodeConfig{
-		Scripts: scripts,
-		NodeID:  co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
+		Scripts: scripts, Functions: oldLibs,
+		NodeID: co.nodeID, Addr: advertise, Table: table, Group: gcfg, Logger: log,
 		DownAfter: co.nodeDownAfter, ManualPlacement: co.placement == "manual", Joined: co.join != "",
 		SnapshotRate:         int64(co.snapshotRate),
 		OnTable:              func(t *placement.Table) { follow.table(t) },
@@ -369,7 +372,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
 		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
-		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log,
+		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log, TrackingTableMaxKeys: opts.trackingMax,
 		LogLevel: level, ConfigFile: configPath(opts.configFile)}
 	for _, p := range opts.params {
 		// Checked by parseFlags (checkClusterParams): this cannot fail.

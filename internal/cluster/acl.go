@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -45,40 +44,27 @@ type aclState struct {
 // readACL reads the users from the metadata group: linearizably for mode
 // Read, from the local replica for Stale.
 func (s *Server) readACL(mode Mode) (aclState, error) {
-	reply, err := s.node.call(s.node.meta, mode, []string{"GET", aclKey}, []string{string(cmdDigest), aclKey})
+	v, dg, err := s.node.readMeta(mode, aclKey)
 	if err != nil {
 		return aclState{}, err
 	}
 	var st aclState
-	rest := reply
-	if null := []byte("$-1\r\n"); bytes.HasPrefix(reply, null) {
-		rest = reply[len(null):]
-	} else {
-		var v []byte
-		var ok bool
-		if v, rest, ok = parseBulk(reply); !ok {
-			return aclState{}, errBadReply
-		}
+	if dg != 0 {
 		if st, err = decodeACL(v); err != nil {
 			return aclState{}, err
 		}
 	}
-	dg, ok := parseIntReply(rest)
-	if !ok {
-		return aclState{}, errBadReply
-	}
-	st.digest = uint64(dg)
+	st.digest = dg
 	return st, nil
 }
 
 // decodeACL parses the key's value: the version, then the users.
 func decodeACL(v []byte) (aclState, error) {
-	first, rest, _ := strings.Cut(string(v), "\n")
-	ver, err := strconv.ParseUint(first, 10, 64)
+	ver, rest, err := cutVersion(v)
 	if err != nil {
-		return aclState{}, errBadReply
+		return aclState{}, err
 	}
-	entries, err := acl.ParseFile(aclKey, []byte(rest))
+	entries, err := acl.ParseFile(aclKey, rest)
 	if err != nil {
 		return aclState{}, err
 	}
@@ -146,12 +132,11 @@ func (s *Server) updateACL(change func(st aclState, t *acl.Table) error) error {
 			return err
 		}
 		next := strconv.FormatUint(st.version+1, 10) + "\n" + strings.Join(t.List(), "\n") + "\n"
-		reply, err := s.node.call(s.node.meta, Write, []string{string(cmdCheck), aclKey, strconv.FormatUint(st.digest, 10)},
-			[]string{"SET", aclKey, next})
+		ok, err := s.node.swapMeta(aclKey, st.digest, next)
 		if err != nil {
 			return err
 		}
-		if string(reply) == checkFailed {
+		if !ok {
 			continue
 		}
 		s.syncACL(Read)

@@ -14,6 +14,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // settings is what CONFIG GET reports and CONFIG SET changes on a node, as
@@ -43,6 +44,7 @@ func defaultSettings() settings {
 		ServerConfig: ServerConfig{
 			Limits: resp.DefaultLimits(), ProtectedMode: d.ProtectedMode, MaxClients: d.MaxClients,
 			QueryBuffer: int(d.MaxQueryBuffer), PubSubOutput: d.PubSubOutput,
+			TrackingTableMaxKeys: tracking.DefaultMaxKeys,
 		},
 		lim: object.DefaultLimits(), logLevel: slog.LevelInfo,
 	}
@@ -54,6 +56,7 @@ func defaultSettings() settings {
 // ServerConfig a connection reads, a step to apply).
 var params = config.NewTable(append([]config.Param[settings]{
 	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
+	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
 	{
 		// The node's own, as in Redis Cluster (Node.notify in node.go).
 		Name: "notify-keyspace-events", Kind: config.Special,
@@ -189,6 +192,9 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	}
 	if next.Timeout != old.Timeout {
 		s.rearmIdle(next.Timeout)
+	}
+	if next.TrackingTableMaxKeys != old.TrackingTableMaxKeys {
+		s.track.SetMaxKeys(next.TrackingTableMaxKeys)
 	}
 	return nil
 }

@@ -73,6 +73,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.respVer.Store(2)
 		c.unwatch()
 		c.subs.Clear(c.s.node.hub, c)
+		c.trackingOff()
 		c.replyOff, c.skipNext, c.unmute = false, false, true
 		w.SetProto(2)
 		w.AppendSimple("RESET")
@@ -152,7 +153,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "script":
 		server.ScriptCommand(c.s.node.cfg.Scripts, w, args)
 	case "function":
-		server.FunctionCommand(c.s.node.cfg.Scripts, w, args)
+		c.function(w, args)
 	case "scan":
 		c.scan(w, args)
 	default:
@@ -209,6 +210,9 @@ func (c *clientConn) client(w *resp.Writer, args [][]byte) {
 	}
 	sub := strings.ToLower(string(args[1]))
 	if !server.ClientArityOK(w, sub, len(args)) {
+		return
+	}
+	if c.clientTracking(w, sub, args) {
 		return
 	}
 	switch sub {

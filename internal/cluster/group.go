@@ -27,6 +27,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Mode says how a Request's commands are run.
@@ -198,6 +199,13 @@ type GroupConfig struct {
 	// replica applies while it leads the group, so that each is published
 	// once, by the node of the leader (see notify.Notifier.When).
 	Notify *notify.Notifier
+	// Track, when set, is told on the group's goroutine of every key the
+	// entries change (nil: every key, by a flush) while the replica leads
+	// the group and TrackOn is set: the clients that track keys on any
+	// node are sent their invalidations from it (tracking.go). It must
+	// not block.
+	Track   func(key []byte)
+	TrackOn *atomic.Bool
 	// Scripts runs the scripts and functions of the group's entries (see
 	// server.ClusterRun); nil answers them with an error.
 	Scripts *script.Engine
@@ -341,6 +349,13 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 	g.db.SetReplica(true)
 	if cfg.Notify != nil {
 		g.db.SetNotifier(cfg.Notify.When(func() bool { return g.isLeader }))
+	}
+	if cfg.Track != nil && cfg.TrackOn != nil {
+		g.db.SetTracker(tracking.NewRelay(cfg.TrackOn, func(key []byte) {
+			if g.isLeader {
+				cfg.Track(key)
+			}
+		}))
 	}
 	var err error
 	if g.one, err = ring.New(1, 1); err != nil {

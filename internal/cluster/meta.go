@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -157,16 +158,62 @@ func (n *Node) changeTableOnce(change func(*placement.Table) (*placement.Table, 
 	if err != nil {
 		return nil, err
 	}
-	reply, err := n.call(n.meta, Write, []string{string(cmdCheck), tableKey, strconv.FormatUint(dg, 10)},
-		[]string{"SET", tableKey, string(next.Encode())})
+	ok, err := n.swapMeta(tableKey, dg, string(next.Encode()))
 	if err != nil {
 		return nil, err
 	}
-	if string(reply) == checkFailed {
+	if !ok {
 		return nil, ErrConflict
 	}
 	n.adopt(next)
 	return next, nil
+}
+
+// swapMeta sets the metadata group's key to value if its digest is still
+// dg (0: the key is absent), and reports whether it did.
+func (n *Node) swapMeta(key string, dg uint64, value string) (bool, error) {
+	reply, err := n.call(n.meta, Write, []string{string(cmdCheck), key, strconv.FormatUint(dg, 10)},
+		[]string{"SET", key, value})
+	if err != nil {
+		return false, err
+	}
+	return string(reply) != checkFailed, nil
+}
+
+// readMeta reads the metadata group's key, nil when absent, and its
+// digest, 0 when absent: linearizably for mode Read, from the local
+// replica for Stale.
+func (n *Node) readMeta(mode Mode, key string) ([]byte, uint64, error) {
+	reply, err := n.call(n.meta, mode, []string{"GET", key}, []string{string(cmdDigest), key})
+	if err != nil {
+		return nil, 0, err
+	}
+	var v []byte
+	rest := reply
+	if null := []byte("$-1\r\n"); bytes.HasPrefix(reply, null) {
+		rest = reply[len(null):]
+	} else {
+		var ok bool
+		if v, rest, ok = parseBulk(reply); !ok {
+			return nil, 0, errBadReply
+		}
+	}
+	dg, ok := parseIntReply(rest)
+	if !ok {
+		return nil, 0, errBadReply
+	}
+	return v, uint64(dg), nil
+}
+
+// cutVersion splits a versioned metadata value (the users', the function
+// libraries') into the version on its first line and the rest.
+func cutVersion(v []byte) (uint64, []byte, error) {
+	first, rest, _ := bytes.Cut(v, []byte("\n"))
+	ver, err := strconv.ParseUint(string(first), 10, 64)
+	if err != nil {
+		return 0, nil, errBadReply
+	}
+	return ver, rest, nil
 }
 
 // call runs commands, in one request, on group g and waits for their

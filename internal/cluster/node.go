@@ -95,6 +95,10 @@ type NodeConfig struct {
 	// runs the scripts of its groups' entries (Group.Scripts is set from
 	// it); nil makes one with script.DefaultConfig().
 	Scripts *script.Engine
+	// Functions are the codes of the function libraries an older version
+	// kept in this node's data directory, when they were each node's: they
+	// become the cluster's first libraries if it has none (functions.go).
+	Functions []string
 }
 
 // MetaStorage is the group number NodeConfig.OpenStorage is given for the
@@ -177,6 +181,16 @@ type Node struct {
 	wg       sync.WaitGroup
 
 	waits waits // clients parked in blocking commands on this node (block.go)
+
+	// The version of the cluster's function libraries that Scripts holds
+	// (functions.go); fnMu serialises their changes.
+	fnMu      sync.Mutex
+	fnVersion atomic.Uint64
+
+	// Client-side caching (tracking.go): whether the groups this node
+	// leads relay their changes, and the nodes whose clients track.
+	trackOn atomic.Bool
+	tracks  trackNodes
 }
 
 // view is a placement table with what the node derives from it. Node
@@ -384,6 +398,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 		gc.Logger = n.log.With("meta", true)
 	} else {
 		gc.Notify = n.notify
+		gc.Track, gc.TrackOn = n.relayChange, &n.trackOn
 	}
 	v := n.v()
 	if grp := v.group(g, n.meta); len(grp.IDs) > 0 {
@@ -451,6 +466,8 @@ func (n *Node) Run(ctx context.Context) {
 	n.wg.Go(func() { n.sendHeartbeats(max(n.cfg.Group.Tick/2, time.Millisecond), ctx.Done()) })
 	n.wg.Go(func() { n.agree(ctx) })
 	n.wg.Go(func() { n.reconcileLoop(ctx) })
+	n.wg.Go(func() { n.followFunctions(ctx) })
+	n.wg.Go(func() { n.followTracking(ctx.Done()) })
 	<-ctx.Done()
 	n.closed.Store(true)
 	n.wg.Wait()
@@ -633,6 +650,10 @@ func (n *Node) Handle(from string, f peer.Frame) {
 		n.heartbeats(from, f.Data)
 	case framePublish:
 		n.published(from, f.Data)
+	case frameTrack:
+		n.tracked(from, f.Data)
+	case frameInvalidate:
+		n.invalidated(f.Data)
 	default:
 		n.log.Warn("frame of an unknown kind", "from", from, "kind", f.Kind)
 	}

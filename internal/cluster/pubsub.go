@@ -136,13 +136,7 @@ func (c *clientConn) pubsubCommand(name string, args [][]byte) bool {
 // startSubs moves the replies so far to the outbox, made now if the
 // client has none yet, then makes the pending subscriptions.
 func (c *clientConn) startSubs() {
-	if c.ob.Load() == nil {
-		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
-			c.s.log.Warn("closing client for overcoming of output buffer limits", "client", c.nc.RemoteAddr().String(),
-				"class", "pubsub", "limit", why, "pending", pending)
-			c.kill()
-		}))
-	}
+	c.openOutbox()
 	c.writeOut()
 	c.subs.Start(c.s.node.hub, c)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
+	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
 // Server serves clients on a cluster node, in both protocols: every command
@@ -52,6 +53,11 @@ type Server struct {
 	aclMu      sync.Mutex
 	aclVersion uint64
 	stopACL    chan struct{}
+
+	// Client-side caching (tracking.go): the clients that track, and the
+	// keys they read or write in flight.
+	track   *tracking.Table
+	flights flights
 }
 
 // clientsInfo is INFO's clients section, as Redis names its fields: the
@@ -111,12 +117,18 @@ type ServerConfig struct {
 	// them the cluster's, and ACL SAVE writes the cluster's users to it
 	// (acl.go). Empty: ACL LOAD and SAVE answer Redis's error.
 	ACLFile string
+	// TrackingTableMaxKeys bounds the keys client-side caching remembers
+	// for this node's clients (Redis's tracking-table-max-keys; 0 for no
+	// bound). CONFIG SET tracking-table-max-keys changes it.
+	TrackingTableMaxKeys int64
 	// ConfigFile is the file the node's configuration was read from
 	// (--config), which CONFIG REWRITE rewrites; empty: none.
 	ConfigFile string
 }
 
-// NewServer returns a Server for the clients of node n.
+// NewServer returns a Server for the clients of node n. A node has one
+// Server: the last made is the one whose tracking clients the node's
+// invalidations reach (tracking.go).
 func NewServer(n *Node, cfg ServerConfig) *Server {
 	log := cfg.Logger
 	if log == nil {
@@ -130,6 +142,9 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
 		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{})}
 	s.cur.Store(&cfg)
+	s.track = tracking.New(s.trackTarget)
+	s.track.SetMaxKeys(cfg.TrackingTableMaxKeys)
+	n.tracks.srv.Store(s)
 	s.wg.Add(1)
 	go s.pollACL(s.stopACL)
 	return s
@@ -248,12 +263,16 @@ type clientConn struct {
 	argv   [][]byte
 	began  bool // the protocol is chosen (see start)
 	isRESP bool
-	proto  int
-	ro     bool // READONLY: reads may be served by any replica
-	asking bool // ASKING: the next command may go to a slot's importing group
-	quit   bool
-	authed bool
-	user   atomic.Pointer[acl.User] // the user the client runs as (acl.go)
+	// Client-side caching (tracking.go): the client's state, and the keys
+	// of the commands about to be sent that it reads and writes.
+	trk                 server.TrackState
+	trkReads, trkWrites [][]byte
+	proto               int
+	ro                  bool // READONLY: reads may be served by any replica
+	asking              bool // ASKING: the next command may go to a slot's importing group
+	quit                bool
+	authed              bool
+	user                atomic.Pointer[acl.User] // the user the client runs as (acl.go)
 
 	inMulti bool
 	dirty   bool
@@ -354,6 +373,7 @@ func (c *clientConn) serve() {
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 		}
 		c.subs.Clear(c.s.node.hub, c)
+		c.trackingOff()
 		if ob := c.ob.Load(); ob != nil {
 			ob.Close(time.Second)
 		}
@@ -716,6 +736,7 @@ func (c *clientConn) handle(args [][]byte) {
 			c.flush()
 			return
 		}
+		c.trackCmd(spec, args, spec.Flags&command.ReadOnly == 0)
 		c.add(g, args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
@@ -762,6 +783,7 @@ func (c *clientConn) flush() {
 	if len(c.items) == 0 {
 		return
 	}
+	tf := c.trackBegin()
 	sent := 0
 	for g, p := range c.reqs {
 		if p == nil || len(p.cmds) == 0 {
@@ -794,6 +816,7 @@ func (c *clientConn) flush() {
 	c.items = c.items[:0]
 	c.local.Reset()
 	c.locEn = c.locEn[:0]
+	c.trackEnd(tf)
 	for _, p := range c.reqs {
 		if p != nil {
 			clear(p.cmds)
@@ -970,6 +993,10 @@ func clip(b []byte) string {
 // group's replicas run it from the log (see server.ClusterRun).
 func (c *clientConn) script(args [][]byte) {
 	out, keys, write, msg := server.ClusterScript(c.s.node.cfg.Scripts, args)
+	if msg == fnNotFound && c.s.node.freshFunctions() {
+		// Loaded on another node a moment ago, perhaps (functions.go).
+		out, keys, write, msg = server.ClusterScript(c.s.node.cfg.Scripts, args)
+	}
 	if msg != "" {
 		c.localError(msg)
 		return

@@ -182,6 +182,30 @@ func newFunctions(e *Engine) *Functions {
 	return &Functions{e: e, libs: map[string]*Library{}, funcs: map[string]*Function{}}
 }
 
+// NewFunctions returns an empty set of libraries apart from the engine's
+// own (Funcs), compiled and run by the engine: a change can be tried on a
+// copy of a set before it is made (a cluster node validates FUNCTION LOAD
+// that way before proposing it), and the result given to Funcs with Adopt.
+func (e *Engine) NewFunctions() *Functions { return newFunctions(e) }
+
+// Adopt makes o's libraries f's current set, without calling the persist
+// function; o must be a set of the same engine (NewFunctions) and is not
+// changed afterwards.
+func (f *Functions) Adopt(o *Functions) {
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	f.installQuiet(o.copyLibs())
+}
+
+// installQuiet is install without the persist function: what it installs
+// is kept elsewhere already. Called with wmu held.
+func (f *Functions) installQuiet(libs map[string]*Library) {
+	p := f.persist
+	f.persist = nil
+	defer func() { f.persist = p }()
+	f.install(libs) // without persist it cannot fail
+}
+
 // SetPersist sets the function called with every library (sorted by name)
 // before a change is applied; when it fails the change is not made and
 // its error is returned. Call it before the server serves.
@@ -412,10 +436,8 @@ func (f *Functions) LoadAll(codes []string) error {
 			return err
 		}
 	}
-	p := f.persist
-	f.persist = nil
-	defer func() { f.persist = p }()
-	return f.install(libs)
+	f.installQuiet(libs)
+	return nil
 }
 
 // LibraryByCode returns the library of code, compiled and run once and

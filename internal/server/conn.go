@@ -327,7 +327,7 @@ func (c *conn) publish() {
 // writeOut writes the assembled replies to the client. A buffer grown
 // large by one round's replies is given back once they are written.
 func (c *conn) writeOut() bool {
-	if c.sess.trk.on {
+	if c.sess.trk.On {
 		// After the replies: the invalidations of what they changed.
 		defer c.s.track.SendPending(c.id)
 	}

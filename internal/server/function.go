@@ -22,26 +22,41 @@ import (
 // functionsFile is the name of the libraries' file in the data directory.
 const functionsFile = "functions.dcfn"
 
-// LoadFunctions loads the libraries kept in dir, if any, and makes eng
-// keep each change there. A cluster node uses it too.
-func LoadFunctions(eng *script.Engine, dir string) error {
+// ReadFunctions returns the code of the libraries kept in dir, none when
+// dir is empty or holds no libraries' file. A cluster node reads those an
+// older version kept there with it.
+func ReadFunctions(dir string) ([]string, error) {
 	if dir == "" {
-		return nil
+		return nil, nil
 	}
 	path := filepath.Join(dir, functionsFile)
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		return nil, nil
 	case err != nil:
+		return nil, err
+	}
+	codes, err := script.DecodeLibs(b)
+	if err != nil {
+		return nil, fmt.Errorf("server: %s: %w", path, err)
+	}
+	return codes, nil
+}
+
+// LoadFunctions loads the libraries kept in dir, if any, and makes eng
+// keep each change there.
+func LoadFunctions(eng *script.Engine, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	codes, err := ReadFunctions(dir)
+	if err != nil {
 		return err
-	default:
-		codes, err := script.DecodeLibs(b)
-		if err != nil {
-			return fmt.Errorf("server: %s: %w", path, err)
-		}
-		if err := eng.Funcs.LoadAll(codes); err != nil {
-			return fmt.Errorf("server: %s: %w", path, err)
-		}
+	}
+	path := filepath.Join(dir, functionsFile)
+	if err := eng.Funcs.LoadAll(codes); err != nil {
+		return fmt.Errorf("server: %s: %w", path, err)
 	}
 	eng.Funcs.SetPersist(func(libs []*script.Library) error {
 		if err := fsutil.WriteFileAtomic(path, script.EncodeLibs(libs)); err != nil {
@@ -52,12 +67,27 @@ func LoadFunctions(eng *script.Engine, dir string) error {
 	return nil
 }
 
-func (s *session) function(w *resp.Writer, args [][]byte) { FunctionCommand(s.c.s.scripts, w, args) }
+func (s *session) function(w *resp.Writer, args [][]byte) {
+	FunctionCommand(s.c.s.scripts, s.c.s.scripts.Funcs, w, args)
+}
+
+// FunctionChanger makes the changes of FUNCTION LOAD, DELETE, FLUSH and
+// RESTORE, with their errors' texts as the replies. *script.Functions is
+// one: a single server changes its engine's libraries; a cluster node's
+// changes every node's. It must be safe for concurrent use.
+type FunctionChanger interface {
+	Load(code string, replace bool) (*script.Library, error)
+	Delete(name string) error
+	Flush() error
+	Restore(payload []byte, policy script.RestorePolicy) error
+}
+
+var _ FunctionChanger = (*script.Functions)(nil)
 
 // FunctionCommand answers FUNCTION LOAD|DELETE|FLUSH|LIST|DUMP|RESTORE|
-// STATS|KILL|HELP over eng's libraries. A cluster node uses it too.
-func FunctionCommand(eng *script.Engine, w *resp.Writer, args [][]byte) {
-	f := eng.Funcs
+// STATS|KILL|HELP over eng's libraries, making changes through f. A
+// cluster node uses it too.
+func FunctionCommand(eng *script.Engine, f FunctionChanger, w *resp.Writer, args [][]byte) {
 	sub := lower(args[1])
 	switch {
 	case sub == "help" && len(args) == 2:
@@ -98,7 +128,7 @@ func FunctionCommand(eng *script.Engine, w *resp.Writer, args [][]byte) {
 	case sub == "list":
 		functionList(eng, w, args[2:])
 	case sub == "dump" && len(args) == 2:
-		w.AppendBulk(f.Dump())
+		w.AppendBulk(eng.Funcs.Dump())
 	case sub == "restore" && len(args) == 3 || sub == "restore" && len(args) == 4:
 		policy := script.RestoreAppend
 		if len(args) == 4 {

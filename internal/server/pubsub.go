@@ -46,7 +46,7 @@ func (s *session) subscription(w *resp.Writer, args [][]byte) {
 // startSubs moves the replies written so far to the outbox, made now if
 // the connection has none yet, and then makes the pending subscriptions.
 func (s *session) startSubs() {
-	if s.trk.on {
+	if s.trk.On {
 		s.openOutbox() // tracking turned on inside EXEC
 	}
 	if !s.subs.Pending() {

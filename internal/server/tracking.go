@@ -24,10 +24,16 @@ import (
 // trackState is a session's tracking state; the table holds the same
 // options for the other goroutines (CLIENT LIST).
 type trackState struct {
-	on      bool
-	opts    tracking.Options
-	caching bool  // CLIENT CACHING was given for the next command
-	cmd     int64 // the client whose reads the command running remembers (trackFor)
+	TrackState
+	cmd int64 // the client whose reads the command running remembers (trackFor)
+}
+
+// TrackState is a connection's CLIENT TRACKING state, kept and used by its
+// own goroutine only: a cluster node's connections keep one too.
+type TrackState struct {
+	On      bool
+	Opts    tracking.Options
+	Caching bool // CLIENT CACHING was given for the next command
 }
 
 // Subscribed reports whether the client is in Pub/Sub mode
@@ -60,20 +66,36 @@ func (s *Server) trackTarget(id int64) tracking.Target {
 // remember, 0 for none, and forgets CLIENT CACHING after any command but
 // CLIENT's own, outside MULTI, as Redis does.
 func (s *session) trackFor(spec *command.Spec) int64 {
-	t := &s.trk
-	caching := t.caching
-	if !s.inMulti && spec.Name != "client" {
-		t.caching = false
+	return s.trk.For(spec.Name, s.inMulti, s.c.id)
+}
+
+// For returns id when the reads of a command named name must be
+// remembered for the client, 0 when not, and forgets CLIENT CACHING after
+// any command but CLIENT's own, outside MULTI, as Redis does.
+func (t *TrackState) For(name string, inMulti bool, id int64) int64 {
+	caching := t.Caching
+	if !inMulti && name != "client" {
+		t.Caching = false
 	}
-	if !t.on || t.opts.BCAST || t.opts.OptIn && !caching || t.opts.OptOut && caching {
+	if !t.On || t.Opts.BCAST || t.Opts.OptIn && !caching || t.Opts.OptOut && caching {
 		return 0
 	}
-	return s.c.id
+	return id
 }
 
 // tracking implements CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p]…
 // [BCAST] [OPTIN] [OPTOUT] [NOLOOP], with Redis 7.0's checks and errors.
 func (s *session) tracking(w *resp.Writer, args [][]byte) {
+	if s.trk.Tracking(w, args, s.c.s.track, s.c.id, s.c, func(id int64) bool { return s.c.s.connByID(id) != nil }) && !s.inExec {
+		s.openOutbox()
+	}
+}
+
+// Tracking answers CLIENT TRACKING for client id, whose messages go to
+// self, over table; exists tells whether a REDIRECT target is connected.
+// It reports whether tracking is on after it, for the caller to give the
+// client an outbox.
+func (t *TrackState) Tracking(w *resp.Writer, args [][]byte, table *tracking.Table, id int64, self tracking.Target, exists func(int64) bool) bool {
 	var o tracking.Options
 	for j := 3; j < len(args); j++ {
 		more := len(args) - 1 - j
@@ -82,18 +104,18 @@ func (s *session) tracking(w *resp.Writer, args [][]byte) {
 			j++
 			if o.Redirect != 0 {
 				w.AppendError("ERR A client can only redirect to a single other client")
-				return
+				return false
 			}
-			id, ok := resp.ParseInt(args[j])
+			rid, ok := resp.ParseInt(args[j])
 			if !ok {
 				w.AppendError("ERR value is not an integer or out of range")
-				return
+				return false
 			}
-			if s.c.s.connByID(id) == nil {
+			if !exists(rid) {
 				w.AppendError("ERR The client ID you want redirect to does not exist")
-				return
+				return false
 			}
-			o.Redirect = id
+			o.Redirect = rid
 		case ascii.EqualFold(args[j], "bcast"):
 			o.BCAST = true
 		case ascii.EqualFold(args[j], "optin"):
@@ -107,48 +129,44 @@ func (s *session) tracking(w *resp.Writer, args [][]byte) {
 			o.Prefixes = append(o.Prefixes, string(args[j]))
 		default:
 			w.AppendError("ERR syntax error")
-			return
+			return false
 		}
 	}
-	t := &s.trk
 	switch {
 	case ascii.EqualFold(args[2], "off"):
-		s.trackingOff()
+		t.Off(table, id)
 		w.AppendOK()
-		return
+		return false
 	case !ascii.EqualFold(args[2], "on"):
 		w.AppendError("ERR syntax error")
-		return
+		return false
 	case !o.BCAST && len(o.Prefixes) > 0:
 		w.AppendError("ERR PREFIX option requires BCAST mode to be enabled")
-		return
-	case t.on && t.opts.BCAST != o.BCAST:
+		return false
+	case t.On && t.Opts.BCAST != o.BCAST:
 		w.AppendError("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.")
-		return
+		return false
 	case o.BCAST && (o.OptIn || o.OptOut):
 		w.AppendError("ERR OPTIN and OPTOUT are not compatible with BCAST")
-		return
+		return false
 	case o.OptIn && o.OptOut:
 		w.AppendError("ERR You can't specify both OPTIN mode and OPTOUT mode")
-		return
-	case t.on && (o.OptIn && t.opts.OptOut || o.OptOut && t.opts.OptIn):
+		return false
+	case t.On && (o.OptIn && t.Opts.OptOut || o.OptOut && t.Opts.OptIn):
 		w.AppendError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.")
-		return
+		return false
 	}
 	if o.BCAST {
-		if msg := prefixCollision(t.opts.Prefixes, o.Prefixes); msg != "" {
+		if msg := prefixCollision(t.Opts.Prefixes, o.Prefixes); msg != "" {
 			w.AppendError(msg)
-			return
+			return false
 		}
 	}
-	table := s.c.s.track
-	table.Enable(s.c.id, s.c, o)
-	t.on = true
-	t.opts, _, _ = table.Info(s.c.id)
+	table.Enable(id, self, o)
+	t.On = true
+	t.Opts, _, _ = table.Info(id)
 	w.AppendOK()
-	if !s.inExec {
-		s.openOutbox()
-	}
+	return true
 }
 
 // prefixCollision returns Redis's error when a new prefix overlaps one the
@@ -173,32 +191,40 @@ func prefixCollision(have, add []string) string {
 // trackingOff turns tracking off, as CLIENT TRACKING OFF, RESET and a
 // closing connection do.
 func (s *session) trackingOff() {
-	if !s.trk.on {
-		return
-	}
-	s.c.s.track.Disable(s.c.id)
+	s.trk.Off(s.c.s.track, s.c.id)
 	s.trk = trackState{}
 }
 
+// Off turns tracking off for client id in table.
+func (t *TrackState) Off(table *tracking.Table, id int64) {
+	if !t.On {
+		return
+	}
+	table.Disable(id)
+	*t = TrackState{}
+}
+
 // caching implements CLIENT CACHING YES|NO.
-func (s *session) caching(w *resp.Writer, args [][]byte) {
-	t := &s.trk
+func (s *session) caching(w *resp.Writer, args [][]byte) { s.trk.CachingCmd(w, args) }
+
+// CachingCmd answers CLIENT CACHING YES|NO.
+func (t *TrackState) CachingCmd(w *resp.Writer, args [][]byte) {
 	switch {
-	case !t.on:
+	case !t.On:
 		w.AppendError("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled")
 	case ascii.EqualFold(args[2], "yes"):
-		if !t.opts.OptIn {
+		if !t.Opts.OptIn {
 			w.AppendError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
 			return
 		}
-		t.caching = true
+		t.Caching = true
 		w.AppendOK()
 	case ascii.EqualFold(args[2], "no"):
-		if !t.opts.OptOut {
+		if !t.Opts.OptOut {
 			w.AppendError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
 			return
 		}
-		t.caching = true
+		t.Caching = true
 		w.AppendOK()
 	default:
 		w.AppendError("ERR syntax error")
@@ -206,28 +232,30 @@ func (s *session) caching(w *resp.Writer, args [][]byte) {
 }
 
 // trackingInfo implements CLIENT TRACKINGINFO.
-func (s *session) trackingInfo(w *resp.Writer) {
-	t := &s.trk
-	_, broken, _ := s.c.s.track.Info(s.c.id)
+func (s *session) trackingInfo(w *resp.Writer) { s.trk.Info(w, s.c.s.track, s.c.id) }
+
+// Info answers CLIENT TRACKINGINFO for client id of table.
+func (t *TrackState) Info(w *resp.Writer, table *tracking.Table, id int64) {
+	_, broken, _ := table.Info(id)
 	flags := []string{"off"}
-	if t.on {
+	if t.On {
 		flags[0] = "on"
-		if t.opts.BCAST {
+		if t.Opts.BCAST {
 			flags = append(flags, "bcast")
 		}
-		if t.opts.OptIn {
+		if t.Opts.OptIn {
 			flags = append(flags, "optin")
-			if t.caching {
+			if t.Caching {
 				flags = append(flags, "caching-yes")
 			}
 		}
-		if t.opts.OptOut {
+		if t.Opts.OptOut {
 			flags = append(flags, "optout")
-			if t.caching {
+			if t.Caching {
 				flags = append(flags, "caching-no")
 			}
 		}
-		if t.opts.NoLoop {
+		if t.Opts.NoLoop {
 			flags = append(flags, "noloop")
 		}
 		if broken {
@@ -241,9 +269,9 @@ func (s *session) trackingInfo(w *resp.Writer) {
 		w.AppendBulkString(f)
 	}
 	w.AppendBulkString("redirect")
-	w.AppendInt(s.getRedir())
+	w.AppendInt(t.GetRedir())
 	w.AppendBulkString("prefixes")
-	prefixes := append([]string(nil), t.opts.Prefixes...)
+	prefixes := append([]string(nil), t.Opts.Prefixes...)
 	slices.Sort(prefixes)
 	w.AppendArray(len(prefixes))
 	for _, p := range prefixes {
@@ -253,11 +281,14 @@ func (s *session) trackingInfo(w *resp.Writer) {
 
 // getRedir is CLIENT GETREDIR: -1 when not tracking, else the client
 // invalidations are redirected to, 0 for none.
-func (s *session) getRedir() int64 {
-	if !s.trk.on {
+func (s *session) getRedir() int64 { return s.trk.GetRedir() }
+
+// GetRedir answers CLIENT GETREDIR.
+func (t *TrackState) GetRedir() int64 {
+	if !t.On {
 		return -1
 	}
-	return s.trk.opts.Redirect
+	return t.Opts.Redirect
 }
 
 // trackFlags returns the tracking letters of CLIENT LIST's flags (t, R,

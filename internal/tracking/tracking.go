@@ -79,6 +79,10 @@ type Table struct {
 	changed  map[string]map[string]int64
 	bchanged atomic.Bool // changed is not empty
 
+	// A relay (NewRelay) has no clients: it passes every change on.
+	relayOn *atomic.Bool
+	relay   func(key []byte)
+
 	lookup func(id int64) Target
 }
 
@@ -104,6 +108,17 @@ func New(lookup func(id int64) Target) *Table {
 	return t
 }
 
+// NewRelay returns a Table that tracks no client but passes every key
+// changed to fn (nil for a flush of every key) while on is set: a cluster
+// node's group keyspace reports its changes to the nodes whose clients
+// track keys through one. fn is called from the goroutine that changed the
+// key and must not block.
+func NewRelay(on *atomic.Bool, fn func(key []byte)) *Table {
+	t := New(func(int64) Target { return nil })
+	t.relayOn, t.relay = on, fn
+	return t
+}
+
 // SetMaxKeys sets tracking-table-max-keys: past n keys read, Remember
 // forgets keys chosen at random, sending their invalidations, as Redis
 // does. 0 means no limit.
@@ -114,7 +129,9 @@ func (t *Table) MaxKeys() int64 { return t.maxKeys.Load() }
 
 // Active reports whether any client tracks: when false, no key change
 // needs to be reported.
-func (t *Table) Active() bool { return t != nil && t.clients.Load() > 0 }
+func (t *Table) Active() bool {
+	return t != nil && (t.clients.Load() > 0 || t.relayOn != nil && t.relayOn.Load())
+}
 
 // Enable turns tracking on for client id, whose messages go to self unless
 // o redirects them, replacing options it had (the connection checks that
@@ -247,6 +264,10 @@ func (t *Table) Changed(key []byte, writer int64) {
 	if !t.Active() {
 		return
 	}
+	if t.relay != nil {
+		t.relay(key)
+		return
+	}
 	t.mu.Lock()
 	out := t.invalidateLocked(nil, key, writer)
 	if t.bcasting.Load() > 0 {
@@ -344,6 +365,10 @@ func (t *Table) invalidateLocked(out []delivery, key []byte, writer int64) []del
 // FLUSHDB do, and forgets every key read.
 func (t *Table) Flushed() {
 	if !t.Active() {
+		return
+	}
+	if t.relay != nil {
+		t.relay(nil)
 		return
 	}
 	var out []delivery

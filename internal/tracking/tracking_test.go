@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -144,5 +145,33 @@ func TestMaxKeys(t *testing.T) {
 	tb.Remember(1, [][]byte{[]byte("f"), []byte("g")})
 	if s := tb.Stats(); s.Keys != 5 || a.take() != nil {
 		t.Fatalf("no limit: %+v", s)
+	}
+}
+
+// TestRelay checks that a relay passes every change on while it is on,
+// flushes as nil, and nothing while it is off.
+func TestRelay(t *testing.T) {
+	var on atomic.Bool
+	var got []string
+	r := NewRelay(&on, func(key []byte) {
+		if key == nil {
+			got = append(got, "<flush>")
+			return
+		}
+		got = append(got, string(key))
+	})
+	r.Changed([]byte("a"), 0)
+	r.Flushed()
+	if len(got) != 0 || r.Active() {
+		t.Fatalf("a relay that is off: got %q, active %v", got, r.Active())
+	}
+	on.Store(true)
+	r.Changed([]byte("b"), 3)
+	r.Flushed()
+	if want := []string{"b", "<flush>"}; !slices.Equal(got, want) {
+		t.Fatalf("a relay that is on: got %q, want %q", got, want)
+	}
+	if st := r.Stats(); st.Clients != 0 || st.Keys != 0 {
+		t.Fatalf("a relay's stats: got %+v, want none", st)
 	}
 }
