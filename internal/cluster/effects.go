@@ -342,6 +342,7 @@ func (g *Group) runScript(ctx context.Context, tick <-chan time.Time, r *Request
 	for _, q := range later {
 		g.take(q)
 	}
+	g.serveReads() // rounds that ended during the script
 	return nil
 }
 
