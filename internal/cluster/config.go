@@ -13,6 +13,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/server"
 )
 
@@ -26,13 +27,14 @@ type settings struct {
 	lim      object.Limits
 	logLevel slog.Level
 	events   notify.Class
-	srv      *Server // for the read-only parameters
+	busy     time.Duration // the node's scripts' busy-reply-threshold
+	srv      *Server       // for the read-only parameters
 }
 
 func (s *Server) settings() settings {
 	cfg := s.cfg()
 	return settings{ServerConfig: *cfg, lim: object.CurrentLimits(), logLevel: cfg.LogLevel.Level(),
-		events: s.node.notify.Classes(), srv: s}
+		events: s.node.notify.Classes(), busy: s.node.cfg.Scripts.BusyThreshold(), srv: s}
 }
 
 // defaultSettings are those of a node started without flags, from which
@@ -44,7 +46,7 @@ func defaultSettings() settings {
 			Limits: resp.DefaultLimits(), ProtectedMode: d.ProtectedMode, MaxClients: d.MaxClients,
 			QueryBuffer: int(d.MaxQueryBuffer), PubSubOutput: d.PubSubOutput,
 		},
-		lim: object.DefaultLimits(), logLevel: slog.LevelInfo,
+		lim: object.DefaultLimits(), logLevel: slog.LevelInfo, busy: script.DefaultConfig().BusyThreshold,
 	}
 }
 
@@ -91,6 +93,9 @@ var params = config.NewTable(append([]config.Param[settings]{
 		Set: func(c *settings, v string) error { c.Password = v; return nil },
 	},
 	config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
+	// The node's own: its groups' leaders run their scripts with it
+	// (effects.go).
+	config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.busy }),
 	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
 	outputLimitParam(),
 	{
@@ -186,6 +191,9 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	}
 	if next.lim != old.lim {
 		object.SetLimits(next.lim)
+	}
+	if next.busy != old.busy {
+		s.node.cfg.Scripts.SetBusyThreshold(next.busy)
 	}
 	if next.Timeout != old.Timeout {
 		s.rearmIdle(next.Timeout)
