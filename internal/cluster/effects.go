@@ -161,14 +161,16 @@ func (fx *effects) busy(_ <-chan struct{}, msg string) {
 	}
 }
 
-// undo puts back what the dry run changed.
+// undo puts back what the dry run changed: the keyspace copied whole, if
+// it was, and then each key saved before that.
 func (fx *effects) undo() {
 	g := fx.g
 	if fx.full != nil {
+		// Taken when the run had changed the keys saved so far: they go
+		// back on top of it.
 		if err := g.restore(fx.full); err != nil {
 			g.log.Error("a script's writes could not be undone", "err", err)
 		}
-		return
 	}
 	for k, s := range fx.saved {
 		switch {

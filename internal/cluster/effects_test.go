@@ -340,3 +340,61 @@ func TestScriptBusyKeepsLeadership(t *testing.T) {
 		t.Fatalf("leader %d term %d, want %d and %d", s.Leader, s.Term, l, term)
 	}
 }
+
+// TestScriptEffectsUndo makes dry runs over a replica's keyspace and puts
+// back what they changed: every key, its value, its encoding and its
+// expiry are as before, keys the run created are gone, and a write
+// without keys (FLUSHALL) is undone too.
+func TestScriptEffectsUndo(t *testing.T) {
+	cfg := DefaultGroupConfig()
+	cfg.ReplicaID, cfg.Peers = 1, []uint64{1}
+	cfg.Storage, cfg.Send = &MemStorage{}, func(uint64, *raftpb.Message) bool { return true }
+	cfg.Scripts = script.New(script.DefaultConfig())
+	g, err := NewGroup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(cmds ...[]string) string {
+		var args [][][]byte
+		for _, c := range cmds {
+			var a [][]byte
+			for _, s := range c {
+				a = append(a, []byte(s))
+			}
+			args = append(args, a)
+		}
+		g.run(args, 2)
+		return string(g.w.Bytes())
+	}
+	g.db.SetNow(time.Now().UnixMilli())
+	do([]string{"SET", "{k}s", "v", "PX", "1000000"}, []string{"SADD", "{k}set", "c", "a", "b"},
+		[]string{"RPUSH", "{k}l", "1", "2"}, []string{"HSET", "{k}h", "f", "v"}, []string{"SET", "other", "x"})
+	keys := []string{"{k}s", "{k}set", "{k}l", "{k}h", "{k}new", "other"}
+	snapshot := func() string {
+		var cmds [][]string
+		for _, k := range keys {
+			cmds = append(cmds, []string{"DUMP", k}, []string{"PEXPIRETIME", k}, []string{"OBJECT", "ENCODING", k})
+		}
+		return do(cmds...)
+	}
+	before := snapshot()
+	for _, body := range []string{
+		"redis.call('set', KEYS[1], 'w') redis.call('sadd', KEYS[2], 'z', 1, 2, 3) redis.call('spop', KEYS[2]) redis.call('lpop', KEYS[3]) redis.call('del', KEYS[4]) redis.call('set', KEYS[5], 'n') redis.call('persist', KEYS[1]) return 1",
+		"redis.call('set', KEYS[1], 'w') redis.call('flushall') redis.call('set', KEYS[5], 'n') return 1",
+	} {
+		fx := &effects{g: g, origin: 1, seq: 9, saved: map[string]savedKey{}}
+		g.fx = fx
+		got := do([]string{"EVAL", body, "5", "{k}s", "{k}set", "{k}l", "{k}h", "{k}new"})
+		g.fx = nil
+		if got != ":1\r\n" {
+			t.Fatalf("EVAL: got %q", got)
+		}
+		if len(fx.cmds) == 0 || snapshot() == before {
+			t.Fatalf("the dry run changed nothing: %d commands", len(fx.cmds))
+		}
+		fx.undo()
+		if after := snapshot(); after != before {
+			t.Fatalf("after undo:\n%q\nbefore:\n%q", after, before)
+		}
+	}
+}
