@@ -233,10 +233,10 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// TestScriptOldEntries applies entries written before scripts were
-// replicated as their effects, which hold EVAL and FCALL themselves: a
-// replica still runs them, at the entry's time and with its seed.
-func TestScriptOldEntries(t *testing.T) {
+// idleGroup returns a replica that runs scripts and is never started: a
+// test calls its run goroutine's methods itself.
+func idleGroup(t *testing.T) *Group {
+	t.Helper()
 	cfg := DefaultGroupConfig()
 	cfg.ReplicaID, cfg.Peers = 1, []uint64{1}
 	cfg.Storage, cfg.Send = &MemStorage{}, func(uint64, *raftpb.Message) bool { return true }
@@ -245,6 +245,14 @@ func TestScriptOldEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g
+}
+
+// TestScriptOldEntries applies entries written before scripts were
+// replicated as their effects, which hold EVAL and FCALL themselves: a
+// replica still runs them, at the entry's time and with its seed.
+func TestScriptOldEntries(t *testing.T) {
+	g := idleGroup(t)
 	lib := "#!lua name=old\nredis.register_function('put', function(keys, args) return redis.call('set', keys[1], args[1]) end)"
 	for i, cmds := range [][][][]byte{
 		{{[]byte("eval"), []byte("redis.call('set', KEYS[1], redis.call('time')[1]) return redis.call('sadd', KEYS[2], 'a', 'b')"), []byte("2"), []byte("{o}t"), []byte("{o}s")}},
@@ -346,14 +354,7 @@ func TestScriptBusyKeepsLeadership(t *testing.T) {
 // expiry are as before, keys the run created are gone, and a write
 // without keys (FLUSHALL) is undone too.
 func TestScriptEffectsUndo(t *testing.T) {
-	cfg := DefaultGroupConfig()
-	cfg.ReplicaID, cfg.Peers = 1, []uint64{1}
-	cfg.Storage, cfg.Send = &MemStorage{}, func(uint64, *raftpb.Message) bool { return true }
-	cfg.Scripts = script.New(script.DefaultConfig())
-	g, err := NewGroup(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := idleGroup(t)
 	do := func(cmds ...[]string) string {
 		var args [][][]byte
 		for _, c := range cmds {
