@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
@@ -47,6 +48,16 @@ import (
 // does, which proves that the replica still led the group when it ran,
 // without a log write and its fsync.
 //
+// Scripts that wait one after the other in held run in one dry run
+// (runScripts, up to maxBatch), each over what the ones before it wrote,
+// and their entries are proposed in that order: the log keeps that order,
+// and an entry lost with a term loses every later one of the batch too.
+// So scripts sent by many clients at once cost one wait for the log, not
+// one each. Undo puts back the state from before the first. A script that
+// wrote nothing after one that wrote may have read what that one wrote: it
+// proposes an empty entry instead of a ReadIndex round, and is answered
+// once that applies.
+//
 // The dry run is made on a goroutine of its own, which has the keyspace
 // until it ends; the group's goroutine meanwhile keeps Raft going (hold):
 // it ticks, steps the peers' messages, persists and sends, so that the
@@ -66,8 +77,9 @@ import (
 // busyNote tells the group's goroutine that the script of its dry run seq
 // turned busy.
 type busyNote struct {
-	seq uint64
-	msg string
+	seq  uint64
+	msg  string
+	stop <-chan struct{} // closed when the script ends
 }
 
 // scripted reports whether r runs a script.
@@ -83,15 +95,20 @@ func scripted(r *Request) bool {
 	return false
 }
 
-// effects records a dry run's writes. It is used by the goroutine that
-// makes the dry run, then by the group's.
+// effects records the writes of one request's dry run. It is used by the
+// goroutine that makes the dry run, then by the group's.
 type effects struct {
 	g           *Group
 	origin, seq uint64
 	cmds        [][][]byte
-	saved       map[string]savedKey
-	full        []byte // the whole keyspace, once a write without keys ran
-	keys        [][]byte
+	u           *undoLog // shared by the requests of one dry run
+}
+
+// undoLog is what a dry run changed, to put back.
+type undoLog struct {
+	saved map[string]savedKey
+	full  []byte // the whole keyspace, once a write without keys ran
+	keys  [][]byte
 }
 
 // savedKey is a key as it was before the dry run changed it.
@@ -104,22 +121,22 @@ type savedKey struct {
 
 // Before implements server.Effects.
 func (fx *effects) Before(spec *command.Spec, args [][]byte) {
-	g := fx.g
+	g, u := fx.g, fx.u
 	g.seedCmd(fx.origin, fx.seq, len(fx.cmds))
-	if fx.full != nil {
+	if u.full != nil {
 		return
 	}
 	if spec.Kind == command.Keyed {
-		fx.keys = spec.Keys(args, fx.keys[:0])
+		u.keys = spec.Keys(args, u.keys[:0])
 	} else {
-		fx.keys = fx.keys[:0]
+		u.keys = u.keys[:0]
 	}
-	if len(fx.keys) == 0 {
-		fx.full = encodeKeyspace(g.eng.Freeze(), g.mv.clone())
+	if len(u.keys) == 0 {
+		u.full = encodeKeyspace(g.eng.Freeze(), g.mv.clone())
 		return
 	}
-	for _, k := range fx.keys {
-		if _, ok := fx.saved[string(k)]; ok {
+	for _, k := range u.keys {
+		if _, ok := u.saved[string(k)]; ok {
 			continue
 		}
 		v, obj, at, ok := g.eng.Find(k)
@@ -129,7 +146,7 @@ func (fx *effects) Before(spec *command.Spec, args [][]byte) {
 		} else if ok {
 			s.val = append([]byte{}, v...)
 		}
-		fx.saved[string(k)] = s
+		u.saved[string(k)] = s
 	}
 }
 
@@ -153,26 +170,25 @@ func (fx *effects) After(spec *command.Spec, args [][]byte, reply []byte) {
 }
 
 // busy is the script's server.RunOptions.Busy: it tells the group's
-// goroutine, which answers BUSY while it holds.
-func (fx *effects) busy(_ <-chan struct{}, msg string) {
+// goroutine, which answers BUSY until stop is closed.
+func (fx *effects) busy(stop <-chan struct{}, msg string) {
 	select {
-	case fx.g.busyNote <- busyNote{seq: fx.seq, msg: msg}:
+	case fx.g.busyNote <- busyNote{seq: fx.seq, msg: msg, stop: stop}:
 	default:
 	}
 }
 
-// undo puts back what the dry run changed: the keyspace copied whole, if
-// it was, and then each key saved before that.
-func (fx *effects) undo() {
-	g := fx.g
-	if fx.full != nil {
+// undo puts back in g what the dry run changed: the keyspace copied whole,
+// if it was, and then each key saved before that.
+func (u *undoLog) undo(g *Group) {
+	if u.full != nil {
 		// Taken when the run had changed the keys saved so far: they go
 		// back on top of it.
-		if err := g.restore(fx.full); err != nil {
+		if err := g.restore(u.full); err != nil {
 			g.log.Error("a script's writes could not be undone", "err", err)
 		}
 	}
-	for k, s := range fx.saved {
+	for k, s := range u.saved {
 		switch {
 		case !s.ok:
 			g.eng.Delete([]byte(k))
@@ -257,8 +273,9 @@ func (g *Group) caughtUp() bool {
 	return err == nil && g.applied >= last && !g.rn.HasReady()
 }
 
-// release takes the held requests in order: writes are proposed, and a
-// script runs once the replica has caught up. It returns an error only
+// release takes the held requests in order: writes are proposed, and
+// scripts run once the replica has caught up, those that come one after
+// the other in one dry run (up to maxBatch). It returns an error only
 // when the replica must stop (its storage failed, or ctx is done).
 func (g *Group) release(ctx context.Context, tick <-chan time.Time) error {
 	for len(g.held) > 0 {
@@ -270,16 +287,22 @@ func (g *Group) release(ctx context.Context, tick <-chan time.Time) error {
 			return nil
 		}
 		r := g.held[0]
-		if r.scripted && !g.caughtUp() {
-			return nil
-		}
-		g.held = g.held[1:]
 		if !r.scripted {
+			g.held = g.held[1:]
 			g.seq++
 			g.propose(r, entryCommands, g.seq, time.Now(), r.Cmds)
 			continue
 		}
-		if err := g.runScript(ctx, tick, r); err != nil {
+		if !g.caughtUp() {
+			return nil
+		}
+		n := 1
+		for n < len(g.held) && n < maxBatch && g.held[n].scripted {
+			n++
+		}
+		batch := slices.Clone(g.held[:n])
+		g.held = g.held[n:]
+		if err := g.runScripts(ctx, tick, batch); err != nil {
 			return err
 		}
 		if err := g.process(); err != nil {
@@ -289,38 +312,49 @@ func (g *Group) release(ctx context.Context, tick <-chan time.Time) error {
 	return nil
 }
 
-// runScript makes the dry run of r, a request that runs a script, on a
-// goroutine of its own, and proposes its effects (see above).
-func (g *Group) runScript(ctx context.Context, tick <-chan time.Time, r *Request) error {
+// maxBatch bounds the requests of one dry run.
+const maxBatch = 256
+
+// runScripts makes the dry run of batch, requests that run scripts, one
+// after the other on a goroutine of their own, and proposes the effects of
+// each as an entry of its own, in order (see above).
+func (g *Group) runScripts(ctx context.Context, tick <-chan time.Time, batch []*Request) error {
 	now := time.Now()
-	g.seq++
-	fx := &effects{g: g, origin: g.cfg.ReplicaID, seq: g.seq, saved: map[string]savedKey{}}
+	u := &undoLog{saved: map[string]savedKey{}}
+	fxs := make([]*effects, len(batch))
+	for i := range batch {
+		g.seq++
+		fxs[i] = &effects{g: g, origin: g.cfg.ReplicaID, seq: g.seq, u: u}
+	}
 	term := g.rn.BasicStatus().GetTerm()
 	g.db.SetNow(now.UnixMilli())
-	g.seed(fx.origin, fx.seq)
-	g.cx.Rand = g.rng
 	notifier := g.db.Notifier()
 	g.db.SetNotifier(nil)
-	g.fx, g.holding = fx, true
+	g.holding = true
 	done := make(chan struct{})
 	var failed any
 	go func() {
 		defer close(done)
 		defer func() { failed = recover() }()
-		g.run(r.Cmds, r.Proto)
+		for i, r := range batch {
+			g.fx = fxs[i]
+			g.seed(g.fx.origin, g.fx.seq)
+			g.cx.Rand = g.rng
+			g.run(r.Cmds, r.Proto)
+			r.pre = append(r.pre[:0], g.w.Bytes()...)
+			r.preEnds = append(r.preEnds[:0], g.ends...)
+			r.hasPre = true
+		}
 	}()
-	if err := g.hold(ctx, tick, done, fx.seq); err != nil {
+	if err := g.hold(ctx, tick, done, fxs[0].seq, fxs[len(fxs)-1].seq); err != nil {
 		return err // the replica stops; the run's goroutine ends on its own
 	}
-	g.fx, g.holding, g.busyMsg = nil, false, ""
+	g.fx, g.holding, g.busyMsg, g.busyStop = nil, false, "", nil
 	g.cx.Rand = nil
-	r.pre = append(r.pre[:0], g.w.Bytes()...)
-	r.preEnds = append(r.preEnds[:0], g.ends...)
-	r.hasPre = true
-	fx.undo()
+	u.undo(g)
 	g.db.SetNotifier(notifier)
 
-	// What waited for the script: entries committed meanwhile (only a
+	// What waited for the scripts: entries committed meanwhile (only a
 	// replica that lost its leadership has some), snapshots, requests.
 	stash, msgs, later := g.stash, g.snapMsgs, g.later
 	g.stash, g.snapMsgs, g.later = nil, nil, nil
@@ -330,28 +364,39 @@ func (g *Group) runScript(ctx context.Context, tick <-chan time.Time, r *Request
 	for _, m := range msgs {
 		g.step(m)
 	}
-	switch {
-	case failed != nil:
-		g.log.Error("a script's run failed", "panic", failed)
-		r.finish(nil, nil, fmt.Errorf("script run failed: %v", failed))
-	case !g.isLeader || g.rn.BasicStatus().GetTerm() != term || len(stash) > 0:
-		r.finish(nil, nil, ErrTryAgain) // nothing of it was applied anywhere
-	case len(fx.cmds) == 0:
-		g.reads = append(g.reads, r)
-	default:
-		g.propose(r, entryEffects, fx.seq, now, fx.cmds)
+	lost := !g.isLeader || g.rn.BasicStatus().GetTerm() != term || len(stash) > 0
+	proposed := false
+	for i, r := range batch {
+		fx := fxs[i]
+		switch {
+		case failed != nil:
+			g.log.Error("a script's run failed", "panic", failed)
+			r.finish(nil, nil, fmt.Errorf("script run failed: %v", failed))
+		case lost:
+			r.finish(nil, nil, ErrTryAgain) // nothing of it was applied anywhere
+		case len(fx.cmds) == 0 && !proposed:
+			g.reads = append(g.reads, r)
+		default:
+			// A script that wrote nothing but comes after one that wrote
+			// may have read what that one wrote: it proposes an empty
+			// entry, so that it is answered only once that one applied.
+			if !g.propose(r, entryEffects, fx.seq, now, fx.cmds) {
+				lost = true // what follows was run over its effects
+			}
+			proposed = true
+		}
 	}
 	for _, q := range later {
 		g.take(q)
 	}
-	g.serveReads() // rounds that ended during the script
+	g.serveReads() // rounds that ended during the scripts
 	return nil
 }
 
 // hold keeps the group's Raft going while a dry run has the keyspace,
-// until done is closed. It returns an error when ctx ends or the storage
-// fails.
-func (g *Group) hold(ctx context.Context, tick <-chan time.Time, done <-chan struct{}, seq uint64) error {
+// until done is closed; busy notes of the runs seq lo to hi turn BUSY on.
+// It returns an error when ctx ends or the storage fails.
+func (g *Group) hold(ctx context.Context, tick <-chan time.Time, done <-chan struct{}, lo, hi uint64) error {
 	for {
 		select {
 		case <-done:
@@ -374,14 +419,18 @@ func (g *Group) hold(ctx context.Context, tick <-chan time.Time, done <-chan str
 		case s := <-g.snapSent:
 			g.snapshotSent(s)
 		case b := <-g.busyNote:
-			if b.seq != seq {
+			if b.seq < lo || b.seq > hi {
 				continue // of an earlier run
 			}
-			g.busyMsg = b.msg
+			g.busyMsg, g.busyStop = b.msg, b.stop
 			for _, r := range append(g.later, g.held...) {
 				g.answerBusy(r)
 			}
 			g.later, g.held = g.later[:0], g.held[:0]
+		case <-g.busyStop:
+			// The busy script ended; the next of the batch runs, and what
+			// arrives waits for it again.
+			g.busyMsg, g.busyStop = "", nil
 		}
 		if err := g.process(); err != nil {
 			return err

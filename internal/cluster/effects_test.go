@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -383,7 +384,7 @@ func TestScriptEffectsUndo(t *testing.T) {
 		"redis.call('set', KEYS[1], 'w') redis.call('sadd', KEYS[2], 'z', 1, 2, 3) redis.call('spop', KEYS[2]) redis.call('lpop', KEYS[3]) redis.call('del', KEYS[4]) redis.call('set', KEYS[5], 'n') redis.call('persist', KEYS[1]) return 1",
 		"redis.call('set', KEYS[1], 'w') redis.call('flushall') redis.call('set', KEYS[5], 'n') return 1",
 	} {
-		fx := &effects{g: g, origin: 1, seq: 9, saved: map[string]savedKey{}}
+		fx := &effects{g: g, origin: 1, seq: 9, u: &undoLog{saved: map[string]savedKey{}}}
 		g.fx = fx
 		got := do([]string{"EVAL", body, "5", "{k}s", "{k}set", "{k}l", "{k}h", "{k}new"})
 		g.fx = nil
@@ -393,9 +394,41 @@ func TestScriptEffectsUndo(t *testing.T) {
 		if len(fx.cmds) == 0 || snapshot() == before {
 			t.Fatalf("the dry run changed nothing: %d commands", len(fx.cmds))
 		}
-		fx.undo()
+		fx.u.undo(g)
 		if after := snapshot(); after != before {
 			t.Fatalf("after undo:\n%q\nbefore:\n%q", after, before)
 		}
+	}
+}
+
+// TestScriptEffectsBatch sends many scripts at once, which the leader runs
+// in one dry run and logs as one entry each: each sees the ones before it,
+// in the order they were sent, a script that only reads after some that
+// wrote sees what they wrote, and every replica ends up alike.
+func TestScriptEffectsBatch(t *testing.T) {
+	tg, _, _ := scriptGroup(t, 0, nil)
+	l := tg.leader()
+	const n = 40
+	replies := make([]chan string, n)
+	for i := range replies {
+		replies[i] = make(chan string, 1)
+		body := "return redis.call('incr', KEYS[1])"
+		if i%10 == 9 {
+			body = "return tonumber(redis.call('get', KEYS[1]))"
+		}
+		tg.reps[l].Submit(&Request{Cmds: [][][]byte{{[]byte("EVAL"), []byte(body), []byte("1"), []byte("c")}}, Proto: 2, Mode: Write,
+			Done: func(reply []byte, _ []int, err error) { replies[i] <- string(reply) + errString(err) }})
+	}
+	want := 0
+	for i, ch := range replies {
+		if i%10 != 9 {
+			want++
+		}
+		if got := <-ch; got != ":"+strconv.Itoa(want)+"\r\n" {
+			t.Fatalf("script %d: got %q, want :%d", i, got, want)
+		}
+	}
+	if got := tg.sameEverywhere(l, "c"); !strings.Contains(got, "$2\r\n36\r\n") {
+		t.Fatalf("c: %s", got)
 	}
 }

@@ -288,6 +288,7 @@ type Group struct {
 	stash    []*raftpb.Entry
 	snapMsgs []*raftpb.Message
 	busyMsg  string
+	busyStop <-chan struct{}
 	busyNote chan busyNote
 
 	// Published for other goroutines.
@@ -630,8 +631,9 @@ func (g *Group) take(r *Request) {
 }
 
 // propose proposes an entry of kind with cmds for r, as of now, under
-// sequence number seq; r is answered when it applies.
-func (g *Group) propose(r *Request, kind byte, seq uint64, now time.Time, cmds [][][]byte) {
+// sequence number seq; r is answered when it applies. It reports false,
+// r ended with ErrTryAgain, when Raft refused it.
+func (g *Group) propose(r *Request, kind byte, seq uint64, now time.Time, cmds [][][]byte) bool {
 	g.buf = append(g.buf[:0], kind)
 	g.buf = appendU64(g.buf, g.cfg.ReplicaID)
 	g.buf = appendU64(g.buf, seq)
@@ -641,11 +643,12 @@ func (g *Group) propose(r *Request, kind byte, seq uint64, now time.Time, cmds [
 	if err := g.rn.Propose(g.buf); err != nil {
 		g.stats.Dropped.Add(1)
 		r.finish(nil, nil, ErrTryAgain)
-		return
+		return false
 	}
 	r.start, r.deadline = now, now.Add(g.cfg.WriteTimeout)
 	g.waiters[seq] = r
 	g.stats.Proposals.Add(1)
+	return true
 }
 
 // tick runs the group's timers: requests that waited too long, and the
