@@ -347,7 +347,12 @@ func (g *Group) runScripts(ctx context.Context, tick <-chan time.Time, batch []*
 		}
 	}()
 	if err := g.hold(ctx, tick, done, fxs[0].seq, fxs[len(fxs)-1].seq); err != nil {
-		return err // the replica stops; the run's goroutine ends on its own
+		// The replica stops; the run's goroutine ends on its own, and
+		// what it ran is never logged.
+		for _, r := range batch {
+			r.finish(nil, nil, ErrStopped)
+		}
+		return err
 	}
 	g.fx, g.holding, g.busyMsg, g.busyStop = nil, false, "", nil
 	g.cx.Rand = nil
