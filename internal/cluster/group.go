@@ -205,8 +205,10 @@ type GroupConfig struct {
 	// replica applies while it leads the group, so that each is published
 	// once, by the node of the leader (see notify.Notifier.When).
 	Notify *notify.Notifier
-	// Scripts runs the scripts and functions of the group's entries (see
-	// server.ClusterRun); nil answers them with an error.
+	// Scripts runs the scripts and functions sent to the group: the
+	// leader's dry runs, whose effects are logged (effects.go), the reads
+	// of READONLY connections, and the entries of older logs that hold
+	// scripts (server.ClusterRun); nil answers them with an error.
 	Scripts *script.Engine
 }
 
