@@ -149,3 +149,36 @@ func TestServerScriptBusy(t *testing.T) {
 		t.Fatalf("SET after the kill: %v", err)
 	}
 }
+
+// TestServerScriptWakesAndNotifies runs a script that pushes to a list a
+// client waits on and whose commands have keyspace events: the client is
+// woken, and the events of the script's writes reach a subscriber once
+// each (from the applied commands, not from the leader's run beforehand).
+func TestServerScriptWakesAndNotifies(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	var addrs []string
+	for i := range tn.nodes {
+		_, addr := serveNodeServer(t, tn, i)
+		addrs = append(addrs, addr)
+		c := dialRaw(t, addr)
+		c.send("CONFIG", "SET", "notify-keyspace-events", "El")
+		c.expect("+OK\r\n")
+	}
+	sub := dialRaw(t, addrs[1])
+	sub.send("SUBSCRIBE", "__keyevent@0__:rpush", "__keyevent@0__:lpop")
+	sub.expect("*3\r\n$9\r\nsubscribe\r\n$20\r\n__keyevent@0__:rpush\r\n:1\r\n")
+	sub.expect("*3\r\n$9\r\nsubscribe\r\n$19\r\n__keyevent@0__:lpop\r\n:2\r\n")
+	waiter := dialRaw(t, addrs[2])
+	waiter.send("BLPOP", "{q}wait", "10")
+	w := dialRaw(t, addrs[0])
+	// The waiter is blocked once a client of its node sees it listed.
+	eventually(t, "the client blocked", func() bool { return tn.nodes[2].waits.n.Load() > 0 })
+	w.send("EVAL", "redis.call('rpush', KEYS[1], 'a', 'b') redis.call('lpop', KEYS[2]) return redis.call('rpush', KEYS[2], 'x')", "2", "{q}l", "{q}wait")
+	w.expect(":1\r\n")
+	waiter.expect("*2\r\n$7\r\n{q}wait\r\n$1\r\nx\r\n")
+	sub.expect("*3\r\n$7\r\nmessage\r\n$20\r\n__keyevent@0__:rpush\r\n$4\r\n{q}l\r\n")
+	sub.expect("*3\r\n$7\r\nmessage\r\n$20\r\n__keyevent@0__:rpush\r\n$7\r\n{q}wait\r\n")
+	// The waiter's pop comes next: events published by the leader's run
+	// too would have come before it, twice each.
+	sub.expect("*3\r\n$7\r\nmessage\r\n$19\r\n__keyevent@0__:lpop\r\n$7\r\n{q}wait\r\n")
+}
