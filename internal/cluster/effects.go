@@ -69,7 +69,10 @@ import (
 // error until it ends, on whichever node they were sent to, since every
 // node forwards them to the leader (READONLY reads that followers answer
 // from their own replica are not stopped). SCRIPT KILL and FUNCTION KILL
-// on the leader's node stop a script that recorded no write.
+// on the leader's node stop a script that has called no write command
+// (script.Engine.Kill; so it has recorded none). A snapshot a peer sends
+// meanwhile waits for the script's end, and a follower that needs one
+// built afresh is sent it later.
 //
 // Requests of READONLY connections run scripts at once, read-only, on the
 // replica that receives them, as before.
