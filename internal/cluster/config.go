@@ -13,6 +13,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/tracking"
 )
@@ -27,13 +28,14 @@ type settings struct {
 	lim      object.Limits
 	logLevel slog.Level
 	events   notify.Class
-	srv      *Server // for the read-only parameters
+	busy     time.Duration // the node's scripts' busy-reply-threshold
+	srv      *Server       // for the read-only parameters
 }
 
 func (s *Server) settings() settings {
 	cfg := s.cfg()
 	return settings{ServerConfig: *cfg, lim: object.CurrentLimits(), logLevel: cfg.LogLevel.Level(),
-		events: s.node.notify.Classes(), srv: s}
+		events: s.node.notify.Classes(), busy: s.node.cfg.Scripts.BusyThreshold(), srv: s}
 }
 
 // defaultSettings are those of a node started without flags, from which
@@ -46,7 +48,7 @@ func defaultSettings() settings {
 			QueryBuffer: int(d.MaxQueryBuffer), PubSubOutput: d.PubSubOutput,
 			TrackingTableMaxKeys: tracking.DefaultMaxKeys,
 		},
-		lim: object.DefaultLimits(), logLevel: slog.LevelInfo,
+		lim: object.DefaultLimits(), logLevel: slog.LevelInfo, busy: script.DefaultConfig().BusyThreshold,
 	}
 }
 
@@ -94,6 +96,9 @@ var params = config.NewTable(append([]config.Param[settings]{
 		Set: func(c *settings, v string) error { c.Password = v; return nil },
 	},
 	config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
+	// The node's own: its groups' leaders run their scripts with it
+	// (effects.go).
+	config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.busy }),
 	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
 	outputLimitParam(),
 	{
@@ -189,6 +194,9 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	}
 	if next.lim != old.lim {
 		object.SetLimits(next.lim)
+	}
+	if next.busy != old.busy {
+		s.node.cfg.Scripts.SetBusyThreshold(next.busy)
 	}
 	if next.Timeout != old.Timeout {
 		s.rearmIdle(next.Timeout)

@@ -49,6 +49,18 @@ func TestServerConfig(t *testing.T) {
 	if v := rb.ConfigGet(ctx, "maxclients").Val()["maxclients"]; v != "100" {
 		t.Errorf("node b: got maxclients %s, want 100 (CONFIG SET acts on one node)", v)
 	}
+	if err := ra.ConfigSet(ctx, "lua-time-limit", "250").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := ra.ConfigGet(ctx, "busy-reply-threshold").Val()["busy-reply-threshold"]; v != "250" {
+		t.Errorf("node a: got busy-reply-threshold %s, want 250", v)
+	}
+	if v := rb.ConfigGet(ctx, "busy-reply-threshold").Val()["busy-reply-threshold"]; v != "5000" {
+		t.Errorf("node b: got busy-reply-threshold %s, want 5000", v)
+	}
+	if err := ra.ConfigSet(ctx, "busy-reply-threshold", "5000").Err(); err != nil {
+		t.Fatal(err)
+	}
 
 	errs := []struct {
 		args []any

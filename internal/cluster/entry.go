@@ -11,6 +11,7 @@ import (
 //
 //	entryCommands: kind | origin u64 | seq u64 | now i64 | proto u8 | n uvarint | n × command
 //	entryExpire:   kind | now i64 | n uvarint | n × (len uvarint | key)
+//	entryEffects:  kind | origin u64 | seq u64 | now i64 | proto u8 | n uvarint | n × command
 //
 // where a command is: argc uvarint | argc × (len uvarint | bytes). origin is
 // the replica id that proposed the entry and seq a number it chose, so that
@@ -18,9 +19,22 @@ import (
 // when it applies the entry, whatever its role by then. now is the leader's
 // clock when it proposed: every replica applies the entry at that time, so
 // TTLs and expiry come out alike everywhere.
+//
+// entryCommands runs its commands with one random source seeded from
+// (origin, seq). Before scripts were replicated as their effects, it also
+// carried EVAL and FCALL themselves (server.ClusterRun), which every replica
+// ran; such entries, still in older logs, apply as they did.
+//
+// entryEffects holds the writes a script made when the leader ran it
+// (effects.go): the commands are applied together, as one transaction,
+// each with the random source seeded anew from (origin, seq, its index),
+// and without the checks of slots on the move that the leader's run passed
+// already. Its proposer answers the client with the script's reply from
+// the leader's run, not with the replies of these commands.
 const (
 	entryCommands = 1
 	entryExpire   = 2
+	entryEffects  = 3
 )
 
 // errBadEntry is returned for entry or request data that does not decode.

@@ -226,4 +226,3 @@ func TestClusterFunctionsOffer(t *testing.T) {
 		t.Fatal("node 2 runs its own library instead of the cluster's")
 	}
 }
-

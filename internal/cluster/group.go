@@ -74,6 +74,13 @@ type Request struct {
 	hops  int  // groups it was sent on to while slots move (redirect.go)
 	ask   bool // answer ASK for a key in another group, as Redis Cluster
 	tries int  // times it was told to try again
+
+	// Set by the group (effects.go): the request runs a script, and the
+	// reply of the leader's run that answers it once its effects apply.
+	scripted bool
+	pre      []byte
+	preEnds  []int
+	hasPre   bool
 }
 
 // Errors a Request can end with.
@@ -206,8 +213,10 @@ type GroupConfig struct {
 	// not block.
 	Track   func(key []byte)
 	TrackOn *atomic.Bool
-	// Scripts runs the scripts and functions of the group's entries (see
-	// server.ClusterRun); nil answers them with an error.
+	// Scripts runs the scripts and functions sent to the group: the
+	// leader's dry runs, whose effects are logged (effects.go), the reads
+	// of READONLY connections, and the entries of older logs that hold
+	// scripts (server.ClusterRun); nil answers them with an error.
 	Scripts *script.Engine
 	// Paused, when set, says whether the node's clients are paused
 	// (CLIENT PAUSE): while it is, a leader proposes no expiry, as a
@@ -283,6 +292,19 @@ type Group struct {
 	buf      []byte
 	mv       moves // this replica's share of slot migrations (migrate.go)
 
+	// Scripts (effects.go): requests waiting for the replica to have
+	// applied all it proposed, and while a script runs on a goroutine of
+	// its own (holding), what waits for it to end.
+	held     []*Request
+	holding  bool
+	fx       *effects
+	later    []*Request
+	stash    []*raftpb.Entry
+	snapMsgs []*raftpb.Message
+	busyMsg  string
+	busyStop <-chan struct{}
+	busyNote chan busyNote
+
 	// Published for other goroutines.
 	leader    atomic.Uint64
 	term      atomic.Uint64
@@ -339,6 +361,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		rounds:   make(map[uint64]*readRound),
 		heard:    make(map[uint64]uint64),
 		seq:      uint64(time.Now().UnixNano()),
+		busyNote: make(chan busyNote, 1),
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -526,7 +549,14 @@ func (g *Group) Run(ctx context.Context) {
 				return
 			}
 		}
-		if err := g.process(); err != nil {
+		err := g.process()
+		if err == nil {
+			err = g.release(ctx, t.C)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
 			g.log.Error("replica stopped: its log could not be written", "err", err)
 			g.storageFailed(err)
 			return
@@ -554,6 +584,10 @@ func (g *Group) stop() {
 		r.finish(nil, nil, ErrUnknown)
 	}
 	g.failReads(ErrStopped)
+	for _, r := range append(g.held, g.later...) {
+		r.finish(nil, nil, ErrStopped)
+	}
+	g.held, g.later = nil, nil
 	for {
 		select {
 		case r := <-g.in:
@@ -572,6 +606,11 @@ func (g *Group) alive(id uint64) bool {
 }
 
 func (g *Group) step(m *raftpb.Message) {
+	if g.holding && m.GetType() == raftpb.MsgSnap {
+		// Installing it would change the keyspace a script has.
+		g.snapMsgs = append(g.snapMsgs, m)
+		return
+	}
 	g.heard[m.GetFrom()] = g.ticks
 	if err := g.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
 		g.log.Debug("raft step", "err", err)
@@ -580,6 +619,7 @@ func (g *Group) step(m *raftpb.Message) {
 
 // take starts a request on the run goroutine.
 func (g *Group) take(r *Request) {
+	r.hasPre, r.pre, r.preEnds = false, nil, nil // from a run that was not answered
 	switch r.Mode {
 	case Stale:
 		g.db.SetNow(time.Now().UnixMilli())
@@ -591,29 +631,45 @@ func (g *Group) take(r *Request) {
 			return
 		}
 		r.deadline = time.Now().Add(g.cfg.WriteTimeout)
+		if r.scripted = scripted(r); r.scripted {
+			g.held = append(g.held, r)
+			return
+		}
 		g.reads = append(g.reads, r)
 	default:
 		if !g.isLeader {
 			r.finish(nil, nil, ErrNotLeader)
 			return
 		}
-		now := time.Now()
-		g.seq++
-		g.buf = append(g.buf[:0], entryCommands)
-		g.buf = appendU64(g.buf, g.cfg.ReplicaID)
-		g.buf = appendU64(g.buf, g.seq)
-		g.buf = appendU64(g.buf, uint64(now.UnixMilli()))
-		g.buf = append(g.buf, byte(r.Proto))
-		g.buf = appendCommands(g.buf, r.Cmds)
-		if err := g.rn.Propose(g.buf); err != nil {
-			g.stats.Dropped.Add(1)
-			r.finish(nil, nil, ErrTryAgain)
+		if r.scripted = scripted(r); r.scripted || len(g.held) > 0 {
+			r.deadline = time.Now().Add(g.cfg.WriteTimeout)
+			g.held = append(g.held, r)
 			return
 		}
-		r.start, r.deadline = now, now.Add(g.cfg.WriteTimeout)
-		g.waiters[g.seq] = r
-		g.stats.Proposals.Add(1)
+		g.seq++
+		g.propose(r, entryCommands, g.seq, time.Now(), r.Cmds)
 	}
+}
+
+// propose proposes an entry of kind with cmds for r, as of now, under
+// sequence number seq; r is answered when it applies. It reports false,
+// r ended with ErrTryAgain, when Raft refused it.
+func (g *Group) propose(r *Request, kind byte, seq uint64, now time.Time, cmds [][][]byte) bool {
+	g.buf = append(g.buf[:0], kind)
+	g.buf = appendU64(g.buf, g.cfg.ReplicaID)
+	g.buf = appendU64(g.buf, seq)
+	g.buf = appendU64(g.buf, uint64(now.UnixMilli()))
+	g.buf = append(g.buf, byte(r.Proto))
+	g.buf = appendCommands(g.buf, cmds)
+	if err := g.rn.Propose(g.buf); err != nil {
+		g.stats.Dropped.Add(1)
+		r.finish(nil, nil, ErrTryAgain)
+		return false
+	}
+	r.start, r.deadline = now, now.Add(g.cfg.WriteTimeout)
+	g.waiters[seq] = r
+	g.stats.Proposals.Add(1)
+	return true
 }
 
 // tick runs the group's timers: requests that waited too long, and the
@@ -634,6 +690,16 @@ func (g *Group) tick() {
 				r.finish(nil, nil, ErrTryAgain)
 			}
 		}
+	}
+	g.held = slices.DeleteFunc(g.held, func(r *Request) bool {
+		if now.After(r.deadline) {
+			r.finish(nil, nil, ErrTryAgain) // never run
+			return true
+		}
+		return false
+	})
+	if g.holding {
+		return // the keyspace is the script's, and nothing is proposed
 	}
 	if g.isLeader && now.After(g.expiring) && (g.cfg.Paused == nil || !g.cfg.Paused.Load()) {
 		g.proposeExpiry(now)
@@ -740,6 +806,10 @@ func (g *Group) process() error {
 			}
 		}
 		for _, e := range rd.CommittedEntries {
+			if g.holding {
+				g.stash = append(g.stash, e)
+				continue
+			}
 			g.apply(e)
 		}
 		for _, rs := range rd.ReadStates {
@@ -750,6 +820,9 @@ func (g *Group) process() error {
 			}
 		}
 		g.rn.Advance(rd)
+		if g.holding {
+			continue
+		}
 		g.keysCount.Store(int64(g.db.Len()))
 		g.serveReads()
 		if err := g.maybeSnapshot(); err != nil {
@@ -803,6 +876,12 @@ func (g *Group) send(msgs []*raftpb.Message) {
 	for _, m := range msgs {
 		if m.GetType() == raftpb.MsgSnap {
 			fresh := g.freshSnapshot(m)
+			if fresh != nil && g.holding {
+				// The keyspace is a script's: the follower is sent one
+				// later.
+				g.rn.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
+				continue
+			}
 			go func() {
 				if fresh != nil {
 					m = fresh()
@@ -879,8 +958,12 @@ func (g *Group) serveReads() {
 		delete(g.rounds, ctx)
 		g.db.SetNow(time.Now().UnixMilli())
 		for _, r := range rd.reqs {
-			g.run(r.Cmds, r.Proto)
 			g.stats.Reads.Add(1)
+			if r.hasPre {
+				r.finish(r.pre, r.preEnds, nil)
+				continue
+			}
+			g.run(r.Cmds, r.Proto)
 			r.finish(g.w.Bytes(), g.ends, nil)
 		}
 	}
@@ -889,19 +972,7 @@ func (g *Group) serveReads() {
 // run executes cmds against the keyspace, the replies going to g.w and
 // g.ends.
 func (g *Group) run(cmds [][][]byte, proto int) {
-	g.w.Reset()
-	g.ends = g.ends[:0]
-	g.cx.Single(g.db, 0, g.one)
-	g.cx.W = &g.w
-	table := command.Redis
-	if proto == 3 {
-		g.w.SetProto(3)
-	} else {
-		g.w.SetProto(2)
-	}
-	if proto == 0 {
-		table = command.Line // the line protocol's replies
-	}
+	table := g.begin(proto)
 	var verdicts []string
 	if len(g.mv.away) > 0 || g.mv.strict {
 		verdicts = g.gate(cmds, table)
@@ -917,7 +988,11 @@ func (g *Group) run(cmds [][][]byte, proto int) {
 			if g.cfg.Scripts == nil {
 				g.w.AppendError("ERR scripts are not supported on this node")
 			} else {
-				server.ClusterRun(g.cfg.Scripts, &g.cx, args, time.UnixMilli(g.db.Now()))
+				opt := server.RunOptions{Now: time.UnixMilli(g.db.Now()), Replicated: g.fx == nil}
+				if g.fx != nil {
+					opt.Effects, opt.Busy = g.fx, g.fx.busy
+				}
+				server.ClusterRun(g.cfg.Scripts, &g.cx, args, opt)
 			}
 			g.ends = append(g.ends, g.w.Len())
 			continue
@@ -939,12 +1014,35 @@ func (g *Group) run(cmds [][][]byte, proto int) {
 			g.w.AppendError("ERR unknown command '" + string(args[0]) + "'")
 		case !spec.ArityOK(len(args)):
 			g.w.AppendError("ERR wrong number of arguments for '" + spec.Name + "' command")
+		case g.fx != nil && spec.Flags&command.Write != 0:
+			g.fx.Before(spec, args)
+			start := g.w.Len()
+			shard.Exec(&g.cx, spec, args)
+			g.fx.After(spec, args, g.w.Bytes()[start:])
 		default:
 			shard.Exec(&g.cx, spec, args)
 		}
 		g.ends = append(g.ends, g.w.Len())
 	}
 	g.cx.W = nil
+}
+
+// begin readies the command context and the replies for commands of
+// protocol proto, and returns their table.
+func (g *Group) begin(proto int) command.Table {
+	g.w.Reset()
+	g.ends = g.ends[:0]
+	g.cx.Single(g.db, 0, g.one)
+	g.cx.W = &g.w
+	if proto == 3 {
+		g.w.SetProto(3)
+	} else {
+		g.w.SetProto(2)
+	}
+	if proto == 0 {
+		return command.Line // the line protocol's replies
+	}
+	return command.Redis
 }
 
 // apply applies one committed entry.
@@ -979,7 +1077,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 	}
 	d := binread.Reader{B: data[1:]}
 	switch data[0] {
-	case entryCommands:
+	case entryCommands, entryEffects:
 		origin, seq, now, proto := d.U64(), d.U64(), int64(d.U64()), int(d.U8())
 		cmds := readCommands(&d)
 		if d.Bad {
@@ -987,13 +1085,13 @@ func (g *Group) apply(e *raftpb.Entry) {
 			return
 		}
 		g.db.SetNow(now)
-		if g.rng == nil {
-			g.pcg = rand.NewPCG(0, 0)
-			g.rng = rand.New(g.pcg)
-		}
-		g.pcg.Seed(origin, seq)
+		g.seed(origin, seq)
 		g.cx.Rand = g.rng
-		g.run(cmds, proto)
+		if data[0] == entryEffects {
+			g.runEffects(cmds, proto, origin, seq)
+		} else {
+			g.run(cmds, proto)
+		}
 		g.cx.Rand = nil
 		if g.cfg.OnApply != nil {
 			g.cfg.OnApply(cmds, g.w.Bytes(), g.ends)
@@ -1004,7 +1102,11 @@ func (g *Group) apply(e *raftpb.Entry) {
 		if r, ok := g.waiters[seq]; ok {
 			delete(g.waiters, seq)
 			g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
-			r.finish(g.w.Bytes(), g.ends, nil)
+			if r.hasPre {
+				r.finish(r.pre, r.preEnds, nil)
+			} else {
+				r.finish(g.w.Bytes(), g.ends, nil)
+			}
 		}
 	case entryExpire:
 		now := int64(d.U64())

@@ -11,9 +11,9 @@ import (
 
 // TestServerScripts runs scripts and functions on cluster nodes: their keys
 // must share a slot, what they write reaches every replica of the group
-// (read back from each node's own replica), and the script cache is each
-// node's own, as in Redis Cluster (the libraries are the cluster's: see
-// functions_test.go).
+// (read back from each node's own replica), random numbers and TIME
+// included, and the script cache is each node's own, as in Redis Cluster
+// (the libraries are the cluster's: see functions_test.go).
 func TestServerScripts(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
 	ctx := context.Background()
@@ -65,7 +65,8 @@ func TestServerScripts(t *testing.T) {
 	}
 	lib := "#!lua name=lib\nredis.register_function('addto', function(keys, args) redis.call('rpush', keys[1], args[1]) return redis.call('llen', keys[1]) end)\n" +
 		"redis.register_function{function_name='len', callback=function(keys) return redis.call('llen', keys[1]) end, flags={'no-writes'}}\n" +
-		"redis.register_function{function_name='local', callback=function() return 1 end, flags={'no-cluster'}}"
+		"redis.register_function{function_name='local', callback=function() return 1 end, flags={'no-cluster'}}\n" +
+		"redis.register_function('rnd', function(keys) redis.call('set', keys[1], math.random(1000000000)) return redis.call('get', keys[1]) end)"
 	if err := rc1.FunctionLoad(ctx, lib).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +85,12 @@ func TestServerScripts(t *testing.T) {
 		t.Fatalf("FCALL of a function no library has: got %v", err)
 	}
 
+	rnd, err := rc1.FCall(ctx, "rnd", []string{"{u}f"}).Text()
+	if err != nil {
+		t.Fatalf("FCALL rnd: %v", err)
+	}
+	wantF := "$" + strconv.Itoa(len(rnd)) + "\r\n" + rnd + "\r\n"
+
 	// A script's random numbers and TIME are drawn alike on every replica.
 	r, err := rc1.Eval(ctx, "local t = redis.call('time') local v = math.random(1000000000) .. ':' .. math.random() .. ':' .. t[1] .. '.' .. t[2] redis.call('set', KEYS[1], v) return v", []string{"{u}r"}).Text()
 	if err != nil {
@@ -98,7 +105,80 @@ func TestServerScripts(t *testing.T) {
 			n, _ := tn.do(i, Stale, "GET", "{u}n")
 			l, _ := tn.do(i, Stale, "LLEN", "{u}l")
 			rr, _ := tn.do(i, Stale, "GET", "{u}r")
-			return a == "$1\r\nv\r\n" && n == "$1\r\n3\r\n" && l == ":3\r\n" && rr == wantR
+			f, _ := tn.do(i, Stale, "GET", "{u}f")
+			return a == "$1\r\nv\r\n" && n == "$1\r\n3\r\n" && l == ":3\r\n" && rr == wantR && f == wantF
 		})
 	}
+}
+
+// TestServerScriptBusy runs a script past the busy threshold of the node of
+// its group's leader (CONFIG SET there): a client of another node gets
+// Redis's BUSY text for the group's keys, SCRIPT KILL on a node that runs
+// no script answers NOTBUSY, and SCRIPT KILL on the leader's node stops it.
+func TestServerScriptBusy(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	ctx := context.Background()
+	const key = "{b}k"
+	n0 := tn.nodes[0]
+	lead := n0.Leader(n0.v(), n0.Table().GroupOfKey([]byte(key)))
+	other := (lead + 1) % len(tn.nodes)
+	rl := redis.NewClient(&redis.Options{Addr: serveNode(t, tn, lead, ServerConfig{}), Protocol: 2, MaxRetries: -1})
+	defer rl.Close()
+	ro := redis.NewClient(&redis.Options{Addr: serveNode(t, tn, other, ServerConfig{}), Protocol: 2, MaxRetries: -1})
+	defer ro.Close()
+	if err := rl.ConfigSet(ctx, "busy-reply-threshold", "20").Err(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rl.Eval(ctx, "while true do end", []string{key}).Err() }()
+	const busy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+	eventually(t, "BUSY from another node", func() bool {
+		err := ro.Get(ctx, key).Err()
+		return err != nil && err.Error() == busy
+	})
+	if err := ro.ScriptKill(ctx).Err(); err == nil || err.Error() != "NOTBUSY No scripts in execution right now." {
+		t.Fatalf("SCRIPT KILL on a node that runs no script: got %v", err)
+	}
+	if err := rl.ScriptKill(ctx).Err(); err != nil {
+		t.Fatalf("SCRIPT KILL on the leader's node: %v", err)
+	}
+	if err := <-done; err == nil || !strings.HasPrefix(err.Error(), "ERR Script killed by user with SCRIPT KILL...") {
+		t.Fatalf("the killed script: got %v", err)
+	}
+	if err := ro.Set(ctx, key, "v", 0).Err(); err != nil {
+		t.Fatalf("SET after the kill: %v", err)
+	}
+}
+
+// TestServerScriptWakesAndNotifies runs a script that pushes to a list a
+// client waits on and whose commands have keyspace events: the client is
+// woken, and the events of the script's writes reach a subscriber once
+// each (from the applied commands, not from the leader's run beforehand).
+func TestServerScriptWakesAndNotifies(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	var addrs []string
+	for i := range tn.nodes {
+		_, addr := serveNodeServer(t, tn, i)
+		addrs = append(addrs, addr)
+		c := dialRaw(t, addr)
+		c.send("CONFIG", "SET", "notify-keyspace-events", "El")
+		c.expect("+OK\r\n")
+	}
+	sub := dialRaw(t, addrs[1])
+	sub.send("SUBSCRIBE", "__keyevent@0__:rpush", "__keyevent@0__:lpop")
+	sub.expect("*3\r\n$9\r\nsubscribe\r\n$20\r\n__keyevent@0__:rpush\r\n:1\r\n")
+	sub.expect("*3\r\n$9\r\nsubscribe\r\n$19\r\n__keyevent@0__:lpop\r\n:2\r\n")
+	waiter := dialRaw(t, addrs[2])
+	waiter.send("BLPOP", "{q}wait", "10")
+	w := dialRaw(t, addrs[0])
+	// The waiter is blocked once a client of its node sees it listed.
+	eventually(t, "the client blocked", func() bool { return tn.nodes[2].waits.n.Load() > 0 })
+	w.send("EVAL", "redis.call('rpush', KEYS[1], 'a', 'b') redis.call('lpop', KEYS[2]) return redis.call('rpush', KEYS[2], 'x')", "2", "{q}l", "{q}wait")
+	w.expect(":1\r\n")
+	waiter.expect("*2\r\n$7\r\n{q}wait\r\n$1\r\nx\r\n")
+	sub.expect("*3\r\n$7\r\nmessage\r\n$20\r\n__keyevent@0__:rpush\r\n$4\r\n{q}l\r\n")
+	sub.expect("*3\r\n$7\r\nmessage\r\n$20\r\n__keyevent@0__:rpush\r\n$7\r\n{q}wait\r\n")
+	// The waiter's pop comes next: events published by the leader's run
+	// too would have come before it, twice each.
+	sub.expect("*3\r\n$7\r\nmessage\r\n$19\r\n__keyevent@0__:lpop\r\n$7\r\n{q}wait\r\n")
 }

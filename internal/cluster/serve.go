@@ -990,7 +990,7 @@ func clip(b []byte) string {
 
 // script sends an EVAL-family command to the group of its keys' slot (of
 // slot 0 when it declares none), as server.ClusterScript rewrites it: the
-// group's replicas run it from the log (see server.ClusterRun).
+// group's leader runs it and logs its effects (effects.go).
 func (c *clientConn) script(args [][]byte) {
 	out, keys, write, msg := server.ClusterScript(c.s.node.cfg.Scripts, args)
 	if msg == fnNotFound && c.s.node.freshFunctions() {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/object"
 )
@@ -140,4 +141,21 @@ func FormatOutputLimits(normal, pubsub OutputLimit) string {
 		return strconv.FormatInt(l.Hard, 10) + " " + strconv.FormatInt(l.Soft, 10) + " " + strconv.FormatInt(l.Seconds, 10)
 	}
 	return "normal " + f(normal) + " slave 268435456 67108864 60 pubsub " + f(pubsub)
+}
+
+// BusyThresholdParam returns busy-reply-threshold (alias lua-time-limit):
+// how long a script runs before it counts as busy, kept in the field
+// returns and written in milliseconds, as Redis gives it.
+func BusyThresholdParam[T any](field func(*T) *time.Duration) Param[T] {
+	return Param[T]{
+		Name: "busy-reply-threshold", Kind: Int,
+		Get: func(t *T) string { return strconv.FormatInt(field(t).Milliseconds(), 10) },
+		Set: func(t *T, v string) error {
+			n, err := ParseInt(v, 0, math.MaxInt64)
+			if err == nil {
+				*field(t) = time.Duration(min(n, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
+			}
+			return err
+		},
+	}.WithAliases("lua-time-limit")
 }

@@ -14,9 +14,12 @@ import (
 // or their _RO forms checks them against its own script cache and
 // libraries (ClusterScript) and sends its group a self-contained command:
 // EVALSHA becomes EVAL of the script's text, FCALL carries its library's
-// code. A write is one entry of the group's Raft log, which every replica
-// applies by running the script (ClusterRun) at the leader's clock: the
-// script's effects land whole on every replica or on none.
+// code. The group's leader runs it (ClusterRun) with an Effects recorder
+// and logs the writes the script made, not the script: every replica
+// applies those commands, so a script that is not deterministic (TIME,
+// math.random, the order of SMEMBERS) leaves every replica alike (see
+// cluster/effects.go). Entries written by older versions, which hold the
+// script itself, are still applied by running it (ClusterRun, Replicated).
 
 // cmdFcall names the command FCALL becomes in a group's log:
 // cmdFcall code fcall|fcall_ro function numkeys key… arg….
@@ -60,10 +63,38 @@ func ClusterScript(eng *script.Engine, args [][]byte) (out, keys [][]byte, write
 	return out, req.Keys, !req.ReadOnly, ""
 }
 
+// Effects records what a script run by ClusterRun writes. Its methods are
+// called by the goroutine running the script.
+type Effects interface {
+	// Before is called before the script runs the write command spec with
+	// args, once the command passed every check: the recorder saves what
+	// the command may change.
+	Before(spec *command.Spec, args [][]byte)
+	// After is called once the command ran, with its reply. args and
+	// reply are valid only during the call.
+	After(spec *command.Spec, args [][]byte, reply []byte)
+}
+
+// RunOptions says how ClusterRun runs a script.
+type RunOptions struct {
+	// Now is the time the script runs at: what TIME answers, and the time
+	// of its commands.
+	Now time.Time
+	// Replicated marks the run of a log entry written by an older version,
+	// which holds the script itself and which every replica runs alike
+	// (script.Request.Replicated): it is neither killed nor counted busy.
+	Replicated bool
+	// Effects, when set, is told of every write command the script runs.
+	Effects Effects
+	// Busy, when set, is script.Host.Busy: called on a goroutine of its own
+	// once the run has lasted the busy threshold.
+	Busy func(stop <-chan struct{}, msg string)
+}
+
 // ClusterRun runs, over a group's keyspace c, a command ClusterScript
-// made, as of now (the entry's time), and appends its reply to c.W. Every
-// key the script touches must be in the slot of its declared keys.
-func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, now time.Time) {
+// made, as opt says, and appends its reply to c.W. Every key the script
+// touches must be in the slot of its declared keys.
+func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, opt RunOptions) {
 	var req script.Request
 	var msg string
 	if string(args[0]) == cmdFcall {
@@ -103,8 +134,8 @@ func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, now time.Time
 		c.W.AppendError(msg)
 		return
 	}
-	req.Replicated = true
-	h := &clusterHost{scriptHost: scriptHost{ctx: c}, slot: -1, now: now}
+	req.Replicated = opt.Replicated
+	h := &clusterHost{scriptHost: scriptHost{ctx: c}, slot: -1, now: opt.Now, fx: opt.Effects, busy: opt.Busy}
 	if len(req.Keys) > 0 {
 		h.slot = int(slot.Of(req.Keys[0]))
 	}
@@ -125,11 +156,20 @@ func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, now time.Time
 }
 
 // clusterHost is scriptHost on a cluster group, where a script's keys must
-// be in its declared keys' slot, and TIME is the entry's.
+// be in its declared keys' slot, and TIME is the run's.
 type clusterHost struct {
 	scriptHost
 	slot int // of the declared keys; -1 when none were declared
 	now  time.Time
+	fx   Effects
+	busy func(stop <-chan struct{}, msg string)
+}
+
+// Busy implements script.Host.
+func (h *clusterHost) Busy(stop <-chan struct{}, msg string) {
+	if h.busy != nil {
+		h.busy(stop, msg)
+	}
 }
 
 // Seed implements script.Seeder: a replicated entry's commands draw from
@@ -159,5 +199,12 @@ func (h *clusterHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 			}
 		}
 	}
+	if h.fx == nil || spec.Flags&command.Write == 0 {
+		h.scriptHost.Call(spec, args, w)
+		return
+	}
+	h.fx.Before(spec, args)
+	start := w.Len()
 	h.scriptHost.Call(spec, args, w)
+	h.fx.After(spec, args, w.Bytes()[start:])
 }

@@ -82,18 +82,7 @@ var params = config.NewTable(append([]config.Param[settings]{
 			return nil
 		},
 	},
-	config.Param[settings]{
-		// Milliseconds, as Redis gives them; lua-time-limit is the older name.
-		Name: "busy-reply-threshold", Kind: config.Int,
-		Get: func(c *settings) string { return strconv.FormatInt(c.Scripts.BusyThreshold.Milliseconds(), 10) },
-		Set: func(c *settings, v string) error {
-			n, err := config.ParseInt(v, 0, math.MaxInt64)
-			if err == nil {
-				c.Scripts.BusyThreshold = time.Duration(min(n, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
-			}
-			return err
-		},
-	}.WithAliases("lua-time-limit"),
+	config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.Scripts.BusyThreshold }),
 	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
 	config.IntParam("latency-monitor-threshold", 0, math.MaxInt64, func(c *settings) *int64 { return &c.Latency.MonitorThreshold }),
 	config.BoolParam("latency-tracking", func(c *settings) *bool { return &c.Latency.Tracking }),
