@@ -23,6 +23,8 @@ type testNet struct {
 	// holdSnaps, when not nil, holds every snapshot sent until it is
 	// closed, and snapsHeld gets a value for each.
 	holdSnaps, snapsHeld chan struct{}
+	// watch, when set, sees every message sent, cut off or not.
+	watch func(from, to uint64, m *raftpb.Message)
 }
 
 func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
@@ -35,8 +37,11 @@ func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
 			<-hold
 		}
 		n.mu.Lock()
-		g, blocked := n.groups[to], n.cut[from] || n.cut[to]
+		g, blocked, watch := n.groups[to], n.cut[from] || n.cut[to], n.watch
 		n.mu.Unlock()
+		if watch != nil {
+			watch(from, to, m)
+		}
 		if g == nil || blocked {
 			return false
 		}
