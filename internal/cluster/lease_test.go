@@ -18,10 +18,7 @@ func TestGroupLeaseReads(t *testing.T) {
 			tg.mustDo(l, Write, "SET", "k", "v")
 			st := tg.reps[l].Stats()
 			if on {
-				eventually(t, "a read under the lease", func() bool {
-					tg.mustDo(l, Read, "GET", "k")
-					return st.LeaseReads.Load() > 0
-				})
+				tg.awaitLease(l)
 			}
 			for range 100 {
 				if got := tg.mustDo(l, Read, "GET", "k"); got != "$1\r\nv\r\n" {
@@ -38,6 +35,17 @@ func TestGroupLeaseReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// awaitLease reads k on replica l until a read is served under its lease.
+func (tg *testGroup) awaitLease(l uint64) {
+	tg.t.Helper()
+	st := tg.reps[l].Stats()
+	eventually(tg.t, "a read under the lease", func() bool {
+		n := st.LeaseReads.Load()
+		tg.mustDo(l, Read, "GET", "k")
+		return st.LeaseReads.Load() > n
+	})
 }
 
 // pausingStorage is a MemStorage whose Save can be made to block, which
@@ -91,12 +99,7 @@ func TestGroupLeasePausedLeader(t *testing.T) {
 	})
 	l := tg.leader()
 	tg.mustDo(l, Write, "SET", "k", "before")
-	st := tg.reps[l].Stats()
-	eventually(t, "a read under the lease", func() bool {
-		n := st.LeaseReads.Load()
-		tg.mustDo(l, Read, "GET", "k")
-		return st.LeaseReads.Load() > n
-	})
+	tg.awaitLease(l)
 	mu.Lock()
 	ps := stores[tg.stores[l]]
 	mu.Unlock()
@@ -177,11 +180,7 @@ func TestGroupLeaseEndsWithTransfer(t *testing.T) {
 	l := tg.leader()
 	tg.mustDo(l, Write, "SET", "k", "v")
 	st := tg.reps[l].Stats()
-	eventually(t, "a read under the lease", func() bool {
-		n := st.LeaseReads.Load()
-		tg.mustDo(l, Read, "GET", "k")
-		return st.LeaseReads.Load() > n
-	})
+	tg.awaitLease(l)
 	f := tg.follower(l)
 	tg.net.isolate(f, true)
 	term := tg.reps[l].Status().Term
