@@ -46,6 +46,7 @@ type clusterOptions struct {
 	join           string
 	snapshotRate   byteSize
 	redirects      bool
+	readLease      bool
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -61,6 +62,7 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.join, "join", "", "cluster mode: the peer address of a member of a running cluster to join (instead of --initial-cluster)")
 	fs.StringVar(&c.placement, "placement", "auto", "cluster mode: auto (replicas move to heal and rebalance the cluster on their own) or manual (only when told to)")
 	fs.BoolVar(&c.redirects, "cluster-redirects", false, "cluster mode: answer MOVED and ASK as Redis Cluster does, for cluster-aware clients, instead of forwarding")
+	fs.BoolVar(&c.readLease, "read-lease", true, "cluster mode: a shard's leader serves reads alone for a while after a quorum acknowledged it, instead of asking the followers for each batch (false: every batch asks)")
 }
 
 func (c clusterOptions) enabled() bool { return c.initialCluster != "" || c.join != "" }
@@ -270,6 +272,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	gcfg := cluster.DefaultGroupConfig()
 	gcfg.QueueSize = opts.shardQueue
 	gcfg.SnapshotEntries = uint64(co.snapshotCount)
+	gcfg.ReadLease = co.readLease
 	// Entries kept in memory after a snapshot, for followers a little
 	// behind: a tenth of the interval, at most the default.
 	gcfg.CompactKeep = min(gcfg.CompactKeep, gcfg.SnapshotEntries/10)

@@ -114,6 +114,12 @@ var params = config.NewTable(append([]config.Param[settings]{
 	config.ReadOnly("cluster-enabled", func(*settings) string { return "yes" }),
 	config.ReadOnly("databases", func(*settings) string { return "1" }),
 	config.ReadOnly("appendonly", func(*settings) string { return "yes" }),
+	config.ReadOnly("cluster-read-lease", func(c *settings) string {
+		if c.srv == nil || !c.srv.node.cfg.Group.ReadLease {
+			return "no"
+		}
+		return "yes"
+	}),
 	config.ReadOnly("port", func(c *settings) string {
 		if c.srv == nil {
 			return ""

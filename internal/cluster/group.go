@@ -200,6 +200,10 @@ type GroupConfig struct {
 	// MaxUncommitted bounds the bytes of proposals not yet committed
 	// (64 MiB); past it proposals end with ErrTryAgain.
 	MaxUncommitted uint64
+	// ReadLease lets the leader serve linearizable reads from its own
+	// state, without a ReadIndex round each, for a while after a quorum
+	// acknowledged it (lease.go); true by default.
+	ReadLease bool
 	// Logger receives the group's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Notify, when set, publishes the keyspace events of the entries this
@@ -230,7 +234,7 @@ func DefaultGroupConfig() GroupConfig {
 		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
 		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
-		MaxUncommitted: 64 << 20, MaxInflight: 1,
+		MaxUncommitted: 64 << 20, MaxInflight: 1, ReadLease: true,
 	}
 }
 
@@ -304,6 +308,17 @@ type Group struct {
 	busyMsg  string
 	busyStop <-chan struct{}
 	busyNote chan busyNote
+	// The term and commit index of the last hard state, and the read
+	// lease (lease.go): reads may be served alone before lease in
+	// leaseTerm; none in term noLease; renew asks for a round; a
+	// restarted replica gives no vote before voteAfter.
+	curTerm   uint64
+	committed uint64
+	lease     time.Time
+	leaseTerm uint64
+	noLease   uint64
+	renew     bool
+	voteAfter time.Time
 
 	// Published for other goroutines.
 	leader    atomic.Uint64
@@ -329,6 +344,8 @@ type readRound struct {
 	reqs  []*Request
 	index uint64
 	ready bool
+	start time.Time // when it was asked for, before its heartbeats left
+	term  uint64
 }
 
 // GroupStats counts a group's events; every field is updated atomically.
@@ -336,7 +353,9 @@ type GroupStats struct {
 	LeaderChanges atomic.Int64
 	Proposals     atomic.Int64
 	ProposalNanos atomic.Int64 // summed from proposal to apply, on the proposer
-	Reads         atomic.Int64
+	Reads         atomic.Int64 // linearizable reads served, under a lease or not
+	ReadRounds    atomic.Int64 // ReadIndex rounds started, lease renewals included
+	LeaseReads    atomic.Int64 // reads served under the lease, without a round
 	Dropped       atomic.Int64 // proposals Raft refused
 	Unknown       atomic.Int64 // writes that timed out
 	Snapshots     atomic.Int64 // taken by this replica
@@ -399,6 +418,10 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		if err := g.ms.SetHardState(st.HardState); err != nil {
 			return nil, err
 		}
+		g.curTerm = st.HardState.GetTerm()
+	}
+	if !st.empty() && cfg.leaseSpan() > 0 {
+		g.voteAfter = time.Now().Add(cfg.Tick * time.Duration(cfg.ElectionTicks))
 	}
 	if len(st.Entries) > 0 {
 		if err := g.ms.Append(st.Entries); err != nil {
@@ -612,6 +635,12 @@ func (g *Group) step(m *raftpb.Message) {
 		return
 	}
 	g.heard[m.GetFrom()] = g.ticks
+	if g.deafToVote(m) {
+		return
+	}
+	if m.GetType() == raftpb.MsgTransferLeader && g.isLeader {
+		g.dropLease() // a transfer asked for by a follower
+	}
 	if err := g.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
 		g.log.Debug("raft step", "err", err)
 	}
@@ -630,9 +659,21 @@ func (g *Group) take(r *Request) {
 			r.finish(nil, nil, ErrNotLeader)
 			return
 		}
-		r.deadline = time.Now().Add(g.cfg.WriteTimeout)
+		now := time.Now()
+		r.deadline = now.Add(g.cfg.WriteTimeout)
 		if r.scripted = scripted(r); r.scripted {
 			g.held = append(g.held, r)
+			return
+		}
+		if g.leased(now) {
+			g.stats.LeaseReads.Add(1)
+			if g.applied >= g.committed {
+				g.serve(r, now)
+				return
+			}
+			// Served once the state has applied what is committed.
+			g.nextRead++
+			g.rounds[g.nextRead] = &readRound{reqs: []*Request{r}, index: g.committed, ready: true, start: now, term: g.curTerm}
 			return
 		}
 		g.reads = append(g.reads, r)
@@ -684,7 +725,7 @@ func (g *Group) tick() {
 		}
 	}
 	for ctx, rd := range g.rounds {
-		if len(rd.reqs) > 0 && now.After(rd.reqs[0].deadline) {
+		if (len(rd.reqs) > 0 && now.After(rd.reqs[0].deadline)) || now.After(rd.start.Add(g.cfg.WriteTimeout)) {
 			delete(g.rounds, ctx)
 			for _, r := range rd.reqs {
 				r.finish(nil, nil, ErrTryAgain)
@@ -704,6 +745,7 @@ func (g *Group) tick() {
 	if g.isLeader && now.After(g.expiring) && (g.cfg.Paused == nil || !g.cfg.Paused.Load()) {
 		g.proposeExpiry(now)
 	}
+	g.renewLease(now)
 	g.reconfigure(now)
 	if g.ticks++; g.isLeader && g.ticks%uint64(g.cfg.ElectionTicks) == 0 {
 		g.handOver()
@@ -735,7 +777,7 @@ func (g *Group) handOver() {
 	// each time.
 	if ok && !pr.IsLearner && g.alive(p) && pr.Match >= st.HardState.GetCommit() && st.LeadTransferee == 0 {
 		g.log.Info("handing leadership to the preferred replica", "to", p)
-		g.rn.TransferLeader(p)
+		g.transfer(p)
 	}
 }
 
@@ -766,12 +808,14 @@ func (g *Group) proposeExpiry(now time.Time) {
 func (g *Group) process() error {
 	// One ReadIndex round at a time: reads that arrive while one is under
 	// way wait for it to end and then share the next.
-	if len(g.reads) > 0 && g.isLeader && len(g.rounds) == 0 {
+	// A round with no reads renews the lease (lease.go).
+	if (len(g.reads) > 0 || g.renew) && g.isLeader && len(g.rounds) == 0 {
 		g.nextRead++
 		ctx := binary.LittleEndian.AppendUint64(nil, g.nextRead)
-		g.rounds[g.nextRead] = &readRound{reqs: g.reads}
-		g.reads = nil
+		g.rounds[g.nextRead] = &readRound{reqs: g.reads, start: time.Now(), term: g.curTerm}
+		g.reads, g.renew = nil, false
 		g.rn.ReadIndex(ctx)
+		g.stats.ReadRounds.Add(1)
 	}
 	for g.rn.HasReady() {
 		rd := g.rn.Ready()
@@ -793,8 +837,9 @@ func (g *Group) process() error {
 			if err := g.ms.SetHardState(rd.HardState); err != nil {
 				return err
 			}
-			g.term.Store(rd.HardState.GetTerm())
-			g.commit.Store(rd.HardState.GetCommit())
+			g.curTerm, g.committed = rd.HardState.GetTerm(), rd.HardState.GetCommit()
+			g.term.Store(g.curTerm)
+			g.commit.Store(g.committed)
 		}
 		if err := g.ms.Append(rd.Entries); err != nil {
 			return err
@@ -816,6 +861,7 @@ func (g *Group) process() error {
 			if len(rs.RequestCtx) == 8 {
 				if rd, ok := g.rounds[binary.LittleEndian.Uint64(rs.RequestCtx)]; ok {
 					rd.index, rd.ready = rs.Index, true
+					g.roundAnswered(rd)
 				}
 			}
 		}
@@ -847,6 +893,9 @@ func (g *Group) role(ss *raft.SoftState) {
 		if g.cfg.OnLeader != nil {
 			g.cfg.OnLeader(ss.Lead)
 		}
+	}
+	if was != g.isLeader {
+		g.lease, g.renew = time.Time{}, false
 	}
 	if was && !g.isLeader {
 		g.failReads(ErrTryAgain)
@@ -956,17 +1005,24 @@ func (g *Group) serveReads() {
 			continue
 		}
 		delete(g.rounds, ctx)
-		g.db.SetNow(time.Now().UnixMilli())
+		now := time.Now()
 		for _, r := range rd.reqs {
-			g.stats.Reads.Add(1)
 			if r.hasPre {
+				g.stats.Reads.Add(1)
 				r.finish(r.pre, r.preEnds, nil)
 				continue
 			}
-			g.run(r.Cmds, r.Proto)
-			r.finish(g.w.Bytes(), g.ends, nil)
+			g.serve(r, now)
 		}
 	}
+}
+
+// serve runs the read r on the applied state and answers it.
+func (g *Group) serve(r *Request, now time.Time) {
+	g.db.SetNow(now.UnixMilli())
+	g.run(r.Cmds, r.Proto)
+	g.stats.Reads.Add(1)
+	r.finish(g.w.Bytes(), g.ends, nil)
 }
 
 // run executes cmds against the keyspace, the replies going to g.w and

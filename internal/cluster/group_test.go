@@ -26,6 +26,8 @@ type testNet struct {
 	// heartbeats counts the heartbeats sent: a leader sends each follower
 	// one per tick.
 	heartbeats atomic.Int64
+	// watch, when set, sees every message sent, cut off or not.
+	watch func(from, to uint64, m *raftpb.Message)
 }
 
 func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
@@ -41,8 +43,11 @@ func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
 			<-hold
 		}
 		n.mu.Lock()
-		g, blocked := n.groups[to], n.cut[from] || n.cut[to]
+		g, blocked, watch := n.groups[to], n.cut[from] || n.cut[to], n.watch
 		n.mu.Unlock()
+		if watch != nil {
+			watch(from, to, m)
+		}
 		if g == nil || blocked {
 			return false
 		}

@@ -154,7 +154,7 @@ func (g *Group) reconfigure(now time.Time) {
 		}
 		if to != 0 && st.LeadTransferee == 0 {
 			g.log.Info("handing leadership over before leaving the group", "to", to)
-			g.rn.TransferLeader(to)
+			g.transfer(to)
 			g.confWait = now.Add(g.cfg.Tick * time.Duration(g.cfg.ElectionTicks))
 		}
 		return

@@ -1,0 +1,206 @@
+package cluster
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// A leader with a lease serves reads without a ReadIndex round each; with
+// leases off, every read waits for one.
+func TestGroupLeaseReads(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(map[bool]string{true: "on", false: "off"}[on], func(t *testing.T) {
+			tg := newTestGroup(t, func(c *GroupConfig) { c.ReadLease = on })
+			l := tg.leader()
+			tg.mustDo(l, Write, "SET", "k", "v")
+			st := tg.reps[l].Stats()
+			if on {
+				tg.awaitLease(l)
+			}
+			for range 100 {
+				if got := tg.mustDo(l, Read, "GET", "k"); got != "$1\r\nv\r\n" {
+					t.Fatalf("GET: got %q, want v", got)
+				}
+			}
+			reads, rounds, leased := st.Reads.Load(), st.ReadRounds.Load(), st.LeaseReads.Load()
+			if on && leased == 0 {
+				t.Fatalf("no read of %d served under the lease (%d rounds)", reads, rounds)
+			}
+			if !on && (leased != 0 || rounds < reads) {
+				t.Fatalf("leases off: got %d reads under a lease and %d rounds for %d reads, want 0 and at least %d",
+					leased, rounds, reads, reads)
+			}
+		})
+	}
+}
+
+// awaitLease reads k on replica l until a read is served under its lease.
+func (tg *testGroup) awaitLease(l uint64) {
+	tg.t.Helper()
+	st := tg.reps[l].Stats()
+	eventually(tg.t, "a read under the lease", func() bool {
+		n := st.LeaseReads.Load()
+		tg.mustDo(l, Read, "GET", "k")
+		return st.LeaseReads.Load() > n
+	})
+}
+
+// pausingStorage is a MemStorage whose Save can be made to block, which
+// stops its replica's goroutine as a paused process would be.
+type pausingStorage struct {
+	*MemStorage
+	mu     sync.Mutex
+	hold   chan struct{} // when not nil, the next Save waits until it is closed
+	paused chan struct{} // gets a value when a Save starts waiting
+}
+
+func (s *pausingStorage) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error {
+	s.mu.Lock()
+	hold := s.hold
+	s.hold = nil
+	s.mu.Unlock()
+	if hold != nil {
+		s.paused <- struct{}{}
+		<-hold
+	}
+	return s.MemStorage.Save(hs, ents, sync)
+}
+
+// pause makes the next Save wait until the returned function is called,
+// and waits until it does.
+func (s *pausingStorage) pause() (resume func()) {
+	hold := make(chan struct{})
+	s.mu.Lock()
+	s.hold = hold
+	s.mu.Unlock()
+	<-s.paused
+	var once sync.Once
+	return func() { once.Do(func() { close(hold) }) }
+}
+
+// A leader paused while it holds a lease, and cut off meanwhile, finds the
+// lease over when it runs again: the others elected a leader and took a
+// write, and the old leader must not answer a read with the value before
+// it. A lease counted in ticks would still hold, since a paused replica
+// counts none.
+func TestGroupLeasePausedLeader(t *testing.T) {
+	var mu sync.Mutex
+	stores := map[*MemStorage]*pausingStorage{}
+	tg := newTestGroupWith(t, nil, func(m *MemStorage) Storage {
+		mu.Lock()
+		defer mu.Unlock()
+		if stores[m] == nil {
+			stores[m] = &pausingStorage{MemStorage: m, paused: make(chan struct{}, 1)}
+		}
+		return stores[m]
+	})
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "k", "before")
+	tg.awaitLease(l)
+	mu.Lock()
+	ps := stores[tg.stores[l]]
+	mu.Unlock()
+	resume := ps.pause()
+	t.Cleanup(resume)
+	tg.net.isolate(l, true)
+	nl := tg.leader(l)
+	tg.mustDo(nl, Write, "SET", "k", "after")
+
+	type result struct {
+		reply string
+		err   error
+	}
+	ch := make(chan result, 1)
+	tg.reps[l].Submit(&Request{Cmds: [][][]byte{{[]byte("GET"), []byte("k")}}, Proto: 2, Mode: Read,
+		Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }})
+	resume()
+	r := <-ch
+	if r.err == nil {
+		t.Fatalf("the paused, cut-off leader answered a read after another leader took a write: got %q (want an error)", r.reply)
+	}
+}
+
+// A replica that restarts with a log gives no vote for an election timeout:
+// it has forgotten the leader it acknowledged, whose lease may still run.
+func TestGroupRestartedReplicaWaitsToVote(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) { c.ElectionTicks = 50 }) // half a second
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "k", "v")
+	f := tg.follower(l)
+	var o uint64
+	for id := range tg.reps {
+		if id != l && id != f {
+			o = id
+		}
+	}
+	// f hears only the votes asked of it below.
+	tg.net.isolate(f, true)
+	tg.stop(f)
+	granted := make(chan uint64, 64)
+	tg.net.mu.Lock()
+	tg.net.watch = func(from, _ uint64, m *raftpb.Message) {
+		if from == f && m.GetType() == raftpb.MsgVoteResp && !m.GetReject() {
+			granted <- m.GetTerm()
+		}
+	}
+	tg.net.mu.Unlock()
+	term := tg.reps[l].Status().Term
+	tg.start(f)
+	ask := func(term uint64) {
+		tg.reps[f].Step(&raftpb.Message{Type: raftpb.MsgVote.Enum(), From: new(o), To: new(f), Term: new(term),
+			LogTerm: new(uint64(1 << 40)), Index: new(uint64(1 << 40))})
+	}
+	ask(term + 1) // at once: ignored
+	deadline := time.Now().Add(10 * time.Second)
+	for next := term + 2; ; next++ {
+		ask(next)
+		select {
+		case got := <-granted:
+			if got == term+1 {
+				t.Fatalf("the replica granted a vote at once after restarting (term %d)", got)
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restarted replica never granted a vote")
+		}
+	}
+}
+
+// A leader that starts a leadership transfer serves no read under a lease
+// for the rest of its term: the transferee may campaign late, and the
+// followers vote for it at once. Here the transfer goes to a replica cut
+// off, so that it never completes and the leader stays in its term.
+func TestGroupLeaseEndsWithTransfer(t *testing.T) {
+	tg := newTestGroup(t, nil)
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "k", "v")
+	st := tg.reps[l].Stats()
+	tg.awaitLease(l)
+	f := tg.follower(l)
+	tg.net.isolate(f, true)
+	term := tg.reps[l].Status().Term
+	tg.reps[l].Step(&raftpb.Message{Type: raftpb.MsgTransferLeader.Enum(), From: new(f), To: new(l), Term: new(term)})
+	eventually(t, "a read that waits for a round", func() bool {
+		n := st.LeaseReads.Load()
+		tg.mustDo(l, Read, "GET", "k")
+		return st.LeaseReads.Load() == n
+	})
+	// Past the transfer's end (an election timeout) and several renewals.
+	n := st.LeaseReads.Load()
+	for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
+		if got := tg.mustDo(l, Read, "GET", "k"); got != "$1\r\nv\r\n" {
+			t.Fatalf("GET: got %q, want v", got)
+		}
+	}
+	if now := tg.reps[l].Status(); now.Term != term || now.Role != "leader" {
+		t.Fatalf("the leader changed: term %d role %s, want term %d leader", now.Term, now.Role, term)
+	}
+	if got := st.LeaseReads.Load(); got != n {
+		t.Fatalf("%d reads served under a lease after a transfer began, want 0", got-n)
+	}
+}
