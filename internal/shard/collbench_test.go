@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"syscall"
 	"testing"
 
@@ -31,6 +32,9 @@ func benchmarkCollection(b *testing.B, fill [][]string, args func(r int) []strin
 	for _, f := range fill {
 		run(&Batch{Cmds: []Cmd{redisCmd(f...)}, Done: done})
 	}
+	// Filling leaves garbage whose collection is no part of the commands'
+	// time.
+	runtime.GC()
 	// 64 batches of 16 prepared commands, used in turn.
 	rnd := rand.New(rand.NewPCG(1, 2))
 	batches := make([][]Cmd, 64)
@@ -67,8 +71,9 @@ func cpuTime() int64 {
 // member is redis-benchmark's element:__rand_int__.
 func member(r int) string { return fmt.Sprintf("element:%012d", r) }
 
-// fillSet returns the commands that fill key with n members of
-// redis-benchmark's form, as a long run of SADD does.
+// fillMembers returns the commands name that fill key with n members of
+// redis-benchmark's form (with a score for ZADD, a value for HSET when
+// value), as a long run of the benchmark's command does.
 func fillMembers(name, key string, n int, value bool) [][]string {
 	var cmds [][]string
 	for i := 0; i < n; i += 1000 {
@@ -117,8 +122,20 @@ func BenchmarkCollectionLPUSH(b *testing.B) {
 	benchmarkCollection(b, nil, func(int) []string { return []string{"LPUSH", "mylist", "xxx"} })
 }
 
+func BenchmarkCollectionZPOPMIN(b *testing.B) {
+	// ZPOPMIN empties the set within the first batches, as it does in
+	// redis-benchmark, whose ZPOPMIN follows ZADD on 100000 members.
+	benchmarkCollection(b, fillMembers("zadd", "myzset", 100000, false), func(int) []string {
+		return []string{"ZPOPMIN", "myzset"}
+	})
+}
+
 func BenchmarkCollectionRPOP(b *testing.B) {
-	benchmarkCollection(b, nil, func(int) []string { return []string{"RPOP", "mylist"} })
+	// Up to 1.6M pops of a list of 2M elements, as redis-benchmark's RPOP
+	// follows LPUSH.
+	benchmarkCollection(b, fillMembers("lpush", "mylist", 2000000, false), func(int) []string {
+		return []string{"RPOP", "mylist"}
+	})
 }
 
 func BenchmarkCollectionLRANGE100(b *testing.B) {
