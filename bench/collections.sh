@@ -93,9 +93,6 @@ RP=$port RPID=$pid
 start data-cluster metrics
 DP=$port DPID=$pid
 
-# cpu_ticks pid: the CPU time (user + system) process pid has used, in
-# clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 results="$work/results.csv" # server,test,rps,p50,p99,cpu-µs/request

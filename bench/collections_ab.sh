@@ -43,7 +43,6 @@ for kind in redis base new; do
 	wait_port "$port"
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 results="$work/results.csv" # server,test,rps,cpu-µs/request
 for round in $(seq 1 "$ROUNDS"); do
