@@ -12,7 +12,12 @@
 #     `ZPOPMIN myzset`, `LPUSH mylist <3 bytes>`, `RPOP mylist` and, after
 #     another REQUESTS LPUSHes, `LRANGE mylist 0 99`: one key each, so one
 #     shard does all the work. Medians with min–max, and the ratio
-#     data-cluster/redis (goal ≥ 1.0).
+#     data-cluster/redis (goal ≥ 1.0). Each test is its own redis-benchmark
+#     run, so that each server's CPU time (user + system, from
+#     /proc/<pid>/stat) per request is measured too, and the ratio
+#     redis/data-cluster of those (≥ 1.0: data-cluster spends no more CPU
+#     per request): when others load the machine, requests/s swing with
+#     the CPU a server gets, the CPU it spends per request far less.
 #  2. Resident memory per element: for each data set, a fresh server of each
 #     kind, RSS (VmRSS) read SETTLE seconds after it answers, then the data set loaded
 #     pipelined by bench/loadcoll.go, RSS read again SETTLE seconds later;
@@ -84,21 +89,34 @@ start() {
 }
 
 start redis
-RP=$port
+RP=$port RPID=$pid
 start data-cluster metrics
-DP=$port
+DP=$port DPID=$pid
 
-results="$work/results.csv" # server,test,rps,p50,p99
+hz=$(getconf CLK_TCK)
+
+results="$work/results.csv" # server,test,rps,p50,p99,cpu-µs/request
 : >"$results"
-run() { # server port
+run() { # server port pid
+	local t c0 c1 out
 	redis-cli -p "$2" flushall >/dev/null
-	redis-benchmark -p "$2" -t "$TESTS" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv 2>/dev/null |
-		awk -F'","' -v s="$1" 'NR > 1 { gsub(/"/, ""); split($0, f, ","); print s "," f[1] "," f[2] "," f[5] "," f[7] }' >>"$results"
+	# One test at a time, in order, so that each has its server's CPU time
+	# per request: on a shared machine a steadier figure than requests/s.
+	for t in ${TESTS//,/ }; do
+		c0=$(cpu_ticks "$3")
+		out=$(redis-benchmark -p "$2" -t "$t" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv 2>/dev/null)
+		c1=$(cpu_ticks "$3")
+		# LRANGE's run also pushes REQUESTS elements first: its CPU time
+		# is shared out over every request of the run.
+		echo "$out" | awk -F'","' -v s="$1" -v cpu="$((c1 - c0))" -v hz="$hz" -v n="$REQUESTS" '
+			NR > 1 { gsub(/"/, ""); split($0, f, ","); line[++k] = s "," f[1] "," f[2] "," f[5] "," f[7] }
+			END { for (i = 1; i <= k; i++) printf "%s,%.3f\n", line[i], cpu * 1e6 / hz / (n * k) }' >>"$results"
+	done
 }
 for round in $(seq 1 "$ROUNDS"); do
 	echo "round $round: $TESTS -P $PIPELINE" >&2
-	run redis "$RP"
-	run data-cluster "$DP"
+	run redis "$RP" "$RPID"
+	run data-cluster "$DP" "$DPID"
 done
 # The hash redis-benchmark filled must read back alike from both servers.
 for port in "$RP" "$DP"; do
@@ -155,20 +173,20 @@ echo
 # The LPUSH that fills the list for LRANGE is not a test of its own.
 grep -v 'needed to benchmark' "$results" | sed 's/LRANGE_100 (first 100 elements)/LRANGE_100/' | sort -t, -k2,2 | awk -F, '
 function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-{ k = $2; keys[k] = 1; n = ++cnt[$1, k]; rps[$1, k, n] = $3; p50[$1, k, n] = $4; p99[$1, k, n] = $5 }
+{ k = $2; keys[k] = 1; n = ++cnt[$1, k]; rps[$1, k, n] = $3; p50[$1, k, n] = $4; p99[$1, k, n] = $5; cpu[$1, k, n] = $6 }
 END {
-	printf "%-10s | %-28s | %-28s | %6s | %-17s | %-17s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc", "p99 ms redis/dc"
-	printf "%s\n", "-----------+------------------------------+------------------------------+--------+-------------------+------------------"
+	printf "%-10s | %-28s | %-28s | %6s | %-17s | %-17s | %-25s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc", "p99 ms redis/dc", "CPU µs/request redis/dc"
+	printf "%s\n", "-----------+------------------------------+------------------------------+--------+-------------------+-------------------+--------------------------"
 	n_order = split("SADD HSET SPOP ZADD ZPOPMIN LPUSH RPOP LRANGE_100", order, " ")
 	for (o = 1; o <= n_order; o++) {
 		k = order[o]; if (!(k in keys)) continue
 		for (s = 1; s <= 2; s++) {
 			srv = (s == 1) ? "redis" : "data-cluster"; n = cnt[srv, k]
 			lo = 1e18; hi = 0
-			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j] }
-			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n)
+			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j]; d[j] = cpu[srv, k, j] }
+			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n); mcpu[s] = median(d, n)
 		}
-		printf "%-10s | %9.0f (%7.0f-%7.0f) | %9.0f (%7.0f-%7.0f) | %5.2fx | %7.3f / %7.3f | %7.3f / %7.3f\n", k, med[1], mn[1], mx[1], med[2], mn[2], mx[2], med[2] / med[1], m50[1], m50[2], m99[1], m99[2]
+		printf "%-10s | %9.0f (%7.0f-%7.0f) | %9.0f (%7.0f-%7.0f) | %5.2fx | %7.3f / %7.3f | %7.3f / %7.3f | %5.3f / %5.3f (%5.2fx)\n", k, med[1], mn[1], mx[1], med[2], mn[2], mx[2], med[2] / med[1], m50[1], m50[2], m99[1], m99[2], mcpu[1], mcpu[2], (mcpu[2] > 0 ? mcpu[1] / mcpu[2] : 0)
 	}
 }'
 echo

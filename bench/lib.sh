@@ -104,3 +104,7 @@ rb_csv() {
 	redis-benchmark -p "$port" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv "$@" 2>/dev/null |
 		awk -F'","' -v s="$server" -v t="$test" 'NR > 1 { print s "," t "," $2 "," $5 "," $7 }' >>"$results"
 }
+
+# cpu_ticks pid: the CPU time (user + system) process pid has used, in
+# clock ticks (getconf CLK_TCK a second).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -90,6 +90,12 @@ type Spec struct {
 	// Block, for a command that can block the client until one of its
 	// keys gets elements, says how (see Blocking); nil for the others.
 	Block *Blocking
+	// Elem, when not 0, is the position of an argument naming an element
+	// (a set's member, a hash's field) that the command looks up in the
+	// collection at args[FirstKey]: a shard reads ahead for it, with those
+	// of the commands run with it, before they run (see
+	// keyspace.DB.PrefetchCollection).
+	Elem int
 	// ID numbers the command for per-command counters; it is set when the
 	// Spec is put in a table (see NumIDs).
 	ID int

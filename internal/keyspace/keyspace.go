@@ -17,10 +17,11 @@ import (
 
 // DB is one shard's keyspace. The zero value is not usable; call New.
 type DB struct {
-	e   storage.Engine
-	pre storage.Prefetcher  // e, when it can read ahead; else nil
-	rw  storage.RangeWriter // e, when it can write part of a string; else nil
-	now int64               // Unix milliseconds, set by the owner before each batch
+	e    storage.Engine
+	pre  storage.Prefetcher           // e, when it can read ahead; else nil
+	cpre storage.CollectionPrefetcher // e, when it can read ahead in collections; else nil
+	rw   storage.RangeWriter          // e, when it can write part of a string; else nil
+	now  int64                        // Unix milliseconds, set by the owner before each batch
 
 	// watched holds a version for every key some client watches. A key's
 	// version changes whenever the key is written, deleted or expires.
@@ -70,6 +71,7 @@ type Stats struct {
 func New(e storage.Engine) *DB {
 	db := &DB{e: e, watched: make(map[string]*watch), blocked: make(map[string]bool)}
 	db.pre, _ = e.(storage.Prefetcher)
+	db.cpre, _ = e.(storage.CollectionPrefetcher)
 	db.rw, _ = e.(storage.RangeWriter)
 	return db
 }
@@ -79,6 +81,15 @@ func New(e storage.Engine) *DB {
 func (db *DB) Prefetch(keys [][]byte) {
 	if db.pre != nil {
 		db.pre.Prefetch(keys)
+	}
+}
+
+// PrefetchCollection tells the engine that elems are about to be looked up
+// in the collection key holds, when it can read ahead for them (see
+// storage.CollectionPrefetcher). It changes nothing.
+func (db *DB) PrefetchCollection(key []byte, elems [][]byte) {
+	if db.cpre != nil {
+		db.cpre.PrefetchCollection(key, elems)
 	}
 }
 

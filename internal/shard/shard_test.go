@@ -197,10 +197,54 @@ func TestGroupKeepsOrder(t *testing.T) {
 	}
 }
 
-// badPrefetch is an engine whose Prefetch panics.
+// TestCollectionPrefetch checks that batches whose commands are read ahead
+// in collections (command.Spec.Elem) answer as without: members present
+// and absent in a set and a hash past their listpack limits, added and
+// removed within the batch, and commands on keys of another type or
+// absent.
+func TestCollectionPrefetch(t *testing.T) {
+	s := newShardOn(t, 64, arena.New())
+	fill := []Cmd{redisCmd("SET", "str", "v")}
+	for i := range 300 {
+		m := "m" + strconv.Itoa(i)
+		fill = append(fill, redisCmd("SADD", "set", m), redisCmd("HSET", "hash", m, strconv.Itoa(i)))
+	}
+	for len(fill) > 0 {
+		n := min(len(fill), 64)
+		send(t, s, fill[:n]...)
+		fill = fill[n:]
+	}
+	got := send(t, s,
+		redisCmd("SADD", "set", "m1"), redisCmd("SISMEMBER", "set", "m299"), redisCmd("SISMEMBER", "set", "x"),
+		redisCmd("SADD", "set", "new", "m2"), redisCmd("SREM", "set", "m3"), redisCmd("SISMEMBER", "set", "m3"),
+		redisCmd("HGET", "hash", "m7"), redisCmd("HSET", "hash", "m7", "seven"), redisCmd("HGET", "hash", "m7"),
+		redisCmd("HGET", "hash", "nope"), redisCmd("HDEL", "hash", "m8"), redisCmd("HEXISTS", "hash", "m8"),
+		redisCmd("SADD", "str", "m1"), redisCmd("HGET", "set", "m1"), redisCmd("SISMEMBER", "absent", "m1"),
+		redisCmd("HMGET", "hash", "m9", "nope"), redisCmd("SADD", "set", "m4"))
+	want := []string{
+		":0\r\n", ":1\r\n", ":0\r\n",
+		":1\r\n", ":1\r\n", ":0\r\n",
+		"$1\r\n7\r\n", ":0\r\n", "$5\r\nseven\r\n",
+		"$-1\r\n", ":1\r\n", ":0\r\n",
+		"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+		"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", ":0\r\n",
+		"*2\r\n$1\r\n9\r\n$-1\r\n", ":0\r\n",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("reply %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// badPrefetch is an engine whose reading ahead panics.
 type badPrefetch struct{ *memory.Engine }
 
-func (badPrefetch) Prefetch([][]byte) { panic("prefetch") }
+func (badPrefetch) Prefetch([][]byte)                   { panic("prefetch") }
+func (badPrefetch) PrefetchCollection([]byte, [][]byte) { panic("prefetch") }
 
 // TestPrefetchPanicRecovered checks that a panic while reading ahead leaves
 // the shard running the batch as if nothing had been read ahead.
@@ -208,6 +252,13 @@ func TestPrefetchPanicRecovered(t *testing.T) {
 	s := newShardOn(t, 16, badPrefetch{memory.New()})
 	got := send(t, s, cmd("SET", "a", "1"), cmd("GET", "a"), cmd("GET", "b"))
 	want := []string{"OK\n", "1\n", "ERR key not found\n"}
+	for i := range want {
+		if i >= len(got) || got[i] != want[i] {
+			t.Fatalf("replies %q, want %q", got, want)
+		}
+	}
+	got = send(t, s, redisCmd("SADD", "s", "a"), redisCmd("SADD", "s", "a"), redisCmd("SISMEMBER", "s", "a"))
+	want = []string{":1\r\n", ":0\r\n", ":1\r\n"}
 	for i := range want {
 		if i >= len(got) || got[i] != want[i] {
 			t.Fatalf("replies %q, want %q", got, want)

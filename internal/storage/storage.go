@@ -167,3 +167,22 @@ type RangeWriter interface {
 type Prefetcher interface {
 	Prefetch(keys [][]byte)
 }
+
+// CollectionPrefetcher is implemented by engines that can read ahead for
+// lookups of elements in the collection a key holds. PrefetchCollection
+// must not change what the engine holds, nor count as a use of key; it
+// reads nothing when key is absent or its value is not an
+// ElementPrefetcher. A shard calls it with the elements that the commands
+// it is about to run look up in key.
+type CollectionPrefetcher interface {
+	PrefetchCollection(key []byte, elems [][]byte)
+}
+
+// ElementPrefetcher is implemented by Objects that can read ahead for a
+// group of lookups of their elements (a set's members, a hash's fields).
+// PrefetchElements must not change the object; it returns a sum of what it
+// read, which the caller keeps (adds to a field, say) so that the compiler
+// cannot leave the reads out.
+type ElementPrefetcher interface {
+	PrefetchElements(elems [][]byte) uint64
+}

@@ -920,3 +920,43 @@ func TestPrefetchChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// elemObject is an Object that records the elements it is asked to read
+// ahead for.
+type elemObject struct{ asked [][]byte }
+
+func (o *elemObject) Kind() storage.Kind    { return storage.KindSet }
+func (o *elemObject) Len() int              { return 0 }
+func (o *elemObject) MemoryUsage() int64    { return 8 }
+func (o *elemObject) Clone() storage.Object { return &elemObject{} }
+func (o *elemObject) PrefetchElements(elems [][]byte) uint64 {
+	o.asked = append(o.asked, elems...)
+	return 1
+}
+
+// TestPrefetchCollection checks that PrefetchCollection hands the elements
+// to the object key holds, and to nothing for a string or an absent key,
+// and leaves the key's usage, the key count and the memory figure alone.
+func TestPrefetchCollection(t *testing.T) {
+	e := New()
+	uses := 0
+	e.TrackUsage(func(old uint32, _ bool) uint32 { uses++; return old + 1 })
+	obj := &elemObject{}
+	e.SetObject([]byte("set"), obj, 0)
+	e.Set([]byte("str"), []byte("v"), 0)
+	mem, n, before := e.MemoryUsage(), e.Len(), uses
+	usage, _ := e.KeyUsage([]byte("set"))
+	elems := [][]byte{[]byte("a"), []byte("b")}
+	e.PrefetchCollection([]byte("set"), elems)
+	e.PrefetchCollection([]byte("str"), elems)
+	e.PrefetchCollection([]byte("absent"), elems)
+	if len(obj.asked) != 2 || string(obj.asked[0]) != "a" || string(obj.asked[1]) != "b" {
+		t.Fatalf("the object was asked for %q, want [a b]", obj.asked)
+	}
+	if u, _ := e.KeyUsage([]byte("set")); u != usage || uses != before {
+		t.Fatalf("usage %d after %d uses, want %d after %d", u, uses, usage, before)
+	}
+	if e.Len() != n || e.MemoryUsage() != mem {
+		t.Fatalf("after PrefetchCollection: len %d mem %d, want %d and %d", e.Len(), e.MemoryUsage(), n, mem)
+	}
+}

@@ -1,5 +1,7 @@
 package arena
 
+import "github.com/data-cluster/data-cluster/internal/storage"
+
 // prefetchGroup is how many keys Prefetch follows at a time: enough misses
 // to keep the processor's outstanding loads busy, few enough that the
 // group's hashes and slots stay in registers and on the stack.
@@ -68,5 +70,23 @@ func (e *Engine) firstWithHash(h uint32) (uint32, bool) {
 		if x >= lo {
 			return uint32(x) - 1, true
 		}
+	}
+}
+
+var (
+	_ storage.Prefetcher           = (*Engine)(nil)
+	_ storage.CollectionPrefetcher = (*Engine)(nil)
+)
+
+// PrefetchCollection reads ahead for lookups of elems in the collection
+// key holds, when it is a storage.ElementPrefetcher. It implements
+// storage.CollectionPrefetcher: it changes nothing, not even key's usage.
+func (e *Engine) PrefetchCollection(key []byte, elems [][]byte) {
+	i, _, loc, _, ok := e.find(key, e.hash(key))
+	if !ok || !e.typed(loc) {
+		return
+	}
+	if p, isP := e.objs.Get(i).(storage.ElementPrefetcher); isP {
+		e.prefetched += p.PrefetchElements(elems)
 	}
 }
