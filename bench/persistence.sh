@@ -14,7 +14,11 @@
 #        ROUNDS=3 LOAD_KEYS="" bench/persistence.sh      (throughput only)
 #        ONLY='always|everysec' ROUNDS=3 LOAD_KEYS="" bench/persistence.sh
 # ONLY, when set, is an extended regular expression: only the servers whose
-# name in the table matches it run.
+# name in the table matches it run. OTHER="label=path ..." adds, for each
+# data-cluster binary built elsewhere (another commit, say), the same four
+# data-cluster rows named after label, measured in the same rounds:
+#        git worktree add /tmp/old main && (cd /tmp/old && go build -o /tmp/dc-old ./cmd/data-cluster)
+#        OTHER="main=/tmp/dc-old" ONLY=always ROUNDS=3 LOAD_KEYS="" bench/persistence.sh
 # Installs redis-server, redis-tools and GNU time with apt-get when missing.
 # The servers run one after the other on a free port of 127.0.0.1, or on
 # PORT when set.
@@ -29,6 +33,7 @@ ROUNDS=${ROUNDS:-1}            # repeat the throughput table; the median (min-ma
 LOAD_KEYS=${LOAD_KEYS-"1000000 10000000"}
 SHARDS=${SHARDS:-3}
 ONLY=${ONLY:-}
+OTHER=${OTHER:-}
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on (as in
 # bench/lib.sh, whose work directory and cleanup this script does not use).
@@ -91,7 +96,7 @@ wait_redis() { # port
 }
 
 start_dc() { # args...
-	"$bin" --addr "127.0.0.1:$PORT" --shards "$SHARDS" "$@" >"$work/out" 2>"$work/err" &
+	"${dcbin:-$bin}" --addr "127.0.0.1:$PORT" --shards "$SHARDS" "$@" >"$work/out" 2>"$work/err" &
 	pid=$!
 	wait_banner "$work/out"
 }
@@ -131,6 +136,16 @@ configs=(
 	"redis-server appendfsync everysec|redis|--appendonly yes --appendfsync everysec"
 	"redis-server appendfsync no|redis|--appendonly yes --appendfsync no"
 )
+for o in $OTHER; do
+	label=${o%%=*}
+	path=${o#*=}
+	configs+=(
+		"$label in memory|dc:$path|"
+		"$label --fsync always|dc:$path|--fsync always"
+		"$label --fsync everysec|dc:$path|--fsync everysec"
+		"$label --fsync no|dc:$path|--fsync no"
+	)
+done
 declare -A p1 p16
 
 echo
@@ -142,7 +157,9 @@ for round in $(seq 1 "$ROUNDS"); do
 			continue
 		fi
 		dir=$(mktemp -d -p "$work")
-		if [ "$kind" = dc ]; then
+		if [ "${kind%%:*}" = dc ]; then
+			dcbin=$bin
+			[ "$kind" = dc ] || dcbin=${kind#dc:}
 			if [ -n "$args" ]; then
 				# shellcheck disable=SC2086
 				start_dc --data-dir "$dir" $args
@@ -159,6 +176,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		rm -rf "$dir"
 	done
 done
+dcbin=$bin
 printf "\n| %-36s | %22s | %22s |\n" "server" "SET/s -P 1" "SET/s -P 16"
 printf "|%s|%s|%s|\n" "--------------------------------------" "------------------------" "------------------------"
 for c in "${configs[@]}"; do
