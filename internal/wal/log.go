@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,7 +50,6 @@ type Log struct {
 	running   atomic.Bool  // a snapshot is being written
 	startedAt atomic.Int64 // Unix milliseconds when it began
 
-	durable  chan struct{}   // the syncer answers WaitDurable's request
 	trigger  chan struct{}   // the log has grown enough for a snapshot
 	requests chan chan error // snapshots asked for (nil: nobody waits)
 }
@@ -59,7 +59,6 @@ func newLog(st *Store, shard int, dir string) *Log {
 		st:       st,
 		shard:    shard,
 		dir:      dir,
-		durable:  make(chan struct{}, 1),
 		trigger:  make(chan struct{}, 1),
 		requests: make(chan chan error, 16),
 	}
@@ -165,18 +164,30 @@ func (l *Log) CommitAsync() (pos int64, wait bool) {
 	return pos, pos > l.synced.Load()
 }
 
-// WaitDurable makes the log durable up to pos (a value from CommitAsync):
-// unless an fsync since has covered it, it asks the Store's syncer, which
-// fsyncs the current segment together with those of the other shards
-// waiting, and returns once that fsync has ended. One goroutine besides
-// the owner may call it, concurrently with the owner's calls; it must not
-// be called after the shard has stopped.
+// WaitDurable makes the log durable up to pos (a value from CommitAsync),
+// fsyncing the current segment unless an fsync since has covered it. One
+// goroutine besides the owner may call it, concurrently with the owner's
+// calls; it must not be called after the shard has stopped.
 func (l *Log) WaitDurable(pos int64) {
 	if l.synced.Load() >= pos {
 		return
 	}
-	l.st.syncer.reqs <- syncReq{l: l, pos: pos}
-	<-l.durable
+	// Everything written so far is in the current segment or in earlier
+	// ones, which rotate made durable before switching.
+	upTo := l.pos.Load()
+	f := l.cur.Load()
+	start := time.Now()
+	err := fsutil.Datasync(f)
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		l.writeOK.Store(false)
+		l.st.log.Error("cannot fsync the log", "shard", l.shard, "file", f.Name(), "err", err)
+		if l.st.cfg.Fatal != nil {
+			l.st.cfg.Fatal(fmt.Errorf("shard %d: fsync of %s: %w", l.shard, f.Name(), err))
+		}
+		return
+	}
+	l.tellSynced(start)
+	storeMax(&l.synced, upTo)
 }
 
 // tellSynced tells Config.Synced of an fsync that started at start.

@@ -168,7 +168,6 @@ type Store struct {
 	syncOK   atomic.Bool   // syncErr == nil, for Stats
 	syncedTo []int64       // per log, owned by the syncer goroutine
 	fsync    atomic.Uint32 // the Fsync in force: cfg.Fsync until SetFsync
-	syncer   *syncer       // runs from Open to Close
 }
 
 // LoadStats describe what Open loaded.
@@ -195,7 +194,7 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 	if len(engines) != r.Shards() {
 		return nil, fmt.Errorf("%w: %d engines for %d shards", ErrConfig, len(engines), r.Shards())
 	}
-	st := &Store{cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), syncer: newSyncer()}
+	st := &Store{cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{})}
 	st.fsync.Store(uint32(cfg.Fsync))
 	if st.log == nil {
 		st.log = slog.Default()
@@ -229,7 +228,6 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 	for i, l := range st.logs {
 		st.syncedTo[i] = l.pos.Load()
 	}
-	go st.syncer.run()
 	return st, nil
 }
 
@@ -284,7 +282,6 @@ func (st *Store) Stop() {
 // unlocks the directory. Call it after Stop, once the shards have stopped.
 func (st *Store) Close() error {
 	st.Stop()
-	st.syncer.stop()
 	var errs []error
 	for _, l := range st.logs {
 		if err := l.close(); err != nil {
