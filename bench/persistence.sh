@@ -11,6 +11,14 @@
 #
 # Usage: bench/persistence.sh            (takes about 10 minutes)
 #        ROUNDS=3 LOAD_KEYS=1000000 bench/persistence.sh
+#        ROUNDS=3 LOAD_KEYS="" bench/persistence.sh      (throughput only)
+#        ONLY='always|everysec' ROUNDS=3 LOAD_KEYS="" bench/persistence.sh
+# ONLY, when set, is an extended regular expression: only the servers whose
+# name in the table matches it run. OTHER="label=path ..." adds, for each
+# data-cluster binary built elsewhere (another commit, say), the same four
+# data-cluster rows named after label, measured in the same rounds:
+#        git worktree add /tmp/old main && (cd /tmp/old && go build -o /tmp/dc-old ./cmd/data-cluster)
+#        OTHER="main=/tmp/dc-old" ONLY=always ROUNDS=3 LOAD_KEYS="" bench/persistence.sh
 # Installs redis-server, redis-tools and GNU time with apt-get when missing.
 # The servers run one after the other on a free port of 127.0.0.1, or on
 # PORT when set.
@@ -21,9 +29,11 @@ REQUESTS=${REQUESTS:-200000}   # requests per redis-benchmark run
 CLIENTS=${CLIENTS:-50}         # redis-benchmark -c
 RANGE=${RANGE:-1000000}        # redis-benchmark -r: random keys among this many
 VALUE=${VALUE:-16}             # redis-benchmark -d: value size
-ROUNDS=${ROUNDS:-1}            # repeat the throughput table; the median is shown
+ROUNDS=${ROUNDS:-1}            # repeat the throughput table; the median (min-max) is shown
 LOAD_KEYS=${LOAD_KEYS-"1000000 10000000"}
 SHARDS=${SHARDS:-3}
+ONLY=${ONLY:-}
+OTHER=${OTHER:-}
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on (as in
 # bench/lib.sh, whose work directory and cleanup this script does not use).
@@ -86,7 +96,7 @@ wait_redis() { # port
 }
 
 start_dc() { # args...
-	"$bin" --addr "127.0.0.1:$PORT" --shards "$SHARDS" "$@" >"$work/out" 2>"$work/err" &
+	"${dcbin:-$bin}" --addr "127.0.0.1:$PORT" --shards "$SHARDS" "$@" >"$work/out" 2>"$work/err" &
 	pid=$!
 	wait_banner "$work/out"
 }
@@ -108,7 +118,13 @@ set_rps() { # pipeline
 		tr '\r' '\n' | grep -o '^SET: [0-9.]* requests per second' | tail -1 | awk '{printf "%d", $2}'
 }
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# median prints the median of the numbers on its input, followed by their
+# range when there are several: "24800 (23100-25900)".
+median() {
+	tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {
+		m = a[int((NR+1)/2)]
+		if (NR > 1) printf "%s (%s-%s)\n", m, a[1], a[NR]; else print m }'
+}
 
 configs=(
 	"data-cluster in memory|dc|"
@@ -120,6 +136,16 @@ configs=(
 	"redis-server appendfsync everysec|redis|--appendonly yes --appendfsync everysec"
 	"redis-server appendfsync no|redis|--appendonly yes --appendfsync no"
 )
+for o in $OTHER; do
+	label=${o%%=*}
+	path=${o#*=}
+	configs+=(
+		"$label in memory|dc:$path|"
+		"$label --fsync always|dc:$path|--fsync always"
+		"$label --fsync everysec|dc:$path|--fsync everysec"
+		"$label --fsync no|dc:$path|--fsync no"
+	)
+done
 declare -A p1 p16
 
 echo
@@ -127,8 +153,13 @@ echo "== SET throughput: redis-benchmark -t set -n $REQUESTS -c $CLIENTS -r $RAN
 for round in $(seq 1 "$ROUNDS"); do
 	for c in "${configs[@]}"; do
 		IFS='|' read -r name kind args <<<"$c"
+		if [ -n "$ONLY" ] && ! grep -Eq "$ONLY" <<<"$name"; then
+			continue
+		fi
 		dir=$(mktemp -d -p "$work")
-		if [ "$kind" = dc ]; then
+		if [ "${kind%%:*}" = dc ]; then
+			dcbin=$bin
+			[ "$kind" = dc ] || dcbin=${kind#dc:}
 			if [ -n "$args" ]; then
 				# shellcheck disable=SC2086
 				start_dc --data-dir "$dir" $args
@@ -145,11 +176,13 @@ for round in $(seq 1 "$ROUNDS"); do
 		rm -rf "$dir"
 	done
 done
-printf "\n| %-36s | %14s | %14s |\n" "server" "SET/s -P 1" "SET/s -P 16"
-printf "|%s|%s|%s|\n" "--------------------------------------" "----------------" "----------------"
+dcbin=$bin
+printf "\n| %-36s | %22s | %22s |\n" "server" "SET/s -P 1" "SET/s -P 16"
+printf "|%s|%s|%s|\n" "--------------------------------------" "------------------------" "------------------------"
 for c in "${configs[@]}"; do
 	IFS='|' read -r name _ _ <<<"$c"
-	printf "| %-36s | %14s | %14s |\n" "$name" "$(echo "${p1[$name]}" | median)" "$(echo "${p16[$name]}" | median)"
+	[ -n "${p1[$name]:-}" ] || continue
+	printf "| %-36s | %22s | %22s |\n" "$name" "$(echo "${p1[$name]}" | median)" "$(echo "${p16[$name]}" | median)"
 done
 
 # fill N: writes N keys key:%012d with 16-byte values through redis-cli --pipe.

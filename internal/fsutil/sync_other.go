@@ -13,3 +13,11 @@ func Datasync(f *os.File) error {
 	}
 	return f.Sync()
 }
+
+// DatasyncAll flushes each of files as Datasync does; errs[i] receives the
+// result for files[i]. It is safe for concurrent use.
+func DatasyncAll(files []*os.File, errs []error) {
+	for i, f := range files {
+		errs[i] = Datasync(f)
+	}
+}

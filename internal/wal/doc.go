@@ -144,6 +144,10 @@
 // the replies also wait for an fsync: a holder's Commit fsyncs at once, while
 // a shard hands the group to a goroutine of its own that calls WaitDurable,
 // so that one fsync covers every group written while the previous one ran.
+// The fsync goes through fsutil.Datasync, which on Linux submits the
+// fdatasync to an io_uring and waits on a channel: no goroutine holds a P
+// while the disk works, and the shards' fsyncs, each on its own reply
+// goroutine, run at the same time in the kernel.
 // With FsyncEverySec a background goroutine fsyncs each log at least once a
 // second; with FsyncNo the operating system decides. A write that has
 // returned survives the process being killed in every mode; the modes differ

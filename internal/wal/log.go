@@ -177,7 +177,7 @@ func (l *Log) WaitDurable(pos int64) {
 	upTo := l.pos.Load()
 	f := l.cur.Load()
 	start := time.Now()
-	err := fsutil.Datasync(f)
+	err := l.st.datasync(f)
 	if err != nil && !errors.Is(err, os.ErrClosed) {
 		l.writeOK.Store(false)
 		l.st.log.Error("cannot fsync the log", "shard", l.shard, "file", f.Name(), "err", err)

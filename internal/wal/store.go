@@ -168,6 +168,10 @@ type Store struct {
 	syncOK   atomic.Bool   // syncErr == nil, for Stats
 	syncedTo []int64       // per log, owned by the syncer goroutine
 	fsync    atomic.Uint32 // the Fsync in force: cfg.Fsync until SetFsync
+	// datasync is fsutil.Datasync, by which WaitDurable fsyncs (through
+	// an io_uring on Linux: the reply goroutine waits without holding a
+	// P); tests replace it before the shards run.
+	datasync func(*os.File) error
 }
 
 // LoadStats describe what Open loaded.
@@ -194,7 +198,7 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 	if len(engines) != r.Shards() {
 		return nil, fmt.Errorf("%w: %d engines for %d shards", ErrConfig, len(engines), r.Shards())
 	}
-	st := &Store{cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{})}
+	st := &Store{cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), datasync: fsutil.Datasync}
 	st.fsync.Store(uint32(cfg.Fsync))
 	if st.log == nil {
 		st.log = slog.Default()
