@@ -1,9 +1,12 @@
 package router
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/data-cluster/data-cluster/internal/command"
 )
@@ -45,13 +48,16 @@ func keyOn(t *testing.T, r *Router, want int, prefix string) string {
 	return ""
 }
 
+// outString returns the replies waiting in p's Out.
+func outString(p *Pipeline) string { return string(bytes.Join(p.Out().Buffers(), nil)) }
+
 // run sends the commands through a fresh pipeline and returns the replies.
 func run(p *Pipeline, cmds ...[][]byte) string {
 	for _, c := range cmds {
 		p.Do(command.Line.Lookup(c[0]), c)
 	}
 	p.Flush()
-	out := string(p.Out().Bytes())
+	out := outString(p)
 	p.Out().Reset()
 	return out
 }
@@ -239,7 +245,7 @@ func TestPipelineDrain(t *testing.T) {
 	p.SetDrain(bound, func() bool {
 		drains++
 		most = max(most, p.Out().Len())
-		got = append(got, p.Out().Bytes()...)
+		got = append(got, outString(p)...)
 		p.Out().Reset()
 		return true
 	})
@@ -258,7 +264,7 @@ func TestPipelineDrain(t *testing.T) {
 		p.Do(command.Line.Lookup(c[0]), c)
 	}
 	p.Flush()
-	got = append(got, p.Out().Bytes()...)
+	got = append(got, outString(p)...)
 	if string(got) != want {
 		t.Fatalf("got %d bytes of replies, want %d, in order", len(got), len(want))
 	}
@@ -270,4 +276,95 @@ func TestPipelineDrain(t *testing.T) {
 	if min := len(want) / limit; drains < min {
 		t.Errorf("drained %d times, want at least %d", drains, min)
 	}
+}
+
+// TestPipelineSplicesReplies checks that a large reply reaches Out without
+// being copied: Out's pieces are the bytes the shard wrote, in the shard's
+// buffer, and the shard writes its next replies elsewhere until Out is
+// reset, so that a second Flush before the write leaves the first's
+// replies as they were.
+func TestPipelineSplicesReplies(t *testing.T) {
+	r := newRouter(t, nil)
+	p := r.NewPipeline(busy)
+	val := func(c byte) string { return strings.Repeat(string(c), 100_000) }
+	k1, k2 := keyOn(t, r, 0, "a"), keyOn(t, r, 0, "b")
+	if got := run(p, args("SET", k1, val('1')), args("SET", k2, val('2'))); got != "OK\nOK\n" {
+		t.Fatalf("SET: got %q", got)
+	}
+	get := command.Line.Lookup([]byte("GET"))
+
+	p.Do(get, args("GET", k1))
+	p.Do(get, args("GET", "small"))
+	p.Flush()
+	out := p.Out()
+	if got, want := out.Spliced(), len(val('1'))+1; got != want {
+		t.Fatalf("spliced %d bytes, want %d", got, want)
+	}
+	if got, want := out.W.Len(), len("ERR key not found\n"); got != want {
+		t.Errorf("copied %d bytes into Out, want only the short reply's %d", got, want)
+	}
+	lent := [][]byte{out.Buffers()[0]}
+	if len(lent[0]) != len(val('1'))+1 || aliases(lent[0], out.W.Bytes()) {
+		t.Fatalf("Out's first piece is not the reply in the shard's buffer")
+	}
+
+	// Another round before Out is written: the shard must not overwrite
+	// the replies Out still references.
+	p.Do(get, args("GET", k2))
+	p.Flush()
+	want := val('1') + "\nERR key not found\n" + val('2') + "\n"
+	if got := outString(p); got != want {
+		t.Fatalf("after a second Flush got %d bytes, want %d; the first reply was overwritten", len(got), len(want))
+	}
+	lent = append(lent, out.Buffers()[2])
+	out.Reset()
+
+	// Once Out is sent, its buffers serve the shard again.
+	p.Do(get, args("GET", k1))
+	p.Flush()
+	if v := out.Buffers(); len(v) != 1 || !aliases(v[0], lent[0]) && !aliases(v[0], lent[1]) {
+		t.Errorf("the shard's buffer that Out held was not used again")
+	}
+	if got := outString(p); got != val('1')+"\n" {
+		t.Errorf("got %d bytes, want %d", len(got), len(val('1'))+1)
+	}
+	out.Reset()
+}
+
+// aliases reports whether b's bytes lie in buf's memory.
+func aliases(b, buf []byte) bool {
+	if len(b) == 0 || cap(buf) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf[:1])))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return at >= lo && at+uintptr(len(b)) <= lo+uintptr(cap(buf))
+}
+
+// TestPipelineMutedDrain checks Flush with a drain that keeps Out (as a
+// connection does with CLIENT REPLY OFF): the replies Out references are
+// copied before the shard's buffer is compacted, so they stay intact.
+func TestPipelineMutedDrain(t *testing.T) {
+	r := newRouter(t, nil)
+	p := r.NewPipeline(busy)
+	p.SetDrain(1000, func() bool { return true })
+	val := func(i int) string { return fmt.Sprintf("%04d", i) + strings.Repeat("v", 1996) }
+	var (
+		want string
+		keys []string
+	)
+	for i := range 10 {
+		k := keyOn(t, r, i%2, fmt.Sprintf("m%d-", i))
+		run(p, args("SET", k, val(i)))
+		keys = append(keys, k)
+		want += val(i) + "\n"
+	}
+	for _, k := range keys {
+		p.Do(command.Line.Lookup([]byte("GET")), args("GET", k))
+	}
+	p.Flush()
+	if got := outString(p); got != want {
+		t.Fatalf("got %d bytes, want %d, in order and intact", len(got), len(want))
+	}
+	p.Out().Reset()
 }
