@@ -24,12 +24,13 @@ import (
 // rather than copies, unless SetMinSplice says otherwise.
 const DefaultMinSplice = 1 << 10
 
-// keepSpare is the largest buffer a Queue offers again through Spare once
-// it has been sent; a larger one, grown by large replies, is given back.
-const keepSpare = 256 << 10
-
-// maxSpares bounds the buffers a Queue keeps for Spare.
-const maxSpares = 8
+// spareBytes bounds the memory of the buffers a Queue keeps for Spare
+// once they have been sent: those beyond it are given back. It covers the
+// replies a connection holds at once (about 1 MiB over every shard, plus
+// one reply each, in buffers grown by doubling), so that a connection that
+// keeps asking for large values writes them into the same buffers round
+// after round.
+const spareBytes = 2 << 20
 
 // Queue is a connection's replies waiting for the socket, in order. The
 // zero value is an empty Queue that splices replies of DefaultMinSplice
@@ -39,13 +40,14 @@ type Queue struct {
 	// after every reply spliced before them.
 	W resp.Writer
 
-	refs  []ref    // spliced slices, in order
-	nref  int      // bytes in refs
-	held  [][]byte // buffers that refs point into, kept until Reset
-	spare [][]byte // held buffers since sent, for Spare
-	vec   net.Buffers
-	min   int    // SetMinSplice; 0 for DefaultMinSplice
-	epoch uint64 // Reset count
+	refs   []ref    // spliced slices, in order
+	nref   int      // bytes in refs
+	held   [][]byte // buffers that refs point into, kept until Reset
+	spare  [][]byte // held buffers since sent, for Spare
+	spareN int      // their capacity
+	vec    net.Buffers
+	min    int    // SetMinSplice; 0 for DefaultMinSplice
+	epoch  uint64 // Reset count
 }
 
 // ref is one spliced slice: it goes out after the first at bytes of W.
@@ -115,6 +117,7 @@ func (q *Queue) Spare() []byte {
 	b := q.spare[n-1]
 	q.spare[n-1] = nil
 	q.spare = q.spare[:n-1]
+	q.spareN -= cap(b)
 	return b[:0]
 }
 
@@ -166,8 +169,9 @@ func (q *Queue) Reset() {
 	q.W.Reset()
 	q.dropRefs()
 	for i, b := range q.held {
-		if cap(b) <= keepSpare && len(q.spare) < maxSpares {
+		if q.spareN+cap(b) <= spareBytes {
 			q.spare = append(q.spare, b)
+			q.spareN += cap(b)
 		}
 		q.held[i] = nil
 	}

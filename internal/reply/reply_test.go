@@ -98,7 +98,7 @@ func TestOwn(t *testing.T) {
 }
 
 // TestKeepSpare checks that a kept buffer comes back through Spare once the
-// queue is reset, and not before; an oversized one does not.
+// queue is reset, and not before; those past the bound do not.
 func TestKeepSpare(t *testing.T) {
 	var q Queue
 	buf := make([]byte, 5000, 8192)
@@ -122,10 +122,18 @@ func TestKeepSpare(t *testing.T) {
 	if q.Spare() != nil {
 		t.Errorf("got a second spare")
 	}
-	q.Keep(make([]byte, 0, keepSpare+1))
+	q.Keep(make([]byte, 0, spareBytes/2))
+	q.Keep(make([]byte, 0, spareBytes/2))
+	q.Keep(make([]byte, 0, 1)) // past the bound: given back
 	q.Reset()
+	if s := q.Spare(); cap(s) != spareBytes/2 {
+		t.Errorf("got a spare of %d bytes, want %d", cap(s), spareBytes/2)
+	}
+	if s := q.Spare(); cap(s) != spareBytes/2 {
+		t.Errorf("got a spare of %d bytes, want %d", cap(s), spareBytes/2)
+	}
 	if q.Spare() != nil {
-		t.Errorf("an oversized buffer came back as a spare")
+		t.Errorf("a buffer past the bound came back as a spare")
 	}
 }
 

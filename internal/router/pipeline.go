@@ -352,8 +352,9 @@ func (p *Pipeline) dropUnrun() {
 
 // reset empties the batches and the local replies once their replies are
 // all in Out. A batch's buffer that Out still references goes to Out,
-// which keeps it until sent, and the batch takes a spare one from Out. A
-// batch's buffer grown past the bound by one large reply is given back.
+// which keeps it until sent; the batch takes one Out has sent when it is
+// next submitted. A batch's buffer of its own grown past the bound by one
+// large reply is given back.
 func (p *Pipeline) reset() {
 	p.items = p.items[:0]
 	p.local.Reset()
@@ -362,7 +363,7 @@ func (p *Pipeline) reset() {
 	clear(p.taken)
 	for i, b := range p.batches {
 		if p.lent[i] == p.out.Epoch()+1 {
-			p.out.Keep(b.W.Swap(p.out.Spare()))
+			p.out.Keep(b.W.Swap(nil)) // submit takes a spare
 		}
 		p.lent[i] = 0
 		b.Reset()

@@ -228,6 +228,45 @@ func benchmarkRoundTrip(b *testing.B, batch int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/cmd")
 }
 
+// benchmarkGet runs batches of GETs of size-byte values, from keys on
+// every shard, and takes the replies as a connection does, with the
+// connection's bound on the replies held.
+func benchmarkGet(b *testing.B, batch, size int) {
+	r, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	p := r.NewPipeline(busy)
+	set, get := command.Redis.Lookup([]byte("set")), command.Redis.Lookup([]byte("get"))
+	cmds := make([][][]byte, batch)
+	for i := range cmds {
+		k := fmt.Sprintf("key:%d", i)
+		p.Do(set, args("SET", k, strings.Repeat("v", size)))
+		cmds[i] = args("GET", k)
+	}
+	p.Flush()
+	p.Out().Reset()
+	// Bound the replies held as a connection does (server.conn.start).
+	p.SetDrain(max(16<<10, (1<<20)/len(r.Shards())), func() bool {
+		p.Out().Reset()
+		return true
+	})
+	b.SetBytes(int64(batch * size))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range cmds {
+			p.Do(get, c)
+		}
+		p.Flush()
+		p.Out().Reset()
+	}
+}
+
+func BenchmarkGet16x16(b *testing.B)   { benchmarkGet(b, 16, 16) }
+func BenchmarkGet16x4k(b *testing.B)   { benchmarkGet(b, 16, 4<<10) }
+func BenchmarkGet16x100k(b *testing.B) { benchmarkGet(b, 16, 100_000) }
+
 func BenchmarkRoundTrip1(b *testing.B)  { benchmarkRoundTrip(b, 1) }
 func BenchmarkRoundTrip16(b *testing.B) { benchmarkRoundTrip(b, 16) }
 func BenchmarkRoundTrip64(b *testing.B) { benchmarkRoundTrip(b, 64) }
