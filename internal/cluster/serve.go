@@ -778,11 +778,9 @@ func (c *clientConn) flush() {
 			c.appendErr(p.err)
 			continue
 		}
-		r := segment(p.reply, p.ends, it.idx)
-		if len(r) >= c.out.MinSplice() {
+		if c.out.Splice(segment(p.reply, p.ends, it.idx)) {
 			p.lent = c.out.Epoch() + 1
 		}
-		c.out.Splice(r)
 	}
 	c.items = c.items[:0]
 	c.local.Reset()

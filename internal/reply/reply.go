@@ -76,21 +76,23 @@ func (q *Queue) Len() int { return q.W.Len() + q.nref }
 func (q *Queue) Spliced() int { return q.nref }
 
 // Splice appends the reply b after the bytes waiting. A b shorter than
-// MinSplice is copied; a longer one is referenced, and the caller must
-// leave its bytes unchanged until the next Reset (see Keep).
-func (q *Queue) Splice(b []byte) {
+// MinSplice is copied; a longer one is referenced, and Splice reports
+// true: the caller must then leave b's bytes unchanged while the epoch
+// stays the same, until the next Reset (see Keep).
+func (q *Queue) Splice(b []byte) bool {
 	if len(b) < q.MinSplice() {
 		q.W.AppendRaw(b)
-		return
+		return false
 	}
 	at := q.W.Len()
 	q.nref += len(b)
 	if n := len(q.refs); n > 0 && q.refs[n-1].at == at && adjacent(q.refs[n-1].b, b) {
 		last := &q.refs[n-1]
 		last.b = last.b[:len(last.b)+len(b)]
-		return
+		return true
 	}
 	q.refs = append(q.refs, ref{at: at, b: b})
+	return true
 }
 
 // adjacent reports whether b starts in memory just where a ends.

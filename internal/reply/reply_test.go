@@ -69,9 +69,9 @@ func TestMinSplice(t *testing.T) {
 	for _, tt := range tests {
 		var q Queue
 		q.SetMinSplice(tt.min)
-		q.Splice(make([]byte, tt.n))
-		if got := q.Spliced() > 0; got != tt.spliced {
-			t.Errorf("min %d, %d bytes: got spliced %v, want %v", tt.min, tt.n, got, tt.spliced)
+		ref := q.Splice(make([]byte, tt.n))
+		if got := q.Spliced() > 0; got != tt.spliced || ref != tt.spliced {
+			t.Errorf("min %d, %d bytes: got spliced %v (reported %v), want %v", tt.min, tt.n, got, ref, tt.spliced)
 		}
 	}
 }

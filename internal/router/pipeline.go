@@ -309,11 +309,9 @@ func (p *Pipeline) assemble(next int) int {
 		case idx >= len(b.Ends):
 			return next
 		default:
-			r := segment(b.W.Bytes(), b.Ends, idx)
-			if len(r) >= p.out.MinSplice() {
+			if p.out.Splice(segment(b.W.Bytes(), b.Ends, idx)) {
 				p.lent[it.src] = p.out.Epoch() + 1
 			}
-			p.out.Splice(r)
 			p.taken[it.src] = idx + 1
 		}
 	}
