@@ -16,8 +16,8 @@ import (
 // with Do (and its own replies with Local/EndLocal), calls Flush, and writes
 // Out. A shard's reply is not copied on its way: Out references it in the
 // shard's buffer (reply.Queue.Splice), and the pipeline gives the shard
-// another buffer until Out has been sent and reset. Commands whose keys live on one shard are batched, one message per
-// shard per Flush; a command that spans shards first flushes what came before
+// another buffer until Out has been sent and reset. Commands whose keys
+// live on one shard are batched, one message per shard per Flush; a command that spans shards first flushes what came before
 // it, then runs at once while holding every shard it touches; a command
 // that reads every shard's keys (KEYS, LIST) holds them one at a time
 // instead (see gather).
@@ -35,7 +35,7 @@ type Pipeline struct {
 	busy    []byte
 	// lent, by shard, is 1 + the epoch of out at which part of the
 	// batch's buffer was spliced into out; 0 for none. Such a buffer is
-	// kept by out until sent, and the batch takes a spare (reset).
+	// kept by out until sent, and the batch takes a spare (see reset).
 	lent []uint64
 
 	lastRefusal refusal // of the last Hold
