@@ -283,6 +283,7 @@ type clientConn struct {
 	// the socket and not yet taken.
 	chunk int
 	omem  atomic.Int64
+	wv    net.Buffers // the pieces of out being written (writeOut)
 
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
@@ -429,7 +430,9 @@ func (c *clientConn) writeOut() bool {
 			}
 		}
 	} else {
-		err = c.writev(c.out.Buffers())
+		c.wv = c.out.Buffers()
+		err = c.writev(&c.wv)
+		clear(c.wv[:cap(c.wv)])
 	}
 	c.out.Reset()
 	c.out.Trim(maxHeld)
@@ -439,17 +442,17 @@ func (c *clientConn) writeOut() bool {
 // writev writes v, the pieces of out, as write does, in one vectored write
 // (writev). Past the normal class's soft limit, whose writes are bounded
 // in time piece by piece, the pieces are joined and written by write.
-func (c *clientConn) writev(v net.Buffers) error {
+func (c *clientConn) writev(v *net.Buffers) error {
 	n := int64(0)
-	for _, b := range v {
+	for _, b := range *v {
 		n += int64(len(b))
 	}
-	if len(v) == 1 {
-		return c.write(v[0])
+	if len(*v) == 1 {
+		return c.write((*v)[0])
 	}
 	lim := c.s.cfg().NormalOutput
 	if lim.Hard > 0 && n > lim.Hard || lim.Soft > 0 && n > lim.Soft {
-		return c.write(bytes.Join(v, nil))
+		return c.write(bytes.Join(*v, nil))
 	}
 	c.omem.Store(n)
 	defer c.omem.Store(0)

@@ -108,6 +108,7 @@ type conn struct {
 	// class's soft limit (zero: below), and softDeadline says the write
 	// deadline is the soft limit's (protect.go, write).
 	omem         atomic.Int64
+	wv           net.Buffers // the pieces being written by send
 	softSince    time.Time
 	softDeadline bool
 	// dead is set once a write to the client failed: nothing more runs.

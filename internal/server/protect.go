@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -262,12 +263,18 @@ func (c *conn) send(v net.Buffers) error {
 		}
 		return nil
 	}
-	return c.writev(v)
+	c.wv = v
+	err := c.writev(&c.wv)
+	clear(c.wv[:cap(c.wv)])
+	return err
 }
 
 // write writes b to the socket as writev does; it is the outbox's writer
 // (pubsub.go).
-func (c *conn) write(b []byte) error { return c.writev(net.Buffers{b}) }
+func (c *conn) write(b []byte) error {
+	v := net.Buffers{b}
+	return c.writev(&v)
+}
 
 // writev writes v to the socket, from the connection's goroutine, or from
 // its outbox's once it has one (pubsub.go), in one vectored write (writev)
@@ -289,14 +296,14 @@ func (c *conn) write(b []byte) error { return c.writev(net.Buffers{b}) }
 // A TLS connection cannot go on after a write times out, so there the
 // deadline is set before every write: the replies of one round must all be
 // taken within the timeout.
-func (c *conn) writev(v net.Buffers) error {
+func (c *conn) writev(v *net.Buffers) error {
 	cfg := c.s.cfg()
 	lim := cfg.NormalOutput
 	if c.ob.Load() != nil {
 		lim = pubsub.Limits{} // the outbox applies the pubsub class
 	}
 	left := int64(0) // bytes of v not yet taken
-	for _, b := range v {
+	for _, b := range *v {
 		left += int64(len(b))
 	}
 	if left > cfg.MaxOutputBuffer || lim.Hard > 0 && left > lim.Hard {
@@ -309,7 +316,7 @@ func (c *conn) writev(v net.Buffers) error {
 	d := cfg.OutputTimeout
 	if c.gate.tls && d > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(d))
-		_, err := v.WriteTo(c.nc)
+		_, err := sendPieces(c.nc, v)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.warn("closing client that does not read its replies", "timeout", d)
 		}
@@ -347,7 +354,7 @@ func (c *conn) writev(v net.Buffers) error {
 				c.nc.SetWriteDeadline(end)
 			}
 		}
-		n, err := v.WriteTo(c.nc)
+		n, err := sendPieces(c.nc, v)
 		c.omem.Add(-n)
 		left -= n
 		if err == nil {
@@ -370,6 +377,23 @@ func (c *conn) writev(v net.Buffers) error {
 		c.nc.SetWriteDeadline(time.Now().Add(d))
 		fresh = true
 	}
+}
+
+// sendPieces writes the pieces v to w and consumes what it wrote: one
+// Write for one piece, else a vectored write (net.Buffers.WriteTo: writev
+// on TCP, a Write per piece on TLS). v is a pointer so that the pieces,
+// kept in a field of the connection, are not moved to the heap on every
+// write.
+func sendPieces(w io.Writer, v *net.Buffers) (int64, error) {
+	if len(*v) == 1 {
+		n, err := w.Write((*v)[0])
+		(*v)[0] = (*v)[0][n:]
+		if err == nil {
+			*v = (*v)[:0]
+		}
+		return int64(n), err
+	}
+	return v.WriteTo(w)
 }
 
 // hardOrMax returns a hard limit, or the largest int64 for none (0).
