@@ -5,17 +5,9 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
-)
 
-// inside reports whether b's bytes lie in buf's memory.
-func inside(b, buf []byte) bool {
-	if len(b) == 0 || cap(buf) == 0 {
-		return false
-	}
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf[:1])))
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(cap(buf))
-}
+	"github.com/data-cluster/data-cluster/internal/testutil"
+)
 
 func joined(q *Queue) string { return string(bytes.Join(q.Buffers(), nil)) }
 
@@ -45,11 +37,11 @@ func TestSpliceOrder(t *testing.T) {
 	if got, want := len(v), 5; got != want {
 		t.Fatalf("got %d pieces, want %d (own, a+b, own, c, own)", got, want)
 	}
-	if !inside(v[1], shard) || len(v[1]) != 4000 || !inside(v[3], shard) {
+	if !testutil.Aliases(v[1], shard) || len(v[1]) != 4000 || !testutil.Aliases(v[3], shard) {
 		t.Errorf("spliced pieces do not alias the buffer they were written in")
 	}
 	for _, i := range []int{0, 2, 4} {
-		if inside(v[i], shard) {
+		if testutil.Aliases(v[i], shard) {
 			t.Errorf("piece %d aliases the shard's buffer, want a copy in W", i)
 		}
 	}

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 var busy = []byte("BUSY\n")
@@ -343,7 +343,7 @@ func TestPipelineSplicesReplies(t *testing.T) {
 		t.Errorf("copied %d bytes into Out, want only the short reply's %d", got, want)
 	}
 	lent := [][]byte{out.Buffers()[0]}
-	if len(lent[0]) != len(val('1'))+1 || aliases(lent[0], out.W.Bytes()) {
+	if len(lent[0]) != len(val('1'))+1 || testutil.Aliases(lent[0], out.W.Bytes()) {
 		t.Fatalf("Out's first piece is not the reply in the shard's buffer")
 	}
 
@@ -361,23 +361,13 @@ func TestPipelineSplicesReplies(t *testing.T) {
 	// Once Out is sent, its buffers serve the shard again.
 	p.Do(get, args("GET", k1))
 	p.Flush()
-	if v := out.Buffers(); len(v) != 1 || !aliases(v[0], lent[0]) && !aliases(v[0], lent[1]) {
+	if v := out.Buffers(); len(v) != 1 || !testutil.Aliases(v[0], lent[0]) && !testutil.Aliases(v[0], lent[1]) {
 		t.Errorf("the shard's buffer that Out held was not used again")
 	}
 	if got := outString(p); got != val('1')+"\n" {
 		t.Errorf("got %d bytes, want %d", len(got), len(val('1'))+1)
 	}
 	out.Reset()
-}
-
-// aliases reports whether b's bytes lie in buf's memory.
-func aliases(b, buf []byte) bool {
-	if len(b) == 0 || cap(buf) == 0 {
-		return false
-	}
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf[:1])))
-	at := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	return at >= lo && at+uintptr(len(b)) <= lo+uintptr(cap(buf))
 }
 
 // TestPipelineMutedDrain checks Flush with a drain that keeps Out (as a
