@@ -263,7 +263,7 @@ func adminError(err error) string {
 // admin runs CLUSTER STATUS|MOVE|FORGET|REBALANCE|SETSHARDS|ADDNODE, reporting false for
 // another subcommand.
 func (c *clientConn) admin(sub string, args [][]byte) bool {
-	w := &c.out
+	w := &c.out.W
 	n := c.s.node
 	switch {
 	case sub == "status" && len(args) == 2:

@@ -221,7 +221,7 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 			if err != nil {
 				c.appendErr(err)
 			} else {
-				c.out.AppendRaw(reply)
+				c.out.W.AppendRaw(reply)
 			}
 			return
 		}
@@ -239,9 +239,9 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 			probe = end == waitPoll
 			continue
 		case waitTimedOut:
-			c.out.AppendNullArray()
+			c.out.W.AppendNullArray()
 		case waitUnblocked:
-			c.out.AppendError(server.MsgUnblocked)
+			c.out.W.AppendError(server.MsgUnblocked)
 		default:
 			c.quit = true
 		}

@@ -62,7 +62,7 @@ func (n *Node) hostPort(v *view, i int) (string, int) {
 // COUNTKEYSINSLOT|GETKEYSINSLOT in Redis 7's formats, and our STATUS,
 // MOVE, FORGET and REBALANCE (admin.go).
 func (c *clientConn) cluster(args [][]byte) {
-	w := &c.out
+	w := &c.out.W
 	n := c.s.node
 	if len(args) < 2 {
 		w.AppendError("ERR wrong number of arguments for 'cluster' command")

@@ -23,13 +23,13 @@ func (c *clientConn) clusterOnly(spec *command.Spec, args [][]byte) bool {
 		c.cluster(args)
 	case "readonly":
 		c.ro = true
-		c.out.AppendOK()
+		c.out.W.AppendOK()
 	case "readwrite":
 		c.ro = false
-		c.out.AppendOK()
+		c.out.W.AppendOK()
 	case "asking":
 		c.asking = true
-		c.out.AppendOK()
+		c.out.W.AppendOK()
 	default:
 		return false
 	}
@@ -40,7 +40,7 @@ func (c *clientConn) clusterOnly(spec *command.Spec, args [][]byte) bool {
 // connection, or reads or writes every group. Replies go straight to out,
 // after everything before them.
 func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
-	w := &c.out
+	w := &c.out.W
 	if c.pubsubCommand(spec.Name, args) {
 		c.countSubs()
 		return

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -243,5 +244,66 @@ func TestServerClientReply(t *testing.T) {
 	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.ReadFull(nc, got); err != nil || string(got) != want {
 		t.Fatalf("got %q, %v, want %q", got, err, want)
+	}
+}
+
+// TestServerRepliesIntact pipelines GETs of values of sizes around the
+// length from which a node sends a group's reply from where it was copied
+// rather than copying it again (reply.DefaultMinSplice), in random order,
+// mixed with PINGs (which send the groups what came before them, whose
+// replies then wait for more) and with replies dropped by CLIENT REPLY
+// SKIP, and checks every byte of the replies, in order.
+func TestServerRepliesIntact(t *testing.T) {
+	seed := testSeed(t)
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
+	tn := newTestNodes(t, seed, nil)
+	addr := serveNode(t, tn, 1, ServerConfig{})
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sizes := []int{1, 1023, 1024, 1025, 20_000, 300_000}
+	vals := make([]string, len(sizes))
+	var in, want strings.Builder
+	for i, n := range sizes {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte('a' + rng.IntN(26))
+		}
+		vals[i] = string(b)
+		in.WriteString(respCommand("SET", fmt.Sprintf("v%d", i), vals[i]))
+		want.WriteString("+OK\r\n")
+	}
+	for range 100 {
+		i := rng.IntN(len(vals))
+		switch rng.IntN(10) {
+		case 0:
+			in.WriteString(respCommand("CLIENT", "REPLY", "SKIP"))
+			in.WriteString(respCommand("GET", fmt.Sprintf("v%d", i)))
+			continue
+		case 1:
+			// Answered by the node after the replies before it, which
+			// then wait for the next ones.
+			in.WriteString(respCommand("PING"))
+			want.WriteString("+PONG\r\n")
+		}
+		in.WriteString(respCommand("GET", fmt.Sprintf("v%d", i)))
+		fmt.Fprintf(&want, "$%d\r\n%s\r\n", len(vals[i]), vals[i])
+	}
+	in.WriteString(respCommand("PING"))
+	want.WriteString("+PONG\r\n")
+	go io.WriteString(nc, in.String())
+	got := make([]byte, want.Len())
+	nc.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if _, err := io.ReadFull(nc, got); err != nil {
+		t.Fatalf("read %d bytes of replies: %v", want.Len(), err)
+	}
+	w := want.String()
+	for i := range got {
+		if got[i] != w[i] {
+			lo, hi := max(0, i-20), min(len(got), i+20)
+			t.Fatalf("replies differ at byte %d of %d: got %q, want %q", i, len(w), got[lo:hi], w[lo:hi])
+		}
 	}
 }

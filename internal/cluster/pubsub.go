@@ -101,7 +101,7 @@ func (c *clientConn) subscribed() bool { return c.subs.Active() || c.subs.Pendin
 // pubsubCommand runs the publish and subscribe commands, reporting whether
 // name is one.
 func (c *clientConn) pubsubCommand(name string, args [][]byte) bool {
-	w := &c.out
+	w := &c.out.W
 	if k, subscribe, ok := pubsub.Command(name); ok {
 		if !subscribe {
 			c.subs.Unsubscribe(w, c.s.node.hub, c, k, args[1:])

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
+	"github.com/data-cluster/data-cluster/internal/reply"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
@@ -285,7 +287,7 @@ type clientConn struct {
 	reqs  []*pending // by group
 	local resp.Writer
 	locEn []int
-	out   resp.Writer
+	out   reply.Queue // the replies to send, the groups' where they were copied to
 	done  chan struct{}
 
 	// A blocking command's wait (block.go): blockMu guards blockState and
@@ -309,6 +311,7 @@ type clientConn struct {
 	// the socket and not yet taken.
 	chunk int
 	omem  atomic.Int64
+	wv    net.Buffers // the pieces of out being written (writeOut)
 
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
@@ -352,6 +355,9 @@ type pending struct {
 	reply []byte
 	ends  []int
 	err   error
+	// lent is 1 + the epoch of out at which reply was spliced into out, 0
+	// for none: reply then goes to out until sent (see flush).
+	lent uint64
 }
 
 func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
@@ -468,21 +474,48 @@ func (c *clientConn) room() bool {
 // readEnd is where the next read into the buffer must stop.
 func (c *clientConn) readEnd() int { return min(len(c.buf), c.queryLimit()) }
 
-// writeOut writes the replies assembled in out, and reports false when the
-// client is gone.
+// writeOut writes the replies assembled in out, in one vectored write, and
+// reports false when the client is gone.
 func (c *clientConn) writeOut() bool {
-	if len(c.out.Bytes()) == 0 {
+	if c.out.Len() == 0 {
 		return true
 	}
 	var err error
 	if ob := c.ob.Load(); ob != nil {
-		err = ob.Put(c.out.Bytes())
+		for _, b := range c.out.Buffers() {
+			if err = ob.Put(b); err != nil {
+				break
+			}
+		}
 	} else {
-		err = c.write(c.out.Bytes())
+		c.wv = c.out.Buffers()
+		err = c.writev(&c.wv)
+		clear(c.wv[:cap(c.wv)])
 	}
 	c.out.Reset()
 	c.out.Trim(maxHeld)
 	return err == nil
+}
+
+// writev writes v, the pieces of out, as write does, in one vectored write
+// (writev). Past the normal class's soft limit, whose writes are bounded
+// in time piece by piece, the pieces are joined and written by write.
+func (c *clientConn) writev(v *net.Buffers) error {
+	n := int64(0)
+	for _, b := range *v {
+		n += int64(len(b))
+	}
+	if len(*v) == 1 {
+		return c.write((*v)[0])
+	}
+	lim := c.s.cfg().NormalOutput
+	if lim.Hard > 0 && n > lim.Hard || lim.Soft > 0 && n > lim.Soft {
+		return c.write(bytes.Join(*v, nil))
+	}
+	c.omem.Store(n)
+	defer c.omem.Store(0)
+	_, err := v.WriteTo(c.nc)
+	return err
 }
 
 // write writes b to the client: from the connection's goroutine, or from
@@ -698,7 +731,7 @@ func (c *clientConn) handle(args [][]byte) {
 	if spec.Name == "memory" && server.MemoryServerSub(args) {
 		// MEMORY STATS and the like are about this node: it answers them.
 		c.flush()
-		server.Memory(&c.out, args, c.memoryFigures)
+		server.Memory(&c.out.W, args, c.memoryFigures)
 		return
 	}
 	if spec.Flags&command.Scripting != 0 {
@@ -778,7 +811,10 @@ func (c *clientConn) add(g int, args [][]byte, write bool) {
 }
 
 // flush sends every group its request, waits for the replies and appends
-// every pending reply to out in request order.
+// every pending reply to out in request order. A group's reply is copied
+// once, out of the group's buffer into the request's, and out references
+// it there: a request whose replies out holds gives its buffer to out,
+// and takes one out has sent for its next replies.
 func (c *clientConn) flush() {
 	if len(c.items) == 0 {
 		return
@@ -790,6 +826,9 @@ func (c *clientConn) flush() {
 			continue
 		}
 		sent++
+		if p.reply == nil {
+			p.reply = c.out.Spare()
+		}
 		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
@@ -803,7 +842,7 @@ func (c *clientConn) flush() {
 	}
 	for _, it := range c.items {
 		if it.src < 0 {
-			c.out.AppendRaw(segment(c.local.Bytes(), c.locEn, it.idx))
+			c.out.W.AppendRaw(segment(c.local.Bytes(), c.locEn, it.idx))
 			continue
 		}
 		p := c.reqs[it.src]
@@ -811,7 +850,9 @@ func (c *clientConn) flush() {
 			c.appendErr(p.err)
 			continue
 		}
-		c.out.AppendRaw(segment(p.reply, p.ends, it.idx))
+		if c.out.Splice(segment(p.reply, p.ends, it.idx)) {
+			p.lent = c.out.Epoch() + 1
+		}
 	}
 	c.items = c.items[:0]
 	c.local.Reset()
@@ -821,6 +862,13 @@ func (c *clientConn) flush() {
 		if p != nil {
 			clear(p.cmds)
 			p.cmds, p.write, p.asked, p.err = p.cmds[:0], false, false, nil
+			if p.lent == c.out.Epoch()+1 {
+				// out sends the replies from where they are: the next
+				// request's go to a buffer out has sent (see flush).
+				c.out.Keep(p.reply)
+				p.reply = nil
+			}
+			p.lent = 0
 		}
 	}
 }
@@ -848,9 +896,9 @@ func (c *clientConn) mode(write bool) Mode {
 func (c *clientConn) appendErr(err error) {
 	msg := errorText(err)
 	if c.isRESP {
-		c.out.AppendError(msg)
+		c.out.W.AppendError(msg)
 	} else {
-		c.out.AppendRaw([]byte(msg + "\n"))
+		c.out.W.AppendRaw([]byte(msg + "\n"))
 	}
 }
 
@@ -933,16 +981,16 @@ func (c *clientConn) handleLine(args [][]byte) {
 		c.flush()
 		keys, err := c.allKeys([]byte("*"))
 		if err != nil {
-			c.out.AppendRaw([]byte(errorText(err) + "\n"))
+			c.out.W.AppendRaw([]byte(errorText(err) + "\n"))
 			return
 		}
 		for i, k := range keys {
 			if i > 0 {
-				c.out.AppendRaw([]byte(","))
+				c.out.W.AppendRaw([]byte(","))
 			}
-			c.out.AppendRaw(k)
+			c.out.W.AppendRaw(k)
 		}
-		c.out.AppendRaw([]byte("\n"))
+		c.out.W.AppendRaw([]byte("\n"))
 	default:
 		c.lastName.Store(&spec.Name)
 		if c.s.node.pause.Active() && !c.waitPause(pause.MayWrite(spec)) {

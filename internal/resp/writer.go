@@ -46,6 +46,9 @@ func (w *Writer) Bytes() []byte { return w.buf }
 // Len returns the number of bytes appended since the last Reset.
 func (w *Writer) Len() int { return len(w.buf) }
 
+// Cap returns the capacity of the buffer.
+func (w *Writer) Cap() int { return cap(w.buf) }
+
 // Reset empties the buffer, keeping its memory for the next replies.
 func (w *Writer) Reset() { w.buf = w.buf[:0] }
 
@@ -66,6 +69,16 @@ func (w *Writer) Trim(max int) {
 	if len(w.buf) == 0 && cap(w.buf) > max {
 		w.buf = nil
 	}
+}
+
+// Swap makes buf, emptied, the buffer that replies are appended to from
+// now on, and returns the one used until now with its bytes. A caller that
+// lent the old buffer's bytes to another (a reply on its way to a socket)
+// swaps in a spare one instead of overwriting them.
+func (w *Writer) Swap(buf []byte) []byte {
+	old := w.buf
+	w.buf = buf[:0]
+	return old
 }
 
 // AppendRaw appends b unchanged, for replies of a protocol other than RESP.

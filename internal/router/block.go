@@ -44,12 +44,12 @@ func (p *Pipeline) blockHeld(w *shard.Waiter) bool {
 	dbs, ok := p.Hold(p.set)
 	if !ok {
 		p.rejectBusy(w.Spec)
-		p.out.AppendRaw(p.BusyReply())
+		p.out.W.AppendRaw(p.BusyReply())
 		return false
 	}
-	p.ctx.W = &p.out
+	p.ctx.W = &p.out.W
 	p.ctx.Held(dbs, p.r.ring)
-	m := p.rec.Start(&p.out)
+	m := p.rec.Start(&p.out.W)
 	answered := shard.Try(&p.ctx, w.Spec, w.Args)
 	p.rec.Stop(m, w.Spec, w.Args, p.client)
 	p.ctx.W = nil

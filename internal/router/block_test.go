@@ -12,7 +12,7 @@ import (
 // whether it parked, and the reply when it did not.
 func blockOut(p *Pipeline, w *shard.Waiter) (bool, string) {
 	parked := p.Block(w)
-	out := string(p.Out().Bytes())
+	out := outString(p)
 	p.Out().Reset()
 	return parked, out
 }

@@ -41,7 +41,7 @@ func (p *Pipeline) gather(spec *command.Spec, args [][]byte) {
 	p.Flush()
 	g := spec.Gather
 	defer p.dropGathered()
-	m := p.rec.Start(&p.out)
+	m := p.rec.Start(&p.out.W)
 	for i := range p.r.shards {
 		for cursor := uint64(0); ; {
 			p.rec.Pause(&m)
@@ -49,7 +49,7 @@ func (p *Pipeline) gather(spec *command.Spec, args [][]byte) {
 			p.rec.Resume(&m)
 			if !ok {
 				p.rejectBusy(spec)
-				p.out.AppendRaw(p.BusyReply())
+				p.out.W.AppendRaw(p.BusyReply())
 				return
 			}
 			cursor, ok = p.part(spec, db, cursor, args)
@@ -61,7 +61,7 @@ func (p *Pipeline) gather(spec *command.Spec, args [][]byte) {
 			// wait for that slice to end, 10 ms at a time.
 			runtime.Gosched()
 			if !ok {
-				p.out.AppendError("ERR internal error while running '" + spec.Name + "'")
+				p.out.W.AppendError("ERR internal error while running '" + spec.Name + "'")
 				p.rec.Stop(m, spec, args, p.client)
 				return
 			}
@@ -70,10 +70,10 @@ func (p *Pipeline) gather(spec *command.Spec, args [][]byte) {
 			}
 		}
 	}
-	start := p.out.Len()
-	if !safely(spec, func() { g.Reply(&p.out, &p.gathered, args) }) {
-		p.out.Truncate(start)
-		p.out.AppendError("ERR internal error while running '" + spec.Name + "'")
+	start := p.out.W.Len()
+	if !safely(spec, func() { g.Reply(&p.out.W, &p.gathered, args) }) {
+		p.out.W.Truncate(start)
+		p.out.W.AppendError("ERR internal error while running '" + spec.Name + "'")
 	}
 	p.rec.Stop(m, spec, args, p.client)
 }

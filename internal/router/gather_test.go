@@ -25,7 +25,7 @@ func do(p *Pipeline, t command.Table, a ...string) string {
 	argv := args(a...)
 	p.Do(t.Lookup(argv[0]), argv)
 	p.Flush()
-	out := string(p.Out().Bytes())
+	out := outString(p)
 	p.Out().Reset()
 	return out
 }
@@ -81,7 +81,7 @@ func fill(t testing.TB, p *Pipeline, prefix string, n int) []string {
 		p.Do(spec, args("SET", keys[i], "v"))
 		if p.Pending() == min(256, int(p.r.shardQueue)) || i == n-1 {
 			p.Flush()
-			if strings.Contains(string(p.Out().Bytes()), "BUSY") {
+			if strings.Contains(outString(p), "BUSY") {
 				t.Fatal("BUSY while filling")
 			}
 			p.Out().Reset()
@@ -296,11 +296,11 @@ func TestGatherMatchesHeld(t *testing.T) {
 			t.Fatal("Hold failed on an idle router")
 		}
 		var c command.Ctx
-		c.W = p.Out()
+		c.W = &p.Out().W
 		c.Held(dbs, r.Ring())
 		tt.table.Lookup(argv[0]).Run(&c, argv)
 		p.Release()
-		want := string(p.Out().Bytes())
+		want := outString(p)
 		p.Out().Reset()
 
 		if got != want {
@@ -347,7 +347,7 @@ func TestGatherBusy(t *testing.T) {
 	p.Do(command.Redis.Lookup([]byte("GET")), args("GET", keys[0])) // before KEYS, answered first
 	p.Do(command.Redis.Lookup([]byte("KEYS")), args("KEYS", "*"))
 	p.Flush()
-	if got, want := string(p.Out().Bytes()), "$1\r\nv\r\n"+string(respBusy); got != want {
+	if got, want := outString(p), "$1\r\nv\r\n"+string(respBusy); got != want {
 		t.Fatalf("GET and KEYS with a full queue: got %.200q, want %q", got, want)
 	}
 	p.Out().Reset()
@@ -387,7 +387,7 @@ func TestGatherPanic(t *testing.T) {
 	}}
 	p.Do(boom, args("boom"))
 	p.Flush()
-	if got, want := string(p.Out().Bytes()), "-ERR internal error while running 'boom'\r\n"; got != want {
+	if got, want := outString(p), "-ERR internal error while running 'boom'\r\n"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	p.Out().Reset()
@@ -443,7 +443,7 @@ func BenchmarkKeysHeld100k(b *testing.B) {
 		if !ok {
 			b.Fatal("Hold failed")
 		}
-		c.W = p.Out()
+		c.W = &p.Out().W
 		c.Held(dbs, r.Ring())
 		spec.Run(&c, argv)
 		p.Release()

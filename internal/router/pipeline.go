@@ -4,6 +4,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/reply"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/shard"
 	"github.com/data-cluster/data-cluster/internal/slowlog"
@@ -13,8 +14,10 @@ import (
 // Pipeline carries one connection's commands to the shards and brings the
 // replies back in request order. A connection adds the commands of one read
 // with Do (and its own replies with Local/EndLocal), calls Flush, and writes
-// Out. Commands whose keys live on one shard are batched, one message per
-// shard per Flush; a command that spans shards first flushes what came before
+// Out. A shard's reply is not copied on its way: Out references it in the
+// shard's buffer (reply.Queue.Splice), and the pipeline gives the shard
+// another buffer until Out has been sent and reset. Commands whose keys
+// live on one shard are batched, one message per shard per Flush; a command that spans shards first flushes what came before
 // it, then runs at once while holding every shard it touches; a command
 // that reads every shard's keys (KEYS, LIST) holds them one at a time
 // instead (see gather).
@@ -28,8 +31,12 @@ type Pipeline struct {
 	items   []item
 	local   resp.Writer
 	locEnds []int
-	out     resp.Writer
+	out     reply.Queue
 	busy    []byte
+	// lent, by shard, is 1 + the epoch of out at which part of the
+	// batch's buffer was spliced into out; 0 for none. Such a buffer is
+	// kept by out until sent, and the batch takes a spare (see reset).
+	lent []uint64
 
 	lastRefusal refusal // of the last Hold
 	scriptBusy  []byte  // the reply of a busy script that refused a hold
@@ -85,6 +92,7 @@ func (r *Router) NewPipeline(busy []byte) *Pipeline {
 		holds:   make([]*shard.Batch, n),
 		rel:     make(chan struct{}),
 		taken:   make([]int, n),
+		lent:    make([]uint64, n),
 	}
 	for i := range p.batches {
 		p.batches[i] = &shard.Batch{Done: p.done}
@@ -107,9 +115,11 @@ func (p *Pipeline) SetProto(v int, busy []byte) {
 // Pending returns the number of replies waiting for Flush.
 func (p *Pipeline) Pending() int { return len(p.items) }
 
-// Out returns the writer that Flush assembles replies into. The connection
-// writes its bytes to the client and resets it.
-func (p *Pipeline) Out() *resp.Writer { return &p.out }
+// Out returns the queue that Flush assembles replies into, in request
+// order; the connection appends its own replies to its W, writes its
+// Buffers to the client and resets it. Until it is reset, Out references
+// the replies of the shards where they were written.
+func (p *Pipeline) Out() *reply.Queue { return &p.out }
 
 // Local starts a reply made by the connection itself, to be sent in order
 // with the others; finish it with EndLocal.
@@ -187,6 +197,9 @@ func (p *Pipeline) Flush() {
 			p.dropUnrun()
 			continue
 		}
+		// A drain that kept Out (its replies are dropped, CLIENT REPLY)
+		// still references the batches' buffers, which compact changes.
+		p.out.Own()
 		p.compact()
 		p.submit(false)
 	}
@@ -258,6 +271,12 @@ func (p *Pipeline) submit(first bool) {
 		clear(b.Cmds[from+g:])
 		b.Cmds = b.Cmds[:from+g]
 		if g > 0 {
+			if b.W.Cap() == 0 {
+				// Its buffer went to Out (reset): take one Out has sent.
+				if sp := p.out.Spare(); sp != nil {
+					b.W.Swap(sp)
+				}
+			}
 			b.From = from
 			b.MaxReply = 0
 			if p.drainFn != nil {
@@ -280,17 +299,19 @@ func (p *Pipeline) assemble(next int) int {
 	for ; next < len(p.items); next++ {
 		it := p.items[next]
 		if it.src == srcLocal {
-			p.out.AppendRaw(segment(p.local.Bytes(), p.locEnds, int(it.idx)))
+			p.out.W.AppendRaw(segment(p.local.Bytes(), p.locEnds, int(it.idx)))
 			continue
 		}
 		b := p.batches[it.src]
 		switch idx := int(it.idx); {
 		case idx >= len(b.Cmds):
-			p.out.AppendRaw(p.busy)
+			p.out.W.AppendRaw(p.busy)
 		case idx >= len(b.Ends):
 			return next
 		default:
-			p.out.AppendRaw(segment(b.W.Bytes(), b.Ends, idx))
+			if p.out.Splice(segment(b.W.Bytes(), b.Ends, idx)) {
+				p.lent[it.src] = p.out.Epoch() + 1
+			}
 			p.taken[it.src] = idx + 1
 		}
 	}
@@ -328,15 +349,21 @@ func (p *Pipeline) dropUnrun() {
 }
 
 // reset empties the batches and the local replies once their replies are
-// all in Out. A batch's buffer grown past the bound by one large reply is
-// given back.
+// all in Out. A batch's buffer that Out still references goes to Out,
+// which keeps it until sent; the batch takes one Out has sent when it is
+// next submitted. A batch's buffer of its own grown past the bound by one
+// large reply is given back.
 func (p *Pipeline) reset() {
 	p.items = p.items[:0]
 	p.local.Reset()
 	p.local.Trim(keepReply)
 	p.locEnds = p.locEnds[:0]
 	clear(p.taken)
-	for _, b := range p.batches {
+	for i, b := range p.batches {
+		if p.lent[i] == p.out.Epoch()+1 {
+			p.out.Keep(b.W.Swap(nil)) // submit takes a spare
+		}
+		p.lent[i] = 0
 		b.Reset()
 		b.W.Trim(keepReply)
 	}
@@ -372,7 +399,7 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 	dbs, ok := p.Hold(p.set)
 	if !ok {
 		p.rejectBusy(spec)
-		p.out.AppendRaw(p.BusyReply())
+		p.out.W.AppendRaw(p.BusyReply())
 		return
 	}
 	if p.noTouch && spec.Name == "touch" {
@@ -382,10 +409,10 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 			}
 		}
 	}
-	p.ctx.W = &p.out
+	p.ctx.W = &p.out.W
 	p.ctx.Held(dbs, p.r.ring)
 	p.ctx.Writer, p.ctx.Track = p.id, p.track
-	m := p.rec.Start(&p.out)
+	m := p.rec.Start(&p.out.W)
 	shard.Exec(&p.ctx, spec, args)
 	p.rec.Stop(m, spec, args, p.client)
 	p.ctx.W = nil
@@ -397,9 +424,9 @@ func (p *Pipeline) runHeld(spec *command.Spec, args [][]byte, all bool) {
 func (p *Pipeline) runNone(spec *command.Spec, args [][]byte) {
 	p.Flush()
 	clear(p.held)
-	p.ctx.W = &p.out
+	p.ctx.W = &p.out.W
 	p.ctx.Held(p.held, p.r.ring)
-	m := p.rec.Start(&p.out)
+	m := p.rec.Start(&p.out.W)
 	shard.Exec(&p.ctx, spec, args)
 	p.rec.Stop(m, spec, args, p.client)
 	p.ctx.W = nil

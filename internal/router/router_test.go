@@ -1,11 +1,14 @@
 package router
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 var busy = []byte("BUSY\n")
@@ -45,13 +48,16 @@ func keyOn(t *testing.T, r *Router, want int, prefix string) string {
 	return ""
 }
 
+// outString returns the replies waiting in p's Out.
+func outString(p *Pipeline) string { return string(bytes.Join(p.Out().Buffers(), nil)) }
+
 // run sends the commands through a fresh pipeline and returns the replies.
 func run(p *Pipeline, cmds ...[][]byte) string {
 	for _, c := range cmds {
 		p.Do(command.Line.Lookup(c[0]), c)
 	}
 	p.Flush()
-	out := string(p.Out().Bytes())
+	out := outString(p)
 	p.Out().Reset()
 	return out
 }
@@ -222,6 +228,45 @@ func benchmarkRoundTrip(b *testing.B, batch int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/cmd")
 }
 
+// benchmarkGet runs batches of GETs of size-byte values, from keys on
+// every shard, and takes the replies as a connection does, with the
+// connection's bound on the replies held.
+func benchmarkGet(b *testing.B, batch, size int) {
+	r, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	p := r.NewPipeline(busy)
+	set, get := command.Redis.Lookup([]byte("set")), command.Redis.Lookup([]byte("get"))
+	cmds := make([][][]byte, batch)
+	for i := range cmds {
+		k := fmt.Sprintf("key:%d", i)
+		p.Do(set, args("SET", k, strings.Repeat("v", size)))
+		cmds[i] = args("GET", k)
+	}
+	p.Flush()
+	p.Out().Reset()
+	// Bound the replies held as a connection does (server.conn.start).
+	p.SetDrain(max(16<<10, (1<<20)/len(r.Shards())), func() bool {
+		p.Out().Reset()
+		return true
+	})
+	b.SetBytes(int64(batch * size))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range cmds {
+			p.Do(get, c)
+		}
+		p.Flush()
+		p.Out().Reset()
+	}
+}
+
+func BenchmarkGet16x16(b *testing.B)   { benchmarkGet(b, 16, 16) }
+func BenchmarkGet16x4k(b *testing.B)   { benchmarkGet(b, 16, 4<<10) }
+func BenchmarkGet16x100k(b *testing.B) { benchmarkGet(b, 16, 100_000) }
+
 func BenchmarkRoundTrip1(b *testing.B)  { benchmarkRoundTrip(b, 1) }
 func BenchmarkRoundTrip16(b *testing.B) { benchmarkRoundTrip(b, 16) }
 func BenchmarkRoundTrip64(b *testing.B) { benchmarkRoundTrip(b, 64) }
@@ -239,7 +284,7 @@ func TestPipelineDrain(t *testing.T) {
 	p.SetDrain(bound, func() bool {
 		drains++
 		most = max(most, p.Out().Len())
-		got = append(got, p.Out().Bytes()...)
+		got = append(got, outString(p)...)
 		p.Out().Reset()
 		return true
 	})
@@ -258,7 +303,7 @@ func TestPipelineDrain(t *testing.T) {
 		p.Do(command.Line.Lookup(c[0]), c)
 	}
 	p.Flush()
-	got = append(got, p.Out().Bytes()...)
+	got = append(got, outString(p)...)
 	if string(got) != want {
 		t.Fatalf("got %d bytes of replies, want %d, in order", len(got), len(want))
 	}
@@ -270,4 +315,85 @@ func TestPipelineDrain(t *testing.T) {
 	if min := len(want) / limit; drains < min {
 		t.Errorf("drained %d times, want at least %d", drains, min)
 	}
+}
+
+// TestPipelineSplicesReplies checks that a large reply reaches Out without
+// being copied: Out's pieces are the bytes the shard wrote, in the shard's
+// buffer, and the shard writes its next replies elsewhere until Out is
+// reset, so that a second Flush before the write leaves the first's
+// replies as they were.
+func TestPipelineSplicesReplies(t *testing.T) {
+	r := newRouter(t, nil)
+	p := r.NewPipeline(busy)
+	val := func(c byte) string { return strings.Repeat(string(c), 100_000) }
+	k1, k2 := keyOn(t, r, 0, "a"), keyOn(t, r, 0, "b")
+	if got := run(p, args("SET", k1, val('1')), args("SET", k2, val('2'))); got != "OK\nOK\n" {
+		t.Fatalf("SET: got %q", got)
+	}
+	get := command.Line.Lookup([]byte("GET"))
+
+	p.Do(get, args("GET", k1))
+	p.Do(get, args("GET", "small"))
+	p.Flush()
+	out := p.Out()
+	if got, want := out.Spliced(), len(val('1'))+1; got != want {
+		t.Fatalf("spliced %d bytes, want %d", got, want)
+	}
+	if got, want := out.W.Len(), len("ERR key not found\n"); got != want {
+		t.Errorf("copied %d bytes into Out, want only the short reply's %d", got, want)
+	}
+	lent := [][]byte{out.Buffers()[0]}
+	if len(lent[0]) != len(val('1'))+1 || testutil.Aliases(lent[0], out.W.Bytes()) {
+		t.Fatalf("Out's first piece is not the reply in the shard's buffer")
+	}
+
+	// Another round before Out is written: the shard must not overwrite
+	// the replies Out still references.
+	p.Do(get, args("GET", k2))
+	p.Flush()
+	want := val('1') + "\nERR key not found\n" + val('2') + "\n"
+	if got := outString(p); got != want {
+		t.Fatalf("after a second Flush got %d bytes, want %d; the first reply was overwritten", len(got), len(want))
+	}
+	lent = append(lent, out.Buffers()[2])
+	out.Reset()
+
+	// Once Out is sent, its buffers serve the shard again.
+	p.Do(get, args("GET", k1))
+	p.Flush()
+	if v := out.Buffers(); len(v) != 1 || !testutil.Aliases(v[0], lent[0]) && !testutil.Aliases(v[0], lent[1]) {
+		t.Errorf("the shard's buffer that Out held was not used again")
+	}
+	if got := outString(p); got != val('1')+"\n" {
+		t.Errorf("got %d bytes, want %d", len(got), len(val('1'))+1)
+	}
+	out.Reset()
+}
+
+// TestPipelineMutedDrain checks Flush with a drain that keeps Out (as a
+// connection does with CLIENT REPLY OFF): the replies Out references are
+// copied before the shard's buffer is compacted, so they stay intact.
+func TestPipelineMutedDrain(t *testing.T) {
+	r := newRouter(t, nil)
+	p := r.NewPipeline(busy)
+	p.SetDrain(1000, func() bool { return true })
+	val := func(i int) string { return fmt.Sprintf("%04d", i) + strings.Repeat("v", 1996) }
+	var (
+		want string
+		keys []string
+	)
+	for i := range 10 {
+		k := keyOn(t, r, i%2, fmt.Sprintf("m%d-", i))
+		run(p, args("SET", k, val(i)))
+		keys = append(keys, k)
+		want += val(i) + "\n"
+	}
+	for _, k := range keys {
+		p.Do(command.Line.Lookup([]byte("GET")), args("GET", k))
+	}
+	p.Flush()
+	if got := outString(p); got != want {
+		t.Fatalf("got %d bytes, want %d, in order and intact", len(got), len(want))
+	}
+	p.Out().Reset()
 }

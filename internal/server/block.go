@@ -75,16 +75,16 @@ func (c *conn) wait(w *shard.Waiter, deadline time.Time) (woken bool) {
 		switch w.State() {
 		case shard.Served:
 			b := <-w.Reply.Done // sent once the pop is in the log
-			out.AppendRaw(b.W.Bytes())
+			out.W.AppendRaw(b.W.Bytes())
 			return false
 		case shard.Woken:
 			<-w.Reply.Done
 			return !c.quit
 		case shard.TimedOut:
-			out.AppendNullArray()
+			out.W.AppendNullArray()
 			return false
 		case shard.Unblocked:
-			out.AppendError(MsgUnblocked)
+			out.W.AppendError(MsgUnblocked)
 			return false
 		case shard.Gone:
 			c.quit = true

@@ -32,6 +32,10 @@ const (
 	maxHeld = 1 << 20
 	// minShare is the least bound of one shard's replies.
 	minShare = 16 << 10
+	// tlsMinSplice is the least reply a TLS connection sends from the
+	// shard's buffer rather than copied with its neighbours: a TLS
+	// record's largest payload.
+	tlsMinSplice = 16 << 10
 	// lingerTime and lingerBytes bound how long and how much a connection
 	// closed by the server drains from its client.
 	lingerTime     = time.Second
@@ -105,6 +109,7 @@ type conn struct {
 	// class's soft limit (zero: below), and softDeadline says the write
 	// deadline is the soft limit's (protect.go, write).
 	omem         atomic.Int64
+	wv           net.Buffers // the pieces being written by send
 	softSince    time.Time
 	softDeadline bool
 	// dead is set once a write to the client failed: nothing more runs.
@@ -261,6 +266,11 @@ func (c *conn) start() bool {
 		c.p = c.s.router.NewPipeline(lineBusy)
 	}
 	c.p.SetDrain(max(minShare, maxHeld/len(c.s.router.Shards())), c.drainOut)
+	if c.gate.tls {
+		// Every piece of a write becomes a TLS record of its own: splice
+		// only replies that fill records anyway, copy the rest together.
+		c.p.Out().SetMinSplice(tlsMinSplice)
+	}
 	c.observe()
 	return true
 }
@@ -324,8 +334,10 @@ func (c *conn) publish() {
 	}
 }
 
-// writeOut writes the assembled replies to the client. A buffer grown
-// large by one round's replies is given back once they are written.
+// writeOut writes the assembled replies to the client: the pieces of the
+// pipeline's Out, the shards' replies among them where the shards wrote
+// them, in one vectored write. A buffer grown large by one round's replies
+// is given back once they are written.
 func (c *conn) writeOut() bool {
 	if c.sess.trk.On {
 		// After the replies: the invalidations of what they changed.
@@ -339,7 +351,7 @@ func (c *conn) writeOut() bool {
 	if out.Len() == 0 {
 		return true
 	}
-	err := c.send(out.Bytes())
+	err := c.send(out.Buffers())
 	out.Reset()
 	out.Trim(maxHeld)
 	if err != nil {
@@ -355,7 +367,8 @@ func (c *conn) writeOut() bool {
 // connection, not the server's memory.
 func (c *conn) drainOut() bool {
 	if c.muting {
-		return true // the replies are dropped (CLIENT REPLY)
+		c.p.Out().Reset() // the replies are dropped (CLIENT REPLY)
+		return true
 	}
 	return c.writeOut()
 }

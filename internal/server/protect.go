@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -250,18 +251,35 @@ func (c *conn) bufLimit() int {
 // whole output timeout.
 var errOutputStalled = errors.New("client accepted none of its replies within the output timeout")
 
-// send writes b, the replies of one round, to the client: straight to the
-// socket, or, once the connection has subscribed, through its outbox.
-func (c *conn) send(b []byte) error {
+// send writes v, the replies of one round in pieces, to the client:
+// straight to the socket in one vectored write, or, once the connection has
+// subscribed, through its outbox (which copies them).
+func (c *conn) send(v net.Buffers) error {
 	if ob := c.ob.Load(); ob != nil {
-		return ob.Put(b)
+		for _, b := range v {
+			if err := ob.Put(b); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	return c.write(b)
+	c.wv = v
+	err := c.writev(&c.wv)
+	clear(c.wv[:cap(c.wv)])
+	return err
 }
 
-// write writes b to the socket, from the connection's goroutine, or from
-// its outbox's once it has one (pubsub.go). It returns once the socket has
-// taken all of b: a client that does not read stops its connection here,
+// write writes b to the socket as writev does; it is the outbox's writer
+// (pubsub.go).
+func (c *conn) write(b []byte) error {
+	v := net.Buffers{b}
+	return c.writev(&v)
+}
+
+// writev writes v to the socket, from the connection's goroutine, or from
+// its outbox's once it has one (pubsub.go), in one vectored write (writev)
+// on TCP, a Write per piece on TLS. It returns once the socket has taken
+// all of v (consuming v): a client that does not read stops its connection here,
 // which then reads and runs nothing more (flow control; see conn.drainOut).
 // CLIENT LIST shows what waits meanwhile as omem.
 //
@@ -278,23 +296,27 @@ func (c *conn) send(b []byte) error {
 // A TLS connection cannot go on after a write times out, so there the
 // deadline is set before every write: the replies of one round must all be
 // taken within the timeout.
-func (c *conn) write(b []byte) error {
+func (c *conn) writev(v *net.Buffers) error {
 	cfg := c.s.cfg()
 	lim := cfg.NormalOutput
 	if c.ob.Load() != nil {
 		lim = pubsub.Limits{} // the outbox applies the pubsub class
 	}
-	if n := int64(len(b)); n > cfg.MaxOutputBuffer || lim.Hard > 0 && n > lim.Hard {
+	left := int64(0) // bytes of v not yet taken
+	for _, b := range *v {
+		left += int64(len(b))
+	}
+	if left > cfg.MaxOutputBuffer || lim.Hard > 0 && left > lim.Hard {
 		c.warn("closing client for overcoming of output buffer limits",
-			"class", "normal", "limit", "hard", "pending", len(b), "max", min(cfg.MaxOutputBuffer, hardOrMax(lim.Hard)))
+			"class", "normal", "limit", "hard", "pending", left, "max", min(cfg.MaxOutputBuffer, hardOrMax(lim.Hard)))
 		return errOutputBuffer
 	}
-	c.omem.Store(int64(len(b)))
+	c.omem.Store(left)
 	defer c.omem.Store(0)
 	d := cfg.OutputTimeout
 	if c.gate.tls && d > 0 {
 		c.nc.SetWriteDeadline(time.Now().Add(d))
-		_, err := c.nc.Write(b)
+		_, err := sendPieces(c.nc, v)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			c.warn("closing client that does not read its replies", "timeout", d)
 		}
@@ -302,7 +324,7 @@ func (c *conn) write(b []byte) error {
 	}
 	fresh := false
 	for {
-		soft := lim.Soft > 0 && int64(len(b)) > lim.Soft
+		soft := lim.Soft > 0 && left > lim.Soft
 		byTimeout := false // the deadline set is the output timeout's
 		if soft {
 			now := time.Now()
@@ -313,7 +335,7 @@ func (c *conn) write(b []byte) error {
 			end := c.softSince.Add(max(lim.SoftFor, time.Second))
 			if !now.Before(end) && now.Sub(c.softSince) > lim.SoftFor {
 				c.warn("closing client for overcoming of output buffer limits",
-					"class", "normal", "limit", "soft", "pending", len(b), "max", lim.Soft, "seconds", int64(lim.SoftFor/time.Second))
+					"class", "normal", "limit", "soft", "pending", left, "max", lim.Soft, "seconds", int64(lim.SoftFor/time.Second))
 				return errOutputBuffer
 			}
 			if d > 0 && now.Add(d).Before(end) {
@@ -332,13 +354,13 @@ func (c *conn) write(b []byte) error {
 				c.nc.SetWriteDeadline(end)
 			}
 		}
-		n, err := c.nc.Write(b)
-		c.omem.Add(-int64(n))
+		n, err := sendPieces(c.nc, v)
+		c.omem.Add(-n)
+		left -= n
 		if err == nil {
 			c.softSince = time.Time{}
 			return nil
 		}
-		b = b[n:]
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return err
 		}
@@ -349,12 +371,29 @@ func (c *conn) write(b []byte) error {
 			return err
 		}
 		if n == 0 && (fresh || soft) {
-			c.warn("closing client that does not read its replies", "pending", len(b), "timeout", d)
+			c.warn("closing client that does not read its replies", "pending", left, "timeout", d)
 			return errOutputStalled
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(d))
 		fresh = true
 	}
+}
+
+// sendPieces writes the pieces v to w and consumes what it wrote: one
+// Write for one piece, else a vectored write (net.Buffers.WriteTo: writev
+// on TCP, a Write per piece on TLS). v is a pointer so that the pieces,
+// kept in a field of the connection, are not moved to the heap on every
+// write.
+func sendPieces(w io.Writer, v *net.Buffers) (int64, error) {
+	if len(*v) == 1 {
+		n, err := w.Write((*v)[0])
+		(*v)[0] = (*v)[0][n:]
+		if err == nil {
+			*v = (*v)[:0]
+		}
+		return int64(n), err
+	}
+	return v.WriteTo(w)
 }
 
 // hardOrMax returns a hard limit, or the largest int64 for none (0).

@@ -155,7 +155,7 @@ func (s *session) run(args [][]byte) {
 		// answers them, as it does its own commands.
 		p.Flush()
 		s.c.lastName.Store(s.c.last)
-		w := p.Out()
+		w := &p.Out().W
 		m := s.c.rec.Start(w)
 		s.memory(w, args)
 		s.c.rec.Stop(m, spec, args, s.c)
@@ -169,7 +169,7 @@ func (s *session) run(args [][]byte) {
 		// As in Redis, a command that runs is already the connection's
 		// last one: CLIENT LIST shows itself on the caller's line.
 		s.c.lastName.Store(s.c.last)
-		s.runConn(spec, p.Out(), args)
+		s.runConn(spec, &p.Out().W, args)
 		return
 	}
 	if spec.Block != nil && spec.Block.Asks(args) {

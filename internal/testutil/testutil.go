@@ -6,7 +6,19 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
+
+// Aliases reports whether b's bytes lie in the memory of buf (up to its
+// capacity): for tests that check a slice was handed on, not copied.
+func Aliases(b, buf []byte) bool {
+	if len(b) == 0 || cap(buf) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf[:1])))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return at >= lo && at+uintptr(len(b)) <= lo+uintptr(cap(buf))
+}
 
 // Await waits until cond holds, looking every millisecond, and fails t
 // with what's message once d has passed: for tests that wait for an event
