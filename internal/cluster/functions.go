@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -58,8 +59,14 @@ const functionsKey = "functions"
 // fnPoll is how often a node looks for changes of the libraries.
 const fnPoll = 100 * time.Millisecond
 
-// fnTries bounds the compare-and-set attempts of one change.
-const fnTries = 5
+// fnPatience bounds the time one change keeps trying its compare-and-set
+// while other nodes change the libraries meanwhile; between tries it
+// waits a random pause of up to fnBackoff, so that nodes that collided do
+// not collide again.
+const (
+	fnPatience = 5 * time.Second
+	fnBackoff  = 20 * time.Millisecond
+)
 
 // errFnConflict answers a change of the libraries that kept losing races.
 var errFnConflict = errors.New("ERR the function libraries changed meanwhile on another node; try again")
@@ -119,10 +126,18 @@ func (n *Node) adoptFunctions(version uint64, f *script.Functions) {
 
 // changeFunctions makes change on a copy of the cluster's current
 // libraries and writes the result, if they are still the ones read, trying
-// again a few times when another node changed them meanwhile. change's
-// error (Redis's reply) is returned as it is; the others are errorText's.
+// again while another node changed them meanwhile, for up to fnPatience.
+// The node's own changes are made one at a time, so that they never
+// collide with each other. change's error (Redis's reply) is returned as
+// it is; the others are errorText's.
 func (n *Node) changeFunctions(change func(f *script.Functions) error) error {
-	for range fnTries {
+	n.fnChange.Lock()
+	defer n.fnChange.Unlock()
+	end := time.Now().Add(fnPatience)
+	for try := 0; try == 0 || time.Now().Before(end); try++ {
+		if try > 0 {
+			time.Sleep(rand.N(fnBackoff))
+		}
 		st, err := n.readFunctions(Read)
 		if err != nil {
 			return asReply(err)

@@ -183,8 +183,10 @@ type Node struct {
 	waits waits // clients parked in blocking commands on this node (block.go)
 
 	// The version of the cluster's function libraries that Scripts holds
-	// (functions.go); fnMu serialises their changes.
+	// (functions.go); fnMu serialises their adoption, fnChange the changes
+	// this node makes.
 	fnMu      sync.Mutex
+	fnChange  sync.Mutex
 	fnVersion atomic.Uint64
 
 	// Client-side caching (tracking.go): whether the groups this node
