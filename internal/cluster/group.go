@@ -202,7 +202,7 @@ type GroupConfig struct {
 	MaxUncommitted uint64
 	// ReadLease lets the leader serve linearizable reads from its own
 	// state, without a ReadIndex round each, for a while after a quorum
-	// acknowledged it (lease.go); true by default.
+	// acknowledged it (lease.go); off by default (see the README).
 	ReadLease bool
 	// Logger receives the group's logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -234,7 +234,7 @@ func DefaultGroupConfig() GroupConfig {
 		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
 		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
-		MaxUncommitted: 64 << 20, MaxInflight: 1, ReadLease: true,
+		MaxUncommitted: 64 << 20, MaxInflight: 1,
 	}
 }
 

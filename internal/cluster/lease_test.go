@@ -89,7 +89,7 @@ func (s *pausingStorage) pause() (resume func()) {
 func TestGroupLeasePausedLeader(t *testing.T) {
 	var mu sync.Mutex
 	stores := map[*MemStorage]*pausingStorage{}
-	tg := newTestGroupWith(t, nil, func(m *MemStorage) Storage {
+	tg := newTestGroupWith(t, func(c *GroupConfig) { c.ReadLease = true }, func(m *MemStorage) Storage {
 		mu.Lock()
 		defer mu.Unlock()
 		if stores[m] == nil {
@@ -126,7 +126,7 @@ func TestGroupLeasePausedLeader(t *testing.T) {
 // A replica that restarts with a log gives no vote for an election timeout:
 // it has forgotten the leader it acknowledged, whose lease may still run.
 func TestGroupRestartedReplicaWaitsToVote(t *testing.T) {
-	tg := newTestGroup(t, func(c *GroupConfig) { c.ElectionTicks = 50 }) // half a second
+	tg := newTestGroup(t, func(c *GroupConfig) { c.ElectionTicks, c.ReadLease = 50, true }) // half a second
 	l := tg.leader()
 	tg.mustDo(l, Write, "SET", "k", "v")
 	f := tg.follower(l)
@@ -176,7 +176,7 @@ func TestGroupRestartedReplicaWaitsToVote(t *testing.T) {
 // followers vote for it at once. Here the transfer goes to a replica cut
 // off, so that it never completes and the leader stays in its term.
 func TestGroupLeaseEndsWithTransfer(t *testing.T) {
-	tg := newTestGroup(t, nil)
+	tg := newTestGroup(t, func(c *GroupConfig) { c.ReadLease = true })
 	l := tg.leader()
 	tg.mustDo(l, Write, "SET", "k", "v")
 	st := tg.reps[l].Stats()
