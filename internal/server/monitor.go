@@ -30,8 +30,12 @@ type monitors struct {
 	m  map[*conn]struct{}
 }
 
-func (ms *monitors) add(c *conn) {
+// add makes c a monitor. first, called under the lock that feed takes,
+// queues c's reply to MONITOR in its outbox: every command fed after the
+// client can have read that reply comes after it, as in Redis.
+func (ms *monitors) add(c *conn, first func()) {
 	ms.mu.Lock()
+	first()
 	if ms.m == nil {
 		ms.m = map[*conn]struct{}{}
 	}
@@ -163,8 +167,7 @@ func (s *session) monitor(w *resp.Writer, _ [][]byte) {
 	if c.ob.Load() == nil {
 		c.ob.Store(pubsub.NewOutbox(c.write, pubsub.Limits{}, func(int64, string) {}))
 	}
-	c.writeOut()
-	c.s.monitors.add(c)
+	c.s.monitors.add(c, func() { c.writeOut() })
 }
 
 // unmonitor leaves monitoring, as RESET and a closing connection do.
