@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/data-cluster/data-cluster/internal/command"
 )
 
 // doCmds runs cmds through node i as one request, as a transaction's EXEC
@@ -24,12 +26,18 @@ func (tn *testNodes) doCmds(i int, mode Mode, cmds ...[]string) ([]string, error
 		}
 	}
 	n := tn.nodes[i]
+	key := req[0][1]
+	if spec := command.Redis.Lookup(req[0][0]); spec != nil {
+		if keys := spec.Keys(req[0], nil); len(keys) > 0 {
+			key = keys[0] // EVAL's first key, not its script
+		}
+	}
 	type result struct {
 		replies []string
 		err     error
 	}
 	ch := make(chan result, 1)
-	n.Do(n.Table().GroupOfKey(req[0][1]), &Request{Cmds: req, Proto: 2, Mode: mode, Done: func(reply []byte, ends []int, err error) {
+	n.Do(n.Table().GroupOfKey(key), &Request{Cmds: req, Proto: 2, Mode: mode, Done: func(reply []byte, ends []int, err error) {
 		var out []string
 		start := 0
 		for _, e := range ends {
@@ -90,8 +98,9 @@ func intReply(r string) (int64, error) {
 	return 0, fmt.Errorf("not a number: %q", r)
 }
 
-// Counters (INCR) and transfers between the accounts of a bank (one
-// request, hence one log entry, as MULTI/EXEC makes) through every node,
+// Counters (INCR, every other one through a script, which the leader runs
+// and logs as its effects) and transfers between the accounts of a bank
+// (one request, hence one log entry, as MULTI/EXEC makes) through every node,
 // while a seeded nemesis partitions, isolates, drops and delays: the INCR
 // history must be linearizable, each counter end between its acknowledged
 // increments and those plus the ones of unknown outcome, and every read of
@@ -137,7 +146,11 @@ func TestNodesCountersAndTransfersUnderFaults(t *testing.T) {
 				in := ctrIn{key: key, incr: rng.IntN(10) < 7}
 				call := now()
 				if in.incr {
-					r, err := tn.doCmds(node, Write, []string{"INCR", key})
+					cmd := []string{"INCR", key}
+					if i%2 == 1 {
+						cmd = []string{"EVAL", "return redis.call('incr', KEYS[1])", "1", key}
+					}
+					r, err := tn.doCmds(node, Write, cmd)
 					mu.Lock()
 					switch {
 					case err == nil:
