@@ -1,7 +1,8 @@
 // Command robustness tries to break a data-cluster cluster: it starts three
 // real data-cluster processes, each in a network namespace of its own,
 // drives workloads through every node over both protocols (registers,
-// counters, transfers between hash-tagged accounts in MULTI/EXEC), injects
+// counters, transfers between hash-tagged accounts in MULTI/EXEC; half the
+// increments and transfers as Lua scripts), injects
 // faults on a seeded schedule (kill -9, SIGSTOP, partitions, a slow disk,
 // failing fsyncs), and checks
 // every history: porcupine for linearizability, bounds on the counters,

@@ -250,8 +250,15 @@ func (w *workloads) register(ctx context.Context, id int) {
 	}
 }
 
+// incrScript increments its key, as INCR does.
+const incrScript = "return redis.call('INCR', KEYS[1])"
+
+// transferScript moves ARGV[1] from KEYS[1] to KEYS[2], as the
+// transfers' MULTI/EXEC does.
+const transferScript = "redis.call('DECRBY', KEYS[1], ARGV[1]) return redis.call('INCRBY', KEYS[2], ARGV[1])"
+
 // counter increments and reads counters of the current generation over
-// RESP through a random node.
+// RESP through a random node; half the increments are scripts.
 func (w *workloads) counter(ctx context.Context, id int) {
 	rng := rand.New(rand.NewPCG(uint64(w.seed), uint64(1000+id)))
 	c := newClient(w.addrs, w.timeout)
@@ -265,12 +272,18 @@ func (w *workloads) counter(ctx context.Context, id int) {
 		if rng.IntN(10) < 3 {
 			in.Kind = opRead
 		}
-		cmd := "INCR"
-		if in.Kind == opRead {
-			cmd = "GET"
+		cmd := []string{"INCR", key}
+		switch {
+		case in.Kind == opRead:
+			cmd = []string{"GET", key}
+		case rng.IntN(2) == 0:
+			// Half the increments run in a script, which a cluster logs
+			// as its effects: the same checks cover that path.
+			cmd = []string{"EVAL", incrScript, "1", key}
+			meta.Proto = "resp eval"
 		}
 		call := w.now()
-		rs, sent, err := c.do(node, protoRESP, []string{cmd, key})
+		rs, sent, err := c.do(node, protoRESP, cmd)
 		ret := w.now()
 		var r reply
 		if err == nil {
@@ -396,8 +409,8 @@ func errOrEmpty(err error) string {
 	return "(" + err.Error() + ")"
 }
 
-// transfer moves amounts between two accounts of a bank in MULTI/EXEC, or
-// reads a bank whole, through a random node.
+// transfer moves amounts between two accounts of a bank in MULTI/EXEC or a
+// script, or reads a bank whole, through a random node.
 func (b *banks) transfer(ctx context.Context, w *workloads, id int) {
 	rng := rand.New(rand.NewPCG(uint64(w.seed), uint64(1000+id)))
 	c := newClient(w.addrs, w.timeout)
@@ -412,19 +425,24 @@ func (b *banks) transfer(ctx context.Context, w *workloads, id int) {
 			from := rng.IntN(bankAccounts)
 			to := (from + 1 + rng.IntN(bankAccounts-1)) % bankAccounts
 			amt := strconv.Itoa(1 + rng.IntN(10))
-			rs, sent, err := c.do(node, protoRESP, []string{"MULTI"}, []string{"DECRBY", accts[from], amt},
-				[]string{"INCRBY", accts[to], amt}, []string{"EXEC"})
-			var exec reply
+			how, want := "MULTI/EXEC", byte('*')
+			cmds := [][]string{{"MULTI"}, {"DECRBY", accts[from], amt}, {"INCRBY", accts[to], amt}, {"EXEC"}}
+			if rng.IntN(2) == 0 {
+				how, want = "EVAL", ':'
+				cmds = [][]string{{"EVAL", transferScript, "2", accts[from], accts[to], amt}}
+			}
+			rs, sent, err := c.do(node, protoRESP, cmds...)
+			var res reply
 			if err == nil {
-				exec = rs[3]
-				if exec.kind != '*' && !exec.isErr() {
-					err = fmt.Errorf("EXEC answered %+v", exec)
+				res = rs[len(rs)-1]
+				if res.kind != want && !res.isErr() {
+					err = fmt.Errorf("%s answered %+v", how, res)
 				}
 			}
-			o := classify(exec, err, sent)
+			o := classify(res, err, sent)
 			b.n.count(o, false)
-			b.record(fmt.Sprintf("%.6f n%d transfer %s %s→%s %s: %s", at.Seconds(), node+1, tag, accts[from], accts[to], amt,
-				map[outcome]string{done: "ok", notDone: "not done " + errText(exec, err), unknown: "unknown " + errText(exec, err)}[o]))
+			b.record(fmt.Sprintf("%.6f n%d transfer by %s %s %s→%s %s: %s", at.Seconds(), node+1, how, tag, accts[from], accts[to], amt,
+				map[outcome]string{done: "ok", notDone: "not done " + errText(res, err), unknown: "unknown " + errText(res, err)}[o]))
 			pause(ctx, o)
 		case op < 8:
 			rs, sent, err := c.do(node, protoRESP, append([]string{"MGET"}, accts...))
