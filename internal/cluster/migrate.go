@@ -247,16 +247,17 @@ func (mv *moves) freeze(k []byte) {
 }
 
 // gate decides, for each of cmds, whether it runs here ("") or what it is
-// answered instead, as the comment at the top says. It returns nil when
+// answered instead, as the comment at the top says; asked tells that the
+// source of their slots sent them on (Request.asked). It returns nil when
 // every command runs here.
-func (g *Group) gate(cmds [][][]byte, table command.Table) []string {
+func (g *Group) gate(cmds [][][]byte, table command.Table, asked bool) []string {
 	mv := &g.mv
 	mv.verdict = mv.verdict[:0]
 	clear(mv.held)
 	atomic := len(cmds) > 0 && bytes.Equal(cmds[0][0], cmdCheck)
 	any := false
 	for _, args := range cmds {
-		v := g.verdictOf(args, table)
+		v := g.verdictOf(args, table, asked)
 		if v != "" {
 			any = true
 		}
@@ -297,7 +298,7 @@ func (g *Group) gate(cmds [][][]byte, table command.Table) []string {
 // verdictOf returns the gate's answer to one command of a pipeline: ""
 // to run it here. A slot of a command answered otherwise holds back the
 // later commands of that slot.
-func (g *Group) verdictOf(args [][]byte, table command.Table) string {
+func (g *Group) verdictOf(args [][]byte, table command.Table, _ bool) string {
 	mv := &g.mv
 	keys, ok := g.keysOf(args, table)
 	if !ok || len(keys) == 0 {

@@ -20,19 +20,19 @@ func BenchmarkGate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			g.run([][][]byte{{[]byte("SET"), []byte("key:1"), []byte("v")}}, 2)
+			g.run([][][]byte{{[]byte("SET"), []byte("key:1"), []byte("v")}}, 2, false)
 			if away {
 				for s := range uint16(slot.Count) {
 					g.mv.leave(s, 1)
 				}
 			}
 			cmds := [][][]byte{{[]byte("GET"), []byte("key:1")}}
-			if g.run(cmds, 2); string(g.w.Bytes()) != "$1\r\nv\r\n" {
+			if g.run(cmds, 2, false); string(g.w.Bytes()) != "$1\r\nv\r\n" {
 				b.Fatalf("GET answered %q", g.w.Bytes())
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				g.run(cmds, 2)
+				g.run(cmds, 2, false)
 			}
 		})
 	}
