@@ -1034,7 +1034,7 @@ func (g *Group) serve(r *Request, now time.Time) {
 func (g *Group) run(cmds [][][]byte, proto int, asked bool) {
 	table := g.begin(proto)
 	var verdicts []string
-	if len(g.mv.away) > 0 || g.mv.strict {
+	if len(g.mv.away) > 0 || g.mv.strict || len(g.mv.importing) > 0 {
 		verdicts = g.gate(cmds, table, asked)
 	}
 	for i, args := range cmds {
