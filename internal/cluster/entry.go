@@ -20,6 +20,11 @@ import (
 // clock when it proposed: every replica applies the entry at that time, so
 // TTLs and expiry come out alike everywhere.
 //
+// The proto byte is the RESP version of the replies (0 for the line
+// protocol), with protoAsked added when the commands were sent on by the
+// group their slot is leaving (Request.asked), which lets them run on a
+// slot being imported (migrate.go).
+//
 // entryCommands runs its commands with one random source seeded from
 // (origin, seq). Before scripts were replicated as their effects, it also
 // carried EVAL and FCALL themselves (server.ClusterRun), which every replica
@@ -36,6 +41,18 @@ const (
 	entryExpire   = 2
 	entryEffects  = 3
 )
+
+// protoAsked is the bit of an entry's proto byte that marks commands sent
+// on by their slot's source group.
+const protoAsked = 0x80
+
+// protoByte returns the proto byte of an entry for r.
+func protoByte(r *Request) byte {
+	if r.asked {
+		return byte(r.Proto) | protoAsked
+	}
+	return byte(r.Proto)
+}
 
 // errBadEntry is returned for entry or request data that does not decode.
 var errBadEntry = errors.New("cluster: malformed entry")

@@ -74,6 +74,10 @@ type Request struct {
 	hops  int  // groups it was sent on to while slots move (redirect.go)
 	ask   bool // answer ASK for a key in another group, as Redis Cluster
 	tries int  // times it was told to try again
+	// asked marks commands that the group their slot is leaving sent on,
+	// having none of their keys (a "moved" answer, or a client's ASKING):
+	// the slot's importing group runs them (migrate.go).
+	asked bool
 
 	// Set by the group (effects.go): the request runs a script, and the
 	// reply of the leader's run that answers it once its effects apply.
@@ -652,7 +656,7 @@ func (g *Group) take(r *Request) {
 	switch r.Mode {
 	case Stale:
 		g.db.SetNow(time.Now().UnixMilli())
-		g.run(r.Cmds, r.Proto)
+		g.run(r.Cmds, r.Proto, r.asked)
 		r.finish(g.w.Bytes(), g.ends, nil)
 	case Read:
 		if !g.isLeader {
@@ -700,7 +704,7 @@ func (g *Group) propose(r *Request, kind byte, seq uint64, now time.Time, cmds [
 	g.buf = appendU64(g.buf, g.cfg.ReplicaID)
 	g.buf = appendU64(g.buf, seq)
 	g.buf = appendU64(g.buf, uint64(now.UnixMilli()))
-	g.buf = append(g.buf, byte(r.Proto))
+	g.buf = append(g.buf, protoByte(r))
 	g.buf = appendCommands(g.buf, cmds)
 	if err := g.rn.Propose(g.buf); err != nil {
 		g.stats.Dropped.Add(1)
@@ -1020,18 +1024,18 @@ func (g *Group) serveReads() {
 // serve runs the read r on the applied state and answers it.
 func (g *Group) serve(r *Request, now time.Time) {
 	g.db.SetNow(now.UnixMilli())
-	g.run(r.Cmds, r.Proto)
+	g.run(r.Cmds, r.Proto, r.asked)
 	g.stats.Reads.Add(1)
 	r.finish(g.w.Bytes(), g.ends, nil)
 }
 
 // run executes cmds against the keyspace, the replies going to g.w and
-// g.ends.
-func (g *Group) run(cmds [][][]byte, proto int) {
+// g.ends; asked as in Request.
+func (g *Group) run(cmds [][][]byte, proto int, asked bool) {
 	table := g.begin(proto)
 	var verdicts []string
-	if len(g.mv.away) > 0 || g.mv.strict {
-		verdicts = g.gate(cmds, table)
+	if len(g.mv.away) > 0 || g.mv.strict || len(g.mv.importing) > 0 {
+		verdicts = g.gate(cmds, table, asked)
 	}
 	for i, args := range cmds {
 		if verdicts != nil && verdicts[i] != "" {
@@ -1134,7 +1138,8 @@ func (g *Group) apply(e *raftpb.Entry) {
 	d := binread.Reader{B: data[1:]}
 	switch data[0] {
 	case entryCommands, entryEffects:
-		origin, seq, now, proto := d.U64(), d.U64(), int64(d.U64()), int(d.U8())
+		origin, seq, now, pb := d.U64(), d.U64(), int64(d.U64()), d.U8()
+		proto, asked := int(pb&^protoAsked), pb&protoAsked != 0
 		cmds := readCommands(&d)
 		if d.Bad {
 			g.log.Error("bad entry", "index", e.GetIndex())
@@ -1146,7 +1151,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 		if data[0] == entryEffects {
 			g.runEffects(cmds, proto, origin, seq)
 		} else {
-			g.run(cmds, proto)
+			g.run(cmds, proto, asked)
 		}
 		g.cx.Rand = nil
 		if g.cfg.OnApply != nil {

@@ -40,9 +40,23 @@ import (
 // send them to the source are sent on.
 //
 // The source keeps the slots as leaving until a later migration brings
-// them back (the "home" entry of the target's log), so a node with an old
+// them back (the "coming" entry of the target's log), so a node with an old
 // table is always sent on. The leaving slots and frozen keys are part of
 // the group's snapshot.
+//
+// The target's "coming" entry brings the slots home and marks them as
+// importing, as a Redis node with an IMPORTING slot: until the source has
+// no key of them left, the target runs a command on them only when the
+// source sent it on (or a client did after ASKING), having found none of
+// its keys there. Any other, from a node whose table is older than the
+// migration (the slots were once the target's), would run on keys the
+// target does not have yet, or change keys the source still serves: it is
+// answered "stale", and the node sends it again by its newest table, to
+// the source. Once a whole pass of the mover met no key of the slots, a
+// "done" entry in the target's log ends the import, before the table
+// gives it the slots. The importing slots are part of the snapshot too.
+// Movers wrote "home" before there were importing slots, and no "done":
+// a "home" in an older log brings its slots home without importing them.
 //
 // A transaction (MULTI/EXEC, first command "\x00check") runs whole or not
 // at all: here when all its keys are here, on the target when none is,
@@ -52,12 +66,12 @@ import (
 // client's order per slot.
 //
 // One mover at a time may copy keys: each run of a mover has a token of
-// its own, which its first entries in both groups ("away" and "home")
+// its own, which its first entries in both groups ("away" and "coming")
 // make the groups' current one. Exports, imports and forgets that carry
 // another token are refused, so a mover that lost its place (its node
 // stopped leading the metadata group) cannot import a value it exported
 // before another mover moved the key and a client changed it. "away" and
-// "home" carry the epoch of the table the mover started from, and a group
+// "coming" carry the epoch of the table the mover started from, and a group
 // refuses them from an epoch older than the newest it took: a mover of a
 // migration that has ended cannot mark slots as leaving a group that is
 // now their source, or bring them home to one they are now leaving.
@@ -78,17 +92,21 @@ var bornContext = []byte("born strict")
 //
 //	"\x00away" token epoch to first last …  the slots first..last leave for group to
 //	"\x00home" token epoch first last …     the slots are this group's again
+//	"\x00coming" token epoch first last …   the same, importing them until done
 //	"\x00keysin" cursor count         (read) keys of leaving slots: [cursor, key …]
 //	"\x00export" token key …          freeze the keys here, reply with their data
 //	"\x00import" token data           set the keys of an export's reply
 //	"\x00forget" token key …          delete the frozen keys
+//	"\x00done" token first last …     the slots are no longer importing
 var (
 	cmdAway   = []byte("\x00away")
 	cmdHome   = []byte("\x00home")
+	cmdComing = []byte("\x00coming")
 	cmdKeysIn = []byte("\x00keysin")
 	cmdExport = []byte("\x00export")
 	cmdImport = []byte("\x00import")
 	cmdForget = []byte("\x00forget")
+	cmdDone   = []byte("\x00done")
 )
 
 // Replies of a gated command, never sent to a client as they are (a zero
@@ -116,6 +134,9 @@ type moves struct {
 	epoch  uint64 // the newest epoch of an away or home taken
 	strict bool   // born strict: serves only owned slots
 	owned  map[uint16]bool
+	// importing holds the slots brought home whose keys may still be in
+	// their source group: only commands the source sent on run on them.
+	importing map[uint16]bool
 
 	// Scratch space for gate.
 	keys    [][]byte
@@ -124,28 +145,30 @@ type moves struct {
 }
 
 func (mv *moves) reset() {
-	mv.away, mv.frozen, mv.token, mv.epoch, mv.strict, mv.owned = nil, nil, "", 0, false, nil
+	mv.away, mv.frozen, mv.token, mv.epoch, mv.strict, mv.owned, mv.importing = nil, nil, "", 0, false, nil, nil
 }
 
 // clone returns a copy of mv's state for a snapshot taken elsewhere.
 func (mv *moves) clone() *moves {
 	return &moves{away: maps.Clone(mv.away), frozen: maps.Clone(mv.frozen), token: mv.token, epoch: mv.epoch,
-		strict: mv.strict, owned: maps.Clone(mv.owned)}
+		strict: mv.strict, owned: maps.Clone(mv.owned), importing: maps.Clone(mv.importing)}
 }
 
 // The trailer of snapshot data that holds a group's moves:
 //
 //	'M' | leaving uvarint | leaving × (slot uvarint | group uvarint) |
 //	frozen uvarint | frozen × key | token | epoch uvarint |
-//	strict u8 | owned uvarint | owned × slot uvarint
+//	strict u8 | owned uvarint | owned × slot uvarint |
+//	[importing uvarint | importing × slot uvarint]
 //
-// with keys and the token as len uvarint | bytes.
+// with keys and the token as len uvarint | bytes. The importing slots
+// are left out when there are none (and were before there were any).
 //
 // Snapshot data without it has no moves.
 const movesTag = 'M'
 
 func (mv *moves) append(buf []byte) []byte {
-	if mv == nil || len(mv.away) == 0 && len(mv.frozen) == 0 && mv.token == "" && !mv.strict {
+	if mv == nil || len(mv.away) == 0 && len(mv.frozen) == 0 && mv.token == "" && !mv.strict && len(mv.importing) == 0 {
 		return buf
 	}
 	buf = append(buf, movesTag)
@@ -170,6 +193,12 @@ func (mv *moves) append(buf []byte) []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(mv.owned)))
 	for _, s := range slices.Sorted(maps.Keys(mv.owned)) {
 		buf = binary.AppendUvarint(buf, uint64(s))
+	}
+	if len(mv.importing) > 0 {
+		buf = binary.AppendUvarint(buf, uint64(len(mv.importing)))
+		for _, s := range slices.Sorted(maps.Keys(mv.importing)) {
+			buf = binary.AppendUvarint(buf, uint64(s))
+		}
 	}
 	return buf
 }
@@ -219,6 +248,19 @@ func (mv *moves) read(d *binread.Reader) error {
 		}
 		mv.own(uint16(s))
 	}
+	if len(d.B) > 0 {
+		n = d.Uvarint()
+		if d.Bad || n > slot.Count {
+			return errBadEntry
+		}
+		for range n {
+			s := d.Uvarint()
+			if d.Bad || s >= slot.Count {
+				return errBadEntry
+			}
+			mv.importFrom(uint16(s))
+		}
+	}
 	if d.Bad || len(d.B) != 0 {
 		return errBadEntry
 	}
@@ -230,6 +272,16 @@ func (mv *moves) leave(s uint16, to int) {
 		mv.away = map[uint16]int{}
 	}
 	mv.away[s] = to
+	delete(mv.importing, s)
+}
+
+// importFrom marks slot s as importing: its keys may still be in the
+// group it comes from.
+func (mv *moves) importFrom(s uint16) {
+	if mv.importing == nil {
+		mv.importing = map[uint16]bool{}
+	}
+	mv.importing[s] = true
 }
 
 func (mv *moves) own(s uint16) {
@@ -247,16 +299,17 @@ func (mv *moves) freeze(k []byte) {
 }
 
 // gate decides, for each of cmds, whether it runs here ("") or what it is
-// answered instead, as the comment at the top says. It returns nil when
+// answered instead, as the comment at the top says; asked tells that the
+// source of their slots sent them on (Request.asked). It returns nil when
 // every command runs here.
-func (g *Group) gate(cmds [][][]byte, table command.Table) []string {
+func (g *Group) gate(cmds [][][]byte, table command.Table, asked bool) []string {
 	mv := &g.mv
 	mv.verdict = mv.verdict[:0]
 	clear(mv.held)
 	atomic := len(cmds) > 0 && bytes.Equal(cmds[0][0], cmdCheck)
 	any := false
 	for _, args := range cmds {
-		v := g.verdictOf(args, table)
+		v := g.verdictOf(args, table, asked)
 		if v != "" {
 			any = true
 		}
@@ -297,7 +350,7 @@ func (g *Group) gate(cmds [][][]byte, table command.Table) []string {
 // verdictOf returns the gate's answer to one command of a pipeline: ""
 // to run it here. A slot of a command answered otherwise holds back the
 // later commands of that slot.
-func (g *Group) verdictOf(args [][]byte, table command.Table) string {
+func (g *Group) verdictOf(args [][]byte, table command.Table, asked bool) string {
 	mv := &g.mv
 	keys, ok := g.keysOf(args, table)
 	if !ok || len(keys) == 0 {
@@ -306,7 +359,7 @@ func (g *Group) verdictOf(args [][]byte, table command.Table) string {
 	s := slot.Of(keys[0])
 	to, away := mv.away[s]
 	if !away {
-		if !mv.strict || mv.owned[s] {
+		if (!mv.strict || mv.owned[s]) && (asked || !mv.importing[s]) {
 			if mv.held[s] {
 				return replyDefer
 			}
@@ -432,7 +485,7 @@ func (g *Group) migration(args [][]byte) bool {
 			g.mv.leave(s, to)
 		}
 		g.w.AppendOK()
-	case bytes.Equal(args[0], cmdHome) && len(args) >= 3 && len(args)%2 == 1:
+	case (bytes.Equal(args[0], cmdHome) || bytes.Equal(args[0], cmdComing)) && len(args) >= 3 && len(args)%2 == 1:
 		slots, ok := parseSlotPairs(args[3:])
 		if !ok {
 			g.w.AppendError("ERR bad home")
@@ -441,11 +494,28 @@ func (g *Group) migration(args [][]byte) bool {
 		if !takes(args[2]) {
 			return true
 		}
+		coming := bytes.Equal(args[0], cmdComing)
 		for _, s := range slots {
 			delete(g.mv.away, s)
+			if coming {
+				g.mv.importFrom(s)
+			}
 			if g.mv.strict {
 				g.mv.own(s)
 			}
+		}
+		g.w.AppendOK()
+	case bytes.Equal(args[0], cmdDone) && len(args) >= 4 && len(args)%2 == 0:
+		slots, ok := parseSlotPairs(args[2:])
+		if !ok {
+			g.w.AppendError("ERR bad done")
+			return true
+		}
+		if stale() {
+			return true
+		}
+		for _, s := range slots {
+			delete(g.mv.importing, s)
 		}
 		g.w.AppendOK()
 	case bytes.Equal(args[0], cmdKeysIn) && len(args) == 3:

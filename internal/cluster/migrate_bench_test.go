@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"go.etcd.io/raft/v3/raftpb"
-
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
@@ -15,24 +13,20 @@ import (
 func BenchmarkGate(b *testing.B) {
 	for _, away := range []bool{false, true} {
 		b.Run(fmt.Sprintf("away=%v", away), func(b *testing.B) {
-			g, err := NewGroup(GroupConfig{ReplicaID: 1, Storage: &MemStorage{}, Send: func(uint64, *raftpb.Message) bool { return true },
-				Tick: 1, ElectionTicks: 10, HeartbeatTicks: 1, QueueSize: 1, WriteTimeout: 1, SnapshotEntries: 1, ExpireSample: 1, MaxInflight: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			g.run([][][]byte{{[]byte("SET"), []byte("key:1"), []byte("v")}}, 2)
+			g := newGateGroup(b)
+			g.run([][][]byte{{[]byte("SET"), []byte("key:1"), []byte("v")}}, 2, false)
 			if away {
 				for s := range uint16(slot.Count) {
 					g.mv.leave(s, 1)
 				}
 			}
 			cmds := [][][]byte{{[]byte("GET"), []byte("key:1")}}
-			if g.run(cmds, 2); string(g.w.Bytes()) != "$1\r\nv\r\n" {
+			if g.run(cmds, 2, false); string(g.w.Bytes()) != "$1\r\nv\r\n" {
 				b.Fatalf("GET answered %q", g.w.Bytes())
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				g.run(cmds, 2)
+				g.run(cmds, 2, false)
 			}
 		})
 	}

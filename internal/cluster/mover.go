@@ -72,7 +72,7 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 	}
 	n.log.Info("slot migration started", "from", m.From, "to", m.To, "slots", placement.SlotCount(m.Slots))
 	for _, step := range [][]string{
-		append([]string{string(cmdHome), token, ep}, slots...),
+		append([]string{string(cmdComing), token, ep}, slots...),
 		append([]string{string(cmdAway), token, ep, strconv.Itoa(m.To)}, slots...),
 	} {
 		g := m.To
@@ -119,7 +119,16 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 			break // a whole pass met no key of the slots
 		}
 	}
-	_, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) {
+	// Every key is in the target now, and the source sends on whatever
+	// comes to it: the target may run what a node sends it directly.
+	reply, err := n.moverCall(ctx, m.To, Write, append([]string{string(cmdDone), token}, slots...))
+	if err != nil {
+		return err
+	}
+	if string(reply) != "+OK\r\n" {
+		return replyError("done", reply)
+	}
+	_, err = n.changeTable(func(t *placement.Table) (*placement.Table, error) {
 		cur, ok := t.Migration()
 		if !ok || cur.Epoch != m.Epoch || cur.From != m.From || cur.To != m.To || !slices.Equal(cur.Slots, m.Slots) {
 			return nil, fmt.Errorf("%w: the migration is no longer under way", placement.ErrChange)

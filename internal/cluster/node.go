@@ -771,6 +771,12 @@ func (n *Node) abandon(match func(*forwarded) bool) {
 	}
 }
 
+// modeAsked is the bit of a forwarded request's mode byte that carries
+// Request.asked.
+//
+//	request frame: id u64 | mode u8 | proto u8 | commands (appendCommands)
+const modeAsked = 0x80
+
 // forward sends r to node target and arranges for its answer, or for
 // ErrUnknown (writes) or ErrTryAgain (reads) when none comes in time.
 func (n *Node) forward(target string, g int, r *Request) {
@@ -785,7 +791,11 @@ func (n *Node) forward(target string, g int, r *Request) {
 
 	b := make([]byte, 0, 64)
 	b = appendU64(b, id)
-	b = append(b, byte(r.Mode), byte(r.Proto))
+	mode := byte(r.Mode)
+	if r.asked {
+		mode |= modeAsked
+	}
+	b = append(b, mode, byte(r.Proto))
 	b = appendCommands(b, r.Cmds)
 	if !n.tr.Send(target, peer.Frame{Kind: frameForward, Group: uint32(g), Data: b}) {
 		if n.take(id) != nil {
@@ -879,7 +889,8 @@ func (n *Node) serveForwarded(ctx context.Context) {
 func (n *Node) serveOne(in inbound) {
 	d := binread.Reader{B: in.f.Data}
 	d.U64() // the request's id, sent back as it came
-	mode, proto := Mode(d.U8()), int(d.U8())
+	mb, proto := d.U8(), int(d.U8())
+	mode, asked := Mode(mb&^modeAsked), mb&modeAsked != 0
 	cmds := readCommands(&d)
 	if d.Bad || mode > Stale {
 		n.log.Warn("undecodable forwarded request", "from", in.from)
@@ -891,7 +902,7 @@ func (n *Node) serveOne(in inbound) {
 		n.replyForward(in.from, in.f.Group, idb, nil, nil, ErrNotLeader)
 		return
 	}
-	g.Submit(&Request{Cmds: cmds, Proto: proto, Mode: mode, Done: func(reply []byte, ends []int, err error) {
+	g.Submit(&Request{Cmds: cmds, Proto: proto, Mode: mode, asked: asked, Done: func(reply []byte, ends []int, err error) {
 		n.replyForward(in.from, in.f.Group, idb, reply, ends, err)
 	}})
 }

@@ -148,7 +148,7 @@ func (f *following) moveOn() {
 	}
 	done := f.countdown(len(by), f.retry)
 	for g, idx := range by {
-		f.send(g, idx, f.r.hops+1, done)
+		f.send(g, idx, f.r.hops+1, true, done)
 	}
 }
 
@@ -205,7 +205,7 @@ func (f *following) retry() {
 	time.AfterFunc(pause, func() {
 		done := f.countdown(len(by), f.end)
 		for g, idx := range by {
-			f.send(g, idx, f.r.hops, done)
+			f.send(g, idx, f.r.hops, false, done)
 		}
 	})
 }
@@ -236,14 +236,15 @@ func keysOf(args [][]byte, proto int) [][]byte {
 	return nil
 }
 
-// send runs the commands at idx on group g, and then.
-func (f *following) send(g int, idx []int, hops int, then func()) {
+// send runs the commands at idx on group g, and then; asked when the
+// group their slot leaves sent them on (Request.asked).
+func (f *following) send(g int, idx []int, hops int, asked bool, then func()) {
 	cmds := make([][][]byte, len(idx))
 	for i, j := range idx {
 		cmds[i] = f.r.Cmds[j]
 	}
 	sub := &Request{Cmds: cmds, Proto: f.r.Proto, Mode: f.r.Mode, node: f.n, group: g, until: f.r.until,
-		hops: hops, tries: f.r.tries}
+		hops: hops, tries: f.r.tries, asked: asked}
 	sub.Done = func(reply []byte, ends []int, err error) {
 		f.mu.Lock()
 		start := 0

@@ -829,7 +829,7 @@ func (c *clientConn) flush() {
 		if p.reply == nil {
 			p.reply = c.out.Spare()
 		}
-		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked,
+		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked, asked: p.asked,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
 				p.ends = append(p.ends[:0], ends...)

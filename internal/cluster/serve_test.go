@@ -453,9 +453,20 @@ func startHandMove(t *testing.T, tn *testNodes, key string, kv ...string) *handM
 		t.Fatal(err)
 	}
 	ep, ss := strconv.FormatUint(tb.Epoch(), 10), strconv.Itoa(int(m.s))
-	m.ok(m.to, string(cmdHome), "tok", ep, ss, ss)
+	m.ok(m.to, string(cmdComing), "tok", ep, ss, ss)
 	m.ok(m.from, string(cmdAway), "tok", ep, strconv.Itoa(m.to), ss, ss)
 	return m
+}
+
+// done ends the import at the target, as the mover does once no key of
+// the slot is left at the source, and gives the slot to the target.
+func (m *handMove) done() {
+	m.t.Helper()
+	ss := strconv.Itoa(int(m.s))
+	m.ok(m.to, string(cmdDone), "tok", ss, ss)
+	if _, err := m.n.changeTable(func(t *placement.Table) (*placement.Table, error) { return t.Assign() }); err != nil {
+		m.t.Fatal(err)
+	}
 }
 
 // call runs a command on group g, again while it fails.
@@ -562,10 +573,44 @@ func TestServerAsk(t *testing.T) {
 	t.Logf("%d ASK replies followed", asks)
 
 	// The slot is the target's: no more ASK.
-	if _, err := n.changeTable(func(t *placement.Table) (*placement.Table, error) { return t.Assign() }); err != nil {
-		t.Fatal(err)
-	}
+	m.done()
 	eventually(t, "the moved key from its new group", func() bool { return get("GET", moved) == "$2\r\nv1\r\n" })
+}
+
+// A node whose table is older than a migration sends a command on the
+// moving slot to the group that held the slot before, which is now its
+// target. Until the import is done, the target runs only what the source
+// sends on: the command goes to the source, which still holds the key, and
+// no increment is lost, whether the key is still at the source, copied
+// and frozen, or moved.
+func TestMigrationTargetRunsWhatTheSourceSendsOn(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	key := "{home}ctr"
+	m := startHandMove(t, tn, key, key, "5")
+	want := 5
+	incr := func(g int, what string) {
+		t.Helper()
+		want++
+		if r := m.call(g, "INCR", key); r != fmt.Sprintf(":%d\r\n", want) {
+			t.Fatalf("INCR sent to group %d %s: %q, want :%d", g, what, r, want)
+		}
+	}
+	incr(m.to, "while the key is at the source")
+	incr(m.from, "while the key is at the source")
+	data := m.export(key)
+	m.ok(m.to, string(cmdImport), "tok", string(data))
+	if r := m.call(m.to, "GET", key); r != fmt.Sprintf("$1\r\n%d\r\n", want) {
+		t.Fatalf("GET sent to the target while the source holds the key frozen: %q, want %d", r, want)
+	}
+	m.ok(m.from, string(cmdForget), "tok", key)
+	incr(m.to, "once the key moved")
+	incr(m.from, "once the key moved")
+	m.done()
+	incr(m.to, "once the slot is the target's")
+	incr(m.from, "once the slot is the target's")
+	if r := m.call(m.from, "GET", key); r != fmt.Sprintf("$2\r\n%d\r\n", want) {
+		t.Fatalf("GET at the end: %q, want %d", r, want)
+	}
 }
 
 // TestServerExecFrozen sends a transaction on a key whose slot is moving
