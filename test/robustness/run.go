@@ -147,7 +147,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	} else if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, err
 	}
-	rep.OutDir = cfg.OutDir
+	rep.OutDir, r.cfg.OutDir = cfg.OutDir, cfg.OutDir
 	r.logf("seed %d, output in %s", cfg.Seed, cfg.OutDir)
 	err := r.run(ctx, rep)
 	rep.Elapsed = time.Since(r.start)
