@@ -62,7 +62,7 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.join, "join", "", "cluster mode: the peer address of a member of a running cluster to join (instead of --initial-cluster)")
 	fs.StringVar(&c.placement, "placement", "auto", "cluster mode: auto (replicas move to heal and rebalance the cluster on their own) or manual (only when told to)")
 	fs.BoolVar(&c.redirects, "cluster-redirects", false, "cluster mode: answer MOVED and ASK as Redis Cluster does, for cluster-aware clients, instead of forwarding")
-	fs.BoolVar(&c.readLease, "read-lease", false, "cluster mode: a shard's leader serves reads alone for a while after a quorum acknowledged it, instead of asking the followers for each batch (false, the default: every batch asks; see the README before turning it on)")
+	fs.BoolVar(&c.readLease, "read-lease", true, "cluster mode: a shard's leader serves reads alone for a while after a quorum acknowledged it, instead of asking the followers for each batch; false: every batch asks (for hosts whose monotonic clock may stop while the others run: see the README)")
 }
 
 func (c clusterOptions) enabled() bool { return c.initialCluster != "" || c.join != "" }

@@ -206,7 +206,7 @@ type GroupConfig struct {
 	MaxUncommitted uint64
 	// ReadLease lets the leader serve linearizable reads from its own
 	// state, without a ReadIndex round each, for a while after a quorum
-	// acknowledged it (lease.go); off by default (see the README).
+	// acknowledged it (lease.go); on by default (see the README).
 	ReadLease bool
 	// Logger receives the group's logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -238,7 +238,7 @@ func DefaultGroupConfig() GroupConfig {
 		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
 		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
-		MaxUncommitted: 64 << 20, MaxInflight: 1,
+		MaxUncommitted: 64 << 20, MaxInflight: 1, ReadLease: true,
 	}
 }
 
