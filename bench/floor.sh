@@ -6,11 +6,16 @@
 # GETs, alternating rounds, and prints each server's median requests per
 # second and CPU time per request, each with its min-max over the rounds.
 # data-cluster does everything floor does and more, so floor's ratio to
-# Redis bounds data-cluster's unpipelined one.
+# Redis bounds data-cluster's unpipelined one. The README's performance
+# section ("Against redis-server") holds the figures of every mode and what
+# they say.
 #
 # Usage: bench/floor.sh [rounds]          (default 5)
 # Environment: REQUESTS (200000), CLIENTS (50), PROCS ("1 2": GOMAXPROCS
-#   values to run floor with), MODES ("goroutine hop inline raw epoll uring").
+#   values to run floor with), MODES ("goroutine hop inline raw epoll uring";
+#   leave uring out where io_uring is missing or refused),
+#   PERF (1: then one more run per server under perf stat, printing the
+#   server's system calls and context switches per request).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +24,7 @@ REQUESTS=${REQUESTS:-200000}
 CLIENTS=${CLIENTS:-50}
 PROCS=${PROCS:-"1 2"}
 MODES=${MODES:-"goroutine hop inline raw epoll uring"}
+PERF=${PERF:-0}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -80,4 +86,24 @@ END {
 	rm = median(r, k); bm = median(base, nb)
 	printf "%-16s | %7.0f (%6.0f-%6.0f) | %5.2fx | %5.2f (%5.2f-%5.2f) | %7.3f\n", n, rm, rlo, rhi, rm / bm, median(c, k), clo, chi, median(p, k)
 }' "$work/results"
+done
+
+[ "$PERF" = 1 ] || exit 0
+if ! need perf; then
+	echo "perf not found: no system call counts" >&2
+	exit 0
+fi
+echo
+echo "one more run per server under perf stat -p: system calls and context switches per request"
+echo
+printf "%-16s | %8s | %6s | %6s | %6s | %6s | %6s | %8s\n" server syscalls read write epoll uring futex switches
+printf -- "-----------------+----------+--------+--------+--------+--------+--------+---------\n"
+for name in "${names[@]}"; do
+	perf stat -x, -o "$work/perf.$name" -p "${pid[$name]}" \
+		-e raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_futex,context-switches \
+		-- redis-benchmark -p "${port[$name]}" -t get -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -P 1 -q >/dev/null 2>&1
+	awk -F, -v n="$name" -v req="$REQUESTS" '
+$3 ~ /raw_syscalls/ { a = $1 } $3 ~ /enter_read$/ { r = $1 } $3 ~ /enter_write$/ { w = $1 }
+$3 ~ /epoll_p?wait/ { e += $1 } $3 ~ /io_uring_enter/ { u = $1 } $3 ~ /futex/ { f = $1 } $3 ~ /context-switches/ { c = $1 }
+END { printf "%-16s | %8.2f | %6.2f | %6.2f | %6.2f | %6.2f | %6.2f | %8.3f\n", n, a / req, r / req, w / req, e / req, u / req, f / req, c / req }' "$work/perf.$name"
 done

@@ -44,44 +44,49 @@ const (
 	ioringRegisterPbufRing = 22
 )
 
-// uringParams is struct io_uring_params.
+// uringParams is struct io_uring_params, with the fields used here named
+// (as in the structs below, the others are blank but keep the layout).
 type uringParams struct {
-	sqEntries    uint32
-	cqEntries    uint32
-	flags        uint32
-	sqThreadCPU  uint32
-	sqThreadIdle uint32
-	features     uint32
-	wqFd         uint32
-	resv         [3]uint32
-	sqOff        sqOffsets
-	cqOff        cqOffsets
+	sqEntries uint32
+	cqEntries uint32
+	flags     uint32
+	_         [2]uint32 // sq_thread_cpu, sq_thread_idle
+	features  uint32
+	_         [4]uint32 // wq_fd, resv
+	sqOff     sqOffsets
+	cqOff     cqOffsets
 }
 
 // sqOffsets is struct io_sqring_offsets.
 type sqOffsets struct {
-	head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
-	userAddr                                                        uint64
+	head, tail, ringMask uint32
+	_                    [3]uint32 // ring_entries, flags, dropped
+	array                uint32
+	_                    uint32 // resv1
+	_                    uint64 // user_addr
 }
 
 // cqOffsets is struct io_cqring_offsets.
 type cqOffsets struct {
-	head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
-	userAddr                                                        uint64
+	head, tail, ringMask uint32
+	_                    [2]uint32 // ring_entries, overflow
+	cqes                 uint32
+	_                    [2]uint32 // flags, resv1
+	_                    uint64    // user_addr
 }
 
-// sqe is struct io_uring_sqe, with the fields used here named.
+// sqe is struct io_uring_sqe.
 type sqe struct {
 	opcode   uint8
 	flags    uint8
 	ioprio   uint16
 	fd       int32
-	off      uint64
+	_        uint64 // off
 	addr     uint64
 	len      uint32
 	opFlags  uint32
 	userData uint64
-	bufGroup uint16
+	_        uint16 // buf_group: 0, the one buffer ring
 	_        uint16
 	_        int32
 	_        [2]uint64
@@ -98,19 +103,35 @@ type cqe struct {
 type pbufReg struct {
 	ringAddr    uint64
 	ringEntries uint32
-	bgid        uint16
-	flags       uint16
+	_           uint16 // bgid: 0
+	_           uint16 // flags
 	_           [3]uint64
 }
 
-// pbuf is struct io_uring_buf; the tail of a buffer ring is the resv field
-// of its first entry.
+// pbuf is struct io_uring_buf; the tail of a buffer ring is the 16-bit resv
+// field of its first entry, written through the word it shares with bid
+// (see giveBuf).
 type pbuf struct {
 	addr uint64
 	len  uint32
 	bid  uint16
-	resv uint16
+	_    uint16
 }
+
+// The kernel's sizes of the structs above, checked when compiling: a wrong
+// one makes an array length negative.
+var (
+	_ [unsafe.Sizeof(uringParams{}) - 120]byte
+	_ [120 - unsafe.Sizeof(uringParams{})]byte
+	_ [unsafe.Sizeof(sqe{}) - 64]byte
+	_ [64 - unsafe.Sizeof(sqe{})]byte
+	_ [unsafe.Sizeof(cqe{}) - 16]byte
+	_ [16 - unsafe.Sizeof(cqe{})]byte
+	_ [unsafe.Sizeof(pbufReg{}) - 40]byte
+	_ [40 - unsafe.Sizeof(pbufReg{})]byte
+	_ [unsafe.Sizeof(pbuf{}) - 16]byte
+	_ [16 - unsafe.Sizeof(pbuf{})]byte
+)
 
 // ring is one io_uring: its submission and completion queues mapped into
 // the process, and a ring of receive buffers the kernel picks from.
@@ -127,7 +148,6 @@ type ring struct {
 	cqes           []cqe
 
 	bufs     []pbuf // the buffer ring shared with the kernel
-	bufTail  *uint16
 	bufMem   []byte
 	bufSize  int
 	bufCount int
@@ -179,7 +199,6 @@ func newRing(entries uint32, bufCount, bufSize int) (*ring, error) {
 		return nil, err
 	}
 	r.bufs = unsafe.Slice((*pbuf)(unsafe.Pointer(&bm[0])), bufCount)
-	r.bufTail = &r.bufs[0].resv
 	reg := pbufReg{ringAddr: uint64(uintptr(unsafe.Pointer(&bm[0]))), ringEntries: uint32(bufCount)}
 	if _, _, errno := syscall.Syscall6(sysIOUringRegister, fd, ioringRegisterPbufRing, uintptr(unsafe.Pointer(&reg)), 1, 0, 0); errno != 0 {
 		return nil, fmt.Errorf("io_uring_register buffer ring: %w", errno)
@@ -206,8 +225,7 @@ func (r *ring) giveBuf(bid uint16) {
 	atomic.StoreUint32(word, atomic.LoadUint32(word)&0xffff|uint32(t+1)<<16)
 }
 
-// next returns a zeroed submission entry, already published to the
-// kernel's view of the queue (which takes entries only in enter),
+// next returns a zeroed submission entry to fill in and then publish,
 // submitting what is queued first when the queue is full.
 func (r *ring) next() (*sqe, error) {
 	for {
@@ -225,8 +243,8 @@ func (r *ring) next() (*sqe, error) {
 	}
 }
 
-// publish makes the entry next returned last visible to the kernel, once
-// it is filled in.
+// publish queues the entry next returned last, once it is filled in: the
+// kernel takes queued entries in enter.
 func (r *ring) publish() { atomic.StoreUint32(r.sqTail, *r.sqTail+1) }
 
 // enter submits the queued entries and waits for at least wait completions.
