@@ -49,21 +49,45 @@ func main() {
 	mode := flag.String("mode", "goroutine", "goroutine, hop, inline, raw, epoll or uring")
 	addr := flag.String("addr", "127.0.0.1:7100", "address to listen on (epoll: 127.0.0.1 only)")
 	flag.Parse()
-	var err error
-	switch *mode {
-	case "goroutine", "hop", "inline", "raw":
-		err = serveGoroutines(*addr, *mode)
-	case "epoll":
-		err = serveEpoll(*addr)
-	case "uring":
-		err = serveURing(*addr)
-	default:
-		err = fmt.Errorf("unknown -mode %q", *mode)
+	serve, _, err := listen(*mode, *addr)
+	if err == nil {
+		err = serve()
 	}
 	if err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
+}
+
+// listen listens on addr for mode and returns the function that serves,
+// which returns only on an error, and the port listened on.
+func listen(mode, addr string) (serve func() error, port int, err error) {
+	switch mode {
+	case "goroutine", "hop", "inline", "raw":
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, 0, err
+		}
+		return func() error { return serveGoroutines(ln, mode) }, ln.Addr().(*net.TCPAddr).Port, nil
+	case "epoll", "uring":
+		flags := syscall.SOCK_NONBLOCK
+		if mode == "uring" {
+			flags = 0 // an io_uring waits on blocking sockets itself
+		}
+		lfd, err := listenRaw(addr, flags)
+		if err != nil {
+			return nil, 0, err
+		}
+		sa, err := syscall.Getsockname(lfd)
+		if err != nil {
+			return nil, 0, err
+		}
+		if mode == "epoll" {
+			return func() error { return serveEpoll(lfd) }, sa.(*syscall.SockaddrInet4).Port, nil
+		}
+		return func() error { return serveURing(lfd) }, sa.(*syscall.SockaddrInet4).Port, nil
+	}
+	return nil, 0, fmt.Errorf("unknown -mode %q", mode)
 }
 
 // replies appends one nil reply per command that starts in b. It counts a
@@ -92,11 +116,7 @@ type request struct {
 // command on the shard.
 var owned [shards]atomic.Int32
 
-func serveGoroutines(addr, mode string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
+func serveGoroutines(ln net.Listener, mode string) error {
 	var queues [shards]chan *request
 	if mode == "hop" {
 		for i := range queues {
@@ -231,11 +251,7 @@ func serveRaw(c net.Conn, shard int) error {
 	return err
 }
 
-func serveEpoll(addr string) error {
-	lfd, err := listenRaw(addr, syscall.SOCK_NONBLOCK)
-	if err != nil {
-		return err
-	}
+func serveEpoll(lfd int) error {
 	ep, err := syscall.EpollCreate1(0)
 	if err != nil {
 		return err

@@ -21,7 +21,6 @@ const (
 	sysIOUringRegister = 427
 
 	ioringOffSQRing = 0
-	ioringOffCQRing = 0x8000000
 	ioringOffSQEs   = 0x10000000
 
 	ioringSetupSingleIssuer = 1 << 12
@@ -290,12 +289,8 @@ const (
 // buffers the kernel picks from a registered ring, and sends; everything
 // one round of completions asks for is submitted with the next wait, in one
 // system call for all connections.
-func serveURing(addr string) error {
+func serveURing(lfd int) error {
 	runtime.LockOSThread()
-	lfd, err := listenRaw(addr, 0)
-	if err != nil {
-		return err
-	}
 	r, err := newRing(4096, 1024, 16<<10)
 	if err != nil {
 		return err
