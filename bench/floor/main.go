@@ -47,7 +47,7 @@ var nilReply = []byte("$-1\r\n")
 
 func main() {
 	mode := flag.String("mode", "goroutine", "goroutine, hop, inline, raw, epoll or uring")
-	addr := flag.String("addr", "127.0.0.1:7100", "address to listen on (epoll: 127.0.0.1 only)")
+	addr := flag.String("addr", "127.0.0.1:7100", "address to listen on (epoll, uring: IPv4 only)")
 	flag.Parse()
 	serve, _, err := listen(*mode, *addr)
 	if err == nil {
