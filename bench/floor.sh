@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # How fast can a Go server answer unpipelined requests on this machine at
 # all? Runs redis-server and bench/floor (a Go server that answers every
-# command with a nil reply and does nothing else: a goroutine per
-# connection, or one epoll loop) side by side with the same redis-benchmark
+# command with a nil reply and does nothing else, in each of its -mode
+# ways: see bench/floor/main.go) side by side with the same redis-benchmark
 # GETs, alternating rounds, and prints each server's median requests per
-# second and CPU time per request. data-cluster does everything floor does
-# and more, so floor's ratio to Redis bounds data-cluster's unpipelined one.
+# second and CPU time per request, each with its min-max over the rounds.
+# data-cluster does everything floor does and more, so floor's ratio to
+# Redis bounds data-cluster's unpipelined one. The README's performance
+# section ("Against redis-server") holds the figures of every mode and what
+# they say.
 #
-# Usage: bench/floor.sh [rounds]          (default 3)
+# Usage: bench/floor.sh [rounds]          (default 5)
 # Environment: REQUESTS (200000), CLIENTS (50), PROCS ("1 2": GOMAXPROCS
-#   values to run floor with).
+#   values to run floor with), MODES ("goroutine hop inline raw epoll uring";
+#   leave uring out where io_uring is missing or refused),
+#   PERF (1: then one more run per server under perf stat, printing the
+#   server's system calls and context switches per request).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${1:-3}
+ROUNDS=${1:-5}
 REQUESTS=${REQUESTS:-200000}
 CLIENTS=${CLIENTS:-50}
 PROCS=${PROCS:-"1 2"}
+MODES=${MODES:-"goroutine hop inline raw epoll uring"}
+PERF=${PERF:-0}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -41,7 +49,7 @@ floor() { GOMAXPROCS=$1 exec "$work/floor" -mode "$2" -addr "127.0.0.1:$3"; }
 names=(redis)
 start redis redis
 for p in $PROCS; do
-	for m in goroutine epoll; do
+	for m in $MODES; do
 		start "$m-procs$p" floor "$p" "$m"
 		names+=("$m-procs$p")
 	done
@@ -62,17 +70,40 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(redis-server --version | awk '{print $1, $2, $3}')"
-echo "redis-benchmark -t get -c $CLIENTS -n $REQUESTS -P 1; median of $ROUNDS rounds"
+echo "redis-benchmark -t get -c $CLIENTS -n $REQUESTS -P 1; median (min-max) of $ROUNDS rounds"
 echo
-printf "%-18s | %10s | %8s | %14s | %7s\n" server "GET/s" ratio "CPU µs/request" "p99 ms"
-printf -- "-------------------+------------+----------+----------------+--------\n"
-redis_rps=$(awk '$1 == "redis" {print $2}' "$work/results" | median)
+printf "%-16s | %-24s | %6s | %-20s | %7s\n" server "GET/s (min-max)" ratio "CPU µs/req (min-max)" "p99 ms"
+printf -- "-----------------+--------------------------+--------+----------------------+--------\n"
 for name in "${names[@]}"; do
-	rps=$(awk -v n="$name" '$1 == n {print $2}' "$work/results" | median)
-	cpu=$(awk -v n="$name" '$1 == n {print $3}' "$work/results" | median)
-	p99=$(awk -v n="$name" '$1 == n {print $4}' "$work/results" | median)
-	awk -v n="$name" -v r="$rps" -v base="$redis_rps" -v c="$cpu" -v p="$p99" \
-		'BEGIN {printf "%-18s | %10.0f | %7.2fx | %14.2f | %7.3f\n", n, r, r / base, c / 100, p}'
+	awk -v n="$name" '
+function median(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+$1 == "redis" { base[++nb] = $2 }
+$1 == n { k++; r[k] = $2; c[k] = $3 / 100; p[k] = $4 }
+END {
+	rlo = clo = 1e18; rhi = chi = 0
+	for (i = 1; i <= k; i++) { if (r[i] < rlo) rlo = r[i]; if (r[i] > rhi) rhi = r[i]; if (c[i] < clo) clo = c[i]; if (c[i] > chi) chi = c[i] }
+	rm = median(r, k); bm = median(base, nb)
+	printf "%-16s | %7.0f (%6.0f-%6.0f) | %5.2fx | %5.2f (%5.2f-%5.2f) | %7.3f\n", n, rm, rlo, rhi, rm / bm, median(c, k), clo, chi, median(p, k)
+}' "$work/results"
+done
+
+[ "$PERF" = 1 ] || exit 0
+if ! need perf; then
+	echo "perf not found: no system call counts" >&2
+	exit 0
+fi
+echo
+echo "one more run per server under perf stat -p: system calls and context switches per request"
+echo
+printf "%-16s | %8s | %6s | %6s | %6s | %6s | %6s | %8s\n" server syscalls read write epoll uring futex switches
+printf -- "-----------------+----------+--------+--------+--------+--------+--------+---------\n"
+for name in "${names[@]}"; do
+	perf stat -x, -o "$work/perf.$name" -p "${pid[$name]}" \
+		-e raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_futex,context-switches \
+		-- redis-benchmark -p "${port[$name]}" -t get -c "$CLIENTS" -n "$REQUESTS" -r 1000000 -P 1 -q >/dev/null 2>&1
+	awk -F, -v n="$name" -v req="$REQUESTS" '
+$3 ~ /raw_syscalls/ { a = $1 } $3 ~ /enter_read$/ { r = $1 } $3 ~ /enter_write$/ { w = $1 }
+$3 ~ /epoll_p?wait/ { e += $1 } $3 ~ /io_uring_enter/ { u = $1 } $3 ~ /futex/ { f = $1 } $3 ~ /context-switches/ { c = $1 }
+END { printf "%-16s | %8.2f | %6.2f | %6.2f | %6.2f | %6.2f | %6.2f | %8.3f\n", n, a / req, r / req, w / req, e / req, u / req, f / req, c / req }' "$work/perf.$name"
 done
