@@ -556,7 +556,7 @@ func (t *Transport) Send(to string, f Frame) bool {
 	if p == nil {
 		return false
 	}
-	if len(f.Data) > t.cfg.MaxFrame {
+	if f.size() > t.cfg.MaxFrame {
 		p.dropped.Add(1)
 		return false
 	}

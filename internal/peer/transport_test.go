@@ -395,6 +395,7 @@ func TestSendNeverBlocks(t *testing.T) {
 	}{
 		{"queue full", "b", Frame{Data: []byte("one too many")}},
 		{"over MaxFrame", "b", Frame{Data: make([]byte, 17)}},
+		{"over MaxFrame with its tail", "b", Frame{Data: make([]byte, 8), Tail: make([]byte, 9)}},
 		{"unknown peer", "c", Frame{}},
 		{"self", "a", Frame{}},
 	}
@@ -404,8 +405,8 @@ func TestSendNeverBlocks(t *testing.T) {
 		}
 	}
 	st := n.tr.Stats()["b"]
-	if st.FramesDropped != 2 || st.Queued != cfg.QueueLen || st.Connected {
-		t.Errorf("got %+v, want 2 dropped, %d queued, not connected", st, cfg.QueueLen)
+	if st.FramesDropped != 3 || st.Queued != cfg.QueueLen || st.Connected {
+		t.Errorf("got %+v, want 3 dropped, %d queued, not connected", st, cfg.QueueLen)
 	}
 }
 
