@@ -60,9 +60,24 @@ type Request struct {
 	Mode  Mode
 	// Done is called once with the replies, one after the other, Ends[i]
 	// being the end of the reply to Cmds[i]; or with an error and no
-	// replies. It runs on the group's goroutine, must not block, and must
-	// not keep reply or ends after it returns.
+	// replies. It runs on the group's goroutine (or a peer's, or a
+	// timer's), must not block, and must not keep ends after it returns,
+	// nor reply unless Own is set.
 	Done func(reply []byte, ends []int, err error)
+	// Own asks for the replies in memory the submitter may keep: a
+	// leader on this node writes them straight into Buf (growing it as
+	// needed) instead of its own buffer, and a leader on another node
+	// sends them in a frame of their own. Done is then called, without
+	// error, with reply == Buf[:len(reply)], and the submitter keeps Buf:
+	// no one else writes to it once Done is called. When the replies
+	// arrive elsewhere (a script's, those of commands that followed a
+	// moving slot), they are copied into Buf. With an error, Buf is left
+	// as it was.
+	Own bool
+	// Buf is memory for the replies of a request with Own set; nil lets
+	// the group allocate it. The group writes into it only on its
+	// goroutine, between taking the request and calling Done.
+	Buf []byte
 
 	deadline time.Time
 	start    time.Time
@@ -652,8 +667,9 @@ func (g *Group) take(r *Request) {
 	switch r.Mode {
 	case Stale:
 		g.db.SetNow(time.Now().UnixMilli())
+		own := g.lend(r)
 		g.run(r.Cmds, r.Proto)
-		r.finish(g.w.Bytes(), g.ends, nil)
+		r.finish(g.giveBack(r, own), g.ends, nil)
 	case Read:
 		if !g.isLeader {
 			r.finish(nil, nil, ErrNotLeader)
@@ -1009,7 +1025,7 @@ func (g *Group) serveReads() {
 		for _, r := range rd.reqs {
 			if r.hasPre {
 				g.stats.Reads.Add(1)
-				r.finish(r.pre, r.preEnds, nil)
+				r.finishPre()
 				continue
 			}
 			g.serve(r, now)
@@ -1020,9 +1036,44 @@ func (g *Group) serveReads() {
 // serve runs the read r on the applied state and answers it.
 func (g *Group) serve(r *Request, now time.Time) {
 	g.db.SetNow(now.UnixMilli())
+	own := g.lend(r)
 	g.run(r.Cmds, r.Proto)
 	g.stats.Reads.Add(1)
-	r.finish(g.w.Bytes(), g.ends, nil)
+	r.finish(g.giveBack(r, own), g.ends, nil)
+}
+
+// lend makes r's buffer the one the replies are written into, when r asks
+// for its replies in memory of its own (Request.Own), and returns the
+// group's buffer for giveBack; nil when r did not ask.
+func (g *Group) lend(r *Request) (own []byte) {
+	if r == nil || !r.Own {
+		return nil
+	}
+	own = g.w.Swap(r.Buf)
+	if own == nil {
+		own = []byte{} // lent, with no buffer of its own yet
+	}
+	return own
+}
+
+// giveBack ends what lend began: it returns the replies written since,
+// which are r's (in r.Buf) when lend lent r's buffer, and gives the group
+// its own buffer back.
+func (g *Group) giveBack(r *Request, own []byte) []byte {
+	if own == nil {
+		return g.w.Bytes()
+	}
+	r.Buf = g.w.Swap(own)
+	return r.Buf
+}
+
+// finishPre answers r with the replies of its dry run (a script's), which
+// are r's own memory.
+func (r *Request) finishPre() {
+	if r.Own {
+		r.Buf = r.pre
+	}
+	r.finish(r.pre, r.preEnds, nil)
 }
 
 // run executes cmds against the keyspace, the replies going to g.w and
@@ -1143,25 +1194,33 @@ func (g *Group) apply(e *raftpb.Entry) {
 		g.db.SetNow(now)
 		g.seed(origin, seq)
 		g.cx.Rand = g.rng
+		// The replies of this replica's own waiting request go straight
+		// into the request's buffer when it asks for them there.
+		var r *Request
+		if origin == g.cfg.ReplicaID {
+			r = g.waiters[seq]
+		}
+		var own []byte
 		if data[0] == entryEffects {
 			g.runEffects(cmds, proto, origin, seq)
 		} else {
+			if r != nil && !r.hasPre {
+				own = g.lend(r)
+			}
 			g.run(cmds, proto)
 		}
 		g.cx.Rand = nil
 		if g.cfg.OnApply != nil {
 			g.cfg.OnApply(cmds, g.w.Bytes(), g.ends)
 		}
-		if origin != g.cfg.ReplicaID {
-			return
-		}
-		if r, ok := g.waiters[seq]; ok {
+		reply := g.giveBack(r, own)
+		if r != nil {
 			delete(g.waiters, seq)
 			g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
 			if r.hasPre {
-				r.finish(r.pre, r.preEnds, nil)
+				r.finishPre()
 			} else {
-				r.finish(g.w.Bytes(), g.ends, nil)
+				r.finish(reply, g.ends, nil)
 			}
 		}
 	case entryExpire:

@@ -683,7 +683,25 @@ func (r *Request) finish(reply []byte, ends []int, err error) {
 		time.AfterFunc(n.cfg.Group.Tick, func() { n.route(r.group, r) })
 		return
 	}
+	r.answer(reply, ends, err)
+}
+
+// answer calls Done, with the replies in Buf when r asks for them there
+// (Request.Own): copied, unless they are there already.
+func (r *Request) answer(reply []byte, ends []int, err error) {
+	if r.Own && err == nil && !startsBuf(reply, r.Buf) {
+		r.Buf = append(r.Buf[:0], reply...)
+		reply = r.Buf
+	}
 	r.Done(reply, ends, err)
+}
+
+// startsBuf reports whether b is buf[:len(b)].
+func startsBuf(b, buf []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	return len(b) <= cap(buf) && &b[0] == &buf[:1][0]
 }
 
 // route sends r once to where group g's leader is thought to be.
@@ -860,6 +878,9 @@ func (n *Node) forwardAnswered(f peer.Frame) {
 		fw.r.finish(nil, nil, err)
 		return
 	}
+	if fw.r.Own {
+		fw.r.Buf = d.B // the frame is this node's to keep
+	}
 	fw.r.finish(d.B, ends, nil)
 }
 
@@ -891,11 +912,15 @@ func (n *Node) serveOne(in inbound) {
 		n.replyForward(in.from, in.f.Group, idb, nil, nil, ErrNotLeader)
 		return
 	}
-	g.Submit(&Request{Cmds: cmds, Proto: proto, Mode: mode, Done: func(reply []byte, ends []int, err error) {
+	// The replies are written into memory of the request's own (Own), which
+	// the frame then carries as it is.
+	g.Submit(&Request{Cmds: cmds, Proto: proto, Mode: mode, Own: true, Done: func(reply []byte, ends []int, err error) {
 		n.replyForward(in.from, in.f.Group, idb, reply, ends, err)
 	}})
 }
 
+// replyForward answers a forwarded request; reply, when set, must be
+// memory of the answer's own: the frame sends it as it is (peer.Frame.Tail).
 func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends []int, err error) {
 	if len(idb) < 8 {
 		return
@@ -906,7 +931,7 @@ func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends 
 	} else {
 		hint = n.hints[g].Load()
 	}
-	b := make([]byte, 0, 32+len(reply)+2*len(ends))
+	b := make([]byte, 0, 32+3*len(ends))
 	b = append(b, idb[:8]...)
 	b = append(b, statusOf(err))
 	b = appendU64(b, hint)
@@ -914,6 +939,5 @@ func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends 
 	for _, e := range ends {
 		b = binary.AppendUvarint(b, uint64(e))
 	}
-	b = append(b, reply...)
-	n.tr.Send(to, peer.Frame{Kind: frameReply, Group: g, Data: b})
+	n.tr.Send(to, peer.Frame{Kind: frameReply, Group: g, Data: b, Tail: reply})
 }
