@@ -566,6 +566,19 @@ func (c *clientConn) write(b []byte) error {
 	return err
 }
 
+// writeOutbox writes v, pieces from the client's outbox (pubsub.Outbox),
+// whose pubsub limits apply instead of the normal class's.
+func (c *clientConn) writeOutbox(v *net.Buffers) error {
+	n := int64(0)
+	for _, b := range *v {
+		n += int64(len(b))
+	}
+	c.omem.Store(n)
+	defer c.omem.Store(0)
+	_, err := v.WriteTo(c.nc)
+	return err
+}
+
 // errOutputLimit ends a connection whose replies pass the normal class's
 // limits.
 var errOutputLimit = errors.New("cluster: replies over the client output buffer limit")

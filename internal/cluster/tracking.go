@@ -363,7 +363,7 @@ func (c *clientConn) trackingOff() {
 // which its replies and the messages it is sent are written in order.
 func (c *clientConn) openOutbox() {
 	if c.ob.Load() == nil {
-		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
+		c.ob.Store(pubsub.NewOutbox(c.writeOutbox, c.s.cfg().PubSubOutput, func(pending int64, why string) {
 			c.s.log.Warn("closing client for overcoming of output buffer limits", "client", c.nc.RemoteAddr().String(),
 				"class", "pubsub", "limit", why, "pending", pending)
 			c.kill()
