@@ -284,8 +284,11 @@ func (f *flights) flushed() {
 }
 
 // Subscribed reports whether the client is in Pub/Sub mode
-// (tracking.Target).
-func (c *clientConn) Subscribed() bool { return c.subs.Active() }
+// (tracking.Target). It is called from groups' goroutines: it reads the
+// counts the connection publishes (countSubs), not its subscriptions.
+func (c *clientConn) Subscribed() bool {
+	return c.subN[0].Load()+c.subN[1].Load()+c.subN[2].Load() > 0
+}
 
 var _ tracking.Target = (*clientConn)(nil)
 
