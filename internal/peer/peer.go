@@ -27,6 +27,11 @@ type Frame struct {
 	// goes out without first being copied into one slice: the receiver
 	// finds both in Data, and never sees Tail.
 	Tail []byte
+	// Sent, when set, is called once the transport is done with Data and
+	// Tail, if Send accepted the frame: the sender may then reuse their
+	// memory. A frame lost with its connection, or refused by Send, never
+	// sees it. It runs on the transport's goroutine and must not block.
+	Sent func()
 }
 
 // size returns the bytes of f's payload.

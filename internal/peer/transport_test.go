@@ -470,3 +470,18 @@ func TestRunTwice(t *testing.T) {
 		t.Fatalf("second Run: got %v, want %v", err, ErrRunning)
 	}
 }
+
+// A frame with a Tail arrives whole, and its Sent is called once the
+// transport is done with its memory: the sender may then change it, and
+// what arrives is what was sent.
+func TestSentTail(t *testing.T) {
+	nodes := cluster(t, []string{"a", "b"}, nil)
+	waitMesh(t, nodes)
+	body := bytes.Repeat([]byte("0123456789abcdef"), 64<<10/16)
+	want := "head|" + string(body)
+	sent := make(chan struct{})
+	mustSend(t, nodes["a"].tr, "b", Frame{Kind: 7, Data: []byte("head|"), Tail: body, Sent: func() { close(sent) }})
+	<-sent
+	copy(body, "CHANGED") // the transport has taken it
+	nodes["b"].b.waitFrame(t, "a", want)
+}
