@@ -65,17 +65,18 @@ type Request struct {
 	// nor reply unless Own is set.
 	Done func(reply []byte, ends []int, err error)
 	// Own asks for the replies in memory the submitter may keep: a
-	// leader on this node writes them straight into Buf (growing it as
-	// needed) instead of its own buffer, and a leader on another node
-	// sends them in a frame of their own. Done is then called, without
-	// error, with reply == Buf[:len(reply)], and the submitter keeps Buf:
-	// no one else writes to it once Done is called. When the replies
+	// leader on this node writes them straight into Buf, or into a larger
+	// buffer of its own that it gives in exchange for Buf, and a leader on
+	// another node sends them in a frame of their own. Done is then
+	// called, without error, with reply == Buf[:len(reply)], Buf being
+	// the buffer the replies are in, and the submitter keeps it: no one
+	// else writes to it once Done is called. When the replies
 	// arrive elsewhere (a script's, those of commands that followed a
 	// moving slot), they are copied into Buf. With an error, Buf is left
 	// as it was.
 	Own bool
-	// Buf is memory for the replies of a request with Own set; nil lets
-	// the group allocate it. The group writes into it only on its
+	// Buf is memory for the replies of a request with Own set, which the
+	// submitter gives up (nil: none). The group writes into it only on its
 	// goroutine, between taking the request and calling Done.
 	Buf []byte
 
@@ -295,6 +296,7 @@ type Group struct {
 	one      *ring.Ring // a one-shard ring for the command context
 	w        resp.Writer
 	ends     []int
+	lentLen  int // the length of the last replies written for a request's own (lend)
 	conf     *raftpb.ConfState
 	applied  uint64
 	snapshot uint64 // index of the last snapshot taken or installed
@@ -1042,28 +1044,42 @@ func (g *Group) serve(r *Request, now time.Time) {
 	r.finish(g.giveBack(r, own), g.ends, nil)
 }
 
-// lend makes r's buffer the one the replies are written into, when r asks
-// for its replies in memory of its own (Request.Own), and returns the
-// group's buffer for giveBack; nil when r did not ask.
-func (g *Group) lend(r *Request) (own []byte) {
+// lend readies the replies of r, when r asks for them in memory of its own
+// (Request.Own), to be written into the larger of two buffers, r's and the
+// group's, and returns the other, which the group keeps (giveBack); nil
+// when r did not ask. So a request whose buffer is too small (a client's
+// first) takes the group's rather than growing its own reply by reply,
+// and large buffers end up with the connections that reuse them. When
+// neither holds as much as the last such replies, the replies go to a new
+// buffer of that size, and the group keeps the larger: one allocation,
+// where growing a buffer by appends copies it over and over.
+func (g *Group) lend(r *Request) (keep []byte) {
 	if r == nil || !r.Own {
 		return nil
 	}
-	own = g.w.Swap(r.Buf)
-	if own == nil {
-		own = []byte{} // lent, with no buffer of its own yet
+	if cap(r.Buf) >= g.w.Cap() {
+		keep = g.w.Swap(r.Buf)
+	} else {
+		keep = r.Buf[:0]
 	}
-	return own
+	if g.w.Cap() < g.lentLen {
+		keep = g.w.Swap(make([]byte, 0, g.lentLen))
+	}
+	if keep == nil {
+		keep = []byte{} // lent, with no buffer to keep
+	}
+	return keep
 }
 
 // giveBack ends what lend began: it returns the replies written since,
-// which are r's (in r.Buf) when lend lent r's buffer, and gives the group
-// its own buffer back.
-func (g *Group) giveBack(r *Request, own []byte) []byte {
-	if own == nil {
+// which are r's (in r.Buf) when lend readied them, and gives the group the
+// buffer it keeps.
+func (g *Group) giveBack(r *Request, keep []byte) []byte {
+	if keep == nil {
 		return g.w.Bytes()
 	}
-	r.Buf = g.w.Swap(own)
+	r.Buf = g.w.Swap(keep)
+	g.lentLen = len(r.Buf)
 	return r.Buf
 }
 

@@ -30,8 +30,9 @@ func ownDo(t *testing.T, submit func(*Request), mode Mode, buf []byte, args ...s
 }
 
 // A request with Own set gets its replies written into its own buffer, on
-// every path (a write answered as it applies, a read, a stale read), and
-// keeps them: the group's later requests leave them as they were.
+// every path (a write answered as it applies, a read, a stale read), or
+// into the group's when that is larger, and keeps them: the group's later
+// requests leave them as they were.
 func TestGroupRepliesInRequestBuffer(t *testing.T) {
 	tg := newTestGroup(t, nil)
 	l := tg.leader()
@@ -48,7 +49,7 @@ func TestGroupRepliesInRequestBuffer(t *testing.T) {
 		mode  Mode
 		args  []string
 		want  string
-		fresh bool // Buf nil: the group allocates it
+		fresh bool // Buf nil: the group's buffer is larger
 	}{
 		{"write", l, Write, []string{"SET", "k2", "x"}, "+OK\r\n", false},
 		{"read", l, Read, []string{"GET", "k"}, "$7\r\nvalue-1\r\n", false},
@@ -62,7 +63,7 @@ func TestGroupRepliesInRequestBuffer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf []byte
 			if !tt.fresh {
-				buf = bytes.Repeat([]byte{'#'}, 64)
+				buf = append(make([]byte, 0, 1<<20), bytes.Repeat([]byte{'#'}, 64)...)
 			}
 			reply, r := ownDo(t, submit(tt.id), tt.mode, buf, tt.args...)
 			if string(reply) != tt.want {
@@ -72,7 +73,7 @@ func TestGroupRepliesInRequestBuffer(t *testing.T) {
 				t.Fatalf("got a reply outside the request's Buf")
 			}
 			if !tt.fresh && &reply[0] != &buf[0] {
-				t.Fatalf("got the reply in new memory, want it in the Buf given (it fits)")
+				t.Fatalf("got the reply in other memory, want it in the Buf given (larger than the group's)")
 			}
 			kept, wants = append(kept, reply), append(wants, tt.want)
 		})

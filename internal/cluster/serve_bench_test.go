@@ -30,30 +30,69 @@ func BenchmarkServeGet(b *testing.B) {
 		if _, err := tn.do(0, Write, "SET", key, val); err != nil {
 			b.Fatal(err)
 		}
+		get := fmt.Sprintf("*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", len(key), key)
+		round := []byte(strings.Repeat(get, 16))
+		want := fmt.Sprintf("$%d\r\n%s\r\n", len(val), val)
 		b.Run(fmt.Sprintf("forwarded=%v", forwarded), func(b *testing.B) {
-			nc, err := net.Dial("tcp", addr)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer nc.Close()
-			get := fmt.Sprintf("*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", len(key), key)
-			round := []byte(strings.Repeat(get, 16))
-			want := fmt.Sprintf("$%d\r\n%s\r\n", len(val), val)
-			rd := bufio.NewReaderSize(nc, 64<<10)
-			got := make([]byte, 16*len(want))
-			b.SetBytes(int64(len(got)))
+			c := dialRounds(b, addr, len(want))
+			b.SetBytes(int64(16 * len(want)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := nc.Write(round); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.ReadFull(rd, got); err != nil {
-					b.Fatal(err)
-				}
+				c.round(b, round)
 			}
-			if string(got[:len(want)]) != want {
-				b.Fatalf("got %.40q…, want %.40q…", got, want)
-			}
+			c.check(b, want)
 		})
+		// Clients at once, each on a connection of its own, as
+		// redis-benchmark's.
+		b.Run(fmt.Sprintf("forwarded=%v/clients=8", forwarded), func(b *testing.B) {
+			b.SetBytes(int64(16 * len(want)))
+			b.ReportAllocs()
+			b.SetParallelism(4) // 8 on 2 cores
+			b.RunParallel(func(pb *testing.PB) {
+				c := dialRounds(b, addr, len(want))
+				ran := false
+				for pb.Next() {
+					c.round(b, round)
+					ran = true
+				}
+				if ran {
+					c.check(b, want)
+				}
+			})
+		})
+	}
+}
+
+// rounds is a client connection that sends rounds of 16 commands and reads
+// their replies, each of a known length.
+type rounds struct {
+	nc  net.Conn
+	rd  *bufio.Reader
+	got []byte
+}
+
+func dialRounds(b *testing.B, addr string, replyLen int) *rounds {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { nc.Close() })
+	return &rounds{nc: nc, rd: bufio.NewReaderSize(nc, 64<<10), got: make([]byte, 16*replyLen)}
+}
+
+func (c *rounds) round(b *testing.B, cmds []byte) {
+	if _, err := c.nc.Write(cmds); err != nil {
+		b.Error(err)
+		return
+	}
+	if _, err := io.ReadFull(c.rd, c.got); err != nil {
+		b.Error(err)
+	}
+}
+
+// check fails b unless the last round's replies are 16 times want.
+func (c *rounds) check(b *testing.B, want string) {
+	if string(c.got) != strings.Repeat(want, 16) {
+		b.Errorf("got %.40q…, want %.40q…", c.got, want)
 	}
 }
