@@ -61,19 +61,11 @@ for i in "${!bins[@]}"; do
 done
 
 hz=$(getconf CLK_TCK)
-# cpu_ticks pid…: the user and system clock ticks the processes have used.
-cpu_ticks() {
-	local p total=0
-	for p in "$@"; do total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
-	echo "$total"
-}
 
 results="$work/results.csv" # build,test,rps,cpu µs per request
 : >"$results"
 for size in $SIZES; do
-	n=100000
-	if [ "$size" -ge 10000 ]; then n=20000; fi
-	n=${REQUESTS:-$n}
+	n=$(requests_for "$size")
 	# Every key of the keyspace holds a value of the size: those of
 	# redis-benchmark --cluster (which tags them by node) and the plain ones,
 	# these unpipelined: a pipeline of large SETs forwarded as one request
@@ -111,27 +103,7 @@ echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -s
 echo "3 nodes per build, --fsync everysec $DC_FLAGS; redis-benchmark -c $CLIENTS -r $KEYSPACE, $ROUNDS rounds alternating builds"
 echo "CPU: µs of user+system time of the build's three nodes per request"
 echo
-awk -F, -v servers="${names[*]}" '
-function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-{ if (!($2 in seen)) { seen[$2] = 1; order[++nt] = $2 } n = ++cnt[$1, $2]; rps[$1, $2, n] = $3; cpu[$1, $2, n] = $4 }
-END {
-	ns = split(servers, srv, " ")
-	printf "%-30s", "test"
-	for (s = 1; s <= ns; s++) printf " | %-50s", srv[s] ": rps (median, min-max), cpu µs/req"
-	printf "\n"
-	for (t = 1; t <= nt; t++) {
-		k = order[t]; printf "%-30s", k
-		for (s = 1; s <= ns; s++) {
-			n = cnt[srv[s], k]; lo = 1e18; hi = 0
-			for (j = 1; j <= n; j++) { a[j] = rps[srv[s], k, j]; c[j] = cpu[srv[s], k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j] }
-			m = median(a, n); mc = median(c, n)
-			if (s == 1) { base = m; basec = mc }
-			if (s == 1) printf " | %8.0f (%7.0f-%7.0f)             %7.2f        ", m, lo, hi, mc
-			else printf " | %8.0f (%7.0f-%7.0f) %5.2fx %7.2f %5.2fx", m, lo, hi, m / base, mc, mc / basec
-		}
-		printf "\n"
-	}
-}' "$results"
+cpu_table "${names[*]}" 30 <"$results"
 if grep -qi error "$work/benchmark.err" 2>/dev/null; then
 	echo
 	echo "redis-benchmark reported errors (first lines):"

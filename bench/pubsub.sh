@@ -54,8 +54,6 @@ for i in "${!bins[@]}"; do
 done
 for p in "${ports[@]}"; do wait_port "$p"; done
 
-# cpu_ticks pid: the user and system clock ticks the process has used.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 results="$work/results.txt" # server subs publishes/s deliveries/s cpu-µs-per-publish
