@@ -105,6 +105,47 @@ rb_csv() {
 		awk -F'","' -v s="$server" -v t="$test" 'NR > 1 { print s "," t "," $2 "," $5 "," $7 }' >>"$results"
 }
 
-# cpu_ticks pid: the CPU time (user + system) process pid has used, in
+# cpu_ticks pid…: the CPU time (user + system) the processes have used, in
 # clock ticks (getconf CLK_TCK a second).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() {
+	local p total=0
+	for p in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	echo "$total"
+}
+
+# requests_for size: the requests of a run of values of size bytes:
+# $REQUESTS, else 100000, or 20000 for values of 10 kB or more.
+requests_for() {
+	local n=100000
+	if [ "$1" -ge 10000 ]; then n=20000; fi
+	echo "${REQUESTS:-$n}"
+}
+
+# cpu_table "server…" width: reads "server,test,rps,cpu µs per request"
+# lines of several rounds and prints, for each test in the order met (its
+# column width characters wide), each server's median requests per second
+# with its min–max and median CPU per request, and for the servers after
+# the first their ratios to it.
+cpu_table() {
+	awk -F, -v servers="$1" -v width="$2" '
+function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+{ if (!($2 in seen)) { seen[$2] = 1; order[++nt] = $2 } n = ++cnt[$1, $2]; rps[$1, $2, n] = $3; cpu[$1, $2, n] = $4 }
+END {
+	ns = split(servers, srv, " ")
+	printf "%-" width "s", "test"
+	for (s = 1; s <= ns; s++) printf " | %-45s", srv[s] ": rps (median, min-max), cpu µs/req"
+	printf "\n"
+	for (t = 1; t <= nt; t++) {
+		k = order[t]; printf "%-" width "s", k
+		for (s = 1; s <= ns; s++) {
+			n = cnt[srv[s], k]; lo = 1e18; hi = 0
+			for (j = 1; j <= n; j++) { a[j] = rps[srv[s], k, j]; c[j] = cpu[srv[s], k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j] }
+			m = median(a, n); mc = median(c, n)
+			if (s == 1) { base = m; basec = mc }
+			if (s == 1) printf " | %8.0f (%7.0f-%7.0f)        %6.2f       ", m, lo, hi, mc
+			else printf " | %8.0f (%7.0f-%7.0f) %5.2fx %6.2f %5.2fx", m, lo, hi, m / base, mc, mc / basec
+		}
+		printf "\n"
+	}
+}'
+}

@@ -52,16 +52,12 @@ for i in "${!bins[@]}"; do
 done
 for p in "${ports[@]}"; do wait_port "$p"; done
 
-# cpu_ticks pid: the user and system clock ticks the process has used.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 results="$work/results.csv" # server,test,rps,cpu µs per request
 : >"$results"
 for size in $SIZES; do
-	n=100000
-	if [ "$size" -ge 10000 ]; then n=20000; fi
-	n=${REQUESTS:-$n}
+	n=$(requests_for "$size")
 	# Every key of the keyspace holds a value of the size, so that each GET
 	# finds one.
 	for p in "${ports[@]}"; do
@@ -87,24 +83,4 @@ echo
 echo "machine: $(nproc) cores, $(uname -sr); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "redis-benchmark -c $CLIENTS -r $KEYSPACE, $ROUNDS rounds alternating; data-cluster flags: $DC_FLAGS"
 echo
-awk -F, -v servers="${names[*]}" '
-function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-{ if (!($2 in seen)) { seen[$2] = 1; order[++nt] = $2 } n = ++cnt[$1, $2]; rps[$1, $2, n] = $3; cpu[$1, $2, n] = $4 }
-END {
-	ns = split(servers, srv, " ")
-	printf "%-18s", "test"
-	for (s = 1; s <= ns; s++) printf " | %-45s", srv[s] ": rps (median, min-max), cpu µs/req"
-	printf "\n"
-	for (t = 1; t <= nt; t++) {
-		k = order[t]; printf "%-18s", k
-		for (s = 1; s <= ns; s++) {
-			n = cnt[srv[s], k]; lo = 1e18; hi = 0
-			for (j = 1; j <= n; j++) { a[j] = rps[srv[s], k, j]; c[j] = cpu[srv[s], k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j] }
-			m = median(a, n); mc = median(c, n)
-			if (s == 1) { base = m; basec = mc }
-			if (s == 1) printf " | %8.0f (%7.0f-%7.0f)        %6.2f       ", m, lo, hi, mc
-			else printf " | %8.0f (%7.0f-%7.0f) %5.2fx %6.2f %5.2fx", m, lo, hi, m / base, mc, mc / basec
-		}
-		printf "\n"
-	}
-}' "$results"
+cpu_table "${names[*]}" 18 <"$results"

@@ -220,8 +220,8 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 		if answered {
 			if err != nil {
 				c.appendErr(err)
-			} else {
-				c.out.W.AppendRaw(reply)
+			} else if c.out.Splice(reply) {
+				c.out.Keep(reply) // the request's own memory (see do)
 			}
 			return
 		}
@@ -278,13 +278,14 @@ func (c *clientConn) attempt(args [][]byte, probe bool) (reply []byte, err error
 	return reply, err, true
 }
 
-// do runs one command through group g and waits for its reply.
+// do runs one command through group g and waits for its reply, which is
+// written into memory of its own (Request.Own): the caller's to keep.
 func (c *clientConn) do(g int, args [][]byte, mode Mode) ([]byte, error) {
 	var reply []byte
 	var err error
 	c.s.node.Do(g, &Request{Cmds: [][][]byte{args}, Proto: c.wireProto(), Mode: mode, ask: c.s.cfg().Redirects,
-		Done: func(r []byte, _ []int, e error) {
-			reply, err = append([]byte(nil), r...), e
+		Own: true, Done: func(r []byte, _ []int, e error) {
+			reply, err = r, e
 			c.done <- struct{}{}
 		}})
 	<-c.done

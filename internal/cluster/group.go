@@ -60,9 +60,25 @@ type Request struct {
 	Mode  Mode
 	// Done is called once with the replies, one after the other, Ends[i]
 	// being the end of the reply to Cmds[i]; or with an error and no
-	// replies. It runs on the group's goroutine, must not block, and must
-	// not keep reply or ends after it returns.
+	// replies. It runs on the group's goroutine (or a peer's, or a
+	// timer's), must not block, and must not keep ends after it returns,
+	// nor reply unless Own is set.
 	Done func(reply []byte, ends []int, err error)
+	// Own asks for the replies in memory the submitter may keep: a
+	// leader on this node writes them straight into Buf, or into a larger
+	// buffer of its own that it gives in exchange for Buf, and a leader on
+	// another node sends them in a frame of their own. Done is then
+	// called, without error, with reply == Buf[:len(reply)], Buf being
+	// the buffer the replies are in, and the submitter keeps it: no one
+	// else writes to it once Done is called. When the replies
+	// arrive elsewhere (a script's, those of commands that followed a
+	// moving slot), they are copied into Buf. With an error, Buf is left
+	// as it was.
+	Own bool
+	// Buf is memory for the replies of a request with Own set, which the
+	// submitter gives up (nil: none). The group writes into it only on its
+	// goroutine, between taking the request and calling Done.
+	Buf []byte
 
 	deadline time.Time
 	start    time.Time
@@ -284,6 +300,7 @@ type Group struct {
 	one      *ring.Ring // a one-shard ring for the command context
 	w        resp.Writer
 	ends     []int
+	lentLen  int // the length of the last replies written for a request's own (lend)
 	conf     *raftpb.ConfState
 	applied  uint64
 	snapshot uint64 // index of the last snapshot taken or installed
@@ -656,8 +673,9 @@ func (g *Group) take(r *Request) {
 	switch r.Mode {
 	case Stale:
 		g.db.SetNow(time.Now().UnixMilli())
+		own := g.lend(r)
 		g.run(r.Cmds, r.Proto, r.asked)
-		r.finish(g.w.Bytes(), g.ends, nil)
+		r.finish(g.giveBack(r, own), g.ends, nil)
 	case Read:
 		if !g.isLeader {
 			r.finish(nil, nil, ErrNotLeader)
@@ -1013,7 +1031,7 @@ func (g *Group) serveReads() {
 		for _, r := range rd.reqs {
 			if r.hasPre {
 				g.stats.Reads.Add(1)
-				r.finish(r.pre, r.preEnds, nil)
+				r.finishPre()
 				continue
 			}
 			g.serve(r, now)
@@ -1024,9 +1042,58 @@ func (g *Group) serveReads() {
 // serve runs the read r on the applied state and answers it.
 func (g *Group) serve(r *Request, now time.Time) {
 	g.db.SetNow(now.UnixMilli())
+	own := g.lend(r)
 	g.run(r.Cmds, r.Proto, r.asked)
 	g.stats.Reads.Add(1)
-	r.finish(g.w.Bytes(), g.ends, nil)
+	r.finish(g.giveBack(r, own), g.ends, nil)
+}
+
+// lend readies the replies of r, when r asks for them in memory of its own
+// (Request.Own), to be written into the larger of two buffers, r's and the
+// group's, and returns the other, which the group keeps (giveBack); nil
+// when r did not ask. So a request whose buffer is too small (a client's
+// first) takes the group's rather than growing its own reply by reply,
+// and large buffers end up with the connections that reuse them. When
+// neither holds as much as the last such replies, the replies go to a new
+// buffer of that size, and the group keeps the larger: one allocation,
+// where growing a buffer by appends copies it over and over.
+func (g *Group) lend(r *Request) (keep []byte) {
+	if r == nil || !r.Own {
+		return nil
+	}
+	if cap(r.Buf) >= g.w.Cap() {
+		keep = g.w.Swap(r.Buf)
+	} else {
+		keep = r.Buf[:0]
+	}
+	if g.w.Cap() < g.lentLen {
+		keep = g.w.Swap(make([]byte, 0, g.lentLen))
+	}
+	if keep == nil {
+		keep = []byte{} // lent, with no buffer to keep
+	}
+	return keep
+}
+
+// giveBack ends what lend began: it returns the replies written since,
+// which are r's (in r.Buf) when lend readied them, and gives the group the
+// buffer it keeps.
+func (g *Group) giveBack(r *Request, keep []byte) []byte {
+	if keep == nil {
+		return g.w.Bytes()
+	}
+	r.Buf = g.w.Swap(keep)
+	g.lentLen = len(r.Buf)
+	return r.Buf
+}
+
+// finishPre answers r with the replies of its dry run (a script's), which
+// are r's own memory.
+func (r *Request) finishPre() {
+	if r.Own {
+		r.Buf = r.pre
+	}
+	r.finish(r.pre, r.preEnds, nil)
 }
 
 // run executes cmds against the keyspace, the replies going to g.w and
@@ -1148,25 +1215,33 @@ func (g *Group) apply(e *raftpb.Entry) {
 		g.db.SetNow(now)
 		g.seed(origin, seq)
 		g.cx.Rand = g.rng
+		// The replies of this replica's own waiting request go straight
+		// into the request's buffer when it asks for them there.
+		var r *Request
+		if origin == g.cfg.ReplicaID {
+			r = g.waiters[seq]
+		}
+		var own []byte
 		if data[0] == entryEffects {
 			g.runEffects(cmds, proto, origin, seq)
 		} else {
+			if r != nil && !r.hasPre {
+				own = g.lend(r)
+			}
 			g.run(cmds, proto, asked)
 		}
 		g.cx.Rand = nil
 		if g.cfg.OnApply != nil {
 			g.cfg.OnApply(cmds, g.w.Bytes(), g.ends)
 		}
-		if origin != g.cfg.ReplicaID {
-			return
-		}
-		if r, ok := g.waiters[seq]; ok {
+		reply := g.giveBack(r, own)
+		if r != nil {
 			delete(g.waiters, seq)
 			g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
 			if r.hasPre {
-				r.finish(r.pre, r.preEnds, nil)
+				r.finishPre()
 			} else {
-				r.finish(g.w.Bytes(), g.ends, nil)
+				r.finish(reply, g.ends, nil)
 			}
 		}
 	case entryExpire:

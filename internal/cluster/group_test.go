@@ -153,7 +153,7 @@ func (tg *testGroup) stop(id uint64) {
 }
 
 // eventually waits until cond holds, failing the test after 10 s.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -161,6 +161,9 @@ type Node struct {
 	fwdNext uint64
 
 	fwdIn chan inbound // forwarded requests to hand to local groups
+	// fwdBufs are buffers for the replies of requests forwarded here,
+	// back from the transport once it has sent them (replyForward).
+	fwdBufs chan []byte
 
 	failed chan error // a replica whose storage failed; see Failed
 
@@ -297,7 +300,7 @@ type inbound struct {
 // which to add or remove (reconcile.go).
 func NewNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, fwd: make(map[uint64]*forwarded), hbs: make(map[string][]byte), failed: make(chan error, 1),
-		fwdIn: make(chan inbound, 4096), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time), hub: pubsub.NewHub()}
+		fwdIn: make(chan inbound, 4096), fwdBufs: make(chan []byte, fwdBufsKept), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time), hub: pubsub.NewHub()}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -683,7 +686,25 @@ func (r *Request) finish(reply []byte, ends []int, err error) {
 		time.AfterFunc(n.cfg.Group.Tick, func() { n.route(r.group, r) })
 		return
 	}
+	r.answer(reply, ends, err)
+}
+
+// answer calls Done, with the replies in Buf when r asks for them there
+// (Request.Own): copied, unless they are there already.
+func (r *Request) answer(reply []byte, ends []int, err error) {
+	if r.Own && err == nil && !startsBuf(reply, r.Buf) {
+		r.Buf = append(r.Buf[:0], reply...)
+		reply = r.Buf
+	}
 	r.Done(reply, ends, err)
+}
+
+// startsBuf reports whether b is buf[:len(b)].
+func startsBuf(b, buf []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	return len(b) <= cap(buf) && &b[0] == &buf[:1][0]
 }
 
 // route sends r once to where group g's leader is thought to be.
@@ -870,6 +891,9 @@ func (n *Node) forwardAnswered(f peer.Frame) {
 		fw.r.finish(nil, nil, err)
 		return
 	}
+	if fw.r.Own {
+		fw.r.Buf = d.B // the frame is this node's to keep
+	}
 	fw.r.finish(d.B, ends, nil)
 }
 
@@ -902,11 +926,40 @@ func (n *Node) serveOne(in inbound) {
 		n.replyForward(in.from, in.f.Group, idb, nil, nil, ErrNotLeader)
 		return
 	}
-	g.Submit(&Request{Cmds: cmds, Proto: proto, Mode: mode, asked: asked, Done: func(reply []byte, ends []int, err error) {
+	// The replies are written into memory of the request's own (Own), a
+	// buffer that an earlier reply frame gave back once sent, which the
+	// frame then carries as it is.
+	var buf []byte
+	select {
+	case buf = <-n.fwdBufs:
+	default:
+	}
+	g.Submit(&Request{Cmds: cmds, Proto: proto, Mode: mode, asked: asked, Own: true, Buf: buf, Done: func(reply []byte, ends []int, err error) {
 		n.replyForward(in.from, in.f.Group, idb, reply, ends, err)
 	}})
 }
 
+// The buffers kept for the replies of forwarded requests: at most
+// fwdBufsKept, of at most fwdBufMax bytes each.
+const (
+	fwdBufsKept = 16
+	fwdBufMax   = 2 << 20
+)
+
+// recycle keeps b for the replies of a forwarded request to come.
+func (n *Node) recycle(b []byte) {
+	if cap(b) == 0 || cap(b) > fwdBufMax {
+		return
+	}
+	select {
+	case n.fwdBufs <- b[:0]:
+	default:
+	}
+}
+
+// replyForward answers a forwarded request; reply, when set, must be
+// memory of the answer's own: the frame sends it as it is (peer.Frame.Tail),
+// and it is recycled once sent.
 func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends []int, err error) {
 	if len(idb) < 8 {
 		return
@@ -917,7 +970,7 @@ func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends 
 	} else {
 		hint = n.hints[g].Load()
 	}
-	b := make([]byte, 0, 32+len(reply)+2*len(ends))
+	b := make([]byte, 0, 32+3*len(ends))
 	b = append(b, idb[:8]...)
 	b = append(b, statusOf(err))
 	b = appendU64(b, hint)
@@ -925,6 +978,11 @@ func (n *Node) replyForward(to string, g uint32, idb []byte, reply []byte, ends 
 	for _, e := range ends {
 		b = binary.AppendUvarint(b, uint64(e))
 	}
-	b = append(b, reply...)
-	n.tr.Send(to, peer.Frame{Kind: frameReply, Group: g, Data: b})
+	f := peer.Frame{Kind: frameReply, Group: g, Data: b, Tail: reply}
+	if reply != nil {
+		f.Sent = func() { n.recycle(reply) }
+	}
+	if !n.tr.Send(to, f) {
+		n.recycle(reply)
+	}
 }

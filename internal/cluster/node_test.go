@@ -29,12 +29,12 @@ func (m memTransport) Meta(id string) string { return m.meta[id] }
 
 // testNodes is a three-node cluster in one process over a peer.Network.
 type testNodes struct {
-	t     *testing.T
+	t     testing.TB
 	net   *peer.Network
 	nodes []*Node
 }
 
-func testSeed(t *testing.T) int64 {
+func testSeed(t testing.TB) int64 {
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("CLUSTER_TEST_SEED"); s != "" {
 		seed, _ = strconv.ParseInt(s, 10, 64)
@@ -43,19 +43,19 @@ func testSeed(t *testing.T) int64 {
 	return seed
 }
 
-func newTestNodes(t *testing.T, seed int64, edit func(*GroupConfig)) *testNodes {
+func newTestNodes(t testing.TB, seed int64, edit func(*GroupConfig)) *testNodes {
 	return startTestNodes(t, seed, edit, 1, true)
 }
 
 // startTestNodes starts three nodes; the third is given a table of epoch
 // lastEpoch. With wait, it waits until every node says cluster_state:ok.
-func startTestNodes(t *testing.T, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool) *testNodes {
+func startTestNodes(t testing.TB, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool) *testNodes {
 	t.Helper()
 	return startTestNodesShards(t, seed, edit, lastEpoch, wait, 3)
 }
 
 // startTestNodesShards is startTestNodes with that many shard groups.
-func startTestNodesShards(t *testing.T, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool, shards int) *testNodes {
+func startTestNodesShards(t testing.TB, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool, shards int) *testNodes {
 	t.Helper()
 	nodes := []placement.Node{{ID: "n1", PeerAddr: "p1:1"}, {ID: "n2", PeerAddr: "p2:1"}, {ID: "n3", PeerAddr: "p3:1"}}
 	table, err := placement.New(1, nodes, shards, 3, 64)

@@ -85,10 +85,12 @@ func (n *Node) published(from string, data []byte) {
 	n.hub.Publish(channel, msg)
 }
 
-// Deliver queues a published message for the client (pubsub.Subscriber).
+// Deliver queues a published message for the client (pubsub.Subscriber):
+// the message, encoded once for every subscriber and never changed, is
+// shared rather than copied (pubsub.Outbox.Share).
 func (c *clientConn) Deliver(msg []byte) bool {
 	ob := c.ob.Load()
-	return ob != nil && ob.Put(msg) == nil
+	return ob != nil && ob.Share(msg) == nil
 }
 
 // Proto is the RESP version messages are written in (pubsub.Subscriber).

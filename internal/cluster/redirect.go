@@ -299,7 +299,10 @@ func (f *following) finish() {
 		reply = append(reply, s...)
 		ends[i] = len(reply)
 	}
-	f.r.Done(reply, ends, nil)
+	if f.r.Own {
+		f.r.Buf = reply // made here, the request's own
+	}
+	f.r.answer(reply, ends, nil)
 }
 
 // errorReply is an error reply in a request's protocol.

@@ -566,6 +566,19 @@ func (c *clientConn) write(b []byte) error {
 	return err
 }
 
+// writeOutbox writes v, pieces from the client's outbox (pubsub.Outbox),
+// whose pubsub limits apply instead of the normal class's.
+func (c *clientConn) writeOutbox(v *net.Buffers) error {
+	n := int64(0)
+	for _, b := range *v {
+		n += int64(len(b))
+	}
+	c.omem.Store(n)
+	defer c.omem.Store(0)
+	_, err := v.WriteTo(c.nc)
+	return err
+}
+
 // errOutputLimit ends a connection whose replies pass the normal class's
 // limits.
 var errOutputLimit = errors.New("cluster: replies over the client output buffer limit")
@@ -811,10 +824,11 @@ func (c *clientConn) add(g int, args [][]byte, write bool) {
 }
 
 // flush sends every group its request, waits for the replies and appends
-// every pending reply to out in request order. A group's reply is copied
-// once, out of the group's buffer into the request's, and out references
-// it there: a request whose replies out holds gives its buffer to out,
-// and takes one out has sent for its next replies.
+// every pending reply to out in request order. A group writes its replies
+// into the request's buffer (Request.Own), or they come from another node
+// in a frame of their own, and out references them there: a request whose
+// replies out holds gives its buffer to out, and takes one out has sent
+// for its next replies.
 func (c *clientConn) flush() {
 	if len(c.items) == 0 {
 		return
@@ -829,13 +843,17 @@ func (c *clientConn) flush() {
 		if p.reply == nil {
 			p.reply = c.out.Spare()
 		}
-		c.s.node.Do(g, &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked, asked: p.asked,
-			Done: func(reply []byte, ends []int, err error) {
-				p.reply = append(p.reply[:0], reply...)
-				p.ends = append(p.ends[:0], ends...)
-				p.err = err
-				c.done <- struct{}{}
-			}})
+		r := &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked, asked: p.asked,
+			Own: true, Buf: p.reply[:0]}
+		r.Done = func(reply []byte, ends []int, err error) {
+			// The replies are in r.Buf, where the group wrote them (or
+			// the frame they came in): the request's.
+			p.reply = r.Buf[:len(reply)]
+			p.ends = append(p.ends[:0], ends...)
+			p.err = err
+			c.done <- struct{}{}
+		}
+		c.s.node.Do(g, r)
 	}
 	for range sent {
 		<-c.done

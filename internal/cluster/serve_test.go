@@ -22,7 +22,7 @@ import (
 )
 
 // serveNode serves node i of tn on 127.0.0.1:0 and returns the address.
-func serveNode(t *testing.T, tn *testNodes, i int, cfg ServerConfig) string {
+func serveNode(t testing.TB, tn *testNodes, i int, cfg ServerConfig) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

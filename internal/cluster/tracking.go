@@ -284,8 +284,11 @@ func (f *flights) flushed() {
 }
 
 // Subscribed reports whether the client is in Pub/Sub mode
-// (tracking.Target).
-func (c *clientConn) Subscribed() bool { return c.subs.Active() }
+// (tracking.Target). It is called from groups' goroutines: it reads the
+// counts the connection publishes (countSubs), not its subscriptions.
+func (c *clientConn) Subscribed() bool {
+	return c.subN[0].Load()+c.subN[1].Load()+c.subN[2].Load() > 0
+}
 
 var _ tracking.Target = (*clientConn)(nil)
 
@@ -363,7 +366,7 @@ func (c *clientConn) trackingOff() {
 // which its replies and the messages it is sent are written in order.
 func (c *clientConn) openOutbox() {
 	if c.ob.Load() == nil {
-		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
+		c.ob.Store(pubsub.NewOutbox(c.writeOutbox, c.s.cfg().PubSubOutput, func(pending int64, why string) {
 			c.s.log.Warn("closing client for overcoming of output buffer limits", "client", c.nc.RemoteAddr().String(),
 				"class", "pubsub", "limit", why, "pending", pending)
 			c.kill()

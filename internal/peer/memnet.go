@@ -248,7 +248,11 @@ func (m *member) Send(to string, f Frame) bool {
 		return true
 	}
 	d := delivery{from: m.id, f: f, seq: n.seq}
-	d.f.Data = bytes.Clone(f.Data)
+	d.f.Data = append(bytes.Clone(f.Data), f.Tail...)
+	d.f.Tail, d.f.Sent = nil, nil
+	if f.Sent != nil {
+		f.Sent()
+	}
 	n.seq++
 	if n.maxDelay > 0 {
 		d.at = time.Now().Add(time.Duration(n.rng.Int64N(int64(n.maxDelay) + 1)))

@@ -81,9 +81,13 @@ func TestNetworkCopies(t *testing.T) {
 	buf := []byte("original")
 	mustSend(t, s["a"], "b", Frame{Data: buf})
 	mustSend(t, s["a"], "c", Frame{Data: buf})
+	tail := []byte("tail")
+	mustSend(t, s["a"], "b", Frame{Data: buf[:4], Tail: tail})
 	copy(buf, "CHANGED!")
+	copy(tail, "TAIL")
 	b["b"].waitFrame(t, "a", "original")
 	b["c"].waitFrame(t, "a", "original")
+	b["b"].waitFrame(t, "a", "origtail")
 }
 
 func TestNetworkPartition(t *testing.T) {

@@ -12,9 +12,9 @@ import (
 // Frame is one message between two nodes. Kind and Group are for the layer
 // above: the transport carries them without looking at them.
 //
-// A sender must not modify Data once Send has accepted the frame; the
-// transport only reads it, so one Data may be sent to several peers. A
-// receiver owns Data once it is handed to Handle.
+// A sender must not modify Data or Tail once Send has accepted the frame;
+// the transport only reads them, so one Data may be sent to several peers.
+// A receiver owns Data once it is handed to Handle.
 type Frame struct {
 	// Kind tells the receiver what Data holds.
 	Kind uint8
@@ -22,7 +22,20 @@ type Frame struct {
 	Group uint32
 	// Data is the payload.
 	Data []byte
+	// Tail, when set, is sent after Data as the rest of the payload, so
+	// that a payload made of a header and a large body already in memory
+	// goes out without first being copied into one slice: the receiver
+	// finds both in Data, and never sees Tail.
+	Tail []byte
+	// Sent, when set, is called once the transport is done with Data and
+	// Tail, if Send accepted the frame: the sender may then reuse their
+	// memory. A frame lost with its connection, or refused by Send, never
+	// sees it. It runs on the transport's goroutine and must not block.
+	Sent func()
 }
+
+// size returns the bytes of f's payload.
+func (f *Frame) size() int { return len(f.Data) + len(f.Tail) }
 
 // Handler receives the frames that arrive from peers.
 //

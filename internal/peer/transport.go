@@ -510,7 +510,11 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 			// Counted first, so that a peer that has the frame finds
 			// it counted here.
 			p.framesSent.Add(1)
-			if err := writeFrame(bw, f); err != nil {
+			err := writeFrame(bw, f) // bw keeps a copy of what it buffered
+			if f.Sent != nil {
+				f.Sent()
+			}
+			if err != nil {
 				return err
 			}
 			select {
@@ -556,7 +560,7 @@ func (t *Transport) Send(to string, f Frame) bool {
 	if p == nil {
 		return false
 	}
-	if len(f.Data) > t.cfg.MaxFrame {
+	if f.size() > t.cfg.MaxFrame {
 		p.dropped.Add(1)
 		return false
 	}

@@ -395,6 +395,7 @@ func TestSendNeverBlocks(t *testing.T) {
 	}{
 		{"queue full", "b", Frame{Data: []byte("one too many")}},
 		{"over MaxFrame", "b", Frame{Data: make([]byte, 17)}},
+		{"over MaxFrame with its tail", "b", Frame{Data: make([]byte, 8), Tail: make([]byte, 9)}},
 		{"unknown peer", "c", Frame{}},
 		{"self", "a", Frame{}},
 	}
@@ -404,8 +405,8 @@ func TestSendNeverBlocks(t *testing.T) {
 		}
 	}
 	st := n.tr.Stats()["b"]
-	if st.FramesDropped != 2 || st.Queued != cfg.QueueLen || st.Connected {
-		t.Errorf("got %+v, want 2 dropped, %d queued, not connected", st, cfg.QueueLen)
+	if st.FramesDropped != 3 || st.Queued != cfg.QueueLen || st.Connected {
+		t.Errorf("got %+v, want 3 dropped, %d queued, not connected", st, cfg.QueueLen)
 	}
 }
 
@@ -468,4 +469,19 @@ func TestRunTwice(t *testing.T) {
 	if err := tr.Run(context.Background()); !errors.Is(err, ErrRunning) {
 		t.Fatalf("second Run: got %v, want %v", err, ErrRunning)
 	}
+}
+
+// A frame with a Tail arrives whole, and its Sent is called once the
+// transport is done with its memory: the sender may then change it, and
+// what arrives is what was sent.
+func TestSentTail(t *testing.T) {
+	nodes := cluster(t, []string{"a", "b"}, nil)
+	waitMesh(t, nodes)
+	body := bytes.Repeat([]byte("0123456789abcdef"), 64<<10/16)
+	want := "head|" + string(body)
+	sent := make(chan struct{})
+	mustSend(t, nodes["a"].tr, "b", Frame{Kind: 7, Data: []byte("head|"), Tail: body, Sent: func() { close(sent) }})
+	<-sent
+	copy(body, "CHANGED") // the transport has taken it
+	nodes["b"].b.waitFrame(t, "a", want)
 }

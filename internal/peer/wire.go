@@ -126,13 +126,16 @@ func writeFrame(w *bufio.Writer, f Frame) error {
 			return err
 		}
 	}
-	h := binary.BigEndian.AppendUint32(w.AvailableBuffer(), uint32(5+len(f.Data)))
+	h := binary.BigEndian.AppendUint32(w.AvailableBuffer(), uint32(5+f.size()))
 	h = append(h, f.Kind)
 	h = binary.BigEndian.AppendUint32(h, f.Group)
 	if _, err := w.Write(h); err != nil {
 		return err
 	}
-	_, err := w.Write(f.Data)
+	if _, err := w.Write(f.Data); err != nil {
+		return err
+	}
+	_, err := w.Write(f.Tail)
 	return err
 }
 

@@ -15,9 +15,11 @@ func TestWire(t *testing.T) {
 	if err != nil || got != h {
 		t.Fatalf("hello round trip: got %+v, %v; want %+v", got, err, h)
 	}
-	frames := []Frame{{}, {Kind: 255, Group: 1<<32 - 1, Data: []byte("payload")}, {Kind: 1, Data: make([]byte, 1000)}}
+	big := bytes.Repeat([]byte("0123456789"), 100)
+	frames := []Frame{{}, {Kind: 255, Group: 1<<32 - 1, Data: []byte("payload")}, {Kind: 1, Data: make([]byte, 1000)},
+		{Kind: 2, Data: []byte("head:"), Tail: big[:995]}, {Kind: 3, Tail: big}}
 	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
+	w := bufio.NewWriterSize(&buf, 64) // smaller than a tail: written past the buffer
 	for _, f := range frames {
 		if err := writeFrame(w, f); err != nil {
 			t.Fatal(err)
@@ -25,10 +27,11 @@ func TestWire(t *testing.T) {
 	}
 	w.Flush()
 	r := bufio.NewReader(&buf)
-	for i, want := range frames {
+	for i, f := range frames {
+		want := append(slices.Clone(f.Data), f.Tail...) // a receiver finds the tail in Data
 		got, err := readFrame(r, 1000)
-		if err != nil || got.Kind != want.Kind || got.Group != want.Group || !slices.Equal(got.Data, want.Data) {
-			t.Fatalf("frame %d: got %+v, %v; want %+v", i, got, err, want)
+		if err != nil || got.Kind != f.Kind || got.Group != f.Group || !bytes.Equal(got.Data, want) || got.Tail != nil {
+			t.Fatalf("frame %d: got %+v, %v; want %+v", i, got, err, f)
 		}
 	}
 	if _, err := readFrame(r, 1000); err != io.EOF {

@@ -21,6 +21,8 @@ import (
 
 // Subscriber receives messages. Deliver queues one whole message for the
 // client and must not block; it reports false when the subscriber is gone.
+// A message is encoded once for all the subscribers it goes to and never
+// changed afterwards: Deliver may keep it rather than copy it.
 type Subscriber interface {
 	Deliver(msg []byte) bool
 	// Proto is the RESP version the message is written in: 2 for an

@@ -1,7 +1,10 @@
 package pubsub
 
 import (
+	"bytes"
 	"errors"
+	"net"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -67,10 +70,13 @@ func TestOutbox(t *testing.T) {
 	var mu sync.Mutex
 	var written []byte
 	block := make(chan struct{})
-	write := func(b []byte) error {
+	write := func(v *net.Buffers) error {
 		<-block
 		mu.Lock()
-		written = append(written, b...)
+		for _, b := range *v {
+			written = append(written, b...)
+		}
+		*v = nil
 		mu.Unlock()
 		return nil
 	}
@@ -91,7 +97,7 @@ func TestOutbox(t *testing.T) {
 	}
 
 	stuck := make(chan struct{})
-	o = NewOutbox(func([]byte) error { <-stuck; return nil }, Limits{Hard: 100}, func(_ int64, why string) { dropped <- why })
+	o = NewOutbox(func(*net.Buffers) error { <-stuck; return nil }, Limits{Hard: 100}, func(_ int64, why string) { dropped <- why })
 	for o.Put(make([]byte, 30)) == nil {
 	}
 	if why := <-dropped; why != "hard" {
@@ -104,7 +110,7 @@ func TestOutbox(t *testing.T) {
 	// first put while the others queue.
 	stuck, taken := make(chan struct{}), make(chan struct{})
 	var clock time.Time
-	o = NewOutbox(func([]byte) error { taken <- struct{}{}; <-stuck; return nil }, Limits{Soft: 10, SoftFor: time.Minute},
+	o = NewOutbox(func(*net.Buffers) error { taken <- struct{}{}; <-stuck; return nil }, Limits{Soft: 10, SoftFor: time.Minute},
 		func(_ int64, why string) { dropped <- why })
 	o.mu.Lock()
 	o.now = func() time.Time { return clock }
@@ -126,4 +132,127 @@ func TestOutbox(t *testing.T) {
 	}
 	close(stuck)
 	o.Close(time.Second)
+}
+
+// stuckWriter is an outbox's writer that holds each write until released,
+// and records what it wrote.
+type stuckWriter struct {
+	mu      sync.Mutex
+	written []byte
+	taken   chan struct{} // a value per write begun
+	release chan struct{} // a value lets one write end
+}
+
+func newStuckWriter() *stuckWriter {
+	return &stuckWriter{taken: make(chan struct{}, 16), release: make(chan struct{}, 16)}
+}
+
+func (w *stuckWriter) write(v *net.Buffers) error {
+	w.taken <- struct{}{}
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range *v {
+		w.written = append(w.written, b...)
+	}
+	*v = (*v)[len(*v):]
+	return nil
+}
+
+func (w *stuckWriter) got() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return string(w.written)
+}
+
+// A message shared by two outboxes, one writing at once and one held:
+// both write the right bytes in order, each counts the message as its own
+// while it holds it, and the message's memory is freed once both wrote it.
+func TestOutboxShare(t *testing.T) {
+	msg := new([4 << 10]byte)
+	for i := range msg {
+		msg[i] = byte('a' + i%26)
+	}
+	freed := make(chan struct{})
+	runtime.AddCleanup(msg, func(ch chan struct{}) { close(ch) }, freed)
+
+	fast, slow := newStuckWriter(), newStuckWriter()
+	for range 16 {
+		fast.release <- struct{}{}
+	}
+	dropped := func(int64, string) { t.Error("dropped") }
+	fastOb := NewOutbox(fast.write, Limits{Hard: 1 << 20}, dropped)
+	slowOb := NewOutbox(slow.write, Limits{Hard: 1 << 20}, dropped)
+	slowOb.Put([]byte("first"))
+	<-slow.taken // the slow writer holds "first"
+
+	small := []byte("+small\r\n")
+	var want bytes.Buffer
+	for _, o := range []*Outbox{fastOb, slowOb} {
+		o.Put(small)
+		o.Share(msg[:])
+		o.Share(small) // short: copied, and after the copies before it
+		o.Put(small)
+	}
+	want.Write(small)
+	want.Write(msg[:])
+	want.Write(small)
+	want.Write(small)
+	copy(small, "CHANGED!") // Put and a short Share copied it
+	if got, w := slowOb.Pending(), int64(want.Len()); got != w {
+		t.Fatalf("slow outbox: got %d bytes pending, want %d (the shared message counted)", got, w)
+	}
+	fastOb.Close(5 * time.Second)
+	if got := fast.got(); got != want.String() {
+		t.Fatalf("fast subscriber: got %q, want %q", got, want.String())
+	}
+	if got := fastOb.Pending(); got != 0 {
+		t.Fatalf("fast outbox: got %d bytes pending once written, want 0", got)
+	}
+	for range 2 {
+		slow.release <- struct{}{}
+	}
+	slowOb.Close(5 * time.Second)
+	if got := slow.got(); got != "first"+want.String() {
+		t.Fatalf("slow subscriber: got %q, want %q", got, "first"+want.String())
+	}
+	// Both wrote the message: no outbox holds it any more.
+	msg = nil
+	for i := 0; ; i++ {
+		runtime.GC()
+		select {
+		case <-freed:
+			runtime.KeepAlive(fastOb)
+			runtime.KeepAlive(slowOb)
+			return
+		default:
+		}
+		if i == 100 {
+			t.Fatal("the shared message is still held once both outboxes wrote it")
+		}
+		runtime.Gosched()
+	}
+}
+
+// Shared bytes count toward each outbox's limits as copies do.
+func TestOutboxShareLimits(t *testing.T) {
+	w := newStuckWriter()
+	dropped := make(chan string, 1)
+	o := NewOutbox(w.write, Limits{Hard: 6 << 10}, func(_ int64, why string) { dropped <- why })
+	defer func() { close(w.release); o.Close(time.Second) }()
+	o.Put([]byte("x"))
+	<-w.taken
+	msg := make([]byte, 4<<10)
+	if err := o.Share(msg); err != nil {
+		t.Fatalf("first share: got %v, want nil", err)
+	}
+	if err := o.Share(msg); !errors.Is(err, ErrClosed) {
+		t.Fatalf("second share, past the hard limit: got %v, want ErrClosed", err)
+	}
+	if why := <-dropped; why != "hard" {
+		t.Fatalf("dropped for %q, want hard", why)
+	}
+	if got := o.Pending(); got != 0 {
+		t.Fatalf("got %d bytes pending once dropped, want 0", got)
+	}
 }

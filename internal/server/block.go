@@ -75,7 +75,11 @@ func (c *conn) wait(w *shard.Waiter, deadline time.Time) (woken bool) {
 		switch w.State() {
 		case shard.Served:
 			b := <-w.Reply.Done // sent once the pop is in the log
-			out.W.AppendRaw(b.W.Bytes())
+			// The waiter's reply, written by the shard into the waiter's
+			// own buffer, which nothing writes to again: sent from there.
+			if r := b.W.Bytes(); out.Splice(r) {
+				out.Keep(r)
+			}
 			return false
 		case shard.Woken:
 			<-w.Reply.Done

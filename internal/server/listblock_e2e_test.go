@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -293,5 +294,25 @@ func TestListBlockAcrossShards(t *testing.T) {
 				t.Fatalf("seed %d round %d: element %s seen %d times, want once", seed, round, e, n)
 			}
 		}
+	}
+}
+
+// TestListBlockServedLarge serves blocked clients large values, whose
+// replies are sent from the waiter's buffer rather than copied, with
+// commands pipelined after the blocking one: every reply arrives whole and
+// in order, round after round.
+func TestListBlockServedLarge(t *testing.T) {
+	ts := start(t, func(c *Config) { c.Router.Shards = 4 })
+	c, p := ts.dial(t), ts.dial(t)
+	for i := range 8 {
+		v := strings.Repeat(string(rune('a'+i)), 40<<10+i)
+		big := strings.Repeat(string(rune('A'+i)), 20<<10)
+		p.send(respCmd("SET", "big", big))
+		p.expect("+OK\r\n")
+		c.send(respCmd("BLPOP", "l", "0") + respCmd("GET", "big") + respCmd("ECHO", "after"))
+		waitBlocked(t, ts, 1)
+		p.send(respCmd("RPUSH", "l", v))
+		p.expect(":1\r\n")
+		c.expect("*2\r\n" + bulks("l", v) + bulks(big) + bulks("after"))
 	}
 }

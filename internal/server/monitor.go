@@ -55,7 +55,8 @@ func (ms *monitors) remove(c *conn) {
 	ms.mu.Unlock()
 }
 
-// feed writes args, sent by from, to every monitor.
+// feed writes args, sent by from, to every monitor: one line, formatted
+// once and never changed, that every monitor's outbox shares.
 func (ms *monitors) feed(from *conn, args [][]byte) {
 	if ms.n.Load() == 0 {
 		return
@@ -64,7 +65,7 @@ func (ms *monitors) feed(from *conn, args [][]byte) {
 	ms.mu.Lock()
 	for c := range ms.m {
 		if ob := c.ob.Load(); ob != nil {
-			ob.Put(line)
+			ob.Share(line)
 		}
 	}
 	ms.mu.Unlock()
@@ -165,7 +166,7 @@ func (s *session) monitor(w *resp.Writer, _ [][]byte) {
 	s.monitoring = true
 	c.monitoring.Store(true)
 	if c.ob.Load() == nil {
-		c.ob.Store(pubsub.NewOutbox(c.write, pubsub.Limits{}, func(int64, string) {}))
+		c.ob.Store(c.newOutbox(pubsub.Limits{}, func(int64, string) {}))
 	}
 	c.s.monitors.add(c, func() { c.writeOut() })
 }

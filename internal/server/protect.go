@@ -269,13 +269,6 @@ func (c *conn) send(v net.Buffers) error {
 	return err
 }
 
-// write writes b to the socket as writev does; it is the outbox's writer
-// (pubsub.go).
-func (c *conn) write(b []byte) error {
-	v := net.Buffers{b}
-	return c.writev(&v)
-}
-
 // writev writes v to the socket, from the connection's goroutine, or from
 // its outbox's once it has one (pubsub.go), in one vectored write (writev)
 // on TCP, a Write per piece on TLS. It returns once the socket has taken

@@ -16,10 +16,22 @@ import (
 // made in the hub only once its reply is in the outbox (pubsub.Subs), and
 // inside EXEC once the transaction's reply is.
 
-// Deliver queues a published message for the client (pubsub.Subscriber).
+// Deliver queues a published message for the client (pubsub.Subscriber):
+// the message, encoded once for every subscriber and never changed, is
+// shared rather than copied (pubsub.Outbox.Share).
 func (c *conn) Deliver(msg []byte) bool {
 	ob := c.ob.Load()
-	return ob != nil && ob.Put(msg) == nil
+	return ob != nil && ob.Share(msg) == nil
+}
+
+// newOutbox makes the connection's outbox, which writes with writev and
+// applies lim, calling drop past it.
+func (c *conn) newOutbox(lim pubsub.Limits, drop func(pending int64, why string)) *pubsub.Outbox {
+	ob := pubsub.NewOutbox(c.writev, lim, drop)
+	if c.gate.tls {
+		ob.SetMinShare(tlsMinSplice)
+	}
+	return ob
 }
 
 // Proto is the RESP version messages are written in (pubsub.Subscriber).
@@ -62,7 +74,7 @@ func (s *session) startSubs() {
 func (s *session) openOutbox() {
 	c := s.c
 	if c.ob.Load() == nil {
-		c.ob.Store(pubsub.NewOutbox(c.write, c.s.cfg().PubSubOutput, func(pending int64, why string) {
+		c.ob.Store(c.newOutbox(c.s.cfg().PubSubOutput, func(pending int64, why string) {
 			c.warn("closing client for overcoming of output buffer limits", "class", "pubsub", "limit", why, "pending", pending)
 			c.kill()
 		}))

@@ -142,6 +142,60 @@ func TestPubSubSlowSubscriber(t *testing.T) {
 	}, func() string { return "the slow subscriber is still subscribed" })
 }
 
+// TestPubSubSharedSlowAndFast sends large messages, which subscribers'
+// outboxes share rather than copy, to a subscriber that reads them and one
+// that never does: the slow one is dropped at its own hard limit, counting
+// every shared message it holds, while the fast one gets every message
+// intact and in order, before and after.
+func TestPubSubSharedSlowAndFast(t *testing.T) {
+	ts := start(t, func(c *Config) { c.PubSubOutput = pubsub.Limits{Hard: 4 << 20} })
+	slow, fast := ts.dial(t), ts.dial(t)
+	for _, c := range []*client{slow, fast} {
+		c.send(respCmd("SUBSCRIBE", "flood"))
+		c.expect("*3\r\n$9\r\nsubscribe\r\n$5\r\nflood\r\n:1\r\n")
+	}
+	payload := func(i int) string { return fmt.Sprintf("%06d", i) + strings.Repeat(string(rune('a'+i%26)), 16<<10) }
+	const total = 3000
+	got := make(chan error, 1)
+	go func() {
+		for i := range total {
+			want := msg("message", "flood", payload(i))
+			b := make([]byte, len(want))
+			if _, err := io.ReadFull(fast.rd, b); err != nil {
+				got <- fmt.Errorf("message %d: %v", i, err)
+				return
+			}
+			if string(b) != want {
+				got <- fmt.Errorf("message %d: got %.40q…, want %.40q…", i, b, want)
+				return
+			}
+		}
+		got <- nil
+	}()
+	rc := redis.NewClient(&redis.Options{Addr: ts.addr, Protocol: 2})
+	defer rc.Close()
+	ctx := context.Background()
+	slowGone := -1
+	for i := range total {
+		n, err := rc.Publish(ctx, "flood", payload(i)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 && slowGone < 0 {
+			slowGone = i
+		}
+		if n == 0 {
+			t.Fatalf("message %d reached no subscriber: the fast one was dropped", i)
+		}
+	}
+	if slowGone < 0 {
+		t.Fatalf("the slow subscriber got all %d messages (%d MB) unread, want it dropped at its 4 MB limit", total, total*16>>10)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("fast subscriber: %v", err)
+	}
+}
+
 // TestPubSubSubscribeRace subscribes while messages are published as fast
 // as possible: the subscribe reply always comes before the first message.
 func TestPubSubSubscribeRace(t *testing.T) {

@@ -36,7 +36,8 @@ import (
 // concurrent use and must not block.
 type Target interface {
 	// Deliver queues one whole message for the client; it reports false
-	// when the client is gone or takes no messages.
+	// when the client is gone or takes no messages. The message is made
+	// for this delivery and never changed: Deliver may keep it.
 	Deliver(msg []byte) bool
 	// Proto is the client's RESP version.
 	Proto() int
