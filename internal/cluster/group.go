@@ -830,6 +830,13 @@ func (g *Group) process() error {
 				return err
 			}
 		}
+		// Raft's requests (a leader's appends and heartbeats, a
+		// candidate's vote requests) may leave before the log write, so
+		// that a leader's followers write the entries while it does; its
+		// answers (append and vote responses) speak for what this replica
+		// has logged and leave after the write. Raft puts them last.
+		early := leadingRequests(rd.Messages)
+		g.send(rd.Messages[:early])
 		if err := g.cfg.Storage.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
 			return err
 		}
@@ -844,7 +851,7 @@ func (g *Group) process() error {
 		if err := g.ms.Append(rd.Entries); err != nil {
 			return err
 		}
-		g.send(rd.Messages)
+		g.send(rd.Messages[early:])
 		if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
 			if err := g.install(rd.Snapshot); err != nil {
 				return err
@@ -947,6 +954,21 @@ func (g *Group) send(msgs []*raftpb.Message) {
 			g.rn.ReportUnreachable(m.GetTo())
 		}
 	}
+}
+
+// leadingRequests returns how many of a Ready's messages, from the first,
+// need not wait for its log write: raft.Ready lists the messages Raft
+// sends at once first, then those it holds until the entries and hard
+// state they answer for are durable, which are responses
+// (raft.msgsAfterAppend).
+func leadingRequests(msgs []*raftpb.Message) int {
+	for i, m := range msgs {
+		switch m.GetType() {
+		case raftpb.MsgAppResp, raftpb.MsgVoteResp, raftpb.MsgPreVoteResp:
+			return i
+		}
+	}
+	return len(msgs)
 }
 
 // freshSnapshot returns, for a snapshot message to a replica that the
