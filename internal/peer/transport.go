@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
@@ -45,20 +44,6 @@ type peer struct {
 	tls      *tls.Config   // client config with the peer's ServerName; nil for plain TCP
 	queue    chan Frame    // frames waiting for the connection's writer
 	removed  chan struct{} // closed by RemovePeer
-
-	// Writing to the connection, by its writer goroutine or by Send
-	// itself (see Send). wmu is held by whoever writes; pending counts
-	// the frames Send took that are not written yet (queued, being
-	// written, or the tail in rest), and Send writes a frame itself only
-	// when none is, so that frames go out in the order Send took them.
-	wmu     sync.Mutex
-	pending atomic.Int64
-	direct  *rawConn      // the connection Send may write to; nil for none. Guarded by wmu.
-	rest    []byte        // what Send could not write of its frame: the writer writes it first. Guarded by wmu.
-	scratch []byte        // Send's frame encoding. Guarded by wmu.
-	kick    chan struct{} // wakes the writer for rest
-
-	directs, partials atomic.Uint64 // frames Send wrote itself, and of those, in part
 
 	// serving is held by the goroutine serving the peer's connection, so
 	// that a connection replacing another starts once the old one is gone.
@@ -110,8 +95,7 @@ func New(cfg Config, h Handler) (*Transport, error) {
 
 // newPeer returns the state of peer id at addr.
 func (t *Transport) newPeer(id, addr string) *peer {
-	p := &peer{id: id, addr: addr, dials: t.cfg.NodeID < id, queue: make(chan Frame, t.cfg.QueueLen), removed: make(chan struct{}),
-		kick: make(chan struct{}, 1)}
+	p := &peer{id: id, addr: addr, dials: t.cfg.NodeID < id, queue: make(chan Frame, t.cfg.QueueLen), removed: make(chan struct{})}
 	if t.cfg.TLS != nil {
 		p.tls = t.cfg.TLS.Clone()
 		if p.tls.RootCAs == nil {
@@ -468,25 +452,10 @@ func (t *Transport) serve(ctx context.Context, p *peer, raw, conn net.Conn, br *
 		werr = t.write(conn, p, stop)
 		raw.Close() // ends the read below
 	})
-	if conn == raw {
-		// Plain TCP: Send may write small frames itself.
-		p.wmu.Lock()
-		p.direct = newRawConn(raw)
-		p.wmu.Unlock()
-	}
 	rerr := t.read(br, p)
 	raw.Close() // ends a write in progress
 	close(stop)
 	wg.Wait()
-	p.wmu.Lock()
-	p.direct = nil
-	if p.rest != nil {
-		// The tail of a frame whose head went out on this connection:
-		// lost with it, as the frames its writer had buffered.
-		p.rest = nil
-		p.pending.Add(-1)
-	}
-	p.wmu.Unlock()
 
 	p.mu.Lock()
 	replaced := p.gen != gen
@@ -527,56 +496,33 @@ func (t *Transport) read(br *bufio.Reader, p *peer) error {
 
 // write drains p's queue into conn until stop is closed or writing fails.
 // It buffers every frame it finds queued and flushes once the queue is
-// empty, so that a burst of frames goes out in few system calls. What Send
-// could not write of a frame of its own (p.rest) goes first.
+// empty, so that a burst of frames goes out in few system calls.
 func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 	bw := bufio.NewWriterSize(&deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent}, writeBufSize)
 	for {
 		var f Frame
-		have := false
 		select {
 		case f = <-p.queue:
-			have = true
-		case <-p.kick:
 		case <-stop:
 			return nil
 		}
-		p.wmu.Lock()
-		err := t.writeQueued(bw, p, f, have)
-		p.wmu.Unlock()
-		if err != nil {
+		for more := true; more; {
+			// Counted first, so that a peer that has the frame finds
+			// it counted here.
+			p.framesSent.Add(1)
+			if err := writeFrame(bw, f); err != nil {
+				return err
+			}
+			select {
+			case f = <-p.queue:
+			default:
+				more = false
+			}
+		}
+		if err := bw.Flush(); err != nil {
 			return err
 		}
 	}
-}
-
-// writeQueued writes p.rest, then f if have, then every frame queued
-// meanwhile, and flushes. p.wmu is held.
-func (t *Transport) writeQueued(bw *bufio.Writer, p *peer, f Frame, have bool) error {
-	if p.rest != nil {
-		_, err := bw.Write(p.rest)
-		p.rest = nil
-		p.pending.Add(-1)
-		if err != nil {
-			return err
-		}
-	}
-	for have {
-		// Counted first, so that a peer that has the frame finds it
-		// counted here.
-		p.framesSent.Add(1)
-		err := writeFrame(bw, f)
-		p.pending.Add(-1)
-		if err != nil {
-			return err
-		}
-		select {
-		case f = <-p.queue:
-		default:
-			have = false
-		}
-	}
-	return bw.Flush()
 }
 
 // deadlineWriter sets a write deadline before every write to a connection
@@ -605,13 +551,6 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 // exceeds MaxFrame. Frames for a peer that is down wait in its queue and go
 // out once it is connected; frames already taken by a connection that then
 // fails are lost.
-//
-// Over plain TCP, a small frame that finds nothing waiting to be written
-// and no other goroutine writing is written by Send itself, without a
-// hand-off to the connection's writer goroutine, which would have to be
-// scheduled first: the frame leaves at once, as on the critical path of a
-// Raft round. Such a write never blocks; what the socket does not take
-// now goes to the writer, ahead of every frame queued after it.
 func (t *Transport) Send(to string, f Frame) bool {
 	p := t.peer(to)
 	if p == nil {
@@ -621,65 +560,13 @@ func (t *Transport) Send(to string, f Frame) bool {
 		p.dropped.Add(1)
 		return false
 	}
-	if len(f.Data) <= maxDirect && p.pending.Load() == 0 && p.wmu.TryLock() {
-		ok := p.sendDirect(f)
-		p.wmu.Unlock()
-		if ok {
-			return true
-		}
-	}
-	p.pending.Add(1)
 	select {
 	case p.queue <- f:
 		return true
 	default:
-		p.pending.Add(-1)
 		p.dropped.Add(1)
 		return false
 	}
-}
-
-// maxDirect is the largest payload Send writes itself.
-const maxDirect = 16 << 10
-
-// sendDirect writes f to p's connection at once, on the caller's
-// goroutine, when nothing Send took before is still to be written: a
-// frame then reaches the peer without waiting for the writer goroutine to
-// be scheduled. The write never blocks: what the socket does not take now
-// is left in p.rest for the writer. It reports false, having written
-// nothing, when f must be queued instead: no connection Send may write
-// to, or frames still waiting. p.wmu is held.
-func (p *peer) sendDirect(f Frame) bool {
-	if p.direct == nil || p.pending.Load() != 0 {
-		return false
-	}
-	b := binary.BigEndian.AppendUint32(p.scratch[:0], uint32(5+len(f.Data)))
-	b = append(b, f.Kind)
-	b = binary.BigEndian.AppendUint32(b, f.Group)
-	b = append(b, f.Data...)
-	p.scratch = b[:0]
-	p.framesSent.Add(1)
-	p.directs.Add(1)
-	n, err := p.direct.tryWrite(b)
-	p.bytesSent.Add(uint64(n))
-	switch {
-	case err != nil && n == 0:
-		// The connection is failing: the frame waits for the next one.
-		p.framesSent.Add(^uint64(0))
-		p.directs.Add(^uint64(0))
-		return false
-	case err != nil:
-		// Lost with the connection, its head sent.
-	case n < len(b):
-		p.rest = append([]byte(nil), b[n:]...)
-		p.pending.Add(1)
-		p.partials.Add(1)
-		select {
-		case p.kick <- struct{}{}:
-		default:
-		}
-	}
-	return true
 }
 
 // Connected reports whether a connection to the peer id is up.
