@@ -559,6 +559,13 @@ func (g *Group) Run(ctx context.Context) {
 				g.take(<-g.in)
 			}
 		case m := <-g.msgs:
+			// Requests that arrived meanwhile are proposed first: an
+			// append response that frees a follower's slot (MaxInflight)
+			// then sends them in the append it triggers, instead of a
+			// round later.
+			for n := 0; n < 256 && len(g.in) > 0; n++ {
+				g.take(<-g.in)
+			}
 			g.step(m)
 			for n := 0; n < 256 && len(g.msgs) > 0; n++ {
 				g.step(<-g.msgs)
