@@ -121,6 +121,17 @@ for p in "${REDIS_PORTS[@]}"; do
 	fi
 done
 for p in "${DC_PORTS[@]}"; do wait_state "$p"; done
+# The shards' leaders move to their preferred nodes about a second after
+# the first election: runs started before would be redirected meanwhile.
+# Wait until every node leads one shard.
+for _ in $(seq 1 200); do
+	spread=1
+	for p in "${DC_PORTS[@]}"; do
+		[ "$(redis-cli -p "$p" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true)" = 1 ] || spread=0
+	done
+	[ "$spread" = 1 ] && break
+	sleep 0.1
+done
 
 clk_tck=$(getconf CLK_TCK)
 # cpu_ticks prints the user plus system CPU ticks of the processes $@.
