@@ -30,7 +30,9 @@
 #   REQUESTS_PIPELINED (per pipelined run, 1000000), CLIENTS (50),
 #   PIPELINES ("1 16"), KEYSPACE (1000000), VALUE_SIZE (16),
 #   REDIS_NODE_TIMEOUT (15000, Redis's default), FAILOVER (1; 0 skips
-#   part 2), DC_FLAGS (extra data-cluster flags).
+#   part 2), DC_FLAGS (extra data-cluster flags), DC_BIN (a data-cluster
+#   binary to run instead of building this tree's, e.g. another commit's
+#   build to compare with in the same session).
 # Installs redis-server and redis-tools with apt-get when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +47,7 @@ VALUE_SIZE=${VALUE_SIZE:-16}
 REDIS_NODE_TIMEOUT=${REDIS_NODE_TIMEOUT:-15000}
 FAILOVER=${FAILOVER:-1}
 DC_FLAGS=${DC_FLAGS:-""}
+DC_BIN=${DC_BIN:-""}
 
 DC_PORTS=(7001 7002 7003)
 DC_PEERS=(17001 17002 17003)
@@ -61,7 +64,11 @@ for p in "${DC_PORTS[@]}" "${DC_PEERS[@]}" "${REDIS_PORTS[@]}"; do
 done
 
 echo "building data-cluster and bench/failover…" >&2
-CGO_ENABLED=0 go build -o "$work/data-cluster" ./cmd/data-cluster
+if [ -n "$DC_BIN" ]; then
+	cp "$DC_BIN" "$work/data-cluster"
+else
+	CGO_ENABLED=0 go build -o "$work/data-cluster" ./cmd/data-cluster
+fi
 go build -o "$work/failover" ./bench/failover
 
 # wait_state waits until the node on port $1 says cluster_state:ok, or exits.
@@ -114,6 +121,17 @@ for p in "${REDIS_PORTS[@]}"; do
 	fi
 done
 for p in "${DC_PORTS[@]}"; do wait_state "$p"; done
+# The shards' leaders move to their preferred nodes about a second after
+# the first election: runs started before would be redirected meanwhile.
+# Wait until every node leads one shard.
+for _ in $(seq 1 200); do
+	spread=1
+	for p in "${DC_PORTS[@]}"; do
+		[ "$(redis-cli -p "$p" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true)" = 1 ] || spread=0
+	done
+	[ "$spread" = 1 ] && break
+	sleep 0.1
+done
 
 clk_tck=$(getconf CLK_TCK)
 # cpu_ticks prints the user plus system CPU ticks of the processes $@.
@@ -158,7 +176,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster ${DC_BIN:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}"
 echo "redis-benchmark --cluster -c $CLIENTS -n $REQUESTS (-P 1), $REQUESTS_PIPELINED (pipelined) -r $KEYSPACE -d $VALUE_SIZE, $ROUNDS rounds alternating"
 echo "data-cluster: 3 nodes, 3 shards × 3 replicas, --fsync everysec $DC_FLAGS; redis: 3 masters + 3 replicas, appendfsync everysec"
 echo "CPU: µs of user+system time of all the cluster's processes per request"

@@ -580,6 +580,13 @@ func (g *Group) Run(ctx context.Context) {
 				g.take(<-g.in)
 			}
 		case m := <-g.msgs:
+			// Requests that arrived meanwhile are proposed first: an
+			// append response that frees a follower's slot (MaxInflight)
+			// then sends them in the append it triggers, instead of a
+			// round later.
+			for n := 0; n < 256 && len(g.in) > 0; n++ {
+				g.take(<-g.in)
+			}
 			g.step(m)
 			for n := 0; n < 256 && len(g.msgs) > 0; n++ {
 				g.step(<-g.msgs)
@@ -852,6 +859,13 @@ func (g *Group) process() error {
 				return err
 			}
 		}
+		// Raft's requests (a leader's appends and heartbeats, a
+		// candidate's vote requests) may leave before the log write, so
+		// that a leader's followers write the entries while it does; its
+		// answers (append and vote responses) speak for what this replica
+		// has logged and leave after the write. Raft puts them last.
+		early := leadingRequests(rd.Messages)
+		g.send(rd.Messages[:early])
 		if err := g.cfg.Storage.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
 			return err
 		}
@@ -866,7 +880,7 @@ func (g *Group) process() error {
 		if err := g.ms.Append(rd.Entries); err != nil {
 			return err
 		}
-		g.send(rd.Messages)
+		g.send(rd.Messages[early:])
 		if rd.Snapshot != nil && !raft.IsEmptySnap(rd.Snapshot) {
 			if err := g.install(rd.Snapshot); err != nil {
 				return err
@@ -969,6 +983,21 @@ func (g *Group) send(msgs []*raftpb.Message) {
 			g.rn.ReportUnreachable(m.GetTo())
 		}
 	}
+}
+
+// leadingRequests returns how many of a Ready's messages, from the first,
+// need not wait for its log write: raft.Ready lists the messages Raft
+// sends at once first, then those it holds until the entries and hard
+// state they answer for are durable, which are responses
+// (raft.msgsAfterAppend).
+func leadingRequests(msgs []*raftpb.Message) int {
+	for i, m := range msgs {
+		switch m.GetType() {
+		case raftpb.MsgAppResp, raftpb.MsgVoteResp, raftpb.MsgPreVoteResp:
+			return i
+		}
+	}
+	return len(msgs)
 }
 
 // freshSnapshot returns, for a snapshot message to a replica that the
