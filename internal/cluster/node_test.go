@@ -272,10 +272,19 @@ func TestNodesSnapshotInParts(t *testing.T) {
 
 // Clients read and write registers through every node while the network
 // partitions, heals, drops and delays messages; the history must be
-// linearizable.
+// linearizable, with read leases (the default) and with a ReadIndex round
+// for every batch of reads (--read-lease=false).
 func TestNodesLinearizableUnderFaults(t *testing.T) {
+	for _, lease := range []bool{true, false} {
+		t.Run(fmt.Sprintf("lease=%v", lease), func(t *testing.T) {
+			linearizableUnderFaults(t, func(c *GroupConfig) { underFaults(c); c.ReadLease = lease })
+		})
+	}
+}
+
+func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig)) {
 	seed := testSeed(t)
-	tn := newTestNodes(t, seed, underFaults)
+	tn := newTestNodes(t, seed, edit)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	var (
