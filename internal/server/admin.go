@@ -64,14 +64,7 @@ var fullNames = func() map[string][]subName {
 // command's name. A subcommand not answered here leaves the container's name.
 func FullName(spec *command.Spec, args [][]byte) *string {
 	if len(args) > 1 {
-		return fullName(spec, fullNames[spec.Name], args)
-	}
-	return &spec.Name
-}
-
-// fullName is FullName with the full names of spec's subcommands given.
-func fullName(spec *command.Spec, subs []subName, args [][]byte) *string {
-	if len(args) > 1 {
+		subs := fullNames[spec.Name]
 		for i := range subs {
 			if ascii.EqualFold(args[1], subs[i].sub) {
 				return &subs[i].full

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -19,14 +18,6 @@ import (
 type session struct {
 	c     *conn
 	proto int
-
-	// The command looked up last, by its name as sent: a connection
-	// mostly sends the same few commands, and comparing a few bytes costs
-	// less than hashing them into the table (see lookup).
-	lastSpec *command.Spec
-	lastSubs []subName // its subcommands' full names
-	lastLen  int
-	lastName [16]byte
 
 	inMulti  bool
 	dirty    bool // a command queued in MULTI was rejected: EXEC aborts
@@ -93,22 +84,10 @@ func (s *session) handle(args [][]byte) {
 	s.unmute = false
 }
 
-// lookup returns the spec of the command named name, nil for none.
-func (s *session) lookup(name []byte) *command.Spec {
-	if s.lastSpec != nil && bytes.Equal(name, s.lastName[:s.lastLen]) {
-		return s.lastSpec
-	}
-	spec := command.Redis.Lookup(name)
-	if spec != nil && len(name) <= len(s.lastName) {
-		s.lastSpec, s.lastSubs, s.lastLen = spec, fullNames[spec.Name], copy(s.lastName[:], name)
-	}
-	return spec
-}
-
 // run runs one command or, inside MULTI, queues it.
 func (s *session) run(args [][]byte) {
 	p := s.c.p
-	spec := s.lookup(args[0])
+	spec := command.Redis.Lookup(args[0])
 	if spec == nil {
 		if s.c.httpRequest(args) {
 			return
@@ -129,11 +108,7 @@ func (s *session) run(args [][]byte) {
 		s.reject(msgNoAuth)
 		return
 	}
-	if spec == s.lastSpec {
-		s.c.last = fullName(spec, s.lastSubs, args)
-	} else {
-		s.c.last = FullName(spec, args)
-	}
+	s.c.last = FullName(spec, args)
 	if !s.c.permitted(spec, args, s.inMulti) {
 		s.c.rec.Reject(spec)
 		if s.inMulti {
