@@ -71,16 +71,6 @@ else
 fi
 go build -o "$work/failover" ./bench/failover
 
-# wait_state waits until the node on port $1 says cluster_state:ok, or exits.
-wait_state() {
-	for _ in $(seq 1 600); do
-		if redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok'; then return 0; fi
-		sleep 0.05
-	done
-	echo "the node on port $1 never said cluster_state:ok" >&2
-	exit 1
-}
-
 echo "starting data-cluster: 3 nodes…" >&2
 dc_pids=()
 initial="n1=127.0.0.1:${DC_PEERS[0]},n2=127.0.0.1:${DC_PEERS[1]},n3=127.0.0.1:${DC_PEERS[2]}"
@@ -110,7 +100,7 @@ redis-cli --cluster create "${redis_nodes[@]}" --cluster-replicas 1 --cluster-ye
 	cat "$work/redis-create.log" >&2
 	exit 1
 }
-for p in "${REDIS_PORTS[@]}"; do wait_state "$p"; done
+for p in "${REDIS_PORTS[@]}"; do wait_ok "$p"; done
 # Every master has its replica attached before the first request.
 for p in "${REDIS_PORTS[@]}"; do
 	if redis-cli -p "$p" role | head -1 | grep -qx master; then
@@ -120,30 +110,22 @@ for p in "${REDIS_PORTS[@]}"; do
 		done
 	fi
 done
-for p in "${DC_PORTS[@]}"; do wait_state "$p"; done
+for p in "${DC_PORTS[@]}"; do wait_ok "$p"; done
+# leads prints how many shards the data-cluster node on port $1 leads.
+leads() { redis-cli -p "$1" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true; }
 # The shards' leaders move to their preferred nodes about a second after
 # the first election: runs started before would be redirected meanwhile.
 # Wait until every node leads one shard.
 for _ in $(seq 1 200); do
 	spread=1
 	for p in "${DC_PORTS[@]}"; do
-		[ "$(redis-cli -p "$p" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true)" = 1 ] || spread=0
+		[ "$(leads "$p")" = 1 ] || spread=0
 	done
 	[ "$spread" = 1 ] && break
 	sleep 0.1
 done
 
 clk_tck=$(getconf CLK_TCK)
-# cpu_ticks prints the user plus system CPU ticks of the processes $@.
-cpu_ticks() {
-	local p total=0 t
-	for p in "$@"; do
-		# Fields after "(comm) ": state is $1, utime $12, stime $13.
-		t=$(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')
-		total=$((total + t))
-	done
-	echo "$total"
-}
 
 results="$work/results.csv" # server,test,pipeline,rps,p50,p99,cpu_us_per_request,requests
 : >"$results"
@@ -214,9 +196,6 @@ if grep -qi error "$work/benchmark.err" 2>/dev/null; then
 fi
 
 [ "$FAILOVER" = 1 ] || exit 0
-
-# leads prints how many shards the data-cluster node on port $1 leads.
-leads() { redis-cli -p "$1" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true; }
 
 echo
 best=0 most=-1

@@ -109,7 +109,9 @@ rb_csv() {
 # clock ticks (getconf CLK_TCK a second).
 cpu_ticks() {
 	local p total=0
-	for p in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	# Fields after "(comm) " (a name that may hold spaces): utime is the
+	# 12th, stime the 13th.
+	for p in "$@"; do total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done
 	echo "$total"
 }
 
