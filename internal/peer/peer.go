@@ -29,8 +29,10 @@ type Frame struct {
 	Tail []byte
 	// Sent, when set, is called once the transport is done with Data and
 	// Tail, if Send accepted the frame: the sender may then reuse their
-	// memory. A frame lost with its connection, or refused by Send, never
-	// sees it. It runs on the transport's goroutine and must not block.
+	// memory. It is called once the frame is written, or its write failed;
+	// a frame refused by Send, or still queued when its connection is
+	// lost, never sees it. It runs on the transport's goroutine and must
+	// not block.
 	Sent func()
 }
 
