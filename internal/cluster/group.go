@@ -227,14 +227,14 @@ type GroupConfig struct {
 	// Logger receives the group's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Notify, when set, publishes the keyspace events of the entries this
-	// replica applies while it leads the group, so that each is published
-	// once, by the node of the leader (see notify.Notifier.When).
+	// replica proposed, as it applies them, so that each is published once,
+	// by the node that answers the write, before it answers (see
+	// notify.Notifier.When and Group.announce).
 	Notify *notify.Notifier
 	// Track, when set, is told on the group's goroutine of every key the
-	// entries change (nil: every key, by a flush) while the replica leads
-	// the group and TrackOn is set: the clients that track keys on any
-	// node are sent their invalidations from it (tracking.go). It must
-	// not block.
+	// entries this replica proposed change (nil: every key, by a flush)
+	// while TrackOn is set: the clients that track keys on any node are
+	// sent their invalidations from it (tracking.go). It must not block.
 	Track   func(key []byte)
 	TrackOn *atomic.Bool
 	// Scripts runs the scripts and functions sent to the group: the
@@ -307,6 +307,15 @@ type Group struct {
 	snapping bool   // a snapshot is being written; snapDone tells when
 	isLeader bool
 	seq      uint64
+	// firstSeq is seq when the replica started. announce tells whether
+	// this replica sends the keyspace events and invalidations of what it
+	// runs now: the entry being applied is one it proposed since it started
+	// (for expiries, which carry no origin: it leads), or a read it answers.
+	// So each is sent once, by the replica that answers the command, before
+	// it answers, whatever its role when the entry applies, and not again
+	// when a restarted replica replays its log.
+	firstSeq uint64
+	announce bool
 	waiters  map[uint64]*Request
 	reads    []*Request            // waiting for the next ReadIndex round
 	rounds   map[uint64]*readRound // ReadIndex rounds under way, by context
@@ -410,12 +419,13 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 	g.eng = newEngine()
 	g.db = keyspace.New(g.eng)
 	g.db.SetReplica(true)
+	g.firstSeq = g.seq
 	if cfg.Notify != nil {
-		g.db.SetNotifier(cfg.Notify.When(func() bool { return g.isLeader }))
+		g.db.SetNotifier(cfg.Notify.When(func() bool { return g.announce }))
 	}
 	if cfg.Track != nil && cfg.TrackOn != nil {
 		g.db.SetTracker(tracking.NewRelay(cfg.TrackOn, func(key []byte) {
-			if g.isLeader {
+			if g.announce {
 				cfg.Track(key)
 			}
 		}))
@@ -681,7 +691,9 @@ func (g *Group) take(r *Request) {
 	case Stale:
 		g.db.SetNow(time.Now().UnixMilli())
 		own := g.lend(r)
+		g.announce = true // a read's events (keymiss) come from the replica that answers it
 		g.run(r.Cmds, r.Proto, r.asked)
+		g.announce = false
 		r.finish(g.giveBack(r, own), g.ends, nil)
 	case Read:
 		if !g.isLeader {
@@ -1072,7 +1084,9 @@ func (g *Group) serveReads() {
 func (g *Group) serve(r *Request, now time.Time) {
 	g.db.SetNow(now.UnixMilli())
 	own := g.lend(r)
+	g.announce = true
 	g.run(r.Cmds, r.Proto, r.asked)
+	g.announce = false
 	g.stats.Reads.Add(1)
 	r.finish(g.giveBack(r, own), g.ends, nil)
 }
@@ -1203,7 +1217,7 @@ func (g *Group) begin(proto int) command.Table {
 
 // apply applies one committed entry.
 func (g *Group) apply(e *raftpb.Entry) {
-	defer func() { g.applied = e.GetIndex(); g.appliedAt.Store(g.applied) }()
+	defer func() { g.applied = e.GetIndex(); g.appliedAt.Store(g.applied); g.announce = false }()
 	switch e.GetType() {
 	case raftpb.EntryConfChange:
 		var cc raftpb.ConfChange
@@ -1243,6 +1257,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 		}
 		g.db.SetNow(now)
 		g.seed(origin, seq)
+		g.announce = origin == g.cfg.ReplicaID && seq > g.firstSeq
 		g.cx.Rand = g.rng
 		// The replies of this replica's own waiting request go straight
 		// into the request's buffer when it asks for them there.
@@ -1277,6 +1292,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 		now := int64(d.U64())
 		n := d.Uvarint()
 		g.db.SetNow(now)
+		g.announce = g.isLeader
 		for range n {
 			k := d.Bytes()
 			if d.Bad {

@@ -28,6 +28,8 @@ type testNet struct {
 	heartbeats atomic.Int64
 	// watch, when set, sees every message sent, cut off or not.
 	watch func(from, to uint64, m *raftpb.Message)
+	// drop, when set, loses the messages it reports true for.
+	drop func(from, to uint64, m *raftpb.Message) bool
 }
 
 func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
@@ -43,11 +45,12 @@ func (n *testNet) send(from uint64) func(to uint64, m *raftpb.Message) bool {
 			<-hold
 		}
 		n.mu.Lock()
-		g, blocked, watch := n.groups[to], n.cut[from] || n.cut[to], n.watch
+		g, blocked, watch, drop := n.groups[to], n.cut[from] || n.cut[to], n.watch, n.drop
 		n.mu.Unlock()
 		if watch != nil {
 			watch(from, to, m)
 		}
+		blocked = blocked || drop != nil && drop(from, to, m)
 		if g == nil || blocked {
 			return false
 		}
@@ -79,7 +82,9 @@ type testGroup struct {
 	stores  map[uint64]*MemStorage
 	cancels map[uint64]context.CancelFunc
 	wrap    func(*MemStorage) Storage
-	wg      sync.WaitGroup
+	// each, when set, edits the configuration of each replica it starts.
+	each func(id uint64, c *GroupConfig)
+	wg   sync.WaitGroup
 }
 
 func newTestGroup(t *testing.T, edit func(*GroupConfig)) *testGroup {
@@ -91,6 +96,13 @@ func newTestGroup(t *testing.T, edit func(*GroupConfig)) *testGroup {
 // wrap is not nil.
 func newTestGroupWith(t *testing.T, edit func(*GroupConfig), wrap func(*MemStorage) Storage) *testGroup {
 	t.Helper()
+	return newTestGroupEach(t, edit, nil, wrap)
+}
+
+// newTestGroupEach is newTestGroupWith with each replica's configuration
+// edited by each, when it is not nil.
+func newTestGroupEach(t *testing.T, edit func(*GroupConfig), each func(uint64, *GroupConfig), wrap func(*MemStorage) Storage) *testGroup {
+	t.Helper()
 	cfg := DefaultGroupConfig()
 	cfg.Tick = 10 * time.Millisecond
 	cfg.WriteTimeout = time.Second
@@ -98,7 +110,7 @@ func newTestGroupWith(t *testing.T, edit func(*GroupConfig), wrap func(*MemStora
 		edit(&cfg)
 	}
 	tg := &testGroup{t: t, net: &testNet{groups: map[uint64]*Group{}, cut: map[uint64]bool{}}, cfg: cfg,
-		reps: map[uint64]*Group{}, stores: map[uint64]*MemStorage{}, cancels: map[uint64]context.CancelFunc{}, wrap: wrap}
+		reps: map[uint64]*Group{}, stores: map[uint64]*MemStorage{}, cancels: map[uint64]context.CancelFunc{}, wrap: wrap, each: each}
 	for id := uint64(1); id <= 3; id++ {
 		tg.stores[id] = &MemStorage{}
 		tg.start(id)
@@ -129,6 +141,9 @@ func (tg *testGroup) startWith(id uint64, peers []uint64) {
 		cfg.Storage = tg.wrap(tg.stores[id])
 	}
 	cfg.Send = tg.net.send(id)
+	if tg.each != nil {
+		tg.each(id, &cfg)
+	}
 	g, err := NewGroup(cfg)
 	if err != nil {
 		tg.t.Fatal(err)

@@ -116,19 +116,22 @@ type Node struct {
 	// proposals other nodes' clients make to groups this node leads.
 	pause pause.Pauser
 	hub   *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
-	// notify publishes the keyspace events of the groups this node leads
-	// to the subscribers of every node, as PUBLISH does. Any node serves
-	// any key, so a subscriber on any node receives the events of every
-	// key: a group's keyspace publishes the events of the entries it
-	// applies only on the replica that leads the group (GroupConfig.Notify),
-	// and that node publishes them to its own subscribers and to every other
-	// node's (framePublish). Each event is thus sent once, in the order the
-	// leader applied the entries, with PUBLISH's guarantees: at most once,
-	// lost to a node cut off meanwhile, and, while leadership moves between
-	// replicas, possibly lost or sent twice for the entries applied around
-	// the change. The events of one group come in order; those of different
-	// groups are not ordered with each other. notify-keyspace-events is a
-	// node's own setting, as in Redis Cluster (config.go).
+	// notify publishes the keyspace events of the groups' replicas on this
+	// node to the subscribers of every node, as PUBLISH does. Any node
+	// serves any key, so a subscriber on any node receives the events of
+	// every key: a group's keyspace publishes the events of an entry only
+	// on the replica that proposed it (the group's leader when it did;
+	// GroupConfig.Notify), as that replica applies it and before it answers
+	// the write, and of a read on the replica that answers it; that node
+	// publishes them to its own subscribers and to every other node's
+	// (framePublish). Each event is thus sent once, also when leadership
+	// moves while the entry commits, with PUBLISH's guarantees: at most
+	// once, lost to a node cut off meanwhile or when the proposing replica
+	// stops before it applies the entry. A replica that restarts does not
+	// publish the entries it replays. The events of one group come in the
+	// order of its log while its leader stays; those of different groups
+	// are not ordered with each other. notify-keyspace-events is a node's
+	// own setting, as in Redis Cluster (config.go).
 	notify *notify.Notifier
 	view   atomic.Pointer[view] // the placement table this node follows
 	hints  []atomic.Uint64      // leader replica id last heard of, by group

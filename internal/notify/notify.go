@@ -137,8 +137,9 @@ func NewNotifier(pub Publish) *Notifier { return &Notifier{classes: new(atomic.U
 
 // When returns a Notifier that publishes as n does, with n's classes
 // (Set on either changes both), but only while on reports true: a
-// replicated keyspace publishes its events only where its leader applies
-// them. on is called on the goroutine that reports the event.
+// replicated keyspace publishes its events only on the replica that
+// answers the command. on is called on the goroutine that reports the
+// event.
 func (n *Notifier) When(on func() bool) *Notifier {
 	return &Notifier{classes: n.classes, pub: n.pub, on: on}
 }
