@@ -60,37 +60,38 @@ func benchmarkZSetPop(b *testing.B, n int) {
 func BenchmarkZSetPop100k(b *testing.B) { benchmarkZSetPop(b, 100000) }
 func BenchmarkZSetPop1M(b *testing.B)   { benchmarkZSetPop(b, 1000000) }
 
-// BenchmarkListRPop pops the tail of a list of 1M elements of 3 bytes
-// filled by LPUSH, as redis-benchmark's RPOP does, filling it again
-// (untimed) whenever it empties.
-func BenchmarkListRPop(b *testing.B) {
-	l := NewList()
+// benchmarkList runs op on a list of elements of 3 bytes, calling reset
+// (untimed) first and whenever the list's length reaches at.
+func benchmarkList(b *testing.B, at int, reset func() *List, op func(l *List, e []byte)) {
 	e := []byte("xxx")
+	l := reset()
 	b.ReportAllocs()
 	for b.Loop() {
-		if l.Len() == 0 {
+		if l.Len() == at {
 			b.StopTimer()
-			for range 1000000 {
-				l.Push(true, e)
-			}
+			l = reset()
 			b.StartTimer()
 		}
-		l.Pop(false)
+		op(l, e)
 	}
 }
 
-// BenchmarkListLPush pushes 3 bytes at the head of a list, as
-// redis-benchmark's LPUSH does, emptying it (untimed) every 1M elements.
-func BenchmarkListLPush(b *testing.B) {
-	l := NewList()
-	e := []byte("xxx")
-	b.ReportAllocs()
-	for b.Loop() {
-		if l.Len() == 1000000 {
-			b.StopTimer()
-			l = NewList()
-			b.StartTimer()
+// BenchmarkListRPop pops the tail of a list of 1M elements of 3 bytes
+// filled by LPUSH, as redis-benchmark's RPOP does, filling it again
+// whenever it empties.
+func BenchmarkListRPop(b *testing.B) {
+	fill := func() *List {
+		l := NewList()
+		for range 1000000 {
+			l.Push(true, []byte("xxx"))
 		}
-		l.Push(true, e)
+		return l
 	}
+	benchmarkList(b, 0, fill, func(l *List, _ []byte) { l.Pop(false) })
+}
+
+// BenchmarkListLPush pushes 3 bytes at the head of a list, as
+// redis-benchmark's LPUSH does, starting a new list every 1M elements.
+func BenchmarkListLPush(b *testing.B) {
+	benchmarkList(b, 1000000, NewList, func(l *List, e []byte) { l.Push(true, e) })
 }
