@@ -211,9 +211,8 @@ func spopCommand(c *Ctx, args [][]byte) {
 		return
 	}
 	if count < 0 {
-		m := s.At(nil, c.randN(s.Len()))
 		before := s.MemoryUsage()
-		s.Remove(m)
+		m := s.Pop(c.randN(s.Len()))
 		c.W.AppendBulk(m)
 		db.Removed(key, s, before, [][]byte{m})
 		notifyRemoved(c, key, s, notify.Set, "spop")

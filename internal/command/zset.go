@@ -859,20 +859,11 @@ func zpopCommand(c *Ctx, args [][]byte, fromMax bool) {
 // them with their scores.
 func zpop(c *Ctx, db *keyspace.DB, key []byte, z *object.ZSet, count int64, fromMax bool) ([][]byte, []float64) {
 	n := int(min(count, int64(z.Len())))
-	members := make([][]byte, 0, n)
-	scores := make([]float64, 0, n)
-	collect := func(m []byte, s float64) {
-		members = append(members, bytes.Clone(m))
-		scores = append(scores, s)
-	}
-	if fromMax {
-		each(z, z.Len()-1, n, true, collect)
-	} else {
-		each(z, 0, n, false, collect)
-	}
+	members := make([][]byte, n)
+	scores := make([]float64, n)
 	before := z.MemoryUsage()
-	for _, m := range members {
-		z.Remove(m)
+	for i := range n {
+		members[i], scores[i] = z.Pop(fromMax)
 	}
 	db.Removed(key, z, before, members)
 	ev := "zpopmin"

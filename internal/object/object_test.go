@@ -160,7 +160,9 @@ func TestSetModel(t *testing.T) {
 				model := map[string]bool{}
 				for op := range 300 {
 					m := member()
-					if r.IntN(3) < 2 {
+					if len(model) > 0 && r.IntN(6) == 0 {
+						m = setPopCheck(t, fmt.Sprintf("seed %d round %d op %d", seed, round, op), s, model, r)
+					} else if r.IntN(3) < 2 {
 						if got := s.Add([]byte(m)); got == model[m] {
 							t.Fatalf("seed %d round %d op %d: Add(%q) = %v, member before %v", seed, round, op, m, got, model[m])
 						}
@@ -201,6 +203,57 @@ func TestSetModel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// setPopCheck pops a random member of s, checks it against At and the
+// model, from which it removes it, and returns it.
+func setPopCheck(t *testing.T, where string, s *Set, model map[string]bool, r *rand.Rand) string {
+	t.Helper()
+	i := r.IntN(s.Len())
+	want := string(s.At(nil, i))
+	got := s.Pop(i)
+	if string(got) != want || !model[want] {
+		t.Fatalf("%s: Pop(%d) = %q, want %q (a member: %v)", where, i, got, want, model[want])
+	}
+	delete(model, want)
+	// The popped bytes are no longer the set's.
+	s.Add([]byte("popped:other"))
+	s.Remove([]byte("popped:other"))
+	if string(got) != want {
+		t.Fatalf("%s: Pop(%d)'s member changed to %q after a write", where, i, got)
+	}
+	return want
+}
+
+// TestSetPopTable empties tables by pops at random positions, checking
+// each member popped and, now and then, every member left and the index.
+func TestSetPopTable(t *testing.T) {
+	seed := seedOf(t)
+	r := rand.New(rand.NewPCG(seed, 4))
+	for _, n := range []int{1, 2, 300, 20000} {
+		s := newTableSet(0)
+		model := map[string]bool{}
+		for len(model) < n {
+			m := fmt.Sprint("member:", r.IntN(4*n))
+			s.Add([]byte(m))
+			model[m] = true
+		}
+		for op := 0; len(model) > 0; op++ {
+			where := fmt.Sprintf("seed %d size %d pop %d", seed, n, op)
+			setPopCheck(t, where, s, model, r)
+			if s.Len() != len(model) || s.t().index.n != len(model) {
+				t.Fatalf("%s: Len %d, indexed %d, want %d", where, s.Len(), s.t().index.n, len(model))
+			}
+			if op%max(n/10, 1) != 0 {
+				continue
+			}
+			for m := range model {
+				if !s.Has([]byte(m)) {
+					t.Fatalf("%s: Has(%q) = false for a member", where, m)
+				}
+			}
+		}
 	}
 }
 

@@ -306,6 +306,19 @@ func (s *Set) Remove(m []byte) bool {
 	return true
 }
 
+// Pop removes the i-th member in order, 0 <= i < Len, and returns it: the
+// member At(nil, i) returns. The bytes are no longer the set's: they stay
+// valid whatever the set does next. In a table it costs one search of the
+// index by position, comparing no member, and no copy.
+func (s *Set) Pop(i int) []byte {
+	if s.enc == setTable {
+		return bytesOf(s.t().removeAt(uint32(i)))
+	}
+	m := s.At(nil, i)
+	s.Remove(m)
+	return m
+}
+
 // convert moves the members to encoding enc, a later one than the set's.
 func (s *Set) convert(enc, hint int) {
 	if enc <= int(s.enc) {

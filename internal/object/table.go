@@ -120,15 +120,34 @@ func (t *table) remove(key []byte) bool {
 	if !ok {
 		return false
 	}
-	i := t.index.at(slot)
+	t.removeSlot(slot, t.index.at(slot))
+	return true
+}
+
+// slotOf returns the index slot of element pos, found by its position:
+// no key is compared.
+func (t *table) slotOf(pos uint32) int {
+	slot, _ := t.index.lookup(t.hashAt(pos), func(p uint32) bool { return p == pos })
+	return slot
+}
+
+// removeAt removes element i and returns it: its string, which the table
+// no longer holds.
+func (t *table) removeAt(i uint32) string {
+	e := t.elems[i]
+	t.removeSlot(t.slotOf(i), i)
+	return e
+}
+
+// removeSlot removes element i, whose index slot is slot, moving the last
+// element into its place.
+func (t *table) removeSlot(slot int, i uint32) {
 	t.index.remove(slot, t.hashAt)
 	t.bytes -= allocBytes(len(t.elems[i]))
 	last := uint32(len(t.elems) - 1)
 	if i != last {
-		moved := t.elems[last]
-		_, ms, _ := t.find(bytesOf(t.keyAt(last)))
-		t.index.replace(ms, i)
-		t.elems[i] = moved
+		t.index.replace(t.slotOf(last), i)
+		t.elems[i] = t.elems[last]
 	}
 	t.elems[last] = ""
 	t.elems = t.elems[:last]
@@ -136,7 +155,6 @@ func (t *table) remove(key []byte) bool {
 		t.elems = append(make([]string, 0, 2*len(t.elems)), t.elems...)
 		t.reindex()
 	}
-	return true
 }
 
 // at returns the key and value of element i.

@@ -182,6 +182,33 @@ func (z *ZSet) Remove(member []byte) bool {
 	return true
 }
 
+// Pop removes the member of the lowest rank, or of the highest when last,
+// and returns it with its score; the set must not be empty. The member's
+// bytes are no longer the set's: they stay valid whatever the set does
+// next. It costs O(log n) in a tree, without comparing members.
+func (z *ZSet) Pop(last bool) (member []byte, score float64) {
+	if z.t != nil {
+		m, s := z.t.pop(last)
+		return bytesOf(m), s
+	}
+	off := 0
+	if last {
+		for b := z.lp; ; {
+			_, _, rest := zlpNext(b)
+			if len(rest) == 0 {
+				off = len(z.lp) - len(b)
+				break
+			}
+			b = rest
+		}
+	}
+	m, score, rest := zlpNext(z.lp[off:])
+	member = bytes.Clone(m)
+	z.lp = shrink(append(z.lp[:off], rest...))
+	z.n--
+	return member, score
+}
+
 // Convert turns a listpack into a tree; a tree stays as it is.
 func (z *ZSet) Convert() {
 	if z.t != nil {

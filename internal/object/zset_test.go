@@ -178,6 +178,8 @@ func TestZSetModel(t *testing.T) {
 							t.Fatalf("%s: Set(%q) added %v, want %v", where, member, added, !had)
 						}
 						m[member] = score
+					case x < 9 && len(m) > 0 && r.IntN(3) == 0:
+						zpopCheck(t, where, z, m, r.IntN(2) == 0)
 					case x < 9:
 						_, had := m[member]
 						if got := z.Remove([]byte(member)); got != had {
@@ -210,6 +212,78 @@ func TestZSetModel(t *testing.T) {
 					}
 				}
 				zcheck(t, fmt.Sprintf("seed %d round %d emptied", seed, round), z, m, r)
+			}
+		})
+	}
+}
+
+// zpopCheck pops the lowest member of z, or the highest when last, and
+// checks it and its score against the model, from which it removes it.
+func zpopCheck(t *testing.T, where string, z *ZSet, m zmodel, last bool) {
+	t.Helper()
+	var w zentry
+	first := true
+	for k, v := range m {
+		e := zentry{v, k}
+		if first || last && keyLess(&w, &e) || !last && keyLess(&e, &w) {
+			w, first = e, false
+		}
+	}
+	zpopWant(t, where, z, last, w)
+	delete(m, w.member)
+}
+
+// zpopWant pops the lowest member of z, or the highest when last, and
+// checks that it is w.
+func zpopWant(t *testing.T, where string, z *ZSet, last bool, w zentry) {
+	t.Helper()
+	mb, s := z.Pop(last)
+	if got := (zentry{s, string(mb)}); got != w {
+		t.Fatalf("%s: Pop(%v) got %v, want %v", where, last, got, w)
+	}
+	// The popped bytes are no longer the set's.
+	held := string(mb)
+	z.Set([]byte("\xffpop"), 1)
+	z.Remove([]byte("\xffpop"))
+	if string(mb) != held {
+		t.Fatalf("%s: Pop(%v)'s member changed to %q after a write", where, last, mb)
+	}
+}
+
+// TestZSetPopModel empties sets of every encoding by pops from both ends,
+// checking each against the model and the tree's structure as it shrinks
+// and merges nodes.
+func TestZSetPopModel(t *testing.T) {
+	for _, limits := range []Limits{DefaultLimits(), {ZSetMaxListpackEntries: 0, ZSetMaxListpackValue: 0}} {
+		t.Run(fmt.Sprint(limits.ZSetMaxListpackEntries), func(t *testing.T) {
+			withLimits(t, limits)
+			seed := seedOf(t)
+			r := rand.New(rand.NewPCG(seed, 3))
+			for _, n := range []int{1, 2, 100, 3000, 30000, 100000} {
+				z := NewZSet()
+				m := zmodel{}
+				for len(m) < n {
+					member := fmt.Sprint("m", r.IntN(4*n))
+					score := float64(r.IntN(n/4 + 1))
+					z.Set([]byte(member), score)
+					m[member] = score
+				}
+				order := m.sorted()
+				for i := 0; len(m) > 0; i++ {
+					where := fmt.Sprintf("seed %d size %d pop %d", seed, n, i)
+					last := r.IntN(2) == 0
+					w := order[0]
+					if last {
+						w, order = order[len(order)-1], order[:len(order)-1]
+					} else {
+						order = order[1:]
+					}
+					zpopWant(t, where, z, last, w)
+					delete(m, w.member)
+					if n < 200 || i%(n/20) == 0 || len(m) < 3 {
+						zcheck(t, where, z, m, r)
+					}
+				}
 			}
 		})
 	}

@@ -255,8 +255,14 @@ func (t *ztree) deleteAt(nd *znode, e *zentry) {
 		return
 	}
 	i := childFor(nd, e)
+	t.deleteAt(nd.kids[i], e)
+	t.rebalance(nd, i)
+}
+
+// rebalance merges nd.kids[i], after a deletion under it, into a
+// neighbour when it is underfull and fits there.
+func (t *ztree) rebalance(nd *znode, i int) {
 	kid := nd.kids[i]
-	t.deleteAt(kid, e)
 	size := func(k *znode) int {
 		if k.leaf() {
 			return len(k.ids)
@@ -270,15 +276,89 @@ func (t *ztree) deleteAt(nd *znode, e *zentry) {
 	if size(kid) >= limit/4 {
 		return
 	}
-	// An underfull child merges into a neighbour it fits in. An empty one
-	// always fits, and every inner node but a root being collapsed has
-	// two children or more, so no node stays empty.
+	// An underfull child merges into a neighbour it fits in, or else
+	// shares the neighbour's entries or children: a node whose neighbours
+	// were all too full to merge with would otherwise stay underfull, an
+	// inner node down to one child and a leaf down to none.
 	switch {
 	case i > 0 && size(nd.kids[i-1])+size(kid) <= limit:
 		t.merge(nd, i-1)
 	case i+1 < len(nd.kids) && size(nd.kids[i+1])+size(kid) <= limit:
 		t.merge(nd, i)
+	case i > 0:
+		t.share(nd, i-1)
+	case i+1 < len(nd.kids):
+		t.share(nd, i)
 	}
+}
+
+// share splits the entries or children of nd.kids[i] and nd.kids[i+1],
+// too many for one node, evenly between the two.
+func (t *ztree) share(nd *znode, i int) {
+	a, b := nd.kids[i], nd.kids[i+1]
+	if a.leaf() {
+		scores := append(slices.Clip(a.scores), b.scores...)
+		ids := append(slices.Clip(a.ids), b.ids...)
+		mid := len(ids) / 2
+		a.scores, a.ids = append(a.scores[:0], scores[:mid]...), append(a.ids[:0], ids[:mid]...)
+		b.scores, b.ids = append(b.scores[:0], scores[mid:]...), append(b.ids[:0], ids[mid:]...)
+		a.n, b.n = len(a.ids), len(b.ids)
+		nd.keys[i+1] = *t.slot(b.ids[0])
+		return
+	}
+	kids := append(slices.Clip(a.kids), b.kids...)
+	keys := append(append(slices.Clip(a.keys), nd.keys[i+1]), b.keys[1:]...)
+	mid := len(kids) / 2
+	a.kids, a.keys = append(a.kids[:0], kids[:mid]...), append(a.keys[:0], keys[:mid]...)
+	clear(a.kids[len(a.kids):cap(a.kids)])
+	clear(a.keys[len(a.keys):cap(a.keys)])
+	nd.keys[i+1] = keys[mid]
+	b.kids = append(b.kids[:0], kids[mid:]...)
+	b.keys = append(append(b.keys[:0], zentry{}), keys[mid+1:]...)
+	clear(b.kids[len(b.kids):cap(b.kids)])
+	clear(b.keys[len(b.keys):cap(b.keys)])
+	a.n, b.n = 0, 0
+	for _, k := range a.kids {
+		a.n += k.n
+	}
+	for _, k := range b.kids {
+		b.n += k.n
+	}
+}
+
+// popEnd removes the first entry, or the last when last, and returns
+// the id of its slot: one walk down the tree's edge, no search.
+func (t *ztree) popEnd(last bool) uint32 {
+	id := t.popEndAt(t.root, last)
+	for !t.root.leaf() && len(t.root.kids) == 1 {
+		t.root = t.root.kids[0]
+		t.inner--
+	}
+	return id
+}
+
+func (t *ztree) popEndAt(nd *znode, last bool) uint32 {
+	nd.n--
+	if nd.leaf() {
+		k := len(nd.ids) - 1
+		if last {
+			id := nd.ids[k]
+			nd.scores, nd.ids = nd.scores[:k], nd.ids[:k]
+			return id
+		}
+		id := nd.ids[0]
+		copy(nd.scores, nd.scores[1:])
+		copy(nd.ids, nd.ids[1:])
+		nd.scores, nd.ids = nd.scores[:k], nd.ids[:k]
+		return id
+	}
+	i := 0
+	if last {
+		i = len(nd.kids) - 1
+	}
+	id := t.popEndAt(nd.kids[i], last)
+	t.rebalance(nd, i)
+	return id
 }
 
 // merge moves the entries or children of nd.kids[i+1] into nd.kids[i] and
@@ -457,7 +537,27 @@ func (t *ztree) remove(member []byte) bool {
 	id := t.index.at(pos)
 	t.delete(t.slot(id))
 	t.index.remove(pos, t.hashAt)
-	t.bytes -= allocBytes(len(member))
+	t.release(id)
+	return true
+}
+
+// pop removes the member of the lowest rank, or of the highest when last,
+// and returns it with its score; the tree must not be empty. The tree is
+// walked down its edge and the index is searched for the slot's id, so
+// that nothing is compared but ids.
+func (t *ztree) pop(last bool) (member string, score float64) {
+	id := t.popEnd(last)
+	s := t.slot(id)
+	member, score = s.member, s.score
+	pos, _ := t.index.lookup(hashString(member), func(x uint32) bool { return x == id })
+	t.index.remove(pos, t.hashAt)
+	t.release(id)
+	return member, score
+}
+
+// release frees slot id, whose member has left the tree and the index.
+func (t *ztree) release(id uint32) {
+	t.bytes -= allocBytes(len(t.slot(id).member))
 	*t.slot(id) = zentry{score: math.NaN()} // free, as no member's score is NaN
 	t.free = append(t.free, id)
 	t.members--
@@ -465,7 +565,6 @@ func (t *ztree) remove(member []byte) bool {
 		// An emptied tree lets its slots go.
 		t.pages, t.nslots, t.free = nil, 0, nil
 	}
-	return true
 }
 
 // clone returns a deep copy made by copying each part as it is, in time
