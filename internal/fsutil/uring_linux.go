@@ -24,8 +24,8 @@ import (
 // microseconds the page cache takes to copy the bytes, but for as long as
 // the disk takes when the page is being written back (stable pages) or the
 // file system waits for its journal. So Write submits the write to the
-// same ring: the kernel copies the bytes (on a worker thread of its own
-// when the write could block) while the goroutine waits on a channel.
+// same ring: a worker thread of the kernel's copies the bytes while the
+// goroutine waits on a channel.
 //
 // The ring is set up at the first Datasync or Write; when the kernel
 // refuses io_uring (too old, disabled by kernel.io_uring_disabled or a
@@ -44,6 +44,7 @@ const (
 	ioringOffCQRing      = 0x8000000
 	ioringOffSQEs        = 0x10000000
 	ioringRegisterEvtfd  = 4
+	ioSQEAsync           = 1 << 4 // IOSQE_ASYNC: run on a worker thread, not inline
 	ioringFeatSingleMmap = 1
 	ioringFeatRWCurPos   = 1 << 3
 	// ioringCurPos as a write's offset means the file's current
@@ -242,9 +243,10 @@ func (r *uring) start(f *os.File, sqe uringSQE) (<-chan int32, error) {
 }
 
 // submit queues sqe and returns the channel its result will arrive on.
-// sqe's descriptor must stay open until submit returns: the kernel then
-// holds its own reference to the file (a request that is not linked to
-// another takes it while it is submitted). The caller holds a slot.
+// sqe's descriptor must stay open until submit returns, when the kernel
+// holds its own reference to the file (a request that is neither linked to
+// another nor marked ioSQEAsync takes it while it is submitted), or, for
+// the others, until the result has arrived. The caller holds a slot.
 func (r *uring) submit(sqe uringSQE) (<-chan int32, error) {
 	done := make(chan int32, 1)
 	r.mu.Lock()

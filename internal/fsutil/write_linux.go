@@ -19,7 +19,15 @@ var maxWrite = 1 << 30
 // write. On Linux the write goes through the io_uring of Datasync when the
 // kernel allows it, so that the calling goroutine waits without holding a
 // P (see uring_linux.go); a short write is continued from where it
-// stopped. Only one goroutine at a time may write f.
+// stopped. Only one goroutine at a time may write f, and f must not be
+// closed before Write returns: the kernel looks its descriptor up when it
+// runs the request, not when it is submitted.
+//
+// Each request is marked to run on the kernel's worker threads
+// (IOSQE_ASYNC) rather than tried first in the submitting thread: the copy
+// into the page cache, and any wait for the journal, then happen beside
+// the Go code, on another core, and the submission costs the P only a
+// short system call.
 func Write(f *os.File, b []byte) (int, error) {
 	r := getRing()
 	if r == nil || !r.writes {
@@ -31,6 +39,7 @@ func Write(f *os.File, b []byte) (int, error) {
 		<-r.slots
 		ch, err := r.start(f, uringSQE{
 			opcode: ioringOpWrite,
+			flags:  ioSQEAsync,
 			off:    ioringCurPos,
 			addr:   uint64(uintptr(unsafe.Pointer(&p[0]))),
 			len:    uint32(len(p)),
