@@ -22,10 +22,11 @@ import (
 //
 // A write(2) to a file holds the P the same way: usually for the few
 // microseconds the page cache takes to copy the bytes, but for as long as
-// the disk takes when the page is being written back (stable pages) or the
-// file system waits for its journal. So Write submits the write to the
-// same ring: a worker thread of the kernel's copies the bytes while the
-// goroutine waits on a channel.
+// the disk takes when the kernel throttles the writers of dirty pages or
+// the file system waits for its journal. So once write(2) has been slow,
+// Write submits the writes to the same ring for a while: a worker thread
+// of the kernel's copies the bytes while the goroutine waits on a channel
+// (see write_linux.go).
 //
 // The ring is set up at the first Datasync or Write; when the kernel
 // refuses io_uring (too old, disabled by kernel.io_uring_disabled or a

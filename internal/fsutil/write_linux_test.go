@@ -4,25 +4,44 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
-// withRing runs fn as a subtest with the ring on and with it off (as where
-// the kernel refuses io_uring), skipping the first where there is no ring.
-func withRing(t *testing.T, fn func(t *testing.T)) {
-	for _, ring := range []bool{true, false} {
-		t.Run(fmt.Sprintf("ring=%v", ring), func(t *testing.T) {
-			ringDisabled.Store(!ring)
+// writeModes runs fn as a subtest for each way Write can write: through
+// the ring, with write(2) while the ring is there, and with the ring off
+// (as where the kernel refuses io_uring). The first is skipped where there
+// is no ring.
+func writeModes(t *testing.T, fn func(t *testing.T)) {
+	for _, mode := range []string{"ring", "write", "off"} {
+		t.Run(mode, func(t *testing.T) {
+			ringDisabled.Store(mode == "off")
 			defer ringDisabled.Store(false)
-			if ring && (getRing() == nil || !theRing.writes) {
-				t.Skip("io_uring writes are not available here")
+			if mode == "ring" {
+				if getRing() == nil || !theRing.writes {
+					t.Skip("io_uring writes are not available here")
+				}
+				ringUntil.Store(math.MaxInt64)
 			}
+			savedSlow := slowWrite
+			if mode == "write" {
+				slowWrite = math.MaxInt64
+			}
+			defer func() {
+				ringUntil.Store(0)
+				slowWrite = savedSlow
+			}()
+			before := ringWrites.Load()
 			fn(t)
-			if ring && len(theRing.slots) != cap(theRing.slots) {
+			if got := ringWrites.Load() > before; got != (mode == "ring") {
+				t.Fatalf("writes through the ring: got %v, want %v", got, mode == "ring")
+			}
+			if mode == "ring" && len(theRing.slots) != cap(theRing.slots) {
 				t.Fatalf("got %d free slots after the writes, want %d", len(theRing.slots), cap(theRing.slots))
 			}
 		})
@@ -39,7 +58,7 @@ func TestWrite(t *testing.T) {
 			saved := maxWrite
 			maxWrite = chunk
 			defer func() { maxWrite = saved }()
-			withRing(t, func(t *testing.T) {
+			writeModes(t, func(t *testing.T) {
 				dir := t.TempDir()
 				var wg sync.WaitGroup
 				for g := range 4 {
@@ -98,7 +117,7 @@ func diff(a, b []byte) int {
 // for a file not open for writing, and that a write after it on a good
 // file succeeds.
 func TestWriteError(t *testing.T) {
-	withRing(t, func(t *testing.T) {
+	writeModes(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "f")
 		if err := os.WriteFile(path, []byte("before"), 0o644); err != nil {
 			t.Fatal(err)
@@ -131,4 +150,47 @@ func TestWriteError(t *testing.T) {
 			t.Fatalf("the file holds %q (%v), want %q", got, err, "before, after")
 		}
 	})
+}
+
+// TestWriteTurnsToRing checks that Write uses write(2) while it is quick,
+// sends the writes after a slow one through the ring, and goes back to
+// write(2) once that time is over.
+func TestWriteTurnsToRing(t *testing.T) {
+	if getRing() == nil || !theRing.writes {
+		t.Skip("io_uring writes are not available here")
+	}
+	savedSlow := slowWrite
+	defer func() {
+		slowWrite = savedSlow
+		ringUntil.Store(0)
+	}()
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	write := func(step string, wantRing bool) {
+		t.Helper()
+		before := ringWrites.Load()
+		if n, err := Write(f, []byte(step+"|")); n != len(step)+1 || err != nil {
+			t.Fatalf("%s: got %d, %v, want %d, nil", step, n, err, len(step)+1)
+		}
+		if got := ringWrites.Load() > before; got != wantRing {
+			t.Fatalf("%s: through the ring: got %v, want %v", step, got, wantRing)
+		}
+	}
+	slowWrite = math.MaxInt64 // no write(2) is slow
+	write("quick", false)
+	write("quick again", false)
+	slowWrite = 0 // every write(2) is slow
+	write("slow", false)
+	slowWrite = math.MaxInt64
+	write("after the slow one", true)
+	write("still within the second", true)
+	ringUntil.Store(int64(time.Since(epoch))) // the second is over
+	write("a second later", false)
+	want := "quick|quick again|slow|after the slow one|still within the second|a second later|"
+	if got, err := os.ReadFile(f.Name()); string(got) != want || err != nil {
+		t.Fatalf("the file holds %q (%v), want %q", got, err, want)
+	}
 }
