@@ -36,8 +36,11 @@ var (
 	ringWrites atomic.Int64
 )
 
-// ringFor is how long Write keeps to the ring after a slow write(2).
-const ringFor = time.Second
+// ringFor is how long Write keeps to the ring after a slow write(2): long
+// enough that a busy disk stalls the P for at most one write(2) in that
+// time, short enough that a slow write(2) on a quiet disk (a few a minute
+// here) sends few writes through the ring.
+const ringFor = 100 * time.Millisecond
 
 // maxWrite bounds the bytes of one write request: the ring takes a 32-bit
 // length, and Linux writes at most about 2 GiB at a time. Tests lower it
@@ -50,7 +53,7 @@ var maxWrite = 1 << 30
 // closed before Write returns.
 //
 // On Linux, while write(2) is quick Write calls it; once one has been slow
-// (the disk is busy), Write sends the writes of the next second through
+// (the disk is busy), Write sends the writes of the next 100 ms through
 // the io_uring of Datasync, so that the calling goroutine waits for the
 // disk without holding a P (see uring_linux.go), and continues a short
 // write from where it stopped.

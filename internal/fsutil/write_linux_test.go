@@ -186,10 +186,10 @@ func TestWriteTurnsToRing(t *testing.T) {
 	write("slow", false)
 	slowWrite = math.MaxInt64
 	write("after the slow one", true)
-	write("still within the second", true)
-	ringUntil.Store(int64(time.Since(epoch))) // the second is over
-	write("a second later", false)
-	want := "quick|quick again|slow|after the slow one|still within the second|a second later|"
+	write("still within ringFor", true)
+	ringUntil.Store(int64(time.Since(epoch))) // ringFor is over
+	write("after ringFor", false)
+	want := "quick|quick again|slow|after the slow one|still within ringFor|after ringFor|"
 	if got, err := os.ReadFile(f.Name()); string(got) != want || err != nil {
 		t.Fatalf("the file holds %q (%v), want %q", got, err, want)
 	}

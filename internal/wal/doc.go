@@ -142,7 +142,7 @@
 // writes the buffer with one write per group of batches, before any reply
 // of the group is sent (Log.Commit, Log.CommitAsync). The write goes
 // through fsutil.Write: a write(2) while those are quick, and on Linux,
-// for a second after one that was slow (the disk is busy), a write handed
+// for 100 ms after one that was slow (the disk is busy), a write handed
 // to an io_uring while the shard waits on a channel, so that a write that
 // waits for the disk holds no P and the other shards and the connections
 // go on. With FsyncAlways
