@@ -1,6 +1,7 @@
 package fsutil
 
 import (
+	"errors"
 	"os"
 	"syscall"
 )
@@ -59,8 +60,11 @@ func DatasyncAll(files []*os.File, errs []error) {
 			wait()
 			<-r.slots
 		}
-		var ch <-chan int32
-		ch, errs[i] = r.start(f)
+		ch, err := r.start(f, uringSQE{opcode: ioringOpFsync, opFlags: ioringFsyncDatasync})
+		if errors.Is(err, errRefused) {
+			err = fdatasync(f)
+		}
+		errs[i] = err
 		done = append(done, ch)
 	}
 	if r != nil {
@@ -83,7 +87,14 @@ func fdatasync(f *os.File) error {
 			}
 		}
 	}); err != nil {
-		return err
+		return closed("fdatasync", f)
 	}
 	return serr
+}
+
+// closed returns the error of op on f once f is closed: a raw connection's
+// Control fails only then, with an error of its own that os.ErrClosed does
+// not match (os.File's methods translate it).
+func closed(op string, f *os.File) error {
+	return &os.PathError{Op: op, Path: f.Name(), Err: os.ErrClosed}
 }

@@ -2,6 +2,7 @@ package fsutil
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -19,9 +20,17 @@ import (
 // eventfd, read through the runtime's netpoller, tells a reaper goroutine of
 // completions, which it hands to their waiters.
 //
-// The ring is set up at the first Datasync; when the kernel refuses
-// io_uring (too old, disabled by kernel.io_uring_disabled or a seccomp
-// filter), Datasync calls fdatasync directly, as before.
+// A write(2) to a file holds the P the same way: usually for the few
+// microseconds the page cache takes to copy the bytes, but for as long as
+// the disk takes when the kernel throttles the writers of dirty pages or
+// the file system waits for its journal. So once write(2) has been slow,
+// Write submits the writes to the same ring for a while: a worker thread
+// of the kernel's copies the bytes while the goroutine waits on a channel
+// (see write_linux.go).
+//
+// The ring is set up at the first Datasync or Write; when the kernel
+// refuses io_uring (too old, disabled by kernel.io_uring_disabled or a
+// seccomp filter), Datasync calls fdatasync and Write write(2) directly.
 
 // Linux io_uring ABI (include/uapi/linux/io_uring.h).
 const (
@@ -30,16 +39,22 @@ const (
 	sysIOUringReg   = 427
 
 	ioringOpFsync        = 3
+	ioringOpWrite        = 23
 	ioringFsyncDatasync  = 1
 	ioringOffSQRing      = 0
 	ioringOffCQRing      = 0x8000000
 	ioringOffSQEs        = 0x10000000
 	ioringRegisterEvtfd  = 4
+	ioSQEAsync           = 1 << 4 // IOSQE_ASYNC: run on a worker thread, not inline
 	ioringFeatSingleMmap = 1
+	ioringFeatRWCurPos   = 1 << 3
+	// ioringCurPos as a write's offset means the file's current
+	// position, as write(2) uses (IORING_FEAT_RW_CUR_POS).
+	ioringCurPos = ^uint64(0)
 
-	// ringEntries bounds the fdatasyncs in flight: a Datasync beyond it
-	// waits for a slot, so the completion queue (twice as large) never
-	// overflows.
+	// ringEntries bounds the requests in flight: a Datasync or Write
+	// beyond it waits for a slot, so the completion queue (twice as
+	// large) never overflows.
 	ringEntries = 64
 )
 
@@ -83,13 +98,15 @@ type uringCQE struct {
 	flags    uint32
 }
 
-// uring is the process's ring for fdatasyncs. Datasync may be called from
-// any goroutine: submissions are serialised by mu; the reaper goroutine,
-// the only reader of the completion queue, delivers each result on the
-// channel its submitter registered under the request's id.
+// uring is the process's ring for fdatasyncs and writes. Datasync and
+// Write may be called from any goroutine: submissions are serialised by
+// mu; the reaper goroutine, the only reader of the completion queue,
+// delivers each result on the channel its submitter registered under the
+// request's id.
 type uring struct {
-	fd    int
-	slots chan struct{} // holds a token per fdatasync that may be put in flight
+	fd     int
+	slots  chan struct{} // holds a token per request that may be put in flight
+	writes bool          // the kernel writes at the file's position (ioringCurPos)
 
 	mu      sync.Mutex // guards the submission queue, next and waiting
 	sqTail  *uint32
@@ -109,8 +126,12 @@ type uring struct {
 var (
 	ringOnce sync.Once
 	theRing  *uring // nil when io_uring is not available
-	// ringDisabled makes Datasync skip the ring; tests set it to compare.
+	// ringDisabled makes Datasync and Write skip the ring, as where the
+	// kernel refuses io_uring; tests set it to compare.
 	ringDisabled atomic.Bool
+	// errRefused wraps the error of a submission the ring refused: the
+	// caller then does the work with a plain system call.
+	errRefused = errors.New("fsutil: io_uring refused the request")
 )
 
 // getRing returns the process's ring, setting it up on the first call, or
@@ -174,6 +195,7 @@ func newRing() (*uring, error) {
 	r := &uring{
 		fd:      int(fd),
 		slots:   make(chan struct{}, min(int(p.sqEntries), ringEntries)),
+		writes:  p.features&ioringFeatRWCurPos != 0,
 		sqTail:  (*uint32)(at(p.sqOff.tail)),
 		sqMask:  *(*uint32)(at(p.sqOff.ringMask)),
 		sqArray: unsafe.Slice((*uint32)(at(p.sqOff.array)), p.sqEntries),
@@ -192,41 +214,49 @@ func newRing() (*uring, error) {
 	return r, nil
 }
 
-// start queues an fdatasync of f on the ring, returning the channel its
-// result will arrive on. The caller has taken a slot (<-r.slots) and gives
-// it back once it has received the result. When the ring refuses the
-// submission, start gives the slot back and syncs f directly, returning a
-// nil channel and the fdatasync's error.
-func (r *uring) start(f *os.File) (<-chan int32, error) {
+// start queues sqe, a request on f's descriptor (which start fills in),
+// returning the channel its result (a count, or a negated errno) will
+// arrive on. The caller has taken a slot (<-r.slots) and gives it back
+// once it has received the result. When there is no request in flight,
+// start gives the slot back and returns a nil channel with the error: one
+// matching os.ErrClosed when f is closed, or one wrapping errRefused when the ring refused the
+// submission.
+func (r *uring) start(f *os.File, sqe uringSQE) (<-chan int32, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
+		r.slots <- struct{}{}
 		return nil, err
 	}
 	var ch <-chan int32
 	var serr error
-	if err := rc.Control(func(fd uintptr) { ch, serr = r.submit(int(fd)) }); err != nil {
+	if err := rc.Control(func(fd uintptr) {
+		sqe.fd = int32(fd)
+		ch, serr = r.submit(sqe)
+	}); err != nil {
 		r.slots <- struct{}{}
-		return nil, err
+		return nil, closed("io_uring_enter", f)
 	}
 	if serr != nil {
 		r.slots <- struct{}{}
-		return nil, fdatasync(f)
+		return nil, fmt.Errorf("%w: %w", errRefused, serr)
 	}
 	return ch, nil
 }
 
-// submit queues fdatasync(fd) on the ring and returns the channel its
-// result (0 or a negated errno) will arrive on. fd must stay open until
-// submit returns: the kernel then holds its own reference to the file.
-// The caller holds a slot.
-func (r *uring) submit(fd int) (<-chan int32, error) {
+// submit queues sqe and returns the channel its result will arrive on.
+// sqe's descriptor must stay open until submit returns, when the kernel
+// holds its own reference to the file (a request that is neither linked to
+// another nor marked ioSQEAsync takes it while it is submitted), or, for
+// the others, until the result has arrived. The caller holds a slot.
+func (r *uring) submit(sqe uringSQE) (<-chan int32, error) {
 	done := make(chan int32, 1)
 	r.mu.Lock()
 	r.next++
 	id := r.next
+	sqe.userData = id
 	tail := atomic.LoadUint32(r.sqTail)
 	i := tail & r.sqMask
-	r.sqes[i] = uringSQE{opcode: ioringOpFsync, fd: int32(fd), opFlags: ioringFsyncDatasync, userData: id}
+	r.sqes[i] = sqe
 	r.sqArray[i] = i
 	atomic.StoreUint32(r.sqTail, tail+1)
 	r.waiting[id] = done

@@ -1,6 +1,7 @@
 package fsutil
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,8 +43,8 @@ func TestDatasyncAll(t *testing.T) {
 					part := append([]*os.File{closed}, files[g*len(files)/4:(g+1)*len(files)/4]...)
 					errs := make([]error, len(part))
 					DatasyncAll(part, errs)
-					if errs[0] == nil {
-						t.Errorf("goroutine %d: the closed file synced without an error", g)
+					if !errors.Is(errs[0], os.ErrClosed) {
+						t.Errorf("goroutine %d: syncing the closed file: got %v, want os.ErrClosed", g, errs[0])
 					}
 					for i, err := range errs[1:] {
 						if err != nil {

@@ -139,8 +139,13 @@
 // # Writing
 //
 // A shard appends records to a buffer in memory as its commands run, and
-// writes the buffer with one write call per group of batches, before any
-// reply of the group is sent (Log.Commit, Log.CommitAsync). With FsyncAlways
+// writes the buffer with one write per group of batches, before any reply
+// of the group is sent (Log.Commit, Log.CommitAsync). The write goes
+// through fsutil.Write: a write(2) while those are quick, and on Linux,
+// for 100 ms after one that was slow (the disk is busy), a write handed
+// to an io_uring while the shard waits on a channel, so that a write that
+// waits for the disk holds no P and the other shards and the connections
+// go on. With FsyncAlways
 // the replies also wait for an fsync: a holder's Commit fsyncs at once, while
 // a shard hands the group to a goroutine of its own that calls WaitDurable,
 // so that one fsync covers every group written while the previous one ran.

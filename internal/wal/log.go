@@ -212,7 +212,7 @@ func (l *Log) write() bool {
 	if len(l.buf) == 0 {
 		return false
 	}
-	n, err := l.f.Write(l.buf)
+	n, err := fsutil.Write(l.f, l.buf)
 	l.pos.Add(int64(n))
 	if err != nil {
 		// Bytes written are part of the file now; the rest is retried.
