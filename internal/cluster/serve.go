@@ -313,6 +313,10 @@ type clientConn struct {
 	omem  atomic.Int64
 	wv    net.Buffers // the pieces of out being written (writeOut)
 
+	// dr is the request, if any, whose reply the goroutine that answers
+	// it writes (direct.go).
+	dr direct
+
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
 	replyOff, skipNext, unmute bool
@@ -369,6 +373,7 @@ func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
 	c.multiN.Store(-1)
 	c.bufSize.Store(int64(len(c.buf)))
 	c.user.Store(s.acl.Default())
+	c.initDirect()
 	return c
 }
 
@@ -378,6 +383,7 @@ func (c *clientConn) serve() {
 			c.s.log.Error("panic while serving a connection; closing it",
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 		}
+		c.endDirect()
 		c.subs.Clear(c.s.node.hub, c)
 		c.trackingOff()
 		if ob := c.ob.Load(); ob != nil {
@@ -397,15 +403,22 @@ func (c *clientConn) serve() {
 			c.nc.SetReadDeadline(time.Now().Add(t))
 		}
 		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
+		if !c.endDirect() {
+			return
+		}
 		c.w += n
 		if n > 0 {
 			c.lastCmd.Store(time.Now().UnixNano())
 		}
 		if n > 0 && (c.began || c.start()) {
 			ok := c.process()
-			c.flush()
-			if !c.writeOut() {
-				return
+			if ok && c.directOK() {
+				c.flushDirect()
+			} else {
+				c.flush()
+				if !c.writeOut() {
+					return
+				}
 			}
 			if !ok || c.quit {
 				return
@@ -840,11 +853,7 @@ func (c *clientConn) flush() {
 			continue
 		}
 		sent++
-		if p.reply == nil {
-			p.reply = c.out.Spare()
-		}
-		r := &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked, asked: p.asked,
-			Own: true, Buf: p.reply[:0]}
+		r := c.request(p)
 		r.Done = func(reply []byte, ends []int, err error) {
 			// The replies are in r.Buf, where the group wrote them (or
 			// the frame they came in): the request's.
@@ -878,8 +887,7 @@ func (c *clientConn) flush() {
 	c.trackEnd(tf)
 	for _, p := range c.reqs {
 		if p != nil {
-			clear(p.cmds)
-			p.cmds, p.write, p.asked, p.err = p.cmds[:0], false, false, nil
+			p.reset()
 			if p.lent == c.out.Epoch()+1 {
 				// out sends the replies from where they are: the next
 				// request's go to a buffer out has sent (see flush).
@@ -889,6 +897,22 @@ func (c *clientConn) flush() {
 			p.lent = 0
 		}
 	}
+}
+
+// request returns the request of p's commands, whose replies go to p's
+// buffer (a spare of out when it has none); the caller sets Done.
+func (c *clientConn) request(p *pending) *Request {
+	if p.reply == nil {
+		p.reply = c.out.Spare()
+	}
+	return &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked,
+		asked: p.asked, Own: true, Buf: p.reply[:0]}
+}
+
+// reset empties p for the next read's commands, once they are answered.
+func (p *pending) reset() {
+	clear(p.cmds)
+	p.cmds, p.write, p.asked, p.err = p.cmds[:0], false, false, nil
 }
 
 // wireProto is the reply format asked of groups: the RESP version, or 0
