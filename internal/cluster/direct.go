@@ -3,6 +3,7 @@ package cluster
 import (
 	"syscall"
 
+	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
@@ -54,7 +55,7 @@ type direct struct {
 // allows them.
 func (c *clientConn) initDirect() {
 	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
+	if !ok || !rawSockets {
 		return
 	}
 	rc, err := sc.SyscallConn()
@@ -63,6 +64,7 @@ func (c *clientConn) initDirect() {
 	}
 	c.dr.rc = rc
 	c.dr.writeFD = c.writeFD
+	c.rr.readFD = c.readFD
 }
 
 // directOK reports whether the read's one reply may be written by the
@@ -153,4 +155,87 @@ func (c *clientConn) endDirect() bool {
 	c.reqs[c.dr.group].reset()
 	clear(c.dr.args)
 	return c.dr.err == nil
+}
+
+// Raw reads.
+//
+// Go's net.Conn.Read tries read(2) before it waits for the socket, and
+// forgets, on every call, the poller's word that data came: so an
+// unpipelined client, which sends its next command only once it has the
+// reply, costs a read(2) that finds nothing for every request. Instead a
+// connection stays in one syscall.RawConn.Read while it can: its function
+// reads, runs what it read and writes the replies, and reads again only
+// when the last read filled what it was given; otherwise it waits for the
+// poller without reading. The poller's readiness mark is cleared once,
+// when the raw read begins, and never again while it lasts: data that
+// comes after a read that took less than it could have is seen.
+//
+// Blocking commands read the socket while they wait, which they cannot do
+// inside the raw read: the raw read ends before such a command, and the
+// command is handled out of it.
+
+// rawRead is a connection's raw read state.
+type rawRead struct {
+	in     bool // inside the raw read: process puts blocking commands off
+	later  bool // process put a blocking command off
+	stop   bool // the connection must close
+	readFD func(fd uintptr) bool
+}
+
+// readRaw reads, runs and answers commands until the client goes away, a
+// read deadline passes or a blocking command comes (rr.later).
+func (c *clientConn) readRaw() error {
+	c.rr.in = true
+	err := c.dr.rc.Read(c.rr.readFD)
+	c.rr.in = false
+	if !c.endDirect() {
+		c.rr.stop = true
+	}
+	return err
+}
+
+// readFD is readRaw's function for syscall.RawConn.Read: it reports false
+// to wait for the socket, true to end the raw read.
+func (c *clientConn) readFD(fd uintptr) bool {
+	for {
+		if !c.room() {
+			c.rr.stop = true
+			return true
+		}
+		room := c.readEnd() - c.w
+		n, err := readSocket(fd, c.buf[c.w:c.readEnd()])
+		switch {
+		case err == errWait:
+			return false
+		case err != nil || n == 0:
+			c.rr.stop = true
+			return true
+		}
+		if !c.endDirect() || !c.took(n) {
+			c.rr.stop = true
+			return true
+		}
+		if c.rr.later {
+			return true
+		}
+		if n < room {
+			// The socket had no more: the poller tells when it has.
+			c.armTimeout()
+			return false
+		}
+	}
+}
+
+// putOff reports, inside a raw read, whether args is a blocking command,
+// which must run out of it.
+func (c *clientConn) putOff(args [][]byte) bool {
+	if !c.rr.in || !c.isRESP || c.inMulti || len(args) == 0 || len(args[0]) == 0 {
+		return false
+	}
+	switch args[0][0] | 0x20 {
+	case 'b', 'x':
+		spec := command.Redis.Lookup(args[0])
+		return spec != nil && spec.Block != nil
+	}
+	return false
 }

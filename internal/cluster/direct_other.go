@@ -2,9 +2,14 @@
 
 package cluster
 
-// writeFD writes nothing where there is no Unix write on a socket: the
-// reply then goes out by a blocking write of its own (see writeDirect).
-func (c *clientConn) writeFD(uintptr) bool {
-	c.dr.n, c.dr.werr = 0, nil
-	return true
-}
+import "errors"
+
+// rawSockets says that direct replies and raw reads may use the socket's
+// system calls (direct.go): not here.
+const rawSockets = false
+
+var errWait = errors.New("cluster: nothing to read")
+
+func (c *clientConn) writeFD(uintptr) bool { return true }
+
+func readSocket(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -2,7 +2,17 @@
 
 package cluster
 
-import "syscall"
+import (
+	"errors"
+	"syscall"
+)
+
+// rawSockets says that direct replies and raw reads may use the socket's
+// system calls (direct.go).
+const rawSockets = true
+
+// errWait is readSocket's error for a socket with nothing to read.
+var errWait = errors.New("cluster: nothing to read")
 
 // writeFD makes one write of dr.out to the socket fd, a non-blocking one:
 // a full socket leaves n at 0 and no error. It is the function given to
@@ -18,5 +28,22 @@ func (c *clientConn) writeFD(fd uintptr) bool {
 		}
 		c.dr.n, c.dr.werr = max(n, 0), err
 		return true
+	}
+}
+
+// readSocket makes one read from the socket fd into b; errWait when it has
+// nothing.
+func readSocket(fd uintptr, b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), b)
+		switch err {
+		case nil:
+			return n, nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, errWait
+		}
+		return 0, err
 	}
 }

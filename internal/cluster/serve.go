@@ -316,6 +316,7 @@ type clientConn struct {
 	// dr is the request, if any, whose reply the goroutine that answers
 	// it writes (direct.go).
 	dr direct
+	rr rawRead
 
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
@@ -399,43 +400,72 @@ func (c *clientConn) serve() {
 		if !c.room() {
 			return
 		}
-		if t := c.s.cfg().Timeout; t > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(t))
+		c.armTimeout()
+		if c.dr.rc != nil && c.began {
+			if err := c.readRaw(); err != nil || c.rr.stop {
+				return
+			}
+			// A blocking command, which reads the socket itself, is
+			// handled out of the raw read.
+			c.rr.later = false
+			if !c.endDirect() || !c.took(0) {
+				return
+			}
+			continue
 		}
 		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
 		if !c.endDirect() {
 			return
 		}
-		c.w += n
-		if n > 0 {
-			c.lastCmd.Store(time.Now().UnixNano())
-		}
-		if n > 0 && (c.began || c.start()) {
-			ok := c.process()
-			if ok && c.directOK() {
-				c.flushDirect()
-			} else {
-				c.flush()
-				if !c.writeOut() {
-					return
-				}
-			}
-			if !ok || c.quit {
-				return
-			}
-			clear(c.argv)
-			c.argv = c.argv[:0]
-			if c.r == c.w {
-				c.r, c.w = 0, 0
-			} else if c.r > 0 {
-				c.w = copy(c.buf, c.buf[c.r:c.w])
-				c.r = 0
-			}
+		if n > 0 && !c.took(n) {
+			return
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// armTimeout sets the read deadline of an idle client's timeout, if any.
+func (c *clientConn) armTimeout() {
+	if t := c.s.cfg().Timeout; t > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(t))
+	}
+}
+
+// took handles n more bytes read into the buffer, after those that were
+// left there (n is 0 for a command put off by the raw read): it runs the
+// whole commands and sends their replies. It reports false when the
+// connection must close.
+func (c *clientConn) took(n int) bool {
+	c.w += n
+	if n > 0 {
+		c.lastCmd.Store(time.Now().UnixNano())
+	}
+	if !c.began && !c.start() {
+		return true
+	}
+	ok := c.process()
+	if ok && c.directOK() {
+		c.flushDirect()
+	} else {
+		c.flush()
+		if !c.writeOut() {
+			return false
+		}
+	}
+	if !ok || c.quit {
+		return false
+	}
+	clear(c.argv)
+	c.argv = c.argv[:0]
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	} else if c.r > 0 {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+		c.r = 0
+	}
+	return true
 }
 
 // start picks the client's protocol from its first command, as line.Sniff
@@ -648,6 +678,11 @@ func (c *clientConn) process() bool {
 			return false
 		}
 		if n == 0 {
+			return true
+		}
+		if c.putOff(args[start:]) {
+			c.argv = args[:start]
+			c.rr.later = true
 			return true
 		}
 		c.r += n
