@@ -1,9 +1,13 @@
 package cluster
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -184,4 +188,80 @@ func TestServerRepliesInOrder(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The register history of clients that talk to the nodes' servers over
+// TCP, one connection per client and node, is linearizable under faults:
+// the replies written by groups and peers' readers (direct replies) and the
+// raw reads answer each client with its own command's outcome.
+func TestServerLinearizableUnderFaults(t *testing.T) {
+	linearizableUnderFaults(t, underFaults, serverDoer())
+}
+
+// serverDoer runs commands through the nodes' client servers: an error
+// reply, or no reply in time, is an error.
+func serverDoer() doer {
+	var addrs []string
+	return func(t *testing.T, tn *testNodes, _ int) func(int, Mode, ...string) (string, error) {
+		if addrs == nil { // the clients are set up one after the other
+			for i := range tn.nodes {
+				addrs = append(addrs, serveNode(t, tn, i, ServerConfig{}))
+			}
+		}
+		conns := make([]net.Conn, len(addrs))
+		readers := make([]*bufio.Reader, len(addrs))
+		t.Cleanup(func() {
+			for _, nc := range conns {
+				if nc != nil {
+					nc.Close()
+				}
+			}
+		})
+		return func(i int, _ Mode, args ...string) (string, error) {
+			if conns[i] == nil {
+				nc, err := net.Dial("tcp", addrs[i])
+				if err != nil {
+					return "", err
+				}
+				conns[i], readers[i] = nc, bufio.NewReader(nc)
+			}
+			reply, err := respCall(conns[i], readers[i], args)
+			if err != nil {
+				conns[i].Close()
+				conns[i] = nil
+				return "", err
+			}
+			if reply[0] == '-' {
+				return "", errors.New(strings.TrimSpace(reply[1:]))
+			}
+			return reply, nil
+		}
+	}
+}
+
+// respCall sends a command and reads its reply, a line or a bulk string,
+// within 10 seconds.
+func respCall(nc net.Conn, rd *bufio.Reader, args []string) (string, error) {
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(nc, b.String()); err != nil {
+		return "", err
+	}
+	line, err := rd.ReadString('\n')
+	if err != nil || line[0] != '$' || line == "$-1\r\n" {
+		return line, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(line[1:]))
+	if err != nil {
+		return "", err
+	}
+	data := make([]byte, n+2)
+	if _, err := io.ReadFull(rd, data); err != nil {
+		return "", err
+	}
+	return line + string(data), nil
 }
