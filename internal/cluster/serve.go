@@ -314,7 +314,8 @@ type clientConn struct {
 	wv    net.Buffers // the pieces of out being written (writeOut)
 
 	// dr is the request, if any, whose reply the goroutine that answers
-	// it writes (direct.go).
+	// it writes, and rr the state of the raw read the connection's
+	// goroutine runs commands in (direct.go).
 	dr direct
 	rr rawRead
 
