@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Compares two data-cluster builds, A and B, under the same unpipelined
-# redis-benchmark --cluster load, alternating A and B round by round, each
-# round on a fresh three-node cluster (3 shards × 3 replicas, --fsync
-# everysec, ports picked free), with what the kernel counts for the nodes'
+# Compares two data-cluster builds, A and B, under the same
+# redis-benchmark --cluster load (unpipelined unless PIPELINE says),
+# alternating A and B round by round, each round on a fresh three-node
+# cluster (3 shards × 3 replicas, --fsync everysec, ports picked free),
+# with what the kernel counts for the nodes'
 # processes around each run, per request: user and system CPU time
 # (/proc/PID/stat), read and write system calls (syscr and syscw of
 # /proc/PID/io, which count read(2)/readv and write(2)/writev alike), and
@@ -11,8 +12,8 @@
 #
 # Usage: A=/tmp/old B=/tmp/new bench/cluster_ab.sh
 # Environment: A, B (data-cluster binaries; required), TEST (get or set,
-#   default get), ROUNDS (3), REQUESTS (300000), CLIENTS (50), DC_FLAGS
-#   (extra flags for both builds).
+#   default get), ROUNDS (3), REQUESTS (300000), CLIENTS (50), PIPELINE
+#   (1), DC_FLAGS (extra flags for both builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ TEST=${TEST:-get}
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-300000}
 CLIENTS=${CLIENTS:-50}
+PIPELINE=${PIPELINE:-1}
 DC_FLAGS=${DC_FLAGS:-}
 
 # shellcheck source=bench/lib.sh
@@ -70,7 +72,7 @@ round() {
 		sleep 0.1
 	done
 	before=$(counters "${dcp[@]}")
-	out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P 1 -r 1000000 -d 16 --csv 2>/dev/null |
+	out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 16 --csv 2>/dev/null |
 		awk -F'","' '/^"(GET|SET)"/ {print $2}')
 	after=$(counters "${dcp[@]}")
 	kill "${dcp[@]}"
@@ -95,7 +97,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "redis-benchmark --cluster -t $TEST -n $REQUESTS -c $CLIENTS -P 1 -r 1000000 -d 16; $ROUNDS rounds alternating; A=$A B=$B"
+echo "redis-benchmark --cluster -t $TEST -n $REQUESTS -c $CLIENTS -P $PIPELINE -r 1000000 -d 16; $ROUNDS rounds alternating; A=$A B=$B"
 sort "$results" | awk -F, '
 function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 { n = ++cnt[$1]; for (f = 2; f <= 8; f++) v[$1, f, n] = $f }
