@@ -277,12 +277,21 @@ func TestNodesSnapshotInParts(t *testing.T) {
 func TestNodesLinearizableUnderFaults(t *testing.T) {
 	for _, lease := range []bool{true, false} {
 		t.Run(fmt.Sprintf("lease=%v", lease), func(t *testing.T) {
-			linearizableUnderFaults(t, func(c *GroupConfig) { underFaults(c); c.ReadLease = lease })
+			linearizableUnderFaults(t, func(c *GroupConfig) { underFaults(c); c.ReadLease = lease }, nodeDoer)
 		})
 	}
 }
 
-func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig)) {
+// doer returns, for client c of a linearizability test, how it runs a
+// command through node i: the reply as sent to clients, or an error.
+type doer func(t *testing.T, tn *testNodes, c int) func(i int, mode Mode, args ...string) (string, error)
+
+// nodeDoer runs commands with Node.Do.
+func nodeDoer(_ *testing.T, tn *testNodes, _ int) func(int, Mode, ...string) (string, error) {
+	return tn.do
+}
+
+func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig), via doer) {
 	seed := testSeed(t)
 	tn := newTestNodes(t, seed, edit)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
@@ -296,6 +305,7 @@ func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig)) {
 	now := func() int64 { return int64(time.Since(start)) }
 	for c := range 6 {
 		rng := rand.New(rand.NewPCG(uint64(seed), uint64(c)))
+		do := via(t, tn, c)
 		wg.Go(func() {
 			for i := 0; ctx.Err() == nil && i < 5000; i++ {
 				node := rng.IntN(3)
@@ -304,7 +314,7 @@ func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig)) {
 				var out string
 				if rng.IntN(2) == 0 {
 					in.write, in.value = true, fmt.Sprintf("%d.%d", c, i)
-					_, err := tn.do(node, Write, "SET", in.key, in.value)
+					_, err := do(node, Write, "SET", in.key, in.value)
 					if err != nil {
 						mu.Lock()
 						ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Output: "", Call: call, Return: 1 << 62})
@@ -312,7 +322,7 @@ func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig)) {
 						continue
 					}
 				} else {
-					r, err := tn.do(node, Read, "GET", in.key)
+					r, err := do(node, Read, "GET", in.key)
 					if err != nil {
 						continue
 					}

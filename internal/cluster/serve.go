@@ -313,6 +313,12 @@ type clientConn struct {
 	omem  atomic.Int64
 	wv    net.Buffers // the pieces of out being written (writeOut)
 
+	// dr is the request, if any, whose reply the goroutine that answers
+	// it writes, and rr the state of the raw read the connection's
+	// goroutine runs commands in (direct.go).
+	dr direct
+	rr rawRead
+
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
 	replyOff, skipNext, unmute bool
@@ -369,6 +375,7 @@ func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
 	c.multiN.Store(-1)
 	c.bufSize.Store(int64(len(c.buf)))
 	c.user.Store(s.acl.Default())
+	c.initDirect()
 	return c
 }
 
@@ -378,6 +385,7 @@ func (c *clientConn) serve() {
 			c.s.log.Error("panic while serving a connection; closing it",
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 		}
+		c.endDirect()
 		c.subs.Clear(c.s.node.hub, c)
 		c.trackingOff()
 		if ob := c.ob.Load(); ob != nil {
@@ -393,36 +401,72 @@ func (c *clientConn) serve() {
 		if !c.room() {
 			return
 		}
-		if t := c.s.cfg().Timeout; t > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(t))
+		c.armTimeout()
+		if c.dr.rc != nil && c.began {
+			if err := c.readRaw(); err != nil || c.rr.stop {
+				return
+			}
+			// A blocking command, which reads the socket itself, is
+			// handled out of the raw read.
+			c.rr.later = false
+			if !c.endDirect() || !c.took(0) {
+				return
+			}
+			continue
 		}
 		n, err := c.nc.Read(c.buf[c.w:c.readEnd()])
-		c.w += n
-		if n > 0 {
-			c.lastCmd.Store(time.Now().UnixNano())
+		if !c.endDirect() {
+			return
 		}
-		if n > 0 && (c.began || c.start()) {
-			ok := c.process()
-			c.flush()
-			if !c.writeOut() {
-				return
-			}
-			if !ok || c.quit {
-				return
-			}
-			clear(c.argv)
-			c.argv = c.argv[:0]
-			if c.r == c.w {
-				c.r, c.w = 0, 0
-			} else if c.r > 0 {
-				c.w = copy(c.buf, c.buf[c.r:c.w])
-				c.r = 0
-			}
+		if n > 0 && !c.took(n) {
+			return
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// armTimeout sets the read deadline of an idle client's timeout, if any.
+func (c *clientConn) armTimeout() {
+	if t := c.s.cfg().Timeout; t > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(t))
+	}
+}
+
+// took handles n more bytes read into the buffer, after those that were
+// left there (n is 0 for a command put off by the raw read): it runs the
+// whole commands and sends their replies. It reports false when the
+// connection must close.
+func (c *clientConn) took(n int) bool {
+	c.w += n
+	if n > 0 {
+		c.lastCmd.Store(time.Now().UnixNano())
+	}
+	if !c.began && !c.start() {
+		return true
+	}
+	ok := c.process()
+	if ok && c.directOK() {
+		c.flushDirect()
+	} else {
+		c.flush()
+		if !c.writeOut() {
+			return false
+		}
+	}
+	if !ok || c.quit {
+		return false
+	}
+	clear(c.argv)
+	c.argv = c.argv[:0]
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+	} else if c.r > 0 {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+		c.r = 0
+	}
+	return true
 }
 
 // start picks the client's protocol from its first command, as line.Sniff
@@ -637,6 +681,11 @@ func (c *clientConn) process() bool {
 		if n == 0 {
 			return true
 		}
+		if c.putOff(args[start:]) {
+			c.argv = args[:start]
+			c.rr.later = true
+			return true
+		}
 		c.r += n
 		// Every command of this read keeps its arguments in c.argv, each
 		// pointing into c.buf: both stay as they are until the read's
@@ -840,11 +889,7 @@ func (c *clientConn) flush() {
 			continue
 		}
 		sent++
-		if p.reply == nil {
-			p.reply = c.out.Spare()
-		}
-		r := &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked, asked: p.asked,
-			Own: true, Buf: p.reply[:0]}
+		r := c.request(p)
 		r.Done = func(reply []byte, ends []int, err error) {
 			// The replies are in r.Buf, where the group wrote them (or
 			// the frame they came in): the request's.
@@ -878,8 +923,7 @@ func (c *clientConn) flush() {
 	c.trackEnd(tf)
 	for _, p := range c.reqs {
 		if p != nil {
-			clear(p.cmds)
-			p.cmds, p.write, p.asked, p.err = p.cmds[:0], false, false, nil
+			p.reset()
 			if p.lent == c.out.Epoch()+1 {
 				// out sends the replies from where they are: the next
 				// request's go to a buffer out has sent (see flush).
@@ -889,6 +933,22 @@ func (c *clientConn) flush() {
 			p.lent = 0
 		}
 	}
+}
+
+// request returns the request of p's commands, whose replies go to p's
+// buffer (a spare of out when it has none); the caller sets Done.
+func (c *clientConn) request(p *pending) *Request {
+	if p.reply == nil {
+		p.reply = c.out.Spare()
+	}
+	return &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked,
+		asked: p.asked, Own: true, Buf: p.reply[:0]}
+}
+
+// reset empties p for the next read's commands, once they are answered.
+func (p *pending) reset() {
+	clear(p.cmds)
+	p.cmds, p.write, p.asked, p.err = p.cmds[:0], false, false, nil
 }
 
 // wireProto is the reply format asked of groups: the RESP version, or 0

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Compares two data-cluster builds, A and B, under the same
+# redis-benchmark --cluster load (unpipelined unless PIPELINE says),
+# alternating A and B round by round, each round on a fresh three-node
+# cluster (3 shards × 3 replicas, --fsync everysec, ports picked free),
+# with what the kernel counts for the nodes'
+# processes around each run, per request: user and system CPU time
+# (/proc/PID/stat), read and write system calls (syscr and syscw of
+# /proc/PID/io, which count read(2)/readv and write(2)/writev alike), and
+# context switches (voluntary and not, summed over the threads). Prints
+# every run, then each build's medians.
+#
+# Usage: A=/tmp/old B=/tmp/new bench/cluster_ab.sh
+# Environment: A, B (data-cluster binaries; required), TEST (get or set,
+#   default get), ROUNDS (3), REQUESTS (300000), CLIENTS (50), PIPELINE
+#   (1), DC_FLAGS (extra flags for both builds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${A:?A=data-cluster binary}" "${B:?B=data-cluster binary}"
+TEST=${TEST:-get}
+ROUNDS=${ROUNDS:-3}
+REQUESTS=${REQUESTS:-300000}
+CLIENTS=${CLIENTS:-50}
+PIPELINE=${PIPELINE:-1}
+DC_FLAGS=${DC_FLAGS:-}
+
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+
+# counters pid…: user and system ticks, voluntary and involuntary context
+# switches, read and write system calls, summed over the processes.
+counters() {
+	local p t u=0 s=0 v=0 nv=0 r=0 w=0 a b
+	for p in "$@"; do
+		read -r a b < <(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12, $13}')
+		u=$((u + a)) s=$((s + b))
+		for t in /proc/"$p"/task/*/status; do
+			v=$((v + $(awk '/^voluntary_ctxt/ {print $2}' "$t")))
+			nv=$((nv + $(awk '/^nonvoluntary_ctxt/ {print $2}' "$t")))
+		done
+		r=$((r + $(awk '/^syscr/ {print $2}' "/proc/$p/io")))
+		w=$((w + $(awk '/^syscw/ {print $2}' "/proc/$p/io")))
+	done
+	echo "$u $s $v $nv $r $w"
+}
+
+# leads port: how many shards the node on port leads.
+leads() { redis-cli -p "$1" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true; }
+
+# round build binary: one run of build's binary on a fresh cluster.
+round() {
+	local build=$1 bin=$2 ports=() peers=() dcp=() i initial before after out spread
+	for i in 0 1 2; do
+		ports+=("$(free_port)")
+		peers+=("$(free_port)")
+	done
+	initial="n1=127.0.0.1:${peers[0]},n2=127.0.0.1:${peers[1]},n3=127.0.0.1:${peers[2]}"
+	for i in 0 1 2; do
+		# shellcheck disable=SC2086
+		"$bin" --node-id "n$((i + 1))" --addr "127.0.0.1:${ports[i]}" --peer-addr "127.0.0.1:${peers[i]}" \
+			--initial-cluster "$initial" --data-dir "$work/$build-$round-n$i" --fsync everysec $DC_FLAGS \
+			>/dev/null 2>>"$work/dc.log" &
+		pids+=($!)
+		dcp+=($!)
+	done
+	for i in 0 1 2; do wait_ok "${ports[i]}"; done
+	for _ in $(seq 1 200); do
+		spread=1
+		for i in 0 1 2; do [ "$(leads "${ports[i]}")" = 1 ] || spread=0; done
+		[ "$spread" = 1 ] && break
+		sleep 0.1
+	done
+	before=$(counters "${dcp[@]}")
+	out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 16 --csv 2>/dev/null |
+		awk -F'","' '/^"(GET|SET)"/ {print $2}')
+	after=$(counters "${dcp[@]}")
+	kill "${dcp[@]}"
+	wait "${dcp[@]}" 2>/dev/null || true
+	awk -v b="$build" -v rps="$out" -v n="$REQUESTS" -v hz="$(getconf CLK_TCK)" -v before="$before" -v after="$after" 'BEGIN {
+		split(before, x, " "); split(after, y, " ")
+		printf "%s,%s,%.2f,%.2f,%.3f,%.3f,%.3f,%.3f\n", b, rps, (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n,
+			(y[3] - x[3]) / n, (y[4] - x[4]) / n, (y[5] - x[5]) / n, (y[6] - x[6]) / n }' | tee -a "$results"
+}
+
+results="$work/results.csv"
+: >"$results"
+echo "build,rps,user_us,sys_us,vcs,nvcs,reads,writes (per request)"
+for round in $(seq 1 "$ROUNDS"); do
+	if [ $((round % 2)) = 1 ]; then
+		round A "$A"
+		round B "$B"
+	else
+		round B "$B"
+		round A "$A"
+	fi
+done
+
+echo
+echo "redis-benchmark --cluster -t $TEST -n $REQUESTS -c $CLIENTS -P $PIPELINE -r 1000000 -d 16; $ROUNDS rounds alternating; A=$A B=$B"
+sort "$results" | awk -F, '
+function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+{ n = ++cnt[$1]; for (f = 2; f <= 8; f++) v[$1, f, n] = $f }
+END {
+	printf "%-5s | %8s | %8s | %8s | %8s | %6s | %6s | %6s | %6s\n", "build", "rps", "CPU µs", "user", "sys", "vcs", "nvcs", "reads", "writes"
+	for (b in cnt) {
+		for (f = 2; f <= 8; f++) { for (j = 1; j <= cnt[b]; j++) a[j] = v[b, f, j]; m[f] = median(a, cnt[b]) }
+		for (j = 1; j <= cnt[b]; j++) a[j] = v[b, 3, j] + v[b, 4, j]
+		printf "%-5s | %8.0f | %8.2f | %8.2f | %8.2f | %6.3f | %6.3f | %6.3f | %6.3f\n", b, m[2], median(a, cnt[b]), m[3], m[4], m[5], m[6], m[7], m[8]
+	}
+}'

@@ -1,0 +1,49 @@
+//go:build unix
+
+package cluster
+
+import (
+	"errors"
+	"syscall"
+)
+
+// rawSockets says that direct replies and raw reads may use the socket's
+// system calls (direct.go).
+const rawSockets = true
+
+// errWait is readSocket's error for a socket with nothing to read.
+var errWait = errors.New("cluster: nothing to read")
+
+// writeFD makes one write of dr.out to the socket fd, a non-blocking one:
+// a full socket leaves n at 0 and no error. It is the function given to
+// syscall.RawConn.Write, which it tells not to wait.
+func (c *clientConn) writeFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), c.dr.out)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			n, err = 0, nil
+		}
+		c.dr.n, c.dr.werr = max(n, 0), err
+		return true
+	}
+}
+
+// readSocket makes one read from the socket fd into b; errWait when it has
+// nothing.
+func readSocket(fd uintptr, b []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(fd), b)
+		switch err {
+		case nil:
+			return n, nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, errWait
+		}
+		return 0, err
+	}
+}
