@@ -347,7 +347,7 @@ func (s *Shared) write(g *GroupLog, b []byte, u update) error {
 		}
 	}
 	cur := &s.segs[len(s.segs)-1]
-	n, err := s.f.Write(b)
+	n, err := fsutil.Write(s.f, b)
 	cur.size += int64(n)
 	s.size.Add(int64(n))
 	s.written += int64(n)
