@@ -111,19 +111,7 @@ for p in "${REDIS_PORTS[@]}"; do
 	fi
 done
 for p in "${DC_PORTS[@]}"; do wait_ok "$p"; done
-# leads prints how many shards the data-cluster node on port $1 leads.
-leads() { redis-cli -p "$1" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true; }
-# The shards' leaders move to their preferred nodes about a second after
-# the first election: runs started before would be redirected meanwhile.
-# Wait until every node leads one shard.
-for _ in $(seq 1 200); do
-	spread=1
-	for p in "${DC_PORTS[@]}"; do
-		[ "$(leads "$p")" = 1 ] || spread=0
-	done
-	[ "$spread" = 1 ] && break
-	sleep 0.1
-done
+wait_spread "${DC_PORTS[@]}"
 
 clk_tck=$(getconf CLK_TCK)
 

@@ -45,12 +45,9 @@ counters() {
 	echo "$u $s $v $nv $r $w"
 }
 
-# leads port: how many shards the node on port leads.
-leads() { redis-cli -p "$1" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true; }
-
 # round build binary: one run of build's binary on a fresh cluster.
 round() {
-	local build=$1 bin=$2 ports=() peers=() dcp=() i initial before after out spread
+	local build=$1 bin=$2 ports=() peers=() dcp=() i initial before after out
 	for i in 0 1 2; do
 		ports+=("$(free_port)")
 		peers+=("$(free_port)")
@@ -65,12 +62,7 @@ round() {
 		dcp+=($!)
 	done
 	for i in 0 1 2; do wait_ok "${ports[i]}"; done
-	for _ in $(seq 1 200); do
-		spread=1
-		for i in 0 1 2; do [ "$(leads "${ports[i]}")" = 1 ] || spread=0; done
-		[ "$spread" = 1 ] && break
-		sleep 0.1
-	done
+	wait_spread "${ports[@]}"
 	before=$(counters "${dcp[@]}")
 	out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 16 --csv 2>/dev/null |
 		awk -F'","' '/^"(GET|SET)"/ {print $2}')

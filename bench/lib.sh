@@ -115,6 +115,25 @@ cpu_ticks() {
 	echo "$total"
 }
 
+# leads port: how many shards the data-cluster node on port leads.
+leads() { redis-cli -p "$1" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true; }
+
+# wait_spread port…: waits (up to 20 s) until each data-cluster node on
+# these ports leads one shard. The shards' leaders move to their preferred
+# nodes about a second after the first election: runs started before
+# would be redirected meanwhile.
+wait_spread() {
+	local p spread
+	for _ in $(seq 1 200); do
+		spread=1
+		for p in "$@"; do
+			[ "$(leads "$p")" = 1 ] || spread=0
+		done
+		[ "$spread" = 1 ] && return 0
+		sleep 0.1
+	done
+}
+
 # requests_for size: the requests of a run of values of size bytes:
 # $REQUESTS, else 100000, or 20000 for values of 10 kB or more.
 requests_for() {
