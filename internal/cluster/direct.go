@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"syscall"
 
 	"github.com/data-cluster/data-cluster/internal/command"
@@ -27,6 +28,9 @@ import (
 // sockets (not TLS), neither subscribed nor tracking keys (whose messages
 // share the socket), with no normal-class output limits (which write.go's
 // write enforces) and replies switched on.
+
+// errWait is readSocket's error for a socket with nothing to read.
+var errWait = errors.New("cluster: nothing to read")
 
 // maxDirectArgs bounds the bytes of arguments a direct request copies.
 const maxDirectArgs = 4 << 10

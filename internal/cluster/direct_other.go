@@ -8,8 +8,6 @@ import "errors"
 // system calls (direct.go): not here.
 const rawSockets = false
 
-var errWait = errors.New("cluster: nothing to read")
-
 func (c *clientConn) writeFD(uintptr) bool { return true }
 
 func readSocket(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -2,17 +2,11 @@
 
 package cluster
 
-import (
-	"errors"
-	"syscall"
-)
+import "syscall"
 
 // rawSockets says that direct replies and raw reads may use the socket's
 // system calls (direct.go).
 const rawSockets = true
-
-// errWait is readSocket's error for a socket with nothing to read.
-var errWait = errors.New("cluster: nothing to read")
 
 // writeFD makes one write of dr.out to the socket fd, a non-blocking one:
 // a full socket leaves n at 0 and no error. It is the function given to
