@@ -21,7 +21,10 @@
 # timestamps of every batch and fsync, dumped on SIGUSR1) in a temporary
 # worktree, runs it once under `perf record` of the io_uring submissions
 # and completions (CLOCK_MONOTONIC, as Go's clock), and prints where an
-# unpipelined SET waits (bench/fsync_stages.py).
+# unpipelined SET waits (bench/fsync_stages.py). The patch is made against
+# commit STAGES_BASE (default b6c8086, the code the README's stage table
+# measured), which the worktree checks out: a newer tree's files may not take
+# it. Set STAGES_BASE=HEAD to try it on this tree.
 #
 # Needs perf with tracepoints (run as root). The servers run on a free port
 # of 127.0.0.1.
@@ -118,7 +121,7 @@ done
 echo
 echo "== stages of an unpipelined SET (bench/fsync_stages.patch)"
 tree=$work/stages
-git worktree add -q --detach "$tree" HEAD
+git worktree add -q --detach "$tree" "${STAGES_BASE:-b6c8086}"
 trap 'git worktree remove --force "$tree" 2>/dev/null || true; cleanup' EXIT
 git -C "$tree" apply "$PWD/bench/fsync_stages.patch"
 (cd "$tree" && go build -o "$work/dc-stages" ./cmd/data-cluster)
