@@ -390,6 +390,12 @@ type GroupStats struct {
 	Unknown       atomic.Int64 // writes that timed out
 	Snapshots     atomic.Int64 // taken by this replica
 	Installed     atomic.Int64 // received from the leader and installed
+	Readies       atomic.Int64 // Raft Ready cycles handled
+	LogWrites     atomic.Int64 // Ready cycles with entries or a hard state to save
+	Apps          atomic.Int64 // appends (MsgApp) sent
+	AppEntries    atomic.Int64 // entries in the appends sent
+	AppResps      atomic.Int64 // append responses (MsgAppResp) sent
+	Stepped       atomic.Int64 // messages from peers stepped into Raft
 }
 
 // NewGroup returns a replica set up by cfg; call Run to start it.
@@ -679,6 +685,7 @@ func (g *Group) step(m *raftpb.Message) {
 	if m.GetType() == raftpb.MsgTransferLeader && g.isLeader {
 		g.dropLease() // a transfer asked for by a follower
 	}
+	g.stats.Stepped.Add(1)
 	if err := g.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
 		g.log.Debug("raft step", "err", err)
 	}
@@ -860,6 +867,10 @@ func (g *Group) process() error {
 	}
 	for g.rn.HasReady() {
 		rd := g.rn.Ready()
+		g.stats.Readies.Add(1)
+		if len(rd.Entries) > 0 || rd.HardState != nil {
+			g.stats.LogWrites.Add(1)
+		}
 		if rd.SoftState != nil {
 			g.role(rd.SoftState)
 		}
@@ -971,6 +982,13 @@ func (g *Group) failReads(err error) {
 // then Raft sends the follower nothing that the snapshot must precede.
 func (g *Group) send(msgs []*raftpb.Message) {
 	for _, m := range msgs {
+		switch m.GetType() {
+		case raftpb.MsgApp:
+			g.stats.Apps.Add(1)
+			g.stats.AppEntries.Add(int64(len(m.GetEntries())))
+		case raftpb.MsgAppResp:
+			g.stats.AppResps.Add(1)
+		}
 		if m.GetType() == raftpb.MsgSnap {
 			fresh := g.freshSnapshot(m)
 			if fresh != nil && g.holding {

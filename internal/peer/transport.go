@@ -56,6 +56,7 @@ type peer struct {
 
 	connected                                    atomic.Bool
 	bytesSent, bytesRecv, framesSent, framesRecv atomic.Uint64
+	writes                                       atomic.Uint64
 	dropped, connects                            atomic.Uint64
 }
 
@@ -498,7 +499,7 @@ func (t *Transport) read(br *bufio.Reader, p *peer) error {
 // It buffers every frame it finds queued and flushes once the queue is
 // empty, so that a burst of frames goes out in few system calls.
 func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
-	bw := bufio.NewWriterSize(&deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent}, writeBufSize)
+	bw := bufio.NewWriterSize(&deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent, calls: &p.writes}, writeBufSize)
 	for {
 		var f Frame
 		select {
@@ -530,17 +531,19 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 }
 
 // deadlineWriter sets a write deadline before every write to a connection
-// and counts the bytes written. Bytes are counted before they are written,
-// so that a peer that has them finds them counted here, and uncounted if
-// the write fails.
+// and counts the writes and the bytes written. Bytes are counted before
+// they are written, so that a peer that has them finds them counted here,
+// and uncounted if the write fails.
 type deadlineWriter struct {
 	c       net.Conn
 	timeout time.Duration
 	n       *atomic.Uint64
+	calls   *atomic.Uint64
 }
 
 // Write writes b to the connection within the timeout.
 func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.calls.Add(1)
 	w.n.Add(uint64(len(b)))
 	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
 	n, err := w.c.Write(b)
@@ -602,6 +605,7 @@ func (t *Transport) Stats() map[string]PeerStats {
 			FramesSent:    p.framesSent.Load(),
 			FramesRecv:    p.framesRecv.Load(),
 			FramesDropped: p.dropped.Load(),
+			Writes:        p.writes.Load(),
 			Queued:        len(p.queue),
 			Connects:      p.connects.Load(),
 			Connected:     p.connected.Load(),
