@@ -10,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -453,7 +454,17 @@ func (t *Transport) serve(ctx context.Context, p *peer, raw, conn net.Conn, br *
 		werr = t.write(conn, p, stop)
 		raw.Close() // ends the read below
 	})
-	rerr := t.read(br, p)
+	var rerr error
+	if sc, ok := conn.(syscall.Conn); ok && rawReads && conn == raw {
+		rc, err := sc.SyscallConn()
+		if err == nil {
+			rerr = t.readRaw(rc, br, p)
+		} else {
+			rerr = err
+		}
+	} else {
+		rerr = t.read(br, p)
+	}
 	raw.Close() // ends a write in progress
 	close(stop)
 	wg.Wait()
