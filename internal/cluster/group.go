@@ -905,11 +905,12 @@ func (g *Group) process() error {
 		// has logged and leave after the write. Raft puts them last.
 		early := leadingRequests(rd.Messages)
 		g.send(rd.Messages[:early])
-		if hs := g.toSave(&rd); hs != nil || len(rd.Entries) > 0 {
+		hs := g.toSave(&rd)
+		if hs != nil || len(rd.Entries) > 0 {
 			g.stats.LogWrites.Add(1)
-			if err := g.cfg.Storage.Save(hs, rd.Entries, rd.MustSync); err != nil {
-				return err
-			}
+		}
+		if err := g.cfg.Storage.Save(hs, rd.Entries, rd.MustSync); err != nil {
+			return err
 		}
 		if rd.HardState != nil {
 			if err := g.ms.SetHardState(rd.HardState); err != nil {
