@@ -3,14 +3,12 @@ package peer
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"syscall"
-)
 
-// errWait is readSocket's error for a socket with nothing to read.
-var errWait = errors.New("peer: nothing to read")
+	"github.com/data-cluster/data-cluster/internal/sockio"
+)
 
 // frameReader reads a connection without TLS through its file descriptor
 // (syscall.RawConn) into a buffer of its own and hands every whole frame
@@ -49,9 +47,9 @@ func (fr *frameReader) fill(fd uintptr) bool {
 	for {
 		fr.room()
 		room := len(fr.buf) - fr.w
-		n, err := readSocket(fd, fr.buf[fr.w:])
+		n, err := sockio.Read(fd, fr.buf[fr.w:])
 		switch {
-		case err == errWait:
+		case err == sockio.ErrWait:
 			return false
 		case err != nil:
 			fr.err = err

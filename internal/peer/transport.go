@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/sockio"
 )
 
 // Buffer sizes of a connection.
@@ -455,7 +457,7 @@ func (t *Transport) serve(ctx context.Context, p *peer, raw, conn net.Conn, br *
 		raw.Close() // ends the read below
 	})
 	var rerr error
-	if sc, ok := conn.(syscall.Conn); ok && rawReads && conn == raw {
+	if sc, ok := conn.(syscall.Conn); ok && sockio.Supported && conn == raw {
 		rc, err := sc.SyscallConn()
 		if err == nil {
 			rerr = t.readRaw(rc, br, p)
