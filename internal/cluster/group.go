@@ -127,7 +127,11 @@ var (
 type Storage interface {
 	// Save appends entries and the hard state; an entry whose index was
 	// saved before replaces it and every later one. With sync, it returns
-	// once they are as durable as the storage's policy makes them.
+	// once they are as durable as the storage's policy makes them. It is
+	// called once per Raft Ready, with a nil hard state when there is
+	// none to save: the group keeps back one that only moves the commit
+	// index and passes it with the next entries, so a recovered commit
+	// index may be older than the last one Raft reported.
 	Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error
 	// SaveSnapshot stores snap durably, after which entries up to its
 	// index may be forgotten.
