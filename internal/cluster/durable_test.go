@@ -13,8 +13,7 @@ import (
 // A replica answers for what it has saved: an append response leaves once
 // the entries it acknowledges are in the replica's storage, a vote once the
 // vote and its term are, whatever the commit indexes saved lazily
-// (Group.toSave) and the commit-only appends held back (Group.holdCommit).
-// Each answer is checked against the sender's storage as it leaves, through
+// (Group.toSave). Each answer is checked against the sender's storage as it leaves, through
 // writes, a leader cut off and the election that follows.
 func TestGroupAnswersAfterSaving(t *testing.T) {
 	var (

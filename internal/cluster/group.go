@@ -16,7 +16,6 @@ import (
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
-	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
@@ -326,15 +325,8 @@ type Group struct {
 	rounds   map[uint64]*readRound // ReadIndex rounds under way, by context
 	nextRead uint64
 	ticks    uint64
-	// owed holds, by follower, a leader's append that carries no
-	// entries, only a commit index, until an append to the follower
-	// makes it useless or the next tick sends it (holdCommit).
-	owed     map[uint64]*raftpb.Message
 	owedHS   *raftpb.HardState // a hard state not saved yet (toSave)
-	probeTo  uint64            // replicating's question and answer, so that its
-	probeOK  bool              // visitor is one method value made once
-	probeFn  func(id uint64, _ raft.ProgressType, pr tracker.Progress)
-	expiring time.Time // while an expiry entry is in flight: when to give up on it
+	expiring time.Time         // while an expiry entry is in flight: when to give up on it
 	expBuf   [][]byte
 	buf      []byte
 	mv       moves // this replica's share of slot migrations (migrate.go)
@@ -409,7 +401,6 @@ type GroupStats struct {
 	AppEntries    atomic.Int64 // entries in the appends sent
 	AppResps      atomic.Int64 // append responses (MsgAppResp) sent
 	Stepped       atomic.Int64 // messages from peers stepped into Raft
-	CommitsHeld   atomic.Int64 // appends of a commit index only, held (holdCommit)
 }
 
 // NewGroup returns a replica set up by cfg; call Run to start it.
@@ -429,7 +420,6 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		waiters:  make(map[uint64]*Request),
 		rounds:   make(map[uint64]*readRound),
 		heard:    make(map[uint64]uint64),
-		owed:     make(map[uint64]*raftpb.Message),
 		seq:      uint64(time.Now().UnixNano()),
 		busyNote: make(chan busyNote, 1),
 	}
@@ -437,7 +427,6 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		g.log = slog.Default()
 	}
 	g.log = g.log.With("group", cfg.ID)
-	g.probeFn = g.visitProgress
 	g.eng = newEngine()
 	g.db = keyspace.New(g.eng)
 	g.db.SetReplica(true)
@@ -607,7 +596,6 @@ func (g *Group) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			g.rn.Tick()
-			g.sendOwed()
 			g.tick()
 		case r := <-g.in:
 			g.take(r)
@@ -1030,9 +1018,6 @@ func (g *Group) send(msgs []*raftpb.Message) {
 	for _, m := range msgs {
 		switch m.GetType() {
 		case raftpb.MsgApp:
-			if g.holdCommit(m) {
-				continue
-			}
 			g.stats.Apps.Add(1)
 			g.stats.AppEntries.Add(int64(len(m.GetEntries())))
 		case raftpb.MsgAppResp:
@@ -1060,61 +1045,6 @@ func (g *Group) send(msgs []*raftpb.Message) {
 		}
 		if !g.cfg.Send(m.GetTo(), m) {
 			g.rn.ReportUnreachable(m.GetTo())
-		}
-	}
-}
-
-// holdCommit keeps m, a leader's append, from being sent now when it
-// carries no entries to a follower that Raft replicates to and does not
-// throttle: it only tells the follower a new commit index (Raft sends one
-// to every follower each time the commit index moves), and the next append
-// to the follower, which under load comes with the next batch of writes,
-// tells it as well. The follower then writes its log and answers once per
-// batch instead of twice. m waits in owed until then, or until the next
-// tick sends it (sendOwed), so that an idle group's followers apply within
-// a tick. Any other append to the follower, with entries or not, replaces
-// it: it carries as new a commit index. The leader's own acknowledgements
-// do not wait for this, and clients are answered by the leader once it
-// applies, so only followers' apply (and stale reads from them) lags, by a
-// tick at most.
-func (g *Group) holdCommit(m *raftpb.Message) bool {
-	to := m.GetTo()
-	if len(m.GetEntries()) > 0 || !g.replicating(to) {
-		delete(g.owed, to)
-		return false
-	}
-	g.owed[to] = m
-	g.stats.CommitsHeld.Add(1)
-	return true
-}
-
-// replicating reports whether Raft replicates to follower id and does not
-// throttle it (tracker.StateReplicate, its flow not paused). In any other
-// state an empty append probes the follower or unblocks its flow, and
-// must go at once.
-func (g *Group) replicating(id uint64) bool {
-	g.probeTo, g.probeOK = id, false
-	g.rn.WithProgress(g.probeFn)
-	return g.probeOK
-}
-
-func (g *Group) visitProgress(id uint64, _ raft.ProgressType, pr tracker.Progress) {
-	if id == g.probeTo {
-		g.probeOK = pr.State == tracker.StateReplicate && !pr.MsgAppFlowPaused
-	}
-}
-
-// sendOwed sends the appends holdCommit kept, on a tick; a replica that no
-// longer leads drops them.
-func (g *Group) sendOwed() {
-	for to, m := range g.owed {
-		delete(g.owed, to)
-		if !g.isLeader || m.GetTerm() != g.curTerm {
-			continue
-		}
-		g.stats.Apps.Add(1)
-		if !g.cfg.Send(to, m) {
-			g.rn.ReportUnreachable(to)
 		}
 	}
 }
