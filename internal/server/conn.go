@@ -58,6 +58,7 @@ type conn struct {
 
 	buf  []byte // bytes read; buf[r:w] is not yet parsed
 	r, w int
+	raw  *rawSock // the socket's raw calls; nil: nc's (rawsock_linux.go)
 	argv [][]byte // arguments of the commands in flight, as slices of buf
 	p    *router.Pipeline
 
@@ -157,6 +158,7 @@ func newConn(s *Server, nc net.Conn, respOnly bool) *conn {
 		created:  time.Now(),
 		respOnly: respOnly,
 		kicked:   make(chan struct{}),
+		raw:      newRawSock(nc),
 	}
 	c.lastCmd.Store(c.created.UnixNano())
 	c.multiCount.Store(-1)
@@ -212,7 +214,7 @@ func (c *conn) serve() {
 			return
 		}
 		c.armIdle()
-		n, err := c.nc.Read(c.buf[c.w:min(len(c.buf), c.bufLimit())])
+		n, err := c.read(c.buf[c.w:min(len(c.buf), c.bufLimit())])
 		c.w += n
 		if n > 0 && (c.p != nil || c.start()) {
 			if !c.process() {
@@ -237,6 +239,14 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// read reads from the client into b.
+func (c *conn) read(b []byte) (int, error) {
+	if c.raw != nil {
+		return c.raw.read(b)
+	}
+	return c.nc.Read(b)
 }
 
 // start picks the connection's protocol from its first command, as
