@@ -24,6 +24,9 @@ import (
 // a read that finds nothing, or a write the socket cannot take, waits for
 // the poller, with the connection's deadlines.
 
+// rawSockets says that plain connections use the raw calls.
+const rawSockets = true
+
 // rawSock is a connection's raw socket calls; its fields belong to the
 // connection's goroutine. Its functions for RawConn are method values made
 // once, so that a call allocates nothing.
@@ -74,21 +77,27 @@ func (r *rawSock) read(b []byte) (int, error) {
 }
 
 func (r *rawSock) readFD(fd uintptr) bool {
+	n, wait, err := readSocket(fd, r.b)
+	r.n, r.err = int64(n), err
+	return !wait
+}
+
+// readSocket makes one read from the socket fd into b, not empty: wait
+// when it has nothing, io.EOF once the client has closed its side.
+func readSocket(fd uintptr, b []byte) (n int, wait bool, err error) {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.b[0])), uintptr(len(r.b)))
+		m, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 		switch {
 		case e == syscall.EINTR:
 			continue
 		case e == syscall.EAGAIN:
-			return false
+			return 0, true, nil
 		case e != 0:
-			r.err = e
-		case n == 0:
-			r.err = io.EOF
-		default:
-			r.n = int64(n)
+			return 0, false, e
+		case m == 0:
+			return 0, false, io.EOF
 		}
-		return true
+		return int(m), false, nil
 	}
 }
 
