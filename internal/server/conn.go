@@ -346,7 +346,14 @@ func (c *conn) readRawFD(fd uintptr) bool {
 // putOff reports, inside a raw read, whether args is a blocking command
 // that may wait, which must run out of it.
 func (c *conn) putOff(args [][]byte) bool {
-	if !c.rr.in || !c.isRESP || c.sess.inMulti || len(args[0]) == 0 {
+	return c.rr.in && c.isRESP && !c.sess.inMulti && Blocking(args)
+}
+
+// Blocking reports whether args is a command that may block its client
+// (BLPOP, XREAD … BLOCK, …: its spec's Block is set), which a connection
+// reading its socket the raw way runs out of that read.
+func Blocking(args [][]byte) bool {
+	if len(args) == 0 || len(args[0]) == 0 {
 		return false
 	}
 	switch args[0][0] | 0x20 {
