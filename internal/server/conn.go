@@ -135,10 +135,13 @@ type conn struct {
 // kick closes kicked, once.
 func (c *conn) kick() { c.kickOnce.Do(func() { close(c.kicked) }) }
 
-// kill closes the connection from another goroutine, as CLIENT KILL does.
+// kill closes the connection from another goroutine, as CLIENT KILL does,
+// without waiting: Close waits until the connection's goroutine leaves its
+// raw read (serveRaw), where it may be waiting for the caller, a client
+// whose EXEC holds the shards its commands wait for.
 func (c *conn) kill() {
 	c.kick()
-	c.nc.Close()
+	go c.nc.Close()
 }
 
 func (c *conn) setName(name string) { c.name.Store(&name) }
