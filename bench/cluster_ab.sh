@@ -35,10 +35,10 @@ counters() {
 	for p in "$@"; do
 		read -r a b < <(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12, $13}')
 		u=$((u + a)) s=$((s + b))
-		for t in /proc/"$p"/task/*/status; do
-			v=$((v + $(awk '/^voluntary_ctxt/ {print $2}' "$t")))
-			nv=$((nv + $(awk '/^nonvoluntary_ctxt/ {print $2}' "$t")))
-		done
+		# One pass over the threads, of which some may end meanwhile.
+		read -r a b < <(cat /proc/"$p"/task/*/status 2>/dev/null |
+			awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {nv += $2} END {print v + 0, nv + 0}')
+		v=$((v + a)) nv=$((nv + b))
 		r=$((r + $(awk '/^syscr/ {print $2}' "/proc/$p/io")))
 		w=$((w + $(awk '/^syscw/ {print $2}' "/proc/$p/io")))
 	done

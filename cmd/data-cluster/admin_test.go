@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // adminFake is a RESP server whose replies come from a scripted handler. It
@@ -178,7 +179,7 @@ func startAdminCluster(t *testing.T, cfg *tls.Config) (n1, n2 *adminFake, addr3 
 	}
 	n1 = startAdminFake(t, cfg, status(&st1))
 	n2 = startAdminFake(t, cfg, status(&st2))
-	addr3 = freeAddr(t)
+	addr3 = testutil.FreeAddr(t)
 	st1, st2 = adminCluster(n1.addr, n2.addr, addr3)
 	return n1, n2, addr3
 }
@@ -628,7 +629,7 @@ func TestAdminServerError(t *testing.T) {
 }
 
 func TestAdminUnreachable(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	code, _, errOut := runAdminTest(t, "cluster", "status", "--addr", addr, "--timeout", "2s")
 	if code != exitError || !strings.HasPrefix(errOut, "data-cluster: cannot connect to "+addr+": ") {
 		t.Errorf("got exit %d, stderr %q; want 1, cannot connect", code, errOut)

@@ -37,16 +37,6 @@ type testCluster struct {
 	procs []*proc
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func startCluster(t *testing.T, bin string, extra ...string) *testCluster {
 	t.Helper()
 	return startClusterN(t, bin, 3, extra...)
@@ -58,9 +48,9 @@ func startClusterN(t *testing.T, bin string, count int, extra ...string) *testCl
 	tc := &testCluster{t: t, bin: bin}
 	var peers []string
 	for i := range count {
-		tc.addrs = append(tc.addrs, freeAddr(t))
-		tc.mets = append(tc.mets, freeAddr(t))
-		peers = append(peers, fmt.Sprintf("n%d=%s", i+1, freeAddr(t)))
+		tc.addrs = append(tc.addrs, testutil.FreeAddr(t))
+		tc.mets = append(tc.mets, testutil.FreeAddr(t))
+		peers = append(peers, fmt.Sprintf("n%d=%s", i+1, testutil.FreeAddr(t)))
 	}
 	initial := strings.Join(peers, ",")
 	base := t.TempDir()

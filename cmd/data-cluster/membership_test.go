@@ -230,9 +230,9 @@ func TestClusterMembership(t *testing.T) {
 func (tc *testCluster) join(via int, extra ...string) int {
 	tc.t.Helper()
 	i := len(tc.procs)
-	tc.addrs = append(tc.addrs, freeAddr(tc.t))
+	tc.addrs = append(tc.addrs, testutil.FreeAddr(tc.t))
 	tc.mets = append(tc.mets, "")
-	args := []string{"--addr", tc.addrs[i], "--node-id", fmt.Sprintf("n%d", i+1), "--peer-addr", freeAddr(tc.t),
+	args := []string{"--addr", tc.addrs[i], "--node-id", fmt.Sprintf("n%d", i+1), "--peer-addr", testutil.FreeAddr(tc.t),
 		"--join", tc.peerAddr(via), "--data-dir", filepath.Join(tc.t.TempDir(), fmt.Sprintf("n%d", i+1)),
 		"--fsync", "always"}
 	tc.args = append(tc.args, append(args, extra...))
@@ -281,8 +281,8 @@ func TestClusterJoin(t *testing.T) {
 
 	// A second node under a taken id is refused, and exits.
 	taken := append(slices.Clone(tc.args[n4]), "--data-dir", t.TempDir())
-	taken[slices.Index(taken, "--peer-addr")+1] = freeAddr(t)
-	taken[slices.Index(taken, "--addr")+1] = freeAddr(t)
+	taken[slices.Index(taken, "--peer-addr")+1] = testutil.FreeAddr(t)
+	taken[slices.Index(taken, "--addr")+1] = testutil.FreeAddr(t)
 	cmd := exec.Command(tc.bin, taken...)
 	out, err := cmd.CombinedOutput()
 	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), "already in the cluster") {

@@ -170,12 +170,7 @@ func TestRunTLSOnly(t *testing.T) {
 // TestRunBothListeners runs the plain and the TLS listener together.
 func TestRunBothListeners(t *testing.T) {
 	cert, key, pool := writeCert(t, t.TempDir())
-	tlsLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsAddr := tlsLn.Addr().String()
-	tlsLn.Close()
+	tlsAddr := testutil.FreeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr testutil.SyncBuffer
 	done := make(chan int)

@@ -105,8 +105,8 @@ func TestClusterFromSingleServer(t *testing.T) {
 	writeSingleServerDir(t, dir, f.fill(t))
 
 	tc := &testCluster{t: t, bin: bin}
-	tc.addrs, tc.mets = []string{freeAddr(t)}, []string{""}
-	peer := freeAddr(t)
+	tc.addrs, tc.mets = []string{testutil.FreeAddr(t)}, []string{""}
+	peer := testutil.FreeAddr(t)
 	tc.args = [][]string{{"--addr", tc.addrs[0], "--node-id", "n1", "--peer-addr", peer, "--initial-cluster", "n1=" + peer,
 		"--replicas", "1", "--data-dir", dir, "--fsync", "always"}}
 	start := time.Now()

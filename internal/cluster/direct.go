@@ -1,11 +1,11 @@
 package cluster
 
 import (
-	"errors"
 	"syscall"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
+	"github.com/data-cluster/data-cluster/internal/sockio"
 )
 
 // Direct replies.
@@ -28,9 +28,6 @@ import (
 // sockets (not TLS), neither subscribed nor tracking keys (whose messages
 // share the socket), with no normal-class output limits (which write.go's
 // write enforces) and replies switched on.
-
-// errWait is readSocket's error for a socket with nothing to read.
-var errWait = errors.New("cluster: nothing to read")
 
 // maxDirectArgs bounds the bytes of arguments a direct request copies.
 const maxDirectArgs = 4 << 10
@@ -207,9 +204,9 @@ func (c *clientConn) readFD(fd uintptr) bool {
 			return true
 		}
 		room := c.readEnd() - c.w
-		n, err := readSocket(fd, c.buf[c.w:c.readEnd()])
+		n, err := sockio.Read(fd, c.buf[c.w:c.readEnd()])
 		switch {
-		case err == errWait:
+		case err == sockio.ErrWait:
 			return false
 		case err != nil || n == 0:
 			c.rr.stop = true

@@ -24,20 +24,3 @@ func (c *clientConn) writeFD(fd uintptr) bool {
 		return true
 	}
 }
-
-// readSocket makes one read from the socket fd into b; errWait when it has
-// nothing.
-func readSocket(fd uintptr, b []byte) (int, error) {
-	for {
-		n, err := syscall.Read(int(fd), b)
-		switch err {
-		case nil:
-			return n, nil
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return 0, errWait
-		}
-		return 0, err
-	}
-}

@@ -16,6 +16,7 @@ import (
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
@@ -126,7 +127,11 @@ var (
 type Storage interface {
 	// Save appends entries and the hard state; an entry whose index was
 	// saved before replaces it and every later one. With sync, it returns
-	// once they are as durable as the storage's policy makes them.
+	// once they are as durable as the storage's policy makes them. It is
+	// called once per Raft Ready, with a nil hard state when there is
+	// none to save: the group keeps back one that only moves the commit
+	// index and passes it with the next entries, so a recovered commit
+	// index may be older than the last one Raft reported.
 	Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) error
 	// SaveSnapshot stores snap durably, after which entries up to its
 	// index may be forgotten.
@@ -321,6 +326,14 @@ type Group struct {
 	rounds   map[uint64]*readRound // ReadIndex rounds under way, by context
 	nextRead uint64
 	ticks    uint64
+	// owed holds, by follower, a leader's append that carries no
+	// entries, only a commit index, until an append to the follower
+	// makes it useless or the next tick sends it (holdCommit).
+	owed     map[uint64]*raftpb.Message
+	owedHS   *raftpb.HardState // a hard state not saved yet (toSave)
+	probeTo  uint64            // replicating's question and answer, so that its
+	probeOK  bool              // visitor is one method value made once
+	probeFn  func(id uint64, _ raft.ProgressType, pr tracker.Progress)
 	expiring time.Time // while an expiry entry is in flight: when to give up on it
 	expBuf   [][]byte
 	buf      []byte
@@ -390,6 +403,13 @@ type GroupStats struct {
 	Unknown       atomic.Int64 // writes that timed out
 	Snapshots     atomic.Int64 // taken by this replica
 	Installed     atomic.Int64 // received from the leader and installed
+	Readies       atomic.Int64 // Raft Ready cycles handled
+	LogWrites     atomic.Int64 // Saves: Ready cycles with entries or a hard state to save
+	Apps          atomic.Int64 // appends (MsgApp) sent
+	AppEntries    atomic.Int64 // entries in the appends sent
+	AppResps      atomic.Int64 // append responses (MsgAppResp) sent
+	Stepped       atomic.Int64 // messages from peers stepped into Raft
+	CommitsHeld   atomic.Int64 // appends of a commit index only, held (holdCommit)
 }
 
 // NewGroup returns a replica set up by cfg; call Run to start it.
@@ -409,6 +429,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		waiters:  make(map[uint64]*Request),
 		rounds:   make(map[uint64]*readRound),
 		heard:    make(map[uint64]uint64),
+		owed:     make(map[uint64]*raftpb.Message),
 		seq:      uint64(time.Now().UnixNano()),
 		busyNote: make(chan busyNote, 1),
 	}
@@ -416,6 +437,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		g.log = slog.Default()
 	}
 	g.log = g.log.With("group", cfg.ID)
+	g.probeFn = g.visitProgress
 	g.eng = newEngine()
 	g.db = keyspace.New(g.eng)
 	g.db.SetReplica(true)
@@ -445,11 +467,17 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		md := st.Snapshot.GetMetadata()
 		g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
 	}
-	if st.HardState != nil {
-		if err := g.ms.SetHardState(st.HardState); err != nil {
+	if hs := st.HardState; hs != nil {
+		if hs.GetCommit() < g.snapshot {
+			// Commit indexes are saved lazily (toSave): the snapshot,
+			// of applied and so committed entries, may be newer.
+			hs = proto.CloneOf(hs)
+			hs.Commit = new(g.snapshot)
+		}
+		if err := g.ms.SetHardState(hs); err != nil {
 			return nil, err
 		}
-		g.curTerm = st.HardState.GetTerm()
+		g.curTerm = hs.GetTerm()
 	}
 	if !st.empty() && cfg.leaseSpan() > 0 {
 		g.voteAfter = time.Now().Add(cfg.Tick * time.Duration(cfg.ElectionTicks))
@@ -579,6 +607,7 @@ func (g *Group) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			g.rn.Tick()
+			g.sendOwed()
 			g.tick()
 		case r := <-g.in:
 			g.take(r)
@@ -679,6 +708,7 @@ func (g *Group) step(m *raftpb.Message) {
 	if m.GetType() == raftpb.MsgTransferLeader && g.isLeader {
 		g.dropLease() // a transfer asked for by a follower
 	}
+	g.stats.Stepped.Add(1)
 	if err := g.rn.Step(m); err != nil && !errors.Is(err, raft.ErrStepPeerNotFound) {
 		g.log.Debug("raft step", "err", err)
 	}
@@ -860,6 +890,7 @@ func (g *Group) process() error {
 	}
 	for g.rn.HasReady() {
 		rd := g.rn.Ready()
+		g.stats.Readies.Add(1)
 		if rd.SoftState != nil {
 			g.role(rd.SoftState)
 		}
@@ -878,7 +909,11 @@ func (g *Group) process() error {
 		// has logged and leave after the write. Raft puts them last.
 		early := leadingRequests(rd.Messages)
 		g.send(rd.Messages[:early])
-		if err := g.cfg.Storage.Save(rd.HardState, rd.Entries, rd.MustSync); err != nil {
+		hs := g.toSave(&rd)
+		if hs != nil || len(rd.Entries) > 0 {
+			g.stats.LogWrites.Add(1)
+		}
+		if err := g.cfg.Storage.Save(hs, rd.Entries, rd.MustSync); err != nil {
 			return err
 		}
 		if rd.HardState != nil {
@@ -926,6 +961,28 @@ func (g *Group) process() error {
 	return nil
 }
 
+// toSave returns the hard state to save with rd's entries. A hard state
+// that only moves the commit index, in a Ready with no entries (so not
+// rd.MustSync), is kept back instead, and saved with the next entries or
+// hard state: the commit index is volatile state in Raft (a replica that
+// restarts with an older one learns the newer from the leader, and
+// recovery raises it to its snapshot's index), so a leader need not make
+// a log write of its own for each commit, on top of the one for the
+// entries it proposes. Term and vote, which must be durable before any
+// message leaves that depends on them, always go at once.
+func (g *Group) toSave(rd *raft.Ready) *raftpb.HardState {
+	hs := rd.HardState
+	switch {
+	case hs != nil && len(rd.Entries) == 0 && !rd.MustSync:
+		g.owedHS = hs
+		return nil
+	case hs == nil && len(rd.Entries) > 0:
+		hs = g.owedHS
+	}
+	g.owedHS = nil
+	return hs
+}
+
 // role follows leadership changes. Reads waiting on this replica as leader
 // fail once it is not: they are retried elsewhere, since none has run.
 func (g *Group) role(ss *raft.SoftState) {
@@ -971,6 +1028,16 @@ func (g *Group) failReads(err error) {
 // then Raft sends the follower nothing that the snapshot must precede.
 func (g *Group) send(msgs []*raftpb.Message) {
 	for _, m := range msgs {
+		switch m.GetType() {
+		case raftpb.MsgApp:
+			if g.holdCommit(m) {
+				continue
+			}
+			g.stats.Apps.Add(1)
+			g.stats.AppEntries.Add(int64(len(m.GetEntries())))
+		case raftpb.MsgAppResp:
+			g.stats.AppResps.Add(1)
+		}
 		if m.GetType() == raftpb.MsgSnap {
 			fresh := g.freshSnapshot(m)
 			if fresh != nil && g.holding {
@@ -993,6 +1060,61 @@ func (g *Group) send(msgs []*raftpb.Message) {
 		}
 		if !g.cfg.Send(m.GetTo(), m) {
 			g.rn.ReportUnreachable(m.GetTo())
+		}
+	}
+}
+
+// holdCommit keeps m, a leader's append, from being sent now when it
+// carries no entries to a follower that Raft replicates to and does not
+// throttle: it only tells the follower a new commit index (Raft sends one
+// to every follower each time the commit index moves), and the next append
+// to the follower, which under load comes with the next batch of writes,
+// tells it as well. The follower then writes its log and answers once per
+// batch instead of twice. m waits in owed until then, or until the next
+// tick sends it (sendOwed), so that an idle group's followers apply within
+// a tick. Any other append to the follower, with entries or not, replaces
+// it: it carries as new a commit index. The leader's own acknowledgements
+// do not wait for this, and clients are answered by the leader once it
+// applies, so only followers' apply (and stale reads from them) lags, by a
+// tick at most.
+func (g *Group) holdCommit(m *raftpb.Message) bool {
+	to := m.GetTo()
+	if len(m.GetEntries()) > 0 || !g.replicating(to) {
+		delete(g.owed, to)
+		return false
+	}
+	g.owed[to] = m
+	g.stats.CommitsHeld.Add(1)
+	return true
+}
+
+// replicating reports whether Raft replicates to follower id and does not
+// throttle it (tracker.StateReplicate, its flow not paused). In any other
+// state an empty append probes the follower or unblocks its flow, and
+// must go at once.
+func (g *Group) replicating(id uint64) bool {
+	g.probeTo, g.probeOK = id, false
+	g.rn.WithProgress(g.probeFn)
+	return g.probeOK
+}
+
+func (g *Group) visitProgress(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+	if id == g.probeTo {
+		g.probeOK = pr.State == tracker.StateReplicate && !pr.MsgAppFlowPaused
+	}
+}
+
+// sendOwed sends the appends holdCommit kept, on a tick; a replica that no
+// longer leads drops them.
+func (g *Group) sendOwed() {
+	for to, m := range g.owed {
+		delete(g.owed, to)
+		if !g.isLeader || m.GetTerm() != g.curTerm {
+			continue
+		}
+		g.stats.Apps.Add(1)
+		if !g.cfg.Send(to, m) {
+			g.rn.ReportUnreachable(to)
 		}
 	}
 }

@@ -265,6 +265,9 @@ type PeerStats struct {
 	// FramesDropped counts the frames Send refused: queue full or payload
 	// over MaxFrame.
 	FramesDropped uint64
+	// Writes counts the writes to connections: each carries every frame
+	// that was queued when it was made.
+	Writes uint64
 	// Queued is the number of frames waiting to be written.
 	Queued int
 	// Connects counts the connections that completed their handshake.

@@ -10,7 +10,10 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/sockio"
 )
 
 // Buffer sizes of a connection.
@@ -56,6 +59,7 @@ type peer struct {
 
 	connected                                    atomic.Bool
 	bytesSent, bytesRecv, framesSent, framesRecv atomic.Uint64
+	writes                                       atomic.Uint64
 	dropped, connects                            atomic.Uint64
 }
 
@@ -452,7 +456,17 @@ func (t *Transport) serve(ctx context.Context, p *peer, raw, conn net.Conn, br *
 		werr = t.write(conn, p, stop)
 		raw.Close() // ends the read below
 	})
-	rerr := t.read(br, p)
+	var rerr error
+	if sc, ok := conn.(syscall.Conn); ok && sockio.Supported && conn == raw {
+		rc, err := sc.SyscallConn()
+		if err == nil {
+			rerr = t.readRaw(rc, br, p)
+		} else {
+			rerr = err
+		}
+	} else {
+		rerr = t.read(br, p)
+	}
 	raw.Close() // ends a write in progress
 	close(stop)
 	wg.Wait()
@@ -498,7 +512,7 @@ func (t *Transport) read(br *bufio.Reader, p *peer) error {
 // It buffers every frame it finds queued and flushes once the queue is
 // empty, so that a burst of frames goes out in few system calls.
 func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
-	bw := bufio.NewWriterSize(&deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent}, writeBufSize)
+	bw := bufio.NewWriterSize(&deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent, calls: &p.writes}, writeBufSize)
 	for {
 		var f Frame
 		select {
@@ -530,17 +544,19 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 }
 
 // deadlineWriter sets a write deadline before every write to a connection
-// and counts the bytes written. Bytes are counted before they are written,
-// so that a peer that has them finds them counted here, and uncounted if
-// the write fails.
+// and counts the writes and the bytes written. Bytes are counted before
+// they are written, so that a peer that has them finds them counted here,
+// and uncounted if the write fails.
 type deadlineWriter struct {
 	c       net.Conn
 	timeout time.Duration
 	n       *atomic.Uint64
+	calls   *atomic.Uint64
 }
 
 // Write writes b to the connection within the timeout.
 func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.calls.Add(1)
 	w.n.Add(uint64(len(b)))
 	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
 	n, err := w.c.Write(b)
@@ -602,6 +618,7 @@ func (t *Transport) Stats() map[string]PeerStats {
 			FramesSent:    p.framesSent.Load(),
 			FramesRecv:    p.framesRecv.Load(),
 			FramesDropped: p.dropped.Load(),
+			Writes:        p.writes.Load(),
 			Queued:        len(p.queue),
 			Connects:      p.connects.Load(),
 			Connected:     p.connected.Load(),

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"syscall"
 	"testing"
@@ -484,4 +485,63 @@ func TestSentTail(t *testing.T) {
 	<-sent
 	copy(body, "CHANGED") // the transport has taken it
 	nodes["b"].b.waitFrame(t, "a", want)
+}
+
+// TestFrameSizes sends frames from empty to several times the read buffer,
+// in a seeded random order of sizes, both ways: each arrives whole and in
+// order, whether it fits in what one read of the socket returns or spans
+// many.
+func TestFrameSizes(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	sizes := []int{0, 1, frameHeader, readBufSize - frameHeader, readBufSize, readBufSize + 1, 3*readBufSize + 7}
+	for range 200 {
+		sizes = append(sizes, rng.IntN(2000))
+	}
+	for range 20 {
+		sizes = append(sizes, rng.IntN(4*readBufSize))
+	}
+	rng.Shuffle(len(sizes), func(i, j int) { sizes[i], sizes[j] = sizes[j], sizes[i] })
+	payload := func(from string, i, n int) []byte {
+		b := make([]byte, n)
+		for j := range b {
+			b[j] = byte(i*31 + j + int(from[0]))
+		}
+		return b
+	}
+	nodes := cluster(t, []string{"a", "b"}, nil)
+	waitMesh(t, nodes)
+	for _, n := range nodes {
+		for to := range nodes {
+			if to == n.id {
+				continue
+			}
+			for i, size := range sizes { // fewer than a queue holds
+				mustSend(t, n.tr, to, Frame{Kind: 1, Group: uint32(i), Data: payload(n.id, i, size)})
+			}
+		}
+	}
+	for _, n := range nodes {
+		for from := range nodes {
+			if from == n.id {
+				continue
+			}
+			n.b.wait(t, fmt.Sprintf("%d frames from %s at %s", len(sizes), from, n.id), func() bool {
+				return len(n.b.framesFrom(from)) >= len(sizes)
+			})
+			n.b.mu.Lock()
+			got := n.b.framesFrom(from)
+			n.b.mu.Unlock()
+			if len(got) != len(sizes) {
+				t.Fatalf("%s from %s: got %d frames, want %d (seed %d)", n.id, from, len(got), len(sizes), seed)
+			}
+			for i, f := range got {
+				if f.Group != uint32(i) || !bytes.Equal(f.Data, payload(from, i, sizes[i])) {
+					t.Fatalf("%s: frame %d from %s: got group %d, %d bytes, want group %d, %d bytes as sent (seed %d)",
+						n.id, i, from, f.Group, len(f.Data), i, sizes[i], seed)
+				}
+			}
+		}
+	}
 }

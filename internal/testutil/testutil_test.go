@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,5 +31,27 @@ func TestAwait(t *testing.T) {
 	Await(t, time.Second, func() bool { n++; return n == 3 }, func() string { return "never" })
 	if n != 3 {
 		t.Fatalf("cond called %d times, want 3", n)
+	}
+}
+
+func TestFreeAddr(t *testing.T) {
+	seen := map[string]bool{}
+	for range 20 {
+		addr := FreeAddr(t)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("FreeAddr gave %s, which cannot be listened on: %v", addr, err)
+		}
+		ln.Close()
+		if low := ephemeralLow(); low > minPort+1000 {
+			_, p, _ := net.SplitHostPort(addr)
+			if port, _ := strconv.Atoi(p); port < minPort || port >= low {
+				t.Fatalf("FreeAddr gave %s, outside [%d, %d)", addr, minPort, low)
+			}
+		}
+		seen[addr] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("20 calls gave %d address(es)", len(seen))
 	}
 }
