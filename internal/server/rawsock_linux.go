@@ -7,6 +7,8 @@ import (
 	"net"
 	"syscall"
 	"unsafe"
+
+	"github.com/data-cluster/data-cluster/internal/sockio"
 )
 
 // Raw socket calls.
@@ -85,20 +87,16 @@ func (r *rawSock) readFD(fd uintptr) bool {
 // readSocket makes one read from the socket fd into b, not empty: wait
 // when it has nothing, io.EOF once the client has closed its side.
 func readSocket(fd uintptr, b []byte) (n int, wait bool, err error) {
-	for {
-		m, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		switch {
-		case e == syscall.EINTR:
-			continue
-		case e == syscall.EAGAIN:
-			return 0, true, nil
-		case e != 0:
-			return 0, false, e
-		case m == 0:
-			return 0, false, io.EOF
-		}
-		return int(m), false, nil
+	n, err = sockio.ReadRaw(fd, b)
+	switch {
+	case err == sockio.ErrWait:
+		return 0, true, nil
+	case err != nil:
+		return 0, false, err
+	case n == 0:
+		return 0, false, io.EOF
 	}
+	return n, false, nil
 }
 
 // write writes the pieces v and consumes what it wrote, as sendPieces: it
