@@ -9,7 +9,8 @@
 #
 # Usage: bench/collections_ab.sh [base-rev] [rounds]   (default main, 3)
 # Environment: REQUESTS (per test, default 1000000), TESTS (default
-#   sadd,hset), DC_FLAGS (as bench/collections.sh).
+#   sadd,hset), PIPELINE (default 16: redis-benchmark -P), DC_FLAGS (as
+#   bench/collections.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ BASE=${1:-main}
 ROUNDS=${2:-3}
 REQUESTS=${REQUESTS:-1000000}
 TESTS=${TESTS:-sadd,hset}
+PIPELINE=${PIPELINE:-16}
 DC_FLAGS=${DC_FLAGS:-"--router-queue 8192 --shard-queue 8192"}
 
 # shellcheck source=bench/lib.sh
@@ -53,7 +55,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	for t in ${TESTS//,/ }; do
 		for kind in redis base new; do
 			c0=$(cpu_ticks "${PID[$kind]}")
-			out=$(redis-benchmark -p "${PORT[$kind]}" -t "$t" -n "$REQUESTS" -c 50 -P 16 -r 100000 --csv 2>/dev/null)
+			out=$(redis-benchmark -p "${PORT[$kind]}" -t "$t" -n "$REQUESTS" -c 50 -P "$PIPELINE" -r 100000 --csv 2>/dev/null)
 			c1=$(cpu_ticks "${PID[$kind]}")
 			echo "$out" | awk -F'","' -v s="$kind" -v cpu="$((c1 - c0))" -v hz="$hz" -v n="$REQUESTS" '
 				NR > 1 { gsub(/"/, ""); split($0, f, ","); line[++k] = s "," f[1] "," f[2] }
@@ -63,7 +65,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); base $(git rev-parse --short "$BASE"), new $(git rev-parse --short HEAD)$(git diff --quiet HEAD 2>/dev/null || echo '+changes'); $ROUNDS rounds, -n $REQUESTS -P 16 -c 50 -r 100000"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); base $(git rev-parse --short "$BASE"), new $(git rev-parse --short HEAD)$(git diff --quiet HEAD 2>/dev/null || echo '+changes'); $ROUNDS rounds, -n $REQUESTS -P $PIPELINE -c 50 -r 100000"
 grep -v 'needed to benchmark' "$results" | sed 's/LRANGE_100 (first 100 elements)/LRANGE_100/' | awk -F, '
 function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 { if (!($2 in seen)) { seen[$2] = 1; order[++nt] = $2 } n = ++cnt[$1, $2]; rps[$1, $2, n] = $3; cpu[$1, $2, n] = $4 }

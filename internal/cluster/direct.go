@@ -3,8 +3,8 @@ package cluster
 import (
 	"syscall"
 
-	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/sockio"
 )
 
@@ -230,13 +230,5 @@ func (c *clientConn) readFD(fd uintptr) bool {
 // putOff reports, inside a raw read, whether args is a blocking command,
 // which must run out of it.
 func (c *clientConn) putOff(args [][]byte) bool {
-	if !c.rr.in || !c.isRESP || c.inMulti || len(args) == 0 || len(args[0]) == 0 {
-		return false
-	}
-	switch args[0][0] | 0x20 {
-	case 'b', 'x':
-		spec := command.Redis.Lookup(args[0])
-		return spec != nil && spec.Block != nil
-	}
-	return false
+	return c.rr.in && c.isRESP && !c.inMulti && server.Blocking(args)
 }

@@ -58,6 +58,8 @@ type conn struct {
 
 	buf  []byte // bytes read; buf[r:w] is not yet parsed
 	r, w int
+	raw  *rawSock // the socket's raw calls; nil: nc's (rawsock_linux.go)
+	rr   rawRead
 	argv [][]byte // arguments of the commands in flight, as slices of buf
 	p    *router.Pipeline
 
@@ -133,10 +135,13 @@ type conn struct {
 // kick closes kicked, once.
 func (c *conn) kick() { c.kickOnce.Do(func() { close(c.kicked) }) }
 
-// kill closes the connection from another goroutine, as CLIENT KILL does.
+// kill closes the connection from another goroutine, as CLIENT KILL does,
+// without waiting: Close waits until the connection's goroutine leaves its
+// raw read (serveRaw), where it may be waiting for the caller, a client
+// whose EXEC holds the shards its commands wait for.
 func (c *conn) kill() {
 	c.kick()
-	c.nc.Close()
+	go c.nc.Close()
 }
 
 func (c *conn) setName(name string) { c.name.Store(&name) }
@@ -157,6 +162,7 @@ func newConn(s *Server, nc net.Conn, respOnly bool) *conn {
 		created:  time.Now(),
 		respOnly: respOnly,
 		kicked:   make(chan struct{}),
+		raw:      newRawSock(nc),
 	}
 	c.lastCmd.Store(c.created.UnixNano())
 	c.multiCount.Store(-1)
@@ -212,31 +218,161 @@ func (c *conn) serve() {
 			return
 		}
 		c.armIdle()
-		n, err := c.nc.Read(c.buf[c.w:min(len(c.buf), c.bufLimit())])
-		c.w += n
-		if n > 0 && (c.p != nil || c.start()) {
-			if !c.process() {
-				if c.stopping.Load() {
-					c.linger(shutdownLinger)
-				} else {
-					c.linger(lingerTime)
-				}
-				return
-			}
+		var st int
+		if c.raw != nil && c.p != nil {
+			st = c.serveRaw()
+		} else {
+			n, err := c.read(c.buf[c.w:min(len(c.buf), c.bufLimit())])
+			st = c.took(n, err)
 		}
-		if c.stopping.Load() {
-			c.linger(shutdownLinger)
+		switch st {
+		case closeNow:
 			return
-		}
-		if err != nil {
-			// Woken by ACL SETUSER to check the subscriptions (acl.go)?
-			if c.recheck.Swap(false) && c.subscriptionsAllowed() {
-				c.nc.SetReadDeadline(time.Time{})
-				continue
+		case closeLinger:
+			if c.stopping.Load() {
+				c.linger(shutdownLinger)
+			} else {
+				c.linger(lingerTime)
 			}
 			return
 		}
 	}
+}
+
+// What took and serveRaw tell serve to do next.
+const (
+	goOn        = iota
+	closeNow    // close the connection
+	closeLinger // close it once the client had a moment to read the last reply
+)
+
+// took handles the n bytes a read just gave, and the read's error.
+func (c *conn) took(n int, err error) int {
+	c.w += n
+	if n > 0 && (c.p != nil || c.start()) {
+		if !c.process() {
+			return closeLinger
+		}
+	}
+	if c.stopping.Load() {
+		return closeLinger
+	}
+	if err != nil {
+		// Woken by ACL SETUSER to check the subscriptions (acl.go)?
+		if c.recheck.Swap(false) && c.subscriptionsAllowed() {
+			c.nc.SetReadDeadline(time.Time{})
+			return goOn
+		}
+		return closeNow
+	}
+	return goOn
+}
+
+// Raw reads.
+//
+// Go's net.Conn.Read tries read(2) before it waits for the socket: a
+// client that sends its next pipeline only once it has the replies to the
+// last costs a read(2) that finds nothing for every read that finds
+// something. Instead a plain connection stays in one syscall.RawConn.Read
+// while it can: its function reads, runs what it read and writes the
+// replies, and reads again at once only when the last read filled what it
+// was given; otherwise it waits for the poller without reading. The
+// poller's readiness mark is cleared once, when the raw read begins, and
+// never again while it lasts, so that data that comes after a read that
+// took less than it could have is seen. A deadline (the idle timeout, stop,
+// ACL SETUSER's recheck) ends the wait, and the raw read, as it ends a
+// Read.
+//
+// A blocked command reads the socket while it waits (block.go), which it
+// cannot do inside the raw read: processCommands stops before one
+// (rawRead.later), the raw read ends, and serveRaw handles the rest of the
+// buffer out of it. The linger before a close reads too, and comes after.
+
+// rawRead is a connection's raw read state.
+type rawRead struct {
+	in    bool // inside the raw read
+	later bool // processCommands stopped before a blocking command
+	st    int  // what serve does next, once the raw read ends
+	fn    func(fd uintptr) bool
+}
+
+// serveRaw serves the connection from one raw read until it ends, and
+// returns what serve does next.
+func (c *conn) serveRaw() int {
+	if c.rr.fn == nil {
+		c.rr.fn = c.readRawFD
+	}
+	c.rr.in, c.rr.st = true, goOn
+	err := c.raw.rc.Read(c.rr.fn)
+	c.rr.in = false
+	if c.rr.st != goOn {
+		return c.rr.st
+	}
+	if c.rr.later {
+		c.rr.later = false
+		if !c.process() {
+			return closeLinger
+		}
+		if c.stopping.Load() {
+			return closeLinger
+		}
+	}
+	if err != nil {
+		return c.took(0, err)
+	}
+	return goOn
+}
+
+// readRawFD is serveRaw's function for syscall.RawConn.Read: it reports
+// false to wait for the socket, true to end the raw read.
+func (c *conn) readRawFD(fd uintptr) bool {
+	for {
+		if !c.grow() {
+			c.rr.st = closeNow
+			return true
+		}
+		b := c.buf[c.w:min(len(c.buf), c.bufLimit())]
+		n, wait, err := readSocket(fd, b)
+		if wait {
+			return false
+		}
+		if c.rr.st = c.took(n, err); c.rr.st != goOn || c.rr.later || err != nil {
+			return true
+		}
+		c.armIdle()
+		if n < len(b) {
+			return false // the socket had no more: the poller tells when it has
+		}
+	}
+}
+
+// putOff reports, inside a raw read, whether args is a blocking command
+// that may wait, which must run out of it.
+func (c *conn) putOff(args [][]byte) bool {
+	return c.rr.in && c.isRESP && !c.sess.inMulti && Blocking(args)
+}
+
+// Blocking reports whether args is a command that may block its client
+// (BLPOP, XREAD … BLOCK, …: its spec's Block is set), which a connection
+// reading its socket the raw way runs out of that read.
+func Blocking(args [][]byte) bool {
+	if len(args) == 0 || len(args[0]) == 0 {
+		return false
+	}
+	switch args[0][0] | 0x20 {
+	case 'b', 'x':
+		spec := command.Redis.Lookup(args[0])
+		return spec != nil && spec.Block != nil
+	}
+	return false
+}
+
+// read reads from the client into b.
+func (c *conn) read(b []byte) (int, error) {
+	if c.raw != nil {
+		return c.raw.read(b)
+	}
+	return c.nc.Read(b)
 }
 
 // start picks the connection's protocol from its first command, as
@@ -419,9 +555,13 @@ func (c *conn) processCommands() bool {
 		if n == 0 {
 			break
 		}
+		args := argv[start:]
+		if len(args) > 0 && c.putOff(args) {
+			c.rr.later = true
+			break
+		}
 		c.r += n
 		c.argv = argv
-		args := argv[start:]
 		if len(args) == 0 {
 			continue
 		}

@@ -347,7 +347,15 @@ func (c *conn) writev(v *net.Buffers) error {
 				c.nc.SetWriteDeadline(end)
 			}
 		}
-		n, err := sendPieces(c.nc, v)
+		var (
+			n   int64
+			err error
+		)
+		if c.raw != nil {
+			n, err = c.raw.write(v)
+		} else {
+			n, err = sendPieces(c.nc, v)
+		}
 		c.omem.Add(-n)
 		left -= n
 		if err == nil {

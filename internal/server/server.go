@@ -380,11 +380,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = ctx.Err()
+		// Closed outside the lock: a Close waits for the connection to
+		// leave its raw read, whose commands may need the lock.
 		s.mu.Lock()
+		conns := make([]*conn, 0, len(s.conns))
 		for c := range s.conns {
-			c.nc.Close()
+			conns = append(conns, c)
 		}
 		s.mu.Unlock()
+		for _, c := range conns {
+			c.nc.Close()
+		}
 		<-done
 	}
 	s.closeRouter()

@@ -9,3 +9,6 @@ const Supported = false
 
 // Read is not supported here.
 func Read(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// ReadRaw is not supported here.
+func ReadRaw(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }
