@@ -23,6 +23,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
+	"github.com/data-cluster/data-cluster/internal/sockio"
 	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
@@ -460,12 +461,7 @@ func (c *clientConn) took(n int) bool {
 	}
 	clear(c.argv)
 	c.argv = c.argv[:0]
-	if c.r == c.w {
-		c.r, c.w = 0, 0
-	} else if c.r > 0 {
-		c.w = copy(c.buf, c.buf[c.r:c.w])
-		c.r = 0
-	}
+	c.w, c.r = sockio.Compact(c.buf, c.r, c.w), 0
 	return true
 }
 

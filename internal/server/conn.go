@@ -17,6 +17,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/sockio"
 )
 
 const (
@@ -447,12 +448,7 @@ func (c *conn) process() bool {
 	}
 	clear(c.argv)
 	c.argv = c.argv[:0]
-	if c.r == c.w {
-		c.r, c.w = 0, 0
-	} else if c.r > 0 {
-		c.w = copy(c.buf, c.buf[c.r:c.w])
-		c.r = 0
-	}
+	c.w, c.r = sockio.Compact(c.buf, c.r, c.w), 0
 	return ok && !c.quit && !c.dead
 }
 

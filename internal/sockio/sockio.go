@@ -9,3 +9,13 @@ import "errors"
 
 // ErrWait is Read's error for a socket with nothing to read yet.
 var ErrWait = errors.New("sockio: nothing to read")
+
+// Compact moves the bytes of buf[r:w] not handled yet to the start of buf
+// and returns their new end: a connection's read buffer made ready for the
+// next read once the whole commands in it are handled.
+func Compact(buf []byte, r, w int) int {
+	if r == 0 {
+		return w
+	}
+	return copy(buf, buf[r:w])
+}
