@@ -39,7 +39,7 @@ func (g *Group) proposeQueued() {
 			continue
 		}
 		if err := g.rn.Propose(g.buf); err != nil {
-			g.stats.Dropped.Add(1)
+			g.stats.Dropped.Add(int64(n)) // counted in writes, as for writes alone
 			for _, r := range q[:n] {
 				r.finish(nil, nil, ErrTryAgain)
 			}
