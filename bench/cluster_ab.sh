@@ -8,12 +8,17 @@
 # (/proc/PID/stat), read and write system calls (syscr and syscw of
 # /proc/PID/io, which count read(2)/readv and write(2)/writev alike), and
 # context switches (voluntary and not, summed over the threads). Prints
-# every run, then each build's medians.
+# every run, then each build's medians. With RAFT=1 it also prints, for
+# every run, the nodes' own counters (INFO: every group's Raft Ready
+# cycles, log writes, appends sent and the entries in them, append
+# answers, messages stepped; frames and socket writes to peers), summed
+# over the three nodes, per request.
 #
 # Usage: A=/tmp/old B=/tmp/new bench/cluster_ab.sh
 # Environment: A, B (data-cluster binaries; required), TEST (get or set,
 #   default get), ROUNDS (3), REQUESTS (300000), CLIENTS (50), PIPELINE
-#   (1), DC_FLAGS (extra flags for both builds).
+#   (1), DC_FLAGS (extra flags for both builds), RAFT (0; 1: the nodes'
+#   counters too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +29,7 @@ REQUESTS=${REQUESTS:-300000}
 CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-1}
 DC_FLAGS=${DC_FLAGS:-}
+RAFT=${RAFT:-0}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -45,6 +51,15 @@ counters() {
 	echo "$u $s $v $nv $r $w"
 }
 
+# raft port…: the INFO counters of the nodes on these ports, summed, as
+# "name value" lines.
+raft() {
+	local p
+	for p in "$@"; do redis-cli -p "$p" info; done | tr -d '\r' | awk -F'[:,]' '
+/^(group[0-9]+|peer_[^:]*):/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[2] ~ /^[0-9]+$/) s[(($1 ~ /^peer_/) ? "peer_" : "") kv[1]] += kv[2] } }
+END { for (k in s) print k, s[k] }'
+}
+
 # round build binary: one run of build's binary on a fresh cluster.
 round() {
 	local build=$1 bin=$2 ports=() peers=() dcp=() i initial before after out
@@ -63,10 +78,20 @@ round() {
 	done
 	for i in 0 1 2; do wait_ok "${ports[i]}"; done
 	wait_spread "${ports[@]}"
+	if [ "$RAFT" = 1 ]; then raft "${ports[@]}" >"$work/raft.before"; fi
 	before=$(counters "${dcp[@]}")
 	out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 16 --csv 2>/dev/null |
 		awk -F'","' '/^"(GET|SET)"/ {print $2}')
 	after=$(counters "${dcp[@]}")
+	if [ "$RAFT" = 1 ]; then
+		raft "${ports[@]}" >"$work/raft.after"
+		awk -v b="$build" -v n="$REQUESTS" 'NR == FNR { x[$1] = $2; next } { y[$1] = $2 }
+END {
+	printf "# %s per request:", b
+	split("readies log_writes apps_sent app_entries_sent app_resps_sent stepped peer_frames_sent peer_writes", k, " ")
+	for (i = 1; i in k; i++) printf " %s=%.3f", k[i], (y[k[i]] - x[k[i]]) / n
+	printf "\n" }' "$work/raft.before" "$work/raft.after"
+	fi
 	kill "${dcp[@]}"
 	wait "${dcp[@]}" 2>/dev/null || true
 	awk -v b="$build" -v rps="$out" -v n="$REQUESTS" -v hz="$(getconf CLK_TCK)" -v before="$before" -v after="$after" 'BEGIN {

@@ -76,8 +76,15 @@ func TestServerDirectReplyOrder(t *testing.T) {
 
 // A reply larger than the socket takes at once is finished by a goroutine
 // of its own (writeDirect); the next replies follow it.
+//
+// The 16 MiB entry takes each follower's peer reader and group a while to
+// decode, log and apply (long under -race on a busy machine), and the
+// heartbeats queued behind it wait as long: with the tests' usual
+// election timeout of 100 ms the followers then elected a new leader now
+// and then, and a GET met CLUSTERDOWN. This test is about replies, so its
+// groups get the timeout of 500 ms.
 func TestServerDirectReplyLarge(t *testing.T) {
-	tn := newTestNodes(t, testSeed(t), nil)
+	tn := newTestNodes(t, testSeed(t), func(gc *GroupConfig) { gc.Tick = 50 * time.Millisecond })
 	_, addr := serveNodeServer(t, tn, leaderNode(t, tn, "big"))
 	c := dialRaw(t, addr)
 	const size = 16 << 20

@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/binary"
 	"errors"
+	"math/bits"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
 )
@@ -12,6 +13,7 @@ import (
 //	entryCommands: kind | origin u64 | seq u64 | now i64 | proto u8 | n uvarint | n × command
 //	entryExpire:   kind | now i64 | n uvarint | n × (len uvarint | key)
 //	entryEffects:  kind | origin u64 | seq u64 | now i64 | proto u8 | n uvarint | n × command
+//	entryBatch:    kind | n uvarint | n × (len uvarint | an entryCommands entry's data)
 //
 // where a command is: argc uvarint | argc × (len uvarint | bytes). origin is
 // the replica id that proposed the entry and seq a number it chose, so that
@@ -36,10 +38,16 @@ import (
 // and without the checks of slots on the move that the leader's run passed
 // already. Its proposer answers the client with the script's reply from
 // the leader's run, not with the replies of these commands.
+//
+// entryBatch holds the writes a leader took in one turn of its loop
+// (batch.go), each as the data of the entryCommands entry it would
+// otherwise have been, applied in order as those entries would have been,
+// all at the batch's index.
 const (
 	entryCommands = 1
 	entryExpire   = 2
 	entryEffects  = 3
+	entryBatch    = 4
 )
 
 // protoAsked is the bit of an entry's proto byte that marks commands sent
@@ -69,6 +77,25 @@ func appendCommands(dst []byte, cmds [][][]byte) []byte {
 	}
 	return dst
 }
+
+// commandsSize returns the length of appendCommands' encoding of cmds.
+func commandsSize(cmds [][][]byte) int {
+	n := uvarintLen(uint64(len(cmds)))
+	for _, args := range cmds {
+		n += uvarintLen(uint64(len(args)))
+		for _, a := range args {
+			n += uvarintLen(uint64(len(a))) + len(a)
+		}
+	}
+	return n
+}
+
+// entryHeader is the length of an entryCommands entry before its commands:
+// kind, origin, seq, now and the proto byte.
+const entryHeader = 1 + 8 + 8 + 8 + 1
+
+// uvarintLen returns the length of x's uvarint encoding.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // readCommands reads what appendCommands wrote.
 func readCommands(d *binread.Reader) [][][]byte {

@@ -329,7 +329,11 @@ type Group struct {
 	expiring time.Time         // while an expiry entry is in flight: when to give up on it
 	expBuf   [][]byte
 	buf      []byte
-	mv       moves // this replica's share of slot migrations (migrate.go)
+	// Writes taken since the last proposal, proposed together (batch.go),
+	// and the buffers their entry is encoded with.
+	queue []*Request
+	sub   []byte
+	mv    moves // this replica's share of slot migrations (migrate.go)
 
 	// Scripts (effects.go): requests waiting for the replica to have
 	// applied all it proposed, and while a script runs on a goroutine of
@@ -595,6 +599,7 @@ func (g *Group) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			g.proposeQueued()
 			g.rn.Tick()
 			g.tick()
 		case r := <-g.in:
@@ -614,6 +619,7 @@ func (g *Group) Run(ctx context.Context) {
 			for n := 0; n < 256 && len(g.in) > 0; n++ {
 				g.take(<-g.in)
 			}
+			g.proposeQueued()
 			g.step(m)
 			for n := 0; n < 256 && len(g.msgs) > 0; n++ {
 				g.step(<-g.msgs)
@@ -627,6 +633,7 @@ func (g *Group) Run(ctx context.Context) {
 				return
 			}
 		}
+		g.proposeQueued()
 		err := g.process()
 		if err == nil {
 			err = g.release(ctx, t.C)
@@ -662,10 +669,10 @@ func (g *Group) stop() {
 		r.finish(nil, nil, ErrUnknown)
 	}
 	g.failReads(ErrStopped)
-	for _, r := range append(g.held, g.later...) {
+	for _, r := range append(append(g.held, g.later...), g.queue...) {
 		r.finish(nil, nil, ErrStopped)
 	}
-	g.held, g.later = nil, nil
+	g.held, g.later, g.queue = nil, nil, nil
 	for {
 		select {
 		case r := <-g.in:
@@ -742,12 +749,12 @@ func (g *Group) take(r *Request) {
 			return
 		}
 		if r.scripted = scripted(r); r.scripted || len(g.held) > 0 {
+			g.proposeQueued() // the writes taken before it go first
 			r.deadline = time.Now().Add(g.cfg.WriteTimeout)
 			g.held = append(g.held, r)
 			return
 		}
-		g.seq++
-		g.propose(r, entryCommands, g.seq, time.Now(), r.Cmds)
+		g.queue = append(g.queue, r)
 	}
 }
 
@@ -755,21 +762,33 @@ func (g *Group) take(r *Request) {
 // sequence number seq; r is answered when it applies. It reports false,
 // r ended with ErrTryAgain, when Raft refused it.
 func (g *Group) propose(r *Request, kind byte, seq uint64, now time.Time, cmds [][][]byte) bool {
-	g.buf = append(g.buf[:0], kind)
-	g.buf = appendU64(g.buf, g.cfg.ReplicaID)
-	g.buf = appendU64(g.buf, seq)
-	g.buf = appendU64(g.buf, uint64(now.UnixMilli()))
-	g.buf = append(g.buf, protoByte(r))
-	g.buf = appendCommands(g.buf, cmds)
+	g.buf = g.appendEntry(g.buf[:0], r, kind, seq, now, cmds)
 	if err := g.rn.Propose(g.buf); err != nil {
 		g.stats.Dropped.Add(1)
 		r.finish(nil, nil, ErrTryAgain)
 		return false
 	}
+	g.proposed(r, seq, now)
+	return true
+}
+
+// appendEntry appends to dst the data of an entry of kind with cmds for r,
+// as of now, under sequence number seq.
+func (g *Group) appendEntry(dst []byte, r *Request, kind byte, seq uint64, now time.Time, cmds [][][]byte) []byte {
+	dst = append(dst, kind)
+	dst = appendU64(dst, g.cfg.ReplicaID)
+	dst = appendU64(dst, seq)
+	dst = appendU64(dst, uint64(now.UnixMilli()))
+	dst = append(dst, protoByte(r))
+	return appendCommands(dst, cmds)
+}
+
+// proposed records r, proposed under seq at now, as waiting for its entry
+// to apply.
+func (g *Group) proposed(r *Request, seq uint64, now time.Time) {
 	r.start, r.deadline = now, now.Add(g.cfg.WriteTimeout)
 	g.waiters[seq] = r
 	g.stats.Proposals.Add(1)
-	return true
 }
 
 // tick runs the group's timers: requests that waited too long, and the
@@ -1300,45 +1319,16 @@ func (g *Group) apply(e *raftpb.Entry) {
 	d := binread.Reader{B: data[1:]}
 	switch data[0] {
 	case entryCommands, entryEffects:
-		origin, seq, now, pb := d.U64(), d.U64(), int64(d.U64()), d.U8()
-		proto, asked := int(pb&^protoAsked), pb&protoAsked != 0
-		cmds := readCommands(&d)
-		if d.Bad {
-			g.log.Error("bad entry", "index", e.GetIndex())
-			return
-		}
-		g.db.SetNow(now)
-		g.seed(origin, seq)
-		g.announce = origin == g.cfg.ReplicaID && seq > g.firstSeq
-		g.cx.Rand = g.rng
-		// The replies of this replica's own waiting request go straight
-		// into the request's buffer when it asks for them there.
-		var r *Request
-		if origin == g.cfg.ReplicaID {
-			r = g.waiters[seq]
-		}
-		var own []byte
-		if data[0] == entryEffects {
-			g.runEffects(cmds, proto, origin, seq)
-		} else {
-			if r != nil && !r.hasPre {
-				own = g.lend(r)
+		g.applyCommands(data, e.GetIndex())
+	case entryBatch:
+		n := d.Uvarint()
+		for range n {
+			sub := d.Bytes()
+			if d.Bad || len(sub) == 0 || sub[0] != entryCommands {
+				g.log.Error("bad entry", "index", e.GetIndex())
+				return
 			}
-			g.run(cmds, proto, asked)
-		}
-		g.cx.Rand = nil
-		if g.cfg.OnApply != nil {
-			g.cfg.OnApply(cmds, g.w.Bytes(), g.ends)
-		}
-		reply := g.giveBack(r, own)
-		if r != nil {
-			delete(g.waiters, seq)
-			g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
-			if r.hasPre {
-				r.finishPre()
-			} else {
-				r.finish(reply, g.ends, nil)
-			}
+			g.applyCommands(sub, e.GetIndex())
 		}
 	case entryExpire:
 		now := int64(d.U64())
@@ -1357,6 +1347,52 @@ func (g *Group) apply(e *raftpb.Entry) {
 		}
 	default:
 		g.log.Error("unknown entry kind", "index", e.GetIndex(), "kind", data[0])
+	}
+}
+
+// applyCommands applies the data of an entryCommands or entryEffects entry
+// at index, and answers the request of this replica that waits for it.
+func (g *Group) applyCommands(data []byte, index uint64) {
+	d := binread.Reader{B: data[1:]}
+	origin, seq, now, pb := d.U64(), d.U64(), int64(d.U64()), d.U8()
+	proto, asked := int(pb&^protoAsked), pb&protoAsked != 0
+	cmds := readCommands(&d)
+	if d.Bad {
+		g.log.Error("bad entry", "index", index)
+		return
+	}
+	g.db.SetNow(now)
+	g.seed(origin, seq)
+	g.announce = origin == g.cfg.ReplicaID && seq > g.firstSeq
+	g.cx.Rand = g.rng
+	// The replies of this replica's own waiting request go straight
+	// into the request's buffer when it asks for them there.
+	var r *Request
+	if origin == g.cfg.ReplicaID {
+		r = g.waiters[seq]
+	}
+	var own []byte
+	if data[0] == entryEffects {
+		g.runEffects(cmds, proto, origin, seq)
+	} else {
+		if r != nil && !r.hasPre {
+			own = g.lend(r)
+		}
+		g.run(cmds, proto, asked)
+	}
+	g.cx.Rand = nil
+	if g.cfg.OnApply != nil {
+		g.cfg.OnApply(cmds, g.w.Bytes(), g.ends)
+	}
+	reply := g.giveBack(r, own)
+	if r != nil {
+		delete(g.waiters, seq)
+		g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
+		if r.hasPre {
+			r.finishPre()
+		} else {
+			r.finish(reply, g.ends, nil)
+		}
 	}
 }
 

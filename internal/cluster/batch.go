@@ -1,0 +1,86 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// maxBatchBytes bounds the data of an entryBatch entry: a write whose own
+// entry would take more is proposed alone.
+const maxBatchBytes = 256 << 10
+
+// proposeQueued proposes the writes taken since the last proposal, in the
+// order they came: one alone as an entryCommands entry, several together
+// as entryBatch entries of at most maxBatchBytes. Raft's costs per entry
+// (the proposal, its encoding in each append, the log record of every
+// replica) are then paid once for all the writes a round carries. It runs
+// on the group's goroutine before anything else proposes and before Raft's
+// Ready is handled, so that the writes leave in this round's appends.
+func (g *Group) proposeQueued() {
+	q := g.queue
+	if len(q) == 0 {
+		return
+	}
+	g.queue = g.queue[:0]
+	defer clear(q)
+	if !g.isLeader {
+		for _, r := range q {
+			r.finish(nil, nil, ErrNotLeader)
+		}
+		return
+	}
+	now := time.Now()
+	for len(q) > 0 {
+		n := g.packBatch(q, now)
+		if n == 1 {
+			g.seq++
+			g.propose(q[0], entryCommands, g.seq, now, q[0].Cmds)
+			q = q[1:]
+			continue
+		}
+		if err := g.rn.Propose(g.buf); err != nil {
+			g.stats.Dropped.Add(int64(n)) // counted in writes, as for writes alone
+			for _, r := range q[:n] {
+				r.finish(nil, nil, ErrTryAgain)
+			}
+		} else {
+			for i, r := range q[:n] {
+				g.proposed(r, g.seq-uint64(n-1-i), now)
+			}
+		}
+		q = q[n:]
+	}
+}
+
+// packBatch encodes into g.buf an entryBatch entry of the first writes of
+// q, as many as fit in maxBatchBytes, numbered with the sequence numbers
+// after g.seq, which it takes, and returns how many it packed. When only
+// the first fits, it returns 1, takes no number and leaves g.buf: that
+// write is proposed alone.
+func (g *Group) packBatch(q []*Request, now time.Time) int {
+	n, size := 0, 0
+	for _, r := range q {
+		s := entryHeader + commandsSize(r.Cmds)
+		s += uvarintLen(uint64(s))
+		if n > 0 && size+s > maxBatchBytes {
+			break
+		}
+		size += s
+		n++
+		if size > maxBatchBytes {
+			break
+		}
+	}
+	if n == 1 {
+		return 1
+	}
+	g.buf = append(g.buf[:0], entryBatch)
+	g.buf = binary.AppendUvarint(g.buf, uint64(n))
+	for _, r := range q[:n] {
+		g.seq++
+		g.sub = g.appendEntry(g.sub[:0], r, entryCommands, g.seq, now, r.Cmds)
+		g.buf = binary.AppendUvarint(g.buf, uint64(len(g.sub)))
+		g.buf = append(g.buf, g.sub...)
+	}
+	return n
+}

@@ -1,0 +1,138 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/binread"
+)
+
+// pauseLeader stops replica l's goroutine in its next send of a message,
+// and returns once it is stopped, with the function that lets it go on.
+func pauseLeader(t *testing.T, tg *testGroup, l uint64) (resume func()) {
+	t.Helper()
+	stopped, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	tg.net.mu.Lock()
+	tg.net.watch = func(from, _ uint64, _ *raftpb.Message) {
+		if from != l {
+			return
+		}
+		once.Do(func() {
+			close(stopped)
+			<-release
+		})
+	}
+	tg.net.mu.Unlock()
+	<-stopped
+	return func() {
+		tg.net.mu.Lock()
+		tg.net.watch = nil
+		tg.net.mu.Unlock()
+		close(release)
+	}
+}
+
+// entryKinds returns the kinds of the command entries replica id logged,
+// with the number of writes in each: 1 for entryCommands, n for an
+// entryBatch of n.
+func entryKinds(tg *testGroup, id uint64) []string {
+	var kinds []string
+	for _, e := range tg.stores[id].State().Entries {
+		data := e.GetData()
+		if e.GetType() != raftpb.EntryNormal || len(data) == 0 {
+			continue
+		}
+		switch data[0] {
+		case entryCommands:
+			kinds = append(kinds, "commands")
+		case entryBatch:
+			d := binread.Reader{B: data[1:]}
+			kinds = append(kinds, fmt.Sprintf("batch(%d)", d.Uvarint()))
+		}
+	}
+	return kinds
+}
+
+// The writes a leader takes in one turn of its loop are proposed as one
+// entry (or as several of at most maxBatchBytes), and each is answered
+// with its own replies, in order, on every replica alike.
+func TestGroupBatchesWrites(t *testing.T) {
+	big := strings.Repeat("v", 100<<10)
+	for _, tc := range []struct {
+		name  string
+		n     int
+		value string
+		want  []string
+	}{
+		{"one", 1, "x", []string{"commands"}},
+		{"many", 50, "x", []string{"batch(50)"}},
+		// Two 100 KiB writes fit in maxBatchBytes, three do not.
+		{"large", 5, big, []string{"batch(2)", "batch(2)", "commands"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := newTestGroup(t, nil)
+			l := tg.leader()
+			tg.mustDo(l, Write, "SET", "warm", "up") // the leader's first entries are behind it
+			before := len(entryKinds(tg, l))
+			resume := pauseLeader(t, tg, l)
+			type result struct {
+				reply string
+				err   error
+			}
+			results := make([]chan result, tc.n)
+			for i := range tc.n {
+				results[i] = make(chan result, 1)
+				cmds := [][][]byte{
+					{[]byte("INCR"), []byte("n")},
+					{[]byte("SET"), []byte(fmt.Sprintf("k%d", i)), []byte(tc.value)},
+				}
+				ch := results[i]
+				tg.reps[l].Submit(&Request{Cmds: cmds, Proto: 2, Mode: Write,
+					Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }})
+			}
+			resume()
+			for i, ch := range results {
+				r := <-ch
+				if want := fmt.Sprintf(":%d\r\n+OK\r\n", i+1); r.err != nil || r.reply != want {
+					t.Fatalf("write %d: got %q, %v, want %q", i, r.reply, r.err, want)
+				}
+			}
+			if got := entryKinds(tg, l)[before:]; fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("entries logged: got %v, want %v", got, tc.want)
+			}
+			for id := range tg.reps {
+				eventually(t, fmt.Sprintf("replica %d to apply every write", id), func() bool {
+					r, _ := tg.do(id, Stale, "GET", "n")
+					return r == fmt.Sprintf("$%d\r\n%d\r\n", len(fmt.Sprint(tc.n)), tc.n)
+				})
+				last := fmt.Sprintf("k%d", tc.n-1)
+				if r, _ := tg.do(id, Stale, "STRLEN", last); r != fmt.Sprintf(":%d\r\n", len(tc.value)) {
+					t.Fatalf("replica %d: STRLEN %s: got %q, want %d", id, last, r, len(tc.value))
+				}
+			}
+		})
+	}
+}
+
+// packBatch sizes entries without encoding them: the sizes must be the
+// encodings' lengths, across the lengths where a uvarint grows.
+func TestCommandsSize(t *testing.T) {
+	g := &Group{}
+	for _, n := range []int{0, 1, 127, 128, 16383, 16384, 1 << 21} {
+		cmds := [][][]byte{{[]byte("SET"), []byte("k"), make([]byte, n)}, {[]byte("INCR"), make([]byte, n/2)}}
+		data := g.appendEntry(nil, &Request{}, entryCommands, 1, time.Now(), cmds)
+		if got, want := entryHeader+commandsSize(cmds), len(data); got != want {
+			t.Fatalf("argument of %d bytes: got %d, want %d", n, got, want)
+		}
+		if got, want := uvarintLen(uint64(n)), len(binary.AppendUvarint(nil, uint64(n))); got != want {
+			t.Fatalf("uvarintLen(%d): got %d, want %d", n, got, want)
+		}
+	}
+}
