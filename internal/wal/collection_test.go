@@ -346,7 +346,7 @@ func TestBigCollectionInParts(t *testing.T) {
 	if records < 3 {
 		t.Fatalf("the hash took %d snapshot records, want several", records)
 	}
-	seg := n.st.logs[0].f.Name()
+	seg := n.st.j.f.Name()
 	before := fileSize(t, seg)
 	n.cmd("hset", "big", "field:7", "changed")
 	if grew := fileSize(t, seg) - before; grew > 100 || grew == 0 {

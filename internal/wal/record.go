@@ -30,6 +30,7 @@ const (
 	OpList   Op = 9
 	OpStream Op = 10
 	OpRange  Op = 11
+	OpShard  Op = 12
 )
 
 // Flags of an elements or list record.
@@ -45,8 +46,9 @@ const maxElems = 1 << 30
 
 // File kinds named by a header record.
 const (
-	kindLog      = 'L'
+	kindLog      = 'L' // one shard's log, the previous layout: only read, to upgrade
 	kindSnapshot = 'S'
+	kindJournal  = 'J' // a segment of the generation's log, shared by its shards
 )
 
 const (
@@ -66,7 +68,8 @@ type Record struct {
 	Key      []byte
 	Value    []byte
 	ExpireAt int64
-	// Header fields.
+	// Header fields; Shard is also a shard record's shard, and the shard
+	// a record of a journal segment belongs to.
 	Kind  byte
 	Shard int
 	Seq   uint64
@@ -375,6 +378,15 @@ func appendHeader(b []byte, kind byte, shard int, seq uint64) []byte {
 	return seal(b, start)
 }
 
+// appendShard appends a shard record: the records after it, up to the
+// next one, are shard's.
+func appendShard(b []byte, shard int) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpShard))
+	b = binary.AppendUvarint(b, uint64(shard))
+	return seal(b, start)
+}
+
 // appendEnd appends the end record of a snapshot of count entries.
 func appendEnd(b []byte, count uint64) []byte {
 	b, start := begin(b)
@@ -417,6 +429,8 @@ func decode(p []byte, rec *Record) error {
 		rec.Seq = d.Uvarint()
 	case OpEnd:
 		rec.Count = d.Uvarint()
+	case OpShard:
+		rec.Shard = int(min(d.Uvarint(), 1<<31))
 	case OpElems, OpRemove:
 		if len(d.B) < 1 {
 			return errDecode

@@ -202,7 +202,7 @@ func zeroFrom(b []byte, off int64) []byte {
 }
 
 func TestManifest(t *testing.T) {
-	m := manifest{gen: 3, shards: 4, vnodes: 64}
+	m := manifest{version: manifestVersion, gen: 3, shards: 4, vnodes: 64}
 	got, err := parseManifest(m.encode())
 	if err != nil || got != m {
 		t.Fatalf("got %+v, %v; want %+v", got, err, m)

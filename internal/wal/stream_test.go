@@ -235,7 +235,7 @@ func TestBigStreamInParts(t *testing.T) {
 	if records < 3 {
 		t.Fatalf("the stream took %d snapshot records, want several", records)
 	}
-	seg := n.st.logs[0].f.Name()
+	seg := n.st.j.f.Name()
 	for _, cmd := range [][]string{{"xadd", "big", "1000-1", "f", "v"}, {"xack", "big", "g", "5-1"}, {"xdel", "big", "7-1"}} {
 		before := fileSize(t, seg)
 		n.cmd(cmd...)

@@ -216,7 +216,7 @@ func TestBigZSetInParts(t *testing.T) {
 	if records < 3 {
 		t.Fatalf("the sorted set took %d snapshot records, want several", records)
 	}
-	seg := n.st.logs[0].f.Name()
+	seg := n.st.j.f.Name()
 	for _, cmd := range [][]string{{"zadd", "big", "1.5", "member:7"}, {"zincrby", "big", "1", "member:7"}} {
 		before := fileSize(t, seg)
 		n.cmd(cmd...)
