@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -106,4 +107,40 @@ func TestGroupCommitAcrossShards(t *testing.T) {
 	if second := <-h.entered; second != first {
 		t.Fatalf("fsyncs of %s and %s, want one file", first, second)
 	}
+}
+
+// TestFsyncFailureIsFatal fails the fsync of FsyncAlways: every shard
+// waiting for it must see Config.Fatal called before WaitDurable returns
+// (a server exits there, before any reply), and Stats report the failure.
+func TestFsyncFailureIsFatal(t *testing.T) {
+	var mu sync.Mutex
+	var fatal []error
+	n := mustOpen(t, t.TempDir(), 2, 8, func(c *Config) {
+		c.Fsync = FsyncAlways
+		c.Fatal = func(err error) {
+			mu.Lock()
+			fatal = append(fatal, err)
+			mu.Unlock()
+		}
+	})
+	defer n.close()
+	broken := errors.New("disk on fire")
+	n.st.datasync = func(*os.File) error { return broken }
+	for i := range 2 {
+		shard, pos := n.writeAsync(n.keyOn(i))
+		n.st.Logs()[shard].WaitDurable(pos)
+		mu.Lock()
+		got := len(fatal)
+		mu.Unlock()
+		if got != i+1 || !errors.Is(fatal[i], broken) {
+			t.Fatalf("after shard %d's WaitDurable: Fatal got %v, want %d calls with the fsync's error", shard, fatal, i+1)
+		}
+		if s := n.st.j.syncedPos(); s >= pos {
+			t.Fatalf("durable up to %d after a failed fsync, want below %d", s, pos)
+		}
+	}
+	if n.st.Stats().WriteOK {
+		t.Fatal("Stats: WriteOK after a failed fsync")
+	}
+	n.st.datasync = fsutil.Datasync
 }
