@@ -175,7 +175,7 @@ func (j *journal) fail(err error) {
 	}
 }
 
-// synced returns the position up to which the stream is durable.
+// syncedPos returns the position up to which the stream is durable.
 func (j *journal) syncedPos() int64 { return j.durable.Load() }
 
 // waitDurable returns once an fdatasync that started after the stream
@@ -238,10 +238,12 @@ func (j *journal) sync(datasync func(*os.File) error) (int64, error) {
 	return target, nil
 }
 
-// setSynced raises the durable position to pos; syncMu is held.
+// setSynced raises the durable position to pos and wakes the waiters;
+// syncMu is held.
 func (j *journal) setSynced(pos int64) {
 	j.synced = max(j.synced, pos)
 	j.durable.Store(j.synced)
+	j.syncDone.Broadcast()
 }
 
 // roll starts segment seq+1: it creates it, writes what is pending to the
