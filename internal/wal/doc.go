@@ -178,7 +178,12 @@
 // it returns (a commit that finds its records written by another shard's
 // write returns at once), and with FsyncEverySec a background goroutine
 // fsyncs the journal at least once a second; with FsyncNo the operating
-// system decides. A write that has returned survives the process being
+// system decides. The current segment is written ahead with zeros (Config.Preallocate
+// bytes past its records, fdatasynced, by a background goroutine woken as
+// the records come within half of that), so that the appends overwrite
+// blocks already allocated and counted in the file's size, and their
+// fdatasync writes the data alone, not the inode. A segment that the
+// journal moves past, or closes, is cut to its records. A write that has returned survives the process being
 // killed in every mode; the modes differ in what survives the machine
 // losing power.
 //
@@ -209,10 +214,13 @@
 // interrupted compaction and are removed. Records are applied
 // as they are, expiry included, and keys whose expiry has passed are removed
 // once the whole history is loaded: a key that had expired by the restart
-// may have lost its expiry, or had elements added, later in the log. A
-// record cut short at the end of the journal's last segment that holds
-// records (a torn write: the process or machine died
-// mid-write) is truncated away, with a warning that says how many bytes were
+// may have lost its expiry, or had elements added, later in the log. Zeros
+// from the end of a journal segment's records to the end of the file are
+// the zeros written ahead, in any segment: its records end there, and they
+// are cut off. A record cut short at the end of the journal's last segment
+// that holds records, followed by nothing or by zeros only (a torn write:
+// the process or machine died mid-write; a record zero from a 512-byte
+// sector boundary inside it to its end is one too, as in etcd's WAL), is truncated away, with a warning that says how many bytes were
 // dropped. Any other damage — a bad checksum, a bad length, a record that does
 // not decode, a missing segment, a snapshot without its end record — stops the
 // start with a CorruptError naming the file and offset. Repair then truncates

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -42,12 +43,18 @@ type journal struct {
 
 	// writeMu is held to write to the current segment and to change
 	// segments; mu may be taken while it is held, not the other way round.
-	writeMu sync.Mutex
-	f       *os.File
-	seq     uint64    // f's number
-	out     []byte    // pending, taken to be written
-	failing bool      // the last write failed; pending starts with its rest
-	segs    []segment // on disk, oldest first
+	writeMu  sync.Mutex
+	f        *os.File
+	seq      uint64    // f's number
+	curStart int64     // position where f starts
+	allocEnd int64     // f's bytes up to here are written (records, then zeros)
+	out      []byte    // pending, taken to be written
+	failing  bool      // the last write failed; pending starts with its rest
+	segs     []segment // on disk, oldest first
+
+	// ahead wakes prepareLoop when the records come within half of
+	// Config.Preallocate of the end of the zeros written ahead.
+	ahead chan struct{}
 
 	cur     atomic.Pointer[os.File] // f, for the everysec syncer
 	written atomic.Int64            // position up to which the stream is written
@@ -75,7 +82,7 @@ type segment struct {
 }
 
 func newJournal(st *Store, dir string, shards int) *journal {
-	j := &journal{st: st, dir: dir, shards: shards, last: -1}
+	j := &journal{st: st, dir: dir, shards: shards, last: -1, ahead: make(chan struct{}, 1)}
 	j.syncDone = sync.NewCond(&j.syncMu)
 	j.writeOK.Store(true)
 	return j
@@ -88,7 +95,7 @@ func (j *journal) start(seq uint64, pos int64) error {
 	if err != nil {
 		return err
 	}
-	j.f, j.seq = f, seq
+	j.f, j.seq, j.curStart, j.allocEnd = f, seq, pos, headerLen(j.shards, seq)
 	j.cur.Store(f)
 	j.segs = append(j.segs, segment{seq: seq, start: pos})
 	end := pos + headerLen(j.shards, seq)
@@ -153,6 +160,12 @@ func (j *journal) write() bool {
 		j.failing = false
 		j.writeOK.Store(true)
 		j.st.log.Info("log writes work again", "file", j.f.Name())
+	}
+	if ahead := j.st.cfg.Preallocate; ahead > 0 && j.allocEnd-(j.written.Load()-j.curStart) < ahead/2 {
+		select {
+		case j.ahead <- struct{}{}:
+		default:
+		}
 	}
 	if j.st.dueForSnapshot() {
 		select {
@@ -278,16 +291,20 @@ func (j *journal) roll() (uint64, int64, error) {
 		}
 		j.pending = j.pending[:0]
 	}
-	old, end := j.f, j.written.Load()
-	j.f, j.seq, j.last = f, seq, -1
+	old, end, oldStart := j.f, j.written.Load(), j.curStart
+	j.f, j.seq, j.last, j.curStart, j.allocEnd = f, seq, -1, end, headerLen(j.shards, seq)
 	j.cur.Store(f)
 	j.segs = append(j.segs, segment{seq: seq, start: end})
 	j.appended = end + headerLen(j.shards, seq)
 	j.written.Store(j.appended)
 	j.mu.Unlock()
 	// Syncers wait for writeMu: none counts what follows as durable
-	// before this.
-	err = fsutil.Datasync(old)
+	// before this. The zeros written ahead go (a crash before leaves
+	// them: recovery takes zeros to the end of a segment as its end).
+	err = old.Truncate(end - oldStart)
+	if err == nil {
+		err = fsutil.Datasync(old)
+	}
 	if err == nil {
 		j.syncMu.Lock()
 		j.setSynced(end)
@@ -338,7 +355,10 @@ func (j *journal) close() error {
 		return nil
 	}
 	ok := j.write()
-	err := j.f.Sync()
+	err := j.f.Truncate(j.written.Load() - j.curStart)
+	if err == nil {
+		err = j.f.Sync()
+	}
 	if cerr := j.f.Close(); err == nil {
 		err = cerr
 	}
@@ -348,6 +368,66 @@ func (j *journal) close() error {
 		err = fmt.Errorf("%d bytes of log could not be written", len(j.pending))
 	}
 	return err
+}
+
+// prepPiece is the most zeros prepare writes in one hold of writeMu.
+const prepPiece = 256 << 10
+
+// prepareLoop writes the current segment ahead with zeros each time a write
+// wakes it, until ctx ends.
+func (j *journal) prepareLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-j.ahead:
+		}
+		if err := j.prepare(); err != nil {
+			j.st.log.Warn("cannot write the log ahead with zeros", "err", err)
+		}
+	}
+}
+
+// prepare writes zeros after the current segment's records, up to
+// Config.Preallocate bytes past them, and fdatasyncs them: the appends
+// that overwrite them then change neither the file's size nor its blocks,
+// and their fdatasync writes the data alone, not the inode. The zeros go
+// a piece at a time with writeMu held, so that no record is written
+// meanwhile, from the end of the records or of the zeros, whichever is
+// later: never over a record.
+func (j *journal) prepare() error {
+	zeros := make([]byte, prepPiece)
+	var f *os.File
+	var target int64
+	for {
+		j.writeMu.Lock()
+		if j.f == nil || f != nil && f != j.f {
+			j.writeMu.Unlock()
+			return nil // closed, or a new segment
+		}
+		off := j.written.Load() - j.curStart
+		if f == nil {
+			f, target = j.f, off+j.st.cfg.Preallocate
+		}
+		from := max(j.allocEnd, off)
+		if from >= target {
+			// Make the zeros durable.
+			j.fileMu.RLock()
+			j.writeMu.Unlock()
+			err := fsutil.Datasync(f)
+			j.fileMu.RUnlock()
+			return err
+		}
+		n := min(prepPiece, target-from)
+		_, err := f.WriteAt(zeros[:n], from)
+		if err == nil {
+			j.allocEnd = from + n
+		}
+		j.writeMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // createSegment creates journal segment seq of a generation of shards in

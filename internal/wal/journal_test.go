@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,12 +125,7 @@ func TestSnapshotOfOneShardFails(t *testing.T) {
 	if got := listNames(t, logDir(dir, 1)); !slices.Equal(got, []string{segName(4, logExt)}) {
 		t.Fatalf("the log holds %q after a snapshot of every shard, want segment 4 alone", got)
 	}
-	n.set("after", "1", 0)
-	want["after"] = entry{"1", 0}
-	n.close()
-	n = mustOpen(t, dir, 3, 8, nil)
-	defer n.close()
-	equal(t, n.dump(), want)
+	n.setThenReopen(t, dir, "after", want)
 }
 
 // TestCorruptJournalRefusedThenRepaired damages a record of one shard in
@@ -138,17 +134,14 @@ func TestSnapshotOfOneShardFails(t *testing.T) {
 // segment aside, and every shard reload the records before the damage.
 func TestCorruptJournalRefusedThenRepaired(t *testing.T) {
 	dir := t.TempDir()
-	n := mustOpen(t, dir, 3, 8, nil)
 	var keys []string
-	for i := range 30 {
-		k := fmt.Sprintf("k%d", i)
-		n.set(k, "v", 0)
-		keys = append(keys, k)
-	}
-	n.close()
-	n = mustOpen(t, dir, 3, 8, nil) // a new segment after this one
-	n.set("later", "v", 0)
-	n.close()
+	twoSegments(t, dir, 3, func(n *node) {
+		for i := range 30 {
+			k := fmt.Sprintf("k%d", i)
+			n.set(k, "v", 0)
+			keys = append(keys, k)
+		}
+	}, func(n *node) { n.set("later", "v", 0) })
 
 	path := filepath.Join(logDir(dir, 1), segName(1, logExt))
 	data, err := os.ReadFile(path)
@@ -175,7 +168,7 @@ func TestCorruptJournalRefusedThenRepaired(t *testing.T) {
 	if cut, err := os.ReadFile(path + corruptExt); err != nil || !bytes.Equal(cut, data[off:]) {
 		t.Fatalf("the .corrupt file holds %d bytes, want the %d cut (%v)", len(cut), len(data)-int(off), err)
 	}
-	n = mustOpen(t, dir, 3, 8, nil)
+	n := mustOpen(t, dir, 3, 8, nil)
 	defer n.close()
 	want := map[string]entry{}
 	for _, k := range keys[:20] {
@@ -330,5 +323,156 @@ func TestUpgradeRefusesCorruptOldLog(t *testing.T) {
 	defer n.close()
 	if got := len(n.dump()); got != 5 {
 		t.Fatalf("got %d keys after repair, want the 5 before the damage", got)
+	}
+}
+
+// TestWrittenAhead checks that the journal's segment is written ahead with
+// zeros, that records overwrite them, and that a crash leaving zeros after
+// the records reloads every record without a warning, cutting the zeros.
+func TestWrittenAhead(t *testing.T) {
+	dir := t.TempDir()
+	n := mustOpen(t, dir, 1, 8, nil)
+	want := workload(n, "a", 50)
+	if err := n.st.j.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	path := n.st.j.f.Name()
+	records := n.st.j.written.Load() - n.st.j.curStart
+	if size := fileSize(t, path); size < records+n.st.cfg.Preallocate {
+		t.Fatalf("segment of %d bytes for %d of records, want %d more written ahead", size, records, n.st.cfg.Preallocate)
+	}
+	for k, v := range workload(n, "b", 50) {
+		want[k] = v
+	}
+	records = n.st.j.written.Load() - n.st.j.curStart
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(data)) <= records || strings.Trim(string(data[records:]), "\x00") != "" {
+		t.Fatalf("segment of %d bytes, %d of records: want zeros after them", len(data), records)
+	}
+	n.crash()
+	n = mustOpen(t, dir, 1, 8, nil)
+	defer n.close()
+	equal(t, n.dump(), want)
+	if strings.Contains(n.log.String(), "torn") {
+		t.Errorf("zeros after the records taken for a torn write: %s", n.log.String())
+	}
+	if size := fileSize(t, path); size != records {
+		t.Errorf("segment of %d bytes after recovery, want its %d bytes of records", size, records)
+	}
+}
+
+// TestTornAmongZeros zeroes the last sector of a record, as a power failure
+// can leave a write: followed by zeros, the record is a torn write, dropped
+// with a warning; followed by another record, it is damage.
+func TestTornAmongZeros(t *testing.T) {
+	for _, last := range []bool{true, false} {
+		t.Run(fmt.Sprint("last ", last), func(t *testing.T) {
+			dir := t.TempDir()
+			n := mustOpen(t, dir, 1, 8, nil)
+			want := workload(n, "a", 20)
+			start := n.st.j.written.Load() - n.st.j.curStart
+			n.set("big", strings.Repeat("x", 2000), 0)
+			end := n.st.j.written.Load() - n.st.j.curStart
+			if !last {
+				n.set("after", "1", 0)
+			}
+			if err := n.st.j.prepare(); err != nil {
+				t.Fatal(err)
+			}
+			path := n.st.j.f.Name()
+			n.crash()
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clear(data[(end-1)/sectorSize*sectorSize : end])
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n, err = openNode(t, dir, 1, 8, nil)
+			if !last {
+				var ce *CorruptError
+				if !errors.As(err, &ce) || ce.Offset != start {
+					t.Fatalf("Open: got %v, want corruption at %d", err, start)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.close()
+			equal(t, n.dump(), want)
+			if !strings.Contains(n.log.String(), "torn record") {
+				t.Errorf("no warning of the torn record: %s", n.log.String())
+			}
+		})
+	}
+}
+
+// TestZerosEndEverySegment leaves zeros after the records of a segment
+// that is not the last, as a crash in a snapshot's roll can: they end its
+// records, as in the last.
+func TestZerosEndEverySegment(t *testing.T) {
+	dir := t.TempDir()
+	want := map[string]entry{}
+	add := func(prefix string) func(*node) {
+		return func(n *node) { maps.Copy(want, workload(n, prefix, 40)) }
+	}
+	twoSegments(t, dir, 2, add("a"), add("b"))
+	f, err := os.OpenFile(filepath.Join(logDir(dir, 1), segName(1, logExt)), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(make([]byte, 3000))
+	f.Close()
+	n := mustOpen(t, dir, 2, 8, nil)
+	defer n.close()
+	equal(t, n.dump(), want)
+}
+
+// twoSegments opens dir with shards, runs first, closes it and opens it
+// again, runs then and closes: the journal's segments 1 and 2 hold what
+// they wrote.
+func twoSegments(t *testing.T, dir string, shards int, first, then func(*node)) {
+	t.Helper()
+	n := mustOpen(t, dir, shards, 8, nil)
+	first(n)
+	n.close()
+	n = mustOpen(t, dir, shards, 8, nil)
+	then(n)
+	n.close()
+}
+
+// TestTornBeforeWrittenAhead tears the last record of a segment followed
+// by a segment of a header and zeros (a crash just after a snapshot's roll
+// prepared it): the torn tail is still the journal's, dropped with a
+// warning.
+func TestTornBeforeWrittenAhead(t *testing.T) {
+	dir := t.TempDir()
+	n := mustOpen(t, dir, 1, 8, nil)
+	want := workload(n, "a", 20)
+	path := n.st.j.f.Name()
+	if _, _, err := n.st.j.roll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.st.j.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	n.crash()
+	rec := appendSet(nil, []byte("torn"), []byte("value"), 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(rec[:len(rec)-3])
+	f.Close()
+	n = mustOpen(t, dir, 1, 8, nil)
+	defer n.close()
+	equal(t, n.dump(), want)
+	if !strings.Contains(n.log.String(), "torn record") {
+		t.Errorf("no warning of the torn record: %s", n.log.String())
 	}
 }

@@ -500,6 +500,9 @@ type damage struct {
 	// torn reports that the damage looks like a write cut short by a
 	// crash: a partial record, or zeros, running to the end of the file.
 	torn bool
+	// zeros reports that the bytes from off to the end of the file are
+	// all zero: a journal segment written ahead with zeros ends so.
+	zeros bool
 }
 
 func (d *damage) Error() string { return fmt.Sprintf("offset %d: %s", d.off, d.reason) }
@@ -541,7 +544,7 @@ func (r *reader) next(rec *Record) error {
 			return err
 		}
 		if zero {
-			return &damage{off: r.off, reason: "zeroed bytes to the end of the file", torn: true}
+			return &damage{off: r.off, reason: "zeroed bytes to the end of the file", torn: true, zeros: true}
 		}
 		return &damage{off: r.off, reason: "record length checksum mismatch"}
 	}
@@ -556,8 +559,17 @@ func (r *reader) next(rec *Record) error {
 		return r.ioErr(err)
 	}
 	if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(r.hdr[8:]) {
-		end := r.off + headerSize + int64(n)
-		torn := end == r.size && hasZeroSector(r.off, r.hdr[:], p)
+		// Torn: zero from a sector boundary inside the record on, and to
+		// the end of the file after it (a segment written ahead with
+		// zeros goes on with zeros).
+		torn := hasZeroSector(r.off, r.hdr[:], p)
+		if torn && r.off+headerSize+int64(n) < r.size {
+			zero, err := r.zeroToEnd(nil)
+			if err != nil {
+				return err
+			}
+			torn = zero
+		}
 		return &damage{off: r.off, reason: "record checksum mismatch", torn: torn}
 	}
 	if err := decode(p, rec); err != nil {

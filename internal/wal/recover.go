@@ -26,6 +26,7 @@ type fileResult struct {
 	torn    *damage // a torn tail after end, when allowed
 	records int64   // records read after the header, end record excluded
 	ended   bool    // a snapshot's end record was read
+	zeros   bool    // a journal segment's records end with zeros to the end of the file
 }
 
 // readFile streams the records of one file to fn, checking that it starts
@@ -66,6 +67,12 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 		}
 		var d *damage
 		if errors.As(err, &d) {
+			if d.zeros && kind == kindJournal {
+				// Written ahead with zeros: the end of the segment's
+				// records, in any segment.
+				res.zeros = true
+				break
+			}
 			if d.torn && tornOK {
 				res.torn = d
 				break
@@ -450,16 +457,9 @@ func loadSnapshot(sf shardFiles, i int, ld *loader) (uint64, int64, error) {
 // left by a restart): it is dropped with a warning, and cut off the file
 // when truncate.
 func (st *Store) readSegments(lf shardFiles, seqs []uint64, kind byte, shard int, truncate bool, fn func(seq uint64, rec *Record)) ([]segment, int64, error) {
-	last := len(seqs) - 1
-	for last > 0 {
-		fi, err := os.Stat(lf.path(seqs[last], logExt))
-		if err != nil {
-			return nil, 0, err
-		}
-		if fi.Size() > headerLen(shard, seqs[last]) {
-			break
-		}
-		last--
+	last, err := lastWithRecords(lf, seqs, shard)
+	if err != nil {
+		return nil, 0, err
 	}
 	var segs []segment
 	var pos, bytes int64
@@ -470,6 +470,15 @@ func (st *Store) readSegments(lf shardFiles, seqs []uint64, kind byte, shard int
 			return nil, 0, err
 		}
 		bytes += res.size
+		if res.zeros {
+			// Written ahead with zeros.
+			if truncate {
+				if err := truncateSegment(path, res.end, kind, shard, seq); err != nil {
+					return nil, 0, err
+				}
+			}
+			res.size = res.end
+		}
 		if res.torn != nil {
 			st.log.Warn("log ends with a torn record, left by a crash; dropping it",
 				"file", path, "offset", res.end, "dropped_bytes", res.size-res.end, "reason", res.torn.reason)
@@ -484,6 +493,30 @@ func (st *Store) readSegments(lf shardFiles, seqs []uint64, kind byte, shard int
 		pos += res.size
 	}
 	return segs, bytes, nil
+}
+
+// lastWithRecords returns the index in seqs of the last segment of lf that
+// holds a record after its header (0 when none does): the one where a torn
+// tail is allowed, the ones after it being only headers, or headers and
+// zeros written ahead, left by a restart or a snapshot.
+func lastWithRecords(lf shardFiles, seqs []uint64, shard int) (int, error) {
+	last := len(seqs) - 1
+	for ; last > 0; last-- {
+		f, err := os.Open(lf.path(seqs[last], logExt))
+		if err != nil {
+			return 0, err
+		}
+		var b [headerSize]byte
+		n, err := f.ReadAt(b[:], headerLen(shard, seqs[last]))
+		f.Close()
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if slices.ContainsFunc(b[:n], func(c byte) bool { return c != 0 }) {
+			break
+		}
+	}
+	return last, nil
 }
 
 // truncateSegment cuts a segment at end, writing a fresh header of kind

@@ -135,16 +135,9 @@ func repairSegments(dir string, kind byte, shard int, first uint64) ([]string, e
 		logs = append(logs, first)
 		done = append(done, fmt.Sprintf("%s: created the missing log segment %d, empty", dir, first))
 	}
-	last := len(logs) - 1
-	for last > 0 {
-		fi, err := os.Stat(sf.path(logs[last], logExt))
-		if err != nil {
-			return done, err
-		}
-		if fi.Size() > headerLen(shard, logs[last]) {
-			break
-		}
-		last--
+	last, err := lastWithRecords(sf, logs, shard)
+	if err != nil {
+		return done, err
 	}
 	for k, seq := range logs {
 		path := sf.path(seq, logExt)

@@ -58,6 +58,7 @@ func openNode(t testing.TB, dir string, shards, vnodes int, edit func(*Config)) 
 	}
 	cfg := DefaultConfig()
 	cfg.Dir = dir
+	cfg.Preallocate = 64 << 10 // small, so that tests write ahead often
 	cfg.Logger = slog.New(slog.NewTextHandler(n.log, nil))
 	if edit != nil {
 		edit(&cfg)
@@ -526,11 +527,19 @@ func TestTornTailOnOpen(t *testing.T) {
 	if got, _ := os.Stat(path); got.Size() != fi.Size() {
 		t.Errorf("segment is %d bytes after recovery, want %d", got.Size(), fi.Size())
 	}
-	n.set("next", "1", 0)
-	want["next"] = entry{"1", 0}
+	n.setThenReopen(t, dir, "next", want)
+}
+
+// setThenReopen sets key to "1", closes n, opens dir again with n's
+// topology, and checks that it holds want with key added; the new node is
+// closed at the end of the test.
+func (n *node) setThenReopen(t *testing.T, dir, key string, want map[string]entry) {
+	t.Helper()
+	n.set(key, "1", 0)
+	want[key] = entry{"1", 0}
 	n.close()
-	n = mustOpen(t, dir, 1, 8, nil)
-	defer n.close()
+	n = mustOpen(t, dir, n.r.Shards(), n.r.Vnodes(), nil)
+	t.Cleanup(n.close)
 	equal(t, n.dump(), want)
 }
 
@@ -586,6 +595,8 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) {}, false},
 		{func(c *Config) { c.Dir, c.SnapshotLogSize = "x", 0 }, false},
 		{func(c *Config) { c.Dir, c.Fsync = "x", 9 }, false},
+		{func(c *Config) { c.Dir, c.Preallocate = "x", -1 }, false},
+		{func(c *Config) { c.Dir, c.Preallocate = "x", 0 }, true},
 	}
 	for i, tt := range tests {
 		c := DefaultConfig()
