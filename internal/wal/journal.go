@@ -374,17 +374,21 @@ func (j *journal) close() error {
 const prepPiece = 256 << 10
 
 // prepareLoop writes the current segment ahead with zeros each time a write
-// wakes it, until ctx ends.
+// wakes it, until ctx ends. A failure is logged once, until it works again:
+// the records are then appended past the zeros, as to any file.
 func (j *journal) prepareLoop(ctx context.Context) {
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-j.ahead:
 		}
-		if err := j.prepare(); err != nil {
-			j.st.log.Warn("cannot write the log ahead with zeros", "err", err)
+		err := j.prepare()
+		if err != nil && !failing {
+			j.st.log.Warn("cannot write the log ahead with zeros; appending without", "err", err)
 		}
+		failing = err != nil
 	}
 }
 
