@@ -16,7 +16,8 @@
 # ONLY, when set, is an extended regular expression: only the servers whose
 # name in the table matches it run. OTHER="label=path ..." adds, for each
 # data-cluster binary built elsewhere (another commit, say), the same four
-# data-cluster rows named after label, measured in the same rounds:
+# data-cluster rows named after label, measured in the same rounds (and a
+# restart row for each, after this tree's):
 #        git worktree add /tmp/old main && (cd /tmp/old && go build -o /tmp/dc-old ./cmd/data-cluster)
 #        OTHER="main=/tmp/dc-old" ONLY=always ROUNDS=3 LOAD_KEYS="" bench/persistence.sh
 # Installs redis-server, redis-tools and GNU time with apt-get when missing.
@@ -201,7 +202,7 @@ restart_timed() {
 	local t0 t1 keys child load
 	t0=$(now_ms)
 	if [ "$kind" = dc ]; then
-		/usr/bin/time -v -o "$work/time" "$bin" --addr "127.0.0.1:$PORT" --shards "$SHARDS" --data-dir "$dir" "$@" >"$work/out" 2>"$work/err" &
+		/usr/bin/time -v -o "$work/time" "${dcbin:-$bin}" --addr "127.0.0.1:$PORT" --shards "$SHARDS" --data-dir "$dir" "$@" >"$work/out" 2>"$work/err" &
 		pid=$!
 		wait_banner "$work/out"
 	else
@@ -225,13 +226,17 @@ echo "== restart: keys written (16-byte keys and values), server stopped with SI
 printf "\n| %-34s | %10s | %12s | %10s | %12s | %10s |\n" "server, keys" "keys back" "restart (ms)" "load (ms)" "peak RSS MiB" "disk MiB"
 printf "|%s|%s|%s|%s|%s|%s|\n" "------------------------------------" "------------" "--------------" "------------" "--------------" "------------"
 for n in $LOAD_KEYS; do
-	dir=$(mktemp -d -p "$work")
-	start_dc --data-dir "$dir" --fsync no
-	fill "$n"
-	stop
-	read -r ms load keys rss < <(restart_timed dc "$dir")
-	printf "| %-34s | %10s | %12s | %10s | %12s | %10s |\n" "data-cluster, $n" "$keys" "$ms" "$load" "$((rss / 1024))" "$(du -sm "$dir" | cut -f1)"
-	rm -rf "$dir"
+	for o in "data-cluster=$bin" $OTHER; do
+		dcbin=${o#*=}
+		dir=$(mktemp -d -p "$work")
+		start_dc --data-dir "$dir" --fsync no
+		fill "$n"
+		stop
+		read -r ms load keys rss < <(restart_timed dc "$dir")
+		printf "| %-34s | %10s | %12s | %10s | %12s | %10s |\n" "${o%%=*}, $n" "$keys" "$ms" "$load" "$((rss / 1024))" "$(du -sm "$dir" | cut -f1)"
+		rm -rf "$dir"
+	done
+	dcbin=$bin
 
 	dir=$(mktemp -d -p "$work")
 	start_redis --dir "$dir" --appendonly yes --appendfsync no

@@ -247,7 +247,7 @@ func TestCorruptDataRefusesToStart(t *testing.T) {
 		t.Fatalf("exit status %d", code)
 	}
 
-	logPath := filepath.Join(dir, "gen-1", "shard-0", "000000000001.log")
+	logPath := filepath.Join(dir, "gen-1", "log", "000000000001.log")
 	data, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)

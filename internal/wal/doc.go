@@ -1,25 +1,31 @@
 // Package wal keeps a server's data on disk: every shard appends each change
-// to its own write-ahead log before it answers, compacts that log into a
-// snapshot in the background, and on start the data is loaded back from the
-// newest snapshot plus the log written after it.
+// to the node's write-ahead log (the journal, one stream shared by the
+// shards) before it answers, the shards' states are compacted into
+// snapshots in the background, and on start the data is loaded back from
+// each shard's newest snapshot plus the journal written after it.
 //
 // # Directory
 //
 //	DIR/LOCK                      held (flock) by the running server
 //	DIR/MANIFEST                  the current generation and its topology
+//	DIR/gen-G/log/N.log           segment N of the journal, every shard's records
+//	DIR/gen-G/log/*.corrupt       bytes cut off by repair
 //	DIR/gen-G/shard-I/N.snap      shard I's snapshot, taken from segment N on
-//	DIR/gen-G/shard-I/N.log       shard I's log segment N
 //	DIR/gen-G/shard-I/N.snap.tmp  a snapshot being written (removed on start)
 //	DIR/gen-G/shard-I/*.corrupt   bytes cut off by repair
 //
 // N is a decimal segment number, zero-padded to 12 digits. MANIFEST is text:
 //
-//	data-cluster 1
+//	data-cluster 2
 //	generation 3
 //	shards 4
 //	vnodes 64
 //	crc32c 1a2b3c4d
 //
+// The first line gives the version of the layout: 2, the journal. Version 1
+// had a log per shard (DIR/gen-G/shard-I/N.log, with headers of kind 'L'
+// naming the shard and no shard records); Open loads such a directory and
+// rewrites it as a new generation, as for a change of topology.
 // The last line is the CRC-32C of the lines before it. MANIFEST is replaced
 // by writing a temporary file, fsyncing it, renaming it over the old one and
 // fsyncing the directory, so it is always whole.
@@ -53,8 +59,10 @@
 //	2 delete    key (the rest of the payload)
 //	3 expire    key, expireAt
 //	4 flush     (nothing): remove every key of this shard
-//	5 header    magic "dcluster", kind ('L' log, 'S' snapshot), version 1,
-//	            shard, segment number
+//	5 header    magic "dcluster", kind ('J' journal segment, 'S' snapshot,
+//	            'L' the previous layout's log of one shard), version 1,
+//	            shard (for a journal segment: the number of shards),
+//	            segment number
 //	6 end       number of set, elements and list records in the snapshot
 //	7 elements  value kind (u8), flags (u8), key, expireAt, n,
 //	            then n elements, each a byte string followed, for a hash,
@@ -75,6 +83,8 @@
 //	            end of the payload
 //	11 range    key, offset, bytes: key's string holds these bytes from
 //	            offset on
+//	12 shard    shard: the records after this one, up to the next shard
+//	            record, are that shard's (journal segments only)
 //
 // Value kinds are 1 for a hash, 2 for a set and 4 for a sorted set
 // (storage.Kind); the only flag is 1, fresh. An elements record says that
@@ -124,12 +134,17 @@
 // it writes what the key may already hold or meets a key that records
 // after it rebuild.
 //
-// Every file starts with a header record naming what it is. A snapshot holds
+// Every file starts with a header record naming what it is. In a journal
+// segment, each record after the header belongs to the shard the last shard
+// record named: a shard's commit starts with a shard record unless the
+// stream's last record is already that shard's (a segment starts with
+// none), so records of several shards interleave, each run of them costing
+// one 14-byte shard record. A snapshot holds
 // set, elements and list records and ends with an end record; a collection is
 // written as elements records of up to about 64 KiB of elements each, the
 // first one fresh, all taken in one hold of the shard, so that no record
 // nears the 4 GiB a length can frame. A log holds every record but header
-// and end. Records describe resulting states, not commands (INCR and APPEND
+// and end (and shard records in a journal). Records describe resulting states, not commands (INCR and APPEND
 // are logged as the set they result in, HINCRBY as the field's new value,
 // ZADD and ZINCRBY as the members' resulting scores, never as increments,
 // SPOP and ZPOPMIN as the members they removed), so replaying one twice, or on top of a
@@ -139,51 +154,77 @@
 // # Writing
 //
 // A shard appends records to a buffer in memory as its commands run, and
-// writes the buffer with one write per group of batches, before any reply
-// of the group is sent (Log.Commit, Log.CommitAsync). The write goes
-// through fsutil.Write: a write(2) while those are quick, and on Linux,
-// for 100 ms after one that was slow (the disk is busy), a write handed
-// to an io_uring while the shard waits on a channel, so that a write that
-// waits for the disk holds no P and the other shards and the connections
-// go on. With FsyncAlways
-// the replies also wait for an fsync: a holder's Commit fsyncs at once, while
-// a shard hands the group to a goroutine of its own that calls WaitDurable,
-// so that one fsync covers every group written while the previous one ran.
-// The fsync goes through fsutil.Datasync, which on Linux submits the
-// fdatasync to an io_uring and waits on a channel: no goroutine holds a P
-// while the disk works, and the shards' fsyncs, each on its own reply
-// goroutine, run at the same time in the kernel.
-// With FsyncEverySec a background goroutine fsyncs each log at least once a
-// second; with FsyncNo the operating system decides. A write that has
-// returned survives the process being killed in every mode; the modes differ
-// in what survives the machine losing power.
+// commits the buffer once per group of batches, before any reply of the
+// group is sent (Log.Commit, Log.CommitAsync): the records go to the
+// journal's pending bytes, after a shard record if needed. Writes are
+// serialized: whoever writes takes everything pending, of every shard, and
+// writes it with one write to the current segment. The write goes through
+// fsutil.Write: a write(2) while those are quick, and on Linux, for 100 ms
+// after one that was slow (the disk is busy), a write handed to an io_uring
+// while the writer waits on a channel, so that a write that waits for the
+// disk holds no P and the other shards and the connections go on.
+//
+// With FsyncAlways a shard's commit only appends, and the shard hands the
+// group to a goroutine of its own that calls WaitDurable: one waiter at a
+// time, of any shard, becomes the syncer; it writes everything pending with
+// one write, fdatasyncs the segment once, and releases every waiter whose
+// records that covered. Groups committed meanwhile, by any shard, wait for
+// the next round, which one of their waiters runs: a round of the shards'
+// groups costs one write and one fdatasync (group commit across shards). A
+// holder's Commit waits the same way. The fsync goes through
+// fsutil.Datasync, which on Linux submits the fdatasync to an io_uring and
+// waits on a channel: no goroutine holds a P while the disk works.
+// With FsyncEverySec and FsyncNo each commit writes what is pending before
+// it returns (a commit that finds its records written by another shard's
+// write returns at once), and with FsyncEverySec a background goroutine
+// fsyncs the journal at least once a second; with FsyncNo the operating
+// system decides. The current segment is written ahead with zeros (Config.Preallocate
+// bytes past its records, fdatasynced, by a background goroutine woken as
+// the records come within half of that), so that the appends overwrite
+// blocks already allocated and counted in the file's size, and their
+// fdatasync writes the data alone, not the inode. A segment that the
+// journal moves past, or closes, is cut to its records. A write that has returned survives the process being
+// killed in every mode; the modes differ in what survives the machine
+// losing power.
 //
 // # Snapshots
 //
-// When a shard's log since its last snapshot reaches Config.SnapshotLogSize,
-// and is at least as large as that snapshot, the shard starts a new log
-// segment N and writes snapshot N in the background: it holds the shard for a
+// When the journal, from the oldest segment recovery needs, reaches
+// Config.SnapshotLogSize, and is at least as large as the shards' snapshots
+// together, the journal starts a new segment N and every shard writes its
+// snapshot N in the background, in parallel: each holds its shard for a
 // moment at a time, copies a chunk of entries, and writes them while the
-// shard goes on serving. The snapshot is fuzzy: each key is captured at some
-// point after segment N began. Replaying segment N and later on top of it
-// gives the exact state, because every change since the snapshot began is in
-// those segments. The snapshot is written to N.snap.tmp, fsynced, renamed to
-// N.snap, and the directory is fsynced; then the older snapshot and the
-// segments before N are removed.
+// shard goes on serving. A snapshot is fuzzy: each key is captured at some
+// point after segment N began. Replaying the shard's records of segment N
+// and later on top of it gives the exact state, because every change since
+// the snapshot began is in those segments. Each snapshot is written to
+// N.snap.tmp, fsynced, renamed to N.snap, and its directory fsynced; once
+// every shard's is in place and the journal is fsynced, the older snapshots
+// and the segments before N are removed. When a shard's snapshot fails, the
+// others are kept but nothing is removed: that shard still needs its older
+// snapshot and the segments from it on.
 //
 // # Recovery
 //
-// Recovery reads each shard's newest snapshot and then its segments in order,
-// streaming record by record into the storage engines. Records are applied
+// Recovery reads each shard's newest snapshot (in parallel), then the
+// journal's segments in order from the oldest segment a newest snapshot
+// starts from (1 for a shard without one), streaming record by record into
+// the storage engines: each record goes to its shard, from the segment of
+// that shard's snapshot on. Segments before that are leftovers of an
+// interrupted compaction and are removed. Records are applied
 // as they are, expiry included, and keys whose expiry has passed are removed
 // once the whole history is loaded: a key that had expired by the restart
-// may have lost its expiry, or had elements added, later in the log. A record cut short at the end of a shard's last
-// segment that holds records (a torn write: the process or machine died
-// mid-write) is truncated away, with a warning that says how many bytes were
+// may have lost its expiry, or had elements added, later in the log. Zeros
+// from the end of a journal segment's records to the end of the file are
+// the zeros written ahead, in any segment: its records end there, and they
+// are cut off. A record cut short at the end of the journal's last segment
+// that holds records, followed by nothing or by zeros only (a torn write:
+// the process or machine died mid-write; a record zero from a 512-byte
+// sector boundary inside it to its end is one too, as in etcd's WAL), is truncated away, with a warning that says how many bytes were
 // dropped. Any other damage — a bad checksum, a bad length, a record that does
 // not decode, a missing segment, a snapshot without its end record — stops the
 // start with a CorruptError naming the file and offset. Repair then truncates
 // the file at that offset, keeping the cut bytes in a .corrupt file beside it
-// (and moving the shard's later segments aside the same way), so that what is
-// loaded is always a whole prefix of the history.
+// (and moving the journal's later segments aside the same way), so that what
+// is loaded is always a whole prefix of the history of every shard.
 package wal

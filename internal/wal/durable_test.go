@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -54,52 +55,92 @@ func (n *node) writeAsync(key string) (int, int64) {
 	return i, pos
 }
 
-// TestWaitDurableWaitsForFsync checks, with fsyncs held until the test
-// releases them, that WaitDurable returns only once the fsync of its log
-// has ended, and that the shards' fsyncs run at the same time, none
-// waiting for another shard's.
-func TestWaitDurableWaitsForFsync(t *testing.T) {
+// TestGroupCommitAcrossShards checks, with fsyncs held until the test
+// releases them, that WaitDurable returns only once an fsync covering its
+// records has ended, and that the shards share the journal's fsyncs: the
+// commits of two shards made while one fsync runs are covered by a single
+// next one, of the same file.
+func TestGroupCommitAcrossShards(t *testing.T) {
 	n := mustOpen(t, t.TempDir(), 3, 8, func(c *Config) { c.Fsync = FsyncAlways })
 	defer n.close()
 	h := newHeldSync()
 	n.st.datasync = h.datasync
 	defer h.releaseAll() // before n.close, which fsyncs
 
-	type waiter struct {
-		shard int
-		pos   int64
-		done  chan struct{}
-	}
-	var ws []waiter
-	for i := range 2 {
-		w := waiter{done: make(chan struct{})}
-		w.shard, w.pos = n.writeAsync(n.keyOn(i))
+	wait := func(key string) (int64, chan struct{}) {
+		shard, pos := n.writeAsync(key)
+		done := make(chan struct{})
 		go func() {
-			n.st.Logs()[w.shard].WaitDurable(w.pos)
-			close(w.done)
+			n.st.Logs()[shard].WaitDurable(pos)
+			close(done)
 		}()
-		ws = append(ws, w)
+		return pos, done
 	}
-	// Both fsyncs start although neither is released.
-	seen := map[string]bool{<-h.entered: true, <-h.entered: true}
-	if len(seen) != 2 {
-		t.Fatalf("got fsyncs of %v, want the two shards' segments", seen)
+	posA, doneA := wait(n.keyOn(0))
+	var first string
+	select {
+	case first = <-h.entered:
+	case <-doneA:
+		t.Fatal("WaitDurable returned before any fsync")
 	}
-	for _, w := range ws {
-		select {
-		case <-w.done:
-			t.Fatalf("shard %d: WaitDurable returned while its fsync was held", w.shard)
-		default:
-		}
-		if s := n.st.Logs()[w.shard].synced.Load(); s >= w.pos {
-			t.Fatalf("shard %d: durable up to %d before its fsync, want below %d", w.shard, s, w.pos)
-		}
+	select {
+	case <-doneA:
+		t.Fatal("WaitDurable returned while its fsync was held")
+	default:
 	}
+	if s := n.st.j.syncedPos(); s >= posA {
+		t.Fatalf("durable up to %d before the fsync ended, want below %d", s, posA)
+	}
+	// Two other shards commit while the fsync runs.
+	posB, doneB := wait(n.keyOn(1))
+	posC, doneC := wait(n.keyOn(2))
 	h.releaseAll()
-	for _, w := range ws {
-		<-w.done
-		if s := n.st.Logs()[w.shard].synced.Load(); s < w.pos {
-			t.Fatalf("shard %d: durable up to %d after WaitDurable, want %d", w.shard, s, w.pos)
+	for _, d := range []chan struct{}{doneA, doneB, doneC} {
+		<-d
+	}
+	if s := n.st.j.syncedPos(); s < max(posA, posB, posC) {
+		t.Fatalf("durable up to %d after WaitDurable, want %d", s, max(posA, posB, posC))
+	}
+	if got := len(h.entered); got != 1 {
+		t.Fatalf("%d fsyncs after the first for the two shards' commits, want 1", got)
+	}
+	if second := <-h.entered; second != first {
+		t.Fatalf("fsyncs of %s and %s, want one file", first, second)
+	}
+}
+
+// TestFsyncFailureIsFatal fails the fsync of FsyncAlways: every shard
+// waiting for it must see Config.Fatal called before WaitDurable returns
+// (a server exits there, before any reply), and Stats report the failure.
+func TestFsyncFailureIsFatal(t *testing.T) {
+	var mu sync.Mutex
+	var fatal []error
+	n := mustOpen(t, t.TempDir(), 2, 8, func(c *Config) {
+		c.Fsync = FsyncAlways
+		c.Fatal = func(err error) {
+			mu.Lock()
+			fatal = append(fatal, err)
+			mu.Unlock()
+		}
+	})
+	defer n.close()
+	broken := errors.New("disk on fire")
+	n.st.datasync = func(*os.File) error { return broken }
+	for i := range 2 {
+		shard, pos := n.writeAsync(n.keyOn(i))
+		n.st.Logs()[shard].WaitDurable(pos)
+		mu.Lock()
+		got := len(fatal)
+		mu.Unlock()
+		if got != i+1 || !errors.Is(fatal[i], broken) {
+			t.Fatalf("after shard %d's WaitDurable: Fatal got %v, want %d calls with the fsync's error", shard, fatal, i+1)
+		}
+		if s := n.st.j.syncedPos(); s >= pos {
+			t.Fatalf("durable up to %d after a failed fsync, want below %d", s, pos)
 		}
 	}
+	if n.st.Stats().WriteOK {
+		t.Fatal("Stats: WriteOK after a failed fsync")
+	}
+	n.st.datasync = fsutil.Datasync
 }

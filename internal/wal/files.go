@@ -27,21 +27,30 @@ func genDir(dir string, gen uint64) string {
 	return filepath.Join(dir, "gen-"+strconv.FormatUint(gen, 10))
 }
 
+// logDir is the directory of generation gen's journal.
+func logDir(dir string, gen uint64) string { return filepath.Join(genDir(dir, gen), "log") }
+
 func shardDir(dir string, gen uint64, shard int) string {
 	return filepath.Join(genDir(dir, gen), "shard-"+strconv.Itoa(shard))
 }
 
 func segName(seq uint64, ext string) string { return fmt.Sprintf("%012d%s", seq, ext) }
 
+// manifestVersion is the version of MANIFEST, and of the layout of its
+// generation, that Open writes: 2, a journal shared by the shards. Version 1
+// (a log per shard) is read, to upgrade it (upgrade.go).
+const manifestVersion = 2
+
 // manifest is the content of MANIFEST.
 type manifest struct {
-	gen    uint64
-	shards int
-	vnodes int
+	version int
+	gen     uint64
+	shards  int
+	vnodes  int
 }
 
 func (m manifest) encode() []byte {
-	body := fmt.Sprintf("data-cluster 1\ngeneration %d\nshards %d\nvnodes %d\n", m.gen, m.shards, m.vnodes)
+	body := fmt.Sprintf("data-cluster %d\ngeneration %d\nshards %d\nvnodes %d\n", m.version, m.gen, m.shards, m.vnodes)
 	return fmt.Appendf(nil, "%scrc32c %08x\n", body, crc32.Checksum([]byte(body), castagnoli))
 }
 
@@ -57,8 +66,11 @@ func parseManifest(b []byte) (manifest, error) {
 	if _, err := fmt.Sscanf(s[i+1:], "crc32c %08x\n", &sum); err != nil || sum != crc32.Checksum([]byte(body), castagnoli) {
 		return m, errors.New("checksum mismatch")
 	}
-	if _, err := fmt.Sscanf(body, "data-cluster 1\ngeneration %d\nshards %d\nvnodes %d\n", &m.gen, &m.shards, &m.vnodes); err != nil {
+	if _, err := fmt.Sscanf(body, "data-cluster %d\ngeneration %d\nshards %d\nvnodes %d\n", &m.version, &m.gen, &m.shards, &m.vnodes); err != nil {
 		return m, fmt.Errorf("bad content: %v", err)
+	}
+	if m.version < 1 || m.version > manifestVersion {
+		return m, fmt.Errorf("unknown version %d", m.version)
 	}
 	if m.gen == 0 || m.shards < 1 || m.vnodes < 1 {
 		return m, errors.New("bad content")
@@ -125,29 +137,25 @@ func (sf shardFiles) path(seq uint64, ext string) string {
 	return filepath.Join(sf.dir, segName(seq, ext))
 }
 
-// plan returns the files recovery reads: the newest snapshot (ok false when
-// there is none) and the segments from it on, which must be consecutive.
-func (sf shardFiles) plan() (snap uint64, hasSnap bool, logs []uint64, err error) {
-	if len(sf.snaps) > 0 {
-		snap, hasSnap = sf.snaps[len(sf.snaps)-1], true
-	}
+// plan returns the log segments recovery reads, those from first on (the
+// segment of the snapshot it starts from, or 1), which must be consecutive
+// from first.
+func (sf shardFiles) plan(first uint64) ([]uint64, error) {
+	var logs []uint64
 	for _, n := range sf.logs {
-		if !hasSnap || n >= snap {
+		if n >= first {
 			logs = append(logs, n)
 		}
 	}
+	if len(logs) == 0 || logs[0] != first {
+		return nil, &CorruptError{Path: sf.path(first, logExt), Offset: -1, Reason: "log segment missing"}
+	}
 	for i := 1; i < len(logs); i++ {
 		if logs[i] != logs[i-1]+1 {
-			return 0, false, nil, &CorruptError{Path: sf.path(logs[i-1]+1, logExt), Reason: "log segment missing"}
+			return nil, &CorruptError{Path: sf.path(logs[i-1]+1, logExt), Offset: -1, Reason: "log segment missing"}
 		}
 	}
-	switch {
-	case hasSnap && (len(logs) == 0 || logs[0] != snap):
-		return 0, false, nil, &CorruptError{Path: sf.path(snap, logExt), Reason: "log segment missing after its snapshot"}
-	case !hasSnap && (len(logs) == 0 || logs[0] != 1):
-		return 0, false, nil, &CorruptError{Path: sf.path(1, logExt), Reason: "log segment missing"}
-	}
-	return snap, hasSnap, logs, nil
+	return logs, nil
 }
 
 // copyOut saves the bytes of path from off on into a new .corrupt file

@@ -30,6 +30,7 @@ const (
 	OpList   Op = 9
 	OpStream Op = 10
 	OpRange  Op = 11
+	OpShard  Op = 12
 )
 
 // Flags of an elements or list record.
@@ -45,8 +46,9 @@ const maxElems = 1 << 30
 
 // File kinds named by a header record.
 const (
-	kindLog      = 'L'
+	kindLog      = 'L' // one shard's log, the previous layout: only read, to upgrade
 	kindSnapshot = 'S'
+	kindJournal  = 'J' // a segment of the generation's log, shared by its shards
 )
 
 const (
@@ -66,7 +68,8 @@ type Record struct {
 	Key      []byte
 	Value    []byte
 	ExpireAt int64
-	// Header fields.
+	// Header fields; Shard is also a shard record's shard, and the shard
+	// a record of a journal segment belongs to.
 	Kind  byte
 	Shard int
 	Seq   uint64
@@ -375,6 +378,15 @@ func appendHeader(b []byte, kind byte, shard int, seq uint64) []byte {
 	return seal(b, start)
 }
 
+// appendShard appends a shard record: the records after it, up to the
+// next one, are shard's.
+func appendShard(b []byte, shard int) []byte {
+	b, start := begin(b)
+	b = append(b, byte(OpShard))
+	b = binary.AppendUvarint(b, uint64(shard))
+	return seal(b, start)
+}
+
 // appendEnd appends the end record of a snapshot of count entries.
 func appendEnd(b []byte, count uint64) []byte {
 	b, start := begin(b)
@@ -417,6 +429,8 @@ func decode(p []byte, rec *Record) error {
 		rec.Seq = d.Uvarint()
 	case OpEnd:
 		rec.Count = d.Uvarint()
+	case OpShard:
+		rec.Shard = int(min(d.Uvarint(), 1<<31))
 	case OpElems, OpRemove:
 		if len(d.B) < 1 {
 			return errDecode
@@ -486,6 +500,9 @@ type damage struct {
 	// torn reports that the damage looks like a write cut short by a
 	// crash: a partial record, or zeros, running to the end of the file.
 	torn bool
+	// zeros reports that the bytes from off to the end of the file are
+	// all zero: a journal segment written ahead with zeros ends so.
+	zeros bool
 }
 
 func (d *damage) Error() string { return fmt.Sprintf("offset %d: %s", d.off, d.reason) }
@@ -527,7 +544,7 @@ func (r *reader) next(rec *Record) error {
 			return err
 		}
 		if zero {
-			return &damage{off: r.off, reason: "zeroed bytes to the end of the file", torn: true}
+			return &damage{off: r.off, reason: "zeroed bytes to the end of the file", torn: true, zeros: true}
 		}
 		return &damage{off: r.off, reason: "record length checksum mismatch"}
 	}
@@ -542,8 +559,17 @@ func (r *reader) next(rec *Record) error {
 		return r.ioErr(err)
 	}
 	if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(r.hdr[8:]) {
-		end := r.off + headerSize + int64(n)
-		torn := end == r.size && hasZeroSector(r.off, r.hdr[:], p)
+		// Torn: zero from a sector boundary inside the record on, and to
+		// the end of the file after it (a segment written ahead with
+		// zeros goes on with zeros).
+		torn := hasZeroSector(r.off, r.hdr[:], p)
+		if torn && r.off+headerSize+int64(n) < r.size {
+			zero, err := r.zeroToEnd(nil)
+			if err != nil {
+				return err
+			}
+			torn = zero
+		}
 		return &damage{off: r.off, reason: "record checksum mismatch", torn: torn}
 	}
 	if err := decode(p, rec); err != nil {

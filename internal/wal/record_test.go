@@ -27,6 +27,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"range", appendRange(nil, []byte("k"), 1000, []byte("xy")), Record{Op: OpRange, Key: []byte("k"), Offset: 1000, Value: []byte("xy")}},
 		{"range empty", appendRange(nil, []byte("k"), 0, nil), Record{Op: OpRange, Key: []byte("k"), Value: []byte{}}},
 		{"header", appendHeader(nil, kindLog, 7, 12), Record{Op: OpHeader, Kind: kindLog, Shard: 7, Seq: 12}},
+		{"journal header", appendHeader(nil, kindJournal, 3, 1), Record{Op: OpHeader, Kind: kindJournal, Shard: 3, Seq: 1}},
+		{"shard", appendShard(nil, 300), Record{Op: OpShard, Shard: 300}},
 		{"end", appendEnd(nil, 99), Record{Op: OpEnd, Count: 99}},
 	}
 	for _, tt := range tests {
@@ -202,7 +204,7 @@ func zeroFrom(b []byte, off int64) []byte {
 }
 
 func TestManifest(t *testing.T) {
-	m := manifest{gen: 3, shards: 4, vnodes: 64}
+	m := manifest{version: manifestVersion, gen: 3, shards: 4, vnodes: 64}
 	got, err := parseManifest(m.encode())
 	if err != nil || got != m {
 		t.Fatalf("got %+v, %v; want %+v", got, err, m)

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,13 +26,16 @@ type fileResult struct {
 	torn    *damage // a torn tail after end, when allowed
 	records int64   // records read after the header, end record excluded
 	ended   bool    // a snapshot's end record was read
+	zeros   bool    // a journal segment's records end with zeros to the end of the file
 }
 
 // readFile streams the records of one file to fn, checking that it starts
 // with the header of kind for shard and seq and, for a snapshot, ends with
-// an end record that counts its entries. A torn tail is reported in the
-// result when tornOK, else as a *CorruptError like any other damage. fn may
-// be nil.
+// an end record that counts its entries. A journal segment's header names
+// the generation's number of shards as its shard: each record it delivers
+// carries in Shard the shard the last shard record named, below that
+// number. A torn tail is reported in the result when tornOK, else as a
+// *CorruptError like any other damage. fn may be nil.
 func readFile(path string, kind byte, shard int, seq uint64, tornOK bool, fn func(*Record)) (fileResult, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -54,6 +58,7 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 	}
 	var rec Record
 	sawEnd := false
+	cur := -1 // a journal segment's current shard
 	for i := 0; ; i++ {
 		off := rd.off
 		err := rd.next(&rec)
@@ -62,6 +67,12 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 		}
 		var d *damage
 		if errors.As(err, &d) {
+			if d.zeros && kind == kindJournal {
+				// Written ahead with zeros: the end of the segment's
+				// records, in any segment.
+				res.zeros = true
+				break
+			}
 			if d.torn && tornOK {
 				res.torn = d
 				break
@@ -84,17 +95,27 @@ func readRecords(src io.Reader, size int64, path string, kind byte, shard int, s
 		switch {
 		case rec.Op == OpHeader:
 			return res, corrupt(off, "file header in the middle of the file")
+		case kind == kindJournal && rec.Op == OpShard:
+			if rec.Shard >= shard {
+				return res, corrupt(off, fmt.Sprintf("shard %d of %d", rec.Shard, shard))
+			}
+			cur = rec.Shard
+		case kind == kindJournal && cur < 0 && rec.Op != OpEnd:
+			return res, corrupt(off, "record before any shard record")
 		case kind == kindSnapshot && rec.Op == OpEnd:
 			if rec.Count != uint64(res.records) {
 				return res, corrupt(off, fmt.Sprintf("snapshot end record counts %d entries, file holds %d", rec.Count, res.records))
 			}
 			sawEnd, res.ended = true, true
 		case kind == kindSnapshot && rec.Op != OpSet && rec.Op != OpElems && rec.Op != OpList && rec.Op != OpStream,
-			kind == kindLog && rec.Op == OpEnd:
+			kind != kindSnapshot && rec.Op == OpEnd, kind != kindJournal && rec.Op == OpShard:
 			return res, corrupt(off, fmt.Sprintf("operation %d does not belong in this file", rec.Op))
 		default:
 			res.records++
 			if fn != nil {
+				if kind == kindJournal {
+					rec.Shard = cur
+				}
 				fn(&rec)
 			}
 		}
@@ -302,135 +323,6 @@ func prune(e storage.Engine, now int64) int64 {
 	return int64(len(dead))
 }
 
-// shardLoad is what loading one shard of the previous run found.
-type shardLoad struct {
-	files    shardFiles
-	snap     uint64
-	hasSnap  bool
-	logs     []uint64
-	snapSize int64
-	logSize  int64 // bytes of the segments read
-	records  int64 // log records read
-	bytes    int64
-}
-
-// loadShard reads shard i of generation gen through ld. With truncate, a
-// torn tail is cut off the file (and leftover files are removed); without,
-// it is only skipped.
-func (st *Store) loadShard(gen uint64, i int, ld *loader, truncate bool) (*shardLoad, error) {
-	dir := shardDir(st.cfg.Dir, gen, i)
-	sf, err := listShard(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &CorruptError{Path: dir, Offset: -1, Reason: "shard directory missing"}
-	}
-	if err != nil {
-		return nil, err
-	}
-	sl := &shardLoad{files: sf}
-	sl.snap, sl.hasSnap, sl.logs, err = sf.plan()
-	if err != nil {
-		return nil, err
-	}
-	if truncate {
-		if err := removeStale(sf, sl.snap, sl.hasSnap); err != nil {
-			return nil, err
-		}
-	}
-	if sl.hasSnap {
-		res, err := readFile(sf.path(sl.snap, snapExt), kindSnapshot, i, sl.snap, false, ld.apply)
-		if err != nil {
-			return nil, err
-		}
-		sl.snapSize = res.size
-		sl.bytes += res.size
-	}
-	// A torn tail is allowed in the last segment that holds records: the
-	// ones after it may only be empty or headers left by a restart.
-	last := len(sl.logs) - 1
-	for last > 0 {
-		fi, err := os.Stat(sf.path(sl.logs[last], logExt))
-		if err != nil {
-			return nil, err
-		}
-		if fi.Size() > headerLen(i, sl.logs[last]) {
-			break
-		}
-		last--
-	}
-	for k, seq := range sl.logs {
-		path := sf.path(seq, logExt)
-		res, err := readFile(path, kindLog, i, seq, k >= last, ld.apply)
-		if err != nil {
-			return nil, err
-		}
-		sl.records += res.records
-		sl.bytes += res.size
-		if res.torn != nil {
-			st.log.Warn("log ends with a torn record, left by a crash; dropping it",
-				"file", path, "offset", res.end, "dropped_bytes", res.size-res.end, "reason", res.torn.reason)
-			if truncate {
-				if err := truncateLog(path, res.end, i, seq); err != nil {
-					return nil, err
-				}
-			}
-			res.size = res.end
-		}
-		sl.logSize += res.size
-	}
-	return sl, nil
-}
-
-// truncateLog cuts a log segment at end, writing a fresh header if nothing
-// whole was left, and fsyncs it.
-func truncateLog(path string, end int64, shard int, seq uint64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Truncate(end)
-	if err == nil && end == 0 {
-		_, err = f.Write(appendHeader(nil, kindLog, shard, seq))
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// removeStale removes temporary files, and snapshots and segments older than
-// the snapshot recovery starts from: leftovers of a snapshot interrupted
-// before or after its rename.
-func removeStale(sf shardFiles, snap uint64, hasSnap bool) error {
-	var names []string
-	for _, t := range sf.tmps {
-		names = append(names, filepath.Join(sf.dir, t))
-	}
-	if hasSnap {
-		for _, n := range sf.snaps {
-			if n < snap {
-				names = append(names, sf.path(n, snapExt))
-			}
-		}
-		for _, n := range sf.logs {
-			if n < snap {
-				names = append(names, sf.path(n, logExt))
-			}
-		}
-	}
-	for _, n := range names {
-		if err := os.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	if len(names) > 0 {
-		return fsutil.SyncDir(sf.dir)
-	}
-	return nil
-}
-
 // removeGens removes the generation directories other than keep: leftovers
 // of a topology change interrupted before or after MANIFEST was switched.
 func removeGens(dir string, keep uint64) error {
@@ -454,7 +346,243 @@ func removeGens(dir string, keep uint64) error {
 	return nil
 }
 
-// open loads the directory into engines and prepares the logs.
+// genLoad is what loading a generation of the journal layout found.
+type genLoad struct {
+	snaps    []uint64 // per shard, the segment its newest snapshot starts from (1 without one)
+	snapSize []int64  // per shard, the size of that snapshot
+	records  []int64  // per shard, journal records read
+	segs     []segment
+	next     int64 // position at the end of the last segment
+	bytes    int64
+}
+
+// loadGen reads generation m.gen through lds, a loader per shard: each
+// shard's newest snapshot (in parallel when parallel), then the journal from
+// the oldest segment one of them starts from, each record going to its
+// shard's loader from that shard's snapshot's segment on. With keep, the
+// generation is kept: a torn tail is cut off the journal, and leftovers of
+// interrupted snapshots are removed; without, nothing is changed.
+func (st *Store) loadGen(m manifest, lds []loader, parallel, keep bool) (*genLoad, error) {
+	dir := st.cfg.Dir
+	gl := &genLoad{snaps: make([]uint64, m.shards), snapSize: make([]int64, m.shards), records: make([]int64, m.shards)}
+	err := forShards(m.shards, parallel, func(i int) error {
+		sf, err := listShardDir(dir, m.gen, i)
+		if err != nil {
+			return err
+		}
+		gl.snaps[i], gl.snapSize[i], err = loadSnapshot(sf, i, &lds[i])
+		if err == nil && keep {
+			err = removeStale(sf, gl.snaps[i])
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ld := logDir(dir, m.gen)
+	lf, err := listShard(ld)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	first := slices.Min(gl.snaps)
+	seqs, err := lf.plan(first)
+	if err != nil {
+		return nil, err
+	}
+	if keep {
+		if err := removeStaleSegments(lf, first); err != nil {
+			return nil, err
+		}
+	}
+	gl.segs, gl.bytes, err = st.readSegments(lf, seqs, kindJournal, m.shards, keep, func(seq uint64, rec *Record) {
+		if seq >= gl.snaps[rec.Shard] {
+			lds[rec.Shard].apply(rec)
+			gl.records[rec.Shard]++
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range gl.snapSize {
+		gl.bytes += n
+	}
+	gl.next = gl.segs[len(gl.segs)-1].start + gl.segs[len(gl.segs)-1].size
+	return gl, nil
+}
+
+// forShards calls fn for each of n shards, in parallel when parallel, and
+// returns their errors joined.
+func forShards(n int, parallel bool, fn func(i int) error) error {
+	errs := make([]error, n)
+	if !parallel {
+		for i := range n {
+			errs[i] = fn(i)
+		}
+		return errors.Join(errs...)
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = fn(i) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// listShardDir lists the directory of shard i of generation gen.
+func listShardDir(dir string, gen uint64, i int) (shardFiles, error) {
+	sd := shardDir(dir, gen, i)
+	sf, err := listShard(sd)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sf, &CorruptError{Path: sd, Offset: -1, Reason: "shard directory missing"}
+	}
+	return sf, err
+}
+
+// loadSnapshot reads shard i's newest snapshot in sf through ld, and
+// returns the segment it starts from and its size: 1 and 0 when there is
+// none.
+func loadSnapshot(sf shardFiles, i int, ld *loader) (uint64, int64, error) {
+	if len(sf.snaps) == 0 {
+		return 1, 0, nil
+	}
+	snap := sf.snaps[len(sf.snaps)-1]
+	res, err := readFile(sf.path(snap, snapExt), kindSnapshot, i, snap, false, ld.apply)
+	return snap, res.size, err
+}
+
+// readSegments reads the segments seqs of lf, whose headers are of kind and
+// name shard, through fn, and returns them with their positions (from 0 at
+// the first) and sizes, and the bytes read. A torn tail is allowed in the
+// last segment that holds records (the ones after it may only be headers
+// left by a restart): it is dropped with a warning, and cut off the file
+// when truncate.
+func (st *Store) readSegments(lf shardFiles, seqs []uint64, kind byte, shard int, truncate bool, fn func(seq uint64, rec *Record)) ([]segment, int64, error) {
+	last, err := lastWithRecords(lf, seqs, shard)
+	if err != nil {
+		return nil, 0, err
+	}
+	var segs []segment
+	var pos, bytes int64
+	for k, seq := range seqs {
+		path := lf.path(seq, logExt)
+		res, err := readFile(path, kind, shard, seq, k >= last, func(rec *Record) { fn(seq, rec) })
+		if err != nil {
+			return nil, 0, err
+		}
+		bytes += res.size
+		if res.zeros {
+			// Written ahead with zeros.
+			if truncate {
+				if err := truncateSegment(path, res.end, kind, shard, seq); err != nil {
+					return nil, 0, err
+				}
+			}
+			res.size = res.end
+		}
+		if res.torn != nil {
+			st.log.Warn("log ends with a torn record, left by a crash; dropping it",
+				"file", path, "offset", res.end, "dropped_bytes", res.size-res.end, "reason", res.torn.reason)
+			if truncate {
+				if err := truncateSegment(path, res.end, kind, shard, seq); err != nil {
+					return nil, 0, err
+				}
+			}
+			res.size = max(res.end, headerLen(shard, seq))
+		}
+		segs = append(segs, segment{seq: seq, start: pos, size: res.size})
+		pos += res.size
+	}
+	return segs, bytes, nil
+}
+
+// lastWithRecords returns the index in seqs of the last segment of lf that
+// holds a record after its header (0 when none does): the one where a torn
+// tail is allowed, the ones after it being only headers, or headers and
+// zeros written ahead, left by a restart or a snapshot.
+func lastWithRecords(lf shardFiles, seqs []uint64, shard int) (int, error) {
+	last := len(seqs) - 1
+	for ; last > 0; last-- {
+		f, err := os.Open(lf.path(seqs[last], logExt))
+		if err != nil {
+			return 0, err
+		}
+		var b [headerSize]byte
+		n, err := f.ReadAt(b[:], headerLen(shard, seqs[last]))
+		f.Close()
+		if err != nil && err != io.EOF {
+			return 0, err
+		}
+		if slices.ContainsFunc(b[:n], func(c byte) bool { return c != 0 }) {
+			break
+		}
+	}
+	return last, nil
+}
+
+// truncateSegment cuts a segment at end, writing a fresh header of kind
+// for shard and seq if nothing whole was left, and fsyncs it.
+func truncateSegment(path string, end int64, kind byte, shard int, seq uint64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(end)
+	if err == nil && end == 0 {
+		_, err = f.Write(appendHeader(nil, kind, shard, seq))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// removeStale removes a shard's temporary files and its snapshots older
+// than snap, the one recovery starts from: leftovers of a snapshot
+// interrupted before its rename or before the old files were removed.
+func removeStale(sf shardFiles, snap uint64) error {
+	var names []string
+	for _, t := range sf.tmps {
+		names = append(names, filepath.Join(sf.dir, t))
+	}
+	for _, n := range sf.snaps {
+		if n < snap {
+			names = append(names, sf.path(n, snapExt))
+		}
+	}
+	return removeAll(sf.dir, names)
+}
+
+// removeStaleSegments removes the journal's segments before first, which
+// no shard's snapshot needs.
+func removeStaleSegments(lf shardFiles, first uint64) error {
+	var names []string
+	for _, n := range lf.logs {
+		if n < first {
+			names = append(names, lf.path(n, logExt))
+		}
+	}
+	return removeAll(lf.dir, names)
+}
+
+// removeAll removes the files names of dir and fsyncs dir if there were any.
+func removeAll(dir string, names []string) error {
+	for _, n := range names {
+		if err := os.Remove(n); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	if len(names) > 0 {
+		return fsutil.SyncDir(dir)
+	}
+	return nil
+}
+
+// open loads the directory into engines and prepares the journal and the
+// logs. A generation of the previous layout (a log per shard) is loaded and
+// rewritten as a new generation, as for a change of topology.
 func (st *Store) open(r *ring.Ring, engines []storage.Engine) error {
 	start := time.Now()
 	dir := st.cfg.Dir
@@ -473,24 +601,12 @@ func (st *Store) open(r *ring.Ring, engines []storage.Engine) error {
 	}
 	now := time.Now().UnixMilli()
 	same := m.shards == r.Shards() && m.vnodes == r.Vnodes()
-	loads := make([]*shardLoad, m.shards)
-	var expired int64
+	lds := make([]loader, m.shards)
 	if same {
-		// Each shard keeps its keys: load them in parallel.
-		errs := make([]error, m.shards)
-		lds := make([]loader, m.shards)
-		var wg sync.WaitGroup
+		// Each shard keeps its keys.
 		for i := range m.shards {
 			e := engines[i]
 			lds[i] = loader{now: now, route: func([]byte) storage.Engine { return e }, flush: e.Clear}
-			wg.Go(func() { loads[i], errs[i] = st.loadShard(m.gen, i, &lds[i], true) })
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-		for _, e := range engines[:m.shards] {
-			expired += prune(e, now)
 		}
 	} else {
 		old, err := ring.New(m.shards, m.vnodes)
@@ -498,51 +614,57 @@ func (st *Store) open(r *ring.Ring, engines []storage.Engine) error {
 			return &CorruptError{Path: filepath.Join(dir, manifestName), Offset: -1, Reason: err.Error()}
 		}
 		for i := range m.shards {
-			ld := loader{
+			lds[i] = loader{
 				now:   now,
 				route: func(k []byte) storage.Engine { return engines[r.Lookup(k)] },
 				flush: func() { flushOwned(engines, old, i) },
 			}
-			if loads[i], err = st.loadShard(m.gen, i, &ld, false); err != nil {
-				return err
-			}
 		}
-		for _, e := range engines {
-			expired += prune(e, now)
+	}
+	keep := same && m.version == manifestVersion
+	var gl *genLoad
+	if m.version == manifestVersion {
+		gl, err = st.loadGen(m, lds, same, keep)
+		if gl != nil {
+			st.load.Bytes = gl.bytes
 		}
+	} else {
+		st.load.Bytes, err = st.loadShards(m, lds, same)
+	}
+	if err != nil {
+		return err
 	}
 	for _, e := range engines {
+		st.load.Expired += prune(e, now)
 		st.load.Keys += int64(e.Len())
 	}
-	for _, sl := range loads {
-		st.load.Bytes += sl.bytes
-	}
-	st.load.Expired = expired
 	st.load.Duration = time.Since(start)
-	if !same {
-		st.log.Info("the topology changed: every key was sent to its new shard; rewriting the data directory",
-			"from_shards", m.shards, "from_vnodes", m.vnodes, "shards", r.Shards(), "vnodes", r.Vnodes())
+	if !keep {
+		if !same {
+			st.log.Info("the topology changed: every key was sent to its new shard; rewriting the data directory",
+				"from_shards", m.shards, "from_vnodes", m.vnodes, "shards", r.Shards(), "vnodes", r.Vnodes())
+		} else {
+			st.log.Info("the data directory has a log per shard, the previous layout; rewriting it with one log for every shard")
+		}
 		if err := st.create(m.gen+1, r, engines); err != nil {
-			return fmt.Errorf("wal: rewriting %s for the new topology: %w", dir, err)
+			return fmt.Errorf("wal: rewriting %s: %w", dir, err)
 		}
 		return removeGens(dir, m.gen+1)
 	}
 	st.gen = m.gen
-	for i, sl := range loads {
-		sd := shardDir(dir, m.gen, i)
-		l := newLog(st, i, sd)
+	st.j = newJournal(st, logDir(dir, m.gen), m.shards)
+	st.j.segs = gl.segs
+	if err := st.j.start(gl.segs[len(gl.segs)-1].seq+1, gl.next); err != nil {
+		return err
+	}
+	st.j.base.Store(gl.segs[0].start)
+	for i := range m.shards {
+		l := newLog(st, i, shardDir(dir, m.gen, i))
+		l.snapSeq.Store(gl.snaps[i])
+		l.snapBytes.Store(gl.snapSize[i])
+		l.nrec = gl.records[i]
+		l.records.Store(gl.records[i])
 		st.logs = append(st.logs, l)
-		seq := sl.logs[len(sl.logs)-1] + 1
-		f, err := createSegment(sd, i, seq)
-		if err != nil {
-			return err
-		}
-		l.f, l.seq = f, seq
-		l.cur.Store(f)
-		l.pos.Store(sl.logSize + headerLen(i, seq))
-		l.snapBytes.Store(sl.snapSize)
-		l.nrec = sl.records
-		l.records.Store(sl.records)
 	}
 	return nil
 }
@@ -570,7 +692,7 @@ func flushOwned(engines []storage.Engine, old *ring.Ring, i int) {
 }
 
 // create writes generation gen for topology r: per shard, a snapshot of its
-// engine when engines is not nil, and an empty first log segment; then it
+// engine when engines is not nil, and the journal's first segment; then it
 // switches MANIFEST to it.
 func (st *Store) create(gen uint64, r *ring.Ring, engines []storage.Engine) error {
 	dir := st.cfg.Dir
@@ -578,10 +700,11 @@ func (st *Store) create(gen uint64, r *ring.Ring, engines []storage.Engine) erro
 	if err := os.RemoveAll(gd); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(gd, 0o755); err != nil {
+	if err := os.MkdirAll(logDir(dir, gen), 0o755); err != nil {
 		return err
 	}
 	now := time.Now().UnixMilli()
+	st.j = newJournal(st, logDir(dir, gen), r.Shards())
 	st.logs = st.logs[:0]
 	for i := range r.Shards() {
 		sd := shardDir(dir, gen, i)
@@ -597,14 +720,9 @@ func (st *Store) create(gen uint64, r *ring.Ring, engines []storage.Engine) erro
 			}
 			l.snapBytes.Store(size)
 		}
-		f, err := createSegment(sd, i, 1)
-		if err != nil {
-			return err
-		}
-		l.f, l.seq = f, 1
-		l.cur.Store(f)
-		l.pos.Store(headerLen(i, 1))
-		l.base.Store(l.pos.Load())
+	}
+	if err := st.j.start(1, 0); err != nil {
+		return err
 	}
 	if err := fsutil.SyncDir(gd); err != nil {
 		return err
@@ -613,5 +731,5 @@ func (st *Store) create(gen uint64, r *ring.Ring, engines []storage.Engine) erro
 		return err
 	}
 	st.gen = gen
-	return writeManifest(dir, manifest{gen: gen, shards: r.Shards(), vnodes: r.Vnodes()})
+	return writeManifest(dir, manifest{version: manifestVersion, gen: gen, shards: r.Shards(), vnodes: r.Vnodes()})
 }

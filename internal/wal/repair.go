@@ -11,13 +11,16 @@ import (
 )
 
 // Repair makes a damaged data directory loadable again, keeping everything it
-// removes. In each shard of the current generation it reads the snapshot and
-// the log segments as recovery does; at the first damaged record it copies
-// the bytes from there to the end of the file into a .corrupt file beside
-// it, truncates the file there, and moves the shard's later segments aside
-// (renamed to .corrupt), so that what remains is a whole prefix of the
-// shard's history. A snapshot cut this way gets a new end record; a torn tail
-// is truncated as on start. The directory must not be in use.
+// removes. It reads each shard's newest snapshot of the current generation,
+// and the journal from the oldest segment a snapshot starts from, as
+// recovery does; at the first damaged record of a file it copies the bytes
+// from there to the end of the file into a .corrupt file beside it, and
+// truncates the file there. In the journal it also moves the later segments
+// aside (renamed to .corrupt), so that what remains is a whole prefix of the
+// history of every shard. A snapshot cut this way gets a new end record; a
+// torn tail is truncated as on start. A directory of the previous layout (a
+// log per shard) is repaired the same way, shard by shard. The directory
+// must not be in use.
 //
 // It returns one line per change made; none when nothing was damaged.
 func Repair(dir string) ([]string, error) {
@@ -43,8 +46,25 @@ func Repair(dir string) ([]string, error) {
 		return nil, nil
 	}
 	var done []string
+	first := uint64(1<<64 - 1)
 	for i := range m.shards {
-		d, err := repairShard(shardDir(dir, m.gen, i), i)
+		sd := shardDir(dir, m.gen, i)
+		d, snap, err := repairSnapshot(sd, i)
+		done = append(done, d...)
+		if err != nil {
+			return done, err
+		}
+		first = min(first, snap)
+		if m.version == 1 {
+			d, err := repairSegments(sd, kindLog, i, snap)
+			done = append(done, d...)
+			if err != nil {
+				return done, err
+			}
+		}
+	}
+	if m.version == manifestVersion {
+		d, err := repairSegments(logDir(dir, m.gen), kindJournal, m.shards, first)
 		done = append(done, d...)
 		if err != nil {
 			return done, err
@@ -53,29 +73,46 @@ func Repair(dir string) ([]string, error) {
 	return done, nil
 }
 
-// repairShard repairs one shard directory.
-func repairShard(dir string, shard int) ([]string, error) {
+// repairSnapshot repairs the newest snapshot of a shard directory, creating
+// the directory if it is missing, and returns the segment that snapshot
+// starts from (1 without one).
+func repairSnapshot(dir string, shard int) ([]string, uint64, error) {
 	var done []string
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return done, err
+			return done, 0, err
 		}
 		done = append(done, fmt.Sprintf("%s: shard directory was missing; created it empty", dir))
+	}
+	sf, err := listShard(dir)
+	if err != nil || len(sf.snaps) == 0 {
+		return done, 1, err
+	}
+	snap := sf.snaps[len(sf.snaps)-1]
+	path := sf.path(snap, snapExt)
+	res, err := readFile(path, kindSnapshot, shard, snap, false, nil)
+	var ce *CorruptError
+	if errors.As(err, &ce) && ce.Offset >= 0 {
+		d, err := cutSnapshot(path, ce, shard, snap, res.records, res.ended)
+		return append(done, d...), snap, err
+	}
+	return done, snap, err
+}
+
+// repairSegments repairs the log segments of dir from first on, whose
+// headers are of kind and name shard: segments after a missing one, or
+// after the first damaged record, are moved aside, that file is cut there,
+// a torn tail is cut, and a missing first segment is created empty.
+func repairSegments(dir string, kind byte, shard int, first uint64) ([]string, error) {
+	var done []string
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return done, err
 	}
 	sf, err := listShard(dir)
 	if err != nil {
 		return done, err
 	}
-	var snap uint64
-	hasSnap := len(sf.snaps) > 0
-	if hasSnap {
-		snap = sf.snaps[len(sf.snaps)-1]
-	}
-	// The segments recovery reads: consecutive from the snapshot's (or 1).
-	first := uint64(1)
-	if hasSnap {
-		first = snap
-	}
+	// The segments recovery reads: consecutive from first.
 	var logs, aside []uint64
 	for _, n := range sf.logs {
 		switch {
@@ -89,22 +126,8 @@ func repairShard(dir string, shard int) ([]string, error) {
 	if len(aside) > 0 {
 		done = append(done, fmt.Sprintf("%s: log segment %d is missing", dir, first+uint64(len(logs))))
 	}
-	if hasSnap {
-		path := sf.path(snap, snapExt)
-		res, err := readFile(path, kindSnapshot, shard, snap, false, nil)
-		var ce *CorruptError
-		if errors.As(err, &ce) && ce.Offset >= 0 {
-			d, err := cutSnapshot(path, ce, shard, snap, res.records, res.ended)
-			done = append(done, d...)
-			if err != nil {
-				return done, err
-			}
-		} else if err != nil {
-			return done, err
-		}
-	}
 	if len(logs) == 0 {
-		f, err := createSegment(dir, shard, first)
+		f, err := createFile(dir, kind, shard, first)
 		if err != nil {
 			return done, err
 		}
@@ -112,27 +135,20 @@ func repairShard(dir string, shard int) ([]string, error) {
 		logs = append(logs, first)
 		done = append(done, fmt.Sprintf("%s: created the missing log segment %d, empty", dir, first))
 	}
-	last := len(logs) - 1
-	for last > 0 {
-		fi, err := os.Stat(sf.path(logs[last], logExt))
-		if err != nil {
-			return done, err
-		}
-		if fi.Size() > headerLen(shard, logs[last]) {
-			break
-		}
-		last--
+	last, err := lastWithRecords(sf, logs, shard)
+	if err != nil {
+		return done, err
 	}
 	for k, seq := range logs {
 		path := sf.path(seq, logExt)
-		res, err := readFile(path, kindLog, shard, seq, k >= last, nil)
+		res, err := readFile(path, kind, shard, seq, k >= last, nil)
 		var ce *CorruptError
 		if errors.As(err, &ce) && ce.Offset >= 0 {
 			saved, err := copyOut(path, ce.Offset)
 			if err != nil {
 				return done, err
 			}
-			if err := truncateLog(path, ce.Offset, shard, seq); err != nil {
+			if err := truncateSegment(path, ce.Offset, kind, shard, seq); err != nil {
 				return done, err
 			}
 			done = append(done, fmt.Sprintf("%s: %s at offset %d: truncated there, dropping %d bytes (kept in %s)",
@@ -144,7 +160,7 @@ func repairShard(dir string, shard int) ([]string, error) {
 			return done, err
 		}
 		if res.torn != nil {
-			if err := truncateLog(path, res.end, shard, seq); err != nil {
+			if err := truncateSegment(path, res.end, kind, shard, seq); err != nil {
 				return done, err
 			}
 			done = append(done, fmt.Sprintf("%s: torn record at offset %d: truncated there, dropping %d bytes",

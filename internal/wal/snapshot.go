@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
@@ -169,20 +170,20 @@ func writeSnapshot(dir string, shard int, seq uint64, e storage.Engine, now int6
 	}
 }
 
-// compactLoop writes l's snapshots: when its log has grown enough, and when
-// asked by Save.
-func (st *Store) compactLoop(ctx context.Context, l *Log, h Holder) {
+// compactLoop writes the shards' snapshots: when the journal has grown
+// enough, and when asked by Save.
+func (st *Store) compactLoop(ctx context.Context, h Holder) {
 	var retryAt time.Time
 	for {
 		var waiters []chan error
 		select {
 		case <-ctx.Done():
 			return
-		case <-l.trigger:
-			if time.Now().Before(retryAt) || !st.dueForSnapshot(l) {
+		case <-st.trigger:
+			if time.Now().Before(retryAt) || !st.dueForSnapshot() {
 				continue
 			}
-		case w := <-l.requests:
+		case w := <-st.requests:
 			if w != nil {
 				waiters = append(waiters, w)
 			}
@@ -190,7 +191,7 @@ func (st *Store) compactLoop(ctx context.Context, l *Log, h Holder) {
 	more:
 		for {
 			select {
-			case w := <-l.requests:
+			case w := <-st.requests:
 				if w != nil {
 					waiters = append(waiters, w)
 				}
@@ -199,13 +200,13 @@ func (st *Store) compactLoop(ctx context.Context, l *Log, h Holder) {
 			}
 		}
 		start := time.Now()
-		err := st.snapshot(ctx, l, h)
+		done, err := st.snapshot(ctx, h)
 		if ctx.Err() != nil {
 			err = ErrClosed
 		}
 		st.mu.Lock()
+		st.saves += int64(done)
 		if err == nil {
-			st.saves++
 			st.saveErr = false
 			st.lastDur = time.Since(start)
 		} else if !errors.Is(err, ErrClosed) {
@@ -220,41 +221,68 @@ func (st *Store) compactLoop(ctx context.Context, l *Log, h Holder) {
 			return
 		case err != nil:
 			retryAt = time.Now().Add(retryAfter)
-			st.log.Error("cannot write a snapshot", "shard", l.shard, "err", err)
+			st.log.Error("cannot write the snapshots", "err", err)
 		default:
-			st.log.Info("snapshot written", "shard", l.shard, "bytes", l.snapBytes.Load(), "took", time.Since(start).Round(time.Millisecond))
+			var bytes int64
+			for _, l := range st.logs {
+				bytes += l.snapBytes.Load()
+			}
+			st.log.Info("snapshots written", "shards", len(st.logs), "bytes", bytes, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
 }
 
-// snapshot starts a new log segment in l and writes the snapshot that goes
-// with it, holding the shard through h one chunk at a time. Once the
-// snapshot is in place, the older snapshot and segments are removed.
-func (st *Store) snapshot(ctx context.Context, l *Log, h Holder) error {
-	l.startedAt.Store(time.Now().UnixMilli())
-	l.running.Store(true)
-	defer l.running.Store(false)
+// snapshot starts a new journal segment N and writes every shard's snapshot
+// N, in parallel, each holding its shard through h one chunk at a time.
+// Then, and also when some failed, it removes what no shard's newest
+// snapshot needs: older snapshots, and the segments before the oldest
+// segment a newest snapshot starts from. It returns how many snapshots it
+// wrote.
+func (st *Store) snapshot(ctx context.Context, h Holder) (int, error) {
+	st.started.Store(time.Now().UnixMilli())
+	st.running.Store(true)
+	defer st.running.Store(false)
 
-	_, release, err := h.HoldShard(ctx, l.shard)
+	recBase := make([]int64, len(st.logs))
+	for i, l := range st.logs {
+		recBase[i] = l.records.Load()
+	}
+	// A record committed before the roll is in an older segment, and its
+	// change in the snapshots, which begin after it; any change the
+	// snapshots may lack is in segment seq or later.
+	seq, _, err := st.j.roll()
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("starting a log segment: %w", err)
 	}
-	old, err := l.rotate()
-	seq, base, recBase := l.seq, l.pos.Load(), l.nrec
-	release()
-	if err != nil {
-		return fmt.Errorf("starting a log segment: %w", err)
+	errs := make([]error, len(st.logs))
+	var wg sync.WaitGroup
+	for i, l := range st.logs {
+		wg.Go(func() { errs[i] = st.snapshotShard(ctx, l, h, seq) })
 	}
-	// The old segment is complete: make it durable before anything relies
-	// on the new one.
-	err = old.Sync()
-	if cerr := old.Close(); err == nil {
-		err = cerr
+	wg.Wait()
+	done := 0
+	for i, l := range st.logs {
+		if errs[i] != nil {
+			continue
+		}
+		done++
+		l.recBase.Store(recBase[i])
+		l.lastSave.Store(time.Now().Unix())
 	}
-	if err != nil {
-		return fmt.Errorf("closing log segment %d: %w", seq-1, err)
+	if err := errors.Join(errs...); err != nil {
+		return done, err
 	}
+	// What the snapshots may lack is in the segments from seq on: make them
+	// durable too, so that a completed SAVE holds whatever the policy.
+	if _, err := st.j.sync(fsutil.Datasync); err != nil {
+		return done, err
+	}
+	return done, st.removeOld()
+}
 
+// snapshotShard writes l's snapshot seq from the shard's keys and makes it
+// the shard's newest.
+func (st *Store) snapshotShard(ctx context.Context, l *Log, h Holder, seq uint64) error {
 	w, err := newSnapWriter(l.dir, l.shard, seq)
 	if err != nil {
 		return err
@@ -287,41 +315,40 @@ func (st *Store) snapshot(ctx context.Context, l *Log, h Holder) error {
 	if err != nil {
 		return err
 	}
-	// What the snapshot may lack is in the segments from seq on: make them
-	// durable too, so that a completed SAVE holds whatever the policy.
-	if f := l.cur.Load(); f != nil {
-		if err := fsutil.Datasync(f); err != nil && !errors.Is(err, os.ErrClosed) {
+	l.snapBytes.Store(size)
+	l.snapSeq.Store(seq)
+	return nil
+}
+
+// removeOld removes each shard's snapshots older than its newest, and the
+// journal's segments before the oldest one a newest snapshot starts from.
+func (st *Store) removeOld() error {
+	first := uint64(1<<64 - 1)
+	for _, l := range st.logs {
+		seq := l.snapSeq.Load()
+		first = min(first, seq)
+		if err := removeSnapshotsBefore(l.dir, seq); err != nil {
 			return err
 		}
 	}
-	l.snapBytes.Store(size)
-	l.base.Store(base)
-	l.recBase.Store(recBase)
-	l.lastSave.Store(time.Now().Unix())
-	return removeBefore(l.dir, seq)
+	return st.j.removeBefore(first)
 }
 
-// removeBefore removes the snapshots and log segments of dir numbered below
-// seq.
-func removeBefore(dir string, seq uint64) error {
+// removeSnapshotsBefore removes the snapshots of dir numbered below seq.
+func removeSnapshotsBefore(dir string, seq uint64) error {
 	sf, err := listShard(dir)
 	if err != nil {
 		return err
 	}
 	removed := false
-	for _, list := range []struct {
-		seqs []uint64
-		ext  string
-	}{{sf.snaps, snapExt}, {sf.logs, logExt}} {
-		for _, n := range list.seqs {
-			if n >= seq {
-				continue
-			}
-			if err := os.Remove(sf.path(n, list.ext)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			removed = true
+	for _, n := range sf.snaps {
+		if n >= seq {
+			continue
 		}
+		if err := os.Remove(sf.path(n, snapExt)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		removed = true
 	}
 	if removed {
 		return fsutil.SyncDir(dir)
@@ -329,7 +356,7 @@ func removeBefore(dir string, seq uint64) error {
 	return nil
 }
 
-// Save asks every shard for a snapshot that begins after the call. With
+// Save asks for a snapshot of every shard that begins after the call. With
 // wait it returns once all are written, with the first error; otherwise it
 // returns at once, with ErrSaveInProgress if a snapshot is being written and
 // schedule is false (with schedule the new snapshots follow the current one).
@@ -343,35 +370,26 @@ func (st *Store) Save(ctx context.Context, wait, schedule bool) error {
 		if st.Saving() && !schedule {
 			return ErrSaveInProgress
 		}
-		for _, l := range st.logs {
-			select {
-			case l.requests <- nil:
-			default: // requests are already waiting: they cover this one
-			}
+		select {
+		case st.requests <- nil:
+		default: // requests are already waiting: they cover this one
 		}
 		return nil
 	}
-	waiters := make([]chan error, len(st.logs))
-	for i, l := range st.logs {
-		waiters[i] = make(chan error, 1)
-		select {
-		case l.requests <- waiters[i]:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-st.stopped:
-			return ErrClosed
-		}
+	w := make(chan error, 1)
+	select {
+	case st.requests <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-st.stopped:
+		return ErrClosed
 	}
-	var errs []error
-	for _, w := range waiters {
-		select {
-		case err := <-w:
-			errs = append(errs, err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-st.stopped:
-			return ErrClosed
-		}
+	select {
+	case err := <-w:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-st.stopped:
+		return ErrClosed
 	}
-	return errors.Join(errs...)
 }

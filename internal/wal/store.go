@@ -69,6 +69,12 @@ type Config struct {
 	// auto-aof-rewrite-percentage 100, so that a large data set is not
 	// rewritten for every few megabytes of changes.
 	SnapshotLogSize int64
+	// Preallocate is how far ahead of its records the log is written with
+	// zeros, in bytes (8 MiB; 0: not at all), by a background goroutine
+	// woken when the records come within half of it: the appends then
+	// overwrite zeros already on disk, and their fdatasync need not write
+	// the file's size and blocks too.
+	Preallocate int64
 	// Logger receives warnings (a torn tail truncated, a failed write) and
 	// notices (data loaded, snapshots); nil means slog.Default().
 	Logger *slog.Logger
@@ -84,9 +90,9 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: no directory, fsync every second,
-// snapshots after 64 MiB of log.
+// snapshots after 64 MiB of log, 8 MiB of log written ahead with zeros.
 func DefaultConfig() Config {
-	return Config{Fsync: FsyncEverySec, SnapshotLogSize: 64 << 20}
+	return Config{Fsync: FsyncEverySec, SnapshotLogSize: 64 << 20, Preallocate: 8 << 20}
 }
 
 // Validate reports whether c can be used.
@@ -96,6 +102,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: no data directory", ErrConfig)
 	case c.Fsync > FsyncNo:
 		return fmt.Errorf("%w: unknown fsync policy %d", ErrConfig, c.Fsync)
+	case c.Preallocate < 0:
+		return fmt.Errorf("%w: preallocation must not be negative, got %d", ErrConfig, c.Preallocate)
 	case c.SnapshotLogSize < 1:
 		return fmt.Errorf("%w: snapshot log size must be positive, got %d", ErrConfig, c.SnapshotLogSize)
 	}
@@ -144,15 +152,17 @@ type Holder interface {
 	HoldShard(ctx context.Context, i int) (db *keyspace.DB, release func(), err error)
 }
 
-// Store is a server's data directory: one Log per shard, the background
-// fsync of FsyncEverySec, and the snapshots. Its methods are safe for
-// concurrent use, except that each Log belongs to its shard.
+// Store is a server's data directory: the generation's journal, one Log per
+// shard writing to it, the background fsync of FsyncEverySec, and the
+// snapshots. Its methods are safe for concurrent use, except that each Log
+// belongs to its shard.
 type Store struct {
 	cfg    Config
 	log    *slog.Logger
 	lock   *os.File
 	gen    uint64
 	shards int
+	j      *journal
 	logs   []*Log
 	load   LoadStats
 
@@ -166,11 +176,17 @@ type Store struct {
 	lastDur  time.Duration
 	syncErr  error         // owned by the syncer goroutine
 	syncOK   atomic.Bool   // syncErr == nil, for Stats
-	syncedTo []int64       // per log, owned by the syncer goroutine
 	fsync    atomic.Uint32 // the Fsync in force: cfg.Fsync until SetFsync
-	// datasync is fsutil.Datasync, by which WaitDurable fsyncs (through
-	// an io_uring on Linux: the reply goroutine waits without holding a
-	// P); tests replace it before the shards run.
+	running  atomic.Bool   // snapshots are being written
+	started  atomic.Int64  // Unix milliseconds when they began
+
+	trigger  chan struct{}   // the journal has grown enough for snapshots
+	requests chan chan error // snapshots asked for (nil: nobody waits)
+
+	// datasync is fsutil.Datasync, by which the group commit of
+	// FsyncAlways fsyncs (through an io_uring on Linux: the syncing reply
+	// goroutine waits without holding a P); tests replace it before the
+	// shards run.
 	datasync func(*os.File) error
 }
 
@@ -198,7 +214,10 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 	if len(engines) != r.Shards() {
 		return nil, fmt.Errorf("%w: %d engines for %d shards", ErrConfig, len(engines), r.Shards())
 	}
-	st := &Store{cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), datasync: fsutil.Datasync}
+	st := &Store{
+		cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), datasync: fsutil.Datasync,
+		trigger: make(chan struct{}, 1), requests: make(chan chan error, 16),
+	}
 	st.fsync.Store(uint32(cfg.Fsync))
 	if st.log == nil {
 		st.log = slog.Default()
@@ -219,19 +238,13 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 	}
 	st.lock = lock
 	if err := st.open(r, engines); err != nil {
-		for _, l := range st.logs {
-			if l != nil && l.f != nil {
-				l.f.Close()
-			}
+		if st.j != nil && st.j.f != nil {
+			st.j.f.Close()
 		}
 		lock.Close()
 		return nil, err
 	}
 	st.syncOK.Store(true)
-	st.syncedTo = make([]int64, len(st.logs))
-	for i, l := range st.logs {
-		st.syncedTo[i] = l.pos.Load()
-	}
 	return st, nil
 }
 
@@ -258,15 +271,18 @@ func (st *Store) SetFsync(f Fsync) { st.fsync.Store(uint32(f)) }
 // Loaded returns what Open loaded.
 func (st *Store) Loaded() LoadStats { return st.load }
 
-// Start starts the background work: the fsync goroutine of FsyncEverySec and
-// one snapshot goroutine per shard, which take shards through h. Call it
-// once, after the shards run.
+// Start starts the background work: the fsync goroutine of FsyncEverySec,
+// the snapshot goroutine, which takes shards through h, and the goroutine
+// that writes the log ahead with zeros. Call it once, after
+// the shards run.
 func (st *Store) Start(h Holder) {
 	ctx, cancel := context.WithCancel(context.Background())
 	st.cancel = cancel
 	st.wg.Go(func() { st.syncLoop(ctx) })
-	for _, l := range st.logs {
-		st.wg.Go(func() { st.compactLoop(ctx, l, h) })
+	st.wg.Go(func() { st.compactLoop(ctx, h) })
+	if st.cfg.Preallocate > 0 {
+		st.wg.Go(func() { st.j.prepareLoop(ctx) })
+		st.j.ahead <- struct{}{} // the segment Open started
 	}
 }
 
@@ -282,15 +298,20 @@ func (st *Store) Stop() {
 	})
 }
 
-// Close writes what the logs still buffer, fsyncs and closes them, and
-// unlocks the directory. Call it after Stop, once the shards have stopped.
+// Close writes what the logs still buffer, fsyncs and closes the journal,
+// and unlocks the directory. Call it after Stop, once the shards have
+// stopped.
 func (st *Store) Close() error {
 	st.Stop()
 	var errs []error
 	for _, l := range st.logs {
-		if err := l.close(); err != nil {
-			errs = append(errs, err)
+		if len(l.buf) > 0 {
+			l.pos = st.j.append(l.shard, l.buf)
+			l.buf = nil
 		}
+	}
+	if err := st.j.close(); err != nil {
+		errs = append(errs, err)
 	}
 	if st.lock != nil {
 		st.lock.Close()
@@ -299,8 +320,8 @@ func (st *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// syncLoop fsyncs every log that was written since its last fsync, once a
-// second.
+// syncLoop fsyncs the journal once a second when it was written since its
+// last fsync.
 func (st *Store) syncLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -317,40 +338,45 @@ func (st *Store) syncLoop(ctx context.Context) {
 }
 
 func (st *Store) syncAll() {
-	for i, l := range st.logs {
-		pos := l.pos.Load()
-		if pos == st.syncedTo[i] {
-			continue
-		}
-		f := l.cur.Load()
-		if f == nil {
-			continue
-		}
-		err := fsutil.Datasync(f)
-		if errors.Is(err, os.ErrClosed) {
-			continue // rotated away: the compactor fsyncs the old segment
-		}
-		if err != nil {
-			if st.syncErr == nil {
-				st.log.Error("cannot fsync the log; will retry", "shard", i, "file", f.Name(), "err", err)
-			}
-			st.syncErr = err
-			st.syncOK.Store(false)
-			continue
-		}
-		if st.syncErr != nil {
-			st.log.Info("log fsyncs work again", "shard", i)
-			st.syncErr = nil
-			st.syncOK.Store(true)
-		}
-		st.syncedTo[i] = pos
+	j := st.j
+	if j.written.Load() <= j.syncedPos() && j.writeOK.Load() {
+		return
 	}
+	pos, err := j.sync(fsutil.Datasync)
+	if errors.Is(err, errWrite) {
+		return // still failing: fail logged it
+	}
+	if err != nil {
+		if st.syncErr == nil {
+			st.log.Error("cannot fsync the log; will retry", "err", err)
+		}
+		st.syncErr = err
+		st.syncOK.Store(false)
+		return
+	}
+	if st.syncErr != nil {
+		st.log.Info("log fsyncs work again")
+		st.syncErr = nil
+		st.syncOK.Store(true)
+	}
+	j.syncMu.Lock()
+	j.setSynced(pos)
+	j.syncMu.Unlock()
 }
 
-// dueForSnapshot reports whether l has grown enough to be compacted.
-func (st *Store) dueForSnapshot(l *Log) bool {
-	size := l.pos.Load() - l.base.Load()
-	return size >= st.cfg.SnapshotLogSize && size >= l.snapBytes.Load() && !l.running.Load()
+// dueForSnapshot reports whether the journal has grown enough to be
+// compacted: since the oldest segment recovery needs, by
+// Config.SnapshotLogSize, and at least as much as the snapshots hold.
+func (st *Store) dueForSnapshot() bool {
+	size := st.j.written.Load() - st.j.base.Load()
+	if size < st.cfg.SnapshotLogSize || st.running.Load() {
+		return false
+	}
+	var snaps int64
+	for _, l := range st.logs {
+		snaps += l.snapBytes.Load()
+	}
+	return size >= snaps
 }
 
 // Stats describe the Store for INFO persistence.
@@ -364,26 +390,23 @@ type Stats struct {
 	LastSaveSeconds  int64 // duration of the last snapshot, or -1
 	Saves            int64 // snapshots completed since Open
 	WriteOK          bool  // every log's last write succeeded
-	LogBytes         int64 // bytes of log since the newest snapshots
+	LogBytes         int64 // bytes of the journal from the oldest segment recovery needs
 	SnapshotBytes    int64 // bytes of the newest snapshots
 	Load             LoadStats
 }
 
 // Stats returns the Store's current figures.
 func (st *Store) Stats() Stats {
-	s := Stats{Fsync: st.Fsync(), WriteOK: st.syncOK.Load(), SaveSeconds: -1, LastSaveSeconds: -1, Load: st.load}
-	now := time.Now().UnixMilli()
-	s.LastSave = 1<<63 - 1
+	s := Stats{Fsync: st.Fsync(), WriteOK: st.syncOK.Load() && st.j.writeOK.Load(), SaveSeconds: -1, LastSaveSeconds: -1, Load: st.load}
+	s.LogBytes = st.j.written.Load() - st.j.base.Load()
 	for _, l := range st.logs {
 		s.ChangesSinceSave += l.records.Load() - l.recBase.Load()
-		s.LogBytes += l.pos.Load() - l.base.Load()
 		s.SnapshotBytes += l.snapBytes.Load()
-		s.LastSave = min(s.LastSave, l.lastSave.Load())
-		if l.running.Load() {
-			s.SaveInProgress = true
-			s.SaveSeconds = max(s.SaveSeconds, (now-l.startedAt.Load())/1000)
-		}
-		s.WriteOK = s.WriteOK && l.writeOK.Load()
+	}
+	s.LastSave = st.LastSave()
+	if st.running.Load() {
+		s.SaveInProgress = true
+		s.SaveSeconds = (time.Now().UnixMilli() - st.started.Load()) / 1000
 	}
 	st.mu.Lock()
 	s.Saves = st.saves
@@ -405,12 +428,5 @@ func (st *Store) LastSave() int64 {
 	return t
 }
 
-// Saving reports whether a snapshot is being written.
-func (st *Store) Saving() bool {
-	for _, l := range st.logs {
-		if l.running.Load() {
-			return true
-		}
-	}
-	return false
-}
+// Saving reports whether snapshots are being written.
+func (st *Store) Saving() bool { return st.running.Load() }

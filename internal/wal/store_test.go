@@ -30,9 +30,17 @@ type node struct {
 	dbs []*keyspace.DB
 	mu  []sync.Mutex
 	log *bytes.Buffer
+	// holdErr, when set, fails HoldShard of the shards it returns an error
+	// for.
+	holdErr func(i int) error
 }
 
 func (n *node) HoldShard(ctx context.Context, i int) (*keyspace.DB, func(), error) {
+	if n.holdErr != nil {
+		if err := n.holdErr(i); err != nil {
+			return nil, nil, err
+		}
+	}
 	n.mu[i].Lock()
 	return n.dbs[i], n.mu[i].Unlock, nil
 }
@@ -50,6 +58,7 @@ func openNode(t testing.TB, dir string, shards, vnodes int, edit func(*Config)) 
 	}
 	cfg := DefaultConfig()
 	cfg.Dir = dir
+	cfg.Preallocate = 64 << 10 // small, so that tests write ahead often
 	cfg.Logger = slog.New(slog.NewTextHandler(n.log, nil))
 	if edit != nil {
 		edit(&cfg)
@@ -105,9 +114,7 @@ func (n *node) close() {
 // a last write or fsync (the logs' buffers are empty between commits).
 func (n *node) crash() {
 	n.st.Stop()
-	for _, l := range n.st.logs {
-		l.f.Close()
-	}
+	n.st.j.f.Close()
 	n.st.lock.Close()
 }
 
@@ -270,9 +277,12 @@ func TestSnapshotThenLog(t *testing.T) {
 	n.close()
 	for i := range 2 {
 		names := listNames(t, shardDir(dir, 1, i))
-		if want := []string{segName(2, logExt), segName(2, snapExt)}; !slices.Equal(names, want) {
-			t.Errorf("shard %d holds %q, want %q: the snapshot and its segment", i, names, want)
+		if want := []string{segName(2, snapExt)}; !slices.Equal(names, want) {
+			t.Errorf("shard %d holds %q, want %q: the snapshot", i, names, want)
 		}
+	}
+	if names, want := listNames(t, logDir(dir, 1)), []string{segName(2, logExt)}; !slices.Equal(names, want) {
+		t.Errorf("the log holds %q, want %q: the snapshots' segment", names, want)
 	}
 	n = mustOpen(t, dir, 2, 8, nil)
 	defer n.close()
@@ -355,18 +365,15 @@ func TestCrashDuringSnapshot(t *testing.T) {
 			}
 			// A snapshot by hand, stopped at step.
 			l := n.st.logs[0]
-			n.mu[0].Lock()
-			old, err := l.rotate()
-			n.mu[0].Unlock()
+			seq, _, err := n.st.j.roll()
 			if err != nil {
 				t.Fatal(err)
 			}
-			old.Close()
 			for k, v := range workload(n, "c", 50) {
 				want[k] = v
 			}
 			if tt.step >= 1 {
-				w, err := newSnapWriter(l.dir, 0, l.seq)
+				w, err := newSnapWriter(l.dir, 0, seq)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -482,11 +489,11 @@ func TestLocked(t *testing.T) {
 	}
 }
 
-// lastLog returns the path of shard 0's newest log segment that holds
+// lastLog returns the path of the newest journal segment that holds
 // records.
 func lastLog(t *testing.T, dir string) string {
 	t.Helper()
-	sf, err := listShard(shardDir(dir, 1, 0))
+	sf, err := listShard(logDir(dir, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,64 +527,20 @@ func TestTornTailOnOpen(t *testing.T) {
 	if got, _ := os.Stat(path); got.Size() != fi.Size() {
 		t.Errorf("segment is %d bytes after recovery, want %d", got.Size(), fi.Size())
 	}
-	n.set("next", "1", 0)
-	want["next"] = entry{"1", 0}
-	n.close()
-	n = mustOpen(t, dir, 1, 8, nil)
-	defer n.close()
-	equal(t, n.dump(), want)
+	n.setThenReopen(t, dir, "next", want)
 }
 
-// TestCorruptionRefusedThenRepaired damages a record in the middle of a
-// log: Open must refuse, naming the file and offset; Repair must cut there,
-// keeping the cut bytes, and the next Open load exactly what came before.
-func TestCorruptionRefusedThenRepaired(t *testing.T) {
-	dir := t.TempDir()
-	n := mustOpen(t, dir, 1, 8, nil)
-	for i := range 10 {
-		n.set(fmt.Sprintf("k%d", i), "v", 0)
-	}
+// setThenReopen sets key to "1", closes n, opens dir again with n's
+// topology, and checks that it holds want with key added; the new node is
+// closed at the end of the test.
+func (n *node) setThenReopen(t *testing.T, dir, key string, want map[string]entry) {
+	t.Helper()
+	n.set(key, "1", 0)
+	want[key] = entry{"1", 0}
 	n.close()
-	n = mustOpen(t, dir, 1, 8, nil) // a new segment after this one
-	n.set("later", "v", 0)
-	n.close()
-
-	sf, _ := listShard(shardDir(dir, 1, 0))
-	path := sf.path(sf.logs[0], logExt)
-	data, _ := os.ReadFile(path)
-	// Records of k0..k9 follow the header; damage k5's.
-	hdr := headerLen(0, 1)
-	size := int64(len(appendSet(nil, []byte("k0"), []byte("v"), 0)))
-	off := hdr + 5*size
-	data[off+headerSize+2] ^= 0x20
-	os.WriteFile(path, data, 0o644)
-
-	_, err := openNode(t, dir, 1, 8, nil)
-	var ce *CorruptError
-	if !errors.As(err, &ce) || ce.Path != path || ce.Offset != off {
-		t.Fatalf("Open: got %v, want corruption in %s at %d", err, path, off)
-	}
-	done, err := Repair(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(done) != 2 || !strings.Contains(done[0], fmt.Sprintf("at offset %d", off)) || !strings.Contains(done[1], "moved aside") {
-		t.Fatalf("Repair: got %q", done)
-	}
-	cut, err := os.ReadFile(path + corruptExt)
-	if err != nil || !bytes.Equal(cut, data[off:]) {
-		t.Fatalf("the .corrupt file holds %d bytes, want the %d cut (%v)", len(cut), len(data)-int(off), err)
-	}
-	n = mustOpen(t, dir, 1, 8, nil)
-	defer n.close()
-	want := map[string]entry{}
-	for i := range 5 {
-		want[fmt.Sprintf("k%d", i)] = entry{"v", 0}
-	}
+	n = mustOpen(t, dir, n.r.Shards(), n.r.Vnodes(), nil)
+	t.Cleanup(n.close)
 	equal(t, n.dump(), want)
-	if done, err := Repair(dir); !errors.Is(err, ErrLocked) {
-		t.Fatalf("Repair of a directory in use: got %q, %v", done, err)
-	}
 }
 
 func TestRepairSnapshot(t *testing.T) {
@@ -632,6 +595,8 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) {}, false},
 		{func(c *Config) { c.Dir, c.SnapshotLogSize = "x", 0 }, false},
 		{func(c *Config) { c.Dir, c.Fsync = "x", 9 }, false},
+		{func(c *Config) { c.Dir, c.Preallocate = "x", -1 }, false},
+		{func(c *Config) { c.Dir, c.Preallocate = "x", 0 }, true},
 	}
 	for i, tt := range tests {
 		c := DefaultConfig()
