@@ -21,8 +21,8 @@
 // with a reply. Strings are a 1-byte length followed by that many bytes, so
 // no field is longer than 255 bytes.
 //
-//	hello:  magic "dcpeer" | version 1 (1 byte) | cluster ID | from ID | to ID | meta
-//	reply:  magic "dcpeer" | version 1 (1 byte) | status (1 byte) | text
+//	hello:  magic "dcpeer" | version 2 (1 byte) | cluster ID | from ID | to ID | meta
+//	reply:  magic "dcpeer" | version 2 (1 byte) | status (1 byte) | text
 //
 // The acceptor checks the magic, the version, the cluster ID, that "to" is
 // itself, that "from" is a configured peer and that "from" sorts lower than
@@ -31,6 +31,12 @@
 // address and close the connection. Input without the magic is closed
 // without a reply. The whole handshake, TLS included, must complete within
 // Config.HandshakeTimeout.
+//
+// The version also names what the frames may carry: version 2 is version
+// 1's wire format with Raft entries a node of version 1 cannot apply (a
+// leader's writes batched into one entry), so that nodes of the two
+// refuse each other at the handshake rather than replicate logs one of
+// them would apply differently.
 //
 // # Frames
 //

@@ -177,7 +177,7 @@ func TestRawClients(t *testing.T) {
 		{"garbage", false, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), closed, []string{"bad hello", ErrBadMagic.Error()}},
 		{"binary garbage", false, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, closed, []string{"bad hello", ErrBadMagic.Error()}},
 		{"truncated hello", false, rawHello("a", "m")[:12], closed, []string{"bad hello", "unexpected EOF"}},
-		{"version 2", false, append([]byte(magic), 2, 0, 0, 0, 0), refusal, []string{"bad hello", ErrVersion.Error()}},
+		{"another version", false, append([]byte(magic), version+1, 0, 0, 0, 0), refusal, []string{"bad hello", ErrVersion.Error()}},
 		{"wrong cluster", false, appendHello(nil, hello{cluster: "other", from: "a", to: "m"}), refusal, []string{"refused", ErrClusterID.Error()}},
 		{"higher id dials", false, rawHello("z", "m"), refusal, []string{"refused", ErrDirection.Error()}},
 		{"silent", false, nil, closed, []string{"bad hello", "timeout"}},

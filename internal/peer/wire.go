@@ -10,7 +10,7 @@ import (
 // The wire format; see the package documentation.
 const (
 	magic         = "dcpeer"
-	version       = 1
+	version       = 2
 	statusOK      = 0
 	statusRefused = 1
 	frameHeader   = 9 // length, kind, group
