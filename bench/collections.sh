@@ -17,7 +17,10 @@
 #     /proc/<pid>/stat) per request is measured too, and the ratio
 #     redis/data-cluster of those (≥ 1.0: data-cluster spends no more CPU
 #     per request): when others load the machine, requests/s swing with
-#     the CPU a server gets, the CPU it spends per request far less.
+#     the CPU a server gets, the CPU it spends per request far less. Also
+#     redis-benchmark's own CPU time per request against each server (the
+#     shell's `times`): at -P 16 the client, one thread, is busy all the
+#     time, so requests/s follow 1 / its CPU per request.
 #  2. Resident memory per element: for each data set, a fresh server of each
 #     kind, RSS (VmRSS) read SETTLE seconds after it answers, then the data set loaded
 #     pipelined by bench/loadcoll.go, RSS read again SETTLE seconds later;
@@ -104,13 +107,16 @@ run() { # server port pid
 	# per request: on a shared machine a steadier figure than requests/s.
 	for t in ${TESTS//,/ }; do
 		c0=$(cpu_ticks "$3")
-		out=$(redis-benchmark -p "$2" -t "$t" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv 2>/dev/null)
+		# `times` in the same subshell: the CPU time of its child,
+		# redis-benchmark, on its last line ("0m1.234s 0m0.567s").
+		out=$(redis-benchmark -p "$2" -t "$t" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r "$RANGE" --csv 2>/dev/null; times)
 		c1=$(cpu_ticks "$3")
+		client=$(echo "$out" | tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); t += p[1] * 60 + p[2] } printf "%.3f", t }')
 		# LRANGE's run also pushes REQUESTS elements first: its CPU time
 		# is shared out over every request of the run.
-		echo "$out" | awk -F'","' -v s="$1" -v cpu="$((c1 - c0))" -v hz="$hz" -v n="$REQUESTS" '
+		echo "$out" | head -n -2 | awk -F'","' -v s="$1" -v cpu="$((c1 - c0))" -v hz="$hz" -v n="$REQUESTS" -v client="$client" '
 			NR > 1 { gsub(/"/, ""); split($0, f, ","); line[++k] = s "," f[1] "," f[2] "," f[5] "," f[7] }
-			END { for (i = 1; i <= k; i++) printf "%s,%.3f\n", line[i], cpu * 1e6 / hz / (n * k) }' >>"$results"
+			END { for (i = 1; i <= k; i++) printf "%s,%.3f,%.3f\n", line[i], cpu * 1e6 / hz / (n * k), client * 1e6 / (n * k) }' >>"$results"
 	done
 }
 for round in $(seq 1 "$ROUNDS"); do
@@ -173,20 +179,20 @@ echo
 # The LPUSH that fills the list for LRANGE is not a test of its own.
 grep -v 'needed to benchmark' "$results" | sed 's/LRANGE_100 (first 100 elements)/LRANGE_100/' | sort -t, -k2,2 | awk -F, '
 function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-{ k = $2; keys[k] = 1; n = ++cnt[$1, k]; rps[$1, k, n] = $3; p50[$1, k, n] = $4; p99[$1, k, n] = $5; cpu[$1, k, n] = $6 }
+{ k = $2; keys[k] = 1; n = ++cnt[$1, k]; rps[$1, k, n] = $3; p50[$1, k, n] = $4; p99[$1, k, n] = $5; cpu[$1, k, n] = $6; ccpu[$1, k, n] = $7 }
 END {
-	printf "%-10s | %-28s | %-28s | %6s | %-17s | %-17s | %-25s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc", "p99 ms redis/dc", "CPU µs/request redis/dc"
-	printf "%s\n", "-----------+------------------------------+------------------------------+--------+-------------------+-------------------+--------------------------"
+	printf "%-10s | %-28s | %-28s | %6s | %-17s | %-17s | %-25s | %s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc", "p99 ms redis/dc", "CPU µs/request redis/dc", "client CPU µs/request redis/dc"
+	printf "%s\n", "-----------+------------------------------+------------------------------+--------+-------------------+-------------------+---------------------------+-------------------------------"
 	n_order = split("SADD HSET SPOP ZADD ZPOPMIN LPUSH RPOP LRANGE_100", order, " ")
 	for (o = 1; o <= n_order; o++) {
 		k = order[o]; if (!(k in keys)) continue
 		for (s = 1; s <= 2; s++) {
 			srv = (s == 1) ? "redis" : "data-cluster"; n = cnt[srv, k]
 			lo = 1e18; hi = 0
-			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j]; d[j] = cpu[srv, k, j] }
-			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n); mcpu[s] = median(d, n)
+			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j]; d[j] = cpu[srv, k, j]; e[j] = ccpu[srv, k, j] }
+			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n); mcpu[s] = median(d, n); mc[s] = median(e, n)
 		}
-		printf "%-10s | %9.0f (%7.0f-%7.0f) | %9.0f (%7.0f-%7.0f) | %5.2fx | %7.3f / %7.3f | %7.3f / %7.3f | %5.3f / %5.3f (%5.2fx)\n", k, med[1], mn[1], mx[1], med[2], mn[2], mx[2], med[2] / med[1], m50[1], m50[2], m99[1], m99[2], mcpu[1], mcpu[2], (mcpu[2] > 0 ? mcpu[1] / mcpu[2] : 0)
+		printf "%-10s | %9.0f (%7.0f-%7.0f) | %9.0f (%7.0f-%7.0f) | %5.2fx | %7.3f / %7.3f | %7.3f / %7.3f | %5.3f / %5.3f (%5.2fx) | %5.3f / %5.3f\n", k, med[1], mn[1], mx[1], med[2], mn[2], mx[2], med[2] / med[1], m50[1], m50[2], m99[1], m99[2], mcpu[1], mcpu[2], (mcpu[2] > 0 ? mcpu[1] / mcpu[2] : 0), mc[1], mc[2]
 	}
 }'
 echo
