@@ -56,9 +56,8 @@ type journal struct {
 	// Config.Preallocate of the end of the zeros written ahead.
 	ahead chan struct{}
 
-	cur     atomic.Pointer[os.File] // f, for the everysec syncer
-	written atomic.Int64            // position up to which the stream is written
-	base    atomic.Int64            // position where the oldest segment recovery needs starts
+	written atomic.Int64 // position up to which the stream is written
+	base    atomic.Int64 // position where the oldest segment recovery needs starts
 	writeOK atomic.Bool
 
 	// fileMu is held for reading by an fdatasync that runs without
@@ -67,8 +66,9 @@ type journal struct {
 	fileMu sync.RWMutex
 
 	// syncMu guards the group commit of FsyncAlways.
+	// durable is the position up to which the stream is durable: read
+	// anywhere, raised only with syncMu held.
 	syncMu   sync.Mutex
-	synced   int64      // the stream is durable up to here
 	syncing  bool       // a goroutine is fdatasyncing for the waiters
 	syncDone *sync.Cond // broadcast when that fdatasync ends
 	durable  atomic.Int64
@@ -96,7 +96,6 @@ func (j *journal) start(seq uint64, pos int64) error {
 		return err
 	}
 	j.f, j.seq, j.curStart, j.allocEnd = f, seq, pos, headerLen(j.shards, seq)
-	j.cur.Store(f)
 	j.segs = append(j.segs, segment{seq: seq, start: pos})
 	end := pos + headerLen(j.shards, seq)
 	j.appended, j.last = end, -1
@@ -198,10 +197,10 @@ func (j *journal) syncedPos() int64 { return j.durable.Load() }
 // the position it covered; those that came meanwhile wait for the next.
 func (j *journal) waitDurable(pos int64) {
 	j.syncMu.Lock()
-	for j.syncing && j.synced < pos {
+	for j.syncing && j.durable.Load() < pos {
 		j.syncDone.Wait()
 	}
-	if j.synced >= pos {
+	if j.durable.Load() >= pos {
 		j.syncMu.Unlock()
 		return
 	}
@@ -254,8 +253,9 @@ func (j *journal) sync(datasync func(*os.File) error) (int64, error) {
 // setSynced raises the durable position to pos and wakes the waiters;
 // syncMu is held.
 func (j *journal) setSynced(pos int64) {
-	j.synced = max(j.synced, pos)
-	j.durable.Store(j.synced)
+	if pos > j.durable.Load() {
+		j.durable.Store(pos)
+	}
 	j.syncDone.Broadcast()
 }
 
@@ -293,7 +293,6 @@ func (j *journal) roll() (uint64, int64, error) {
 	}
 	old, end, oldStart := j.f, j.written.Load(), j.curStart
 	j.f, j.seq, j.last, j.curStart, j.allocEnd = f, seq, -1, end, headerLen(j.shards, seq)
-	j.cur.Store(f)
 	j.segs = append(j.segs, segment{seq: seq, start: end})
 	j.appended = end + headerLen(j.shards, seq)
 	j.written.Store(j.appended)
@@ -363,7 +362,6 @@ func (j *journal) close() error {
 		err = cerr
 	}
 	j.f = nil
-	j.cur.Store(nil)
 	if err == nil && !ok {
 		err = fmt.Errorf("%d bytes of log could not be written", len(j.pending))
 	}
