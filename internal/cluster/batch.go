@@ -77,10 +77,11 @@ func (g *Group) packBatch(q []*Request, now time.Time) int {
 	g.buf = append(g.buf[:0], entryBatch)
 	g.buf = binary.AppendUvarint(g.buf, uint64(n))
 	for _, r := range q[:n] {
+		// Each write's entry goes in place after its length, known
+		// beforehand (TestCommandsSize keeps the two in step).
 		g.seq++
-		g.sub = g.appendEntry(g.sub[:0], r, entryCommands, g.seq, now, r.Cmds)
-		g.buf = binary.AppendUvarint(g.buf, uint64(len(g.sub)))
-		g.buf = append(g.buf, g.sub...)
+		g.buf = binary.AppendUvarint(g.buf, uint64(entryHeader+commandsSize(r.Cmds)))
+		g.buf = g.appendEntry(g.buf, r, entryCommands, g.seq, now, r.Cmds)
 	}
 	return n
 }

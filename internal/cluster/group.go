@@ -329,10 +329,8 @@ type Group struct {
 	expiring time.Time         // while an expiry entry is in flight: when to give up on it
 	expBuf   [][]byte
 	buf      []byte
-	// Writes taken since the last proposal, proposed together (batch.go),
-	// and the buffers their entry is encoded with.
+	// Writes taken since the last proposal, proposed together (batch.go).
 	queue []*Request
-	sub   []byte
 	mv    moves // this replica's share of slot migrations (migrate.go)
 
 	// Scripts (effects.go): requests waiting for the replica to have
