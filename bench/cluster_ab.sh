@@ -37,7 +37,7 @@ source bench/lib.sh
 # counters pid…: user and system ticks, voluntary and involuntary context
 # switches, read and write system calls, summed over the processes.
 counters() {
-	local p t u=0 s=0 v=0 nv=0 r=0 w=0 a b
+	local p u=0 s=0 v=0 nv=0 r=0 w=0 a b
 	for p in "$@"; do
 		read -r a b < <(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12, $13}')
 		u=$((u + a)) s=$((s + b))
