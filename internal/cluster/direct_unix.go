@@ -2,7 +2,7 @@
 
 package cluster
 
-import "syscall"
+import "github.com/data-cluster/data-cluster/internal/sockio"
 
 // rawSockets says that direct replies and raw reads may use the socket's
 // system calls (direct.go).
@@ -12,15 +12,14 @@ const rawSockets = true
 // a full socket leaves n at 0 and no error. It is the function given to
 // syscall.RawConn.Write, which it tells not to wait.
 func (c *clientConn) writeFD(fd uintptr) bool {
-	for {
-		n, err := syscall.Write(int(fd), c.dr.out)
-		switch err {
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			n, err = 0, nil
-		}
-		c.dr.n, c.dr.werr = max(n, 0), err
+	if len(c.dr.out) == 0 {
+		c.dr.n, c.dr.werr = 0, nil
 		return true
 	}
+	n, err := sockio.Write(fd, c.dr.out)
+	if err == sockio.ErrWait {
+		n, err = 0, nil
+	}
+	c.dr.n, c.dr.werr = n, err
+	return true
 }

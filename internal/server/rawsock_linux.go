@@ -87,7 +87,7 @@ func (r *rawSock) readFD(fd uintptr) bool {
 // readSocket makes one read from the socket fd into b, not empty: wait
 // when it has nothing, io.EOF once the client has closed its side.
 func readSocket(fd uintptr, b []byte) (n int, wait bool, err error) {
-	n, err = sockio.ReadRaw(fd, b)
+	n, err = sockio.Read(fd, b)
 	switch {
 	case err == sockio.ErrWait:
 		return 0, true, nil

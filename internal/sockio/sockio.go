@@ -1,13 +1,16 @@
-// Package sockio reads non-blocking sockets through their file descriptors,
-// for the connections that syscall.RawConn.Read drives: the client
-// connections' raw reads (internal/server, internal/cluster) and a peer
-// connection's reads (internal/peer). Read makes the one read(2) such a loop needs and tells
-// an empty socket apart, so that the loop waits for the poller instead.
+// Package sockio reads and writes non-blocking sockets through their file
+// descriptors, for the connections that syscall.RawConn's Read and Write
+// drive: the client connections' raw reads (internal/server,
+// internal/cluster), a cluster node's direct replies (internal/cluster)
+// and a peer connection's reads and writes (internal/peer). Read and Write
+// make the one system call such a loop needs and tell an empty (or full)
+// socket apart, so that the loop waits for the poller instead.
 package sockio
 
 import "errors"
 
-// ErrWait is Read's error for a socket with nothing to read yet.
+// ErrWait is Read's error for a socket with nothing to read yet, and
+// Write's for one that takes nothing more yet.
 var ErrWait = errors.New("sockio: nothing to read")
 
 // Compact moves the bytes of buf[r:w] not handled yet to the start of buf

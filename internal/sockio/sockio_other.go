@@ -4,11 +4,11 @@ package sockio
 
 import "errors"
 
-// Supported says that Read reads sockets on this platform: not here.
+// Supported says that Read and Write work on this platform: not here.
 const Supported = false
 
 // Read is not supported here.
 func Read(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }
 
-// ReadRaw is not supported here.
-func ReadRaw(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }
+// Write is not supported here.
+func Write(uintptr, []byte) (int, error) { return 0, errors.ErrUnsupported }
