@@ -512,7 +512,9 @@ func (t *Transport) read(br *bufio.Reader, p *peer) error {
 // It buffers every frame it finds queued and flushes once the queue is
 // empty, so that a burst of frames goes out in few system calls.
 func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
-	bw := bufio.NewWriterSize(&deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent, calls: &p.writes}, writeBufSize)
+	dw := &deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent, calls: &p.writes}
+	dw.raw()
+	bw := bufio.NewWriterSize(dw, writeBufSize)
 	for {
 		var f Frame
 		select {
@@ -547,11 +549,36 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 // and counts the writes and the bytes written. Bytes are counted before
 // they are written, so that a peer that has them finds them counted here,
 // and uncounted if the write fails.
+//
+// A connection without TLS is written through its file descriptor
+// (syscall.RawConn.Write, sockio.Write) rather than net.Conn.Write, whose
+// system call tells the scheduler it may block: on a node with one P
+// (--procs 1) the runtime's monitor thread then keeps waking to hand the P
+// to another thread during loopback writes, as internal/sockio says. The
+// poller and the deadline still govern a write the socket cannot take.
 type deadlineWriter struct {
 	c       net.Conn
 	timeout time.Duration
 	n       *atomic.Uint64
 	calls   *atomic.Uint64
+
+	rc      syscall.RawConn // nil: c.Write
+	b       []byte          // the raw write's bytes
+	off     int             // how many of them are written
+	err     error           // what ended the raw write
+	writeFD func(fd uintptr) bool
+}
+
+// raw makes w write through the connection's file descriptor when it is a
+// socket of its own.
+func (w *deadlineWriter) raw() {
+	sc, ok := w.c.(syscall.Conn)
+	if !ok || !sockio.Supported {
+		return
+	}
+	if rc, err := sc.SyscallConn(); err == nil {
+		w.rc, w.writeFD = rc, w.fill
+	}
 }
 
 // Write writes b to the connection within the timeout.
@@ -559,11 +586,48 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 	w.calls.Add(1)
 	w.n.Add(uint64(len(b)))
 	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
-	n, err := w.c.Write(b)
+	var n int
+	var err error
+	if w.rc != nil && len(b) > 0 {
+		n, err = w.writeRaw(b)
+	} else {
+		n, err = w.c.Write(b)
+	}
 	if n < len(b) {
 		w.n.Add(-uint64(len(b) - n))
 	}
 	return n, err
+}
+
+// writeRaw writes all of b through the file descriptor, waiting for the
+// poller while the socket takes no more.
+func (w *deadlineWriter) writeRaw(b []byte) (int, error) {
+	w.b, w.off, w.err = b, 0, nil
+	err := w.rc.Write(w.writeFD)
+	n := w.off
+	if err == nil {
+		err = w.err
+	}
+	w.b = nil
+	return n, err
+}
+
+// fill is writeRaw's function for syscall.RawConn.Write: it reports false
+// to wait until the socket takes more, true once b is written or a write
+// failed.
+func (w *deadlineWriter) fill(fd uintptr) bool {
+	for w.off < len(w.b) {
+		n, err := sockio.Write(fd, w.b[w.off:])
+		switch {
+		case err == sockio.ErrWait:
+			return false
+		case err != nil:
+			w.err = err
+			return true
+		}
+		w.off += n
+	}
+	return true
 }
 
 // Send queues f for the peer to. It never blocks: it returns false, and

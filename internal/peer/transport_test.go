@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -543,5 +544,70 @@ func TestFrameSizes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// gated holds the first frame it is handed until gate is closed, then
+// records every frame on b.
+type gated struct {
+	b    *board
+	gate chan struct{}
+	once sync.Once
+}
+
+func (g *gated) Handle(from string, f Frame) {
+	g.once.Do(func() { <-g.gate })
+	g.b.Handle(from, f)
+}
+
+// TestSlowReader sends more than the sockets of a loopback connection can
+// hold to a peer that reads nothing until all of it is queued: the
+// sender's writes find the socket full and must wait for it, and every
+// frame still arrives whole and in order once the peer reads again.
+func TestSlowReader(t *testing.T) {
+	lnA, lnB := listen(t, ""), listen(t, "")
+	addrs := map[string]string{"a": lnA.Addr().String(), "b": lnB.Addr().String()}
+	ba, bb := newBoard(), newBoard()
+	a := start(t, testConfig("a", lnA, addrs, ba), ba)
+	g := &gated{b: bb, gate: make(chan struct{})}
+	cfgB := testConfig("b", lnB, addrs, bb)
+	tr, err := New(cfgB, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("b: Run: %v", err)
+		}
+	})
+	ba.waitUps(t, "b", 1)
+
+	const frames, size = 512, 64 << 10 // 32 MiB
+	for i := range frames {
+		data := bytes.Repeat([]byte{byte(i)}, size)
+		binary.BigEndian.PutUint32(data, uint32(i))
+		mustSend(t, a.tr, "b", Frame{Kind: 1, Group: uint32(i), Data: data})
+	}
+	close(g.gate)
+	bb.wait(t, fmt.Sprintf("%d frames from a", frames), func() bool { return len(bb.framesFrom("a")) >= frames })
+	bb.mu.Lock()
+	got := bb.framesFrom("a")
+	bb.mu.Unlock()
+	if len(got) != frames {
+		t.Fatalf("got %d frames, want %d", len(got), frames)
+	}
+	for i, f := range got {
+		want := bytes.Repeat([]byte{byte(i)}, size)
+		binary.BigEndian.PutUint32(want, uint32(i))
+		if f.Group != uint32(i) || !bytes.Equal(f.Data, want) {
+			t.Fatalf("frame %d: got group %d and %d bytes starting %x, want group %d and its %d bytes", i, f.Group, len(f.Data), f.Data[:min(8, len(f.Data))], i, size)
+		}
+	}
+	if st := a.tr.Stats()["b"]; st.Connects != 1 || st.FramesDropped != 0 {
+		t.Errorf("a's link to b: got %+v, want one connect and no frame dropped", st)
 	}
 }
