@@ -261,7 +261,10 @@ func (r *uring) submit(sqe uringSQE) (<-chan int32, error) {
 	atomic.StoreUint32(r.sqTail, tail+1)
 	r.waiting[id] = done
 	for {
-		_, _, errno := syscall.Syscall6(sysIOUringEnter, uintptr(r.fd), 1, 0, 0, 0, 0)
+		// A raw system call (see writeRaw): submitting does not wait, as
+		// writes are marked ioSQEAsync and an fdatasync, which cannot be
+		// tried without blocking, goes to the kernel's workers too.
+		_, _, errno := syscall.RawSyscall6(sysIOUringEnter, uintptr(r.fd), 1, 0, 0, 0, 0)
 		if errno == syscall.EINTR {
 			continue
 		}
@@ -283,10 +286,29 @@ func (r *uring) submit(sqe uringSQE) (<-chan int32, error) {
 // completion queue.
 func (r *uring) reap() {
 	var b [8]byte
+	// The eventfd is read with a raw system call (see writeRaw), inside
+	// RawConn.Read, which waits for the poller while it has nothing.
+	readFD := func(fd uintptr) bool {
+		for {
+			_, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+			switch e {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false
+			}
+			return true
+		}
+	}
+	rc, err := r.event.SyscallConn()
 	for {
 		// An eventfd read fails only if the descriptor is closed, which
 		// it never is; the queue is drained in any case.
-		r.event.Read(b[:])
+		if err == nil {
+			rc.Read(readFD)
+		} else {
+			r.event.Read(b[:])
+		}
 		head := atomic.LoadUint32(r.cqHead)
 		tail := atomic.LoadUint32(r.cqTail)
 		if head == tail {

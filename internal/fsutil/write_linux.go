@@ -52,11 +52,11 @@ var maxWrite = 1 << 30
 // write. Only one goroutine at a time may write f, and f must not be
 // closed before Write returns.
 //
-// On Linux, while write(2) is quick Write calls it; once one has been slow
-// (the disk is busy), Write sends the writes of the next 100 ms through
-// the io_uring of Datasync, so that the calling goroutine waits for the
-// disk without holding a P (see uring_linux.go), and continues a short
-// write from where it stopped.
+// On Linux, while write(2) is quick Write calls it, as a raw system call
+// (see writeRaw); once one has been slow (the disk is busy), Write sends
+// the writes of the next 100 ms through the io_uring of Datasync, so that
+// the calling goroutine waits for the disk without holding a P (see
+// uring_linux.go), and continues a short write from where it stopped.
 func Write(f *os.File, b []byte) (int, error) {
 	r := getRing()
 	if r == nil || !r.writes {
@@ -66,11 +66,44 @@ func Write(f *os.File, b []byte) (int, error) {
 	if int64(start) < ringUntil.Load() {
 		return r.write(f, b)
 	}
-	n, err := f.Write(b)
+	n, err := writeRaw(f, b)
 	if end := time.Since(epoch); end-start > slowWrite {
 		ringUntil.Store(int64(end + ringFor))
 	}
 	return n, err
+}
+
+// writeRaw writes b to f at f's current offset with write(2) made as
+// syscall.RawSyscall, which does not tell the scheduler that the goroutine
+// may block. f.Write's system call does, and on a process with one P
+// (--procs 1, the default) that wakes the runtime's monitor thread each
+// time the P was idle before: a futex wake-up and a context switch per log
+// write, and then the monitor's 20 µs rounds while it finds goroutines in
+// system calls (17% of a cluster node's CPU under unpipelined writes). The
+// cost is Redis's: a write(2) that waits for the disk holds the P, and the
+// node's other goroutines wait with it; Write then sends the writes of the
+// next ringFor through the ring.
+func writeRaw(f *os.File, b []byte) (int, error) {
+	fd := f.Fd()
+	if fd == ^uintptr(0) {
+		return 0, &os.PathError{Op: "write", Path: f.Name(), Err: os.ErrClosed}
+	}
+	n := 0
+	for n < len(b) {
+		p := b[n:min(len(b), n+maxWrite)]
+		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch {
+		case e == syscall.EINTR || e == syscall.EAGAIN:
+			continue
+		case e != 0:
+			return n, &os.PathError{Op: "write", Path: f.Name(), Err: e}
+		case m == 0:
+			return n, io.ErrShortWrite
+		}
+		n += int(m)
+	}
+	runtime.KeepAlive(f)
+	return n, nil
 }
 
 // write writes b to f through the ring, as Write does. Each request is

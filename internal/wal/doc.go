@@ -159,10 +159,12 @@
 // journal's pending bytes, after a shard record if needed. Writes are
 // serialized: whoever writes takes everything pending, of every shard, and
 // writes it with one write to the current segment. The write goes through
-// fsutil.Write: a write(2) while those are quick, and on Linux, for 100 ms
-// after one that was slow (the disk is busy), a write handed to an io_uring
-// while the writer waits on a channel, so that a write that waits for the
-// disk holds no P and the other shards and the connections go on.
+// fsutil.Write: a write(2) while those are quick (a raw system call on
+// Linux, which does not wake the runtime's monitor thread), and on Linux,
+// for 100 ms after one that was slow (the disk is busy), a write handed to
+// an io_uring while the writer waits on a channel, so that a write that
+// waits for the disk holds no P and the other shards and the connections
+// go on.
 //
 // With FsyncAlways a shard's commit only appends, and the shard hands the
 // group to a goroutine of its own that calls WaitDurable: one waiter at a
