@@ -529,6 +529,12 @@ func (g *Group) Submit(r *Request) {
 	}
 	select {
 	case g.in <- r:
+		if g.stopped.Load() {
+			// The group stopped meanwhile, and its last look at the
+			// queue may have come before r went in: nothing else will
+			// take r.
+			g.failQueued()
+		}
 	default:
 		r.finish(nil, nil, ErrBusy)
 	}
@@ -671,6 +677,13 @@ func (g *Group) stop() {
 		r.finish(nil, nil, ErrStopped)
 	}
 	g.held, g.later, g.queue = nil, nil, nil
+	g.failQueued()
+}
+
+// failQueued fails the requests in the group's queue. Once the group has
+// stopped, stop calls it once, and so does every Submit that finds the group
+// stopped after it queued its request (see Submit).
+func (g *Group) failQueued() {
 	for {
 		select {
 		case r := <-g.in:

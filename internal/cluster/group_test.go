@@ -550,3 +550,47 @@ func TestGroupStorageFailure(t *testing.T) {
 		t.Fatalf("the others after one replica failed: got %q", got)
 	}
 }
+
+// TestGroupSubmitWhileStopping submits requests from several goroutines
+// while a replica stops: every request is answered, the last ones with
+// ErrStopped, including one that went into the queue after the replica's
+// last look at it.
+func TestGroupSubmitWhileStopping(t *testing.T) {
+	for round := range 10 {
+		tg := newTestGroup(t, nil)
+		g := tg.reps[1]
+		const submitters = 4
+		var started, wg sync.WaitGroup
+		started.Add(submitters)
+		for range submitters {
+			wg.Go(func() {
+				first := true
+				for {
+					ch := make(chan error, 1)
+					g.Submit(&Request{Cmds: [][][]byte{{[]byte("GET"), []byte("k")}}, Proto: 2, Mode: Stale,
+						Done: func(_ []byte, _ []int, err error) { ch <- err }})
+					var err error
+					select {
+					case err = <-ch:
+					case <-time.After(10 * time.Second):
+						t.Errorf("round %d: a request submitted while the replica stopped was never answered", round)
+						return
+					}
+					if first {
+						started.Done()
+						first = false
+					}
+					if errors.Is(err, ErrStopped) {
+						return
+					}
+				}
+			})
+		}
+		started.Wait()
+		tg.cancels[1]()
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+	}
+}
