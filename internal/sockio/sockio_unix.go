@@ -19,28 +19,19 @@ const Supported = true
 // the runtime's monitor thread, which wakes every 20 µs while it keeps
 // finding goroutines in such calls, then has no system call to hand the
 // goroutine's P away from, and sleeps longer and longer.
-func Read(fd uintptr, b []byte) (int, error) {
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		switch e {
-		case 0:
-			return int(n), nil
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return 0, ErrWait
-		}
-		return 0, e
-	}
-}
+func Read(fd uintptr, b []byte) (int, error) { return call(syscall.SYS_READ, fd, b) }
 
 // Write makes one write(2) of b to the non-blocking socket fd, retried
 // when a signal interrupts it, with syscall.RawSyscall as Read; ErrWait
 // when the socket takes nothing. It may write part of b. b must not be
 // empty.
-func Write(fd uintptr, b []byte) (int, error) {
+func Write(fd uintptr, b []byte) (int, error) { return call(syscall.SYS_WRITE, fd, b) }
+
+// call makes the system call trap (read or write) on fd and b, as Read and
+// Write say.
+func call(trap, fd uintptr, b []byte) (int, error) {
 	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		n, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 		switch e {
 		case 0:
 			return int(n), nil
