@@ -93,7 +93,7 @@ func writeRaw(f *os.File, b []byte) (int, error) {
 		p := b[n:min(len(b), n+maxWrite)]
 		m, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 		switch {
-		case e == syscall.EINTR || e == syscall.EAGAIN:
+		case e == syscall.EINTR:
 			continue
 		case e != 0:
 			return n, &os.PathError{Op: "write", Path: f.Name(), Err: e}

@@ -624,6 +624,9 @@ func (w *deadlineWriter) fill(fd uintptr) bool {
 		case err != nil:
 			w.err = err
 			return true
+		case n == 0:
+			w.err = io.ErrShortWrite
+			return true
 		}
 		w.off += n
 	}
