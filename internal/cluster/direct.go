@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"io"
 	"syscall"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -156,6 +157,52 @@ func (c *clientConn) endDirect() bool {
 	c.reqs[c.dr.group].reset()
 	clear(c.dr.args)
 	return c.dr.err == nil
+}
+
+// rawWrite is the state of a connection's raw write of a reply (writeRaw):
+// one at a time, by whichever goroutine writes the connection's replies.
+type rawWrite struct {
+	b   []byte
+	off int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+// writeRaw writes all of b, the replies of a read, through the socket's
+// descriptor with raw system calls (sockio.Write) inside
+// syscall.RawConn.Write, which waits for the poller while the socket takes
+// no more, as net.Conn.Write would, but without telling the scheduler at
+// each call that it may block (see internal/sockio). c.dr.rc must be set.
+func (c *clientConn) writeRaw(b []byte) error {
+	if c.rw.fn == nil {
+		c.rw.fn = c.fillRaw
+	}
+	c.rw.b, c.rw.off, c.rw.err = b, 0, nil
+	err := c.dr.rc.Write(c.rw.fn)
+	if err == nil {
+		err = c.rw.err
+	}
+	c.rw.b = nil
+	return err
+}
+
+// fillRaw is writeRaw's function for syscall.RawConn.Write.
+func (c *clientConn) fillRaw(fd uintptr) bool {
+	for c.rw.off < len(c.rw.b) {
+		n, err := sockio.Write(fd, c.rw.b[c.rw.off:])
+		switch {
+		case err == sockio.ErrWait:
+			return false
+		case err != nil:
+			c.rw.err = err
+			return true
+		case n == 0:
+			c.rw.err = io.ErrShortWrite
+			return true
+		}
+		c.rw.off += n
+	}
+	return true
 }
 
 // Raw reads.

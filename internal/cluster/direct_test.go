@@ -102,6 +102,32 @@ func TestServerDirectReplyLarge(t *testing.T) {
 	}
 }
 
+// Pipelined replies larger than the socket holds, written by the
+// connection's goroutine in one piece (writeRaw): the client sends both
+// GETs before it reads anything, so the write must wait for the socket and
+// go on from where it stopped.
+func TestServerPipelinedReplyLarge(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), func(gc *GroupConfig) { gc.Tick = 50 * time.Millisecond })
+	_, addr := serveNodeServer(t, tn, leaderNode(t, tn, "big"))
+	c := dialRaw(t, addr)
+	const size = 8 << 20
+	if got := c.call("SETRANGE", "big", fmt.Sprint(size-1), "z"); got != fmt.Sprintf(":%d\r\n", size) {
+		t.Fatalf("SETRANGE: got %q, want :%d", got, size)
+	}
+	get := "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n"
+	if _, err := io.WriteString(c.nc, get+get); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if got := c.bulk(); len(got) != size || strings.Trim(got[:size-1], "\x00") != "" || got[size-1] != 'z' {
+			t.Fatalf("GET %d: got %d bytes ending %q, want %d zero bytes then z", i, len(got), got[max(0, len(got)-8):], size-1)
+		}
+	}
+	if got := c.call("ECHO", "after"); got != "after" {
+		t.Fatalf("ECHO after the GETs: got %q, want after", got)
+	}
+}
+
 // Blocking commands that come in a raw read (direct.go) run out of it,
 // since they read the socket while they wait: after other commands in the
 // same write, timing out or woken by another client's push, with the

@@ -319,6 +319,7 @@ type clientConn struct {
 	// goroutine runs commands in (direct.go).
 	dr direct
 	rr rawRead
+	rw rawWrite
 
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.
@@ -578,6 +579,9 @@ func (c *clientConn) write(b []byte) error {
 	c.omem.Store(int64(len(b)))
 	defer c.omem.Store(0)
 	if lim.Soft == 0 || int64(len(b)) <= lim.Soft {
+		if c.dr.rc != nil && len(b) > 0 {
+			return c.writeRaw(b)
+		}
 		_, err := c.nc.Write(b)
 		return err
 	}
