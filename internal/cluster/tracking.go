@@ -390,10 +390,10 @@ func (c *clientConn) trackCmd(spec *command.Spec, args [][]byte, write bool) {
 }
 
 // trackFlight is the part of flush around the requests: before they are
-// sent (begin) and once their replies are in out (end), when it writes
-// them out, remembers the keys read, sends again the invalidations that
-// came while they were in flight, and then those of the client's own
-// writes.
+// sent (begin) and once their replies are in out (end), when it remembers
+// the keys read, writes the replies out, sends again the invalidations
+// that came while they were in flight (until after the write), and then
+// those of the client's own writes.
 type trackFlight struct {
 	marks []uint64
 	gen   uint64
@@ -412,9 +412,15 @@ func (c *clientConn) trackEnd(tf trackFlight) {
 	if !tf.on {
 		return
 	}
-	changed := c.s.flights.end(c.trkReads, c.trkWrites, tf.marks, tf.gen)
-	c.writeOut()
+	// The keys read are remembered before their replies leave, and the
+	// flight ends after: a client may act on a reply at once (another
+	// client of its writes the key), and a change the table did not
+	// know of yet would send no invalidation. One that comes between
+	// Remember and the write is sent at once, perhaps before the reply,
+	// and again after it, as a change in flight.
 	c.s.track.Remember(c.id, c.trkReads)
+	c.writeOut()
+	changed := c.s.flights.end(c.trkReads, c.trkWrites, tf.marks, tf.gen)
 	for _, k := range changed {
 		c.s.track.Changed(k, 0)
 	}
