@@ -84,21 +84,36 @@ func TestServerDirectReplyOrder(t *testing.T) {
 // and then, and a GET met CLUSTERDOWN. This test is about replies, so its
 // groups get the timeout of 500 ms.
 func TestServerDirectReplyLarge(t *testing.T) {
-	tn := newTestNodes(t, testSeed(t), func(gc *GroupConfig) { gc.Tick = 50 * time.Millisecond })
-	_, addr := serveNodeServer(t, tn, leaderNode(t, tn, "big"))
-	c := dialRaw(t, addr)
 	const size = 16 << 20
-	if got := c.call("SETRANGE", "big", fmt.Sprint(size-1), "z"); got != fmt.Sprintf(":%d\r\n", size) {
-		t.Fatalf("SETRANGE: got %q, want :%d", got, size)
-	}
+	c := bigValue(t, size)
 	for i := range 3 {
 		c.send("GET", "big")
-		if got := c.bulk(); len(got) != size || strings.Trim(got[:size-1], "\x00") != "" || got[size-1] != 'z' {
-			t.Fatalf("GET %d: got %d bytes ending %q, want %d zero bytes then z", i, len(got), got[max(0, len(got)-8):], size-1)
-		}
+		checkBig(t, i, c.bulk(), size)
 		if got := c.call("ECHO", fmt.Sprint(i)); got != fmt.Sprint(i) {
 			t.Fatalf("ECHO after GET %d: got %q, want %d", i, got, i)
 		}
+	}
+}
+
+// bigValue starts three nodes with the election timeout of
+// TestServerDirectReplyLarge, sets "big" to size-1 zero bytes and a "z" on
+// its leader's node, and returns a client of that node.
+func bigValue(t *testing.T, size int) *rawConn {
+	t.Helper()
+	tn := newTestNodes(t, testSeed(t), func(gc *GroupConfig) { gc.Tick = 50 * time.Millisecond })
+	_, addr := serveNodeServer(t, tn, leaderNode(t, tn, "big"))
+	c := dialRaw(t, addr)
+	if got := c.call("SETRANGE", "big", fmt.Sprint(size-1), "z"); got != fmt.Sprintf(":%d\r\n", size) {
+		t.Fatalf("SETRANGE: got %q, want :%d", got, size)
+	}
+	return c
+}
+
+// checkBig checks the i-th GET's reply got against bigValue's value.
+func checkBig(t *testing.T, i int, got string, size int) {
+	t.Helper()
+	if len(got) != size || strings.Trim(got[:size-1], "\x00") != "" || got[size-1] != 'z' {
+		t.Fatalf("GET %d: got %d bytes ending %q, want %d zero bytes then z", i, len(got), got[max(0, len(got)-8):], size-1)
 	}
 }
 
@@ -107,21 +122,14 @@ func TestServerDirectReplyLarge(t *testing.T) {
 // GETs before it reads anything, so the write must wait for the socket and
 // go on from where it stopped.
 func TestServerPipelinedReplyLarge(t *testing.T) {
-	tn := newTestNodes(t, testSeed(t), func(gc *GroupConfig) { gc.Tick = 50 * time.Millisecond })
-	_, addr := serveNodeServer(t, tn, leaderNode(t, tn, "big"))
-	c := dialRaw(t, addr)
 	const size = 8 << 20
-	if got := c.call("SETRANGE", "big", fmt.Sprint(size-1), "z"); got != fmt.Sprintf(":%d\r\n", size) {
-		t.Fatalf("SETRANGE: got %q, want :%d", got, size)
-	}
+	c := bigValue(t, size)
 	get := "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n"
 	if _, err := io.WriteString(c.nc, get+get); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		if got := c.bulk(); len(got) != size || strings.Trim(got[:size-1], "\x00") != "" || got[size-1] != 'z' {
-			t.Fatalf("GET %d: got %d bytes ending %q, want %d zero bytes then z", i, len(got), got[max(0, len(got)-8):], size-1)
-		}
+		checkBig(t, i, c.bulk(), size)
 	}
 	if got := c.call("ECHO", "after"); got != "after" {
 		t.Fatalf("ECHO after the GETs: got %q, want after", got)
