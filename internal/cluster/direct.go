@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"io"
 	"syscall"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -188,21 +187,11 @@ func (c *clientConn) writeRaw(b []byte) error {
 
 // fillRaw is writeRaw's function for syscall.RawConn.Write.
 func (c *clientConn) fillRaw(fd uintptr) bool {
-	for c.rw.off < len(c.rw.b) {
-		n, err := sockio.Write(fd, c.rw.b[c.rw.off:])
-		switch {
-		case err == sockio.ErrWait:
-			return false
-		case err != nil:
-			c.rw.err = err
-			return true
-		case n == 0:
-			c.rw.err = io.ErrShortWrite
-			return true
-		}
-		c.rw.off += n
+	done, err := sockio.Fill(fd, c.rw.b, &c.rw.off)
+	if err != nil {
+		c.rw.err = err
 	}
-	return true
+	return done
 }
 
 // Raw reads.

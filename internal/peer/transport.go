@@ -616,21 +616,11 @@ func (w *deadlineWriter) writeRaw(b []byte) (int, error) {
 // to wait until the socket takes more, true once b is written or a write
 // failed.
 func (w *deadlineWriter) fill(fd uintptr) bool {
-	for w.off < len(w.b) {
-		n, err := sockio.Write(fd, w.b[w.off:])
-		switch {
-		case err == sockio.ErrWait:
-			return false
-		case err != nil:
-			w.err = err
-			return true
-		case n == 0:
-			w.err = io.ErrShortWrite
-			return true
-		}
-		w.off += n
+	done, err := sockio.Fill(fd, w.b, &w.off)
+	if err != nil {
+		w.err = err
 	}
-	return true
+	return done
 }
 
 // Send queues f for the peer to. It never blocks: it returns false, and

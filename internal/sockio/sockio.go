@@ -7,7 +7,10 @@
 // socket apart, so that the loop waits for the poller instead.
 package sockio
 
-import "errors"
+import (
+	"errors"
+	"io"
+)
 
 // ErrWait is Read's error for a socket with nothing to read yet, and
 // Write's for one that takes nothing more yet.
@@ -21,4 +24,24 @@ func Compact(buf []byte, r, w int) int {
 		return w
 	}
 	return copy(buf, buf[r:w])
+}
+
+// Fill writes b[*off:] to the non-blocking socket fd, advancing *off, for a
+// function given to syscall.RawConn.Write: it reports true once all of b
+// is written or a write failed (with the error), false when the socket
+// takes no more for now, to wait for the poller and be called again.
+func Fill(fd uintptr, b []byte, off *int) (bool, error) {
+	for *off < len(b) {
+		n, err := Write(fd, b[*off:])
+		switch {
+		case err == ErrWait:
+			return false, nil
+		case err != nil:
+			return true, err
+		case n == 0:
+			return true, io.ErrShortWrite
+		}
+		*off += n
+	}
+	return true, nil
 }
