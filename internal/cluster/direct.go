@@ -65,6 +65,7 @@ func (c *clientConn) initDirect() {
 	}
 	c.dr.rc = rc
 	c.dr.writeFD = c.writeFD
+	c.rw.fn = c.fillRaw
 	c.rr.readFD = c.readFD
 }
 
@@ -173,9 +174,6 @@ type rawWrite struct {
 // no more, as net.Conn.Write would, but without telling the scheduler at
 // each call that it may block (see internal/sockio). c.dr.rc must be set.
 func (c *clientConn) writeRaw(b []byte) error {
-	if c.rw.fn == nil {
-		c.rw.fn = c.fillRaw
-	}
 	c.rw.b, c.rw.off, c.rw.err = b, 0, nil
 	err := c.dr.rc.Write(c.rw.fn)
 	if err == nil {
