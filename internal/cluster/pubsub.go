@@ -135,10 +135,12 @@ func (c *clientConn) pubsubCommand(name string, args [][]byte) bool {
 	return true
 }
 
-// startSubs moves the replies so far to the outbox, made now if the
-// client has none yet, then makes the pending subscriptions.
+// startSubs publishes the subscription counts, moves the replies so far to
+// the outbox, made now if the client has none yet, then makes the pending
+// subscriptions.
 func (c *clientConn) startSubs() {
 	c.openOutbox()
+	c.countSubs() // before the replies leave: the client may act on them at once
 	c.writeOut()
 	c.subs.Start(c.s.node.hub, c)
 }
