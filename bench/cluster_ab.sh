@@ -18,7 +18,9 @@
 # Environment: A, B (data-cluster binaries; required), TEST (get or set,
 #   default get), ROUNDS (3), REQUESTS (300000), CLIENTS (50), PIPELINE
 #   (1), DC_FLAGS (extra flags for both builds), RAFT (0; 1: the nodes'
-#   counters too).
+#   counters too), LOAD (0; N: N SETs at -P 16 from the same key range
+#   before the measured run, outside its counters, so that a GET finds
+#   keys and lookups work on a keyspace of that size).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +32,7 @@ CLIENTS=${CLIENTS:-50}
 PIPELINE=${PIPELINE:-1}
 DC_FLAGS=${DC_FLAGS:-}
 RAFT=${RAFT:-0}
+LOAD=${LOAD:-0}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -78,6 +81,9 @@ round() {
 	done
 	for i in 0 1 2; do wait_ok "${ports[i]}"; done
 	wait_spread "${ports[@]}"
+	if [ "$LOAD" -gt 0 ]; then
+		redis-benchmark --cluster -p "${ports[0]}" -t set -n "$LOAD" -c "$CLIENTS" -P 16 -r 1000000 -d 16 -q >/dev/null 2>&1
+	fi
 	if [ "$RAFT" = 1 ]; then raft "${ports[@]}" >"$work/raft.before"; fi
 	before=$(counters "${dcp[@]}")
 	out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 16 --csv 2>/dev/null |
@@ -114,7 +120,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "redis-benchmark --cluster -t $TEST -n $REQUESTS -c $CLIENTS -P $PIPELINE -r 1000000 -d 16; $ROUNDS rounds alternating; A=$A B=$B"
+echo "redis-benchmark --cluster -t $TEST -n $REQUESTS -c $CLIENTS -P $PIPELINE -r 1000000 -d 16 (after $LOAD SETs); $ROUNDS rounds alternating; A=$A B=$B"
 sort "$results" | awk -F, '
 function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 { n = ++cnt[$1]; for (f = 2; f <= 8; f++) v[$1, f, n] = $f }

@@ -296,6 +296,10 @@ type Group struct {
 	eng engine // db's
 	db  *keyspace.DB
 	cx  command.Ctx
+	// ahead and specs serve run: what its commands look up, read ahead
+	// together, and the commands' specs, looked up once.
+	ahead shard.Lookahead
+	specs []*command.Spec
 	// pcg and rng are the random source of the commands of an applied
 	// entry, seeded from the entry's origin and sequence number so that
 	// every replica makes the same random choices (SPOP and the like).
@@ -1229,13 +1233,31 @@ func (g *Group) run(cmds [][][]byte, proto int, asked bool) {
 	if len(g.mv.away) > 0 || g.mv.strict || len(g.mv.importing) > 0 {
 		verdicts = g.gate(cmds, table, asked)
 	}
+	// Several commands (a pipeline, or a leader's writes batched in one
+	// entry) have their keys read ahead together.
+	g.specs = g.specs[:0]
+	if len(cmds) > 1 {
+		for _, args := range cmds {
+			spec := table.Lookup(args[0])
+			if spec != nil {
+				g.ahead.Add(spec, args)
+			}
+			g.specs = append(g.specs, spec)
+		}
+		g.ahead.Prefetch(g.db)
+	}
 	for i, args := range cmds {
 		if verdicts != nil && verdicts[i] != "" {
 			g.w.AppendRaw([]byte(verdicts[i]))
 			g.ends = append(g.ends, g.w.Len())
 			continue
 		}
-		spec := table.Lookup(args[0])
+		var spec *command.Spec
+		if len(g.specs) > 0 {
+			spec = g.specs[i]
+		} else {
+			spec = table.Lookup(args[0])
+		}
 		if server.IsClusterScript(spec, args) {
 			if g.cfg.Scripts == nil {
 				g.w.AppendError("ERR scripts are not supported on this node")

@@ -9,11 +9,8 @@
 package shard
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -188,12 +185,8 @@ type Shard struct {
 
 	group group // batches waiting for the log to be committed (persist.go)
 
-	run   []*Batch // the group of batches being run (see gather)
-	ahead [][]byte // the keys of the group's commands, to prefetch
-	// elemKeys and elems are the elements the group's commands look up in
-	// collections (command.Spec.Elem), each with its collection's key, to
-	// prefetch.
-	elemKeys, elems [][]byte
+	run   []*Batch  // the group of batches being run (see gather)
+	ahead Lookahead // what the group's commands look up, to prefetch
 }
 
 // New returns shard number id over engine e, in a server whose keys are
@@ -453,35 +446,14 @@ func (s *Shard) serve(run []*Batch) {
 	for _, b := range run {
 		n += len(b.Cmds) - b.From
 		for _, c := range b.Cmds[b.From:] {
-			k := c.Spec.FirstKey
-			if k <= 0 || k >= len(c.Args) {
-				continue
-			}
-			key := c.Args[k]
-			// A run of commands on one key (a client's pipeline on one
-			// set, say) needs it read ahead once.
-			if l := len(s.ahead); l == 0 || !bytes.Equal(s.ahead[l-1], key) {
-				s.ahead = append(s.ahead, key)
-			}
-			if e := c.Spec.Elem; e > 0 && e < len(c.Args) {
-				s.elemKeys = append(s.elemKeys, key)
-				s.elems = append(s.elems, c.Args[e])
-			}
+			s.ahead.Add(c.Spec, c.Args)
 		}
 	}
 	s.pending.Add(-int64(n))
 	s.syncPause()
 	now := time.Now()
 	s.db.SetNow(now.UnixMilli())
-	if len(s.ahead) > 1 || len(s.elems) > 1 {
-		s.prefetch()
-	}
-	clear(s.ahead)
-	s.ahead = s.ahead[:0]
-	clear(s.elemKeys)
-	s.elemKeys = s.elemKeys[:0]
-	clear(s.elems)
-	s.elems = s.elems[:0]
+	s.ahead.Prefetch(s.db)
 	s.ctx.Single(s.db, s.id, s.ring)
 	for i, b := range run {
 		if i > 0 {
@@ -526,28 +498,6 @@ func (s *Shard) serve(run []*Batch) {
 func (s *Shard) syncPause() {
 	if s.cfg.Paused != nil {
 		s.db.SetPaused(s.cfg.Paused.Load())
-	}
-}
-
-// prefetch hands s.ahead, then s.elems by runs of one collection's key,
-// to the keyspace to read ahead. Reading ahead changes nothing, so a panic
-// in it is logged and the commands run without.
-func (s *Shard) prefetch() {
-	defer func() {
-		if p := recover(); p != nil {
-			slog.Error("panic while reading keys ahead", "shard", s.id, "panic", p, "stack", string(debug.Stack()))
-		}
-	}()
-	if len(s.ahead) > 1 {
-		s.db.Prefetch(s.ahead)
-	}
-	for i := 0; i < len(s.elems); {
-		j := i + 1
-		for j < len(s.elems) && bytes.Equal(s.elemKeys[j], s.elemKeys[i]) {
-			j++
-		}
-		s.db.PrefetchCollection(s.elemKeys[i], s.elems[i:j])
-		i = j
 	}
 }
 
