@@ -53,17 +53,36 @@ func newEngine() engine { return arena.New() }
 // encodeKeyspace returns the snapshot data of e's entries, followed by
 // the group's share of slot migrations (migrate.go).
 func encodeKeyspace(e storage.Scanner, mv *moves) []byte {
-	buf := make([]byte, 0, 64+e.Len()*32)
+	// The buffer is sized first, by a pass over the entries, to be made
+	// once: one grown by appends copies itself over and over, and a
+	// large buffer's pages are fresh memory, which costs a page fault
+	// per page to touch.
+	size := 1 + binary.MaxVarintLen64 + 64
+	scanAll(e, func(k, v []byte, obj storage.Object, _ int64) bool {
+		size += 1 + binary.MaxVarintLen32 + len(k) + 8 + binary.MaxVarintLen32
+		if obj == nil {
+			size += len(v)
+		} else {
+			size++ // the encoding; its elements grow the buffer if need be
+		}
+		return true
+	})
+	buf := make([]byte, 0, size)
 	buf = append(buf, snapshotVersion)
 	buf = binary.AppendUvarint(buf, uint64(e.Len()))
+	scanAll(e, func(k, v []byte, obj storage.Object, at int64) bool {
+		buf = appendEntry(buf, k, v, obj, at)
+		return true
+	})
+	return mv.append(buf)
+}
+
+// scanAll calls fn with each of e's entries.
+func scanAll(e storage.Scanner, fn func(k, v []byte, obj storage.Object, at int64) bool) {
 	var cursor uint64
 	for {
-		cursor = e.Scan(cursor, func(k, v []byte, obj storage.Object, at int64) bool {
-			buf = appendEntry(buf, k, v, obj, at)
-			return true
-		})
-		if cursor == 0 {
-			return mv.append(buf)
+		if cursor = e.Scan(cursor, fn); cursor == 0 {
+			return
 		}
 	}
 }

@@ -32,16 +32,21 @@ func SyncDir(dir string) error {
 	return err
 }
 
-// WriteFileAtomic writes path through a temporary file (path + ".tmp"),
-// fsynced and renamed over it, then fsyncs the directory: a crash leaves
-// either the old file or the new one, never a mix.
-func WriteFileAtomic(path string, data []byte) error {
+// WriteFileAtomic writes the parts of data one after the other to path
+// through a temporary file (path + ".tmp"), fsynced and renamed over it,
+// then fsyncs the directory: a crash leaves either the old file or the new
+// one, never a mix.
+func WriteFileAtomic(path string, data ...[]byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	for _, b := range data {
+		if _, err = f.Write(b); err != nil {
+			break
+		}
+	}
 	if err == nil {
 		err = f.Sync()
 	}

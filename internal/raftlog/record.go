@@ -54,13 +54,24 @@ func begin(b []byte, t recType) ([]byte, int) {
 // seal fills in the header of the record that starts at start and runs to
 // the end of b. A record too large to frame is removed again.
 func seal(b []byte, start int) ([]byte, error) {
+	return sealParts(b, start)
+}
+
+// sealParts is seal for a record whose payload goes on past the end of b
+// with parts, which the caller writes right after b.
+func sealParts(b []byte, start int, parts ...[]byte) ([]byte, error) {
 	n := len(b) - start - headerSize
+	crc := crc32.Checksum(b[start+headerSize:], castagnoli)
+	for _, p := range parts {
+		n += len(p)
+		crc = crc32.Update(crc, castagnoli, p)
+	}
 	if n > maxPayload {
 		return b[:start], fmt.Errorf("%w: %d bytes", ErrTooLarge, n)
 	}
 	binary.LittleEndian.PutUint32(b[start:], uint32(n))
 	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(b[start:start+4], castagnoli))
-	binary.LittleEndian.PutUint32(b[start+8:], crc32.Checksum(b[start+headerSize:], castagnoli))
+	binary.LittleEndian.PutUint32(b[start+8:], crc)
 	return b, nil
 }
 

@@ -708,11 +708,11 @@ func (g *GroupLog) WriteSnapshot(snap *raftpb.Snapshot) error {
 		return err
 	}
 	index := snap.GetMetadata().GetIndex()
-	b, err := appendGroupSnapshot(appendHeader(nil, kindGroupSnapshot, index), g.id, snap)
+	parts, err := groupSnapshotParts(appendHeader(nil, kindGroupSnapshot, index), g.id, snap)
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteFileAtomic(filepath.Join(s.dir, groupSnapName(g.id, index)), b)
+	return fsutil.WriteFileAtomic(filepath.Join(s.dir, groupSnapName(g.id, index)), parts[:]...)
 }
 
 // MarkSnapshot records the snapshot at (index, term), whose file

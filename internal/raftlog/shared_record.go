@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
 )
@@ -56,11 +57,25 @@ func appendGroupSnapMark(b []byte, id uint32, index, term uint64) []byte {
 	return finishSnapMark(b, start, index, term)
 }
 
-// appendGroupSnapshot appends a group record of id holding a snapshot
-// record.
-func appendGroupSnapshot(b []byte, id uint32, snap *raftpb.Snapshot) ([]byte, error) {
+// groupSnapshotParts appends to b a group record of id holding a snapshot
+// record of snap, and returns it in three parts to be written one after
+// the other: b with the records' headers, snap's data itself (not copied),
+// and the snapshot's metadata. So a large snapshot is written without a
+// second copy of its data in memory.
+func groupSnapshotParts(b []byte, id uint32, snap *raftpb.Snapshot) ([3][]byte, error) {
 	b, start := beginGroup(b, id, recSnapshot)
-	return finishSnapshot(b, start, snap)
+	// Encoded as proto encodes the message: the data (field 1, left out
+	// when nil), then the metadata (field 2).
+	if snap.Data != nil {
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(len(snap.Data)))
+	}
+	md, err := sizeOpts.Marshal(&raftpb.Snapshot{Metadata: snap.GetMetadata()})
+	if err != nil {
+		return [3][]byte{}, err
+	}
+	b, err = sealParts(b, start, snap.Data, md)
+	return [3][]byte{b, snap.Data, md}, err
 }
 
 // appendGroupDrop appends a group record of id holding a drop record.
