@@ -844,13 +844,25 @@ func (c *clientConn) handle(args [][]byte) {
 // slotOf returns the slot of a command's keys, false if they span slots.
 // A command without keys goes to slot 0.
 func (c *clientConn) slotOf(spec *command.Spec, args [][]byte) (uint16, bool) {
-	keys := spec.Keys(args, nil)
-	if len(keys) == 0 {
+	if spec.KeyArgs != nil {
+		keys := spec.KeyArgs(args, nil)
+		return slotOfKeys(keys, 0, len(keys)-1, 1)
+	}
+	// Keys at fixed positions are read in place, with no slice of them
+	// made for every command.
+	first, last, step := spec.KeyRange(len(args))
+	return slotOfKeys(args, first, last, step)
+}
+
+// slotOfKeys returns the slot of keys[first], keys[first+step], … up to
+// keys[last], false if they span slots; slot 0 when there are none.
+func slotOfKeys(keys [][]byte, first, last, step int) (uint16, bool) {
+	if last < first {
 		return 0, true
 	}
-	s := slot.Of(keys[0])
-	for _, k := range keys[1:] {
-		if slot.Of(k) != s {
+	s := slot.Of(keys[first])
+	for i := first + step; i <= last; i += step {
+		if slot.Of(keys[i]) != s {
 			return 0, false
 		}
 	}

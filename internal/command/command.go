@@ -114,21 +114,29 @@ func (s *Spec) Keys(args [][]byte, dst [][]byte) [][]byte {
 	if s.KeyArgs != nil {
 		return s.KeyArgs(args, dst)
 	}
-	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
-		return dst
-	}
-	last := s.LastKey
-	if last < 0 {
-		last += len(args)
-	}
-	if last >= len(args) {
-		last = len(args) - 1
-	}
-	step := max(s.Step, 1)
-	for i := s.FirstKey; i <= last; i += step {
+	first, last, step := s.KeyRange(len(args))
+	for i := first; i <= last; i += step {
 		dst = append(dst, args[i])
 	}
 	return dst
+}
+
+// KeyRange returns where the keys of a command of n arguments are for a
+// spec without KeyArgs: args[first], args[first+step], … up to
+// args[last]; last < first when it has none. It lets a caller read keys
+// in place, where Keys would build a slice of them.
+func (s *Spec) KeyRange(n int) (first, last, step int) {
+	if s.FirstKey <= 0 || s.FirstKey >= n {
+		return 1, 0, 1
+	}
+	last = s.LastKey
+	if last < 0 {
+		last += n
+	}
+	if last >= n {
+		last = n - 1
+	}
+	return s.FirstKey, last, max(s.Step, 1)
 }
 
 // Ctx is what a handler runs with: the reply writer and the keyspaces it may
