@@ -135,7 +135,9 @@ func (fx *effects) Before(spec *command.Spec, args [][]byte) {
 		u.keys = u.keys[:0]
 	}
 	if len(u.keys) == 0 {
-		u.full = encodeKeyspace(g.eng.Freeze(), g.mv.clone())
+		view := g.eng.Freeze()
+		u.full = encodeKeyspace(view, g.mv.clone())
+		view.Release()
 		return
 	}
 	for _, k := range u.keys {

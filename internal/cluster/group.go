@@ -1058,12 +1058,15 @@ func (g *Group) send(msgs []*raftpb.Message) {
 			g.stats.AppResps.Add(1)
 		}
 		if m.GetType() == raftpb.MsgSnap {
-			fresh := g.freshSnapshot(m)
-			if fresh != nil && g.holding {
-				// The keyspace is a script's: the follower is sent one
-				// later.
-				g.rn.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
-				continue
+			var fresh func() *raftpb.Message
+			if g.needsFresh(m) {
+				if g.holding {
+					// The keyspace is a script's: the follower is sent
+					// one later.
+					g.rn.ReportSnapshot(m.GetTo(), raft.SnapshotFailure)
+					continue
+				}
+				fresh = g.freshSnapshot(m)
 			}
 			go func() {
 				if fresh != nil {
@@ -1098,19 +1101,22 @@ func leadingRequests(msgs []*raftpb.Message) int {
 	return len(msgs)
 }
 
-// freshSnapshot returns, for a snapshot message to a replica that the
-// stored snapshot's configuration lacks (one added to the group since),
-// a function that builds the message anew from the keyspace as applied
-// now, with the configuration that has it, as etcd does: Raft would refuse
-// the stored one. The keyspace is frozen here, on the group's goroutine;
-// the function encodes it on any. It returns nil when the stored snapshot
-// will do.
-func (g *Group) freshSnapshot(m *raftpb.Message) func() *raftpb.Message {
+// needsFresh reports whether the snapshot message m goes to a replica
+// that the stored snapshot's configuration lacks (one added to the group
+// since): Raft would refuse the stored snapshot, so the message must be
+// built anew (freshSnapshot).
+func (g *Group) needsFresh(m *raftpb.Message) bool {
 	to, cs := m.GetTo(), m.GetSnapshot().GetMetadata().GetConfState()
-	if slices.Contains(cs.GetVoters(), to) || slices.Contains(cs.GetLearners(), to) ||
-		slices.Contains(cs.GetVotersOutgoing(), to) || slices.Contains(cs.GetLearnersNext(), to) || g.conf == nil {
-		return nil
-	}
+	return !slices.Contains(cs.GetVoters(), to) && !slices.Contains(cs.GetLearners(), to) &&
+		!slices.Contains(cs.GetVotersOutgoing(), to) && !slices.Contains(cs.GetLearnersNext(), to) && g.conf != nil
+}
+
+// freshSnapshot returns, for a snapshot message that needsFresh, a
+// function that builds the message anew from the keyspace as applied now,
+// with the configuration that has the replica, as etcd does. The keyspace
+// is frozen here, on the group's goroutine; the function encodes it on any
+// goroutine, and must be called. It returns nil when it cannot.
+func (g *Group) freshSnapshot(m *raftpb.Message) func() *raftpb.Message {
 	term, err := g.ms.Term(g.applied)
 	if err != nil {
 		return nil
@@ -1120,6 +1126,7 @@ func (g *Group) freshSnapshot(m *raftpb.Message) func() *raftpb.Message {
 	return func() *raftpb.Message {
 		c := proto.CloneOf(m)
 		c.Snapshot = &raftpb.Snapshot{Data: encodeKeyspace(view, mv), Metadata: md}
+		view.Release()
 		return c
 	}
 }
@@ -1464,6 +1471,7 @@ func (g *Group) takeSnapshot() error {
 	held := time.Since(start)
 	go func() {
 		snap := &raftpb.Snapshot{Data: encodeKeyspace(view, mv), Metadata: md}
+		view.Release()
 		err := g.cfg.Storage.WriteSnapshot(snap)
 		g.snapDone <- snapWritten{snap: snap, err: err, held: held, took: time.Since(start)}
 	}()

@@ -69,12 +69,13 @@ func BenchmarkSnapshotHold(b *testing.B) {
 		b.Run(fmt.Sprintf("freeze/%d", n), func(b *testing.B) {
 			start := time.Now()
 			for b.Loop() {
-				f.Freeze()
+				f.Freeze().Release()
 			}
 			b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(n), "ns/key")
 		})
 		b.Run(fmt.Sprintf("encode/%d", n), func(b *testing.B) {
 			view := f.Freeze()
+			defer view.Release()
 			start := time.Now()
 			var size int
 			for b.Loop() {

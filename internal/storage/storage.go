@@ -140,12 +140,24 @@ type Scanner interface {
 	Scan(cursor uint64, fn func(key, value []byte, obj Object, expireAt int64) bool) uint64
 }
 
-// Freezer is implemented by engines that can copy their entries faster
-// than a Scan visits them. Freeze returns a copy that another goroutine
-// may scan while the engine goes on changing, so that the engine's owner
-// is held only for the copy. Objects are cloned into the copy.
+// Freezer is implemented by engines that can make a copy of their entries
+// faster than a Scan visits them. Freeze returns a copy that another
+// goroutine may scan while the engine goes on changing, so that the
+// engine's owner is held only while the copy is made. Objects are cloned
+// into the copy.
 type Freezer interface {
-	Freeze() Scanner
+	Freeze() Frozen
+}
+
+// Frozen is a copy of an engine's entries made by Freeze. It may share
+// memory with the engine, which then writes nothing over that memory
+// until Release: Release is called once, by the copy's user, when it is
+// done with the copy (from any goroutine); the copy is not used after.
+// A copy never released costs the engine only that it writes values anew
+// rather than in place.
+type Frozen interface {
+	Scanner
+	Release()
 }
 
 // RangeWriter is implemented by engines that can change part of a string
@@ -154,7 +166,8 @@ type Freezer interface {
 type RangeWriter interface {
 	// WriteAt copies data over key's string value from byte off and
 	// reports whether it did: false, changing nothing, when key is absent,
-	// holds an Object, or its value is shorter than off+len(data). It
+	// holds an Object, or its value is shorter than off+len(data), and
+	// when the value's memory is shared with a Frozen copy. It
 	// counts as a use of the key, as Set does.
 	WriteAt(key []byte, off int, data []byte) bool
 }

@@ -50,6 +50,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -116,6 +117,10 @@ type Engine struct {
 	usage storage.UsageWords // per-key usage words for eviction, when tracked (usage.go)
 	objs  storage.Objects    // the Objects of entries that hold one, by slot
 
+	// thaw, in a Freeze copy, is its engine's count of copies, which
+	// Release decrements.
+	thaw *atomic.Int32
+
 	// prefetched sums what Prefetch reads, so that its loads are not
 	// optimized away.
 	prefetched uint64
@@ -123,14 +128,14 @@ type Engine struct {
 
 // New returns an empty Engine.
 func New() *Engine {
-	e := &Engine{seed: maphash.MakeSeed()}
+	e := &Engine{seed: maphash.MakeSeed(), arena: arena{frozen: new(atomic.Int32)}}
 	e.reset()
 	return e
 }
 
 // reset makes e empty, keeping its hash function and usage tracking.
 func (e *Engine) reset() {
-	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: e.usage, prefetched: e.prefetched}
+	*e = Engine{seed: e.seed, hashFunc: e.hashFunc, usage: e.usage, prefetched: e.prefetched, arena: arena{frozen: e.frozen}}
 	e.usage.Reset()
 	e.cur = noChunk
 	e.resetIndex()
@@ -306,7 +311,7 @@ func (e *Engine) replace(i uint32, s, loc uint64, value []byte) int {
 	klen, vlen, hdr := header(b)
 	vw := hdr - uvarintLen(klen)
 	size := hdr + klen + vlen
-	if len(value) <= vlen && (!ch.huge || 2*(hdr+klen+len(value)) >= cap(ch.b)) {
+	if len(value) <= vlen && (!ch.huge || 2*(hdr+klen+len(value)) >= cap(ch.b)) && !e.shared() {
 		// The length keeps its width, so the key does not move.
 		putUvarintWidth(b[hdr-vw:hdr], len(value), vw)
 		copy(b[hdr+klen:], value)
@@ -324,7 +329,7 @@ var _ storage.RangeWriter = (*Engine)(nil)
 // see storage.RangeWriter.
 func (e *Engine) WriteAt(key []byte, off int, data []byte) bool {
 	i, _, loc, value, ok := e.find(key, e.hash(key))
-	if !ok || e.typed(loc) || off < 0 || off > len(value)-len(data) {
+	if !ok || e.typed(loc) || off < 0 || off > len(value)-len(data) || e.shared() {
 		return false
 	}
 	copy(value[off:], data)
@@ -569,11 +574,18 @@ func (e *Engine) MemoryUsage() int64 {
 var _ storage.Freezer = (*Engine)(nil)
 
 // Freeze returns a copy of e's entries, with their slots and expiries,
-// that Scan reads in the same order as e's: entry bytes and slot pages are
-// copied whole rather than entry by entry, so the copy costs a memory copy
-// of what e holds. The copy has no index, so it only serves Len and Scan,
-// and it may be used by another goroutine while e changes.
-func (e *Engine) Freeze() storage.Scanner {
+// that Scan reads in the same order as e's, and that another goroutine
+// may use while e changes. The copy has no index, so it only serves Len
+// and Scan.
+//
+// The copy shares e's chunks, whose bytes it reads as they were: until it
+// is released, e writes no byte of an entry again. A shorter value is
+// written anew rather than over the old one, WriteAt declines, and a chunk
+// that empties is dropped rather than written again from its start; new
+// entries go past the ends the copy knows, or to new chunks. So a Freeze
+// copies only the slot pages, the expiries and the objects (cloned), not
+// the entries' bytes, and e's owner is held that long.
+func (e *Engine) Freeze() storage.Frozen {
 	f := &Engine{nslots: e.nslots, live: e.live, exps: slices.Clone(e.exps), objs: e.objs.Clone()}
 	f.pages = make([][]uint64, len(e.pages))
 	for i, p := range e.pages {
@@ -581,9 +593,19 @@ func (e *Engine) Freeze() storage.Scanner {
 	}
 	f.chunks = make([]chunk, len(e.chunks))
 	for i, c := range e.chunks {
-		if c.b != nil {
-			f.chunks[i].b = slices.Clone(c.b)
-		}
+		f.chunks[i].b = c.b
 	}
+	e.frozen.Add(1)
+	f.thaw = e.frozen
 	return f
+}
+
+// Release ends the use of a Freeze copy: its engine may write over the
+// bytes the copy shared once every copy is released. It is called once,
+// by the copy's user.
+func (e *Engine) Release() {
+	if t := e.thaw; t != nil {
+		e.thaw = nil
+		t.Add(-1)
+	}
 }

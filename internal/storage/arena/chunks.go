@@ -3,6 +3,7 @@ package arena
 import (
 	"math/bits"
 	"slices"
+	"sync/atomic"
 )
 
 const (
@@ -46,6 +47,11 @@ type chunk struct {
 // value replaced in place by a shorter one keeps the width of its length.
 // An Object entry has an empty value: its object is kept by slot number.
 type arena struct {
+	// frozen counts the Freeze copies not yet released, which share the
+	// chunks' bytes: while there are any, no byte an entry was written
+	// to is written again (see Engine.Freeze). It is kept across reset.
+	frozen *atomic.Int32
+
 	chunks     []chunk
 	spare      []uint32 // free chunk numbers, to reuse
 	cur        int      // shared chunk that new entries are appended to, or noChunk
@@ -208,6 +214,9 @@ func (a *arena) release(c, size int) int {
 			a.freeChunk(c)
 		case cap(ch.b) > a.chunkSize():
 			a.retire()
+		case a.shared():
+			// A Freeze copy may still read its old entries.
+			a.retire()
 		default:
 			// Nothing in it is live: write it again from the start.
 			ch.b = ch.b[:0]
@@ -215,6 +224,10 @@ func (a *arena) release(c, size int) int {
 	}
 	return size
 }
+
+// shared reports whether a Freeze copy may read the chunks' bytes, so
+// that nothing may be written over an entry.
+func (a *arena) shared() bool { return a.frozen.Load() > 0 }
 
 // shrunk accounts for an entry in chunk c having lost n bytes of its value
 // to a shorter one written in place, and returns the bytes of shared chunks

@@ -176,6 +176,7 @@ func testFreezeObjects(t *testing.T, newEngine func() storage.Engine) {
 		}
 		return true
 	})
+	view.Release()
 	if got["o"] != "object 1" || got["s"] != "v" || len(got) != 2 {
 		t.Errorf("frozen copy: got %v, want o = object 1 and s = v", got)
 	}
