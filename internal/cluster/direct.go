@@ -65,7 +65,7 @@ func (c *clientConn) initDirect() {
 	}
 	c.dr.rc = rc
 	c.dr.writeFD = c.writeFD
-	c.rw.fn = c.fillRaw
+	c.rw.Init(rc)
 	c.rr.readFD = c.readFD
 }
 
@@ -159,37 +159,12 @@ func (c *clientConn) endDirect() bool {
 	return c.dr.err == nil
 }
 
-// rawWrite is the state of a connection's raw write of a reply (writeRaw):
-// one at a time, by whichever goroutine writes the connection's replies.
-type rawWrite struct {
-	b   []byte
-	off int
-	err error
-	fn  func(fd uintptr) bool
-}
-
 // writeRaw writes all of b, the replies of a read, through the socket's
-// descriptor with raw system calls (sockio.Write) inside
-// syscall.RawConn.Write, which waits for the poller while the socket takes
-// no more, as net.Conn.Write would, but without telling the scheduler at
-// each call that it may block (see internal/sockio). c.dr.rc must be set.
+// descriptor with raw system calls (see sockio.Writer). c.rw must be
+// ready (initDirect).
 func (c *clientConn) writeRaw(b []byte) error {
-	c.rw.b, c.rw.off, c.rw.err = b, 0, nil
-	err := c.dr.rc.Write(c.rw.fn)
-	if err == nil {
-		err = c.rw.err
-	}
-	c.rw.b = nil
+	_, err := c.rw.Write(b)
 	return err
-}
-
-// fillRaw is writeRaw's function for syscall.RawConn.Write.
-func (c *clientConn) fillRaw(fd uintptr) bool {
-	done, err := sockio.Fill(fd, c.rw.b, &c.rw.off)
-	if err != nil {
-		c.rw.err = err
-	}
-	return done
 }
 
 // Raw reads.

@@ -319,7 +319,7 @@ type clientConn struct {
 	// goroutine runs commands in (direct.go).
 	dr direct
 	rr rawRead
-	rw rawWrite
+	rw sockio.Writer
 
 	// CLIENT REPLY: replyOff drops every reply, skipNext the next
 	// command's; unmute is set by CLIENT REPLY ON, whose reply is sent.

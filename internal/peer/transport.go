@@ -561,12 +561,7 @@ type deadlineWriter struct {
 	timeout time.Duration
 	n       *atomic.Uint64
 	calls   *atomic.Uint64
-
-	rc      syscall.RawConn // nil: c.Write
-	b       []byte          // the raw write's bytes
-	off     int             // how many of them are written
-	err     error           // what ended the raw write
-	writeFD func(fd uintptr) bool
+	rw      sockio.Writer // not ready: c.Write
 }
 
 // raw makes w write through the connection's file descriptor when it is a
@@ -577,7 +572,7 @@ func (w *deadlineWriter) raw() {
 		return
 	}
 	if rc, err := sc.SyscallConn(); err == nil {
-		w.rc, w.writeFD = rc, w.fill
+		w.rw.Init(rc)
 	}
 }
 
@@ -588,8 +583,8 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
 	var n int
 	var err error
-	if w.rc != nil && len(b) > 0 {
-		n, err = w.writeRaw(b)
+	if w.rw.Ready() && len(b) > 0 {
+		n, err = w.rw.Write(b)
 	} else {
 		n, err = w.c.Write(b)
 	}
@@ -597,30 +592,6 @@ func (w *deadlineWriter) Write(b []byte) (int, error) {
 		w.n.Add(-uint64(len(b) - n))
 	}
 	return n, err
-}
-
-// writeRaw writes all of b through the file descriptor, waiting for the
-// poller while the socket takes no more.
-func (w *deadlineWriter) writeRaw(b []byte) (int, error) {
-	w.b, w.off, w.err = b, 0, nil
-	err := w.rc.Write(w.writeFD)
-	n := w.off
-	if err == nil {
-		err = w.err
-	}
-	w.b = nil
-	return n, err
-}
-
-// fill is writeRaw's function for syscall.RawConn.Write: it reports false
-// to wait until the socket takes more, true once b is written or a write
-// failed.
-func (w *deadlineWriter) fill(fd uintptr) bool {
-	done, err := sockio.Fill(fd, w.b, &w.off)
-	if err != nil {
-		w.err = err
-	}
-	return done
 }
 
 // Send queues f for the peer to. It never blocks: it returns false, and

@@ -4,8 +4,13 @@ package sockio
 
 import (
 	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Read and Write over a non-blocking socket pair: an empty socket and a
@@ -75,5 +80,68 @@ func TestReadWrite(t *testing.T) {
 	syscall.Close(fds[1])
 	if err != nil || n != 0 {
 		t.Fatalf("Read of a closed peer: %d, %v; want 0, nil", n, err)
+	}
+}
+
+// A Writer over TCP: a buffer far larger than the socket's buffers, so
+// that Write meets a full socket and waits for the poller, arrives whole
+// and in order, and a write the peer does not read
+// ends at the connection's write deadline with what was written counted.
+func TestWriter(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	peer, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer peer.Close()
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w Writer
+	if w.Ready() {
+		t.Fatal("a Writer is ready before Init")
+	}
+	w.Init(rc)
+
+	big := make([]byte, 16<<20)
+	for i := range big {
+		big[i] = byte(i * 7 / 3)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(big))))
+		got <- b
+	}()
+	if n, err := w.Write(big); err != nil || n != len(big) {
+		t.Fatalf("Write of %d bytes: %d, %v", len(big), n, err)
+	}
+	if b := <-got; !bytes.Equal(b, big) {
+		t.Fatalf("the reader got %d bytes, not the %d written in order", len(b), len(big))
+	}
+
+	// Nobody reads now: the write stops at the deadline.
+	c.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	n, err := w.Write(big)
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n >= len(big) {
+		t.Fatalf("Write to a socket nobody reads: %d of %d bytes, %v; want fewer, os.ErrDeadlineExceeded", n, len(big), err)
 	}
 }
