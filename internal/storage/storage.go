@@ -153,8 +153,8 @@ type Freezer interface {
 // memory with the engine, which then writes nothing over that memory
 // until Release: Release is called once, by the copy's user, when it is
 // done with the copy (from any goroutine); the copy is not used after.
-// A copy never released costs the engine only that it writes values anew
-// rather than in place.
+// A copy never released keeps the engine from ever writing in place again
+// (values, emptied chunks): it costs memory and copies, never correctness.
 type Frozen interface {
 	Scanner
 	Release()
