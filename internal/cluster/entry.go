@@ -104,21 +104,31 @@ func readCommands(d *binread.Reader) [][][]byte {
 		d.Bad, d.B = true, nil
 		return nil
 	}
-	cmds := make([][][]byte, 0, n)
-	for range n {
+	// The commands' arguments share one array (cut into the commands'
+	// slices as they are read; one that outgrows it moves on to a larger
+	// one, the slices cut before keep theirs): two allocations an entry,
+	// not one a command.
+	cmds := make([][][]byte, n)
+	var flat [][]byte
+	for i := range cmds {
 		argc := d.Uvarint()
 		if argc == 0 || argc > uint64(len(d.B)) {
 			d.Bad, d.B = true, nil
 			return nil
 		}
-		args := make([][]byte, argc)
-		for i := range args {
-			args[i] = d.Bytes()
+		if flat == nil {
+			// A guess from the first command, the others being alike;
+			// an argument takes a byte at least.
+			flat = make([][]byte, 0, min(int(argc)*int(n), len(d.B)))
+		}
+		start := len(flat)
+		for range argc {
+			flat = append(flat, d.Bytes())
 		}
 		if d.Bad {
 			return nil
 		}
-		cmds = append(cmds, args)
+		cmds[i] = flat[start:len(flat):len(flat)]
 	}
 	return cmds
 }
