@@ -44,6 +44,14 @@ type direct struct {
 	buf      []byte
 	err      error // the reply's write failed: the client is gone
 
+	// The request in flight, its pending commands and protocol, for
+	// answer, the request's Done (a method value made once, so that a
+	// request allocates no function).
+	p      *pending
+	r      *Request
+	isRESP bool
+	answer func(reply []byte, ends []int, err error)
+
 	// The non-blocking write's bytes and outcome (see writeFD, a method
 	// value made once so that a write allocates nothing).
 	out     []byte
@@ -65,6 +73,7 @@ func (c *clientConn) initDirect() {
 	}
 	c.dr.rc = rc
 	c.dr.writeFD = c.writeFD
+	c.dr.answer = c.answerDirect
 	c.rw.Init(rc)
 	c.rr.readFD = c.readFD
 }
@@ -108,22 +117,26 @@ func (c *clientConn) flushDirect() {
 	}
 	p.cmds[0] = c.dr.args
 	r := c.request(p)
-	isRESP := c.isRESP
-	r.Done = func(reply []byte, ends []int, err error) {
-		p.reply = r.Buf[:len(reply)]
-		if err != nil || len(ends) == 0 {
-			var w resp.Writer
-			if isRESP {
-				w.AppendError(errorText(err))
-			} else {
-				w.AppendRaw([]byte(errorText(err) + "\n"))
-			}
-			reply = w.Bytes()
-		}
-		c.writeDirect(reply)
-	}
+	r.Done = c.dr.answer
+	c.dr.p, c.dr.r, c.dr.isRESP = p, r, c.isRESP
 	c.dr.inFlight, c.dr.group = true, g
 	c.s.node.Do(g, r)
+}
+
+// answerDirect is the Done of the direct request in flight: it writes the
+// reply, or the error, on the goroutine that answered.
+func (c *clientConn) answerDirect(reply []byte, ends []int, err error) {
+	c.dr.p.reply = c.dr.r.Buf[:len(reply)]
+	if err != nil || len(ends) == 0 {
+		var w resp.Writer
+		if c.dr.isRESP {
+			w.AppendError(errorText(err))
+		} else {
+			w.AppendRaw([]byte(errorText(err) + "\n"))
+		}
+		reply = w.Bytes()
+	}
+	c.writeDirect(reply)
 }
 
 // writeDirect writes the reply b of the request in flight, on the
@@ -153,7 +166,7 @@ func (c *clientConn) endDirect() bool {
 		return true
 	}
 	<-c.done
-	c.dr.inFlight = false
+	c.dr.inFlight, c.dr.p, c.dr.r = false, nil, nil
 	c.reqs[c.dr.group].reset()
 	clear(c.dr.args)
 	return c.dr.err == nil
