@@ -142,6 +142,11 @@ type Storage interface {
 	// lets entries up to index be forgotten.
 	WriteSnapshot(snap *raftpb.Snapshot) error
 	MarkSnapshot(index, term uint64) error
+	// ReadSnapshot returns the snapshot at index that was stored, to send
+	// to a replica: the group keeps only the metadata of its latest
+	// snapshot in memory. It may run on any goroutine, concurrently with
+	// the other methods, and fails once a newer snapshot replaced it.
+	ReadSnapshot(index uint64) (*raftpb.Snapshot, error)
 }
 
 // State is what a group's Storage recovered: the latest snapshot, the hard
@@ -1069,10 +1074,13 @@ func (g *Group) send(msgs []*raftpb.Message) {
 				fresh = g.freshSnapshot(m)
 			}
 			go func() {
+				ok := true
 				if fresh != nil {
 					m = fresh()
+				} else {
+					m, ok = g.withData(m)
 				}
-				s := snapSent{to: m.GetTo(), ok: g.cfg.Send(m.GetTo(), m)}
+				s := snapSent{to: m.GetTo(), ok: ok && g.cfg.Send(m.GetTo(), m)}
 				select {
 				case g.snapSent <- s:
 				case <-g.done:
@@ -1099,6 +1107,26 @@ func leadingRequests(msgs []*raftpb.Message) int {
 		}
 	}
 	return len(msgs)
+}
+
+// withData returns the snapshot message m, whose snapshot is the group's
+// stored one, with the snapshot's data read back from the storage (the
+// group keeps its metadata only: see memLog), and false when it cannot be
+// read (a newer snapshot replaced it: Raft is told the snapshot failed and
+// sends the newer one). It runs on the goroutine that sends m.
+func (g *Group) withData(m *raftpb.Message) (*raftpb.Message, bool) {
+	if len(m.GetSnapshot().GetData()) > 0 {
+		return m, true
+	}
+	md := m.GetSnapshot().GetMetadata()
+	snap, err := g.cfg.Storage.ReadSnapshot(md.GetIndex())
+	if err != nil || snap.GetMetadata().GetTerm() != md.GetTerm() {
+		g.log.Warn("snapshot for a replica not read back", "to", m.GetTo(), "index", md.GetIndex(), "err", err)
+		return m, false
+	}
+	c := proto.CloneOf(m)
+	c.Snapshot = &raftpb.Snapshot{Data: snap.GetData(), Metadata: md}
+	return c, true
 }
 
 // needsFresh reports whether the snapshot message m goes to a replica

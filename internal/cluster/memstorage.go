@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"sync"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -58,6 +59,16 @@ func (s *MemStorage) WriteSnapshot(snap *raftpb.Snapshot) error {
 		s.snap = proto.CloneOf(snap)
 	}
 	return nil
+}
+
+// ReadSnapshot implements Storage.
+func (s *MemStorage) ReadSnapshot(index uint64) (*raftpb.Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if got := s.snap.GetMetadata().GetIndex(); got != index {
+		return nil, fmt.Errorf("cluster: no snapshot at %d stored (the latest is at %d)", index, got)
+	}
+	return s.snap, nil
 }
 
 // MarkSnapshot implements Storage.

@@ -715,6 +715,17 @@ func (g *GroupLog) WriteSnapshot(snap *raftpb.Snapshot) error {
 	return fsutil.WriteFileAtomic(filepath.Join(s.dir, groupSnapName(g.id, index)), parts[:]...)
 }
 
+// ReadSnapshot reads back the group's snapshot at index from the file
+// WriteSnapshot wrote. Like WriteSnapshot it may run on any goroutine; it
+// fails once the file is removed (a newer snapshot was marked, or the
+// group dropped its log).
+func (g *GroupLog) ReadSnapshot(index uint64) (*raftpb.Snapshot, error) {
+	if err := g.check(); err != nil {
+		return nil, err
+	}
+	return readGroupSnapshot(filepath.Join(g.s.dir, groupSnapName(g.id, index)), g.id, index)
+}
+
 // MarkSnapshot records the snapshot at (index, term), whose file
 // WriteSnapshot wrote, as the group's: a snapmark record of the group is
 // appended to the stream (and made durable with SyncAlways). Only then are

@@ -2,9 +2,11 @@ package raftlog
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // appendGroupSnapshot appends a group record of id holding a snapshot
@@ -54,4 +56,50 @@ func trim(b []byte) []byte {
 		return b[:64]
 	}
 	return b
+}
+
+// TestSharedReadSnapshot checks that a group reads back the snapshot it
+// wrote, data and metadata, from any goroutine, and that reading fails
+// once a newer snapshot was marked (the older file is gone) or the group
+// dropped its log.
+func TestSharedReadSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpenShared(t, dir, testConfig(1<<20))
+	defer mustCloseShared(t, s)
+	g := s.Group(1)
+	mustGroupSave(t, g, hardState(1, 1, 30), entries(1, 30, 1))
+	snap10 := snapshot(10, 1, 1, 2, 3)
+	snap10.Data = bytes.Repeat([]byte("keyspace"), 1<<14)
+	if err := g.WriteSnapshot(snap10); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *raftpb.Snapshot, 1)
+	go func() {
+		snap, err := g.ReadSnapshot(10)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- snap
+	}()
+	if snap := <-got; !proto.Equal(snap, snap10) {
+		t.Fatalf("read back a snapshot other than the one written: index %d, %d bytes", snap.GetMetadata().GetIndex(), len(snap.GetData()))
+	}
+	if err := g.MarkSnapshot(10, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SaveSnapshot(snapshot(20, 1, 1, 2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.ReadSnapshot(10); err == nil {
+		t.Fatal("read back a snapshot a newer one replaced")
+	}
+	if snap, err := g.ReadSnapshot(20); err != nil || snap.GetMetadata().GetIndex() != 20 {
+		t.Fatalf("ReadSnapshot(20): %v, %v", snap.GetMetadata(), err)
+	}
+	if err := g.Drop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.ReadSnapshot(20); !errors.Is(err, ErrDropped) {
+		t.Fatalf("after Drop: %v, want ErrDropped", err)
+	}
 }
