@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Writes into one three-node data-cluster run after run, so that its
 # keyspace grows and its groups snapshot as they would in service, and
-# reports each run's rate and CPU, then every snapshot the nodes logged:
-# its size, how long it held its group, and how long it took in all.
+# reports each run's rate and CPU, the nodes' resident memory after the
+# runs, then every snapshot the nodes logged: its size, how long it held
+# its group, and how long it took in all.
 # With BIN_B set it does the same with a second build, alternating the
 # two builds cluster by cluster.
 #
@@ -63,6 +64,7 @@ cluster() {
 		awk -v l="$label" -v r="$run" -v rps="$out" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$REQUESTS" -v c="$TEST" \
 			'BEGIN { printf "%-10s run %d: %10.0f %s/s, %6.2f µs of CPU a request\n", l, r, rps, toupper(c), t * 1e6 / hz / n }'
 	done
+	echo "$label resident memory of the nodes after the runs: $(for p in "${dcp[@]}"; do awk '/^VmRSS/ {printf "%d MiB ", $2 / 1024}' "/proc/$p/status"; done)"
 	kill "${dcp[@]}"
 	wait "${dcp[@]}" 2>/dev/null || true
 	# Every data group's snapshots, on every node (the metadata group's are tiny).
