@@ -65,22 +65,9 @@ END { for (k in s) print k, s[k] }'
 
 # round build binary: one run of build's binary on a fresh cluster.
 round() {
-	local build=$1 bin=$2 ports=() peers=() dcp=() i initial before after out
-	for i in 0 1 2; do
-		ports+=("$(free_port)")
-		peers+=("$(free_port)")
-	done
-	initial="n1=127.0.0.1:${peers[0]},n2=127.0.0.1:${peers[1]},n3=127.0.0.1:${peers[2]}"
-	for i in 0 1 2; do
-		# shellcheck disable=SC2086
-		"$bin" --node-id "n$((i + 1))" --addr "127.0.0.1:${ports[i]}" --peer-addr "127.0.0.1:${peers[i]}" \
-			--initial-cluster "$initial" --data-dir "$work/$build-$round-n$i" --fsync everysec $DC_FLAGS \
-			>/dev/null 2>>"$work/dc.log" &
-		pids+=($!)
-		dcp+=($!)
-	done
-	for i in 0 1 2; do wait_ok "${ports[i]}"; done
-	wait_spread "${ports[@]}"
+	local build=$1 bin=$2 ports dcp before after out
+	start_cluster "$bin" "$build-$round"
+	ports=("${cluster_ports[@]}") dcp=("${cluster_pids[@]}")
 	if [ "$LOAD" -gt 0 ]; then
 		redis-benchmark --cluster -p "${ports[0]}" -t set -n "$LOAD" -c "$CLIENTS" -P 16 -r 1000000 -d 16 -q >/dev/null 2>&1
 	fi

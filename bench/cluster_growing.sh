@@ -40,22 +40,9 @@ builds=("A=$BIN")
 
 # cluster label binary: one cluster, RUNS runs, then its snapshots.
 cluster() {
-	local label=$1 bin=$2 ports=() peers=() dcp=() i initial before after out
-	for i in 0 1 2; do
-		ports+=("$(free_port)")
-		peers+=("$(free_port)")
-	done
-	initial="n1=127.0.0.1:${peers[0]},n2=127.0.0.1:${peers[1]},n3=127.0.0.1:${peers[2]}"
-	for i in 0 1 2; do
-		# shellcheck disable=SC2086
-		"$bin" --node-id "n$((i + 1))" --addr "127.0.0.1:${ports[i]}" --peer-addr "127.0.0.1:${peers[i]}" \
-			--initial-cluster "$initial" --data-dir "$work/$label-n$i" --fsync everysec $DC_FLAGS \
-			>/dev/null 2>"$work/$label-n$i.log" &
-		pids+=($!)
-		dcp+=($!)
-	done
-	for i in 0 1 2; do wait_ok "${ports[i]}"; done
-	wait_spread "${ports[@]}"
+	local label=$1 bin=$2 ports dcp i before after out
+	start_cluster "$bin" "$label"
+	ports=("${cluster_ports[@]}") dcp=("${cluster_pids[@]}")
 	for run in $(seq 1 "$RUNS"); do
 		before=$(cpu_ticks "${dcp[@]}")
 		out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" \
@@ -68,9 +55,9 @@ cluster() {
 	kill "${dcp[@]}"
 	wait "${dcp[@]}" 2>/dev/null || true
 	# Every data group's snapshots, on every node (the metadata group's are tiny).
-	for i in 0 1 2; do
+	for i in 1 2 3; do
 		grep -h 'msg="snapshot saved"' "$work/$label-n$i.log" | grep -v 'meta=true' |
-			sed -E "s/.* group=([0-9]+) index=([0-9]+) bytes=([0-9]+) held=([^ ]+) took=([^ ]+).*/$label n$((i + 1)) group \1: index \2, \3 bytes, held its group \4, took \5/" || true
+			sed -E "s/.* group=([0-9]+) index=([0-9]+) bytes=([0-9]+) held=([^ ]+) took=([^ ]+).*/$label n$i group \1: index \2, \3 bytes, held its group \4, took \5/" || true
 	done
 }
 

@@ -40,24 +40,9 @@ ports=() # the client port of each cluster's first node
 cpids=() # each cluster's node processes, space-separated
 for i in "${!bins[@]}"; do
 	names+=("$([ "$i" = 0 ] && echo this-tree || echo "$(basename "${bins[$i]}")#$i")")
-	cp=() pp=()
-	for _ in 0 1 2; do
-		cp+=("$(free_port)")
-		pp+=("$(free_port)")
-	done
-	initial="n1=127.0.0.1:${pp[0]},n2=127.0.0.1:${pp[1]},n3=127.0.0.1:${pp[2]}"
-	procs=""
-	for j in 0 1 2; do
-		# shellcheck disable=SC2086
-		"${bins[$i]}" --node-id "n$((j + 1))" --addr "127.0.0.1:${cp[j]}" --peer-addr "127.0.0.1:${pp[j]}" \
-			--initial-cluster "$initial" --data-dir "$work/c$i-n$((j + 1))" --fsync everysec $DC_FLAGS \
-			>/dev/null 2>"$work/c$i-n$((j + 1)).log" &
-		pids+=($!)
-		procs+="$! "
-	done
-	cpids+=("$procs")
-	ports+=("${cp[0]}")
-	for j in 0 1 2; do wait_ok "${cp[j]}"; done
+	start_cluster "${bins[$i]}" "c$i"
+	cpids+=("${cluster_pids[*]}")
+	ports+=("${cluster_ports[0]}")
 done
 
 hz=$(getconf CLK_TCK)

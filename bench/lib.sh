@@ -96,6 +96,32 @@ start() {
 	wait_port "$port"
 }
 
+# start_cluster binary name: starts a fresh three-node data-cluster of
+# binary on free ports (3 shards × 3 replicas, --fsync everysec, plus
+# $DC_FLAGS), node i's data in $work/name-ni and its log in
+# $work/name-ni.log; sets cluster_ports (client ports) and cluster_pids,
+# and waits until every node answers and leads one shard. Not in a
+# subshell, so that the cleanup trap knows the nodes.
+start_cluster() {
+	local bin=$1 name=$2 peers=() i initial
+	cluster_ports=() cluster_pids=()
+	for i in 1 2 3; do
+		cluster_ports+=("$(free_port)")
+		peers+=("$(free_port)")
+	done
+	initial="n1=127.0.0.1:${peers[0]},n2=127.0.0.1:${peers[1]},n3=127.0.0.1:${peers[2]}"
+	for i in 1 2 3; do
+		# shellcheck disable=SC2086
+		"$bin" --node-id "n$i" --addr "127.0.0.1:${cluster_ports[i - 1]}" --peer-addr "127.0.0.1:${peers[i - 1]}" \
+			--initial-cluster "$initial" --data-dir "$work/$name-n$i" --fsync everysec ${DC_FLAGS:-} \
+			>/dev/null 2>"$work/$name-n$i.log" &
+		pids+=($!)
+		cluster_pids+=($!)
+	done
+	for i in 0 1 2; do wait_ok "${cluster_ports[i]}"; done
+	wait_spread "${cluster_ports[@]}"
+}
+
 # rb_csv server port test command…: runs redis-benchmark of command with
 # $REQUESTS, $CLIENTS, $PIPELINE and $RANGE and appends
 # "server,test,rps,p50,p99" to $results. The CSV is read by its quoted
