@@ -93,6 +93,23 @@ func newMemCluster(t *testing.T, seed int64, count, shards int, edit func(*NodeC
 		}
 		return true
 	})
+	// Leaders hand over to their preferred replicas soon after the first
+	// elections, and a write in flight then may end unknown: wait for
+	// that, as newTestNodes does, so that tests do not run through it.
+	eventually(t, "leaders on their preferred replicas", func() bool {
+		for _, id := range c.running() {
+			n := c.node(id)
+			for g := range n.Groups() {
+				if !onPreferred(n.Group(g)) {
+					return false
+				}
+			}
+			if !onPreferred(n.Group(n.meta)) {
+				return false
+			}
+		}
+		return true
+	})
 	return c
 }
 
