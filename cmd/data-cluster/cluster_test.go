@@ -94,6 +94,19 @@ func (tc *testCluster) restart(i int) {
 
 // leaderHeaviest returns the node that leads the most groups.
 func (tc *testCluster) leaderHeaviest() int {
+	count := tc.leaderCounts()
+	return slices.Index(count, slices.Max(count))
+}
+
+// leaderLightest returns the node that leads the fewest groups.
+func (tc *testCluster) leaderLightest() int {
+	count := tc.leaderCounts()
+	return slices.Index(count, slices.Min(count))
+}
+
+// leaderCounts returns how many groups each of the first three nodes
+// leads, as node 1's INFO reports it.
+func (tc *testCluster) leaderCounts() []int {
 	tc.t.Helper()
 	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[0]})
 	defer rc.Close()
@@ -101,17 +114,13 @@ func (tc *testCluster) leaderHeaviest() int {
 	if err != nil {
 		tc.t.Fatal(err)
 	}
-	count := map[string]int{}
-	for _, m := range regexp.MustCompile(`leader=(n\d)`).FindAllStringSubmatch(info, -1) {
-		count[m[1]]++
-	}
-	best, most := 0, -1
-	for i := range 3 {
-		if c := count[fmt.Sprintf("n%d", i+1)]; c > most {
-			best, most = i, c
+	count := make([]int, 3)
+	for _, m := range regexp.MustCompile(`leader=n(\d)`).FindAllStringSubmatch(info, -1) {
+		if i, _ := strconv.Atoi(m[1]); i >= 1 && i <= 3 {
+			count[i-1]++
 		}
 	}
-	return best
+	return count
 }
 
 func TestClusterServesAnyKey(t *testing.T) {
