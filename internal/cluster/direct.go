@@ -50,6 +50,7 @@ type direct struct {
 	p      *pending
 	r      *Request
 	isRESP bool
+	now    Request // a read run at once (readNow)
 	answer func(reply []byte, ends []int, err error)
 
 	// The non-blocking write's bytes and outcome (see writeFD, a method
@@ -100,12 +101,19 @@ func (c *clientConn) directOK() bool {
 }
 
 // flushDirect sends the read's one command to its group, to be answered
-// on the socket by the goroutine that runs it. The caller checked
-// directOK.
-func (c *clientConn) flushDirect() {
+// on the socket by the goroutine that runs it; or, a read the group's
+// replica here may answer at once (Node.TryRead), runs it and writes its
+// reply itself. The caller checked directOK. It reports false when the
+// client is gone.
+func (c *clientConn) flushDirect() bool {
 	g := c.items[0].src
 	c.items = c.items[:0]
 	p := c.reqs[g]
+	if !p.write {
+		if done, ok := c.readNow(g, p); done {
+			return ok
+		}
+	}
 	// The arguments point into the read buffer, which the next read
 	// reuses.
 	c.dr.buf = c.dr.buf[:0]
@@ -121,6 +129,28 @@ func (c *clientConn) flushDirect() {
 	c.dr.p, c.dr.r, c.dr.isRESP = p, r, c.isRESP
 	c.dr.inFlight, c.dr.group = true, g
 	c.s.node.Do(g, r)
+	return true
+}
+
+// readNow runs p's one command, a read, on the connection's goroutine when
+// its group's replica here may answer it at once, and writes the reply: no
+// hand-over to the group's goroutine and back, no copy of the arguments.
+// It reports whether it did, and then whether the reply was written.
+func (c *clientConn) readNow(g int, p *pending) (done, ok bool) {
+	if p.reply == nil {
+		p.reply = c.out.Spare()
+	}
+	r := &c.dr.now
+	*r = Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(false), asked: p.asked, Own: true, Buf: p.reply[:0]}
+	if !c.s.node.TryRead(g, r) {
+		r.Cmds, r.Buf = nil, nil
+		return false, false
+	}
+	p.reply = r.Buf
+	r.Cmds, r.Buf = nil, nil
+	err := c.writeRaw(p.reply)
+	p.reset()
+	return true, err == nil
 }
 
 // answerDirect is the Done of the direct request in flight: it writes the

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -354,6 +355,8 @@ type Group struct {
 	busyMsg  string
 	busyStop <-chan struct{}
 	busyNote chan busyNote
+	// own is held by whoever runs on the state above: see TryRead.
+	own sync.Mutex
 	// The term and commit index of the last hard state, and the read
 	// lease (lease.go): reads may be served alone before lease in
 	// leaseTerm; none in term noLease; renew asks for a round; a
@@ -522,6 +525,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 			return nil, err
 		}
 	}
+	g.own.Lock() // Run's from its start: no read runs on a replica not started
 	return g, nil
 }
 
@@ -594,6 +598,9 @@ func (g *Group) Stats() *GroupStats { return &g.stats }
 
 // Run drives the replica until ctx is done. It is called once.
 func (g *Group) Run(ctx context.Context) {
+	// The state is the run goroutine's (NewGroup took own for it) but
+	// while it waits for work (TryRead).
+	defer g.own.Unlock()
 	t := time.NewTicker(g.cfg.Tick)
 	defer t.Stop()
 	defer g.stop()
@@ -608,14 +615,18 @@ func (g *Group) Run(ctx context.Context) {
 		}
 	}()
 	for {
+		g.own.Unlock()
 		select {
 		case <-ctx.Done():
+			g.own.Lock()
 			return
 		case <-t.C:
+			g.own.Lock()
 			g.proposeQueued()
 			g.rn.Tick()
 			g.tick()
 		case r := <-g.in:
+			g.own.Lock()
 			g.take(r)
 			// Let the connections that are about to send run first, so
 			// that their requests share this round's log write and
@@ -625,6 +636,7 @@ func (g *Group) Run(ctx context.Context) {
 				g.take(<-g.in)
 			}
 		case m := <-g.msgs:
+			g.own.Lock()
 			// Requests that arrived meanwhile are proposed first: an
 			// append response that frees a follower's slot (MaxInflight)
 			// then sends them in the append it triggers, instead of a
@@ -638,8 +650,10 @@ func (g *Group) Run(ctx context.Context) {
 				g.step(<-g.msgs)
 			}
 		case sent := <-g.snapSent:
+			g.own.Lock()
 			g.snapshotSent(sent)
 		case w := <-g.snapDone:
+			g.own.Lock()
 			if err := g.snapshotWritten(w); err != nil {
 				g.log.Error("replica stopped: its snapshot could not be saved", "err", err)
 				g.storageFailed(err)
@@ -1210,6 +1224,43 @@ func (g *Group) serve(r *Request, now time.Time) {
 	g.announce = false
 	g.stats.Reads.Add(1)
 	r.finish(g.giveBack(r, own), g.ends, nil)
+}
+
+// TryRead runs the read r (Mode Read or Stale, Own set) on the calling
+// goroutine, when the replica is idle and may answer it at once: a Stale
+// read on any replica, a Read on a leader under its lease whose state has
+// applied what is committed, and neither while a script holds the keyspace
+// or slots move (whose commands may have to go elsewhere). It then reports
+// true, with the replies in r.Buf; Done is not called. Otherwise it
+// reports false and leaves r as it was, for Submit.
+//
+// The replica's state belongs to whoever holds own: the run goroutine,
+// except while it waits for work, when a client's goroutine may take it
+// for one read. An unpipelined read so costs its connection's goroutine
+// no hand-over to the run goroutine and back.
+func (g *Group) TryRead(r *Request) bool {
+	if (r.Mode != Read && r.Mode != Stale) || !r.Own || !g.own.TryLock() {
+		return false
+	}
+	defer g.own.Unlock()
+	if g.stopped.Load() || g.holding || len(g.held) > 0 || len(g.mv.away) > 0 || g.mv.strict || len(g.mv.importing) > 0 {
+		return false
+	}
+	now := time.Now()
+	if r.Mode == Read && (!g.leased(now) || g.applied < g.committed) || scripted(r) {
+		return false
+	}
+	if r.Mode == Read {
+		g.stats.LeaseReads.Add(1)
+		g.stats.Reads.Add(1)
+	}
+	g.db.SetNow(now.UnixMilli())
+	own := g.lend(r)
+	g.announce = true
+	g.run(r.Cmds, r.Proto, r.asked)
+	g.announce = false
+	g.giveBack(r, own)
+	return true
 }
 
 // lend readies the replies of r, when r asks for them in memory of its own

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,12 +83,9 @@ func (s *pausingStorage) pause() (resume func()) {
 	return func() { once.Do(func() { close(hold) }) }
 }
 
-// A leader paused while it holds a lease, and cut off meanwhile, finds the
-// lease over when it runs again: the others elected a leader and took a
-// write, and the old leader must not answer a read with the value before
-// it. A lease counted in ticks would still hold, since a paused replica
-// counts none.
-func TestGroupLeasePausedLeader(t *testing.T) {
+// newPausingGroup returns a group with read leases whose replicas' storage
+// can pause (pausingStorage), and a function that returns replica id's.
+func newPausingGroup(t *testing.T) (*testGroup, func(id uint64) *pausingStorage) {
 	var mu sync.Mutex
 	stores := map[*MemStorage]*pausingStorage{}
 	tg := newTestGroupWith(t, func(c *GroupConfig) { c.ReadLease = true }, func(m *MemStorage) Storage {
@@ -97,12 +96,24 @@ func TestGroupLeasePausedLeader(t *testing.T) {
 		}
 		return stores[m]
 	})
+	return tg, func(id uint64) *pausingStorage {
+		mu.Lock()
+		defer mu.Unlock()
+		return stores[tg.stores[id]]
+	}
+}
+
+// A leader paused while it holds a lease, and cut off meanwhile, finds the
+// lease over when it runs again: the others elected a leader and took a
+// write, and the old leader must not answer a read with the value before
+// it. A lease counted in ticks would still hold, since a paused replica
+// counts none.
+func TestGroupLeasePausedLeader(t *testing.T) {
+	tg, pausing := newPausingGroup(t)
 	l := tg.leader()
 	tg.mustDo(l, Write, "SET", "k", "before")
 	tg.awaitLease(l)
-	mu.Lock()
-	ps := stores[tg.stores[l]]
-	mu.Unlock()
+	ps := pausing(l)
 	resume := ps.pause()
 	t.Cleanup(resume)
 	tg.net.isolate(l, true)
@@ -203,4 +214,139 @@ func TestGroupLeaseEndsWithTransfer(t *testing.T) {
 	if got := st.LeaseReads.Load(); got != n {
 		t.Fatalf("%d reads served under a lease after a transfer began, want 0", got-n)
 	}
+}
+
+// tryRead runs GET key on replica id with TryRead: the reply, and whether
+// it ran.
+func (tg *testGroup) tryRead(id uint64, mode Mode, key string) (string, bool) {
+	r := &Request{Cmds: [][][]byte{{[]byte("GET"), []byte(key)}}, Proto: 2, Mode: mode, Own: true}
+	if !tg.reps[id].TryRead(r) {
+		return "", false
+	}
+	return string(r.Buf), true
+}
+
+// A read runs at once on its caller's goroutine only where the group's
+// goroutine would have served it at once: a leader under its lease, or a
+// stale read on any replica; never a write, never while the replica's
+// goroutine is at work, and not on a leader cut off once another leader
+// took a write.
+func TestGroupTryRead(t *testing.T) {
+	tg, pausing := newPausingGroup(t)
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "k", "v1")
+	tg.awaitLease(l)
+	eventually(t, "a read at once on the leader", func() bool {
+		got, ok := tg.tryRead(l, Read, "k")
+		if ok && got != "$2\r\nv1\r\n" {
+			t.Fatalf("GET k at once: got %q, want v1", got)
+		}
+		return ok
+	})
+	f := tg.follower(l)
+	if got, ok := tg.tryRead(f, Read, "k"); ok {
+		t.Fatalf("a follower ran a linearizable read at once: %q", got)
+	}
+	eventually(t, "a stale read at once on the follower", func() bool {
+		got, ok := tg.tryRead(f, Stale, "k")
+		return ok && got == "$2\r\nv1\r\n"
+	})
+	w := &Request{Cmds: [][][]byte{{[]byte("SET"), []byte("k"), []byte("x")}}, Proto: 2, Mode: Write, Own: true}
+	if tg.reps[l].TryRead(w) {
+		t.Fatal("a write ran at once")
+	}
+
+	// The leader's goroutine held in a log write: nothing runs at once.
+	ps := pausing(l)
+	hold := make(chan struct{})
+	ps.mu.Lock()
+	ps.hold = hold
+	ps.mu.Unlock()
+	done := make(chan string, 1)
+	go func() { done <- tg.mustDo(l, Write, "SET", "k", "v2") }()
+	<-ps.paused
+	for _, mode := range []Mode{Read, Stale} {
+		if got, ok := tg.tryRead(l, mode, "k"); ok {
+			t.Fatalf("mode %v: a read ran at once while the replica's goroutine was writing its log: %q", mode, got)
+		}
+	}
+	close(hold)
+	if got := <-done; got != "+OK\r\n" {
+		t.Fatalf("SET k v2: %q", got)
+	}
+	eventually(t, "a read at once after the write", func() bool {
+		got, ok := tg.tryRead(l, Read, "k")
+		if ok && got != "$2\r\nv2\r\n" {
+			t.Fatalf("GET k at once after SET k v2 was acknowledged: got %q", got)
+		}
+		return ok
+	})
+
+	// Cut off: another leader is elected only once the lease is over,
+	// and then the old one must not answer with the value before its
+	// write.
+	tg.net.isolate(l, true)
+	nl := tg.leader(l)
+	tg.mustDo(nl, Write, "SET", "k", "v3")
+	if got, ok := tg.tryRead(l, Read, "k"); ok {
+		t.Fatalf("the cut-off leader answered at once after another leader took a write: %q", got)
+	}
+}
+
+// Reads run at once on several goroutines while the replica's goroutine
+// applies writes: each reader sees the counter never go back, and a read
+// after a write's acknowledgement sees it. Under the race detector, a read
+// that ran while the replica's goroutine was at work would be reported.
+func TestGroupTryReadConcurrent(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) { c.ReadLease = true })
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "k", "v")
+	tg.awaitLease(l)
+	read := func() (int, bool) {
+		got, ok := tg.tryRead(l, Read, "n")
+		if !ok {
+			got = tg.mustDo(l, Read, "GET", "n")
+		}
+		if got == "$-1\r\n" {
+			return 0, ok
+		}
+		n, err := strconv.Atoi(bulkValue(got))
+		if err != nil {
+			t.Errorf("GET n: %q", got)
+		}
+		return n, ok
+	}
+	var (
+		wg     sync.WaitGroup
+		stop   atomic.Bool
+		atOnce atomic.Int64
+	)
+	for range 4 {
+		wg.Go(func() {
+			last := 0
+			for !stop.Load() {
+				n, ok := read()
+				if ok {
+					atOnce.Add(1)
+				}
+				if n < last {
+					t.Errorf("the counter went back from %d to %d", last, n)
+					return
+				}
+				last = n
+			}
+		})
+	}
+	for i := 1; i <= 200; i++ {
+		tg.mustDo(l, Write, "INCR", "n")
+		if n, _ := read(); n < i {
+			t.Errorf("read %d after the acknowledgement of INCR number %d", n, i)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if atOnce.Load() == 0 {
+		t.Fatal("no read ran at once")
+	}
+	t.Logf("%d reads ran at once", atOnce.Load())
 }

@@ -677,6 +677,20 @@ func (n *Node) Do(g int, r *Request) {
 	n.route(g, r)
 }
 
+// TryRead runs the read r at once on the calling goroutine when group g's
+// replica on this node may answer it (Group.TryRead): it leads the group,
+// or r is Stale. Otherwise it reports false, and r goes to Do.
+func (n *Node) TryRead(g int, r *Request) bool {
+	if g == n.meta || !n.agreed.Load() {
+		return false
+	}
+	loc := n.local(g)
+	if loc == nil || (r.Mode != Stale && loc.Leader() != loc.cfg.ReplicaID) {
+		return false
+	}
+	return loc.TryRead(r)
+}
+
 // finish ends r with its replies or err. A request that Node.Do routes and
 // that was never run (ErrNotLeader, ErrTryAgain) is routed again a tick
 // later instead, until its time to find a leader is up.

@@ -450,7 +450,9 @@ func (c *clientConn) took(n int) bool {
 	}
 	ok := c.process()
 	if ok && c.directOK() {
-		c.flushDirect()
+		if !c.flushDirect() {
+			return false
+		}
 	} else {
 		c.flush()
 		if !c.writeOut() {
