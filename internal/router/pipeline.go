@@ -242,14 +242,22 @@ func (p *Pipeline) drain() bool {
 // that stopped the assembly has had all of its replies taken, so every
 // round runs at least one command.
 func (p *Pipeline) submit(first bool) {
+	// A round for one shard may run on this goroutine (Shard.TryServe);
+	// those of several go to their shards, which run them side by side.
+	sends := 0
+	for _, b := range p.batches {
+		if p.toSend(b, first) > 0 {
+			sends++
+		}
+	}
 	sent := 0
 	for i, b := range p.batches {
 		from := len(b.Ends)
 		if first {
 			from = 0
 		}
-		n := len(b.Cmds) - from
-		if n <= 0 || !first && b.W.Len() >= p.maxReply {
+		n := p.toSend(b, first)
+		if n <= 0 {
 			continue
 		}
 		g := p.r.admit(n)
@@ -282,7 +290,9 @@ func (p *Pipeline) submit(first bool) {
 			if p.drainFn != nil {
 				b.MaxReply = p.maxReply
 			}
-			p.r.shards[i].Submit(b)
+			if sends > 1 || !p.r.shards[i].TryServe(b) {
+				p.r.shards[i].Submit(b)
+			}
 			sent++
 		}
 	}
@@ -290,6 +300,19 @@ func (p *Pipeline) submit(first bool) {
 		b := <-p.done
 		p.r.done(len(b.Cmds) - b.From)
 	}
+}
+
+// toSend returns how many of b's commands submit sends its shard: those
+// not yet run, none when b is past the bound of replies not yet taken (a
+// later submission).
+func (p *Pipeline) toSend(b *shard.Batch, first bool) int {
+	if first {
+		return len(b.Cmds)
+	}
+	if b.W.Len() >= p.maxReply {
+		return 0
+	}
+	return len(b.Cmds) - len(b.Ends)
 }
 
 // assemble appends the pending replies to Out in request order, from item

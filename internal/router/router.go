@@ -37,6 +37,10 @@ type Shard interface {
 	// The shard sends the batch back on its Done channel when it has run,
 	// or, for a hold request, when the shard is held.
 	Submit(b *shard.Batch)
+	// TryServe runs a batch whose commands were reserved on the calling
+	// goroutine, when the shard is idle, and sends it back on its Done
+	// channel, reporting whether it did; otherwise it is to be submitted.
+	TryServe(b *shard.Batch) bool
 	// DB returns the keyspace to the shard's holder.
 	DB() *keyspace.DB
 	// Park puts a blocked client's waiter in the shard's lists of the

@@ -11,6 +11,7 @@ package shard
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -187,6 +188,11 @@ type Shard struct {
 
 	run   []*Batch  // the group of batches being run (see gather)
 	ahead Lookahead // what the group's commands look up, to prefetch
+
+	// own is held by whoever runs on the shard's state: Run's goroutine
+	// but while it waits for its queue, when a sender may take it to run
+	// a batch itself (TryServe).
+	own sync.Mutex
 }
 
 // New returns shard number id over engine e, in a server whose keys are
@@ -195,14 +201,16 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Shard{
+	s := &Shard{
 		id:    id,
 		cfg:   cfg,
 		db:    newKeyspace(e, cfg.Eviction, cfg.Notify, cfg.Track),
 		queue: make(chan *Batch, cfg.QueueSize+2), // room for the two markers
 		ring:  r,
 		obs:   newObs(cfg.Slowlog, cfg.Latency),
-	}, nil
+	}
+	s.own.Lock() // Run's from its start: no batch runs on a shard not started
+	return s, nil
 }
 
 // ID returns the shard's number.
@@ -268,7 +276,9 @@ func (s *Shard) Run(ctx context.Context) {
 		b := next
 		next = nil
 		if b == nil {
+			s.own.Unlock()
 			b = <-s.queue
+			s.own.Lock()
 		}
 		if s.nextEv.Load() != nil {
 			s.takeEviction()
@@ -298,6 +308,37 @@ func (s *Shard) Run(ctx context.Context) {
 			clear(s.run)
 		}
 	}
+}
+
+// TryServe runs b, a batch of commands its sender reserved room for,
+// on the calling goroutine when the shard's goroutine is idle (waiting for
+// an empty queue), and sends it back on b.Done as Run would; it reports
+// whether it did. A batch that runs a script or a blocking command, or
+// one that finds the shard at work or batches queued, goes through the
+// queue (Submit). The shard's state belongs to whoever holds own, so one
+// goroutine alone still runs on it at any moment; an unpipelined request
+// so costs its connection no hand-over to the shard's goroutine and back.
+// Run keeps own once it returns: nothing runs on a stopped shard.
+func (s *Shard) TryServe(b *Batch) bool {
+	if b.Long || b.Release != nil || !s.own.TryLock() {
+		return false
+	}
+	defer s.own.Unlock()
+	if len(s.queue) > 0 {
+		return false
+	}
+	for _, c := range b.Cmds[b.From:] {
+		if c.Wait != nil {
+			return false
+		}
+	}
+	if s.nextEv.Load() != nil {
+		s.takeEviction()
+	}
+	s.run = append(s.run[:0], b)
+	s.serve(s.run)
+	clear(s.run)
+	return true
 }
 
 // maxRun bounds the batches run as one group.

@@ -309,3 +309,117 @@ func BenchmarkBatch(b *testing.B) {
 		})
 	}
 }
+
+// serveNow reserves room for b's commands and runs b with TryServe, or
+// submits it when TryServe declines; it returns b once it is back, and
+// whether it ran on this goroutine.
+func serveNow(t *testing.T, s *Shard, b *Batch) (*Batch, bool) {
+	t.Helper()
+	if got := s.Reserve(len(b.Cmds)); got != len(b.Cmds) {
+		t.Fatalf("Reserve(%d) = %d", len(b.Cmds), got)
+	}
+	now := s.TryServe(b)
+	if !now {
+		s.Submit(b)
+	}
+	return <-b.Done, now
+}
+
+// A batch runs on its sender's goroutine only while the shard is idle:
+// not while a holder has it, not when it runs a script or a blocking
+// command; and what it does is what the shard's goroutine would do.
+func TestTryServe(t *testing.T) {
+	s := newShard(t, 16)
+	b := &Batch{Cmds: []Cmd{cmd("SET", "a", "1"), cmd("GET", "a")}, Done: make(chan *Batch, 1)}
+	ran := false
+	for range 1000 {
+		b.Reset()
+		b.Cmds = append(b.Cmds, cmd("SET", "a", "1"), cmd("GET", "a"))
+		if _, ran = serveNow(t, s, b); ran {
+			break
+		}
+	}
+	if !ran {
+		t.Fatal("an idle shard never ran a batch on its sender's goroutine")
+	}
+	if got := string(b.W.Bytes()); got != "OK\n1\n" || len(b.Ends) != 2 {
+		t.Fatalf("replies %q, ends %v", got, b.Ends)
+	}
+	if n := s.Pending(); n != 0 {
+		t.Fatalf("%d commands still counted pending", n)
+	}
+
+	// Held: the batch waits for the release.
+	held := make(chan *Batch, 1)
+	rel := make(chan struct{})
+	s.Reserve(1)
+	s.Submit(&Batch{Done: held, Release: rel})
+	<-held
+	s.Reserve(1)
+	b = &Batch{Cmds: []Cmd{cmd("GET", "a")}, Done: make(chan *Batch, 1)}
+	if s.TryServe(b) {
+		t.Fatal("a batch ran while a holder had the shard")
+	}
+	s.Submit(b)
+	close(rel)
+	if got := string((<-b.Done).W.Bytes()); got != "1\n" {
+		t.Fatalf("after the release: %q", got)
+	}
+
+	// Scripts and blocking commands go through the queue.
+	for _, b := range []*Batch{
+		{Cmds: []Cmd{cmd("GET", "a")}, Long: true},
+		{Cmds: []Cmd{{Spec: command.Redis.Lookup([]byte("blpop")), Args: [][]byte{[]byte("BLPOP"), []byte("l"), []byte("0")}, Wait: &Waiter{}}}},
+	} {
+		b.Done = make(chan *Batch, 1)
+		if s.TryServe(b) {
+			t.Fatalf("%q ran on its sender's goroutine", b.Cmds[0].Args[0])
+		}
+	}
+}
+
+// Senders run batches on their own goroutines while others go through
+// the queue and the shard's goroutine expires keys: every increment is
+// counted once, and the race detector sees one goroutine at a time on
+// the keyspace.
+func TestTryServeConcurrent(t *testing.T) {
+	s := newShardOn(t, 64, arena.New())
+	redis := func(args ...string) Cmd {
+		argv := make([][]byte, len(args))
+		for i, a := range args {
+			argv[i] = []byte(a)
+		}
+		return Cmd{Spec: command.Redis.Lookup(argv[0]), Args: argv}
+	}
+	const senders, each = 4, 300
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		now int
+	)
+	for i := range senders {
+		wg.Go(func() {
+			b := &Batch{Done: make(chan *Batch, 1)}
+			for j := range each {
+				b.Reset()
+				b.Cmds = append(b.Cmds, redis("INCR", "n"),
+					redis("SET", "tmp:"+strconv.Itoa(i)+":"+strconv.Itoa(j), "v", "PX", "1"))
+				if _, ran := serveNow(t, s, b); ran {
+					mu.Lock()
+					now++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b := &Batch{Cmds: []Cmd{redis("GET", "n")}, Done: make(chan *Batch, 1)}
+	serveNow(t, s, b)
+	if got, want := string(b.W.Bytes()), "$4\r\n"+strconv.Itoa(senders*each)+"\r\n"; got != want {
+		t.Fatalf("GET n: %q, want %q", got, want)
+	}
+	if now == 0 {
+		t.Fatal("no batch ran on its sender's goroutine")
+	}
+	t.Logf("%d of %d batches ran on their senders' goroutines", now, senders*each)
+}
