@@ -3,6 +3,9 @@ package cluster
 import (
 	"encoding/binary"
 	"time"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/tracker"
 )
 
 // maxBatchBytes bounds the data of an entryBatch entry: a write whose own
@@ -50,6 +53,33 @@ func (g *Group) proposeQueued() {
 		}
 		q = q[n:]
 	}
+}
+
+// proposeWhenSent is proposeQueued for a leader that could send the writes
+// now: while every follower has its one append in flight (MaxInflight) or
+// is being probed, Raft would only log writes proposed now and send them
+// once an answer frees a follower's slot. They wait in the queue instead,
+// and go as one entry, with one log write, right before the answer that
+// frees the slot is stepped (Run), or at the next tick. A group of one
+// replica proposes at once.
+func (g *Group) proposeWhenSent() {
+	if len(g.queue) == 0 || (g.isLeader && !g.canSend()) {
+		return
+	}
+	g.proposeQueued()
+}
+
+// canSend reports whether the leader may send an append to a follower now,
+// or has none.
+func (g *Group) canSend() bool {
+	can, followers := false, false
+	g.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if id != g.cfg.ReplicaID {
+			followers = true
+			can = can || !pr.IsPaused()
+		}
+	})
+	return can || !followers
 }
 
 // packBatch encodes into g.buf an entryBatch entry of the first writes of

@@ -136,3 +136,98 @@ func TestCommandsSize(t *testing.T) {
 		}
 	}
 }
+
+// While every follower has its one append in flight, a leader keeps the
+// writes it takes in its queue instead of proposing each alone: they go as
+// one entry once a follower can take an append. A write taken while a
+// follower can take one is proposed at once.
+func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
+	tg := newTestGroup(t, nil)
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "warm", "up")
+	g := tg.reps[l]
+	// idle runs fn on the leader's state while its goroutine waits for
+	// work, as a client's read does (TryRead).
+	idle := func(fn func()) {
+		eventually(t, "the leader's goroutine to wait for work", g.own.TryLock)
+		defer g.own.Unlock()
+		fn()
+	}
+	type result struct {
+		reply string
+		err   error
+	}
+	write := func(key string) (*Request, chan result) {
+		ch := make(chan result, 1)
+		return &Request{Cmds: [][][]byte{{[]byte("SET"), []byte(key), []byte("v")}}, Proto: 2, Mode: Write,
+			Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }}, ch
+	}
+	wait := func(ch chan result) {
+		t.Helper()
+		if r := <-ch; r.err != nil || r.reply != "+OK\r\n" {
+			t.Fatalf("SET: %q, %v", r.reply, r.err)
+		}
+	}
+
+	// The followers' answers are lost: each keeps its one append in flight.
+	tg.net.mu.Lock()
+	tg.net.drop = func(_, to uint64, m *raftpb.Message) bool {
+		return to == l && m.GetType() == raftpb.MsgAppResp
+	}
+	tg.net.mu.Unlock()
+	r1, first := write("a")
+	g.Submit(r1)
+	before := -1
+	var held []chan result
+	eventually(t, "three writes held while every follower has an append in flight", func() bool {
+		idle(func() {
+			if g.canSend() {
+				return // no answer yet for a heartbeat's append
+			}
+			before = len(entryKinds(tg, l))
+			for i := range 3 {
+				r, ch := write(fmt.Sprintf("k%d", i))
+				g.take(r)
+				g.proposeWhenSent()
+				held = append(held, ch)
+			}
+			if len(g.queue) != 3 {
+				t.Fatalf("%d writes queued while no follower could take an append, want 3", len(g.queue))
+			}
+		})
+		return len(held) > 0
+	})
+	if got := entryKinds(tg, l)[before:]; len(got) != 0 {
+		t.Fatalf("entries proposed while no follower could take them: %v", got)
+	}
+	tg.net.mu.Lock()
+	tg.net.drop = nil
+	tg.net.mu.Unlock()
+	wait(first)
+	for _, ch := range held {
+		wait(ch)
+	}
+	if got := entryKinds(tg, l)[before:]; fmt.Sprint(got) != "[batch(3)]" {
+		t.Fatalf("entries logged for the held writes: %v, want [batch(3)]", got)
+	}
+
+	// A follower free to take an append: proposed at once.
+	var last chan result
+	eventually(t, "a write proposed at once", func() bool {
+		done := false
+		idle(func() {
+			if !g.canSend() {
+				return
+			}
+			r, ch := write("b")
+			g.take(r)
+			g.proposeWhenSent()
+			if len(g.queue) != 0 {
+				t.Fatalf("a write stayed queued while a follower could take an append")
+			}
+			last, done = ch, true
+		})
+		return done
+	})
+	wait(last)
+}

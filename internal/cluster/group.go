@@ -660,7 +660,7 @@ func (g *Group) Run(ctx context.Context) {
 				return
 			}
 		}
-		g.proposeQueued()
+		g.proposeWhenSent()
 		err := g.process()
 		if err == nil {
 			err = g.release(ctx, t.C)
