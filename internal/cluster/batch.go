@@ -69,12 +69,12 @@ func (g *Group) proposeWhenSent() {
 	g.proposeQueued()
 }
 
-// canSend reports whether the leader may send an append to a follower now,
-// or has none.
+// canSend reports whether the leader may send an append to a voting
+// follower now, or has none.
 func (g *Group) canSend() bool {
 	can, followers := false, false
-	g.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
-		if id != g.cfg.ReplicaID {
+	g.rn.WithProgress(func(id uint64, typ raft.ProgressType, pr tracker.Progress) {
+		if id != g.cfg.ReplicaID && typ == raft.ProgressTypePeer {
 			followers = true
 			can = can || !pr.IsPaused()
 		}
