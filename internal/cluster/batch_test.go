@@ -11,6 +11,8 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/storage"
+	"github.com/data-cluster/data-cluster/internal/storage/arena"
 )
 
 // pauseLeader stops replica l's goroutine in its next send of a message,
@@ -230,4 +232,67 @@ func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
 		return done
 	})
 	wait(last)
+}
+
+// prefetchLog is an engine that records the keys each replica's keyspace
+// is asked to read ahead.
+type prefetchLog struct {
+	engine
+	mu   *sync.Mutex
+	seen *[]string
+}
+
+func (e prefetchLog) Prefetch(keys [][]byte) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ks []string
+	for _, k := range keys {
+		ks = append(ks, string(k))
+	}
+	*e.seen = append(*e.seen, strings.Join(ks, " "))
+	if p, ok := e.engine.(storage.Prefetcher); ok {
+		p.Prefetch(keys)
+	}
+}
+
+// The writes of a batch entry have their keys read ahead together on
+// every replica before they apply, as a pipeline's commands do.
+func TestGroupReadsBatchAhead(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	defer func(old func() engine) { newEngine = old }(newEngine)
+	newEngine = func() engine { return prefetchLog{engine: arena.New(), mu: &mu, seen: &seen} }
+	tg := newTestGroup(t, nil)
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "warm", "up")
+	resume := pauseLeader(t, tg, l)
+	var dones []chan error
+	for i := range 5 {
+		done := make(chan error, 1)
+		tg.reps[l].Submit(&Request{Cmds: [][][]byte{{[]byte("SET"), []byte(fmt.Sprintf("k%d", i)), []byte("v")}},
+			Proto: 2, Mode: Write, Done: func(_ []byte, _ []int, err error) { done <- err }})
+		dones = append(dones, done)
+	}
+	resume()
+	for _, done := range dones {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := entryKinds(tg, l); got[len(got)-1] != "batch(5)" {
+		t.Fatalf("entries logged: %v, want the writes in one batch(5)", got)
+	}
+	eventually(t, "every replica to read the batch's keys ahead", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range seen {
+			if s == "k0 k1 k2 k3 k4" {
+				n++
+			}
+		}
+		return n == 3
+	})
 }

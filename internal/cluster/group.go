@@ -306,6 +306,7 @@ type Group struct {
 	// together, and the commands' specs, looked up once.
 	ahead shard.Lookahead
 	specs []*command.Spec
+	batch []commandsEntry // an entryBatch's writes, decoded (applyBatch)
 	// pcg and rng are the random source of the commands of an applied
 	// entry, seeded from the entry's origin and sequence number so that
 	// every replica makes the same random choices (SPOP and the like).
@@ -1440,15 +1441,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 	case entryCommands, entryEffects:
 		g.applyCommands(data, e.GetIndex())
 	case entryBatch:
-		n := d.Uvarint()
-		for range n {
-			sub := d.Bytes()
-			if d.Bad || len(sub) == 0 || sub[0] != entryCommands {
-				g.log.Error("bad entry", "index", e.GetIndex())
-				return
-			}
-			g.applyCommands(sub, e.GetIndex())
-		}
+		g.applyBatch(&d, e.GetIndex())
 	case entryExpire:
 		now := int64(d.U64())
 		n := d.Uvarint()
@@ -1469,18 +1462,89 @@ func (g *Group) apply(e *raftpb.Entry) {
 	}
 }
 
-// applyCommands applies the data of an entryCommands or entryEffects entry
-// at index, and answers the request of this replica that waits for it.
-func (g *Group) applyCommands(data []byte, index uint64) {
+// commandsEntry is an entryCommands or entryEffects entry, decoded.
+type commandsEntry struct {
+	kind        byte
+	origin, seq uint64
+	now         int64
+	proto       int
+	asked       bool
+	cmds        [][][]byte
+}
+
+// decodeCommands decodes the data of an entryCommands or entryEffects
+// entry; false when it is malformed.
+func decodeCommands(data []byte) (commandsEntry, bool) {
 	d := binread.Reader{B: data[1:]}
-	origin, seq, now, pb := d.U64(), d.U64(), int64(d.U64()), d.U8()
-	proto, asked := int(pb&^protoAsked), pb&protoAsked != 0
-	cmds := readCommands(&d)
-	if d.Bad {
+	ce := commandsEntry{kind: data[0], origin: d.U64(), seq: d.U64(), now: int64(d.U64())}
+	pb := d.U8()
+	ce.proto, ce.asked = int(pb&^protoAsked), pb&protoAsked != 0
+	ce.cmds = readCommands(&d)
+	return ce, !d.Bad
+}
+
+// applyBatch applies the writes of an entryBatch entry at index, read from
+// d, each as its own entryCommands entry. Their keys are read ahead
+// together first, as a pipeline's are (run): a leader batches the writes
+// of many clients, each of one command.
+func (g *Group) applyBatch(d *binread.Reader, index uint64) {
+	n := d.Uvarint()
+	if n > uint64(len(d.B)) {
 		g.log.Error("bad entry", "index", index)
 		return
 	}
-	g.db.SetNow(now)
+	batch := g.batch[:0]
+	defer func() {
+		clear(batch)
+		g.batch = batch[:0]
+	}()
+	for range n {
+		sub := d.Bytes()
+		if d.Bad || len(sub) == 0 || sub[0] != entryCommands {
+			g.log.Error("bad entry", "index", index)
+			break
+		}
+		ce, ok := decodeCommands(sub)
+		if !ok {
+			g.log.Error("bad entry", "index", index)
+			break
+		}
+		batch = append(batch, ce)
+	}
+	if len(batch) > 1 {
+		for _, ce := range batch {
+			table := command.Redis
+			if ce.proto == 0 {
+				table = command.Line
+			}
+			for _, args := range ce.cmds {
+				if spec := table.Lookup(args[0]); spec != nil {
+					g.ahead.Add(spec, args)
+				}
+			}
+		}
+		g.ahead.Prefetch(g.db)
+	}
+	for _, ce := range batch {
+		g.applyDecoded(ce, index)
+	}
+}
+
+// applyCommands applies the data of an entryCommands or entryEffects entry
+// at index, and answers the request of this replica that waits for it.
+func (g *Group) applyCommands(data []byte, index uint64) {
+	ce, ok := decodeCommands(data)
+	if !ok {
+		g.log.Error("bad entry", "index", index)
+		return
+	}
+	g.applyDecoded(ce, index)
+}
+
+// applyDecoded applies the entry ce at index (see applyCommands).
+func (g *Group) applyDecoded(ce commandsEntry, index uint64) {
+	origin, seq, proto, asked, cmds := ce.origin, ce.seq, ce.proto, ce.asked, ce.cmds
+	g.db.SetNow(ce.now)
 	g.seed(origin, seq)
 	g.announce = origin == g.cfg.ReplicaID && seq > g.firstSeq
 	g.cx.Rand = g.rng
@@ -1491,7 +1555,7 @@ func (g *Group) applyCommands(data []byte, index uint64) {
 		r = g.waiters[seq]
 	}
 	var own []byte
-	if data[0] == entryEffects {
+	if ce.kind == entryEffects {
 		g.runEffects(cmds, proto, origin, seq)
 	} else {
 		if r != nil && !r.hasPre {

@@ -48,7 +48,9 @@ type engine interface {
 	storage.Freezer
 }
 
-func newEngine() engine { return arena.New() }
+// newEngine returns a group's keyspace engine (a variable for tests that
+// watch what a group asks of it).
+var newEngine = func() engine { return arena.New() }
 
 // encodeKeyspace returns the snapshot data of e's entries, followed by
 // the group's share of slot migrations (migrate.go).
