@@ -57,10 +57,23 @@ func TestMemoryStats(t *testing.T) {
 	for i := range 100 {
 		c.raw("SET", "k"+strconv.Itoa(i), strings.Repeat("v", 100))
 	}
-	// The shards publish what their keys use at their next expiry tick.
+	// The shards publish what their keys use at their expiry cycles, which
+	// may have run in the middle of the SETs. A key on each shard that
+	// expires at once, removed by that shard's next cycle, tells when
+	// every shard has published with all of its keys: a cycle publishes
+	// after it expires.
+	r := ts.Router().Ring()
+	for shard := range r.Shards() {
+		for i := 0; ; i++ {
+			if k := "gone" + strconv.Itoa(i); r.LookupString(k) == shard {
+				c.raw("SET", k, "x", "PX", "1")
+				break
+			}
+		}
+	}
 	testutil.Await(t, 10*time.Second, func() bool {
-		return infoFields(c.call("INFO", "memory").(string))["used_memory"] != "0"
-	}, func() string { return "used_memory is still 0 after 100 SETs" })
+		return infoFields(c.call("INFO", "stats").(string))["expired_keys"] == strconv.Itoa(r.Shards())
+	}, func() string { return "the keys set to expire at once on each shard were not expired" })
 	st := c.call("MEMORY", "STATS").([]any)
 	if len(st) != 2*len(memoryStatsKeys) {
 		t.Fatalf("got %d elements, want %d", len(st), 2*len(memoryStatsKeys))
