@@ -421,11 +421,14 @@ func (c *memCluster) registers(stop <-chan struct{}, clients int) func() {
 			var r string
 			var err error
 			call := now()
-			for try := 0; try < 50; try++ {
+			// A slot may still be moving once the network healed: its
+			// commands answer TRYAGAIN until the move ends.
+			for try, deadline := 0, time.Now().Add(20*time.Second); ; try++ {
 				ids := c.running()
-				if r, err = c.do(ids[try%len(ids)], Read, "GET", in.key); err == nil {
+				if r, err = c.do(ids[try%len(ids)], Read, "GET", in.key); err == nil || time.Now().After(deadline) {
 					break
 				}
+				time.Sleep(10 * time.Millisecond)
 			}
 			if err != nil {
 				c.t.Fatalf("seed %d: final read of %s: %v", c.seed, in.key, err)
