@@ -120,21 +120,25 @@ func startTestNodesShards(t testing.TB, seed int64, edit func(*GroupConfig), las
 		// preferred ones, which they hand over to: wait until every
 		// replica, of the metadata group too, knows its preferred leader
 		// as the leader.
-		eventually(t, "leaders on their preferred replicas", func() bool {
-			for _, n := range tn.nodes {
-				for g := range n.Groups() {
-					if !onPreferred(n.Group(g)) {
-						return false
-					}
-				}
-				if !onPreferred(n.Group(n.meta)) {
-					return false
-				}
-			}
-			return true
-		})
+		eventually(t, "leaders on their preferred replicas", func() bool { return onPreferredAll(tn.nodes...) })
 	}
 	return tn
+}
+
+// onPreferredAll reports whether every group of nodes, the metadata group
+// too, has its preferred replica as leader as each node sees it.
+func onPreferredAll(nodes ...*Node) bool {
+	for _, n := range nodes {
+		for g := range n.Groups() {
+			if !onPreferred(n.Group(g)) {
+				return false
+			}
+		}
+		if !onPreferred(n.Group(n.meta)) {
+			return false
+		}
+	}
+	return true
 }
 
 // onPreferred reports whether replica g (nil: none here) knows its group's

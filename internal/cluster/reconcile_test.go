@@ -97,18 +97,11 @@ func newMemCluster(t *testing.T, seed int64, count, shards int, edit func(*NodeC
 	// elections, and a write in flight then may end unknown: wait for
 	// that, as newTestNodes does, so that tests do not run through it.
 	eventually(t, "leaders on their preferred replicas", func() bool {
+		var nodes []*Node
 		for _, id := range c.running() {
-			n := c.node(id)
-			for g := range n.Groups() {
-				if !onPreferred(n.Group(g)) {
-					return false
-				}
-			}
-			if !onPreferred(n.Group(n.meta)) {
-				return false
-			}
+			nodes = append(nodes, c.node(id))
 		}
-		return true
+		return onPreferredAll(nodes...)
 	})
 	return c
 }
