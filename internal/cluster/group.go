@@ -1400,8 +1400,14 @@ func (g *Group) begin(proto int) command.Table {
 	} else {
 		g.w.SetProto(2)
 	}
+	return tableFor(proto)
+}
+
+// tableFor returns the command table of commands of protocol proto: the
+// line protocol's (0, with its replies) or Redis's.
+func tableFor(proto int) command.Table {
 	if proto == 0 {
-		return command.Line // the line protocol's replies
+		return command.Line
 	}
 	return command.Redis
 }
@@ -1513,10 +1519,7 @@ func (g *Group) applyBatch(d *binread.Reader, index uint64) {
 	}
 	if len(batch) > 1 {
 		for _, ce := range batch {
-			table := command.Redis
-			if ce.proto == 0 {
-				table = command.Line
-			}
+			table := tableFor(ce.proto)
 			for _, args := range ce.cmds {
 				if spec := table.Lookup(args[0]); spec != nil {
 					g.ahead.Add(spec, args)
