@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -510,7 +511,8 @@ func (t *Transport) read(br *bufio.Reader, p *peer) error {
 
 // write drains p's queue into conn until stop is closed or writing fails.
 // It buffers every frame it finds queued and flushes once the queue is
-// empty, so that a burst of frames goes out in few system calls.
+// empty, and stays empty after the goroutine yields once, so that a burst
+// of frames goes out in few system calls.
 func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 	dw := &deadlineWriter{c: conn, timeout: t.cfg.WriteTimeout, n: &p.bytesSent, calls: &p.writes}
 	dw.raw()
@@ -522,6 +524,7 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 		case <-stop:
 			return nil
 		}
+		yielded := false
 		for more := true; more; {
 			// Counted first, so that a peer that has the frame finds
 			// it counted here.
@@ -537,6 +540,20 @@ func (t *Transport) write(conn net.Conn, p *peer, stop <-chan struct{}) error {
 			case f = <-p.queue:
 			default:
 				more = false
+				if !yielded {
+					// Before the write, everything else runnable runs
+					// once: the node's other groups often have a frame
+					// for this peer about to be sent, which then shares
+					// the write (a system call, and a wake-up of the
+					// peer, each dearer than a frame's bytes).
+					yielded = true
+					runtime.Gosched()
+					select {
+					case f = <-p.queue:
+						more = true
+					default:
+					}
+				}
 			}
 		}
 		if err := bw.Flush(); err != nil {
