@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/data-cluster/data-cluster/internal/script"
 	"log/slog"
 	"slices"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/notify"
@@ -21,6 +19,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
+	"github.com/data-cluster/data-cluster/internal/script"
 )
 
 // Frame kinds between nodes.
@@ -535,7 +534,7 @@ func (n *Node) sendRaft(g int, to uint64, m *raftpb.Message) bool {
 		n.queueHeartbeat(dst, g, m)
 		return true
 	}
-	b, err := proto.Marshal(m)
+	b, err := marshalMessage(m)
 	if err != nil {
 		return false
 	}
@@ -638,8 +637,8 @@ func (n *Node) Handle(from string, f peer.Frame) {
 		if g == nil {
 			return
 		}
-		m := new(raftpb.Message)
-		if err := proto.Unmarshal(f.Data, m); err != nil {
+		m, err := unmarshalMessage(f.Data)
+		if err != nil {
 			n.log.Warn("undecodable raft message", "from", from, "err", err)
 			return
 		}
