@@ -22,11 +22,15 @@ trap cleanup EXIT
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on, below
 # the kernel's ephemeral ports (32768 on): a port handed out for outgoing
 # connections could be taken before the server picked it binds.
+# A port is handed out once per run: the servers given the ports before
+# have not always bound them yet.
+given_ports=$work/ports
 free_port() {
 	local p
 	while :; do
 		p=$((20000 + RANDOM % 10000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		if ! grep -qx "$p" "$given_ports" 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p" >>"$given_ports"
 			echo "$p"
 			return
 		fi
