@@ -144,35 +144,18 @@ func unmarshalMessage(b []byte) (*raftpb.Message, error) {
 func decodeMessage(b []byte) *raftpb.Message {
 	// The first pass checks every field and counts the entries.
 	n := 0
-	for p := b; len(p) > 0; {
-		num, typ, l := protowire.ConsumeTag(p)
-		if l < 0 {
-			return nil
-		}
-		p = p[l:]
+	ok := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		switch {
-		case num == msgEntries && typ == protowire.BytesType:
-			v, l := protowire.ConsumeBytes(p)
-			if l < 0 || !validEntry(v) {
-				return nil
-			}
-			n++
-			p = p[l:]
-		case num == msgContext && typ == protowire.BytesType:
-			_, l := protowire.ConsumeBytes(p)
-			if l < 0 {
-				return nil
-			}
-			p = p[l:]
-		case typ == protowire.VarintType && num >= msgType && num <= msgVote && num != msgEntries && num != msgSnapshot && num != msgContext:
-			v, l := protowire.ConsumeVarint(p)
-			if l < 0 || num == msgType && !knownEnum(v, raftpb.MessageType_name) {
-				return nil
-			}
-			p = p[l:]
-		default:
-			return nil
+		case typ == protowire.BytesType:
+			n += btoi(num == msgEntries)
+			return num == msgContext || num == msgEntries && validEntry(bs)
+		case num == msgType:
+			return knownEnum(v, raftpb.MessageType_name)
 		}
+		return num > msgType && num <= msgVote && num != msgEntries && num != msgSnapshot && num != msgContext
+	})
+	if !ok {
+		return nil
 	}
 	d := new(message)
 	m := &d.m
@@ -181,23 +164,7 @@ func decodeMessage(b []byte) *raftpb.Message {
 		ents = make([]entry, n)
 		m.Entries = make([]*raftpb.Entry, 0, n)
 	}
-	for p := b; len(p) > 0; {
-		num, typ, l := protowire.ConsumeTag(p)
-		p = p[l:]
-		if typ == protowire.BytesType {
-			v, l := protowire.ConsumeBytes(p)
-			p = p[l:]
-			if num == msgContext {
-				m.Context = v
-				continue
-			}
-			e := &ents[len(m.Entries)]
-			decodeEntry(v, e)
-			m.Entries = append(m.Entries, &e.e)
-			continue
-		}
-		v, l := protowire.ConsumeVarint(p)
-		p = p[l:]
+	eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		switch num {
 		case msgType:
 			d.typ, m.Type = raftpb.MessageType(int32(v)), &d.typ
@@ -211,40 +178,72 @@ func decodeMessage(b []byte) *raftpb.Message {
 			d.logTerm, m.LogTerm = v, &d.logTerm
 		case msgIndex:
 			d.index, m.Index = v, &d.index
+		case msgEntries:
+			e := &ents[len(m.Entries)]
+			eachField(bs, e.set)
+			m.Entries = append(m.Entries, &e.e)
 		case msgCommit:
 			d.commit, m.Commit = v, &d.commit
 		case msgReject:
 			d.reject, m.Reject = protowire.DecodeBool(v), &d.reject
 		case msgRejectHint:
 			d.rejectHint, m.RejectHint = v, &d.rejectHint
+		case msgContext:
+			m.Context = bs
 		case msgVote:
 			d.vote, m.Vote = v, &d.vote
 		}
-	}
+		return true
+	})
 	return m
 }
 
-// validEntry reports whether b is an entry decodeEntry decodes.
+// validEntry reports whether b is an entry entry.set decodes.
 func validEntry(b []byte) bool {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, _ []byte) bool {
+		if typ == protowire.BytesType {
+			return num == entData
+		}
+		return num == entType && knownEnum(v, raftpb.EntryType_name) || num == entTerm || num == entIndex
+	})
+}
+
+// set decodes a field of an entry validEntry accepted.
+func (e *entry) set(num protowire.Number, _ protowire.Type, v uint64, bs []byte) bool {
+	switch num {
+	case entType:
+		e.typ, e.e.Type = raftpb.EntryType(int32(v)), &e.typ
+	case entTerm:
+		e.term, e.e.Term = v, &e.term
+	case entIndex:
+		e.index, e.e.Index = v, &e.index
+	case entData:
+		e.e.Data = bs
+	}
+	return true
+}
+
+// eachField calls f with every field of b, a varint's value in v and a
+// length-delimited field's bytes in bs, and reports whether every field
+// was one of those two kinds, well formed, and f returned true for it.
+func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool) bool {
 	for len(b) > 0 {
 		num, typ, l := protowire.ConsumeTag(b)
 		if l < 0 {
 			return false
 		}
 		b = b[l:]
-		switch {
-		case num == entData && typ == protowire.BytesType:
-			l = protowire.ConsumeFieldValue(num, typ, b)
-		case num >= entType && num <= entIndex && typ == protowire.VarintType:
-			var v uint64
+		var v uint64
+		var bs []byte
+		switch typ {
+		case protowire.VarintType:
 			v, l = protowire.ConsumeVarint(b)
-			if num == entType && l >= 0 && !knownEnum(v, raftpb.EntryType_name) {
-				return false
-			}
+		case protowire.BytesType:
+			bs, l = protowire.ConsumeBytes(b)
 		default:
 			return false
 		}
-		if l < 0 {
+		if l < 0 || !f(num, typ, v, bs) {
 			return false
 		}
 		b = b[l:]
@@ -252,28 +251,11 @@ func validEntry(b []byte) bool {
 	return true
 }
 
-// decodeEntry decodes b, which validEntry accepted, into e.
-func decodeEntry(b []byte, e *entry) {
-	for len(b) > 0 {
-		num, typ, l := protowire.ConsumeTag(b)
-		b = b[l:]
-		if typ == protowire.BytesType {
-			v, l := protowire.ConsumeBytes(b)
-			b = b[l:]
-			e.e.Data = v
-			continue
-		}
-		v, l := protowire.ConsumeVarint(b)
-		b = b[l:]
-		switch num {
-		case entType:
-			e.typ, e.e.Type = raftpb.EntryType(int32(v)), &e.typ
-		case entTerm:
-			e.term, e.e.Term = v, &e.term
-		case entIndex:
-			e.index, e.e.Index = v, &e.index
-		}
+func btoi(b bool) int {
+	if b {
+		return 1
 	}
+	return 0
 }
 
 // knownEnum reports whether v, a varint, is a value of a closed enum whose
