@@ -450,9 +450,10 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		g.db.SetNotifier(cfg.Notify.When(func() bool { return g.announce }))
 	}
 	if cfg.Track != nil && cfg.TrackOn != nil {
+		track := cfg.Track // not cfg, which holds the recovered state
 		g.db.SetTracker(tracking.NewRelay(cfg.TrackOn, func(key []byte) {
 			if g.announce {
-				cfg.Track(key)
+				track(key)
 			}
 		}))
 	}
@@ -526,6 +527,9 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 			return nil, err
 		}
 	}
+	// The state is the replica's now: the configuration keeps no copy
+	// of the recovered log and snapshot.
+	g.cfg.State = State{}
 	g.own.Lock() // Run's from its start: no read runs on a replica not started
 	return g, nil
 }

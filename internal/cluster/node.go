@@ -424,11 +424,18 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 	if err != nil {
 		return nil, err
 	}
+	if f, ok := st.(forgetter); ok {
+		f.Forget()
+	}
 	if g := v.group(g, n.meta); slices.Contains(g.IDs, id) || slices.Contains(g.LeavingIDs, id) {
 		grp.SetMembers(g.IDs, g.IDs[0])
 	}
 	return grp, nil
 }
+
+// forgetter is a Storage that keeps what it recovered until the replica
+// built on it says it has it (raftlog.GroupLog.Forget).
+type forgetter interface{ Forget() }
 
 // SetTransport sets the connections to the peers; call it before Run.
 func (n *Node) SetTransport(tr Transport) { n.tr = tr }

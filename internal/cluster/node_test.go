@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/anishathalye/porcupine"
+	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
@@ -482,4 +485,52 @@ func TestNodesCoalesceHeartbeats(t *testing.T) {
 			t.Fatal("a node lost a group's leader while the cluster was idle")
 		}
 	}
+}
+
+// forgettingStorage records Forget.
+type forgettingStorage struct {
+	MemStorage
+	forgot int
+}
+
+func (s *forgettingStorage) Forget() { s.forgot++ }
+
+// TestNodeForgetsRecoveredState: once a replica is built on what its log
+// recovered, nothing keeps the recovered snapshot (its data is a second
+// copy of the keyspace), and the log is told it may forget it.
+func TestNodeForgetsRecoveredState(t *testing.T) {
+	nodes := []placement.Node{{ID: "n1", PeerAddr: "p1:1"}, {ID: "n2", PeerAddr: "p2:1"}, {ID: "n3", PeerAddr: "p3:1"}}
+	table, err := placement.New(1, nodes, 3, 3, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened []*forgettingStorage
+	var snaps []weak.Pointer[raftpb.Snapshot]
+	n, err := NewNode(NodeConfig{NodeID: "n1", Addr: "127.0.0.1:1", Table: table, Group: DefaultGroupConfig(),
+		OpenStorage: func(int) (Storage, State, error) {
+			s := &forgettingStorage{}
+			opened = append(opened, s)
+			snap := &raftpb.Snapshot{Metadata: &raftpb.SnapshotMetadata{Index: new(uint64(5)), Term: new(uint64(1)),
+				ConfState: &raftpb.ConfState{}}}
+			snaps = append(snaps, weak.Make(snap))
+			return s, State{HardState: &raftpb.HardState{Term: new(uint64(1)), Commit: new(uint64(5))}, Snapshot: snap}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(opened) != 4 { // the metadata group and three shard groups
+		t.Fatalf("%d storages opened, want 4", len(opened))
+	}
+	for i, s := range opened {
+		if s.forgot != 1 {
+			t.Errorf("storage %d: Forget called %d times, want once", i, s.forgot)
+		}
+	}
+	runtime.GC()
+	for i, w := range snaps {
+		if w.Value() != nil {
+			t.Errorf("storage %d: the recovered snapshot is still referenced once its replica is built", i)
+		}
+	}
+	runtime.KeepAlive(n)
 }

@@ -622,6 +622,21 @@ func (g *GroupLog) State() (hs *raftpb.HardState, snap *raftpb.Snapshot, ents []
 	return g.rhs, g.rsnap, g.rents
 }
 
+// Forget lets go of the entries and the snapshot data OpenShared recovered
+// for the group, once its replica has rebuilt its state from them: kept,
+// they would stay in memory as long as the log is open, a second copy of
+// the group's keyspace beside the replica's own. State then returns the
+// hard state, the snapshot's metadata and the last entry: enough to tell
+// whether the group left a log here, not to rebuild it.
+func (g *GroupLog) Forget() {
+	if g.rsnap.Data != nil {
+		g.rsnap = &raftpb.Snapshot{Metadata: g.rsnap.GetMetadata()}
+	}
+	if len(g.rents) > 0 {
+		g.rents = []*raftpb.Entry{g.rents[len(g.rents)-1]}
+	}
+}
+
 // Save appends the group's entries and hard state: either
 // may be nil or empty, a hard state equal to the last one saved is not
 // written again, an entry at or below the last saved index replaces it and

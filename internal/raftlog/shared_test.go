@@ -1113,3 +1113,35 @@ func TestSharedSnapshotWriteThenMark(t *testing.T) {
 	mustCloseShared(t, s)
 	checkShared(t, dir, cfg, map[uint32]groupState{1: {hs: hardState(1, 1, 30), snap: snap25, ents: entries(26, 30, 1)}})
 }
+
+// TestSharedForget: once a replica has its recovered state, the log lets
+// go of the entries and the snapshot's data, and still tells that the
+// group has a log here.
+func TestSharedForget(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(1 << 20)
+	s := mustOpenShared(t, dir, cfg)
+	g := s.Group(1)
+	snap := snapshot(10, 1, 1, 2, 3)
+	mustGroupSnapshot(t, g, snap)
+	mustGroupSave(t, g, hardState(1, 1, 12), entries(11, 12, 1))
+	mustCloseShared(t, s)
+
+	s = mustOpenShared(t, dir, cfg)
+	defer mustCloseShared(t, s)
+	g = s.Group(1)
+	checkGroup(t, g, groupState{hs: hardState(1, 1, 12), snap: snap, ents: entries(11, 12, 1)})
+	g.Forget()
+	hs, rsnap, ents := g.State()
+	if !hardStateEqual(hs, hardState(1, 1, 12)) {
+		t.Errorf("after Forget: got hard state %v, want it kept", hs)
+	}
+	if rsnap.Data != nil || rsnap.GetMetadata().GetIndex() != 10 || rsnap.GetMetadata().GetTerm() != 1 {
+		t.Errorf("after Forget: got snapshot %v, want its metadata (index 10, term 1) without data", rsnap)
+	}
+	if len(ents) != 1 || ents[0].GetIndex() != 12 {
+		t.Errorf("after Forget: got entries %v, want the last one only", ents)
+	}
+	// The log goes on as before.
+	mustGroupSave(t, g, hardState(1, 1, 13), entries(13, 13, 1))
+}
