@@ -31,7 +31,7 @@ func marshalMessage(m *raftpb.Message) ([]byte, error) {
 		return proto.Marshal(m)
 	}
 	// Room for every varint at its longest: one allocation.
-	size := 9*(1+maxVarint) + 1 + maxVarint + len(m.Context)
+	size := 10*(1+maxVarint) + 1 + maxVarint + len(m.Context)
 	for _, e := range m.Entries {
 		if len(e.ProtoReflect().GetUnknown()) > 0 {
 			return proto.Marshal(m)

@@ -617,7 +617,7 @@ func (s *Shared) segPath(seq uint64) string { return filepath.Join(s.dir, fileNa
 // raft.MemoryStorage with ApplySnapshot(snap) if
 // !raft.IsEmptySnap(snap), SetHardState(hs), Append(ents). hs and snap are
 // never nil but may be empty; ents may be empty. A group that had nothing
-// recovers empty, and so does a dropped one.
+// recovers empty, and so does a dropped one. After Forget, see there.
 func (g *GroupLog) State() (hs *raftpb.HardState, snap *raftpb.Snapshot, ents []*raftpb.Entry) {
 	return g.rhs, g.rsnap, g.rents
 }
