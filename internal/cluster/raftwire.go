@@ -240,6 +240,7 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v uint
 			v, l = protowire.ConsumeVarint(b)
 		case protowire.BytesType:
 			bs, l = protowire.ConsumeBytes(b)
+			bs = bs[:len(bs):len(bs)] // an append to it must not reach the next field
 		default:
 			return false
 		}
