@@ -147,7 +147,7 @@ func decodeMessage(b []byte) *raftpb.Message {
 	ok := eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		switch {
 		case typ == protowire.BytesType:
-			n += btoi(num == msgEntries)
+			n += b2i(num == msgEntries)
 			return num == msgContext || num == msgEntries && validEntry(bs)
 		case num == msgType:
 			return knownEnum(v, raftpb.MessageType_name)
@@ -250,13 +250,6 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v uint
 		b = b[l:]
 	}
 	return true
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // knownEnum reports whether v, a varint, is a value of a closed enum whose
