@@ -61,6 +61,17 @@ func startClusterN(t *testing.T, bin string, count int, extra ...string) *testCl
 		tc.args[i] = append(tc.args[i], extra...)
 		tc.procs = append(tc.procs, startBinary(t, bin, tc.args[i]...))
 	}
+	// A failing test shows what the nodes logged (leader changes, slow
+	// fsyncs), the last part of each.
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for i, p := range tc.procs {
+			l := p.stderr.String()
+			t.Logf("node %d's log (last %d of %d bytes):\n%s", i+1, min(len(l), 8192), len(l), l[max(0, len(l)-8192):])
+		}
+	})
 	for i := range count {
 		tc.waitOK(i)
 	}
