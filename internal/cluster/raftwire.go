@@ -9,11 +9,12 @@ import (
 )
 
 // A Raft message crosses to a peer in protobuf's encoding of
-// raftpb.Message. The messages a loaded group sends most (appends, their
-// answers, heartbeats) are encoded and decoded here by hand, to the byte
-// what proto.Marshal writes and with what proto.Unmarshal would give:
-// protobuf's reflection and its allocation of every field apart cost more
-// than the rest of a message's way between nodes. Anything else (a
+// raftpb.Message. The messages a loaded group sends most (appends and
+// their answers; heartbeats mostly go coalesced, see queueHeartbeat) are
+// encoded and decoded here by hand, to the byte what proto.Marshal writes
+// and with what proto.Unmarshal would give: protobuf's reflection and its
+// allocation of every field apart took about 4 % of the nodes' CPU under
+// unpipelined writes, this code about 2.6 % (README). Anything else (a
 // snapshot, storage responses, unknown fields, an enum value the Raft
 // library does not define, a malformed message) goes through proto itself.
 
