@@ -103,6 +103,7 @@ func newTestGroupWith(t *testing.T, edit func(*GroupConfig), wrap func(*MemStora
 // edited by each, when it is not nil.
 func newTestGroupEach(t *testing.T, edit func(*GroupConfig), each func(uint64, *GroupConfig), wrap func(*MemStorage) Storage) *testGroup {
 	t.Helper()
+	keepLogs(t)
 	cfg := DefaultGroupConfig()
 	cfg.Tick = 10 * time.Millisecond
 	cfg.WriteTimeout = time.Second

@@ -60,6 +60,7 @@ func startTestNodes(t testing.TB, seed int64, edit func(*GroupConfig), lastEpoch
 // startTestNodesShards is startTestNodes with that many shard groups.
 func startTestNodesShards(t testing.TB, seed int64, edit func(*GroupConfig), lastEpoch uint64, wait bool, shards int) *testNodes {
 	t.Helper()
+	keepLogs(t)
 	nodes := []placement.Node{{ID: "n1", PeerAddr: "p1:1"}, {ID: "n2", PeerAddr: "p2:1"}, {ID: "n3", PeerAddr: "p3:1"}}
 	table, err := placement.New(1, nodes, shards, 3, 64)
 	if err != nil {

@@ -53,6 +53,7 @@ type memCluster struct {
 // replicas, or of one on each node when there are fewer. edit, when not nil, changes the nodes' configuration.
 func newMemCluster(t *testing.T, seed int64, count, shards int, edit func(*NodeConfig)) *memCluster {
 	t.Helper()
+	keepLogs(t)
 	var nodes []placement.Node
 	c := &memCluster{t: t, seed: seed, net: peer.NewNetwork(seed), addrs: map[string]string{},
 		nodes: map[string]*Node{}, stops: map[string]func(){}, stores: map[string]map[int]*MemStorage{}, reps: map[string]*memReplicas{}}
