@@ -256,6 +256,10 @@ type GroupConfig struct {
 	// (CLIENT PAUSE): while it is, a leader proposes no expiry, as a
 	// paused Redis expires no keys. Read on the group's goroutine.
 	Paused *atomic.Bool
+
+	// yield, when set, replaces runtime.Gosched where the run goroutine
+	// lets the connections about to send run first (tests).
+	yield func()
 }
 
 // DefaultGroupConfig returns the defaults of the fields that have one.
@@ -635,8 +639,15 @@ func (g *Group) Run(ctx context.Context) {
 			g.take(r)
 			// Let the connections that are about to send run first, so
 			// that their requests share this round's log write and
-			// messages.
-			runtime.Gosched()
+			// messages. The state is theirs meanwhile: a read among
+			// them may run at once (TryRead) instead of queueing here.
+			g.own.Unlock()
+			if g.cfg.yield != nil {
+				g.cfg.yield()
+			} else {
+				runtime.Gosched()
+			}
+			g.own.Lock()
 			for n := 0; n < 256 && len(g.in) > 0; n++ {
 				g.take(<-g.in)
 			}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -349,4 +350,47 @@ func TestGroupTryReadConcurrent(t *testing.T) {
 		t.Fatal("no read ran at once")
 	}
 	t.Logf("%d reads ran at once", atOnce.Load())
+}
+
+// TestGroupReadsWhileYielding: after taking a request, the leader's
+// goroutine yields so that the connections about to send join its round;
+// meanwhile the replica's state is free, and a read on one of those
+// connections runs at once instead of queueing behind the round.
+func TestGroupReadsWhileYielding(t *testing.T) {
+	var leader atomic.Pointer[Group]
+	got := make(chan string, 1)
+	tg := newTestGroupEach(t, nil, func(id uint64, c *GroupConfig) {
+		c.yield = func() {
+			if g := leader.Load(); g != nil && g.cfg.ReplicaID == id {
+				r := &Request{Cmds: [][][]byte{{[]byte("GET"), []byte("k")}}, Proto: 2, Mode: Read, Own: true}
+				if g.TryRead(r) {
+					select {
+					case got <- string(r.Buf):
+					default:
+					}
+				}
+			}
+			runtime.Gosched()
+		}
+	}, nil)
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "k", "v1")
+	tg.awaitLease(l)
+	leader.Store(tg.reps[l])
+	// Each write the leader takes yields once; a read at once then needs
+	// the lease and the state applied, which a later write finds.
+	for i := 0; ; i++ {
+		tg.mustDo(l, Write, "SET", "other", "x")
+		select {
+		case v := <-got:
+			if v != "$2\r\nv1\r\n" {
+				t.Fatalf("GET k run while the leader yielded: %q, want v1", v)
+			}
+			return
+		default:
+		}
+		if i == 100 {
+			t.Fatal("no read ran at once while the leader's goroutine yielded in 100 writes")
+		}
+	}
 }
