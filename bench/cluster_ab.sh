@@ -10,9 +10,10 @@
 # context switches (voluntary and not, summed over the threads). Prints
 # every run, then each build's medians. With RAFT=1 it also prints, for
 # every run, the nodes' own counters (INFO: every group's Raft Ready
-# cycles, log writes, appends sent and the entries in them, append
-# answers, messages stepped; frames and socket writes to peers), summed
-# over the three nodes, per request.
+# cycles, log writes, fsyncs waited for (one shared by several groups is
+# counted by each), appends sent and the entries in them, append answers,
+# messages stepped; frames, socket writes and bytes to peers), summed over
+# the three nodes, per request.
 #
 # Usage: A=/tmp/old B=/tmp/new bench/cluster_ab.sh
 # Environment: A, B (data-cluster binaries; required), TEST (get or set,
@@ -81,7 +82,7 @@ round() {
 		awk -v b="$build" -v n="$REQUESTS" 'NR == FNR { x[$1] = $2; next } { y[$1] = $2 }
 END {
 	printf "# %s per request:", b
-	split("readies log_writes apps_sent app_entries_sent app_resps_sent stepped peer_frames_sent peer_writes", k, " ")
+	split("readies log_writes fsyncs apps_sent app_entries_sent app_resps_sent stepped peer_frames_sent peer_writes peer_bytes_sent", k, " ")
 	for (i = 1; i in k; i++) printf " %s=%.3f", k[i], (y[k[i]] - x[k[i]]) / n
 	printf "\n" }' "$work/raft.before" "$work/raft.after"
 	fi
