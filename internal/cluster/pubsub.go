@@ -137,10 +137,14 @@ func (c *clientConn) pubsubCommand(name string, args [][]byte) bool {
 
 // startSubs publishes the subscription counts, moves the replies so far to
 // the outbox, made now if the client has none yet, then makes the pending
-// subscriptions.
+// subscriptions; the outbox holds the replies until they are made
+// (pubsub.Outbox.Hold).
 func (c *clientConn) startSubs() {
 	c.openOutbox()
+	ob := c.ob.Load()
+	ob.Hold()
 	c.countSubs() // before the replies leave: the client may act on them at once
 	c.writeOut()
 	c.subs.Start(c.s.node.hub, c)
+	ob.Release()
 }

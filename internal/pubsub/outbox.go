@@ -52,6 +52,7 @@ type Outbox struct {
 	minShare  int
 	softSince time.Time
 	closed    bool // no more puts
+	held      bool // the writer leaves the queue alone (Hold)
 	wake      chan struct{}
 	done      chan struct{}
 	now       func() time.Time // the clock of the soft limit
@@ -78,6 +79,34 @@ func (o *Outbox) SetMinShare(n int) {
 	o.mu.Lock()
 	o.minShare = n
 	o.mu.Unlock()
+}
+
+// Hold keeps the writer from taking what is queued until Release. A
+// subscriber holds its outbox while it queues its subscriptions'
+// confirmations and makes them in the hub: a client that acts on a
+// confirmation (a publish from another connection) then finds the
+// subscription made, as Redis replies only once it has subscribed, while
+// the messages published meanwhile still follow the confirmations.
+func (o *Outbox) Hold() {
+	o.mu.Lock()
+	o.held = true
+	o.mu.Unlock()
+}
+
+// Release ends Hold: the writer takes what was queued meanwhile.
+func (o *Outbox) Release() {
+	o.mu.Lock()
+	o.held = false
+	o.mu.Unlock()
+	o.poke()
+}
+
+// poke wakes the writer, unless a wake-up is already pending.
+func (o *Outbox) poke() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Put queues a copy of b, reporting ErrClosed when the outbox no longer
@@ -135,16 +164,10 @@ func (o *Outbox) put(b []byte, shared bool) error {
 	o.mu.Unlock()
 	if why != "" {
 		o.drop(n, why)
-		select {
-		case o.wake <- struct{}{}: // the writer finds it closed and ends
-		default:
-		}
+		o.poke() // the writer finds it closed and ends
 		return ErrClosed
 	}
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
+	o.poke()
 	return nil
 }
 
@@ -177,6 +200,10 @@ func (o *Outbox) run() {
 		runtime.Gosched()
 		for {
 			o.mu.Lock()
+			if o.held && !o.closed {
+				o.mu.Unlock()
+				break // Release wakes it
+			}
 			out, o.q = o.q, out[:0]
 			own, o.own = o.own, own[:0]
 			o.n, o.open = 0, false
@@ -209,10 +236,7 @@ func (o *Outbox) Close(linger time.Duration) {
 	o.mu.Lock()
 	o.closed = true
 	o.mu.Unlock()
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
+	o.poke()
 	select {
 	case <-o.done:
 	case <-time.After(linger):

@@ -256,3 +256,40 @@ func TestOutboxShareLimits(t *testing.T) {
 		t.Fatalf("got %d bytes pending once dropped, want 0", got)
 	}
 }
+
+// TestOutboxHold: while held, the writer takes nothing, and what was
+// queued leaves in order once released.
+func TestOutboxHold(t *testing.T) {
+	wrote := make(chan string, 4)
+	o := NewOutbox(func(v *net.Buffers) error {
+		var b bytes.Buffer
+		_, err := v.WriteTo(&b)
+		wrote <- b.String()
+		return err
+	}, Limits{}, func(int64, string) {})
+	defer o.Close(time.Second)
+	o.Put([]byte("before "))
+	if got := <-wrote; got != "before " {
+		t.Fatalf("wrote %q", got)
+	}
+	o.Hold()
+	o.Put([]byte("confirmation "))
+	o.Share([]byte("message"))
+	// Every put woke the writer; it must leave the queue alone however
+	// often it runs.
+	for range 1000 {
+		runtime.Gosched()
+	}
+	select {
+	case got := <-wrote:
+		t.Fatalf("wrote %q while held", got)
+	default:
+	}
+	if n := o.Pending(); n != int64(len("confirmation message")) {
+		t.Fatalf("pending %d while held", n)
+	}
+	o.Release()
+	if got := <-wrote; got != "confirmation message" {
+		t.Fatalf("after Release wrote %q", got)
+	}
+}

@@ -56,7 +56,8 @@ func (s *session) subscription(w *resp.Writer, args [][]byte) {
 }
 
 // startSubs moves the replies written so far to the outbox, made now if
-// the connection has none yet, and then makes the pending subscriptions.
+// the connection has none yet, and then makes the pending subscriptions;
+// the outbox holds the replies until they are made (pubsub.Outbox.Hold).
 func (s *session) startSubs() {
 	if s.trk.On {
 		s.openOutbox() // tracking turned on inside EXEC
@@ -64,14 +65,24 @@ func (s *session) startSubs() {
 	if !s.subs.Pending() {
 		return
 	}
-	s.openOutbox()
+	ob := s.newOutbox()
+	ob.Hold()
+	s.c.writeOut()
 	s.subs.Start(s.c.s.hub, s.c)
+	ob.Release()
 }
 
 // openOutbox makes the connection's outbox if it has none yet, and moves
 // the replies written so far to it: from then on replies and messages
 // (published, or invalidations) are written by the outbox, in order.
 func (s *session) openOutbox() {
+	s.newOutbox()
+	s.c.writeOut()
+}
+
+// newOutbox makes the connection's outbox if it has none yet, and returns
+// it.
+func (s *session) newOutbox() *pubsub.Outbox {
 	c := s.c
 	if c.ob.Load() == nil {
 		c.ob.Store(c.newOutbox(c.s.cfg().PubSubOutput, func(pending int64, why string) {
@@ -79,7 +90,7 @@ func (s *session) openOutbox() {
 			c.kill()
 		}))
 	}
-	c.writeOut()
+	return c.ob.Load()
 }
 
 // unsubscribeAll leaves every subscription, as RESET and a closing
