@@ -3,8 +3,9 @@ package cluster
 import (
 	"log/slog"
 	"os"
-	"sync"
 	"testing"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // The in-process nodes and groups of these tests log through slog's
@@ -20,25 +21,10 @@ func TestMain(m *testing.M) {
 // keptLog is how many bytes of its logs a failing test prints.
 const keptLog = 16 << 10
 
-var testLogs logTail
-
-// logTail keeps the lines logged since the running test began, at most
-// the last 2*keptLog bytes of them.
-type logTail struct {
-	mu  sync.Mutex
-	buf []byte
-	cur testing.TB // the test that called keepLogs last
-}
-
-func (l *logTail) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	if len(l.buf) > 2*keptLog {
-		l.buf = append(l.buf[:0], l.buf[len(l.buf)-keptLog:]...)
-	}
-	return len(p), nil
-}
+var (
+	testLogs testutil.SyncBuffer // the lines logged since keepLogs last began a test's
+	logsOf   testing.TB          // that test
+)
 
 // keepLogs starts t's lines afresh, and prints the last keptLog bytes of
 // them if t fails. The helpers that start groups and nodes call it first,
@@ -46,19 +32,15 @@ func (l *logTail) Write(p []byte) (int, error) {
 // Tests run one at a time in this package: a test's lines are the lines
 // logged while it runs.
 func keepLogs(t testing.TB) {
-	testLogs.mu.Lock()
-	defer testLogs.mu.Unlock()
-	if testLogs.cur == t {
+	if logsOf == t {
 		return // a test starting more nodes
 	}
-	testLogs.buf, testLogs.cur = testLogs.buf[:0], t
+	testLogs.Reset()
+	logsOf = t
 	t.Cleanup(func() {
-		if !t.Failed() {
-			return
+		if t.Failed() {
+			l := testLogs.String()
+			t.Logf("the last %d bytes the nodes logged:\n%s", min(len(l), keptLog), l[max(0, len(l)-keptLog):])
 		}
-		testLogs.mu.Lock()
-		defer testLogs.mu.Unlock()
-		b := testLogs.buf[max(0, len(testLogs.buf)-keptLog):]
-		t.Logf("the last %d bytes the nodes logged:\n%s", len(b), b)
 	})
 }

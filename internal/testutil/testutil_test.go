@@ -24,6 +24,11 @@ func TestSyncBuffer(t *testing.T) {
 	if got := b.String(); got != strings.Repeat("x", 400) {
 		t.Fatalf("got %d bytes, want 400", len(got))
 	}
+	b.Reset()
+	b.Write([]byte("y"))
+	if got := b.String(); got != "y" {
+		t.Fatalf("after Reset and a write: %q, want y", got)
+	}
 }
 
 func TestAwait(t *testing.T) {
