@@ -69,6 +69,7 @@ func (s *session) startSubs() {
 	ob.Hold()
 	s.c.writeOut()
 	s.subs.Start(s.c.s.hub, s.c)
+	s.publishCounts() // before the replies leave: the client may act on them at once
 	ob.Release()
 }
 
