@@ -47,38 +47,45 @@ type iface struct {
 	tab, data unsafe.Pointer
 }
 
-// types numbers the itabs of the Object types stored, from 1; itabs live
-// outside the collected heap for the life of the process. Engines of
-// several shards share it; typesMu guards it.
+// types numbers the itabs of the Object types stored, from 1 (0 is no
+// object); itabs live outside the collected heap for the life of the
+// process. Engines of several shards share it and read it without a lock:
+// a table once stored is never changed, and numbering a new type stores a
+// longer copy, under typesMu.
 var (
 	typesMu sync.Mutex
-	types   = []unsafe.Pointer{nil}
-	typesRO atomic.Pointer[[]unsafe.Pointer] // a copy for lock-free reads
+	types   atomic.Pointer[[]unsafe.Pointer]
 )
 
-func init() { typesRO.Store(&types) }
+func init() { types.Store(&[]unsafe.Pointer{nil}) }
 
 // typeNum returns the number of tab, numbering it if new.
 func typeNum(tab unsafe.Pointer) uint8 {
-	for i, t := range *typesRO.Load() {
-		if t == tab && i > 0 {
-			return uint8(i)
-		}
+	if n := findType(*types.Load(), tab); n > 0 {
+		return n
 	}
 	typesMu.Lock()
 	defer typesMu.Unlock()
-	for i, t := range types {
-		if t == tab && i > 0 {
-			return uint8(i)
-		}
+	cur := *types.Load()
+	if n := findType(cur, tab); n > 0 {
+		return n
 	}
-	if len(types) > 255 {
+	if len(cur) > 255 {
 		panic("storage: more than 255 Object types")
 	}
-	types = append(slices.Clip(types), tab)
-	cp := types
-	typesRO.Store(&cp)
-	return uint8(len(types) - 1)
+	next := append(slices.Clip(cur), tab)
+	types.Store(&next)
+	return uint8(len(next) - 1)
+}
+
+// findType returns the number of tab in table, 0 when it has none.
+func findType(table []unsafe.Pointer, tab unsafe.Pointer) uint8 {
+	for i, t := range table[1:] {
+		if t == tab {
+			return uint8(i + 1)
+		}
+	}
+	return 0
 }
 
 // split returns the type number and the pointer of obj.
@@ -91,7 +98,7 @@ func split(obj Object) (uint8, unsafe.Pointer) {
 func join(t uint8, ptr unsafe.Pointer) Object {
 	var obj Object
 	i := (*iface)(unsafe.Pointer(&obj))
-	i.tab, i.data = (*typesRO.Load())[t], ptr
+	i.tab, i.data = (*types.Load())[t], ptr
 	return obj
 }
 

@@ -1,7 +1,12 @@
 package storage
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -72,5 +77,112 @@ func TestObjectsKeepTypes(t *testing.T) {
 	const kept = (n/2 + 1) &^ 1 * 3 // an even i past those dropped: a *ptrObject
 	if c.Get(kept).(*ptrObject) == o.Get(kept).(*ptrObject) {
 		t.Fatal("the clone shares an object")
+	}
+}
+
+// Types numbered only by TestTypesNumberedConcurrently.
+type (
+	objA struct{ v int64 }
+	objB struct{ v int64 }
+	objC struct{ v int64 }
+	objD struct{ v int64 }
+)
+
+func (o *objA) Kind() Kind         { return KindHash }
+func (o *objA) MemoryUsage() int64 { return o.v }
+func (o *objA) Clone() Object      { c := *o; return &c }
+func (o *objA) Len() int           { return 1 }
+func (o *objB) Kind() Kind         { return KindSet }
+func (o *objB) MemoryUsage() int64 { return o.v }
+func (o *objB) Clone() Object      { c := *o; return &c }
+func (o *objB) Len() int           { return 2 }
+func (o *objC) Kind() Kind         { return KindList }
+func (o *objC) MemoryUsage() int64 { return o.v }
+func (o *objC) Clone() Object      { c := *o; return &c }
+func (o *objC) Len() int           { return 3 }
+func (o *objD) Kind() Kind         { return KindZSet }
+func (o *objD) MemoryUsage() int64 { return o.v }
+func (o *objD) Clone() Object      { c := *o; return &c }
+func (o *objD) Len() int           { return 4 }
+
+// TestTypesNumberedConcurrently checks that the table of types, which
+// engines read without a lock, is never changed once readers may hold it:
+// numbering a new type leaves a table loaded before as it was. Then it has
+// several engines' Objects (one per goroutine, as shards have) store objects
+// of types not yet numbered, each in its own order, so that types are
+// numbered while others look them up, and checks that every object comes
+// back with its type and value (under the race detector, a table changed
+// while read fails it too). It runs in a process of its own (this test
+// binary, run again), where no type has been numbered yet.
+func TestTypesNumberedConcurrently(t *testing.T) {
+	if os.Getenv("STORAGE_TYPES_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTypesNumberedConcurrently$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "STORAGE_TYPES_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the test in a process of its own: %v\n%s", err, out)
+		}
+		return
+	}
+	held := types.Load()
+	n0 := len(*held)
+	if n0 != 1 {
+		t.Fatalf("%d types numbered before the test, want none", n0-1)
+	}
+	split(&objA{1})
+	if len(*held) != n0 {
+		t.Fatalf("numbering a type changed the table a reader held: %d entries, then %d", n0, len(*held))
+	}
+	if now := types.Load(); len(*now) != n0+1 {
+		t.Fatalf("after numbering a type: %d entries, want %d", len(*now), n0+1)
+	}
+
+	mk := []func(v int64) Object{
+		func(v int64) Object { return &objA{v} },
+		func(v int64) Object { return &objB{v} },
+		func(v int64) Object { return &objC{v} },
+		func(v int64) Object { return &objD{v} },
+	}
+	// One goroutine per P (this one among them) counts itself in and
+	// spins until all have, so that they start at once: one numbers a
+	// type while others look types up. The atomic counter orders each
+	// start after every goroutine's count, not what the goroutines do
+	// next, which is what the race detector checks.
+	var ready atomic.Int32
+	n := max(2, runtime.GOMAXPROCS(0))
+	begin := func() {
+		ready.Add(1)
+		for ready.Load() < int32(n) {
+		}
+	}
+	errs := make(chan string, n)
+	run := func(g int) {
+		split(mk[g%len(mk)](0)) // first, at once: the type numbered, or looked up
+		var o Objects
+		for i := range uint32(100) {
+			k := (int(i) + g) % len(mk)
+			o.Put(i, mk[k](int64(i)))
+		}
+		for i := range uint32(100) {
+			k := (int(i) + g) % len(mk)
+			got := o.Get(i)
+			if got == nil || got.Len() != k+1 || got.MemoryUsage() != int64(i) {
+				errs <- fmt.Sprintf("goroutine %d, slot %d: got %#v, want type %d with %d", g, i, got, k, i)
+				return
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for g := 1; g < n; g++ {
+		wg.Go(func() {
+			begin()
+			run(g)
+		})
+	}
+	begin()
+	run(0)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
