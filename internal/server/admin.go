@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
@@ -47,24 +48,36 @@ var subcommands = map[string][]string{
 // subName is a subcommand and its full name.
 type subName struct{ sub, full string }
 
-// fullNames holds the full names of the subcommands, made once so that
-// naming a command allocates nothing.
-var fullNames = func() map[string][]subName {
-	m := make(map[string][]subName, len(subcommands))
+// fullNames returns, by command ID (command.Spec.ID), the full names of
+// the command's subcommands, made once (after every package's init has put
+// its commands in the table) so that naming a command allocates nothing and
+// costs no map lookup.
+var fullNames = sync.OnceValue(func() [][]subName {
+	var byID [][]subName
 	for cmd, subs := range subcommands {
+		spec := command.Redis.Lookup([]byte(cmd))
+		if spec == nil {
+			panic("server: subcommands of an unknown command " + cmd)
+		}
+		if spec.ID >= len(byID) {
+			byID = append(byID, make([][]subName, spec.ID+1-len(byID))...)
+		}
 		for _, sub := range subs {
-			m[cmd] = append(m[cmd], subName{sub, cmd + "|" + sub})
+			byID[spec.ID] = append(byID[spec.ID], subName{sub, cmd + "|" + sub})
 		}
 	}
-	return m
-}()
+	return byID
+})
 
 // FullName returns the name CLIENT LIST gives the command spec run with
 // args: Redis's full name, "client|list" for a subcommand, else the
 // command's name. A subcommand not answered here leaves the container's name.
 func FullName(spec *command.Spec, args [][]byte) *string {
-	if len(args) > 1 {
-		subs := fullNames[spec.Name]
+	if len(args) <= 1 {
+		return &spec.Name
+	}
+	if names := fullNames(); spec.ID < len(names) {
+		subs := names[spec.ID]
 		for i := range subs {
 			if ascii.EqualFold(args[1], subs[i].sub) {
 				return &subs[i].full
