@@ -236,10 +236,38 @@ func (c *memCluster) waitTable(what string, cond func(*placement.Table) bool) *p
 			for _, id := range c.running() {
 				epochs = append(epochs, fmt.Sprintf("%s:%d", id, c.node(id).Table().Epoch()))
 			}
-			c.t.Fatalf("seed %d: timed out waiting for %s (epochs %v)", c.seed, what, epochs)
+			c.t.Fatalf("seed %d: timed out waiting for %s (epochs %v; %s)", c.seed, what, epochs, describeTable(t))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// describeTable says where t stands, for a test that waited in vain: its
+// groups, their replicas and the changes under way, and the next step
+// planned.
+func describeTable(t *placement.Table) string {
+	if t == nil {
+		return "no table"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "epoch %d, %d groups (want %d) of %d replicas", t.Epoch(), len(t.Groups()), t.WantShards(), t.WantReplicas())
+	for i, g := range t.Groups() {
+		fmt.Fprintf(&b, "; group %d: %v", i, g.Replicas)
+		if g.Moving() {
+			b.WriteString(" (moving)")
+		}
+	}
+	if m, ok := t.Migration(); ok {
+		fmt.Fprintf(&b, "; migrating %v from group %d to %d (epoch %d)", m.Slots, m.From, m.To, m.Epoch)
+	}
+	none := func(string) bool { return false }
+	if s, ok := t.PlanShards(none); ok {
+		fmt.Fprintf(&b, "; next groups step: %v", s)
+	}
+	if s, ok := t.Plan(none); ok {
+		fmt.Fprintf(&b, "; next replicas step: %v", s)
+	}
+	return b.String()
 }
 
 // settled reports whether no group of t is moving.
