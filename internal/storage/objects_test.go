@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -80,30 +81,14 @@ func TestObjectsKeepTypes(t *testing.T) {
 	}
 }
 
-// Types numbered only by TestTypesNumberedConcurrently.
-type (
-	objA struct{ v int64 }
-	objB struct{ v int64 }
-	objC struct{ v int64 }
-	objD struct{ v int64 }
-)
+// tagged is an Object type of its own for every type argument, numbered
+// only by TestTypesNumberedConcurrently.
+type tagged[T any] struct{ v int64 }
 
-func (o *objA) Kind() Kind         { return KindHash }
-func (o *objA) MemoryUsage() int64 { return o.v }
-func (o *objA) Clone() Object      { c := *o; return &c }
-func (o *objA) Len() int           { return 1 }
-func (o *objB) Kind() Kind         { return KindSet }
-func (o *objB) MemoryUsage() int64 { return o.v }
-func (o *objB) Clone() Object      { c := *o; return &c }
-func (o *objB) Len() int           { return 2 }
-func (o *objC) Kind() Kind         { return KindList }
-func (o *objC) MemoryUsage() int64 { return o.v }
-func (o *objC) Clone() Object      { c := *o; return &c }
-func (o *objC) Len() int           { return 3 }
-func (o *objD) Kind() Kind         { return KindZSet }
-func (o *objD) MemoryUsage() int64 { return o.v }
-func (o *objD) Clone() Object      { c := *o; return &c }
-func (o *objD) Len() int           { return 4 }
+func (o *tagged[T]) Kind() Kind         { return KindHash }
+func (o *tagged[T]) MemoryUsage() int64 { return o.v }
+func (o *tagged[T]) Clone() Object      { c := *o; return &c }
+func (o *tagged[T]) Len() int           { return 1 }
 
 // TestTypesNumberedConcurrently checks that the table of types, which
 // engines read without a lock, is never changed once readers may hold it:
@@ -128,7 +113,7 @@ func TestTypesNumberedConcurrently(t *testing.T) {
 	if n0 != 1 {
 		t.Fatalf("%d types numbered before the test, want none", n0-1)
 	}
-	split(&objA{1})
+	split(&tagged[int8]{1})
 	if len(*held) != n0 {
 		t.Fatalf("numbering a type changed the table a reader held: %d entries, then %d", n0, len(*held))
 	}
@@ -137,10 +122,10 @@ func TestTypesNumberedConcurrently(t *testing.T) {
 	}
 
 	mk := []func(v int64) Object{
-		func(v int64) Object { return &objA{v} },
-		func(v int64) Object { return &objB{v} },
-		func(v int64) Object { return &objC{v} },
-		func(v int64) Object { return &objD{v} },
+		func(v int64) Object { return &tagged[int8]{v} },
+		func(v int64) Object { return &tagged[int16]{v} },
+		func(v int64) Object { return &tagged[int32]{v} },
+		func(v int64) Object { return &tagged[int64]{v} },
 	}
 	// One goroutine per P (this one among them) counts itself in and
 	// spins until all have, so that they start at once: one numbers a
@@ -165,8 +150,8 @@ func TestTypesNumberedConcurrently(t *testing.T) {
 		for i := range uint32(100) {
 			k := (int(i) + g) % len(mk)
 			got := o.Get(i)
-			if got == nil || got.Len() != k+1 || got.MemoryUsage() != int64(i) {
-				errs <- fmt.Sprintf("goroutine %d, slot %d: got %#v, want type %d with %d", g, i, got, k, i)
+			if want := mk[k](int64(i)); got == nil || reflect.TypeOf(got) != reflect.TypeOf(want) || got.MemoryUsage() != int64(i) {
+				errs <- fmt.Sprintf("goroutine %d, slot %d: got %#v, want %#v", g, i, got, want)
 				return
 			}
 		}
