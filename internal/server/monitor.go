@@ -31,11 +31,11 @@ type monitors struct {
 }
 
 // add makes c a monitor. first, called under the lock that feed takes,
-// queues c's reply to MONITOR in its outbox: every command fed after the
-// client can have read that reply comes after it, as in Redis.
+// queues c's reply to MONITOR in its outbox, once c is counted: a command
+// dispatched after the client can have read that reply finds the count
+// above zero, takes the lock, and is fed after the reply, as in Redis.
 func (ms *monitors) add(c *conn, first func()) {
 	ms.mu.Lock()
-	first()
 	if ms.m == nil {
 		ms.m = map[*conn]struct{}{}
 	}
@@ -43,6 +43,7 @@ func (ms *monitors) add(c *conn, first func()) {
 		ms.m[c] = struct{}{}
 		ms.n.Add(1)
 	}
+	first()
 	ms.mu.Unlock()
 }
 

@@ -55,3 +55,25 @@ func TestMonitor(t *testing.T) {
 	mon.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	mon.expect("$10\r\na b\\n\"c\x01é\r\n")
 }
+
+// TestMonitorCountedBeforeReply checks the order MONITOR keeps: the reply
+// is queued only once the new monitor is counted, so that a command another
+// client sends after it read the reply does not find no monitor (feed's
+// check without the lock) and go unfed.
+func TestMonitorCountedBeforeReply(t *testing.T) {
+	var ms monitors
+	c := &conn{}
+	counted := int32(-1)
+	ms.add(c, func() { counted = ms.n.Load() })
+	if counted != 1 {
+		t.Fatalf("monitors counted when the reply was queued: %d, want 1", counted)
+	}
+	ms.add(c, func() {}) // MONITOR again: counted once
+	if n := ms.n.Load(); n != 1 {
+		t.Fatalf("monitors after a second MONITOR: %d, want 1", n)
+	}
+	ms.remove(c)
+	if n := ms.n.Load(); n != 0 {
+		t.Fatalf("monitors after remove: %d, want 0", n)
+	}
+}
