@@ -40,7 +40,10 @@ func (n *Node) startMover(v *view) {
 	}
 	n.wg.Go(func() {
 		defer n.moving.Store(false)
-		if err := n.runMover(n.runCtx, m); err != nil {
+		switch err := n.runMover(n.runCtx, m); {
+		case errors.Is(err, errMigrationGone):
+			n.log.Info("slot migration no longer under way; its mover stops", "from", m.From, "to", m.To)
+		case err != nil:
 			n.log.Warn("slot migration paused", "from", m.From, "to", m.To, "err", err)
 		}
 	})
@@ -79,7 +82,7 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 		if step[0] == string(cmdAway) {
 			g = m.From
 		}
-		reply, err := n.moverCall(ctx, g, Write, step)
+		reply, err := n.moverCall(ctx, m, g, Write, step)
 		if err != nil {
 			return err
 		}
@@ -92,7 +95,7 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 		found := 0
 		var cursor uint64
 		for {
-			reply, err := n.moverCall(ctx, m.From, Read, []string{string(cmdKeysIn), strconv.FormatUint(cursor, 10), strconv.Itoa(moveBatch)})
+			reply, err := n.moverCall(ctx, m, m.From, Read, []string{string(cmdKeysIn), strconv.FormatUint(cursor, 10), strconv.Itoa(moveBatch)})
 			if err != nil {
 				return err
 			}
@@ -121,7 +124,7 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 	}
 	// Every key is in the target now, and the source sends on whatever
 	// comes to it: the target may run what a node sends it directly.
-	reply, err := n.moverCall(ctx, m.To, Write, append([]string{string(cmdDone), token}, slots...))
+	reply, err := n.moverCall(ctx, m, m.To, Write, append([]string{string(cmdDone), token}, slots...))
 	if err != nil {
 		return err
 	}
@@ -130,8 +133,8 @@ func (n *Node) runMover(ctx context.Context, m placement.Migration) error {
 	}
 	_, err = n.changeTable(func(t *placement.Table) (*placement.Table, error) {
 		cur, ok := t.Migration()
-		if !ok || cur.Epoch != m.Epoch || cur.From != m.From || cur.To != m.To || !slices.Equal(cur.Slots, m.Slots) {
-			return nil, fmt.Errorf("%w: the migration is no longer under way", placement.ErrChange)
+		if !ok || !sameMigration(cur, m) {
+			return nil, fmt.Errorf("%w: %w", placement.ErrChange, errMigrationGone)
 		}
 		return t.Assign()
 	})
@@ -151,7 +154,7 @@ func (n *Node) moveKeys(ctx context.Context, m placement.Migration, token string
 	for _, k := range keys {
 		args = append(args, string(k))
 	}
-	reply, err := n.moverCall(ctx, m.From, Write, args)
+	reply, err := n.moverCall(ctx, m, m.From, Write, args)
 	if err != nil {
 		return 0, err
 	}
@@ -165,7 +168,7 @@ func (n *Node) moveKeys(ctx context.Context, m placement.Migration, token string
 		return 0, fmt.Errorf("export: %w", errBadReply)
 	}
 	if count > 0 {
-		if reply, err = n.moverCall(ctx, m.To, Write, []string{string(cmdImport), token, string(data)}); err != nil {
+		if reply, err = n.moverCall(ctx, m, m.To, Write, []string{string(cmdImport), token, string(data)}); err != nil {
 			return 0, err
 		}
 		if string(reply) != "+OK\r\n" {
@@ -173,7 +176,7 @@ func (n *Node) moveKeys(ctx context.Context, m placement.Migration, token string
 		}
 	}
 	args[0] = string(cmdForget)
-	if reply, err = n.moverCall(ctx, m.From, Write, args); err != nil {
+	if reply, err = n.moverCall(ctx, m, m.From, Write, args); err != nil {
 		return 0, err
 	}
 	if string(reply) != "+OK\r\n" {
@@ -186,17 +189,32 @@ func (n *Node) moveKeys(ctx context.Context, m placement.Migration, token string
 // errLostLead stops a mover whose node no longer leads the metadata group.
 var errLostLead = errors.New("this node no longer leads the metadata group")
 
-// moverCall runs one command on group g, retrying what failed without
-// effect (and writes of unknown outcome, which the migration commands
-// allow: each is idempotent or refused once stale), for as long as this
-// node leads the metadata group.
-func (n *Node) moverCall(ctx context.Context, g int, mode Mode, args []string) ([]byte, error) {
+// errMigrationGone stops a mover whose migration the table no longer has:
+// it ended, or the table moved on, while the mover waited. A node that lost
+// the metadata group's lead and won it back meanwhile may not have noticed
+// (errLostLead), and a migration's groups may be gone since.
+var errMigrationGone = errors.New("the migration is no longer under way")
+
+// sameMigration reports whether a and b are the same migration.
+func sameMigration(a, b placement.Migration) bool {
+	return a.Epoch == b.Epoch && a.From == b.From && a.To == b.To && slices.Equal(a.Slots, b.Slots)
+}
+
+// moverCall runs one command of migration m on group g, retrying what
+// failed without effect (and writes of unknown outcome, which the
+// migration commands allow: each is idempotent or refused once stale), for
+// as long as this node leads the metadata group and its table has m under
+// way.
+func (n *Node) moverCall(ctx context.Context, m placement.Migration, g int, mode Mode, args []string) ([]byte, error) {
 	for {
 		if ctx.Err() != nil || n.closed.Load() {
 			return nil, ErrStopped
 		}
 		if loc := n.local(n.meta); loc == nil || loc.Leader() != loc.cfg.ReplicaID {
 			return nil, errLostLead
+		}
+		if cur, ok := n.v().table.Migration(); !ok || !sameMigration(cur, m) {
+			return nil, errMigrationGone
 		}
 		reply, err := n.call(g, mode, args)
 		if err == nil {

@@ -318,3 +318,34 @@ func TestNodesSetReplicasFromOneNode(t *testing.T) {
 		}
 	}
 }
+
+// A mover whose migration the table no longer has stops, rather than
+// retrying its step for as long as its node leads the metadata group. A
+// node that lost that lead and won it back while its mover retried kept
+// moving an old migration whose groups were gone, and since a node runs one
+// mover at a time, the table's migration never started.
+func TestMoverStopsWhenMigrationGone(t *testing.T) {
+	seed := testSeed(t)
+	tn := newTestNodes(t, seed, nil)
+	var lead *Node
+	eventually(t, "a leader of the metadata group", func() bool {
+		for _, n := range tn.nodes {
+			if loc := n.local(n.meta); loc != nil && loc.Leader() == loc.cfg.ReplicaID {
+				lead = n
+				return true
+			}
+		}
+		return false
+	})
+	if m, ok := lead.Table().Migration(); ok {
+		t.Fatalf("seed %d: a new cluster migrates %+v", seed, m)
+	}
+	// Group 5 is not in the table: each step finds no leader for it, as
+	// the stuck mover's did.
+	gone := placement.Migration{From: 5, To: 0, Slots: []placement.Range{{Start: 0, End: 10}}, Epoch: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := lead.moverCall(ctx, gone, gone.From, Read, []string{string(cmdKeysIn), "0", "1"}); !errors.Is(err, errMigrationGone) {
+		t.Fatalf("seed %d: a step of a migration the table does not have ended with %v, want %v", seed, err, errMigrationGone)
+	}
+}
