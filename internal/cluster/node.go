@@ -273,10 +273,11 @@ func (v *view) group(g, meta int) placement.Group {
 
 // forwarded is a request waiting for another node's answer.
 type forwarded struct {
-	r     *Request
-	to    string // the ID of the node it was sent to
-	group int
-	timer *time.Timer
+	r        *Request
+	to       string // the ID of the node it was sent to
+	group    int
+	timer    *time.Timer
+	deadline time.Time // when timer fires
 }
 
 type partial struct {
@@ -778,10 +779,15 @@ func (n *Node) PeerDown(id string) {
 	n.abandon(func(f *forwarded) bool { return f.to == id })
 }
 
-// leaderChanged ends the requests forwarded for group g to a node that no
-// longer leads it, as PeerDown does: the old leader may be cut off and
-// never answer, and waiting for the timeout would hold the client past the
-// election.
+// leaderChanged handles the requests forwarded for group g to a node that
+// no longer leads it. Reads end, to be retried where the group's leader is
+// now. A write may still be applied: the old leader keeps waiting for its
+// entry, which its successor commits when the entry reached it (always, in
+// a leadership transfer), and answers when it applies it, or when its own
+// wait ends (GroupConfig.WriteTimeout). So while the old leader's node is
+// connected, a write waits for that answer, for one election timeout from
+// now at most, rather than ending UNKNOWN at the election: a leader cut off
+// from its group might not answer before the timeout.
 func (n *Node) leaderChanged(g int, lead uint64) {
 	if lead == 0 {
 		return
@@ -791,10 +797,33 @@ func (n *Node) leaderChanged(g int, lead uint64) {
 	if ni := v.nodeOf(g, lead); ni >= 0 {
 		to = v.nodes[ni].ID
 	}
-	n.abandon(func(f *forwarded) bool { return f.group == g && f.to != to })
+	// Asked before fwdMu is taken: the transport calls PeerDown, which
+	// takes fwdMu, and may hold its own locks meanwhile.
+	connected := map[string]bool{}
+	for _, ni := range v.reps[g] {
+		if id := v.nodes[ni].ID; id != to && n.tr != nil {
+			connected[id] = n.tr.Connected(id)
+		}
+	}
+	grace := n.cfg.Group.Tick * time.Duration(n.cfg.Group.ElectionTicks)
+	until := time.Now().Add(grace)
+	n.abandon(func(f *forwarded) bool {
+		if f.group != g || f.to == to {
+			return false
+		}
+		if f.r.Mode != Write || !connected[f.to] {
+			return true
+		}
+		if until.Before(f.deadline) {
+			f.deadline = until
+			f.timer.Reset(grace)
+		}
+		return false
+	})
 }
 
-// abandon ends the forwarded requests that match.
+// abandon ends the forwarded requests that match, which is called with
+// fwdMu held and may change those it keeps.
 func (n *Node) abandon(match func(*forwarded) bool) {
 	var lost []*forwarded
 	n.fwdMu.Lock()
@@ -827,9 +856,9 @@ func (n *Node) forward(target string, g int, r *Request) {
 	n.fwdMu.Lock()
 	n.fwdNext++
 	id := n.fwdNext
-	f := &forwarded{r: r, to: target, group: g}
-	n.fwd[id] = f
 	wait := n.cfg.Group.WriteTimeout + n.cfg.Group.Tick*time.Duration(n.cfg.Group.ElectionTicks)
+	f := &forwarded{r: r, to: target, group: g, deadline: time.Now().Add(wait)}
+	n.fwd[id] = f
 	f.timer = time.AfterFunc(wait, func() { n.forwardTimedOut(id) })
 	n.fwdMu.Unlock()
 

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -238,6 +239,92 @@ func TestNodesServeAnyKeyFromAnyNode(t *testing.T) {
 		}
 		return len(seen) == 3
 	})
+}
+
+// Writes forwarded to a group's leader keep their outcome when leadership
+// moves on: the old leader applies what its successor commits and answers
+// the node that forwarded them, which waits for that answer rather than
+// ending them as of unknown outcome. Leadership of one group is handed from
+// replica to replica while clients INCR a counter through every node: no
+// INCR may end UNKNOWN, and the counter ends at the number acknowledged.
+func TestForwardedWritesKeepOutcomeAcrossTransfers(t *testing.T) {
+	seed := testSeed(t)
+	tn := newTestNodes(t, seed, nil)
+	const key = "ctr"
+	g := tn.nodes[0].Table().GroupOfKey([]byte(key))
+	var (
+		mu                      sync.Mutex
+		acked, unknown, refused int
+		stop                    = make(chan struct{})
+		wg                      sync.WaitGroup
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := tn.do(i%3, Write, "INCR", key)
+				mu.Lock()
+				switch {
+				case err == nil:
+					acked++
+				case errors.Is(err, ErrUnknown):
+					unknown++
+				default:
+					refused++ // never applied: ErrTryAgain, ErrBusy…
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return acked
+	}
+	// leader returns the index of the node whose replica of g leads it in
+	// its own view, -1 for none.
+	leader := func() int {
+		for i, n := range tn.nodes {
+			if loc := n.local(g); loc != nil && loc.Leader() == loc.cfg.ReplicaID {
+				return i
+			}
+		}
+		return -1
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	const transfers = 20
+	for range transfers {
+		before := count()
+		eventually(t, "writes between transfers", func() bool { return count() >= before+20 })
+		var l int
+		eventually(t, "a leader", func() bool { l = leader(); return l >= 0 })
+		to := (l + 1 + rng.IntN(2)) % 3
+		from, lead := tn.nodes[l].local(g), tn.nodes[to].local(g).cfg.ReplicaID
+		term := from.Status().Term
+		from.Step(&raftpb.Message{Type: raftpb.MsgTransferLeader.Enum(), From: new(lead), To: new(from.cfg.ReplicaID)})
+		eventually(t, "leadership to move", func() bool {
+			st := tn.nodes[to].local(g).Status()
+			return st.Term > term
+		})
+	}
+	close(stop)
+	wg.Wait()
+	r, err := tn.do(0, Read, "GET", key)
+	if err != nil {
+		t.Fatalf("seed %d: GET %s: %v", seed, key, err)
+	}
+	want := fmt.Sprintf("$%d\r\n%d\r\n", len(strconv.Itoa(acked)), acked)
+	t.Logf("%d transfers: %d INCR acknowledged, %d refused, %d of unknown outcome", transfers, acked, refused, unknown)
+	if unknown > 0 {
+		t.Errorf("seed %d: %d INCR ended UNKNOWN across leadership transfers", seed, unknown)
+	}
+	if r != want {
+		t.Errorf("seed %d: %s holds %q after %d acknowledged INCR, want %q", seed, key, r, acked, want)
+	}
 }
 
 // A follower that missed more than the compacted log catches up from a
