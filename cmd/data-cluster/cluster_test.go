@@ -351,6 +351,113 @@ func readFull(c net.Conn, b []byte) (int, error) {
 	return n, nil
 }
 
+// A node restarted after a stop gets back the groups it leads by
+// preference: their leaders hand them over while plain clients INCR
+// counters through the other two nodes, so writes forwarded to a group's
+// old leader are in flight as it hands over. None may end UNKNOWN from the
+// restart on, and each counter ends between its increments acknowledged
+// and those plus the ones of unknown outcome (those in flight to the node
+// as it stopped).
+func TestClusterHandoverEndsNoWrite(t *testing.T) {
+	tc := startCluster(t, buildBinary(t))
+	victim := tc.leaderHeaviest()
+	keys := []string{"ctr{a}", "ctr{b}", "ctr{c}", "ctr{d}", "ctr{e}", "ctr{f}"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu                 sync.Mutex
+		acked, unknown     = map[string]int64{}, map[string]int64{}
+		stopped, restarted atomic.Bool
+		sinceStop          [4]atomic.Int64 // by client, acknowledged since the stop
+		afterRestart       atomic.Int64    // acknowledged since the restart began
+		unknownAfter       int
+		lastUnknown        string
+		wg                 sync.WaitGroup
+	)
+	for c := range 4 {
+		node := (victim + 1 + c%2) % 3
+		rc := redis.NewClient(&redis.Options{Addr: tc.addrs[node], MaxRetries: -1, ReadTimeout: 5 * time.Second})
+		defer rc.Close()
+		wg.Go(func() {
+			for i := c; ctx.Err() == nil && i < 1_000_000; i++ {
+				k := keys[i%len(keys)]
+				err := rc.Incr(ctx, k).Err()
+				mu.Lock()
+				switch {
+				case err == nil:
+					acked[k]++
+					if stopped.Load() {
+						sinceStop[c].Add(1)
+					}
+					if restarted.Load() {
+						afterRestart.Add(1)
+					}
+				case strings.HasPrefix(err.Error(), "UNKNOWN"):
+					unknown[k]++
+					if restarted.Load() {
+						unknownAfter++
+						lastUnknown = fmt.Sprintf("INCR %s through node %d: %v", k, node+1, err)
+					}
+				}
+				// Any other error says the INCR never ran.
+				mu.Unlock()
+			}
+		})
+	}
+	waitFor(t, "writes before the stop", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return acked[keys[0]] > 50
+	})
+	tc.procs[victim].stop(t, syscall.SIGTERM)
+	stopped.Store(true)
+	// The writes in flight at the stop have ended once each client has
+	// had one acknowledged since.
+	waitFor(t, "every client's writes to go on without the node", func() bool {
+		for i := range sinceStop {
+			if sinceStop[i].Load() == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	restarted.Store(true)
+	tc.restart(victim)
+	waitFor(t, fmt.Sprintf("node %d to lead again", victim+1), func() bool { return tc.leaderCounts()[victim] > 0 })
+	target := afterRestart.Load() + 300
+	waitFor(t, "writes after the handover", func() bool { return afterRestart.Load() >= target })
+	cancel()
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if unknownAfter > 0 {
+		t.Errorf("%d INCR ended UNKNOWN after node %d restarted, while leaders handed their groups over; the last: %s",
+			unknownAfter, victim+1, lastUnknown)
+	}
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[victim]})
+	defer rc.Close()
+	var total int64
+	for _, k := range keys {
+		v, err := rc.Get(context.Background(), k).Int64()
+		if err != nil {
+			t.Fatalf("GET %s: %v", k, err)
+		}
+		if v < acked[k] || v > acked[k]+unknown[k] {
+			t.Errorf("%s ends at %d, want between %d acknowledged and %d with the %d of unknown outcome",
+				k, v, acked[k], acked[k]+unknown[k], unknown[k])
+		}
+		total += acked[k]
+	}
+	t.Logf("%d INCR acknowledged, %d after the restart began; %d of unknown outcome while node %d stopped",
+		total, afterRestart.Load(), func() (n int64) {
+			for _, u := range unknown {
+				n += u
+			}
+			return n
+		}(), victim+1)
+}
+
 // TestClusterKill9 kills the node leading the most groups under write load,
 // restarts it, then pauses the node leading the most groups past an election
 // timeout; it checks that writes flow again each time, that no acknowledged
