@@ -178,9 +178,10 @@ type GroupConfig struct {
 	Peers []uint64
 	Born  bool
 	// OnLeader, when set, is called on the group's goroutine each time the
-	// replica learns of a new leader (0 while there is none). It must not
-	// block.
-	OnLeader func(lead uint64)
+	// replica learns of a new leader (0 while there is none), with
+	// heardLately (Group.heardLately) to ask whether a replica was heard
+	// from just before. It must not block.
+	OnLeader func(lead uint64, heardLately func(replica uint64) bool)
 	// OnApply, when set, is called on the group's goroutine after the
 	// replica applied an entry of commands, with their arguments and
 	// their replies (reply[ends[i-1]:ends[i]] answers cmds[i]), and with
@@ -740,6 +741,16 @@ func (g *Group) alive(id uint64) bool {
 	return ok && g.ticks-at < uint64(g.cfg.ElectionTicks)
 }
 
+// heardLately reports whether replica id was heard from within the last
+// two heartbeat intervals. A leader that hands its leadership over was
+// heard from until the transfer; one replaced by an election was not, for
+// an election timeout at least, as no replica votes while it hears from
+// its leader (CheckQuorum). It runs on the group's goroutine.
+func (g *Group) heardLately(id uint64) bool {
+	at, ok := g.heard[id]
+	return ok && g.ticks-at <= uint64(2*g.cfg.HeartbeatTicks)
+}
+
 func (g *Group) step(m *raftpb.Message) {
 	if g.holding && m.GetType() == raftpb.MsgSnap {
 		// Installing it would change the keyspace a script has.
@@ -1053,7 +1064,7 @@ func (g *Group) role(ss *raft.SoftState) {
 			g.log.Info("this replica leads the group", "term", g.rn.BasicStatus().GetTerm())
 		}
 		if g.cfg.OnLeader != nil {
-			g.cfg.OnLeader(ss.Lead)
+			g.cfg.OnLeader(ss.Lead, g.heardLately)
 		}
 	}
 	if was != g.isLeader {

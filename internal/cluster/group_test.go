@@ -595,3 +595,70 @@ func TestGroupSubmitWhileStopping(t *testing.T) {
 		}
 	}
 }
+
+// A replica that learns of a new leader can tell a handed-over leadership
+// from an election: it heard from the old leader until the transfer, and
+// had not, for an election timeout, when the others elected another in its
+// place (what Node.leaderChanged decides by).
+func TestGroupHeardLatelyTellsTransferFromElection(t *testing.T) {
+	type seen struct {
+		at, lead uint64
+		heard    bool
+	}
+	var (
+		mu     sync.Mutex
+		events []seen
+		old    atomic.Uint64 // the leader being replaced
+	)
+	tg := newTestGroupEach(t, nil, func(id uint64, c *GroupConfig) {
+		c.OnLeader = func(lead uint64, heardLately func(uint64) bool) {
+			if lead == 0 {
+				return
+			}
+			mu.Lock()
+			events = append(events, seen{at: id, lead: lead, heard: heardLately(old.Load())})
+			mu.Unlock()
+		}
+	}, nil)
+	// waitSeen waits until replica at learns that lead leads, and returns
+	// whether it had heard from the old leader lately then.
+	waitSeen := func(at, lead uint64) bool {
+		var heard bool
+		eventually(t, fmt.Sprintf("replica %d to learn that %d leads", at, lead), func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range events {
+				if e.at == at && e.lead == lead {
+					heard = e.heard
+					return true
+				}
+			}
+			return false
+		})
+		return heard
+	}
+
+	l := tg.leader()
+	to := tg.follower(l)
+	third := 6 - l - to
+	tg.mustDo(l, Write, "SET", "k", "v")
+	old.Store(l)
+	mu.Lock()
+	events = nil
+	mu.Unlock()
+	tg.reps[l].Step(&raftpb.Message{Type: raftpb.MsgTransferLeader.Enum(), From: new(to), To: new(l)})
+	if !waitSeen(third, to) {
+		t.Errorf("replica %d had not heard lately from %d, which handed its leadership over to %d", third, l, to)
+	}
+
+	old.Store(to)
+	mu.Lock()
+	events = nil
+	mu.Unlock()
+	tg.net.isolate(to, true)
+	next := tg.leader(to)
+	other := 6 - to - next
+	if waitSeen(other, next) {
+		t.Errorf("replica %d had heard lately from %d, cut off before %d was elected", other, to, next)
+	}
+}

@@ -413,7 +413,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 		gc.Preferred = grp.IDs[0]
 	}
 	gc.Send = func(to uint64, m *raftpb.Message) bool { return n.sendRaft(g, to, m) }
-	gc.OnLeader = func(lead uint64) { n.leaderChanged(g, lead) }
+	gc.OnLeader = func(lead uint64, heardLately func(uint64) bool) { n.leaderChanged(g, lead, heardLately) }
 	gc.OnApply = func(cmds [][][]byte, reply []byte, ends []int) { n.waits.applied(g, cmds, reply, ends) }
 	gc.OnStorageError = func(err error) {
 		select {
@@ -784,11 +784,14 @@ func (n *Node) PeerDown(id string) {
 // now. A write may still be applied: the old leader keeps waiting for its
 // entry, which its successor commits when the entry reached it (always, in
 // a leadership transfer), and answers when it applies it, or when its own
-// wait ends (GroupConfig.WriteTimeout). So while the old leader's node is
-// connected, a write waits for that answer, for one election timeout from
-// now at most, rather than ending UNKNOWN at the election: a leader cut off
-// from its group might not answer before the timeout.
-func (n *Node) leaderChanged(g int, lead uint64) {
+// wait ends (GroupConfig.WriteTimeout). So a write forwarded to an old
+// leader that handed its leadership over (this node's replica heard from it
+// until just before, heardLately, and its node is still connected) waits
+// for that answer, for one election timeout from now at most, rather than
+// ending UNKNOWN at the election. One forwarded to a leader replaced by an
+// election ends UNKNOWN at once: cut off or stopped, it would answer late
+// if at all, and its client would wait past the election.
+func (n *Node) leaderChanged(g int, lead uint64, heardLately func(uint64) bool) {
 	if lead == 0 {
 		return
 	}
@@ -799,10 +802,11 @@ func (n *Node) leaderChanged(g int, lead uint64) {
 	}
 	// Asked before fwdMu is taken: the transport calls PeerDown, which
 	// takes fwdMu, and may hold its own locks meanwhile.
-	connected := map[string]bool{}
-	for _, ni := range v.reps[g] {
-		if id := v.nodes[ni].ID; id != to && n.tr != nil {
-			connected[id] = n.tr.Connected(id)
+	handedOver := map[string]bool{}
+	for i, ni := range v.reps[g] {
+		id := v.nodes[ni].ID
+		if id != to && n.tr != nil && heardLately(v.rids[g][i]) && n.tr.Connected(id) {
+			handedOver[id] = true
 		}
 	}
 	grace := n.cfg.Group.Tick * time.Duration(n.cfg.Group.ElectionTicks)
@@ -811,7 +815,7 @@ func (n *Node) leaderChanged(g int, lead uint64) {
 		if f.group != g || f.to == to {
 			return false
 		}
-		if f.r.Mode != Write || !connected[f.to] {
+		if f.r.Mode != Write || !handedOver[f.to] {
 			return true
 		}
 		if until.Before(f.deadline) {
