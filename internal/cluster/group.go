@@ -743,9 +743,11 @@ func (g *Group) alive(id uint64) bool {
 
 // heardLately reports whether replica id was heard from within the last
 // two heartbeat intervals. A leader that hands its leadership over was
-// heard from until the transfer; one replaced by an election was not, for
-// an election timeout at least, as no replica votes while it hears from
-// its leader (CheckQuorum). It runs on the group's goroutine.
+// heard from until the transfer. One replaced by an election was not, for
+// an election timeout at least, by the replicas that voted for its
+// successor, as none votes while it hears from its leader (CheckQuorum);
+// in a group of five, a replica that did not vote may still have. It runs
+// on the group's goroutine.
 func (g *Group) heardLately(id uint64) bool {
 	at, ok := g.heard[id]
 	return ok && g.ticks-at <= uint64(2*g.cfg.HeartbeatTicks)

@@ -790,7 +790,9 @@ func (n *Node) PeerDown(id string) {
 // for that answer, for one election timeout from now at most, rather than
 // ending UNKNOWN at the election. One forwarded to a leader replaced by an
 // election ends UNKNOWN at once: cut off or stopped, it would answer late
-// if at all, and its client would wait past the election.
+// if at all, and its client would wait past the election. (A replica that
+// still heard from such a leader, which in a group of five can happen
+// where it did not vote, makes its writes wait that timeout.)
 func (n *Node) leaderChanged(g int, lead uint64, heardLately func(uint64) bool) {
 	if lead == 0 {
 		return
