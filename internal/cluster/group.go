@@ -376,13 +376,14 @@ type Group struct {
 	voteAfter time.Time
 
 	// Published for other goroutines.
-	leader    atomic.Uint64
-	term      atomic.Uint64
-	commit    atomic.Uint64
-	appliedAt atomic.Uint64
-	keysCount atomic.Int64
-	stats     GroupStats
-	stopped   atomic.Bool
+	leader     atomic.Uint64
+	term       atomic.Uint64
+	leaderTerm atomic.Uint64 // the term of the last leader it knew of
+	commit     atomic.Uint64
+	appliedAt  atomic.Uint64
+	keysCount  atomic.Int64
+	stats      GroupStats
+	stopped    atomic.Bool
 
 	// Membership (members.go): the voters wanted, the configuration last
 	// applied, and until when a proposed change is awaited.
@@ -741,6 +742,15 @@ func (g *Group) alive(id uint64) bool {
 	return ok && g.ticks-at < uint64(g.cfg.ElectionTicks)
 }
 
+// electing reports whether this replica knows of an election under way:
+// it knows no leader, in a term newer than that of the last leader it knew
+// (it campaigns, or was asked for its vote). A replica that only lost touch
+// with its leader (a pre-candidate, cut off) reports false. Any goroutine
+// may call it.
+func (g *Group) electing() bool {
+	return g.leader.Load() == 0 && g.term.Load() > g.leaderTerm.Load()
+}
+
 // heardLately reports whether replica id was heard from within the last
 // two heartbeat intervals. A leader that hands its leadership over was
 // heard from until the transfer. One replaced by an election was not, for
@@ -1061,6 +1071,7 @@ func (g *Group) role(ss *raft.SoftState) {
 	if old := g.leader.Swap(ss.Lead); old != ss.Lead {
 		if ss.Lead != 0 {
 			g.stats.LeaderChanges.Add(1)
+			g.leaderTerm.Store(g.rn.BasicStatus().GetTerm())
 		}
 		if ss.Lead == g.cfg.ReplicaID {
 			g.log.Info("this replica leads the group", "term", g.rn.BasicStatus().GetTerm())

@@ -662,3 +662,37 @@ func TestGroupHeardLatelyTellsTransferFromElection(t *testing.T) {
 		t.Errorf("replica %d had heard lately from %d, cut off before %d was elected", other, to, next)
 	}
 }
+
+// A replica that lost its leader knows of an election under way only once
+// a newer term began (it campaigns, or was asked for its vote), not while
+// it is merely cut off: a node redirecting clients sends them to the last
+// leader it heard of in the second case, and keeps them in the first,
+// where that leader may send them back.
+func TestGroupElectingOnlyInANewTerm(t *testing.T) {
+	tg := newTestGroup(t, nil)
+	l := tg.leader()
+	f := tg.follower(l)
+	c := 6 - l - f
+	tg.mustDo(l, Write, "SET", "k", "v")
+	fr := tg.reps[f]
+	if fr.electing() {
+		t.Fatalf("replica %d, which follows leader %d, reports an election under way", f, l)
+	}
+	// Cut off from its leader, with the third replica stopped: the
+	// follower pre-campaigns in vain, in the leader's term.
+	tg.stop(c)
+	tg.net.isolate(l, true)
+	eventually(t, "the follower to lose its leader", func() bool { return fr.Leader() == 0 })
+	term := fr.Status().Term
+	if fr.electing() {
+		t.Fatalf("replica %d, cut off from leader %d in term %d, reports an election under way", f, l, term)
+	}
+	// Asked for its vote in a newer term, which nobody can win now.
+	fr.Step(&raftpb.Message{Type: raftpb.MsgVote.Enum(), From: new(c), To: new(f), Term: new(term + 1),
+		LogTerm: new(term + 1), Index: new(uint64(1 << 40))})
+	eventually(t, "the follower to enter the newer term", func() bool { return fr.Status().Term > term })
+	if !fr.electing() {
+		t.Fatalf("replica %d, with no leader in term %d after one in term %d, reports no election under way",
+			f, fr.Status().Term, term)
+	}
+}

@@ -112,6 +112,13 @@ func (c *clientConn) redirect(s uint16, g int, asking bool) (int, string) {
 	if c.ro && n.local(g) != nil {
 		return g, "" // READONLY reads this node's replica
 	}
+	if loc := n.local(g); loc != nil && !loc.Removed() && loc.electing() {
+		// The node runs it once the election ends (Node.Do retries it)
+		// rather than send the client to the last leader it heard of,
+		// which in the same election may send it back here: go-redis
+		// follows MOVED at once, and gives up after MaxRedirects.
+		return g, ""
+	}
 	l := n.Leader(v, g)
 	if l < 0 || l == v.self {
 		return g, ""
