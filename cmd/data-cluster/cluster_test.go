@@ -361,6 +361,7 @@ func readFull(c net.Conn, b []byte) (int, error) {
 func TestClusterHandoverEndsNoWrite(t *testing.T) {
 	tc := startCluster(t, buildBinary(t))
 	victim := tc.leaderHeaviest()
+	const clients = 4
 	keys := []string{"ctr{a}", "ctr{b}", "ctr{c}", "ctr{d}", "ctr{e}", "ctr{f}"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -368,13 +369,13 @@ func TestClusterHandoverEndsNoWrite(t *testing.T) {
 		mu                 sync.Mutex
 		acked, unknown     = map[string]int64{}, map[string]int64{}
 		stopped, restarted atomic.Bool
-		sinceStop          [4]atomic.Int64 // by client, acknowledged since the stop
-		afterRestart       atomic.Int64    // acknowledged since the restart began
+		sinceStop          [clients]atomic.Int64 // by client, acknowledged since the stop
+		afterRestart       atomic.Int64          // acknowledged since the restart began
 		unknownAfter       int
 		lastUnknown        string
 		wg                 sync.WaitGroup
 	)
-	for c := range 4 {
+	for c := range clients {
 		node := (victim + 1 + c%2) % 3
 		rc := redis.NewClient(&redis.Options{Addr: tc.addrs[node], MaxRetries: -1, ReadTimeout: 5 * time.Second})
 		defer rc.Close()

@@ -1070,11 +1070,12 @@ func (g *Group) role(ss *raft.SoftState) {
 	g.isLeader = ss.RaftState == raft.StateLeader
 	if old := g.leader.Swap(ss.Lead); old != ss.Lead {
 		if ss.Lead != 0 {
+			term := g.rn.BasicStatus().GetTerm()
 			g.stats.LeaderChanges.Add(1)
-			g.leaderTerm.Store(g.rn.BasicStatus().GetTerm())
-		}
-		if ss.Lead == g.cfg.ReplicaID {
-			g.log.Info("this replica leads the group", "term", g.rn.BasicStatus().GetTerm())
+			g.leaderTerm.Store(term)
+			if ss.Lead == g.cfg.ReplicaID {
+				g.log.Info("this replica leads the group", "term", term)
+			}
 		}
 		if g.cfg.OnLeader != nil {
 			g.cfg.OnLeader(ss.Lead, g.heardLately)
