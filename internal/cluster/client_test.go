@@ -233,6 +233,9 @@ func TestNodeClientKill(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			waitClients(t, srv, 1)
 			victim, bystander := dialRaw(t, addr), dialRaw(t, addr)
+			// Answered, so known to the node before it is named: a
+			// client connected but not yet taken in is no one to kill.
+			victim.call("PING")
 			args := append([]string{"CLIENT", "KILL"}, tt.kill(victim)...)
 			self.send(args...)
 			self.expect(tt.want)
