@@ -47,8 +47,9 @@ func (g *Group) proposeQueued() {
 				r.finish(nil, nil, ErrTryAgain)
 			}
 		} else {
+			term := g.raftTerm()
 			for i, r := range q[:n] {
-				g.proposed(r, g.seq-uint64(n-1-i), now)
+				g.proposed(r, g.seq-uint64(n-1-i), now, term)
 			}
 		}
 		q = q[n:]

@@ -83,6 +83,8 @@ type Request struct {
 
 	deadline time.Time
 	start    time.Time
+	// term is the Raft term of the entry a write was proposed in.
+	term uint64
 
 	// Set by Node.Do, which retries a request that was never run.
 	node  *Node
@@ -337,14 +339,17 @@ type Group struct {
 	firstSeq uint64
 	announce bool
 	waiters  map[uint64]*Request
-	reads    []*Request            // waiting for the next ReadIndex round
-	rounds   map[uint64]*readRound // ReadIndex rounds under way, by context
-	nextRead uint64
-	ticks    uint64
-	owedHS   *raftpb.HardState // a hard state not saved yet (toSave)
-	expiring time.Time         // while an expiry entry is in flight: when to give up on it
-	expBuf   [][]byte
-	buf      []byte
+	// appliedTerm is the term of the last entry applied, or of the
+	// snapshot installed since (dropOverwritten).
+	appliedTerm uint64
+	reads       []*Request            // waiting for the next ReadIndex round
+	rounds      map[uint64]*readRound // ReadIndex rounds under way, by context
+	nextRead    uint64
+	ticks       uint64
+	owedHS      *raftpb.HardState // a hard state not saved yet (toSave)
+	expiring    time.Time         // while an expiry entry is in flight: when to give up on it
+	expBuf      [][]byte
+	buf         []byte
 	// Writes taken since the last proposal, proposed together (batch.go).
 	queue []*Request
 	mv    moves // this replica's share of slot migrations (migrate.go)
@@ -414,6 +419,7 @@ type GroupStats struct {
 	LeaseReads    atomic.Int64 // reads served under the lease, without a round
 	Dropped       atomic.Int64 // proposals Raft refused
 	Unknown       atomic.Int64 // writes that timed out
+	Overwritten   atomic.Int64 // writes whose entries a later leader replaced: not applied
 	Snapshots     atomic.Int64 // taken by this replica
 	Installed     atomic.Int64 // received from the leader and installed
 	Readies       atomic.Int64 // Raft Ready cycles handled
@@ -841,8 +847,16 @@ func (g *Group) propose(r *Request, kind byte, seq uint64, now time.Time, cmds [
 		r.finish(nil, nil, ErrTryAgain)
 		return false
 	}
-	g.proposed(r, seq, now)
+	g.proposed(r, seq, now, g.raftTerm())
 	return true
+}
+
+// raftTerm returns Raft's term. Right after a proposal was taken, it is
+// the term of the proposal's entry: only a leader appends proposals
+// (DisableProposalForwarding), in its own term. The group's curTerm, from
+// the last Ready, could be older.
+func (g *Group) raftTerm() uint64 {
+	return g.rn.BasicStatus().HardState.GetTerm()
 }
 
 // appendEntry appends to dst the data of an entry of kind with cmds for r,
@@ -856,10 +870,10 @@ func (g *Group) appendEntry(dst []byte, r *Request, kind byte, seq uint64, now t
 	return appendCommands(dst, cmds)
 }
 
-// proposed records r, proposed under seq at now, as waiting for its entry
-// to apply.
-func (g *Group) proposed(r *Request, seq uint64, now time.Time) {
-	r.start, r.deadline = now, now.Add(g.cfg.WriteTimeout)
+// proposed records r, proposed under seq at now in an entry of term, as
+// waiting for its entry to apply.
+func (g *Group) proposed(r *Request, seq uint64, now time.Time, term uint64) {
+	r.start, r.deadline, r.term = now, now.Add(g.cfg.WriteTimeout), term
 	g.waiters[seq] = r
 	g.stats.Proposals.Add(1)
 }
@@ -1455,6 +1469,10 @@ func tableFor(proto int) command.Table {
 // apply applies one committed entry.
 func (g *Group) apply(e *raftpb.Entry) {
 	defer func() { g.applied = e.GetIndex(); g.appliedAt.Store(g.applied); g.announce = false }()
+	if t := e.GetTerm(); t > g.appliedTerm {
+		g.appliedTerm = t
+		g.dropOverwritten(t)
+	}
 	switch e.GetType() {
 	case raftpb.EntryConfChange:
 		var cc raftpb.ConfChange
@@ -1705,6 +1723,24 @@ func (g *Group) snapshotWritten(w snapWritten) error {
 	return nil
 }
 
+// dropOverwritten ends the waiting writes that this replica proposed in a
+// term before term, the term of an entry it is about to apply: their
+// entries can no longer commit. Terms never fall along a Raft log, so
+// every committed entry of an older term sits before this one and was
+// applied already, and a write still waiting was not among them: its
+// entry was overwritten by a later leader. Nothing of it took effect, so
+// it ends with ErrTryAgain, which Node.Do retries where the group's leader
+// is now, instead of waiting for its time to end with ErrUnknown.
+func (g *Group) dropOverwritten(term uint64) {
+	for seq, r := range g.waiters {
+		if r.term < term {
+			delete(g.waiters, seq)
+			g.stats.Overwritten.Add(1)
+			r.finish(nil, nil, ErrTryAgain)
+		}
+	}
+}
+
 // install replaces the keyspace with a snapshot's, sent by the leader.
 func (g *Group) install(snap *raftpb.Snapshot) error {
 	if err := g.restore(snap.GetData()); err != nil {
@@ -1712,6 +1748,17 @@ func (g *Group) install(snap *raftpb.Snapshot) error {
 	}
 	g.stats.Installed.Add(1)
 	md := snap.GetMetadata()
+	// A waiting write of the snapshot's term or an older one may be in it
+	// or not: its outcome can no longer be known. Those of later terms
+	// are after it, and wait for their entries.
+	for seq, r := range g.waiters {
+		if r.term <= md.GetTerm() {
+			delete(g.waiters, seq)
+			g.stats.Unknown.Add(1)
+			r.finish(nil, nil, ErrUnknown)
+		}
+	}
+	g.appliedTerm = max(g.appliedTerm, md.GetTerm())
 	g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
 	g.appliedAt.Store(g.applied)
 	g.publishConf()

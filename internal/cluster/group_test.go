@@ -696,3 +696,146 @@ func TestGroupElectingOnlyInANewTerm(t *testing.T) {
 			f, fr.Status().Term, term)
 	}
 }
+
+// A write that a leader cut off logged alone, and that the next leader's
+// entries replaced, ends with ErrTryAgain as soon as the old leader applies
+// those entries: nothing of it took effect, so it may be retried. Before,
+// it waited for its time to end with ErrUnknown.
+func TestGroupOverwrittenWriteEndsTryAgain(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) { c.WriteTimeout = time.Minute })
+	old := tg.leader()
+	tg.mustDo(old, Write, "SET", "k", "before")
+	og := tg.reps[old]
+	proposals := og.Stats().Proposals.Load()
+	tg.net.isolate(old, true)
+	done := tg.doAsync(old, Write, "SET", "k", "lost")
+	eventually(t, "the cut-off leader to propose the write", func() bool {
+		return og.Stats().Proposals.Load() > proposals
+	})
+	nl := tg.leader(old)
+	tg.mustDo(nl, Write, "SET", "k", "after")
+	tg.net.isolate(old, false)
+	if r := awaitRejoined(t, done, "the overwritten write"); !errors.Is(r.err, ErrTryAgain) {
+		t.Fatalf("the overwritten write ended with %q, %v; want ErrTryAgain", r.reply, r.err)
+	}
+	if n := og.Stats().Overwritten.Load(); n != 1 {
+		t.Errorf("overwritten writes counted: %d, want 1", n)
+	}
+	eventually(t, "the old leader to apply the new leader's write", func() bool {
+		r, _ := tg.do(old, Stale, "GET", "k")
+		return r == "$5\r\nafter\r\n"
+	})
+}
+
+// doResult is what a request submitted with doAsync ended with.
+type doResult struct {
+	reply string
+	err   error
+}
+
+// doAsync submits one command to replica id and returns where its reply or
+// error will come.
+func (tg *testGroup) doAsync(id uint64, mode Mode, args ...string) <-chan doResult {
+	ch := make(chan doResult, 1)
+	go func() {
+		r, err := tg.do(id, mode, args...)
+		ch <- doResult{r, err}
+	}()
+	return ch
+}
+
+// awaitRejoined returns what the request behind done ended with, failing
+// the test if it has not ended 10 s after its leader rejoined the group.
+func awaitRejoined(t *testing.T, done <-chan doResult, what string) doResult {
+	t.Helper()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s still waits 10 s after its leader rejoined", what)
+		return doResult{}
+	}
+}
+
+// logUncommitted has leader old propose a write with args that a follower
+// logs and that cannot commit under old: the followers' answers are lost
+// (Raft then sends the other follower empty appends only, its one append
+// in flight never answered). Then old is cut off. Only that follower can win
+// the next election, the other's log being behind, and it commits the write.
+func (tg *testGroup) logUncommitted(old uint64, args ...string) <-chan doResult {
+	tg.t.Helper()
+	var reached atomic.Bool
+	tg.net.mu.Lock()
+	tg.net.drop = func(from, to uint64, m *raftpb.Message) bool {
+		if from == old && m.GetType() == raftpb.MsgApp {
+			for _, e := range m.GetEntries() {
+				if strings.Contains(string(e.GetData()), args[1]) {
+					reached.Store(true)
+				}
+			}
+		}
+		return to == old && m.GetType() == raftpb.MsgAppResp
+	}
+	tg.net.mu.Unlock()
+	done := tg.doAsync(old, Write, args...)
+	eventually(tg.t, "the write to reach a follower", reached.Load)
+	tg.net.isolate(old, true)
+	tg.net.mu.Lock()
+	tg.net.drop = nil
+	tg.net.mu.Unlock()
+	return done
+}
+
+// A write whose entry reached a follower before its leader was cut off is
+// committed by the next leader: the old leader, applying it once it
+// rejoins, answers it with its reply, although the next leader's own
+// entries (of a newer term) apply right after it. Ending it ErrTryAgain at
+// the change of leader would have it retried, and applied twice.
+func TestGroupWriteKeptByNextLeaderIsAnswered(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) { c.WriteTimeout = time.Minute })
+	old := tg.leader()
+	tg.mustDo(old, Write, "SET", "k", "before")
+	og := tg.reps[old]
+	done := tg.logUncommitted(old, "INCRBY", "kept", "5")
+	nl := tg.leader(old)
+	if got := tg.mustDo(nl, Read, "GET", "kept"); got != "$1\r\n5\r\n" {
+		t.Fatalf("the new leader reads %q, want the write its predecessor logged", got)
+	}
+	tg.net.isolate(old, false)
+	if r := awaitRejoined(t, done, "the write kept by the next leader"); r.err != nil || r.reply != ":5\r\n" {
+		t.Fatalf("the write kept by the next leader ended with %q, %v; want :5", r.reply, r.err)
+	}
+	if n := og.Stats().Overwritten.Load(); n != 0 {
+		t.Errorf("overwritten writes counted: %d, want 0", n)
+	}
+}
+
+// An old leader that rejoins too late for the next leader's log, and gets
+// its snapshot instead, cannot tell whether its waiting write is in it (here
+// it is): the write ends with ErrUnknown once the snapshot is installed, not
+// ErrTryAgain, and not when its time is up.
+func TestGroupWriteInSnapshotEndsUnknown(t *testing.T) {
+	tg := newTestGroup(t, func(c *GroupConfig) {
+		c.WriteTimeout = time.Minute
+		c.SnapshotEntries, c.CompactKeep = 50, 5
+	})
+	old := tg.leader()
+	tg.mustDo(old, Write, "SET", "k", "before")
+	og := tg.reps[old]
+	done := tg.logUncommitted(old, "INCRBY", "kept", "5")
+	nl := tg.leader(old)
+	for i := range 120 {
+		tg.mustDo(nl, Write, "SET", fmt.Sprintf("k%d", i), "v")
+	}
+	eventually(t, "the new leader to snapshot its log", func() bool { return tg.reps[nl].Stats().Snapshots.Load() > 0 })
+	tg.net.isolate(old, false)
+	if r := awaitRejoined(t, done, "the write in the snapshot"); !errors.Is(r.err, ErrUnknown) {
+		t.Fatalf("the write in the snapshot ended with %q, %v; want ErrUnknown", r.reply, r.err)
+	}
+	if og.Stats().Installed.Load() == 0 {
+		t.Fatal("the old leader caught up without a snapshot")
+	}
+	if got := tg.mustDo(nl, Read, "GET", "kept"); got != "$1\r\n5\r\n" {
+		t.Fatalf("GET kept: %q, want 5", got)
+	}
+}

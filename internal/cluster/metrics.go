@@ -17,9 +17,9 @@ import (
 type Collector struct {
 	n *Node
 
-	leader, term, commit, applied, keys            *prometheus.Desc
-	changes, proposals, propSecs, dropped, unknown *prometheus.Desc
-	reads, snapshots, peerSent, peerRecv, peerUp   *prometheus.Desc
+	leader, term, commit, applied, keys                         *prometheus.Desc
+	changes, proposals, propSecs, dropped, unknown, overwritten *prometheus.Desc
+	reads, snapshots, peerSent, peerRecv, peerUp                *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -30,28 +30,29 @@ func NewCollector(n *Node) *Collector {
 		return prometheus.NewDesc(metrics.Namespace+"_"+name, help, labels, nil)
 	}
 	return &Collector{n: n,
-		leader:    d("raft_is_leader", "1 when this node's replica leads the group.", "group"),
-		term:      d("raft_term", "The replica's Raft term.", "group"),
-		commit:    d("raft_commit_index", "The highest log index known committed.", "group"),
-		applied:   d("raft_applied_index", "The highest log index applied to the keyspace.", "group"),
-		keys:      d("keys", "Keys stored in this node's replica, by group.", "group"),
-		changes:   d("raft_leader_changes_total", "Leaders this replica has seen take over.", "group"),
-		proposals: d("raft_proposals_total", "Writes proposed by this replica as leader.", "group"),
-		propSecs:  d("raft_proposal_seconds_total", "Time from proposal to apply, summed over the proposals.", "group"),
-		dropped:   d("raft_proposals_dropped_total", "Proposals Raft refused (no leader, too much uncommitted).", "group"),
-		unknown:   d("raft_writes_unknown_total", "Writes not seen applied in time, whose outcome the client was told is unknown.", "group"),
-		reads:     d("raft_reads_total", "Linearizable reads served after a ReadIndex round.", "group"),
-		snapshots: d("raft_snapshots_total", "Snapshots this replica took.", "group"),
-		peerSent:  d("peer_sent_bytes_total", "Bytes sent to a peer node.", "peer"),
-		peerRecv:  d("peer_received_bytes_total", "Bytes received from a peer node.", "peer"),
-		peerUp:    d("peer_connected", "1 while the connection to a peer node is up.", "peer"),
+		leader:      d("raft_is_leader", "1 when this node's replica leads the group.", "group"),
+		term:        d("raft_term", "The replica's Raft term.", "group"),
+		commit:      d("raft_commit_index", "The highest log index known committed.", "group"),
+		applied:     d("raft_applied_index", "The highest log index applied to the keyspace.", "group"),
+		keys:        d("keys", "Keys stored in this node's replica, by group.", "group"),
+		changes:     d("raft_leader_changes_total", "Leaders this replica has seen take over.", "group"),
+		proposals:   d("raft_proposals_total", "Writes proposed by this replica as leader.", "group"),
+		propSecs:    d("raft_proposal_seconds_total", "Time from proposal to apply, summed over the proposals.", "group"),
+		dropped:     d("raft_proposals_dropped_total", "Proposals Raft refused (no leader, too much uncommitted).", "group"),
+		unknown:     d("raft_writes_unknown_total", "Writes not seen applied in time, whose outcome the client was told is unknown.", "group"),
+		overwritten: d("raft_writes_overwritten_total", "Writes proposed by this replica whose entries a later leader replaced: not applied, and retried.", "group"),
+		reads:       d("raft_reads_total", "Linearizable reads served after a ReadIndex round.", "group"),
+		snapshots:   d("raft_snapshots_total", "Snapshots this replica took.", "group"),
+		peerSent:    d("peer_sent_bytes_total", "Bytes sent to a peer node.", "peer"),
+		peerRecv:    d("peer_received_bytes_total", "Bytes received from a peer node.", "peer"),
+		peerUp:      d("peer_connected", "1 while the connection to a peer node is up.", "peer"),
 	}
 }
 
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.leader, c.term, c.commit, c.applied, c.keys, c.changes,
-		c.proposals, c.propSecs, c.dropped, c.unknown, c.reads, c.snapshots, c.peerSent, c.peerRecv, c.peerUp} {
+		c.proposals, c.propSecs, c.dropped, c.unknown, c.overwritten, c.reads, c.snapshots, c.peerSent, c.peerRecv, c.peerUp} {
 		ch <- d
 	}
 }
@@ -85,6 +86,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.propSecs, float64(s.ProposalNanos.Load())/1e9, id)
 		counter(c.dropped, float64(s.Dropped.Load()), id)
 		counter(c.unknown, float64(s.Unknown.Load()), id)
+		counter(c.overwritten, float64(s.Overwritten.Load()), id)
 		counter(c.reads, float64(s.Reads.Load()), id)
 		counter(c.snapshots, float64(s.Snapshots.Load()), id)
 	}
