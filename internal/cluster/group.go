@@ -1732,12 +1732,17 @@ func (g *Group) snapshotWritten(w snapWritten) error {
 // it ends with ErrTryAgain, which Node.Do retries where the group's leader
 // is now, instead of waiting for its time to end with ErrUnknown.
 func (g *Group) dropOverwritten(term uint64) {
+	n := 0
 	for seq, r := range g.waiters {
 		if r.term < term {
 			delete(g.waiters, seq)
-			g.stats.Overwritten.Add(1)
 			r.finish(nil, nil, ErrTryAgain)
+			n++
 		}
+	}
+	if n > 0 {
+		g.stats.Overwritten.Add(int64(n))
+		g.log.Info("writes replaced by a later leader's entries, to be run again", "writes", n, "term", term)
 	}
 }
 
