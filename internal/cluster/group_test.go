@@ -12,6 +12,8 @@ import (
 
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // testNet carries Raft messages between the replicas of one group inside the
@@ -748,13 +750,7 @@ func (tg *testGroup) doAsync(id uint64, mode Mode, args ...string) <-chan doResu
 // the test if it has not ended 10 s after its leader rejoined the group.
 func awaitRejoined(t *testing.T, done <-chan doResult, what string) doResult {
 	t.Helper()
-	select {
-	case r := <-done:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s still waits 10 s after its leader rejoined", what)
-		return doResult{}
-	}
+	return testutil.Receive(t, done, 10*time.Second, what+", its leader rejoined")
 }
 
 // logUncommitted has leader old propose a write with args that a follower

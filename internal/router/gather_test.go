@@ -15,6 +15,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 var respBusy = []byte("-BUSY server is busy, try again later\r\n")
@@ -94,13 +95,7 @@ func fill(t testing.TB, p *Pipeline, prefix string, n int) []string {
 // came: a command that should run is stalled.
 func wait[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: no reply after 10s", what)
-		panic("unreachable")
-	}
+	return testutil.Receive(t, ch, 10*time.Second, what)
 }
 
 // countOnce fails t unless every key of want appears exactly once in got.

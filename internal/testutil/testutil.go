@@ -35,6 +35,20 @@ func Await(t testing.TB, d time.Duration, cond func() bool, what func() string) 
 	}
 }
 
+// Receive returns the first value sent on ch, failing t with a message
+// naming what once d has passed with none: for a reply the code under test
+// must send.
+func Receive[T any](t testing.TB, ch <-chan T, d time.Duration, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatalf("%s: nothing after %v", what, d)
+		panic("unreachable") // Fatalf does not return
+	}
+}
+
 // SyncBuffer is a bytes.Buffer that one goroutine (a server's logger, a
 // progress writer) may write while a test reads it.
 type SyncBuffer struct {

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,38 @@ func TestAwait(t *testing.T) {
 	if n != 3 {
 		t.Fatalf("cond called %d times, want 3", n)
 	}
+}
+
+func TestReceive(t *testing.T) {
+	ch := make(chan int, 1)
+	ch <- 7
+	if got := Receive(t, ch, time.Second, "the value"); got != 7 {
+		t.Fatalf("Receive: %d, want 7", got)
+	}
+	var failed bool
+	done := make(chan struct{})
+	go func() { // Fatalf ends the goroutine it runs on
+		defer close(done)
+		ft := &fatalT{TB: t, failed: &failed}
+		Receive(ft, make(chan int), 10*time.Millisecond, "nothing")
+	}()
+	<-done
+	if !failed {
+		t.Fatal("Receive of a channel nothing is sent on did not fail the test")
+	}
+}
+
+// fatalT records a call to Fatalf instead of failing the test.
+type fatalT struct {
+	testing.TB
+	failed *bool
+}
+
+func (f *fatalT) Helper() {}
+
+func (f *fatalT) Fatalf(string, ...any) {
+	*f.failed = true
+	runtime.Goexit()
 }
 
 func TestFreeAddr(t *testing.T) {
