@@ -20,6 +20,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 // memTransport is a node's end of an in-memory peer.Network.
@@ -621,4 +622,57 @@ func TestNodeForgetsRecoveredState(t *testing.T) {
 		}
 	}
 	runtime.KeepAlive(n)
+}
+
+// A write sent through the node that leads its group, proposed there and
+// cut off from the other nodes before it committed, ends with a definite
+// outcome once the cut heals and that replica applies the next leader's
+// entries: run again at the new leader (its INCR counted once), or not
+// run at all. Before, it ended UNKNOWN when its time was up.
+func TestNodesOverwrittenWriteHasOutcome(t *testing.T) {
+	seed := testSeed(t)
+	tn := newTestNodes(t, seed, nil)
+	n0 := tn.nodes[0]
+	g := n0.Table().GroupOfKey([]byte("counter"))
+	li := n0.Leader(n0.v(), g)
+	if li < 0 {
+		t.Fatalf("seed %d: group %d has no leader", seed, g)
+	}
+	old := tn.nodes[li].Group(g)
+	proposals := old.Stats().Proposals.Load()
+	tn.net.Isolate(tn.nodes[li].cfg.NodeID)
+	type result struct {
+		reply string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := tn.do(li, Write, "INCR", "counter")
+		done <- result{r, err}
+	}()
+	eventually(t, "the cut-off leader to propose the INCR", func() bool { return old.Stats().Proposals.Load() > proposals })
+	other := (li + 1) % 3
+	eventually(t, "another node to lead the group", func() bool {
+		l := tn.nodes[other].Leader(tn.nodes[other].v(), g)
+		return l >= 0 && l != li
+	})
+	if r, err := tn.do(other, Write, "INCR", "counter"); err != nil || r != ":1\r\n" {
+		t.Fatalf("seed %d: INCR through n%d while n%d is cut off: %q, %v", seed, other+1, li+1, r, err)
+	}
+	tn.net.Heal()
+	r := testutil.Receive(t, done, 10*time.Second, "the cut-off leader's INCR, the cut healed")
+	want := "$1\r\n1\r\n"
+	switch {
+	case r.err == nil && r.reply == ":2\r\n":
+		want = "$1\r\n2\r\n" // run again at the new leader
+	case errors.Is(r.err, ErrTryAgain):
+	default:
+		t.Fatalf("seed %d: the cut-off leader's INCR ended with %q, %v; want :2 or ErrTryAgain", seed, r.reply, r.err)
+	}
+	if got, err := tn.do(other, Read, "GET", "counter"); err != nil || got != want {
+		t.Fatalf("seed %d: counter %q, %v after the INCR ended with %q, %v; want %q", seed, got, err, r.reply, r.err, want)
+	}
+	if n := old.Stats().Overwritten.Load(); n != 1 {
+		t.Errorf("seed %d: overwritten writes counted on n%d: %d, want 1", seed, li+1, n)
+	}
 }
