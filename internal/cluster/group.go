@@ -1084,7 +1084,7 @@ func (g *Group) role(ss *raft.SoftState) {
 	g.isLeader = ss.RaftState == raft.StateLeader
 	if old := g.leader.Swap(ss.Lead); old != ss.Lead {
 		if ss.Lead != 0 {
-			term := g.rn.BasicStatus().GetTerm()
+			term := g.raftTerm()
 			g.stats.LeaderChanges.Add(1)
 			g.leaderTerm.Store(term)
 			if ss.Lead == g.cfg.ReplicaID {

@@ -783,8 +783,10 @@ func (n *Node) PeerDown(id string) {
 // no longer leads it. Reads end, to be retried where the group's leader is
 // now. A write may still be applied: the old leader keeps waiting for its
 // entry, which its successor commits when the entry reached it (always, in
-// a leadership transfer), and answers when it applies it, or when its own
-// wait ends (GroupConfig.WriteTimeout). So a write forwarded to an old
+// a leadership transfer), and answers when it applies it; or "try again"
+// once it applies a later leader's entries instead (Group.dropOverwritten),
+// which this node then retries; or UNKNOWN when its own wait ends
+// (GroupConfig.WriteTimeout). So a write forwarded to an old
 // leader that handed its leadership over (this node's replica heard from it
 // until just before, heardLately, and its node is still connected) waits
 // for that answer, for one election timeout from now at most, rather than

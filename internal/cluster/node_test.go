@@ -641,14 +641,10 @@ func TestNodesOverwrittenWriteHasOutcome(t *testing.T) {
 	old := tn.nodes[li].Group(g)
 	proposals := old.Stats().Proposals.Load()
 	tn.net.Isolate(tn.nodes[li].cfg.NodeID)
-	type result struct {
-		reply string
-		err   error
-	}
-	done := make(chan result, 1)
+	done := make(chan doResult, 1)
 	go func() {
 		r, err := tn.do(li, Write, "INCR", "counter")
-		done <- result{r, err}
+		done <- doResult{r, err}
 	}()
 	eventually(t, "the cut-off leader to propose the INCR", func() bool { return old.Stats().Proposals.Load() > proposals })
 	other := (li + 1) % 3
