@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -454,7 +455,13 @@ func (c *clientConn) took(n int) bool {
 			return false
 		}
 	} else {
+		pipelined := len(c.items) > 1
 		c.flush()
+		if pipelined {
+			// A pipeline's replies wait for the connections already
+			// woken (see server's conn.process).
+			runtime.Gosched()
+		}
 		if !c.writeOut() {
 			return false
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -441,8 +442,20 @@ func (c *conn) grow() bool {
 func (c *conn) process() bool {
 	ok := c.processCommands()
 	c.p.Flush()
+	pipelined := c.counted > 1
 	c.publish()
 	c.rec.Flush()
+	if pipelined {
+		// The replies of a pipeline wait until the connections already
+		// woken have run their commands, as Redis writes the replies of
+		// an event-loop round together once it has read every ready
+		// client. A client then finds many connections' replies at each
+		// wake-up (epoll_wait) instead of one, spends less CPU on its
+		// own polling, and sends its next pipelines together, which the
+		// server reads with fewer wake-ups too. Unpipelined replies
+		// leave at once: there the wait cost more than it saved.
+		runtime.Gosched()
+	}
 	if !c.writeOut() {
 		return false
 	}
