@@ -91,6 +91,7 @@ func (r *runner) check(rep *Report, final map[string]string) {
 		{Name: "transfer", Writes: bank.n.ok.Load(), Reads: bank.n.reads.Load(), Unknown: bank.n.unknown.Load(),
 			NotRun: bank.n.failed.Load(), Checked: int(bank.checked.Load()), Keys: len(bank.tags) * bankAccounts},
 		w.queue.stats(),
+		w.appends.stats(),
 	}
 	var probs []string
 	sum, p := checkLinear("register", registerModel, regOps, r.cfg.CheckTimeout, rep.OutDir)
@@ -126,6 +127,10 @@ func (r *runner) check(rep *Report, final map[string]string) {
 	rep.Checks = append(rep.Checks, fmt.Sprintf("queue: %d pushes, %d deliveries by BLPOP: each element delivered at most once, only if pushed, every acknowledged push delivered or left (but for pops whose reply was lost), producers' order kept: %d violation(s)",
 		w.queue.stats().Checked, w.queue.delivered(), len(qb)))
 	probs = append(probs, qb...)
+	ab := w.appends.check()
+	rep.Checks = append(rep.Checks, fmt.Sprintf("append: %d pushes, %d reads of whole lists: no element twice, only if pushed, every acknowledged push kept, every read the start of the final list and holding what was acknowledged or read before it began: %d violation(s)",
+		w.appends.stats().Checked, w.appends.readCount(), len(ab)))
+	probs = append(probs, ab...)
 	r.probMu.Lock()
 	r.probs = append(r.probs, probs...)
 	r.probMu.Unlock()
@@ -138,6 +143,10 @@ func (r *runner) check(rep *Report, final map[string]string) {
 	})
 	rep.addFile("history-queue.txt", func(f *os.File) error {
 		_, err := f.WriteString(w.queue.history())
+		return err
+	})
+	rep.addFile("history-append.txt", func(f *os.File) error {
+		_, err := f.WriteString(w.appends.history())
 		return err
 	})
 }

@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Counters, "counters", cfg.Counters, "counter workers")
 	fs.IntVar(&cfg.Transfers, "transfers", cfg.Transfers, "transfer workers")
 	fs.IntVar(&cfg.Queues, "queues", cfg.Queues, "queue workers: RPUSH producers and BLPOP consumers in turn")
+	fs.IntVar(&cfg.Appends, "appends", cfg.Appends, "append workers: RPUSH writers and LRANGE readers in turn")
 	fs.BoolVar(&cfg.Reshape, "reshape", cfg.Reshape, "change the number of shard groups (2 to 5) every 4-10 s while faults run")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -279,6 +280,64 @@ func TestQueueCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			bad := tt.q.check()
+			if tt.expect == "" {
+				if len(bad) > 0 {
+					t.Fatalf("violations in a clean history: %q", bad)
+				}
+				return
+			}
+			if !slices.ContainsFunc(bad, func(s string) bool { return strings.Contains(s, tt.expect) }) {
+				t.Fatalf("violations %q, want one saying %q", bad, tt.expect)
+			}
+		})
+	}
+}
+
+// TestAppendCheck plants each fault the append check looks for in a small
+// history of one list and checks that it is found, and that a clean
+// history passes.
+func TestAppendCheck(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	// The pushes: a0.0 sent at 0 ms, acknowledged at 10 ms; a0.1 sent at
+	// 20, acknowledged at 30; a0.2 sent at 40, unknown.
+	type read struct {
+		start, end int
+		elems      []string
+	}
+	build := func(outcomes []outcome, final []string, reads ...read) *appends {
+		a := newAppends()
+		a.keys["a0:0"] = true
+		for i, o := range outcomes {
+			a.pushed[fmt.Sprintf("a0.%d", i)] = appendPush{key: "a0:0", o: o, sent: ms(20 * i), ack: ms(20*i + 10)}
+		}
+		for _, r := range reads {
+			a.reads = append(a.reads, appendRead{key: "a0:0", start: ms(r.start), end: ms(r.end), n: len(r.elems), sum: sumOf(r.elems), node: 1})
+		}
+		a.final["a0:0"] = final
+		return a
+	}
+	pushes := []outcome{done, done, unknown}
+	full := []string{"a0.0", "a0.1", "a0.2"}
+	tests := []struct {
+		name   string
+		a      *appends
+		expect string // a violation containing it, or "" for none
+	}{
+		{"clean", build(pushes, full, read{5, 8, nil}, read{12, 15, full[:1]}, read{35, 45, full[:2]}, read{50, 60, full}), ""},
+		{"unknown push never applied", build(pushes, full[:2], read{50, 60, full[:2]}), ""},
+		{"applied twice", build(pushes, []string{"a0.0", "a0.1", "a0.1"}), "pushed once, applied twice"},
+		{"never pushed", build(pushes, []string{"a0.0", "a0.1", "a0.7"}), "never pushed"},
+		{"push that did not run applied", build([]outcome{done, done, notDone}, full), "never pushed"},
+		{"acknowledged push lost", build(pushes, []string{"a0.1"}), "not in their list at the end"},
+		{"read not a prefix", build(pushes, full, read{35, 45, []string{"a0.1"}}), "not the first 1"},
+		{"read of what was lost", build(pushes, full[:2], read{50, 60, full}), "not the first 3"},
+		{"stale read", build(pushes, full, read{12, 15, nil}), "after the push at place 0 was acknowledged"},
+		{"read going back", build(pushes, full, read{41, 43, full}, read{45, 50, full[:2]}), "after an earlier read saw 3"},
+		{"read from the future", build(pushes, full, read{30, 35, full}), "pushed at 40ms, after the read ended"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := tt.a.check()
 			if tt.expect == "" {
 				if len(bad) > 0 {
 					t.Fatalf("violations in a clean history: %q", bad)

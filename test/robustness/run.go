@@ -44,8 +44,8 @@ type Config struct {
 	// an unknown outcome.
 	OpTimeout time.Duration
 	// Workers of each workload; queue workers are producers and consumers
-	// in turn.
-	Registers, Counters, Transfers, Queues int
+	// in turn, append workers writers and readers.
+	Registers, Counters, Transfers, Queues, Appends int
 	// CheckTimeout bounds each linearizability check.
 	CheckTimeout time.Duration
 	// Reshape, when set, changes the number of shard groups now and then
@@ -56,7 +56,7 @@ type Config struct {
 // DefaultConfig returns a two-minute run in network namespaces.
 func DefaultConfig() Config {
 	return Config{Seed: 1, Duration: 2 * time.Minute, Net: netNetns, Fsync: "always", OpTimeout: 2 * time.Second,
-		Registers: 4, Counters: 2, Transfers: 2, Queues: 4, CheckTimeout: 2 * time.Minute, Reshape: true}
+		Registers: 4, Counters: 2, Transfers: 2, Queues: 4, Appends: 4, CheckTimeout: 2 * time.Minute, Reshape: true}
 }
 
 // Validate reports whether c can be run.
@@ -66,8 +66,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("net %q: want %s or %s", c.Net, netNetns, netLoopback)
 	case c.Duration < 0 || c.OpTimeout <= 0 || c.CheckTimeout <= 0:
 		return errors.New("duration, op timeout and check timeout must be positive")
-	case c.Registers < 1 || c.Counters < 1 || c.Transfers < 1 || c.Queues < 0:
-		return errors.New("every workload but the queues needs at least one worker")
+	case c.Registers < 1 || c.Counters < 1 || c.Transfers < 1 || c.Queues < 0 || c.Appends < 0:
+		return errors.New("every workload but the queues and the appends needs at least one worker")
 	}
 	for _, k := range c.Kinds {
 		if !slices.Contains(allKinds, k) {
@@ -227,7 +227,7 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	groups := len(table.Groups())
 	r.probe = newProbes(keysForGroups(table, groups, "probe:"))
 	r.work = &workloads{seed: cfg.Seed, addrs: r.addrs(), timeout: cfg.OpTimeout, start: r.start, gen: &r.gen,
-		bank: &banks{tags: keysForGroups(table, groups, "bank")}, queue: newQueues(keysForGroups(table, groups, "queue")), regKey: map[string]bool{}, ctrKey: map[string]bool{}}
+		bank: &banks{tags: keysForGroups(table, groups, "bank")}, queue: newQueues(keysForGroups(table, groups, "queue")), appends: newAppends(), regKey: map[string]bool{}, ctrKey: map[string]bool{}}
 	opener := newClient(r.addrs(), cfg.OpTimeout)
 	err = r.work.bank.open(opener, time.Now().Add(30*time.Second))
 	opener.close()
@@ -243,7 +243,7 @@ func (r *runner) run(ctx context.Context, rep *Report) error {
 	}
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var workWG sync.WaitGroup
-	workWG.Go(func() { r.work.run(workCtx, cfg.Registers, cfg.Counters, cfg.Transfers, cfg.Queues) })
+	workWG.Go(func() { r.work.run(workCtx, cfg.Registers, cfg.Counters, cfg.Transfers, cfg.Queues, cfg.Appends) })
 	stopped := false
 	stopWorkers := func() {
 		if !stopped {
@@ -403,7 +403,7 @@ func (r *runner) readBack(when string) (map[string]string, error) {
 	regKeys, ctrKeys := sortedKeys(w.regKey), sortedKeys(w.ctrKey)
 	w.keysMu.Unlock()
 	// The reader's client id follows the workers'.
-	reader := r.cfg.Registers + r.cfg.Counters + r.cfg.Transfers + r.cfg.Queues
+	reader := r.cfg.Registers + r.cfg.Counters + r.cfg.Transfers + r.cfg.Queues + r.cfg.Appends
 	for _, set := range []struct {
 		keys []string
 		h    *history
@@ -429,6 +429,11 @@ func (r *runner) readBack(when string) (map[string]string, error) {
 		}
 	}
 	lists, err := w.queue.readBack(read)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(out, lists)
+	lists, err = w.appends.readBack(read)
 	if err != nil {
 		return nil, err
 	}

@@ -126,8 +126,8 @@ func errText(r reply, err error) string {
 	return code
 }
 
-// workloads are the traffic of a run: registers, counters, bank transfers
-// and queues, through every node, and the histories they record.
+// workloads are the traffic of a run: registers, counters, bank transfers,
+// queues and appends, through every node, and the histories they record.
 type workloads struct {
 	seed    int64
 	addrs   []string
@@ -140,6 +140,7 @@ type workloads struct {
 	ctrN     counts
 	bank     *banks
 	queue    *queues
+	appends  *appends
 
 	keysMu sync.Mutex
 	regKey map[string]bool // every register key used
@@ -162,7 +163,7 @@ func (w *workloads) use(set map[string]bool, key string) {
 
 // run starts the workers and returns when ctx is done and they have
 // finished their last operation.
-func (w *workloads) run(ctx context.Context, registers, counters, transfers, queueWorkers int) {
+func (w *workloads) run(ctx context.Context, registers, counters, transfers, queueWorkers, appendWorkers int) {
 	var wg sync.WaitGroup
 	id := 0
 	for range registers {
@@ -187,6 +188,15 @@ func (w *workloads) run(ctx context.Context, registers, counters, transfers, que
 			wg.Go(func() { w.queue.produce(ctx, w, cid) })
 		} else {
 			wg.Go(func() { w.queue.consume(ctx, w, cid) })
+		}
+		id++
+	}
+	for i := range appendWorkers {
+		cid := id
+		if i%2 == 0 {
+			wg.Go(func() { w.appends.write(ctx, w, cid) })
+		} else {
+			wg.Go(func() { w.appends.readLists(ctx, w, cid) })
 		}
 		id++
 	}
