@@ -179,14 +179,19 @@ func (a *appends) check() []string {
 			bad = append(bad, "append: "+fmt.Sprintf(format, args...))
 		}
 	}
-	pos := map[string]int{} // element → its place in its final list
+	pos := map[string]int{}   // element → its place in its final list
+	in := map[string]string{} // element → that list
 	for _, k := range sortedKeys(a.keys) {
 		for i, e := range a.final[k] {
-			if j, dup := pos[e]; dup {
-				add("%s is in %s twice (at %d and %d): pushed once, applied twice", e, k, j, i)
+			if other, dup := in[e]; dup {
+				if other == k {
+					add("%s is in %s twice (at %d and %d): pushed once, applied twice", e, k, pos[e], i)
+				} else {
+					add("%s is in %s and in %s: pushed once, applied twice", e, other, k)
+				}
 				continue
 			}
-			pos[e] = i
+			pos[e], in[e] = i, k
 			p, ok := a.pushed[e]
 			switch {
 			case !ok || p.o == notDone:

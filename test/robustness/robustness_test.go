@@ -325,7 +325,12 @@ func TestAppendCheck(t *testing.T) {
 	}{
 		{"clean", build(pushes, full, read{5, 8, nil}, read{12, 15, full[:1]}, read{35, 45, full[:2]}, read{50, 60, full}), ""},
 		{"unknown push never applied", build(pushes, full[:2], read{50, 60, full[:2]}), ""},
-		{"applied twice", build(pushes, []string{"a0.0", "a0.1", "a0.1"}), "pushed once, applied twice"},
+		{"applied twice", build(pushes, []string{"a0.0", "a0.1", "a0.1"}), "in a0:0 twice (at 1 and 2)"},
+		{"in two lists", func() *appends {
+			a := build(pushes, full)
+			a.keys["a0:1"], a.final["a0:1"] = true, []string{"a0.1"}
+			return a
+		}(), "a0.1 is in a0:0 and in a0:1"},
 		{"never pushed", build(pushes, []string{"a0.0", "a0.1", "a0.7"}), "never pushed"},
 		{"push that did not run applied", build([]outcome{done, done, notDone}, full), "never pushed"},
 		{"acknowledged push lost", build(pushes, []string{"a0.1"}), "not in their list at the end"},
