@@ -151,34 +151,15 @@ func (a *appends) readBack(read func(cmd ...string) (reply, error)) (map[string]
 	a.mu.Lock()
 	keys := sortedKeys(a.keys)
 	a.mu.Unlock()
-	out := map[string]string{}
-	for _, k := range keys {
-		rp, err := read("LRANGE", k, "0", "-1")
-		if err != nil {
-			return nil, err
-		}
-		elems := make([]string, len(rp.arr))
-		for i, v := range rp.arr {
-			elems[i] = v.str
-		}
-		a.mu.Lock()
-		a.final[k] = elems
-		a.mu.Unlock()
-		out["list "+k] = strings.Join(elems, " ")
-	}
-	return out, nil
+	return readFinal(read, keys, &a.mu, a.final)
 }
 
 // check returns the violations of what was recorded and read back.
 func (a *appends) check() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var bad []string
-	add := func(format string, args ...any) {
-		if len(bad) < 50 {
-			bad = append(bad, "append: "+fmt.Sprintf(format, args...))
-		}
-	}
+	bad := violations{prefix: "append: "}
+	add := bad.add
 	pos := map[string]int{}   // element → its place in its final list
 	in := map[string]string{} // element → that list
 	for _, k := range sortedKeys(a.keys) {
@@ -276,7 +257,7 @@ func (a *appends) check() []string {
 			}
 		}
 	}
-	return bad
+	return bad.list
 }
 
 // stats returns the workload's line of the report.

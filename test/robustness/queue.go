@@ -115,34 +115,15 @@ func outcomeText(o outcome, r reply, err error) string {
 // readBack reads every list whole through read and keeps it as the final
 // state; it returns the elements by key for the durability comparison.
 func (q *queues) readBack(read func(cmd ...string) (reply, error)) (map[string]string, error) {
-	out := map[string]string{}
-	for _, k := range q.keys {
-		rp, err := read("LRANGE", k, "0", "-1")
-		if err != nil {
-			return nil, err
-		}
-		var elems []string
-		for _, v := range rp.arr {
-			elems = append(elems, v.str)
-		}
-		q.mu.Lock()
-		q.final[k] = elems
-		q.mu.Unlock()
-		out["list "+k] = strings.Join(elems, " ")
-	}
-	return out, nil
+	return readFinal(read, q.keys, &q.mu, q.final)
 }
 
 // check returns the violations of what was recorded and read back.
 func (q *queues) check() []string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var bad []string
-	add := func(format string, args ...any) {
-		if len(bad) < 50 {
-			bad = append(bad, "queue: "+fmt.Sprintf(format, args...))
-		}
-	}
+	bad := violations{prefix: "queue: "}
+	add := bad.add
 	left := map[string]string{} // element → the list it is still in
 	for k, elems := range q.final {
 		for _, e := range elems {
@@ -200,7 +181,7 @@ func (q *queues) check() []string {
 			last, lastElem = i, e
 		}
 	}
-	return bad
+	return bad.list
 }
 
 // stats returns the workload's line of the report.

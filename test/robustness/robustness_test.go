@@ -278,18 +278,22 @@ func TestQueueCheck(t *testing.T) {
 		{"in two lists", build(all, []string{"p0.0"}, 0, map[string][]string{"q0": {"p0.1", "p0.2"}, "q1": {"p1.0", "p0.1"}}), "at the end"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			bad := tt.q.check()
-			if tt.expect == "" {
-				if len(bad) > 0 {
-					t.Fatalf("violations in a clean history: %q", bad)
-				}
-				return
-			}
-			if !slices.ContainsFunc(bad, func(s string) bool { return strings.Contains(s, tt.expect) }) {
-				t.Fatalf("violations %q, want one saying %q", bad, tt.expect)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { expectViolation(t, tt.q.check(), tt.expect) })
+	}
+}
+
+// expectViolation fails t unless bad holds a violation containing expect,
+// or, with expect empty, none at all.
+func expectViolation(t *testing.T, bad []string, expect string) {
+	t.Helper()
+	if expect == "" {
+		if len(bad) > 0 {
+			t.Fatalf("violations in a clean history: %q", bad)
+		}
+		return
+	}
+	if !slices.ContainsFunc(bad, func(s string) bool { return strings.Contains(s, expect) }) {
+		t.Fatalf("violations %q, want one saying %q", bad, expect)
 	}
 }
 
@@ -341,17 +345,6 @@ func TestAppendCheck(t *testing.T) {
 		{"read from the future", build(pushes, full, read{30, 35, full}), "pushed at 40ms, after the read ended"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			bad := tt.a.check()
-			if tt.expect == "" {
-				if len(bad) > 0 {
-					t.Fatalf("violations in a clean history: %q", bad)
-				}
-				return
-			}
-			if !slices.ContainsFunc(bad, func(s string) bool { return strings.Contains(s, tt.expect) }) {
-				t.Fatalf("violations %q, want one saying %q", bad, tt.expect)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { expectViolation(t, tt.a.check(), tt.expect) })
 	}
 }

@@ -181,26 +181,55 @@ func (w *workloads) run(ctx context.Context, registers, counters, transfers, que
 		wg.Go(func() { w.bank.transfer(ctx, w, cid) })
 		id++
 	}
-	// Producers and consumers in turn: one of each for two workers.
-	for i := range queueWorkers {
-		cid := id
-		if i%2 == 0 {
-			wg.Go(func() { w.queue.produce(ctx, w, cid) })
-		} else {
-			wg.Go(func() { w.queue.consume(ctx, w, cid) })
-		}
-		id++
-	}
-	for i := range appendWorkers {
-		cid := id
-		if i%2 == 0 {
-			wg.Go(func() { w.appends.write(ctx, w, cid) })
-		} else {
-			wg.Go(func() { w.appends.readLists(ctx, w, cid) })
-		}
-		id++
-	}
+	id = w.inTurn(ctx, &wg, id, queueWorkers, w.queue.produce, w.queue.consume)
+	w.inTurn(ctx, &wg, id, appendWorkers, w.appends.write, w.appends.readLists)
 	wg.Wait()
+}
+
+// inTurn starts n workers with client ids from id on, running first and
+// second in turn (one of each for two workers), and returns the next id.
+func (w *workloads) inTurn(ctx context.Context, wg *sync.WaitGroup, id, n int, first, second func(context.Context, *workloads, int)) int {
+	for i := range n {
+		cid, f := id+i, first
+		if i%2 == 1 {
+			f = second
+		}
+		wg.Go(func() { f(ctx, w, cid) })
+	}
+	return id + n
+}
+
+// violations gathers a check's findings, the first 50 of them.
+type violations struct {
+	prefix string
+	list   []string
+}
+
+func (v *violations) add(format string, args ...any) {
+	if len(v.list) < 50 {
+		v.list = append(v.list, v.prefix+fmt.Sprintf(format, args...))
+	}
+}
+
+// readFinal reads each list of keys whole through read into final, under
+// mu, and returns the elements by key for the durability comparison.
+func readFinal(read func(cmd ...string) (reply, error), keys []string, mu *sync.Mutex, final map[string][]string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, k := range keys {
+		rp, err := read("LRANGE", k, "0", "-1")
+		if err != nil {
+			return nil, err
+		}
+		elems := make([]string, len(rp.arr))
+		for i, v := range rp.arr {
+			elems[i] = v.str
+		}
+		mu.Lock()
+		final[k] = elems
+		mu.Unlock()
+		out["list "+k] = strings.Join(elems, " ")
+	}
+	return out, nil
 }
 
 // pause slows a worker down after an operation that did not run, so that a
