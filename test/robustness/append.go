@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"math/rand/v2"
 	"sort"
@@ -58,16 +59,29 @@ func newAppends() *appends {
 	return &appends{keys: map[string]bool{}, pushed: map[string]appendPush{}, final: map[string][]string{}}
 }
 
-// sumOf hashes a list's elements in order.
-func sumOf(elems []string) uint64 {
-	h := fnv.New64a()
-	for _, e := range elems {
-		h.Write([]byte(e))
-		h.Write([]byte{0})
-	}
-	return h.Sum64()
+// listSum hashes a list's elements in order, as they are added.
+type listSum struct{ h hash.Hash64 }
+
+func newListSum() listSum { return listSum{fnv.New64a()} }
+
+func (s listSum) add(e string) {
+	s.h.Write([]byte(e))
+	s.h.Write([]byte{0})
 }
 
+func (s listSum) sum() uint64 { return s.h.Sum64() }
+
+// sumOf hashes a list's elements in order.
+func sumOf(elems []string) uint64 {
+	s := newListSum()
+	for _, e := range elems {
+		s.add(e)
+	}
+	return s.sum()
+}
+
+// key picks a list of the current generation and notes it for the read
+// back at the end.
 func (a *appends) key(w *workloads, rng *rand.Rand) string {
 	k := fmt.Sprintf("a%d:%d", w.gen.Load(), rng.IntN(appendKeys))
 	a.mu.Lock()
@@ -214,12 +228,11 @@ func (a *appends) check() []string {
 		// prefix[n]: the hash of the first n elements; sentBy[n]: when the
 		// last of their pushes was sent.
 		prefix, sentBy := make([]uint64, len(final)+1), make([]time.Duration, len(final)+1)
-		h := fnv.New64a()
-		prefix[0] = h.Sum64()
+		ls := newListSum()
+		prefix[0] = ls.sum()
 		for i, e := range final {
-			h.Write([]byte(e))
-			h.Write([]byte{0})
-			prefix[i+1], sentBy[i+1] = h.Sum64(), max(sentBy[i], a.pushed[e].sent)
+			ls.add(e)
+			prefix[i+1], sentBy[i+1] = ls.sum(), max(sentBy[i], a.pushed[e].sent)
 		}
 		reads := byKey[k]
 		for _, rd := range reads {
