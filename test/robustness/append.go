@@ -209,7 +209,7 @@ func (a *appends) check() []string {
 			continue
 		}
 		i, ok := pos[e]
-		if !ok || a.final[p.key] == nil || i >= len(a.final[p.key]) || a.final[p.key][i] != e {
+		if !ok || i >= len(a.final[p.key]) || a.final[p.key][i] != e {
 			lost = append(lost, e)
 			continue
 		}
