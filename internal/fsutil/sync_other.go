@@ -21,3 +21,9 @@ func DatasyncAll(files []*os.File, errs []error) {
 		errs[i] = Datasync(f)
 	}
 }
+
+// DatasyncInline is Datasync here.
+func DatasyncInline(f *os.File) error { return Datasync(f) }
+
+// SyncsInline reports false: DatasyncInline does not keep the P here.
+func SyncsInline() bool { return false }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,8 @@ type Shared struct {
 	// beforeSync, when set, is called by a goroutine that has become the
 	// syncer, before it reads the position its fdatasync will cover.
 	beforeSync func()
+	// yield, when set, replaces runtime.Gosched in gather.
+	yield func()
 	// beforeDropRemove, when set, is called by Drop before it removes the
 	// group's snapshot files; an error it returns is the removal's.
 	beforeDropRemove func() error
@@ -224,7 +227,7 @@ func (s *Shared) truncate(path string, t *damage) error {
 		err = f.Truncate(t.off)
 	}
 	if err == nil {
-		err = s.datasync(f)
+		err = s.datasync(f, false)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -275,7 +278,7 @@ func (s *Shared) Sync() error {
 	s.mu.Lock()
 	pos := s.written
 	s.mu.Unlock()
-	return s.waitDurable(pos)
+	return s.waitDurable(pos, false)
 }
 
 // Close stops the background fsync, fdatasyncs what was written (except
@@ -293,7 +296,7 @@ func (s *Shared) Close() error {
 	defer s.mu.Unlock()
 	var err error
 	if s.failure.Load() == nil && s.cfg.Sync != SyncNever && s.written > s.durable() {
-		err = s.datasync(s.f)
+		err = s.datasync(s.f, false)
 	}
 	if cerr := s.f.Close(); err == nil {
 		err = cerr
@@ -379,7 +382,7 @@ func (s *Shared) write(g *GroupLog, b []byte, u update) error {
 		if s.cfg.Sync == SyncNever {
 			// Here, before a roll could close the segment unsynced.
 			g.syncs.Add(1)
-			if err := s.datasync(s.f); err != nil {
+			if err := s.datasync(s.f, false); err != nil {
 				return s.fail(err)
 			}
 			s.syncMu.Lock()
@@ -397,7 +400,7 @@ func (s *Shared) write(g *GroupLog, b []byte, u update) error {
 func (s *Shared) roll() error {
 	old := s.f
 	if s.cfg.Sync != SyncNever {
-		if err := s.datasync(old); err != nil {
+		if err := s.datasync(old, false); err != nil {
 			return err
 		}
 	}
@@ -459,8 +462,11 @@ func (s *Shared) durable() int64 {
 // fdatasync: a waiter that finds none running becomes the syncer, covers
 // everything written when it starts, and releases every waiter whose
 // write preceded that start; those written meanwhile wait for the next.
-// Neither s.mu nor s.syncMu is held by the caller.
-func (s *Shared) waitDurable(pos int64) error {
+// With inline, the syncer first lets the ready goroutines write (gather)
+// and then fdatasyncs holding its P (fsutil.DatasyncInline), as the
+// single server's log does under --fsync always; without, through
+// fsutil.Datasync. Neither s.mu nor s.syncMu is held by the caller.
+func (s *Shared) waitDurable(pos int64, inline bool) error {
 	s.syncMu.Lock()
 	for s.syncing && s.synced < pos && s.failure.Load() == nil {
 		s.syncDone.Wait()
@@ -479,11 +485,14 @@ func (s *Shared) waitDurable(pos int64) error {
 	if s.beforeSync != nil {
 		s.beforeSync()
 	}
+	if inline && fsutil.SyncsInline() {
+		s.gather()
+	}
 	s.mu.Lock()
 	f, target := s.f, s.written
 	s.fileMu.RLock()
 	s.mu.Unlock()
-	err := s.datasync(f)
+	err := s.datasync(f, inline)
 	s.fileMu.RUnlock()
 	if err != nil {
 		err = s.fail(err)
@@ -499,10 +508,42 @@ func (s *Shared) waitDurable(pos int64) error {
 	return err
 }
 
-// datasync fdatasyncs f, counting it.
-func (s *Shared) datasync(f *os.File) error {
+// datasync fdatasyncs f, counting it: inline (fsutil.DatasyncInline) or
+// not (fsutil.Datasync).
+func (s *Shared) datasync(f *os.File, inline bool) error {
 	s.syncs.Add(1)
+	if inline {
+		return fsutil.DatasyncInline(f)
+	}
 	return fsutil.Datasync(f)
+}
+
+// maxGather bounds the times gather yields.
+const maxGather = 64
+
+// gather lets the goroutines that are ready run before an fdatasync that
+// keeps the P: it yields (runtime.Gosched) until a yield writes nothing
+// more to the stream, so that the entries the node's other groups have
+// ready are in the round's fdatasync; at most maxGather times.
+func (s *Shared) gather() {
+	for range maxGather {
+		before := s.writtenPos()
+		if s.yield != nil {
+			s.yield()
+		} else {
+			runtime.Gosched()
+		}
+		if s.writtenPos() == before {
+			return
+		}
+	}
+}
+
+// writtenPos returns the position up to which the stream is written.
+func (s *Shared) writtenPos() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.written
 }
 
 // syncLoop makes the stream durable every interval when something was
@@ -524,7 +565,7 @@ func (s *Shared) syncLoop(interval time.Duration) {
 		pos := s.written
 		s.mu.Unlock()
 		if pos > s.durable() {
-			if err := s.waitDurable(pos); err != nil {
+			if err := s.waitDurable(pos, false); err != nil {
 				s.log.Error("raftlog: background fdatasync failed", "dir", s.dir, "err", err)
 			}
 		}
@@ -683,7 +724,7 @@ func (g *GroupLog) Save(hs *raftpb.HardState, ents []*raftpb.Entry, sync bool) e
 	}
 	if sync && s.cfg.Sync == SyncAlways && g.pos > s.durable() {
 		g.syncs.Add(1)
-		return s.waitDurable(g.pos)
+		return s.waitDurable(g.pos, true)
 	}
 	return nil
 }
@@ -765,7 +806,7 @@ func (g *GroupLog) MarkSnapshot(index, term uint64) error {
 	}
 	if s.cfg.Sync == SyncAlways && g.pos > s.durable() {
 		g.syncs.Add(1)
-		if err := s.waitDurable(g.pos); err != nil {
+		if err := s.waitDurable(g.pos, true); err != nil {
 			return err
 		}
 	}
@@ -836,7 +877,7 @@ func (g *GroupLog) Drop() error {
 	}
 	if g.pos > s.durable() {
 		g.syncs.Add(1)
-		if err := s.waitDurable(g.pos); err != nil {
+		if err := s.waitDurable(g.pos, s.cfg.Sync == SyncAlways); err != nil {
 			return err
 		}
 	}

@@ -1145,3 +1145,39 @@ func TestSharedForget(t *testing.T) {
 	// The log goes on as before.
 	mustGroupSave(t, g, hardState(1, 1, 13), entries(13, 13, 1))
 }
+
+// TestSharedGather: before an fdatasync that keeps the P, the syncer
+// yields until a yield writes nothing more, and at most maxGather times
+// while groups keep writing.
+func TestSharedGather(t *testing.T) {
+	cfg := testConfig(0)
+	cfg.Sync = SyncAlways
+	s := mustOpenShared(t, t.TempDir(), cfg)
+	defer mustCloseShared(t, s)
+	writing, yields := 3, 0
+	var group uint32
+	s.yield = func() {
+		yields++
+		if writing > 0 {
+			writing--
+			group++ // a group of its own each time: its first entry is 1
+			if err := s.Group(group).Save(nil, entries(1, 1, 1), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.gather()
+	if yields != 4 {
+		t.Fatalf("groups wrote at 3 yields: got %d yields, want 4", yields)
+	}
+	writing, yields = maxGather+1, 0
+	s.gather()
+	if yields != maxGather {
+		t.Fatalf("groups writing at every yield: got %d yields, want %d", yields, maxGather)
+	}
+	writing, yields = 0, 0
+	s.gather()
+	if yields != 1 {
+		t.Fatalf("nothing written: got %d yields, want 1", yields)
+	}
+}

@@ -173,9 +173,15 @@
 // records that covered. Groups committed meanwhile, by any shard, wait for
 // the next round, which one of their waiters runs: a round of the shards'
 // groups costs one write and one fdatasync (group commit across shards). A
-// holder's Commit waits the same way. The fsync goes through
-// fsutil.Datasync, which on Linux submits the fdatasync to an io_uring and
-// waits on a channel: no goroutine holds a P while the disk works.
+// holder's Commit waits the same way. The syncer first yields until the
+// goroutines that are ready have added their records (journal.gather), then
+// fdatasyncs through fsutil.DatasyncInline, keeping its P while the disk
+// works, as Redis's event loop keeps its thread: every writing client waits
+// for that fdatasync anyway. After one slower than 5 ms, the fdatasyncs of
+// the next second go through an io_uring instead (fsutil.Datasync), so that
+// a slow disk stalls the P once at most in that time. The background
+// fsyncs (FsyncEverySec, a segment the journal moves past, the zeros
+// written ahead, snapshots) always go through the io_uring.
 // With FsyncEverySec and FsyncNo each commit writes what is pending before
 // it returns (a commit that finds its records written by another shard's
 // write returns at once), and with FsyncEverySec a background goroutine

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,9 @@ type journal struct {
 	syncing  bool       // a goroutine is fdatasyncing for the waiters
 	syncDone *sync.Cond // broadcast when that fdatasync ends
 	durable  atomic.Int64
+
+	// yield, when set, replaces runtime.Gosched in gather (tests).
+	yield func()
 }
 
 // segment is a segment of the journal on disk.
@@ -206,6 +210,9 @@ func (j *journal) waitDurable(pos int64) {
 	}
 	j.syncing = true
 	j.syncMu.Unlock()
+	if fsutil.SyncsInline() {
+		j.gather()
+	}
 	target, err := j.sync(j.st.datasync)
 	j.syncMu.Lock()
 	j.syncing = false
@@ -221,6 +228,37 @@ func (j *journal) waitDurable(pos int64) {
 			j.st.cfg.Fatal(err)
 		}
 	}
+}
+
+// maxGather bounds the times gather yields.
+const maxGather = 64
+
+// gather lets the goroutines that are ready run before the syncer's
+// fdatasync keeps the P (fsutil.DatasyncInline): it yields
+// (runtime.Gosched) until a yield adds no record to the stream, so that
+// the requests already read, of every connection and shard, are in the
+// round's write and fdatasync, as Redis's event loop runs every ready
+// client before it fsyncs. Requests still arriving take up to maxGather
+// yields, then wait for the next round.
+func (j *journal) gather() {
+	for range maxGather {
+		before := j.appendedPos()
+		if j.yield != nil {
+			j.yield()
+		} else {
+			runtime.Gosched()
+		}
+		if j.appendedPos() == before {
+			return
+		}
+	}
+}
+
+// appendedPos returns the position at the end of the records appended.
+func (j *journal) appendedPos() int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.appended
 }
 
 // errWrite is returned by sync when the write before the fdatasync failed

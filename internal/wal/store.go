@@ -183,10 +183,10 @@ type Store struct {
 	trigger  chan struct{}   // the journal has grown enough for snapshots
 	requests chan chan error // snapshots asked for (nil: nobody waits)
 
-	// datasync is fsutil.Datasync, by which the group commit of
-	// FsyncAlways fsyncs (through an io_uring on Linux: the syncing reply
-	// goroutine waits without holding a P); tests replace it before the
-	// shards run.
+	// datasync is fsutil.DatasyncInline, by which the group commit of
+	// FsyncAlways fsyncs (on Linux the syncing goroutine keeps its P
+	// while the disk works, unless the disk was slow lately: see
+	// journal.gather); tests replace it before the shards run.
 	datasync func(*os.File) error
 }
 
@@ -215,7 +215,7 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 		return nil, fmt.Errorf("%w: %d engines for %d shards", ErrConfig, len(engines), r.Shards())
 	}
 	st := &Store{
-		cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), datasync: fsutil.Datasync,
+		cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), datasync: fsutil.DatasyncInline,
 		trigger: make(chan struct{}, 1), requests: make(chan chan error, 16),
 	}
 	st.fsync.Store(uint32(cfg.Fsync))
