@@ -67,3 +67,29 @@ func TestDatasync(t *testing.T) {
 		t.Fatal("Datasync of a closed file: no error")
 	}
 }
+
+// TestGather yields until a yield leaves the position unchanged, and at
+// most MaxGather times while it keeps moving.
+func TestGather(t *testing.T) {
+	var pos int64
+	written := func() int64 { return pos }
+	for _, tt := range []struct {
+		moving, want int
+	}{
+		{3, 4},                     // moved at 3 yields, still at the 4th
+		{0, 1},                     // nothing moves
+		{MaxGather + 5, MaxGather}, // keeps moving
+	} {
+		moving, yields := tt.moving, 0
+		Gather(written, func() {
+			yields++
+			if moving > 0 {
+				moving--
+				pos++
+			}
+		})
+		if yields != tt.want {
+			t.Errorf("moving at %d yields: got %d yields, want %d", tt.moving, yields, tt.want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -68,7 +67,7 @@ type Shared struct {
 	// beforeSync, when set, is called by a goroutine that has become the
 	// syncer, before it reads the position its fdatasync will cover.
 	beforeSync func()
-	// yield, when set, replaces runtime.Gosched in gather.
+	// yield, when set, replaces runtime.Gosched in fsutil.Gather (tests).
 	yield func()
 	// beforeDropRemove, when set, is called by Drop before it removes the
 	// group's snapshot files; an error it returns is the removal's.
@@ -462,10 +461,10 @@ func (s *Shared) durable() int64 {
 // fdatasync: a waiter that finds none running becomes the syncer, covers
 // everything written when it starts, and releases every waiter whose
 // write preceded that start; those written meanwhile wait for the next.
-// With inline, the syncer first lets the ready goroutines write (gather)
-// and then fdatasyncs holding its P (fsutil.DatasyncInline), as the
-// single server's log does under --fsync always; without, through
-// fsutil.Datasync. Neither s.mu nor s.syncMu is held by the caller.
+// With inline, the syncer first lets the ready goroutines write
+// (fsutil.Gather) and then fdatasyncs holding its P
+// (fsutil.DatasyncInline), as the single server's log does under --fsync
+// always; without, through fsutil.Datasync. Neither s.mu nor s.syncMu is held by the caller.
 func (s *Shared) waitDurable(pos int64, inline bool) error {
 	s.syncMu.Lock()
 	for s.syncing && s.synced < pos && s.failure.Load() == nil {
@@ -485,8 +484,10 @@ func (s *Shared) waitDurable(pos int64, inline bool) error {
 	if s.beforeSync != nil {
 		s.beforeSync()
 	}
-	if inline && fsutil.SyncsInline() {
-		s.gather()
+	if inline && syncsInline() {
+		// The entries the node's other groups have ready join this
+		// round (see fsutil.Gather).
+		fsutil.Gather(s.writtenPos, s.yield)
 	}
 	s.mu.Lock()
 	f, target := s.f, s.written
@@ -518,26 +519,8 @@ func (s *Shared) datasync(f *os.File, inline bool) error {
 	return fsutil.Datasync(f)
 }
 
-// maxGather bounds the times gather yields.
-const maxGather = 64
-
-// gather lets the goroutines that are ready run before an fdatasync that
-// keeps the P: it yields (runtime.Gosched) until a yield writes nothing
-// more to the stream, so that the entries the node's other groups have
-// ready are in the round's fdatasync; at most maxGather times.
-func (s *Shared) gather() {
-	for range maxGather {
-		before := s.writtenPos()
-		if s.yield != nil {
-			s.yield()
-		} else {
-			runtime.Gosched()
-		}
-		if s.writtenPos() == before {
-			return
-		}
-	}
-}
+// syncsInline is fsutil.SyncsInline; tests replace it.
+var syncsInline = fsutil.SyncsInline
 
 // writtenPos returns the position up to which the stream is written.
 func (s *Shared) writtenPos() int64 {

@@ -1146,38 +1146,39 @@ func TestSharedForget(t *testing.T) {
 	mustGroupSave(t, g, hardState(1, 1, 13), entries(13, 13, 1))
 }
 
-// TestSharedGather: before an fdatasync that keeps the P, the syncer
-// yields until a yield writes nothing more, and at most maxGather times
-// while groups keep writing.
-func TestSharedGather(t *testing.T) {
+// TestSharedRoundGathersReadyEntries: under SyncAlways the syncer of a
+// round lets the ready goroutines run first (fsutil.Gather), and the
+// entries other groups save meanwhile are covered by the round's one
+// fdatasync.
+func TestSharedRoundGathersReadyEntries(t *testing.T) {
+	saved := syncsInline
+	syncsInline = func() bool { return true }
+	defer func() { syncsInline = saved }()
 	cfg := testConfig(0)
 	cfg.Sync = SyncAlways
 	s := mustOpenShared(t, t.TempDir(), cfg)
 	defer mustCloseShared(t, s)
-	writing, yields := 3, 0
-	var group uint32
+	yields := 0
 	s.yield = func() {
 		yields++
-		if writing > 0 {
-			writing--
-			group++ // a group of its own each time: its first entry is 1
-			if err := s.Group(group).Save(nil, entries(1, 1, 1), false); err != nil {
-				t.Fatal(err)
+		if yields <= 2 {
+			// Another group's entries, written without waiting.
+			if err := s.Group(uint32(yields)).Save(nil, entries(1, 1, 1), false); err != nil {
+				t.Error(err)
 			}
 		}
 	}
-	s.gather()
-	if yields != 4 {
-		t.Fatalf("groups wrote at 3 yields: got %d yields, want 4", yields)
+	before := s.Syncs()
+	if err := s.Group(0).Save(nil, entries(1, 2, 1), true); err != nil {
+		t.Fatal(err)
 	}
-	writing, yields = maxGather+1, 0
-	s.gather()
-	if yields != maxGather {
-		t.Fatalf("groups writing at every yield: got %d yields, want %d", yields, maxGather)
+	if yields != 3 {
+		t.Fatalf("entries saved at 2 yields: got %d yields, want 3", yields)
 	}
-	writing, yields = 0, 0
-	s.gather()
-	if yields != 1 {
-		t.Fatalf("nothing written: got %d yields, want 1", yields)
+	if got := s.Syncs() - before; got != 1 {
+		t.Fatalf("got %d fdatasyncs, want 1 for the round", got)
+	}
+	if d, w := s.durable(), s.writtenPos(); d != w {
+		t.Fatalf("durable up to %d, want everything written (%d): the entries saved while the syncer yielded", d, w)
 	}
 }

@@ -174,7 +174,7 @@
 // the next round, which one of their waiters runs: a round of the shards'
 // groups costs one write and one fdatasync (group commit across shards). A
 // holder's Commit waits the same way. The syncer first yields until the
-// goroutines that are ready have added their records (journal.gather), then
+// goroutines that are ready have added their records (fsutil.Gather), then
 // fdatasyncs through fsutil.DatasyncInline, keeping its P while the disk
 // works, as Redis's event loop keeps its thread: every writing client waits
 // for that fdatasync anyway. After one slower than 5 ms, the fdatasyncs of

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/data-cluster/data-cluster/internal/fsutil"
@@ -143,4 +144,42 @@ func TestFsyncFailureIsFatal(t *testing.T) {
 		t.Fatal("Stats: WriteOK after a failed fsync")
 	}
 	n.st.datasync = fsutil.Datasync
+}
+
+// TestRoundGathersReadyRecords: the syncer of a round under FsyncAlways
+// lets the ready goroutines run first (fsutil.Gather), and the records
+// they commit meanwhile are covered by the round's one fdatasync.
+func TestRoundGathersReadyRecords(t *testing.T) {
+	saved := syncsInline
+	syncsInline = func() bool { return true }
+	defer func() { syncsInline = saved }()
+	n := mustOpen(t, t.TempDir(), 3, 8, func(c *Config) { c.Fsync = FsyncAlways })
+	defer n.close()
+	var syncs atomic.Int32
+	n.st.datasync = func(f *os.File) error {
+		syncs.Add(1)
+		return fsutil.Datasync(f)
+	}
+	var later []int64 // positions of the records committed while the syncer yields
+	yields := 0
+	n.st.j.yield = func() {
+		yields++
+		if yields <= 2 {
+			_, pos := n.writeAsync(n.keyOn(yields))
+			later = append(later, pos)
+		}
+	}
+	shard, pos := n.writeAsync(n.keyOn(0))
+	n.st.Logs()[shard].WaitDurable(pos)
+	if yields != 3 {
+		t.Fatalf("records committed at 2 yields: got %d yields, want 3", yields)
+	}
+	for _, p := range later {
+		if got := n.st.j.syncedPos(); got < p {
+			t.Fatalf("durable up to %d, want the records committed while the syncer yielded, up to %d", got, p)
+		}
+	}
+	if got := syncs.Load(); got != 1 {
+		t.Fatalf("got %d fdatasyncs, want 1 for the round", got)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,7 +73,7 @@ type journal struct {
 	syncDone *sync.Cond // broadcast when that fdatasync ends
 	durable  atomic.Int64
 
-	// yield, when set, replaces runtime.Gosched in gather (tests).
+	// yield, when set, replaces runtime.Gosched in fsutil.Gather (tests).
 	yield func()
 }
 
@@ -210,8 +209,10 @@ func (j *journal) waitDurable(pos int64) {
 	}
 	j.syncing = true
 	j.syncMu.Unlock()
-	if fsutil.SyncsInline() {
-		j.gather()
+	if syncsInline() {
+		// The requests already read, of every connection and shard,
+		// join this round (see fsutil.Gather).
+		fsutil.Gather(j.appendedPos, j.yield)
 	}
 	target, err := j.sync(j.st.datasync)
 	j.syncMu.Lock()
@@ -230,29 +231,8 @@ func (j *journal) waitDurable(pos int64) {
 	}
 }
 
-// maxGather bounds the times gather yields.
-const maxGather = 64
-
-// gather lets the goroutines that are ready run before the syncer's
-// fdatasync keeps the P (fsutil.DatasyncInline): it yields
-// (runtime.Gosched) until a yield adds no record to the stream, so that
-// the requests already read, of every connection and shard, are in the
-// round's write and fdatasync, as Redis's event loop runs every ready
-// client before it fsyncs. Requests still arriving take up to maxGather
-// yields, then wait for the next round.
-func (j *journal) gather() {
-	for range maxGather {
-		before := j.appendedPos()
-		if j.yield != nil {
-			j.yield()
-		} else {
-			runtime.Gosched()
-		}
-		if j.appendedPos() == before {
-			return
-		}
-	}
-}
+// syncsInline is fsutil.SyncsInline; tests replace it.
+var syncsInline = fsutil.SyncsInline
 
 // appendedPos returns the position at the end of the records appended.
 func (j *journal) appendedPos() int64 {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -475,38 +474,5 @@ func TestTornBeforeWrittenAhead(t *testing.T) {
 	equal(t, n.dump(), want)
 	if !strings.Contains(n.log.String(), "torn record") {
 		t.Errorf("no warning of the torn record: %s", n.log.String())
-	}
-}
-
-// TestGather: before an fdatasync that keeps the P, the syncer yields
-// until a yield adds no record, and at most maxGather times while records
-// keep arriving.
-func TestGather(t *testing.T) {
-	j := newJournal(nil, t.TempDir(), 2)
-	arriving, yields := 3, 0
-	j.yield = func() {
-		yields++
-		if arriving > 0 {
-			arriving--
-			j.append(yields%2, []byte("record"))
-		}
-	}
-	start := j.appendedPos()
-	j.gather()
-	if yields != 4 {
-		t.Fatalf("records arrived at 3 yields: got %d yields, want 4", yields)
-	}
-	if got := j.appendedPos(); got <= start {
-		t.Fatalf("appended position %d, want past %d", got, start)
-	}
-	arriving, yields = math.MaxInt, 0
-	j.gather()
-	if yields != maxGather {
-		t.Fatalf("records arriving at every yield: got %d yields, want %d", yields, maxGather)
-	}
-	arriving, yields = 0, 0
-	j.gather()
-	if yields != 1 {
-		t.Fatalf("no record arriving: got %d yields, want 1", yields)
 	}
 }

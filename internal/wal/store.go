@@ -186,7 +186,7 @@ type Store struct {
 	// datasync is fsutil.DatasyncInline, by which the group commit of
 	// FsyncAlways fsyncs (on Linux the syncing goroutine keeps its P
 	// while the disk works, unless the disk was slow lately: see
-	// journal.gather); tests replace it before the shards run.
+	// fsutil.Gather); tests replace it before the shards run.
 	datasync func(*os.File) error
 }
 
