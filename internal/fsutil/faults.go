@@ -5,11 +5,13 @@
 // data-cluster this way to slow down or fail a node's fsyncs at will.
 //
 // When the environment variable DATA_CLUSTER_DISK_FAULTS names a file (the
-// control file), every Datasync first reads it, whole:
+// control file), every Datasync and DatasyncInline first reads it, whole:
 //
 //   - missing or empty: no fault;
 //   - a line "delay=<Go duration>" (delay=300ms): Datasync sleeps that long,
-//     then syncs;
+//     then syncs; DatasyncInline waits that long keeping its P, as its
+//     fdatasync would on a slow disk, and then, having been slow, sends the
+//     next second's fdatasyncs through the io_uring;
 //   - a line "fail": Datasync returns an error wrapping syscall.EIO and
 //     does not sync, as a disk that has failed would;
 //   - any other non-blank line: Datasync fails the same way, so that a typo
@@ -39,14 +41,14 @@ func init() {
 	}
 }
 
-// fileFaults returns the hook that injects the faults that the control
-// file at path names when it is called.
-func fileFaults(path string) func() error {
-	return func() error {
+// fileFaults returns the hook that reads the control file at path and
+// returns the delay and the failure it names.
+func fileFaults(path string) func() (time.Duration, error) {
+	return func() (time.Duration, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			// Missing (or unreadable): no fault.
-			return nil
+			return 0, nil
 		}
 		var delay time.Duration
 		var fail error
@@ -59,16 +61,13 @@ func fileFaults(path string) func() error {
 			case strings.HasPrefix(line, "delay="):
 				d, err := time.ParseDuration(strings.TrimPrefix(line, "delay="))
 				if err != nil || d < 0 {
-					return fmt.Errorf("fsutil: %s: bad line %q: %w", path, line, syscall.EIO)
+					return 0, fmt.Errorf("fsutil: %s: bad line %q: %w", path, line, syscall.EIO)
 				}
 				delay = d
 			default:
-				return fmt.Errorf("fsutil: %s: unknown line %q: %w", path, line, syscall.EIO)
+				return 0, fmt.Errorf("fsutil: %s: unknown line %q: %w", path, line, syscall.EIO)
 			}
 		}
-		if delay > 0 {
-			time.Sleep(delay)
-		}
-		return fail
+		return delay, fail
 	}
 }

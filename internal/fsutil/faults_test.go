@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +54,51 @@ func TestDiskFaults(t *testing.T) {
 	if took := time.Since(begin); took < delay {
 		t.Fatalf("Datasync with delay=150ms took %v, want at least %v", took, delay)
 	}
+
+	// Inline, the delay keeps the P, as a slow fdatasync would: with one
+	// P, a goroutine that yields in a loop does not run meanwhile. Then
+	// the next fdatasyncs go through the ring.
+	inlineUntil.Store(0)
+	t.Cleanup(func() { inlineUntil.Store(0) })
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var longest atomic.Int64 // the longest time the looping goroutine did not run, in ns
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			now := time.Now()
+			if gap := int64(now.Sub(last)); gap > longest.Load() {
+				longest.Store(gap)
+			}
+			last = now
+			runtime.Gosched()
+		}
+	}()
+	runtime.Gosched() // let it start
+	begin = time.Now()
+	err = DatasyncInline(f)
+	took := time.Since(begin)
+	close(stop)
+	<-stopped
+	if err != nil {
+		t.Fatalf("delay, inline: DatasyncInline: %v, want nil", err)
+	}
+	if took < delay {
+		t.Fatalf("DatasyncInline with delay=150ms took %v, want at least %v", took, delay)
+	}
+	if got := time.Duration(longest.Load()); got < delay {
+		t.Fatalf("the looping goroutine ran while DatasyncInline waited (longest pause %v, want at least %v): the P was not kept", got, delay)
+	}
+	if SyncsInline() {
+		t.Fatal("after an inline fdatasync delayed 150ms: SyncsInline, want the ring")
+	}
+	inlineUntil.Store(0)
 
 	set("fail\n")
 	err = Datasync(f)

@@ -8,13 +8,29 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 )
 
-// beforeDatasync, when set, runs at the start of every Datasync: an error
-// it returns is Datasync's, and the file is not synced. It is nil except in
-// builds with the faults tag (faults.go), so a normal build pays one nil
-// check.
-var beforeDatasync func() error
+// beforeDatasync, when set, runs at the start of every Datasync and
+// DatasyncInline, and returns a delay and an error: the call first waits
+// that long, as for a disk slow to sync (DatasyncInline keeping its P
+// meanwhile, as its fdatasync would), then an error is the call's, and the
+// file is not synced. It is nil except in builds with the faults tag
+// (faults.go), so a normal build pays one nil check.
+var beforeDatasync func() (time.Duration, error)
+
+// injectFaults runs beforeDatasync, when set: it waits the delay with
+// wait and returns the error.
+func injectFaults(wait func(time.Duration)) error {
+	if beforeDatasync == nil {
+		return nil
+	}
+	d, err := beforeDatasync()
+	if d > 0 {
+		wait(d)
+	}
+	return err
+}
 
 // ErrLocked is returned by Lock when another process holds the lock.
 var ErrLocked = errors.New("fsutil: locked by another process")

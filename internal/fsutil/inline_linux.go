@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Datasync hands the fdatasync to the ring so that the other goroutines
@@ -45,17 +46,16 @@ func DatasyncInline(f *os.File) error {
 	if !SyncsInline() {
 		return Datasync(f)
 	}
-	if beforeDatasync != nil {
-		if err := beforeDatasync(); err != nil {
-			return err
-		}
+	start := time.Since(epoch)
+	if err := injectFaults(holdP); err != nil {
+		slowInline(start)
+		return err
 	}
 	fd := f.Fd()
 	if fd == ^uintptr(0) {
 		return closed("fdatasync", f)
 	}
 	inlineSyncs.Add(1)
-	start := time.Since(epoch)
 	var e syscall.Errno
 	for {
 		_, _, e = syscall.RawSyscall(syscall.SYS_FDATASYNC, fd, 0, 0)
@@ -64,13 +64,33 @@ func DatasyncInline(f *os.File) error {
 		}
 	}
 	runtime.KeepAlive(f)
-	if end := time.Since(epoch); end-start > slowSync {
-		inlineUntil.Store(int64(end + inlineRingFor))
-	}
+	slowInline(start)
 	if e != 0 {
 		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: e}
 	}
 	return nil
+}
+
+// slowInline turns DatasyncInline to the ring for inlineRingFor when the
+// inline fdatasync that began at start (since epoch) was slow.
+func slowInline(start time.Duration) {
+	if end := time.Since(epoch); end-start > slowSync {
+		inlineUntil.Store(int64(end + inlineRingFor))
+	}
+}
+
+// holdP waits d with nanosleep(2) made as a raw system call: the P stays
+// with the caller, as during an inline fdatasync (an injected delay).
+func holdP(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	for {
+		var rem syscall.Timespec
+		_, _, e := syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&rem)), 0)
+		if e != syscall.EINTR {
+			return
+		}
+		ts = rem
+	}
 }
 
 // SyncsInline reports whether DatasyncInline's next fdatasync will keep

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestDatasyncInline syncs a file inline while the fdatasyncs are quick,
@@ -87,7 +88,7 @@ func TestDatasyncInlineErrors(t *testing.T) {
 	defer g.Close()
 	injected := errors.New("injected")
 	savedHook := beforeDatasync
-	beforeDatasync = func() error { return injected }
+	beforeDatasync = func() (time.Duration, error) { return 0, injected }
 	defer func() { beforeDatasync = savedHook }()
 	before := inlineSyncs.Load()
 	if err := DatasyncInline(g); !errors.Is(err, injected) {

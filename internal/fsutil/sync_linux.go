@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"syscall"
+	"time"
 )
 
 // Datasync flushes f's data, and the metadata needed to read it back, to
@@ -41,11 +42,9 @@ func DatasyncAll(files []*os.File, errs []error) {
 	}
 	for i, f := range files {
 		errs[i] = nil
-		if beforeDatasync != nil {
-			if errs[i] = beforeDatasync(); errs[i] != nil {
-				done = append(done, nil)
-				continue
-			}
+		if errs[i] = injectFaults(time.Sleep); errs[i] != nil {
+			done = append(done, nil)
+			continue
 		}
 		if r == nil {
 			errs[i] = fdatasync(f)

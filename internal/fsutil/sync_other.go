@@ -2,14 +2,15 @@
 
 package fsutil
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // Datasync flushes f to stable storage.
 func Datasync(f *os.File) error {
-	if beforeDatasync != nil {
-		if err := beforeDatasync(); err != nil {
-			return err
-		}
+	if err := injectFaults(time.Sleep); err != nil {
+		return err
 	}
 	return f.Sync()
 }
