@@ -58,8 +58,8 @@ func TestDiskFaults(t *testing.T) {
 	// Inline, the delay keeps the P, as a slow fdatasync would: with one
 	// P, a goroutine that yields in a loop does not run meanwhile. Then
 	// the next fdatasyncs go through the ring.
-	inlineUntil.Store(0)
-	t.Cleanup(func() { inlineUntil.Store(0) })
+	quickSyncs.until.Store(0)
+	t.Cleanup(func() { quickSyncs.until.Store(0) })
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	var longest atomic.Int64 // the longest time the looping goroutine did not run, in ns
 	stop, stopped := make(chan struct{}), make(chan struct{})
@@ -98,7 +98,7 @@ func TestDiskFaults(t *testing.T) {
 	if SyncsInline() {
 		t.Fatal("after an inline fdatasync delayed 150ms: SyncsInline, want the ring")
 	}
-	inlineUntil.Store(0)
+	quickSyncs.until.Store(0)
 
 	set("fail\n")
 	err = Datasync(f)

@@ -19,24 +19,16 @@ import (
 // read every ready client, and its rounds carry nearly twice as many
 // requests. DatasyncInline does the same: it makes the fdatasync(2) as a
 // raw system call on the calling goroutine, keeping the P for the
-// 0.2-0.5 ms the disk takes here. After one slower than slowSync (a busy
-// or failing disk) it goes through Datasync for inlineRingFor, so that
-// the P is held by one slow fdatasync at most in that time.
+// 0.2-0.5 ms the disk takes here. After one slower than 5 ms (a busy
+// or failing disk) it goes through Datasync for a second, so that the P is
+// held by one slow fdatasync at most in that time (quickSyncs).
 var (
-	// slowSync is how long an inline fdatasync may take before
-	// DatasyncInline turns to the ring: about twenty times this disk's
-	// usual. Tests change it.
-	slowSync = 5 * time.Millisecond
-	// inlineUntil is when, in nanoseconds since epoch, DatasyncInline
-	// goes back to syncing inline.
-	inlineUntil atomic.Int64
+	// quickSyncs: an inline fdatasync slower than 5 ms, about twenty
+	// times this disk's usual, sends the next second's through the ring.
+	quickSyncs = quick{slow: 5 * time.Millisecond, off: time.Second}
 	// inlineSyncs counts the fdatasyncs made inline, for tests.
 	inlineSyncs atomic.Int64
 )
-
-// inlineRingFor is how long DatasyncInline keeps to the ring after a slow
-// inline fdatasync.
-const inlineRingFor = time.Second
 
 // DatasyncInline is Datasync for an fdatasync that every waiting request
 // needs (see above): while those are quick it keeps the calling
@@ -48,7 +40,7 @@ func DatasyncInline(f *os.File) error {
 	}
 	start := time.Since(epoch)
 	if err := injectFaults(holdP); err != nil {
-		slowInline(start)
+		quickSyncs.took(start)
 		return err
 	}
 	fd := f.Fd()
@@ -64,19 +56,11 @@ func DatasyncInline(f *os.File) error {
 		}
 	}
 	runtime.KeepAlive(f)
-	slowInline(start)
+	quickSyncs.took(start)
 	if e != 0 {
 		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: e}
 	}
 	return nil
-}
-
-// slowInline turns DatasyncInline to the ring for inlineRingFor when the
-// inline fdatasync that began at start (since epoch) was slow.
-func slowInline(start time.Duration) {
-	if end := time.Since(epoch); end-start > slowSync {
-		inlineUntil.Store(int64(end + inlineRingFor))
-	}
 }
 
 // holdP waits d with nanosleep(2) made as a raw system call: the P stays
@@ -97,6 +81,4 @@ func holdP(d time.Duration) {
 // its P: no slow one lately. A caller about to hold the P can first let
 // the goroutines that are ready run (runtime.Gosched), so that their
 // records share the fdatasync.
-func SyncsInline() bool {
-	return int64(time.Since(epoch)) >= inlineUntil.Load()
-}
+func SyncsInline() bool { return quickSyncs.on() }

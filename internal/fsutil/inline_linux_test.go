@@ -14,10 +14,10 @@ import (
 // turns to the ring (Datasync) after a slow one, and syncs inline again
 // once that time is over.
 func TestDatasyncInline(t *testing.T) {
-	saved := slowSync
+	saved := quickSyncs.slow
 	t.Cleanup(func() {
-		slowSync = saved
-		inlineUntil.Store(0)
+		quickSyncs.slow = saved
+		quickSyncs.until.Store(0)
 	})
 	f, err := os.Create(filepath.Join(t.TempDir(), "d"))
 	if err != nil {
@@ -40,18 +40,18 @@ func TestDatasyncInline(t *testing.T) {
 			t.Fatalf("synced inline: got %v, want %v", got, wantInline)
 		}
 	}
-	slowSync = math.MaxInt64
-	inlineUntil.Store(0)
+	quickSyncs.slow = math.MaxInt64
+	quickSyncs.until.Store(0)
 	sync(true)
 	sync(true)
 	// Every fdatasync is slow now: the first is made inline, the next
-	// go through the ring until inlineRingFor is over.
-	slowSync = 0
+	// go through the ring until quickSyncs.off is over.
+	quickSyncs.slow = 0
 	sync(true)
 	sync(false)
-	slowSync = math.MaxInt64
+	quickSyncs.slow = math.MaxInt64
 	sync(false)
-	inlineUntil.Store(0) // inlineRingFor is over
+	quickSyncs.until.Store(0) // quickSyncs.off is over
 	sync(true)
 	b, err := os.ReadFile(f.Name())
 	if err != nil || string(b) != "record|record|record|record|record|record|" {
@@ -62,7 +62,7 @@ func TestDatasyncInline(t *testing.T) {
 // TestDatasyncInlineErrors: a closed file, a descriptor that cannot be
 // synced, and an injected fault each give their error.
 func TestDatasyncInlineErrors(t *testing.T) {
-	inlineUntil.Store(0)
+	quickSyncs.until.Store(0)
 	f, err := os.Create(filepath.Join(t.TempDir(), "d"))
 	if err != nil {
 		t.Fatal(err)

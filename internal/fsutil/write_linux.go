@@ -19,28 +19,43 @@ import (
 // polls only once its run queue is empty (100-400 µs under load, measured).
 // But a write(2) that waits for the disk (dirty-page throttling, the
 // journal) keeps its P all that time. So Write calls write(2) and times
-// it, and after one that took longer than slowWrite it sends the writes of
-// the next ringFor through the ring, then tries write(2) again.
+// it, and after one that took longer than a millisecond it sends the
+// writes of the next 100 ms through the ring, then tries write(2) again
+// (quickWrites).
 var (
-	// slowWrite is how long a write(2) may take before Write turns to
-	// the ring: well above the wait of a write through the ring, so that
-	// the ring is used when it costs less. Beside an fdatasync of the
+	// quickWrites: a write(2) slower than a millisecond, well above the
+	// wait of a write through the ring, sends the next 100 ms of writes
+	// through the ring, where they cost less. Beside an fdatasync of the
 	// same file, one write(2) in 200 took over 100 µs here, one in 1,000
-	// about 300 µs, the slowest 5-30 ms. Tests change it.
-	slowWrite = time.Millisecond
-	// ringUntil is when, in nanoseconds since epoch, Write goes back to
-	// write(2).
-	ringUntil atomic.Int64
-	epoch     = time.Now()
+	// about 300 µs, the slowest 5-30 ms. 100 ms is long enough that a
+	// busy disk stalls the P for at most one write(2) in that time, short
+	// enough that a slow write(2) on a quiet disk (a few a minute here)
+	// sends few writes through the ring.
+	quickWrites = quick{slow: time.Millisecond, off: 100 * time.Millisecond}
+	epoch       = time.Now()
 	// ringWrites counts the writes sent through the ring, for tests.
 	ringWrites atomic.Int64
 )
 
-// ringFor is how long Write keeps to the ring after a slow write(2): long
-// enough that a busy disk stalls the P for at most one write(2) in that
-// time, short enough that a slow write(2) on a quiet disk (a few a minute
-// here) sends few writes through the ring.
-const ringFor = 100 * time.Millisecond
+// quick keeps a system call that holds the P on its fast path while it
+// is quick: after one slower than slow, the calls of the next off take
+// the other path (through the ring), then the fast one again. Write and
+// DatasyncInline keep one each.
+type quick struct {
+	slow  time.Duration // tests change it
+	off   time.Duration
+	until atomic.Int64 // when, in nanoseconds since epoch, the fast path is back
+}
+
+// on reports whether the fast path is to be taken now.
+func (q *quick) on() bool { return int64(time.Since(epoch)) >= q.until.Load() }
+
+// took notes a call on the fast path that began at start (since epoch).
+func (q *quick) took(start time.Duration) {
+	if end := time.Since(epoch); end-start > q.slow {
+		q.until.Store(int64(end + q.off))
+	}
+}
 
 // maxWrite bounds the bytes of one write request: the ring takes a 32-bit
 // length, and Linux writes at most about 2 GiB at a time. Tests lower it
@@ -62,14 +77,12 @@ func Write(f *os.File, b []byte) (int, error) {
 	if r == nil || !r.writes {
 		return f.Write(b)
 	}
-	start := time.Since(epoch)
-	if int64(start) < ringUntil.Load() {
+	if !quickWrites.on() {
 		return r.write(f, b)
 	}
+	start := time.Since(epoch)
 	n, err := writeRaw(f, b)
-	if end := time.Since(epoch); end-start > slowWrite {
-		ringUntil.Store(int64(end + ringFor))
-	}
+	quickWrites.took(start)
 	return n, err
 }
 
@@ -82,7 +95,7 @@ func Write(f *os.File, b []byte) (int, error) {
 // system calls (17% of a cluster node's CPU under unpipelined writes). The
 // cost is Redis's: a write(2) that waits for the disk holds the P, and the
 // node's other goroutines wait with it; Write then sends the writes of the
-// next ringFor through the ring.
+// next 100 ms through the ring.
 func writeRaw(f *os.File, b []byte) (int, error) {
 	fd := f.Fd()
 	if fd == ^uintptr(0) {

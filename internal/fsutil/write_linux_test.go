@@ -26,15 +26,15 @@ func writeModes(t *testing.T, fn func(t *testing.T)) {
 				if getRing() == nil || !theRing.writes {
 					t.Skip("io_uring writes are not available here")
 				}
-				ringUntil.Store(math.MaxInt64)
+				quickWrites.until.Store(math.MaxInt64)
 			}
-			savedSlow := slowWrite
+			savedSlow := quickWrites.slow
 			if mode == "write" {
-				slowWrite = math.MaxInt64
+				quickWrites.slow = math.MaxInt64
 			}
 			defer func() {
-				ringUntil.Store(0)
-				slowWrite = savedSlow
+				quickWrites.until.Store(0)
+				quickWrites.slow = savedSlow
 			}()
 			before := ringWrites.Load()
 			fn(t)
@@ -159,10 +159,10 @@ func TestWriteTurnsToRing(t *testing.T) {
 	if getRing() == nil || !theRing.writes {
 		t.Skip("io_uring writes are not available here")
 	}
-	savedSlow := slowWrite
+	savedSlow := quickWrites.slow
 	defer func() {
-		slowWrite = savedSlow
-		ringUntil.Store(0)
+		quickWrites.slow = savedSlow
+		quickWrites.until.Store(0)
 	}()
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
@@ -179,17 +179,17 @@ func TestWriteTurnsToRing(t *testing.T) {
 			t.Fatalf("%s: through the ring: got %v, want %v", step, got, wantRing)
 		}
 	}
-	slowWrite = math.MaxInt64 // no write(2) is slow
+	quickWrites.slow = math.MaxInt64 // no write(2) is slow
 	write("quick", false)
 	write("quick again", false)
-	slowWrite = 0 // every write(2) is slow
+	quickWrites.slow = 0 // every write(2) is slow
 	write("slow", false)
-	slowWrite = math.MaxInt64
+	quickWrites.slow = math.MaxInt64
 	write("after the slow one", true)
-	write("still within ringFor", true)
-	ringUntil.Store(int64(time.Since(epoch))) // ringFor is over
-	write("after ringFor", false)
-	want := "quick|quick again|slow|after the slow one|still within ringFor|after ringFor|"
+	write("still within quickWrites.off", true)
+	quickWrites.until.Store(int64(time.Since(epoch))) // quickWrites.off is over
+	write("after quickWrites.off", false)
+	want := "quick|quick again|slow|after the slow one|still within quickWrites.off|after quickWrites.off|"
 	if got, err := os.ReadFile(f.Name()); string(got) != want || err != nil {
 		t.Fatalf("the file holds %q (%v), want %q", got, err, want)
 	}
