@@ -677,6 +677,9 @@ func TestGroupElectingOnlyInANewTerm(t *testing.T) {
 	c := 6 - l - f
 	tg.mustDo(l, Write, "SET", "k", "v")
 	fr := tg.reps[f]
+	// The write may commit with the third replica's answer before this
+	// one has heard from the leader in its term.
+	eventually(t, "the follower to hear from its leader", func() bool { return fr.Leader() == l })
 	if fr.electing() {
 		t.Fatalf("replica %d, which follows leader %d, reports an election under way", f, l)
 	}
