@@ -80,21 +80,21 @@ func WriteFileAtomic(path string, data ...[]byte) error {
 	return SyncDir(filepath.Dir(path))
 }
 
-// MaxGather bounds the times Gather yields.
-const MaxGather = 64
+// maxGather bounds the times Gather yields.
+const maxGather = 64
 
 // Gather lets the goroutines that are ready run before the caller holds
 // its P in a system call (DatasyncInline): it yields (runtime.Gosched, or
 // yield when set) until a yield leaves written unchanged, so that what
 // they have ready to log (written tells the log's end) shares the
 // caller's fdatasync, as Redis's event loop runs every ready client
-// before it fsyncs. While records keep coming it stops after MaxGather
+// before it fsyncs. While records keep coming it stops after maxGather
 // yields: the later ones wait for the next fdatasync.
 func Gather(written func() int64, yield func()) {
 	if yield == nil {
 		yield = runtime.Gosched
 	}
-	for range MaxGather {
+	for range maxGather {
 		before := written()
 		yield()
 		if written() == before {

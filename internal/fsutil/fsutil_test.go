@@ -69,7 +69,7 @@ func TestDatasync(t *testing.T) {
 }
 
 // TestGather yields until a yield leaves the position unchanged, and at
-// most MaxGather times while it keeps moving.
+// most maxGather times while it keeps moving.
 func TestGather(t *testing.T) {
 	var pos int64
 	written := func() int64 { return pos }
@@ -78,7 +78,7 @@ func TestGather(t *testing.T) {
 	}{
 		{3, 4},                     // moved at 3 yields, still at the 4th
 		{0, 1},                     // nothing moves
-		{MaxGather + 5, MaxGather}, // keeps moving
+		{maxGather + 5, maxGather}, // keeps moving
 	} {
 		moving, yields := tt.moving, 0
 		Gather(written, func() {
