@@ -114,6 +114,17 @@ const tableKey = "table"
 // readTable reads the current table and its digest from the metadata
 // group: linearizably for mode Read, from the local replica for Stale.
 func (n *Node) readTable(mode Mode) (*placement.Table, uint64, error) {
+	b, dg, err := n.readEncodedTable(mode)
+	if err != nil {
+		return nil, 0, err
+	}
+	t, err := placement.Decode(b)
+	return t, dg, err
+}
+
+// readEncodedTable is readTable without the decoding: the table's bytes
+// and their digest.
+func (n *Node) readEncodedTable(mode Mode) ([]byte, uint64, error) {
 	reply, err := n.call(n.meta, mode, []string{"GET", tableKey}, []string{string(cmdDigest), tableKey})
 	if err != nil {
 		return nil, 0, err
@@ -126,8 +137,7 @@ func (n *Node) readTable(mode Mode) (*placement.Table, uint64, error) {
 	if !ok {
 		return nil, 0, errBadReply
 	}
-	t, err := placement.Decode(b)
-	return t, uint64(dg), err
+	return b, uint64(dg), nil
 }
 
 // ErrConflict reports a change of the placement table that lost a race

@@ -48,6 +48,26 @@ func (n *Node) adopt(t *placement.Table) {
 	}
 }
 
+// followTable reads the cluster's current table in mode and adopts it if it is
+// newer than the node's. Only a newer table is decoded: the loop reads the
+// table every tick, and decoding one costs far more than reading it.
+func (n *Node) followTable(mode Mode) error {
+	b, _, err := n.readEncodedTable(mode)
+	if err != nil {
+		return err
+	}
+	epoch, err := placement.EncodedEpoch(b)
+	if err != nil || epoch <= n.v().table.Epoch() {
+		return err
+	}
+	t, err := placement.Decode(b)
+	if err != nil {
+		return err
+	}
+	n.adopt(t)
+	return nil
+}
+
 // reconcileLoop runs the steps above every tick until ctx is done.
 func (n *Node) reconcileLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.Group.Tick)
@@ -70,9 +90,7 @@ func (n *Node) reconcileLoop(ctx context.Context) {
 		if n.local(n.meta) == nil || tick%n.cfg.Group.ElectionTicks == 0 {
 			mode = Read
 		}
-		if cur, _, err := n.readTable(mode); err == nil {
-			n.adopt(cur)
-		} else {
+		if err := n.followTable(mode); err != nil {
 			n.log.Debug("reading the placement table", "mode", mode, "err", err)
 		}
 		v := n.v()

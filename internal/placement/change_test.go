@@ -38,6 +38,9 @@ func roundTrip(t *testing.T, tb *Table) {
 		!slices.EqualFunc(got.Groups(), tb.Groups(), groupEqual) || !slices.Equal(got.Nodes(), tb.Nodes()) {
 		t.Fatalf("Decode(Encode()) differs from the table encoded")
 	}
+	if epoch, err := EncodedEpoch(b); err != nil || epoch != tb.Epoch() {
+		t.Fatalf("EncodedEpoch = %d, %v; want %d", epoch, err, tb.Epoch())
+	}
 	for g := range tb.Groups() {
 		if !slices.Equal(got.Ranges(g), tb.Ranges(g)) {
 			t.Fatalf("group %d: ranges %v, want %v", g, got.Ranges(g), tb.Ranges(g))
@@ -164,6 +167,11 @@ func TestDecodeRejects(t *testing.T) {
 	if _, err := Decode(bad); !errors.Is(err, ErrDecode) {
 		t.Fatalf("version 9: %v", err)
 	}
+	for _, b := range [][]byte{nil, good[:1], bad, {3, 0x80}} {
+		if _, err := EncodedEpoch(b); !errors.Is(err, ErrDecode) {
+			t.Fatalf("EncodedEpoch(%x): %v, want ErrDecode", b, err)
+		}
+	}
 }
 
 func FuzzDecode(f *testing.F) {
@@ -186,6 +194,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if again, err := Decode(got.Encode()); err != nil || !bytes.Equal(again.Encode(), got.Encode()) {
 			t.Fatalf("a decoded table does not round-trip: %v", err)
+		}
+		if epoch, err := EncodedEpoch(b); err != nil || epoch != got.Epoch() {
+			t.Fatalf("EncodedEpoch = %d, %v; Decode's epoch %d", epoch, err, got.Epoch())
 		}
 	})
 }

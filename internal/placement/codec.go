@@ -120,6 +120,19 @@ func appendBytes(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// EncodedEpoch returns the epoch of the table Encode wrote into b, reading
+// only the bytes before it: enough to tell whether b holds a newer table
+// than one already decoded, without Decode's cost.
+func EncodedEpoch(b []byte) (uint64, error) {
+	d := binread.Reader{B: b}
+	version := d.U8()
+	epoch := d.Uvarint()
+	if d.Bad || version < 1 || version > codecVersion {
+		return 0, fmt.Errorf("%w: unknown version or no epoch", ErrDecode)
+	}
+	return epoch, nil
+}
+
 // Decode returns the table Encode wrote into b. It checks everything a
 // Table promises (valid and distinct nodes, distinct replicas per group
 // with distinct non-zero ids below the next one, every slot owned by a
