@@ -21,7 +21,9 @@
 #   (1), DC_FLAGS (extra flags for both builds), RAFT (0; 1: the nodes'
 #   counters too), LOAD (0; N: N SETs at -P 16 from the same key range
 #   before the measured run, outside its counters, so that a GET finds
-#   keys and lookups work on a keyspace of that size).
+#   keys and lookups work on a keyspace of that size). TEST=idle sends
+#   nothing: each run waits IDLE_SECONDS (20) once the cluster is up and
+#   prints the counters per second instead of per request (rps is 0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +36,7 @@ PIPELINE=${PIPELINE:-1}
 DC_FLAGS=${DC_FLAGS:-}
 RAFT=${RAFT:-0}
 LOAD=${LOAD:-0}
+IDLE_SECONDS=${IDLE_SECONDS:-20}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -66,7 +69,7 @@ END { for (k in s) print k, s[k] }'
 
 # round build binary: one run of build's binary on a fresh cluster.
 round() {
-	local build=$1 bin=$2 ports dcp before after out
+	local build=$1 bin=$2 ports dcp before after out n=$REQUESTS
 	start_cluster "$bin" "$build-$round"
 	ports=("${cluster_ports[@]}") dcp=("${cluster_pids[@]}")
 	if [ "$LOAD" -gt 0 ]; then
@@ -74,12 +77,17 @@ round() {
 	fi
 	if [ "$RAFT" = 1 ]; then raft "${ports[@]}" >"$work/raft.before"; fi
 	before=$(counters "${dcp[@]}")
-	out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 16 --csv 2>/dev/null |
-		awk -F'","' '/^"(GET|SET)"/ {print $2}')
+	if [ "$TEST" = idle ]; then
+		sleep "$IDLE_SECONDS"
+		out=0 n=$IDLE_SECONDS
+	else
+		out=$(redis-benchmark --cluster -p "${ports[0]}" -t "$TEST" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 16 --csv 2>/dev/null |
+			awk -F'","' '/^"(GET|SET)"/ {print $2}')
+	fi
 	after=$(counters "${dcp[@]}")
 	if [ "$RAFT" = 1 ]; then
 		raft "${ports[@]}" >"$work/raft.after"
-		awk -v b="$build" -v n="$REQUESTS" 'NR == FNR { x[$1] = $2; next } { y[$1] = $2 }
+		awk -v b="$build" -v n="$n" 'NR == FNR { x[$1] = $2; next } { y[$1] = $2 }
 END {
 	printf "# %s per request:", b
 	split("readies log_writes fsyncs apps_sent app_entries_sent app_resps_sent stepped peer_frames_sent peer_writes peer_bytes_sent", k, " ")
@@ -88,7 +96,7 @@ END {
 	fi
 	kill "${dcp[@]}"
 	wait "${dcp[@]}" 2>/dev/null || true
-	awk -v b="$build" -v rps="$out" -v n="$REQUESTS" -v hz="$(getconf CLK_TCK)" -v before="$before" -v after="$after" 'BEGIN {
+	awk -v b="$build" -v rps="$out" -v n="$n" -v hz="$(getconf CLK_TCK)" -v before="$before" -v after="$after" 'BEGIN {
 		split(before, x, " "); split(after, y, " ")
 		printf "%s,%s,%.2f,%.2f,%.3f,%.3f,%.3f,%.3f\n", b, rps, (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n,
 			(y[3] - x[3]) / n, (y[4] - x[4]) / n, (y[5] - x[5]) / n, (y[6] - x[6]) / n }' | tee -a "$results"
@@ -96,7 +104,9 @@ END {
 
 results="$work/results.csv"
 : >"$results"
-echo "build,rps,user_us,sys_us,vcs,nvcs,reads,writes (per request)"
+per="per request"
+if [ "$TEST" = idle ]; then per="per second, idle"; fi
+echo "build,rps,user_us,sys_us,vcs,nvcs,reads,writes ($per)"
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) = 1 ]; then
 		round A "$A"
@@ -108,7 +118,11 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "redis-benchmark --cluster -t $TEST -n $REQUESTS -c $CLIENTS -P $PIPELINE -r 1000000 -d 16 (after $LOAD SETs); $ROUNDS rounds alternating; A=$A B=$B"
+if [ "$TEST" = idle ]; then
+	echo "an idle cluster for $IDLE_SECONDS s; $ROUNDS rounds alternating; A=$A B=$B; figures per second"
+else
+	echo "redis-benchmark --cluster -t $TEST -n $REQUESTS -c $CLIENTS -P $PIPELINE -r 1000000 -d 16 (after $LOAD SETs); $ROUNDS rounds alternating; A=$A B=$B"
+fi
 sort "$results" | awk -F, '
 function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 { n = ++cnt[$1]; for (f = 2; f <= 8; f++) v[$1, f, n] = $f }
