@@ -182,11 +182,15 @@
 // a slow disk stalls the P once at most in that time. The background
 // fsyncs (FsyncEverySec, a segment the journal moves past, the zeros
 // written ahead, snapshots) always go through the io_uring.
-// With FsyncEverySec and FsyncNo each commit writes what is pending before
-// it returns (a commit that finds its records written by another shard's
-// write returns at once), and with FsyncEverySec a background goroutine
-// fsyncs the journal at least once a second; with FsyncNo the operating
-// system decides. The current segment is written ahead with zeros (Config.Preallocate
+// With FsyncEverySec and FsyncNo the shards' commits are grouped the same
+// way without the fdatasync: a commit only appends, and the shard's reply
+// goroutine waits in WaitDurable for one write, after fsutil.Gather, of
+// everything pending (a waiter whose records another shard's write covered
+// returns at once), so that a round of commits costs one write, as Redis
+// writes its AOF buffer once per turn of its event loop, before any reply
+// of the turn. With FsyncEverySec a background goroutine fsyncs the
+// journal at least once a second; with FsyncNo the operating system
+// decides. The current segment is written ahead with zeros (Config.Preallocate
 // bytes past its records, fdatasynced, by a background goroutine woken as
 // the records come within half of that), so that the appends overwrite
 // blocks already allocated and counted in the file's size, and their

@@ -146,6 +146,17 @@ func TestFsyncFailureIsFatal(t *testing.T) {
 	n.st.datasync = fsutil.Datasync
 }
 
+// countSyncs makes the group commit's fdatasyncs counted by the counter it
+// returns.
+func (n *node) countSyncs() *atomic.Int32 {
+	var syncs atomic.Int32
+	n.st.datasync = func(f *os.File) error {
+		syncs.Add(1)
+		return fsutil.Datasync(f)
+	}
+	return &syncs
+}
+
 // TestRoundGathersReadyRecords: the syncer of a round under FsyncAlways
 // lets the ready goroutines run first (fsutil.Gather), and the records
 // they commit meanwhile are covered by the round's one fdatasync.
@@ -155,11 +166,7 @@ func TestRoundGathersReadyRecords(t *testing.T) {
 	defer func() { syncsInline = saved }()
 	n := mustOpen(t, t.TempDir(), 3, 8, func(c *Config) { c.Fsync = FsyncAlways })
 	defer n.close()
-	var syncs atomic.Int32
-	n.st.datasync = func(f *os.File) error {
-		syncs.Add(1)
-		return fsutil.Datasync(f)
-	}
+	syncs := n.countSyncs()
 	var later []int64 // positions of the records committed while the syncer yields
 	yields := 0
 	n.st.j.yield = func() {
@@ -181,5 +188,55 @@ func TestRoundGathersReadyRecords(t *testing.T) {
 	}
 	if got := syncs.Load(); got != 1 {
 		t.Fatalf("got %d fdatasyncs, want 1 for the round", got)
+	}
+}
+
+// TestWritesGatherReadyRecords: under FsyncEverySec and FsyncNo a commit
+// only appends, and nothing is written before WaitDurable; its writer lets
+// the ready goroutines run first (fsutil.Gather), and the records they
+// commit meanwhile, of other shards, go in the same one write, with no
+// fdatasync. The other shards' waits then find their records written.
+func TestWritesGatherReadyRecords(t *testing.T) {
+	for _, fsync := range []Fsync{FsyncEverySec, FsyncNo} {
+		t.Run(fsync.String(), func(t *testing.T) {
+			n := mustOpen(t, t.TempDir(), 3, 8, func(c *Config) { c.Fsync = fsync })
+			defer n.close()
+			syncs := n.countSyncs()
+			before := n.st.j.written.Load()
+			var later []int64 // positions of the records committed while the writer yields
+			var shards []int
+			yields := 0
+			n.st.j.yield = func() {
+				yields++
+				if w := n.st.j.written.Load(); w != before {
+					t.Fatalf("written up to %d while gathering, want %d: nothing is written before the round's write", w, before)
+				}
+				if yields <= 2 {
+					shard, pos := n.writeAsync(n.keyOn(yields))
+					shards, later = append(shards, shard), append(later, pos)
+				}
+			}
+			shard, pos := n.writeAsync(n.keyOn(0))
+			if w := n.st.j.written.Load(); w != before {
+				t.Fatalf("written up to %d after CommitAsync, want %d: the write is WaitDurable's", w, before)
+			}
+			n.st.Logs()[shard].WaitDurable(pos)
+			if yields != 3 {
+				t.Fatalf("records committed at 2 yields: got %d yields, want 3", yields)
+			}
+			round := n.st.j.written.Load()
+			for i, p := range later {
+				if round < p {
+					t.Fatalf("written up to %d, want the records committed while the writer yielded, up to %d", round, p)
+				}
+				n.st.Logs()[shards[i]].WaitDurable(p)
+			}
+			if got := n.st.j.written.Load(); got != round {
+				t.Fatalf("written up to %d after the other shards' waits, want %d: one write for the round", got, round)
+			}
+			if got := syncs.Load(); got != 0 {
+				t.Fatalf("got %d fdatasyncs, want none", got)
+			}
+		})
 	}
 }

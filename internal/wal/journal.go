@@ -25,8 +25,9 @@ import (
 // shards only append, and their reply goroutines wait in waitDurable: one
 // at a time becomes the syncer, writes what is pending and fdatasyncs, and
 // releases every waiter whose records that covered; the groups committed
-// meanwhile wait for the next round. With the other policies each commit
-// writes before it returns.
+// meanwhile wait for the next round. With the other policies the reply
+// goroutines wait in waitWritten the same way, for one write of what is
+// pending and no fdatasync.
 //
 // Positions count the bytes of the stream from the start of the oldest
 // segment recovery needs, as found by Open.
@@ -130,6 +131,22 @@ func (j *journal) flush(pos int64) {
 	j.writeMu.Lock()
 	j.write()
 	j.writeMu.Unlock()
+}
+
+// waitWritten returns once the stream is written up to pos, or a write
+// failed (fail reported it; the records wait for the next commit's write).
+// Unless a write meanwhile covered pos, it first yields until the
+// goroutines that are ready have added their records (fsutil.Gather), as
+// Redis's event loop runs every ready client before it writes its AOF
+// buffer, then writes everything pending with one write: under FsyncEverySec
+// and FsyncNo a round of the shards' commits costs one write, where each
+// commit made one before.
+func (j *journal) waitWritten(pos int64) {
+	if j.written.Load() >= pos {
+		return
+	}
+	fsutil.Gather(j.appendedPos, j.yield)
+	j.flush(pos)
 }
 
 // write writes everything pending to the current segment with one write;

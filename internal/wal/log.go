@@ -119,13 +119,12 @@ func (l *Log) Commit() {
 }
 
 // CommitAsync hands the records appended since the last commit to the
-// journal, as Commit does, but leaves the write and the fsync of
-// FsyncAlways to WaitDurable, so that the owner can go on running commands
-// meanwhile. With the other policies the records are written before it
-// returns. It returns the position that WaitDurable must reach before the
+// journal, as Commit does, but leaves the write, and the fsync of
+// FsyncAlways, to WaitDurable, so that the owner can go on running commands
+// meanwhile. It returns the position that WaitDurable must reach before the
 // replies to the commands recorded so far may be sent, and false when there
-// is nothing to wait for (another policy, or everything the shard
-// committed is already durable).
+// is nothing to wait for (everything the shard committed is already
+// durable, or with FsyncEverySec and FsyncNo, written).
 func (l *Log) CommitAsync() (pos int64, wait bool) {
 	if len(l.buf) > 0 {
 		l.pos = l.j.append(l.shard, l.buf)
@@ -137,8 +136,7 @@ func (l *Log) CommitAsync() (pos int64, wait bool) {
 		l.records.Store(l.nrec)
 	}
 	if l.st.Fsync() != FsyncAlways {
-		l.j.flush(l.pos)
-		return 0, false
+		return l.pos, l.pos > l.j.written.Load()
 	}
 	return l.pos, l.pos > l.j.syncedPos()
 }
@@ -146,9 +144,15 @@ func (l *Log) CommitAsync() (pos int64, wait bool) {
 // WaitDurable returns once the journal is durable up to pos (a value from
 // CommitAsync): it waits for an fdatasync that covers pos, running it if
 // none is running, with every other shard's records pending (see journal).
-// One goroutine besides the owner may call it, concurrently with the
-// owner's calls; it must not be called after the shard has stopped.
+// With FsyncEverySec and FsyncNo it waits for the write alone, made the
+// same way (journal.waitWritten). One goroutine besides the owner may call
+// it, concurrently with the owner's calls; it must not be called after the
+// shard has stopped.
 func (l *Log) WaitDurable(pos int64) {
+	if l.st.Fsync() != FsyncAlways {
+		l.j.waitWritten(pos)
+		return
+	}
 	if l.j.syncedPos() < pos {
 		l.j.waitDurable(pos)
 	}
