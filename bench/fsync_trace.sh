@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What a durable SET costs each server: redis-benchmark SETs against
-# data-cluster --fsync always and redis-server appendfsync always, one after
-# the other in alternating rounds, each server counted by `perf stat -p`
-# while the benchmark runs:
+# data-cluster --fsync always and redis-server appendfsync always (or the
+# policy FSYNC names: everysec, no), one after the other in alternating
+# rounds, each server counted by `perf stat -p` while the benchmark runs:
 #
-#   SET/s, CPU µs per request (every thread of the server: the Go threads,
+#   SET/s, p99 latency, CPU µs per request (every thread of the server: the Go threads,
 #   and the kernel's io_uring workers that run data-cluster's fdatasyncs),
 #   context switches, write(2) and read(2) per request, fdatasyncs per
 #   second (redis-server's fdatasync(2) calls, data-cluster's io_uring
@@ -13,6 +13,7 @@
 # Usage: bench/fsync_trace.sh
 #        ROUNDS=5 PIPELINE=16 bench/fsync_trace.sh
 #        OTHER="procs2=/tmp/dc-procs2" bench/fsync_trace.sh
+#        FSYNC=everysec ROUNDS=6 REQUESTS=300000 bench/fsync_trace.sh
 # OTHER, as in bench/persistence.sh, adds data-cluster binaries built
 # elsewhere (or wrapper scripts that add flags), measured in the same rounds.
 # ARGS adds flags to every data-cluster (e.g. ARGS="--procs 2").
@@ -40,6 +41,12 @@ SHARDS=${SHARDS:-3}
 OTHER=${OTHER:-}
 ARGS=${ARGS:-}
 STAGES=${STAGES:-}
+FSYNC=${FSYNC:-always}
+case $FSYNC in always | everysec | no) ;; *)
+	echo "FSYNC must be always, everysec or no" >&2
+	exit 2
+	;;
+esac
 
 need perf || { echo "perf is needed" >&2; exit 1; }
 go build -o "$work/data-cluster" ./cmd/data-cluster
@@ -54,22 +61,22 @@ uring="-e io_uring:io_uring_submit_req --filter opcode==3"
 start() { # name bin dir port
 	if [ "$2" = redis ]; then
 		redis-server --port "$4" --save '' --daemonize no --logfile "$3/log" --dir "$3" \
-			--appendonly yes --appendfsync always &
+			--appendonly yes --appendfsync "$FSYNC" &
 	else
 		# shellcheck disable=SC2086
-		"$2" --addr "127.0.0.1:$4" --shards "$SHARDS" --data-dir "$3" --fsync always $ARGS >"$3/out" 2>&1 &
+		"$2" --addr "127.0.0.1:$4" --shards "$SHARDS" --data-dir "$3" --fsync "$FSYNC" $ARGS >"$3/out" 2>&1 &
 	fi
 	pids+=($!)
 	pid=$!
 	wait_port "$4"
 }
 
-bench() { # port requests
-	redis-benchmark -p "$1" -t set -n "$2" -c "$CLIENTS" -r 1000000 -d 16 -P "$PIPELINE" -q 2>/dev/null |
-		tr '\r' '\n' | grep -o '^SET: [0-9.]*' | tail -1 | awk '{printf "%d", $2}'
+bench() { # port requests: prints "SET/s,p99 ms"
+	redis-benchmark -p "$1" -t set -n "$2" -c "$CLIENTS" -r 1000000 -d 16 -P "$PIPELINE" --csv 2>/dev/null |
+		tr -d '"\r' | awk -F, '$1 == "SET" {printf "%d,%s", $2, $7}'
 }
 
-echo "== redis-benchmark -t set -n $REQUESTS -c $CLIENTS -P $PIPELINE, fsync always, $ROUNDS round(s), data-cluster with $SHARDS shards"
+echo "== redis-benchmark -t set -n $REQUESTS -c $CLIENTS -P $PIPELINE, fsync $FSYNC, $ROUNDS round(s), data-cluster with $SHARDS shards"
 rows=$work/rows
 for _ in $(seq 1 "$ROUNDS"); do
 	for s in "${servers[@]}"; do
@@ -83,26 +90,26 @@ for _ in $(seq 1 "$ROUNDS"); do
 		sp=$!
 		sleep 0.2
 		t0=$(date +%s%N)
-		rps=$(bench "$port" "$REQUESTS")
+		out=$(bench "$port" "$REQUESTS")
 		t1=$(date +%s%N)
 		kill -INT "$sp"
 		wait "$sp" || true
 		kill "$pid"
 		wait "$pid" 2>/dev/null || true
-		awk -F, -v name="$name" -v rps="$rps" -v n="$REQUESTS" -v ms=$(((t1 - t0) / 1000000)) '
+		awk -F, -v name="$name" -v out="$out" -v n="$REQUESTS" -v ms=$(((t1 - t0) / 1000000)) '
 			$3 == "task-clock" { cpu = $1 }
 			$3 == "context-switches" { cs = $1 }
 			$3 ~ /fdatasync|io_uring_submit_req/ { fs += $1 }
 			$3 ~ /sys_enter_write/ { w = $1 }
 			$3 ~ /sys_enter_read/ { r = $1 }
-			END { printf "%s,%s,%.1f,%.2f,%.2f,%.2f,%.0f,%.1f\n", name, rps, cpu * 1000 / n, cs / n,
+			END { printf "%s,%s,%.1f,%.2f,%.2f,%.2f,%.0f,%.1f\n", name, out, cpu * 1000 / n, cs / n,
 				w / n, r / n, fs * 1000 / ms, fs ? n / fs : 0 }' "$dir/stat" >>"$rows"
 		rm -rf "$dir"
 	done
 done
 
-printf "\n| %-14s | %22s | %10s | %10s | %9s | %9s | %11s | %9s |\n" server "SET/s" "CPU µs/req" "cswch/req" "write/req" "read/req" "fsyncs/s" "req/fsync"
-printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n" "----------------" "------------------------" "------------" "------------" "-----------" "-----------" "-------------" "-----------"
+printf "\n| %-14s | %22s | %20s | %10s | %10s | %9s | %9s | %11s | %9s |\n" server "SET/s" "p99 ms" "CPU µs/req" "cswch/req" "write/req" "read/req" "fsyncs/s" "req/fsync"
+printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n" "----------------" "------------------------" "----------------------" "------------" "------------" "-----------" "-----------" "-------------" "-----------"
 for s in "${servers[@]}"; do
 	name=${s%%=*}
 	awk -F, -v name="$name" '
@@ -112,9 +119,9 @@ for s in "${servers[@]}"; do
 			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 			return n == 1 ? v[1] : sprintf("%s (%s-%s)", v[int((n + 1) / 2)], v[1], v[n])
 		}
-		$1 == name { NR_++; for (c = 2; c <= 8; c++) val[NR_, c] = $c }
-		END { printf "| %-14s | %22s | %10s | %10s | %9s | %9s | %11s | %9s |\n", name, med(2), med(3), med(4),
-			med(5), med(6), med(7), med(8) }' "$rows"
+		$1 == name { NR_++; for (c = 2; c <= 9; c++) val[NR_, c] = $c + 0 }
+		END { printf "| %-14s | %22s | %20s | %10s | %10s | %9s | %9s | %11s | %9s |\n", name, med(2), med(3), med(4),
+			med(5), med(6), med(7), med(8), med(9) }' "$rows"
 done
 
 [ -n "$STAGES" ] || exit 0
@@ -139,7 +146,7 @@ rm -f "$work/t.b" "$work/t.f"
 perf record -q -k CLOCK_MONOTONIC -e io_uring:io_uring_submit_req -e io_uring:io_uring_complete -p "$pid" -o "$work/t.perf" 2>/dev/null &
 sp=$!
 sleep 0.3
-echo "SET/s $(bench "$port" "$REQUESTS")"
+echo "SET/s $(bench "$port" "$REQUESTS" | cut -d, -f1)"
 kill -INT "$sp"
 wait "$sp" || true
 kill -USR1 "$pid"
