@@ -188,9 +188,10 @@
 // everything pending (a waiter whose records another shard's write covered
 // returns at once), so that a round of commits costs one write, as Redis
 // writes its AOF buffer once per turn of its event loop, before any reply
-// of the turn. With FsyncEverySec a background goroutine fsyncs the
-// journal at least once a second; with FsyncNo the operating system
-// decides. The current segment is written ahead with zeros (Config.Preallocate
+// of the turn. Records no reply waits for (the active expiry's deletes)
+// are written by the next such write. With FsyncEverySec a background
+// goroutine fsyncs the journal at least once a second, writing what is
+// pending first; with FsyncNo the operating system decides. The current segment is written ahead with zeros (Config.Preallocate
 // bytes past its records, fdatasynced, by a background goroutine woken as
 // the records come within half of that), so that the appends overwrite
 // blocks already allocated and counted in the file's size, and their

@@ -240,3 +240,21 @@ func TestWritesGatherReadyRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestEverySecWritesUnwaitedRecords: records committed under
+// FsyncEverySec that no reply waits for (WaitDurable never called, as for
+// the active expiry's deletes) are written and fsynced by the once-a-second
+// fsync.
+func TestEverySecWritesUnwaitedRecords(t *testing.T) {
+	n := mustOpen(t, t.TempDir(), 3, 8, func(c *Config) { c.Fsync = FsyncEverySec })
+	defer n.close()
+	n.st.syncAll() // whatever opening wrote
+	_, pos := n.writeAsync(n.keyOn(0))
+	if w := n.st.j.written.Load(); w >= pos {
+		t.Fatalf("written up to %d after CommitAsync, want below %d", w, pos)
+	}
+	n.st.syncAll()
+	if w, s := n.st.j.written.Load(), n.st.j.syncedPos(); w < pos || s < pos {
+		t.Fatalf("after the background fsync: written up to %d, durable up to %d, want both at %d or more", w, s, pos)
+	}
+}

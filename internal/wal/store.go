@@ -320,8 +320,10 @@ func (st *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// syncLoop fsyncs the journal once a second when it was written since its
-// last fsync.
+// syncLoop fsyncs the journal once a second when it was written, or has
+// records waiting to be written, since its last fsync. Records no reply
+// waits for (the active expiry's deletes) are written by the next commit
+// that one waits for, or here.
 func (st *Store) syncLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -339,7 +341,7 @@ func (st *Store) syncLoop(ctx context.Context) {
 
 func (st *Store) syncAll() {
 	j := st.j
-	if j.written.Load() <= j.syncedPos() && j.writeOK.Load() {
+	if j.appendedPos() <= j.syncedPos() && j.writeOK.Load() {
 		return
 	}
 	pos, err := j.sync(fsutil.Datasync)
