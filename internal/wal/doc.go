@@ -188,7 +188,9 @@
 // everything pending (a waiter whose records another shard's write covered
 // returns at once), so that a round of commits costs one write, as Redis
 // writes its AOF buffer once per turn of its event loop, before any reply
-// of the turn. Records no reply waits for (the active expiry's deletes)
+// of the turn. A holder's Commit waits the same way, shard after shard,
+// so a command that held several shards still makes a write for each.
+// Records no reply waits for (the active expiry's deletes)
 // are written by the next such write. With FsyncEverySec a background
 // goroutine fsyncs the journal at least once a second, writing what is
 // pending first; with FsyncNo the operating system decides. The current segment is written ahead with zeros (Config.Preallocate
