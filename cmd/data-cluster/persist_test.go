@@ -128,6 +128,14 @@ func TestKill9(t *testing.T) {
 								break
 							}
 							a.counter = n
+							// An MSET whose keys lie on several shards.
+							mk := []string{k + ".m0", k + ".m1", k + ".m2"}
+							if rc.MSet(ctx, mk[0], v, mk[1], v, mk[2], v).Err() != nil {
+								break
+							}
+							for _, m := range mk {
+								a.keys[m] = v
+							}
 							continue
 						}
 						// A pipeline of 8 writes: each acknowledged one counts.
@@ -223,6 +231,49 @@ func checkKeys(t *testing.T, rc *redis.Client, keys map[string]string) {
 	}
 	if bad > 5 {
 		t.Errorf("... %d acknowledged writes missing in all", bad)
+	}
+}
+
+// TestKill9AfterMultiShardWrites: an MSET and a MULTI/EXEC whose keys lie
+// on every shard (run by holding the shards, router.Pipeline.Release) are
+// in the log once acknowledged, with nothing else written after them that
+// could carry their records: kill -9 right after the replies loses none.
+func TestKill9AfterMultiShardWrites(t *testing.T) {
+	bin := buildBinary(t)
+	for _, fsync := range []string{"everysec", "always", "no"} {
+		t.Run(fsync, func(t *testing.T) {
+			dir := t.TempDir()
+			p := startBinary(t, bin, "--data-dir", dir, "--shards", "3", "--fsync", fsync)
+			ctx := context.Background()
+			rc := redis.NewClient(&redis.Options{Addr: p.addr})
+			defer rc.Close()
+			want := map[string]string{}
+			var pairs []any
+			for i := range 9 {
+				k, v := fmt.Sprint("m", i), fmt.Sprint("mset-", i)
+				pairs = append(pairs, k, v)
+				want[k] = v
+			}
+			if err := rc.MSet(ctx, pairs...).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rc.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+				for i := range 9 {
+					k, v := fmt.Sprint("x", i), fmt.Sprint("multi-", i)
+					pl.Set(ctx, k, v, 0)
+					want[k] = v
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			p.stop(t, syscall.SIGKILL)
+			p = startBinary(t, bin, "--data-dir", dir, "--shards", "3", "--fsync", fsync)
+			rc2 := redis.NewClient(&redis.Options{Addr: p.addr})
+			defer rc2.Close()
+			checkKeys(t, rc2, want)
+			p.stop(t, syscall.SIGTERM)
+		})
 	}
 }
 

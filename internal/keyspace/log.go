@@ -57,6 +57,9 @@ type Log interface {
 // DB is used.
 func (db *DB) SetLog(l Log) { db.log = l }
 
+// Log returns the Log db reports its changes to (nil for none).
+func (db *DB) Log() Log { return db.log }
+
 // Logged reports whether db reports its changes to a Log.
 func (db *DB) Logged() bool { return db.log != nil }
 

@@ -17,7 +17,9 @@ type AsyncLog interface {
 	// be sent at once. Called by the shard's owner.
 	CommitAsync() (pos int64, wait bool)
 	// WaitDurable returns once the log is durable up to pos. Called by the
-	// shard's reply goroutine only, concurrently with the owner.
+	// shard's reply goroutine, concurrently with the owner, and by a holder
+	// that committed the shard's log (router.Pipeline.Release), once it
+	// has given the shard back.
 	WaitDurable(pos int64)
 }
 

@@ -173,8 +173,11 @@
 // records that covered. Groups committed meanwhile, by any shard, wait for
 // the next round, which one of their waiters runs: a round of the shards'
 // groups costs one write and one fdatasync (group commit across shards). A
-// holder's Commit waits the same way. The syncer first yields until the
-// goroutines that are ready have added their records (fsutil.Gather), then
+// holder of several shards (router.Pipeline.Release) commits each held
+// shard's log with CommitAsync, gives the shards back, and then waits the
+// same way: one wait covers all its shards, and holders and shards share
+// the round. The syncer first yields until the goroutines that are ready
+// have added their records (fsutil.Gather), then
 // fdatasyncs through fsutil.DatasyncInline, keeping its P while the disk
 // works, as Redis's event loop keeps its thread: every writing client waits
 // for that fdatasync anyway. After one slower than 5 ms, the fdatasyncs of
@@ -188,8 +191,7 @@
 // everything pending (a waiter whose records another shard's write covered
 // returns at once), so that a round of commits costs one write, as Redis
 // writes its AOF buffer once per turn of its event loop, before any reply
-// of the turn. A holder's Commit waits the same way, shard after shard,
-// so a command that held several shards still makes a write for each.
+// of the turn. A holder waits the same way, once for all its shards.
 // Records no reply waits for (the active expiry's deletes)
 // are written by the next such write. With FsyncEverySec a background
 // goroutine fsyncs the journal at least once a second, writing what is

@@ -17,9 +17,9 @@ var _ keyspace.Log = (*Log)(nil)
 // Log is one shard's part of the generation's log (the journal). Set,
 // Delete, Expire, Flush and Commit implement keyspace.Log; they and
 // CommitAsync are called by whoever owns the shard's keyspace (its run
-// goroutine, or a holder), never concurrently. WaitDurable is called by one
-// other goroutine (the shard's reply goroutine); the Store's goroutines read
-// the rest through atomics.
+// goroutine, or a holder), never concurrently. WaitDurable is called by
+// other goroutines too (the shard's reply goroutine, a holder that gave the
+// shard back); the Store's goroutines read the rest through atomics.
 type Log struct {
 	st    *Store
 	j     *journal
@@ -145,9 +145,9 @@ func (l *Log) CommitAsync() (pos int64, wait bool) {
 // CommitAsync): it waits for an fdatasync that covers pos, running it if
 // none is running, with every other shard's records pending (see journal).
 // With FsyncEverySec and FsyncNo it waits for the write alone, made the
-// same way (journal.waitWritten). One goroutine besides the owner may call
-// it, concurrently with the owner's calls; it must not be called after the
-// shard has stopped.
+// same way (journal.waitWritten). Any goroutine may call it, concurrently
+// with the owner's calls and with other waits; it must not be called after
+// the Store is closed.
 func (l *Log) WaitDurable(pos int64) {
 	if l.st.Fsync() != FsyncAlways {
 		l.j.waitWritten(pos)
