@@ -20,6 +20,8 @@
 #     node leading most shards; Redis loses a master, whose replica takes
 #     over after --cluster-node-timeout (REDIS_NODE_TIMEOUT ms).
 #
+# Each run's figures go to stderr as it ends, the summary to stdout.
+#
 # redis-benchmark --cluster notices the end of a run on a 250 ms timer, so
 # a run should last seconds: rates from runs under 2 s are marked '*'.
 #
@@ -127,7 +129,7 @@ run() { # server port test pipeline
 	after=$(cpu_ticks "${procs[@]}")
 	awk -F'","' -v s="$server" -v p="$p" -v cpu="$((after - before))" -v hz="$clk_tck" -v n="$n" '
 		/^"(SET|GET)"/ { gsub(/"/, ""); split($0, f, ","); printf "%s,%s,%s,%s,%s,%s,%.2f,%d\n", s, f[1], p, f[2], f[5], f[7], cpu * 1e6 / hz / n, n }' \
-		<<<"$out" >>"$results"
+		<<<"$out" | tee -a "$results" | awk -F, '{ printf "  %-12s %s -P %s: %s rps, p50 %s ms, p99 %s ms, CPU %s µs/req\n", $1, $2, $3, $4, $5, $6, $7 }' >&2
 }
 
 for round in $(seq 1 "$ROUNDS"); do
