@@ -576,7 +576,7 @@ func (p *Pipeline) Release() {
 		db.SetNoTouch(false)
 		tr = db.Tracker()
 	}
-	tr.Broadcast() // likewise, what broadcasting clients are told of it
+	tr.Broadcast() // what broadcasting clients are told of it, before the reply
 	for i, db := range p.held {
 		if db == nil {
 			continue
