@@ -217,10 +217,25 @@ type GroupConfig struct {
 	// before it ends with ErrUnknown, and a read before ErrTryAgain (2 s).
 	WriteTimeout time.Duration
 	// SnapshotEntries is how many applied entries trigger a snapshot
-	// (100000, as etcd); CompactKeep entries before it stay in memory for
-	// slow followers (5000).
+	// (100000, as etcd), as does the node's shared log moving past a
+	// segment that holds the group's entries (pinner); both wait for
+	// growth past SnapshotMinBytes. CompactKeep entries before a snapshot
+	// stay in memory for slow followers (5000), within MaxLogBytes.
 	SnapshotEntries uint64
 	CompactKeep     uint64
+	// SnapshotMinBytes: a group whose last snapshot is at least this large
+	// (64 MiB) takes the next one only once the node's log on disk, or the
+	// entries it applied since, are as large as that snapshot, as Redis
+	// rewrites its AOF once it has doubled: snapshots of a large keyspace
+	// cost about what was written since, not a whole keyspace per 64 MiB
+	// of log. Smaller groups snapshot by the rules above alone.
+	SnapshotMinBytes uint64
+	// MaxLogBytes bounds the data of the entries a group keeps in memory
+	// (64 MiB; 0: no bound): past it, those applied are dropped from the
+	// oldest until half of it is left, even past the latest snapshot. A
+	// replica that falls behind them is sent a snapshot built from the
+	// keyspace (memLog).
+	MaxLogBytes uint64
 	// ExpireSample is how many keys with an expiry the leader samples per
 	// tick to log the removal of those that have expired (64).
 	ExpireSample int
@@ -271,6 +286,7 @@ func DefaultGroupConfig() GroupConfig {
 		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
 		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
+		SnapshotMinBytes: 64 << 20, MaxLogBytes: 64 << 20,
 		MaxUncommitted: 64 << 20, MaxInflight: 1, ReadLease: true,
 	}
 }
@@ -327,6 +343,9 @@ type Group struct {
 	applied  uint64
 	snapshot uint64 // index of the last snapshot taken or installed
 	snapping bool   // a snapshot is being written; snapDone tells when
+	// snapBytes is the size of the last snapshot written or installed,
+	// sinceBytes the data of the entries applied since it was taken.
+	snapBytes, sinceBytes uint64
 	isLeader bool
 	seq      uint64
 	// firstSeq is seq when the replica started. announce tells whether
@@ -428,6 +447,8 @@ type GroupStats struct {
 	AppEntries    atomic.Int64 // entries in the appends sent
 	AppResps      atomic.Int64 // append responses (MsgAppResp) sent
 	Stepped       atomic.Int64 // messages from peers stepped into Raft
+	Trims         atomic.Int64 // in-memory log compactions by MaxLogBytes
+	LogBytes      atomic.Int64 // data of the entries in memory, as of the last check (every election timeout)
 }
 
 // NewGroup returns a replica set up by cfg; call Run to start it.
@@ -483,6 +504,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		}
 		md := st.Snapshot.GetMetadata()
 		g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
+		g.snapBytes = uint64(len(st.Snapshot.GetData()))
 	}
 	if hs := st.HardState; hs != nil {
 		if hs.GetCommit() < g.snapshot {
@@ -915,8 +937,11 @@ func (g *Group) tick() {
 	if g.ticks++; g.isLeader && g.ticks%uint64(g.cfg.ElectionTicks) == 0 {
 		g.handOver()
 	}
+	if g.ticks%uint64(g.cfg.ElectionTicks) == 0 {
+		g.trimLog()
+	}
 	if p, ok := g.cfg.Storage.(pinner); ok && g.ticks%uint64(g.cfg.ElectionTicks) == 0 &&
-		g.applied > g.snapshot && g.conf != nil && p.Pins() {
+		g.applied > g.snapshot && g.conf != nil && p.Pins() && g.grown() {
 		// A group that writes rarely (the metadata group) would keep the
 		// node's shared log from ever shrinking.
 		if err := g.takeSnapshot(); err != nil {
@@ -1133,7 +1158,7 @@ func (g *Group) send(msgs []*raftpb.Message) {
 		}
 		if m.GetType() == raftpb.MsgSnap {
 			var fresh func() *raftpb.Message
-			if g.needsFresh(m) {
+			if g.needsFresh(m) || !g.ms.Stored(m.GetSnapshot().GetMetadata().GetIndex()) {
 				if g.holding {
 					// The keyspace is a script's: the follower is sent
 					// one later.
@@ -1469,6 +1494,7 @@ func tableFor(proto int) command.Table {
 // apply applies one committed entry.
 func (g *Group) apply(e *raftpb.Entry) {
 	defer func() { g.applied = e.GetIndex(); g.appliedAt.Store(g.applied); g.announce = false }()
+	g.sinceBytes += uint64(len(e.GetData()))
 	if t := e.GetTerm(); t > g.appliedTerm {
 		g.appliedTerm = t
 		g.dropOverwritten(t)
@@ -1643,10 +1669,48 @@ func (g *Group) applyDecoded(ce commandsEntry, index uint64) {
 // maybeSnapshot takes a snapshot once enough entries were applied since the
 // last one, so that the log can be compacted.
 func (g *Group) maybeSnapshot() error {
-	if g.applied < g.snapshot+g.cfg.SnapshotEntries || g.conf == nil {
+	if g.applied < g.snapshot+g.cfg.SnapshotEntries || g.conf == nil || !g.grown() {
 		return nil
 	}
 	return g.takeSnapshot()
+}
+
+// grown reports whether the log has grown enough since the last snapshot
+// for another (SnapshotMinBytes): always for a snapshot under that size;
+// otherwise once the entries applied since it, or the node's log on disk
+// (a shared Storage's LogSize), are as large as it.
+func (g *Group) grown() bool {
+	if g.snapBytes < g.cfg.SnapshotMinBytes || g.sinceBytes >= g.snapBytes {
+		return true
+	}
+	s, ok := g.cfg.Storage.(logSizer)
+	return ok && uint64(s.LogSize()) >= g.snapBytes
+}
+
+// logSizer is a Storage that knows the size of the log it keeps on disk,
+// for all the groups that share it.
+type logSizer interface{ LogSize() int64 }
+
+// trimLog drops applied entries from the in-memory log while their data
+// is over MaxLogBytes, down to half of it (memLog).
+func (g *Group) trimLog() {
+	defer func() { g.stats.LogBytes.Store(int64(g.ms.Bytes())) }()
+	if g.cfg.MaxLogBytes == 0 || g.ms.Bytes() <= g.cfg.MaxLogBytes {
+		return
+	}
+	limit := g.applied
+	if g.snapping {
+		// The snapshot being written is recorded in the log when done
+		// (snapshotWritten), which needs its entry held.
+		limit = min(limit, g.snapshot)
+	}
+	if cut := g.ms.cutFor(g.cfg.MaxLogBytes/2, limit); cut > 0 {
+		if err := g.ms.Compact(cut); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			g.log.Error("compacting the in-memory log failed", "index", cut, "err", err)
+			return
+		}
+		g.stats.Trims.Add(1)
+	}
 }
 
 // pinner is a Storage shared with other groups, which may need this group
@@ -1671,7 +1735,7 @@ func (g *Group) takeSnapshot() error {
 	md := &raftpb.SnapshotMetadata{Index: new(g.applied), Term: new(term), ConfState: proto.CloneOf(g.conf)}
 	start := time.Now()
 	view, mv := g.eng.Freeze(), g.mv.clone()
-	g.snapshot, g.snapping = g.applied, true
+	g.snapshot, g.snapping, g.sinceBytes = g.applied, true, 0
 	held := time.Since(start)
 	go func() {
 		snap := &raftpb.Snapshot{Data: encodeKeyspace(view, mv), Metadata: md}
@@ -1710,6 +1774,7 @@ func (g *Group) snapshotWritten(w snapWritten) error {
 	if err := g.cfg.Storage.MarkSnapshot(md.GetIndex(), md.GetTerm()); err != nil {
 		return err
 	}
+	g.snapBytes = uint64(len(w.snap.GetData()))
 	g.log.Info("snapshot saved", "index", md.GetIndex(), "bytes", len(w.snap.GetData()),
 		"held", w.held.Round(time.Microsecond), "took", w.took.Round(time.Microsecond))
 	if md.GetIndex() > g.cfg.CompactKeep {
@@ -1765,6 +1830,7 @@ func (g *Group) install(snap *raftpb.Snapshot) error {
 	}
 	g.appliedTerm = max(g.appliedTerm, md.GetTerm())
 	g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
+	g.snapBytes, g.sinceBytes = uint64(len(snap.GetData())), 0
 	g.appliedAt.Store(g.applied)
 	g.publishConf()
 	if g.cfg.OnApply != nil {

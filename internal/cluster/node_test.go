@@ -39,6 +39,21 @@ type testNodes struct {
 	nodes []*Node
 }
 
+// logWork sums, over every replica of every node, the in-memory log trims
+// and the snapshots taken and installed, for a test's log.
+func (tn *testNodes) logWork() string {
+	var trims, taken, installed int64
+	for _, n := range tn.nodes {
+		for g := range n.Groups() {
+			if gr := n.Group(g); gr != nil {
+				st := gr.Stats()
+				trims, taken, installed = trims+st.Trims.Load(), taken+st.Snapshots.Load(), installed+st.Installed.Load()
+			}
+		}
+	}
+	return fmt.Sprintf("log trims %d, snapshots taken %d, installed %d", trims, taken, installed)
+}
+
 func testSeed(t testing.TB) int64 {
 	seed := time.Now().UnixNano()
 	if s := os.Getenv("CLUSTER_TEST_SEED"); s != "" {
@@ -439,7 +454,7 @@ func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig), via doer) {
 			ok++
 		}
 	}
-	t.Logf("%d operations, %d with a known outcome", len(ops), ok)
+	t.Logf("%d operations, %d with a known outcome; %s", len(ops), ok, tn.logWork())
 	if ok < 50 {
 		t.Fatalf("only %d operations completed: the cluster did not serve between faults", ok)
 	}
@@ -450,8 +465,14 @@ func linearizableUnderFaults(t *testing.T, edit func(*GroupConfig), via doer) {
 
 // underFaults sets up the groups of a test under the nemesis: a write
 // whose leader is lost waits WriteTimeout for its outcome, so it is short,
-// leaving the few seconds of faults time to serve.
-func underFaults(c *GroupConfig) { c.WriteTimeout = 500 * time.Millisecond }
+// leaving the few seconds of faults time to serve. The in-memory log is
+// kept small and snapshots go by growth, so that replicas cut off catch up
+// from snapshots built from the keyspace past the stored ones (memLog)
+// while the checkers watch.
+func underFaults(c *GroupConfig) {
+	c.WriteTimeout = 500 * time.Millisecond
+	c.SnapshotEntries, c.SnapshotMinBytes, c.MaxLogBytes = 50, 1, 512
+}
 
 // nemesis injects one fault after another, each followed by healing, on
 // the schedule rng draws, until ctx is done: a node isolated, a node

@@ -803,6 +803,10 @@ func (g *GroupLog) MarkSnapshot(index, term uint64) error {
 // is safe for concurrent use.
 func (g *GroupLog) Syncs() int64 { return g.syncs.Load() }
 
+// LogSize returns the bytes of the shared log's segments on disk, of every
+// group (Shared.Size). It is safe for concurrent use.
+func (g *GroupLog) LogSize() int64 { return g.s.Size() }
+
 // Pins reports whether this group keeps the shared log's oldest segment on
 // disk: the log has moved past it, and it holds entries of this group that
 // the group's snapshot does not cover. A group that writes rarely would pin
