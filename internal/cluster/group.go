@@ -346,6 +346,7 @@ type Group struct {
 	// snapBytes is the size of the last snapshot written or installed,
 	// sinceBytes the data of the entries applied since it was taken.
 	snapBytes, sinceBytes uint64
+
 	isLeader bool
 	seq      uint64
 	// firstSeq is seq when the replica started. announce tells whether
