@@ -362,10 +362,11 @@ func (n *Node) info(clients string) string {
 		if sc, ok := loc.cfg.Storage.(interface{ Syncs() int64 }); ok {
 			syncs = sc.Syncs()
 		}
-		fmt.Fprintf(&b, "group%d:role=%s,leader=%s,term=%d,commit=%d,applied=%d,leader_changes=%d,proposals=%d,proposal_avg_us=%d,dropped=%d,unknown=%d,overwritten=%d,reads=%d,read_rounds=%d,lease_reads=%d,snapshots=%d,installed=%d,fsyncs=%d,keys=%d,readies=%d,log_writes=%d,apps_sent=%d,app_entries_sent=%d,app_resps_sent=%d,stepped=%d\r\n",
+		fmt.Fprintf(&b, "group%d:role=%s,leader=%s,term=%d,commit=%d,applied=%d,leader_changes=%d,proposals=%d,proposal_avg_us=%d,dropped=%d,unknown=%d,overwritten=%d,reads=%d,read_rounds=%d,lease_reads=%d,snapshots=%d,installed=%d,fsyncs=%d,keys=%d,readies=%d,log_writes=%d,apps_sent=%d,app_entries_sent=%d,app_resps_sent=%d,stepped=%d,log_bytes=%d,log_trims=%d\r\n",
 			g, st.Role, lead, st.Term, st.Commit, st.Applied, s.LeaderChanges.Load(), s.Proposals.Load(), avg,
 			s.Dropped.Load(), s.Unknown.Load(), s.Overwritten.Load(), s.Reads.Load(), s.ReadRounds.Load(), s.LeaseReads.Load(), s.Snapshots.Load(), s.Installed.Load(), syncs, st.Keys,
-			s.Readies.Load(), s.LogWrites.Load(), s.Apps.Load(), s.AppEntries.Load(), s.AppResps.Load(), s.Stepped.Load())
+			s.Readies.Load(), s.LogWrites.Load(), s.Apps.Load(), s.AppEntries.Load(), s.AppResps.Load(), s.Stepped.Load(),
+			s.LogBytes.Load(), s.Trims.Load())
 	}
 	if ps, ok := n.tr.(interface {
 		Stats() map[string]peer.PeerStats
