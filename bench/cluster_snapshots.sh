@@ -6,7 +6,7 @@
 # fill's rate, the unpipelined run's rate and the nodes' CPU time per
 # request, the snapshots the nodes saved during that run (each node's
 # "snapshot saved" log lines: size and time) and each node's resident
-# memory at the end.
+# memory at the end, with its peak since it started.
 #
 # Usage: bench/cluster_snapshots.sh
 # Environment: BIN (a data-cluster binary; default: this tree's build),
@@ -51,5 +51,5 @@ for i in 1 2 3; do
 		sed -n "s/.*group=\([0-9]*\).*bytes=\([0-9]*\).*took=\([^ ]*\).*/  n$i group \1: \2 bytes, took \3/p"
 done
 for i in 0 1 2; do
-	echo "  n$((i + 1)) resident: $(awk '/VmRSS/ {printf "%.0f MiB", $2 / 1024}' "/proc/${cluster_pids[i]}/status")"
+	echo "  n$((i + 1)) resident: $(awk '/VmHWM/ {peak = $2} /VmRSS/ {rss = $2} END {printf "%.0f MiB (peak %.0f MiB)", rss / 1024, peak / 1024}' "/proc/${cluster_pids[i]}/status")"
 done
