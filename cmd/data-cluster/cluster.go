@@ -45,6 +45,7 @@ type clusterOptions struct {
 	placement      string
 	join           string
 	snapshotRate   byteSize
+	raftLogMemory  byteSize
 	redirects      bool
 	readLease      bool
 }
@@ -59,6 +60,8 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.nodeDownAfter, "node-down-after", 30*time.Second, "cluster mode: how long a node may be out of reach before its replicas are re-created on the others")
 	c.snapshotRate = 64 << 20
 	fs.Var(&c.snapshotRate, "snapshot-rate", "cluster mode: most `bytes` per second of snapshots a node sends to replicas catching up, all groups together; 0: no bound "+unitsHelp)
+	c.raftLogMemory = 64 << 20
+	fs.Var(&c.raftLogMemory, "raft-log-memory", "cluster mode: most `bytes` of Raft log entries a group keeps in memory; past it the applied ones are dropped, and a replica that needs them is sent a snapshot; 0: no bound "+unitsHelp)
 	fs.StringVar(&c.join, "join", "", "cluster mode: the peer address of a member of a running cluster to join (instead of --initial-cluster)")
 	fs.StringVar(&c.placement, "placement", "auto", "cluster mode: auto (replicas move to heal and rebalance the cluster on their own) or manual (only when told to)")
 	fs.BoolVar(&c.redirects, "cluster-redirects", false, "cluster mode: answer MOVED and ASK as Redis Cluster does, for cluster-aware clients, instead of forwarding")
@@ -272,6 +275,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	gcfg := cluster.DefaultGroupConfig()
 	gcfg.QueueSize = opts.shardQueue
 	gcfg.SnapshotEntries = uint64(co.snapshotCount)
+	gcfg.MaxLogBytes = uint64(co.raftLogMemory)
 	gcfg.ReadLease = co.readLease
 	// Entries kept in memory after a snapshot, for followers a little
 	// behind: a tenth of the interval, at most the default.

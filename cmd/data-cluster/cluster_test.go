@@ -775,6 +775,66 @@ func TestClusterMutualTLS(t *testing.T) {
 	})
 }
 
+// With --raft-log-memory small, the groups drop applied entries from memory
+// without any snapshot taken (far fewer entries than --snapshot-count): a
+// node that was down catches up from snapshots the leaders build from
+// their keyspaces, sent over TCP, then holds every key.
+func TestClusterCatchUpPastRaftLogMemory(t *testing.T) {
+	tc := startCluster(t, buildBinary(t), "--raft-log-memory", "16kb")
+	ctx := context.Background()
+	tc.procs[2].stop(t, syscall.SIGKILL)
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[0]})
+	defer rc.Close()
+	const keys, batch = 4000, 4
+	val := strings.Repeat("v", 200) // about 800 KB in all, 50 times the bound
+	for i := 0; i < keys; i += batch {
+		var err error
+		for try := 0; try < 20; try++ {
+			pipe := rc.Pipeline()
+			for j := i; j < i+batch; j++ {
+				pipe.Set(ctx, fmt.Sprintf("mem:%d", j), val+strconv.Itoa(j), 0)
+			}
+			if _, err = pipe.Exec(ctx); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("SETs from %d: %v", i, err)
+		}
+	}
+	trimmed := regexp.MustCompile(`log_trims=[1-9]`)
+	for i := range 2 {
+		c := redis.NewClient(&redis.Options{Addr: tc.addrs[i]})
+		waitFor(t, fmt.Sprintf("n%d to trim its in-memory log", i+1), func() bool {
+			info, err := c.Do(ctx, "info").Text()
+			return err == nil && trimmed.MatchString(info)
+		})
+		c.Close()
+	}
+	tc.restart(2)
+	n3 := redis.NewClient(&redis.Options{Addr: tc.addrs[2], OnConnect: func(ctx context.Context, cn *redis.Conn) error {
+		return cn.ReadOnly(ctx).Err()
+	}})
+	defer n3.Close()
+	waitFor(t, "the restarted node to hold every key", func() bool {
+		n, err := n3.DBSize(ctx).Result()
+		return err == nil && n == keys
+	})
+	info, err := n3.Do(ctx, "info").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`installed=[1-9]`).MatchString(info) {
+		t.Fatalf("the restarted node installed no snapshot:\n%s", info)
+	}
+	for _, i := range []int{0, 1, keys / 2, keys - 1} {
+		k := fmt.Sprintf("mem:%d", i)
+		if got, err := n3.Get(ctx, k).Result(); err != nil || got != val+strconv.Itoa(i) {
+			t.Fatalf("%s on the restarted node: got %q, %v", k, got, err)
+		}
+	}
+}
+
 // A node that was down while the others compacted their logs catches up
 // from snapshots sent over TCP in parts, then holds every key.
 func TestClusterSnapshotCatchUp(t *testing.T) {

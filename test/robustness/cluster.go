@@ -64,6 +64,10 @@ func startCluster(nw network, bin, dataDir, logDir, fsync string) (*cluster, err
 			"--node-id", id, "--addr", nw.clientAddr(i), "--peer-addr", nw.peerAddr(i),
 			"--initial-cluster", strings.Join(peers, ","), "--data-dir", filepath.Join(dataDir, id),
 			"--fsync", fsync,
+			// A small in-memory Raft log: replicas that fall behind (a
+			// node killed, paused or cut off) catch up from snapshots
+			// built from the leader's keyspace while the checkers watch.
+			"--raft-log-memory", "64kb",
 			// Clients reach a namespace's node from 10.213.X.1, not
 			// from its loopback.
 			"--protected-mode", "no",
