@@ -781,56 +781,76 @@ func TestClusterMutualTLS(t *testing.T) {
 // their keyspaces, sent over TCP, then holds every key.
 func TestClusterCatchUpPastRaftLogMemory(t *testing.T) {
 	tc := startCluster(t, buildBinary(t), "--raft-log-memory", "16kb")
-	ctx := context.Background()
 	tc.procs[2].stop(t, syscall.SIGKILL)
-	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[0]})
-	defer rc.Close()
-	const keys, batch = 4000, 4
+	const keys = 4000
 	val := strings.Repeat("v", 200) // about 800 KB in all, 50 times the bound
-	for i := 0; i < keys; i += batch {
+	tc.writeKeys(0, "mem:", val, keys)
+	trimmed := regexp.MustCompile(`log_trims=[1-9]`)
+	for i := range 2 {
+		c := redis.NewClient(&redis.Options{Addr: tc.addrs[i]})
+		waitFor(t, fmt.Sprintf("n%d to trim its in-memory log", i+1), func() bool {
+			info, err := c.Do(context.Background(), "info").Text()
+			return err == nil && trimmed.MatchString(info)
+		})
+		c.Close()
+	}
+	tc.restart(2)
+	tc.checkCaughtUp(2, "mem:", val, keys)
+}
+
+// writeKeys sets keys prefix0…prefix<n-1> to val followed by their number
+// through node i, in pipelines of 4 (a node's pipeline goes to each group
+// as one log entry), each tried again on an error: a pipeline caught by an
+// election may answer UNKNOWN or TRYAGAIN, and SETs of fixed values may
+// run again.
+func (tc *testCluster) writeKeys(i int, prefix, val string, n int) {
+	tc.t.Helper()
+	ctx := context.Background()
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[i]})
+	defer rc.Close()
+	const batch = 4
+	for k := 0; k < n; k += batch {
 		var err error
 		for try := 0; try < 20; try++ {
 			pipe := rc.Pipeline()
-			for j := i; j < i+batch; j++ {
-				pipe.Set(ctx, fmt.Sprintf("mem:%d", j), val+strconv.Itoa(j), 0)
+			for j := k; j < min(k+batch, n); j++ {
+				pipe.Set(ctx, prefix+strconv.Itoa(j), val+strconv.Itoa(j), 0)
 			}
 			if _, err = pipe.Exec(ctx); err == nil {
 				break
 			}
 		}
 		if err != nil {
-			t.Fatalf("SETs from %d: %v", i, err)
+			tc.t.Fatalf("SETs from %s%d: %v", prefix, k, err)
 		}
 	}
-	trimmed := regexp.MustCompile(`log_trims=[1-9]`)
-	for i := range 2 {
-		c := redis.NewClient(&redis.Options{Addr: tc.addrs[i]})
-		waitFor(t, fmt.Sprintf("n%d to trim its in-memory log", i+1), func() bool {
-			info, err := c.Do(ctx, "info").Text()
-			return err == nil && trimmed.MatchString(info)
-		})
-		c.Close()
-	}
-	tc.restart(2)
-	n3 := redis.NewClient(&redis.Options{Addr: tc.addrs[2], OnConnect: func(ctx context.Context, cn *redis.Conn) error {
+}
+
+// checkCaughtUp checks that node i, restarted, comes to hold the n keys
+// writeKeys wrote, having installed a snapshot. Its READONLY reads are
+// served by its own replicas.
+func (tc *testCluster) checkCaughtUp(i int, prefix, val string, n int) {
+	tc.t.Helper()
+	ctx := context.Background()
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[i], OnConnect: func(ctx context.Context, cn *redis.Conn) error {
 		return cn.ReadOnly(ctx).Err()
 	}})
-	defer n3.Close()
-	waitFor(t, "the restarted node to hold every key", func() bool {
-		n, err := n3.DBSize(ctx).Result()
-		return err == nil && n == keys
+	defer rc.Close()
+	waitFor(tc.t, "the restarted node to hold every key", func() bool {
+		got, err := rc.DBSize(ctx).Result()
+		return err == nil && got == int64(n)
 	})
-	info, err := n3.Do(ctx, "info").Text()
+	info, err := rc.Do(ctx, "info").Text()
 	if err != nil {
-		t.Fatal(err)
+		tc.t.Fatal(err)
 	}
 	if !regexp.MustCompile(`installed=[1-9]`).MatchString(info) {
-		t.Fatalf("the restarted node installed no snapshot:\n%s", info)
+		tc.t.Fatalf("the restarted node installed no snapshot:\n%s", info)
 	}
-	for _, i := range []int{0, 1, keys / 2, keys - 1} {
-		k := fmt.Sprintf("mem:%d", i)
-		if got, err := n3.Get(ctx, k).Result(); err != nil || got != val+strconv.Itoa(i) {
-			t.Fatalf("%s on the restarted node: got %q, %v", k, got, err)
+	for _, j := range []int{0, 1, n / 2, n - 1} {
+		k := prefix + strconv.Itoa(j)
+		if got, err := rc.Get(ctx, k).Result(); err != nil || got != val+strconv.Itoa(j) {
+			tc.t.Fatalf("%s on the restarted node: got %q, %v", k, got, err)
 		}
 	}
 }
@@ -839,53 +859,12 @@ func TestClusterCatchUpPastRaftLogMemory(t *testing.T) {
 // from snapshots sent over TCP in parts, then holds every key.
 func TestClusterSnapshotCatchUp(t *testing.T) {
 	tc := startCluster(t, buildBinary(t), "--snapshot-count", "1000")
-	ctx := context.Background()
 	tc.procs[2].stop(t, syscall.SIGKILL)
-	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[0]})
-	defer rc.Close()
-	// A node's pipeline goes to each group as one log entry: small
-	// pipelines make thousands of entries per group, past several
+	// Small pipelines make thousands of entries per group, past several
 	// snapshots of 1000.
-	const keys, batch = 24000, 4
+	const keys = 24000
 	val := strings.Repeat("v", 200) // about 5 MB in all: each group's snapshot takes parts
-	for i := 0; i < keys; i += batch {
-		// A batch caught by the election that follows the kill may answer
-		// UNKNOWN or TRYAGAIN; SETs of fixed values may run again.
-		var err error
-		for try := 0; try < 20; try++ {
-			pipe := rc.Pipeline()
-			for j := i; j < i+batch; j++ {
-				pipe.Set(ctx, fmt.Sprintf("snap:%d", j), val+strconv.Itoa(j), 0)
-			}
-			if _, err = pipe.Exec(ctx); err == nil {
-				break
-			}
-		}
-		if err != nil {
-			t.Fatalf("SETs from %d: %v", i, err)
-		}
-	}
+	tc.writeKeys(0, "snap:", val, keys)
 	tc.restart(2)
-	// READONLY reads are served by the node's own replicas.
-	n3 := redis.NewClient(&redis.Options{Addr: tc.addrs[2], OnConnect: func(ctx context.Context, cn *redis.Conn) error {
-		return cn.ReadOnly(ctx).Err()
-	}})
-	defer n3.Close()
-	waitFor(t, "the restarted node to hold every key", func() bool {
-		n, err := n3.DBSize(ctx).Result()
-		return err == nil && n == keys
-	})
-	info, err := n3.Do(ctx, "info").Text()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !regexp.MustCompile(`installed=[1-9]`).MatchString(info) {
-		t.Fatalf("the restarted node installed no snapshot:\n%s", info)
-	}
-	for _, i := range []int{0, 1, keys / 2, keys - 1} {
-		k := fmt.Sprintf("snap:%d", i)
-		if got, err := n3.Get(ctx, k).Result(); err != nil || got != val+strconv.Itoa(i) {
-			t.Fatalf("%s on the restarted node: got %q, %v", k, got, err)
-		}
-	}
+	tc.checkCaughtUp(2, "snap:", val, keys)
 }
