@@ -1159,7 +1159,7 @@ func (g *Group) send(msgs []*raftpb.Message) {
 		}
 		if m.GetType() == raftpb.MsgSnap {
 			var fresh func() *raftpb.Message
-			if g.needsFresh(m) || !g.ms.Stored(m.GetSnapshot().GetMetadata().GetIndex()) {
+			if g.needsFresh(m) {
 				if g.holding {
 					// The keyspace is a script's: the follower is sent
 					// one later.
@@ -1224,14 +1224,23 @@ func (g *Group) withData(m *raftpb.Message) (*raftpb.Message, bool) {
 	return c, true
 }
 
-// needsFresh reports whether the snapshot message m goes to a replica
-// that the stored snapshot's configuration lacks (one added to the group
-// since): Raft would refuse the stored snapshot, so the message must be
-// built anew (freshSnapshot).
+// needsFresh reports whether the snapshot message m must be built anew
+// from the keyspace (freshSnapshot) rather than read back from the
+// storage: when its snapshot is not the stored one (the in-memory log was
+// compacted past it: memLog), or when it goes to a replica that the stored
+// snapshot's configuration lacks (one added to the group since), which
+// Raft would refuse.
 func (g *Group) needsFresh(m *raftpb.Message) bool {
-	to, cs := m.GetTo(), m.GetSnapshot().GetMetadata().GetConfState()
+	if g.conf == nil {
+		return false
+	}
+	md := m.GetSnapshot().GetMetadata()
+	if !g.ms.Stored(md.GetIndex()) {
+		return true
+	}
+	to, cs := m.GetTo(), md.GetConfState()
 	return !slices.Contains(cs.GetVoters(), to) && !slices.Contains(cs.GetLearners(), to) &&
-		!slices.Contains(cs.GetVotersOutgoing(), to) && !slices.Contains(cs.GetLearnersNext(), to) && g.conf != nil
+		!slices.Contains(cs.GetVotersOutgoing(), to) && !slices.Contains(cs.GetLearnersNext(), to)
 }
 
 // freshSnapshot returns, for a snapshot message that needsFresh, a
