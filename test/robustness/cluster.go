@@ -64,10 +64,6 @@ func startCluster(nw network, bin, dataDir, logDir, fsync string) (*cluster, err
 			"--node-id", id, "--addr", nw.clientAddr(i), "--peer-addr", nw.peerAddr(i),
 			"--initial-cluster", strings.Join(peers, ","), "--data-dir", filepath.Join(dataDir, id),
 			"--fsync", fsync,
-			// A small in-memory Raft log: replicas that fall behind (a
-			// node killed, paused or cut off) catch up from snapshots
-			// built from the leader's keyspace while the checkers watch.
-			"--raft-log-memory", "64kb",
 			// Clients reach a namespace's node from 10.213.X.1, not
 			// from its loopback.
 			"--protected-mode", "no",
@@ -95,7 +91,13 @@ func (c *cluster) start(i int) error {
 	cmd := c.net.command(i, c.bin, n.args)
 	cmd.Stdout, cmd.Stderr = n.log, n.log
 	// Read by a binary built with -tags faults (internal/fsutil/faults.go).
-	cmd.Env = append(os.Environ(), "DATA_CLUSTER_DISK_FAULTS="+n.faults)
+	cmd.Env = append(os.Environ(), "DATA_CLUSTER_DISK_FAULTS="+n.faults,
+		// A small in-memory Raft log: replicas that fall behind (a node
+		// killed, paused or cut off) catch up from snapshots built from
+		// the leader's keyspace while the checkers watch. Set in the
+		// environment, not as a flag, so that --bin still runs builds
+		// older than the flag, which ignore it.
+		"DATA_CLUSTER_RAFT_LOG_MEMORY=64kb")
 	// The node dies with the harness, whatever kills the harness.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
