@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/gcpace"
 	"github.com/data-cluster/data-cluster/internal/idlemem"
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/server"
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	log, level := opts.obs.logger(stderr)
-	setGCPercent(opts.cluster.enabled())
+	setGCPercent(ctx, opts.cluster.enabled())
 	procs := setProcs(opts.procs)
 	if opts.idleRelease {
 		go new(idlemem.Releaser).Run(ctx)
@@ -396,11 +397,19 @@ func (s source) name(flag string) string {
 // buys resident memory cheaply (README: "The arena engine").
 const gcPercent = 25
 
-// clusterGCPercent is the target on a cluster node, Go's default: Raft's
-// messages and log entries are many short-lived allocations, and with the
-// lower target the collector ran so often that a node served a third fewer
-// writes (bench/cluster.sh, see the README).
+// clusterGCPercent is the target on a cluster node while its live heap is
+// small, Go's default: Raft's messages and log entries are many
+// short-lived allocations, and with the lower target the collector ran so
+// often that a node served a third fewer writes (bench/cluster.sh, see the
+// README). As the live heap grows past clusterGCGrowth, the target falls
+// towards gcPercent, keeping that much room between collections
+// (gcpace.Pacer), so that a node holding much data is not resident at
+// twice its size.
 const clusterGCPercent = 100
+
+// clusterGCGrowth is the least the heap of a cluster node may grow between
+// collections while its target is above gcPercent.
+const clusterGCGrowth = 256 << 20
 
 // setProcs sets GOMAXPROCS to procs, or, for 0, leaves it to the GOMAXPROCS
 // variable when set and otherwise to defaultProcs. It returns the value in
@@ -430,10 +439,14 @@ var goProcs = runtime.GOMAXPROCS(0)
 // using less CPU per request.
 func defaultProcs(n int) int { return max(1, n-1) }
 
-func setGCPercent(cluster bool) {
+// setGCPercent sets the collector's target unless GOGC is set: gcPercent,
+// or on a cluster node a gcpace.Pacer between gcPercent and
+// clusterGCPercent until ctx is done.
+func setGCPercent(ctx context.Context, cluster bool) {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		if cluster {
-			debug.SetGCPercent(clusterGCPercent)
+			p := &gcpace.Pacer{Low: gcPercent, High: clusterGCPercent, MinGrowth: clusterGCGrowth}
+			go p.Run(ctx)
 			return
 		}
 		debug.SetGCPercent(gcPercent)
