@@ -1823,11 +1823,14 @@ func (g *Group) dropOverwritten(term uint64) {
 
 // install replaces the keyspace with a snapshot's, sent by the leader.
 func (g *Group) install(snap *raftpb.Snapshot) error {
+	start := time.Now()
 	if err := g.restore(snap.GetData()); err != nil {
 		return err
 	}
 	g.stats.Installed.Add(1)
 	md := snap.GetMetadata()
+	g.log.Info("snapshot from the leader installed", "index", md.GetIndex(), "term", md.GetTerm(),
+		"bytes", len(snap.GetData()), "keys", g.db.Len(), "took", time.Since(start).Round(time.Microsecond))
 	// A waiting write of the snapshot's term or an older one may be in it
 	// or not: its outcome can no longer be known. Those of later terms
 	// are after it, and wait for their entries.

@@ -2,10 +2,13 @@ package cluster
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"go.etcd.io/raft/v3/raftpb"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
 )
 
 func memEntries(term uint64, from uint64, sizes ...int) []*raftpb.Entry {
@@ -114,7 +117,11 @@ func TestMemLogSnapshotPastCompaction(t *testing.T) {
 // stored one, which is older than the entries held.
 func TestGroupCatchUpPastTrimmedLog(t *testing.T) {
 	const budget = 4 << 10
-	tg := newTestGroup(t, func(c *GroupConfig) { c.SnapshotEntries, c.SnapshotMinBytes, c.MaxLogBytes = 20, 1, budget })
+	logs := new(testutil.SyncBuffer)
+	tg := newTestGroup(t, func(c *GroupConfig) {
+		c.SnapshotEntries, c.SnapshotMinBytes, c.MaxLogBytes = 20, 1, budget
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
 	l := tg.leader()
 	lag := tg.follower(l)
 	tg.net.isolate(lag, true)
@@ -141,6 +148,9 @@ func TestGroupCatchUpPastTrimmedLog(t *testing.T) {
 	})
 	if n := tg.reps[lag].Stats().Installed.Load(); n == 0 {
 		t.Fatal("the lagging replica installed no snapshot")
+	}
+	if !strings.Contains(logs.String(), `msg="snapshot from the leader installed"`) {
+		t.Fatalf("no log line for the installed snapshot in:\n%s", logs)
 	}
 	want := fmt.Sprintf("$%d\r\n%s\r\n", len(big), big)
 	for i := range 20 {
