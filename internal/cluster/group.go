@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
@@ -1748,18 +1749,35 @@ func (g *Group) takeSnapshot() error {
 	g.snapshot, g.snapping, g.sinceBytes = g.applied, true, 0
 	held := time.Since(start)
 	go func() {
-		snap := &raftpb.Snapshot{Data: encodeKeyspace(view, mv), Metadata: md}
+		w := snapWritten{snap: &raftpb.Snapshot{Metadata: md}, held: held}
+		if st, ok := g.cfg.Storage.(snapshotStreamer); ok {
+			w.size = keyspaceSize(view, mv)
+			w.err = st.WriteSnapshotFrom(md, w.size, func(out io.Writer) error { return writeKeyspace(out, view, mv) })
+		} else {
+			w.snap.Data = encodeKeyspace(view, mv)
+			w.size = len(w.snap.Data)
+			w.err = g.cfg.Storage.WriteSnapshot(w.snap)
+		}
 		view.Release()
-		err := g.cfg.Storage.WriteSnapshot(snap)
-		g.snapDone <- snapWritten{snap: snap, err: err, held: held, took: time.Since(start)}
+		w.took = time.Since(start)
+		g.snapDone <- w
 	}()
 	return nil
 }
 
-// snapWritten is a snapshot of the replica's own, written or not: how long
-// it held the group, and how long it took to write.
+// snapshotStreamer is a Storage that writes a snapshot's data as it is
+// encoded, so that the data is never whole in memory: size bytes, which
+// write writes (raftlog.GroupLog).
+type snapshotStreamer interface {
+	WriteSnapshotFrom(md *raftpb.SnapshotMetadata, size int, write func(io.Writer) error) error
+}
+
+// snapWritten is a snapshot of the replica's own, written or not: its
+// data's size (the data itself is not kept), how long it held the group,
+// and how long it took to write.
 type snapWritten struct {
 	snap       *raftpb.Snapshot
+	size       int
 	err        error
 	held, took time.Duration
 }
@@ -1784,8 +1802,8 @@ func (g *Group) snapshotWritten(w snapWritten) error {
 	if err := g.cfg.Storage.MarkSnapshot(md.GetIndex(), md.GetTerm()); err != nil {
 		return err
 	}
-	g.snapBytes = uint64(len(w.snap.GetData()))
-	g.log.Info("snapshot saved", "index", md.GetIndex(), "bytes", len(w.snap.GetData()),
+	g.snapBytes = uint64(w.size)
+	g.log.Info("snapshot saved", "index", md.GetIndex(), "bytes", w.size,
 		"held", w.held.Round(time.Microsecond), "took", w.took.Round(time.Microsecond))
 	if md.GetIndex() > g.cfg.CompactKeep {
 		if err := g.ms.Compact(md.GetIndex() - g.cfg.CompactKeep); err != nil && !errors.Is(err, raft.ErrCompacted) {

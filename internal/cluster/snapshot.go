@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
@@ -53,12 +54,13 @@ type engine interface {
 var newEngine = func() engine { return arena.New() }
 
 // encodeKeyspace returns the snapshot data of e's entries, followed by
-// the group's share of slot migrations (migrate.go).
+// the group's share of slot migrations (migrate.go). The buffer is sized
+// first, by a pass over the entries, to be made once: one grown by appends
+// copies itself over and over, and a large buffer's pages are fresh
+// memory, which costs a page fault per page to touch. A snapshot written
+// to a file is not made this way but written as it is encoded
+// (writeKeyspace).
 func encodeKeyspace(e storage.Scanner, mv *moves) []byte {
-	// The buffer is sized first, by a pass over the entries, to be made
-	// once: one grown by appends copies itself over and over, and a
-	// large buffer's pages are fresh memory, which costs a page fault
-	// per page to touch.
 	size := 1 + binary.MaxVarintLen64 + 64
 	scanAll(e, func(k, v []byte, obj storage.Object, _ int64) bool {
 		size += 1 + binary.MaxVarintLen32 + len(k) + 8 + binary.MaxVarintLen32
@@ -77,6 +79,48 @@ func encodeKeyspace(e storage.Scanner, mv *moves) []byte {
 		return true
 	})
 	return mv.append(buf)
+}
+
+// keyspaceSize returns the size of the snapshot data of e's entries and
+// mv, as encodeKeyspace encodes it, exactly: it encodes every entry once.
+func keyspaceSize(e storage.Scanner, mv *moves) int {
+	n := 0
+	walkKeyspace(e, mv, func(p []byte) { n += len(p) })
+	return n
+}
+
+// writeKeyspace writes the snapshot data of e's entries and mv to w, as
+// encodeKeyspace encodes it, an entry at a time: a snapshot written to a
+// file this way is never whole in memory.
+func writeKeyspace(w io.Writer, e storage.Scanner, mv *moves) error {
+	var err error
+	walkKeyspace(e, mv, func(p []byte) {
+		if err == nil {
+			_, err = w.Write(p)
+		}
+	})
+	return err
+}
+
+// walkKeyspace calls emit with the snapshot data of e's entries and mv, in
+// order, in parts that are valid only until emit returns: the header, each
+// entry, the migrations. It encodes as encodeKeyspace does, which appends
+// to one buffer instead, sized ahead.
+func walkKeyspace(e storage.Scanner, mv *moves, emit func([]byte)) {
+	buf := make([]byte, 0, 4096)
+	buf = append(buf, snapshotVersion)
+	emit(binary.AppendUvarint(buf, uint64(e.Len())))
+	scanAll(e, func(k, v []byte, obj storage.Object, at int64) bool {
+		if cap(buf) > 1<<20 {
+			buf = make([]byte, 0, 4096) // not kept after a large collection
+		}
+		buf = appendEntry(buf[:0], k, v, obj, at)
+		emit(buf)
+		return true
+	})
+	if buf = mv.append(buf[:0]); len(buf) > 0 {
+		emit(buf)
+	}
 }
 
 // scanAll calls fn with each of e's entries.

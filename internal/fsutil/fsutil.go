@@ -54,16 +54,25 @@ func SyncDir(dir string) error {
 // then fsyncs the directory: a crash leaves either the old file or the new
 // one, never a mix.
 func WriteFileAtomic(path string, data ...[]byte) error {
+	return WriteFileAtomicFunc(path, func(f *os.File) error {
+		for _, b := range data {
+			if _, err := f.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WriteFileAtomicFunc is WriteFileAtomic for a file that write writes,
+// into the temporary file it is given.
+func WriteFileAtomicFunc(path string, write func(f *os.File) error) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	for _, b := range data {
-		if _, err = f.Write(b); err != nil {
-			break
-		}
-	}
+	err = write(f)
 	if err == nil {
 		err = f.Sync()
 	}

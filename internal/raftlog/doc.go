@@ -13,7 +13,8 @@
 //
 // A group's own snapshot is saved in two steps, so that the group goes on
 // while it is written: WriteSnapshot, on any goroutine, then MarkSnapshot
-// on the group's.
+// on the group's. WriteSnapshotFrom writes the same file from data that
+// comes in parts, for a snapshot too large to hold whole in memory.
 //
 // A node whose replica of a group is removed drops the group's log
 // (GroupLog.Drop). The group's id may then serve a new replica of the same

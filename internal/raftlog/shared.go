@@ -1,8 +1,12 @@
 package raftlog
 
 import (
+	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -752,6 +756,68 @@ func (g *GroupLog) WriteSnapshot(snap *raftpb.Snapshot) error {
 		return err
 	}
 	return fsutil.WriteFileAtomic(filepath.Join(s.dir, groupSnapName(g.id, index)), parts[:]...)
+}
+
+// WriteSnapshotFrom is WriteSnapshot for a snapshot of metadata md whose
+// data, size bytes, write writes to the writer it is given, in as many
+// calls as it likes: the file is written as the data comes, so that the
+// data is never whole in memory. The file is the one WriteSnapshot would
+// write; one whose data is not size bytes is not kept.
+func (g *GroupLog) WriteSnapshotFrom(md *raftpb.SnapshotMetadata, size int, write func(io.Writer) error) error {
+	s := g.s
+	g.snapMu.RLock()
+	defer g.snapMu.RUnlock()
+	if err := g.check(); err != nil {
+		return err
+	}
+	index := md.GetIndex()
+	head, start, mdb, err := groupSnapshotHead(appendHeader(nil, kindGroupSnapshot, index), g.id, md, size)
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomicFunc(filepath.Join(s.dir, groupSnapName(g.id, index)), func(f *os.File) error {
+		w := &snapWriter{w: bufio.NewWriterSize(f, 1<<20), crc: crc32.Checksum(head[start+headerSize:], castagnoli)}
+		if _, err := f.Write(head); err != nil {
+			return err
+		}
+		if err := write(w); err != nil {
+			return err
+		}
+		if w.err != nil {
+			return w.err
+		}
+		if w.n != size {
+			return fmt.Errorf("raftlog: snapshot data of %d bytes, %d announced", w.n, size)
+		}
+		if _, err := w.Write(mdb); err != nil {
+			return err
+		}
+		if err := w.w.Flush(); err != nil {
+			return err
+		}
+		_, err := f.WriteAt(binary.LittleEndian.AppendUint32(nil, w.crc), int64(start+8))
+		return err
+	})
+}
+
+// snapWriter writes through w, counting the bytes and their checksum; its
+// first error sticks.
+type snapWriter struct {
+	w   *bufio.Writer
+	n   int
+	crc uint32
+	err error
+}
+
+func (w *snapWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.w.Write(p)
+	w.crc = crc32.Update(w.crc, castagnoli, p[:n])
+	w.n += n
+	w.err = err
+	return n, err
 }
 
 // ReadSnapshot reads back the group's snapshot at index from the file

@@ -3,6 +3,7 @@ package raftlog
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -76,6 +77,28 @@ func groupSnapshotParts(b []byte, id uint32, snap *raftpb.Snapshot) ([3][]byte, 
 	}
 	b, err = sealParts(b, start, snap.Data, md)
 	return [3][]byte{b, snap.Data, md}, err
+}
+
+// groupSnapshotHead appends to b the start of a group record of id holding
+// a snapshot record whose data, size bytes, the caller writes after it,
+// followed by the metadata md returns: the record as groupSnapshotParts
+// frames it, but for the header's payload checksum, which finishCRC fills
+// in once the payload went by. start is where the record begins in b.
+func groupSnapshotHead(b []byte, id uint32, md *raftpb.SnapshotMetadata, size int) (head []byte, start int, mdb []byte, err error) {
+	b, start = beginGroup(b, id, recSnapshot)
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(size))
+	mdb, err = sizeOpts.Marshal(&raftpb.Snapshot{Metadata: md})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	n := len(b) - start - headerSize + size + len(mdb)
+	if n > maxPayload {
+		return nil, 0, nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, n)
+	}
+	binary.LittleEndian.PutUint32(b[start:], uint32(n))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(b[start:start+4], castagnoli))
+	return b, start, mdb, nil
 }
 
 // appendGroupDrop appends a group record of id holding a drop record.

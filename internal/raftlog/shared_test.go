@@ -1,6 +1,7 @@
 package raftlog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -1112,6 +1113,69 @@ func TestSharedSnapshotWriteThenMark(t *testing.T) {
 	}
 	mustCloseShared(t, s)
 	checkShared(t, dir, cfg, map[uint32]groupState{1: {hs: hardState(1, 1, 30), snap: snap25, ents: entries(26, 30, 1)}})
+}
+
+// TestSharedWriteSnapshotFrom: a snapshot whose data is written as it comes
+// makes the file WriteSnapshot makes of the same snapshot, byte for byte,
+// and is recovered; data of another size than announced, or a failing
+// writer, leaves no file.
+func TestSharedWriteSnapshotFrom(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	cfg := testConfig(1 << 20)
+	s, s2 := mustOpenShared(t, dir, cfg), mustOpenShared(t, other, cfg)
+	g, g2 := s.Group(1), s2.Group(1)
+	snap := snapshot(10, 2, 1, 2, 3)
+	snap.Data = bytes.Repeat([]byte("0123456789abcdef"), 200_000) // past the writer's buffer
+	write := func(parts int) func(io.Writer) error {
+		return func(w io.Writer) error {
+			for part := range slices.Chunk(snap.Data, len(snap.Data)/parts+1) {
+				if _, err := w.Write(part); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := g.WriteSnapshotFrom(snap.GetMetadata(), len(snap.Data), write(7)); err != nil {
+		t.Fatalf("WriteSnapshotFrom: %v", err)
+	}
+	if err := g2.WriteSnapshot(snap); err != nil {
+		t.Fatalf("WriteSnapshot: %v", err)
+	}
+	name := groupSnapName(1, 10)
+	streamed, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(filepath.Join(other, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(streamed, whole) {
+		t.Fatalf("the streamed file (%d bytes) differs from WriteSnapshot's (%d bytes)", len(streamed), len(whole))
+	}
+	got, err := g.ReadSnapshot(10)
+	if err != nil || !bytes.Equal(got.GetData(), snap.Data) || !proto.Equal(got.GetMetadata(), snap.GetMetadata()) {
+		t.Fatalf("ReadSnapshot of the streamed file: %v, data equal %v, metadata %v", err, bytes.Equal(got.GetData(), snap.Data), got.GetMetadata())
+	}
+
+	bad := snapshot(20, 2, 1, 2, 3)
+	if err := g.WriteSnapshotFrom(bad.GetMetadata(), len(snap.Data)+1, write(3)); err == nil {
+		t.Fatal("WriteSnapshotFrom with fewer bytes than announced: no error")
+	}
+	failed := errors.New("the encoder failed")
+	if err := g.WriteSnapshotFrom(bad.GetMetadata(), 5, func(io.Writer) error { return failed }); !errors.Is(err, failed) {
+		t.Fatalf("WriteSnapshotFrom with a failing writer: got %v, want %v", err, failed)
+	}
+	if got, want := files(t, dir, snapExt), []string{name}; !slices.Equal(got, want) {
+		t.Errorf("snapshot files %v, want %v", got, want)
+	}
+	if err := g.MarkSnapshot(10, 2); err != nil {
+		t.Fatalf("MarkSnapshot: %v", err)
+	}
+	mustCloseShared(t, s)
+	mustCloseShared(t, s2)
+	checkShared(t, dir, cfg, map[uint32]groupState{1: {hs: hardState(2, 0, 10), snap: snap}})
 }
 
 // TestSharedForget: once a replica has its recovered state, the log lets
