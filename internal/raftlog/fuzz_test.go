@@ -2,6 +2,11 @@ package raftlog
 
 import (
 	"testing"
+	"unsafe"
+
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // FuzzDecode checks that no record payload makes decode panic, and that the
@@ -36,4 +41,50 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// FuzzDecodeSnapshot checks that decodeSnapshot reads what proto.Unmarshal
+// reads, and refuses what it refuses, while its data aliases the input.
+func FuzzDecodeSnapshot(f *testing.F) {
+	for _, snap := range []*raftpb.Snapshot{
+		snapshot(5, 1, 1, 2),
+		{Metadata: snapshot(9, 3).GetMetadata()},
+		{Data: []byte{}},
+		{},
+	} {
+		b, err := proto.Marshal(snap)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		// The data after the metadata, and given twice: the last wins.
+		md, _ := proto.Marshal(&raftpb.Snapshot{Metadata: snap.GetMetadata()})
+		twice := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), []byte("first"))
+		f.Add(append(append(md, twice...), b...))
+	}
+	f.Add([]byte{0x0a, 0x05, 'a'}) // data cut short
+	f.Fuzz(func(t *testing.T, p []byte) {
+		want := &raftpb.Snapshot{}
+		werr := proto.Unmarshal(p, want)
+		got, err := decodeSnapshot(p)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("decodeSnapshot error %v, proto.Unmarshal's %v", err, werr)
+		}
+		if err != nil {
+			return
+		}
+		if !proto.Equal(got, want) {
+			t.Fatalf("decodeSnapshot gave %v, proto.Unmarshal %v", got, want)
+		}
+		if d := got.GetData(); len(d) > 0 && !aliases(d, p) {
+			t.Fatal("the snapshot's data is a copy, not the input's bytes")
+		}
+	})
+}
+
+// aliases reports whether b lies within p's memory.
+func aliases(b, p []byte) bool {
+	start, end := &p[0], &p[len(p)-1]
+	return uintptr(unsafe.Pointer(&b[0])) >= uintptr(unsafe.Pointer(start)) &&
+		uintptr(unsafe.Pointer(&b[len(b)-1])) <= uintptr(unsafe.Pointer(end))
 }

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 
 	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
@@ -173,7 +174,8 @@ type record struct {
 
 var errDecode = errors.New("record does not decode")
 
-// decode parses payload p. The messages it returns do not alias p.
+// decode parses payload p. The messages it returns do not alias p, but
+// for a snapshot's data (decodeSnapshot).
 func decode(p []byte) (record, error) {
 	var rec record
 	if len(p) == 0 {
@@ -225,11 +227,11 @@ func decode(p []byte) (record, error) {
 	case recDrop:
 		// No body.
 	case recSnapshot:
-		rec.snap = &raftpb.Snapshot{}
-		if err := proto.Unmarshal(d.B, rec.snap); err != nil {
+		snap, err := decodeSnapshot(d.B)
+		if err != nil {
 			return rec, fmt.Errorf("snapshot does not decode: %v", err)
 		}
-		d.B = nil
+		rec.snap, d.B = snap, nil
 	default:
 		return rec, fmt.Errorf("unknown record type %d", rec.typ)
 	}
@@ -281,4 +283,37 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// decodeSnapshot decodes the raftpb.Snapshot p holds, its data aliasing
+// p: the data is a group's whole keyspace, which a copy would hold twice in
+// memory while the file is read. Only snapshot files hold snapshot
+// records, and a file's buffer is the snapshot's alone.
+func decodeSnapshot(p []byte) (*raftpb.Snapshot, error) {
+	var data, rest []byte
+	for len(p) > 0 {
+		num, typ, n := protowire.ConsumeTag(p)
+		if n < 0 {
+			return nil, protowire.ParseError(n)
+		}
+		if num == 1 && typ == protowire.BytesType {
+			v, m := protowire.ConsumeBytes(p[n:])
+			if m < 0 {
+				return nil, protowire.ParseError(m)
+			}
+			data, p = v[:len(v):len(v)], p[n+m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, p[n:])
+		if m < 0 {
+			return nil, protowire.ParseError(m)
+		}
+		rest, p = append(rest, p[:n+m]...), p[n+m:]
+	}
+	snap := &raftpb.Snapshot{}
+	if err := proto.Unmarshal(rest, snap); err != nil {
+		return nil, err
+	}
+	snap.Data = data
+	return snap, nil
 }
