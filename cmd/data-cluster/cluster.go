@@ -266,11 +266,13 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	lcfg.Logger = log
 	// One log stream for every group of the node, so that their writes
 	// share each fsync.
+	opened := time.Now()
 	shared, err := raftlog.OpenShared(filepath.Join(opts.persist.dataDir, "raft"), lcfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "data-cluster: %v\n", err)
 		return exitError
 	}
+	log.Info("raft log opened", "dir", filepath.Join(opts.persist.dataDir, "raft"), "took", time.Since(opened).Round(time.Microsecond))
 	defer shared.Close()
 	gcfg := cluster.DefaultGroupConfig()
 	gcfg.QueueSize = opts.shardQueue

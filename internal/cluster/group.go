@@ -497,6 +497,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		return nil, err
 	}
 	st := cfg.State
+	start := time.Now()
 	if st.Snapshot != nil && !raft.IsEmptySnap(st.Snapshot) {
 		if err := g.ms.ApplySnapshot(st.Snapshot); err != nil {
 			return nil, err
@@ -527,6 +528,10 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		if err := g.ms.Append(st.Entries); err != nil {
 			return nil, err
 		}
+	}
+	if !st.empty() {
+		g.log.Info("replica recovered from its log", "snapshot_index", g.snapshot, "snapshot_bytes", g.snapBytes,
+			"keys", g.db.Len(), "entries", len(st.Entries), "log_bytes", g.ms.Bytes(), "took", time.Since(start).Round(time.Microsecond))
 	}
 	rc := &raft.Config{
 		ID:                        cfg.ReplicaID,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -324,7 +325,11 @@ func TestGroupSnapshotCatchUp(t *testing.T) {
 // A replica restarted from its storage keeps what it had and catches up on
 // what it missed.
 func TestGroupRestart(t *testing.T) {
-	tg := newTestGroup(t, func(c *GroupConfig) { c.SnapshotEntries = 20 })
+	logs := new(testutil.SyncBuffer)
+	tg := newTestGroup(t, func(c *GroupConfig) {
+		c.SnapshotEntries = 20
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
 	l := tg.leader()
 	for range 50 {
 		tg.mustDo(l, Write, "INCR", "n")
@@ -334,7 +339,11 @@ func TestGroupRestart(t *testing.T) {
 	for range 10 {
 		tg.mustDo(l, Write, "INCR", "n")
 	}
+	logs.Reset()
 	tg.start(f)
+	if line := `msg="replica recovered from its log"`; !strings.Contains(logs.String(), line) || !strings.Contains(logs.String(), "keys=1 ") {
+		t.Fatalf("no %s with keys=1 in the restarted replica's log:\n%s", line, logs)
+	}
 	eventually(t, "the restarted replica to catch up", func() bool {
 		r, _ := tg.do(f, Stale, "GET", "n")
 		return r == "$2\r\n60\r\n"
