@@ -6,12 +6,16 @@
 # fill's rate, the unpipelined run's rate and the nodes' CPU time per
 # request, the snapshots the nodes saved during that run (each node's
 # "snapshot saved" log lines: size and time) and each node's resident
-# memory at the end, with its peak since it started.
+# memory at the end, with its peak since it started. Then (RESTART=1)
+# node 3 is killed with SIGKILL and started again on its data dir: how
+# long it took to say cluster_state:ok, and SETTLE seconds after that its
+# resident memory and the peak since it started again.
 #
 # Usage: bench/cluster_snapshots.sh
 # Environment: BIN (a data-cluster binary; default: this tree's build),
 #   KEYS (3000000), VALUE_SIZE (200), REQUESTS (600000), CLIENTS (50),
-#   DC_FLAGS (extra flags for every node).
+#   DC_FLAGS (extra flags for every node), RESTART (1; 0 skips the
+#   restart), SETTLE (3).
 # Installs redis-server and redis-tools with apt-get when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +25,8 @@ VALUE_SIZE=${VALUE_SIZE:-200}
 REQUESTS=${REQUESTS:-600000}
 CLIENTS=${CLIENTS:-50}
 BIN=${BIN:-}
+RESTART=${RESTART:-1}
+SETTLE=${SETTLE:-3}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -53,3 +59,23 @@ done
 for i in 0 1 2; do
 	echo "  n$((i + 1)) resident: $(awk '/VmHWM/ {peak = $2} /VmRSS/ {rss = $2} END {printf "%.0f MiB (peak %.0f MiB)", rss / 1024, peak / 1024}' "/proc/${cluster_pids[i]}/status")"
 done
+[ "$RESTART" = 1 ] || exit 0
+pid=${cluster_pids[2]}
+mapfile -d '' cmd <"/proc/$pid/cmdline"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+logged=$(wc -l <"$work/node-n3.log")
+start=$(date +%s%N)
+echo "restart: n3 killed at $(date -u +%H:%M:%S.%N | cut -c1-12)"
+"${cmd[@]}" >/dev/null 2>>"$work/node-n3.log" &
+pids+=($!)
+pid=$!
+wait_ok "${cluster_ports[2]}"
+ready=$(date +%s%N)
+sleep "$SETTLE"
+awk -v ms="$(((ready - start) / 1000000))" -v settle="$SETTLE" '/VmHWM/ {peak = $2} /VmRSS/ {rss = $2} END {
+	printf "n3 after kill -9: cluster_state:ok in %.1f s; %s s later resident %.0f MiB (peak %.0f MiB)\n", ms / 1000, settle, rss / 1024, peak / 1024
+}' "/proc/$pid/status"
+# What the restarted node said on its way up.
+tail -n +"$((logged + 1))" "$work/node-n3.log" | grep -E 'started|leads|installed|saved|recovered|opened' | head -n 20 |
+	sed -n 's/^time=[^T]*T\([^ ]*\) level=[A-Z]* msg="\([^"]*\)"\(.*\)/  \1 \2\3/p'
