@@ -314,7 +314,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 			}
 			gl := shared.Group(id)
 			hs, snap, ents := gl.State()
-			return gl, cluster.State{HardState: hs, Snapshot: snap, Entries: ents}, nil
+			return gl, cluster.State{HardState: hs, Snapshot: snap, Entries: ents, SnapshotData: gl.SnapshotData}, nil
 		},
 	})
 	if err != nil {

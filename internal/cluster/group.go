@@ -159,6 +159,11 @@ type State struct {
 	HardState *raftpb.HardState
 	Snapshot  *raftpb.Snapshot
 	Entries   []*raftpb.Entry
+	// SnapshotData, when set, reads the snapshot's data, which Snapshot
+	// then lacks: the replica rebuilds its keyspace as it reads, a part
+	// at a time (raftlog.GroupLog.SnapshotData). A nil reader means no
+	// data.
+	SnapshotData func() (io.ReadCloser, error)
 }
 
 // empty reports whether s holds nothing, as for a replica never started.
@@ -502,12 +507,13 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		if err := g.ms.ApplySnapshot(st.Snapshot); err != nil {
 			return nil, err
 		}
-		if err := g.restore(st.Snapshot.GetData()); err != nil {
+		size, err := g.restoreState(st)
+		if err != nil {
 			return nil, fmt.Errorf("cluster: group %d: %w", cfg.ID, err)
 		}
 		md := st.Snapshot.GetMetadata()
 		g.applied, g.snapshot, g.conf = md.GetIndex(), md.GetIndex(), md.GetConfState()
-		g.snapBytes = uint64(len(st.Snapshot.GetData()))
+		g.snapBytes = uint64(size)
 	}
 	if hs := st.HardState; hs != nil {
 		if hs.GetCommit() < g.snapshot {
@@ -573,6 +579,23 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 	g.cfg.State = State{}
 	g.own.Lock() // Run's from its start: no read runs on a replica not started
 	return g, nil
+}
+
+// restoreState rebuilds the keyspace from the recovered snapshot's data,
+// read from st.SnapshotData when set, and returns the data's size.
+func (g *Group) restoreState(st State) (int64, error) {
+	if st.SnapshotData == nil {
+		return int64(len(st.Snapshot.GetData())), g.restore(st.Snapshot.GetData())
+	}
+	r, err := st.SnapshotData()
+	if err != nil {
+		return 0, err
+	}
+	if r == nil {
+		return 0, g.restore(nil)
+	}
+	defer r.Close()
+	return g.restoreFrom(r)
 }
 
 // ID returns the group's number.

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -209,9 +210,124 @@ func (g *Group) restore(data []byte) error {
 	return nil
 }
 
+// restoreBuf is the size of the parts restoreFrom reads.
+const restoreBuf = 1 << 20
+
+// restoreFrom is restore for snapshot data read from r a part at a time,
+// so that the data, as large as the keyspace, is never whole in memory (a
+// replica rebuilt from its log's snapshot file). Each entry is read into
+// the keyspace once the part read holds it whole: an entry larger than a
+// part grows it. It returns the data's size. What the keyspace keeps of an
+// entry it copies, so the parts' memory is reused.
+func (g *Group) restoreFrom(r io.Reader) (int64, error) {
+	w := &window{r: r, buf: make([]byte, 0, restoreBuf)}
+	if err := w.more(); err != nil {
+		return w.total, err
+	}
+	if len(w.buf) == 0 || w.buf[0] == snapshotStrings {
+		// Empty, or from before keys had types: read whole.
+		for !w.eof {
+			if err := w.more(); err != nil {
+				return w.total, err
+			}
+		}
+		return w.total, g.restore(w.buf)
+	}
+	g.db.Flush()
+	g.mv.reset()
+	if w.buf[0] != snapshotVersion {
+		return w.total, fmt.Errorf("cluster: snapshot version %d not understood", w.buf[0])
+	}
+	w.off = 1
+	bad := fmt.Errorf("cluster: snapshot data: %w", errBadEntry)
+	var n uint64
+	if !w.decode(func(d *binread.Reader) bool { n = d.Uvarint(); return !d.Bad }) {
+		return w.total, w.failed(bad)
+	}
+	e := g.db.Engine()
+	var elems [][]byte
+	for range n {
+		if !w.decode(func(d *binread.Reader) bool { return readEntry(d, e, &elems) }) {
+			return w.total, w.failed(bad)
+		}
+	}
+	g.keysCount.Store(int64(e.Len()))
+	for !w.eof {
+		if err := w.more(); err != nil {
+			return w.total, err
+		}
+	}
+	d := binread.Reader{B: w.buf[w.off:]}
+	if err := g.mv.read(&d); err != nil {
+		return w.total, fmt.Errorf("cluster: snapshot data: %w", err)
+	}
+	return w.total, nil
+}
+
+// window is the part of snapshot data read and not yet decoded:
+// buf[off:].
+type window struct {
+	r     io.Reader
+	buf   []byte
+	off   int
+	total int64
+	eof   bool
+	err   error // a read's error other than io.EOF
+}
+
+// more reads more of the data after what the window holds, moving that to
+// the front of the buffer, growing it when it is full, and filling it: so
+// an entry larger than the buffer is tried once per doubling, however
+// little each of r's reads gives.
+func (w *window) more() error {
+	if w.err != nil || w.eof {
+		return w.err
+	}
+	if w.off > 0 {
+		w.buf, w.off = w.buf[:copy(w.buf, w.buf[w.off:])], 0
+	}
+	if len(w.buf) == cap(w.buf) {
+		w.buf = slices.Grow(w.buf, cap(w.buf))
+	}
+	n, err := io.ReadFull(w.r, w.buf[len(w.buf):cap(w.buf)])
+	w.buf, w.total = w.buf[:len(w.buf)+n], w.total+int64(n)
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		w.eof = true
+	case err != nil:
+		w.err = err
+	}
+	return w.err
+}
+
+// decode runs fn on the window until it decodes what it needs (reports
+// true), reading more after each try that ran out of data, and moves past
+// what it decoded. fn must do nothing when it reports false. It reports
+// false once fn fails with all the data read, or a read fails.
+func (w *window) decode(fn func(d *binread.Reader) bool) bool {
+	for {
+		d := binread.Reader{B: w.buf[w.off:]}
+		if fn(&d) {
+			w.off = len(w.buf) - len(d.B)
+			return true
+		}
+		if w.eof || w.more() != nil {
+			return false
+		}
+	}
+}
+
+// failed returns the error of a decode that failed: the read's, or bad.
+func (w *window) failed(bad error) error {
+	if w.err != nil {
+		return w.err
+	}
+	return bad
+}
+
 // readEntry reads one entry of snapshot data into e, replacing the key's
 // value if it has one; elems is scratch space. It reports false for data
-// that does not decode.
+// that does not decode, having changed nothing.
 func readEntry(d *binread.Reader, e storage.Engine, elems *[][]byte) bool {
 	kind := storage.Kind(d.U8())
 	k, at := d.Bytes(), int64(d.U64())
@@ -251,7 +367,8 @@ func readEntry(d *binread.Reader, e storage.Engine, elems *[][]byte) bool {
 	case storage.KindStream:
 		ops := d.Bytes()
 		s := object.NewStream()
-		if d.Bad || count != 1 || snapshotEncodings[enc] != object.EncStream || !s.Apply(ops) {
+		// ops are copied: restoreFrom reuses the data's memory.
+		if d.Bad || count != 1 || snapshotEncodings[enc] != object.EncStream || !s.Apply(bytes.Clone(ops)) {
 			return false
 		}
 		e.SetObject(k, s, at)

@@ -3,11 +3,14 @@ package cluster
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -307,5 +310,71 @@ func TestSnapshotStreamedToLog(t *testing.T) {
 	}
 	if g.db.Len() != src.Len() || g.mv.token != "mover" || g.mv.away[9000] != 1 {
 		t.Fatalf("restored %d keys (want %d), moves %+v", g.db.Len(), src.Len(), g.mv)
+	}
+}
+
+// A replica rebuilt from its log's snapshot file reads the data a part at
+// a time (restoreFrom): the keyspace it builds is the one restore builds
+// from the whole data, whatever the parts' sizes, entries larger than a
+// part included; a failing read or truncated data is an error.
+func TestSnapshotRestoreFrom(t *testing.T) {
+	src := keyspace.New(newEngine())
+	for i := range 3000 {
+		src.Set(fmt.Appendf(nil, "k%d", i), bytes.Repeat([]byte{byte(i)}, i%500), int64(i))
+	}
+	h := object.NewHash()
+	for i := range 30_000 {
+		h.Set(fmt.Appendf(nil, "field:%d", i), bytes.Repeat([]byte("v"), 100)) // 3 MB, past a part
+	}
+	src.SetObject([]byte("big"), h, storage.NoExpiry)
+	l := object.NewList()
+	for i := range 100 {
+		l.Push(false, fmt.Appendf(nil, "e%d", i))
+	}
+	src.SetObject([]byte("list"), l, 5)
+	st := object.NewStream()
+	for i := range 50 {
+		st.Add(object.StreamID{Ms: uint64(i + 1)}, [][]byte{[]byte("f"), fmt.Appendf(nil, "%d", i)})
+	}
+	src.SetObject([]byte("stream"), st, storage.NoExpiry)
+	mv := &moves{away: map[uint16]int{7: 2}, token: "mover", epoch: 4}
+	view := src.Engine().(engine).Freeze()
+	data := encodeKeyspace(view, mv)
+	view.Release()
+
+	want := &Group{db: keyspace.New(newEngine())}
+	if err := want.restore(data); err != nil {
+		t.Fatal(err)
+	}
+	dump := func(g *Group) string {
+		var b strings.Builder
+		scanAll(g.db.Engine(), func(k, v []byte, obj storage.Object, at int64) bool {
+			b.Write(appendEntry(nil, k, v, obj, at))
+			return true
+		})
+		return b.String()
+	}
+	for name, r := range map[string]func() io.Reader{
+		"whole reads":   func() io.Reader { return bytes.NewReader(data) },
+		"one byte each": func() io.Reader { return iotest.OneByteReader(bytes.NewReader(data)) },
+		"EOF with data": func() io.Reader { return iotest.DataErrReader(bytes.NewReader(data)) },
+	} {
+		g := &Group{db: keyspace.New(newEngine())}
+		g.db.Set([]byte("stale"), []byte("x"), storage.NoExpiry)
+		n, err := g.restoreFrom(r())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n != int64(len(data)) || g.db.Len() != src.Len() || dump(g) != dump(want) || g.mv.token != "mover" || g.mv.away[7] != 2 {
+			t.Fatalf("%s: read %d bytes of %d, %d keys of %d, same keyspace %v, moves %+v", name, n, len(data), g.db.Len(), src.Len(), dump(g) == dump(want), g.mv)
+		}
+	}
+	failed := errors.New("disk gone")
+	g := &Group{db: keyspace.New(newEngine())}
+	if _, err := g.restoreFrom(io.MultiReader(bytes.NewReader(data[:len(data)/2]), iotest.ErrReader(failed))); !errors.Is(err, failed) {
+		t.Fatalf("a read failing half way: got %v, want %v", err, failed)
+	}
+	if _, err := g.restoreFrom(bytes.NewReader(data[:len(data)-len(data)/3])); !errors.Is(err, errBadEntry) {
+		t.Fatalf("truncated data: got %v, want %v", err, errBadEntry)
 	}
 }

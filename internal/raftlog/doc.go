@@ -15,6 +15,9 @@
 // while it is written: WriteSnapshot, on any goroutine, then MarkSnapshot
 // on the group's. WriteSnapshotFrom writes the same file from data that
 // comes in parts, for a snapshot too large to hold whole in memory.
+// Likewise OpenShared checks each group's snapshot file a part at a time
+// and keeps its metadata only (State); GroupLog.SnapshotData reads the
+// data back a part at a time, for the replica to rebuild from.
 //
 // A node whose replica of a group is removed drops the group's log
 // (GroupLog.Drop). The group's id may then serve a new replica of the same

@@ -1,6 +1,12 @@
 package raftlog
 
 import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -87,4 +93,75 @@ func aliases(b, p []byte) bool {
 	start, end := &p[0], &p[len(p)-1]
 	return uintptr(unsafe.Pointer(&b[0])) >= uintptr(unsafe.Pointer(start)) &&
 		uintptr(unsafe.Pointer(&b[len(b)-1])) <= uintptr(unsafe.Pointer(end))
+}
+
+// FuzzScanGroupSnapshot checks that a snapshot file scanned a part at a
+// time (scanGroupSnapshot, then its data reader) is accepted or refused
+// as reading it whole refuses or accepts it (readGroupSnapshot), with the
+// same metadata and data.
+func FuzzScanGroupSnapshot(f *testing.F) {
+	file := func(head []byte, payload ...[]byte) []byte {
+		b, start := beginGroup(head, 3, recSnapshot)
+		b, err := sealParts(b, start, payload...)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, p := range payload {
+			b = append(b, p...)
+		}
+		return b
+	}
+	snap := snapshot(9, 2, 1, 2, 3)
+	whole := must(proto.Marshal(snap))
+	md := must(proto.Marshal(&raftpb.Snapshot{Metadata: snap.GetMetadata()}))
+	data := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), bytes.Repeat([]byte("kv"), 3000))
+	head := appendHeader(nil, kindGroupSnapshot, 9)
+	valid := file(head, whole)
+	// An unknown field that is a group, longer than a tag and a length,
+	// which proto skips.
+	group := protowire.AppendTag(nil, 5, protowire.StartGroupType)
+	group = protowire.AppendBytes(protowire.AppendTag(group, 1, protowire.BytesType), bytes.Repeat([]byte("g"), 100))
+	group = protowire.AppendTag(group, 5, protowire.EndGroupType)
+	for _, b := range [][]byte{
+		valid,
+		file(head, md, data),       // the metadata first
+		file(head, data, md, data), // the data twice: the last wins
+		file(head, md),             // no data
+		file(head, md, group, data),
+		file(appendHeader(nil, kindGroupSnapshot, 8), whole),
+		valid[:len(valid)-3],
+		append(slices.Clone(valid), 0),
+		head,
+	} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "s")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want, werr := readGroupSnapshot(path, 3, 9)
+		sf, err := scanGroupSnapshot(path, 3, 9)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("scanned: error %v; read whole: error %v", err, werr)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("scanned: error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		r, err := sf.open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		got, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatalf("reading the data: %v", err)
+		}
+		if !proto.Equal(sf.meta.GetMetadata(), want.GetMetadata()) || !bytes.Equal(got, want.GetData()) {
+			t.Fatalf("scanned: %v and %d bytes of data; read whole: %v and %d bytes", sf.meta.GetMetadata(), len(got), want.GetMetadata(), len(want.GetData()))
+		}
+	})
 }

@@ -91,9 +91,11 @@ type GroupLog struct {
 	s  *Shared
 	id uint32
 
-	// What OpenShared recovered, returned by State.
+	// What OpenShared recovered, returned by State, and the file of the
+	// snapshot's data (SnapshotData).
 	rhs   *raftpb.HardState
 	rsnap *raftpb.Snapshot
+	rfile *snapFile
 	rents []*raftpb.Entry
 
 	// Written by the group's goroutine with s.mu held; it reads them
@@ -173,7 +175,7 @@ func (s *Shared) open() error {
 	}
 	for id, rg := range rc.groups {
 		g := s.newGroup(id)
-		g.rhs, g.rsnap, g.rents = rg.hs, rg.snap, rg.ents
+		g.rhs, g.rsnap, g.rfile, g.rents = rg.hs, rg.snap, rg.file, rg.ents
 		g.snapIndex, g.snapTerm = rg.snap.GetMetadata().GetIndex(), rg.snap.GetMetadata().GetTerm()
 		g.last = g.snapIndex + uint64(len(rg.ents))
 		if !raft.IsEmptyHardState(rg.hs) {
@@ -643,23 +645,36 @@ func (s *Shared) segPath(seq uint64) string { return filepath.Join(s.dir, fileNa
 
 // State returns what OpenShared recovered for the group: rebuild a
 // raft.MemoryStorage with ApplySnapshot(snap) if
-// !raft.IsEmptySnap(snap), SetHardState(hs), Append(ents). hs and snap are
-// never nil but may be empty; ents may be empty. A group that had nothing
-// recovers empty, and so does a dropped one. After Forget, see there.
+// !raft.IsEmptySnap(snap), SetHardState(hs), Append(ents), and the
+// keyspace from SnapshotData. hs and snap are never nil but may be empty;
+// ents may be empty; snap holds no data, which OpenShared checked but did
+// not keep. A group that had nothing recovers empty, and so does a
+// dropped one. After Forget, see there.
 func (g *GroupLog) State() (hs *raftpb.HardState, snap *raftpb.Snapshot, ents []*raftpb.Entry) {
 	return g.rhs, g.rsnap, g.rents
 }
 
-// Forget lets go of the entries and the snapshot data OpenShared recovered
-// for the group, once its replica has rebuilt its state from them: kept,
-// they would stay in memory as long as the log is open, a second copy of
-// the group's keyspace beside the replica's own. State then returns the
-// hard state, the snapshot's metadata and the last entry: enough to tell
-// whether the group left a log here, not to rebuild it.
-func (g *GroupLog) Forget() {
-	if g.rsnap.Data != nil {
-		g.rsnap = &raftpb.Snapshot{Metadata: g.rsnap.GetMetadata()}
+// SnapshotData returns a reader of the data of the snapshot State returns,
+// which reads it from the snapshot's file a part at a time: it is as large
+// as the group's keyspace, which the replica rebuilds as it reads. Once all
+// is read, the file's checksum is checked again: the last Read fails with
+// an error that is ErrCorrupt, instead of io.EOF, if the file changed since
+// OpenShared checked it. It returns nil without a recovered snapshot, and
+// after Forget. The caller closes the reader.
+func (g *GroupLog) SnapshotData() (io.ReadCloser, error) {
+	if g.rfile == nil {
+		return nil, nil
 	}
+	return g.rfile.open()
+}
+
+// Forget lets go of the entries OpenShared recovered for the group, and of
+// its snapshot's file, once its replica has rebuilt its state from them:
+// kept, the entries would stay in memory as long as the log is open. State
+// then returns the hard state, the snapshot's metadata and the last entry:
+// enough to tell whether the group left a log here, not to rebuild it.
+func (g *GroupLog) Forget() {
+	g.rfile = nil
 	if len(g.rents) > 0 {
 		g.rents = []*raftpb.Entry{g.rents[len(g.rents)-1]}
 	}
@@ -926,7 +941,7 @@ func (g *GroupLog) Drop() error {
 		if err != nil {
 			return err
 		}
-		g.rhs, g.rsnap, g.rents, g.buf = &raftpb.HardState{}, &raftpb.Snapshot{}, nil, nil
+		g.rhs, g.rsnap, g.rfile, g.rents, g.buf = &raftpb.HardState{}, &raftpb.Snapshot{}, nil, nil, nil
 	}
 	if g.pos > s.durable() {
 		g.syncs.Add(1)

@@ -90,7 +90,8 @@ func listShared(dir string) (sharedListing, error) {
 
 // recoveredGroup is what recovery rebuilt for one group.
 type recoveredGroup struct {
-	snap *raftpb.Snapshot // never nil
+	snap *raftpb.Snapshot // never nil; without its data
+	file *snapFile        // where the data is; nil without a snapshot
 	hs   *raftpb.HardState
 	ents []*raftpb.Entry // consecutive, from snap's index + 1
 }
@@ -141,10 +142,20 @@ func recoverShared(dir string, ls sharedListing, lg *slog.Logger) (sharedRecover
 	if err != nil {
 		return rc, err
 	}
-	snaps := map[uint32]*raftpb.Snapshot{}
+	// The snapshot files are checked, but their data, each as large as its
+	// group's keyspace, is not kept: GroupLog.SnapshotData reads it when
+	// the group's replica is rebuilt.
+	snaps, files := map[uint32]*raftpb.Snapshot{}, map[uint32]*snapFile{}
 	for _, id := range slices.Sorted(maps.Keys(indexes)) {
 		snap, err := loadNewest(dir, indexes[id], func(index uint64) string { return groupSnapName(id, index) },
-			func(path string, index uint64) (*raftpb.Snapshot, error) { return readGroupSnapshot(path, id, index) }, lg)
+			func(path string, index uint64) (*raftpb.Snapshot, error) {
+				sf, err := scanGroupSnapshot(path, id, index)
+				if err != nil {
+					return nil, err
+				}
+				files[id] = sf
+				return sf.meta, nil
+			}, lg)
 		if err != nil {
 			return rc, err
 		}
@@ -171,7 +182,7 @@ func recoverShared(dir string, ls sharedListing, lg *slog.Logger) (sharedRecover
 		}
 		si, st := snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm()
 		hs := fixHardState(r.hs, si, st, si+uint64(len(ents)), dir, lg.With("group", id))
-		rc.groups[id] = &recoveredGroup{snap: snap, hs: hs, ents: ents}
+		rc.groups[id] = &recoveredGroup{snap: snap, file: files[id], hs: hs, ents: ents}
 	}
 	return rc, nil
 }

@@ -84,6 +84,10 @@ func sharedModel(ops []gop) map[uint32]groupState {
 func checkGroup(t *testing.T, g *GroupLog, want groupState) {
 	t.Helper()
 	hs, snap, ents := g.State()
+	if snap.Data != nil {
+		t.Errorf("group %d: State's snapshot holds %d bytes of data, want none", g.id, len(snap.Data))
+	}
+	snap = withData(t, g, snap)
 	if want.hs == nil {
 		want.hs = &raftpb.HardState{}
 	}
@@ -104,6 +108,26 @@ func checkGroup(t *testing.T, g *GroupLog, want groupState) {
 			t.Fatalf("group %d: entry %d: got %v, want %v", g.id, i, ents[i], want.ents[i])
 		}
 	}
+}
+
+// withData returns snap with the data that g's SnapshotData reads.
+func withData(t *testing.T, g *GroupLog, snap *raftpb.Snapshot) *raftpb.Snapshot {
+	t.Helper()
+	r, err := g.SnapshotData()
+	if err != nil {
+		t.Fatalf("group %d: SnapshotData: %v", g.id, err)
+	}
+	if r == nil {
+		return snap
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("group %d: reading the snapshot's data: %v", g.id, err)
+	}
+	c := proto.CloneOf(snap)
+	c.Data = data
+	return c
 }
 
 // checkShared reopens dir and checks what every group recovers; a group
