@@ -8,9 +8,10 @@
 // keeps collections rare while the heap is small, where each per cent is
 // few bytes; a large live heap leaves room enough at a low one. A Pacer
 // keeps the target at the lowest per cent that lets the heap grow by
-// MinGrowth bytes between collections, within [Low, High]: collections are
-// never more frequent than at High with a live heap of MinGrowth, and a
-// large data set costs Low per cent of itself instead of High.
+// MinGrowth bytes between collections, within [Low, High]: a heap larger
+// than MinGrowth never collects more often than one of MinGrowth at High,
+// a smaller one collects as it would at High, and a large data set costs
+// Low per cent of itself instead of High.
 package gcpace
 
 import (
