@@ -18,8 +18,9 @@ import (
 	"context"
 	"math"
 	"runtime/debug"
-	"runtime/metrics"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/idlemem"
 )
 
 // Percent returns the target for a live heap of live bytes: the lowest
@@ -47,7 +48,7 @@ type Pacer struct {
 	// Period is how often the live heap is read; 0 means a second.
 	Period time.Duration
 	// Live reads the bytes the last collection found live; nil means
-	// runtime/metrics' /gc/heap/live:bytes.
+	// idlemem.Read's.
 	Live func() uint64
 	// Set sets the target; nil means debug.SetGCPercent.
 	Set func(percent int) int
@@ -62,7 +63,7 @@ type Pacer struct {
 func (p *Pacer) Run(ctx context.Context) {
 	live, set, tick := p.Live, p.Set, p.Tick
 	if live == nil {
-		live = liveHeap
+		live = func() uint64 { return idlemem.Read().Live }
 	}
 	if set == nil {
 		set = debug.SetGCPercent
@@ -90,14 +91,4 @@ func (p *Pacer) Run(ctx context.Context) {
 			cur = next
 		}
 	}
-}
-
-// liveHeap returns the heap bytes the last collection found live.
-func liveHeap() uint64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
 }
