@@ -827,9 +827,18 @@ func (tc *testCluster) writeKeys(i int, prefix, val string, n int) {
 }
 
 // checkCaughtUp checks that node i, restarted, comes to hold the n keys
-// writeKeys wrote, having installed a snapshot. Its READONLY reads are
-// served by its own replicas.
+// writeKeys wrote, having installed a snapshot.
 func (tc *testCluster) checkCaughtUp(i int, prefix, val string, n int) {
+	tc.t.Helper()
+	info := tc.checkHolds(i, prefix, val, n)
+	if !regexp.MustCompile(`installed=[1-9]`).MatchString(info) {
+		tc.t.Fatalf("the restarted node installed no snapshot:\n%s", info)
+	}
+}
+
+// checkHolds checks that node i comes to hold the n keys writeKeys wrote,
+// and returns its INFO. Its READONLY reads are served by its own replicas.
+func (tc *testCluster) checkHolds(i int, prefix, val string, n int) string {
 	tc.t.Helper()
 	ctx := context.Background()
 	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[i], OnConnect: func(ctx context.Context, cn *redis.Conn) error {
@@ -844,15 +853,13 @@ func (tc *testCluster) checkCaughtUp(i int, prefix, val string, n int) {
 	if err != nil {
 		tc.t.Fatal(err)
 	}
-	if !regexp.MustCompile(`installed=[1-9]`).MatchString(info) {
-		tc.t.Fatalf("the restarted node installed no snapshot:\n%s", info)
-	}
 	for _, j := range []int{0, 1, n / 2, n - 1} {
 		k := prefix + strconv.Itoa(j)
 		if got, err := rc.Get(ctx, k).Result(); err != nil || got != val+strconv.Itoa(j) {
 			tc.t.Fatalf("%s on the restarted node: got %q, %v", k, got, err)
 		}
 	}
+	return info
 }
 
 // A node that was down while the others compacted their logs catches up
@@ -867,4 +874,36 @@ func TestClusterSnapshotCatchUp(t *testing.T) {
 	tc.writeKeys(0, "snap:", val, keys)
 	tc.restart(2)
 	tc.checkCaughtUp(2, "snap:", val, keys)
+}
+
+// A node killed after its groups took snapshots restarts from its own
+// snapshot files, read a part at a time, and the entries after them: it
+// holds every key without a snapshot from a leader, and its log says what
+// each replica recovered.
+func TestClusterRestartFromSnapshotFiles(t *testing.T) {
+	tc := startCluster(t, buildBinary(t), "--snapshot-count", "1000")
+	const keys = 12000
+	val := strings.Repeat("v", 200)
+	tc.writeKeys(0, "own:", val, keys)
+	// Every group past a snapshot on node 3: writes after the last one
+	// are in its log only.
+	saved := regexp.MustCompile(`msg="snapshot saved" group=(\d+)`)
+	waitFor(t, "node 3's three groups to save snapshots", func() bool {
+		groups := map[string]bool{}
+		for _, m := range saved.FindAllStringSubmatch(tc.procs[2].stderr.String(), -1) {
+			groups[m[1]] = true
+		}
+		return len(groups) == 3
+	})
+	tc.writeKeys(0, "own:", val, keys/10) // again, after the snapshots
+	tc.procs[2].stop(t, syscall.SIGKILL)
+	tc.restart(2)
+	info := tc.checkHolds(2, "own:", val, keys)
+	if regexp.MustCompile(`installed=[1-9]`).MatchString(info) {
+		t.Fatalf("the restarted node needed a snapshot from a leader:\n%s", info)
+	}
+	recovered := regexp.MustCompile(`msg="replica recovered from its log" group=\d+ snapshot_index=[1-9]\d* snapshot_bytes=[1-9]\d* keys=[1-9]`)
+	if got := len(recovered.FindAllString(tc.procs[2].stderr.String(), -1)); got != 3 {
+		t.Fatalf("%d replicas recovered from a snapshot file, want 3; the node's log:\n%s", got, tc.procs[2].stderr.String())
+	}
 }
