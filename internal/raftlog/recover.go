@@ -121,6 +121,24 @@ func loadNewest(dir string, indexes []uint64, name func(index uint64) string,
 	return &raftpb.Snapshot{}, nil
 }
 
+// fileHeader checks the header record at the start of data, read from the
+// file at path: that of a file of kind whose name says index. It returns
+// where the next record starts.
+func fileHeader(data []byte, path string, kind byte, index uint64) (int64, error) {
+	p, end, d := next(data, 0)
+	if d != nil {
+		return 0, &CorruptError{Path: path, Offset: d.off, Reason: d.reason}
+	}
+	rec, err := decode(p)
+	if err != nil {
+		return 0, &CorruptError{Path: path, Offset: 0, Reason: err.Error()}
+	}
+	if rec.typ != recHeader || rec.kind != kind || rec.seq != index {
+		return 0, &CorruptError{Path: path, Offset: 0, Reason: "file header does not match its name"}
+	}
+	return end, nil
+}
+
 // readSnapshotFile reads a snapshot file at path, whose header must be of
 // kind and index, and whose second record, a snapshot record once parsed
 // by decodeSnap, must hold the snapshot at index.
@@ -132,22 +150,16 @@ func readSnapshotFile(path string, kind byte, index uint64, decodeSnap func([]by
 	corrupt := func(off int64, reason string) error {
 		return &CorruptError{Path: path, Offset: off, Reason: reason}
 	}
-	p, end, d := next(data, 0)
+	off, err := fileHeader(data, path, kind, index)
+	if err != nil {
+		return nil, err
+	}
+	p, end, d := next(data, off)
 	if d != nil {
 		return nil, corrupt(d.off, d.reason)
 	}
-	rec, err := decode(p)
+	rec, err := decodeSnap(p)
 	if err != nil {
-		return nil, corrupt(0, err.Error())
-	}
-	if rec.typ != recHeader || rec.kind != kind || rec.seq != index {
-		return nil, corrupt(0, "file header does not match its name")
-	}
-	off := end
-	if p, end, d = next(data, off); d != nil {
-		return nil, corrupt(d.off, d.reason)
-	}
-	if rec, err = decodeSnap(p); err != nil {
 		return nil, corrupt(off, err.Error())
 	}
 	switch {

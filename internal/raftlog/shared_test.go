@@ -1202,6 +1202,47 @@ func TestSharedWriteSnapshotFrom(t *testing.T) {
 	checkShared(t, dir, cfg, map[uint32]groupState{1: {hs: hardState(2, 0, 10), snap: snap}})
 }
 
+// TestSharedSnapshotDataChanged: the reader of a recovered snapshot's data
+// checks the file's checksum again at its end, so a file changed or cut
+// after OpenShared checked it fails the last Read with ErrCorrupt instead of
+// passing for the snapshot.
+func TestSharedSnapshotDataChanged(t *testing.T) {
+	for _, change := range []struct {
+		name string
+		edit func(b []byte) []byte
+	}{
+		{"a byte of the data changed", func(b []byte) []byte { b[len(b)-200] ^= 1; return b }},
+		{"cut short", func(b []byte) []byte { return b[:len(b)-100] }},
+	} {
+		dir := t.TempDir()
+		cfg := testConfig(1 << 20)
+		s := mustOpenShared(t, dir, cfg)
+		snap := snapshot(10, 1, 1, 2, 3)
+		snap.Data = bytes.Repeat([]byte("data"), 10_000)
+		mustGroupSnapshot(t, s.Group(1), snap)
+		mustCloseShared(t, s)
+
+		s = mustOpenShared(t, dir, cfg)
+		path := filepath.Join(dir, groupSnapName(1, 10))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, change.edit(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.Group(1).SnapshotData()
+		if err != nil {
+			t.Fatalf("%s: SnapshotData: %v", change.name, err)
+		}
+		if _, err := io.ReadAll(r); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: reading the data: got %v, want an ErrCorrupt error", change.name, err)
+		}
+		r.Close()
+		mustCloseShared(t, s)
+	}
+}
+
 // TestSharedForget: once a replica has its recovered state, the log lets
 // go of the entries and the snapshot's data, and still tells that the
 // group has a log here.

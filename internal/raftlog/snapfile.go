@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"hash/crc32"
 	"io"
 	"os"
@@ -59,26 +60,19 @@ func scanGroupSnapshot(path string, id uint32, index uint64) (*snapFile, error) 
 	if _, err := io.ReadFull(f, first); err != nil {
 		return nil, err
 	}
-	p, off, d := next(first, 0)
-	if d != nil {
-		return nil, corrupt(d.off, d.reason)
-	}
-	rec, err := decode(p)
+	off, err := fileHeader(first, path, kindGroupSnapshot, index)
 	if err != nil {
-		return nil, corrupt(0, err.Error())
-	}
-	if rec.typ != recHeader || rec.kind != kindGroupSnapshot || rec.seq != index {
-		return nil, corrupt(0, "file header does not match its name")
+		return nil, err
 	}
 	if size-off < headerSize || int64(len(first))-off < headerSize {
 		return nil, corrupt(off, fmt.Sprintf("partial record header (%d bytes)", size-off))
 	}
-	h := first[off : off+headerSize]
-	n := int64(binary.LittleEndian.Uint32(h))
-	if crc32.Checksum(h[:4], castagnoli) != binary.LittleEndian.Uint32(h[4:]) {
+	rh := first[off : off+headerSize]
+	n := int64(binary.LittleEndian.Uint32(rh))
+	if crc32.Checksum(rh[:4], castagnoli) != binary.LittleEndian.Uint32(rh[4:]) {
 		return nil, corrupt(off, "record length checksum mismatch")
 	}
-	sf := &snapFile{path: path, payload: off + headerSize, end: off + headerSize + n, want: binary.LittleEndian.Uint32(h[8:])}
+	sf := &snapFile{path: path, payload: off + headerSize, end: off + headerSize + n, want: binary.LittleEndian.Uint32(rh[8:])}
 	switch {
 	case sf.end > size:
 		return nil, corrupt(off, fmt.Sprintf("record of %d bytes runs past the end of the file", n))
@@ -86,19 +80,11 @@ func scanGroupSnapshot(path string, id uint32, index uint64) (*snapFile, error) 
 		return nil, corrupt(sf.end, "bytes after the snapshot")
 	}
 	// The whole payload's checksum, read a part at a time.
-	crc, buf := uint32(0), make([]byte, scanBuf)
-	r := io.NewSectionReader(f, sf.payload, n)
-	for {
-		k, err := r.Read(buf)
-		crc = crc32.Update(crc, castagnoli, buf[:k])
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	h := crc32.New(castagnoli)
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, sf.payload, n), make([]byte, scanBuf)); err != nil {
+		return nil, err
 	}
-	if crc != sf.want {
+	if h.Sum32() != sf.want {
 		return nil, corrupt(off, "record checksum mismatch")
 	}
 	if err := sf.parse(f, id); err != nil {
@@ -212,65 +198,57 @@ func (sf *snapFile) open() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &snapData{f: f, sf: sf, r: bufio.NewReaderSize(io.NewSectionReader(f, sf.payload, sf.end-sf.payload), scanBuf)}, nil
+	// The whole payload goes through the checksum: the fields before the
+	// data are skipped, those after it read at the data's end.
+	h := crc32.New(castagnoli)
+	payload := io.TeeReader(bufio.NewReaderSize(io.NewSectionReader(f, sf.payload, sf.end-sf.payload), scanBuf), h)
+	s := &snapData{f: f, sf: sf, payload: payload, h: h, data: io.LimitReader(payload, sf.size)}
+	if _, err := io.CopyN(io.Discard, payload, sf.data-sf.payload); err != nil {
+		f.Close()
+		return nil, s.fail(err)
+	}
+	return s, nil
 }
 
-// snapData reads a snapshot's data from its file: the payload is read
-// from its start, the bytes before the data skipped, and the rest after it
-// read to check the checksum.
+// snapData reads a snapshot's data from its file (snapFile.open).
 type snapData struct {
-	f    *os.File
-	sf   *snapFile
-	r    *bufio.Reader
-	pos  int64 // payload bytes read
-	crc  uint32
-	done error
+	f       *os.File
+	sf      *snapFile
+	payload io.Reader // the record's payload, through h
+	h       hash.Hash32
+	data    io.Reader // the data, in payload
+	n       int64     // data bytes read
+	done    error
 }
 
 func (s *snapData) Read(p []byte) (int, error) {
 	if s.done != nil {
 		return 0, s.done
 	}
-	sf := s.sf
-	if skip := sf.data - sf.payload - s.pos; skip > 0 {
-		b := make([]byte, skip)
-		if _, err := io.ReadFull(s.r, b); err != nil {
-			return 0, s.fail(err)
-		}
-		s.crc = crc32.Update(s.crc, castagnoli, b)
-		s.pos += skip
-	}
-	left := sf.data + sf.size - sf.payload - s.pos
-	if left == 0 {
-		rest, err := io.ReadAll(s.r)
-		if err != nil {
-			return 0, s.fail(err)
-		}
-		s.crc = crc32.Update(s.crc, castagnoli, rest)
-		if s.crc != sf.want || int64(len(rest)) != sf.end-sf.data-sf.size {
-			return 0, s.fail(errChanged)
-		}
-		s.done = io.EOF
-		return 0, io.EOF
-	}
-	if int64(len(p)) > left {
-		p = p[:left]
-	}
-	n, err := s.r.Read(p)
-	s.crc = crc32.Update(s.crc, castagnoli, p[:n])
-	s.pos += int64(n)
-	if err == io.EOF && int64(n) < left {
+	n, err := s.data.Read(p)
+	s.n += int64(n)
+	switch {
+	case err == nil:
+		return n, nil
+	case err != io.EOF:
+		return n, s.fail(err)
+	case s.n != s.sf.size:
 		return n, s.fail(io.ErrUnexpectedEOF)
 	}
-	if err != nil && err != io.EOF {
+	rest, err := io.Copy(io.Discard, s.payload)
+	if err != nil {
 		return n, s.fail(err)
 	}
-	return n, nil
+	if h := s.h.Sum32(); h != s.sf.want || rest != s.sf.end-s.sf.data-s.sf.size {
+		return n, s.fail(errChanged)
+	}
+	s.done = io.EOF
+	return n, io.EOF
 }
 
 // fail ends the reader with err, as an ErrCorrupt error of the file.
 func (s *snapData) fail(err error) error {
-	s.done = &CorruptError{Path: s.sf.path, Offset: s.sf.payload + s.pos, Reason: err.Error()}
+	s.done = &CorruptError{Path: s.sf.path, Offset: s.sf.data + s.n, Reason: err.Error()}
 	return s.done
 }
 
