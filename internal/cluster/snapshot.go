@@ -174,40 +174,9 @@ func appendEntry(buf, k, v []byte, obj storage.Object, at int64) []byte {
 // restore replaces db's keys, and the group's share of slot migrations,
 // with those of snapshot data.
 func (g *Group) restore(data []byte) error {
-	g.db.Flush()
-	g.mv.reset()
-	if len(data) == 0 {
-		return nil
-	}
-	if data[0] != snapshotVersion && data[0] != snapshotStrings {
-		return fmt.Errorf("cluster: snapshot version %d not understood", data[0])
-	}
-	d := binread.Reader{B: data[1:]}
-	n := d.Uvarint()
-	e := g.db.Engine()
-	bad := fmt.Errorf("cluster: snapshot data: %w", errBadEntry)
-	if data[0] == snapshotStrings {
-		for range n {
-			k, v, at := d.Bytes(), d.Bytes(), int64(d.U64())
-			if d.Bad {
-				return bad
-			}
-			e.Set(k, v, at)
-		}
-		g.keysCount.Store(int64(e.Len()))
-		return nil
-	}
-	var elems [][]byte
-	for range n {
-		if !readEntry(&d, e, &elems) {
-			return bad
-		}
-	}
-	g.keysCount.Store(int64(e.Len()))
-	if err := g.mv.read(&d); err != nil {
-		return fmt.Errorf("cluster: snapshot data: %w", err)
-	}
-	return nil
+	// The whole data, read already: the window decodes it in place.
+	_, err := g.restoreWindow(&window{buf: data, total: int64(len(data)), eof: true})
+	return err
 }
 
 // restoreBuf is the size of the parts restoreFrom reads.
@@ -215,47 +184,56 @@ const restoreBuf = 1 << 20
 
 // restoreFrom is restore for snapshot data read from r a part at a time,
 // so that the data, as large as the keyspace, is never whole in memory (a
-// replica rebuilt from its log's snapshot file). Each entry is read into
-// the keyspace once the part read holds it whole: an entry larger than a
-// part grows it. It returns the data's size. What the keyspace keeps of an
-// entry it copies, so the parts' memory is reused.
+// replica rebuilt from its log's snapshot file). It returns the data's
+// size.
 func (g *Group) restoreFrom(r io.Reader) (int64, error) {
-	w := &window{r: r, buf: make([]byte, 0, restoreBuf)}
-	if err := w.more(); err != nil {
-		return w.total, err
-	}
-	if len(w.buf) == 0 || w.buf[0] == snapshotStrings {
-		// Empty, or from before keys had types: read whole.
-		for !w.eof {
-			if err := w.more(); err != nil {
-				return w.total, err
-			}
-		}
-		return w.total, g.restore(w.buf)
-	}
+	return g.restoreWindow(&window{r: r, buf: make([]byte, 0, restoreBuf)})
+}
+
+// restoreWindow is restore for the data w reads. Each entry is read into
+// the keyspace once the window holds it whole: an entry larger than the
+// window grows it. What the keyspace keeps of an entry it copies, so the
+// window's memory is reused. It returns the data's size.
+func (g *Group) restoreWindow(w *window) (int64, error) {
 	g.db.Flush()
 	g.mv.reset()
-	if w.buf[0] != snapshotVersion {
-		return w.total, fmt.Errorf("cluster: snapshot version %d not understood", w.buf[0])
+	if err := w.more(); err != nil || len(w.buf) == 0 {
+		return w.total, err
+	}
+	version := w.buf[0]
+	if version != snapshotVersion && version != snapshotStrings {
+		return w.total, fmt.Errorf("cluster: snapshot version %d not understood", version)
 	}
 	w.off = 1
 	bad := fmt.Errorf("cluster: snapshot data: %w", errBadEntry)
 	var n uint64
-	if !w.decode(func(d *binread.Reader) bool { n = d.Uvarint(); return !d.Bad }) {
+	if !w.decodeN(1, func(d *binread.Reader) bool { n = d.Uvarint(); return !d.Bad }) {
 		return w.total, w.failed(bad)
 	}
 	e := g.db.Engine()
 	var elems [][]byte
-	for range n {
-		if !w.decode(func(d *binread.Reader) bool { return readEntry(d, e, &elems) }) {
-			return w.total, w.failed(bad)
+	entry := func(d *binread.Reader) bool { return readEntry(d, e, &elems) }
+	if version == snapshotStrings {
+		entry = func(d *binread.Reader) bool {
+			k, v, at := d.Bytes(), d.Bytes(), int64(d.U64())
+			if d.Bad {
+				return false
+			}
+			e.Set(k, v, at)
+			return true
 		}
+	}
+	if !w.decodeN(n, entry) {
+		return w.total, w.failed(bad)
 	}
 	g.keysCount.Store(int64(e.Len()))
 	for !w.eof {
 		if err := w.more(); err != nil {
 			return w.total, err
 		}
+	}
+	if version == snapshotStrings {
+		return w.total, nil
 	}
 	d := binread.Reader{B: w.buf[w.off:]}
 	if err := g.mv.read(&d); err != nil {
@@ -300,21 +278,28 @@ func (w *window) more() error {
 	return w.err
 }
 
-// decode runs fn on the window until it decodes what it needs (reports
-// true), reading more after each try that ran out of data, and moves past
-// what it decoded. fn must do nothing when it reports false. It reports
-// false once fn fails with all the data read, or a read fails.
-func (w *window) decode(fn func(d *binread.Reader) bool) bool {
-	for {
+// decodeN runs fn, which decodes one item, n times over the window, and
+// moves past what it decoded. fn must report false, having done nothing,
+// when it cannot decode: the item is then tried again after more is read.
+// decodeN reports false once fn fails with all the data read, or a read
+// fails.
+func (w *window) decodeN(n uint64, fn func(d *binread.Reader) bool) bool {
+	for n > 0 {
 		d := binread.Reader{B: w.buf[w.off:]}
-		if fn(&d) {
-			w.off = len(w.buf) - len(d.B)
-			return true
+		for n > 0 {
+			rest := d.B
+			if !fn(&d) {
+				d.B = rest
+				break
+			}
+			n--
 		}
-		if w.eof || w.more() != nil {
+		w.off = len(w.buf) - len(d.B)
+		if n > 0 && (w.eof || w.more() != nil) {
 			return false
 		}
 	}
+	return true
 }
 
 // failed returns the error of a decode that failed: the read's, or bad.
