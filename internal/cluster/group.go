@@ -126,7 +126,7 @@ var (
 )
 
 // Storage keeps a group's Raft log durable. It is used by the group's
-// goroutine only, but for WriteSnapshot.
+// goroutine only, but for WriteSnapshotFrom.
 type Storage interface {
 	// Save appends entries and the hard state; an entry whose index was
 	// saved before replaces it and every later one. With sync, it returns
@@ -139,12 +139,15 @@ type Storage interface {
 	// SaveSnapshot stores snap durably, after which entries up to its
 	// index may be forgotten.
 	SaveSnapshot(snap *raftpb.Snapshot) error
-	// WriteSnapshot and MarkSnapshot are SaveSnapshot in two steps, so
-	// that a replica goes on while its own snapshot is written:
-	// WriteSnapshot stores snap durably and may run on another goroutine,
-	// concurrently with the other methods; MarkSnapshot, called after it,
-	// lets entries up to index be forgotten.
-	WriteSnapshot(snap *raftpb.Snapshot) error
+	// WriteSnapshotFrom and MarkSnapshot are SaveSnapshot in two steps,
+	// so that a replica goes on while its own snapshot is written:
+	// WriteSnapshotFrom stores durably the snapshot of metadata md whose
+	// data, size bytes, write writes to the writer it is given, a part at
+	// a time, so that the data is never whole in memory; it may run on
+	// another goroutine, concurrently with the other methods. A snapshot
+	// whose data is not size bytes is not stored. MarkSnapshot, called
+	// after it, lets entries up to index be forgotten.
+	WriteSnapshotFrom(md *raftpb.SnapshotMetadata, size int, write func(io.Writer) error) error
 	MarkSnapshot(index, term uint64) error
 	// ReadSnapshot returns the snapshot at index that was stored, to send
 	// to a replica: the group keeps only the metadata of its latest
@@ -1777,27 +1780,13 @@ func (g *Group) takeSnapshot() error {
 	g.snapshot, g.snapping, g.sinceBytes = g.applied, true, 0
 	held := time.Since(start)
 	go func() {
-		w := snapWritten{snap: &raftpb.Snapshot{Metadata: md}, held: held}
-		if st, ok := g.cfg.Storage.(snapshotStreamer); ok {
-			w.size = keyspaceSize(view, mv)
-			w.err = st.WriteSnapshotFrom(md, w.size, func(out io.Writer) error { return writeKeyspace(out, view, mv) })
-		} else {
-			w.snap.Data = encodeKeyspace(view, mv)
-			w.size = len(w.snap.Data)
-			w.err = g.cfg.Storage.WriteSnapshot(w.snap)
-		}
+		w := snapWritten{snap: &raftpb.Snapshot{Metadata: md}, size: keyspaceSize(view, mv), held: held}
+		w.err = g.cfg.Storage.WriteSnapshotFrom(md, w.size, func(out io.Writer) error { return writeKeyspace(out, view, mv) })
 		view.Release()
 		w.took = time.Since(start)
 		g.snapDone <- w
 	}()
 	return nil
-}
-
-// snapshotStreamer is a Storage that writes a snapshot's data as it is
-// encoded, so that the data is never whole in memory: size bytes, which
-// write writes (raftlog.GroupLog).
-type snapshotStreamer interface {
-	WriteSnapshotFrom(md *raftpb.SnapshotMetadata, size int, write func(io.Writer) error) error
 }
 
 // snapWritten is a snapshot of the replica's own, written or not: its

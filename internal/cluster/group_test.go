@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -431,10 +432,10 @@ type slowSnapshots struct {
 	release chan struct{}
 }
 
-func (s *slowSnapshots) WriteSnapshot(snap *raftpb.Snapshot) error {
+func (s *slowSnapshots) WriteSnapshotFrom(md *raftpb.SnapshotMetadata, size int, write func(io.Writer) error) error {
 	s.started <- struct{}{}
 	<-s.release
-	return s.MemStorage.WriteSnapshot(snap)
+	return s.MemStorage.WriteSnapshotFrom(md, size, write)
 }
 
 // A replica goes on committing and serving while its snapshot is being

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"sync"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -50,8 +52,9 @@ func (s *MemStorage) SaveSnapshot(snap *raftpb.Snapshot) error {
 	return s.MarkSnapshot(snap.GetMetadata().GetIndex(), snap.GetMetadata().GetTerm())
 }
 
-// WriteSnapshot implements Storage. Like a snapshot file on disk, the
-// newest snapshot written is the one State recovers.
+// WriteSnapshot stores snap, as SaveSnapshot's first step. Like a
+// snapshot file on disk, the newest snapshot written is the one State
+// recovers.
 func (s *MemStorage) WriteSnapshot(snap *raftpb.Snapshot) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,6 +62,20 @@ func (s *MemStorage) WriteSnapshot(snap *raftpb.Snapshot) error {
 		s.snap = proto.CloneOf(snap)
 	}
 	return nil
+}
+
+// WriteSnapshotFrom implements Storage: the data is gathered, then written
+// as WriteSnapshot writes it.
+func (s *MemStorage) WriteSnapshotFrom(md *raftpb.SnapshotMetadata, size int, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	buf.Grow(size)
+	if err := write(&buf); err != nil {
+		return err
+	}
+	if buf.Len() != size {
+		return fmt.Errorf("cluster: snapshot data of %d bytes, %d announced", buf.Len(), size)
+	}
+	return s.WriteSnapshot(&raftpb.Snapshot{Data: buf.Bytes(), Metadata: md})
 }
 
 // ReadSnapshot implements Storage.

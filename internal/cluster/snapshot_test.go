@@ -269,7 +269,7 @@ func TestSnapshotVersion1(t *testing.T) {
 // collection larger than the encoder's scratch space and the migrations'
 // trailer.
 func TestSnapshotStreamedToLog(t *testing.T) {
-	var _ snapshotStreamer = (*raftlog.GroupLog)(nil)
+	var _ Storage = (*raftlog.GroupLog)(nil)
 	src := keyspace.New(newEngine())
 	for i := range 5000 {
 		src.Set(fmt.Appendf(nil, "k%d", i), bytes.Repeat([]byte{byte(i)}, i%300), int64(i))
