@@ -7,11 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
-	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
@@ -316,19 +317,84 @@ func (n *Node) clusterNodes() string {
 	return b.String()
 }
 
-// info is INFO on a cluster node: the server, its clients (the section
-// clients gives, Server.clientsInfo), the cluster's state, each local
-// replica's Raft state, the traffic to each peer, and the keys of the local
-// replicas.
-func (n *Node) info(clients string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Server\r\nredis_version:%s\r\nredis_mode:cluster\r\nnode_id:%s\r\n", command.RedisVersion, n.cfg.NodeID)
-	b.WriteString(clients)
+// nodeInfoSections are INFO's sections on a cluster node, in the order
+// they come: Redis's that a node has, then its Raft replicas and peers
+// before the keyspace.
+var nodeInfoSections = []string{"server", "clients", "memory", "stats", "replication", "cpu", "cluster", "raft", "peers", "keyspace"}
+
+// info is INFO [section ...] on a cluster node (server.InfoWant picks the
+// sections): the process, this node's clients, the memory of its
+// replicas' keyspaces, the commands its clients ran, the cluster's state,
+// each local replica's Raft state, the traffic to each peer, and the keys
+// of the local replicas.
+func (s *Server) info(args [][]byte) string {
+	want := server.InfoWant(args, nodeInfoSections)
+	n, v := s.node, s.node.v()
+	var t server.InfoText
+	keys, expires, used := n.localTotals(v)
+	if want["server"] {
+		t.Add("Server", append(server.ServerFields("cluster", s.port(), s.start, time.Now()),
+			[2]string{"node_id", n.cfg.NodeID}))
+	}
+	if want["clients"] {
+		t.Add("Clients", s.clientsInfo())
+	}
+	if want["memory"] {
+		// --maxmemory is refused on a node: nothing bounds used_memory.
+		t.Add("Memory", server.MemoryFields(used, 0, "noeviction"))
+	}
+	if want["stats"] {
+		t.Add("Stats", s.statsInfo())
+	}
+	if want["replication"] {
+		// Every node takes writes for every key; its replicas' roles are
+		// in the Raft section.
+		t.Add("Replication", [][2]string{{"role", "master"}, {"connected_slaves", "0"}})
+	}
+	if want["cpu"] {
+		t.Add("CPU", server.CPUFields())
+	}
+	if want["cluster"] {
+		t.Add("Cluster", n.clusterFields(v))
+	}
+	if want["raft"] {
+		t.Add("Raft", n.raftFields(v))
+	}
+	if want["peers"] {
+		if f := n.peerFields(v); f != nil {
+			t.Add("Peers", f)
+		}
+	}
+	if want["keyspace"] {
+		var f [][2]string
+		if keys > 0 {
+			f = append(f, [2]string{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
+		}
+		t.Add("Keyspace", f)
+	}
+	return t.String()
+}
+
+// localTotals sums the keys, the keys with an expiry and the memory
+// estimates of this node's replicas (see Status).
+func (n *Node) localTotals(v *view) (keys, expires, used int64) {
+	for g := range v.ngroups {
+		if loc := n.local(g); loc != nil {
+			st := loc.Status()
+			keys, expires, used = keys+st.Keys, expires+st.Expires, used+st.Memory
+		}
+	}
+	return keys, expires, used
+}
+
+// clusterFields are INFO's cluster section: whether every slot's group has
+// a leader, the groups, the placement's epoch and whether this node
+// agrees on it, the metadata group's leader and the slot moves under way.
+func (n *Node) clusterFields(v *view) [][2]string {
 	state := "fail"
 	if n.State() {
 		state = "ok"
 	}
-	v := n.v()
 	lead := "none"
 	if l := n.Leader(v, n.meta); l >= 0 {
 		lead = v.nodes[l].ID
@@ -339,17 +405,26 @@ func (n *Node) info(clients string) string {
 			moving++
 		}
 	}
-	fmt.Fprintf(&b, "\r\n# Cluster\r\ncluster_enabled:1\r\ncluster_state:%s\r\nshard_groups:%d\r\nplacement_epoch:%d\r\nplacement_agreed:%d\r\nmeta_leader:%s\r\nmoves_in_flight:%d\r\n",
-		state, v.ngroups, v.table.Epoch(), b2i(n.agreed.Load()), lead, moving)
-	b.WriteString("\r\n# Raft\r\n")
-	var keys int64
+	return [][2]string{
+		{"cluster_enabled", "1"},
+		{"cluster_state", state},
+		{"shard_groups", strconv.Itoa(v.ngroups)},
+		{"placement_epoch", strconv.FormatUint(v.table.Epoch(), 10)},
+		{"placement_agreed", strconv.Itoa(b2i(n.agreed.Load()))},
+		{"meta_leader", lead},
+		{"moves_in_flight", strconv.Itoa(moving)},
+	}
+}
+
+// raftFields are INFO's Raft section: a line per local replica.
+func (n *Node) raftFields(v *view) [][2]string {
+	var f [][2]string
 	for g := range v.ngroups {
 		loc := n.local(g)
 		if loc == nil {
 			continue
 		}
 		st, s := loc.Status(), loc.Stats()
-		keys += st.Keys
 		lead := "none"
 		if l := n.Leader(v, g); l >= 0 {
 			lead = v.nodes[l].ID
@@ -362,27 +437,35 @@ func (n *Node) info(clients string) string {
 		if sc, ok := loc.cfg.Storage.(interface{ Syncs() int64 }); ok {
 			syncs = sc.Syncs()
 		}
-		fmt.Fprintf(&b, "group%d:role=%s,leader=%s,term=%d,commit=%d,applied=%d,leader_changes=%d,proposals=%d,proposal_avg_us=%d,dropped=%d,unknown=%d,overwritten=%d,reads=%d,read_rounds=%d,lease_reads=%d,snapshots=%d,installed=%d,fsyncs=%d,keys=%d,readies=%d,log_writes=%d,apps_sent=%d,app_entries_sent=%d,app_resps_sent=%d,stepped=%d,log_bytes=%d,log_trims=%d\r\n",
-			g, st.Role, lead, st.Term, st.Commit, st.Applied, s.LeaderChanges.Load(), s.Proposals.Load(), avg,
+		f = append(f, [2]string{"group" + strconv.Itoa(g), fmt.Sprintf("role=%s,leader=%s,term=%d,commit=%d,applied=%d,leader_changes=%d,proposals=%d,proposal_avg_us=%d,dropped=%d,unknown=%d,overwritten=%d,reads=%d,read_rounds=%d,lease_reads=%d,snapshots=%d,installed=%d,fsyncs=%d,keys=%d,readies=%d,log_writes=%d,apps_sent=%d,app_entries_sent=%d,app_resps_sent=%d,stepped=%d,log_bytes=%d,log_trims=%d",
+			st.Role, lead, st.Term, st.Commit, st.Applied, s.LeaderChanges.Load(), s.Proposals.Load(), avg,
 			s.Dropped.Load(), s.Unknown.Load(), s.Overwritten.Load(), s.Reads.Load(), s.ReadRounds.Load(), s.LeaseReads.Load(), s.Snapshots.Load(), s.Installed.Load(), syncs, st.Keys,
 			s.Readies.Load(), s.LogWrites.Load(), s.Apps.Load(), s.AppEntries.Load(), s.AppResps.Load(), s.Stepped.Load(),
-			s.LogBytes.Load(), s.Trims.Load())
+			s.LogBytes.Load(), s.Trims.Load())})
 	}
-	if ps, ok := n.tr.(interface {
+	return f
+}
+
+// peerFields are INFO's Peers section: the traffic to each node, and the
+// heartbeats coalesced; nil when the transport keeps no counts.
+func (n *Node) peerFields(v *view) [][2]string {
+	ps, ok := n.tr.(interface {
 		Stats() map[string]peer.PeerStats
-	}); ok {
-		b.WriteString("\r\n# Peers\r\n")
-		stats := ps.Stats()
-		for _, nd := range v.nodes {
-			if st, ok := stats[nd.ID]; ok {
-				fmt.Fprintf(&b, "peer_%s:connected=%d,bytes_sent=%d,bytes_received=%d,frames_sent=%d,frames_dropped=%d,writes=%d\r\n",
-					nd.ID, b2i(st.Connected), st.BytesSent, st.BytesRecv, st.FramesSent, st.FramesDropped, st.Writes)
-			}
-		}
-		fmt.Fprintf(&b, "heartbeats_coalesced:%d\r\nheartbeat_frames:%d\r\n", n.hbQueued.Load(), n.hbFrames.Load())
+	})
+	if !ok {
+		return nil
 	}
-	fmt.Fprintf(&b, "\r\n# Keyspace\r\ndb0:keys=%d,expires=0,avg_ttl=0\r\n", keys)
-	return b.String()
+	var f [][2]string
+	stats := ps.Stats()
+	for _, nd := range v.nodes {
+		if st, ok := stats[nd.ID]; ok {
+			f = append(f, [2]string{"peer_" + nd.ID, fmt.Sprintf("connected=%d,bytes_sent=%d,bytes_received=%d,frames_sent=%d,frames_dropped=%d,writes=%d",
+				b2i(st.Connected), st.BytesSent, st.BytesRecv, st.FramesSent, st.FramesDropped, st.Writes)})
+		}
+	}
+	return append(f,
+		[2]string{"heartbeats_coalesced", strconv.FormatInt(n.hbQueued.Load(), 10)},
+		[2]string{"heartbeat_frames", strconv.FormatInt(n.hbFrames.Load(), 10)})
 }
 
 func b2i(b bool) int {

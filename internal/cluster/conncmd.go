@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,7 +93,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "time":
 		server.AppendTime(w, time.Now())
 	case "info":
-		w.AppendBulkString(c.s.node.info(c.s.clientsInfo()))
+		w.AppendBulkString(c.s.info(args[1:]))
 	case "multi":
 		if c.inMulti {
 			w.AppendError("ERR MULTI calls can not be nested")
@@ -537,13 +536,13 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 	w.AppendRaw(rest)
 }
 
-// memoryFigures are the node's figures for MEMORY STATS and DOCTOR: the Go
-// heap in use stands for used_memory (a node keeps no per-key count), the
-// keys are what DBSIZE answers, and the clients are this node's.
+// memoryFigures are the node's figures for MEMORY STATS and DOCTOR:
+// used_memory is INFO's (the storage engines' estimates for this node's
+// replicas), the keys are what DBSIZE answers, and the clients are this
+// node's.
 func (c *clientConn) memoryFigures() server.MemoryFigures {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	f := server.MemoryFigures{Used: int64(ms.HeapAlloc)}
+	_, _, used := c.s.node.localTotals(c.s.node.v())
+	f := server.MemoryFigures{Used: used}
 	if n, err := c.sumInts([]byte("dbsize")); err == nil {
 		f.Keys = n
 	}

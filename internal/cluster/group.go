@@ -416,6 +416,8 @@ type Group struct {
 	commit     atomic.Uint64
 	appliedAt  atomic.Uint64
 	keysCount  atomic.Int64
+	expires    atomic.Int64 // keys with an expiry, as of the last tick
+	memUsed    atomic.Int64 // the keyspace's memory estimate, as of the last tick
 	stats      GroupStats
 	stopped    atomic.Bool
 
@@ -649,6 +651,10 @@ type Status struct {
 	Leader, Term, Commit, Applied uint64
 	Role                          string
 	Keys                          int64
+	// Expires and Memory are the keys with an expiry and the storage
+	// engine's estimate of the keyspace's memory (INFO's used_memory), as
+	// of the group's last tick.
+	Expires, Memory int64
 }
 
 // Status returns the replica's state as last published by its goroutine.
@@ -662,7 +668,8 @@ func (g *Group) Status() Status {
 		role = "candidate"
 	}
 	return Status{Leader: g.leader.Load(), Term: g.term.Load(), Commit: g.commit.Load(),
-		Applied: g.appliedAt.Load(), Role: role, Keys: int64(g.keysCount.Load())}
+		Applied: g.appliedAt.Load(), Role: role, Keys: g.keysCount.Load(),
+		Expires: g.expires.Load(), Memory: g.memUsed.Load()}
 }
 
 // Stats returns the group's counters.
@@ -962,6 +969,8 @@ func (g *Group) tick() {
 	if g.holding {
 		return // the keyspace is the script's, and nothing is proposed
 	}
+	g.expires.Store(int64(g.db.ExpiresLen()))
+	g.memUsed.Store(g.db.Engine().MemoryUsage())
 	if g.isLeader && now.After(g.expiring) && (g.cfg.Paused == nil || !g.cfg.Paused.Load()) {
 		g.proposeExpiry(now)
 	}

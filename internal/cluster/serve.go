@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +51,11 @@ type Server struct {
 	nextID  int64
 	blocked atomic.Int64 // clients parked in a blocking command (block.go)
 
+	// INFO's stats: when the server was made, and the commands run by
+	// connections that have closed (an open one counts its own: cmds).
+	start    time.Time
+	doneCmds atomic.Int64
+
 	// The users (acl.go): the table, the version of the cluster's users it
 	// holds (aclMu guards the changes), and the poller's stop.
 	acl        *acl.Table
@@ -68,12 +73,31 @@ type Server struct {
 // clients connected to this node, the most it takes (maxclients, 0 for no
 // limit), and those parked in a blocking command (not those held by CLIENT
 // PAUSE, which Redis does not count either).
-func (s *Server) clientsInfo() string {
+func (s *Server) clientsInfo() [][2]string {
 	s.mu.Lock()
 	n := len(s.conns)
 	s.mu.Unlock()
-	return fmt.Sprintf("\r\n# Clients\r\nconnected_clients:%d\r\nmaxclients:%d\r\nblocked_clients:%d\r\n",
-		n, s.cfg().MaxClients, s.blocked.Load())
+	return [][2]string{
+		{"connected_clients", strconv.Itoa(n)},
+		{"maxclients", strconv.Itoa(s.cfg().MaxClients)},
+		{"blocked_clients", strconv.FormatInt(s.blocked.Load(), 10)},
+	}
+}
+
+// statsInfo is INFO's stats section for this node's clients: the
+// connections accepted (not those refused, as in Redis) and the commands
+// run on them.
+func (s *Server) statsInfo() [][2]string {
+	s.mu.Lock()
+	conns, cmds := s.nextID, s.doneCmds.Load()
+	for c := range s.conns {
+		cmds += c.cmds.Load()
+	}
+	s.mu.Unlock()
+	return [][2]string{
+		{"total_connections_received", strconv.FormatInt(conns, 10)},
+		{"total_commands_processed", strconv.FormatInt(cmds, 10)},
+	}
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -144,7 +168,7 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	users := acl.New()
 	users.SetDefaultPassword(cfg.Password)
 	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
-		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{})}
+		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{}), start: time.Now()}
 	s.cur.Store(&cfg)
 	s.track = tracking.New(s.trackTarget)
 	s.track.SetMaxKeys(cfg.TrackingTableMaxKeys)
@@ -278,6 +302,10 @@ type clientConn struct {
 	authed              bool
 	user                atomic.Pointer[acl.User] // the user the client runs as (acl.go)
 
+	// cmds counts the commands that passed their checks and ran (or were
+	// queued in MULTI), for INFO's total_commands_processed.
+	cmds atomic.Int64
+
 	inMulti bool
 	dirty   bool
 	queued  [][][]byte
@@ -397,6 +425,7 @@ func (c *clientConn) serve() {
 		c.nc.Close()
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
+		c.s.doneCmds.Add(c.cmds.Load())
 		c.s.mu.Unlock()
 		c.s.wg.Done()
 	}()
@@ -772,6 +801,7 @@ func (c *clientConn) handle(args [][]byte) {
 		c.quit = true // killed or stopped while paused: the command does not run
 		return
 	}
+	c.cmds.Add(1)
 	if c.inMulti {
 		switch spec.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
@@ -1077,6 +1107,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 	case !spec.ArityOK(len(args)):
 		c.localLine("ERR wrong number of arguments for '" + string(args[0]) + "'")
 	case spec.Kind == command.AllShards: // LIST
+		c.cmds.Add(1)
 		c.flush()
 		keys, err := c.allKeys([]byte("*"))
 		if err != nil {
@@ -1096,6 +1127,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 			c.quit = true
 			return
 		}
+		c.cmds.Add(1)
 		c.add(c.s.node.Table().GroupOfKey(args[1]), args, spec.Flags&command.ReadOnly == 0)
 	}
 }

@@ -2,8 +2,6 @@ package server
 
 import (
 	"fmt"
-	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,16 +11,6 @@ import (
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
-
-// wantDefault marks the sections INFO shows without arguments: all but
-// commandstats and latencystats, as in Redis.
-func wantDefault(want map[string]bool) {
-	for _, sec := range infoSections {
-		if sec != "commandstats" && sec != "latencystats" {
-			want[sec] = true
-		}
-	}
-}
 
 // infoCommandStats renders INFO's commandstats section in Redis's format,
 // one line per command that was called, failed or refused since the start
@@ -76,35 +64,11 @@ func (s *session) info(w *resp.Writer, args [][]byte) {
 
 var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace", "shards"}
 
-// infoText renders the INFO sections asked for: all of them by default or
-// for "all", "everything" or "default".
+// infoText renders the INFO sections asked for (InfoWant).
 func (s *Server) infoText(args [][]byte) string {
-	want := map[string]bool{}
-	for _, a := range args {
-		switch n := lower(a); n {
-		case "all", "everything":
-			for _, sec := range infoSections {
-				want[sec] = true
-			}
-		case "default":
-			wantDefault(want)
-		default:
-			want[n] = true
-		}
-	}
-	if len(args) == 0 {
-		wantDefault(want)
-	}
-	var b strings.Builder
-	add := func(title string, fields [][2]string) {
-		if b.Len() > 0 {
-			b.WriteString("\r\n")
-		}
-		b.WriteString("# " + title + "\r\n")
-		for _, f := range fields {
-			b.WriteString(f[0] + ":" + f[1] + "\r\n")
-		}
-	}
+	want := InfoWant(args, infoSections, "commandstats", "latencystats")
+	var t InfoText
+	add := t.Add
 	now := time.Now()
 	r := s.router
 	var keys, expires, expired, hits, misses int64
@@ -118,27 +82,9 @@ func (s *Server) infoText(args [][]byte) string {
 	}
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	if want["server"] {
-		up := int64(now.Sub(s.start).Seconds())
-		port := ""
-		if ln := s.anyListener(); ln != "" {
-			_, port, _ = splitHostPort(ln)
-		}
-		add("Server", [][2]string{
-			{"redis_version", command.RedisVersion},
-			{"data_cluster_version", Version},
-			{"redis_mode", "standalone"},
-			{"os", runtime.GOOS + " " + runtime.GOARCH},
-			{"arch_bits", "64"},
-			{"go_version", runtime.Version()},
-			{"process_id", strconv.Itoa(os.Getpid())},
-			{"tcp_port", port},
-			{"server_time_usec", itoa(now.UnixMicro())},
-			{"uptime_in_seconds", itoa(up)},
-			{"uptime_in_days", itoa(up / 86400)},
-			{"hz", "10"},
-			{"shards", strconv.Itoa(len(r.Shards()))},
-			{"vnodes", strconv.Itoa(r.Ring().Vnodes())},
-		})
+		add("Server", append(ServerFields("standalone", PortOf(s.anyListener()), s.start, now),
+			[2]string{"shards", strconv.Itoa(len(r.Shards()))},
+			[2]string{"vnodes", strconv.Itoa(r.Ring().Vnodes())}))
 	}
 	if want["clients"] {
 		add("Clients", [][2]string{
@@ -149,25 +95,7 @@ func (s *Server) infoText(args [][]byte) string {
 		})
 	}
 	if want["memory"] {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		rss := residentBytes()
-		used := s.usedMemory()
-		add("Memory", [][2]string{
-			{"used_memory", itoa(used)},
-			{"used_memory_human", humanBytes(uint64(used))},
-			{"used_memory_heap", strconv.FormatUint(ms.HeapAlloc, 10)},
-			{"used_memory_rss", strconv.FormatUint(rss, 10)},
-			{"used_memory_rss_human", humanBytes(rss)},
-			{"used_memory_peak", strconv.FormatUint(ms.HeapSys, 10)},
-			{"total_system_memory", strconv.FormatUint(totalMemory(), 10)},
-			{"maxmemory", itoa(s.cfg().MaxMemory)},
-			{"maxmemory_human", humanBytes(uint64(s.cfg().MaxMemory))},
-			{"maxmemory_policy", s.cfg().MaxMemoryPolicy.String()},
-			{"mem_allocator", "go"},
-			{"gc_cycles", strconv.FormatUint(uint64(ms.NumGC), 10)},
-			{"gc_pause_total_ns", strconv.FormatUint(ms.PauseTotalNs, 10)},
-		})
+		add("Memory", MemoryFields(s.usedMemory(), s.cfg().MaxMemory, s.cfg().MaxMemoryPolicy.String()))
 	}
 	if want["persistence"] {
 		add("Persistence", s.persistenceInfo())
@@ -196,11 +124,7 @@ func (s *Server) infoText(args [][]byte) string {
 		add("Replication", [][2]string{{"role", "master"}, {"connected_slaves", "0"}})
 	}
 	if want["cpu"] {
-		user, sys := cpuTimes()
-		add("CPU", [][2]string{
-			{"used_cpu_sys", strconv.FormatFloat(sys, 'f', 6, 64)},
-			{"used_cpu_user", strconv.FormatFloat(user, 'f', 6, 64)},
-		})
+		add("CPU", CPUFields())
 	}
 	if want["commandstats"] {
 		add("Commandstats", s.infoCommandStats())
@@ -226,7 +150,7 @@ func (s *Server) infoText(args [][]byte) string {
 		}
 		add("Shards", f)
 	}
-	return b.String()
+	return t.String()
 }
 
 func humanBytes(n uint64) string {
