@@ -320,7 +320,7 @@ func (n *Node) clusterNodes() string {
 // nodeInfoSections are INFO's sections on a cluster node, in the order
 // they come: Redis's that a node has, then its Raft replicas and peers
 // before the keyspace.
-var nodeInfoSections = []string{"server", "clients", "memory", "stats", "replication", "cpu", "cluster", "raft", "peers", "keyspace"}
+var nodeInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "raft", "peers", "keyspace"}
 
 // info is INFO [section ...] on a cluster node (server.InfoWant picks the
 // sections): the process, this node's clients, the memory of its
@@ -342,6 +342,13 @@ func (s *Server) info(args [][]byte) string {
 	if want["memory"] {
 		// --maxmemory is refused on a node: nothing bounds used_memory.
 		t.Add("Memory", server.MemoryFields(used, 0, "noeviction"))
+	}
+	if want["persistence"] {
+		// What redis-cli --stat and readiness checks read: the node saves
+		// no RDB and rewrites no AOF (its replicas keep Raft logs and
+		// snapshots: see the Raft section).
+		t.Add("Persistence", [][2]string{{"loading", strconv.Itoa(b2i(n.Loading()))},
+			{"async_loading", "0"}, {"rdb_bgsave_in_progress", "0"}, {"aof_rewrite_in_progress", "0"}})
 	}
 	if want["stats"] {
 		t.Add("Stats", s.statsInfo())

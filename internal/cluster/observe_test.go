@@ -99,12 +99,13 @@ func TestNodeInfo(t *testing.T) {
 	}
 
 	titles, f := info()
-	if got := strings.Join(titles, ","); got != "Server,Clients,Memory,Stats,Replication,CPU,Cluster,Raft,Keyspace" {
+	if got := strings.Join(titles, ","); got != "Server,Clients,Memory,Persistence,Stats,Replication,CPU,Cluster,Raft,Keyspace" {
 		t.Errorf("INFO's sections: %s", got)
 	}
 	_, port, _ := net.SplitHostPort(addr)
 	for k, want := range map[string]string{"redis_mode": "cluster", "tcp_port": port, "node_id": tn.nodes[1].cfg.NodeID,
-		"role": "master", "cluster_enabled": "1", "maxmemory": "0", "maxmemory_policy": "noeviction"} {
+		"role": "master", "cluster_enabled": "1", "maxmemory": "0", "maxmemory_policy": "noeviction", "loading": "0",
+		"rdb_bgsave_in_progress": "0", "aof_rewrite_in_progress": "0"} {
 		if f[k] != want {
 			t.Errorf("INFO %s: %q, want %q", k, f[k], want)
 		}
@@ -112,7 +113,7 @@ func TestNodeInfo(t *testing.T) {
 	if _, ok := f["db0"]; ok {
 		t.Errorf("INFO shows db0 on an empty keyspace: %q", f["db0"])
 	}
-	if titles, _ := info("all"); len(titles) != 9 {
+	if titles, _ := info("all"); len(titles) != 10 {
 		t.Errorf("INFO all: sections %v", titles)
 	}
 	if titles, f := info("memory", "RAFT"); strings.Join(titles, ",") != "Memory,Raft" || f["used_memory"] == "" || f["group0"] == "" {
@@ -182,4 +183,18 @@ func TestNodeInfo(t *testing.T) {
 	if conns, _ := strconv.Atoi(f["total_connections_received"]); conns < 2 {
 		t.Errorf("total_connections_received %d, want 2 at least", conns)
 	}
+
+	// instantaneous_ops_per_sec follows the commands of the last samples.
+	eventually(t, "instantaneous_ops_per_sec to show the PINGs", func() bool {
+		pipe := rc.Pipeline()
+		for range 100 {
+			pipe.Ping(ctx)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, f := info("stats")
+		ops, _ := strconv.Atoi(f["instantaneous_ops_per_sec"])
+		return ops > 0
+	})
 }

@@ -51,13 +51,16 @@ type Server struct {
 	nextID  int64
 	blocked atomic.Int64 // clients parked in a blocking command (block.go)
 
-	// INFO's stats: when the server was made, and the commands run by
-	// connections that have closed (an open one counts its own: cmds).
+	// INFO's stats: when the server was made, the commands run by
+	// connections that have closed (an open one counts its own: cmds), and
+	// the rate of all of them, sampled until Shutdown.
 	start    time.Time
 	doneCmds atomic.Int64
+	ops      server.Rate
 
 	// The users (acl.go): the table, the version of the cluster's users it
-	// holds (aclMu guards the changes), and the poller's stop.
+	// holds (aclMu guards the changes), and the stop of the poller and of
+	// the ops sampler.
 	acl        *acl.Table
 	aclMu      sync.Mutex
 	aclVersion uint64
@@ -89,15 +92,25 @@ func (s *Server) clientsInfo() [][2]string {
 // run on them.
 func (s *Server) statsInfo() [][2]string {
 	s.mu.Lock()
-	conns, cmds := s.nextID, s.doneCmds.Load()
-	for c := range s.conns {
-		cmds += c.cmds.Load()
-	}
+	conns := s.nextID
 	s.mu.Unlock()
 	return [][2]string{
 		{"total_connections_received", strconv.FormatInt(conns, 10)},
-		{"total_commands_processed", strconv.FormatInt(cmds, 10)},
+		{"total_commands_processed", strconv.FormatInt(s.totalCommands(), 10)},
+		{"instantaneous_ops_per_sec", strconv.FormatInt(s.ops.PerSecond(), 10)},
 	}
+}
+
+// totalCommands returns the commands run by this node's clients, those of
+// closed connections included.
+func (s *Server) totalCommands() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.doneCmds.Load()
+	for c := range s.conns {
+		n += c.cmds.Load()
+	}
+	return n
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -173,8 +186,12 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	s.track = tracking.New(s.trackTarget)
 	s.track.SetMaxKeys(cfg.TrackingTableMaxKeys)
 	n.tracks.srv.Store(s)
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.pollACL(s.stopACL)
+	go func() {
+		defer s.wg.Done()
+		server.SampleEvery(&s.ops, s.totalCommands, s.stopACL)
+	}()
 	return s
 }
 

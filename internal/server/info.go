@@ -107,6 +107,7 @@ func (s *Server) infoText(args [][]byte) string {
 		add("Stats", [][2]string{
 			{"total_connections_received", itoa(s.totalConns.Load())},
 			{"total_commands_processed", itoa(s.totalCmds.Load())},
+			{"instantaneous_ops_per_sec", itoa(s.ops.PerSecond())},
 			{"rejected_connections", itoa(s.rejectConns.Load())},
 			{"expired_keys", itoa(expired)},
 			{"evicted_keys", itoa(s.evictedKeys())},

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestInfoFieldsRedisCliReads checks the INFO fields that redis-cli's modes
@@ -46,6 +47,20 @@ func TestInfoFieldsRedisCliReads(t *testing.T) {
 	for _, sec := range []string{"# Server\r\n", "# Clients\r\n", "# Memory\r\n", "# Persistence\r\n", "# Stats\r\n", "# Keyspace\r\n"} {
 		if !strings.Contains(info, sec) {
 			t.Errorf("INFO lacks %q", sec)
+		}
+	}
+	// instantaneous_ops_per_sec, sampled every 100 ms, follows the
+	// commands sent while it is sampled.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for range 100 {
+			c.raw("PING")
+		}
+		if n, _ := strconv.Atoi(infoFields(c.call("INFO", "stats").(string))["instantaneous_ops_per_sec"]); n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("instantaneous_ops_per_sec stayed 0 under PINGs for 10 s")
 		}
 	}
 }

@@ -161,6 +161,12 @@ type Server struct {
 	totalCmds   atomic.Int64
 	rejectConns atomic.Int64
 
+	// ops is INFO's instantaneous_ops_per_sec, sampled from totalCmds by a
+	// goroutine from the first Serve until Shutdown closes rateStop
+	// (guarded by mu).
+	ops      Rate
+	rateStop chan struct{}
+
 	*observer // slow log, per-command counters (observe.go)
 
 	store *wal.Store // the data directory, or nil (persist.go)
@@ -274,6 +280,10 @@ func (s *Server) serve(ln net.Listener, respOnly bool) error {
 		return ErrServerClosed
 	}
 	s.listeners[ln] = struct{}{}
+	if s.rateStop == nil {
+		s.rateStop = make(chan struct{})
+		go SampleEvery(&s.ops, s.totalCmds.Load, s.rateStop)
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -367,6 +377,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	for c := range s.conns {
 		c.stop()
+	}
+	if s.rateStop != nil {
+		close(s.rateStop)
 	}
 	s.mu.Unlock()
 
