@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -239,7 +238,7 @@ func (s *Server) port() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ln := range s.lns {
-		if _, p, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		if p := server.PortOf(ln.Addr().String()); p != "" {
 			return p
 		}
 	}

@@ -536,16 +536,12 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 	w.AppendRaw(rest)
 }
 
-// memoryFigures are the node's figures for MEMORY STATS and DOCTOR:
-// used_memory is INFO's (the storage engines' estimates for this node's
-// replicas), the keys are what DBSIZE answers, and the clients are this
-// node's.
+// memoryFigures are the node's figures for MEMORY STATS and DOCTOR, of
+// this node's replicas as INFO gives them: used_memory (the storage
+// engines' estimates) and the keys they hold; and its clients.
 func (c *clientConn) memoryFigures() server.MemoryFigures {
-	_, _, used := c.s.node.localTotals(c.s.node.v())
-	f := server.MemoryFigures{Used: used}
-	if n, err := c.sumInts([]byte("dbsize")); err == nil {
-		f.Keys = n
-	}
+	keys, _, used := c.s.node.localTotals(c.s.node.v())
+	f := server.MemoryFigures{Used: used, Keys: keys}
 	c.s.mu.Lock()
 	f.Clients = int64(len(c.s.conns))
 	c.s.mu.Unlock()

@@ -127,8 +127,7 @@ var params = config.NewTable(append([]config.Param[settings]{
 		if c.srv == nil {
 			return ""
 		}
-		_, port, _ := splitHostPort(c.srv.anyListener())
-		return port
+		return PortOf(c.srv.anyListener())
 	}),
 }, config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)
 

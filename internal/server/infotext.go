@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -87,7 +88,7 @@ func ServerFields(mode, port string, start, now time.Time) [][2]string {
 
 // PortOf returns the port of addr (host:port), or "" when it has none.
 func PortOf(addr string) string {
-	_, port, err := splitHostPort(addr)
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return ""
 	}

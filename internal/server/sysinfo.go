@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -17,8 +16,6 @@ func (s *Server) anyListener() string {
 	}
 	return ""
 }
-
-func splitHostPort(addr string) (host, port string, err error) { return net.SplitHostPort(addr) }
 
 // residentBytes returns the process's resident set size, or 0 where the
 // system does not say.
