@@ -51,12 +51,12 @@ type Server struct {
 	nextID  int64
 	blocked atomic.Int64 // clients parked in a blocking command (block.go)
 
-	// INFO's stats: when the server was made, the commands run by
-	// connections that have closed (an open one counts its own: cmds), and
-	// the rate of all of them, sampled until Shutdown.
-	start    time.Time
-	doneCmds atomic.Int64
-	ops      server.Rate
+	// INFO's stats: when the server was made, the commands its clients
+	// ran (each connection adds its read's count once per read: see
+	// clientConn.counted), and their rate, sampled until Shutdown.
+	start time.Time
+	cmds  atomic.Int64
+	ops   server.Rate
 
 	// The users (acl.go): the table, the version of the cluster's users it
 	// holds (aclMu guards the changes), and the stop of the poller and of
@@ -96,21 +96,9 @@ func (s *Server) statsInfo() [][2]string {
 	s.mu.Unlock()
 	return [][2]string{
 		{"total_connections_received", strconv.FormatInt(conns, 10)},
-		{"total_commands_processed", strconv.FormatInt(s.totalCommands(), 10)},
+		{"total_commands_processed", strconv.FormatInt(s.cmds.Load(), 10)},
 		{"instantaneous_ops_per_sec", strconv.FormatInt(s.ops.PerSecond(), 10)},
 	}
-}
-
-// totalCommands returns the commands run by this node's clients, those of
-// closed connections included.
-func (s *Server) totalCommands() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.doneCmds.Load()
-	for c := range s.conns {
-		n += c.cmds.Load()
-	}
-	return n
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -190,7 +178,7 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	go s.pollACL(s.stopACL)
 	go func() {
 		defer s.wg.Done()
-		server.SampleEvery(&s.ops, s.totalCommands, s.stopACL)
+		server.SampleEvery(&s.ops, s.cmds.Load, s.stopACL)
 	}()
 	return s
 }
@@ -319,9 +307,11 @@ type clientConn struct {
 	authed              bool
 	user                atomic.Pointer[acl.User] // the user the client runs as (acl.go)
 
-	// cmds counts the commands that passed their checks and ran (or were
-	// queued in MULTI), for INFO's total_commands_processed.
-	cmds atomic.Int64
+	// counted counts the commands of the current read that passed their
+	// checks and ran (or were queued in MULTI); took adds it to the
+	// server's count (INFO's total_commands_processed) once per read, as
+	// the single server's connections do.
+	counted int64
 
 	inMulti bool
 	dirty   bool
@@ -442,7 +432,6 @@ func (c *clientConn) serve() {
 		c.nc.Close()
 		c.s.mu.Lock()
 		delete(c.s.conns, c)
-		c.s.doneCmds.Add(c.cmds.Load())
 		c.s.mu.Unlock()
 		c.s.wg.Done()
 	}()
@@ -496,6 +485,10 @@ func (c *clientConn) took(n int) bool {
 		return true
 	}
 	ok := c.process()
+	if c.counted > 0 {
+		c.s.cmds.Add(c.counted)
+		c.counted = 0
+	}
 	if ok && c.directOK() {
 		if !c.flushDirect() {
 			return false
@@ -818,7 +811,7 @@ func (c *clientConn) handle(args [][]byte) {
 		c.quit = true // killed or stopped while paused: the command does not run
 		return
 	}
-	c.cmds.Add(1)
+	c.counted++
 	if c.inMulti {
 		switch spec.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
@@ -1124,7 +1117,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 	case !spec.ArityOK(len(args)):
 		c.localLine("ERR wrong number of arguments for '" + string(args[0]) + "'")
 	case spec.Kind == command.AllShards: // LIST
-		c.cmds.Add(1)
+		c.counted++
 		c.flush()
 		keys, err := c.allKeys([]byte("*"))
 		if err != nil {
@@ -1144,7 +1137,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 			c.quit = true
 			return
 		}
-		c.cmds.Add(1)
+		c.counted++
 		c.add(c.s.node.Table().GroupOfKey(args[1]), args, spec.Flags&command.ReadOnly == 0)
 	}
 }
