@@ -147,6 +147,16 @@ cpu_ticks() {
 	echo "$total"
 }
 
+# minor_faults pid…: the page faults the processes have taken that needed
+# no disk read (minflt, the 10th field of /proc/PID/stat): on a virtual
+# machine each is costly, and a heap that grows or is given back and taken
+# again pays them.
+minor_faults() {
+	local p total=0
+	for p in "$@"; do total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $8}'))); done
+	echo "$total"
+}
+
 # leads port: how many shards the data-cluster node on port leads.
 leads() { redis-cli -p "$1" info | tr -d '\r' | grep -c '^group[0-9]*:role=leader' || true; }
 
