@@ -98,7 +98,25 @@ const entryHeader = 1 + 8 + 8 + 8 + 1
 func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // readCommands reads what appendCommands wrote.
-func readCommands(d *binread.Reader) [][][]byte {
+func readCommands(d *binread.Reader) [][][]byte { return readCommandsIn(d, nil) }
+
+// argSpace holds the arrays that readCommandsIn cuts commands and their
+// arguments from, so that the entries of a batch share two allocations
+// instead of taking two each. The arrays are never reused: what was cut
+// stays the command's.
+type argSpace struct {
+	cmds [][][]byte
+	args [][]byte
+}
+
+// newArgSpace returns an argSpace sized for n commands of a few arguments.
+func newArgSpace(n int) *argSpace {
+	return &argSpace{cmds: make([][][]byte, 0, n), args: make([][]byte, 0, 4*n)}
+}
+
+// readCommandsIn is readCommands cutting its slices from sp, or allocating
+// them when sp is nil.
+func readCommandsIn(d *binread.Reader, sp *argSpace) [][][]byte {
 	n := d.Uvarint()
 	if n > uint64(len(d.B)) {
 		d.Bad, d.B = true, nil
@@ -107,9 +125,18 @@ func readCommands(d *binread.Reader) [][][]byte {
 	// The commands' arguments share one array (cut into the commands'
 	// slices as they are read; one that outgrows it moves on to a larger
 	// one, the slices cut before keep theirs): two allocations an entry,
-	// not one a command.
-	cmds := make([][][]byte, n)
+	// not one a command, and none for an entry that fits in sp.
+	var cmds [][][]byte
 	var flat [][]byte
+	if sp != nil && cap(sp.cmds)-len(sp.cmds) >= int(n) {
+		end := len(sp.cmds) + int(n)
+		cmds, sp.cmds = sp.cmds[len(sp.cmds):end:end], sp.cmds[:end]
+	} else {
+		cmds = make([][][]byte, n)
+	}
+	if sp != nil {
+		flat = sp.args
+	}
 	for i := range cmds {
 		argc := d.Uvarint()
 		if argc == 0 || argc > uint64(len(d.B)) {
@@ -129,6 +156,9 @@ func readCommands(d *binread.Reader) [][][]byte {
 			return nil
 		}
 		cmds[i] = flat[start:len(flat):len(flat)]
+	}
+	if sp != nil {
+		sp.args = flat
 	}
 	return cmds
 }

@@ -90,3 +90,67 @@ func TestReadCommandsAllocs(t *testing.T) {
 		t.Errorf("%v allocations to read %d commands, want 2", allocs, len(cmds))
 	}
 }
+
+// TestReadCommandsShared checks that the entries of a batch read into one
+// argSpace come back as written, whether they fit in it or outgrow it,
+// and that no entry read later, nor an append to an entry's command,
+// changes an entry read before.
+func TestReadCommandsShared(t *testing.T) {
+	seed := rand.Uint64()
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for round := range 200 {
+		entries := make([][][][]byte, 1+rng.IntN(12))
+		for e := range entries {
+			cmds := make([][][]byte, 1+rng.IntN(3))
+			for i := range cmds {
+				args := make([][]byte, 1+rng.IntN(7))
+				for j := range args {
+					args[j] = fmt.Appendf(nil, "e%d-c%d-a%d", e, i, j)
+				}
+				cmds[i] = args
+			}
+			entries[e] = cmds
+		}
+		// Sized for one command of a few arguments an entry, so that
+		// some rounds fit and others outgrow it.
+		sp := newArgSpace(len(entries))
+		got := make([][][][]byte, len(entries))
+		for e, cmds := range entries {
+			d := binread.Reader{B: appendCommands(nil, cmds)}
+			got[e] = readCommandsIn(&d, sp)
+			if d.Bad || len(d.B) != 0 {
+				t.Fatalf("seed %d round %d entry %d: bad %v, %d bytes left", seed, round, e, d.Bad, len(d.B))
+			}
+		}
+		for e := range got {
+			_ = append(got[e][len(got[e])-1], []byte("appended"))
+			_ = append(got[e], [][]byte{[]byte("appended")})
+		}
+		for e, cmds := range entries {
+			if !slices.EqualFunc(got[e], cmds, func(a, b [][]byte) bool { return slices.EqualFunc(a, b, bytes.Equal) }) {
+				t.Fatalf("seed %d round %d: entry %d read as %q, want %q", seed, round, e, got[e], cmds)
+			}
+		}
+	}
+}
+
+// TestReadCommandsSharedAllocs checks that a batch of entries read into
+// one argSpace costs the space's two allocations, not two an entry.
+func TestReadCommandsSharedAllocs(t *testing.T) {
+	var data [][]byte
+	for i := range 16 {
+		data = append(data, appendCommands(nil, [][][]byte{{[]byte("set"), fmt.Appendf(nil, "key:%d", i), []byte("value")}}))
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		sp := newArgSpace(len(data))
+		for _, b := range data {
+			d := binread.Reader{B: b}
+			if got := readCommandsIn(&d, sp); d.Bad || len(got) != 1 {
+				t.Fatalf("bad %v, %d commands", d.Bad, len(got))
+			}
+		}
+	})
+	if allocs != 2 {
+		t.Errorf("%v allocations to read %d entries into one space, want 2", allocs, len(data))
+	}
+}

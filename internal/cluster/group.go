@@ -1615,12 +1615,16 @@ type commandsEntry struct {
 
 // decodeCommands decodes the data of an entryCommands or entryEffects
 // entry; false when it is malformed.
-func decodeCommands(data []byte) (commandsEntry, bool) {
+func decodeCommands(data []byte) (commandsEntry, bool) { return decodeCommandsIn(data, nil) }
+
+// decodeCommandsIn is decodeCommands cutting the commands from sp (see
+// readCommandsIn).
+func decodeCommandsIn(data []byte, sp *argSpace) (commandsEntry, bool) {
 	d := binread.Reader{B: data[1:]}
 	ce := commandsEntry{kind: data[0], origin: d.U64(), seq: d.U64(), now: int64(d.U64())}
 	pb := d.U8()
 	ce.proto, ce.asked = int(pb&^protoAsked), pb&protoAsked != 0
-	ce.cmds = readCommands(&d)
+	ce.cmds = readCommandsIn(&d, sp)
 	return ce, !d.Bad
 }
 
@@ -1639,13 +1643,14 @@ func (g *Group) applyBatch(d *binread.Reader, index uint64) {
 		clear(batch)
 		g.batch = batch[:0]
 	}()
+	sp := newArgSpace(int(n))
 	for range n {
 		sub := d.Bytes()
 		if d.Bad || len(sub) == 0 || sub[0] != entryCommands {
 			g.log.Error("bad entry", "index", index)
 			break
 		}
-		ce, ok := decodeCommands(sub)
+		ce, ok := decodeCommandsIn(sub, sp)
 		if !ok {
 			g.log.Error("bad entry", "index", index)
 			break
