@@ -139,6 +139,27 @@ func TestCommandsSize(t *testing.T) {
 	}
 }
 
+// writeResult is what a write's Done was called with.
+type writeResult struct {
+	reply string
+	err   error
+}
+
+// warmLeader returns tg's leader after a first write, its replica, and
+// idle, which runs fn on the leader's state while its goroutine waits for
+// work, as a client's read does (TryRead).
+func warmLeader(t *testing.T, tg *testGroup) (uint64, *Group, func(fn func())) {
+	t.Helper()
+	l := tg.leader()
+	tg.mustDo(l, Write, "SET", "warm", "up")
+	g := tg.reps[l]
+	return l, g, func(fn func()) {
+		eventually(t, "the leader's goroutine to wait for work", g.own.TryLock)
+		defer g.own.Unlock()
+		fn()
+	}
+}
+
 // While every follower has its one append in flight, a leader keeps the
 // writes it takes in its queue instead of proposing each alone: they go as
 // one entry once a follower can take an append. A write taken while a
@@ -146,26 +167,13 @@ func TestCommandsSize(t *testing.T) {
 // gathers it with more: TestGroupGathersRoundWrites).
 func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
 	tg := newTestGroup(t, func(c *GroupConfig) { c.BatchWait = 0 })
-	l := tg.leader()
-	tg.mustDo(l, Write, "SET", "warm", "up")
-	g := tg.reps[l]
-	// idle runs fn on the leader's state while its goroutine waits for
-	// work, as a client's read does (TryRead).
-	idle := func(fn func()) {
-		eventually(t, "the leader's goroutine to wait for work", g.own.TryLock)
-		defer g.own.Unlock()
-		fn()
-	}
-	type result struct {
-		reply string
-		err   error
-	}
-	write := func(key string) (*Request, chan result) {
-		ch := make(chan result, 1)
+	l, g, idle := warmLeader(t, tg)
+	write := func(key string) (*Request, chan writeResult) {
+		ch := make(chan writeResult, 1)
 		return &Request{Cmds: [][][]byte{{[]byte("SET"), []byte(key), []byte("v")}}, Proto: 2, Mode: Write,
-			Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }}, ch
+			Done: func(reply []byte, _ []int, err error) { ch <- writeResult{string(reply), err} }}, ch
 	}
-	wait := func(ch chan result) {
+	wait := func(ch chan writeResult) {
 		t.Helper()
 		if r := <-ch; r.err != nil || r.reply != "+OK\r\n" {
 			t.Fatalf("SET: %q, %v", r.reply, r.err)
@@ -181,7 +189,7 @@ func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
 	r1, first := write("a")
 	g.Submit(r1)
 	before := -1
-	var held []chan result
+	var held []chan writeResult
 	eventually(t, "three writes held while every follower has an append in flight", func() bool {
 		idle(func() {
 			if can, _ := g.sendable(); can {
@@ -215,7 +223,7 @@ func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
 	}
 
 	// A follower free to take an append: proposed at once.
-	var last chan result
+	var last chan writeResult
 	eventually(t, "a write proposed at once", func() bool {
 		done := false
 		idle(func() {
@@ -247,32 +255,19 @@ func TestGroupGathersRoundWrites(t *testing.T) {
 	}{{"gathered", time.Hour}, {"waited", 50 * time.Millisecond}} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg := newTestGroup(t, func(c *GroupConfig) { c.BatchWait = tc.wait })
-			l := tg.leader()
-			tg.mustDo(l, Write, "SET", "warm", "up")
-			g := tg.reps[l]
-			// idle runs fn on the leader's state while its goroutine
-			// waits for work, as a client's read does (TryRead).
-			idle := func(fn func()) {
-				eventually(t, "the leader's goroutine to wait for work", g.own.TryLock)
-				defer g.own.Unlock()
-				fn()
-			}
-			type result struct {
-				reply string
-				err   error
-			}
+			l, g, idle := warmLeader(t, tg)
 			incrs := 0
-			take := func(n int) (chs []chan result) {
+			take := func(n int) (chs []chan writeResult) {
 				for range n {
-					ch := make(chan result, 1)
+					ch := make(chan writeResult, 1)
 					g.take(&Request{Cmds: [][][]byte{{[]byte("INCR"), []byte("n")}}, Proto: 2, Mode: Write,
-						Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }})
+						Done: func(reply []byte, _ []int, err error) { ch <- writeResult{string(reply), err} }})
 					chs = append(chs, ch)
 				}
 				g.proposeWhenSent() // as Run does after taking what came
 				return chs
 			}
-			wait := func(chs []chan result) {
+			wait := func(chs []chan writeResult) {
 				t.Helper()
 				for _, ch := range chs {
 					incrs++
@@ -287,7 +282,7 @@ func TestGroupGathersRoundWrites(t *testing.T) {
 				}
 			}
 			before := len(entryKinds(tg, l))
-			var first, held []chan result
+			var first, held []chan writeResult
 			idle(func() {
 				first = take(4) // one answered (the warm-up), none queued: they go
 				if len(g.queue) != 0 {
@@ -300,7 +295,7 @@ func TestGroupGathersRoundWrites(t *testing.T) {
 			})
 			wait(first)
 			if tc.wait == time.Hour {
-				var more []chan result
+				var more []chan writeResult
 				idle(func() {
 					// 4 answered and 3 queued: 7 are gathered.
 					if len(g.queue) != 3 || g.expect != 7 {
