@@ -3,10 +3,10 @@
 # every process on loopback:
 #
 #   data-cluster  3 nodes (ports 7001-7003, peers 17001-17003), 3 shards of
-#                 3 replicas each, --fsync everysec: a write is acknowledged
+#                 3 replicas each, --fsync everysec (or FSYNC): a write is acknowledged
 #                 once a majority of its shard's replicas logged it
 #   redis         6 redis-server (ports 30001-30006): 3 masters with one
-#                 replica each, --appendonly yes --appendfsync everysec;
+#                 replica each, --appendonly yes --appendfsync everysec (or FSYNC);
 #                 replication is asynchronous
 #
 #  1. Throughput and latency: the same `redis-benchmark --cluster` runs
@@ -31,6 +31,7 @@
 # Environment: ROUNDS (3), REQUESTS (per unpipelined run, 200000),
 #   REQUESTS_PIPELINED (per pipelined run, 1000000), CLIENTS (50),
 #   PIPELINES ("1 16"), KEYSPACE (1000000), VALUE_SIZE (16),
+#   FSYNC (everysec; always or no: both clusters' fsync policy),
 #   REDIS_NODE_TIMEOUT (15000, Redis's default), FAILOVER (1; 0 skips
 #   part 2), DC_FLAGS (extra data-cluster flags), DC_BIN (a data-cluster
 #   binary to run instead of building this tree's, e.g. another commit's
@@ -46,6 +47,7 @@ CLIENTS=${CLIENTS:-50}
 PIPELINES=${PIPELINES:-"1 16"}
 KEYSPACE=${KEYSPACE:-1000000}
 VALUE_SIZE=${VALUE_SIZE:-16}
+FSYNC=${FSYNC:-everysec}
 REDIS_NODE_TIMEOUT=${REDIS_NODE_TIMEOUT:-15000}
 FAILOVER=${FAILOVER:-1}
 DC_FLAGS=${DC_FLAGS:-""}
@@ -79,7 +81,7 @@ initial="n1=127.0.0.1:${DC_PEERS[0]},n2=127.0.0.1:${DC_PEERS[1]},n3=127.0.0.1:${
 for i in 0 1 2; do
 	# shellcheck disable=SC2086
 	"$work/data-cluster" --node-id "n$((i + 1))" --addr "127.0.0.1:${DC_PORTS[i]}" --peer-addr "127.0.0.1:${DC_PEERS[i]}" \
-		--initial-cluster "$initial" --data-dir "$work/dc-n$((i + 1))" --fsync everysec $DC_FLAGS \
+		--initial-cluster "$initial" --data-dir "$work/dc-n$((i + 1))" --fsync "$FSYNC" $DC_FLAGS \
 		>/dev/null 2>"$work/dc-n$((i + 1)).log" &
 	pids+=($!)
 	dc_pids+=($!)
@@ -90,7 +92,7 @@ redis_pids=()
 for p in "${REDIS_PORTS[@]}"; do
 	mkdir -p "$work/redis-$p"
 	redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file nodes.conf \
-		--cluster-node-timeout "$REDIS_NODE_TIMEOUT" --appendonly yes --appendfsync everysec --save '' \
+		--cluster-node-timeout "$REDIS_NODE_TIMEOUT" --appendonly yes --appendfsync "$FSYNC" --save '' \
 		--dir "$work/redis-$p" --logfile "$work/redis-$p.log" &
 	pids+=($!)
 	redis_pids+=($!)
@@ -152,7 +154,7 @@ done
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster ${DC_BIN:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}"
 echo "redis-benchmark --cluster -c $CLIENTS -n $REQUESTS (-P 1), $REQUESTS_PIPELINED (pipelined) -r $KEYSPACE -d $VALUE_SIZE, $ROUNDS rounds alternating"
-echo "data-cluster: 3 nodes, 3 shards × 3 replicas, --fsync everysec $DC_FLAGS; redis: 3 masters + 3 replicas, appendfsync everysec"
+echo "data-cluster: 3 nodes, 3 shards × 3 replicas, --fsync $FSYNC $DC_FLAGS; redis: 3 masters + 3 replicas, appendfsync $FSYNC"
 echo "CPU: µs of user+system time of all the cluster's processes per request; faults: their minor page faults per request"
 echo
 sort -t, -k2,2 -k3,3n "$results" | awk -F, '
