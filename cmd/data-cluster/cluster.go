@@ -42,7 +42,6 @@ type clusterOptions struct {
 	replicas       int
 	snapshotCount  int
 	nodeDownAfter  time.Duration
-	raftBatchWait  time.Duration
 	placement      string
 	join           string
 	snapshotRate   byteSize
@@ -59,7 +58,6 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.replicas, "replicas", 3, "cluster mode: copies of each shard, at most the number of nodes")
 	fs.IntVar(&c.snapshotCount, "snapshot-count", 100000, "cluster mode: entries a group applies between two snapshots of its keyspace")
 	fs.DurationVar(&c.nodeDownAfter, "node-down-after", 30*time.Second, "cluster mode: how long a node may be out of reach before its replicas are re-created on the others")
-	fs.DurationVar(&c.raftBatchWait, "raft-batch-wait", 200*time.Microsecond, "cluster mode with --fsync always: how long a shard's leader waits, after a round of writes applied, for the clients it answered to send their next writes, so that they share one round and its fdatasyncs (at most 100ms; 0: no wait)")
 	c.snapshotRate = 64 << 20
 	fs.Var(&c.snapshotRate, "snapshot-rate", "cluster mode: most `bytes` per second of snapshots a node sends to replicas catching up, all groups together; 0: no bound "+unitsHelp)
 	c.raftLogMemory = 64 << 20
@@ -110,8 +108,6 @@ func (c clusterOptions) validate(o options) error {
 		return fmt.Errorf("invalid value %d for %s: must be between 100 and 100000000", c.snapshotCount, n("snapshot-count"))
 	case c.nodeDownAfter < time.Second:
 		return fmt.Errorf("invalid value %v for %s: must be at least 1s", c.nodeDownAfter, n("node-down-after"))
-	case c.raftBatchWait < 0 || c.raftBatchWait > 100*time.Millisecond:
-		return fmt.Errorf("invalid value %v for %s: must be between 0 and 100ms", c.raftBatchWait, n("raft-batch-wait"))
 	case c.snapshotRate < 0:
 		return fmt.Errorf("invalid value %d for %s: must be at least 0", c.snapshotRate, n("snapshot-rate"))
 	case c.placement != "auto" && c.placement != "manual":
@@ -282,13 +278,6 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	gcfg.QueueSize = opts.shardQueue
 	gcfg.SnapshotEntries = uint64(co.snapshotCount)
 	gcfg.MaxLogBytes = uint64(co.raftLogMemory)
-	// Gathering a round's writes pays where each round costs every replica
-	// an fdatasync; with everysec and no, overlapping rounds serve more
-	// (the README's figures).
-	gcfg.BatchWait = 0
-	if mode == raftlog.SyncAlways {
-		gcfg.BatchWait = co.raftBatchWait
-	}
 	gcfg.ReadLease = co.readLease
 	// Entries kept in memory after a snapshot, for followers a little
 	// behind: a tenth of the interval, at most the default.

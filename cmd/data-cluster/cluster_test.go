@@ -720,8 +720,6 @@ func TestClusterFlagErrors(t *testing.T) {
 		{"no data dir", base("--data-dir", ""), exitUsage, "--data-dir is required"},
 		{"no peer addr", base("--peer-addr", ""), exitUsage, "--peer-addr is required"},
 		{"too many replicas", base("--replicas", "4"), exitUsage, "replicas"},
-		{"batch wait too long", base("--raft-batch-wait", "1s"), exitUsage, "invalid value 1s for --raft-batch-wait: must be between 0 and 100ms"},
-		{"negative batch wait", base("--raft-batch-wait", "-1ms"), exitUsage, "invalid value -1ms for --raft-batch-wait"},
 		{"peer flags alone", []string{"--node-id", "n1", "--peer-addr", "127.0.0.1:1"}, exitUsage, "need --initial-cluster"},
 		{"maxmemory", base("--maxmemory", "1mb"), exitUsage, "--maxmemory is not supported"},
 		{"bad aclfile", base("--aclfile", badACL), exitUsage, "aclfile: " + badACL + ":2: Error in applying operation '+nosuch'"},

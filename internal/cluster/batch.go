@@ -21,7 +21,6 @@ const maxBatchBytes = 256 << 10
 // Ready is handled, so that the writes leave in this round's appends.
 func (g *Group) proposeQueued() {
 	q := g.queue
-	g.gatherFrom = time.Time{}
 	if len(q) == 0 {
 		return
 	}
@@ -61,71 +60,27 @@ func (g *Group) proposeQueued() {
 // now: while every follower has its one append in flight (MaxInflight) or
 // is being probed, Raft would only log writes proposed now and send them
 // once an answer frees a follower's slot. They wait in the queue instead,
-// and go as one entry, with one log write, once a slot is free (right
-// before the answer that frees it is stepped, without BatchWait), or at
-// the next tick. A leader that is gathering a round's writes (gathering)
-// keeps them too. A group of one replica proposes at once. It reports
-// whether it proposed.
-func (g *Group) proposeWhenSent() bool {
-	if len(g.queue) == 0 {
-		return false
-	}
-	if g.isLeader {
-		can, followers := g.sendable()
-		if followers && (!can || g.gathering()) {
-			return false
-		}
+// and go as one entry, with one log write, right before the answer that
+// frees the slot is stepped (Run), or at the next tick. A group of one
+// replica proposes at once.
+func (g *Group) proposeWhenSent() {
+	if len(g.queue) == 0 || (g.isLeader && !g.canSend()) {
+		return
 	}
 	g.proposeQueued()
-	return true
 }
 
-// gathering reports whether a leader with followers keeps its queued
-// writes back for more (GroupConfig.BatchWait). At -c 50 unpipelined, a
-// group's clients otherwise fall into two cohorts that take turns, each in
-// rounds of its own: one cohort's writes are proposed while the other's
-// round is in flight. A Raft round costs every replica a log write, and
-// each follower a wake-up, a read and an answer, whatever it carries; one
-// round for both cohorts halves those costs per write.
-//   - While writes of the leader's proposals wait to apply, the writes
-//     queued since stay queued: they go together once the round applies.
-//   - Then, for up to BatchWait from when it began to wait, until as many
-//     writes are queued as it answered since it last had none waiting,
-//     plus those that were queued then: the clients just answered are
-//     expected to send again, and a client that does not only costs the
-//     wait once (the next count is of the writes that came).
-//
-// A lone client is answered, sends again, and its write goes at once (one
-// answered, one queued). The tick proposes what is queued unless it is
-// being gathered: a round that does not apply (a leader cut off from its
-// followers) holds the writes after it until it does, or until its writes
-// end at their WriteTimeout, as those writes could not commit either.
-func (g *Group) gathering() bool {
-	switch {
-	case g.cfg.BatchWait <= 0:
-		return false
-	case len(g.waiters) > 0:
-		return true
-	case len(g.queue) >= g.expect:
-		return false
-	case g.gatherFrom.IsZero():
-		g.gatherFrom = time.Now()
-		g.gatherT.Reset(g.cfg.BatchWait)
-		return true
-	}
-	return time.Since(g.gatherFrom) < g.cfg.BatchWait
-}
-
-// sendable reports whether the leader may send an append to a voting
-// follower now, and whether it has any.
-func (g *Group) sendable() (can, followers bool) {
+// canSend reports whether the leader may send an append to a voting
+// follower now, or has none.
+func (g *Group) canSend() bool {
+	can, followers := false, false
 	g.rn.WithProgress(func(id uint64, typ raft.ProgressType, pr tracker.Progress) {
 		if id != g.cfg.ReplicaID && typ == raft.ProgressTypePeer {
 			followers = true
 			can = can || !pr.IsPaused()
 		}
 	})
-	return can, followers
+	return can || !followers
 }
 
 // packBatch encodes into g.buf an entryBatch entry of the first writes of

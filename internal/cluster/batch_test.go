@@ -139,41 +139,32 @@ func TestCommandsSize(t *testing.T) {
 	}
 }
 
-// writeResult is what a write's Done was called with.
-type writeResult struct {
-	reply string
-	err   error
-}
-
-// warmLeader returns tg's leader after a first write, its replica, and
-// idle, which runs fn on the leader's state while its goroutine waits for
-// work, as a client's read does (TryRead).
-func warmLeader(t *testing.T, tg *testGroup) (uint64, *Group, func(fn func())) {
-	t.Helper()
+// While every follower has its one append in flight, a leader keeps the
+// writes it takes in its queue instead of proposing each alone: they go as
+// one entry once a follower can take an append. A write taken while a
+// follower can take one is proposed at once.
+func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
+	tg := newTestGroup(t, nil)
 	l := tg.leader()
 	tg.mustDo(l, Write, "SET", "warm", "up")
 	g := tg.reps[l]
-	return l, g, func(fn func()) {
+	// idle runs fn on the leader's state while its goroutine waits for
+	// work, as a client's read does (TryRead).
+	idle := func(fn func()) {
 		eventually(t, "the leader's goroutine to wait for work", g.own.TryLock)
 		defer g.own.Unlock()
 		fn()
 	}
-}
-
-// While every follower has its one append in flight, a leader keeps the
-// writes it takes in its queue instead of proposing each alone: they go as
-// one entry once a follower can take an append. A write taken while a
-// follower can take one is proposed at once (without BatchWait, which
-// gathers it with more: TestGroupGathersRoundWrites).
-func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
-	tg := newTestGroup(t, func(c *GroupConfig) { c.BatchWait = 0 })
-	l, g, idle := warmLeader(t, tg)
-	write := func(key string) (*Request, chan writeResult) {
-		ch := make(chan writeResult, 1)
-		return &Request{Cmds: [][][]byte{{[]byte("SET"), []byte(key), []byte("v")}}, Proto: 2, Mode: Write,
-			Done: func(reply []byte, _ []int, err error) { ch <- writeResult{string(reply), err} }}, ch
+	type result struct {
+		reply string
+		err   error
 	}
-	wait := func(ch chan writeResult) {
+	write := func(key string) (*Request, chan result) {
+		ch := make(chan result, 1)
+		return &Request{Cmds: [][][]byte{{[]byte("SET"), []byte(key), []byte("v")}}, Proto: 2, Mode: Write,
+			Done: func(reply []byte, _ []int, err error) { ch <- result{string(reply), err} }}, ch
+	}
+	wait := func(ch chan result) {
 		t.Helper()
 		if r := <-ch; r.err != nil || r.reply != "+OK\r\n" {
 			t.Fatalf("SET: %q, %v", r.reply, r.err)
@@ -189,10 +180,10 @@ func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
 	r1, first := write("a")
 	g.Submit(r1)
 	before := -1
-	var held []chan writeResult
+	var held []chan result
 	eventually(t, "three writes held while every follower has an append in flight", func() bool {
 		idle(func() {
-			if can, _ := g.sendable(); can {
+			if g.canSend() {
 				return // no answer yet for a heartbeat's append
 			}
 			before = len(entryKinds(tg, l))
@@ -223,11 +214,11 @@ func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
 	}
 
 	// A follower free to take an append: proposed at once.
-	var last chan writeResult
+	var last chan result
 	eventually(t, "a write proposed at once", func() bool {
 		done := false
 		idle(func() {
-			if can, _ := g.sendable(); !can {
+			if !g.canSend() {
 				return
 			}
 			r, ch := write("b")
@@ -241,88 +232,6 @@ func TestGroupHoldsWritesWhileFollowersBusy(t *testing.T) {
 		return done
 	})
 	wait(last)
-}
-
-// A leader with BatchWait keeps the writes it takes while its last
-// proposal's writes wait to apply, and then gathers them with the next
-// writes of the clients it answered: as many as it answered plus those
-// that waited go as one entry. Fewer than that go once BatchWait has
-// passed.
-func TestGroupGathersRoundWrites(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		wait time.Duration
-	}{{"gathered", time.Hour}, {"waited", 50 * time.Millisecond}} {
-		t.Run(tc.name, func(t *testing.T) {
-			tg := newTestGroup(t, func(c *GroupConfig) { c.BatchWait = tc.wait })
-			l, g, idle := warmLeader(t, tg)
-			incrs := 0
-			take := func(n int) (chs []chan writeResult) {
-				for range n {
-					ch := make(chan writeResult, 1)
-					g.take(&Request{Cmds: [][][]byte{{[]byte("INCR"), []byte("n")}}, Proto: 2, Mode: Write,
-						Done: func(reply []byte, _ []int, err error) { ch <- writeResult{string(reply), err} }})
-					chs = append(chs, ch)
-				}
-				g.proposeWhenSent() // as Run does after taking what came
-				return chs
-			}
-			wait := func(chs []chan writeResult) {
-				t.Helper()
-				for _, ch := range chs {
-					incrs++
-					select {
-					case r := <-ch:
-						if r.err != nil || r.reply != fmt.Sprintf(":%d\r\n", incrs) {
-							t.Fatalf("INCR %d: %q, %v", incrs, r.reply, r.err)
-						}
-					case <-time.After(10 * time.Second):
-						t.Fatalf("INCR %d not answered in 10 s", incrs)
-					}
-				}
-			}
-			before := len(entryKinds(tg, l))
-			var first, held []chan writeResult
-			idle(func() {
-				first = take(4) // one answered (the warm-up), none queued: they go
-				if len(g.queue) != 0 {
-					t.Fatalf("%d writes queued after the first, want them proposed", len(g.queue))
-				}
-				held = take(3) // the 4 wait to apply: these stay
-				if len(g.queue) != 3 {
-					t.Fatalf("%d writes queued while the round before waited to apply, want 3", len(g.queue))
-				}
-			})
-			wait(first)
-			if tc.wait == time.Hour {
-				var more []chan writeResult
-				idle(func() {
-					// 4 answered and 3 queued: 7 are gathered.
-					if len(g.queue) != 3 || g.expect != 7 {
-						t.Fatalf("after the round applied: %d queued, gathering %d, want 3 and 7", len(g.queue), g.expect)
-					}
-					more = take(3)
-					if len(g.queue) != 6 {
-						t.Fatalf("%d writes queued with 6 of 7 gathered, want 6", len(g.queue))
-					}
-					more = append(more, take(1)...)
-					if len(g.queue) != 0 {
-						t.Fatalf("%d writes queued with 7 of 7 gathered, want them proposed", len(g.queue))
-					}
-				})
-				wait(append(held, more...))
-				if got := entryKinds(tg, l)[before:]; fmt.Sprint(got) != "[batch(4) batch(7)]" {
-					t.Fatalf("entries logged: %v, want [batch(4) batch(7)]", got)
-				}
-				return
-			}
-			// Fewer than gathered: they go once the wait has passed.
-			wait(held)
-			if got := entryKinds(tg, l)[before:]; fmt.Sprint(got) != "[batch(4) batch(3)]" {
-				t.Fatalf("entries logged: %v, want [batch(4) batch(3)]", got)
-			}
-		})
-	}
 }
 
 // prefetchLog is an engine that records the keys each replica's keyspace

@@ -254,17 +254,6 @@ type GroupConfig struct {
 	// and messages per write on the followers, which on a LAN serves more
 	// writes per second than a deep pipeline (measured in the README).
 	MaxInflight int
-	// BatchWait gathers a leader's writes into fewer, larger rounds
-	// (200µs; 0: off). While the writes of the leader's last proposal are
-	// not yet applied it keeps new ones queued; once they are, it waits up
-	// to BatchWait, until as many writes are queued as it answered since
-	// it last had none waiting plus those that were queued then: the
-	// clients just answered send their next writes, which join the same
-	// round instead of starting one of their own (gathering, batch.go).
-	// It pays where each round costs an fdatasync on every replica: a node
-	// sets it only with --fsync always (without one, overlapping rounds
-	// serve more pipelined writes).
-	BatchWait time.Duration
 	// MaxUncommitted bounds the bytes of proposals not yet committed
 	// (64 MiB); past it proposals end with ErrTryAgain.
 	MaxUncommitted uint64
@@ -307,7 +296,7 @@ func DefaultGroupConfig() GroupConfig {
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
 		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
 		SnapshotMinBytes: 64 << 20, MaxLogBytes: 64 << 20,
-		MaxUncommitted: 64 << 20, MaxInflight: 1, BatchWait: 200 * time.Microsecond, ReadLease: true,
+		MaxUncommitted: 64 << 20, MaxInflight: 1, ReadLease: true,
 	}
 }
 
@@ -320,8 +309,8 @@ func (c GroupConfig) Validate() error {
 		return errors.New("cluster: a group needs a storage and a send function")
 	case c.Tick <= 0 || c.ElectionTicks <= c.HeartbeatTicks || c.HeartbeatTicks < 1:
 		return fmt.Errorf("cluster: bad tick settings %v/%d/%d", c.Tick, c.ElectionTicks, c.HeartbeatTicks)
-	case c.QueueSize < 1 || c.WriteTimeout <= 0 || c.SnapshotEntries < 1 || c.ExpireSample < 1 || c.MaxInflight < 1 || c.BatchWait < 0:
-		return errors.New("cluster: queue size, write timeout, snapshot entries, expire sample and max inflight must be positive, and batch wait not negative")
+	case c.QueueSize < 1 || c.WriteTimeout <= 0 || c.SnapshotEntries < 1 || c.ExpireSample < 1 || c.MaxInflight < 1:
+		return errors.New("cluster: queue size, write timeout, snapshot entries, expire sample and max inflight must be positive")
 	}
 	return nil
 }
@@ -379,12 +368,6 @@ type Group struct {
 	firstSeq uint64
 	announce bool
 	waiters  map[uint64]*Request
-	// Gathering a round's writes (GroupConfig.BatchWait, batch.go): the
-	// writes answered since none waited, how many to gather, since when,
-	// and the timer that ends the wait.
-	answered, expect int
-	gatherFrom       time.Time
-	gatherT          *time.Timer
 	// appliedTerm is the term of the last entry applied, or of the
 	// snapshot installed since (dropOverwritten).
 	appliedTerm uint64
@@ -699,9 +682,6 @@ func (g *Group) Run(ctx context.Context) {
 	defer g.own.Unlock()
 	t := time.NewTicker(g.cfg.Tick)
 	defer t.Stop()
-	g.gatherT = time.NewTimer(time.Hour)
-	g.gatherT.Stop()
-	defer g.gatherT.Stop()
 	defer g.stop()
 	defer func() {
 		// Raft panics when its state cannot be right, as when a replica
@@ -721,9 +701,7 @@ func (g *Group) Run(ctx context.Context) {
 			return
 		case <-t.C:
 			g.own.Lock()
-			if !g.isLeader || !g.gathering() {
-				g.proposeQueued()
-			}
+			g.proposeQueued()
 			g.rn.Tick()
 			g.tick()
 		case r := <-g.in:
@@ -752,15 +730,11 @@ func (g *Group) Run(ctx context.Context) {
 			for n := 0; n < 256 && len(g.in) > 0; n++ {
 				g.take(<-g.in)
 			}
-			if g.cfg.BatchWait == 0 {
-				g.proposeQueued()
-			}
+			g.proposeQueued()
 			g.step(m)
 			for n := 0; n < 256 && len(g.msgs) > 0; n++ {
 				g.step(<-g.msgs)
 			}
-		case <-g.gatherT.C:
-			g.own.Lock() // the writes gathered go now (proposeWhenSent)
 		case sent := <-g.snapSent:
 			g.own.Lock()
 			g.snapshotSent(sent)
@@ -774,10 +748,6 @@ func (g *Group) Run(ctx context.Context) {
 		}
 		g.proposeWhenSent()
 		err := g.process()
-		// The writes gathered for a round that just applied may go now.
-		if err == nil && g.cfg.BatchWait > 0 && g.proposeWhenSent() {
-			err = g.process()
-		}
 		if err == nil {
 			err = g.release(ctx, t.C)
 		}
@@ -1743,9 +1713,6 @@ func (g *Group) applyDecoded(ce commandsEntry, index uint64) {
 	reply := g.giveBack(r, own)
 	if r != nil {
 		delete(g.waiters, seq)
-		if g.answered++; len(g.waiters) == 0 {
-			g.expect, g.answered = g.answered+len(g.queue), 0
-		}
 		g.stats.ProposalNanos.Add(int64(time.Since(r.start)))
 		if r.hasPre {
 			r.finishPre()
