@@ -1643,7 +1643,9 @@ func (g *Group) applyBatch(d *binread.Reader, index uint64) {
 		clear(batch)
 		g.batch = batch[:0]
 	}()
-	sp := newArgSpace(int(n))
+	// Each write's entry takes entryHeader bytes at least: a count past
+	// what the data can hold (a damaged entry) sizes nothing larger.
+	sp := newArgSpace(min(int(n), len(d.B)/entryHeader))
 	for range n {
 		sub := d.Bytes()
 		if d.Bad || len(sub) == 0 || sub[0] != entryCommands {
