@@ -1614,12 +1614,9 @@ type commandsEntry struct {
 }
 
 // decodeCommands decodes the data of an entryCommands or entryEffects
-// entry; false when it is malformed.
-func decodeCommands(data []byte) (commandsEntry, bool) { return decodeCommandsIn(data, nil) }
-
-// decodeCommandsIn is decodeCommands cutting the commands from sp (see
-// readCommandsIn).
-func decodeCommandsIn(data []byte, sp *argSpace) (commandsEntry, bool) {
+// entry, cutting its commands from sp when it is not nil (readCommandsIn);
+// false when it is malformed.
+func decodeCommands(data []byte, sp *argSpace) (commandsEntry, bool) {
 	d := binread.Reader{B: data[1:]}
 	ce := commandsEntry{kind: data[0], origin: d.U64(), seq: d.U64(), now: int64(d.U64())}
 	pb := d.U8()
@@ -1652,7 +1649,7 @@ func (g *Group) applyBatch(d *binread.Reader, index uint64) {
 			g.log.Error("bad entry", "index", index)
 			break
 		}
-		ce, ok := decodeCommandsIn(sub, sp)
+		ce, ok := decodeCommands(sub, sp)
 		if !ok {
 			g.log.Error("bad entry", "index", index)
 			break
@@ -1678,7 +1675,7 @@ func (g *Group) applyBatch(d *binread.Reader, index uint64) {
 // applyCommands applies the data of an entryCommands or entryEffects entry
 // at index, and answers the request of this replica that waits for it.
 func (g *Group) applyCommands(data []byte, index uint64) {
-	ce, ok := decodeCommands(data)
+	ce, ok := decodeCommands(data, nil)
 	if !ok {
 		g.log.Error("bad entry", "index", index)
 		return
