@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"strconv"
@@ -89,7 +90,22 @@ func TestFreeAddr(t *testing.T) {
 		}
 		seen[addr] = true
 	}
-	if len(seen) < 2 {
-		t.Fatalf("20 calls gave %d address(es)", len(seen))
+	if len(seen) != 20 {
+		t.Fatalf("20 calls gave %d distinct address(es)", len(seen))
+	}
+}
+
+// TestFreeAddrOnce draws from a range of eight ports: eight calls must give
+// eight addresses, since a test binds none of them before it asks for the
+// next.
+func TestFreeAddrOnce(t *testing.T) {
+	from := minPort + 1000 + rand.IntN(8000)
+	seen := map[string]bool{}
+	for range 8 {
+		addr := freeAddrIn(t, from, from+8)
+		if seen[addr] {
+			t.Fatalf("%s handed out twice", addr)
+		}
+		seen[addr] = true
 	}
 }
