@@ -119,7 +119,7 @@ wait_spread "${DC_PORTS[@]}"
 
 clk_tck=$(getconf CLK_TCK)
 
-results="$work/results.csv" # server,test,pipeline,rps,p50,p99,cpu_us_per_request,requests,faults_per_request
+results="$work/results.csv" # server,test,pipeline,rps,p50,p99,cpu_us_per_request,requests,faults_per_request,client_cpu_us_per_request
 : >"$results"
 run() { # server port test pipeline
 	local server=$1 port=$2 t=$3 p=$4 n=$REQUESTS before after out
@@ -128,12 +128,18 @@ run() { # server port test pipeline
 	[ "$server" = redis ] && procs=("${redis_pids[@]}")
 	before=$(cpu_ticks "${procs[@]}")
 	faults_before=$(minor_faults "${procs[@]}")
-	out=$(redis-benchmark --cluster -p "$port" -t "$t" -n "$n" -c "$CLIENTS" -P "$p" -r "$KEYSPACE" -d "$VALUE_SIZE" --csv 2>>"$work/benchmark.err")
+	# The subshell's `times` gives its child's CPU time: redis-benchmark's.
+	out=$(
+		redis-benchmark --cluster -p "$port" -t "$t" -n "$n" -c "$CLIENTS" -P "$p" -r "$KEYSPACE" -d "$VALUE_SIZE" --csv 2>>"$work/benchmark.err"
+		times >"$work/times"
+	)
 	after=$(cpu_ticks "${procs[@]}")
 	faults=$(($(minor_faults "${procs[@]}") - faults_before))
-	awk -F'","' -v s="$server" -v p="$p" -v cpu="$((after - before))" -v hz="$clk_tck" -v n="$n" -v faults="$faults" '
-		/^"(SET|GET)"/ { gsub(/"/, ""); split($0, f, ","); printf "%s,%s,%s,%s,%s,%s,%.2f,%d,%.3f\n", s, f[1], p, f[2], f[5], f[7], cpu * 1e6 / hz / n, n, faults / n }' \
-		<<<"$out" | tee -a "$results" | awk -F, '{ printf "  %-12s %s -P %s: %s rps, p50 %s ms, p99 %s ms, CPU %s µs/req, %s page faults/req\n", $1, $2, $3, $4, $5, $6, $7, $9 }' >&2
+	client=$(awk -v n="$n" 'function sec(x, a) { sub(/s$/, "", x); split(x, a, "m"); return a[1] * 60 + a[2] }
+		NR == 2 { printf "%.2f", (sec($1) + sec($2)) * 1e6 / n }' "$work/times")
+	awk -F'","' -v s="$server" -v p="$p" -v cpu="$((after - before))" -v hz="$clk_tck" -v n="$n" -v faults="$faults" -v client="$client" '
+		/^"(SET|GET)"/ { gsub(/"/, ""); split($0, f, ","); printf "%s,%s,%s,%s,%s,%s,%.2f,%d,%.3f,%s\n", s, f[1], p, f[2], f[5], f[7], cpu * 1e6 / hz / n, n, faults / n, client }' \
+		<<<"$out" | tee -a "$results" | awk -F, '{ printf "  %-12s %s -P %s: %s rps, p50 %s ms, p99 %s ms, CPU %s µs/req (client %s), %s page faults/req\n", $1, $2, $3, $4, $5, $6, $7, $10, $9 }' >&2
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -155,19 +161,19 @@ echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); $(redis-server --version | awk '{print $1, $2, $3}'); data-cluster ${DC_BIN:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}"
 echo "redis-benchmark --cluster -c $CLIENTS -n $REQUESTS (-P 1), $REQUESTS_PIPELINED (pipelined) -r $KEYSPACE -d $VALUE_SIZE, $ROUNDS rounds alternating"
 echo "data-cluster: 3 nodes, 3 shards × 3 replicas, --fsync $FSYNC $DC_FLAGS; redis: 3 masters + 3 replicas, appendfsync $FSYNC"
-echo "CPU: µs of user+system time of all the cluster's processes per request; faults: their minor page faults per request"
+echo "CPU: µs of user+system time of all the cluster's processes per request; client: redis-benchmark's; faults: the cluster's minor page faults per request"
 echo
 sort -t, -k2,2 -k3,3n "$results" | awk -F, '
 function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
 function ratio(d, r) { return r > 0 ? sprintf("%5.2fx", d / r) : "    -" }
 {
 	k = $2 " -P" $3; keys[k] = 1; order[k] = $2 "," sprintf("%03d", $3)
-	n = ++cnt[$1, k]; rps[$1, k, n] = $4; p50[$1, k, n] = $5; p99[$1, k, n] = $6; cpu[$1, k, n] = $7; flt[$1, k, n] = $9
+	n = ++cnt[$1, k]; rps[$1, k, n] = $4; p50[$1, k, n] = $5; p99[$1, k, n] = $6; cpu[$1, k, n] = $7; flt[$1, k, n] = $9; cli[$1, k, n] = $10
 	if ($4 > 0 && $8 / $4 < 2) short[$1, k] = 1
 }
 END {
-	printf "%-9s | %-26s | %-26s | %6s | %-23s | %-23s | %-27s | %s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc (ratio)", "p99 ms redis/dc (ratio)", "CPU µs/req redis/dc (ratio)", "faults/req redis/dc"
-	printf "%s\n", "----------+----------------------------+----------------------------+--------+-------------------------+-------------------------+----------------------------+--------------------"
+	printf "%-9s | %-26s | %-26s | %6s | %-23s | %-23s | %-27s | %-13s | %s\n", "test", "redis rps (median, min-max)", "data-cluster rps", "ratio", "p50 ms redis/dc (ratio)", "p99 ms redis/dc (ratio)", "CPU µs/req redis/dc (ratio)", "client µs/req", "faults/req redis/dc"
+	printf "%s\n", "----------+----------------------------+----------------------------+--------+-------------------------+-------------------------+----------------------------+---------------+--------------------"
 	m = 0; for (k in keys) sorted[++m] = order[k] "|" k
 	for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
 	for (i = 1; i <= m; i++) {
@@ -175,11 +181,11 @@ END {
 		for (s = 1; s <= 2; s++) {
 			srv = (s == 1) ? "redis" : "data-cluster"; n = cnt[srv, k]
 			lo = 1e18; hi = 0
-			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j]; d[j] = cpu[srv, k, j]; e[j] = flt[srv, k, j] }
-			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n); mcpu[s] = median(d, n); mflt[s] = median(e, n)
+			for (j = 1; j <= n; j++) { a[j] = rps[srv, k, j]; if (a[j] < lo) lo = a[j]; if (a[j] > hi) hi = a[j]; b[j] = p50[srv, k, j]; c[j] = p99[srv, k, j]; d[j] = cpu[srv, k, j]; e[j] = flt[srv, k, j]; g[j] = cli[srv, k, j] }
+			med[s] = median(a, n); mn[s] = lo; mx[s] = hi; m50[s] = median(b, n); m99[s] = median(c, n); mcpu[s] = median(d, n); mflt[s] = median(e, n); mcli[s] = median(g, n)
 			mark[s] = short[srv, k] ? "*" : " "; anyshort = anyshort || short[srv, k]
 		}
-		printf "%-9s | %8.0f%s(%7.0f-%7.0f) | %8.0f%s(%7.0f-%7.0f) | %s | %6.3f / %6.3f (%s) | %6.3f / %6.3f (%s) | %5.1f / %5.1f (%s) | %5.3f / %5.3f\n", k, med[1], mark[1], mn[1], mx[1], med[2], mark[2], mn[2], mx[2], ratio(med[2], med[1]), m50[1], m50[2], ratio(m50[2], m50[1]), m99[1], m99[2], ratio(m99[2], m99[1]), mcpu[1], mcpu[2], ratio(mcpu[2], mcpu[1]), mflt[1], mflt[2]
+		printf "%-9s | %8.0f%s(%7.0f-%7.0f) | %8.0f%s(%7.0f-%7.0f) | %s | %6.3f / %6.3f (%s) | %6.3f / %6.3f (%s) | %5.1f / %5.1f (%s) | %5.1f / %5.1f | %5.3f / %5.3f\n", k, med[1], mark[1], mn[1], mx[1], med[2], mark[2], mn[2], mx[2], ratio(med[2], med[1]), m50[1], m50[2], ratio(m50[2], m50[1]), m99[1], m99[2], ratio(m99[2], m99[1]), mcpu[1], mcpu[2], ratio(mcpu[2], mcpu[1]), mcli[1], mcli[2], mflt[1], mflt[2]
 	}
 	if (anyshort) print "* a run took under 2 s: its rate is coarse (redis-benchmark --cluster ends runs on a 250 ms tick); raise REQUESTS / REQUESTS_PIPELINED"
 }'
