@@ -226,7 +226,11 @@ func (n *Node) appendSlots(w *resp.Writer) {
 	}
 	w.AppendArray(len(all))
 	for _, x := range all {
+		// As Redis Cluster, a replica that failed is left out; the
+		// leader, first, stays.
 		nodes := n.order(v, x.g)
+		lead := n.Leader(v, x.g)
+		nodes = slices.DeleteFunc(nodes, func(i int) bool { return i != lead && n.unreachable(v, i) == "fail" })
 		w.AppendArray(2 + len(nodes))
 		w.AppendInt(int64(x.r.Start))
 		w.AppendInt(int64(x.r.End))
@@ -258,7 +262,7 @@ func (n *Node) appendShards(w *resp.Writer) {
 			if i == lead {
 				role = "master"
 			}
-			if h == "" {
+			if h == "" || n.unreachable(v, i) == "fail" {
 				health = "fail"
 			}
 			var offset uint64
@@ -297,6 +301,9 @@ func (n *Node) clusterNodes() string {
 		}
 		if h == "" {
 			flags += ",fail"
+			link = "disconnected"
+		} else if f := n.unreachable(v, i); f != "" {
+			flags += "," + f
 			link = "disconnected"
 		}
 		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 0 %d %s", placement.NodeName(nd.ID), h, p, p+10000, flags, v.table.Epoch(), link)

@@ -257,6 +257,26 @@ func (n *Node) observePeers(now time.Time) {
 	}
 }
 
+// unreachable says how node i of v looks from here, as CLUSTER NODES,
+// SHARDS and SLOTS report it: "" while this node is connected to it (or it
+// is this node), "fail?" once it is not, and "fail" once it has been out of
+// reach for longer than an election timeout, which is when its groups have
+// elected other leaders. Redis Cluster shows the same two steps (PFAIL,
+// then FAIL once a majority of masters agrees); here the view is this
+// node's own, from its connection to the peer.
+func (n *Node) unreachable(v *view, i int) string {
+	if i == v.self || n.tr != nil && n.tr.Connected(v.nodes[i].ID) {
+		return ""
+	}
+	n.seenMu.Lock()
+	seen, ok := n.lastSeen[v.nodes[i].ID]
+	n.seenMu.Unlock()
+	if ok && time.Since(seen) <= n.cfg.Group.Tick*time.Duration(n.cfg.Group.ElectionTicks) {
+		return "fail?"
+	}
+	return "fail"
+}
+
 // down reports whether node id has been out of reach for longer than
 // NodeConfig.DownAfter.
 func (n *Node) down(id string) bool {

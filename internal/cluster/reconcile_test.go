@@ -17,6 +17,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
+	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
 // reachTransport is a node's end of a peer.Network whose Connected tells
@@ -779,4 +780,62 @@ func TestNodesMoveUnderFaults(t *testing.T) {
 	if moves == 0 {
 		t.Fatalf("seed %d: no move started", seed)
 	}
+}
+
+// A node out of reach shows as Redis Cluster shows one: flagged fail? and
+// then fail in CLUSTER NODES, its health fail in CLUSTER SHARDS once
+// failed, and left out of CLUSTER SLOTS as a replica; all of it clears
+// when it is back.
+func TestNodesShowUnreachableNode(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 3, 3, nil)
+	n1 := c.node("n1")
+	name := placement.NodeName("n3")
+	line := func() string {
+		for l := range strings.Lines(n1.clusterNodes()) {
+			if strings.HasPrefix(l, name+" ") {
+				return l
+			}
+		}
+		t.Fatalf("seed %d: n3 missing from CLUSTER NODES:\n%s", seed, n1.clusterNodes())
+		return ""
+	}
+	slots := func() string {
+		var w resp.Writer
+		n1.appendSlots(&w)
+		return string(w.Bytes())
+	}
+	shards := func() string {
+		var w resp.Writer
+		n1.appendShards(&w)
+		return string(w.Bytes())
+	}
+	eventually(t, "every group to have a leader", func() bool { return n1.State() })
+	if l := line(); strings.Contains(l, "fail") || !strings.Contains(l, " connected") {
+		t.Fatalf("seed %d: n3 up, CLUSTER NODES says %q", seed, l)
+	}
+	if !strings.Contains(slots(), name) || strings.Contains(shards(), "fail") {
+		t.Fatalf("seed %d: n3 up, CLUSTER SLOTS or SHARDS leave it out or failed:\n%q\n%q", seed, slots(), shards())
+	}
+	c.stop("n3")
+	eventually(t, "n3 to show as failed", func() bool {
+		l := line()
+		if strings.Contains(l, ",fail?") {
+			if !strings.Contains(l, " disconnected") {
+				t.Fatalf("seed %d: n3 fail? but its link %q", seed, l)
+			}
+			return false
+		}
+		return strings.Contains(l, ",fail ") && strings.Contains(l, " disconnected")
+	})
+	// n3's groups elect leaders among n1 and n2: then n3 is in no range
+	// of CLUSTER SLOTS, and SHARDS lists it failed.
+	eventually(t, "n3 to lead no group and leave CLUSTER SLOTS", func() bool {
+		return n1.State() && !strings.Contains(slots(), name) && strings.Contains(shards(), "$6\r\nhealth\r\n$4\r\nfail\r\n")
+	})
+	c.start("n3")
+	eventually(t, "n3 to show as connected again", func() bool {
+		l := line()
+		return !strings.Contains(l, "fail") && strings.Contains(l, " connected") && strings.Contains(slots(), name) && !strings.Contains(shards(), "fail")
+	})
 }
