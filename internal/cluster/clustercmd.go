@@ -25,12 +25,24 @@ func (n *Node) State() bool {
 	}
 	v := n.v()
 	for g := range v.ngroups {
-		l := n.Leader(v, g)
-		if l < 0 || n.ClientAddr(v, l) == "" {
+		if !n.served(v, g) {
 			return false
 		}
 	}
 	return true
+}
+
+// served reports whether group g has a leader whose client address is
+// known here. A local replica that knew a leader and knows none now (an
+// election is under way, or the replica cannot reach a majority) speaks
+// for the group, even where the node still has a hint of the last leader
+// for forwarding: that leader may be gone.
+func (n *Node) served(v *view, g int) bool {
+	if loc := n.local(g); loc != nil && !loc.Removed() && loc.Leader() == 0 && loc.leaderTerm.Load() != 0 {
+		return false
+	}
+	l := n.Leader(v, g)
+	return l >= 0 && n.ClientAddr(v, l) != ""
 }
 
 // order returns group g's nodes in v, its leader first when known.
@@ -192,7 +204,7 @@ func (n *Node) clusterInfo() string {
 func (n *Node) slotsOK(v *view) int {
 	ok := 0
 	for g := range v.ngroups {
-		if n.Leader(v, g) >= 0 {
+		if n.served(v, g) {
 			for _, r := range v.table.Ranges(g) {
 				ok += int(r.End-r.Start) + 1
 			}

@@ -839,3 +839,34 @@ func TestNodesShowUnreachableNode(t *testing.T) {
 		return !strings.Contains(l, "fail") && strings.Contains(l, " connected") && strings.Contains(slots(), name) && !strings.Contains(shards(), "fail")
 	})
 }
+
+// A node cut off from the others answers cluster_state:fail once its
+// replicas lose their leaders, although it still knows who led last, and
+// ok again once the cut heals.
+func TestNodesStateWhenCutOff(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 3, 3, nil)
+	n1 := c.node("n1")
+	eventually(t, "every group to have a leader", func() bool { return n1.State() })
+	c.net.Isolate("n1")
+	// Over TCP, a node whose peers are stopped (SIGSTOP) stays connected
+	// to them and keeps the leaders that answered its forwarded requests
+	// as hints: the same here, for every group.
+	v := n1.v()
+	for g := range v.ngroups {
+		for _, rid := range v.rids[g] {
+			if i := v.nodeOf(g, rid); i >= 0 && i != v.self {
+				n1.hints[g].Store(rid)
+				break
+			}
+		}
+	}
+	eventually(t, "n1 to see its groups without a leader", func() bool {
+		return !n1.State() && strings.Contains(n1.clusterInfo(), "cluster_state:fail\r\n") &&
+			!strings.Contains(n1.clusterInfo(), "cluster_slots_ok:16384\r\n")
+	})
+	c.net.Heal()
+	eventually(t, "n1 to see every group led again", func() bool {
+		return n1.State() && strings.Contains(n1.clusterInfo(), "cluster_slots_ok:16384\r\n")
+	})
+}
