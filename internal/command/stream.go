@@ -1534,23 +1534,27 @@ func xreadDeliver(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, a
 }
 
 // xreadHistory replies with the entries pending for the consumer of x
-// from id on, counting one more delivery of each, as Redis's
+// after id, counting one more delivery of each, as Redis's
 // streamReplyWithRangeFromConsumerPEL: an entry since deleted is its id
 // and a nil.
-func xreadHistory(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, from object.StreamID, x xreadArgs) {
+func xreadHistory(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, after object.StreamID, x xreadArgs) {
 	db := c.DB(key)
 	before := s.MemoryUsage()
 	now := c.Now()
 	cons := seeConsumer(c, key, s, g, x.consumer, now)
 	xreadKey(c, key)
 	var pend []*object.StreamNack
-	g.AscendPending(cons, from, func(p *object.StreamNack) bool {
-		if x.count > 0 && int64(len(pend)) == x.count {
-			return false
-		}
-		pend = append(pend, p)
-		return true
-	})
+	// Redis reads the history from the id after the given one, as it
+	// reads new entries: the id the client passes is the last it has.
+	if from, ok := after.Next(); ok {
+		g.AscendPending(cons, from, func(p *object.StreamNack) bool {
+			if x.count > 0 && int64(len(pend)) == x.count {
+				return false
+			}
+			pend = append(pend, p)
+			return true
+		})
+	}
 	c.W.AppendArray(len(pend))
 	for _, p := range pend {
 		fv, ok := s.Get(p.ID)

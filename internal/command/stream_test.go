@@ -89,6 +89,44 @@ func TestStreamClock(t *testing.T) {
 	})
 }
 
+// TestStreamReadGroupHistory checks XREADGROUP with an id against
+// redis-server 7.0.15: it gives the consumer's pending entries after that
+// id, not from it, and counts a delivery of each, restarting its idle
+// time, so that the same id given again does not come back.
+func TestStreamReadGroupHistory(t *testing.T) {
+	h := newHarness(t, 1)
+	entry := func(id string) string { return "*2\r\n" + strBulk(id) + "*2\r\n$1\r\na\r\n$1\r\n1\r\n" }
+	read := func(ids ...string) string {
+		var b strings.Builder
+		for _, id := range ids {
+			b.WriteString(entry(id))
+		}
+		return fmt.Sprintf("*1\r\n*2\r\n$1\r\ns\r\n*%d\r\n%s", len(ids), b.String())
+	}
+	pend := func(id string, idle, count int) string {
+		return fmt.Sprintf("*4\r\n%s$1\r\nc\r\n:%d\r\n:%d\r\n", strBulk(id), idle, count)
+	}
+	h.check([]step{
+		{[]string{"xadd", "s", "1-1", "a", "1"}, strBulk("1-1")},
+		{[]string{"xadd", "s", "2-1", "a", "1"}, strBulk("2-1")},
+		{[]string{"xadd", "s", "3-1", "a", "1"}, strBulk("3-1")},
+		{[]string{"xgroup", "create", "s", "g", "0"}, "+OK\r\n"},
+		{[]string{"xreadgroup", "group", "g", "c", "count", "3", "streams", "s", ">"}, read("1-1", "2-1", "3-1")},
+	})
+	h.advance(100 * time.Millisecond)
+	h.check([]step{
+		{[]string{"xreadgroup", "group", "g", "c", "streams", "s", "1-1"}, read("2-1", "3-1")},
+		{[]string{"xreadgroup", "group", "g", "c", "streams", "s", "3-1"}, read()},
+	})
+	h.advance(50 * time.Millisecond)
+	h.check([]step{
+		{[]string{"xpending", "s", "g", "-", "+", "10"}, "*3\r\n" + pend("1-1", 150, 1) + pend("2-1", 50, 2) + pend("3-1", 50, 2)},
+		// "1" is 1-0, which 1-1 comes after.
+		{[]string{"xreadgroup", "group", "g", "c", "count", "1", "streams", "s", "1"}, read("1-1")},
+		{[]string{"xpending", "s", "g", "-", "+", "1"}, "*1\r\n" + pend("1-1", 0, 2)},
+	})
+}
+
 // TestStreamTrimApprox checks trimming with "~": whole nodes only, within
 // LIMIT, and the exact form for comparison.
 func TestStreamTrimApprox(t *testing.T) {
