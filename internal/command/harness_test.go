@@ -70,6 +70,31 @@ func (h *harness) do(args ...string) string {
 	return string(h.w.Bytes())
 }
 
+// serve runs the Serve of a blocking command waiting on key, as its shard
+// does after a write to key, and returns its reply: "" when the client
+// waits on.
+func (h *harness) serve(key string, args ...string) string {
+	h.t.Helper()
+	argv := make([][]byte, len(args))
+	for i, a := range args {
+		argv[i] = []byte(a)
+	}
+	spec := Redis.Lookup(argv[0])
+	if spec == nil || spec.Block == nil {
+		h.t.Fatalf("%s is not a blocking command", args[0])
+	}
+	for _, db := range h.dbs {
+		db.SetNow(h.now)
+	}
+	h.w.Reset()
+	h.ctx.W = &h.w
+	h.ctx.Held(h.dbs, h.ring)
+	if !spec.Block.Serve(&h.ctx, argv, []byte(key)) {
+		return ""
+	}
+	return string(h.w.Bytes())
+}
+
 // check runs each case in order and compares replies.
 func (h *harness) check(cases []step) {
 	h.t.Helper()

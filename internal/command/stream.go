@@ -1328,8 +1328,8 @@ func parseMillisTimeout(b []byte) (time.Duration, string) {
 	return time.Duration(n) * time.Millisecond, ""
 }
 
-// xreadID is a parsed id of XREAD or XREADGROUP: ">" is new entries of the
-// group.
+// xreadID is a parsed id of XREAD or XREADGROUP: ">" (or, as in Redis,
+// the largest id for XREADGROUP) is new entries of the group.
 type xreadID struct {
 	id  object.StreamID
 	new bool
@@ -1386,6 +1386,7 @@ func xreadTry(c *Ctx, args [][]byte) bool {
 			return true
 		}
 		ids[i].id = id
+		ids[i].new = x.group != nil && id == object.MaxStreamID
 	}
 	var idle []int // group streams with nothing new for the consumer
 	mark := c.W.Len()
@@ -1600,7 +1601,7 @@ func xreadServe(c *Ctx, args [][]byte, key []byte) bool {
 			c.W.AppendError("NOGROUP the consumer group this client was blocked on no longer exists")
 			return true
 		}
-		if string(arg) != ">" || !g.LastID.Less(s.LastID) {
+		if !xreadGroupNew(arg) || !g.LastID.Less(s.LastID) {
 			return false
 		}
 		xreadOne(c)
@@ -1614,6 +1615,17 @@ func xreadServe(c *Ctx, args [][]byte, key []byte) bool {
 	xreadOne(c)
 	xreadEntries(c, key, s, id, x.count)
 	return true
+}
+
+// xreadGroupNew reports whether arg, an id of XREADGROUP, asks for new
+// entries: ">", or the largest id, which Redis stands for ">" with, so
+// that XREADGROUP given it reads and waits as with ">".
+func xreadGroupNew(arg []byte) bool {
+	if string(arg) == ">" {
+		return true
+	}
+	id, _, ok := parseStreamID(arg, 0, true, false)
+	return ok && id == object.MaxStreamID
 }
 
 // xreadOne starts a reply of one stream.

@@ -127,6 +127,30 @@ func TestStreamReadGroupHistory(t *testing.T) {
 	})
 }
 
+// TestStreamReadGroupLargestID checks XREADGROUP given the largest id,
+// which Redis 7.0.15 reads as ">": new entries, at once and for a client
+// that waits.
+func TestStreamReadGroupLargestID(t *testing.T) {
+	const largest = "18446744073709551615-18446744073709551615"
+	h := newHarness(t, 1)
+	read := func(id string) string {
+		return "*1\r\n*2\r\n$1\r\ns\r\n*1\r\n*2\r\n" + strBulk(id) + "*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+	}
+	h.check([]step{
+		{[]string{"xadd", "s", "1-1", "a", "1"}, strBulk("1-1")},
+		{[]string{"xgroup", "create", "s", "g", "0"}, "+OK\r\n"},
+		{[]string{"xreadgroup", "group", "g", "c", "streams", "s", largest}, read("1-1")},
+		{[]string{"xreadgroup", "group", "g", "c", "streams", "s", largest}, "*-1\r\n"},
+		// The largest id of 18446744073709551615 ms is another id.
+		{[]string{"xreadgroup", "group", "g", "c", "streams", "s", "18446744073709551615"}, "*1\r\n*2\r\n$1\r\ns\r\n*0\r\n"},
+		{[]string{"xpending", "s", "g"}, "*4\r\n:1\r\n$3\r\n1-1\r\n$3\r\n1-1\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n1\r\n"},
+		{[]string{"xadd", "s", "2-1", "a", "1"}, strBulk("2-1")},
+	})
+	if got, want := h.serve("s", "xreadgroup", "group", "g", "c", "block", "0", "streams", "s", largest), read("2-1"); got != want {
+		t.Errorf("waiting xreadgroup served: got %q, want %q", got, want)
+	}
+}
+
 // TestStreamTrimApprox checks trimming with "~": whole nodes only, within
 // LIMIT, and the exact form for comparison.
 func TestStreamTrimApprox(t *testing.T) {
