@@ -1388,7 +1388,6 @@ func xreadTry(c *Ctx, args [][]byte) bool {
 		ids[i].id = id
 		ids[i].new = x.group != nil && id == object.MaxStreamID
 	}
-	var idle []int // group streams with nothing new for the consumer
 	mark := c.W.Len()
 	n := 0
 	header := func() {
@@ -1410,8 +1409,10 @@ func xreadTry(c *Ctx, args [][]byte) bool {
 				xreadHistory(c, key, s, g, ids[i].id, x)
 				continue
 			}
+			// A stream with nothing new for the group leaves the
+			// consumer alone, as in Redis 7.0: not created, its seen
+			// time unchanged.
 			if s.Len() == 0 || !g.LastID.Less(s.LastEntryID()) {
-				idle = append(idle, i)
 				continue
 			}
 			header()
@@ -1423,14 +1424,6 @@ func xreadTry(c *Ctx, args [][]byte) bool {
 		}
 		header()
 		xreadEntries(c, key, s, ids[i].id, x.count)
-	}
-	if n > 0 || !x.block {
-		// Redis creates the consumer, or counts it as seen, on every
-		// stream it reads, with or without entries for it; a client that
-		// waits changes nothing until it is served.
-		for _, i := range idle {
-			xreadSee(c, args[x.streams+i], streams[i], groups[i], x.consumer)
-		}
 	}
 	if n > 0 {
 		xreadPatch(c, mark, n)
@@ -1487,16 +1480,6 @@ func countOrAll(count int64) int64 {
 		return -1
 	}
 	return count
-}
-
-// xreadSee records that the consumer read from g now, creating it if
-// needed.
-func xreadSee(c *Ctx, key []byte, s *object.Stream, g *object.StreamGroup, name []byte) *object.StreamConsumer {
-	db := c.DB(key)
-	before := s.MemoryUsage()
-	cons := seeConsumer(c, key, s, g, name, c.Now())
-	db.StreamChanged(key, s, 0, false, before)
-	return cons
 }
 
 // xreadDeliver gives the consumer of x the entries of s after id, moving

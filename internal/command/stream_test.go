@@ -151,6 +151,44 @@ func TestStreamReadGroupLargestID(t *testing.T) {
 	}
 }
 
+// TestStreamReadGroupConsumer checks when XREADGROUP creates its
+// consumer, or counts it as seen, against redis-server 7.0.15: on a
+// stream it reads history from, or new entries from, and on no other,
+// with or without NOACK or BLOCK.
+func TestStreamReadGroupConsumer(t *testing.T) {
+	h := newHarness(t, 1)
+	consumer := func(name string, pending, idle int) string {
+		return fmt.Sprintf("*6\r\n$4\r\nname\r\n%s$7\r\npending\r\n:%d\r\n$4\r\nidle\r\n:%d\r\n", strBulk(name), pending, idle)
+	}
+	h.check([]step{
+		{[]string{"xgroup", "create", "s", "g", "$", "mkstream"}, "+OK\r\n"},
+		{[]string{"xreadgroup", "group", "g", "c", "streams", "s", ">"}, "*-1\r\n"},
+		{[]string{"xreadgroup", "group", "g", "c", "noack", "streams", "s", ">"}, "*-1\r\n"},
+		{[]string{"xreadgroup", "group", "g", "c", "block", "10", "streams", "s", ">"}, "*-1\r\n"},
+		{[]string{"xinfo", "consumers", "s", "g"}, "*0\r\n"},
+		{[]string{"xinfo", "groups", "s"}, "*1\r\n*12\r\n$4\r\nname\r\n$1\r\ng\r\n$9\r\nconsumers\r\n:0\r\n$7\r\npending\r\n:0\r\n" +
+			"$17\r\nlast-delivered-id\r\n$3\r\n0-0\r\n$12\r\nentries-read\r\n$-1\r\n$3\r\nlag\r\n:0\r\n"},
+		{[]string{"xadd", "t", "1-1", "a", "1"}, strBulk("1-1")},
+		{[]string{"xgroup", "create", "t", "g", "$"}, "+OK\r\n"},
+		{[]string{"xreadgroup", "group", "g", "c", "streams", "s", "t", ">", ">"}, "*-1\r\n"},
+		{[]string{"xinfo", "consumers", "s", "g"}, "*0\r\n"},
+		{[]string{"xinfo", "consumers", "t", "g"}, "*0\r\n"},
+		// Only the stream that gave entries gets the consumer.
+		{[]string{"xadd", "t", "2-1", "a", "1"}, strBulk("2-1")},
+		{[]string{"xreadgroup", "group", "g", "c2", "streams", "s", "t", ">", ">"}, "*1\r\n*2\r\n$1\r\nt\r\n*1\r\n*2\r\n$3\r\n2-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n"},
+		{[]string{"xinfo", "consumers", "s", "g"}, "*0\r\n"},
+		{[]string{"xinfo", "consumers", "t", "g"}, "*1\r\n" + consumer("c2", 1, 0)},
+		// A read of history creates it, even with nothing to give.
+		{[]string{"xreadgroup", "group", "g", "c3", "streams", "s", "0"}, "*1\r\n*2\r\n$1\r\ns\r\n*0\r\n"},
+		{[]string{"xinfo", "consumers", "s", "g"}, "*1\r\n" + consumer("c3", 0, 0)},
+	})
+	h.advance(100 * time.Millisecond)
+	h.check([]step{
+		{[]string{"xreadgroup", "group", "g", "c3", "streams", "s", ">"}, "*-1\r\n"},
+		{[]string{"xinfo", "consumers", "s", "g"}, "*1\r\n" + consumer("c3", 0, 100)},
+	})
+}
+
 // TestStreamTrimApprox checks trimming with "~": whole nodes only, within
 // LIMIT, and the exact form for comparison.
 func TestStreamTrimApprox(t *testing.T) {
