@@ -1711,22 +1711,8 @@ func xinfoCommand(c *Ctx, args [][]byte) {
 		}
 		return
 	}
-	full, count := false, int64(10)
-	if sub == "stream" && len(args) > 3 {
-		if !ascii.EqualFold(args[3], "full") || len(args) != 4 && (len(args) != 6 || !ascii.EqualFold(args[4], "count")) {
-			subSyntax(c, args, "XINFO")
-			return
-		}
-		full = true
-		if len(args) == 6 {
-			n, ok := resp.ParseInt(args[5])
-			if !ok {
-				c.W.AppendError(strErrNotInt)
-				return
-			}
-			count = max(n, 0)
-		}
-	}
+	// Redis looks the key up before it reads STREAM's options: a missing
+	// key or one of another type is the answer, whatever follows it.
 	key := args[2]
 	s, wrong := readStream(c, c.DB(key), key)
 	if wrong {
@@ -1738,6 +1724,22 @@ func xinfoCommand(c *Ctx, args [][]byte) {
 	}
 	switch sub {
 	case "stream":
+		full, count := false, int64(10)
+		if len(args) > 3 {
+			if !ascii.EqualFold(args[3], "full") || len(args) != 4 && (len(args) != 6 || !ascii.EqualFold(args[4], "count")) {
+				subSyntax(c, args, "XINFO")
+				return
+			}
+			full = true
+			if len(args) == 6 {
+				n, ok := resp.ParseInt(args[5])
+				if !ok {
+					c.W.AppendError(strErrNotInt)
+					return
+				}
+				count = max(n, 0)
+			}
+		}
 		xinfoStream(c, s, full, count)
 	case "groups":
 		groups := s.Groups()

@@ -189,6 +189,52 @@ func TestStreamReadGroupConsumer(t *testing.T) {
 	})
 }
 
+// TestStreamInfoArgs checks XINFO's replies to extra or bad arguments
+// against redis-server 7.0.15: the key is looked up first, so a missing
+// key or one of another type answers whatever STREAM's options are.
+func TestStreamInfoArgs(t *testing.T) {
+	const (
+		noKey   = "-ERR no such key\r\n"
+		wrong   = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+		syntax  = "-ERR unknown subcommand or wrong number of arguments for 'stream'. Try XINFO HELP.\r\n"
+		notInt  = "-ERR value is not an integer or out of range\r\n"
+		entries = "*18\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n" +
+			"$17\r\nlast-generated-id\r\n$3\r\n1-1\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n0-0\r\n$13\r\nentries-added\r\n:1\r\n" +
+			"$23\r\nrecorded-first-entry-id\r\n$3\r\n1-1\r\n$7\r\nentries\r\n*1\r\n*2\r\n$3\r\n1-1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n$6\r\ngroups\r\n*0\r\n"
+	)
+	h := newHarness(t, 1)
+	h.do("set", "str", "1")
+	h.do("xadd", "s", "1-1", "a", "1")
+	for _, c := range []step{
+		{[]string{"xinfo", "stream", "nokey"}, noKey},
+		{[]string{"xinfo", "stream", "nokey", "a"}, noKey},
+		{[]string{"xinfo", "stream", "nokey", "a", "b"}, noKey},
+		{[]string{"xinfo", "stream", "nokey", "a", "b", "c", "d"}, noKey},
+		{[]string{"xinfo", "stream", "nokey", "full", "count"}, noKey},
+		{[]string{"xinfo", "stream", "nokey", "full", "count", "x"}, noKey},
+		{[]string{"xinfo", "stream", "nokey", "full", "count", "1", "x"}, noKey},
+		{[]string{"xinfo", "stream", "str", "a"}, wrong},
+		{[]string{"xinfo", "stream", "str", "a", "b"}, wrong},
+		{[]string{"xinfo", "stream", "str", "full", "count", "x"}, wrong},
+		{[]string{"xinfo", "stream", "s", "a"}, syntax},
+		{[]string{"xinfo", "stream", "s", "a", "b", "c"}, syntax},
+		{[]string{"xinfo", "stream", "s", "full", "count"}, syntax},
+		{[]string{"xinfo", "stream", "s", "full", "x", "1"}, syntax},
+		{[]string{"xinfo", "stream", "s", "full", "count", "1", "x"}, syntax},
+		{[]string{"xinfo", "stream", "s", "full", "count", "x"}, notInt},
+		{[]string{"xinfo", "stream", "s", "full", "count", "-1"}, entries},
+		{[]string{"xinfo", "groups", "nokey", "x"}, "-ERR wrong number of arguments for 'xinfo|groups' command\r\n"},
+		{[]string{"xinfo", "consumers", "nokey", "g"}, noKey},
+		{[]string{"xinfo", "consumers", "str", "g"}, wrong},
+	} {
+		t.Run(strings.Join(c.args[1:], " "), func(t *testing.T) {
+			if got := h.do(c.args...); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
 // TestStreamTrimApprox checks trimming with "~": whole nodes only, within
 // LIMIT, and the exact form for comparison.
 func TestStreamTrimApprox(t *testing.T) {
