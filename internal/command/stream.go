@@ -57,13 +57,47 @@ func xErrNoGroup(key, group []byte, tail string) string {
 	return "NOGROUP No such key '" + cString(key) + "' or consumer group '" + cString(group) + "'" + tail
 }
 
-// parseU64 parses a decimal unsigned 64-bit number.
+// parseU64 parses a part of a stream id as Redis's string2ull: what
+// strtoull takes whole, that is leading white space, a sign and decimal
+// digits, so that " 1" and "+1" are 1. strtoull negates what follows a
+// "-" (" -1" is 2^64-1, "-0" is 0), but string2ull first tries
+// string2ll, which refuses "-0" and leading zeros: the negative numbers
+// string2ll takes are refused.
 func parseU64(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
+	i := 0
+	for i < len(b) && isCSpace(b[i]) {
+		i++
+	}
+	neg := false
+	if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		neg = b[i] == '-'
+		i++
+	}
+	digits := b[i:]
+	if len(digits) == 0 {
 		return 0, false
 	}
-	v, err := strconv.ParseUint(string(b), 10, 64)
-	return v, err == nil
+	for _, ch := range digits {
+		if ch < '0' || ch > '9' {
+			return 0, false
+		}
+	}
+	v, err := strconv.ParseUint(string(digits), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if !neg {
+		return v, true
+	}
+	if i == 1 && digits[0] != '0' && v <= 1<<63 {
+		return 0, false // string2ll's, down to -2^63
+	}
+	return -v, true
+}
+
+// isCSpace reports whether ch is white space to C's isspace.
+func isCSpace(ch byte) bool {
+	return ch == ' ' || ch >= '\t' && ch <= '\r'
 }
 
 // parseStreamID parses an id as Redis's streamGenericParseIDOrReply:

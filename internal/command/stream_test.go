@@ -235,6 +235,64 @@ func TestStreamInfoArgs(t *testing.T) {
 	}
 }
 
+// TestStreamIDParts checks ids whose parts Redis reads with strtoull,
+// against redis-server 7.0.15: leading white space and a sign are taken,
+// a "-" negating, while "-" and "+" alone keep their meanings in ranges.
+func TestStreamIDParts(t *testing.T) {
+	const bad = "-ERR Invalid stream ID specified as stream command argument\r\n"
+	h := newHarness(t, 1)
+	for i, c := range []struct{ id, want string }{
+		{" 1", strBulk("1-0")},
+		{"+2", strBulk("2-0")},
+		{"\t\n\v\f\r3", strBulk("3-0")},
+		{"0000000000000000000000004", strBulk("4-0")},
+		{"5- 1", strBulk("5-1")},
+		{" +6-  +3", strBulk("6-3")},
+		{"1-00", strBulk("1-0")},
+		{"7--0", strBulk("7-0")},
+		{"7- -1", strBulk("7-18446744073709551615")},
+		{"1--9223372036854775809", strBulk("1-9223372036854775807")},
+		{"+18446744073709551615-0", strBulk("18446744073709551615-0")},
+		{"7--1", bad},
+		{"1--9223372036854775808", bad},
+		{"-5", bad},
+		{"8 ", bad},
+		{"+", bad},
+		{"-", bad},
+		{" ", bad},
+		{"++9", bad},
+		{"+-9", bad},
+		{" -9", bad},
+		{"9- *", bad},
+		{"18446744073709551616", bad},
+	} {
+		t.Run(c.id, func(t *testing.T) {
+			if got := h.do("xadd", fmt.Sprint("k", i), c.id, "a", "1"); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+	entry := func(id string) string { return "*2\r\n" + strBulk(id) + "*2\r\n$1\r\na\r\n$1\r\n1\r\n" }
+	for _, id := range []string{"1-0", "5-1", "6-3"} {
+		h.do("xadd", "s", id, "a", "1")
+	}
+	for _, c := range []step{
+		{[]string{"xrange", "s", "+1", "+"}, "*3\r\n" + entry("1-0") + entry("5-1") + entry("6-3")},
+		{[]string{"xrange", "s", "(+5", "+"}, "*2\r\n" + entry("5-1") + entry("6-3")},
+		{[]string{"xrange", "s", "-", "(+6-3"}, "*2\r\n" + entry("1-0") + entry("5-1")},
+		{[]string{"xrevrange", "s", "+", " 5"}, "*2\r\n" + entry("6-3") + entry("5-1")},
+		{[]string{"xrange", "s", "- ", "+"}, bad},
+		{[]string{"xrange", "s", "-", "+ "}, bad},
+		{[]string{"xdel", "s", " 1"}, ":1\r\n"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			if got := h.do(c.args...); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
 // TestStreamTrimApprox checks trimming with "~": whole nodes only, within
 // LIMIT, and the exact form for comparison.
 func TestStreamTrimApprox(t *testing.T) {
