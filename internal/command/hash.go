@@ -479,15 +479,23 @@ func pickDistinct(c *Ctx, n, k int) []int {
 	return out
 }
 
-// scanArgs parses the options of HSCAN and SSCAN: MATCH pattern and COUNT
-// count, as Redis does. It replies with the error and reports false on a
-// bad one.
-func scanArgs(c *Ctx, args [][]byte) (cursor uint64, pattern []byte, count int, ok bool) {
-	cursor, ok = parseCursor(args[2])
+// scanCursor parses the cursor of HSCAN, SSCAN and ZSCAN. It replies with
+// the error and reports false on a bad one. Redis reads the cursor before
+// it looks the key up, and the options only after (see scanOptions).
+func scanCursor(c *Ctx, arg []byte) (uint64, bool) {
+	cursor, ok := parseCursor(arg)
 	if !ok {
 		c.W.AppendError("ERR invalid cursor")
-		return 0, nil, 0, false
 	}
+	return cursor, ok
+}
+
+// scanOptions parses the options of HSCAN, SSCAN and ZSCAN, args[3:]:
+// MATCH pattern and COUNT count, as Redis does. It replies with the error
+// and reports false on a bad one. Redis reads them only once the key is
+// found and of the command's type, so a missing key answers an empty scan
+// and a key of another type WRONGTYPE, whatever the options say.
+func scanOptions(c *Ctx, args [][]byte) (pattern []byte, count int, ok bool) {
 	count = 10
 	for i := 3; i < len(args); i += 2 {
 		more := i+1 < len(args)
@@ -496,11 +504,11 @@ func scanArgs(c *Ctx, args [][]byte) (cursor uint64, pattern []byte, count int, 
 			n, ok := resp.ParseInt(args[i+1])
 			if !ok {
 				c.W.AppendError(strErrNotInt)
-				return 0, nil, 0, false
+				return nil, 0, false
 			}
 			if n < 1 {
 				c.W.AppendError(strErrSyntax)
-				return 0, nil, 0, false
+				return nil, 0, false
 			}
 			count = int(min(n, math.MaxInt32))
 		case ascii.EqualFold(args[i], "match") && more:
@@ -510,10 +518,10 @@ func scanArgs(c *Ctx, args [][]byte) (cursor uint64, pattern []byte, count int, 
 			}
 		default:
 			c.W.AppendError(strErrSyntax)
-			return 0, nil, 0, false
+			return nil, 0, false
 		}
 	}
-	return cursor, pattern, count, true
+	return pattern, count, true
 }
 
 // scanPositions returns the positions of a collection of n elements that
@@ -540,7 +548,7 @@ func scanPositions(n int, compact bool, cursor uint64, count int) (from, to int,
 }
 
 func hscanCommand(c *Ctx, args [][]byte) {
-	cursor, pattern, count, ok := scanArgs(c, args)
+	cursor, ok := scanCursor(c, args[2])
 	if !ok {
 		return
 	}
@@ -553,6 +561,10 @@ func hscanCommand(c *Ctx, args [][]byte) {
 		c.W.AppendArray(2)
 		c.W.AppendBulkString("0")
 		c.W.AppendArray(0)
+		return
+	}
+	pattern, count, ok := scanOptions(c, args)
+	if !ok {
 		return
 	}
 	from, to, next := scanPositions(h.Len(), h.Encoding() == object.EncListpack, cursor, count)

@@ -257,6 +257,32 @@ func TestHscan(t *testing.T) {
 	}
 }
 
+// TestScanOrder checks the order in which HSCAN, SSCAN and ZSCAN read
+// their arguments, as Redis 7.0.15 does: the cursor, then the key, then
+// the options, which a missing key or a key of another type never reads.
+func TestScanOrder(t *testing.T) {
+	h := newHarness(t, 1)
+	empty := strArr(strBulk("0"), "*0\r\n")
+	h.check([]step{
+		{[]string{"set", "str", "v"}, "+OK\r\n"},
+		{[]string{"hscan", "nokey", "0", "foo", "bar"}, empty},
+		{[]string{"sscan", "nokey", "0", "count", "0"}, empty},
+		{[]string{"zscan", "nokey", "0", "match"}, empty},
+		{[]string{"sscan", "nokey", "0", "count", "abc"}, empty},
+		{[]string{"hscan", "str", "0", "count", "0"}, wrongType},
+		{[]string{"sscan", "str", "1", "1"}, wrongType},
+		{[]string{"zscan", "str", "1", "1"}, wrongType},
+		{[]string{"sscan", "str", "0", "count", "abc"}, wrongType},
+		{[]string{"sscan", "nokey", "abc"}, "-ERR invalid cursor\r\n"},
+		{[]string{"hscan", "str", "abc"}, "-ERR invalid cursor\r\n"},
+		{[]string{"zscan", "nokey", "abc", "count", "0"}, "-ERR invalid cursor\r\n"},
+		{[]string{"sadd", "s", "a"}, strInt(1)},
+		{[]string{"sscan", "s", "0", "count", "0"}, "-ERR syntax error\r\n"},
+		{[]string{"sscan", "s", "0", "count", "abc"}, "-ERR value is not an integer or out of range\r\n"},
+		{[]string{"sscan", "s", "0", "1"}, "-ERR syntax error\r\n"},
+	})
+}
+
 // TestHashEncodingConversion checks conversions through the limits in
 // both directions of a CONFIG-like change: a lower limit converts on the
 // next write, a higher one leaves tables as they are.

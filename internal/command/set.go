@@ -555,7 +555,7 @@ func sdiffstoreCommand(c *Ctx, args [][]byte) {
 }
 
 func sscanCommand(c *Ctx, args [][]byte) {
-	cursor, pattern, count, ok := scanArgs(c, args)
+	cursor, ok := scanCursor(c, args[2])
 	if !ok {
 		return
 	}
@@ -566,6 +566,10 @@ func sscanCommand(c *Ctx, args [][]byte) {
 	var members [][]byte
 	var next uint64
 	if s != nil {
+		pattern, count, ok := scanOptions(c, args)
+		if !ok {
+			return
+		}
 		var from, to int
 		from, to, next = scanPositions(s.Len(), s.Encoding() != object.EncHashtable, cursor, count)
 		for i := from; i < to; i++ {

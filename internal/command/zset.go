@@ -1024,7 +1024,7 @@ func zscanCommand(c *Ctx, args [][]byte) {
 			i -= 2
 		}
 	}
-	cursor, pattern, count, ok := scanArgs(c, args)
+	cursor, ok := scanCursor(c, args[2])
 	if !ok {
 		return
 	}
@@ -1035,6 +1035,10 @@ func zscanCommand(c *Ctx, args [][]byte) {
 	var out [][]byte
 	var next uint64
 	if z != nil {
+		pattern, count, ok := scanOptions(c, args)
+		if !ok {
+			return
+		}
 		next = z.Scan(cursor, count, func(m []byte, s float64) {
 			if pattern == nil || glob.Match(pattern, m) {
 				out = append(out, bytes.Clone(m))
