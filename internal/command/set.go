@@ -485,14 +485,11 @@ func sinterstoreCommand(c *Ctx, args [][]byte) {
 }
 
 // sintercardCommand implements SINTERCARD numkeys key… [LIMIT limit] with
-// Redis's errors.
+// Redis's errors: Redis reads numkeys and LIMIT with a range check that
+// gives its own message for a value that is no integer too.
 func sintercardCommand(c *Ctx, args [][]byte) {
 	n, ok := resp.ParseInt(args[1])
-	if !ok {
-		c.W.AppendError(strErrNotInt)
-		return
-	}
-	if n < 1 {
+	if !ok || n < 1 {
 		c.W.AppendError("ERR numkeys should be greater than 0")
 		return
 	}
@@ -504,11 +501,7 @@ func sintercardCommand(c *Ctx, args [][]byte) {
 	for j := 2 + int(n); j < len(args); j++ {
 		if ascii.EqualFold(args[j], "limit") && j+1 < len(args) {
 			l, ok := resp.ParseInt(args[j+1])
-			if !ok {
-				c.W.AppendError(strErrNotInt)
-				return
-			}
-			if l < 0 {
+			if !ok || l < 0 {
 				c.W.AppendError("ERR LIMIT can't be negative")
 				return
 			}
