@@ -186,12 +186,10 @@ func spopCommand(c *Ctx, args [][]byte) {
 	}
 	count := int64(-1)
 	if len(args) == 3 {
+		// Redis reads the count with a range check whose message covers
+		// a count that is no integer too.
 		n, ok := resp.ParseInt(args[2])
-		if !ok {
-			c.W.AppendError(strErrNotInt)
-			return
-		}
-		if n < 0 {
+		if !ok || n < 0 {
 			c.W.AppendError("ERR value is out of range, must be positive")
 			return
 		}
