@@ -366,8 +366,9 @@ func hincrbyfloatCommand(c *Ctx, args [][]byte) {
 // asked for until memory runs out; here a larger count is refused.
 const maxRandomCount = 1 << 24
 
-// parseRandomCount parses the count of HRANDFIELD or SRANDMEMBER as Redis
-// does: an integer from -LONG_MAX to LONG_MAX.
+// parseRandomCount parses the count of HRANDFIELD, SRANDMEMBER or
+// ZRANDMEMBER as Redis does: an integer from -LONG_MAX to LONG_MAX, with
+// the text of Redis's range check word for word ("value must between").
 func parseRandomCount(c *Ctx, arg []byte) (int64, bool) {
 	n, ok := resp.ParseInt(arg)
 	if !ok {
@@ -375,7 +376,7 @@ func parseRandomCount(c *Ctx, arg []byte) (int64, bool) {
 		return 0, false
 	}
 	if n == math.MinInt64 {
-		c.W.AppendError("ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807")
+		c.W.AppendError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
 		return 0, false
 	}
 	return n, true

@@ -156,7 +156,7 @@ func TestHrandfield(t *testing.T) {
 		{[]string{"hrandfield", "h", "x"}, "-ERR value is not an integer or out of range\r\n"},
 		{[]string{"hrandfield", "h", "1", "values"}, "-ERR syntax error\r\n"},
 		{[]string{"hrandfield", "h", "1", "withvalues", "x"}, "-ERR syntax error\r\n"},
-		{[]string{"hrandfield", "h", "-9223372036854775808"}, "-ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807\r\n"},
+		{[]string{"hrandfield", "h", "-9223372036854775808"}, "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"},
 		{[]string{"hrandfield", "h", "-9223372036854775807", "withvalues"}, "-ERR value is out of range\r\n"},
 		{[]string{"hrandfield", "h", "-3"}, strArr(strBulk("a"), strBulk("a"), strBulk("a"))},
 		{[]string{"hrandfield", "h", "-2", "withvalues"}, strArr(strBulk("a"), strBulk("1"), strBulk("a"), strBulk("1"))},

@@ -60,7 +60,7 @@ func TestSpopSrandmember(t *testing.T) {
 		{[]string{"srandmember", "missing"}, nullBulk},
 		{[]string{"srandmember", "missing", "-5"}, "*0\r\n"},
 		{[]string{"srandmember", "missing", "1", "2"}, "-ERR syntax error\r\n"},
-		{[]string{"srandmember", "missing", "-9223372036854775808"}, "-ERR value is out of range, must be between -9223372036854775807 and 9223372036854775807\r\n"},
+		{[]string{"srandmember", "missing", "-9223372036854775808"}, "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"},
 		{[]string{"sadd", "one", "x"}, strInt(1)},
 		{[]string{"srandmember", "one"}, strBulk("x")},
 		{[]string{"srandmember", "one", "-3"}, strArr(strBulk("x"), strBulk("x"), strBulk("x"))},
