@@ -2,6 +2,8 @@ package command
 
 import (
 	"math"
+	"math/big"
+	"math/bits"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/storage"
@@ -125,23 +127,151 @@ const (
 )
 
 // ParseTimeout parses a blocking command's timeout in seconds as Redis 7.0
-// does: a float rounded up to whole milliseconds; 0 for no timeout. It
-// returns the error reply for a bad one, "" otherwise. Like Redis, it takes
-// a value too large for milliseconds in 64 bits as negative; one too large
-// for a time.Duration (292 years) waits for ever.
+// does: 0 for no timeout, else the error reply for a bad one, "" otherwise.
+// Redis reads the text as a long double (parseExtFloat: 1e-400 is a tiny
+// positive value there, 1e400 a finite one), multiplies it by 1000 in that
+// format, rounds up and converts the milliseconds to a 64-bit integer. So
+// 8.1 seconds waits 8101 ms, the product being a hair above 8100. On
+// x86-64 a value at or past 2^63, or infinite, converts to the least
+// integer, so Redis calls it negative: 9223372036854775.807 seconds is
+// accepted, 9223372036854775.808 is not. A value too long for a
+// time.Duration (292 years) waits for ever, as Redis's blocked clients
+// never reach such a deadline.
 func ParseTimeout(b []byte) (time.Duration, string) {
-	f, ok := parseScore(b)
+	ms, ok := decimalMillis(b)
 	if !ok {
-		return 0, ErrTimeoutNotFloat
+		x, ok := parseExtFloat(b)
+		if !ok {
+			return 0, ErrTimeoutNotFloat
+		}
+		ms = extMillis(x)
 	}
-	ms := math.Ceil(f * 1000)
-	if ms < 0 || ms >= math.MaxInt64 || math.IsNaN(ms) {
+	if ms < 0 {
 		return 0, ErrTimeoutNegative
 	}
-	if ms >= float64(math.MaxInt64/int64(time.Millisecond)) {
-		return 0, ""
+	return timeoutMillis(ms), ""
+}
+
+// extMillis returns x seconds in milliseconds as Redis's long double
+// arithmetic gives them (see ParseTimeout), -1 for a negative result.
+func extMillis(x extFloat) int64 {
+	switch {
+	case x.inf:
+		return -1
+	case x.f == nil:
+		return 0
 	}
-	return time.Duration(ms) * time.Millisecond, ""
+	f := new(big.Float).SetPrec(extMantBits).SetMode(big.ToNearestEven)
+	f.Mul(x.f, big.NewFloat(1000))
+	ms, acc := f.Int(nil) // toward zero: Below when f > 0 has a fraction
+	if acc == big.Below {
+		ms.Add(ms, big.NewInt(1))
+	}
+	if ms.Sign() < 0 || !ms.IsInt64() {
+		return -1
+	}
+	return ms.Int64()
+}
+
+// decimalMillis returns what extMillis gives for the usual text of a
+// timeout, decimal digits with an optional point, at most 19 of them after
+// leading zeros and at most 19 after the point, computed with 64-bit
+// words: the value m/10^k rounded to a 64-bit significand, times 1000
+// rounded again, then rounded up. It reports false for any other text,
+// and for a text longer than Redis reads as a number.
+func decimalMillis(b []byte) (int64, bool) {
+	if len(b) >= extMaxChars {
+		return 0, false
+	}
+	var m uint64
+	k, digits, sig, point := 0, 0, 0, false
+	for _, ch := range b {
+		switch {
+		case ch == '.' && !point:
+			point = true
+			continue
+		case !isDigit(ch):
+			return 0, false
+		}
+		digits++
+		if point {
+			k++
+		}
+		if m != 0 || ch != '0' {
+			sig++
+		}
+		m = m*10 + uint64(ch-'0')
+	}
+	if digits == 0 || sig > 19 || k > 19 {
+		return 0, false
+	}
+	if m == 0 {
+		return 0, true
+	}
+	d := uint64(1)
+	for range k {
+		d *= 10
+	}
+	// q·2^-sh is m/d rounded to 64 bits, q in [2^63, 2^64): the quotient of
+	// m·2^sh by d is at least 2^62 and below 2^64, doubled if below 2^63.
+	sh := 63 + bits.Len64(d) - bits.Len64(m)
+	q, r := divShifted(m, sh, d)
+	if q < 1<<63 {
+		sh++
+		q, r = divShifted(m, sh, d)
+	}
+	if r > d-r || r == d-r && q&1 == 1 {
+		if q++; q == 0 {
+			q, sh = 1<<63, sh-1
+		}
+	}
+	// Times 1000: a product of 73 or 74 bits, rounded to its top 64.
+	hi, lo := bits.Mul64(q, 1000)
+	t := bits.Len64(hi)
+	p := hi<<(64-t) | lo>>t
+	rest, half := lo&(1<<t-1), uint64(1)<<(t-1)
+	if rest > half || rest == half && p&1 == 1 {
+		if p++; p == 0 {
+			p, t = 1<<63, t+1
+		}
+	}
+	// Rounded up: p·2^e with p at least 2^63, so e must be negative.
+	e := t - sh
+	switch {
+	case e >= 0:
+		return -1, true
+	case e <= -64:
+		return 1, true
+	}
+	ms := p >> -e
+	if p&(1<<-e-1) != 0 {
+		ms++
+	}
+	if ms > math.MaxInt64 {
+		return -1, true
+	}
+	return int64(ms), true
+}
+
+// divShifted returns the quotient and remainder of m·2^sh by d, for sh in
+// 0…127 and a quotient below 2^64.
+func divShifted(m uint64, sh int, d uint64) (q, r uint64) {
+	var hi, lo uint64
+	if sh >= 64 {
+		hi = m << (sh - 64)
+	} else {
+		hi, lo = m>>(64-sh), m<<sh
+	}
+	return bits.Div64(hi, lo, d)
+}
+
+// timeoutMillis returns a timeout of ms milliseconds, 0 or more, as a
+// Duration: 0 (for ever) past what a Duration holds.
+func timeoutMillis(ms int64) time.Duration {
+	if ms >= math.MaxInt64/int64(time.Millisecond) {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // checkTimeout checks a timeout argument for Try, replying with its error.

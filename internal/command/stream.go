@@ -1356,10 +1356,7 @@ func parseMillisTimeout(b []byte) (time.Duration, string) {
 	if n < 0 {
 		return 0, ErrTimeoutNegative
 	}
-	if n >= math.MaxInt64/int64(time.Millisecond) {
-		return 0, ""
-	}
-	return time.Duration(n) * time.Millisecond, ""
+	return timeoutMillis(n), ""
 }
 
 // xreadID is a parsed id of XREAD or XREADGROUP: ">" (or, as in Redis,
