@@ -88,3 +88,26 @@ func Of(key []byte) uint16 {
 	}
 	return CRC16(key) & (Count - 1)
 }
+
+// OfPattern returns the slot of every key that the glob-style pattern
+// matches, as Redis's patternHashSlot finds it, and false when those keys
+// may be in different slots. The keys share a slot when the pattern has a
+// non-empty hash tag before any wildcard ('*', '?', '[') or escape ('\'),
+// or when it has no wildcard at all and so matches one key. A first tag
+// that is empty ("{}") makes the whole key hashed, as in Of.
+func OfPattern(pattern []byte) (uint16, bool) {
+	open := -1 // index of the first '{'; -2 after an empty tag
+	for i, c := range pattern {
+		switch {
+		case c == '*' || c == '?' || c == '[' || c == '\\':
+			return 0, false
+		case open == -1 && c == '{':
+			open = i
+		case open >= 0 && c == '}' && i == open+1:
+			open = -2
+		case open >= 0 && c == '}':
+			return CRC16(pattern[open+1:i]) & (Count - 1), true
+		}
+	}
+	return CRC16(pattern) & (Count - 1), true
+}

@@ -281,3 +281,31 @@ func BenchmarkCRC16(b *testing.B) {
 		}
 	}
 }
+
+func TestOfPattern(t *testing.T) {
+	for _, tt := range []struct {
+		pattern string
+		want    string // a key of the slot, "" for none
+	}{
+		{"{user1}:weight_*", "user1"},
+		{"w_{user1}*->f", "user1"},
+		{"{user1}*{x}", "user1"},
+		{"exact-key", "exact-key"},
+		{"foo{}{bar}", "foo{}{bar}"},
+		{"foo{}{bar}*", ""},
+		{"w_*", ""},
+		{"*{user1}", ""},
+		{"{us?r}*", ""},
+		{"{us[e]r}*", ""},
+		{"\\{user1}*", ""},
+		{"{user1*}", ""},
+	} {
+		s, ok := OfPattern([]byte(tt.pattern))
+		switch {
+		case tt.want == "" && ok:
+			t.Errorf("%q: got slot %d, want none", tt.pattern, s)
+		case tt.want != "" && (!ok || s != Of([]byte(tt.want))):
+			t.Errorf("%q: got %d, %v, want %d", tt.pattern, s, ok, Of([]byte(tt.want)))
+		}
+	}
+}
