@@ -506,6 +506,9 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 	if g.one, err = ring.New(1, 1); err != nil {
 		return nil, err
 	}
+	// The group holds the keys of its slots only: keys of other slots
+	// live in other groups, and may be stale here after a migration.
+	g.cx.Slotted = true
 	st := cfg.State
 	start := time.Now()
 	if st.Snapshot != nil && !raft.IsEmptySnap(st.Snapshot) {

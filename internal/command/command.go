@@ -87,6 +87,13 @@ type Spec struct {
 	// LastKey and Step, for commands that count their keys in an argument
 	// (SINTERCARD numkeys key…).
 	KeyArgs func(args [][]byte, dst [][]byte) [][]byte
+	// ReadsOthers, when set, reports whether a Keyed command reads, with
+	// args, keys that args do not name (SORT's BY and GET patterns). The
+	// single server then runs it holding every shard, as a command
+	// without keys; a cluster group holds the keys of its slots only, and
+	// the command checks itself that those it reads are in its key's
+	// slot (see Ctx.Slotted).
+	ReadsOthers func(args [][]byte) bool
 	// Block, for a command that can block the client until one of its
 	// keys gets elements, says how (see Blocking); nil for the others.
 	Block *Blocking
@@ -161,6 +168,11 @@ type Ctx struct {
 	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
 	// the commands of a transaction, which was checked as a whole.
 	SkipOOM bool
+
+	// Slotted is set by a cluster group, whose keyspace holds the keys of
+	// its own slots only: a command that reads keys it does not name may
+	// read only those of the slot of the keys it names.
+	Slotted bool
 
 	// Rand, when not nil, makes every random choice of the commands run
 	// (SPOP, SRANDMEMBER, HRANDFIELD): a replicated group sets it to a
@@ -260,6 +272,23 @@ func (c *Ctx) Holds(key []byte) bool {
 		return i == c.shard
 	}
 	return i < len(c.dbs) && c.dbs[i] != nil
+}
+
+// HoldsAll reports whether c holds every shard, so that the command may
+// touch any key, named or not.
+func (c *Ctx) HoldsAll() bool {
+	if c.ring == nil {
+		return true
+	}
+	if c.single != nil {
+		return c.ring.Shards() == 1
+	}
+	for _, db := range c.dbs {
+		if db == nil {
+			return false
+		}
+	}
+	return len(c.dbs) == c.ring.Shards()
 }
 
 // Shard returns the index of the shard a single-shard command runs on, or -1.

@@ -10,7 +10,7 @@ const RedisVersion = "7.2.0"
 // Redis is the command table of the Redis protocol. The commands that act
 // on the connection are not declared here but by the server, beside their
 // handlers, which puts them in the table with RegisterConn.
-var Redis = newTable(serverCommands, stringCommands, keyCommands, dumpCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, geoCommands, listCommands, listBlockingCommands, streamCommands, memoryCommands, hllCommands, bitCommands)
+var Redis = newTable(serverCommands, stringCommands, keyCommands, dumpCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, geoCommands, listCommands, listBlockingCommands, streamCommands, memoryCommands, hllCommands, bitCommands, sortCommands)
 
 // EvalKeys returns the keys of EVAL script numkeys key… arg…: none when
 // numkeys is not a valid count. It is the KeyArgs of the EVAL and FCALL

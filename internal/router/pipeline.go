@@ -139,7 +139,7 @@ func (p *Pipeline) Do(spec *command.Spec, args [][]byte) {
 	switch spec.Kind {
 	case command.Keyed:
 		p.keys = spec.Keys(args, p.keys[:0])
-		if len(p.keys) == 0 {
+		if len(p.keys) == 0 || spec.ReadsOthers != nil && spec.ReadsOthers(args) {
 			p.runHeld(spec, args, true)
 			return
 		}

@@ -199,7 +199,7 @@ func (h *scriptHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	switch spec.Kind {
 	case command.Keyed:
 		h.keys = spec.Keys(args, h.keys[:0])
-		if len(h.keys) == 0 && !h.allHeld() {
+		if (len(h.keys) == 0 || spec.ReadsOthers != nil && spec.ReadsOthers(args)) && !h.allHeld() {
 			w.AppendError(errAllShards)
 			return
 		}

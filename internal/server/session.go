@@ -435,7 +435,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 		switch q.spec.Kind {
 		case command.Keyed:
 			s.keys = q.spec.Keys(q.args, s.keys[:0])
-			if len(s.keys) == 0 {
+			if len(s.keys) == 0 || q.spec.ReadsOthers != nil && q.spec.ReadsOthers(q.args) {
 				markAll(s.set)
 			}
 			for _, k := range s.keys {
