@@ -35,7 +35,8 @@ func TestServerScripts(t *testing.T) {
 	}{
 		{[]any{"eval", "return 1", "2", "a", "b"}, "CROSSSLOT Keys in request don't hash to the same slot"},
 		{[]any{"eval", "return redis.call('get', 'other')", "1", "{u}a"}, "ERR Script attempted to access keys that do not hash to the same slot script: …"},
-		{[]any{"eval", "return redis.call('get', 'x')", "0"}, "ERR Script attempted to access a non local key in a cluster node script script: …"},
+		{[]any{"eval", "return redis.call('get', 'x')", "0"}, "ERR Script attempted to access a non local key in a cluster node script: …"},
+		{[]any{"eval", "return redis.pcall('get', 'x')", "0"}, "ERR Script attempted to access a non local key in a cluster node"},
 		{[]any{"eval_ro", "return redis.call('set', KEYS[1], 'x')", "1", "{u}a"}, "ERR Write commands are not allowed from read-only scripts. script: …"},
 		{[]any{"evalsha", "ffffffffffffffffffffffffffffffffffffffff", "0"}, "NOSCRIPT No matching script. Please use EVAL."},
 		{[]any{"eval", "return 1", "x"}, "ERR value is not an integer or out of range"},

@@ -191,7 +191,7 @@ func (h *clusterHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 		for _, k := range h.keys {
 			switch {
 			case h.slot < 0:
-				w.AppendError("ERR Script attempted to access a non local key in a cluster node script")
+				w.AppendError("ERR Script attempted to access a non local key in a cluster node")
 				return
 			case int(slot.Of(k)) != h.slot:
 				w.AppendError("ERR Script attempted to access keys that do not hash to the same slot")
