@@ -260,20 +260,21 @@ func adminError(err error) string {
 	return "ERR " + msg
 }
 
-// admin runs CLUSTER STATUS|MOVE|FORGET|REBALANCE|SETSHARDS|ADDNODE, reporting false for
-// another subcommand.
+// admin runs CLUSTER STATUS|MOVE|FORGET|REBALANCE|SETSHARDS|SETREPLICAS|
+// ADDNODE, whose arity the caller checked, reporting false for another
+// subcommand.
 func (c *clientConn) admin(sub string, args [][]byte) bool {
 	w := &c.out.W
 	n := c.s.node
-	switch {
-	case sub == "status" && len(args) == 2:
+	switch sub {
+	case "status":
 		b, err := json.Marshal(n.Status())
 		if err != nil {
 			w.AppendError("ERR " + err.Error())
 			return true
 		}
 		w.AppendBulk(b)
-	case sub == "move" && len(args) == 5:
+	case "move":
 		g := placement.Meta
 		if s := strings.ToLower(string(args[2])); s != "meta" {
 			v, err := strconv.Atoi(s)
@@ -288,7 +289,7 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 			return true
 		}
 		w.AppendOK()
-	case sub == "forget" && len(args) == 3:
+	case "forget":
 		id := string(args[2])
 		// A Redis Cluster node name (40 hex digits) names a node too.
 		for _, nd := range n.Table().Nodes() {
@@ -305,7 +306,7 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 			return true
 		}
 		w.AppendOK()
-	case sub == "setshards" && len(args) == 3:
+	case "setshards":
 		k, err := strconv.Atoi(string(args[2]))
 		if err != nil {
 			w.AppendError("ERR invalid number of shards '" + string(args[2]) + "'")
@@ -316,7 +317,7 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 			return true
 		}
 		w.AppendOK()
-	case sub == "setreplicas" && len(args) == 3:
+	case "setreplicas":
 		k, err := strconv.Atoi(string(args[2]))
 		if err != nil {
 			w.AppendError("ERR invalid number of replicas '" + string(args[2]) + "'")
@@ -327,13 +328,13 @@ func (c *clientConn) admin(sub string, args [][]byte) bool {
 			return true
 		}
 		w.AppendOK()
-	case sub == "addnode" && len(args) == 4:
+	case "addnode":
 		if _, err := n.Admit(string(args[2]), string(args[3])); err != nil {
 			w.AppendError(adminError(err))
 			return true
 		}
 		w.AppendOK()
-	case sub == "rebalance" && len(args) == 2:
+	case "rebalance":
 		step, ok, err := n.Rebalance()
 		switch {
 		case err != nil:

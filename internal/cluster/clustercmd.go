@@ -71,6 +71,15 @@ func (n *Node) hostPort(v *view, i int) (string, int) {
 	return h, port
 }
 
+// clusterArity is the number of arguments, CLUSTER and the subcommand
+// included, of each CLUSTER subcommand served here: Redis 7.0's for its
+// own, and those of ours (admin.go). A subcommand not listed is unknown.
+var clusterArity = map[string]int{
+	"info": 2, "myid": 2, "slots": 2, "shards": 2, "nodes": 2,
+	"keyslot": 3, "countkeysinslot": 3, "getkeysinslot": 4, "forget": 3,
+	"status": 2, "move": 5, "addnode": 4, "setshards": 3, "setreplicas": 3, "rebalance": 2,
+}
+
 // cluster implements CLUSTER INFO|SLOTS|SHARDS|NODES|MYID|KEYSLOT|
 // COUNTKEYSINSLOT|GETKEYSINSLOT in Redis 7's formats, and our STATUS,
 // MOVE, FORGET and REBALANCE (admin.go).
@@ -82,23 +91,32 @@ func (c *clientConn) cluster(args [][]byte) {
 		return
 	}
 	sub := strings.ToLower(string(args[1]))
+	want, ok := clusterArity[sub]
+	if !ok {
+		server.UnknownSubcommand(w, "cluster", args[1])
+		return
+	}
+	if len(args) != want {
+		server.SubArity(w, "cluster", sub)
+		return
+	}
 	if c.admin(sub, args) {
 		return
 	}
-	switch {
-	case sub == "info" && len(args) == 2:
+	switch sub {
+	case "info":
 		w.AppendVerbatim("txt", []byte(n.clusterInfo()))
-	case sub == "myid" && len(args) == 2:
+	case "myid":
 		w.AppendBulkString(placement.NodeName(n.cfg.NodeID))
-	case sub == "slots" && len(args) == 2:
+	case "slots":
 		n.appendSlots(w)
-	case sub == "shards" && len(args) == 2:
+	case "shards":
 		n.appendShards(w)
-	case sub == "nodes" && len(args) == 2:
+	case "nodes":
 		w.AppendVerbatim("txt", []byte(n.clusterNodes()))
-	case sub == "keyslot" && len(args) == 3:
+	case "keyslot":
 		w.AppendInt(int64(slot.Of(args[2])))
-	case sub == "countkeysinslot" && len(args) == 3:
+	case "countkeysinslot":
 		s, ok := parseSlot(args[2])
 		if !ok {
 			w.AppendError("ERR Invalid slot")
@@ -110,7 +128,7 @@ func (c *clientConn) cluster(args [][]byte) {
 			return
 		}
 		w.AppendInt(int64(len(keys)))
-	case sub == "getkeysinslot" && len(args) == 4:
+	case "getkeysinslot":
 		s, ok := parseSlot(args[2])
 		if !ok {
 			w.AppendError("ERR Invalid slot")
@@ -130,8 +148,6 @@ func (c *clientConn) cluster(args [][]byte) {
 		for _, k := range keys {
 			w.AppendBulk(k)
 		}
-	default:
-		w.AppendError("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try CLUSTER HELP.")
 	}
 }
 

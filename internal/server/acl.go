@@ -53,7 +53,7 @@ func ACL(w *resp.Writer, args [][]byte, h ACLHost, user *acl.User) {
 	}
 	ok, known := arityOK[sub]
 	if !known {
-		unknownSubcommand(w, "acl", args[1])
+		UnknownSubcommand(w, "acl", args[1])
 		return
 	}
 	if !ok {
@@ -61,7 +61,7 @@ func ACL(w *resp.Writer, args [][]byte, h ACLHost, user *acl.User) {
 			w.AppendError("ERR unknown subcommand or wrong number of arguments for '" + string(args[1]) + "'. Try ACL HELP.")
 			return
 		}
-		subArity(w, "acl", sub)
+		SubArity(w, "acl", sub)
 		return
 	}
 	switch sub {

@@ -17,11 +17,16 @@ const Version = "0.1.0"
 
 func lower(b []byte) string { return strings.ToLower(string(b)) }
 
-func unknownSubcommand(w *resp.Writer, cmd string, sub []byte) {
+// UnknownSubcommand writes Redis 7's error for subcommand sub of container
+// command cmd that is not one (its first 128 bytes quoted as sent).
+func UnknownSubcommand(w *resp.Writer, cmd string, sub []byte) {
 	w.AppendError(fmt.Sprintf("ERR unknown subcommand '%s'. Try %s HELP.", clip(sub, 128), strings.ToUpper(cmd)))
 }
 
-func subArity(w *resp.Writer, cmd, sub string) {
+// SubArity writes Redis 7's error for subcommand sub of cmd given the wrong
+// number of arguments: both are named lower-case, "cluster|keyslot", as in
+// Redis's full name of the subcommand.
+func SubArity(w *resp.Writer, cmd, sub string) {
 	w.AppendError("ERR wrong number of arguments for '" + cmd + "|" + sub + "' command")
 }
 

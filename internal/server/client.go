@@ -91,7 +91,7 @@ func (s *session) client(w *resp.Writer, args [][]byte) {
 	case "help":
 		ClientHelp(w)
 	default:
-		unknownSubcommand(w, "client", args[1])
+		UnknownSubcommand(w, "client", args[1])
 	}
 }
 

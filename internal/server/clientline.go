@@ -338,7 +338,7 @@ func ClientArityOK(w *resp.Writer, sub string, n int) bool {
 	want, fixed := map[string]int{"id": 2, "getname": 2, "info": 2, "unpause": 2, "trackinginfo": 2, "getredir": 2,
 		"setname": 3, "reply": 3, "no-evict": 3, "no-touch": 3, "setinfo": 4}[sub]
 	if fixed && n != want || (sub == "kill" || sub == "tracking" || sub == "caching") && n < 3 {
-		subArity(w, "client", sub)
+		SubArity(w, "client", sub)
 		return false
 	}
 	return true

@@ -32,7 +32,7 @@ func Command(w *resp.Writer, args [][]byte) {
 	switch sub := lower(args[1]); sub {
 	case "count":
 		if len(args) != 2 {
-			subArity(w, "command", sub)
+			SubArity(w, "command", sub)
 			return
 		}
 		w.AppendInt(int64(len(command.Redis)))
@@ -80,7 +80,7 @@ func Command(w *resp.Writer, args [][]byte) {
 		}
 	case "getkeys", "getkeysandflags":
 		if len(args) < 4 {
-			subArity(w, "command", sub)
+			SubArity(w, "command", sub)
 			return
 		}
 		keys, msg := getKeys(args[2:])
@@ -103,7 +103,7 @@ func Command(w *resp.Writer, args [][]byte) {
 		}
 	case "help":
 		if len(args) != 2 {
-			subArity(w, "command", sub)
+			SubArity(w, "command", sub)
 			return
 		}
 		appendHelp(w,
@@ -129,7 +129,7 @@ func Command(w *resp.Writer, args [][]byte) {
 			"HELP",
 			"    Prints this help.")
 	default:
-		unknownSubcommand(w, "command", args[1])
+		UnknownSubcommand(w, "command", args[1])
 	}
 }
 

@@ -394,7 +394,7 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 	switch sub := lower(args[1]); sub {
 	case "get":
 		if len(args) < 3 {
-			subArity(w, "config", sub)
+			SubArity(w, "config", sub)
 			return
 		}
 		st := s.c.s.settings()
@@ -406,7 +406,7 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 		}
 	case "set":
 		if len(args) < 4 || len(args)%2 != 0 {
-			subArity(w, "config", sub)
+			SubArity(w, "config", sub)
 			return
 		}
 		if err := s.c.s.setConfig(args[2:]); err != nil {
@@ -420,7 +420,7 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 		w.AppendOK()
 	case "rewrite":
 		if len(args) != 2 {
-			subArity(w, "config", sub)
+			SubArity(w, "config", sub)
 			return
 		}
 		if err := s.c.s.rewriteConfig(); err != nil {
@@ -437,7 +437,7 @@ func (s *session) config(w *resp.Writer, args [][]byte) {
 	case "help":
 		appendHelp(w, ConfigHelp...)
 	default:
-		unknownSubcommand(w, "config", args[1])
+		UnknownSubcommand(w, "config", args[1])
 	}
 }
 

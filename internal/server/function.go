@@ -160,9 +160,9 @@ func FunctionCommand(eng *script.Engine, f FunctionChanger, w *resp.Writer, args
 		w.AppendOK()
 	case sub == "help" || sub == "load" || sub == "delete" || sub == "flush" || sub == "dump" ||
 		sub == "restore" || sub == "stats" || sub == "kill":
-		subArity(w, "function", sub)
+		SubArity(w, "function", sub)
 	default:
-		unknownSubcommand(w, "function", args[1])
+		UnknownSubcommand(w, "function", args[1])
 	}
 }
 

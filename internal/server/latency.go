@@ -103,7 +103,7 @@ func Latency(w *resp.Writer, args [][]byte, m *latency.Monitor, a latency.Advice
 	sub := lower(args[1])
 	arity := func(ok bool) bool {
 		if !ok {
-			subArity(w, "latency", sub)
+			SubArity(w, "latency", sub)
 		}
 		return ok
 	}
@@ -178,7 +178,7 @@ func Latency(w *resp.Writer, args [][]byte, m *latency.Monitor, a latency.Advice
 			"HELP",
 			"    Prints this help.")
 	default:
-		unknownSubcommand(w, "latency", args[1])
+		UnknownSubcommand(w, "latency", args[1])
 	}
 }
 

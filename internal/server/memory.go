@@ -137,7 +137,7 @@ func (s *session) memory(w *resp.Writer, args [][]byte) {
 func Memory(w *resp.Writer, args [][]byte, figures func() MemoryFigures) {
 	sub := lower(args[1])
 	if len(args) != 2 {
-		subArity(w, "memory", sub)
+		SubArity(w, "memory", sub)
 		return
 	}
 	switch sub {

@@ -281,9 +281,9 @@ func ScriptCommand(eng *script.Engine, w *resp.Writer, args [][]byte) {
 		}
 		w.AppendOK()
 	case sub == "load" || sub == "exists" || sub == "flush" || sub == "kill" || sub == "help":
-		subArity(w, "script", sub)
+		SubArity(w, "script", sub)
 	default:
-		unknownSubcommand(w, "script", args[1])
+		UnknownSubcommand(w, "script", args[1])
 	}
 }
 

@@ -12,7 +12,7 @@ func (s *session) slowlog(w *resp.Writer, args [][]byte) {
 	switch sub := lower(args[1]); sub {
 	case "get":
 		if len(args) > 3 {
-			subArity(w, "slowlog", sub)
+			SubArity(w, "slowlog", sub)
 			return
 		}
 		count := 10
@@ -40,13 +40,13 @@ func (s *session) slowlog(w *resp.Writer, args [][]byte) {
 		}
 	case "len":
 		if len(args) != 2 {
-			subArity(w, "slowlog", sub)
+			SubArity(w, "slowlog", sub)
 			return
 		}
 		w.AppendInt(int64(l.Len()))
 	case "reset":
 		if len(args) != 2 {
-			subArity(w, "slowlog", sub)
+			SubArity(w, "slowlog", sub)
 			return
 		}
 		l.Reset()
@@ -66,6 +66,6 @@ func (s *session) slowlog(w *resp.Writer, args [][]byte) {
 			"HELP",
 			"    Print this help.")
 	default:
-		unknownSubcommand(w, "slowlog", args[1])
+		UnknownSubcommand(w, "slowlog", args[1])
 	}
 }
