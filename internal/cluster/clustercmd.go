@@ -75,14 +75,54 @@ func (n *Node) hostPort(v *view, i int) (string, int) {
 // included, of each CLUSTER subcommand served here: Redis 7.0's for its
 // own, and those of ours (admin.go). A subcommand not listed is unknown.
 var clusterArity = map[string]int{
-	"info": 2, "myid": 2, "slots": 2, "shards": 2, "nodes": 2,
+	"info": 2, "myid": 2, "slots": 2, "shards": 2, "nodes": 2, "help": 2,
 	"keyslot": 3, "countkeysinslot": 3, "getkeysinslot": 4, "forget": 3,
 	"status": 2, "move": 5, "addnode": 4, "setshards": 3, "setreplicas": 3, "rebalance": 2,
 }
 
+// clusterHelp is CLUSTER HELP's reply: Redis 7.0's lines for the
+// subcommands of Redis served here, in its order, then ours.
+var clusterHelp = []string{
+	"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"COUNTKEYSINSLOT <slot>",
+	"    Return the number of keys in <slot>.",
+	"FORGET <node-id>",
+	"    Remove a node from the cluster.",
+	"GETKEYSINSLOT <slot> <count>",
+	"    Return key names stored by current node in a slot.",
+	"INFO",
+	"    Return information about the cluster.",
+	"KEYSLOT <key>",
+	"    Return the hash slot for <key>.",
+	"MYID",
+	"    Return the node id.",
+	"NODES",
+	"    Return cluster configuration seen by node. Output format:",
+	"    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+	"SLOTS",
+	"    Return information about slots range mappings. Each range is made of:",
+	"    start, end, master and replicas IP addresses, ports and ids",
+	"SHARDS",
+	"    Return information about slot range mappings and the nodes associated with them.",
+	"STATUS",
+	"    Return the placement table this node follows and its replicas' state, as JSON.",
+	"MOVE <group|meta> <from-node> <to-node>",
+	"    Move a group's replica from one node to another.",
+	"ADDNODE <node-id> <peer-addr>",
+	"    Admit a node to the cluster, holding nothing.",
+	"SETSHARDS <count>",
+	"    Change the number of shard groups, moving slots between them.",
+	"SETREPLICAS <count>",
+	"    Change the number of replicas of every shard group.",
+	"REBALANCE",
+	"    Take the next step toward a balanced placement.",
+	"HELP",
+	"    Prints this help.",
+}
+
 // cluster implements CLUSTER INFO|SLOTS|SHARDS|NODES|MYID|KEYSLOT|
-// COUNTKEYSINSLOT|GETKEYSINSLOT in Redis 7's formats, and our STATUS,
-// MOVE, FORGET and REBALANCE (admin.go).
+// COUNTKEYSINSLOT|GETKEYSINSLOT|HELP in Redis 7's formats, with its
+// errors, and our own subcommands (admin.go).
 func (c *clientConn) cluster(args [][]byte) {
 	w := &c.out.W
 	n := c.s.node
@@ -147,6 +187,11 @@ func (c *clientConn) cluster(args [][]byte) {
 		w.AppendArray(len(keys))
 		for _, k := range keys {
 			w.AppendBulk(k)
+		}
+	case "help":
+		w.AppendArray(len(clusterHelp))
+		for _, l := range clusterHelp {
+			w.AppendSimple(l)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/testutil"
 )
@@ -24,6 +25,7 @@ var clusterRedisCases = []testutil.RedisCase{
 	{Args: []string{"CLUSTER", "COUNTKEYSINSLOT"}, Want: "-ERR wrong number of arguments for 'cluster|countkeysinslot' command\r\n"},
 	{Args: []string{"CLUSTER", "GETKEYSINSLOT", "0"}, Want: "-ERR wrong number of arguments for 'cluster|getkeysinslot' command\r\n"},
 	{Args: []string{"CLUSTER", "FORGET"}, Want: "-ERR wrong number of arguments for 'cluster|forget' command\r\n"},
+	{Args: []string{"CLUSTER", "HELP", "x"}, Want: "-ERR wrong number of arguments for 'cluster|help' command\r\n"},
 	{Args: []string{"CLUSTER", "KEYSLOT", "a"}, Want: ":15495\r\n"},
 }
 
@@ -43,8 +45,120 @@ func TestClusterRedis(t *testing.T) {
 	for _, tc := range append(clusterRedisCases, ours...) {
 		t.Run(strings.Join(tc.Args, " "), func(t *testing.T) {
 			c := dialRaw(t, addr)
+			c.nc.SetDeadline(time.Now().Add(10 * time.Second)) // a short reply fails soon
 			c.send(tc.Args...)
 			c.expect(tc.Want)
 		})
+	}
+}
+
+// redisClusterHelp is CLUSTER HELP's reply from redis-server 7.0.15, a
+// line per simple string.
+const redisClusterHelp = `CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:
+ADDSLOTS <slot> [<slot> ...]
+    Assign slots to current node.
+ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]
+    Assign slots which are between <start-slot> and <end-slot> to current node.
+BUMPEPOCH
+    Advance the cluster config epoch.
+COUNT-FAILURE-REPORTS <node-id>
+    Return number of failure reports for <node-id>.
+COUNTKEYSINSLOT <slot>
+    Return the number of keys in <slot>.
+DELSLOTS <slot> [<slot> ...]
+    Delete slots information from current node.
+DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]
+    Delete slots information which are between <start-slot> and <end-slot> from current node.
+FAILOVER [FORCE|TAKEOVER]
+    Promote current replica node to being a master.
+FORGET <node-id>
+    Remove a node from the cluster.
+GETKEYSINSLOT <slot> <count>
+    Return key names stored by current node in a slot.
+FLUSHSLOTS
+    Delete current node own slots information.
+INFO
+    Return information about the cluster.
+KEYSLOT <key>
+    Return the hash slot for <key>.
+MEET <ip> <port> [<bus-port>]
+    Connect nodes into a working cluster.
+MYID
+    Return the node id.
+NODES
+    Return cluster configuration seen by node. Output format:
+    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...
+REPLICATE <node-id>
+    Configure current node as replica to <node-id>.
+RESET [HARD|SOFT]
+    Reset current node (default: soft).
+SET-CONFIG-EPOCH <epoch>
+    Set config epoch of current node.
+SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)
+    Set slot state.
+REPLICAS <node-id>
+    Return <node-id> replicas.
+SAVECONFIG
+    Force saving cluster configuration on disk.
+SLOTS
+    Return information about slots range mappings. Each range is made of:
+    start, end, master and replicas IP addresses, ports and ids
+SHARDS
+    Return information about slot range mappings and the nodes associated with them.
+LINKS
+    Return information about all network links between this node and its peers.
+    Output format is an array where each array element is a map containing attributes of a link
+HELP
+    Prints this help.`
+
+// TestClusterHelp checks CLUSTER HELP: Redis's heading and closing HELP
+// lines, Redis's own lines for each of its subcommands served here, and a
+// line for every subcommand served, ours included.
+func TestClusterHelp(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	c := dialRaw(t, serveNode(t, tn, 0, ServerConfig{}))
+	c.send("CLUSTER", "HELP")
+	var got []string
+	for _, l := range c.reply() {
+		s, ok := strings.CutPrefix(l, "+")
+		if !ok {
+			t.Fatalf("got %q, want simple strings", l)
+		}
+		got = append(got, s)
+	}
+	entries := func(lines []string) (head string, subs map[string]string, order []string) {
+		subs = map[string]string{}
+		for _, l := range lines[1:] {
+			if strings.HasPrefix(l, "    ") {
+				subs[order[len(order)-1]] += "\n" + l
+				continue
+			}
+			name := strings.ToLower(strings.Fields(l)[0])
+			subs[name] = l
+			order = append(order, name)
+		}
+		return lines[0], subs, order
+	}
+	redis := strings.Split(redisClusterHelp, "\n")
+	wantHead, redisSubs, _ := entries(redis)
+	head, subs, order := entries(got)
+	if head != wantHead {
+		t.Fatalf("got %q first, want %q", head, wantHead)
+	}
+	if order[len(order)-1] != "help" || subs["help"] != redisSubs["help"] {
+		t.Errorf("got %q last, want Redis's HELP lines %q", subs[order[len(order)-1]], redisSubs["help"])
+	}
+	for name, text := range subs {
+		if _, ok := clusterArity[name]; !ok {
+			t.Errorf("%s is described but not served", name)
+		}
+		if want, ok := redisSubs[name]; ok && text != want {
+			t.Errorf("%s: got %q, want Redis's %q", name, text, want)
+		}
+	}
+	for name := range clusterArity {
+		if _, ok := subs[name]; !ok {
+			t.Errorf("%s is served but not described", name)
+		}
 	}
 }
