@@ -157,29 +157,35 @@ func (c *clientConn) cluster(args [][]byte) {
 	case "keyslot":
 		w.AppendInt(int64(slot.Of(args[2])))
 	case "countkeysinslot":
-		s, ok := parseSlot(args[2])
+		// Parsed as Redis parses them (getLongLongFromObjectOrReply), then
+		// checked.
+		s, ok := resp.ParseInt(args[2])
 		if !ok {
+			w.AppendError(errNotInt)
+			return
+		}
+		if s < 0 || s >= slot.Count {
 			w.AppendError("ERR Invalid slot")
 			return
 		}
-		keys, err := c.keysInSlot(s, -1)
+		keys, err := c.keysInSlot(uint16(s), -1)
 		if err != nil {
 			w.AppendError(errorText(err))
 			return
 		}
 		w.AppendInt(int64(len(keys)))
 	case "getkeysinslot":
-		s, ok := parseSlot(args[2])
-		if !ok {
-			w.AppendError("ERR Invalid slot")
+		s, ok := resp.ParseInt(args[2])
+		cnt, cntOK := resp.ParseInt(args[3])
+		if !ok || !cntOK {
+			w.AppendError(errNotInt)
 			return
 		}
-		cnt, err := strconv.ParseInt(string(args[3]), 10, 64)
-		if err != nil || cnt < 0 {
-			w.AppendError("ERR Invalid number of keys")
+		if s < 0 || s >= slot.Count || cnt < 0 {
+			w.AppendError("ERR Invalid slot or number of keys")
 			return
 		}
-		keys, kerr := c.keysInSlot(s, int(cnt))
+		keys, kerr := c.keysInSlot(uint16(s), int(cnt))
 		if kerr != nil {
 			w.AppendError(errorText(kerr))
 			return
@@ -194,14 +200,6 @@ func (c *clientConn) cluster(args [][]byte) {
 			w.AppendSimple(l)
 		}
 	}
-}
-
-func parseSlot(b []byte) (uint16, bool) {
-	v, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || v < 0 || v >= slot.Count {
-		return 0, false
-	}
-	return uint16(v), true
 }
 
 // keysInSlot returns up to max keys (all for -1) of slot s, sorted.

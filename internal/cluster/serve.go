@@ -1045,6 +1045,10 @@ func (c *clientConn) appendErr(err error) {
 // single server's data (load.go): Redis's answer while it loads its files.
 const errLoading = "LOADING Redis is loading the dataset in memory"
 
+// errNotInt is Redis's error for an argument that is not an integer
+// (resp.ParseInt) or out of its range.
+const errNotInt = "ERR value is not an integer or out of range"
+
 // errorText is the client's error for a request that ended with err.
 func errorText(err error) string {
 	switch {
