@@ -105,6 +105,12 @@ func (c *clientConn) subscribed() bool { return c.subs.Active() || c.subs.Pendin
 func (c *clientConn) pubsubCommand(name string, args [][]byte) bool {
 	w := &c.out.W
 	if k, subscribe, ok := pubsub.Command(name); ok {
+		// Shard channels are keys to Redis Cluster: those of one command
+		// share a slot, unsubscribing included.
+		if _, same := slotOfKeys(args, 1, len(args)-1, 1); k == pubsub.Shard && !same {
+			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
+			return true
+		}
 		if !subscribe {
 			c.subs.Unsubscribe(w, c.s.node.hub, c, k, args[1:])
 			return true

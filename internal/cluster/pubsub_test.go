@@ -19,6 +19,11 @@ func TestServerPubSub(t *testing.T) {
 	b.expect("*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:1\r\n")
 	b.send("SSUBSCRIBE", "{s}orders")
 	b.expect("*3\r\n$10\r\nssubscribe\r\n$9\r\n{s}orders\r\n:1\r\n")
+	// Shard channels of one command share a slot, as Redis Cluster's keys.
+	for _, cmd := range []string{"SSUBSCRIBE", "SUNSUBSCRIBE"} {
+		b.send(cmd, "{s}orders", "{t}orders")
+		b.expect("-CROSSSLOT Keys in request don't hash to the same slot\r\n")
+	}
 	if n, err := pusher.Publish(ctx, "news", "hello").Result(); err != nil || n != 0 {
 		t.Fatalf("PUBLISH through the third node: %d %v, want 0 (its own subscribers)", n, err)
 	}
