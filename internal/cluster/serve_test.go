@@ -99,6 +99,10 @@ func TestServerCommands(t *testing.T) {
 		{[]any{"nosuchcommand", "x"}, "ERR unknown command 'nosuchcommand', with args beginning with: 'x' "},
 		{[]any{"get"}, "ERR wrong number of arguments for 'get' command"},
 		{[]any{"select", "1"}, "ERR SELECT is not allowed in cluster mode"},
+		{[]any{"select", "-1"}, "ERR SELECT is not allowed in cluster mode"},
+		{[]any{"select", "x"}, "ERR value is not an integer or out of range"},
+		{[]any{"select", "01"}, "ERR value is not an integer or out of range"},
+		{[]any{"select", "4294967296"}, "ERR value is out of range, value must between -2147483648 and 2147483647"},
 		{[]any{"cluster", "nosuch"}, "ERR unknown subcommand 'nosuch'. Try CLUSTER HELP."},
 		{[]any{"cluster", "countkeysinslot", "99999"}, "ERR Invalid slot"},
 	} {
