@@ -487,6 +487,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		g.log = slog.Default()
 	}
 	g.log = g.log.With("group", cfg.ID)
+	g.cx.Cluster = true
 	g.eng = newEngine()
 	g.db = keyspace.New(g.eng)
 	g.db.SetReplica(true)

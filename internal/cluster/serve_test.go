@@ -99,6 +99,7 @@ func TestServerCommands(t *testing.T) {
 		{[]any{"nosuchcommand", "x"}, "ERR unknown command 'nosuchcommand', with args beginning with: 'x' "},
 		{[]any{"get"}, "ERR wrong number of arguments for 'get' command"},
 		{[]any{"select", "1"}, "ERR SELECT is not allowed in cluster mode"},
+		{[]any{"copy", "{b}1", "{b}2", "db", "1"}, "ERR Copying to another database is not allowed in cluster mode"},
 		{[]any{"select", "-1"}, "ERR SELECT is not allowed in cluster mode"},
 		{[]any{"select", "x"}, "ERR value is not an integer or out of range"},
 		{[]any{"select", "01"}, "ERR value is not an integer or out of range"},

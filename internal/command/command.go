@@ -180,6 +180,11 @@ type Ctx struct {
 	// that all replicas choose the same elements of collections that hold
 	// the same elements in the same order. Nil uses the process's source.
 	Rand *rand.Rand
+
+	// Cluster makes the commands answer as on a Redis Cluster node, which
+	// has Redis's 16 databases but serves only database 0: COPY's DB
+	// option naming another refuses it with Redis Cluster's error.
+	Cluster bool
 }
 
 // randN returns a random number in [0, n), n > 0, from c.Rand if set.

@@ -198,10 +198,15 @@ func renameGeneric(c *Ctx, args [][]byte, nx bool) {
 	}
 }
 
+// clusterDBs is the number of databases of a Redis Cluster node, Redis's
+// default: COPY refuses an index below it as cluster mode's (Ctx.Cluster),
+// one past it as out of range.
+const clusterDBs = 16
+
 // copyKey implements COPY src dst [DB index] [REPLACE]. There is one
 // database, so DB accepts only 0.
 func copyKey(c *Ctx, args [][]byte) {
-	replace := false
+	replace, other := false, false
 	for j := 3; j < len(args); j++ {
 		switch {
 		case ascii.EqualFold(args[j], "replace"):
@@ -212,15 +217,21 @@ func copyKey(c *Ctx, args [][]byte) {
 				c.W.AppendError("ERR value is not an integer or out of range")
 				return
 			}
-			if n != 0 {
+			if n != 0 && !(c.Cluster && n > 0 && n < clusterDBs) {
 				c.W.AppendError("ERR DB index is out of range")
 				return
 			}
+			other = n != 0
 			j++
 		default:
 			c.W.AppendError("ERR syntax error")
 			return
 		}
+	}
+	if other {
+		// Redis Cluster checks this once the options are read.
+		c.W.AppendError("ERR Copying to another database is not allowed in cluster mode")
+		return
 	}
 	src, dst := args[1], args[2]
 	if bytes.Equal(src, dst) {

@@ -371,6 +371,28 @@ func TestCopy(t *testing.T) {
 	})
 }
 
+// TestCopyCluster checks COPY's DB option on a cluster node against
+// replies recorded from a redis-server 7.0.15 cluster node.
+func TestCopyCluster(t *testing.T) {
+	h := newHarness(t, 3)
+	h.ctx.Cluster = true
+	keyCheck(h, []step{
+		{[]string{"SEED", "a", "va"}, "+OK\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "1"}, "-ERR Copying to another database is not allowed in cluster mode\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "15", "REPLACE"}, "-ERR Copying to another database is not allowed in cluster mode\r\n"},
+		{[]string{"COPY", "a", "a", "DB", "1"}, "-ERR Copying to another database is not allowed in cluster mode\r\n"},
+		{[]string{"COPY", "nope", "e", "DB", "1"}, "-ERR Copying to another database is not allowed in cluster mode\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "16"}, "-ERR DB index is out of range\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "-1"}, "-ERR DB index is out of range\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "1", "bogus"}, "-ERR syntax error\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "16", "bogus"}, "-ERR DB index is out of range\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "x"}, "-ERR value is not an integer or out of range\r\n"},
+		{[]string{"EXISTS", "e"}, ":0\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "1", "DB", "0"}, ":1\r\n"},
+		{[]string{"COPY", "a", "e", "DB", "0"}, ":0\r\n"},
+	})
+}
+
 // keyTimed is a step run after moving the clock forward by wait.
 type keyTimed struct {
 	wait time.Duration
