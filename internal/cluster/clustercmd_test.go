@@ -56,7 +56,8 @@ var clusterRedisCases = []testutil.RedisCase{
 }
 
 // TestClusterRedis checks a node's CLUSTER replies against Redis's, and
-// the arity errors of our own subcommands, which take Redis's form.
+// errors of our own subcommands: arity errors take Redis's form, and the
+// metadata group is named as CLUSTER MOVE names it.
 func TestClusterRedis(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
 	addr := serveNode(t, tn, 0, ServerConfig{})
@@ -67,6 +68,7 @@ func TestClusterRedis(t *testing.T) {
 		{Args: []string{"CLUSTER", "SETSHARDS"}, Want: "-ERR wrong number of arguments for 'cluster|setshards' command\r\n"},
 		{Args: []string{"CLUSTER", "SETREPLICAS", "1", "2"}, Want: "-ERR wrong number of arguments for 'cluster|setreplicas' command\r\n"},
 		{Args: []string{"CLUSTER", "REBALANCE", "x"}, Want: "-ERR wrong number of arguments for 'cluster|rebalance' command\r\n"},
+		{Args: []string{"CLUSTER", "MOVE", "meta", "n1", "n1"}, Want: "-ERR node n1 already holds a replica of group meta\r\n"},
 	}
 	for _, tc := range append(clusterRedisCases, ours...) {
 		t.Run(strings.Join(tc.Args, " "), func(t *testing.T) {

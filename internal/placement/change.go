@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -46,6 +47,15 @@ func (t *Table) group(g int) error {
 		return fmt.Errorf("%w: no group %d (the cluster has %d)", ErrChange, g, len(t.groups))
 	}
 	return nil
+}
+
+// groupName names group g in errors: its number, or "meta" for the
+// metadata group, as CLUSTER MOVE and the admin command line name it.
+func groupName(g int) string {
+	if g == Meta {
+		return "meta"
+	}
+	return strconv.Itoa(g)
 }
 
 // grp returns group g, which must be valid, or the metadata group.
@@ -98,11 +108,11 @@ func (t *Table) leaving(g int, from string) (fi, pos int, err error) {
 	}
 	grp := t.grp(g)
 	if grp.Moving() {
-		return -1, -1, fmt.Errorf("%w: group %d is already moving a replica from %s; one move at a time per group",
-			ErrChange, g, t.nodes[grp.Leaving[0]].ID)
+		return -1, -1, fmt.Errorf("%w: group %s is already moving a replica from %s; one move at a time per group",
+			ErrChange, groupName(g), t.nodes[grp.Leaving[0]].ID)
 	}
 	if pos = slices.Index(grp.Replicas, fi); pos < 0 {
-		return -1, -1, fmt.Errorf("%w: node %s holds no replica of group %d", ErrChange, from, g)
+		return -1, -1, fmt.Errorf("%w: node %s holds no replica of group %s", ErrChange, from, groupName(g))
 	}
 	return fi, pos, nil
 }
@@ -118,7 +128,7 @@ func (t *Table) joining(g int, to string) (int, error) {
 		return -1, fmt.Errorf("%w: node %s is being removed", ErrChange, to)
 	}
 	if _, held := t.grp(g).Holds(ti); held {
-		return -1, fmt.Errorf("%w: node %s already holds a replica of group %d", ErrChange, to, g)
+		return -1, fmt.Errorf("%w: node %s already holds a replica of group %s", ErrChange, to, groupName(g))
 	}
 	return ti, nil
 }
@@ -131,7 +141,7 @@ func (t *Table) Settle(g int) (*Table, error) {
 		return nil, err
 	}
 	if !t.grp(g).Moving() {
-		return nil, fmt.Errorf("%w: group %d is not moving", ErrChange, g)
+		return nil, fmt.Errorf("%w: group %s is not moving", ErrChange, groupName(g))
 	}
 	c := t.next()
 	c.grp(g).Leaving, c.grp(g).LeavingIDs, c.grp(g).Joining = nil, nil, nil
@@ -145,7 +155,7 @@ func (t *Table) Grow(g int, to string) (*Table, error) {
 		return nil, err
 	}
 	if t.grp(g).Moving() {
-		return nil, fmt.Errorf("%w: group %d is already moving a replica; one move at a time per group", ErrChange, g)
+		return nil, fmt.Errorf("%w: group %s is already moving a replica; one move at a time per group", ErrChange, groupName(g))
 	}
 	ti, err := t.joining(g, to)
 	if err != nil {
@@ -169,7 +179,7 @@ func (t *Table) Shrink(g int, from string) (*Table, error) {
 		return nil, err
 	}
 	if len(t.grp(g).Replicas) == 1 {
-		return nil, fmt.Errorf("%w: node %s holds the last replica of group %d", ErrChange, from, g)
+		return nil, fmt.Errorf("%w: node %s holds the last replica of group %s", ErrChange, from, groupName(g))
 	}
 	c := t.next()
 	cg := c.grp(g)
@@ -190,7 +200,7 @@ func (t *Table) Lead(g int, id string) (*Table, error) {
 	}
 	pos := slices.Index(t.grp(g).Replicas, ni)
 	if pos < 0 {
-		return nil, fmt.Errorf("%w: node %s holds no replica of group %d", ErrChange, id, g)
+		return nil, fmt.Errorf("%w: node %s holds no replica of group %s", ErrChange, id, groupName(g))
 	}
 	c := t.next()
 	cg := c.grp(g)

@@ -124,6 +124,48 @@ func TestChangeErrors(t *testing.T) {
 	}
 }
 
+// TestChangeErrorsNameMeta checks that refused changes of the metadata
+// group name it "meta", as CLUSTER MOVE does, and a data group by its
+// number.
+func TestChangeErrorsNameMeta(t *testing.T) {
+	tb, err := newTable(t, 4, 3, 3).AddNode(Node{ID: "n9", PeerAddr: "127.0.0.1:17009"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const spare = "n9" // a node that holds nothing
+	name := func(i int) string { return tb.Nodes()[i].ID }
+	meta := tb.MetaGroup().Replicas
+	data := tb.Group(0).Replicas
+	moving, err := tb.Move(Meta, name(meta[0]), spare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		do   func() (*Table, error)
+		want string
+	}{
+		{"to holds one", func() (*Table, error) { return tb.Move(Meta, name(meta[0]), name(meta[1])) },
+			"node " + name(meta[1]) + " already holds a replica of group meta"},
+		{"from holds none", func() (*Table, error) { return tb.Move(Meta, spare, name(meta[0])) },
+			"node " + spare + " holds no replica of group meta"},
+		{"lead without replica", func() (*Table, error) { return tb.Lead(Meta, spare) },
+			"node " + spare + " holds no replica of group meta"},
+		{"settle not moving", func() (*Table, error) { return tb.Settle(Meta) }, "group meta is not moving"},
+		{"move while moving", func() (*Table, error) { return moving.Move(Meta, name(meta[1]), name(meta[0])) },
+			"group meta is already moving a replica from " + name(meta[0]) + "; one move at a time per group"},
+		{"grow while moving", func() (*Table, error) { return moving.Grow(Meta, name(meta[0])) },
+			"group meta is already moving a replica; one move at a time per group"},
+		{"data group", func() (*Table, error) { return tb.Move(0, name(data[0]), name(data[1])) },
+			"node " + name(data[1]) + " already holds a replica of group 0"},
+	} {
+		_, err := tc.do()
+		if want := ErrChange.Error() + ": " + tc.want; err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %q", tc.name, err, want)
+		}
+	}
+}
+
 func TestAddRemoveNodeRenumbers(t *testing.T) {
 	tb := newTable(t, 3, 3, 3)
 	// "a0" sorts first: every index shifts, the replicas stay on their nodes.
