@@ -156,6 +156,7 @@ const (
 	stopNone int32 = iota
 	stopKilled
 	stopMemory
+	stopShutdown
 )
 
 // BusyThreshold returns how long a script runs before it counts as busy.
@@ -243,6 +244,39 @@ func (e *Engine) Kill(funcs bool) error {
 		r.cancel()
 	}
 	return nil
+}
+
+// BusyError returns the error other commands are answered while a run is
+// busy: ErrBusyScript, or ErrBusyFunction when only functions are; nil
+// when none is busy.
+func (e *Engine) BusyError() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var err error
+	for r := range e.running {
+		if !r.busy.Load() {
+			continue
+		}
+		if r.fn == nil {
+			return ErrBusyScript
+		}
+		err = ErrBusyFunction
+	}
+	return err
+}
+
+// StopAll stops every run under way, busy or not, those that called a
+// write command too: for SHUTDOWN NOSAVE, which stops the server whatever
+// runs. The writes a stopped run made stay, as those of a script that
+// failed. It returns the number of runs stopped.
+func (e *Engine) StopAll() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for r := range e.running {
+		r.reason.CompareAndSwap(stopNone, stopShutdown)
+		r.cancel()
+	}
+	return len(e.running)
 }
 
 // watchEvery is how often a long run's time and memory are checked.
@@ -425,6 +459,8 @@ func (st *state) errorText(err error, r *run) string {
 	switch reason {
 	case stopKilled:
 		return "ERR Script killed by user with SCRIPT KILL..."
+	case stopShutdown:
+		return "ERR Script stopped by SHUTDOWN NOSAVE"
 	case stopMemory:
 		return "ERR Script used more memory than allowed (" + strconv.FormatInt(st.e.cfg.MaxMemory, 10) + " bytes)"
 	}

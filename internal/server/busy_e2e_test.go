@@ -17,9 +17,15 @@ const (
 // busyServer starts a server of 3 shards whose scripts are busy as soon
 // as the engine looks (threshold 0), and whose scripts can call
 // redis.gate(n): true once the test has opened gate n (see open).
-func busyServer(t *testing.T) (*testServer, func(n int32)) {
+func busyServer(t *testing.T) (*testServer, func(n int32)) { return busyServerWith(t, nil) }
+
+// busyServerWith is busyServer with the defaults also changed by edit.
+func busyServerWith(t *testing.T, edit func(*Config)) (*testServer, func(n int32)) {
 	var gate atomic.Int32
 	ts := start(t, func(c *Config) {
+		if edit != nil {
+			edit(c)
+		}
 		c.Router.Shards = 3
 		c.Scripts.BusyThreshold = 0
 		c.Scripts.Lib = map[string]lua.LGFunction{

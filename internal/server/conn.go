@@ -68,6 +68,7 @@ type conn struct {
 	isRESP   bool
 	respOnly bool // accepted by ServeRESP: RESP from the first byte
 	quit     bool // close after writing the pending replies
+	keepOpen bool // SHUTDOWN: the socket stays open until the server has stopped
 	sess     session
 
 	stopping atomic.Bool
@@ -209,7 +210,11 @@ func (c *conn) serve() {
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 		}
 		c.cleanup()
-		c.nc.Close()
+		if c.keepOpen {
+			c.s.closeLater(c.nc)
+		} else {
+			c.nc.Close()
+		}
 		c.s.dropConn(c)
 	}()
 	if !c.begin() {
@@ -231,6 +236,9 @@ func (c *conn) serve() {
 		case closeNow:
 			return
 		case closeLinger:
+			if c.keepOpen {
+				return
+			}
 			if c.stopping.Load() {
 				c.linger(shutdownLinger)
 			} else {

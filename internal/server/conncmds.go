@@ -40,6 +40,7 @@ var connCommands = []connCommand{
 	{command.Spec{Name: "save", Arity: 1, Flags: command.Admin | command.NoMulti}, (*session).save},
 	{command.Spec{Name: "bgsave", Arity: -1, Flags: command.Admin}, (*session).bgsave},
 	{command.Spec{Name: "lastsave", Arity: 1, Flags: command.Fast | command.Loading | command.Stale}, (*session).lastsave},
+	{command.Spec{Name: "shutdown", Arity: -1, Flags: command.Admin | command.NoScript | command.Loading | command.Stale | command.NoMulti | command.AllowBusy}, (*session).shutdown},
 	{command.Spec{Name: "function", Arity: -2, Flags: command.NoScript}, (*session).function},
 
 	// Transactions.

@@ -79,6 +79,12 @@ type Config struct {
 	// (Redis's tracking-table-max-keys, 1000000; 0 for no bound); CONFIG
 	// SET changes it at run time (tracking.go).
 	TrackingTableMaxKeys int64
+
+	// OnShutdown, when set, is called by a client's SHUTDOWN, on the
+	// client's goroutine, once what SHUTDOWN does first is done (the
+	// snapshot of SHUTDOWN SAVE): the server's owner is to stop it as on
+	// a signal, with Shutdown. When nil, the server calls Shutdown itself.
+	OnShutdown func()
 }
 
 // DefaultConfig returns the defaults.
@@ -150,6 +156,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	closing   bool
 	connWG    sync.WaitGroup
+	held      []net.Conn // sockets of SHUTDOWN's clients, closed once Shutdown is done (shutdown.go)
 
 	confMu  sync.Mutex   // serialises CONFIG SET and CONFIG REWRITE (config.go)
 	confGen atomic.Int64 // counts CONFIG SETs, for connections to notice
@@ -407,5 +414,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	s.closeRouter()
+	s.closeHeld()
 	return err
 }
