@@ -86,7 +86,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCluster(ctx, opts, log, level, stdout, stderr)
 	}
 
+	// A client's SHUTDOWN stops the server as a signal does.
+	ctx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
 	cfg := server.DefaultConfig()
+	cfg.OnShutdown = stopServing
 	cfg.Logger = log
 	cfg.Router.Shards = opts.shards
 	cfg.Router.Vnodes = opts.vnodes

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// shutdown sends SHUTDOWN with args to addr over RESP and checks that the
+// connection closes without a reply, as Redis's does.
+func shutdown(t *testing.T, addr string, args ...string) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	args = append([]string{"SHUTDOWN"}, args...)
+	req := fmt.Sprintf("*%d\r\n", len(args))
+	for _, a := range args {
+		req += fmt.Sprintf("$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if got, err := io.ReadAll(nc); err != nil || len(got) > 0 {
+		t.Fatalf("%q: got %q (%v), want the connection closed without a reply", args, got, err)
+	}
+}
+
+// exited waits for p to exit and checks its status is 0.
+func (p *proc) exited(t *testing.T) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v, want status 0; stderr %s", err, p.stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		p.cmd.Process.Kill()
+		t.Fatalf("did not exit after SHUTDOWN; stderr %s", p.stderr.String())
+	}
+}
+
+// TestShutdown stops the server with SHUTDOWN and checks that the process
+// exits with status 0 and that every acknowledged write is there after a
+// restart.
+func TestShutdown(t *testing.T) {
+	bin := buildBinary(t)
+	for _, args := range [][]string{{}, {"SAVE"}, {"NOSAVE", "NOW"}} {
+		t.Run(strings.Join(append([]string{"SHUTDOWN"}, args...), "_"), func(t *testing.T) {
+			dir := t.TempDir()
+			flags := []string{"--data-dir", dir, "--shards", "3", "--fsync", "always"}
+			p := startBinary(t, bin, flags...)
+			ctx := context.Background()
+			rc := redis.NewClient(&redis.Options{Addr: p.addr})
+			defer rc.Close()
+			for i := range 100 {
+				if err := rc.Set(ctx, fmt.Sprint("k", i), i, 0).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			shutdown(t, p.addr, args...)
+			p.exited(t)
+			if log := p.stderr.String(); !strings.Contains(log, "SHUTDOWN: stopping the server") || !strings.Contains(log, "server stopped") {
+				t.Errorf("log: %s", log)
+			}
+
+			p = startBinary(t, bin, flags...)
+			rc2 := redis.NewClient(&redis.Options{Addr: p.addr})
+			defer rc2.Close()
+			for i := range 100 {
+				if got, err := rc2.Get(ctx, fmt.Sprint("k", i)).Result(); err != nil || got != fmt.Sprint(i) {
+					t.Fatalf("k%d after the restart: got %q, %v", i, got, err)
+				}
+			}
+			shutdown(t, p.addr)
+			p.exited(t)
+		})
+	}
+}
