@@ -90,6 +90,20 @@ func TestShutdownRefused(t *testing.T) {
 			t.Errorf("SHUTDOWN in MULTI: got %q (%v), want %q", got, err, want)
 		}
 	}
+	// A user without @dangerous (or @admin) may not run it.
+	for _, rule := range []string{"-@dangerous", "-@admin"} {
+		u := c.raw("ACL", "SETUSER", "u", "reset", "on", "nopass", "+@all", rule)
+		a := c.raw("AUTH", "u", "x")
+		if u != "+OK\r\n" || a != "+OK\r\n" {
+			t.Fatalf("ACL SETUSER u %s, AUTH u: got %q, %q", rule, u, a)
+		}
+		if got, want := c.raw("SHUTDOWN", "NOSAVE"), "-NOPERM this user has no permissions to run the 'shutdown' command\r\n"; got != want {
+			t.Errorf("SHUTDOWN NOSAVE by a user with %s: got %q, want %q", rule, got, want)
+		}
+		if got := c.raw("AUTH", "default", "x"); got != "+OK\r\n" {
+			t.Fatalf("AUTH default: got %q", got)
+		}
+	}
 	notCalled(t, called)
 }
 
