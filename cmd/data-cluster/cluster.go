@@ -211,8 +211,12 @@ const replicasFile = "REPLICAS"
 // groups use their number.
 const metaLogID = math.MaxUint32
 
-// runCluster runs a cluster node until ctx is done.
+// runCluster runs a cluster node until ctx is done or a client's
+// SHUTDOWN asks it to stop.
 func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog.LevelVar, stdout, stderr io.Writer) int {
+	// A client's SHUTDOWN stops the node as a signal does.
+	ctx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
 	co := opts.cluster
 	var err error
 	var ptls *tls.Config // mutual TLS between the nodes, with the CA of --tls-ca
@@ -382,7 +386,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
 		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
 		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log, TrackingTableMaxKeys: opts.trackingMax,
-		LogLevel: level, ConfigFile: configPath(opts.configFile)}
+		LogLevel: level, ConfigFile: configPath(opts.configFile), OnShutdown: stopServing}
 	for _, p := range opts.params {
 		// Checked by parseFlags (checkClusterParams): this cannot fail.
 		cluster.SetParam(&scfg, p.name, p.value)

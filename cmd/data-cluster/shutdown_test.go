@@ -88,3 +88,50 @@ func TestShutdown(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterShutdown stops one node of a cluster with SHUTDOWN: the
+// process exits with status 0, the other nodes go on serving writes, and
+// the node restarted on its data dir has every acknowledged write.
+func TestClusterShutdown(t *testing.T) {
+	tc := startCluster(t, buildBinary(t))
+	ctx := context.Background()
+	rc := redis.NewClient(&redis.Options{Addr: tc.addrs[0]})
+	defer rc.Close()
+	for i := range 50 {
+		if err := rc.Set(ctx, fmt.Sprint("k", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"SHUTDOWN", "ABORT"}, "ERR No shutdown in progress."},
+		{[]any{"SHUTDOWN", "NOSAVE", "SAVE"}, "ERR syntax error"},
+		{[]any{"SHUTDOWN", "FOO"}, "ERR syntax error"},
+	} {
+		if err := rc.Do(ctx, tt.args...).Err(); err == nil || err.Error() != tt.want {
+			t.Errorf("%q: got %v, want %s", tt.args, err, tt.want)
+		}
+	}
+	const victim = 2
+	shutdown(t, tc.addrs[victim])
+	tc.procs[victim].exited(t)
+	if log := tc.procs[victim].stderr.String(); !strings.Contains(log, "SHUTDOWN: stopping the node") || !strings.Contains(log, "server stopped") {
+		t.Errorf("log: %s", log)
+	}
+	waitFor(t, "writes without the stopped node", func() bool {
+		return rc.Set(ctx, "after", "1", 0).Err() == nil
+	})
+	tc.restart(victim)
+	rv := redis.NewClient(&redis.Options{Addr: tc.addrs[victim]})
+	defer rv.Close()
+	for i := range 50 {
+		if got, err := rv.Get(ctx, fmt.Sprint("k", i)).Result(); err != nil || got != fmt.Sprint(i) {
+			t.Fatalf("k%d through the restarted node: got %q, %v", i, got, err)
+		}
+	}
+	if got, err := rv.Get(ctx, "after").Result(); err != nil || got != "1" {
+		t.Fatalf("after through the restarted node: got %q, %v", got, err)
+	}
+}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -164,6 +165,8 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.function(w, args)
 	case "scan":
 		c.scan(w, args)
+	case "shutdown":
+		c.shutdown(w, args)
 	default:
 		w.AppendError("ERR '" + spec.Name + "' is not supported on a cluster node")
 	}
@@ -555,4 +558,38 @@ func (c *clientConn) memoryFigures() server.MemoryFigures {
 	f.Clients = int64(len(c.s.conns))
 	c.s.mu.Unlock()
 	return f
+}
+
+// shutdown implements SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] on a
+// node: it stops the node as a signal does (ServerConfig.OnShutdown). The
+// node's data is its Raft log, which every stop flushes: SAVE and NOSAVE
+// write nothing more. Without NOSAVE a script busy on this node refuses
+// it, as in Redis; with NOSAVE the node's scripts under way are stopped.
+// The client gets no reply: its connection closes.
+func (c *clientConn) shutdown(w *resp.Writer, args [][]byte) {
+	o, msg := server.ParseShutdown(args)
+	eng := c.s.node.cfg.Scripts
+	switch {
+	case msg != "":
+	case o.Abort:
+		msg = server.MsgNoShutdown
+	case !o.NoSave && eng.BusyError() != nil:
+		msg = eng.BusyError().Error()
+	}
+	if msg != "" {
+		w.AppendError(msg)
+		return
+	}
+	if o.NoSave {
+		if n := eng.StopAll(); n > 0 {
+			c.s.log.Warn("SHUTDOWN NOSAVE: stopped the scripts under way", "scripts", n)
+		}
+	}
+	c.s.log.Info("SHUTDOWN: stopping the node", "client", c.nc.RemoteAddr().String())
+	c.quit = true
+	if stop := c.s.cfg().OnShutdown; stop != nil {
+		stop()
+		return
+	}
+	go c.s.Shutdown(context.Background())
 }

@@ -153,6 +153,10 @@ type ServerConfig struct {
 	// ConfigFile is the file the node's configuration was read from
 	// (--config), which CONFIG REWRITE rewrites; empty: none.
 	ConfigFile string
+	// OnShutdown, when set, is called by a client's SHUTDOWN, on the
+	// client's goroutine: the node's owner is to stop the node as on a
+	// signal. When nil, SHUTDOWN only stops the Server (Shutdown).
+	OnShutdown func()
 }
 
 // NewServer returns a Server for the clients of node n. A node has one
