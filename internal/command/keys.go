@@ -553,7 +553,7 @@ func objectCommand(c *Ctx, args [][]byte) {
 			c.W.AppendSimple(l)
 		}
 		c.W.AppendSimple("HELP")
-		c.W.AppendSimple("    Print this help.")
+		c.W.AppendSimple("    Prints this help.")
 		return
 	case ascii.EqualFold(sub, "encoding"):
 		name = "encoding"

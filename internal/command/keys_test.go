@@ -1030,6 +1030,6 @@ func TestObject(t *testing.T) {
 		"+    Return the number of references of the value associated with the specified\r\n" +
 		"+    <key>.\r\n" +
 		"+HELP\r\n" +
-		"+    Print this help.\r\n"
+		"+    Prints this help.\r\n"
 	h.check([]step{{[]string{"OBJECT", "help"}, help}})
 }

@@ -465,6 +465,19 @@ func TestSlowlog(t *testing.T) {
 	}
 }
 
+// TestSlowlogHelp checks SLOWLOG HELP against the reply recorded from
+// redis-server 7.0.15.
+func TestSlowlogHelp(t *testing.T) {
+	ts := start(t, nil)
+	want := "*12\r\n+SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET [<count>]\r\n" +
+		"+    Return top <count> entries from the slowlog (default: 10, -1 mean all).\r\n+    Entries are made of:\r\n" +
+		"+    id, timestamp, time in microseconds, arguments array, client IP and port,\r\n+    client name\r\n" +
+		"+LEN\r\n+    Return the length of the slowlog.\r\n+RESET\r\n+    Reset the slowlog.\r\n+HELP\r\n+    Prints this help.\r\n"
+	if got := ts.dial(t).raw("SLOWLOG", "HELP"); got != want {
+		t.Errorf("SLOWLOG HELP: got %q, want %q", got, want)
+	}
+}
+
 func TestSlowlogThresholdAndLength(t *testing.T) {
 	tests := []struct {
 		slowerThan int64

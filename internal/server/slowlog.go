@@ -64,7 +64,7 @@ func (s *session) slowlog(w *resp.Writer, args [][]byte) {
 			"RESET",
 			"    Reset the slowlog.",
 			"HELP",
-			"    Print this help.")
+			"    Prints this help.")
 	default:
 		UnknownSubcommand(w, "slowlog", args[1])
 	}
