@@ -795,6 +795,10 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
 		return
 	}
+	if msg, _ := spec.SubError(args); msg != "" {
+		c.reject(msg)
+		return
+	}
 	if !c.authed && spec.Flags&command.NoAuth == 0 && !c.s.acl.DefaultOpen() {
 		c.reject("NOAUTH Authentication required.")
 		return

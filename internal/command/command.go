@@ -103,6 +103,12 @@ type Spec struct {
 	// of the commands run with it, before they run (see
 	// keyspace.DB.PrefetchCollection).
 	Elem int
+	// Subs, for a container command (CONFIG, OBJECT …), are its
+	// subcommands, which SubError checks; nil for the other commands. A
+	// command of the Redis table has those of its COMMAND INFO entry
+	// recorded from redis-server 7.0 after any it is declared with (ours,
+	// or a later Redis version's).
+	Subs []Sub
 	// ID numbers the command for per-command counters; it is set when the
 	// Spec is put in a table (see NumIDs).
 	ID int

@@ -10,7 +10,17 @@ const RedisVersion = "7.2.0"
 // Redis is the command table of the Redis protocol. The commands that act
 // on the connection are not declared here but by the server, beside their
 // handlers, which puts them in the table with RegisterConn.
-var Redis = newTable(serverCommands, stringCommands, keyCommands, dumpCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, geoCommands, listCommands, listBlockingCommands, streamCommands, memoryCommands, hllCommands, bitCommands, sortCommands)
+var Redis = redisTable(serverCommands, stringCommands, keyCommands, dumpCommands, hashCommands, setCommands, zsetCommands, zsetBlockingCommands, geoCommands, listCommands, listBlockingCommands, streamCommands, memoryCommands, hllCommands, bitCommands, sortCommands)
+
+// redisTable makes the Redis table of groups, each command with its
+// recorded subcommands.
+func redisTable(groups ...[]*Spec) Table {
+	t := newTable(groups...)
+	for _, s := range t {
+		addRecordedSubs(s)
+	}
+	return t
+}
 
 // EvalKeys returns the keys of EVAL script numkeys key… arg…: none when
 // numkeys is not a valid count. It is the KeyArgs of the EVAL and FCALL
@@ -49,6 +59,7 @@ func parseCount(b []byte) (int, bool) {
 func RegisterConn(specs ...*Spec) {
 	for _, s := range specs {
 		s.Kind = Conn
+		addRecordedSubs(s)
 		Redis.add(s)
 	}
 }

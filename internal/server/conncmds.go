@@ -30,7 +30,8 @@ var connCommands = []connCommand{
 	{command.Spec{Name: "auth", Arity: -2, Flags: command.Fast | command.NoAuth | command.NoMulti}, (*session).auth},
 	{command.Spec{Name: "select", Arity: 2, Flags: command.Fast}, (*session).selectCmd},
 	{command.Spec{Name: "reset", Arity: 1, Flags: command.Fast | command.NoAuth}, (*session).reset},
-	{command.Spec{Name: "client", Arity: -2}, (*session).client},
+	// CLIENT has Redis 7.2's SETINFO and NO-TOUCH beside 7.0's subcommands.
+	{command.Spec{Name: "client", Arity: -2, Subs: []command.Sub{{Name: "setinfo", Arity: 4}, {Name: "no-touch", Arity: 3}}}, (*session).client},
 	{command.Spec{Name: "command", Arity: -1}, (*session).command},
 	{command.Spec{Name: "info", Arity: -1}, (*session).info},
 	{command.Spec{Name: "config", Arity: -2, Flags: command.Admin}, (*session).config},
@@ -51,8 +52,10 @@ var connCommands = []connCommand{
 	{command.Spec{Name: "unwatch", Arity: 1, Flags: command.Fast | command.NoMulti}, (*session).unwatch},
 
 	// A server started without --initial-cluster answers the cluster
-	// commands as a Redis without cluster support does.
-	{command.Spec{Name: "cluster", Arity: -2}, (*session).noCluster},
+	// commands as a Redis without cluster support does. A cluster node
+	// serves subcommands of its own beside Redis's (internal/cluster,
+	// admin.go).
+	{command.Spec{Name: "cluster", Arity: -2, Subs: clusterSubs}, (*session).noCluster},
 	{command.Spec{Name: "readonly", Arity: 1, Flags: command.Fast}, (*session).noCluster},
 	{command.Spec{Name: "readwrite", Arity: 1, Flags: command.Fast}, (*session).noCluster},
 	{command.Spec{Name: "asking", Arity: 1, Flags: command.Fast}, (*session).noCluster},
@@ -82,6 +85,11 @@ var connCommands = []connCommand{
 	{command.Spec{Name: "fcall", Arity: -3, Flags: command.Scripting | command.NoScript | command.Stale, KeyArgs: command.EvalKeys}, (*session).fcall},
 	{command.Spec{Name: "fcall_ro", Arity: -3, Flags: command.Scripting | command.NoScript | command.Stale | command.ReadOnly, KeyArgs: command.EvalKeys}, (*session).fcallRO},
 }
+
+// clusterSubs are the CLUSTER subcommands of a cluster node that Redis
+// does not have.
+var clusterSubs = []command.Sub{{Name: "status", Arity: 2}, {Name: "move", Arity: 5}, {Name: "setshards", Arity: 3},
+	{Name: "setreplicas", Arity: 3}, {Name: "addnode", Arity: 4}, {Name: "rebalance", Arity: 2}}
 
 // connRun holds the handler of each connection command by command ID (nil
 // for the other commands). It is filled at initialisation, with the

@@ -103,6 +103,13 @@ func (s *session) run(args [][]byte) {
 		s.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
 		return
 	}
+	if msg, unknown := spec.SubError(args); msg != "" {
+		if !unknown {
+			s.c.rec.Reject(spec) // Redis counts no command for an unknown subcommand
+		}
+		s.reject(msg)
+		return
+	}
 	if !s.c.gate.authed && spec.Flags&command.NoAuth == 0 && !s.c.s.acl.DefaultOpen() {
 		s.c.rec.Reject(spec)
 		s.reject(msgNoAuth)
