@@ -331,7 +331,7 @@ func (c *clientConn) permitted(spec *command.Spec, args [][]byte) bool {
 	c.s.acl.Log.Add(acl.LogEntry{Reason: d.Reason, Context: c.logContext(), Object: d.Object,
 		Username: c.user.Load().Name(), Time: time.Now(), ClientInfo: c.describe()})
 	if c.isRESP {
-		c.reject(d.Message())
+		c.reject(spec, d.Message())
 	} else {
 		c.localLine(d.Message())
 	}

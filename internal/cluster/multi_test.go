@@ -45,3 +45,47 @@ func TestServerMultiSubcommands(t *testing.T) {
 		t.Errorf("CLUSTER STATUS: got %q, want the node's status in JSON", r)
 	}
 }
+
+// TestServerMultiExecRefused checks that an EXEC refused before it runs
+// answers EXECABORT with the reason and discards the transaction and the
+// watched keys at once, in MULTI or not, as Redis does.
+func TestServerMultiExecRefused(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 0, ServerConfig{})
+	c, other := dialRaw(t, addr), dialRaw(t, addr)
+	abort := "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n"
+	steps := []struct {
+		c    *rawConn
+		args []string
+		want string
+	}{
+		{c, []string{"SET", "{t}a", "1"}, "+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"SET", "{t}a", "2"}, "+QUEUED\r\n"},
+		{c, []string{"EXEC", "x"}, abort},
+		{c, []string{"GET", "{t}a"}, "$1\r\n1\r\n"},
+		{c, []string{"EXEC"}, "-ERR EXEC without MULTI\r\n"},
+		{c, []string{"EXEC", "x"}, abort},
+		// The watch is dropped: the change below does not abort the next
+		// transaction.
+		{c, []string{"WATCH", "{t}a"}, "+OK\r\n"},
+		{c, []string{"EXEC", "x"}, abort},
+		{other, []string{"SET", "{t}a", "3"}, "+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"SET", "{t}a", "4"}, "+QUEUED\r\n"},
+		{c, []string{"EXEC"}, "*1\r\n+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"DISCARD", "x"}, "-ERR wrong number of arguments for 'discard' command\r\n"},
+		{c, []string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
+		// A user not allowed EXEC.
+		{c, []string{"ACL", "SETUSER", "noexec", "on", ">p", "+@all", "-exec", "~*"}, "+OK\r\n"},
+		{c, []string{"AUTH", "noexec", "p"}, "+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"EXEC"}, "-EXECABORT Transaction discarded because of: NOPERM this user has no permissions to run the 'exec' command\r\n"},
+		{c, []string{"DISCARD"}, "-ERR DISCARD without MULTI\r\n"},
+	}
+	for _, s := range steps {
+		s.c.send(s.args...)
+		s.c.expect(s.want)
+	}
+}

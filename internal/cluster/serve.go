@@ -788,19 +788,19 @@ func (c *clientConn) handleReply(args [][]byte) {
 func (c *clientConn) handle(args [][]byte) {
 	spec := command.Redis.Lookup(args[0])
 	if spec == nil {
-		c.reject(server.UnknownCommand(args))
+		c.reject(nil, server.UnknownCommand(args))
 		return
 	}
 	if !spec.ArityOK(len(args)) {
-		c.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
+		c.reject(spec, "ERR wrong number of arguments for '"+spec.Name+"' command")
 		return
 	}
 	if msg, _ := spec.SubError(args); msg != "" {
-		c.reject(msg)
+		c.reject(spec, msg)
 		return
 	}
 	if !c.authed && spec.Flags&command.NoAuth == 0 && !c.s.acl.DefaultOpen() {
-		c.reject("NOAUTH Authentication required.")
+		c.reject(spec, "NOAUTH Authentication required.")
 		return
 	}
 	c.lastName.Store(server.FullName(spec, args)) // as in Redis, before the ACL log may show it
@@ -808,11 +808,11 @@ func (c *clientConn) handle(args [][]byte) {
 		return
 	}
 	if c.s.node.Loading() && spec.Flags&command.Loading == 0 && spec.Name != "cluster" {
-		c.reject(errLoading)
+		c.reject(spec, errLoading)
 		return
 	}
 	if c.proto == 2 && c.subscribed() && !pubsub.Allowed(spec.Name) {
-		c.reject(pubsub.NotAllowed(spec.Name))
+		c.reject(spec, pubsub.NotAllowed(spec.Name))
 		return
 	}
 	if c.s.node.pause.Active() && !c.waitPause(c.mayWrite(spec)) {
@@ -825,7 +825,7 @@ func (c *clientConn) handle(args [][]byte) {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
 		default:
 			if spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0 {
-				c.reject("ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
+				c.reject(spec, "ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
 				return
 			}
 			s, ok := c.slotOf(spec, args)
@@ -835,7 +835,7 @@ func (c *clientConn) handle(args [][]byte) {
 				ok = s == s0
 			}
 			if !ok {
-				c.reject("CROSSSLOT Keys in request don't hash to the same slot")
+				c.reject(spec, "CROSSSLOT Keys in request don't hash to the same slot")
 				return
 			}
 			c.queued = append(c.queued, cloneArgs(args))
@@ -1100,10 +1100,18 @@ func (c *clientConn) localLine(msg string) {
 	c.endLocal()
 }
 
-// reject answers a command that was not run; inside MULTI it dooms the
-// transaction, as Redis does.
-func (c *clientConn) reject(msg string) {
-	if c.inMulti {
+// reject answers a command that was not run, spec (nil for an unknown
+// command); inside MULTI it dooms the transaction, and a refused EXEC
+// discards it and the watched keys at once (in MULTI or not), as Redis
+// does.
+func (c *clientConn) reject(spec *command.Spec, msg string) {
+	switch {
+	case spec != nil && spec.Name == "exec":
+		c.inMulti, c.dirty, c.queued = false, false, nil
+		c.countMulti(false)
+		c.unwatch()
+		msg = server.ExecAbort(msg)
+	case c.inMulti:
 		c.dirty = true
 	}
 	c.localError(msg)

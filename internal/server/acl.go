@@ -319,8 +319,12 @@ func (c *conn) permitted(spec *command.Spec, args [][]byte, inMulti bool) bool {
 	}
 	c.logDenial(d, ctx)
 	if c.isRESP {
+		msg := d.Message()
+		if spec.Name == "exec" {
+			msg = c.sess.abortExec(msg)
+		}
 		w := c.p.Local()
-		w.AppendError(d.Message())
+		w.AppendError(msg)
 		c.p.EndLocal()
 	} else {
 		c.lineError(d.Message())

@@ -92,7 +92,7 @@ func (s *session) run(args [][]byte) {
 		if s.c.httpRequest(args) {
 			return
 		}
-		s.reject(UnknownCommand(args))
+		s.reject(nil, UnknownCommand(args))
 		return
 	}
 	if !spec.ArityOK(len(args)) {
@@ -100,19 +100,19 @@ func (s *session) run(args [][]byte) {
 			return
 		}
 		s.c.rec.Reject(spec)
-		s.reject("ERR wrong number of arguments for '" + spec.Name + "' command")
+		s.reject(spec, "ERR wrong number of arguments for '"+spec.Name+"' command")
 		return
 	}
 	if msg, unknown := spec.SubError(args); msg != "" {
 		if !unknown {
 			s.c.rec.Reject(spec) // Redis counts no command for an unknown subcommand
 		}
-		s.reject(msg)
+		s.reject(spec, msg)
 		return
 	}
 	if !s.c.gate.authed && spec.Flags&command.NoAuth == 0 && !s.c.s.acl.DefaultOpen() {
 		s.c.rec.Reject(spec)
-		s.reject(msgNoAuth)
+		s.reject(spec, msgNoAuth)
 		return
 	}
 	s.c.last = FullName(spec, args)
@@ -126,12 +126,12 @@ func (s *session) run(args [][]byte) {
 	s.c.s.monitors.feed(s.c, args)
 	if s.monitoring && spec.Kind != command.Conn {
 		s.c.rec.Reject(spec)
-		s.reject("ERR Replica can't interact with the keyspace")
+		s.reject(spec, "ERR Replica can't interact with the keyspace")
 		return
 	}
 	if s.proto == 2 && s.subscribed() && !pubsub.Allowed(spec.Name) {
 		s.c.rec.Reject(spec)
-		s.reject(pubsub.NotAllowed(spec.Name))
+		s.reject(spec, pubsub.NotAllowed(spec.Name))
 		return
 	}
 	if s.c.s.pause.Active() && !s.c.waitPause(s.mayWrite(spec)) {
@@ -142,7 +142,7 @@ func (s *session) run(args [][]byte) {
 	if s.inMulti && !runsInMulti(spec.Name) {
 		if spec.Flags&command.NoMulti != 0 || memSrv {
 			s.c.rec.Reject(spec)
-			s.reject("ERR Command not allowed inside a transaction")
+			s.reject(spec, "ERR Command not allowed inside a transaction")
 			return
 		}
 		s.queued = append(s.queued, queuedCmd{spec: spec, args: shard.CloneArgs(args)})
@@ -200,16 +200,38 @@ func (s *session) mayWrite(spec *command.Spec) bool {
 	return pause.MayWrite(spec)
 }
 
-// reject answers a command that was not run; inside MULTI it also dooms the
-// transaction, as Redis does.
-func (s *session) reject(msg string) {
-	if s.inMulti {
+// reject answers a command that was not run, spec (nil for an unknown
+// command); inside MULTI it also dooms the transaction, and a refused EXEC
+// discards it at once, as Redis does.
+func (s *session) reject(spec *command.Spec, msg string) {
+	if spec != nil && spec.Name == "exec" {
+		msg = s.abortExec(msg)
+	} else if s.inMulti {
 		s.dirty = true
 	}
 	w := s.c.p.Local()
 	w.AppendError(msg)
 	s.c.p.EndLocal()
 	s.c.rec.Error([]byte(msg))
+}
+
+// abortExec discards the transaction and drops the watched keys, for an
+// EXEC refused before it ran (in MULTI or not), and returns Redis's
+// reply for the refusal msg.
+func (s *session) abortExec(msg string) string {
+	s.endMulti()
+	if len(s.watching) > 0 {
+		s.c.p.Flush()
+		s.unwatchAll()
+	}
+	return ExecAbort(msg)
+}
+
+// ExecAbort returns Redis's reply to an EXEC refused before it ran for the
+// reason msg, an error reply: Redis gives its own texts there without
+// their ERR prefix.
+func ExecAbort(msg string) string {
+	return "EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR ")
 }
 
 func runsInMulti(name string) bool {
