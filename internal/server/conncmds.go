@@ -27,7 +27,7 @@ var connCommands = []connCommand{
 	{command.Spec{Name: "echo", Arity: 2, Flags: command.Fast}, (*session).echo},
 	{command.Spec{Name: "quit", Arity: -1, Flags: command.Fast | command.NoAuth}, (*session).quitCmd},
 	{command.Spec{Name: "hello", Arity: -1, Flags: command.Fast | command.NoAuth}, (*session).hello},
-	{command.Spec{Name: "auth", Arity: -2, Flags: command.Fast | command.NoAuth | command.NoMulti}, (*session).auth},
+	{command.Spec{Name: "auth", Arity: -2, Flags: command.Fast | command.NoAuth}, (*session).auth},
 	{command.Spec{Name: "select", Arity: 2, Flags: command.Fast}, (*session).selectCmd},
 	{command.Spec{Name: "reset", Arity: 1, Flags: command.Fast | command.NoAuth}, (*session).reset},
 	// CLIENT has Redis 7.2's SETINFO and NO-TOUCH beside 7.0's subcommands.
@@ -49,7 +49,7 @@ var connCommands = []connCommand{
 	{command.Spec{Name: "exec", Arity: 1, Flags: command.NoMulti}, (*session).exec},
 	{command.Spec{Name: "discard", Arity: 1, Flags: command.Fast | command.NoMulti}, (*session).discard},
 	{command.Spec{Name: "watch", Arity: -2, Flags: command.Fast | command.NoMulti, FirstKey: 1, LastKey: -1, Step: 1}, (*session).watch},
-	{command.Spec{Name: "unwatch", Arity: 1, Flags: command.Fast | command.NoMulti}, (*session).unwatch},
+	{command.Spec{Name: "unwatch", Arity: 1, Flags: command.Fast}, (*session).unwatch},
 
 	// A server started without --initial-cluster answers the cluster
 	// commands as a Redis without cluster support does. A cluster node

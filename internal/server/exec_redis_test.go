@@ -82,3 +82,83 @@ func TestExecRefusedContext(t *testing.T) {
 		t.Errorf("EXEC before AUTH: got %q, want %q", got, want)
 	}
 }
+
+// authUnwatchRedisCases are replies recorded from redis-server 7.0.15, run
+// in order on one connection: UNWATCH and AUTH are queued in MULTI and run
+// by EXEC, AUTH changing the connection's user there.
+var authUnwatchRedisCases = []struct {
+	args []string
+	want string
+}{
+	{[]string{"SET", "a", "1"}, "+OK\r\n"},
+	{[]string{"WATCH", "a"}, "+OK\r\n"},
+	{[]string{"MULTI"}, "+OK\r\n"},
+	{[]string{"UNWATCH"}, "+QUEUED\r\n"},
+	{[]string{"EXEC"}, "*1\r\n+OK\r\n"},
+	{[]string{"MULTI"}, "+OK\r\n"},
+	{[]string{"AUTH", "x"}, "+QUEUED\r\n"},
+	{[]string{"EXEC"}, "*1\r\n-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"},
+	{[]string{"MULTI"}, "+OK\r\n"},
+	{[]string{"AUTH", "x", "y"}, "+QUEUED\r\n"},
+	{[]string{"PING"}, "+QUEUED\r\n"},
+	{[]string{"EXEC"}, "*2\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n+PONG\r\n"},
+	{[]string{"ACL", "SETUSER", "u", "on", ">p", "+@all", "~*"}, "+OK\r\n"},
+	{[]string{"MULTI"}, "+OK\r\n"},
+	{[]string{"ACL", "WHOAMI"}, "+QUEUED\r\n"},
+	{[]string{"AUTH", "u", "p"}, "+QUEUED\r\n"},
+	{[]string{"ACL", "WHOAMI"}, "+QUEUED\r\n"},
+	{[]string{"AUTH", "u", "wrong"}, "+QUEUED\r\n"},
+	{[]string{"ACL", "WHOAMI"}, "+QUEUED\r\n"},
+	{[]string{"EXEC"}, "*5\r\n$7\r\ndefault\r\n+OK\r\n$1\r\nu\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n$1\r\nu\r\n"},
+	{[]string{"ACL", "WHOAMI"}, "$1\r\nu\r\n"},
+	{[]string{"MULTI"}, "+OK\r\n"},
+	{[]string{"AUTH", "default", "x"}, "+QUEUED\r\n"},
+	{[]string{"EXEC"}, "*1\r\n+OK\r\n"},
+	{[]string{"ACL", "WHOAMI"}, "$7\r\ndefault\r\n"},
+}
+
+func TestMultiAuthUnwatchRedisReplies(t *testing.T) {
+	ts := start(t, nil)
+	c := ts.dial(t)
+	for i, tc := range authUnwatchRedisCases {
+		if got := c.raw(tc.args...); got != tc.want {
+			t.Errorf("%d %q: got %q, want %q", i, tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestMultiUnwatchQueued checks that an UNWATCH queued in MULTI leaves the
+// watched keys to EXEC, which checks them first, and that with a password
+// set AUTH runs in EXEC, as in redis-server 7.0.15.
+func TestMultiUnwatchQueued(t *testing.T) {
+	ts := start(t, func(c *Config) { c.RequirePass = testPass })
+	c, other := ts.dial(t), ts.dial(t)
+	for _, cl := range []*client{c, other} {
+		if got := cl.raw("AUTH", testPass); got != "+OK\r\n" {
+			t.Fatalf("AUTH: got %q", got)
+		}
+	}
+	steps := []struct {
+		c    *client
+		args []string
+		want string
+	}{
+		{c, []string{"SET", "w", "1"}, "+OK\r\n"},
+		{c, []string{"WATCH", "w"}, "+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"UNWATCH"}, "+QUEUED\r\n"},
+		{c, []string{"SET", "w", "mine"}, "+QUEUED\r\n"},
+		{other, []string{"SET", "w", "other"}, "+OK\r\n"},
+		{c, []string{"EXEC"}, "*-1\r\n"},
+		{c, []string{"GET", "w"}, "$5\r\nother\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"AUTH", "wrong"}, "+QUEUED\r\n"},
+		{c, []string{"AUTH", testPass}, "+QUEUED\r\n"},
+		{c, []string{"EXEC"}, "*2\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n"},
+	}
+	for i, s := range steps {
+		if got := s.c.raw(s.args...); got != s.want {
+			t.Errorf("%d %q: got %q, want %q", i, s.args, got, s.want)
+		}
+	}
+}

@@ -577,8 +577,13 @@ func (s *session) watch(w *resp.Writer, args [][]byte) {
 	w.AppendOK()
 }
 
+// unwatch implements UNWATCH. Queued in MULTI it changes nothing: EXEC
+// has checked the watched keys before it runs, and drops them when it ends
+// (it holds their shards meanwhile).
 func (s *session) unwatch(w *resp.Writer, _ [][]byte) {
-	s.unwatchAll()
+	if !s.inExec {
+		s.unwatchAll()
+	}
 	w.AppendOK()
 }
 
