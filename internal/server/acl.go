@@ -332,6 +332,21 @@ func (c *conn) permitted(spec *command.Spec, args [][]byte, inMulti bool) bool {
 	return false
 }
 
+// execDenied returns Redis's error for a queued command that EXEC does not
+// run because the user's rules, changed since it was queued (or the user,
+// by an AUTH queued before it), no longer allow it.
+func execDenied(d acl.Denial) string {
+	reason := "no permission to execute the command or subcommand"
+	switch d.Reason {
+	case acl.DeniedKey:
+		reason = "no permission to touch the specified keys"
+	case acl.DeniedChannel:
+		reason = "no permission to access one of the channels used as arguments"
+	}
+	return "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
+		"This command is no longer allowed for the following reason: " + reason
+}
+
 // logDenial records a denied command in the ACL log.
 func (c *conn) logDenial(d acl.Denial, ctx string) {
 	now := time.Now()

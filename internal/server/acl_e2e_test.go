@@ -345,7 +345,8 @@ func TestACLChangesApplyAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.send(respCmd("EXEC"))
-	c.expect("*2\r\n-NOPERM this user has no permissions to run the 'set' command\r\n$-1\r\n")
+	c.expect("*2\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
+		"This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n$-1\r\n")
 	c.send(respCmd("SET", "k", "1"))
 	c.expect("-NOPERM this user has no permissions to run the 'set' command\r\n")
 }

@@ -162,3 +162,40 @@ func TestMultiUnwatchQueued(t *testing.T) {
 		}
 	}
 }
+
+// execDeniedRedisCases are replies recorded from redis-server 7.0.15, run
+// in order on one connection: EXEC checks each queued command against the
+// user's rules again, here those of a user an AUTH queued before it logged
+// in as, and answers Redis's error for one they no longer allow.
+var execDeniedRedisCases = []struct {
+	args []string
+	want string
+}{
+	{[]string{"SET", "a", "0"}, "+OK\r\n"},
+	{[]string{"ACL", "SETUSER", "nokey", "on", ">p", "+@all", "~b", "&c"}, "+OK\r\n"},
+	{[]string{"MULTI"}, "+OK\r\n"},
+	{[]string{"AUTH", "nokey", "p"}, "+QUEUED\r\n"},
+	{[]string{"SET", "a", "1"}, "+QUEUED\r\n"},
+	{[]string{"PUBLISH", "ch", "x"}, "+QUEUED\r\n"},
+	{[]string{"GET", "b"}, "+QUEUED\r\n"},
+	{[]string{"EXEC"}, "*4\r\n+OK\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to touch the specified keys\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to access one of the channels used as arguments\r\n$-1\r\n"},
+	{[]string{"AUTH", "default", "x"}, "+OK\r\n"},
+	{[]string{"ACL", "SETUSER", "noget", "on", ">p", "+@all", "-get", "~*"}, "+OK\r\n"},
+	{[]string{"MULTI"}, "+OK\r\n"},
+	{[]string{"GET", "a"}, "+QUEUED\r\n"},
+	{[]string{"AUTH", "noget", "p"}, "+QUEUED\r\n"},
+	{[]string{"GET", "a"}, "+QUEUED\r\n"},
+	{[]string{"SET", "a", "2"}, "+QUEUED\r\n"},
+	{[]string{"EXEC"}, "*4\r\n$1\r\n0\r\n+OK\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n+OK\r\n"},
+	{[]string{"ACL", "WHOAMI"}, "$5\r\nnoget\r\n"},
+}
+
+func TestMultiExecDeniedRedisReplies(t *testing.T) {
+	ts := start(t, nil)
+	c := ts.dial(t)
+	for i, tc := range execDeniedRedisCases {
+		if got := c.raw(tc.args...); got != tc.want {
+			t.Errorf("%d %q: got %q, want %q", i, tc.args, got, tc.want)
+		}
+	}
+}
