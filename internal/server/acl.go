@@ -282,6 +282,10 @@ func dryRun(w *resp.Writer, args [][]byte, t *acl.Table) {
 		w.AppendError("ERR wrong number of arguments for '" + spec.Name + "' command")
 		return
 	}
+	if msg, unknown := spec.SubError(cmd); msg != "" && !unknown {
+		w.AppendError(msg)
+		return
+	}
 	d, ok := u.Rules().Check(cmd, spec.Flags&command.NoAuth != 0)
 	if ok {
 		w.AppendOK()

@@ -47,6 +47,8 @@ var aclSteps = []struct {
 	{0, []string{"ACL", "DRYRUN", "nosuch", "get", "k"}, "-ERR User 'nosuch' not found\r\n", false},
 	{0, []string{"ACL", "DRYRUN", "alice", "nosuch"}, "-ERR Command 'nosuch' not found\r\n", false},
 	{0, []string{"ACL", "DRYRUN", "alice", "get"}, "-ERR wrong number of arguments for 'get' command\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "config", "resetstat", "x"}, "-ERR wrong number of arguments for 'config|resetstat' command\r\n", false},
+	{0, []string{"ACL", "DRYRUN", "alice", "CONFIG", "GET"}, "-ERR wrong number of arguments for 'config|get' command\r\n", false},
 	{0, []string{"ACL", "SETUSER", "alice", "~x", "nosuch"}, "-ERR Error in ACL SETUSER modifier 'nosuch': Syntax error\r\n", false},
 	{0, []string{"ACL", "DELUSER", "default"}, "-ERR The 'default' user cannot be removed\r\n", false},
 	{0, []string{"ACL", "DELUSER", "nosuch"}, ":0\r\n", false},
