@@ -3,6 +3,7 @@ package script
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -177,7 +178,9 @@ func toInt(f float64) int64 {
 
 func (st *state) replyTable(w *resp.Writer, t *lua.LTable, depth int) {
 	if s, ok := t.RawGetString("err").(lua.LString); ok {
-		w.AppendError(string(s))
+		// Redis trims the line breaks that end the text and adds no
+		// code: {err = 'oops'} is answered "-oops".
+		w.AppendError(strings.TrimRight(string(s), "\r\n"))
 		return
 	}
 	if s, ok := t.RawGetString("ok").(lua.LString); ok {

@@ -110,3 +110,39 @@ func TestKill(t *testing.T) {
 		t.Fatalf("a killed script answered %q", got)
 	}
 }
+
+// TestErrorReply checks redis.error_reply and status_reply, and error
+// tables a script returns, against replies of redis-server 7.0.15.
+func TestErrorReply(t *testing.T) {
+	e := New(DefaultConfig())
+	for _, tc := range []struct{ body, want string }{
+		{"return redis.error_reply('my err')", "-my err\r\n"},
+		{"return redis.error_reply('-MY err')", "-MY err\r\n"},
+		{"return redis.error_reply('x')", "-ERR x\r\n"},
+		{"return redis.error_reply('')", "-ERR \r\n"},
+		{"return redis.error_reply('x y').err", "$3\r\nx y\r\n"},
+		{"return redis.error_reply('-x').err", "$5\r\nERR x\r\n"},
+		{"return redis.error_reply('-ERR').err", "$7\r\nERR ERR\r\n"},
+		{"return redis.error_reply('- a').err", "$2\r\n a\r\n"},
+		{"return redis.error_reply('a b\\r\\n').err", "$3\r\na b\r\n"},
+		{"return redis.error_reply('a\\nb c').err", "$5\r\na\nb c\r\n"},
+		{"return redis.error_reply()", "-ERR wrong number or type of arguments\r\n"},
+		{"return redis.error_reply(5)", "-ERR wrong number or type of arguments\r\n"},
+		{"return redis.error_reply('a', 'b')", "-ERR wrong number or type of arguments\r\n"},
+		{"return redis.status_reply()", "-ERR wrong number or type of arguments\r\n"},
+		{"return redis.status_reply(5)", "-ERR wrong number or type of arguments\r\n"},
+		{"return redis.status_reply('a', 'b')", "-ERR wrong number or type of arguments\r\n"},
+		{"return redis.status_reply('a\\nb')", "+a b\r\n"},
+		{"error(redis.error_reply('x'))", "-ERR x script: 0a27a949de08fe2e70b8555bcd7d6e4a25af2c8e, on @user_script:1.\r\n"},
+		{"return {err = 'x'}", "-x\r\n"},
+		{"return {err = ''}", "-\r\n"},
+		{"return {err = '-x y'}", "--x y\r\n"},
+		{"return {err = 'a\\nb'}", "-a b\r\n"},
+		{"return {err = 'x\\r\\n\\r'}", "-x\r\n"},
+		{"return {err = '\\r\\nx'}", "-  x\r\n"},
+	} {
+		if got := runScript(t, e, tc.body, &echoHost{}); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}

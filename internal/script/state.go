@@ -309,24 +309,10 @@ func (st *state) redisLib() *lua.LTable {
 	L := st.L
 	t := L.NewTable()
 	fns := map[string]lua.LGFunction{
-		"call":  func(L *lua.LState) int { return st.call(L, true) },
-		"pcall": func(L *lua.LState) int { return st.call(L, false) },
-		"error_reply": func(L *lua.LState) int {
-			msg := L.CheckString(1)
-			if !hasCode(msg) {
-				msg = "ERR " + msg
-			}
-			r := L.NewTable()
-			r.RawSetString("err", lua.LString(msg))
-			L.Push(r)
-			return 1
-		},
-		"status_reply": func(L *lua.LState) int {
-			r := L.NewTable()
-			r.RawSetString("ok", lua.LString(L.CheckString(1)))
-			L.Push(r)
-			return 1
-		},
+		"call":         func(L *lua.LState) int { return st.call(L, true) },
+		"pcall":        func(L *lua.LState) int { return st.call(L, false) },
+		"error_reply":  func(L *lua.LState) int { return singleField(L, "err") },
+		"status_reply": func(L *lua.LState) int { return singleField(L, "ok") },
 		"sha1hex": func(L *lua.LState) int {
 			if L.GetTop() != 1 {
 				st.raise(L, "wrong number of arguments")
@@ -393,19 +379,34 @@ func (st *state) redisLib() *lua.LTable {
 	return t
 }
 
-// hasCode reports whether msg starts with an error code: an upper-case
-// word followed by a space.
-func hasCode(msg string) bool {
-	code, _, ok := strings.Cut(msg, " ")
-	if !ok || code == "" {
-		return false
+// singleField is redis.error_reply (field "err") and redis.status_reply
+// ("ok"): a table holding the one string argument. A wrong argument is
+// not raised but returned as an error table, as Redis does.
+func singleField(L *lua.LState, field string) int {
+	s, ok := L.Get(1).(lua.LString)
+	if L.GetTop() != 1 || !ok {
+		field, s = "err", "ERR wrong number or type of arguments"
+	} else if field == "err" {
+		s = lua.LString(errorCode(string(s)))
 	}
-	for i := 0; i < len(code); i++ {
-		if c := code[i]; (c < 'A' || c > 'Z') && c != '_' && (c < '0' || c > '9') {
-			return false
-		}
+	t := L.NewTable()
+	t.RawSetString(field, s)
+	L.Push(t)
+	return 1
+}
+
+// errorCode gives msg, an error reply's line with or without its '-', an
+// error code as Redis's luaPushErrorBuff does: the first word is the code
+// when a space follows it, else the code is ERR; the message after it
+// loses the line breaks at its ends. So "my err" keeps "my" as its code
+// and "oops" becomes "ERR oops".
+func errorCode(msg string) string {
+	msg = strings.TrimPrefix(msg, "-")
+	code, text, ok := strings.Cut(msg, " ")
+	if !ok {
+		code, text = "ERR", msg
 	}
-	return true
+	return code + " " + strings.Trim(text, "\r\n")
 }
 
 // raise raises an error table {err = "ERR " .. msg}, as Redis raises the
