@@ -40,6 +40,11 @@ func TestServerScripts(t *testing.T) {
 		{[]any{"eval_ro", "return redis.call('set', KEYS[1], 'x')", "1", "{u}a"}, "ERR Write commands are not allowed from read-only scripts. script: …"},
 		{[]any{"evalsha", "ffffffffffffffffffffffffffffffffffffffff", "0"}, "NOSCRIPT No matching script. Please use EVAL."},
 		{[]any{"eval", "return 1", "x"}, "ERR value is not an integer or out of range"},
+		// A script on a group runs as a dry run whose writes are proposed
+		// afterwards: it publishes nothing, and asks its node nothing.
+		{[]any{"eval", "return redis.call('publish', 'ch', 'm')", "1", "{u}a"}, "ERR This Redis command is not allowed from script script: …"},
+		{[]any{"eval", "return redis.call('info')", "0"}, "ERR This Redis command is not allowed from script script: …"},
+		{[]any{"eval", "return redis.call('select', '1')", "0"}, "ERR SELECT is not allowed in cluster mode script: …"},
 	} {
 		err := rc1.Do(ctx, tc.args...).Err()
 		if pre, ok := strings.CutSuffix(tc.want, "…"); ok && err != nil && strings.HasPrefix(err.Error(), pre) {
@@ -51,6 +56,9 @@ func TestServerScripts(t *testing.T) {
 	}
 	if got, err := rc1.Eval(ctx, "return redis.call('ping')", nil).Text(); err != nil || got != "PONG" {
 		t.Errorf("EVAL without keys: got %q, %v", got, err)
+	}
+	if got, err := rc1.Eval(ctx, "return {redis.call('select', '0'), #redis.call('command', 'info', 'get')}", []string{"{u}a"}).Slice(); err != nil || len(got) != 2 || got[0] != "OK" || got[1] != int64(1) {
+		t.Errorf("SELECT and COMMAND from a script: got %v, %v", got, err)
 	}
 
 	// SCRIPT LOAD is each node's.

@@ -68,6 +68,10 @@ type Host interface {
 	// w's protocol version. The Engine has already checked that the
 	// command exists, fits its arity and may run from a script; the Host
 	// answers an error when the command touches keys it does not hold.
+	// Call is also given the connection commands of the server that Redis
+	// lets scripts call (SELECT, COMMAND, INFO, LASTSAVE, SLOWLOG,
+	// PUBLISH, SPUBLISH, PUBSUB), answering NotAllowed for those it
+	// cannot run; the Engine answers PING, ECHO and TIME itself.
 	Call(spec *command.Spec, args [][]byte, w *resp.Writer)
 	// Busy is called once, on a goroutine of its own, when the run has
 	// lasted the busy threshold; stop is closed when the run ends or is

@@ -10,6 +10,24 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
+// The server declares the connection commands; these are the ones the
+// tests call, as it declares them.
+func init() {
+	command.RegisterConn(
+		&command.Spec{Name: "select", Arity: 2},
+		&command.Spec{Name: "command", Arity: -1},
+		&command.Spec{Name: "info", Arity: -1},
+		&command.Spec{Name: "lastsave", Arity: 1},
+		&command.Spec{Name: "slowlog", Arity: -2},
+		&command.Spec{Name: "publish", Arity: 3, Flags: command.PubSub},
+		&command.Spec{Name: "spublish", Arity: 3, Flags: command.PubSub, FirstKey: 1, LastKey: 1, Step: 1},
+		&command.Spec{Name: "pubsub", Arity: -2, Flags: command.PubSub},
+		&command.Spec{Name: "config", Arity: -2},
+		&command.Spec{Name: "client", Arity: -2},
+		&command.Spec{Name: "subscribe", Arity: -2, Flags: command.PubSub | command.NoScript},
+	)
+}
+
 // echoHost answers every command with a fixed reply and records what it
 // was asked.
 type echoHost struct {
@@ -143,6 +161,35 @@ func TestErrorReply(t *testing.T) {
 	} {
 		if got := runScript(t, e, tc.body, &echoHost{}); got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.body, got, tc.want)
+		}
+	}
+}
+
+// TestServerCommands checks that scripts hand the Host the connection
+// commands Redis lets them call, that read-only scripts may not publish,
+// and that the other connection commands stay refused.
+func TestServerCommands(t *testing.T) {
+	e := New(DefaultConfig())
+	for _, call := range []string{"'select', 0", "'command', 'count'", "'info'", "'lastsave'", "'slowlog', 'len'", "'publish', 'ch', 'm'", "'spublish', 'ch', 'm'", "'pubsub', 'numpat'"} {
+		h := &echoHost{reply: ":7\r\n"}
+		if got := runScript(t, e, "return redis.call("+call+")", h); got != ":7\r\n" || len(h.calls) != 1 {
+			t.Errorf("redis.call(%s): got %q and calls %q, want the host's reply", call, got, h.calls)
+		}
+	}
+	sc, err := e.Cache.Load([]byte("return redis.pcall('publish', 'ch', 'm')"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w resp.Writer
+	h := &echoHost{reply: ":1\r\n"}
+	e.Run(Request{Script: sc, ReadOnly: true, Host: h}, &w)
+	if got, want := string(w.Bytes()), "-ERR Write commands are not allowed from read-only scripts.\r\n"; got != want || len(h.calls) != 0 {
+		t.Errorf("PUBLISH from EVAL_RO: got %q and calls %q, want %q", got, h.calls, want)
+	}
+	for _, body := range []string{"return redis.pcall('config', 'get', 'x')", "return redis.pcall('client', 'id')", "return redis.pcall('subscribe', 'x')"} {
+		h := &echoHost{reply: ":1\r\n"}
+		if got, want := runScript(t, e, body, h), "-"+NotAllowed+"\r\n"; got != want || len(h.calls) != 0 {
+			t.Errorf("%q: got %q and calls %q, want %q", body, got, h.calls, want)
 		}
 	}
 }

@@ -471,15 +471,17 @@ func (st *state) call(L *lua.LState, raise bool) int {
 			return st.fail(L, raise, msg)
 		}
 	}
-	if spec.Flags&command.Write != 0 {
+	if spec.Flags&command.Write != 0 || mayReplicate(spec) {
 		if st.req.ReadOnly {
 			return st.fail(L, raise, "ERR Write commands are not allowed from read-only scripts.")
 		}
-		st.run.wrote.Store(true)
+		if spec.Flags&command.Write != 0 {
+			st.run.wrote.Store(true)
+		}
 	}
 	st.w.Reset()
 	st.w.SetProto(st.resp)
-	if spec.Kind == command.Conn {
+	if spec.Kind == command.Conn && !hostConn[spec.Name] {
 		connCall(spec, args, &st.w, st.req.Host)
 	} else {
 		st.req.Host.Call(spec, args, &st.w)
@@ -493,22 +495,43 @@ func (st *state) call(L *lua.LState, raise bool) int {
 	return 1
 }
 
+// NotAllowed is the error of a command a script may not call. A Host
+// answers it for a connection command it is given (see Host.Call) but
+// cannot run where the script runs.
+const NotAllowed = "ERR This Redis command is not allowed from script"
+
+// hostConn are the connection commands, besides PING, ECHO and TIME
+// (connCall), that Redis lets scripts call: they read or change the
+// server, not the caller's connection, so the Host runs them.
+var hostConn = map[string]bool{
+	"select": true, "command": true, "info": true, "lastsave": true, "slowlog": true,
+	"publish": true, "spublish": true, "pubsub": true,
+}
+
+// mayReplicate reports whether spec is one of the commands Redis flags
+// may-replicate that scripts may call: no read-only script runs them.
+func mayReplicate(spec *command.Spec) bool {
+	return spec.Kind == command.Conn && (spec.Name == "publish" || spec.Name == "spublish")
+}
+
 // notAllowed returns the error for a command a script may not call, or "".
 func notAllowed(spec *command.Spec, args [][]byte) string {
-	const msg = "ERR This Redis command is not allowed from script"
 	if spec.Flags&command.NoScript != 0 {
-		return msg
+		return NotAllowed
 	}
 	if spec.Kind == command.Conn {
 		switch spec.Name {
 		case "ping", "echo", "time":
 			return ""
 		}
-		return msg
+		if hostConn[spec.Name] {
+			return ""
+		}
+		return NotAllowed
 	}
 	if spec.Block != nil {
 		if spec.Block.TimeoutAt == nil {
-			return msg
+			return NotAllowed
 		}
 		if spec.Block.TimeoutAt(args) >= 0 {
 			return "ERR " + spec.Name + " command is not allowed with BLOCK option from scripts"

@@ -186,6 +186,10 @@ func (h *clusterHost) Now() time.Time { return h.now }
 
 // Call implements script.Host.
 func (h *clusterHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
+	if spec.Kind == command.Conn {
+		h.conn(spec, args, w)
+		return
+	}
 	if spec.Kind == command.Keyed {
 		h.keys = spec.Keys(args, h.keys[:0])
 		for _, k := range h.keys {
@@ -207,4 +211,26 @@ func (h *clusterHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	start := w.Len()
 	h.scriptHost.Call(spec, args, w)
 	h.fx.After(spec, args, w.Bytes()[start:])
+}
+
+// conn runs the connection commands Redis lets scripts call that need no
+// node: SELECT and COMMAND. The others (PUBLISH, SPUBLISH, PUBSUB, INFO,
+// LASTSAVE, SLOWLOG) are refused. The script runs on its group's leader,
+// as a dry run whose writes are proposed afterwards, or on every replica
+// for an entry holding the script: a message published from it would go
+// out even when its writes are lost and the client is told to try again,
+// or once per replica.
+func (h *clusterHost) conn(spec *command.Spec, args [][]byte, w *resp.Writer) {
+	switch spec.Name {
+	case "select":
+		if string(args[1]) == "0" {
+			w.AppendOK()
+		} else {
+			w.AppendError("ERR SELECT is not allowed in cluster mode")
+		}
+	case "command":
+		Command(w, args)
+	default:
+		w.AppendError(script.NotAllowed)
+	}
 }

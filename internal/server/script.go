@@ -6,6 +6,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/router"
 	"github.com/data-cluster/data-cluster/internal/script"
@@ -109,7 +110,7 @@ func numKeys(args [][]byte, fcall bool) (int, string) {
 //
 // Once the run is busy, the commands that reach its shards are answered
 // BUSY (router.Router.Drain) until it ends.
-func runScript(eng *script.Engine, r *router.Router, c *command.Ctx, req script.Request, w *resp.Writer) {
+func runScript(srv *Server, c *command.Ctx, req script.Request, w *resp.Writer) {
 	if f := req.Func; f != nil && f.Flags&script.FlagNoWrites == 0 {
 		if f.Flags&script.FlagAllowOOM != 0 {
 			saved := c.SkipOOM
@@ -120,7 +121,7 @@ func runScript(eng *script.Engine, r *router.Router, c *command.Ctx, req script.
 			return
 		}
 	}
-	h := &scriptHost{ctx: c, r: r}
+	h := &scriptHost{ctx: c, r: srv.router, srv: srv}
 	h.held = h.one[:0]
 	c.DBs(func(i int, _ *keyspace.DB) bool {
 		h.held = append(h.held, i)
@@ -128,7 +129,7 @@ func runScript(eng *script.Engine, r *router.Router, c *command.Ctx, req script.
 	})
 	req.Host = h
 	saved := c.W
-	eng.Run(req, w)
+	srv.scripts.Run(req, w)
 	c.W = saved
 }
 
@@ -144,7 +145,7 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 	}
 	if s.inExec {
 		// EXEC holds the shards already (see exec).
-		runScript(eng, s.c.s.router, &s.ctx, req, w)
+		runScript(s.c.s, &s.ctx, req, w)
 		return
 	}
 	r := s.c.s.router
@@ -162,7 +163,7 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 	}
 	s.sctx.Held(dbs, r.Ring())
 	s.sctx.Writer, s.sctx.Track = s.c.id, s.trk.cmd
-	runScript(eng, r, &s.sctx, req, w)
+	runScript(s.c.s, &s.sctx, req, w)
 	s.sctx.W = nil
 	s.c.p.Release()
 }
@@ -171,6 +172,7 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 type scriptHost struct {
 	ctx  *command.Ctx
 	r    *router.Router
+	srv  *Server // for the connection commands; nil on a cluster group
 	keys [][]byte
 	held []int // the shards ctx holds, for Busy
 	one  [1]int
@@ -219,10 +221,45 @@ func (h *scriptHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 			w.AppendError(errUndeclared)
 			return
 		}
+	case command.Conn:
+		h.conn(spec, args, w)
+		return
 	}
 	c.W = w
 	shard.Exec(c, spec, args)
 	c.W = nil
+}
+
+// conn runs the connection commands Redis lets scripts call (see
+// script.Host). They read or change the server only, through what other
+// connections use at the same time, so they may run on the goroutine of a
+// shard the script holds.
+func (h *scriptHost) conn(spec *command.Spec, args [][]byte, w *resp.Writer) {
+	s := h.srv
+	if s == nil {
+		w.AppendError(script.NotAllowed)
+		return
+	}
+	switch spec.Name {
+	case "select":
+		selectDB(w, args)
+	case "command":
+		Command(w, args)
+	case "info":
+		w.AppendVerbatim("txt", []byte(s.infoText(args[1:])))
+	case "lastsave":
+		w.AppendInt(s.lastSave())
+	case "slowlog":
+		s.slowlog(w, args)
+	case "publish":
+		w.AppendInt(int64(s.hub.Publish(args[1], args[2])))
+	case "spublish":
+		w.AppendInt(int64(s.hub.SPublish(args[1], args[2])))
+	case "pubsub":
+		pubsub.AppendPubSub(w, s.hub, args)
+	default:
+		w.AppendError(script.NotAllowed)
+	}
 }
 
 func (s *session) scriptCmd(w *resp.Writer, args [][]byte) { ScriptCommand(s.c.s.scripts, w, args) }
@@ -292,9 +329,9 @@ func ScriptCommand(eng *script.Engine, w *resp.Writer, args [][]byte) {
 // connection: a pipeline of them is not flushed at each one.
 
 // evalSpecs returns EVAL, EVALSHA, FCALL and their _RO forms as commands
-// of their keys' shard, running scripts with eng, counted under their own
+// of their keys' shard, running scripts of srv, counted under their own
 // names.
-func evalSpecs(eng *script.Engine, r *router.Router) map[string]*command.Spec {
+func evalSpecs(srv *Server) map[string]*command.Spec {
 	specs := map[string]*command.Spec{}
 	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"} {
 		sp := *command.Redis.Lookup([]byte(name))
@@ -306,7 +343,7 @@ func evalSpecs(eng *script.Engine, r *router.Router) map[string]*command.Spec {
 		case strings.HasPrefix(name, "fcall"):
 			kind = evalFunc
 		}
-		sp.Run = func(c *command.Ctx, args [][]byte) { runOnShard(eng, r, c, args, kind, ro) }
+		sp.Run = func(c *command.Ctx, args [][]byte) { runOnShard(srv, c, args, kind, ro) }
 		specs[name] = &sp
 	}
 	return specs
@@ -338,13 +375,13 @@ func (s *session) onShard(spec *command.Spec, args [][]byte) bool {
 	return true
 }
 
-// runOnShard runs a script with eng on the shard that holds its keys,
-// with the shard's context.
-func runOnShard(eng *script.Engine, r *router.Router, c *command.Ctx, args [][]byte, kind evalKind, ro bool) {
-	req, msg := evalRequest(eng, args, kind, ro)
+// runOnShard runs a script of srv on the shard that holds its keys, with
+// the shard's context.
+func runOnShard(srv *Server, c *command.Ctx, args [][]byte, kind evalKind, ro bool) {
+	req, msg := evalRequest(srv.scripts, args, kind, ro)
 	if msg != "" {
 		c.W.AppendError(msg)
 		return
 	}
-	runScript(eng, r, c, req, c.W)
+	runScript(srv, c, req, c.W)
 }

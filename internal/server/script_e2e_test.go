@@ -111,3 +111,17 @@ func TestScriptWritesPersist(t *testing.T) {
 		t.Fatalf("h after the restart: %q %v", v, err)
 	}
 }
+
+// TestScriptPublish checks that a message a script publishes reaches the
+// subscribers, from a script run on its key's shard and from one holding
+// every shard.
+func TestScriptPublish(t *testing.T) {
+	ts := start(t, nil)
+	sub, pub := ts.dial(t), ts.dial(t)
+	sub.send(respCmd("SUBSCRIBE", "news") + respCmd("SSUBSCRIBE", "orders"))
+	sub.expect("*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n*3\r\n$10\r\nssubscribe\r\n$6\r\norders\r\n:1\r\n")
+	pub.send(respCmd("EVAL", "return {redis.call('publish', 'news', ARGV[1]), redis.call('spublish', 'orders', ARGV[2])}", "1", "k", "one", "two") +
+		respCmd("EVAL", "return redis.call('publish', 'news', 'three')", "0"))
+	pub.expect("*2\r\n:1\r\n:1\r\n:1\r\n")
+	sub.expect(msg("message", "news", "one") + msg("smessage", "orders", "two") + msg("message", "news", "three"))
+}

@@ -253,9 +253,9 @@ func New(cfg Config) (*Server, error) {
 		notify:    nt,
 		track:     tt,
 		scripts:   eng,
-		evalSpecs: evalSpecs(eng, r),
 		pause:     pz,
 	}
+	srv.evalSpecs = evalSpecs(srv)
 	srv.cur.Store(&cfg)
 	return srv, nil
 }

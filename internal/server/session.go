@@ -296,7 +296,10 @@ func (s *session) quitCmd(w *resp.Writer, _ [][]byte) {
 	s.c.quit = true
 }
 
-func (s *session) selectCmd(w *resp.Writer, args [][]byte) {
+func (s *session) selectCmd(w *resp.Writer, args [][]byte) { selectDB(w, args) }
+
+// selectDB implements SELECT index: this server has database 0 only.
+func selectDB(w *resp.Writer, args [][]byte) {
 	n, err := strconv.ParseInt(string(args[1]), 10, 64)
 	switch {
 	case err != nil:

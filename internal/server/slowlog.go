@@ -6,9 +6,11 @@ import (
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
 
+func (s *session) slowlog(w *resp.Writer, args [][]byte) { s.c.s.slowlog(w, args) }
+
 // slowlog implements SLOWLOG GET [count], LEN, RESET and HELP.
-func (s *session) slowlog(w *resp.Writer, args [][]byte) {
-	l := s.c.s.slow
+func (s *Server) slowlog(w *resp.Writer, args [][]byte) {
+	l := s.slow
 	switch sub := lower(args[1]); sub {
 	case "get":
 		if len(args) > 3 {
