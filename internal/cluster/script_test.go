@@ -45,6 +45,10 @@ func TestServerScripts(t *testing.T) {
 		{[]any{"eval", "return redis.call('publish', 'ch', 'm')", "1", "{u}a"}, "ERR This Redis command is not allowed from script script: …"},
 		{[]any{"eval", "return redis.call('info')", "0"}, "ERR This Redis command is not allowed from script script: …"},
 		{[]any{"eval", "return redis.call('select', '1')", "0"}, "ERR SELECT is not allowed in cluster mode script: …"},
+		{[]any{"eval", "#!lua flags=no-cluster\nreturn 1", "0"}, "ERR Can not run script on cluster, 'no-cluster' flag is set."},
+		{[]any{"eval", "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')", "1", "{u}a"}, "ERR Write commands are not allowed from read-only scripts. script: …"},
+		{[]any{"eval_ro", "#!lua\nreturn 1", "0"}, "ERR Can not execute a script with write flag using *_ro command."},
+		{[]any{"eval", "#!lua flags=bogus\nreturn 1", "0"}, "ERR Unexpected flag in script shebang: bogus"},
 	} {
 		err := rc1.Do(ctx, tc.args...).Err()
 		if pre, ok := strings.CutSuffix(tc.want, "…"); ok && err != nil && strings.HasPrefix(err.Error(), pre) {
@@ -59,6 +63,11 @@ func TestServerScripts(t *testing.T) {
 	}
 	if got, err := rc1.Eval(ctx, "return {redis.call('select', '0'), #redis.call('command', 'info', 'get')}", []string{"{u}a"}).Slice(); err != nil || len(got) != 2 || got[0] != "OK" || got[1] != int64(1) {
 		t.Errorf("SELECT and COMMAND from a script: got %v, %v", got, err)
+	}
+	for _, cmd := range []string{"eval", "eval_ro"} {
+		if got, err := rc2.Do(ctx, cmd, "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])", "1", "{u}a").Text(); err != nil || got != "v" {
+			t.Errorf("%s of a no-writes script: got %q, %v", cmd, got, err)
+		}
 	}
 
 	// SCRIPT LOAD is each node's.

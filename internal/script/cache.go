@@ -8,13 +8,21 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/data-cluster/data-cluster/internal/config"
 )
 
 // Script is a compiled script. It is immutable and safe for concurrent use.
 type Script struct {
-	SHA   string // lower-case hex SHA1 of Body
-	Body  string
-	proto *lua.FunctionProto
+	SHA  string // lower-case hex SHA1 of Body
+	Body string
+	// Shebang reports that Body starts with a "#!lua" line, and Flags are
+	// those its flags= option gives. A script without that line runs as
+	// before Redis 7, whatever its flags; one with it, as a function with
+	// Flags does (see Request.Flags).
+	Shebang bool
+	Flags   FuncFlags
+	proto   *lua.FunctionProto
 }
 
 // Cache holds the scripts EVAL and SCRIPT LOAD have seen, by SHA1. It is
@@ -87,13 +95,61 @@ func (e *CompileError) Error() string {
 	return "ERR Error compiling script (new function): " + e.Msg
 }
 
-// Compile compiles body without caching it.
+// Compile compiles body without caching it. A shebang line is blanked,
+// so that line numbers count it as Redis's do.
 func Compile(body string) (*Script, error) {
-	proto, err := compileChunk(body, chunkName)
+	flags, shebang, err := parseShebang(body)
+	if err != nil {
+		return nil, err
+	}
+	src := body
+	if shebang {
+		_, rest, _ := strings.Cut(body, "\n")
+		src = "\n" + rest
+	}
+	proto, err := compileChunk(src, chunkName)
 	if err != nil {
 		return nil, &CompileError{Msg: err.Error()}
 	}
-	return &Script{SHA: SHA1([]byte(body)), Body: body, proto: proto}, nil
+	return &Script{SHA: SHA1([]byte(body)), Body: body, Shebang: shebang, Flags: flags, proto: proto}, nil
+}
+
+// parseShebang reads the "#!lua [flags=f1,f2…]" line a script may start
+// with, as Redis 7.0's evalExtractShebangFlags does: its words split as
+// sdssplitargs splits them, the engine, option and flag names compared
+// with their letter case. It returns Redis's error texts.
+func parseShebang(body string) (flags FuncFlags, shebang bool, err error) {
+	if !strings.HasPrefix(body, "#!") {
+		return 0, false, nil
+	}
+	line, _, ok := strings.Cut(body, "\n")
+	if !ok {
+		return 0, false, errorf("ERR Invalid script shebang")
+	}
+	parts, err := config.SplitArgs(line)
+	if err != nil || len(parts) == 0 {
+		return 0, false, errorf("ERR Invalid engine in script shebang")
+	}
+	if parts[0] != "#!lua" {
+		return 0, false, errorf("ERR Unexpected engine in script shebang: ", parts[0])
+	}
+	for _, p := range parts[1:] {
+		list, ok := strings.CutPrefix(p, "flags=")
+		if !ok {
+			return 0, false, errorf("ERR Unknown lua shebang option: ", p)
+		}
+		if list == "" {
+			continue
+		}
+		for name := range strings.SplitSeq(list, ",") {
+			f := flagNamed(name)
+			if f == 0 {
+				return 0, false, errorf("ERR Unexpected flag in script shebang: ", name)
+			}
+			flags |= f
+		}
+	}
+	return flags, true, nil
 }
 
 // chunkError is a compile error in Lua's form.

@@ -101,6 +101,21 @@ type Request struct {
 	Check func(spec *command.Spec, args [][]byte) string
 }
 
+// Flags returns the flags r runs under: its function's, or its script's
+// when the script has a shebang line. ok is false for a script without
+// one, which runs as scripts did before Redis 7: its writes are allowed
+// (EVAL_RO aside), and refused once the server is out of memory only
+// command by command.
+func (r *Request) Flags() (f FuncFlags, ok bool) {
+	if r.Func != nil {
+		return r.Func.Flags, true
+	}
+	if r.Script != nil && r.Script.Shebang {
+		return r.Script.Flags, true
+	}
+	return 0, false
+}
+
 // Clock is implemented by a Host that fixes the time scripts see (TIME):
 // a cluster group's replicas all apply an entry at its leader's clock.
 type Clock interface {

@@ -24,7 +24,8 @@ import (
 // not shared by every call as in Redis, whose one Lua state runs every
 // call: keep state in keys.
 
-// FuncFlags are the flags redis.register_function accepts.
+// FuncFlags are the flags redis.register_function accepts, and a script's
+// "#!lua flags=…" line.
 type FuncFlags uint8
 
 // The function flags, as Redis names them in register_function and
@@ -46,6 +47,16 @@ var flagNames = []struct {
 	{FlagAllowStale, "allow-stale"},
 	{FlagNoCluster, "no-cluster"},
 	{FlagAllowCrossSlot, "allow-cross-slot-keys"},
+}
+
+// flagNamed returns the flag Redis names name, or 0.
+func flagNamed(name string) FuncFlags {
+	for _, fl := range flagNames {
+		if fl.name == name {
+			return fl.f
+		}
+	}
+	return 0
 }
 
 // Names returns the names of the flags set in f, in Redis's order.

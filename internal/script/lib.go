@@ -80,16 +80,11 @@ func (st *state) registerFunction(L *lua.LState) int {
 				}
 				ft.ForEach(func(_, f lua.LValue) {
 					name, _ := f.(lua.LString)
-					found := false
-					for _, fl := range flagNames {
-						if string(name) == fl.name {
-							fn.Flags |= fl.f
-							found = true
-						}
-					}
-					if !found && bad == "" {
+					fl := flagNamed(string(name))
+					if fl == 0 && bad == "" {
 						bad = "unknown flag given"
 					}
+					fn.Flags |= fl
 				})
 			default:
 				bad = "unknown argument given to redis.register_function"

@@ -193,3 +193,45 @@ func TestServerCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestShebang checks the "#!lua" line of scripts: its flags, Redis's
+// errors for a bad one, and line numbers that count it.
+func TestShebang(t *testing.T) {
+	for _, tc := range []struct {
+		body    string
+		shebang bool
+		flags   FuncFlags
+		err     string
+	}{
+		{body: "return 1"},
+		{body: "#!lua\nreturn 1", shebang: true},
+		{body: "#!lua flags=no-writes\nreturn 1", shebang: true, flags: FlagNoWrites},
+		{body: "#!lua flags=no-writes,allow-oom flags=no-cluster\r\nreturn 1", shebang: true, flags: FlagNoWrites | FlagAllowOOM | FlagNoCluster},
+		{body: "#!lua\tflags=\"allow-stale,allow-cross-slot-keys\"\nreturn 1", shebang: true, flags: FlagAllowStale | FlagAllowCrossSlot},
+		{body: "#!lua flags=\nreturn 1", shebang: true},
+		{body: "#!lua flags=bogus\nreturn 1", err: "ERR Unexpected flag in script shebang: bogus"},
+		{body: "#!lua flags=no-writes,\nreturn 1", err: "ERR Unexpected flag in script shebang: "},
+		{body: "#!lua flags=NO-WRITES\nreturn 1", err: "ERR Unexpected flag in script shebang: NO-WRITES"},
+		{body: "#!lua name=x\nreturn 1", err: "ERR Unknown lua shebang option: name=x"},
+		{body: "#!LUA\nreturn 1", err: "ERR Unexpected engine in script shebang: #!LUA"},
+		{body: "#! lua\nreturn 1", err: "ERR Unexpected engine in script shebang: #!"},
+		{body: "#!lua flags=\"no-writes\nreturn 1", err: "ERR Invalid engine in script shebang"},
+		{body: "#!lua return 1", err: "ERR Invalid script shebang"},
+	} {
+		sc, err := Compile(tc.body)
+		switch {
+		case tc.err != "":
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%q: got error %v, want %q", tc.body, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tc.body, err)
+		case sc.Shebang != tc.shebang || sc.Flags != tc.flags:
+			t.Errorf("%q: got shebang %v flags %v, want %v %v", tc.body, sc.Shebang, sc.Flags.Names(), tc.shebang, tc.flags.Names())
+		}
+	}
+	e := New(DefaultConfig())
+	if got, want := runScript(t, e, "#!lua flags=no-writes\nerror('x')", &echoHost{}), "-ERR user_script:2: x script: 92a1f2c9b02e32b5bc57bd411dde4eebcb848a63, on @user_script:2.\r\n"; got != want {
+		t.Errorf("an error on line 2: got %q, want %q", got, want)
+	}
+}

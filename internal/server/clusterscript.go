@@ -55,10 +55,10 @@ func ClusterScript(eng *script.Engine, args [][]byte) (out, keys [][]byte, write
 	case evalSHA:
 		out = append([][]byte{[]byte(strings.Replace(name, "evalsha", "eval", 1)), []byte(req.Script.Body)}, args[2:]...)
 	case evalFunc:
-		if req.Func.Flags&script.FlagNoCluster != 0 {
-			return nil, nil, false, "ERR Can not run script on cluster, 'no-cluster' flag is set."
-		}
 		out = append([][]byte{[]byte(cmdFcall), []byte(req.Func.Lib.Code)}, args...)
+	}
+	if flags, ok := req.Flags(); ok && flags&script.FlagNoCluster != 0 {
+		return nil, nil, false, "ERR Can not run script on cluster, 'no-cluster' flag is set."
 	}
 	return out, req.Keys, !req.ReadOnly, ""
 }
@@ -128,7 +128,8 @@ func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, opt RunOption
 			c.W.AppendError(err.Error())
 			return
 		}
-		req = script.Request{Script: sc, Keys: args[3 : 3+n], Args: args[3+n:], ReadOnly: strings.EqualFold(string(args[0]), "eval_ro")}
+		req = script.Request{Script: sc, Keys: args[3 : 3+n], Args: args[3+n:]}
+		req.ReadOnly, msg = readOnly(&req, strings.EqualFold(string(args[0]), "eval_ro"))
 	}
 	if msg != "" {
 		c.W.AppendError(msg)
@@ -141,8 +142,8 @@ func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, opt RunOption
 	}
 	req.Host = h
 	w := c.W
-	if f := req.Func; f != nil && f.Flags&script.FlagNoWrites == 0 {
-		if f.Flags&script.FlagAllowOOM != 0 {
+	if flags, ok := req.Flags(); ok && flags&script.FlagNoWrites == 0 {
+		if flags&script.FlagAllowOOM != 0 {
 			saved := c.SkipOOM
 			c.SkipOOM = true
 			defer func() { c.SkipOOM = saved }()

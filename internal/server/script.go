@@ -66,8 +66,29 @@ func evalRequest(eng *script.Engine, args [][]byte, kind evalKind, ro bool) (scr
 			return req, err.Error()
 		}
 	}
+	if ro, msg = readOnly(&req, ro); msg != "" {
+		return req, msg
+	}
 	req.Keys, req.Args, req.ReadOnly = args[3:3+n], args[3+n:], ro
 	return req, ""
+}
+
+// readOnly returns whether req runs read-only, called by a command that is
+// (ro) or not, as Redis decides it from the flags: a function or a script
+// with a shebang line runs read-only with no-writes, and may not be called
+// by an _RO command without it; a script without one runs read-only when
+// ro.
+func readOnly(req *script.Request, ro bool) (bool, string) {
+	flags, ok := req.Flags()
+	switch {
+	case !ok:
+		return ro, ""
+	case flags&script.FlagNoWrites != 0:
+		return true, ""
+	case ro:
+		return false, "ERR Can not execute a script with write flag using *_ro command."
+	}
+	return false, ""
 }
 
 // evalRequestFunc is evalRequest of FCALL or FCALL_RO (ro) of fn.
@@ -77,10 +98,8 @@ func evalRequestFunc(fn *script.Function, args [][]byte, ro bool) (script.Reques
 	if msg != "" {
 		return req, msg
 	}
-	if fn.Flags&script.FlagNoWrites != 0 {
-		ro = true
-	} else if ro {
-		return req, "ERR Can not execute a script with write flag using *_ro command."
+	if ro, msg = readOnly(&req, ro); msg != "" {
+		return req, msg
 	}
 	req.Keys, req.Args, req.ReadOnly = args[3:3+n], args[3+n:], ro
 	req.Command = string(args[0])
@@ -104,15 +123,16 @@ func numKeys(args [][]byte, fcall bool) (int, string) {
 	return int(n), ""
 }
 
-// runScript runs req over the keyspaces of c and answers in w. A function
-// that may write and is not flagged allow-oom is refused while a keyspace
-// stays over its memory limit; one flagged allow-oom writes past it.
+// runScript runs req over the keyspaces of c and answers in w. A function,
+// or a script with a shebang line, that may write and is not flagged
+// allow-oom is refused while a keyspace stays over its memory limit; one
+// flagged allow-oom writes past it.
 //
 // Once the run is busy, the commands that reach its shards are answered
 // BUSY (router.Router.Drain) until it ends.
 func runScript(srv *Server, c *command.Ctx, req script.Request, w *resp.Writer) {
-	if f := req.Func; f != nil && f.Flags&script.FlagNoWrites == 0 {
-		if f.Flags&script.FlagAllowOOM != 0 {
+	if flags, ok := req.Flags(); ok && flags&script.FlagNoWrites == 0 {
+		if flags&script.FlagAllowOOM != 0 {
 			saved := c.SkipOOM
 			c.SkipOOM = true
 			defer func() { c.SkipOOM = saved }()
