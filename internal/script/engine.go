@@ -99,6 +99,11 @@ type Request struct {
 	// called by the goroutine running the script, after the Engine's own
 	// checks.
 	Check func(spec *command.Spec, args [][]byte) string
+	// Permits, when set, reports whether the script's caller may run the
+	// command args, for redis.acl_check_cmd, without recording a denial;
+	// nil permits every command. It is called by the goroutine running
+	// the script.
+	Permits func(spec *command.Spec, args [][]byte) bool
 }
 
 // Flags returns the flags r runs under: its function's, or its script's
@@ -441,12 +446,14 @@ func (e *Engine) Run(req Request, w *resp.Writer) (wrote bool) {
 		fn = cb
 		st.real.RawSetString("KEYS", lua.LNil)
 		st.real.RawSetString("ARGV", lua.LNil)
+		st.real.RawSetString("redis", st.funcRedis)
 	} else {
 		name = req.Script.SHA
 		fn = L.NewFunctionFromProto(req.Script.proto)
 		fn.Env = st.global
 		st.real.RawSetString("KEYS", st.strings(req.Keys))
 		st.real.RawSetString("ARGV", st.strings(req.Args))
+		st.real.RawSetString("redis", st.evalRedis)
 	}
 	top := L.GetTop()
 	L.Push(fn)

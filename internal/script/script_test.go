@@ -235,3 +235,49 @@ func TestShebang(t *testing.T) {
 		t.Errorf("an error on line 2: got %q, want %q", got, want)
 	}
 }
+
+// TestACLCheckAndDebugger checks redis.acl_check_cmd against the caller's
+// permissions, and that redis.breakpoint and redis.debug do nothing in
+// EVAL's scripts and are missing in functions, as in Redis.
+func TestACLCheckAndDebugger(t *testing.T) {
+	e := New(DefaultConfig())
+	for _, tc := range []struct{ body, want string }{
+		{"return redis.acl_check_cmd('get', 'k')", ":1\r\n"},
+		{"return redis.acl_check_cmd('config')", ":1\r\n"},
+		{"return redis.acl_check_cmd('config', 'get')", ":1\r\n"},
+		{"return redis.acl_check_cmd('nosuch')", "-ERR Invalid command passed to redis.acl_check_cmd() script: d2491587bab5149c93be0dce4426f7a06ba9e1a1, on @user_script:1.\r\n"},
+		{"return redis.acl_check_cmd('config','nosuch')", "-ERR Invalid command passed to redis.acl_check_cmd() script: 24d1b174c241d2198e4652a7d7502350e42a21ed, on @user_script:1.\r\n"},
+		{"return redis.acl_check_cmd()", "-ERR Please specify at least one argument for this redis lib call script: 1124f33ad66e7866b4e0c1499a4c20fb5eb9c180, on @user_script:1.\r\n"},
+		{"return redis.breakpoint()", "$-1\r\n"},
+		{"return type(redis.breakpoint())", "$7\r\nboolean\r\n"},
+		{"return {redis.debug('x', 1)}", "*0\r\n"},
+	} {
+		if got := runScript(t, e, tc.body, &echoHost{}); got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.body, got, tc.want)
+		}
+	}
+
+	sc, err := e.Cache.Load([]byte("return {redis.acl_check_cmd('get', 'k'), redis.acl_check_cmd('set', 'k', 'v')}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w resp.Writer
+	onlyGet := func(spec *command.Spec, _ [][]byte) bool { return spec.Name == "get" }
+	e.Run(Request{Script: sc, Host: &echoHost{}, Permits: onlyGet}, &w)
+	if got, want := string(w.Bytes()), "*2\r\n:1\r\n$-1\r\n"; got != want {
+		t.Errorf("a user who may run GET only: got %q, want %q", got, want)
+	}
+
+	lib, err := e.Funcs.Load("#!lua name=lib\nredis.register_function('f', function() return {type(redis.breakpoint), type(redis.debug), redis.acl_check_cmd('get', 'k')} end)", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Reset()
+	e.Run(Request{Func: lib.Functions[0], Command: "fcall", Host: &echoHost{}}, &w)
+	if got, want := string(w.Bytes()), "*3\r\n$3\r\nnil\r\n$3\r\nnil\r\n:1\r\n"; got != want {
+		t.Errorf("in a function: got %q, want %q", got, want)
+	}
+	if got, want := runScript(t, e, "return type(redis.debug)", &echoHost{}), "$8\r\nfunction\r\n"; got != want {
+		t.Errorf("EVAL after FCALL: got %q, want %q", got, want)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
 )
@@ -22,6 +23,10 @@ type state struct {
 	global  *lua.LTable // the read-only proxy scripts see as _G
 	guarded map[*lua.LTable]bool
 	handler *lua.LFunction
+
+	// The read-only redis tables of functions and of EVAL's scripts
+	// (evalLib), one of which Run puts in real.
+	funcRedis, evalRedis lua.LValue
 
 	// Set for each run.
 	req  *Request
@@ -104,7 +109,8 @@ func (e *Engine) newState() *state {
 	real.RawSetString("rawset", L.NewFunction(st.rawset))
 	real.RawSetString("setmetatable", L.NewFunction(st.setmetatable))
 	real.RawSetString("getmetatable", L.NewFunction(getmetatable))
-	real.RawSetString("redis", st.redisLib())
+	redis := st.redisLib()
+	real.RawSetString("redis", redis)
 	st.loadAPI = st.newLoadAPI()
 	real.RawSetString("cjson", cjsonLib(L))
 	real.RawSetString("bit", bitLib(L))
@@ -137,6 +143,8 @@ func (e *Engine) newState() *state {
 			real.RawSet(k, st.readonly(t, false))
 		}
 	})
+	st.funcRedis = real.RawGetString("redis")
+	st.evalRedis = st.readonly(st.evalLib(redis), false)
 	st.gsrc = real
 	st.global = st.readonly(real, true)
 	real.RawSetString("_G", st.global)
@@ -304,6 +312,22 @@ func (st *state) strings(b [][]byte) *lua.LTable {
 	return t
 }
 
+// evalLib returns a copy of the redis table with the functions EVAL's
+// scripts have and functions do not, as in Redis: those of the Lua
+// debugger, which this server does not have. As outside Redis's debugger,
+// redis.breakpoint returns false and redis.debug does nothing.
+func (st *state) evalLib(redis *lua.LTable) *lua.LTable {
+	L := st.L
+	t := L.NewTable()
+	redis.ForEach(func(k, v lua.LValue) { t.RawSet(k, v) })
+	t.RawSetString("breakpoint", L.NewFunction(func(L *lua.LState) int {
+		L.Push(lua.LFalse)
+		return 1
+	}))
+	t.RawSetString("debug", L.NewFunction(func(*lua.LState) int { return 0 }))
+	return t
+}
+
 // redisLib builds the redis table.
 func (st *state) redisLib() *lua.LTable {
 	L := st.L
@@ -361,6 +385,7 @@ func (st *state) redisLib() *lua.LTable {
 			L.Push(lua.LTrue)
 			return 1
 		},
+		"acl_check_cmd": st.aclCheckCmd,
 	}
 	for name, fn := range fns {
 		t.RawSetString(name, L.NewFunction(fn))
@@ -437,8 +462,10 @@ func (st *state) fail(L *lua.LState, raise bool, msg string) int {
 	return 1
 }
 
-// call runs redis.call (raise true) or redis.pcall.
-func (st *state) call(L *lua.LState, raise bool) int {
+// commandArgs returns the arguments of redis.call and the like as a
+// command's, in st.args, raising Redis's errors for none and for one that
+// is not a string or a number.
+func (st *state) commandArgs(L *lua.LState) [][]byte {
 	n := L.GetTop()
 	if n == 0 {
 		st.raise(L, "ERR Please specify at least one argument for this redis lib call")
@@ -456,6 +483,25 @@ func (st *state) call(L *lua.LState, raise bool) int {
 		}
 	}
 	st.args = args
+	return args
+}
+
+// aclCheckCmd is redis.acl_check_cmd: whether the script's caller may run
+// the command its arguments make (Request.Permits), as Redis 7.0 answers
+// it: a command or subcommand it does not know is an error.
+func (st *state) aclCheckCmd(L *lua.LState) int {
+	args := st.commandArgs(L)
+	spec := command.Redis.Lookup(args[0])
+	if spec == nil || acl.UnknownSubcommand(args) {
+		st.raise(L, "Invalid command passed to redis.acl_check_cmd()")
+	}
+	L.Push(lua.LBool(st.req.Permits == nil || st.req.Permits(spec, args)))
+	return 1
+}
+
+// call runs redis.call (raise true) or redis.pcall.
+func (st *state) call(L *lua.LState, raise bool) int {
+	args := st.commandArgs(L)
 	spec := command.Redis.Lookup(args[0])
 	if spec == nil {
 		return st.fail(L, raise, "ERR Unknown Redis command called from script")

@@ -432,6 +432,8 @@ func TestACLScripts(t *testing.T) {
 		{"return redis.call('get','x')", "-ERR The user executing the script can't access at least one of the keys mentioned in the command arguments script: db94c2918043c41a85e5c7f5b637c7a9c9c7119c, on @user_script:1.\r\n"},
 		{"return redis.pcall('get','x')", "-ERR The user executing the script can't access at least one of the keys mentioned in the command arguments\r\n"},
 		{"return redis.call('get','k1')", "$-1\r\n"},
+		// acl_check_cmd asks without a denial in the log.
+		{"return {redis.acl_check_cmd('get','k1'), redis.acl_check_cmd('del','k1'), redis.acl_check_cmd('get','x'), redis.acl_check_cmd('publish','c1','m'), redis.acl_check_cmd('publish','d','m')}", "*5\r\n:1\r\n$-1\r\n$-1\r\n:1\r\n$-1\r\n"},
 	} {
 		c.send(respCmd("EVAL", st.script, "0"))
 		if got := readReply(t, c.rd); got != st.want {

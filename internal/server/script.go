@@ -162,6 +162,10 @@ func (s *session) evalCmd(w *resp.Writer, args [][]byte, kind evalKind, ro bool)
 	}
 	if r := s.c.user.Load().Rules(); !r.All() {
 		req.Check = s.c.scriptCheck(r)
+		req.Permits = func(spec *command.Spec, args [][]byte) bool {
+			_, ok := r.Check(args, spec.Flags&command.NoAuth != 0)
+			return ok
+		}
 	}
 	if s.inExec {
 		// EXEC holds the shards already (see exec).
