@@ -40,6 +40,7 @@ func TestServerScripts(t *testing.T) {
 		{[]any{"eval_ro", "return redis.call('set', KEYS[1], 'x')", "1", "{u}a"}, "ERR Write commands are not allowed from read-only scripts. script: …"},
 		{[]any{"evalsha", "ffffffffffffffffffffffffffffffffffffffff", "0"}, "NOSCRIPT No matching script. Please use EVAL."},
 		{[]any{"eval", "return 1", "x"}, "ERR value is not an integer or out of range"},
+		{[]any{"eval", "return 1", "01", "{u}a"}, "ERR value is not an integer or out of range"},
 		// A script on a group runs as a dry run whose writes are proposed
 		// afterwards: it publishes nothing, and asks its node nothing.
 		{[]any{"eval", "return redis.call('publish', 'ch', 'm')", "1", "{u}a"}, "ERR This Redis command is not allowed from script script: …"},

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/data-cluster/data-cluster/internal/command"
@@ -107,13 +106,14 @@ func evalRequestFunc(fn *script.Function, args [][]byte, ro bool) (script.Reques
 }
 
 // numKeys parses the numkeys of an EVAL-family command (FCALL's when
-// fcall) and checks it against the arguments.
+// fcall) and checks it against the arguments. It is read as Redis reads
+// integers (resp.ParseInt): "01", "+1" and "-0" are not counts.
 func numKeys(args [][]byte, fcall bool) (int, string) {
-	n, err := strconv.ParseInt(string(args[2]), 10, 64)
+	n, ok := resp.ParseInt(args[2])
 	switch {
-	case err != nil && fcall:
+	case !ok && fcall:
 		return 0, "ERR Bad number of keys provided"
-	case err != nil:
+	case !ok:
 		return 0, "ERR value is not an integer or out of range"
 	case n < 0:
 		return 0, "ERR Number of keys can't be negative"
