@@ -71,6 +71,7 @@ var scriptRedisCases = []struct {
 	{"call lastsave", 2, []string{"EVAL", "return type(redis.call('lastsave'))", "0"}, "$6\r\nnumber\r\n"},
 	{"call slowlog", 2, []string{"EVAL", "return redis.call('slowlog','reset')", "1", "k"}, "+OK\r\n"},
 	{"call select", 2, []string{"EVAL", "return redis.call('select','0')", "0"}, "+OK\r\n"},
+	{"call select leading zero", 2, []string{"EVAL", "return redis.pcall('select','00')", "0"}, "-ERR value is not an integer or out of range\r\n"},
 	{"call select range", 2, []string{"EVAL", "return redis.pcall('select','16')", "0"}, "-ERR DB index is out of range\r\n"},
 	{"eval_ro publish", 2, []string{"EVAL_RO", "return redis.pcall('publish','ch','m')", "0"}, "-ERR Write commands are not allowed from read-only scripts.\r\n"},
 	{"call config", 2, []string{"EVAL", "return redis.pcall('config','get','x')", "0"}, "-ERR This Redis command is not allowed from script\r\n"},

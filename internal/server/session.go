@@ -298,11 +298,12 @@ func (s *session) quitCmd(w *resp.Writer, _ [][]byte) {
 
 func (s *session) selectCmd(w *resp.Writer, args [][]byte) { selectDB(w, args) }
 
-// selectDB implements SELECT index: this server has database 0 only.
+// selectDB implements SELECT index: this server has database 0 only. The
+// index is read as Redis reads integers: "00" and "+0" are not indexes.
 func selectDB(w *resp.Writer, args [][]byte) {
-	n, err := strconv.ParseInt(string(args[1]), 10, 64)
+	n, ok := resp.ParseInt(args[1])
 	switch {
-	case err != nil:
+	case !ok:
 		w.AppendError("ERR value is not an integer or out of range")
 	case n != 0:
 		w.AppendError("ERR DB index is out of range")
