@@ -564,8 +564,50 @@ func TestClusterKill9(t *testing.T) {
 	waitFor(t, "writes to flow again", func() bool { return afterOK.Load() > 50 })
 	waitFor(t, "the cluster client's writes to flow again", func() bool { return ccAfter.Load() > 50 })
 	t.Logf("writes flowed again within %v of the kill", time.Since(killedAt).Round(time.Millisecond))
+	// Another node shows the dead one as Redis Cluster shows a failed
+	// node: flagged fail with its link down in CLUSTER NODES, out of
+	// CLUSTER SLOTS (it leads nothing now and is a failed replica), while
+	// cluster_state stays ok; and as connected again once it is back.
+	watcher := redis.NewClient(&redis.Options{Addr: tc.addrs[(victim+1)%3]})
+	defer watcher.Close()
+	victimLine := func() string {
+		nodes, err := watcher.ClusterNodes(context.Background()).Result()
+		if err != nil {
+			return ""
+		}
+		for l := range strings.Lines(nodes) {
+			if strings.Contains(l, " "+tc.addrs[victim]+"@") {
+				return l
+			}
+		}
+		return ""
+	}
+	inSlots := func() bool {
+		slots, err := watcher.ClusterSlots(context.Background()).Result()
+		if err != nil {
+			return true
+		}
+		for _, r := range slots {
+			for _, nd := range r.Nodes {
+				if nd.Addr == tc.addrs[victim] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	waitFor(t, "the dead node to show as failed", func() bool {
+		l := victimLine()
+		info, err := watcher.ClusterInfo(context.Background()).Result()
+		return strings.Contains(l, ",fail ") && strings.Contains(l, " disconnected") && !inSlots() &&
+			err == nil && strings.Contains(info, "cluster_state:ok")
+	})
 	tc.restart(victim)
 	waitFor(t, "writes after the restart", func() bool { return afterOK.Load() > 300 })
+	waitFor(t, "the restarted node to show as connected", func() bool {
+		l := victimLine()
+		return l != "" && !strings.Contains(l, "fail") && strings.Contains(l, " connected") && inSlots()
+	})
 	// Pause the node leading the most groups for longer than an election
 	// timeout (SIGSTOP): the others elect new leaders and go on; when it
 	// resumes it must not act on its old leadership.
