@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -55,19 +54,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		w.AppendOK()
 		c.quit = true
 	case "select":
-		// Redis Cluster parses the index (getIntFromObjectOrReply) before
-		// refusing any but 0.
-		n, ok := resp.ParseInt(args[1])
-		switch {
-		case !ok:
-			w.AppendError(errNotInt)
-		case n < math.MinInt32 || n > math.MaxInt32:
-			w.AppendError("ERR value is out of range, value must between -2147483648 and 2147483647")
-		case n != 0:
-			w.AppendError("ERR SELECT is not allowed in cluster mode")
-		default:
-			w.AppendOK()
-		}
+		server.SelectDB(w, args, true)
 	case "hello":
 		c.hello(w, args)
 	case "reset":

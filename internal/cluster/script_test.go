@@ -46,6 +46,7 @@ func TestServerScripts(t *testing.T) {
 		{[]any{"eval", "return redis.call('publish', 'ch', 'm')", "1", "{u}a"}, "ERR This Redis command is not allowed from script script: …"},
 		{[]any{"eval", "return redis.call('info')", "0"}, "ERR This Redis command is not allowed from script script: …"},
 		{[]any{"eval", "return redis.call('select', '1')", "0"}, "ERR SELECT is not allowed in cluster mode script: …"},
+		{[]any{"eval", "return redis.call('select', 'x')", "0"}, "ERR value is not an integer or out of range script: …"},
 		{[]any{"eval", "#!lua flags=no-cluster\nreturn 1", "0"}, "ERR Can not run script on cluster, 'no-cluster' flag is set."},
 		{[]any{"eval", "#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'x')", "1", "{u}a"}, "ERR Write commands are not allowed from read-only scripts. script: …"},
 		{[]any{"eval_ro", "#!lua\nreturn 1", "0"}, "ERR Can not execute a script with write flag using *_ro command."},

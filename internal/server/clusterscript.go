@@ -224,11 +224,7 @@ func (h *clusterHost) Call(spec *command.Spec, args [][]byte, w *resp.Writer) {
 func (h *clusterHost) conn(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	switch spec.Name {
 	case "select":
-		if string(args[1]) == "0" {
-			w.AppendOK()
-		} else {
-			w.AppendError("ERR SELECT is not allowed in cluster mode")
-		}
+		SelectDB(w, args, true)
 	case "command":
 		Command(w, args)
 	default:

@@ -266,7 +266,7 @@ func (h *scriptHost) conn(spec *command.Spec, args [][]byte, w *resp.Writer) {
 	}
 	switch spec.Name {
 	case "select":
-		selectDB(w, args)
+		SelectDB(w, args, false)
 	case "command":
 		Command(w, args)
 	case "info":

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -296,19 +297,26 @@ func (s *session) quitCmd(w *resp.Writer, _ [][]byte) {
 	s.c.quit = true
 }
 
-func (s *session) selectCmd(w *resp.Writer, args [][]byte) { selectDB(w, args) }
+func (s *session) selectCmd(w *resp.Writer, args [][]byte) { SelectDB(w, args, false) }
 
-// selectDB implements SELECT index: this server has database 0 only. The
-// index is read as Redis reads integers: "00" and "+0" are not indexes.
-func selectDB(w *resp.Writer, args [][]byte) {
+// SelectDB answers SELECT index, for a single server or (cluster) a
+// cluster node, from a client or a script: there is database 0 only. The
+// index is read as Redis's getIntFromObjectOrReply reads it ("00" and "+0"
+// are not integers, and it must fit in 32 bits) before any other than 0 is
+// refused, in a cluster node's words there.
+func SelectDB(w *resp.Writer, args [][]byte, cluster bool) {
 	n, ok := resp.ParseInt(args[1])
 	switch {
 	case !ok:
 		w.AppendError("ERR value is not an integer or out of range")
-	case n != 0:
-		w.AppendError("ERR DB index is out of range")
-	default:
+	case n < math.MinInt32 || n > math.MaxInt32:
+		w.AppendError("ERR value is out of range, value must between -2147483648 and 2147483647")
+	case n == 0:
 		w.AppendOK()
+	case cluster:
+		w.AppendError("ERR SELECT is not allowed in cluster mode")
+	default:
+		w.AppendError("ERR DB index is out of range")
 	}
 }
 

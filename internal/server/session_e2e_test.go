@@ -60,6 +60,7 @@ func TestRESPConnectionCommands(t *testing.T) {
 		{respCmd("SELECT", "00"), "-ERR value is not an integer or out of range\r\n"},
 		{respCmd("SELECT", "+0"), "-ERR value is not an integer or out of range\r\n"},
 		{respCmd("SELECT", "-0"), "-ERR value is not an integer or out of range\r\n"},
+		{respCmd("SELECT", "4294967296"), "-ERR value is out of range, value must between -2147483648 and 2147483647\r\n"},
 		{respCmd("NOSUCH", "a", "b"), "-ERR unknown command 'NOSUCH', with args beginning with: 'a' 'b' \r\n"},
 		{respCmd("GET"), "-ERR wrong number of arguments for 'get' command\r\n"},
 		{respCmd("CLIENT", "SETNAME", "bad name"), "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"},
