@@ -204,13 +204,7 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 	counted := false
 	defer func() {
 		c.s.node.waits.remove(w)
-		if counted {
-			c.s.blocked.Add(-1)
-			c.blocking.Store(false)
-		}
-		c.blockMu.Lock()
-		c.blockState = notBlocked
-		c.blockMu.Unlock()
+		c.unpark(counted)
 	}()
 	var deadline time.Time
 	probe := false
@@ -227,14 +221,13 @@ func (c *clientConn) block(g int, spec *command.Spec, args [][]byte) {
 		}
 		if !counted {
 			counted = true
-			c.s.blocked.Add(1)
-			c.blocking.Store(true)
+			c.countBlocked(true)
 			timeout := spec.Block.Wait(args) // the attempt accepted it
 			if timeout > 0 {
 				deadline = time.Now().Add(timeout)
 			}
 		}
-		switch end := c.wait(w, deadline); end {
+		switch end := c.wait(w, deadline, pollInterval); end {
 		case waitRetry, waitPoll:
 			probe = end == waitPoll
 			continue
@@ -283,7 +276,7 @@ func (c *clientConn) attempt(args [][]byte, probe bool) (reply []byte, err error
 func (c *clientConn) do(g int, args [][]byte, mode Mode) ([]byte, error) {
 	var reply []byte
 	var err error
-	c.s.node.Do(g, &Request{Cmds: [][][]byte{args}, Proto: c.wireProto(), Mode: mode, ask: c.s.cfg().Redirects,
+	c.submit(g, &Request{Cmds: [][][]byte{args}, Proto: c.wireProto(), Mode: mode, ask: c.s.cfg().Redirects,
 		Own: true, Done: func(r []byte, _ []int, e error) {
 			reply, err = r, e
 			c.done <- struct{}{}
@@ -303,19 +296,19 @@ type waitEnd uint8
 
 const (
 	waitRetry     waitEnd = iota // a write or a new leader: try again
-	waitPoll                     // pollInterval passed: probe and try again
+	waitPoll                     // the poll interval passed: probe and try again
 	waitTimedOut                 // the timeout passed, or CLIENT UNBLOCK … TIMEOUT
 	waitUnblocked                // CLIENT UNBLOCK … ERROR
 	waitGone                     // the client went away or the server stops
 )
 
 // wait reads what the client sends, to be handled later, until w fires,
-// the deadline (zero: none) or pollInterval passes, CLIENT UNBLOCK ends the
-// wait, or the client goes away. Wake-ups interrupt the read by setting its
+// the deadline (zero: none) or every passes, CLIENT UNBLOCK ends the wait,
+// or the client goes away. Wake-ups interrupt the read by setting its
 // deadline to now.
-func (c *clientConn) wait(w *waiter, deadline time.Time) waitEnd {
+func (c *clientConn) wait(w *waiter, deadline time.Time, every time.Duration) waitEnd {
 	defer c.arm(false, time.Time{})
-	poll := time.Now().Add(pollInterval)
+	poll := time.Now().Add(every)
 	for {
 		until := poll
 		if !deadline.IsZero() && deadline.Before(until) {
@@ -352,6 +345,28 @@ func (c *clientConn) wait(w *waiter, deadline time.Time) waitEnd {
 			return waitGone
 		}
 	}
+}
+
+// countBlocked counts the client as blocked (INFO's blocked_clients,
+// CLIENT LIST's b flag), or no longer.
+func (c *clientConn) countBlocked(on bool) {
+	if on {
+		c.s.blocked.Add(1)
+	} else {
+		c.s.blocked.Add(-1)
+	}
+	c.blocking.Store(on)
+}
+
+// unpark ends a blocking command's wait: the client is no longer counted
+// as blocked, if it was, and CLIENT UNBLOCK no longer finds it waiting.
+func (c *clientConn) unpark(counted bool) {
+	if counted {
+		c.countBlocked(false)
+	}
+	c.blockMu.Lock()
+	c.blockState = notBlocked
+	c.blockMu.Unlock()
 }
 
 // arm sets the read deadline of a parked client, and whether wake may

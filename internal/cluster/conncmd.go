@@ -154,6 +154,10 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.scan(w, args)
 	case "shutdown":
 		c.shutdown(w, args)
+	case "wait":
+		c.waitCopies(args)
+	case "role":
+		server.AppendRole(w)
 	default:
 		w.AppendError("ERR '" + spec.Name + "' is not supported on a cluster node")
 	}
@@ -415,7 +419,7 @@ func (c *clientConn) unwatch() { c.watched = nil }
 // run sends one request to group g and waits for it.
 func (c *clientConn) run(g int, cmds [][][]byte, mode Mode) *pending {
 	p := &pending{}
-	c.s.node.Do(g, &Request{Cmds: cmds, Proto: c.wireProto(), Mode: mode,
+	c.submit(g, &Request{Cmds: cmds, Proto: c.wireProto(), Mode: mode,
 		Done: func(reply []byte, ends []int, err error) {
 			p.reply = append(p.reply[:0], reply...)
 			p.ends = append(p.ends[:0], ends...)
@@ -436,7 +440,7 @@ func (c *clientConn) everyGroup(args [][]byte, mode Mode) []*pending {
 	for g := range ps {
 		p := &pending{}
 		ps[g] = p
-		c.s.node.Do(g, &Request{Cmds: [][][]byte{args}, Proto: 2, Mode: mode,
+		c.submit(g, &Request{Cmds: [][][]byte{args}, Proto: 2, Mode: mode,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
 				p.err = err

@@ -128,7 +128,7 @@ func (c *clientConn) flushDirect() bool {
 	r.Done = c.dr.answer
 	c.dr.p, c.dr.r, c.dr.isRESP = p, r, c.isRESP
 	c.dr.inFlight, c.dr.group = true, g
-	c.s.node.Do(g, r)
+	c.submit(g, r)
 	return true
 }
 

@@ -48,6 +48,11 @@ const (
 	// Stale commands run at once on whatever the local replica has applied
 	// (READONLY connections in Redis Cluster).
 	Stale
+	// Acks asks the leader how many of the group's other replicas have
+	// logged its entries up to an index (WAIT, wait.go); Cmds holds the
+	// one command "acks" with the index, 0 for the last of the leader's log.
+	// Nothing runs on the keyspace.
+	Acks
 )
 
 // Request is a run of commands for one group, whose replies come back
@@ -865,6 +870,13 @@ func (g *Group) take(r *Request) {
 		g.run(r.Cmds, r.Proto, r.asked)
 		g.announce = false
 		r.finish(g.giveBack(r, own), g.ends, nil)
+	case Acks:
+		if !g.isLeader {
+			r.finish(nil, nil, ErrNotLeader)
+			return
+		}
+		reply := g.acks(r.Cmds)
+		r.finish(reply, []int{len(reply)}, nil)
 	case Read:
 		if !g.isLeader {
 			r.finish(nil, nil, ErrNotLeader)

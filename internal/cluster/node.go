@@ -976,7 +976,7 @@ func (n *Node) serveOne(in inbound) {
 	mb, proto := d.U8(), int(d.U8())
 	mode, asked := Mode(mb&^modeAsked), mb&modeAsked != 0
 	cmds := readCommands(&d)
-	if d.Bad || mode > Stale {
+	if d.Bad || mode > Acks {
 		n.log.Warn("undecodable forwarded request", "from", in.from)
 		return
 	}

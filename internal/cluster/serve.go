@@ -317,6 +317,10 @@ type clientConn struct {
 	// the single server's connections do.
 	counted int64
 
+	// wrote marks, by group, the groups the client sent writes to (WAIT,
+	// wait.go).
+	wrote []bool
+
 	inMulti bool
 	dirty   bool
 	queued  [][][]byte
@@ -967,7 +971,7 @@ func (c *clientConn) flush() {
 			p.err = err
 			c.done <- struct{}{}
 		}
-		c.s.node.Do(g, r)
+		c.submit(g, r)
 	}
 	for range sent {
 		<-c.done

@@ -46,16 +46,17 @@ func (s *session) block(spec *command.Spec, args [][]byte) {
 	if timeout := spec.Block.Wait(w.Args); timeout > 0 {
 		deadline = time.Now().Add(timeout) // used once Try accepted it
 	}
-	for c.p.Block(w) && c.wait(w, deadline) {
+	for c.p.Block(w) && c.wait(w, deadline, (*resp.Writer).AppendNullArray) {
 		w.Rewait()
 	}
 }
 
 // wait parks the connection until w, parked in the shards, is served,
 // times out, is cancelled or is woken, and appends the reply to the
-// pipeline's output. It reports true when w was woken: its command is to
-// run again. It sets c.quit when the client went away or the server stops.
-func (c *conn) wait(w *shard.Waiter, deadline time.Time) (woken bool) {
+// pipeline's output: timedOut writes it for a timeout. It reports true when
+// w was woken: its command is to run again. It sets c.quit when the client
+// went away or the server stops.
+func (c *conn) wait(w *shard.Waiter, deadline time.Time, timedOut func(*resp.Writer)) (woken bool) {
 	c.lastName.Store(c.last)
 	c.lastCmd.Store(time.Now().UnixNano())
 	out := c.p.Out()
@@ -85,7 +86,7 @@ func (c *conn) wait(w *shard.Waiter, deadline time.Time) (woken bool) {
 			<-w.Reply.Done
 			return !c.quit
 		case shard.TimedOut:
-			out.W.AppendNullArray()
+			timedOut(&out.W)
 			return false
 		case shard.Unblocked:
 			out.W.AppendError(MsgUnblocked)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"log/slog"
 	"net"
 	"runtime"
@@ -363,8 +364,8 @@ func (c *conn) putOff(args [][]byte) bool {
 }
 
 // Blocking reports whether args is a command that may block its client
-// (BLPOP, XREAD … BLOCK, …: its spec's Block is set), which a connection
-// reading its socket the raw way runs out of that read.
+// (BLPOP, XREAD … BLOCK, …: its spec's Block is set; WAIT), which a
+// connection reading its socket the raw way runs out of that read.
 func Blocking(args [][]byte) bool {
 	if len(args) == 0 || len(args[0]) == 0 {
 		return false
@@ -373,6 +374,8 @@ func Blocking(args [][]byte) bool {
 	case 'b', 'x':
 		spec := command.Redis.Lookup(args[0])
 		return spec != nil && spec.Block != nil
+	case 'w':
+		return bytes.EqualFold(args[0], []byte("wait"))
 	}
 	return false
 }

@@ -43,6 +43,8 @@ var connCommands = []connCommand{
 	{command.Spec{Name: "lastsave", Arity: 1, Flags: command.Fast | command.Loading | command.Stale}, (*session).lastsave},
 	{command.Spec{Name: "shutdown", Arity: -1, Flags: command.Admin | command.NoScript | command.Loading | command.Stale | command.NoMulti | command.AllowBusy}, (*session).shutdown},
 	{command.Spec{Name: "function", Arity: -2, Flags: command.NoScript}, (*session).function},
+	{command.Spec{Name: "wait", Arity: 3, Flags: command.NoScript}, (*session).wait},
+	{command.Spec{Name: "role", Arity: 1, Flags: command.NoScript | command.Loading | command.Stale | command.Fast}, (*session).role},
 
 	// Transactions.
 	{command.Spec{Name: "multi", Arity: 1, Flags: command.Fast | command.NoMulti}, (*session).multi},

@@ -42,6 +42,9 @@ type session struct {
 	replyOff, skipNext, unmute bool
 	// trk is the connection's client-side caching (tracking.go).
 	trk trackState
+	// waiting is set by a WAIT that is to block for waitFor (wait.go).
+	waiting bool
+	waitFor time.Duration
 }
 
 type queuedCmd struct {
@@ -178,6 +181,10 @@ func (s *session) run(args [][]byte) {
 		// last one: CLIENT LIST shows itself on the caller's line.
 		s.c.lastName.Store(s.c.last)
 		s.runConn(spec, &p.Out().W, args)
+		if s.waiting {
+			s.waiting = false
+			s.waitReplicas(s.waitFor)
+		}
 		return
 	}
 	if spec.Block != nil && spec.Block.Asks(args) {
