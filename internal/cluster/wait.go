@@ -81,8 +81,10 @@ func (c *clientConn) waitCopies(args [][]byte) {
 		c.out.W.AppendError(msg)
 		return
 	}
+	// Groups removed since (CLUSTER SETSHARDS) handed their keys on to
+	// the others: they are not asked.
 	var groups []int
-	for g, w := range c.wrote {
+	for g, w := range c.wrote[:min(len(c.wrote), c.s.node.Groups())] {
 		if w {
 			groups = append(groups, g)
 		}
