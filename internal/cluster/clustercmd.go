@@ -71,6 +71,18 @@ func (n *Node) hostPort(v *view, i int) (string, int) {
 	return h, port
 }
 
+// busPort returns the port of a node's peer address, where the other nodes
+// reach it: the cluster bus port of CLUSTER NODES. Redis's convention, the
+// client port plus 10000, stands for an address without one.
+func busPort(peerAddr string, clientPort int) int {
+	if _, p, err := net.SplitHostPort(peerAddr); err == nil {
+		if port, err := strconv.Atoi(p); err == nil {
+			return port
+		}
+	}
+	return clientPort + 10000
+}
+
 // clusterServed are the CLUSTER subcommands a node serves: Redis's that
 // it implements, and its own (admin.go). Every subcommand's number of
 // arguments, Redis's and ours (server's clusterSubs), is checked with the
@@ -374,7 +386,7 @@ func (n *Node) clusterNodes() string {
 			flags += "," + f
 			link = "disconnected"
 		}
-		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 0 %d %s", placement.NodeName(nd.ID), h, p, p+10000, flags, v.table.Epoch(), link)
+		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 0 %d %s", placement.NodeName(nd.ID), h, p, busPort(nd.PeerAddr, p), flags, v.table.Epoch(), link)
 		for g := range v.ngroups {
 			if n.Leader(v, g) != i {
 				continue

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +188,35 @@ func TestClusterHelp(t *testing.T) {
 	for name := range clusterServed {
 		if _, ok := subs[name]; !ok {
 			t.Errorf("%s is served but not described", name)
+		}
+	}
+}
+
+// TestClusterNodesBusPort checks that CLUSTER NODES gives each node's peer
+// port as its cluster bus port, and Redis's client port + 10000 for a peer
+// address without a port.
+func TestClusterNodesBusPort(t *testing.T) {
+	for _, tc := range []struct {
+		peer         string
+		client, want int
+	}{
+		{"127.0.0.1:17001", 7001, 17001},
+		{"[::1]:9000", 6379, 9000},
+		{"node-a:16000", 6379, 16000},
+		{"node-a", 7001, 17001},
+		{"node-a:x", 7001, 17001},
+	} {
+		if got := busPort(tc.peer, tc.client); got != tc.want {
+			t.Errorf("busPort(%q, %d) = %d, want %d", tc.peer, tc.client, got, tc.want)
+		}
+	}
+	tn := newTestNodes(t, testSeed(t), nil)
+	nodes := tn.nodes[0].clusterNodes()
+	for i := 1; i <= 3; i++ {
+		// The test nodes' client addresses are 127.0.0.1:1 to :3, their
+		// peer addresses p1:1 to p3:1.
+		if want := fmt.Sprintf(" 127.0.0.1:%d@1 ", i); !strings.Contains(nodes, want) {
+			t.Errorf("CLUSTER NODES lacks %q:\n%s", want, nodes)
 		}
 	}
 }
