@@ -313,24 +313,20 @@ func (c *clientConn) exec(w *resp.Writer) {
 		w.AppendError("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	group, write := -1, false
-	if len(watched) > 0 {
-		group = c.s.node.Table().GroupOf(wslot)
-	}
+	// Every queued command, and the watched keys, in one slot.
+	group, write, slot, slotted := -1, false, wslot, len(watched) > 0
 	for _, args := range queued {
 		spec := command.Redis.Lookup(args[0])
 		s, _ := c.slotOf(spec, args)
-		if len(watched) > 0 && s != wslot {
+		if slotted && s != slot {
 			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
 			return
 		}
-		g := c.s.node.Table().GroupOf(s)
-		if group >= 0 && g != group {
-			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
-			return
-		}
-		group = g
+		slot, slotted = s, true
 		write = write || spec.Flags&command.ReadOnly == 0
+	}
+	if slotted {
+		group = c.s.node.Table().GroupOf(slot)
 	}
 	if group < 0 {
 		w.AppendArray(0)

@@ -35,6 +35,21 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"CLUSTER", "MOVE", "1"}, "-ERR wrong number of arguments for 'cluster|move' command\r\n"},
 		{[]string{"CLUSTER", "REBALANCE", "x"}, "-ERR wrong number of arguments for 'cluster|rebalance' command\r\n"},
 		{[]string{"CLUSTER", "KEYSLOT", "a"}, ":15495\r\n"},
+		// Keys in different slots, recorded from a Redis Cluster 7.0.15
+		// node serving every slot: within one command, refused when
+		// queued; across commands, queued, then refused by EXEC, which
+		// discards the transaction.
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"MSET", "a", "1", "b", "2"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+		{[]string{"SET", "{x}1", "a"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"SET", "{x}1", "a"}, "+QUEUED\r\n"},
+		{[]string{"SET", "{y}1", "b"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+		{[]string{"EXISTS", "{x}1", "{x}1"}, ":0\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"EXEC"}, "*0\r\n"},
 	}
 	for _, s := range steps {
 		c.send(s.args...)

@@ -832,13 +832,11 @@ func (c *clientConn) handle(args [][]byte) {
 				c.reject(spec, "ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
 				return
 			}
-			s, ok := c.slotOf(spec, args)
-			if ok && len(c.queued) > 0 {
-				first := command.Redis.Lookup(c.queued[0][0])
-				s0, _ := c.slotOf(first, c.queued[0])
-				ok = s == s0
-			}
-			if !ok {
+			// A command whose keys span slots is refused now, and the
+			// transaction with it; commands in different slots from
+			// one another are queued, and EXEC refuses them, as in
+			// Redis Cluster.
+			if _, ok := c.slotOf(spec, args); !ok {
 				c.reject(spec, "CROSSSLOT Keys in request don't hash to the same slot")
 				return
 			}
