@@ -22,6 +22,12 @@ import (
 // thus waits up to half a tick (50 ms by default), well inside the election
 // timeout (ten ticks). Heartbeats that carry a ReadIndex round's context
 // are not delayed: they go out at once, as any other message.
+//
+// Every node in the placement table is sent a frame every half tick, an
+// empty one when no record waits for it: a node that stays connected but
+// sends nothing (a process stopped with SIGSTOP, a host that hangs) is thus
+// seen as out of reach (Node.unreachable), which the Raft traffic alone
+// would not tell for two nodes that lead no group of each other's.
 
 const frameHeartbeats = 5 // coalesced heartbeats and their answers
 
@@ -69,6 +75,7 @@ func (n *Node) sendHeartbeats(interval time.Duration, done <-chan struct{}) {
 			return
 		case <-t.C:
 		}
+		v := n.v()
 		n.hbMu.Lock()
 		for id, b := range n.hbs {
 			if len(b) == 0 {
@@ -77,11 +84,23 @@ func (n *Node) sendHeartbeats(interval time.Duration, done <-chan struct{}) {
 			}
 			// The frame keeps b; the next records go to a new buffer.
 			n.hbs[id] = make([]byte, 0, len(b))
-			if n.tr != nil && n.tr.Send(id, peer.Frame{Kind: frameHeartbeats, Data: b}) {
-				n.hbFrames.Add(1)
+			n.sendHeartbeatFrame(id, b)
+		}
+		for i, nd := range v.nodes {
+			if _, sent := n.hbs[nd.ID]; !sent && i != v.self {
+				n.sendHeartbeatFrame(nd.ID, nil)
 			}
 		}
 		n.hbMu.Unlock()
+	}
+}
+
+// sendHeartbeatFrame sends node id a frame of the heartbeat records b
+// (none: a frame that only tells that this node is there, which
+// heartbeat_frames does not count).
+func (n *Node) sendHeartbeatFrame(id string, b []byte) {
+	if n.tr != nil && n.tr.Send(id, peer.Frame{Kind: frameHeartbeats, Data: b}) && len(b) > 0 {
+		n.hbFrames.Add(1)
 	}
 }
 

@@ -154,9 +154,12 @@ type Node struct {
 	store   ReplicaStore
 	held    map[int]uint64 // the replica id of each group held, as saved in store
 
-	// lastSeen is when each peer was last connected, by ID (reconcile.go).
+	// lastSeen is when each peer was last connected, by ID, and heard when
+	// its last frame of heartbeats came, which it sends every half tick
+	// (reconcile.go, heartbeat.go).
 	seenMu   sync.Mutex
 	lastSeen map[string]time.Time
+	heard    map[string]time.Time
 
 	fwdMu   sync.Mutex
 	fwd     map[uint64]*forwarded // requests sent to other nodes, by id
@@ -303,7 +306,8 @@ type inbound struct {
 // which to add or remove (reconcile.go).
 func NewNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, fwd: make(map[uint64]*forwarded), hbs: make(map[string][]byte), failed: make(chan error, 1),
-		fwdIn: make(chan inbound, 4096), fwdBufs: make(chan []byte, fwdBufsKept), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time), hub: pubsub.NewHub()}
+		fwdIn: make(chan inbound, 4096), fwdBufs: make(chan []byte, fwdBufsKept), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time),
+		heard: make(map[string]time.Time), hub: pubsub.NewHub()}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -662,6 +666,9 @@ func (n *Node) Handle(from string, f peer.Frame) {
 	case frameSnap:
 		n.part(from, f)
 	case frameHeartbeats:
+		n.seenMu.Lock()
+		n.heard[from] = time.Now()
+		n.seenMu.Unlock()
 		n.heartbeats(from, f.Data)
 	case framePublish:
 		n.published(from, f.Data)
@@ -777,6 +784,11 @@ func (n *Node) route(g int, r *Request) {
 // retried. Wire it to the transport's disconnect notice.
 func (n *Node) PeerDown(id string) {
 	n.abandon(func(f *forwarded) bool { return f.to == id })
+	// Connected again, the peer is not taken for silent before its first
+	// frame of heartbeats (unreachable).
+	n.seenMu.Lock()
+	delete(n.heard, id)
+	n.seenMu.Unlock()
 }
 
 // leaderChanged handles the requests forwarded for group g to a node that

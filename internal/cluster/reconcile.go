@@ -264,14 +264,28 @@ func (n *Node) observePeers(now time.Time) {
 // elected other leaders. Redis Cluster shows the same two steps (PFAIL,
 // then FAIL once a majority of masters agrees); here the view is this
 // node's own, from its connection to the peer.
+//
+// A node that stays connected but has sent no frame of heartbeats (every
+// node sends each other one every half tick) for an election timeout is
+// out of reach too: "fail?" from then, "fail" an election timeout later. One
+// never heard from (just connected) is not.
 func (n *Node) unreachable(v *view, i int) string {
-	if i == v.self || n.tr != nil && n.tr.Connected(v.nodes[i].ID) {
+	if i == v.self || n.tr == nil {
 		return ""
 	}
+	id := v.nodes[i].ID
+	timeout := n.cfg.Group.Tick * time.Duration(n.cfg.Group.ElectionTicks)
 	n.seenMu.Lock()
-	seen, ok := n.lastSeen[v.nodes[i].ID]
+	seen, ok := n.lastSeen[id]
+	heard, wasHeard := n.heard[id]
 	n.seenMu.Unlock()
-	if ok && time.Since(seen) <= n.cfg.Group.Tick*time.Duration(n.cfg.Group.ElectionTicks) {
+	if n.tr.Connected(id) {
+		if !wasHeard || time.Since(heard) <= timeout {
+			return ""
+		}
+		seen, ok = heard.Add(timeout), true
+	}
+	if ok && time.Since(seen) <= timeout {
 		return "fail?"
 	}
 	return "fail"

@@ -840,6 +840,53 @@ func TestNodesShowUnreachableNode(t *testing.T) {
 	})
 }
 
+// A node that stays connected but sends and takes nothing (a process
+// stopped with SIGSTOP) is flagged as one that is not connected is:
+// "fail?", then "fail" and out of CLUSTER SLOTS, and clear again once it
+// talks again.
+func TestNodesShowSilentNode(t *testing.T) {
+	seed := testSeed(t)
+	c := newMemCluster(t, seed, 3, 3, nil)
+	n1 := c.node("n1")
+	name := placement.NodeName("n3")
+	line := func() string {
+		for l := range strings.Lines(n1.clusterNodes()) {
+			if strings.HasPrefix(l, name+" ") {
+				return l
+			}
+		}
+		t.Fatalf("seed %d: n3 missing from CLUSTER NODES:\n%s", seed, n1.clusterNodes())
+		return ""
+	}
+	slots := func() string {
+		var w resp.Writer
+		n1.appendSlots(&w)
+		return string(w.Bytes())
+	}
+	eventually(t, "every group to have a leader and n3 to look well", func() bool {
+		l := line()
+		return n1.State() && !strings.Contains(l, "fail") && strings.Contains(l, " connected")
+	})
+	c.net.Mute("n3")
+	sawMaybe := false
+	eventually(t, "the silent n3 to show as failed", func() bool {
+		l := line()
+		sawMaybe = sawMaybe || strings.Contains(l, ",fail?")
+		return strings.Contains(l, ",fail ")
+	})
+	if !sawMaybe {
+		t.Errorf("seed %d: n3 went to fail without fail? first", seed)
+	}
+	eventually(t, "n3 to lead no group and leave CLUSTER SLOTS", func() bool {
+		return n1.State() && !strings.Contains(slots(), name)
+	})
+	c.net.Heal()
+	eventually(t, "n3 to look well again", func() bool {
+		l := line()
+		return !strings.Contains(l, "fail") && strings.Contains(slots(), name)
+	})
+}
+
 // A node cut off from the others answers cluster_state:fail once its
 // replicas lose their leaders, although it still knows who led last, and
 // ok again once the cut heals.

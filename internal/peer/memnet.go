@@ -38,6 +38,7 @@ type Network struct {
 	members  map[string]*member
 	group    map[string]int // partition group of each member; nil when not partitioned
 	isolated map[string]bool
+	muted    map[string]bool // frames from and to them are lost, while Reachable holds
 	dropRate float64
 	maxDelay time.Duration
 	seq      uint64 // orders the frames of equal delivery times
@@ -86,6 +87,7 @@ func NewNetwork(seed int64) *Network {
 		rng:      rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)),
 		members:  make(map[string]*member),
 		isolated: make(map[string]bool),
+		muted:    make(map[string]bool),
 	}
 }
 
@@ -173,12 +175,23 @@ func (n *Network) Isolate(id string) {
 	n.isolated[id] = true
 }
 
-// Heal undoes Partition and Isolate: every member reaches every other again.
+// Mute loses every frame from and to the member id, until Heal, while
+// Reachable still reports it reachable: a member that stays connected but
+// sends and takes nothing, as a process stopped with SIGSTOP does.
+func (n *Network) Mute(id string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.muted[id] = true
+}
+
+// Heal undoes Partition, Isolate and Mute: every member reaches every other
+// again.
 func (n *Network) Heal() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.group = nil
 	clear(n.isolated)
+	clear(n.muted)
 }
 
 // SetDropRate makes the network lose each frame with probability p (0 to 1).
@@ -243,7 +256,7 @@ func (m *member) Send(to string, f Frame) bool {
 		return false
 	}
 	n.stats.Sent++
-	if !n.reachable(m.id, to) || n.dropRate > 0 && n.rng.Float64() < n.dropRate {
+	if !n.reachable(m.id, to) || n.muted[m.id] || n.muted[to] || n.dropRate > 0 && n.rng.Float64() < n.dropRate {
 		n.stats.Dropped++
 		return true
 	}
@@ -298,7 +311,7 @@ func (m *member) run() {
 			continue
 		}
 		d := heap.Pop(&m.pending).(delivery)
-		ok := n.reachable(d.from, m.id)
+		ok := n.reachable(d.from, m.id) && !n.muted[d.from] && !n.muted[m.id]
 		if ok {
 			n.stats.Delivered++
 		} else {
