@@ -629,11 +629,30 @@ func TestClusterKill9(t *testing.T) {
 	})
 	before := afterOK.Load()
 	waitFor(t, "writes to flow during the pause", func() bool { return afterOK.Load() > before+100 })
+	// The paused node keeps its connections, but sends nothing: the
+	// others show it failed all the same, and well once it resumes.
+	pausedLine := func() string {
+		nodes, err := other.ClusterNodes(context.Background()).Result()
+		if err != nil {
+			return ""
+		}
+		for l := range strings.Lines(nodes) {
+			if strings.Contains(l, " "+tc.addrs[paused]+"@") {
+				return l
+			}
+		}
+		return ""
+	}
+	waitFor(t, "the paused node to show as failed", func() bool { return strings.Contains(pausedLine(), ",fail ") })
 	if err := tc.procs[paused].cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	before = afterOK.Load()
 	waitFor(t, "writes after the pause", func() bool { return afterOK.Load() > before+100 })
+	waitFor(t, "the resumed node to show as well", func() bool {
+		l := pausedLine()
+		return l != "" && !strings.Contains(l, "fail")
+	})
 	cancel()
 	wg.Wait()
 
