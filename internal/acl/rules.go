@@ -124,6 +124,21 @@ func (r *Rules) NoPass() bool { return r.nopass }
 // channel: the checks are then skipped.
 func (r *Rules) All() bool { return r.all }
 
+// AllKeysReadable reports whether the user may read every key (~*, or a
+// pattern * with read permission): Redis's test before SORT reads keys
+// through BY and GET patterns, which the command's arguments do not name.
+func (r *Rules) AllKeysReadable() bool {
+	if r.allKeys {
+		return true
+	}
+	for _, k := range r.keys {
+		if k.pattern == "*" && k.perm&PermRead != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // CheckPassword reports whether pass is one of the user's passwords, or
 // whether the user needs none. Hashes are compared, in constant time.
 func (r *Rules) CheckPassword(pass []byte) bool {

@@ -811,6 +811,10 @@ func (c *clientConn) handle(args [][]byte) {
 	if !c.permitted(spec, args) {
 		return
 	}
+	if msg := server.SortDenied(c.user.Load().Rules(), spec, args); msg != "" {
+		c.reject(spec, msg)
+		return
+	}
 	if c.s.node.Loading() && spec.Flags&command.Loading == 0 && spec.Name != "cluster" {
 		c.reject(spec, errLoading)
 		return

@@ -47,4 +47,18 @@ func TestServerSort(t *testing.T) {
 			t.Errorf("%v: got %v, want %q", tt.args, err, tt.want)
 		}
 	}
+
+	// A user who may not read every key is refused BY and GET patterns,
+	// as on a single server.
+	if err := rc.Do(ctx, "acl", "setuser", "limited", "on", "nopass", "~{u}*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	lc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, Username: "limited", Password: "x"})
+	defer lc.Close()
+	if err := lc.Do(ctx, "sort", "{u}l", "by", "{u}w_*").Err(); err == nil || err.Error() != "ERR BY option of SORT denied due to insufficient ACL permissions." {
+		t.Errorf("SORT BY for a limited user: got %v", err)
+	}
+	if got, err := lc.Do(ctx, "sort", "{u}l", "alpha").Slice(); err != nil || !slices.Equal(got, []any{"a", "b", "c"}) {
+		t.Errorf("SORT ALPHA for a limited user: got %v, %v", got, err)
+	}
 }

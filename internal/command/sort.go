@@ -84,6 +84,41 @@ func sortReadsOthers(args [][]byte) bool {
 	return false
 }
 
+// SortPatternOption returns the first option of a SORT (SORT_RO with ro)
+// that reads keys through a pattern, "BY" (a pattern with '*') or "GET"
+// (any, # too), as Redis 7.0 finds it while reading the options in order:
+// "" when there is none, or when an error (a bad LIMIT, an unknown option)
+// comes first, which the command itself answers. Redis refuses such an
+// option to a user who may not read every key.
+func SortPatternOption(args [][]byte, ro bool) string {
+	for j := 2; j < len(args); j++ {
+		a, left := args[j], len(args)-j-1
+		switch {
+		case cEqualFold(a, "asc"), cEqualFold(a, "desc"), cEqualFold(a, "alpha"):
+		case cEqualFold(a, "limit") && left >= 2:
+			if _, ok := resp.ParseInt(args[j+1]); !ok {
+				return ""
+			}
+			if _, ok := resp.ParseInt(args[j+2]); !ok {
+				return ""
+			}
+			j += 2
+		case !ro && cEqualFold(a, "store") && left >= 1:
+			j++
+		case cEqualFold(a, "by") && left >= 1:
+			if bytes.IndexByte(cBytes(args[j+1]), '*') >= 0 {
+				return "BY"
+			}
+			j++
+		case cEqualFold(a, "get") && left >= 1:
+			return "GET"
+		default:
+			return ""
+		}
+	}
+	return ""
+}
+
 // cBytes returns b up to its first NUL byte, as C's string functions see
 // an argument.
 func cBytes(b []byte) []byte {

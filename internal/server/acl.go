@@ -336,6 +336,21 @@ func (c *conn) permitted(spec *command.Spec, args [][]byte, inMulti bool) bool {
 	return false
 }
 
+// SortDenied returns Redis 7.0's error for a SORT or SORT_RO that reads
+// keys through a BY or GET pattern (command.SortPatternOption), which the
+// user with rules r may not do unless it may read every key: the keys such
+// a pattern forms are not in the arguments, so the key checks cannot see
+// them. It returns "" for any other command, or when the user may.
+func SortDenied(r *acl.Rules, spec *command.Spec, args [][]byte) string {
+	if spec.Name != "sort" && spec.Name != "sort_ro" || r.AllKeysReadable() {
+		return ""
+	}
+	if opt := command.SortPatternOption(args, spec.Name == "sort_ro"); opt != "" {
+		return "ERR " + opt + " option of SORT denied due to insufficient ACL permissions."
+	}
+	return ""
+}
+
 // execDenied returns Redis's error for a queued command that EXEC does not
 // run because the user's rules, changed since it was queued (or the user,
 // by an AUTH queued before it), no longer allow it.
@@ -365,7 +380,7 @@ func (c *conn) scriptCheck(r *acl.Rules) func(*command.Spec, [][]byte) string {
 	return func(spec *command.Spec, args [][]byte) string {
 		d, ok := r.Check(args, spec.Flags&command.NoAuth != 0)
 		if ok {
-			return ""
+			return SortDenied(r, spec, args)
 		}
 		c.logDenial(d, "lua")
 		switch d.Reason {

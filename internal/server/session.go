@@ -127,6 +127,10 @@ func (s *session) run(args [][]byte) {
 		}
 		return
 	}
+	if msg := SortDenied(s.c.user.Load().Rules(), spec, args); msg != "" {
+		s.reject(spec, msg)
+		return
+	}
 	s.c.s.monitors.feed(s.c, args)
 	if s.monitoring && spec.Kind != command.Conn {
 		s.c.rec.Reject(spec)
