@@ -3,6 +3,7 @@ package acl
 import (
 	"strconv"
 
+	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/glob"
 )
 
@@ -101,7 +102,13 @@ func (r *Rules) checkKeys(c *cmd, args [][]byte) (Denial, bool) {
 			continue
 		}
 		first, last, step, ok := ks.find(args)
-		if !ok {
+		if !ok && ks.Unknown && ks.Flags&keyWrite != 0 && c.name == "sort" {
+			// The destination SORT's key specs cannot place, as Redis's
+			// sortGetKeys finds it.
+			first, ok = command.SortStoreKey(args), true
+			last, step = first, 1
+		}
+		if !ok || first < 0 {
 			continue
 		}
 		var need Perm

@@ -41,15 +41,16 @@ func sortKeys(args [][]byte, dst [][]byte) [][]byte {
 		return dst
 	}
 	dst = append(dst, args[1])
-	if k := sortStoreKey(args); k >= 0 {
+	if k := SortStoreKey(args); k >= 0 {
 		dst = append(dst, args[k])
 	}
 	return dst
 }
 
-// sortStoreKey returns the index of the destination sortKeys finds, -1
-// when there is none.
-func sortStoreKey(args [][]byte) int {
+// SortStoreKey returns the index in args of the destination sortKeys
+// finds, -1 when there is none: the key SORT writes, which the ACL check
+// needs write access to.
+func SortStoreKey(args [][]byte) int {
 	at := -1
 	for i := 2; i < len(args); i++ {
 		switch a := args[i]; {
@@ -200,7 +201,7 @@ func sortGeneric(c *Ctx, args [][]byte, ro bool) {
 			return
 		}
 	}
-	if store != nil && storeAt != sortStoreKey(args) {
+	if store != nil && storeAt != SortStoreKey(args) {
 		// Redis's parsing and its sortGetKeys can disagree on which
 		// STORE counts (SORT k STORE get STORE d): refuse rather than
 		// write a key that was not declared.

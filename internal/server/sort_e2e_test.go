@@ -35,7 +35,8 @@ func TestSortPatterns(t *testing.T) {
 // cannot check, with Redis 7.0.15's errors (recorded from redis-server):
 // the first such option in argument order is named; BY without '*' (no
 // key read) is allowed; read access to * is enough. It holds in a script
-// too, and in MULTI the refusal aborts the transaction.
+// too, and in MULTI the refusal aborts the transaction. STORE's destination
+// needs write access.
 func TestSortPatternsACL(t *testing.T) {
 	ts := start(t, nil)
 	admin := ts.dial(t)
@@ -64,6 +65,10 @@ func TestSortPatternsACL(t *testing.T) {
 		{"limited", []string{"SORT", "l", "LIMIT", "x", "1", "GET", "#"}, "-ERR value is not an integer or out of range\r\n"},
 		{"limited", []string{"SORT", "l", "FOO", "GET", "#"}, "-ERR syntax error\r\n"},
 		{"limited", []string{"SORT", "l"}, sorted},
+		// STORE's destination needs write access (Redis's sortGetKeys).
+		{"limited", []string{"SORT", "l", "STORE", "other"}, "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"},
+		{"limited", []string{"SORT", "l", "STORE", "x", "LIMIT", "0", "1", "STORE", "other"}, "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"},
+		{"limited", []string{"SORT", "l", "STORE", "l2"}, ":3\r\n"},
 		{"limited", []string{"EVAL", "return redis.pcall('sort', 'l', 'get', '#')", "0"}, getDenied},
 		{"reader", []string{"SORT", "l", "BY", "w_*", "GET", "#"}, sorted},
 		{"reader", []string{"SORT", "l", "GET", "w_*"}, "*3\r\n$2\r\n10\r\n$2\r\n20\r\n$2\r\n30\r\n"},
