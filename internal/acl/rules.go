@@ -114,6 +114,19 @@ func (r *Rules) clone() *Rules {
 	return &n
 }
 
+// ParseRules returns the rules desc stands for, desc being what Describe
+// returned for them.
+func ParseRules(desc string) (*Rules, error) {
+	r := newRules()
+	for _, rule := range strings.Fields(desc) {
+		if err := r.apply(rule); err != nil {
+			return nil, err
+		}
+	}
+	r.finish()
+	return r, nil
+}
+
 // Enabled reports whether the user may authenticate.
 func (r *Rules) Enabled() bool { return r.enabled }
 

@@ -251,3 +251,51 @@ func TestClusterACLLog(t *testing.T) {
 		t.Fatalf("ACL LOG on node 1: got %v, %v, want no entry", log, err)
 	}
 }
+
+// TestClusterACLScripts checks that the commands a script calls on a
+// cluster node are checked against the caller's permissions, with the
+// single server's errors, wherever the script's group is led: the script
+// travels to the leader with the user's rules.
+func TestClusterACLScripts(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 0, ServerConfig{})
+	ctx := context.Background()
+	admin := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer admin.Close()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "lu", "on", "nopass", "~{k}a*", "+eval", "+evalsha", "+get", "+set").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRaw(t, addr)
+	c.send("AUTH", "lu", "x")
+	c.expect("+OK\r\n")
+	const (
+		noCommand = "-ERR The user executing the script can't run this command or subcommand"
+		noKey     = "-ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"
+	)
+	for _, st := range []struct{ script, want string }{
+		{"return redis.call('del',KEYS[1])", noCommand + " script: "},
+		{"return redis.call('get','{k}b')", noKey + " script: "},
+		{"return redis.pcall('get','{k}b')", noKey + "\r\n"},
+		{"return redis.pcall('sort',KEYS[1])", noCommand + "\r\n"},
+		{"return redis.call('set',KEYS[1],'v')", "+OK\r\n"},
+		{"return redis.call('get',KEYS[1])", "v"},
+	} {
+		c.send("EVAL", st.script, "1", "{k}a1")
+		if got := c.bulk(); !strings.HasPrefix(got, st.want) {
+			t.Errorf("%s as lu: got %q, want %q…", st.script, got, st.want)
+		}
+	}
+	// The same script by the default user, who may do everything.
+	if n, err := admin.Eval(ctx, "return redis.call('del',KEYS[1])", []string{"{k}a1"}).Int(); err != nil || n != 1 {
+		t.Fatalf("the script as default: got %d, %v", n, err)
+	}
+	// EVALSHA is checked alike.
+	sha, err := admin.ScriptLoad(ctx, "return redis.call('get','{k}b')").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.send("EVALSHA", sha, "1", "{k}a1")
+	if got := c.bulk(); !strings.HasPrefix(got, noKey+" script: ") {
+		t.Errorf("EVALSHA as lu: got %q, want %q…", got, noKey)
+	}
+}

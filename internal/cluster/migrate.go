@@ -10,6 +10,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
 	"github.com/data-cluster/data-cluster/internal/storage"
 )
@@ -419,6 +420,7 @@ func (g *Group) keyedInAway(args [][]byte, table command.Table) bool {
 // commands but WATCH's.
 func (g *Group) keysOf(args [][]byte, table command.Table) ([][]byte, bool) {
 	mv := &g.mv
+	args = server.UnwrapScript(args)
 	if len(args[0]) > 0 && args[0][0] == 0 {
 		switch {
 		case bytes.Equal(args[0], cmdDigest) && len(args) == 2:
@@ -442,6 +444,7 @@ func (g *Group) keysOf(args [][]byte, table command.Table) ([][]byte, bool) {
 
 // writes reports whether a command may change its keys.
 func (g *Group) writes(args [][]byte, table command.Table) bool {
+	args = server.UnwrapScript(args)
 	if len(args[0]) > 0 && args[0][0] == 0 {
 		return false // WATCH's digests and checks only read
 	}

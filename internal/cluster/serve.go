@@ -1216,6 +1216,7 @@ func (c *clientConn) script(args [][]byte) {
 		c.localError(msg)
 		return
 	}
+	out = server.ClusterScriptAs(c.user.Load().Rules(), out)
 	var s uint16
 	if len(keys) > 0 {
 		s = slot.Of(keys[0])

@@ -377,12 +377,21 @@ func (c *conn) logDenial(d acl.Denial, ctx string) {
 // user with rules r: Redis's errors for scripts, and ACL log entries in
 // the "lua" context.
 func (c *conn) scriptCheck(r *acl.Rules) func(*command.Spec, [][]byte) string {
+	return checkScriptCalls(r, func(d acl.Denial) { c.logDenial(d, "lua") })
+}
+
+// checkScriptCalls returns the check of the commands a script calls for a
+// user with rules r, with Redis's errors for scripts; denied, when set, is
+// told of each denial.
+func checkScriptCalls(r *acl.Rules, denied func(acl.Denial)) func(*command.Spec, [][]byte) string {
 	return func(spec *command.Spec, args [][]byte) string {
 		d, ok := r.Check(args, spec.Flags&command.NoAuth != 0)
 		if ok {
 			return SortDenied(r, spec, args)
 		}
-		c.logDenial(d, "lua")
+		if denied != nil {
+			denied(d)
+		}
 		switch d.Reason {
 		case acl.DeniedKey:
 			return "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/script"
@@ -28,9 +30,35 @@ const cmdFcall = "\x00fcall"
 // maxLogged bounds the scripts compiled for log entries that a node keeps.
 const maxLogged = 1024
 
+// cmdAsUser names the command a script command becomes for a user who may
+// not run everything: cmdAsUser rules command…, where rules are the user's
+// (acl.Rules.Describe), against which the commands the script calls are
+// checked wherever it runs.
+const cmdAsUser = "\x00asuser"
+
 // IsClusterScript reports whether args is a command ClusterScript made.
 func IsClusterScript(spec *command.Spec, args [][]byte) bool {
-	return spec != nil && spec.Flags&command.Scripting != 0 || string(args[0]) == cmdFcall
+	return spec != nil && spec.Flags&command.Scripting != 0 || string(args[0]) == cmdFcall || string(args[0]) == cmdAsUser
+}
+
+// UnwrapScript returns the command a ClusterScriptAs command wraps, args
+// itself for any other: what slot migrations look at for the script's keys.
+func UnwrapScript(args [][]byte) [][]byte {
+	if len(args) > 2 && string(args[0]) == cmdAsUser {
+		return args[2:]
+	}
+	return args
+}
+
+// ClusterScriptAs returns the command ClusterScript made, out, to be run
+// for a user with rules r: the commands the script calls are then checked
+// against r, as a single server checks them (without its ACL LOG entries:
+// the script runs on the group's leader, which may be another node).
+func ClusterScriptAs(r *acl.Rules, out [][]byte) [][]byte {
+	if r.All() {
+		return out
+	}
+	return append([][]byte{[]byte(cmdAsUser), []byte(r.Describe())}, out...)
 }
 
 // ClusterScript checks an EVAL-family command a cluster node received
@@ -97,6 +125,20 @@ type RunOptions struct {
 func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, opt RunOptions) {
 	var req script.Request
 	var msg string
+	var rules *acl.Rules
+	if string(args[0]) == cmdAsUser {
+		var err error
+		if len(args) < 3 {
+			err = errors.New("no command")
+		} else {
+			rules, err = acl.ParseRules(string(args[1]))
+		}
+		if err != nil {
+			c.W.AppendError("ERR the script's user rules are unreadable: " + err.Error())
+			return
+		}
+		args = args[2:]
+	}
 	if string(args[0]) == cmdFcall {
 		lib, err := eng.Funcs.LibraryByCode(string(args[1]))
 		if err != nil {
@@ -134,6 +176,13 @@ func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, opt RunOption
 	if msg != "" {
 		c.W.AppendError(msg)
 		return
+	}
+	if rules != nil {
+		req.Check = checkScriptCalls(rules, nil)
+		req.Permits = func(spec *command.Spec, args [][]byte) bool {
+			_, ok := rules.Check(args, spec.Flags&command.NoAuth != 0)
+			return ok
+		}
 	}
 	req.Replicated = opt.Replicated
 	h := &clusterHost{scriptHost: scriptHost{ctx: c}, slot: -1, now: opt.Now, fx: opt.Effects, busy: opt.Busy}
