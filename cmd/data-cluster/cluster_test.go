@@ -37,6 +37,21 @@ type testCluster struct {
 	procs []*proc
 }
 
+// nodesLine returns the line of CLUSTER NODES, asked of rc, of the node
+// whose client address is addr; "" when it has none or the command fails.
+func nodesLine(rc *redis.Client, addr string) string {
+	nodes, err := rc.ClusterNodes(context.Background()).Result()
+	if err != nil {
+		return ""
+	}
+	for l := range strings.Lines(nodes) {
+		if strings.Contains(l, " "+addr+"@") {
+			return l
+		}
+	}
+	return ""
+}
+
 func startCluster(t *testing.T, bin string, extra ...string) *testCluster {
 	t.Helper()
 	return startClusterN(t, bin, 3, extra...)
@@ -570,18 +585,7 @@ func TestClusterKill9(t *testing.T) {
 	// cluster_state stays ok; and as connected again once it is back.
 	watcher := redis.NewClient(&redis.Options{Addr: tc.addrs[(victim+1)%3]})
 	defer watcher.Close()
-	victimLine := func() string {
-		nodes, err := watcher.ClusterNodes(context.Background()).Result()
-		if err != nil {
-			return ""
-		}
-		for l := range strings.Lines(nodes) {
-			if strings.Contains(l, " "+tc.addrs[victim]+"@") {
-				return l
-			}
-		}
-		return ""
-	}
+	victimLine := func() string { return nodesLine(watcher, tc.addrs[victim]) }
 	_, victimPort, _ := net.SplitHostPort(tc.addrs[victim])
 	inSlots := func() bool {
 		// CLUSTER SLOTS itself (go-redis's ClusterSlots is deprecated):
@@ -631,18 +635,7 @@ func TestClusterKill9(t *testing.T) {
 	waitFor(t, "writes to flow during the pause", func() bool { return afterOK.Load() > before+100 })
 	// The paused node keeps its connections, but sends nothing: the
 	// others show it failed all the same, and well once it resumes.
-	pausedLine := func() string {
-		nodes, err := other.ClusterNodes(context.Background()).Result()
-		if err != nil {
-			return ""
-		}
-		for l := range strings.Lines(nodes) {
-			if strings.Contains(l, " "+tc.addrs[paused]+"@") {
-				return l
-			}
-		}
-		return ""
-	}
+	pausedLine := func() string { return nodesLine(other, tc.addrs[paused]) }
 	waitFor(t, "the paused node to show as failed", func() bool { return strings.Contains(pausedLine(), ",fail ") })
 	if err := tc.procs[paused].cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)

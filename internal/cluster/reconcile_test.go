@@ -782,6 +782,26 @@ func TestNodesMoveUnderFaults(t *testing.T) {
 	}
 }
 
+// nodesLine returns node id's line of n's CLUSTER NODES.
+func nodesLine(t *testing.T, seed int64, n *Node, id string) string {
+	t.Helper()
+	name := placement.NodeName(id)
+	for l := range strings.Lines(n.clusterNodes()) {
+		if strings.HasPrefix(l, name+" ") {
+			return l
+		}
+	}
+	t.Fatalf("seed %d: %s missing from CLUSTER NODES:\n%s", seed, id, n.clusterNodes())
+	return ""
+}
+
+// slotsReply returns n's CLUSTER SLOTS reply.
+func slotsReply(n *Node) string {
+	var w resp.Writer
+	n.appendSlots(&w)
+	return string(w.Bytes())
+}
+
 // A node out of reach shows as Redis Cluster shows one: flagged fail? and
 // then fail in CLUSTER NODES, its health fail in CLUSTER SHARDS once
 // failed, and left out of CLUSTER SLOTS as a replica; all of it clears
@@ -791,20 +811,8 @@ func TestNodesShowUnreachableNode(t *testing.T) {
 	c := newMemCluster(t, seed, 3, 3, nil)
 	n1 := c.node("n1")
 	name := placement.NodeName("n3")
-	line := func() string {
-		for l := range strings.Lines(n1.clusterNodes()) {
-			if strings.HasPrefix(l, name+" ") {
-				return l
-			}
-		}
-		t.Fatalf("seed %d: n3 missing from CLUSTER NODES:\n%s", seed, n1.clusterNodes())
-		return ""
-	}
-	slots := func() string {
-		var w resp.Writer
-		n1.appendSlots(&w)
-		return string(w.Bytes())
-	}
+	line := func() string { return nodesLine(t, seed, n1, "n3") }
+	slots := func() string { return slotsReply(n1) }
 	shards := func() string {
 		var w resp.Writer
 		n1.appendShards(&w)
@@ -849,20 +857,8 @@ func TestNodesShowSilentNode(t *testing.T) {
 	c := newMemCluster(t, seed, 3, 3, nil)
 	n1 := c.node("n1")
 	name := placement.NodeName("n3")
-	line := func() string {
-		for l := range strings.Lines(n1.clusterNodes()) {
-			if strings.HasPrefix(l, name+" ") {
-				return l
-			}
-		}
-		t.Fatalf("seed %d: n3 missing from CLUSTER NODES:\n%s", seed, n1.clusterNodes())
-		return ""
-	}
-	slots := func() string {
-		var w resp.Writer
-		n1.appendSlots(&w)
-		return string(w.Bytes())
-	}
+	line := func() string { return nodesLine(t, seed, n1, "n3") }
+	slots := func() string { return slotsReply(n1) }
 	eventually(t, "every group to have a leader and n3 to look well", func() bool {
 		l := line()
 		return n1.State() && !strings.Contains(l, "fail") && strings.Contains(l, " connected")
