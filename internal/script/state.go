@@ -75,6 +75,35 @@ func (e *Engine) put(st *state) {
 	e.pool.Put(st)
 }
 
+// redisPcall is Redis 7's pcall: Lua's, except that an error that is a
+// table with a string err field (what redis.call raises, or a script's
+// error({err=…})) is returned as that string, so that scripts written for
+// Redis can match or concatenate the message.
+func redisPcall(L *lua.LState) int {
+	L.CheckAny(1)
+	if v := L.Get(1); v.Type() != lua.LTFunction && L.GetMetaField(v, "__call").Type() != lua.LTFunction {
+		L.Push(lua.LFalse)
+		L.Push(lua.LString("attempt to call a " + v.Type().String() + " value"))
+		return 2
+	}
+	if err := L.PCall(L.GetTop()-1, lua.MultRet, nil); err != nil {
+		var v lua.LValue = lua.LString(err.Error())
+		if ae, ok := err.(*lua.ApiError); ok {
+			v = ae.Object
+		}
+		if t, ok := v.(*lua.LTable); ok {
+			if msg, ok := t.RawGetString("err").(lua.LString); ok {
+				v = msg
+			}
+		}
+		L.Push(lua.LFalse)
+		L.Push(v)
+		return 2
+	}
+	L.Insert(lua.LTrue, 1)
+	return L.GetTop()
+}
+
 func (e *Engine) newState() *state {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:        true,
@@ -106,6 +135,7 @@ func (e *Engine) newState() *state {
 	real.RawSetString("collectgarbage", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LNumber(0)); return 1 }))
 	real.RawSetString("gcinfo", L.NewFunction(func(L *lua.LState) int { L.Push(lua.LNumber(0)); return 1 }))
 	real.RawSetString("error", L.NewFunction(baseError))
+	real.RawSetString("pcall", L.NewFunction(redisPcall))
 	real.RawSetString("rawset", L.NewFunction(st.rawset))
 	real.RawSetString("setmetatable", L.NewFunction(st.setmetatable))
 	real.RawSetString("getmetatable", L.NewFunction(getmetatable))

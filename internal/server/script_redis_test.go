@@ -57,6 +57,16 @@ var scriptRedisCases = []struct {
 	{"call wrongtype", 2, []string{"EVAL", "redis.call('set','s','v'); return redis.call('lpush','s','x')", "0"}, "-WRONGTYPE Operation against a key holding the wrong kind of value script: 7ba23a0ccbe345c94ab1c0e894db081618daadc3, on @user_script:1.\r\n"},
 	{"call unknown", 2, []string{"EVAL", "return redis.call('nosuch')", "0"}, "-ERR Unknown Redis command called from script script: 206396248e12c6e742fd7296250433c8d7343b74, on @user_script:1.\r\n"},
 	{"pcall unknown", 2, []string{"EVAL", "return redis.pcall('nosuch')", "0"}, "-ERR Unknown Redis command called from script\r\n"},
+	// Lua's pcall returns the message of an error table (Redis 7's
+	// luaRedisPcall): redis.call's errors, error({err=…}).
+	{"lua pcall of call", 2, []string{"EVAL", "redis.call('set','s','x'); local ok, e = pcall(redis.call, 'incr', 's'); return {tostring(ok), type(e), e}", "0"}, "*3\r\n$5\r\nfalse\r\n$6\r\nstring\r\n$43\r\nERR value is not an integer or out of range\r\n"},
+	{"lua pcall of call unknown", 2, []string{"EVAL", "local ok, e = pcall(redis.call, 'nosuch'); return e", "0"}, "$44\r\nERR Unknown Redis command called from script\r\n"},
+	{"lua pcall of error table", 2, []string{"EVAL", "local ok, e = pcall(function() error({err='x'}) end); return {type(e), e}", "0"}, "*2\r\n$6\r\nstring\r\n$1\r\nx\r\n"},
+	{"lua pcall of other table", 2, []string{"EVAL", "local ok, e = pcall(function() error({foo='x'}) end); return type(e)", "0"}, "$5\r\ntable\r\n"},
+	{"lua pcall of string error", 2, []string{"EVAL", "local ok, e = pcall(function() error('boom') end); return e", "0"}, "$19\r\nuser_script:1: boom\r\n"},
+	{"lua pcall success", 2, []string{"EVAL", "redis.call('set','s','x'); return {pcall(redis.call, 'get', 's')}", "0"}, "*2\r\n:1\r\n$1\r\nx\r\n"},
+	{"lua pcall of nil", 2, []string{"EVAL", "return {pcall(nil)}", "0"}, "*2\r\n$-1\r\n$27\r\nattempt to call a nil value\r\n"},
+	{"lua pcall into error_reply", 2, []string{"EVAL", "redis.call('set','s','x'); local ok, e = pcall(redis.call, 'incr', 's'); return redis.error_reply(e)", "0"}, "-ERR value is not an integer or out of range\r\n"},
 	{"call no args", 2, []string{"EVAL", "return redis.call()", "0"}, "-ERR Please specify at least one argument for this redis lib call script: 0a907e1429221a4d85516cab7fd219a82a9439d8, on @user_script:1.\r\n"},
 	{"call bad arg type", 2, []string{"EVAL", "return redis.call('get', {})", "0"}, "-ERR Lua redis lib command arguments must be strings or integers script: 4368e88f98d93af9caf358186e5fbf273374ee91, on @user_script:1.\r\n"},
 	{"call number arg", 2, []string{"EVAL", "redis.call('set', 'n', 3.5); return redis.call('get','n')", "0"}, "$3\r\n3.5\r\n"},
