@@ -130,6 +130,11 @@ func (c *clientConn) waitCopies(args [][]byte) {
 				return
 			}
 		case waitTimedOut:
+			// The count at the timeout, as Redis answers, or the last
+			// one when the leaders cannot be asked now.
+			if m, err := c.countAcks(groups, targets); err == nil {
+				n = m
+			}
 			c.out.W.AppendInt(n)
 			return
 		case waitUnblocked:

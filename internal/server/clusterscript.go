@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/acl"
@@ -39,6 +40,40 @@ const cmdAsUser = "\x00asuser"
 // IsClusterScript reports whether args is a command ClusterScript made.
 func IsClusterScript(spec *command.Spec, args [][]byte) bool {
 	return spec != nil && spec.Flags&command.Scripting != 0 || string(args[0]) == cmdFcall || string(args[0]) == cmdAsUser
+}
+
+// scriptUsers keeps the rules of the users whose scripts a node's groups
+// ran lately, by their description, so that each run does not parse them
+// again. Rules are not changed once made: they may be shared.
+var scriptUsers = ruleCache{m: make(map[string]*acl.Rules)}
+
+// maxCachedRules bounds scriptUsers; past it, it starts afresh.
+const maxCachedRules = 256
+
+type ruleCache struct {
+	mu sync.Mutex
+	m  map[string]*acl.Rules
+}
+
+// rules returns the rules desc describes (acl.ParseRules).
+func (c *ruleCache) rules(desc string) (*acl.Rules, error) {
+	c.mu.Lock()
+	r := c.m[desc]
+	c.mu.Unlock()
+	if r != nil {
+		return r, nil
+	}
+	r, err := acl.ParseRules(desc)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCachedRules {
+		clear(c.m)
+	}
+	c.m[desc] = r
+	c.mu.Unlock()
+	return r, nil
 }
 
 // UnwrapScript returns the command a ClusterScriptAs command wraps, args
@@ -131,7 +166,7 @@ func ClusterRun(eng *script.Engine, c *command.Ctx, args [][]byte, opt RunOption
 		if len(args) < 3 {
 			err = errors.New("no command")
 		} else {
-			rules, err = acl.ParseRules(string(args[1]))
+			rules, err = scriptUsers.rules(string(args[1]))
 		}
 		if err != nil {
 			c.W.AppendError("ERR the script's user rules are unreadable: " + err.Error())
