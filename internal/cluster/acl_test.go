@@ -298,4 +298,18 @@ func TestClusterACLScripts(t *testing.T) {
 	if got := c.bulk(); !strings.HasPrefix(got, noKey+" script: ") {
 		t.Errorf("EVALSHA as lu: got %q, want %q…", got, noKey)
 	}
+	// And a function.
+	if err := admin.Do(ctx, "FUNCTION", "LOAD", "#!lua name=acllib\nredis.register_function('peek', function(keys) return redis.call('get', '{k}b') end)").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "lu", "+fcall").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.send("FCALL", "peek", "1", "{k}a1")
+	if got := c.bulk(); !strings.HasPrefix(got, noKey) {
+		t.Errorf("FCALL as lu: got %q, want %q…", got, noKey)
+	}
+	if err := admin.Do(ctx, "FCALL", "peek", "1", "{k}a1").Err(); err != redis.Nil {
+		t.Errorf("FCALL as default: got %v, want nil", err)
+	}
 }
