@@ -20,15 +20,16 @@ import (
 // them: for each group the client sent writes to on this connection, the
 // group's leader counts its other replicas whose log reaches the last index
 // of its own, taken when WAIT starts (the leader's log holds every write
-// the client was answered for, and this index covers them); the answer is the smallest count over those groups,
-// or over every group for a client that wrote nothing. When that is fewer
-// than numreplicas, the client waits, asking again at growing intervals
-// (1 ms, doubling, at most waitPollMax), until enough replicas caught up,
-// the timeout passed (0: none) or CLIENT UNBLOCK, and is then answered the
-// count it last got (CLIENT UNBLOCK … ERROR: the UNBLOCKED error). The
-// count is the leader's view: a replica counts once the leader heard that
-// it logged the entries, as in Redis, where a replica counts once it
-// acknowledged the offset.
+// the client was answered for, and this index covers them); the answer is
+// the smallest count over those groups, or over every group for a client
+// that wrote nothing. When that is fewer than numreplicas, the client
+// waits, asking again at growing intervals (1 ms, doubling, at most
+// waitPollMax), until enough replicas caught up, the timeout passed (0:
+// none) or CLIENT UNBLOCK, and is then answered the count it got last,
+// asked again at the timeout (CLIENT UNBLOCK … ERROR: the UNBLOCKED
+// error). The count is the leader's view: a replica counts once the leader
+// heard that it logged the entries, as in Redis, where a replica counts
+// once it acknowledged the offset.
 
 // waitPollMax bounds the interval between a waiting client's questions.
 const waitPollMax = 100 * time.Millisecond
@@ -148,8 +149,9 @@ func (c *clientConn) waitCopies(args [][]byte) {
 }
 
 // countAcks asks the leader of each of groups how many of its other
-// replicas have logged its entries up to targets[i] (0: its commit index
-// now, which then becomes targets[i]) and returns the smallest count.
+// replicas have logged its entries up to targets[i] (0: the last index of
+// its log now, which then becomes targets[i]) and returns the smallest
+// count.
 func (c *clientConn) countAcks(groups []int, targets []uint64) (int64, error) {
 	ps := make([]*pending, len(groups))
 	for i, g := range groups {
