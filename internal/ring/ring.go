@@ -30,14 +30,18 @@
 // # Layout
 //
 // The sorted hashes live in one flat []uint64 and their owners in a parallel
-// []uint16, so a lookup is a binary search over densely packed hashes followed
-// by a single index into the owners. Lookup does not allocate.
+// []uint16. An index by the top bits of the hash (about eight buckets per
+// point) gives, for each bucket, the first point at or after its start, so a
+// lookup reads the bucket's bounds and searches only the points inside the
+// bucket, none for most keys, then indexes the owners once. Lookup does not
+// allocate.
 package ring
 
 import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -75,9 +79,22 @@ var (
 type Ring struct {
 	hashes []uint64 // point hashes in ascending order
 	owners []uint16 // owners[i] is the shard of the point at hashes[i]
+	// starts[b] is the index of the first point whose hash is at least
+	// b<<shift, the start of bucket b (len(hashes) when there is none);
+	// starts has one more entry than there are buckets, len(hashes).
+	starts []uint32
+	shift  uint
 	shards int
 	vnodes int
 }
+
+// Bucket index sizes: about 2^bucketsPerPoint buckets a point, within
+// [2^minBucketBits, 2^maxBucketBits] buckets (4 bytes each).
+const (
+	bucketsPerPoint = 3
+	minBucketBits   = 8
+	maxBucketBits   = 16
+)
 
 // New returns a ring of shards shards with vnodes virtual nodes each.
 //
@@ -128,6 +145,17 @@ func New(shards, vnodes int) (*Ring, error) {
 		r.hashes[i] = p.hash
 		r.owners[i] = p.shard
 	}
+	nbits := min(max(bits.Len(uint(len(points)))+bucketsPerPoint, minBucketBits), maxBucketBits)
+	r.shift = uint(64 - nbits)
+	r.starts = make([]uint32, 1<<nbits+1)
+	i := 0
+	for b := range 1 << nbits {
+		for i < len(r.hashes) && r.hashes[i] < uint64(b)<<r.shift {
+			i++
+		}
+		r.starts[b] = uint32(i)
+	}
+	r.starts[1<<nbits] = uint32(len(r.hashes))
 	return r, nil
 }
 
@@ -157,11 +185,13 @@ func (r *Ring) LookupString(key string) int {
 // owner returns the shard of the first point whose hash is >= h, wrapping
 // round to the first point.
 func (r *Ring) owner(h uint64) int {
-	// A hand-written binary search, small enough to inline into Lookup.
-	// BenchmarkSearch compares it with sort.Search and slices.BinarySearch.
-	// Invariant: hashes[:i] < h and hashes[j:] >= h.
+	// A hand-written binary search over h's bucket, small enough to
+	// inline into Lookup. BenchmarkSearch compares it with sort.Search
+	// and slices.BinarySearch over every point. Invariant: hashes[:i] < h
+	// and hashes[j:] >= h, which the bucket's bounds already give.
 	hashes := r.hashes
-	i, j := 0, len(hashes)
+	b := h >> r.shift
+	i, j := int(r.starts[b]), int(r.starts[b+1])
 	for i < j {
 		m := int(uint(i+j) >> 1)
 		if hashes[m] < h {

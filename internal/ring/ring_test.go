@@ -3,6 +3,7 @@ package ring
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -433,5 +434,27 @@ func BenchmarkSearch(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// TestOwnerMatchesFullSearch checks that the bucketed search gives the
+// shard a binary search over every point gives: for random hashes, every
+// point's hash and its neighbours, and both ends of the circle.
+func TestOwnerMatchesFullSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, size := range [][2]int{{1, 1}, {3, 64}, {5, 3}, {64, 64}, {4096, 256}} {
+		r := mustNew(t, size[0], size[1])
+		hs := []uint64{0, 1, math.MaxUint64, math.MaxUint64 - 1}
+		for _, h := range r.hashes {
+			hs = append(hs, h-1, h, h+1)
+		}
+		for range 100000 {
+			hs = append(hs, rng.Uint64())
+		}
+		for _, h := range hs {
+			if got, want := r.owner(h), searchSlices(r, h); got != want {
+				t.Fatalf("%dx%d: owner(%#x) = %d, a search over every point says %d", size[0], size[1], h, got, want)
+			}
+		}
 	}
 }
