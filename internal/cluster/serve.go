@@ -320,6 +320,8 @@ type clientConn struct {
 	// wrote marks, by group, the groups the client sent writes to (WAIT,
 	// wait.go).
 	wrote []bool
+	// names finds the client's commands by name.
+	names command.LastLookup
 
 	inMulti bool
 	dirty   bool
@@ -790,7 +792,7 @@ func (c *clientConn) handleReply(args [][]byte) {
 
 // handle runs or queues one RESP command.
 func (c *clientConn) handle(args [][]byte) {
-	spec := command.Redis.Lookup(args[0])
+	spec := c.names.Lookup(args[0])
 	if spec == nil {
 		c.reject(nil, server.UnknownCommand(args))
 		return

@@ -371,6 +371,30 @@ func (t Table) add(s *Spec) {
 	t[s.Name] = s
 }
 
+// LastLookup remembers the last command found by its name, which a
+// connection's pipeline of the same command then finds without hashing the
+// name again: a connection keeps one. The zero value is ready to use; it is
+// not safe for concurrent use.
+type LastLookup struct {
+	name [32]byte
+	n    int
+	spec *Spec
+}
+
+// Lookup is Redis.Lookup(name), answered from memory when name is, byte
+// for byte, the last name it found.
+func (l *LastLookup) Lookup(name []byte) *Spec {
+	if l.spec != nil && string(name) == string(l.name[:l.n]) {
+		return l.spec
+	}
+	spec := Redis.Lookup(name)
+	if spec != nil {
+		l.n = copy(l.name[:], name) // Lookup finds no name longer than l.name
+		l.spec = spec
+	}
+	return spec
+}
+
 // Lookup returns the command named name in any letter case, or nil. It does
 // not allocate for names up to 32 bytes.
 func (t Table) Lookup(name []byte) *Spec {

@@ -61,3 +61,19 @@ func TestSubError(t *testing.T) {
 		}
 	}
 }
+
+// TestLastLookup checks that LastLookup answers as Redis.Lookup does, for a
+// run of names that repeat, change case, are unknown or too long.
+func TestLastLookup(t *testing.T) {
+	var l LastLookup
+	for _, name := range []string{"get", "get", "GET", "Get", "get", "set", "nosuch", "get", "x", "", "sEt",
+		"a-name-longer-than-thirty-two-bytes-here", "set", "set"} {
+		got, want := l.Lookup([]byte(name)), Redis.Lookup([]byte(name))
+		if got != want {
+			t.Fatalf("Lookup(%q): got %v, want %v", name, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { l.Lookup([]byte("GET")); l.Lookup([]byte("SET")) }); n != 0 {
+		t.Errorf("Lookup allocates %v times a run", n)
+	}
+}

@@ -45,6 +45,8 @@ type session struct {
 	// waiting is set by a WAIT that is to block for waitFor (wait.go).
 	waiting bool
 	waitFor time.Duration
+	// names finds the connection's commands by name.
+	names command.LastLookup
 }
 
 type queuedCmd struct {
@@ -91,7 +93,7 @@ func (s *session) handle(args [][]byte) {
 // run runs one command or, inside MULTI, queues it.
 func (s *session) run(args [][]byte) {
 	p := s.c.p
-	spec := command.Redis.Lookup(args[0])
+	spec := s.names.Lookup(args[0])
 	if spec == nil {
 		if s.c.httpRequest(args) {
 			return
