@@ -388,8 +388,8 @@ func (l *LastLookup) Lookup(name []byte) *Spec {
 		return l.spec
 	}
 	spec := Redis.Lookup(name)
-	if spec != nil {
-		l.n = copy(l.name[:], name) // Lookup finds no name longer than l.name
+	if spec != nil && len(name) <= len(l.name) {
+		l.n = copy(l.name[:], name)
 		l.spec = spec
 	}
 	return spec
