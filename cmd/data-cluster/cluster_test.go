@@ -611,11 +611,23 @@ func TestClusterKill9(t *testing.T) {
 		return strings.Contains(l, ",fail ") && strings.Contains(l, " disconnected") && !inSlots() &&
 			err == nil && strings.Contains(info, "cluster_state:ok")
 	})
+	// WAIT over the nodes' links: with one node of three down, a write has
+	// one copy besides its leader's; once the node is back, two.
+	if err := watcher.Set(context.Background(), "wait-key", "1", 0).Err(); err != nil {
+		t.Fatalf("seed %d: SET with a node down: %v", seed, err)
+	}
+	if n, err := watcher.Do(context.Background(), "wait", "2", "100").Int(); err != nil || n != 1 {
+		t.Fatalf("seed %d: WAIT 2 100 with a node down: got %d, %v, want 1", seed, n, err)
+	}
 	tc.restart(victim)
 	waitFor(t, "writes after the restart", func() bool { return afterOK.Load() > 300 })
 	waitFor(t, "the restarted node to show as connected", func() bool {
 		l := victimLine()
 		return l != "" && !strings.Contains(l, "fail") && strings.Contains(l, " connected") && inSlots()
+	})
+	waitFor(t, "WAIT 2 to count the restarted node's copy", func() bool {
+		n, err := watcher.Do(context.Background(), "wait", "2", "1000").Int()
+		return err == nil && n == 2
 	})
 	// Pause the node leading the most groups for longer than an election
 	// timeout (SIGSTOP): the others elect new leaders and go on; when it
