@@ -10,9 +10,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/data-cluster/data-cluster/internal/uring"
 )
 
 // TestModesAnswerEveryCommand sends, on many connections at once, pipelines
@@ -30,11 +31,11 @@ func TestModesAnswerEveryCommand(t *testing.T) {
 				// Some hosts refuse io_uring (containers whose seccomp
 				// profile blocks it, older kernels): the mode cannot run
 				// there, which is no failure of the others.
-				r, err := newRing(8, 8, 4096)
+				r, err := uring.New(uring.Options{Entries: 8, BufCount: 8, BufSize: 4096, SingleIssuer: true})
 				if err != nil {
 					t.Skipf("NOT TESTED: this host refuses the io_uring the mode needs: %v", err)
 				}
-				syscall.Close(r.fd)
+				r.Close()
 			}
 			serve, port, err := listen(mode, "127.0.0.1:0")
 			if err != nil {
