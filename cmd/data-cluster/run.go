@@ -45,6 +45,7 @@ type options struct {
 	procs       int // GOMAXPROCS; 0 picks it (see setProcs)
 	maxBulkLen  byteSize
 	idleRelease bool           // give free heap back to the system when idle (internal/idlemem)
+	ioURing     bool           // serve plain connections from one io_uring loop (server.Config.IOURing)
 	notify      string         // notify-keyspace-events
 	trackingMax int64          // tracking-table-max-keys
 	obs         obsOptions     // metrics, slow log, logging (observe.go)
@@ -99,6 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Limits.MaxBulkLen = int64(opts.maxBulkLen)
 	cfg.NotifyKeyspaceEvents, _ = notify.Parse([]byte(opts.notify))
 	cfg.TrackingTableMaxKeys = opts.trackingMax
+	cfg.IOURing = opts.ioURing
 	opts.obs.apply(&cfg)
 	opts.sec.apply(&cfg)
 	opts.persist.apply(&cfg, log)
@@ -250,6 +252,7 @@ func flagSet(opts *options, stderr io.Writer) *flag.FlagSet {
 	opts.maxBulkLen = 512 << 20
 	fs.Var(&opts.maxBulkLen, "proto-max-bulk-len", "longest RESP bulk string accepted, in `bytes` "+unitsHelp)
 	fs.BoolVar(&opts.idleRelease, "idle-release", true, "once a second, when the process has allocated little since the last look, collect garbage and give the free heap back to the system")
+	fs.BoolVar(&opts.ioURing, "io-uring", true, "serve the plain connections (not TLS) from one io_uring loop instead of a goroutine each, where the kernel allows it (Linux 6.1 and later; elsewhere, or false: a goroutine each); a cluster node ignores it")
 	fs.StringVar(&opts.notify, "notify-keyspace-events", "",
 		"`classes` of keyspace events published to subscribers, in Redis's letters (K E g $ l s h z x e t m d n A, e.g. KEA); empty: none")
 	fs.Int64Var(&opts.trackingMax, "tracking-table-max-keys", 1_000_000,

@@ -61,6 +61,7 @@ type Pipeline struct {
 	drainFn  func() bool
 	taken    []int
 	noTouch  bool  // SetNoTouch
+	inline   bool  // SetInline
 	id       int64 // the client's id (see Observe)
 	track    int64 // see Track
 }
@@ -217,6 +218,14 @@ func (p *Pipeline) SetNoTouch(on bool) {
 	}
 }
 
+// SetInline makes a round for several shards run on the calling
+// goroutine too, one shard after the other, each whose goroutine is idle
+// (Shard.TryServe), instead of on the shards' goroutines side by side: for
+// a caller that serves many clients from one goroutine (the server's
+// io_uring loop), for which a hand-over to another goroutine costs a
+// switch of threads.
+func (p *Pipeline) SetInline(on bool) { p.inline = on }
+
 // SetDrain makes Flush bound the replies it holds: a shard stops a batch
 // once its replies reach max bytes, and drain is called to send Out to the
 // client (and reset it) before the rest runs. drain reports false when the
@@ -291,7 +300,7 @@ func (p *Pipeline) submit(first bool) {
 			if p.drainFn != nil {
 				b.MaxReply = p.maxReply
 			}
-			if sends > 1 || !p.r.shards[i].TryServe(b) {
+			if sends > 1 && !p.inline || !p.r.shards[i].TryServe(b) {
 				p.r.shards[i].Submit(b)
 			}
 			sent++

@@ -134,6 +134,13 @@ type conn struct {
 	// muting is set while a command whose reply is dropped runs (CLIENT
 	// REPLY OFF or SKIP): its replies are not drained to the client.
 	muting bool
+
+	// onLoop is set while the server's io_uring loop serves the
+	// connection, lp holds the loop's state of it then (loop_linux.go),
+	// and backlog the replies the loop left unwritten when it let go.
+	onLoop  atomic.Bool
+	lp      loopConn
+	backlog []byte
 }
 
 // kick closes kicked, once.
@@ -145,7 +152,23 @@ func (c *conn) kick() { c.kickOnce.Do(func() { close(c.kicked) }) }
 // whose EXEC holds the shards its commands wait for.
 func (c *conn) kill() {
 	c.kick()
-	go c.nc.Close()
+	c.forceClose(true)
+}
+
+// forceClose closes the connection from another goroutine. One on the
+// io_uring loop has its socket shut down instead, which ends its receive,
+// and the loop closes it: its descriptor must stay open while the loop
+// may still make requests of it (loop_linux.go).
+func (c *conn) forceClose(async bool) {
+	if c.onLoop.Load() {
+		c.shutdownSocket()
+		return
+	}
+	if async {
+		go c.nc.Close()
+	} else {
+		c.nc.Close()
+	}
 }
 
 func (c *conn) setName(name string) { c.name.Store(&name) }
@@ -202,25 +225,83 @@ func (c *conn) stop() {
 	c.stopping.Store(true)
 	c.nc.SetReadDeadline(time.Now())
 	c.wakeMu.Unlock()
+	if c.onLoop.Load() {
+		c.s.loop.post(c) // the loop moves it to a goroutine, which lingers
+	}
 }
 
+// serve serves the connection on its own goroutine.
 func (c *conn) serve() {
-	defer func() {
-		if p := recover(); p != nil {
-			c.s.log.Error("panic while serving a connection; closing it",
-				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
-		}
-		c.cleanup()
-		if c.keepOpen {
-			c.s.closeLater(c.nc)
-		} else {
-			c.nc.Close()
-		}
-		c.s.dropConn(c)
-	}()
+	defer c.end()
 	if !c.begin() {
 		return
 	}
+	c.serveLoop()
+}
+
+// serveFrom serves on its own goroutine a connection that the io_uring
+// loop served until now, first doing what st says: writing the replies
+// its socket did not take, then running the commands it read and did not
+// run, or closing it.
+func (c *conn) serveFrom(st int) {
+	defer c.end()
+	c.rr.later = false
+	if c.p != nil {
+		c.p.SetInline(false)
+	}
+	if len(c.backlog) > 0 {
+		v := net.Buffers{c.backlog}
+		err := c.writev(&v)
+		c.backlog = nil
+		if err != nil {
+			return
+		}
+	}
+	if st == closeNow {
+		return
+	}
+	if st == goOn && c.w > c.r && (c.p != nil || c.start()) {
+		if !c.process() || c.stopping.Load() {
+			st = closeLinger
+		}
+	}
+	if st == closeLinger {
+		c.closeLinger()
+		return
+	}
+	c.serveLoop()
+}
+
+// end closes the connection once its goroutine ends, or the io_uring loop
+// is done with it.
+func (c *conn) end() {
+	if p := recover(); p != nil {
+		c.s.log.Error("panic while serving a connection; closing it",
+			"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
+	}
+	c.cleanup()
+	if c.keepOpen {
+		c.s.closeLater(c.nc)
+	} else {
+		c.nc.Close()
+	}
+	c.s.dropConn(c)
+}
+
+// closeLinger lets the client read its last reply before the close.
+func (c *conn) closeLinger() {
+	if c.keepOpen {
+		return
+	}
+	if c.stopping.Load() {
+		c.linger(shutdownLinger)
+	} else {
+		c.linger(lingerTime)
+	}
+}
+
+// serveLoop reads and serves until the connection is to close.
+func (c *conn) serveLoop() {
 	for {
 		if !c.grow() {
 			return
@@ -237,14 +318,7 @@ func (c *conn) serve() {
 		case closeNow:
 			return
 		case closeLinger:
-			if c.keepOpen {
-				return
-			}
-			if c.stopping.Load() {
-				c.linger(shutdownLinger)
-			} else {
-				c.linger(lingerTime)
-			}
+			c.closeLinger()
 			return
 		}
 	}
@@ -358,8 +432,12 @@ func (c *conn) readRawFD(fd uintptr) bool {
 }
 
 // putOff reports, inside a raw read, whether args is a blocking command
-// that may wait, which must run out of it.
+// that may wait, which must run out of it; on the io_uring loop, whether
+// the connection must leave the loop before args runs (loopLeaves).
 func (c *conn) putOff(args [][]byte) bool {
+	if c.onLoop.Load() {
+		return c.loopLeaves(args)
+	}
 	return c.rr.in && c.isRESP && !c.sess.inMulti && Blocking(args)
 }
 
@@ -415,6 +493,7 @@ func (c *conn) start() bool {
 		c.p = c.s.router.NewPipeline(lineBusy)
 	}
 	c.p.SetDrain(max(minShare, maxHeld/len(c.s.router.Shards())), c.drainOut)
+	c.p.SetInline(c.onLoop.Load())
 	if c.gate.tls {
 		// Every piece of a write becomes a TLS record of its own: splice
 		// only replies that fill records anyway, copy the rest together.
@@ -456,7 +535,7 @@ func (c *conn) process() bool {
 	pipelined := c.counted > 1
 	c.publish()
 	c.rec.Flush()
-	if pipelined {
+	if pipelined && !c.onLoop.Load() {
 		// The replies of a pipeline wait until the connections already
 		// woken have run their commands, as Redis writes the replies of
 		// an event-loop round together once it has read every ready

@@ -83,6 +83,7 @@ func (s *Server) infoText(args [][]byte) string {
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
 	if want["server"] {
 		add("Server", append(ServerFields("standalone", PortOf(s.anyListener()), s.start, now),
+			[2]string{"multiplexing_api", s.multiplexingAPI()},
 			[2]string{"shards", strconv.Itoa(len(r.Shards()))},
 			[2]string{"vnodes", strconv.Itoa(r.Ring().Vnodes())}))
 	}

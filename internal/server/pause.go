@@ -6,7 +6,10 @@ package server
 // connection is closed or stopped meanwhile: the command must not run.
 // While paused, the shards neither expire nor evict keys (Pauser.On).
 func (c *conn) waitPause(writes bool) bool {
-	if !c.s.pause.Holds(writes) {
+	if !c.s.pause.Holds(writes) || c.onLoop.Load() {
+		// On the io_uring loop, the connection left the loop before the
+		// command if the pause was in force then (loopLeaves): it began
+		// later, and the command is one that was read before it.
 		return true
 	}
 	c.p.Flush()

@@ -263,6 +263,9 @@ func (c *conn) send(v net.Buffers) error {
 		}
 		return nil
 	}
+	if c.onLoop.Load() {
+		return c.sendOnLoop(v)
+	}
 	c.wv = v
 	err := c.writev(&c.wv)
 	clear(c.wv[:cap(c.wv)])

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -80,6 +81,13 @@ type Config struct {
 	// SET changes it at run time (tracking.go).
 	TrackingTableMaxKeys int64
 
+	// IOURing serves the plain connections from one io_uring loop where
+	// the kernel allows it, instead of a goroutine each (loop_linux.go);
+	// where it does not, the server logs a warning and does without. A
+	// server with a data directory does without it too: its replies wait
+	// for the log, which the loop, serving every connection, cannot.
+	IOURing bool
+
 	// OnShutdown, when set, is called by a client's SHUTDOWN, on the
 	// client's goroutine, once what SHUTDOWN does first is done (the
 	// snapshot of SHUTDOWN SAVE): the server's owner is to stop it as on
@@ -106,6 +114,8 @@ func DefaultConfig() Config {
 		Scripts: script.DefaultConfig(),
 
 		TrackingTableMaxKeys: tracking.DefaultMaxKeys,
+
+		IOURing: true,
 	}
 }
 
@@ -189,6 +199,8 @@ type Server struct {
 
 	scripts   *script.Engine           // EVAL and SCRIPT (script.go)
 	evalSpecs map[string]*command.Spec // EVAL… as commands of one shard (script.go)
+
+	loop *loop // the io_uring loop, nil without one (loop_linux.go)
 }
 
 // New returns a Server with its shards running. Call Shutdown to stop it.
@@ -257,7 +269,24 @@ func New(cfg Config) (*Server, error) {
 	}
 	srv.evalSpecs = evalSpecs(srv)
 	srv.cur.Store(&cfg)
+	if cfg.IOURing && cfg.Persistence.Dir == "" {
+		if srv.loop, err = newLoop(srv); err != nil {
+			lg.Warn("io_uring refused: every connection is served by a goroutine of its own", "err", err)
+		}
+	}
 	return srv, nil
+}
+
+// multiplexingAPI is INFO's multiplexing_api: io_uring when the loop serves
+// the plain connections, else the poller of Go's runtime (epoll on Linux).
+func (s *Server) multiplexingAPI() string {
+	switch {
+	case s.loop != nil:
+		return "io_uring"
+	case runtime.GOOS == "linux":
+		return "epoll"
+	}
+	return "go"
 }
 
 // cfg returns the configuration in force. CONFIG SET replaces it with a
@@ -318,6 +347,12 @@ func (s *Server) serve(ln net.Listener, respOnly bool) error {
 		if c == nil {
 			continue
 		}
+		if c.onLoop.Load() {
+			if s.loop.post(c) {
+				continue
+			}
+			c.onLoop.Store(false)
+		}
 		go c.serve()
 	}
 }
@@ -353,6 +388,14 @@ func (s *Server) newConn(nc net.Conn, respOnly bool) *conn {
 		return nil
 	}
 	c := newConn(s, nc, respOnly)
+	if s.loop != nil && c.raw != nil {
+		// Set before anyone can find the connection: from now on only
+		// the loop closes its descriptor (conn.forceClose).
+		if fd, err := socketFD(c); err == nil {
+			c.lp.fd = fd
+			c.onLoop.Store(true)
+		}
+	}
 	s.conns[c] = struct{}{}
 	s.connWG.Add(1)
 	s.connected.Add(1)
@@ -409,9 +452,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		for _, c := range conns {
-			c.nc.Close()
+			c.forceClose(false)
 		}
 		<-done
+	}
+	if s.loop != nil {
+		s.loop.close()
 	}
 	s.closeRouter()
 	s.closeHeld()

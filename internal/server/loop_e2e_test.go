@@ -1,0 +1,340 @@
+//go:build linux
+
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/data-cluster/data-cluster/internal/testutil"
+)
+
+// startLoop starts a server with the io_uring loop, or skips where the
+// kernel refuses io_uring.
+func startLoop(t *testing.T, edit func(*Config)) *testServer {
+	t.Helper()
+	ts := start(t, func(c *Config) {
+		c.IOURing = true
+		if edit != nil {
+			edit(c)
+		}
+	})
+	if ts.loop == nil {
+		t.Skip("NOT TESTED: this host refuses io_uring")
+	}
+	return ts
+}
+
+// onLoop reports whether the server's connection of client c (found by
+// its CLIENT ID) is served by the loop.
+func onLoop(t *testing.T, ts *testServer, id string) bool {
+	t.Helper()
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatalf("client id %q: %v", id, err)
+	}
+	c := ts.connByID(n)
+	if c == nil {
+		t.Fatalf("no connection with id %d", n)
+	}
+	return c.onLoop.Load()
+}
+
+// TestLoopServesPipelines runs many clients at once on the loop, each
+// sending pipelines of random depth whose values are of random size, some
+// larger than a receive buffer or the read buffer, and checks every reply;
+// a line-protocol client is served there too.
+func TestLoopServesPipelines(t *testing.T) {
+	ts := startLoop(t, nil)
+	seed := uint64(time.Now().UnixNano())
+	const clients, rounds = 16, 60
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		c := ts.dial(t)
+		c.nc.SetDeadline(time.Now().Add(30 * time.Second))
+		if id := c.clientID(); !onLoop(t, ts, id) {
+			t.Fatalf("client %d is not on the loop", i)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- loopClient(c, i, rounds, rand.New(rand.NewPCG(seed, uint64(i))))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+		}
+	}
+	lc := ts.dial(t)
+	if got := lc.do("SET k v"); got != "OK" {
+		t.Fatalf("line SET: %q", got)
+	}
+	if got := lc.do("GET k"); got != "v" {
+		t.Fatalf("line GET: %q", got)
+	}
+	if n := loopConns(ts); n != clients+1 {
+		t.Fatalf("%d connections on the loop, want %d", n, clients+1)
+	}
+}
+
+// loopConns counts the connections the loop serves.
+func loopConns(ts *testServer) int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	n := 0
+	for c := range ts.conns {
+		if c.onLoop.Load() {
+			n++
+		}
+	}
+	return n
+}
+
+// loopClient sends rounds pipelines of SET, GET and INCR and checks the
+// replies.
+func loopClient(c *client, id, rounds int, rng *rand.Rand) error {
+	var req, want strings.Builder
+	for round := range rounds {
+		req.Reset()
+		want.Reset()
+		for j := range 1 + rng.IntN(20) {
+			size := rng.IntN(100)
+			if rng.IntN(8) == 0 {
+				size = rng.IntN(70 << 10)
+			}
+			k := fmt.Sprintf("c%d:%d", id, j)
+			v := strings.Repeat(string(rune('a'+j%26)), size)
+			req.WriteString(respCmd("SET", k, v) + respCmd("GET", k) + respCmd("INCR", fmt.Sprintf("n%d", id)))
+			fmt.Fprintf(&want, "+OK\r\n$%d\r\n%s\r\n:", size, v)
+			want.WriteString("\x00")
+		}
+		if _, err := c.nc.Write([]byte(req.String())); err != nil {
+			return fmt.Errorf("client %d round %d: %w", id, round, err)
+		}
+		for _, part := range strings.Split(want.String(), "\x00") {
+			if part == "" {
+				continue
+			}
+			buf := make([]byte, len(part))
+			if _, err := io.ReadFull(c.rd, buf); err != nil {
+				return fmt.Errorf("client %d round %d: %w", id, round, err)
+			}
+			if string(buf) != part {
+				return fmt.Errorf("client %d round %d: got %q, want %q", id, round, clipString(string(buf), 80), clipString(part, 80))
+			}
+			if _, err := c.rd.ReadString('\n'); err != nil { // INCR's count
+				return fmt.Errorf("client %d round %d: %w", id, round, err)
+			}
+		}
+	}
+	return nil
+}
+
+// TestLoopLeavesForWaits checks that what waits for another client runs
+// off the loop, while the loop goes on serving the others: a blocking
+// command in a pipeline, a busy script that another client kills, MULTI,
+// a subscriber, a write held by CLIENT PAUSE.
+func TestLoopLeavesForWaits(t *testing.T) {
+	ts := startLoop(t, func(c *Config) { c.Scripts.BusyThreshold = 50 * time.Millisecond })
+	dial := func() (*client, string) {
+		c := ts.dial(t)
+		c.nc.SetDeadline(time.Now().Add(30 * time.Second))
+		id := c.clientID()
+		if !onLoop(t, ts, id) {
+			t.Fatal("a new client is not on the loop")
+		}
+		return c, id
+	}
+
+	t.Run("blocking command", func(t *testing.T) {
+		c, id := dial()
+		p, _ := dial()
+		c.send(respCmd("PING") + respCmd("BLPOP", "q", "0") + respCmd("ECHO", "after"))
+		c.expect("+PONG\r\n")
+		waitBlocked(t, ts, 1)
+		if onLoop(t, ts, id) {
+			t.Fatal("a blocked client is still on the loop")
+		}
+		p.send(respCmd("RPUSH", "q", "v"))
+		p.expect(":1\r\n")
+		c.expect("*2\r\n$1\r\nq\r\n$1\r\nv\r\n$5\r\nafter\r\n")
+		c.send(respCmd("GET", "missing"))
+		c.expect("$-1\r\n")
+	})
+
+	t.Run("busy script", func(t *testing.T) {
+		c, _ := dial()
+		k, _ := dial()
+		c.send(respCmd("EVAL", "while true do end", "0"))
+		testutil.Await(t, 10*time.Second, func() bool {
+			return strings.HasPrefix(k.call("SCRIPT", "KILL").(string), "OK")
+		}, func() string { return "SCRIPT KILL from a loop client never found the script busy" })
+		got := c.line()
+		if !strings.HasPrefix(got, "-ERR Script killed by user") {
+			t.Fatalf("the killed script's client got %q", got)
+		}
+	})
+
+	t.Run("multi", func(t *testing.T) {
+		c, id := dial()
+		c.send(respCmd("MULTI") + respCmd("SET", "m", "1") + respCmd("INCR", "m") + respCmd("EXEC"))
+		c.expect("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:2\r\n")
+		if onLoop(t, ts, id) {
+			t.Fatal("a client that ran MULTI is still on the loop")
+		}
+	})
+
+	t.Run("subscriber", func(t *testing.T) {
+		s, id := dial()
+		p, _ := dial()
+		s.send(respCmd("SUBSCRIBE", "ch"))
+		s.expect("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+		if onLoop(t, ts, id) {
+			t.Fatal("a subscriber is still on the loop")
+		}
+		p.send(respCmd("PUBLISH", "ch", "hi"))
+		p.expect(":1\r\n")
+		s.expect("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n")
+	})
+
+	t.Run("pause", func(t *testing.T) {
+		a, _ := dial()
+		w, id := dial()
+		a.send(respCmd("CLIENT", "PAUSE", "100000", "WRITE"))
+		a.expect("+OK\r\n")
+		w.send(respCmd("SET", "paused", "1"))
+		n, _ := strconv.ParseInt(id, 10, 64)
+		testutil.Await(t, 10*time.Second, func() bool { c := ts.connByID(n); return c != nil && c.paused.Load() },
+			func() string { return "the write never waited for the pause" })
+		a.send(respCmd("GET", "paused") + respCmd("CLIENT", "UNPAUSE"))
+		a.expect("$-1\r\n+OK\r\n")
+		w.expect("+OK\r\n")
+	})
+}
+
+// TestLoopSlowReader has a client pipeline far more replies than its
+// socket takes without reading them: it leaves the loop, which goes on
+// serving another client, and then gets every reply.
+func TestLoopSlowReader(t *testing.T) {
+	ts := startLoop(t, nil)
+	slow := ts.dial(t)
+	slow.nc.SetDeadline(time.Now().Add(30 * time.Second))
+	id := slow.clientID()
+	other := ts.dial(t)
+	other.nc.SetDeadline(time.Now().Add(30 * time.Second))
+	started(other)
+	v := strings.Repeat("x", 100<<10)
+	slow.send(respCmd("SET", "big", v))
+	slow.expect("+OK\r\n")
+	const n = 300 // 30 MB of replies
+	slow.send(strings.Repeat(respCmd("GET", "big"), n))
+	n64, _ := strconv.ParseInt(id, 10, 64)
+	testutil.Await(t, 10*time.Second, func() bool { c := ts.connByID(n64); return c != nil && !c.onLoop.Load() },
+		func() string { return "a client that reads none of its replies stayed on the loop" })
+	other.send(respCmd("PING"))
+	other.expect("+PONG\r\n")
+	want := "$" + strconv.Itoa(len(v)) + "\r\n" + v + "\r\n"
+	for i := range n {
+		buf := make([]byte, len(want))
+		if _, err := io.ReadFull(slow.rd, buf); err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+		if string(buf) != want {
+			t.Fatalf("reply %d: got %q", i, clipString(string(buf), 60))
+		}
+	}
+	slow.send(respCmd("PING"))
+	slow.expect("+PONG\r\n")
+}
+
+// TestLoopCloses checks the ways a connection on the loop ends: CLIENT
+// KILL from another client, QUIT, the idle timeout, the query buffer
+// limit, and Shutdown.
+func TestLoopCloses(t *testing.T) {
+	ts := startLoop(t, nil)
+	dial := func() (*client, string) {
+		c := ts.dial(t)
+		id := c.clientID()
+		if !onLoop(t, ts, id) {
+			t.Fatal("a new client is not on the loop")
+		}
+		return c, id
+	}
+
+	victim, id := dial()
+	killer, _ := dial()
+	killer.send(respCmd("CLIENT", "KILL", "ID", id))
+	killer.expect(":1\r\n")
+	victim.expectClosed()
+
+	q, _ := dial()
+	q.send(respCmd("QUIT"))
+	q.closedAfter("+OK\r\n")
+
+	big, _ := dial()
+	killer.send(respCmd("CONFIG", "SET", "client-query-buffer-limit", "1mb"))
+	killer.expect("+OK\r\n")
+	big.send("*2\r\n$3\r\nGET\r\n$2000000\r\n" + strings.Repeat("x", 1100<<10))
+	big.expectClosed()
+
+	idle, _ := dial()
+	killer.send(respCmd("CONFIG", "SET", "timeout", "1"))
+	killer.expect("+OK\r\n")
+	idle.expectClosed()
+	killer.expectClosed() // idle too
+	reset, _ := dial()
+	reset.send(respCmd("CONFIG", "SET", "timeout", "0"))
+	reset.expect("+OK\r\n")
+
+	last, _ := dial()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ts.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	last.expectClosed()
+	if n := loopConns(ts); n != 0 {
+		t.Fatalf("%d connections left on the loop after Shutdown", n)
+	}
+}
+
+// TestLoopWhichPath checks which path serves, as INFO's multiplexing_api
+// tells it: the loop by default, the goroutines without it or with a data
+// directory (whose replies wait for the log).
+func TestLoopWhichPath(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"default", nil, "io_uring"},
+		{"off", func(c *Config) { c.IOURing = false }, "epoll"},
+		{"data directory", func(c *Config) { c.Persistence.Dir = t.TempDir() }, "epoll"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := start(t, tc.edit)
+			if tc.want == "io_uring" && ts.loop == nil {
+				t.Skip("NOT TESTED: this host refuses io_uring")
+			}
+			c := ts.dial(t)
+			info := infoFields(c.call("INFO", "server").(string))
+			if got := info["multiplexing_api"]; got != tc.want {
+				t.Fatalf("multiplexing_api %q, want %q", got, tc.want)
+			}
+			if on := onLoop(t, ts, c.clientID()); on != (tc.want == "io_uring") {
+				t.Fatalf("the client on the loop: %v", on)
+			}
+		})
+	}
+}
