@@ -338,3 +338,38 @@ func TestLoopWhichPath(t *testing.T) {
 		})
 	}
 }
+
+// TestLoopOutOfBuffers runs clients on a loop with two receive buffers:
+// receives keep running out of them (ENOBUFS) and are made again, with no
+// byte lost or reordered.
+func TestLoopOutOfBuffers(t *testing.T) {
+	defer func(n int) { loopBufCount = n }(loopBufCount)
+	loopBufCount = 2
+	ts := startLoop(t, nil)
+	seed := uint64(time.Now().UnixNano())
+	const clients, rounds = 8, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		c := ts.dial(t)
+		c.nc.SetDeadline(time.Now().Add(30 * time.Second))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- loopClient(c, i, rounds, rand.New(rand.NewPCG(seed, uint64(i))))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+		}
+	}
+	if n := loopConns(ts); n != clients {
+		t.Fatalf("%d connections on the loop, want %d", n, clients)
+	}
+	if ts.loop.outOfBufs.Load() == 0 {
+		t.Fatal("no receive ran out of buffers")
+	}
+}

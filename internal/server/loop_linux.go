@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -52,11 +53,17 @@ import (
 // loop closes a connection itself once no request of it is left, and
 // closes idle ones, checking every tick.
 
+// loopBufCount receive buffers of loopBufSize bytes each (2 MiB): the
+// kernel takes one for each arrival of bytes and the loop gives it back
+// once it has copied them, so a round uses about one per connection that
+// had something. When they run out, a receive ends (ENOBUFS) and is made
+// again, the bytes waiting in the socket meanwhile. A variable for tests.
+var loopBufCount = 128
+
 const (
-	loopEntries  = 4096     // submission queue size
-	loopBufCount = 256      // receive buffers …
-	loopBufSize  = 16 << 10 // … of this size: 4 MiB
-	loopTick     = 100 * time.Millisecond
+	loopEntries = 4096 // submission queue size
+	loopBufSize = 16 << 10
+	loopTick    = 100 * time.Millisecond
 
 	// The kind of a request, in the top byte of its user data; the rest
 	// is the connection's id.
@@ -103,6 +110,8 @@ type loop struct {
 	evBuf  [8]byte // the eventfd read's buffer
 	tick   uring.Timespec
 	done   chan struct{} // closed when the loop has ended
+
+	outOfBufs atomic.Int64 // receives ended for want of a buffer
 
 	mu     sync.Mutex
 	inbox  []*conn // new connections, and connections to look at
@@ -263,6 +272,7 @@ func (l *loop) handle(ev uring.Completion) {
 		}
 		c.lp.receives = false
 		if ev.Res == -int32(syscall.ENOBUFS) && !c.lp.detaching && !c.lp.closing {
+			l.outOfBufs.Add(1)
 			l.recv(c) // every buffer was taken: the bytes wait in the socket
 			return
 		}
