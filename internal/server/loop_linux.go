@@ -64,7 +64,12 @@ const (
 	loopEntries = 4096 // submission queue size
 	loopBufSize = 16 << 10
 	loopTick    = 100 * time.Millisecond
+	// loopKeepOut bounds the output buffer a connection keeps between
+	// rounds: a larger one is dropped once sent.
+	loopKeepOut = 64 << 10
+)
 
+const (
 	// The kind of a request, in the top byte of its user data; the rest
 	// is the connection's id.
 	kindRecv = iota + 1
@@ -463,6 +468,9 @@ func (l *loop) sent(c *conn, res int32) {
 	case c.lp.sent < len(c.lp.sending):
 		l.sendRest(c)
 	default:
+		if cap(c.lp.sending) > loopKeepOut {
+			c.lp.sending = nil // a large round's buffer is not kept
+		}
 		l.send(c)
 	}
 }
