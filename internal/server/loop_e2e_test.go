@@ -208,6 +208,20 @@ func TestLoopLeavesForWaits(t *testing.T) {
 		s.expect("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n")
 	})
 
+	t.Run("tracking", func(t *testing.T) {
+		c, id := dial()
+		w, _ := dial()
+		c.hello3()
+		c.send(respCmd("SET", "tk", "v") + respCmd("GET", "tk") + respCmd("CLIENT", "TRACKING", "ON") + respCmd("GET", "tk"))
+		c.expect("+OK\r\n$1\r\nv\r\n+OK\r\n$1\r\nv\r\n")
+		if onLoop(t, ts, id) {
+			t.Fatal("a client that tracks keys is still on the loop")
+		}
+		w.send(respCmd("SET", "tk", "w"))
+		w.expect("+OK\r\n")
+		c.expect(">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ntk\r\n")
+	})
+
 	t.Run("pause", func(t *testing.T) {
 		a, _ := dial()
 		w, id := dial()
@@ -372,4 +386,33 @@ func TestLoopOutOfBuffers(t *testing.T) {
 	if ts.loop.outOfBufs.Load() == 0 {
 		t.Fatal("no receive ran out of buffers")
 	}
+}
+
+// TestLoopLargeReplyThenLeave sends a reply larger than the output buffer
+// a connection keeps, then has the connection leave the loop (QUIT, a
+// blocking command) or close: what it hands over must be what it has not
+// sent, nothing more.
+func TestLoopLargeReplyThenLeave(t *testing.T) {
+	ts := startLoop(t, nil)
+	v := strings.Repeat("x", 3*loopKeepOut/2)
+	want := "$" + strconv.Itoa(len(v)) + "\r\n" + v + "\r\n"
+	for _, end := range []string{"QUIT", "BLPOP", "close"} {
+		c := ts.dial(t)
+		c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+		c.send(respCmd("SET", "big", v) + respCmd("GET", "big"))
+		c.expect("+OK\r\n" + want)
+		switch end {
+		case "QUIT":
+			c.send(respCmd("QUIT"))
+			c.closedAfter("+OK\r\n")
+		case "BLPOP":
+			c.send(respCmd("BLPOP", "nothing", "0.01") + respCmd("GET", "big"))
+			c.expect("*-1\r\n" + want)
+		case "close":
+			c.nc.Close()
+		}
+	}
+	c := ts.dial(t)
+	c.send(respCmd("PING"))
+	c.expect("+PONG\r\n")
 }

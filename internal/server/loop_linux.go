@@ -468,6 +468,7 @@ func (l *loop) sent(c *conn, res int32) {
 	case c.lp.sent < len(c.lp.sending):
 		l.sendRest(c)
 	default:
+		c.lp.sending, c.lp.sent = c.lp.sending[:0], 0
 		if cap(c.lp.sending) > loopKeepOut {
 			c.lp.sending = nil // a large round's buffer is not kept
 		}
@@ -556,7 +557,9 @@ func socketFD(c *conn) (int, error) {
 // is in force, or args may wait for something else than the shards
 // running it (a blocking command, WAIT, a script), or makes the
 // connection one that others write to or wait for (MULTI, whose EXEC may
-// run scripts; MONITOR; the SUBSCRIBE family; SHUTDOWN).
+// run scripts; MONITOR; the SUBSCRIBE family and CLIENT TRACKING, after
+// which an outbox writes its replies, which must not overtake those the
+// loop has not sent yet; SHUTDOWN).
 func (c *conn) loopLeaves(args [][]byte) bool {
 	if c.lp.leave || c.s.pause.Active() || Blocking(args) {
 		return true
@@ -576,6 +579,8 @@ func (c *conn) loopLeaves(args [][]byte) bool {
 		return nameIs(name, "subscribe", "ssubscribe", "shutdown")
 	case 'p':
 		return nameIs(name, "psubscribe")
+	case 'c':
+		return len(args) > 1 && nameIs(name, "client") && nameIs(args[1], "tracking")
 	}
 	return false
 }
