@@ -4,10 +4,17 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
+
+// goroutinesOnly, set by DATA_CLUSTER_TEST_GOROUTINES=1, makes the test
+// servers serve every connection with a goroutine of its own instead of
+// the io_uring loop (the default), so that the suite can run on both
+// paths (.ci/run runs it both ways). Tests of the loop itself set it on.
+var goroutinesOnly = os.Getenv("DATA_CLUSTER_TEST_GOROUTINES") == "1"
 
 // testServer is a real server on a loopback port.
 type testServer struct {

@@ -327,14 +327,17 @@ func TestLoopCloses(t *testing.T) {
 // tells it: the loop by default, the goroutines without it or with a data
 // directory (whose replies wait for the log).
 func TestLoopWhichPath(t *testing.T) {
+	if !DefaultConfig().IOURing {
+		t.Fatal("the loop is not the default")
+	}
 	for _, tc := range []struct {
 		name string
 		edit func(*Config)
 		want string
 	}{
-		{"default", nil, "io_uring"},
+		{"on", func(c *Config) { c.IOURing = true }, "io_uring"},
 		{"off", func(c *Config) { c.IOURing = false }, "epoll"},
-		{"data directory", func(c *Config) { c.Persistence.Dir = t.TempDir() }, "epoll"},
+		{"data directory", func(c *Config) { c.IOURing, c.Persistence.Dir = true, t.TempDir() }, "epoll"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := start(t, tc.edit)

@@ -22,6 +22,7 @@ func startOn(t testing.TB, edit func(*Config), wrap func(net.Listener) net.Liste
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.IOURing = !goroutinesOnly
 	if edit != nil {
 		edit(&cfg)
 	}
