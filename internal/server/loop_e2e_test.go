@@ -53,14 +53,32 @@ func onLoop(t *testing.T, ts *testServer, id string) bool {
 // a line-protocol client is served there too.
 func TestLoopServesPipelines(t *testing.T) {
 	ts := startLoop(t, nil)
+	const clients = 16
+	runLoopClients(t, ts, clients, 60, true)
+	lc := ts.dial(t)
+	if got := lc.do("SET k v"); got != "OK" {
+		t.Fatalf("line SET: %q", got)
+	}
+	if got := lc.do("GET k"); got != "v" {
+		t.Fatalf("line GET: %q", got)
+	}
+	if n := loopConns(ts); n != clients+1 {
+		t.Fatalf("%d connections on the loop, want %d", n, clients+1)
+	}
+}
+
+// runLoopClients runs clients at once, each sending rounds of seeded
+// random pipelines (loopClient), and checks every reply; with checkOn,
+// that each client was on the loop first.
+func runLoopClients(t *testing.T, ts *testServer, clients, rounds int, checkOn bool) {
+	t.Helper()
 	seed := uint64(time.Now().UnixNano())
-	const clients, rounds = 16, 60
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := range clients {
 		c := ts.dial(t)
 		c.nc.SetDeadline(time.Now().Add(30 * time.Second))
-		if id := c.clientID(); !onLoop(t, ts, id) {
+		if checkOn && !onLoop(t, ts, c.clientID()) {
 			t.Fatalf("client %d is not on the loop", i)
 		}
 		wg.Add(1)
@@ -75,16 +93,6 @@ func TestLoopServesPipelines(t *testing.T) {
 		if err != nil {
 			t.Errorf("seed %d: %v", seed, err)
 		}
-	}
-	lc := ts.dial(t)
-	if got := lc.do("SET k v"); got != "OK" {
-		t.Fatalf("line SET: %q", got)
-	}
-	if got := lc.do("GET k"); got != "v" {
-		t.Fatalf("line GET: %q", got)
-	}
-	if n := loopConns(ts); n != clients+1 {
-		t.Fatalf("%d connections on the loop, want %d", n, clients+1)
 	}
 }
 
@@ -363,26 +371,8 @@ func TestLoopOutOfBuffers(t *testing.T) {
 	defer func(n int) { loopBufCount = n }(loopBufCount)
 	loopBufCount = 2
 	ts := startLoop(t, nil)
-	seed := uint64(time.Now().UnixNano())
-	const clients, rounds = 8, 40
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		c := ts.dial(t)
-		c.nc.SetDeadline(time.Now().Add(30 * time.Second))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- loopClient(c, i, rounds, rand.New(rand.NewPCG(seed, uint64(i))))
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Errorf("seed %d: %v", seed, err)
-		}
-	}
+	const clients = 8
+	runLoopClients(t, ts, clients, 40, false)
 	if n := loopConns(ts); n != clients {
 		t.Fatalf("%d connections on the loop, want %d", n, clients)
 	}
