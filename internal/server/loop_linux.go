@@ -395,11 +395,8 @@ func (c *conn) sendOnLoop(v net.Buffers) error {
 	for _, b := range v {
 		left += int64(len(b))
 	}
-	lim := cfg.NormalOutput
-	if left > cfg.MaxOutputBuffer || lim.Hard > 0 && left > lim.Hard {
-		c.warn("closing client for overcoming of output buffer limits",
-			"class", "normal", "limit", "hard", "pending", left, "max", min(cfg.MaxOutputBuffer, hardOrMax(lim.Hard)))
-		return errOutputBuffer
+	if err := c.overHard(left, cfg, cfg.NormalOutput); err != nil {
+		return err
 	}
 	for _, b := range v {
 		c.lp.out = append(c.lp.out, b...)

@@ -302,10 +302,8 @@ func (c *conn) writev(v *net.Buffers) error {
 	for _, b := range *v {
 		left += int64(len(b))
 	}
-	if left > cfg.MaxOutputBuffer || lim.Hard > 0 && left > lim.Hard {
-		c.warn("closing client for overcoming of output buffer limits",
-			"class", "normal", "limit", "hard", "pending", left, "max", min(cfg.MaxOutputBuffer, hardOrMax(lim.Hard)))
-		return errOutputBuffer
+	if err := c.overHard(left, cfg, lim); err != nil {
+		return err
 	}
 	c.omem.Store(left)
 	defer c.omem.Store(0)
@@ -381,6 +379,17 @@ func (c *conn) writev(v *net.Buffers) error {
 		c.nc.SetWriteDeadline(time.Now().Add(d))
 		fresh = true
 	}
+}
+
+// overHard returns errOutputBuffer, with a warning, when left bytes of
+// replies waiting pass the server's bound or the hard limit of lim.
+func (c *conn) overHard(left int64, cfg *Config, lim pubsub.Limits) error {
+	if left > cfg.MaxOutputBuffer || lim.Hard > 0 && left > lim.Hard {
+		c.warn("closing client for overcoming of output buffer limits",
+			"class", "normal", "limit", "hard", "pending", left, "max", min(cfg.MaxOutputBuffer, hardOrMax(lim.Hard)))
+		return errOutputBuffer
+	}
+	return nil
 }
 
 // sendPieces writes the pieces v to w and consumes what it wrote: one
