@@ -519,3 +519,46 @@ func helpFlags(t *testing.T, args ...string) map[string]helpFlag {
 	}
 	return flags
 }
+
+// TestIOURingFlag runs the server with each setting of --io-uring and
+// asks it over TCP which path serves (INFO's multiplexing_api): the loop
+// by default, goroutines with --io-uring=false or a data directory.
+func TestIOURingFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default", nil, "io_uring"},
+		{"off", []string{"--io-uring=false"}, "epoll"},
+		{"data directory", []string{"--data-dir", t.TempDir()}, "epoll"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			banner, stderr := runInProcess(t, append([]string{"--addr", "127.0.0.1:0"}, tc.args...)...)
+			if tc.want == "io_uring" && strings.Contains(stderr.String(), "io_uring refused") {
+				t.Skipf("NOT TESTED: this host refuses io_uring: %s", stderr.String())
+			}
+			addr := strings.TrimSuffix(strings.TrimPrefix(banner, "Server listening on "), " — commands: GET <key> | SET <key> <value> | DELETE <key> | LIST\n")
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(nc, "*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+			rd := bufio.NewReader(nc)
+			head, err := rd.ReadString('\n')
+			if err != nil || !strings.HasPrefix(head, "$") {
+				t.Fatalf("INFO: %q, %v", head, err)
+			}
+			n, _ := strconv.Atoi(strings.TrimSpace(head[1:]))
+			body := make([]byte, n)
+			if _, err := io.ReadFull(rd, body); err != nil {
+				t.Fatal(err)
+			}
+			if want := "multiplexing_api:" + tc.want + "\r\n"; !strings.Contains(string(body), want) {
+				t.Fatalf("INFO server has no %q:\n%s", want, body)
+			}
+		})
+	}
+}
