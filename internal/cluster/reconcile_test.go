@@ -802,17 +802,24 @@ func slotsReply(n *Node) string {
 	return string(w.Bytes())
 }
 
+// watchN3 starts three in-memory nodes and returns what n1 shows of n3:
+// its CLUSTER NODES line and n1's CLUSTER SLOTS reply, with n3's name.
+func watchN3(t *testing.T) (seed int64, c *memCluster, n1 *Node, name string, line, slots func() string) {
+	seed = testSeed(t)
+	c = newMemCluster(t, seed, 3, 3, nil)
+	n1 = c.node("n1")
+	name = placement.NodeName("n3")
+	line = func() string { return nodesLine(t, seed, n1, "n3") }
+	slots = func() string { return slotsReply(n1) }
+	return seed, c, n1, name, line, slots
+}
+
 // A node out of reach shows as Redis Cluster shows one: flagged fail? and
 // then fail in CLUSTER NODES, its health fail in CLUSTER SHARDS once
 // failed, and left out of CLUSTER SLOTS as a replica; all of it clears
 // when it is back.
 func TestNodesShowUnreachableNode(t *testing.T) {
-	seed := testSeed(t)
-	c := newMemCluster(t, seed, 3, 3, nil)
-	n1 := c.node("n1")
-	name := placement.NodeName("n3")
-	line := func() string { return nodesLine(t, seed, n1, "n3") }
-	slots := func() string { return slotsReply(n1) }
+	seed, c, n1, name, line, slots := watchN3(t)
 	shards := func() string {
 		var w resp.Writer
 		n1.appendShards(&w)
@@ -853,12 +860,7 @@ func TestNodesShowUnreachableNode(t *testing.T) {
 // "fail?", then "fail" and out of CLUSTER SLOTS, and clear again once it
 // talks again.
 func TestNodesShowSilentNode(t *testing.T) {
-	seed := testSeed(t)
-	c := newMemCluster(t, seed, 3, 3, nil)
-	n1 := c.node("n1")
-	name := placement.NodeName("n3")
-	line := func() string { return nodesLine(t, seed, n1, "n3") }
-	slots := func() string { return slotsReply(n1) }
+	seed, c, n1, name, line, slots := watchN3(t)
 	eventually(t, "every group to have a leader and n3 to look well", func() bool {
 		l := line()
 		return n1.State() && !strings.Contains(l, "fail") && strings.Contains(l, " connected")
