@@ -18,6 +18,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/slot"
 )
 
 // reachTransport is a node's end of a peer.Network whose Connected tells
@@ -193,6 +194,31 @@ func (c *memCluster) stop(id string) {
 	delete(c.nodes, id)
 	c.mu.Unlock()
 	stop()
+}
+
+// movesOf stops every node and describes what each replica's moves say
+// of key's slot, for a test that fails on it.
+func (c *memCluster) movesOf(key string) string {
+	s := slot.Of([]byte(key))
+	var b strings.Builder
+	for _, id := range c.running() {
+		n := c.node(id)
+		t := n.Table()
+		to, moving := t.Migrating(s)
+		fmt.Fprintf(&b, "%s: table epoch %d gives slot %d to group %d (migrating %v to %d)\n", id, t.Epoch(), s, t.GroupOf(s), moving, to)
+		c.stop(id) // the replicas' goroutines have ended: their moves can be read
+		for g := range n.all {
+			grp := n.local(g)
+			if grp == nil || g == n.meta {
+				continue
+			}
+			mv := &grp.mv
+			to, away := mv.away[s]
+			fmt.Fprintf(&b, "  group %d: away %v (to %d) importing %v strict %v owned %v epoch %d ended %d token %q\n",
+				g, away, to, mv.importing[s], mv.strict, mv.owned[s], mv.epoch, mv.ended, mv.token)
+		}
+	}
+	return b.String()
 }
 
 func (c *memCluster) node(id string) *Node {
@@ -454,7 +480,7 @@ func (c *memCluster) registers(stop <-chan struct{}, clients int) func() {
 				time.Sleep(10 * time.Millisecond)
 			}
 			if err != nil {
-				c.t.Fatalf("seed %d: final read of %s: %v", c.seed, in.key, err)
+				c.t.Fatalf("seed %d: final read of %s: %v\n%s", c.seed, in.key, err, c.movesOf(in.key))
 			}
 			ops = append(ops, porcupine.Operation{ClientId: clients, Input: in, Output: bulkValue(r), Call: call, Return: now()})
 		}
