@@ -138,6 +138,11 @@ type moves struct {
 	// importing holds the slots brought home whose keys may still be in
 	// their source group: only commands the source sent on run on them.
 	importing map[uint16]bool
+	// ended is the epoch of the newest import a "done" ended. A "coming"
+	// of that epoch or an older one that is taken later (a mover that lost
+	// its place, whose entry the network held back) brings nothing to
+	// import: the source has no key of those slots left.
+	ended uint64
 
 	// Scratch space for gate.
 	keys    [][]byte
@@ -146,13 +151,13 @@ type moves struct {
 }
 
 func (mv *moves) reset() {
-	mv.away, mv.frozen, mv.token, mv.epoch, mv.strict, mv.owned, mv.importing = nil, nil, "", 0, false, nil, nil
+	*mv = moves{}
 }
 
 // clone returns a copy of mv's state for a snapshot taken elsewhere.
 func (mv *moves) clone() *moves {
 	return &moves{away: maps.Clone(mv.away), frozen: maps.Clone(mv.frozen), token: mv.token, epoch: mv.epoch,
-		strict: mv.strict, owned: maps.Clone(mv.owned), importing: maps.Clone(mv.importing)}
+		strict: mv.strict, owned: maps.Clone(mv.owned), importing: maps.Clone(mv.importing), ended: mv.ended}
 }
 
 // The trailer of snapshot data that holds a group's moves:
@@ -160,16 +165,17 @@ func (mv *moves) clone() *moves {
 //	'M' | leaving uvarint | leaving × (slot uvarint | group uvarint) |
 //	frozen uvarint | frozen × key | token | epoch uvarint |
 //	strict u8 | owned uvarint | owned × slot uvarint |
-//	[importing uvarint | importing × slot uvarint]
+//	[importing uvarint | importing × slot uvarint [ended uvarint]]
 //
 // with keys and the token as len uvarint | bytes. The importing slots
-// are left out when there are none (and were before there were any).
+// are left out when there are none and no import ended (and were before
+// there were any), the ended epoch when it is 0.
 //
 // Snapshot data without it has no moves.
 const movesTag = 'M'
 
 func (mv *moves) append(buf []byte) []byte {
-	if mv == nil || len(mv.away) == 0 && len(mv.frozen) == 0 && mv.token == "" && !mv.strict && len(mv.importing) == 0 {
+	if mv == nil || len(mv.away) == 0 && len(mv.frozen) == 0 && mv.token == "" && !mv.strict && len(mv.importing) == 0 && mv.ended == 0 {
 		return buf
 	}
 	buf = append(buf, movesTag)
@@ -195,11 +201,14 @@ func (mv *moves) append(buf []byte) []byte {
 	for _, s := range slices.Sorted(maps.Keys(mv.owned)) {
 		buf = binary.AppendUvarint(buf, uint64(s))
 	}
-	if len(mv.importing) > 0 {
+	if len(mv.importing) > 0 || mv.ended > 0 {
 		buf = binary.AppendUvarint(buf, uint64(len(mv.importing)))
 		for _, s := range slices.Sorted(maps.Keys(mv.importing)) {
 			buf = binary.AppendUvarint(buf, uint64(s))
 		}
+	}
+	if mv.ended > 0 {
+		buf = binary.AppendUvarint(buf, mv.ended)
 	}
 	return buf
 }
@@ -261,6 +270,9 @@ func (mv *moves) read(d *binread.Reader) error {
 			}
 			mv.importFrom(uint16(s))
 		}
+	}
+	if len(d.B) > 0 {
+		mv.ended = d.Uvarint()
 	}
 	if d.Bad || len(d.B) != 0 {
 		return errBadEntry
@@ -497,7 +509,9 @@ func (g *Group) migration(args [][]byte) bool {
 		if !takes(args[2]) {
 			return true
 		}
-		coming := bytes.Equal(args[0], cmdComing)
+		// A migration whose import ended here already goes on without
+		// one: its mover may have lost its place after the "done".
+		coming := bytes.Equal(args[0], cmdComing) && g.mv.epoch > g.mv.ended
 		for _, s := range slots {
 			delete(g.mv.away, s)
 			if coming {
@@ -520,6 +534,7 @@ func (g *Group) migration(args [][]byte) bool {
 		for _, s := range slots {
 			delete(g.mv.importing, s)
 		}
+		g.mv.ended = g.mv.epoch
 		g.w.AppendOK()
 	case bytes.Equal(args[0], cmdKeysIn) && len(args) == 3:
 		g.keysIn(args)

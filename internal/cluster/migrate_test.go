@@ -15,7 +15,7 @@ import (
 // a trailer written before there were importing slots still reads.
 func TestMovesTrailer(t *testing.T) {
 	full := &moves{away: map[uint16]int{7: 2, 9: 1}, frozen: map[string]struct{}{"k": {}}, token: "tok", epoch: 12,
-		strict: true, owned: map[uint16]bool{3: true}, importing: map[uint16]bool{3: true, 4: true}}
+		strict: true, owned: map[uint16]bool{3: true}, importing: map[uint16]bool{3: true, 4: true}, ended: 11}
 	for _, tc := range []struct {
 		name string
 		mv   *moves
@@ -23,6 +23,7 @@ func TestMovesTrailer(t *testing.T) {
 		{"all", full},
 		{"importing only", &moves{token: "tok", importing: map[uint16]bool{5: true}}},
 		{"no importing", &moves{away: map[uint16]int{1: 0}, token: "tok", epoch: 3}},
+		{"an ended import only", &moves{token: "tok", epoch: 4, ended: 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			buf := tc.mv.append(nil)
@@ -32,14 +33,14 @@ func TestMovesTrailer(t *testing.T) {
 			}
 			if !maps.Equal(got.away, tc.mv.away) || !maps.Equal(got.frozen, tc.mv.frozen) || got.token != tc.mv.token ||
 				got.epoch != tc.mv.epoch || got.strict != tc.mv.strict || !maps.Equal(got.owned, tc.mv.owned) ||
-				!maps.Equal(got.importing, tc.mv.importing) {
+				!maps.Equal(got.importing, tc.mv.importing) || got.ended != tc.mv.ended {
 				t.Fatalf("got %+v, want %+v", got, *tc.mv)
 			}
 		})
 	}
-	// The same trailer without its last section, as written before.
+	// The same trailer without its last sections, as written before.
 	old := *full
-	old.importing = nil
+	old.importing, old.ended = nil, 0
 	buf := old.append(nil)
 	var got moves
 	if err := got.read(&binread.Reader{B: buf}); err != nil || len(got.importing) != 0 || !maps.Equal(got.owned, full.owned) {
@@ -106,7 +107,20 @@ func TestGateImporting(t *testing.T) {
 	if r := run(false, "GET", key); r != "$1\r\nv\r\n" {
 		t.Fatalf("GET once the import is done: got %q, want v", r)
 	}
-	run(false, string(cmdComing), "tok2", "2", s, s)
+	// The "coming" of a mover that lost its place before that "done",
+	// which the network held back until after it, brings nothing to
+	// import: the source has no key of the slot left, and a slot left
+	// importing would send every command on it back and forth until
+	// the client's time is up.
+	if r := run(false, string(cmdComing), "late", "1", s, s); r != "+OK\r\n" || len(g.mv.importing) != 0 {
+		t.Fatalf("a late coming of an ended import: %q, importing %v", r, g.mv.importing)
+	}
+	if r := run(false, "GET", key); r != "$1\r\nv\r\n" {
+		t.Fatalf("GET after a late coming of an ended import: got %q, want v", r)
+	}
+	if r := run(false, string(cmdComing), "tok2", "2", s, s); r != "+OK\r\n" || !g.mv.importing[slot.Of([]byte(key))] {
+		t.Fatalf("coming of a newer migration: %q, importing %v", r, g.mv.importing)
+	}
 	if r := run(false, string(cmdAway), "tok2", "2", "3", s, s); r != "+OK\r\n" || len(g.mv.importing) != 0 {
 		t.Fatalf("away of an importing slot: %q, importing %v", r, g.mv.importing)
 	}
