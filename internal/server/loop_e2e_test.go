@@ -409,3 +409,19 @@ func TestLoopLargeReplyThenLeave(t *testing.T) {
 	c.send(respCmd("PING"))
 	c.expect("+PONG\r\n")
 }
+
+// TestLoopSmallQueue runs clients on a loop whose queues hold two
+// requests and four completions: the submission queue fills before the
+// rounds end and is submitted at once, and receives end when their next
+// completion finds no room, with bytes, and are made again; no byte is
+// lost or reordered and every client stays on the loop.
+func TestLoopSmallQueue(t *testing.T) {
+	defer func(n uint32) { loopEntries = n }(loopEntries)
+	loopEntries = 2
+	ts := startLoop(t, nil)
+	const clients = 8
+	runLoopClients(t, ts, clients, 40, true)
+	if n := loopConns(ts); n != clients {
+		t.Fatalf("%d connections on the loop, want %d", n, clients)
+	}
+}

@@ -60,8 +60,11 @@ import (
 // again, the bytes waiting in the socket meanwhile. A variable for tests.
 var loopBufCount = 128
 
+// loopEntries is the size of the submission queue, which is submitted at
+// once when it fills before the round's end. A variable for tests.
+var loopEntries uint32 = 4096
+
 const (
-	loopEntries = 4096 // submission queue size
 	loopBufSize = 16 << 10
 	loopTick    = 100 * time.Millisecond
 	// loopKeepOut bounds the output buffer a connection keeps between
@@ -276,9 +279,16 @@ func (l *loop) handle(ev uring.Completion) {
 			return
 		}
 		c.lp.receives = false
-		if ev.Res == -int32(syscall.ENOBUFS) && !c.lp.detaching && !c.lp.closing {
-			l.outOfBufs.Add(1)
-			l.recv(c) // every buffer was taken: the bytes wait in the socket
+		// The receive ends for want of a buffer (every one was taken: the
+		// bytes wait in the socket), or with bytes when the kernel could
+		// not post its next completion (the completion queue was full):
+		// it is made again. Its end without bytes, or an error, is the
+		// connection's.
+		if (ev.Res > 0 || ev.Res == -int32(syscall.ENOBUFS)) && !c.lp.detaching && !c.lp.closing {
+			if ev.Res < 0 {
+				l.outOfBufs.Add(1)
+			}
+			l.recv(c)
 			return
 		}
 		if !c.lp.detaching {

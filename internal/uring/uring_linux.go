@@ -326,7 +326,8 @@ func (r *Ring) next() (*sqe, error) {
 // RecvMultishot queues a multishot receive from socket fd into the ring's
 // receive buffers: a completion for every arrival of bytes (Res the count,
 // Buffer the buffer), until one without More (the peer's end: Res 0; an
-// error; no buffer left: -ENOBUFS; cancelled: -ECANCELED).
+// error; no buffer left: -ENOBUFS; cancelled: -ECANCELED; or bytes, when
+// the completion queue had no room for the next completion).
 func (r *Ring) RecvMultishot(fd int, ud uint64) error {
 	e, err := r.next()
 	if err != nil {
