@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The tail of unpipelined latency, round by round: redis-server (in memory)
-# and data-cluster builds side by side, each round running the same
+# The tail of unpipelined latency, round by round: redis-server (in memory,
+# or persisting: PERSIST) and data-cluster builds side by side, each round running the same
 # `redis-benchmark -P 1 -c 50` test against every server in turn. Prints
 # each round's requests a second and p99 per server, then the medians and
 # each data-cluster build's p99 against Redis's in the same round.
@@ -13,7 +13,10 @@
 #   data-cluster builds or flags to run beside this tree's build, e.g.
 #   OTHER="norelease=/tmp/dc:--idle-release=false"), OTHER_ENV
 #   ("label=VAR=value …": environment for one of them, e.g.
-#   OTHER_ENV="nogc=GOGC=off").
+#   OTHER_ENV="nogc=GOGC=off"), PERSIST (always, everysec or no: every
+#   data-cluster with a data directory of its own and --fsync PERSIST,
+#   redis-server with appendonly yes and appendfsync PERSIST; empty, the
+#   default: all in memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +28,7 @@ FILL=${FILL:-0}
 DC_FLAGS=${DC_FLAGS:-}
 OTHER=${OTHER:-}
 OTHER_ENV=${OTHER_ENV:-}
+PERSIST=${PERSIST:-}
 
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -34,7 +38,9 @@ go build -o "$work/data-cluster" ./cmd/data-cluster
 
 servers=()
 port=$(free_port)
-redis-server --port "$port" --save '' --appendonly no --dir "$work" --logfile "$work/redis.log" &
+redis_persist=(--appendonly no)
+if [ -n "$PERSIST" ]; then redis_persist=(--appendonly yes --appendfsync "$PERSIST"); fi
+redis-server --port "$port" --save '' "${redis_persist[@]}" --dir "$work" --logfile "$work/redis.log" &
 pids+=($!)
 servers+=("redis=$port")
 for o in "data-cluster=$work/data-cluster" $OTHER; do
@@ -46,6 +52,7 @@ for o in "data-cluster=$work/data-cluster" $OTHER; do
 		if [ "${e%%=*}" = "$label" ]; then envs+=("${e#*=}"); fi
 	done
 	port=$(free_port)
+	if [ -n "$PERSIST" ]; then flags="$flags --data-dir $work/$label.data --fsync $PERSIST"; fi
 	# shellcheck disable=SC2086
 	env "${envs[@]}" "$bin" --addr "127.0.0.1:$port" $DC_FLAGS $flags >/dev/null 2>"$work/$label.log" &
 	pids+=($!)

@@ -522,7 +522,8 @@ func helpFlags(t *testing.T, args ...string) map[string]helpFlag {
 
 // TestIOURingFlag runs the server with each setting of --io-uring and
 // asks it over TCP which path serves (INFO's multiplexing_api): the loop
-// by default, goroutines with --io-uring=false or a data directory.
+// by default, with a data directory too, and goroutines with
+// --io-uring=false.
 func TestIOURingFlag(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -531,7 +532,7 @@ func TestIOURingFlag(t *testing.T) {
 	}{
 		{"default", nil, "io_uring"},
 		{"off", []string{"--io-uring=false"}, "epoll"},
-		{"data directory", []string{"--data-dir", t.TempDir()}, "epoll"},
+		{"data directory", []string{"--data-dir", t.TempDir()}, "io_uring"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			banner, stderr := runInProcess(t, append([]string{"--addr", "127.0.0.1:0"}, tc.args...)...)

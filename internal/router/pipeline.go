@@ -62,6 +62,7 @@ type Pipeline struct {
 	taken    []int
 	noTouch  bool  // SetNoTouch
 	inline   bool  // SetInline
+	durable  int64 // the log position the replies wait for (TakeDurable)
 	id       int64 // the client's id (see Observe)
 	track    int64 // see Track
 }
@@ -224,7 +225,23 @@ func (p *Pipeline) SetNoTouch(on bool) {
 // a caller that serves many clients from one goroutine (the server's
 // io_uring loop), for which a hand-over to another goroutine costs a
 // switch of threads.
+//
+// The wait for the shards' logs is then left to the caller as well: Flush
+// and Release return once the records of what ran are handed to the logs,
+// not once they are durable, and TakeDurable says how far the logs must
+// be durable before the replies may go out. The caller waits once for the
+// replies of all its clients (wal.Store.WaitDurable), as Redis writes its
+// AOF once per turn of its event loop, before any reply of the turn.
 func (p *Pipeline) SetInline(on bool) { p.inline = on }
+
+// TakeDurable returns the position the shards' logs must reach before the
+// replies of Flush and Release since the last call may go out (SetInline),
+// 0 for none, and forgets it.
+func (p *Pipeline) TakeDurable() int64 {
+	pos := p.durable
+	p.durable = 0
+	return pos
+}
 
 // SetDrain makes Flush bound the replies it holds: a shard stops a batch
 // once its replies reach max bytes, and drain is called to send Out to the
@@ -296,6 +313,7 @@ func (p *Pipeline) submit(first bool) {
 				}
 			}
 			b.From = from
+			b.Durable = p.inline
 			b.MaxReply = 0
 			if p.drainFn != nil {
 				b.MaxReply = p.maxReply
@@ -309,6 +327,8 @@ func (p *Pipeline) submit(first bool) {
 	for range sent {
 		b := <-p.done
 		p.r.done(len(b.Cmds) - b.From)
+		p.durable = max(p.durable, b.DurableAt)
+		b.DurableAt = 0
 	}
 }
 
@@ -595,7 +615,11 @@ func (p *Pipeline) Release() {
 		p.r.done(1)
 	}
 	for _, w := range waits {
-		w.log.WaitDurable(w.pos)
+		if p.inline {
+			p.durable = max(p.durable, w.pos) // the caller waits (SetInline)
+		} else {
+			w.log.WaitDurable(w.pos)
+		}
 	}
 	clear(waits)
 	p.waits = waits[:0]

@@ -137,10 +137,12 @@ type conn struct {
 
 	// onLoop is set while the server's io_uring loop serves the
 	// connection, lp holds the loop's state of it then (loop_linux.go),
-	// and backlog the replies the loop left unwritten when it let go.
-	onLoop  atomic.Bool
-	lp      loopConn
-	backlog []byte
+	// and backlog the replies the loop left unwritten when it let go,
+	// which wait for the log to reach backlogAt.
+	onLoop    atomic.Bool
+	lp        loopConn
+	backlog   []byte
+	backlogAt int64
 }
 
 // kick closes kicked, once.
@@ -248,6 +250,10 @@ func (c *conn) serveFrom(st int) {
 	c.rr.later = false
 	if c.p != nil {
 		c.p.SetInline(false)
+	}
+	if c.backlogAt > 0 {
+		c.s.store.WaitDurable(c.backlogAt)
+		c.backlogAt = 0
 	}
 	if len(c.backlog) > 0 {
 		v := net.Buffers{c.backlog}

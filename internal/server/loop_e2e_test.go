@@ -3,10 +3,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +18,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/testutil"
+	"github.com/data-cluster/data-cluster/internal/wal"
 )
 
 // startLoop starts a server with the io_uring loop, or skips where the
@@ -332,8 +337,8 @@ func TestLoopCloses(t *testing.T) {
 }
 
 // TestLoopWhichPath checks which path serves, as INFO's multiplexing_api
-// tells it: the loop by default, the goroutines without it or with a data
-// directory (whose replies wait for the log).
+// tells it: the loop by default, with a data directory too, and the
+// goroutines without it.
 func TestLoopWhichPath(t *testing.T) {
 	if !DefaultConfig().IOURing {
 		t.Fatal("the loop is not the default")
@@ -345,7 +350,7 @@ func TestLoopWhichPath(t *testing.T) {
 	}{
 		{"on", func(c *Config) { c.IOURing = true }, "io_uring"},
 		{"off", func(c *Config) { c.IOURing = false }, "epoll"},
-		{"data directory", func(c *Config) { c.IOURing, c.Persistence.Dir = true, t.TempDir() }, "epoll"},
+		{"data directory", func(c *Config) { c.IOURing, c.Persistence.Dir = true, t.TempDir() }, "io_uring"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := start(t, tc.edit)
@@ -424,4 +429,139 @@ func TestLoopSmallQueue(t *testing.T) {
 	if n := loopConns(ts); n != clients {
 		t.Fatalf("%d connections on the loop, want %d", n, clients)
 	}
+}
+
+// TestLoopRepliesAfterTheLog streams writes from several clients at once
+// to a server with a data directory, each client sending without waiting
+// for its replies, and checks after each reply that the log file already
+// holds the write it acknowledges (what a kill -9 keeps): the loop sends a
+// round's replies only once the log has the round's records, also when a
+// send of an earlier round ends while the round runs (the writes come with
+// reads of a large value, whose replies the socket takes slowly), and when
+// the submission queue fills before the round's end (a queue of 2).
+func TestLoopRepliesAfterTheLog(t *testing.T) {
+	defer func(n uint32) { loopEntries = n }(loopEntries)
+	loopEntries = 2
+	for _, fsync := range []wal.Fsync{wal.FsyncEverySec, wal.FsyncAlways} {
+		t.Run(fsync.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			ts := startLoop(t, func(c *Config) {
+				c.Persistence.Dir, c.Persistence.Fsync = dir, fsync
+				c.Persistence.Preallocate = 0 // the files hold records alone
+			})
+			seed := uint64(time.Now().UnixNano())
+			t.Logf("seed %d", seed)
+			const clients, writes = 4, 400
+			big := strings.Repeat("b", 256<<10)
+			if got := ts.dial(t).call("SET", "big", big); got != "OK" {
+				t.Fatalf("SET big: %v", got)
+			}
+			var logMu sync.Mutex
+			log := &logFiles{dir: dir, read: map[string][]byte{}}
+			var wg sync.WaitGroup
+			errs := make(chan error, 2*clients)
+			for i := range clients {
+				c := ts.dial(t)
+				c.nc.SetDeadline(time.Now().Add(60 * time.Second))
+				if !onLoop(t, ts, c.clientID()) {
+					t.Fatalf("client %d is not on the loop", i)
+				}
+				rng := rand.New(rand.NewPCG(seed, uint64(i)))
+				values := make([]string, writes)
+				for j := range values {
+					values[j] = fmt.Sprintf("v%d.%d.%x", i, j, rng.Uint64())
+				}
+				wg.Go(func() {
+					// Chunks of 1 to 16 commands, never waiting for replies.
+					for j := 0; j < writes; {
+						var b strings.Builder
+						for n := 1 + rng.IntN(16); n > 0 && j < writes; n-- {
+							fmt.Fprintf(&b, "*3\r\n$3\r\nSET\r\n$%d\r\nk%d.%d\r\n$%d\r\n%s\r\n",
+								len(fmt.Sprintf("k%d.%d", i, j)), i, j, len(values[j]), values[j])
+							if j%8 == 7 {
+								b.WriteString("*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n")
+							}
+							j++
+						}
+						if _, err := io.WriteString(c.nc, b.String()); err != nil {
+							errs <- fmt.Errorf("client %d: write: %v", i, err)
+							return
+						}
+					}
+				})
+				wg.Go(func() {
+					for j := range writes {
+						line, err := c.rd.ReadString('\n')
+						if err != nil || line != "+OK\r\n" {
+							errs <- fmt.Errorf("client %d: reply %d: %q, %v", i, j, line, err)
+							return
+						}
+						logMu.Lock()
+						has, err := log.has(values[j])
+						logMu.Unlock()
+						if err != nil || !has {
+							errs <- fmt.Errorf("seed %d: client %d: SET %d acknowledged before the log file had it (%v)", seed, i, j, err)
+							return
+						}
+						if j%8 == 7 {
+							if got, err := reply(c.rd); err != nil || got != big {
+								errs <- fmt.Errorf("client %d: GET big after SET %d: %d bytes, %v", i, j, len(fmt.Sprint(got)), err)
+								return
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// logFiles reads the log files of a data directory as they grow.
+type logFiles struct {
+	dir  string
+	read map[string][]byte // what was read of each file so far
+}
+
+// has reports whether a log file holds v, reading what was added to the
+// files since the last call.
+func (lf *logFiles) has(v string) (bool, error) {
+	var paths []string
+	err := filepath.WalkDir(lf.dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".log") {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	found := false
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return false, err
+		}
+		data := lf.read[p]
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.ReadAt(buf, int64(len(data)))
+			data = append(data, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				f.Close()
+				return false, err
+			}
+		}
+		f.Close()
+		lf.read[p] = data
+		found = found || bytes.Contains(data, []byte(v))
+	}
+	return found, nil
 }

@@ -32,6 +32,14 @@ import (
 // that also waits. A request so costs a share of one system call instead
 // of a read, a write, an empty read and a wake-up of a goroutine.
 //
+// With a data directory, the shards hand the loop's commands back once
+// their records are in the log's journal, not once they are durable
+// (router.Pipeline.SetInline); the loop then writes the log once for the
+// whole round, and with appendfsync always fdatasyncs it once, before it
+// submits any of the round's sends (wal.Store.WaitDurable), as Redis
+// writes its AOF once per turn of its event loop. Replies a connection
+// takes along when it leaves the loop wait for the same (backlogAt).
+//
 // The loop must never wait for anything but the shards running its
 // commands, which always end: a connection that is about to wait for
 // something else moves to a goroutine of its own, for good, and is served
@@ -114,10 +122,13 @@ type loop struct {
 	r      *uring.Ring
 	conns  map[int64]*conn
 	toSend []*conn // connections with output to send at the round's end
-	ev     int     // eventfd: wakes the loop for its inbox
-	evBuf  [8]byte // the eventfd read's buffer
-	tick   uring.Timespec
-	done   chan struct{} // closed when the loop has ended
+	// durable is the position the data directory's log must reach before
+	// the round's replies go out (router.Pipeline.TakeDurable), 0 for none.
+	durable int64
+	ev      int     // eventfd: wakes the loop for its inbox
+	evBuf   [8]byte // the eventfd read's buffer
+	tick    uring.Timespec
+	done    chan struct{} // closed when the loop has ended
 
 	outOfBufs atomic.Int64 // receives ended for want of a buffer
 
@@ -392,6 +403,11 @@ func (l *loop) took(c *conn, n int) (st int) {
 			st = closeNow
 		}
 	}()
+	defer func() {
+		if c.p != nil {
+			l.durable = max(l.durable, c.p.TakeDurable())
+		}
+	}()
 	return c.took(n, nil)
 }
 
@@ -422,8 +438,14 @@ func (c *conn) sendOnLoop(v net.Buffers) error {
 	return nil
 }
 
-// flush sends the output of the round's connections, one send each.
+// flush sends the output of the round's connections, one send each, once
+// the log has what they reply to: one write of every client's records, and
+// with appendfsync always one fdatasync, before any reply of the round.
 func (l *loop) flush() {
+	if l.durable > 0 {
+		l.s.store.WaitDurable(l.durable)
+		l.durable = 0
+	}
 	for i, c := range l.toSend {
 		l.toSend[i] = nil
 		c.lp.listed = false
@@ -479,7 +501,14 @@ func (l *loop) sent(c *conn, res int32) {
 		if cap(c.lp.sending) > loopKeepOut {
 			c.lp.sending = nil // a large round's buffer is not kept
 		}
-		l.send(c)
+		switch {
+		case l.durable == 0:
+			l.send(c)
+		case len(c.lp.out) > 0 && !c.lp.listed:
+			// Replies of this round: after the log (flush).
+			c.lp.listed = true
+			l.toSend = append(l.toSend, c)
+		}
 	}
 }
 
@@ -497,6 +526,7 @@ func (l *loop) settle(c *conn) {
 	}
 	c.backlog = append(c.backlog[:0], c.lp.sending[c.lp.sent:]...)
 	c.backlog = append(c.backlog, c.lp.out...)
+	c.backlogAt = l.durable // what the round ran is not yet in the log
 	c.lp.sending, c.lp.out = nil, nil
 	c.onLoop.Store(false)
 	go c.serveFrom(c.lp.then)

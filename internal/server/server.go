@@ -83,9 +83,9 @@ type Config struct {
 
 	// IOURing serves the plain connections from one io_uring loop where
 	// the kernel allows it, instead of a goroutine each (loop_linux.go);
-	// where it does not, the server logs a warning and does without. A
-	// server with a data directory does without it too: its replies wait
-	// for the log, which the loop, serving every connection, cannot.
+	// where it does not, the server logs a warning and does without. With
+	// a data directory, the loop writes the log once a round, for every
+	// connection it served, before it sends their replies.
 	IOURing bool
 
 	// OnShutdown, when set, is called by a client's SHUTDOWN, on the
@@ -269,7 +269,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	srv.evalSpecs = evalSpecs(srv)
 	srv.cur.Store(&cfg)
-	if cfg.IOURing && cfg.Persistence.Dir == "" {
+	if cfg.IOURing {
 		if srv.loop, err = newLoop(srv); err != nil {
 			lg.Warn("io_uring refused: every connection is served by a goroutine of its own", "err", err)
 		}

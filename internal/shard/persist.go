@@ -55,7 +55,8 @@ type durable struct {
 // goroutine of the shard's own, which answers the groups in order once the
 // log has reached them; the shard meanwhile runs the next batches, whose
 // records the following fsync covers. Run stops that goroutine when it
-// returns.
+// returns. A batch marked Durable goes back to its sender at the commit
+// instead, which waits for the log itself (Batch.DurableAt).
 func (s *Shard) SetLog(l keyspace.Log) {
 	s.db.SetLog(l)
 	s.group.logged = l != nil
@@ -121,6 +122,21 @@ func (s *Shard) commit() {
 	pos, wait := g.async.CommitAsync()
 	if !wait || len(g.waiting) == 0 {
 		g.send()
+		return
+	}
+	// Batches whose sender waits for the log itself go back now.
+	keep := g.waiting[:0]
+	for _, b := range g.waiting {
+		if b.Durable {
+			b.DurableAt = pos
+			b.finish()
+		} else {
+			keep = append(keep, b)
+		}
+	}
+	clear(g.waiting[len(keep):])
+	g.waiting = keep
+	if len(keep) == 0 {
 		return
 	}
 	g.out <- durable{batches: g.waiting, pos: pos}

@@ -130,6 +130,15 @@ type Batch struct {
 	// Refused is set on a hold request sent back by Drain: the shard was
 	// not held, and W holds the busy script's error.
 	Refused bool
+	// Durable, set by the sender, has a shard whose log is an AsyncLog
+	// send the batch back once its records are handed to the log, without
+	// waiting for them to be durable; DurableAt is then the position the
+	// log must reach (AsyncLog.WaitDurable) before the replies go out, 0
+	// when they may go at once. The sender waits itself, once for the
+	// batches of many clients (the server's io_uring loop), and sets
+	// DurableAt back to 0 before it submits the batch again.
+	Durable   bool
+	DurableAt int64
 	// Wake, when not nil, is called after the batch was sent back on Done,
 	// for a receiver that does not sit waiting on Done (a parked client's
 	// connection). It must not block.

@@ -192,6 +192,11 @@
 // returns at once), so that a round of commits costs one write, as Redis
 // writes its AOF buffer once per turn of its event loop, before any reply
 // of the turn. A holder waits the same way, once for all its shards.
+// The server's io_uring loop, which runs a round of many connections'
+// commands on the shards itself, has its batches handed back at the commit
+// and waits once for the round (Store.WaitDurable: one write, and with
+// FsyncAlways one fdatasync, without Gather, since the round's records are
+// all appended by then) before it sends any reply of the round.
 // Records no reply waits for (the active expiry's deletes)
 // are written by the next such write. With FsyncEverySec a background
 // goroutine fsyncs the journal at least once a second, writing what is

@@ -133,19 +133,36 @@ func (j *journal) flush(pos int64) {
 	j.writeMu.Unlock()
 }
 
+// wait returns once the stream is as durable up to pos as policy f
+// promises: fdatasynced with FsyncAlways (waitDurable), written otherwise
+// (waitWritten). gather lets the goroutines that are ready add their
+// records first; a caller that ran a round of many clients' commands
+// itself, whose records are all appended, does without.
+func (j *journal) wait(pos int64, f Fsync, gather bool) {
+	if f != FsyncAlways {
+		j.waitWritten(pos, gather)
+		return
+	}
+	if j.syncedPos() < pos {
+		j.waitDurable(pos, gather)
+	}
+}
+
 // waitWritten returns once the stream is written up to pos, or a write
 // failed (fail reported it; the records wait for the next commit's write).
 // Unless a write meanwhile covered pos, it first yields until the
-// goroutines that are ready have added their records (fsutil.Gather), as
-// Redis's event loop runs every ready client before it writes its AOF
-// buffer, then writes everything pending with one write: under FsyncEverySec
-// and FsyncNo a round of the shards' commits costs one write, where each
-// commit made one before.
-func (j *journal) waitWritten(pos int64) {
+// goroutines that are ready have added their records (fsutil.Gather; with
+// gather), as Redis's event loop runs every ready client before it writes
+// its AOF buffer, then writes everything pending with one write: under
+// FsyncEverySec and FsyncNo a round of the shards' commits costs one write,
+// where each commit made one before.
+func (j *journal) waitWritten(pos int64, gather bool) {
 	if j.written.Load() >= pos {
 		return
 	}
-	fsutil.Gather(j.appendedPos, j.yield)
+	if gather {
+		fsutil.Gather(j.appendedPos, j.yield)
+	}
 	j.flush(pos)
 }
 
@@ -215,7 +232,8 @@ func (j *journal) syncedPos() int64 { return j.durable.Load() }
 // goroutine at a time syncs: a waiter that finds none syncing writes
 // everything pending, fdatasyncs, and releases every waiter at or below
 // the position it covered; those that came meanwhile wait for the next.
-func (j *journal) waitDurable(pos int64) {
+// gather is waitWritten's.
+func (j *journal) waitDurable(pos int64, gather bool) {
 	j.syncMu.Lock()
 	for j.syncing && j.durable.Load() < pos {
 		j.syncDone.Wait()
@@ -226,7 +244,7 @@ func (j *journal) waitDurable(pos int64) {
 	}
 	j.syncing = true
 	j.syncMu.Unlock()
-	if syncsInline() {
+	if gather && syncsInline() {
 		// The requests already read, of every connection and shard,
 		// join this round (see fsutil.Gather).
 		fsutil.Gather(j.appendedPos, j.yield)

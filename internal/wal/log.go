@@ -149,11 +149,5 @@ func (l *Log) CommitAsync() (pos int64, wait bool) {
 // with the owner's calls and with other waits; it must not be called after
 // the Store is closed.
 func (l *Log) WaitDurable(pos int64) {
-	if l.st.Fsync() != FsyncAlways {
-		l.j.waitWritten(pos)
-		return
-	}
-	if l.j.syncedPos() < pos {
-		l.j.waitDurable(pos)
-	}
+	l.j.wait(pos, l.st.Fsync(), true)
 }
