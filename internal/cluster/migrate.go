@@ -139,9 +139,9 @@ type moves struct {
 	// their source group: only commands the source sent on run on them.
 	importing map[uint16]bool
 	// ended is the epoch of the newest import a "done" ended. A "coming"
-	// of that epoch or an older one that is taken later (a mover that lost
-	// its place, whose entry the network held back) brings nothing to
-	// import: the source has no key of those slots left.
+	// of that epoch taken later (from a mover that lost its place, whose
+	// entry the network held back; older epochs are refused) brings
+	// nothing to import: the source has no key of those slots left.
 	ended uint64
 
 	// Scratch space for gate.

@@ -397,15 +397,13 @@ func (l *loop) feed(c *conn, data []byte) {
 // does: the connection is closed.
 func (l *loop) took(c *conn, n int) (st int) {
 	defer func() {
+		if c.p != nil {
+			l.durable = max(l.durable, c.p.TakeDurable()) // flush waits for it
+		}
 		if p := recover(); p != nil {
 			c.s.log.Error("panic while serving a connection; closing it",
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 			st = closeNow
-		}
-	}()
-	defer func() {
-		if c.p != nil {
-			l.durable = max(l.durable, c.p.TakeDurable())
 		}
 	}()
 	return c.took(n, nil)
