@@ -376,11 +376,7 @@ func TestLoopOutOfBuffers(t *testing.T) {
 	defer func(n int) { loopBufCount = n }(loopBufCount)
 	loopBufCount = 2
 	ts := startLoop(t, nil)
-	const clients = 8
-	runLoopClients(t, ts, clients, 40, false)
-	if n := loopConns(ts); n != clients {
-		t.Fatalf("%d connections on the loop, want %d", n, clients)
-	}
+	runStayingOnLoop(t, ts, false)
 	if ts.loop.outOfBufs.Load() == 0 {
 		t.Fatal("no receive ran out of buffers")
 	}
@@ -423,9 +419,15 @@ func TestLoopLargeReplyThenLeave(t *testing.T) {
 func TestLoopSmallQueue(t *testing.T) {
 	defer func(n uint32) { loopEntries = n }(loopEntries)
 	loopEntries = 2
-	ts := startLoop(t, nil)
+	runStayingOnLoop(t, startLoop(t, nil), true)
+}
+
+// runStayingOnLoop runs 8 clients of 40 rounds each (runLoopClients) and
+// checks that all of them are still on the loop after.
+func runStayingOnLoop(t *testing.T, ts *testServer, checkOn bool) {
+	t.Helper()
 	const clients = 8
-	runLoopClients(t, ts, clients, 40, true)
+	runLoopClients(t, ts, clients, 40, checkOn)
 	if n := loopConns(ts); n != clients {
 		t.Fatalf("%d connections on the loop, want %d", n, clients)
 	}
