@@ -175,6 +175,11 @@ type Ctx struct {
 	// the commands of a transaction, which was checked as a whole.
 	SkipOOM bool
 
+	// ShardKeys, when set, returns how many keys shard i held after its
+	// last batch, for a command that runs on one shard and needs to know
+	// of the others (SCAN skips the empty ones); nil where not known.
+	ShardKeys func(i int) int64
+
 	// Slotted is set by a cluster group, whose keyspace holds the keys of
 	// its own slots only: a command that reads keys it does not name may
 	// read only those of the slot of the keys it names.

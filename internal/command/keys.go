@@ -498,12 +498,9 @@ func scan(c *Ctx, args [][]byte) {
 		}
 		return visited < count
 	})
-	var next uint64
-	switch {
-	case pos != 0:
-		next = pos*shards + shard
-	case shard+1 < shards:
-		next = shard + 1
+	next := pos*shards + shard
+	if pos == 0 {
+		next = c.nextShardWithKeys(int(shard))
 	}
 
 	var buf [20]byte
@@ -514,6 +511,25 @@ func scan(c *Ctx, args [][]byte) {
 	for _, k := range dead {
 		db.Exists(k)
 	}
+}
+
+// nextShardWithKeys returns the SCAN cursor that starts the first shard
+// after shard that may hold keys, or 0 when none does, so that a scan of an
+// empty keyspace, or of one whose keys are in the first shards, ends
+// without a call for each empty shard (Redis answers cursor 0 at once on
+// an empty keyspace). A shard's count is the one it published after its
+// last batch, which covers every key written before the scan began; a shard
+// whose count is not known is visited.
+func (c *Ctx) nextShardWithKeys(shard int) uint64 {
+	for i := shard + 1; i < c.NumShards(); i++ {
+		switch db := c.ShardDB(i); {
+		case db != nil && db.Len() == 0:
+		case db == nil && c.ShardKeys != nil && c.ShardKeys(i) == 0:
+		default:
+			return uint64(i)
+		}
+	}
+	return 0
 }
 
 // objectHelp is the body of OBJECT HELP, between Redis's usual first line and

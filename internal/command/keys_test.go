@@ -883,17 +883,56 @@ func TestScanOneShard(t *testing.T) {
 	}
 }
 
+// SCAN skips the shards without keys after its cursor's: an empty
+// keyspace is scanned in one call that answers cursor 0, as Redis does,
+// and one whose keys are on the last shard only in two. A shard whose
+// count is not known is visited (a command that runs on one shard knows
+// the others' through Ctx.ShardKeys).
 func TestScanEmptyShards(t *testing.T) {
 	h := newHarness(t, 3)
 	h.check([]step{
-		{[]string{"SCAN", "0"}, "*2\r\n$1\r\n1\r\n*0\r\n"},
-		{[]string{"SCAN", "1"}, "*2\r\n$1\r\n2\r\n*0\r\n"},
+		{[]string{"SCAN", "0"}, "*2\r\n$1\r\n0\r\n*0\r\n"},
+		{[]string{"SCAN", "1"}, "*2\r\n$1\r\n0\r\n*0\r\n"},
 		{[]string{"SCAN", "2"}, "*2\r\n$1\r\n0\r\n*0\r\n"},
 	})
 	h.proto(3)
 	h.check([]step{
 		{[]string{"SCAN", "2", "COUNT", "100"}, "*2\r\n$1\r\n0\r\n*0\r\n"},
 	})
+	h.proto(2)
+	k := ""
+	for i := 0; k == ""; i++ {
+		if c := "k" + strconv.Itoa(i); h.ring.LookupString(c) == 2 {
+			k = c
+		}
+	}
+	keySeed(h, k, "v")
+	h.check([]step{
+		{[]string{"SCAN", "0"}, "*2\r\n$1\r\n2\r\n*0\r\n"},
+		{[]string{"SCAN", "1"}, "*2\r\n$1\r\n2\r\n*0\r\n"},
+		{[]string{"SCAN", "2"}, "*2\r\n$1\r\n0\r\n*1\r\n$" + strconv.Itoa(len(k)) + "\r\n" + k + "\r\n"},
+	})
+	// Run on shard 0 alone, as a shard's goroutine runs it: the other
+	// shards are known by their counts, or visited when they are not.
+	var single Ctx
+	var w resp.Writer
+	single.Single(h.dbs[0], 0, h.ring)
+	single.W = &w
+	for _, tc := range []struct {
+		counts func(int) int64
+		want   string
+	}{
+		{func(i int) int64 { return int64(h.dbs[i].Len()) }, "2"},
+		{func(int) int64 { return 0 }, "0"},
+		{nil, "1"},
+	} {
+		w.Reset()
+		single.ShardKeys = tc.counts
+		Redis.Lookup([]byte("SCAN")).Run(&single, [][]byte{[]byte("SCAN"), []byte("0")})
+		if next, _ := keyParseScan(t, string(w.Bytes())); next != tc.want {
+			t.Errorf("SCAN 0 on shard 0 alone (counts %v): next cursor %s, want %s", tc.counts != nil, next, tc.want)
+		}
+	}
 }
 
 func TestScanExpired(t *testing.T) {

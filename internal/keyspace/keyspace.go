@@ -8,6 +8,7 @@ package keyspace
 
 import (
 	"bytes"
+	"sync/atomic"
 
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
@@ -22,6 +23,8 @@ type DB struct {
 	cpre storage.CollectionPrefetcher // e, when it can read ahead in collections; else nil
 	rw   storage.RangeWriter          // e, when it can write part of a string; else nil
 	now  int64                        // Unix milliseconds, set by the owner before each batch
+	// published is Len as of the last PublishLen, for other goroutines.
+	published atomic.Int64
 
 	// watched holds a version for every key some client watches. A key's
 	// version changes whenever the key is written, deleted or expires.
@@ -461,6 +464,16 @@ func (db *DB) Delete(key []byte) bool {
 
 // Len returns the number of keys, counting expired keys not yet removed.
 func (db *DB) Len() int { return db.e.Len() }
+
+// PublishLen makes the number of keys readable by other goroutines
+// (PublishedLen). The owner calls it after each batch, and a holder before
+// it gives the keyspace back, so that the count covers every key written
+// before a reply was sent.
+func (db *DB) PublishLen() { db.published.Store(int64(db.Len())) }
+
+// PublishedLen returns the number of keys as of the last PublishLen. It is
+// safe for concurrent use.
+func (db *DB) PublishedLen() int64 { return db.published.Load() }
 
 // ExpiresLen returns the number of keys with an expiry.
 func (db *DB) ExpiresLen() int { return db.e.ExpiresLen() }

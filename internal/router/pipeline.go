@@ -595,6 +595,7 @@ func (p *Pipeline) Release() {
 		if db == nil {
 			continue
 		}
+		db.PublishLen() // before any reply: SCAN skips a shard by its count
 		if l, ok := db.Log().(shard.AsyncLog); ok {
 			if pos, wait := l.CommitAsync(); wait {
 				waits = append(waits, logWait{l, pos})

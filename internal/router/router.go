@@ -192,6 +192,10 @@ func New(cfg Config) (*Router, error) {
 	if r.gatherPart == 0 {
 		r.gatherPart = DefaultGatherPart
 	}
+	// Every shard's count of keys, for SCAN: filled in below, before any
+	// command runs.
+	counts := make([]*shard.Shard, cfg.Shards)
+	keys := func(i int) int64 { return counts[i].Keys() }
 	for i := range cfg.Shards {
 		s, err := shard.New(i, cfg.engine(i, newEngine), rg, scfg)
 		if err != nil {
@@ -202,6 +206,8 @@ func New(cfg Config) (*Router, error) {
 		if cfg.Logs != nil {
 			s.SetLog(cfg.Logs[i])
 		}
+		s.SetShardKeys(keys)
+		counts[i] = s
 		r.shards = append(r.shards, s)
 		r.wg.Go(func() { s.Run(ctx) })
 	}

@@ -74,6 +74,38 @@ func keysScan(ctx context.Context, t *testing.T, c *redis.Client, match string, 
 	return nil
 }
 
+// TestKeysE2EScanEmptyShards: SCAN skips the shards without keys, so that
+// it answers cursor 0 at once on an empty keyspace, as Redis does; and
+// the keys a command holding several shards wrote (MSET) are counted
+// before its reply goes out, so that a SCAN right after it finds them.
+func TestKeysE2EScanEmptyShards(t *testing.T) {
+	ts := start(t, nil)
+	c := keysClient(t, ts, 0)
+	ctx := context.Background()
+	keys, next, err := c.Scan(ctx, 0, "", 0).Result()
+	if err != nil || next != 0 || len(keys) != 0 {
+		t.Fatalf("SCAN 0 on an empty keyspace: %q, cursor %d, %v; want none and 0", keys, next, err)
+	}
+	for round := range 20 {
+		var kv []any
+		for i := range 8 {
+			kv = append(kv, fmt.Sprintf("r%d:%d", round, i), "v")
+		}
+		if err := c.MSet(ctx, kv...).Err(); err != nil {
+			t.Fatal(err)
+		}
+		seen := keysScan(ctx, t, c, "", 1000, "", 10)
+		for i := 0; i < len(kv); i += 2 {
+			if seen[kv[i].(string)] != 1 {
+				t.Fatalf("round %d: SCAN right after MSET returned %s %d times, want once", round, kv[i], seen[kv[i].(string)])
+			}
+		}
+		if err := c.FlushAll(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestKeysE2EDelExistsType(t *testing.T) {
 	ts := start(t, nil)
 	c := keysClient(t, ts, 0)

@@ -175,7 +175,6 @@ type Shard struct {
 	queue chan *Batch
 
 	pending atomic.Int64 // commands reserved and not yet taken off the queue
-	keys    atomic.Int64 // keys after the last batch, for INFO and metrics
 	expires atomic.Int64
 	expired atomic.Int64
 	hits    atomic.Int64
@@ -218,9 +217,15 @@ func New(id int, e storage.Engine, r *ring.Ring, cfg Config) (*Shard, error) {
 		ring:  r,
 		obs:   newObs(cfg.Slowlog, cfg.Latency),
 	}
+	// e may hold keys already (a data directory's): count them for SCAN.
+	s.db.PublishLen()
 	s.own.Lock() // Run's from its start: no batch runs on a shard not started
 	return s, nil
 }
+
+// SetShardKeys gives the shard's commands the key counts of the server's
+// shards (command.Ctx.ShardKeys). Call it before Run.
+func (s *Shard) SetShardKeys(fn func(i int) int64) { s.ctx.ShardKeys = fn }
 
 // ID returns the shard's number.
 func (s *Shard) ID() int { return s.id }
@@ -258,7 +263,7 @@ func (s *Shard) Submit(b *Batch) { s.queue <- b }
 func (s *Shard) Pending() int { return int(s.pending.Load()) }
 
 // Keys returns the number of keys as of the last batch run.
-func (s *Shard) Keys() int64 { return s.keys.Load() }
+func (s *Shard) Keys() int64 { return s.db.PublishedLen() }
 
 // Expires returns the number of keys with an expiry as of the last batch run.
 func (s *Shard) Expires() int64 { return s.expires.Load() }
@@ -478,12 +483,15 @@ func (s *Shard) hold(ctx context.Context, b *Batch) {
 	case <-b.Release:
 	case <-ctx.Done():
 	}
-	if s.db.HasReady() {
+	ready := s.db.HasReady()
+	if ready {
 		s.ctx.Single(s.db, s.id, s.ring)
 		s.serveWaiters()
+	}
+	s.publish() // before the waiters' replies, as serve does
+	if ready {
 		s.reply(nil)
 	}
-	s.publish()
 	s.db.Tracker().Broadcast() // what the holder changed
 }
 
@@ -570,7 +578,7 @@ func Exec(c *command.Ctx, spec *command.Spec, args [][]byte) {
 }
 
 func (s *Shard) publish() {
-	s.keys.Store(int64(s.db.Len()))
+	s.db.PublishLen()
 	s.expires.Store(int64(s.db.ExpiresLen()))
 	st := s.db.Stats()
 	s.expired.Store(st.ExpiredKeys)
