@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
@@ -313,9 +314,15 @@ func (c *clientConn) exec(w *resp.Writer) {
 		w.AppendError("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	// Every queued command, and the watched keys, in one slot.
+	// Every queued command, and the watched keys, in one slot. A queued
+	// UNWATCH changes nothing, the watched keys being checked before any
+	// command runs: it is answered here, as Redis 7 answers it.
+	keyed := queued
+	if slices.ContainsFunc(queued, queuedUnwatch) {
+		keyed = slices.DeleteFunc(slices.Clone(queued), queuedUnwatch)
+	}
 	group, write, slot, slotted := -1, false, wslot, len(watched) > 0
-	for _, args := range queued {
+	for _, args := range keyed {
 		spec := command.Redis.Lookup(args[0])
 		s, _ := c.slotOf(spec, args)
 		if slotted && s != slot {
@@ -329,7 +336,10 @@ func (c *clientConn) exec(w *resp.Writer) {
 		group = c.s.node.Table().GroupOf(slot)
 	}
 	if group < 0 {
-		w.AppendArray(0)
+		w.AppendArray(len(queued)) // UNWATCHes only, or nothing
+		for range queued {
+			w.AppendOK()
+		}
 		return
 	}
 	// The watched keys' digests are checked in the same log entry, right
@@ -340,7 +350,7 @@ func (c *clientConn) exec(w *resp.Writer) {
 	for _, wk := range watched {
 		check = append(check, wk.key, []byte(strconv.FormatUint(wk.digest, 10)))
 	}
-	cmds := append([][][]byte{check}, queued...)
+	cmds := append([][][]byte{check}, keyed...)
 	p := c.run(group, cmds, c.mode(write))
 	if p.err != nil {
 		w.AppendError(errorText(p.err))
@@ -359,10 +369,28 @@ func (c *clientConn) exec(w *resp.Writer) {
 		w.AppendRaw(first)
 		return
 	}
-	reply = reply[p.ends[0]:]
 	w.AppendArray(len(queued))
-	w.AppendRaw(reply)
+	if len(keyed) == len(queued) {
+		w.AppendRaw(reply[p.ends[0]:])
+		return
+	}
+	ends := p.ends[1:]
+	start := p.ends[0]
+	for _, args := range queued {
+		switch {
+		case queuedUnwatch(args):
+			w.AppendOK()
+		case len(ends) > 0:
+			w.AppendRaw(reply[start:ends[0]])
+			start, ends = ends[0], ends[1:]
+		default:
+			w.AppendError("ERR " + errBadReply.Error())
+		}
+	}
 }
+
+// queuedUnwatch reports whether a queued command is UNWATCH.
+func queuedUnwatch(args [][]byte) bool { return ascii.EqualFold(args[0], "unwatch") }
 
 // watchedKey is a key WATCH read, with its digest then (see watch.go).
 type watchedKey struct {

@@ -50,6 +50,21 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"EXISTS", "{x}1", "{x}1"}, ":0\r\n"},
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"EXEC"}, "*0\r\n"},
+		// UNWATCH is queued and answered by EXEC, as in Redis 7.0; AUTH
+		// and commands without keys are refused.
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"UNWATCH"}, "+QUEUED\r\n"},
+		{[]string{"SET", "{x}1", "c"}, "+QUEUED\r\n"},
+		{[]string{"UNWATCH"}, "+QUEUED\r\n"},
+		{[]string{"GET", "{x}1"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*4\r\n+OK\r\n+OK\r\n+OK\r\n$1\r\nc\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"UNWATCH"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*1\r\n+OK\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"UNWATCH", "x"}, "-ERR wrong number of arguments for 'unwatch' command\r\n"},
+		{[]string{"AUTH", "x"}, "-ERR Command not allowed inside a transaction on a cluster node: only commands with keys\r\n"},
+		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
 	}
 	for _, s := range steps {
 		c.send(s.args...)
@@ -89,6 +104,15 @@ func TestServerMultiExecRefused(t *testing.T) {
 		{c, []string{"MULTI"}, "+OK\r\n"},
 		{c, []string{"SET", "{t}a", "4"}, "+QUEUED\r\n"},
 		{c, []string{"EXEC"}, "*1\r\n+OK\r\n"},
+		// A queued UNWATCH does not save a transaction whose watched key
+		// changed: EXEC checks the keys before anything runs.
+		{c, []string{"WATCH", "{t}a"}, "+OK\r\n"},
+		{other, []string{"SET", "{t}a", "5"}, "+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"UNWATCH"}, "+QUEUED\r\n"},
+		{c, []string{"SET", "{t}a", "6"}, "+QUEUED\r\n"},
+		{c, []string{"EXEC"}, "*-1\r\n"},
+		{c, []string{"GET", "{t}a"}, "$1\r\n5\r\n"},
 		{c, []string{"MULTI"}, "+OK\r\n"},
 		{c, []string{"DISCARD", "x"}, "-ERR wrong number of arguments for 'discard' command\r\n"},
 		{c, []string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},

@@ -834,7 +834,9 @@ func (c *clientConn) handle(args [][]byte) {
 		switch spec.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
 		default:
-			if spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0 {
+			// UNWATCH is queued as in Redis, and answered by EXEC
+			// itself (queuedUnwatch).
+			if spec.Name != "unwatch" && (spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0) {
 				c.reject(spec, "ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
 				return
 			}
@@ -842,7 +844,7 @@ func (c *clientConn) handle(args [][]byte) {
 			// transaction with it; commands in different slots from
 			// one another are queued, and EXEC refuses them, as in
 			// Redis Cluster.
-			if _, ok := c.slotOf(spec, args); !ok {
+			if _, ok := c.slotOf(spec, args); !ok && spec.Name != "unwatch" {
 				c.reject(spec, "CROSSSLOT Keys in request don't hash to the same slot")
 				return
 			}
