@@ -46,8 +46,10 @@ type Pipeline struct {
 	set   []bool
 	held  []*keyspace.DB
 	holds []*shard.Batch
-	rel   chan struct{}
-	waits []logWait // Release's commits to wait for
+	// inlineHeld marks the held shards taken by TryHold (SetInline).
+	inlineHeld []bool
+	rel        chan struct{}
+	waits      []logWait // Release's commits to wait for
 
 	gathered command.Keys // the keys a Gather command has read so far
 
@@ -86,16 +88,17 @@ const srcLocal = -1
 func (r *Router) NewPipeline(busy []byte) *Pipeline {
 	n := len(r.shards)
 	p := &Pipeline{
-		r:       r,
-		batches: make([]*shard.Batch, n),
-		done:    make(chan *shard.Batch, n),
-		busy:    busy,
-		set:     make([]bool, n),
-		held:    make([]*keyspace.DB, n),
-		holds:   make([]*shard.Batch, n),
-		rel:     make(chan struct{}),
-		taken:   make([]int, n),
-		lent:    make([]uint64, n),
+		r:          r,
+		batches:    make([]*shard.Batch, n),
+		done:       make(chan *shard.Batch, n),
+		busy:       busy,
+		set:        make([]bool, n),
+		held:       make([]*keyspace.DB, n),
+		inlineHeld: make([]bool, n),
+		holds:      make([]*shard.Batch, n),
+		rel:        make(chan struct{}),
+		taken:      make([]int, n),
+		lent:       make([]uint64, n),
 	}
 	for i := range p.batches {
 		p.batches[i] = &shard.Batch{Done: p.done}
@@ -221,10 +224,11 @@ func (p *Pipeline) SetNoTouch(on bool) {
 
 // SetInline makes a round for several shards run on the calling
 // goroutine too, one shard after the other, each whose goroutine is idle
-// (Shard.TryServe), instead of on the shards' goroutines side by side: for
-// a caller that serves many clients from one goroutine (the server's
-// io_uring loop), for which a hand-over to another goroutine costs a
-// switch of threads.
+// (Shard.TryServe), instead of on the shards' goroutines side by side, and
+// Hold take the idle shards on the calling goroutine (Shard.TryHold)
+// instead of through their queues: for a caller that serves many clients
+// from one goroutine (the server's io_uring loop), for which a hand-over to
+// another goroutine costs a switch of threads, two for each held shard.
 //
 // The wait for the shards' logs is then left to the caller as well: Flush
 // and Release return once the records of what ran are handed to the logs,
@@ -546,6 +550,12 @@ func (p *Pipeline) hold(set []bool) ([]*keyspace.DB, refusal) {
 			p.Release()
 			return nil, refusedByShard
 		}
+		if p.inline && s.TryHold() {
+			// Taken on this goroutine, as a round runs (SetInline).
+			p.inlineHeld[i] = true
+			p.held[i] = s.DB()
+			continue
+		}
 		h := p.holds[i]
 		h.Release = p.rel
 		s.Submit(h)
@@ -612,7 +622,12 @@ func (p *Pipeline) Release() {
 			continue
 		}
 		p.held[i] = nil
-		p.rel <- struct{}{}
+		if p.inlineHeld[i] {
+			p.inlineHeld[i] = false
+			p.r.shards[i].Unhold()
+		} else {
+			p.rel <- struct{}{}
+		}
 		p.r.done(1)
 	}
 	for _, w := range waits {

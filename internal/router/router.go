@@ -41,6 +41,10 @@ type Shard interface {
 	// goroutine, when the shard is idle, and sends it back on its Done
 	// channel, reporting whether it did; otherwise it is to be submitted.
 	TryServe(b *shard.Batch) bool
+	// TryHold takes the shard for the calling goroutine, when it is idle,
+	// instead of a hold request; Unhold gives it back.
+	TryHold() bool
+	Unhold()
 	// DB returns the keyspace to the shard's holder.
 	DB() *keyspace.DB
 	// Park puts a blocked client's waiter in the shard's lists of the

@@ -475,14 +475,55 @@ func (s *Shard) tick(ctx context.Context) {
 // hold hands the shard over to the holder that sent b and waits until it is
 // released.
 func (s *Shard) hold(ctx context.Context, b *Batch) {
-	s.pending.Add(-1)
-	s.syncPause()
-	s.commit()
+	s.beforeHold()
 	b.Done <- b
 	select {
 	case <-b.Release:
 	case <-ctx.Done():
 	}
+	s.afterHold()
+}
+
+// TryHold takes the shard for the calling goroutine at once, as a hold
+// request (a Batch with Release) takes it through the queue, when the
+// shard's goroutine is idle, as TryServe runs a batch: the caller owns the
+// keyspace until it calls Unhold. It returns false, taking nothing, when the
+// shard is at work or batches wait in its queue. The caller has reserved
+// room for one command (Reserve), as for a hold request.
+func (s *Shard) TryHold() bool {
+	if !s.own.TryLock() {
+		return false
+	}
+	if len(s.queue) > 0 {
+		s.own.Unlock()
+		return false
+	}
+	if s.nextEv.Load() != nil {
+		s.takeEviction()
+	}
+	s.beforeHold()
+	return true
+}
+
+// Unhold gives back a shard TryHold took, doing what the end of a hold
+// request does.
+func (s *Shard) Unhold() {
+	s.afterHold()
+	s.own.Unlock()
+}
+
+// beforeHold readies the shard to be held: its hold request is off the
+// queue and the log committed.
+func (s *Shard) beforeHold() {
+	s.pending.Add(-1)
+	s.syncPause()
+	s.commit()
+}
+
+// afterHold serves the blocked clients the holder's changes woke,
+// publishes the counts and tells the tracking clients, once the holder has
+// given the shard back.
+func (s *Shard) afterHold() {
 	ready := s.db.HasReady()
 	if ready {
 		s.ctx.Single(s.db, s.id, s.ring)

@@ -423,3 +423,61 @@ func TestTryServeConcurrent(t *testing.T) {
 	}
 	t.Logf("%d of %d batches ran on their senders' goroutines", now, senders*each)
 }
+
+// TryHold takes an idle shard on the caller's goroutine, as a hold request
+// takes it through the queue: nothing else runs on it until Unhold, which
+// publishes what the holder changed; it declines while a holder has the
+// shard.
+func TestTryHold(t *testing.T) {
+	s := newShard(t, 16)
+	b := &Batch{Cmds: []Cmd{cmd("SET", "a", "1")}, Done: make(chan *Batch, 1)}
+	serveNow(t, s, b)
+	hold := func() {
+		t.Helper()
+		for range 1000 {
+			s.Reserve(1)
+			if s.TryHold() {
+				return
+			}
+			s.Unreserve(1)
+		}
+		t.Fatal("an idle shard was never held on its caller's goroutine")
+	}
+	hold()
+	s.DB().Set([]byte("b"), []byte("3"), 0)
+	s.Unhold()
+	if n := s.Keys(); n != 2 {
+		t.Fatalf("%d keys published after Unhold, want 2", n)
+	}
+	// A batch sent while the shard is held waits: it reads what the
+	// holder wrote.
+	hold()
+	b = &Batch{Cmds: []Cmd{cmd("GET", "a")}, Done: make(chan *Batch, 1)}
+	if ran := s.Reserve(1) == 1 && s.TryServe(b); ran {
+		t.Fatal("a batch ran while the shard was held")
+	}
+	s.Submit(b)
+	s.DB().Set([]byte("a"), []byte("2"), 0)
+	if s.TryHold() {
+		t.Fatal("a held shard was held again")
+	}
+	s.Unhold()
+	if got := string((<-b.Done).W.Bytes()); got != "2\n" {
+		t.Fatalf("GET a after the holder wrote 2: %q", got)
+	}
+	if n := s.Pending(); n != 0 {
+		t.Fatalf("%d commands still counted pending", n)
+	}
+	// While a hold request has the shard, TryHold declines.
+	rel := make(chan struct{})
+	s.Reserve(1)
+	hb := &Batch{Done: make(chan *Batch, 1), Release: rel}
+	s.Submit(hb)
+	<-hb.Done // held
+	s.Reserve(1)
+	if s.TryHold() {
+		t.Fatal("TryHold took a shard a hold request had")
+	}
+	s.Unreserve(1)
+	close(rel)
+}
