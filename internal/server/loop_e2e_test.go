@@ -156,8 +156,9 @@ func loopClient(c *client, id, rounds int, rng *rand.Rand) error {
 
 // TestLoopLeavesForWaits checks that what waits for another client runs
 // off the loop, while the loop goes on serving the others: a blocking
-// command in a pipeline, a busy script that another client kills, MULTI,
-// a subscriber, a write held by CLIENT PAUSE.
+// command in a pipeline, a busy script that another client kills, a
+// script queued in MULTI (a transaction of plain commands stays), a
+// subscriber, a write held by CLIENT PAUSE.
 func TestLoopLeavesForWaits(t *testing.T) {
 	ts := startLoop(t, func(c *Config) { c.Scripts.BusyThreshold = 50 * time.Millisecond })
 	dial := func() (*client, string) {
@@ -200,11 +201,28 @@ func TestLoopLeavesForWaits(t *testing.T) {
 	})
 
 	t.Run("multi", func(t *testing.T) {
+		// A transaction of commands that end on the shards runs on the
+		// loop, WATCH and several shards included.
 		c, id := dial()
-		c.send(respCmd("MULTI") + respCmd("SET", "m", "1") + respCmd("INCR", "m") + respCmd("EXEC"))
-		c.expect("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n:2\r\n")
+		o, _ := dial()
+		c.send(respCmd("WATCH", "w") + respCmd("MULTI") + respCmd("SET", "m", "1") + respCmd("INCR", "m") +
+			respCmd("MSET", "a", "1", "b", "2", "c", "3") + respCmd("EXEC"))
+		c.expect("+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n:2\r\n+OK\r\n")
+		c.send(respCmd("WATCH", "w") + respCmd("MULTI") + respCmd("INCR", "m"))
+		c.expect("+OK\r\n+OK\r\n+QUEUED\r\n")
+		o.send(respCmd("SET", "w", "changed"))
+		o.expect("+OK\r\n")
+		c.send(respCmd("EXEC") + respCmd("GET", "m"))
+		c.expect("*-1\r\n$1\r\n2\r\n")
+		if !onLoop(t, ts, id) {
+			t.Fatal("a client that ran MULTI and EXEC of plain commands left the loop")
+		}
+		// One that queues a script leaves before it queues it, and its
+		// EXEC runs on its own goroutine.
+		c.send(respCmd("MULTI") + respCmd("INCR", "m") + respCmd("EVAL", "return redis.call('INCR', KEYS[1])", "1", "m") + respCmd("EXEC"))
+		c.expect("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:3\r\n:4\r\n")
 		if onLoop(t, ts, id) {
-			t.Fatal("a client that ran MULTI is still on the loop")
+			t.Fatal("a client that queued a script is still on the loop")
 		}
 	})
 

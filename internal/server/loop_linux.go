@@ -45,7 +45,7 @@ import (
 // something else moves to a goroutine of its own, for good, and is served
 // from then on as without the loop (detach). That is before a blocking
 // command or WAIT, a script (whose run only another client may kill),
-// MULTI, MONITOR, SHUTDOWN, and while CLIENT PAUSE is in force
+// MONITOR, SHUTDOWN, and while CLIENT PAUSE is in force
 // (loopLeaves); once it has subscribed or tracks keys (others write to it
 // through its outbox); when more than maxHeld of its replies wait for its
 // socket; when the server stops it (stop: it lingers there); and when it
@@ -591,10 +591,12 @@ func socketFD(c *conn) (int, error) {
 // before args runs: its socket did not take the last replies, CLIENT PAUSE
 // is in force, or args may wait for something else than the shards
 // running it (a blocking command, WAIT, a script), or makes the
-// connection one that others write to or wait for (MULTI, whose EXEC may
-// run scripts; MONITOR; the SUBSCRIBE family and CLIENT TRACKING, after
-// which an outbox writes its replies, which must not overtake those the
-// loop has not sent yet; SHUTDOWN).
+// connection one that others write to or wait for (MONITOR; the SUBSCRIBE
+// family and CLIENT TRACKING, after which an outbox writes its replies,
+// which must not overtake those the loop has not sent yet; SHUTDOWN).
+// MULTI stays: a command it queues is asked this when it is queued, so
+// the connection leaves before it queues a script, and an EXEC on the
+// loop runs only commands that end on the shards.
 func (c *conn) loopLeaves(args [][]byte) bool {
 	if c.lp.leave || c.s.pause.Active() || Blocking(args) {
 		return true
@@ -605,11 +607,11 @@ func (c *conn) loopLeaves(args [][]byte) bool {
 	}
 	switch name[0] | 0x20 {
 	case 'e':
-		return nameIs(name, "eval", "evalsha", "eval_ro", "evalsha_ro", "exec")
+		return nameIs(name, "eval", "evalsha", "eval_ro", "evalsha_ro")
 	case 'f':
 		return nameIs(name, "fcall", "fcall_ro")
 	case 'm':
-		return nameIs(name, "multi", "monitor")
+		return nameIs(name, "monitor")
 	case 's':
 		return nameIs(name, "subscribe", "ssubscribe", "shutdown")
 	case 'p':
