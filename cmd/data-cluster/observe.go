@@ -105,9 +105,14 @@ func (o obsOptions) logger(w io.Writer) (*slog.Logger, *slog.LevelVar) {
 func (o obsOptions) apply(cfg *server.Config) {
 	cfg.SlowlogSlowerThan = o.slowlogSlowerThan
 	cfg.SlowlogMaxLen = o.slowlogMaxLen
-	ps, _ := server.ParsePercentiles(o.latencyPercentile)
-	cfg.Latency = server.LatencyConfig{MonitorThreshold: o.latencyThreshold, Tracking: o.latencyTracking, Percentiles: ps}
+	cfg.Latency = o.latency()
 	cfg.Scripts.BusyThreshold = time.Duration(o.busyThreshold) * time.Millisecond
+}
+
+// latency returns the latency monitor's configuration from the flags.
+func (o obsOptions) latency() server.LatencyConfig {
+	ps, _ := server.ParsePercentiles(o.latencyPercentile)
+	return server.LatencyConfig{MonitorThreshold: o.latencyThreshold, Tracking: o.latencyTracking, Percentiles: ps}
 }
 
 // listenMetrics listens on the metrics address, or returns nil when it is

@@ -84,20 +84,6 @@ var params = config.NewTable(append([]config.Param[settings]{
 	},
 	config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.Scripts.BusyThreshold }),
 	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
-	config.IntParam("latency-monitor-threshold", 0, math.MaxInt64, func(c *settings) *int64 { return &c.Latency.MonitorThreshold }),
-	config.BoolParam("latency-tracking", func(c *settings) *bool { return &c.Latency.Tracking }),
-	config.Param[settings]{
-		Name: "latency-tracking-info-percentiles", Kind: config.Special,
-		Get: func(c *settings) string { return formatPercentiles(c.Latency.Percentiles) },
-		Set: func(c *settings, v string) error {
-			ps, msg := ParsePercentiles(v)
-			if msg != "" {
-				return errors.New(msg)
-			}
-			c.Latency.Percentiles = ps
-			return nil
-		},
-	},
 
 	config.Param[settings]{
 		// CONFIG SET save "" is what tools send to turn RDB snapshots
@@ -129,7 +115,8 @@ var params = config.NewTable(append([]config.Param[settings]{
 		}
 		return PortOf(c.srv.anyListener())
 	}),
-}, config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)
+}, append(LatencyParams(func(c *settings) *LatencyConfig { return &c.Latency }),
+	config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)...)
 
 // Upper bounds of parameters that are tighter than Redis's, and the same
 // as their flags', so that CONFIG REWRITE writes what a restart reads.

@@ -18,7 +18,12 @@ import (
 //
 //	cmdstat_get:calls=3,usec=12,usec_per_call=4.00,rejected_calls=0,failed_calls=0
 func (s *Server) infoCommandStats() [][2]string {
-	counters := s.commandCountersSinceReset()
+	return CommandStats(s.commandCountersSinceReset())
+}
+
+// CommandStats renders counters, by command ID, as INFO's commandstats
+// section does (see infoCommandStats).
+func CommandStats(counters []cmdstat.Counters) [][2]string {
 	var out [][2]string
 	for _, id := range commandIDsByName() {
 		c, name := &counters[id], command.NameOf(id)

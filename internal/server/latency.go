@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/config"
 	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/wal"
@@ -63,6 +65,29 @@ func ParsePercentiles(s string) (ps []float64, msg string) {
 		ps = append(ps, p)
 	}
 	return ps, ""
+}
+
+// LatencyParams are the configuration parameters of the LatencyConfig lc
+// returns: latency-monitor-threshold, latency-tracking and
+// latency-tracking-info-percentiles, for a single server's table and a
+// cluster node's.
+func LatencyParams[S any](lc func(*S) *LatencyConfig) []config.Param[S] {
+	return []config.Param[S]{
+		config.IntParam("latency-monitor-threshold", 0, math.MaxInt64, func(c *S) *int64 { return &lc(c).MonitorThreshold }),
+		config.BoolParam("latency-tracking", func(c *S) *bool { return &lc(c).Tracking }),
+		{
+			Name: "latency-tracking-info-percentiles", Kind: config.Special,
+			Get: func(c *S) string { return formatPercentiles(lc(c).Percentiles) },
+			Set: func(c *S, v string) error {
+				ps, msg := ParsePercentiles(v)
+				if msg != "" {
+					return errors.New(msg)
+				}
+				lc(c).Percentiles = ps
+				return nil
+			},
+		},
+	}
 }
 
 // formatPercentiles renders percentiles as CONFIG GET shows them.
@@ -251,8 +276,13 @@ func (s *Server) infoLatencyStats() [][2]string {
 	if !s.lat.Tracking() {
 		return nil
 	}
-	hists := s.commandHists()
-	ps := s.percentiles()
+	return LatencyStats(s.commandHists(), s.percentiles())
+}
+
+// LatencyStats renders hists, the latency histograms by command ID, as
+// INFO's latencystats section does, at percentiles ps (see
+// infoLatencyStats).
+func LatencyStats(hists []*cmdstat.Hist, ps []float64) [][2]string {
 	var out [][2]string
 	for _, id := range commandIDsByName() {
 		h := hists[id]

@@ -4,13 +4,15 @@ import (
 	"strconv"
 
 	"github.com/data-cluster/data-cluster/internal/resp"
+	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
 
 func (s *session) slowlog(w *resp.Writer, args [][]byte) { s.c.s.slowlog(w, args) }
 
-// slowlog implements SLOWLOG GET [count], LEN, RESET and HELP.
-func (s *Server) slowlog(w *resp.Writer, args [][]byte) {
-	l := s.slow
+func (s *Server) slowlog(w *resp.Writer, args [][]byte) { Slowlog(w, args, s.slow) }
+
+// Slowlog implements SLOWLOG GET [count], LEN, RESET and HELP on l.
+func Slowlog(w *resp.Writer, args [][]byte, l *slowlog.Log) {
 	switch sub := lower(args[1]); sub {
 	case "get":
 		if len(args) > 3 {
