@@ -386,6 +386,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
 		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
 		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log, TrackingTableMaxKeys: opts.trackingMax,
+		SlowlogSlowerThan: opts.obs.slowlogSlowerThan, SlowlogMaxLen: opts.obs.slowlogMaxLen, Latency: opts.obs.latency(),
 		LogLevel: level, ConfigFile: configPath(opts.configFile), OnShutdown: stopServing}
 	for _, p := range opts.params {
 		// Checked by parseFlags (checkClusterParams): this cannot fail.

@@ -277,7 +277,7 @@ func (c *clientConn) do(g int, args [][]byte, mode Mode) ([]byte, error) {
 	var reply []byte
 	var err error
 	c.submit(g, &Request{Cmds: [][][]byte{args}, Proto: c.wireProto(), Mode: mode, ask: c.s.cfg().Redirects,
-		Own: true, Done: func(r []byte, _ []int, e error) {
+		Own: true, client: c, Done: func(r []byte, _ []int, e error) {
 			reply, err = r, e
 			c.done <- struct{}{}
 		}})

@@ -16,6 +16,17 @@ import (
 // holds the commands this node receives. The lines, filters and argument
 // checks are the single server's (internal/server/clientline.go).
 
+// Addr returns the client's address, for the slow log.
+func (c *clientConn) Addr() string { return c.nc.RemoteAddr().String() }
+
+// Name returns the client's name, for the slow log: "" for none.
+func (c *clientConn) Name() string {
+	if n := c.name.Load(); n != nil {
+		return *n
+	}
+	return ""
+}
+
 // describe is the client's CLIENT LIST line, which CLIENT INFO and the ACL
 // log show too. Any goroutine may call it: it reads fields that are set
 // once or atomic.

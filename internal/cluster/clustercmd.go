@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
+	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -407,7 +409,7 @@ func (n *Node) clusterNodes() string {
 // nodeInfoSections are INFO's sections on a cluster node, in the order
 // they come: Redis's that a node has, then its Raft replicas and peers
 // before the keyspace.
-var nodeInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "cluster", "raft", "peers", "keyspace"}
+var nodeInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "latencystats", "cluster", "raft", "peers", "keyspace"}
 
 // info is INFO [section ...] on a cluster node (server.InfoWant picks the
 // sections): the process, this node's clients, the memory of its
@@ -415,7 +417,7 @@ var nodeInfoSections = []string{"server", "clients", "memory", "persistence", "s
 // each local replica's Raft state, the traffic to each peer, and the keys
 // of the local replicas.
 func (s *Server) info(args [][]byte) string {
-	want := server.InfoWant(args, nodeInfoSections)
+	want := server.InfoWant(args, nodeInfoSections, "commandstats", "latencystats")
 	n, v := s.node, s.node.v()
 	var t server.InfoText
 	keys, expires, used := n.localTotals(v)
@@ -448,6 +450,12 @@ func (s *Server) info(args [][]byte) string {
 	if want["cpu"] {
 		t.Add("CPU", server.CPUFields())
 	}
+	if want["commandstats"] {
+		t.Add("Commandstats", server.CommandStats(s.commandCounters()))
+	}
+	if want["latencystats"] && n.lat.Tracking() {
+		t.Add("Latencystats", server.LatencyStats(s.commandHists(), s.cfg().Latency.Percentiles))
+	}
 	if want["cluster"] {
 		t.Add("Cluster", n.clusterFields(v))
 	}
@@ -467,6 +475,40 @@ func (s *Server) info(args [][]byte) string {
 		t.Add("Keyspace", f)
 	}
 	return t.String()
+}
+
+// commandCounters returns the counters of the commands this node's
+// replicas ran (Node.cmdStats) since the start or the last CONFIG
+// RESETSTAT, by command ID.
+func (s *Server) commandCounters() []cmdstat.Counters {
+	out := make([]cmdstat.Counters, command.NumIDs())
+	s.node.cmdStats.AddTo(out)
+	s.resetMu.Lock()
+	defer s.resetMu.Unlock()
+	for i := range min(len(out), len(s.resetBase)) {
+		out[i].Sub(&s.resetBase[i])
+	}
+	return out
+}
+
+// commandHists returns the latency histograms of the commands this node's
+// replicas ran, by command ID, since the start or the last CONFIG
+// RESETSTAT.
+func (s *Server) commandHists() []*cmdstat.Hist {
+	out := make([]*cmdstat.Hist, command.NumIDs())
+	s.node.cmdStats.AddHistTo(out)
+	return out
+}
+
+// resetCommandStats makes INFO commandstats and latencystats count from now
+// on (CONFIG RESETSTAT); the latency monitor's events stay, as in Redis.
+func (s *Server) resetCommandStats() {
+	now := make([]cmdstat.Counters, command.NumIDs())
+	s.node.cmdStats.AddTo(now)
+	s.node.cmdStats.ResetHist()
+	s.resetMu.Lock()
+	s.resetBase = now
+	s.resetMu.Unlock()
 }
 
 // localTotals sums the keys, the keys with an expiry and the memory

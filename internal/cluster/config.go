@@ -45,7 +45,8 @@ func defaultSettings() settings {
 		ServerConfig: ServerConfig{
 			Limits: resp.DefaultLimits(), ProtectedMode: d.ProtectedMode, MaxClients: d.MaxClients,
 			QueryBuffer: int(d.MaxQueryBuffer), PubSubOutput: d.PubSubOutput,
-			TrackingTableMaxKeys: tracking.DefaultMaxKeys,
+			TrackingTableMaxKeys: tracking.DefaultMaxKeys, SlowlogSlowerThan: 10000, SlowlogMaxLen: 128,
+			Latency: server.DefaultLatencyConfig(),
 		},
 		lim: object.DefaultLimits(), logLevel: slog.LevelInfo, busy: script.DefaultConfig().BusyThreshold,
 	}
@@ -58,6 +59,8 @@ func defaultSettings() settings {
 var params = config.NewTable(append([]config.Param[settings]{
 	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
 	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
+	config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
+	config.IntParam("slowlog-max-len", 0, server.MaxSlowlogLen, func(c *settings) *int { return &c.SlowlogMaxLen }),
 	{
 		// The node's own, as in Redis Cluster (Node.notify in node.go).
 		Name: "notify-keyspace-events", Kind: config.Special,
@@ -125,7 +128,8 @@ var params = config.NewTable(append([]config.Param[settings]{
 		}
 		return c.srv.port()
 	}),
-}, config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)
+}, append(server.LatencyParams(func(c *settings) *server.LatencyConfig { return &c.Latency }),
+	config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)...)
 
 // outputLimitParam is client-output-buffer-limit: the normal class
 // (NormalOutput) and the pubsub class (PubSubOutput, applied from a
@@ -205,6 +209,18 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	}
 	if next.Timeout != old.Timeout {
 		s.rearmIdle(next.Timeout)
+	}
+	if next.SlowlogSlowerThan != old.SlowlogSlowerThan {
+		s.node.slow.SetSlowerThan(next.SlowlogSlowerThan)
+	}
+	if next.SlowlogMaxLen != old.SlowlogMaxLen {
+		s.node.slow.SetMaxLen(next.SlowlogMaxLen)
+	}
+	if next.Latency.MonitorThreshold != old.Latency.MonitorThreshold {
+		s.node.lat.SetThreshold(next.Latency.MonitorThreshold)
+	}
+	if next.Latency.Tracking != old.Latency.Tracking {
+		s.node.lat.SetTracking(next.Latency.Tracking)
 	}
 	if next.TrackingTableMaxKeys != old.TrackingTableMaxKeys {
 		s.track.SetMaxKeys(next.TrackingTableMaxKeys)
@@ -291,7 +307,8 @@ func (c *clientConn) config(w *resp.Writer, args [][]byte) {
 			arity()
 			return
 		}
-		w.AppendOK() // a node keeps no per-command statistics
+		c.s.resetCommandStats()
+		w.AppendOK()
 	case "rewrite":
 		if len(args) != 2 {
 			arity()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/slot"
@@ -159,6 +160,10 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.waitCopies(args)
 	case "role":
 		server.AppendRole(w)
+	case "slowlog":
+		server.Slowlog(w, args, c.s.node.slow)
+	case "latency":
+		server.Latency(w, args, c.s.node.lat, latency.Advice{SlowlogSlowerThan: c.s.node.slow.SlowerThan()}, c.s.commandHists)
 	default:
 		w.AppendError("ERR '" + spec.Name + "' is not supported on a cluster node")
 	}

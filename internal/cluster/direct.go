@@ -141,7 +141,7 @@ func (c *clientConn) readNow(g int, p *pending) (done, ok bool) {
 		p.reply = c.out.Spare()
 	}
 	r := &c.dr.now
-	*r = Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(false), asked: p.asked, Own: true, Buf: p.reply[:0]}
+	*r = Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(false), asked: p.asked, Own: true, Buf: p.reply[:0], client: c}
 	if !c.s.node.TryRead(g, r) {
 		r.Cmds, r.Buf = nil, nil
 		return false, false

@@ -365,7 +365,7 @@ func TestScriptEffectsUndo(t *testing.T) {
 			}
 			args = append(args, a)
 		}
-		g.run(args, 2, false)
+		g.run(args, 2, false, nil)
 		return string(g.w.Bytes())
 	}
 	g.db.SetNow(time.Now().UnixMilli())

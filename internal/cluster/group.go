@@ -21,14 +21,17 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/resp"
 	"github.com/data-cluster/data-cluster/internal/ring"
 	"github.com/data-cluster/data-cluster/internal/script"
 	"github.com/data-cluster/data-cluster/internal/server"
 	"github.com/data-cluster/data-cluster/internal/shard"
+	"github.com/data-cluster/data-cluster/internal/slowlog"
 	"github.com/data-cluster/data-cluster/internal/tracking"
 )
 
@@ -103,6 +106,10 @@ type Request struct {
 	// having none of their keys (a "moved" answer, or a client's ASKING):
 	// the slot's importing group runs them (migrate.go).
 	asked bool
+
+	// client is the client that sent the commands, for the slow log, when
+	// it is this node's; nil otherwise.
+	client slowlog.Client
 
 	// Set by the group (effects.go): the request runs a script, and the
 	// reply of the leader's run that answers it once its effects apply.
@@ -289,6 +296,13 @@ type GroupConfig struct {
 	// paused Redis expires no keys. Read on the group's goroutine.
 	Paused *atomic.Bool
 
+	// Stats, Slow and Latency, when set, count and time the commands the
+	// replica runs (INFO commandstats and latencystats, SLOWLOG, LATENCY):
+	// the node's, shared by its groups.
+	Stats   *cmdstat.Table
+	Slow    *slowlog.Log
+	Latency *latency.Monitor
+
 	// yield, when set, replaces runtime.Gosched where the run goroutine
 	// lets the connections about to send run first (tests).
 	yield func()
@@ -334,6 +348,8 @@ type Group struct {
 	done     chan struct{} // closed when the replica stops
 
 	// Owned by the run goroutine.
+	rec *cmdstat.Recorder // nil: the group counts nothing (GroupConfig.Stats)
+	ran ranCmds           // the run's counted commands
 	rn  *raft.RawNode
 	ms  *memLog
 	eng engine // db's
@@ -492,6 +508,10 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		g.log = slog.Default()
 	}
 	g.log = g.log.With("group", cfg.ID)
+	if cfg.Stats != nil {
+		g.rec = cmdstat.NewRecorder(cfg.Stats, cfg.Slow)
+		g.rec.Watch(cfg.Latency)
+	}
 	g.cx.Cluster = true
 	g.eng = newEngine()
 	g.db = keyspace.New(g.eng)
@@ -867,7 +887,7 @@ func (g *Group) take(r *Request) {
 		g.db.SetNow(time.Now().UnixMilli())
 		own := g.lend(r)
 		g.announce = true // a read's events (keymiss) come from the replica that answers it
-		g.run(r.Cmds, r.Proto, r.asked)
+		g.run(r.Cmds, r.Proto, r.asked, r.client)
 		g.announce = false
 		r.finish(g.giveBack(r, own), g.ends, nil)
 	case Acks:
@@ -1367,7 +1387,7 @@ func (g *Group) serve(r *Request, now time.Time) {
 	g.db.SetNow(now.UnixMilli())
 	own := g.lend(r)
 	g.announce = true
-	g.run(r.Cmds, r.Proto, r.asked)
+	g.run(r.Cmds, r.Proto, r.asked, r.client)
 	g.announce = false
 	g.stats.Reads.Add(1)
 	r.finish(g.giveBack(r, own), g.ends, nil)
@@ -1404,7 +1424,7 @@ func (g *Group) TryRead(r *Request) bool {
 	g.db.SetNow(now.UnixMilli())
 	own := g.lend(r)
 	g.announce = true
-	g.run(r.Cmds, r.Proto, r.asked)
+	g.run(r.Cmds, r.Proto, r.asked, r.client)
 	g.announce = false
 	g.giveBack(r, own)
 	return true
@@ -1459,9 +1479,14 @@ func (r *Request) finishPre() {
 }
 
 // run executes cmds against the keyspace, the replies going to g.w and
-// g.ends; asked as in Request.
-func (g *Group) run(cmds [][][]byte, proto int, asked bool) {
+// g.ends; asked as in Request. The commands are counted and timed
+// (GroupConfig.Stats), c being the client that sent them when known.
+func (g *Group) run(cmds [][][]byte, proto int, asked bool, c slowlog.Client) {
 	table := g.begin(proto)
+	if g.rec != nil {
+		g.rec.Begin(time.Now(), &g.w)
+		g.ran.args = g.ran.args[:0]
+	}
 	var verdicts []string
 	if len(g.mv.away) > 0 || g.mv.strict || len(g.mv.importing) > 0 {
 		verdicts = g.gate(cmds, table, asked)
@@ -1502,6 +1527,12 @@ func (g *Group) run(cmds [][][]byte, proto int, asked bool) {
 				server.ClusterRun(g.cfg.Scripts, &g.cx, args, opt)
 			}
 			g.ends = append(g.ends, g.w.Len())
+			if g.rec != nil {
+				orig := server.ClusterScriptArgs(args)
+				if spec := table.Lookup(orig[0]); spec != nil {
+					g.count(spec, orig, c)
+				}
+			}
 			continue
 		}
 		if len(args[0]) > 0 && args[0][0] == 0 {
@@ -1530,9 +1561,33 @@ func (g *Group) run(cmds [][][]byte, proto int, asked bool) {
 			shard.Exec(&g.cx, spec, args)
 		}
 		g.ends = append(g.ends, g.w.Len())
+		if spec != nil && spec.Run != nil {
+			g.count(spec, args, c)
+		}
 	}
 	g.cx.W = nil
+	if g.rec != nil {
+		g.rec.End(&g.ran, c)
+		g.rec.Flush()
+		clear(g.ran.args) // the arguments are the request's
+	}
 }
+
+// count counts a command of the run, spec with arguments args, which has
+// just replied.
+func (g *Group) count(spec *command.Spec, args [][]byte, c slowlog.Client) {
+	if g.rec != nil {
+		g.rec.Done(spec, args, c)
+		g.ran.args = append(g.ran.args, args)
+	}
+}
+
+// ranCmds are the arguments of the commands of a run that were counted,
+// in order, for the slow log (cmdstat.Batch).
+type ranCmds struct{ args [][][]byte }
+
+// Args returns the arguments of the i-th command counted.
+func (r *ranCmds) Args(i int) [][]byte { return r.args[i] }
 
 // begin readies the command context and the replies for commands of
 // protocol proto, and returns their table.
@@ -1716,10 +1771,14 @@ func (g *Group) applyDecoded(ce commandsEntry, index uint64) {
 	if ce.kind == entryEffects {
 		g.runEffects(cmds, proto, origin, seq)
 	} else {
-		if r != nil && !r.hasPre {
-			own = g.lend(r)
+		var c slowlog.Client
+		if r != nil {
+			c = r.client
+			if !r.hasPre {
+				own = g.lend(r)
+			}
 		}
-		g.run(cmds, proto, asked)
+		g.run(cmds, proto, asked, c)
 	}
 	g.cx.Rand = nil
 	if g.cfg.OnApply != nil {

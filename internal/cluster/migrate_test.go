@@ -75,7 +75,7 @@ func TestGateImporting(t *testing.T) {
 		for i, a := range args {
 			cmd[i] = []byte(a)
 		}
-		g.run([][][]byte{cmd}, 2, asked)
+		g.run([][][]byte{cmd}, 2, asked, nil)
 		return string(g.w.Bytes())
 	}
 	key := "{x}k"

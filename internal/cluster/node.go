@@ -14,12 +14,15 @@ import (
 	"go.etcd.io/raft/v3/raftpb"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
+	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/peer"
 	"github.com/data-cluster/data-cluster/internal/placement"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
 	"github.com/data-cluster/data-cluster/internal/script"
+	"github.com/data-cluster/data-cluster/internal/slowlog"
 )
 
 // Frame kinds between nodes.
@@ -115,6 +118,14 @@ type Node struct {
 	// proposals other nodes' clients make to groups this node leads.
 	pause pause.Pauser
 	hub   *pubsub.Hub // the subscriptions of this node's clients (pubsub.go)
+	// cmdStats, slow and lat count and time the commands this node's
+	// replicas of the data groups run (INFO commandstats and latencystats,
+	// SLOWLOG, LATENCY): writes as each replica applies them, reads where
+	// they are served. The Server sets their bounds; until then they log
+	// and track nothing.
+	cmdStats *cmdstat.Table
+	slow     *slowlog.Log
+	lat      *latency.Monitor
 	// notify publishes the keyspace events of the groups' replicas on this
 	// node to the subscribers of every node, as PUBLISH does. Any node
 	// serves any key, so a subscriber on any node receives the events of
@@ -307,7 +318,7 @@ type inbound struct {
 func NewNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger, fwd: make(map[uint64]*forwarded), hbs: make(map[string][]byte), failed: make(chan error, 1),
 		fwdIn: make(chan inbound, 4096), fwdBufs: make(chan []byte, fwdBufsKept), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time),
-		heard: make(map[string]time.Time), hub: pubsub.NewHub()}
+		heard: make(map[string]time.Time), hub: pubsub.NewHub(), cmdStats: cmdstat.NewTable(), slow: slowlog.New(-1, 0), lat: latency.New(0, false)}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -409,6 +420,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 	if g == n.meta {
 		gc.Logger = n.log.With("meta", true)
 	} else {
+		gc.Stats, gc.Slow, gc.Latency = n.cmdStats, n.slow, n.lat
 		gc.Notify = n.notify
 		gc.Track, gc.TrackOn = n.relayChange, &n.trackOn
 	}

@@ -27,7 +27,7 @@ func benchmarkReplies(b *testing.B, size int, own bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g.run([][][]byte{{[]byte("SET"), []byte("k"), bytes.Repeat([]byte("v"), size)}}, 2, false)
+	g.run([][][]byte{{[]byte("SET"), []byte("k"), bytes.Repeat([]byte("v"), size)}}, 2, false, nil)
 	cmds := make([][][]byte, 16)
 	for i := range cmds {
 		cmds[i] = [][]byte{[]byte("GET"), []byte("k")}

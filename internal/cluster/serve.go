@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/acl"
+	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/pause"
@@ -57,6 +58,10 @@ type Server struct {
 	start time.Time
 	cmds  atomic.Int64
 	ops   server.Rate
+	// The command counters at the last CONFIG RESETSTAT, which INFO
+	// commandstats subtracts (clustercmd.go).
+	resetMu   sync.Mutex
+	resetBase []cmdstat.Counters
 
 	// The users (acl.go): the table, the version of the cluster's users it
 	// holds (aclMu guards the changes), and the stop of the poller and of
@@ -146,6 +151,17 @@ type ServerConfig struct {
 	// them the cluster's, and ACL SAVE writes the cluster's users to it
 	// (acl.go). Empty: ACL LOAD and SAVE answer Redis's error.
 	ACLFile string
+	// SlowlogSlowerThan and SlowlogMaxLen bound the node's slow log, as
+	// Redis's slowlog-log-slower-than (microseconds; -1: none, 0: every
+	// command) and slowlog-max-len (the flags' defaults are Redis's, 10000
+	// and 128). CONFIG SET changes them.
+	SlowlogSlowerThan int64
+	SlowlogMaxLen     int
+	// Latency sets the node's latency monitor and per-command histograms
+	// (LATENCY, INFO latencystats), as on a single server; the zero value
+	// monitors and tracks nothing (server.DefaultLatencyConfig is
+	// Redis's defaults, the flags'). CONFIG SET changes it.
+	Latency server.LatencyConfig
 	// TrackingTableMaxKeys bounds the keys client-side caching remembers
 	// for this node's clients (Redis's tracking-table-max-keys; 0 for no
 	// bound). CONFIG SET tracking-table-max-keys changes it.
@@ -175,6 +191,10 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
 		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{}), start: time.Now()}
 	s.cur.Store(&cfg)
+	n.slow.SetSlowerThan(cfg.SlowlogSlowerThan)
+	n.slow.SetMaxLen(cfg.SlowlogMaxLen)
+	n.lat.SetThreshold(cfg.Latency.MonitorThreshold)
+	n.lat.SetTracking(cfg.Latency.Tracking)
 	s.track = tracking.New(s.trackTarget)
 	s.track.SetMaxKeys(cfg.TrackingTableMaxKeys)
 	n.tracks.srv.Store(s)
@@ -1021,7 +1041,7 @@ func (c *clientConn) request(p *pending) *Request {
 		p.reply = c.out.Spare()
 	}
 	return &Request{Cmds: p.cmds, Proto: c.wireProto(), Mode: c.mode(p.write), ask: c.s.cfg().Redirects && !p.asked,
-		asked: p.asked, Own: true, Buf: p.reply[:0]}
+		asked: p.asked, Own: true, Buf: p.reply[:0], client: c}
 }
 
 // reset empties p for the next read's commands, once they are answered.

@@ -42,6 +42,17 @@ func IsClusterScript(spec *command.Spec, args [][]byte) bool {
 	return spec != nil && spec.Flags&command.Scripting != 0 || string(args[0]) == cmdFcall || string(args[0]) == cmdAsUser
 }
 
+// ClusterScriptArgs returns the command that args, a command ClusterScript
+// made, stands for: the client's, without what the node wrapped it in
+// (EVALSHA having become EVAL of its script's text), as the slow log and
+// INFO commandstats show it.
+func ClusterScriptArgs(args [][]byte) [][]byte {
+	for len(args) > 2 && (string(args[0]) == cmdAsUser || string(args[0]) == cmdFcall) {
+		args = args[2:]
+	}
+	return args
+}
+
 // scriptUsers keeps the rules of the users whose scripts a node's groups
 // ran lately, by their description, so that each run does not parse them
 // again. Rules are not changed once made: they may be shared.
