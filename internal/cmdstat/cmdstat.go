@@ -345,18 +345,30 @@ func (r *Recorder) Resume(m *Mark) {
 // Stop counts a run of spec, with arguments args, that started at m and was
 // sent by client c. A command failed when its reply is an error (an EXEC
 // whose queued commands failed did not fail itself). A command that ran for
-// the slow log's threshold or longer is logged.
+// the slow log's threshold or longer is logged, the threshold being the
+// one in force now, as in Redis: a CONFIG SET that turns the slow log off
+// is not logged itself.
 func (r *Recorder) Stop(m Mark, spec *command.Spec, args [][]byte, c slowlog.Client) {
 	if r == nil || m.w == nil {
 		return
 	}
 	d := r.now() - m.at
 	f := r.countErrors(m.w, m.start, m.errs)
+	r.threshold()
 	if e := r.entry(spec.ID); e != nil {
 		e.count(d, f)
 		r.hist(e, d, 1)
 	}
 	r.slowRun(spec.ID, d, args, c)
+}
+
+// Discard ends the command started at m without counting it: only its
+// reply is, if it is an error.
+func (r *Recorder) Discard(m Mark) {
+	if r == nil || m.w == nil {
+		return
+	}
+	r.countErrors(m.w, m.start, m.errs)
 }
 
 // slowRun hands a run of command id that took d to the slow log and the

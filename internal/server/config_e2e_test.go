@@ -131,7 +131,13 @@ func TestConfigSetSlowlog(t *testing.T) {
 	if got := strings.Join(entries[0].Args, " "); got != "CONFIG SET requirepass (redacted) requirepass (redacted)" {
 		t.Errorf("got newest entry %q, want the password redacted", got)
 	}
+	// As redis-server 7.0.15: the CONFIG SET that turns the log off is
+	// not logged itself.
+	rc.Do(ctx, "SLOWLOG", "RESET")
 	configSet(t, rc, "slowlog-log-slower-than", "-1")
+	if got := rc.SlowLogGet(ctx, 10).Val(); len(got) != 1 || strings.Join(got[0].Args, " ") != "SLOWLOG RESET" {
+		t.Errorf("after SLOWLOG RESET, then the log turned off: got %v, want SLOWLOG RESET alone", got)
+	}
 	rc.Do(ctx, "SLOWLOG", "RESET")
 	rc.Set(ctx, "b", "1", 0)
 	if n := rc.Do(ctx, "SLOWLOG", "LEN").Val(); n != int64(0) {
