@@ -409,7 +409,7 @@ func (n *Node) clusterNodes() string {
 // nodeInfoSections are INFO's sections on a cluster node, in the order
 // they come: Redis's that a node has, then its Raft replicas and peers
 // before the keyspace.
-var nodeInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "latencystats", "cluster", "raft", "peers", "keyspace"}
+var nodeInfoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "cluster", "raft", "peers", "keyspace"}
 
 // info is INFO [section ...] on a cluster node (server.InfoWant picks the
 // sections): the process, this node's clients, the memory of its
@@ -453,6 +453,10 @@ func (s *Server) info(args [][]byte) string {
 	if want["commandstats"] {
 		t.Add("Commandstats", server.CommandStats(s.commandCounters()))
 	}
+	if want["errorstats"] {
+		m, _ := s.errorCounts()
+		t.Add("Errorstats", server.ErrorStats(m))
+	}
 	if want["latencystats"] && n.lat.Tracking() {
 		t.Add("Latencystats", server.LatencyStats(s.commandHists(), s.cfg().Latency.Percentiles))
 	}
@@ -483,6 +487,7 @@ func (s *Server) info(args [][]byte) string {
 func (s *Server) commandCounters() []cmdstat.Counters {
 	out := make([]cmdstat.Counters, command.NumIDs())
 	s.node.cmdStats.AddTo(out)
+	s.connStats.AddTo(out)
 	s.resetMu.Lock()
 	defer s.resetMu.Unlock()
 	for i := range min(len(out), len(s.resetBase)) {
@@ -497,7 +502,24 @@ func (s *Server) commandCounters() []cmdstat.Counters {
 func (s *Server) commandHists() []*cmdstat.Hist {
 	out := make([]*cmdstat.Hist, command.NumIDs())
 	s.node.cmdStats.AddHistTo(out)
+	s.connStats.AddHistTo(out)
 	return out
+}
+
+// errorCounts returns the error replies by prefix, and in all, since the
+// start or the last CONFIG RESETSTAT: the node's own and those of the
+// commands its replicas ran.
+func (s *Server) errorCounts() (map[string]int64, int64) {
+	m := map[string]int64{}
+	total := s.node.cmdStats.AddErrorsTo(m) + s.connStats.AddErrorsTo(m)
+	s.resetMu.Lock()
+	defer s.resetMu.Unlock()
+	for p, n := range s.resetErrs {
+		if m[p] -= n; m[p] <= 0 {
+			delete(m, p)
+		}
+	}
+	return m, total - s.resetErrTotal
 }
 
 // resetCommandStats makes INFO commandstats and latencystats count from now
@@ -505,9 +527,13 @@ func (s *Server) commandHists() []*cmdstat.Hist {
 func (s *Server) resetCommandStats() {
 	now := make([]cmdstat.Counters, command.NumIDs())
 	s.node.cmdStats.AddTo(now)
+	s.connStats.AddTo(now)
 	s.node.cmdStats.ResetHist()
+	s.connStats.ResetHist()
+	errs := map[string]int64{}
+	total := s.node.cmdStats.AddErrorsTo(errs) + s.connStats.AddErrorsTo(errs)
 	s.resetMu.Lock()
-	s.resetBase = now
+	s.resetBase, s.resetErrs, s.resetErrTotal = now, errs, total
 	s.resetMu.Unlock()
 }
 

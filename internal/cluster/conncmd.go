@@ -92,6 +92,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "time":
 		server.AppendTime(w, time.Now())
 	case "info":
+		c.rec.Flush() // count this connection's commands so far
 		w.AppendBulkString(c.s.info(args[1:]))
 	case "multi":
 		if c.inMulti {

@@ -58,10 +58,16 @@ type Server struct {
 	start time.Time
 	cmds  atomic.Int64
 	ops   server.Rate
-	// The command counters at the last CONFIG RESETSTAT, which INFO
-	// commandstats subtracts (clustercmd.go).
-	resetMu   sync.Mutex
-	resetBase []cmdstat.Counters
+	// connStats counts the commands the node answers itself and the
+	// errors it answers, each connection's Recorder adding to it once per
+	// read (clientConn.rec); the groups' replicas count the rest
+	// (Node.cmdStats). The counters at the last CONFIG RESETSTAT are what
+	// INFO subtracts (clustercmd.go).
+	connStats     *cmdstat.Table
+	resetMu       sync.Mutex
+	resetBase     []cmdstat.Counters
+	resetErrs     map[string]int64
+	resetErrTotal int64
 
 	// The users (acl.go): the table, the version of the cluster's users it
 	// holds (aclMu guards the changes), and the stop of the poller and of
@@ -99,10 +105,12 @@ func (s *Server) statsInfo() [][2]string {
 	s.mu.Lock()
 	conns := s.nextID
 	s.mu.Unlock()
+	_, errTotal := s.errorCounts()
 	return [][2]string{
 		{"total_connections_received", strconv.FormatInt(conns, 10)},
 		{"total_commands_processed", strconv.FormatInt(s.cmds.Load(), 10)},
 		{"instantaneous_ops_per_sec", strconv.FormatInt(s.ops.PerSecond(), 10)},
+		{"total_error_replies", strconv.FormatInt(errTotal, 10)},
 	}
 }
 
@@ -189,7 +197,8 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	users := acl.New()
 	users.SetDefaultPassword(cfg.Password)
 	s := &Server{node: n, log: log, lns: map[net.Listener]struct{}{},
-		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{}), start: time.Now()}
+		conns: map[*clientConn]struct{}{}, acl: users, stopACL: make(chan struct{}), start: time.Now(),
+		connStats: cmdstat.NewTable()}
 	s.cur.Store(&cfg)
 	n.slow.SetSlowerThan(cfg.SlowlogSlowerThan)
 	n.slow.SetMaxLen(cfg.SlowlogMaxLen)
@@ -330,6 +339,9 @@ type clientConn struct {
 	quit                bool
 	authed              bool
 	user                atomic.Pointer[acl.User] // the user the client runs as (acl.go)
+	// rec counts the commands this connection's node answers itself and
+	// its error replies (Server.connStats), flushed once per read.
+	rec *cmdstat.Recorder
 
 	// counted counts the commands of the current read that passed their
 	// checks and ran (or were queued in MULTI); took adds it to the
@@ -443,6 +455,8 @@ func newClientConn(s *Server, nc net.Conn, id int64) *clientConn {
 	c.multiN.Store(-1)
 	c.bufSize.Store(int64(len(c.buf)))
 	c.user.Store(s.acl.Default())
+	c.rec = cmdstat.NewRecorder(s.connStats, s.node.slow)
+	c.rec.Watch(s.node.lat)
 	c.initDirect()
 	return c
 }
@@ -454,6 +468,7 @@ func (c *clientConn) serve() {
 				"client", c.nc.RemoteAddr().String(), "panic", p, "stack", string(debug.Stack()))
 		}
 		c.endDirect()
+		c.rec.Flush()
 		c.subs.Clear(c.s.node.hub, c)
 		c.trackingOff()
 		if ob := c.ob.Load(); ob != nil {
@@ -785,6 +800,7 @@ func (c *clientConn) process() bool {
 			return false
 		}
 	}
+	c.rec.Flush()
 	return true
 }
 
@@ -891,7 +907,7 @@ func (c *clientConn) handle(args [][]byte) {
 	case command.Keyed:
 		s, ok := c.slotOf(spec, args)
 		if !ok {
-			c.localError("CROSSSLOT Keys in request don't hash to the same slot")
+			c.reject(spec, "CROSSSLOT Keys in request don't hash to the same slot")
 			return
 		}
 		g := c.s.node.Table().GroupOf(s)
@@ -900,7 +916,7 @@ func (c *clientConn) handle(args [][]byte) {
 		if c.s.cfg().Redirects {
 			var moved string
 			if g, moved = c.redirect(s, g, asking); moved != "" {
-				c.localError(moved)
+				c.reject(spec, moved)
 				return
 			}
 		}
@@ -922,10 +938,35 @@ func (c *clientConn) handle(args [][]byte) {
 		c.add(g, args, spec.Flags&command.ReadOnly == 0)
 	default:
 		c.flush()
-		if !c.clusterOnly(spec, args) {
-			c.connCommand(spec, args)
-		}
+		c.answer(spec, args)
 	}
+}
+
+// answer runs a command the node answers itself, counting it (clientConn.rec)
+// unless the groups it runs on count it (groupCounted).
+func (c *clientConn) answer(spec *command.Spec, args [][]byte) {
+	w := &c.out.W
+	m := c.rec.Start(w)
+	if !c.clusterOnly(spec, args) {
+		c.connCommand(spec, args)
+	}
+	if groupCounted(spec.Name) {
+		c.rec.Discard(m)
+	} else {
+		c.rec.Stop(m, spec, args, c)
+	}
+}
+
+// groupCounted reports whether the command of that name is counted by each
+// group it runs on (the node sends it to every group), or, for WAIT, not
+// timed: the time a client waits is not its command's, as on a single
+// server.
+func groupCounted(name string) bool {
+	switch name {
+	case "dbsize", "flushall", "flushdb", "keys", "randomkey", "scan", "wait":
+		return true
+	}
+	return false
 }
 
 // slotOf returns the slot of a command's keys, false if they span slots.
@@ -1073,6 +1114,7 @@ func (c *clientConn) mode(write bool) Mode {
 func (c *clientConn) appendErr(err error) {
 	msg := errorText(err)
 	if c.isRESP {
+		c.rec.Error([]byte(msg))
 		c.out.W.AppendError(msg)
 	} else {
 		c.out.W.AppendRaw([]byte(msg + "\n"))
@@ -1116,6 +1158,7 @@ func (c *clientConn) endLocal() {
 }
 
 func (c *clientConn) localError(msg string) {
+	c.rec.Error([]byte(msg))
 	c.local.AppendError(msg)
 	c.endLocal()
 }
@@ -1143,6 +1186,9 @@ func (c *clientConn) reject(spec *command.Spec, msg string) {
 		msg = server.ExecAbort(msg)
 	case c.inMulti:
 		c.dirty = true
+	}
+	if spec != nil {
+		c.rec.Reject(spec)
 	}
 	c.localError(msg)
 }

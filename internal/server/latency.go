@@ -350,6 +350,12 @@ func (s *Server) errorCountsEver() (map[string]int64, int64) {
 //	errorstat_ERR:count=3
 func (s *Server) infoErrorStats() [][2]string {
 	m, _ := s.errorCounts()
+	return ErrorStats(m)
+}
+
+// ErrorStats renders m, error replies by prefix, as INFO's errorstats
+// section does (see infoErrorStats).
+func ErrorStats(m map[string]int64) [][2]string {
 	prefixes := make([]string, 0, len(m))
 	for p := range m {
 		prefixes = append(prefixes, p)
