@@ -485,14 +485,16 @@ func (s *Server) info(args [][]byte) string {
 // replicas ran (Node.cmdStats) since the start or the last CONFIG
 // RESETSTAT, by command ID.
 func (s *Server) commandCounters() []cmdstat.Counters {
+	return s.reset.Counters(s.commandCountersEver())
+}
+
+// commandCountersEver returns the counters of the commands this node's
+// replicas ran and those it answered itself, since the start, by command
+// ID.
+func (s *Server) commandCountersEver() []cmdstat.Counters {
 	out := make([]cmdstat.Counters, command.NumIDs())
 	s.node.cmdStats.AddTo(out)
 	s.connStats.AddTo(out)
-	s.resetMu.Lock()
-	defer s.resetMu.Unlock()
-	for i := range min(len(out), len(s.resetBase)) {
-		out[i].Sub(&s.resetBase[i])
-	}
 	return out
 }
 
@@ -510,31 +512,24 @@ func (s *Server) commandHists() []*cmdstat.Hist {
 // start or the last CONFIG RESETSTAT: the node's own and those of the
 // commands its replicas ran.
 func (s *Server) errorCounts() (map[string]int64, int64) {
+	return s.reset.Errors(s.errorCountsEver())
+}
+
+// errorCountsEver returns the error replies by prefix, and in all, since
+// the start.
+func (s *Server) errorCountsEver() (map[string]int64, int64) {
 	m := map[string]int64{}
-	total := s.node.cmdStats.AddErrorsTo(m) + s.connStats.AddErrorsTo(m)
-	s.resetMu.Lock()
-	defer s.resetMu.Unlock()
-	for p, n := range s.resetErrs {
-		if m[p] -= n; m[p] <= 0 {
-			delete(m, p)
-		}
-	}
-	return m, total - s.resetErrTotal
+	return m, s.node.cmdStats.AddErrorsTo(m) + s.connStats.AddErrorsTo(m)
 }
 
 // resetCommandStats makes INFO commandstats and latencystats count from now
 // on (CONFIG RESETSTAT); the latency monitor's events stay, as in Redis.
 func (s *Server) resetCommandStats() {
-	now := make([]cmdstat.Counters, command.NumIDs())
-	s.node.cmdStats.AddTo(now)
-	s.connStats.AddTo(now)
+	now := s.commandCountersEver()
+	errs, total := s.errorCountsEver()
 	s.node.cmdStats.ResetHist()
 	s.connStats.ResetHist()
-	errs := map[string]int64{}
-	total := s.node.cmdStats.AddErrorsTo(errs) + s.connStats.AddErrorsTo(errs)
-	s.resetMu.Lock()
-	s.resetBase, s.resetErrs, s.resetErrTotal = now, errs, total
-	s.resetMu.Unlock()
+	s.reset.Reset(now, errs, total)
 }
 
 // localTotals sums the keys, the keys with an expiry and the memory

@@ -61,13 +61,10 @@ type Server struct {
 	// connStats counts the commands the node answers itself and the
 	// errors it answers, each connection's Recorder adding to it once per
 	// read (clientConn.rec); the groups' replicas count the rest
-	// (Node.cmdStats). The counters at the last CONFIG RESETSTAT are what
-	// INFO subtracts (clustercmd.go).
-	connStats     *cmdstat.Table
-	resetMu       sync.Mutex
-	resetBase     []cmdstat.Counters
-	resetErrs     map[string]int64
-	resetErrTotal int64
+	// (Node.cmdStats). reset is what CONFIG RESETSTAT hides from INFO
+	// (clustercmd.go).
+	connStats *cmdstat.Table
+	reset     cmdstat.Baseline
 
 	// The users (acl.go): the table, the version of the cluster's users it
 	// holds (aclMu guards the changes), and the stop of the poller and of

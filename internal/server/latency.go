@@ -324,15 +324,7 @@ func (s *Server) resetHists() {
 // errorCounts returns the error replies by prefix and in all, since the
 // start or the last CONFIG RESETSTAT.
 func (s *Server) errorCounts() (map[string]int64, int64) {
-	m, total := s.errorCountsEver()
-	s.resetMu.Lock()
-	defer s.resetMu.Unlock()
-	for p, n := range s.resetErrs {
-		if m[p] -= n; m[p] <= 0 {
-			delete(m, p)
-		}
-	}
-	return m, total - s.resetErrTotal
+	return s.reset.Errors(s.errorCountsEver())
 }
 
 func (s *Server) errorCountsEver() (map[string]int64, int64) {

@@ -28,10 +28,7 @@ type observer struct {
 	pctl      atomic.Pointer[[]float64] // latency-tracking-info-percentiles
 	connStats *cmdstat.Table            // commands run on connection goroutines
 
-	resetMu       sync.Mutex
-	resetBase     []cmdstat.Counters // what CONFIG RESETSTAT hides from INFO
-	resetErrs     map[string]int64   // the same for the error replies
-	resetErrTotal int64
+	reset cmdstat.Baseline // what CONFIG RESETSTAT hides from INFO
 
 	rejectLog limiter // "client rejected" lines
 	protoLog  limiter // "protocol error" lines
@@ -96,13 +93,7 @@ func (s *Server) commandCounters() []cmdstat.Counters {
 // commandCountersSinceReset returns the counters as INFO shows them: since
 // the last CONFIG RESETSTAT.
 func (s *Server) commandCountersSinceReset() []cmdstat.Counters {
-	out := s.commandCounters()
-	s.resetMu.Lock()
-	defer s.resetMu.Unlock()
-	for i := range min(len(out), len(s.resetBase)) {
-		out[i].Sub(&s.resetBase[i])
-	}
-	return out
+	return s.reset.Counters(s.commandCounters())
 }
 
 // resetCommandStats makes INFO count commands and error replies from now
@@ -113,10 +104,7 @@ func (s *Server) resetCommandStats() {
 	now := s.commandCounters()
 	errs, total := s.errorCountsEver()
 	s.resetHists()
-	s.resetMu.Lock()
-	s.resetBase = now
-	s.resetErrs, s.resetErrTotal = errs, total
-	s.resetMu.Unlock()
+	s.reset.Reset(now, errs, total)
 }
 
 // evictedKeys returns the keys evicted to stay under a memory limit, summed
