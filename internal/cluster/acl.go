@@ -302,19 +302,31 @@ var _ server.ACLHost = (*Server)(nil)
 // read, the users this server has are used). A failure is recorded in the
 // ACL log, cmd being the command that tried.
 func (c *clientConn) login(cmd, user, pass []byte) bool {
-	t := c.s.acl
+	u, ok := c.checkLogin(user, pass)
+	c.loggedIn(cmd, user, u, ok, c.logContext())
+	return ok
+}
+
+// checkLogin returns the user that name and pass log in as, false when
+// they do not; it changes nothing.
+func (c *clientConn) checkLogin(name, pass []byte) (*acl.User, bool) {
 	if c.s.node.agreed.Load() {
 		c.s.syncACL(Read)
 	}
-	u, ok := t.Authenticate(user, pass)
+	return c.s.acl.Authenticate(name, pass)
+}
+
+// loggedIn makes u, which name logged in as with command cmd, the
+// connection's user; when !ok, it logs the failure in the ACL log under
+// context ctx instead.
+func (c *clientConn) loggedIn(cmd, name []byte, u *acl.User, ok bool, ctx string) {
 	if !ok {
-		t.Log.Add(acl.LogEntry{Reason: acl.DeniedAuth, Context: c.logContext(), Object: string(cmd),
-			Username: string(user), Time: time.Now(), ClientInfo: c.describe()})
-		return false
+		c.s.acl.Log.Add(acl.LogEntry{Reason: acl.DeniedAuth, Context: ctx, Object: string(cmd),
+			Username: string(name), Time: time.Now(), ClientInfo: c.describe()})
+		return
 	}
 	c.user.Store(u)
 	c.authed = true
-	return true
 }
 
 // permitted checks a command against the connection's user and, when it

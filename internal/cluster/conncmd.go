@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/command"
 	"github.com/data-cluster/data-cluster/internal/latency"
@@ -320,13 +321,9 @@ func (c *clientConn) exec(w *resp.Writer) {
 		w.AppendError("EXECABORT Transaction discarded because of previous errors.")
 		return
 	}
-	// Every queued command, and the watched keys, in one slot. A queued
-	// UNWATCH changes nothing, the watched keys being checked before any
-	// command runs: it is answered here, as Redis 7 answers it.
-	keyed := queued
-	if slices.ContainsFunc(queued, queuedUnwatch) {
-		keyed = slices.DeleteFunc(slices.Clone(queued), queuedUnwatch)
-	}
+	// Every command for the group, and the watched keys, in one slot.
+	plan := c.execPlan(queued)
+	keyed := plan.keyed
 	group, write, slot, slotted := -1, false, wslot, len(watched) > 0
 	for _, args := range keyed {
 		spec := command.Redis.Lookup(args[0])
@@ -342,9 +339,10 @@ func (c *clientConn) exec(w *resp.Writer) {
 		group = c.s.node.Table().GroupOf(slot)
 	}
 	if group < 0 {
-		w.AppendArray(len(queued)) // UNWATCHes only, or nothing
-		for range queued {
-			w.AppendOK()
+		plan.ran(c) // commands the node answers only, or nothing
+		w.AppendArray(len(queued))
+		for _, r := range plan.local {
+			w.AppendRaw(r)
 		}
 		return
 	}
@@ -375,6 +373,7 @@ func (c *clientConn) exec(w *resp.Writer) {
 		w.AppendRaw(first)
 		return
 	}
+	plan.ran(c)
 	w.AppendArray(len(queued))
 	if len(keyed) == len(queued) {
 		w.AppendRaw(reply[p.ends[0]:])
@@ -382,10 +381,10 @@ func (c *clientConn) exec(w *resp.Writer) {
 	}
 	ends := p.ends[1:]
 	start := p.ends[0]
-	for _, args := range queued {
+	for _, r := range plan.local {
 		switch {
-		case queuedUnwatch(args):
-			w.AppendOK()
+		case r != nil:
+			w.AppendRaw(r)
 		case len(ends) > 0:
 			w.AppendRaw(reply[start:ends[0]])
 			start, ends = ends[0], ends[1:]
@@ -395,8 +394,78 @@ func (c *clientConn) exec(w *resp.Writer) {
 	}
 }
 
-// queuedUnwatch reports whether a queued command is UNWATCH.
-func queuedUnwatch(args [][]byte) bool { return ascii.EqualFold(args[0], "unwatch") }
+// queuedLocal reports whether a queued command is one EXEC answers on the
+// node: UNWATCH or AUTH.
+func queuedLocal(args [][]byte) bool {
+	return ascii.EqualFold(args[0], "unwatch") || ascii.EqualFold(args[0], "auth")
+}
+
+// execPlan is how EXEC runs a transaction's queued commands: the node
+// answers those that are its own (UNWATCH, which changes nothing since the
+// watched keys are checked before any command runs; AUTH) and those the
+// user, as it is at that point of the transaction, may no longer run
+// (Redis checks each command again at EXEC, against the user an AUTH
+// before it made the connection's); the others go to the slot's group in
+// one batch. What the transaction's AUTHs change, and the denials they
+// and the checks log, take effect once it ran (ran): an EXEC that runs
+// nothing (a watched key changed) changes nothing.
+type execPlan struct {
+	keyed [][][]byte // the group's commands, in order
+	local [][]byte   // by position in the transaction: the node's reply, nil for the group's
+	user  *acl.User  // the user after the AUTHs that passed; nil if none did
+	logs  []acl.LogEntry
+}
+
+// execPlan plans the run of queued (see execPlan).
+func (c *clientConn) execPlan(queued [][][]byte) *execPlan {
+	p := &execPlan{local: make([][]byte, len(queued))}
+	user := c.user.Load()
+	for i, args := range queued {
+		switch {
+		case ascii.EqualFold(args[0], "unwatch"):
+			p.local[i] = []byte("+OK\r\n")
+		case ascii.EqualFold(args[0], "auth"):
+			name, pass, msg := c.authArgs(args)
+			if msg == "" {
+				if u, ok := c.checkLogin(name, pass); ok {
+					user, p.user = u, u
+				} else {
+					msg = errWrongPass
+					p.logs = append(p.logs, acl.LogEntry{Reason: acl.DeniedAuth, Object: string(args[0]), Username: string(name)})
+				}
+			}
+			if msg == "" {
+				p.local[i] = []byte("+OK\r\n")
+			} else {
+				p.local[i] = []byte("-" + msg + "\r\n")
+			}
+		default:
+			if r := user.Rules(); !r.All() {
+				spec := command.Redis.Lookup(args[0])
+				if d, ok := r.Check(args, spec.Flags&command.NoAuth != 0); !ok {
+					p.local[i] = []byte("-" + server.ExecDenied(d) + "\r\n")
+					p.logs = append(p.logs, acl.LogEntry{Reason: d.Reason, Object: d.Object, Username: user.Name()})
+					continue
+				}
+			}
+			p.keyed = append(p.keyed, args)
+		}
+	}
+	return p
+}
+
+// ran makes what the transaction's commands changed on the connection
+// take effect, once the transaction ran.
+func (p *execPlan) ran(c *clientConn) {
+	for _, e := range p.logs {
+		e.Context, e.Time, e.ClientInfo = "multi", time.Now(), c.describe()
+		c.s.acl.Log.Add(e)
+	}
+	if p.user != nil {
+		c.user.Store(p.user)
+		c.authed = true
+	}
+}
 
 // watchedKey is a key WATCH read, with its digest then (see watch.go).
 type watchedKey struct {

@@ -50,8 +50,8 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"EXISTS", "{x}1", "{x}1"}, ":0\r\n"},
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"EXEC"}, "*0\r\n"},
-		// UNWATCH is queued and answered by EXEC, as in Redis 7.0; AUTH
-		// and commands without keys are refused.
+		// UNWATCH is queued and answered by EXEC, as in Redis 7.0 (AUTH
+		// too: TestServerMultiAuth); commands without keys are refused.
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"UNWATCH"}, "+QUEUED\r\n"},
 		{[]string{"SET", "{x}1", "c"}, "+QUEUED\r\n"},
@@ -63,7 +63,7 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"EXEC"}, "*1\r\n+OK\r\n"},
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"UNWATCH", "x"}, "-ERR wrong number of arguments for 'unwatch' command\r\n"},
-		{[]string{"AUTH", "x"}, "-ERR Command not allowed inside a transaction on a cluster node: only commands with keys\r\n"},
+		{[]string{"DBSIZE"}, "-ERR Command not allowed inside a transaction on a cluster node: only commands with keys\r\n"},
 		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
 	}
 	for _, s := range steps {
@@ -126,5 +126,61 @@ func TestServerMultiExecRefused(t *testing.T) {
 	for _, s := range steps {
 		s.c.send(s.args...)
 		s.c.expect(s.want)
+	}
+}
+
+// TestServerMultiAuth checks AUTH queued inside MULTI on a node: EXEC runs
+// it in its place and checks each command again against the user of that
+// point, as Redis 7.0 does (the replies recorded from redis-server
+// 7.0.15), logs its failures and denials in the multi context, and an
+// EXEC aborted by a watched key runs no AUTH either.
+func TestServerMultiAuth(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 0, ServerConfig{})
+	c, other := dialRaw(t, addr), dialRaw(t, addr)
+	denied := "-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. " +
+		"This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n"
+	steps := []struct {
+		c    *rawConn
+		args []string
+		want string
+	}{
+		{c, []string{"ACL", "SETUSER", "lim", "on", ">pw", "~*", "+@all", "-set"}, "+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"SET", "{x}1", "a"}, "+QUEUED\r\n"},
+		{c, []string{"AUTH", "lim", "pw"}, "+QUEUED\r\n"},
+		{c, []string{"SET", "{x}1", "b"}, "+QUEUED\r\n"},
+		{c, []string{"GET", "{x}1"}, "+QUEUED\r\n"},
+		{c, []string{"AUTH", "lim", "wrong"}, "+QUEUED\r\n"},
+		{c, []string{"UNWATCH"}, "+QUEUED\r\n"},
+		{c, []string{"EXEC"}, "*6\r\n+OK\r\n+OK\r\n" + denied + "$1\r\na\r\n-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n"},
+		{c, []string{"ACL", "WHOAMI"}, "$3\r\nlim\r\n"},
+		{c, []string{"SET", "{x}1", "c"}, "-NOPERM this user has no permissions to run the 'set' command\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"AUTH", "default", "x"}, "+QUEUED\r\n"},
+		{c, []string{"EXEC"}, "*1\r\n+OK\r\n"},
+		{c, []string{"ACL", "WHOAMI"}, "$7\r\ndefault\r\n"},
+		// A watched key changed: nothing runs, AUTH neither.
+		{c, []string{"WATCH", "{x}1"}, "+OK\r\n"},
+		{other, []string{"SET", "{x}1", "d"}, "+OK\r\n"},
+		{c, []string{"MULTI"}, "+OK\r\n"},
+		{c, []string{"AUTH", "lim", "pw"}, "+QUEUED\r\n"},
+		{c, []string{"GET", "{x}1"}, "+QUEUED\r\n"},
+		{c, []string{"EXEC"}, "*-1\r\n"},
+		{c, []string{"ACL", "WHOAMI"}, "$7\r\ndefault\r\n"},
+		{c, []string{"GET", "{x}1"}, "$1\r\nd\r\n"},
+	}
+	for _, s := range steps {
+		s.c.send(s.args...)
+		s.c.expect(s.want)
+	}
+	// The EXEC's denial and failed AUTH, newest first, in the multi
+	// context; nothing from the aborted one.
+	c.send("ACL", "LOG")
+	log := strings.Join(c.reply(), " ")
+	for _, want := range []string{"reason command context multi object set username lim", "reason auth context multi object AUTH username lim"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("ACL LOG lacks %q: %s", want, log)
+		}
 	}
 }

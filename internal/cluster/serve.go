@@ -867,9 +867,9 @@ func (c *clientConn) handle(args [][]byte) {
 		switch spec.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
 		default:
-			// UNWATCH is queued as in Redis, and answered by EXEC
-			// itself (queuedUnwatch).
-			if spec.Name != "unwatch" && (spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0) {
+			// UNWATCH and AUTH are queued as in Redis, and answered
+			// by EXEC itself (execPlan).
+			if !queuedLocal(args) && (spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0) {
 				c.reject(spec, "ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
 				return
 			}
@@ -877,7 +877,7 @@ func (c *clientConn) handle(args [][]byte) {
 			// transaction with it; commands in different slots from
 			// one another are queued, and EXEC refuses them, as in
 			// Redis Cluster.
-			if _, ok := c.slotOf(spec, args); !ok && spec.Name != "unwatch" {
+			if _, ok := c.slotOf(spec, args); !ok {
 				c.reject(spec, "CROSSSLOT Keys in request don't hash to the same slot")
 				return
 			}
@@ -1238,21 +1238,32 @@ func (c *clientConn) handleLine(args [][]byte) {
 // authenticate runs AUTH [user] password (args[0] the command's name) and
 // returns the error to answer, "" on success.
 func (c *clientConn) authenticate(args [][]byte) string {
-	if len(args) > 3 {
-		return "ERR syntax error"
-	}
-	user, pass := []byte(acl.DefaultName), args[1]
-	if len(args) == 2 {
-		if c.s.acl.Default().Rules().NoPass() {
-			return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
-		}
-	} else {
-		user, pass = args[1], args[2]
+	user, pass, msg := c.authArgs(args)
+	if msg != "" {
+		return msg
 	}
 	if !c.login(args[0], user, pass) {
-		return "WRONGPASS invalid username-password pair or user is disabled."
+		return errWrongPass
 	}
 	return ""
+}
+
+// errWrongPass is Redis's answer to AUTH with a wrong user or password.
+const errWrongPass = "WRONGPASS invalid username-password pair or user is disabled."
+
+// authArgs returns the user and password of AUTH's arguments, or Redis's
+// error for arguments it refuses without checking them.
+func (c *clientConn) authArgs(args [][]byte) (user, pass []byte, msg string) {
+	if len(args) > 3 {
+		return nil, nil, "ERR syntax error"
+	}
+	if len(args) == 3 {
+		return args[1], args[2], ""
+	}
+	if c.s.acl.Default().Rules().NoPass() {
+		return nil, nil, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+	}
+	return []byte(acl.DefaultName), args[1], ""
 }
 
 func cloneArgs(args [][]byte) [][]byte {

@@ -351,10 +351,10 @@ func SortDenied(r *acl.Rules, spec *command.Spec, args [][]byte) string {
 	return ""
 }
 
-// execDenied returns Redis's error for a queued command that EXEC does not
+// ExecDenied returns Redis's error for a queued command that EXEC does not
 // run because the user's rules, changed since it was queued (or the user,
 // by an AUTH queued before it), no longer allow it.
-func execDenied(d acl.Denial) string {
+func ExecDenied(d acl.Denial) string {
 	reason := "no permission to execute the command or subcommand"
 	switch d.Reason {
 	case acl.DeniedKey:

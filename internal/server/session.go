@@ -549,7 +549,7 @@ func (s *session) exec(w *resp.Writer, _ [][]byte) {
 			if r := s.c.user.Load().Rules(); !r.All() {
 				if d, ok := r.Check(q.args, q.spec.Flags&command.NoAuth != 0); !ok {
 					s.c.logDenial(d, "multi")
-					w.AppendError(execDenied(d))
+					w.AppendError(ExecDenied(d))
 					continue
 				}
 			}
