@@ -176,6 +176,16 @@ func TestClusterServesAnyKey(t *testing.T) {
 	if err := plain[0].MSet(ctx, "{u}a", "1", "{u}b", "2").Err(); err != nil {
 		t.Fatalf("MSET in one slot: %v", err)
 	}
+	// The slow log and latency flags reach the nodes (here their defaults),
+	// whose replicas count what they run.
+	if v := plain[1].ConfigGet(ctx, "*").Val(); v["slowlog-log-slower-than"] != "10000" || v["slowlog-max-len"] != "128" ||
+		v["latency-tracking"] != "yes" || v["latency-tracking-info-percentiles"] != "50 99 99.9" {
+		t.Errorf("node 2's slow log and latency parameters: %v %v %v %v", v["slowlog-log-slower-than"], v["slowlog-max-len"],
+			v["latency-tracking"], v["latency-tracking-info-percentiles"])
+	}
+	if s := plain[1].Info(ctx, "commandstats").Val(); !strings.Contains(s, "cmdstat_set:calls=") {
+		t.Errorf("node 2's INFO commandstats lacks SET:\n%s", s)
+	}
 	// Hashes and sets, and MEMORY USAGE of them, through any node.
 	if err := plain[0].HSet(ctx, "h", "f1", "v1", "f2", "v2").Err(); err != nil {
 		t.Fatalf("HSET: %v", err)
