@@ -409,6 +409,9 @@ func queuedLocal(args [][]byte) bool {
 // one batch. What the transaction's AUTHs change, and the denials they
 // and the checks log, take effect once it ran (ran): an EXEC that runs
 // nothing (a watched key changed) changes nothing.
+//
+// A transaction the node answers nothing of, the usual one, is sent as it
+// was queued: keyed is queued itself and local nil.
 type execPlan struct {
 	keyed [][][]byte // the group's commands, in order
 	local [][]byte   // by position in the transaction: the node's reply, nil for the group's
@@ -416,14 +419,24 @@ type execPlan struct {
 	logs  []acl.LogEntry
 }
 
+// okReply is +OK, as the node answers a queued UNWATCH or AUTH.
+var okReply = []byte("+OK\r\n")
+
 // execPlan plans the run of queued (see execPlan).
-func (c *clientConn) execPlan(queued [][][]byte) *execPlan {
-	p := &execPlan{local: make([][]byte, len(queued))}
+func (c *clientConn) execPlan(queued [][][]byte) execPlan {
+	var p execPlan
 	user := c.user.Load()
+	answer := func(i int, reply []byte) {
+		if p.local == nil {
+			p.local = make([][]byte, len(queued))
+			p.keyed = slices.Clone(queued[:i]) // all the group's so far
+		}
+		p.local[i] = reply
+	}
 	for i, args := range queued {
 		switch {
 		case ascii.EqualFold(args[0], "unwatch"):
-			p.local[i] = []byte("+OK\r\n")
+			answer(i, okReply)
 		case ascii.EqualFold(args[0], "auth"):
 			name, pass, msg := c.authArgs(args)
 			if msg == "" {
@@ -435,21 +448,26 @@ func (c *clientConn) execPlan(queued [][][]byte) *execPlan {
 				}
 			}
 			if msg == "" {
-				p.local[i] = []byte("+OK\r\n")
+				answer(i, okReply)
 			} else {
-				p.local[i] = []byte("-" + msg + "\r\n")
+				answer(i, []byte("-"+msg+"\r\n"))
 			}
 		default:
 			if r := user.Rules(); !r.All() {
 				spec := command.Redis.Lookup(args[0])
 				if d, ok := r.Check(args, spec.Flags&command.NoAuth != 0); !ok {
-					p.local[i] = []byte("-" + server.ExecDenied(d) + "\r\n")
+					answer(i, []byte("-"+server.ExecDenied(d)+"\r\n"))
 					p.logs = append(p.logs, acl.LogEntry{Reason: d.Reason, Object: d.Object, Username: user.Name()})
 					continue
 				}
 			}
-			p.keyed = append(p.keyed, args)
+			if p.local != nil {
+				p.keyed = append(p.keyed, args)
+			}
 		}
+	}
+	if p.local == nil {
+		p.keyed = queued
 	}
 	return p
 }
