@@ -345,7 +345,7 @@ func (g *Group) runScripts(ctx context.Context, tick <-chan time.Time, batch []*
 			g.fx = fxs[i]
 			g.seed(g.fx.origin, g.fx.seq)
 			g.cx.Rand = g.rng
-			g.run(r.Cmds, r.Proto, r.asked, r.client)
+			g.run(r.Cmds, r.Proto, r.asked, r.client, time.Time{})
 			r.pre = append(r.pre[:0], g.w.Bytes()...)
 			r.preEnds = append(r.preEnds[:0], g.ends...)
 			r.hasPre = true

@@ -365,7 +365,7 @@ func TestScriptEffectsUndo(t *testing.T) {
 			}
 			args = append(args, a)
 		}
-		g.run(args, 2, false, nil)
+		g.run(args, 2, false, nil, time.Time{})
 		return string(g.w.Bytes())
 	}
 	g.db.SetNow(time.Now().UnixMilli())

@@ -884,10 +884,11 @@ func (g *Group) take(r *Request) {
 	r.hasPre, r.pre, r.preEnds = false, nil, nil // from a run that was not answered
 	switch r.Mode {
 	case Stale:
-		g.db.SetNow(time.Now().UnixMilli())
+		now := time.Now()
+		g.db.SetNow(now.UnixMilli())
 		own := g.lend(r)
 		g.announce = true // a read's events (keymiss) come from the replica that answers it
-		g.run(r.Cmds, r.Proto, r.asked, r.client)
+		g.run(r.Cmds, r.Proto, r.asked, r.client, now)
 		g.announce = false
 		r.finish(g.giveBack(r, own), g.ends, nil)
 	case Acks:
@@ -1387,7 +1388,7 @@ func (g *Group) serve(r *Request, now time.Time) {
 	g.db.SetNow(now.UnixMilli())
 	own := g.lend(r)
 	g.announce = true
-	g.run(r.Cmds, r.Proto, r.asked, r.client)
+	g.run(r.Cmds, r.Proto, r.asked, r.client, now)
 	g.announce = false
 	g.stats.Reads.Add(1)
 	r.finish(g.giveBack(r, own), g.ends, nil)
@@ -1424,7 +1425,7 @@ func (g *Group) TryRead(r *Request) bool {
 	g.db.SetNow(now.UnixMilli())
 	own := g.lend(r)
 	g.announce = true
-	g.run(r.Cmds, r.Proto, r.asked, r.client)
+	g.run(r.Cmds, r.Proto, r.asked, r.client, now)
 	g.announce = false
 	g.giveBack(r, own)
 	return true
@@ -1480,11 +1481,15 @@ func (r *Request) finishPre() {
 
 // run executes cmds against the keyspace, the replies going to g.w and
 // g.ends; asked as in Request. The commands are counted and timed
-// (GroupConfig.Stats), c being the client that sent them when known.
-func (g *Group) run(cmds [][][]byte, proto int, asked bool, c slowlog.Client) {
+// (GroupConfig.Stats) from start (the caller's clock read; zero: read it
+// now), c being the client that sent them when known.
+func (g *Group) run(cmds [][][]byte, proto int, asked bool, c slowlog.Client, start time.Time) {
 	table := g.begin(proto)
 	if g.rec != nil {
-		g.rec.Begin(time.Now(), &g.w)
+		if start.IsZero() {
+			start = time.Now()
+		}
+		g.rec.Begin(start, &g.w)
 		g.ran.args = g.ran.args[:0]
 	}
 	var verdicts []string
@@ -1778,7 +1783,7 @@ func (g *Group) applyDecoded(ce commandsEntry, index uint64) {
 				own = g.lend(r)
 			}
 		}
-		g.run(cmds, proto, asked, c)
+		g.run(cmds, proto, asked, c, time.Time{})
 	}
 	g.cx.Rand = nil
 	if g.cfg.OnApply != nil {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/data-cluster/data-cluster/internal/slot"
 )
@@ -14,19 +15,19 @@ func BenchmarkGate(b *testing.B) {
 	for _, away := range []bool{false, true} {
 		b.Run(fmt.Sprintf("away=%v", away), func(b *testing.B) {
 			g := newGateGroup(b)
-			g.run([][][]byte{{[]byte("SET"), []byte("key:1"), []byte("v")}}, 2, false, nil)
+			g.run([][][]byte{{[]byte("SET"), []byte("key:1"), []byte("v")}}, 2, false, nil, time.Time{})
 			if away {
 				for s := range uint16(slot.Count) {
 					g.mv.leave(s, 1)
 				}
 			}
 			cmds := [][][]byte{{[]byte("GET"), []byte("key:1")}}
-			if g.run(cmds, 2, false, nil); string(g.w.Bytes()) != "$1\r\nv\r\n" {
+			if g.run(cmds, 2, false, nil, time.Time{}); string(g.w.Bytes()) != "$1\r\nv\r\n" {
 				b.Fatalf("GET answered %q", g.w.Bytes())
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				g.run(cmds, 2, false, nil)
+				g.run(cmds, 2, false, nil, time.Time{})
 			}
 		})
 	}

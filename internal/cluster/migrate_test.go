@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strconv"
 	"testing"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 
@@ -75,7 +76,7 @@ func TestGateImporting(t *testing.T) {
 		for i, a := range args {
 			cmd[i] = []byte(a)
 		}
-		g.run([][][]byte{cmd}, 2, asked, nil)
+		g.run([][][]byte{cmd}, 2, asked, nil, time.Time{})
 		return string(g.w.Bytes())
 	}
 	key := "{x}k"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 )
@@ -27,7 +28,7 @@ func benchmarkReplies(b *testing.B, size int, own bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	g.run([][][]byte{{[]byte("SET"), []byte("k"), bytes.Repeat([]byte("v"), size)}}, 2, false, nil)
+	g.run([][][]byte{{[]byte("SET"), []byte("k"), bytes.Repeat([]byte("v"), size)}}, 2, false, nil, time.Time{})
 	cmds := make([][][]byte, 16)
 	for i := range cmds {
 		cmds[i] = [][]byte{[]byte("GET"), []byte("k")}
