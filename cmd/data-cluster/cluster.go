@@ -47,6 +47,7 @@ type clusterOptions struct {
 	snapshotRate   byteSize
 	raftLogMemory  byteSize
 	redirects      bool
+	keyspace       string
 	readLease      bool
 }
 
@@ -65,6 +66,7 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.join, "join", "", "cluster mode: the peer address of a member of a running cluster to join (instead of --initial-cluster)")
 	fs.StringVar(&c.placement, "placement", "auto", "cluster mode: auto (replicas move to heal and rebalance the cluster on their own) or manual (only when told to)")
 	fs.BoolVar(&c.redirects, "cluster-redirects", false, "cluster mode: answer MOVED and ASK as Redis Cluster does, for cluster-aware clients, instead of forwarding")
+	fs.StringVar(&c.keyspace, "cluster-keyspace", "node", "cluster mode: what DBSIZE, KEYS, SCAN, RANDOMKEY and INFO's keyspace cover: node (the slots this node is the master of, as on a Redis Cluster node, so that cluster-aware clients count every key once) or cluster (every key, for clients that are not cluster-aware)")
 	fs.BoolVar(&c.readLease, "read-lease", true, "cluster mode: a shard's leader serves reads alone for a while after a quorum acknowledged it, instead of asking the followers for each batch; false: every batch asks (for hosts whose monotonic clock may stop while the others run: see the README)")
 }
 
@@ -112,6 +114,8 @@ func (c clusterOptions) validate(o options) error {
 		return fmt.Errorf("invalid value %d for %s: must be at least 0", c.snapshotRate, n("snapshot-rate"))
 	case c.placement != "auto" && c.placement != "manual":
 		return fmt.Errorf("invalid value %q for %s: use auto or manual", c.placement, n("placement"))
+	case c.keyspace != "node" && c.keyspace != "cluster":
+		return fmt.Errorf("invalid value %q for %s: use node or cluster", c.keyspace, n("cluster-keyspace"))
 	case o.sec.tlsAddr != "":
 		return fmt.Errorf("%s is not supported with %s yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes", n("tls-addr"), mode)
 	case o.sec.maxMemory != 0:
@@ -384,7 +388,7 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 	scfg := cluster.ServerConfig{Limits: lim, Password: opts.sec.requirePass, ACLFile: opts.sec.aclFile,
 		ProtectedMode: bool(opts.sec.protectedMode), MaxClients: opts.sec.maxClients,
 		Timeout: time.Duration(opts.sec.timeout) * time.Second, QueryBuffer: int(opts.sec.queryBuffer),
-		Redirects: co.redirects, PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
+		Redirects: co.redirects, WholeKeyspace: co.keyspace == "cluster", PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
 		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log, TrackingTableMaxKeys: opts.trackingMax,
 		SlowlogSlowerThan: opts.obs.slowlogSlowerThan, SlowlogMaxLen: opts.obs.slowlogMaxLen, Latency: opts.obs.latency(),
 		LogLevel: level, ConfigFile: configPath(opts.configFile), OnShutdown: stopServing}

@@ -63,6 +63,19 @@ func (n *Node) order(v *view, g int) []int {
 	return out
 }
 
+// master returns the index in v of the node CLUSTER SLOTS shows first for
+// group g (order's first): its leader, or while it has none the preferred
+// one; -1 when the group has no replicas.
+func (n *Node) master(v *view, g int) int {
+	if l := n.Leader(v, g); l >= 0 {
+		return l
+	}
+	if reps := v.table.Group(g).Replicas; len(reps) > 0 {
+		return reps[0]
+	}
+	return -1
+}
+
 // hostPort splits node i's client address for CLUSTER replies.
 func (n *Node) hostPort(v *view, i int) (string, int) {
 	h, p, err := net.SplitHostPort(n.ClientAddr(v, i))
@@ -415,7 +428,7 @@ var nodeInfoSections = []string{"server", "clients", "memory", "persistence", "s
 // sections): the process, this node's clients, the memory of its
 // replicas' keyspaces, the commands its clients ran, the cluster's state,
 // each local replica's Raft state, the traffic to each peer, and the keys
-// of the local replicas.
+// of the groups it is the master of (all its replicas' with WholeKeyspace).
 func (s *Server) info(args [][]byte) string {
 	want := server.InfoWant(args, nodeInfoSections, "commandstats", "latencystats")
 	n, v := s.node, s.node.v()
@@ -472,6 +485,9 @@ func (s *Server) info(args [][]byte) string {
 		}
 	}
 	if want["keyspace"] {
+		if !s.cfg().WholeKeyspace {
+			keys, expires = n.masteredTotals(v)
+		}
 		var f [][2]string
 		if keys > 0 {
 			f = append(f, [2]string{"db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)})
@@ -542,6 +558,22 @@ func (n *Node) localTotals(v *view) (keys, expires, used int64) {
 		}
 	}
 	return keys, expires, used
+}
+
+// masteredTotals sums the keys and the keys with an expiry of the groups
+// this node is the master of (master), as its replicas of them count them:
+// INFO's keyspace, as on a Redis Cluster master.
+func (n *Node) masteredTotals(v *view) (keys, expires int64) {
+	if v.self < 0 {
+		return 0, 0
+	}
+	for g := range v.ngroups {
+		if loc := n.local(g); loc != nil && n.master(v, g) == v.self {
+			st := loc.Status()
+			keys, expires = keys+st.Keys, expires+st.Expires
+		}
+	}
+	return keys, expires
 }
 
 // clusterFields are INFO's cluster section: whether every slot's group has

@@ -113,6 +113,24 @@ var params = config.NewTable(append([]config.Param[settings]{
 			return nil
 		},
 	},
+	{
+		// --cluster-keyspace: what DBSIZE, KEYS, SCAN, RANDOMKEY and INFO's
+		// keyspace cover (ServerConfig.WholeKeyspace).
+		Name: "cluster-keyspace", Kind: config.Enum,
+		Get: func(c *settings) string {
+			if c.WholeKeyspace {
+				return "cluster"
+			}
+			return "node"
+		},
+		Set: func(c *settings, v string) error {
+			i, err := config.ParseEnum(v, []string{"node", "cluster"})
+			if err == nil {
+				c.WholeKeyspace = i == 1
+			}
+			return err
+		},
+	},
 	config.ReadOnly("cluster-enabled", func(*settings) string { return "yes" }),
 	config.ReadOnly("databases", func(*settings) string { return "1" }),
 	config.ReadOnly("appendonly", func(*settings) string { return "yes" }),

@@ -120,14 +120,14 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.unwatch()
 		w.AppendOK()
 	case "dbsize":
-		n, err := c.sumInts([]byte("dbsize"))
+		n, err := c.sumInts(c.keyspaceGroups(), []byte("dbsize"))
 		if err != nil {
 			w.AppendError(errorText(err))
 			return
 		}
 		w.AppendInt(n)
 	case "flushall", "flushdb":
-		for _, p := range c.everyGroup(args, Write) {
+		for _, p := range c.onGroups(c.allGroups(), args, Write) {
 			if p.err != nil {
 				w.AppendError(errorText(p.err))
 				return
@@ -139,7 +139,11 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		if len(args) > 1 {
 			pattern = args[1]
 		}
-		keys, err := c.allKeys(pattern)
+		gs := c.allGroups()
+		if spec.Name == "keys" {
+			gs = c.keyspaceGroups()
+		}
+		keys, err := c.allKeys(gs, pattern)
 		if err != nil {
 			w.AppendError(errorText(err))
 			return
@@ -547,16 +551,50 @@ func (c *clientConn) run(g int, cmds [][][]byte, mode Mode) *pending {
 	return p
 }
 
-// everyGroup runs one command on every group at once and returns their
-// answers, by group.
-func (c *clientConn) everyGroup(args [][]byte, mode Mode) []*pending {
+// allGroups returns every data group's number.
+func (c *clientConn) allGroups() []int {
+	gs := make([]int, c.s.node.Groups())
+	for g := range gs {
+		gs[g] = g
+	}
+	return gs
+}
+
+// keyspaceGroups returns the groups that DBSIZE, KEYS, SCAN and RANDOMKEY
+// cover on this connection, in order (see ServerConfig.WholeKeyspace):
+// every group; or, as on a Redis Cluster node, those this node is the
+// master of in CLUSTER SLOTS, and on a READONLY connection those it holds
+// a replica of, as a Redis replica answers with its copy.
+func (c *clientConn) keyspaceGroups() []int {
+	if c.s.cfg().WholeKeyspace {
+		return c.allGroups()
+	}
+	n := c.s.node
+	v := n.v()
+	var gs []int
+	for g := range v.ngroups {
+		if c.ro {
+			if loc := n.local(g); loc == nil || loc.Removed() {
+				continue
+			}
+		} else if v.self < 0 || n.master(v, g) != v.self {
+			continue
+		}
+		gs = append(gs, g)
+	}
+	return gs
+}
+
+// onGroups runs one command on groups gs at once and returns their
+// answers, in gs's order.
+func (c *clientConn) onGroups(gs []int, args [][]byte, mode Mode) []*pending {
 	if mode != Write && c.ro {
 		mode = Stale
 	}
-	ps := make([]*pending, c.s.node.Groups())
-	for g := range ps {
+	ps := make([]*pending, len(gs))
+	for i, g := range gs {
 		p := &pending{}
-		ps[g] = p
+		ps[i] = p
 		c.submit(g, &Request{Cmds: [][][]byte{args}, Proto: 2, Mode: mode,
 			Done: func(reply []byte, ends []int, err error) {
 				p.reply = append(p.reply[:0], reply...)
@@ -570,10 +608,10 @@ func (c *clientConn) everyGroup(args [][]byte, mode Mode) []*pending {
 	return ps
 }
 
-// sumInts adds up the integer replies of a command run on every group.
-func (c *clientConn) sumInts(args ...[]byte) (int64, error) {
+// sumInts adds up the integer replies of a command run on groups gs.
+func (c *clientConn) sumInts(gs []int, args ...[]byte) (int64, error) {
 	var sum int64
-	for _, p := range c.everyGroup(args, Read) {
+	for _, p := range c.onGroups(gs, args, Read) {
 		if p.err != nil {
 			return 0, p.err
 		}
@@ -586,10 +624,10 @@ func (c *clientConn) sumInts(args ...[]byte) (int64, error) {
 	return sum, nil
 }
 
-// allKeys returns the keys matching pattern in every group, sorted.
-func (c *clientConn) allKeys(pattern []byte) ([][]byte, error) {
+// allKeys returns the keys matching pattern in groups gs, sorted.
+func (c *clientConn) allKeys(gs []int, pattern []byte) ([][]byte, error) {
 	var keys [][]byte
-	for _, p := range c.everyGroup([][]byte{[]byte("keys"), pattern}, Read) {
+	for _, p := range c.onGroups(gs, [][]byte{[]byte("keys"), pattern}, Read) {
 		if p.err != nil {
 			return nil, p.err
 		}
@@ -604,11 +642,14 @@ func (c *clientConn) allKeys(pattern []byte) ([][]byte, error) {
 	return slices.CompactFunc(keys, bytes.Equal), nil
 }
 
+// randomKey is RANDOMKEY: a key of a random group it covers
+// (keyspaceGroups), or of the next one that has any.
 func (c *clientConn) randomKey(w *resp.Writer) {
-	n := c.s.node.Groups()
-	start := rand.IntN(n)
+	gs := c.keyspaceGroups()
+	n := len(gs)
+	start := rand.N(max(n, 1))
 	for i := range n {
-		g := (start + i) % n
+		g := gs[(start+i)%n]
 		p := c.run(g, [][][]byte{{[]byte("randomkey")}}, c.mode(false))
 		if p.err != nil {
 			w.AppendError(errorText(p.err))
@@ -622,9 +663,12 @@ func (c *clientConn) randomKey(w *resp.Writer) {
 	w.AppendNull()
 }
 
-// scan runs SCAN over every group in turn. The cursor carries the group in
-// its low part: cursor = inner × groups + group, inner being the group's own
-// cursor; a group's 0 moves on to the next group.
+// scan runs SCAN over the groups it covers (keyspaceGroups) in turn. The
+// cursor carries the group in its low part: cursor = inner × groups +
+// group, inner being the group's own cursor; a group's 0 moves on to the
+// next covered group after it. Cursor 0 starts with the first covered
+// group; a group named by a cursor is scanned whether or not it is still
+// covered (its leader may have changed since the scan began).
 func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 	cur, err := strconv.ParseUint(string(args[1]), 10, 64)
 	if err != nil {
@@ -633,6 +677,16 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 	}
 	n := uint64(c.s.node.Groups())
 	g, inner := cur%n, cur/n
+	gs := c.keyspaceGroups()
+	if cur == 0 {
+		if len(gs) == 0 {
+			w.AppendArray(2)
+			w.AppendBulkString("0")
+			w.AppendArray(0)
+			return
+		}
+		g = uint64(gs[0])
+	}
 	cmd := append([][]byte{[]byte("scan"), []byte(strconv.FormatUint(inner, 10))}, args[2:]...)
 	p := c.run(int(g), [][][]byte{cmd}, c.mode(false))
 	if p.err != nil {
@@ -645,11 +699,10 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 		return
 	}
 	var out uint64
-	switch {
-	case next != 0:
+	if next != 0 {
 		out = next*n + g
-	case g+1 < n:
-		out = g + 1
+	} else if i := slices.IndexFunc(gs, func(x int) bool { return uint64(x) > g }); i >= 0 {
+		out = uint64(gs[i])
 	}
 	w.AppendArray(2)
 	w.AppendBulkString(strconv.FormatUint(out, 10))

@@ -19,7 +19,7 @@ import (
 // the same keys again changes nothing.
 func TestNodeLoad(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
-	addr := serveNode(t, tn, 0, ServerConfig{})
+	addr := serveNode(t, tn, 0, ServerConfig{WholeKeyspace: true})
 	ctx := context.Background()
 	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, MaxRetries: -1})
 	defer rc.Close()

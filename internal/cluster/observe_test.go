@@ -91,7 +91,7 @@ func infoFields(t *testing.T, s string) (titles []string, fields map[string]stri
 // commands and connections counted, and the keys with an expiry.
 func TestNodeInfo(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
-	addr := serveNode(t, tn, 1, ServerConfig{})
+	addr := serveNode(t, tn, 1, ServerConfig{WholeKeyspace: true})
 	ctx := context.Background()
 	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
 	defer rc.Close()

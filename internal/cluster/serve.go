@@ -145,6 +145,15 @@ type ServerConfig struct {
 	// led on another node, ASK for a key whose slot is moving to a group
 	// that has it (redirect.go).
 	Redirects bool
+	// WholeKeyspace makes DBSIZE, KEYS, SCAN, RANDOMKEY and INFO's
+	// keyspace cover every group, the whole cluster, for clients that are
+	// not cluster-aware. Without it they cover what a Redis Cluster node's
+	// do (keyspaceGroups): the groups this node is the master of in
+	// CLUSTER SLOTS, so that a cluster-aware client that adds them up over
+	// the masters (go-redis's ClusterClient.DBSize, redis-cli --cluster
+	// info) counts every key once; on a READONLY connection, this node's
+	// replicas, as a Redis replica answers with its copy.
+	WholeKeyspace bool
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// LogLevel, when set, is the level of Logger's handler, which CONFIG
@@ -1212,7 +1221,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 	case spec.Kind == command.AllShards: // LIST
 		c.counted++
 		c.flush()
-		keys, err := c.allKeys([]byte("*"))
+		keys, err := c.allKeys(c.allGroups(), []byte("*"))
 		if err != nil {
 			c.out.W.AppendRaw([]byte(errorText(err) + "\n"))
 			return

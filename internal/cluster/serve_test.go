@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,9 +42,11 @@ func serveNode(t testing.TB, tn *testNodes, i int, cfg ServerConfig) string {
 	return ln.Addr().String()
 }
 
+// With WholeKeyspace, a node's DBSIZE, KEYS, SCAN and RANDOMKEY cover the
+// whole cluster (TestServerKeyspace checks the default).
 func TestServerCommands(t *testing.T) {
 	tn := newTestNodes(t, testSeed(t), nil)
-	addr := serveNode(t, tn, 1, ServerConfig{})
+	addr := serveNode(t, tn, 1, ServerConfig{WholeKeyspace: true})
 	ctx := context.Background()
 	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
 	defer rc.Close()
@@ -424,6 +427,138 @@ func TestServerRedirects(t *testing.T) {
 		t.Fatalf("READONLY: %q", got)
 	}
 	eventually(t, "a READONLY read of the replica here", func() bool { return do("GET", remote) == "$1\r\nw\r\n" })
+}
+
+// By default DBSIZE, KEYS, SCAN, RANDOMKEY and INFO's keyspace on a node
+// cover the groups it is the master of in CLUSTER SLOTS, as on a Redis
+// Cluster node, so that over the nodes every key counts once; on a
+// READONLY connection they cover the node's replicas, and FLUSHALL empties
+// every group.
+func TestServerKeyspace(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	ctx := context.Background()
+	var rcs []*redis.Client
+	for i := range tn.nodes {
+		rc := redis.NewClient(&redis.Options{Addr: serveNode(t, tn, i, ServerConfig{}), Protocol: 2})
+		defer rc.Close()
+		rcs = append(rcs, rc)
+	}
+	var want []string
+	pipe := rcs[0].Pipeline()
+	for i := range 300 {
+		k := fmt.Sprintf("key:%03d", i)
+		want = append(want, k)
+		pipe.Set(ctx, k, i, 0)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatalf("pipeline of 300 SETs: %v", err)
+	}
+	dbKeys := regexp.MustCompile(`(?m)^db0:keys=(\d+),`)
+	// covered checks what node i answers against the keys of the groups
+	// it is the master of now, and returns them; "" when they agree.
+	covered := func(i int) ([]string, string) {
+		rc, n := rcs[i], tn.nodes[i]
+		v := n.v()
+		var mine []string
+		for _, k := range want {
+			if n.master(v, v.table.GroupOfKey([]byte(k))) == v.self {
+				mine = append(mine, k)
+			}
+		}
+		if got, err := rc.DBSize(ctx).Result(); err != nil || got != int64(len(mine)) {
+			return nil, fmt.Sprintf("node %d: DBSIZE %d, %v, want %d", i, got, err, len(mine))
+		}
+		keys, err := rc.Keys(ctx, "*").Result()
+		if err != nil || !slices.Equal(keys, mine) {
+			return nil, fmt.Sprintf("node %d: KEYS gave %d keys, %v, want its %d sorted", i, len(keys), err, len(mine))
+		}
+		var scanned []string
+		var cursor uint64
+		for range 1000 {
+			var ks []string
+			if ks, cursor, err = rc.Scan(ctx, cursor, "", 7).Result(); err != nil {
+				return nil, fmt.Sprintf("node %d: SCAN: %v", i, err)
+			}
+			scanned = append(scanned, ks...)
+			if cursor == 0 {
+				break
+			}
+		}
+		slices.Sort(scanned)
+		if !slices.Equal(slices.Compact(scanned), mine) {
+			return nil, fmt.Sprintf("node %d: SCAN visited %d distinct keys, want its %d", i, len(scanned), len(mine))
+		}
+		info, err := rc.Info(ctx, "keyspace").Result()
+		if m := dbKeys.FindStringSubmatch(info); err != nil || len(mine) > 0 && (m == nil || m[1] != strconv.Itoa(len(mine))) || len(mine) == 0 && m != nil {
+			return nil, fmt.Sprintf("node %d: INFO keyspace %q, %v, want keys=%d", i, info, err, len(mine))
+		}
+		k, err := rc.RandomKey(ctx).Result()
+		if len(mine) == 0 && err != redis.Nil || len(mine) > 0 && (err != nil || !slices.Contains(mine, k)) {
+			return nil, fmt.Sprintf("node %d: RANDOMKEY %q, %v, not one of its %d keys", i, k, err, len(mine))
+		}
+		return mine, ""
+	}
+	check := func() string {
+		var all []string
+		for i := range rcs {
+			mine, msg := covered(i)
+			if msg != "" {
+				return msg
+			}
+			all = append(all, mine...)
+		}
+		slices.Sort(all)
+		if !slices.Equal(all, want) {
+			return fmt.Sprintf("the nodes cover %d keys between them, want each of the %d once", len(all), len(want))
+		}
+		return ""
+	}
+	// Leaders may still be moving to their preferred nodes.
+	deadline := time.Now().Add(10 * time.Second)
+	for msg := check(); msg != ""; msg = check() {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	ro := redis.NewClient(&redis.Options{Addr: rcs[1].Options().Addr, Protocol: 2,
+		OnConnect: func(ctx context.Context, cn *redis.Conn) error { return cn.ReadOnly(ctx).Err() }})
+	defer ro.Close()
+	eventually(t, "a READONLY DBSIZE to count node 1's replicas", func() bool {
+		n, err := ro.DBSize(ctx).Result()
+		return err == nil && n == int64(len(want))
+	})
+	if keys, err := ro.Keys(ctx, "*").Result(); err != nil || !slices.Equal(keys, want) {
+		t.Fatalf("READONLY KEYS: %d keys, %v, want the %d", len(keys), err, len(want))
+	}
+
+	// CONFIG SET cluster-keyspace cluster: the whole cluster, on that node.
+	if v := rcs[0].ConfigGet(ctx, "cluster-keyspace").Val()["cluster-keyspace"]; v != "node" {
+		t.Fatalf("CONFIG GET cluster-keyspace: %q, want node", v)
+	}
+	if err := rcs[0].ConfigSet(ctx, "cluster-keyspace", "cluster").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rcs[0].DBSize(ctx).Result(); err != nil || n != int64(len(want)) {
+		t.Fatalf("DBSIZE with cluster-keyspace cluster: %d, %v, want %d", n, err, len(want))
+	}
+	if info := rcs[0].Info(ctx, "keyspace").Val(); !strings.Contains(info, "db0:keys=300,") {
+		t.Fatalf("INFO keyspace with cluster-keyspace cluster: %q", info)
+	}
+	err := rcs[0].ConfigSet(ctx, "cluster-keyspace", "all").Err()
+	if want := "ERR CONFIG SET failed (possibly related to argument 'cluster-keyspace') - argument(s) must be one of the following: node, cluster"; err == nil || err.Error() != want {
+		t.Fatalf("CONFIG SET cluster-keyspace all: %v, want %q", err, want)
+	}
+
+	if err := rcs[2].FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, rc := range rcs {
+		if n, err := rc.Keys(ctx, "*").Result(); err != nil || len(n) != 0 {
+			t.Fatalf("KEYS on node %d after FLUSHALL on node 2: %d keys, %v", i, len(n), err)
+		}
+	}
 }
 
 // handMove is a migration of one slot a test runs by hand, as the mover
