@@ -345,8 +345,8 @@ func (c *clientConn) exec(w *resp.Writer) {
 	if group < 0 {
 		plan.ran(c) // commands the node answers only, or nothing
 		w.AppendArray(len(queued))
-		for _, r := range plan.local {
-			w.AppendRaw(r)
+		for i, r := range plan.local {
+			plan.appendLocal(c, queued, i, r)
 		}
 		return
 	}
@@ -385,10 +385,10 @@ func (c *clientConn) exec(w *resp.Writer) {
 	}
 	ends := p.ends[1:]
 	start := p.ends[0]
-	for _, r := range plan.local {
+	for i, r := range plan.local {
 		switch {
-		case r != nil:
-			w.AppendRaw(r)
+		case r != nil || plan.later[i]:
+			plan.appendLocal(c, queued, i, r)
 		case len(ends) > 0:
 			w.AppendRaw(reply[start:ends[0]])
 			start, ends = ends[0], ends[1:]
@@ -402,6 +402,25 @@ func (c *clientConn) exec(w *resp.Writer) {
 // node: UNWATCH or AUTH.
 func queuedLocal(args [][]byte) bool {
 	return ascii.EqualFold(args[0], "unwatch") || ascii.EqualFold(args[0], "auth")
+}
+
+// errMultiKeyless refuses a command without keys in a node's MULTI, other
+// than those the node answers there (queuedLocal, execLocal).
+const errMultiKeyless = "ERR Command not allowed inside a transaction on a cluster node: only commands with keys, PING, ECHO, TIME, SELECT and PUBLISH"
+
+// execLocal reports whether a command without keys, named name, may be
+// queued in a node's MULTI: one that reads and writes no key, which EXEC
+// runs on the node, in its place, once the group's part of the transaction
+// ran (so a PUBLISH comes after the transaction's writes are applied, as
+// a subscriber of Redis hears it only after EXEC). The commands over the
+// whole keyspace (DBSIZE, KEYS, FLUSHALL …) are not: they would not be
+// atomic with the transaction's keys.
+func execLocal(name string) bool {
+	switch name {
+	case "ping", "echo", "time", "select", "publish":
+		return true
+	}
+	return false
 }
 
 // execPlan is how EXEC runs a transaction's queued commands: the node
@@ -419,6 +438,7 @@ func queuedLocal(args [][]byte) bool {
 type execPlan struct {
 	keyed [][][]byte // the group's commands, in order
 	local [][]byte   // by position in the transaction: the node's reply, nil for the group's
+	later []bool     // by position: a command the node runs once the group's part ran (execLocal)
 	user  *acl.User  // the user after the AUTHs that passed; nil if none did
 	logs  []acl.LogEntry
 }
@@ -433,6 +453,7 @@ func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 	answer := func(i int, reply []byte) {
 		if p.local == nil {
 			p.local = make([][]byte, len(queued))
+			p.later = make([]bool, len(queued))
 			p.keyed = slices.Clone(queued[:i]) // all the group's so far
 		}
 		p.local[i] = reply
@@ -465,6 +486,11 @@ func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 					continue
 				}
 			}
+			if spec := command.Redis.Lookup(args[0]); spec != nil && execLocal(spec.Name) {
+				answer(i, nil)
+				p.later[i] = true
+				continue
+			}
 			if p.local != nil {
 				p.keyed = append(p.keyed, args)
 			}
@@ -474,6 +500,16 @@ func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 		p.keyed = queued
 	}
 	return p
+}
+
+// appendLocal writes the reply of the transaction's command i, one the
+// node answers: reply, or, for one it runs (later), its run's.
+func (p *execPlan) appendLocal(c *clientConn, queued [][][]byte, i int, reply []byte) {
+	if !p.later[i] {
+		c.out.W.AppendRaw(reply)
+		return
+	}
+	c.answer(command.Redis.Lookup(queued[i][0]), queued[i])
 }
 
 // ran makes what the transaction's commands changed on the connection

@@ -1,8 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestServerMultiSubcommands checks that a node refuses an unknown
@@ -50,8 +53,29 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"EXISTS", "{x}1", "{x}1"}, ":0\r\n"},
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"EXEC"}, "*0\r\n"},
+		// Commands without keys that touch no key run on the node, in
+		// their places, once the group's part ran.
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"SET", "{x}1", "d"}, "+QUEUED\r\n"},
+		{[]string{"PING"}, "+QUEUED\r\n"},
+		{[]string{"ECHO", "hi"}, "+QUEUED\r\n"},
+		{[]string{"SELECT", "1"}, "+QUEUED\r\n"},
+		{[]string{"PUBLISH", "nobody", "m"}, "+QUEUED\r\n"},
+		{[]string{"GET", "{x}1"}, "+QUEUED\r\n"},
+		{[]string{"SELECT", "0"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*7\r\n+OK\r\n+PONG\r\n$2\r\nhi\r\n-ERR SELECT is not allowed in cluster mode\r\n:0\r\n$1\r\nd\r\n+OK\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"PING", "p"}, "+QUEUED\r\n"},
+		{[]string{"ECHO", "e"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*2\r\n$1\r\np\r\n$1\r\ne\r\n"},
+		// PING's arity is checked when it runs, as in Redis.
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"PING", "p", "q"}, "+QUEUED\r\n"},
+		{[]string{"ECHO", "e"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*2\r\n-ERR wrong number of arguments for 'ping' command\r\n$1\r\ne\r\n"},
 		// UNWATCH is queued and answered by EXEC, as in Redis 7.0 (AUTH
-		// too: TestServerMultiAuth); commands without keys are refused.
+		// too: TestServerMultiAuth); other commands without keys are
+		// refused.
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"UNWATCH"}, "+QUEUED\r\n"},
 		{[]string{"SET", "{x}1", "c"}, "+QUEUED\r\n"},
@@ -63,7 +87,8 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"EXEC"}, "*1\r\n+OK\r\n"},
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"UNWATCH", "x"}, "-ERR wrong number of arguments for 'unwatch' command\r\n"},
-		{[]string{"DBSIZE"}, "-ERR Command not allowed inside a transaction on a cluster node: only commands with keys\r\n"},
+		{[]string{"DBSIZE"}, "-" + errMultiKeyless + "\r\n"},
+		{[]string{"SPUBLISH", "c", "m"}, "-" + errMultiKeyless + "\r\n"},
 		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
 	}
 	for _, s := range steps {
@@ -182,5 +207,69 @@ func TestServerMultiAuth(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("ACL LOG lacks %q: %s", want, log)
 		}
+	}
+}
+
+// TestServerMultiPublish checks that a PUBLISH in a node's transaction goes
+// out once the transaction ran, after its writes, and not at all when a
+// watched key aborts the transaction.
+func TestServerMultiPublish(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 0, ServerConfig{})
+	ctx := context.Background()
+	rc := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer rc.Close()
+	other := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
+	defer other.Close()
+	sub := rc.Subscribe(ctx, "news")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := func() *redis.Message {
+		t.Helper()
+		m, err := sub.ReceiveMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+
+	cmds, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Publish(ctx, "news", "first")
+		p.Set(ctx, "{n}k", "1", 0)
+		p.Ping(ctx)
+		return nil
+	})
+	if err != nil || cmds[0].(*redis.IntCmd).Val() != 1 || cmds[2].(*redis.StatusCmd).Val() != "PONG" {
+		t.Fatalf("MULTI PUBLISH SET PING EXEC: %v, %v", cmds, err)
+	}
+	if m := next(); m.Payload != "first" {
+		t.Fatalf("message %q, want first", m.Payload)
+	}
+	// Published once the transaction ran: its write is there.
+	if v, err := other.Get(ctx, "{n}k").Result(); err != nil || v != "1" {
+		t.Fatalf("GET after the message: %q, %v, want 1", v, err)
+	}
+
+	err = rc.Watch(ctx, func(tx *redis.Tx) error {
+		if err := other.Set(ctx, "{n}k", "2", 0).Err(); err != nil {
+			return err
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Publish(ctx, "news", "aborted")
+			p.Set(ctx, "{n}k", "3", 0)
+			return nil
+		})
+		return err
+	}, "{n}k")
+	if err != redis.TxFailedErr {
+		t.Fatalf("transaction on a changed watched key: %v, want it aborted", err)
+	}
+	if err := other.Publish(ctx, "news", "marker").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if m := next(); m.Payload != "marker" {
+		t.Fatalf("message %q after an aborted transaction, want marker (its PUBLISH must not run)", m.Payload)
 	}
 }

@@ -876,10 +876,11 @@ func (c *clientConn) handle(args [][]byte) {
 		switch spec.Name {
 		case "exec", "discard", "multi", "watch", "quit", "reset":
 		default:
-			// UNWATCH and AUTH are queued as in Redis, and answered
-			// by EXEC itself (execPlan).
-			if !queuedLocal(args) && (spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0) {
-				c.reject(spec, "ERR Command not allowed inside a transaction on a cluster node: only commands with keys")
+			// UNWATCH, AUTH and the commands the node runs itself
+			// (execLocal) are queued as in Redis, and answered by EXEC
+			// (execPlan).
+			if !queuedLocal(args) && !execLocal(spec.Name) && (spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0) {
+				c.reject(spec, errMultiKeyless)
 				return
 			}
 			// A command whose keys span slots is refused now, and the
