@@ -89,9 +89,10 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-// TestClusterShutdown stops one node of a cluster with SHUTDOWN: the
-// process exits with status 0, the other nodes go on serving writes, and
-// the node restarted on its data dir has every acknowledged write.
+// TestClusterShutdown stops one node of a cluster with SHUTDOWN SAVE: its
+// replicas write snapshots, the process exits with status 0, the other
+// nodes go on serving writes, and the node restarted on its data dir has
+// every acknowledged write.
 func TestClusterShutdown(t *testing.T) {
 	tc := startCluster(t, buildBinary(t))
 	ctx := context.Background()
@@ -114,11 +115,13 @@ func TestClusterShutdown(t *testing.T) {
 			t.Errorf("%q: got %v, want %s", tt.args, err, tt.want)
 		}
 	}
+	// SHUTDOWN SAVE: the node's replicas write snapshots first.
 	const victim = 2
-	shutdown(t, tc.addrs[victim])
+	shutdown(t, tc.addrs[victim], "SAVE")
 	tc.procs[victim].exited(t)
-	if log := tc.procs[victim].stderr.String(); !strings.Contains(log, "SHUTDOWN: stopping the node") || !strings.Contains(log, "server stopped") {
-		t.Errorf("log: %s", log)
+	if log := tc.procs[victim].stderr.String(); !strings.Contains(log, "SHUTDOWN: stopping the node") || !strings.Contains(log, "server stopped") ||
+		strings.Count(log, "snapshot saved") < 4 {
+		t.Errorf("log (want the node stopped, after a snapshot of each of its 4 replicas): %s", log)
 	}
 	waitFor(t, "writes without the stopped node", func() bool {
 		return rc.Set(ctx, "after", "1", 0).Err() == nil

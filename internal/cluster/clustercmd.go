@@ -446,11 +446,12 @@ func (s *Server) info(args [][]byte) string {
 		t.Add("Memory", server.MemoryFields(used, 0, "noeviction"))
 	}
 	if want["persistence"] {
-		// What redis-cli --stat and readiness checks read: the node saves
-		// no RDB and rewrites no AOF (its replicas keep Raft logs and
-		// snapshots: see the Raft section).
-		t.Add("Persistence", [][2]string{{"loading", strconv.Itoa(b2i(n.Loading()))},
-			{"async_loading", "0"}, {"rdb_bgsave_in_progress", "0"}, {"aof_rewrite_in_progress", "0"}})
+		// What redis-cli --stat, readiness checks and backup scripts
+		// read: the replicas' snapshots are the node's RDB saves
+		// (save.go); it rewrites no AOF (the replicas' Raft logs are
+		// its log: see the Raft section).
+		t.Add("Persistence", append([][2]string{{"loading", strconv.Itoa(b2i(n.Loading()))},
+			{"async_loading", "0"}}, append(n.saveFields(), [2]string{"aof_rewrite_in_progress", "0"})...))
 	}
 	if want["stats"] {
 		t.Add("Stats", s.statsInfo())

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -162,6 +163,20 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.scan(w, args)
 	case "shutdown":
 		c.shutdown(w, args)
+	case "save":
+		switch err := c.s.node.Save(context.Background()); {
+		case errors.Is(err, ErrSaveInProgress):
+			w.AppendError(errSaveInProgress)
+		case err != nil:
+			c.s.log.Error("SAVE failed", "err", err)
+			w.AppendError("ERR " + err.Error())
+		default:
+			w.AppendOK()
+		}
+	case "bgsave":
+		c.bgsave(w, args)
+	case "lastsave":
+		w.AppendInt(c.s.node.LastSave())
 	case "wait":
 		c.waitCopies(args)
 	case "role":
@@ -745,6 +760,25 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 	w.AppendRaw(rest)
 }
 
+// bgsave implements BGSAVE [SCHEDULE] on a node (save.go).
+func (c *clientConn) bgsave(w *resp.Writer, args [][]byte) {
+	schedule := len(args) == 2 && ascii.EqualFold(args[1], "schedule")
+	if len(args) > 1 && !schedule {
+		w.AppendError("ERR syntax error")
+		return
+	}
+	switch scheduled, err := c.s.node.BGSave(schedule); {
+	case errors.Is(err, ErrSaveInProgress):
+		w.AppendError(errSaveInProgress)
+	case err != nil:
+		w.AppendError("ERR " + err.Error())
+	case scheduled:
+		w.AppendSimple("Background saving scheduled")
+	default:
+		w.AppendSimple("Background saving started")
+	}
+}
+
 // memoryFigures are the node's figures for MEMORY STATS and DOCTOR, of
 // this node's replicas as INFO gives them: used_memory (the storage
 // engines' estimates) and the keys they hold; and its clients.
@@ -759,8 +793,8 @@ func (c *clientConn) memoryFigures() server.MemoryFigures {
 
 // shutdown implements SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] on a
 // node: it stops the node as a signal does (ServerConfig.OnShutdown). The
-// node's data is its Raft log, which every stop flushes: SAVE and NOSAVE
-// write nothing more. Without NOSAVE a script busy on this node refuses
+// node's data is its Raft log, which every stop flushes; SAVE has its
+// replicas write snapshots first, as the SAVE command does. Without NOSAVE a script busy on this node refuses
 // it, as in Redis; with NOSAVE the node's scripts under way are stopped.
 // The client gets no reply: its connection closes.
 func (c *clientConn) shutdown(w *resp.Writer, args [][]byte) {
@@ -780,6 +814,17 @@ func (c *clientConn) shutdown(w *resp.Writer, args [][]byte) {
 	if o.NoSave {
 		if n := eng.StopAll(); n > 0 {
 			c.s.log.Warn("SHUTDOWN NOSAVE: stopped the scripts under way", "scripts", n)
+		}
+	}
+	if o.Save {
+		// As SAVE: the replicas' snapshots first, so that the next start
+		// replays less; a failure stops nothing unless FORCE.
+		if err := c.s.node.Save(context.Background()); err != nil {
+			c.s.log.Error("SHUTDOWN SAVE: the snapshots failed", "err", err, "force", o.Force)
+			if !o.Force {
+				w.AppendError(server.MsgShutdownFailed)
+				return
+			}
 		}
 	}
 	c.s.log.Info("SHUTDOWN: stopping the node", "client", c.nc.RemoteAddr().String())

@@ -465,23 +465,27 @@ type readRound struct {
 type GroupStats struct {
 	LeaderChanges atomic.Int64
 	Proposals     atomic.Int64
-	ProposalNanos atomic.Int64 // summed from proposal to apply, on the proposer
-	Reads         atomic.Int64 // linearizable reads served, under a lease or not
-	ReadRounds    atomic.Int64 // ReadIndex rounds started, lease renewals included
-	LeaseReads    atomic.Int64 // reads served under the lease, without a round
-	Dropped       atomic.Int64 // proposals Raft refused
-	Unknown       atomic.Int64 // writes that timed out
-	Overwritten   atomic.Int64 // writes whose entries a later leader replaced: not applied
-	Snapshots     atomic.Int64 // taken by this replica
-	Installed     atomic.Int64 // received from the leader and installed
-	Readies       atomic.Int64 // Raft Ready cycles handled
-	LogWrites     atomic.Int64 // Saves: Ready cycles with entries or a hard state to save
-	Apps          atomic.Int64 // appends (MsgApp) sent
-	AppEntries    atomic.Int64 // entries in the appends sent
-	AppResps      atomic.Int64 // append responses (MsgAppResp) sent
-	Stepped       atomic.Int64 // messages from peers stepped into Raft
-	Trims         atomic.Int64 // in-memory log compactions by MaxLogBytes
-	LogBytes      atomic.Int64 // data of the entries in memory, as of the last check (every election timeout)
+	ProposalNanos atomic.Int64  // summed from proposal to apply, on the proposer
+	Reads         atomic.Int64  // linearizable reads served, under a lease or not
+	ReadRounds    atomic.Int64  // ReadIndex rounds started, lease renewals included
+	LeaseReads    atomic.Int64  // reads served under the lease, without a round
+	Dropped       atomic.Int64  // proposals Raft refused
+	Unknown       atomic.Int64  // writes that timed out
+	Overwritten   atomic.Int64  // writes whose entries a later leader replaced: not applied
+	Snapshots     atomic.Int64  // taken by this replica
+	Saving        atomic.Bool   // a snapshot of this replica's is being written
+	SavedIndex    atomic.Uint64 // the index its last snapshot written (or SAVE found nothing to add to) covers
+	SavedAt       atomic.Int64  // when it was written, Unix nanoseconds; 0: none since the start
+	SaveFailed    atomic.Bool   // the last snapshot's write failed
+	Installed     atomic.Int64  // received from the leader and installed
+	Readies       atomic.Int64  // Raft Ready cycles handled
+	LogWrites     atomic.Int64  // Saves: Ready cycles with entries or a hard state to save
+	Apps          atomic.Int64  // appends (MsgApp) sent
+	AppEntries    atomic.Int64  // entries in the appends sent
+	AppResps      atomic.Int64  // append responses (MsgAppResp) sent
+	Stepped       atomic.Int64  // messages from peers stepped into Raft
+	Trims         atomic.Int64  // in-memory log compactions by MaxLogBytes
+	LogBytes      atomic.Int64  // data of the entries in memory, as of the last check (every election timeout)
 }
 
 // NewGroup returns a replica set up by cfg; call Run to start it.
@@ -1871,6 +1875,7 @@ func (g *Group) takeSnapshot() error {
 	start := time.Now()
 	view, mv := g.eng.Freeze(), g.mv.clone()
 	g.snapshot, g.snapping, g.sinceBytes = g.applied, true, 0
+	g.stats.Saving.Store(true)
 	held := time.Since(start)
 	go func() {
 		w := snapWritten{snap: &raftpb.Snapshot{Metadata: md}, size: keyspaceSize(view, mv), held: held}
@@ -1899,6 +1904,8 @@ type snapWritten struct {
 // in-memory log, which installed it, says so).
 func (g *Group) snapshotWritten(w snapWritten) error {
 	g.snapping = false
+	g.stats.Saving.Store(false)
+	g.stats.SaveFailed.Store(w.err != nil)
 	if w.err != nil {
 		return fmt.Errorf("snapshot at %d: %w", w.snap.GetMetadata().GetIndex(), w.err)
 	}
@@ -1922,8 +1929,41 @@ func (g *Group) snapshotWritten(w snapWritten) error {
 	}
 	// Counted once the log is compacted too, so that a reader of the
 	// count finds the snapshot's work done.
+	g.saved(md.GetIndex())
 	g.stats.Snapshots.Add(1)
 	return nil
+}
+
+// saved records that the replica's state up to index is in a snapshot
+// written now.
+func (g *Group) saved(index uint64) {
+	if index > g.stats.SavedIndex.Load() {
+		g.stats.SavedIndex.Store(index)
+	}
+	g.stats.SavedAt.Store(time.Now().UnixNano())
+}
+
+// saveNow is the nodes' SAVE of this replica (cmdSave): it starts a
+// snapshot of everything applied, whatever the thresholds, and returns the
+// index it covers, which Stats().SavedIndex reaches once it is written;
+// -1 while a snapshot taken earlier is still being written (ask again once
+// it is). With nothing applied since the last snapshot, that one covers
+// it all: it counts as saved now, as Redis's SAVE of an unchanged
+// dataset.
+func (g *Group) saveNow() int64 {
+	switch {
+	case g.snapping:
+		return -1
+	case g.applied <= g.snapshot || g.conf == nil:
+		g.saved(g.snapshot)
+		return int64(g.snapshot)
+	}
+	if err := g.takeSnapshot(); err != nil {
+		g.log.Error("snapshot for SAVE failed", "err", err)
+		g.stats.SaveFailed.Store(true)
+		return int64(g.snapshot)
+	}
+	return int64(g.snapshot)
 }
 
 // dropOverwritten ends the waiting writes that this replica proposed in a

@@ -157,6 +157,10 @@ type Node struct {
 	agreed atomic.Bool
 	// loading is set while the node loads a single server's data (load.go).
 	loading atomic.Bool
+	// started is when the node was made, LASTSAVE's time before any
+	// snapshot; sv its SAVE and BGSAVE runs (save.go).
+	started time.Time
+	sv      saves
 
 	// Replicas started and stopped while the node runs, under repMu.
 	repMu   sync.Mutex
@@ -316,7 +320,7 @@ type inbound struct {
 // replicas its logs hold; the table the metadata group holds then tells it
 // which to add or remove (reconcile.go).
 func NewNode(cfg NodeConfig) (*Node, error) {
-	n := &Node{cfg: cfg, log: cfg.Logger, fwd: make(map[uint64]*forwarded), hbs: make(map[string][]byte), failed: make(chan error, 1),
+	n := &Node{cfg: cfg, log: cfg.Logger, started: time.Now(), fwd: make(map[uint64]*forwarded), hbs: make(map[string][]byte), failed: make(chan error, 1),
 		fwdIn: make(chan inbound, 4096), fwdBufs: make(chan []byte, fwdBufsKept), parts: make(map[partKey]*partial), lastSeen: make(map[string]time.Time),
 		heard: make(map[string]time.Time), hub: pubsub.NewHub(), cmdStats: cmdstat.NewTable(), slow: slowlog.New(-1, 0), lat: latency.New(0, false)}
 	if n.log == nil {

@@ -29,6 +29,9 @@ import (
 var (
 	cmdDigest = []byte("\x00digest")
 	cmdCheck  = []byte("\x00check")
+	// "\x00save": a snapshot of the replica now (Group.saveNow), run as a
+	// Stale read on each of a node's replicas by SAVE and BGSAVE.
+	cmdSave = []byte("\x00save")
 )
 
 // checkFailed is the reply of a failed check, never sent to a client.
@@ -64,6 +67,8 @@ func (g *Group) internal(args [][]byte) (ok, stop bool) {
 			}
 		}
 		g.w.AppendOK()
+	case string(args[0]) == string(cmdSave) && len(args) == 1:
+		g.w.AppendInt(g.saveNow())
 	case string(args[0]) == string(cmdLoad) && len(args) == 2:
 		if err := g.importKeys(args[1]); err != nil {
 			g.w.AppendError("ERR " + err.Error())
