@@ -357,6 +357,19 @@ func (c *clientConn) exec(w *resp.Writer) {
 	if slotted {
 		group = c.s.node.Table().GroupOf(slot)
 	}
+	// A shard channel is a key to Redis Cluster: SPUBLISH's must share
+	// the transaction's slot too.
+	for i, l := range plan.later {
+		if !l || !ascii.EqualFold(queued[i][0], "spublish") {
+			continue
+		}
+		s, _ := c.slotOf(command.Redis.Lookup(queued[i][0]), queued[i])
+		if slotted && s != slot {
+			w.AppendError("CROSSSLOT Keys in request don't hash to the same slot")
+			return
+		}
+		slot, slotted = s, true
+	}
 	if group < 0 {
 		plan.ran(c) // commands the node answers only, or nothing
 		w.AppendArray(len(queued))
@@ -421,18 +434,19 @@ func queuedLocal(args [][]byte) bool {
 
 // errMultiKeyless refuses a command without keys in a node's MULTI, other
 // than those the node answers there (queuedLocal, execLocal).
-const errMultiKeyless = "ERR Command not allowed inside a transaction on a cluster node: only commands with keys, PING, ECHO, TIME, SELECT and PUBLISH"
+const errMultiKeyless = "ERR Command not allowed inside a transaction on a cluster node: only commands with keys, PING, ECHO, TIME, SELECT, PUBLISH and SPUBLISH"
 
 // execLocal reports whether a command without keys, named name, may be
 // queued in a node's MULTI: one that reads and writes no key, which EXEC
 // runs on the node, in its place, once the group's part of the transaction
 // ran (so a PUBLISH comes after the transaction's writes are applied, as
-// a subscriber of Redis hears it only after EXEC). The commands over the
-// whole keyspace (DBSIZE, KEYS, FLUSHALL …) are not: they would not be
-// atomic with the transaction's keys.
+// a subscriber of Redis hears it only after EXEC). SPUBLISH's shard
+// channel is a key to Redis Cluster: EXEC checks its slot with the keys'.
+// The commands over the whole keyspace (DBSIZE, KEYS, FLUSHALL …) are not
+// queued: they would not be atomic with the transaction's keys.
 func execLocal(name string) bool {
 	switch name {
-	case "ping", "echo", "time", "select", "publish":
+	case "ping", "echo", "time", "select", "publish", "spublish":
 		return true
 	}
 	return false

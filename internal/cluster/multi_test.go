@@ -68,6 +68,16 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"PING", "p"}, "+QUEUED\r\n"},
 		{[]string{"ECHO", "e"}, "+QUEUED\r\n"},
 		{[]string{"EXEC"}, "*2\r\n$1\r\np\r\n$1\r\ne\r\n"},
+		// A shard channel is a key: SPUBLISH's shares the slot.
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"SET", "{x}1", "e"}, "+QUEUED\r\n"},
+		{[]string{"SPUBLISH", "{x}news", "m"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*2\r\n+OK\r\n:0\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"SET", "{x}1", "f"}, "+QUEUED\r\n"},
+		{[]string{"SPUBLISH", "{y}news", "m"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+		{[]string{"GET", "{x}1"}, "$1\r\ne\r\n"},
 		// PING's arity is checked when it runs, as in Redis.
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"PING", "p", "q"}, "+QUEUED\r\n"},
@@ -88,7 +98,6 @@ func TestServerMultiSubcommands(t *testing.T) {
 		{[]string{"MULTI"}, "+OK\r\n"},
 		{[]string{"UNWATCH", "x"}, "-ERR wrong number of arguments for 'unwatch' command\r\n"},
 		{[]string{"DBSIZE"}, "-" + errMultiKeyless + "\r\n"},
-		{[]string{"SPUBLISH", "c", "m"}, "-" + errMultiKeyless + "\r\n"},
 		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
 	}
 	for _, s := range steps {
@@ -271,5 +280,22 @@ func TestServerMultiPublish(t *testing.T) {
 	}
 	if m := next(); m.Payload != "marker" {
 		t.Fatalf("message %q after an aborted transaction, want marker (its PUBLISH must not run)", m.Payload)
+	}
+
+	// SPUBLISH to a shard channel of the transaction's slot.
+	ssub := other.SSubscribe(ctx, "{n}shard")
+	defer ssub.Close()
+	if _, err := ssub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "{n}k", "4", 0)
+		p.SPublish(ctx, "{n}shard", "sharded")
+		return nil
+	}); err != nil {
+		t.Fatalf("MULTI SET SPUBLISH EXEC: %v", err)
+	}
+	if m, err := ssub.ReceiveMessage(ctx); err != nil || m.Payload != "sharded" {
+		t.Fatalf("shard message: %v, %v", m, err)
 	}
 }
