@@ -48,7 +48,7 @@ func (c *clientConn) describe() string {
 	if ob := c.ob.Load(); ob != nil {
 		l.OMem += ob.Pending()
 	}
-	l.Flags = server.ClientFlags{Subscribed: l.Sub+l.PSub+l.SSub > 0, Multi: l.Multi >= 0,
+	l.Flags = server.ClientFlags{Monitor: c.monitoring.Load(), Subscribed: l.Sub+l.PSub+l.SSub > 0, Multi: l.Multi >= 0,
 		Blocked: c.blocking.Load() || c.paused.Load(), NoEvict: c.noEvict.Load(), NoTouch: c.noTouch.Load()}
 	return l.String()
 }

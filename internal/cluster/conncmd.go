@@ -62,6 +62,7 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "hello":
 		c.hello(w, args)
 	case "reset":
+		c.unmonitor()
 		c.inMulti, c.dirty, c.queued, c.ro, c.proto = false, false, nil, false, 2
 		c.countMulti(false)
 		c.countSubs()
@@ -163,6 +164,8 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 		c.scan(w, args)
 	case "shutdown":
 		c.shutdown(w, args)
+	case "monitor":
+		c.monitor()
 	case "save":
 		switch err := c.s.node.Save(context.Background()); {
 		case errors.Is(err, ErrSaveInProgress):

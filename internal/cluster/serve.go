@@ -78,6 +78,9 @@ type Server struct {
 	// keys they read or write in flight.
 	track   *tracking.Table
 	flights flights
+
+	// monitors are the node's MONITOR clients (monitor.go).
+	monitors server.Monitors
 }
 
 // clientsInfo is INFO's clients section, as Redis names its fields: the
@@ -424,6 +427,7 @@ type clientConn struct {
 	paused          atomic.Bool            // held by CLIENT PAUSE
 	noEvict         atomic.Bool            // CLIENT NO-EVICT: recorded; a node evicts nothing
 	noTouch         atomic.Bool            // CLIENT NO-TOUCH
+	monitoring      atomic.Bool            // MONITOR (monitor.go)
 
 	// kicked is closed when the client is killed or the server stops,
 	// ending a wait for a pause.
@@ -475,6 +479,7 @@ func (c *clientConn) serve() {
 		}
 		c.endDirect()
 		c.rec.Flush()
+		c.unmonitor()
 		c.subs.Clear(c.s.node.hub, c)
 		c.trackingOff()
 		if ob := c.ob.Load(); ob != nil {
@@ -859,6 +864,11 @@ func (c *clientConn) handle(args [][]byte) {
 		c.reject(spec, msg)
 		return
 	}
+	c.feedMonitors(args)
+	if c.monitoring.Load() && spec.Kind != command.Conn {
+		c.reject(spec, "ERR Replica can't interact with the keyspace")
+		return
+	}
 	if c.s.node.Loading() && spec.Flags&command.Loading == 0 && spec.Name != "cluster" {
 		c.reject(spec, errLoading)
 		return
@@ -1220,6 +1230,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 	case !spec.ArityOK(len(args)):
 		c.localLine("ERR wrong number of arguments for '" + string(args[0]) + "'")
 	case spec.Kind == command.AllShards: // LIST
+		c.feedMonitors(args)
 		c.counted++
 		c.flush()
 		keys, err := c.allKeys(c.allGroups(), []byte("*"))
@@ -1236,6 +1247,7 @@ func (c *clientConn) handleLine(args [][]byte) {
 		c.out.W.AppendRaw([]byte("\n"))
 	default:
 		c.lastName.Store(&spec.Name)
+		c.feedMonitors(args)
 		if c.s.node.pause.Active() && !c.waitPause(pause.MayWrite(spec)) {
 			c.quit = true
 			return

@@ -708,7 +708,7 @@ func (c *conn) lineCommand(args [][]byte) bool {
 	case !c.permitted(spec, args, false):
 		c.rec.Reject(spec)
 	default:
-		c.s.monitors.feed(c, args)
+		c.feedMonitors(args)
 		if c.s.pause.Active() && !c.waitPause(pause.MayWrite(spec)) {
 			return false
 		}

@@ -23,53 +23,67 @@ import (
 // connection may not touch the keyspace (it is a replica there) until it
 // leaves with RESET.
 
-// monitors are the monitoring connections.
-type monitors struct {
+// Monitors are the monitoring connections of a server or a cluster node,
+// each known by a key of its own (its connection) with the outbox its
+// lines go to.
+type Monitors struct {
 	n  atomic.Int32
 	mu sync.Mutex
-	m  map[*conn]struct{}
+	m  map[any]*pubsub.Outbox
 }
 
-// add makes c a monitor. first, called under the lock that feed takes,
-// queues c's reply to MONITOR in its outbox, once c is counted: a command
-// dispatched after the client can have read that reply finds the count
-// above zero, takes the lock, and is fed after the reply, as in Redis.
-func (ms *monitors) add(c *conn, first func()) {
+// Add makes the connection known by key a monitor, its lines shared into
+// ob. first, called under the lock that Feed takes, queues the reply to
+// MONITOR in ob, once the monitor is counted: a command dispatched after
+// the client can have read that reply finds the count above zero, takes
+// the lock, and is fed after the reply, as in Redis.
+func (ms *Monitors) Add(key any, ob *pubsub.Outbox, first func()) {
 	ms.mu.Lock()
 	if ms.m == nil {
-		ms.m = map[*conn]struct{}{}
+		ms.m = map[any]*pubsub.Outbox{}
 	}
-	if _, ok := ms.m[c]; !ok {
-		ms.m[c] = struct{}{}
+	if _, ok := ms.m[key]; !ok {
 		ms.n.Add(1)
 	}
+	ms.m[key] = ob
 	first()
 	ms.mu.Unlock()
 }
 
-func (ms *monitors) remove(c *conn) {
+// Remove makes the connection known by key a monitor no more.
+func (ms *Monitors) Remove(key any) {
 	ms.mu.Lock()
-	if _, ok := ms.m[c]; ok {
-		delete(ms.m, c)
+	if _, ok := ms.m[key]; ok {
+		delete(ms.m, key)
 		ms.n.Add(-1)
 	}
 	ms.mu.Unlock()
 }
 
-// feed writes args, sent by from, to every monitor: one line, formatted
-// once and never changed, that every monitor's outbox shares.
-func (ms *monitors) feed(from *conn, args [][]byte) {
-	if ms.n.Load() == 0 {
+// Active reports whether anyone monitors: one atomic load, all a command
+// costs while nobody does.
+func (ms *Monitors) Active() bool { return ms.n.Load() > 0 }
+
+// Feed writes args, sent by the client at addr, to every monitor: one
+// line, formatted once and never changed, that every monitor's outbox
+// shares.
+func (ms *Monitors) Feed(addr string, args [][]byte) {
+	if !ms.Active() {
 		return
 	}
-	line := monitorLine(time.Now(), from.nc.RemoteAddr().String(), args)
+	line := monitorLine(time.Now(), addr, args)
 	ms.mu.Lock()
-	for c := range ms.m {
-		if ob := c.ob.Load(); ob != nil {
-			ob.Share(line)
-		}
+	for _, ob := range ms.m {
+		ob.Share(line)
 	}
 	ms.mu.Unlock()
+}
+
+// feedMonitors feeds the server's monitors a command c dispatches.
+func (c *conn) feedMonitors(args [][]byte) {
+	if c.s.monitors.Active() {
+		c.s.monitors.Feed(c.nc.RemoteAddr().String(), args)
+	}
 }
 
 // monitorLine formats one command as MONITOR shows it.
@@ -169,7 +183,7 @@ func (s *session) monitor(w *resp.Writer, _ [][]byte) {
 	if c.ob.Load() == nil {
 		c.ob.Store(c.newOutbox(pubsub.Limits{}, func(int64, string) {}))
 	}
-	c.s.monitors.add(c, func() { c.writeOut() })
+	c.s.monitors.Add(c, c.ob.Load(), func() { c.writeOut() })
 }
 
 // unmonitor leaves monitoring, as RESET and a closing connection do.
@@ -177,6 +191,6 @@ func (s *session) unmonitor() {
 	if s.monitoring {
 		s.monitoring = false
 		s.c.monitoring.Store(false)
-		s.c.s.monitors.remove(s.c)
+		s.c.s.monitors.Remove(s.c)
 	}
 }

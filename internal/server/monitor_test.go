@@ -61,18 +61,18 @@ func TestMonitor(t *testing.T) {
 // client sends after it read the reply does not find no monitor (feed's
 // check without the lock) and go unfed.
 func TestMonitorCountedBeforeReply(t *testing.T) {
-	var ms monitors
+	var ms Monitors
 	c := &conn{}
 	counted := int32(-1)
-	ms.add(c, func() { counted = ms.n.Load() })
+	ms.Add(c, nil, func() { counted = ms.n.Load() })
 	if counted != 1 {
 		t.Fatalf("monitors counted when the reply was queued: %d, want 1", counted)
 	}
-	ms.add(c, func() {}) // MONITOR again: counted once
+	ms.Add(c, nil, func() {}) // MONITOR again: counted once
 	if n := ms.n.Load(); n != 1 {
 		t.Fatalf("monitors after a second MONITOR: %d, want 1", n)
 	}
-	ms.remove(c)
+	ms.Remove(c)
 	if n := ms.n.Load(); n != 0 {
 		t.Fatalf("monitors after remove: %d, want 0", n)
 	}

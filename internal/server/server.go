@@ -191,7 +191,7 @@ type Server struct {
 	hub      *pubsub.Hub      // publish and subscribe (pubsub.go)
 	notify   *notify.Notifier // keyspace events, published to hub
 	track    *tracking.Table  // client-side caching (tracking.go)
-	monitors monitors         // MONITOR (monitor.go)
+	monitors Monitors         // MONITOR (monitor.go)
 
 	pause *pause.Pauser // CLIENT PAUSE (pause.go)
 

@@ -133,7 +133,7 @@ func (s *session) run(args [][]byte) {
 		s.reject(spec, msg)
 		return
 	}
-	s.c.s.monitors.feed(s.c, args)
+	s.c.feedMonitors(args)
 	if s.monitoring && spec.Kind != command.Conn {
 		s.c.rec.Reject(spec)
 		s.reject(spec, "ERR Replica can't interact with the keyspace")
