@@ -465,27 +465,30 @@ type readRound struct {
 type GroupStats struct {
 	LeaderChanges atomic.Int64
 	Proposals     atomic.Int64
-	ProposalNanos atomic.Int64  // summed from proposal to apply, on the proposer
-	Reads         atomic.Int64  // linearizable reads served, under a lease or not
-	ReadRounds    atomic.Int64  // ReadIndex rounds started, lease renewals included
-	LeaseReads    atomic.Int64  // reads served under the lease, without a round
-	Dropped       atomic.Int64  // proposals Raft refused
-	Unknown       atomic.Int64  // writes that timed out
-	Overwritten   atomic.Int64  // writes whose entries a later leader replaced: not applied
-	Snapshots     atomic.Int64  // taken by this replica
-	Saving        atomic.Bool   // a snapshot of this replica's is being written
-	SavedIndex    atomic.Uint64 // the index its last snapshot written (or SAVE found nothing to add to) covers
-	SavedAt       atomic.Int64  // when it was written, Unix nanoseconds; 0: none since the start
-	SaveFailed    atomic.Bool   // the last snapshot's write failed
-	Installed     atomic.Int64  // received from the leader and installed
-	Readies       atomic.Int64  // Raft Ready cycles handled
-	LogWrites     atomic.Int64  // Saves: Ready cycles with entries or a hard state to save
-	Apps          atomic.Int64  // appends (MsgApp) sent
-	AppEntries    atomic.Int64  // entries in the appends sent
-	AppResps      atomic.Int64  // append responses (MsgAppResp) sent
-	Stepped       atomic.Int64  // messages from peers stepped into Raft
-	Trims         atomic.Int64  // in-memory log compactions by MaxLogBytes
-	LogBytes      atomic.Int64  // data of the entries in memory, as of the last check (every election timeout)
+	ProposalNanos atomic.Int64 // summed from proposal to apply, on the proposer
+	Reads         atomic.Int64 // linearizable reads served, under a lease or not
+	ReadRounds    atomic.Int64 // ReadIndex rounds started, lease renewals included
+	LeaseReads    atomic.Int64 // reads served under the lease, without a round
+	Dropped       atomic.Int64 // proposals Raft refused
+	Unknown       atomic.Int64 // writes that timed out
+	Overwritten   atomic.Int64 // writes whose entries a later leader replaced: not applied
+	Snapshots     atomic.Int64 // taken by this replica
+	Installed     atomic.Int64 // received from the leader and installed
+	Readies       atomic.Int64 // Raft Ready cycles handled
+	LogWrites     atomic.Int64 // Saves: Ready cycles with entries or a hard state to save
+	Apps          atomic.Int64 // appends (MsgApp) sent
+	AppEntries    atomic.Int64 // entries in the appends sent
+	AppResps      atomic.Int64 // append responses (MsgAppResp) sent
+	Stepped       atomic.Int64 // messages from peers stepped into Raft
+	Trims         atomic.Int64 // in-memory log compactions by MaxLogBytes
+	LogBytes      atomic.Int64 // data of the entries in memory, as of the last check (every election timeout)
+
+	// This replica's snapshots, for SAVE, LASTSAVE and INFO persistence
+	// (save.go).
+	Saving     atomic.Bool   // one is being written
+	SavedIndex atomic.Uint64 // the index the last one written (or a SAVE that found nothing to add) covers
+	SavedAt    atomic.Int64  // when it was written, Unix nanoseconds; 0: none since the start
+	SaveFailed atomic.Bool   // the last one's write failed
 }
 
 // NewGroup returns a replica set up by cfg; call Run to start it.
