@@ -510,15 +510,15 @@ func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 				answer(i, []byte("-"+msg+"\r\n"))
 			}
 		default:
+			spec := command.Redis.Lookup(args[0])
 			if r := user.Rules(); !r.All() {
-				spec := command.Redis.Lookup(args[0])
 				if d, ok := r.Check(args, spec.Flags&command.NoAuth != 0); !ok {
 					answer(i, []byte("-"+server.ExecDenied(d)+"\r\n"))
 					p.logs = append(p.logs, acl.LogEntry{Reason: d.Reason, Object: d.Object, Username: user.Name()})
 					continue
 				}
 			}
-			if spec := command.Redis.Lookup(args[0]); spec != nil && execLocal(spec.Name) {
+			if spec != nil && execLocal(spec.Name) {
 				answer(i, nil)
 				p.later[i] = true
 				continue
@@ -779,8 +779,8 @@ func (c *clientConn) scan(w *resp.Writer, args [][]byte) {
 
 // bgsave implements BGSAVE [SCHEDULE] on a node (save.go).
 func (c *clientConn) bgsave(w *resp.Writer, args [][]byte) {
-	schedule := len(args) == 2 && ascii.EqualFold(args[1], "schedule")
-	if len(args) > 1 && !schedule {
+	schedule, ok := server.ParseBGSave(args)
+	if !ok {
 		w.AppendError("ERR syntax error")
 		return
 	}

@@ -20,6 +20,11 @@ import (
 // the node's replicas was written, the node's start before any, as Redis
 // counts its start as a save.
 
+// cmdSave, a command of the nodes' own (its name starts with a zero byte,
+// which no client command has), has a replica start a snapshot of all it
+// applied (Group.saveNow) and answers the index it covers.
+var cmdSave = []byte("\x00save")
+
 // ErrSaveInProgress is SAVE's or BGSAVE's error while another runs
 // (errSaveInProgress is its reply).
 var ErrSaveInProgress = errors.New("a save is already in progress")

@@ -29,9 +29,6 @@ import (
 var (
 	cmdDigest = []byte("\x00digest")
 	cmdCheck  = []byte("\x00check")
-	// "\x00save": a snapshot of the replica now (Group.saveNow), run as a
-	// Stale read on each of a node's replicas by SAVE and BGSAVE.
-	cmdSave = []byte("\x00save")
 )
 
 // checkFailed is the reply of a failed check, never sent to a client.

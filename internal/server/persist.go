@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/ascii"
 	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -118,15 +119,24 @@ func (s *session) save(w *resp.Writer, _ [][]byte) {
 	w.AppendOK()
 }
 
+// ParseBGSave reads BGSAVE's arguments: whether SCHEDULE is given, false
+// for anything else (Redis's ERR syntax error).
+func ParseBGSave(args [][]byte) (schedule, ok bool) {
+	switch {
+	case len(args) == 1:
+		return false, true
+	case len(args) == 2 && ascii.EqualFold(args[1], "schedule"):
+		return true, true
+	}
+	return false, false
+}
+
 // bgsave implements BGSAVE [SCHEDULE].
 func (s *session) bgsave(w *resp.Writer, args [][]byte) {
-	schedule := false
-	if len(args) > 1 {
-		if len(args) != 2 || lower(args[1]) != "schedule" {
-			w.AppendError("ERR syntax error")
-			return
-		}
-		schedule = true
+	schedule, ok := ParseBGSave(args)
+	if !ok {
+		w.AppendError("ERR syntax error")
+		return
 	}
 	st := s.c.s.store
 	if st == nil {
