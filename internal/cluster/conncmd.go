@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"errors"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -167,15 +166,12 @@ func (c *clientConn) connCommand(spec *command.Spec, args [][]byte) {
 	case "monitor":
 		c.monitor()
 	case "save":
-		switch err := c.s.node.Save(context.Background()); {
-		case errors.Is(err, ErrSaveInProgress):
-			w.AppendError(errSaveInProgress)
-		case err != nil:
+		if err := c.s.node.Save(context.Background()); err != nil {
 			c.s.log.Error("SAVE failed", "err", err)
-			w.AppendError("ERR " + err.Error())
-		default:
-			w.AppendOK()
+			w.AppendError(saveError(err))
+			return
 		}
+		w.AppendOK()
 	case "bgsave":
 		c.bgsave(w, args)
 	case "lastsave":
@@ -785,10 +781,8 @@ func (c *clientConn) bgsave(w *resp.Writer, args [][]byte) {
 		return
 	}
 	switch scheduled, err := c.s.node.BGSave(schedule); {
-	case errors.Is(err, ErrSaveInProgress):
-		w.AppendError(errSaveInProgress)
 	case err != nil:
-		w.AppendError("ERR " + err.Error())
+		w.AppendError(saveError(err))
 	case scheduled:
 		w.AppendSimple("Background saving scheduled")
 	default:
@@ -811,9 +805,10 @@ func (c *clientConn) memoryFigures() server.MemoryFigures {
 // shutdown implements SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT] on a
 // node: it stops the node as a signal does (ServerConfig.OnShutdown). The
 // node's data is its Raft log, which every stop flushes; SAVE has its
-// replicas write snapshots first, as the SAVE command does. Without NOSAVE a script busy on this node refuses
-// it, as in Redis; with NOSAVE the node's scripts under way are stopped.
-// The client gets no reply: its connection closes.
+// replicas write snapshots first, as the SAVE command does. Without
+// NOSAVE a script busy on this node refuses it, as in Redis; with NOSAVE
+// the node's scripts under way are stopped. The client gets no reply: its
+// connection closes.
 func (c *clientConn) shutdown(w *resp.Writer, args [][]byte) {
 	o, msg := server.ParseShutdown(args)
 	eng := c.s.node.cfg.Scripts

@@ -26,10 +26,16 @@ import (
 var cmdSave = []byte("\x00save")
 
 // ErrSaveInProgress is SAVE's or BGSAVE's error while another runs
-// (errSaveInProgress is its reply).
+// (saveError gives its reply).
 var ErrSaveInProgress = errors.New("a save is already in progress")
 
-const errSaveInProgress = "ERR Background save already in progress"
+// saveError is the reply to a SAVE or BGSAVE that failed with err.
+func saveError(err error) string {
+	if errors.Is(err, ErrSaveInProgress) {
+		return "ERR Background save already in progress"
+	}
+	return "ERR " + err.Error()
+}
 
 // saves is what a node knows of its SAVE and BGSAVE runs.
 type saves struct {
