@@ -561,15 +561,24 @@ func (n *Node) localTotals(v *view) (keys, expires, used int64) {
 	return keys, expires, used
 }
 
-// masteredTotals sums the keys and the keys with an expiry of the groups
-// this node is the master of (master), as its replicas of them count them:
-// INFO's keyspace, as on a Redis Cluster master.
-func (n *Node) masteredTotals(v *view) (keys, expires int64) {
-	if v.self < 0 {
-		return 0, 0
-	}
+// mastered returns the data groups this node is the master of (master),
+// in order: those whose slots CLUSTER SLOTS shows it first for.
+func (n *Node) mastered(v *view) []int {
+	var gs []int
 	for g := range v.ngroups {
-		if loc := n.local(g); loc != nil && n.master(v, g) == v.self {
+		if v.self >= 0 && n.master(v, g) == v.self {
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
+// masteredTotals sums the keys and the keys with an expiry of the groups
+// this node is the master of (mastered), as its replicas of them count
+// them: INFO's keyspace, as on a Redis Cluster master.
+func (n *Node) masteredTotals(v *view) (keys, expires int64) {
+	for _, g := range n.mastered(v) {
+		if loc := n.local(g); loc != nil {
 			st := loc.Status()
 			keys, expires = keys+st.Keys, expires+st.Expires
 		}

@@ -635,16 +635,14 @@ func (c *clientConn) keyspaceGroups() []int {
 	}
 	n := c.s.node
 	v := n.v()
+	if !c.ro {
+		return n.mastered(v)
+	}
 	var gs []int
 	for g := range v.ngroups {
-		if c.ro {
-			if loc := n.local(g); loc == nil || loc.Removed() {
-				continue
-			}
-		} else if v.self < 0 || n.master(v, g) != v.self {
-			continue
+		if loc := n.local(g); loc != nil && !loc.Removed() {
+			gs = append(gs, g)
 		}
-		gs = append(gs, g)
 	}
 	return gs
 }
