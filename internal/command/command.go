@@ -174,6 +174,11 @@ type Ctx struct {
 	// SkipOOM turns off the memory check of commands flagged DenyOOM, for
 	// the commands of a transaction, which was checked as a whole.
 	SkipOOM bool
+	// OOM says the keyspace is over its memory limit and nothing can be
+	// evicted, as a replicated keyspace's leader found when it logged the
+	// commands: MemoryOK reports false and commands that need memory are
+	// refused on every replica alike.
+	OOM bool
 
 	// ShardKeys, when set, returns how many keys shard i held after its
 	// last batch, for a command that runs on one shard and needs to know

@@ -9,6 +9,9 @@ var lineOOM = []byte(OOMError + "\n")
 // MemoryOK makes room in every keyspace c holds, evicting keys by their
 // policies, and reports whether each is within its memory limit.
 func (c *Ctx) MemoryOK() bool {
+	if c.OOM {
+		return false
+	}
 	if c.single != nil {
 		return c.single.MakeRoom()
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/object"
 )
 
@@ -158,4 +159,39 @@ func BusyThresholdParam[T any](field func(*T) *time.Duration) Param[T] {
 			return err
 		},
 	}.WithAliases("lua-time-limit")
+}
+
+// policyNames are the maxmemory policies in the order Redis lists them.
+var policyNames = []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}
+
+// MaxMemoryParams are maxmemory, maxmemory-policy and maxmemory-samples.
+// A maxmemory beyond MaxBytes is taken as MaxBytes rather than refused:
+// it is an unsigned 64-bit number in Redis, where any memory value fits.
+func MaxMemoryParams[T any](mem func(*T) *int64, policy func(*T) *keyspace.Policy, samples func(*T) *int) []Param[T] {
+	return []Param[T]{
+		{
+			Name: "maxmemory", Kind: Memory,
+			Get: func(t *T) string { return strconv.FormatInt(*mem(t), 10) },
+			Set: func(t *T, v string) error {
+				u, ok := MemToUint(v)
+				if !ok {
+					return ErrMemory
+				}
+				*mem(t) = int64(min(u, uint64(MaxBytes)))
+				return nil
+			},
+		},
+		{
+			Name: "maxmemory-policy", Kind: Enum,
+			Get: func(t *T) string { return policy(t).String() },
+			Set: func(t *T, v string) error {
+				i, err := ParseEnum(v, policyNames)
+				if err == nil {
+					*policy(t), _ = keyspace.ParsePolicy(policyNames[i])
+				}
+				return err
+			},
+		},
+		IntParam("maxmemory-samples", 1, 64, samples),
+	}
 }

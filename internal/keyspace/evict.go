@@ -70,6 +70,11 @@ type Eviction struct {
 	// Samples is how many keys one eviction samples (Redis's
 	// maxmemory-samples); 0 means 5.
 	Samples int
+	// Logged is for a replicated keyspace, whose replicas must all remove
+	// the same keys: the DB never evicts on its own (MakeRoom reports true
+	// at once), and its owner chooses keys with Victims, logs them, and has
+	// every replica remove them with Evict.
+	Logged bool
 }
 
 // DefaultSamples is the number of keys one eviction samples by default.
@@ -178,10 +183,88 @@ func (db *DB) EvictedKeys() int64 { return db.ev.evicted }
 // must be refused (the policy is noeviction, or nothing is left to evict).
 // Without a limit it reports true at once.
 func (db *DB) MakeRoom() bool {
-	if db.ev.cfg.MaxMemory <= 0 || db.paused {
+	if db.ev.cfg.MaxMemory <= 0 || db.paused || db.ev.cfg.Logged {
 		return true
 	}
 	return db.makeRoom()
+}
+
+// Excess returns how many bytes the engine holds over the limit, by its
+// own estimate: 0 without a limit or within it.
+func (db *DB) Excess() int64 {
+	if db.ev.cfg.MaxMemory <= 0 {
+		return 0
+	}
+	return max(0, db.e.MemoryUsage()-db.ev.cfg.MaxMemory)
+}
+
+// Victims appends to dst up to n distinct keys that eviction would remove
+// next under the policy, best first, without removing them, and returns
+// dst; none when the policy is noeviction or no key is eligible. The keys
+// are copies, dst's own.
+func (db *DB) Victims(dst [][]byte, n int) [][]byte {
+	if db.ev.cfg.Policy == NoEviction {
+		return dst
+	}
+	first := len(dst)
+	chosen := func(k []byte) bool {
+		for _, c := range dst[first:] {
+			if string(c) == string(k) {
+				return true
+			}
+		}
+		return false
+	}
+	volatile := db.ev.cfg.Policy.volatile()
+	// A key stays until the log removes it, so it may be drawn again: a
+	// few more draws than keys.
+	for tries := 0; len(dst)-first < n && tries < 2*n+8; tries++ {
+		switch db.ev.cfg.Policy {
+		case AllKeysRandom, VolatileRandom:
+			var key []byte
+			if db.ev.cfg.Policy == AllKeysRandom {
+				key, _ = db.e.RandomKey()
+			} else {
+				db.e.SampleExpiring(1, func(k []byte, _ int64) { key = k })
+			}
+			if key == nil {
+				return dst
+			}
+			if !chosen(key) {
+				dst = append(dst, append([]byte(nil), key...))
+			}
+		default:
+			// The pool's candidates, best first, each once: the best
+			// ones chosen already come back with every sample.
+			db.populate(volatile)
+			if len(db.ev.pool) == 0 {
+				return dst
+			}
+			for len(db.ev.pool) > 0 && len(dst)-first < n {
+				last := len(db.ev.pool) - 1
+				c := db.ev.pool[last]
+				db.ev.pool = db.ev.pool[:last]
+				if _, at, ok := db.e.Lookup(c.key); ok && (!volatile || at != storage.NoExpiry) && !chosen(c.key) {
+					dst = append(dst, append([]byte(nil), c.key...))
+				}
+				db.ev.recycle(c.key)
+			}
+		}
+	}
+	return dst
+}
+
+// Evict removes key as eviction does, counting it in EvictedKeys and
+// publishing its evicted event, and reports whether it was there.
+func (db *DB) Evict(key []byte) bool {
+	// Delete goes through the keyspace so that watchers see the change; a
+	// key that had expired meanwhile is counted as expired instead.
+	if !db.Delete(key) {
+		return false
+	}
+	db.ev.evicted++
+	db.notify.Event(notify.Evicted, "evicted", key)
+	return true
 }
 
 func (db *DB) makeRoom() bool {
@@ -215,12 +298,7 @@ func (db *DB) evictOne() bool {
 			return false
 		}
 	}
-	// Delete goes through the keyspace so that watchers see the change; a
-	// key that had expired meanwhile is counted as expired instead.
-	if db.Delete(key) {
-		db.ev.evicted++
-		db.notify.Event(notify.Evicted, "evicted", key)
-	}
+	db.Evict(key)
 	db.ev.recycle(key)
 	return true
 }

@@ -279,3 +279,60 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	}
 }
+
+// A Logged DB never evicts on its own: Victims chooses keys, which only
+// Evict removes.
+func TestLoggedEviction(t *testing.T) {
+	for p := NoEviction; p <= VolatileTTL; p++ {
+		t.Run(p.String(), func(t *testing.T) {
+			db := newDB(1_000_000)
+			db.SetEviction(Eviction{MaxMemory: evictionLimit, Policy: p, Logged: true})
+			const n = 2000
+			for i := range n {
+				if !write(db, fmt.Sprint("k", i), storage.NoExpiry) {
+					t.Fatalf("write %d refused", i)
+				}
+			}
+			for i := range 10 {
+				write(db, fmt.Sprint("v", i), 2_000_000+int64(i))
+			}
+			if db.Len() != n+10 || db.EvictedKeys() != 0 || db.Excess() <= 0 {
+				t.Fatalf("%d keys, %d evicted, %d bytes over: want %d, none evicted, over the limit", db.Len(), db.EvictedKeys(), db.Excess(), n+10)
+			}
+			victims := db.Victims(nil, 8)
+			switch {
+			case p == NoEviction:
+				if len(victims) != 0 {
+					t.Fatalf("noeviction chose %q", victims)
+				}
+				return
+			case len(victims) != 8:
+				t.Fatalf("chose %d keys, want 8: %q", len(victims), victims)
+			}
+			seen := map[string]bool{}
+			for _, k := range victims {
+				if seen[string(k)] || !db.Exists(k) || p >= VolatileLRU && k[0] != 'v' {
+					t.Fatalf("victim %q: repeated, absent, or without an expiry under %s", k, p)
+				}
+				seen[string(k)] = true
+			}
+			if db.Len() != n+10 {
+				t.Fatalf("Victims removed keys: %d left", db.Len())
+			}
+			for _, k := range victims {
+				if !db.Evict(k) {
+					t.Fatalf("Evict(%q) found nothing", k)
+				}
+			}
+			if db.Evict(victims[0]) || db.EvictedKeys() != 8 || db.Len() != n+2 {
+				t.Fatalf("after evicting 8: %d evicted, %d keys", db.EvictedKeys(), db.Len())
+			}
+			if p >= VolatileLRU {
+				// 2 keys with an expiry are left: no more than those.
+				if got := db.Victims(nil, 8); len(got) != 2 {
+					t.Fatalf("chose %d keys of the 2 with an expiry", len(got))
+				}
+			}
+		})
+	}
+}

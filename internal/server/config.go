@@ -46,77 +46,74 @@ func defaultSettings() settings {
 // aliases are Redis's older names and the server's flag names. Adding a
 // parameter is adding an entry here (and, when it changes something other
 // than the Config a connection reads, a step to apply).
-var params = config.NewTable(append([]config.Param[settings]{
-	memoryParam("maxmemory", 0, config.MaxBytes, func(c *settings) *int64 { return &c.MaxMemory }, true),
-	enumParam("maxmemory-policy", policyNames,
-		func(c *settings) string { return c.MaxMemoryPolicy.String() },
-		func(c *settings, v string) { c.MaxMemoryPolicy, _ = keyspace.ParsePolicy(v) }),
-	config.IntParam("maxmemory-samples", 1, 64, func(c *settings) *int { return &c.MaxMemorySamples }),
-	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.IdleTimeout }),
-	config.IntParam("maxclients", 1, MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
-	memoryParam("client-query-buffer-limit", 1<<20, config.MaxBytes, func(c *settings) *int64 { return &c.MaxQueryBuffer }, false),
-	outputLimitParam(),
-	config.SecondsParam("client-output-timeout", func(c *settings) *time.Duration { return &c.OutputTimeout }),
-	memoryParam("proto-max-bulk-len", 1<<20, MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }, false),
-	config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
-	config.IntParam("slowlog-max-len", 0, MaxSlowlogLen, func(c *settings) *int { return &c.SlowlogMaxLen }),
-	config.Param[settings]{
-		Name: "requirepass", Kind: config.String,
-		Get: func(c *settings) string { return c.RequirePass },
-		Set: func(c *settings, v string) error { c.RequirePass = v; return nil },
-	},
-	config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
-	enumParam("appendfsync", []string{"everysec", "always", "no"},
-		func(c *settings) string { return c.Persistence.Fsync.String() },
-		func(c *settings, v string) { c.Persistence.Fsync, _ = wal.ParseFsync(v) }).WithAliases("fsync"),
-	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
-	config.Param[settings]{
-		Name: "notify-keyspace-events", Kind: config.Special,
-		Get: func(c *settings) string { return c.NotifyKeyspaceEvents.String() },
-		Set: func(c *settings, v string) error {
-			cl, ok := notify.Parse([]byte(v))
-			if !ok {
-				return notify.ErrClass
-			}
-			c.NotifyKeyspaceEvents = cl
-			return nil
+var params = config.NewTable(append(config.MaxMemoryParams(func(c *settings) *int64 { return &c.MaxMemory },
+	func(c *settings) *keyspace.Policy { return &c.MaxMemoryPolicy }, func(c *settings) *int { return &c.MaxMemorySamples }),
+	append([]config.Param[settings]{
+		config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.IdleTimeout }),
+		config.IntParam("maxclients", 1, MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
+		config.MemoryParam("client-query-buffer-limit", 1<<20, config.MaxBytes, func(c *settings) *int64 { return &c.MaxQueryBuffer }),
+		outputLimitParam(),
+		config.SecondsParam("client-output-timeout", func(c *settings) *time.Duration { return &c.OutputTimeout }),
+		config.MemoryParam("proto-max-bulk-len", 1<<20, MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }),
+		config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
+		config.IntParam("slowlog-max-len", 0, MaxSlowlogLen, func(c *settings) *int { return &c.SlowlogMaxLen }),
+		config.Param[settings]{
+			Name: "requirepass", Kind: config.String,
+			Get: func(c *settings) string { return c.RequirePass },
+			Set: func(c *settings, v string) error { c.RequirePass = v; return nil },
 		},
-	},
-	config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.Scripts.BusyThreshold }),
-	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
+		config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
+		enumParam("appendfsync", []string{"everysec", "always", "no"},
+			func(c *settings) string { return c.Persistence.Fsync.String() },
+			func(c *settings, v string) { c.Persistence.Fsync, _ = wal.ParseFsync(v) }).WithAliases("fsync"),
+		config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
+		config.Param[settings]{
+			Name: "notify-keyspace-events", Kind: config.Special,
+			Get: func(c *settings) string { return c.NotifyKeyspaceEvents.String() },
+			Set: func(c *settings, v string) error {
+				cl, ok := notify.Parse([]byte(v))
+				if !ok {
+					return notify.ErrClass
+				}
+				c.NotifyKeyspaceEvents = cl
+				return nil
+			},
+		},
+		config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.Scripts.BusyThreshold }),
+		config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
 
-	config.Param[settings]{
-		// CONFIG SET save "" is what tools send to turn RDB snapshots
-		// off: they are off already.
-		Name: "save", Kind: config.Special,
-		Get: func(*settings) string { return "" },
-		Set: func(_ *settings, v string) error {
-			if v != "" {
-				return errors.New("only \"\" (no RDB snapshots) is supported: the data directory compacts its logs by --snapshot-log-size")
-			}
-			return nil
+		config.Param[settings]{
+			// CONFIG SET save "" is what tools send to turn RDB snapshots
+			// off: they are off already.
+			Name: "save", Kind: config.Special,
+			Get: func(*settings) string { return "" },
+			Set: func(_ *settings, v string) error {
+				if v != "" {
+					return errors.New("only \"\" (no RDB snapshots) is supported: the data directory compacts its logs by --snapshot-log-size")
+				}
+				return nil
+			},
 		},
-	},
-	config.ReadOnly("appendonly", func(c *settings) string { return config.FormatBool(c.Persistence.Dir != "") }),
-	config.ReadOnly("auto-aof-rewrite-min-size", func(c *settings) string { return strconv.FormatInt(c.Persistence.SnapshotLogSize, 10) }),
-	config.ReadOnly("auto-aof-rewrite-percentage", func(*settings) string { return "100" }),
-	config.ReadOnly("bind", func(*settings) string { return "127.0.0.1" }),
-	config.ReadOnly("databases", func(*settings) string { return "1" }),
-	config.ReadOnly("dir", func(c *settings) string {
-		if c.srv == nil {
-			return c.Persistence.Dir
-		}
-		return c.srv.dataDir()
-	}),
-	config.ReadOnly("hz", func(*settings) string { return "10" }),
-	config.ReadOnly("port", func(c *settings) string {
-		if c.srv == nil {
-			return ""
-		}
-		return PortOf(c.srv.anyListener())
-	}),
-}, append(LatencyParams(func(c *settings) *LatencyConfig { return &c.Latency }),
-	config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)...)
+		config.ReadOnly("appendonly", func(c *settings) string { return config.FormatBool(c.Persistence.Dir != "") }),
+		config.ReadOnly("auto-aof-rewrite-min-size", func(c *settings) string { return strconv.FormatInt(c.Persistence.SnapshotLogSize, 10) }),
+		config.ReadOnly("auto-aof-rewrite-percentage", func(*settings) string { return "100" }),
+		config.ReadOnly("bind", func(*settings) string { return "127.0.0.1" }),
+		config.ReadOnly("databases", func(*settings) string { return "1" }),
+		config.ReadOnly("dir", func(c *settings) string {
+			if c.srv == nil {
+				return c.Persistence.Dir
+			}
+			return c.srv.dataDir()
+		}),
+		config.ReadOnly("hz", func(*settings) string { return "10" }),
+		config.ReadOnly("port", func(c *settings) string {
+			if c.srv == nil {
+				return ""
+			}
+			return PortOf(c.srv.anyListener())
+		}),
+	}, append(LatencyParams(func(c *settings) *LatencyConfig { return &c.Latency }),
+		config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)...)...)
 
 // Upper bounds of parameters that are tighter than Redis's, and the same
 // as their flags', so that CONFIG REWRITE writes what a restart reads.
@@ -125,27 +122,6 @@ const (
 	MaxSlowlogLen   = 1 << 20 // slowlog-max-len
 	MaxBulkLenLimit = 1 << 40 // proto-max-bulk-len
 )
-
-// policyNames are the maxmemory policies in the order Redis lists them.
-var policyNames = []string{"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"}
-
-// memoryParam is a memory value between lo and hi. With clamp, a value
-// beyond hi is taken as hi rather than refused (maxmemory is an unsigned
-// 64-bit number in Redis, where any memory value fits).
-func memoryParam(name string, lo, hi int64, field func(*settings) *int64, clamp bool) config.Param[settings] {
-	p := config.MemoryParam(name, lo, hi, field)
-	if clamp {
-		p.Set = func(c *settings, v string) error {
-			u, ok := config.MemToUint(v)
-			if !ok {
-				return config.ErrMemory
-			}
-			*field(c) = int64(min(u, uint64(hi)))
-			return nil
-		}
-	}
-	return p
-}
 
 // enumParam is one of names, set through set once checked.
 func enumParam(name string, names []string, get func(*settings) string, set func(*settings, string)) config.Param[settings] {
