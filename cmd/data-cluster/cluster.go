@@ -21,6 +21,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/cluster"
 	"github.com/data-cluster/data-cluster/internal/fsutil"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/metrics"
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/peer"
@@ -118,8 +119,6 @@ func (c clusterOptions) validate(o options) error {
 		return fmt.Errorf("invalid value %q for %s: use node or cluster", c.keyspace, n("cluster-keyspace"))
 	case o.sec.tlsAddr != "":
 		return fmt.Errorf("%s is not supported with %s yet; --tls-cert, --tls-key and --tls-ca secure the traffic between nodes", n("tls-addr"), mode)
-	case o.sec.maxMemory != 0:
-		return fmt.Errorf("%s is not supported with %s: eviction would differ between replicas", n("maxmemory"), mode)
 	}
 	if _, _, err := net.SplitHostPort(c.peerAddr); err != nil {
 		return fmt.Errorf("invalid value %q for %s: %v", c.peerAddr, n("peer-addr"), err)
@@ -391,7 +390,9 @@ func runCluster(ctx context.Context, opts options, log *slog.Logger, level *slog
 		Redirects: co.redirects, WholeKeyspace: co.keyspace == "cluster", PubSubOutput: pubsub.Limits(opts.sec.pubsubLimit),
 		NormalOutput: pubsub.Limits(opts.sec.normalLimit), Logger: log, TrackingTableMaxKeys: opts.trackingMax,
 		SlowlogSlowerThan: opts.obs.slowlogSlowerThan, SlowlogMaxLen: opts.obs.slowlogMaxLen, Latency: opts.obs.latency(),
-		LogLevel: level, ConfigFile: configPath(opts.configFile), OnShutdown: stopServing}
+		LogLevel: level, ConfigFile: configPath(opts.configFile), OnShutdown: stopServing,
+		MaxMemory: int64(opts.sec.maxMemory), MaxMemorySamples: opts.sec.samples}
+	scfg.MaxMemoryPolicy, _ = keyspace.ParsePolicy(opts.sec.policy) // checked by parseFlags
 	for _, p := range opts.params {
 		// Checked by parseFlags (checkClusterParams): this cannot fail.
 		cluster.SetParam(&scfg, p.name, p.value)

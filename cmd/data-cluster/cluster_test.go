@@ -838,7 +838,6 @@ func TestClusterFlagErrors(t *testing.T) {
 		{"no peer addr", base("--peer-addr", ""), exitUsage, "--peer-addr is required"},
 		{"too many replicas", base("--replicas", "4"), exitUsage, "replicas"},
 		{"peer flags alone", []string{"--node-id", "n1", "--peer-addr", "127.0.0.1:1"}, exitUsage, "need --initial-cluster"},
-		{"maxmemory", base("--maxmemory", "1mb"), exitUsage, "--maxmemory is not supported"},
 		{"bad keyspace", base("--cluster-keyspace", "all"), exitUsage, `invalid value "all" for --cluster-keyspace: use node or cluster`},
 		{"bad aclfile", base("--aclfile", badACL), exitUsage, "aclfile: " + badACL + ":2: Error in applying operation '+nosuch'"},
 		{"no aclfile", base("--aclfile", filepath.Join(dir, "none.acl")), exitUsage, "Error loading ACLs, opening file"},

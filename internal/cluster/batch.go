@@ -33,6 +33,7 @@ func (g *Group) proposeQueued() {
 		return
 	}
 	now := time.Now()
+	g.makeRoom(now)
 	for len(q) > 0 {
 		n := g.packBatch(q, now)
 		if n == 1 {

@@ -442,8 +442,8 @@ func (s *Server) info(args [][]byte) string {
 		t.Add("Clients", s.clientsInfo())
 	}
 	if want["memory"] {
-		// --maxmemory is refused on a node: nothing bounds used_memory.
-		t.Add("Memory", server.MemoryFields(used, 0, "noeviction"))
+		cfg := s.cfg()
+		t.Add("Memory", server.MemoryFields(used, cfg.MaxMemory, cfg.MaxMemoryPolicy.String()))
 	}
 	if want["persistence"] {
 		// What redis-cli --stat, readiness checks and backup scripts

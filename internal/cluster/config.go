@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/data-cluster/data-cluster/internal/config"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/object"
 	"github.com/data-cluster/data-cluster/internal/resp"
@@ -46,7 +47,8 @@ func defaultSettings() settings {
 			Limits: resp.DefaultLimits(), ProtectedMode: d.ProtectedMode, MaxClients: d.MaxClients,
 			QueryBuffer: int(d.MaxQueryBuffer), PubSubOutput: d.PubSubOutput,
 			TrackingTableMaxKeys: tracking.DefaultMaxKeys, SlowlogSlowerThan: 10000, SlowlogMaxLen: 128,
-			Latency: server.DefaultLatencyConfig(),
+			MaxMemorySamples: keyspace.DefaultSamples,
+			Latency:          server.DefaultLatencyConfig(),
 		},
 		lim: object.DefaultLimits(), logLevel: slog.LevelInfo, busy: script.DefaultConfig().BusyThreshold,
 	}
@@ -56,98 +58,100 @@ func defaultSettings() settings {
 // of a single server that a node has, under the same names. Adding one is
 // adding an entry here (and, when it changes something other than the
 // ServerConfig a connection reads, a step to apply).
-var params = config.NewTable(append([]config.Param[settings]{
-	config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
-	config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
-	config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
-	config.IntParam("slowlog-max-len", 0, server.MaxSlowlogLen, func(c *settings) *int { return &c.SlowlogMaxLen }),
-	{
-		// The node's own, as in Redis Cluster (Node.notify in node.go).
-		Name: "notify-keyspace-events", Kind: config.Special,
-		Get: func(c *settings) string { return c.events.String() },
-		Set: func(c *settings, v string) error {
-			cl, ok := notify.Parse([]byte(v))
-			if !ok {
-				return notify.ErrClass
-			}
-			c.events = cl
-			return nil
+var params = config.NewTable(append(config.MaxMemoryParams(func(c *settings) *int64 { return &c.MaxMemory },
+	func(c *settings) *keyspace.Policy { return &c.MaxMemoryPolicy }, func(c *settings) *int { return &c.MaxMemorySamples }),
+	append([]config.Param[settings]{
+		config.SecondsParam("timeout", func(c *settings) *time.Duration { return &c.Timeout }),
+		config.IntParam("tracking-table-max-keys", 0, math.MaxInt64, func(c *settings) *int64 { return &c.TrackingTableMaxKeys }),
+		config.IntParam("slowlog-log-slower-than", -1, math.MaxInt64, func(c *settings) *int64 { return &c.SlowlogSlowerThan }),
+		config.IntParam("slowlog-max-len", 0, server.MaxSlowlogLen, func(c *settings) *int { return &c.SlowlogMaxLen }),
+		{
+			// The node's own, as in Redis Cluster (Node.notify in node.go).
+			Name: "notify-keyspace-events", Kind: config.Special,
+			Get: func(c *settings) string { return c.events.String() },
+			Set: func(c *settings, v string) error {
+				cl, ok := notify.Parse([]byte(v))
+				if !ok {
+					return notify.ErrClass
+				}
+				c.events = cl
+				return nil
+			},
 		},
-	},
-	config.IntParam("maxclients", 1, server.MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
-	{
-		Name: "client-query-buffer-limit", Kind: config.Memory,
-		Get: func(c *settings) string {
-			if c.QueryBuffer <= 0 {
-				return strconv.Itoa(maxQueryBuf)
-			}
-			return strconv.Itoa(c.QueryBuffer)
+		config.IntParam("maxclients", 1, server.MaxClientsLimit, func(c *settings) *int { return &c.MaxClients }).WithAliases("max-clients"),
+		{
+			Name: "client-query-buffer-limit", Kind: config.Memory,
+			Get: func(c *settings) string {
+				if c.QueryBuffer <= 0 {
+					return strconv.Itoa(maxQueryBuf)
+				}
+				return strconv.Itoa(c.QueryBuffer)
+			},
+			Set: func(c *settings, v string) error {
+				n, err := config.ParseMemory(v, 1<<20, config.MaxBytes)
+				if err == nil {
+					c.QueryBuffer = int(min(n, math.MaxInt))
+				}
+				return err
+			},
 		},
-		Set: func(c *settings, v string) error {
-			n, err := config.ParseMemory(v, 1<<20, config.MaxBytes)
-			if err == nil {
-				c.QueryBuffer = int(min(n, math.MaxInt))
-			}
-			return err
+		config.MemoryParam("proto-max-bulk-len", 1<<20, server.MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }),
+		{
+			Name: "requirepass", Kind: config.String,
+			Get: func(c *settings) string { return c.Password },
+			Set: func(c *settings, v string) error { c.Password = v; return nil },
 		},
-	},
-	config.MemoryParam("proto-max-bulk-len", 1<<20, server.MaxBulkLenLimit, func(c *settings) *int64 { return &c.Limits.MaxBulkLen }),
-	{
-		Name: "requirepass", Kind: config.String,
-		Get: func(c *settings) string { return c.Password },
-		Set: func(c *settings, v string) error { c.Password = v; return nil },
-	},
-	config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
-	// The node's own: its groups' leaders run their scripts with it
-	// (effects.go).
-	config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.busy }),
-	config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
-	outputLimitParam(),
-	{
-		Name: "save", Kind: config.Special,
-		Get: func(*settings) string { return "" },
-		Set: func(_ *settings, v string) error {
-			if v != "" {
-				return errors.New("only \"\" (no RDB snapshots) is supported: Raft snapshots follow --snapshot-count")
-			}
-			return nil
+		config.BoolParam("protected-mode", func(c *settings) *bool { return &c.ProtectedMode }),
+		// The node's own: its groups' leaders run their scripts with it
+		// (effects.go).
+		config.BusyThresholdParam(func(c *settings) *time.Duration { return &c.busy }),
+		config.LogLevelParam(func(c *settings) *slog.Level { return &c.logLevel }),
+		outputLimitParam(),
+		{
+			Name: "save", Kind: config.Special,
+			Get: func(*settings) string { return "" },
+			Set: func(_ *settings, v string) error {
+				if v != "" {
+					return errors.New("only \"\" (no RDB snapshots) is supported: Raft snapshots follow --snapshot-count")
+				}
+				return nil
+			},
 		},
-	},
-	{
-		// --cluster-keyspace: what DBSIZE, KEYS, SCAN, RANDOMKEY and INFO's
-		// keyspace cover (ServerConfig.WholeKeyspace).
-		Name: "cluster-keyspace", Kind: config.Enum,
-		Get: func(c *settings) string {
-			if c.WholeKeyspace {
-				return "cluster"
-			}
-			return "node"
+		{
+			// --cluster-keyspace: what DBSIZE, KEYS, SCAN, RANDOMKEY and INFO's
+			// keyspace cover (ServerConfig.WholeKeyspace).
+			Name: "cluster-keyspace", Kind: config.Enum,
+			Get: func(c *settings) string {
+				if c.WholeKeyspace {
+					return "cluster"
+				}
+				return "node"
+			},
+			Set: func(c *settings, v string) error {
+				i, err := config.ParseEnum(v, []string{"node", "cluster"})
+				if err == nil {
+					c.WholeKeyspace = i == 1
+				}
+				return err
+			},
 		},
-		Set: func(c *settings, v string) error {
-			i, err := config.ParseEnum(v, []string{"node", "cluster"})
-			if err == nil {
-				c.WholeKeyspace = i == 1
+		config.ReadOnly("cluster-enabled", func(*settings) string { return "yes" }),
+		config.ReadOnly("databases", func(*settings) string { return "1" }),
+		config.ReadOnly("appendonly", func(*settings) string { return "yes" }),
+		config.ReadOnly("cluster-read-lease", func(c *settings) string {
+			if c.srv == nil || !c.srv.node.cfg.Group.ReadLease {
+				return "no"
 			}
-			return err
-		},
-	},
-	config.ReadOnly("cluster-enabled", func(*settings) string { return "yes" }),
-	config.ReadOnly("databases", func(*settings) string { return "1" }),
-	config.ReadOnly("appendonly", func(*settings) string { return "yes" }),
-	config.ReadOnly("cluster-read-lease", func(c *settings) string {
-		if c.srv == nil || !c.srv.node.cfg.Group.ReadLease {
-			return "no"
-		}
-		return "yes"
-	}),
-	config.ReadOnly("port", func(c *settings) string {
-		if c.srv == nil {
-			return ""
-		}
-		return c.srv.port()
-	}),
-}, append(server.LatencyParams(func(c *settings) *server.LatencyConfig { return &c.Latency }),
-	config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)...)
+			return "yes"
+		}),
+		config.ReadOnly("port", func(c *settings) string {
+			if c.srv == nil {
+				return ""
+			}
+			return c.srv.port()
+		}),
+	}, append(server.LatencyParams(func(c *settings) *server.LatencyConfig { return &c.Latency }),
+		config.CollectionParams(func(c *settings) *object.Limits { return &c.lim })...)...)...)...)
 
 // outputLimitParam is client-output-buffer-limit: the normal class
 // (NormalOutput) and the pubsub class (PubSubOutput, applied from a
@@ -243,6 +247,7 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	if next.TrackingTableMaxKeys != old.TrackingTableMaxKeys {
 		s.track.SetMaxKeys(next.TrackingTableMaxKeys)
 	}
+	s.node.setEviction(next.MaxMemory, next.MaxMemoryPolicy, next.MaxMemorySamples)
 	return nil
 }
 

@@ -338,9 +338,14 @@ func (g *Group) runScripts(ctx context.Context, tick <-chan time.Time, batch []*
 	g.holding = true
 	done := make(chan struct{})
 	var failed any
+	oom := g.oom
 	go func() {
 		defer close(done)
 		defer func() { failed = recover() }()
+		// A script that may write is refused over the limit (unless
+		// allow-oom), as in Redis, when the leader has nothing to evict.
+		g.cx.OOM = oom
+		defer func() { g.cx.OOM = false }()
 		for i, r := range batch {
 			g.fx = fxs[i]
 			g.seed(g.fx.origin, g.fx.seq)

@@ -14,6 +14,7 @@ import (
 //	entryExpire:   kind | now i64 | n uvarint | n × (len uvarint | key)
 //	entryEffects:  kind | origin u64 | seq u64 | now i64 | proto u8 | n uvarint | n × command
 //	entryBatch:    kind | n uvarint | n × (len uvarint | an entryCommands entry's data)
+//	entryEvict:    kind | now i64 | n uvarint | n × (len uvarint | key)
 //
 // where a command is: argc uvarint | argc × (len uvarint | bytes). origin is
 // the replica id that proposed the entry and seq a number it chose, so that
@@ -25,7 +26,9 @@ import (
 // The proto byte is the RESP version of the replies (0 for the line
 // protocol), with protoAsked added when the commands were sent on by the
 // group their slot is leaving (Request.asked), which lets them run on a
-// slot being imported (migrate.go).
+// slot being imported (migrate.go), and protoOOM when the leader found its
+// keyspace over its share of --maxmemory with nothing to evict (evict.go):
+// every replica then refuses the commands that need memory.
 //
 // entryCommands runs its commands with one random source seeded from
 // (origin, seq). Before scripts were replicated as their effects, it also
@@ -48,11 +51,29 @@ const (
 	entryExpire   = 2
 	entryEffects  = 3
 	entryBatch    = 4
+	entryEvict    = 5
 )
 
 // protoAsked is the bit of an entry's proto byte that marks commands sent
 // on by their slot's source group.
 const protoAsked = 0x80
+
+// protoOOM is the bit of an entry's proto byte that refuses the commands
+// needing memory.
+const protoOOM = 0x40
+
+// appendKeysEntry appends to dst the data of an entryExpire or entryEvict
+// entry of kind with keys, as of now (Unix milliseconds).
+func appendKeysEntry(dst []byte, kind byte, now int64, keys [][]byte) []byte {
+	dst = append(dst, kind)
+	dst = appendU64(dst, uint64(now))
+	dst = binary.AppendUvarint(dst, uint64(len(keys)))
+	for _, k := range keys {
+		dst = binary.AppendUvarint(dst, uint64(len(k)))
+		dst = append(dst, k...)
+	}
+	return dst
+}
 
 // protoByte returns the proto byte of an entry for r.
 func protoByte(r *Request) byte {

@@ -295,6 +295,10 @@ type GroupConfig struct {
 	// (CLIENT PAUSE): while it is, a leader proposes no expiry, as a
 	// paused Redis expires no keys. Read on the group's goroutine.
 	Paused *atomic.Bool
+	// Eviction, when set, returns the replica's share of the node's
+	// --maxmemory and the policy; read on the group's goroutine every tick.
+	// Only a leader evicts, through its log (evict.go).
+	Eviction func() keyspace.Eviction
 
 	// Stats, Slow and Latency, when set, count and time the commands the
 	// replica runs (INFO commandstats and latencystats, SLOWLOG, LATENCY):
@@ -399,6 +403,9 @@ type Group struct {
 	owedHS      *raftpb.HardState // a hard state not saved yet (toSave)
 	expiring    time.Time         // while an expiry entry is in flight: when to give up on it
 	expBuf      [][]byte
+	evicting    time.Time // while an eviction entry is in flight: when to give up on it
+	victims     [][]byte
+	oom         bool // over the limit with nothing to evict: the writes proposed now are refused (protoOOM)
 	buf         []byte
 	// Writes taken since the last proposal, proposed together (batch.go).
 	queue []*Request
@@ -482,6 +489,7 @@ type GroupStats struct {
 	Stepped       atomic.Int64 // messages from peers stepped into Raft
 	Trims         atomic.Int64 // in-memory log compactions by MaxLogBytes
 	LogBytes      atomic.Int64 // data of the entries in memory, as of the last check (every election timeout)
+	Evicted       atomic.Int64 // keys evicted by entries this replica applied as the leader
 
 	// This replica's snapshots, for SAVE, LASTSAVE and INFO persistence
 	// (save.go).
@@ -972,7 +980,11 @@ func (g *Group) appendEntry(dst []byte, r *Request, kind byte, seq uint64, now t
 	dst = appendU64(dst, g.cfg.ReplicaID)
 	dst = appendU64(dst, seq)
 	dst = appendU64(dst, uint64(now.UnixMilli()))
-	dst = append(dst, protoByte(r))
+	pb := protoByte(r)
+	if g.oom {
+		pb |= protoOOM
+	}
+	dst = append(dst, pb)
 	return appendCommands(dst, cmds)
 }
 
@@ -1015,8 +1027,16 @@ func (g *Group) tick() {
 	}
 	g.expires.Store(int64(g.db.ExpiresLen()))
 	g.memUsed.Store(g.db.Engine().MemoryUsage())
+	if g.cfg.Eviction != nil {
+		if ev := g.cfg.Eviction(); ev != g.db.Eviction() {
+			g.db.SetEviction(ev)
+		}
+	}
 	if g.isLeader && now.After(g.expiring) && (g.cfg.Paused == nil || !g.cfg.Paused.Load()) {
 		g.proposeExpiry(now)
+	}
+	if g.isLeader {
+		g.makeRoom(now)
 	}
 	g.renewLease(now)
 	g.reconfigure(now)
@@ -1067,13 +1087,7 @@ func (g *Group) proposeExpiry(now time.Time) {
 	if len(g.expBuf) == 0 {
 		return
 	}
-	g.buf = append(g.buf[:0], entryExpire)
-	g.buf = appendU64(g.buf, uint64(ms))
-	g.buf = binary.AppendUvarint(g.buf, uint64(len(g.expBuf)))
-	for _, k := range g.expBuf {
-		g.buf = binary.AppendUvarint(g.buf, uint64(len(k)))
-		g.buf = append(g.buf, k...)
-	}
+	g.buf = appendKeysEntry(g.buf[:0], entryExpire, ms, g.expBuf)
 	clear(g.expBuf)
 	if g.rn.Propose(g.buf) == nil {
 		g.expiring = now.Add(g.cfg.WriteTimeout)
@@ -1211,7 +1225,7 @@ func (g *Group) role(ss *raft.SoftState) {
 	}
 	if was && !g.isLeader {
 		g.failReads(ErrTryAgain)
-		g.expiring = time.Time{}
+		g.expiring, g.evicting, g.oom = time.Time{}, time.Time{}, false
 	}
 }
 
@@ -1548,6 +1562,13 @@ func (g *Group) run(cmds [][][]byte, proto int, asked bool, c slowlog.Client, st
 			continue
 		}
 		if len(args[0]) > 0 && args[0][0] == 0 {
+			if g.cx.OOM && string(args[0]) == string(cmdCheck) && execOOM(cmds[i+1:], table) {
+				g.w.AppendError("EXECABORT Transaction discarded because of: " + command.OOMError)
+				for range cmds[i:] {
+					g.ends = append(g.ends, g.w.Len())
+				}
+				break
+			}
 			if ok, stop := g.internal(args); ok {
 				g.ends = append(g.ends, g.w.Len())
 				if stop {
@@ -1667,22 +1688,30 @@ func (g *Group) apply(e *raftpb.Entry) {
 	case entryBatch:
 		g.applyBatch(&d, e.GetIndex())
 	case entryExpire:
-		now := int64(d.U64())
-		n := d.Uvarint()
-		g.db.SetNow(now)
-		g.announce = g.isLeader
-		for range n {
-			k := d.Bytes()
-			if d.Bad {
-				break
-			}
-			g.db.RemoveExpired(k)
-		}
+		g.applyKeys(&d, func(k []byte) { g.db.RemoveExpired(k) })
 		if g.isLeader {
 			g.expiring = time.Time{}
 		}
+	case entryEvict:
+		g.applyEvict(&d)
 	default:
 		g.log.Error("unknown entry kind", "index", e.GetIndex(), "kind", data[0])
+	}
+}
+
+// applyKeys applies the rest of an entryExpire or entryEvict entry, read
+// from d: at its time, fn for each of its keys. Their events are published
+// by the leader's node.
+func (g *Group) applyKeys(d *binread.Reader, fn func(k []byte)) {
+	g.db.SetNow(int64(d.U64()))
+	n := d.Uvarint()
+	g.announce = g.isLeader
+	for range n {
+		k := d.Bytes()
+		if d.Bad {
+			break
+		}
+		fn(k)
 	}
 }
 
@@ -1693,6 +1722,7 @@ type commandsEntry struct {
 	now         int64
 	proto       int
 	asked       bool
+	oom         bool // protoOOM
 	cmds        [][][]byte
 }
 
@@ -1703,7 +1733,7 @@ func decodeCommands(data []byte, sp *argSpace) (commandsEntry, bool) {
 	d := binread.Reader{B: data[1:]}
 	ce := commandsEntry{kind: data[0], origin: d.U64(), seq: d.U64(), now: int64(d.U64())}
 	pb := d.U8()
-	ce.proto, ce.asked = int(pb&^protoAsked), pb&protoAsked != 0
+	ce.proto, ce.asked, ce.oom = int(pb&^(protoAsked|protoOOM)), pb&protoAsked != 0, pb&protoOOM != 0
 	ce.cmds = readCommandsIn(&d, sp)
 	return ce, !d.Bad
 }
@@ -1790,7 +1820,9 @@ func (g *Group) applyDecoded(ce commandsEntry, index uint64) {
 				own = g.lend(r)
 			}
 		}
+		g.cx.OOM = ce.oom
 		g.run(cmds, proto, asked, c, time.Time{})
+		g.cx.OOM = false
 	}
 	g.cx.Rand = nil
 	if g.cfg.OnApply != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/data-cluster/data-cluster/internal/binread"
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/latency"
 	"github.com/data-cluster/data-cluster/internal/notify"
 	"github.com/data-cluster/data-cluster/internal/pause"
@@ -216,6 +217,8 @@ type Node struct {
 	// leads relay their changes, and the nodes whose clients track.
 	trackOn atomic.Bool
 	tracks  trackNodes
+	// evict is the node's --maxmemory and policy (evict.go).
+	evict atomic.Pointer[keyspace.Eviction]
 }
 
 // view is a placement table with what the node derives from it. Node
@@ -427,6 +430,7 @@ func (n *Node) newReplica(g int, id uint64, peers []uint64, born bool, st Storag
 		gc.Stats, gc.Slow, gc.Latency = n.cmdStats, n.slow, n.lat
 		gc.Notify = n.notify
 		gc.Track, gc.TrackOn = n.relayChange, &n.trackOn
+		gc.Eviction = n.groupEviction
 	}
 	v := n.v()
 	if grp := v.group(g, n.meta); len(grp.IDs) > 0 {

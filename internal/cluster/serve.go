@@ -18,6 +18,7 @@ import (
 	"github.com/data-cluster/data-cluster/internal/acl"
 	"github.com/data-cluster/data-cluster/internal/cmdstat"
 	"github.com/data-cluster/data-cluster/internal/command"
+	"github.com/data-cluster/data-cluster/internal/keyspace"
 	"github.com/data-cluster/data-cluster/internal/line"
 	"github.com/data-cluster/data-cluster/internal/pause"
 	"github.com/data-cluster/data-cluster/internal/pubsub"
@@ -111,6 +112,7 @@ func (s *Server) statsInfo() [][2]string {
 		{"total_commands_processed", strconv.FormatInt(s.cmds.Load(), 10)},
 		{"instantaneous_ops_per_sec", strconv.FormatInt(s.ops.PerSecond(), 10)},
 		{"total_error_replies", strconv.FormatInt(errTotal, 10)},
+		{"evicted_keys", strconv.FormatInt(s.node.evictedKeys(), 10)},
 	}
 }
 
@@ -157,6 +159,12 @@ type ServerConfig struct {
 	// info) counts every key once; on a READONLY connection, this node's
 	// replicas, as a Redis replica answers with its copy.
 	WholeKeyspace bool
+	// MaxMemory bounds the data of the node's replicas of the data groups
+	// together (0: no bound), split evenly between them; MaxMemoryPolicy
+	// and MaxMemorySamples choose the keys their leaders evict (evict.go).
+	MaxMemory        int64
+	MaxMemoryPolicy  keyspace.Policy
+	MaxMemorySamples int
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// LogLevel, when set, is the level of Logger's handler, which CONFIG
@@ -215,6 +223,7 @@ func NewServer(n *Node, cfg ServerConfig) *Server {
 	n.lat.SetTracking(cfg.Latency.Tracking)
 	s.track = tracking.New(s.trackTarget)
 	s.track.SetMaxKeys(cfg.TrackingTableMaxKeys)
+	n.setEviction(cfg.MaxMemory, cfg.MaxMemoryPolicy, cfg.MaxMemorySamples)
 	n.tracks.srv.Store(s)
 	s.wg.Add(2)
 	go s.pollACL(s.stopACL)
