@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/data-cluster/data-cluster/internal/command"
@@ -94,8 +95,27 @@ func TestServerMaxmemory(t *testing.T) {
 		return true
 	})
 	var evicted int64
-	for _, rc := range rcs {
-		evicted += field(rc, "stats", "evicted_keys")
+	for i, rc := range rcs {
+		n := field(rc, "stats", "evicted_keys")
+		evicted += n
+		// /metrics: the same count, by group.
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(NewCollector(tn.nodes[i]))
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for _, mf := range mfs {
+			if mf.GetName() == "datacluster_evicted_keys_total" {
+				for _, m := range mf.GetMetric() {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+		if int64(sum) != n {
+			t.Fatalf("node %d: datacluster_evicted_keys_total sums to %v, INFO evicted_keys %d", i, sum, n)
+		}
 	}
 	if evicted == 0 || int64(len(keys))+evicted != written {
 		t.Fatalf("%d keys left and %d evicted, want some evicted and %d in all (%s)", len(keys), evicted, written, msg)

@@ -19,7 +19,7 @@ type Collector struct {
 
 	leader, term, commit, applied, keys                         *prometheus.Desc
 	changes, proposals, propSecs, dropped, unknown, overwritten *prometheus.Desc
-	reads, snapshots, peerSent, peerRecv, peerUp                *prometheus.Desc
+	reads, snapshots, evicted, peerSent, peerRecv, peerUp       *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -43,6 +43,7 @@ func NewCollector(n *Node) *Collector {
 		overwritten: d("raft_writes_overwritten_total", "Writes proposed by this replica whose entries a later leader replaced: not applied, and retried.", "group"),
 		reads:       d("raft_reads_total", "Linearizable reads served after a ReadIndex round.", "group"),
 		snapshots:   d("raft_snapshots_total", "Snapshots this replica took.", "group"),
+		evicted:     d("evicted_keys_total", "Keys evicted for --maxmemory by entries this replica applied as the group's leader.", "group"),
 		peerSent:    d("peer_sent_bytes_total", "Bytes sent to a peer node.", "peer"),
 		peerRecv:    d("peer_received_bytes_total", "Bytes received from a peer node.", "peer"),
 		peerUp:      d("peer_connected", "1 while the connection to a peer node is up.", "peer"),
@@ -52,7 +53,7 @@ func NewCollector(n *Node) *Collector {
 // Describe sends the descriptions of every series.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.leader, c.term, c.commit, c.applied, c.keys, c.changes,
-		c.proposals, c.propSecs, c.dropped, c.unknown, c.overwritten, c.reads, c.snapshots, c.peerSent, c.peerRecv, c.peerUp} {
+		c.proposals, c.propSecs, c.dropped, c.unknown, c.overwritten, c.reads, c.snapshots, c.evicted, c.peerSent, c.peerRecv, c.peerUp} {
 		ch <- d
 	}
 }
@@ -89,6 +90,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.overwritten, float64(s.Overwritten.Load()), id)
 		counter(c.reads, float64(s.Reads.Load()), id)
 		counter(c.snapshots, float64(s.Snapshots.Load()), id)
+		counter(c.evicted, float64(s.Evicted.Load()), id)
 	}
 	if ps, ok := c.n.tr.(interface {
 		Stats() map[string]peer.PeerStats
