@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -199,4 +201,32 @@ func slowEntries(t *testing.T, c *redis.Client) []redis.SlowLog {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// WAIT is counted where a node's client sends it, without the time it
+// blocks, as on a single server and in Redis.
+func TestServerWaitCounted(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	rc := redis.NewClient(&redis.Options{Addr: serveNode(t, tn, 0, defaultSettings().ServerConfig), Protocol: 2, PoolSize: 1})
+	defer rc.Close()
+	ctx := context.Background()
+	if err := rc.Set(ctx, "w:k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// More copies than the group has: WAIT answers at its timeout.
+	if n, err := rc.Do(ctx, "WAIT", 5, 300).Int(); err != nil || n != 2 {
+		t.Fatalf("WAIT 5 300: %d, %v; want the 2 other replicas", n, err)
+	}
+	info, err := rc.Info(ctx, "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`cmdstat_wait:calls=(\d+),usec=(\d+),`).FindStringSubmatch(info)
+	if m == nil || m[1] != "1" {
+		t.Fatalf("WAIT not counted once: %q", info)
+	}
+	// A wait counted in would be 300,000 µs or more.
+	if usec, _ := strconv.Atoi(m[2]); usec >= 300_000 {
+		t.Fatalf("WAIT counted with its wait: %s µs", m[2])
+	}
 }

@@ -360,6 +360,9 @@ type clientConn struct {
 	// rec counts the commands this connection's node answers itself and
 	// its error replies (Server.connStats), flushed once per read.
 	rec *cmdstat.Recorder
+	// mark is the run answer is timing, for a command that waits (WAIT)
+	// to leave its wait out, as a single server does.
+	mark *cmdstat.Mark
 
 	// counted counts the commands of the current read that passed their
 	// checks and ran (or were queued in MULTI); took adds it to the
@@ -974,7 +977,9 @@ func (c *clientConn) answer(spec *command.Spec, args [][]byte) {
 	w := &c.out.W
 	m := c.rec.Start(w)
 	if !c.clusterOnly(spec, args) {
+		c.mark = &m
 		c.connCommand(spec, args)
+		c.mark = nil
 	}
 	if groupCounted(spec.Name) {
 		c.rec.Discard(m)
@@ -984,12 +989,10 @@ func (c *clientConn) answer(spec *command.Spec, args [][]byte) {
 }
 
 // groupCounted reports whether the command of that name is counted by each
-// group it runs on (the node sends it to every group), or, for WAIT, not
-// timed: the time a client waits is not its command's, as on a single
-// server.
+// group it runs on (the node sends it to every group).
 func groupCounted(name string) bool {
 	switch name {
-	case "dbsize", "flushall", "flushdb", "keys", "randomkey", "scan", "wait":
+	case "dbsize", "flushall", "flushdb", "keys", "randomkey", "scan":
 		return true
 	}
 	return false
