@@ -362,7 +362,7 @@ type clientConn struct {
 	rec *cmdstat.Recorder
 	// mark is the run answer is timing, for a command that waits (WAIT)
 	// to leave its wait out, as a single server does.
-	mark *cmdstat.Mark
+	mark cmdstat.Mark
 
 	// counted counts the commands of the current read that passed their
 	// checks and ran (or were queued in MULTI); took adds it to the
@@ -975,12 +975,13 @@ func (c *clientConn) handle(args [][]byte) {
 // unless the groups it runs on count it (groupCounted).
 func (c *clientConn) answer(spec *command.Spec, args [][]byte) {
 	w := &c.out.W
-	m := c.rec.Start(w)
+	outer := c.mark // EXEC answers the node's commands it queued
+	c.mark = c.rec.Start(w)
 	if !c.clusterOnly(spec, args) {
-		c.mark = &m
 		c.connCommand(spec, args)
-		c.mark = nil
 	}
+	m := c.mark
+	c.mark = outer
 	if groupCounted(spec.Name) {
 		c.rec.Discard(m)
 	} else {

@@ -114,12 +114,10 @@ func (c *clientConn) waitCopies(args [][]byte) {
 	c.blockState = blockWaiting
 	c.blockMu.Unlock()
 	defer c.unpark(true)
-	if c.mark != nil {
-		// The time a client waits is not its command's (as Redis, which
-		// times a blocked command's runs only).
-		c.rec.Pause(c.mark)
-		defer c.rec.Resume(c.mark)
-	}
+	// The time a client waits is not its command's (as Redis, which times
+	// a blocked command's runs only).
+	c.rec.Pause(&c.mark)
+	defer c.rec.Resume(&c.mark)
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
