@@ -247,7 +247,9 @@ func (s *Server) setConfig(pairs [][]byte) error {
 	if next.TrackingTableMaxKeys != old.TrackingTableMaxKeys {
 		s.track.SetMaxKeys(next.TrackingTableMaxKeys)
 	}
-	s.node.setEviction(next.MaxMemory, next.MaxMemoryPolicy, next.MaxMemorySamples)
+	if next.MaxMemory != old.MaxMemory || next.MaxMemoryPolicy != old.MaxMemoryPolicy || next.MaxMemorySamples != old.MaxMemorySamples {
+		s.node.setEviction(next.MaxMemory, next.MaxMemoryPolicy, next.MaxMemorySamples)
+	}
 	return nil
 }
 
