@@ -150,13 +150,18 @@ func (tc *testCluster) leaderCounts() []int {
 }
 
 func TestClusterServesAnyKey(t *testing.T) {
-	tc := startCluster(t, buildBinary(t))
+	// A limit no test reaches: that the flags reach every node.
+	tc := startCluster(t, buildBinary(t), "--maxmemory", "1gb", "--maxmemory-policy", "allkeys-lru")
 	ctx := context.Background()
 	var plain []*redis.Client
-	for _, a := range tc.addrs {
+	for i, a := range tc.addrs {
 		rc := redis.NewClient(&redis.Options{Addr: a})
 		defer rc.Close()
 		plain = append(plain, rc)
+		mem := rc.Info(ctx, "memory").Val()
+		if !strings.Contains(mem, "maxmemory:1073741824\r\n") || !strings.Contains(mem, "maxmemory_policy:allkeys-lru\r\n") {
+			t.Fatalf("node %d: INFO memory without --maxmemory's values: %q", i+1, mem)
+		}
 	}
 	for i := range 30 {
 		k := fmt.Sprintf("key:%d", i)
