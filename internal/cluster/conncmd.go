@@ -344,6 +344,7 @@ func (c *clientConn) exec(w *resp.Writer) {
 	keyed := plan.keyed
 	group, write, slot, slotted := -1, false, wslot, len(watched) > 0
 	for _, args := range keyed {
+		args = server.ClusterScriptArgs(args) // a script's, as the client sent it
 		spec := command.Redis.Lookup(args[0])
 		s, _ := c.slotOf(spec, args)
 		if slotted && s != slot {
@@ -433,7 +434,7 @@ func queuedLocal(args [][]byte) bool {
 
 // errMultiKeyless refuses a command without keys in a node's MULTI, other
 // than those the node answers there (queuedLocal, execLocal).
-const errMultiKeyless = "ERR Command not allowed inside a transaction on a cluster node: only commands with keys, PING, ECHO, TIME, SELECT, PUBLISH and SPUBLISH"
+const errMultiKeyless = "ERR Command not allowed inside a transaction on a cluster node: only commands with keys (scripts with keys too), PING, ECHO, TIME, SELECT, PUBLISH and SPUBLISH"
 
 // execLocal reports whether a command without keys, named name, may be
 // queued in a node's MULTI: one that reads and writes no key, which EXEC
@@ -482,10 +483,10 @@ func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 		if p.local == nil {
 			p.local = make([][]byte, len(queued))
 			p.later = make([]bool, len(queued))
-			p.keyed = slices.Clone(queued[:i]) // all the group's so far
 		}
 		p.local[i] = reply
 	}
+	p.keyed = make([][][]byte, 0, len(queued))
 	for i, args := range queued {
 		switch {
 		case ascii.EqualFold(args[0], "unwatch"):
@@ -519,13 +520,21 @@ func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 				p.later[i] = true
 				continue
 			}
-			if p.local != nil {
-				p.keyed = append(p.keyed, args)
+			if spec != nil && spec.Flags&command.Scripting != 0 {
+				// As the node sends a script outside MULTI (script):
+				// EVALSHA as EVAL of its text, FCALL with its library,
+				// as the user at this point of the transaction. The
+				// group runs the transaction as it runs scripts, once
+				// on its leader, logging what it wrote (effects.go).
+				out, _, _, msg := c.clusterScript(args)
+				if msg != "" {
+					answer(i, []byte("-"+msg+"\r\n"))
+					continue
+				}
+				args = server.ClusterScriptAs(user.Rules(), out)
 			}
+			p.keyed = append(p.keyed, args)
 		}
-	}
-	if p.local == nil {
-		p.keyed = queued
 	}
 	return p
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -297,5 +298,76 @@ func TestServerMultiPublish(t *testing.T) {
 	}
 	if m, err := ssub.ReceiveMessage(ctx); err != nil || m.Payload != "sharded" {
 		t.Fatalf("shard message: %v, %v", m, err)
+	}
+}
+
+// Scripts with keys run in a node's transaction, atomically with its other
+// commands and alike on every replica, as in Redis Cluster; EVALSHA of an
+// unknown script answers NOSCRIPT in its place, and one without keys is
+// refused when queued.
+func TestServerMultiScripts(t *testing.T) {
+	tn := newTestNodes(t, testSeed(t), nil)
+	addr := serveNode(t, tn, 0, ServerConfig{})
+	c := dialRaw(t, addr)
+	incr := "return redis.call('INCRBY', KEYS[1], ARGV[1])"
+	c.send("SCRIPT", "LOAD", incr)
+	sha := c.bulk()
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"SET", "{s}n", "10"}, "+OK\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"INCR", "{s}n"}, "+QUEUED\r\n"},
+		{[]string{"EVAL", "return redis.call('GET', KEYS[1])", "1", "{s}n"}, "+QUEUED\r\n"},
+		{[]string{"EVALSHA", sha, "1", "{s}n", "5"}, "+QUEUED\r\n"},
+		{[]string{"EVALSHA", strings.Repeat("0", 40), "1", "{s}n"}, "+QUEUED\r\n"},
+		{[]string{"PING"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "*5\r\n:11\r\n$2\r\n11\r\n:16\r\n-NOSCRIPT No matching script. Please use EVAL.\r\n+PONG\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"EVAL", "return 1", "0"}, "-" + errMultiKeyless + "\r\n"},
+		{[]string{"DISCARD"}, "+OK\r\n"},
+		// A script's keys must share the transaction's slot.
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"GET", "{s}n"}, "+QUEUED\r\n"},
+		{[]string{"EVAL", "return 1", "1", "{other}k"}, "+QUEUED\r\n"},
+		{[]string{"EXEC"}, "-CROSSSLOT Keys in request don't hash to the same slot\r\n"},
+	}
+	for _, s := range steps {
+		c.send(s.args...)
+		c.expect(s.want)
+	}
+	// A watched key changed: neither the script nor the rest runs.
+	c.send("WATCH", "{s}n")
+	c.expect("+OK\r\n")
+	other := dialRaw(t, serveNode(t, tn, 1, ServerConfig{}))
+	other.send("SET", "{s}n", "100")
+	other.expect("+OK\r\n")
+	for _, s := range []struct{ args []string }{{[]string{"MULTI"}}, {[]string{"EVALSHA", sha, "1", "{s}n", "1"}}} {
+		c.send(s.args...)
+		c.reply()
+	}
+	c.send("EXEC")
+	c.expect("*-1\r\n")
+	// Every replica holds what the transaction's script wrote.
+	c.send("MULTI")
+	c.expect("+OK\r\n")
+	c.send("EVALSHA", sha, "1", "{s}n", "7")
+	c.expect("+QUEUED\r\n")
+	c.send("EXEC")
+	c.expect("*1\r\n:107\r\n")
+	for i := range tn.nodes {
+		rc := redis.NewClient(&redis.Options{Addr: serveNode(t, tn, i, ServerConfig{}), Protocol: 2, PoolSize: 1})
+		defer rc.Close()
+		eventually(t, fmt.Sprintf("node %d's replica to read 107", i), func() bool {
+			conn := rc.Conn()
+			defer conn.Close()
+			got, err := conn.Pipelined(context.Background(), func(p redis.Pipeliner) error {
+				p.ReadOnly(context.Background())
+				p.Get(context.Background(), "{s}n")
+				return nil
+			})
+			return err == nil && got[1].(*redis.StringCmd).Val() == "107"
+		})
 	}
 }

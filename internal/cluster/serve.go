@@ -901,7 +901,8 @@ func (c *clientConn) handle(args [][]byte) {
 			// UNWATCH, AUTH and the commands the node runs itself
 			// (execLocal) are queued as in Redis, and answered by EXEC
 			// (execPlan).
-			if !queuedLocal(args) && !execLocal(spec.Name) && (spec.Kind != command.Keyed || len(spec.Keys(args, nil)) == 0) {
+			keyed := spec.Kind == command.Keyed || spec.Flags&command.Scripting != 0
+			if !queuedLocal(args) && !execLocal(spec.Name) && (!keyed || len(spec.Keys(args, nil)) == 0) {
 				c.reject(spec, errMultiKeyless)
 				return
 			}
@@ -1316,15 +1317,21 @@ func clip(b []byte) string {
 	return string(b)
 }
 
-// script sends an EVAL-family command to the group of its keys' slot (of
-// slot 0 when it declares none), as server.ClusterScript rewrites it: the
-// group's leader runs it and logs its effects (effects.go).
-func (c *clientConn) script(args [][]byte) {
-	out, keys, write, msg := server.ClusterScript(c.s.node.cfg.Scripts, args)
+// clusterScript is server.ClusterScript over the node's scripts.
+func (c *clientConn) clusterScript(args [][]byte) (out, keys [][]byte, write bool, msg string) {
+	out, keys, write, msg = server.ClusterScript(c.s.node.cfg.Scripts, args)
 	if msg == fnNotFound && c.s.node.freshFunctions() {
 		// Loaded on another node a moment ago, perhaps (functions.go).
 		out, keys, write, msg = server.ClusterScript(c.s.node.cfg.Scripts, args)
 	}
+	return out, keys, write, msg
+}
+
+// script sends an EVAL-family command to the group of its keys' slot (of
+// slot 0 when it declares none), as server.ClusterScript rewrites it: the
+// group's leader runs it and logs its effects (effects.go).
+func (c *clientConn) script(args [][]byte) {
+	out, keys, write, msg := c.clusterScript(args)
 	if msg != "" {
 		c.localError(msg)
 		return
