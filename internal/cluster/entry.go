@@ -14,7 +14,7 @@ import (
 //	entryExpire:   kind | now i64 | n uvarint | n × (len uvarint | key)
 //	entryEffects:  kind | origin u64 | seq u64 | now i64 | proto u8 | n uvarint | n × command
 //	entryBatch:    kind | n uvarint | n × (len uvarint | an entryCommands entry's data)
-//	entryEvict:    kind | now i64 | n uvarint | n × (len uvarint | key)
+//	entryEvict:    kind | origin u64 | seq u64 | now i64 | n uvarint | n × (len uvarint | key)
 //
 // where a command is: argc uvarint | argc × (len uvarint | bytes). origin is
 // the replica id that proposed the entry and seq a number it chose, so that
@@ -62,10 +62,9 @@ const protoAsked = 0x80
 // needing memory.
 const protoOOM = 0x40
 
-// appendKeysEntry appends to dst the data of an entryExpire or entryEvict
-// entry of kind with keys, as of now (Unix milliseconds).
-func appendKeysEntry(dst []byte, kind byte, now int64, keys [][]byte) []byte {
-	dst = append(dst, kind)
+// appendKeys appends to dst the rest of an entryExpire or entryEvict
+// entry: its keys, as of now (Unix milliseconds).
+func appendKeys(dst []byte, now int64, keys [][]byte) []byte {
 	dst = appendU64(dst, uint64(now))
 	dst = binary.AppendUvarint(dst, uint64(len(keys)))
 	for _, k := range keys {

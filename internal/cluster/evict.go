@@ -14,7 +14,7 @@ import (
 // node's --maxmemory (GroupConfig.Eviction), chooses keys by the policy from
 // its own replica (keyspace.DB.Victims) and logs them in an entryEvict
 // entry, which every replica applies by removing them (counted as evicted
-// keys, with their evicted events). It does so before it proposes writes
+// keys, with their evicted events, by the replica that proposed it). It does so before it proposes writes
 // and on every tick, one entry in flight at a time, choosing as many keys
 // as should bring it back under its share by the keys' average size; the
 // writes proposed meanwhile go on, so a replica may pass its share by what
@@ -57,17 +57,24 @@ func (g *Group) makeRoom(now time.Time) {
 		return
 	}
 	g.oom = false
-	g.buf = appendKeysEntry(g.buf[:0], entryEvict, now.UnixMilli(), g.victims)
+	g.seq++
+	g.buf = appendU64(appendU64(append(g.buf[:0], entryEvict), g.cfg.ReplicaID), g.seq)
+	g.buf = appendKeys(g.buf, now.UnixMilli(), g.victims)
 	clear(g.victims)
 	if g.rn.Propose(g.buf) == nil {
 		g.evicting = now.Add(g.cfg.WriteTimeout)
 	}
 }
 
-// applyEvict applies an entryEvict entry, read from d.
+// applyEvict applies an entryEvict entry, read from d. The replica that
+// proposed it since it started counts the keys and publishes their events,
+// once, whatever its role by then, and not again when it replays its log
+// (as for a write: Group.firstSeq).
 func (g *Group) applyEvict(d *binread.Reader) {
-	g.applyKeys(d, func(k []byte) {
-		if g.db.Evict(k) && g.isLeader {
+	origin, seq := d.U64(), d.U64()
+	mine := origin == g.cfg.ReplicaID && seq > g.firstSeq
+	g.applyKeys(d, mine, func(k []byte) {
+		if g.db.Evict(k) && mine {
 			g.stats.Evicted.Add(1)
 		}
 	})

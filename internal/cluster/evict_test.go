@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,24 @@ func TestServerMaxmemory(t *testing.T) {
 		defer rc.Close()
 		rcs = append(rcs, rc)
 	}
+	// Each eviction's event is published once, by the node whose replica
+	// chose the key, to the subscribers of every node.
+	for _, rc := range rcs {
+		if err := rc.ConfigSet(ctx, "notify-keyspace-events", "Ee").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := rcs[0].Subscribe(ctx, "__keyevent@0__:evicted")
+	defer sub.Close()
+	if _, err := sub.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var events atomic.Int64
+	go func() {
+		for range sub.Channel() {
+			events.Add(1)
+		}
+	}()
 	const written = 2000
 	value := strings.Repeat("v", 100)
 	for i := range written / 100 {
@@ -119,6 +138,10 @@ func TestServerMaxmemory(t *testing.T) {
 	}
 	if evicted == 0 || int64(len(keys))+evicted != written {
 		t.Fatalf("%d keys left and %d evicted, want some evicted and %d in all (%s)", len(keys), evicted, written, msg)
+	}
+	eventually(t, fmt.Sprintf("an evicted event for each of the %d keys evicted", evicted), func() bool { return events.Load() >= evicted })
+	if got := events.Load(); got != evicted {
+		t.Fatalf("%d evicted events, want %d", got, evicted)
 	}
 
 	// noeviction over the limit: writes that need memory are refused,

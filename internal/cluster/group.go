@@ -1087,7 +1087,7 @@ func (g *Group) proposeExpiry(now time.Time) {
 	if len(g.expBuf) == 0 {
 		return
 	}
-	g.buf = appendKeysEntry(g.buf[:0], entryExpire, ms, g.expBuf)
+	g.buf = appendKeys(append(g.buf[:0], entryExpire), ms, g.expBuf)
 	clear(g.expBuf)
 	if g.rn.Propose(g.buf) == nil {
 		g.expiring = now.Add(g.cfg.WriteTimeout)
@@ -1688,7 +1688,7 @@ func (g *Group) apply(e *raftpb.Entry) {
 	case entryBatch:
 		g.applyBatch(&d, e.GetIndex())
 	case entryExpire:
-		g.applyKeys(&d, func(k []byte) { g.db.RemoveExpired(k) })
+		g.applyKeys(&d, g.isLeader, func(k []byte) { g.db.RemoveExpired(k) })
 		if g.isLeader {
 			g.expiring = time.Time{}
 		}
@@ -1700,12 +1700,12 @@ func (g *Group) apply(e *raftpb.Entry) {
 }
 
 // applyKeys applies the rest of an entryExpire or entryEvict entry, read
-// from d: at its time, fn for each of its keys. Their events are published
-// by the leader's node.
-func (g *Group) applyKeys(d *binread.Reader, fn func(k []byte)) {
+// from d: at its time, fn for each of its keys, whose events this replica
+// publishes when announce says so.
+func (g *Group) applyKeys(d *binread.Reader, announce bool, fn func(k []byte)) {
 	g.db.SetNow(int64(d.U64()))
 	n := d.Uvarint()
-	g.announce = g.isLeader
+	g.announce = announce
 	for range n {
 		k := d.Bytes()
 		if d.Bad {
