@@ -2014,12 +2014,13 @@ func (g *Group) dropOverwritten(term uint64) {
 	for seq, r := range g.waiters {
 		if r.term < term {
 			delete(g.waiters, seq)
+			// Counted before its client hears of it.
+			g.stats.Overwritten.Add(1)
 			r.finish(nil, nil, ErrTryAgain)
 			n++
 		}
 	}
 	if n > 0 {
-		g.stats.Overwritten.Add(int64(n))
 		g.log.Info("writes replaced by a later leader's entries, to be run again", "writes", n, "term", term)
 	}
 }
