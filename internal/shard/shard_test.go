@@ -2,6 +2,7 @@ package shard
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -434,7 +435,9 @@ func TestTryHold(t *testing.T) {
 	serveNow(t, s, b)
 	hold := func() {
 		t.Helper()
-		for range 1000 {
+		// The shard is idle once its goroutine waits for its queue,
+		// which a busy machine may take a while to reach.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
 			s.Reserve(1)
 			if s.TryHold() {
 				return
