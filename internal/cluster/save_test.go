@@ -74,6 +74,15 @@ func TestServerSave(t *testing.T) {
 	if err := rc.Set(ctx, "key:x", "x", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// The write is acknowledged once its group's leader applied it; the
+	// replica here, which BGSAVE saves, may follow and not have it yet, and
+	// would then have nothing new to save.
+	g := n.v().table.GroupOfKey([]byte("key:x"))
+	var lead uint64
+	for _, o := range tn.nodes {
+		lead = max(lead, o.local(g).appliedAt.Load())
+	}
+	eventually(t, "the replica here to apply the write", func() bool { return n.local(g).appliedAt.Load() >= lead })
 	before := snapshots()
 	if got, err := rc.BgSave(ctx).Result(); err != nil || got != "Background saving started" {
 		t.Fatalf("BGSAVE: %q, %v", got, err)
