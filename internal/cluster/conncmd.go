@@ -479,14 +479,22 @@ var okReply = []byte("+OK\r\n")
 func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 	var p execPlan
 	user := c.user.Load()
+	// The group's commands are queued itself until one is answered by the
+	// node or rewritten (a script): only then are they copied.
+	copied := false
+	own := func(i int) {
+		if !copied {
+			copied, p.keyed = true, slices.Clone(queued[:i]) // all the group's so far
+		}
+	}
 	answer := func(i int, reply []byte) {
+		own(i)
 		if p.local == nil {
 			p.local = make([][]byte, len(queued))
 			p.later = make([]bool, len(queued))
 		}
 		p.local[i] = reply
 	}
-	p.keyed = make([][][]byte, 0, len(queued))
 	for i, args := range queued {
 		switch {
 		case ascii.EqualFold(args[0], "unwatch"):
@@ -531,10 +539,16 @@ func (c *clientConn) execPlan(queued [][][]byte) execPlan {
 					answer(i, []byte("-"+msg+"\r\n"))
 					continue
 				}
+				own(i)
 				args = server.ClusterScriptAs(user.Rules(), out)
 			}
-			p.keyed = append(p.keyed, args)
+			if copied {
+				p.keyed = append(p.keyed, args)
+			}
 		}
+	}
+	if !copied {
+		p.keyed = queued
 	}
 	return p
 }
