@@ -9,8 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -584,4 +586,116 @@ func (lf *logFiles) has(v string) (bool, error) {
 		found = found || bytes.Contains(data, []byte(v))
 	}
 	return found, nil
+}
+
+// TestLoopCountsGoroutineConns counts the connections served by goroutines
+// of their own, with which the loop tells the scheduler of every wait
+// (loop.wait): a subscriber and a client that blocked count until they
+// close, the loop's own connections do not.
+func TestLoopCountsGoroutineConns(t *testing.T) {
+	ts := startLoop(t, nil)
+	want := func(n int64, what string) {
+		t.Helper()
+		testutil.Await(t, 10*time.Second, func() bool { return ts.goConns.Load() == n },
+			func() string {
+				return fmt.Sprintf("%s: %d connections on goroutines, want %d", what, ts.goConns.Load(), n)
+			})
+	}
+	a := ts.dial(t)
+	a.send(respCmd("PING"))
+	a.expect("+PONG\r\n")
+	want(0, "a client on the loop")
+	s := ts.dial(t)
+	s.send(respCmd("SUBSCRIBE", "ch"))
+	s.expect("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+	want(1, "a subscriber")
+	b := ts.dial(t)
+	b.send(respCmd("BLPOP", "q", "0"))
+	waitBlocked(t, ts, 1)
+	want(2, "a subscriber and a blocked client")
+	a.send(respCmd("RPUSH", "q", "v"))
+	a.expect(":1\r\n")
+	b.expect("*2\r\n$1\r\nq\r\n$1\r\nv\r\n")
+	want(2, "a client that blocked, answered")
+	s.nc.Close()
+	want(1, "the subscriber closed")
+	b.nc.Close()
+	want(0, "both closed")
+}
+
+// TestLoopBusyOnOneP runs the server on one P (GOMAXPROCS 1, as --procs 1),
+// where the loop keeps the P through its short waits while every
+// connection is its own (loop.wait), with clients that send again as soon
+// as they are answered: meanwhile new connections are accepted and
+// answered, the shards' timers expire keys, and once a subscriber is on a
+// goroutine of its own, it gets what a busy client publishes.
+func TestLoopBusyOnOneP(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ts := startLoop(t, nil)
+	stop := make(chan struct{})
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			nc, err := net.DialTimeout("tcp", ts.addr, 10*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer nc.Close()
+			buf := make([]byte, 64)
+			req := respCmd("SET", fmt.Sprintf("busy%d", i), "v")
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				nc.SetDeadline(time.Now().Add(30 * time.Second))
+				if _, err := io.WriteString(nc, req); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := io.ReadFull(nc, buf[:5]); err != nil || string(buf[:5]) != "+OK\r\n" {
+					errs <- fmt.Errorf("busy client %d, request %d: %q, %v", i, n, buf[:5], err)
+					return
+				}
+			}
+		})
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+		select {
+		case err := <-errs:
+			t.Error(err)
+		default:
+		}
+	}()
+
+	for range 20 {
+		c := ts.dial(t)
+		c.nc.SetDeadline(time.Now().Add(30 * time.Second))
+		c.send(respCmd("PING"))
+		c.expect("+PONG\r\n")
+		c.nc.Close()
+	}
+	c := ts.dial(t)
+	c.nc.SetDeadline(time.Now().Add(60 * time.Second))
+	c.send(respCmd("SET", "short", "v", "PX", "20"))
+	c.expect("+OK\r\n")
+	testutil.Await(t, 30*time.Second, func() bool {
+		return !strings.Contains(c.call("INFO", "keyspace").(string), "expires=1")
+	}, func() string { return "the key's expiry was never carried out: " + c.call("INFO", "keyspace").(string) })
+
+	s := ts.dial(t)
+	s.nc.SetDeadline(time.Now().Add(60 * time.Second))
+	s.send(respCmd("SUBSCRIBE", "ch"))
+	s.expect("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n")
+	for i := range 20 {
+		msg := strconv.Itoa(i)
+		c.send(respCmd("PUBLISH", "ch", msg))
+		c.expect(":1\r\n")
+		s.expect(fmt.Sprintf("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$%d\r\n%s\r\n", len(msg), msg))
+	}
 }

@@ -75,6 +75,11 @@ var loopEntries uint32 = 4096
 const (
 	loopBufSize = 16 << 10
 	loopTick    = 100 * time.Millisecond
+	// loopRawWait bounds a wait the scheduler is not told of, and
+	// loopYield the time the loop keeps its P before it lets others run
+	// (loop.wait, loop.yield).
+	loopRawWait = 100 * time.Microsecond
+	loopYield   = time.Millisecond
 	// loopKeepOut bounds the output buffer a connection keeps between
 	// rounds: a larger one is dropped once sent.
 	loopKeepOut = 64 << 10
@@ -129,6 +134,7 @@ type loop struct {
 	evBuf   [8]byte // the eventfd read's buffer
 	tick    uring.Timespec
 	done    chan struct{} // closed when the loop has ended
+	let     time.Time     // when the loop last let the scheduler have its P
 
 	outOfBufs atomic.Int64 // receives ended for want of a buffer
 
@@ -229,17 +235,18 @@ func (l *loop) run(started chan<- error) {
 	if err != nil {
 		return
 	}
+	l.let = time.Now()
 	for {
 		// A look without waiting first: under load, completions are
-		// ready, and a wait tells the scheduler, whose monitor thread
-		// then wakes every 20 µs to see whether the wait lasts.
+		// ready.
 		err := l.r.Enter(false)
 		if err == nil && !l.r.Ready() {
-			err = l.r.Enter(true)
+			err = l.wait()
 		}
 		if err == nil {
 			l.r.Completions(l.handle)
 			l.flush()
+			l.yield()
 			l.mu.Lock()
 			end := l.closed && len(l.conns) == 0
 			l.mu.Unlock()
@@ -267,10 +274,42 @@ func (l *loop) run(started chan<- error) {
 		for _, c := range l.takeInbox() {
 			if _, ok := l.conns[c.id]; !ok && c.onLoop.Load() {
 				c.onLoop.Store(false)
-				go c.serve()
+				l.s.goServe(c.serve)
 			}
 		}
 		return
+	}
+}
+
+// wait waits for a completion. A wait the Go scheduler is told of
+// (Enter(true)) costs the process thread switches once it lasts 20 µs:
+// the scheduler's monitor thread takes the P back, and with one P wakes
+// another thread to poll the network, which sleeps again. So while no
+// connection is served by a goroutine of its own, the loop first waits up
+// to loopRawWait keeping its P (Ring.WaitFor): under load, the next
+// arrival comes sooner. Nothing else of the process runs on that P
+// meanwhile, which a connection on a goroutine (a subscriber, a blocked
+// client, a script's …) would wait for: with one, every wait is told, as
+// before.
+func (l *loop) wait() error {
+	if l.s.goConns.Load() == 0 {
+		if err := l.r.WaitFor(loopRawWait); err != nil || l.r.Ready() {
+			return err
+		}
+	}
+	err := l.r.Enter(true)
+	l.let = time.Now()
+	return err
+}
+
+// yield lets the process's other goroutines run (timers, accepts,
+// metrics) once the loop has kept its P for loopYield without a wait the
+// scheduler was told of; the network is polled for them meanwhile by the
+// scheduler's monitor thread, every 10 ms.
+func (l *loop) yield() {
+	if now := time.Now(); now.Sub(l.let) >= loopYield {
+		runtime.Gosched()
+		l.let = now
 	}
 }
 
@@ -338,7 +377,7 @@ func (l *loop) look(c *conn) {
 	c.lp.started = true
 	if !c.begin() {
 		c.onLoop.Store(false)
-		go c.serveFrom(closeNow)
+		l.s.goServe(func() { c.serveFrom(closeNow) })
 		return
 	}
 	c.lp.lastRead = time.Now()
@@ -527,7 +566,8 @@ func (l *loop) settle(c *conn) {
 	c.backlogAt = l.durable // what the round ran is not yet in the log
 	c.lp.sending, c.lp.out = nil, nil
 	c.onLoop.Store(false)
-	go c.serveFrom(c.lp.then)
+	then := c.lp.then
+	l.s.goServe(func() { c.serveFrom(then) })
 }
 
 // detach moves c to a goroutine of its own once its requests have ended,

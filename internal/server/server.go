@@ -171,9 +171,12 @@ type Server struct {
 	confMu  sync.Mutex   // serialises CONFIG SET and CONFIG REWRITE (config.go)
 	confGen atomic.Int64 // counts CONFIG SETs, for connections to notice
 
-	nextID      atomic.Int64
-	connected   atomic.Int64
-	blocked     atomic.Int64 // clients parked in a blocking command (block.go)
+	nextID    atomic.Int64
+	connected atomic.Int64
+	blocked   atomic.Int64 // clients parked in a blocking command (block.go)
+	// goConns counts the connections served by goroutines of their own,
+	// for the io_uring loop (loop_linux.go).
+	goConns     atomic.Int64
 	totalConns  atomic.Int64
 	totalCmds   atomic.Int64
 	rejectConns atomic.Int64
@@ -353,8 +356,18 @@ func (s *Server) serve(ln net.Listener, respOnly bool) error {
 			}
 			c.onLoop.Store(false)
 		}
-		go c.serve()
+		s.goServe(c.serve)
 	}
+}
+
+// goServe runs serve, which serves a connection, on a goroutine of its own,
+// counted in goConns until it ends.
+func (s *Server) goServe(serve func()) {
+	s.goConns.Add(1)
+	go func() {
+		defer s.goConns.Add(-1)
+		serve()
+	}()
 }
 
 // retryable reports whether an accept error is worth retrying after a pause:

@@ -150,3 +150,41 @@ func TestOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitFor waits without telling the scheduler: it returns at its bound
+// when nothing comes, submits what is queued, and returns as soon as a
+// completion is there.
+func TestWaitFor(t *testing.T) {
+	r := newTestRing(t)
+	if !r.extArg {
+		t.Skip("NOT TESTED: this kernel takes no bound on a wait")
+	}
+	start := time.Now()
+	if err := r.WaitFor(5 * time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if r.Ready() {
+		t.Fatal("a ring with nothing in flight has a completion")
+	}
+	if d := time.Since(start); d < 5*time.Millisecond {
+		t.Fatalf("the wait returned after %v, before its bound", d)
+	}
+	client, _, fd := socketPair(t)
+	if _, err := client.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RecvMultishot(fd, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WaitFor(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var got []Completion
+	r.Completions(func(c Completion) { got = append(got, c) })
+	if len(got) != 1 || got[0].UserData != 7 || got[0].Res != 4 {
+		t.Fatalf("completions %+v, want the receive's of 4 bytes", got)
+	}
+	if id, ok := got[0].Buffer(); !ok || string(r.Buf(id, 4)) != "ping" {
+		t.Fatalf("received %q, want ping", r.Buf(id, 4))
+	}
+}
