@@ -134,7 +134,8 @@ type loop struct {
 	evBuf   [8]byte // the eventfd read's buffer
 	tick    uring.Timespec
 	done    chan struct{} // closed when the loop has ended
-	let     time.Time     // when the loop last let the scheduler have its P
+	told    time.Time     // the loop's last wait the scheduler was told of (wait)
+	yielded time.Time     // when the loop last let the scheduler have its P (yield)
 
 	outOfBufs atomic.Int64 // receives ended for want of a buffer
 
@@ -235,7 +236,8 @@ func (l *loop) run(started chan<- error) {
 	if err != nil {
 		return
 	}
-	l.let = time.Now()
+	l.told = time.Now()
+	l.yielded = l.told
 	for {
 		// A look without waiting first: under load, completions are
 		// ready.
@@ -290,26 +292,29 @@ func (l *loop) run(started chan<- error) {
 // arrival comes sooner. Nothing else of the process runs on that P
 // meanwhile, which a connection on a goroutine (a subscriber, a blocked
 // client, a script's …) would wait for: with one, every wait is told, as
-// before.
+// before. Without, one wait in each loopYield is told still, during
+// which the network is polled for the listener's new connections.
 func (l *loop) wait() error {
-	if l.s.goConns.Load() == 0 {
+	if l.s.goConns.Load() == 0 && time.Since(l.told) < loopYield {
 		if err := l.r.WaitFor(loopRawWait); err != nil || l.r.Ready() {
 			return err
 		}
 	}
 	err := l.r.Enter(true)
-	l.let = time.Now()
+	l.told = time.Now()
+	l.yielded = l.told
 	return err
 }
 
-// yield lets the process's other goroutines run (timers, accepts,
-// metrics) once the loop has kept its P for loopYield without a wait the
-// scheduler was told of; the network is polled for them meanwhile by the
-// scheduler's monitor thread, every 10 ms.
+// yield lets the process's other goroutines run (timers, the goroutines
+// they wake) once the loop has kept its P for loopYield without a wait the
+// scheduler was told of. The network is polled for them meanwhile by the
+// scheduler's monitor thread, every 10 ms, while the loop never finds
+// itself without completions.
 func (l *loop) yield() {
-	if now := time.Now(); now.Sub(l.let) >= loopYield {
+	if now := time.Now(); now.Sub(l.yielded) >= loopYield {
 		runtime.Gosched()
-		l.let = now
+		l.yielded = now
 	}
 }
 
