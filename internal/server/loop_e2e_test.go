@@ -3,8 +3,10 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -699,3 +701,56 @@ func TestLoopBusyOnOneP(t *testing.T) {
 		s.expect(fmt.Sprintf("*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$%d\r\n%s\r\n", len(msg), msg))
 	}
 }
+
+// TestLoopAccepts has the loop accept on a listener no Serve goroutine
+// accepts on: its connections are served, on the loop, until the loop is
+// told to stop; a listener that is not a plain socket is left to Serve.
+func TestLoopAccepts(t *testing.T) {
+	ts := startLoop(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	testutil.Await(t, 10*time.Second, func() bool { return ts.loop.listening.Load() == 1 },
+		func() string { return "the loop does not accept on the server's listener" })
+	ll := ts.loop.listen(ln, false)
+	if ll == nil {
+		t.Fatal("the loop does not accept on a TCP listener")
+	}
+	testutil.Await(t, 10*time.Second, func() bool { return ts.loop.listening.Load() == 2 },
+		func() string { return "the loop never took the listener" })
+	for range 3 {
+		nc, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &client{t: t, nc: nc, rd: bufio.NewReader(nc)}
+		nc.SetDeadline(time.Now().Add(30 * time.Second))
+		c.send(respCmd("SET", "accepted", "1") + respCmd("INCR", "accepted"))
+		c.expect("+OK\r\n:2\r\n")
+		if !onLoop(t, ts, c.clientID()) {
+			t.Fatal("a connection the loop accepted is not on the loop")
+		}
+		nc.Close()
+	}
+	ts.loop.unlisten(ll)
+	testutil.Await(t, 10*time.Second, func() bool { return ts.loop.listening.Load() == 1 },
+		func() string { return "the loop never let the listener go" })
+	nc, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, respCmd("PING"))
+	nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := nc.Read(make([]byte, 16)); n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connection made after the loop let the listener go was answered (%d bytes, %v)", n, err)
+	}
+	if ts.loop.listen(hidden{ln}, false) != nil {
+		t.Fatal("the loop takes a listener whose socket it cannot see")
+	}
+}
+
+// hidden is a listener that does not show its socket, as a TLS one.
+type hidden struct{ net.Listener }

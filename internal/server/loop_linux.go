@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -24,7 +25,8 @@ import (
 // of their own while they run ordinary commands: one goroutine serves them
 // all from one io_uring, as Redis's event loop serves its clients. Each
 // connection has a multishot receive in flight, into the ring's receive
-// buffers. The loop waits for completions, copies each arrival into its
+// buffers, and every plain listener a multishot accept (loopListener).
+// The loop waits for completions, copies each arrival into its
 // connection's read buffer and runs the connection's commands there, as
 // the connection's goroutine would (conn.took); the replies are copied to
 // the connection's output, and every connection's output of a round is
@@ -93,6 +95,7 @@ const (
 	kindWake
 	kindTick
 	kindCancel
+	kindAccept // the id is the listener's
 )
 
 func userData(kind int, id int64) uint64 { return uint64(kind)<<56 | uint64(id) }
@@ -139,9 +142,135 @@ type loop struct {
 
 	outOfBufs atomic.Int64 // receives ended for want of a buffer
 
+	lns       map[int64]*loopListener // the listeners it accepts on
+	nextLn    int64
+	listening atomic.Int64 // len(lns), for tests
+
 	mu     sync.Mutex
-	inbox  []*conn // new connections, and connections to look at
-	closed bool    // Shutdown is done with the connections: end
+	inbox  []*conn         // new connections, and connections to look at
+	lnIn   []*loopListener // listeners to accept on (listen)
+	lnOut  []*loopListener // listeners to stop accepting on (unlisten)
+	closed bool            // Shutdown is done with the connections: end
+}
+
+// loopListener is a listening socket the loop accepts on, beside the
+// Serve goroutine's Accept: whichever takes a connection serves it. A
+// connection the loop accepts does not wait for Go's poller, which,
+// while the loop keeps the process's only P busy, runs only when the
+// scheduler's monitor thread polls (every 10 ms under load).
+type loopListener struct {
+	id        int64
+	fd        int // a duplicate of the listener's descriptor: the loop closes it
+	respOnly  bool
+	gone      bool // Serve is done with the listener: accept no more
+	accepting bool // an accept is in flight
+	retry     bool // the accept ended with an error: made again at the next tick
+}
+
+// listen has the loop accept on ln too, when ln is a plain socket (not
+// TLS); nil when it does not.
+func (l *loop) listen(ln net.Listener, respOnly bool) *loopListener {
+	sc, ok := ln.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	fd := -1
+	rc.Control(func(s uintptr) {
+		if r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0); errno == 0 {
+			fd = int(r)
+		}
+	})
+	if fd < 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		syscall.Close(fd)
+		return nil
+	}
+	ll := &loopListener{fd: fd, respOnly: respOnly}
+	l.lnIn = append(l.lnIn, ll)
+	l.wake()
+	return ll
+}
+
+// unlisten has the loop stop accepting on ll.
+func (l *loop) unlisten(ll *loopListener) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lnOut = append(l.lnOut, ll)
+	l.wake()
+}
+
+// listeners takes the listeners posted to the loop and those it is to stop
+// accepting on.
+func (l *loop) listeners() {
+	l.mu.Lock()
+	in, out := l.lnIn, l.lnOut
+	l.lnIn, l.lnOut = nil, nil
+	l.mu.Unlock()
+	for _, ll := range in {
+		l.nextLn++
+		ll.id = l.nextLn
+		l.lns[ll.id] = ll
+		l.listening.Add(1)
+		l.accept(ll)
+	}
+	for _, ll := range out {
+		ll.gone = true
+		if ll.accepting {
+			l.r.Cancel(userData(kindAccept, ll.id), userData(kindCancel, 0))
+		} else {
+			l.dropListener(ll)
+		}
+	}
+}
+
+func (l *loop) accept(ll *loopListener) {
+	ll.retry = false
+	if err := l.r.AcceptMultishot(ll.fd, userData(kindAccept, ll.id)); err != nil {
+		ll.retry = true // a full queue that failed to submit
+		return
+	}
+	ll.accepting = true
+}
+
+func (l *loop) dropListener(ll *loopListener) {
+	if ll.fd >= 0 {
+		syscall.Close(ll.fd)
+		ll.fd = -1
+	}
+	if _, ok := l.lns[ll.id]; ok {
+		delete(l.lns, ll.id)
+		l.listening.Add(-1)
+	}
+}
+
+// accepted serves a connection the loop accepted on ll: socket fd is
+// handed to the net package, which makes it a net.Conn of a descriptor
+// of its own, as Accept returns.
+func (l *loop) accepted(ll *loopListener, fd int) {
+	f := os.NewFile(uintptr(fd), "")
+	nc, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		l.s.log.Warn("a connection the io_uring loop accepted could not be used", "err", err)
+		return
+	}
+	c := l.s.newConn(nc, ll.respOnly)
+	if c == nil {
+		return
+	}
+	if c.onLoop.Load() {
+		l.look(c)
+		return
+	}
+	l.s.goServe(c.serve)
 }
 
 // newLoop starts the loop's goroutine, which sets up the ring; an error
@@ -151,7 +280,7 @@ func newLoop(s *Server) (*loop, error) {
 	if errno != 0 {
 		return nil, fmt.Errorf("eventfd: %w", errno)
 	}
-	l := &loop{s: s, conns: map[int64]*conn{}, ev: int(ev), done: make(chan struct{})}
+	l := &loop{s: s, conns: map[int64]*conn{}, lns: map[int64]*loopListener{}, ev: int(ev), done: make(chan struct{})}
 	l.tick = uring.Timespec{Nsec: int64(loopTick)}
 	started := make(chan error, 1)
 	go l.run(started)
@@ -162,6 +291,9 @@ func newLoop(s *Server) (*loop, error) {
 }
 
 func (l *loop) release() {
+	for _, ll := range l.lns {
+		l.dropListener(ll)
+	}
 	if l.r != nil {
 		l.r.Close()
 		l.r = nil
@@ -360,10 +492,41 @@ func (l *loop) handle(ev uring.Completion) {
 		for _, c := range l.takeInbox() {
 			l.look(c)
 		}
+		l.listeners()
 		l.r.Read(l.ev, l.evBuf[:], userData(kindWake, 0))
 	case kindTick:
 		l.checkIdle()
+		for _, ll := range l.lns {
+			if ll.retry && !ll.gone {
+				l.accept(ll)
+			}
+		}
 		l.r.Timeout(&l.tick, userData(kindTick, 0))
+	case kindAccept:
+		ll := l.lns[id]
+		if ll == nil {
+			if ev.Res >= 0 {
+				syscall.Close(int(ev.Res))
+			}
+			return
+		}
+		if ev.Res >= 0 {
+			l.accepted(ll, int(ev.Res))
+		}
+		if ev.More() {
+			return
+		}
+		ll.accepting = false
+		switch {
+		case ll.gone:
+			l.dropListener(ll)
+		case ev.Res >= 0:
+			l.accept(ll)
+		default:
+			// Out of descriptors, say: the Serve goroutine's Accept backs
+			// off and logs; the loop tries again at its next tick.
+			ll.retry = true
+		}
 	}
 }
 

@@ -14,8 +14,12 @@ type loop struct{}
 
 func newLoop(*Server) (*loop, error) { return nil, errors.New("io_uring is Linux's") }
 
-func (*loop) post(*conn) bool { return false }
-func (*loop) close()          {}
+type loopListener struct{}
+
+func (*loop) post(*conn) bool                         { return false }
+func (*loop) close()                                  {}
+func (*loop) listen(net.Listener, bool) *loopListener { return nil }
+func (*loop) unlisten(*loopListener)                  {}
 
 func (*conn) shutdownSocket()              { panic("unreachable") }
 func (*conn) loopLeaves([][]byte) bool     { panic("unreachable") }

@@ -329,6 +329,11 @@ func (s *Server) serve(ln net.Listener, respOnly bool) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
+	if s.loop != nil {
+		if ll := s.loop.listen(ln, respOnly); ll != nil {
+			defer s.loop.unlisten(ll)
+		}
+	}
 
 	var backoff time.Duration
 	for {
