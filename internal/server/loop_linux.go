@@ -291,6 +291,13 @@ func newLoop(s *Server) (*loop, error) {
 }
 
 func (l *loop) release() {
+	l.mu.Lock()
+	in := l.lnIn
+	l.lnIn, l.lnOut = nil, nil
+	l.mu.Unlock()
+	for _, ll := range in {
+		syscall.Close(ll.fd) // posted, not yet taken
+	}
 	for _, ll := range l.lns {
 		l.dropListener(ll)
 	}
