@@ -231,6 +231,28 @@ func (l *loop) listeners() {
 	}
 }
 
+// stopAccepting cancels the loop's accepts and waits for their ends, so
+// that no listening socket outlives the loop: a request in flight holds
+// its socket, and a ring's teardown when it is closed is the kernel's to
+// finish later.
+func (l *loop) stopAccepting() {
+	l.listeners()
+	for _, ll := range l.lns {
+		ll.gone = true
+		if ll.accepting {
+			l.r.Cancel(userData(kindAccept, ll.id), userData(kindCancel, 0))
+		} else {
+			l.dropListener(ll)
+		}
+	}
+	for len(l.lns) > 0 {
+		if err := l.r.Enter(true); err != nil {
+			return
+		}
+		l.r.Completions(l.handle)
+	}
+}
+
 func (l *loop) accept(ll *loopListener) {
 	ll.retry = false
 	if err := l.r.AcceptMultishot(ll.fd, userData(kindAccept, ll.id)); err != nil {
@@ -392,6 +414,7 @@ func (l *loop) run(started chan<- error) {
 			end := l.closed && len(l.conns) == 0
 			l.mu.Unlock()
 			if end {
+				l.stopAccepting()
 				return
 			}
 			continue
