@@ -170,12 +170,8 @@ type loopListener struct {
 // listen has the loop accept on ln too, when ln is a plain socket (not
 // TLS); nil when it does not.
 func (l *loop) listen(ln net.Listener, respOnly bool) *loopListener {
-	sc, ok := ln.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConnOf(ln)
+	if rc == nil {
 		return nil
 	}
 	fd := -1

@@ -47,15 +47,25 @@ type rawSock struct {
 // maxIov is the most pieces one writev(2) takes (IOV_MAX).
 const maxIov = 1024
 
-// newRawSock returns the raw calls of nc, nil when nc is not a socket of
-// its own (TLS, a pipe).
-func newRawSock(nc net.Conn) *rawSock {
-	sc, ok := nc.(syscall.Conn)
+// rawConnOf returns the descriptor's raw access of v, a connection or a
+// listener, nil when v does not show one (TLS, a pipe).
+func rawConnOf(v any) syscall.RawConn {
+	sc, ok := v.(syscall.Conn)
 	if !ok {
 		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// newRawSock returns the raw calls of nc, nil when nc is not a socket of
+// its own (TLS, a pipe).
+func newRawSock(nc net.Conn) *rawSock {
+	rc := rawConnOf(nc)
+	if rc == nil {
 		return nil
 	}
 	r := &rawSock{rc: rc}
