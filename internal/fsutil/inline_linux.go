@@ -38,6 +38,17 @@ func DatasyncInline(f *os.File) error {
 	if !SyncsInline() {
 		return Datasync(f)
 	}
+	return DatasyncHeld(f)
+}
+
+// DatasyncHeld is DatasyncInline without the way out: it keeps the
+// calling goroutine's P until the disk has answered, however slow the disk
+// was lately, for a caller that has nothing else to run meanwhile and
+// whose parking would cost more (the server's io_uring loop: a goroutine
+// locked to its thread, whose every park hands its P to another thread
+// and wakes it back). A slow one still sends DatasyncInline's calls of
+// the next second through the ring.
+func DatasyncHeld(f *os.File) error {
 	start := time.Since(epoch)
 	if err := injectFaults(holdP); err != nil {
 		quickSyncs.took(start)

@@ -57,6 +57,27 @@ func TestDatasyncInline(t *testing.T) {
 	if err != nil || string(b) != "record|record|record|record|record|record|" {
 		t.Fatalf("file holds %q, %v", b, err)
 	}
+
+	// DatasyncHeld syncs inline whatever: within quickSyncs.off too, and
+	// a slow one of its own starts that time for DatasyncInline.
+	held := func(step string) {
+		t.Helper()
+		before := inlineSyncs.Load()
+		if err := DatasyncHeld(f); err != nil {
+			t.Fatalf("%s: DatasyncHeld: %v", step, err)
+		}
+		if inlineSyncs.Load() == before {
+			t.Fatalf("%s: DatasyncHeld did not sync inline", step)
+		}
+	}
+	quickSyncs.slow = 0
+	held("a slow fdatasync")
+	if SyncsInline() {
+		t.Fatal("after DatasyncHeld's slow fdatasync, SyncsInline is true")
+	}
+	quickSyncs.slow = math.MaxInt64
+	held("within quickSyncs.off")
+	sync(false)
 }
 
 // TestDatasyncInlineErrors: a closed file, a descriptor that cannot be

@@ -26,5 +26,8 @@ func DatasyncAll(files []*os.File, errs []error) {
 // DatasyncInline is Datasync here.
 func DatasyncInline(f *os.File) error { return Datasync(f) }
 
+// DatasyncHeld is Datasync here.
+func DatasyncHeld(f *os.File) error { return Datasync(f) }
+
 // SyncsInline reports false: DatasyncInline does not keep the P here.
 func SyncsInline() bool { return false }

@@ -86,6 +86,18 @@ func Write(f *os.File, b []byte) (int, error) {
 	return n, err
 }
 
+// WriteHeld is Write without the way out: it calls write(2) as a raw
+// system call however slow the last ones were, for a caller that has
+// nothing else to run until the write has ended and whose parking would
+// cost more (the server's io_uring loop; see DatasyncHeld). A slow one
+// still sends Write's calls of the next 100 ms through the ring.
+func WriteHeld(f *os.File, b []byte) (int, error) {
+	start := time.Since(epoch)
+	n, err := writeRaw(f, b)
+	quickWrites.took(start)
+	return n, err
+}
+
 // writeRaw writes b to f at f's current offset with write(2) made as
 // syscall.RawSyscall, which does not tell the scheduler that the goroutine
 // may block. f.Write's system call does, and on a process with one P

@@ -189,7 +189,25 @@ func TestWriteTurnsToRing(t *testing.T) {
 	write("still within quickWrites.off", true)
 	quickWrites.until.Store(int64(time.Since(epoch))) // quickWrites.off is over
 	write("after quickWrites.off", false)
-	want := "quick|quick again|slow|after the slow one|still within quickWrites.off|after quickWrites.off|"
+	// WriteHeld calls write(2) whatever, and a slow one of its own
+	// sends Write's calls through the ring too.
+	held := func(step string) {
+		t.Helper()
+		before := ringWrites.Load()
+		if n, err := WriteHeld(f, []byte(step+"|")); n != len(step)+1 || err != nil {
+			t.Fatalf("%s: got %d, %v, want %d, nil", step, n, err, len(step)+1)
+		}
+		if ringWrites.Load() != before {
+			t.Fatalf("%s: WriteHeld wrote through the ring", step)
+		}
+	}
+	quickWrites.slow = 0
+	held("held and slow")
+	quickWrites.slow = math.MaxInt64
+	held("held within quickWrites.off")
+	write("after the held one", true)
+	want := "quick|quick again|slow|after the slow one|still within quickWrites.off|after quickWrites.off|" +
+		"held and slow|held within quickWrites.off|after the held one|"
 	if got, err := os.ReadFile(f.Name()); string(got) != want || err != nil {
 		t.Fatalf("the file holds %q (%v), want %q", got, err, want)
 	}

@@ -38,7 +38,7 @@ import (
 // their records are in the log's journal, not once they are durable
 // (router.Pipeline.SetInline); the loop then writes the log once for the
 // whole round, and with appendfsync always fdatasyncs it once, before it
-// submits any of the round's sends (wal.Store.WaitDurable), as Redis
+// submits any of the round's sends (wal.Store.WaitDurableHeld), as Redis
 // writes its AOF once per turn of its event loop. Replies a connection
 // takes along when it leaves the loop wait for the same (backlogAt).
 //
@@ -674,7 +674,7 @@ func (c *conn) sendOnLoop(v net.Buffers) error {
 // with appendfsync always one fdatasync, before any reply of the round.
 func (l *loop) flush() {
 	if l.durable > 0 {
-		l.s.store.WaitDurable(l.durable)
+		l.s.store.WaitDurableHeld(l.durable)
 		l.durable = 0
 	}
 	for i, c := range l.toSend {

@@ -258,3 +258,36 @@ func TestEverySecWritesUnwaitedRecords(t *testing.T) {
 		t.Fatalf("after the background fsync: written up to %d, durable up to %d, want both at %d or more", w, s, pos)
 	}
 }
+
+// TestWaitDurableHeld: the io_uring loop's wait makes the round's group
+// commit with the held fdatasync (Store.datasyncHeld), one for the records
+// of every shard, without gathering first, and returns with them durable;
+// the goroutines' waits keep theirs.
+func TestWaitDurableHeld(t *testing.T) {
+	n := mustOpen(t, t.TempDir(), 3, 8, func(c *Config) { c.Fsync = FsyncAlways })
+	defer n.close()
+	plain := n.countSyncs()
+	var held atomic.Int32
+	n.st.datasyncHeld = func(f *os.File) error {
+		held.Add(1)
+		return fsutil.DatasyncHeld(f)
+	}
+	n.st.j.yield = func() { t.Error("WaitDurableHeld gathered: it runs after the round") }
+	var last int64
+	for i := range 3 {
+		_, last = n.writeAsync(n.keyOn(i))
+	}
+	n.st.WaitDurableHeld(last)
+	if got := n.st.j.syncedPos(); got < last {
+		t.Fatalf("durable up to %d after WaitDurableHeld(%d)", got, last)
+	}
+	if h, p := held.Load(), plain.Load(); h != 1 || p != 0 {
+		t.Fatalf("fdatasyncs: %d held and %d plain, want 1 held for the round", h, p)
+	}
+	n.st.j.yield = nil
+	shard, pos := n.writeAsync(n.keyOn(1))
+	n.st.Logs()[shard].WaitDurable(pos)
+	if h, p := held.Load(), plain.Load(); h != 1 || p != 1 {
+		t.Fatalf("after a shard's WaitDurable, fdatasyncs: %d held and %d plain, want 1 and 1", h, p)
+	}
+}

@@ -124,27 +124,44 @@ func (j *journal) append(shard int, b []byte) int64 {
 }
 
 // flush writes what is pending, unless everything up to pos is written.
-func (j *journal) flush(pos int64) {
+func (j *journal) flush(pos int64, held bool) {
 	if j.written.Load() >= pos {
 		return
 	}
 	j.writeMu.Lock()
-	j.write()
+	j.write(held)
 	j.writeMu.Unlock()
 }
 
+// waitHow says how a caller of wait waits.
+type waitHow int
+
+const (
+	// waitGather: a goroutine among the many that commit. It lets those
+	// that are ready add their records first (fsutil.Gather).
+	waitGather waitHow = iota
+	// waitAlone: a caller whose records are all appended, as after a
+	// round of many clients' commands it ran itself. It does without.
+	waitAlone
+	// waitHeld: the server's io_uring loop, which ran such a round and
+	// serves every client: as waitAlone, and its write and fdatasync keep
+	// its P whatever the disk's recent speed (fsutil.WriteHeld,
+	// fsutil.DatasyncHeld), as Redis's event loop keeps its thread. The
+	// loop has nothing to do until they end, and a goroutine that parks
+	// for them costs a locked thread's hand-offs.
+	waitHeld
+)
+
 // wait returns once the stream is as durable up to pos as policy f
 // promises: fdatasynced with FsyncAlways (waitDurable), written otherwise
-// (waitWritten). gather lets the goroutines that are ready add their
-// records first; a caller that ran a round of many clients' commands
-// itself, whose records are all appended, does without.
-func (j *journal) wait(pos int64, f Fsync, gather bool) {
+// (waitWritten).
+func (j *journal) wait(pos int64, f Fsync, how waitHow) {
 	if f != FsyncAlways {
-		j.waitWritten(pos, gather)
+		j.waitWritten(pos, how)
 		return
 	}
 	if j.syncedPos() < pos {
-		j.waitDurable(pos, gather)
+		j.waitDurable(pos, how)
 	}
 }
 
@@ -152,32 +169,36 @@ func (j *journal) wait(pos int64, f Fsync, gather bool) {
 // failed (fail reported it; the records wait for the next commit's write).
 // Unless a write meanwhile covered pos, it first yields until the
 // goroutines that are ready have added their records (fsutil.Gather; with
-// gather), as Redis's event loop runs every ready client before it writes
+// waitGather), as Redis's event loop runs every ready client before it writes
 // its AOF buffer, then writes everything pending with one write: under
 // FsyncEverySec and FsyncNo a round of the shards' commits costs one write,
 // where each commit made one before.
-func (j *journal) waitWritten(pos int64, gather bool) {
+func (j *journal) waitWritten(pos int64, how waitHow) {
 	if j.written.Load() >= pos {
 		return
 	}
-	if gather {
+	if how == waitGather {
 		fsutil.Gather(j.appendedPos, j.yield)
 	}
-	j.flush(pos)
+	j.flush(pos, how == waitHeld)
 }
 
-// write writes everything pending to the current segment with one write;
-// writeMu is held. A failed write keeps the rest of the bytes in front of
+// write writes everything pending to the current segment with one write
+// (with held, keeping the P: fsutil.WriteHeld); writeMu is held. A failed write keeps the rest of the bytes in front of
 // pending, to be written first by the next write, and is reported by
 // fail; write returns false then.
-func (j *journal) write() bool {
+func (j *journal) write(held bool) bool {
 	j.mu.Lock()
 	j.out, j.pending = j.pending, j.out[:0]
 	j.mu.Unlock()
 	if len(j.out) == 0 {
 		return !j.failing
 	}
-	n, err := fsutil.Write(j.f, j.out)
+	write := fsutil.Write
+	if held {
+		write = fsutil.WriteHeld
+	}
+	n, err := write(j.f, j.out)
 	j.written.Add(int64(n))
 	if err != nil {
 		j.mu.Lock()
@@ -232,8 +253,8 @@ func (j *journal) syncedPos() int64 { return j.durable.Load() }
 // goroutine at a time syncs: a waiter that finds none syncing writes
 // everything pending, fdatasyncs, and releases every waiter at or below
 // the position it covered; those that came meanwhile wait for the next.
-// gather is waitWritten's.
-func (j *journal) waitDurable(pos int64, gather bool) {
+// how is waitWritten's.
+func (j *journal) waitDurable(pos int64, how waitHow) {
 	j.syncMu.Lock()
 	for j.syncing && j.durable.Load() < pos {
 		j.syncDone.Wait()
@@ -244,12 +265,16 @@ func (j *journal) waitDurable(pos int64, gather bool) {
 	}
 	j.syncing = true
 	j.syncMu.Unlock()
-	if gather && syncsInline() {
+	if how == waitGather && syncsInline() {
 		// The requests already read, of every connection and shard,
 		// join this round (see fsutil.Gather).
 		fsutil.Gather(j.appendedPos, j.yield)
 	}
-	target, err := j.sync(j.st.datasync)
+	datasync := j.st.datasync
+	if how == waitHeld {
+		datasync = j.st.datasyncHeld
+	}
+	target, err := j.sync(datasync, how == waitHeld)
 	j.syncMu.Lock()
 	j.syncing = false
 	if err == nil {
@@ -280,12 +305,12 @@ func (j *journal) appendedPos() int64 {
 // (fail reported it).
 var errWrite = errors.New("wal: the log cannot be written")
 
-// sync writes what is pending and fdatasyncs the current segment with
-// datasync, and returns the position it made durable. Segments before the
+// sync writes what is pending (write's held) and fdatasyncs the current
+// segment with datasync, and returns the position it made durable. Segments before the
 // current one were fdatasynced when the next one began.
-func (j *journal) sync(datasync func(*os.File) error) (int64, error) {
+func (j *journal) sync(datasync func(*os.File) error, held bool) (int64, error) {
 	j.writeMu.Lock()
-	if !j.write() {
+	if !j.write(held) {
 		j.writeMu.Unlock()
 		return 0, errWrite
 	}
@@ -329,7 +354,7 @@ func (j *journal) roll() (uint64, int64, error) {
 		os.Remove(f.Name())
 		return 0, 0, err
 	}
-	if !j.write() { // the bulk, while the shards go on appending
+	if !j.write(false) { // the bulk, while the shards go on appending
 		return abort(errWrite)
 	}
 	j.mu.Lock()
@@ -406,7 +431,7 @@ func (j *journal) close() error {
 	if j.f == nil {
 		return nil
 	}
-	ok := j.write()
+	ok := j.write(false)
 	err := j.f.Truncate(j.written.Load() - j.curStart)
 	if err == nil {
 		err = j.f.Sync()

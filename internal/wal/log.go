@@ -149,5 +149,5 @@ func (l *Log) CommitAsync() (pos int64, wait bool) {
 // with the owner's calls and with other waits; it must not be called after
 // the Store is closed.
 func (l *Log) WaitDurable(pos int64) {
-	l.j.wait(pos, l.st.Fsync(), true)
+	l.j.wait(pos, l.st.Fsync(), waitGather)
 }

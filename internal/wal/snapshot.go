@@ -274,7 +274,7 @@ func (st *Store) snapshot(ctx context.Context, h Holder) (int, error) {
 	}
 	// What the snapshots may lack is in the segments from seq on: make them
 	// durable too, so that a completed SAVE holds whatever the policy.
-	if _, err := st.j.sync(fsutil.Datasync); err != nil {
+	if _, err := st.j.sync(fsutil.Datasync, false); err != nil {
 		return done, err
 	}
 	return done, st.removeOld()

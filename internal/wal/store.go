@@ -188,6 +188,9 @@ type Store struct {
 	// while the disk works, unless the disk was slow lately: see
 	// fsutil.Gather); tests replace it before the shards run.
 	datasync func(*os.File) error
+	// datasyncHeld is fsutil.DatasyncHeld, by which WaitDurableHeld's
+	// group commit fdatasyncs; tests replace it too.
+	datasyncHeld func(*os.File) error
 }
 
 // LoadStats describe what Open loaded.
@@ -215,7 +218,7 @@ func Open(cfg Config, r *ring.Ring, engines []storage.Engine) (*Store, error) {
 		return nil, fmt.Errorf("%w: %d engines for %d shards", ErrConfig, len(engines), r.Shards())
 	}
 	st := &Store{
-		cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), datasync: fsutil.DatasyncInline,
+		cfg: cfg, log: cfg.Logger, shards: r.Shards(), stopped: make(chan struct{}), datasync: fsutil.DatasyncInline, datasyncHeld: fsutil.DatasyncHeld,
 		trigger: make(chan struct{}, 1), requests: make(chan chan error, 16),
 	}
 	st.fsync.Store(uint32(cfg.Fsync))
@@ -264,7 +267,13 @@ func (st *Store) Config() Config {
 // first yielding to the goroutines that are ready: for a caller that ran a
 // round of many clients' commands itself, whose records are all appended
 // by then (the server's io_uring loop). It must not be called after Close.
-func (st *Store) WaitDurable(pos int64) { st.j.wait(pos, st.Fsync(), false) }
+func (st *Store) WaitDurable(pos int64) { st.j.wait(pos, st.Fsync(), waitAlone) }
+
+// WaitDurableHeld is WaitDurable for the server's io_uring loop, which
+// serves every client of the round: its write and fdatasync keep the
+// caller's P, whatever the disk's recent speed, as Redis's event loop
+// keeps its thread (see waitHeld). It must not be called after Close.
+func (st *Store) WaitDurableHeld(pos int64) { st.j.wait(pos, st.Fsync(), waitHeld) }
 
 // Fsync returns the fsync policy in force.
 func (st *Store) Fsync() Fsync { return Fsync(st.fsync.Load()) }
@@ -351,7 +360,7 @@ func (st *Store) syncAll() {
 	if j.appendedPos() <= j.syncedPos() && j.writeOK.Load() {
 		return
 	}
-	pos, err := j.sync(fsutil.Datasync)
+	pos, err := j.sync(fsutil.Datasync, false)
 	if errors.Is(err, errWrite) {
 		return // still failing: fail logged it
 	}
