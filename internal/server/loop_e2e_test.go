@@ -704,7 +704,8 @@ func TestLoopBusyOnOneP(t *testing.T) {
 
 // TestLoopAccepts has the loop accept on a listener no Serve goroutine
 // accepts on: its connections are served, on the loop, until the loop is
-// told to stop; a listener that is not a plain socket is left to Serve.
+// told to stop; a listener that is not a plain socket is left to Serve; a
+// Unix socket's listener is accepted on as a TCP one.
 func TestLoopAccepts(t *testing.T) {
 	ts := startLoop(t, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -749,6 +750,32 @@ func TestLoopAccepts(t *testing.T) {
 	}
 	if ts.loop.listen(hidden{ln}, false) != nil {
 		t.Fatal("the loop takes a listener whose socket it cannot see")
+	}
+
+	// A Unix socket's listener too.
+	uln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uln.Close()
+	ull := ts.loop.listen(uln, false)
+	if ull == nil {
+		t.Fatal("the loop does not accept on a Unix listener")
+	}
+	defer ts.loop.unlisten(ull)
+	testutil.Await(t, 10*time.Second, func() bool { return ts.loop.listening.Load() == 2 },
+		func() string { return "the loop never took the Unix listener" })
+	unc, err := net.DialTimeout("unix", uln.Addr().String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unc.Close()
+	c := &client{t: t, nc: unc, rd: bufio.NewReader(unc)}
+	unc.SetDeadline(time.Now().Add(30 * time.Second))
+	c.send(respCmd("INCR", "accepted"))
+	c.expect(":3\r\n")
+	if !onLoop(t, ts, c.clientID()) {
+		t.Fatal("a connection the loop accepted on a Unix socket is not on the loop")
 	}
 }
 
