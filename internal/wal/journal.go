@@ -184,9 +184,10 @@ func (j *journal) waitWritten(pos int64, how waitHow) {
 }
 
 // write writes everything pending to the current segment with one write
-// (with held, keeping the P: fsutil.WriteHeld); writeMu is held. A failed write keeps the rest of the bytes in front of
-// pending, to be written first by the next write, and is reported by
-// fail; write returns false then.
+// (with held, keeping the P: fsutil.WriteHeld); writeMu is held. A failed
+// write keeps the rest of the bytes in front of pending, to be written
+// first by the next write, and is reported by fail; write returns false
+// then.
 func (j *journal) write(held bool) bool {
 	j.mu.Lock()
 	j.out, j.pending = j.pending, j.out[:0]
@@ -306,8 +307,9 @@ func (j *journal) appendedPos() int64 {
 var errWrite = errors.New("wal: the log cannot be written")
 
 // sync writes what is pending (write's held) and fdatasyncs the current
-// segment with datasync, and returns the position it made durable. Segments before the
-// current one were fdatasynced when the next one began.
+// segment with datasync, and returns the position it made durable.
+// Segments before the current one were fdatasynced when the next one
+// began.
 func (j *journal) sync(datasync func(*os.File) error, held bool) (int64, error) {
 	j.writeMu.Lock()
 	if !j.write(held) {

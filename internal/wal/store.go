@@ -264,9 +264,10 @@ func (st *Store) Config() Config {
 
 // WaitDurable returns once the journal is durable up to pos, a position a
 // shard's Log.CommitAsync returned, as Log.WaitDurable does, but without
-// first yielding to the goroutines that are ready: for a caller that ran a
-// round of many clients' commands itself, whose records are all appended
-// by then (the server's io_uring loop). It must not be called after Close.
+// first yielding to the goroutines that are ready: for a caller whose
+// records are all appended by then (a connection leaving the server's
+// io_uring loop with replies of the loop's rounds). It must not be called
+// after Close.
 func (st *Store) WaitDurable(pos int64) { st.j.wait(pos, st.Fsync(), waitAlone) }
 
 // WaitDurableHeld is WaitDurable for the server's io_uring loop, which
