@@ -218,12 +218,18 @@ func (l *loop) listeners() {
 		l.accept(ll)
 	}
 	for _, ll := range out {
-		ll.gone = true
-		if ll.accepting {
-			l.r.Cancel(userData(kindAccept, ll.id), userData(kindCancel, 0))
-		} else {
-			l.dropListener(ll)
-		}
+		l.stopListener(ll)
+	}
+}
+
+// stopListener has the loop accept no more on ll: its accept in flight is
+// cancelled, and the listener dropped once that has ended (handle).
+func (l *loop) stopListener(ll *loopListener) {
+	ll.gone = true
+	if ll.accepting {
+		l.r.Cancel(userData(kindAccept, ll.id), userData(kindCancel, 0))
+	} else {
+		l.dropListener(ll)
 	}
 }
 
@@ -234,12 +240,7 @@ func (l *loop) listeners() {
 func (l *loop) stopAccepting() {
 	l.listeners()
 	for _, ll := range l.lns {
-		ll.gone = true
-		if ll.accepting {
-			l.r.Cancel(userData(kindAccept, ll.id), userData(kindCancel, 0))
-		} else {
-			l.dropListener(ll)
-		}
+		l.stopListener(ll)
 	}
 	for len(l.lns) > 0 {
 		if err := l.r.Enter(true); err != nil {
