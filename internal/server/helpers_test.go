@@ -39,7 +39,14 @@ type client struct {
 
 func (ts *testServer) dial(t testing.TB) *client {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	return dialAddr(t, "tcp", ts.addr)
+}
+
+// dialAddr connects a client to addr on network, closed when the test
+// ends.
+func dialAddr(t testing.TB, network, addr string) *client {
+	t.Helper()
+	nc, err := net.DialTimeout(network, addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -722,18 +721,13 @@ func TestLoopAccepts(t *testing.T) {
 	testutil.Await(t, 10*time.Second, func() bool { return ts.loop.listening.Load() == 2 },
 		func() string { return "the loop never took the listener" })
 	for range 3 {
-		nc, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &client{t: t, nc: nc, rd: bufio.NewReader(nc)}
-		nc.SetDeadline(time.Now().Add(30 * time.Second))
+		c := dialAddr(t, "tcp", ln.Addr().String())
 		c.send(respCmd("SET", "accepted", "1") + respCmd("INCR", "accepted"))
 		c.expect("+OK\r\n:2\r\n")
 		if !onLoop(t, ts, c.clientID()) {
 			t.Fatal("a connection the loop accepted is not on the loop")
 		}
-		nc.Close()
+		c.nc.Close()
 	}
 	ts.loop.unlisten(ll)
 	testutil.Await(t, 10*time.Second, func() bool { return ts.loop.listening.Load() == 1 },
@@ -765,13 +759,7 @@ func TestLoopAccepts(t *testing.T) {
 	defer ts.loop.unlisten(ull)
 	testutil.Await(t, 10*time.Second, func() bool { return ts.loop.listening.Load() == 2 },
 		func() string { return "the loop never took the Unix listener" })
-	unc, err := net.DialTimeout("unix", uln.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unc.Close()
-	c := &client{t: t, nc: unc, rd: bufio.NewReader(unc)}
-	unc.SetDeadline(time.Now().Add(30 * time.Second))
+	c := dialAddr(t, "unix", uln.Addr().String())
 	c.send(respCmd("INCR", "accepted"))
 	c.expect(":3\r\n")
 	if !onLoop(t, ts, c.clientID()) {
