@@ -854,3 +854,31 @@ func TestGroupWriteInSnapshotEndsUnknown(t *testing.T) {
 		t.Fatalf("GET kept: %q, want 5", got)
 	}
 }
+
+// TestGroupSendAllocatesNothing: handing Raft's messages to the transport
+// allocates nothing per message (a snapshot's goroutine is made for
+// snapshots only).
+func TestGroupSendAllocatesNothing(t *testing.T) {
+	keepLogs(t)
+	cfg := DefaultGroupConfig()
+	cfg.ReplicaID, cfg.Peers = 1, []uint64{1, 2, 3}
+	st := &MemStorage{}
+	cfg.Storage, cfg.State = st, st.State()
+	sent := 0
+	cfg.Send = func(uint64, *raftpb.Message) bool { sent++; return true }
+	g, err := NewGroup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []*raftpb.Message{
+		{Type: new(raftpb.MsgApp), To: new(uint64(2)), Entries: []*raftpb.Entry{{Data: []byte("x")}}},
+		{Type: new(raftpb.MsgApp), To: new(uint64(3))},
+		{Type: new(raftpb.MsgAppResp), To: new(uint64(2))},
+	}
+	if got := testing.AllocsPerRun(100, func() { g.send(msgs) }); got != 0 {
+		t.Errorf("sending %d messages: %v allocations, want 0", len(msgs), got)
+	}
+	if sent == 0 || sent%len(msgs) != 0 {
+		t.Errorf("%d messages handed over, want a multiple of %d", sent, len(msgs))
+	}
+}
