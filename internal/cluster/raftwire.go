@@ -118,6 +118,10 @@ type message struct {
 	typ                                                      raftpb.MessageType
 	to, from, term, logTerm, index, commit, rejectHint, vote uint64
 	reject                                                   bool
+	// A message of one entry, as a loaded group's appends mostly are,
+	// keeps it here: one allocation for the whole message.
+	one  [1]entry
+	oneP [1]*raftpb.Entry
 }
 
 // entry is a decoded raftpb.Entry with its fields' values.
@@ -161,7 +165,11 @@ func decodeMessage(b []byte) *raftpb.Message {
 	d := new(message)
 	m := &d.m
 	var ents []entry
-	if n > 0 {
+	switch {
+	case n == 1:
+		ents = d.one[:]
+		m.Entries = d.oneP[:0]
+	case n > 1:
 		ents = make([]entry, n)
 		m.Entries = make([]*raftpb.Entry, 0, n)
 	}
