@@ -119,8 +119,9 @@ type message struct {
 	to, from, term, logTerm, index, commit, rejectHint, vote uint64
 	reject                                                   bool
 	// A message of one entry, as a loaded group's appends mostly are,
-	// keeps it here: one allocation for the whole message.
-	one  [1]entry
+	// keeps the slice of it here. The entry itself is allocated apart:
+	// Raft's log keeps it for as long as the entry is not compacted, and
+	// would keep the whole message with it.
 	oneP [1]*raftpb.Entry
 }
 
@@ -165,13 +166,12 @@ func decodeMessage(b []byte) *raftpb.Message {
 	d := new(message)
 	m := &d.m
 	var ents []entry
-	switch {
-	case n == 1:
-		ents = d.one[:]
-		m.Entries = d.oneP[:0]
-	case n > 1:
+	if n > 0 {
 		ents = make([]entry, n)
-		m.Entries = make([]*raftpb.Entry, 0, n)
+		m.Entries = d.oneP[:0]
+		if n > 1 {
+			m.Entries = make([]*raftpb.Entry, 0, n)
+		}
 	}
 	eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		switch num {

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"weak"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -134,7 +136,8 @@ func FuzzUnmarshalMessage(f *testing.F) {
 }
 
 // TestRaftMessageDecodeAllocates: an append of one entry, what a loaded
-// group sends most, decodes in one allocation; more entries take two more.
+// group sends most, decodes in two allocations (the message, the entry);
+// more entries take one more, for their slice.
 func TestRaftMessageDecodeAllocates(t *testing.T) {
 	entries := func(n int) []*raftpb.Entry {
 		var es []*raftpb.Entry
@@ -143,7 +146,7 @@ func TestRaftMessageDecodeAllocates(t *testing.T) {
 		}
 		return es
 	}
-	for _, tc := range []struct{ entries, allocs int }{{0, 1}, {1, 1}, {3, 3}} {
+	for _, tc := range []struct{ entries, allocs int }{{0, 1}, {1, 2}, {3, 3}} {
 		m := &raftpb.Message{Type: new(raftpb.MsgApp), To: new(uint64(2)), From: new(uint64(1)), Term: new(uint64(2)),
 			Index: new(uint64(9)), Commit: new(uint64(9)), Entries: entries(tc.entries)}
 		b, err := marshalMessage(m)
@@ -156,5 +159,28 @@ func TestRaftMessageDecodeAllocates(t *testing.T) {
 		if got := testing.AllocsPerRun(100, func() { decodeMessage(b) }); got != float64(tc.allocs) {
 			t.Errorf("an append of %d entries decodes in %v allocations, want %d", tc.entries, got, tc.allocs)
 		}
+	}
+}
+
+// TestRaftMessageDecodedEntryKeepsNoMessage: Raft's log keeps a follower's
+// entries until they are compacted; an entry decoded from an append must
+// not keep the message it came in alive with it.
+func TestRaftMessageDecodedEntryKeepsNoMessage(t *testing.T) {
+	m := &raftpb.Message{Type: new(raftpb.MsgApp), To: new(uint64(2)), From: new(uint64(1)), Term: new(uint64(2)),
+		Index: new(uint64(9)), Entries: []*raftpb.Entry{{Term: new(uint64(2)), Index: new(uint64(10)), Data: []byte("entry")}}}
+	b, err := marshalMessage(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decodeMessage(b)
+	e := d.Entries[0]
+	wm := weak.Make(d)
+	d = nil
+	runtime.GC()
+	if wm.Value() != nil {
+		t.Error("the decoded message is still alive while its entry is")
+	}
+	if e.GetIndex() != 10 || string(e.GetData()) != "entry" {
+		t.Errorf("the entry kept: %v", e)
 	}
 }
