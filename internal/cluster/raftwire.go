@@ -166,12 +166,13 @@ func decodeMessage(b []byte) *raftpb.Message {
 	d := new(message)
 	m := &d.m
 	var ents []entry
-	if n > 0 {
-		ents = make([]entry, n)
+	switch {
+	case n == 1:
+		ents = make([]entry, 1)
 		m.Entries = d.oneP[:0]
-		if n > 1 {
-			m.Entries = make([]*raftpb.Entry, 0, n)
-		}
+	case n > 1:
+		ents = make([]entry, n)
+		m.Entries = make([]*raftpb.Entry, 0, n)
 	}
 	eachField(b, func(num protowire.Number, typ protowire.Type, v uint64, bs []byte) bool {
 		switch num {
