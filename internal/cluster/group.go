@@ -18,6 +18,7 @@ import (
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
+	"go.etcd.io/raft/v3/tracker"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/data-cluster/data-cluster/internal/binread"
@@ -238,12 +239,16 @@ type GroupConfig struct {
 	// before it ends with ErrUnknown, and a read before ErrTryAgain (2 s).
 	WriteTimeout time.Duration
 	// SnapshotEntries is how many applied entries trigger a snapshot
-	// (100000, as etcd), as does the node's shared log moving past a
+	// (100000, as etcd), as does the node's shared log once it holds
+	// SnapshotMinBytes for each group that shares it and has moved past a
 	// segment that holds the group's entries (pinner); both wait for
-	// growth past SnapshotMinBytes. CompactKeep entries before a snapshot
-	// stay in memory for slow followers (5000), within MaxLogBytes.
-	SnapshotEntries uint64
-	CompactKeep     uint64
+	// growth past SnapshotMinBytes. The in-memory log keeps CompactKeep
+	// applied entries (5000), of at most CompactKeepBytes of data (4 MiB),
+	// for slow followers, besides those a replica the leader hears from
+	// still lacks, within MaxLogBytes (trimLog).
+	SnapshotEntries  uint64
+	CompactKeep      uint64
+	CompactKeepBytes uint64
 	// SnapshotMinBytes: a group whose last snapshot is at least this large
 	// (64 MiB) takes the next one only once the node's log on disk, or the
 	// entries it applied since, are as large as that snapshot, as Redis
@@ -317,7 +322,7 @@ func DefaultGroupConfig() GroupConfig {
 	return GroupConfig{
 		Tick: 100 * time.Millisecond, ElectionTicks: 10, HeartbeatTicks: 1,
 		QueueSize: 1024, WriteTimeout: 2 * time.Second,
-		SnapshotEntries: 100000, CompactKeep: 5000, ExpireSample: 64,
+		SnapshotEntries: 100000, CompactKeep: 5000, CompactKeepBytes: 4 << 20, ExpireSample: 64,
 		SnapshotMinBytes: 64 << 20, MaxLogBytes: 64 << 20,
 		MaxUncommitted: 64 << 20, MaxInflight: 1, ReadLease: true,
 	}
@@ -1047,7 +1052,7 @@ func (g *Group) tick() {
 		g.trimLog()
 	}
 	if p, ok := g.cfg.Storage.(pinner); ok && g.ticks%uint64(g.cfg.ElectionTicks) == 0 &&
-		g.applied > g.snapshot && g.conf != nil && p.Pins() && g.grown() {
+		g.applied > g.snapshot && g.conf != nil && g.pinned(p) && g.grown() {
 		// A group that writes rarely (the metadata group) would keep the
 		// node's shared log from ever shrinking.
 		if err := g.takeSnapshot(); err != nil {
@@ -1872,31 +1877,78 @@ func (g *Group) grown() bool {
 // for all the groups that share it.
 type logSizer interface{ LogSize() int64 }
 
-// trimLog drops applied entries from the in-memory log while their data
-// is over MaxLogBytes, down to half of it (memLog).
+// trimLog drops applied entries from the in-memory log (memLog), as a
+// snapshot does but without waiting for one: those that every replica the
+// leader has heard from lately holds, but the last CompactKeep, of at most
+// CompactKeepBytes (entries of pipelined writes hold thousands of them);
+// and, while the data of those left is over MaxLogBytes, down to half of
+// it whatever the replicas hold (a Trim). A replica that then needs
+// dropped entries is sent a snapshot.
 func (g *Group) trimLog() {
 	defer func() { g.stats.LogBytes.Store(int64(g.ms.Bytes())) }()
-	if g.cfg.MaxLogBytes == 0 || g.ms.Bytes() <= g.cfg.MaxLogBytes {
-		return
-	}
 	limit := g.applied
 	if g.snapping {
 		// The snapshot being written is recorded in the log when done
 		// (snapshotWritten), which needs its entry held.
 		limit = min(limit, g.snapshot)
 	}
-	if cut := g.ms.cutFor(g.cfg.MaxLogBytes/2, limit); cut > 0 {
-		if err := g.ms.Compact(cut); err != nil && !errors.Is(err, raft.ErrCompacted) {
-			g.log.Error("compacting the in-memory log failed", "index", cut, "err", err)
-			return
+	var cut uint64
+	held := g.heldByAll(limit)
+	if held > g.cfg.CompactKeep {
+		cut = held - g.cfg.CompactKeep
+	}
+	cut = max(cut, g.ms.cutFor(g.cfg.CompactKeepBytes, held))
+	trim := false
+	if g.cfg.MaxLogBytes > 0 && g.ms.Bytes() > g.cfg.MaxLogBytes {
+		if c := g.ms.cutFor(g.cfg.MaxLogBytes/2, limit); c > cut {
+			cut, trim = c, true
 		}
+	}
+	if first, err := g.ms.FirstIndex(); err != nil || cut < first {
+		return
+	}
+	if err := g.ms.Compact(cut); err != nil && !errors.Is(err, raft.ErrCompacted) {
+		g.log.Error("compacting the in-memory log failed", "index", cut, "err", err)
+		return
+	}
+	if trim {
 		g.stats.Trims.Add(1)
 	}
 }
 
+// heldByAll returns the highest index up to limit that every replica the
+// leader has heard from within the last election timeout holds (Raft's
+// RecentActive, which CheckQuorum renews): limit itself on a follower.
+func (g *Group) heldByAll(limit uint64) uint64 {
+	if !g.isLeader {
+		return limit
+	}
+	g.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
+		if id != g.cfg.ReplicaID && pr.RecentActive {
+			limit = min(limit, pr.Match)
+		}
+	})
+	return limit
+}
+
 // pinner is a Storage shared with other groups, which may need this group
 // to take a snapshot so that the shared log can drop its oldest part.
-type pinner interface{ Pins() bool }
+type pinner interface {
+	Pins() bool
+	Groups() int
+	LogSize() int64
+}
+
+// pinned reports whether the group is to take a snapshot for the shared
+// log: the group keeps its oldest segment, and the log holds
+// SnapshotMinBytes for each group sharing it, the log each would keep
+// alone (as Redis's auto-aof-rewrite-min-size is a server's, not a
+// machine's). So a node snapshots its groups once per SnapshotMinBytes
+// that each logged, not its whole data set for each SnapshotMinBytes
+// that all of them logged.
+func (g *Group) pinned(p pinner) bool {
+	return uint64(max(p.LogSize(), 0)) >= uint64(p.Groups())*g.cfg.SnapshotMinBytes && p.Pins()
+}
 
 // takeSnapshot snapshots the keyspace at the applied index. The group is
 // held only while the engine copies its entries (Freeze); they are encoded

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"go.etcd.io/raft/v3/raftpb"
@@ -216,4 +218,121 @@ func TestGroupSnapshotsByGrowth(t *testing.T) {
 		t.Fatalf("%d snapshots for %d writes of new keys, snapshot every %d entries: want 2 to 10 (by growth)", n, writes, every)
 	}
 	t.Logf("%d snapshots", n)
+}
+
+// pinStore is a Storage shared with others as a test says: the log's size
+// and whether the group pins its oldest segment. Its LogSize calls mark
+// the group's checks for the shared log, one an election timeout, each
+// after the in-memory log's (trimLog).
+type pinStore struct {
+	*MemStorage
+	pins  atomic.Bool
+	size  atomic.Int64
+	asked atomic.Int64 // LogSize calls
+}
+
+func (p *pinStore) Pins() bool  { return p.pins.Load() }
+func (p *pinStore) Groups() int { return 4 }
+func (p *pinStore) LogSize() int64 {
+	p.asked.Add(1)
+	return p.size.Load()
+}
+
+// newPinnedGroup starts a test group whose replicas' storage is a pinStore
+// each, of a log of size bytes that their group pins or not, and returns
+// the group and the stores by replica.
+func newPinnedGroup(t *testing.T, edit func(*GroupConfig), pins bool, size int64) (*testGroup, map[uint64]*pinStore) {
+	var mu sync.Mutex
+	byMem := map[*MemStorage]*pinStore{}
+	tg := newTestGroupWith(t, edit, func(m *MemStorage) Storage {
+		mu.Lock()
+		defer mu.Unlock()
+		p := &pinStore{MemStorage: m}
+		p.pins.Store(pins)
+		p.size.Store(size)
+		byMem[m] = p
+		return p
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	stores := map[uint64]*pinStore{}
+	for id, m := range tg.stores {
+		stores[id] = byMem[m]
+	}
+	return tg, stores
+}
+
+// checked waits for two more of p's group's checks for the shared log:
+// the in-memory log's check that came between them began after the call.
+func (p *pinStore) checked(t *testing.T) {
+	t.Helper()
+	seen := p.asked.Load()
+	eventually(t, "two checks for the shared log", func() bool { return p.asked.Load() >= seen+2 })
+}
+
+// TestGroupTrimsLogWithoutSnapshot: with no snapshot due, every replica
+// still drops the applied entries all replicas hold but the last
+// CompactKeep, of at most CompactKeepBytes, so that the in-memory log does
+// not grow until MaxLogBytes between snapshots.
+func TestGroupTrimsLogWithoutSnapshot(t *testing.T) {
+	const writes = 100
+	// Each entry holds one SET of a 100-byte value: the log held over
+	// writes*100 bytes.
+	for _, tc := range []struct {
+		name        string
+		keep        uint64
+		keepBytes   uint64
+		under, over int64 // the data kept is under under and over over
+	}{
+		{"entries", 10, 1 << 20, 2 * 10 * 100, 10 * 100},
+		{"bytes", 1000, 500, 501, 300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg, stores := newPinnedGroup(t, func(c *GroupConfig) {
+				c.SnapshotEntries, c.CompactKeep, c.CompactKeepBytes = 1_000_000, tc.keep, tc.keepBytes
+			}, false, 0)
+			l := tg.leader()
+			value := strings.Repeat("v", 100)
+			for i := range writes {
+				tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), value)
+			}
+			last := tg.reps[l].Status().Applied
+			for id, g := range tg.reps {
+				eventually(t, fmt.Sprintf("replica %d to apply every write", id), func() bool { return g.Status().Applied >= last })
+				eventually(t, fmt.Sprintf("replica %d to drop its old entries", id), func() bool {
+					stores[id].checked(t)
+					return g.Stats().LogBytes.Load() < tc.under
+				})
+				st := g.Stats()
+				if n := st.LogBytes.Load(); n <= tc.over {
+					t.Fatalf("replica %d keeps %d bytes of entries, want over %d", id, n, tc.over)
+				}
+				if n, trims := st.Snapshots.Load(), st.Trims.Load(); n != 0 || trims != 0 {
+					t.Fatalf("replica %d: %d snapshots, %d trims past MaxLogBytes: want none", id, n, trims)
+				}
+				if got, _ := tg.do(id, Stale, "GET", "key0"); got != "$100\r\n"+value+"\r\n" {
+					t.Fatalf("key0 on replica %d: got %q", id, got)
+				}
+			}
+		})
+	}
+}
+
+// TestGroupSnapshotsForSharedLog: a group that pins the shared log's
+// oldest segment takes a snapshot once the log holds SnapshotMinBytes for
+// each group that shares it, not before.
+func TestGroupSnapshotsForSharedLog(t *testing.T) {
+	const minBytes = 1000
+	tg, stores := newPinnedGroup(t, func(c *GroupConfig) { c.SnapshotMinBytes = minBytes }, true, 4*minBytes-1)
+	l := tg.leader()
+	for i := range 10 {
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), "v")
+	}
+	p := stores[l]
+	p.checked(t)
+	if n := tg.reps[l].Stats().Snapshots.Load(); n != 0 {
+		t.Fatalf("%d snapshots with the shared log under SnapshotMinBytes a group, want none", n)
+	}
+	p.size.Store(4 * minBytes)
+	eventually(t, "a snapshot for the shared log", func() bool { return tg.reps[l].Stats().Snapshots.Load() == 1 })
 }

@@ -888,6 +888,20 @@ func (g *GroupLog) Syncs() int64 { return g.syncs.Load() }
 // group (Shared.Size). It is safe for concurrent use.
 func (g *GroupLog) LogSize() int64 { return g.s.Size() }
 
+// Groups returns how many groups keep a log in the shared log, the dropped
+// ones excluded. It is safe for concurrent use.
+func (g *GroupLog) Groups() int {
+	g.s.mu.Lock()
+	defer g.s.mu.Unlock()
+	n := 0
+	for _, l := range g.s.groups {
+		if !l.dropped.Load() {
+			n++
+		}
+	}
+	return n
+}
+
 // Pins reports whether this group keeps the shared log's oldest segment on
 // disk: the log has moved past it, and it holds entries of this group that
 // the group's snapshot does not cover. A group that writes rarely would pin

@@ -1078,6 +1078,9 @@ func TestSharedPins(t *testing.T) {
 	if quiet.Pins() {
 		t.Fatal("a group pins the only segment")
 	}
+	if n := quiet.Groups(); n != 2 {
+		t.Fatalf("Groups() = %d with two groups, want 2", n)
+	}
 	for i := uint64(1); i <= 60; i++ {
 		if err := busy.Save(hardState(1, 1, i), entries(i, i, 1), true); err != nil {
 			t.Fatal(err)
@@ -1091,6 +1094,12 @@ func TestSharedPins(t *testing.T) {
 	}
 	if quiet.Pins() {
 		t.Fatal("a group pins a segment after its snapshot covered its entries")
+	}
+	if err := busy.Drop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := quiet.Groups(); n != 1 {
+		t.Fatalf("Groups() = %d after one of two groups dropped, want 1", n)
 	}
 }
 
