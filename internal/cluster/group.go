@@ -245,7 +245,9 @@ type GroupConfig struct {
 	// growth past SnapshotMinBytes. The in-memory log keeps CompactKeep
 	// applied entries (5000), of at most CompactKeepBytes of data (4 MiB),
 	// for slow followers, besides those a replica the leader hears from
-	// still lacks, within MaxLogBytes (trimLog).
+	// still lacks, within MaxLogBytes (trimLog): checked every election
+	// timeout, and after each Ready that leaves over 4 CompactKeepBytes
+	// (a replica replaying its log at a start).
 	SnapshotEntries  uint64
 	CompactKeep      uint64
 	CompactKeepBytes uint64
@@ -1180,6 +1182,11 @@ func (g *Group) process() error {
 		g.serveReads()
 		if err := g.maybeSnapshot(); err != nil {
 			return err
+		}
+		if k := g.cfg.CompactKeepBytes; k > 0 && g.ms.Bytes() > 4*k {
+			// A replica replaying its log at a start, or catching up
+			// from far behind, applies more in a tick than it may keep.
+			g.trimLog()
 		}
 	}
 	return nil

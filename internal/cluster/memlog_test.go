@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.etcd.io/raft/v3/raftpb"
 
@@ -335,4 +336,38 @@ func TestGroupSnapshotsForSharedLog(t *testing.T) {
 	}
 	p.size.Store(4 * minBytes)
 	eventually(t, "a snapshot for the shared log", func() bool { return tg.reps[l].Stats().Snapshots.Load() == 1 })
+}
+
+// TestGroupTrimsLogWhileReplaying: a replica that replays more entries at
+// a start than it keeps drops them as it applies them, without waiting for
+// a tick: restarted with ticks an hour apart, it still trims.
+func TestGroupTrimsLogWhileReplaying(t *testing.T) {
+	const keepBytes, writes = 1000, 200
+	var slow atomic.Bool
+	tg := newTestGroupEach(t, func(c *GroupConfig) { c.SnapshotEntries, c.CompactKeepBytes = 1_000_000, keepBytes },
+		func(_ uint64, c *GroupConfig) {
+			if slow.Load() {
+				c.Tick = time.Hour
+			}
+		}, nil)
+	l := tg.leader()
+	f := tg.follower(l)
+	value := strings.Repeat("v", 100)
+	for i := range writes {
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), value)
+	}
+	last := tg.reps[l].Status().Applied
+	eventually(t, "the follower to apply every write", func() bool { return tg.reps[f].Status().Applied >= last })
+	tg.stop(f)
+	slow.Store(true)
+	tg.start(f)
+	g := tg.reps[f]
+	eventually(t, "the restarted follower to apply its log again", func() bool { return g.Status().Applied >= last })
+	// Only a trim stores LogBytes, and no tick came to trim.
+	if n := g.Stats().LogBytes.Load(); n == 0 || n > 4*keepBytes {
+		t.Fatalf("the restarted follower holds %d bytes of entries as of its last trim, want 1 to %d", n, 4*keepBytes)
+	}
+	if got, _ := tg.do(f, Stale, "GET", "key0"); got != "$100\r\n"+value+"\r\n" {
+		t.Fatalf("key0 on the restarted follower: got %q", got)
+	}
 }
