@@ -244,10 +244,10 @@ type GroupConfig struct {
 	// segment that holds the group's entries (pinner); both wait for
 	// growth past SnapshotMinBytes. The in-memory log keeps CompactKeep
 	// applied entries (5000), of at most CompactKeepBytes of data (4 MiB),
-	// for slow followers, besides those a replica the leader hears from
-	// still lacks, within MaxLogBytes (trimLog): checked every election
-	// timeout, and after each Ready that leaves over 4 CompactKeepBytes
-	// (a replica replaying its log at a start).
+	// besides those a replica of the group still lacks, within MaxLogBytes
+	// (trimLog): checked every election timeout, and on a follower after
+	// each Ready that leaves over 4 CompactKeepBytes (a replica replaying
+	// its log at a start).
 	SnapshotEntries  uint64
 	CompactKeep      uint64
 	CompactKeepBytes uint64
@@ -1183,7 +1183,7 @@ func (g *Group) process() error {
 		if err := g.maybeSnapshot(); err != nil {
 			return err
 		}
-		if k := g.cfg.CompactKeepBytes; k > 0 && g.ms.Bytes() > 4*k {
+		if k := g.cfg.CompactKeepBytes; k > 0 && !g.isLeader && g.ms.Bytes() > 4*k {
 			// A replica replaying its log at a start, or catching up
 			// from far behind, applies more in a tick than it may keep.
 			g.trimLog()
@@ -1885,12 +1885,13 @@ func (g *Group) grown() bool {
 type logSizer interface{ LogSize() int64 }
 
 // trimLog drops applied entries from the in-memory log (memLog), as a
-// snapshot does but without waiting for one: those that every replica the
-// leader has heard from lately holds, but the last CompactKeep, of at most
-// CompactKeepBytes (entries of pipelined writes hold thousands of them);
-// and, while the data of those left is over MaxLogBytes, down to half of
-// it whatever the replicas hold (a Trim). A replica that then needs
-// dropped entries is sent a snapshot.
+// snapshot does but without waiting for one: those that every replica of
+// the group holds, but the last CompactKeep, of at most CompactKeepBytes
+// (entries of pipelined writes hold thousands of them); and, while the
+// data of those left is over MaxLogBytes, down to half of it whatever the
+// replicas hold (a Trim). A replica that then needs dropped entries is
+// sent a snapshot; one that is down or slow is so sent entries as long as
+// MaxLogBytes allows, as before a snapshot.
 func (g *Group) trimLog() {
 	defer func() { g.stats.LogBytes.Store(int64(g.ms.Bytes())) }()
 	limit := g.applied
@@ -1923,15 +1924,15 @@ func (g *Group) trimLog() {
 	}
 }
 
-// heldByAll returns the highest index up to limit that every replica the
-// leader has heard from within the last election timeout holds (Raft's
-// RecentActive, which CheckQuorum renews): limit itself on a follower.
+// heldByAll returns the highest index up to limit that every replica of
+// the group holds, as far as the leader knows (Raft's Match): limit itself
+// on a follower, which sends no entries.
 func (g *Group) heldByAll(limit uint64) uint64 {
 	if !g.isLeader {
 		return limit
 	}
 	g.rn.WithProgress(func(id uint64, _ raft.ProgressType, pr tracker.Progress) {
-		if id != g.cfg.ReplicaID && pr.RecentActive {
+		if id != g.cfg.ReplicaID {
 			limit = min(limit, pr.Match)
 		}
 	})

@@ -371,3 +371,39 @@ func TestGroupTrimsLogWhileReplaying(t *testing.T) {
 		t.Fatalf("key0 on the restarted follower: got %q", got)
 	}
 }
+
+// TestGroupKeepsEntriesForLaggingReplica: the leader keeps the entries a
+// replica cut off lacks, within MaxLogBytes, however long it has not
+// heard from it, so that it catches up from them and not from a snapshot;
+// once it has them, the leader drops them.
+func TestGroupKeepsEntriesForLaggingReplica(t *testing.T) {
+	const writes, keepBytes = 100, 500
+	tg, stores := newPinnedGroup(t, func(c *GroupConfig) {
+		c.SnapshotEntries, c.CompactKeep, c.CompactKeepBytes = 1_000_000, 10, keepBytes
+	}, false, 0)
+	l := tg.leader()
+	lag := tg.follower(l)
+	tg.net.isolate(lag, true)
+	value := strings.Repeat("v", 100)
+	for i := range writes {
+		tg.mustDo(l, Write, "SET", fmt.Sprintf("key%d", i), value)
+	}
+	// Past an election timeout the leader no longer counts the replica as
+	// active; it keeps its entries all the same.
+	for range 3 {
+		stores[l].checked(t)
+	}
+	if n := tg.reps[l].Stats().LogBytes.Load(); n < writes*100 {
+		t.Fatalf("the leader keeps %d bytes of entries with a replica cut off, want at least %d", n, writes*100)
+	}
+	tg.net.isolate(lag, false)
+	last := tg.reps[l].Status().Applied
+	eventually(t, "the cut-off replica to catch up", func() bool { return tg.reps[lag].Status().Applied >= last })
+	if n := tg.reps[lag].Stats().Installed.Load(); n != 0 {
+		t.Fatalf("the cut-off replica installed %d snapshots, want none: the entries were kept", n)
+	}
+	eventually(t, "the leader to drop the entries", func() bool {
+		stores[l].checked(t)
+		return tg.reps[l].Stats().LogBytes.Load() <= keepBytes
+	})
+}
