@@ -166,14 +166,6 @@ func TestGroupCatchUpPastTrimmedLog(t *testing.T) {
 	}
 }
 
-// logSized is a Storage whose LogSize is set by the test.
-type logSized struct {
-	*MemStorage
-	size int64
-}
-
-func (s logSized) LogSize() int64 { return s.size }
-
 // TestGroupGrown: a group whose last snapshot is at least SnapshotMinBytes
 // takes the next once the entries applied since, or the shared log on
 // disk, are as large; smaller ones always may.
@@ -192,7 +184,9 @@ func TestGroupGrown(t *testing.T) {
 	} {
 		var st Storage = &MemStorage{}
 		if tc.shared {
-			st = logSized{MemStorage: &MemStorage{}, size: tc.logSize}
+			p := &pinStore{MemStorage: &MemStorage{}}
+			p.size.Store(tc.logSize)
+			st = p
 		}
 		g := &Group{cfg: GroupConfig{SnapshotMinBytes: 500, Storage: st}, snapBytes: tc.snap, sinceBytes: tc.since}
 		if got := g.grown(); got != tc.want {
